@@ -1,0 +1,311 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// DefaultAddr is where the CLI looks for an agent when NAI_ADDR is unset.
+const DefaultAddr = "http://127.0.0.1:4646"
+
+// IndexHeader carries the state index of a read.
+const IndexHeader = "X-Nai-Index"
+
+// UserHeader names the submitting account until tokens exist.
+const UserHeader = "X-Nai-User"
+
+// Client talks to one nai agent over HTTP.
+type Client struct {
+	addr string
+	http *http.Client
+	// User is sent with every request as the acting account.
+	User string
+}
+
+// NewClient returns a client for addr ("http://host:port"; "host:port" is
+// read as http). An empty addr means NAI_ADDR or DefaultAddr.
+func NewClient(addr string) (*Client, error) {
+	if addr == "" {
+		addr = os.Getenv("NAI_ADDR")
+	}
+	if addr == "" {
+		addr = DefaultAddr
+	}
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("invalid agent address %q: expected http://host:port", addr)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = 64
+	return &Client{addr: strings.TrimRight(addr, "/"), http: &http.Client{Transport: tr}}, nil
+}
+
+// Address returns the agent address this client talks to.
+func (c *Client) Address() string { return c.addr }
+
+type errorBody struct {
+	Error *structs.Error `json:"error"`
+}
+
+// do sends a request and decodes a JSON answer into out (when non-nil).
+func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint64, error) {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return 0, fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	resp, err := c.raw(ctx, method, path, body, "application/json")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	idx, _ := strconv.ParseUint(resp.Header.Get(IndexHeader), 10, 64)
+	if out != nil {
+		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+			return idx, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
+		}
+	}
+	return idx, nil
+}
+
+// raw sends a request and returns the answer when its status is 2xx; any
+// other status becomes a *structs.Error rebuilt from the body.
+func (c *Client) raw(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.addr+path, body)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	if c.User != "" {
+		req.Header.Set(UserHeader, c.User)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("cannot reach nai agent at %s: %w", c.addr, err)
+	}
+	if resp.StatusCode/100 == 2 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	var eb errorBody
+	if json.Unmarshal(b, &eb) == nil && eb.Error != nil {
+		return nil, eb.Error
+	}
+	return nil, structs.NewError(structs.CodeInternal, "%s %s: %s: %s", method, path, resp.Status, strings.TrimSpace(string(b)))
+}
+
+// IsNotFound reports whether err is a not-found answer.
+func IsNotFound(err error) bool { return errors.Is(err, structs.ErrNotFound) }
+
+// Register submits jobs (one, or the members of a sweep).
+func (c *Client) Register(ctx context.Context, jobs ...*structs.Job) (*structs.JobRegisterResponse, error) {
+	var out structs.JobRegisterResponse
+	if _, err := c.do(ctx, http.MethodPut, "/v1/jobs", map[string]any{"jobs": jobs}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Job returns one job and the state index it was read at.
+func (c *Client) Job(ctx context.Context, id string) (*structs.Job, uint64, error) {
+	var out structs.Job
+	idx, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id), nil, &out)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &out, idx, nil
+}
+
+// WaitJob blocks until the job changes after index (or wait passes) and
+// returns it with the new index.
+func (c *Client) WaitJob(ctx context.Context, id string, index uint64, wait time.Duration) (*structs.Job, uint64, error) {
+	var out structs.Job
+	p := fmt.Sprintf("/v1/jobs/%s?index=%d&wait=%s", url.PathEscape(id), index, wait)
+	idx, err := c.do(ctx, http.MethodGet, p, nil, &out)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &out, idx, nil
+}
+
+// Jobs lists jobs; all includes finished ones.
+func (c *Client) Jobs(ctx context.Context, all bool) ([]*structs.Job, error) {
+	var out []*structs.Job
+	_, err := c.do(ctx, http.MethodGet, "/v1/jobs"+allQuery(all), nil, &out)
+	return out, err
+}
+
+// Queue lists jobs in the order the scheduler considers them: running jobs,
+// then pending ones in priority order; all adds finished jobs.
+func (c *Client) Queue(ctx context.Context, all bool) ([]*structs.Job, error) {
+	var out []*structs.Job
+	_, err := c.do(ctx, http.MethodGet, "/v1/queue"+allQuery(all), nil, &out)
+	return out, err
+}
+
+func allQuery(all bool) string {
+	if all {
+		return "?all=true"
+	}
+	return ""
+}
+
+// Cancel stops a job.
+func (c *Client) Cancel(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/v1/jobs/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
+// JobAllocations lists a job's allocations, oldest first.
+func (c *Client) JobAllocations(ctx context.Context, id string) ([]*structs.Allocation, error) {
+	var out []*structs.Allocation
+	_, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/allocations", nil, &out)
+	return out, err
+}
+
+// Metrics returns a job's last value of each metric.
+func (c *Client) Metrics(ctx context.Context, id string) (*structs.JobMetrics, error) {
+	var out structs.JobMetrics
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/metrics", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LogOptions choose which log and how to read it.
+type LogOptions struct {
+	Stderr bool
+	Follow bool  // keep the stream open until the job ends
+	Offset int64 // start at this byte
+}
+
+func (o LogOptions) query() string {
+	q := url.Values{}
+	if o.Stderr {
+		q.Set("type", "stderr")
+	} else {
+		q.Set("type", "stdout")
+	}
+	if o.Follow {
+		q.Set("follow", "true")
+	}
+	if o.Offset > 0 {
+		q.Set("offset", strconv.FormatInt(o.Offset, 10))
+	}
+	return q.Encode()
+}
+
+// Logs streams a job's stdout or stderr. The caller closes the reader.
+func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadCloser, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/logs?"+o.query(), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Outputs streams the tar+gzip archive of a job's outputs.
+func (c *Client) Outputs(ctx context.Context, id string) (io.ReadCloser, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/outputs", nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Nodes lists the nodes.
+func (c *Client) Nodes(ctx context.Context) ([]*structs.Node, error) {
+	var out []*structs.Node
+	_, err := c.do(ctx, http.MethodGet, "/v1/nodes", nil, &out)
+	return out, err
+}
+
+// Node returns one node by id or name, with each GPU's holder filled in.
+func (c *Client) Node(ctx context.Context, id string) (*structs.Node, error) {
+	var out structs.Node
+	if _, err := c.do(ctx, http.MethodGet, "/v1/nodes/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Leader returns the raft address of the current leader.
+func (c *Client) Leader(ctx context.Context) (string, error) {
+	var out string
+	_, err := c.do(ctx, http.MethodGet, "/v1/status/leader", nil, &out)
+	return out, err
+}
+
+// --- the client agent's calls ---
+
+// RegisterNode registers or refreshes a node's fingerprint.
+func (c *Client) RegisterNode(ctx context.Context, n *structs.Node) error {
+	_, err := c.do(ctx, http.MethodPut, "/v1/client/nodes", structs.NodeRegisterRequest{Node: n}, nil)
+	return err
+}
+
+// NodeAllocations long-polls the allocations placed on a node: it answers
+// when the state index passes index, or after wait.
+func (c *Client) NodeAllocations(ctx context.Context, nodeID string, index uint64, wait time.Duration) ([]*structs.Allocation, uint64, error) {
+	var out []*structs.Allocation
+	p := fmt.Sprintf("/v1/client/nodes/%s/allocations?index=%d&wait=%s", url.PathEscape(nodeID), index, wait)
+	idx, err := c.do(ctx, http.MethodGet, p, nil, &out)
+	return out, idx, err
+}
+
+// UpdateAllocs reports allocation status from a client.
+func (c *Client) UpdateAllocs(ctx context.Context, nodeID string, updates []*structs.AllocUpdate) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/client/allocations", structs.AllocUpdateRequest{NodeID: nodeID, Updates: updates}, nil)
+	return err
+}
+
+// OutputInfo describes an uploaded output archive.
+type OutputInfo struct {
+	Digest string `json:"digest"`
+	Size   int64  `json:"size"`
+}
+
+// UploadOutputs streams an allocation's tar+gzip output archive to the servers.
+func (c *Client) UploadOutputs(ctx context.Context, allocID string, archive io.Reader) (*OutputInfo, error) {
+	resp, err := c.raw(ctx, http.MethodPut, "/v1/client/allocations/"+url.PathEscape(allocID)+"/outputs", archive, "application/gzip")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out OutputInfo
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("upload outputs of %s: decode answer: %w", allocID, err)
+	}
+	return &out, nil
+}
+
+// AllocLogs streams an allocation's log from the agent of the node that
+// runs it (the servers use this to answer /v1/jobs/{id}/logs).
+func (c *Client) AllocLogs(ctx context.Context, allocID string, o LogOptions) (io.ReadCloser, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/client/allocations/"+url.PathEscape(allocID)+"/logs?"+o.query(), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,30 @@
+// Package api is the Go client of nai's HTTP API. The CLI, the client agent
+// and the tests use it; it sends and receives the structs types themselves.
+//
+// The routes (JSON, snake_case keys; errors are
+// {"error": {"code": "...", "message": "..."}} with a fitting status):
+//
+//	PUT    /v1/jobs                         submit: {"jobs": [Job...]} or {"job": Job} -> JobRegisterResponse
+//	GET    /v1/jobs[?all=true]              list jobs (pending and running; all: finished too)
+//	GET    /v1/jobs/{id}                    one job
+//	DELETE /v1/jobs/{id}                    cancel
+//	GET    /v1/jobs/{id}/allocations        its allocations (attempts)
+//	GET    /v1/jobs/{id}/logs?type=stdout|stderr&follow=true&offset=N   raw text
+//	GET    /v1/jobs/{id}/outputs            tar+gzip of what it left in NAI_OUTPUT_DIR
+//	GET    /v1/jobs/{id}/metrics            JobMetrics
+//	GET    /v1/queue[?all=true]             jobs in the order the scheduler considers them
+//	GET    /v1/nodes                        list nodes
+//	GET    /v1/nodes/{id}                   one node (id or name), GPUs with the job holding each
+//	GET    /v1/status/leader                the leader's raft address
+//
+// The client agent's routes:
+//
+//	PUT    /v1/client/nodes                              register: NodeRegisterRequest
+//	GET    /v1/client/nodes/{id}/allocations?index=&wait=  long-poll: its allocations, each with its Job
+//	POST   /v1/client/allocations                        AllocUpdateRequest
+//	PUT    /v1/client/allocations/{id}/outputs           tar+gzip body -> {"digest","size"}
+//	GET    /v1/client/allocations/{id}/logs?type=&follow=&offset=  served by the node's own agent
+//
+// Reads return the state index in the X-Nai-Index header; list reads take
+// ?index=N&wait=30s and answer when the index passes N (blocking queries).
+package api

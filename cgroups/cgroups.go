@@ -1,0 +1,55 @@
+package cgroups
+
+import "github.com/nai-project/nai/structs"
+
+// Limits are what one allocation may use.
+type Limits struct {
+	CPU         float64 // cores (CFS quota); 0: no limit
+	MemoryBytes int64   // hard limit, swap off; 0: no limit
+	Pids        int64   // max processes; 0: no limit
+	// Devices, when non-nil, restricts device access: the job may open the
+	// usual pseudo-devices (null, zero, random, tty, ...), the NVIDIA
+	// control devices, and only the listed GPU device nodes.
+	Devices *DeviceRules
+}
+
+// DeviceRules names the GPU character devices a job may open.
+type DeviceRules struct {
+	GPUs []Device // e.g. /dev/nvidia0 is major 195, minor 0
+}
+
+// Device is one character device by number.
+type Device struct {
+	Major int64
+	Minor int64
+}
+
+// Manager creates allocation cgroups nested under one parent: by default
+// the agent's own cgroup (read from /proc/self/cgroup), never elsewhere.
+type Manager interface {
+	// Version is 1 or 2.
+	Version() int
+	// Create makes the cgroup "name" under the parent with these limits.
+	Create(name string, l Limits) (Group, error)
+	// Open finds an existing cgroup made by Create (after an agent restart).
+	Open(name string) (Group, error)
+}
+
+// Group is one allocation's cgroup.
+type Group interface {
+	Name() string
+	// AddProc moves a process (with all its threads) into the cgroup. The
+	// exec shim calls it on itself before it execs user code.
+	AddProc(pid int) error
+	// Pids lists every process in the cgroup.
+	Pids() ([]int, error)
+	// Usage reads CPU time, peak memory and OOM kills.
+	Usage() (*structs.ResourceUsage, error)
+	// Signal sends sig to every process in the cgroup.
+	Signal(sig int) error
+	// Kill SIGKILLs every process until the cgroup is empty (freezing
+	// first where the controller allows, so forks cannot escape).
+	Kill() error
+	// Delete removes the cgroup (and its per-controller dirs); it must be empty.
+	Delete() error
+}

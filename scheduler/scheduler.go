@@ -1,0 +1,21 @@
+package scheduler
+
+import "github.com/nai-project/nai/structs"
+
+// State is the read-only view of the cluster the scheduler plans from. The
+// state store's snapshots implement it; so do the simulator and the tests'
+// harness. Implementations must return the same data in the same order for
+// the same state, so that planning is deterministic.
+type State interface {
+	// Nodes returns every node, whatever its status, ordered by ID.
+	Nodes() []*structs.Node
+	// PendingJobs returns the jobs whose status is pending, ordered by ID.
+	PendingJobs() []*structs.Job
+	// LiveAllocs returns the allocations that hold resources: those whose
+	// client status is not terminal (a stop that is asked for but not yet
+	// done still holds its GPUs), ordered by ID.
+	LiveAllocs() []*structs.Allocation
+	// Job returns any job by ID (for dependencies and running jobs' time
+	// limits), or nil.
+	Job(id string) *structs.Job
+}

@@ -1,0 +1,128 @@
+package structs
+
+import (
+	"maps"
+	"slices"
+	"time"
+)
+
+// AllocStatus is what the client says about an allocation.
+type AllocStatus string
+
+const (
+	AllocPending  AllocStatus = "pending"  // placed, not yet started by the client
+	AllocRunning  AllocStatus = "running"  // its process runs
+	AllocComplete AllocStatus = "complete" // exited 0
+	AllocFailed   AllocStatus = "failed"   // ended any other way
+	AllocLost     AllocStatus = "lost"     // its node or agent vanished
+)
+
+// Terminal reports whether the allocation has ended.
+func (s AllocStatus) Terminal() bool {
+	return s == AllocComplete || s == AllocFailed || s == AllocLost
+}
+
+// DesiredStatus is what the servers want the client to do.
+type DesiredStatus string
+
+const (
+	DesiredRun  DesiredStatus = "run"
+	DesiredStop DesiredStatus = "stop"
+)
+
+// ExitReason says exactly why a process ended.
+type ExitReason string
+
+const (
+	ExitExited    ExitReason = "exited"
+	ExitOOMKilled ExitReason = "oom-killed"
+	ExitTimeLimit ExitReason = "time-limit"
+	ExitCancelled ExitReason = "cancelled"
+	ExitPreempted ExitReason = "preempted"
+	ExitNodeLost  ExitReason = "node-lost"
+	ExitGPUFailed ExitReason = "gpu-failed"
+	ExitStartFail ExitReason = "start-failed" // the command could not be started
+	// A death by signal is "signal:SIGSEGV" and so on.
+)
+
+// Allocation is one attempt of a job on one node with specific GPUs.
+type Allocation struct {
+	ID            string        `json:"id"`
+	JobID         string        `json:"job_id"`
+	JobName       string        `json:"job_name"`
+	NodeID        string        `json:"node_id"`
+	NodeName      string        `json:"node_name"`
+	GPUs          []int         `json:"gpus"`
+	GPUUUIDs      []string      `json:"gpu_uuids,omitempty"`
+	Resources     Resources     `json:"resources"`
+	Attempt       int           `json:"attempt"`
+	DesiredStatus DesiredStatus `json:"desired_status"`
+	DesiredReason ExitReason    `json:"desired_reason,omitempty"` // why a stop was asked: cancelled, preempted, ...
+
+	ClientStatus ClientStatusFields `json:"client"`
+
+	CreateTime  time.Time `json:"create_time,omitzero"`
+	CreateIndex uint64    `json:"create_index"`
+	ModifyIndex uint64    `json:"modify_index"`
+
+	// Job is filled in answers to clients so they need not fetch it; it is
+	// not stored with the allocation.
+	Job *Job `json:"job,omitempty"`
+}
+
+// ClientStatusFields is everything the client reports about a run.
+type ClientStatusFields struct {
+	Status       AllocStatus        `json:"status"`
+	ExitCode     *int               `json:"exit_code"`
+	ExitReason   ExitReason         `json:"exit_reason,omitempty"`
+	Message      string             `json:"message,omitempty"`
+	StartTime    time.Time          `json:"start_time,omitzero"`
+	EndTime      time.Time          `json:"end_time,omitzero"`
+	Metrics      map[string]float64 `json:"metrics,omitempty"`
+	Usage        *ResourceUsage     `json:"usage,omitempty"`
+	OutputDigest string             `json:"output_digest,omitempty"`
+	OutputSize   int64              `json:"output_size,omitempty"`
+}
+
+// ResourceUsage is what the cgroup measured.
+type ResourceUsage struct {
+	CPUSeconds     float64 `json:"cpu_seconds"`
+	MaxMemoryBytes int64   `json:"max_memory_bytes"`
+	OOMKills       int     `json:"oom_kills,omitempty"`
+}
+
+// AllocUpdate is one client report about one allocation.
+type AllocUpdate struct {
+	AllocID string             `json:"alloc_id"`
+	Client  ClientStatusFields `json:"client"`
+}
+
+// Terminal reports whether the allocation has ended on its node.
+func (a *Allocation) Terminal() bool { return a.ClientStatus.Status.Terminal() }
+
+// Copy returns a deep copy.
+func (a *Allocation) Copy() *Allocation {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.GPUs = slices.Clone(a.GPUs)
+	c.GPUUUIDs = slices.Clone(a.GPUUUIDs)
+	c.ClientStatus = a.ClientStatus.Copy()
+	c.Job = nil
+	return &c
+}
+
+// Copy returns a deep copy.
+func (c ClientStatusFields) Copy() ClientStatusFields {
+	if c.ExitCode != nil {
+		e := *c.ExitCode
+		c.ExitCode = &e
+	}
+	c.Metrics = maps.Clone(c.Metrics)
+	if c.Usage != nil {
+		u := *c.Usage
+		c.Usage = &u
+	}
+	return c
+}

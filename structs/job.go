@@ -1,0 +1,313 @@
+package structs
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
+	"time"
+)
+
+// JobStatus is where a job is in its life.
+type JobStatus string
+
+const (
+	JobPending   JobStatus = "pending"   // queued, waiting for the scheduler
+	JobRunning   JobStatus = "running"   // placed; its allocation runs (or is starting) on a node
+	JobComplete  JobStatus = "complete"  // ended with exit code 0
+	JobFailed    JobStatus = "failed"    // ended with a non-zero exit, a signal, a limit or an error
+	JobCancelled JobStatus = "cancelled" // stopped by a user before it ended
+	JobLost      JobStatus = "lost"      // its node or agent vanished and it cannot be recovered
+)
+
+// Terminal reports whether the status is final.
+func (s JobStatus) Terminal() bool {
+	switch s {
+	case JobComplete, JobFailed, JobCancelled, JobLost:
+		return true
+	}
+	return false
+}
+
+// Limits for user-supplied values. Anything beyond them is a typo rather than
+// a request, and is refused with a message that says so.
+const (
+	MaxPriority     = 100
+	DefaultPriority = 50
+	MaxTimeLimit    = 366 * 24 * time.Hour
+	MaxCPU          = 4096
+	MaxMemory       = int64(64) << 40 // 64 TiB
+	MaxGPUsPerNode  = 1024
+	MaxNodesPerJob  = 4096
+	MaxNameLen      = 128
+	DefaultCPU      = 1.0
+	DefaultMemory   = int64(1) << 30 // 1 GiB
+)
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// ValidName reports whether s can name a job, dataset or model: letters,
+// digits, '.', '_' and '-', starting with a letter or digit.
+func ValidName(s string) bool { return len(s) <= MaxNameLen && nameRE.MatchString(s) }
+
+// Job is one training run: what to run, what it needs, and where it is.
+// The first block is the spec a user writes; the second is the state the
+// cluster keeps about it.
+type Job struct {
+	ID          string            `json:"id"`
+	Name        string            `json:"name"`
+	User        string            `json:"user"`
+	Group       string            `json:"group,omitempty"`
+	Queue       string            `json:"queue,omitempty"`
+	Priority    int               `json:"priority"`
+	TimeLimit   Duration          `json:"time_limit"`
+	BeginTime   time.Time         `json:"begin_time,omitzero"`
+	Preemptible bool              `json:"preemptible,omitempty"`
+	Description string            `json:"description,omitempty"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	Resources   Resources         `json:"resources"`
+	Task        Task              `json:"task"`
+	DependsOn   []Dependency      `json:"depends_on,omitempty"`
+	Retry       *RetryPolicy      `json:"retry,omitempty"`
+	Code        string            `json:"code,omitempty"` // sha256 digest of the uploaded code folder
+	Datasets    []ArtifactRef     `json:"datasets,omitempty"`
+	Models      []ArtifactRef     `json:"models,omitempty"`
+	Output      *OutputSpec       `json:"output,omitempty"`
+
+	// Sweep (job array) membership: set on each member of an array.
+	ArrayID     string            `json:"array_id,omitempty"`
+	ArrayIndex  int               `json:"array_index,omitempty"`
+	MaxParallel int               `json:"max_parallel,omitempty"`
+	SweepValues map[string]string `json:"sweep_values,omitempty"`
+
+	Status     JobStatus          `json:"status"`
+	Reason     string             `json:"reason,omitempty"`
+	ExitCode   *int               `json:"exit_code"`
+	ExitReason ExitReason         `json:"exit_reason,omitempty"`
+	NodeID     string             `json:"node_id,omitempty"`
+	NodeName   string             `json:"node_name,omitempty"`
+	AllocID    string             `json:"alloc_id,omitempty"`
+	GPUs       []int              `json:"gpus"`
+	Attempt    int                `json:"attempt"`
+	SubmitTime time.Time          `json:"submit_time,omitzero"`
+	StartTime  time.Time          `json:"start_time,omitzero"`
+	EndTime    time.Time          `json:"end_time,omitzero"`
+	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	// EstimatedStart is the scheduler's guess for a pending job, from the
+	// running jobs' time limits; zero when it has none.
+	EstimatedStart time.Time `json:"estimated_start,omitzero"`
+	OutputDigest   string    `json:"output_digest,omitempty"`
+	OutputSize     int64     `json:"output_size,omitempty"`
+
+	CreateIndex uint64 `json:"create_index"`
+	ModifyIndex uint64 `json:"modify_index"`
+}
+
+// Resources is what a job needs on each node it runs on.
+type Resources struct {
+	CPU         float64    `json:"cpu"`          // cores, may be fractional
+	MemoryBytes int64      `json:"memory_bytes"` // hard limit
+	DiskBytes   int64      `json:"disk_bytes,omitempty"`
+	Nodes       int        `json:"nodes,omitempty"` // > 1: a gang of nodes, each with these resources
+	GPU         GPURequest `json:"gpu"`
+}
+
+// GPURequest asks for whole GPUs.
+type GPURequest struct {
+	Count       int    `json:"count"`
+	Model       string `json:"model,omitempty"`        // case-insensitive substring of the product name
+	MemoryBytes int64  `json:"memory_bytes,omitempty"` // minimum per GPU
+}
+
+// Task is the process a job runs.
+type Task struct {
+	Command string            `json:"command,omitempty"`
+	Args    []string          `json:"args,omitempty"`
+	Script  string            `json:"script,omitempty"` // run by /bin/bash -e instead of command/args
+	Env     map[string]string `json:"env,omitempty"`
+	Workdir string            `json:"workdir,omitempty"`
+	User    string            `json:"user,omitempty"`
+}
+
+// DependencyType has Slurm's meanings.
+type DependencyType string
+
+const (
+	AfterOK    DependencyType = "afterok"
+	AfterAny   DependencyType = "afterany"
+	AfterNotOK DependencyType = "afternotok"
+)
+
+// Dependency holds a job until another one has ended in a given way.
+type Dependency struct {
+	Type  DependencyType `json:"type"`
+	JobID string         `json:"job_id"`
+}
+
+// RetryPolicy says when a job that did not finish goes back to the queue.
+type RetryPolicy struct {
+	Attempts int      `json:"attempts"`
+	On       []string `json:"on,omitempty"` // node-lost, preempted, failed
+}
+
+// ArtifactRef names a dataset or model version a job reads.
+type ArtifactRef struct {
+	Name    string `json:"name"`
+	Version string `json:"version"` // a number or "latest" (resolved at submit time)
+	Digest  string `json:"digest,omitempty"`
+}
+
+// OutputSpec says what becomes of a job's outputs.
+type OutputSpec struct {
+	Model string   `json:"model,omitempty"`
+	Keep  []string `json:"keep,omitempty"`
+}
+
+// Canonicalize fills defaults the user left out. It is idempotent.
+func (j *Job) Canonicalize() {
+	if j.Priority == 0 {
+		j.Priority = DefaultPriority
+	}
+	if j.Resources.CPU == 0 {
+		j.Resources.CPU = DefaultCPU
+	}
+	if j.Resources.MemoryBytes == 0 {
+		j.Resources.MemoryBytes = DefaultMemory
+	}
+	if j.Resources.Nodes == 0 {
+		j.Resources.Nodes = 1
+	}
+	if j.Queue == "" {
+		j.Queue = "default"
+	}
+}
+
+// Validate checks the spec part of a job and returns every problem found,
+// joined. It does not look at state fields.
+func (j *Job) Validate() error {
+	var errs []error
+	if j.Name == "" {
+		errs = append(errs, errors.New("job name is required"))
+	} else if !ValidName(j.Name) {
+		errs = append(errs, fmt.Errorf("job name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most %d characters", j.Name, MaxNameLen))
+	}
+	if j.Priority < 0 || j.Priority > MaxPriority {
+		errs = append(errs, fmt.Errorf("priority %d is out of range: expected 0 to %d", j.Priority, MaxPriority))
+	}
+	if j.TimeLimit < 0 {
+		errs = append(errs, fmt.Errorf("time_limit %s is negative: expected a positive duration such as \"2h\"", j.TimeLimit))
+	} else if j.TimeLimit.D() > MaxTimeLimit {
+		errs = append(errs, fmt.Errorf("time_limit %s is longer than the maximum of %s", j.TimeLimit, MaxTimeLimit))
+	}
+	if err := j.Resources.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := j.Task.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, d := range j.DependsOn {
+		switch d.Type {
+		case AfterOK, AfterAny, AfterNotOK:
+		default:
+			errs = append(errs, fmt.Errorf("depends_on type %q is unknown: expected afterok, afterany or afternotok", d.Type))
+		}
+		if d.JobID == "" {
+			errs = append(errs, errors.New("depends_on needs a job id"))
+		}
+	}
+	if j.Retry != nil {
+		if j.Retry.Attempts < 0 || j.Retry.Attempts > 100 {
+			errs = append(errs, fmt.Errorf("retry attempts %d is out of range: expected 0 to 100", j.Retry.Attempts))
+		}
+		for _, on := range j.Retry.On {
+			if !slices.Contains([]string{"node-lost", "preempted", "failed"}, on) {
+				errs = append(errs, fmt.Errorf("retry on %q is unknown: expected node-lost, preempted or failed", on))
+			}
+		}
+	}
+	if j.MaxParallel < 0 {
+		errs = append(errs, fmt.Errorf("max_parallel %d is negative", j.MaxParallel))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks that the request is possible in principle (not whether a
+// node fits it now).
+func (r *Resources) Validate() error {
+	var errs []error
+	if r.CPU < 0 || r.CPU > MaxCPU || r.CPU != r.CPU {
+		errs = append(errs, fmt.Errorf("resources.cpu %v is out of range: expected more than 0 and at most %d cores", r.CPU, MaxCPU))
+	}
+	if r.MemoryBytes < 0 || r.MemoryBytes > MaxMemory {
+		errs = append(errs, fmt.Errorf("resources.memory %d bytes is out of range: expected up to %s", r.MemoryBytes, FormatSize(MaxMemory)))
+	}
+	if r.DiskBytes < 0 {
+		errs = append(errs, fmt.Errorf("resources.disk %d bytes is negative", r.DiskBytes))
+	}
+	if r.Nodes < 0 || r.Nodes > MaxNodesPerJob {
+		errs = append(errs, fmt.Errorf("resources.nodes %d is out of range: expected 1 to %d", r.Nodes, MaxNodesPerJob))
+	}
+	if r.GPU.Count < 0 || r.GPU.Count > MaxGPUsPerNode {
+		errs = append(errs, fmt.Errorf("resources.gpu.count %d is out of range: expected 0 to %d", r.GPU.Count, MaxGPUsPerNode))
+	}
+	if r.GPU.MemoryBytes < 0 {
+		errs = append(errs, fmt.Errorf("resources.gpu.memory %d bytes is negative", r.GPU.MemoryBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// Validate checks that the task says what to run, one way.
+func (t *Task) Validate() error {
+	switch {
+	case t.Command == "" && t.Script == "":
+		return errors.New("task needs a command or a script")
+	case t.Command != "" && t.Script != "":
+		return errors.New("task has both command and script: use exactly one")
+	case t.Script != "" && len(t.Args) > 0:
+		return errors.New("task args go with command, not with script")
+	}
+	for k := range t.Env {
+		if k == "" || !envKeyRE.MatchString(k) {
+			return fmt.Errorf("task env key %q is invalid: expected letters, digits and '_', not starting with a digit", k)
+		}
+	}
+	return nil
+}
+
+var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// GPUCount is the number of GPUs the job needs on each of its nodes.
+func (j *Job) GPUCount() int { return j.Resources.GPU.Count }
+
+// Copy returns a deep copy, so a stored job is never changed in place.
+func (j *Job) Copy() *Job {
+	if j == nil {
+		return nil
+	}
+	c := *j
+	c.Labels = maps.Clone(j.Labels)
+	c.Task.Args = slices.Clone(j.Task.Args)
+	c.Task.Env = maps.Clone(j.Task.Env)
+	c.DependsOn = slices.Clone(j.DependsOn)
+	if j.Retry != nil {
+		r := *j.Retry
+		r.On = slices.Clone(j.Retry.On)
+		c.Retry = &r
+	}
+	c.Datasets = slices.Clone(j.Datasets)
+	c.Models = slices.Clone(j.Models)
+	if j.Output != nil {
+		o := *j.Output
+		o.Keep = slices.Clone(j.Output.Keep)
+		c.Output = &o
+	}
+	c.SweepValues = maps.Clone(j.SweepValues)
+	if j.ExitCode != nil {
+		e := *j.ExitCode
+		c.ExitCode = &e
+	}
+	c.GPUs = slices.Clone(j.GPUs)
+	c.Metrics = maps.Clone(j.Metrics)
+	return &c
+}

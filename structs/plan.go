@@ -1,0 +1,55 @@
+package structs
+
+import "time"
+
+// Plan is the scheduler's answer for one pass: which pending jobs start
+// where, and why each other pending job waits. The leader re-checks it
+// against the newest state when it applies it through raft, so a GPU is
+// never given twice.
+type Plan struct {
+	Placements []Placement  `json:"placements,omitempty"`
+	Waiting    []WaitStatus `json:"waiting,omitempty"`
+	// Preempt stops running allocations to make room for higher jobs.
+	Preempt []Preemption `json:"preempt,omitempty"`
+	// Cancel ends pending jobs that can never run (a dependency that can
+	// no longer be satisfied); Reason says why.
+	Cancel []WaitStatus `json:"cancel,omitempty"`
+}
+
+// Preemption stops one allocation so that another job can start.
+type Preemption struct {
+	AllocID  string `json:"alloc_id"`
+	JobID    string `json:"job_id"`
+	ForJobID string `json:"for_job_id"`
+}
+
+// Placement starts one job on one node with specific GPUs. A gang job has
+// one Placement per node, all with the same JobID and Rank 0..N-1.
+type Placement struct {
+	JobID  string `json:"job_id"`
+	NodeID string `json:"node_id"`
+	GPUs   []int  `json:"gpus"`
+	Rank   int    `json:"rank,omitempty"`
+}
+
+// WaitCode classifies why a pending job does not start now.
+type WaitCode string
+
+const (
+	WaitResources  WaitCode = "Resources"     // fits a node, but not a free one now
+	WaitPriority   WaitCode = "Priority"      // a higher-priority job holds the resources it would use
+	WaitNoNodeFits WaitCode = "NoNodeFits"    // no node could ever run it as asked
+	WaitDependency WaitCode = "Dependency"    // a job it depends on has not ended as required
+	WaitBeginTime  WaitCode = "BeginTime"     // its begin time is in the future
+	WaitQuota      WaitCode = "QuotaExceeded" // its user or group is at a limit
+	WaitParallel   WaitCode = "ArrayLimit"    // its sweep is at max_parallel
+	WaitNoNodes    WaitCode = "NoNodes"       // the cluster has no ready node
+)
+
+// WaitStatus is why one pending job waits, in words a user understands.
+type WaitStatus struct {
+	JobID          string    `json:"job_id"`
+	Code           WaitCode  `json:"code"`
+	Reason         string    `json:"reason"` // e.g. "NoNodeFits: needs 8 GPUs, largest node has 4"
+	EstimatedStart time.Time `json:"estimated_start,omitzero"`
+}

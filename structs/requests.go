@@ -1,0 +1,74 @@
+package structs
+
+import "time"
+
+// The requests below are the payloads of raft log entries and of the HTTP
+// API. Every time a handler needs (submit time, end time) is chosen by the
+// server before the entry goes to raft, so applying the log is deterministic.
+
+// JobRegisterRequest submits new jobs (one, or the members of a sweep).
+type JobRegisterRequest struct {
+	Jobs []*Job    `json:"jobs"`
+	Now  time.Time `json:"now"`
+}
+
+// JobRegisterResponse answers a submission.
+type JobRegisterResponse struct {
+	JobIDs []string `json:"job_ids"`
+	// ArrayID is set when the submission was a sweep.
+	ArrayID string `json:"array_id,omitempty"`
+	Index   uint64 `json:"index"`
+	// Warnings say what the user should know, such as a job that asks
+	// for more GPUs than any node has.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// JobCancelRequest stops jobs: pending ones end at once, running ones get
+// their allocation's desired status set to stop.
+type JobCancelRequest struct {
+	JobIDs []string   `json:"job_ids"`
+	Reason ExitReason `json:"reason"`
+	Now    time.Time  `json:"now"`
+}
+
+// NodeRegisterRequest adds or refreshes a node's fingerprint.
+type NodeRegisterRequest struct {
+	Node *Node     `json:"node"`
+	Now  time.Time `json:"now"`
+}
+
+// NodeStatusRequest changes a node's liveness (ready, down).
+type NodeStatusRequest struct {
+	NodeID string     `json:"node_id"`
+	Status NodeStatus `json:"status"`
+	Now    time.Time  `json:"now"`
+}
+
+// PlanApplyRequest commits a scheduler plan. The leader fills Allocs from
+// the plan's placements (ids are jobID.attempt) before applying; the state
+// store re-checks every allocation against the newest state and drops any
+// that no longer fits.
+type PlanApplyRequest struct {
+	Allocs  []*Allocation `json:"allocs"`
+	Waiting []WaitStatus  `json:"waiting,omitempty"`
+	Now     time.Time     `json:"now"`
+}
+
+// AllocUpdateRequest carries client reports.
+type AllocUpdateRequest struct {
+	NodeID  string         `json:"node_id"`
+	Updates []*AllocUpdate `json:"updates"`
+	Now     time.Time      `json:"now"`
+}
+
+// QueryMeta comes with every read: the state index it reflects, for
+// blocking queries (?index=N&wait=30s).
+type QueryMeta struct {
+	Index uint64 `json:"index"`
+}
+
+// JobMetrics is a job's last value of each metric.
+type JobMetrics struct {
+	JobID   string             `json:"job_id"`
+	Metrics map[string]float64 `json:"metrics"`
+}
