@@ -309,3 +309,27 @@ func (c *Client) AllocLogs(ctx context.Context, allocID string, o LogOptions) (i
 	}
 	return resp.Body, nil
 }
+
+// UploadBlob streams content into the servers' blob store (a job's code
+// folder as tar+gzip, say) and returns its digest and size.
+func (c *Client) UploadBlob(ctx context.Context, r io.Reader) (*OutputInfo, error) {
+	resp, err := c.raw(ctx, http.MethodPut, "/v1/blobs", r, "application/octet-stream")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var out OutputInfo
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, fmt.Errorf("upload blob: decode answer: %w", err)
+	}
+	return &out, nil
+}
+
+// Blob streams one blob by its sha256 digest. The caller closes it.
+func (c *Client) Blob(ctx context.Context, digest string) (io.ReadCloser, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/blobs/"+url.PathEscape(digest), nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}

@@ -16,6 +16,8 @@
 //	GET    /v1/nodes                        list nodes
 //	GET    /v1/nodes/{id}                   one node (id or name), GPUs with the job holding each
 //	GET    /v1/status/leader                the leader's raft address
+//	PUT    /v1/blobs                        upload content (a code folder as tar+gzip) -> {"digest","size"}
+//	GET    /v1/blobs/{digest}               download it
 //
 // The client agent's routes:
 //

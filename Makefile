@@ -1,0 +1,45 @@
+# nai — build, test, demo. Needs only Go (and gcc for cgo, which go-nvml uses
+# to dlopen libnvidia-ml at run time; the build never needs a GPU).
+GO        ?= go
+BIN       := bin/nai
+PKGS      := ./...
+# go-nvml's header marks some calls deprecated; the warnings are noise.
+export CGO_CFLAGS := -O2 -g -Wno-deprecated-declarations
+
+.PHONY: all build test test-short test-long lint fmt demo bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/nai
+
+# The whole suite, end-to-end tests included (they build bin/nai themselves).
+test: lint
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+
+# Unit tests only: no agents started.
+test-short:
+	$(GO) test -short -count=1 $(PKGS)
+
+# Long soak tests (not part of `make test`).
+test-long:
+	NAI_LONG=1 $(GO) test -count=1 -timeout 60m -run 'Long|Soak' $(PKGS)
+
+lint:
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+# Runs the quickstart job on a one-machine cluster in a temporary dir.
+demo: build
+	./scripts/demo.sh
+
+# The three speed figures of issue 2 (see BENCH.md).
+bench: build
+	NAI_BENCH=1 $(GO) test -count=1 -run '^TestBench' -v -timeout 10m ./e2e
+
+clean:
+	rm -rf bin

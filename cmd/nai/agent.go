@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client"
+	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/server"
+)
+
+func agentCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "agent",
+		Usage: "run a nai agent (server and client); -dev runs a one-machine cluster",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "dev", Usage: "one process that is server and client, with fake GPUs when the host has none"},
+			&cli.StringFlag{Name: "data-dir", Usage: "where state lives (dev mode: a temporary dir removed at exit when unset)"},
+			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:4646", Usage: "HOST:PORT the HTTP API listens on (port 0 picks one)"},
+			&cli.IntFlag{Name: "dev-gpus", Value: -1, Usage: "number of fake GPUs (default: real GPUs through NVML, else 4 fakes)"},
+			&cli.StringFlag{Name: "node-name", Usage: "this node's name (default: the host name)"},
+			&cli.StringFlag{Name: "cgroup-parent", Usage: "cgroup to nest allocations under (default: the agent's own)"},
+			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+		},
+		Action: runAgent,
+	}
+}
+
+func executorCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "executor",
+		Usage:           "supervise one allocation's process (started by the agent)",
+		Hidden:          true,
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			if code := client.ExecutorMain(c.Args().Slice()); code != 0 {
+				return cli.Exit("", code)
+			}
+			return nil
+		},
+	}
+}
+
+func execShimCommand() *cli.Command {
+	return &cli.Command{
+		Name:            "exec-shim",
+		Usage:           "join an allocation's cgroup and exec its task (started by the executor)",
+		Hidden:          true,
+		SkipFlagParsing: true,
+		Action: func(c *cli.Context) error {
+			if code := client.ExecShimMain(c.Args().Slice()); code != 0 {
+				return cli.Exit("", code)
+			}
+			return nil
+		},
+	}
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log level %q is unknown: expected debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+func runAgent(c *cli.Context) error {
+	if !c.Bool("dev") {
+		return cli.Exit("nai agent: only -dev mode (server and client in one process) is available yet; run `nai agent -dev`", 1)
+	}
+	level, err := parseLevel(c.String("log-level"))
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+
+	dataDir := c.String("data-dir")
+	tempDir := false
+	if dataDir == "" {
+		d, err := os.MkdirTemp("", "nai-dev-")
+		if err != nil {
+			return cli.Exit(fmt.Sprintf("nai agent: create a temporary data dir: %v", err), 1)
+		}
+		dataDir, tempDir = d, true
+	}
+	if dataDir, err = filepath.Abs(dataDir); err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: data dir: %v", err), 1)
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: data dir %s: %v", dataDir, err), 1)
+	}
+	nodeName := c.String("node-name")
+	if nodeName == "" {
+		nodeName, _ = os.Hostname()
+		if nodeName == "" {
+			nodeName = "dev"
+		}
+	}
+
+	ln, err := net.Listen("tcp", c.String("http-addr"))
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: listen on %s: %v (is another agent running? choose another with -http-addr)", c.String("http-addr"), err), 1)
+	}
+	httpAddr := "http://" + ln.Addr().String()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := server.New(server.Config{
+		DataDir:   filepath.Join(dataDir, "server"),
+		NodeName:  nodeName,
+		RaftAddr:  "127.0.0.1:0",
+		Bootstrap: true,
+		Logger:    logger.With("component", "server"),
+	})
+	if err != nil {
+		ln.Close()
+		return cli.Exit(fmt.Sprintf("nai agent: start server: %v", err), 1)
+	}
+	defer srv.Shutdown()
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	err = srv.WaitForLeader(wctx)
+	cancel()
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: %v", err), 1)
+	}
+
+	host, err := fingerprint.FingerprintDev(c.Int("dev-gpus"), logger.With("component", "fingerprint"))
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: fingerprint: %v", err), 1)
+	}
+	cg, err := cgroups.New(c.String("cgroup-parent"), logger.With("component", "cgroups"))
+	if err != nil {
+		if c.String("cgroup-parent") != "" {
+			return cli.Exit(fmt.Sprintf("nai agent: cgroups: %v", err), 1)
+		}
+		logger.Error("cgroups unavailable: jobs will run WITHOUT memory, CPU and device limits", "err", err)
+		cg = nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: find own binary: %v", err), 1)
+	}
+	apiClient, err := api.NewClient(httpAddr)
+	if err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
+	cl, err := client.New(client.Config{
+		DataDir:    filepath.Join(dataDir, "client"),
+		NodeName:   nodeName,
+		Datacenter: "dc1",
+		HTTPAddr:   httpAddr,
+		Servers:    apiClient,
+		Host:       host,
+		Cgroups:    cg,
+		Executable: exe,
+		Logger:     logger.With("component", "client"),
+	})
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: start client: %v", err), 1)
+	}
+
+	mux := http.NewServeMux()
+	srv.Routes(mux)
+	mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
+	// Long-polls and log streams see their context end when the agent
+	// stops, so shutdown does not wait for them.
+	baseCtx, baseCancel := context.WithCancel(context.Background())
+	defer baseCancel()
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- hs.Serve(ln) }()
+
+	clientErr := make(chan error, 1)
+	cctx, ccancel := context.WithCancel(ctx)
+	defer ccancel()
+	go func() { clientErr <- cl.Run(cctx) }()
+
+	gpuDesc := fmt.Sprintf("%d", len(host.GPUs))
+	if len(host.GPUs) > 0 {
+		gpuDesc += " x " + host.GPUs[0].Model
+	}
+	if host.Fake {
+		gpuDesc += " (fake)"
+	}
+	cgDesc := "none (limits not enforced)"
+	if cg != nil {
+		cgDesc = fmt.Sprintf("v%d", cg.Version())
+	}
+	fmt.Fprintf(os.Stderr, "==> nai dev agent ready\n    http:     %s\n    data dir: %s\n    node:     %s (%s)\n    GPUs:     %s\n    cgroups:  %s\n",
+		httpAddr, dataDir, nodeName, cl.NodeID(), gpuDesc, cgDesc)
+
+	select {
+	case <-ctx.Done():
+	case err := <-httpErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server stopped", "err", err)
+		}
+	case err := <-clientErr:
+		if err != nil && ctx.Err() == nil {
+			logger.Error("client stopped", "err", err)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "==> nai agent shutting down")
+	ccancel()
+	baseCancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = hs.Shutdown(sctx)
+	scancel()
+	if err := srv.Shutdown(); err != nil {
+		logger.Error("server shutdown", "err", err)
+	}
+	if tempDir && !strings.Contains(dataDir, "..") {
+		os.RemoveAll(dataDir)
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// naiBin is the binary under test, built once by TestMain.
+var naiBin string
+
+func TestMain(m *testing.M) {
+	flagShort := false
+	for _, a := range os.Args {
+		if a == "-test.short=true" || a == "-test.short" {
+			flagShort = true
+		}
+	}
+	if flagShort {
+		os.Exit(m.Run())
+	}
+	dir, err := os.MkdirTemp("", "nai-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	naiBin = filepath.Join(dir, "nai")
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Dir(filepath.Dir(file))
+	build := exec.Command("go", "build", "-o", naiBin, "./cmd/nai")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build nai: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// agent is one running `nai agent -dev`.
+type agent struct {
+	t       *testing.T
+	cmd     *exec.Cmd
+	addr    string
+	dataDir string
+	logs    *syncBuffer
+	done    chan struct{}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startAgent starts a dev agent with gpus fake GPUs on a free port, with its
+// state in dataDir, and waits until it is ready.
+func startAgent(t *testing.T, dataDir string, gpus int, extra ...string) *agent {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("end-to-end test: skipped with -short")
+	}
+	args := append([]string{"agent", "-dev", "-http-addr", "127.0.0.1:0", "-data-dir", dataDir,
+		"-dev-gpus", fmt.Sprint(gpus), "-node-name", "e2e-node"}, extra...)
+	cmd := exec.Command(naiBin, args...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start agent: %v", err)
+	}
+	a := &agent{t: t, cmd: cmd, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(a.logs, line)
+			if f := strings.Fields(line); len(f) == 2 && f[0] == "http:" {
+				select {
+				case ready <- f[1]:
+				default:
+				}
+			}
+		}
+	}()
+	go func() {
+		cmd.Wait()
+		close(a.done)
+	}()
+	select {
+	case a.addr = <-ready:
+	case <-a.done:
+		t.Fatalf("agent exited before it was ready:\n%s", a.logs.String())
+	case <-time.After(60 * time.Second):
+		a.kill()
+		t.Fatalf("agent not ready after 60s:\n%s", a.logs.String())
+	}
+	t.Cleanup(func() {
+		a.stop()
+		if t.Failed() {
+			t.Logf("agent log:\n%s", a.logs.String())
+		}
+	})
+	// Ready means the HTTP API answers and the node has registered.
+	c := a.api()
+	waitFor(t, 30*time.Second, "the node registers", func() bool {
+		nodes, err := c.Nodes(context.Background())
+		return err == nil && len(nodes) == 1 && len(nodes[0].GPUs) == gpus
+	})
+	return a
+}
+
+// stop asks the agent to shut down (SIGINT) and waits for it.
+func (a *agent) stop() {
+	if a.cmd.Process == nil {
+		return
+	}
+	select {
+	case <-a.done:
+		return
+	default:
+	}
+	_ = a.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-a.done:
+	case <-time.After(20 * time.Second):
+		a.kill()
+	}
+}
+
+// kill ends the agent at once (SIGKILL), as a crash would.
+func (a *agent) kill() {
+	_ = a.cmd.Process.Signal(syscall.SIGKILL)
+	<-a.done
+}
+
+func (a *agent) api() *api.Client {
+	c, err := api.NewClient(a.addr)
+	if err != nil {
+		a.t.Fatal(err)
+	}
+	return c
+}
+
+// nai runs the CLI against this agent and returns stdout, stderr and the
+// exit code.
+func (a *agent) nai(args ...string) (string, string, int) {
+	a.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, naiBin, args...)
+	cmd.Env = append(os.Environ(), "NAI_ADDR="+a.addr)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			a.t.Fatalf("run nai %v: %v", args, err)
+		}
+		code = ee.ExitCode()
+	}
+	return out.String(), errb.String(), code
+}
+
+// mustNai runs the CLI and fails the test on a non-zero exit.
+func (a *agent) mustNai(args ...string) string {
+	a.t.Helper()
+	out, errOut, code := a.nai(args...)
+	if code != 0 {
+		a.t.Fatalf("nai %s: exit %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, out, errOut)
+	}
+	return out
+}
+
+// job reads a job through the CLI's -json output, the API object.
+func (a *agent) job(id string) *structs.Job {
+	a.t.Helper()
+	var j structs.Job
+	if err := json.Unmarshal([]byte(a.mustNai("job", "status", "-json", id)), &j); err != nil {
+		a.t.Fatalf("decode job %s: %v", id, err)
+	}
+	return &j
+}
+
+// waitJob waits until a job reaches a terminal status.
+func (a *agent) waitJob(id string, timeout time.Duration) *structs.Job {
+	a.t.Helper()
+	var j *structs.Job
+	waitFor(a.t, timeout, "job "+id+" ends", func() bool {
+		var err error
+		j, _, err = a.api().Job(context.Background(), id)
+		return err == nil && j.Status.Terminal()
+	})
+	return j
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting until %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// writeFile writes a file under dir and returns its path.
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// os_user is the account name the CLI sends as the job's owner.
+func os_user() (string, error) {
+	u, err := user.Current()
+	if err == nil && u.Username != "" {
+		return u.Username, nil
+	}
+	return os.Getenv("USER"), err
+}

@@ -1,0 +1,56 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// State survives a restart: finished jobs and their outputs are still
+// there, and a job that ran through the restart is not left running.
+func TestRestartKeepsJobs(t *testing.T) {
+	data := t.TempDir()
+	a := startAgent(t, data, 4)
+	work := t.TempDir()
+	writeFile(t, work, "run.sh", lifecycleScript)
+	file := writeFile(t, work, "job.hcl", lifecycleJob)
+	id := strings.TrimSpace(a.mustNai("job", "run", "-detach", file))
+	if j := a.waitJob(id, 60*time.Second); j.Status != structs.JobComplete {
+		t.Fatalf("job %s ended %s", id, j.Status)
+	}
+	// A second job is running when the agent is killed.
+	writeFile(t, work, "slow/run.sh", "#!/bin/sh\necho slow-start\nsleep 3\necho slow-end\n")
+	slowFile := writeFile(t, work, "slow/job.hcl", strings.Replace(lifecycleJob, `"lifecycle"`, `"slow"`, 1))
+	slow := strings.TrimSpace(a.mustNai("job", "run", "-detach", slowFile))
+	waitFor(t, 30*time.Second, "the slow job runs", func() bool {
+		return a.job(slow).Status == structs.JobRunning
+	})
+	a.kill()
+
+	b := startAgent(t, data, 4)
+	j := b.job(id)
+	if j.Status != structs.JobComplete || j.ExitCode == nil || *j.ExitCode != 0 {
+		t.Fatalf("after restart job %s is %s exit %v", id, j.Status, j.ExitCode)
+	}
+	dl := t.TempDir()
+	b.mustNai("job", "outputs", id, "-o", dl)
+	if got, err := os.ReadFile(filepath.Join(dl, "ckpt", "model.bin")); err != nil || string(got) != "weights-"+id {
+		t.Fatalf("output after restart = %q, %v", got, err)
+	}
+	// The job that was running when the agent died is re-attached and
+	// finishes normally (or, at worst, is reported lost): never running
+	// forever.
+	sj := b.waitJob(slow, 60*time.Second)
+	if sj.Status != structs.JobComplete && sj.Status != structs.JobLost {
+		t.Fatalf("job running across the restart ended %s (%s)", sj.Status, sj.ExitReason)
+	}
+	if sj.Status == structs.JobComplete {
+		if logs := b.mustNai("job", "logs", slow); !strings.Contains(logs, "slow-end") {
+			t.Fatalf("re-attached job's log = %q", logs)
+		}
+	}
+}

@@ -1,0 +1,18 @@
+// Package server is the servers' side of nai: it wires raft (hashicorp/raft
+// with raft-boltdb/v2 stores and a file snapshot store) to the FSM, runs the
+// leader's scheduling loop, serves the HTTP API, and keeps the blob store of
+// job outputs.
+//
+// Every write goes through raft: a handler builds a typed request (with the
+// times it needs already chosen), applies it, and answers from the FSM's
+// response. Reads come from immutable state snapshots; list reads support
+// blocking queries (?index=N&wait=30s).
+//
+// Only the leader schedules. The scheduler is woken by every state change
+// (debounced by a millisecond, so a burst of submissions is planned in one
+// pass) and by a slow timer for time-based rules; it plans from a snapshot
+// and the plan goes back through raft, where the state store re-checks it.
+//
+// server imports fsm, scheduler, structs and api (for proxying client log
+// streams); it never imports client or cmd.
+package server

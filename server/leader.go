@@ -1,0 +1,202 @@
+package server
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/structs"
+)
+
+// monitorLeadership starts the leader loop when this server becomes leader
+// and stops it when it steps down.
+func (s *Server) monitorLeadership() {
+	defer s.wg.Done()
+	var stop chan struct{}
+	done := make(chan struct{})
+	for {
+		select {
+		case isLeader := <-s.leaderCh:
+			switch {
+			case isLeader && stop == nil:
+				stop = make(chan struct{})
+				done = make(chan struct{})
+				s.logger.Info("became raft leader; scheduling", "server", s.cfg.NodeName)
+				go func(stop, done chan struct{}) {
+					defer close(done)
+					s.leaderLoop(stop)
+				}(stop, done)
+			case !isLeader && stop != nil:
+				s.logger.Info("lost raft leadership", "server", s.cfg.NodeName)
+				close(stop)
+				<-done
+				stop = nil
+			}
+		case <-s.shutdownCh:
+			if stop != nil {
+				close(stop)
+				<-done
+			}
+			return
+		}
+	}
+}
+
+// schedDebounce gathers a burst of state changes into one scheduling pass.
+const schedDebounce = time.Millisecond
+
+// leaderLoop plans on every state change and on a slow timer, and commits
+// each plan through raft.
+func (s *Server) leaderLoop(stop chan struct{}) {
+	// Everything committed by earlier leaders must be applied here before
+	// we plan from it.
+	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
+		s.logger.Error("leader barrier failed; giving up this term's scheduling", "err", err)
+		return
+	}
+	ticker := time.NewTicker(s.cfg.SchedulerInterval)
+	defer ticker.Stop()
+	for {
+		if err := s.schedulePass(); err != nil {
+			s.logger.Error("scheduling pass failed", "err", err)
+		}
+		select {
+		case <-stop:
+			return
+		case <-s.changeCh:
+			select {
+			case <-stop:
+				return
+			case <-time.After(schedDebounce):
+			}
+		case <-ticker.C:
+		}
+	}
+}
+
+// schedulePass computes one plan and applies it when it changes anything.
+func (s *Server) schedulePass() error {
+	snap := s.State().Snapshot()
+	now := time.Now().UTC()
+	plan := s.sched.Plan(snap.SchedulerState(), now)
+	req := &structs.PlanApplyRequest{Now: now}
+	for _, p := range plan.Placements {
+		a, err := s.allocFor(snap, p, now)
+		if err != nil {
+			return err
+		}
+		req.Allocs = append(req.Allocs, a)
+	}
+	placed := map[string]bool{}
+	for _, a := range req.Allocs {
+		placed[a.JobID] = true
+	}
+	for _, w := range plan.Waiting {
+		if placed[w.JobID] {
+			continue
+		}
+		j, _ := snap.JobByID(nil, w.JobID)
+		if j == nil || !waitChanged(j, w) {
+			continue
+		}
+		req.Waiting = append(req.Waiting, w)
+	}
+	if len(req.Allocs) > 0 || len(req.Waiting) > 0 {
+		if _, _, err := s.apply(fsm.PlanApply, req); err != nil {
+			return fmt.Errorf("apply plan: %w", err)
+		}
+	}
+	if len(plan.Cancel) > 0 {
+		if err := s.cancelNeverRunnable(plan.Cancel, now); err != nil {
+			return err
+		}
+	}
+	if len(plan.Preempt) > 0 {
+		if err := s.preempt(plan.Preempt, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// waitChanged reports whether a waiting status differs enough from what the
+// job shows to be worth a raft write. Estimated starts that move by less
+// than a minute are not: otherwise every pass would write, and every write
+// would trigger another pass.
+func waitChanged(j *structs.Job, w structs.WaitStatus) bool {
+	if j.Reason != w.Reason {
+		return true
+	}
+	d := j.EstimatedStart.Sub(w.EstimatedStart)
+	if d < 0 {
+		d = -d
+	}
+	return d >= time.Minute || j.EstimatedStart.IsZero() != w.EstimatedStart.IsZero()
+}
+
+// allocFor turns a placement into an allocation. Its id is chosen here,
+// before raft, so applying the log stays deterministic.
+func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Time) (*structs.Allocation, error) {
+	j, err := snap.JobByID(nil, p.JobID)
+	if err != nil || j == nil {
+		return nil, fmt.Errorf("plan names job %s which is not in state: %v", p.JobID, err)
+	}
+	n, err := snap.NodeByID(nil, p.NodeID)
+	if err != nil || n == nil {
+		return nil, fmt.Errorf("plan names node %s which is not in state: %v", p.NodeID, err)
+	}
+	attempt := j.Attempt + 1
+	id := fmt.Sprintf("%s.%d", j.ID, attempt)
+	if j.Resources.Nodes > 1 {
+		id = fmt.Sprintf("%s.%d.%d", j.ID, attempt, p.Rank)
+	}
+	a := &structs.Allocation{
+		ID:            id,
+		JobID:         j.ID,
+		JobName:       j.Name,
+		NodeID:        n.ID,
+		NodeName:      n.Name,
+		GPUs:          slices.Clone(p.GPUs),
+		Resources:     j.Resources,
+		Attempt:       attempt,
+		DesiredStatus: structs.DesiredRun,
+		ClientStatus:  structs.ClientStatusFields{Status: structs.AllocPending},
+		CreateTime:    now,
+	}
+	if a.GPUs == nil {
+		a.GPUs = []int{}
+	}
+	for _, gi := range p.GPUs {
+		for _, g := range n.GPUs {
+			if g.Index == gi {
+				a.GPUUUIDs = append(a.GPUUUIDs, g.UUID)
+			}
+		}
+	}
+	return a, nil
+}
+
+// cancelNeverRunnable ends pending jobs whose dependencies can no longer be
+// met.
+func (s *Server) cancelNeverRunnable(ws []structs.WaitStatus, now time.Time) error {
+	for _, w := range ws {
+		req := &structs.JobCancelRequest{JobIDs: []string{w.JobID}, Reason: structs.ExitReason(w.Reason), Now: now}
+		if _, _, err := s.apply(fsm.JobCancel, req); err != nil {
+			return fmt.Errorf("cancel job %s (%s): %w", w.JobID, w.Reason, err)
+		}
+	}
+	return nil
+}
+
+// preempt asks the clients to stop the chosen victims.
+func (s *Server) preempt(ps []structs.Preemption, now time.Time) error {
+	for _, p := range ps {
+		req := &structs.JobCancelRequest{JobIDs: []string{p.JobID}, Reason: structs.ExitPreempted, Now: now}
+		if _, _, err := s.apply(fsm.JobCancel, req); err != nil {
+			return fmt.Errorf("preempt job %s for %s: %w", p.JobID, p.ForJobID, err)
+		}
+	}
+	return nil
+}

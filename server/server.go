@@ -1,0 +1,327 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/scheduler"
+	"github.com/nai-project/nai/structs"
+)
+
+// Config configures one server.
+type Config struct {
+	// DataDir holds raft's log (raft.db), its snapshots and the blob store.
+	DataDir string
+	// NodeName names this server in raft (its server id).
+	NodeName string
+	// RaftAddr is the address raft listens on ("127.0.0.1:0" picks a port).
+	RaftAddr string
+	// Bootstrap makes a fresh server bootstrap a one-server cluster with
+	// itself (dev mode).
+	Bootstrap bool
+	// Scheduler configures the scheduling policy.
+	Scheduler scheduler.Config
+	// SchedulerInterval is the slow timer that re-plans even without state
+	// changes (begin times, estimated starts). Default 5s.
+	SchedulerInterval time.Duration
+	// ApplyTimeout bounds one raft apply. Default 10s.
+	ApplyTimeout time.Duration
+	Logger       *slog.Logger
+}
+
+// Server is one nai server: raft, the FSM, the leader loop and the API.
+type Server struct {
+	cfg    Config
+	logger *slog.Logger
+	fsm    *fsm.FSM
+	raft   *raft.Raft
+	trans  *raft.NetworkTransport
+	store  *raftboltdb.BoltStore
+	blobs  *BlobStore
+	sched  *scheduler.Scheduler
+
+	// changeCh is signalled (without blocking) after every applied raft
+	// entry: it wakes the leader's scheduler.
+	changeCh chan struct{}
+	leaderCh chan bool
+
+	shutdownOnce sync.Once
+	shutdownCh   chan struct{}
+	wg           sync.WaitGroup
+}
+
+// New starts a server: opens its stores, starts raft and, in bootstrap
+// mode, makes it the single voter of a new cluster.
+func New(cfg Config) (*Server, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.DataDir == "" {
+		return nil, errors.New("server needs a data dir")
+	}
+	if cfg.NodeName == "" {
+		h, _ := os.Hostname()
+		cfg.NodeName = h
+	}
+	if cfg.RaftAddr == "" {
+		cfg.RaftAddr = "127.0.0.1:0"
+	}
+	if cfg.SchedulerInterval == 0 {
+		cfg.SchedulerInterval = 5 * time.Second
+	}
+	if cfg.ApplyTimeout == 0 {
+		cfg.ApplyTimeout = 10 * time.Second
+	}
+	s := &Server{
+		cfg:        cfg,
+		logger:     cfg.Logger,
+		sched:      scheduler.New(cfg.Scheduler),
+		shutdownCh: make(chan struct{}),
+		changeCh:   make(chan struct{}, 1),
+		leaderCh:   make(chan bool, 16),
+	}
+	raftDir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(raftDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create raft dir: %w", err)
+	}
+	blobs, err := NewBlobStore(filepath.Join(cfg.DataDir, "blobs"))
+	if err != nil {
+		return nil, err
+	}
+	s.blobs = blobs
+	f, err := fsm.New(cfg.Logger.With("component", "fsm"))
+	if err != nil {
+		return nil, fmt.Errorf("create fsm: %w", err)
+	}
+	s.fsm = f
+	if err := s.setupRaft(raftDir); err != nil {
+		s.closeStores()
+		return nil, err
+	}
+	s.wg.Add(1)
+	go s.monitorLeadership()
+	return s, nil
+}
+
+func (s *Server) setupRaft(dir string) error {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(s.cfg.NodeName)
+	rc.Logger = hclogFor(s.logger, "raft")
+	rc.NotifyCh = s.leaderCh
+	// Snapshots keep the log short; a few thousand entries is a few
+	// hundred kilobytes of jobs.
+	rc.SnapshotThreshold = 8192
+	rc.TrailingLogs = 10240
+	if s.cfg.Bootstrap {
+		// A single server need not wait for anybody: shorten the
+		// election so a dev agent is ready in well under a second.
+		rc.HeartbeatTimeout = 100 * time.Millisecond
+		rc.ElectionTimeout = 100 * time.Millisecond
+		rc.LeaderLeaseTimeout = 100 * time.Millisecond
+	}
+
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	if err != nil {
+		return fmt.Errorf("open raft log %s: %w", filepath.Join(dir, "raft.db"), err)
+	}
+	s.store = store
+	cache, err := raft.NewLogCache(512, store)
+	if err != nil {
+		return fmt.Errorf("raft log cache: %w", err)
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hclogFor(s.logger, "raft-snapshots"))
+	if err != nil {
+		return fmt.Errorf("open raft snapshots in %s: %w", dir, err)
+	}
+	addr, err := net.ResolveTCPAddr("tcp", s.cfg.RaftAddr)
+	if err != nil {
+		return fmt.Errorf("raft address %q: %w", s.cfg.RaftAddr, err)
+	}
+	trans, err := raft.NewTCPTransportWithLogger(s.cfg.RaftAddr, nil, 3, 10*time.Second, hclogFor(s.logger, "raft-net"))
+	if err != nil {
+		return fmt.Errorf("raft transport on %s: %w", addr, err)
+	}
+	s.trans = trans
+
+	if s.cfg.Bootstrap {
+		has, err := raft.HasExistingState(cache, store, snaps)
+		if err != nil {
+			return fmt.Errorf("read raft state: %w", err)
+		}
+		if !has {
+			conf := raft.Configuration{Servers: []raft.Server{{
+				ID: rc.LocalID, Address: trans.LocalAddr(), Suffrage: raft.Voter,
+			}}}
+			if err := raft.BootstrapCluster(rc, cache, store, snaps, trans, conf); err != nil {
+				return fmt.Errorf("bootstrap raft: %w", err)
+			}
+		} else if err := s.recoverSingleAddress(rc, cache, store, snaps, trans); err != nil {
+			return err
+		}
+	}
+	r, err := raft.NewRaft(rc, &notifyFSM{FSM: s.fsm, changed: s.changeCh}, cache, store, snaps, trans)
+	if err != nil {
+		return fmt.Errorf("start raft: %w", err)
+	}
+	s.raft = r
+	return nil
+}
+
+// recoverSingleAddress handles a dev agent restarted on a new raft port: the
+// stored configuration names the old address, so the lone server could
+// never reach itself. A single-voter configuration is rewritten to the new
+// address (what raft.RecoverCluster is for); clusters of several servers
+// are left alone.
+func (s *Server) recoverSingleAddress(rc *raft.Config, logs raft.LogStore, stable raft.StableStore, snaps raft.SnapshotStore, trans raft.Transport) error {
+	scratch, err := s.fsmForRecovery()
+	if err != nil {
+		return err
+	}
+	// GetConfiguration marks the config it is given to skip startup: give
+	// it a copy.
+	probe := *rc
+	conf, err := raft.GetConfiguration(&probe, scratch, logs, stable, snaps, trans)
+	if err != nil {
+		return fmt.Errorf("read raft configuration: %w", err)
+	}
+	if len(conf.Servers) != 1 || conf.Servers[0].ID != rc.LocalID || conf.Servers[0].Address == trans.LocalAddr() {
+		return nil
+	}
+	s.logger.Info("raft address changed since last run; rewriting the single-server configuration",
+		"old", conf.Servers[0].Address, "new", trans.LocalAddr())
+	conf.Servers[0].Address = trans.LocalAddr()
+	// RecoverCluster replays the log into a throwaway FSM to take a
+	// snapshot; the real FSM is restored from that snapshot by NewRaft.
+	scratch, err = s.fsmForRecovery()
+	if err != nil {
+		return err
+	}
+	recoverConf := *rc
+	if err := raft.RecoverCluster(&recoverConf, scratch, logs, stable, snaps, trans, conf); err != nil {
+		return fmt.Errorf("recover raft configuration: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) fsmForRecovery() (raft.FSM, error) {
+	f, err := fsm.New(s.logger.With("component", "fsm-recovery"))
+	if err != nil {
+		return nil, fmt.Errorf("create recovery fsm: %w", err)
+	}
+	return f, nil
+}
+
+// State returns the current state store.
+func (s *Server) State() *state.Store { return s.fsm.State() }
+
+// IsLeader reports whether this server leads raft now.
+func (s *Server) IsLeader() bool { return s.raft.State() == raft.Leader }
+
+// LeaderAddr returns the raft address of the leader, "" when none is known.
+func (s *Server) LeaderAddr() string {
+	addr, _ := s.raft.LeaderWithID()
+	return string(addr)
+}
+
+// RaftAddr returns the address raft listens on.
+func (s *Server) RaftAddr() string { return string(s.trans.LocalAddr()) }
+
+// WaitForLeader blocks until this cluster has a leader or ctx ends.
+func (s *Server) WaitForLeader(ctx context.Context) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if s.LeaderAddr() != "" {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for raft leader: %w", ctx.Err())
+		case <-t.C:
+		}
+	}
+}
+
+// apply sends one typed request through raft and returns the FSM's answer.
+// It must run on the leader; elsewhere it returns ErrNotLeader.
+func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
+	b, err := fsm.Encode(t, req)
+	if err != nil {
+		return nil, 0, fmt.Errorf("encode raft entry: %w", err)
+	}
+	fut := s.raft.Apply(b, s.cfg.ApplyTimeout)
+	if err := fut.Error(); err != nil {
+		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
+			return nil, 0, structs.NewError(structs.CodeNotLeader, "this server is not the raft leader (leader: %s)", s.LeaderAddr())
+		}
+		return nil, 0, fmt.Errorf("raft apply: %w", err)
+	}
+	resp := fut.Response()
+	if e, ok := resp.(error); ok && e != nil {
+		return nil, fut.Index(), e
+	}
+	return resp, fut.Index(), nil
+}
+
+// Shutdown stops the leader loop and raft and closes the stores.
+func (s *Server) Shutdown() error {
+	var err error
+	s.shutdownOnce.Do(func() {
+		close(s.shutdownCh)
+		if s.raft != nil {
+			err = s.raft.Shutdown().Error()
+		}
+		s.wg.Wait()
+		s.closeStores()
+	})
+	return err
+}
+
+func (s *Server) closeStores() {
+	if s.trans != nil {
+		s.trans.Close()
+	}
+	if s.store != nil {
+		s.store.Close()
+	}
+}
+
+// notifyFSM signals changed after each applied entry, so the scheduler is
+// woken by events rather than by a timer. The signal is outside the FSM's
+// deterministic work and never blocks it.
+type notifyFSM struct {
+	*fsm.FSM
+	changed chan struct{}
+}
+
+func (n *notifyFSM) Apply(l *raft.Log) any {
+	r := n.FSM.Apply(l)
+	n.signal()
+	return r
+}
+
+func (n *notifyFSM) Restore(rc io.ReadCloser) error {
+	err := n.FSM.Restore(rc)
+	n.signal()
+	return err
+}
+
+func (n *notifyFSM) signal() {
+	select {
+	case n.changed <- struct{}{}:
+	default:
+	}
+}

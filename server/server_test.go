@@ -1,0 +1,231 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// testServer starts a one-server cluster in dir with its HTTP API.
+func testServer(t *testing.T, dir string) (*Server, *api.Client) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if testing.Verbose() {
+		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	s, err := New(Config{DataDir: dir, NodeName: "test", Bootstrap: true, Logger: logger, SchedulerInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitForLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	s.Routes(mux)
+	hs := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		hs.CloseClientConnections()
+		hs.Close()
+		s.Shutdown()
+	})
+	c, err := api.NewClient(hs.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.User = "alice"
+	return s, c
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func testNode(id string, gpus int) *structs.Node {
+	n := &structs.Node{ID: id, Name: "node-" + id, HTTPAddr: "http://127.0.0.1:1", CPU: 16, MemoryBytes: 64 << 30}
+	for i := range gpus {
+		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: "GPU-" + id + "-" + string(rune('a'+i)), Model: "NVIDIA H100", MemoryBytes: 80 << 30, Healthy: true})
+	}
+	return n
+}
+
+func gpuJob(name string, gpus int) *structs.Job {
+	return &structs.Job{Name: name, Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
+		Task: structs.Task{Command: "/bin/true"}}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The leader schedules on state changes: three 2-GPU jobs on a 4-GPU node
+// give two placements and one job waiting for resources.
+func TestLeaderSchedulesOnChange(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	if err := c.RegisterNode(ctx, testNode("n1", 4)); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, name := range []string{"a", "b", "c"} {
+		resp, err := c.Register(ctx, gpuJob(name, 2))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, resp.JobIDs...)
+	}
+	waitUntil(t, "two jobs run and one waits with a reason", func() bool {
+		running, waiting := 0, 0
+		for _, id := range ids {
+			j, _, err := c.Job(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case j.Status == structs.JobRunning && len(j.GPUs) == 2:
+				running++
+			case j.Status == structs.JobPending && j.Reason != "":
+				waiting++
+			}
+		}
+		return running == 2 && waiting == 1
+	})
+	j, _, _ := c.Job(ctx, "1")
+	if j.User != "alice" {
+		t.Errorf("owner = %q, want alice from the user header", j.User)
+	}
+	allocs, _, err := c.NodeAllocations(ctx, "n1", 0, 0)
+	if err != nil || len(allocs) != 2 || allocs[0].Job == nil {
+		t.Fatalf("node allocations = %v, %v; want 2 with their jobs", allocs, err)
+	}
+	// The client reports one finished: the waiting job starts.
+	zero := 0
+	err = c.UpdateAllocs(ctx, "n1", []*structs.AllocUpdate{{AllocID: allocs[0].ID, Client: structs.ClientStatusFields{
+		Status: structs.AllocComplete, ExitCode: &zero, ExitReason: structs.ExitExited, Metrics: map[string]float64{"loss": 0.5}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the third job starts", func() bool {
+		j, _, _ := c.Job(ctx, ids[2])
+		return j.Status == structs.JobRunning
+	})
+	done, _, _ := c.Job(ctx, allocs[0].JobID)
+	if done.Status != structs.JobComplete || done.Metrics["loss"] != 0.5 {
+		t.Fatalf("finished job = %s metrics %v", done.Status, done.Metrics)
+	}
+}
+
+// A blocking query answers when the job changes, not before.
+func TestBlockingJobQuery(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	resp, err := c.Register(ctx, gpuJob("wait", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := resp.JobIDs[0]
+	j, idx, err := c.Job(ctx, id)
+	if err != nil || j.Status != structs.JobPending {
+		t.Fatalf("job %v %v", j, err)
+	}
+	got := make(chan *structs.Job, 1)
+	go func() {
+		j, _, err := c.WaitJob(ctx, id, idx, 30*time.Second)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- j
+	}()
+	if err := c.RegisterNode(ctx, testNode("n1", 2)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case j := <-got:
+		if j.ModifyIndex <= idx {
+			t.Fatalf("blocking query answered with index %d <= %d", j.ModifyIndex, idx)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("blocking query did not answer after the job changed")
+	}
+}
+
+// State survives a restart from the same data dir.
+func TestRestartKeepsState(t *testing.T) {
+	dir := t.TempDir()
+	s, c := testServer(t, dir)
+	ctx := context.Background()
+	resp, err := c.Register(ctx, gpuJob("keep", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest, _, err := s.blobs.Put(strings.NewReader("outputs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+
+	_, c2 := testServer(t, dir)
+	j, _, err := c2.Job(ctx, resp.JobIDs[0])
+	if err != nil || j.Name != "keep" {
+		t.Fatalf("after restart: %v, %v", j, err)
+	}
+	rc, err := c2.Blob(ctx, digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != "outputs" {
+		t.Fatalf("blob after restart = %q", b)
+	}
+}
+
+func TestAPIErrors(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	if _, _, err := c.Job(ctx, "404"); !api.IsNotFound(err) {
+		t.Errorf("unknown job: %v, want not found", err)
+	}
+	if err := c.Cancel(ctx, "404"); !api.IsNotFound(err) {
+		t.Errorf("cancel unknown job: %v, want not found", err)
+	}
+	bad := gpuJob("bad", 1)
+	bad.Resources.CPU = -1
+	if _, err := c.Register(ctx, bad); structs.CodeOf(err) != structs.CodeInvalid {
+		t.Errorf("negative cpu: %v, want invalid", err)
+	}
+	jobs, _ := c.Jobs(ctx, true)
+	if len(jobs) != 0 {
+		t.Errorf("a refused submission left %d jobs", len(jobs))
+	}
+	for _, body := range []string{"not json", `{"jobs": []}`, `{"job": {"name": "x"}, "surprise": 1}`} {
+		resp, err := http.Post(c.Address()+"/v1/jobs", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":"invalid"`) {
+			t.Errorf("body %q: status %d %s, want 400 with code invalid", body, resp.StatusCode, b)
+		}
+	}
+}
