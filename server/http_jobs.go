@@ -83,26 +83,7 @@ func (s *Server) handleJobRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out.Index = idx
-	out.Warnings = append(out.Warnings, s.fitWarnings(jobs)...)
 	writeJSON(w, idx, out)
-}
-
-// fitWarnings tells the submitter at once when no node could ever run the
-// job, rather than letting it wait in silence.
-func (s *Server) fitWarnings(jobs []*structs.Job) []string {
-	nodes, err := s.State().Snapshot().Nodes(nil)
-	if err != nil || len(nodes) == 0 {
-		return nil
-	}
-	maxGPUs := 0
-	for _, n := range nodes {
-		maxGPUs = max(maxGPUs, len(n.GPUs))
-	}
-	j := jobs[0]
-	if j.Resources.GPU.Count > maxGPUs {
-		return []string{fmt.Sprintf("no node has %d GPUs (the largest has %d): the job will wait with reason NoNodeFits until such a node joins", j.Resources.GPU.Count, maxGPUs)}
-	}
-	return nil
 }
 
 func (s *Server) handleJobList(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,24 @@
+// Package state is nai's replicated state store: the tables that the raft
+// FSM writes (jobs, allocations, nodes, and the per-table raft indexes),
+// kept in a hashicorp/go-memdb database.
+//
+// Writes come only from the FSM, one memdb write transaction per raft log
+// entry, committed whole or not at all. Every write takes the raft index of
+// its entry and every time it records comes from the request (chosen by the
+// leader before raft), so each replica that applies the same log reaches the
+// same state: no clock, no randomness and no map iteration order decides
+// anything here. Job IDs come from a counter kept in the state itself.
+//
+// Reads go through a Snapshot, a cheap immutable view (a memdb read
+// transaction). Objects returned by a snapshot are shared with the store and
+// must never be changed by callers; writers copy an object before changing
+// it. BlockingQuery runs a read again whenever something it watched changes,
+// for the API's ?index=N&wait=30s queries.
+//
+// Persist and Restore write and read every table as a stream of typed
+// records, for raft snapshots.
+//
+// state imports structs and the memdb library only; it never imports
+// server, client or scheduler (tests may import scheduler to check that
+// SchedulerView implements scheduler.State).
+package state

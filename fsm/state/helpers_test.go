@@ -1,0 +1,160 @@
+package state
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/structs"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+const gib = int64(1) << 30
+
+// jobB builds test jobs: newJob("train").GPUs(2).Retry(1, "failed").Build().
+type jobB struct{ j *structs.Job }
+
+func newJob(name string) *jobB {
+	return &jobB{j: &structs.Job{
+		Name:      name,
+		User:      "alice",
+		Resources: structs.Resources{CPU: 1, MemoryBytes: gib},
+		Task:      structs.Task{Command: "python3", Args: []string{"train.py"}},
+	}}
+}
+
+func (b *jobB) GPUs(n int) *jobB     { b.j.Resources.GPU.Count = n; return b }
+func (b *jobB) CPU(c float64) *jobB  { b.j.Resources.CPU = c; return b }
+func (b *jobB) Memory(m int64) *jobB { b.j.Resources.MemoryBytes = m; return b }
+func (b *jobB) Nodes(n int) *jobB    { b.j.Resources.Nodes = n; return b }
+func (b *jobB) DependsOn(id string) *jobB {
+	b.j.DependsOn = append(b.j.DependsOn, structs.Dependency{Type: structs.AfterOK, JobID: id})
+	return b
+}
+func (b *jobB) Sweep(k, v string) *jobB {
+	b.j.SweepValues = map[string]string{k: v}
+	return b
+}
+func (b *jobB) Retry(attempts int, on ...string) *jobB {
+	b.j.Retry = &structs.RetryPolicy{Attempts: attempts, On: on}
+	return b
+}
+func (b *jobB) Build() *structs.Job { return b.j }
+
+// testNode is a ready node with n healthy GPUs, 16 cores and 64 GiB.
+func testNode(id string, gpus int) *structs.Node {
+	n := &structs.Node{ID: id, Name: "host-" + id, CPU: 16, MemoryBytes: 64 * gib, HTTPAddr: "127.0.0.1:4646"}
+	for i := 0; i < gpus; i++ {
+		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: fmt.Sprintf("GPU-%s-%d", id, i), Model: "H100", MemoryBytes: 80 * gib, Healthy: true})
+	}
+	return n
+}
+
+// fixture wraps a store with a raft index that goes up by one per write.
+type fixture struct {
+	t     *testing.T
+	s     *Store
+	index uint64
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	s, err := NewStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{t: t, s: s}
+}
+
+func (f *fixture) next() uint64 { f.index++; return f.index }
+
+func (f *fixture) node(n *structs.Node) {
+	f.t.Helper()
+	if err := f.s.UpsertNode(f.next(), &structs.NodeRegisterRequest{Node: n, Now: t0}); err != nil {
+		f.t.Fatalf("upsert node: %v", err)
+	}
+}
+
+func (f *fixture) register(jobs ...*structs.Job) []string {
+	f.t.Helper()
+	resp, err := f.s.RegisterJobs(f.next(), &structs.JobRegisterRequest{Jobs: jobs, Now: t0})
+	if err != nil {
+		f.t.Fatalf("register: %v", err)
+	}
+	return resp.JobIDs
+}
+
+// alloc is the allocation a leader would propose for a job's next attempt.
+func (f *fixture) alloc(jobID, nodeID string, gpus ...int) *structs.Allocation {
+	f.t.Helper()
+	j := f.job(jobID)
+	attempt := j.Attempt + 1
+	return &structs.Allocation{ID: fmt.Sprintf("%s.%d", jobID, attempt), JobID: jobID, NodeID: nodeID, GPUs: gpus, Attempt: attempt}
+}
+
+func (f *fixture) plan(allocs ...*structs.Allocation) []string {
+	f.t.Helper()
+	applied, err := f.s.ApplyPlan(f.next(), &structs.PlanApplyRequest{Allocs: allocs, Now: t0.Add(time.Minute)})
+	if err != nil {
+		f.t.Fatalf("apply plan: %v", err)
+	}
+	return applied
+}
+
+// start registers a job and places it on a node, returning job and alloc ids.
+func (f *fixture) start(j *structs.Job, nodeID string, gpus ...int) (string, string) {
+	f.t.Helper()
+	id := f.register(j)[0]
+	a := f.alloc(id, nodeID, gpus...)
+	if got := f.plan(a); len(got) != 1 {
+		f.t.Fatalf("placing job %s: applied %v", id, got)
+	}
+	return id, a.ID
+}
+
+func (f *fixture) report(allocID string, cs structs.ClientStatusFields) error {
+	return f.s.UpdateAllocs(f.next(), &structs.AllocUpdateRequest{
+		Updates: []*structs.AllocUpdate{{AllocID: allocID, Client: cs}},
+		Now:     t0.Add(time.Hour),
+	})
+}
+
+func (f *fixture) job(id string) *structs.Job {
+	f.t.Helper()
+	j, err := f.s.Snapshot().JobByID(nil, id)
+	if err != nil || j == nil {
+		f.t.Fatalf("job %s: %v, %v", id, j, err)
+	}
+	return j
+}
+
+func (f *fixture) allocByID(id string) *structs.Allocation {
+	f.t.Helper()
+	a, err := f.s.Snapshot().AllocByID(nil, id)
+	if err != nil || a == nil {
+		f.t.Fatalf("alloc %s: %v, %v", id, a, err)
+	}
+	return a
+}
+
+// setNode overwrites a node as stored, for states no request makes yet
+// (drained, ineligible, unhealthy GPU).
+func (f *fixture) setNode(id string, change func(n *structs.Node)) {
+	f.t.Helper()
+	err := f.s.write(func(txn *memdb.Txn) error {
+		raw, err := txn.First(tableNodes, "id", id)
+		if err != nil {
+			return err
+		}
+		n := raw.(*structs.Node).Copy()
+		change(n)
+		return txn.Insert(tableNodes, n)
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func exit(code int) *int { return &code }

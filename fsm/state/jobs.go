@@ -1,0 +1,249 @@
+package state
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/structs"
+)
+
+// RegisterJobs adds the jobs of one submission. Each gets the next id from
+// the counter kept in state; a submission of several jobs that carry sweep
+// values becomes an array whose id is its first member's. The request is
+// refused whole (nothing written) when any job is invalid.
+func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*structs.JobRegisterResponse, error) {
+	if req == nil || len(req.Jobs) == 0 {
+		return nil, structs.NewError(structs.CodeInvalid, "register jobs: the request has no jobs")
+	}
+	var resp *structs.JobRegisterResponse
+	err := s.write(func(txn *memdb.Txn) error {
+		jobs := make([]*structs.Job, len(req.Jobs))
+		var errs []error
+		for i, in := range req.Jobs {
+			if in == nil {
+				errs = append(errs, fmt.Errorf("job %d: missing", i))
+				continue
+			}
+			j := in.Copy()
+			j.Canonicalize()
+			// Name the member only when there are several to tell apart.
+			label := ""
+			if len(req.Jobs) > 1 {
+				label = fmt.Sprintf("job %d (%s): ", i, j.Name)
+			}
+			if err := j.Validate(); err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", label, err))
+			}
+			for _, d := range j.DependsOn {
+				dep, err := jobByID(txn, nil, d.JobID)
+				if err != nil {
+					return err
+				}
+				if dep == nil && d.JobID != "" {
+					errs = append(errs, fmt.Errorf("%sdepends_on names job %q, which does not exist", label, d.JobID))
+				}
+			}
+			jobs[i] = j
+		}
+		if err := errors.Join(errs...); err != nil {
+			return structs.NewError(structs.CodeInvalid, "register jobs: %v", err)
+		}
+
+		sweep := len(jobs) > 1
+		for _, j := range jobs {
+			if len(j.SweepValues) == 0 {
+				sweep = false
+			}
+		}
+		maxGPUs, err := largestNodeGPUs(txn)
+		if err != nil {
+			return err
+		}
+		resp = &structs.JobRegisterResponse{Index: index}
+		for i, j := range jobs {
+			n, err := nextCounter(txn, counterJobID)
+			if err != nil {
+				return err
+			}
+			resetJobState(j)
+			j.ID = strconv.FormatUint(n, 10)
+			j.SubmitTime = req.Now
+			j.CreateIndex, j.ModifyIndex = index, index
+			j.ArrayID, j.ArrayIndex = "", 0
+			if sweep {
+				j.ArrayID = jobs[0].ID
+				j.ArrayIndex = i
+			}
+			if err := txn.Insert(tableJobs, j); err != nil {
+				return fmt.Errorf("insert job %s: %w", j.ID, err)
+			}
+			resp.JobIDs = append(resp.JobIDs, j.ID)
+			if maxGPUs >= 0 && j.GPUCount() > maxGPUs {
+				resp.Warnings = append(resp.Warnings, fmt.Sprintf("job %s asks for %d GPUs per node, but the largest node has %d", j.ID, j.GPUCount(), maxGPUs))
+			}
+		}
+		if sweep {
+			resp.ArrayID = jobs[0].ID
+		}
+		return bumpIndex(txn, tableJobs, index)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+// largestNodeGPUs is the most GPUs any registered node has, or -1 when there
+// are no nodes yet (no warning can be given then).
+func largestNodeGPUs(txn *memdb.Txn) (int, error) {
+	nodes, err := list[structs.Node](txn, nil, tableNodes, "id")
+	if err != nil {
+		return 0, err
+	}
+	if len(nodes) == 0 {
+		return -1, nil
+	}
+	most := 0
+	for _, n := range nodes {
+		most = max(most, len(n.GPUs))
+	}
+	return most, nil
+}
+
+// resetJobState clears every field the cluster owns, whatever the submitter
+// put there.
+func resetJobState(j *structs.Job) {
+	j.Status = structs.JobPending
+	j.Reason = ""
+	j.ExitCode = nil
+	j.ExitReason = ""
+	j.NodeID, j.NodeName, j.AllocID = "", "", ""
+	j.GPUs = []int{}
+	j.Attempt = 0
+	j.StartTime, j.EndTime, j.EstimatedStart = time.Time{}, time.Time{}, time.Time{}
+	j.Metrics = nil
+	j.OutputDigest, j.OutputSize = "", 0
+}
+
+// CancelJobs stops jobs. A pending job is cancelled at once; a running one
+// has its live allocations asked to stop (DesiredReason req.Reason) and
+// stays running until its client reports them ended. Terminal jobs are left
+// alone. An unknown id refuses the whole request.
+//
+// req.Reason says who stops the jobs. Empty or "cancelled" is a user's
+// cancel: an array id (its first member's id) then cancels every member.
+// "preempted" stops running jobs only, so a job requeued meanwhile is not
+// ended by a stale preemption. Any other reason (the scheduler ending a job
+// whose dependency can never be met) becomes the cancelled job's Reason.
+func (s *Store) CancelJobs(index uint64, req *structs.JobCancelRequest) error {
+	if req == nil || len(req.JobIDs) == 0 {
+		return structs.NewError(structs.CodeInvalid, "cancel jobs: the request names no job")
+	}
+	reason := req.Reason
+	if reason == "" {
+		reason = structs.ExitCancelled
+	}
+	return s.write(func(txn *memdb.Txn) error {
+		var targets []*structs.Job
+		seen := map[string]bool{}
+		for _, id := range req.JobIDs {
+			members, err := jobsOfArrayOrSelf(txn, id, reason == structs.ExitCancelled)
+			if err != nil {
+				return err
+			}
+			if len(members) == 0 {
+				return structs.NewError(structs.CodeNotFound, "cancel jobs: job %q not found", id)
+			}
+			for _, j := range members {
+				if !seen[j.ID] {
+					seen[j.ID] = true
+					targets = append(targets, j)
+				}
+			}
+		}
+		jobsChanged, allocsChanged := false, false
+		for _, j := range targets {
+			switch j.Status {
+			case structs.JobPending:
+				if reason == structs.ExitPreempted {
+					continue
+				}
+				c := j.Copy()
+				c.Status = structs.JobCancelled
+				c.EndTime = req.Now
+				c.ExitReason = structs.ExitCancelled
+				c.Reason = "cancelled by user"
+				if reason != structs.ExitCancelled {
+					c.Reason = string(reason)
+				}
+				c.EstimatedStart = time.Time{}
+				c.ModifyIndex = index
+				if err := txn.Insert(tableJobs, c); err != nil {
+					return fmt.Errorf("cancel job %s: %w", j.ID, err)
+				}
+				jobsChanged = true
+			case structs.JobRunning:
+				n, err := stopLiveAllocs(txn, index, j.ID, "", reason)
+				if err != nil {
+					return err
+				}
+				allocsChanged = allocsChanged || n > 0
+			}
+		}
+		if jobsChanged {
+			if err := bumpIndex(txn, tableJobs, index); err != nil {
+				return err
+			}
+		}
+		if allocsChanged {
+			return bumpIndex(txn, tableAllocs, index)
+		}
+		return nil
+	})
+}
+
+// jobsOfArrayOrSelf resolves a cancel target: the members of the array with
+// that id when arrays are wanted, or else the job itself.
+func jobsOfArrayOrSelf(txn *memdb.Txn, id string, arrays bool) ([]*structs.Job, error) {
+	if arrays {
+		members, err := list[structs.Job](txn, nil, tableJobs, "array", id)
+		if err != nil {
+			return nil, err
+		}
+		if len(members) > 0 {
+			return members, nil
+		}
+	}
+	j, err := jobByID(txn, nil, id)
+	if err != nil || j == nil {
+		return nil, err
+	}
+	return []*structs.Job{j}, nil
+}
+
+// stopLiveAllocs asks every live allocation of a job, except the one with id
+// except, to stop for reason, and returns how many it changed.
+func stopLiveAllocs(txn *memdb.Txn, index uint64, jobID, except string, reason structs.ExitReason) (int, error) {
+	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "job_id", jobID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, a := range allocs {
+		if a.ID == except || a.Terminal() || a.DesiredStatus == structs.DesiredStop {
+			continue
+		}
+		c := a.Copy()
+		c.DesiredStatus = structs.DesiredStop
+		c.DesiredReason = reason
+		c.ModifyIndex = index
+		if err := txn.Insert(tableAllocs, c); err != nil {
+			return n, fmt.Errorf("stop alloc %s: %w", a.ID, err)
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,227 @@
+package state
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/structs"
+)
+
+// writer carries one write transaction's context and remembers which
+// tables changed, so that only those get a new index.
+type writer struct {
+	txn           *memdb.Txn
+	index         uint64
+	now           time.Time
+	jobsChanged   bool
+	allocsChanged bool
+}
+
+func (w *writer) putJob(j *structs.Job) error {
+	j.ModifyIndex = w.index
+	if err := w.txn.Insert(tableJobs, j); err != nil {
+		return fmt.Errorf("write job %s: %w", j.ID, err)
+	}
+	w.jobsChanged = true
+	return nil
+}
+
+func (w *writer) putAlloc(a *structs.Allocation) error {
+	a.ModifyIndex = w.index
+	a.Job = nil // never stored with the allocation
+	if err := w.txn.Insert(tableAllocs, a); err != nil {
+		return fmt.Errorf("write alloc %s: %w", a.ID, err)
+	}
+	w.allocsChanged = true
+	return nil
+}
+
+// finish records the new index of every table that changed.
+func (w *writer) finish() error {
+	if w.jobsChanged {
+		if err := bumpIndex(w.txn, tableJobs, w.index); err != nil {
+			return err
+		}
+	}
+	if w.allocsChanged {
+		if err := bumpIndex(w.txn, tableAllocs, w.index); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// currentJob returns the job an allocation runs for when that allocation
+// belongs to the job's current attempt and the job still runs; otherwise
+// the allocation no longer decides anything about the job.
+func (w *writer) currentJob(a *structs.Allocation) (*structs.Job, error) {
+	j, err := jobByID(w.txn, nil, a.JobID)
+	if err != nil || j == nil {
+		return nil, err
+	}
+	if j.Status != structs.JobRunning || j.Attempt != a.Attempt {
+		return nil, nil
+	}
+	return j, nil
+}
+
+// allocEnded settles the job of an allocation that has just become
+// terminal (already written). A successful end completes the job once no
+// other allocation of the attempt (a gang) still runs; any other end stops
+// the rest of the gang and ends or requeues the job.
+func (w *writer) allocEnded(a *structs.Allocation) error {
+	job, err := w.currentJob(a)
+	if err != nil || job == nil {
+		return err
+	}
+	c := job.Copy()
+	mergeMetrics(c, a.ClientStatus.Metrics)
+	if a.ClientStatus.OutputDigest != "" {
+		c.OutputDigest, c.OutputSize = a.ClientStatus.OutputDigest, a.ClientStatus.OutputSize
+	}
+	cs := a.ClientStatus
+
+	if cs.Status == structs.AllocComplete {
+		live, err := w.liveSiblings(a)
+		if err != nil {
+			return err
+		}
+		if live > 0 {
+			return w.putJob(c)
+		}
+		c.Status = structs.JobComplete
+		c.ExitCode = intPtr(0)
+		if cs.ExitCode != nil {
+			c.ExitCode = intPtr(*cs.ExitCode)
+		}
+		c.ExitReason = structs.ExitExited
+		c.Reason = ""
+		c.EndTime = w.endTime(cs)
+		return w.putJob(c)
+	}
+
+	cancelled := (a.DesiredStatus == structs.DesiredStop && a.DesiredReason == structs.ExitCancelled) || cs.ExitReason == structs.ExitCancelled
+	preempted := (a.DesiredStatus == structs.DesiredStop && a.DesiredReason == structs.ExitPreempted) || cs.ExitReason == structs.ExitPreempted
+	var key string // the retry policy's name for this end
+	var stopReason structs.ExitReason
+	switch {
+	case cancelled:
+		stopReason = structs.ExitCancelled
+	case cs.Status == structs.AllocLost:
+		key, stopReason = "node-lost", structs.ExitNodeLost
+	case preempted:
+		key, stopReason = "preempted", structs.ExitPreempted
+	default:
+		key, stopReason = "failed", cs.ExitReason
+		if stopReason == "" {
+			stopReason = structs.ExitExited
+		}
+	}
+	if _, err := w.stopSiblings(a, stopReason); err != nil {
+		return err
+	}
+
+	if !cancelled && retryAllows(c, key) {
+		requeue(c, "requeued after "+key)
+		return w.putJob(c)
+	}
+	c.ExitCode = nil
+	if cs.ExitCode != nil {
+		c.ExitCode = intPtr(*cs.ExitCode)
+	}
+	c.ExitReason = cs.ExitReason
+	c.EndTime = w.endTime(cs)
+	c.Reason = cs.Message
+	switch {
+	case cancelled:
+		c.Status = structs.JobCancelled
+		c.ExitReason = structs.ExitCancelled
+		c.Reason = "cancelled by user"
+	case key == "node-lost":
+		c.Status = structs.JobLost
+		c.ExitReason = structs.ExitNodeLost
+	default:
+		c.Status = structs.JobFailed
+		if c.ExitReason == "" {
+			c.ExitReason = stopReason
+		}
+	}
+	return w.putJob(c)
+}
+
+func (w *writer) endTime(cs structs.ClientStatusFields) time.Time {
+	if !cs.EndTime.IsZero() {
+		return cs.EndTime
+	}
+	return w.now
+}
+
+// liveSiblings counts the other live allocations of the same attempt.
+func (w *writer) liveSiblings(a *structs.Allocation) (int, error) {
+	allocs, err := list[structs.Allocation](w.txn, nil, tableAllocs, "job_id", a.JobID)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, o := range allocs {
+		if o.ID != a.ID && o.Attempt == a.Attempt && !o.Terminal() {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// stopSiblings asks the rest of a gang to stop.
+func (w *writer) stopSiblings(a *structs.Allocation, reason structs.ExitReason) (int, error) {
+	n, err := stopLiveAllocs(w.txn, w.index, a.JobID, a.ID, reason)
+	if n > 0 {
+		w.allocsChanged = true
+	}
+	return n, err
+}
+
+// retryAllows reports whether a job that ended for key ("failed",
+// "preempted", "node-lost") goes back to the queue. Attempts counts
+// retries: with attempts = 2 a job runs at most three times. A job without
+// a retry policy is requeued only after a preemption, which is not its
+// fault.
+func retryAllows(j *structs.Job, key string) bool {
+	if j.Retry == nil {
+		return key == "preempted"
+	}
+	return slices.Contains(j.Retry.On, key) && j.Attempt <= j.Retry.Attempts
+}
+
+// requeue puts a job back in the queue, keeping its attempt count, metrics
+// and outputs of the last attempt.
+func requeue(j *structs.Job, reason string) {
+	j.Status = structs.JobPending
+	j.Reason = reason
+	j.NodeID, j.NodeName, j.AllocID = "", "", ""
+	j.GPUs = []int{}
+	j.ExitCode = nil
+	j.ExitReason = ""
+	j.StartTime, j.EndTime, j.EstimatedStart = time.Time{}, time.Time{}, time.Time{}
+}
+
+// mergeMetrics keeps the last value of each metric and reports whether any
+// changed.
+func mergeMetrics(j *structs.Job, m map[string]float64) bool {
+	changed := false
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if old, ok := j.Metrics[k]; ok && old == m[k] {
+			continue
+		}
+		if j.Metrics == nil {
+			j.Metrics = make(map[string]float64, len(m))
+		}
+		j.Metrics[k] = m[k]
+		changed = true
+	}
+	return changed
+}
+
+func intPtr(v int) *int { return &v }

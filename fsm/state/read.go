@@ -1,0 +1,130 @@
+package state
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/structs"
+)
+
+// first looks up one object and watches it (a nil ws watches nothing).
+func first[T any](txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) (*T, error) {
+	ch, raw, err := txn.FirstWatch(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read %s by %s: %w", table, index, err)
+	}
+	if ws != nil {
+		ws.Add(ch)
+	}
+	if raw == nil {
+		return nil, nil
+	}
+	return raw.(*T), nil
+}
+
+// list collects every object an index lookup yields, in index order, and
+// watches the range.
+func list[T any](txn *memdb.Txn, ws memdb.WatchSet, table, index string, args ...any) ([]*T, error) {
+	it, err := txn.Get(table, index, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list %s by %s: %w", table, index, err)
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+	}
+	var out []*T
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		out = append(out, raw.(*T))
+	}
+	return out, nil
+}
+
+// JobByID returns a job, or nil when there is none.
+func (sn *Snapshot) JobByID(ws memdb.WatchSet, id string) (*structs.Job, error) {
+	return jobByID(sn.txn, ws, id)
+}
+
+func jobByID(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Job, error) {
+	if !validNumericID(id) || containsDot(id) {
+		return nil, nil // no job can have such an id
+	}
+	return first[structs.Job](txn, ws, tableJobs, "id", id)
+}
+
+// Jobs returns every job in numeric id order.
+func (sn *Snapshot) Jobs(ws memdb.WatchSet) ([]*structs.Job, error) {
+	return list[structs.Job](sn.txn, ws, tableJobs, "id")
+}
+
+// JobsByStatus returns the jobs with one status in numeric id order.
+func (sn *Snapshot) JobsByStatus(ws memdb.WatchSet, st structs.JobStatus) ([]*structs.Job, error) {
+	return list[structs.Job](sn.txn, ws, tableJobs, "status", string(st))
+}
+
+// JobsByArray returns the members of a sweep in numeric id order.
+func (sn *Snapshot) JobsByArray(ws memdb.WatchSet, arrayID string) ([]*structs.Job, error) {
+	return list[structs.Job](sn.txn, ws, tableJobs, "array", arrayID)
+}
+
+// AllocByID returns an allocation, or nil when there is none.
+func (sn *Snapshot) AllocByID(ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+	return allocByID(sn.txn, ws, id)
+}
+
+func allocByID(txn *memdb.Txn, ws memdb.WatchSet, id string) (*structs.Allocation, error) {
+	if !validNumericID(id) {
+		return nil, nil
+	}
+	return first[structs.Allocation](txn, ws, tableAllocs, "id", id)
+}
+
+// Allocs returns every allocation in id order.
+func (sn *Snapshot) Allocs(ws memdb.WatchSet) ([]*structs.Allocation, error) {
+	return list[structs.Allocation](sn.txn, ws, tableAllocs, "id")
+}
+
+// AllocsByJob returns a job's allocations ordered by attempt.
+func (sn *Snapshot) AllocsByJob(ws memdb.WatchSet, jobID string) ([]*structs.Allocation, error) {
+	return list[structs.Allocation](sn.txn, ws, tableAllocs, "job_id", jobID)
+}
+
+// AllocsByNode returns the allocations placed on a node in id order.
+func (sn *Snapshot) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
+	return list[structs.Allocation](sn.txn, ws, tableAllocs, "node_id", nodeID)
+}
+
+// LiveAllocsList returns the allocations whose client status is not
+// terminal (they hold resources), in id order.
+func (sn *Snapshot) LiveAllocsList(ws memdb.WatchSet) ([]*structs.Allocation, error) {
+	return list[structs.Allocation](sn.txn, ws, tableAllocs, "live", true)
+}
+
+// NodeByID returns a node, or nil when there is none.
+func (sn *Snapshot) NodeByID(ws memdb.WatchSet, id string) (*structs.Node, error) {
+	if id == "" {
+		return nil, nil
+	}
+	return first[structs.Node](sn.txn, ws, tableNodes, "id", id)
+}
+
+// NodeByName returns a node by its unique name, or nil when there is none.
+func (sn *Snapshot) NodeByName(ws memdb.WatchSet, name string) (*structs.Node, error) {
+	if name == "" {
+		return nil, nil
+	}
+	return first[structs.Node](sn.txn, ws, tableNodes, "name", name)
+}
+
+// Nodes returns every node ordered by id.
+func (sn *Snapshot) Nodes(ws memdb.WatchSet) ([]*structs.Node, error) {
+	return list[structs.Node](sn.txn, ws, tableNodes, "id")
+}
+
+func containsDot(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '.' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,172 @@
+package state
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/structs"
+)
+
+// Table names.
+const (
+	tableJobs     = "jobs"
+	tableAllocs   = "allocations"
+	tableNodes    = "nodes"
+	tableIndex    = "index"
+	tableCounters = "counters"
+)
+
+// Exported table names, for TableIndex.
+const (
+	TableJobs   = tableJobs
+	TableAllocs = tableAllocs
+	TableNodes  = tableNodes
+)
+
+// counterJobID is the name of the counter that numbers jobs.
+const counterJobID = "job_id"
+
+// IndexEntry is the raft index of the last write to one table.
+type IndexEntry struct {
+	Table string `json:"table"`
+	Index uint64 `json:"index"`
+}
+
+// Counter is a named sequence kept in state (the last value handed out).
+type Counter struct {
+	Name  string `json:"name"`
+	Value uint64 `json:"value"`
+}
+
+func schema() *memdb.DBSchema {
+	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+		tableJobs: {
+			Name: tableJobs,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id":     {Name: "id", Unique: true, Indexer: &numericIDIndex{field: jobIDOf}},
+				"status": {Name: "status", Indexer: &memdb.StringFieldIndex{Field: "Status"}},
+				"array":  {Name: "array", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "ArrayID"}},
+			},
+		},
+		tableAllocs: {
+			Name: tableAllocs,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id":      {Name: "id", Unique: true, Indexer: &numericIDIndex{field: allocIDOf}},
+				"job_id":  {Name: "job_id", Indexer: &memdb.StringFieldIndex{Field: "JobID"}},
+				"node_id": {Name: "node_id", Indexer: &memdb.StringFieldIndex{Field: "NodeID"}},
+				"live": {Name: "live", Indexer: &memdb.ConditionalIndex{Conditional: func(obj any) (bool, error) {
+					a, ok := obj.(*structs.Allocation)
+					if !ok {
+						return false, fmt.Errorf("live index: unexpected %T", obj)
+					}
+					return !a.Terminal(), nil
+				}}},
+			},
+		},
+		tableNodes: {
+			Name: tableNodes,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				"name": {Name: "name", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+			},
+		},
+		tableIndex: {
+			Name: tableIndex,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Table"}},
+			},
+		},
+		tableCounters: {
+			Name: tableCounters,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+			},
+		},
+	}}
+}
+
+func jobIDOf(obj any) (string, error) {
+	j, ok := obj.(*structs.Job)
+	if !ok {
+		return "", fmt.Errorf("job id index: unexpected %T", obj)
+	}
+	return j.ID, nil
+}
+
+func allocIDOf(obj any) (string, error) {
+	a, ok := obj.(*structs.Allocation)
+	if !ok {
+		return "", fmt.Errorf("alloc id index: unexpected %T", obj)
+	}
+	return a.ID, nil
+}
+
+// numericIDIndex indexes IDs made of dot-separated decimal numbers ("12",
+// "12.3") as 8 big-endian bytes per part, so that iterating the table walks
+// jobs and allocations in numeric order ("2" before "10"), the order the
+// scheduler and `nai queue` need.
+type numericIDIndex struct {
+	field func(any) (string, error)
+}
+
+func (x *numericIDIndex) FromObject(obj any) (bool, []byte, error) {
+	id, err := x.field(obj)
+	if err != nil {
+		return false, nil, err
+	}
+	key, ok := encodeNumericID(id)
+	if !ok {
+		return false, nil, fmt.Errorf("id %q is not a dotted decimal id", id)
+	}
+	return true, key, nil
+}
+
+func (x *numericIDIndex) FromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("id index takes one argument, got %d", len(args))
+	}
+	id, ok := args[0].(string)
+	if !ok {
+		return nil, fmt.Errorf("id index argument must be a string, got %T", args[0])
+	}
+	key, ok := encodeNumericID(id)
+	if !ok {
+		return nil, fmt.Errorf("id %q is not a dotted decimal id", id)
+	}
+	return key, nil
+}
+
+// encodeNumericID encodes "12.3" as two 8-byte big-endian numbers. It
+// refuses anything else, including leading zeros, so each id has one key.
+func encodeNumericID(id string) ([]byte, bool) {
+	if id == "" {
+		return nil, false
+	}
+	parts := strings.Split(id, ".")
+	key := make([]byte, 0, 8*len(parts))
+	for _, p := range parts {
+		if p == "" || (len(p) > 1 && p[0] == '0') {
+			return nil, false
+		}
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				return nil, false
+			}
+		}
+		n, err := strconv.ParseUint(p, 10, 64)
+		if err != nil {
+			return nil, false
+		}
+		key = binary.BigEndian.AppendUint64(key, n)
+	}
+	return key, true
+}
+
+// validNumericID reports whether id can be looked up in a numeric id index.
+func validNumericID(id string) bool {
+	_, ok := encodeNumericID(id)
+	return ok
+}

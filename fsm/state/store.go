@@ -1,0 +1,143 @@
+package state
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/hashicorp/go-memdb"
+)
+
+// Store is the state store. Its methods are safe for concurrent use; writes
+// are expected from one goroutine (the FSM), reads from anywhere.
+type Store struct {
+	// mu guards db and abandonCh, which Restore replaces; memdb itself
+	// serialises writers and isolates readers.
+	mu        sync.RWMutex
+	db        *memdb.MemDB
+	abandonCh chan struct{}
+}
+
+// NewStore returns an empty store.
+func NewStore() (*Store, error) {
+	db, err := memdb.NewMemDB(schema())
+	if err != nil {
+		return nil, fmt.Errorf("create state store: %w", err)
+	}
+	return &Store{db: db, abandonCh: make(chan struct{})}, nil
+}
+
+// Snapshot is an immutable view of the state at one moment. It is cheap to
+// take and needs no release. Objects it returns must not be changed.
+type Snapshot struct {
+	txn       *memdb.Txn
+	abandonCh <-chan struct{}
+}
+
+// Snapshot returns a read view of the current state.
+func (s *Store) Snapshot() *Snapshot {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return &Snapshot{txn: s.db.Txn(false), abandonCh: s.abandonCh}
+}
+
+// LatestIndex is the raft index of the newest write to any table.
+func (s *Store) LatestIndex() uint64 { return s.Snapshot().Index() }
+
+// Index is the raft index of the newest write to any table in this view.
+func (sn *Snapshot) Index() uint64 {
+	it, err := sn.txn.Get(tableIndex, "id")
+	if err != nil {
+		return 0
+	}
+	var latest uint64
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		latest = max(latest, raw.(*IndexEntry).Index)
+	}
+	return latest
+}
+
+// TableIndex is the raft index of the newest write to one table (TableJobs,
+// TableAllocs, TableNodes), or 0 when it was never written.
+func (sn *Snapshot) TableIndex(table string) uint64 {
+	raw, err := sn.txn.First(tableIndex, "id", table)
+	if err != nil || raw == nil {
+		return 0
+	}
+	return raw.(*IndexEntry).Index
+}
+
+// BlockingQuery runs fn on a fresh snapshot. When fn returns an index above
+// minIndex it returns at once; otherwise it waits until something fn added
+// to the watch set changes (or the store is restored from a raft snapshot),
+// then runs fn again. When ctx is done first it returns ctx.Err(); what the
+// last run of fn read is still a valid answer to a wait that timed out (as
+// Consul and Nomad answer one), and the error lets a caller whose client went
+// away stop instead of asking again. minIndex 0 means "do not block".
+func (s *Store) BlockingQuery(ctx context.Context, minIndex uint64, fn func(ws memdb.WatchSet, snap *Snapshot) (uint64, error)) error {
+	for {
+		snap := s.Snapshot()
+		ws := memdb.NewWatchSet()
+		ws.Add(snap.abandonCh)
+		idx, err := fn(ws, snap)
+		if err != nil {
+			return err
+		}
+		if minIndex == 0 || idx > minIndex {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := ws.WatchCtx(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// write runs fn in one write transaction, committing only when fn succeeds.
+// It holds the read lock throughout, so a Restore cannot swap the database
+// from under a write and lose it.
+func (s *Store) write(fn func(txn *memdb.Txn) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	txn := s.db.Txn(true)
+	defer txn.Abort()
+	if err := fn(txn); err != nil {
+		return err
+	}
+	txn.Commit()
+	return nil
+}
+
+// bumpIndex records that table changed at index.
+func bumpIndex(txn *memdb.Txn, table string, index uint64) error {
+	raw, err := txn.First(tableIndex, "id", table)
+	if err != nil {
+		return fmt.Errorf("read index of %s: %w", table, err)
+	}
+	if raw != nil && raw.(*IndexEntry).Index >= index {
+		return nil
+	}
+	if err := txn.Insert(tableIndex, &IndexEntry{Table: table, Index: index}); err != nil {
+		return fmt.Errorf("write index of %s: %w", table, err)
+	}
+	return nil
+}
+
+// nextCounter returns the next value of a counter and stores it.
+func nextCounter(txn *memdb.Txn, name string) (uint64, error) {
+	raw, err := txn.First(tableCounters, "id", name)
+	if err != nil {
+		return 0, fmt.Errorf("read counter %s: %w", name, err)
+	}
+	var v uint64
+	if raw != nil {
+		v = raw.(*Counter).Value
+	}
+	v++
+	if err := txn.Insert(tableCounters, &Counter{Name: name, Value: v}); err != nil {
+		return 0, fmt.Errorf("write counter %s: %w", name, err)
+	}
+	return v, nil
+}
