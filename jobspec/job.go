@@ -1,0 +1,467 @@
+package jobspec
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/nai-project/nai/structs"
+	"github.com/zclconf/go-cty/cty"
+)
+
+var jobSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "queue"}, {Name: "priority"}, {Name: "time_limit"}, {Name: "begin_after"},
+		{Name: "preemptible"}, {Name: "group"}, {Name: "description"}, {Name: "labels"},
+		{Name: "code"}, {Name: "depends_on"},
+	},
+	Blocks: []hcl.BlockHeaderSchema{
+		{Type: "resources"}, {Type: "task"}, {Type: "retry"}, {Type: "output"}, {Type: "sweep"},
+		{Type: "dataset", LabelNames: []string{"name"}},
+		{Type: "model", LabelNames: []string{"name"}},
+	},
+}
+
+// singleBlocks may appear at most once in a job; task must appear.
+var singleBlocks = []string{"resources", "task", "retry", "output", "sweep"}
+
+func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	name := block.Labels[0]
+	if !structs.ValidName(name) {
+		diags = append(diags, errorAt(block.LabelRanges[0], "Invalid job name",
+			"%q is not a valid job name: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most %d characters.", name, structs.MaxNameLen))
+	}
+	content, cdiags := block.Body.Content(jobSchema)
+	diags = append(diags, cdiags...)
+
+	first := map[string]*hcl.Block{}
+	for _, b := range content.Blocks {
+		if prev := first[b.Type]; prev != nil && slices.Contains(singleBlocks, b.Type) {
+			diags = append(diags, errorAt(b.DefRange, "Duplicate "+b.Type+" block",
+				"A job has at most one %s block; the first is at %s.", b.Type, prev.DefRange))
+			continue
+		}
+		if first[b.Type] == nil {
+			first[b.Type] = b
+		}
+	}
+	if first["task"] == nil && !diags.HasErrors() {
+		diags = append(diags, errorAt(block.DefRange, "Missing task block",
+			`Job %q says nothing to run: add task { command = "python3" args = ["train.py"] } or task { script = <<-EOT ... EOT }.`, name))
+	}
+	// Structural problems do not stop the decoding below: a user fixing a
+	// typo wants to hear about the other problems in the same run.
+
+	res := &Result{}
+	if a := content.Attributes["code"]; a != nil {
+		d := &decoder{p: p, ctx: p.evalContext(cty.NilVal), sc: scopeLocals}
+		res.CodePath = d.codePath(a)
+		diags = append(diags, d.diags...)
+	}
+
+	members, sdiags := p.decodeSweep(first["sweep"])
+	diags = append(diags, sdiags...)
+	if sdiags.HasErrors() {
+		return nil, diags
+	}
+	res.Sweep = first["sweep"] != nil
+
+	for i, m := range members {
+		d := &decoder{p: p, ctx: p.evalContext(m.obj), sc: scopeJob}
+		job := &structs.Job{Name: name}
+		d.job(job, content)
+		if diags.HasErrors() {
+			return nil, append(diags, d.diags...)
+		}
+		if res.Sweep {
+			job.ArrayIndex = i
+			job.MaxParallel = m.maxParallel
+			job.SweepValues = m.strs
+			if job.Task.Env == nil {
+				job.Task.Env = map[string]string{}
+			}
+			for k, v := range m.strs {
+				job.Task.Env["NAI_SWEEP_"+strings.ToUpper(k)] = v
+			}
+		}
+		if !d.diags.HasErrors() {
+			job.Canonicalize()
+			if err := job.Validate(); err != nil {
+				for _, e := range flatten(err) {
+					d.diags = append(d.diags, errorAt(block.DefRange, "Invalid job", "%s.", strings.TrimSuffix(e.Error(), ".")))
+				}
+			}
+		}
+		if d.diags.HasErrors() {
+			// Members share the file, so one member's problems are
+			// usually everyone's: report the first member's only.
+			if res.Sweep {
+				for _, diag := range d.diags {
+					diag.Detail = strings.TrimSpace(diag.Detail + " (In sweep member " + fmt.Sprint(i) + ": " + m.describe() + ".)")
+				}
+			}
+			return nil, d.diags
+		}
+		res.Jobs = append(res.Jobs, job)
+	}
+	return res, nil
+}
+
+// codePath resolves `code` against the job file's folder.
+func (d *decoder) codePath(a *hcl.Attribute) string {
+	s, ok := d.str(a)
+	if !ok {
+		return ""
+	}
+	if s == "" {
+		d.errorf(a, "Invalid code", "code is the path of a local folder to upload, such as \"./src\"; it must not be empty.")
+		return ""
+	}
+	path := s
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(baseDir(d.p.filename), path)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		d.errorf(a, "Invalid code", "cannot resolve code path %q: %s.", s, err)
+		return ""
+	}
+	return abs
+}
+
+// flatten splits errors.Join trees into their leaves.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+// job fills the spec from the job block's content.
+func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
+	attrs := content.Attributes
+	if a := attrs["queue"]; a != nil {
+		job.Queue, _ = d.name(a, "queue name")
+	}
+	if a := attrs["priority"]; a != nil {
+		job.Priority, _ = d.integer(a, 0, structs.MaxPriority)
+	}
+	if a := attrs["time_limit"]; a != nil {
+		tl, _ := d.duration(a, structs.MaxTimeLimit)
+		job.TimeLimit = structs.Duration(tl)
+	}
+	if a := attrs["begin_after"]; a != nil {
+		job.BeginTime, _ = d.beginTime(a)
+	}
+	if a := attrs["preemptible"]; a != nil {
+		job.Preemptible, _ = d.boolean(a)
+	}
+	if a := attrs["group"]; a != nil {
+		job.Group, _ = d.name(a, "group name")
+	}
+	if a := attrs["description"]; a != nil {
+		job.Description, _ = d.str(a)
+	}
+	if a := attrs["labels"]; a != nil {
+		job.Labels, _ = d.stringMap(a)
+	}
+	if a := attrs["depends_on"]; a != nil {
+		job.DependsOn = d.dependsOn(a)
+	}
+	for _, b := range content.Blocks {
+		switch b.Type {
+		case "resources":
+			d.resources(&job.Resources, b)
+		case "task":
+			d.task(&job.Task, b)
+		case "retry":
+			job.Retry = d.retry(b)
+		case "output":
+			job.Output = d.output(b)
+		case "dataset":
+			job.Datasets = d.artifact(job.Datasets, b)
+		case "model":
+			job.Models = d.artifact(job.Models, b)
+		}
+	}
+}
+
+// content decodes a nested block's body against its schema.
+func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) (*hcl.BodyContent, bool) {
+	c, diags := b.Body.Content(schema)
+	d.diags = append(d.diags, diags...)
+	return c, !diags.HasErrors()
+}
+
+var resourcesSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "cpu"}, {Name: "memory"}, {Name: "disk"}, {Name: "nodes"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "gpu"}},
+}
+
+var gpuSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "model"}, {Name: "memory"}},
+}
+
+func (d *decoder) resources(r *structs.Resources, b *hcl.Block) {
+	c, ok := d.content(b, resourcesSchema)
+	if !ok {
+		return
+	}
+	if a := c.Attributes["cpu"]; a != nil {
+		if f, ok := d.float(a); ok {
+			if !finite(f) || f <= 0 || f > structs.MaxCPU {
+				d.errorf(a, "Invalid cpu", "cpu is a number of cores, more than 0 and at most %d (fractions such as 0.5 are fine); got %v.", structs.MaxCPU, f)
+			} else {
+				r.CPU = f
+			}
+		}
+	}
+	if a := c.Attributes["memory"]; a != nil {
+		r.MemoryBytes, _ = d.size(a, 1<<20, structs.MaxMemory)
+	}
+	if a := c.Attributes["disk"]; a != nil {
+		r.DiskBytes, _ = d.size(a, 0, structs.MaxSize)
+	}
+	if a := c.Attributes["nodes"]; a != nil {
+		r.Nodes, _ = d.integer(a, 1, structs.MaxNodesPerJob)
+	}
+	var seen *hcl.Block
+	for _, g := range c.Blocks {
+		if seen != nil {
+			d.diags = append(d.diags, errorAt(g.DefRange, "Duplicate gpu block",
+				"resources has at most one gpu block; the first is at %s. Ask for several GPUs with count.", seen.DefRange))
+			continue
+		}
+		seen = g
+		gc, ok := d.content(g, gpuSchema)
+		if !ok {
+			continue
+		}
+		if a := gc.Attributes["count"]; a != nil {
+			r.GPU.Count, _ = d.integer(a, 0, structs.MaxGPUsPerNode)
+		}
+		if a := gc.Attributes["model"]; a != nil {
+			r.GPU.Model, _ = d.str(a)
+		}
+		if a := gc.Attributes["memory"]; a != nil {
+			r.GPU.MemoryBytes, _ = d.size(a, 0, structs.MaxMemory)
+		}
+	}
+}
+
+var taskSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{
+		{Name: "command"}, {Name: "args"}, {Name: "script"}, {Name: "env"}, {Name: "workdir"}, {Name: "user"},
+	},
+}
+
+var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func (d *decoder) task(t *structs.Task, b *hcl.Block) {
+	c, ok := d.content(b, taskSchema)
+	if !ok {
+		return
+	}
+	attrs := c.Attributes
+	cmd, script := attrs["command"], attrs["script"]
+	switch {
+	case cmd == nil && script == nil:
+		d.diags = append(d.diags, errorAt(b.DefRange, "Missing command or script",
+			`A task runs either command (with args), such as command = "python3", or script, a heredoc run by /bin/bash -e.`))
+	case cmd != nil && script != nil:
+		d.errorf(script, "Both command and script",
+			"A task runs either command (with args) or script, not both: command is set at %s.", cmd.Range)
+	case script != nil && attrs["args"] != nil:
+		d.errorf(attrs["args"], "Args with script",
+			"args go with command; a script takes its arguments inside the script itself.")
+	}
+	if cmd != nil {
+		if s, ok := d.str(cmd); ok {
+			if strings.TrimSpace(s) == "" {
+				d.errorf(cmd, "Empty command", `command names the program to run, such as "python3".`)
+			}
+			t.Command = s
+		}
+	}
+	if script != nil {
+		if s, ok := d.str(script); ok {
+			if strings.TrimSpace(s) == "" {
+				d.errorf(script, "Empty script", "script is the text of a bash script and must not be empty.")
+			}
+			t.Script = s
+		}
+	}
+	if a := attrs["args"]; a != nil {
+		t.Args, _ = d.stringList(a)
+	}
+	if a := attrs["env"]; a != nil {
+		if env, ok := d.stringMap(a); ok {
+			for _, k := range sortedKeys(env) {
+				if !envKeyRE.MatchString(k) {
+					d.errorf(a, "Invalid environment variable name",
+						"%q cannot be an environment variable: use letters, digits and '_', not starting with a digit.", k)
+				}
+			}
+			t.Env = env
+		}
+	}
+	if a := attrs["workdir"]; a != nil {
+		t.Workdir, _ = d.str(a)
+	}
+	if a := attrs["user"]; a != nil {
+		t.User, _ = d.str(a)
+	}
+}
+
+var jobIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+var depTypes = []string{string(structs.AfterOK), string(structs.AfterAny), string(structs.AfterNotOK)}
+
+// dependsOn reads Slurm-style dependencies: "afterok:12", or a bare id
+// meaning afterok.
+func (d *decoder) dependsOn(a *hcl.Attribute) []structs.Dependency {
+	list, ok := d.stringList(a)
+	if !ok {
+		return nil
+	}
+	var out []structs.Dependency
+	for i, s := range list {
+		typ, id, found := strings.Cut(s, ":")
+		if !found {
+			typ, id = string(structs.AfterOK), s
+		}
+		rng := elemRange(a, i, len(list))
+		switch {
+		case !slices.Contains(depTypes, typ):
+			d.diags = append(d.diags, errorAt(rng, "Unknown dependency type",
+				"%q is not a dependency type: expected afterok, afterany or afternotok, as in \"afterok:12\".%s", typ, didYouMean(typ, depTypes)))
+		case !jobIDRE.MatchString(id):
+			d.diags = append(d.diags, errorAt(rng, "Invalid dependency",
+				"%q does not name a job: expected a job id, as in \"12\" or \"afterok:12\".", s))
+		default:
+			out = append(out, structs.Dependency{Type: structs.DependencyType(typ), JobID: id})
+		}
+	}
+	return out
+}
+
+var retrySchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "attempts", Required: true}, {Name: "on"}},
+}
+
+var retryOn = []string{"node-lost", "preempted", "failed"}
+
+func (d *decoder) retry(b *hcl.Block) *structs.RetryPolicy {
+	c, ok := d.content(b, retrySchema)
+	if !ok {
+		return nil
+	}
+	r := &structs.RetryPolicy{}
+	r.Attempts, _ = d.integer(c.Attributes["attempts"], 0, 100)
+	if a := c.Attributes["on"]; a != nil {
+		list, _ := d.stringList(a)
+		for i, s := range list {
+			if !slices.Contains(retryOn, s) {
+				d.diags = append(d.diags, errorAt(elemRange(a, i, len(list)), "Unknown retry condition",
+					"%q is not a condition to retry on: expected node-lost, preempted or failed.%s", s, didYouMean(s, retryOn)))
+				continue
+			}
+			r.On = append(r.On, s)
+		}
+	}
+	return r
+}
+
+var outputSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "model"}, {Name: "keep"}},
+}
+
+func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
+	c, ok := d.content(b, outputSchema)
+	if !ok {
+		return nil
+	}
+	o := &structs.OutputSpec{}
+	if a := c.Attributes["model"]; a != nil {
+		o.Model, _ = d.name(a, "model name")
+	}
+	if a := c.Attributes["keep"]; a != nil {
+		list, _ := d.stringList(a)
+		for i, g := range list {
+			if _, err := filepath.Match(g, ""); err != nil || g == "" {
+				d.diags = append(d.diags, errorAt(elemRange(a, i, len(list)), "Invalid keep pattern",
+					"%q is not a glob pattern: expected something like \"*.pt\" or \"checkpoints/*\".", g))
+				continue
+			}
+			o.Keep = append(o.Keep, g)
+		}
+	}
+	return o
+}
+
+var artifactSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "version"}},
+}
+
+var versionRE = regexp.MustCompile(`^[1-9][0-9]{0,17}$`)
+
+// artifact reads a dataset or model block into refs, refusing a second
+// block of the same name.
+func (d *decoder) artifact(refs []structs.ArtifactRef, b *hcl.Block) []structs.ArtifactRef {
+	name := b.Labels[0]
+	if !structs.ValidName(name) {
+		d.diags = append(d.diags, errorAt(b.LabelRanges[0], "Invalid "+b.Type+" name",
+			"%q is not a valid %s name: use letters, digits, '.', '_' and '-', starting with a letter or digit.", name, b.Type))
+		return refs
+	}
+	for _, r := range refs {
+		if r.Name == name {
+			d.diags = append(d.diags, errorAt(b.DefRange, "Duplicate "+b.Type,
+				"%s %q is already listed in this job.", b.Type, name))
+			return refs
+		}
+	}
+	c, ok := d.content(b, artifactSchema)
+	if !ok {
+		return refs
+	}
+	ref := structs.ArtifactRef{Name: name, Version: "latest"}
+	if a := c.Attributes["version"]; a != nil {
+		v, ok := d.value(a)
+		if !ok {
+			return refs
+		}
+		s, err := stringify(v)
+		if err != nil || (s != "latest" && !versionRE.MatchString(s)) {
+			got := "a " + v.Type().FriendlyName()
+			if err == nil {
+				got = fmt.Sprintf("%q", s)
+			}
+			d.errorf(a, "Invalid version", "version must be \"latest\" or a version number such as 3; got %s.", got)
+			return refs
+		}
+		ref.Version = s
+	}
+	return append(refs, ref)
+}
+
+// stringify prints a primitive value the way HCL's string conversion does.
+func stringify(v cty.Value) (string, error) {
+	if !v.Type().IsPrimitiveType() || v.IsNull() || !v.IsKnown() {
+		return "", errors.New("not a string, number or bool")
+	}
+	s, err := ctyString(v)
+	if err != nil {
+		return "", err
+	}
+	return s, nil
+}

@@ -1,0 +1,91 @@
+package jobspec
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/nai-project/nai/structs"
+)
+
+// Limits on what one submission may ask of the parser.
+const (
+	MaxFileSize  = 1 << 20 // bytes in a job file or a -var-file
+	MaxSweepJobs = 10000   // members of one sweep
+)
+
+// StdinName is the file name diagnostics use for a job read from standard
+// input.
+const StdinName = "<stdin>"
+
+// Options are the inputs to a parse besides the file itself.
+type Options struct {
+	Vars     map[string]string // -var name=value (typed by the variable's declared type)
+	VarFiles []string          // -var-file paths (HCL attribute files)
+	Now      time.Time         // for begin_after given as a duration; zero = time.Now()
+}
+
+// Result is what one job file submits.
+type Result struct {
+	Jobs     []*structs.Job // one job, or every member of a sweep
+	CodePath string         // absolute path of `code = "..."`, resolved against the file's folder; "" when none
+	Sweep    bool
+}
+
+// ParseFile reads and parses a job file; "-" reads standard input. A file
+// over MaxFileSize is refused.
+func ParseFile(path string, opts Options) (*Result, error) {
+	name := path
+	var r io.Reader
+	if path == "-" {
+		name = StdinName
+		r = os.Stdin
+	} else {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("read job file: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+	// One byte past the limit is enough to know the file is too large.
+	src, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read job file %s: %w", name, err)
+	}
+	return Parse(name, src, opts)
+}
+
+// Parse parses a job file's contents. filename is used in diagnostics and
+// to resolve `code` paths. Contents whose first non-space byte is '{' are
+// read as the API's JSON job object instead of HCL.
+//
+// Every returned job has been canonicalized and validated. Problems come
+// back as a *DiagError.
+func Parse(filename string, src []byte, opts Options) (*Result, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	if len(src) > MaxFileSize {
+		rng := hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos}
+		return nil, newDiagError(hcl.Diagnostics{errorAt(rng, "Job file too large",
+			"A job file may hold at most %d bytes (1 MiB); this one has more. Keep data and code in the code folder, not in the job file.", MaxFileSize)}, nil)
+	}
+	if t := bytes.TrimLeft(src, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+		return parseJSON(filename, src)
+	}
+	p := newParser(filename, opts)
+	return p.parse(src)
+}
+
+// baseDir is the folder relative paths in the file are resolved against.
+func baseDir(filename string) string {
+	if filename == "" || filename == StdinName || filename == "-" {
+		return "."
+	}
+	return filepath.Dir(filename)
+}

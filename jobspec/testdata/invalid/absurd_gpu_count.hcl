@@ -1,0 +1,10 @@
+job "greedy" {
+  resources {
+    gpu {
+      count = 100000
+    }
+  }
+  task {
+    command = "true"
+  }
+}

@@ -1,0 +1,8 @@
+job "both" {
+  task {
+    command = "python3"
+    script  = <<-EOT
+      python3 train.py
+    EOT
+  }
+}

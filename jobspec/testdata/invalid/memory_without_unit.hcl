@@ -1,0 +1,9 @@
+job "bare" {
+  time_limit = 90
+  resources {
+    memory = 4
+  }
+  task {
+    command = "true"
+  }
+}

@@ -1,0 +1,3 @@
+job "nothing" {
+  priority = 5
+}

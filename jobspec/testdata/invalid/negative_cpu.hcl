@@ -1,0 +1,8 @@
+job "negative" {
+  resources {
+    cpu = -2
+  }
+  task {
+    command = "true"
+  }
+}

@@ -1,0 +1,5 @@
+job "idle" {
+  task {
+    env = { A = "1" }
+  }
+}

@@ -1,0 +1,6 @@
+job "vip" {
+  priority = 101
+  task {
+    command = "true"
+  }
+}

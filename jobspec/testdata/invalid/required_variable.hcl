@@ -1,0 +1,9 @@
+variable "dataset" {
+  type = string
+}
+
+job "needs-var" {
+  task {
+    command = var.dataset
+  }
+}

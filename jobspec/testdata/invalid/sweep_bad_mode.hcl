@@ -1,0 +1,10 @@
+job "mode" {
+  sweep {
+    mode   = "gird"
+    values = { lr = [1] }
+  }
+  task {
+    command = "echo"
+    args    = [sweep.lrr]
+  }
+}

@@ -1,0 +1,6 @@
+job "nosweep" {
+  task {
+    command = "echo"
+    args    = [sweep.lr]
+  }
+}

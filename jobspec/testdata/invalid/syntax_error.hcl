@@ -1,0 +1,6 @@
+job "broken" {
+  priority = 
+  task {
+    command = "true"
+  }
+}

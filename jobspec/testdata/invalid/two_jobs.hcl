@@ -1,0 +1,11 @@
+job "first" {
+  task {
+    command = "true"
+  }
+}
+
+job "second" {
+  task {
+    command = "true"
+  }
+}

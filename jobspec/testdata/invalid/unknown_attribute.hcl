@@ -1,0 +1,9 @@
+job "typo" {
+  prioirty = 10
+  resources {
+    memroy = "4GiB"
+  }
+  taks {
+    command = "true"
+  }
+}

@@ -1,0 +1,5 @@
+job "defaults" {
+  task {
+    command = "/bin/true"
+  }
+}
