@@ -1,0 +1,341 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/structs"
+)
+
+// DefaultKillGrace is how long a task has between SIGTERM and SIGKILL.
+const DefaultKillGrace = 10 * time.Second
+
+// pollWait is how long one long-poll of the node's allocations may block.
+const pollWait = 30 * time.Second
+
+// Config is what the agent gives the client.
+type Config struct {
+	DataDir    string // the client's own dir (alloc dirs, node id)
+	NodeName   string // default: the host name
+	Datacenter string
+	HTTPAddr   string // this agent's advertised HTTP address (servers proxy logs to it)
+	Servers    *api.Client
+	Host       *fingerprint.Host
+	// Cgroups is nil when cgroups are disabled: limits are then not
+	// enforced (the agent says so loudly).
+	Cgroups cgroups.Manager
+	// CgroupParent is the parent Cgroups was made with ("" = the agent's
+	// own cgroup); executors and exec shims open the same one.
+	CgroupParent string
+	Executable   string        // the nai binary, started as `nai executor` / `nai exec-shim`
+	KillGrace    time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
+	Logger       *slog.Logger
+}
+
+// Client is the GPU host side of the agent: it registers the node, runs
+// the allocations the servers place on it and reports how they end.
+type Client struct {
+	cfg     Config
+	logger  *slog.Logger
+	nodeID  string
+	updater *updater
+
+	mu      sync.Mutex
+	runners map[string]*allocRunner
+	// unstarted remembers stop requests for allocations that never ran
+	// here and were already reported, so they are reported once.
+	unstarted map[string]bool
+	wg        sync.WaitGroup
+}
+
+// New checks the configuration, makes the data dir and reads (or creates)
+// the node id. It starts nothing.
+func New(cfg Config) (*Client, error) {
+	if cfg.DataDir == "" {
+		return nil, errors.New("client: data dir is required")
+	}
+	if cfg.Servers == nil {
+		return nil, errors.New("client: servers (api client) are required")
+	}
+	if cfg.Host == nil {
+		return nil, errors.New("client: host fingerprint is required")
+	}
+	if cfg.Executable == "" {
+		return nil, errors.New("client: path of the nai executable is required (to start executors)")
+	}
+	if cfg.KillGrace <= 0 {
+		cfg.KillGrace = DefaultKillGrace
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName = cfg.Host.Hostname
+	}
+	if cfg.NodeName == "" {
+		return nil, errors.New("client: node name is required (the host name is unknown)")
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("client data dir %q: %w", cfg.DataDir, err)
+	}
+	cfg.DataDir = dataDir
+	if err := os.MkdirAll(filepath.Join(dataDir, "allocs"), 0o755); err != nil {
+		return nil, fmt.Errorf("client data dir: %w", err)
+	}
+	id, err := loadNodeID(filepath.Join(dataDir, "node-id"))
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg:       cfg,
+		logger:    cfg.Logger.With("node_id", id),
+		nodeID:    id,
+		runners:   map[string]*allocRunner{},
+		unstarted: map[string]bool{},
+	}
+	c.updater = newUpdater(cfg.Servers, id, c.logger)
+	return c, nil
+}
+
+// loadNodeID reads the persisted node id or makes a new one.
+func loadNodeID(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		id := strings.TrimSpace(string(b))
+		if _, perr := uuid.Parse(id); perr != nil {
+			return "", fmt.Errorf("node id file %s holds %q: expected a uuid (remove the file to get a new id)", path, id)
+		}
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node id: %w", err)
+	}
+	id := uuid.NewString()
+	if err := writeFileDurable(path, []byte(id+"\n")); err != nil {
+		return "", fmt.Errorf("save node id: %w", err)
+	}
+	return id, nil
+}
+
+// NodeID is this node's stable id.
+func (c *Client) NodeID() string { return c.nodeID }
+
+func (c *Client) nodeName() string { return c.cfg.NodeName }
+
+func (c *Client) allocsDir() string { return filepath.Join(c.cfg.DataDir, "allocs") }
+
+// node is what the client registers.
+func (c *Client) node() *structs.Node {
+	h := c.cfg.Host
+	attrs := map[string]string{}
+	for k, v := range map[string]string{"os": h.OS, "kernel": h.Kernel, "hostname": h.Hostname, "nvml_error": h.NVMLError} {
+		if v != "" {
+			attrs[k] = v
+		}
+	}
+	if h.Fake {
+		attrs["fake_gpus"] = "true"
+	}
+	if c.cfg.Cgroups != nil {
+		attrs["cgroups"] = fmt.Sprintf("v%d", c.cfg.Cgroups.Version())
+	} else {
+		attrs["cgroups"] = "disabled"
+	}
+	gpus := make([]structs.GPU, len(h.GPUs))
+	copy(gpus, h.GPUs)
+	return &structs.Node{
+		ID:          c.nodeID,
+		Name:        c.cfg.NodeName,
+		Datacenter:  c.cfg.Datacenter,
+		HTTPAddr:    c.cfg.HTTPAddr,
+		Status:      structs.NodeReady,
+		Eligible:    true,
+		CPU:         h.CPU,
+		MemoryBytes: h.MemoryBytes,
+		GPUs:        gpus,
+		Driver:      h.Driver,
+		CUDAVersion: h.CUDAVersion,
+		Attributes:  attrs,
+	}
+}
+
+// Run registers the node (retrying until the servers answer), takes back
+// the allocations an earlier agent left, and then runs what the servers
+// place here until ctx ends. Executors keep running after Run returns.
+func (c *Client) Run(ctx context.Context) error {
+	go c.updater.run(ctx)
+	if err := c.register(ctx); err != nil {
+		return nil // ctx ended
+	}
+	c.recover(ctx)
+	err := c.poll(ctx)
+	c.wg.Wait()
+	return err
+}
+
+func (c *Client) register(ctx context.Context) error {
+	b := newBackoff(100*time.Millisecond, 10*time.Second)
+	for {
+		err := c.cfg.Servers.RegisterNode(ctx, c.node())
+		if err == nil {
+			c.logger.Info("node registered", "name", c.cfg.NodeName, "gpus", len(c.cfg.Host.GPUs))
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		c.logger.Warn("cannot register node, will retry", "error", err)
+		if !b.wait(ctx) {
+			return ctx.Err()
+		}
+	}
+}
+
+// poll long-polls the node's allocations and acts on every answer.
+func (c *Client) poll(ctx context.Context) error {
+	var index uint64
+	b := newBackoff(100*time.Millisecond, 5*time.Second)
+	for ctx.Err() == nil {
+		asked := time.Now()
+		allocs, idx, err := c.cfg.Servers.NodeAllocations(ctx, c.nodeID, index, pollWait)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			c.logger.Warn("cannot fetch allocations, will retry", "error", err)
+			if api.IsNotFound(err) {
+				// The servers forgot the node (a wiped state): introduce it again.
+				if c.register(ctx) != nil {
+					break
+				}
+			}
+			if !b.wait(ctx) {
+				break
+			}
+			continue
+		}
+		b.reset()
+		c.reconcile(ctx, allocs, idx)
+		switch {
+		case idx < index:
+			index = 0 // the servers' state was reset; start over
+		case idx == index || idx == 0:
+			// No progress. After a full wait that is normal; a server that
+			// answers at once without progress must not make us spin.
+			if time.Since(asked) < pollWait/2 && !sleepCtx(ctx, 100*time.Millisecond) {
+				return nil
+			}
+		default:
+			index = idx
+		}
+	}
+	return nil
+}
+
+// reconcile makes the node's runners match the servers' view: start what
+// is new, stop what is to be stopped or no longer listed.
+func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, index uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	listed := make(map[string]bool, len(allocs))
+	for _, a := range allocs {
+		if a.NodeID != "" && a.NodeID != c.nodeID {
+			continue
+		}
+		listed[a.ID] = true
+		r := c.runners[a.ID]
+		switch {
+		case r != nil && a.DesiredStatus == structs.DesiredStop:
+			r.stop(a.DesiredReason)
+		case r != nil && a.ClientStatus.Status == structs.AllocLost:
+			r.stop(structs.ExitNodeLost)
+		case r != nil:
+		case a.Terminal():
+		case a.DesiredStatus == structs.DesiredRun:
+			c.startLocked(ctx, a)
+		case a.DesiredStatus == structs.DesiredStop:
+			c.ackUnstartedStopLocked(a)
+		}
+	}
+	for id, r := range c.runners {
+		// A runner newer than this answer (a follower behind) is not stale.
+		if !listed[id] && index >= r.alloc.CreateIndex && r.running() {
+			r.logger.Warn("allocation no longer listed by the servers; stopping it")
+			r.stop(structs.ExitNodeLost)
+		}
+	}
+}
+
+// startLocked starts an allocation once: a dir for it means it ran here
+// before (or runs now), and a task is never run twice.
+func (c *Client) startLocked(ctx context.Context, a *structs.Allocation) {
+	if err := validAllocID(a.ID); err != nil {
+		c.logger.Error("refusing allocation", "error", err)
+		return
+	}
+	dir := filepath.Join(c.allocsDir(), a.ID)
+	if exists(dir) {
+		return
+	}
+	// The dir is made here, not in the runner's goroutine: it marks the
+	// allocation as taken, and a stop that comes at once has a place for
+	// its stop file.
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		c.logger.Error("cannot make allocation dir", "alloc", a.ID, "error", err)
+		return
+	}
+	r := newAllocRunner(c, a)
+	c.runners[a.ID] = r
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer c.forget(a.ID)
+		if a.Job == nil {
+			r.report(ctx, r.startFailed(errors.New("the allocation came without its job")))
+			return
+		}
+		if err := r.start(); err != nil {
+			r.logger.Error("cannot start allocation", "error", err)
+			r.cleanupCgroup()
+			r.report(ctx, r.startFailed(err))
+			return
+		}
+		r.logger.Info("allocation started", "gpus", a.GPUs)
+		r.run(ctx, true)
+	}()
+}
+
+// ackUnstartedStopLocked reports an allocation stopped before it ever ran
+// here, so the servers do not wait for it.
+func (c *Client) ackUnstartedStopLocked(a *structs.Allocation) {
+	if c.unstarted[a.ID] || exists(filepath.Join(c.allocsDir(), a.ID)) {
+		return
+	}
+	c.unstarted[a.ID] = true
+	reason := a.DesiredReason
+	if reason == "" {
+		reason = structs.ExitCancelled
+	}
+	c.updater.post(&structs.AllocUpdate{AllocID: a.ID, Client: structs.ClientStatusFields{
+		Status: structs.AllocFailed, ExitReason: reason, Message: "stopped before it started", EndTime: time.Now(),
+	}})
+}
+
+func (c *Client) forget(id string) {
+	c.mu.Lock()
+	delete(c.runners, id)
+	c.mu.Unlock()
+}

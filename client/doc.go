@@ -1,0 +1,63 @@
+// Package client is the GPU-host side of the nai agent: it registers the
+// node's fingerprint with the servers, long-polls the allocations placed on
+// it, runs each one as a host process in its own cgroup with its GPUs
+// pinned, and ships logs, metrics, outputs and the exact way it ended.
+//
+// It talks to the servers only through api.Client, to the kernel's cgroups
+// only through cgroups.Manager, and to NVML only through client/fingerprint.
+// It must not import server, fsm, scheduler, jobspec or cmd.
+//
+// # The life of a task
+//
+//	servers                agent (Client, allocRunner)          executor (`nai executor DIR`)      task
+//	-------                ---------------------------          -----------------------------      ----
+//	alloc, desired=run --> reconcile: first sight of the id?
+//	                       mkdir allocs/ID/{work,output,logs}
+//	                       alloc.json, executor.json (argv,
+//	                       env, time limit, cgroup name)
+//	                       cgroups.Create(nai-ID, limits)
+//	                       start executor (setsid) ----------> executor.pid, child subreaper
+//	    <-- running ------ report running                      start `nai exec-shim` (setpgid) --> join cgroup,
+//	                                                                                               exec command
+//	    <-- metrics ------ tail metrics.jsonl (<= 1/s)                                             writes logs/,
+//	                                                                                               metrics, output/
+//	alloc, desired=stop -> write stop=REASON, SIGTERM ------> SIGTERM tree, grace, SIGKILL tree
+//	                                                           (or: time limit reached)
+//	                                                           main process exits; kill leftovers
+//	                                                           read cgroup usage, pick the reason
+//	                                                           write exit.json, remove cgroup
+//	                       executor gone: read exit.json
+//	    <-- PUT outputs -- tar+gzip output/, upload
+//	    <-- final status - complete | failed + reason, code,
+//	                       usage, metrics, output digest
+//	                       mark `reported`
+//
+// Every step leaves a file in the alloc dir, so an agent can die at any
+// point and the next one (Run's recovery) finds where things stand: an
+// executor still alive is re-attached, an exit.json not yet reported is
+// uploaded and reported, and an executor gone without exit.json is
+// reported failed with reason node-lost. An allocation whose dir exists is
+// never started again: a task runs at most once.
+//
+// # Exit reasons
+//
+// exited (with its code), oom-killed (the cgroup saw an OOM kill and the
+// task died of it), time-limit, cancelled, preempted, node-lost (executor
+// vanished, or the servers no longer list the allocation), start-failed,
+// and signal:SIGSEGV style for any other deadly signal. A task that dies of
+// a signal reports exit code 128+signal, as a shell would.
+//
+// # Files of an allocation (DataDir/allocs/ID/)
+//
+//	alloc.json       the allocation and its job (agent)
+//	executor.json    argv, env, dir, time limit, cgroup (agent)
+//	executor.pid     the executor's pid (executor)
+//	stop             a stop request's reason (agent)
+//	start-error      why the task could not be exec'd (exec shim)
+//	exit.json        code, reason, times, usage (executor, atomically, once)
+//	reported         the servers have the final status (agent)
+//	work/ output/ logs/stdout logs/stderr metrics.jsonl executor.log
+//
+// NAI_CHECKPOINT_DIR is DataDir/checkpoints/JOBID, shared by the attempts
+// of one job on this node.
+package client

@@ -1,0 +1,110 @@
+package client
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// Defaults for a task whose agent runs with a bare environment.
+const (
+	defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	defaultHome = "/root"
+	defaultLang = "C.UTF-8"
+)
+
+// taskEnvInput is what the environment of a task is made from.
+type taskEnvInput struct {
+	Alloc         *structs.Allocation
+	Job           *structs.Job
+	NodeName      string
+	OutputDir     string
+	MetricsFile   string
+	CheckpointDir string
+	// Getenv reads the agent's own environment (os.Getenv).
+	Getenv func(string) string
+	// User, when set, is the account the task runs as.
+	User *taskUser
+}
+
+// taskEnv builds the environment of a task, sorted by key. User values from
+// task.env win over the base ones, but never over CUDA_VISIBLE_DEVICES and
+// NAI_*: those say what the job was given, and a job must not widen them.
+func taskEnv(in taskEnvInput) []string {
+	env := map[string]string{}
+	base := func(k, def string) {
+		if v := in.Getenv(k); v != "" {
+			env[k] = v
+		} else if def != "" {
+			env[k] = def
+		}
+	}
+	base("PATH", defaultPath)
+	base("HOME", defaultHome)
+	base("LANG", defaultLang)
+	base("TZ", "")
+	if u := in.User; u != nil {
+		env["USER"], env["LOGNAME"] = u.Name, u.Name
+		if u.Home != "" {
+			env["HOME"] = u.Home
+		}
+	}
+	env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
+
+	for k, v := range in.Job.Task.Env {
+		if reservedEnv(k) {
+			continue
+		}
+		env[k] = v
+	}
+
+	a, j := in.Alloc, in.Job
+	res := a.Resources
+	if res.CPU == 0 && res.MemoryBytes == 0 {
+		res = j.Resources
+	}
+	gpus := make([]string, len(a.GPUs))
+	for i, g := range a.GPUs {
+		gpus[i] = strconv.Itoa(g)
+	}
+	env["CUDA_VISIBLE_DEVICES"] = strings.Join(gpus, ",")
+	env["NAI_JOB_ID"] = a.JobID
+	env["NAI_ALLOC_ID"] = a.ID
+	env["NAI_JOB_NAME"] = j.Name
+	env["NAI_NODE_NAME"] = in.NodeName
+	env["NAI_ATTEMPT"] = strconv.Itoa(a.Attempt)
+	env["NAI_OUTPUT_DIR"] = in.OutputDir
+	env["NAI_METRICS_FILE"] = in.MetricsFile
+	env["NAI_CHECKPOINT_DIR"] = in.CheckpointDir
+	env["NAI_NUM_GPUS"] = strconv.Itoa(len(a.GPUs))
+	env["NAI_CPUS"] = strconv.FormatFloat(res.CPU, 'f', -1, 64)
+	env["NAI_MEMORY_MB"] = strconv.FormatInt(res.MemoryBytes>>20, 10)
+	for k, v := range j.SweepValues {
+		env["NAI_SWEEP_"+envName(k)] = v
+	}
+
+	out := make([]string, 0, len(env))
+	for k, v := range env {
+		out = append(out, k+"="+v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func reservedEnv(k string) bool {
+	return k == "CUDA_VISIBLE_DEVICES" || strings.HasPrefix(k, "NAI_")
+}
+
+// envName turns a sweep parameter name ("learning-rate") into an
+// environment variable suffix ("LEARNING_RATE").
+func envName(s string) string {
+	b := []byte(strings.ToUpper(s))
+	for i, c := range b {
+		if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}

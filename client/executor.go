@@ -1,0 +1,362 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/structs"
+	"golang.org/x/sys/unix"
+)
+
+// ExecutorMain is `nai executor ALLOC_DIR`: the supervisor of one task. The
+// agent starts it in a session of its own so that it outlives an agent
+// restart. It runs the task through the exec shim, enforces the time limit,
+// obeys stop requests (the stop file plus SIGTERM), and writes exit.json
+// once the whole process tree is gone.
+func ExecutorMain(args []string) int {
+	// Catch SIGTERM before anything else: the agent may ask for a stop as
+	// soon as it has seen our pid file.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if len(args) != 1 || args[0] == "" {
+		fmt.Fprintln(os.Stderr, "usage: nai executor ALLOC_DIR")
+		return 2
+	}
+	dir, err := filepath.Abs(args[0])
+	if err != nil {
+		logger.Error("executor: bad alloc dir", "dir", args[0], "error", err)
+		return 2
+	}
+	e := &executor{dir: allocDir(dir), logger: logger, sigs: sigs}
+	if err := e.run(); err != nil {
+		logger.Error("executor failed", "dir", dir, "error", err)
+		return 1
+	}
+	return 0
+}
+
+type executor struct {
+	dir    allocDir
+	logger *slog.Logger
+	sigs   chan os.Signal
+	spec   execSpec
+	group  cgroups.Group
+	pid    int // the task's pid, also its process group
+	start  time.Time
+
+	reason  structs.ExitReason // set once a stop or the time limit began the end
+	message string
+}
+
+func (e *executor) run() error {
+	if err := writeFileAtomic(e.dir.path(pidFile), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+		return err
+	}
+	if st, _ := e.dir.readExit(); st != nil {
+		return nil // already ran: a task is never run twice
+	}
+	if err := becomeSubreaper(); err != nil {
+		e.logger.Warn("cannot become child subreaper; daemonised children may escape without cgroups", "error", err)
+	}
+	if err := readJSON(e.dir.path(specFile), &e.spec); err != nil {
+		return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("read task spec: %v", err)})
+	}
+	if e.spec.Cgroup != "" {
+		mgr, err := cgroups.New(e.spec.CgroupParent, e.logger)
+		if err == nil {
+			e.group, err = mgr.Open(e.spec.Cgroup)
+		}
+		if err != nil {
+			return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("open cgroup %s: %v", e.spec.Cgroup, err)})
+		}
+	}
+	// A stop that came before we could listen is in the stop file.
+	if r, ok := e.stopRequested(); ok {
+		return e.finish(exitStatus{Reason: r, Message: "stopped before it started"})
+	}
+	if err := e.startTask(); err != nil {
+		return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: err.Error()})
+	}
+
+	exited := make(chan syscall.WaitStatus, 1)
+	rusage := new(syscall.Rusage)
+	go e.reap(exited, rusage)
+
+	var limit <-chan time.Time
+	if tl := e.spec.TimeLimit.D(); tl > 0 {
+		t := time.NewTimer(tl - time.Since(e.start))
+		defer t.Stop()
+		limit = t.C
+	}
+	var grace <-chan time.Time
+	var ws syscall.WaitStatus
+wait:
+	for {
+		select {
+		case ws = <-exited:
+			break wait
+		case <-e.sigs:
+			r, _ := e.stopRequested()
+			grace = e.terminate(r, "stopped: "+string(r), grace)
+		case <-limit:
+			grace = e.terminate(structs.ExitTimeLimit, "time limit of "+e.spec.TimeLimit.String()+" reached", grace)
+		case <-grace:
+			e.logger.Info("grace period over, killing the task", "alloc", e.spec.AllocID)
+			e.signalAll(syscall.SIGKILL)
+			grace = nil
+		}
+	}
+	end := time.Now()
+	// Whatever the task left behind dies with it.
+	e.killLeftovers()
+	return e.finish(e.status(ws, rusage, end))
+}
+
+// startTask starts the exec shim in its own process group with the task's
+// environment, working dir and log files.
+func (e *executor) startTask() error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
+	if len(e.spec.Argv) == 0 {
+		return errors.New("task has no command")
+	}
+	if err := os.MkdirAll(filepath.Dir(e.dir.logPath("stdout")), 0o755); err != nil {
+		return fmt.Errorf("make log dir: %w", err)
+	}
+	open := func(p string) (*os.File, error) {
+		return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	}
+	stdout, err := open(e.dir.logPath("stdout"))
+	if err != nil {
+		return fmt.Errorf("open stdout log: %w", err)
+	}
+	defer stdout.Close()
+	stderr, err := open(e.dir.logPath("stderr"))
+	if err != nil {
+		return fmt.Errorf("open stderr log: %w", err)
+	}
+	defer stderr.Close()
+	devnull, err := os.Open(os.DevNull)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	defer devnull.Close()
+
+	argv := []string{self, "exec-shim", "-start-error", e.dir.path(startErrFile)}
+	if e.spec.Cgroup != "" {
+		argv = append(argv, "-cgroup-parent", e.spec.CgroupParent, "-cgroup", e.spec.Cgroup)
+	}
+	if e.spec.User != nil {
+		argv = append(argv, e.spec.User.shimArgs()...)
+	}
+	argv = append(argv, "--")
+	argv = append(argv, e.spec.Argv...)
+	e.start = time.Now()
+	p, err := os.StartProcess(self, argv, &os.ProcAttr{
+		Dir:   e.spec.Dir,
+		Env:   e.spec.Env,
+		Files: []*os.File{devnull, stdout, stderr},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	})
+	if err != nil {
+		return fmt.Errorf("start task in %s: %w", e.spec.Dir, err)
+	}
+	e.pid = p.Pid
+	_ = p.Release() // reaped by wait4 below, not by os.Process
+	return nil
+}
+
+// reap waits for the task's main process, reaping any other child (an
+// orphan handed to us as subreaper) on the way.
+func (e *executor) reap(exited chan<- syscall.WaitStatus, ru *syscall.Rusage) {
+	for {
+		var ws syscall.WaitStatus
+		var r syscall.Rusage
+		pid, err := syscall.Wait4(-1, &ws, 0, &r)
+		if err == syscall.EINTR {
+			continue
+		}
+		if err != nil {
+			// No child at all: the main process is gone without a status.
+			exited <- syscall.WaitStatus(0xff << 8)
+			return
+		}
+		if pid == e.pid {
+			*ru = r
+			exited <- ws
+			return
+		}
+	}
+}
+
+// stopRequested reads the reason of a stop request.
+func (e *executor) stopRequested() (structs.ExitReason, bool) {
+	b, err := os.ReadFile(e.dir.path(stopFile))
+	if err != nil {
+		return structs.ExitCancelled, false
+	}
+	switch r := structs.ExitReason(strings.TrimSpace(string(b))); r {
+	case structs.ExitCancelled, structs.ExitPreempted, structs.ExitNodeLost, structs.ExitGPUFailed:
+		return r, true
+	default:
+		return structs.ExitCancelled, true
+	}
+}
+
+// terminate starts the end of the task: SIGTERM to everything it runs, and
+// a grace period after which everything is killed. The first reason wins.
+func (e *executor) terminate(r structs.ExitReason, msg string, grace <-chan time.Time) <-chan time.Time {
+	if e.reason != "" {
+		return grace
+	}
+	e.reason, e.message = r, msg
+	e.logger.Info("terminating task", "alloc", e.spec.AllocID, "reason", r)
+	e.signalAll(syscall.SIGTERM)
+	return time.After(e.spec.KillGrace.D())
+}
+
+// signalAll signals the task's process group, every process in its cgroup
+// and every descendant of the executor, so children that changed their
+// process group or session get it too.
+func (e *executor) signalAll(sig syscall.Signal) {
+	if e.pid > 0 {
+		_ = syscall.Kill(-e.pid, sig)
+	}
+	if e.group != nil {
+		if sig == syscall.SIGKILL {
+			if err := e.group.Kill(); err != nil {
+				e.logger.Warn("kill cgroup", "error", err)
+			}
+		} else if err := e.group.Signal(int(sig)); err != nil {
+			e.logger.Warn("signal cgroup", "error", err)
+		}
+	}
+	for _, p := range descendants(os.Getpid()) {
+		_ = syscall.Kill(p, sig)
+	}
+}
+
+// killLeftovers kills what remains after the main process ended and reaps
+// it, so no process of the task survives it.
+func (e *executor) killLeftovers() {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := descendants(os.Getpid())
+		inGroup := 0
+		if e.group != nil {
+			if pids, err := e.group.Pids(); err == nil {
+				inGroup = len(pids)
+			}
+		}
+		if len(left) == 0 && inGroup == 0 {
+			break
+		}
+		e.signalAll(syscall.SIGKILL)
+		for {
+			var ws syscall.WaitStatus
+			pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+			if pid <= 0 || err != nil {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			e.logger.Warn("task processes survive SIGKILL", "pids", left, "in_cgroup", inGroup)
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// status says exactly how the task ended.
+func (e *executor) status(ws syscall.WaitStatus, ru *syscall.Rusage, end time.Time) exitStatus {
+	st := exitStatus{StartTime: e.start, EndTime: end, Reason: structs.ExitExited}
+	code := ws.ExitStatus()
+	if ws.Signaled() {
+		code = 128 + int(ws.Signal())
+	}
+	st.ExitCode = &code
+	if e.group != nil {
+		u, err := e.group.Usage()
+		if err != nil {
+			e.logger.Warn("read cgroup usage", "error", err)
+		} else {
+			st.Usage = u
+		}
+	}
+	if st.Usage == nil {
+		st.Usage = &structs.ResourceUsage{
+			CPUSeconds:     tvSeconds(ru.Utime) + tvSeconds(ru.Stime),
+			MaxMemoryBytes: ru.Maxrss << 10,
+		}
+	}
+	if b, err := os.ReadFile(e.dir.path(startErrFile)); err == nil {
+		st.Reason, st.Message = structs.ExitStartFail, strings.TrimSpace(string(b))
+		return st
+	}
+	switch {
+	case e.reason != "":
+		st.Reason, st.Message = e.reason, e.message
+	case st.Usage.OOMKills > 0 && (code != 0 || ws.Signaled()):
+		// Either the main process was OOM-killed or it died of a child
+		// that was (bash running python reports 137): the cause is memory.
+		st.Reason, st.Message = structs.ExitOOMKilled, "the task ran out of its memory limit"
+	case ws.Signaled():
+		st.Reason = structs.ExitReason("signal:" + unix.SignalName(ws.Signal()))
+		st.Message = "killed by " + unix.SignalName(ws.Signal())
+	}
+	return st
+}
+
+func tvSeconds(tv syscall.Timeval) float64 {
+	return float64(tv.Sec) + float64(tv.Usec)/1e6
+}
+
+// finish writes exit.json and removes the cgroup.
+func (e *executor) finish(st exitStatus) error {
+	if st.EndTime.IsZero() {
+		st.EndTime = time.Now()
+	}
+	// exit.json is the one record of how the task ended: it must survive
+	// a machine crash before the agent has reported it.
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode exit status: %w", err)
+	}
+	if err := writeFileDurable(e.dir.path(exitFile), append(b, '\n')); err != nil {
+		return err
+	}
+	e.logger.Info("task ended", "alloc", e.spec.AllocID, "reason", st.Reason, "exit_code", fmtCode(st.ExitCode))
+	if e.group != nil {
+		for i := 0; i < 50; i++ { // the kernel may need a moment after the last exit
+			if err = e.group.Delete(); err == nil {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err != nil {
+			return fmt.Errorf("remove cgroup %s: %w", e.spec.Cgroup, err)
+		}
+	}
+	return nil
+}
+
+func fmtCode(c *int) string {
+	if c == nil {
+		return "none"
+	}
+	return strconv.Itoa(*c)
+}

@@ -1,0 +1,229 @@
+package client
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/structs"
+)
+
+func TestExecutorExit(t *testing.T) {
+	tests := []struct {
+		name       string
+		argv       []string
+		wantCode   *int
+		wantReason structs.ExitReason
+		wantStdout string
+		wantStderr string
+		wantMsg    string // substring of the message
+	}{
+		{name: "success", argv: []string{"true"}, wantCode: intPtr(0), wantReason: structs.ExitExited},
+		{name: "exit code", argv: []string{"sh", "-c", "exit 3"}, wantCode: intPtr(3), wantReason: structs.ExitExited},
+		{name: "logs", argv: []string{"sh", "-c", "echo out; echo err >&2"}, wantCode: intPtr(0), wantReason: structs.ExitExited,
+			wantStdout: "out\n", wantStderr: "err\n"},
+		{name: "segfault", argv: []string{"sh", "-c", "kill -SEGV $$"}, wantCode: intPtr(128 + 11), wantReason: "signal:SIGSEGV"},
+		{name: "killed", argv: []string{"sh", "-c", "kill -KILL $$"}, wantCode: intPtr(128 + 9), wantReason: "signal:SIGKILL"},
+		{name: "command not found", argv: []string{"no-such-command-nai"}, wantCode: intPtr(127), wantReason: structs.ExitStartFail,
+			wantMsg: "no-such-command-nai"},
+		{name: "bash script stops at first error", argv: []string{"/bin/bash", "-e", "-c", "false\necho never"}, wantCode: intPtr(1),
+			wantReason: structs.ExitExited, wantStdout: ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Argv: tc.argv})
+			st := waitExecutor(t, dir, cmd)
+			if diff := cmp.Diff(tc.wantCode, st.ExitCode); diff != "" {
+				t.Errorf("exit code (-want +got):\n%s", diff)
+			}
+			if st.Reason != tc.wantReason {
+				t.Errorf("reason = %q, want %q (message %q)", st.Reason, tc.wantReason, st.Message)
+			}
+			if !strings.Contains(st.Message, tc.wantMsg) {
+				t.Errorf("message %q does not mention %q", st.Message, tc.wantMsg)
+			}
+			if got := readFile(t, dir.logPath("stdout")); got != tc.wantStdout {
+				t.Errorf("stdout = %q, want %q", got, tc.wantStdout)
+			}
+			if tc.wantStderr != "" {
+				if got := readFile(t, dir.logPath("stderr")); got != tc.wantStderr {
+					t.Errorf("stderr = %q, want %q", got, tc.wantStderr)
+				}
+			}
+			if st.StartTime.IsZero() || st.EndTime.Before(st.StartTime) {
+				t.Errorf("times: start %v end %v", st.StartTime, st.EndTime)
+			}
+			if readPid(dir.path(pidFile)) != cmd.Process.Pid {
+				t.Errorf("executor.pid = %d, want %d", readPid(dir.path(pidFile)), cmd.Process.Pid)
+			}
+		})
+	}
+}
+
+func TestExecutorStartFailures(t *testing.T) {
+	t.Run("missing workdir", func(t *testing.T) {
+		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Argv: []string{"true"}, Dir: "/nonexistent/nai"})
+		st := waitExecutor(t, dir, cmd)
+		if st.Reason != structs.ExitStartFail || st.ExitCode != nil || !strings.Contains(st.Message, "/nonexistent/nai") {
+			t.Errorf("got reason %q code %v message %q; want start-failed without exit code naming the dir", st.Reason, st.ExitCode, st.Message)
+		}
+	})
+	t.Run("stopped before start", func(t *testing.T) {
+		dir := allocDir(t.TempDir())
+		if err := os.WriteFile(dir.path(stopFile), []byte("preempted\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		spec := execSpec{AllocID: "a1", Argv: []string{"sh", "-c", "echo ran > ran"}, Dir: string(dir), Env: []string{"PATH=" + defaultPath}}
+		if err := writeJSONAtomic(dir.path(specFile), spec); err != nil {
+			t.Fatal(err)
+		}
+		runExecutorOn(t, dir)
+		st, _ := dir.readExit()
+		if st == nil || st.Reason != structs.ExitPreempted || exists(dir.path("ran")) {
+			t.Errorf("exit %+v, task ran: %v; want preempted without running", st, exists(dir.path("ran")))
+		}
+	})
+	t.Run("never runs twice", func(t *testing.T) {
+		dir := allocDir(t.TempDir())
+		spec := execSpec{AllocID: "a1", Argv: []string{"sh", "-c", "echo x >> runs"}, Dir: string(dir), Env: []string{"PATH=" + defaultPath}}
+		if err := writeJSONAtomic(dir.path(specFile), spec); err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 2; i++ {
+			runExecutorOn(t, dir)
+		}
+		if got := readFile(t, dir.path("runs")); got != "x\n" {
+			t.Errorf("task ran %d times, want once", strings.Count(got, "x"))
+		}
+	})
+}
+
+// TestExecutorKillsTree checks that the time limit and a stop request
+// kill a task's whole tree, children in other process groups and sessions
+// included, with the right reason.
+func TestExecutorKillsTree(t *testing.T) {
+	const tree = `sleep 100 & echo $! >> "$ALLOC/pids"
+setsid sleep 100 & echo $! >> "$ALLOC/pids"
+sh -c 'trap "" TERM; sleep 100' & echo $! >> "$ALLOC/pids"
+echo $$ >> "$ALLOC/pids"
+wait`
+	tests := []struct {
+		name       string
+		timeLimit  time.Duration
+		stop       string // stop file content; "" for none
+		wantReason structs.ExitReason
+		cgroups    bool
+	}{
+		{name: "time limit", timeLimit: 500 * time.Millisecond, wantReason: structs.ExitTimeLimit},
+		{name: "cancel", stop: "cancelled", wantReason: structs.ExitCancelled},
+		{name: "preempt", stop: "preempted", wantReason: structs.ExitPreempted},
+		{name: "cancel in cgroup", stop: "cancelled", wantReason: structs.ExitCancelled, cgroups: true},
+		{name: "time limit in cgroup", timeLimit: 500 * time.Millisecond, wantReason: structs.ExitTimeLimit, cgroups: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := execSpec{AllocID: "a1", Argv: []string{"sh", "-c", tree}, TimeLimit: structs.Duration(tc.timeLimit)}
+			if tc.cgroups {
+				spec.Cgroup = makeCgroup(t, cgroups.Limits{Pids: 100})
+			}
+			dir, cmd := startExecutor(t, spec)
+			pidsFile := dir.path("pids")
+			waitFor(t, 10*time.Second, "the task tree to start", func() bool { return len(readPids(t, pidsFile)) == 4 })
+			pids := readPids(t, pidsFile)
+			if tc.stop != "" {
+				if err := os.WriteFile(dir.path(stopFile), []byte(tc.stop), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st := waitExecutor(t, dir, cmd)
+			if st.Reason != tc.wantReason {
+				t.Errorf("reason = %q, want %q", st.Reason, tc.wantReason)
+			}
+			for _, p := range pids {
+				if !gone(p) {
+					t.Errorf("pid %d survived (task pids %v)", p, pids)
+					_ = syscall.Kill(p, syscall.SIGKILL)
+				}
+			}
+		})
+	}
+}
+
+// makeCgroup creates an allocation cgroup for a direct executor test, or
+// skips the test where cgroups are unavailable.
+func makeCgroup(t *testing.T, l cgroups.Limits) string {
+	t.Helper()
+	m := testCgroups(t)
+	if m == nil {
+		t.Skip("cgroups unavailable on this host")
+	}
+	name := fmt.Sprintf("nai-test-%d-%d", os.Getpid(), time.Now().UnixNano())
+	if _, err := m.Create(name, l); err != nil {
+		t.Fatalf("create cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		if g, err := m.Open(name); err == nil {
+			_ = g.Kill()
+			_ = g.Delete()
+		}
+	})
+	return name
+}
+
+func TestExecutorInCgroup(t *testing.T) {
+	t.Run("task runs inside its cgroup and the cgroup is removed", func(t *testing.T) {
+		name := makeCgroup(t, cgroups.Limits{Pids: 100})
+		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: name,
+			Argv: []string{"sh", "-c", "cat /proc/self/cgroup"}})
+		st := waitExecutor(t, dir, cmd)
+		if st.Reason != structs.ExitExited || *st.ExitCode != 0 {
+			t.Fatalf("exit %+v", st)
+		}
+		out := readFile(t, dir.logPath("stdout"))
+		if !strings.Contains(out, name) {
+			t.Errorf("task's /proc/self/cgroup does not name %s:\n%s", name, out)
+		}
+		if st.Usage == nil {
+			t.Errorf("no usage read from the cgroup")
+		}
+		m := testCgroups(t)
+		if _, err := m.Open(name); err == nil {
+			t.Errorf("cgroup %s still exists after the task ended", name)
+		}
+	})
+	t.Run("oom-killed under 64MiB", func(t *testing.T) {
+		name := makeCgroup(t, cgroups.Limits{MemoryBytes: 64 << 20, Pids: 100})
+		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: name,
+			Argv: []string{selfExe(t), "test-helper", "alloc-mib", "512"}})
+		st := waitExecutor(t, dir, cmd)
+		if st.Reason != structs.ExitOOMKilled {
+			t.Errorf("reason = %q (code %v, usage %+v), want oom-killed", st.Reason, fmtCode(st.ExitCode), st.Usage)
+		}
+		if st.Usage == nil || st.Usage.OOMKills == 0 {
+			t.Errorf("usage %+v does not count the OOM kill", st.Usage)
+		}
+	})
+	t.Run("bad cgroup name fails the start", func(t *testing.T) {
+		if testCgroups(t) == nil {
+			t.Skip("cgroups unavailable on this host")
+		}
+		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: "nai-does-not-exist", Argv: []string{"sh", "-c", "echo ran"}})
+		st := waitExecutor(t, dir, cmd)
+		if st.Reason != structs.ExitStartFail {
+			t.Errorf("reason = %q, want start-failed", st.Reason)
+		}
+		if out, _ := os.ReadFile(filepath.Join(string(dir), "logs", "stdout")); len(out) > 0 {
+			t.Errorf("task ran outside its cgroup: %q", out)
+		}
+	})
+}

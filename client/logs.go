@@ -1,0 +1,136 @@
+package client
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// logPoll is how often a followed log is checked for new bytes.
+const logPoll = 100 * time.Millisecond
+
+// Handler serves the routes the servers proxy to this node:
+//
+//	GET /v1/client/allocations/{id}/logs?type=stdout|stderr&follow=true&offset=N
+func (c *Client) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/client/allocations/{id}/logs", c.serveLogs)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "no route %s %s on this client", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func writeError(w http.ResponseWriter, status int, e *structs.Error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+func (c *Client) serveLogs(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if validAllocID(id) != nil {
+		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
+		return
+	}
+	dir := allocDir(filepath.Join(c.allocsDir(), id))
+	if !exists(dir.path(allocFile)) {
+		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
+		return
+	}
+	q := r.URL.Query()
+	typ := q.Get("type")
+	if typ == "" {
+		typ = "stdout"
+	}
+	if typ != "stdout" && typ != "stderr" {
+		writeError(w, http.StatusBadRequest, structs.NewError(structs.CodeInvalid, "log type %q is unknown: expected stdout or stderr", typ))
+		return
+	}
+	follow := false
+	if v := q.Get("follow"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, structs.NewError(structs.CodeInvalid, "follow %q is not a boolean: expected true or false", v))
+			return
+		}
+		follow = b
+	}
+	var offset int64
+	if v := q.Get("offset"); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
+			writeError(w, http.StatusBadRequest, structs.NewError(structs.CodeInvalid, "offset %q is invalid: expected a byte offset of 0 or more", v))
+			return
+		}
+		offset = n
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	streamLog(r, w, dir, dir.logPath(typ), offset, follow)
+}
+
+// streamLog copies the log from offset; following, it keeps sending what is
+// appended until the allocation has ended and every byte is out, or the
+// reader goes away.
+func streamLog(r *http.Request, w io.Writer, dir allocDir, path string, offset int64, follow bool) {
+	flusher, _ := w.(http.Flusher)
+	var f *os.File
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	t := time.NewTicker(logPoll)
+	defer t.Stop()
+	buf := make([]byte, 32<<10)
+	for {
+		// Whether the allocation had ended is read before the file, so the
+		// last bytes written before exit.json are never missed.
+		ended := exists(dir.path(exitFile))
+		if f == nil {
+			var err error
+			f, err = os.Open(path)
+			if err != nil && !errors.Is(err, os.ErrNotExist) {
+				return
+			}
+			if f != nil {
+				if _, err := f.Seek(offset, io.SeekStart); err != nil {
+					return
+				}
+			}
+		}
+		if f != nil {
+			for {
+				n, err := f.Read(buf)
+				if n > 0 {
+					if _, werr := w.Write(buf[:n]); werr != nil {
+						return
+					}
+				}
+				if err != nil || n == 0 {
+					break
+				}
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if !follow || ended {
+			return
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-t.C:
+		}
+	}
+}

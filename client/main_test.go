@@ -1,0 +1,213 @@
+package client
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/structs"
+)
+
+// TestMain lets the test binary play the nai binary: the runner starts
+// `<test binary> executor DIR`, the executor `<test binary> exec-shim ...`,
+// and tasks may run `<test binary> test-helper ...`.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "executor":
+			os.Exit(ExecutorMain(os.Args[2:]))
+		case "exec-shim":
+			os.Exit(ExecShimMain(os.Args[2:]))
+		case "test-helper":
+			os.Exit(testHelper(os.Args[2:]))
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// testHelper holds task behaviours that are awkward in shell.
+func testHelper(args []string) int {
+	if len(args) == 2 && args[0] == "alloc-mib" {
+		n, _ := strconv.Atoi(args[1])
+		var keep [][]byte
+		for i := 0; i < n; i++ {
+			b := make([]byte, 1<<20)
+			for j := range b {
+				b[j] = byte(j) // touch every page so it is really charged
+			}
+			keep = append(keep, b)
+		}
+		fmt.Println("allocated", len(keep), "MiB")
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown test helper", args)
+	return 2
+}
+
+func selfExe(t testing.TB) string {
+	t.Helper()
+	p, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+// testCgroups returns a real cgroup manager, or nil when this host does
+// not let the tests make cgroups.
+func testCgroups(t *testing.T) cgroups.Manager {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	m, err := cgroups.New("", testLogger(t))
+	if err != nil {
+		t.Logf("cgroups unavailable: %v", err)
+		return nil
+	}
+	// Probe: a manager that cannot create a group is as good as none.
+	name := fmt.Sprintf("nai-probe-%d", os.Getpid())
+	g, err := m.Create(name, cgroups.Limits{Pids: 10})
+	if err != nil {
+		t.Logf("cgroups unavailable: %v", err)
+		return nil
+	}
+	if err := g.Delete(); err != nil {
+		t.Fatalf("remove probe cgroup: %v", err)
+	}
+	return m
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// gone reports whether a process is dead (or a zombie waiting for a reaper).
+func gone(pid int) bool {
+	_, alive := parentPid(pid)
+	return !alive
+}
+
+// readPids reads a file of pids, one per line, as written by `echo $!`.
+func readPids(t *testing.T, path string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, f := range strings.Fields(string(b)) {
+		n, err := strconv.Atoi(f)
+		if err != nil {
+			t.Fatalf("bad pid %q in %s", f, path)
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// startExecutor writes a spec into a fresh alloc dir and starts the
+// executor on it as the runner would; the caller waits with waitExecutor.
+func startExecutor(t *testing.T, spec execSpec) (allocDir, *exec.Cmd) {
+	t.Helper()
+	dir := allocDir(filepath.Join(t.TempDir(), "alloc"))
+	for _, d := range []string{string(dir), dir.workDir(), dir.outputDir()} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if spec.Dir == "" {
+		spec.Dir = dir.workDir()
+	}
+	if spec.Env == nil {
+		spec.Env = []string{"PATH=" + defaultPath, "ALLOC=" + string(dir)}
+	}
+	if spec.KillGrace == 0 {
+		spec.KillGrace = structs.Duration(300 * time.Millisecond)
+	}
+	if err := writeJSONAtomic(dir.path(specFile), spec); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(selfExe(t), "executor", string(dir))
+	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	return dir, cmd
+}
+
+// runExecutorOn runs the executor on an existing alloc dir to its end, in a
+// child process: in this process it would reap the test's other children.
+func runExecutorOn(t *testing.T, dir allocDir) {
+	t.Helper()
+	cmd := exec.Command(selfExe(t), "executor", string(dir))
+	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("executor: %v", err)
+	}
+}
+
+func waitExecutor(t *testing.T, dir allocDir, cmd *exec.Cmd) *exitStatus {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("executor failed: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("executor did not end within 30s")
+	}
+	st, err := dir.readExit()
+	if err != nil || st == nil {
+		t.Fatalf("no exit status: %v", err)
+	}
+	return st
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func intPtr(i int) *int { return &i }

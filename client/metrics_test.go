@@ -1,0 +1,70 @@
+package client
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestMetricsTail(t *testing.T) {
+	tests := []struct {
+		name   string
+		writes []string // appended before each read
+		final  bool
+		want   map[string]float64
+	}{
+		{name: "last value wins", writes: []string{"{\"step\": 1, \"loss\": 0.9}\n{\"step\": 2, \"loss\": 0.5}\n"},
+			want: map[string]float64{"step": 2, "loss": 0.5}},
+		{name: "bad lines and non-numbers are skipped", writes: []string{"not json\n{\"loss\": 0.4, \"phase\": \"train\", \"ok\": true}\n[1,2]\n{\"loss\": }\n"},
+			want: map[string]float64{"loss": 0.4}},
+		{name: "a partial line waits for its newline", writes: []string{"{\"step\": 1}\n{\"st", "ep\": 7}\n"},
+			want: map[string]float64{"step": 7}},
+		{name: "final read takes a line without newline", writes: []string{"{\"step\": 3}"}, final: true,
+			want: map[string]float64{"step": 3}},
+		{name: "without final a partial line is held back", writes: []string{"{\"step\": 3}"},
+			want: nil},
+		{name: "an overlong line is dropped", writes: []string{"{\"big\": \"" + strings.Repeat("x", maxMetricLine+10) + "\"}\n{\"step\": 1}\n"},
+			want: map[string]float64{"step": 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "metrics.jsonl")
+			m := newMetricsTail(path)
+			if m.read(false) {
+				t.Error("a missing file reported a change")
+			}
+			for i, w := range tc.writes {
+				f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.WriteString(w)
+				f.Close()
+				m.read(tc.final && i == len(tc.writes)-1)
+			}
+			if diff := cmp.Diff(tc.want, m.values()); diff != "" {
+				t.Errorf("metrics (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestMetricsTailReportsChanges(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	m := newMetricsTail(path)
+	if err := os.WriteFile(path, []byte("{\"step\": 1}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !m.read(false) {
+		t.Error("first value not reported as a change")
+	}
+	f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0o644)
+	f.WriteString("{\"step\": 1}\n")
+	f.Close()
+	if m.read(false) {
+		t.Error("an unchanged value was reported as a change")
+	}
+}

@@ -1,0 +1,449 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/structs"
+	"golang.org/x/sys/unix"
+)
+
+// Intervals of the runner's watch. Metrics go out at most once per
+// metricsReportEvery; a re-attached executor (not our child, so there is no
+// wait to block on) is checked every attachPoll.
+const (
+	metricsPoll        = 250 * time.Millisecond
+	metricsReportEvery = time.Second
+	attachPoll         = 100 * time.Millisecond
+	defaultPids        = 4096
+)
+
+// allocRunner owns one allocation on this node: it starts (or re-attaches
+// to) its executor, reports running and metrics, and once the executor has
+// written exit.json, ships the outputs and reports the end.
+type allocRunner struct {
+	c      *Client
+	alloc  *structs.Allocation
+	dir    allocDir
+	logger *slog.Logger
+
+	mu        sync.Mutex
+	pid       int           // the executor
+	child     bool          // the executor is our child (we started it)
+	exited    chan struct{} // closed when the executor is gone
+	stopped   bool          // a stop was requested
+	startTime time.Time
+	metrics   *metricsTail
+}
+
+func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
+	dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
+	return &allocRunner{
+		c: c, alloc: a, dir: dir,
+		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
+		exited:  make(chan struct{}),
+		metrics: newMetricsTail(dir.metricsPath()),
+	}
+}
+
+// cgroupName is the allocation's cgroup below the manager's parent.
+func cgroupName(allocID string) string { return "nai-" + allocID }
+
+// start prepares the alloc dir and cgroup and starts the executor. It is the
+// latency-critical path from a placement to the task's first instruction:
+// no waits, no network.
+func (r *allocRunner) start() error {
+	a, job := r.alloc, r.alloc.Job
+	if err := r.c.checkGPUs(a.GPUs); err != nil {
+		return err
+	}
+	for _, d := range []string{string(r.dir), r.dir.workDir(), r.dir.outputDir(), filepath.Dir(r.dir.logPath("stdout"))} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("make alloc dir: %w", err)
+		}
+	}
+	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
+	if err := os.MkdirAll(ckpt, 0o755); err != nil {
+		return fmt.Errorf("make checkpoint dir: %w", err)
+	}
+	if err := writeJSONAtomic(r.dir.path(allocFile), a); err != nil {
+		return err
+	}
+	var user *taskUser
+	if job.Task.User != "" {
+		u, err := lookupTaskUser(job.Task.User)
+		if err != nil {
+			return err
+		}
+		// The metrics file is made now so that the task can append to it.
+		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o644); err != nil {
+			return fmt.Errorf("make metrics file: %w", err)
+		}
+		if err := u.chown(r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
+			return err
+		}
+		user = u
+	}
+	spec := execSpec{
+		AllocID: a.ID,
+		Dir:     r.dir.workDir(),
+		Env: taskEnv(taskEnvInput{
+			Alloc: a, Job: job, NodeName: r.c.nodeName(),
+			OutputDir: r.dir.outputDir(), MetricsFile: r.dir.metricsPath(), CheckpointDir: ckpt,
+			Getenv: os.Getenv, User: user,
+		}),
+		TimeLimit:    job.TimeLimit,
+		KillGrace:    structs.Duration(r.c.cfg.KillGrace),
+		CgroupParent: r.c.cfg.CgroupParent,
+		User:         user,
+	}
+	if job.Task.Script != "" {
+		spec.Argv = []string{"/bin/bash", "-e", "-c", job.Task.Script}
+	} else {
+		spec.Argv = append([]string{job.Task.Command}, job.Task.Args...)
+	}
+	if w := job.Task.Workdir; w != "" {
+		if !filepath.IsAbs(w) {
+			w = filepath.Join(r.dir.workDir(), w)
+		}
+		spec.Dir = w
+	}
+	if r.c.cfg.Cgroups != nil {
+		limits := cgroups.Limits{CPU: a.Resources.CPU, MemoryBytes: a.Resources.MemoryBytes, Pids: defaultPids}
+		if limits.CPU == 0 && limits.MemoryBytes == 0 {
+			limits.CPU, limits.MemoryBytes = job.Resources.CPU, job.Resources.MemoryBytes
+		}
+		limits.Devices = r.c.gpuDeviceRules(a.GPUs)
+		if _, err := r.c.cfg.Cgroups.Create(cgroupName(a.ID), limits); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		spec.Cgroup = cgroupName(a.ID)
+	}
+	if err := writeJSONAtomic(r.dir.path(specFile), spec); err != nil {
+		return err
+	}
+	logf, err := os.OpenFile(r.dir.path(execLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open executor log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(r.c.cfg.Executable, "executor", string(r.dir))
+	cmd.Dir = string(r.dir)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session: the executor must outlive the agent and not get the
+	// agent's terminal signals.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start executor: %w", err)
+	}
+	r.mu.Lock()
+	r.pid, r.child, r.startTime = cmd.Process.Pid, true, time.Now()
+	r.mu.Unlock()
+	go func() {
+		_ = cmd.Wait()
+		close(r.exited)
+	}()
+	return nil
+}
+
+// attach watches an executor that an earlier agent started.
+func (r *allocRunner) attach(pid int) {
+	r.mu.Lock()
+	r.pid = pid
+	r.startTime = time.Now()
+	if fi, err := os.Stat(r.dir.path(pidFile)); err == nil {
+		r.startTime = fi.ModTime()
+	}
+	r.mu.Unlock()
+	go func() {
+		t := time.NewTicker(attachPoll)
+		defer t.Stop()
+		for range t.C {
+			if !isExecutor(pid, string(r.dir)) {
+				close(r.exited)
+				return
+			}
+		}
+	}()
+}
+
+// run drives a started or attached executor to its reported end.
+func (r *allocRunner) run(ctx context.Context, fresh bool) {
+	if fresh {
+		r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning}))
+	}
+	r.watch(ctx)
+}
+
+func (r *allocRunner) update(cs structs.ClientStatusFields) *structs.AllocUpdate {
+	r.mu.Lock()
+	cs.StartTime = r.startTime
+	r.mu.Unlock()
+	return &structs.AllocUpdate{AllocID: r.alloc.ID, Client: cs}
+}
+
+// watch tails the metrics until the executor is gone, then reports.
+func (r *allocRunner) watch(ctx context.Context) {
+	t := time.NewTicker(metricsPoll)
+	defer t.Stop()
+	var lastSent time.Time
+	dirty := false
+	for {
+		select {
+		case <-ctx.Done():
+			return // the executor carries on; the next agent re-attaches
+		case <-r.exited:
+			r.ended(ctx)
+			return
+		case <-t.C:
+			dirty = r.metrics.read(false) || dirty
+			if dirty && time.Since(lastSent) >= metricsReportEvery {
+				r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: r.metrics.values()}))
+				lastSent, dirty = time.Now(), false
+			}
+		}
+	}
+}
+
+// ended handles a gone executor: one that left no exit.json vanished (it
+// was killed, or the machine rebooted), and its task is reported lost.
+func (r *allocRunner) ended(ctx context.Context) {
+	st, err := r.dir.readExit()
+	if err != nil {
+		r.logger.Error("unreadable exit status", "error", err)
+	}
+	// The executor removes its cgroup; this catches one that could not
+	// (it vanished, or failed before it opened the cgroup).
+	r.cleanupCgroup()
+	if st == nil {
+		r.logger.Warn("executor vanished without an exit status")
+		st = &exitStatus{Reason: structs.ExitNodeLost, Message: "executor vanished", EndTime: time.Now()}
+		if err := writeJSONAtomic(r.dir.path(exitFile), st); err != nil {
+			r.logger.Error("record vanished executor", "error", err)
+		}
+	}
+	r.report(ctx, st)
+}
+
+// cleanupCgroup kills and removes the cgroup of an executor that could not.
+func (r *allocRunner) cleanupCgroup() {
+	if r.c.cfg.Cgroups == nil {
+		return
+	}
+	g, err := r.c.cfg.Cgroups.Open(cgroupName(r.alloc.ID))
+	if err != nil {
+		return // never made, or already removed
+	}
+	if err := g.Kill(); err != nil {
+		r.logger.Warn("kill leftover cgroup", "error", err)
+	}
+	if err := g.Delete(); err != nil {
+		r.logger.Warn("remove leftover cgroup", "error", err)
+	}
+}
+
+// report uploads the outputs and then sends the final status; only when
+// the servers have it is the alloc dir marked reported. If ctx ends first,
+// the next agent start does it again.
+func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
+	r.metrics.read(true)
+	cs := structs.ClientStatusFields{
+		Status:     structs.AllocFailed,
+		ExitCode:   st.ExitCode,
+		ExitReason: st.Reason,
+		Message:    st.Message,
+		StartTime:  st.StartTime,
+		EndTime:    st.EndTime,
+		Metrics:    r.metrics.values(),
+		Usage:      st.Usage,
+	}
+	if st.Reason == structs.ExitExited && st.ExitCode != nil && *st.ExitCode == 0 {
+		cs.Status = structs.AllocComplete
+	}
+	if cs.StartTime.IsZero() {
+		r.mu.Lock()
+		cs.StartTime = r.startTime
+		r.mu.Unlock()
+	}
+	info, err := r.uploadOutputs(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return
+	case err != nil:
+		r.logger.Error("output upload failed", "error", err)
+		cs.Message = joinMsg(cs.Message, "output upload failed: "+err.Error())
+	case info != nil:
+		cs.OutputDigest, cs.OutputSize = info.Digest, info.Size
+	}
+	err = r.c.updater.send(ctx, &structs.AllocUpdate{AllocID: r.alloc.ID, Client: cs})
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		// Refused for good (the servers forgot the allocation): retrying
+		// cannot help, so it counts as reported.
+		r.logger.Error("final status refused", "error", err)
+	}
+	if err := writeFileAtomic(r.dir.path(reportedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+		r.logger.Error("mark allocation reported", "error", err)
+	}
+	_ = os.Remove(r.dir.path(archiveName))
+	r.logger.Info("allocation ended", "status", cs.Status, "reason", cs.ExitReason, "exit_code", fmtCode(cs.ExitCode))
+}
+
+func joinMsg(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// uploadOutputs packs the output dir and uploads it, retrying while the
+// servers are unreachable. An empty output dir uploads nothing (nil info).
+func (r *allocRunner) uploadOutputs(ctx context.Context) (*api.OutputInfo, error) {
+	ents, err := os.ReadDir(r.dir.outputDir())
+	if errors.Is(err, os.ErrNotExist) || (err == nil && len(ents) == 0) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read output dir: %w", err)
+	}
+	archive := r.dir.path(archiveName)
+	if _, err := packOutputs(r.dir.outputDir(), archive); err != nil {
+		return nil, err
+	}
+	b := newBackoff(100*time.Millisecond, 5*time.Second)
+	for {
+		f, err := os.Open(archive)
+		if err != nil {
+			return nil, fmt.Errorf("open output archive: %w", err)
+		}
+		info, err := r.c.cfg.Servers.UploadOutputs(ctx, r.alloc.ID, f)
+		f.Close()
+		if err == nil {
+			return info, nil
+		}
+		if permanent(err) {
+			return nil, err
+		}
+		r.logger.Warn("output upload failed, will retry", "error", err)
+		if !b.wait(ctx) {
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// stop asks the executor to end the task for reason. It is safe to call
+// more than once and on an executor that has already ended.
+func (r *allocRunner) stop(reason structs.ExitReason) {
+	if reason == "" {
+		reason = structs.ExitCancelled
+	}
+	select {
+	case <-r.exited:
+		return
+	default:
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return
+	}
+	r.logger.Info("stopping allocation", "reason", reason)
+	// The stop file first, then the signal: an executor that is not yet
+	// listening reads the file after it wrote its pid file.
+	if err := writeFileAtomic(r.dir.path(stopFile), []byte(string(reason)+"\n")); err != nil {
+		r.logger.Error("request stop", "error", err)
+		return
+	}
+	r.stopped = true
+	pid := readPid(r.dir.path(pidFile))
+	if pid == 0 {
+		return
+	}
+	if !isExecutor(pid, string(r.dir)) {
+		return // already gone; its watcher reports the end
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+		r.logger.Error("signal executor", "pid", pid, "error", err)
+	}
+}
+
+// running reports whether the executor is still alive.
+func (r *allocRunner) running() bool {
+	select {
+	case <-r.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// checkGPUs refuses GPU indices this node does not have (any more).
+func (c *Client) checkGPUs(gpus []int) error {
+	have := map[int]bool{}
+	for _, g := range c.cfg.Host.GPUs {
+		have[g.Index] = true
+	}
+	seen := map[int]bool{}
+	for _, g := range gpus {
+		if !have[g] {
+			return fmt.Errorf("gpu %d is not on this node (it has %d gpus)", g, len(c.cfg.Host.GPUs))
+		}
+		if seen[g] {
+			return fmt.Errorf("gpu %d is given twice", g)
+		}
+		seen[g] = true
+	}
+	return nil
+}
+
+// gpuDeviceRules returns the device rules for an allocation's GPUs, or nil
+// (no device restriction) when the host has no real GPU device nodes.
+func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
+	h := c.cfg.Host
+	if h == nil || h.Fake || len(h.GPUs) == 0 {
+		return nil
+	}
+	rules := &cgroups.DeviceRules{}
+	for _, idx := range gpus {
+		p, err := h.DevicePath(idx)
+		if err != nil {
+			c.logger.Warn("no device node for gpu; devices not restricted", "gpu", idx, "error", err)
+			return nil
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
+			c.logger.Warn("gpu device node missing; devices not restricted", "path", p)
+			return nil
+		}
+		rdev := uint64(st.Rdev)
+		rules.GPUs = append(rules.GPUs, cgroups.Device{Major: int64(unix.Major(rdev)), Minor: int64(unix.Minor(rdev))})
+	}
+	return rules
+}
+
+// startFailed records a task that could not be started, so that it is
+// reported like any other end (and survives an agent restart).
+func (r *allocRunner) startFailed(err error) *exitStatus {
+	st := &exitStatus{Reason: structs.ExitStartFail, Message: err.Error(), EndTime: time.Now()}
+	if !exists(r.dir.path(allocFile)) {
+		if werr := writeJSONAtomic(r.dir.path(allocFile), r.alloc); werr != nil {
+			r.logger.Error("record start failure", "error", werr)
+		}
+	}
+	if werr := writeJSONAtomic(r.dir.path(exitFile), st); werr != nil {
+		r.logger.Error("record start failure", "error", werr)
+	}
+	return st
+}
