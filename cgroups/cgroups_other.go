@@ -1,0 +1,16 @@
+//go:build !linux
+
+package cgroups
+
+import (
+	"errors"
+	"log/slog"
+)
+
+var errNeedLinux = errors.New("cgroups need Linux: this platform has no cgroup filesystem")
+
+// Mode reports the host's cgroup version; cgroups exist only on Linux.
+func Mode() (int, error) { return 0, errNeedLinux }
+
+// New fails: allocations can only be isolated on Linux.
+func New(parent string, logger *slog.Logger) (Manager, error) { return nil, errNeedLinux }
