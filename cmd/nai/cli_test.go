@@ -1,0 +1,393 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/archive"
+	"github.com/nai-project/nai/structs"
+	"github.com/urfave/cli/v2"
+)
+
+// runCLI runs the CLI in-process and returns its exit code and streams.
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), append([]string{"nai"}, args...), &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// noServer points NAI_ADDR at a server that fails the test if called.
+func noServer(t *testing.T) {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("unexpected request %s %s", r.Method, r.URL)
+		http.Error(w, "no", http.StatusTeapot)
+	}))
+	t.Cleanup(srv.Close)
+	t.Setenv("NAI_ADDR", srv.URL)
+}
+
+func writeFile(t *testing.T, name, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const validJob = `job "train" {
+  resources {
+    gpu { count = 2 }
+  }
+  task {
+    command = "python3"
+    args    = ["train.py"]
+  }
+}
+`
+
+func TestJobRunInvalidFileMakesNoRequest(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		pos  string // file:line:col expected on stderr
+	}{
+		{"syntax error", "job \"x\" {\n  task {\n    command = \n  }\n}\n", `bad.hcl:3:\d+`},
+		{"unknown argument", "job \"x\" {\n  resources {\n    cpuu = 2\n  }\n  task { command = \"true\" }\n}\n", `bad.hcl:3:5`},
+		{"absurd gpu count", "job \"x\" {\n  resources {\n    gpu { count = 100000 }\n  }\n  task { command = \"true\" }\n}\n", `bad.hcl:3:\d+`},
+	}
+	for _, tc := range tests {
+		for _, detach := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s detach=%t", tc.name, detach), func(t *testing.T) {
+				noServer(t)
+				file := writeFile(t, "bad.hcl", tc.body)
+				args := []string{"job", "run", file}
+				if detach {
+					args = []string{"job", "run", "-detach", file}
+				}
+				code, stdout, stderr := runCLI(t, args...)
+				if code != 1 {
+					t.Errorf("exit code = %d, want 1", code)
+				}
+				if stdout != "" {
+					t.Errorf("stdout = %q, want nothing", stdout)
+				}
+				if !regexp.MustCompile(tc.pos).MatchString(stderr) || !strings.Contains(stderr, "^") {
+					t.Errorf("stderr lacks %s and a caret:\n%s", tc.pos, stderr)
+				}
+			})
+		}
+	}
+}
+
+func TestJobValidate(t *testing.T) {
+	noServer(t)
+	file := writeFile(t, "ok.hcl", validJob)
+	code, stdout, stderr := runCLI(t, "job", "validate", file)
+	if code != 0 || stdout != file+" is valid: job \"train\"\n" || stderr != "" {
+		t.Errorf("got exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"status without id", []string{"job", "status"}, "missing job ID (usage: nai job status [-json] ID)"},
+		{"cancel with two ids", []string{"job", "cancel", "1", "2"}, "too many arguments"},
+		{"run without file", []string{"job", "run"}, "missing job file (usage: nai job run"},
+		{"unknown flag", []string{"queue", "-frob"}, "flag provided but not defined: -frob (usage: nai queue"},
+		{"unknown flag after the id", []string{"job", "status", "12", "-frob", "x"}, "flag provided but not defined: -frob (usage: nai job status [-json] ID)"},
+		{"unknown subcommand", []string{"job", "frob"}, `unknown command "frob" (usage: nai job COMMAND)`},
+		{"bad var", []string{"job", "validate", "-var", "novalue", "x.hcl"}, `-var "novalue": expected name=value`},
+		{"node status without id", []string{"node", "status"}, "missing node ID"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			noServer(t)
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != 1 {
+				t.Errorf("exit code = %d, want 1", code)
+			}
+			if stdout != "" {
+				t.Errorf("stdout = %q, want nothing", stdout)
+			}
+			if !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("stderr = %q, want one line containing %q", stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestServerErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		json.NewEncoder(w).Encode(map[string]any{"error": structs.NewError(structs.CodeNotFound, "job 99 not found")})
+	}))
+	defer srv.Close()
+	t.Setenv("NAI_ADDR", srv.URL)
+	for _, args := range [][]string{{"job", "status", "99"}, {"job", "cancel", "99"}, {"job", "logs", "99"}, {"job", "metrics", "-json", "99"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, args...)
+			if code != 1 || stdout != "" || stderr != "Error: job 99 not found\n" {
+				t.Errorf("got exit %d, stdout %q, stderr %q; want 1, nothing, the server's message", code, stdout, stderr)
+			}
+		})
+	}
+}
+
+func TestConnectionFailure(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	// -address must win over NAI_ADDR.
+	t.Setenv("NAI_ADDR", "http://127.0.0.1:1")
+	code, _, stderr := runCLI(t, "queue", "-address", addr)
+	if code != 1 {
+		t.Errorf("exit code = %d, want 1", code)
+	}
+	for _, want := range []string{"http://" + addr, "nai agent -dev", "NAI_ADDR"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+// fakeAgent answers the job routes from a fixed script of job versions:
+// the version at position i is served at state index i+1.
+type fakeAgent struct {
+	t        *testing.T
+	versions []*structs.Job
+	logs     string
+	outputs  []byte
+	resp     structs.JobRegisterResponse
+	// blocked, when set, receives a value each time a blocking query asks
+	// past the last version; that query then waits as a real one would.
+	blocked chan struct{}
+
+	mu        sync.Mutex
+	submitted []*structs.Job
+	users     []string
+}
+
+func (f *fakeAgent) start() {
+	mux := http.NewServeMux()
+	writeJSON := func(w http.ResponseWriter, idx int, v any) {
+		w.Header().Set(api.IndexHeader, strconv.Itoa(idx))
+		json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("PUT /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Jobs []*structs.Job }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			f.t.Errorf("decode submission: %v", err)
+		}
+		f.mu.Lock()
+		f.submitted = append(f.submitted, body.Jobs...)
+		f.users = append(f.users, r.Header.Get(api.UserHeader))
+		f.mu.Unlock()
+		writeJSON(w, 1, f.resp)
+	})
+	mux.HandleFunc("GET /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		// A blocking query for index N gets the version after N.
+		i := 0
+		if q := r.URL.Query().Get("index"); q != "" {
+			n, _ := strconv.Atoi(q)
+			if n >= len(f.versions) && f.blocked != nil {
+				f.blocked <- struct{}{}
+				<-r.Context().Done()
+				return
+			}
+			i = min(n, len(f.versions)-1)
+		}
+		writeJSON(w, i+1, f.versions[i])
+	})
+	mux.HandleFunc("DELETE /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.t.Errorf("the CLI cancelled job %s; Ctrl-C must leave it alone", r.PathValue("id"))
+	})
+	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
+		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+		w.Write([]byte(f.logs[min(off, len(f.logs)):]))
+	})
+	mux.HandleFunc("GET /v1/jobs/{id}/outputs", func(w http.ResponseWriter, r *http.Request) {
+		w.Write(f.outputs)
+	})
+	srv := httptest.NewServer(mux)
+	f.t.Cleanup(srv.Close)
+	f.t.Setenv("NAI_ADDR", srv.URL)
+}
+
+func TestJobRunFollows(t *testing.T) {
+	pending := testJob("7", "train", structs.JobPending, func(j *structs.Job) { j.Reason = "Resources: 2 GPUs needed, 0 free" })
+	run := testJob("7", "train", structs.JobRunning, running("dev", 0, 0, 1))
+	failed := testJob("7", "train", structs.JobFailed, ended(0, 0, intp(3), structs.ExitExited))
+	tests := []struct {
+		name       string
+		versions   []*structs.Job
+		wantCode   int
+		wantStderr []string
+	}{
+		{"failed", []*structs.Job{pending, pending, run, failed}, 3, []string{
+			"Warning: job 7 asks for 2 GPUs",
+			"Submitted job 7\n",
+			"==> job 7 pending: Resources: 2 GPUs needed, 0 free\n==> job 7 running on node dev (GPUs 0,1)\n==> job 7 failed: exit code 3",
+		}},
+		{"complete", []*structs.Job{run, testJob("7", "train", structs.JobComplete, ended(0, 0, intp(0), structs.ExitExited))}, 0, []string{
+			"==> job 7 running on node dev (GPUs 0,1)\n==> job 7 complete",
+		}},
+		{"cancelled", []*structs.Job{run, testJob("7", "train", structs.JobCancelled, ended(0, 0, nil, structs.ExitCancelled))}, 1, []string{
+			"==> job 7 cancelled",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeAgent{t: t, versions: tc.versions, logs: "step 1\nstep 2\n",
+				resp: structs.JobRegisterResponse{JobIDs: []string{"7"}, Warnings: []string{"job 7 asks for 2 GPUs"}}}
+			f.start()
+			code, stdout, stderr := runCLI(t, "job", "run", writeFile(t, "ok.hcl", validJob))
+			if code != tc.wantCode {
+				t.Errorf("exit code = %d, want %d", code, tc.wantCode)
+			}
+			if stdout != f.logs {
+				t.Errorf("stdout = %q, want the job's logs %q", stdout, f.logs)
+			}
+			for _, want := range tc.wantStderr {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("stderr lacks %q:\n%s", want, stderr)
+				}
+			}
+			if len(f.submitted) != 1 || f.submitted[0].Name != "train" || f.submitted[0].Resources.GPU.Count != 2 {
+				t.Errorf("submitted %+v, want the job from the file", f.submitted)
+			}
+			if f.users[0] != currentUser() || f.users[0] == "" {
+				t.Errorf("user header = %q, want the local account %q", f.users[0], currentUser())
+			}
+		})
+	}
+}
+
+// Ctrl-C while following stops following and leaves the job alone.
+func TestJobRunInterrupted(t *testing.T) {
+	waiting := testJob("7", "train", structs.JobPending, func(j *structs.Job) { j.Reason = "Priority" })
+	f := &fakeAgent{t: t, versions: []*structs.Job{waiting}, blocked: make(chan struct{}, 1),
+		resp: structs.JobRegisterResponse{JobIDs: []string{"7"}}}
+	f.start()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		<-f.blocked // the CLI is waiting on the job: press Ctrl-C
+		cancel()
+	}()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"nai", "job", "run", writeFile(t, "ok.hcl", validJob)}, &stdout, &stderr)
+	if code != interruptedCode {
+		t.Errorf("exit code = %d, want %d", code, interruptedCode)
+	}
+	for _, want := range []string{"==> job 7 pending: Priority", "Stopped following job 7; it stays in the queue", "nai job status 7"} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	}
+}
+
+func TestJobRunDetach(t *testing.T) {
+	tests := []struct {
+		name string
+		resp structs.JobRegisterResponse
+		want string
+	}{
+		{"one job", structs.JobRegisterResponse{JobIDs: []string{"7"}}, "7\n"},
+		{"sweep prints the array id", structs.JobRegisterResponse{JobIDs: []string{"9_0", "9_1"}, ArrayID: "9"}, "9\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeAgent{t: t, resp: tc.resp}
+			f.start()
+			// The flag after the file works too.
+			code, stdout, stderr := runCLI(t, "job", "run", writeFile(t, "ok.hcl", validJob), "-detach")
+			if code != 0 || stdout != tc.want || stderr != "" {
+				t.Errorf("got exit %d, stdout %q, stderr %q; want 0, %q, nothing", code, stdout, stderr, tc.want)
+			}
+		})
+	}
+}
+
+func TestJobOutputs(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "weights.json"), []byte(`{"w":[1]}`), 0o644)
+	var good bytes.Buffer
+	if _, err := archive.Pack(&good, src, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("unpacks", func(t *testing.T) {
+		f := &fakeAgent{t: t, outputs: good.Bytes()}
+		f.start()
+		dir := filepath.Join(t.TempDir(), "out")
+		code, _, stderr := runCLI(t, "job", "outputs", "7", "-o", dir)
+		if code != 0 {
+			t.Fatalf("exit code %d: %s", code, stderr)
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "weights.json")); err != nil || string(b) != `{"w":[1]}` {
+			t.Errorf("weights.json = %q, %v", b, err)
+		}
+	})
+	t.Run("refuses garbage", func(t *testing.T) {
+		f := &fakeAgent{t: t, outputs: []byte("not an archive")}
+		f.start()
+		dir := filepath.Join(t.TempDir(), "out")
+		code, _, stderr := runCLI(t, "job", "outputs", "-o", dir, "7")
+		if code != 1 || !strings.Contains(stderr, "unpack outputs of job 7") {
+			t.Errorf("got exit %d, stderr %q; want 1 and an error", code, stderr)
+		}
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("%s exists after a failed download", dir)
+		}
+	})
+}
+
+func TestPermuteArgs(t *testing.T) {
+	app := newApp(nil, nil)
+	app.Commands = append(app.Commands, &cli.Command{Name: "shim", SkipFlagParsing: true})
+	tests := []struct {
+		in, want []string
+	}{
+		{[]string{"nai", "job", "outputs", "12", "-o", "out"}, []string{"nai", "job", "outputs", "-o", "out", "12"}},
+		{[]string{"nai", "-address", "x:1", "job", "run", "f.hcl", "-detach", "-var", "a=1"}, []string{"nai", "-address", "x:1", "job", "run", "-detach", "-var", "a=1", "f.hcl"}},
+		{[]string{"nai", "job", "run", "-", "-json"}, []string{"nai", "job", "run", "-json", "-"}},
+		{[]string{"nai", "job", "logs", "12", "-f"}, []string{"nai", "job", "logs", "-f", "12"}},
+		{[]string{"nai", "job", "run", "f", "--", "-x"}, []string{"nai", "job", "run", "f", "--", "-x"}},
+		{[]string{"nai", "queue", "-all=true"}, []string{"nai", "queue", "-all=true"}},
+		// An unknown flag might own the next argument: it moves with the rest, in order.
+		{[]string{"nai", "job", "logs", "12", "-x", "v", "-f"}, []string{"nai", "job", "logs", "-x", "v", "-f", "12"}},
+		{[]string{"nai", "job", "status", "-h"}, []string{"nai", "job", "status", "-h"}},
+		// A command that parses its own arguments gets them untouched.
+		{[]string{"nai", "shim", "-start-error", "f", "--", "true"}, []string{"nai", "shim", "-start-error", "f", "--", "true"}},
+	}
+	for _, tc := range tests {
+		if got := permuteArgs(app, tc.in); !cmp.Equal(got, tc.want) {
+			t.Errorf("permuteArgs(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+// Command nai is the one binary of nai: `nai agent` runs a server, a GPU
+// client, or both; every other command is a thin client of the HTTP API
+// (package api), talking to the agent at -address, else $NAI_ADDR, else
+// http://127.0.0.1:4646, as the local account (sent as the acting user and
+// recorded as the owner of what it submits).
+//
+// Commands defined here (flags go before or after the arguments):
+//
+//	nai job run [-detach] [-json] [-var k=v]... [-var-file F]... FILE
+//	    Parse and validate FILE locally ("-" reads stdin; HCL or a JSON job);
+//	    a bad file prints file:line:col diagnostics and exits 1 without
+//	    contacting the agent. Upload the code folder if the job has one,
+//	    submit, then follow the job like srun: state changes on stderr
+//	    ("==> job 12 running on node dev (GPUs 0,1)"), its stdout on stdout,
+//	    a summary line, and exit with the job's exit code (1 when it failed
+//	    without one, was cancelled or lost). Ctrl-C stops following and leaves
+//	    the job running. -detach prints only the job id (the array id for a
+//	    sweep), like sbatch --parsable. A sweep is followed member by member
+//	    without logs.
+//	nai job validate FILE              exit 0, or print every problem
+//	nai job status [-json] ID          state, reason, node, GPUs, times, exit, attempts, metrics
+//	nai job inspect ID                 the job as the server holds it (JSON)
+//	nai job logs [-f] [-stderr] ID     the raw stream
+//	nai job cancel ID
+//	nai job outputs ID [-o DIR]        download NAI_OUTPUT_DIR and unpack it safely
+//	nai job metrics [-json] ID         last value of each metric, sorted by key
+//	nai queue [-json] [-all]           squeue-like table, in the scheduler's order;
+//	                                   pending sweep members fold into 12_[3-9]
+//	nai node list [-json]
+//	nai node status [-json] ID         details and a table of GPUs with the job holding each
+//
+// extra.go adds agent, executor, exec-shim and sim.
+//
+// Exit status: 0 on success; 1 for any error (a usage mistake prints one line
+// with the usage; an unreachable agent names the address it tried);
+// 130 after Ctrl-C; `job run` exits with the job's code.
+//
+// The formatting functions take the current time as an argument, so their
+// output is fixed for a fixed input (golden files in testdata/). Nothing
+// imports this package; it imports api, jobspec, structs and
+// internal/archive, and only the agent command wires server and client.
+package main

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+)
+
+// exitCode ends the command with this status; whatever had to be said was
+// already printed (a job's own exit code, diagnostics of a job file).
+type exitCode int
+
+func (e exitCode) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// usageError is a mistake in the command line itself.
+type usageError struct {
+	msg   string
+	usage string
+}
+
+func (e *usageError) Error() string { return e.msg }
+
+// interruptedCode is the conventional status after Ctrl-C (128 + SIGINT).
+const interruptedCode = 130
+
+// report prints err for a person and returns the exit status.
+func report(ctx context.Context, w io.Writer, err error) int {
+	if err == nil {
+		return 0
+	}
+	var code exitCode
+	if errors.As(err, &code) {
+		return int(code)
+	}
+	// Commands from extra.go end with cli.Exit(message, code).
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		if msg := strings.TrimSpace(ec.Error()); msg != "" {
+			fmt.Fprintf(w, "Error: %s\n", msg)
+		}
+		return ec.ExitCode()
+	}
+	var ue *usageError
+	if errors.As(err, &ue) {
+		fmt.Fprintf(w, "Error: %s (usage: %s)\n", ue.msg, ue.usage)
+		return 1
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(w, "Interrupted.")
+		return interruptedCode
+	}
+	fmt.Fprintf(w, "Error: %s\n", err)
+	if isConnError(err) {
+		fmt.Fprintln(w, "Is a nai agent running there? Start one with `nai agent -dev`, or point NAI_ADDR (or -address) at one.")
+	}
+	return 1
+}
+
+// isConnError reports whether err is a failure to reach the agent at all
+// (as opposed to an answer from it).
+func isConnError(err error) bool {
+	var ue *url.Error
+	return errors.As(err, &ue) && !errors.Is(err, context.Canceled)
+}
+
+// needArgs checks the number of positional arguments.
+func needArgs(n int, args []string, what string, usage string) error {
+	switch {
+	case len(args) < n:
+		return &usageError{msg: "missing " + what, usage: usage}
+	case len(args) > n:
+		return &usageError{msg: fmt.Sprintf("too many arguments: %q", args[n:]), usage: usage}
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/archive"
+	"github.com/nai-project/nai/jobspec"
+	"github.com/nai-project/nai/structs"
+	"github.com/urfave/cli/v2"
+)
+
+func varFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "var", Usage: "set a job file variable: -var name=value (repeatable)"}
+}
+
+func varFileFlag() cli.Flag {
+	return &cli.StringSliceFlag{Name: "var-file", Usage: "read variables from an HCL file (repeatable)"}
+}
+
+// parseVars reads "-var name=value" arguments.
+func parseVars(args []string, usage string) (map[string]string, error) {
+	vars := make(map[string]string, len(args))
+	for _, a := range args {
+		k, v, ok := strings.Cut(a, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return nil, &usageError{msg: fmt.Sprintf("-var %q: expected name=value", a), usage: usage}
+		}
+		vars[strings.TrimSpace(k)] = v
+	}
+	return vars, nil
+}
+
+// parseJobFile parses and checks the file named by the single argument. A
+// bad file has its diagnostics printed on stderr and yields exitCode(1).
+func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
+	args := c.Args().Slice()
+	if err := needArgs(1, args, "job file", usageLine(c)); err != nil {
+		return nil, "", err
+	}
+	file := args[0]
+	vars, err := parseVars(c.StringSlice("var"), usageLine(c))
+	if err != nil {
+		return nil, "", err
+	}
+	res, err := jobspec.ParseFile(file, jobspec.Options{Vars: vars, VarFiles: c.StringSlice("var-file"), Now: time.Now()})
+	if err != nil {
+		var de *jobspec.DiagError
+		if errors.As(err, &de) {
+			w := c.App.ErrWriter
+			if ferr := printDiagnostics(w, de, isTerminal(w) && os.Getenv("NO_COLOR") == ""); ferr != nil {
+				return nil, "", fmt.Errorf("%w (and printing it: %v)", err, ferr)
+			}
+			return nil, "", exitCode(1)
+		}
+		return nil, "", err
+	}
+	if len(res.Jobs) == 0 {
+		return nil, "", fmt.Errorf("job file %s defines no job", file)
+	}
+	// The parser validates as it goes; this is the same check the server
+	// makes, run here so that nothing invalid is ever sent.
+	for _, j := range res.Jobs {
+		cj := j.Copy()
+		cj.Canonicalize()
+		if err := cj.Validate(); err != nil {
+			return nil, "", fmt.Errorf("job file %s: %w", file, err)
+		}
+	}
+	return res, file, nil
+}
+
+func jobValidate(c *cli.Context) error {
+	res, file, err := parseJobFile(c)
+	if err != nil {
+		return err
+	}
+	what := fmt.Sprintf("job %q", res.Jobs[0].Name)
+	if res.Sweep {
+		what = fmt.Sprintf("sweep %q of %d jobs", res.Jobs[0].Name, len(res.Jobs))
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "%s is valid: %s\n", file, what)
+	return err
+}
+
+func jobRun(c *cli.Context) error {
+	res, file, err := parseJobFile(c)
+	if err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	if res.CodePath != "" {
+		digest, err := uploadCode(c.Context, cl, res.CodePath, c.App.ErrWriter)
+		if err != nil {
+			return err
+		}
+		for _, j := range res.Jobs {
+			j.Code = digest
+		}
+	}
+	resp, err := cl.Register(c.Context, res.Jobs...)
+	if err != nil {
+		return fmt.Errorf("submit %s: %w", file, err)
+	}
+	for _, w := range resp.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "Warning: %s\n", w)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, resp)
+	}
+	if len(resp.JobIDs) == 0 {
+		return fmt.Errorf("submit %s: the server accepted it but returned no job id", file)
+	}
+	sweep := res.Sweep || resp.ArrayID != "" || len(resp.JobIDs) > 1
+	if c.Bool("detach") {
+		id := resp.JobIDs[0]
+		if sweep && resp.ArrayID != "" {
+			id = resp.ArrayID
+		}
+		_, err := fmt.Fprintln(c.App.Writer, id)
+		return err
+	}
+	f := &follower{cl: cl, out: c.App.Writer, errw: c.App.ErrWriter, wait: 30 * time.Second, now: time.Now}
+	if sweep {
+		return f.followArray(c.Context, resp.ArrayID, resp.JobIDs)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "Submitted job %s\n", resp.JobIDs[0])
+	return f.followJob(c.Context, resp.JobIDs[0])
+}
+
+// maxCodeBytes bounds a code folder: code, not data (datasets are for data).
+const maxCodeBytes = int64(2) << 30
+
+// uploadCode packs the job's code folder and streams it to the blob store,
+// returning its digest.
+func uploadCode(ctx context.Context, cl *api.Client, dir string, errw io.Writer) (string, error) {
+	pr, pw := io.Pipe()
+	var (
+		st      archive.Stats
+		packErr error
+		done    = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		st, packErr = archive.Pack(pw, dir, maxCodeBytes)
+		pw.CloseWithError(packErr)
+	}()
+	info, err := cl.UploadBlob(ctx, pr)
+	pr.Close() // unblocks the packer if the upload stopped early
+	<-done
+	if packErr != nil {
+		if errors.Is(packErr, archive.ErrTooLarge) {
+			return "", fmt.Errorf("code folder %s is larger than %s: keep data in a dataset, not in code: %w", dir, structs.FormatSize(maxCodeBytes), packErr)
+		}
+		return "", fmt.Errorf("pack code folder: %w", packErr)
+	}
+	if err != nil {
+		return "", fmt.Errorf("upload code folder %s: %w", dir, err)
+	}
+	fmt.Fprintf(errw, "Uploaded code %s (%s, %s) as %s\n", dir, plural(st.Files, "file"), structs.FormatSize(st.Bytes), shortDigest(info.Digest))
+	return info.Digest, nil
+}
+
+// describeChange is what a person following a job should be told when it
+// moves from prev (nil at first sight) to cur. Terminal states are left to
+// the summary line.
+func describeChange(prev, cur *structs.Job, now time.Time) []string {
+	switch cur.Status {
+	case structs.JobPending:
+		if prev != nil && prev.Status == cur.Status && prev.Reason == cur.Reason && prev.Attempt == cur.Attempt {
+			return nil
+		}
+		line := fmt.Sprintf("job %s pending", cur.ID)
+		if prev != nil && prev.Status == structs.JobRunning {
+			line = fmt.Sprintf("job %s requeued (attempt %d)", cur.ID, cur.Attempt)
+		}
+		if cur.Reason != "" {
+			line += ": " + cur.Reason
+		}
+		if !cur.EstimatedStart.IsZero() {
+			line += " (estimated start " + shortTime(cur.EstimatedStart, now) + ")"
+		}
+		return []string{line}
+	case structs.JobRunning:
+		if prev != nil && prev.Status == cur.Status && prev.NodeID == cur.NodeID && prev.Attempt == cur.Attempt && gpuList(prev.GPUs) == gpuList(cur.GPUs) {
+			return nil
+		}
+		gpus := "no GPUs"
+		if len(cur.GPUs) == 1 {
+			gpus = "GPU " + gpuList(cur.GPUs)
+		} else if len(cur.GPUs) > 1 {
+			gpus = "GPUs " + gpuList(cur.GPUs)
+		}
+		return []string{fmt.Sprintf("job %s running on node %s (%s)", cur.ID, nodeLabel(cur), gpus)}
+	}
+	return nil
+}
+
+// summaryLine is the last word on a finished job.
+func summaryLine(j *structs.Job, now time.Time) string {
+	s := fmt.Sprintf("job %s %s", j.ID, j.Status)
+	if j.Status != structs.JobComplete {
+		if d := exitSummary(j); d != "" && d != string(j.Status) {
+			s += ": " + d
+		}
+	}
+	if d, ok := runtime(j, now); ok {
+		s += " after " + human(d)
+	}
+	return s
+}
+
+// printFollowHint tells someone who stopped following how to look again.
+func printFollowHint(w io.Writer, j *structs.Job) {
+	id, still := j.ID, "it keeps running"
+	if j.Status == structs.JobPending {
+		still = "it stays in the queue"
+	}
+	fmt.Fprintf(w, "\n==> Stopped following job %s; %s.\n", id, still)
+	fmt.Fprintf(w, "    nai job status %s    nai job logs -f %s    nai job cancel %s\n", id, id, id)
+}

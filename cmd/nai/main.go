@@ -1,0 +1,205 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// After the first Ctrl-C, a second one kills at once.
+		<-ctx.Done()
+		stop()
+	}()
+	os.Exit(run(ctx, os.Args, os.Stdout, os.Stderr))
+}
+
+// run is the whole CLI with its streams passed in, so tests can drive it.
+// It returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, permuteArgs(app, args))
+	return report(ctx, stderr, err)
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:                      "nai",
+		Usage:                     "a batch system for deep-learning training on shared GPU servers",
+		Writer:                    stdout,
+		ErrWriter:                 stderr,
+		HideVersion:               true,
+		DisableSliceFlagSeparator: true, // -var lr=0.1,0.2 is one value
+		Suggest:                   true,
+		Flags:                     []cli.Flag{addressFlag()},
+		// Errors are reported by run; never let the library call os.Exit.
+		ExitErrHandler: func(*cli.Context, error) {},
+		Action:         parentAction,
+	}
+	app.Commands = append(ownCommands(), extraCommands()...)
+	app.OnUsageError = onUsageError
+	setUsageErrors(app.Commands)
+	return app
+}
+
+// ownCommands are the client commands defined in this package; extra.go
+// adds the agent and tooling commands.
+func ownCommands() []*cli.Command {
+	return []*cli.Command{jobCommand(), queueCommand(), nodeCommand()}
+}
+
+func setUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		if c.OnUsageError == nil {
+			c.OnUsageError = onUsageError
+		}
+		setUsageErrors(c.Subcommands)
+	}
+}
+
+// onUsageError turns a flag parse error into one line with a usage hint
+// instead of the library's full help page.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	return &usageError{msg: err.Error(), usage: usageLine(c)}
+}
+
+// parentAction runs for a command group ("nai job") given no known
+// subcommand: help when there are no arguments, a usage error otherwise.
+func parentAction(c *cli.Context) error {
+	if c.Args().Len() == 0 {
+		return cli.ShowSubcommandHelp(c)
+	}
+	return &usageError{msg: "unknown command " + quote(c.Args().First()), usage: usageLine(c)}
+}
+
+func quote(s string) string { return "\"" + s + "\"" }
+
+// usageLine is "nai job status [-json] ID" for the command in c.
+func usageLine(c *cli.Context) string {
+	if c.Command == nil || c.Command.Name == "" {
+		return c.App.Name + " COMMAND [ARGS]"
+	}
+	name := c.Command.HelpName
+	if name == "" {
+		name = c.App.Name + " " + c.Command.Name
+	}
+	switch {
+	case c.Command.ArgsUsage != "":
+		return name + " " + c.Command.ArgsUsage
+	case len(c.Command.Subcommands) > 0:
+		return name + " COMMAND"
+	}
+	return name
+}
+
+// permuteArgs moves the flags of the command being run in front of its
+// positional arguments, so "nai job outputs 12 -o out" works as well as
+// "nai job outputs -o out 12" (the flag package stops at the first
+// argument). Anything after "--" stays where it is.
+func permuteArgs(app *cli.App, args []string) []string {
+	if len(args) == 0 {
+		return args
+	}
+	out := []string{args[0]}
+	rest := args[1:]
+	flags, cmds := app.Flags, app.Commands
+	for {
+		i := 0
+		for i < len(rest) && isFlagArg(rest[i]) {
+			if takesValue(flags, rest[i]) && i+1 < len(rest) {
+				i++
+			}
+			i++
+		}
+		out, rest = append(out, rest[:i]...), rest[i:]
+		if len(rest) == 0 {
+			return out
+		}
+		cmd := findCommand(cmds, rest[0])
+		if cmd == nil {
+			break
+		}
+		out, rest = append(out, rest[0]), rest[1:]
+		if cmd.SkipFlagParsing {
+			// It parses its own arguments (exec-shim): leave them as given.
+			return append(out, rest...)
+		}
+		flags, cmds = cmd.Flags, cmd.Subcommands
+	}
+	var fl, pos []string
+	for i := 0; i < len(rest); i++ {
+		a := rest[i]
+		if a == "--" {
+			pos = append(pos, rest[i:]...)
+			break
+		}
+		if !isFlagArg(a) {
+			pos = append(pos, a)
+			continue
+		}
+		if !knownFlag(flags, a) {
+			// Whether it takes a value is unknown: move it with
+			// everything after it, in order, so that the parser reports
+			// it rather than a confusing count of arguments.
+			fl = append(fl, rest[i:]...)
+			break
+		}
+		fl = append(fl, a)
+		if takesValue(flags, a) && i+1 < len(rest) {
+			fl = append(fl, rest[i+1])
+			i++
+		}
+	}
+	return append(append(out, fl...), pos...)
+}
+
+func isFlagArg(a string) bool { return len(a) > 1 && a[0] == '-' && a != "--" }
+
+func knownFlag(flags []cli.Flag, arg string) bool {
+	name, _, _ := strings.Cut(strings.TrimLeft(arg, "-"), "=")
+	if name == "h" || name == "help" {
+		return true // added by the library to every command
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// takesValue reports whether a flag argument ("-o", not "-o=x") consumes
+// the next argument as its value.
+func takesValue(flags []cli.Flag, arg string) bool {
+	name := strings.TrimLeft(arg, "-")
+	if strings.Contains(name, "=") {
+		return false
+	}
+	for _, f := range flags {
+		for _, n := range f.Names() {
+			if n == name {
+				_, isBool := f.(*cli.BoolFlag)
+				return !isBool
+			}
+		}
+	}
+	return false
+}
+
+func findCommand(cmds []*cli.Command, name string) *cli.Command {
+	for _, c := range cmds {
+		if c.HasName(name) {
+			return c
+		}
+	}
+	return nil
+}

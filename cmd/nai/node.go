@@ -1,0 +1,153 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+	"github.com/urfave/cli/v2"
+)
+
+func nodeCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "node",
+		Usage:  "list the GPU hosts and show their GPUs",
+		Action: parentAction,
+		Subcommands: []*cli.Command{
+			{
+				Name:      "list",
+				Usage:     "list the nodes",
+				ArgsUsage: "[-json]",
+				Flags:     []cli.Flag{jsonFlag(), addressFlag()},
+				Action:    nodeList,
+			},
+			{
+				Name:      "status",
+				Usage:     "show one node (by id or name) and which job holds each GPU",
+				ArgsUsage: "[-json] ID",
+				Flags:     []cli.Flag{jsonFlag(), addressFlag()},
+				Action:    nodeStatus,
+			},
+		},
+	}
+}
+
+func nodeList(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	nodes, err := cl.Nodes(c.Context)
+	if err != nil {
+		return fmt.Errorf("list nodes: %w", err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, nodes)
+	}
+	return formatNodeList(c.App.Writer, nodes)
+}
+
+func nodeStatus(c *cli.Context) error {
+	if err := needArgs(1, c.Args().Slice(), "node ID", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	n, err := cl.Node(c.Context, c.Args().First())
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, n)
+	}
+	return formatNodeStatus(c.App.Writer, n, time.Now())
+}
+
+// freeGPUs counts healthy GPUs that no job holds.
+func freeGPUs(n *structs.Node) int {
+	free := 0
+	for _, g := range n.GPUs {
+		if g.Healthy && g.JobID == "" && g.AllocID == "" {
+			free++
+		}
+	}
+	return free
+}
+
+func nodeState(n *structs.Node) string {
+	s := string(n.Status)
+	if n.Drain {
+		s += ",draining"
+	}
+	return s
+}
+
+func formatNodeList(w io.Writer, nodes []*structs.Node) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tELIGIBLE\tGPUS\tCPU\tMEMORY")
+	for _, n := range nodes {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d/%d\t%s\t%s\n",
+			shortID(n.ID), n.Name, nodeState(n), n.Eligible, freeGPUs(n), len(n.GPUs),
+			formatFloat(n.CPU), structs.FormatSize(n.MemoryBytes))
+	}
+	return tw.Flush()
+}
+
+func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
+	kv := newKV(w)
+	kv.add("ID", n.ID)
+	kv.add("Name", n.Name)
+	kv.addIf("Datacenter", n.Datacenter)
+	kv.add("Status", nodeState(n))
+	kv.add("Eligible", fmt.Sprint(n.Eligible))
+	kv.add("HTTP address", orDash(n.HTTPAddr))
+	kv.add("CPU", formatFloat(n.CPU)+" cores")
+	kv.add("Memory", structs.FormatSize(n.MemoryBytes))
+	kv.add("GPUs", fmt.Sprintf("%d free of %d", freeGPUs(n), len(n.GPUs)))
+	kv.addIf("Driver", n.Driver)
+	kv.addIf("CUDA", n.CUDAVersion)
+	if !n.RegisterTime.IsZero() {
+		kv.add("Registered", stamp(n.RegisterTime, now))
+	}
+	if !n.StatusTime.IsZero() {
+		kv.add("Status since", stamp(n.StatusTime, now))
+	}
+	for _, k := range slices.Sorted(maps.Keys(n.Attributes)) {
+		kv.add("attr."+k, n.Attributes[k])
+	}
+	if err := kv.flush(); err != nil {
+		return err
+	}
+	if len(n.GPUs) == 0 {
+		_, err := fmt.Fprintln(w, "\nNo GPUs.")
+		return err
+	}
+	fmt.Fprintln(w, "\nGPUs")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "INDEX\tUUID\tMODEL\tMEMORY\tHEALTHY\tNVLINK\tJOB")
+	for _, g := range n.GPUs {
+		healthy := "yes"
+		if !g.Healthy {
+			healthy = "no"
+			if g.Unhealthy != "" {
+				healthy += " (" + g.Unhealthy + ")"
+			}
+		}
+		model := g.Model
+		if g.MIG {
+			model += " (MIG)"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			g.Index, g.UUID, model, structs.FormatSize(g.MemoryBytes), healthy, gpuList(g.NVLinkPeers), orDash(g.JobID))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,106 @@
+package archive
+
+import (
+	"archive/tar"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/klauspost/compress/gzip"
+)
+
+// packTime is the modification time written for every entry: the same
+// folder always packs to the same bytes, so its content-addressed blob is
+// uploaded and stored once.
+var packTime = time.Unix(0, 0).UTC()
+
+// Pack writes dir as a tar+gzip stream to w: directories, regular files
+// and symlinks, with names relative to dir, in lexical order, without
+// owners or times. Other file types (sockets, devices, FIFOs) are skipped.
+// maxBytes (0: DefaultMaxBytes) bounds the total file size packed, so a
+// mistaken code = "/" fails instead of uploading a disk.
+func Pack(w io.Writer, dir string, maxBytes int64) (Stats, error) {
+	var st Stats
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return st, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return st, fmt.Errorf("pack %s: not a directory", dir)
+	}
+	zw := gzip.NewWriter(w)
+	tw := tar.NewWriter(zw)
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		if rel == "." {
+			return nil
+		}
+		name := filepath.ToSlash(rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		hdr := &tar.Header{Name: name, Mode: int64(info.Mode().Perm()), ModTime: packTime, Format: tar.FormatPAX}
+		switch {
+		case d.IsDir():
+			hdr.Typeflag, hdr.Name = tar.TypeDir, name+"/"
+			st.Dirs++
+			return tw.WriteHeader(hdr)
+		case info.Mode()&fs.ModeSymlink != 0:
+			target, err := os.Readlink(p)
+			if err != nil {
+				return err
+			}
+			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, target
+			st.Symlinks++
+			return tw.WriteHeader(hdr)
+		case info.Mode().IsRegular():
+			if info.Size() > maxBytes-st.Bytes {
+				return fmt.Errorf("%w: more than %d bytes (at %s)", ErrTooLarge, maxBytes, name)
+			}
+			hdr.Typeflag, hdr.Size = tar.TypeReg, info.Size()
+			if err := tw.WriteHeader(hdr); err != nil {
+				return err
+			}
+			f, err := os.Open(p)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			// The tar writer refuses to write more than Size: a file that
+			// grows while packed fails instead of corrupting the archive.
+			n, err := io.Copy(tw, f)
+			st.Bytes += n
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if n != info.Size() {
+				return fmt.Errorf("%s changed while being packed", name)
+			}
+			st.Files++
+		}
+		return nil
+	})
+	if err != nil {
+		return st, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	if err := tw.Close(); err != nil {
+		return st, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	if err := zw.Close(); err != nil {
+		return st, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	return st, nil
+}
