@@ -72,6 +72,11 @@ func (r *allocRunner) start() error {
 			return fmt.Errorf("make alloc dir: %w", err)
 		}
 	}
+	if job.Code != "" {
+		if err := r.c.stageCode(job.Code, r.dir.workDir()); err != nil {
+			return err
+		}
+	}
 	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
 	if err := os.MkdirAll(ckpt, 0o755); err != nil {
 		return fmt.Errorf("make checkpoint dir: %w", err)

@@ -27,7 +27,7 @@ func agentCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "agent",
 		Usage: "run a nai agent (server and client); -dev runs a one-machine cluster",
-		Flags: []cli.Flag{
+		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dev", Usage: "one process that is server and client, with fake GPUs when the host has none"},
 			&cli.StringFlag{Name: "data-dir", Usage: "where state lives (dev mode: a temporary dir removed at exit when unset)"},
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:4646", Usage: "HOST:PORT the HTTP API listens on (port 0 picks one)"},
@@ -35,7 +35,7 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "node-name", Usage: "this node's name (default: the host name)"},
 			&cli.StringFlag{Name: "cgroup-parent", Usage: "cgroup to nest allocations under (default: the agent's own)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
-		},
+		}, clusterFlags()...),
 		Action: runAgent,
 	}
 }
@@ -80,7 +80,9 @@ func parseLevel(s string) (slog.Level, error) {
 
 func runAgent(c *cli.Context) error {
 	if !c.Bool("dev") {
-		return cli.Exit("nai agent: only -dev mode (server and client in one process) is available yet; run `nai agent -dev`", 1)
+		// A cluster agent configured by -config files and flags
+		// (agent_cluster.go).
+		return runClusterAgent(c)
 	}
 	level, err := parseLevel(c.String("log-level"))
 	if err != nil {
@@ -160,15 +162,16 @@ func runAgent(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	cl, err := client.New(client.Config{
-		DataDir:    filepath.Join(dataDir, "client"),
-		NodeName:   nodeName,
-		Datacenter: "dc1",
-		HTTPAddr:   httpAddr,
-		Servers:    apiClient,
-		Host:       host,
-		Cgroups:    cg,
-		Executable: exe,
-		Logger:     logger.With("component", "client"),
+		DataDir:      filepath.Join(dataDir, "client"),
+		NodeName:     nodeName,
+		Datacenter:   "dc1",
+		HTTPAddr:     httpAddr,
+		Servers:      apiClient,
+		Host:         host,
+		Cgroups:      cg,
+		CgroupParent: c.String("cgroup-parent"),
+		Executable:   exe,
+		Logger:       logger.With("component", "client"),
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: start client: %v", err), 1)
