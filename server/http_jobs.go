@@ -310,7 +310,13 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.SortStableFunc(running, func(a, b *structs.Job) int { return a.StartTime.Compare(b.StartTime) })
 	out := append([]*structs.Job{}, running...)
-	out = append(out, s.sched.Order(snap.SchedulerState(), time.Now().UTC())...)
+	now := time.Now().UTC()
+	sched, err := s.schedulerFor(snap, now)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out = append(out, sched.Order(snap.SchedulerState(), now)...)
 	out = append(out, done...)
 	writeJSON(w, snap.Index(), out)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -56,6 +57,7 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 		s.logger.Error("leader barrier failed; giving up this term's scheduling", "err", err)
 		return
 	}
+	s.startClusterLeader(stop)
 	ticker := time.NewTicker(s.cfg.SchedulerInterval)
 	defer ticker.Stop()
 	for {
@@ -80,7 +82,11 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 func (s *Server) schedulePass() error {
 	snap := s.State().Snapshot()
 	now := time.Now().UTC()
-	plan := s.sched.Plan(snap.SchedulerState(), now)
+	sched, err := s.schedulerFor(snap, now)
+	if err != nil {
+		return err
+	}
+	plan := sched.Plan(snap.SchedulerState(), now)
 	req := &structs.PlanApplyRequest{Now: now}
 	for _, p := range plan.Placements {
 		a, err := s.allocFor(snap, p, now)
@@ -199,4 +205,25 @@ func (s *Server) preempt(ps []structs.Preemption, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// schedulerFor returns the scheduler with the fair-share usage of every
+// allocation in the snapshot, decayed to now. The usage is computed from
+// raft state alone, so a new leader plans exactly as the old one did.
+func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.Scheduler, error) {
+	allocs, err := snap.Allocs(nil)
+	if err != nil {
+		return nil, fmt.Errorf("read allocations for fair share: %w", err)
+	}
+	recs := make([]scheduler.UsageRecord, 0, len(allocs))
+	for _, a := range allocs {
+		j, err := snap.JobByID(nil, a.JobID)
+		if err != nil {
+			return nil, fmt.Errorf("read job %s for fair share: %w", a.JobID, err)
+		}
+		if r, ok := scheduler.RecordOf(a, j); ok {
+			recs = append(recs, r)
+		}
+	}
+	return s.sched.WithUsage(scheduler.AccumulateUsage(recs, now, s.cfg.Scheduler.FairShare.HalfLife)), nil
 }

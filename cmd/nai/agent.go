@@ -20,6 +20,7 @@ import (
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client"
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/server"
 )
 
@@ -127,6 +128,7 @@ func runAgent(c *cli.Context) error {
 		NodeName:  nodeName,
 		RaftAddr:  "127.0.0.1:0",
 		Bootstrap: true,
+		Scheduler: scheduler.DefaultConfig(),
 		Logger:    logger.With("component", "server"),
 	})
 	if err != nil {

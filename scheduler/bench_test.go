@@ -1,0 +1,103 @@
+package scheduler
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// frozenState is a State whose lists are built once, as a state store's
+// snapshot would hand them over, so the benchmark measures the pass only.
+type frozenState struct {
+	nodes   []*structs.Node
+	pending []*structs.Job
+	allocs  []*structs.Allocation
+	jobs    map[string]*structs.Job
+}
+
+func (f *frozenState) Nodes() []*structs.Node            { return f.nodes }
+func (f *frozenState) PendingJobs() []*structs.Job       { return f.pending }
+func (f *frozenState) LiveAllocs() []*structs.Allocation { return f.allocs }
+func (f *frozenState) Job(id string) *structs.Job        { return f.jobs[id] }
+
+// benchState: nodes x 8 GPUs (NVSwitch), busyNodes of them half full with
+// running 4-GPU jobs, and pending jobs of 1, 2, 4 and 8 GPUs (every 50th a
+// 2-node gang) from 20 users, with time limits.
+func benchState(nodes, busyNodes, pending int) *frozenState {
+	f := &frozenState{jobs: map[string]*structs.Job{}}
+	nb := newNode("n").GPUs(8).NVSwitch().CPU(128).Mem(1 << 40)
+	for i := 0; i < nodes; i++ {
+		f.nodes = append(f.nodes, nb.build(fmt.Sprintf("n%06d", i)))
+	}
+	for i := 0; i < busyNodes; i++ {
+		j := newJob().GPUs(4).TimeLimit(time.Duration(1+i%12) * time.Hour).j.Copy()
+		j.ID = fmt.Sprintf("r%06d", i)
+		j.Status = structs.JobRunning
+		f.jobs[j.ID] = j
+		start := t0.Add(-time.Duration(i%60) * time.Minute)
+		f.allocs = append(f.allocs, &structs.Allocation{ID: j.ID + ".0", JobID: j.ID, NodeID: f.nodes[i].ID,
+			GPUs: []int{0, 1, 2, 3}, Resources: j.Resources, DesiredStatus: structs.DesiredRun, CreateTime: start,
+			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: start}})
+	}
+	sizes := []int{1, 1, 1, 2, 4, 8}
+	for i := 0; i < pending; i++ {
+		b := newJob().GPUs(sizes[i%len(sizes)]).User(fmt.Sprintf("u%02d", i%20)).
+			TimeLimit(time.Duration(1+i%24) * time.Hour).Priority(40 + i%20).
+			Submitted(t0.Add(-time.Duration(pending-i) * time.Second))
+		if i%50 == 0 {
+			b.GPUs(8).Nodes(2)
+		}
+		j := b.j.Copy()
+		j.ID = fmt.Sprintf("p%06d", i)
+		j.Status = structs.JobPending
+		f.jobs[j.ID] = j
+		f.pending = append(f.pending, j)
+	}
+	return f
+}
+
+// BenchmarkPlan is one pass over 10,000 pending jobs on 1,000 nodes of 8
+// GPUs, half of them half busy, with and without backfill.
+func BenchmarkPlan(b *testing.B) {
+	st := benchState(1000, 500, 10000)
+	for _, bc := range []struct {
+		name     string
+		backfill bool
+	}{{"strict", false}, {"backfill", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Backfill = bc.backfill
+			s := New(cfg)
+			b.ReportAllocs()
+			var placedN int
+			for b.Loop() {
+				placedN = len(s.Plan(st, t0).Placements)
+			}
+			b.ReportMetric(float64(placedN), "placements")
+		})
+	}
+}
+
+// BenchmarkPlanIdleNodes keeps the work fixed (1,000 pending jobs, 100
+// busy nodes) and adds idle nodes: allocations per pass must stay flat.
+func BenchmarkPlanIdleNodes(b *testing.B) {
+	for _, idle := range []int{0, 1000, 10000} {
+		st := benchState(100+idle, 100, 1000)
+		// Fill the idle nodes' GPUs so the same jobs are placed whatever
+		// their number: mark them unhealthy.
+		for _, n := range st.nodes[100:] {
+			for k := range n.GPUs {
+				n.GPUs[k].Healthy = false
+			}
+		}
+		b.Run(fmt.Sprintf("idle=%d", idle), func(b *testing.B) {
+			s := New(DefaultConfig())
+			b.ReportAllocs()
+			for b.Loop() {
+				s.Plan(st, t0)
+			}
+		})
+	}
+}

@@ -1,0 +1,202 @@
+package scheduler
+
+import (
+	"time"
+)
+
+// Weights scale each priority factor (every factor is in 0..1), as Slurm's
+// PriorityWeight* settings do. A job's priority is the weighted sum.
+type Weights struct {
+	Age       float64 `json:"age"`
+	FairShare float64 `json:"fair_share"`
+	JobSize   float64 `json:"job_size"`
+	Queue     float64 `json:"queue"`
+	Job       float64 `json:"job"` // the job's own priority, 0..structs.MaxPriority
+}
+
+// BackfillMode names the backfill algorithm.
+type BackfillMode string
+
+const (
+	// BackfillEASY reserves resources for the top blocked job only; lower
+	// jobs start now if they cannot delay that reservation.
+	BackfillEASY BackfillMode = "easy"
+)
+
+// QueueConfig is one queue (a Slurm partition): a set of nodes with limits.
+type QueueConfig struct {
+	Name string `json:"name"`
+	// Priority is the queue's priority factor input (0..MaxQueuePriority
+	// of all queues).
+	Priority int `json:"priority"`
+	// PriorityTier orders queues before any factor, and lets jobs of a
+	// higher tier preempt preemptible jobs of a lower one.
+	PriorityTier int `json:"priority_tier"`
+	// Nodes are node names or IDs; empty means every node.
+	Nodes            []string      `json:"nodes,omitempty"`
+	DefaultTimeLimit time.Duration `json:"default_time_limit,omitempty"`
+	MaxTimeLimit     time.Duration `json:"max_time_limit,omitempty"`
+	MaxGPUsPerJob    int           `json:"max_gpus_per_job,omitempty"`
+	// AllowedGroups restricts who may use the queue; empty means everyone.
+	AllowedGroups []string `json:"allowed_groups,omitempty"`
+}
+
+// Quota limits one user or group. Zero fields mean no limit.
+type Quota struct {
+	MaxGPUs    int `json:"max_gpus,omitempty"`    // GPUs in use by running jobs
+	MaxPending int `json:"max_pending,omitempty"` // pending jobs considered at once
+}
+
+// FairShareConfig holds the shares users and groups are entitled to.
+type FairShareConfig struct {
+	// HalfLife is how fast past usage is forgotten (Slurm's
+	// PriorityDecayHalfLife). Used by the usage helpers.
+	HalfLife      time.Duration      `json:"half_life"`
+	UserShares    map[string]float64 `json:"user_shares,omitempty"`
+	GroupShares   map[string]float64 `json:"group_shares,omitempty"`
+	DefaultShares float64            `json:"default_shares"` // for anyone not listed
+}
+
+// Config is the whole scheduling policy. The zero value is a strict
+// priority-then-submit-order scheduler (all-zero Weights mean Job: 1);
+// DefaultConfig is the recommended multifactor policy. Weights with only
+// Age set give first-in first-out.
+type Config struct {
+	Weights Weights `json:"weights"`
+	// MaxAge is the wait after which the age factor reaches 1.
+	MaxAge time.Duration `json:"max_age"`
+
+	Backfill     bool         `json:"backfill"`
+	BackfillMode BackfillMode `json:"backfill_mode,omitempty"`
+	// DefaultTimeLimit is assumed for running jobs that have none when
+	// reservations and estimates are computed; zero means they run
+	// forever (nothing is expected back from them).
+	DefaultTimeLimit time.Duration `json:"default_time_limit,omitempty"`
+
+	// Preemption lets jobs of a higher queue tier stop preemptible jobs.
+	Preemption bool `json:"preemption"`
+
+	FairShare FairShareConfig `json:"fair_share"`
+	// Usage is the decayed GPU-hour usage per user and group, computed by
+	// the caller with Usage.Advance or AccumulateUsage; nil means none.
+	Usage *Usage `json:"-"`
+
+	// Queues defines the queues; empty means one queue, "default", on
+	// every node with no limits.
+	Queues []QueueConfig `json:"queues,omitempty"`
+
+	UserQuotas        map[string]Quota `json:"user_quotas,omitempty"`
+	GroupQuotas       map[string]Quota `json:"group_quotas,omitempty"`
+	DefaultUserQuota  Quota            `json:"default_user_quota"`
+	DefaultGroupQuota Quota            `json:"default_group_quota"`
+
+	// SkipEstimates leaves WaitStatus.EstimatedStart zero except for the
+	// reserved job; the simulator sets it because nobody reads them there.
+	SkipEstimates bool `json:"skip_estimates,omitempty"`
+}
+
+// DefaultConfig is Slurm-like multifactor priority in which the job's own
+// priority dominates (each point outweighs the whole fair-share range),
+// fair share orders jobs of equal priority, and age breaks the rest; EASY
+// backfill on; preemption on (only preemptible jobs in lower tiers).
+func DefaultConfig() Config {
+	return Config{
+		Weights: Weights{
+			Job:       1_000_000,
+			Queue:     10_000,
+			FairShare: 10_000,
+			Age:       1_000,
+			JobSize:   0,
+		},
+		MaxAge:       7 * 24 * time.Hour,
+		Backfill:     true,
+		BackfillMode: BackfillEASY,
+		Preemption:   true,
+		FairShare: FairShareConfig{
+			HalfLife:      7 * 24 * time.Hour,
+			DefaultShares: 1,
+		},
+	}
+}
+
+// DefaultQueue is the queue of a job that names none.
+const DefaultQueue = "default"
+
+// Scheduler plans with one Config. It keeps no state between calls, so
+// one Scheduler may be used from several goroutines.
+type Scheduler struct {
+	cfg    Config
+	queues map[string]*queueInfo
+	// maxQueuePrio normalises QueueConfig.Priority to 0..1.
+	maxQueuePrio int
+}
+
+type queueInfo struct {
+	cfg     QueueConfig
+	nodes   map[string]bool // names or IDs; nil = all
+	allowed map[string]bool // nil = all
+}
+
+// New returns a scheduler for cfg. cfg is copied; maps in it must not be
+// changed afterwards.
+func New(cfg Config) *Scheduler {
+	s := &Scheduler{cfg: cfg, queues: map[string]*queueInfo{}}
+	if cfg.Weights == (Weights{}) {
+		s.cfg.Weights = Weights{Job: 1}
+	}
+	if cfg.MaxAge <= 0 {
+		s.cfg.MaxAge = 7 * 24 * time.Hour
+	}
+	if cfg.FairShare.DefaultShares <= 0 {
+		s.cfg.FairShare.DefaultShares = 1
+	}
+	if cfg.BackfillMode == "" {
+		s.cfg.BackfillMode = BackfillEASY
+	}
+	for _, q := range cfg.Queues {
+		qi := &queueInfo{cfg: q}
+		if len(q.Nodes) > 0 {
+			qi.nodes = map[string]bool{}
+			for _, n := range q.Nodes {
+				qi.nodes[n] = true
+			}
+		}
+		if len(q.AllowedGroups) > 0 {
+			qi.allowed = map[string]bool{}
+			for _, g := range q.AllowedGroups {
+				qi.allowed[g] = true
+			}
+		}
+		s.queues[q.Name] = qi
+		s.maxQueuePrio = max(s.maxQueuePrio, q.Priority)
+	}
+	return s
+}
+
+// Config returns the scheduler's configuration.
+func (s *Scheduler) Config() Config { return s.cfg }
+
+// WithUsage returns a scheduler with the same policy and new fair-share
+// usage; the leader calls it before each pass.
+func (s *Scheduler) WithUsage(u *Usage) *Scheduler {
+	c := *s
+	c.cfg.Usage = u
+	return &c
+}
+
+// queue returns the queue a job belongs to, or nil when it names one that
+// does not exist.
+func (s *Scheduler) queue(name string) *queueInfo {
+	if name == "" {
+		name = DefaultQueue
+	}
+	if len(s.queues) == 0 {
+		if name == DefaultQueue {
+			return defaultQueueInfo
+		}
+		return nil
+	}
+	return s.queues[name]
+}
+
+var defaultQueueInfo = &queueInfo{cfg: QueueConfig{Name: DefaultQueue}}

@@ -1,0 +1,161 @@
+package scheduler
+
+import (
+	"cmp"
+	"fmt"
+	"math/bits"
+	"slices"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// preemptState lists, per node, the running allocations a higher job may
+// stop, and what is already being stopped.
+type preemptState struct {
+	victims  map[int][]victim
+	stopping map[int]*held
+	chosen   map[string]bool
+	any      bool
+}
+
+type victim struct {
+	alloc *structs.Allocation
+	tier  int
+	cost  float64 // GPU-hours of work lost if stopped now
+}
+
+type held struct {
+	gpus []int
+	cpu  float64
+	mem  int64
+}
+
+func (p *pass) preemptInfo() *preemptState {
+	if p.pre != nil {
+		return p.pre
+	}
+	ps := &preemptState{victims: map[int][]victim{}, stopping: map[int]*held{}, chosen: map[string]bool{}}
+	p.pre = ps
+	for _, a := range p.allocs {
+		i, ok := p.c.index(a.NodeID)
+		if !ok {
+			continue
+		}
+		if a.DesiredStatus == structs.DesiredStop {
+			h := ps.stopping[i]
+			if h == nil {
+				h = &held{}
+				ps.stopping[i] = h
+			}
+			h.gpus = append(h.gpus, a.GPUs...)
+			h.cpu += a.Resources.CPU
+			h.mem += a.Resources.MemoryBytes
+			continue
+		}
+		j := p.st.Job(a.JobID)
+		if j == nil || !j.Preemptible || (j.Resources.Nodes > 1) {
+			continue
+		}
+		q := p.s.queue(j.Queue)
+		tier := 0
+		if q != nil {
+			tier = q.cfg.PriorityTier
+		}
+		start := a.ClientStatus.StartTime
+		if start.IsZero() {
+			start = a.CreateTime
+		}
+		cost := 0.0
+		if !start.IsZero() && p.now.After(start) {
+			cost = float64(len(a.GPUs)) * p.now.Sub(start).Hours()
+		}
+		ps.victims[i] = append(ps.victims[i], victim{alloc: a, tier: tier, cost: cost})
+		ps.any = true
+	}
+	return ps
+}
+
+// preempt chooses running preemptible jobs of lower queue tiers to stop so
+// that the job fits on one node, picking the node and victims that lose
+// the least GPU-time. It returns the job's wait reason, or "" when
+// preemption cannot help.
+func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) string {
+	ps := p.preemptInfo()
+	if !ps.any && len(ps.stopping) == 0 {
+		return ""
+	}
+	c := p.c
+	k := sh.key
+	bestNode, bestCost := -1, 0.0
+	var best, cands []victim
+	for w, word := range sh.elig {
+		for ; word != 0; word &= word - 1 {
+			i := w*64 + bits.TrailingZeros64(word)
+			if p.blocked != nil && p.blocked[w]&(word&-word) != 0 {
+				continue
+			}
+			g, cpu, mem := c.freeMatching(i, sh), c.ns[i].cpu, c.ns[i].mem
+			if h := ps.stopping[i]; h != nil {
+				g += c.matchCount(i, h.gpus, sh)
+				cpu += h.cpu
+				mem += h.mem
+			}
+			fits := func() bool { return g >= k.gpu.Count && cpu+cpuEpsilon >= k.cpu && mem >= k.mem }
+			if fits() {
+				return "Resources: waiting for preempted jobs on " + c.nodes[i].Name + " to stop"
+			}
+			cands = cands[:0]
+			for _, v := range ps.victims[i] {
+				if v.tier < it.tier && !ps.chosen[v.alloc.ID] {
+					cands = append(cands, v)
+				}
+			}
+			slices.SortFunc(cands, func(a, b victim) int {
+				if x := cmp.Compare(a.cost, b.cost); x != 0 {
+					return x
+				}
+				return cmp.Compare(a.alloc.ID, b.alloc.ID)
+			})
+			n := 0
+			for n < len(cands) && !fits() {
+				v := cands[n]
+				g += c.matchCount(i, v.alloc.GPUs, sh)
+				cpu += v.alloc.Resources.CPU
+				mem += v.alloc.Resources.MemoryBytes
+				n++
+			}
+			if !fits() {
+				continue
+			}
+			// Drop victims that turned out unneeded, dearest first.
+			chosen := slices.Clone(cands[:n])
+			for x := len(chosen) - 1; x >= 0; x-- {
+				v := chosen[x]
+				dg := c.matchCount(i, v.alloc.GPUs, sh)
+				g, cpu, mem = g-dg, cpu-v.alloc.Resources.CPU, mem-v.alloc.Resources.MemoryBytes
+				if fits() {
+					chosen = slices.Delete(chosen, x, x+1)
+					continue
+				}
+				g, cpu, mem = g+dg, cpu+v.alloc.Resources.CPU, mem+v.alloc.Resources.MemoryBytes
+			}
+			cost := 0.0
+			for _, v := range chosen {
+				cost += v.cost
+			}
+			if bestNode < 0 || cost < bestCost || (cost == bestCost && len(chosen) < len(best)) {
+				bestNode, bestCost, best = i, cost, chosen
+			}
+		}
+	}
+	if bestNode < 0 {
+		return ""
+	}
+	for _, v := range best {
+		ps.chosen[v.alloc.ID] = true
+		plan.Preempt = append(plan.Preempt, structs.Preemption{AllocID: v.alloc.ID, JobID: v.alloc.JobID, ForJobID: it.job.ID})
+	}
+	// No cost in the words: it grows every second, and a reason that
+	// changes every pass would be written to raft every pass.
+	return fmt.Sprintf("Resources: preempting %d job(s) on %s", len(best), c.nodes[bestNode].Name)
+}

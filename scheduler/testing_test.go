@@ -1,0 +1,339 @@
+package scheduler
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// t0 is the harness's "now" unless a test moves it.
+var t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// memState is a real in-memory State: the harness adds nodes, jobs and
+// allocations and applies plans to it, as the leader would.
+type memState struct {
+	nodes  []*structs.Node
+	jobs   map[string]*structs.Job
+	allocs []*structs.Allocation
+}
+
+func (m *memState) Nodes() []*structs.Node { return m.nodes }
+
+func (m *memState) PendingJobs() []*structs.Job {
+	var out []*structs.Job
+	for _, j := range m.jobs {
+		if j.Status == structs.JobPending {
+			out = append(out, j)
+		}
+	}
+	slices.SortFunc(out, func(a, b *structs.Job) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (m *memState) LiveAllocs() []*structs.Allocation {
+	var out []*structs.Allocation
+	for _, a := range m.allocs {
+		if !a.Terminal() {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b *structs.Allocation) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
+func (m *memState) Job(id string) *structs.Job { return m.jobs[id] }
+
+// harness holds a memState and a clock, and records every plan.
+type harness struct {
+	t     *testing.T
+	st    *memState
+	now   time.Time
+	seq   int
+	plans []*structs.Plan
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return &harness{t: t, st: &memState{jobs: map[string]*structs.Job{}}, now: t0}
+}
+
+// addNodes adds nodes built from b, named b's name plus 1..n.
+func (h *harness) addNodes(n int, b *nodeBuilder) *harness {
+	for i := 1; i <= n; i++ {
+		nd := b.build(fmt.Sprintf("%s%d", b.name, i))
+		h.st.nodes = append(h.st.nodes, nd)
+	}
+	slices.SortFunc(h.st.nodes, func(a, b *structs.Node) int { return cmp.Compare(a.ID, b.ID) })
+	return h
+}
+
+// submit adds pending jobs; each gets the next ID and a submit time one
+// second after the previous one (unless the builder set one).
+func (h *harness) submit(bs ...*jobBuilder) []*structs.Job {
+	var out []*structs.Job
+	for _, b := range bs {
+		h.seq++
+		j := b.j.Copy()
+		if j.ID == "" {
+			j.ID = strconv.Itoa(h.seq)
+		}
+		if j.Name == "" {
+			j.Name = "job" + j.ID
+		}
+		if j.SubmitTime.IsZero() {
+			j.SubmitTime = t0.Add(-time.Hour + time.Duration(h.seq)*time.Second)
+		}
+		j.Status = structs.JobPending
+		h.st.jobs[j.ID] = j
+		out = append(out, j)
+	}
+	return out
+}
+
+// running adds a job that already runs on node with the given GPUs since
+// started.
+func (h *harness) running(b *jobBuilder, node string, gpus []int, started time.Time) *structs.Job {
+	j := h.submit(b)[0]
+	j.Status = structs.JobRunning
+	j.StartTime = started
+	a := &structs.Allocation{
+		ID: j.ID + ".0", JobID: j.ID, NodeID: node, NodeName: node, GPUs: gpus,
+		Resources: j.Resources, DesiredStatus: structs.DesiredRun,
+		ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: started},
+		CreateTime:   started,
+	}
+	h.st.allocs = append(h.st.allocs, a)
+	return j
+}
+
+// finish ends a job with a status.
+func (h *harness) finish(id string, status structs.JobStatus) {
+	h.st.jobs[id].Status = status
+	for _, a := range h.st.allocs {
+		if a.JobID == id {
+			a.ClientStatus.Status = structs.AllocComplete
+		}
+	}
+}
+
+// plan runs one pass with cfg at h.now, records it and checks the
+// invariants every plan must keep.
+func (h *harness) plan(cfg Config) *structs.Plan {
+	h.t.Helper()
+	p := New(cfg).Plan(h.st, h.now)
+	h.plans = append(h.plans, p)
+	h.checkPlan(p)
+	return p
+}
+
+// apply turns a plan's placements into running allocations.
+func (h *harness) apply(p *structs.Plan) {
+	for _, pl := range p.Placements {
+		j := h.st.jobs[pl.JobID]
+		j.Status = structs.JobRunning
+		j.StartTime = h.now
+		h.st.allocs = append(h.st.allocs, &structs.Allocation{
+			ID: fmt.Sprintf("%s.%d", pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
+			Resources: j.Resources, DesiredStatus: structs.DesiredRun, CreateTime: h.now,
+			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: h.now},
+		})
+	}
+	for _, pr := range p.Preempt {
+		for _, a := range h.st.allocs {
+			if a.ID == pr.AllocID {
+				a.DesiredStatus = structs.DesiredStop
+			}
+		}
+	}
+}
+
+// checkPlan asserts what holds for every plan: each pending job appears
+// exactly once (placed, waiting or cancelled), every wait has a code and a
+// reason, and no GPU is given twice or given while in use.
+func (h *harness) checkPlan(p *structs.Plan) {
+	h.t.Helper()
+	seen := map[string]string{}
+	mark := func(id, where string) {
+		if prev, ok := seen[id]; ok && prev != where || ok && where != "placed" {
+			h.t.Errorf("job %s appears in the plan as %s and %s", id, prev, where)
+		}
+		seen[id] = where
+	}
+	used := map[string]bool{}
+	for _, a := range h.st.LiveAllocs() {
+		for _, g := range a.GPUs {
+			used[fmt.Sprintf("%s/%d", a.NodeID, g)] = true
+		}
+	}
+	for _, pl := range p.Placements {
+		mark(pl.JobID, "placed")
+		for _, g := range pl.GPUs {
+			k := fmt.Sprintf("%s/%d", pl.NodeID, g)
+			if used[k] {
+				h.t.Errorf("GPU %s given twice (job %s)", k, pl.JobID)
+			}
+			used[k] = true
+		}
+	}
+	for _, w := range p.Waiting {
+		mark(w.JobID, "waiting")
+		if w.Code == "" || w.Reason == "" {
+			h.t.Errorf("job %s waits without code or reason: %+v", w.JobID, w)
+		}
+	}
+	for _, w := range p.Cancel {
+		mark(w.JobID, "cancelled")
+	}
+	for _, j := range h.st.PendingJobs() {
+		if _, ok := seen[j.ID]; !ok {
+			h.t.Errorf("pending job %s is missing from the plan", j.ID)
+		}
+	}
+}
+
+// placed returns job id -> "node:gpus" for a plan's placements.
+func placed(p *structs.Plan) map[string]string {
+	out := map[string]string{}
+	for _, pl := range p.Placements {
+		s := fmt.Sprintf("%s:%v", pl.NodeID, pl.GPUs)
+		if prev, ok := out[pl.JobID]; ok {
+			s = prev + " " + s
+		}
+		out[pl.JobID] = s
+	}
+	return out
+}
+
+// waits returns job id -> code for a plan's waiting jobs.
+func waits(p *structs.Plan) map[string]structs.WaitCode {
+	out := map[string]structs.WaitCode{}
+	for _, w := range p.Waiting {
+		out[w.JobID] = w.Code
+	}
+	return out
+}
+
+func waitOf(t *testing.T, p *structs.Plan, id string) structs.WaitStatus {
+	t.Helper()
+	for _, w := range p.Waiting {
+		if w.JobID == id {
+			return w
+		}
+	}
+	t.Fatalf("job %s is not waiting in plan %+v", id, p)
+	return structs.WaitStatus{}
+}
+
+// nodeBuilder makes nodes: newNode("n").GPUs(8).NVLinkPairs().
+type nodeBuilder struct {
+	name   string
+	gpus   int
+	model  string
+	gmem   int64
+	cpu    float64
+	mem    int64
+	links  func(i, n int) []int
+	modify func(*structs.Node)
+}
+
+func newNode(name string) *nodeBuilder {
+	return &nodeBuilder{name: name, gpus: 8, model: "NVIDIA H100 80GB HBM3", gmem: 80 << 30, cpu: 64, mem: 512 << 30}
+}
+
+func (b *nodeBuilder) GPUs(n int) *nodeBuilder                 { b.gpus = n; return b }
+func (b *nodeBuilder) Model(m string) *nodeBuilder             { b.model = m; return b }
+func (b *nodeBuilder) GPUMem(v int64) *nodeBuilder             { b.gmem = v; return b }
+func (b *nodeBuilder) CPU(v float64) *nodeBuilder              { b.cpu = v; return b }
+func (b *nodeBuilder) Mem(v int64) *nodeBuilder                { b.mem = v; return b }
+func (b *nodeBuilder) With(f func(*structs.Node)) *nodeBuilder { b.modify = f; return b }
+
+// NVLinkPairs joins GPUs 0-1, 2-3, ... by NVLink.
+func (b *nodeBuilder) NVLinkPairs() *nodeBuilder {
+	b.links = func(i, n int) []int {
+		if p := i ^ 1; p < n {
+			return []int{p}
+		}
+		return nil
+	}
+	return b
+}
+
+// NVSwitch joins every GPU to every other (a DGX).
+func (b *nodeBuilder) NVSwitch() *nodeBuilder {
+	b.links = func(i, n int) []int {
+		var out []int
+		for k := 0; k < n; k++ {
+			if k != i {
+				out = append(out, k)
+			}
+		}
+		return out
+	}
+	return b
+}
+
+func (b *nodeBuilder) build(name string) *structs.Node {
+	n := &structs.Node{ID: name, Name: name, Status: structs.NodeReady, Eligible: true, CPU: b.cpu, MemoryBytes: b.mem}
+	for i := 0; i < b.gpus; i++ {
+		g := structs.GPU{Index: i, UUID: fmt.Sprintf("GPU-%s-%d", name, i), Model: b.model, MemoryBytes: b.gmem, Healthy: true}
+		if b.links != nil {
+			g.NVLinkPeers = b.links(i, b.gpus)
+		}
+		n.GPUs = append(n.GPUs, g)
+	}
+	if b.modify != nil {
+		b.modify(n)
+	}
+	return n
+}
+
+// jobBuilder makes jobs: newJob().GPUs(2).Priority(80).TimeLimit(time.Hour).
+type jobBuilder struct{ j *structs.Job }
+
+func newJob() *jobBuilder {
+	j := &structs.Job{User: "alice", Priority: structs.DefaultPriority, Queue: DefaultQueue,
+		Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, Nodes: 1, GPU: structs.GPURequest{Count: 1}},
+		Task:      structs.Task{Command: "true"}}
+	return &jobBuilder{j: j}
+}
+
+func (b *jobBuilder) ID(id string) *jobBuilder   { b.j.ID = id; return b }
+func (b *jobBuilder) GPUs(n int) *jobBuilder     { b.j.Resources.GPU.Count = n; return b }
+func (b *jobBuilder) Nodes(n int) *jobBuilder    { b.j.Resources.Nodes = n; return b }
+func (b *jobBuilder) CPU(v float64) *jobBuilder  { b.j.Resources.CPU = v; return b }
+func (b *jobBuilder) Mem(v int64) *jobBuilder    { b.j.Resources.MemoryBytes = v; return b }
+func (b *jobBuilder) Model(m string) *jobBuilder { b.j.Resources.GPU.Model = m; return b }
+func (b *jobBuilder) GPUMem(v int64) *jobBuilder { b.j.Resources.GPU.MemoryBytes = v; return b }
+func (b *jobBuilder) Priority(p int) *jobBuilder { b.j.Priority = p; return b }
+func (b *jobBuilder) TimeLimit(d time.Duration) *jobBuilder {
+	b.j.TimeLimit = structs.Duration(d)
+	return b
+}
+func (b *jobBuilder) User(u string) *jobBuilder         { b.j.User = u; return b }
+func (b *jobBuilder) Group(g string) *jobBuilder        { b.j.Group = g; return b }
+func (b *jobBuilder) Queue(q string) *jobBuilder        { b.j.Queue = q; return b }
+func (b *jobBuilder) Preemptible() *jobBuilder          { b.j.Preemptible = true; return b }
+func (b *jobBuilder) Submitted(t time.Time) *jobBuilder { b.j.SubmitTime = t; return b }
+func (b *jobBuilder) BeginAt(t time.Time) *jobBuilder   { b.j.BeginTime = t; return b }
+func (b *jobBuilder) Array(id string, max int) *jobBuilder {
+	b.j.ArrayID, b.j.MaxParallel = id, max
+	return b
+}
+func (b *jobBuilder) After(typ structs.DependencyType, id string) *jobBuilder {
+	b.j.DependsOn = append(b.j.DependsOn, structs.Dependency{Type: typ, JobID: id})
+	return b
+}
+
+// strict is issue 2's first scheduler: priority then submit order, no
+// backfill, no preemption.
+func strict() Config {
+	c := DefaultConfig()
+	c.Backfill = false
+	c.Preemption = false
+	return c
+}

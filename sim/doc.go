@@ -1,0 +1,28 @@
+// Package sim replays a job trace in virtual time through the real
+// scheduler, so a policy can be judged on recorded cluster load before it
+// runs a live cluster. `nai sim` is its command line.
+//
+// A trace is CSV with a header: job_id, submit_time_s, num_gpus and
+// duration_s are required; user and time_limit_s are used when present
+// (ReadTrace). Without a limit a job gets duration x limit factor (2.0 by
+// default), which is what backfilling plans with.
+//
+// Run builds identical nodes, then walks an event loop of submissions and
+// completions. At every instant where something happens it calls
+// scheduler.Plan on an in-memory State and applies the plan: placed jobs
+// start now and end after their real duration (or their limit, if
+// shorter). Jobs bigger than a node become gang jobs over several nodes; a
+// job the scheduler reports as NoNodeFits is counted as unschedulable. The
+// policies (fifo, priority, backfill, priority-backfill) are scheduler
+// Configs (PolicyConfig); for fair share the simulator keeps usage with
+// scheduler.Usage.Advance exactly as the server does.
+//
+// Run is deterministic: the same trace and options give the same Result.
+// It reports average, p50 and p99 wait, average job completion time,
+// average bounded slowdown (run times under 10 s count as 10 s), makespan
+// and GPU utilisation (allocated GPU-seconds over cluster GPU-seconds in
+// the makespan).
+//
+// sim imports scheduler and structs only; nothing of the server, the
+// client or the network.
+package sim

@@ -1,0 +1,19 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+)
+
+// WriteText prints a result for people, one figure per line.
+func WriteText(w io.Writer, r *Result) {
+	fmt.Fprintf(w, "policy                %s\n", r.Policy)
+	fmt.Fprintf(w, "cluster               %d nodes x %d GPUs\n", r.Nodes, r.GPUsPerNode)
+	fmt.Fprintf(w, "jobs                  %d (%d never fitted)\n", r.Jobs, r.Unschedulable)
+	fmt.Fprintf(w, "wait avg/p50/p99      %.1f / %.1f / %.1f s\n", r.AvgWait, r.P50Wait, r.P99Wait)
+	fmt.Fprintf(w, "job completion avg    %.1f s\n", r.AvgJCT)
+	fmt.Fprintf(w, "bounded slowdown avg  %.3f (threshold %.0f s)\n", r.AvgBoundedSlowdown, BoundedSlowdownThreshold)
+	fmt.Fprintf(w, "makespan              %.1f s\n", r.Makespan)
+	fmt.Fprintf(w, "GPU utilisation       %.2f%%\n", 100*r.GPUUtilization)
+	fmt.Fprintf(w, "scheduler passes      %d\n", r.Passes)
+}

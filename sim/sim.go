@@ -1,0 +1,356 @@
+package sim
+
+import (
+	"container/heap"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nai-project/nai/scheduler"
+	"github.com/nai-project/nai/structs"
+)
+
+// Policies are the names Options.Policy accepts.
+var Policies = []string{"fifo", "priority", "backfill", "priority-backfill"}
+
+// PolicyConfig maps a policy name to a scheduler configuration:
+//
+//   - fifo: strict submit order; a job that cannot start blocks the rest.
+//   - priority: multifactor priority (fair share per user, age), strict.
+//   - backfill: submit order with EASY backfill from time limits.
+//   - priority-backfill: multifactor priority with EASY backfill.
+func PolicyConfig(name string) (scheduler.Config, error) {
+	var cfg scheduler.Config
+	switch name {
+	case "fifo":
+		cfg.Weights = scheduler.Weights{Age: 1} // age alone is submit order
+	case "priority":
+		cfg = scheduler.DefaultConfig()
+		cfg.Backfill = false
+	case "backfill":
+		cfg.Weights = scheduler.Weights{Age: 1}
+		cfg.Backfill = true
+		cfg.BackfillMode = scheduler.BackfillEASY
+	case "priority-backfill":
+		cfg = scheduler.DefaultConfig()
+	default:
+		return cfg, fmt.Errorf("unknown policy %q: expected one of %s", name, strings.Join(Policies, ", "))
+	}
+	cfg.Preemption = false
+	cfg.SkipEstimates = true // nobody reads them in a replay
+	return cfg, nil
+}
+
+// Options describe the simulated cluster and policy.
+type Options struct {
+	Nodes       int
+	GPUsPerNode int
+	Policy      string
+}
+
+// Result is what a replay measured. Times are seconds. Jobs counts every
+// job in the trace; the averages and percentiles cover the jobs that ran
+// (all but Unschedulable).
+type Result struct {
+	Policy             string  `json:"policy"`
+	Nodes              int     `json:"nodes"`
+	GPUsPerNode        int     `json:"gpus_per_node"`
+	Jobs               int     `json:"jobs"`
+	AvgWait            float64 `json:"avg_wait_s"`
+	P50Wait            float64 `json:"p50_wait_s"`
+	P99Wait            float64 `json:"p99_wait_s"`
+	AvgJCT             float64 `json:"avg_jct_s"`
+	AvgBoundedSlowdown float64 `json:"avg_bounded_slowdown"`
+	Makespan           float64 `json:"makespan_s"`
+	GPUUtilization     float64 `json:"gpu_utilization"`
+	Unschedulable      int     `json:"unschedulable"`
+	// Passes is how many times the scheduler ran.
+	Passes int `json:"passes"`
+}
+
+// BoundedSlowdownThreshold is the run time below which a job counts as
+// this long in the bounded slowdown, so tiny jobs do not dominate it.
+const BoundedSlowdownThreshold = 10.0
+
+// epoch is virtual time zero; any fixed instant works.
+var epoch = time.Date(2017, 10, 1, 0, 0, 0, 0, time.UTC)
+
+// Run replays jobs (in submit order, as ReadTrace returns them) on a
+// cluster of identical nodes through the real scheduler, in virtual time:
+// at every instant something is submitted or ends, one Plan is computed
+// and applied. A job needing more GPUs than a node has becomes a gang of
+// ceil(gpus/per-node) nodes with an equal share on each.
+func Run(jobs []TraceJob, opt Options) (*Result, error) {
+	if opt.Nodes <= 0 || opt.Nodes > 1_000_000 {
+		return nil, fmt.Errorf("nodes %d is out of range: expected 1 to 1000000", opt.Nodes)
+	}
+	if opt.GPUsPerNode <= 0 || opt.GPUsPerNode > structs.MaxGPUsPerNode {
+		return nil, fmt.Errorf("gpus per node %d is out of range: expected 1 to %d", opt.GPUsPerNode, structs.MaxGPUsPerNode)
+	}
+	cfg, err := PolicyConfig(opt.Policy)
+	if err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(jobs); i++ {
+		if jobs[i].Submit < jobs[i-1].Submit {
+			return nil, fmt.Errorf("jobs are not in submit order at %s", jobs[i].ID)
+		}
+	}
+	r := newRunner(jobs, opt, cfg)
+	r.loop()
+	return r.result(), nil
+}
+
+type runner struct {
+	opt   Options
+	cfg   scheduler.Config
+	sched *scheduler.Scheduler
+	trace []TraceJob
+	st    *state
+	usage *scheduler.Usage
+	ends  endHeap
+
+	start    []int64 // ns since epoch; -1 before start
+	finish   []int64
+	gpusUsed []int // GPUs allocated (nodes x per node)
+	unsched  []bool
+	passes   int
+}
+
+func newRunner(jobs []TraceJob, opt Options, cfg scheduler.Config) *runner {
+	r := &runner{opt: opt, cfg: cfg, sched: scheduler.New(cfg), trace: jobs, st: &state{}}
+	for i := 0; i < opt.Nodes; i++ {
+		n := &structs.Node{ID: fmt.Sprintf("node%06d", i), Status: structs.NodeReady, Eligible: true}
+		n.Name = n.ID
+		for g := 0; g < opt.GPUsPerNode; g++ {
+			n.GPUs = append(n.GPUs, structs.GPU{Index: g, Model: "sim", Healthy: true})
+		}
+		r.st.nodes = append(r.st.nodes, n)
+	}
+	r.st.jobs = make([]*structs.Job, len(jobs))
+	r.start = make([]int64, len(jobs))
+	r.finish = make([]int64, len(jobs))
+	r.gpusUsed = make([]int, len(jobs))
+	r.unsched = make([]bool, len(jobs))
+	for i, tj := range jobs {
+		nodes, per := 1, tj.GPUs
+		if tj.GPUs > opt.GPUsPerNode {
+			nodes = (tj.GPUs + opt.GPUsPerNode - 1) / opt.GPUsPerNode
+			per = (tj.GPUs + nodes - 1) / nodes
+		}
+		r.gpusUsed[i] = nodes * per
+		r.start[i] = -1
+		r.st.jobs[i] = &structs.Job{
+			ID: jobID(i), Name: tj.ID, User: tj.User, Queue: scheduler.DefaultQueue,
+			Priority: structs.DefaultPriority, TimeLimit: structs.Duration(secs(tj.Limit)),
+			Resources:  structs.Resources{Nodes: nodes, GPU: structs.GPURequest{Count: per}},
+			Status:     structs.JobPending,
+			SubmitTime: epoch.Add(secs(tj.Submit)),
+		}
+	}
+	if cfg.Weights.FairShare != 0 {
+		r.usage = scheduler.NewUsage(cfg.FairShare.HalfLife, epoch)
+	}
+	return r
+}
+
+func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
+
+// jobID makes IDs that sort as the trace does, so the state's ID order is
+// submit order and appending keeps it sorted.
+func jobID(i int) string { return fmt.Sprintf("%09d", i) }
+
+func (r *runner) loop() {
+	next := 0 // next job to submit
+	for next < len(r.trace) || r.ends.Len() > 0 {
+		var now int64 = math.MaxInt64
+		if next < len(r.trace) {
+			now = int64(secs(r.trace[next].Submit))
+		}
+		if r.ends.Len() > 0 && r.ends[0].at < now {
+			now = r.ends[0].at
+		}
+		for r.ends.Len() > 0 && r.ends[0].at == now {
+			e := heap.Pop(&r.ends).(endEvent)
+			r.st.end(e.job)
+			r.finish[e.job] = now
+		}
+		for next < len(r.trace) && int64(secs(r.trace[next].Submit)) == now {
+			r.st.pending = append(r.st.pending, r.st.jobs[next])
+			next++
+		}
+		if len(r.st.pending) == 0 {
+			continue
+		}
+		r.schedule(now)
+		if next == len(r.trace) && r.ends.Len() == 0 && len(r.st.pending) > 0 {
+			// Nothing will ever change again: what waits can never run.
+			for _, j := range r.st.pending {
+				r.unsched[r.index(j)] = true
+			}
+			r.st.pending = nil
+		}
+	}
+}
+
+func (r *runner) index(j *structs.Job) int {
+	i, _ := strconv.Atoi(j.ID)
+	return i
+}
+
+func (r *runner) schedule(nowNs int64) {
+	now := epoch.Add(time.Duration(nowNs))
+	sched := r.sched
+	if r.usage != nil {
+		running := make([]scheduler.UsageRecord, 0, len(r.st.allocs))
+		for _, a := range r.st.allocs {
+			if rec, ok := scheduler.RecordOf(a, r.st.Job(a.JobID)); ok {
+				running = append(running, rec)
+			}
+		}
+		r.usage.Advance(now, running)
+		sched = sched.WithUsage(r.usage)
+	}
+	plan := sched.Plan(r.st, now)
+	r.passes++
+	changed := false
+	for _, pl := range plan.Placements {
+		i, _ := strconv.Atoi(pl.JobID)
+		j := r.st.jobs[i]
+		if j.Status == structs.JobPending {
+			j.Status = structs.JobRunning
+			r.start[i] = nowNs
+			run := min(r.trace[i].Duration, r.trace[i].Limit)
+			heap.Push(&r.ends, endEvent{at: nowNs + int64(secs(run)), job: i})
+		}
+		r.st.allocs = append(r.st.allocs, &structs.Allocation{
+			ID: fmt.Sprintf("%s.%04d", pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
+			Resources: j.Resources, DesiredStatus: structs.DesiredRun,
+			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: now},
+			CreateTime:   now,
+		})
+		changed = true
+	}
+	for _, w := range plan.Waiting {
+		if w.Code == structs.WaitNoNodeFits {
+			i, _ := strconv.Atoi(w.JobID)
+			r.st.jobs[i].Status = structs.JobFailed
+			r.unsched[i] = true
+			changed = true
+		}
+	}
+	for _, w := range plan.Cancel {
+		i, _ := strconv.Atoi(w.JobID)
+		r.st.jobs[i].Status = structs.JobCancelled
+		r.unsched[i] = true
+		changed = true
+	}
+	if changed {
+		r.st.pending = slices.DeleteFunc(r.st.pending, func(j *structs.Job) bool { return j.Status != structs.JobPending })
+		slices.SortFunc(r.st.allocs, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
+	}
+}
+
+func (r *runner) result() *Result {
+	res := &Result{Policy: r.opt.Policy, Nodes: r.opt.Nodes, GPUsPerNode: r.opt.GPUsPerNode, Jobs: len(r.trace), Passes: r.passes}
+	var waits []float64
+	var sumWait, sumJCT, sumBSD, gpuSec float64
+	first, last := math.Inf(1), math.Inf(-1)
+	for i, tj := range r.trace {
+		if r.unsched[i] || r.start[i] < 0 {
+			res.Unschedulable++
+			continue
+		}
+		start := float64(r.start[i]) / 1e9
+		end := float64(r.finish[i]) / 1e9
+		wait := start - tj.Submit
+		jct := end - tj.Submit
+		run := end - start
+		waits = append(waits, wait)
+		sumWait += wait
+		sumJCT += jct
+		sumBSD += math.Max(1, jct/math.Max(run, BoundedSlowdownThreshold))
+		gpuSec += float64(r.gpusUsed[i]) * run
+		first = math.Min(first, tj.Submit)
+		last = math.Max(last, end)
+	}
+	n := float64(len(waits))
+	if n == 0 {
+		return res
+	}
+	slices.Sort(waits)
+	res.AvgWait = round(sumWait / n)
+	res.P50Wait = round(percentile(waits, 50))
+	res.P99Wait = round(percentile(waits, 99))
+	res.AvgJCT = round(sumJCT / n)
+	res.AvgBoundedSlowdown = round(sumBSD / n)
+	res.Makespan = round(last - first)
+	if res.Makespan > 0 {
+		res.GPUUtilization = round(gpuSec / (float64(r.opt.Nodes*r.opt.GPUsPerNode) * (last - first)))
+	}
+	return res
+}
+
+// percentile is the nearest-rank percentile of sorted values.
+func percentile(sorted []float64, p float64) float64 {
+	k := int(math.Ceil(p/100*float64(len(sorted)))) - 1
+	return sorted[max(0, min(k, len(sorted)-1))]
+}
+
+// round keeps results stable in text and JSON (1e-6 resolution).
+func round(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+// state is the scheduler.State of a replay.
+type state struct {
+	nodes   []*structs.Node
+	jobs    []*structs.Job
+	pending []*structs.Job        // ID order
+	allocs  []*structs.Allocation // ID order
+}
+
+func (s *state) Nodes() []*structs.Node            { return s.nodes }
+func (s *state) PendingJobs() []*structs.Job       { return s.pending }
+func (s *state) LiveAllocs() []*structs.Allocation { return s.allocs }
+
+func (s *state) Job(id string) *structs.Job {
+	i, err := strconv.Atoi(id)
+	if err != nil || i < 0 || i >= len(s.jobs) {
+		return nil
+	}
+	return s.jobs[i]
+}
+
+// end finishes job i: its allocations give their GPUs back.
+func (s *state) end(i int) {
+	j := s.jobs[i]
+	j.Status = structs.JobComplete
+	s.allocs = slices.DeleteFunc(s.allocs, func(a *structs.Allocation) bool { return a.JobID == j.ID })
+}
+
+type endEvent struct {
+	at  int64
+	job int
+}
+
+// endHeap orders completions by time, then by job, so a replay is
+// deterministic.
+type endHeap []endEvent
+
+func (h endHeap) Len() int { return len(h) }
+func (h endHeap) Less(a, b int) bool {
+	if h[a].at != h[b].at {
+		return h[a].at < h[b].at
+	}
+	return h[a].job < h[b].job
+}
+func (h endHeap) Swap(a, b int) { h[a], h[b] = h[b], h[a] }
+func (h *endHeap) Push(x any)   { *h = append(*h, x.(endEvent)) }
+func (h *endHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return e
+}
