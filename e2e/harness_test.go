@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 	naiBin = filepath.Join(dir, "nai")
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	build := exec.Command("go", "build", "-o", naiBin, "./cmd/nai")
+	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", naiBin, "./cmd/nai")
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
 	if out, err := build.CombinedOutput(); err != nil {

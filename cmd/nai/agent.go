@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -36,6 +37,7 @@ func agentCommand() *cli.Command {
 			&cli.StringFlag{Name: "node-name", Usage: "this node's name (default: the host name)"},
 			&cli.StringFlag{Name: "cgroup-parent", Usage: "cgroup to nest allocations under (default: the agent's own)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},
+			&cli.BoolFlag{Name: "enable-debug", Usage: "serve Go's profiler at /debug/pprof/ on the HTTP address"},
 		}, clusterFlags()...),
 		Action: runAgent,
 	}
@@ -182,6 +184,11 @@ func runAgent(c *cli.Context) error {
 	mux := http.NewServeMux()
 	srv.Routes(mux)
 	mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
+	if c.Bool("enable-debug") {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	// Long-polls and log streams see their context end when the agent
 	// stops, so shutdown does not wait for them.
 	baseCtx, baseCancel := context.WithCancel(context.Background())
