@@ -333,3 +333,105 @@ func (c *Client) Blob(ctx context.Context, digest string) (io.ReadCloser, error)
 	}
 	return resp.Body, nil
 }
+
+// --- the cluster (servers, serf members, raft peers) ---
+
+// AgentMember is one agent of the serf cluster, as GET /v1/agent/members
+// lists them.
+type AgentMember struct {
+	Name            string `json:"name"`
+	Addr            string `json:"addr"`   // serf host:port
+	Status          string `json:"status"` // alive, leaving, left, failed
+	Leader          bool   `json:"leader"` // the raft leader
+	Role            string `json:"role"`   // server, client or server,client
+	Datacenter      string `json:"datacenter"`
+	HTTPAddr        string `json:"http_addr,omitempty"`
+	RaftAddr        string `json:"raft_addr,omitempty"`
+	NodeID          string `json:"node_id,omitempty"`
+	BootstrapExpect int    `json:"bootstrap_expect,omitempty"`
+	TagsError       string `json:"tags_error,omitempty"`
+}
+
+// RaftPeer is one server of the raft configuration.
+type RaftPeer struct {
+	ID       string `json:"id"`
+	Address  string `json:"address"`
+	Suffrage string `json:"suffrage"` // voter, nonvoter
+	Leader   bool   `json:"leader"`
+}
+
+// AgentProblem is a condition the operator should fix (a failing join, a
+// gossip key mismatch, a duplicate node name, ...).
+type AgentProblem struct {
+	Kind    string    `json:"kind"`
+	Message string    `json:"message"`
+	First   time.Time `json:"first"`
+	Last    time.Time `json:"last"`
+	Count   int       `json:"count"`
+}
+
+// AgentSelf describes the agent answering, as GET /v1/agent/self does.
+type AgentSelf struct {
+	Name            string         `json:"name"`
+	Role            string         `json:"role"`
+	Datacenter      string         `json:"datacenter"`
+	SerfAddr        string         `json:"serf_addr,omitempty"`
+	HTTPAddr        string         `json:"http_addr,omitempty"`
+	RaftAddr        string         `json:"raft_addr,omitempty"`
+	Encrypted       bool           `json:"encrypted"`
+	Leader          bool           `json:"leader"`
+	LeaderAddr      string         `json:"leader_addr,omitempty"`
+	RaftState       string         `json:"raft_state,omitempty"`
+	RaftLastIndex   uint64         `json:"raft_last_index,omitempty"`
+	StateIndex      uint64         `json:"state_index,omitempty"`
+	ClusterID       string         `json:"cluster_id,omitempty"`
+	BootstrapExpect int            `json:"bootstrap_expect,omitempty"`
+	AliveMembers    int            `json:"alive_members"`
+	Problems        []AgentProblem `json:"problems"`
+}
+
+// Members lists every agent of the serf cluster.
+func (c *Client) Members(ctx context.Context) ([]AgentMember, error) {
+	var out []AgentMember
+	_, err := c.do(ctx, http.MethodGet, "/v1/agent/members", nil, &out)
+	return out, err
+}
+
+// AgentSelf describes the agent this client talks to.
+func (c *Client) AgentSelf(ctx context.Context) (*AgentSelf, error) {
+	var out AgentSelf
+	if _, err := c.do(ctx, http.MethodGet, "/v1/agent/self", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Peers returns the raft addresses of the servers in the raft
+// configuration.
+func (c *Client) Peers(ctx context.Context) ([]string, error) {
+	var out []string
+	_, err := c.do(ctx, http.MethodGet, "/v1/status/peers", nil, &out)
+	return out, err
+}
+
+// RaftConfiguration lists the raft servers with their suffrage and which
+// one leads.
+func (c *Client) RaftConfiguration(ctx context.Context) ([]RaftPeer, error) {
+	var out []RaftPeer
+	_, err := c.do(ctx, http.MethodGet, "/v1/operator/raft/configuration", nil, &out)
+	return out, err
+}
+
+// RemoveRaftPeer removes a server from the raft configuration by its id
+// (its node name): the way out of a dead server that will not come back.
+func (c *Client) RemoveRaftPeer(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/v1/operator/raft/peer?id="+url.QueryEscape(id), nil, nil)
+	return err
+}
+
+// ForceLeave marks a failed agent as left in serf, so a server is removed
+// from raft and a client's node is not waited for.
+func (c *Client) ForceLeave(ctx context.Context, node string) error {
+	_, err := c.do(ctx, http.MethodPut, "/v1/agent/force-leave?node="+url.QueryEscape(node), nil, nil)
+	return err
+}

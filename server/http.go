@@ -24,7 +24,12 @@ const maxBody = 32 << 20
 const maxWait = 10 * time.Minute
 
 // Routes registers the server's HTTP API on mux.
-func (s *Server) Routes(mux *http.ServeMux) {
+func (s *Server) Routes(outer *http.ServeMux) {
+	// Every /v1/ route passes through forward (forward.go): in a cluster,
+	// writes and consistent reads reach the raft leader from any server.
+	mux := http.NewServeMux()
+	outer.Handle("/v1/", s.forward(mux))
+	s.clusterRoutes(mux)
 	mux.HandleFunc("PUT /v1/jobs", s.handleJobRegister)
 	mux.HandleFunc("POST /v1/jobs", s.handleJobRegister)
 	mux.HandleFunc("GET /v1/jobs", s.handleJobList)

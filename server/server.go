@@ -40,6 +40,13 @@ type Config struct {
 	// ApplyTimeout bounds one raft apply. Default 10s.
 	ApplyTimeout time.Duration
 	Logger       *slog.Logger
+
+	// Cluster mode only (StartCluster, cluster.go): the datacenter, how
+	// many servers bootstrap raft together, and how long a failed client
+	// stays ready (default DefaultNodeDownGrace).
+	Datacenter      string
+	BootstrapExpect int
+	NodeDownGrace   time.Duration
 }
 
 // Server is one nai server: raft, the FSM, the leader loop and the API.
@@ -57,6 +64,8 @@ type Server struct {
 	// entry: it wakes the leader's scheduler.
 	changeCh chan struct{}
 	leaderCh chan bool
+	// cluster is nil for a single dev server (see cluster.go).
+	cluster *cluster
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -171,6 +180,11 @@ func (s *Server) setupRaft(dir string) error {
 		} else if err := s.recoverSingleAddress(rc, cache, store, snaps, trans); err != nil {
 			return err
 		}
+	}
+	// An operator's peers.json replaces the configuration after a lost
+	// quorum (cluster_recover.go).
+	if err := s.recoverFromPeersFile(rc, cache, store, snaps, trans, dir); err != nil {
+		return err
 	}
 	r, err := raft.NewRaft(rc, &notifyFSM{FSM: s.fsm, changed: s.changeCh}, cache, store, snaps, trans)
 	if err != nil {

@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client"
+	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/membership"
+	"github.com/nai-project/nai/server"
+)
+
+// runClusterAgent runs a server, a client, or both, as one member of a
+// cluster found through serf. SIGINT leaves the cluster gracefully (a
+// server is removed from raft); SIGTERM stops without leaving (a server
+// stays a voter and is expected back).
+func runClusterAgent(c *cli.Context) error {
+	cfg, err := agentConfigFrom(c)
+	if err != nil {
+		return cli.Exit("nai agent: "+err.Error(), 1)
+	}
+	level, _ := parseLevel(cfg.LogLevel)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("agent", cfg.NodeName)
+	fail := func(format string, args ...any) error {
+		return cli.Exit("nai agent: "+fmt.Sprintf(format, args...), 1)
+	}
+	dataDir, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		return fail("data dir: %v", err)
+	}
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fail("data dir %s: %v", dataDir, err)
+	}
+
+	sigCh := make(chan os.Signal, 2)
+	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigCh)
+
+	ln, err := net.Listen("tcp", cfg.httpListenAddr())
+	if err != nil {
+		return fail("listen on %s: %v (is another agent running? choose another ports.http)", cfg.httpListenAddr(), err)
+	}
+	defer ln.Close()
+	httpHostPort := ln.Addr().String()
+	tags := membership.Tags{
+		Server: cfg.Server.Enabled, Client: cfg.Client.Enabled, Version: membership.TagsVersion,
+		Datacenter: cfg.Datacenter, HTTPAddr: httpHostPort,
+	}
+
+	var srv *server.Server
+	if cfg.Server.Enabled {
+		srv, err = server.New(server.Config{
+			DataDir:         filepath.Join(dataDir, "server"),
+			NodeName:        cfg.NodeName,
+			RaftAddr:        net.JoinHostPort(cfg.BindAddr, fmt.Sprint(cfg.Ports.Raft)),
+			Datacenter:      cfg.Datacenter,
+			BootstrapExpect: cfg.Server.BootstrapExpect,
+			NodeDownGrace:   cfg.Server.NodeDownGrace,
+			Logger:          logger.With("component", "server"),
+		})
+		if err != nil {
+			return fail("start server: %v", err)
+		}
+		defer srv.Shutdown()
+		tags.RaftAddr = srv.RaftAddr()
+		tags.BootstrapExpect = cfg.Server.BootstrapExpect
+	}
+
+	var cl *client.Client
+	var host *fingerprint.Host
+	var cg cgroups.Manager
+	if cfg.Client.Enabled {
+		host, err = fingerprint.Fingerprint(fingerprint.Options{DevGPUs: cfg.Client.DevGPUs, DevSeed: cfg.NodeName, Logger: logger.With("component", "fingerprint")})
+		if err != nil {
+			return fail("fingerprint: %v", err)
+		}
+		host.CPU = max(host.CPU-cfg.Client.ReservedCPU, 0)
+		host.MemoryBytes = max(host.MemoryBytes-cfg.Client.ReservedMemory, 0)
+		cg, err = cgroups.New(cfg.Client.CgroupParent, logger.With("component", "cgroups"))
+		if err != nil {
+			if cfg.Client.CgroupParent != "" {
+				return fail("cgroups: %v", err)
+			}
+			logger.Error("cgroups unavailable: jobs will run WITHOUT memory, CPU and device limits", "err", err)
+			cg = nil
+		}
+		exe, err := os.Executable()
+		if err != nil {
+			return fail("find own binary: %v", err)
+		}
+		// The client talks to its own agent's API: a server agent answers
+		// (forwarding to the leader), a client-only agent passes requests
+		// to a live server found through serf and fails over.
+		local, err := api.NewClient("http://" + httpHostPort)
+		if err != nil {
+			return fail("%v", err)
+		}
+		cl, err = client.New(client.Config{
+			DataDir:      filepath.Join(dataDir, "client"),
+			NodeName:     cfg.NodeName,
+			Datacenter:   cfg.Datacenter,
+			HTTPAddr:     "http://" + httpHostPort,
+			Servers:      local,
+			Host:         host,
+			Cgroups:      cg,
+			CgroupParent: cfg.Client.CgroupParent,
+			Executable:   exe,
+			Logger:       logger.With("component", "client"),
+		})
+		if err != nil {
+			return fail("start client: %v", err)
+		}
+		tags.NodeID = cl.NodeID()
+	}
+
+	m, err := membership.New(membership.Config{
+		NodeName: cfg.NodeName, BindAddr: cfg.BindAddr, BindPort: cfg.Ports.Serf,
+		Tags: tags, EncryptKey: cfg.Encrypt, Logger: logger,
+	})
+	if err != nil {
+		return fail("%v", err)
+	}
+	left := false
+	defer func() {
+		if !left {
+			_ = m.Shutdown()
+		}
+	}()
+	if srv != nil {
+		if err := srv.StartCluster(m); err != nil {
+			return fail("start cluster: %v", err)
+		}
+	}
+
+	mux := http.NewServeMux()
+	if srv != nil {
+		srv.Routes(mux)
+	} else {
+		mux.HandleFunc("GET /v1/agent/self", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(server.AgentSelfOf(m))
+		})
+		mux.Handle("/v1/", membership.NewServerProxy(m, cfg.Datacenter, logger.With("component", "server-proxy")))
+	}
+	if cl != nil {
+		mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
+	}
+	baseCtx, baseCancel := context.WithCancel(context.Background())
+	defer baseCancel()
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	httpErr := make(chan error, 1)
+	go func() { httpErr <- hs.Serve(ln) }()
+
+	runCtx, runCancel := context.WithCancel(context.Background())
+	defer runCancel()
+	if len(cfg.Join) > 0 {
+		m.JoinRetry(runCtx, cfg.Join, membership.RetryPolicy{}, nil)
+	}
+	clientErr := make(chan error, 1)
+	if cl != nil {
+		go func() { clientErr <- cl.Run(runCtx) }()
+	}
+
+	var b strings.Builder
+	fmt.Fprintf(&b, "==> nai agent ready\n    http:     http://%s\n    serf:     %s\n", httpHostPort, m.Addr())
+	if srv != nil {
+		fmt.Fprintf(&b, "    raft:     %s\n", srv.RaftAddr())
+	}
+	fmt.Fprintf(&b, "    data dir: %s\n    node:     %s (%s, datacenter %s)\n", dataDir, cfg.NodeName, tags.Role(), cfg.Datacenter)
+	if cl != nil {
+		fmt.Fprintf(&b, "    node id:  %s\n    GPUs:     %d\n", cl.NodeID(), len(host.GPUs))
+	}
+	fmt.Fprint(os.Stderr, b.String())
+
+	leave := false
+	select {
+	case sig := <-sigCh:
+		leave = sig == os.Interrupt
+	case err := <-httpErr:
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("http server stopped", "err", err)
+		}
+	case err := <-clientErr:
+		if err != nil {
+			logger.Error("client stopped", "err", err)
+		}
+	}
+	fmt.Fprintln(os.Stderr, "==> nai agent shutting down")
+	go func() {
+		// A second signal stops at once.
+		<-sigCh
+		os.Exit(1)
+	}()
+	runCancel()
+	if leave {
+		logger.Info("leaving the cluster")
+		if err := m.Leave(); err != nil {
+			logger.Error("leave", "err", err)
+		}
+		left = true
+	}
+	baseCancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = hs.Shutdown(sctx)
+	scancel()
+	return nil
+}

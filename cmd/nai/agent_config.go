@@ -1,0 +1,388 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/gohcl"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/urfave/cli/v2"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/nai-project/nai/membership"
+	"github.com/nai-project/nai/server"
+	"github.com/nai-project/nai/structs"
+)
+
+// agentConfig is a cluster agent's configuration: the defaults, then each
+// -config file in order, then flags; later sources win field by field.
+type agentConfig struct {
+	NodeName   string
+	Datacenter string
+	DataDir    string
+	BindAddr   string
+	LogLevel   string
+	Ports      struct{ HTTP, Raft, Serf int }
+	// HTTPAddr overrides bind_addr:ports.http (the -http-addr flag).
+	HTTPAddr string
+	Server   struct {
+		Enabled         bool
+		BootstrapExpect int
+		NodeDownGrace   time.Duration
+	}
+	Client struct {
+		Enabled        bool
+		DevGPUs        int
+		CgroupParent   string
+		ReservedCPU    float64
+		ReservedMemory int64
+	}
+	Join    []string
+	Encrypt string
+}
+
+func defaultAgentConfig() *agentConfig {
+	c := &agentConfig{Datacenter: "dc1", BindAddr: "127.0.0.1", LogLevel: "info"}
+	c.Ports.HTTP, c.Ports.Raft, c.Ports.Serf = 4646, 4647, 4648
+	c.Server.NodeDownGrace = server.DefaultNodeDownGrace
+	return c
+}
+
+// The file schema. Pointers and nil slices tell "not set" from a zero
+// value, so a later file overrides only what it names.
+type fileConfig struct {
+	NodeName   *string     `hcl:"node_name,optional"`
+	Datacenter *string     `hcl:"datacenter,optional"`
+	DataDir    *string     `hcl:"data_dir,optional"`
+	BindAddr   *string     `hcl:"bind_addr,optional"`
+	LogLevel   *string     `hcl:"log_level,optional"`
+	Join       *[]string   `hcl:"join,optional"`
+	Encrypt    *string     `hcl:"encrypt,optional"`
+	Ports      *filePorts  `hcl:"ports,block"`
+	Server     *fileServer `hcl:"server,block"`
+	Client     *fileClient `hcl:"client,block"`
+}
+
+type filePorts struct {
+	HTTP *int `hcl:"http,optional"`
+	Raft *int `hcl:"raft,optional"`
+	Serf *int `hcl:"serf,optional"`
+}
+
+type fileServer struct {
+	Enabled         *bool          `hcl:"enabled,optional"`
+	BootstrapExpect *int           `hcl:"bootstrap_expect,optional"`
+	NodeDownGrace   hcl.Expression `hcl:"node_down_grace,optional"`
+}
+
+type fileClient struct {
+	Enabled      *bool         `hcl:"enabled,optional"`
+	DevGPUs      *int          `hcl:"dev_gpus,optional"`
+	CgroupParent *string       `hcl:"cgroup_parent,optional"`
+	Reserved     *fileReserved `hcl:"reserved,block"`
+}
+
+type fileReserved struct {
+	CPU    *float64       `hcl:"cpu,optional"`
+	Memory hcl.Expression `hcl:"memory,optional"`
+}
+
+// configError lists every problem of the configuration, each with its
+// file:line:col when it comes from a file.
+type configError struct{ problems []string }
+
+func (e *configError) Error() string {
+	if len(e.problems) == 1 {
+		return "agent configuration: " + e.problems[0]
+	}
+	return "agent configuration has " + fmt.Sprint(len(e.problems)) + " problems:\n  " + strings.Join(e.problems, "\n  ")
+}
+
+func (e *configError) add(format string, args ...any) {
+	e.problems = append(e.problems, fmt.Sprintf(format, args...))
+}
+
+func (e *configError) addDiags(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			msg = fmt.Sprintf("%s:%d:%d: %s", d.Subject.Filename, d.Subject.Start.Line, d.Subject.Start.Column, msg)
+		}
+		e.add("%s", msg)
+	}
+}
+
+func (e *configError) err() error {
+	if len(e.problems) == 0 {
+		return nil
+	}
+	return e
+}
+
+// loadAgentConfig reads the files in order over the defaults.
+func loadAgentConfig(files []string) (*agentConfig, error) {
+	cfg := defaultAgentConfig()
+	errs := &configError{}
+	parser := hclparse.NewParser()
+	for _, path := range files {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			errs.add("read config file: %v", err)
+			continue
+		}
+		f, diags := parser.ParseHCL(src, path)
+		if diags.HasErrors() {
+			errs.addDiags(diags)
+			continue
+		}
+		var fc fileConfig
+		if diags := gohcl.DecodeBody(f.Body, nil, &fc); diags.HasErrors() {
+			errs.addDiags(diags)
+			continue
+		}
+		fc.apply(cfg, errs)
+	}
+	return cfg, errs.err()
+}
+
+// apply copies what the file sets onto cfg.
+func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
+	set(&cfg.NodeName, fc.NodeName)
+	set(&cfg.Datacenter, fc.Datacenter)
+	set(&cfg.DataDir, fc.DataDir)
+	set(&cfg.BindAddr, fc.BindAddr)
+	set(&cfg.LogLevel, fc.LogLevel)
+	set(&cfg.Join, fc.Join)
+	set(&cfg.Encrypt, fc.Encrypt)
+	if p := fc.Ports; p != nil {
+		set(&cfg.Ports.HTTP, p.HTTP)
+		set(&cfg.Ports.Raft, p.Raft)
+		set(&cfg.Ports.Serf, p.Serf)
+	}
+	if s := fc.Server; s != nil {
+		set(&cfg.Server.Enabled, s.Enabled)
+		set(&cfg.Server.BootstrapExpect, s.BootstrapExpect)
+		if str, rng, ok := stringExpr(s.NodeDownGrace, errs); ok {
+			d, err := time.ParseDuration(str)
+			if err != nil || d <= 0 {
+				errs.add("%s: node_down_grace %q is not a positive duration such as \"30s\"", pos(rng), str)
+			} else {
+				cfg.Server.NodeDownGrace = d
+			}
+		}
+	}
+	if c := fc.Client; c != nil {
+		set(&cfg.Client.Enabled, c.Enabled)
+		set(&cfg.Client.DevGPUs, c.DevGPUs)
+		set(&cfg.Client.CgroupParent, c.CgroupParent)
+		if r := c.Reserved; r != nil {
+			set(&cfg.Client.ReservedCPU, r.CPU)
+			if str, rng, ok := stringExpr(r.Memory, errs); ok {
+				n, err := structs.ParseSize(str)
+				if err != nil || n < 0 {
+					errs.add("%s: reserved memory %q is not a size such as \"2GiB\"", pos(rng), str)
+				} else {
+					cfg.Client.ReservedMemory = n
+				}
+			}
+		}
+	}
+}
+
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// stringExpr evaluates an optional attribute that must be a string (a
+// duration or a size); ok is false when it is absent or wrong (reported).
+func stringExpr(e hcl.Expression, errs *configError) (string, hcl.Range, bool) {
+	if e == nil {
+		return "", hcl.Range{}, false
+	}
+	v, diags := e.Value(nil)
+	if diags.HasErrors() {
+		errs.addDiags(diags)
+		return "", e.Range(), false
+	}
+	if v.IsNull() {
+		return "", e.Range(), false
+	}
+	if v.Type() != cty.String {
+		errs.add("%s: expected a string such as \"30s\" or \"2GiB\", got a %s", pos(e.Range()), v.Type().FriendlyName())
+		return "", e.Range(), false
+	}
+	return v.AsString(), e.Range(), true
+}
+
+func pos(r hcl.Range) string {
+	return fmt.Sprintf("%s:%d:%d", r.Filename, r.Start.Line, r.Start.Column)
+}
+
+// clusterFlags are the agent's flags beyond -dev's; each has the name of
+// its configuration field (dashes for underscores).
+func clusterFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "config", Usage: "read an agent configuration file (HCL); repeatable, later files win"},
+		&cli.StringFlag{Name: "datacenter", Usage: "this agent's datacenter (default dc1)"},
+		&cli.StringFlag{Name: "bind-addr", Usage: "IP address the agent listens on and advertises (default 127.0.0.1)"},
+		&cli.IntFlag{Name: "http-port", Usage: "HTTP API port (default 4646)"},
+		&cli.IntFlag{Name: "raft-port", Usage: "raft port of a server (default 4647)"},
+		&cli.IntFlag{Name: "serf-port", Usage: "serf gossip port (default 4648)"},
+		&cli.BoolFlag{Name: "server", Usage: "run a server"},
+		&cli.BoolFlag{Name: "client", Usage: "run a client (a GPU host)"},
+		&cli.IntFlag{Name: "bootstrap-expect", Usage: "servers to wait for before bootstrapping raft together"},
+		&cli.StringFlag{Name: "node-down-grace", Usage: "how long a client serf declares failed stays ready (default 30s)"},
+		&cli.StringSliceFlag{Name: "join", Usage: "serf address (host:port) of any agent to join; repeatable"},
+		&cli.StringFlag{Name: "encrypt", Usage: "gossip encryption key from `nai operator keygen`"},
+		&cli.Float64Flag{Name: "reserved-cpu", Usage: "cores kept for the host, not offered to jobs"},
+		&cli.StringFlag{Name: "reserved-memory", Usage: "memory kept for the host, such as 2GiB"},
+	}
+}
+
+// agentConfigFrom loads -config files and applies the flags given, then
+// validates the result.
+func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
+	cfg, err := loadAgentConfig(c.StringSlice("config"))
+	if err != nil {
+		return nil, err
+	}
+	errs := &configError{}
+	str := func(flag string, dst *string) {
+		if c.IsSet(flag) {
+			*dst = c.String(flag)
+		}
+	}
+	num := func(flag string, dst *int) {
+		if c.IsSet(flag) {
+			*dst = c.Int(flag)
+		}
+	}
+	str("node-name", &cfg.NodeName)
+	str("datacenter", &cfg.Datacenter)
+	str("data-dir", &cfg.DataDir)
+	str("bind-addr", &cfg.BindAddr)
+	str("log-level", &cfg.LogLevel)
+	str("http-addr", &cfg.HTTPAddr)
+	str("encrypt", &cfg.Encrypt)
+	str("cgroup-parent", &cfg.Client.CgroupParent)
+	num("http-port", &cfg.Ports.HTTP)
+	num("raft-port", &cfg.Ports.Raft)
+	num("serf-port", &cfg.Ports.Serf)
+	num("bootstrap-expect", &cfg.Server.BootstrapExpect)
+	num("dev-gpus", &cfg.Client.DevGPUs)
+	if c.IsSet("server") {
+		cfg.Server.Enabled = c.Bool("server")
+	}
+	if c.IsSet("client") {
+		cfg.Client.Enabled = c.Bool("client")
+	}
+	if c.IsSet("join") {
+		cfg.Join = c.StringSlice("join")
+	}
+	if c.IsSet("reserved-cpu") {
+		cfg.Client.ReservedCPU = c.Float64("reserved-cpu")
+	}
+	if c.IsSet("node-down-grace") {
+		d, err := time.ParseDuration(c.String("node-down-grace"))
+		if err != nil || d <= 0 {
+			errs.add("-node-down-grace %q is not a positive duration such as \"30s\"", c.String("node-down-grace"))
+		}
+		cfg.Server.NodeDownGrace = d
+	}
+	if c.IsSet("reserved-memory") {
+		n, err := structs.ParseSize(c.String("reserved-memory"))
+		if err != nil || n < 0 {
+			errs.add("-reserved-memory %q is not a size such as \"2GiB\"", c.String("reserved-memory"))
+		}
+		cfg.Client.ReservedMemory = n
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// validate checks the merged configuration and fills derived defaults.
+func (cfg *agentConfig) validate() error {
+	errs := &configError{}
+	if cfg.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			errs.add("node_name is not set and the host name is unknown: set node_name")
+		}
+		cfg.NodeName = h
+	}
+	if cfg.DataDir == "" {
+		errs.add("data_dir is required outside -dev mode: where this agent keeps its state")
+	}
+	if cfg.Datacenter == "" {
+		errs.add("datacenter must not be empty")
+	}
+	if !cfg.Server.Enabled && !cfg.Client.Enabled {
+		errs.add("neither server nor client is enabled: set server { enabled = true } and/or client { enabled = true }")
+	}
+	if ip := net.ParseIP(cfg.BindAddr); ip == nil {
+		errs.add("bind_addr %q is not an IP address", cfg.BindAddr)
+	} else if ip.IsUnspecified() {
+		errs.add("bind_addr %s cannot be advertised: give the address other agents reach this host at", cfg.BindAddr)
+	}
+	for name, p := range map[string]int{"http": cfg.Ports.HTTP, "raft": cfg.Ports.Raft, "serf": cfg.Ports.Serf} {
+		if p < 0 || p > 65535 {
+			errs.add("ports.%s %d is out of range: expected 0 (pick a free port) to 65535", name, p)
+		}
+	}
+	if cfg.Server.BootstrapExpect < 0 {
+		errs.add("server.bootstrap_expect %d is negative: expected the number of servers (3 or 5), or 0 to join an existing cluster", cfg.Server.BootstrapExpect)
+	}
+	if cfg.Server.Enabled && cfg.Server.BootstrapExpect == 0 && len(cfg.Join) == 0 {
+		errs.add("a server needs server.bootstrap_expect (to form a new cluster) or join (to enter an existing one)")
+	}
+	if cfg.Server.NodeDownGrace <= 0 {
+		errs.add("server.node_down_grace must be positive")
+	}
+	if cfg.Client.DevGPUs < 0 {
+		errs.add("client.dev_gpus %d is negative: expected 0 (real GPUs) or the number of fake GPUs", cfg.Client.DevGPUs)
+	}
+	if cfg.Client.ReservedCPU < 0 {
+		errs.add("client.reserved.cpu %v is negative", cfg.Client.ReservedCPU)
+	}
+	if cfg.Encrypt != "" {
+		if _, err := membership.DecodeKey(cfg.Encrypt); err != nil {
+			errs.add("encrypt: %v", err)
+		}
+	}
+	for _, j := range cfg.Join {
+		if _, _, err := net.SplitHostPort(j); err != nil {
+			errs.add("join address %q: expected host:port of another agent's serf", j)
+		}
+	}
+	if _, err := parseLevel(cfg.LogLevel); err != nil {
+		errs.add("%v", err)
+	}
+	sort.Strings(errs.problems)
+	return errs.err()
+}
+
+// httpListenAddr is where the HTTP API listens.
+func (cfg *agentConfig) httpListenAddr() string {
+	if cfg.HTTPAddr != "" {
+		return cfg.HTTPAddr
+	}
+	return net.JoinHostPort(cfg.BindAddr, fmt.Sprint(cfg.Ports.HTTP))
+}

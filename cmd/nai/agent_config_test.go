@@ -1,0 +1,156 @@
+package main
+
+import (
+	"flag"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/urfave/cli/v2"
+)
+
+func TestLoadAgentConfig(t *testing.T) {
+	full := defaultAgentConfig()
+	full.NodeName, full.Datacenter, full.DataDir, full.BindAddr = "gpu-07", "dc1", "/var/lib/nai", "10.0.0.7"
+	full.Server.Enabled, full.Server.BootstrapExpect, full.Server.NodeDownGrace = true, 3, 30*time.Second
+	full.Client.Enabled, full.Client.ReservedCPU, full.Client.ReservedMemory = true, 1, 2<<30
+	full.Join = []string{"10.0.0.1:4648"}
+	full.Encrypt = "6EcAhT9Cl8mJtWOLumWOVg9LFjIrBc0Q4DYkEK3w1jU="
+
+	over := *full
+	over.NodeName, over.Ports.HTTP, over.Server.NodeDownGrace = "gpu-08", 5646, time.Second
+
+	cases := []struct {
+		name  string
+		files []string
+		want  *agentConfig
+	}{
+		{"defaults", nil, defaultAgentConfig()},
+		{"the issue's example", []string{"testdata/agent/full.hcl"}, full},
+		{"a later file wins field by field", []string{"testdata/agent/full.hcl", "testdata/agent/override.hcl"}, &over},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := loadAgentConfig(tc.files)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("config (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadAgentConfigErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		file string
+		want []string
+	}{
+		{"syntax", "testdata/agent/syntax.hcl", []string{"testdata/agent/syntax.hcl:3:10: Invalid expression"}},
+		{"unknown block", "testdata/agent/unknown.hcl", []string{"testdata/agent/unknown.hcl:2:1:", `"servers"`}},
+		{"bad values", "testdata/agent/badvalues.hcl", []string{
+			`testdata/agent/badvalues.hcl:4:21: node_down_grace "soon" is not a positive duration`,
+			`testdata/agent/badvalues.hcl:8:14: reserved memory "lots" is not a size`,
+		}},
+		{"missing file", "testdata/agent/nope.hcl", []string{"nope.hcl", "no such file"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := loadAgentConfig([]string{tc.file})
+			if err == nil {
+				t.Fatal("bad file accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not contain %q:\n%s", w, err)
+				}
+			}
+		})
+	}
+}
+
+// parseAgentFlags runs the agent's flag set over args and returns the
+// merged configuration.
+func parseAgentFlags(t *testing.T, args ...string) (*agentConfig, error) {
+	t.Helper()
+	cmd := agentCommand()
+	set := flag.NewFlagSet("agent", flag.ContinueOnError)
+	for _, f := range cmd.Flags {
+		if err := f.Apply(set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := set.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return agentConfigFrom(cli.NewContext(cli.NewApp(), set, nil))
+}
+
+func TestAgentFlags(t *testing.T) {
+	t.Run("flags win over files", func(t *testing.T) {
+		cfg, err := parseAgentFlags(t, "-config", "testdata/agent/full.hcl", "-node-name", "flagged",
+			"-bind-addr", "127.0.0.1", "-join", "127.0.0.1:1", "-join", "127.0.0.1:2", "-node-down-grace", "2s", "-client=false", "-reserved-memory", "1GiB")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.NodeName != "flagged" || cfg.BindAddr != "127.0.0.1" || len(cfg.Join) != 2 || cfg.Server.NodeDownGrace != 2*time.Second ||
+			cfg.Client.Enabled || cfg.Client.ReservedMemory != 1<<30 || cfg.Server.BootstrapExpect != 3 {
+			t.Errorf("merged config: %+v", cfg)
+		}
+	})
+	bad := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"nothing enabled", []string{"-data-dir", "/tmp/x"}, "neither server nor client"},
+		{"no data dir", []string{"-client"}, "data_dir is required"},
+		{"server without expect or join", []string{"-server", "-data-dir", "/tmp/x"}, "bootstrap_expect"},
+		{"unspecified bind", []string{"-client", "-data-dir", "/tmp/x", "-bind-addr", "0.0.0.0"}, "cannot be advertised"},
+		{"bad key", []string{"-client", "-data-dir", "/tmp/x", "-encrypt", "abc"}, "nai operator keygen"},
+		{"bad join", []string{"-client", "-data-dir", "/tmp/x", "-join", "nohost"}, `join address "nohost"`},
+		{"bad grace", []string{"-client", "-data-dir", "/tmp/x", "-node-down-grace", "-1s"}, "-node-down-grace"},
+		{"bad port", []string{"-client", "-data-dir", "/tmp/x", "-serf-port", "70000"}, "ports.serf 70000"},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := parseAgentFlags(t, tc.args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// Every example cluster config loads and validates, so examples never rot.
+func TestExampleClusterConfigs(t *testing.T) {
+	files, err := filepath.Glob("../../examples/cluster/*.hcl")
+	if err != nil || len(files) < 6 {
+		t.Fatalf("example configs: %v, %v", files, err)
+	}
+	ports := map[int]string{}
+	for _, f := range files {
+		if filepath.Base(f) == "gossip.hcl" {
+			continue
+		}
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			cfg, err := parseAgentFlags(t, "-config", f, "-config", "../../examples/cluster/gossip.hcl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Encrypt == "" {
+				t.Error("gossip.hcl did not set the key")
+			}
+			for _, p := range []int{cfg.Ports.HTTP, cfg.Ports.Serf} {
+				if other, dup := ports[p]; dup {
+					t.Errorf("port %d is used by %s too", p, other)
+				}
+				ports[p] = f
+			}
+		})
+	}
+}

@@ -1,0 +1,259 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/membership"
+)
+
+// clusterCommands are the operator's view of the cluster: serf members,
+// raft peers, the agent's own state and the gossip key.
+func clusterCommands() []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:   "server",
+			Usage:  "the cluster's servers",
+			Action: parentAction,
+			Subcommands: []*cli.Command{
+				{
+					Name:      "members",
+					Usage:     "list the servers serf knows and which one leads (-all: clients too)",
+					ArgsUsage: "[-json] [-all]",
+					Flags:     []cli.Flag{jsonFlag(), addressFlag(), &cli.BoolFlag{Name: "all", Usage: "list client agents too"}},
+					Action:    serverMembers,
+				},
+				{
+					Name:      "force-leave",
+					Usage:     "mark a failed agent as left (a server is then removed from raft)",
+					ArgsUsage: "NAME",
+					Flags:     []cli.Flag{addressFlag()},
+					Action:    serverForceLeave,
+				},
+			},
+		},
+		{
+			Name:   "operator",
+			Usage:  "cluster maintenance",
+			Action: parentAction,
+			Subcommands: []*cli.Command{
+				{
+					Name:   "raft",
+					Usage:  "inspect and repair the raft configuration",
+					Action: parentAction,
+					Subcommands: []*cli.Command{
+						{
+							Name:      "list-peers",
+							Usage:     "list the servers of the raft configuration",
+							ArgsUsage: "[-json]",
+							Flags:     []cli.Flag{jsonFlag(), addressFlag()},
+							Action:    raftListPeers,
+						},
+						{
+							Name:      "remove-peer",
+							Usage:     "remove a dead server from the raft configuration by its id (node name)",
+							ArgsUsage: "ID",
+							Flags:     []cli.Flag{addressFlag()},
+							Action:    raftRemovePeer,
+						},
+					},
+				},
+				{
+					Name:   "keygen",
+					Usage:  "print a new gossip encryption key for `encrypt`",
+					Action: operatorKeygen,
+				},
+			},
+		},
+		{
+			Name:      "agent-info",
+			Usage:     "show the agent's role, raft state and any problem it has (bad join, key mismatch, ...)",
+			ArgsUsage: "[-json]",
+			Flags:     []cli.Flag{jsonFlag(), addressFlag()},
+			Action:    agentInfo,
+		},
+	}
+}
+
+func serverMembers(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	members, err := cl.Members(c.Context)
+	if err != nil {
+		return fmt.Errorf("list members: %w", err)
+	}
+	if !c.Bool("all") {
+		servers := members[:0:0]
+		for _, m := range members {
+			if strings.Contains(m.Role, "server") {
+				servers = append(servers, m)
+			}
+		}
+		members = servers
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, members)
+	}
+	return formatMembers(c.App.Writer, members)
+}
+
+func formatMembers(w io.Writer, members []api.AgentMember) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tADDRESS\tSTATUS\tLEADER\tROLE\tDATACENTER\tRAFT")
+	for _, m := range members {
+		raft := m.RaftAddr
+		if raft == "" {
+			raft = "-"
+		}
+		status := m.Status
+		if m.TagsError != "" {
+			status += " (bad tags: " + m.TagsError + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\n", m.Name, m.Addr, status, m.Leader, m.Role, m.Datacenter, raft)
+	}
+	return tw.Flush()
+}
+
+func serverForceLeave(c *cli.Context) error {
+	if err := needArgs(1, c.Args().Slice(), "agent NAME", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	if err := cl.ForceLeave(c.Context, c.Args().First()); err != nil {
+		return fmt.Errorf("force-leave %s: %w", c.Args().First(), err)
+	}
+	fmt.Fprintf(c.App.Writer, "%s marked as left\n", c.Args().First())
+	return nil
+}
+
+func raftListPeers(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	peers, err := cl.RaftConfiguration(c.Context)
+	if err != nil {
+		return fmt.Errorf("list raft peers: %w", err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, peers)
+	}
+	return formatPeers(c.App.Writer, peers)
+}
+
+func formatPeers(w io.Writer, peers []api.RaftPeer) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tVOTER")
+	for _, p := range peers {
+		state := "follower"
+		if p.Leader {
+			state = "leader"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\n", p.ID, p.Address, state, p.Suffrage == "voter")
+	}
+	return tw.Flush()
+}
+
+func raftRemovePeer(c *cli.Context) error {
+	if err := needArgs(1, c.Args().Slice(), "server ID", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	if err := cl.RemoveRaftPeer(c.Context, c.Args().First()); err != nil {
+		return fmt.Errorf("remove raft peer %s: %w", c.Args().First(), err)
+	}
+	fmt.Fprintf(c.App.Writer, "removed %s from the raft configuration\n", c.Args().First())
+	return nil
+}
+
+func operatorKeygen(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	k, err := membership.GenerateKey()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(c.App.Writer, k)
+	return nil
+}
+
+func agentInfo(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	self, err := cl.AgentSelf(c.Context)
+	if err != nil {
+		return fmt.Errorf("agent info: %w", err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, self)
+	}
+	return formatAgentInfo(c.App.Writer, self, time.Now())
+}
+
+func formatAgentInfo(w io.Writer, s *api.AgentSelf, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	row := func(k, v string) {
+		if v != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", k+":", v)
+		}
+	}
+	row("Name", s.Name)
+	row("Role", s.Role)
+	row("Datacenter", s.Datacenter)
+	row("HTTP", s.HTTPAddr)
+	row("Serf", s.SerfAddr)
+	row("Raft", s.RaftAddr)
+	if s.RaftState != "" {
+		row("Raft state", s.RaftState)
+		row("Leader", fmt.Sprintf("%t (leader at %s)", s.Leader, orDash(s.LeaderAddr)))
+		row("Raft index", fmt.Sprintf("%d (state %d)", s.RaftLastIndex, s.StateIndex))
+	}
+	row("Cluster id", s.ClusterID)
+	if s.BootstrapExpect > 0 {
+		row("Expect", fmt.Sprint(s.BootstrapExpect))
+	}
+	row("Encrypted", fmt.Sprint(s.Encrypted))
+	row("Members", fmt.Sprintf("%d alive", s.AliveMembers))
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(s.Problems) == 0 {
+		_, err := fmt.Fprintln(w, "Problems:   none")
+		return err
+	}
+	fmt.Fprintf(w, "Problems (%d):\n", len(s.Problems))
+	for _, p := range s.Problems {
+		times := ""
+		if p.Count > 1 {
+			times = fmt.Sprintf(", %d times", p.Count)
+		}
+		fmt.Fprintf(w, "  [%s] %s (last %s ago%s)\n", p.Kind, p.Message, human(now.Sub(p.Last)), times)
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/api"
+)
+
+func TestFormatCluster(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	members := []api.AgentMember{
+		{Name: "gpu-01", Addr: "10.0.0.11:4648", Status: "alive", Role: "client", Datacenter: "dc1", HTTPAddr: "10.0.0.11:4646", NodeID: "3f2c"},
+		{Name: "s1", Addr: "10.0.0.1:4648", Status: "alive", Leader: true, Role: "server", Datacenter: "dc1", RaftAddr: "10.0.0.1:4647"},
+		{Name: "s2", Addr: "10.0.0.2:4648", Status: "failed", Role: "server", Datacenter: "dc1", RaftAddr: "10.0.0.2:4647"},
+	}
+	peers := []api.RaftPeer{
+		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", Leader: true},
+		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter"},
+	}
+	healthy := &api.AgentSelf{Name: "s1", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.1:4648", HTTPAddr: "10.0.0.1:4646",
+		RaftAddr: "10.0.0.1:4647", Leader: true, LeaderAddr: "10.0.0.1:4647", RaftState: "Leader", RaftLastIndex: 120, StateIndex: 118,
+		ClusterID: "35a6d283a50cc6d7", BootstrapExpect: 3, Encrypted: true, AliveMembers: 5}
+	troubled := &api.AgentSelf{Name: "gpu-02", Role: "client", Datacenter: "dc1", SerfAddr: "10.0.0.12:4648", AliveMembers: 1,
+		Problems: []api.AgentProblem{
+			{Kind: "join", Message: "cannot join the cluster through [10.0.0.9:4648]: dial tcp 10.0.0.9:4648: connect: connection refused (retrying)", Last: now.Add(-3 * time.Second), Count: 4},
+			{Kind: "encrypt", Message: "gossip encryption does not match a peer's: every agent needs the same `encrypt` key", Last: now.Add(-time.Minute), Count: 1},
+		}}
+	cases := []struct {
+		name   string
+		format func(*bytes.Buffer) error
+	}{
+		{"server_members", func(b *bytes.Buffer) error { return formatMembers(b, members) }},
+		{"raft_peers", func(b *bytes.Buffer) error { return formatPeers(b, peers) }},
+		{"agent_info", func(b *bytes.Buffer) error { return formatAgentInfo(b, healthy, now) }},
+		{"agent_info_problems", func(b *bytes.Buffer) error { return formatAgentInfo(b, troubled, now) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			if err := tc.format(&b); err != nil {
+				t.Fatal(err)
+			}
+			checkGolden(t, tc.name, b.Bytes())
+		})
+	}
+}

@@ -1,0 +1,4 @@
+node_name = "x"
+servers {
+  enabled = true
+}

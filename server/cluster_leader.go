@@ -1,0 +1,169 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/membership"
+	"github.com/nai-project/nai/structs"
+)
+
+// startClusterLeader runs the leader's reconciliation of serf into raft
+// until stop closes. It is called by leaderLoop after its barrier, so it
+// acts on all state committed by earlier leaders.
+func (s *Server) startClusterLeader(stop chan struct{}) {
+	if s.cluster == nil {
+		return
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.clusterLeaderLoop(stop)
+	}()
+}
+
+// clusterLeaderLoop reconciles on every serf change and on a timer. Its
+// only memory, when each client was first seen failed, is rebuilt from
+// serf by every new leader: a node's grace restarts on a leader change,
+// which can only delay marking it down, never mark a live node down.
+func (s *Server) clusterLeaderLoop(stop chan struct{}) {
+	c := s.cluster
+	sub := c.m.Subscribe()
+	defer c.m.Unsubscribe(sub)
+	ticker := time.NewTicker(c.tick)
+	defer ticker.Stop()
+	failedSince := map[string]time.Time{}
+	for {
+		s.reconcileServers()
+		s.reconcileNodes(failedSince, time.Now())
+		select {
+		case <-stop:
+			return
+		case <-s.shutdownCh:
+			return
+		case <-sub:
+		case <-ticker.C:
+		}
+	}
+}
+
+// reconcileServers adds alive servers that raft does not know as voters
+// (or updates their address), and removes servers that left serf on
+// purpose. Failed servers stay: they may come back, and removing them
+// could shrink the quorum below what is safe.
+func (s *Server) reconcileServers() {
+	c := s.cluster
+	fut := s.raft.GetConfiguration()
+	if err := fut.Error(); err != nil {
+		s.logger.Error("read raft configuration", "err", err)
+		return
+	}
+	known := map[raft.ServerID]raft.ServerAddress{}
+	for _, srv := range fut.Configuration().Servers {
+		known[srv.ID] = srv.Address
+	}
+	mine := c.id()
+	for _, mem := range c.servers() {
+		id := raft.ServerID(mem.Name)
+		addr, inRaft := known[id]
+		switch {
+		case mem.Alive():
+			if mem.Name == s.cfg.NodeName {
+				continue
+			}
+			if mem.Tags.ClusterID != "" && mine != "" && mem.Tags.ClusterID != mine {
+				msg := fmt.Sprintf("server %s has data from cluster %s, not this cluster (%s): not adding it to raft", mem.Name, mem.Tags.ClusterID, mine)
+				if c.problems.Set(membership.ProblemCluster+"/"+mem.Name, msg) {
+					s.logger.Error(msg)
+				}
+				continue
+			}
+			if inRaft && addr == raft.ServerAddress(mem.Tags.RaftAddr) {
+				continue
+			}
+			s.logger.Info("adding server to raft", "server", mem.Name, "raft_addr", mem.Tags.RaftAddr, "old_addr", addr)
+			if err := s.raft.AddVoter(id, raft.ServerAddress(mem.Tags.RaftAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
+				s.logger.Error("add server to raft", "server", mem.Name, "err", err)
+			}
+		case mem.Status == "left" && inRaft && mem.Name != s.cfg.NodeName:
+			s.logger.Info("removing server that left from raft", "server", mem.Name)
+			if err := s.raft.RemoveServer(id, 0, s.cfg.ApplyTimeout).Error(); err != nil {
+				s.logger.Error("remove server from raft", "server", mem.Name, "err", err)
+			}
+		}
+	}
+}
+
+// reconcileNodes turns serf liveness into raft-committed node status: a
+// client that serf shows failed (or left, or does not show at all) for the
+// grace is marked down, which loses its allocations; one alive again is
+// marked ready.
+func (s *Server) reconcileNodes(failedSince map[string]time.Time, now time.Time) {
+	c := s.cluster
+	byID := map[string]membership.Member{}
+	byName := map[string]membership.Member{}
+	for _, mem := range c.m.Members() {
+		if mem.TagsError != "" || !mem.Tags.Client {
+			continue
+		}
+		if mem.Tags.NodeID != "" {
+			byID[mem.Tags.NodeID] = mem
+		}
+		byName[mem.Name] = mem
+	}
+	nodes, err := s.State().Snapshot().Nodes(nil)
+	if err != nil {
+		s.logger.Error("read nodes", "err", err)
+		return
+	}
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		seen[n.ID] = true
+		mem, ok := byID[n.ID]
+		if !ok {
+			mem, ok = byName[n.Name]
+		}
+		alive := ok && mem.Alive()
+		if alive {
+			delete(failedSince, n.ID)
+			if n.Status == structs.NodeDown {
+				s.setNodeStatus(n, structs.NodeReady, "serf shows it alive again", now)
+			}
+			continue
+		}
+		if n.Status != structs.NodeReady {
+			delete(failedSince, n.ID)
+			continue
+		}
+		first, ok2 := failedSince[n.ID]
+		if !ok2 {
+			failedSince[n.ID] = now
+			status := "absent from serf"
+			if ok {
+				status = mem.Status
+			}
+			s.logger.Warn("client node is not alive in serf; marking it down after the grace", "node", n.Name, "serf_status", status, "grace", c.grace)
+			continue
+		}
+		if now.Sub(first) >= c.grace {
+			s.setNodeStatus(n, structs.NodeDown, fmt.Sprintf("not alive in serf for %s", now.Sub(first).Round(time.Millisecond)), now)
+			delete(failedSince, n.ID)
+		}
+	}
+	for id := range failedSince {
+		if !seen[id] {
+			delete(failedSince, id)
+		}
+	}
+}
+
+func (s *Server) setNodeStatus(n *structs.Node, status structs.NodeStatus, why string, now time.Time) {
+	s.logger.Info("node status changes", "node", n.Name, "id", n.ID, "from", n.Status, "to", status, "why", why)
+	req := &structs.NodeStatusRequest{NodeID: n.ID, Status: status, Now: now.UTC()}
+	if _, _, err := s.apply(fsm.NodeStatus, req); err != nil {
+		s.logger.Error("update node status", "node", n.Name, "status", status, "err", err)
+	}
+}

@@ -1,0 +1,311 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/membership"
+	"github.com/nai-project/nai/structs"
+)
+
+// member is one in-process cluster server: raft, serf and HTTP.
+type member struct {
+	name string
+	srv  *Server
+	m    *membership.Membership
+	api  *api.Client
+	hs   *http.Server
+}
+
+func clusterLogger(t *testing.T, name string) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})).With("agent", name)
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// startMember starts a cluster server that expects expect servers and
+// joins through join (when not empty).
+func startMember(t *testing.T, name string, expect int, grace time.Duration, join string) *member {
+	t.Helper()
+	logger := clusterLogger(t, name)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := New(Config{DataDir: t.TempDir(), NodeName: name, RaftAddr: "127.0.0.1:0", Logger: logger,
+		Datacenter: "dc1", BootstrapExpect: expect, NodeDownGrace: grace, SchedulerInterval: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := membership.New(membership.Config{NodeName: name, BindAddr: "127.0.0.1", Logger: logger,
+		Tags: membership.Tags{Server: true, Version: membership.TagsVersion, Datacenter: "dc1",
+			HTTPAddr: ln.Addr().String(), RaftAddr: srv.RaftAddr(), BootstrapExpect: expect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.StartCluster(m); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	srv.Routes(mux)
+	hs := &http.Server{Handler: mux}
+	go hs.Serve(ln)
+	c, err := api.NewClient(ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.User = "alice"
+	mb := &member{name: name, srv: srv, m: m, api: c, hs: hs}
+	t.Cleanup(mb.stop)
+	if join != "" {
+		if err := m.Join([]string{join}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mb
+}
+
+func (mb *member) stop() {
+	mb.hs.Close()
+	_ = mb.m.Shutdown()
+	_ = mb.srv.Shutdown()
+}
+
+func leaderOf(ms []*member) *member {
+	for _, m := range ms {
+		if m.srv.IsLeader() {
+			return m
+		}
+	}
+	return nil
+}
+
+func waitLong(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	a := startMember(t, "a", 3, 500*time.Millisecond, "")
+	b := startMember(t, "b", 3, 500*time.Millisecond, a.m.Addr())
+	c := startMember(t, "c", 3, 500*time.Millisecond, a.m.Addr())
+	all := []*member{a, b, c}
+	waitLong(t, "a leader is elected", func() bool { return leaderOf(all) != nil })
+	ctx := context.Background()
+
+	t.Run("every server sees three peers and one cluster id", func(t *testing.T) {
+		waitLong(t, "cluster ids agree", func() bool {
+			for _, m := range all {
+				self, err := m.api.AgentSelf(ctx)
+				if err != nil || self.ClusterID == "" || self.ClusterID != a.srv.cluster.id() {
+					return false
+				}
+				peers, err := m.api.Peers(ctx)
+				if err != nil || len(peers) != 3 {
+					return false
+				}
+			}
+			return true
+		})
+		members, err := b.api.Members(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaders := 0
+		for _, mem := range members {
+			if mem.Leader {
+				leaders++
+			}
+		}
+		if len(members) != 3 || leaders != 1 {
+			t.Errorf("members = %+v, want 3 with one leader", members)
+		}
+	})
+
+	var follower *member
+	for _, m := range all {
+		if !m.srv.IsLeader() {
+			follower = m
+		}
+	}
+	t.Run("a write to a follower is forwarded to the leader", func(t *testing.T) {
+		if err := follower.api.RegisterNode(ctx, testNode("n1", 2)); err != nil {
+			t.Fatalf("register through follower %s: %v", follower.name, err)
+		}
+		resp, err := follower.api.Register(ctx, gpuJob("fwd", 1))
+		if err != nil {
+			t.Fatalf("submit through follower: %v", err)
+		}
+		leader := leaderOf(all)
+		j, err := leader.srv.State().Snapshot().JobByID(nil, resp.JobIDs[0])
+		if err != nil || j == nil {
+			t.Fatalf("leader does not have job %s: %v", resp.JobIDs[0], err)
+		}
+		// A default read on a follower is the leader's answer.
+		got, _, err := follower.api.Job(ctx, resp.JobIDs[0])
+		if err != nil || got.ID != j.ID {
+			t.Fatalf("read through follower: %v", err)
+		}
+	})
+
+	t.Run("a client that fails in serf is marked down after the grace", func(t *testing.T) {
+		cm, err := membership.New(membership.Config{NodeName: "node-n2", BindAddr: "127.0.0.1", Logger: clusterLogger(t, "n2"),
+			Tags: membership.Tags{Client: true, Version: membership.TagsVersion, Datacenter: "dc1", HTTPAddr: "127.0.0.1:1", NodeID: "n2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cm.Shutdown()
+		if err := cm.Join([]string{b.m.Addr()}); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.api.RegisterNode(ctx, testNode("n2", 1)); err != nil {
+			t.Fatal(err)
+		}
+		nodeStatus := func() structs.NodeStatus {
+			n, err := leaderOf(all).srv.State().Snapshot().NodeByID(nil, "n2")
+			if err != nil || n == nil {
+				return ""
+			}
+			return n.Status
+		}
+		// Alive in serf: stays ready past the grace.
+		time.Sleep(time.Second)
+		if s := nodeStatus(); s != structs.NodeReady {
+			t.Fatalf("alive client is %q, want ready", s)
+		}
+		cm.Shutdown()
+		waitLong(t, "the failed client is down", func() bool { return nodeStatus() == structs.NodeDown })
+		// A node never seen in serf (n1) is down after the grace too.
+		n1, _ := leaderOf(all).srv.State().Snapshot().NodeByID(nil, "n1")
+		if n1.Status != structs.NodeDown {
+			t.Errorf("node absent from serf is %q, want down", n1.Status)
+		}
+	})
+
+	t.Run("a server that leaves gracefully is removed from raft", func(t *testing.T) {
+		var leaving *member
+		for _, m := range all {
+			if !m.srv.IsLeader() {
+				leaving = m
+				break
+			}
+		}
+		if err := leaving.m.Leave(); err != nil {
+			t.Fatal(err)
+		}
+		waitLong(t, "raft has two peers", func() bool {
+			l := leaderOf(all)
+			if l == nil {
+				return false
+			}
+			servers, err := l.srv.raftServers()
+			return err == nil && len(servers) == 2
+		})
+	})
+}
+
+func TestBootstrapExpectDisagreement(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts raft servers")
+	}
+	a := startMember(t, "a", 2, time.Second, "")
+	b := startMember(t, "b", 3, time.Second, a.m.Addr())
+	problem := func(m *member) string {
+		for _, p := range m.m.Problems().List() {
+			if p.Kind == membership.ProblemBootstrap && strings.Contains(p.Message, "disagree") {
+				return p.Message
+			}
+		}
+		return ""
+	}
+	waitLong(t, "both servers report the disagreement", func() bool { return problem(a) != "" && problem(b) != "" })
+	if !strings.Contains(problem(a), "b expects 3") {
+		t.Errorf("a's problem %q does not name b's expectation", problem(a))
+	}
+	self, err := a.api.AgentSelf(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if self.RaftLastIndex != 0 || len(self.Problems) == 0 {
+		t.Errorf("agent-info of a blocked server: last index %d, problems %+v; want 0 and the disagreement", self.RaftLastIndex, self.Problems)
+	}
+}
+
+// After a lost quorum, a peers file naming the remaining servers lets them
+// elect a leader again with their data.
+func TestPeersFileRecovery(t *testing.T) {
+	dir := t.TempDir()
+	logger := clusterLogger(t, "r")
+	s, err := New(Config{DataDir: dir, NodeName: "r", Bootstrap: true, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.WaitForLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	j := gpuJob("kept", 0)
+	j.User = "alice"
+	j.Canonicalize()
+	if _, _, err := s.apply(fsm.JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{j}, Now: time.Now().UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown()
+
+	cases := []struct {
+		name, peers, want string
+	}{
+		{"not json", "{", "expected [{"},
+		{"without this server", `[{"id": "other", "address": "127.0.0.1:1"}]`, "does not name this server"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			os.WriteFile(filepath.Join(dir, "raft", PeersFile), []byte(tc.peers), 0o600)
+			_, err := New(Config{DataDir: dir, NodeName: "r", Logger: logger})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New with a bad peers file: %v, want %q", err, tc.want)
+			}
+		})
+	}
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	os.WriteFile(filepath.Join(dir, "raft", PeersFile), []byte(`[{"id": "r", "address": "`+addr+`"}]`), 0o600)
+	s, err = New(Config{DataDir: dir, NodeName: "r", RaftAddr: addr, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	if err := s.WaitForLeader(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "raft", PeersFile)); !os.IsNotExist(err) {
+		t.Errorf("peers file not deleted after recovery: %v", err)
+	}
+	jobs, err := s.State().Snapshot().Jobs(nil)
+	if err != nil || len(jobs) != 1 || jobs[0].Name != "kept" {
+		t.Errorf("jobs after recovery: %v, %v", jobs, err)
+	}
+}

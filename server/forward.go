@@ -1,0 +1,210 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// ForwardedHeader marks a request one server forwarded to the leader. A
+// server receiving it answers itself, so a request never travels in a loop
+// while leadership moves.
+const ForwardedHeader = "X-Nai-Forwarded-By"
+
+// leaderWait bounds how long a request waits for an election before it is
+// answered "no leader".
+const leaderWait = 10 * time.Second
+
+// maxReplay bounds the request bodies kept in memory so a forward can be
+// retried when the leader it was meant for turns out dead: API requests
+// are small; a large upload is forwarded once.
+const maxReplay = 4 << 20
+
+// forward wraps the API so any server answers any request: writes go to
+// the raft leader, and so do reads unless they ask for ?stale (then this
+// server answers from its own, possibly older, state). Agent and status
+// endpoints describe this server and are always answered here. In dev mode
+// (no cluster) it changes nothing.
+func (s *Server) forward(next http.Handler) http.Handler {
+	proxy := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			target := pr.In.Context().Value(forwardTarget{}).(*url.URL)
+			pr.SetURL(target)
+			pr.Out.Host = pr.In.Host
+			pr.Out.Header.Set(ForwardedHeader, s.cfg.NodeName)
+		},
+		Transport: &leaderTransport{s: s, base: http.DefaultTransport},
+		// Log streams and long-polls pass through as they are written.
+		FlushInterval: -1,
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return
+			}
+			s.logger.Warn("forward to leader failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			writeCodedError(w, http.StatusServiceUnavailable, structs.NewError(structs.CodeUnavailable,
+				"forwarding to the raft leader failed: %v (the leader may have just changed; retry)", err))
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.cluster == nil || !s.mustForward(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		target, err := s.leaderHTTP(r.Context())
+		if err != nil {
+			writeCodedError(w, http.StatusServiceUnavailable, err)
+			return
+		}
+		if target == nil { // we became leader while waiting
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err := replayableBody(r); err != nil {
+			writeCodedError(w, http.StatusBadRequest, err)
+			return
+		}
+		proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), forwardTarget{}, target)))
+	})
+}
+
+type forwardTarget struct{}
+
+// mustForward says whether a request needs the leader.
+func (s *Server) mustForward(r *http.Request) bool {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/v1/agent/") || strings.HasPrefix(p, "/v1/status/") {
+		return false
+	}
+	if r.Header.Get(ForwardedHeader) != "" {
+		return false
+	}
+	isRead := r.Method == http.MethodGet || r.Method == http.MethodHead
+	if isRead && r.URL.Query().Has("stale") {
+		return false
+	}
+	return !s.IsLeader()
+}
+
+// leaderHTTP finds the leader's HTTP address through serf, waiting a
+// little for an election. It returns nil when this server is the leader.
+func (s *Server) leaderHTTP(ctx context.Context) (*url.URL, error) {
+	ctx, cancel := context.WithTimeout(ctx, leaderWait)
+	defer cancel()
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if s.IsLeader() {
+			return nil, nil
+		}
+		_, id := s.raft.LeaderWithID()
+		if id != "" {
+			if mem, ok := s.cluster.memberByName(string(id)); ok && mem.Tags.HTTPAddr != "" && mem.Alive() {
+				return &url.URL{Scheme: "http", Host: mem.Tags.HTTPAddr}, nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if id != "" {
+				return nil, structs.NewError(structs.CodeUnavailable, "the raft leader %s has no known HTTP address in serf", id)
+			}
+			return nil, structs.NewError(structs.CodeNotLeader, "no raft leader: the servers cannot elect one (is a majority of them up?)")
+		case <-t.C:
+		}
+	}
+}
+
+// writeCodedError answers with an API error body.
+func writeCodedError(w http.ResponseWriter, status int, err error) {
+	var e *structs.Error
+	if !errors.As(err, &e) {
+		e = structs.NewError(structs.CodeInternal, "%v", err)
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+}
+
+// replayableBody reads a small request body into memory and sets GetBody,
+// so the transport can send it again to a new leader.
+func replayableBody(r *http.Request) error {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength < 0 || r.ContentLength > maxReplay {
+		return nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxReplay+1))
+	if err != nil {
+		return structs.NewError(structs.CodeInvalid, "read request body: %v", err)
+	}
+	r.Body.Close()
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	r.Body, _ = r.GetBody()
+	return nil
+}
+
+// leaderTransport sends a forwarded request and, when the leader cannot
+// be reached at all (the request never left), waits for raft to find the
+// next leader and sends it there: a client submitting while the leader
+// dies sees a short delay, not an error.
+type leaderTransport struct {
+	s    *Server
+	base http.RoundTripper
+}
+
+func (t *leaderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx, cancel := context.WithTimeout(req.Context(), leaderWait)
+	defer cancel()
+	for {
+		resp, err := t.base.RoundTrip(req)
+		if err == nil || !isDialError(err) || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+			return resp, err
+		}
+		failed := req.URL.Host
+		var next string
+		for next == "" || next == failed {
+			select {
+			case <-ctx.Done():
+				return nil, err
+			case <-time.After(50 * time.Millisecond):
+			}
+			next = t.s.leaderHTTPAddr()
+		}
+		t.s.logger.Info("leader unreachable; forwarding to the new leader", "old", failed, "new", next)
+		retry := req.Clone(req.Context())
+		retry.URL.Host = next
+		if req.GetBody != nil {
+			if retry.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+		req = retry
+	}
+}
+
+// leaderHTTPAddr is the HTTP address (host:port) of the raft leader as
+// serf knows it, this server included; "" when unknown.
+func (s *Server) leaderHTTPAddr() string {
+	_, id := s.raft.LeaderWithID()
+	if id == "" {
+		return ""
+	}
+	mem, ok := s.cluster.memberByName(string(id))
+	if !ok || !mem.Alive() {
+		return ""
+	}
+	return mem.Tags.HTTPAddr
+}
+
+// isDialError reports whether a request failed before it was sent.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
