@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/nai-project/nai/fsm"
@@ -207,10 +208,27 @@ func (s *Server) preempt(ps []structs.Preemption, now time.Time) error {
 	return nil
 }
 
+// fairShareRefresh is how old the fair-share usage may be. Usage decays
+// over days, so a second of staleness changes no decision, and it saves
+// reading every allocation on every pass of a busy leader.
+const fairShareRefresh = time.Second
+
+// usageCache holds the last fair-share usage computed from state.
+type usageCache struct {
+	mu    sync.Mutex
+	at    time.Time
+	usage *scheduler.Usage
+}
+
 // schedulerFor returns the scheduler with the fair-share usage of every
 // allocation in the snapshot, decayed to now. The usage is computed from
 // raft state alone, so a new leader plans exactly as the old one did.
 func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.Scheduler, error) {
+	s.usage.mu.Lock()
+	defer s.usage.mu.Unlock()
+	if s.usage.usage != nil && now.Sub(s.usage.at) >= 0 && now.Sub(s.usage.at) < fairShareRefresh {
+		return s.sched.WithUsage(s.usage.usage), nil
+	}
 	allocs, err := snap.Allocs(nil)
 	if err != nil {
 		return nil, fmt.Errorf("read allocations for fair share: %w", err)
@@ -225,5 +243,7 @@ func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.S
 			recs = append(recs, r)
 		}
 	}
-	return s.sched.WithUsage(scheduler.AccumulateUsage(recs, now, s.cfg.Scheduler.FairShare.HalfLife)), nil
+	u := scheduler.AccumulateUsage(recs, now, s.cfg.Scheduler.FairShare.HalfLife)
+	s.usage.at, s.usage.usage = now, u
+	return s.sched.WithUsage(u), nil
 }

@@ -64,6 +64,8 @@ type Server struct {
 	// entry: it wakes the leader's scheduler.
 	changeCh chan struct{}
 	leaderCh chan bool
+	// usage caches fair-share usage between scheduling passes.
+	usage usageCache
 	// cluster is nil for a single dev server (see cluster.go).
 	cluster *cluster
 
