@@ -435,3 +435,208 @@ func (c *Client) ForceLeave(ctx context.Context, node string) error {
 	_, err := c.do(ctx, http.MethodPut, "/v1/agent/force-leave?node="+url.QueryEscape(node), nil, nil)
 	return err
 }
+
+// PlanJobs is a dry run of Register: where the jobs would start now, or
+// why they would wait and until when. Nothing is submitted.
+func (c *Client) PlanJobs(ctx context.Context, jobs ...*structs.Job) (*structs.JobPlanResponse, error) {
+	var out structs.JobPlanResponse
+	if _, err := c.do(ctx, http.MethodPost, "/v1/jobs/plan", map[string]any{"jobs": jobs}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// InjectGPUFault injects a fault ("2:xid=79", "1:lost", "0:ecc=3") into a
+// fake GPU of the dev agent at this client's address (POST
+// /v1/client/dev/gpu-fault). Agents with real GPUs answer not found.
+func (c *Client) InjectGPUFault(ctx context.Context, fault string) error {
+	_, err := c.do(ctx, http.MethodPost, "/v1/client/dev/gpu-fault", map[string]string{"fault": fault}, nil)
+	return err
+}
+
+// --- datasets, models and resumable blob uploads ---
+
+func artifactPath(kind structs.ArtifactKind) string {
+	if kind == structs.KindModel {
+		return "/v1/models"
+	}
+	return "/v1/datasets"
+}
+
+// PushArtifact records a new version of a dataset or model whose content
+// (req.Digest) was uploaded first, or (datasets) a path on every client.
+// Pushing the latest version's content again creates nothing.
+func (c *Client) PushArtifact(ctx context.Context, kind structs.ArtifactKind, name string, req *structs.ArtifactPushRequest) (*structs.ArtifactPushResponse, error) {
+	var out structs.ArtifactPushResponse
+	if _, err := c.do(ctx, http.MethodPut, artifactPath(kind)+"/"+url.PathEscape(name), req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Artifacts lists the datasets or models.
+func (c *Client) Artifacts(ctx context.Context, kind structs.ArtifactKind) ([]*structs.Artifact, error) {
+	var out []*structs.Artifact
+	_, err := c.do(ctx, http.MethodGet, artifactPath(kind), nil, &out)
+	return out, err
+}
+
+// Artifact returns one dataset or model with all its versions, each with
+// the jobs that read it.
+func (c *Client) Artifact(ctx context.Context, kind structs.ArtifactKind, name string) (*structs.Artifact, error) {
+	var out structs.Artifact
+	if _, err := c.do(ctx, http.MethodGet, artifactPath(kind)+"/"+url.PathEscape(name), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteArtifactVersion removes one version; the servers refuse while a
+// pending or running job reads it.
+func (c *Client) DeleteArtifactVersion(ctx context.Context, kind structs.ArtifactKind, name string, version int) error {
+	_, err := c.do(ctx, http.MethodDelete, fmt.Sprintf("%s/%s/versions/%d", artifactPath(kind), url.PathEscape(name), version), nil, nil)
+	return err
+}
+
+// MetricsHistory returns a job's last metric values and every line it
+// wrote to NAI_METRICS_FILE (kept once the job has ended).
+func (c *Client) MetricsHistory(ctx context.Context, id string) (*structs.JobMetrics, error) {
+	var out structs.JobMetrics
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/metrics?all=true", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// HasBlob reports whether the servers hold a blob, so unchanged content is
+// not uploaded twice.
+func (c *Client) HasBlob(ctx context.Context, digest string) (bool, error) {
+	// A HEAD answer has no body to carry the error, so the status decides.
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, c.addr+"/v1/blobs/"+url.PathEscape(digest), nil)
+	if err != nil {
+		return false, fmt.Errorf("check blob: %w", err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("cannot reach nai agent at %s: %w", c.addr, err)
+	}
+	resp.Body.Close()
+	switch {
+	case resp.StatusCode/100 == 2:
+		return true, nil
+	case resp.StatusCode == http.StatusNotFound:
+		return false, nil
+	}
+	return false, structs.NewError(structs.CodeInternal, "HEAD /v1/blobs/%s: %s", digest, resp.Status)
+}
+
+// UploadSession is a resumable upload's state on the servers.
+type UploadSession struct {
+	ID     string `json:"id"`
+	Offset int64  `json:"offset"`
+}
+
+// StartUpload opens a resumable upload session.
+func (c *Client) StartUpload(ctx context.Context) (*UploadSession, error) {
+	var out UploadSession
+	if _, err := c.do(ctx, http.MethodPost, "/v1/blobs/uploads", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// UploadOffset asks how many bytes a session holds (where to resume).
+func (c *Client) UploadOffset(ctx context.Context, id string) (int64, error) {
+	var out UploadSession
+	_, err := c.do(ctx, http.MethodGet, "/v1/blobs/uploads/"+url.PathEscape(id), nil, &out)
+	return out.Offset, err
+}
+
+// UploadChunk sends n bytes of r as the part of the session that starts at
+// start and returns the session's new size.
+func (c *Client) UploadChunk(ctx context.Context, id string, start int64, r io.Reader, n int64) (int64, error) {
+	p := "/v1/blobs/uploads/" + url.PathEscape(id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, c.addr+p, io.LimitReader(r, n))
+	if err != nil {
+		return 0, fmt.Errorf("upload chunk: %w", err)
+	}
+	req.ContentLength = n
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/*", start, start+n-1))
+	if c.User != "" {
+		req.Header.Set(UserHeader, c.User)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("cannot reach nai agent at %s: %w", c.addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode/100 != 2 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		var eb errorBody
+		if json.Unmarshal(b, &eb) == nil && eb.Error != nil {
+			return 0, eb.Error
+		}
+		return 0, structs.NewError(structs.CodeInternal, "PATCH %s: %s", p, resp.Status)
+	}
+	var out UploadSession
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return 0, fmt.Errorf("upload chunk: decode answer: %w", err)
+	}
+	return out.Offset, nil
+}
+
+// CommitUpload makes a session's content a blob once its sha256 matches
+// digest.
+func (c *Client) CommitUpload(ctx context.Context, id, digest string) (*OutputInfo, error) {
+	var out OutputInfo
+	p := "/v1/blobs/uploads/" + url.PathEscape(id) + "?digest=" + url.QueryEscape(digest)
+	if _, err := c.do(ctx, http.MethodPut, p, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DefaultChunkSize is what UploadFile sends per request.
+const DefaultChunkSize = int64(64) << 20
+
+// UploadFile uploads a file whose sha256 is digest through a resumable
+// session, in chunks; after a failed chunk it asks the servers how far they
+// got and goes on from there (up to retries times in a row). A blob the
+// servers already hold is not sent again.
+func (c *Client) UploadFile(ctx context.Context, f io.ReaderAt, size int64, digest string, chunk int64, retries int) (*OutputInfo, error) {
+	if ok, err := c.HasBlob(ctx, digest); err != nil {
+		return nil, err
+	} else if ok {
+		return &OutputInfo{Digest: digest, Size: size}, nil
+	}
+	if chunk <= 0 {
+		chunk = DefaultChunkSize
+	}
+	sess, err := c.StartUpload(ctx)
+	if err != nil {
+		return nil, err
+	}
+	off, failures := int64(0), 0
+	for off < size {
+		n := min(chunk, size-off)
+		got, err := c.UploadChunk(ctx, sess.ID, off, io.NewSectionReader(f, off, n), n)
+		if err == nil {
+			off, failures = got, 0
+			continue
+		}
+		if ctx.Err() != nil || errors.Is(err, structs.ErrNotFound) || failures >= retries {
+			return nil, fmt.Errorf("upload %s at byte %d: %w", digest, off, err)
+		}
+		failures++
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(failures) * 200 * time.Millisecond):
+		}
+		if got, oerr := c.UploadOffset(ctx, sess.ID); oerr == nil {
+			off = got
+		}
+	}
+	return c.CommitUpload(ctx, sess.ID, digest)
+}

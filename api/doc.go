@@ -5,6 +5,7 @@
 // {"error": {"code": "...", "message": "..."}} with a fitting status):
 //
 //	PUT    /v1/jobs                         submit: {"jobs": [Job...]} or {"job": Job} -> JobRegisterResponse
+//	POST   /v1/jobs/plan                    dry run of a submission (same body) -> JobPlanResponse; writes nothing
 //	GET    /v1/jobs[?all=true]              list jobs (pending and running; all: finished too)
 //	GET    /v1/jobs/{id}                    one job
 //	DELETE /v1/jobs/{id}                    cancel
@@ -13,6 +14,17 @@
 //	GET    /v1/jobs/{id}/outputs            tar+gzip of what it left in NAI_OUTPUT_DIR
 //	GET    /v1/jobs/{id}/metrics            JobMetrics
 //	GET    /v1/queue[?all=true]             jobs in the order the scheduler considers them
+//	GET    /v1/queue/priority               priority factors of every pending job, in queue order
+//	GET    /v1/jobs/{id}/priority           PriorityFactors of a pending job (like sprio)
+//	GET    /v1/queues                       queues in force (with the implicit "default")
+//	GET    /v1/queues/{name}                one queue
+//	PUT    /v1/queues/{name}                create or replace a queue: Queue -> {"index"}
+//	DELETE /v1/queues/{name}                remove a queue definition
+//	GET    /v1/share                        fair share per group and user (like sshare): []ShareInfo
+//	GET    /v1/shares                       shares set by operators; PUT Share sets one
+//	DELETE /v1/shares/{kind}/{name}         back to the default shares (kind: user or group)
+//	GET    /v1/quotas                       quotas; PUT AccountQuota sets one
+//	DELETE /v1/quotas/{kind}/{name}         remove a quota
 //	GET    /v1/nodes                        list nodes
 //	GET    /v1/nodes/{id}                   one node (id or name), GPUs with the job holding each
 //	GET    /v1/status/leader                the leader's raft address
@@ -26,6 +38,7 @@
 //	POST   /v1/client/allocations                        AllocUpdateRequest
 //	PUT    /v1/client/allocations/{id}/outputs           tar+gzip body -> {"digest","size"}
 //	GET    /v1/client/allocations/{id}/logs?type=&follow=&offset=  served by the node's own agent
+//	POST   /v1/client/dev/gpu-fault {"fault": "2:xid=79"}  dev agents with fake GPUs only (404 otherwise)
 //
 // Reads return the state index in the X-Nai-Index header; list reads take
 // ?index=N&wait=30s and answer when the index passes N (blocking queries).

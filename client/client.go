@@ -42,6 +42,19 @@ type Config struct {
 	Executable   string        // the nai binary, started as `nai executor` / `nai exec-shim`
 	KillGrace    time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
 	Logger       *slog.Logger
+
+	// GPUSampleInterval is how often GPU utilisation and memory are
+	// sampled; 0: fingerprint.DefaultMonitorInterval.
+	GPUSampleInterval time.Duration
+	// CacheMaxBytes caps the local blob cache (DataDir/cache/blobs);
+	// 0: DefaultCacheMaxBytes. Blobs in use are never evicted.
+	CacheMaxBytes int64
+	// AllocGCAge is how long a reported allocation dir (logs, exit.json)
+	// is kept; 0: DefaultAllocGCAge; negative: kept for ever.
+	AllocGCAge time.Duration
+	// RootTasks says whether a task may run as root (uid 0) when the agent
+	// is root: RootTasksAllow or RootTasksRefuse; "" is allow. See rootpolicy.go.
+	RootTasks string
 }
 
 // Client is the GPU host side of the agent: it registers the node, runs
@@ -58,6 +71,11 @@ type Client struct {
 	// here and were already reported, so they are reported once.
 	unstarted map[string]bool
 	wg        sync.WaitGroup
+
+	cache      *blobCache
+	reregister chan struct{} // the GPUs' health changed: register again
+	gpuMu      sync.Mutex
+	monitor    *fingerprint.Monitor // nil without GPUs or NVML
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -107,6 +125,11 @@ func New(cfg Config) (*Client, error) {
 		unstarted: map[string]bool{},
 	}
 	c.updater = newUpdater(cfg.Servers, id, c.logger)
+	c.reregister = make(chan struct{}, 1)
+	if err := c.checkOptions(); err != nil {
+		return nil, err
+	}
+	c.cache = newBlobCache(filepath.Join(dataDir, "cache", "blobs"), c.cfg.CacheMaxBytes, c.fetchBlob, c.logger)
 	return c, nil
 }
 
@@ -154,8 +177,7 @@ func (c *Client) node() *structs.Node {
 	} else {
 		attrs["cgroups"] = "disabled"
 	}
-	gpus := make([]structs.GPU, len(h.GPUs))
-	copy(gpus, h.GPUs)
+	gpus := c.gpus()
 	return &structs.Node{
 		ID:          c.nodeID,
 		Name:        c.cfg.NodeName,
@@ -177,10 +199,17 @@ func (c *Client) node() *structs.Node {
 // place here until ctx ends. Executors keep running after Run returns.
 func (c *Client) Run(ctx context.Context) error {
 	go c.updater.run(ctx)
+	// The monitor first, so that a GPU found broken at start is registered
+	// unhealthy.
+	if m := c.startGPUMonitor(ctx); m != nil {
+		defer m.Stop()
+	}
 	if err := c.register(ctx); err != nil {
 		return nil // ctx ended
 	}
+	go c.registerLoop(ctx)
 	c.recover(ctx)
+	go c.gcLoop(ctx)
 	err := c.poll(ctx)
 	c.wg.Wait()
 	return err

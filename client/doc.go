@@ -44,8 +44,10 @@
 // exited (with its code), oom-killed (the cgroup saw an OOM kill and the
 // task died of it), time-limit, cancelled, preempted, node-lost (executor
 // vanished, or the servers no longer list the allocation), start-failed,
-// and signal:SIGSEGV style for any other deadly signal. A task that dies of
-// a signal reports exit code 128+signal, as a shell would.
+// gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
+// requeued when its retry policy lists "failed"), and signal:SIGSEGV style
+// for any other deadly signal. A task that dies of a signal reports exit
+// code 128+signal, as a shell would.
 //
 // # Files of an allocation (DataDir/allocs/ID/)
 //
@@ -56,7 +58,17 @@
 //	start-error      why the task could not be exec'd (exec shim)
 //	exit.json        code, reason, times, usage (executor, atomically, once)
 //	reported         the servers have the final status (agent)
+//	gpu-failure      why the allocation's GPU was withdrawn (agent, gpus.go)
+//	upload-failed    the outputs could not be uploaded; work/ and output/ kept
 //	work/ output/ logs/stdout logs/stderr metrics.jsonl executor.log
+//
+// Once reported (and the outputs uploaded), work/ and output/ are removed;
+// the rest goes when the GC finds the dir reported over AllocGCAge ago
+// (cleanup.go). Code blobs are kept by digest in DataDir/cache/blobs under a
+// size cap, least recently used first out (cache.go). GPU health and
+// utilisation: gpus.go. Who a task runs as, and the root policy:
+// rootpolicy.go. On cgroup v2 each executor has a leaf of its own:
+// execgroup.go.
 //
 // NAI_CHECKPOINT_DIR is DataDir/checkpoints/JOBID, shared by the attempts
 // of one job on this node.

@@ -27,6 +27,8 @@ type taskEnvInput struct {
 	Getenv func(string) string
 	// User, when set, is the account the task runs as.
 	User *taskUser
+	// Datasets and Models the job reads, where they are on this node.
+	Datasets, Models []artifactDir
 }
 
 // taskEnv builds the environment of a task, sorted by key. User values from
@@ -84,6 +86,7 @@ func taskEnv(in taskEnvInput) []string {
 	for k, v := range j.SweepValues {
 		env["NAI_SWEEP_"+envName(k)] = v
 	}
+	artifactEnv(env, in.Datasets, in.Models)
 
 	out := make([]string, 0, len(env))
 	for k, v := range env {

@@ -44,6 +44,7 @@ type allocRunner struct {
 	stopped   bool          // a stop was requested
 	startTime time.Time
 	metrics   *metricsTail
+	gpu       *gpuTracker // samples of the GPUs it holds (watch goroutine only)
 }
 
 func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
@@ -53,11 +54,20 @@ func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
 		exited:  make(chan struct{}),
 		metrics: newMetricsTail(dir.metricsPath()),
+		gpu:     newGPUTracker(),
 	}
 }
 
-// cgroupName is the allocation's cgroup below the manager's parent.
-func cgroupName(allocID string) string { return "nai-" + allocID }
+// cgroupName is the allocation's cgroup below the manager's parent. It
+// names the node as well: allocation ids restart at 1.1 in every cluster,
+// and agents of different clusters can share a host (tests, a dev agent).
+func (c *Client) cgroupName(allocID string) string {
+	node := c.nodeID
+	if len(node) > 8 {
+		node = node[:8]
+	}
+	return "nai-" + node + "-" + allocID
+}
 
 // start prepares the alloc dir and cgroup and starts the executor. It is the
 // latency-critical path from a placement to the task's first instruction:
@@ -65,6 +75,9 @@ func cgroupName(allocID string) string { return "nai-" + allocID }
 func (r *allocRunner) start() error {
 	a, job := r.alloc, r.alloc.Job
 	if err := r.c.checkGPUs(a.GPUs); err != nil {
+		return err
+	}
+	if err := r.c.checkGPUHealth(a.GPUs); err != nil {
 		return err
 	}
 	for _, d := range []string{string(r.dir), r.dir.workDir(), r.dir.outputDir(), filepath.Dir(r.dir.logPath("stdout"))} {
@@ -77,6 +90,10 @@ func (r *allocRunner) start() error {
 			return err
 		}
 	}
+	datasets, models, err := r.c.stageArtifacts(job)
+	if err != nil {
+		return err
+	}
 	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
 	if err := os.MkdirAll(ckpt, 0o755); err != nil {
 		return fmt.Errorf("make checkpoint dir: %w", err)
@@ -84,12 +101,11 @@ func (r *allocRunner) start() error {
 	if err := writeJSONAtomic(r.dir.path(allocFile), a); err != nil {
 		return err
 	}
-	var user *taskUser
-	if job.Task.User != "" {
-		u, err := lookupTaskUser(job.Task.User)
-		if err != nil {
-			return err
-		}
+	user, err := r.c.taskUserFor(job)
+	if err != nil {
+		return err
+	}
+	if u := user; u != nil {
 		// The metrics file is made now so that the task can append to it.
 		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o644); err != nil {
 			return fmt.Errorf("make metrics file: %w", err)
@@ -97,7 +113,6 @@ func (r *allocRunner) start() error {
 		if err := u.chown(r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
 			return err
 		}
-		user = u
 	}
 	spec := execSpec{
 		AllocID: a.ID,
@@ -105,7 +120,7 @@ func (r *allocRunner) start() error {
 		Env: taskEnv(taskEnvInput{
 			Alloc: a, Job: job, NodeName: r.c.nodeName(),
 			OutputDir: r.dir.outputDir(), MetricsFile: r.dir.metricsPath(), CheckpointDir: ckpt,
-			Getenv: os.Getenv, User: user,
+			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models,
 		}),
 		TimeLimit:    job.TimeLimit,
 		KillGrace:    structs.Duration(r.c.cfg.KillGrace),
@@ -129,10 +144,10 @@ func (r *allocRunner) start() error {
 			limits.CPU, limits.MemoryBytes = job.Resources.CPU, job.Resources.MemoryBytes
 		}
 		limits.Devices = r.c.gpuDeviceRules(a.GPUs)
-		if _, err := r.c.cfg.Cgroups.Create(cgroupName(a.ID), limits); err != nil {
+		if _, err := r.c.cfg.Cgroups.Create(r.c.cgroupName(a.ID), limits); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
-		spec.Cgroup = cgroupName(a.ID)
+		spec.Cgroup = r.c.cgroupName(a.ID)
 	}
 	if err := writeJSONAtomic(r.dir.path(specFile), spec); err != nil {
 		return err
@@ -151,6 +166,7 @@ func (r *allocRunner) start() error {
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start executor: %w", err)
 	}
+	r.c.placeExecutor(a.ID, cmd.Process.Pid, r.logger)
 	r.mu.Lock()
 	r.pid, r.child, r.startTime = cmd.Process.Pid, true, time.Now()
 	r.mu.Unlock()
@@ -212,8 +228,9 @@ func (r *allocRunner) watch(ctx context.Context) {
 			return
 		case <-t.C:
 			dirty = r.metrics.read(false) || dirty
+			dirty = r.gpu.add(r.c.gpuSamples(r.alloc.GPUs)) || dirty
 			if dirty && time.Since(lastSent) >= metricsReportEvery {
-				r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: r.metrics.values()}))
+				r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: r.metrics.values(), GPUUsage: r.gpu.values()}))
 				lastSent, dirty = time.Now(), false
 			}
 		}
@@ -245,7 +262,8 @@ func (r *allocRunner) cleanupCgroup() {
 	if r.c.cfg.Cgroups == nil {
 		return
 	}
-	g, err := r.c.cfg.Cgroups.Open(cgroupName(r.alloc.ID))
+	defer r.c.removeExecCgroup(r.alloc.ID, r.logger)
+	g, err := r.c.cfg.Cgroups.Open(r.c.cgroupName(r.alloc.ID))
 	if err != nil {
 		return // never made, or already removed
 	}
@@ -271,6 +289,10 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		EndTime:    st.EndTime,
 		Metrics:    r.metrics.values(),
 		Usage:      st.Usage,
+		GPUUsage:   r.gpu.values(),
+	}
+	if note := r.gpuFailureNote(); note != "" && cs.ExitReason == structs.ExitGPUFailed {
+		cs.Message = joinMsg(cs.Message, note)
 	}
 	if st.Reason == structs.ExitExited && st.ExitCode != nil && *st.ExitCode == 0 {
 		cs.Status = structs.AllocComplete
@@ -281,6 +303,7 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		r.mu.Unlock()
 	}
 	info, err := r.uploadOutputs(ctx)
+	uploaded := err == nil
 	switch {
 	case ctx.Err() != nil:
 		return
@@ -289,6 +312,11 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		cs.Message = joinMsg(cs.Message, "output upload failed: "+err.Error())
 	case info != nil:
 		cs.OutputDigest, cs.OutputSize = info.Digest, info.Size
+	}
+	if d, err := r.uploadMetricsHistory(ctx); err != nil {
+		r.logger.Warn("metrics history not kept", "error", err)
+	} else {
+		cs.MetricsDigest = d
 	}
 	err = r.c.updater.send(ctx, &structs.AllocUpdate{AllocID: r.alloc.ID, Client: cs})
 	if ctx.Err() != nil {
@@ -302,8 +330,8 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 	if err := writeFileAtomic(r.dir.path(reportedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
 		r.logger.Error("mark allocation reported", "error", err)
 	}
-	_ = os.Remove(r.dir.path(archiveName))
 	r.logger.Info("allocation ended", "status", cs.Status, "reason", cs.ExitReason, "exit_code", fmtCode(cs.ExitCode))
+	r.c.cleanAllocDir(r.dir, uploaded, r.logger)
 }
 
 func joinMsg(a, b string) string {

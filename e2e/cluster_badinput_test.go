@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nai-project/nai/membership"
 )
 
 // Each bad cluster setup is reported in the log and by `nai agent-info`,
@@ -13,8 +15,14 @@ func TestClusterBadInput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
-	keyA := strings.TrimSpace(newCLI(t).mustNai("operator", "keygen"))
-	keyB := strings.TrimSpace(newCLI(t).mustNai("operator", "keygen"))
+	keyA, err := membership.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyB, err := membership.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
 	seed := startClusterAgent(t, "seed", t.TempDir(), "-server", "-bootstrap-expect", "1", "-encrypt", keyA)
 	waitFor(t, 30*time.Second, "the seed leads", func() bool { s, err := seed.self(); return err == nil && s.Leader })
 
@@ -83,13 +91,4 @@ func TestClusterBootstrapExpectDisagreement(t *testing.T) {
 	if !strings.Contains(a.logs.String(), "bootstrap blocked") {
 		t.Error("the log does not say bootstrap is blocked")
 	}
-}
-
-// newCLI is an agent value used only to run CLI commands that need no
-// agent.
-func newCLI(t *testing.T) *agent {
-	if testing.Short() {
-		t.Skip("end-to-end test: skipped with -short")
-	}
-	return &agent{t: t, addr: "http://127.0.0.1:1"}
 }

@@ -21,6 +21,21 @@ import (
 func TestClusterForms(t *testing.T) {
 	c := startCluster(t, 3, 2)
 	s := c.servers[1]
+	waitFor(t, 30*time.Second, "every agent sees five alive members", func() bool {
+		for _, a := range append(c.servers, c.clients...) {
+			ms, err := a.api().Members(context.Background())
+			alive := 0
+			for _, m := range ms {
+				if m.Status == "alive" {
+					alive++
+				}
+			}
+			if err != nil || alive != 5 {
+				return false
+			}
+		}
+		return true
+	})
 	var members []api.AgentMember
 	if err := json.Unmarshal([]byte(s.mustNai("server", "members", "-json")), &members); err != nil {
 		t.Fatal(err)
@@ -40,8 +55,8 @@ func TestClusterForms(t *testing.T) {
 	if out := s.mustNai("server", "members", "-all"); strings.Count(out, "alive") != 5 {
 		t.Errorf("nai server members -all does not show 5 alive agents:\n%s", out)
 	}
-	var peers []api.RaftPeer
-	if err := json.Unmarshal([]byte(c.clients[0].mustNai("operator", "raft", "list-peers", "-json")), &peers); err != nil {
+	peers, err := c.clients[0].api().RaftConfiguration(context.Background())
+	if err != nil {
 		t.Fatal(err)
 	}
 	if len(peers) != 3 {
@@ -131,6 +146,9 @@ func testLeaderKill(t *testing.T, submissions, kills int) {
 		}
 		jobs = js
 		for _, j := range js {
+			if j.Status.Terminal() && j.Status != structs.JobComplete {
+				t.Fatalf("job %s (%s) ended %s: %s", j.ID, j.Name, j.Status, j.ExitReason)
+			}
 			if j.Status != structs.JobComplete {
 				return false
 			}
@@ -217,10 +235,12 @@ func TestClusterClientLost(t *testing.T) {
 			onVictim = append(onVictim, id)
 		}
 	}
+	var dead *clusterAgent
 	for _, cl := range c.clients {
 		if cl.name == victim {
 			t.Logf("killing client %s running %v", victim, onVictim)
 			cl.kill()
+			dead = cl
 		}
 	}
 	waitFor(t, 30*time.Second, "the killed client's node is down", func() bool {
@@ -237,6 +257,13 @@ func TestClusterClientLost(t *testing.T) {
 			t.Errorf("allocations of %s: %v, %v; want the first lost and a second", id, allocs, err)
 		}
 	}
+	// The client comes back: its node is ready again, and what it left
+	// running of the lost allocations is cleaned up by its recovery.
+	startClusterAgent(t, dead.name, dead.dataDir, "-client", "-dev-gpus", "2", "-join", s.serf)
+	waitFor(t, 30*time.Second, "the returning client's node is ready", func() bool {
+		n, err := s.api().Node(ctx, victim)
+		return err == nil && n.Status == structs.NodeReady
+	})
 }
 
 // A stopped (SIGSTOP) leader is a minority: it cannot accept writes, the

@@ -262,3 +262,28 @@ func os_user() (string, error) {
 	}
 	return os.Getenv("USER"), err
 }
+
+// node reads the agent's one node through the API.
+func (a *agent) node() *structs.Node {
+	a.t.Helper()
+	nodes, err := a.api().Nodes(context.Background())
+	if err != nil || len(nodes) != 1 {
+		a.t.Fatalf("nodes: %v (%d nodes)", err, len(nodes))
+	}
+	return nodes[0]
+}
+
+// requireCgroups skips the test when the agent runs without cgroups (the
+// node says so in its "cgroups" attribute).
+func (a *agent) requireCgroups() {
+	a.t.Helper()
+	if v := a.node().Attributes["cgroups"]; v == "" || v == "disabled" {
+		a.t.Skipf("cgroups unavailable on this host (agent says %q): limits are not enforced", v)
+	}
+}
+
+// submit writes a job file and submits it detached, returning the job id.
+func (a *agent) submit(dir, name, hcl string) string {
+	a.t.Helper()
+	return strings.TrimSpace(a.mustNai("job", "run", "-detach", writeFile(a.t, dir, name+".hcl", hcl)))
+}

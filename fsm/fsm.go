@@ -37,12 +37,21 @@ type handler func(st *state.Store, index uint64, body []byte) any
 
 // handlers is the one table from message type to handler.
 var handlers = map[MessageType]handler{
-	JobRegister:  applyJobRegister,
-	JobCancel:    applyJobCancel,
-	NodeRegister: applyNodeRegister,
-	NodeStatus:   applyNodeStatus,
-	PlanApply:    applyPlanApply,
-	AllocUpdate:  applyAllocUpdate,
+	JobRegister:    applyJobRegister,
+	JobCancel:      applyJobCancel,
+	NodeRegister:   applyNodeRegister,
+	NodeStatus:     applyNodeStatus,
+	PlanApply:      applyPlanApply,
+	AllocUpdate:    applyAllocUpdate,
+	QueueUpsert:    applyQueueUpsert,
+	QueueDelete:    applyQueueDelete,
+	ShareUpsert:    applyShareUpsert,
+	ShareDelete:    applyShareDelete,
+	QuotaUpsert:    applyQuotaUpsert,
+	QuotaDelete:    applyQuotaDelete,
+	DatasetPush:    applyDatasetPush,
+	ModelPush:      applyModelPush,
+	ArtifactDelete: applyArtifactDelete,
 }
 
 var _ raft.FSM = (*FSM)(nil)

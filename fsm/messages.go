@@ -16,6 +16,19 @@ const (
 	NodeStatus   MessageType = 3
 	PlanApply    MessageType = 4
 	AllocUpdate  MessageType = 5
+
+	// Scheduling policy (queues, shares, quotas): 20-29.
+	QueueUpsert MessageType = 20
+	QueueDelete MessageType = 21
+	ShareUpsert MessageType = 22
+	ShareDelete MessageType = 23
+	QuotaUpsert MessageType = 24
+	QuotaDelete MessageType = 25
+
+	// Datasets and models: 10-19.
+	DatasetPush    MessageType = 10
+	ModelPush      MessageType = 11
+	ArtifactDelete MessageType = 12
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its
@@ -27,12 +40,21 @@ const IgnoreUnknownFlag MessageType = 128
 const encodingVersion = 1
 
 var messageNames = map[MessageType]string{
-	JobRegister:  "JobRegister",
-	JobCancel:    "JobCancel",
-	NodeRegister: "NodeRegister",
-	NodeStatus:   "NodeStatus",
-	PlanApply:    "PlanApply",
-	AllocUpdate:  "AllocUpdate",
+	JobRegister:    "JobRegister",
+	JobCancel:      "JobCancel",
+	NodeRegister:   "NodeRegister",
+	NodeStatus:     "NodeStatus",
+	PlanApply:      "PlanApply",
+	AllocUpdate:    "AllocUpdate",
+	QueueUpsert:    "QueueUpsert",
+	QueueDelete:    "QueueDelete",
+	ShareUpsert:    "ShareUpsert",
+	ShareDelete:    "ShareDelete",
+	QuotaUpsert:    "QuotaUpsert",
+	QuotaDelete:    "QuotaDelete",
+	DatasetPush:    "DatasetPush",
+	ModelPush:      "ModelPush",
+	ArtifactDelete: "ArtifactDelete",
 }
 
 func (t MessageType) String() string {

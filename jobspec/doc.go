@@ -107,4 +107,10 @@
 // (structs.Job, snake_case keys). Unknown keys are errors; state fields (id,
 // user, status, ...) are dropped, so `nai job inspect -json` output can be
 // submitted again.
+//
+// # Writing
+//
+// FormatHCL writes a job back as a job file (`nai job inspect -hcl`) that
+// parses to the same spec; what a file cannot hold (id, owner, sweep
+// membership, code digest) goes into comments at its top.
 package jobspec

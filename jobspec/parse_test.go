@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -308,7 +310,7 @@ func TestExamples(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(path, ".hcl") {
+		if !d.IsDir() && strings.HasSuffix(path, ".hcl") && isJobFile(path) {
 			files = append(files, path)
 		}
 		return nil
@@ -333,6 +335,26 @@ func TestExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isJobFile tells job files from the other HCL files under examples/
+// (agent configurations): a job file has a top-level job block. A file
+// that does not even parse counts as a job file, so that it fails.
+func isJobFile(path string) bool {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return true
+	}
+	f, diags := hclsyntax.ParseConfig(src, path, hcl.InitialPos)
+	if diags.HasErrors() {
+		return true
+	}
+	for _, b := range f.Body.(*hclsyntax.Body).Blocks {
+		if b.Type == "job" {
+			return true
+		}
+	}
+	return false
 }
 
 func TestEmptyInput(t *testing.T) {

@@ -2,17 +2,9 @@ package scheduler
 
 import (
 	"time"
-)
 
-// Weights scale each priority factor (every factor is in 0..1), as Slurm's
-// PriorityWeight* settings do. A job's priority is the weighted sum.
-type Weights struct {
-	Age       float64 `json:"age"`
-	FairShare float64 `json:"fair_share"`
-	JobSize   float64 `json:"job_size"`
-	Queue     float64 `json:"queue"`
-	Job       float64 `json:"job"` // the job's own priority, 0..structs.MaxPriority
-}
+	"github.com/nai-project/nai/structs"
+)
 
 // BackfillMode names the backfill algorithm.
 type BackfillMode string
@@ -22,30 +14,6 @@ const (
 	// jobs start now if they cannot delay that reservation.
 	BackfillEASY BackfillMode = "easy"
 )
-
-// QueueConfig is one queue (a Slurm partition): a set of nodes with limits.
-type QueueConfig struct {
-	Name string `json:"name"`
-	// Priority is the queue's priority factor input (0..MaxQueuePriority
-	// of all queues).
-	Priority int `json:"priority"`
-	// PriorityTier orders queues before any factor, and lets jobs of a
-	// higher tier preempt preemptible jobs of a lower one.
-	PriorityTier int `json:"priority_tier"`
-	// Nodes are node names or IDs; empty means every node.
-	Nodes            []string      `json:"nodes,omitempty"`
-	DefaultTimeLimit time.Duration `json:"default_time_limit,omitempty"`
-	MaxTimeLimit     time.Duration `json:"max_time_limit,omitempty"`
-	MaxGPUsPerJob    int           `json:"max_gpus_per_job,omitempty"`
-	// AllowedGroups restricts who may use the queue; empty means everyone.
-	AllowedGroups []string `json:"allowed_groups,omitempty"`
-}
-
-// Quota limits one user or group. Zero fields mean no limit.
-type Quota struct {
-	MaxGPUs    int `json:"max_gpus,omitempty"`    // GPUs in use by running jobs
-	MaxPending int `json:"max_pending,omitempty"` // pending jobs considered at once
-}
 
 // FairShareConfig holds the shares users and groups are entitled to.
 type FairShareConfig struct {
@@ -62,7 +30,7 @@ type FairShareConfig struct {
 // DefaultConfig is the recommended multifactor policy. Weights with only
 // Age set give first-in first-out.
 type Config struct {
-	Weights Weights `json:"weights"`
+	Weights structs.PriorityWeights `json:"weights"`
 	// MaxAge is the wait after which the age factor reaches 1.
 	MaxAge time.Duration `json:"max_age"`
 
@@ -83,12 +51,12 @@ type Config struct {
 
 	// Queues defines the queues; empty means one queue, "default", on
 	// every node with no limits.
-	Queues []QueueConfig `json:"queues,omitempty"`
+	Queues []structs.Queue `json:"queues,omitempty"`
 
-	UserQuotas        map[string]Quota `json:"user_quotas,omitempty"`
-	GroupQuotas       map[string]Quota `json:"group_quotas,omitempty"`
-	DefaultUserQuota  Quota            `json:"default_user_quota"`
-	DefaultGroupQuota Quota            `json:"default_group_quota"`
+	UserQuotas        map[string]structs.Quota `json:"user_quotas,omitempty"`
+	GroupQuotas       map[string]structs.Quota `json:"group_quotas,omitempty"`
+	DefaultUserQuota  structs.Quota            `json:"default_user_quota"`
+	DefaultGroupQuota structs.Quota            `json:"default_group_quota"`
 
 	// SkipEstimates leaves WaitStatus.EstimatedStart zero except for the
 	// reserved job; the simulator sets it because nobody reads them there.
@@ -101,7 +69,7 @@ type Config struct {
 // backfill on; preemption on (only preemptible jobs in lower tiers).
 func DefaultConfig() Config {
 	return Config{
-		Weights: Weights{
+		Weights: structs.PriorityWeights{
 			Job:       1_000_000,
 			Queue:     10_000,
 			FairShare: 10_000,
@@ -120,19 +88,19 @@ func DefaultConfig() Config {
 }
 
 // DefaultQueue is the queue of a job that names none.
-const DefaultQueue = "default"
+const DefaultQueue = structs.DefaultQueueName
 
 // Scheduler plans with one Config. It keeps no state between calls, so
 // one Scheduler may be used from several goroutines.
 type Scheduler struct {
 	cfg    Config
 	queues map[string]*queueInfo
-	// maxQueuePrio normalises QueueConfig.Priority to 0..1.
+	// maxQueuePrio normalises structs.Queue.Priority to 0..1.
 	maxQueuePrio int
 }
 
 type queueInfo struct {
-	cfg     QueueConfig
+	cfg     structs.Queue
 	nodes   map[string]bool // names or IDs; nil = all
 	allowed map[string]bool // nil = all
 }
@@ -141,8 +109,8 @@ type queueInfo struct {
 // changed afterwards.
 func New(cfg Config) *Scheduler {
 	s := &Scheduler{cfg: cfg, queues: map[string]*queueInfo{}}
-	if cfg.Weights == (Weights{}) {
-		s.cfg.Weights = Weights{Job: 1}
+	if cfg.Weights == (structs.PriorityWeights{}) {
+		s.cfg.Weights = structs.PriorityWeights{Job: 1}
 	}
 	if cfg.MaxAge <= 0 {
 		s.cfg.MaxAge = 7 * 24 * time.Hour
@@ -199,4 +167,4 @@ func (s *Scheduler) queue(name string) *queueInfo {
 	return s.queues[name]
 }
 
-var defaultQueueInfo = &queueInfo{cfg: QueueConfig{Name: DefaultQueue}}
+var defaultQueueInfo = &queueInfo{cfg: structs.Queue{Name: DefaultQueue}}

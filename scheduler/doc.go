@@ -33,6 +33,13 @@
 // Fair-share usage is an input (Config.Usage), computed by the caller with
 // Usage.Advance or AccumulateUsage so the server and the simulator agree.
 //
+// The policy's data types (structs.Queue, structs.Quota,
+// structs.PriorityWeights, structs.PriorityFactors) live in structs, so the
+// state store and the API carry them as they are; the leader fills
+// Config.Queues, shares and quotas from raft on each pass. Explain (factors
+// of every pending job, for `nai queue -explain`) and Shares (for
+// `nai share`) compute exactly what a pass would.
+//
 // Invariants: no I/O, no clock (now is an argument), no randomness, and no
 // map iteration order in results. A Scheduler keeps no state between
 // passes and is safe for concurrent use.

@@ -147,6 +147,7 @@ func (u *Usage) integral(gpus int, a, b time.Time) float64 {
 type shareTable struct {
 	usage       map[string]float64
 	shares      map[string]float64
+	names       []string // everyone with usage, shares or a pending job, sorted
 	def         float64
 	totalUsage  float64
 	totalShares float64
@@ -165,6 +166,7 @@ func newShareTable(usage, shares map[string]float64, def float64, active []strin
 	names = append(names, active...)
 	slices.Sort(names)
 	names = slices.Compact(names)
+	t.names = names
 	for _, k := range names {
 		t.totalUsage += usage[k]
 		t.totalShares += t.share(k)

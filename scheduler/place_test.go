@@ -169,7 +169,7 @@ func TestPlacementStories(t *testing.T) {
 			h := newHarness(t)
 			tc.setup(h)
 			cfg := tc.cfg
-			if cfg.Weights == (Weights{}) {
+			if cfg.Weights == (structs.PriorityWeights{}) {
 				cfg = strict()
 			}
 			p := h.plan(cfg)
@@ -250,7 +250,7 @@ func TestZeroConfigOrders(t *testing.T) {
 	if diff := cmp.Diff([]string{"2", "3", "1"}, ids(New(Config{}).Order(h.st, h.now))); diff != "" {
 		t.Errorf("zero config order (-want +got):\n%s", diff)
 	}
-	fifo := Config{Weights: Weights{Age: 1}}
+	fifo := Config{Weights: structs.PriorityWeights{Age: 1}}
 	if diff := cmp.Diff([]string{"1", "2", "3"}, ids(New(fifo).Order(h.st, h.now))); diff != "" {
 		t.Errorf("age-only order (-want +got):\n%s", diff)
 	}

@@ -92,7 +92,7 @@ func (s *Scheduler) newPass(st State, now time.Time, only []*structs.Job) *pass 
 		it := item{job: j, q: q, limit: forever}
 		switch {
 		case q == nil:
-		case s.cfg.Weights == (Weights{Age: s.cfg.Weights.Age}):
+		case s.cfg.Weights == (structs.PriorityWeights{Age: s.cfg.Weights.Age}):
 			// Age alone orders exactly as submit time does, which breaks
 			// the ties anyway: skip computing factors (FIFO replays).
 			it.tier = q.cfg.PriorityTier
@@ -150,7 +150,7 @@ func (p *pass) schedule(plan *structs.Plan) {
 func (p *pass) prepareCounters() {
 	cfg := &p.s.cfg
 	p.quotas = len(cfg.UserQuotas) > 0 || len(cfg.GroupQuotas) > 0 ||
-		cfg.DefaultUserQuota != (Quota{}) || cfg.DefaultGroupQuota != (Quota{})
+		cfg.DefaultUserQuota != (structs.Quota{}) || cfg.DefaultGroupQuota != (structs.Quota{})
 	arrays := false
 	for _, j := range p.pending {
 		if j.MaxParallel > 0 && j.ArrayID != "" {
@@ -181,13 +181,13 @@ func (p *pass) prepareCounters() {
 	}
 }
 
-func (p *pass) quotaOf(user, group string) (Quota, Quota) {
+func (p *pass) quotaOf(user, group string) (structs.Quota, structs.Quota) {
 	cfg := &p.s.cfg
 	uq, ok := cfg.UserQuotas[user]
 	if !ok {
 		uq = cfg.DefaultUserQuota
 	}
-	gq := Quota{}
+	gq := structs.Quota{}
 	if group != "" {
 		if q, ok := cfg.GroupQuotas[group]; ok {
 			gq = q
@@ -336,7 +336,7 @@ func queueName(q string) string {
 // queueLimits returns why a job breaks its queue's limits, or "".
 func (p *pass) queueLimits(j *structs.Job, q *queueInfo) string {
 	c := &q.cfg
-	if c.MaxTimeLimit > 0 && j.TimeLimit.D() > c.MaxTimeLimit {
+	if c.MaxTimeLimit > 0 && j.TimeLimit > c.MaxTimeLimit {
 		return fmt.Sprintf("QueueLimit: time limit %s exceeds queue %s's maximum of %s", j.TimeLimit, c.Name, c.MaxTimeLimit)
 	}
 	if n := j.Resources.GPU.Count * max(j.Resources.Nodes, 1); c.MaxGPUsPerJob > 0 && n > c.MaxGPUsPerJob {

@@ -49,7 +49,7 @@ func TestFactors(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Weights.JobSize = 100
 	f := New(cfg).Factors(h.st, j, h.now)
-	want := PriorityFactors{JobID: j.ID, Age: 0.5, FairShare: 1, JobSize: 0.5, Job: 0.8, Weights: cfg.Weights,
+	want := structs.PriorityFactors{JobID: j.ID, Age: 0.5, FairShare: 1, JobSize: 0.5, Job: 0.8, Weights: cfg.Weights,
 		Priority: 0.5*1000 + 10000 + 0.5*100 + 0.8*1_000_000}
 	if diff := cmp.Diff(want, f); diff != "" {
 		t.Errorf("factors (-want +got):\n%s", diff)
@@ -109,7 +109,7 @@ func TestBackfill(t *testing.T) {
 }
 
 func TestPreemptionPicksCheapestVictims(t *testing.T) {
-	queues := []QueueConfig{{Name: "low", PriorityTier: 0}, {Name: "high", PriorityTier: 1}}
+	queues := []structs.Queue{{Name: "low", PriorityTier: 0}, {Name: "high", PriorityTier: 1}}
 	cases := []struct {
 		name        string
 		setup       func(h *harness)
@@ -319,35 +319,37 @@ func TestGates(t *testing.T) {
 			h.submit(newJob().Array("s", 2))
 			return h.submit(newJob().Array("s", 2))[0].ID
 		}, want{code: structs.WaitParallel, reason: "ArrayLimit: sweep s already runs 2 jobs (max_parallel 2)"}},
-		{"user over GPU quota", func(c *Config) { c.UserQuotas = map[string]Quota{"alice": {MaxGPUs: 4}} }, func(h *harness) string {
+		{"user over GPU quota", func(c *Config) { c.UserQuotas = map[string]structs.Quota{"alice": {MaxGPUs: 4}} }, func(h *harness) string {
 			h.running(newJob().GPUs(2), "n1", []int{0, 1}, t0)
 			return h.submit(newJob().GPUs(3))[0].ID
 		}, want{code: structs.WaitQuota, reason: "QuotaExceeded: user alice uses 2 of 4 GPUs, this job needs 3"}},
-		{"another user is not limited by alice's quota", func(c *Config) { c.UserQuotas = map[string]Quota{"alice": {MaxGPUs: 4}} }, func(h *harness) string {
+		{"another user is not limited by alice's quota", func(c *Config) { c.UserQuotas = map[string]structs.Quota{"alice": {MaxGPUs: 4}} }, func(h *harness) string {
 			h.running(newJob().GPUs(4), "n1", []int{0, 1, 2, 3}, t0)
 			return h.submit(newJob().GPUs(3).User("bob"))[0].ID
 		}, want{}},
-		{"group over GPU quota", func(c *Config) { c.DefaultGroupQuota = Quota{MaxGPUs: 2} }, func(h *harness) string {
+		{"group over GPU quota", func(c *Config) { c.DefaultGroupQuota = structs.Quota{MaxGPUs: 2} }, func(h *harness) string {
 			h.submit(newJob().GPUs(2).Group("ml"))
 			return h.submit(newJob().GPUs(1).Group("ml").User("bob"))[0].ID
 		}, want{code: structs.WaitQuota, reason: "QuotaExceeded: group ml uses 2 of 2 GPUs, this job needs 1"}},
-		{"user over pending quota", func(c *Config) { c.DefaultUserQuota = Quota{MaxPending: 1} }, func(h *harness) string {
+		{"user over pending quota", func(c *Config) { c.DefaultUserQuota = structs.Quota{MaxPending: 1} }, func(h *harness) string {
 			h.submit(newJob())
 			return h.submit(newJob())[0].ID
 		}, want{code: structs.WaitQuota, reason: "QuotaExceeded: user alice may have 1 pending jobs considered at once"}},
-		{"unknown queue", func(c *Config) { c.Queues = []QueueConfig{{Name: "gpu"}} }, func(h *harness) string {
+		{"unknown queue", func(c *Config) { c.Queues = []structs.Queue{{Name: "gpu"}} }, func(h *harness) string {
 			return h.submit(newJob().Queue("nope"))[0].ID
 		}, want{code: structs.WaitNoNodeFits, reason: `NoNodeFits: queue "nope" does not exist`}},
-		{"queue max time", func(c *Config) { c.Queues = []QueueConfig{{Name: "default", MaxTimeLimit: time.Hour}} }, func(h *harness) string {
+		{"queue max time", func(c *Config) {
+			c.Queues = []structs.Queue{{Name: "default", MaxTimeLimit: structs.Duration(time.Hour)}}
+		}, func(h *harness) string {
 			return h.submit(newJob().TimeLimit(2 * time.Hour))[0].ID
 		}, want{code: structs.WaitNoNodeFits, reason: "QueueLimit: time limit 2h0m0s exceeds queue default's maximum of 1h0m0s"}},
-		{"queue max GPUs per job", func(c *Config) { c.Queues = []QueueConfig{{Name: "default", MaxGPUsPerJob: 2}} }, func(h *harness) string {
+		{"queue max GPUs per job", func(c *Config) { c.Queues = []structs.Queue{{Name: "default", MaxGPUsPerJob: 2}} }, func(h *harness) string {
 			return h.submit(newJob().GPUs(4))[0].ID
 		}, want{code: structs.WaitNoNodeFits, reason: "QueueLimit: needs 4 GPUs, queue default allows 2 per job"}},
-		{"queue allowed groups", func(c *Config) { c.Queues = []QueueConfig{{Name: "default", AllowedGroups: []string{"ml"}}} }, func(h *harness) string {
+		{"queue allowed groups", func(c *Config) { c.Queues = []structs.Queue{{Name: "default", AllowedGroups: []string{"ml"}}} }, func(h *harness) string {
 			return h.submit(newJob().Group("web"))[0].ID
 		}, want{code: structs.WaitNoNodeFits, reason: `QueueLimit: group "web" may not use queue default`}},
-		{"queue node set", func(c *Config) { c.Queues = []QueueConfig{{Name: "small", Nodes: []string{"n2"}}} }, func(h *harness) string {
+		{"queue node set", func(c *Config) { c.Queues = []structs.Queue{{Name: "small", Nodes: []string{"n2"}}} }, func(h *harness) string {
 			return h.submit(newJob().Queue("small").GPUs(8))[0].ID
 		}, want{code: structs.WaitNoNodeFits, reason: "NoNodeFits: needs 8 GPUs, largest node has 4"}},
 	}
@@ -388,7 +390,7 @@ func TestQueueNodeSetAndTier(t *testing.T) {
 	h := newHarness(t)
 	h.addNodes(2, newNode("n").GPUs(2))
 	cfg := DefaultConfig()
-	cfg.Queues = []QueueConfig{{Name: "default"}, {Name: "only2", Nodes: []string{"n2"}, PriorityTier: 1}}
+	cfg.Queues = []structs.Queue{{Name: "default"}, {Name: "only2", Nodes: []string{"n2"}, PriorityTier: 1}}
 	h.submit(newJob().GPUs(2), newJob().GPUs(1).Queue("only2"))
 	p := h.plan(cfg)
 	want := map[string]string{"2": "n2:[0]", "1": "n1:[0 1]"}

@@ -8,27 +8,12 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// PriorityFactors explains a pending job's place in the queue, as Slurm's
-// sprio does. Each factor is in 0..1; Priority is their weighted sum.
-// Tier (the queue's PriorityTier) orders jobs before Priority does.
-type PriorityFactors struct {
-	JobID     string  `json:"job_id"`
-	Tier      int     `json:"tier"`
-	Age       float64 `json:"age"`
-	FairShare float64 `json:"fair_share"`
-	JobSize   float64 `json:"job_size"`
-	Queue     float64 `json:"queue"`
-	Job       float64 `json:"job"`
-	Weights   Weights `json:"weights"`
-	Priority  float64 `json:"priority"`
-}
-
 // Factors returns the priority factors of one job as the scheduler would
 // compute them at now (for `nai job priority`).
-func (s *Scheduler) Factors(st State, job *structs.Job, now time.Time) PriorityFactors {
+func (s *Scheduler) Factors(st State, job *structs.Job, now time.Time) structs.PriorityFactors {
 	p := s.newPass(st, now, []*structs.Job{job})
 	if len(p.items) == 0 {
-		return PriorityFactors{JobID: job.ID, Weights: s.cfg.Weights}
+		return structs.PriorityFactors{JobID: job.ID, Weights: s.cfg.Weights}
 	}
 	return p.factors(job, p.items[0].q)
 }
@@ -53,9 +38,9 @@ type item struct {
 	limit int64 // time limit in nanoseconds; forever when it has none
 }
 
-func (p *pass) factors(j *structs.Job, q *queueInfo) PriorityFactors {
+func (p *pass) factors(j *structs.Job, q *queueInfo) structs.PriorityFactors {
 	w := p.s.cfg.Weights
-	f := PriorityFactors{JobID: j.ID, Weights: w}
+	f := structs.PriorityFactors{JobID: j.ID, Weights: w}
 	if q != nil {
 		f.Tier = q.cfg.PriorityTier
 		if p.s.maxQueuePrio > 0 {

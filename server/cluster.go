@@ -286,3 +286,24 @@ func (s *Server) checkClusterID() {
 		s.logger.Error(msg)
 	}
 }
+
+// Leave takes this server out of the cluster on purpose: a leader first
+// hands leadership to another server (so writes pause for a moment rather
+// than for an election timeout), then the agent leaves serf, and the new
+// leader removes this server from raft when it sees it left.
+func (s *Server) Leave() error {
+	if s.cluster == nil {
+		return nil
+	}
+	if s.IsLeader() {
+		servers, err := s.raftServers()
+		if err == nil && len(servers) > 1 {
+			if err := s.raft.LeadershipTransfer().Error(); err != nil {
+				s.logger.Warn("could not hand over leadership before leaving", "err", err)
+			} else {
+				s.logger.Info("handed over raft leadership before leaving")
+			}
+		}
+	}
+	return s.cluster.m.Leave()
+}

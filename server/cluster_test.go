@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +221,23 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 			}
 			servers, err := l.srv.raftServers()
 			return err == nil && len(servers) == 2
+		})
+		all = slices.DeleteFunc(all, func(m *member) bool { return m == leaving })
+	})
+
+	t.Run("a leader that leaves hands over leadership and is removed", func(t *testing.T) {
+		old := leaderOf(all)
+		if err := old.srv.Leave(); err != nil {
+			t.Fatal(err)
+		}
+		rest := slices.DeleteFunc(slices.Clone(all), func(m *member) bool { return m == old })
+		waitLong(t, "the other server leads a one-server raft", func() bool {
+			l := leaderOf(rest)
+			if l == nil {
+				return false
+			}
+			servers, err := l.srv.raftServers()
+			return err == nil && len(servers) == 1
 		})
 	})
 }

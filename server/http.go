@@ -30,8 +30,10 @@ func (s *Server) Routes(outer *http.ServeMux) {
 	mux := http.NewServeMux()
 	outer.Handle("/v1/", s.forward(mux))
 	s.clusterRoutes(mux)
+	s.policyRoutes(mux)
 	mux.HandleFunc("PUT /v1/jobs", s.handleJobRegister)
 	mux.HandleFunc("POST /v1/jobs", s.handleJobRegister)
+	mux.HandleFunc("POST /v1/jobs/plan", s.handleJobPlan)
 	mux.HandleFunc("GET /v1/jobs", s.handleJobList)
 	mux.HandleFunc("GET /v1/jobs/{id}", s.handleJobGet)
 	mux.HandleFunc("DELETE /v1/jobs/{id}", s.handleJobCancel)
@@ -45,6 +47,7 @@ func (s *Server) Routes(outer *http.ServeMux) {
 	mux.HandleFunc("GET /v1/status/leader", s.handleLeader)
 	mux.HandleFunc("PUT /v1/blobs", s.handleBlobPut)
 	mux.HandleFunc("GET /v1/blobs/{digest}", s.handleBlobGet)
+	s.artifactRoutes(mux)
 
 	mux.HandleFunc("PUT /v1/client/nodes", s.handleNodeRegister)
 	mux.HandleFunc("GET /v1/client/nodes/{id}/allocations", s.handleNodeAllocs)

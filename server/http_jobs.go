@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/structs"
@@ -27,49 +26,10 @@ type registerBody struct {
 const MaxJobsPerSubmit = 10000
 
 func (s *Server) handleJobRegister(w http.ResponseWriter, r *http.Request) {
-	var body registerBody
-	if err := decodeBody(r, &body); err != nil {
+	jobs, err := submittedJobs(r) // http_plan.go: shared with the dry run
+	if err != nil {
 		s.writeError(w, r, err)
 		return
-	}
-	jobs := body.Jobs
-	if body.Job != nil {
-		jobs = append([]*structs.Job{body.Job}, jobs...)
-	}
-	if len(jobs) == 0 {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, `no job in the request: expected {"job": {...}} or {"jobs": [...]}`))
-		return
-	}
-	if len(jobs) > MaxJobsPerSubmit {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "%d jobs in one submission: the limit is %d", len(jobs), MaxJobsPerSubmit))
-		return
-	}
-	user := r.Header.Get(api.UserHeader)
-	if user == "" {
-		user = "anonymous"
-	}
-	for i, j := range jobs {
-		if j == nil {
-			s.writeError(w, r, structs.NewError(structs.CodeInvalid, "job %d of the request is null", i))
-			return
-		}
-		// State fields are the cluster's, never the submitter's.
-		clean := &structs.Job{}
-		*clean = *j
-		clean.ID, clean.Status, clean.Reason, clean.ExitCode, clean.ExitReason = "", "", "", nil, ""
-		clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
-		clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
-		clean.CreateIndex, clean.ModifyIndex = 0, 0
-		if clean.User == "" {
-			clean.User = user
-		}
-		clean.Canonicalize()
-		if err := clean.Validate(); err != nil {
-			s.writeError(w, r, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err))
-			return
-		}
-		jobs[i] = clean
 	}
 	req := &structs.JobRegisterRequest{Jobs: jobs, Now: time.Now().UTC()}
 	resp, idx, err := s.apply(fsm.JobRegister, req)
@@ -182,7 +142,14 @@ func (s *Server) handleJobMetrics(w http.ResponseWriter, r *http.Request) {
 	if m == nil {
 		m = map[string]float64{}
 	}
-	writeJSON(w, j.ModifyIndex, &structs.JobMetrics{JobID: j.ID, Metrics: m})
+	out := &structs.JobMetrics{JobID: j.ID, Metrics: m}
+	if r.URL.Query().Get("all") == "true" {
+		if out.History, err = s.metricsHistory(j); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, j.ModifyIndex, out)
 }
 
 func (s *Server) handleJobOutputs(w http.ResponseWriter, r *http.Request) {

@@ -47,6 +47,11 @@ func withHolders(snap *state.Snapshot, n *structs.Node) *structs.Node {
 			for k := range c.GPUs {
 				if c.GPUs[k].Index == gi {
 					c.GPUs[k].AllocID, c.GPUs[k].JobID = a.ID, a.JobID
+					for _, u := range a.ClientStatus.GPUUsage {
+						if u.Index == gi {
+							c.GPUs[k].UtilizationPercent, c.GPUs[k].MemoryUsedBytes = u.UtilizationPercent, u.MemoryUsedBytes
+						}
+					}
 				}
 			}
 		}

@@ -220,14 +220,19 @@ type usageCache struct {
 	usage *scheduler.Usage
 }
 
-// schedulerFor returns the scheduler with the fair-share usage of every
+// schedulerFor returns the scheduler for the policy in the snapshot
+// (policy.go) with the fair-share usage of every
 // allocation in the snapshot, decayed to now. The usage is computed from
 // raft state alone, so a new leader plans exactly as the old one did.
 func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.Scheduler, error) {
+	sched, err := s.policyScheduler(snap)
+	if err != nil {
+		return nil, err
+	}
 	s.usage.mu.Lock()
 	defer s.usage.mu.Unlock()
 	if s.usage.usage != nil && now.Sub(s.usage.at) >= 0 && now.Sub(s.usage.at) < fairShareRefresh {
-		return s.sched.WithUsage(s.usage.usage), nil
+		return sched.WithUsage(s.usage.usage), nil
 	}
 	allocs, err := snap.Allocs(nil)
 	if err != nil {
@@ -245,5 +250,5 @@ func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.S
 	}
 	u := scheduler.AccumulateUsage(recs, now, s.cfg.Scheduler.FairShare.HalfLife)
 	s.usage.at, s.usage.usage = now, u
-	return s.sched.WithUsage(u), nil
+	return sched.WithUsage(u), nil
 }

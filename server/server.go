@@ -32,7 +32,9 @@ type Config struct {
 	// Bootstrap makes a fresh server bootstrap a one-server cluster with
 	// itself (dev mode).
 	Bootstrap bool
-	// Scheduler configures the scheduling policy.
+	// Scheduler configures the scheduling policy. Its Queues are not used:
+	// queues live in raft (`nai operator queue`, policy.go), where the store
+	// checks jobs against them; stored shares and quotas override these.
 	Scheduler scheduler.Config
 	// SchedulerInterval is the slow timer that re-plans even without state
 	// changes (begin times, estimated starts). Default 5s.

@@ -15,13 +15,17 @@ import (
 )
 
 // testServer starts a one-server cluster in dir with its HTTP API.
-func testServer(t *testing.T, dir string) (*Server, *api.Client) {
+func testServer(t *testing.T, dir string, opts ...func(*Config)) (*Server, *api.Client) {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	s, err := New(Config{DataDir: dir, NodeName: "test", Bootstrap: true, Logger: logger, SchedulerInterval: time.Second})
+	cfg := Config{DataDir: dir, NodeName: "test", Bootstrap: true, Logger: logger, SchedulerInterval: time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,12 +26,12 @@ func PolicyConfig(name string) (scheduler.Config, error) {
 	var cfg scheduler.Config
 	switch name {
 	case "fifo":
-		cfg.Weights = scheduler.Weights{Age: 1} // age alone is submit order
+		cfg.Weights = structs.PriorityWeights{Age: 1} // age alone is submit order
 	case "priority":
 		cfg = scheduler.DefaultConfig()
 		cfg.Backfill = false
 	case "backfill":
-		cfg.Weights = scheduler.Weights{Age: 1}
+		cfg.Weights = structs.PriorityWeights{Age: 1}
 		cfg.Backfill = true
 		cfg.BackfillMode = scheduler.BackfillEASY
 	case "priority-backfill":

@@ -82,6 +82,21 @@ type ClientStatusFields struct {
 	Usage        *ResourceUsage     `json:"usage,omitempty"`
 	OutputDigest string             `json:"output_digest,omitempty"`
 	OutputSize   int64              `json:"output_size,omitempty"`
+	// MetricsDigest is the blob of every line of NAI_METRICS_FILE.
+	MetricsDigest string     `json:"metrics_digest,omitempty"`
+	GPUUsage      []GPUUsage `json:"gpu_usage,omitempty"` // per GPU held, sampled by the client
+}
+
+// GPUUsage is what one GPU of an allocation did: the latest sample, the
+// mean utilisation and the peak memory since the client began watching it.
+type GPUUsage struct {
+	Index              int       `json:"index"`
+	UUID               string    `json:"uuid,omitempty"`
+	UtilizationPercent int       `json:"utilization_percent"`
+	MemoryUsedBytes    int64     `json:"memory_used_bytes"`
+	MeanUtilization    float64   `json:"mean_utilization_percent"`
+	PeakMemoryBytes    int64     `json:"peak_memory_bytes"`
+	Time               time.Time `json:"time,omitzero"`
 }
 
 // ResourceUsage is what the cgroup measured.
@@ -124,5 +139,6 @@ func (c ClientStatusFields) Copy() ClientStatusFields {
 		u := *c.Usage
 		c.Usage = &u
 	}
+	c.GPUUsage = slices.Clone(c.GPUUsage)
 	return c
 }

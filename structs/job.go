@@ -99,6 +99,7 @@ type Job struct {
 	EstimatedStart time.Time `json:"estimated_start,omitzero"`
 	OutputDigest   string    `json:"output_digest,omitempty"`
 	OutputSize     int64     `json:"output_size,omitempty"`
+	MetricsDigest  string    `json:"metrics_digest,omitempty"` // blob of the full metrics history (JSON lines)
 
 	CreateIndex uint64 `json:"create_index"`
 	ModifyIndex uint64 `json:"modify_index"`
@@ -156,6 +157,7 @@ type ArtifactRef struct {
 	Name    string `json:"name"`
 	Version string `json:"version"` // a number or "latest" (resolved at submit time)
 	Digest  string `json:"digest,omitempty"`
+	Path    string `json:"path,omitempty"` // a dataset version that is a path on every client
 }
 
 // OutputSpec says what becomes of a job's outputs.

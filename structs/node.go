@@ -51,6 +51,9 @@ type GPU struct {
 	// Filled in answers (nai node status), not stored.
 	AllocID string `json:"alloc_id,omitempty"`
 	JobID   string `json:"job_id,omitempty"`
+	// The holding allocation's latest GPU sample (ClientStatus.GPUUsage).
+	UtilizationPercent int   `json:"utilization_percent,omitempty"`
+	MemoryUsedBytes    int64 `json:"memory_used_bytes,omitempty"`
 }
 
 // Schedulable reports whether new work may be placed on the node.

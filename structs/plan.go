@@ -30,6 +30,8 @@ type Placement struct {
 	NodeID string `json:"node_id"`
 	GPUs   []int  `json:"gpus"`
 	Rank   int    `json:"rank,omitempty"`
+	// NodeName is filled for people (job plan); the scheduler leaves it.
+	NodeName string `json:"node_name,omitempty"`
 }
 
 // WaitCode classifies why a pending job does not start now.

@@ -1,6 +1,9 @@
 package structs
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
 
 // The requests below are the payloads of raft log entries and of the HTTP
 // API. Every time a handler needs (submit time, end time) is chosen by the
@@ -71,4 +74,7 @@ type QueryMeta struct {
 type JobMetrics struct {
 	JobID   string             `json:"job_id"`
 	Metrics map[string]float64 `json:"metrics"`
+	// History is every line the job wrote to NAI_METRICS_FILE, in order
+	// (GET /v1/jobs/{id}/metrics?all=true, once the job has ended).
+	History []json.RawMessage `json:"history,omitempty"`
 }

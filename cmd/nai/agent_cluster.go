@@ -159,6 +159,7 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	if cl != nil {
 		mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
+		mux.Handle("POST /v1/client/dev/gpu-fault", cl.Handler()) // 404 unless the GPUs are fake
 	}
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
@@ -209,7 +210,11 @@ func runClusterAgent(c *cli.Context) error {
 	runCancel()
 	if leave {
 		logger.Info("leaving the cluster")
-		if err := m.Leave(); err != nil {
+		leaveFn := m.Leave
+		if srv != nil {
+			leaveFn = srv.Leave
+		}
+		if err := leaveFn(); err != nil {
 			logger.Error("leave", "err", err)
 		}
 		left = true

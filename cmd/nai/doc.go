@@ -19,7 +19,14 @@
 //	    without logs.
 //	nai job validate FILE              exit 0, or print every problem
 //	nai job status [-json] ID          state, reason, node, GPUs, times, exit, attempts, metrics
-//	nai job inspect ID                 the job as the server holds it (JSON)
+//	nai job plan [-json] [-var k=v]... [-var-file F]... FILE
+//	    Dry run (like nomad job plan, sbatch --test-only): the cluster's
+//	    scheduler runs on its current state with the job added and says
+//	    which node and GPUs it would get now, or why it would wait and its
+//	    estimated start. Nothing is submitted. Exits 0 when every job would
+//	    start now, 1 when any would wait, 2 on any error.
+//	nai job inspect [-hcl|-json] ID    the job as the server holds it: JSON, or
+//	                                   a job file (-hcl) that job run accepts
 //	nai job logs [-f] [-stderr] ID     the raw stream
 //	nai job cancel ID
 //	nai job outputs ID [-o DIR]        download NAI_OUTPUT_DIR and unpack it safely
@@ -33,7 +40,7 @@
 //
 // Exit status: 0 on success; 1 for any error (a usage mistake prints one line
 // with the usage; an unreachable agent names the address it tried);
-// 130 after Ctrl-C; `job run` exits with the job's code.
+// 130 after Ctrl-C; `job run` exits with the job's code; `job plan` as above.
 //
 // The formatting functions take the current time as an argument, so their
 // output is fixed for a fixed input (golden files in testdata/). Nothing

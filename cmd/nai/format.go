@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/nai-project/nai/structs"
@@ -198,4 +200,29 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// gpuUse is the USED and UTIL cells of a GPU: the holding job's latest
+// sample, "-" when no job holds it.
+func gpuUse(g structs.GPU) (used, util string) {
+	if g.AllocID == "" {
+		return "-", "-"
+	}
+	return structs.FormatSize(g.MemoryUsedBytes), fmt.Sprintf("%d%%", g.UtilizationPercent)
+}
+
+// formatGPUUsage prints what the GPUs of an allocation did, when its node
+// sampled them.
+func formatGPUUsage(w io.Writer, a *structs.Allocation) error {
+	if len(a.ClientStatus.GPUUsage) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nGPU usage (attempt %d)\n", a.Attempt)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "GPU\tUTIL\tMEAN UTIL\tMEMORY\tPEAK MEMORY")
+	for _, u := range a.ClientStatus.GPUUsage {
+		fmt.Fprintf(tw, "%d\t%d%%\t%s%%\t%s\t%s\n", u.Index, u.UtilizationPercent,
+			strconv.FormatFloat(u.MeanUtilization, 'f', 1, 64), structs.FormatSize(u.MemoryUsedBytes), structs.FormatSize(u.PeakMemoryBytes))
+	}
+	return tw.Flush()
 }

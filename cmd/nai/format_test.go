@@ -133,7 +133,11 @@ func TestFormatJobStatus(t *testing.T) {
 		}), []*structs.Allocation{{
 			ID: "12.1", JobID: "12", NodeName: "dev", GPUs: []int{0, 1}, Attempt: 1,
 			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: ago(75 * time.Second),
-				Usage: &structs.ResourceUsage{CPUSeconds: 80, MaxMemoryBytes: 1536 << 20}},
+				Usage: &structs.ResourceUsage{CPUSeconds: 80, MaxMemoryBytes: 1536 << 20},
+				GPUUsage: []structs.GPUUsage{
+					{Index: 0, UtilizationPercent: 87, MemoryUsedBytes: 30 << 30, MeanUtilization: 80.25, PeakMemoryBytes: 31 << 30},
+					{Index: 1, UtilizationPercent: 64, MemoryUsedBytes: 29 << 30, MeanUtilization: 71, PeakMemoryBytes: 30 << 30},
+				}},
 		}}},
 		{"job_status_failed_retried", testJob("11", "flaky", structs.JobFailed, ended(9*time.Minute, 8*time.Minute, intp(3), structs.ExitExited), func(j *structs.Job) {
 			j.Attempt, j.AllocID = 2, "11.2"
@@ -171,6 +175,9 @@ func testNode() *structs.Node {
 		RegisterTime: ago(2 * time.Hour), StatusTime: ago(2 * time.Hour),
 	}
 	n.GPUs[0].JobID, n.GPUs[1].JobID = "12", "12"
+	n.GPUs[0].AllocID, n.GPUs[1].AllocID = "12.1", "12.1"
+	n.GPUs[0].UtilizationPercent, n.GPUs[0].MemoryUsedBytes = 87, 30<<30
+	n.GPUs[1].UtilizationPercent, n.GPUs[1].MemoryUsedBytes = 64, 29<<30
 	n.GPUs[0].NVLinkPeers, n.GPUs[1].NVLinkPeers = []int{1}, []int{0}
 	n.GPUs[3].Healthy, n.GPUs[3].Unhealthy = false, "xid 79"
 	return n

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/internal/archive"
+	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -23,6 +24,7 @@ func jobCommand() *cli.Command {
 		Usage:  "submit, follow and inspect training jobs",
 		Action: parentAction,
 		Subcommands: []*cli.Command{
+			jobPriorityCommand(),
 			{
 				Name:      "run",
 				Usage:     "submit a job file and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
@@ -41,6 +43,7 @@ func jobCommand() *cli.Command {
 				Flags:     []cli.Flag{varFlag(), varFileFlag()},
 				Action:    jobValidate,
 			},
+			jobPlanCommand(),
 			{
 				Name:      "status",
 				Usage:     "show a job: state, reason, node, GPUs, times, exit, metrics",
@@ -50,9 +53,9 @@ func jobCommand() *cli.Command {
 			},
 			{
 				Name:      "inspect",
-				Usage:     "print the job as the server holds it (JSON)",
-				ArgsUsage: "[-json] ID",
-				Flags:     withAddr(jsonFlag()),
+				Usage:     "print the job as the server holds it (JSON), or as a job file (-hcl) that nai job run accepts",
+				ArgsUsage: "[-hcl|-json] ID",
+				Flags:     withAddr(jsonFlag(), &cli.BoolFlag{Name: "hcl", Usage: "print the job as an HCL job file"}),
 				Action:    jobInspect,
 			},
 			{
@@ -83,9 +86,9 @@ func jobCommand() *cli.Command {
 			},
 			{
 				Name:      "metrics",
-				Usage:     "print the last value of each metric a job reported",
-				ArgsUsage: "[-json] ID",
-				Flags:     withAddr(jsonFlag()),
+				Usage:     "print the last value of each metric a job reported (-all: every line it wrote)",
+				ArgsUsage: "[-json] [-all] ID",
+				Flags:     withAddr(jsonFlag(), &cli.BoolFlag{Name: "all", Usage: "print the full history, every line of NAI_METRICS_FILE"}),
 				Action:    jobMetrics,
 			},
 		},
@@ -136,8 +139,15 @@ func jobInspect(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if c.Bool("hcl") && c.Bool("json") {
+		return &usageError{msg: "-hcl and -json are alternatives: give one", usage: usageLine(c)}
+	}
 	j, _, err := cl.Job(c.Context, id)
 	if err != nil {
+		return err
+	}
+	if c.Bool("hcl") {
+		_, err := c.App.Writer.Write(jobspec.FormatHCL(j))
 		return err
 	}
 	return printJSON(c.App.Writer, j)
@@ -183,6 +193,9 @@ func jobMetrics(c *cli.Context) error {
 	id, err := oneID(c)
 	if err != nil {
 		return err
+	}
+	if c.Bool("all") {
+		return jobMetricsAll(c, id)
 	}
 	cl, err := newClient(c)
 	if err != nil {
@@ -328,6 +341,9 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 				a.Attempt, a.ID, orDash(node), gpuList(a.GPUs), orDash(string(cs.Status)), exit, started, took, mem)
 		}
 		if err := tw.Flush(); err != nil {
+			return err
+		}
+		if err := formatGPUUsage(w, allocs[len(allocs)-1]); err != nil {
 			return err
 		}
 	}

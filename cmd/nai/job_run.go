@@ -143,23 +143,12 @@ const maxCodeBytes = int64(2) << 30
 // uploadCode packs the job's code folder and streams it to the blob store,
 // returning its digest.
 func uploadCode(ctx context.Context, cl *api.Client, dir string, errw io.Writer) (string, error) {
-	pr, pw := io.Pipe()
-	var (
-		st      archive.Stats
-		packErr error
-		done    = make(chan struct{})
-	)
-	go func() {
-		defer close(done)
-		st, packErr = archive.Pack(pw, dir, maxCodeBytes)
-		pw.CloseWithError(packErr)
-	}()
-	info, err := cl.UploadBlob(ctx, pr)
-	pr.Close() // unblocks the packer if the upload stopped early
-	<-done
+	// Packed to a temporary file first: its digest tells whether the
+	// servers already hold this code, so unchanged code is not sent again.
+	info, st, packErr, err := uploadPacked(ctx, cl, func(w io.Writer) (archive.Stats, error) { return packCode(w, dir, maxCodeBytes) })
 	if packErr != nil {
 		if errors.Is(packErr, archive.ErrTooLarge) {
-			return "", fmt.Errorf("code folder %s is larger than %s: keep data in a dataset, not in code: %w", dir, structs.FormatSize(maxCodeBytes), packErr)
+			return "", fmt.Errorf("code folder %s is larger than %s (biggest files: %s): keep data in a dataset, list what is not code in %s/.naiignore: %w", dir, structs.FormatSize(maxCodeBytes), biggestFiles(dir, 5), dir, packErr)
 		}
 		return "", fmt.Errorf("pack code folder: %w", packErr)
 	}

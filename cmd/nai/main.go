@@ -52,7 +52,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // ownCommands are the client commands defined in this package; extra.go
 // adds the agent and tooling commands.
 func ownCommands() []*cli.Command {
-	return []*cli.Command{jobCommand(), queueCommand(), nodeCommand()}
+	return append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
 }
 
 func setUsageErrors(cmds []*cli.Command) {

@@ -133,7 +133,7 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 	}
 	fmt.Fprintln(w, "\nGPUs")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "INDEX\tUUID\tMODEL\tMEMORY\tHEALTHY\tNVLINK\tJOB")
+	fmt.Fprintln(tw, "INDEX\tUUID\tMODEL\tMEMORY\tUSED\tUTIL\tHEALTHY\tNVLINK\tJOB")
 	for _, g := range n.GPUs {
 		healthy := "yes"
 		if !g.Healthy {
@@ -146,8 +146,9 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 		if g.MIG {
 			model += " (MIG)"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			g.Index, g.UUID, model, structs.FormatSize(g.MemoryBytes), healthy, gpuList(g.NVLinkPeers), orDash(g.JobID))
+		used, util := gpuUse(g)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			g.Index, g.UUID, model, structs.FormatSize(g.MemoryBytes), used, util, healthy, gpuList(g.NVLinkPeers), orDash(g.JobID))
 	}
 	return tw.Flush()
 }

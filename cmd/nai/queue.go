@@ -14,10 +14,11 @@ func queueCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "queue",
 		Usage:     "list jobs in the order the scheduler considers them (like squeue)",
-		ArgsUsage: "[-json] [-all]",
+		ArgsUsage: "[-json] [-all] [-explain]",
 		Flags: []cli.Flag{
 			jsonFlag(),
 			&cli.BoolFlag{Name: "all", Usage: "include finished jobs"},
+			&cli.BoolFlag{Name: "explain", Usage: "add the priority factors of pending jobs (like sprio)"},
 			addressFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -31,6 +32,16 @@ func queueCommand() *cli.Command {
 			jobs, err := cl.Queue(c.Context, c.Bool("all"))
 			if err != nil {
 				return fmt.Errorf("list queue: %w", err)
+			}
+			if c.Bool("explain") {
+				factors, err := cl.QueuePriority(c.Context)
+				if err != nil {
+					return fmt.Errorf("read priority factors: %w", err)
+				}
+				if c.Bool("json") {
+					return printJSON(c.App.Writer, map[string]any{"jobs": jobs, "factors": factors})
+				}
+				return formatQueueExplain(c.App.Writer, jobs, factors, time.Now())
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, jobs)

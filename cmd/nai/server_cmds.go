@@ -13,8 +13,9 @@ import (
 	"github.com/nai-project/nai/membership"
 )
 
-// clusterCommands are the operator's view of the cluster: serf members,
-// raft peers, the agent's own state and the gossip key.
+// clusterCommands are the operator's view of the cluster: serf members
+// and the agent's own state (the raft and keygen commands are under
+// `nai operator`, see clusterOperatorSubcommands).
 func clusterCommands() []*cli.Command {
 	return []*cli.Command{
 		{
@@ -35,39 +36,6 @@ func clusterCommands() []*cli.Command {
 					ArgsUsage: "NAME",
 					Flags:     []cli.Flag{addressFlag()},
 					Action:    serverForceLeave,
-				},
-			},
-		},
-		{
-			Name:   "operator",
-			Usage:  "cluster maintenance",
-			Action: parentAction,
-			Subcommands: []*cli.Command{
-				{
-					Name:   "raft",
-					Usage:  "inspect and repair the raft configuration",
-					Action: parentAction,
-					Subcommands: []*cli.Command{
-						{
-							Name:      "list-peers",
-							Usage:     "list the servers of the raft configuration",
-							ArgsUsage: "[-json]",
-							Flags:     []cli.Flag{jsonFlag(), addressFlag()},
-							Action:    raftListPeers,
-						},
-						{
-							Name:      "remove-peer",
-							Usage:     "remove a dead server from the raft configuration by its id (node name)",
-							ArgsUsage: "ID",
-							Flags:     []cli.Flag{addressFlag()},
-							Action:    raftRemovePeer,
-						},
-					},
-				},
-				{
-					Name:   "keygen",
-					Usage:  "print a new gossip encryption key for `encrypt`",
-					Action: operatorKeygen,
 				},
 			},
 		},
@@ -256,4 +224,38 @@ func formatAgentInfo(w io.Writer, s *api.AgentSelf, now time.Time) error {
 		fmt.Fprintf(w, "  [%s] %s (last %s ago%s)\n", p.Kind, p.Message, human(now.Sub(p.Last)), times)
 	}
 	return nil
+}
+
+// clusterOperatorSubcommands are `nai operator raft ...` and `nai operator
+// keygen`. The operator group itself is defined in operator.go, which adds
+// them to its subcommands.
+func clusterOperatorSubcommands() []*cli.Command {
+	return []*cli.Command{
+		{
+			Name:   "raft",
+			Usage:  "inspect and repair the raft configuration",
+			Action: parentAction,
+			Subcommands: []*cli.Command{
+				{
+					Name:      "list-peers",
+					Usage:     "list the servers of the raft configuration",
+					ArgsUsage: "[-json]",
+					Flags:     []cli.Flag{jsonFlag(), addressFlag()},
+					Action:    raftListPeers,
+				},
+				{
+					Name:      "remove-peer",
+					Usage:     "remove a dead server from the raft configuration by its id (node name)",
+					ArgsUsage: "ID",
+					Flags:     []cli.Flag{addressFlag()},
+					Action:    raftRemovePeer,
+				},
+			},
+		},
+		{
+			Name:   "keygen",
+			Usage:  "print a new gossip encryption key for `encrypt`",
+			Action: operatorKeygen,
+		},
+	}
 }

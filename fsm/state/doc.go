@@ -1,6 +1,8 @@
 // Package state is nai's replicated state store: the tables that the raft
-// FSM writes (jobs, allocations, nodes, and the per-table raft indexes),
-// kept in a hashicorp/go-memdb database.
+// FSM writes (jobs, allocations, nodes, the scheduling policy's queues,
+// shares and quotas, and the per-table raft indexes), kept in a
+// hashicorp/go-memdb database. RegisterJobs checks each job against its
+// queue (queues.go).
 //
 // Writes come only from the FSM, one memdb write transaction per raft log
 // entry, committed whole or not at all. Every write takes the raft index of

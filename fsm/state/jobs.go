@@ -37,6 +37,9 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 			if err := j.Validate(); err != nil {
 				errs = append(errs, fmt.Errorf("%s%w", label, err))
 			}
+			if err := admitJob(txn, j); err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", label, err))
+			}
 			for _, d := range j.DependsOn {
 				dep, err := jobByID(txn, nil, d.JobID)
 				if err != nil {
@@ -45,6 +48,9 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 				if dep == nil && d.JobID != "" {
 					errs = append(errs, fmt.Errorf("%sdepends_on names job %q, which does not exist", label, d.JobID))
 				}
+			}
+			if err := resolveArtifactRefs(txn, j); err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", label, err))
 			}
 			jobs[i] = j
 		}

@@ -82,6 +82,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	if a.ClientStatus.OutputDigest != "" {
 		c.OutputDigest, c.OutputSize = a.ClientStatus.OutputDigest, a.ClientStatus.OutputSize
 	}
+	if a.ClientStatus.MetricsDigest != "" {
+		c.MetricsDigest = a.ClientStatus.MetricsDigest
+	}
 	cs := a.ClientStatus
 
 	if cs.Status == structs.AllocComplete {
@@ -100,6 +103,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		c.ExitReason = structs.ExitExited
 		c.Reason = ""
 		c.EndTime = w.endTime(cs)
+		if err := w.registerOutputModel(c); err != nil {
+			return err
+		}
 		return w.putJob(c)
 	}
 

@@ -22,6 +22,9 @@ const (
 	recNode    = "node"
 	recIndex   = "index"
 	recCounter = "counter"
+	recQueue   = "queue"
+	recShare   = "share"
+	recQuota   = "quota"
 	recEnd     = "end"
 )
 
@@ -29,13 +32,17 @@ const (
 // stream starts with a header and ends with an end record, so a truncated
 // snapshot is detected instead of restored half.
 type record struct {
-	Type    string              `json:"type"`
-	Version int                 `json:"version,omitempty"`
-	Job     *structs.Job        `json:"job,omitempty"`
-	Alloc   *structs.Allocation `json:"alloc,omitempty"`
-	Node    *structs.Node       `json:"node,omitempty"`
-	Index   *IndexEntry         `json:"index,omitempty"`
-	Counter *Counter            `json:"counter,omitempty"`
+	Type     string                `json:"type"`
+	Version  int                   `json:"version,omitempty"`
+	Job      *structs.Job          `json:"job,omitempty"`
+	Alloc    *structs.Allocation   `json:"alloc,omitempty"`
+	Node     *structs.Node         `json:"node,omitempty"`
+	Index    *IndexEntry           `json:"index,omitempty"`
+	Counter  *Counter              `json:"counter,omitempty"`
+	Queue    *structs.Queue        `json:"queue,omitempty"`
+	Share    *structs.Share        `json:"share,omitempty"`
+	Quota    *structs.AccountQuota `json:"quota,omitempty"`
+	Artifact *structs.Artifact     `json:"artifact,omitempty"`
 }
 
 // Persist writes the whole current state to w.
@@ -63,6 +70,11 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 		{tableAllocs, func(o any) *record { return &record{Type: recAlloc, Alloc: o.(*structs.Allocation)} }},
 		{tableIndex, func(o any) *record { return &record{Type: recIndex, Index: o.(*IndexEntry)} }},
 		{tableCounters, func(o any) *record { return &record{Type: recCounter, Counter: o.(*Counter)} }},
+		{tableQueues, func(o any) *record { return &record{Type: recQueue, Queue: o.(*structs.Queue)} }},
+		{tableShares, func(o any) *record { return &record{Type: recShare, Share: o.(*structs.Share)} }},
+		{tableQuotas, func(o any) *record { return &record{Type: recQuota, Quota: o.(*structs.AccountQuota)} }},
+		{tableDatasets, func(o any) *record { return &record{Type: recArtifact, Artifact: o.(*structs.Artifact)} }},
+		{tableModels, func(o any) *record { return &record{Type: recArtifact, Artifact: o.(*structs.Artifact)} }},
 	}
 	for _, t := range tables {
 		it, err := sn.txn.Get(t.table, "id")
@@ -148,6 +160,18 @@ func readDB(r io.Reader) (*memdb.MemDB, error) {
 			table, obj = tableIndex, rec.Index
 		case rec.Type == recCounter && rec.Counter != nil:
 			table, obj = tableCounters, rec.Counter
+		case rec.Type == recQueue && rec.Queue != nil:
+			table, obj = tableQueues, rec.Queue
+		case rec.Type == recShare && rec.Share != nil:
+			table, obj = tableShares, rec.Share
+		case rec.Type == recQuota && rec.Quota != nil:
+			table, obj = tableQuotas, rec.Quota
+		case rec.Type == recArtifact && rec.Artifact != nil:
+			t, err := artifactTable(rec.Artifact.Kind)
+			if err != nil {
+				return nil, fmt.Errorf("restore state: record %d: %w", n, err)
+			}
+			table, obj = t, rec.Artifact
 		default:
 			return nil, fmt.Errorf("restore state: record %d: unknown or empty record of type %q", n, rec.Type)
 		}

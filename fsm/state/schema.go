@@ -79,6 +79,11 @@ func schema() *memdb.DBSchema {
 				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Table"}},
 			},
 		},
+		tableDatasets: artifactTableSchema(tableDatasets),
+		tableModels:   artifactTableSchema(tableModels),
+		tableQueues:   queuesTable(),
+		tableShares:   accountTable(tableShares),
+		tableQuotas:   accountTable(tableQuotas),
 		tableCounters: {
 			Name: tableCounters,
 			Indexes: map[string]*memdb.IndexSchema{

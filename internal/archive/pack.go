@@ -23,16 +23,44 @@ var packTime = time.Unix(0, 0).UTC()
 // maxBytes (0: DefaultMaxBytes) bounds the total file size packed, so a
 // mistaken code = "/" fails instead of uploading a disk.
 func Pack(w io.Writer, dir string, maxBytes int64) (Stats, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return Stats{}, fmt.Errorf("pack %s: %w", dir, err)
+	}
+	if !fi.IsDir() {
+		return Stats{}, fmt.Errorf("pack %s: not a directory", dir)
+	}
+	return PackWith(w, dir, PackOptions{MaxBytes: maxBytes})
+}
+
+// PackOptions tune PackWith.
+type PackOptions struct {
+	// MaxBytes bounds the total file size packed (0: DefaultMaxBytes).
+	MaxBytes int64
+	// Ignore, when set, leaves out the entries it matches (rel is the
+	// slash-separated name below the folder); an ignored directory is not
+	// entered.
+	Ignore func(rel string, isDir bool) bool
+}
+
+// PackWith is Pack with options; src may also be a single regular file,
+// packed as one entry named after it.
+func PackWith(w io.Writer, src string, opts PackOptions) (Stats, error) {
 	var st Stats
+	maxBytes := opts.MaxBytes
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	fi, err := os.Stat(dir)
+	fi, err := os.Stat(src)
 	if err != nil {
-		return st, fmt.Errorf("pack %s: %w", dir, err)
+		return st, fmt.Errorf("pack %s: %w", src, err)
 	}
+	dir, only := src, ""
 	if !fi.IsDir() {
-		return st, fmt.Errorf("pack %s: not a directory", dir)
+		if !fi.Mode().IsRegular() {
+			return st, fmt.Errorf("pack %s: not a directory or regular file", src)
+		}
+		dir, only = filepath.Dir(src), filepath.Base(src)
 	}
 	zw := gzip.NewWriter(w)
 	tw := tar.NewWriter(zw)
@@ -48,6 +76,18 @@ func Pack(w io.Writer, dir string, maxBytes int64) (Stats, error) {
 			return nil
 		}
 		name := filepath.ToSlash(rel)
+		if only != "" && name != only {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if opts.Ignore != nil && opts.Ignore(name, d.IsDir()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
 		info, err := d.Info()
 		if err != nil {
 			return err

@@ -1,0 +1,104 @@
+package client
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// uploadFailedFile marks an allocation whose outputs could not be uploaded:
+// its output dir and archive stay on the node for the operator (and are
+// only removed with the whole dir by the GC).
+const uploadFailedFile = "upload-failed"
+
+// gcEvery bounds how often the allocation GC looks at the allocs dir.
+const gcEvery = time.Hour
+
+// Cleaning up after an allocation happens in two steps:
+//
+//  1. Once the final status is reported and the outputs are safely uploaded
+//     (or there were none), the bulky parts go at once: work/ (the unpacked
+//     code and whatever the task wrote there), output/ and the packed
+//     archive. logs/, metrics.jsonl, alloc.json and exit.json stay, so that
+//     `nai job logs` keeps working. An upload that failed for a transient
+//     reason is retried (with backoff, and again by the next agent if this
+//     one stops first) before anything is reported; one the servers refused
+//     for good leaves everything in place and an upload-failed mark.
+//  2. The GC removes whole allocation dirs reported longer than AllocGCAge
+//     ago (default 24h), at start and then hourly. It also finishes step 1
+//     for dirs whose agent died between reporting and cleaning.
+
+// cleanAllocDir is step 1 for one reported allocation.
+func (c *Client) cleanAllocDir(dir allocDir, uploaded bool, logger *slog.Logger) {
+	if !uploaded {
+		if err := writeFileAtomic(dir.path(uploadFailedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+			logger.Error("mark failed upload", "error", err)
+		}
+		logger.Warn("outputs not uploaded: keeping the allocation's work and output dirs", "dir", string(dir))
+		return
+	}
+	for _, p := range []string{dir.workDir(), dir.outputDir(), dir.path(archiveName)} {
+		if err := os.RemoveAll(p); err != nil {
+			logger.Warn("clean allocation dir", "path", p, "error", err)
+		}
+	}
+}
+
+// gcLoop runs the GC at start and then every gcEvery (or sooner when the
+// age is shorter) until ctx ends.
+func (c *Client) gcLoop(ctx context.Context) {
+	every := gcEvery
+	if age := c.cfg.AllocGCAge; age > 0 && age/4 < every {
+		every = max(age/4, time.Second)
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		c.gcAllocDirs(time.Now())
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// gcAllocDirs removes reported allocation dirs older than the GC age and
+// finishes the cleanup of younger ones. Dirs of allocations not yet
+// reported, or held by a runner, are never touched.
+func (c *Client) gcAllocDirs(now time.Time) {
+	ents, err := os.ReadDir(c.allocsDir())
+	if err != nil {
+		c.logger.Warn("allocation gc: cannot list allocations", "error", err)
+		return
+	}
+	for _, e := range ents {
+		if !e.IsDir() || validAllocID(e.Name()) != nil {
+			continue
+		}
+		dir := allocDir(filepath.Join(c.allocsDir(), e.Name()))
+		fi, err := os.Stat(dir.path(reportedFile))
+		if err != nil {
+			continue // not reported (yet): still the runner's
+		}
+		c.mu.Lock()
+		_, held := c.runners[e.Name()]
+		c.mu.Unlock()
+		if held {
+			continue
+		}
+		if c.cfg.AllocGCAge > 0 && now.Sub(fi.ModTime()) > c.cfg.AllocGCAge {
+			if err := os.RemoveAll(string(dir)); err != nil {
+				c.logger.Warn("allocation gc: cannot remove", "dir", string(dir), "error", err)
+				continue
+			}
+			c.logger.Info("allocation gc: removed", "alloc", e.Name())
+			continue
+		}
+		if !exists(dir.path(uploadFailedFile)) && (exists(dir.workDir()) || exists(dir.outputDir())) {
+			c.cleanAllocDir(dir, true, c.logger.With("alloc", e.Name()))
+		}
+	}
+}

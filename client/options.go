@@ -1,0 +1,38 @@
+package client
+
+import (
+	"fmt"
+	"time"
+)
+
+const (
+	// DefaultCacheMaxBytes caps the blob cache when Config.CacheMaxBytes is 0.
+	DefaultCacheMaxBytes int64 = 10 << 30
+	// DefaultAllocGCAge is how long reported allocation dirs are kept when
+	// Config.AllocGCAge is 0.
+	DefaultAllocGCAge = 24 * time.Hour
+)
+
+// checkOptions fills the defaults of the optional Config fields and
+// refuses values that make no sense.
+func (c *Client) checkOptions() error {
+	cfg := &c.cfg
+	if cfg.CacheMaxBytes < 0 {
+		return fmt.Errorf("client: cache size cap %d is negative: expected bytes > 0 (0: the default, %d)", cfg.CacheMaxBytes, DefaultCacheMaxBytes)
+	}
+	if cfg.CacheMaxBytes == 0 {
+		cfg.CacheMaxBytes = DefaultCacheMaxBytes
+	}
+	if cfg.AllocGCAge == 0 {
+		cfg.AllocGCAge = DefaultAllocGCAge
+	}
+	if cfg.GPUSampleInterval < 0 {
+		return fmt.Errorf("client: gpu sample interval %s is negative", cfg.GPUSampleInterval)
+	}
+	switch cfg.RootTasks {
+	case "", RootTasksAllow, RootTasksRefuse:
+	default:
+		return fmt.Errorf("client: root tasks %q is unknown: expected %q or %q", cfg.RootTasks, RootTasksAllow, RootTasksRefuse)
+	}
+	return nil
+}

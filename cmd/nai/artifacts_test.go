@@ -1,0 +1,77 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+func testArtifacts() (*structs.Artifact, *structs.Artifact) {
+	d := &structs.Artifact{
+		Kind: structs.KindDataset, Name: "digits", User: "alice", Group: "vision", Description: "hand-written digits",
+		CreateTime: ago(48 * time.Hour), ModifyTime: ago(time.Hour), LastVersion: 3,
+		Versions: []*structs.ArtifactVersion{
+			{Version: 1, Digest: strings.Repeat("a", 64), Size: 1 << 20, Files: 1797, CreateTime: ago(48 * time.Hour), CreatedBy: "alice", UsedBy: []string{"4", "7"}},
+			{Version: 3, Path: "/shared/digits", CreateTime: ago(time.Hour), CreatedBy: "bob"},
+		},
+	}
+	m := &structs.Artifact{
+		Kind: structs.KindModel, Name: "digits-cnn", User: "alice",
+		CreateTime: ago(2 * time.Hour), ModifyTime: ago(30 * time.Minute), LastVersion: 2,
+		Versions: []*structs.ArtifactVersion{
+			{Version: 1, Digest: strings.Repeat("b", 64), Size: 3 << 20, CreateTime: ago(2 * time.Hour), CreatedBy: "alice"},
+			{Version: 2, Digest: strings.Repeat("c", 64), Size: 3 << 20, CreateTime: ago(30 * time.Minute), CreatedBy: "alice",
+				Metrics: map[string]float64{"loss": 0.12, "accuracy": 0.97},
+				Lineage: &structs.Lineage{JobID: "7", Datasets: []structs.ArtifactRef{{Name: "digits", Version: "1"}}, ParentVersion: 1}},
+		},
+	}
+	return d, m
+}
+
+func TestFormatArtifacts(t *testing.T) {
+	d, m := testArtifacts()
+	var list, dataset, model bytes.Buffer
+	if err := formatArtifactList(&list, []*structs.Artifact{d, m}, now); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "artifact_list", list.Bytes())
+	if err := formatArtifact(&dataset, d, now); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "dataset_show", dataset.Bytes())
+	if err := formatArtifact(&model, m, now); err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, "model_show", model.Bytes())
+}
+
+func TestBiggestFilesHonoursIgnore(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"a.py": 10, "data/big.npy": 5000, "ckpt/w.pt": 3000, "venv/lib.so": 9000, "small.txt": 1} {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, bytes.Repeat([]byte("x"), size), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".naiignore"), []byte("venv/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got := biggestFiles(dir, 2)
+	want := "data/big.npy (4.9KiB), ckpt/w.pt (2.9KiB)"
+	if got != want {
+		t.Errorf("biggestFiles = %q, want %q", got, want)
+	}
+	var buf bytes.Buffer
+	st, err := packCode(&buf, dir, 0)
+	if err != nil || st.Files != 5 { // .naiignore itself travels, as .gitignore does
+		t.Errorf("packCode: %d files, %v; want venv left out", st.Files, err)
+	}
+}

@@ -1,0 +1,101 @@
+package main
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/nai-project/nai/internal/archive"
+	"github.com/nai-project/nai/internal/ignore"
+	"github.com/nai-project/nai/structs"
+	"github.com/urfave/cli/v2"
+)
+
+// packCode packs a job's code folder, leaving out what its .naiignore
+// names.
+func packCode(w io.Writer, dir string, maxBytes int64) (archive.Stats, error) {
+	m, err := ignore.Load(dir)
+	if err != nil {
+		return archive.Stats{}, err
+	}
+	return archive.PackWith(w, dir, archive.PackOptions{MaxBytes: maxBytes, Ignore: m.Match})
+}
+
+// biggestFiles names the n largest files packCode would take, for the
+// message that refuses a folder over the limit.
+func biggestFiles(dir string, n int) string {
+	m, _ := ignore.Load(dir)
+	type file struct {
+		name string
+		size int64
+	}
+	var files []file
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if rel == "." {
+			return nil
+		}
+		if m.Match(filepath.ToSlash(rel), d.IsDir()) {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.Mode().IsRegular() {
+			files = append(files, file{filepath.ToSlash(rel), info.Size()})
+		}
+		return nil
+	})
+	slices.SortFunc(files, func(a, b file) int { return cmp.Compare(b.size, a.size) })
+	var parts []string
+	for _, f := range files[:min(n, len(files))] {
+		parts = append(parts, fmt.Sprintf("%s (%s)", f.name, structs.FormatSize(f.size)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// jobMetricsAll prints every metrics line a job wrote, in order.
+func jobMetricsAll(c *cli.Context, id string) error {
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	m, err := cl.MetricsHistory(c.Context, id)
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, m)
+	}
+	if len(m.History) == 0 {
+		fmt.Fprintf(c.App.ErrWriter, "Job %s has no metric history (it is kept when the job ends).\n", id)
+		return nil
+	}
+	for _, line := range m.History {
+		var obj map[string]any
+		if json.Unmarshal(line, &obj) != nil {
+			continue
+		}
+		keys := slices.Sorted(func(yield func(string) bool) {
+			for k := range obj {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, obj[k]))
+		}
+		fmt.Fprintln(c.App.Writer, strings.Join(parts, " "))
+	}
+	return nil
+}

@@ -1,0 +1,206 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/scheduler"
+	"github.com/nai-project/nai/structs"
+)
+
+// submittedJobs reads the body of a submission (PUT /v1/jobs, and the dry
+// run POST /v1/jobs/plan) and returns its jobs checked and canonicalized,
+// owned by the X-Nai-User account when they name no user. Both routes use
+// it, so a plan refuses exactly what a registration would.
+func submittedJobs(r *http.Request) ([]*structs.Job, error) {
+	var body registerBody
+	if err := decodeBody(r, &body); err != nil {
+		return nil, err
+	}
+	jobs := body.Jobs
+	if body.Job != nil {
+		jobs = append([]*structs.Job{body.Job}, jobs...)
+	}
+	if len(jobs) == 0 {
+		return nil, structs.NewError(structs.CodeInvalid, `no job in the request: expected {"job": {...}} or {"jobs": [...]}`)
+	}
+	if len(jobs) > MaxJobsPerSubmit {
+		return nil, structs.NewError(structs.CodeInvalid, "%d jobs in one submission: the limit is %d", len(jobs), MaxJobsPerSubmit)
+	}
+	user := r.Header.Get(api.UserHeader)
+	if user == "" {
+		user = "anonymous"
+	}
+	for i, j := range jobs {
+		if j == nil {
+			return nil, structs.NewError(structs.CodeInvalid, "job %d of the request is null", i)
+		}
+		// State fields are the cluster's, never the submitter's.
+		clean := &structs.Job{}
+		*clean = *j
+		clean.ID, clean.Status, clean.Reason, clean.ExitCode, clean.ExitReason = "", "", "", nil, ""
+		clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
+		clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+		clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
+		clean.CreateIndex, clean.ModifyIndex = 0, 0
+		if clean.User == "" {
+			clean.User = user
+		}
+		clean.Canonicalize()
+		if err := clean.Validate(); err != nil {
+			return nil, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err)
+		}
+		jobs[i] = clean
+	}
+	return jobs, nil
+}
+
+// handleJobPlan is a dry run of a submission: the real scheduler, with the
+// fair-share usage the leader plans with, runs one pass over the current
+// state with the candidate jobs added as pending, and the answer says
+// where each would start or why it would wait. Nothing goes to raft.
+func (s *Server) handleJobPlan(w http.ResponseWriter, r *http.Request) {
+	jobs, err := submittedJobs(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	snap := s.State().Snapshot()
+	now := time.Now().UTC()
+	out, err := s.planJobs(snap, jobs, now)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, snap.Index(), out)
+}
+
+// planJobs runs one scheduling pass over snap with jobs added as pending.
+func (s *Server) planJobs(snap *state.Snapshot, jobs []*structs.Job, now time.Time) (*structs.JobPlanResponse, error) {
+	base := snap.SchedulerState()
+	// The same checks the state store makes when it registers jobs.
+	for _, j := range jobs {
+		for _, d := range j.DependsOn {
+			if base.Job(d.JobID) == nil {
+				return nil, structs.NewError(structs.CodeInvalid, "job %q depends_on names job %q, which does not exist", j.Name, d.JobID)
+			}
+		}
+	}
+	st := newPlanState(base, jobs, now)
+	sched, err := s.schedulerFor(snap, now)
+	if err != nil {
+		return nil, err
+	}
+	plan := sched.Plan(st, now)
+	order := sched.Order(st, now)
+
+	results := make([]structs.JobPlanResult, len(st.extra))
+	at := make(map[string]*structs.JobPlanResult, len(st.extra))
+	for i, j := range st.extra {
+		results[i] = structs.JobPlanResult{PlanID: j.ID, Name: j.Name, ArrayIndex: j.ArrayIndex, SweepValues: j.SweepValues}
+		at[j.ID] = &results[i]
+	}
+	for i, j := range order {
+		if r := at[j.ID]; r != nil {
+			r.Position = i + 1
+		}
+	}
+	nodes := map[string]string{}
+	for _, n := range base.Nodes() {
+		nodes[n.ID] = n.Name
+	}
+	for _, p := range plan.Placements {
+		if r := at[p.JobID]; r != nil {
+			p.NodeName = nodes[p.NodeID]
+			p.GPUs = slices.Clone(p.GPUs)
+			if p.GPUs == nil {
+				p.GPUs = []int{}
+			}
+			r.Placements = append(r.Placements, p)
+		}
+	}
+	for _, ws := range plan.Waiting {
+		if r := at[ws.JobID]; r != nil {
+			ws := ws
+			r.Wait = &ws
+		}
+	}
+	for _, ws := range plan.Cancel {
+		if r := at[ws.JobID]; r != nil {
+			ws := ws
+			r.Wait, r.Cancelled = &ws, true
+		}
+	}
+	for _, p := range plan.Preempt {
+		if r := at[p.ForJobID]; r != nil {
+			r.Preempt = append(r.Preempt, p)
+		}
+	}
+	for i := range results {
+		r := &results[i]
+		if r.Wait == nil && len(r.Placements) == 0 {
+			// The scheduler accounts for every pending job; this would
+			// be a bug in it, not a property of the job.
+			return nil, fmt.Errorf("plan: the scheduler neither placed job %s (%s) nor said why it waits", r.PlanID, r.Name)
+		}
+	}
+	return &structs.JobPlanResponse{Jobs: results, Pending: len(order), Index: snap.Index(), Now: now}, nil
+}
+
+// planState is the scheduler's view of the state with candidate jobs
+// added as pending, under temporary ids ("plan-1", "plan-2", ...) that no
+// real job has (real ids are numbers).
+type planState struct {
+	base    scheduler.State
+	extra   []*structs.Job
+	byID    map[string]*structs.Job
+	pending []*structs.Job
+}
+
+func newPlanState(base scheduler.State, jobs []*structs.Job, now time.Time) *planState {
+	ps := &planState{base: base, byID: make(map[string]*structs.Job, len(jobs))}
+	// A submission of several jobs with sweep values is an array, as the
+	// state store makes it, so max_parallel applies in the plan too.
+	sweep := len(jobs) > 1
+	for _, j := range jobs {
+		if len(j.SweepValues) == 0 {
+			sweep = false
+		}
+	}
+	for i, in := range jobs {
+		j := in.Copy()
+		j.ID = fmt.Sprintf("plan-%d", i+1)
+		j.Status = structs.JobPending
+		j.SubmitTime = now
+		j.GPUs = []int{}
+		j.ArrayID, j.ArrayIndex = "", 0
+		if sweep {
+			j.ArrayID, j.ArrayIndex = "plan-1", i
+		}
+		ps.extra = append(ps.extra, j)
+		ps.byID[j.ID] = j
+	}
+	ps.pending = append(slices.Clone(base.PendingJobs()), ps.extra...)
+	return ps
+}
+
+// Nodes returns every node, as the state has them.
+func (ps *planState) Nodes() []*structs.Node { return ps.base.Nodes() }
+
+// PendingJobs returns the state's pending jobs, then the candidates.
+func (ps *planState) PendingJobs() []*structs.Job { return ps.pending }
+
+// LiveAllocs returns the state's live allocations.
+func (ps *planState) LiveAllocs() []*structs.Allocation { return ps.base.LiveAllocs() }
+
+// Job returns a candidate or any job of the state.
+func (ps *planState) Job(id string) *structs.Job {
+	if j := ps.byID[id]; j != nil {
+		return j
+	}
+	return ps.base.Job(id)
+}

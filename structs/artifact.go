@@ -1,0 +1,254 @@
+package structs
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ArtifactKind tells datasets from models; both are versioned the same way.
+type ArtifactKind string
+
+const (
+	KindDataset ArtifactKind = "dataset"
+	KindModel   ArtifactKind = "model"
+)
+
+// Valid reports whether k is a known kind.
+func (k ArtifactKind) Valid() bool { return k == KindDataset || k == KindModel }
+
+// Artifact is a named, owned, versioned dataset or model. Each version is
+// immutable: a blob (a tar+gzip archive named by its sha256) or, for a
+// dataset, a path that every client already has. Version numbers are never
+// reused, even after a version is removed.
+type Artifact struct {
+	Kind        ArtifactKind       `json:"kind"`
+	Name        string             `json:"name"`
+	User        string             `json:"user"`
+	Group       string             `json:"group,omitempty"`
+	Description string             `json:"description,omitempty"`
+	Versions    []*ArtifactVersion `json:"versions"`
+	// LastVersion is the highest number ever given, so a removed version's
+	// number is not given again.
+	LastVersion int       `json:"last_version"`
+	CreateTime  time.Time `json:"create_time,omitzero"`
+	ModifyTime  time.Time `json:"modify_time,omitzero"`
+	CreateIndex uint64    `json:"create_index"`
+	ModifyIndex uint64    `json:"modify_index"`
+}
+
+// Dataset and Model are the two kinds of artifact; they share one type so
+// that pushing, listing, pulling and lineage work the same for both.
+type (
+	Dataset = Artifact
+	Model   = Artifact
+)
+
+// ArtifactVersion is one immutable version of a dataset or model.
+type ArtifactVersion struct {
+	Version     int       `json:"version"`
+	Digest      string    `json:"digest,omitempty"` // sha256 of the tar+gzip blob
+	Size        int64     `json:"size"`             // bytes of the blob
+	Files       int       `json:"files,omitempty"`
+	Path        string    `json:"path,omitempty"` // data already on every client; no blob
+	Description string    `json:"description,omitempty"`
+	CreateTime  time.Time `json:"create_time,omitzero"`
+	CreatedBy   string    `json:"created_by,omitempty"`
+	// Metrics are the final metrics of the job that made this version.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	Lineage *Lineage           `json:"lineage,omitempty"`
+	// UsedBy lists the jobs that read this version; filled in answers,
+	// not stored.
+	UsedBy []string `json:"used_by,omitempty"`
+}
+
+// Lineage says how a model version was made.
+type Lineage struct {
+	JobID    string        `json:"job_id"`
+	JobName  string        `json:"job_name,omitempty"`
+	Datasets []ArtifactRef `json:"datasets,omitempty"`
+	// Models are the model versions the job read; Parent is the one of
+	// the same name (the version it continued from), if any.
+	Models        []ArtifactRef `json:"models,omitempty"`
+	ParentVersion int           `json:"parent_version,omitempty"`
+	// MetricsDigest is the blob of the job's full metrics history.
+	MetricsDigest string `json:"metrics_digest,omitempty"`
+}
+
+// ArtifactPushRequest adds a version (raft messages DatasetPush and
+// ModelPush, and the body of PUT /v1/datasets/{name} and
+// /v1/models/{name}, where the server fills Kind, Name, User and Now).
+type ArtifactPushRequest struct {
+	Kind        ArtifactKind `json:"kind,omitempty"`
+	Name        string       `json:"name,omitempty"`
+	User        string       `json:"user,omitempty"`
+	Group       string       `json:"group,omitempty"`
+	Description string       `json:"description,omitempty"`
+	Digest      string       `json:"digest,omitempty"`
+	Size        int64        `json:"size"`
+	Files       int          `json:"files,omitempty"`
+	Path        string       `json:"path,omitempty"`
+	Now         time.Time    `json:"now,omitzero"`
+}
+
+// ArtifactPushResponse answers a push: the version that now holds the
+// content, and whether it was made by this push (false: the latest version
+// already had this content).
+type ArtifactPushResponse struct {
+	Kind    ArtifactKind `json:"kind"`
+	Name    string       `json:"name"`
+	Version int          `json:"version"`
+	Created bool         `json:"created"`
+	Index   uint64       `json:"index"`
+}
+
+// ArtifactDeleteRequest removes one version (raft message ArtifactDelete).
+type ArtifactDeleteRequest struct {
+	Kind    ArtifactKind `json:"kind"`
+	Name    string       `json:"name"`
+	Version int          `json:"version"`
+	Now     time.Time    `json:"now,omitzero"`
+}
+
+var digestChars = "0123456789abcdef"
+
+// ValidDigest reports whether s is a sha256 digest as nai writes it: 64
+// lower-case hex digits.
+func ValidDigest(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !strings.ContainsRune(digestChars, rune(s[i])) {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks a push request's spec.
+func (r *ArtifactPushRequest) Validate() error {
+	switch {
+	case !r.Kind.Valid():
+		return NewError(CodeInvalid, "artifact kind %q is unknown: expected dataset or model", r.Kind)
+	case !ValidName(r.Name):
+		return NewError(CodeInvalid, "%s name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most %d characters", r.Kind, r.Name, MaxNameLen)
+	case r.Group != "" && !ValidName(r.Group):
+		return NewError(CodeInvalid, "group %q is invalid: use letters, digits, '.', '_' and '-'", r.Group)
+	case r.Path != "" && r.Digest != "":
+		return NewError(CodeInvalid, "a %s version is either a blob (digest) or a path, not both", r.Kind)
+	case r.Path != "" && r.Kind != KindDataset:
+		return NewError(CodeInvalid, "only datasets may point at a path; a model version is a blob")
+	case r.Path != "" && (!strings.HasPrefix(r.Path, "/") || strings.Contains(r.Path, "\x00")):
+		return NewError(CodeInvalid, "path %q must be absolute (data already present on every client, such as /shared/imagenet)", r.Path)
+	case r.Path == "" && !ValidDigest(r.Digest):
+		return NewError(CodeInvalid, "digest %q is invalid: expected the sha256 of an uploaded blob (64 hex digits)", r.Digest)
+	case r.Size < 0 || r.Files < 0:
+		return NewError(CodeInvalid, "size and files must not be negative")
+	case len(r.Description) > 4096:
+		return NewError(CodeInvalid, "description is longer than 4096 characters")
+	}
+	return nil
+}
+
+// Latest returns the newest version, or nil when there is none.
+func (a *Artifact) Latest() *ArtifactVersion {
+	if len(a.Versions) == 0 {
+		return nil
+	}
+	return a.Versions[len(a.Versions)-1]
+}
+
+// Version returns version n, or nil.
+func (a *Artifact) Version(n int) *ArtifactVersion {
+	for _, v := range a.Versions {
+		if v.Version == n {
+			return v
+		}
+	}
+	return nil
+}
+
+// Resolve finds the version a reference means: a number, or "latest" (also
+// the meaning of ""). It returns a coded not-found error naming what exists.
+func (a *Artifact) Resolve(version string) (*ArtifactVersion, error) {
+	if version == "" || version == "latest" {
+		if v := a.Latest(); v != nil {
+			return v, nil
+		}
+		return nil, NewError(CodeNotFound, "%s %q has no versions", a.Kind, a.Name)
+	}
+	n, err := strconv.Atoi(version)
+	if err != nil || n <= 0 {
+		return nil, NewError(CodeInvalid, "%s version %q is invalid: expected a number such as 3 or \"latest\"", a.Kind, version)
+	}
+	if v := a.Version(n); v != nil {
+		return v, nil
+	}
+	return nil, NewError(CodeNotFound, "%s %s has no version %d (it has %s)", a.Kind, a.Name, n, a.versionList())
+}
+
+func (a *Artifact) versionList() string {
+	if len(a.Versions) == 0 {
+		return "none"
+	}
+	s := make([]string, len(a.Versions))
+	for i, v := range a.Versions {
+		s[i] = strconv.Itoa(v.Version)
+	}
+	return strings.Join(s, ", ")
+}
+
+// ParseArtifactRef reads "NAME" or "NAME:VERSION" (VERSION a number or
+// "latest").
+func ParseArtifactRef(s string) (name, version string, err error) {
+	name, version, _ = strings.Cut(s, ":")
+	if !ValidName(name) {
+		return "", "", NewError(CodeInvalid, "name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit", name)
+	}
+	if version == "" {
+		version = "latest"
+	}
+	if version != "latest" {
+		if n, err := strconv.Atoi(version); err != nil || n <= 0 {
+			return "", "", NewError(CodeInvalid, "version %q is invalid: expected a number such as 3 or \"latest\"", version)
+		}
+	}
+	return name, version, nil
+}
+
+// Copy returns a deep copy, so a stored artifact is never changed in place.
+func (a *Artifact) Copy() *Artifact {
+	if a == nil {
+		return nil
+	}
+	c := *a
+	c.Versions = make([]*ArtifactVersion, len(a.Versions))
+	for i, v := range a.Versions {
+		c.Versions[i] = v.Copy()
+	}
+	return &c
+}
+
+// Copy returns a deep copy.
+func (v *ArtifactVersion) Copy() *ArtifactVersion {
+	if v == nil {
+		return nil
+	}
+	c := *v
+	c.Metrics = maps.Clone(v.Metrics)
+	c.UsedBy = slices.Clone(v.UsedBy)
+	if v.Lineage != nil {
+		l := *v.Lineage
+		l.Datasets = slices.Clone(v.Lineage.Datasets)
+		l.Models = slices.Clone(v.Lineage.Models)
+		c.Lineage = &l
+	}
+	return &c
+}
+
+// String is "NAME:VERSION".
+func (r ArtifactRef) String() string { return fmt.Sprintf("%s:%s", r.Name, r.Version) }
