@@ -9,7 +9,7 @@ export CGO_CFLAGS := -O2 -g -Wno-deprecated-declarations
 # a millisecond of start-up on every CLI call.
 TAGS      := urfave_cli_no_docs
 
-.PHONY: all build test test-short test-long lint fmt demo bench clean
+.PHONY: all build test test-short test-long lint fmt demo bench clean example-pytorch
 
 all: build
 
@@ -43,6 +43,11 @@ demo: build
 # The three speed figures of issue 2 (see BENCH.md).
 bench: build
 	NAI_BENCH=1 $(GO) test -count=1 -run '^TestBench' -v -timeout 10m ./e2e
+
+# Issue 7's user story with real PyTorch: push a dataset, train on it,
+# register, pull and evaluate the weights (examples/pytorch-digits).
+example-pytorch: build
+	./examples/pytorch-digits/run.sh
 
 clean:
 	rm -rf bin

@@ -30,6 +30,18 @@
 //	GET    /v1/status/leader                the leader's raft address
 //	PUT    /v1/blobs                        upload content (a code folder as tar+gzip) -> {"digest","size"}
 //	GET    /v1/blobs/{digest}               download it
+//	HEAD   /v1/blobs/{digest}               does the servers' store hold it (200 or 404)
+//	POST   /v1/blobs/uploads                open a resumable upload -> {"id","offset"}
+//	GET    /v1/blobs/uploads/{id}           how many bytes it holds -> {"id","offset"}
+//	PATCH  /v1/blobs/uploads/{id}           append a chunk (Content-Range: bytes START-END/*; START = offset)
+//	PUT    /v1/blobs/uploads/{id}?digest=   commit once the sha256 matches -> {"digest","size"}
+//	DELETE /v1/blobs/uploads/{id}           abort
+//	PUT    /v1/datasets/{name}              push a version: ArtifactPushRequest {digest|path, files, description, group} -> ArtifactPushResponse
+//	GET    /v1/datasets                     list datasets (Artifact, with versions)
+//	GET    /v1/datasets/{name}              one dataset; each version lists the jobs that read it (used_by)
+//	DELETE /v1/datasets/{name}/versions/{v} remove a version (409 while a pending or running job reads it)
+//	PUT|GET|DELETE /v1/models/...           the same for models; versions carry metrics and lineage
+//	GET    /v1/jobs/{id}/metrics?all=true   JobMetrics with history: every NAI_METRICS_FILE line
 //
 // The client agent's routes:
 //

@@ -158,6 +158,12 @@ func TestDatasetTrainModel(t *testing.T) {
 		t.Errorf("pulled weights %q, want %q", got, want)
 	}
 
+	// A model pushed by hand is the next version, without lineage.
+	writeFile(t, pulled, "weights/extra.txt", "fine-tuned by hand\n")
+	if out := a.mustNai("model", "push", pulled, "-name", "m", "-description", "hand-tuned"); !strings.Contains(out, "Pushed model m version 2") {
+		t.Errorf("model push said %q", out)
+	}
+
 	// The dataset says who used it; the full metric history is kept.
 	var d structs.Artifact
 	if err := json.Unmarshal([]byte(a.mustNai("dataset", "show", "-json", "digits.v1")), &d); err != nil {

@@ -103,18 +103,23 @@ func testLeaderKill(t *testing.T, submissions, kills int) {
 		killAt[(k+1)*submissions/(kills+2)] = true
 	}
 	var dead *clusterAgent
-	var deadSerfPort string
+	var deadPorts []string
 	for i := range submissions {
 		if killAt[i] {
 			if dead != nil {
-				dead = c.restart(dead, deadSerfPort)
+				// One server down at a time: the restarted one must be
+				// a caught-up voter before the next kill.
+				dead = c.restart(dead, deadPorts)
+				c.waitConverged(c.servers, 60*time.Second)
 			}
-			l := c.leader()
-			if l == nil {
-				waitFor(t, 30*time.Second, "a leader before the kill", func() bool { l = c.leader(); return l != nil })
+			var l *clusterAgent
+			waitFor(t, 30*time.Second, "a leader before the kill", func() bool { l = c.leader(); return l != nil })
+			self, err := l.self()
+			if err != nil {
+				t.Fatal(err)
 			}
+			deadPorts = []string{"-serf-port", port(l.serf), "-raft-port", port(self.RaftAddr)}
 			t.Logf("submission %d: killing leader %s", i, l.name)
-			deadSerfPort = l.serf[strings.LastIndex(l.serf, ":")+1:]
 			l.kill()
 			dead = l
 		}
@@ -181,17 +186,19 @@ func testLeaderKill(t *testing.T, submissions, kills int) {
 	}
 
 	// The killed server, restarted on its serf port, catches up.
-	c.restart(dead, deadSerfPort)
+	c.restart(dead, deadPorts)
 	c.waitConverged(c.servers, 60*time.Second)
 	t.Logf("%d submissions, %d accepted, %d failed, %d jobs", submissions, len(accepted), failed, len(jobs))
 }
 
-// restart starts a killed server again with its data dir and serf port.
-func (c *testCluster) restart(dead *clusterAgent, serfPort string) *clusterAgent {
+// restart starts a killed server again with its data dir and its serf
+// and raft ports, as a restarted machine would.
+func (c *testCluster) restart(dead *clusterAgent, ports []string) *clusterAgent {
 	c.t.Helper()
 	join := c.others(dead)[0].serf
-	n := startClusterAgent(c.t, dead.name, dead.dataDir, "-server", "-bootstrap-expect", fmt.Sprint(len(c.servers)),
-		"-node-down-grace", clusterGrace, "-join", join, "-serf-port", serfPort)
+	flags := append([]string{"-server", "-bootstrap-expect", fmt.Sprint(len(c.servers)),
+		"-node-down-grace", clusterGrace, "-join", join}, ports...)
+	n := startClusterAgent(c.t, dead.name, dead.dataDir, flags...)
 	for i, s := range c.servers {
 		if s == dead {
 			c.servers[i] = n
@@ -199,6 +206,9 @@ func (c *testCluster) restart(dead *clusterAgent, serfPort string) *clusterAgent
 	}
 	return n
 }
+
+// port is the port of host:port.
+func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 
 // A client killed with jobs running: after the grace its node is down and
 // its jobs are requeued (their retry policy allows node-lost) and complete

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -52,6 +53,7 @@ func (b *BlobStore) StartUpload() (string, error) {
 	if _, err := rand.Read(raw[:]); err != nil {
 		return "", fmt.Errorf("blob store: upload id: %w", err)
 	}
+	b.dropStaleUploads(dir, time.Now().Add(-UploadTTL))
 	id := hex.EncodeToString(raw[:])
 	f, err := os.OpenFile(filepath.Join(dir, id), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -84,6 +86,24 @@ func (b *BlobStore) openUpload(id string) (*os.File, int64, error) {
 		return nil, 0, fmt.Errorf("blob store: stat upload %s: %w", id, err)
 	}
 	return f, fi.Size(), nil
+}
+
+// UploadTTL is how long an untouched upload session is kept for a client
+// to resume it.
+const UploadTTL = 24 * time.Hour
+
+// dropStaleUploads removes sessions nobody wrote to since before cutoff; it
+// runs when a session starts, which is when space is about to be needed.
+func (b *BlobStore) dropStaleUploads(dir string, cutoff time.Time) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) && uploadIDRE.MatchString(e.Name()) {
+			_ = os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // UploadOffset is how many bytes a session holds: where the next chunk

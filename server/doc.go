@@ -1,7 +1,8 @@
 // Package server is the servers' side of nai: it wires raft (hashicorp/raft
 // with raft-boltdb/v2 stores and a file snapshot store) to the FSM, runs the
 // leader's scheduling loop, serves the HTTP API, and keeps the blob store of
-// job outputs.
+// job outputs, code, datasets and models (content-addressed files, streamed
+// in and out, with resumable upload sessions: blobs_upload.go).
 //
 // Every write goes through raft: a handler builds a typed request (with the
 // times it needs already chosen), applies it, and answers from the FSM's

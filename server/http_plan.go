@@ -125,13 +125,11 @@ func (s *Server) planJobs(snap *state.Snapshot, jobs []*structs.Job, now time.Ti
 	}
 	for _, ws := range plan.Waiting {
 		if r := at[ws.JobID]; r != nil {
-			ws := ws
 			r.Wait = &ws
 		}
 	}
 	for _, ws := range plan.Cancel {
 		if r := at[ws.JobID]; r != nil {
-			ws := ws
 			r.Wait, r.Cancelled = &ws, true
 		}
 	}

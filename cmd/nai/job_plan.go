@@ -150,7 +150,7 @@ func planOutcome(r *structs.JobPlanResult, now time.Time) string {
 		if est := r.Wait.EstimatedStart; !est.IsZero() {
 			return s + "; estimated start " + stamp(est, now)
 		}
-		return s + "; no estimated start (what it waits for has no end time)"
+		return s + "; no estimated start"
 	case len(r.Placements) == 1:
 		p := r.Placements[0]
 		return "would start now on node " + placementNode(p) + " with " + gpuWords(p.GPUs)

@@ -54,7 +54,7 @@ func TestFormatPlan(t *testing.T) {
 		{"waits with estimate", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{waitFor("big", "Resources: needs 8 GPUs, 4 free on the best node", now.Add(62*time.Minute))}, Pending: 3},
 			false, "Job \"big\" would wait: Resources: needs 8 GPUs, 4 free on the best node; estimated start 2026-11-25T21:02:00Z (in 1h2m)\nQueue position 3 of 3 pending jobs\n"},
 		{"waits without estimate", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{waitFor("big", "Resources: needs 8 GPUs, 4 free on the best node", time.Time{})}, Pending: 3},
-			false, "Job \"big\" would wait: Resources: needs 8 GPUs, 4 free on the best node; no estimated start (what it waits for has no end time)\nQueue position 3 of 3 pending jobs\n"},
+			false, "Job \"big\" would wait: Resources: needs 8 GPUs, 4 free on the best node; no estimated start\nQueue position 3 of 3 pending jobs\n"},
 		{"cancelled", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{cancelled}, Pending: 3},
 			false, "Job \"after\" would be cancelled at once: DependencyNeverSatisfied\nQueue position 3 of 3 pending jobs\n"},
 		{"preempts", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{preempting}, Pending: 3},

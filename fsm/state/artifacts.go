@@ -197,12 +197,9 @@ func resolveArtifactRefs(txn *memdb.Txn, j *structs.Job) error {
 			if err != nil {
 				return err
 			}
+			// Whatever the submitter put in these fields is replaced.
 			refs[i].Version = strconv.Itoa(v.Version)
-			refs[i].Digest = v.Digest
-			if v.Path != "" {
-				refs[i].Digest = ""
-				refs[i].Path = v.Path
-			}
+			refs[i].Digest, refs[i].Path = v.Digest, v.Path
 		}
 	}
 	return nil

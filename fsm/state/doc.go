@@ -4,6 +4,12 @@
 // hashicorp/go-memdb database. RegisterJobs checks each job against its
 // queue (queues.go).
 //
+// Datasets and models (artifacts.go) are one row per name holding every
+// version. RegisterJobs pins each dataset and model a job reads to a version
+// number and digest in the same transaction, and the transaction that
+// completes a job with output { model = ... } adds its outputs as the
+// model's next version with lineage, so neither is ever seen half done.
+//
 // Writes come only from the FSM, one memdb write transaction per raft log
 // entry, committed whole or not at all. Every write takes the raft index of
 // its entry and every time it records comes from the request (chosen by the

@@ -1,0 +1,16 @@
+"""Writes scikit-learn's bundled digits data set (1797 8x8 images) as
+OUT/digits.npz with a fixed train/test split: the dataset that is pushed."""
+import os
+import sys
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+out = sys.argv[1] if len(sys.argv) > 1 else "data"
+os.makedirs(out, exist_ok=True)
+digits = load_digits()
+x_train, x_test, y_train, y_test = train_test_split(
+    digits.data, digits.target, test_size=0.2, random_state=0, stratify=digits.target)
+np.savez(os.path.join(out, "digits.npz"), x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+print(f"wrote {len(x_train)} training and {len(x_test)} test images to {out}/digits.npz")
