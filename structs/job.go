@@ -33,16 +33,18 @@ func (s JobStatus) Terminal() bool {
 // Limits for user-supplied values. Anything beyond them is a typo rather than
 // a request, and is refused with a message that says so.
 const (
-	MaxPriority     = 100
-	DefaultPriority = 50
-	MaxTimeLimit    = 366 * 24 * time.Hour
-	MaxCPU          = 4096
-	MaxMemory       = int64(64) << 40 // 64 TiB
-	MaxGPUsPerNode  = 1024
-	MaxNodesPerJob  = 4096
-	MaxNameLen      = 128
-	DefaultCPU      = 1.0
-	DefaultMemory   = int64(1) << 30 // 1 GiB
+	MaxPriority       = 100
+	DefaultPriority   = 50
+	MaxTimeLimit      = 366 * 24 * time.Hour
+	MaxCPU            = 4096
+	MaxMemory         = int64(64) << 40 // 64 TiB
+	MaxGPUsPerNode    = 1024
+	MaxNodesPerJob    = 4096
+	MaxNameLen        = 128
+	MaxDescriptionLen = 8 << 10
+	MaxLabels         = 64
+	DefaultCPU        = 1.0
+	DefaultMemory     = int64(1) << 30 // 1 GiB
 )
 
 var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
@@ -193,6 +195,12 @@ func (j *Job) Validate() error {
 		errs = append(errs, errors.New("job name is required"))
 	} else if !ValidName(j.Name) {
 		errs = append(errs, fmt.Errorf("job name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most %d characters", j.Name, MaxNameLen))
+	}
+	if len(j.Description) > MaxDescriptionLen {
+		errs = append(errs, fmt.Errorf("description is %d bytes long: the limit is %d", len(j.Description), MaxDescriptionLen))
+	}
+	if len(j.Labels) > MaxLabels {
+		errs = append(errs, fmt.Errorf("%d labels: the limit is %d", len(j.Labels), MaxLabels))
 	}
 	if j.Priority < 0 || j.Priority > MaxPriority {
 		errs = append(errs, fmt.Errorf("priority %d is out of range: expected 0 to %d", j.Priority, MaxPriority))
