@@ -7,6 +7,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 BIN="$root/bin/nai"
+export PYTHONDONTWRITEBYTECODE=1 # keep the example folder clean
 PY=/usr/bin/python3 # where Debian's python3-torch and python3-sklearn live
 
 if ! "$PY" -c 'import torch, sklearn' 2>/dev/null; then
