@@ -10,7 +10,8 @@ import (
 
 // logBridge receives the standard-library log lines of serf and memberlist
 // ("[WARN] memberlist: ...") and turns them into slog records at the
-// matching level. Lines that reveal an operator problem (a key mismatch, a
+// matching level; their INFO lines become debug, as Membership logs each
+// member event itself. Lines that reveal an operator problem (a key mismatch, a
 // duplicate name) are also recorded in problems, because those libraries
 // say so only in their logs.
 type logBridge struct {
@@ -40,7 +41,7 @@ func (b *logBridge) line(s string) {
 	for _, l := range []struct {
 		prefix string
 		level  slog.Level
-	}{{"[DEBUG]", slog.LevelDebug}, {"[INFO]", slog.LevelInfo}, {"[WARN]", slog.LevelWarn}, {"[ERR]", slog.LevelError}} {
+	}{{"[DEBUG]", slog.LevelDebug}, {"[INFO]", slog.LevelDebug}, {"[WARN]", slog.LevelWarn}, {"[ERR]", slog.LevelError}} {
 		if i := strings.Index(s, l.prefix); i >= 0 {
 			level = l.level
 			s = strings.TrimSpace(s[i+len(l.prefix):])

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -166,6 +168,31 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 		got, _, err := follower.api.Job(ctx, resp.JobIDs[0])
 		if err != nil || got.ID != j.ID {
 			t.Fatalf("read through follower: %v", err)
+		}
+	})
+
+	t.Run("stale reads and forwarded requests are answered locally", func(t *testing.T) {
+		resp, err := http.Get(follower.api.Address() + "/v1/jobs?stale")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("stale read on a follower: %s", resp.Status)
+		}
+		// A request already forwarded once is not forwarded again: a
+		// follower answers it itself, and a write there fails.
+		body, _ := json.Marshal(map[string]any{"jobs": []*structs.Job{gpuJob("once", 0)}})
+		req, _ := http.NewRequest(http.MethodPut, follower.api.Address()+"/v1/jobs", bytes.NewReader(body))
+		req.Header.Set(ForwardedHeader, "elsewhere")
+		resp, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(b), "not_leader") {
+			t.Errorf("a write forwarded to a follower: %s %s; want 503 not_leader", resp.Status, b)
 		}
 	})
 
