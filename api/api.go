@@ -156,6 +156,13 @@ func (c *Client) Jobs(ctx context.Context, all bool) ([]*structs.Job, error) {
 	return out, err
 }
 
+// ArrayJobs lists the members of a sweep (job array), in index order.
+func (c *Client) ArrayJobs(ctx context.Context, arrayID string) ([]*structs.Job, error) {
+	var out []*structs.Job
+	_, err := c.do(ctx, http.MethodGet, "/v1/jobs?array="+url.QueryEscape(arrayID), nil, &out)
+	return out, err
+}
+
 // Queue lists jobs in the order the scheduler considers them: running jobs,
 // then pending ones in priority order; all adds finished jobs.
 func (c *Client) Queue(ctx context.Context, all bool) ([]*structs.Job, error) {

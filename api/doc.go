@@ -6,7 +6,7 @@
 //
 //	PUT    /v1/jobs                         submit: {"jobs": [Job...]} or {"job": Job} -> JobRegisterResponse
 //	POST   /v1/jobs/plan                    dry run of a submission (same body) -> JobPlanResponse; writes nothing
-//	GET    /v1/jobs[?all=true]              list jobs (pending and running; all: finished too)
+//	GET    /v1/jobs[?all=true|?array=ID]    list jobs (pending and running; all: finished too; array: a sweep's members)
 //	GET    /v1/jobs/{id}                    one job
 //	DELETE /v1/jobs/{id}                    cancel
 //	GET    /v1/jobs/{id}/allocations        its allocations (attempts)

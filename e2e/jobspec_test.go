@@ -180,6 +180,15 @@ func TestSweepArray(t *testing.T) {
 	if want := arrayID + "_[2-5]"; !strings.Contains(queue, want) {
 		t.Errorf("nai queue does not fold the waiting members as %s:\n%s", want, queue)
 	}
+	// nai job status of the array id shows the sweep folded; ID_INDEX
+	// names one member.
+	st := a.mustNai("job", "status", arrayID)
+	if want := arrayID + "_[2-5]  pending"; !strings.Contains(st, "6 jobs") || !strings.Contains(st, want) {
+		t.Errorf("nai job status %s does not show the sweep folded (want %q):\n%s", arrayID, want, st)
+	}
+	if one := a.mustNai("job", "status", arrayID+"_3"); !strings.Contains(one, "ID") || !strings.Contains(one, members[3].ID) {
+		t.Errorf("nai job status %s_3 does not show member 3 (job %s):\n%s", arrayID, members[3].ID, one)
+	}
 	if err := os.WriteFile(gate, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -48,9 +48,23 @@ func (s *Server) handleJobRegister(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleJobList(w http.ResponseWriter, r *http.Request) {
 	all := r.URL.Query().Get("all") == "true"
+	array := r.URL.Query().Get("array")
+	if array != "" {
+		// The members of one sweep, whatever their state.
+		all = true
+	}
 	var out []*structs.Job
 	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
-		jobs, err := snap.Jobs(ws)
+		var jobs []*structs.Job
+		var err error
+		if array != "" {
+			jobs, err = snap.JobsByArray(ws, array)
+			if err == nil && len(jobs) == 0 {
+				err = structs.NewError(structs.CodeNotFound, "job array %s not found", array)
+			}
+		} else {
+			jobs, err = snap.Jobs(ws)
+		}
 		if err != nil {
 			return 0, err
 		}

@@ -111,11 +111,11 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"status without id", []string{"job", "status"}, "missing job ID (usage: nai job status [-json] ID)"},
+		{"status without id", []string{"job", "status"}, "missing job ID (usage: nai job status [-json] [-member] ID)"},
 		{"cancel with two ids", []string{"job", "cancel", "1", "2"}, "too many arguments"},
 		{"run without file", []string{"job", "run"}, "missing job file (usage: nai job run"},
 		{"unknown flag", []string{"queue", "-frob"}, "flag provided but not defined: -frob (usage: nai queue"},
-		{"unknown flag after the id", []string{"job", "status", "12", "-frob", "x"}, "flag provided but not defined: -frob (usage: nai job status [-json] ID)"},
+		{"unknown flag after the id", []string{"job", "status", "12", "-frob", "x"}, "flag provided but not defined: -frob (usage: nai job status [-json] [-member] ID)"},
 		{"unknown subcommand", []string{"job", "frob"}, `unknown command "frob" (usage: nai job COMMAND)`},
 		{"bad var", []string{"job", "validate", "-var", "novalue", "x.hcl"}, `-var "novalue": expected name=value`},
 		{"node status without id", []string{"node", "status"}, "missing node ID"},

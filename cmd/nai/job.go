@@ -6,6 +6,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -46,9 +47,9 @@ func jobCommand() *cli.Command {
 			jobPlanCommand(),
 			{
 				Name:      "status",
-				Usage:     "show a job: state, reason, node, GPUs, times, exit, metrics",
-				ArgsUsage: "[-json] ID",
-				Flags:     withAddr(jsonFlag()),
+				Usage:     "show a job: state, reason, node, GPUs, times, exit, metrics (an array id shows the sweep folded; ARRAY_INDEX one member)",
+				ArgsUsage: "[-json] [-member] ID",
+				Flags:     withAddr(jsonFlag(), &cli.BoolFlag{Name: "member", Usage: "for an array id, show its first member rather than the whole sweep"}),
 				Action:    jobStatus,
 			},
 			{
@@ -116,9 +117,36 @@ func jobStatus(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if arr, idx, ok := strings.Cut(id, "_"); ok {
+		// Slurm's ARRAY_INDEX names one member of a sweep.
+		members, err := cl.ArrayJobs(c.Context, arr)
+		if err != nil {
+			return err
+		}
+		found := false
+		for _, m := range members {
+			if strconv.Itoa(m.ArrayIndex) == idx {
+				id, found = m.ID, true
+			}
+		}
+		if !found {
+			return fmt.Errorf("job array %s has no member %s", arr, idx)
+		}
+	}
 	j, _, err := cl.Job(c.Context, id)
 	if err != nil {
 		return err
+	}
+	if j.ArrayID == j.ID && !c.Bool("member") {
+		// The array id shows the whole sweep, folded.
+		members, err := cl.ArrayJobs(c.Context, j.ArrayID)
+		if err != nil {
+			return err
+		}
+		if c.Bool("json") {
+			return printJSON(c.App.Writer, members)
+		}
+		return formatArrayStatus(c.App.Writer, members, time.Now())
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, j)
