@@ -41,7 +41,11 @@ type Config struct {
 	CgroupParent string
 	Executable   string        // the nai binary, started as `nai executor` / `nai exec-shim`
 	KillGrace    time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
-	Logger       *slog.Logger
+	// DeviceDir is where the GPU device nodes live (default /dev). Fake
+	// GPUs get device rules only when it is set, so tests can restrict jobs
+	// to fake device files made with mknod.
+	DeviceDir string
+	Logger    *slog.Logger
 
 	// GPUSampleInterval is how often GPU utilisation and memory are
 	// sampled; 0: fingerprint.DefaultMonitorInterval.

@@ -445,7 +445,7 @@ func (c *Client) checkGPUs(gpus []int) error {
 // (no device restriction) when the host has no real GPU device nodes.
 func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
 	h := c.cfg.Host
-	if h == nil || h.Fake || len(h.GPUs) == 0 {
+	if h == nil || len(h.GPUs) == 0 || (h.Fake && c.cfg.DeviceDir == "") {
 		return nil
 	}
 	rules := &cgroups.DeviceRules{}
@@ -454,6 +454,9 @@ func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
 		if err != nil {
 			c.logger.Warn("no device node for gpu; devices not restricted", "gpu", idx, "error", err)
 			return nil
+		}
+		if c.cfg.DeviceDir != "" {
+			p = filepath.Join(c.cfg.DeviceDir, filepath.Base(p))
 		}
 		var st unix.Stat_t
 		if err := unix.Stat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
