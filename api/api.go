@@ -647,3 +647,34 @@ func (c *Client) UploadFile(ctx context.Context, f io.ReaderAt, size int64, dige
 	}
 	return c.CommitUpload(ctx, sess.ID, digest)
 }
+
+// DrainNode starts, changes or cancels a node's drain (structs/node_drain.go)
+// and returns the node as it is afterwards. id is a node id, a unique prefix
+// of one, or a node name.
+func (c *Client) DrainNode(ctx context.Context, id string, spec *structs.NodeDrainSpec) (*structs.Node, error) {
+	var out structs.Node
+	if _, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(id)+"/drain", spec, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// SetNodeEligibility marks a node eligible for new work or not and returns
+// the node as it is afterwards. A draining node is refused (ErrConflict).
+func (c *Client) SetNodeEligibility(ctx context.Context, id string, eligible bool) (*structs.Node, error) {
+	var out structs.Node
+	spec := &structs.NodeEligibilitySpec{Eligible: eligible}
+	if _, err := c.do(ctx, http.MethodPost, "/v1/nodes/"+url.PathEscape(id)+"/eligibility", spec, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Blobs lists every blob the servers know, with the servers holding it,
+// what references it and how many copies are wanted; under-replicated
+// blobs come first (GET /v1/operator/blobs).
+func (c *Client) Blobs(ctx context.Context) ([]*structs.Blob, error) {
+	var out []*structs.Blob
+	_, err := c.do(ctx, http.MethodGet, "/v1/operator/blobs", nil, &out)
+	return out, err
+}

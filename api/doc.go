@@ -27,6 +27,8 @@
 //	DELETE /v1/quotas/{kind}/{name}         remove a quota
 //	GET    /v1/nodes                        list nodes
 //	GET    /v1/nodes/{id}                   one node (id or name), GPUs with the job holding each
+//	POST   /v1/nodes/{id}/drain             start or cancel a drain: NodeDrainSpec; answers the Node
+//	POST   /v1/nodes/{id}/eligibility       eligible for new work or not: NodeEligibilitySpec; answers the Node
 //	GET    /v1/status/leader                the leader's raft address
 //	PUT    /v1/blobs                        upload content (a code folder as tar+gzip) -> {"digest","size"}
 //	GET    /v1/blobs/{digest}               download it
@@ -36,6 +38,9 @@
 //	PATCH  /v1/blobs/uploads/{id}           append a chunk (Content-Range: bytes START-END/*; START = offset)
 //	PUT    /v1/blobs/uploads/{id}?digest=   commit once the sha256 matches -> {"digest","size"}
 //	DELETE /v1/blobs/uploads/{id}           abort
+//	GET    /v1/operator/blobs               every blob: holders, references, wanted copies (under-replicated first)
+//	PUT    /v1/operator/blobs/{digest}/holders          a server records its copy: BlobRegisterRequest (servers only)
+//	DELETE /v1/operator/blobs/{digest}/holders/{server} a server dropped its copy (servers only)
 //	PUT    /v1/datasets/{name}              push a version: ArtifactPushRequest {digest|path, files, description, group} -> ArtifactPushResponse
 //	GET    /v1/datasets                     list datasets (Artifact, with versions)
 //	GET    /v1/datasets/{name}              one dataset; each version lists the jobs that read it (used_by)

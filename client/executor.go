@@ -28,7 +28,10 @@ func ExecutorMain(args []string) int {
 	// soon as it has seen our pid file.
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	signal.Ignore(syscall.SIGHUP, syscall.SIGPIPE)
+	signal.Ignore(syscall.SIGHUP)
+	// SIGPIPE is caught, not ignored: an ignored signal stays ignored in
+	// the task the executor forks, and a task expects the default.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if len(args) != 1 || args[0] == "" {
 		fmt.Fprintln(os.Stderr, "usage: nai executor ALLOC_DIR")
@@ -87,6 +90,12 @@ func (e *executor) run() error {
 		return e.finish(exitStatus{Reason: r, Message: "stopped before it started"})
 	}
 	if err := e.startTask(); err != nil {
+		var ne *notExecError
+		if errors.As(err, &ne) {
+			// Like a shell: 127 not found, 126 found but not runnable.
+			code := ne.code
+			return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: ne.msg, ExitCode: &code, StartTime: e.start})
+		}
 		return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: err.Error()})
 	}
 
@@ -124,13 +133,13 @@ wait:
 	return e.finish(e.status(ws, rusage, end))
 }
 
-// startTask starts the exec shim in its own process group with the task's
-// environment, working dir and log files.
+// startTask starts the task in its own process group with its
+// environment, working dir and log files, inside its cgroup from its first
+// instruction. The executor forks the task itself (direct.go); the exec
+// shim, a second process that joins the cgroup and execs the task, is the
+// fallback where the executor cannot visit the cgroup, or with
+// NAI_EXEC_SHIM=1.
 func (e *executor) startTask() error {
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find own executable: %w", err)
-	}
 	if len(e.spec.Argv) == 0 {
 		return errors.New("task has no command")
 	}
@@ -155,7 +164,22 @@ func (e *executor) startTask() error {
 		return fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
 	defer devnull.Close()
+	files := []*os.File{devnull, stdout, stderr}
+	if os.Getenv("NAI_EXEC_SHIM") != "1" {
+		started, err := e.startDirect(files)
+		if started || err != nil {
+			return err
+		}
+	}
+	return e.startShim(files)
+}
 
+// startShim starts the task through `nai exec-shim`.
+func (e *executor) startShim(files []*os.File) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find own executable: %w", err)
+	}
 	argv := []string{self, "exec-shim", "-start-error", e.dir.path(startErrFile)}
 	if e.spec.Cgroup != "" {
 		argv = append(argv, "-cgroup-parent", e.spec.CgroupParent, "-cgroup", e.spec.Cgroup)
@@ -169,7 +193,7 @@ func (e *executor) startTask() error {
 	p, err := os.StartProcess(self, argv, &os.ProcAttr{
 		Dir:   e.spec.Dir,
 		Env:   e.spec.Env,
-		Files: []*os.File{devnull, stdout, stderr},
+		Files: files,
 		Sys:   &syscall.SysProcAttr{Setpgid: true},
 	})
 	if err != nil {
@@ -210,7 +234,7 @@ func (e *executor) stopRequested() (structs.ExitReason, bool) {
 		return structs.ExitCancelled, false
 	}
 	switch r := structs.ExitReason(strings.TrimSpace(string(b))); r {
-	case structs.ExitCancelled, structs.ExitPreempted, structs.ExitNodeLost, structs.ExitGPUFailed:
+	case structs.ExitCancelled, structs.ExitPreempted, structs.ExitNodeLost, structs.ExitGPUFailed, structs.ExitNodeDrained:
 		return r, true
 	default:
 		return structs.ExitCancelled, true
@@ -255,7 +279,13 @@ func (e *executor) signalAll(sig syscall.Signal) {
 func (e *executor) killLeftovers() {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		left := descendants(os.Getpid())
+		// As subreaper we inherit every orphan of the task, so with no
+		// child left there is no descendant either: the common case needs
+		// no walk over /proc, which costs milliseconds on a busy host.
+		var left []int
+		if hasChildren() {
+			left = descendants(os.Getpid())
+		}
 		inGroup := 0
 		if e.group != nil {
 			if pids, err := e.group.Pids(); err == nil {
@@ -319,6 +349,21 @@ func (e *executor) status(ws syscall.WaitStatus, ru *syscall.Rusage, end time.Ti
 		st.Message = "killed by " + unix.SignalName(ws.Signal())
 	}
 	return st
+}
+
+// hasChildren reaps exited children and reports whether any child is left.
+func hasChildren() bool {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		switch {
+		case err == syscall.EINTR:
+		case err != nil:
+			return false // ECHILD: none
+		case pid == 0:
+			return true // alive children
+		}
+	}
 }
 
 func tvSeconds(tv syscall.Timeval) float64 {

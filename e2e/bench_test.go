@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -72,10 +74,11 @@ func TestBenchSubmitToFirstInstruction(t *testing.T) {
 // per job), submitted one by one by 8 concurrent submitters.
 func TestBenchDrain1000(t *testing.T) {
 	benchOnly(t)
-	a := startAgent(t, t.TempDir(), 64)
+	a, profile := benchAgent(t, 64)
 	c := a.api()
 	ctx := context.Background()
 	const n = 1000
+	defer profile("drain", 10*time.Second)()
 	ids := make([]string, n)
 	t0 := time.Now()
 	var wg sync.WaitGroup
@@ -122,7 +125,7 @@ func TestBenchDrain1000(t *testing.T) {
 // process that parses the file, submits it and prints the id.
 func TestBenchSequentialCLISubmits(t *testing.T) {
 	benchOnly(t)
-	a := startAgent(t, t.TempDir(), 4)
+	a, profile := benchAgent(t, 4)
 	file := writeFile(t, t.TempDir(), "job.hcl", `job "seq" {
   resources {
     gpu {
@@ -137,6 +140,7 @@ func TestBenchSequentialCLISubmits(t *testing.T) {
 	// Eight GPUs never fit on four: the jobs stay pending, so this measures
 	// submission alone.
 	const n = 300
+	defer profile("cli", 2*time.Second)()
 	t0 := time.Now()
 	for range n {
 		a.mustNai("job", "run", "-detach", file)
@@ -146,3 +150,41 @@ func TestBenchSequentialCLISubmits(t *testing.T) {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// benchAgent starts the agent of a benchmark. With NAI_BENCH_PROFILE=DIR it
+// serves the profiler, and profile(name) writes a CPU profile of the agent
+// to DIR/name.pprof while the measured work runs (it returns a func that
+// waits for the file).
+func benchAgent(t *testing.T, gpus int) (a *agent, profile func(name string, d time.Duration) func()) {
+	dir := os.Getenv("NAI_BENCH_PROFILE")
+	var extra []string
+	if dir != "" {
+		extra = append(extra, "-enable-debug")
+	}
+	a = startAgent(t, t.TempDir(), gpus, extra...)
+	profile = func(name string, d time.Duration) func() {
+		if dir == "" {
+			return func() {}
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", a.addr, int(d.Seconds()))
+			resp, err := http.Get(url)
+			if err != nil {
+				t.Logf("profile: %v", err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(dir, name+".pprof"))
+			if err != nil {
+				t.Logf("profile: %v", err)
+				return
+			}
+			defer f.Close()
+			_, _ = io.Copy(f, resp.Body)
+		}()
+		return func() { <-done }
+	}
+	return a, profile
+}

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,6 +64,9 @@ func TestClusterForms(t *testing.T) {
 	if len(peers) != 3 {
 		t.Errorf("raft peers through a client agent: %+v", peers)
 	}
+	if out := s.mustNai("operator", "raft", "list-peers"); strings.Count(out, "true") != 3 || strings.Count(out, "leader") != 1 {
+		t.Errorf("nai operator raft list-peers does not show 3 voters and a leader:\n%s", out)
+	}
 	info := c.clients[1].mustNai("agent-info")
 	if !strings.Contains(info, "Role:       client") || !strings.Contains(info, "Problems:   none") {
 		t.Errorf("agent-info of a healthy client:\n%s", info)
@@ -74,6 +79,17 @@ func TestClusterForms(t *testing.T) {
 	}
 	if j := c.clients[0].waitJob(resp.JobIDs[0], 60*time.Second); j.Status != structs.JobComplete {
 		t.Fatalf("job through a client agent ended %s (%s)", j.Status, j.ExitReason)
+	}
+	// A drain through any server reaches the leader, which completes it.
+	for _, srv := range c.servers {
+		srv.mustNai("node", "drain", "-deadline", "0", "c1")
+		waitFor(t, 30*time.Second, "c1's drain completes", func() bool {
+			n, err := c.servers[2].api().Node(context.Background(), "c1")
+			return err == nil && !n.Drain && !n.Eligible
+		})
+		if out := srv.mustNai("node", "eligibility", "-enable", "c1"); !strings.Contains(out, "is eligible") {
+			t.Errorf("nai node eligibility -enable through %s: %q", srv.name, out)
+		}
 	}
 }
 
@@ -212,15 +228,26 @@ func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 
 // A client killed with jobs running: after the grace its node is down and
 // its jobs are requeued (their retry policy allows node-lost) and complete
-// on the other client.
+// on the other client. Its executors outlive it (they run in their own
+// sessions), so when the client comes back with the same data dir it must
+// kill the processes of the lost allocations rather than re-attach to them
+// and report them: each job completes exactly once.
 func TestClusterClientLost(t *testing.T) {
 	c := startCluster(t, 1, 2)
 	s := c.servers[0]
-	runs := filepath.Join(t.TempDir(), "runs")
+	dir := t.TempDir()
+	runs, pids, done, release := filepath.Join(dir, "runs"), filepath.Join(dir, "pids"), filepath.Join(dir, "done"), filepath.Join(dir, "release")
+	if err := os.Mkdir(release, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
+	// A job holds until the test releases its node, so the lost attempts
+	// are still running when their client comes back.
+	script := `echo "$NAI_JOB_ID $NAI_ATTEMPT $$" >> ` + pids + `; while [ ! -e ` + release + `/"$NAI_NODE_NAME" ]; do sleep 0.1; done; ` +
+		`echo "$NAI_JOB_ID $NAI_ATTEMPT" >> ` + done
 	var ids []string
 	for i := range 4 {
-		j := shellJob(fmt.Sprintf("long-%d", i), runs, "sleep 4")
+		j := shellJob(fmt.Sprintf("long-%d", i), runs, script)
 		j.Retry = &structs.RetryPolicy{Attempts: 2, On: []string{"node-lost"}}
 		resp, err := s.api().Register(ctx, j)
 		if err != nil {
@@ -237,7 +264,7 @@ func TestClusterClientLost(t *testing.T) {
 			}
 			victim = j.NodeName
 		}
-		return true
+		return len(readRuns(t, pids)) == len(ids)
 	})
 	var onVictim []string
 	for _, id := range ids {
@@ -251,8 +278,11 @@ func TestClusterClientLost(t *testing.T) {
 			t.Logf("killing client %s running %v", victim, onVictim)
 			cl.kill()
 			dead = cl
+		} else {
+			writeFile(t, release, cl.name, "")
 		}
 	}
+	stale := lostPids(t, pids, onVictim)
 	waitFor(t, 30*time.Second, "the killed client's node is down", func() bool {
 		n, err := s.api().Node(ctx, victim)
 		return err == nil && n.Status == structs.NodeDown
@@ -262,18 +292,78 @@ func TestClusterClientLost(t *testing.T) {
 		if j.Status != structs.JobComplete || j.Attempt != 2 || j.NodeName == victim {
 			t.Errorf("job %s on the lost node ended %s at attempt %d on %s; want complete, attempt 2, elsewhere", id, j.Status, j.Attempt, j.NodeName)
 		}
-		allocs, err := s.api().JobAllocations(ctx, id)
-		if err != nil || len(allocs) != 2 || allocs[0].ClientStatus.Status != structs.AllocLost {
-			t.Errorf("allocations of %s: %v, %v; want the first lost and a second", id, allocs, err)
+	}
+	for _, pid := range stale {
+		if !alive(pid) {
+			t.Fatalf("process %d of a lost allocation died with its client; the test needs it to outlive the agent", pid)
 		}
 	}
-	// The client comes back: its node is ready again, and what it left
-	// running of the lost allocations is cleaned up by its recovery.
+
+	// The client comes back: its node is ready again, and the processes of
+	// the lost allocations are killed, not re-attached.
 	startClusterAgent(t, dead.name, dead.dataDir, "-client", "-dev-gpus", "2", "-join", s.serf)
 	waitFor(t, 30*time.Second, "the returning client's node is ready", func() bool {
 		n, err := s.api().Node(ctx, victim)
 		return err == nil && n.Status == structs.NodeReady
 	})
+	waitFor(t, 30*time.Second, "the returning client kills the processes of its lost allocations", func() bool {
+		for _, pid := range stale {
+			if alive(pid) {
+				return false
+			}
+		}
+		return true
+	})
+	// Even released now, a lost attempt has nothing left to complete.
+	writeFile(t, release, victim, "")
+	for _, id := range onVictim {
+		allocs, err := s.api().JobAllocations(ctx, id)
+		if err != nil || len(allocs) != 2 || allocs[0].ClientStatus.Status != structs.AllocLost {
+			t.Errorf("allocations of %s: %v, %v; want the first lost and a second", id, allocs, err)
+		}
+		if j, _, _ := s.api().Job(ctx, id); j.Status != structs.JobComplete || j.Attempt != 2 {
+			t.Errorf("job %s became %s at attempt %d after its lost client came back", id, j.Status, j.Attempt)
+		}
+	}
+	completed := readRuns(t, done)
+	for _, id := range ids {
+		want := map[string]int{id + " 1": 1}
+		if slices.Contains(onVictim, id) {
+			want = map[string]int{id + " 2": 1}
+		}
+		for k, n := range want {
+			if completed[k] != n {
+				t.Errorf("job %s: %d completed runs of attempt %s, want %d (completed runs: %v)", id, completed[k], k, n, completed)
+			}
+		}
+		if other := completed[id+" 1"] + completed[id+" 2"] + completed[id+" 3"]; other != 1 {
+			t.Errorf("job %s completed %d times, want once (completed runs: %v)", id, other, completed)
+		}
+	}
+}
+
+// lostPids are the shell pids that the first attempts of jobs wrote.
+func lostPids(t *testing.T, path string, jobs []string) []int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []int
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[1] == "1" && slices.Contains(jobs, f[0]) {
+			pid, err := strconv.Atoi(f[2])
+			if err != nil {
+				t.Fatalf("pids line %q: %v", line, err)
+			}
+			out = append(out, pid)
+		}
+	}
+	if len(out) != len(jobs) {
+		t.Fatalf("found %d pids of lost attempts in %q, want %d", len(out), b, len(jobs))
+	}
+	return out
 }
 
 // A stopped (SIGSTOP) leader is a minority: it cannot accept writes, the

@@ -52,6 +52,14 @@ var handlers = map[MessageType]handler{
 	DatasetPush:    applyDatasetPush,
 	ModelPush:      applyModelPush,
 	ArtifactDelete: applyArtifactDelete,
+	BlobRegister:   applyBlobRegister,
+	BlobDrop:       applyBlobDrop,
+	BlobSweep:      applyBlobSweep,
+
+	// Node drain and eligibility.
+	NodeDrain:         applyNodeDrain,
+	NodeEligibility:   applyNodeEligibility,
+	NodeDrainProgress: applyNodeDrainProgress,
 }
 
 var _ raft.FSM = (*FSM)(nil)

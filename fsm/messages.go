@@ -29,6 +29,14 @@ const (
 	DatasetPush    MessageType = 10
 	ModelPush      MessageType = 11
 	ArtifactDelete MessageType = 12
+	BlobRegister   MessageType = 13
+	BlobDrop       MessageType = 14
+	BlobSweep      MessageType = 15
+
+	// Node drain and eligibility: 40-49.
+	NodeDrain         MessageType = 40
+	NodeEligibility   MessageType = 41
+	NodeDrainProgress MessageType = 42
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its
@@ -55,6 +63,14 @@ var messageNames = map[MessageType]string{
 	DatasetPush:    "DatasetPush",
 	ModelPush:      "ModelPush",
 	ArtifactDelete: "ArtifactDelete",
+	BlobRegister:   "BlobRegister",
+	BlobDrop:       "BlobDrop",
+	BlobSweep:      "BlobSweep",
+
+	// Node drain and eligibility.
+	NodeDrain:         "NodeDrain",
+	NodeEligibility:   "NodeEligibility",
+	NodeDrainProgress: "NodeDrainProgress",
 }
 
 func (t MessageType) String() string {

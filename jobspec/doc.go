@@ -62,7 +62,7 @@
 //
 //	  retry {
 //	    attempts = 3              # 0-100
-//	    on       = ["node-lost", "preempted", "failed"]
+//	    on       = ["node-lost", "preempted", "failed"]   # "preempted" covers node drains too
 //	  }
 //
 //	  output {

@@ -96,7 +96,7 @@ func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 	what := gpuWords(k.gpu)
 	switch {
 	case inQueue == 0:
-		sh.reason = fmt.Sprintf("NoNodeFits: queue %q has no ready node", k.queue)
+		sh.reason = fmt.Sprintf("NoNodeFits: queue %q has no ready node", k.queue) + unreadyNote(c.nodes, q.hasNode)
 	case largestMatch < k.gpu.Count:
 		if k.gpu.Model != "" || k.gpu.MemoryBytes > 0 {
 			sh.reason = fmt.Sprintf("NoNodeFits: needs %s, largest node has %d such GPUs (%d GPUs in all)", what, largestMatch, largestGPU)

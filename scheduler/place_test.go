@@ -70,7 +70,18 @@ func TestPlacementStories(t *testing.T) {
 			},
 			wantPlaced:  map[string]string{},
 			wantWaits:   map[string]structs.WaitCode{"1": structs.WaitNoNodes},
-			wantReasons: map[string]string{"1": "NoNodes: the cluster has no ready node"},
+			wantReasons: map[string]string{"1": "NoNodes: the cluster has no ready node (1 down)"},
+		},
+		{
+			name: "a drained cluster says so",
+			setup: func(h *harness) {
+				h.addNodes(2, newNode("d").With(func(n *structs.Node) { n.Drain, n.Eligible = true, false }))
+				h.addNodes(1, newNode("e").With(func(n *structs.Node) { n.Eligible = false }))
+				h.submit(newJob())
+			},
+			wantPlaced:  map[string]string{},
+			wantWaits:   map[string]structs.WaitCode{"1": structs.WaitNoNodes},
+			wantReasons: map[string]string{"1": "NoNodes: the cluster has no ready node (2 draining, 1 ineligible)"},
 		},
 		{
 			name: "drained and ineligible nodes get no work",

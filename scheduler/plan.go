@@ -246,7 +246,7 @@ func (p *pass) consider(it *item, plan *structs.Plan) (structs.WaitStatus, bool)
 		return wait(structs.WaitParallel, fmt.Sprintf("ArrayLimit: sweep %s already runs %d jobs (max_parallel %d)", j.ArrayID, p.arrayRunning[j.ArrayID], j.MaxParallel)), false
 	}
 	if p.c.ready == 0 {
-		return wait(structs.WaitNoNodes, "NoNodes: the cluster has no ready node"), false
+		return wait(structs.WaitNoNodes, "NoNodes: the cluster has no ready node"+unreadyNote(p.c.nodes, nil)), false
 	}
 	sh := p.shapeOf(j, q)
 	if sh.eligCount < nodes {

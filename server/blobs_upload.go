@@ -272,7 +272,7 @@ func (s *Server) handleUploadChunk(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleUploadCommit(w http.ResponseWriter, r *http.Request) {
 	digest := r.URL.Query().Get("digest")
-	size, err := s.blobs.CommitUpload(r.PathValue("id"), digest)
+	size, err := s.commitUpload(r.Context(), r.PathValue("id"), digest)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -80,6 +80,7 @@ func (s *Server) StartCluster(m *membership.Membership) error {
 	}
 	s.wg.Add(1)
 	go s.clusterLoop()
+	s.startBlobLoops()
 	return nil
 }
 

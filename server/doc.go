@@ -2,7 +2,12 @@
 // with raft-boltdb/v2 stores and a file snapshot store) to the FSM, runs the
 // leader's scheduling loop, serves the HTTP API, and keeps the blob store of
 // job outputs, code, datasets and models (content-addressed files, streamed
-// in and out, with resumable upload sessions: blobs_upload.go).
+// in and out, with resumable upload sessions: blobs_upload.go). Which
+// servers hold each blob is in raft; every server copies the blobs it
+// lacks from a peer, fetches on demand what it is asked for and lacks,
+// re-hashes copies that changed (and all of them in a periodic scrub), and
+// the leader garbage-collects unreferenced blobs (blob_replicate.go,
+// blob_gc.go).
 //
 // Every write goes through raft: a handler builds a typed request (with the
 // times it needs already chosen), applies it, and answers from the FSM's

@@ -85,6 +85,11 @@ func (s *Server) mustForward(r *http.Request) bool {
 	if strings.HasPrefix(p, "/v1/agent/") || strings.HasPrefix(p, "/v1/status/") {
 		return false
 	}
+	// Blob data lives on each server's disk: the server a client talks to
+	// stores and serves it (blob_replicate.go); holdings reach raft apart.
+	if p == "/v1/blobs" || strings.HasPrefix(p, "/v1/blobs/") {
+		return false
+	}
 	if r.Header.Get(ForwardedHeader) != "" {
 		return false
 	}

@@ -44,10 +44,12 @@ func (s *Server) Routes(outer *http.ServeMux) {
 	mux.HandleFunc("GET /v1/queue", s.handleQueue)
 	mux.HandleFunc("GET /v1/nodes", s.handleNodeList)
 	mux.HandleFunc("GET /v1/nodes/{id}", s.handleNodeGet)
+	s.nodeDrainRoutes(mux)
 	mux.HandleFunc("GET /v1/status/leader", s.handleLeader)
 	mux.HandleFunc("PUT /v1/blobs", s.handleBlobPut)
 	mux.HandleFunc("GET /v1/blobs/{digest}", s.handleBlobGet)
 	s.artifactRoutes(mux)
+	s.blobRoutes(mux)
 
 	mux.HandleFunc("PUT /v1/client/nodes", s.handleNodeRegister)
 	mux.HandleFunc("GET /v1/client/nodes/{id}/allocations", s.handleNodeAllocs)
@@ -169,7 +171,7 @@ func (s *Server) handleLeader(w http.ResponseWriter, r *http.Request) {
 func drain(r *http.Request) { _, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody)) }
 
 func (s *Server) handleBlobPut(w http.ResponseWriter, r *http.Request) {
-	digest, size, err := s.blobs.Put(r.Body)
+	digest, size, err := s.putBlob(r.Context(), r.Body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -177,13 +179,6 @@ func (s *Server) handleBlobPut(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, 0, map[string]any{"digest": digest, "size": size})
 }
 
-func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request) {
-	f, err := s.blobs.Open(r.PathValue("digest"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	defer f.Close()
-	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, "", time.Time{}, f)
-}
+// handleBlobGet serves a blob, fetching it from a peer when this server
+// lacks it (blob_replicate.go).
+func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request) { s.serveBlob(w, r) }

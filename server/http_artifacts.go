@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,7 +57,7 @@ func (s *Server) handleArtifactPush(w http.ResponseWriter, r *http.Request, kind
 	}
 	if req.Digest != "" {
 		// A version must never name content the servers do not have.
-		f, err := s.blobs.Open(req.Digest)
+		size, err := s.blobSize(r.Context(), req.Digest)
 		if err != nil {
 			if structs.CodeOf(err) == structs.CodeNotFound {
 				err = structs.NewError(structs.CodeInvalid, "blob %s was not uploaded: upload the content before pushing the %s", req.Digest, kind)
@@ -64,13 +65,7 @@ func (s *Server) handleArtifactPush(w http.ResponseWriter, r *http.Request, kind
 			s.writeError(w, r, err)
 			return
 		}
-		fi, err := f.Stat()
-		f.Close()
-		if err != nil {
-			s.writeError(w, r, fmt.Errorf("stat blob %s: %w", req.Digest, err))
-			return
-		}
-		req.Size = fi.Size()
+		req.Size = size
 	}
 	t := fsm.DatasetPush
 	if kind == structs.KindModel {
@@ -174,7 +169,7 @@ func (s *Server) metricsHistory(j *structs.Job) ([]json.RawMessage, error) {
 	if j.MetricsDigest == "" {
 		return nil, nil
 	}
-	f, err := s.blobs.Open(j.MetricsDigest)
+	f, err := s.openBlob(context.Background(), j.MetricsDigest)
 	if err != nil {
 		return nil, fmt.Errorf("metric history of job %s: %w", j.ID, err)
 	}

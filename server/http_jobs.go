@@ -181,7 +181,7 @@ func (s *Server) handleJobOutputs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "%s", msg))
 		return
 	}
-	f, err := s.blobs.Open(j.OutputDigest)
+	f, err := s.openBlob(r.Context(), j.OutputDigest)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

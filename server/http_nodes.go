@@ -183,7 +183,7 @@ func (s *Server) handleOutputUpload(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "allocation %s not found", id))
 		return
 	}
-	digest, size, err := s.blobs.Put(r.Body)
+	digest, size, err := s.putBlob(r.Context(), r.Body)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

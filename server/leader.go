@@ -54,11 +54,11 @@ const schedDebounce = time.Millisecond
 func (s *Server) leaderLoop(stop chan struct{}) {
 	// Everything committed by earlier leaders must be applied here before
 	// we plan from it.
-	if err := s.raft.Barrier(s.cfg.ApplyTimeout).Error(); err != nil {
-		s.logger.Error("leader barrier failed; giving up this term's scheduling", "err", err)
+	if !s.leaderBarrier(stop, func() error { return s.raft.Barrier(s.cfg.ApplyTimeout).Error() }) {
 		return
 	}
 	s.startClusterLeader(stop)
+	s.startDrainer(stop)
 	ticker := time.NewTicker(s.cfg.SchedulerInterval)
 	defer ticker.Stop()
 	for {
@@ -76,6 +76,37 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 			}
 		case <-ticker.C:
 		}
+	}
+}
+
+// barrierBackoff is the first and the longest wait between failed
+// barriers of a new leader.
+var barrierBackoff = [2]time.Duration{100 * time.Millisecond, 5 * time.Second}
+
+// leaderBarrier waits until every entry committed by earlier leaders is
+// applied here, retrying a failed barrier (a slow disk, a busy FSM) with
+// backoff: giving up would leave the cluster without scheduling for the
+// whole term. It returns false when leadership ends or the server shuts
+// down first.
+func (s *Server) leaderBarrier(stop chan struct{}, barrier func() error) bool {
+	wait := barrierBackoff[0]
+	for attempt := 1; ; attempt++ {
+		err := barrier()
+		if err == nil {
+			if attempt > 1 {
+				s.logger.Info("leader barrier succeeded; scheduling", "attempts", attempt)
+			}
+			return true
+		}
+		s.logger.Error("leader barrier failed; retrying", "attempt", attempt, "retry_in", wait, "err", err)
+		select {
+		case <-stop:
+			return false
+		case <-s.shutdownCh:
+			return false
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, barrierBackoff[1])
 	}
 }
 

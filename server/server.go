@@ -49,6 +49,21 @@ type Config struct {
 	Datacenter      string
 	BootstrapExpect int
 	NodeDownGrace   time.Duration
+
+	// Blobs (blob_replicate.go, blob_gc.go): copies wanted of each blob
+	// (0: every server), how long an unreferenced blob is kept (0:
+	// DefaultBlobRetention), how often the leader collects garbage (0: a
+	// quarter of the retention, at most a minute), how often a server
+	// re-checks for blobs to copy besides table changes (0:
+	// DefaultBlobRecheckInterval), and how often every local copy is
+	// re-hashed (0: DefaultBlobScrubInterval; negative: never).
+	BlobReplicas        int
+	BlobRetention       time.Duration
+	BlobGCInterval      time.Duration
+	BlobRecheckInterval time.Duration
+	BlobScrubInterval   time.Duration
+	// blobPeers replaces serf and raft as the source of peers in tests.
+	blobPeers peerSource
 }
 
 // Server is one nai server: raft, the FSM, the leader loop and the API.
@@ -70,6 +85,8 @@ type Server struct {
 	usage usageCache
 	// cluster is nil for a single dev server (see cluster.go).
 	cluster *cluster
+	// blobm is blob replication's state (blob_replicate.go).
+	blobm *blobMaint
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -105,6 +122,7 @@ func New(cfg Config) (*Server, error) {
 		shutdownCh: make(chan struct{}),
 		changeCh:   make(chan struct{}, 1),
 		leaderCh:   make(chan bool, 16),
+		blobm:      newBlobMaint(),
 	}
 	raftDir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
@@ -126,6 +144,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go s.monitorLeadership()
+	if cfg.Bootstrap {
+		// A cluster member starts them in StartCluster, once it has peers.
+		s.startBlobLoops()
+	}
 	return s, nil
 }
 

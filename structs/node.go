@@ -34,6 +34,10 @@ type Node struct {
 	StatusTime   time.Time `json:"status_time,omitzero"`
 	CreateIndex  uint64    `json:"create_index"`
 	ModifyIndex  uint64    `json:"modify_index"`
+
+	// DrainDeadline is when a draining node's running allocations are
+	// stopped (node_drain.go); zero: they may run to their end.
+	DrainDeadline time.Time `json:"drain_deadline,omitzero"`
 }
 
 // GPU is one device as the fingerprint saw it.

@@ -71,6 +71,8 @@ func runClusterAgent(c *cli.Context) error {
 			Datacenter:      cfg.Datacenter,
 			BootstrapExpect: cfg.Server.BootstrapExpect,
 			NodeDownGrace:   cfg.Server.NodeDownGrace,
+			BlobReplicas:    cfg.Server.BlobReplicas,
+			BlobRetention:   cfg.Server.BlobRetention,
 			Logger:          logger.With("component", "server"),
 		})
 		if err != nil {

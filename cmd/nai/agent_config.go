@@ -34,6 +34,10 @@ type agentConfig struct {
 		Enabled         bool
 		BootstrapExpect int
 		NodeDownGrace   time.Duration
+		// Blob store (server/blob_replicate.go): copies wanted (0: every
+		// server) and how long an unreferenced blob is kept (0: 24h).
+		BlobReplicas  int
+		BlobRetention time.Duration
 	}
 	Client struct {
 		Enabled        bool
@@ -78,6 +82,8 @@ type fileServer struct {
 	Enabled         *bool          `hcl:"enabled,optional"`
 	BootstrapExpect *int           `hcl:"bootstrap_expect,optional"`
 	NodeDownGrace   hcl.Expression `hcl:"node_down_grace,optional"`
+	BlobReplicas    *int           `hcl:"blob_replicas,optional"`
+	BlobRetention   hcl.Expression `hcl:"blob_retention,optional"`
 }
 
 type fileClient struct {
@@ -181,6 +187,15 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 				cfg.Server.NodeDownGrace = d
 			}
 		}
+		set(&cfg.Server.BlobReplicas, s.BlobReplicas)
+		if str, rng, ok := stringExpr(s.BlobRetention, errs); ok {
+			d, err := time.ParseDuration(str)
+			if err != nil || d <= 0 {
+				errs.add("%s: blob_retention %q is not a positive duration such as \"24h\"", pos(rng), str)
+			} else {
+				cfg.Server.BlobRetention = d
+			}
+		}
 	}
 	if c := fc.Client; c != nil {
 		set(&cfg.Client.Enabled, c.Enabled)
@@ -245,6 +260,8 @@ func clusterFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "client", Usage: "run a client (a GPU host)"},
 		&cli.IntFlag{Name: "bootstrap-expect", Usage: "servers to wait for before bootstrapping raft together"},
 		&cli.StringFlag{Name: "node-down-grace", Usage: "how long a client serf declares failed stays ready (default 30s)"},
+		&cli.IntFlag{Name: "blob-replicas", Usage: "copies of each blob the servers keep (default: one on every server)"},
+		&cli.StringFlag{Name: "blob-retention", Usage: "how long a blob nothing references is kept (default 24h)"},
 		&cli.StringSliceFlag{Name: "join", Usage: "serf address (host:port) of any agent to join; repeatable"},
 		&cli.StringFlag{Name: "encrypt", Usage: "gossip encryption key from `nai operator keygen`"},
 		&cli.Float64Flag{Name: "reserved-cpu", Usage: "cores kept for the host, not offered to jobs"},
@@ -283,6 +300,14 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 	num("serf-port", &cfg.Ports.Serf)
 	num("bootstrap-expect", &cfg.Server.BootstrapExpect)
 	num("dev-gpus", &cfg.Client.DevGPUs)
+	num("blob-replicas", &cfg.Server.BlobReplicas)
+	if c.IsSet("blob-retention") {
+		d, err := time.ParseDuration(c.String("blob-retention"))
+		if err != nil || d <= 0 {
+			errs.add("-blob-retention %q is not a positive duration such as \"24h\"", c.String("blob-retention"))
+		}
+		cfg.Server.BlobRetention = d
+	}
 	if c.IsSet("server") {
 		cfg.Server.Enabled = c.Bool("server")
 	}
@@ -355,6 +380,9 @@ func (cfg *agentConfig) validate() error {
 	}
 	if cfg.Server.NodeDownGrace <= 0 {
 		errs.add("server.node_down_grace must be positive")
+	}
+	if cfg.Server.BlobReplicas < 0 {
+		errs.add("server.blob_replicas %d is negative: expected 0 (a copy on every server) or the number of copies", cfg.Server.BlobReplicas)
 	}
 	if cfg.Client.DevGPUs < 0 {
 		errs.add("client.dev_gpus %d is negative: expected 0 (real GPUs) or the number of fake GPUs", cfg.Client.DevGPUs)

@@ -8,10 +8,16 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/nai-project/nai/client"
 	"github.com/urfave/cli/v2"
 )
 
 func main() {
+	// The executor runs once per job: it skips building the command tree,
+	// which is start-up time on the path to the task's first instruction.
+	if len(os.Args) > 1 && os.Args[1] == "executor" {
+		os.Exit(client.ExecutorMain(os.Args[2:]))
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first Ctrl-C, a second one kills at once.

@@ -15,9 +15,9 @@ import (
 func nodeCommand() *cli.Command {
 	return &cli.Command{
 		Name:   "node",
-		Usage:  "list the GPU hosts and show their GPUs",
+		Usage:  "list the GPU hosts, show their GPUs, drain them",
 		Action: parentAction,
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			{
 				Name:      "list",
 				Usage:     "list the nodes",
@@ -32,7 +32,7 @@ func nodeCommand() *cli.Command {
 				Flags:     []cli.Flag{jsonFlag(), addressFlag()},
 				Action:    nodeStatus,
 			},
-		},
+		}, nodeDrainCommands()...),
 	}
 }
 
@@ -109,6 +109,13 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 	kv.addIf("Datacenter", n.Datacenter)
 	kv.add("Status", nodeState(n))
 	kv.add("Eligible", fmt.Sprint(n.Eligible))
+	if n.Drain {
+		deadline := "none (running jobs run to their end)"
+		if !n.DrainDeadline.IsZero() {
+			deadline = stamp(n.DrainDeadline, now)
+		}
+		kv.add("Drain deadline", deadline)
+	}
 	kv.add("HTTP address", orDash(n.HTTPAddr))
 	kv.add("CPU", formatFloat(n.CPU)+" cores")
 	kv.add("Memory", structs.FormatSize(n.MemoryBytes))

@@ -18,9 +18,9 @@ func operatorCommand() *cli.Command {
 	withAddr := func(fs ...cli.Flag) []cli.Flag { return append(fs, addressFlag()) }
 	return &cli.Command{
 		Name:   "operator",
-		Usage:  "change the scheduling policy: queues, fair-share shares, quotas",
+		Usage:  "change the scheduling policy (queues, fair-share shares, quotas) and repair the cluster (raft, keygen)",
 		Action: parentAction,
-		Subcommands: []*cli.Command{
+		Subcommands: append([]*cli.Command{
 			{
 				Name:   "queue",
 				Usage:  "define the queues (partitions) jobs are submitted to",
@@ -57,7 +57,7 @@ func operatorCommand() *cli.Command {
 						Flags: withAddr(accountFlags()...), Action: quotaDelete},
 				},
 			},
-		},
+		}, append(clusterOperatorSubcommands(), operatorBlobsCommand())...),
 	}
 }
 

@@ -3,14 +3,15 @@ package state
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/go-memdb"
 	"github.com/nai-project/nai/structs"
 )
 
 // UpsertNode registers a node or refreshes its fingerprint. A known node
-// keeps its create index, register time, eligibility and drain flag; every
-// registration marks it ready.
+// keeps its create index, register time, eligibility and drain (flag and
+// deadline); every registration marks it ready.
 func (s *Store) UpsertNode(index uint64, req *structs.NodeRegisterRequest) error {
 	if req == nil || req.Node == nil {
 		return structs.NewError(structs.CodeInvalid, "register node: the request has no node")
@@ -39,12 +40,14 @@ func (s *Store) UpsertNode(index uint64, req *structs.NodeRegisterRequest) error
 		if old == nil {
 			n.Eligible = true
 			n.Drain = false
+			n.DrainDeadline = time.Time{}
 			n.CreateIndex = index
 			n.RegisterTime = req.Now
 			n.StatusTime = req.Now
 		} else {
 			n.Eligible = old.Eligible
 			n.Drain = old.Drain
+			n.DrainDeadline = old.DrainDeadline
 			n.CreateIndex = old.CreateIndex
 			n.RegisterTime = old.RegisterTime
 			n.StatusTime = old.StatusTime

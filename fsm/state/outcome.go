@@ -111,6 +111,8 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 
 	cancelled := (a.DesiredStatus == structs.DesiredStop && a.DesiredReason == structs.ExitCancelled) || cs.ExitReason == structs.ExitCancelled
 	preempted := (a.DesiredStatus == structs.DesiredStop && a.DesiredReason == structs.ExitPreempted) || cs.ExitReason == structs.ExitPreempted
+	// A drain deadline is no fault of the job's: it retries as a preemption.
+	drained := (a.DesiredStatus == structs.DesiredStop && a.DesiredReason == structs.ExitNodeDrained) || cs.ExitReason == structs.ExitNodeDrained
 	var key string // the retry policy's name for this end
 	var stopReason structs.ExitReason
 	switch {
@@ -120,6 +122,8 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		key, stopReason = "node-lost", structs.ExitNodeLost
 	case preempted:
 		key, stopReason = "preempted", structs.ExitPreempted
+	case drained:
+		key, stopReason = "preempted", structs.ExitNodeDrained
 	default:
 		key, stopReason = "failed", cs.ExitReason
 		if stopReason == "" {
@@ -131,7 +135,11 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	}
 
 	if !cancelled && retryAllows(c, key) {
-		requeue(c, "requeued after "+key)
+		why := key
+		if stopReason == structs.ExitNodeDrained {
+			why = string(structs.ExitNodeDrained)
+		}
+		requeue(c, "requeued after "+why)
 		return w.putJob(c)
 	}
 	c.ExitCode = nil

@@ -43,6 +43,7 @@ type record struct {
 	Share    *structs.Share        `json:"share,omitempty"`
 	Quota    *structs.AccountQuota `json:"quota,omitempty"`
 	Artifact *structs.Artifact     `json:"artifact,omitempty"`
+	Blob     *structs.Blob         `json:"blob,omitempty"`
 }
 
 // Persist writes the whole current state to w.
@@ -75,6 +76,7 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 		{tableQuotas, func(o any) *record { return &record{Type: recQuota, Quota: o.(*structs.AccountQuota)} }},
 		{tableDatasets, func(o any) *record { return &record{Type: recArtifact, Artifact: o.(*structs.Artifact)} }},
 		{tableModels, func(o any) *record { return &record{Type: recArtifact, Artifact: o.(*structs.Artifact)} }},
+		{tableBlobs, func(o any) *record { return &record{Type: recBlob, Blob: o.(*structs.Blob)} }},
 	}
 	for _, t := range tables {
 		it, err := sn.txn.Get(t.table, "id")
@@ -172,6 +174,8 @@ func readDB(r io.Reader) (*memdb.MemDB, error) {
 				return nil, fmt.Errorf("restore state: record %d: %w", n, err)
 			}
 			table, obj = t, rec.Artifact
+		case rec.Type == recBlob && rec.Blob != nil:
+			table, obj = tableBlobs, rec.Blob
 		default:
 			return nil, fmt.Errorf("restore state: record %d: unknown or empty record of type %q", n, rec.Type)
 		}

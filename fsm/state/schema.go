@@ -81,6 +81,7 @@ func schema() *memdb.DBSchema {
 		},
 		tableDatasets: artifactTableSchema(tableDatasets),
 		tableModels:   artifactTableSchema(tableModels),
+		tableBlobs:    blobsTable(),
 		tableQueues:   queuesTable(),
 		tableShares:   accountTable(tableShares),
 		tableQuotas:   accountTable(tableQuotas),

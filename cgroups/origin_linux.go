@@ -1,0 +1,85 @@
+package cgroups
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+)
+
+// Origin is where a process stands in the cgroup hierarchies now, so that
+// it can go back after a visit to an allocation's cgroup. The executor uses
+// it to start a task without an extra process: it joins the allocation's
+// cgroup, forks the task (which is born inside it, so no user instruction
+// runs outside the limits) and returns here.
+type Origin struct {
+	procs []string // the cgroup.procs file of each hierarchy
+}
+
+// SelfOrigin records the calling process's cgroups: on v1 those of the
+// controllers an allocation joins, on v2 the unified one.
+func SelfOrigin() (*Origin, error) {
+	mode, err := Mode()
+	if err != nil {
+		return nil, err
+	}
+	ms, err := readMountinfo("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	own, unified, err := readProcCgroup("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	o := &Origin{}
+	add := func(m mount, cgPath string) error {
+		rel, err := m.relative(cgPath)
+		if err != nil {
+			return err
+		}
+		p := filepath.Join(m.Mountpoint, rel, "cgroup.procs")
+		if !slices.Contains(o.procs, p) {
+			o.procs = append(o.procs, p)
+		}
+		return nil
+	}
+	if mode == 2 {
+		m, ok := ms.unified()
+		if !ok {
+			return nil, fmt.Errorf("cgroup v2 host without a cgroup2 mount in /proc/self/mountinfo")
+		}
+		if err := add(m, unified); err != nil {
+			return nil, err
+		}
+		return o, nil
+	}
+	for _, name := range append(slices.Clone(v1Required), v1Optional...) {
+		m, ok := ms.controller(string(name))
+		if !ok {
+			continue
+		}
+		p, ok := own[string(name)]
+		if !ok {
+			return nil, fmt.Errorf("own cgroup for controller %s not listed in /proc/self/cgroup", name)
+		}
+		if err := add(m, p); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// Return moves process pid (with all its threads) back into the recorded
+// cgroups.
+func (o *Origin) Return(pid int) error {
+	if pid <= 0 {
+		return fmt.Errorf("return process to its cgroups: invalid pid %d", pid)
+	}
+	for _, p := range o.procs {
+		if err := os.WriteFile(p, []byte(strconv.Itoa(pid)), 0); err != nil {
+			return fmt.Errorf("return process %d to its cgroup: %w", pid, err)
+		}
+	}
+	return nil
+}

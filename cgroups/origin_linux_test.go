@@ -1,0 +1,62 @@
+package cgroups
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"testing"
+)
+
+// A process that visits an allocation's cgroup and returns is back where
+// it was in every hierarchy, and the allocation's cgroup is empty again.
+func TestOriginReturn(t *testing.T) {
+	e := v1Env(t) // the host's own hierarchies: SelfOrigin reads them
+	g := createGroup(t, e, Limits{})
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	before := procCgroup(t, pid)
+	o, err := SelfOrigin()
+	if err != nil {
+		t.Fatalf("SelfOrigin: %v", err)
+	}
+	if err := g.AddProc(pid); err != nil {
+		t.Fatalf("AddProc: %v", err)
+	}
+	if pids, _ := g.Pids(); !slices.Contains(pids, pid) {
+		t.Fatalf("Pids = %v, want %d in the group", pids, pid)
+	}
+	if err := o.Return(pid); err != nil {
+		t.Fatalf("Return: %v", err)
+	}
+	if pids, err := g.Pids(); err != nil || len(pids) != 0 {
+		t.Fatalf("after Return Pids = %v, %v; want none", pids, err)
+	}
+	if after := procCgroup(t, pid); after != before {
+		t.Fatalf("cgroups after Return:\n%s\nwant as before:\n%s", after, before)
+	}
+	if err := o.Return(0); err == nil {
+		t.Fatal("Return(0) succeeded; want an invalid pid error")
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	if err := g.Delete(); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+}
+
+func procCgroup(t *testing.T, pid int) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}

@@ -1,0 +1,106 @@
+package cgroups
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// procsUnder lists the processes in the cgroup at dir and in any cgroup a
+// task nested below it. A cgroup that is gone has none.
+func procsUnder(dir string) ([]int, error) {
+	f, err := os.Open(filepath.Join(dir, "cgroup.procs"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []int
+	s := bufio.NewScanner(f)
+	for s.Scan() {
+		line := strings.TrimSpace(s.Text())
+		if line == "" {
+			continue
+		}
+		pid, err := strconv.Atoi(line)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("bad pid %q in %s", line, f.Name())
+		}
+		out = append(out, pid)
+	}
+	err = s.Err()
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
+	}
+	subs, err := subdirs(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		pids, err := procsUnder(sub)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pids...)
+	}
+	return out, nil
+}
+
+// subdirs are the child cgroups of dir; ReadDir's types need no stat.
+func subdirs(dir string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
+}
+
+// rmdirTree removes the cgroup at dir and those nested below it, deepest
+// first. The kernel refuses (EBUSY) while a process is inside or for a
+// moment after the last one exited, so that is retried briefly; a cgroup
+// already gone is fine.
+func rmdirTree(dir string) error {
+	subs, err := subdirs(dir)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if err := rmdirTree(sub); err != nil {
+			return err
+		}
+	}
+	delay := 10 * time.Millisecond
+	for i := 0; ; i++ {
+		err := syscall.Rmdir(dir)
+		switch {
+		case err == nil || errors.Is(err, syscall.ENOENT):
+			return nil
+		case errors.Is(err, syscall.EBUSY) && i < 4:
+			time.Sleep(delay)
+			delay *= 2
+		case errors.Is(err, syscall.EBUSY):
+			return fmt.Errorf("remove %s: it still contains processes: %w", dir, err)
+		default:
+			return fmt.Errorf("remove %s: %w", dir, err)
+		}
+	}
+}
