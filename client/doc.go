@@ -17,8 +17,10 @@
 //	                       env, time limit, cgroup name)
 //	                       cgroups.Create(nai-ID, limits)
 //	                       start executor (setsid) ----------> executor.pid, child subreaper
-//	    <-- running ------ report running                      start `nai exec-shim` (setpgid) --> join cgroup,
-//	                                                                                               exec command
+//	    <-- running ------ report running                      join cgroup, fork task (setpgid), --> exec command
+//	                                                           return to own cgroup (direct.go; on
+//	                                                           cgroup v2 or NAI_EXEC_SHIM=1 instead
+//	                                                           `nai exec-shim`: join cgroup, exec)
 //	    <-- metrics ------ tail metrics.jsonl (<= 1/s)                                             writes logs/,
 //	                                                                                               metrics, output/
 //	alloc, desired=stop -> write stop=REASON, SIGTERM ------> SIGTERM tree, grace, SIGKILL tree

@@ -56,8 +56,10 @@ type executor struct {
 	sigs   chan os.Signal
 	spec   execSpec
 	group  cgroups.Group
-	pid    int // the task's pid, also its process group
-	start  time.Time
+	// cgVersion is the host's cgroup version when group is set.
+	cgVersion int
+	pid       int // the task's pid, also its process group
+	start     time.Time
 
 	reason  structs.ExitReason // set once a stop or the time limit began the end
 	message string
@@ -79,6 +81,7 @@ func (e *executor) run() error {
 	if e.spec.Cgroup != "" {
 		mgr, err := cgroups.New(e.spec.CgroupParent, e.logger)
 		if err == nil {
+			e.cgVersion = mgr.Version()
 			e.group, err = mgr.Open(e.spec.Cgroup)
 		}
 		if err != nil {

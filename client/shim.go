@@ -18,7 +18,9 @@ import (
 // [-start-error FILE] -- COMMAND ARGS...`. It joins the allocation's cgroup
 // and only then replaces itself with the task, so not one instruction of
 // user code runs outside the cgroup's limits. The executor starts it with
-// the task's environment, working dir and log files already in place.
+// the task's environment, working dir and log files already in place. It
+// is the fallback: on cgroup v1 the executor forks the task into its cgroup
+// itself (direct.go), which saves this process's start.
 func ExecShimMain(args []string) int {
 	fs := flag.NewFlagSet("exec-shim", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)

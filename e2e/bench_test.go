@@ -151,6 +151,21 @@ func TestBenchSequentialCLISubmits(t *testing.T) {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// benchDataDir is the agent's data dir: a test temp dir, or one under
+// NAI_BENCH_DATA_DIR (for example /dev/shm, to see what the disk costs).
+func benchDataDir(t *testing.T) string {
+	parent := os.Getenv("NAI_BENCH_DATA_DIR")
+	if parent == "" {
+		return t.TempDir()
+	}
+	d, err := os.MkdirTemp(parent, "nai-bench-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
 // benchAgent starts the agent of a benchmark. With NAI_BENCH_PROFILE=DIR it
 // serves the profiler, and profile(name) writes a CPU profile of the agent
 // to DIR/name.pprof while the measured work runs (it returns a func that
@@ -161,7 +176,7 @@ func benchAgent(t *testing.T, gpus int) (a *agent, profile func(name string, d t
 	if dir != "" {
 		extra = append(extra, "-enable-debug")
 	}
-	a = startAgent(t, t.TempDir(), gpus, extra...)
+	a = startAgent(t, benchDataDir(t), gpus, extra...)
 	profile = func(name string, d time.Duration) func() {
 		if dir == "" {
 			return func() {}

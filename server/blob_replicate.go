@@ -79,6 +79,9 @@ type backoff struct {
 
 const maxBackoff = time.Minute
 
+// blobDebounce gathers a burst of blobs table changes into one reconcile.
+const blobDebounce = 20 * time.Millisecond
+
 type fetchCall struct {
 	done chan struct{}
 	err  error
@@ -180,12 +183,22 @@ func (s *Server) blobLoop() {
 		wait := min(s.blobRecheck(), s.blobGCInterval())
 		wctx, wcancel := context.WithTimeout(ctx, wait)
 		ch := ws.WatchCh(wctx)
+		woken := false
 		select {
 		case <-ch:
+			woken = true
 		case <-s.blobm.wake:
 		case <-ctx.Done():
 		}
 		wcancel()
+		if woken {
+			// One upload brings a holding from every server: take them
+			// in one pass.
+			select {
+			case <-time.After(blobDebounce):
+			case <-ctx.Done():
+			}
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -302,6 +315,16 @@ func (s *Server) reconcileBlobs(ctx context.Context, ws memdb.WatchSet) error {
 	if err != nil {
 		return err
 	}
+	// Listed after the snapshot: a copy recorded in it was written before
+	// it, so a held copy missing here is really gone.
+	local, err := s.blobs.localDigests()
+	if err != nil {
+		return err
+	}
+	onDisk := make(map[string]bool, len(local))
+	for _, d := range local {
+		onDisk[d] = true
+	}
 	self := s.cfg.NodeName
 	servers, wanted := s.blobServers()
 	alive := func(n string) bool { _, ok := s.peerAlive(n); return ok }
@@ -321,7 +344,7 @@ func (s *Server) reconcileBlobs(ctx context.Context, ws memdb.WatchSet) error {
 		if b.HeldBy(self) {
 			// A copy recorded but gone (removed by hand, or lost in a
 			// race with garbage collection): say so, then copy again.
-			if _, err := os.Stat(s.blobs.path(b.Digest)); errors.Is(err, os.ErrNotExist) {
+			if !onDisk[b.Digest] {
 				s.logger.Warn("blob recorded as held here is missing from disk; dropping the holding", "digest", b.Digest)
 				if err := s.dropBlob(ctx, b.Digest); err != nil {
 					errs = append(errs, err)
@@ -343,10 +366,6 @@ func (s *Server) reconcileBlobs(ctx context.Context, ws memdb.WatchSet) error {
 		}
 	}
 	s.blobm.mu.Unlock()
-	local, err := s.blobs.localDigests()
-	if err != nil {
-		return err
-	}
 	for _, d := range local {
 		if b := byDigest[d]; b != nil && (b.Deleted || b.HeldBy(self)) {
 			continue

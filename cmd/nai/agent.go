@@ -125,13 +125,21 @@ func runAgent(c *cli.Context) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	var blobRetention time.Duration
+	if c.IsSet("blob-retention") {
+		if blobRetention, err = time.ParseDuration(c.String("blob-retention")); err != nil || blobRetention <= 0 {
+			ln.Close()
+			return cli.Exit(fmt.Sprintf("nai agent: -blob-retention %q is not a positive duration such as \"24h\"", c.String("blob-retention")), 1)
+		}
+	}
 	srv, err := server.New(server.Config{
-		DataDir:   filepath.Join(dataDir, "server"),
-		NodeName:  nodeName,
-		RaftAddr:  "127.0.0.1:0",
-		Bootstrap: true,
-		Scheduler: scheduler.DefaultConfig(),
-		Logger:    logger.With("component", "server"),
+		BlobRetention: blobRetention,
+		DataDir:       filepath.Join(dataDir, "server"),
+		NodeName:      nodeName,
+		RaftAddr:      "127.0.0.1:0",
+		Bootstrap:     true,
+		Scheduler:     scheduler.DefaultConfig(),
+		Logger:        logger.With("component", "server"),
 	})
 	if err != nil {
 		ln.Close()

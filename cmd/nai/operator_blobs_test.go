@@ -2,8 +2,11 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -32,5 +35,27 @@ func TestFormatBlobs(t *testing.T) {
 	}
 	if buf.String() != "No blobs.\n" {
 		t.Errorf("no blobs: got %q", buf.String())
+	}
+}
+
+func TestAgentConfigBlobSettings(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.hcl")
+	if err := os.WriteFile(good, []byte("server {\n  enabled = true\n  blob_replicas = 2\n  blob_retention = \"1h\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadAgentConfig([]string{good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Server.BlobReplicas != 2 || cfg.Server.BlobRetention != time.Hour {
+		t.Errorf("blob settings %d, %s; want 2 and 1h", cfg.Server.BlobReplicas, cfg.Server.BlobRetention)
+	}
+	bad := filepath.Join(dir, "bad.hcl")
+	if err := os.WriteFile(bad, []byte("server {\n  blob_retention = \"forever\"\n}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loadAgentConfig([]string{bad}); err == nil || !strings.Contains(err.Error(), `bad.hcl:2:20: blob_retention "forever" is not a positive duration`) {
+		t.Errorf("bad retention: %v", err)
 	}
 }
