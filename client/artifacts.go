@@ -190,19 +190,29 @@ func artifactEnv(env map[string]string, datasets, models []artifactDir) {
 // wrote) as a blob, so `nai job metrics -all` works after this node is
 // gone. An absent or empty file uploads nothing.
 func (r *allocRunner) uploadMetricsHistory(ctx context.Context) (string, error) {
-	path := r.dir.metricsPath()
+	d, err := r.uploadFileBlob(ctx, r.dir.metricsPath())
+	if err != nil {
+		return "", fmt.Errorf("metrics history: %w", err)
+	}
+	return d, nil
+}
+
+// uploadFileBlob uploads one file of the alloc dir as a blob, retrying a
+// few times while the servers are unreachable. A missing or empty file
+// uploads nothing and returns "".
+func (r *allocRunner) uploadFileBlob(ctx context.Context, path string) (string, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) || (err == nil && fi.Size() == 0) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("metrics history: %w", err)
+		return "", err
 	}
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for attempt := 0; ; attempt++ {
 		f, err := os.Open(path)
 		if err != nil {
-			return "", fmt.Errorf("metrics history: %w", err)
+			return "", err
 		}
 		info, err := r.c.cfg.Servers.UploadBlob(ctx, f)
 		f.Close()
@@ -210,7 +220,7 @@ func (r *allocRunner) uploadMetricsHistory(ctx context.Context) (string, error) 
 			return info.Digest, nil
 		}
 		if permanent(err) || attempt >= 5 {
-			return "", fmt.Errorf("upload metrics history: %w", err)
+			return "", fmt.Errorf("upload %s: %w", filepath.Base(path), err)
 		}
 		if !b.wait(ctx) {
 			return "", ctx.Err()

@@ -318,6 +318,18 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 	} else {
 		cs.MetricsDigest = d
 	}
+	// The final logs are kept as blobs too, so `nai job logs` works after
+	// this node (or its alloc dir) is gone.
+	for _, l := range []struct {
+		stream string
+		digest *string
+	}{{"stdout", &cs.StdoutDigest}, {"stderr", &cs.StderrDigest}} {
+		if d, err := r.uploadFileBlob(ctx, r.dir.logPath(l.stream)); err != nil {
+			r.logger.Warn("final log not kept on the servers", "stream", l.stream, "error", err)
+		} else {
+			*l.digest = d
+		}
+	}
 	err = r.c.updater.send(ctx, &structs.AllocUpdate{AllocID: r.alloc.ID, Client: cs})
 	if ctx.Err() != nil {
 		return

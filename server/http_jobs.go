@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -202,16 +203,25 @@ func (s *Server) handleJobLogs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "log type %q is unknown: expected stdout or stderr", typ))
 		return
 	}
+	var offset int64
 	if v := r.URL.Query().Get("offset"); v != "" {
-		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 {
 			s.writeError(w, r, structs.NewError(structs.CodeInvalid, "offset %q is not a non-negative number", v))
 			return
 		}
+		offset = n
 	}
 	snap := s.State().Snapshot()
 	j, err := jobOrNotFound(snap, nil, id)
 	if err != nil {
 		s.writeError(w, r, err)
+		return
+	}
+	// A finished job's final logs are blobs on the servers: they are read
+	// there, whether or not the node that ran the job is still around.
+	if d := finalLog(j, typ); d != "" {
+		s.serveLogBlob(w, r, d, offset)
 		return
 	}
 	for j.AllocID == "" && follow && !j.Status.Terminal() {
@@ -300,4 +310,32 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
 	out = append(out, sched.Order(snap.SchedulerState(), now)...)
 	out = append(out, done...)
 	writeJSON(w, snap.Index(), out)
+}
+
+// finalLog returns the blob of a finished job's log stream, "" when the job
+// runs or its client did not keep one.
+func finalLog(j *structs.Job, typ string) string {
+	if !j.Status.Terminal() {
+		return ""
+	}
+	if typ == "stderr" {
+		return j.StderrDigest
+	}
+	return j.StdoutDigest
+}
+
+// serveLogBlob streams a final log blob from offset.
+func (s *Server) serveLogBlob(w http.ResponseWriter, r *http.Request, digest string, offset int64) {
+	f, err := s.openBlob(r.Context(), digest)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer f.Close()
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		s.writeError(w, r, fmt.Errorf("seek in log blob %s: %w", digest, err))
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = io.Copy(w, f)
 }

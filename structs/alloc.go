@@ -83,8 +83,11 @@ type ClientStatusFields struct {
 	OutputDigest string             `json:"output_digest,omitempty"`
 	OutputSize   int64              `json:"output_size,omitempty"`
 	// MetricsDigest is the blob of every line of NAI_METRICS_FILE.
-	MetricsDigest string     `json:"metrics_digest,omitempty"`
-	GPUUsage      []GPUUsage `json:"gpu_usage,omitempty"` // per GPU held, sampled by the client
+	MetricsDigest string `json:"metrics_digest,omitempty"`
+	// StdoutDigest and StderrDigest are the blobs of the final logs.
+	StdoutDigest string     `json:"stdout_digest,omitempty"`
+	StderrDigest string     `json:"stderr_digest,omitempty"`
+	GPUUsage     []GPUUsage `json:"gpu_usage,omitempty"` // per GPU held, sampled by the client
 }
 
 // GPUUsage is what one GPU of an allocation did: the latest sample, the

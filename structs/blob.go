@@ -46,6 +46,7 @@ func (b *Blob) HeldBy(server string) bool { return slices.Contains(b.Holders, se
 const (
 	BlobRefJobOutput  = "job-output"
 	BlobRefJobMetrics = "job-metrics"
+	BlobRefJobLogs    = "job-logs"
 	BlobRefJobCode    = "job-code"
 	BlobRefDataset    = "dataset"
 	BlobRefModel      = "model"

@@ -102,6 +102,8 @@ type Job struct {
 	OutputDigest   string    `json:"output_digest,omitempty"`
 	OutputSize     int64     `json:"output_size,omitempty"`
 	MetricsDigest  string    `json:"metrics_digest,omitempty"` // blob of the full metrics history (JSON lines)
+	StdoutDigest   string    `json:"stdout_digest,omitempty"`  // blob of the final stdout log
+	StderrDigest   string    `json:"stderr_digest,omitempty"`  // blob of the final stderr log
 
 	CreateIndex uint64 `json:"create_index"`
 	ModifyIndex uint64 `json:"modify_index"`

@@ -229,6 +229,8 @@ func blobRefs(txn *memdb.Txn) (map[string][]structs.BlobRef, error) {
 		add(j.Code, structs.BlobRefJobCode, j.ID)
 		add(j.OutputDigest, structs.BlobRefJobOutput, j.ID)
 		add(j.MetricsDigest, structs.BlobRefJobMetrics, j.ID)
+		add(j.StdoutDigest, structs.BlobRefJobLogs, j.ID)
+		add(j.StderrDigest, structs.BlobRefJobLogs, j.ID)
 	}
 	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "id")
 	if err != nil {
@@ -237,6 +239,8 @@ func blobRefs(txn *memdb.Txn) (map[string][]structs.BlobRef, error) {
 	for _, a := range allocs {
 		add(a.ClientStatus.OutputDigest, structs.BlobRefJobOutput, a.JobID)
 		add(a.ClientStatus.MetricsDigest, structs.BlobRefJobMetrics, a.JobID)
+		add(a.ClientStatus.StdoutDigest, structs.BlobRefJobLogs, a.JobID)
+		add(a.ClientStatus.StderrDigest, structs.BlobRefJobLogs, a.JobID)
 	}
 	for _, t := range []struct {
 		table, kind string

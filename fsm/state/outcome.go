@@ -85,6 +85,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	if a.ClientStatus.MetricsDigest != "" {
 		c.MetricsDigest = a.ClientStatus.MetricsDigest
 	}
+	if a.ClientStatus.StdoutDigest != "" || a.ClientStatus.StderrDigest != "" {
+		c.StdoutDigest, c.StderrDigest = a.ClientStatus.StdoutDigest, a.ClientStatus.StderrDigest
+	}
 	cs := a.ClientStatus
 
 	if cs.Status == structs.AllocComplete {
