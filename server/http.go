@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -71,6 +72,12 @@ func writeJSON(w http.ResponseWriter, index uint64, v any) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := structs.CodeOf(err)
 	status := http.StatusInternalServerError
+	if errors.Is(err, syscall.ENOSPC) {
+		// A full disk is the operator's to fix, not a bug: say so, and
+		// keep serving everything that does not need space.
+		err = fmt.Errorf("the server's disk is full: %w", err)
+		code, status = structs.CodeUnavailable, http.StatusInsufficientStorage
+	}
 	switch code {
 	case structs.CodeNotFound:
 		status = http.StatusNotFound

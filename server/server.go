@@ -39,6 +39,9 @@ type Config struct {
 	// SchedulerInterval is the slow timer that re-plans even without state
 	// changes (begin times, estimated starts). Default 5s.
 	SchedulerInterval time.Duration
+	// BlobDir holds the blob store; default DataDir/blobs. It may be its
+	// own disk, so that a full blob disk never stops raft.
+	BlobDir string
 	// ApplyTimeout bounds one raft apply. Default 10s.
 	ApplyTimeout time.Duration
 	Logger       *slog.Logger
@@ -128,7 +131,11 @@ func New(cfg Config) (*Server, error) {
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create raft dir: %w", err)
 	}
-	blobs, err := NewBlobStore(filepath.Join(cfg.DataDir, "blobs"))
+	blobDir := cfg.BlobDir
+	if blobDir == "" {
+		blobDir = filepath.Join(cfg.DataDir, "blobs")
+	}
+	blobs, err := NewBlobStore(blobDir)
 	if err != nil {
 		return nil, err
 	}
