@@ -104,3 +104,36 @@ func rmdirTree(dir string) error {
 		}
 	}
 }
+
+// readUintFile reads a control file holding one unsigned number.
+func readUintFile(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// readKeyedUint reads the value of key from a "key value" per line control
+// file (memory.oom_control, memory.stat); a missing key is 0.
+func readKeyedUint(path, key string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, " ")
+		if ok && k == key {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				return 0, fmt.Errorf("parse %s in %s: %w", key, path, err)
+			}
+			return n, nil
+		}
+	}
+	return 0, nil
+}

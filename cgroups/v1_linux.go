@@ -222,20 +222,31 @@ func (g *v1Group) Pids() ([]int, error) {
 	return sortedUnique(out), nil
 }
 
+// Usage reads the three files it reports (tree.go) rather than every
+// statistic of every controller: the executor calls it once per task.
 func (g *v1Group) Usage() (*structs.ResourceUsage, error) {
-	st, err := g.cg.Stat(cgroup1.IgnoreNotExist)
-	if err != nil {
+	u := &structs.ResourceUsage{}
+	fail := func(err error) (*structs.ResourceUsage, error) {
 		return nil, fmt.Errorf("read usage of cgroup %s: %w", g.name, err)
 	}
-	u := &structs.ResourceUsage{}
-	if st.CPU != nil && st.CPU.Usage != nil {
-		u.CPUSeconds = float64(st.CPU.Usage.Total) / 1e9
+	if d, ok := g.dirs[cgroup1.Cpuacct]; ok {
+		ns, err := readUintFile(filepath.Join(d, "cpuacct.usage"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail(err)
+		}
+		u.CPUSeconds = float64(ns) / 1e9
 	}
-	if st.Memory != nil && st.Memory.Usage != nil {
-		u.MaxMemoryBytes = int64(st.Memory.Usage.Max)
-	}
-	if st.MemoryOomControl != nil {
-		u.OOMKills = int(st.MemoryOomControl.OomKill)
+	if d, ok := g.dirs[cgroup1.Memory]; ok {
+		max, err := readUintFile(filepath.Join(d, "memory.max_usage_in_bytes"))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail(err)
+		}
+		u.MaxMemoryBytes = int64(max)
+		kills, err := readKeyedUint(filepath.Join(d, "memory.oom_control"), "oom_kill")
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fail(err)
+		}
+		u.OOMKills = int(kills)
 	}
 	return u, nil
 }
