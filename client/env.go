@@ -87,6 +87,18 @@ func taskEnv(in taskEnvInput) []string {
 		env["NAI_SWEEP_"+envName(k)] = v
 	}
 	artifactEnv(env, in.Datasets, in.Models)
+	if g := a.Gang; g != nil && g.Nodes > 1 {
+		// For torchrun and friends: one launcher per node, one worker per
+		// GPU (or one per node without GPUs). They override task.env: the
+		// gang's shape is the cluster's to say.
+		perNode := max(len(a.GPUs), 1)
+		env["MASTER_ADDR"] = g.MasterAddr
+		env["MASTER_PORT"] = strconv.Itoa(g.MasterPort)
+		env["NNODES"] = strconv.Itoa(g.Nodes)
+		env["NODE_RANK"] = strconv.Itoa(a.Rank)
+		env["NPROC_PER_NODE"] = strconv.Itoa(perNode)
+		env["WORLD_SIZE"] = strconv.Itoa(g.Nodes * perNode)
+	}
 
 	out := make([]string, 0, len(env))
 	for k, v := range env {

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -135,6 +137,13 @@ func (s *Server) handleNodeAllocs(w http.ResponseWriter, r *http.Request) {
 				return 0, err
 			}
 			c.Job = j
+			if j != nil && j.Resources.Nodes > 1 {
+				g, err := gangInfo(snap, c, j)
+				if err != nil {
+					return 0, err
+				}
+				c.Gang = g
+			}
 			out = append(out, c)
 		}
 		if max == 0 {
@@ -189,4 +198,39 @@ func (s *Server) handleOutputUpload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, 0, map[string]any{"digest": digest, "size": size})
+}
+
+// gangInfo finds where rank 0 of a multi-node job's attempt runs: its
+// node's host becomes every member's MASTER_ADDR.
+func gangInfo(snap *state.Snapshot, a *structs.Allocation, j *structs.Job) (*structs.GangInfo, error) {
+	siblings, err := snap.AllocsByJob(nil, a.JobID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sib := range siblings {
+		if sib.Attempt != a.Attempt || sib.Rank != 0 {
+			continue
+		}
+		n, err := snap.NodeByID(nil, sib.NodeID)
+		if err != nil {
+			return nil, err
+		}
+		if n == nil {
+			break
+		}
+		return &structs.GangInfo{Nodes: j.Resources.Nodes, MasterAddr: nodeHost(n), MasterPort: structs.GangPort(j.ID)}, nil
+	}
+	return nil, nil
+}
+
+// nodeHost is the host part of a node's advertised HTTP address.
+func nodeHost(n *structs.Node) string {
+	addr := n.HTTPAddr
+	if u, err := url.Parse(addr); err == nil && u.Host != "" {
+		addr = u.Host
+	}
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }

@@ -200,6 +200,7 @@ func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Ti
 		Resources:     j.Resources,
 		Attempt:       attempt,
 		DesiredStatus: structs.DesiredRun,
+		Rank:          p.Rank,
 		ClientStatus:  structs.ClientStatusFields{Status: structs.AllocPending},
 		CreateTime:    now,
 	}

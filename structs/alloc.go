@@ -58,6 +58,8 @@ type Allocation struct {
 	Attempt       int           `json:"attempt"`
 	DesiredStatus DesiredStatus `json:"desired_status"`
 	DesiredReason ExitReason    `json:"desired_reason,omitempty"` // why a stop was asked: cancelled, preempted, ...
+	// Rank is this allocation's place in a multi-node (gang) job, 0..N-1.
+	Rank int `json:"rank,omitempty"`
 
 	ClientStatus ClientStatusFields `json:"client"`
 
@@ -68,6 +70,9 @@ type Allocation struct {
 	// Job is filled in answers to clients so they need not fetch it; it is
 	// not stored with the allocation.
 	Job *Job `json:"job,omitempty"`
+	// Gang is filled in answers to clients for multi-node jobs: where rank
+	// 0 runs, so every node can set MASTER_ADDR and friends.
+	Gang *GangInfo `json:"gang,omitempty"`
 }
 
 // ClientStatusFields is everything the client reports about a run.
@@ -128,6 +133,7 @@ func (a *Allocation) Copy() *Allocation {
 	c.GPUUUIDs = slices.Clone(a.GPUUUIDs)
 	c.ClientStatus = a.ClientStatus.Copy()
 	c.Job = nil
+	c.Gang = nil
 	return &c
 }
 
@@ -144,4 +150,31 @@ func (c ClientStatusFields) Copy() ClientStatusFields {
 	}
 	c.GPUUsage = slices.Clone(c.GPUUsage)
 	return c
+}
+
+// GangInfo tells each node of a multi-node job how to find the others
+// (torchrun's rendezvous): the address of the node running rank 0 and a
+// port chosen from the job id, so two jobs sharing a master node do not
+// collide.
+type GangInfo struct {
+	Nodes      int    `json:"nodes"`
+	MasterAddr string `json:"master_addr"`
+	MasterPort int    `json:"master_port"`
+}
+
+// GangPortBase is the first of the ports handed out as MASTER_PORT.
+const GangPortBase = 29500
+
+// GangPort is the MASTER_PORT of a job: GangPortBase plus the job id's
+// number modulo 10,000 (a stable hash for ids that are not numbers).
+func GangPort(jobID string) int {
+	n := 0
+	for _, c := range jobID {
+		if c >= '0' && c <= '9' {
+			n = (n*10 + int(c-'0')) % 10000
+		} else {
+			n = (n*31 + int(c)) % 10000
+		}
+	}
+	return GangPortBase + n
 }
