@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -61,16 +62,35 @@ func selfExe(t testing.TB) string {
 	return p
 }
 
-type tWriter struct{ t *testing.T }
+// tWriter sends log lines to t.Log until the test ends; lines from
+// goroutines that outlive it are dropped (t.Log would panic).
+type tWriter struct {
+	t    *testing.T
+	mu   sync.Mutex
+	done bool
+}
 
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
+func (w *tWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.t.Log(strings.TrimRight(string(p), "\n"))
+	}
 	return len(p), nil
 }
 
+func newTWriter(t *testing.T) *tWriter {
+	w := &tWriter{t: t}
+	t.Cleanup(func() {
+		w.mu.Lock()
+		w.done = true
+		w.mu.Unlock()
+	})
+	return w
+}
+
 func testLogger(t *testing.T) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return slog.New(slog.NewTextHandler(newTWriter(t), &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 // testCgroups returns a real cgroup manager, or nil when this host does
@@ -157,7 +177,8 @@ func startExecutor(t *testing.T, spec execSpec) (allocDir, *exec.Cmd) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(selfExe(t), "executor", string(dir))
-	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
+	w := newTWriter(t)
+	cmd.Stdout, cmd.Stderr = w, w
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -176,7 +197,8 @@ func startExecutor(t *testing.T, spec execSpec) (allocDir, *exec.Cmd) {
 func runExecutorOn(t *testing.T, dir allocDir) {
 	t.Helper()
 	cmd := exec.Command(selfExe(t), "executor", string(dir))
-	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
+	w := newTWriter(t)
+	cmd.Stdout, cmd.Stderr = w, w
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("executor: %v", err)
 	}
