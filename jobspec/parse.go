@@ -39,6 +39,17 @@ type Result struct {
 // ParseFile reads and parses a job file; "-" reads standard input. A file
 // over MaxFileSize is refused.
 func ParseFile(path string, opts Options) (*Result, error) {
+	name, src, err := readSource(path, "job file")
+	if err != nil {
+		return nil, err
+	}
+	return Parse(name, src, opts)
+}
+
+// readSource reads a file, or standard input for "-", stopping one byte
+// past MaxFileSize: enough for the parser to know the file is too large.
+// It returns the name diagnostics should use.
+func readSource(path, what string) (string, []byte, error) {
 	name := path
 	var r io.Reader
 	if path == "-" {
@@ -47,17 +58,16 @@ func ParseFile(path string, opts Options) (*Result, error) {
 	} else {
 		f, err := os.Open(path)
 		if err != nil {
-			return nil, fmt.Errorf("read job file: %w", err)
+			return "", nil, fmt.Errorf("read %s: %w", what, err)
 		}
 		defer f.Close()
 		r = f
 	}
-	// One byte past the limit is enough to know the file is too large.
 	src, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
-		return nil, fmt.Errorf("read job file %s: %w", name, err)
+		return "", nil, fmt.Errorf("read %s %s: %w", what, name, err)
 	}
-	return Parse(name, src, opts)
+	return name, src, nil
 }
 
 // Parse parses a job file's contents. filename is used in diagnostics and

@@ -2,8 +2,6 @@ package jobspec
 
 import (
 	"fmt"
-	"io"
-	"os"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -44,22 +42,9 @@ type queueBlock struct {
 
 // ParseQueueFile reads a queue file; "-" reads standard input.
 func ParseQueueFile(path string) ([]*structs.Queue, error) {
-	name := path
-	var r io.Reader
-	if path == "-" {
-		name = StdinName
-		r = os.Stdin
-	} else {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, fmt.Errorf("read queue file: %w", err)
-		}
-		defer f.Close()
-		r = f
-	}
-	src, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
+	name, src, err := readSource(path, "queue file")
 	if err != nil {
-		return nil, fmt.Errorf("read queue file %s: %w", name, err)
+		return nil, err
 	}
 	return ParseQueues(name, src)
 }
