@@ -384,10 +384,12 @@ func (e *executor) finish(st exitStatus) error {
 	if err != nil {
 		return fmt.Errorf("encode exit status: %w", err)
 	}
-	if err := writeFileDurable(e.dir.path(exitFile), append(b, '\n')); err != nil {
-		return err
+	// The cgroup goes whatever happens to the record: an alloc dir removed
+	// under a live executor must not leave the cgroup behind.
+	werr := writeFileDurable(e.dir.path(exitFile), append(b, '\n'))
+	if werr == nil {
+		e.logger.Info("task ended", "alloc", e.spec.AllocID, "reason", st.Reason, "exit_code", fmtCode(st.ExitCode))
 	}
-	e.logger.Info("task ended", "alloc", e.spec.AllocID, "reason", st.Reason, "exit_code", fmtCode(st.ExitCode))
 	if e.group != nil {
 		for i := 0; i < 50; i++ { // the kernel may need a moment after the last exit
 			if err = e.group.Delete(); err == nil {
@@ -396,10 +398,10 @@ func (e *executor) finish(st exitStatus) error {
 			time.Sleep(20 * time.Millisecond)
 		}
 		if err != nil {
-			return fmt.Errorf("remove cgroup %s: %w", e.spec.Cgroup, err)
+			return errors.Join(werr, fmt.Errorf("remove cgroup %s: %w", e.spec.Cgroup, err))
 		}
 	}
-	return nil
+	return werr
 }
 
 func fmtCode(c *int) string {

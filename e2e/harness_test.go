@@ -129,6 +129,7 @@ func startAgent(t *testing.T, dataDir string, gpus int, extra ...string) *agent 
 		t.Fatalf("agent not ready after 60s:\n%s", a.logs.String())
 	}
 	t.Cleanup(func() {
+		a.cancelLiveJobs()
 		a.stop()
 		if t.Failed() {
 			t.Logf("agent log:\n%s", a.logs.String())
@@ -286,4 +287,33 @@ func (a *agent) requireCgroups() {
 func (a *agent) submit(dir, name, hcl string) string {
 	a.t.Helper()
 	return strings.TrimSpace(a.mustNai("job", "run", "-detach", writeFile(a.t, dir, name+".hcl", hcl)))
+}
+
+// cancelLiveJobs ends every job still pending or running, so no executor
+// of a finished test goes on running its task (executors outlive their
+// agent by design).
+func (a *agent) cancelLiveJobs() {
+	select {
+	case <-a.done:
+		return
+	default:
+	}
+	c := a.api()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	jobs, err := c.Jobs(ctx, false)
+	if err != nil || len(jobs) == 0 {
+		return
+	}
+	for _, j := range jobs {
+		_ = c.Cancel(ctx, j.ID)
+	}
+	for ctx.Err() == nil {
+		live, err := c.Jobs(ctx, false)
+		if err != nil || len(live) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	a.t.Logf("jobs still live 30s after cancelling them at the end of the test")
 }
