@@ -225,11 +225,21 @@ func (o LogOptions) query() string {
 
 // Logs streams a job's stdout or stderr. The caller closes the reader.
 func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadCloser, error) {
+	rc, _, err := c.LogStream(ctx, id, o)
+	return rc, err
+}
+
+// AllocHeader names the allocation (attempt) whose log a log answer holds.
+const AllocHeader = "X-Nai-Alloc"
+
+// LogStream is Logs that also says which allocation the log belongs to, so
+// a follower can start again at byte 0 when a requeued job runs anew.
+func (c *Client) LogStream(ctx context.Context, id string, o LogOptions) (io.ReadCloser, string, error) {
 	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/logs?"+o.query(), nil, "")
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return resp.Body, nil
+	return resp.Body, resp.Header.Get(AllocHeader), nil
 }
 
 // Outputs streams the tar+gzip archive of a job's outputs.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/structs"
@@ -221,6 +222,7 @@ func (s *Server) handleJobLogs(w http.ResponseWriter, r *http.Request) {
 	// A finished job's final logs are blobs on the servers: they are read
 	// there, whether or not the node that ran the job is still around.
 	if d := finalLog(j, typ); d != "" {
+		w.Header().Set(api.AllocHeader, j.AllocID)
 		s.serveLogBlob(w, r, d, offset)
 		return
 	}
@@ -276,6 +278,7 @@ func (s *Server) handleJobLogs(w http.ResponseWriter, r *http.Request) {
 			s.writeError(w, r, structs.NewError(structs.CodeUnavailable, "cannot reach node %s at %s for the logs of job %s: %v", n.Name, n.HTTPAddr, id, err))
 		},
 	}
+	w.Header().Set(api.AllocHeader, a.ID)
 	proxy.ServeHTTP(w, r)
 }
 

@@ -139,10 +139,22 @@ func (f *follower) followJob(ctx context.Context, id string) error {
 // up anything written at the very end.
 func (f *follower) streamLogs(ctx context.Context, id string, ended <-chan struct{}) error {
 	var off int64
+	var alloc string // the attempt whose log is being copied
 	backoff := 250 * time.Millisecond
 	for {
 		final := isClosed(ended)
-		rc, err := f.cl.Logs(ctx, id, api.LogOptions{Follow: !final, Offset: off})
+		rc, got, err := f.cl.LogStream(ctx, id, api.LogOptions{Follow: !final, Offset: off})
+		if err == nil && got != "" && alloc != "" && got != alloc {
+			// The job was requeued and runs again: its new log starts at
+			// byte 0.
+			rc.Close()
+			fmt.Fprintf(f.errw, "==> job %s runs again (allocation %s); its log starts over\n", id, got)
+			alloc, off = got, 0
+			continue
+		}
+		if got != "" {
+			alloc = got
+		}
 		if err == nil {
 			var n int64
 			n, err = io.Copy(f.out, rc)
