@@ -157,9 +157,15 @@ type testCluster struct {
 	clients []*clusterAgent
 }
 
-// clusterGrace is the node_down_grace of test clusters: short, so a lost
-// client is noticed in a second or two.
-const clusterGrace = "1s"
+// clusterGrace is the node_down_grace of test clusters. It is long enough
+// that a client which serf suspects for a moment on a loaded 2-core machine
+// (five agents and hundreds of jobs at once) is not declared down and its
+// jobs lost; the client-loss test asks for lostGrace instead.
+const clusterGrace = "15s"
+
+// lostGrace is the grace of the test that loses a client on purpose: short,
+// so the loss is noticed in a second or two.
+const lostGrace = "1s"
 
 func startCluster(t *testing.T, nServers, nClients int, extra ...string) *testCluster {
 	t.Helper()

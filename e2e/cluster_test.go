@@ -233,7 +233,7 @@ func port(addr string) string { return addr[strings.LastIndex(addr, ":")+1:] }
 // kill the processes of the lost allocations rather than re-attach to them
 // and report them: each job completes exactly once.
 func TestClusterClientLost(t *testing.T) {
-	c := startCluster(t, 1, 2)
+	c := startCluster(t, 1, 2, "-node-down-grace", lostGrace)
 	s := c.servers[0]
 	dir := t.TempDir()
 	runs, pids, done, release := filepath.Join(dir, "runs"), filepath.Join(dir, "pids"), filepath.Join(dir, "done"), filepath.Join(dir, "release")
