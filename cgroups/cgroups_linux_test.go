@@ -225,8 +225,11 @@ func TestMemoryLimitOOMKills(t *testing.T) {
 		if u.OOMKills < 1 {
 			t.Errorf("Usage().OOMKills = %d, want >= 1", u.OOMKills)
 		}
-		if u.MaxMemoryBytes < limit/2 || u.MaxMemoryBytes > limit {
-			t.Errorf("Usage().MaxMemoryBytes = %d, want between %d and the %d limit", u.MaxMemoryBytes, limit/2, limit)
+		// The kernel's peak may pass the limit by a page or so of charge
+		// in flight when the OOM killer runs.
+		const slack = 1 << 20
+		if u.MaxMemoryBytes < limit/2 || u.MaxMemoryBytes > limit+slack {
+			t.Errorf("Usage().MaxMemoryBytes = %d, want between %d and the %d limit (+%d slack)", u.MaxMemoryBytes, limit/2, limit, slack)
 		}
 		pids, err := g.Pids()
 		if err != nil {
