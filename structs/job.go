@@ -71,11 +71,14 @@ type Job struct {
 	Resources   Resources         `json:"resources"`
 	Task        Task              `json:"task"`
 	DependsOn   []Dependency      `json:"depends_on,omitempty"`
-	Retry       *RetryPolicy      `json:"retry,omitempty"`
-	Code        string            `json:"code,omitempty"` // sha256 digest of the uploaded code folder
-	Datasets    []ArtifactRef     `json:"datasets,omitempty"`
-	Models      []ArtifactRef     `json:"models,omitempty"`
-	Output      *OutputSpec       `json:"output,omitempty"`
+	// Singleton holds the job while another job of the same name and user
+	// runs or waits ahead of it (Slurm's --dependency=singleton).
+	Singleton bool          `json:"singleton,omitempty"`
+	Retry     *RetryPolicy  `json:"retry,omitempty"`
+	Code      string        `json:"code,omitempty"` // sha256 digest of the uploaded code folder
+	Datasets  []ArtifactRef `json:"datasets,omitempty"`
+	Models    []ArtifactRef `json:"models,omitempty"`
+	Output    *OutputSpec   `json:"output,omitempty"`
 
 	// Sweep (job array) membership: set on each member of an array.
 	ArrayID     string            `json:"array_id,omitempty"`
@@ -111,11 +114,14 @@ type Job struct {
 
 // Resources is what a job needs on each node it runs on.
 type Resources struct {
-	CPU         float64    `json:"cpu"`          // cores, may be fractional
-	MemoryBytes int64      `json:"memory_bytes"` // hard limit
-	DiskBytes   int64      `json:"disk_bytes,omitempty"`
-	Nodes       int        `json:"nodes,omitempty"` // > 1: a gang of nodes, each with these resources
-	GPU         GPURequest `json:"gpu"`
+	CPU         float64 `json:"cpu"`          // cores, may be fractional
+	MemoryBytes int64   `json:"memory_bytes"` // hard limit
+	DiskBytes   int64   `json:"disk_bytes,omitempty"`
+	Nodes       int     `json:"nodes,omitempty"` // > 1: a gang of nodes, each with these resources
+	// Exclusive asks for whole nodes: no other job shares a node with this
+	// one while it runs (Slurm's --exclusive).
+	Exclusive bool       `json:"exclusive,omitempty"`
+	GPU       GPURequest `json:"gpu"`
 }
 
 // GPURequest asks for whole GPUs.
