@@ -1,22 +1,29 @@
 // Package fsm is nai's raft finite state machine: a thin, deterministic
 // dispatcher from typed raft log entries to the state store in fsm/state.
 //
-// A log entry is [message type][version][JSON request] (see Encode). One
-// explicit table maps each message type to a handler that decodes the
-// request and makes exactly one state store call with the entry's raft
-// index. Every time and id a write needs is chosen by the leader before the
+// A log entry is [message type][encoding version][JSON request] (see
+// Encode). One table, commands (commands.go), is the only list of message
+// types: each command has its name, a decoder for every encoding version of
+// its request any release wrote, and an apply that makes exactly one state
+// store call with the entry's raft index. Golden entries of every command
+// (testdata/entries, TestGoldenEntries) pin the encoding and replay into a
+// golden state, so a change that old logs would read differently fails the
+// build; changing a request incompatibly means a new version with the old
+// decoder kept. Every time and id a write needs is chosen by the leader before the
 // entry reaches raft, so Apply reads no clock, draws no random number and
 // lets no map order decide anything: every server that applies the same log
 // holds the same state.
 //
 // A message type with IgnoreUnknownFlag set may be skipped by a server that
-// does not know it, so that new optional messages can be rolled out one
-// server at a time. An unknown type without the flag stops the server: it
-// would otherwise silently diverge from the others.
+// does not know it (or its version), so that new optional messages can be
+// rolled out one server at a time; a server that knows it strips the flag
+// and applies it. An unknown type or version without the flag stops the
+// server: it would otherwise silently diverge from the others.
 //
 // Snapshot and Restore follow hashicorp/raft's FSM contract: Snapshot takes
-// a cheap immutable view, Persist streams it (and cancels the sink on any
-// error), Restore builds fresh contents and swaps them in.
+// a cheap immutable view, Persist streams every table of the schema (and
+// cancels the sink on any error), Restore builds fresh contents and swaps
+// them in; snapshots of every older format still restore.
 //
 // fsm imports structs, fsm/state and raft; it never imports server, client
 // or scheduler, and does no networking.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/nai-project/nai/fsm/state"
-	"github.com/nai-project/nai/structs"
 )
 
 // FSM applies committed raft log entries to the state store.
@@ -32,42 +31,18 @@ func New(logger *slog.Logger) (*FSM, error) {
 // FSM: Restore replaces its contents, not the store, so callers may keep it.
 func (f *FSM) State() *state.Store { return f.state }
 
-// handler decodes one request and makes one state store call.
-type handler func(st *state.Store, index uint64, body []byte) any
-
-// handlers is the one table from message type to handler.
-var handlers = map[MessageType]handler{
-	JobRegister:    applyJobRegister,
-	JobCancel:      applyJobCancel,
-	NodeRegister:   applyNodeRegister,
-	NodeStatus:     applyNodeStatus,
-	PlanApply:      applyPlanApply,
-	AllocUpdate:    applyAllocUpdate,
-	QueueUpsert:    applyQueueUpsert,
-	QueueDelete:    applyQueueDelete,
-	ShareUpsert:    applyShareUpsert,
-	ShareDelete:    applyShareDelete,
-	QuotaUpsert:    applyQuotaUpsert,
-	QuotaDelete:    applyQuotaDelete,
-	DatasetPush:    applyDatasetPush,
-	ModelPush:      applyModelPush,
-	ArtifactDelete: applyArtifactDelete,
-	BlobRegister:   applyBlobRegister,
-	BlobDrop:       applyBlobDrop,
-	BlobSweep:      applyBlobSweep,
-
-	// Node drain and eligibility.
-	NodeDrain:         applyNodeDrain,
-	NodeEligibility:   applyNodeEligibility,
-	NodeDrainProgress: applyNodeDrainProgress,
-}
-
 var _ raft.FSM = (*FSM)(nil)
 
-// Apply applies one committed entry and returns what its handler returns:
+// Apply applies one committed entry and returns what its command returns:
 // *structs.JobRegisterResponse for JobRegister, []string (the allocation ids
 // written) for PlanApply, nil otherwise, or an error, which raft hands to
 // the caller of raft.Apply as the future's response.
+//
+// An entry this server cannot read (an unknown command, or a version of a
+// known one newer than this binary) is skipped when it carries
+// IgnoreUnknownFlag; otherwise Apply panics: applying nothing would leave
+// this server's state different from the others', so stopping (and
+// upgrading the binary) is the only safe answer.
 func (f *FSM) Apply(l *raft.Log) any {
 	if l.Type != raft.LogCommand {
 		return nil
@@ -76,86 +51,29 @@ func (f *FSM) Apply(l *raft.Log) any {
 		f.logger.Error("malformed raft entry", "index", l.Index, "len", len(l.Data))
 		return fmt.Errorf("apply entry %d: malformed entry of %d bytes", l.Index, len(l.Data))
 	}
-	t, version := MessageType(l.Data[0]), l.Data[1]
-	h, ok := handlers[t]
+	raw, version := MessageType(l.Data[0]), l.Data[1]
+	c, ok := commands[raw.Base()]
 	if !ok {
-		if t&IgnoreUnknownFlag != 0 {
-			f.logger.Warn("skipping unknown raft message", "type", t, "index", l.Index)
+		if raw&IgnoreUnknownFlag != 0 {
+			f.logger.Warn("skipping unknown raft message", "type", raw, "index", l.Index)
 			return nil
 		}
-		// Skipping would leave this server's state different from the
-		// others'; stopping is the only safe answer (upgrade the server).
-		panic(fmt.Sprintf("fsm: raft entry %d has unknown message type %d: this server is older than the log it replays", l.Index, uint8(t)))
+		panic(fmt.Sprintf("fsm: raft entry %d has unknown message type %d: this server is older than the log it replays", l.Index, uint8(raw)))
 	}
-	if version != encodingVersion {
-		f.logger.Error("unsupported encoding version", "type", t, "version", version, "index", l.Index)
-		return fmt.Errorf("apply %s at %d: encoding version %d is not supported (expected %d)", t, l.Index, version, encodingVersion)
+	dec, ok := c.decoders[version]
+	if !ok {
+		if raw&IgnoreUnknownFlag != 0 {
+			f.logger.Warn("skipping raft message of an unknown version", "type", raw, "version", version, "index", l.Index)
+			return nil
+		}
+		panic(fmt.Sprintf("fsm: raft entry %d is %s version %d; this server reads up to version %d: it is older than the log it replays", l.Index, c.name, version, c.version))
 	}
-	return h(f.state, l.Index, l.Data[2:])
-}
-
-func applyJobRegister(st *state.Store, index uint64, body []byte) any {
-	req, err := decode[structs.JobRegisterRequest](JobRegister, body)
+	req, err := dec(l.Data[2:])
 	if err != nil {
-		return err
+		f.logger.Error("undecodable raft entry", "type", c.name, "version", version, "index", l.Index, "err", err)
+		return fmt.Errorf("apply entry %d: decode %s version %d: %w", l.Index, c.name, version, err)
 	}
-	resp, err := st.RegisterJobs(index, req)
-	if err != nil {
-		return err
-	}
-	return resp
-}
-
-func applyJobCancel(st *state.Store, index uint64, body []byte) any {
-	req, err := decode[structs.JobCancelRequest](JobCancel, body)
-	if err != nil {
-		return err
-	}
-	return errOrNil(st.CancelJobs(index, req))
-}
-
-func applyNodeRegister(st *state.Store, index uint64, body []byte) any {
-	req, err := decode[structs.NodeRegisterRequest](NodeRegister, body)
-	if err != nil {
-		return err
-	}
-	return errOrNil(st.UpsertNode(index, req))
-}
-
-func applyNodeStatus(st *state.Store, index uint64, body []byte) any {
-	req, err := decode[structs.NodeStatusRequest](NodeStatus, body)
-	if err != nil {
-		return err
-	}
-	return errOrNil(st.UpdateNodeStatus(index, req))
-}
-
-func applyPlanApply(st *state.Store, index uint64, body []byte) any {
-	req, err := decode[structs.PlanApplyRequest](PlanApply, body)
-	if err != nil {
-		return err
-	}
-	applied, err := st.ApplyPlan(index, req)
-	if err != nil {
-		return err
-	}
-	return applied
-}
-
-func applyAllocUpdate(st *state.Store, index uint64, body []byte) any {
-	req, err := decode[structs.AllocUpdateRequest](AllocUpdate, body)
-	if err != nil {
-		return err
-	}
-	return errOrNil(st.UpdateAllocs(index, req))
-}
-
-// errOrNil keeps a nil error a plain nil response, not a typed nil.
-func errOrNil(err error) any {
-	if err != nil {
-		return err
-	}
-	return nil
+	return c.apply(f.state, l.Index, req)
 }
 
 // Snapshot captures the state for raft. It is cheap: an immutable view that

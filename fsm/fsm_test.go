@@ -89,10 +89,10 @@ func TestApply(t *testing.T) {
 		{name: "node status", log: entry(t, 8, NodeStatus, &structs.NodeStatusRequest{NodeID: "n1", Status: structs.NodeDown, Now: t0}), check: wantNil},
 		{name: "unknown type with ignore bit is skipped", log: &raft.Log{Index: 9, Type: raft.LogCommand, Data: []byte{byte(IgnoreUnknownFlag | 77), 1, '{', '}'}},
 			check: wantNil},
-		{name: "bad version", log: &raft.Log{Index: 10, Type: raft.LogCommand, Data: []byte{byte(JobCancel), 2, '{', '}'}},
-			check: wantErr("encoding version 2")},
+		{name: "unknown version with ignore bit is skipped", log: &raft.Log{Index: 10, Type: raft.LogCommand, Data: []byte{byte(JobCancel | IgnoreUnknownFlag), 9, '{', '}'}},
+			check: wantNil},
 		{name: "bad json", log: &raft.Log{Index: 11, Type: raft.LogCommand, Data: []byte{byte(JobCancel), 1, '{'}},
-			check: wantErr("decode JobCancel")},
+			check: wantErr("decode JobCancel version 1")},
 		{name: "too short", log: &raft.Log{Index: 12, Type: raft.LogCommand, Data: []byte{byte(JobCancel)}},
 			check: wantErr("malformed")},
 		{name: "not a command", log: &raft.Log{Index: 13, Type: raft.LogNoop}, check: wantNil},
@@ -110,6 +110,44 @@ func TestApply(t *testing.T) {
 	}
 	if got := f.State().LatestIndex(); got != 8 {
 		t.Errorf("latest index %d, want 8", got)
+	}
+}
+
+// TestApplyKnownTypeWithIgnoreFlag is the regression test of a bug: Apply
+// looked the command up before removing IgnoreUnknownFlag, so an entry sent
+// with the flag was dropped by every server.
+func TestApplyKnownTypeWithIgnoreFlag(t *testing.T) {
+	f, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := f.Apply(entry(t, 1, NodeRegister|IgnoreUnknownFlag, &structs.NodeRegisterRequest{Node: testNode("n1"), Now: t0}))
+	wantNil(t, resp)
+	n, err := f.State().Snapshot().NodeByID(nil, "n1")
+	if err != nil || n == nil {
+		t.Fatalf("node n1 after applying NodeRegister|IgnoreUnknownFlag: %v, %v; want it stored", n, err)
+	}
+	if got := (NodeRegister | IgnoreUnknownFlag).String(); got != "NodeRegister|ignore-unknown" {
+		t.Errorf("String() = %q", got)
+	}
+}
+
+func TestApplyUnknownVersionStops(t *testing.T) {
+	f, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "JobCancel version 9") {
+			t.Errorf("recovered %v, want a panic about JobCancel version 9", r)
+		}
+	}()
+	f.Apply(&raft.Log{Index: 1, Type: raft.LogCommand, Data: []byte{byte(JobCancel), 9, '{', '}'}})
+}
+
+func TestEncodeUnknownCommand(t *testing.T) {
+	if _, err := Encode(MessageType(77), struct{}{}); err == nil || !strings.Contains(err.Error(), "no such command") {
+		t.Errorf("Encode(77) err = %v, want no such command", err)
 	}
 }
 

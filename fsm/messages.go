@@ -1,9 +1,6 @@
 package fsm
 
-import (
-	"encoding/json"
-	"fmt"
-)
+import "fmt"
 
 // MessageType is the first byte of a raft log entry. Values are part of the
 // log format: never renumber or reuse one.
@@ -17,14 +14,6 @@ const (
 	PlanApply    MessageType = 4
 	AllocUpdate  MessageType = 5
 
-	// Scheduling policy (queues, shares, quotas): 20-29.
-	QueueUpsert MessageType = 20
-	QueueDelete MessageType = 21
-	ShareUpsert MessageType = 22
-	ShareDelete MessageType = 23
-	QuotaUpsert MessageType = 24
-	QuotaDelete MessageType = 25
-
 	// Datasets and models: 10-19.
 	DatasetPush    MessageType = 10
 	ModelPush      MessageType = 11
@@ -33,6 +22,14 @@ const (
 	BlobDrop       MessageType = 14
 	BlobSweep      MessageType = 15
 
+	// Scheduling policy (queues, shares, quotas): 20-29.
+	QueueUpsert MessageType = 20
+	QueueDelete MessageType = 21
+	ShareUpsert MessageType = 22
+	ShareDelete MessageType = 23
+	QuotaUpsert MessageType = 24
+	QuotaDelete MessageType = 25
+
 	// Node drain and eligibility: 40-49.
 	NodeDrain         MessageType = 40
 	NodeEligibility   MessageType = 41
@@ -40,66 +37,21 @@ const (
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its
-// type may skip instead of stopping.
+// type (or its encoding version) may skip instead of stopping. It is a bit
+// of the type byte, never part of a command's number.
 const IgnoreUnknownFlag MessageType = 128
 
-// encodingVersion is the second byte of an entry: the version of the
-// request encoding that follows.
-const encodingVersion = 1
-
-var messageNames = map[MessageType]string{
-	JobRegister:    "JobRegister",
-	JobCancel:      "JobCancel",
-	NodeRegister:   "NodeRegister",
-	NodeStatus:     "NodeStatus",
-	PlanApply:      "PlanApply",
-	AllocUpdate:    "AllocUpdate",
-	QueueUpsert:    "QueueUpsert",
-	QueueDelete:    "QueueDelete",
-	ShareUpsert:    "ShareUpsert",
-	ShareDelete:    "ShareDelete",
-	QuotaUpsert:    "QuotaUpsert",
-	QuotaDelete:    "QuotaDelete",
-	DatasetPush:    "DatasetPush",
-	ModelPush:      "ModelPush",
-	ArtifactDelete: "ArtifactDelete",
-	BlobRegister:   "BlobRegister",
-	BlobDrop:       "BlobDrop",
-	BlobSweep:      "BlobSweep",
-
-	// Node drain and eligibility.
-	NodeDrain:         "NodeDrain",
-	NodeEligibility:   "NodeEligibility",
-	NodeDrainProgress: "NodeDrainProgress",
-}
+// Base is the command number without the IgnoreUnknownFlag bit.
+func (t MessageType) Base() MessageType { return t &^ IgnoreUnknownFlag }
 
 func (t MessageType) String() string {
-	if n, ok := messageNames[t]; ok {
-		return n
+	base := t.Base()
+	name := fmt.Sprintf("MessageType(%d)", uint8(base))
+	if c, ok := commands[base]; ok {
+		name = c.name
 	}
 	if t&IgnoreUnknownFlag != 0 {
-		return fmt.Sprintf("MessageType(%d|ignore-unknown)", uint8(t&^IgnoreUnknownFlag))
+		name += "|ignore-unknown"
 	}
-	return fmt.Sprintf("MessageType(%d)", uint8(t))
-}
-
-// Encode makes a raft log entry: the type byte, the version byte, then the
-// request as JSON.
-func Encode(t MessageType, req any) ([]byte, error) {
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", t, err)
-	}
-	buf := make([]byte, 0, 2+len(body))
-	buf = append(buf, byte(t), encodingVersion)
-	return append(buf, body...), nil
-}
-
-// decode reads the JSON request of an entry into a fresh T.
-func decode[T any](t MessageType, body []byte) (*T, error) {
-	v := new(T)
-	if err := json.Unmarshal(body, v); err != nil {
-		return nil, fmt.Errorf("decode %s: %w", t, err)
-	}
-	return v, nil
+	return name
 }

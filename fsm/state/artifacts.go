@@ -21,10 +21,6 @@ const (
 	TableModels   = tableModels
 )
 
-// recArtifact is the persisted record of a dataset or model (its Kind
-// says which table it goes to).
-const recArtifact = "artifact"
-
 func artifactTable(k structs.ArtifactKind) (string, error) {
 	switch k {
 	case structs.KindDataset:

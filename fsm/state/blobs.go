@@ -17,8 +17,6 @@ import (
 const (
 	tableBlobs = "blobs"
 	TableBlobs = tableBlobs
-
-	recBlob = "blob"
 )
 
 func blobsTable() *memdb.TableSchema {

@@ -7,89 +7,61 @@ import (
 	"io"
 
 	"github.com/hashicorp/go-memdb"
-	"github.com/nai-project/nai/structs"
 )
 
-// persistVersion is the format of the stream Persist writes. Restore
-// refuses other versions rather than guess.
-const persistVersion = 1
+// persistVersion is the format of the stream Persist writes. Restore reads
+// it and every older version, and refuses newer ones rather than guess.
+const persistVersion = 2
 
-// Record types of the persisted stream.
-const (
-	recHeader  = "header"
-	recJob     = "job"
-	recAlloc   = "alloc"
-	recNode    = "node"
-	recIndex   = "index"
-	recCounter = "counter"
-	recQueue   = "queue"
-	recShare   = "share"
-	recQuota   = "quota"
-	recEnd     = "end"
-)
-
-// record is one line of the persisted stream: a type and one object. The
-// stream starts with a header and ends with an end record, so a truncated
-// snapshot is detected instead of restored half.
+// record is one line of the persisted stream (JSON lines). The stream is a
+// header, then one row record per row of every table in tableDefs order,
+// then an end record with the number of rows, so a truncated snapshot is
+// detected instead of restored half.
 type record struct {
-	Type     string                `json:"type"`
-	Version  int                   `json:"version,omitempty"`
-	Job      *structs.Job          `json:"job,omitempty"`
-	Alloc    *structs.Allocation   `json:"alloc,omitempty"`
-	Node     *structs.Node         `json:"node,omitempty"`
-	Index    *IndexEntry           `json:"index,omitempty"`
-	Counter  *Counter              `json:"counter,omitempty"`
-	Queue    *structs.Queue        `json:"queue,omitempty"`
-	Share    *structs.Share        `json:"share,omitempty"`
-	Quota    *structs.AccountQuota `json:"quota,omitempty"`
-	Artifact *structs.Artifact     `json:"artifact,omitempty"`
-	Blob     *structs.Blob         `json:"blob,omitempty"`
+	Type    string          `json:"type"` // header, row, end
+	Version int             `json:"version,omitempty"`
+	Table   string          `json:"table,omitempty"`
+	Row     json.RawMessage `json:"row,omitempty"`
+	Rows    int             `json:"rows,omitempty"`
 }
+
+const (
+	recHeader = "header"
+	recRow    = "row"
+	recEnd    = "end"
+)
 
 // Persist writes the whole current state to w.
 func (s *Store) Persist(w io.Writer) error { return s.Snapshot().Persist(w) }
 
-// Persist writes every table of this view to w as a stream of typed
-// records (JSON lines).
+// Persist writes every table of this view to w, walking the schema.
 func (sn *Snapshot) Persist(w io.Writer) error {
 	enc := json.NewEncoder(w)
-	put := func(r *record) error {
-		if err := enc.Encode(r); err != nil {
-			return fmt.Errorf("persist %s record: %w", r.Type, err)
-		}
-		return nil
+	if err := enc.Encode(&record{Type: recHeader, Version: persistVersion}); err != nil {
+		return fmt.Errorf("persist header: %w", err)
 	}
-	if err := put(&record{Type: recHeader, Version: persistVersion}); err != nil {
-		return err
-	}
-	tables := []struct {
-		table string
-		rec   func(any) *record
-	}{
-		{tableNodes, func(o any) *record { return &record{Type: recNode, Node: o.(*structs.Node)} }},
-		{tableJobs, func(o any) *record { return &record{Type: recJob, Job: o.(*structs.Job)} }},
-		{tableAllocs, func(o any) *record { return &record{Type: recAlloc, Alloc: o.(*structs.Allocation)} }},
-		{tableIndex, func(o any) *record { return &record{Type: recIndex, Index: o.(*IndexEntry)} }},
-		{tableCounters, func(o any) *record { return &record{Type: recCounter, Counter: o.(*Counter)} }},
-		{tableQueues, func(o any) *record { return &record{Type: recQueue, Queue: o.(*structs.Queue)} }},
-		{tableShares, func(o any) *record { return &record{Type: recShare, Share: o.(*structs.Share)} }},
-		{tableQuotas, func(o any) *record { return &record{Type: recQuota, Quota: o.(*structs.AccountQuota)} }},
-		{tableDatasets, func(o any) *record { return &record{Type: recArtifact, Artifact: o.(*structs.Artifact)} }},
-		{tableModels, func(o any) *record { return &record{Type: recArtifact, Artifact: o.(*structs.Artifact)} }},
-		{tableBlobs, func(o any) *record { return &record{Type: recBlob, Blob: o.(*structs.Blob)} }},
-	}
-	for _, t := range tables {
-		it, err := sn.txn.Get(t.table, "id")
+	rows := 0
+	for _, d := range tableDefs() {
+		name := d.schema.Name
+		it, err := sn.txn.Get(name, "id")
 		if err != nil {
-			return fmt.Errorf("persist %s: %w", t.table, err)
+			return fmt.Errorf("persist %s: %w", name, err)
 		}
 		for raw := it.Next(); raw != nil; raw = it.Next() {
-			if err := put(t.rec(raw)); err != nil {
-				return err
+			b, err := json.Marshal(raw)
+			if err != nil {
+				return fmt.Errorf("persist %s row: %w", name, err)
 			}
+			if err := enc.Encode(&record{Type: recRow, Table: name, Row: b}); err != nil {
+				return fmt.Errorf("persist %s row: %w", name, err)
+			}
+			rows++
 		}
 	}
-	return put(&record{Type: recEnd})
+	if err := enc.Encode(&record{Type: recEnd, Rows: rows}); err != nil {
+		return fmt.Errorf("persist end: %w", err)
+	}
+	return nil
 }
 
 // Restore builds a new store from a stream written by Persist.
@@ -127,8 +99,28 @@ func readDB(r io.Reader) (*memdb.MemDB, error) {
 	txn := db.Txn(true)
 	defer txn.Abort()
 	dec := json.NewDecoder(r)
-	n := 0
-	for {
+	var head record
+	if err := dec.Decode(&head); err != nil {
+		return nil, fmt.Errorf("restore state: read header: %w", err)
+	}
+	if head.Type != recHeader {
+		return nil, fmt.Errorf("restore state: expected a %q record first, got %q", recHeader, head.Type)
+	}
+	switch head.Version {
+	case 1:
+		if err := readV1(dec, txn); err != nil {
+			return nil, err
+		}
+		return db, nil
+	case persistVersion:
+	default:
+		return nil, fmt.Errorf("restore state: snapshot format version %d is not supported (this server reads 1 to %d): it was written by a newer nai", head.Version, persistVersion)
+	}
+	defs := map[string]tableDef{}
+	for _, d := range tableDefs() {
+		defs[d.schema.Name] = d
+	}
+	for n := 1; ; n++ {
 		var rec record
 		if err := dec.Decode(&rec); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -136,51 +128,27 @@ func readDB(r io.Reader) (*memdb.MemDB, error) {
 			}
 			return nil, fmt.Errorf("restore state: record %d: %w", n, err)
 		}
-		n++
-		if n == 1 {
-			if rec.Type != recHeader {
-				return nil, fmt.Errorf("restore state: expected a %q record first, got %q", recHeader, rec.Type)
+		switch rec.Type {
+		case recEnd:
+			if rec.Rows != n-1 {
+				return nil, fmt.Errorf("restore state: the end record counts %d rows, the snapshot holds %d", rec.Rows, n-1)
 			}
-			if rec.Version != persistVersion {
-				return nil, fmt.Errorf("restore state: snapshot format version %d is not supported (expected %d)", rec.Version, persistVersion)
-			}
-			continue
-		}
-		var table string
-		var obj any
-		switch {
-		case rec.Type == recEnd:
 			txn.Commit()
 			return db, nil
-		case rec.Type == recJob && rec.Job != nil:
-			table, obj = tableJobs, rec.Job
-		case rec.Type == recAlloc && rec.Alloc != nil:
-			table, obj = tableAllocs, rec.Alloc
-		case rec.Type == recNode && rec.Node != nil:
-			table, obj = tableNodes, rec.Node
-		case rec.Type == recIndex && rec.Index != nil:
-			table, obj = tableIndex, rec.Index
-		case rec.Type == recCounter && rec.Counter != nil:
-			table, obj = tableCounters, rec.Counter
-		case rec.Type == recQueue && rec.Queue != nil:
-			table, obj = tableQueues, rec.Queue
-		case rec.Type == recShare && rec.Share != nil:
-			table, obj = tableShares, rec.Share
-		case rec.Type == recQuota && rec.Quota != nil:
-			table, obj = tableQuotas, rec.Quota
-		case rec.Type == recArtifact && rec.Artifact != nil:
-			t, err := artifactTable(rec.Artifact.Kind)
-			if err != nil {
-				return nil, fmt.Errorf("restore state: record %d: %w", n, err)
-			}
-			table, obj = t, rec.Artifact
-		case rec.Type == recBlob && rec.Blob != nil:
-			table, obj = tableBlobs, rec.Blob
+		case recRow:
 		default:
-			return nil, fmt.Errorf("restore state: record %d: unknown or empty record of type %q", n, rec.Type)
+			return nil, fmt.Errorf("restore state: record %d has unknown type %q", n, rec.Type)
 		}
-		if err := txn.Insert(table, obj); err != nil {
-			return nil, fmt.Errorf("restore state: record %d (%s): %w", n, rec.Type, err)
+		d, ok := defs[rec.Table]
+		if !ok {
+			return nil, fmt.Errorf("restore state: record %d belongs to table %q, which this server does not know (a newer nai wrote it)", n, rec.Table)
+		}
+		row := d.newRow()
+		if err := json.Unmarshal(rec.Row, row); err != nil {
+			return nil, fmt.Errorf("restore state: record %d (%s): %w", n, rec.Table, err)
+		}
+		if err := txn.Insert(rec.Table, row); err != nil {
+			return nil, fmt.Errorf("restore state: record %d (%s): %w", n, rec.Table, err)
 		}
 	}
 }

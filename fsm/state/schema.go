@@ -41,17 +41,38 @@ type Counter struct {
 	Value uint64 `json:"value"`
 }
 
-func schema() *memdb.DBSchema {
-	return &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
-		tableJobs: {
+// tableDef declares one table: its memdb schema and the type of its rows.
+// Snapshots persist and restore every table by walking tableDefs, so a new
+// table cannot be left out of them.
+type tableDef struct {
+	schema *memdb.TableSchema
+	newRow func() any
+}
+
+func def[T any](ts *memdb.TableSchema) tableDef {
+	return tableDef{schema: ts, newRow: func() any { return new(T) }}
+}
+
+// tableDefs lists every table of the state store, in the order snapshots
+// write them.
+func tableDefs() []tableDef {
+	return []tableDef{
+		def[structs.Node](&memdb.TableSchema{
+			Name: tableNodes,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
+				"name": {Name: "name", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
+			},
+		}),
+		def[structs.Job](&memdb.TableSchema{
 			Name: tableJobs,
 			Indexes: map[string]*memdb.IndexSchema{
 				"id":     {Name: "id", Unique: true, Indexer: &numericIDIndex{field: jobIDOf}},
 				"status": {Name: "status", Indexer: &memdb.StringFieldIndex{Field: "Status"}},
 				"array":  {Name: "array", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "ArrayID"}},
 			},
-		},
-		tableAllocs: {
+		}),
+		def[structs.Allocation](&memdb.TableSchema{
 			Name: tableAllocs,
 			Indexes: map[string]*memdb.IndexSchema{
 				"id":      {Name: "id", Unique: true, Indexer: &numericIDIndex{field: allocIDOf}},
@@ -65,33 +86,34 @@ func schema() *memdb.DBSchema {
 					return !a.Terminal(), nil
 				}}},
 			},
-		},
-		tableNodes: {
-			Name: tableNodes,
-			Indexes: map[string]*memdb.IndexSchema{
-				"id":   {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "ID"}},
-				"name": {Name: "name", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
-			},
-		},
-		tableIndex: {
+		}),
+		def[IndexEntry](&memdb.TableSchema{
 			Name: tableIndex,
 			Indexes: map[string]*memdb.IndexSchema{
 				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Table"}},
 			},
-		},
-		tableDatasets: artifactTableSchema(tableDatasets),
-		tableModels:   artifactTableSchema(tableModels),
-		tableBlobs:    blobsTable(),
-		tableQueues:   queuesTable(),
-		tableShares:   accountTable(tableShares),
-		tableQuotas:   accountTable(tableQuotas),
-		tableCounters: {
+		}),
+		def[Counter](&memdb.TableSchema{
 			Name: tableCounters,
 			Indexes: map[string]*memdb.IndexSchema{
 				"id": {Name: "id", Unique: true, Indexer: &memdb.StringFieldIndex{Field: "Name"}},
 			},
-		},
-	}}
+		}),
+		def[structs.Queue](queuesTable()),
+		def[structs.Share](accountTable(tableShares)),
+		def[structs.AccountQuota](accountTable(tableQuotas)),
+		def[structs.Artifact](artifactTableSchema(tableDatasets)),
+		def[structs.Artifact](artifactTableSchema(tableModels)),
+		def[structs.Blob](blobsTable()),
+	}
+}
+
+func schema() *memdb.DBSchema {
+	s := &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{}}
+	for _, d := range tableDefs() {
+		s.Tables[d.schema.Name] = d.schema
+	}
+	return s
 }
 
 func jobIDOf(obj any) (string, error) {

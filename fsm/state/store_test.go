@@ -110,18 +110,45 @@ func populated(t *testing.T) *fixture {
 }
 
 // dump reads every table of a store.
+// dump reads every row of every table (walking tableDefs, as snapshots
+// do), so a comparison of two dumps covers the whole state.
 func dump(t *testing.T, s *Store) map[string]any {
 	t.Helper()
 	sn := s.Snapshot()
-	jobs, err1 := sn.Jobs(nil)
-	allocs, err2 := sn.Allocs(nil)
-	nodes, err3 := sn.Nodes(nil)
-	if err := errors.Join(err1, err2, err3); err != nil {
-		t.Fatal(err)
+	out := map[string]any{}
+	for _, d := range tableDefs() {
+		it, err := sn.txn.Get(d.schema.Name, "id")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rows []any
+		for raw := it.Next(); raw != nil; raw = it.Next() {
+			rows = append(rows, raw)
+		}
+		out[d.schema.Name] = rows
 	}
-	return map[string]any{
-		"jobs": jobs, "allocs": allocs, "nodes": nodes, "index": sn.Index(),
-		"jobs_index": sn.TableIndex(TableJobs), "allocs_index": sn.TableIndex(TableAllocs), "nodes_index": sn.TableIndex(TableNodes),
+	return out
+}
+
+// TestTableDefsCoverSchema: every table has a row type, and rows of that
+// type are what the table holds (a persisted row restores as the same
+// type).
+func TestTableDefsCoverSchema(t *testing.T) {
+	seen := map[string]bool{}
+	for _, d := range tableDefs() {
+		if seen[d.schema.Name] {
+			t.Errorf("table %s declared twice", d.schema.Name)
+		}
+		seen[d.schema.Name] = true
+		if d.newRow == nil || d.newRow() == nil {
+			t.Errorf("table %s has no row type", d.schema.Name)
+		}
+		if _, ok := d.schema.Indexes["id"]; !ok {
+			t.Errorf("table %s has no id index: snapshots walk tables by it", d.schema.Name)
+		}
+	}
+	if err := schema().Validate(); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -156,10 +183,14 @@ func TestRestoreRefusesBadStreams(t *testing.T) {
 		name, stream, want string
 	}{
 		{name: "truncated", stream: strings.Join(lines[:len(lines)-3], ""), want: "without its end record"},
-		{name: "empty", stream: "", want: "without its end record"},
+		{name: "empty", stream: "", want: "read header: EOF"},
 		{name: "no header", stream: strings.Join(lines[1:], ""), want: "expected a \"header\" record first"},
 		{name: "future version", stream: `{"type":"header","version":9}` + "\n", want: "version 9 is not supported"},
-		{name: "unknown record", stream: lines[0] + `{"type":"dataset"}` + "\n", want: "unknown or empty record"},
+		{name: "unknown record", stream: lines[0] + `{"type":"dataset"}` + "\n", want: `unknown type "dataset"`},
+		{name: "unknown table", stream: lines[0] + `{"type":"row","table":"spaceships","row":{}}` + "\n", want: `table "spaceships"`},
+		{name: "row of the wrong shape", stream: lines[0] + `{"type":"row","table":"jobs","row":{"id":12}}` + "\n", want: "record 1 (jobs)"},
+		{name: "end miscounts", stream: lines[0] + lines[1] + `{"type":"end","rows":5}` + "\n", want: "counts 5 rows"},
+		{name: "v1 truncated", stream: `{"type":"header","version":1}` + "\n" + `{"type":"counter","counter":{"name":"job_id","value":3}}` + "\n", want: "without its end record"},
 		{name: "not json", stream: lines[0] + "garbage\n", want: "record 1"},
 	}
 	for _, tt := range tests {

@@ -1,0 +1,157 @@
+package fsm
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/structs"
+)
+
+// command is one kind of raft log entry: its name, how to read each
+// encoding version of its request that any nai release ever wrote, and the
+// one state store call that applies it.
+//
+// To change a request incompatibly: raise version, keep the old decoder
+// under its old number (converting to the new request type), and add a
+// golden entry of the new version to testdata/entries (TestGoldenEntries).
+// Old log entries then replay as they did, and a server that does not know
+// the new version stops rather than diverging.
+type command struct {
+	name string
+	// version is what Encode writes now.
+	version uint8
+	// decoders maps every readable version to a decoder of its body.
+	decoders map[uint8]func(body []byte) (any, error)
+	apply    func(st *state.Store, index uint64, req any) any
+}
+
+// cmd declares a command whose request is a *T encoded as JSON at
+// version 1.
+func cmd[T any](name string, apply func(st *state.Store, index uint64, req *T) any) *command {
+	return &command{
+		name:    name,
+		version: 1,
+		decoders: map[uint8]func([]byte) (any, error){
+			1: func(body []byte) (any, error) { return decodeJSON[T](body) },
+		},
+		apply: func(st *state.Store, index uint64, req any) any { return apply(st, index, req.(*T)) },
+	}
+}
+
+func decodeJSON[T any](body []byte) (*T, error) {
+	v := new(T)
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// commands is the one table from message type to command. Nothing else
+// lists the commands: names, decoding, applying and the golden entries all
+// come from here.
+var commands = map[MessageType]*command{
+	JobRegister: cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+		return result(st.RegisterJobs(i, r))
+	}),
+	JobCancel: cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
+		return errOrNil(st.CancelJobs(i, r))
+	}),
+	NodeRegister: cmd("NodeRegister", func(st *state.Store, i uint64, r *structs.NodeRegisterRequest) any {
+		return errOrNil(st.UpsertNode(i, r))
+	}),
+	NodeStatus: cmd("NodeStatus", func(st *state.Store, i uint64, r *structs.NodeStatusRequest) any {
+		return errOrNil(st.UpdateNodeStatus(i, r))
+	}),
+	PlanApply: cmd("PlanApply", func(st *state.Store, i uint64, r *structs.PlanApplyRequest) any {
+		return result(st.ApplyPlan(i, r))
+	}),
+	AllocUpdate: cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
+		return errOrNil(st.UpdateAllocs(i, r))
+	}),
+
+	// The message type, not the request, says which kind a push is.
+	DatasetPush: cmd("DatasetPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
+		r.Kind = structs.KindDataset
+		return result(st.PushArtifact(i, r))
+	}),
+	ModelPush: cmd("ModelPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
+		r.Kind = structs.KindModel
+		return result(st.PushArtifact(i, r))
+	}),
+	ArtifactDelete: cmd("ArtifactDelete", func(st *state.Store, i uint64, r *structs.ArtifactDeleteRequest) any {
+		return errOrNil(st.DeleteArtifactVersion(i, r))
+	}),
+	BlobRegister: cmd("BlobRegister", func(st *state.Store, i uint64, r *structs.BlobRegisterRequest) any {
+		return errOrNil(st.RegisterBlob(i, r))
+	}),
+	BlobDrop: cmd("BlobDrop", func(st *state.Store, i uint64, r *structs.BlobDropRequest) any {
+		return errOrNil(st.DropBlob(i, r))
+	}),
+	BlobSweep: cmd("BlobSweep", func(st *state.Store, i uint64, r *structs.BlobSweepRequest) any {
+		return result(st.SweepBlobs(i, r))
+	}),
+
+	QueueUpsert: cmd("QueueUpsert", func(st *state.Store, i uint64, r *structs.QueueUpsertRequest) any {
+		return errOrNil(st.UpsertQueue(i, r))
+	}),
+	QueueDelete: cmd("QueueDelete", func(st *state.Store, i uint64, r *structs.QueueDeleteRequest) any {
+		return errOrNil(st.DeleteQueue(i, r))
+	}),
+	ShareUpsert: cmd("ShareUpsert", func(st *state.Store, i uint64, r *structs.ShareUpsertRequest) any {
+		return errOrNil(st.UpsertShare(i, r))
+	}),
+	ShareDelete: cmd("ShareDelete", func(st *state.Store, i uint64, r *structs.AccountDeleteRequest) any {
+		return errOrNil(st.DeleteShare(i, r))
+	}),
+	QuotaUpsert: cmd("QuotaUpsert", func(st *state.Store, i uint64, r *structs.QuotaUpsertRequest) any {
+		return errOrNil(st.UpsertQuota(i, r))
+	}),
+	QuotaDelete: cmd("QuotaDelete", func(st *state.Store, i uint64, r *structs.AccountDeleteRequest) any {
+		return errOrNil(st.DeleteQuota(i, r))
+	}),
+
+	NodeDrain: cmd("NodeDrain", func(st *state.Store, i uint64, r *structs.NodeDrainRequest) any {
+		return errOrNil(st.DrainNode(i, r))
+	}),
+	NodeEligibility: cmd("NodeEligibility", func(st *state.Store, i uint64, r *structs.NodeEligibilityRequest) any {
+		return errOrNil(st.SetNodeEligibility(i, r))
+	}),
+	NodeDrainProgress: cmd("NodeDrainProgress", func(st *state.Store, i uint64, r *structs.NodeDrainProgressRequest) any {
+		return errOrNil(st.ProgressNodeDrain(i, r))
+	}),
+}
+
+// Encode makes a raft log entry: the type byte (with IgnoreUnknownFlag when
+// the caller set it), the command's current version, then the request as
+// JSON.
+func Encode(t MessageType, req any) ([]byte, error) {
+	c, ok := commands[t.Base()]
+	if !ok {
+		return nil, fmt.Errorf("encode %s: no such command", t)
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	buf := make([]byte, 0, 2+len(body))
+	buf = append(buf, byte(t), c.version)
+	return append(buf, body...), nil
+}
+
+// result turns a (value, error) pair into what Apply returns: the error
+// when there is one, else the value.
+func result[T any](v T, err error) any {
+	if err != nil {
+		return err
+	}
+	return v
+}
+
+// errOrNil keeps a nil error a plain nil response, not a typed nil.
+func errOrNil(err error) any {
+	if err != nil {
+		return err
+	}
+	return nil
+}

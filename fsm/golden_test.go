@@ -1,0 +1,294 @@
+package fsm
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/raft"
+	"github.com/nai-project/nai/structs"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden entries and state in testdata/entries")
+
+// goldenDir holds one file per golden entry, NNN-Name.vV.json (the JSON body
+// of entry NNN, a Name command at encoding version V), and state.golden,
+// the state those entries leave when replayed in order.
+const goldenDir = "testdata/entries"
+
+// history is a coherent story that uses every command at least once. Its
+// encoded entries are the golden files: a request type whose encoding
+// changes (a renamed JSON tag, a removed field) fails TestGoldenEntries, and
+// so does a store whose answer to the same log changes.
+func history() []struct {
+	t   MessageType
+	req any
+} {
+	exit0, exit3 := 0, 3
+	digest := strings.Repeat("ab", 32)
+	model := strings.Repeat("cd", 32)
+	return []struct {
+		t   MessageType
+		req any
+	}{
+		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n1"), Now: t0}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n2"), Now: t0}},
+		{QueueUpsert, &structs.QueueUpsertRequest{Queue: &structs.Queue{Name: "long", Priority: 10, MaxTimeLimit: structs.Duration(72 * time.Hour)}}},
+		{ShareUpsert, &structs.ShareUpsertRequest{Share: &structs.Share{Kind: structs.AccountGroup, Name: "vision", Shares: 3}}},
+		{QuotaUpsert, &structs.QuotaUpsertRequest{Quota: &structs.AccountQuota{Kind: structs.AccountUser, Name: "alice", Quota: structs.Quota{MaxGPUs: 8, MaxPending: 100}}}},
+		{BlobRegister, &structs.BlobRegisterRequest{Digest: digest, Size: 1234, Server: "s1", Now: t0}},
+		{DatasetPush, &structs.ArtifactPushRequest{Name: "digits", User: "alice", Group: "vision", Description: "8x8 digits", Digest: digest, Size: 1234, Files: 3, Now: t0}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0, Jobs: []*structs.Job{
+			func() *structs.Job {
+				j := testJob("train", 2)
+				j.Datasets = []structs.ArtifactRef{{Name: "digits", Version: "latest"}}
+				j.Output = &structs.OutputSpec{Model: "digits-mlp"}
+				j.Labels = map[string]string{"team": "vision"}
+				j.TimeLimit = structs.Duration(time.Hour)
+				return j
+			}(),
+		}}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(time.Second), Jobs: []*structs.Job{testJob("other", 1), testJob("third", 4)}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(2 * time.Second),
+			Allocs: []*structs.Allocation{
+				{ID: "1.1", JobID: "1", NodeID: "n1", GPUs: []int{0, 1}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(2 * time.Second)},
+				{ID: "2.1", JobID: "2", NodeID: "n2", GPUs: []int{0}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(2 * time.Second)},
+			},
+			Waiting: []structs.WaitStatus{{JobID: "3", Code: structs.WaitResources, Reason: "Resources: needs 4 free GPUs"}},
+		}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n1", Now: t0.Add(time.Minute), Updates: []*structs.AllocUpdate{{AllocID: "1.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocComplete, ExitCode: &exit0, ExitReason: structs.ExitExited,
+			StartTime: t0.Add(3 * time.Second), EndTime: t0.Add(time.Minute),
+			Metrics: map[string]float64{"loss": 0.25}, OutputDigest: model, OutputSize: 99,
+			Usage: &structs.ResourceUsage{CPUSeconds: 12.5, MaxMemoryBytes: 1 << 20},
+		}}}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n2", Now: t0.Add(time.Minute), Updates: []*structs.AllocUpdate{{AllocID: "2.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocFailed, ExitCode: &exit3, ExitReason: structs.ExitExited, EndTime: t0.Add(time.Minute),
+		}}}}},
+		{BlobRegister, &structs.BlobRegisterRequest{Digest: model, Size: 99, Server: "s1", Now: t0.Add(time.Minute)}},
+		{ModelPush, &structs.ArtifactPushRequest{Name: "base", User: "bob", Digest: model, Size: 99, Now: t0.Add(2 * time.Minute)}},
+		{ArtifactDelete, &structs.ArtifactDeleteRequest{Kind: structs.KindModel, Name: "base", Version: 1, Now: t0.Add(3 * time.Minute)}},
+		{JobCancel, &structs.JobCancelRequest{JobIDs: []string{"3"}, Reason: structs.ExitCancelled, Now: t0.Add(3 * time.Minute)}},
+		{NodeEligibility, &structs.NodeEligibilityRequest{NodeID: "n2", Eligible: false, Now: t0.Add(4 * time.Minute)}},
+		{NodeDrain, &structs.NodeDrainRequest{NodeID: "n1", Drain: true, Deadline: t0.Add(time.Hour), Now: t0.Add(5 * time.Minute)}},
+		{NodeDrainProgress, &structs.NodeDrainProgressRequest{NodeID: "n1", Now: t0.Add(6 * time.Minute)}},
+		{NodeStatus, &structs.NodeStatusRequest{NodeID: "n2", Status: structs.NodeDown, Now: t0.Add(7 * time.Minute)}},
+		{BlobDrop, &structs.BlobDropRequest{Digest: model, Server: "s1"}},
+		{BlobSweep, &structs.BlobSweepRequest{Now: t0.Add(48 * time.Hour), Retention: 24 * time.Hour, Servers: []string{"s1"}}},
+		{QuotaDelete, &structs.AccountDeleteRequest{Kind: structs.AccountUser, Name: "alice"}},
+		{ShareDelete, &structs.AccountDeleteRequest{Kind: structs.AccountGroup, Name: "vision"}},
+		{QueueDelete, &structs.QueueDeleteRequest{Name: "long"}},
+	}
+}
+
+var goldenName = regexp.MustCompile(`^(\d{3})-([A-Za-z]+)\.v(\d+)\.json$`)
+
+func TestGoldenEntries(t *testing.T) {
+	h := history()
+	used := map[MessageType]bool{}
+	for _, e := range h {
+		used[e.t] = true
+	}
+	for mt, c := range commands {
+		if !used[mt] {
+			t.Errorf("command %s (%d) has no entry in history(): add one so its encoding is pinned", c.name, mt)
+		}
+	}
+	if *update {
+		writeGolden(t, h)
+	}
+
+	// Today's encoding of each entry must be the golden one of the
+	// current version.
+	for i, e := range h {
+		c := commands[e.t]
+		name := fmt.Sprintf("%03d-%s.v%d.json", i+1, c.name, c.version)
+		want, err := os.ReadFile(filepath.Join(goldenDir, name))
+		if err != nil {
+			t.Errorf("entry %d: %v (run go test ./fsm -run TestGoldenEntries -update)", i+1, err)
+			continue
+		}
+		data, err := Encode(e.t, e.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := data[2:]; !bytes.Equal(bytes.TrimSpace(want), got) {
+			t.Errorf("%s: the encoding changed, so logs written by older servers would read differently (-golden +now):\n%s",
+				name, cmp.Diff(string(bytes.TrimSpace(want)), string(got)))
+		}
+	}
+
+	// Every golden entry, replayed in order, must leave the golden state.
+	// An entry kept at several versions (NNN-Name.v1.json beside
+	// NNN-Name.v2.json) must decode to the same request at each: old
+	// logs then replay exactly as new ones.
+	files, err := os.ReadDir(goldenDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]MessageType{}
+	for mt, c := range commands {
+		byName[c.name] = mt
+	}
+	type version struct {
+		file string
+		v    int
+		body []byte
+	}
+	groups := map[int][]version{}
+	var nums []int
+	kinds := map[int]MessageType{}
+	for _, fi := range files {
+		m := goldenName.FindStringSubmatch(fi.Name())
+		if m == nil {
+			continue
+		}
+		mt, ok := byName[m[2]]
+		if !ok {
+			t.Errorf("%s names command %s, which no longer exists: a log holding it could not be replayed", fi.Name(), m[2])
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		v, _ := strconv.Atoi(m[3])
+		body, err := os.ReadFile(filepath.Join(goldenDir, fi.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, seen := groups[n]; !seen {
+			nums = append(nums, n)
+		}
+		kinds[n] = mt
+		groups[n] = append(groups[n], version{fi.Name(), v, bytes.TrimSpace(body)})
+	}
+	slices.Sort(nums)
+	for i, n := range nums {
+		mt, vs := kinds[n], groups[n]
+		c := commands[mt]
+		slices.SortFunc(vs, func(a, b version) int { return b.v - a.v }) // newest first
+		var first any
+		for _, ver := range vs {
+			dec, ok := c.decoders[uint8(ver.v)]
+			if !ok {
+				t.Errorf("%s: %s has no decoder for version %d: logs holding it could not be replayed", ver.file, c.name, ver.v)
+				continue
+			}
+			req, err := dec(ver.body)
+			if err != nil {
+				t.Errorf("%s: %v", ver.file, err)
+				continue
+			}
+			if first == nil {
+				first = req
+			} else if d := cmp.Diff(first, req); d != "" {
+				t.Errorf("%s decodes differently from %s (-newer +older):\n%s", ver.file, vs[0].file, d)
+			}
+		}
+		data := append([]byte{byte(mt), byte(vs[0].v)}, vs[0].body...)
+		resp := f.Apply(&raft.Log{Index: uint64(i + 1), Type: raft.LogCommand, Data: data})
+		if err, ok := resp.(error); ok {
+			t.Errorf("%s: %v", vs[0].file, err)
+		}
+	}
+	var got bytes.Buffer
+	if err := f.State().Persist(&got); err != nil {
+		t.Fatal(err)
+	}
+	statePath := filepath.Join(goldenDir, "state.golden")
+	if *update {
+		if err := os.WriteFile(statePath, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(statePath)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")); d != "" {
+		t.Errorf("replaying the golden entries left a different state (-golden +now):\n%s", d)
+	}
+}
+
+func writeGolden(t *testing.T, h []struct {
+	t   MessageType
+	req any
+}) {
+	t.Helper()
+	if err := os.MkdirAll(goldenDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Entries of older versions stay: they prove old logs still replay.
+	// Entries of the current version are rewritten.
+	old, _ := os.ReadDir(goldenDir)
+	for _, fi := range old {
+		m := goldenName.FindStringSubmatch(fi.Name())
+		if m == nil {
+			continue
+		}
+		for _, c := range commands {
+			if c.name == m[2] && m[3] == strconv.Itoa(int(c.version)) {
+				os.Remove(filepath.Join(goldenDir, fi.Name()))
+			}
+		}
+	}
+	for i, e := range h {
+		c := commands[e.t]
+		data, err := Encode(e.t, e.req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := fmt.Sprintf("%03d-%s.v%d.json", i+1, c.name, c.version)
+		if err := os.WriteFile(filepath.Join(goldenDir, name), append(data[2:], '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRestoreSnapshotV1 restores a snapshot written by a server of the
+// first snapshot format (the golden history's state, before snapshots
+// walked the schema): it must hold the same rows, persisted today
+// (testdata/snapshot_v1.restored, first written from the golden state of
+// that history).
+func TestRestoreSnapshotV1(t *testing.T) {
+	old, err := os.ReadFile("testdata/snapshot_v1.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Restore(io.NopCloser(bytes.NewReader(old))); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	if err := f.State().Persist(&got); err != nil {
+		t.Fatal(err)
+	}
+	const restored = "testdata/snapshot_v1.restored"
+	if *update {
+		if err := os.WriteFile(restored, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(restored)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(strings.Split(string(want), "\n"), strings.Split(got.String(), "\n")); d != "" {
+		t.Errorf("a version 1 snapshot restores to a different state (-golden +now):\n%s", d)
+	}
+}
