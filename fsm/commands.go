@@ -120,6 +120,34 @@ var commands = map[MessageType]*command{
 	NodeDrainProgress: cmd("NodeDrainProgress", func(st *state.Store, i uint64, r *structs.NodeDrainProgressRequest) any {
 		return errOrNil(st.ProgressNodeDrain(i, r))
 	}),
+
+	ACLBootstrap: cmd("ACLBootstrap", func(st *state.Store, i uint64, r *structs.ACLBootstrapRequest) any {
+		return errOrNil(st.BootstrapACL(i, r))
+	}),
+	ServerSecret: cmd("ServerSecret", func(st *state.Store, i uint64, r *structs.ServerSecretRequest) any {
+		return errOrNil(st.SetServerSecret(i, r))
+	}),
+	UserUpsert: cmd("UserUpsert", func(st *state.Store, i uint64, r *structs.UserUpsertRequest) any {
+		return errOrNil(st.UpsertUser(i, r))
+	}),
+	UserDelete: cmd("UserDelete", func(st *state.Store, i uint64, r *structs.UserDeleteRequest) any {
+		return errOrNil(st.DeleteUser(i, r))
+	}),
+	GroupUpsert: cmd("GroupUpsert", func(st *state.Store, i uint64, r *structs.GroupUpsertRequest) any {
+		return errOrNil(st.UpsertGroup(i, r))
+	}),
+	GroupDelete: cmd("GroupDelete", func(st *state.Store, i uint64, r *structs.GroupDeleteRequest) any {
+		return errOrNil(st.DeleteGroup(i, r))
+	}),
+	GroupMember: cmd("GroupMember", func(st *state.Store, i uint64, r *structs.GroupMemberRequest) any {
+		return errOrNil(st.SetGroupMember(i, r))
+	}),
+	TokenCreate: cmd("TokenCreate", func(st *state.Store, i uint64, r *structs.TokenCreateRequest) any {
+		return errOrNil(st.CreateToken(i, r))
+	}),
+	TokenRevoke: cmd("TokenRevoke", func(st *state.Store, i uint64, r *structs.TokenRevokeRequest) any {
+		return errOrNil(st.RevokeToken(i, r))
+	}),
 }
 
 // Encode makes a raft log entry: the type byte (with IgnoreUnknownFlag when

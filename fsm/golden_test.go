@@ -88,6 +88,21 @@ func history() []struct {
 		{QuotaDelete, &structs.AccountDeleteRequest{Kind: structs.AccountUser, Name: "alice"}},
 		{ShareDelete, &structs.AccountDeleteRequest{Kind: structs.AccountGroup, Name: "vision"}},
 		{QueueDelete, &structs.QueueDeleteRequest{Name: "long"}},
+		{ServerSecret, &structs.ServerSecretRequest{Secret: strings.Repeat("s", 43)}},
+		{ACLBootstrap, &structs.ACLBootstrapRequest{Now: t0.Add(time.Hour), Token: &structs.Token{AccessorID: "a-root", SecretHash: strings.Repeat("01", 32), Name: "bootstrap"}}},
+		{UserUpsert, &structs.UserUpsertRequest{Create: true, Now: t0.Add(time.Hour), User: &structs.User{Name: "alice", UnixAccount: "alice"}}},
+		{UserUpsert, &structs.UserUpsertRequest{Create: true, Now: t0.Add(time.Hour), User: &structs.User{Name: "bob"}}},
+		{GroupUpsert, &structs.GroupUpsertRequest{Now: t0.Add(time.Hour), Group: &structs.Group{Name: "vision", Description: "the vision lab",
+			Members: []structs.GroupMember{{User: "alice", Role: structs.RoleAdmin}}}}},
+		{GroupMember, &structs.GroupMemberRequest{Group: "vision", User: "bob", Role: structs.RoleReader, Now: t0.Add(time.Hour)}},
+		{TokenCreate, &structs.TokenCreateRequest{Now: t0.Add(time.Hour), Token: &structs.Token{AccessorID: "a-alice", SecretHash: strings.Repeat("02", 32),
+			Name: "laptop", User: "alice", ExpirationTime: t0.Add(720 * time.Hour)}}},
+		{TokenCreate, &structs.TokenCreateRequest{Now: t0.Add(time.Hour), Token: &structs.Token{AccessorID: "a-bob", SecretHash: strings.Repeat("03", 32), User: "bob"}}},
+		{TokenRevoke, &structs.TokenRevokeRequest{AccessorID: "a-bob", Now: t0.Add(2 * time.Hour)}},
+		{GroupUpsert, &structs.GroupUpsertRequest{Now: t0.Add(time.Hour), Group: &structs.Group{Name: "tmp"}}},
+		{GroupDelete, &structs.GroupDeleteRequest{Name: "tmp", Now: t0.Add(2 * time.Hour)}},
+		{UserDelete, &structs.UserDeleteRequest{Name: "bob", Now: t0.Add(3 * time.Hour)}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n3"), SecretHash: strings.Repeat("04", 32), Now: t0.Add(3 * time.Hour)}},
 	}
 }
 

@@ -34,6 +34,17 @@ const (
 	NodeDrain         MessageType = 40
 	NodeEligibility   MessageType = 41
 	NodeDrainProgress MessageType = 42
+
+	// Identity and access: 50-59.
+	ACLBootstrap MessageType = 50
+	ServerSecret MessageType = 51
+	UserUpsert   MessageType = 52
+	UserDelete   MessageType = 53
+	GroupUpsert  MessageType = 54
+	GroupDelete  MessageType = 55
+	GroupMember  MessageType = 56
+	TokenCreate  MessageType = 57
+	TokenRevoke  MessageType = 58
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its

@@ -16,16 +16,27 @@ const (
 	CodeNotLeader   ErrorCode = "not_leader"
 	CodeUnavailable ErrorCode = "unavailable"
 	CodeInternal    ErrorCode = "internal"
+	// CodeUnauthorized: no credential, or one that is unknown, expired
+	// or revoked (HTTP 401).
+	CodeUnauthorized ErrorCode = "unauthorized"
+	// CodeForbidden: a known caller without the right asked for (HTTP
+	// 403); the message names the missing right.
+	CodeForbidden ErrorCode = "forbidden"
+	// CodeQuotaExceeded: a group or user is at a limit (HTTP 403 too).
+	CodeQuotaExceeded ErrorCode = "quota_exceeded"
 )
 
 // Sentinels for conditions callers act on. Errors made by NewError match
 // them with errors.Is by code.
 var (
-	ErrNotFound    = &Error{Code: CodeNotFound, Message: "not found"}
-	ErrInvalid     = &Error{Code: CodeInvalid, Message: "invalid request"}
-	ErrConflict    = &Error{Code: CodeConflict, Message: "conflict"}
-	ErrNotLeader   = &Error{Code: CodeNotLeader, Message: "not the leader"}
-	ErrUnavailable = &Error{Code: CodeUnavailable, Message: "unavailable"}
+	ErrNotFound     = &Error{Code: CodeNotFound, Message: "not found"}
+	ErrInvalid      = &Error{Code: CodeInvalid, Message: "invalid request"}
+	ErrConflict     = &Error{Code: CodeConflict, Message: "conflict"}
+	ErrNotLeader    = &Error{Code: CodeNotLeader, Message: "not the leader"}
+	ErrUnavailable  = &Error{Code: CodeUnavailable, Message: "unavailable"}
+	ErrUnauthorized = &Error{Code: CodeUnauthorized, Message: "unauthorized"}
+	ErrForbidden    = &Error{Code: CodeForbidden, Message: "forbidden"}
+	ErrQuota        = &Error{Code: CodeQuotaExceeded, Message: "quota exceeded"}
 )
 
 // Error is an error with a code; it is the body of every API error:

@@ -36,8 +36,14 @@ type JobCancelRequest struct {
 
 // NodeRegisterRequest adds or refreshes a node's fingerprint.
 type NodeRegisterRequest struct {
-	Node *Node     `json:"node"`
-	Now  time.Time `json:"now"`
+	Node *Node `json:"node"`
+	// SecretID is the node's secret, sent by its agent in the HTTP body;
+	// the server replaces it with SecretHash before raft, so no secret is
+	// in the log. The first registration of a node id records the hash,
+	// and later ones must present the same secret.
+	SecretID   string    `json:"secret_id,omitempty"`
+	SecretHash string    `json:"secret_hash,omitempty"`
+	Now        time.Time `json:"now"`
 }
 
 // NodeStatusRequest changes a node's liveness (ready, down).

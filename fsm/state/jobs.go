@@ -170,45 +170,51 @@ func (s *Store) CancelJobs(index uint64, req *structs.JobCancelRequest) error {
 				}
 			}
 		}
-		jobsChanged, allocsChanged := false, false
-		for _, j := range targets {
-			switch j.Status {
-			case structs.JobPending:
-				if reason == structs.ExitPreempted {
-					continue
-				}
-				c := j.Copy()
-				c.Status = structs.JobCancelled
-				c.EndTime = req.Now
-				c.ExitReason = structs.ExitCancelled
-				c.Reason = "cancelled by user"
-				if reason != structs.ExitCancelled {
-					c.Reason = string(reason)
-				}
-				c.EstimatedStart = time.Time{}
-				c.ModifyIndex = index
-				if err := txn.Insert(tableJobs, c); err != nil {
-					return fmt.Errorf("cancel job %s: %w", j.ID, err)
-				}
-				jobsChanged = true
-			case structs.JobRunning:
-				n, err := stopLiveAllocs(txn, index, j.ID, "", reason)
-				if err != nil {
-					return err
-				}
-				allocsChanged = allocsChanged || n > 0
+		return cancelJobs(txn, index, targets, reason, req.Now)
+	})
+}
+
+// cancelJobs ends pending targets at once and asks running ones' live
+// allocations to stop for reason, in txn.
+func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason structs.ExitReason, now time.Time) error {
+	jobsChanged, allocsChanged := false, false
+	for _, j := range targets {
+		switch j.Status {
+		case structs.JobPending:
+			if reason == structs.ExitPreempted {
+				continue
 			}
-		}
-		if jobsChanged {
-			if err := bumpIndex(txn, tableJobs, index); err != nil {
+			c := j.Copy()
+			c.Status = structs.JobCancelled
+			c.EndTime = now
+			c.ExitReason = structs.ExitCancelled
+			c.Reason = "cancelled by user"
+			if reason != structs.ExitCancelled {
+				c.Reason = string(reason)
+			}
+			c.EstimatedStart = time.Time{}
+			c.ModifyIndex = index
+			if err := txn.Insert(tableJobs, c); err != nil {
+				return fmt.Errorf("cancel job %s: %w", j.ID, err)
+			}
+			jobsChanged = true
+		case structs.JobRunning:
+			n, err := stopLiveAllocs(txn, index, j.ID, "", reason)
+			if err != nil {
 				return err
 			}
+			allocsChanged = allocsChanged || n > 0
 		}
-		if allocsChanged {
-			return bumpIndex(txn, tableAllocs, index)
+	}
+	if jobsChanged {
+		if err := bumpIndex(txn, tableJobs, index); err != nil {
+			return err
 		}
-		return nil
-	})
+	}
+	if allocsChanged {
+		return bumpIndex(txn, tableAllocs, index)
+	}
+	return nil
 }
 
 // jobsOfArrayOrSelf resolves a cancel target: the members of the array with

@@ -55,6 +55,9 @@ func (s *Store) UpsertNode(index uint64, req *structs.NodeRegisterRequest) error
 				n.StatusTime = req.Now
 			}
 		}
+		if err := putNodeSecret(txn, index, n.ID, req.SecretHash); err != nil {
+			return err
+		}
 		if err := txn.Insert(tableNodes, n); err != nil {
 			return fmt.Errorf("insert node %s: %w", n.ID, err)
 		}

@@ -56,7 +56,7 @@ func def[T any](ts *memdb.TableSchema) tableDef {
 // tableDefs lists every table of the state store, in the order snapshots
 // write them.
 func tableDefs() []tableDef {
-	return []tableDef{
+	return append([]tableDef{
 		def[structs.Node](&memdb.TableSchema{
 			Name: tableNodes,
 			Indexes: map[string]*memdb.IndexSchema{
@@ -105,7 +105,7 @@ func tableDefs() []tableDef {
 		def[structs.Artifact](artifactTableSchema(tableDatasets)),
 		def[structs.Artifact](artifactTableSchema(tableModels)),
 		def[structs.Blob](blobsTable()),
-	}
+	}, aclTableDefs()...)
 }
 
 func schema() *memdb.DBSchema {
