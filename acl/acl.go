@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/nai-project/nai/structs"
@@ -46,16 +45,21 @@ type Capability string
 const (
 	// Public routes need no credential at all.
 	Public Capability = "public"
-	// Authenticated routes need a valid token; the handler then decides
-	// per object (jobs, datasets, models) and filters lists.
+	// Authenticated routes need any known caller: a token, a client
+	// node's secret, or a server.
 	Authenticated Capability = "authenticated"
+	// User routes need a token (or a server); the handler then decides per
+	// object (jobs, datasets, models) and filters lists.
+	User Capability = "user"
 	// OperatorRead and OperatorWrite are the cluster's: nodes, queues,
 	// quotas, drains, blobs, raft, audit.
 	OperatorRead  Capability = "operator:read"
 	OperatorWrite Capability = "operator:write"
 	// ACLWrite manages users, groups and tokens.
 	ACLWrite Capability = "acl:write"
-	// NodeRegister adds a client node to the cluster.
+	// NodeRegister adds a client node to the cluster; a registered node
+	// may refresh its own registration with its node secret (the handler
+	// checks it is its own).
 	NodeRegister Capability = "node:register"
 	// Client is a client node's own API (its allocations, its reports);
 	// the handler checks the node is the one named.
@@ -66,7 +70,7 @@ const (
 
 // Capabilities lists every capability, for route table tests and docs.
 func Capabilities() []Capability {
-	return []Capability{Public, Authenticated, OperatorRead, OperatorWrite, ACLWrite, NodeRegister, Client, Server}
+	return []Capability{Public, Authenticated, User, OperatorRead, OperatorWrite, ACLWrite, NodeRegister, Client, Server}
 }
 
 // Right is what a caller wants to do with one job, dataset or model.
@@ -161,13 +165,15 @@ func (a *ACL) Check(c Capability) error {
 	ok := false
 	switch c {
 	case Authenticated:
+		ok = true
+	case User:
 		ok = a.id.Kind == KindToken || a.id.Kind == KindServer
 	case OperatorRead, OperatorWrite:
 		ok = a.operator || a.management
 	case ACLWrite:
 		ok = a.management
 	case NodeRegister:
-		ok = a.node || a.management
+		ok = a.node || a.management || a.id.Kind == KindNode
 	case Client:
 		ok = a.id.Kind == KindNode || a.management
 	case Server:
@@ -359,6 +365,9 @@ func needs(group string, role structs.GroupRole) string {
 			roles = append(roles, string(r))
 		}
 	}
-	sort.Strings(roles)
-	return fmt.Sprintf("role %s in group %s", strings.Join(roles, " or "), group)
+	list := roles[len(roles)-1]
+	if len(roles) > 1 {
+		list = strings.Join(roles[:len(roles)-1], ", ") + " or " + list
+	}
+	return fmt.Sprintf("role %s in group %s", list, group)
 }

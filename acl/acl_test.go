@@ -50,11 +50,12 @@ func TestCheckCapability(t *testing.T) {
 		want map[string]bool
 	}{
 		{Public, allowed("disabled", "anonymous", "owner", "stranger", "reader", "member", "admin", "operator", "management", "nodetoken", "node", "server")},
-		{Authenticated, allowed("disabled", "owner", "stranger", "reader", "member", "admin", "operator", "management", "nodetoken", "server")},
+		{Authenticated, allowed("disabled", "owner", "stranger", "reader", "member", "admin", "operator", "management", "nodetoken", "node", "server")},
+		{User, allowed("disabled", "owner", "stranger", "reader", "member", "admin", "operator", "management", "nodetoken", "server")},
 		{OperatorRead, allowed("disabled", "operator", "management", "server")},
 		{OperatorWrite, allowed("disabled", "operator", "management", "server")},
 		{ACLWrite, allowed("disabled", "management", "server")},
-		{NodeRegister, allowed("disabled", "nodetoken", "management", "server")},
+		{NodeRegister, allowed("disabled", "nodetoken", "management", "node", "server")},
 		{Client, allowed("disabled", "node", "management", "server")},
 		{Server, allowed("disabled", "server")},
 	}

@@ -214,7 +214,7 @@ func (r *allocRunner) uploadFileBlob(ctx context.Context, path string) (string, 
 		if err != nil {
 			return "", err
 		}
-		info, err := r.c.cfg.Servers.UploadBlob(ctx, f)
+		info, err := r.c.api.UploadBlob(ctx, f)
 		f.Close()
 		if err == nil {
 			return info.Digest, nil

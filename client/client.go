@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,8 +33,18 @@ type Config struct {
 	NodeName   string // default: the host name
 	Datacenter string
 	HTTPAddr   string // this agent's advertised HTTP address (servers proxy logs to it)
-	Servers    *api.Client
-	Host       *fingerprint.Host
+	// Servers reaches the servers. Its token, if any, is the agent's
+	// token (policy node): it registers the node the first time; every
+	// other call presents the node's own secret.
+	Servers *api.Client
+	// ACLEnabled makes the client's own routes (allocation logs) accept
+	// only callers the servers say may read the job.
+	ACLEnabled bool
+	// RegisterToken, when set and not empty, is the token of the node's
+	// first registration instead of the Servers client's (an agent that
+	// is also a server uses the servers' shared secret).
+	RegisterToken func() string
+	Host          *fingerprint.Host
 	// Cgroups is nil when cgroups are disabled: limits are then not
 	// enforced (the agent says so loudly).
 	Cgroups cgroups.Manager
@@ -57,7 +69,9 @@ type Config struct {
 	// is kept; 0: DefaultAllocGCAge; negative: kept for ever.
 	AllocGCAge time.Duration
 	// RootTasks says whether a task may run as root (uid 0) when the agent
-	// is root: RootTasksAllow or RootTasksRefuse; "" is allow. See rootpolicy.go.
+	// is root: RootTasksAllow or RootTasksRefuse; "" is refuse (the
+	// operator allows root tasks with client { allow_root_tasks = true }).
+	// See rootpolicy.go.
 	RootTasks string
 }
 
@@ -68,6 +82,14 @@ type Client struct {
 	logger  *slog.Logger
 	nodeID  string
 	updater *updater
+	// api reaches the servers as this node (its secret as token); the
+	// node secret never leaves this host but in that header and at
+	// registration.
+	api    *api.Client
+	secret string
+	// authz caches the servers' answers about who may read a job's logs
+	// (door.go).
+	authz authzCache
 
 	mu      sync.Mutex
 	runners map[string]*allocRunner
@@ -121,14 +143,20 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	secret, err := loadNodeSecret(filepath.Join(dataDir, "node-secret"))
+	if err != nil {
+		return nil, err
+	}
 	c := &Client{
 		cfg:       cfg,
 		logger:    cfg.Logger.With("node_id", id),
 		nodeID:    id,
 		runners:   map[string]*allocRunner{},
 		unstarted: map[string]bool{},
+		api:       cfg.Servers.WithToken(secret),
+		secret:    secret,
 	}
-	c.updater = newUpdater(cfg.Servers, id, c.logger)
+	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
 	if err := c.checkOptions(); err != nil {
 		return nil, err
@@ -155,6 +183,34 @@ func loadNodeID(path string) (string, error) {
 		return "", fmt.Errorf("save node id: %w", err)
 	}
 	return id, nil
+}
+
+// loadNodeSecret reads the persisted node secret or makes a new one. Only
+// root (the agent) may read the file.
+func loadNodeSecret(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) < 32 {
+			return "", fmt.Errorf("node secret file %s is too short: remove it to make a new one (the node then registers again with the agent's token)", path)
+		}
+		return s, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read node secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("make node secret: %w", err)
+	}
+	s := base64.RawURLEncoding.EncodeToString(raw)
+	if err := writeFileDurable(path, []byte(s+"\n")); err != nil {
+		return "", fmt.Errorf("save node secret: %w", err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		return "", fmt.Errorf("protect node secret: %w", err)
+	}
+	return s, nil
 }
 
 // NodeID is this node's stable id.
@@ -222,7 +278,20 @@ func (c *Client) Run(ctx context.Context) error {
 func (c *Client) register(ctx context.Context) error {
 	b := newBackoff(100*time.Millisecond, 10*time.Second)
 	for {
-		err := c.cfg.Servers.RegisterNode(ctx, c.node())
+		// A node the servers know refreshes itself with its own secret;
+		// the first registration needs the agent's token (policy node).
+		err := c.api.RegisterNode(ctx, c.node(), c.secret)
+		if api.IsUnauthorized(err) || api.IsForbidden(err) {
+			reg := c.cfg.Servers
+			if c.cfg.RegisterToken != nil {
+				if t := c.cfg.RegisterToken(); t != "" {
+					reg = reg.WithToken(t)
+				}
+			}
+			if reg.Token() != "" {
+				err = reg.RegisterNode(ctx, c.node(), c.secret)
+			}
+		}
 		if err == nil {
 			c.logger.Info("node registered", "name", c.cfg.NodeName, "gpus", len(c.cfg.Host.GPUs))
 			return nil
@@ -243,7 +312,7 @@ func (c *Client) poll(ctx context.Context) error {
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
 		asked := time.Now()
-		allocs, idx, err := c.cfg.Servers.NodeAllocations(ctx, c.nodeID, index, pollWait)
+		allocs, idx, err := c.api.NodeAllocations(ctx, c.nodeID, index, pollWait)
 		if err != nil {
 			if ctx.Err() != nil {
 				break

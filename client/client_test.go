@@ -33,7 +33,7 @@ func testHost() *fingerprint.Host {
 
 func newTestClient(t *testing.T, f *fakeServers, dataDir string, cg cgroups.Manager) *Client {
 	t.Helper()
-	c, err := New(Config{
+	c, err := New(Config{RootTasks: RootTasksAllow,
 		DataDir: dataDir, NodeName: "gpu-test", HTTPAddr: "127.0.0.1:4646",
 		Servers: f.api(t), Host: testHost(), Cgroups: cg,
 		Executable: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
@@ -331,7 +331,7 @@ func TestNodeID(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "node-id"), []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := New(Config{DataDir: data, Servers: f.api(t), Host: testHost(), Executable: selfExe(t)})
+	_, err := New(Config{RootTasks: RootTasksAllow, DataDir: data, Servers: f.api(t), Host: testHost(), Executable: selfExe(t)})
 	if err == nil || !strings.Contains(err.Error(), "expected a uuid") {
 		t.Errorf("corrupt node id: err = %v, want one saying a uuid was expected", err)
 	}

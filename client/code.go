@@ -39,7 +39,7 @@ func (c *Client) stageCode(digest, workDir string) error {
 
 // fetchBlob downloads a blob from the servers, for the cache.
 func (c *Client) fetchBlob(ctx context.Context, digest string) (io.ReadCloser, error) {
-	return c.cfg.Servers.Blob(ctx, digest)
+	return c.api.Blob(ctx, digest)
 }
 
 func short(digest string) string {

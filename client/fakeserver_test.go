@@ -208,5 +208,5 @@ func (f *fakeServers) upload(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.uploads[r.PathValue("id")] = b
 	f.mu.Unlock()
-	writeJSON(w, 0, api.OutputInfo{Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(b))})
+	writeJSON(w, 0, structs.BlobInfo{Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(b))})
 }

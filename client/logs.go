@@ -16,20 +16,6 @@ import (
 // logPoll is how often a followed log is checked for new bytes.
 const logPoll = 100 * time.Millisecond
 
-// Handler serves the routes the servers proxy to this node:
-//
-//	GET  /v1/client/allocations/{id}/logs?type=stdout|stderr&follow=true&offset=N
-//	POST /v1/client/dev/gpu-fault {"fault": "2:xid=79"}   fake GPUs only (gpus.go)
-func (c *Client) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /v1/client/allocations/{id}/logs", c.serveLogs)
-	mux.HandleFunc("POST /v1/client/dev/gpu-fault", c.serveGPUFault)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "no route %s %s on this client", r.Method, r.URL.Path))
-	})
-	return mux
-}
-
 func writeError(w http.ResponseWriter, status int, e *structs.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)

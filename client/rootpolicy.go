@@ -15,7 +15,7 @@ const (
 	RootTasksAllow = "allow"
 	// RootTasksRefuse fails, with a clear reason, every task that would
 	// run as root: task.user "root", a submitter mapped to root, or a task
-	// with no account to run as on a root agent.
+	// with no account to run as on a root agent. It is the default.
 	RootTasksRefuse = "refuse"
 )
 
@@ -51,7 +51,7 @@ func (c *Client) taskUserFor(job *structs.Job) (*taskUser, error) {
 		}
 	}
 	runsAsRoot := (u == nil && euid == 0) || (u != nil && u.UID == 0)
-	if runsAsRoot && c.cfg.RootTasks == RootTasksRefuse {
+	if runsAsRoot && c.cfg.RootTasks != RootTasksAllow {
 		who := "the agent's own account, root"
 		switch {
 		case job.Task.User != "":
@@ -59,7 +59,7 @@ func (c *Client) taskUserFor(job *structs.Job) (*taskUser, error) {
 		case job.User != "":
 			who = fmt.Sprintf("the agent's account, root: the submitter %q has no unprivileged account on this node", job.User)
 		}
-		return nil, fmt.Errorf("refusing to run the task as root (it would run as %s): this node does not allow root tasks; set task.user to an unprivileged account that exists on the node", who)
+		return nil, fmt.Errorf("refusing to run the task as root (it would run as %s): this node does not allow root tasks (client { allow_root_tasks = true } allows them); set task.user to an unprivileged account that exists on the node", who)
 	}
 	return u, nil
 }

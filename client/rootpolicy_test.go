@@ -25,7 +25,7 @@ func TestTaskUserFor(t *testing.T) {
 		wantErr   string
 	}{
 		{name: "allowed: root agent, no user", policy: RootTasksAllow},
-		{name: "default is allow", policy: ""},
+		{name: "default is refuse", policy: "", wantErr: "does not allow root tasks"},
 		{name: "allowed: submitter root", policy: RootTasksAllow, submitter: "root"},
 		{name: "submitter mapped to their account", policy: RootTasksRefuse, submitter: "nobody", wantUser: "nobody"},
 		{name: "task.user wins over the submitter", policy: RootTasksRefuse, taskUser: "nobody", submitter: "root", wantUser: "nobody"},

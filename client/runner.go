@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/structs"
 	"golang.org/x/sys/unix"
@@ -355,7 +354,7 @@ func joinMsg(a, b string) string {
 
 // uploadOutputs packs the output dir and uploads it, retrying while the
 // servers are unreachable. An empty output dir uploads nothing (nil info).
-func (r *allocRunner) uploadOutputs(ctx context.Context) (*api.OutputInfo, error) {
+func (r *allocRunner) uploadOutputs(ctx context.Context) (*structs.BlobInfo, error) {
 	ents, err := os.ReadDir(r.dir.outputDir())
 	if errors.Is(err, os.ErrNotExist) || (err == nil && len(ents) == 0) {
 		return nil, nil
@@ -373,7 +372,7 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (*api.OutputInfo, error
 		if err != nil {
 			return nil, fmt.Errorf("open output archive: %w", err)
 		}
-		info, err := r.c.cfg.Servers.UploadOutputs(ctx, r.alloc.ID, f)
+		info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
 		f.Close()
 		if err == nil {
 			return info, nil

@@ -36,6 +36,14 @@ func startClusterAgent(t *testing.T, name, dataDir string, flags ...string) *clu
 	}
 	args := []string{"agent", "-node-name", name, "-data-dir", dataDir, "-bind-addr", "127.0.0.1",
 		"-http-port", "0", "-raft-port", "0", "-serf-port", "0"}
+	// Cluster agents turn ACLs on and refuse root tasks by default; the
+	// tests of other features run as root without tokens, and say so.
+	if !hasFlag(flags, "acl-enabled") {
+		args = append(args, "-acl-enabled=false")
+	}
+	if !hasFlag(flags, "allow-root-tasks") {
+		args = append(args, "-allow-root-tasks")
+	}
 	args = append(args, flags...)
 	cmd := exec.Command(naiBin, args...)
 	// Its own process group, so a test can stop (SIGSTOP) the agent alone.
@@ -107,7 +115,7 @@ func (a *clusterAgent) cont() { a.signal(syscall.SIGCONT) }
 
 // self reads GET /v1/agent/self with a short timeout (a stopped agent does
 // not answer).
-func (a *clusterAgent) self() (*api.AgentSelf, error) {
+func (a *clusterAgent) self() (*structs.AgentSelf, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return a.api().AgentSelf(ctx)
@@ -296,4 +304,15 @@ func readRuns(t *testing.T, path string) map[string]int {
 		}
 	}
 	return out
+}
+
+// hasFlag reports whether flags set -name (as -name, -name=v or --name).
+func hasFlag(flags []string, name string) bool {
+	for _, f := range flags {
+		f = strings.TrimLeft(f, "-")
+		if f == name || strings.HasPrefix(f, name+"=") {
+			return true
+		}
+	}
+	return false
 }

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -38,7 +37,7 @@ func TestClusterForms(t *testing.T) {
 		}
 		return true
 	})
-	var members []api.AgentMember
+	var members []structs.AgentMember
 	if err := json.Unmarshal([]byte(s.mustNai("server", "members", "-json")), &members); err != nil {
 		t.Fatal(err)
 	}

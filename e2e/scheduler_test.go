@@ -80,8 +80,7 @@ func TestSchedulingPolicy(t *testing.T) {
 	// Then both users queue a job: the local user's first.
 	mine := a.submit(work, "mine", sleeper("mine", "5m", 2))
 	bob := a.api()
-	bob.User = "bob"
-	bj := &structs.Job{Name: "bobs", Queue: "short", TimeLimit: structs.Duration(5 * time.Minute),
+	bj := &structs.Job{Name: "bobs", User: "bob", Queue: "short", TimeLimit: structs.Duration(5 * time.Minute),
 		Resources: structs.Resources{CPU: 0.1, MemoryBytes: 64 << 20, GPU: structs.GPURequest{Count: 2}},
 		Task:      structs.Task{Command: "/bin/sleep", Args: []string{"600"}}}
 	resp, err := bob.Register(ctx, bj)

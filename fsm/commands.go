@@ -148,6 +148,10 @@ var commands = map[MessageType]*command{
 	TokenRevoke: cmd("TokenRevoke", func(st *state.Store, i uint64, r *structs.TokenRevokeRequest) any {
 		return errOrNil(st.RevokeToken(i, r))
 	}),
+
+	AuditAppend: cmd("AuditAppend", func(st *state.Store, i uint64, r *structs.AuditAppendRequest) any {
+		return errOrNil(st.AppendAudit(i, r))
+	}),
 }
 
 // Encode makes a raft log entry: the type byte (with IgnoreUnknownFlag when

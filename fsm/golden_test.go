@@ -103,6 +103,11 @@ func history() []struct {
 		{GroupDelete, &structs.GroupDeleteRequest{Name: "tmp", Now: t0.Add(2 * time.Hour)}},
 		{UserDelete, &structs.UserDeleteRequest{Name: "bob", Now: t0.Add(3 * time.Hour)}},
 		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n3"), SecretHash: strings.Repeat("04", 32), Now: t0.Add(3 * time.Hour)}},
+		{AuditAppend, &structs.AuditAppendRequest{Keep: 2, Before: t0, Events: []*structs.AuditEvent{
+			{Time: t0.Add(time.Hour), User: "alice", Accessor: "a-alice", Method: "PUT", Path: "/v1/jobs", Object: "job 4", Status: 200, Remote: "127.0.0.1:5000", Server: "s1"},
+			{Time: t0.Add(time.Hour), Caller: "anonymous", Method: "DELETE", Path: "/v1/jobs/1", Status: 401, Error: "this request needs a token"},
+			{Time: t0.Add(2 * time.Hour), User: "bob", Method: "POST", Path: "/v1/acl/tokens", Status: 403, Error: "permission denied"},
+		}}},
 	}
 }
 

@@ -45,6 +45,9 @@ const (
 	GroupMember  MessageType = 56
 	TokenCreate  MessageType = 57
 	TokenRevoke  MessageType = 58
+
+	// Accounting and audit: 60-69.
+	AuditAppend MessageType = 60
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its

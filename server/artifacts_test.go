@@ -36,14 +36,14 @@ func TestDatasetRegistryAPI(t *testing.T) {
 	d1 := upload(t, c, "one")
 	d2 := upload(t, c, "two")
 
-	r, err := c.PushArtifact(ctx, structs.KindDataset, "digits", &structs.ArtifactPushRequest{Digest: d1, Files: 1, Description: "hand-written digits"})
+	r, err := c.PushArtifact(ctx, structs.KindDataset, "digits", &structs.ArtifactPushRequest{User: "alice", Digest: d1, Files: 1, Description: "hand-written digits"})
 	if err != nil || r.Version != 1 || !r.Created {
 		t.Fatalf("first push: %+v %v", r, err)
 	}
 	if r, err = c.PushArtifact(ctx, structs.KindDataset, "digits", &structs.ArtifactPushRequest{Digest: d1}); err != nil || r.Created || r.Version != 1 {
 		t.Fatalf("identical push: %+v %v", r, err)
 	}
-	if r, err = c.PushArtifact(ctx, structs.KindDataset, "digits", &structs.ArtifactPushRequest{Digest: d2}); err != nil || r.Version != 2 {
+	if r, err = c.PushArtifact(ctx, structs.KindDataset, "digits", &structs.ArtifactPushRequest{User: "alice", Digest: d2}); err != nil || r.Version != 2 {
 		t.Fatalf("second push: %+v %v", r, err)
 	}
 	a, err := c.Artifact(ctx, structs.KindDataset, "digits")

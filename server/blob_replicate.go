@@ -1,11 +1,9 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -61,7 +59,6 @@ const (
 // blobMaint is the mutable state of blob maintenance on one server.
 type blobMaint struct {
 	startOnce sync.Once
-	http      *http.Client
 	wake      chan struct{}
 
 	mu       sync.Mutex
@@ -88,12 +85,7 @@ type fetchCall struct {
 }
 
 func newBlobMaint() *blobMaint {
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	// A peer that accepts a request and never answers must not hold a
-	// copy up forever.
-	tr.ResponseHeaderTimeout = 30 * time.Second
 	return &blobMaint{
-		http:     &http.Client{Transport: tr},
 		wake:     make(chan struct{}, 1),
 		verified: map[string]fileStamp{},
 		inflight: map[string]*fetchCall{},
@@ -493,12 +485,11 @@ func (s *Server) fetchAndRecord(ctx context.Context, digest string, b *structs.B
 // fetchFrom copies a blob from the peer at addr into the store, verifying
 // its sha256.
 func (s *Server) fetchFrom(ctx context.Context, addr, digest string) (int64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/v1/blobs/"+digest+"?stale&local=true", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.scheme()+"://"+addr+"/v1/blobs/"+digest+"?stale&local=true", nil)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set(ForwardedHeader, s.cfg.NodeName)
-	resp, err := s.blobm.http.Do(req)
+	resp, err := s.peerDo(req)
 	if err != nil {
 		return 0, err
 	}
@@ -518,54 +509,13 @@ func (s *Server) fetchFrom(ctx context.Context, addr, digest string) (int64, err
 // recordBlob records through raft that this server holds digest.
 func (s *Server) recordBlob(ctx context.Context, digest string, size int64) error {
 	req := &structs.BlobRegisterRequest{Digest: digest, Size: size, Server: s.cfg.NodeName, Now: time.Now().UTC()}
-	return s.blobWrite(ctx, fsm.BlobRegister, http.MethodPut, "/v1/operator/blobs/"+digest+"/holders", req)
+	return s.leaderWrite(ctx, fsm.BlobRegister, http.MethodPut, "/v1/operator/blobs/"+digest+"/holders", req)
 }
 
 // dropBlob records through raft that this server no longer holds digest.
 func (s *Server) dropBlob(ctx context.Context, digest string) error {
 	req := &structs.BlobDropRequest{Digest: digest, Server: s.cfg.NodeName}
-	return s.blobWrite(ctx, fsm.BlobDrop, http.MethodDelete, "/v1/operator/blobs/"+digest+"/holders/"+s.cfg.NodeName, req)
-}
-
-// blobWrite applies a blob message on the leader, or sends it through this
-// server's own HTTP API, which forwards it to the leader.
-func (s *Server) blobWrite(ctx context.Context, t fsm.MessageType, method, path string, req any) error {
-	if s.cluster == nil || s.IsLeader() {
-		_, _, err := s.apply(t, req)
-		if err == nil || s.cluster == nil || structs.CodeOf(err) != structs.CodeNotLeader {
-			return err
-		}
-	}
-	addr := s.cluster.m.Local().Tags.HTTPAddr
-	if addr == "" {
-		return structs.NewError(structs.CodeUnavailable, "record blob: this server advertises no HTTP address")
-	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return fmt.Errorf("encode %s: %w", t, err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, leaderWait+s.cfg.ApplyTimeout)
-	defer cancel()
-	hr, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
-	if err != nil {
-		return fmt.Errorf("%s: %w", t, err)
-	}
-	hr.Header.Set("Content-Type", "application/json")
-	resp, err := s.blobm.http.Do(hr)
-	if err != nil {
-		return structs.NewError(structs.CodeUnavailable, "%s through the leader: %v", t, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 == 2 {
-		return nil
-	}
-	var eb struct {
-		Error *structs.Error `json:"error"`
-	}
-	if json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&eb) == nil && eb.Error != nil {
-		return eb.Error
-	}
-	return structs.NewError(structs.CodeUnavailable, "%s through the leader: %s", t, resp.Status)
+	return s.leaderWrite(ctx, fsm.BlobDrop, http.MethodDelete, "/v1/operator/blobs/"+digest+"/holders/"+s.cfg.NodeName, req)
 }
 
 // markVerified remembers that digest's file, as it is now, has the right
@@ -710,42 +660,58 @@ func (s *Server) blobSize(ctx context.Context, digest string) (int64, error) {
 	return fi.Size(), nil
 }
 
-// serveBlob answers GET and HEAD /v1/blobs/{digest}. With ?local=true (a
-// peer copying) only this server's own verified copy is served.
-func (s *Server) serveBlob(w http.ResponseWriter, r *http.Request) {
+// blobHead answers HEAD /v1/blobs/{digest}: whether the servers hold it
+// (a local copy or a live row). With ?local=true, only this server's own
+// verified copy counts.
+func (s *Server) blobHead(w http.ResponseWriter, r *request) error {
 	digest := r.PathValue("digest")
 	if !digestRE.MatchString(digest) {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected 64 hex digits", digest))
-		return
+		return structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected 64 hex digits", digest)
 	}
-	local := r.URL.Query().Get("local") == "true"
-	if r.Method == http.MethodHead && !local {
-		// Whether the servers hold it: a local copy or a live row.
-		if fi, err := os.Stat(s.blobs.path(digest)); err == nil {
+	if r.URL.Query().Get("local") == "true" {
+		f, err := s.openVerified(r.Context(), digest)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil {
 			w.Header().Set("Content-Length", fmt.Sprint(fi.Size()))
-			return
 		}
-		if b, _ := s.State().Snapshot().BlobByDigest(nil, digest); b != nil && !b.Deleted && len(b.Holders) > 0 {
-			w.Header().Set("Content-Length", fmt.Sprint(b.Size))
-			return
-		}
-		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "blob %s not found", digest))
-		return
+		return nil
+	}
+	if fi, err := os.Stat(s.blobs.path(digest)); err == nil {
+		w.Header().Set("Content-Length", fmt.Sprint(fi.Size()))
+		return nil
+	}
+	if b, _ := r.snap.BlobByDigest(nil, digest); b != nil && !b.Deleted && len(b.Holders) > 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(b.Size))
+		return nil
+	}
+	return structs.NewError(structs.CodeNotFound, "blob %s not found", digest)
+}
+
+// blobGet answers GET /v1/blobs/{digest}, fetching from a peer when this
+// server lacks the blob. With ?local=true (a peer copying) only this
+// server's own verified copy is served.
+func (s *Server) blobGet(w http.ResponseWriter, r *request) error {
+	digest := r.PathValue("digest")
+	if !digestRE.MatchString(digest) {
+		return structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected 64 hex digits", digest)
 	}
 	var f *os.File
 	var err error
-	if local {
+	if r.URL.Query().Get("local") == "true" {
 		f, err = s.openVerified(r.Context(), digest)
 	} else {
 		f, err = s.openBlob(r.Context(), digest)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/octet-stream")
-	http.ServeContent(w, r, "", time.Time{}, f)
+	http.ServeContent(w, r.Request, "", time.Time{}, f)
+	return nil
 }
 
 // putExpect streams r into the store only if its sha256 is digest.
@@ -818,67 +784,43 @@ func (b *BlobStore) localDigests() ([]string, error) {
 	return out, nil
 }
 
-// blobRoutes registers the blob metadata routes: the operator's list and
-// the holdings servers record (forwarded to the leader like any write).
-func (s *Server) blobRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/operator/blobs", s.handleBlobList)
-	mux.HandleFunc("PUT /v1/operator/blobs/{digest}/holders", s.handleBlobRegister)
-	mux.HandleFunc("DELETE /v1/operator/blobs/{digest}/holders/{server}", s.handleBlobDrop)
-}
-
-func (s *Server) handleBlobRegister(w http.ResponseWriter, r *http.Request) {
+func (s *Server) blobRegister(r *request) (any, uint64, error) {
 	var req structs.BlobRegisterRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &req); err != nil {
+		return nil, 0, err
 	}
 	if req.Digest != r.PathValue("digest") {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "the body names blob %q, the path %q", req.Digest, r.PathValue("digest")))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "the body names blob %q, the path %q", req.Digest, r.PathValue("digest"))
 	}
 	if req.Now.IsZero() {
 		req.Now = time.Now().UTC()
 	}
 	if err := req.Validate(); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	_, idx, err := s.apply(fsm.BlobRegister, &req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, idx, map[string]any{"index": idx})
+	return s.applyIndex(fsm.BlobRegister, &req)
 }
 
-func (s *Server) handleBlobDrop(w http.ResponseWriter, r *http.Request) {
-	drain(r)
+func (s *Server) blobDrop(r *request) (any, uint64, error) {
+	drain(r.Request)
 	req := &structs.BlobDropRequest{Digest: r.PathValue("digest"), Server: r.PathValue("server")}
 	if err := req.Validate(); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	_, idx, err := s.apply(fsm.BlobDrop, req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, idx, map[string]any{"index": idx})
+	return s.applyIndex(fsm.BlobDrop, req)
 }
 
-// handleBlobList lists every blob with its references and how many copies
-// are wanted, under-replicated ones first.
-func (s *Server) handleBlobList(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
+// blobList lists every blob with its references and how many copies are
+// wanted, under-replicated ones first.
+func (s *Server) blobList(r *request) (any, uint64, error) {
+	snap := r.snap
 	rows, err := snap.Blobs(nil)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	refs, err := snap.BlobReferences()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	_, wanted := s.blobServers()
 	out := make([]*structs.Blob, 0, len(rows))
@@ -901,5 +843,5 @@ func (s *Server) handleBlobList(w http.ResponseWriter, r *http.Request) {
 		}
 		return strings.Compare(a.Digest, b.Digest)
 	})
-	writeJSON(w, snap.TableIndex(state.TableBlobs), out)
+	return out, snap.TableIndex(state.TableBlobs), nil
 }

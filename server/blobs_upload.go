@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -224,66 +223,53 @@ func parseContentRange(v string) (int64, int64, error) {
 	return start, end - start + 1, nil
 }
 
-func (s *Server) blobUploadRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/blobs/uploads", s.handleUploadStart)
-	mux.HandleFunc("GET /v1/blobs/uploads/{id}", s.handleUploadStatus)
-	mux.HandleFunc("PATCH /v1/blobs/uploads/{id}", s.handleUploadChunk)
-	mux.HandleFunc("PUT /v1/blobs/uploads/{id}", s.handleUploadCommit)
-	mux.HandleFunc("DELETE /v1/blobs/uploads/{id}", s.handleUploadAbort)
-}
-
-func (s *Server) handleUploadStart(w http.ResponseWriter, r *http.Request) {
+func (s *Server) uploadStart(r *request) (any, uint64, error) {
 	id, err := s.blobs.StartUpload()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, 0, &UploadStatus{ID: id})
+	return &UploadStatus{ID: id}, 0, nil
 }
 
-func (s *Server) handleUploadStatus(w http.ResponseWriter, r *http.Request) {
+func (s *Server) uploadStatus(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
 	off, err := s.blobs.UploadOffset(id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, 0, &UploadStatus{ID: id, Offset: off})
+	return &UploadStatus{ID: id, Offset: off}, 0, nil
 }
 
-func (s *Server) handleUploadChunk(w http.ResponseWriter, r *http.Request) {
+func (s *Server) uploadChunk(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
 	start, length, err := parseContentRange(r.Header.Get("Content-Range"))
 	if err != nil {
-		drain(r)
-		s.writeError(w, r, err)
-		return
+		drain(r.Request)
+		return nil, 0, err
 	}
 	size, err := s.blobs.AppendUpload(id, start, io.LimitReader(r.Body, length+1))
 	if err == nil && size-start != length {
 		err = structs.NewError(structs.CodeInvalid, "chunk of upload %s carried %d bytes, Content-Range said %d (resume at %d)", id, size-start, length, size)
 	}
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, 0, &UploadStatus{ID: id, Offset: size})
+	return &UploadStatus{ID: id, Offset: size}, 0, nil
 }
 
-func (s *Server) handleUploadCommit(w http.ResponseWriter, r *http.Request) {
+func (s *Server) uploadCommit(r *request) (any, uint64, error) {
 	digest := r.URL.Query().Get("digest")
 	size, err := s.commitUpload(r.Context(), r.PathValue("id"), digest)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, 0, map[string]any{"digest": digest, "size": size})
+	r.audit = "blob " + digest
+	return &structs.BlobInfo{Digest: digest, Size: size}, 0, nil
 }
 
-func (s *Server) handleUploadAbort(w http.ResponseWriter, r *http.Request) {
+func (s *Server) uploadAbort(r *request) (any, uint64, error) {
 	if err := s.blobs.AbortUpload(r.PathValue("id")); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, 0, map[string]any{"id": r.PathValue("id")})
+	return &UploadStatus{ID: r.PathValue("id")}, 0, nil
 }

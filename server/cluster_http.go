@@ -1,25 +1,11 @@
 package server
 
 import (
-	"net/http"
-
 	"github.com/hashicorp/raft"
 
-	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/structs"
 )
-
-// clusterRoutes registers the routes that describe the cluster. The agent
-// and status routes answer from this server (see forward).
-func (s *Server) clusterRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/status/peers", s.handlePeers)
-	mux.HandleFunc("GET /v1/agent/members", s.handleMembers)
-	mux.HandleFunc("GET /v1/agent/self", s.handleAgentSelf)
-	mux.HandleFunc("PUT /v1/agent/force-leave", s.handleForceLeave)
-	mux.HandleFunc("GET /v1/operator/raft/configuration", s.handleRaftConfiguration)
-	mux.HandleFunc("DELETE /v1/operator/raft/peer", s.handleRaftRemovePeer)
-}
 
 func (s *Server) raftServers() ([]raft.Server, error) {
 	fut := s.raft.GetConfiguration()
@@ -29,31 +15,29 @@ func (s *Server) raftServers() ([]raft.Server, error) {
 	return fut.Configuration().Servers, nil
 }
 
-func (s *Server) handlePeers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) statusPeers(r *request) (any, uint64, error) {
 	servers, err := s.raftServers()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	out := make([]string, 0, len(servers))
 	for _, srv := range servers {
 		out = append(out, string(srv.Address))
 	}
-	writeJSON(w, 0, out)
+	return out, 0, nil
 }
 
-func (s *Server) handleRaftConfiguration(w http.ResponseWriter, r *http.Request) {
+func (s *Server) raftConfiguration(r *request) (any, uint64, error) {
 	servers, err := s.raftServers()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	_, leader := s.raft.LeaderWithID()
-	out := make([]api.RaftPeer, 0, len(servers))
+	out := make([]structs.RaftPeer, 0, len(servers))
 	for _, srv := range servers {
-		out = append(out, api.RaftPeer{ID: string(srv.ID), Address: string(srv.Address), Suffrage: suffrage(srv.Suffrage), Leader: srv.ID == leader})
+		out = append(out, structs.RaftPeer{ID: string(srv.ID), Address: string(srv.Address), Suffrage: suffrage(srv.Suffrage), Leader: srv.ID == leader})
 	}
-	writeJSON(w, 0, out)
+	return out, 0, nil
 }
 
 func suffrage(v raft.ServerSuffrage) string {
@@ -66,48 +50,42 @@ func suffrage(v raft.ServerSuffrage) string {
 	return "staging"
 }
 
-func (s *Server) handleRaftRemovePeer(w http.ResponseWriter, r *http.Request) {
+func (s *Server) raftRemovePeer(r *request) (any, uint64, error) {
 	id := r.URL.Query().Get("id")
 	if id == "" {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "remove raft peer: ?id= (the server's node name) is required"))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "remove raft peer: ?id= (the server's node name) is required")
 	}
 	servers, err := s.raftServers()
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	found := false
 	for _, srv := range servers {
 		found = found || string(srv.ID) == id
 	}
 	if !found {
-		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "raft has no server %q (see `nai operator raft list-peers`)", id))
-		return
+		return nil, 0, structs.NewError(structs.CodeNotFound, "raft has no server %q (see `nai operator raft list-peers`)", id)
 	}
 	if err := s.raft.RemoveServer(raft.ServerID(id), 0, s.cfg.ApplyTimeout).Error(); err != nil {
 		if err == raft.ErrNotLeader {
 			err = structs.NewError(structs.CodeNotLeader, "this server is not the raft leader")
 		}
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	s.logger.Info("removed server from raft by operator request", "server", id)
-	writeJSON(w, 0, map[string]any{"removed": id})
+	return &structs.PeerRemoved{Removed: id}, 0, nil
 }
 
-func (s *Server) handleForceLeave(w http.ResponseWriter, r *http.Request) {
+func (s *Server) agentForceLeave(r *request) (any, uint64, error) {
 	if s.cluster == nil {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "force-leave needs a cluster: this agent runs in dev mode"))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "force-leave needs a cluster: this agent runs in dev mode")
 	}
 	node := r.URL.Query().Get("node")
 	if err := ForceLeave(s.cluster.m, node); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	s.logger.Info("forced a failed member to leave", "member", node)
-	writeJSON(w, 0, map[string]any{"left": node})
+	return &structs.MemberLeft{Left: node}, 0, nil
 }
 
 // ForceLeave marks a failed member as left; the leader then removes a
@@ -128,26 +106,25 @@ func ForceLeave(m *membership.Membership, node string) error {
 	return structs.NewError(structs.CodeNotFound, "serf has no member %q (see `nai server members`)", node)
 }
 
-func (s *Server) handleMembers(w http.ResponseWriter, r *http.Request) {
+func (s *Server) agentMembers(r *request) (any, uint64, error) {
 	if s.cluster == nil {
 		// A dev agent is a cluster of one.
-		writeJSON(w, 0, []api.AgentMember{{
+		return []structs.AgentMember{{
 			Name: s.cfg.NodeName, Addr: s.RaftAddr(), Status: "alive", Leader: s.IsLeader(),
 			Role: "server,client", Datacenter: "dc1", RaftAddr: s.RaftAddr(),
-		}})
-		return
+		}}, 0, nil
 	}
 	_, leader := s.raft.LeaderWithID()
-	writeJSON(w, 0, AgentMembers(s.cluster.m, string(leader)))
+	return AgentMembers(s.cluster.m, string(leader)), 0, nil
 }
 
 // AgentMembers lists serf's members in the API's shape; leader is the raft
 // leader's id ("" when unknown).
-func AgentMembers(m *membership.Membership, leader string) []api.AgentMember {
+func AgentMembers(m *membership.Membership, leader string) []structs.AgentMember {
 	ms := m.Members()
-	out := make([]api.AgentMember, 0, len(ms))
+	out := make([]structs.AgentMember, 0, len(ms))
 	for _, mem := range ms {
-		out = append(out, api.AgentMember{
+		out = append(out, structs.AgentMember{
 			Name: mem.Name, Addr: mem.Addr, Status: mem.Status,
 			Leader:     leader != "" && mem.Name == leader && mem.Tags.Server,
 			Role:       mem.Tags.Role(),
@@ -160,13 +137,13 @@ func AgentMembers(m *membership.Membership, leader string) []api.AgentMember {
 
 // AgentSelfOf describes an agent from its membership alone (a client-only
 // agent has no raft); the server fills in the rest.
-func AgentSelfOf(m *membership.Membership) *api.AgentSelf {
+func AgentSelfOf(m *membership.Membership) *structs.AgentSelf {
 	local := m.Local()
-	out := &api.AgentSelf{
+	out := &structs.AgentSelf{
 		Name: local.Name, Role: local.Tags.Role(), Datacenter: local.Tags.Datacenter,
 		SerfAddr: local.Addr, HTTPAddr: local.Tags.HTTPAddr, RaftAddr: local.Tags.RaftAddr,
 		Encrypted: m.Encrypted(), ClusterID: local.Tags.ClusterID, BootstrapExpect: local.Tags.BootstrapExpect,
-		Problems: []api.AgentProblem{},
+		Problems: []structs.AgentProblem{},
 	}
 	for _, mem := range m.Members() {
 		if mem.Alive() {
@@ -174,13 +151,13 @@ func AgentSelfOf(m *membership.Membership) *api.AgentSelf {
 		}
 	}
 	for _, p := range m.Problems().List() {
-		out.Problems = append(out.Problems, api.AgentProblem{Kind: p.Kind, Message: p.Message, First: p.First, Last: p.Last, Count: p.Count})
+		out.Problems = append(out.Problems, structs.AgentProblem{Kind: p.Kind, Message: p.Message, First: p.First, Last: p.Last, Count: p.Count})
 	}
 	return out
 }
 
-func (s *Server) handleAgentSelf(w http.ResponseWriter, r *http.Request) {
-	out := &api.AgentSelf{Name: s.cfg.NodeName, Role: "server,client", Datacenter: "dc1", Problems: []api.AgentProblem{}}
+func (s *Server) agentSelf(r *request) (any, uint64, error) {
+	out := &structs.AgentSelf{Name: s.cfg.NodeName, Role: "server,client", Datacenter: "dc1", Problems: []structs.AgentProblem{}}
 	if s.cluster != nil {
 		out = AgentSelfOf(s.cluster.m)
 		out.BootstrapExpect = s.cfg.BootstrapExpect
@@ -192,5 +169,7 @@ func (s *Server) handleAgentSelf(w http.ResponseWriter, r *http.Request) {
 	out.RaftState = s.raft.State().String()
 	out.RaftLastIndex = s.raft.LastIndex()
 	out.StateIndex = s.State().LatestIndex()
-	writeJSON(w, 0, out)
+	out.ACLEnabled = s.cfg.ACL.Enabled
+	out.TLSEnabled = s.tls != nil
+	return out, 0, nil
 }

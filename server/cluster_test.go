@@ -71,7 +71,6 @@ func startMember(t *testing.T, name string, expect int, grace time.Duration, joi
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.User = "alice"
 	mb := &member{name: name, srv: srv, m: m, api: c, hs: hs}
 	t.Cleanup(mb.stop)
 	if join != "" {
@@ -157,7 +156,7 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 		}
 	}
 	t.Run("a write to a follower is forwarded to the leader", func(t *testing.T) {
-		if err := follower.api.RegisterNode(ctx, testNode("n1", 2)); err != nil {
+		if err := follower.api.RegisterNode(ctx, testNode("n1", 2), ""); err != nil {
 			t.Fatalf("register through follower %s: %v", follower.name, err)
 		}
 		resp, err := follower.api.Register(ctx, gpuJob("fwd", 1))
@@ -211,7 +210,7 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 		if err := cm.Join([]string{b.m.Addr()}); err != nil {
 			t.Fatal(err)
 		}
-		if err := a.api.RegisterNode(ctx, testNode("n2", 1)); err != nil {
+		if err := a.api.RegisterNode(ctx, testNode("n2", 1), ""); err != nil {
 			t.Fatal(err)
 		}
 		nodeStatus := func() structs.NodeStatus {

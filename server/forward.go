@@ -90,6 +90,11 @@ func (s *Server) mustForward(r *http.Request) bool {
 	if p == "/v1/blobs" || strings.HasPrefix(p, "/v1/blobs/") {
 		return false
 	}
+	// So is the content of dataset and model versions: it is read from
+	// this server's copy (the version itself is checked in its state).
+	if strings.HasSuffix(p, "/content") && (strings.HasPrefix(p, "/v1/datasets/") || strings.HasPrefix(p, "/v1/models/")) {
+		return false
+	}
 	if r.Header.Get(ForwardedHeader) != "" {
 		return false
 	}

@@ -15,7 +15,7 @@ func TestGangAllocationsKnowTheirMaster(t *testing.T) {
 	n1, n2 := testNode("n1", 4), testNode("n2", 4)
 	n1.HTTPAddr, n2.HTTPAddr = "http://10.0.0.1:4646", "http://10.0.0.2:4646"
 	for _, n := range []*structs.Node{n1, n2} {
-		if err := c.RegisterNode(ctx, n); err != nil {
+		if err := c.RegisterNode(ctx, n, ""); err != nil {
 			t.Fatal(err)
 		}
 	}

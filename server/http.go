@@ -8,12 +8,10 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/structs"
 )
@@ -23,79 +21,6 @@ const maxBody = 32 << 20
 
 // maxWait bounds a blocking query.
 const maxWait = 10 * time.Minute
-
-// Routes registers the server's HTTP API on mux.
-func (s *Server) Routes(outer *http.ServeMux) {
-	// Every /v1/ route passes through forward (forward.go): in a cluster,
-	// writes and consistent reads reach the raft leader from any server.
-	mux := http.NewServeMux()
-	outer.Handle("/v1/", s.forward(mux))
-	s.clusterRoutes(mux)
-	s.policyRoutes(mux)
-	mux.HandleFunc("PUT /v1/jobs", s.handleJobRegister)
-	mux.HandleFunc("POST /v1/jobs", s.handleJobRegister)
-	mux.HandleFunc("POST /v1/jobs/plan", s.handleJobPlan)
-	mux.HandleFunc("GET /v1/jobs", s.handleJobList)
-	mux.HandleFunc("GET /v1/jobs/{id}", s.handleJobGet)
-	mux.HandleFunc("DELETE /v1/jobs/{id}", s.handleJobCancel)
-	mux.HandleFunc("GET /v1/jobs/{id}/allocations", s.handleJobAllocs)
-	mux.HandleFunc("GET /v1/jobs/{id}/logs", s.handleJobLogs)
-	mux.HandleFunc("GET /v1/jobs/{id}/outputs", s.handleJobOutputs)
-	mux.HandleFunc("GET /v1/jobs/{id}/metrics", s.handleJobMetrics)
-	mux.HandleFunc("GET /v1/queue", s.handleQueue)
-	mux.HandleFunc("GET /v1/nodes", s.handleNodeList)
-	mux.HandleFunc("GET /v1/nodes/{id}", s.handleNodeGet)
-	s.nodeDrainRoutes(mux)
-	mux.HandleFunc("GET /v1/status/leader", s.handleLeader)
-	mux.HandleFunc("PUT /v1/blobs", s.handleBlobPut)
-	mux.HandleFunc("GET /v1/blobs/{digest}", s.handleBlobGet)
-	s.artifactRoutes(mux)
-	s.blobRoutes(mux)
-
-	mux.HandleFunc("PUT /v1/client/nodes", s.handleNodeRegister)
-	mux.HandleFunc("GET /v1/client/nodes/{id}/allocations", s.handleNodeAllocs)
-	mux.HandleFunc("POST /v1/client/allocations", s.handleAllocUpdate)
-	mux.HandleFunc("PUT /v1/client/allocations/{id}/outputs", s.handleOutputUpload)
-}
-
-// writeJSON answers with v and the state index.
-func writeJSON(w http.ResponseWriter, index uint64, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	if index > 0 {
-		w.Header().Set(api.IndexHeader, strconv.FormatUint(index, 10))
-	}
-	enc := json.NewEncoder(w)
-	_ = enc.Encode(v)
-}
-
-// writeError answers with the coded error body and a fitting status.
-func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	code := structs.CodeOf(err)
-	status := http.StatusInternalServerError
-	if errors.Is(err, syscall.ENOSPC) {
-		// A full disk is the operator's to fix, not a bug: say so, and
-		// keep serving everything that does not need space.
-		err = fmt.Errorf("the server's disk is full: %w", err)
-		code, status = structs.CodeUnavailable, http.StatusInsufficientStorage
-	}
-	switch code {
-	case structs.CodeNotFound:
-		status = http.StatusNotFound
-	case structs.CodeInvalid:
-		status = http.StatusBadRequest
-	case structs.CodeConflict:
-		status = http.StatusConflict
-	case structs.CodeNotLeader, structs.CodeUnavailable:
-		status = http.StatusServiceUnavailable
-	}
-	msg := err.Error()
-	if status == http.StatusInternalServerError {
-		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": &structs.Error{Code: code, Message: msg}})
-}
 
 // decodeBody reads a JSON body into v, refusing unknown fields so a typo in
 // a hand-written request is an error rather than silently ignored.
@@ -169,23 +94,17 @@ func (s *Server) blockingQuery(r *http.Request, fn func(ws memdb.WatchSet, snap 
 	return idx, nil
 }
 
-func (s *Server) handleLeader(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, 0, s.LeaderAddr())
-}
+func (s *Server) statusLeader(r *request) (any, uint64, error) { return s.LeaderAddr(), 0, nil }
 
 // drain discards what is left of a request body so the connection can be
 // reused.
 func drain(r *http.Request) { _, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody)) }
 
-func (s *Server) handleBlobPut(w http.ResponseWriter, r *http.Request) {
+func (s *Server) blobPut(r *request) (any, uint64, error) {
 	digest, size, err := s.putBlob(r.Context(), r.Body)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, 0, map[string]any{"digest": digest, "size": size})
+	r.audit = "blob " + digest
+	return &structs.BlobInfo{Digest: digest, Size: size}, 0, nil
 }
-
-// handleBlobGet serves a blob, fetching it from a peer when this server
-// lacks it (blob_replicate.go).
-func (s *Server) handleBlobGet(w http.ResponseWriter, r *http.Request) { s.serveBlob(w, r) }

@@ -14,46 +14,54 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/structs"
 )
 
-// artifactRoutes registers the dataset and model registries, resumable blob
-// uploads and the full metric history.
-func (s *Server) artifactRoutes(mux *http.ServeMux) {
+// artifactRoutes are the dataset and model registries: both kinds share
+// their routes' shapes and rules.
+func (s *Server) artifactRoutes() []route {
+	var rs []route
 	for _, k := range []struct {
 		kind   structs.ArtifactKind
 		prefix string
 	}{{structs.KindDataset, "/v1/datasets"}, {structs.KindModel, "/v1/models"}} {
 		kind := k.kind
-		mux.HandleFunc("PUT "+k.prefix+"/{name}", func(w http.ResponseWriter, r *http.Request) { s.handleArtifactPush(w, r, kind) })
-		mux.HandleFunc("GET "+k.prefix, func(w http.ResponseWriter, r *http.Request) { s.handleArtifactList(w, r, kind) })
-		mux.HandleFunc("GET "+k.prefix+"/{name}", func(w http.ResponseWriter, r *http.Request) { s.handleArtifactGet(w, r, kind) })
-		mux.HandleFunc("DELETE "+k.prefix+"/{name}/versions/{version}", func(w http.ResponseWriter, r *http.Request) { s.handleArtifactDelete(w, r, kind) })
+		rs = append(rs,
+			route{Method: "PUT", Path: k.prefix + "/{name}", Cap: acl.User,
+				handle: func(r *request) (any, uint64, error) { return s.artifactPush(r, kind) },
+				Doc:    "record a new version of a " + string(kind) + " whose content was uploaded (group member)"},
+			route{Method: "GET", Path: k.prefix, Cap: acl.User,
+				handle: func(r *request) (any, uint64, error) { return s.artifactList(r, kind) },
+				Doc:    "the " + string(kind) + "s the caller may see"},
+			route{Method: "GET", Path: k.prefix + "/{name}", Cap: acl.User,
+				handle: func(r *request) (any, uint64, error) { return s.artifactGet(r, kind) },
+				Doc:    "one " + string(kind) + " with its versions, lineage and users (group reader)"},
+			route{Method: "GET", Path: k.prefix + "/{name}/versions/{version}/content", Cap: acl.User,
+				stream: func(w http.ResponseWriter, r *request) error { return s.artifactContent(w, r, kind) },
+				Doc:    "the tar+gzip content of one version (group reader)"},
+			route{Method: "DELETE", Path: k.prefix + "/{name}/versions/{version}", Cap: acl.User,
+				handle: func(r *request) (any, uint64, error) { return s.artifactDelete(r, kind) },
+				Doc:    "remove one version (group admin)"},
+		)
 	}
-	s.blobUploadRoutes(mux)
+	return rs
 }
 
-func requestUser(r *http.Request) string {
-	if u := r.Header.Get(api.UserHeader); u != "" {
-		return u
-	}
-	return "anonymous"
-}
-
-func (s *Server) handleArtifactPush(w http.ResponseWriter, r *http.Request, kind structs.ArtifactKind) {
+func (s *Server) artifactPush(r *request, kind structs.ArtifactKind) (any, uint64, error) {
 	var req structs.ArtifactPushRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &req); err != nil {
+		return nil, 0, err
 	}
-	// Who, what and when are the server's to say.
-	req.Kind, req.Name, req.User, req.Now = kind, r.PathValue("name"), requestUser(r), time.Now().UTC()
+	// What, when and (with ACLs) who are the server's to say.
+	req.Kind, req.Name, req.Now = kind, r.PathValue("name"), time.Now().UTC()
+	if err := s.ownPush(r, &req); err != nil {
+		return nil, 0, err
+	}
 	if err := req.Validate(); err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if req.Digest != "" {
 		// A version must never name content the servers do not have.
@@ -62,8 +70,7 @@ func (s *Server) handleArtifactPush(w http.ResponseWriter, r *http.Request, kind
 			if structs.CodeOf(err) == structs.CodeNotFound {
 				err = structs.NewError(structs.CodeInvalid, "blob %s was not uploaded: upload the content before pushing the %s", req.Digest, kind)
 			}
-			s.writeError(w, r, err)
-			return
+			return nil, 0, err
 		}
 		req.Size = size
 	}
@@ -73,36 +80,83 @@ func (s *Server) handleArtifactPush(w http.ResponseWriter, r *http.Request, kind
 	}
 	resp, idx, err := s.apply(t, &req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	out, ok := resp.(*structs.ArtifactPushResponse)
 	if !ok {
-		s.writeError(w, r, fmt.Errorf("raft answered a %s push with %T", kind, resp))
-		return
+		return nil, 0, fmt.Errorf("raft answered a %s push with %T", kind, resp)
 	}
 	out.Index = idx
-	writeJSON(w, idx, out)
+	r.audit = fmt.Sprintf("%s %s:%d", kind, req.Name, out.Version)
+	return out, idx, nil
 }
 
-func (s *Server) handleArtifactList(w http.ResponseWriter, r *http.Request, kind structs.ArtifactKind) {
+// ownPush decides who owns a pushed version. Without ACLs the request
+// says (the CLI sends the local account); with ACLs the token's user
+// pushes, into the artifact's group when it exists (needs role member),
+// else into the group it names or the user's personal group.
+func (s *Server) ownPush(r *request, req *structs.ArtifactPushRequest) error {
+	a := r.acl
+	if !a.Enabled() {
+		if req.User == "" {
+			req.User = "anonymous"
+		}
+		return nil
+	}
+	me := a.UserName()
+	if me == "" {
+		return structs.NewError(structs.CodeForbidden, "permission denied: pushing needs a token of a user (this one acts for nobody)")
+	}
+	if req.User != "" && req.User != me {
+		return structs.NewError(structs.CodeForbidden, "permission denied: you are user %s and may not push as user %s", me, req.User)
+	}
+	req.User = me
+	old, err := r.snap.ArtifactByName(nil, req.Kind, req.Name)
+	if err != nil {
+		return err
+	}
+	if old != nil {
+		if req.Group != "" && req.Group != old.Group && old.Group != "" {
+			return structs.NewError(structs.CodeConflict, "%s %s belongs to group %s: a version cannot go to group %s", req.Kind, req.Name, old.Group, req.Group)
+		}
+		req.Group = old.Group
+		return a.CheckArtifact(req.Kind, req.Name, old.User, old.Group, acl.Write)
+	}
+	if req.Group == "" {
+		req.Group = me
+	}
+	g, err := r.snap.GroupByName(nil, req.Group)
+	if err != nil {
+		return err
+	}
+	if g == nil {
+		return structs.NewError(structs.CodeNotFound, "group %s not found", req.Group)
+	}
+	return a.CheckGroupWrite(req.Group)
+}
+
+func (s *Server) artifactList(r *request, kind structs.ArtifactKind) (any, uint64, error) {
 	var out []*structs.Artifact
-	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		as, err := snap.Artifacts(ws, kind)
 		if err != nil {
 			return 0, err
 		}
-		out = as
+		out = out[:0]
+		for _, a := range as {
+			if r.acl.CanSeeArtifact(kind, a.User, a.Group) {
+				out = append(out, a)
+			}
+		}
 		return snap.Index(), nil
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if out == nil {
 		out = []*structs.Artifact{}
 	}
-	writeJSON(w, idx, out)
+	return out, idx, nil
 }
 
 // artifactOrNotFound reads one artifact with each version's users filled in.
@@ -125,38 +179,77 @@ func artifactOrNotFound(snap *state.Snapshot, ws memdb.WatchSet, kind structs.Ar
 	return c, nil
 }
 
-func (s *Server) handleArtifactGet(w http.ResponseWriter, r *http.Request, kind structs.ArtifactKind) {
+func (s *Server) artifactGet(r *request, kind structs.ArtifactKind) (any, uint64, error) {
 	name := r.PathValue("name")
 	var out *structs.Artifact
-	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		a, err := artifactOrNotFound(snap, ws, kind, name)
 		if err != nil {
+			return 0, err
+		}
+		if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.Read); err != nil {
 			return 0, err
 		}
 		out = a
 		return a.ModifyIndex, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, idx, out)
+	return out, idx, err
 }
 
-func (s *Server) handleArtifactDelete(w http.ResponseWriter, r *http.Request, kind structs.ArtifactKind) {
+// artifactContent streams one version's archive: how people pull.
+func (s *Server) artifactContent(w http.ResponseWriter, r *request, kind structs.ArtifactKind) error {
+	name := r.PathValue("name")
+	a, err := r.snap.ArtifactByName(nil, kind, name)
+	if err != nil {
+		return err
+	}
+	if a == nil {
+		return structs.NewError(structs.CodeNotFound, "%s %q not found", kind, name)
+	}
+	if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.ReadData); err != nil {
+		return err
+	}
+	v, err := a.Resolve(r.PathValue("version"))
+	if err != nil {
+		return err
+	}
+	if v.Digest == "" {
+		return structs.NewError(structs.CodeInvalid, "%s %s:%d is the path %s on every client, not stored content", kind, name, v.Version, v.Path)
+	}
+	f, err := s.openBlob(r.Context(), v.Digest)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Header().Set("X-Nai-Digest", v.Digest)
+	http.ServeContent(w, r.Request, "", time.Time{}, f)
+	return nil
+}
+
+func (s *Server) artifactDelete(r *request, kind structs.ArtifactKind) (any, uint64, error) {
 	v := r.PathValue("version")
 	n, err := strconv.Atoi(v)
 	if err != nil || n <= 0 {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "version %q is invalid: expected a number such as 3", v))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "version %q is invalid: expected a number such as 3", v)
 	}
-	req := &structs.ArtifactDeleteRequest{Kind: kind, Name: r.PathValue("name"), Version: n, Now: time.Now().UTC()}
+	name := r.PathValue("name")
+	a, err := r.snap.ArtifactByName(nil, kind, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if a == nil {
+		return nil, 0, structs.NewError(structs.CodeNotFound, "%s %q not found", kind, name)
+	}
+	if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.Manage); err != nil {
+		return nil, 0, err
+	}
+	req := &structs.ArtifactDeleteRequest{Kind: kind, Name: name, Version: n, Now: time.Now().UTC()}
 	_, idx, err := s.apply(fsm.ArtifactDelete, req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, idx, map[string]any{"kind": kind, "name": req.Name, "version": n, "index": idx})
+	return &structs.ArtifactDeleteResponse{Kind: kind, Name: req.Name, Version: n, Index: idx}, idx, nil
 }
 
 // maxHistoryLines bounds the metric history one answer carries.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/hashicorp/go-memdb"
 
-	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/structs"
@@ -27,28 +27,31 @@ type registerBody struct {
 // MaxJobsPerSubmit bounds one submission (the sweep limit of the jobspec).
 const MaxJobsPerSubmit = 10000
 
-func (s *Server) handleJobRegister(w http.ResponseWriter, r *http.Request) {
-	jobs, err := submittedJobs(r) // http_plan.go: shared with the dry run
+func (s *Server) jobRegister(r *request) (any, uint64, error) {
+	jobs, err := s.submittedJobs(r) // http_plan.go: shared with the dry run
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	req := &structs.JobRegisterRequest{Jobs: jobs, Now: time.Now().UTC()}
 	resp, idx, err := s.apply(fsm.JobRegister, req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	out, ok := resp.(*structs.JobRegisterResponse)
 	if !ok {
-		s.writeError(w, r, fmt.Errorf("raft answered a job registration with %T", resp))
-		return
+		return nil, 0, fmt.Errorf("raft answered a job registration with %T", resp)
 	}
 	out.Index = idx
-	writeJSON(w, idx, out)
+	if len(out.JobIDs) > 0 {
+		r.audit = "job " + out.JobIDs[0]
+		if out.ArrayID != "" {
+			r.audit = "job array " + out.ArrayID
+		}
+	}
+	return out, idx, nil
 }
 
-func (s *Server) handleJobList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) jobList(r *request) (any, uint64, error) {
 	all := r.URL.Query().Get("all") == "true"
 	array := r.URL.Query().Get("array")
 	if array != "" {
@@ -56,7 +59,7 @@ func (s *Server) handleJobList(w http.ResponseWriter, r *http.Request) {
 		all = true
 	}
 	var out []*structs.Job
-	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		var jobs []*structs.Job
 		var err error
 		if array != "" {
@@ -72,20 +75,19 @@ func (s *Server) handleJobList(w http.ResponseWriter, r *http.Request) {
 		}
 		out = out[:0]
 		for _, j := range jobs {
-			if all || !j.Status.Terminal() {
+			if (all || !j.Status.Terminal()) && r.acl.CanSeeJob(j.User, j.Group) {
 				out = append(out, j)
 			}
 		}
 		return snap.Index(), nil
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if out == nil {
 		out = []*structs.Job{}
 	}
-	writeJSON(w, idx, out)
+	return out, idx, nil
 }
 
 // jobOrNotFound reads a job and turns absence into a not-found error.
@@ -100,59 +102,78 @@ func jobOrNotFound(snap *state.Snapshot, ws memdb.WatchSet, id string) (*structs
 	return j, nil
 }
 
-func (s *Server) handleJobGet(w http.ResponseWriter, r *http.Request) {
+// jobFor reads a job the caller may act on with right.
+func jobFor(r *request, snap *state.Snapshot, ws memdb.WatchSet, id string, right acl.Right) (*structs.Job, error) {
+	j, err := jobOrNotFound(snap, ws, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.acl.CheckJob(j.ID, j.User, j.Group, right); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (s *Server) jobGet(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
 	var out *structs.Job
-	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
-		j, err := jobOrNotFound(snap, ws, id)
+	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+		j, err := jobFor(r, snap, ws, id, acl.Read)
 		if err != nil {
 			return 0, err
 		}
 		out = j
 		return j.ModifyIndex, nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, idx, out)
+	return out, idx, err
 }
 
-func (s *Server) handleJobCancel(w http.ResponseWriter, r *http.Request) {
+func (s *Server) jobCancel(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
+	// An array id names every member: the caller needs the right on each.
+	members, err := r.snap.JobsByArray(nil, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(members) == 0 {
+		j, err := jobOrNotFound(r.snap, nil, id)
+		if err != nil {
+			return nil, 0, err
+		}
+		members = []*structs.Job{j}
+	}
+	for _, j := range members {
+		if err := r.acl.CheckJob(j.ID, j.User, j.Group, acl.Manage); err != nil {
+			return nil, 0, err
+		}
+	}
 	req := &structs.JobCancelRequest{JobIDs: []string{id}, Reason: structs.ExitCancelled, Now: time.Now().UTC()}
 	_, idx, err := s.apply(fsm.JobCancel, req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, idx, map[string]any{"job_id": id, "index": idx})
+	return &structs.JobCancelResponse{JobID: id, Index: idx}, idx, nil
 }
 
-func (s *Server) handleJobAllocs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) jobAllocs(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
-	snap := s.State().Snapshot()
-	if _, err := jobOrNotFound(snap, nil, id); err != nil {
-		s.writeError(w, r, err)
-		return
+	if _, err := jobFor(r, r.snap, nil, id, acl.Read); err != nil {
+		return nil, 0, err
 	}
-	allocs, err := snap.AllocsByJob(nil, id)
+	allocs, err := r.snap.AllocsByJob(nil, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if allocs == nil {
 		allocs = []*structs.Allocation{}
 	}
-	writeJSON(w, snap.Index(), allocs)
+	return allocs, r.snap.Index(), nil
 }
 
-func (s *Server) handleJobMetrics(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
-	j, err := jobOrNotFound(snap, nil, r.PathValue("id"))
+func (s *Server) jobMetrics(r *request) (any, uint64, error) {
+	j, err := jobFor(r, r.snap, nil, r.PathValue("id"), acl.ReadData)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	m := j.Metrics
 	if m == nil {
@@ -161,70 +182,62 @@ func (s *Server) handleJobMetrics(w http.ResponseWriter, r *http.Request) {
 	out := &structs.JobMetrics{JobID: j.ID, Metrics: m}
 	if r.URL.Query().Get("all") == "true" {
 		if out.History, err = s.metricsHistory(j); err != nil {
-			s.writeError(w, r, err)
-			return
+			return nil, 0, err
 		}
 	}
-	writeJSON(w, j.ModifyIndex, out)
+	return out, j.ModifyIndex, nil
 }
 
-func (s *Server) handleJobOutputs(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
-	j, err := jobOrNotFound(snap, nil, r.PathValue("id"))
+func (s *Server) jobOutputs(w http.ResponseWriter, r *request) error {
+	j, err := jobFor(r, r.snap, nil, r.PathValue("id"), acl.ReadData)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if j.OutputDigest == "" {
 		msg := fmt.Sprintf("job %s has no outputs", j.ID)
 		if !j.Status.Terminal() {
 			msg = fmt.Sprintf("job %s is %s: its outputs are uploaded when it ends", j.ID, j.Status)
 		}
-		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "%s", msg))
-		return
+		return structs.NewError(structs.CodeNotFound, "%s", msg)
 	}
 	f, err := s.openBlob(r.Context(), j.OutputDigest)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/gzip")
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "job-"+j.ID+"-outputs.tar.gz"))
-	http.ServeContent(w, r, "", time.Time{}, f)
+	http.ServeContent(w, r.Request, "", time.Time{}, f)
+	return nil
 }
 
-// handleJobLogs streams a job's log from the agent of the node that runs
-// (or ran) it. A pending job with follow=true waits until it is placed.
-func (s *Server) handleJobLogs(w http.ResponseWriter, r *http.Request) {
+// jobLogs streams a job's log from the agent of the node that runs (or
+// ran) it. A pending job with follow=true waits until it is placed.
+func (s *Server) jobLogs(w http.ResponseWriter, r *request) error {
 	id := r.PathValue("id")
 	follow := r.URL.Query().Get("follow") == "true"
 	typ := r.URL.Query().Get("type")
 	if typ != "" && typ != "stdout" && typ != "stderr" {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "log type %q is unknown: expected stdout or stderr", typ))
-		return
+		return structs.NewError(structs.CodeInvalid, "log type %q is unknown: expected stdout or stderr", typ)
 	}
 	var offset int64
 	if v := r.URL.Query().Get("offset"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 {
-			s.writeError(w, r, structs.NewError(structs.CodeInvalid, "offset %q is not a non-negative number", v))
-			return
+			return structs.NewError(structs.CodeInvalid, "offset %q is not a non-negative number", v)
 		}
 		offset = n
 	}
-	snap := s.State().Snapshot()
-	j, err := jobOrNotFound(snap, nil, id)
+	snap := r.snap
+	j, err := jobFor(r, snap, nil, id, acl.ReadData)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	// A finished job's final logs are blobs on the servers: they are read
 	// there, whether or not the node that ran the job is still around.
 	if d := finalLog(j, typ); d != "" {
-		w.Header().Set(api.AllocHeader, j.AllocID)
-		s.serveLogBlob(w, r, d, offset)
-		return
+		w.Header().Set(structs.AllocHeader, j.AllocID)
+		return s.serveLogBlob(w, r, d, offset)
 	}
 	for j.AllocID == "" && follow && !j.Status.Terminal() {
 		// Wait for placement without holding anything.
@@ -239,59 +252,61 @@ func (s *Server) handleJobLogs(w http.ResponseWriter, r *http.Request) {
 		})
 		if err != nil {
 			if r.Context().Err() != nil {
-				return
+				return nil
 			}
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 	}
 	if j.AllocID == "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		return
+		return nil
 	}
 	a, err := snap.AllocByID(nil, j.AllocID)
 	if err != nil || a == nil {
-		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "allocation %s of job %s not found", j.AllocID, id))
-		return
+		return structs.NewError(structs.CodeNotFound, "allocation %s of job %s not found", j.AllocID, id)
 	}
 	n, err := snap.NodeByID(nil, a.NodeID)
 	if err != nil || n == nil || n.HTTPAddr == "" {
-		s.writeError(w, r, structs.NewError(structs.CodeUnavailable, "node %s of job %s is unknown or has no address; its logs cannot be read", a.NodeName, id))
-		return
+		return structs.NewError(structs.CodeUnavailable, "node %s of job %s is unknown or has no address; its logs cannot be read", a.NodeName, id)
 	}
 	target, err := url.Parse(n.HTTPAddr)
 	if err != nil || target.Host == "" {
 		target, err = url.Parse("http://" + n.HTTPAddr)
 		if err != nil {
-			s.writeError(w, r, fmt.Errorf("node %s has a bad address %q: %w", n.Name, n.HTTPAddr, err))
-			return
+			return fmt.Errorf("node %s has a bad address %q: %w", n.Name, n.HTTPAddr, err)
 		}
 	}
+	if s.tls != nil {
+		target.Scheme = "https"
+	}
+	// The caller's own token goes along: the client agent accepts it
+	// only when the servers say it may read this job.
 	proxy := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
 			pr.Out.URL.Path = "/v1/client/allocations/" + url.PathEscape(a.ID) + "/logs"
 			pr.Out.URL.RawPath = ""
 		},
+		Transport:     s.httpTransport,
 		FlushInterval: -1,
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			s.writeError(w, r, structs.NewError(structs.CodeUnavailable, "cannot reach node %s at %s for the logs of job %s: %v", n.Name, n.HTTPAddr, id, err))
+		ErrorHandler: func(w http.ResponseWriter, req *http.Request, err error) {
+			s.writeError(w, req, structs.NewError(structs.CodeUnavailable, "cannot reach node %s at %s for the logs of job %s: %v", n.Name, n.HTTPAddr, id, err))
 		},
 	}
-	w.Header().Set(api.AllocHeader, a.ID)
-	proxy.ServeHTTP(w, r)
+	w.Header().Set(structs.AllocHeader, a.ID)
+	proxy.ServeHTTP(w, r.Request)
+	return nil
 }
 
-// handleQueue lists jobs in the order a user wants to read them: running
+// queueList lists jobs in the order a user wants to read them: running
 // jobs, then pending ones in the order the scheduler will consider them,
-// then (with ?all=true) finished ones.
-func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
+// then (with ?all=true) finished ones; only those the caller may see.
+func (s *Server) queueList(r *request) (any, uint64, error) {
 	all := r.URL.Query().Get("all") == "true"
-	snap := s.State().Snapshot()
+	snap := r.snap
 	jobs, err := snap.Jobs(nil)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	var running, done []*structs.Job
 	for _, j := range jobs {
@@ -307,12 +322,14 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request) {
 	now := time.Now().UTC()
 	sched, err := s.schedulerFor(snap, now)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	out = append(out, sched.Order(snap.SchedulerState(), now)...)
 	out = append(out, done...)
-	writeJSON(w, snap.Index(), out)
+	if r.acl.Enabled() {
+		out = slices.DeleteFunc(out, func(j *structs.Job) bool { return !r.acl.CanSeeJob(j.User, j.Group) })
+	}
+	return out, snap.Index(), nil
 }
 
 // finalLog returns the blob of a finished job's log stream, "" when the job
@@ -328,17 +345,16 @@ func finalLog(j *structs.Job, typ string) string {
 }
 
 // serveLogBlob streams a final log blob from offset.
-func (s *Server) serveLogBlob(w http.ResponseWriter, r *http.Request, digest string, offset int64) {
+func (s *Server) serveLogBlob(w http.ResponseWriter, r *request, digest string, offset int64) error {
 	f, err := s.openBlob(r.Context(), digest)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	defer f.Close()
 	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		s.writeError(w, r, fmt.Errorf("seek in log blob %s: %w", digest, err))
-		return
+		return fmt.Errorf("seek in log blob %s: %w", digest, err)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.Copy(w, f)
+	return nil
 }

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"net/http"
 	"strings"
 	"time"
 
@@ -10,81 +9,68 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// nodeDrainRoutes are POST /v1/nodes/{id}/drain (body
-// structs.NodeDrainSpec) and POST /v1/nodes/{id}/eligibility (body
+// nodeDrain is POST /v1/nodes/{id}/drain (body structs.NodeDrainSpec) and
+// nodeEligibility POST /v1/nodes/{id}/eligibility (body
 // structs.NodeEligibilitySpec). Both answer the node as it is after the
 // write; {id} is a node id, a unique prefix of one, or a node name.
-func (s *Server) nodeDrainRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/nodes/{id}/drain", s.handleNodeDrain)
-	mux.HandleFunc("POST /v1/nodes/{id}/eligibility", s.handleNodeEligibility)
-}
-
-func (s *Server) handleNodeDrain(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nodeDrain(r *request) (any, uint64, error) {
 	var spec structs.NodeDrainSpec
-	if err := decodeBody(r, &spec); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &spec); err != nil {
+		return nil, 0, err
 	}
-	n, err := resolveNode(s.State().Snapshot(), r.PathValue("id"))
+	n, err := resolveNode(r.snap, r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
+	r.audit = "node " + n.Name
 	now := time.Now().UTC()
 	req := &structs.NodeDrainRequest{NodeID: n.ID, Drain: spec.Enable, Now: now}
 	switch {
 	case !spec.Enable && (spec.Deadline != nil || spec.NoDeadline):
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "a deadline only goes with enable: cancelling a drain takes none"))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "a deadline only goes with enable: cancelling a drain takes none")
 	case !spec.Enable, spec.NoDeadline && spec.Deadline == nil:
 	case spec.NoDeadline:
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "give a deadline or no_deadline, not both"))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "give a deadline or no_deadline, not both")
 	case spec.Deadline == nil:
 		req.Deadline = now.Add(structs.DefaultDrainDeadline)
 	case spec.Deadline.D() < 0:
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "drain deadline %s is negative: expected 0 (stop running jobs now) or more", spec.Deadline))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "drain deadline %s is negative: expected 0 (stop running jobs now) or more", spec.Deadline)
 	default:
 		req.Deadline = now.Add(spec.Deadline.D())
 	}
-	s.applyAndAnswerNode(w, r, fsm.NodeDrain, req, n.ID)
+	return s.applyAndAnswerNode(fsm.NodeDrain, req, n.ID)
 }
 
-func (s *Server) handleNodeEligibility(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nodeEligibility(r *request) (any, uint64, error) {
 	var spec structs.NodeEligibilitySpec
-	if err := decodeBody(r, &spec); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &spec); err != nil {
+		return nil, 0, err
 	}
-	n, err := resolveNode(s.State().Snapshot(), r.PathValue("id"))
+	n, err := resolveNode(r.snap, r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
+	r.audit = "node " + n.Name
 	req := &structs.NodeEligibilityRequest{NodeID: n.ID, Eligible: spec.Eligible, Now: time.Now().UTC()}
-	s.applyAndAnswerNode(w, r, fsm.NodeEligibility, req, n.ID)
+	return s.applyAndAnswerNode(fsm.NodeEligibility, req, n.ID)
 }
 
 // applyAndAnswerNode commits one node write and answers the node as the
 // leader's state has it afterwards.
-func (s *Server) applyAndAnswerNode(w http.ResponseWriter, r *http.Request, t fsm.MessageType, req any, id string) {
+func (s *Server) applyAndAnswerNode(t fsm.MessageType, req any, id string) (any, uint64, error) {
 	_, idx, err := s.apply(t, req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	snap := s.State().Snapshot()
 	n, err := snap.NodeByID(nil, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if n == nil {
-		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "node %s not found", id))
-		return
+		return nil, 0, structs.NewError(structs.CodeNotFound, "node %s not found", id)
 	}
-	writeJSON(w, idx, withHolders(snap, n))
+	return withHolders(snap, n), idx, nil
 }
 
 // resolveNode finds a node by id, name or a unique id prefix of at least

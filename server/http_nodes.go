@@ -2,7 +2,6 @@ package server
 
 import (
 	"net"
-	"net/http"
 	"net/url"
 	"time"
 
@@ -13,9 +12,9 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-func (s *Server) handleNodeList(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nodeList(r *request) (any, uint64, error) {
 	var out []*structs.Node
-	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		nodes, err := snap.Nodes(ws)
 		if err != nil {
 			return 0, err
@@ -26,11 +25,7 @@ func (s *Server) handleNodeList(w http.ResponseWriter, r *http.Request) {
 		}
 		return snap.Index(), nil
 	})
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, idx, out)
+	return out, idx, err
 }
 
 // withHolders returns a copy of the node whose GPUs name the allocation and
@@ -61,63 +56,64 @@ func withHolders(snap *state.Snapshot, n *structs.Node) *structs.Node {
 	return c
 }
 
-func (s *Server) handleNodeGet(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	snap := s.State().Snapshot()
-	n, err := snap.NodeByID(nil, id)
-	if err == nil && n == nil {
-		n, err = snap.NodeByName(nil, id)
-	}
-	if err == nil && n == nil {
-		// A unique prefix of the id, as the CLI prints 8 characters.
-		nodes, lerr := snap.Nodes(nil)
-		err = lerr
-		for _, c := range nodes {
-			if len(id) >= 4 && len(c.ID) >= len(id) && c.ID[:len(id)] == id {
-				if n != nil {
-					s.writeError(w, r, structs.NewError(structs.CodeInvalid, "node id prefix %q matches several nodes; give more of it", id))
-					return
-				}
-				n = c
-			}
-		}
-	}
+func (s *Server) nodeGet(r *request) (any, uint64, error) {
+	n, err := resolveNode(r.snap, r.PathValue("id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	if n == nil {
-		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "node %s not found", id))
-		return
-	}
-	writeJSON(w, snap.Index(), withHolders(snap, n))
+	return withHolders(r.snap, n), r.snap.Index(), nil
 }
 
-func (s *Server) handleNodeRegister(w http.ResponseWriter, r *http.Request) {
+// nodeRegister adds or refreshes a client node. The node sends its secret
+// in the body; only its hash goes to raft. A node already registered may
+// refresh only itself.
+func (s *Server) nodeRegister(r *request) (any, uint64, error) {
 	var req structs.NodeRegisterRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &req); err != nil {
+		return nil, 0, err
 	}
 	if req.Node == nil || req.Node.ID == "" || req.Node.Name == "" {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "node registration needs a node with an id and a name"))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "node registration needs a node with an id and a name")
 	}
+	if id := r.acl.NodeID(); id != "" && id != req.Node.ID {
+		return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: client node %s may not register node %s", id, req.Node.ID)
+	}
+	if req.SecretID == "" && r.acl.Enabled() {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "node registration needs the node's secret (secret_id) when ACLs are enabled")
+	}
+	if req.SecretID != "" && len(req.SecretID) < 16 {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "node secret is too short: expected at least 16 characters")
+	}
+	req.SecretHash = ""
+	if req.SecretID != "" {
+		req.SecretHash = hashSecret(req.SecretID)
+	}
+	req.SecretID = ""
 	req.Now = time.Now().UTC()
 	_, idx, err := s.apply(fsm.NodeRegister, &req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, idx, map[string]any{"index": idx})
+	return &structs.IndexResponse{Index: idx}, idx, nil
 }
 
-// handleNodeAllocs is the client's long-poll: the node's live allocations,
+// ownNode refuses a client node that asks about another node.
+func ownNode(r *request, nodeID string) error {
+	if id := r.acl.NodeID(); id != "" && id != nodeID {
+		return structs.NewError(structs.CodeForbidden, "permission denied: client node %s may not act for node %s", id, nodeID)
+	}
+	return nil
+}
+
+// nodeAllocs is the client's long-poll: the node's live allocations,
 // each with its job, answered when the state index passes ?index.
-func (s *Server) handleNodeAllocs(w http.ResponseWriter, r *http.Request) {
+func (s *Server) nodeAllocs(r *request) (any, uint64, error) {
 	nodeID := r.PathValue("id")
+	if err := ownNode(r, nodeID); err != nil {
+		return nil, 0, err
+	}
 	var out []*structs.Allocation
-	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.AllocsByNode(ws, nodeID)
 		if err != nil {
 			return 0, err
@@ -152,52 +148,66 @@ func (s *Server) handleNodeAllocs(w http.ResponseWriter, r *http.Request) {
 		return max, nil
 	})
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if out == nil {
 		out = []*structs.Allocation{}
 	}
-	writeJSON(w, idx, out)
+	return out, idx, nil
 }
 
-func (s *Server) handleAllocUpdate(w http.ResponseWriter, r *http.Request) {
+// allocUpdate takes a node's reports; a node may report only the
+// allocations placed on it.
+func (s *Server) allocUpdate(r *request) (any, uint64, error) {
 	var req structs.AllocUpdateRequest
-	if err := decodeBody(r, &req); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &req); err != nil {
+		return nil, 0, err
 	}
 	if len(req.Updates) == 0 {
-		writeJSON(w, 0, map[string]any{"index": 0})
-		return
+		return &structs.IndexResponse{}, 0, nil
+	}
+	if id := r.acl.NodeID(); id != "" {
+		if req.NodeID != "" && req.NodeID != id {
+			return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: client node %s may not report for node %s", id, req.NodeID)
+		}
+		for _, u := range req.Updates {
+			if u == nil {
+				continue
+			}
+			if a, err := r.snap.AllocByID(nil, u.AllocID); err != nil {
+				return nil, 0, err
+			} else if a != nil && a.NodeID != id {
+				return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: allocation %s runs on node %s, not on client node %s", a.ID, a.NodeID, id)
+			}
+		}
 	}
 	req.Now = time.Now().UTC()
 	_, idx, err := s.apply(fsm.AllocUpdate, &req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, idx, map[string]any{"index": idx})
+	return &structs.IndexResponse{Index: idx}, idx, nil
 }
 
-func (s *Server) handleOutputUpload(w http.ResponseWriter, r *http.Request) {
+func (s *Server) outputUpload(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
-	a, err := s.State().Snapshot().AllocByID(nil, id)
+	a, err := r.snap.AllocByID(nil, id)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if a == nil {
-		drain(r)
-		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "allocation %s not found", id))
-		return
+		drain(r.Request)
+		return nil, 0, structs.NewError(structs.CodeNotFound, "allocation %s not found", id)
+	}
+	if err := ownNode(r, a.NodeID); err != nil {
+		drain(r.Request)
+		return nil, 0, err
 	}
 	digest, size, err := s.putBlob(r.Context(), r.Body)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, 0, map[string]any{"digest": digest, "size": size})
+	return &structs.BlobInfo{Digest: digest, Size: size}, 0, nil
 }
 
 // gangInfo finds where rank 0 of a multi-node job's attempt runs: its

@@ -2,23 +2,22 @@ package server
 
 import (
 	"fmt"
-	"net/http"
 	"slices"
 	"time"
 
-	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/structs"
 )
 
 // submittedJobs reads the body of a submission (PUT /v1/jobs, and the dry
-// run POST /v1/jobs/plan) and returns its jobs checked and canonicalized,
-// owned by the X-Nai-User account when they name no user. Both routes use
-// it, so a plan refuses exactly what a registration would.
-func submittedJobs(r *http.Request) ([]*structs.Job, error) {
+// run POST /v1/jobs/plan) and returns its jobs checked, canonicalized and
+// owned (ownJobs). Both routes use it, so a plan refuses exactly what a
+// registration would.
+func (s *Server) submittedJobs(r *request) ([]*structs.Job, error) {
 	var body registerBody
-	if err := decodeBody(r, &body); err != nil {
+	if err := decodeBody(r.Request, &body); err != nil {
 		return nil, err
 	}
 	jobs := body.Jobs
@@ -31,10 +30,6 @@ func submittedJobs(r *http.Request) ([]*structs.Job, error) {
 	if len(jobs) > MaxJobsPerSubmit {
 		return nil, structs.NewError(structs.CodeInvalid, "%d jobs in one submission: the limit is %d", len(jobs), MaxJobsPerSubmit)
 	}
-	user := r.Header.Get(api.UserHeader)
-	if user == "" {
-		user = "anonymous"
-	}
 	for i, j := range jobs {
 		if j == nil {
 			return nil, structs.NewError(structs.CodeInvalid, "job %d of the request is null", i)
@@ -46,37 +41,133 @@ func submittedJobs(r *http.Request) ([]*structs.Job, error) {
 		clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
 		clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
+		clean.MetricsDigest, clean.StdoutDigest, clean.StderrDigest = "", "", ""
 		clean.CreateIndex, clean.ModifyIndex = 0, 0
-		if clean.User == "" {
-			clean.User = user
-		}
 		clean.Canonicalize()
 		if err := clean.Validate(); err != nil {
 			return nil, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err)
 		}
 		jobs[i] = clean
 	}
+	if err := ownJobs(r, jobs); err != nil {
+		return nil, err
+	}
 	return jobs, nil
 }
 
-// handleJobPlan is a dry run of a submission: the real scheduler, with the
+// ownJobs decides who owns submitted jobs and as which unix account they
+// run. Without ACLs the job says (the CLI sends the local account); with
+// ACLs the token does: its user owns the jobs, under the group the job
+// names (the user's personal group by default, where it must be a member
+// or admin), and the tasks run as the user's unix account unless the
+// caller may choose another (operators). A management token that acts for
+// no user must name the job's user.
+func ownJobs(r *request, jobs []*structs.Job) error {
+	a := r.acl
+	if !a.Enabled() {
+		for _, j := range jobs {
+			if j.User == "" {
+				j.User = "anonymous"
+			}
+		}
+		return nil
+	}
+	me := a.UserName()
+	users := map[string]*structs.User{}
+	for _, j := range jobs {
+		switch {
+		case j.User == "" && me == "":
+			return structs.NewError(structs.CodeInvalid, "this token acts for no user, so the job must name its owner (\"user\"); better, submit with a user's token")
+		case j.User == "":
+			j.User = me
+		case j.User != me && !a.IsManagement():
+			return structs.NewError(structs.CodeForbidden, "permission denied: you are user %s and may not submit jobs as user %s", me, j.User)
+		}
+		u, ok := users[j.User]
+		if !ok {
+			var err error
+			if u, err = r.snap.UserByName(nil, j.User); err != nil {
+				return err
+			}
+			if u == nil {
+				return structs.NewError(structs.CodeInvalid, "user %s does not exist (nai user create %s)", j.User, j.User)
+			}
+			users[j.User] = u
+		}
+		if j.Group == "" {
+			j.Group = u.Name
+		}
+		g, err := r.snap.GroupByName(nil, j.Group)
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			return structs.NewError(structs.CodeNotFound, "group %s not found", j.Group)
+		}
+		if j.User == me {
+			if err := a.CheckGroupWrite(j.Group); err != nil {
+				return err
+			}
+		} else if g.Role(j.User).Rank() < structs.RoleMember.Rank() {
+			return structs.NewError(structs.CodeForbidden, "permission denied: user %s is not a member of group %s, so it cannot own a job there", j.User, j.Group)
+		}
+		if j.Task.User == "" {
+			j.Task.User = u.Account()
+		} else if err := a.CheckRunAs(j.Task.User, u.Account()); err != nil {
+			return err
+		}
+		if j.User == me {
+			if err := checkJobArtifacts(r, j); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// checkJobArtifacts refuses a job that reads datasets or models its owner
+// may not pull, or writes its outputs into a model of a group where its
+// owner may not push: a job must not be a way around the registries'
+// rules.
+func checkJobArtifacts(r *request, j *structs.Job) error {
+	check := func(kind structs.ArtifactKind, name string, right acl.Right) error {
+		a, err := r.snap.ArtifactByName(nil, kind, name)
+		if err != nil || a == nil {
+			return err // a missing one is the state store's to refuse
+		}
+		return r.acl.CheckArtifact(kind, name, a.User, a.Group, right)
+	}
+	for _, d := range j.Datasets {
+		if err := check(structs.KindDataset, d.Name, acl.ReadData); err != nil {
+			return err
+		}
+	}
+	for _, m := range j.Models {
+		if err := check(structs.KindModel, m.Name, acl.ReadData); err != nil {
+			return err
+		}
+	}
+	if j.Output != nil && j.Output.Model != "" {
+		return check(structs.KindModel, j.Output.Model, acl.Write)
+	}
+	return nil
+}
+
+// jobPlan is a dry run of a submission: the real scheduler, with the
 // fair-share usage the leader plans with, runs one pass over the current
 // state with the candidate jobs added as pending, and the answer says
 // where each would start or why it would wait. Nothing goes to raft.
-func (s *Server) handleJobPlan(w http.ResponseWriter, r *http.Request) {
-	jobs, err := submittedJobs(r)
+func (s *Server) jobPlan(r *request) (any, uint64, error) {
+	jobs, err := s.submittedJobs(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	snap := s.State().Snapshot()
-	now := time.Now().UTC()
-	out, err := s.planJobs(snap, jobs, now)
+	out, err := s.planJobs(snap, jobs, time.Now().UTC())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, snap.Index(), out)
+	return out, snap.Index(), nil
 }
 
 // planJobs runs one scheduling pass over snap with jobs added as pending.

@@ -16,7 +16,7 @@ import (
 func TestJobPlan(t *testing.T) {
 	_, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 4)); err != nil {
+	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
 		t.Fatal(err)
 	}
 

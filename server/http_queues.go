@@ -1,183 +1,179 @@
 package server
 
 import (
-	"net/http"
+	"slices"
 	"time"
 
+	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/structs"
 )
 
-// policyRoutes registers the scheduling policy API: queues, fair-share
-// shares, quotas and priority factors.
-func (s *Server) policyRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/queues", s.handleQueueList)
-	mux.HandleFunc("GET /v1/queues/{name}", s.handleQueueGet)
-	mux.HandleFunc("PUT /v1/queues/{name}", s.handleQueuePut)
-	mux.HandleFunc("DELETE /v1/queues/{name}", s.handleQueueDelete)
-	mux.HandleFunc("GET /v1/share", s.handleShareReport)
-	mux.HandleFunc("GET /v1/shares", s.handleShareList)
-	mux.HandleFunc("PUT /v1/shares", s.handleSharePut)
-	mux.HandleFunc("DELETE /v1/shares/{kind}/{name}", s.handleShareDelete)
-	mux.HandleFunc("GET /v1/quotas", s.handleQuotaList)
-	mux.HandleFunc("PUT /v1/quotas", s.handleQuotaPut)
-	mux.HandleFunc("DELETE /v1/quotas/{kind}/{name}", s.handleQuotaDelete)
-	mux.HandleFunc("GET /v1/jobs/{id}/priority", s.handleJobPriority)
-	mux.HandleFunc("GET /v1/queue/priority", s.handleQueuePriority)
-}
-
-// handleQueueList answers the queues in force: configured and stored ones
-// by name, with the implicit default queue.
-func (s *Server) handleQueueList(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
-	cfg, _, err := s.policyConfig(snap)
+// queueDefs answers the queues in force: configured and stored ones by
+// name, with the implicit default queue.
+func (s *Server) queueDefs(r *request) (any, uint64, error) {
+	cfg, _, err := s.policyConfig(r.snap)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, snap.Index(), cfg.Queues)
+	return cfg.Queues, r.snap.Index(), nil
 }
 
-func (s *Server) handleQueueGet(w http.ResponseWriter, r *http.Request) {
+func (s *Server) queueDef(r *request) (any, uint64, error) {
 	name := r.PathValue("name")
-	snap := s.State().Snapshot()
-	cfg, _, err := s.policyConfig(snap)
+	cfg, _, err := s.policyConfig(r.snap)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	for _, q := range cfg.Queues {
 		if q.Name == name {
-			writeJSON(w, snap.Index(), q)
-			return
+			return q, r.snap.Index(), nil
 		}
 	}
-	s.writeError(w, r, structs.NewError(structs.CodeNotFound, "queue %s not found", name))
+	return nil, 0, structs.NewError(structs.CodeNotFound, "queue %s not found", name)
 }
 
-// handleQueuePut creates or replaces a queue; the body is a Queue whose
-// name, when set, must be the one in the path.
-func (s *Server) handleQueuePut(w http.ResponseWriter, r *http.Request) {
+// queuePut creates or replaces a queue; the body is a Queue whose name,
+// when set, must be the one in the path.
+func (s *Server) queuePut(r *request) (any, uint64, error) {
 	var q structs.Queue
-	if err := decodeBody(r, &q); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &q); err != nil {
+		return nil, 0, err
 	}
 	name := r.PathValue("name")
 	if q.Name == "" {
 		q.Name = name
 	}
 	if q.Name != name {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "the body names queue %q but the path names %q", q.Name, name))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "the body names queue %q but the path names %q", q.Name, name)
 	}
 	q.CreateIndex, q.ModifyIndex = 0, 0
 	if err := q.Validate(); err != nil {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "queue %q is invalid: %v", q.Name, err))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "queue %q is invalid: %v", q.Name, err)
 	}
-	s.applyAndAnswer(w, r, fsm.QueueUpsert, &structs.QueueUpsertRequest{Queue: &q})
+	return s.applyIndex(fsm.QueueUpsert, &structs.QueueUpsertRequest{Queue: &q})
 }
 
-func (s *Server) handleQueueDelete(w http.ResponseWriter, r *http.Request) {
-	s.applyAndAnswer(w, r, fsm.QueueDelete, &structs.QueueDeleteRequest{Name: r.PathValue("name")})
+func (s *Server) queueDelete(r *request) (any, uint64, error) {
+	return s.applyIndex(fsm.QueueDelete, &structs.QueueDeleteRequest{Name: r.PathValue("name")})
 }
 
-// applyAndAnswer commits one policy write and answers {"index": N}.
-func (s *Server) applyAndAnswer(w http.ResponseWriter, r *http.Request, t fsm.MessageType, req any) {
+// applyIndex commits one write and answers {"index": N}.
+func (s *Server) applyIndex(t fsm.MessageType, req any) (any, uint64, error) {
 	_, idx, err := s.apply(t, req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, idx, map[string]uint64{"index": idx})
+	return &structs.IndexResponse{Index: idx}, idx, nil
 }
 
-// handleShareReport answers what `nai share` shows: every group and user
-// with shares, usage or a pending job, with the factor the leader uses.
-func (s *Server) handleShareReport(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
-	sched, err := s.schedulerFor(snap, time.Now().UTC())
+// shareReport answers what `nai share` shows: every group and user with
+// shares, usage or a pending job, with the factor the leader uses.
+func (s *Server) shareReport(r *request) (any, uint64, error) {
+	sched, err := s.schedulerFor(r.snap, time.Now().UTC())
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, snap.Index(), sched.Shares(snap.SchedulerState()))
+	return sched.Shares(r.snap.SchedulerState()), r.snap.Index(), nil
 }
 
-func (s *Server) handleShareList(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
-	shares, err := snap.Shares(nil)
+func (s *Server) shareList(r *request) (any, uint64, error) {
+	shares, err := r.snap.Shares(nil)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if shares == nil {
 		shares = []*structs.Share{}
 	}
-	writeJSON(w, snap.Index(), shares)
+	return shares, r.snap.Index(), nil
 }
 
-func (s *Server) handleSharePut(w http.ResponseWriter, r *http.Request) {
+func (s *Server) sharePut(r *request) (any, uint64, error) {
 	var sh structs.Share
-	if err := decodeBody(r, &sh); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &sh); err != nil {
+		return nil, 0, err
 	}
 	sh.CreateIndex, sh.ModifyIndex = 0, 0
 	if err := sh.Validate(); err != nil {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "shares of %s %q are invalid: %v", sh.Kind, sh.Name, err))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "shares of %s %q are invalid: %v", sh.Kind, sh.Name, err)
 	}
-	s.applyAndAnswer(w, r, fsm.ShareUpsert, &structs.ShareUpsertRequest{Share: &sh})
+	if err := s.accountExists(r, sh.Kind, sh.Name); err != nil {
+		return nil, 0, err
+	}
+	r.audit = string(sh.Kind) + " " + sh.Name
+	return s.applyIndex(fsm.ShareUpsert, &structs.ShareUpsertRequest{Share: &sh})
 }
 
-func (s *Server) handleShareDelete(w http.ResponseWriter, r *http.Request) {
+// accountExists refuses shares and quotas of users and groups that do not
+// exist, once ACLs keep a list of them.
+func (s *Server) accountExists(r *request, kind structs.AccountKind, name string) error {
+	if !r.acl.Enabled() {
+		return nil
+	}
+	if kind == structs.AccountGroup {
+		g, err := r.snap.GroupByName(nil, name)
+		if err != nil {
+			return err
+		}
+		if g == nil {
+			return structs.NewError(structs.CodeNotFound, "group %s not found (nai group create %s)", name, name)
+		}
+		return nil
+	}
+	u, err := r.snap.UserByName(nil, name)
+	if err != nil {
+		return err
+	}
+	if u == nil {
+		return structs.NewError(structs.CodeNotFound, "user %s not found", name)
+	}
+	return nil
+}
+
+func (s *Server) shareDelete(r *request) (any, uint64, error) {
 	req, err := accountDelete(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	s.applyAndAnswer(w, r, fsm.ShareDelete, req)
+	return s.applyIndex(fsm.ShareDelete, req)
 }
 
-func (s *Server) handleQuotaList(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
-	quotas, err := snap.Quotas(nil)
+func (s *Server) quotaList(r *request) (any, uint64, error) {
+	quotas, err := r.snap.Quotas(nil)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if quotas == nil {
 		quotas = []*structs.AccountQuota{}
 	}
-	writeJSON(w, snap.Index(), quotas)
+	return quotas, r.snap.Index(), nil
 }
 
-func (s *Server) handleQuotaPut(w http.ResponseWriter, r *http.Request) {
+func (s *Server) quotaPut(r *request) (any, uint64, error) {
 	var q structs.AccountQuota
-	if err := decodeBody(r, &q); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeBody(r.Request, &q); err != nil {
+		return nil, 0, err
 	}
 	q.CreateIndex, q.ModifyIndex = 0, 0
 	if err := q.Validate(); err != nil {
-		s.writeError(w, r, structs.NewError(structs.CodeInvalid, "quota of %s %q is invalid: %v", q.Kind, q.Name, err))
-		return
+		return nil, 0, structs.NewError(structs.CodeInvalid, "quota of %s %q is invalid: %v", q.Kind, q.Name, err)
 	}
-	s.applyAndAnswer(w, r, fsm.QuotaUpsert, &structs.QuotaUpsertRequest{Quota: &q})
+	if err := s.accountExists(r, q.Kind, q.Name); err != nil {
+		return nil, 0, err
+	}
+	r.audit = string(q.Kind) + " " + q.Name
+	return s.applyIndex(fsm.QuotaUpsert, &structs.QuotaUpsertRequest{Quota: &q})
 }
 
-func (s *Server) handleQuotaDelete(w http.ResponseWriter, r *http.Request) {
+func (s *Server) quotaDelete(r *request) (any, uint64, error) {
 	req, err := accountDelete(r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	s.applyAndAnswer(w, r, fsm.QuotaDelete, req)
+	return s.applyIndex(fsm.QuotaDelete, req)
 }
 
-func accountDelete(r *http.Request) (*structs.AccountDeleteRequest, error) {
+func accountDelete(r *request) (*structs.AccountDeleteRequest, error) {
 	req := &structs.AccountDeleteRequest{Kind: structs.AccountKind(r.PathValue("kind")), Name: r.PathValue("name")}
 	if err := req.Kind.Validate(); err != nil {
 		return nil, structs.NewError(structs.CodeInvalid, "%v", err)
@@ -185,38 +181,38 @@ func accountDelete(r *http.Request) (*structs.AccountDeleteRequest, error) {
 	return req, nil
 }
 
-// handleJobPriority answers the priority factors of a pending job, as the
+// jobPriority answers the priority factors of a pending job, as the
 // leader's next pass would compute them.
-func (s *Server) handleJobPriority(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
-	j, err := jobOrNotFound(snap, nil, r.PathValue("id"))
+func (s *Server) jobPriority(r *request) (any, uint64, error) {
+	j, err := jobFor(r, r.snap, nil, r.PathValue("id"), acl.Read)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
 	if j.Status != structs.JobPending {
-		s.writeError(w, r, structs.NewError(structs.CodeConflict, "job %s is %s: only pending jobs have priority factors", j.ID, j.Status))
-		return
+		return nil, 0, structs.NewError(structs.CodeConflict, "job %s is %s: only pending jobs have priority factors", j.ID, j.Status)
 	}
 	now := time.Now().UTC()
-	sched, err := s.schedulerFor(snap, now)
+	sched, err := s.schedulerFor(r.snap, now)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	writeJSON(w, snap.Index(), sched.Factors(snap.SchedulerState(), j, now))
+	return sched.Factors(r.snap.SchedulerState(), j, now), r.snap.Index(), nil
 }
 
-// handleQueuePriority answers the factors of every pending job, in the
-// order the scheduler considers them (`nai queue -explain`).
-func (s *Server) handleQueuePriority(w http.ResponseWriter, r *http.Request) {
-	snap := s.State().Snapshot()
+// queuePriority answers the factors of every pending job the caller may
+// see, in the order the scheduler considers them (`nai queue -explain`).
+func (s *Server) queuePriority(r *request) (any, uint64, error) {
 	now := time.Now().UTC()
-	sched, err := s.schedulerFor(snap, now)
+	sched, err := s.schedulerFor(r.snap, now)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return nil, 0, err
 	}
-	out := sched.Explain(snap.SchedulerState(), now)
-	writeJSON(w, snap.Index(), out)
+	out := sched.Explain(r.snap.SchedulerState(), now)
+	if r.acl.Enabled() {
+		out = slices.DeleteFunc(out, func(f structs.PriorityFactors) bool {
+			j, _ := r.snap.JobByID(nil, f.JobID)
+			return j == nil || !r.acl.CanSeeJob(j.User, j.Group)
+		})
+	}
+	return out, r.snap.Index(), nil
 }

@@ -57,6 +57,9 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	if !s.leaderBarrier(stop, func() error { return s.raft.Barrier(s.cfg.ApplyTimeout).Error() }) {
 		return
 	}
+	if err := s.ensureServerSecret(); err != nil {
+		s.logger.Error("make the servers' shared secret", "err", err)
+	}
 	s.startClusterLeader(stop)
 	s.startDrainer(stop)
 	ticker := time.NewTicker(s.cfg.SchedulerInterval)

@@ -19,7 +19,7 @@ func dur(d time.Duration) *structs.Duration { v := structs.Duration(d); return &
 func TestNodeDrainThroughAPI(t *testing.T) {
 	_, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 2)); err != nil {
+	if err := c.RegisterNode(ctx, testNode("n1", 2), ""); err != nil {
 		t.Fatal(err)
 	}
 	first, err := c.Register(ctx, gpuJob("first", 1))
@@ -90,7 +90,7 @@ func TestNodeDrainThroughAPI(t *testing.T) {
 func TestNodeDrainAPIRefusals(t *testing.T) {
 	_, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 2)); err != nil {
+	if err := c.RegisterNode(ctx, testNode("n1", 2), ""); err != nil {
 		t.Fatal(err)
 	}
 	// A running job keeps the drain under way (an empty node's completes at once).

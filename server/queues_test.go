@@ -136,15 +136,14 @@ func multifactor(c *Config) { c.Scheduler = scheduler.DefaultConfig() }
 func TestFairShareAPI(t *testing.T) {
 	_, alice := testServer(t, t.TempDir(), multifactor)
 	ctx := context.Background()
-	bob := *alice
-	bob.User = "bob"
+	bob := alice
 	if _, err := alice.SetShare(ctx, &structs.Share{Kind: structs.AccountUser, Name: "alice", Shares: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := alice.SetShare(ctx, &structs.Share{Kind: "team", Name: "x", Shares: 2}); !errors.Is(err, structs.ErrInvalid) {
 		t.Errorf("bad kind: %v, want invalid", err)
 	}
-	if err := alice.RegisterNode(ctx, testNode("n1", 4)); err != nil {
+	if err := alice.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
 		t.Fatal(err)
 	}
 	// alice has used 4 GPUs for two hours; the node is full.
@@ -153,7 +152,9 @@ func TestFairShareAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := bob.Register(ctx, gpuJob("b", 1))
+	bj := gpuJob("b", 1)
+	bj.User = "bob"
+	b, err := bob.Register(ctx, bj)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestFairShareAPI(t *testing.T) {
 func TestQuotaAPI(t *testing.T) {
 	_, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 8)); err != nil {
+	if err := c.RegisterNode(ctx, testNode("n1", 8), ""); err != nil {
 		t.Fatal(err)
 	}
 	q := &structs.AccountQuota{Kind: structs.AccountUser, Name: "alice", Quota: structs.Quota{MaxGPUs: 2}}
@@ -244,7 +245,7 @@ func TestQuotaAPI(t *testing.T) {
 func TestEstimatedStart(t *testing.T) {
 	_, c := testServer(t, t.TempDir(), multifactor)
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 2)); err != nil {
+	if err := c.RegisterNode(ctx, testNode("n1", 2), ""); err != nil {
 		t.Fatal(err)
 	}
 	first := gpuJob("first", 2)

@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -67,6 +69,25 @@ type Config struct {
 	BlobScrubInterval   time.Duration
 	// blobPeers replaces serf and raft as the source of peers in tests.
 	blobPeers peerSource
+
+	// ACL turns access control on: every request must then carry a
+	// token (or a node's or server's secret) with the right it needs.
+	ACL ACLConfig
+	// TLS, when set, is used for every HTTP call this server makes to
+	// other agents (the leader, peers, client nodes), with its own
+	// certificate for mutual TLS; nil means plain HTTP.
+	TLS *tls.Config
+	// Audit configures the audit log of writes (audit.go).
+	Audit AuditConfig
+}
+
+// ACLConfig is the acl block of the agent configuration.
+type ACLConfig struct {
+	Enabled bool
+	// BootstrapResetFile, when it holds the index of the first bootstrap,
+	// allows one more bootstrap (docs/operations.md); default
+	// DataDir/acl-bootstrap-reset.
+	BootstrapResetFile string
 }
 
 // Server is one nai server: raft, the FSM, the leader loop and the API.
@@ -90,6 +111,14 @@ type Server struct {
 	cluster *cluster
 	// blobm is blob replication's state (blob_replicate.go).
 	blobm *blobMaint
+
+	// idents caches resolved callers (door.go); httpTransport and
+	// peerClient make this server's calls to other agents.
+	idents        identCache
+	tls           *tls.Config
+	httpTransport *http.Transport
+	peerClient    *http.Client
+	audit         *auditLog
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -126,7 +155,19 @@ func New(cfg Config) (*Server, error) {
 		changeCh:   make(chan struct{}, 1),
 		leaderCh:   make(chan bool, 16),
 		blobm:      newBlobMaint(),
+		tls:        cfg.TLS,
 	}
+	s.httpTransport = http.DefaultTransport.(*http.Transport).Clone()
+	s.httpTransport.TLSClientConfig = cfg.TLS
+	s.httpTransport.MaxIdleConnsPerHost = 64
+	// A peer that accepts a request and never answers must not hold a
+	// call up forever; log streams answer their headers at once.
+	s.httpTransport.ResponseHeaderTimeout = 30 * time.Second
+	s.peerClient = &http.Client{Transport: s.httpTransport}
+	if cfg.ACL.BootstrapResetFile == "" {
+		s.cfg.ACL.BootstrapResetFile = filepath.Join(cfg.DataDir, "acl-bootstrap-reset")
+	}
+	s.audit = newAuditLog(s, cfg.Audit)
 	raftDir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create raft dir: %w", err)
@@ -151,6 +192,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go s.monitorLeadership()
+	s.startAuditFlusher()
 	if cfg.Bootstrap {
 		// A cluster member starts them in StartCluster, once it has peers.
 		s.startBlobLoops()

@@ -46,7 +46,6 @@ func testServer(t *testing.T, dir string, opts ...func(*Config)) (*Server, *api.
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.User = "alice"
 	return s, c
 }
 
@@ -66,7 +65,7 @@ func testNode(id string, gpus int) *structs.Node {
 }
 
 func gpuJob(name string, gpus int) *structs.Job {
-	return &structs.Job{Name: name, Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
+	return &structs.Job{Name: name, User: "alice", Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
 		Task: structs.Task{Command: "/bin/true"}}
 }
 
@@ -86,7 +85,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestLeaderSchedulesOnChange(t *testing.T) {
 	_, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 4)); err != nil {
+	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
@@ -159,7 +158,7 @@ func TestBlockingJobQuery(t *testing.T) {
 		}
 		got <- j
 	}()
-	if err := c.RegisterNode(ctx, testNode("n1", 2)); err != nil {
+	if err := c.RegisterNode(ctx, testNode("n1", 2), ""); err != nil {
 		t.Fatal(err)
 	}
 	select {

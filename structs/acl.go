@@ -360,3 +360,36 @@ type Whoami struct {
 	// caller may do everything.
 	ACLDisabled bool `json:"acl_disabled,omitempty"`
 }
+
+// AuditEvent records one write to the API: who asked, what, on which
+// object, with which result, when.
+type AuditEvent struct {
+	// ID orders events: the raft index that stored it and its place in
+	// that entry ("1234.5").
+	ID   string    `json:"id,omitempty"`
+	Time time.Time `json:"time"`
+	// User is the caller's user; Accessor its token's accessor; Caller
+	// says what it was when not a user's token (anonymous, node ID,
+	// server, management token).
+	User     string `json:"user,omitempty"`
+	Accessor string `json:"accessor,omitempty"`
+	Caller   string `json:"caller,omitempty"`
+	Method   string `json:"method"`
+	Path     string `json:"path"`
+	// Object names what the write touched when the path does not say
+	// it (the id of a submitted job).
+	Object string `json:"object,omitempty"`
+	Status int    `json:"status"`
+	Error  string `json:"error,omitempty"`
+	// Remote is the address the request came from.
+	Remote string `json:"remote,omitempty"`
+	Server string `json:"server,omitempty"`
+}
+
+// AuditAppendRequest stores a batch of audit events (raft message). Events
+// older than Before are dropped, and the oldest beyond Keep.
+type AuditAppendRequest struct {
+	Events []*AuditEvent `json:"events"`
+	Keep   int           `json:"keep,omitempty"`
+	Before time.Time     `json:"before,omitzero"`
+}

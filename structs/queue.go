@@ -169,6 +169,9 @@ func (s *Share) Validate() error {
 type Quota struct {
 	MaxGPUs    int `json:"max_gpus,omitempty"`    // GPUs in use by running jobs
 	MaxPending int `json:"max_pending,omitempty"` // pending jobs considered at once
+	// MaxStorageBytes bounds the datasets and models a group (or user)
+	// owns; a push beyond it is refused.
+	MaxStorageBytes int64 `json:"max_storage_bytes,omitempty"`
 }
 
 // AccountQuota is the stored quota of one user or group.
@@ -195,6 +198,9 @@ func (q *AccountQuota) Validate() error {
 	}
 	if q.MaxPending < 0 {
 		errs = append(errs, fmt.Errorf("max_pending %d is negative: expected 0 (no limit) or more", q.MaxPending))
+	}
+	if q.MaxStorageBytes < 0 {
+		errs = append(errs, fmt.Errorf("max_storage_bytes %d is negative: expected 0 (no limit) or more", q.MaxStorageBytes))
 	}
 	return errors.Join(errs...)
 }

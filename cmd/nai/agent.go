@@ -116,6 +116,13 @@ func runAgent(c *cli.Context) error {
 		}
 	}
 
+	// A dev agent is for one person on one machine: ACLs are off unless
+	// asked for, and tasks may run as root unless refused.
+	aclOn := c.IsSet("acl-enabled") && c.Bool("acl-enabled")
+	rootTasks := client.RootTasksAllow
+	if c.IsSet("allow-root-tasks") && !c.Bool("allow-root-tasks") {
+		rootTasks = client.RootTasksRefuse
+	}
 	ln, err := net.Listen("tcp", c.String("http-addr"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: listen on %s: %v (is another agent running? choose another with -http-addr)", c.String("http-addr"), err), 1)
@@ -139,6 +146,7 @@ func runAgent(c *cli.Context) error {
 		RaftAddr:      "127.0.0.1:0",
 		Bootstrap:     true,
 		Scheduler:     scheduler.DefaultConfig(),
+		ACL:           server.ACLConfig{Enabled: aclOn},
 		Logger:        logger.With("component", "server"),
 	})
 	if err != nil {
@@ -174,17 +182,19 @@ func runAgent(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	cl, err := client.New(client.Config{
-		DataDir:      filepath.Join(dataDir, "client"),
-		NodeName:     nodeName,
-		Datacenter:   "dc1",
-		HTTPAddr:     httpAddr,
-		Servers:      apiClient,
-		Host:         host,
-		Cgroups:      cg,
-		CgroupParent: c.String("cgroup-parent"),
-		Executable:   exe,
-		Logger:       logger.With("component", "client"),
-		RootTasks:    client.RootTasksAllow, // a dev cluster run by root must just work
+		DataDir:       filepath.Join(dataDir, "client"),
+		NodeName:      nodeName,
+		Datacenter:    "dc1",
+		HTTPAddr:      httpAddr,
+		Servers:       apiClient,
+		Host:          host,
+		Cgroups:       cg,
+		CgroupParent:  c.String("cgroup-parent"),
+		Executable:    exe,
+		Logger:        logger.With("component", "client"),
+		RootTasks:     rootTasks,
+		ACLEnabled:    aclOn,
+		RegisterToken: srv.ServerSecret,
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: start client: %v", err), 1)
@@ -223,8 +233,11 @@ func runAgent(c *cli.Context) error {
 	if cg != nil {
 		cgDesc = fmt.Sprintf("v%d", cg.Version())
 	}
-	fmt.Fprintf(os.Stderr, "==> nai dev agent ready\n    http:     %s\n    data dir: %s\n    node:     %s (%s)\n    GPUs:     %s\n    cgroups:  %s\n",
-		httpAddr, dataDir, nodeName, cl.NodeID(), gpuDesc, cgDesc)
+	if !aclOn {
+		warnOpen(logger, ln.Addr().String())
+	}
+	fmt.Fprintf(os.Stderr, "==> nai dev agent ready\n    http:     %s\n    data dir: %s\n    node:     %s (%s)\n    GPUs:     %s\n    cgroups:  %s\n    acl:      %s\n",
+		httpAddr, dataDir, nodeName, cl.NodeID(), gpuDesc, cgDesc, onOff(aclOn))
 
 	select {
 	case <-ctx.Done():

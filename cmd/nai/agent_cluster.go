@@ -73,6 +73,7 @@ func runClusterAgent(c *cli.Context) error {
 			NodeDownGrace:   cfg.Server.NodeDownGrace,
 			BlobReplicas:    cfg.Server.BlobReplicas,
 			BlobRetention:   cfg.Server.BlobRetention,
+			ACL:             server.ACLConfig{Enabled: cfg.ACL.Enabled},
 			Logger:          logger.With("component", "server"),
 		})
 		if err != nil {
@@ -108,24 +109,38 @@ func runClusterAgent(c *cli.Context) error {
 		// The client talks to its own agent's API: a server agent answers
 		// (forwarding to the leader), a client-only agent passes requests
 		// to a live server found through serf and fails over.
-		local, err := api.NewClient("http://" + httpHostPort)
+		local, err := api.New(api.Config{Address: "http://" + httpHostPort, Token: cfg.ACL.AgentToken})
 		if err != nil {
 			return fail("%v", err)
 		}
+		rootTasks := client.RootTasksRefuse
+		if cfg.Client.AllowRootTasks {
+			rootTasks = client.RootTasksAllow
+		}
+		var registerToken func() string
+		if srv != nil {
+			registerToken = srv.ServerSecret
+		}
 		cl, err = client.New(client.Config{
-			DataDir:      filepath.Join(dataDir, "client"),
-			NodeName:     cfg.NodeName,
-			Datacenter:   cfg.Datacenter,
-			HTTPAddr:     "http://" + httpHostPort,
-			Servers:      local,
-			Host:         host,
-			Cgroups:      cg,
-			CgroupParent: cfg.Client.CgroupParent,
-			Executable:   exe,
-			Logger:       logger.With("component", "client"),
+			DataDir:       filepath.Join(dataDir, "client"),
+			NodeName:      cfg.NodeName,
+			Datacenter:    cfg.Datacenter,
+			HTTPAddr:      "http://" + httpHostPort,
+			Servers:       local,
+			Host:          host,
+			Cgroups:       cg,
+			CgroupParent:  cfg.Client.CgroupParent,
+			Executable:    exe,
+			Logger:        logger.With("component", "client"),
+			ACLEnabled:    cfg.ACL.Enabled,
+			RegisterToken: registerToken,
+			RootTasks:     rootTasks,
 		})
 		if err != nil {
 			return fail("start client: %v", err)
+		}
+		if cfg.ACL.Enabled && cfg.ACL.AgentToken == "" && srv == nil {
+			logger.Warn("acl is enabled but acl.agent_token is not set: this client cannot register its node the first time (make one with: nai token create -policy node -name gpu-hosts)")
 		}
 		tags.NodeID = cl.NodeID()
 	}
@@ -179,6 +194,9 @@ func runClusterAgent(c *cli.Context) error {
 		go func() { clientErr <- cl.Run(runCtx) }()
 	}
 
+	if !cfg.ACL.Enabled {
+		warnOpen(logger, httpHostPort)
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "==> nai agent ready\n    http:     http://%s\n    serf:     %s\n", httpHostPort, m.Addr())
 	if srv != nil {
@@ -188,6 +206,7 @@ func runClusterAgent(c *cli.Context) error {
 	if cl != nil {
 		fmt.Fprintf(&b, "    node id:  %s\n    GPUs:     %d\n", cl.NodeID(), len(host.GPUs))
 	}
+	fmt.Fprintf(&b, "    acl:      %s\n", onOff(cfg.ACL.Enabled))
 	fmt.Fprint(os.Stderr, b.String())
 
 	leave := false
@@ -226,4 +245,25 @@ func runClusterAgent(c *cli.Context) error {
 	_ = hs.Shutdown(sctx)
 	scancel()
 	return nil
+}
+
+// warnOpen says loudly that an agent without ACLs listens where others can
+// reach it: anyone who reaches the port can run code on every GPU host.
+func warnOpen(logger *slog.Logger, hostPort string) {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		return
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return
+	}
+	logger.Error("ACLs are DISABLED and the HTTP API listens on a non-loopback address: anyone who can reach " + hostPort +
+		" can run any code on every GPU host of this cluster and read every job's logs and outputs. Enable acl { enabled = true }.")
+}
+
+func onOff(b bool) string {
+	if b {
+		return "enabled"
+	}
+	return "DISABLED (anyone who reaches the API may do anything)"
 }

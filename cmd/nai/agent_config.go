@@ -45,6 +45,15 @@ type agentConfig struct {
 		CgroupParent   string
 		ReservedCPU    float64
 		ReservedMemory int64
+		// AllowRootTasks lets tasks run as root on this node.
+		AllowRootTasks bool
+	}
+	// ACL is on by default outside -dev: every API call needs a token.
+	ACL struct {
+		Enabled bool
+		// AgentToken is what a client agent registers its node with (a
+		// token of policy node).
+		AgentToken string
 	}
 	Join    []string
 	Encrypt string
@@ -54,6 +63,7 @@ func defaultAgentConfig() *agentConfig {
 	c := &agentConfig{Datacenter: "dc1", BindAddr: "127.0.0.1", LogLevel: "info"}
 	c.Ports.HTTP, c.Ports.Raft, c.Ports.Serf = 4646, 4647, 4648
 	c.Server.NodeDownGrace = server.DefaultNodeDownGrace
+	c.ACL.Enabled = true
 	return c
 }
 
@@ -70,6 +80,12 @@ type fileConfig struct {
 	Ports      *filePorts  `hcl:"ports,block"`
 	Server     *fileServer `hcl:"server,block"`
 	Client     *fileClient `hcl:"client,block"`
+	ACL        *fileACL    `hcl:"acl,block"`
+}
+
+type fileACL struct {
+	Enabled    *bool   `hcl:"enabled,optional"`
+	AgentToken *string `hcl:"agent_token,optional"`
 }
 
 type filePorts struct {
@@ -87,10 +103,11 @@ type fileServer struct {
 }
 
 type fileClient struct {
-	Enabled      *bool         `hcl:"enabled,optional"`
-	DevGPUs      *int          `hcl:"dev_gpus,optional"`
-	CgroupParent *string       `hcl:"cgroup_parent,optional"`
-	Reserved     *fileReserved `hcl:"reserved,block"`
+	Enabled        *bool         `hcl:"enabled,optional"`
+	DevGPUs        *int          `hcl:"dev_gpus,optional"`
+	CgroupParent   *string       `hcl:"cgroup_parent,optional"`
+	AllowRootTasks *bool         `hcl:"allow_root_tasks,optional"`
+	Reserved       *fileReserved `hcl:"reserved,block"`
 }
 
 type fileReserved struct {
@@ -197,10 +214,15 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 			}
 		}
 	}
+	if a := fc.ACL; a != nil {
+		set(&cfg.ACL.Enabled, a.Enabled)
+		set(&cfg.ACL.AgentToken, a.AgentToken)
+	}
 	if c := fc.Client; c != nil {
 		set(&cfg.Client.Enabled, c.Enabled)
 		set(&cfg.Client.DevGPUs, c.DevGPUs)
 		set(&cfg.Client.CgroupParent, c.CgroupParent)
+		set(&cfg.Client.AllowRootTasks, c.AllowRootTasks)
 		if r := c.Reserved; r != nil {
 			set(&cfg.Client.ReservedCPU, r.CPU)
 			if str, rng, ok := stringExpr(r.Memory, errs); ok {
@@ -266,6 +288,9 @@ func clusterFlags() []cli.Flag {
 		&cli.StringFlag{Name: "encrypt", Usage: "gossip encryption key from `nai operator keygen`"},
 		&cli.Float64Flag{Name: "reserved-cpu", Usage: "cores kept for the host, not offered to jobs"},
 		&cli.StringFlag{Name: "reserved-memory", Usage: "memory kept for the host, such as 2GiB"},
+		&cli.BoolFlag{Name: "acl-enabled", Usage: "require tokens on every API call (on by default outside -dev; -acl-enabled=false turns it off)"},
+		&cli.StringFlag{Name: "acl-agent-token", Usage: "token (policy node) a client registers its node with; prefer acl { agent_token } in a 0600 file"},
+		&cli.BoolFlag{Name: "allow-root-tasks", Usage: "let tasks run as root on this client (default: refused outside -dev)"},
 	}
 }
 
@@ -316,6 +341,13 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 	}
 	if c.IsSet("join") {
 		cfg.Join = c.StringSlice("join")
+	}
+	if c.IsSet("acl-enabled") {
+		cfg.ACL.Enabled = c.Bool("acl-enabled")
+	}
+	str("acl-agent-token", &cfg.ACL.AgentToken)
+	if c.IsSet("allow-root-tasks") {
+		cfg.Client.AllowRootTasks = c.Bool("allow-root-tasks")
 	}
 	if c.IsSet("reserved-cpu") {
 		cfg.Client.ReservedCPU = c.Float64("reserved-cpu")

@@ -94,6 +94,7 @@ func (a artifactCmds) push(c *cli.Context) error {
 		}
 		req.Digest, req.Size, req.Files = blob.digest, blob.size, blob.files
 	}
+	req.User = localOwner(cl)
 	resp, err := cl.PushArtifact(c.Context, a.kind, name, req)
 	if err != nil {
 		return fmt.Errorf("push %s %s: %w", a.kind, name, err)
@@ -162,7 +163,7 @@ func packAndUpload(ctx context.Context, cl *api.Client, src string, errw io.Writ
 // uploadPacked runs pack into a temporary file while hashing it, then
 // uploads the file through a resumable session, unless the servers already
 // hold that digest. packErr is pack's failure, err the upload's.
-func uploadPacked(ctx context.Context, cl *api.Client, pack func(io.Writer) (archive.Stats, error)) (info *api.OutputInfo, st archive.Stats, packErr, err error) {
+func uploadPacked(ctx context.Context, cl *api.Client, pack func(io.Writer) (archive.Stats, error)) (info *structs.BlobInfo, st archive.Stats, packErr, err error) {
 	tmp, err := os.CreateTemp("", "nai-upload-*.tar.gz")
 	if err != nil {
 		return nil, st, fmt.Errorf("temporary archive: %w", err), nil
@@ -360,7 +361,9 @@ func (a artifactCmds) pull(c *cli.Context) error {
 	if dir == "" {
 		dir = fmt.Sprintf("%s-v%d", name, v.Version)
 	}
-	st, err := pullBlob(c.Context, cl, v.Digest, dir)
+	st, err := pullBlob(func() (io.ReadCloser, error) {
+		return cl.ArtifactContent(c.Context, a.kind, name, strconv.Itoa(v.Version))
+	}, v.Digest, dir)
 	if err != nil {
 		return fmt.Errorf("pull %s %s:%d: %w", a.kind, name, v.Version, err)
 	}
@@ -371,7 +374,7 @@ func (a artifactCmds) pull(c *cli.Context) error {
 // pullBlob downloads a blob to a temporary file, checks its sha256 and
 // only then unpacks it into dir (new or empty), so a corrupt or hostile
 // download writes nothing.
-func pullBlob(ctx context.Context, cl *api.Client, digest, dir string) (archive.Stats, error) {
+func pullBlob(open func() (io.ReadCloser, error), digest, dir string) (archive.Stats, error) {
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return archive.Stats{}, fmt.Errorf("create %s: %w", parent, err)
@@ -382,7 +385,7 @@ func pullBlob(ctx context.Context, cl *api.Client, digest, dir string) (archive.
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	rc, err := cl.Blob(ctx, digest)
+	rc, err := open()
 	if err != nil {
 		return archive.Stats{}, err
 	}

@@ -205,7 +205,9 @@ func (f *fakeAgent) start() {
 		}
 		f.mu.Lock()
 		f.submitted = append(f.submitted, body.Jobs...)
-		f.users = append(f.users, r.Header.Get(api.UserHeader))
+		for _, j := range body.Jobs {
+			f.users = append(f.users, j.User)
+		}
 		f.mu.Unlock()
 		writeJSON(w, 1, f.resp)
 	})
@@ -281,7 +283,7 @@ func TestJobRunFollows(t *testing.T) {
 				t.Errorf("submitted %+v, want the job from the file", f.submitted)
 			}
 			if f.users[0] != currentUser() || f.users[0] == "" {
-				t.Errorf("user header = %q, want the local account %q", f.users[0], currentUser())
+				t.Errorf("job user = %q, want the local account %q", f.users[0], currentUser())
 			}
 		})
 	}

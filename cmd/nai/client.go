@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
 
@@ -36,19 +37,37 @@ func address(c *cli.Context) string {
 	return ""
 }
 
-// newClient returns an API client for the chosen agent, acting as the
-// local account.
+// newClient returns an API client for the chosen agent, with the token,
+// CA and client certificate of the environment (NAI_TOKEN or the file `nai
+// login` wrote, NAI_CACERT, NAI_CLIENT_CERT, NAI_CLIENT_KEY).
 func newClient(c *cli.Context) (*api.Client, error) {
-	cl, err := api.NewClient(address(c))
-	if err != nil {
-		return nil, err
-	}
-	cl.User = currentUser()
-	return cl, nil
+	return api.NewClient(address(c))
 }
 
-// currentUser is the local account name, which the servers record as the
-// owner of what is submitted until tokens exist.
+// localOwner is who a submission or a push says it is from: the local
+// account when the CLI has no token (a cluster without ACLs records it),
+// nobody when it has one (the token decides who the servers record).
+func localOwner(cl *api.Client) string {
+	if cl.Token() != "" {
+		return ""
+	}
+	return currentUser()
+}
+
+// ownJobs names the local account as the jobs' owner when the CLI has no
+// token.
+func ownJobs(cl *api.Client, jobs []*structs.Job) {
+	if u := localOwner(cl); u != "" {
+		for _, j := range jobs {
+			if j.User == "" {
+				j.User = u
+			}
+		}
+	}
+}
+
+// currentUser is the local account name, which a cluster without ACLs
+// records as the owner of what is submitted.
 func currentUser() string {
 	if u, err := user.Current(); err == nil && u.Username != "" {
 		return u.Username

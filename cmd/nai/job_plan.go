@@ -61,6 +61,7 @@ func runJobPlan(c *cli.Context) (bool, error) {
 	}
 	// The code folder is not uploaded: a dry run writes nothing, and the
 	// scheduler does not look at code.
+	ownJobs(cl, res.Jobs)
 	resp, err := cl.PlanJobs(c.Context, res.Jobs...)
 	if err != nil {
 		return false, fmt.Errorf("plan %s: %w", file, err)

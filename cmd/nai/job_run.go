@@ -107,6 +107,7 @@ func jobRun(c *cli.Context) error {
 			j.Code = digest
 		}
 	}
+	ownJobs(cl, res.Jobs)
 	resp, err := cl.Register(c.Context, res.Jobs...)
 	if err != nil {
 		return fmt.Errorf("submit %s: %w", file, err)

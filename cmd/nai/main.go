@@ -58,7 +58,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // ownCommands are the client commands defined in this package; extra.go
 // adds the agent and tooling commands.
 func ownCommands() []*cli.Command {
-	return append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
+	cmds := append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
+	return append(cmds, aclCommands()...)
 }
 
 func setUsageErrors(cmds []*cli.Command) {

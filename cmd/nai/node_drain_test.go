@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/structs"
 )
@@ -47,7 +46,7 @@ func newDrainServer(t *testing.T) *drainServer {
 			json.Unmarshal(body, &spec)
 			ds.node.Eligible = spec.Eligible
 		case "/v1/operator/raft/configuration":
-			json.NewEncoder(w).Encode([]api.RaftPeer{{ID: "s1", Address: "127.0.0.1:4647", Suffrage: "voter", Leader: true}})
+			json.NewEncoder(w).Encode([]structs.RaftPeer{{ID: "s1", Address: "127.0.0.1:4647", Suffrage: "voter", Leader: true}})
 			return
 		default:
 			w.WriteHeader(http.StatusNotFound)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/membership"
+	"github.com/nai-project/nai/structs"
 )
 
 // clusterCommands are the operator's view of the cluster: serf members
@@ -76,7 +76,7 @@ func serverMembers(c *cli.Context) error {
 	return formatMembers(c.App.Writer, members)
 }
 
-func formatMembers(w io.Writer, members []api.AgentMember) error {
+func formatMembers(w io.Writer, members []structs.AgentMember) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tADDRESS\tSTATUS\tLEADER\tROLE\tDATACENTER\tRAFT")
 	for _, m := range members {
@@ -126,7 +126,7 @@ func raftListPeers(c *cli.Context) error {
 	return formatPeers(c.App.Writer, peers)
 }
 
-func formatPeers(w io.Writer, peers []api.RaftPeer) error {
+func formatPeers(w io.Writer, peers []structs.RaftPeer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tVOTER")
 	for _, p := range peers {
@@ -184,7 +184,7 @@ func agentInfo(c *cli.Context) error {
 	return formatAgentInfo(c.App.Writer, self, time.Now())
 }
 
-func formatAgentInfo(w io.Writer, s *api.AgentSelf, now time.Time) error {
+func formatAgentInfo(w io.Writer, s *structs.AgentSelf, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {

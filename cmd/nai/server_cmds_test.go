@@ -5,25 +5,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
 )
 
 func TestFormatCluster(t *testing.T) {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	members := []api.AgentMember{
+	members := []structs.AgentMember{
 		{Name: "gpu-01", Addr: "10.0.0.11:4648", Status: "alive", Role: "client", Datacenter: "dc1", HTTPAddr: "10.0.0.11:4646", NodeID: "3f2c"},
 		{Name: "s1", Addr: "10.0.0.1:4648", Status: "alive", Leader: true, Role: "server", Datacenter: "dc1", RaftAddr: "10.0.0.1:4647"},
 		{Name: "s2", Addr: "10.0.0.2:4648", Status: "failed", Role: "server", Datacenter: "dc1", RaftAddr: "10.0.0.2:4647"},
 	}
-	peers := []api.RaftPeer{
+	peers := []structs.RaftPeer{
 		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", Leader: true},
 		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter"},
 	}
-	healthy := &api.AgentSelf{Name: "s1", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.1:4648", HTTPAddr: "10.0.0.1:4646",
+	healthy := &structs.AgentSelf{Name: "s1", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.1:4648", HTTPAddr: "10.0.0.1:4646",
 		RaftAddr: "10.0.0.1:4647", Leader: true, LeaderAddr: "10.0.0.1:4647", RaftState: "Leader", RaftLastIndex: 120, StateIndex: 118,
 		ClusterID: "35a6d283a50cc6d7", BootstrapExpect: 3, Encrypted: true, AliveMembers: 5}
-	troubled := &api.AgentSelf{Name: "gpu-02", Role: "client", Datacenter: "dc1", SerfAddr: "10.0.0.12:4648", AliveMembers: 1,
-		Problems: []api.AgentProblem{
+	troubled := &structs.AgentSelf{Name: "gpu-02", Role: "client", Datacenter: "dc1", SerfAddr: "10.0.0.12:4648", AliveMembers: 1,
+		Problems: []structs.AgentProblem{
 			{Kind: "join", Message: "cannot join the cluster through [10.0.0.9:4648]: dial tcp 10.0.0.9:4648: connect: connection refused (retrying)", Last: now.Add(-3 * time.Second), Count: 4},
 			{Kind: "encrypt", Message: "gossip encryption does not match a peer's: every agent needs the same `encrypt` key", Last: now.Add(-time.Minute), Count: 1},
 		}}

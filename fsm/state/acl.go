@@ -555,6 +555,11 @@ func putNodeSecret(txn *memdb.Txn, index uint64, nodeID, hash string) error {
 		}
 		return nil
 	}
+	if other, err := first[structs.NodeSecret](txn, nil, tableNodeSecrets, "secret", hash); err != nil {
+		return err
+	} else if other != nil {
+		return structs.NewError(structs.CodeConflict, "node %s presents the secret of node %s: every node needs its own", nodeID, other.NodeID)
+	}
 	if err := txn.Insert(tableNodeSecrets, &structs.NodeSecret{NodeID: nodeID, SecretHash: hash, CreateIndex: index}); err != nil {
 		return fmt.Errorf("insert node secret of %s: %w", nodeID, err)
 	}

@@ -67,6 +67,9 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 			}
 		}
 		a := newOrCopy(old, req.Kind, req.Name, req.User, req.Group, req.Now, index)
+		if err := checkStorageQuota(txn, a, req.Size); err != nil {
+			return err
+		}
 		if req.Description != "" {
 			a.Description = req.Description
 		}
@@ -290,4 +293,45 @@ func joinIDs(ids []string) string {
 		s += id
 	}
 	return s
+}
+
+// checkStorageQuota refuses a new version of size bytes that would take
+// its group (or, for an artifact without a group, its user) past the
+// storage quota.
+func checkStorageQuota(txn *memdb.Txn, a *structs.Artifact, size int64) error {
+	kind, name := structs.AccountGroup, a.Group
+	if name == "" {
+		kind, name = structs.AccountUser, a.User
+	}
+	q, err := first[structs.AccountQuota](txn, nil, tableQuotas, "id", string(kind), name)
+	if err != nil || q == nil || q.MaxStorageBytes == 0 {
+		return err
+	}
+	var used int64
+	for _, table := range []string{tableDatasets, tableModels} {
+		all, err := list[structs.Artifact](txn, nil, table, "id")
+		if err != nil {
+			return err
+		}
+		for _, x := range all {
+			owner := x.Group
+			if kind == structs.AccountUser {
+				owner = x.User
+				if x.Group != "" {
+					continue
+				}
+			}
+			if owner != name {
+				continue
+			}
+			for _, v := range x.Versions {
+				used += v.Size
+			}
+		}
+	}
+	if used+size > q.MaxStorageBytes {
+		return structs.NewError(structs.CodeQuotaExceeded, "QuotaExceeded: %s %s stores %s of its %s of datasets and models; this version of %s does not fit (remove old versions with nai %s rm)",
+			kind, name, structs.FormatSize(used), structs.FormatSize(q.MaxStorageBytes), structs.FormatSize(size), a.Kind)
+	}
+	return nil
 }

@@ -105,7 +105,7 @@ func tableDefs() []tableDef {
 		def[structs.Artifact](artifactTableSchema(tableDatasets)),
 		def[structs.Artifact](artifactTableSchema(tableModels)),
 		def[structs.Blob](blobsTable()),
-	}, aclTableDefs()...)
+	}, append(aclTableDefs(), auditTableDef())...)
 }
 
 func schema() *memdb.DBSchema {

@@ -1,0 +1,176 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// Register submits jobs (one, or the members of a sweep).
+func (c *Client) Register(ctx context.Context, jobs ...*structs.Job) (*structs.JobRegisterResponse, error) {
+	var out structs.JobRegisterResponse
+	if _, err := c.do(ctx, http.MethodPut, "/v1/jobs", map[string]any{"jobs": jobs}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Job returns one job and the state index it was read at.
+func (c *Client) Job(ctx context.Context, id string) (*structs.Job, uint64, error) {
+	var out structs.Job
+	idx, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id), nil, &out)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &out, idx, nil
+}
+
+// WaitJob blocks until the job changes after index (or wait passes) and
+// returns it with the new index.
+func (c *Client) WaitJob(ctx context.Context, id string, index uint64, wait time.Duration) (*structs.Job, uint64, error) {
+	var out structs.Job
+	p := fmt.Sprintf("/v1/jobs/%s?index=%d&wait=%s", url.PathEscape(id), index, wait)
+	idx, err := c.do(ctx, http.MethodGet, p, nil, &out)
+	if err != nil {
+		return nil, 0, err
+	}
+	return &out, idx, nil
+}
+
+// Jobs lists jobs; all includes finished ones.
+func (c *Client) Jobs(ctx context.Context, all bool) ([]*structs.Job, error) {
+	var out []*structs.Job
+	_, err := c.do(ctx, http.MethodGet, "/v1/jobs"+allQuery(all), nil, &out)
+	return out, err
+}
+
+// ArrayJobs lists the members of a sweep (job array), in index order.
+func (c *Client) ArrayJobs(ctx context.Context, arrayID string) ([]*structs.Job, error) {
+	var out []*structs.Job
+	_, err := c.do(ctx, http.MethodGet, "/v1/jobs?array="+url.QueryEscape(arrayID), nil, &out)
+	return out, err
+}
+
+// Queue lists jobs in the order the scheduler considers them: running jobs,
+// then pending ones in priority order; all adds finished jobs.
+func (c *Client) Queue(ctx context.Context, all bool) ([]*structs.Job, error) {
+	var out []*structs.Job
+	_, err := c.do(ctx, http.MethodGet, "/v1/queue"+allQuery(all), nil, &out)
+	return out, err
+}
+
+func allQuery(all bool) string {
+	if all {
+		return "?all=true"
+	}
+	return ""
+}
+
+// Cancel stops a job.
+func (c *Client) Cancel(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/v1/jobs/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
+// JobAllocations lists a job's allocations, oldest first.
+func (c *Client) JobAllocations(ctx context.Context, id string) ([]*structs.Allocation, error) {
+	var out []*structs.Allocation
+	_, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/allocations", nil, &out)
+	return out, err
+}
+
+// Metrics returns a job's last value of each metric.
+func (c *Client) Metrics(ctx context.Context, id string) (*structs.JobMetrics, error) {
+	var out structs.JobMetrics
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/metrics", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// LogOptions choose which log and how to read it.
+type LogOptions struct {
+	Stderr bool
+	Follow bool  // keep the stream open until the job ends
+	Offset int64 // start at this byte
+}
+
+func (o LogOptions) query() string {
+	q := url.Values{}
+	if o.Stderr {
+		q.Set("type", "stderr")
+	} else {
+		q.Set("type", "stdout")
+	}
+	if o.Follow {
+		q.Set("follow", "true")
+	}
+	if o.Offset > 0 {
+		q.Set("offset", strconv.FormatInt(o.Offset, 10))
+	}
+	return q.Encode()
+}
+
+// Logs streams a job's stdout or stderr. The caller closes the reader.
+func (c *Client) Logs(ctx context.Context, id string, o LogOptions) (io.ReadCloser, error) {
+	rc, _, err := c.LogStream(ctx, id, o)
+	return rc, err
+}
+
+// LogStream is Logs that also says which allocation the log belongs to, so
+// a follower can start again at byte 0 when a requeued job runs anew.
+func (c *Client) LogStream(ctx context.Context, id string, o LogOptions) (io.ReadCloser, string, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/logs?"+o.query(), nil, "")
+	if err != nil {
+		return nil, "", err
+	}
+	return resp.Body, resp.Header.Get(AllocHeader), nil
+}
+
+// Outputs streams the tar+gzip archive of a job's outputs.
+func (c *Client) Outputs(ctx context.Context, id string) (io.ReadCloser, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/outputs", nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// Nodes lists the nodes.
+func (c *Client) Nodes(ctx context.Context) ([]*structs.Node, error) {
+	var out []*structs.Node
+	_, err := c.do(ctx, http.MethodGet, "/v1/nodes", nil, &out)
+	return out, err
+}
+
+// Node returns one node by id or name, with each GPU's holder filled in.
+func (c *Client) Node(ctx context.Context, id string) (*structs.Node, error) {
+	var out structs.Node
+	if _, err := c.do(ctx, http.MethodGet, "/v1/nodes/"+url.PathEscape(id), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// Leader returns the raft address of the current leader.
+func (c *Client) Leader(ctx context.Context) (string, error) {
+	var out string
+	_, err := c.do(ctx, http.MethodGet, "/v1/status/leader", nil, &out)
+	return out, err
+}
+
+// PlanJobs is a dry run of Register: where the jobs would start now, or
+// why they would wait and until when. Nothing is submitted.
+func (c *Client) PlanJobs(ctx context.Context, jobs ...*structs.Job) (*structs.JobPlanResponse, error) {
+	var out structs.JobPlanResponse
+	if _, err := c.do(ctx, http.MethodPost, "/v1/jobs/plan", map[string]any{"jobs": jobs}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

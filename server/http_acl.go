@@ -1,0 +1,397 @@
+package server
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/nai-project/nai/acl"
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/structs"
+)
+
+// aclRoutes are identity and access: bootstrap, tokens, users, groups.
+func (s *Server) aclRoutes() []route {
+	return []route{
+		{Method: "POST", Path: "/v1/acl/bootstrap", Cap: acl.Public, handle: s.aclBootstrap, Doc: "make the first management token; works once (see the reset procedure)"},
+		{Method: "GET", Path: "/v1/acl/token/self", Cap: acl.Authenticated, handle: s.tokenSelf, Doc: "the caller's token, user and groups"},
+		{Method: "GET", Path: "/v1/acl/tokens", Cap: acl.User, handle: s.tokenList, Doc: "tokens: all for management (?user=U), else the caller's own"},
+		{Method: "POST", Path: "/v1/acl/tokens", Cap: acl.ACLWrite, handle: s.tokenCreate, Doc: "make a token; its secret is in this answer only"},
+		{Method: "GET", Path: "/v1/acl/tokens/{accessor}", Cap: acl.User, handle: s.tokenGet, Doc: "one token (management, or its own user)"},
+		{Method: "DELETE", Path: "/v1/acl/tokens/{accessor}", Cap: acl.User, handle: s.tokenRevoke, Doc: "revoke a token (management, or its own user)"},
+		{Method: "GET", Path: "/v1/acl/users", Cap: acl.User, handle: s.userList, Doc: "users: all for operators and management, else the caller"},
+		{Method: "POST", Path: "/v1/acl/users", Cap: acl.ACLWrite, handle: s.userCreate, Doc: "make a user and its personal group"},
+		{Method: "GET", Path: "/v1/acl/users/{name}", Cap: acl.User, handle: s.userGet, Doc: "one user with its groups (itself, operators, management)"},
+		{Method: "PUT", Path: "/v1/acl/users/{name}", Cap: acl.ACLWrite, handle: s.userUpdate, Doc: "change a user's unix account"},
+		{Method: "DELETE", Path: "/v1/acl/users/{name}", Cap: acl.ACLWrite, handle: s.userDelete, Doc: "remove a user, its personal group and tokens (?force=true cancels its live jobs)"},
+		{Method: "GET", Path: "/v1/acl/groups", Cap: acl.User, handle: s.groupList, Doc: "groups: all for operators and management, else the caller's"},
+		{Method: "POST", Path: "/v1/acl/groups", Cap: acl.ACLWrite, handle: s.groupCreate, Doc: "make a group"},
+		{Method: "GET", Path: "/v1/acl/groups/{name}", Cap: acl.User, handle: s.groupGet, Doc: "one group with members, quota and shares (its members, operators, management)"},
+		{Method: "DELETE", Path: "/v1/acl/groups/{name}", Cap: acl.ACLWrite, handle: s.groupDelete, Doc: "remove a group that owns no live job"},
+		{Method: "PUT", Path: "/v1/acl/groups/{name}/members/{user}", Cap: acl.User, handle: s.groupMemberPut, Doc: "add a member or change its role (group admin, management)"},
+		{Method: "DELETE", Path: "/v1/acl/groups/{name}/members/{user}", Cap: acl.User, handle: s.groupMemberDelete, Doc: "remove a member (group admin, management)"},
+	}
+}
+
+// newSecret makes a token secret: 32 random bytes, URL-safe.
+func newSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (s *Server) requireACLs() error {
+	if !s.cfg.ACL.Enabled {
+		return structs.NewError(structs.CodeInvalid, "ACLs are not enabled on this cluster: set acl { enabled = true } in the servers' configuration (nai agent -dev: -acl-enabled)")
+	}
+	return nil
+}
+
+// aclBootstrap makes the first management token. A second call is
+// refused, unless the operator wrote the first bootstrap's index into the
+// reset file on the leader (docs/operations.md).
+func (s *Server) aclBootstrap(r *request) (any, uint64, error) {
+	drain(r.Request)
+	if err := s.requireACLs(); err != nil {
+		return nil, 0, err
+	}
+	var reset uint64
+	if b, err := os.ReadFile(s.cfg.ACL.BootstrapResetFile); err == nil {
+		n, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+		if perr != nil {
+			return nil, 0, structs.NewError(structs.CodeInvalid, "the reset file %s holds %q: expected the bootstrap index the refusal named", s.cfg.ACL.BootstrapResetFile, strings.TrimSpace(string(b)))
+		}
+		reset = n
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, 0, err
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return nil, 0, err
+	}
+	now := time.Now().UTC()
+	t := &structs.Token{AccessorID: uuid.NewString(), SecretHash: hashSecret(secret), Name: "bootstrap", Policies: []string{structs.PolicyManagement}, CreateTime: now}
+	_, idx, err := s.apply(fsm.ACLBootstrap, &structs.ACLBootstrapRequest{Token: t, ResetIndex: reset, Now: now})
+	if err != nil {
+		return nil, 0, err
+	}
+	if reset != 0 {
+		s.logger.Warn("ACL bootstrap reset used: a new management token was made", "reset_index", reset)
+	}
+	r.audit = "token " + t.AccessorID
+	t.CreateIndex, t.ModifyIndex = idx, idx
+	return &structs.TokenWithSecret{Token: t.Public(), SecretID: secret}, idx, nil
+}
+
+func (s *Server) tokenSelf(r *request) (any, uint64, error) {
+	if !r.acl.Enabled() {
+		return &structs.Whoami{ACLDisabled: true}, 0, nil
+	}
+	id := r.acl.Identity()
+	out := &structs.Whoami{Groups: id.Groups}
+	if id.Token != nil {
+		out.Token = id.Token.Public()
+	}
+	if id.User != nil {
+		out.User = id.User.Copy()
+	}
+	if id.Kind == acl.KindNode {
+		return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: the caller is client node %s, not a token", id.NodeID)
+	}
+	return out, 0, nil
+}
+
+// mayManageToken: management, or the token's own user.
+func mayManageToken(a *acl.ACL, t *structs.Token) error {
+	if a.IsManagement() || (t.User != "" && t.User == a.UserName()) {
+		return nil
+	}
+	return structs.NewError(structs.CodeForbidden, "permission denied: token %s belongs to another user; only management tokens act on others' tokens", shortID(t.AccessorID))
+}
+
+func (s *Server) tokenList(r *request) (any, uint64, error) {
+	user := r.URL.Query().Get("user")
+	if !r.acl.IsManagement() {
+		if user != "" && user != r.acl.UserName() {
+			return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: listing the tokens of user %s needs a management token", user)
+		}
+		user = r.acl.UserName()
+		if user == "" {
+			return []*structs.Token{}, 0, nil
+		}
+	}
+	ts, err := r.snap.Tokens(nil, user)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := make([]*structs.Token, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.Public())
+	}
+	return out, r.snap.TableIndex("acl"), nil
+}
+
+func (s *Server) tokenCreate(r *request) (any, uint64, error) {
+	if err := s.requireACLs(); err != nil {
+		return nil, 0, err
+	}
+	var spec structs.TokenCreateSpec
+	if err := decodeBody(r.Request, &spec); err != nil {
+		return nil, 0, err
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "%v", err)
+	}
+	secret, err := newSecret()
+	if err != nil {
+		return nil, 0, err
+	}
+	now := time.Now().UTC()
+	t := &structs.Token{AccessorID: uuid.NewString(), SecretHash: hashSecret(secret), Name: spec.Name, User: spec.User,
+		Policies: slices.Compact(slices.Sorted(slices.Values(spec.Policies))), CreateTime: now}
+	ttl := spec.TTL.D()
+	if ttl == 0 && spec.User != "" {
+		ttl = structs.DefaultTokenTTL
+	}
+	if ttl > 0 {
+		t.ExpirationTime = now.Add(ttl)
+	}
+	_, idx, err := s.apply(fsm.TokenCreate, &structs.TokenCreateRequest{Token: t, Now: now})
+	if err != nil {
+		return nil, 0, err
+	}
+	r.audit = "token " + t.AccessorID
+	t.CreateIndex, t.ModifyIndex = idx, idx
+	return &structs.TokenWithSecret{Token: t.Public(), SecretID: secret}, idx, nil
+}
+
+func (s *Server) tokenFor(r *request) (*structs.Token, error) {
+	id := r.PathValue("accessor")
+	t, err := r.snap.TokenByAccessor(nil, id)
+	if err != nil {
+		return nil, err
+	}
+	if t == nil {
+		return nil, structs.NewError(structs.CodeNotFound, "token with accessor %s not found (see nai token list)", id)
+	}
+	if err := mayManageToken(r.acl, t); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+func (s *Server) tokenGet(r *request) (any, uint64, error) {
+	t, err := s.tokenFor(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	return t.Public(), t.ModifyIndex, nil
+}
+
+func (s *Server) tokenRevoke(r *request) (any, uint64, error) {
+	t, err := s.tokenFor(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	r.audit = "token " + t.AccessorID
+	return s.applyIndex(fsm.TokenRevoke, &structs.TokenRevokeRequest{AccessorID: t.AccessorID, Now: time.Now().UTC()})
+}
+
+// seesAllAccounts: operators and management see every user and group.
+func seesAllAccounts(a *acl.ACL) bool { return a.IsOperator() || a.IsManagement() }
+
+func (s *Server) userList(r *request) (any, uint64, error) {
+	users, err := r.snap.Users(nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := []*structs.User{}
+	for _, u := range users {
+		if seesAllAccounts(r.acl) || u.Name == r.acl.UserName() {
+			out = append(out, u)
+		}
+	}
+	return out, r.snap.TableIndex("acl"), nil
+}
+
+func (s *Server) userGet(r *request) (any, uint64, error) {
+	name := r.PathValue("name")
+	if !seesAllAccounts(r.acl) && name != r.acl.UserName() {
+		return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: seeing user %s needs operator rights", name)
+	}
+	u, err := r.snap.UserByName(nil, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if u == nil {
+		return nil, 0, structs.NewError(structs.CodeNotFound, "user %s not found", name)
+	}
+	c := u.Copy()
+	if c.Groups, err = r.snap.GroupRoles(name); err != nil {
+		return nil, 0, err
+	}
+	return c, u.ModifyIndex, nil
+}
+
+func (s *Server) userCreate(r *request) (any, uint64, error) {
+	var u structs.User
+	if err := decodeBody(r.Request, &u); err != nil {
+		return nil, 0, err
+	}
+	if err := u.Validate(); err != nil {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "%v", err)
+	}
+	r.audit = "user " + u.Name
+	u.CreateIndex, u.ModifyIndex, u.Groups = 0, 0, nil
+	_, idx, err := s.apply(fsm.UserUpsert, &structs.UserUpsertRequest{User: &u, Create: true, Now: time.Now().UTC()})
+	if err != nil {
+		return nil, 0, err
+	}
+	u.CreateIndex, u.ModifyIndex = idx, idx
+	return &u, idx, nil
+}
+
+func (s *Server) userUpdate(r *request) (any, uint64, error) {
+	var u structs.User
+	if err := decodeBody(r.Request, &u); err != nil {
+		return nil, 0, err
+	}
+	name := r.PathValue("name")
+	if u.Name == "" {
+		u.Name = name
+	}
+	if u.Name != name {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "the body names user %q but the path names %q", u.Name, name)
+	}
+	if err := u.Validate(); err != nil {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "%v", err)
+	}
+	u.Groups = nil
+	return s.applyIndex(fsm.UserUpsert, &structs.UserUpsertRequest{User: &u, Now: time.Now().UTC()})
+}
+
+func (s *Server) userDelete(r *request) (any, uint64, error) {
+	drain(r.Request)
+	force := r.URL.Query().Get("force") == "true"
+	return s.applyIndex(fsm.UserDelete, &structs.UserDeleteRequest{Name: r.PathValue("name"), Force: force, Now: time.Now().UTC()})
+}
+
+func (s *Server) groupList(r *request) (any, uint64, error) {
+	groups, err := r.snap.Groups(nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	out := []*structs.Group{}
+	for _, g := range groups {
+		if seesAllAccounts(r.acl) || r.acl.Role(g.Name) != "" {
+			out = append(out, g)
+		}
+	}
+	return out, r.snap.TableIndex("acl"), nil
+}
+
+func (s *Server) groupGet(r *request) (any, uint64, error) {
+	name := r.PathValue("name")
+	if !seesAllAccounts(r.acl) && r.acl.Role(name) == "" {
+		return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: seeing group %s needs being a member of it, or operator rights", name)
+	}
+	g, err := r.snap.GroupByName(nil, name)
+	if err != nil {
+		return nil, 0, err
+	}
+	if g == nil {
+		return nil, 0, structs.NewError(structs.CodeNotFound, "group %s not found", name)
+	}
+	c := g.Copy()
+	quotas, err := r.snap.Quotas(nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, q := range quotas {
+		if q.Kind == structs.AccountGroup && q.Name == name {
+			qq := q.Quota
+			c.Quota = &qq
+		}
+	}
+	shares, err := r.snap.Shares(nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, sh := range shares {
+		if sh.Kind == structs.AccountGroup && sh.Name == name {
+			v := sh.Shares
+			c.Shares = &v
+		}
+	}
+	return c, g.ModifyIndex, nil
+}
+
+func (s *Server) groupCreate(r *request) (any, uint64, error) {
+	var g structs.Group
+	if err := decodeBody(r.Request, &g); err != nil {
+		return nil, 0, err
+	}
+	r.audit = "group " + g.Name
+	g.CreateIndex, g.ModifyIndex, g.Quota, g.Shares = 0, 0, nil, nil
+	_, idx, err := s.apply(fsm.GroupUpsert, &structs.GroupUpsertRequest{Group: &g, Now: time.Now().UTC()})
+	if err != nil {
+		return nil, 0, err
+	}
+	g.CreateIndex, g.ModifyIndex = idx, idx
+	if g.Members == nil {
+		g.Members = []structs.GroupMember{}
+	}
+	return &g, idx, nil
+}
+
+func (s *Server) groupDelete(r *request) (any, uint64, error) {
+	drain(r.Request)
+	return s.applyIndex(fsm.GroupDelete, &structs.GroupDeleteRequest{Name: r.PathValue("name"), Now: time.Now().UTC()})
+}
+
+// groupMemberBody is the body of PUT /v1/acl/groups/{name}/members/{user}.
+type groupMemberBody struct {
+	Role structs.GroupRole `json:"role"`
+}
+
+func (s *Server) groupMemberPut(r *request) (any, uint64, error) {
+	var body groupMemberBody
+	if err := decodeBody(r.Request, &body); err != nil {
+		return nil, 0, err
+	}
+	if body.Role == "" {
+		body.Role = structs.RoleMember
+	}
+	return s.groupMember(r, body.Role, false)
+}
+
+func (s *Server) groupMemberDelete(r *request) (any, uint64, error) {
+	drain(r.Request)
+	return s.groupMember(r, "", true)
+}
+
+func (s *Server) groupMember(r *request, role structs.GroupRole, remove bool) (any, uint64, error) {
+	if err := s.requireACLs(); err != nil {
+		return nil, 0, err
+	}
+	group, user := r.PathValue("name"), r.PathValue("user")
+	if g, err := r.snap.GroupByName(nil, group); err != nil {
+		return nil, 0, err
+	} else if g == nil {
+		return nil, 0, structs.NewError(structs.CodeNotFound, "group %s not found (nai group create %s)", group, group)
+	}
+	if err := r.acl.CheckGroupAdmin(group); err != nil {
+		return nil, 0, err
+	}
+	r.audit = "group " + group + " member " + user
+	return s.applyIndex(fsm.GroupMember, &structs.GroupMemberRequest{Group: group, User: user, Role: role, Remove: remove, Now: time.Now().UTC()})
+}

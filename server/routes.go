@@ -1,0 +1,121 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/nai-project/nai/acl"
+	"github.com/nai-project/nai/structs"
+)
+
+// routes is the whole HTTP API of a server: every route, once, with the
+// capability it needs. Nothing else registers a handler (TestRouteTable
+// walks this list, so a route without a rule fails the build).
+//
+// Capabilities, from acl: Public (no token), Authenticated (any known
+// caller: a token, a client node, a server), User (a token; handlers then
+// decide per job, dataset or model and filter lists), OperatorRead and
+// OperatorWrite, ACLWrite (management), NodeRegister, Client (a client
+// node for itself), Server (servers only).
+func (s *Server) routes() []route {
+	rs := []route{
+		// Jobs.
+		{Method: "PUT", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "submit a job, or the members of a sweep, owned by the caller"},
+		{Method: "POST", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "same as PUT /v1/jobs"},
+		{Method: "POST", Path: "/v1/jobs/plan", Cap: acl.User, handle: s.jobPlan, Doc: "dry run of a submission: where it would start, or why it would wait"},
+		{Method: "GET", Path: "/v1/jobs", Cap: acl.User, handle: s.jobList, Doc: "the jobs the caller may see (?all=true: finished ones too; ?array=ID: one sweep)"},
+		{Method: "GET", Path: "/v1/jobs/{id}", Cap: acl.User, handle: s.jobGet, Doc: "one job (blocking query with ?index=&wait=)"},
+		{Method: "DELETE", Path: "/v1/jobs/{id}", Cap: acl.User, handle: s.jobCancel, Doc: "cancel a job or a whole sweep (owner, or admin of its group)"},
+		{Method: "GET", Path: "/v1/jobs/{id}/allocations", Cap: acl.User, handle: s.jobAllocs, Doc: "a job's allocations (attempts), oldest first"},
+		{Method: "GET", Path: "/v1/jobs/{id}/logs", Cap: acl.User, stream: s.jobLogs, Doc: "a job's stdout or stderr (?type=stderr, ?follow=true, ?offset=N)"},
+		{Method: "GET", Path: "/v1/jobs/{id}/outputs", Cap: acl.User, stream: s.jobOutputs, Doc: "the tar+gzip archive of what the job left in NAI_OUTPUT_DIR"},
+		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values (?all=true: the full history)"},
+		{Method: "GET", Path: "/v1/jobs/{id}/priority", Cap: acl.User, handle: s.jobPriority, Doc: "the priority factors of a pending job"},
+		{Method: "GET", Path: "/v1/queue", Cap: acl.User, handle: s.queueList, Doc: "running and pending jobs in scheduling order (?all=true adds finished ones)"},
+		{Method: "GET", Path: "/v1/queue/priority", Cap: acl.User, handle: s.queuePriority, Doc: "the priority factors of every pending job the caller may see"},
+
+		// Nodes.
+		{Method: "GET", Path: "/v1/nodes", Cap: acl.User, handle: s.nodeList, Doc: "every node with its GPUs and what holds them"},
+		{Method: "GET", Path: "/v1/nodes/{id}", Cap: acl.User, handle: s.nodeGet, Doc: "one node by id, unique id prefix or name"},
+		{Method: "POST", Path: "/v1/nodes/{id}/drain", Cap: acl.OperatorWrite, handle: s.nodeDrain, Doc: "start, change or cancel a node's drain"},
+		{Method: "POST", Path: "/v1/nodes/{id}/eligibility", Cap: acl.OperatorWrite, handle: s.nodeEligibility, Doc: "mark a node eligible for new work or not"},
+
+		// Scheduling policy.
+		{Method: "GET", Path: "/v1/queues", Cap: acl.User, handle: s.queueDefs, Doc: "the queues in force"},
+		{Method: "GET", Path: "/v1/queues/{name}", Cap: acl.User, handle: s.queueDef, Doc: "one queue"},
+		{Method: "PUT", Path: "/v1/queues/{name}", Cap: acl.OperatorWrite, handle: s.queuePut, Doc: "create or replace a queue"},
+		{Method: "DELETE", Path: "/v1/queues/{name}", Cap: acl.OperatorWrite, handle: s.queueDelete, Doc: "remove a queue definition"},
+		{Method: "GET", Path: "/v1/share", Cap: acl.User, handle: s.shareReport, Doc: "fair share of every account (like sshare)"},
+		{Method: "GET", Path: "/v1/shares", Cap: acl.User, handle: s.shareList, Doc: "the shares operators set"},
+		{Method: "PUT", Path: "/v1/shares", Cap: acl.OperatorWrite, handle: s.sharePut, Doc: "set a user's or group's shares"},
+		{Method: "DELETE", Path: "/v1/shares/{kind}/{name}", Cap: acl.OperatorWrite, handle: s.shareDelete, Doc: "return an account to the default shares"},
+		{Method: "GET", Path: "/v1/quotas", Cap: acl.User, handle: s.quotaList, Doc: "the quotas operators set"},
+		{Method: "PUT", Path: "/v1/quotas", Cap: acl.OperatorWrite, handle: s.quotaPut, Doc: "set a user's or group's quota (GPUs, pending jobs, storage)"},
+		{Method: "DELETE", Path: "/v1/quotas/{kind}/{name}", Cap: acl.OperatorWrite, handle: s.quotaDelete, Doc: "remove a quota"},
+
+		// Datasets and models: see artifactRoutes.
+
+		// Blobs: content-addressed bytes.
+		{Method: "PUT", Path: "/v1/blobs", Cap: acl.Authenticated, handle: s.blobPut, Doc: "upload content in one request (a job's code, a client's log)"},
+		{Method: "HEAD", Path: "/v1/blobs/{digest}", Cap: acl.Authenticated, stream: s.blobHead, Doc: "whether the servers hold a blob (so unchanged content is not sent twice)"},
+		{Method: "GET", Path: "/v1/blobs/{digest}", Cap: acl.Client, stream: s.blobGet, Doc: "a blob's bytes, for client nodes and servers (people pull through datasets, models and jobs)"},
+		{Method: "POST", Path: "/v1/blobs/uploads", Cap: acl.User, handle: s.uploadStart, Doc: "open a resumable upload"},
+		{Method: "GET", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadStatus, Doc: "how many bytes an upload holds"},
+		{Method: "PATCH", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadChunk, Doc: "append a chunk (Content-Range) to an upload"},
+		{Method: "PUT", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadCommit, Doc: "commit an upload whose sha256 is ?digest="},
+		{Method: "DELETE", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadAbort, Doc: "abandon an upload"},
+		{Method: "GET", Path: "/v1/operator/blobs", Cap: acl.OperatorRead, handle: s.blobList, Doc: "every blob with its holders and references, under-replicated first"},
+		{Method: "PUT", Path: "/v1/operator/blobs/{digest}/holders", Cap: acl.Server, handle: s.blobRegister, Doc: "a server records that it holds a blob"},
+		{Method: "DELETE", Path: "/v1/operator/blobs/{digest}/holders/{server}", Cap: acl.Server, handle: s.blobDrop, Doc: "a server records that it dropped its copy"},
+
+		// The cluster.
+		{Method: "GET", Path: "/v1/status/leader", Cap: acl.Public, handle: s.statusLeader, Doc: "the raft address of the leader"},
+		{Method: "GET", Path: "/v1/status/peers", Cap: acl.Public, handle: s.statusPeers, Doc: "the raft addresses of the servers"},
+		{Method: "GET", Path: "/v1/agent/self", Cap: acl.Authenticated, handle: s.agentSelf, Doc: "the answering agent: role, raft state, problems"},
+		{Method: "GET", Path: "/v1/agent/members", Cap: acl.Authenticated, handle: s.agentMembers, Doc: "every agent of the serf cluster"},
+		{Method: "PUT", Path: "/v1/agent/force-leave", Cap: acl.OperatorWrite, handle: s.agentForceLeave, Doc: "mark a failed agent as left (?node=)"},
+		{Method: "GET", Path: "/v1/operator/raft/configuration", Cap: acl.OperatorRead, handle: s.raftConfiguration, Doc: "the raft servers, their suffrage and the leader"},
+		{Method: "DELETE", Path: "/v1/operator/raft/peer", Cap: acl.OperatorWrite, handle: s.raftRemovePeer, Doc: "remove a dead server from raft (?id=)"},
+		{Method: "GET", Path: "/v1/operator/audit", Cap: acl.OperatorRead, handle: s.auditList, Doc: "the audit log of writes (?since=30d&user=U&limit=N)"},
+		{Method: "POST", Path: "/v1/operator/audit", Cap: acl.Server, handle: s.auditAppend, Doc: "a server hands the leader a batch of audit events"},
+
+		// The client nodes' API.
+		{Method: "PUT", Path: "/v1/client/nodes", Cap: acl.NodeRegister, handle: s.nodeRegister, Doc: "a client node registers (or refreshes) its fingerprint and secret"},
+		{Method: "GET", Path: "/v1/client/nodes/{id}/allocations", Cap: acl.Client, handle: s.nodeAllocs, Doc: "a node's long-poll of the allocations placed on it"},
+		{Method: "POST", Path: "/v1/client/allocations", Cap: acl.Client, handle: s.allocUpdate, Doc: "a node reports how its allocations run and end"},
+		{Method: "PUT", Path: "/v1/client/allocations/{id}/outputs", Cap: acl.Client, handle: s.outputUpload, Doc: "a node uploads an allocation's output archive"},
+	}
+	rs = append(rs, s.artifactRoutes()...)
+	rs = append(rs, s.aclRoutes()...)
+	return rs
+}
+
+// Routes registers the server's HTTP API on outer. Every /v1/ route
+// passes through forward (forward.go) first: in a cluster, writes and
+// consistent reads reach the raft leader from any server, and the leader's
+// door decides.
+func (s *Server) Routes(outer *http.ServeMux) {
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern(), s.wrap(rt))
+	}
+	// An unknown path gets a coded answer, not net/http's text.
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
+	})
+	outer.Handle("/v1/", s.forward(mux))
+}
+
+// RouteTable lists the API's routes (method, path, capability, what it
+// does), for docs and tests.
+func (s *Server) RouteTable() []RouteInfo {
+	var out []RouteInfo
+	for _, rt := range s.routes() {
+		out = append(out, RouteInfo{Method: rt.Method, Path: rt.Path, Cap: string(rt.Cap), Doc: rt.Doc})
+	}
+	return out
+}
+
+// RouteInfo describes one route of the API.
+type RouteInfo struct {
+	Method, Path, Cap, Doc string
+}
