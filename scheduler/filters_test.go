@@ -10,7 +10,9 @@ import (
 // A job no node can take counts the nodes each filter ruled out, for
 // `nai job plan` and `nai queue -explain`.
 func TestNodeFilterCounts(t *testing.T) {
-	fc := func(f structs.NodeFilter, n int) structs.NodeFilterCount { return structs.NodeFilterCount{Filter: f, Nodes: n} }
+	fc := func(f structs.NodeFilter, n int) structs.NodeFilterCount {
+		return structs.NodeFilterCount{Filter: f, Nodes: n}
+	}
 	drain := func(n *structs.Node) { n.Drain = true }
 	cases := []struct {
 		name   string
