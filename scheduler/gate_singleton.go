@@ -11,6 +11,18 @@ type nameUser struct{ name, user string }
 type singleInfo struct {
 	running string
 	first   *structs.Job
+	// the wait of the jobs behind waitFor, shared by all of them
+	wait    structs.WaitStatus
+	waitFor string
+}
+
+// waitBehind is the wait of a singleton of this name and user behind job
+// id, built once for all of them.
+func (s *singleInfo) waitBehind(id, name, user string) structs.WaitStatus {
+	if s.waitFor != id {
+		s.wait, s.waitFor = structs.WaitSingleton(id, name, user), id
+	}
+	return s.wait
 }
 
 // setupSingleton finds, for each name and user of a pending singleton
@@ -66,9 +78,9 @@ func (p *pass) singletonGate(it *item) (structs.WaitStatus, verdict) {
 	switch {
 	case info == nil:
 	case info.running != "":
-		return structs.WaitSingleton(info.running, j.Name, j.User), hold
+		return info.waitBehind(info.running, j.Name, j.User), hold
 	case info.first != nil && info.first != j:
-		return structs.WaitSingleton(info.first.ID, j.Name, j.User), hold
+		return info.waitBehind(info.first.ID, j.Name, j.User), hold
 	}
 	return structs.WaitStatus{}, admit
 }

@@ -1,9 +1,11 @@
 package structs
 
 // Plan is the scheduler's answer for one pass: which pending jobs start
-// where, and why each other pending job waits. The leader re-checks it
-// against the newest state when it applies it through raft, so a GPU is
-// never given twice.
+// where, what is preempted or cancelled, and why each other pending job
+// waits. The leader applies it whole as one raft entry
+// (PlanApplyRequest), and the state store re-checks every part against
+// the newest state, so a GPU is never given twice. A plan is read-only:
+// its waits may share NodeFilters slices.
 type Plan struct {
 	Placements []Placement  `json:"placements,omitempty"`
 	Waiting    []WaitStatus `json:"waiting,omitempty"`
