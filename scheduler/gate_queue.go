@@ -22,7 +22,8 @@ func (p *pass) requestGate(it *item) (structs.WaitStatus, verdict) {
 }
 
 // queueLimitGate holds a job that breaks its queue's limits: its time
-// limit, GPUs per job, or the groups allowed.
+// limit, GPUs per job, or the groups allowed. It runs after queueGate, so
+// the queue exists.
 func (p *pass) queueLimitGate(it *item) (structs.WaitStatus, verdict) {
 	j, c := it.job, &it.q.cfg
 	if c.MaxTimeLimit > 0 && j.TimeLimit > c.MaxTimeLimit {
