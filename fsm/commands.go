@@ -39,6 +39,15 @@ func cmd[T any](name string, apply func(st *state.Store, index uint64, req *T) a
 	}
 }
 
+// upgraded raises a command's encoding version to v for a request whose new
+// fields older entries simply lack: version v decodes like the ones before.
+// Old servers then stop on the new entries instead of applying them half.
+func upgraded[T any](c *command, v uint8) *command {
+	c.version = v
+	c.decoders[v] = func(body []byte) (any, error) { return decodeJSON[T](body) }
+	return c
+}
+
 func decodeJSON[T any](body []byte) (*T, error) {
 	v := new(T)
 	if err := json.Unmarshal(body, v); err != nil {
@@ -63,9 +72,11 @@ var commands = map[MessageType]*command{
 	NodeStatus: cmd("NodeStatus", func(st *state.Store, i uint64, r *structs.NodeStatusRequest) any {
 		return errOrNil(st.UpdateNodeStatus(i, r))
 	}),
-	PlanApply: cmd("PlanApply", func(st *state.Store, i uint64, r *structs.PlanApplyRequest) any {
+	// Version 2 added the plan's preemptions and cancels (one entry per
+	// plan).
+	PlanApply: upgraded[structs.PlanApplyRequest](cmd("PlanApply", func(st *state.Store, i uint64, r *structs.PlanApplyRequest) any {
 		return result(st.ApplyPlan(i, r))
-	}),
+	}), 2),
 	AllocUpdate: cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
 	}),

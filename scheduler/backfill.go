@@ -3,6 +3,8 @@ package scheduler
 import (
 	"cmp"
 	"slices"
+
+	"github.com/nai-project/nai/structs"
 )
 
 // reservation holds nodes for the top blocked job from the time enough of
@@ -10,12 +12,13 @@ import (
 // reserved node only if it ends by start, or if it fits in what the
 // reserved job leaves spare on that node.
 type reservation struct {
-	jobID    string
-	start    int64 // unix nanos
-	nodes    []int
-	spareGPU []int
-	spareCPU []float64
-	spareMem []int64
+	jobID     string
+	start     int64 // unix nanos
+	exclusive bool  // the reserved job wants its nodes to itself
+	nodes     []int
+	spareGPU  []int
+	spareCPU  []float64
+	spareMem  []int64
 }
 
 func (r *reservation) index(i int) int {
@@ -28,11 +31,15 @@ func (r *reservation) index(i int) int {
 }
 
 // fits reports whether a job that outlives the reservation's start may use
-// node i.
+// node i. Nothing shares a reserved node with an exclusive job, whichever
+// of the two is exclusive.
 func (r *reservation) fits(i int, sh *shape) bool {
 	k := r.index(i)
 	if k < 0 {
 		return true
+	}
+	if r.exclusive || sh.key.exclusive {
+		return false
 	}
 	return r.spareGPU[k] >= sh.key.gpu.Count && r.spareCPU[k]+cpuEpsilon >= sh.key.cpu && r.spareMem[k] >= sh.key.mem
 }
@@ -74,20 +81,37 @@ func (p *pass) estimate(sh *shape) int64 {
 // earliest replays the running jobs' ends in time order on the nodes the
 // shape may use until enough of them fit it. With pick it also chooses the
 // nodes (best fit at that time) and what they keep spare.
+//
+// When exclusivity matters (the shape is exclusive, or an exclusive job
+// holds some node) it also replays who holds each node: an exclusive shape
+// fits a node once every holder has ended, any shape once its exclusive
+// holders have.
 func (p *pass) earliest(sh *shape, pick bool) (int64, *reservation) {
 	c := p.c
 	need := sh.key.gpu.Count
 	fg := make([]int, len(c.nodes))
 	fc := make([]float64, len(c.nodes))
 	fm := make([]int64, len(c.nodes))
+	excl := sh.key.exclusive || c.anyExcl
+	var fh, fx []int32 // holders, exclusive holders
+	if excl {
+		fh = make([]int32, len(c.nodes))
+		fx = make([]int32, len(c.nodes))
+	}
 	isElig := func(i int) bool { return sh.elig[i/64]&(1<<(uint(i)%64)) != 0 }
-	fitsAt := func(i int) bool { return fg[i] >= need && fc[i]+cpuEpsilon >= sh.key.cpu && fm[i] >= sh.key.mem }
+	fitsAt := func(i int) bool {
+		return fg[i] >= need && fc[i]+cpuEpsilon >= sh.key.cpu && fm[i] >= sh.key.mem &&
+			(!excl || fx[i] == 0 && (!sh.key.exclusive || fh[i] == 0))
+	}
 	fitting := 0
 	for i := range c.nodes {
 		if !isElig(i) {
 			continue
 		}
 		fg[i], fc[i], fm[i] = c.freeMatching(i, sh), c.ns[i].cpu, c.ns[i].mem
+		if excl {
+			fh[i], fx[i] = c.ns[i].holders, c.ns[i].excl
+		}
 		if fitsAt(i) {
 			fitting++
 		}
@@ -106,6 +130,12 @@ func (p *pass) earliest(sh *shape, pick bool) (int64, *reservation) {
 				fg[r.node] += c.matchCount(r.node, r.gpus, sh)
 				fc[r.node] += r.cpu
 				fm[r.node] += r.mem
+				if excl {
+					fh[r.node]--
+					if r.excl {
+						fx[r.node]--
+					}
+				}
 				if !before && fitsAt(r.node) {
 					fitting++
 				}
@@ -132,7 +162,7 @@ func (p *pass) earliest(sh *shape, pick bool) (int64, *reservation) {
 		return cmp.Compare(a, b)
 	})
 	cand = cand[:sh.key.nodes]
-	r := &reservation{nodes: cand}
+	r := &reservation{nodes: cand, exclusive: sh.key.exclusive}
 	for _, i := range cand {
 		r.spareGPU = append(r.spareGPU, fg[i]-need)
 		r.spareCPU = append(r.spareCPU, fc[i]-sh.key.cpu)
@@ -150,4 +180,67 @@ func (c *cluster) matchCount(i int, gpus []int, sh *shape) int {
 		}
 	}
 	return n
+}
+
+// ensureRun builds the list of resource holders with their expected end
+// times, once per pass.
+func (p *pass) ensureRun() {
+	if p.runBuilt {
+		if p.merged < len(p.placed) {
+			p.run = append(p.run, p.placed[p.merged:]...)
+			p.merged = len(p.placed)
+			p.runSorted = false
+		}
+		return
+	}
+	p.runBuilt = true
+	p.run = make([]runInfo, 0, len(p.allocs)+16)
+	var lastJob *structs.Job
+	for _, a := range p.allocs {
+		i, ok := p.c.index(a.NodeID)
+		if !ok {
+			continue
+		}
+		j := lastJob
+		if j == nil || j.ID != a.JobID {
+			j = p.st.Job(a.JobID)
+			lastJob = j
+		}
+		limit := int64(forever)
+		if j != nil {
+			limit = p.s.limitOf(j, p.s.queue(j.Queue))
+		}
+		start := a.ClientStatus.StartTime
+		if start.IsZero() {
+			start = a.CreateTime
+		}
+		startNs := p.nowNs
+		if !start.IsZero() {
+			startNs = start.UnixNano()
+		}
+		end := addNs(startNs, limit)
+		if end < p.nowNs || a.DesiredStatus == structs.DesiredStop {
+			end = p.nowNs // over its limit or asked to stop: it ends soon
+		}
+		p.run = append(p.run, runInfo{node: i, gpus: a.GPUs, cpu: a.Resources.CPU, mem: a.Resources.MemoryBytes, end: end, excl: a.Resources.Exclusive})
+	}
+	p.run = append(p.run, p.placed...)
+	p.merged = len(p.placed)
+}
+
+func (p *pass) sortedRun() []runInfo {
+	p.ensureRun()
+	if !p.runSorted {
+		slices.SortStableFunc(p.run, func(a, b runInfo) int {
+			if a.end != b.end {
+				if a.end < b.end {
+					return -1
+				}
+				return 1
+			}
+			return a.node - b.node
+		})
+		p.runSorted = true
+	}
+	return p.run
 }

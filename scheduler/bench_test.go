@@ -101,3 +101,34 @@ func BenchmarkPlanIdleNodes(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPlanSingletonExclusive is BenchmarkPlan's pass with the two
+// Slurm-compatibility gates in play: every 10th pending job a singleton
+// (100 names), every 20th exclusive, and every 10th running job
+// exclusive.
+func BenchmarkPlanSingletonExclusive(b *testing.B) {
+	st := benchState(1000, 500, 10000)
+	for i, a := range st.allocs {
+		if i%10 == 0 {
+			a.Resources.Exclusive = true
+		}
+	}
+	for i, j := range st.pending {
+		j.Name = fmt.Sprintf("job%03d", i%100)
+		j.Singleton = i%10 == 0
+		j.Resources.Exclusive = i%20 == 0
+	}
+	for _, backfill := range []bool{false, true} {
+		b.Run(map[bool]string{false: "strict", true: "backfill"}[backfill], func(b *testing.B) {
+			cfg := DefaultConfig()
+			cfg.Backfill = backfill
+			s := New(cfg)
+			b.ReportAllocs()
+			var placedN int
+			for b.Loop() {
+				placedN = len(s.Plan(st, t0).Placements)
+			}
+			b.ReportMetric(float64(placedN), "placements")
+		})
+	}
+}

@@ -31,6 +31,11 @@ type cluster struct {
 	totalGPUs   int // healthy GPUs on schedulable nodes (job size factor)
 	top         int // no schedulable node has more free GPUs (see topFree)
 	version     int // bumped on every change, to know when cached reasons are stale
+	// unready counts the nodes that take no work, by why (for NoNodes)
+	unready filterCounts
+	// anyExcl: some node is held by an exclusive job, so estimates must
+	// replay who holds each node and not only what is free
+	anyExcl bool
 }
 
 type nodeState struct {
@@ -40,7 +45,9 @@ type nodeState struct {
 	cpu     float64 // free cores
 	mem     int64   // free memory
 	sched   bool
-	ident   bool // node.GPUs[k].Index == k for every k
+	ident   bool  // node.GPUs[k].Index == k for every k
+	holders int32 // live allocations and this pass's placements
+	excl    int32 // those of them that are exclusive
 }
 
 const cpuEpsilon = 1e-9
@@ -68,6 +75,9 @@ func newCluster(nodes []*structs.Node, allocs []*structs.Allocation) *cluster {
 		s.cpu = n.CPU
 		s.mem = n.MemoryBytes
 		s.sched = n.Schedulable()
+		if !s.sched {
+			c.unready[unready(n)]++
+		}
 		s.ident = true
 		for k, g := range n.GPUs {
 			if g.Index != k {
@@ -89,6 +99,11 @@ func newCluster(nodes []*structs.Node, allocs []*structs.Allocation) *cluster {
 		s := &c.ns[i]
 		s.cpu -= a.Resources.CPU
 		s.mem -= a.Resources.MemoryBytes
+		s.holders++
+		if a.Resources.Exclusive {
+			s.excl++
+			c.anyExcl = true
+		}
 		for _, gi := range a.GPUs {
 			if p := c.gpuPos(i, gi); p >= 0 && c.gpuFree[s.off+p] {
 				c.gpuFree[s.off+p] = false
@@ -151,10 +166,16 @@ func (c *cluster) clearBit(bucket, i int) {
 	c.buckets[bucket*c.words+i/64] &^= 1 << (uint(i) % 64)
 }
 
-// take marks GPUs (positions in node.GPUs), cores and memory as used.
-func (c *cluster) take(i int, pos []int, cpu float64, mem int64) {
+// take marks GPUs (positions in node.GPUs), cores and memory as used by
+// one more holder, exclusive or not.
+func (c *cluster) take(i int, pos []int, cpu float64, mem int64, exclusive bool) {
 	s := &c.ns[i]
 	c.version++
+	s.holders++
+	if exclusive {
+		s.excl++
+		c.anyExcl = true
+	}
 	if s.sched {
 		c.clearBit(s.free, i)
 	}
@@ -188,13 +209,13 @@ func (c *cluster) topFree() int {
 
 // gpuMatches reports whether a GPU satisfies a request's model and memory.
 func gpuMatches(g *structs.GPU, r *structs.GPURequest) bool {
-	if r.MemoryBytes > 0 && g.MemoryBytes < r.MemoryBytes {
-		return false
-	}
-	if r.Model != "" && !strings.Contains(strings.ToLower(g.Model), strings.ToLower(r.Model)) {
-		return false
-	}
-	return true
+	return modelMatches(g, r) && (r.MemoryBytes == 0 || g.MemoryBytes >= r.MemoryBytes)
+}
+
+// modelMatches reports whether a GPU is of the model asked (a
+// case-insensitive part of its product name), whatever its memory.
+func modelMatches(g *structs.GPU, r *structs.GPURequest) bool {
+	return r.Model == "" || strings.Contains(strings.ToLower(g.Model), strings.ToLower(r.Model))
 }
 
 // freeMatching counts a node's free GPUs that satisfy the shape.
@@ -216,10 +237,17 @@ func (c *cluster) freeMatching(i int, sh *shape) int {
 // shape now.
 func (c *cluster) fitsNow(i int, sh *shape) bool {
 	s := &c.ns[i]
-	if s.free < sh.key.gpu.Count || s.cpu+cpuEpsilon < sh.key.cpu || s.mem < sh.key.mem {
+	if s.free < sh.key.gpu.Count || s.cpu+cpuEpsilon < sh.key.cpu || s.mem < sh.key.mem || !c.shareable(i, sh) {
 		return false
 	}
 	return !sh.constrained || c.freeMatching(i, sh) >= sh.key.gpu.Count
+}
+
+// shareable reports whether exclusivity lets the shape onto node i: no
+// exclusive job holds it, and it is idle if the shape is exclusive.
+func (c *cluster) shareable(i int, sh *shape) bool {
+	s := &c.ns[i]
+	return s.excl == 0 && (!sh.key.exclusive || s.holders == 0)
 }
 
 // find appends to out up to want nodes that fit the shape now, best fit

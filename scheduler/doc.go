@@ -5,27 +5,45 @@
 //
 // The plan lists placements (node and GPU indices, one per node and rank for
 // a gang job), preemptions, cancellations (a dependency that can never be
-// met) and, for every other pending job, exactly one WaitStatus with a code,
-// a reason a user understands and, when known, an estimated start. The
-// leader applies the plan through raft and re-checks it against the newest
-// state; the simulator (package sim) replays traces through the same code.
+// met) and, for every other pending job, exactly one WaitStatus with a
+// typed code, a reason a user understands built from that code
+// (structs/wait.go), per-node filter counts when no node can take the job,
+// and, when known, an estimated start. The leader applies the whole plan
+// as one raft entry, and the state store re-checks every part against the
+// newest state; the simulator (package sim) replays traces through the
+// same code.
 //
-// A pass, stage by stage:
+// A pass, stage by stage (consider in plan.go):
 //
 //   - order (priority.go): queue tier, then Slurm-like multifactor priority
 //     (age, fair share, job size, queue, the job's own priority; weights in
 //     Config), then submit time, then ID. Order and Factors expose it.
-//   - gates (plan.go): queue limits, begin time, dependencies, quotas,
-//     sweep max_parallel, no ready node.
-//   - feasibility (feasible.go): the nodes a job's shape could ever use,
-//     cached per shape per pass; "NoNodeFits" when too few.
-//   - placement (capacity.go, rank.go): best fit across nodes (fewest free
-//     GPUs that still fit, from free-count buckets held as bitsets), then
-//     NVLink-connected GPUs within the node; gangs get N nodes or none.
+//   - gates (gate.go, one gate_*.go file and table test each), in order:
+//     queue exists, request valid, queue limits (QueueLimit), begin time,
+//     dependencies (Dependency; cancel when never satisfiable), singleton
+//     (Slurm's --dependency=singleton), quotas (QuotaExceeded), sweep
+//     max_parallel (ArrayLimit), some ready node (NoNodes). The first gate
+//     that holds a job gives its reason. A gate with a setup step is off,
+//     and costs nothing, in a pass where it cannot hold any job.
+//   - feasibility (feasible.go, filters.go): the nodes a job's shape could
+//     ever use, cached per shape per pass; the others are counted by the
+//     filter they fail first (queue, down, draining, ineligible, GPUs, GPU
+//     model, GPU memory, CPU, memory); "NoNodeFits" when too few remain.
+//   - placement (place.go, capacity.go, rank.go): best fit across nodes
+//     (fewest free GPUs that still fit, from free-count buckets held as
+//     bitsets), then NVLink-connected GPUs within the node; gangs get N
+//     nodes or none. An exclusive job (Resources.Exclusive, Slurm's
+//     --exclusive) takes only nodes nothing holds, and nothing joins a
+//     node an exclusive job holds.
+//   - waiting (wait.go): Priority when a higher blocked job holds the
+//     nodes, else Resources with the nodes counted by what is missing now
+//     (an exclusive holder, not idle, free GPUs, CPU, memory).
 //   - blocking: without backfill a job that cannot start holds every node
 //     it could use against lower jobs (strict priority); with EASY backfill
 //     (backfill.go) the top blocked job gets a reservation from running
 //     jobs' time limits and lower jobs start only if they cannot delay it.
+//     Estimates and reservations replay who holds each node, so
+//     exclusivity holds in them too.
 //   - preemption (preempt.go): a blocked job of a higher queue tier stops
 //     preemptible jobs of lower tiers, choosing the node and victims that
 //     lose the least GPU-time.

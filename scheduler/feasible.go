@@ -1,9 +1,6 @@
 package scheduler
 
 import (
-	"fmt"
-	"strconv"
-
 	"github.com/nai-project/nai/structs"
 )
 
@@ -11,11 +8,12 @@ import (
 // key share one feasibility result per pass, which keeps a pass over
 // thousands of similar jobs cheap.
 type shapeKey struct {
-	gpu   structs.GPURequest
-	nodes int
-	cpu   float64
-	mem   int64
-	queue string
+	gpu       structs.GPURequest
+	nodes     int
+	cpu       float64
+	mem       int64
+	queue     string
+	exclusive bool
 }
 
 // shape is the static feasibility of one shapeKey in one pass.
@@ -24,14 +22,18 @@ type shape struct {
 	elig        []uint64 // schedulable nodes of the queue that could hold one node's share
 	eligCount   int
 	constrained bool // asks for a GPU model or memory
-	reason      string
+	// static counts the nodes outside elig by the filter they fail.
+	static filterCounts
+	// never is the NoNodeFits wait when fewer than key.nodes nodes are
+	// eligible.
+	never structs.WaitStatus
 	// est is the earliest time (unix nanos) the shape fits as running
 	// jobs end, ignoring other pending jobs; estDone says it is computed.
 	est     int64
 	estDone bool
-	// waitReason is the Resources reason as of cluster version waitVer.
-	waitReason string
-	waitVer    int
+	// wait is the Resources wait as of cluster version waitVer.
+	wait    structs.WaitStatus
+	waitVer int
 }
 
 func keyOf(j *structs.Job, q *queueInfo) shapeKey {
@@ -39,7 +41,8 @@ func keyOf(j *structs.Job, q *queueInfo) shapeKey {
 	if n < 1 {
 		n = 1
 	}
-	return shapeKey{gpu: j.Resources.GPU, nodes: n, cpu: j.Resources.CPU, mem: j.Resources.MemoryBytes, queue: q.cfg.Name}
+	return shapeKey{gpu: j.Resources.GPU, nodes: n, cpu: j.Resources.CPU, mem: j.Resources.MemoryBytes,
+		queue: q.cfg.Name, exclusive: j.Resources.Exclusive}
 }
 
 // shapeOf returns the cached shape of a job, computing it on first use.
@@ -63,6 +66,9 @@ func (p *pass) shapeOf(j *structs.Job, q *queueInfo) *shape {
 	return sh
 }
 
+// newShape filters every node for the shape: the queue, the node's state,
+// then GPUs, GPU model and memory, CPU and memory of the idle node. Nodes
+// that pass are eligible; the others are counted by the filter they fail.
 func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 	c := p.c
 	sh := &shape{key: k, elig: make([]uint64, c.words), constrained: k.gpu.Model != "" || k.gpu.MemoryBytes > 0, waitVer: -1}
@@ -70,71 +76,62 @@ func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 	var largestCPU float64
 	var largestMem int64
 	for i, n := range c.nodes {
+		if !q.hasNode(n) {
+			sh.static[fQueue]++
+			continue
+		}
 		s := &c.ns[i]
-		if !s.sched || !q.hasNode(n) {
+		if !s.sched {
+			sh.static[unready(n)]++
 			continue
 		}
 		inQueue++
-		match := 0
-		for gi := range n.GPUs {
-			if n.GPUs[gi].Healthy && gpuMatches(&n.GPUs[gi], &k.gpu) {
-				match++
+		model, match := s.healthy, s.healthy
+		if sh.constrained {
+			model, match = 0, 0
+			for gi := range n.GPUs {
+				g := &n.GPUs[gi]
+				if g.Healthy && modelMatches(g, &k.gpu) {
+					model++
+					if g.MemoryBytes >= k.gpu.MemoryBytes {
+						match++
+					}
+				}
 			}
 		}
 		largestGPU = max(largestGPU, s.healthy)
 		largestMatch = max(largestMatch, match)
 		largestCPU = max(largestCPU, n.CPU)
 		largestMem = max(largestMem, n.MemoryBytes)
-		if match >= k.gpu.Count && n.CPU+cpuEpsilon >= k.cpu && n.MemoryBytes >= k.mem {
-			sh.elig[i/64] |= 1 << (uint(i) % 64)
-			sh.eligCount++
+		if f := c.staticFilter(i, &k, model, match); f < numFilters {
+			sh.static[f]++
+			continue
 		}
+		sh.elig[i/64] |= 1 << (uint(i) % 64)
+		sh.eligCount++
 	}
 	if sh.eligCount >= k.nodes {
 		return sh
 	}
-	what := gpuWords(k.gpu)
+	filters := sh.static.list()
 	switch {
 	case inQueue == 0:
-		sh.reason = fmt.Sprintf("NoNodeFits: queue %q has no ready node", k.queue) + unreadyNote(c.nodes, q.hasNode)
+		sh.never = structs.WaitQueueNoNode(k.queue, filters)
 	case largestMatch < k.gpu.Count:
-		if k.gpu.Model != "" || k.gpu.MemoryBytes > 0 {
-			sh.reason = fmt.Sprintf("NoNodeFits: needs %s, largest node has %d such GPUs (%d GPUs in all)", what, largestMatch, largestGPU)
-		} else {
-			sh.reason = fmt.Sprintf("NoNodeFits: needs %s, largest node has %d", what, largestGPU)
-		}
+		sh.never = structs.WaitTooFewGPUs(k.gpu, largestMatch, largestGPU)
 	case largestCPU+cpuEpsilon < k.cpu:
-		sh.reason = fmt.Sprintf("NoNodeFits: needs %s CPUs, largest node has %s", fmtCPU(k.cpu), fmtCPU(largestCPU))
+		sh.never = structs.WaitTooFewCPUs(k.cpu, largestCPU)
 	case largestMem < k.mem:
-		sh.reason = fmt.Sprintf("NoNodeFits: needs %s of memory, largest node has %s", structs.FormatSize(k.mem), structs.FormatSize(largestMem))
+		sh.never = structs.WaitTooLittleMemory(k.mem, largestMem)
 	case sh.eligCount == 0:
-		sh.reason = fmt.Sprintf("NoNodeFits: no node has %s, %s CPUs and %s together", what, fmtCPU(k.cpu), structs.FormatSize(k.mem))
+		sh.never = structs.WaitNoNodeHasAll(k.gpu, k.cpu, k.mem)
 	default:
-		sh.reason = fmt.Sprintf("NoNodeFits: needs %d nodes with %s each, %d ready nodes have that", k.nodes, what, sh.eligCount)
+		sh.never = structs.WaitTooFewNodes(k.nodes, k.gpu, sh.eligCount)
 	}
+	sh.never.NodeFilters = filters
 	return sh
 }
 
 func (q *queueInfo) hasNode(n *structs.Node) bool {
 	return q.nodes == nil || q.nodes[n.ID] || q.nodes[n.Name]
 }
-
-// gpuWords says what a request asks for per node, for reasons.
-func gpuWords(r structs.GPURequest) string {
-	s := strconv.Itoa(r.Count)
-	switch {
-	case r.Model != "" && r.MemoryBytes > 0:
-		s += " x " + r.Model + " with " + structs.FormatSize(r.MemoryBytes)
-	case r.Model != "":
-		s += " x " + r.Model
-	case r.MemoryBytes > 0:
-		s += " GPUs with " + structs.FormatSize(r.MemoryBytes)
-	case r.Count == 1:
-		s += " GPU"
-	default:
-		s += " GPUs"
-	}
-	return s
-}
-
-func fmtCPU(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }

@@ -342,13 +342,13 @@ func TestGates(t *testing.T) {
 			c.Queues = []structs.Queue{{Name: "default", MaxTimeLimit: structs.Duration(time.Hour)}}
 		}, func(h *harness) string {
 			return h.submit(newJob().TimeLimit(2 * time.Hour))[0].ID
-		}, want{code: structs.WaitNoNodeFits, reason: "QueueLimit: time limit 2h0m0s exceeds queue default's maximum of 1h0m0s"}},
+		}, want{code: structs.WaitQueueLimit, reason: "QueueLimit: time limit 2h0m0s exceeds queue default's maximum of 1h0m0s"}},
 		{"queue max GPUs per job", func(c *Config) { c.Queues = []structs.Queue{{Name: "default", MaxGPUsPerJob: 2}} }, func(h *harness) string {
 			return h.submit(newJob().GPUs(4))[0].ID
-		}, want{code: structs.WaitNoNodeFits, reason: "QueueLimit: needs 4 GPUs, queue default allows 2 per job"}},
+		}, want{code: structs.WaitQueueLimit, reason: "QueueLimit: needs 4 GPUs, queue default allows 2 per job"}},
 		{"queue allowed groups", func(c *Config) { c.Queues = []structs.Queue{{Name: "default", AllowedGroups: []string{"ml"}}} }, func(h *harness) string {
 			return h.submit(newJob().Group("web"))[0].ID
-		}, want{code: structs.WaitNoNodeFits, reason: `QueueLimit: group "web" may not use queue default`}},
+		}, want{code: structs.WaitQueueLimit, reason: `QueueLimit: group "web" may not use queue default`}},
 		{"queue node set", func(c *Config) { c.Queues = []structs.Queue{{Name: "small", Nodes: []string{"n2"}}} }, func(h *harness) string {
 			return h.submit(newJob().Queue("small").GPUs(8))[0].ID
 		}, want{code: structs.WaitNoNodeFits, reason: "NoNodeFits: needs 8 GPUs, largest node has 4"}},

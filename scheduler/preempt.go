@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"cmp"
-	"fmt"
 	"math/bits"
 	"slices"
 
@@ -24,10 +23,13 @@ type victim struct {
 	cost  float64 // GPU-hours of work lost if stopped now
 }
 
+// held is what the allocations already stopping on a node will give back.
 type held struct {
-	gpus []int
-	cpu  float64
-	mem  int64
+	gpus    []int
+	cpu     float64
+	mem     int64
+	holders int32
+	excl    int32
 }
 
 func (p *pass) preemptInfo() *preemptState {
@@ -50,6 +52,10 @@ func (p *pass) preemptInfo() *preemptState {
 			h.gpus = append(h.gpus, a.GPUs...)
 			h.cpu += a.Resources.CPU
 			h.mem += a.Resources.MemoryBytes
+			h.holders++
+			if a.Resources.Exclusive {
+				h.excl++
+			}
 			continue
 		}
 		j := p.st.Job(a.JobID)
@@ -77,12 +83,14 @@ func (p *pass) preemptInfo() *preemptState {
 
 // preempt chooses running preemptible jobs of lower queue tiers to stop so
 // that the job fits on one node, picking the node and victims that lose
-// the least GPU-time. It returns the job's wait reason, or "" when
-// preemption cannot help.
-func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) string {
+// the least GPU-time. Exclusivity counts: an exclusive job needs every
+// other holder of the node gone, any job needs the node's exclusive
+// holder gone. It returns the job's wait, and false when preemption
+// cannot help.
+func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) (structs.WaitStatus, bool) {
 	ps := p.preemptInfo()
 	if !ps.any && len(ps.stopping) == 0 {
-		return ""
+		return structs.WaitStatus{}, false
 	}
 	c := p.c
 	k := sh.key
@@ -95,14 +103,19 @@ func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) string {
 				continue
 			}
 			g, cpu, mem := c.freeMatching(i, sh), c.ns[i].cpu, c.ns[i].mem
+			hs, xs := c.ns[i].holders, c.ns[i].excl // holders that stay, exclusive ones among them
 			if h := ps.stopping[i]; h != nil {
 				g += c.matchCount(i, h.gpus, sh)
 				cpu += h.cpu
 				mem += h.mem
+				hs -= h.holders
+				xs -= h.excl
 			}
-			fits := func() bool { return g >= k.gpu.Count && cpu+cpuEpsilon >= k.cpu && mem >= k.mem }
+			fits := func() bool {
+				return g >= k.gpu.Count && cpu+cpuEpsilon >= k.cpu && mem >= k.mem && xs == 0 && (!k.exclusive || hs == 0)
+			}
 			if fits() {
-				return "Resources: waiting for preempted jobs on " + c.nodes[i].Name + " to stop"
+				return structs.WaitPreemptionStopping(c.nodes[i].Name), true
 			}
 			cands = cands[:0]
 			for _, v := range ps.victims[i] {
@@ -122,6 +135,7 @@ func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) string {
 				g += c.matchCount(i, v.alloc.GPUs, sh)
 				cpu += v.alloc.Resources.CPU
 				mem += v.alloc.Resources.MemoryBytes
+				hs, xs = hs-1, xs-exclusiveCount(v.alloc)
 				n++
 			}
 			if !fits() {
@@ -131,13 +145,15 @@ func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) string {
 			chosen := slices.Clone(cands[:n])
 			for x := len(chosen) - 1; x >= 0; x-- {
 				v := chosen[x]
-				dg := c.matchCount(i, v.alloc.GPUs, sh)
+				dg, dx := c.matchCount(i, v.alloc.GPUs, sh), exclusiveCount(v.alloc)
 				g, cpu, mem = g-dg, cpu-v.alloc.Resources.CPU, mem-v.alloc.Resources.MemoryBytes
+				hs, xs = hs+1, xs+dx
 				if fits() {
 					chosen = slices.Delete(chosen, x, x+1)
 					continue
 				}
 				g, cpu, mem = g+dg, cpu+v.alloc.Resources.CPU, mem+v.alloc.Resources.MemoryBytes
+				hs, xs = hs-1, xs-dx
 			}
 			cost := 0.0
 			for _, v := range chosen {
@@ -149,13 +165,18 @@ func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) string {
 		}
 	}
 	if bestNode < 0 {
-		return ""
+		return structs.WaitStatus{}, false
 	}
 	for _, v := range best {
 		ps.chosen[v.alloc.ID] = true
 		plan.Preempt = append(plan.Preempt, structs.Preemption{AllocID: v.alloc.ID, JobID: v.alloc.JobID, ForJobID: it.job.ID})
 	}
-	// No cost in the words: it grows every second, and a reason that
-	// changes every pass would be written to raft every pass.
-	return fmt.Sprintf("Resources: preempting %d job(s) on %s", len(best), c.nodes[bestNode].Name)
+	return structs.WaitPreempting(len(best), c.nodes[bestNode].Name), true
+}
+
+func exclusiveCount(a *structs.Allocation) int32 {
+	if a.Resources.Exclusive {
+		return 1
+	}
+	return 0
 }

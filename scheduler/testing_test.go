@@ -324,6 +324,9 @@ func (b *jobBuilder) Array(id string, max int) *jobBuilder {
 	b.j.ArrayID, b.j.MaxParallel = id, max
 	return b
 }
+func (b *jobBuilder) Name(n string) *jobBuilder { b.j.Name = n; return b }
+func (b *jobBuilder) Singleton() *jobBuilder    { b.j.Singleton = true; return b }
+func (b *jobBuilder) Exclusive() *jobBuilder    { b.j.Resources.Exclusive = true; return b }
 func (b *jobBuilder) After(typ structs.DependencyType, id string) *jobBuilder {
 	b.j.DependsOn = append(b.j.DependsOn, structs.Dependency{Type: typ, JobID: id})
 	return b
@@ -337,3 +340,47 @@ func strict() Config {
 	c.Preemption = false
 	return c
 }
+
+// gateRun is one job's outcome at one gate.
+type gateRun struct {
+	v      verdict
+	code   structs.WaitCode
+	reason string
+}
+
+func (g gateRun) String() string { return fmt.Sprintf("%s %s %q", g.v, g.code, g.reason) }
+
+// runGate runs the named gate alone over every pending job in the order a
+// pass considers them, after the gate's setup, as a pass would if every
+// gate before it let every job through. An off gate admits every job.
+func (h *harness) runGate(cfg Config, name string) map[string]gateRun {
+	h.t.Helper()
+	var g *gate
+	for i := range gates {
+		if gates[i].name == name {
+			g = &gates[i]
+		}
+	}
+	if g == nil {
+		h.t.Fatalf("no gate named %q", name)
+	}
+	p := New(cfg).newPass(h.st, h.now, nil)
+	on := g.setup == nil || g.setup(p)
+	out := map[string]gateRun{}
+	for i := range p.items {
+		it := &p.items[i]
+		r := gateRun{v: admit}
+		if on {
+			ws, v := g.check(p, it)
+			r = gateRun{v: v, code: ws.Code, reason: ws.Reason}
+			if (v == admit) != (ws.Code == "") {
+				h.t.Errorf("gate %s: job %s %s with wait %+v", name, it.job.ID, v, ws)
+			}
+		}
+		out[it.job.ID] = r
+	}
+	return out
+}
+
+// admitted is what runGate reports for a job the gate lets through.
+var admitted = gateRun{v: admit}

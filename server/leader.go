@@ -113,7 +113,10 @@ func (s *Server) leaderBarrier(stop chan struct{}, barrier func() error) bool {
 	}
 }
 
-// schedulePass computes one plan and applies it when it changes anything.
+// schedulePass computes one plan and, when it changes anything, commits it
+// whole as one raft entry: placements, changed waiting reasons,
+// preemptions and never-runnable cancels apply in one transaction (and
+// wake the scheduler once).
 func (s *Server) schedulePass() error {
 	snap := s.State().Snapshot()
 	now := time.Now().UTC()
@@ -122,7 +125,7 @@ func (s *Server) schedulePass() error {
 		return err
 	}
 	plan := sched.Plan(snap.SchedulerState(), now)
-	req := &structs.PlanApplyRequest{Now: now}
+	req := &structs.PlanApplyRequest{Now: now, Preempt: plan.Preempt, Cancel: plan.Cancel}
 	for _, p := range plan.Placements {
 		a, err := s.allocFor(snap, p, now)
 		if err != nil {
@@ -144,19 +147,9 @@ func (s *Server) schedulePass() error {
 		}
 		req.Waiting = append(req.Waiting, w)
 	}
-	if len(req.Allocs) > 0 || len(req.Waiting) > 0 {
+	if len(req.Allocs) > 0 || len(req.Waiting) > 0 || len(req.Preempt) > 0 || len(req.Cancel) > 0 {
 		if _, _, err := s.apply(fsm.PlanApply, req); err != nil {
 			return fmt.Errorf("apply plan: %w", err)
-		}
-	}
-	if len(plan.Cancel) > 0 {
-		if err := s.cancelNeverRunnable(plan.Cancel, now); err != nil {
-			return err
-		}
-	}
-	if len(plan.Preempt) > 0 {
-		if err := s.preempt(plan.Preempt, now); err != nil {
-			return err
 		}
 	}
 	return nil
@@ -167,7 +160,7 @@ func (s *Server) schedulePass() error {
 // than a minute are not: otherwise every pass would write, and every write
 // would trigger another pass.
 func waitChanged(j *structs.Job, w structs.WaitStatus) bool {
-	if j.Reason != w.Reason {
+	if j.Reason != w.Reason || !slices.Equal(j.NodeFilters, w.NodeFilters) {
 		return true
 	}
 	d := j.EstimatedStart.Sub(w.EstimatedStart)
@@ -218,29 +211,6 @@ func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Ti
 		}
 	}
 	return a, nil
-}
-
-// cancelNeverRunnable ends pending jobs whose dependencies can no longer be
-// met.
-func (s *Server) cancelNeverRunnable(ws []structs.WaitStatus, now time.Time) error {
-	for _, w := range ws {
-		req := &structs.JobCancelRequest{JobIDs: []string{w.JobID}, Reason: structs.ExitReason(w.Reason), Now: now}
-		if _, _, err := s.apply(fsm.JobCancel, req); err != nil {
-			return fmt.Errorf("cancel job %s (%s): %w", w.JobID, w.Reason, err)
-		}
-	}
-	return nil
-}
-
-// preempt asks the clients to stop the chosen victims.
-func (s *Server) preempt(ps []structs.Preemption, now time.Time) error {
-	for _, p := range ps {
-		req := &structs.JobCancelRequest{JobIDs: []string{p.JobID}, Reason: structs.ExitPreempted, Now: now}
-		if _, _, err := s.apply(fsm.JobCancel, req); err != nil {
-			return fmt.Errorf("preempt job %s for %s: %w", p.JobID, p.ForJobID, err)
-		}
-	}
-	return nil
 }
 
 // fairShareRefresh is how old the fair-share usage may be. Usage decays

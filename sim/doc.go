@@ -12,10 +12,11 @@
 // scheduler.Plan on an in-memory State and applies the plan: placed jobs
 // start now and end after their real duration (or their limit, if
 // shorter). Jobs bigger than a node become gang jobs over several nodes; a
-// job the scheduler reports as NoNodeFits is counted as unschedulable. The
-// policies (fifo, priority, backfill, priority-backfill) are scheduler
-// Configs (PolicyConfig); for fair share the simulator keeps usage with
-// scheduler.Usage.Advance exactly as the server does.
+// job the scheduler reports as NoNodeFits (or over a QueueLimit) is
+// counted as unschedulable. The policies (fifo, priority, backfill,
+// priority-backfill) are scheduler Configs (PolicyConfig); for fair share
+// the simulator keeps usage with scheduler.Usage.Advance exactly as the
+// server does.
 //
 // Run is deterministic: the same trace and options give the same Result.
 // It reports average, p50 and p99 wait, average job completion time,

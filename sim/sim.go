@@ -235,7 +235,7 @@ func (r *runner) schedule(nowNs int64) {
 		changed = true
 	}
 	for _, w := range plan.Waiting {
-		if w.Code == structs.WaitNoNodeFits {
+		if w.Code == structs.WaitNoNodeFits || w.Code == structs.WaitQueueLimit {
 			i, _ := strconv.Atoi(w.JobID)
 			r.st.jobs[i].Status = structs.JobFailed
 			r.unsched[i] = true

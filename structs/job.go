@@ -102,11 +102,14 @@ type Job struct {
 	// EstimatedStart is the scheduler's guess for a pending job, from the
 	// running jobs' time limits; zero when it has none.
 	EstimatedStart time.Time `json:"estimated_start,omitzero"`
-	OutputDigest   string    `json:"output_digest,omitempty"`
-	OutputSize     int64     `json:"output_size,omitempty"`
-	MetricsDigest  string    `json:"metrics_digest,omitempty"` // blob of the full metrics history (JSON lines)
-	StdoutDigest   string    `json:"stdout_digest,omitempty"`  // blob of the final stdout log
-	StderrDigest   string    `json:"stderr_digest,omitempty"`  // blob of the final stderr log
+	// NodeFilters counts, for a pending job no node can take now, the
+	// nodes each scheduler test ruled out (WaitStatus.NodeFilters).
+	NodeFilters   []NodeFilterCount `json:"node_filters,omitempty"`
+	OutputDigest  string            `json:"output_digest,omitempty"`
+	OutputSize    int64             `json:"output_size,omitempty"`
+	MetricsDigest string            `json:"metrics_digest,omitempty"` // blob of the full metrics history (JSON lines)
+	StdoutDigest  string            `json:"stdout_digest,omitempty"`  // blob of the final stdout log
+	StderrDigest  string            `json:"stderr_digest,omitempty"`  // blob of the final stderr log
 
 	CreateIndex uint64 `json:"create_index"`
 	ModifyIndex uint64 `json:"modify_index"`
@@ -326,6 +329,7 @@ func (j *Job) Copy() *Job {
 		c.ExitCode = &e
 	}
 	c.GPUs = slices.Clone(j.GPUs)
+	c.NodeFilters = slices.Clone(j.NodeFilters)
 	c.Metrics = maps.Clone(j.Metrics)
 	return &c
 }

@@ -1,11 +1,11 @@
 package structs
 
-import "time"
-
 // Plan is the scheduler's answer for one pass: which pending jobs start
-// where, and why each other pending job waits. The leader re-checks it
-// against the newest state when it applies it through raft, so a GPU is
-// never given twice.
+// where, what is preempted or cancelled, and why each other pending job
+// waits. The leader applies it whole as one raft entry
+// (PlanApplyRequest), and the state store re-checks every part against
+// the newest state, so a GPU is never given twice. A plan is read-only:
+// its waits may share NodeFilters slices.
 type Plan struct {
 	Placements []Placement  `json:"placements,omitempty"`
 	Waiting    []WaitStatus `json:"waiting,omitempty"`
@@ -32,26 +32,4 @@ type Placement struct {
 	Rank   int    `json:"rank,omitempty"`
 	// NodeName is filled for people (job plan); the scheduler leaves it.
 	NodeName string `json:"node_name,omitempty"`
-}
-
-// WaitCode classifies why a pending job does not start now.
-type WaitCode string
-
-const (
-	WaitResources  WaitCode = "Resources"     // fits a node, but not a free one now
-	WaitPriority   WaitCode = "Priority"      // a higher-priority job holds the resources it would use
-	WaitNoNodeFits WaitCode = "NoNodeFits"    // no node could ever run it as asked
-	WaitDependency WaitCode = "Dependency"    // a job it depends on has not ended as required
-	WaitBeginTime  WaitCode = "BeginTime"     // its begin time is in the future
-	WaitQuota      WaitCode = "QuotaExceeded" // its user or group is at a limit
-	WaitParallel   WaitCode = "ArrayLimit"    // its sweep is at max_parallel
-	WaitNoNodes    WaitCode = "NoNodes"       // the cluster has no ready node
-)
-
-// WaitStatus is why one pending job waits, in words a user understands.
-type WaitStatus struct {
-	JobID          string    `json:"job_id"`
-	Code           WaitCode  `json:"code"`
-	Reason         string    `json:"reason"` // e.g. "NoNodeFits: needs 8 GPUs, largest node has 4"
-	EstimatedStart time.Time `json:"estimated_start,omitzero"`
 }

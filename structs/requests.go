@@ -53,14 +53,23 @@ type NodeStatusRequest struct {
 	Now    time.Time  `json:"now"`
 }
 
-// PlanApplyRequest commits a scheduler plan. The leader fills Allocs from
-// the plan's placements (ids are jobID.attempt) before applying; the state
-// store re-checks every allocation against the newest state and drops any
-// that no longer fits.
+// PlanApplyRequest commits a whole scheduler plan in one raft entry and one
+// state transaction. The leader fills Allocs from the plan's placements
+// (ids are jobID.attempt) before applying; the state store re-checks every
+// part against the newest state and drops what no longer holds: an
+// allocation that no longer fits, a preemption whose victim already stops
+// or whose beneficiary no longer waits, a cancel of a job no longer
+// pending.
 type PlanApplyRequest struct {
 	Allocs  []*Allocation `json:"allocs"`
 	Waiting []WaitStatus  `json:"waiting,omitempty"`
-	Now     time.Time     `json:"now"`
+	// Preempt asks running allocations to stop (reason preempted) so that
+	// higher jobs can start.
+	Preempt []Preemption `json:"preempt,omitempty"`
+	// Cancel ends pending jobs that can never run; each Reason becomes the
+	// job's reason.
+	Cancel []WaitStatus `json:"cancel,omitempty"`
+	Now    time.Time    `json:"now"`
 }
 
 // AllocUpdateRequest carries client reports.

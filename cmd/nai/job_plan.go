@@ -100,7 +100,8 @@ func planFailed(ctx context.Context, err error) error {
 }
 
 // formatPlan writes one line per job: where it would start, or why it
-// would wait and when it is expected to start.
+// would wait and when it is expected to start; under a waiting job, how
+// many nodes each scheduler test ruled out.
 func formatPlan(w io.Writer, resp *structs.JobPlanResponse, sweep bool, now time.Time) error {
 	var b strings.Builder
 	indent := ""
@@ -129,6 +130,11 @@ func formatPlan(w io.Writer, resp *structs.JobPlanResponse, sweep bool, now time
 			}
 		}
 		fmt.Fprintf(&b, "%s%s %s\n", indent, label, planOutcome(r, now))
+		if r.Wait != nil && !r.Cancelled {
+			if f := structs.FormatNodeFilters(r.Wait.NodeFilters); f != "" {
+				fmt.Fprintf(&b, "%s  %s\n", indent, f) // "6 nodes: not enough free GPUs; 2 nodes: draining"
+			}
+		}
 		for _, p := range r.Preempt {
 			fmt.Fprintf(&b, "%s  it would preempt job %s (allocation %s)\n", indent, p.JobID, p.AllocID)
 		}

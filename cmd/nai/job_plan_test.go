@@ -24,6 +24,8 @@ func TestFormatPlan(t *testing.T) {
 	}
 	gang := start("gang", "gpu1", 0, 1)
 	gang.Placements = append(gang.Placements, structs.Placement{JobID: "plan-1", NodeID: "9a8b7c6d-0000", GPUs: []int{2, 3}, Rank: 1})
+	filtered := waitFor("big", "Resources: needs 8 GPUs, 4 free on the best node", time.Time{})
+	filtered.Wait.NodeFilters = []structs.NodeFilterCount{{Filter: structs.FilterFreeGPUs, Nodes: 6}, {Filter: structs.FilterDraining, Nodes: 2}}
 	cancelled := waitFor("after", "DependencyNeverSatisfied", time.Time{})
 	cancelled.Cancelled = true
 	preempting := waitFor("urgent", "Resources: preempting job 4", now.Add(time.Minute))
@@ -53,6 +55,9 @@ func TestFormatPlan(t *testing.T) {
 			false, "Job \"gang\" would start now on 2 nodes: gpu1 (GPUs 0,1), 9a8b7c6d (GPUs 2,3)\nQueue position 1 of 1 pending job\n"},
 		{"waits with estimate", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{waitFor("big", "Resources: needs 8 GPUs, 4 free on the best node", now.Add(62*time.Minute))}, Pending: 3},
 			false, "Job \"big\" would wait: Resources: needs 8 GPUs, 4 free on the best node; estimated start 2026-11-25T21:02:00Z (in 1h2m)\nQueue position 3 of 3 pending jobs\n"},
+		{"waits, with the nodes each test ruled out", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{filtered}, Pending: 3},
+			false, "Job \"big\" would wait: Resources: needs 8 GPUs, 4 free on the best node; no estimated start\n" +
+				"  6 nodes: not enough free GPUs; 2 nodes: draining\nQueue position 3 of 3 pending jobs\n"},
 		{"waits without estimate", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{waitFor("big", "Resources: needs 8 GPUs, 4 free on the best node", time.Time{})}, Pending: 3},
 			false, "Job \"big\" would wait: Resources: needs 8 GPUs, 4 free on the best node; no estimated start\nQueue position 3 of 3 pending jobs\n"},
 		{"cancelled", structs.JobPlanResponse{Jobs: []structs.JobPlanResult{cancelled}, Pending: 3},

@@ -97,7 +97,8 @@ func TestQueueExplainOutput(t *testing.T) {
 	jobs := []*structs.Job{
 		testJob("4", "pretrain", structs.JobRunning, running("dev", time.Hour, 0, 1)),
 		testJob("7", "finetune", structs.JobPending, func(j *structs.Job) {
-			j.User, j.Reason, j.EstimatedStart = "bob", "Resources", now.Add(50*time.Minute)
+			j.User, j.Reason, j.EstimatedStart = "bob", "Resources: needs 2 GPUs, 1 free on the best node", now.Add(50*time.Minute)
+			j.NodeFilters = []structs.NodeFilterCount{{Filter: structs.FilterFreeGPUs, Nodes: 6}, {Filter: structs.FilterDraining, Nodes: 2}}
 		}),
 		testJob("6", "eval", structs.JobPending, func(j *structs.Job) { j.Reason = "Priority" }),
 	}

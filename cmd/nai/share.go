@@ -99,7 +99,8 @@ func formatPriority(w io.Writer, f *structs.PriorityFactors) error {
 func fmtPrio(v float64) string { return fmt.Sprintf("%.1f", v) }
 
 // formatQueueExplain is `nai queue -explain`: the queue with the priority
-// factors of each pending job (running and finished jobs show dashes).
+// factors of each pending job (running and finished jobs show dashes),
+// then the nodes each scheduler test ruled out for jobs no node can take.
 func formatQueueExplain(w io.Writer, jobs []*structs.Job, factors []structs.PriorityFactors, now time.Time) error {
 	byID := make(map[string]structs.PriorityFactors, len(factors))
 	for _, f := range factors {
@@ -114,5 +115,30 @@ func formatQueueExplain(w io.Writer, jobs []*structs.Job, factors []structs.Prio
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, orDash(j.User), j.Status, gpuRequest(j.Resources), cols, queueReason(j, now))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return formatNodeFilters(w, jobs)
+}
+
+// formatNodeFilters lists, under the queue, how many nodes each scheduler
+// test ruled out for the pending jobs no node can take now.
+func formatNodeFilters(w io.Writer, jobs []*structs.Job) error {
+	header := false
+	for _, j := range jobs {
+		f := structs.FormatNodeFilters(j.NodeFilters)
+		if j.Status != structs.JobPending || f == "" {
+			continue
+		}
+		if !header {
+			if _, err := fmt.Fprint(w, "\nNodes ruled out for waiting jobs:\n"); err != nil {
+				return err
+			}
+			header = true
+		}
+		if _, err := fmt.Fprintf(w, "  %s %s: %s\n", j.ID, j.Name, f); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -29,6 +29,7 @@ func (b *jobB) GPUs(n int) *jobB     { b.j.Resources.GPU.Count = n; return b }
 func (b *jobB) CPU(c float64) *jobB  { b.j.Resources.CPU = c; return b }
 func (b *jobB) Memory(m int64) *jobB { b.j.Resources.MemoryBytes = m; return b }
 func (b *jobB) Nodes(n int) *jobB    { b.j.Resources.Nodes = n; return b }
+func (b *jobB) Exclusive() *jobB     { b.j.Resources.Exclusive = true; return b }
 func (b *jobB) DependsOn(id string) *jobB {
 	b.j.DependsOn = append(b.j.DependsOn, structs.Dependency{Type: structs.AfterOK, JobID: id})
 	return b

@@ -130,6 +130,7 @@ func resetJobState(j *structs.Job) {
 	j.GPUs = []int{}
 	j.Attempt = 0
 	j.StartTime, j.EndTime, j.EstimatedStart = time.Time{}, time.Time{}, time.Time{}
+	j.NodeFilters = nil
 	j.Metrics = nil
 	j.OutputDigest, j.OutputSize = "", 0
 }
@@ -193,6 +194,7 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 				c.Reason = string(reason)
 			}
 			c.EstimatedStart = time.Time{}
+			c.NodeFilters = nil
 			c.ModifyIndex = index
 			if err := txn.Insert(tableJobs, c); err != nil {
 				return fmt.Errorf("cancel job %s: %w", j.ID, err)

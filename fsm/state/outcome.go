@@ -222,6 +222,7 @@ func requeue(j *structs.Job, reason string) {
 	j.ExitCode = nil
 	j.ExitReason = ""
 	j.StartTime, j.EndTime, j.EstimatedStart = time.Time{}, time.Time{}, time.Time{}
+	j.NodeFilters = nil
 }
 
 // mergeMetrics keeps the last value of each metric and reports whether any

@@ -13,13 +13,23 @@ import (
 // cpuSlack absorbs float rounding when fractional CPUs are summed.
 const cpuSlack = 1e-9
 
-// ApplyPlan commits the allocations of a scheduler plan after checking each
-// against the newest state: the job is still pending and on the attempt the
-// allocation names, the node exists and takes work, the GPUs exist, are
-// healthy and free, and CPU and memory fit. Allocations that no longer fit
-// are dropped, not refused; the allocations of a gang job are kept or
-// dropped together. It returns the ids of the allocations written. Waiting
-// reasons are recorded on still-pending jobs only when they changed.
+// ApplyPlan commits a whole scheduler plan in one transaction, checking
+// each part against the newest state and dropping, not refusing, what no
+// longer holds:
+//
+//   - allocations: the job is still pending and on the attempt the
+//     allocation names, the node exists and takes work, the GPUs exist,
+//     are healthy and free, CPU and memory fit, and exclusivity allows it
+//     (no exclusive job on the node; an idle node for an exclusive job).
+//     The allocations of a gang job are kept or dropped together.
+//   - waiting reasons, on still-pending jobs, only when they changed.
+//   - preemptions: the victim is still live and not already stopping, and
+//     the job it makes room for still waits. The victim is asked to stop
+//     with reason preempted.
+//   - cancels: the job is still pending; it ends cancelled with the
+//     plan's reason.
+//
+// It returns the ids of the allocations written.
 func (s *Store) ApplyPlan(index uint64, req *structs.PlanApplyRequest) ([]string, error) {
 	if req == nil {
 		return nil, structs.NewError(structs.CodeInvalid, "apply plan: empty request")
@@ -60,6 +70,16 @@ func (s *Store) ApplyPlan(index uint64, req *structs.PlanApplyRequest) ([]string
 				return err
 			}
 		}
+		for _, pr := range req.Preempt {
+			if err := w.preempt(pr); err != nil {
+				return err
+			}
+		}
+		for _, ws := range req.Cancel {
+			if err := w.cancelNeverRunnable(ws); err != nil {
+				return err
+			}
+		}
 		return w.finish()
 	})
 	if err != nil {
@@ -71,9 +91,11 @@ func (s *Store) ApplyPlan(index uint64, req *structs.PlanApplyRequest) ([]string
 // nodeUse is what the allocations accepted so far in this plan take from a
 // node, on top of the live allocations in state.
 type nodeUse struct {
-	cpu  float64
-	mem  int64
-	gpus map[int]bool
+	cpu     float64
+	mem     int64
+	gpus    map[int]bool
+	holders int  // live allocations
+	excl    bool // one of them is exclusive
 }
 
 type planCheck struct {
@@ -115,7 +137,7 @@ func (p *planCheck) fitGroup(allocs []*structs.Allocation) (bool, *structs.Job, 
 		if !fits(node, use, job, a.GPUs) {
 			return false, nil, nil, nil
 		}
-		t := &nodeUse{cpu: job.Resources.CPU, mem: job.Resources.MemoryBytes, gpus: map[int]bool{}}
+		t := &nodeUse{cpu: job.Resources.CPU, mem: job.Resources.MemoryBytes, gpus: map[int]bool{}, holders: 1, excl: job.Resources.Exclusive}
 		for _, g := range a.GPUs {
 			t.gpus[g] = true
 		}
@@ -126,6 +148,8 @@ func (p *planCheck) fitGroup(allocs []*structs.Allocation) (bool, *structs.Job, 
 		u := p.used[id]
 		u.cpu += t.cpu
 		u.mem += t.mem
+		u.holders += t.holders
+		u.excl = u.excl || t.excl
 		for g := range t.gpus {
 			u.gpus[g] = true
 		}
@@ -150,6 +174,8 @@ func (p *planCheck) nodeUse(nodeID string) (*nodeUse, error) {
 		}
 		u.cpu += a.Resources.CPU
 		u.mem += a.Resources.MemoryBytes
+		u.holders++
+		u.excl = u.excl || a.Resources.Exclusive
 		for _, g := range a.GPUs {
 			u.gpus[g] = true
 		}
@@ -160,7 +186,7 @@ func (p *planCheck) nodeUse(nodeID string) (*nodeUse, error) {
 
 // fits checks one allocation of job with the given GPUs against a node.
 func fits(node *structs.Node, use *nodeUse, job *structs.Job, gpus []int) bool {
-	if len(gpus) != job.Resources.GPU.Count {
+	if len(gpus) != job.Resources.GPU.Count || use.excl || (job.Resources.Exclusive && use.holders > 0) {
 		return false
 	}
 	seen := map[int]bool{}
@@ -232,6 +258,7 @@ func (w *writer) placeGroup(job *structs.Job, allocs []*structs.Allocation, node
 	j.StartTime = w.now
 	j.Reason = ""
 	j.EstimatedStart = time.Time{}
+	j.NodeFilters = nil
 	if err := w.putJob(j); err != nil {
 		return nil, fmt.Errorf("start job %s: %w", job.ID, err)
 	}
@@ -245,11 +272,48 @@ func (w *writer) setWaiting(ws structs.WaitStatus) error {
 	if err != nil || j == nil || j.Status != structs.JobPending {
 		return err
 	}
-	if j.Reason == ws.Reason && j.EstimatedStart.Equal(ws.EstimatedStart) {
+	if j.Reason == ws.Reason && j.EstimatedStart.Equal(ws.EstimatedStart) && slices.Equal(j.NodeFilters, ws.NodeFilters) {
 		return nil
 	}
 	c := j.Copy()
 	c.Reason = ws.Reason
 	c.EstimatedStart = ws.EstimatedStart
+	c.NodeFilters = slices.Clone(ws.NodeFilters)
+	return w.putJob(c)
+}
+
+// preempt asks a victim allocation to stop so that a higher job can start,
+// if the victim still runs and is not already stopping, and the higher job
+// still waits.
+func (w *writer) preempt(pr structs.Preemption) error {
+	a, err := allocByID(w.txn, nil, pr.AllocID)
+	if err != nil || a == nil || a.Terminal() || a.DesiredStatus == structs.DesiredStop || a.JobID != pr.JobID {
+		return err
+	}
+	target, err := jobByID(w.txn, nil, pr.ForJobID)
+	if err != nil || target == nil || target.Status != structs.JobPending {
+		return err
+	}
+	c := a.Copy()
+	c.DesiredStatus = structs.DesiredStop
+	c.DesiredReason = structs.ExitPreempted
+	return w.putAlloc(c)
+}
+
+// cancelNeverRunnable ends a pending job that can never run (a dependency
+// that can no longer be met), as a user's cancel would, with the plan's
+// reason.
+func (w *writer) cancelNeverRunnable(ws structs.WaitStatus) error {
+	j, err := jobByID(w.txn, nil, ws.JobID)
+	if err != nil || j == nil || j.Status != structs.JobPending {
+		return err
+	}
+	c := j.Copy()
+	c.Status = structs.JobCancelled
+	c.EndTime = w.now
+	c.ExitReason = structs.ExitCancelled
+	c.Reason = ws.Reason
+	c.EstimatedStart = time.Time{}
+	c.NodeFilters = nil
 	return w.putJob(c)
 }

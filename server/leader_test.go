@@ -1,0 +1,83 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// A pass that preempts a job and cancels a job that can never run commits
+// both, with the waiting reasons, in one raft entry.
+func TestPlanCommitsPreemptionAndCancelTogether(t *testing.T) {
+	_, c := testServer(t, t.TempDir(), multifactor)
+	ctx := context.Background()
+	for _, q := range []*structs.Queue{{Name: "low"}, {Name: "high", PriorityTier: 1}} {
+		if _, err := c.ApplyQueue(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
+		t.Fatal(err)
+	}
+	low := gpuJob("low", 4)
+	low.Queue, low.Preemptible = "low", true
+	lowID := startedAgo(t, c, low, "n1", 0)
+	parent, err := c.Register(ctx, gpuJob("parent", 8)) // no node has 8 GPUs: it stays pending
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Cancel(ctx, parent.JobIDs[0]); err != nil {
+		t.Fatal(err)
+	}
+
+	// The urgent job and the orphaned child arrive in one entry, so the
+	// next pass finds both.
+	high := gpuJob("high", 4)
+	high.Queue = "high"
+	child := gpuJob("child", 0)
+	child.DependsOn = []structs.Dependency{{Type: structs.AfterOK, JobID: parent.JobIDs[0]}}
+	resp, err := c.Register(ctx, high, child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	highID, childID := resp.JobIDs[0], resp.JobIDs[1]
+
+	var victim *structs.Allocation
+	waitUntil(t, "the low job is asked to stop", func() bool {
+		allocs, _, err := c.NodeAllocations(ctx, "n1", 0, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range allocs {
+			if a.JobID == lowID && a.DesiredStatus == structs.DesiredStop {
+				victim = a
+			}
+		}
+		return victim != nil
+	})
+	if victim.DesiredReason != structs.ExitPreempted {
+		t.Errorf("victim stops for %q, want preempted", victim.DesiredReason)
+	}
+	h, _, err := c.Job(ctx, highID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _, err := c.Job(ctx, childID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.Status != structs.JobCancelled || ch.Reason != "DependencyNeverSatisfied" {
+		t.Errorf("child: %s %q, want cancelled, DependencyNeverSatisfied", ch.Status, ch.Reason)
+	}
+	// The next pass may already say the victim is stopping.
+	if h.Status != structs.JobPending || !strings.HasPrefix(h.Reason, "Resources: ") || len(h.NodeFilters) == 0 {
+		t.Errorf("high job: %s %q %v, want pending for resources, with node filters", h.Status, h.Reason, h.NodeFilters)
+	}
+	// One entry wrote all three.
+	if victim.ModifyIndex != ch.ModifyIndex || h.ModifyIndex < victim.ModifyIndex {
+		t.Errorf("written at indexes: victim %d, cancelled child %d, waiting job %d; want the victim and the child in one",
+			victim.ModifyIndex, ch.ModifyIndex, h.ModifyIndex)
+	}
+}
