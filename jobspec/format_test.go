@@ -17,7 +17,7 @@ import (
 func specOnly(j *structs.Job) *structs.Job {
 	c := j.Copy()
 	c.ID, c.User, c.Code = "", "", ""
-	c.ArrayID, c.ArrayIndex, c.MaxParallel, c.SweepValues = "", 0, 0, nil
+	c.ArrayID, c.ArrayIndex, c.ArraySize, c.MaxParallel, c.SweepValues = "", 0, 0, 0, nil
 	c.Status, c.Reason, c.GPUs, c.Attempt = "", "", nil, 0
 	c.SubmitTime, c.StartTime, c.EndTime = time.Time{}, time.Time{}, time.Time{}
 	c.CreateIndex, c.ModifyIndex = 0, 0
