@@ -142,9 +142,11 @@ type GPURequest struct {
 
 // Task is the process a job runs.
 type Task struct {
-	Command string            `json:"command,omitempty"`
-	Args    []string          `json:"args,omitempty"`
-	Script  string            `json:"script,omitempty"` // run by /bin/bash -e instead of command/args
+	Command string   `json:"command,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	// Script is run instead of command/args: by /bin/bash -e, or, when it
+	// starts with "#!", as a file by the interpreter that line names.
+	Script  string            `json:"script,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
 	Workdir string            `json:"workdir,omitempty"`
 	User    string            `json:"user,omitempty"`
