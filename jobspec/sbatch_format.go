@@ -23,6 +23,20 @@ func ConvertScript(filename string, src []byte, opts Options) ([]byte, []Warning
 	return formatScript(filename, sr), sr.res.Warnings, nil
 }
 
+// ConvertScriptFile reads a batch script ("-": standard input) and
+// converts it with ConvertScript. A file that is not a batch script (see
+// IsScript) is refused: it is already a job file.
+func ConvertScriptFile(path string, opts Options) ([]byte, []Warning, error) {
+	name, src, err := readSource(path, "batch script")
+	if err != nil {
+		return nil, nil, err
+	}
+	if !IsScript(name, src) {
+		return nil, nil, fmt.Errorf("%s is not a batch script (no #! line, no #SBATCH lines before its first command, no .sh or .sbatch name): a job file needs no converting", name)
+	}
+	return ConvertScript(name, src, opts)
+}
+
 func formatScript(filename string, sr *scriptResult) []byte {
 	res := sr.res
 	job := res.Jobs[0].Copy()
