@@ -3,5 +3,5 @@
 #SBATCH --job-name=hello
 #SBATCH --time=5
 
-echo "hello from $(hostname)"
+echo "hello from $(hostname) in $PWD"
 env | grep -E '^(SLURM|PET)_' | sort
