@@ -17,8 +17,8 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 func envAlloc() (*structs.Allocation, *structs.Job) {
 	job := &structs.Job{
 		ID: "j-42", Name: "digits-mlp", User: "alice", Queue: "default",
-		Resources:   structs.Resources{CPU: 2, MemoryBytes: 4 << 30, GPU: structs.GPURequest{Count: 2}},
-		ArrayID: "j-40", ArrayIndex: 2, ArraySize: 6,
+		Resources: structs.Resources{CPU: 2, MemoryBytes: 4 << 30, GPU: structs.GPURequest{Count: 2}},
+		ArrayID:   "j-40", ArrayIndex: 2, ArraySize: 6,
 		SweepValues: map[string]string{"lr": "0.01", "batch-size": "64"},
 		Task: structs.Task{Command: "python3", Env: map[string]string{
 			"SEED":                 "1",
