@@ -192,6 +192,9 @@ func (p *scriptParser) scan() {
 			continue
 		}
 		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, directivePrefix) && p.firstCmd == 0 {
+			p.note(lineNo, "an indented #SBATCH is a comment to sbatch, and so to nai: start the line with #SBATCH to make it a directive")
+		}
 		if trimmed == "" || strings.HasPrefix(trimmed, "#") {
 			continue
 		}

@@ -22,6 +22,7 @@ job "quoted-name" {
 #SBATCH --output=logs/run\ %j.out # an escaped space
 #SBATCH --export=GREETING="hello world"
 #SBATCH
+  #SBATCH --time=5
 
 echo "$GREETING"
 EOT

@@ -5,5 +5,6 @@
 #SBATCH --output=logs/run\ %j.out # an escaped space
 #SBATCH --export=GREETING="hello world"
 #SBATCH
+  #SBATCH --time=5
 
 echo "$GREETING"
