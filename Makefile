@@ -9,7 +9,7 @@ export CGO_CFLAGS := -O2 -g -Wno-deprecated-declarations
 # a millisecond of start-up on every CLI call.
 TAGS      := urfave_cli_no_docs
 
-.PHONY: all build test test-short test-long lint fmt demo bench clean example-pytorch
+.PHONY: all build test test-short test-long lint fmt demo bench clean example-pytorch example-ddp
 
 all: build
 
@@ -48,6 +48,11 @@ bench: build
 # register, pull and evaluate the weights (examples/pytorch-digits).
 example-pytorch: build
 	./examples/pytorch-digits/run.sh
+
+# A two-node PyTorch (gloo) all-reduce, submitted as an sbatch script on a
+# one-server, two-client cluster on this machine (examples/ddp).
+example-ddp: build
+	./examples/ddp/run.sh
 
 clean:
 	rm -rf bin

@@ -25,6 +25,7 @@ const (
 	metricsName  = "metrics.jsonl" // NAI_METRICS_FILE
 	execLogName  = "executor.log"  // the executor's own stderr
 	archiveName  = "output.tar.gz" // the packed output dir, kept until reported
+	scriptFile   = "task-script"   // a task script with a #! line, run as a file
 )
 
 // allocDir is the on-disk home of one allocation.

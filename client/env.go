@@ -20,6 +20,7 @@ type taskEnvInput struct {
 	Alloc         *structs.Allocation
 	Job           *structs.Job
 	NodeName      string
+	WorkDir       string // where the job's code is unpacked: SLURM_SUBMIT_DIR
 	OutputDir     string
 	MetricsFile   string
 	CheckpointDir string
@@ -87,16 +88,25 @@ func taskEnv(in taskEnvInput) []string {
 		env["NAI_SWEEP_"+envName(k)] = v
 	}
 	artifactEnv(env, in.Datasets, in.Models)
+	slurmEnv(env, in, res)
 	if g := a.Gang; g != nil && g.Nodes > 1 {
-		// For torchrun and friends: one launcher per node, one worker per
-		// GPU (or one per node without GPUs). They override task.env: the
-		// gang's shape is the cluster's to say.
-		perNode := max(len(a.GPUs), 1)
-		env["MASTER_ADDR"] = g.MasterAddr
-		env["MASTER_PORT"] = strconv.Itoa(g.MasterPort)
-		env["NNODES"] = strconv.Itoa(g.Nodes)
-		env["NODE_RANK"] = strconv.Itoa(a.Rank)
-		env["NPROC_PER_NODE"] = strconv.Itoa(perNode)
+		// For torchrun and friends: one launcher per node, starting
+		// NPROC_PER_NODE workers. They override task.env: the gang's
+		// shape is the cluster's to say. The PET_* copies are torchrun's
+		// own defaults for its flags, so a plain `torchrun train.py`
+		// joins the gang's world.
+		perNode := procsPerNode(j, a)
+		gang := map[string]string{
+			"MASTER_ADDR":    g.MasterAddr,
+			"MASTER_PORT":    strconv.Itoa(g.MasterPort),
+			"NNODES":         strconv.Itoa(g.Nodes),
+			"NODE_RANK":      strconv.Itoa(a.Rank),
+			"NPROC_PER_NODE": strconv.Itoa(perNode),
+		}
+		for k, v := range gang {
+			env[k] = v
+			env["PET_"+k] = v
+		}
 		env["WORLD_SIZE"] = strconv.Itoa(g.Nodes * perNode)
 	}
 
@@ -106,6 +116,15 @@ func taskEnv(in taskEnvInput) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// procsPerNode is NPROC_PER_NODE: what the job asked for (nproc_per_node,
+// sbatch's --ntasks-per-node), else one per GPU, else one.
+func procsPerNode(j *structs.Job, a *structs.Allocation) int {
+	if j.Task.NProcPerNode > 0 {
+		return j.Task.NProcPerNode
+	}
+	return max(len(a.GPUs), 1)
 }
 
 func reservedEnv(k string) bool {

@@ -16,8 +16,9 @@ var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 func envAlloc() (*structs.Allocation, *structs.Job) {
 	job := &structs.Job{
-		ID: "j-42", Name: "digits-mlp",
-		Resources:   structs.Resources{CPU: 2, MemoryBytes: 4 << 30, GPU: structs.GPURequest{Count: 2}},
+		ID: "j-42", Name: "digits-mlp", User: "alice", Queue: "default",
+		Resources: structs.Resources{CPU: 2, MemoryBytes: 4 << 30, GPU: structs.GPURequest{Count: 2}},
+		ArrayID:   "j-40", ArrayIndex: 2, ArraySize: 6,
 		SweepValues: map[string]string{"lr": "0.01", "batch-size": "64"},
 		Task: structs.Task{Command: "python3", Env: map[string]string{
 			"SEED":                 "1",
@@ -36,7 +37,7 @@ func TestTaskEnvGolden(t *testing.T) {
 	alloc, job := envAlloc()
 	agentEnv := map[string]string{"HOME": "/home/agent", "LANG": "en_US.UTF-8", "SECRET": "agent-only"}
 	env := taskEnv(taskEnvInput{
-		Alloc: alloc, Job: job, NodeName: "gpu-1",
+		Alloc: alloc, Job: job, NodeName: "gpu-1", WorkDir: "/data/allocs/j-42.1/work",
 		OutputDir: "/data/allocs/j-42.1/output", MetricsFile: "/data/allocs/j-42.1/metrics.jsonl",
 		CheckpointDir: "/data/checkpoints/j-42",
 		Getenv:        func(k string) string { return agentEnv[k] },

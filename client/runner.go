@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -117,7 +118,7 @@ func (r *allocRunner) start() error {
 		AllocID: a.ID,
 		Dir:     r.dir.workDir(),
 		Env: taskEnv(taskEnvInput{
-			Alloc: a, Job: job, NodeName: r.c.nodeName(),
+			Alloc: a, Job: job, NodeName: r.c.nodeName(), WorkDir: r.dir.workDir(),
 			OutputDir: r.dir.outputDir(), MetricsFile: r.dir.metricsPath(), CheckpointDir: ckpt,
 			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models,
 		}),
@@ -126,8 +127,16 @@ func (r *allocRunner) start() error {
 		CgroupParent: r.c.cfg.CgroupParent,
 		User:         user,
 	}
-	if job.Task.Script != "" {
-		spec.Argv = []string{"/bin/bash", "-e", "-c", job.Task.Script}
+	if s := job.Task.Script; strings.HasPrefix(s, "#!") {
+		// A script with a #! line runs as a file, by the interpreter that
+		// line names, as Slurm runs a batch script (and without bash's -e).
+		path := r.dir.path(scriptFile)
+		if err := os.WriteFile(path, []byte(s), 0o755); err != nil {
+			return fmt.Errorf("write task script: %w", err)
+		}
+		spec.Argv = []string{path}
+	} else if s != "" {
+		spec.Argv = []string{"/bin/bash", "-e", "-c", s}
 	} else {
 		spec.Argv = append([]string{job.Task.Command}, job.Task.Args...)
 	}

@@ -1,5 +1,6 @@
-// Package jobspec parses nai job files (HCL, or the API's JSON job object)
-// into structs.Job, with diagnostics that name file, line and column.
+// Package jobspec parses nai job files (HCL, the API's JSON job object, or
+// a Slurm batch script with #SBATCH lines) into structs.Job, with
+// diagnostics that name file, line and column.
 //
 // It knows nothing of servers: it reads the file (and any -var-file), checks
 // everything that can be checked without the cluster, and returns jobs that
@@ -33,6 +34,7 @@
 //	  labels      = { team = "vision" }
 //	  code        = "./src"       # local folder, relative to this file; uploaded at submit
 //	  depends_on  = ["afterok:12", "afterany:13", "afternotok:14", "15"]  # bare id = afterok
+//	  singleton   = true          # wait while a job of this name and owner runs or waits
 //
 //	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number
 //	  model "base-mlp" { version = 3 }          # 0..n
@@ -42,6 +44,7 @@
 //	    memory = "4GiB"           # sizes need a unit: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB (default 1GiB)
 //	    disk   = "20GB"
 //	    nodes  = 1                # > 1: a multi-node job, each node gets these resources
+//	    exclusive = true          # whole nodes: no other job shares them
 //	    gpu {
 //	      count  = 1
 //	      model  = "H100"         # case-insensitive substring of the product name
@@ -50,14 +53,20 @@
 //	  }
 //
 //	  task {                      # exactly one of command (with args) or script
+//	    nproc_per_node = 4        # processes per node (NPROC_PER_NODE); default one per GPU
 //	    command = "python3"
 //	    args    = ["train.py", "--epochs", var.epochs]   # numbers become strings
 //	    env     = { SEED = "1" }
 //	    workdir = "src"
 //	    user    = "trainer"
 //	    # script = <<-EOT
-//	    #   python3 train.py      (run by /bin/bash -e)
-//	    # EOT
+//	    #   python3 train.py      (run by /bin/bash -e; one that starts with #!
+//	    # EOT                      runs as a file, by the interpreter it names)
+//	  }
+//
+//	  logs {                      # local files the CLI writes the logs to when it
+//	    stdout = "logs/%x-%j.out" # downloads them; %j, %A, %a, %x, %u, %N, %% as
+//	    stderr = "logs/%x-%j.err" # in sbatch (see ExpandLogPath); no stderr: after stdout
 //	  }
 //
 //	  retry {
@@ -107,6 +116,70 @@
 // (structs.Job, snake_case keys). Unknown keys are errors; state fields (id,
 // user, status, ...) are dropped, so `nai job inspect -json` output can be
 // submitted again.
+//
+// # Batch scripts
+//
+// A file whose name ends in .sh, .bash, .sbatch or .slurm, or that starts
+// with "#!" or has #SBATCH lines among its leading comments, is an sbatch
+// batch script (IsScript). ParseScript reads it as sbatch does: #SBATCH
+// lines up to the first line that is neither blank nor a comment, each
+// split into words (quotes group, a backslash escapes, an unquoted # starts
+// a comment), options as --long=value, --long value, -X value or -Xvalue;
+// the last of an option wins. #SBATCH lines after the first command are
+// ignored, as sbatch ignores them, with a note. Every option nai does not
+// honour, and every unknown one, is a Warning with its line, never dropped
+// in silence; a value that cannot be read is an error at its line and
+// column. The whole script, #SBATCH lines included, is the task's script:
+// with its #! line it runs as a file, by that interpreter, as Slurm runs
+// it. It runs once on each node of the job (as srun --ntasks-per-node=1
+// would; a script that calls srun gets a warning, since nai nodes have no
+// srun).
+//
+// The script's folder is uploaded as the job's code (code = "."), the
+// equivalent of Slurm's submit directory: the job runs in its copy on the
+// node, which is SLURM_SUBMIT_DIR there. The options become:
+//
+//	-J, --job-name          name (characters nai does not allow become '-', with a warning);
+//	                        default: the script's file name
+//	-t, --time              time_limit: MM, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS;
+//	                        UNLIMITED, INFINITE or 0: none
+//	-N, --nodes             resources.nodes (MIN-MAX: MIN, with a warning)
+//	-n, --ntasks            tasks per node = ntasks / nodes (rounded up, with a warning)
+//	--ntasks-per-node       task.nproc_per_node (unset: Slurm's one task per node)
+//	--gres=gpu[:TYPE]:N     GPUs per node (TYPE: gpu model); other gres: a warning
+//	--gpus-per-node=[TYPE:]N, -G/--gpus=[TYPE:]N (over all nodes: must divide evenly),
+//	--gpus-per-task=[TYPE:]N (times the tasks per node): the same, and must agree
+//	-c, --cpus-per-task     resources.cpu = N x tasks per node (--cpus-per-gpu: N x GPUs)
+//	--mem                   resources.memory per node: N[K|M|G|T], binary, default M (MiB);
+//	                        --mem=0 (the whole node): a warning, the default applies
+//	--mem-per-gpu, --mem-per-cpu   the same, times the GPUs or CPUs per node
+//	--tmp                   resources.disk
+//	-a, --array             a sweep over SLURM_ARRAY_TASK_ID: ids and ranges START-END[:STEP],
+//	                        comma-separated, then %MAX for max_parallel (0-15:4%2, 1,3,5)
+//	-d, --dependency        depends_on: afterok, afterany, afternotok (TYPE:ID[:ID...], joined
+//	                        by ','); singleton: singleton = true. after, aftercorr and '?' are
+//	                        errors: nai cannot honour them, and dropping one would start the
+//	                        job too early
+//	-p, --partition         queue (of a list, the first, with a warning)
+//	-q, --qos               priority tier: scavenger 10 (and preemptible), low 25, normal 50,
+//	                        high 75, urgent 90; other names: a warning, default priority
+//	-o, --output, -e, --error   logs { stdout, stderr } ("none": /dev/null; --error alone:
+//	                        stdout to slurm-%j.out, as Slurm does)
+//	-b, --begin             begin_after: now[+N[seconds|minutes|hours|days|weeks]], HH:MM[:SS]
+//	                        (the next time the clock shows it), midnight, noon, teatime,
+//	                        today, tomorrow, YYYY-MM-DD[THH:MM[:SS]], in the local time zone
+//	-D, --chdir             task.workdir: relative to the uploaded folder; an absolute path
+//	                        inside the script's folder becomes relative (a note), any other
+//	                        must exist on the node (a warning)
+//	--export                task.env: NAME=VALUE, or NAME copied from the submitting
+//	                        environment (Options.LookupEnv); NONE is nai's way anyway;
+//	                        ALL cannot be honoured (a warning)
+//	--exclusive             resources.exclusive
+//	--comment               description
+//
+// ConvertScript writes the job file that submits the same jobs
+// (`nai job convert`); read back by Parse it gives exactly the jobs
+// ParseScript does.
 //
 // # Writing
 //

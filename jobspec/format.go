@@ -22,6 +22,19 @@ import (
 // sweep membership, and the digest of its uploaded code (a file names a
 // local folder instead).
 func FormatHCL(job *structs.Job) []byte {
+	f, _ := jobFile(job, fileExtras{})
+	return append(formatHeader(job), hclwrite.Format(f.Bytes())...)
+}
+
+// fileExtras are what a job file may say that a job does not hold.
+type fileExtras struct {
+	code       string // code = "..."
+	beginAfter string // begin_after as a delay ("1h") rather than a time
+}
+
+// jobFile builds the job block of a job file; the caller may add to its
+// body (the sweep block of a converted batch script).
+func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 	f := hclwrite.NewEmptyFile()
 	root := f.Body()
 	jb := root.AppendNewBlock("job", []string{job.Name}).Body()
@@ -33,7 +46,10 @@ func FormatHCL(job *structs.Job) []byte {
 	if job.TimeLimit > 0 {
 		setString(jb, "time_limit", shortDuration(job.TimeLimit.D()))
 	}
-	if !job.BeginTime.IsZero() {
+	switch {
+	case x.beginAfter != "":
+		setString(jb, "begin_after", x.beginAfter)
+	case !job.BeginTime.IsZero():
 		setString(jb, "begin_after", job.BeginTime.UTC().Format(time.RFC3339Nano))
 	}
 	if job.Preemptible {
@@ -51,6 +67,10 @@ func FormatHCL(job *structs.Job) []byte {
 		}
 		jb.SetAttributeValue("depends_on", stringListVal(deps))
 	}
+	if job.Singleton {
+		jb.SetAttributeValue("singleton", cty.True)
+	}
+	setString(jb, "code", x.code)
 	for _, a := range job.Datasets {
 		artifactBlock(jb, "dataset", a)
 	}
@@ -80,7 +100,13 @@ func FormatHCL(job *structs.Job) []byte {
 			ob.SetAttributeValue("keep", stringListVal(o.Keep))
 		}
 	}
-	return append(formatHeader(job), hclwrite.Format(f.Bytes())...)
+	if l := job.LogPaths; l != nil {
+		jb.AppendNewline()
+		lb := jb.AppendNewBlock("logs", nil).Body()
+		setString(lb, "stdout", l.Stdout)
+		setString(lb, "stderr", l.Stderr)
+	}
+	return f, jb
 }
 
 // shortDuration drops the zero units Go writes at the end ("2h30m", not
@@ -107,7 +133,11 @@ func formatHeader(job *structs.Job) []byte {
 		b.WriteString(".\n")
 	}
 	if job.ArrayID != "" {
-		fmt.Fprintf(&b, "# Member %d of sweep %s", job.ArrayIndex, job.ArrayID)
+		fmt.Fprintf(&b, "# Member %d", job.ArrayIndex)
+		if job.ArraySize > 0 {
+			fmt.Fprintf(&b, " (of %d)", job.ArraySize)
+		}
+		fmt.Fprintf(&b, " of sweep %s", job.ArrayID)
 		if len(job.SweepValues) > 0 {
 			var kv []string
 			for _, k := range slices.Sorted(maps.Keys(job.SweepValues)) {
@@ -180,6 +210,9 @@ func resourcesBlock(b *hclwrite.Body, r structs.Resources) {
 	if r.Nodes > 1 {
 		b.SetAttributeValue("nodes", cty.NumberIntVal(int64(r.Nodes)))
 	}
+	if r.Exclusive {
+		b.SetAttributeValue("exclusive", cty.True)
+	}
 	g := r.GPU
 	if g == (structs.GPURequest{}) {
 		return
@@ -212,6 +245,9 @@ func exactSize(n int64) string {
 }
 
 func taskBlock(b *hclwrite.Body, t structs.Task) {
+	if t.NProcPerNode > 0 {
+		b.SetAttributeValue("nproc_per_node", cty.NumberIntVal(int64(t.NProcPerNode)))
+	}
 	setString(b, "command", t.Command)
 	if len(t.Args) > 0 {
 		b.SetAttributeValue("args", stringListVal(t.Args))

@@ -17,7 +17,7 @@ import (
 func specOnly(j *structs.Job) *structs.Job {
 	c := j.Copy()
 	c.ID, c.User, c.Code = "", "", ""
-	c.ArrayID, c.ArrayIndex, c.MaxParallel, c.SweepValues = "", 0, 0, nil
+	c.ArrayID, c.ArrayIndex, c.ArraySize, c.MaxParallel, c.SweepValues = "", 0, 0, 0, nil
 	c.Status, c.Reason, c.GPUs, c.Attempt = "", "", nil, 0
 	c.SubmitTime, c.StartTime, c.EndTime = time.Time{}, time.Time{}, time.Time{}
 	c.CreateIndex, c.ModifyIndex = 0, 0
@@ -77,11 +77,13 @@ func TestFormatHCLEscapes(t *testing.T) {
 			BeginTime:   time.Date(2026, 3, 1, 9, 0, 0, 123456789, time.UTC),
 			Description: "uses ${not.a.var} and %{ if } with \"quotes\"\nand a newline",
 			Labels:      map[string]string{"team": "vision", "odd key": "x", "dotted.key": "${y}"},
-			Resources: structs.Resources{CPU: 0.25, MemoryBytes: 1<<30 + 12345, DiskBytes: 500e9, Nodes: 3,
+			Resources: structs.Resources{CPU: 0.25, MemoryBytes: 1<<30 + 12345, DiskBytes: 500e9, Nodes: 3, Exclusive: true,
 				GPU: structs.GPURequest{Count: 0, Model: "A100"}},
-			Task: structs.Task{Command: "python3", Args: []string{"--lr=${LR}", "", "a\tb"},
+			Task: structs.Task{Command: "python3", Args: []string{"--lr=${LR}", "", "a\tb"}, NProcPerNode: 3,
 				Env: map[string]string{"A_B": "1", "PATHS": "x:$PATH"}, Workdir: "src", User: "trainer"},
 			DependsOn: []structs.Dependency{{Type: structs.AfterNotOK, JobID: "3_1"}, {Type: structs.AfterAny, JobID: "9"}},
+			Singleton: true,
+			LogPaths:  &structs.LogPaths{Stdout: "logs/%x-%j.out", Stderr: "${not}-%%{x}.err"},
 			Retry:     &structs.RetryPolicy{Attempts: 0},
 			Output:    &structs.OutputSpec{},
 			Datasets:  []structs.ArtifactRef{{Name: "imagenet", Version: "12", Digest: "sha256:abc"}},

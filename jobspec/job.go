@@ -17,17 +17,17 @@ var jobSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "queue"}, {Name: "priority"}, {Name: "time_limit"}, {Name: "begin_after"},
 		{Name: "preemptible"}, {Name: "group"}, {Name: "description"}, {Name: "labels"},
-		{Name: "code"}, {Name: "depends_on"},
+		{Name: "code"}, {Name: "depends_on"}, {Name: "singleton"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
-		{Type: "resources"}, {Type: "task"}, {Type: "retry"}, {Type: "output"}, {Type: "sweep"},
+		{Type: "resources"}, {Type: "task"}, {Type: "retry"}, {Type: "output"}, {Type: "sweep"}, {Type: "logs"},
 		{Type: "dataset", LabelNames: []string{"name"}},
 		{Type: "model", LabelNames: []string{"name"}},
 	},
 }
 
 // singleBlocks may appear at most once in a job; task must appear.
-var singleBlocks = []string{"resources", "task", "retry", "output", "sweep"}
+var singleBlocks = []string{"resources", "task", "retry", "output", "sweep", "logs"}
 
 func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
@@ -79,15 +79,7 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 			return nil, append(diags, d.diags...)
 		}
 		if res.Sweep {
-			job.ArrayIndex = i
-			job.MaxParallel = m.maxParallel
-			job.SweepValues = m.strs
-			if job.Task.Env == nil {
-				job.Task.Env = map[string]string{}
-			}
-			for k, v := range m.strs {
-				job.Task.Env["NAI_SWEEP_"+strings.ToUpper(k)] = v
-			}
+			setSweepMember(job, i, len(members), m.maxParallel, m.strs)
 		}
 		if !d.diags.HasErrors() {
 			job.Canonicalize()
@@ -110,6 +102,21 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 		res.Jobs = append(res.Jobs, job)
 	}
 	return res, nil
+}
+
+// setSweepMember makes job member i of n of a sweep with these values,
+// each also in the task's environment as NAI_SWEEP_<NAME>.
+func setSweepMember(job *structs.Job, i, n, maxParallel int, values map[string]string) {
+	job.ArrayIndex = i
+	job.ArraySize = n
+	job.MaxParallel = maxParallel
+	job.SweepValues = values
+	if job.Task.Env == nil {
+		job.Task.Env = map[string]string{}
+	}
+	for k, v := range values {
+		job.Task.Env["NAI_SWEEP_"+strings.ToUpper(k)] = v
+	}
 }
 
 // codePath resolves `code` against the job file's folder.
@@ -177,6 +184,9 @@ func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 	if a := attrs["depends_on"]; a != nil {
 		job.DependsOn = d.dependsOn(a)
 	}
+	if a := attrs["singleton"]; a != nil {
+		job.Singleton, _ = d.boolean(a)
+	}
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "resources":
@@ -187,6 +197,8 @@ func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 			job.Retry = d.retry(b)
 		case "output":
 			job.Output = d.output(b)
+		case "logs":
+			job.LogPaths = d.logPaths(b)
 		case "dataset":
 			job.Datasets = d.artifact(job.Datasets, b)
 		case "model":
@@ -203,7 +215,7 @@ func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) (*hcl.BodyConten
 }
 
 var resourcesSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "cpu"}, {Name: "memory"}, {Name: "disk"}, {Name: "nodes"}},
+	Attributes: []hcl.AttributeSchema{{Name: "cpu"}, {Name: "memory"}, {Name: "disk"}, {Name: "nodes"}, {Name: "exclusive"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "gpu"}},
 }
 
@@ -234,6 +246,9 @@ func (d *decoder) resources(r *structs.Resources, b *hcl.Block) {
 	if a := c.Attributes["nodes"]; a != nil {
 		r.Nodes, _ = d.integer(a, 1, structs.MaxNodesPerJob)
 	}
+	if a := c.Attributes["exclusive"]; a != nil {
+		r.Exclusive, _ = d.boolean(a)
+	}
 	var seen *hcl.Block
 	for _, g := range c.Blocks {
 		if seen != nil {
@@ -261,6 +276,7 @@ func (d *decoder) resources(r *structs.Resources, b *hcl.Block) {
 var taskSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "command"}, {Name: "args"}, {Name: "script"}, {Name: "env"}, {Name: "workdir"}, {Name: "user"},
+		{Name: "nproc_per_node"},
 	},
 }
 
@@ -319,6 +335,9 @@ func (d *decoder) task(t *structs.Task, b *hcl.Block) {
 	}
 	if a := attrs["user"]; a != nil {
 		t.User, _ = d.str(a)
+	}
+	if a := attrs["nproc_per_node"]; a != nil {
+		t.NProcPerNode, _ = d.integer(a, 1, structs.MaxProcsPerNode)
 	}
 }
 
@@ -406,6 +425,39 @@ func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
 		}
 	}
 	return o
+}
+
+var logsSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "stdout", Required: true}, {Name: "stderr"}},
+}
+
+// logPaths reads the logs block: local files the CLI writes the job's logs
+// to (see structs.LogPaths for the %-patterns).
+func (d *decoder) logPaths(b *hcl.Block) *structs.LogPaths {
+	c, ok := d.content(b, logsSchema)
+	if !ok {
+		return nil
+	}
+	l := &structs.LogPaths{}
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"stdout", &l.Stdout}, {"stderr", &l.Stderr}} {
+		a := c.Attributes[f.name]
+		if a == nil {
+			continue
+		}
+		s, ok := d.str(a)
+		if !ok {
+			continue
+		}
+		if strings.TrimSpace(s) == "" || strings.ContainsRune(s, 0) || len(s) > structs.MaxLogPathLen {
+			d.errorf(a, "Invalid log path", "%s is a local file path such as \"logs/train-%%j.out\", at most %d bytes.", f.name, structs.MaxLogPathLen)
+			continue
+		}
+		*f.dst = s
+	}
+	return l
 }
 
 var artifactSchema = &hcl.BodySchema{

@@ -27,6 +27,10 @@ type Options struct {
 	Vars     map[string]string // -var name=value (typed by the variable's declared type)
 	VarFiles []string          // -var-file paths (HCL attribute files)
 	Now      time.Time         // for begin_after given as a duration; zero = time.Now()
+	// LookupEnv reads the submitting environment for a batch script's
+	// --export=NAME (os.LookupEnv in the CLI); nil reads nothing. HCL job
+	// files never read the environment.
+	LookupEnv func(string) (string, bool)
 }
 
 // Result is what one job file submits.
@@ -34,6 +38,11 @@ type Result struct {
 	Jobs     []*structs.Job // one job, or every member of a sweep
 	CodePath string         // absolute path of `code = "..."`, resolved against the file's folder; "" when none
 	Sweep    bool
+	// Script is set when the file was a batch script (#SBATCH) rather than
+	// a job file; Warnings then lists what nai does not honour as Slurm
+	// would, by line.
+	Script   bool
+	Warnings []Warning
 }
 
 // ParseFile reads and parses a job file; "-" reads standard input. A file
@@ -71,8 +80,9 @@ func readSource(path, what string) (string, []byte, error) {
 }
 
 // Parse parses a job file's contents. filename is used in diagnostics and
-// to resolve `code` paths. Contents whose first non-space byte is '{' are
-// read as the API's JSON job object instead of HCL.
+// to resolve `code` paths. A batch script (see IsScript) is read by
+// ParseScript; contents whose first non-space byte is '{' are read as the
+// API's JSON job object; anything else is HCL.
 //
 // Every returned job has been canonicalized and validated. Problems come
 // back as a *DiagError.
@@ -84,6 +94,9 @@ func Parse(filename string, src []byte, opts Options) (*Result, error) {
 		rng := hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos}
 		return nil, newDiagError(hcl.Diagnostics{errorAt(rng, "Job file too large",
 			"A job file may hold at most %d bytes (1 MiB); this one has more. Keep data and code in the code folder, not in the job file.", MaxFileSize)}, nil)
+	}
+	if IsScript(filename, src) {
+		return ParseScript(filename, src, opts)
 	}
 	if t := bytes.TrimLeft(src, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		return parseJSON(filename, src)

@@ -296,7 +296,8 @@ func TestDiagErrorText(t *testing.T) {
 	}
 }
 
-// TestExamples parses every job file under examples/, so examples never rot.
+// TestExamples parses every job file and sbatch script under examples/, so
+// examples never rot; a script there must not need a warning either.
 func TestExamples(t *testing.T) {
 	root, err := filepath.Abs("..")
 	if err != nil {
@@ -310,7 +311,7 @@ func TestExamples(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if !d.IsDir() && strings.HasSuffix(path, ".hcl") && isJobFile(path) {
+		if !d.IsDir() && (strings.HasSuffix(path, ".hcl") && isJobFile(path) || isSbatchScript(path)) {
 			files = append(files, path)
 		}
 		return nil
@@ -324,7 +325,11 @@ func TestExamples(t *testing.T) {
 	for _, path := range files {
 		rel, _ := filepath.Rel(root, path)
 		t.Run(rel, func(t *testing.T) {
-			if _, err := ParseFile(path, Options{}); err != nil {
+			res, err := ParseFile(path, Options{})
+			if err == nil && len(res.Warnings) > 0 {
+				t.Errorf("%s needs warnings: %v", rel, res.Warnings)
+			}
+			if err != nil {
 				var de *DiagError
 				if errors.As(err, &de) {
 					var buf bytes.Buffer
@@ -335,6 +340,16 @@ func TestExamples(t *testing.T) {
 			}
 		})
 	}
+}
+
+// isSbatchScript tells sbatch scripts from the other shell scripts under
+// examples/ (run.sh and friends): it has #SBATCH lines.
+func isSbatchScript(path string) bool {
+	if !strings.HasSuffix(path, ".sh") {
+		return false
+	}
+	src, err := os.ReadFile(path)
+	return err == nil && bytes.Contains(src, []byte("\n#SBATCH"))
 }
 
 // isJobFile tells job files from the other HCL files under examples/

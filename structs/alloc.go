@@ -160,6 +160,9 @@ type GangInfo struct {
 	Nodes      int    `json:"nodes"`
 	MasterAddr string `json:"master_addr"`
 	MasterPort int    `json:"master_port"`
+	// NodeNames are the gang's nodes by rank (SLURM_JOB_NODELIST); empty
+	// when the server did not say.
+	NodeNames []string `json:"node_names,omitempty"`
 }
 
 // GangPortBase is the first of the ports handed out as MASTER_PORT.

@@ -6,6 +6,8 @@ import (
 	"maps"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -43,6 +45,7 @@ const (
 	MaxNameLen        = 128
 	MaxDescriptionLen = 8 << 10
 	MaxLabels         = 64
+	MaxLogPathLen     = 4096
 	DefaultCPU        = 1.0
 	DefaultMemory     = int64(1) << 30 // 1 GiB
 )
@@ -79,10 +82,16 @@ type Job struct {
 	Datasets  []ArtifactRef `json:"datasets,omitempty"`
 	Models    []ArtifactRef `json:"models,omitempty"`
 	Output    *OutputSpec   `json:"output,omitempty"`
+	// LogPaths, when set, are local files the CLI writes the job's logs to
+	// when it downloads them (sbatch's --output and --error).
+	LogPaths *LogPaths `json:"log_paths,omitempty"`
 
 	// Sweep (job array) membership: set on each member of an array.
-	ArrayID     string            `json:"array_id,omitempty"`
-	ArrayIndex  int               `json:"array_index,omitempty"`
+	ArrayID    string `json:"array_id,omitempty"`
+	ArrayIndex int    `json:"array_index,omitempty"`
+	// ArraySize is the number of members of the sweep this job came from
+	// (SLURM_ARRAY_TASK_COUNT); 0 for a job that is not a member.
+	ArraySize   int               `json:"array_size,omitempty"`
 	MaxParallel int               `json:"max_parallel,omitempty"`
 	SweepValues map[string]string `json:"sweep_values,omitempty"`
 
@@ -136,12 +145,33 @@ type GPURequest struct {
 
 // Task is the process a job runs.
 type Task struct {
-	Command string            `json:"command,omitempty"`
-	Args    []string          `json:"args,omitempty"`
-	Script  string            `json:"script,omitempty"` // run by /bin/bash -e instead of command/args
+	Command string   `json:"command,omitempty"`
+	Args    []string `json:"args,omitempty"`
+	// Script is run instead of command/args: by /bin/bash -e, or, when it
+	// starts with "#!", as a file by the interpreter that line names.
+	Script  string            `json:"script,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
 	Workdir string            `json:"workdir,omitempty"`
 	User    string            `json:"user,omitempty"`
+	// NProcPerNode is how many processes the task starts on each node
+	// (torchrun's --nproc_per_node, Slurm's --ntasks-per-node). nai starts
+	// the task once per node either way; this sizes NPROC_PER_NODE,
+	// WORLD_SIZE and SLURM_NTASKS. 0: one per GPU (one without GPUs).
+	NProcPerNode int `json:"nproc_per_node,omitempty"`
+}
+
+// MaxProcsPerNode bounds Task.NProcPerNode.
+const MaxProcsPerNode = 1024
+
+// LogPaths name local files for a job's stdout and stderr. They may hold
+// Slurm's patterns (%j job id, %A array id, %a array index, %x job name,
+// %u user, %N node name, %% a percent sign), which the CLI fills in when it
+// writes them; relative paths are relative to the directory the CLI runs
+// in, as Slurm's are to the submit directory.
+type LogPaths struct {
+	Stdout string `json:"stdout,omitempty"`
+	// Stderr empty means "with stdout", as Slurm does without --error.
+	Stderr string `json:"stderr,omitempty"`
 }
 
 // DependencyType has Slurm's meanings.
@@ -247,6 +277,16 @@ func (j *Job) Validate() error {
 			}
 		}
 	}
+	if l := j.LogPaths; l != nil {
+		for _, p := range []string{l.Stdout, l.Stderr} {
+			if strings.ContainsRune(p, 0) || len(p) > MaxLogPathLen {
+				errs = append(errs, fmt.Errorf("log path %q is invalid: expected a file path of at most %d bytes", p, MaxLogPathLen))
+			}
+		}
+		if l.Stdout == "" && l.Stderr != "" {
+			errs = append(errs, errors.New("log_paths has stderr without stdout: name a stdout file too"))
+		}
+	}
 	if j.MaxParallel < 0 {
 		errs = append(errs, fmt.Errorf("max_parallel %d is negative", j.MaxParallel))
 	}
@@ -287,6 +327,8 @@ func (t *Task) Validate() error {
 		return errors.New("task has both command and script: use exactly one")
 	case t.Script != "" && len(t.Args) > 0:
 		return errors.New("task args go with command, not with script")
+	case t.NProcPerNode < 0 || t.NProcPerNode > MaxProcsPerNode:
+		return fmt.Errorf("task nproc_per_node %d is out of range: expected 0 to %d", t.NProcPerNode, MaxProcsPerNode)
 	}
 	for k := range t.Env {
 		if k == "" || !envKeyRE.MatchString(k) {
@@ -297,6 +339,20 @@ func (t *Task) Validate() error {
 }
 
 var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// ArrayTaskIDKey is the sweep value that carries a Slurm array task id: a
+// converted `#SBATCH --array` becomes a sweep over it.
+const ArrayTaskIDKey = "SLURM_ARRAY_TASK_ID"
+
+// ArrayTaskID is the job's SLURM_ARRAY_TASK_ID: the task id its sweep value
+// ArrayTaskIDKey gives (a converted --array), else its index in its sweep;
+// "0" for a job outside a sweep.
+func (j *Job) ArrayTaskID() string {
+	if v, ok := j.SweepValues[ArrayTaskIDKey]; ok {
+		return v
+	}
+	return strconv.Itoa(j.ArrayIndex)
+}
 
 // GPUCount is the number of GPUs the job needs on each of its nodes.
 func (j *Job) GPUCount() int { return j.Resources.GPU.Count }
@@ -322,6 +378,10 @@ func (j *Job) Copy() *Job {
 		o := *j.Output
 		o.Keep = slices.Clone(j.Output.Keep)
 		c.Output = &o
+	}
+	if j.LogPaths != nil {
+		l := *j.LogPaths
+		c.LogPaths = &l
 	}
 	c.SweepValues = maps.Clone(j.SweepValues)
 	if j.ExitCode != nil {

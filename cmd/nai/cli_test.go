@@ -181,6 +181,7 @@ type fakeAgent struct {
 	t        *testing.T
 	versions []*structs.Job
 	logs     string
+	stderr   string
 	outputs  []byte
 	resp     structs.JobRegisterResponse
 	// blocked, when set, receives a value each time a blocking query asks
@@ -230,7 +231,11 @@ func (f *fakeAgent) start() {
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
 		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-		w.Write([]byte(f.logs[min(off, len(f.logs)):]))
+		logs := f.logs
+		if r.URL.Query().Get("type") == "stderr" {
+			logs = f.stderr
+		}
+		w.Write([]byte(logs[min(off, len(logs)):]))
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}/outputs", func(w http.ResponseWriter, r *http.Request) {
 		w.Write(f.outputs)

@@ -7,7 +7,8 @@
 // Commands defined here (flags go before or after the arguments):
 //
 //	nai job run [-detach] [-json] [-var k=v]... [-var-file F]... FILE
-//	    Parse and validate FILE locally ("-" reads stdin; HCL or a JSON job);
+//	    Parse and validate FILE locally ("-" reads stdin; HCL, a JSON job,
+//	    or an sbatch script, whose warnings go to stderr by line);
 //	    a bad file prints file:line:col diagnostics and exits 1 without
 //	    contacting the agent. Upload the code folder if the job has one,
 //	    submit, then follow the job like srun: state changes on stderr
@@ -16,8 +17,11 @@
 //	    without one, was cancelled or lost). Ctrl-C stops following and leaves
 //	    the job running. -detach prints only the job id (the array id for a
 //	    sweep), like sbatch --parsable. A sweep is followed member by member
-//	    without logs.
+//	    without logs. A job whose script named --output/--error files gets
+//	    its logs written there when it ends (sbatch.go).
 //	nai job validate FILE              exit 0, or print every problem
+//	nai job convert SCRIPT             the job file that submits the same job as
+//	                                   an sbatch script; its warnings on stderr
 //	nai job status [-json] ID          state, reason, node, GPUs, times, exit, attempts, metrics
 //	nai job plan [-json] [-var k=v]... [-var-file F]... FILE
 //	    Dry run (like nomad job plan, sbatch --test-only): the cluster's
@@ -27,7 +31,8 @@
 //	    start now, 1 when any would wait, 2 on any error.
 //	nai job inspect [-hcl|-json] ID    the job as the server holds it: JSON, or
 //	                                   a job file (-hcl) that job run accepts
-//	nai job logs [-f] [-stderr] ID     the raw stream
+//	nai job logs [-f] [-stderr] ID     the raw stream (and the --output/--error
+//	                                   files of a job from a script, rewritten)
 //	nai job cancel ID
 //	nai job outputs ID [-o DIR]        download NAI_OUTPUT_DIR and unpack it safely
 //	nai job metrics [-json] ID         last value of each metric, sorted by key

@@ -126,6 +126,7 @@ func (f *follower) followJob(ctx context.Context, id string) error {
 		}
 		t.Stop()
 	}
+	saveLogFiles(ctx, f.cl, final, f.errw)
 	fmt.Fprintln(f.errw, "==> "+summaryLine(final, f.now()))
 	if code := jobExitCode(final); code != 0 {
 		return exitCode(code)
@@ -229,6 +230,9 @@ func (f *follower) followArray(ctx context.Context, arrayID string, ids []string
 				prev = j
 			})
 			results[i], errs[i] = final, err
+			if err == nil {
+				saveLogFiles(ctx, f.cl, final, &lockedWriter{mu: &mu, w: f.errw})
+			}
 		}()
 	}
 	wg.Wait()

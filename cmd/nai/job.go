@@ -28,7 +28,7 @@ func jobCommand() *cli.Command {
 			jobPriorityCommand(),
 			{
 				Name:      "run",
-				Usage:     "submit a job file and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
+				Usage:     "submit a job file or an sbatch script and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
 				ArgsUsage: "[-detach] [-json] [-var k=v]... [-var-file F]... FILE",
 				Flags: withAddr(
 					&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "print only the job id (the array id for a sweep) and return"},
@@ -45,6 +45,7 @@ func jobCommand() *cli.Command {
 				Action:    jobValidate,
 			},
 			jobPlanCommand(),
+			jobConvertCommand(),
 			{
 				Name:      "status",
 				Usage:     "show a job: state, reason, node, GPUs, times, exit, metrics (an array id shows the sweep folded; ARRAY_INDEX one member)",
@@ -197,6 +198,10 @@ func jobLogs(c *cli.Context) error {
 	defer rc.Close()
 	if _, err := io.Copy(c.App.Writer, rc); err != nil {
 		return fmt.Errorf("read logs of job %s: %w", id, err)
+	}
+	// A job from a script with --output/--error gets its log files too.
+	if j, _, err := cl.Job(c.Context, id); err == nil && j.LogPaths != nil {
+		saveLogFiles(c.Context, cl, j, c.App.ErrWriter)
 	}
 	return nil
 }

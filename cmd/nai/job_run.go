@@ -49,7 +49,7 @@ func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	res, err := jobspec.ParseFile(file, jobspec.Options{Vars: vars, VarFiles: c.StringSlice("var-file"), Now: time.Now()})
+	res, err := jobspec.ParseFile(file, jobspec.Options{Vars: vars, VarFiles: c.StringSlice("var-file"), Now: time.Now(), LookupEnv: os.LookupEnv})
 	if err != nil {
 		var de *jobspec.DiagError
 		if errors.As(err, &de) {
@@ -64,6 +64,7 @@ func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 	if len(res.Jobs) == 0 {
 		return nil, "", fmt.Errorf("job file %s defines no job", file)
 	}
+	printScriptWarnings(c.App.ErrWriter, res.Warnings)
 	// The parser validates as it goes; this is the same check the server
 	// makes, run here so that nothing invalid is ever sent.
 	for _, j := range res.Jobs {

@@ -1,0 +1,3 @@
+#!/bin/bash
+#SBATCH --export=1BAD=x,GOOD=y
+echo never

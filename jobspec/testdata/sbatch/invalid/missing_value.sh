@@ -1,0 +1,4 @@
+#!/bin/bash
+#SBATCH --job-name=x --time
+#SBATCH -p
+echo never

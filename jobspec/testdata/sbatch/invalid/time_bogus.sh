@@ -1,0 +1,4 @@
+#!/bin/bash
+#SBATCH --job-name=bad-time
+#SBATCH --time=bogus
+echo never
