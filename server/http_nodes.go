@@ -3,6 +3,7 @@ package server
 import (
 	"net"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -217,20 +218,29 @@ func gangInfo(snap *state.Snapshot, a *structs.Allocation, j *structs.Job) (*str
 	if err != nil {
 		return nil, err
 	}
+	var g *structs.GangInfo
+	names := make([]string, j.Resources.Nodes)
 	for _, sib := range siblings {
-		if sib.Attempt != a.Attempt || sib.Rank != 0 {
+		if sib.Attempt != a.Attempt || sib.Rank < 0 || sib.Rank >= len(names) {
+			continue
+		}
+		names[sib.Rank] = sib.NodeName
+		if sib.Rank != 0 {
 			continue
 		}
 		n, err := snap.NodeByID(nil, sib.NodeID)
 		if err != nil {
 			return nil, err
 		}
-		if n == nil {
-			break
+		if n != nil {
+			g = &structs.GangInfo{Nodes: j.Resources.Nodes, MasterAddr: nodeHost(n), MasterPort: structs.GangPort(j.ID)}
 		}
-		return &structs.GangInfo{Nodes: j.Resources.Nodes, MasterAddr: nodeHost(n), MasterPort: structs.GangPort(j.ID)}, nil
 	}
-	return nil, nil
+	if g != nil && !slices.Contains(names, "") {
+		// Every rank's node, in rank order (SLURM_JOB_NODELIST).
+		g.NodeNames = names
+	}
+	return g, nil
 }
 
 // nodeHost is the host part of a node's advertised HTTP address.
