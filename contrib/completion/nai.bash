@@ -130,7 +130,7 @@ _nai_words() {
     'commands node') echo 'list status drain eligibility' ;;
     'flags node list') echo '-json -address' ;;
     'values node list') echo ' address ' ;;
-    'flags node status') echo '-json -address' ;;
+    'flags node status') echo '-json -address -self' ;;
     'values node status') echo ' address ' ;;
     'flags node drain') echo '-deadline -no-deadline -disable -json -address' ;;
     'values node drain') echo ' deadline address ' ;;

@@ -366,6 +366,7 @@ complete -c nai -n '__nai_in \'node list\'' -o 'json' -d 'print the API object a
 complete -c nai -n '__nai_in \'node list\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'node status\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'node status\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'node status\'' -o 'self' -d 'show the node of the agent at -address (a client agent) instead of naming one'
 complete -c nai -n '__nai_in \'node drain\'' -o 'deadline' -r -d 'how long running jobs may keep running (0: stop them now)'
 complete -c nai -n '__nai_in \'node drain\'' -o 'no-deadline' -d 'let running jobs run to their end'
 complete -c nai -n '__nai_in \'node drain\'' -o 'disable' -d 'cancel the drain; the node takes new work again'
