@@ -83,8 +83,8 @@ type Client struct {
 	capMu       sync.Mutex
 	cpu         float64
 	memoryBytes int64
-	gpuMu      sync.Mutex
-	monitor    *fingerprint.Monitor // nil without GPUs or NVML
+	gpuMu       sync.Mutex
+	monitor     *fingerprint.Monitor // nil without GPUs or NVML
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
