@@ -103,7 +103,10 @@ func runClusterAgent(c *cli.Context) error {
 		}
 		hostCPU, hostMemory = host.CPU, host.MemoryBytes
 		host.CPU, host.MemoryBytes = offered(hostCPU, hostMemory, cfg.Client.ReservedCPU, cfg.Client.ReservedMemory)
-		cg, err = cgroups.New(cfg.Client.CgroupParent, logger.With("component", "cgroups"))
+		// Under systemd on cgroup v2 the agent moves into a leaf of its
+		// delegated cgroup first (agent_cgroup.go).
+		cgParent := delegatedCgroupParent(cfg.Client.CgroupParent, logger)
+		cg, err = cgroups.New(cgParent, logger.With("component", "cgroups"))
 		if err != nil {
 			if cfg.Client.CgroupParent != "" {
 				return fail("cgroups: %v", err)
@@ -130,7 +133,7 @@ func runClusterAgent(c *cli.Context) error {
 			Servers:      local,
 			Host:         host,
 			Cgroups:      cg,
-			CgroupParent: cfg.Client.CgroupParent,
+			CgroupParent: cgParent,
 			Executable:   exe,
 			Logger:       logger.With("component", "client"),
 		})
