@@ -49,15 +49,8 @@ func buildDist(t *testing.T) (tgz, deb string) {
 		t.Skip("builds the binary and the release files: skipped with -short")
 	}
 	packager := nfpm(t)
+	bin := naiBinary(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "nai")
-	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs",
-		"-ldflags", "-X github.com/nai-project/nai/internal/version.version="+testVersion, "-o", bin, "./cmd/nai")
-	build.Dir = ".."
-	build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build nai: %v\n%s", err, out)
-	}
 	out := filepath.Join(dir, "dist")
 	cmd := exec.Command("../scripts/dist.sh", bin, out)
 	cmd.Env = append(os.Environ(), "NFPM="+packager, "NAI_VERSION="+testVersion, "NAI_DEB_VERSION=1.2.3~test", "NAI_ARCH=amd64")

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,11 +19,13 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// The Vagrantfile's cluster without Vagrant: three servers and two GPU
+// The Vagrantfile's cluster without Vagrant: its three servers and two GPU
 // clients, each in its own network namespace (its own "host", with its own
-// address on one bridge), provisioned by contrib/install/provision.sh into
-// its own root folder, and started with the command line of the installed
-// systemd unit, with $NOTIFY_SOCKET as systemd would set it. A two-node job
+// address on one bridge), provisioned by contrib/install/provision.sh with
+// the arguments the Vagrantfile gives it (read by loading the Vagrantfile
+// in Ruby with a stand-in for Vagrant), into its own root folder, and
+// started with the command line of the installed systemd unit, with
+// $NOTIFY_SOCKET as systemd would set it. A two-node job
 // then runs across both clients, its ranks talking to each other over the
 // namespaces' network, and `nai node status -self` on a client shows its
 // GPUs, as `vagrant ssh client1 -c 'nai node status -self'` would.
@@ -32,7 +35,8 @@ import (
 // provNode is one "host" of the cluster.
 type provNode struct {
 	name, role, addr string
-	ns               string // network namespace
+	args             []string // provision.sh's, from the Vagrantfile
+	ns               string   // network namespace
 	nsenter          string
 	root             string // provision.sh --root
 	cmd              *exec.Cmd
@@ -55,19 +59,26 @@ func TestLongProvisionedCluster(t *testing.T) {
 	nsenter := testtool.Need(t, "nsenter", "util-linux")
 	_, file, _, _ := runtime.Caller(0)
 	repo := filepath.Dir(filepath.Dir(file))
-	provision := filepath.Join(repo, "contrib/install/provision.sh")
 
 	// Names unique to this run, so parallel runs and leftovers of a killed
 	// run do not collide. The addresses exist only inside these namespaces:
 	// the bridge's namespace has no uplink.
 	prefix := fmt.Sprintf("nai%d", os.Getpid()%100000)
 	subnet := fmt.Sprintf("10.%d.%d", 100+os.Getpid()%100, os.Getpid()/100%250)
-	nodes := []*provNode{
-		{name: "server1", role: "server", addr: subnet + ".11"},
-		{name: "server2", role: "server", addr: subnet + ".12"},
-		{name: "server3", role: "server", addr: subnet + ".13"},
-		{name: "client1", role: "client", addr: subnet + ".21"},
-		{name: "client2", role: "client", addr: subnet + ".22"},
+	var nodes []*provNode
+	for _, m := range vagrantMachines(t, repo, "NAI_SUBNET="+subnet) {
+		if len(m.Provision) != 1 {
+			t.Fatalf("%s: %d provisioners, want one", m.Name, len(m.Provision))
+		}
+		a := m.Provision[0].Args
+		role := ""
+		if i := slices.Index(a, "--role"); i >= 0 && i+1 < len(a) {
+			role = a[i+1]
+		}
+		nodes = append(nodes, &provNode{name: m.Name, role: role, addr: m.IP, args: a})
+	}
+	if len(nodes) != 5 || nodes[0].role != "server" || nodes[3].role != "client" || nodes[4].role != "client" {
+		t.Fatalf("the Vagrantfile's machines: %+v; want server1-3, client1-2", nodes)
 	}
 	run := func(args ...string) {
 		t.Helper()
@@ -92,18 +103,18 @@ func TestLongProvisionedCluster(t *testing.T) {
 		run("-n", n.ns, "link", "set", "lo", "up")
 	}
 
-	// Provision every host as the Vagrantfile does, each into its own root.
-	join := fmt.Sprintf("%s:4648,%s:4648,%s:4648", nodes[0].addr, nodes[1].addr, nodes[2].addr)
+	// Provision every host as the Vagrantfile does, each into its own root,
+	// with the binary under test in place of /vagrant/bin/nai.
 	for _, n := range nodes {
 		n.root = filepath.Join(t.TempDir(), n.name)
-		args := []string{"--role", n.role, "--name", n.name, "--bind", n.addr, "--join", join,
-			"--root", n.root, "--binary", naiBin, "--node-down-grace", clusterGrace}
-		if n.role == "server" {
-			args = append(args, "--bootstrap-expect", "3")
-		} else {
-			args = append(args, "--dev-gpus", "2")
+		args := slices.Clone(n.args)
+		i := slices.Index(args, "--binary")
+		if i < 0 || i+1 >= len(args) {
+			t.Fatalf("%s: the Vagrantfile gives provision.sh no --binary: %q", n.name, args)
 		}
-		out, err := exec.Command(provision, args...).CombinedOutput()
+		args[i+1] = naiBin
+		args = append(args, "--root", n.root, "--node-down-grace", clusterGrace)
+		out, err := exec.Command(filepath.Join(repo, "contrib/install/provision.sh"), args...).CombinedOutput()
 		if err != nil {
 			t.Fatalf("provision %s: %v\n%s", n.name, err, out)
 		}
@@ -290,6 +301,50 @@ func allocCgroups(t *testing.T, prefixes []string) []string {
 // is the agent's, as systemd's MainPID would be.
 func (n *provNode) inNS(args ...string) *exec.Cmd {
 	return exec.Command(n.nsenter, append([]string{"--net=/run/netns/" + n.ns, "--"}, args...)...)
+}
+
+// vagrantMachine is one VM of the Vagrantfile, as
+// contrib/testdata/vagrantfile_dump.rb reports it.
+type vagrantMachine struct {
+	Name      string `json:"name"`
+	IP        string `json:"ip"`
+	Provision []struct {
+		Path string   `json:"path"`
+		Args []string `json:"args"`
+	} `json:"provision"`
+}
+
+// vagrantMachines loads a copy of the Vagrantfile (its gossip key goes to
+// a temporary .vagrant/) with env added to the environment.
+func vagrantMachines(t *testing.T, repo string, env ...string) []vagrantMachine {
+	t.Helper()
+	ruby := testtool.Need(t, "ruby", "ruby")
+	dir := t.TempDir()
+	b, err := os.ReadFile(filepath.Join(repo, "Vagrantfile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "Vagrantfile"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(ruby, filepath.Join(repo, "contrib/testdata/vagrantfile_dump.rb"), filepath.Join(dir, "Vagrantfile"))
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("load the Vagrantfile: %v\n%s", err, out)
+	}
+	var ms []vagrantMachine
+	if err := json.Unmarshal(out, &ms); err != nil {
+		t.Fatalf("decode the Vagrantfile's machines: %v\n%s", err, out)
+	}
+	for _, m := range ms {
+		for _, p := range m.Provision {
+			if p.Path != "contrib/install/provision.sh" {
+				t.Fatalf("%s runs %q: this test knows contrib/install/provision.sh", m.Name, p.Path)
+			}
+		}
+	}
+	return ms
 }
 
 // start runs the ExecStart of the node's installed unit in its namespace.

@@ -11,7 +11,10 @@
 #   --bind ADDR            the IP address other agents reach this host at
 #   --join HOST:PORT,...   serf addresses of other agents (servers)
 #   --bootstrap-expect N   servers that form the cluster (servers; default 3)
-#   --dev-gpus N           N fake GPUs (clients; default 0: the real ones)
+#   --dev-gpus N|auto      N fake GPUs (clients; default 0: the real ones);
+#                          auto: the real ones when nvidia-smi sees any, else 2
+#   --install-nvidia-driver  install Debian's NVIDIA driver (clients with GPUs
+#                          handed through to a VM); a reboot may be needed
 #   --encrypt KEY          gossip key from `nai operator keygen`, the same everywhere
 #   --node-down-grace D    how long a failed client stays ready (default 30s)
 #   --binary FILE          the nai binary (see install.sh)
@@ -36,7 +39,7 @@ die() {
 
 here=$(cd "$(dirname "$0")" && pwd)
 role="" name="" bind="" join="" expect=3 gpus=0 encrypt="" grace=30s
-root="" binary="" start=1
+root="" binary="" start=1 driver=0
 need() { [ "$2" -ge 2 ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--binary) need "$1" $#; binary=$2; shift 2 ;;
 	--root) need "$1" $#; root=$2; shift 2 ;;
 	--no-start) start=0; shift ;;
+	--install-nvidia-driver) driver=1; shift ;;
 	-h | --help) usage; exit 0 ;;
 	*) die "unknown argument '$1' (see --help)" ;;
 	esac
@@ -73,8 +77,42 @@ case $expect in
 '' | *[!0-9]*) die "--bootstrap-expect $expect: expected a number of servers" ;;
 esac
 case $gpus in
-'' | *[!0-9]*) die "--dev-gpus $gpus: expected a number (0: the real GPUs)" ;;
+auto)
+	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+		gpus=0
+	else
+		gpus=2
+	fi
+	echo "--dev-gpus auto: $gpus ($([ "$gpus" = 0 ] && echo "nvidia-smi sees GPUs: the real ones" || echo "no NVIDIA GPU here: fake ones"))"
+	;;
+'' | *[!0-9]*) die "--dev-gpus $gpus: expected a number (0: the real GPUs) or auto" ;;
 esac
+if [ "$driver" = 1 ] && { [ "$role" != client ] || [ -n "$root" ]; }; then
+	die "--install-nvidia-driver is for a client installed into / (not with --root)"
+fi
+
+# install_nvidia_driver installs Debian's driver from non-free, unless one
+# already answers.
+install_nvidia_driver() {
+	if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
+		return 0
+	fi
+	# shellcheck disable=SC1091 # the host's
+	. /etc/os-release
+	[ "${ID:-}" = debian ] || die "--install-nvidia-driver knows Debian only: install the NVIDIA driver (and nvidia-smi) yourself"
+	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+		sed -i -E '/^Components:/ { / non-free( |$)/! s/$/ contrib non-free non-free-firmware/ }' /etc/apt/sources.list.d/debian.sources
+	fi
+	if [ -f /etc/apt/sources.list ]; then
+		sed -i -E '/^deb / { / non-free( |$)/! s/$/ contrib non-free non-free-firmware/ }' /etc/apt/sources.list
+	fi
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "linux-headers-$(uname -r)" nvidia-driver firmware-misc-nonfree
+	if ! nvidia-smi -L; then
+		echo "provision.sh: the NVIDIA driver is installed but not loaded: reboot this host (vagrant reload $name); the agent finds the GPUs when it starts again" >&2
+	fi
+}
+[ "$driver" = 0 ] || install_nvidia_driver
 case $encrypt in
 *[!A-Za-z0-9+/=]*) die "--encrypt: expected a base64 key from 'nai operator keygen'" ;;
 esac
