@@ -20,6 +20,9 @@ func Need(t testing.TB, program, pkg string) string {
 	if p, err := exec.LookPath(program); err == nil {
 		return p
 	}
+	if testing.Short() {
+		t.Skipf("%s is not installed, and -short installs nothing: apt-get install %s", program, pkg)
+	}
 	if os.Geteuid() != 0 {
 		t.Skipf("%s is not installed and the test is not root, so it cannot install it: apt-get install %s", program, pkg)
 	}
