@@ -8,25 +8,40 @@ export CGO_CFLAGS := -O2 -g -Wno-deprecated-declarations
 # urfave/cli's man/markdown generators are not used; leaving them out saves
 # a millisecond of start-up on every CLI call.
 TAGS      := urfave_cli_no_docs
+# The version from git (scripts/version.sh), stamped into the binary
+# (`nai version`) and into the names of the release files.
+VERSION   := $(shell ./scripts/version.sh)
+COMMIT    := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS   := -X github.com/nai-project/nai/internal/version.version=$(VERSION) \
+             -X github.com/nai-project/nai/internal/version.commit=$(COMMIT)
+DIST      := dist
+# Tools the build installs for itself (nfpm makes the .deb), pinned.
+TOOLS     := $(CURDIR)/bin/tools
+NFPM      := $(TOOLS)/nfpm
+NFPM_VERSION := v2.45.2
 
-.PHONY: all build test test-short test-long lint fmt demo bench clean example-pytorch example-ddp
+.PHONY: all build test test-short test-long lint fmt demo bench clean example-pytorch example-ddp \
+	completion dist tools
 
 all: build
 
 build:
-	$(GO) build -tags $(TAGS) -o $(BIN) ./cmd/nai
+	$(GO) build -tags $(TAGS) -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/nai
 
 # The whole suite, end-to-end tests included (they build bin/nai themselves).
-test: lint
-	$(GO) test -tags $(TAGS) -count=1 -timeout 20m $(PKGS)
+# The release test (contrib/) needs nfpm: `tools` installs it.
+test: lint tools
+	PATH="$(TOOLS):$$PATH" $(GO) test -tags $(TAGS) -count=1 -timeout 20m $(PKGS)
 
 # Unit tests only: no agents started.
 test-short:
 	$(GO) test -tags $(TAGS) -short -count=1 $(PKGS)
 
-# Long soak tests (not part of `make test`).
+# Long soak tests (not part of `make test`), among them the cluster of
+# three servers and two clients in network namespaces, provisioned by
+# contrib/install/provision.sh (e2e/provision_long_test.go; root).
 test-long:
-	NAI_LONG=1 $(GO) test -count=1 -timeout 60m -run 'Long|Soak' $(PKGS)
+	NAI_LONG=1 $(GO) test -tags $(TAGS) -count=1 -timeout 60m -run 'Long|Soak' $(PKGS)
 
 lint:
 	$(GO) vet -tags $(TAGS) $(PKGS)
@@ -54,5 +69,23 @@ example-pytorch: build
 example-ddp: build
 	./examples/ddp/run.sh
 
+# Shell completion scripts, generated from the command tree; a test fails
+# when they are stale.
+completion:
+	$(GO) run -tags $(TAGS) ./cmd/nai completion bash > contrib/completion/nai.bash
+	$(GO) run -tags $(TAGS) ./cmd/nai completion zsh > contrib/completion/_nai
+	$(GO) run -tags $(TAGS) ./cmd/nai completion fish > contrib/completion/nai.fish
+
+# nai_VERSION_linux_amd64.tar.gz and nai_DEBVERSION_amd64.deb in dist/:
+# the binary, systemd units, sample configs, completion, install scripts
+# and docs (scripts/dist.sh; contents checked by contrib/dist_test.go).
+dist: build tools
+	NFPM=$(NFPM) ./scripts/dist.sh $(BIN) $(DIST)
+
+tools: $(NFPM)
+
+$(NFPM):
+	GOBIN=$(TOOLS) $(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+
 clean:
-	rm -rf bin
+	rm -rf bin $(DIST)

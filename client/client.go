@@ -99,9 +99,14 @@ type Client struct {
 	wg        sync.WaitGroup
 
 	cache      *blobCache
-	reregister chan struct{} // the GPUs' health changed: register again
-	gpuMu      sync.Mutex
-	monitor    *fingerprint.Monitor // nil without GPUs or NVML
+	reregister chan struct{} // the GPUs' health or the capacity changed: register again
+	// capMu guards the CPU and memory offered to jobs: the fingerprint's,
+	// until SetCapacity changes them.
+	capMu       sync.Mutex
+	cpu         float64
+	memoryBytes int64
+	gpuMu       sync.Mutex
+	monitor     *fingerprint.Monitor // nil without GPUs or NVML
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -155,6 +160,9 @@ func New(cfg Config) (*Client, error) {
 		unstarted: map[string]bool{},
 		api:       cfg.Servers.WithToken(secret),
 		secret:    secret,
+
+		cpu:         cfg.Host.CPU,
+		memoryBytes: cfg.Host.MemoryBytes,
 	}
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
@@ -238,6 +246,9 @@ func (c *Client) node() *structs.Node {
 		attrs["cgroups"] = "disabled"
 	}
 	gpus := c.gpus()
+	c.capMu.Lock()
+	cpu, mem := c.cpu, c.memoryBytes
+	c.capMu.Unlock()
 	return &structs.Node{
 		ID:          c.nodeID,
 		Name:        c.cfg.NodeName,
@@ -245,12 +256,32 @@ func (c *Client) node() *structs.Node {
 		HTTPAddr:    c.cfg.HTTPAddr,
 		Status:      structs.NodeReady,
 		Eligible:    true,
-		CPU:         h.CPU,
-		MemoryBytes: h.MemoryBytes,
+		CPU:         cpu,
+		MemoryBytes: mem,
 		GPUs:        gpus,
 		Driver:      h.Driver,
 		CUDAVersion: h.CUDAVersion,
 		Attributes:  attrs,
+	}
+}
+
+// SetCapacity changes the CPU cores and memory the node offers to jobs
+// (the agent's configuration reload changed what the host keeps for
+// itself) and registers the node again with them. Running allocations are
+// not touched: a node that now offers less than its jobs hold gets no new
+// work until enough of them end.
+func (c *Client) SetCapacity(cpu float64, memoryBytes int64) {
+	c.capMu.Lock()
+	changed := cpu != c.cpu || memoryBytes != c.memoryBytes
+	c.cpu, c.memoryBytes = cpu, memoryBytes
+	c.capMu.Unlock()
+	if !changed {
+		return
+	}
+	c.logger.Info("node capacity changed: registering again", "cpu", cpu, "memory_bytes", memoryBytes)
+	select {
+	case c.reregister <- struct{}{}:
+	default: // one is pending already; it will read the newest capacity
 	}
 }
 

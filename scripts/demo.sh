@@ -17,7 +17,7 @@ outputs="$data/downloaded"
 "$BIN" agent -dev -data-dir "$data/agent" -http-addr 127.0.0.1:0 2>"$data/agent.log" &
 agent=$!
 cleanup() {
-  kill -INT "$agent" 2>/dev/null && wait "$agent" 2>/dev/null || true
+  if kill -INT "$agent" 2>/dev/null; then wait "$agent" 2>/dev/null || true; fi
   rm -rf "$data"
 }
 trap cleanup EXIT

@@ -21,6 +21,7 @@ import (
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client"
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/internal/version"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/server"
 )
@@ -35,7 +36,9 @@ func runClusterAgent(c *cli.Context) error {
 		return cli.Exit("nai agent: "+err.Error(), 1)
 	}
 	level, _ := parseLevel(cfg.LogLevel)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("agent", cfg.NodeName)
+	levelVar := new(slog.LevelVar) // a reload (SIGHUP) may change it
+	levelVar.Set(level)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: levelVar})).With("agent", cfg.NodeName)
 	fail := func(format string, args ...any) error {
 		return cli.Exit("nai agent: "+fmt.Sprintf(format, args...), 1)
 	}
@@ -50,6 +53,11 @@ func runClusterAgent(c *cli.Context) error {
 	sigCh := make(chan os.Signal, 2)
 	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigCh)
+	// SIGHUP reloads the configuration (agent_reload.go); caught from the
+	// start so that an early one does not kill the agent.
+	hupCh := make(chan os.Signal, 1)
+	signal.Notify(hupCh, syscall.SIGHUP)
+	defer signal.Stop(hupCh)
 
 	ln, err := net.Listen("tcp", cfg.httpListenAddr())
 	if err != nil {
@@ -87,14 +95,19 @@ func runClusterAgent(c *cli.Context) error {
 	var cl *client.Client
 	var host *fingerprint.Host
 	var cg cgroups.Manager
+	var hostCPU float64
+	var hostMemory int64
 	if cfg.Client.Enabled {
 		host, err = fingerprint.Fingerprint(fingerprint.Options{DevGPUs: cfg.Client.DevGPUs, DevSeed: cfg.NodeName, Logger: logger.With("component", "fingerprint")})
 		if err != nil {
 			return fail("fingerprint: %v", err)
 		}
-		host.CPU = max(host.CPU-cfg.Client.ReservedCPU, 0)
-		host.MemoryBytes = max(host.MemoryBytes-cfg.Client.ReservedMemory, 0)
-		cg, err = cgroups.New(cfg.Client.CgroupParent, logger.With("component", "cgroups"))
+		hostCPU, hostMemory = host.CPU, host.MemoryBytes
+		host.CPU, host.MemoryBytes = offered(hostCPU, hostMemory, cfg.Client.ReservedCPU, cfg.Client.ReservedMemory)
+		// Under systemd on cgroup v2 the agent moves into a leaf of its
+		// delegated cgroup first (agent_cgroup.go).
+		cgParent := delegatedCgroupParent(cfg.Client.CgroupParent, logger)
+		cg, err = cgroups.New(cgParent, logger.With("component", "cgroups"))
 		if err != nil {
 			if cfg.Client.CgroupParent != "" {
 				return fail("cgroups: %v", err)
@@ -129,7 +142,7 @@ func runClusterAgent(c *cli.Context) error {
 			Servers:       local,
 			Host:          host,
 			Cgroups:       cg,
-			CgroupParent:  cfg.Client.CgroupParent,
+			CgroupParent:  cgParent,
 			Executable:    exe,
 			Logger:        logger.With("component", "client"),
 			ACLEnabled:    cfg.ACL.Enabled,
@@ -207,21 +220,41 @@ func runClusterAgent(c *cli.Context) error {
 		fmt.Fprintf(&b, "    node id:  %s\n    GPUs:     %d\n", cl.NodeID(), len(host.GPUs))
 	}
 	fmt.Fprintf(&b, "    acl:      %s\n", onOff(cfg.ACL.Enabled))
+	fmt.Fprintf(&b, "    version:  %s\n", version.Get())
 	fmt.Fprint(os.Stderr, b.String())
+	sdNotify(logger, "READY=1")
 
+	reloader := &agentReloader{
+		load:   func() (*agentConfig, error) { return agentConfigFrom(c) },
+		cfg:    cfg,
+		level:  levelVar,
+		logger: logger,
+	}
+	if cl != nil {
+		reloader.client, reloader.hostCPU, reloader.hostMemory = cl, hostCPU, hostMemory
+	}
 	leave := false
-	select {
-	case sig := <-sigCh:
-		leave = sig == os.Interrupt
-	case err := <-httpErr:
-		if err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Error("http server stopped", "err", err)
-		}
-	case err := <-clientErr:
-		if err != nil {
-			logger.Error("client stopped", "err", err)
+wait:
+	for {
+		select {
+		case <-hupCh:
+			_ = reloader.reload() // logged; the old configuration stays
+		case sig := <-sigCh:
+			leave = sig == os.Interrupt
+			break wait
+		case err := <-httpErr:
+			if err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("http server stopped", "err", err)
+			}
+			break wait
+		case err := <-clientErr:
+			if err != nil {
+				logger.Error("client stopped", "err", err)
+			}
+			break wait
 		}
 	}
+	sdNotify(logger, "STOPPING=1")
 	fmt.Fprintln(os.Stderr, "==> nai agent shutting down")
 	go func() {
 		// A second signal stops at once.

@@ -39,9 +39,14 @@
 //	nai queue [-json] [-all]           squeue-like table, in the scheduler's order;
 //	                                   pending sweep members fold into 12_[3-9]
 //	nai node list [-json]
-//	nai node status [-json] ID         details and a table of GPUs with the job holding each
+//	nai node status [-json] ID | -self details and a table of GPUs with the job holding each;
+//	                                   -self: the node of the client agent at -address
+//	nai version [-json], nai -version  version, commit, Go version (internal/version)
+//	nai completion bash|zsh|fish       a completion script generated from the command tree
 //
-// extra.go adds agent, executor, exec-shim and sim.
+// extra.go adds agent, executor, exec-shim, sim, version and completion. A
+// cluster agent reloads its configuration on SIGHUP (agent_reload.go) and
+// tells systemd when it is ready ($NOTIFY_SOCKET).
 //
 // Exit status: 0 on success; 1 for any error (a usage mistake prints one line
 // with the usage; an unreachable agent names the address it tried);

@@ -44,10 +44,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		HideVersion:               true,
 		DisableSliceFlagSeparator: true, // -var lr=0.1,0.2 is one value
 		Suggest:                   true,
-		Flags:                     []cli.Flag{addressFlag()},
+		Flags:                     []cli.Flag{addressFlag(), versionFlag()},
 		// Errors are reported by run; never let the library call os.Exit.
 		ExitErrHandler: func(*cli.Context, error) {},
-		Action:         parentAction,
+		Action:         rootAction,
 	}
 	app.Commands = append(ownCommands(), extraCommands()...)
 	app.OnUsageError = onUsageError

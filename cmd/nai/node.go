@@ -28,8 +28,8 @@ func nodeCommand() *cli.Command {
 			{
 				Name:      "status",
 				Usage:     "show one node (by id or name) and which job holds each GPU",
-				ArgsUsage: "[-json] ID",
-				Flags:     []cli.Flag{jsonFlag(), addressFlag()},
+				ArgsUsage: "[-json] ID | -self",
+				Flags:     []cli.Flag{jsonFlag(), addressFlag(), selfFlag()},
 				Action:    nodeStatus,
 			},
 		}, nodeDrainCommands()...),
@@ -55,14 +55,15 @@ func nodeList(c *cli.Context) error {
 }
 
 func nodeStatus(c *cli.Context) error {
-	if err := needArgs(1, c.Args().Slice(), "node ID", usageLine(c)); err != nil {
-		return err
-	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	n, err := cl.Node(c.Context, c.Args().First())
+	id, err := nodeStatusArg(c, cl) // node_self.go
+	if err != nil {
+		return err
+	}
+	n, err := cl.Node(c.Context, id)
 	if err != nil {
 		return err
 	}

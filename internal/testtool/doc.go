@@ -1,0 +1,6 @@
+// Package testtool is for tests that run a program the machine may lack
+// (shellcheck, systemd-analyze, fish, ruby): Need finds it, installs its
+// Debian package with apt-get when the test runs as root, and otherwise
+// (always with -short) skips the test saying what is missing and how to
+// get it. Only tests import it.
+package testtool
