@@ -14,6 +14,12 @@ _nai_resolve() {
             operator) echo operator ;;
             dataset) echo dataset ;;
             model) echo model ;;
+            acl) echo acl ;;
+            login) echo login ;;
+            logout) echo logout ;;
+            user) echo user ;;
+            group) echo group ;;
+            token) echo token ;;
             agent) echo agent ;;
             sim) echo sim ;;
             version) echo version ;;
@@ -27,6 +33,7 @@ _nai_resolve() {
             run) echo run ;;
             validate) echo validate ;;
             plan) echo plan ;;
+            convert) echo convert ;;
             status) echo status ;;
             inspect) echo inspect ;;
             logs) echo logs ;;
@@ -89,6 +96,36 @@ _nai_resolve() {
             pull) echo pull ;;
             rm) echo rm ;;
         esac ;;
+    'acl')
+        case "$2" in
+            bootstrap) echo bootstrap ;;
+        esac ;;
+    'user')
+        case "$2" in
+            create) echo create ;;
+            list) echo list ;;
+            show) echo show ;;
+            set) echo set ;;
+            rm) echo rm ;;
+        esac ;;
+    'group')
+        case "$2" in
+            create) echo create ;;
+            list) echo list ;;
+            show) echo show ;;
+            rm) echo rm ;;
+            add-member) echo add-member ;;
+            rm-member) echo rm-member ;;
+            quota) echo quota ;;
+            shares) echo shares ;;
+        esac ;;
+    'token')
+        case "$2" in
+            create) echo create ;;
+            list) echo list ;;
+            revoke) echo revoke ;;
+            self) echo self ;;
+        esac ;;
     'server')
         case "$2" in
             members) echo members ;;
@@ -101,10 +138,10 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node share operator dataset model agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node share operator dataset model acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
-    'commands job') echo 'priority run validate plan status inspect logs cancel outputs metrics' ;;
+    'commands job') echo 'priority run validate plan convert status inspect logs cancel outputs metrics' ;;
     'flags job priority') echo '-json -address' ;;
     'values job priority') echo ' address ' ;;
     'flags job run') echo '-detach -d -json -var -var-file -address' ;;
@@ -189,8 +226,50 @@ _nai_words() {
     'values model pull') echo ' o output address ' ;;
     'flags model rm') echo '-address' ;;
     'values model rm') echo ' address ' ;;
-    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -join -encrypt -reserved-cpu -reserved-memory' ;;
-    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory ' ;;
+    'commands acl') echo 'bootstrap' ;;
+    'flags acl bootstrap') echo '-json -address' ;;
+    'values acl bootstrap') echo ' address ' ;;
+    'flags login') echo '-token -address' ;;
+    'values login') echo ' token address ' ;;
+    'commands user') echo 'create list show set rm' ;;
+    'flags user create') echo '-unix-account -json -address' ;;
+    'values user create') echo ' unix-account address ' ;;
+    'flags user list') echo '-json -address' ;;
+    'values user list') echo ' address ' ;;
+    'flags user show') echo '-json -address' ;;
+    'values user show') echo ' address ' ;;
+    'flags user set') echo '-unix-account -address' ;;
+    'values user set') echo ' unix-account address ' ;;
+    'flags user rm') echo '-force -address' ;;
+    'values user rm') echo ' address ' ;;
+    'commands group') echo 'create list show rm add-member rm-member quota shares' ;;
+    'flags group create') echo '-description -json -address' ;;
+    'values group create') echo ' description address ' ;;
+    'flags group list') echo '-json -address' ;;
+    'values group list') echo ' address ' ;;
+    'flags group show') echo '-json -address' ;;
+    'values group show') echo ' address ' ;;
+    'flags group rm') echo '-address' ;;
+    'values group rm') echo ' address ' ;;
+    'flags group add-member') echo '-role -address' ;;
+    'values group add-member') echo ' role address ' ;;
+    'flags group rm-member') echo '-address' ;;
+    'values group rm-member') echo ' address ' ;;
+    'flags group quota') echo '-gpus -pending -storage -address' ;;
+    'values group quota') echo ' gpus pending storage address ' ;;
+    'flags group shares') echo '-address' ;;
+    'values group shares') echo ' address ' ;;
+    'commands token') echo 'create list revoke self' ;;
+    'flags token create') echo '-user -policy -ttl -name -json -address' ;;
+    'values token create') echo ' user policy ttl name address ' ;;
+    'flags token list') echo '-user -json -address' ;;
+    'values token list') echo ' user address ' ;;
+    'flags token revoke') echo '-address' ;;
+    'values token revoke') echo ' address ' ;;
+    'flags token self') echo '-json -address' ;;
+    'values token self') echo ' address ' ;;
+    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks' ;;
+    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token ' ;;
     'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -max-jobs -json' ;;
     'values sim') echo ' trace nodes gpus-per-node policy limit-factor max-jobs ' ;;
     'flags version') echo '-json' ;;

@@ -20,6 +20,18 @@ function __nai_resolve
                     echo dataset
                 case 'model'
                     echo model
+                case 'acl'
+                    echo acl
+                case 'login'
+                    echo login
+                case 'logout'
+                    echo logout
+                case 'user'
+                    echo user
+                case 'group'
+                    echo group
+                case 'token'
+                    echo token
                 case 'agent'
                     echo agent
                 case 'sim'
@@ -43,6 +55,8 @@ function __nai_resolve
                     echo validate
                 case 'plan'
                     echo plan
+                case 'convert'
+                    echo convert
                 case 'status'
                     echo status
                 case 'inspect'
@@ -142,6 +156,54 @@ function __nai_resolve
                 case 'rm'
                     echo rm
             end
+        case 'acl'
+            switch $argv[2]
+                case 'bootstrap'
+                    echo bootstrap
+            end
+        case 'user'
+            switch $argv[2]
+                case 'create'
+                    echo create
+                case 'list'
+                    echo list
+                case 'show'
+                    echo show
+                case 'set'
+                    echo set
+                case 'rm'
+                    echo rm
+            end
+        case 'group'
+            switch $argv[2]
+                case 'create'
+                    echo create
+                case 'list'
+                    echo list
+                case 'show'
+                    echo show
+                case 'rm'
+                    echo rm
+                case 'add-member'
+                    echo add-member
+                case 'rm-member'
+                    echo rm-member
+                case 'quota'
+                    echo quota
+                case 'shares'
+                    echo shares
+            end
+        case 'token'
+            switch $argv[2]
+                case 'create'
+                    echo create
+                case 'list'
+                    echo list
+                case 'revoke'
+                    echo revoke
+                case 'self'
+                    echo self
+            end
         case 'server'
             switch $argv[2]
                 case 'members'
@@ -233,8 +295,46 @@ function __nai_value_flags
             printf '%s\n' o output address
         case 'model rm'
             printf '%s\n' address
+        case 'acl bootstrap'
+            printf '%s\n' address
+        case 'login'
+            printf '%s\n' token address
+        case 'user create'
+            printf '%s\n' unix-account address
+        case 'user list'
+            printf '%s\n' address
+        case 'user show'
+            printf '%s\n' address
+        case 'user set'
+            printf '%s\n' unix-account address
+        case 'user rm'
+            printf '%s\n' address
+        case 'group create'
+            printf '%s\n' description address
+        case 'group list'
+            printf '%s\n' address
+        case 'group show'
+            printf '%s\n' address
+        case 'group rm'
+            printf '%s\n' address
+        case 'group add-member'
+            printf '%s\n' role address
+        case 'group rm-member'
+            printf '%s\n' address
+        case 'group quota'
+            printf '%s\n' gpus pending storage address
+        case 'group shares'
+            printf '%s\n' address
+        case 'token create'
+            printf '%s\n' user policy ttl name address
+        case 'token list'
+            printf '%s\n' user address
+        case 'token revoke'
+            printf '%s\n' address
+        case 'token self'
+            printf '%s\n' address
         case 'agent'
-            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory
+            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token
         case 'sim'
             printf '%s\n' trace nodes gpus-per-node policy limit-factor max-jobs
         case 'server members'
@@ -305,6 +405,12 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'share' -d 'show fair share:
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas) and repair the cluster (raft, keygen)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pull and remove versioned datasets'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'acl' -d 'bootstrap access control (once per cluster)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'login' -d 'save a token for this account\'s nai commands (~/.nai/token, mode 0600)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'logout' -d 'forget the token `nai login` saved'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'user' -d 'manage users (each has a personal group and a unix account its tasks run as)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'group' -d 'manage groups: members with roles reader, member, admin; quotas and shares'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'token' -d 'manage API tokens (the secret is shown once; only its hash is kept)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'agent' -d 'run a nai agent (server and client); -dev runs a one-machine cluster'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'sim' -d 'replay a job trace through the scheduler in virtual time'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'version' -d 'print the version, commit and Go version of this binary'
@@ -314,9 +420,10 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'agent-info' -d 'show the ag
 complete -c nai -n '__nai_in \'\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'\'' -o 'version' -d 'print the version, commit and Go version, and exit'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'priority' -d 'show the priority factors of a pending job (like sprio)'
-complete -c nai -f -n '__nai_needs_command \'job\'' -a 'run' -d 'submit a job file and follow it (like srun), or print its id (-detach, like sbatch --parsable)'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'run' -d 'submit a job file or an sbatch script and follow it (like srun), or print its id (-detach, like sbatch --parsable)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'validate' -d 'check a job file without submitting it'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'plan' -d 'dry run: where a job file would start now, or why it would wait and until when (like sbatch --test-only)'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'convert' -d 'print the job file (HCL) that submits the same job as an sbatch script; what nai cannot honour is listed on stderr'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'status' -d 'show a job: state, reason, node, GPUs, times, exit, metrics (an array id shows the sweep folded; ARRAY_INDEX one member)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'inspect' -d 'print the job as the server holds it (JSON), or as a job file (-hcl) that nai job run accepts'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'logs' -d 'print a job\'s stdout (or stderr)'
@@ -458,6 +565,67 @@ complete -c nai -n '__nai_in \'model pull\'' -o 'o' -r -d 'new or empty director
 complete -c nai -n '__nai_in \'model pull\'' -o 'output' -r -d 'new or empty directory to unpack into (default NAME-vVERSION)'
 complete -c nai -n '__nai_in \'model pull\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'model rm\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'acl\'' -a 'bootstrap' -d 'make the first management token; prints its secret (once: keep it safe)'
+complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'login\'' -o 'token' -r -d 'the secret (visible in the process list; prefer stdin)'
+complete -c nai -n '__nai_in \'login\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'user\'' -a 'create' -d 'make a user and its personal group'
+complete -c nai -f -n '__nai_needs_command \'user\'' -a 'list' -d 'list users'
+complete -c nai -f -n '__nai_needs_command \'user\'' -a 'show' -d 'show a user and its groups'
+complete -c nai -f -n '__nai_needs_command \'user\'' -a 'set' -d 'change a user\'s unix account'
+complete -c nai -f -n '__nai_needs_command \'user\'' -a 'rm' -d 'remove a user, its personal group and its tokens'
+complete -c nai -n '__nai_in \'user create\'' -o 'unix-account' -r -d 'account its tasks run as on GPU hosts (default: NAME)'
+complete -c nai -n '__nai_in \'user create\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'user create\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'user list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'user list\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'user show\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'user show\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'user set\'' -o 'unix-account' -r -d 'account its tasks run as on GPU hosts'
+complete -c nai -n '__nai_in \'user set\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'user rm\'' -o 'force' -d 'also cancel the user\'s pending and running jobs'
+complete -c nai -n '__nai_in \'user rm\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'create' -d 'make a group'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'list' -d 'list groups'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'show' -d 'show a group\'s members, quota and shares'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'rm' -d 'remove a group that owns no pending or running job'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'add-member' -d 'add a member, or change its role'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'rm-member' -d 'remove a member'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'quota' -d 'limit a group: GPUs its running jobs hold, pending jobs considered, storage of its datasets and models (0: no limit)'
+complete -c nai -f -n '__nai_needs_command \'group\'' -a 'shares' -d 'set a group\'s fair-share shares'
+complete -c nai -n '__nai_in \'group create\'' -o 'description' -r -d 'what the group is'
+complete -c nai -n '__nai_in \'group create\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'group create\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'group list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'group list\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'group show\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'group show\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'group rm\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'group add-member\'' -o 'role' -r -d 'reader (see, pull), member (also submit, push), admin (also cancel others\' jobs, remove)'
+complete -c nai -n '__nai_in \'group add-member\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'group rm-member\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'group quota\'' -o 'gpus' -r -d 'most GPUs its running jobs may hold'
+complete -c nai -n '__nai_in \'group quota\'' -o 'pending' -r -d 'most pending jobs considered at once'
+complete -c nai -n '__nai_in \'group quota\'' -o 'storage' -r -d 'most bytes of datasets and models, such as 2TiB'
+complete -c nai -n '__nai_in \'group quota\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'group shares\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'token\'' -a 'create' -d 'make a token for a user, or of a policy (management, operator, node)'
+complete -c nai -f -n '__nai_needs_command \'token\'' -a 'list' -d 'list tokens (management: all, or -user U; others: their own)'
+complete -c nai -f -n '__nai_needs_command \'token\'' -a 'revoke' -d 'revoke a token by its accessor'
+complete -c nai -f -n '__nai_needs_command \'token\'' -a 'self' -d 'show the token this command uses, its user and groups'
+complete -c nai -n '__nai_in \'token create\'' -o 'user' -r -d 'the user the token acts as'
+complete -c nai -n '__nai_in \'token create\'' -o 'policy' -r -d 'management, operator or node; repeatable'
+complete -c nai -n '__nai_in \'token create\'' -o 'ttl' -r -d 'how long it works (default 720h for a user\'s token; never for a policy token without a user)'
+complete -c nai -n '__nai_in \'token create\'' -o 'name' -r -d 'a name to recognise it by'
+complete -c nai -n '__nai_in \'token create\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'token create\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'token list\'' -o 'user' -r -d 'only this user\'s tokens'
+complete -c nai -n '__nai_in \'token list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'token list\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'token revoke\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'token self\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'token self\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'agent\'' -o 'dev' -d 'one process that is server and client, with fake GPUs when the host has none'
 complete -c nai -n '__nai_in \'agent\'' -o 'data-dir' -r -d 'where state lives (dev mode: a temporary dir removed at exit when unset)'
 complete -c nai -n '__nai_in \'agent\'' -o 'http-addr' -r -d 'HOST:PORT the HTTP API listens on (port 0 picks one)'
@@ -482,6 +650,9 @@ complete -c nai -n '__nai_in \'agent\'' -o 'join' -r -d 'serf address (host:port
 complete -c nai -n '__nai_in \'agent\'' -o 'encrypt' -r -d 'gossip encryption key from `nai operator keygen`'
 complete -c nai -n '__nai_in \'agent\'' -o 'reserved-cpu' -r -d 'cores kept for the host, not offered to jobs'
 complete -c nai -n '__nai_in \'agent\'' -o 'reserved-memory' -r -d 'memory kept for the host, such as 2GiB'
+complete -c nai -n '__nai_in \'agent\'' -o 'acl-enabled' -d 'require tokens on every API call (on by default outside -dev; -acl-enabled=false turns it off)'
+complete -c nai -n '__nai_in \'agent\'' -o 'acl-agent-token' -r -d 'token (policy node) a client registers its node with; prefer acl { agent_token } in a 0600 file'
+complete -c nai -n '__nai_in \'agent\'' -o 'allow-root-tasks' -d 'let tasks run as root on this client (default: refused outside -dev)'
 complete -c nai -n '__nai_in \'sim\'' -o 'trace' -r -d 'CSV trace `FILE`'
 complete -c nai -n '__nai_in \'sim\'' -o 'nodes' -r -d 'number of nodes'
 complete -c nai -n '__nai_in \'sim\'' -o 'gpus-per-node' -r -d 'GPUs on each node'
