@@ -1,0 +1,576 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nai-project/nai/acl"
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/structs"
+)
+
+// The access matrix: every route of the table, called by every kind of
+// caller the rules tell apart, must answer as the rules say, and a refused
+// write must change nothing. A route added to the table without a case
+// here fails TestRouteTable.
+
+// callers, in the order the matrix tries them.
+var callers = []string{
+	"none", "unknown", "expired", "revoked", // no usable credential
+	"stranger", "reader", "member", "admin", "owner", // users (owner: u1, who owns the fixtures)
+	"operator", "management", "nodetoken", "node", "server",
+}
+
+// fixture is a server with ACLs on, users in every relation to a job, a
+// dataset and a model of user u1 in group "vision", and a token for each
+// caller.
+type aclFixture struct {
+	s             *Server
+	base          string
+	secrets       map[string]string // caller -> secret ("" for none)
+	jobID         string
+	digest        string
+	ownerAccessor string
+	uploadID      string
+}
+
+func newACLFixture(t *testing.T) *aclFixture {
+	t.Helper()
+	s, anon := testServer(t, t.TempDir(), func(c *Config) {
+		c.ACL.Enabled = true
+		c.Audit.FlushInterval = time.Hour // no audit writes in the middle of a comparison
+	})
+	ctx := context.Background()
+	boot, err := anon.ACLBootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &aclFixture{s: s, base: anon.Address(), secrets: map[string]string{"none": "", "unknown": "not-a-real-token-at-all"}}
+	mgmt := anon.WithToken(boot.SecretID)
+	f.secrets["management"] = boot.SecretID
+	users := map[string]string{"owner": "u1", "stranger": "u2", "reader": "u3", "member": "u4", "admin": "u5", "operator": "op"}
+	for _, u := range []string{"u1", "u2", "u3", "u4", "u5", "op"} {
+		if _, err := mgmt.CreateUser(ctx, &structs.User{Name: u}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := mgmt.CreateGroup(ctx, &structs.Group{Name: "vision", Members: []structs.GroupMember{
+		{User: "u1", Role: structs.RoleMember}, {User: "u3", Role: structs.RoleReader},
+		{User: "u4", Role: structs.RoleMember}, {User: "u5", Role: structs.RoleAdmin},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	for caller, u := range users {
+		spec := &structs.TokenCreateSpec{User: u, Name: caller}
+		if caller == "operator" {
+			spec.Policies = []string{structs.PolicyOperator}
+		}
+		tok, err := mgmt.CreateToken(ctx, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.secrets[caller] = tok.SecretID
+		if caller == "owner" {
+			f.ownerAccessor = tok.AccessorID
+		}
+	}
+	nt, err := mgmt.CreateToken(ctx, &structs.TokenCreateSpec{Policies: []string{structs.PolicyNode}, Name: "gpu-hosts"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.secrets["nodetoken"] = nt.SecretID
+	rv, err := mgmt.CreateToken(ctx, &structs.TokenCreateSpec{User: "u1", Name: "revoked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := mgmt.RevokeToken(ctx, rv.AccessorID); err != nil {
+		t.Fatal(err)
+	}
+	f.secrets["revoked"] = rv.SecretID
+	// An expired token can only be made by writing it with a past expiry.
+	expired := "expired-secret-0123456789abcdefghij"
+	if _, _, err := s.apply(fsm.TokenCreate, &structs.TokenCreateRequest{Now: time.Now(), Token: &structs.Token{
+		AccessorID: "expired-accessor", SecretHash: hashSecret(expired), User: "u1", ExpirationTime: time.Now().Add(-time.Hour)}}); err != nil {
+		t.Fatal(err)
+	}
+	f.secrets["expired"] = expired
+	// A node, registered with the node token.
+	nodeSecret := "node-secret-0123456789abcdefghijklmn"
+	if err := anon.WithToken(nt.SecretID).RegisterNode(ctx, testNode("n1", 4), nodeSecret); err != nil {
+		t.Fatal(err)
+	}
+	f.secrets["node"] = nodeSecret
+	f.secrets["server"] = s.ServerSecret()
+	if f.secrets["server"] == "" {
+		t.Fatal("the leader made no server secret")
+	}
+	// u1's job, dataset and model in group vision.
+	owner := anon.WithToken(f.secrets["owner"])
+	j := gpuJob("train", 1)
+	j.User, j.Group = "", "vision"
+	resp, err := owner.Register(ctx, j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.jobID = resp.JobIDs[0]
+	info, err := owner.UploadBlob(ctx, strings.NewReader("some dataset bytes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.digest = info.Digest
+	for _, kind := range []structs.ArtifactKind{structs.KindDataset, structs.KindModel} {
+		if _, err := owner.PushArtifact(ctx, kind, "digits", &structs.ArtifactPushRequest{Digest: f.digest, Group: "vision"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, err := owner.StartUpload(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.uploadID = up.ID
+	waitUntil(t, "the job is placed", func() bool {
+		j, _, err := owner.Job(ctx, f.jobID)
+		return err == nil && j.Status == structs.JobRunning
+	})
+	return f
+}
+
+// routeCase says how to call one route and who may.
+type routeCase struct {
+	// allowed are the callers that pass the door and the handler's
+	// access checks; every other caller gets 401 or 403.
+	allowed []string
+	// body builds the request body (nil: none).
+	body func(f *aclFixture, caller string) []byte
+	// query is added to the URL.
+	query string
+}
+
+// byCap is who passes a capability alone.
+func byCap(c acl.Capability) []string {
+	switch c {
+	case acl.Public:
+		return callers
+	case acl.Authenticated:
+		return []string{"stranger", "reader", "member", "admin", "owner", "operator", "management", "nodetoken", "node", "server"}
+	case acl.User:
+		return []string{"stranger", "reader", "member", "admin", "owner", "operator", "management", "nodetoken", "server"}
+	case acl.OperatorRead, acl.OperatorWrite:
+		return []string{"operator", "management", "server"}
+	case acl.ACLWrite:
+		return []string{"management", "server"}
+	case acl.NodeRegister:
+		return []string{"management", "nodetoken", "node", "server"}
+	case acl.Client:
+		return []string{"management", "node", "server"}
+	case acl.Server:
+		return []string{"server"}
+	}
+	return nil
+}
+
+func jsonBody(s string) func(*aclFixture, string) []byte {
+	return func(*aclFixture, string) []byte { return []byte(s) }
+}
+
+var (
+	jobReaders    = []string{"owner", "reader", "member", "admin", "operator", "management", "server"}
+	jobDataReader = []string{"owner", "reader", "member", "admin", "management", "server"}
+	jobManagers   = []string{"owner", "admin", "management", "server"}
+	groupReaders  = []string{"owner", "reader", "member", "admin", "management", "server"}
+	groupWriters  = []string{"owner", "member", "admin"}
+	groupAdmins   = []string{"admin", "management", "server"}
+	submitters    = []string{"stranger", "reader", "member", "admin", "owner", "operator", "management", "nodetoken", "server"}
+	seeAll        = []string{"operator", "management", "server"}
+)
+
+func jobSpec(string) string {
+	return `{"job": {"name": "m", "resources": {"cpu": 0.1, "memory_bytes": 1048576}, "task": {"command": "true"}}}`
+}
+
+// routeCases holds a case for every route of the table, by pattern.
+func routeCases() map[string]routeCase {
+	submit := func(f *aclFixture, caller string) []byte { return []byte(jobSpec(caller)) }
+	return map[string]routeCase{
+		"PUT /v1/jobs":                  {allowed: submitters, body: submit},
+		"POST /v1/jobs":                 {allowed: submitters, body: submit},
+		"POST /v1/jobs/plan":            {allowed: submitters, body: submit},
+		"GET /v1/jobs":                  {allowed: byCap(acl.User)},
+		"GET /v1/jobs/{id}":             {allowed: jobReaders},
+		"DELETE /v1/jobs/{id}":          {allowed: jobManagers},
+		"GET /v1/jobs/{id}/allocations": {allowed: jobReaders},
+		"GET /v1/jobs/{id}/logs":        {allowed: jobDataReader},
+		"GET /v1/jobs/{id}/outputs":     {allowed: jobDataReader},
+		"GET /v1/jobs/{id}/metrics":     {allowed: jobDataReader},
+		"GET /v1/jobs/{id}/priority":    {allowed: jobReaders},
+		"GET /v1/queue":                 {allowed: byCap(acl.User)},
+		"GET /v1/queue/priority":        {allowed: byCap(acl.User)},
+
+		"GET /v1/nodes":                   {allowed: byCap(acl.User)},
+		"GET /v1/nodes/{id}":              {allowed: byCap(acl.User)},
+		"POST /v1/nodes/{id}/drain":       {allowed: byCap(acl.OperatorWrite), body: jsonBody(`{"enable": false}`)},
+		"POST /v1/nodes/{id}/eligibility": {allowed: byCap(acl.OperatorWrite), body: jsonBody(`{"eligible": true}`)},
+
+		"GET /v1/queues":                  {allowed: byCap(acl.User)},
+		"GET /v1/queues/{name}":           {allowed: byCap(acl.User)},
+		"PUT /v1/queues/{name}":           {allowed: byCap(acl.OperatorWrite), body: jsonBody(`{"priority": 3}`)},
+		"DELETE /v1/queues/{name}":        {allowed: byCap(acl.OperatorWrite)},
+		"GET /v1/share":                   {allowed: byCap(acl.User)},
+		"GET /v1/shares":                  {allowed: byCap(acl.User)},
+		"PUT /v1/shares":                  {allowed: byCap(acl.OperatorWrite), body: jsonBody(`{"kind": "group", "name": "vision", "shares": 2}`)},
+		"DELETE /v1/shares/{kind}/{name}": {allowed: byCap(acl.OperatorWrite)},
+		"GET /v1/quotas":                  {allowed: byCap(acl.User)},
+		"PUT /v1/quotas":                  {allowed: byCap(acl.OperatorWrite), body: jsonBody(`{"kind": "group", "name": "vision", "max_gpus": 8}`)},
+		"DELETE /v1/quotas/{kind}/{name}": {allowed: byCap(acl.OperatorWrite)},
+		"PUT /v1/blobs":                   {allowed: byCap(acl.Authenticated), body: jsonBody("more bytes")},
+		"HEAD /v1/blobs/{digest}":         {allowed: byCap(acl.Authenticated)},
+		"GET /v1/blobs/{digest}":          {allowed: byCap(acl.Client)},
+		"POST /v1/blobs/uploads":          {allowed: byCap(acl.User)},
+		"GET /v1/blobs/uploads/{id}":      {allowed: byCap(acl.User)},
+		"PATCH /v1/blobs/uploads/{id}":    {allowed: byCap(acl.User)},
+		"PUT /v1/blobs/uploads/{id}":      {allowed: byCap(acl.User)},
+		"DELETE /v1/blobs/uploads/{id}":   {allowed: byCap(acl.User)},
+		"GET /v1/operator/blobs":          {allowed: byCap(acl.OperatorRead)},
+		"PUT /v1/operator/blobs/{digest}/holders": {allowed: byCap(acl.Server), body: func(f *aclFixture, _ string) []byte {
+			return []byte(fmt.Sprintf(`{"digest": %q, "size": 18, "server": "test"}`, f.digest))
+		}},
+		"DELETE /v1/operator/blobs/{digest}/holders/{server}": {allowed: byCap(acl.Server)},
+
+		"GET /v1/status/leader":               {allowed: byCap(acl.Public)},
+		"GET /v1/status/peers":                {allowed: byCap(acl.Public)},
+		"GET /v1/agent/self":                  {allowed: byCap(acl.Authenticated)},
+		"GET /v1/agent/members":               {allowed: byCap(acl.Authenticated)},
+		"PUT /v1/agent/force-leave":           {allowed: byCap(acl.OperatorWrite), query: "node=nobody"},
+		"GET /v1/operator/raft/configuration": {allowed: byCap(acl.OperatorRead)},
+		"DELETE /v1/operator/raft/peer":       {allowed: byCap(acl.OperatorWrite), query: "id=nobody"},
+		"GET /v1/operator/audit":              {allowed: byCap(acl.OperatorRead)},
+		"POST /v1/operator/audit":             {allowed: byCap(acl.Server), body: jsonBody(`{"events": []}`)},
+
+		"PUT /v1/client/nodes": {allowed: []string{"management", "nodetoken", "node", "server"}, body: func(f *aclFixture, caller string) []byte {
+			return []byte(`{"node": {"id": "n1", "name": "node-n1", "http_addr": "http://127.0.0.1:1", "cpu": 16, "memory_bytes": 68719476736}, "secret_id": "node-secret-0123456789abcdefghijklmn"}`)
+		}},
+		"GET /v1/client/nodes/{id}/allocations":   {allowed: byCap(acl.Client)},
+		"POST /v1/client/allocations":             {allowed: byCap(acl.Client), body: jsonBody(`{"node_id": "n1", "updates": []}`)},
+		"PUT /v1/client/allocations/{id}/outputs": {allowed: byCap(acl.Client), body: jsonBody("archive")},
+
+		// Datasets and models alike.
+		"PUT /v1/datasets/{name}": {allowed: groupWriters, body: func(f *aclFixture, _ string) []byte {
+			return []byte(fmt.Sprintf(`{"digest": %q}`, f.digest))
+		}},
+		"GET /v1/datasets":                                   {allowed: byCap(acl.User)},
+		"GET /v1/datasets/{name}":                            {allowed: groupReaders},
+		"GET /v1/datasets/{name}/versions/{version}/content": {allowed: groupReaders},
+		"DELETE /v1/datasets/{name}/versions/{version}":      {allowed: groupAdmins},
+		"PUT /v1/models/{name}": {allowed: groupWriters, body: func(f *aclFixture, _ string) []byte {
+			return []byte(fmt.Sprintf(`{"digest": %q}`, f.digest))
+		}},
+		"GET /v1/models":        {allowed: byCap(acl.User)},
+		"GET /v1/models/{name}": {allowed: groupReaders},
+		"GET /v1/models/{name}/versions/{version}/content": {allowed: groupReaders},
+		"DELETE /v1/models/{name}/versions/{version}":      {allowed: groupAdmins},
+
+		"POST /v1/acl/bootstrap":                      {allowed: byCap(acl.Public)},
+		"GET /v1/acl/token/self":                      {allowed: byCap(acl.User)},
+		"GET /v1/acl/tokens":                          {allowed: byCap(acl.User)},
+		"POST /v1/acl/tokens":                         {allowed: byCap(acl.ACLWrite), body: jsonBody(`{"user": "u2"}`)},
+		"GET /v1/acl/tokens/{accessor}":               {allowed: []string{"owner", "management", "server"}},
+		"DELETE /v1/acl/tokens/{accessor}":            {allowed: []string{"owner", "management", "server"}},
+		"GET /v1/acl/users":                           {allowed: byCap(acl.User)},
+		"POST /v1/acl/users":                          {allowed: byCap(acl.ACLWrite), body: jsonBody(`{"name": "u9"}`)},
+		"GET /v1/acl/users/{name}":                    {allowed: []string{"owner", "operator", "management", "server"}},
+		"PUT /v1/acl/users/{name}":                    {allowed: byCap(acl.ACLWrite), body: jsonBody(`{"unix_account": "nobody"}`)},
+		"DELETE /v1/acl/users/{name}":                 {allowed: byCap(acl.ACLWrite)},
+		"GET /v1/acl/groups":                          {allowed: byCap(acl.User)},
+		"POST /v1/acl/groups":                         {allowed: byCap(acl.ACLWrite), body: jsonBody(`{"name": "nlp"}`)},
+		"GET /v1/acl/groups/{name}":                   {allowed: append([]string{"reader", "member", "admin", "owner"}, seeAll...)},
+		"DELETE /v1/acl/groups/{name}":                {allowed: byCap(acl.ACLWrite)},
+		"PUT /v1/acl/groups/{name}/members/{user}":    {allowed: groupAdmins, body: jsonBody(`{"role": "reader"}`)},
+		"DELETE /v1/acl/groups/{name}/members/{user}": {allowed: groupAdmins},
+	}
+}
+
+// pathFor fills a route's path parameters with the fixture's objects.
+func (f *aclFixture) pathFor(rt route) string {
+	p := rt.Path
+	name := "vision"
+	switch {
+	case strings.HasPrefix(p, "/v1/queues/"):
+		name = "default"
+	case strings.HasPrefix(p, "/v1/datasets/"), strings.HasPrefix(p, "/v1/models/"):
+		name = "digits"
+	case strings.HasPrefix(p, "/v1/acl/users/"):
+		name = "u1"
+	}
+	id := f.jobID
+	switch {
+	case strings.HasPrefix(p, "/v1/nodes/"), strings.HasPrefix(p, "/v1/client/nodes/"):
+		id = "n1"
+	case strings.HasPrefix(p, "/v1/blobs/uploads/"):
+		id = f.uploadID
+	case strings.HasPrefix(p, "/v1/client/allocations/"):
+		id = f.jobID + ".1"
+	}
+	r := strings.NewReplacer("{id}", id, "{name}", name, "{version}", "1", "{digest}", f.digest,
+		"{accessor}", f.ownerAccessor, "{user}", "u2", "{kind}", "group", "{server}", "test")
+	return r.Replace(p)
+}
+
+// stateDump is the persisted state without the audit log (which records
+// refusals too) and the identity cache's effects.
+func stateDump(t *testing.T, s *Server) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := s.State().Persist(&b); err != nil {
+		t.Fatal(err)
+	}
+	var keep []string
+	for _, line := range strings.Split(b.String(), "\n") {
+		if strings.Contains(line, `"table":"audit"`) || strings.Contains(line, `"table":"audit","index"`) {
+			continue
+		}
+		keep = append(keep, line)
+	}
+	return strings.Join(keep, "\n")
+}
+
+func TestRouteTable(t *testing.T) {
+	s, _ := testServer(t, t.TempDir())
+	cases := routeCases()
+	seen := map[string]bool{}
+	for _, rt := range s.routes() {
+		if seen[rt.pattern()] {
+			t.Errorf("route %s is declared twice", rt.pattern())
+		}
+		seen[rt.pattern()] = true
+		if !slices.Contains(acl.Capabilities(), rt.Cap) {
+			t.Errorf("route %s has no known capability (%q)", rt.pattern(), rt.Cap)
+		}
+		if (rt.handle == nil) == (rt.stream == nil) {
+			t.Errorf("route %s needs exactly one of handle and stream", rt.pattern())
+		}
+		if rt.Doc == "" {
+			t.Errorf("route %s has no Doc line (the API reference is made from them)", rt.pattern())
+		}
+		if _, ok := cases[rt.pattern()]; !ok {
+			t.Errorf("route %s has no case in routeCases(): say who may call it", rt.pattern())
+		}
+	}
+	for p := range cases {
+		if !seen[p] {
+			t.Errorf("routeCases() has %s, which is not in the route table", p)
+		}
+	}
+}
+
+// TestAccessMatrix calls every route as every caller.
+func TestAccessMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a server per route")
+	}
+	probe, _ := testServer(t, t.TempDir())
+	cases := routeCases()
+	routes := probe.routes()
+	sort.Slice(routes, func(i, j int) bool { return routes[i].pattern() < routes[j].pattern() })
+	for _, rt := range routes {
+		tc, ok := cases[rt.pattern()]
+		if !ok {
+			continue // TestRouteTable says so
+		}
+		t.Run(strings.ReplaceAll(rt.pattern(), "/", "_"), func(t *testing.T) {
+			f := newACLFixture(t)
+			// Refused callers first: each must change nothing. Allowed
+			// ones after, in the matrix's order, each passing the door.
+			var refused, allowed []string
+			for _, c := range callers {
+				if slices.Contains(tc.allowed, c) {
+					allowed = append(allowed, c)
+				} else {
+					refused = append(refused, c)
+				}
+			}
+			for _, c := range refused {
+				before := stateDump(t, f.s)
+				status, body := f.call(t, rt, tc, c)
+				want := http.StatusForbidden
+				switch c {
+				case "none", "unknown", "expired", "revoked":
+					want = http.StatusUnauthorized
+				}
+				if status != want {
+					t.Errorf("%s: status %d, want %d: %s", c, status, want, body)
+				}
+				if d := cmp.Diff(before, stateDump(t, f.s)); d != "" {
+					t.Errorf("%s: a refused request changed the state:\n%s", c, d)
+				}
+			}
+			for _, c := range allowed {
+				status, body := f.call(t, rt, tc, c)
+				// 503: the route passed the door but needs what the
+				// fixture lacks (a live node to read logs from).
+				if status == http.StatusUnauthorized || status == http.StatusForbidden || (status >= 500 && status != http.StatusServiceUnavailable) {
+					t.Errorf("%s: status %d, want it to pass: %s", c, status, body)
+				}
+			}
+		})
+	}
+}
+
+func (f *aclFixture) call(t *testing.T, rt route, tc routeCase, caller string) (int, string) {
+	t.Helper()
+	u := f.base + f.pathFor(rt)
+	if tc.query != "" {
+		u += "?" + tc.query
+	}
+	var body io.Reader
+	var b []byte
+	if tc.body != nil {
+		b = tc.body(f, caller)
+		body = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, rt.Method, u, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rt.Method == "PATCH" {
+		req.Header.Set("Content-Range", "bytes 0-3/*")
+		req.Body = io.NopCloser(strings.NewReader("abcd"))
+		req.ContentLength = 4
+	}
+	if rt.Path == "/v1/blobs/uploads/{id}" && rt.Method == "PUT" {
+		sum := sha256.Sum256(nil)
+		req.URL.RawQuery = "digest=" + hex.EncodeToString(sum[:])
+	}
+	if s := f.secrets[caller]; s != "" {
+		req.Header.Set("Authorization", "Bearer "+s)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s as %s: %v", rt.Method, u, caller, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(out)
+}
+
+// TestDoorBadInput: credentials in the wrong place or shape.
+func TestDoorBadInput(t *testing.T) {
+	f := newACLFixture(t)
+	tests := []struct {
+		name, header, query string
+		status              int
+		want                string
+	}{
+		{"token in the query string", "", "token=" + "abc", http.StatusBadRequest, "token in the URL"},
+		{"secret_id in the query string", "", "secret_id=abc", http.StatusBadRequest, "token in the URL"},
+		{"basic auth", "Basic dTE6cGFzcw==", "", http.StatusUnauthorized, "malformed Authorization header"},
+		{"bearer without a secret", "Bearer ", "", http.StatusUnauthorized, "malformed"},
+		{"two words", "Bearer a b", "", http.StatusUnauthorized, "malformed"},
+		{"the old user header alone", "", "", http.StatusUnauthorized, "needs a token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := f.base + "/v1/jobs"
+			if tt.query != "" {
+				u += "?" + tt.query
+			}
+			req, _ := http.NewRequest("GET", u, nil)
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			req.Header.Set("X-Nai-User", "someone-else")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.status || !strings.Contains(string(b), tt.want) {
+				t.Errorf("status %d %s, want %d mentioning %q", resp.StatusCode, b, tt.status, tt.want)
+			}
+		})
+	}
+}
+
+// TestListsShowOnlyWhatTheCallerMaySee: a stranger's lists are empty of
+// u1's things; a reader's are not.
+func TestListsShowOnlyWhatTheCallerMaySee(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	as := func(c string) *api.Client {
+		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[c]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	for _, tc := range []struct {
+		caller string
+		sees   bool
+	}{{"stranger", false}, {"reader", true}, {"operator", true}, {"owner", true}} {
+		jobs, err := as(tc.caller).Jobs(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := as(tc.caller).Queue(ctx, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ds, err := as(tc.caller).Artifacts(ctx, structs.KindDataset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(jobs) == 1 && len(q) == 1; got != tc.sees {
+			t.Errorf("%s sees %d jobs, %d in the queue; want seeing u1's job: %v", tc.caller, len(jobs), len(q), tc.sees)
+		}
+		wantDS := tc.sees && tc.caller != "operator" // datasets are the groups', not the operators'
+		if got := len(ds) == 1; got != wantDS {
+			t.Errorf("%s sees %d datasets, want seeing u1's: %v", tc.caller, len(ds), wantDS)
+		}
+	}
+}
+
+// TestIdentityCache: a revoked token stops working at once, though its
+// identity was cached.
+func TestIdentityCache(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	mgmt, _ := api.New(api.Config{Address: f.base, Token: f.secrets["management"]})
+	owner, _ := api.New(api.Config{Address: f.base, Token: f.secrets["owner"]})
+	if _, err := owner.Jobs(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := mgmt.RevokeToken(ctx, f.ownerAccessor); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.Jobs(ctx, false); !api.IsUnauthorized(err) {
+		t.Errorf("after revocation: %v, want unauthorized", err)
+	}
+	// Removing a member from a group takes its rights at once too.
+	reader, _ := api.New(api.Config{Address: f.base, Token: f.secrets["reader"]})
+	if _, _, err := reader.Job(ctx, f.jobID); err != nil {
+		t.Fatal(err)
+	}
+	if err := mgmt.RemoveGroupMember(ctx, "vision", "u3"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := reader.Job(ctx, f.jobID); !api.IsForbidden(err) {
+		t.Errorf("after removal from the group: %v, want forbidden", err)
+	}
+	_ = state.TableACL
+}
