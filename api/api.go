@@ -45,6 +45,9 @@ type Config struct {
 	CACert, ClientCert, ClientKey string
 	// TLS, when set, is used as it is instead of the three files.
 	TLS *tls.Config
+	// IgnoreEnv uses only what is set here: no NAI_* variable and no
+	// token file fill the empty fields (agents' own clients).
+	IgnoreEnv bool
 }
 
 // DefaultConfig is the configuration from the environment: NAI_ADDR,
@@ -103,6 +106,10 @@ type Client struct {
 	cur   atomic.Int32
 	http  *http.Client
 	token string
+	// seen is the highest state index any answer said its server had:
+	// later requests ask for at least that (read your writes on any
+	// server).
+	seen *atomic.Uint64
 }
 
 // NewClient returns a client for addr (see Config.Address), with the rest
@@ -119,6 +126,9 @@ func NewClient(addr string) (*Client, error) {
 // environment as DefaultConfig does.
 func New(cfg Config) (*Client, error) {
 	env := DefaultConfig()
+	if cfg.IgnoreEnv {
+		env = Config{}
+	}
 	if cfg.Address == "" {
 		cfg.Address = env.Address
 	}
@@ -128,7 +138,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Token == "" {
 		cfg.Token = env.Token
 	}
-	if cfg.Token == "" {
+	if cfg.Token == "" && !cfg.IgnoreEnv {
 		t, err := ReadTokenFile(TokenFile())
 		if err != nil {
 			return nil, err
@@ -172,7 +182,7 @@ func New(cfg Config) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	tr.TLSClientConfig = tlsConf
-	return &Client{addrs: addrs, http: &http.Client{Transport: tr}, token: cfg.Token}, nil
+	return &Client{addrs: addrs, http: &http.Client{Transport: tr}, token: cfg.Token, seen: new(atomic.Uint64)}, nil
 }
 
 // ClientTLS builds the TLS configuration of a client from PEM files: the CA
@@ -212,7 +222,7 @@ func (c *Client) Token() string { return c.token }
 
 // WithToken returns a copy of the client that sends token instead.
 func (c *Client) WithToken(token string) *Client {
-	n := &Client{addrs: c.addrs, http: c.http, token: token}
+	n := &Client{addrs: c.addrs, http: c.http, token: token, seen: c.seen}
 	n.cur.Store(c.cur.Load())
 	return n
 }
@@ -309,15 +319,33 @@ func (c *Client) roundTrip(ctx context.Context, addr, method, path string, body 
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	if n := c.seen.Load(); n > 0 {
+		req.Header.Set(structs.MinIndexHeader, strconv.FormatUint(n, 10))
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return nil, &reachError{addr: addr, err: err}
 	}
+	c.noteIndex(resp)
 	if resp.StatusCode/100 == 2 {
 		return resp, nil
 	}
 	defer resp.Body.Close()
 	return nil, errorFrom(resp, method, path)
+}
+
+// noteIndex remembers the newest state index an answer reports.
+func (c *Client) noteIndex(resp *http.Response) {
+	n, err := strconv.ParseUint(resp.Header.Get(structs.LastIndexHeader), 10, 64)
+	if err != nil {
+		return
+	}
+	for {
+		old := c.seen.Load()
+		if n <= old || c.seen.CompareAndSwap(old, n) {
+			return
+		}
+	}
 }
 
 // errorFrom rebuilds the coded error of a non-2xx answer.

@@ -113,6 +113,9 @@ func (r *allocRunner) start() error {
 		if err := u.chown(r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
 			return err
 		}
+		if err := u.reachable(r.dir.workDir()); err != nil {
+			return err
+		}
 	}
 	spec := execSpec{
 		AllocID: a.ID,

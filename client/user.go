@@ -4,8 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/user"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // taskUser is the unix account a task runs as (task.user).
@@ -61,4 +64,31 @@ func (u *taskUser) chown(paths ...string) error {
 		}
 	}
 	return nil
+}
+
+// reachable checks that the task user can walk down to dir: every
+// directory above it must let the user search it. A data dir under a
+// private parent (a 0700 home or temp dir) would otherwise fail the task
+// with a bare "permission denied".
+func (u *taskUser) reachable(dir string) error {
+	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return fmt.Errorf("check the task user can reach %s: %w", dir, err)
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if ok {
+			mode := fi.Mode().Perm()
+			can := mode&0o001 != 0 ||
+				(st.Uid == u.UID && mode&0o100 != 0) ||
+				((st.Gid == u.GID || slices.Contains(u.Groups, st.Gid)) && mode&0o010 != 0)
+			if !can {
+				return fmt.Errorf("task user %s (uid %d) cannot reach %s: %s is mode %04o and not its own; make every directory above the client's data_dir searchable by others (chmod o+x %s)",
+					u.Name, u.UID, dir, p, mode, p)
+			}
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }

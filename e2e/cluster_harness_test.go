@@ -34,6 +34,7 @@ func startClusterAgent(t *testing.T, name, dataDir string, flags ...string) *clu
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
+	searchable(t, dataDir)
 	args := []string{"agent", "-node-name", name, "-data-dir", dataDir, "-bind-addr", "127.0.0.1",
 		"-http-port", "0", "-raft-port", "0", "-serf-port", "0"}
 	// Cluster agents turn ACLs on and refuse root tasks by default; the

@@ -63,6 +63,21 @@ type agent struct {
 	dataDir string
 	logs    *syncBuffer
 	done    chan struct{}
+	// creds are what the test's API clients and CLI runs present: a
+	// token and TLS files (empty: none).
+	creds creds
+}
+
+// creds are a caller's token and TLS files.
+type creds struct {
+	token                         string
+	caCert, clientCert, clientKey string
+}
+
+// env is the CLI's environment for these credentials.
+func (c creds) env() []string {
+	return []string{"NAI_TOKEN=" + c.token, "NAI_CACERT=" + c.caCert, "NAI_CLIENT_CERT=" + c.clientCert, "NAI_CLIENT_KEY=" + c.clientKey,
+		"NAI_TOKEN_FILE=/nonexistent/nai-e2e-token"}
 }
 
 type syncBuffer struct {
@@ -89,6 +104,7 @@ func startAgent(t *testing.T, dataDir string, gpus int, extra ...string) *agent 
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
+	searchable(t, dataDir)
 	args := append([]string{"agent", "-dev", "-http-addr", "127.0.0.1:0", "-data-dir", dataDir,
 		"-dev-gpus", fmt.Sprint(gpus), "-node-name", "e2e-node"}, extra...)
 	cmd := exec.Command(naiBin, args...)
@@ -135,13 +151,22 @@ func startAgent(t *testing.T, dataDir string, gpus int, extra ...string) *agent 
 			t.Logf("agent log:\n%s", a.logs.String())
 		}
 	})
-	// Ready means the HTTP API answers and the node has registered.
+	// Ready means the HTTP API answers and the node has registered. With
+	// ACLs on nobody may look before the test bootstraps: it waits then.
+	if !hasFlag(extra, "acl-enabled") {
+		a.waitNode(gpus)
+	}
+	return a
+}
+
+// waitNode waits until the agent's node has registered with its GPUs.
+func (a *agent) waitNode(gpus int) {
+	a.t.Helper()
 	c := a.api()
-	waitFor(t, 30*time.Second, "the node registers", func() bool {
+	waitFor(a.t, 30*time.Second, "the node registers", func() bool {
 		nodes, err := c.Nodes(context.Background())
 		return err == nil && len(nodes) == 1 && len(nodes[0].GPUs) == gpus
 	})
-	return a
 }
 
 // stop asks the agent to shut down (SIGINT) and waits for it.
@@ -168,8 +193,11 @@ func (a *agent) kill() {
 	<-a.done
 }
 
-func (a *agent) api() *api.Client {
-	c, err := api.NewClient(a.addr)
+func (a *agent) api() *api.Client { return a.apiAs(a.creds) }
+
+// apiAs is an API client of this agent with other credentials.
+func (a *agent) apiAs(cr creds) *api.Client {
+	c, err := api.New(api.Config{Address: a.addr, Token: cr.token, CACert: cr.caCert, ClientCert: cr.clientCert, ClientKey: cr.clientKey, IgnoreEnv: true})
 	if err != nil {
 		a.t.Fatal(err)
 	}
@@ -180,10 +208,16 @@ func (a *agent) api() *api.Client {
 // exit code.
 func (a *agent) nai(args ...string) (string, string, int) {
 	a.t.Helper()
+	return a.naiAs(a.creds, args...)
+}
+
+// naiAs runs the CLI against this agent with other credentials.
+func (a *agent) naiAs(cr creds, args ...string) (string, string, int) {
+	a.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, naiBin, args...)
-	cmd.Env = append(os.Environ(), "NAI_ADDR="+a.addr)
+	cmd.Env = append(append(os.Environ(), "NAI_ADDR="+a.addr), cr.env()...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -316,4 +350,16 @@ func (a *agent) cancelLiveJobs() {
 		time.Sleep(50 * time.Millisecond)
 	}
 	a.t.Logf("jobs still live 30s after cancelling them at the end of the test")
+}
+
+// searchable lets others walk into dir and its parent (t.TempDir makes
+// both 0700), so tasks that run as an unprivileged account reach their
+// work dirs under the agent's data dir.
+func searchable(t *testing.T, dir string) {
+	t.Helper()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o755); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+	}
 }

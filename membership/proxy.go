@@ -2,6 +2,7 @@ package membership
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
@@ -38,17 +39,24 @@ type target struct {
 
 type proxyTarget struct{}
 
-// NewServerProxy returns a proxy to the servers of datacenter dc. It
-// watches membership until m shuts down.
-func NewServerProxy(m *Membership, dc string, logger *slog.Logger) *ServerProxy {
+// NewServerProxy returns a proxy to the servers of datacenter dc, over
+// TLS with tlsConf when it is set. It watches membership until m shuts
+// down.
+func NewServerProxy(m *Membership, dc string, logger *slog.Logger, tlsConf *tls.Config) *ServerProxy {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	p := &ServerProxy{m: m, dc: dc, logger: logger, inflight: map[string]*target{}}
+	scheme := "http"
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if tlsConf != nil {
+		scheme, tr.TLSClientConfig = "https", tlsConf
+	}
 	p.proxy = &httputil.ReverseProxy{
+		Transport: tr,
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			mem := pr.In.Context().Value(proxyTarget{}).(Member)
-			pr.SetURL(&url.URL{Scheme: "http", Host: mem.Tags.HTTPAddr})
+			pr.SetURL(&url.URL{Scheme: scheme, Host: mem.Tags.HTTPAddr})
 			pr.Out.Host = pr.In.Host
 		},
 		FlushInterval: -1,

@@ -38,7 +38,7 @@ func get(t *testing.T, h http.Handler, path string) (int, string) {
 
 func TestServerProxyFailsOver(t *testing.T) {
 	client := start(t, "client", Tags{Client: true}, "")
-	p := NewServerProxy(client, "dc1", testLogger(t))
+	p := NewServerProxy(client, "dc1", testLogger(t), nil)
 	if code, body := get(t, p, "/v1/jobs"); code != http.StatusServiceUnavailable || !strings.Contains(body, "no alive server") {
 		t.Fatalf("no servers: %d %s", code, body)
 	}
@@ -83,7 +83,7 @@ func TestServerProxyFailsOver(t *testing.T) {
 
 func TestServerProxySkipsStrayCluster(t *testing.T) {
 	client := start(t, "client", Tags{Client: true}, "")
-	p := NewServerProxy(client, "dc1", testLogger(t))
+	p := NewServerProxy(client, "dc1", testLogger(t), nil)
 	for _, s := range []struct{ name, cluster string }{{"a", "main"}, {"b", "main"}, {"stray", "other"}} {
 		m, _ := fakeServer(t, s.name, s.cluster)
 		if err := m.Join([]string{client.Addr()}); err != nil {

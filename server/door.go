@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -76,6 +77,9 @@ func (s *Server) wrap(rt route) http.Handler {
 		req := &request{Request: r}
 		sw := &statusWriter{ResponseWriter: w}
 		err := s.admit(req, rt)
+		if req.snap != nil {
+			sw.Header().Set(structs.LastIndexHeader, strconv.FormatUint(req.snap.Index(), 10))
+		}
 		if err == nil {
 			err = s.serve(sw, req, rt)
 		}
@@ -88,8 +92,24 @@ func (s *Server) wrap(rt route) http.Handler {
 	})
 }
 
+// minIndexWait bounds how long a server waits to catch up with the index
+// a caller has seen.
+const minIndexWait = 5 * time.Second
+
 // admit authenticates the caller and checks the route's capability.
 func (s *Server) admit(req *request, rt route) error {
+	if v := req.Header.Get(structs.MinIndexHeader); v != "" {
+		// Read your writes: a caller that saw index N (on the leader) is
+		// answered from a state that has it, on any server.
+		if n, err := strconv.ParseUint(v, 10, 64); err == nil && n > s.State().LatestIndex() {
+			ctx, cancel := context.WithTimeout(req.Context(), minIndexWait)
+			err := s.State().WaitIndex(ctx, n)
+			cancel()
+			if err != nil && req.Context().Err() == nil {
+				return structs.NewError(structs.CodeUnavailable, "this server has not caught up with index %d in %s; retry", n, minIndexWait)
+			}
+		}
+	}
 	a, snap, err := s.authenticate(req.Request)
 	if err != nil && rt.Cap == acl.Public && structs.CodeOf(err) == structs.CodeUnauthorized {
 		// A public route answers whatever the credential: a health check

@@ -43,7 +43,7 @@ func (s *Server) forward(next http.Handler) http.Handler {
 			pr.Out.Host = pr.In.Host
 			pr.Out.Header.Set(ForwardedHeader, s.cfg.NodeName)
 		},
-		Transport: &leaderTransport{s: s, base: http.DefaultTransport},
+		Transport: &leaderTransport{s: s, base: s.peerTransport},
 		// Log streams and long-polls pass through as they are written.
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
@@ -119,7 +119,7 @@ func (s *Server) leaderHTTP(ctx context.Context) (*url.URL, error) {
 		_, id := s.raft.LeaderWithID()
 		if id != "" {
 			if mem, ok := s.cluster.memberByName(string(id)); ok && mem.Tags.HTTPAddr != "" && mem.Alive() {
-				return &url.URL{Scheme: "http", Host: mem.Tags.HTTPAddr}, nil
+				return &url.URL{Scheme: s.scheme(), Host: mem.Tags.HTTPAddr}, nil
 			}
 		}
 		select {

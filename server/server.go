@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/structs"
 )
@@ -73,10 +73,10 @@ type Config struct {
 	// ACL turns access control on: every request must then carry a
 	// token (or a node's or server's secret) with the right it needs.
 	ACL ACLConfig
-	// TLS, when set, is used for every HTTP call this server makes to
-	// other agents (the leader, peers, client nodes), with its own
-	// certificate for mutual TLS; nil means plain HTTP.
-	TLS *tls.Config
+	// TLS, when set, is mutual TLS for raft and for every HTTP call this
+	// server makes to other agents (the leader, peers, client nodes);
+	// nil means plain TCP and HTTP.
+	TLS *tlsutil.Agent
 	// Audit configures the audit log of writes (audit.go).
 	Audit AuditConfig
 }
@@ -115,8 +115,11 @@ type Server struct {
 	// idents caches resolved callers (door.go); httpTransport and
 	// peerClient make this server's calls to other agents.
 	idents        identCache
-	tls           *tls.Config
+	tls *tlsutil.Agent
+	// httpTransport calls client nodes (log streams); peerTransport calls
+	// servers (forwarding to the leader, blob copies).
 	httpTransport *http.Transport
+	peerTransport *http.Transport
 	peerClient    *http.Client
 	audit         *auditLog
 
@@ -158,12 +161,18 @@ func New(cfg Config) (*Server, error) {
 		tls:        cfg.TLS,
 	}
 	s.httpTransport = http.DefaultTransport.(*http.Transport).Clone()
-	s.httpTransport.TLSClientConfig = cfg.TLS
 	s.httpTransport.MaxIdleConnsPerHost = 64
-	// A peer that accepts a request and never answers must not hold a
+	// A node that accepts a request and never answers must not hold a
 	// call up forever; log streams answer their headers at once.
 	s.httpTransport.ResponseHeaderTimeout = 30 * time.Second
-	s.peerClient = &http.Client{Transport: s.httpTransport}
+	// Forwarded long-polls may wait minutes for their answer.
+	s.peerTransport = http.DefaultTransport.(*http.Transport).Clone()
+	s.peerTransport.MaxIdleConnsPerHost = 64
+	if cfg.TLS != nil {
+		s.httpTransport.TLSClientConfig = cfg.TLS.ClientConfig(false)
+		s.peerTransport.TLSClientConfig = cfg.TLS.ClientConfig(true)
+	}
+	s.peerClient = &http.Client{Transport: s.peerTransport}
 	if cfg.ACL.BootstrapResetFile == "" {
 		s.cfg.ACL.BootstrapResetFile = filepath.Join(cfg.DataDir, "acl-bootstrap-reset")
 	}
@@ -234,7 +243,7 @@ func (s *Server) setupRaft(dir string) error {
 	if err != nil {
 		return fmt.Errorf("raft address %q: %w", s.cfg.RaftAddr, err)
 	}
-	trans, err := raft.NewTCPTransportWithLogger(s.cfg.RaftAddr, nil, 3, 10*time.Second, hclogFor(s.logger, "raft-net"))
+	trans, err := s.raftTransport(addr)
 	if err != nil {
 		return fmt.Errorf("raft transport on %s: %w", addr, err)
 	}

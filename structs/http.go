@@ -10,6 +10,13 @@ const (
 	// AllocHeader names the allocation (attempt) whose log a log answer
 	// holds, so a follower starts again at byte 0 when a job runs anew.
 	AllocHeader = "X-Nai-Alloc"
+	// LastIndexHeader is the newest state index of the server that
+	// answered, when it answered; MinIndexHeader asks a server to answer
+	// only from a state at least that new. A client sends the highest
+	// last index it saw, so what it wrote (through the leader) is what it
+	// reads from any server.
+	LastIndexHeader = "X-Nai-Last-Index"
+	MinIndexHeader  = "X-Nai-Min-Index"
 )
 
 // ErrorBody is the body of every error answer:

@@ -593,3 +593,57 @@ func fmtTime(t time.Time) string {
 	}
 	return t.Local().Format("2006-01-02 15:04")
 }
+
+// operatorAuditCommand is `nai operator audit`: the log of writes.
+func operatorAuditCommand() *cli.Command {
+	return &cli.Command{Name: "audit", Usage: "the audit log of API writes: who, what, which object, result, when",
+		ArgsUsage: "[-since 24h|30d|DATE] [-user U] [-limit N] [-json]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "since", Usage: "only events since an age (24h, 30d), a date or an RFC 3339 time"},
+			&cli.StringFlag{Name: "user", Usage: "only this user's events"},
+			&cli.IntFlag{Name: "limit", Value: 100, Usage: "the newest N events (0: all)"},
+			jsonFlag(), addressFlag()},
+		Action: operatorAudit}
+}
+
+func operatorAudit(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	if c.Int("limit") < 0 {
+		return &usageError{msg: "-limit must be 0 (all) or more", usage: usageLine(c)}
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	limit := c.Int("limit")
+	if limit == 0 {
+		limit = -1 // the server's "all"
+	}
+	evs, err := cl.Audit(c.Context, api.AuditFilter{Since: c.String("since"), User: c.String("user"), Limit: max(limit, 0)})
+	if err != nil {
+		return fmt.Errorf("audit log: %w", err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, evs)
+	}
+	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tWHO\tREQUEST\tOBJECT\tRESULT")
+	for _, e := range evs {
+		who := e.User
+		if who == "" {
+			who = e.Caller
+		}
+		result := fmt.Sprint(e.Status)
+		if e.Error != "" {
+			msg := e.Error
+			if len(msg) > 60 {
+				msg = msg[:57] + "..."
+			}
+			result += " " + msg
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), orDash(who), e.Method, e.Path, orDash(e.Object), result)
+	}
+	return tw.Flush()
+}

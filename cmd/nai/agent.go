@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -21,6 +22,7 @@ import (
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client"
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/server"
 )
@@ -123,11 +125,23 @@ func runAgent(c *cli.Context) error {
 	if c.IsSet("allow-root-tasks") && !c.Bool("allow-root-tasks") {
 		rootTasks = client.RootTasksRefuse
 	}
+	tlsCfg := tlsutil.Config{CAFile: c.String("tls-ca-file"), CertFile: c.String("tls-cert-file"), KeyFile: c.String("tls-key-file"),
+		VerifyServerHostname: c.Bool("tls-verify-server-hostname"), Datacenter: "dc1"}
+	var tlsAgent *tlsutil.Agent
+	if tlsCfg.Enabled() {
+		if tlsAgent, err = tlsutil.Load(tlsCfg); err != nil {
+			return cli.Exit(fmt.Sprintf("nai agent: tls: %v", err), 1)
+		}
+	}
 	ln, err := net.Listen("tcp", c.String("http-addr"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: listen on %s: %v (is another agent running? choose another with -http-addr)", c.String("http-addr"), err), 1)
 	}
 	httpAddr := "http://" + ln.Addr().String()
+	if tlsAgent != nil {
+		httpAddr = "https://" + ln.Addr().String()
+		ln = tls.NewListener(ln, tlsAgent.ServerConfig())
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -147,6 +161,7 @@ func runAgent(c *cli.Context) error {
 		Bootstrap:     true,
 		Scheduler:     scheduler.DefaultConfig(),
 		ACL:           server.ACLConfig{Enabled: aclOn},
+		TLS:           tlsAgent,
 		Logger:        logger.With("component", "server"),
 	})
 	if err != nil {
@@ -177,7 +192,11 @@ func runAgent(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: find own binary: %v", err), 1)
 	}
-	apiClient, err := api.NewClient(httpAddr)
+	apiCfg := api.Config{Address: httpAddr, IgnoreEnv: true}
+	if tlsAgent != nil {
+		apiCfg.TLS = tlsAgent.ClientConfig(false)
+	}
+	apiClient, err := api.New(apiCfg)
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
 	}
@@ -213,7 +232,8 @@ func runAgent(c *cli.Context) error {
 	// stops, so shutdown does not wait for them.
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
+		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn)}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 

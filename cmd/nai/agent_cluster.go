@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +22,7 @@ import (
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client"
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/internal/version"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/server"
@@ -59,12 +61,25 @@ func runClusterAgent(c *cli.Context) error {
 	signal.Notify(hupCh, syscall.SIGHUP)
 	defer signal.Stop(hupCh)
 
+	var tlsAgent *tlsutil.Agent
+	scheme := "http"
+	if cfg.TLS.Enabled() {
+		if tlsAgent, err = tlsutil.Load(cfg.TLS); err != nil {
+			return fail("tls: %v", err)
+		}
+		scheme = "https"
+	}
 	ln, err := net.Listen("tcp", cfg.httpListenAddr())
 	if err != nil {
 		return fail("listen on %s: %v (is another agent running? choose another ports.http)", cfg.httpListenAddr(), err)
 	}
 	defer ln.Close()
 	httpHostPort := ln.Addr().String()
+	if tlsAgent != nil {
+		// Every caller must show a certificate of the cluster's CA; a
+		// plain HTTP request gets a 400 from net/http.
+		ln = tls.NewListener(ln, tlsAgent.ServerConfig())
+	}
 	tags := membership.Tags{
 		Server: cfg.Server.Enabled, Client: cfg.Client.Enabled, Version: membership.TagsVersion,
 		Datacenter: cfg.Datacenter, HTTPAddr: httpHostPort,
@@ -82,6 +97,7 @@ func runClusterAgent(c *cli.Context) error {
 			BlobReplicas:    cfg.Server.BlobReplicas,
 			BlobRetention:   cfg.Server.BlobRetention,
 			ACL:             server.ACLConfig{Enabled: cfg.ACL.Enabled},
+			TLS:             tlsAgent,
 			Logger:          logger.With("component", "server"),
 		})
 		if err != nil {
@@ -122,7 +138,11 @@ func runClusterAgent(c *cli.Context) error {
 		// The client talks to its own agent's API: a server agent answers
 		// (forwarding to the leader), a client-only agent passes requests
 		// to a live server found through serf and fails over.
-		local, err := api.New(api.Config{Address: "http://" + httpHostPort, Token: cfg.ACL.AgentToken})
+		localCfg := api.Config{Address: scheme + "://" + httpHostPort, Token: cfg.ACL.AgentToken, IgnoreEnv: true}
+		if tlsAgent != nil {
+			localCfg.TLS = tlsAgent.ClientConfig(false)
+		}
+		local, err := api.New(localCfg)
 		if err != nil {
 			return fail("%v", err)
 		}
@@ -138,7 +158,7 @@ func runClusterAgent(c *cli.Context) error {
 			DataDir:       filepath.Join(dataDir, "client"),
 			NodeName:      cfg.NodeName,
 			Datacenter:    cfg.Datacenter,
-			HTTPAddr:      "http://" + httpHostPort,
+			HTTPAddr:      scheme + "://" + httpHostPort,
 			Servers:       local,
 			Host:          host,
 			Cgroups:       cg,
@@ -185,7 +205,11 @@ func runClusterAgent(c *cli.Context) error {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(server.AgentSelfOf(m))
 		})
-		mux.Handle("/v1/", membership.NewServerProxy(m, cfg.Datacenter, logger.With("component", "server-proxy")))
+		var proxyTLS *tls.Config
+		if tlsAgent != nil {
+			proxyTLS = tlsAgent.ClientConfig(true)
+		}
+		mux.Handle("/v1/", membership.NewServerProxy(m, cfg.Datacenter, logger.With("component", "server-proxy"), proxyTLS))
 	}
 	if cl != nil {
 		mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
@@ -193,7 +217,8 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
+		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn)}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 
@@ -211,7 +236,7 @@ func runClusterAgent(c *cli.Context) error {
 		warnOpen(logger, httpHostPort)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "==> nai agent ready\n    http:     http://%s\n    serf:     %s\n", httpHostPort, m.Addr())
+	fmt.Fprintf(&b, "==> nai agent ready\n    http:     %s://%s\n    serf:     %s\n", scheme, httpHostPort, m.Addr())
 	if srv != nil {
 		fmt.Fprintf(&b, "    raft:     %s\n", srv.RaftAddr())
 	}
@@ -225,6 +250,7 @@ func runClusterAgent(c *cli.Context) error {
 	sdNotify(logger, "READY=1")
 
 	reloader := &agentReloader{
+		tls:    tlsAgent,
 		load:   func() (*agentConfig, error) { return agentConfigFrom(c) },
 		cfg:    cfg,
 		level:  levelVar,

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/server"
 	"github.com/nai-project/nai/structs"
@@ -55,6 +56,8 @@ type agentConfig struct {
 		// token of policy node).
 		AgentToken string
 	}
+	// TLS is mutual TLS for HTTP (all parties) and raft.
+	TLS     tlsutil.Config
 	Join    []string
 	Encrypt string
 }
@@ -81,6 +84,14 @@ type fileConfig struct {
 	Server     *fileServer `hcl:"server,block"`
 	Client     *fileClient `hcl:"client,block"`
 	ACL        *fileACL    `hcl:"acl,block"`
+	TLS        *fileTLS    `hcl:"tls,block"`
+}
+
+type fileTLS struct {
+	CAFile               *string `hcl:"ca_file,optional"`
+	CertFile             *string `hcl:"cert_file,optional"`
+	KeyFile              *string `hcl:"key_file,optional"`
+	VerifyServerHostname *bool   `hcl:"verify_server_hostname,optional"`
 }
 
 type fileACL struct {
@@ -214,6 +225,12 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 			}
 		}
 	}
+	if t := fc.TLS; t != nil {
+		set(&cfg.TLS.CAFile, t.CAFile)
+		set(&cfg.TLS.CertFile, t.CertFile)
+		set(&cfg.TLS.KeyFile, t.KeyFile)
+		set(&cfg.TLS.VerifyServerHostname, t.VerifyServerHostname)
+	}
 	if a := fc.ACL; a != nil {
 		set(&cfg.ACL.Enabled, a.Enabled)
 		set(&cfg.ACL.AgentToken, a.AgentToken)
@@ -291,6 +308,10 @@ func clusterFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "acl-enabled", Usage: "require tokens on every API call (on by default outside -dev; -acl-enabled=false turns it off)"},
 		&cli.StringFlag{Name: "acl-agent-token", Usage: "token (policy node) a client registers its node with; prefer acl { agent_token } in a 0600 file"},
 		&cli.BoolFlag{Name: "allow-root-tasks", Usage: "let tasks run as root on this client (default: refused outside -dev)"},
+		&cli.StringFlag{Name: "tls-ca-file", Usage: "the cluster CA (PEM): turns on mutual TLS for HTTP and raft (with -tls-cert-file, -tls-key-file)"},
+		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate (PEM), from `nai tls cert create`"},
+		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key (PEM)"},
+		&cli.BoolFlag{Name: "tls-verify-server-hostname", Usage: "check that servers hold a server.<dc>.nai certificate"},
 	}
 }
 
@@ -346,6 +367,12 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 		cfg.ACL.Enabled = c.Bool("acl-enabled")
 	}
 	str("acl-agent-token", &cfg.ACL.AgentToken)
+	str("tls-ca-file", &cfg.TLS.CAFile)
+	str("tls-cert-file", &cfg.TLS.CertFile)
+	str("tls-key-file", &cfg.TLS.KeyFile)
+	if c.IsSet("tls-verify-server-hostname") {
+		cfg.TLS.VerifyServerHostname = c.Bool("tls-verify-server-hostname")
+	}
 	if c.IsSet("allow-root-tasks") {
 		cfg.Client.AllowRootTasks = c.Bool("allow-root-tasks")
 	}
@@ -433,6 +460,10 @@ func (cfg *agentConfig) validate() error {
 		}
 	}
 	if _, err := parseLevel(cfg.LogLevel); err != nil {
+		errs.add("%v", err)
+	}
+	cfg.TLS.Datacenter = cfg.Datacenter
+	if err := cfg.TLS.Validate(); err != nil {
 		errs.add("%v", err)
 	}
 	sort.Strings(errs.problems)

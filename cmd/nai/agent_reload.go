@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/coreos/go-systemd/v22/daemon"
+
+	"github.com/nai-project/nai/internal/tlsutil"
 	"golang.org/x/sys/unix"
 )
 
@@ -23,10 +25,13 @@ import (
 //	client.reserved   the node registers again offering the host's CPU and
 //	                  memory less the new reservation
 //
-// TLS certificates and node hooks will be reloaded here too once the agent
-// has them: give agentReloader a field for each and apply it in reload.
-// Every other setting changes only at restart; a reload that finds one
-// changed says so and keeps the running value.
+//	tls               the CA, certificate and key files are read again (same
+//	                  paths); new connections use them, open ones go on
+//
+// Node hooks will be reloaded here too once the agent has them: give
+// agentReloader a field and apply it in reload. Every other setting
+// changes only at restart; a reload that finds one changed says so and
+// keeps the running value.
 
 // capacitySetter is the client's side of a reload (client.Client).
 type capacitySetter interface {
@@ -49,6 +54,8 @@ type agentReloader struct {
 	// notify tells the service manager (systemd) about the reload; nil
 	// means sdNotify.
 	notify func(state string)
+	// tls is the agent's TLS material, nil without TLS.
+	tls *tlsutil.Agent
 }
 
 // reload re-reads the configuration and applies it, or keeps the one in
@@ -80,6 +87,13 @@ func (r *agentReloader) reload() error {
 			r.cfg.Client.ReservedCPU, next.Client.ReservedCPU, r.cfg.Client.ReservedMemory, next.Client.ReservedMemory, cpu, mem))
 		r.cfg.Client.ReservedCPU, r.cfg.Client.ReservedMemory = next.Client.ReservedCPU, next.Client.ReservedMemory
 	}
+	if r.tls != nil {
+		if err := r.tls.Reload(); err != nil {
+			r.logger.Error("reload: TLS certificates not reloaded; the old ones stay in use", "err", err)
+			return fmt.Errorf("reload: %w", err)
+		}
+		applied = append(applied, "tls certificates re-read")
+	}
 	if pending := restartSettingsChanged(r.cfg, next); len(pending) > 0 {
 		r.logger.Warn("reload: these settings change only when the agent restarts; the running values stay", "settings", strings.Join(pending, ", "))
 	}
@@ -110,6 +124,8 @@ var restartSettings = []struct {
 	{"http_addr", func(c *agentConfig) any { return c.HTTPAddr }},
 	{"join", func(c *agentConfig) any { return c.Join }},
 	{"encrypt", func(c *agentConfig) any { return c.Encrypt }},
+	{"tls files", func(c *agentConfig) any { return [3]string{c.TLS.CAFile, c.TLS.CertFile, c.TLS.KeyFile} }},
+	{"acl", func(c *agentConfig) any { return c.ACL }},
 	{"server", func(c *agentConfig) any { return c.Server }},
 	{"client.enabled", func(c *agentConfig) any { return c.Client.Enabled }},
 	{"client.dev_gpus", func(c *agentConfig) any { return c.Client.DevGPUs }},

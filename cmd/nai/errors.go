@@ -55,7 +55,10 @@ func report(ctx context.Context, w io.Writer, err error) int {
 		return interruptedCode
 	}
 	fmt.Fprintf(w, "Error: %s\n", err)
-	if isConnError(err) {
+	switch msg := err.Error(); {
+	case isConnError(err) && (strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:")):
+		fmt.Fprintln(w, "The agent speaks mutual TLS: set NAI_CACERT to the cluster's CA, and NAI_CLIENT_CERT and NAI_CLIENT_KEY to a certificate from `nai tls cert create -cli`; NAI_ADDR starts with https://.")
+	case isConnError(err):
 		fmt.Fprintln(w, "Is a nai agent running there? Start one with `nai agent -dev`, or point NAI_ADDR (or -address) at one.")
 	}
 	return 1

@@ -57,7 +57,7 @@ func operatorCommand() *cli.Command {
 						Flags: withAddr(accountFlags()...), Action: quotaDelete},
 				},
 			},
-		}, append(clusterOperatorSubcommands(), operatorBlobsCommand())...),
+		}, append(clusterOperatorSubcommands(), operatorBlobsCommand(), operatorAuditCommand())...),
 	}
 }
 

@@ -14,6 +14,7 @@ _nai_resolve() {
             operator) echo operator ;;
             dataset) echo dataset ;;
             model) echo model ;;
+            tls) echo tls ;;
             acl) echo acl ;;
             login) echo login ;;
             logout) echo logout ;;
@@ -56,6 +57,7 @@ _nai_resolve() {
             raft) echo raft ;;
             keygen) echo keygen ;;
             blobs) echo blobs ;;
+            audit) echo audit ;;
         esac ;;
     'operator queue')
         case "$2" in
@@ -95,6 +97,19 @@ _nai_resolve() {
             show) echo show ;;
             pull) echo pull ;;
             rm) echo rm ;;
+        esac ;;
+    'tls')
+        case "$2" in
+            ca) echo ca ;;
+            cert) echo cert ;;
+        esac ;;
+    'tls ca')
+        case "$2" in
+            create) echo create ;;
+        esac ;;
+    'tls cert')
+        case "$2" in
+            create) echo create ;;
         esac ;;
     'acl')
         case "$2" in
@@ -138,7 +153,7 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node share operator dataset model acl login logout user group token agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node share operator dataset model tls acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
     'commands job') echo 'priority run validate plan convert status inspect logs cancel outputs metrics' ;;
@@ -175,7 +190,7 @@ _nai_words() {
     'values node eligibility') echo ' address ' ;;
     'flags share') echo '-json -address' ;;
     'values share') echo ' address ' ;;
-    'commands operator') echo 'queue share quota raft keygen blobs' ;;
+    'commands operator') echo 'queue share quota raft keygen blobs audit' ;;
     'commands operator queue') echo 'list show apply delete' ;;
     'flags operator queue list') echo '-json -address' ;;
     'values operator queue list') echo ' address ' ;;
@@ -204,6 +219,8 @@ _nai_words() {
     'values operator raft remove-peer') echo ' address ' ;;
     'flags operator blobs') echo '-json -address' ;;
     'values operator blobs') echo ' address ' ;;
+    'flags operator audit') echo '-since -user -limit -json -address' ;;
+    'values operator audit') echo ' since user limit address ' ;;
     'commands dataset') echo 'push list show pull rm' ;;
     'flags dataset push') echo '-name -description -group -path -address' ;;
     'values dataset push') echo ' name description group path address ' ;;
@@ -226,6 +243,13 @@ _nai_words() {
     'values model pull') echo ' o output address ' ;;
     'flags model rm') echo '-address' ;;
     'values model rm') echo ' address ' ;;
+    'commands tls') echo 'ca cert' ;;
+    'commands tls ca') echo 'create' ;;
+    'flags tls ca create') echo '-dir -domain -days' ;;
+    'values tls ca create') echo ' dir domain days ' ;;
+    'commands tls cert') echo 'create' ;;
+    'flags tls cert create') echo '-server -client -cli -dc -ca -ca-key -additional-dnsname -additional-ipaddress -days -dir' ;;
+    'values tls cert create') echo ' dc ca ca-key additional-dnsname additional-ipaddress days dir ' ;;
     'commands acl') echo 'bootstrap' ;;
     'flags acl bootstrap') echo '-json -address' ;;
     'values acl bootstrap') echo ' address ' ;;
@@ -268,8 +292,8 @@ _nai_words() {
     'values token revoke') echo ' address ' ;;
     'flags token self') echo '-json -address' ;;
     'values token self') echo ' address ' ;;
-    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks' ;;
-    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token ' ;;
+    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname' ;;
+    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file ' ;;
     'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -max-jobs -json' ;;
     'values sim') echo ' trace nodes gpus-per-node policy limit-factor max-jobs ' ;;
     'flags version') echo '-json' ;;

@@ -20,6 +20,8 @@ function __nai_resolve
                     echo dataset
                 case 'model'
                     echo model
+                case 'tls'
+                    echo tls
                 case 'acl'
                     echo acl
                 case 'login'
@@ -95,6 +97,8 @@ function __nai_resolve
                     echo keygen
                 case 'blobs'
                     echo blobs
+                case 'audit'
+                    echo audit
             end
         case 'operator queue'
             switch $argv[2]
@@ -155,6 +159,23 @@ function __nai_resolve
                     echo pull
                 case 'rm'
                     echo rm
+            end
+        case 'tls'
+            switch $argv[2]
+                case 'ca'
+                    echo ca
+                case 'cert'
+                    echo cert
+            end
+        case 'tls ca'
+            switch $argv[2]
+                case 'create'
+                    echo create
+            end
+        case 'tls cert'
+            switch $argv[2]
+                case 'create'
+                    echo create
             end
         case 'acl'
             switch $argv[2]
@@ -275,6 +296,8 @@ function __nai_value_flags
             printf '%s\n' address
         case 'operator blobs'
             printf '%s\n' address
+        case 'operator audit'
+            printf '%s\n' since user limit address
         case 'dataset push'
             printf '%s\n' name description group path address
         case 'dataset list'
@@ -295,6 +318,10 @@ function __nai_value_flags
             printf '%s\n' o output address
         case 'model rm'
             printf '%s\n' address
+        case 'tls ca create'
+            printf '%s\n' dir domain days
+        case 'tls cert create'
+            printf '%s\n' dc ca ca-key additional-dnsname additional-ipaddress days dir
         case 'acl bootstrap'
             printf '%s\n' address
         case 'login'
@@ -334,7 +361,7 @@ function __nai_value_flags
         case 'token self'
             printf '%s\n' address
         case 'agent'
-            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token
+            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
         case 'sim'
             printf '%s\n' trace nodes gpus-per-node policy limit-factor max-jobs
         case 'server members'
@@ -405,6 +432,7 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'share' -d 'show fair share:
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas) and repair the cluster (raft, keygen)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pull and remove versioned datasets'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'tls' -d 'make the cluster\'s CA and the certificates of servers, clients and the CLI'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'acl' -d 'bootstrap access control (once per cluster)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'login' -d 'save a token for this account\'s nai commands (~/.nai/token, mode 0600)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'logout' -d 'forget the token `nai login` saved'
@@ -491,6 +519,7 @@ complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'quota' -d 'limit th
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'raft' -d 'inspect and repair the raft configuration'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'keygen' -d 'print a new gossip encryption key for `encrypt`'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'blobs' -d 'list the stored blobs: size, copies held/wanted, holders and references (under-replicated first)'
+complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'audit' -d 'the audit log of API writes: who, what, which object, result, when'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'list' -d 'list the queues in force'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'show' -d 'show one queue'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'apply' -d 'create or replace the queues defined in an HCL file'
@@ -530,6 +559,11 @@ complete -c nai -n '__nai_in \'operator raft list-peers\'' -o 'address' -r -d 'a
 complete -c nai -n '__nai_in \'operator raft remove-peer\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'operator blobs\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'operator blobs\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'operator audit\'' -o 'since' -r -d 'only events since an age (24h, 30d), a date or an RFC 3339 time'
+complete -c nai -n '__nai_in \'operator audit\'' -o 'user' -r -d 'only this user\'s events'
+complete -c nai -n '__nai_in \'operator audit\'' -o 'limit' -r -d 'the newest N events (0: all)'
+complete -c nai -n '__nai_in \'operator audit\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'operator audit\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'push' -d 'upload a new version (identical content makes none)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'list' -d 'list the datasets'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'show' -d 'show one dataset and its versions'
@@ -565,6 +599,23 @@ complete -c nai -n '__nai_in \'model pull\'' -o 'o' -r -d 'new or empty director
 complete -c nai -n '__nai_in \'model pull\'' -o 'output' -r -d 'new or empty directory to unpack into (default NAME-vVERSION)'
 complete -c nai -n '__nai_in \'model pull\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'model rm\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'tls\'' -a 'ca' -d 'the cluster\'s certificate authority'
+complete -c nai -f -n '__nai_needs_command \'tls\'' -a 'cert' -d 'certificates signed by the cluster\'s CA'
+complete -c nai -f -n '__nai_needs_command \'tls ca\'' -a 'create' -d 'make nai-agent-ca.pem and nai-agent-ca-key.pem (keep the key offline)'
+complete -c nai -n '__nai_in \'tls ca create\'' -o 'dir' -r -d 'where to write the files'
+complete -c nai -n '__nai_in \'tls ca create\'' -o 'domain' -r -d 'named in the CA\'s subject'
+complete -c nai -n '__nai_in \'tls ca create\'' -o 'days' -r -d 'how long the CA is valid'
+complete -c nai -f -n '__nai_needs_command \'tls cert\'' -a 'create' -d 'make a certificate and key for a server, a client (GPU host) or the CLI'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'server' -d 'a server\'s certificate (server.<dc>.nai)'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'client' -d 'a client agent\'s certificate (client.<dc>.nai)'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'cli' -d 'a person\'s certificate for the CLI (cli.<dc>.nai)'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'dc' -r -d 'the datacenter'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'ca' -r -d 'the CA certificate'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'ca-key' -r -d 'the CA key'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'additional-dnsname' -r -d 'another DNS name the agent is reached by; repeatable'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'additional-ipaddress' -r -d 'an IP address the agent is reached at; repeatable'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'days' -r -d 'how long the certificate is valid'
+complete -c nai -n '__nai_in \'tls cert create\'' -o 'dir' -r -d 'where to write the files'
 complete -c nai -f -n '__nai_needs_command \'acl\'' -a 'bootstrap' -d 'make the first management token; prints its secret (once: keep it safe)'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
@@ -653,6 +704,10 @@ complete -c nai -n '__nai_in \'agent\'' -o 'reserved-memory' -r -d 'memory kept 
 complete -c nai -n '__nai_in \'agent\'' -o 'acl-enabled' -d 'require tokens on every API call (on by default outside -dev; -acl-enabled=false turns it off)'
 complete -c nai -n '__nai_in \'agent\'' -o 'acl-agent-token' -r -d 'token (policy node) a client registers its node with; prefer acl { agent_token } in a 0600 file'
 complete -c nai -n '__nai_in \'agent\'' -o 'allow-root-tasks' -d 'let tasks run as root on this client (default: refused outside -dev)'
+complete -c nai -n '__nai_in \'agent\'' -o 'tls-ca-file' -r -d 'the cluster CA (PEM): turns on mutual TLS for HTTP and raft (with -tls-cert-file, -tls-key-file)'
+complete -c nai -n '__nai_in \'agent\'' -o 'tls-cert-file' -r -d 'this agent\'s certificate (PEM), from `nai tls cert create`'
+complete -c nai -n '__nai_in \'agent\'' -o 'tls-key-file' -r -d 'this agent\'s key (PEM)'
+complete -c nai -n '__nai_in \'agent\'' -o 'tls-verify-server-hostname' -d 'check that servers hold a server.<dc>.nai certificate'
 complete -c nai -n '__nai_in \'sim\'' -o 'trace' -r -d 'CSV trace `FILE`'
 complete -c nai -n '__nai_in \'sim\'' -o 'nodes' -r -d 'number of nodes'
 complete -c nai -n '__nai_in \'sim\'' -o 'gpus-per-node' -r -d 'GPUs on each node'

@@ -141,3 +141,24 @@ func nextCounter(txn *memdb.Txn, name string) (uint64, error) {
 	}
 	return v, nil
 }
+
+// WaitIndex waits until the state's newest index is at least index, or ctx
+// ends.
+func (s *Store) WaitIndex(ctx context.Context, index uint64) error {
+	for {
+		snap := s.Snapshot()
+		if snap.Index() >= index {
+			return nil
+		}
+		ws := memdb.NewWatchSet()
+		ws.Add(snap.abandonCh)
+		it, err := snap.txn.Get(tableIndex, "id")
+		if err != nil {
+			return err
+		}
+		ws.Add(it.WatchCh())
+		if err := ws.WatchCtx(ctx); err != nil {
+			return err
+		}
+	}
+}
