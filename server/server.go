@@ -114,8 +114,8 @@ type Server struct {
 
 	// idents caches resolved callers (door.go); httpTransport and
 	// peerClient make this server's calls to other agents.
-	idents        identCache
-	tls *tlsutil.Agent
+	idents identCache
+	tls    *tlsutil.Agent
 	// httpTransport calls client nodes (log streams); peerTransport calls
 	// servers (forwarding to the leader, blob copies).
 	httpTransport *http.Transport
