@@ -182,3 +182,27 @@ func (c *Client) ArtifactContent(ctx context.Context, kind structs.ArtifactKind,
 	}
 	return resp.Body, nil
 }
+
+// UsageFilter selects a usage report: since and until are ages ("30d"),
+// dates or RFC 3339 times; by is day (the default), user or group.
+type UsageFilter struct {
+	Since, Until string
+	User, Group  string
+	By           string
+}
+
+// Usage returns GPU-hours, CPU-hours and jobs by final state, summed by
+// day, user or group (like sreport).
+func (c *Client) Usage(ctx context.Context, f UsageFilter) (*structs.UsageReport, error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"since": f.Since, "until": f.Until, "user": f.User, "group": f.Group, "by": f.By} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	var out structs.UsageReport
+	if _, err := c.do(ctx, http.MethodGet, "/v1/usage?"+q.Encode(), nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}

@@ -163,6 +163,9 @@ var commands = map[MessageType]*command{
 	AuditAppend: cmd("AuditAppend", func(st *state.Store, i uint64, r *structs.AuditAppendRequest) any {
 		return errOrNil(st.AppendAudit(i, r))
 	}),
+	JobGC: cmd("JobGC", func(st *state.Store, i uint64, r *structs.JobGCRequest) any {
+		return result(st.GCJobs(i, r))
+	}),
 }
 
 // Encode makes a raft log entry: the type byte (with IgnoreUnknownFlag when

@@ -108,6 +108,7 @@ func history() []struct {
 			{Time: t0.Add(time.Hour), Caller: "anonymous", Method: "DELETE", Path: "/v1/jobs/1", Status: 401, Error: "this request needs a token"},
 			{Time: t0.Add(2 * time.Hour), User: "bob", Method: "POST", Path: "/v1/acl/tokens", Status: 403, Error: "permission denied"},
 		}}},
+		{JobGC, &structs.JobGCRequest{Before: t0.Add(2 * time.Minute), Max: 10, Now: t0.Add(96 * time.Hour)}},
 	}
 }
 

@@ -48,6 +48,7 @@ const (
 
 	// Accounting and audit: 60-69.
 	AuditAppend MessageType = 60
+	JobGC       MessageType = 61
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its

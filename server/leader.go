@@ -62,6 +62,7 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	}
 	s.startClusterLeader(stop)
 	s.startDrainer(stop)
+	s.startJobGC(stop)
 	ticker := time.NewTicker(s.cfg.SchedulerInterval)
 	defer ticker.Stop()
 	for {
@@ -253,6 +254,12 @@ func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.S
 			recs = append(recs, r)
 		}
 	}
+	// Finished jobs that job GC removed count through the usage rows.
+	archived, err := archivedUsage(snap)
+	if err != nil {
+		return nil, fmt.Errorf("read archived usage for fair share: %w", err)
+	}
+	recs = append(recs, archived...)
 	u := scheduler.AccumulateUsage(recs, now, s.cfg.Scheduler.FairShare.HalfLife)
 	s.usage.at, s.usage.usage = now, u
 	return sched.WithUsage(u), nil

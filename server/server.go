@@ -79,6 +79,12 @@ type Config struct {
 	TLS *tlsutil.Agent
 	// Audit configures the audit log of writes (audit.go).
 	Audit AuditConfig
+	// JobGCThreshold is how long a finished job stays in the live tables
+	// (0: DefaultJobGCThreshold); its usage stays in the usage rows.
+	// JobGCInterval is how often the leader looks (0: an eighth of the
+	// threshold, between a second and five minutes).
+	JobGCThreshold time.Duration
+	JobGCInterval  time.Duration
 }
 
 // ACLConfig is the acl block of the agent configuration.

@@ -153,16 +153,24 @@ func runAgent(c *cli.Context) error {
 			return cli.Exit(fmt.Sprintf("nai agent: -blob-retention %q is not a positive duration such as \"24h\"", c.String("blob-retention")), 1)
 		}
 	}
+	var gcThreshold time.Duration
+	if c.IsSet("job-gc-threshold") {
+		if gcThreshold, err = time.ParseDuration(c.String("job-gc-threshold")); err != nil || gcThreshold < time.Minute {
+			ln.Close()
+			return cli.Exit(fmt.Sprintf("nai agent: -job-gc-threshold %q is not a duration of a minute or more such as \"72h\"", c.String("job-gc-threshold")), 1)
+		}
+	}
 	srv, err := server.New(server.Config{
-		BlobRetention: blobRetention,
-		DataDir:       filepath.Join(dataDir, "server"),
-		NodeName:      nodeName,
-		RaftAddr:      "127.0.0.1:0",
-		Bootstrap:     true,
-		Scheduler:     scheduler.DefaultConfig(),
-		ACL:           server.ACLConfig{Enabled: aclOn},
-		TLS:           tlsAgent,
-		Logger:        logger.With("component", "server"),
+		JobGCThreshold: gcThreshold,
+		BlobRetention:  blobRetention,
+		DataDir:        filepath.Join(dataDir, "server"),
+		NodeName:       nodeName,
+		RaftAddr:       "127.0.0.1:0",
+		Bootstrap:      true,
+		Scheduler:      scheduler.DefaultConfig(),
+		ACL:            server.ACLConfig{Enabled: aclOn},
+		TLS:            tlsAgent,
+		Logger:         logger.With("component", "server"),
 	})
 	if err != nil {
 		ln.Close()

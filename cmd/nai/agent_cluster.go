@@ -96,6 +96,7 @@ func runClusterAgent(c *cli.Context) error {
 			NodeDownGrace:   cfg.Server.NodeDownGrace,
 			BlobReplicas:    cfg.Server.BlobReplicas,
 			BlobRetention:   cfg.Server.BlobRetention,
+			JobGCThreshold:  cfg.Server.JobGCThreshold,
 			ACL:             server.ACLConfig{Enabled: cfg.ACL.Enabled},
 			TLS:             tlsAgent,
 			Logger:          logger.With("component", "server"),

@@ -39,6 +39,9 @@ type agentConfig struct {
 		// server) and how long an unreferenced blob is kept (0: 24h).
 		BlobReplicas  int
 		BlobRetention time.Duration
+		// JobGCThreshold is how long finished jobs stay in the live
+		// tables (their usage stays in the accounting rows).
+		JobGCThreshold time.Duration
 	}
 	Client struct {
 		Enabled        bool
@@ -111,6 +114,7 @@ type fileServer struct {
 	NodeDownGrace   hcl.Expression `hcl:"node_down_grace,optional"`
 	BlobReplicas    *int           `hcl:"blob_replicas,optional"`
 	BlobRetention   hcl.Expression `hcl:"blob_retention,optional"`
+	JobGCThreshold  hcl.Expression `hcl:"job_gc_threshold,optional"`
 }
 
 type fileClient struct {
@@ -224,6 +228,14 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 				cfg.Server.BlobRetention = d
 			}
 		}
+		if str, rng, ok := stringExpr(s.JobGCThreshold, errs); ok {
+			d, err := time.ParseDuration(str)
+			if err != nil || d < time.Minute {
+				errs.add("%s: job_gc_threshold %q is not a duration of a minute or more such as \"72h\"", pos(rng), str)
+			} else {
+				cfg.Server.JobGCThreshold = d
+			}
+		}
 	}
 	if t := fc.TLS; t != nil {
 		set(&cfg.TLS.CAFile, t.CAFile)
@@ -301,6 +313,7 @@ func clusterFlags() []cli.Flag {
 		&cli.StringFlag{Name: "node-down-grace", Usage: "how long a client serf declares failed stays ready (default 30s)"},
 		&cli.IntFlag{Name: "blob-replicas", Usage: "copies of each blob the servers keep (default: one on every server)"},
 		&cli.StringFlag{Name: "blob-retention", Usage: "how long a blob nothing references is kept (default 24h)"},
+		&cli.StringFlag{Name: "job-gc-threshold", Usage: "how long finished jobs stay listed before only their usage is kept (default 72h)"},
 		&cli.StringSliceFlag{Name: "join", Usage: "serf address (host:port) of any agent to join; repeatable"},
 		&cli.StringFlag{Name: "encrypt", Usage: "gossip encryption key from `nai operator keygen`"},
 		&cli.Float64Flag{Name: "reserved-cpu", Usage: "cores kept for the host, not offered to jobs"},
@@ -353,6 +366,13 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 			errs.add("-blob-retention %q is not a positive duration such as \"24h\"", c.String("blob-retention"))
 		}
 		cfg.Server.BlobRetention = d
+	}
+	if c.IsSet("job-gc-threshold") {
+		d, err := time.ParseDuration(c.String("job-gc-threshold"))
+		if err != nil || d < time.Minute {
+			errs.add("-job-gc-threshold %q is not a duration of a minute or more such as \"72h\"", c.String("job-gc-threshold"))
+		}
+		cfg.Server.JobGCThreshold = d
 	}
 	if c.IsSet("server") {
 		cfg.Server.Enabled = c.Bool("server")

@@ -15,6 +15,7 @@ _nai_resolve() {
             dataset) echo dataset ;;
             model) echo model ;;
             tls) echo tls ;;
+            usage) echo usage ;;
             acl) echo acl ;;
             login) echo login ;;
             logout) echo logout ;;
@@ -153,7 +154,7 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node share operator dataset model tls acl login logout user group token agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node share operator dataset model tls usage acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
     'commands job') echo 'priority run validate plan convert status inspect logs cancel outputs metrics' ;;
@@ -250,6 +251,8 @@ _nai_words() {
     'commands tls cert') echo 'create' ;;
     'flags tls cert create') echo '-server -client -cli -dc -ca -ca-key -additional-dnsname -additional-ipaddress -days -dir' ;;
     'values tls cert create') echo ' dc ca ca-key additional-dnsname additional-ipaddress days dir ' ;;
+    'flags usage') echo '-user -group -since -until -by -json -address' ;;
+    'values usage') echo ' user group since until by address ' ;;
     'commands acl') echo 'bootstrap' ;;
     'flags acl bootstrap') echo '-json -address' ;;
     'values acl bootstrap') echo ' address ' ;;
@@ -292,8 +295,8 @@ _nai_words() {
     'values token revoke') echo ' address ' ;;
     'flags token self') echo '-json -address' ;;
     'values token self') echo ' address ' ;;
-    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname' ;;
-    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file ' ;;
+    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -job-gc-threshold -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname' ;;
+    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file ' ;;
     'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -max-jobs -json' ;;
     'values sim') echo ' trace nodes gpus-per-node policy limit-factor max-jobs ' ;;
     'flags version') echo '-json' ;;

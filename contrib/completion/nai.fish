@@ -22,6 +22,8 @@ function __nai_resolve
                     echo model
                 case 'tls'
                     echo tls
+                case 'usage'
+                    echo usage
                 case 'acl'
                     echo acl
                 case 'login'
@@ -322,6 +324,8 @@ function __nai_value_flags
             printf '%s\n' dir domain days
         case 'tls cert create'
             printf '%s\n' dc ca ca-key additional-dnsname additional-ipaddress days dir
+        case 'usage'
+            printf '%s\n' user group since until by address
         case 'acl bootstrap'
             printf '%s\n' address
         case 'login'
@@ -361,7 +365,7 @@ function __nai_value_flags
         case 'token self'
             printf '%s\n' address
         case 'agent'
-            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
+            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
         case 'sim'
             printf '%s\n' trace nodes gpus-per-node policy limit-factor max-jobs
         case 'server members'
@@ -433,6 +437,7 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the sc
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pull and remove versioned datasets'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'tls' -d 'make the cluster\'s CA and the certificates of servers, clients and the CLI'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'usage' -d 'GPU-hours, CPU-hours and jobs by final state, per day, user or group (like sreport)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'acl' -d 'bootstrap access control (once per cluster)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'login' -d 'save a token for this account\'s nai commands (~/.nai/token, mode 0600)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'logout' -d 'forget the token `nai login` saved'
@@ -616,6 +621,13 @@ complete -c nai -n '__nai_in \'tls cert create\'' -o 'additional-dnsname' -r -d 
 complete -c nai -n '__nai_in \'tls cert create\'' -o 'additional-ipaddress' -r -d 'an IP address the agent is reached at; repeatable'
 complete -c nai -n '__nai_in \'tls cert create\'' -o 'days' -r -d 'how long the certificate is valid'
 complete -c nai -n '__nai_in \'tls cert create\'' -o 'dir' -r -d 'where to write the files'
+complete -c nai -n '__nai_in \'usage\'' -o 'user' -r -d 'only this user'
+complete -c nai -n '__nai_in \'usage\'' -o 'group' -r -d 'only this group'
+complete -c nai -n '__nai_in \'usage\'' -o 'since' -r -d 'from an age (30d, 24h), a date (2026-11-01) or an RFC 3339 time'
+complete -c nai -n '__nai_in \'usage\'' -o 'until' -r -d 'up to an age, a date or a time (default: now)'
+complete -c nai -n '__nai_in \'usage\'' -o 'by' -r -d 'day, user or group'
+complete -c nai -n '__nai_in \'usage\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'usage\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'acl\'' -a 'bootstrap' -d 'make the first management token; prints its secret (once: keep it safe)'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
@@ -697,6 +709,7 @@ complete -c nai -n '__nai_in \'agent\'' -o 'bootstrap-expect' -r -d 'servers to 
 complete -c nai -n '__nai_in \'agent\'' -o 'node-down-grace' -r -d 'how long a client serf declares failed stays ready (default 30s)'
 complete -c nai -n '__nai_in \'agent\'' -o 'blob-replicas' -r -d 'copies of each blob the servers keep (default: one on every server)'
 complete -c nai -n '__nai_in \'agent\'' -o 'blob-retention' -r -d 'how long a blob nothing references is kept (default 24h)'
+complete -c nai -n '__nai_in \'agent\'' -o 'job-gc-threshold' -r -d 'how long finished jobs stay listed before only their usage is kept (default 72h)'
 complete -c nai -n '__nai_in \'agent\'' -o 'join' -r -d 'serf address (host:port) of any agent to join; repeatable'
 complete -c nai -n '__nai_in \'agent\'' -o 'encrypt' -r -d 'gossip encryption key from `nai operator keygen`'
 complete -c nai -n '__nai_in \'agent\'' -o 'reserved-cpu' -r -d 'cores kept for the host, not offered to jobs'

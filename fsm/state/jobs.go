@@ -196,6 +196,9 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 			c.EstimatedStart = time.Time{}
 			c.NodeFilters = nil
 			c.ModifyIndex = index
+			if err := countJobEnd(txn, index, c, now); err != nil {
+				return err
+			}
 			if err := txn.Insert(tableJobs, c); err != nil {
 				return fmt.Errorf("cancel job %s: %w", j.ID, err)
 			}

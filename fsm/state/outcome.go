@@ -22,6 +22,9 @@ type writer struct {
 
 func (w *writer) putJob(j *structs.Job) error {
 	j.ModifyIndex = w.index
+	if err := noteJobWrite(w.txn, w.index, j, w.now); err != nil {
+		return err
+	}
 	if err := w.txn.Insert(tableJobs, j); err != nil {
 		return fmt.Errorf("write job %s: %w", j.ID, err)
 	}
@@ -73,6 +76,13 @@ func (w *writer) currentJob(a *structs.Allocation) (*structs.Job, error) {
 // other allocation of the attempt (a gang) still runs; any other end stops
 // the rest of the gang and ends or requeues the job.
 func (w *writer) allocEnded(a *structs.Allocation) error {
+	owner, err := jobByID(w.txn, nil, a.JobID)
+	if err != nil {
+		return err
+	}
+	if err := accountAlloc(w.txn, w.index, a, owner); err != nil {
+		return err
+	}
 	job, err := w.currentJob(a)
 	if err != nil || job == nil {
 		return err

@@ -105,7 +105,7 @@ func tableDefs() []tableDef {
 		def[structs.Artifact](artifactTableSchema(tableDatasets)),
 		def[structs.Artifact](artifactTableSchema(tableModels)),
 		def[structs.Blob](blobsTable()),
-	}, append(aclTableDefs(), auditTableDef())...)
+	}, append(aclTableDefs(), auditTableDef(), usageTableDef())...)
 }
 
 func schema() *memdb.DBSchema {
