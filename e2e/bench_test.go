@@ -203,3 +203,47 @@ func benchAgent(t *testing.T, gpus int) (a *agent, profile func(name string, d t
 	}
 	return a, profile
 }
+
+// The submit rate with ACLs off and with them on, in one run: the cost of
+// the door (token lookup, ownership, group checks) on a real agent. Each
+// submission is an API call of its own (the CLI's process start would hide
+// the difference).
+func TestBenchSubmitRateACL(t *testing.T) {
+	benchOnly(t)
+	account, _ := unprivileged(t)
+	rate := func(aclOn bool) float64 {
+		var extra []string
+		if aclOn {
+			extra = append(extra, "-acl-enabled")
+		}
+		a := startAgent(t, benchDataDir(t), 4, extra...)
+		c := a.api()
+		if aclOn {
+			mgmt := bootstrap(t, a)
+			a.creds = mgmt
+			a.waitNode(4)
+			c = a.apiAs(userToken(t, a, mgmt, "bench", account))
+		}
+		ctx := context.Background()
+		job := func() *structs.Job {
+			// Eight GPUs never fit on four: submission alone is measured.
+			return &structs.Job{Name: "acl", Resources: structs.Resources{CPU: 0.1, MemoryBytes: 16 << 20, GPU: structs.GPURequest{Count: 8}},
+				Task: structs.Task{Command: "/bin/true"}}
+		}
+		const n = 500
+		t0 := time.Now()
+		for range n {
+			if _, err := c.Register(ctx, job()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := float64(n) / time.Since(t0).Seconds()
+		a.stop()
+		return r
+	}
+	// Interleaved, twice, so load from elsewhere on the machine falls on
+	// both alike; the better run of each counts.
+	off, on := rate(false), rate(true)
+	off, on = max(off, rate(false)), max(on, rate(true))
+	fmt.Printf("BENCH submit-rate-acl: %.0f per second with ACLs off, %.0f with ACLs on (%+.1f%%; sequential API calls, best of 2)\n", off, on, 100*(on-off)/off)
+}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -48,7 +49,7 @@ type aclFixture struct {
 	uploadID      string
 }
 
-func newACLFixture(t *testing.T) *aclFixture {
+func newACLFixture(t testing.TB) *aclFixture {
 	t.Helper()
 	s, anon := testServer(t, t.TempDir(), func(c *Config) {
 		c.ACL.Enabled = true
@@ -573,4 +574,71 @@ func TestIdentityCache(t *testing.T) {
 		t.Errorf("after removal from the group: %v, want forbidden", err)
 	}
 	_ = state.TableACL
+}
+
+// BenchmarkAuthorize measures the door's work on a request with a user's
+// token: authentication (the cached identity), the route's capability and
+// the object check on a job. Target: at most 0.2 ms (figures in BENCH.md).
+func BenchmarkAuthorize(b *testing.B) {
+	f := newACLFixture(b)
+	rt := route{Method: "GET", Path: "/v1/jobs/{id}", Cap: acl.User}
+	j, err := f.s.State().Snapshot().JobByID(nil, f.jobID)
+	if err != nil || j == nil {
+		b.Fatal(err)
+	}
+	run := func(b *testing.B, cold bool) {
+		for b.Loop() {
+			if cold {
+				f.s.idents.mu.Lock()
+				f.s.idents.entries = map[string]identEntry{}
+				f.s.idents.mu.Unlock()
+			}
+			r, _ := http.NewRequest("GET", "/v1/jobs/"+f.jobID, nil)
+			r.Header.Set("Authorization", "Bearer "+f.secrets["reader"])
+			req := &request{Request: r}
+			if err := f.s.admit(req, rt); err != nil {
+				b.Fatal(err)
+			}
+			if err := req.acl.CheckJob(j.ID, j.User, j.Group, acl.Read); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("cached", func(b *testing.B) { run(b, false) })
+	b.Run("cold", func(b *testing.B) { run(b, true) })
+}
+
+// TestBootstrapReset follows the procedure of docs/operations.md: a second
+// bootstrap is refused until the leader's reset file names the first one's
+// index.
+func TestBootstrapReset(t *testing.T) {
+	s, c := testServer(t, t.TempDir(), func(c *Config) { c.ACL.Enabled = true })
+	ctx := context.Background()
+	first, err := c.ACLBootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.ACLBootstrap(ctx)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("reset index %d", first.CreateIndex)) {
+		t.Fatalf("second bootstrap: %v, want a refusal naming index %d", err, first.CreateIndex)
+	}
+	if err := os.WriteFile(s.cfg.ACL.BootstrapResetFile, []byte(fmt.Sprintf("%d\n", first.CreateIndex)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second, err := c.ACLBootstrap(ctx)
+	if err != nil {
+		t.Fatalf("bootstrap with the reset file: %v", err)
+	}
+	if _, err := c.WithToken(second.SecretID).TokenSelf(ctx); err != nil {
+		t.Errorf("the new management token: %v", err)
+	}
+	if _, err := c.ACLBootstrap(ctx); err == nil {
+		t.Error("the stale reset file allowed a third bootstrap")
+	}
+	if err := os.WriteFile(s.cfg.ACL.BootstrapResetFile, []byte("soon\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ACLBootstrap(ctx); err == nil || !strings.Contains(err.Error(), "expected the bootstrap index") {
+		t.Errorf("a garbled reset file: %v", err)
+	}
 }

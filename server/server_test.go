@@ -15,7 +15,7 @@ import (
 )
 
 // testServer starts a one-server cluster in dir with its HTTP API.
-func testServer(t *testing.T, dir string, opts ...func(*Config)) (*Server, *api.Client) {
+func testServer(t testing.TB, dir string, opts ...func(*Config)) (*Server, *api.Client) {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
@@ -49,7 +49,7 @@ func testServer(t *testing.T, dir string, opts ...func(*Config)) (*Server, *api.
 	return s, c
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
@@ -69,7 +69,7 @@ func gpuJob(name string, gpus int) *structs.Job {
 		Task: structs.Task{Command: "/bin/true"}}
 }
 
-func waitUntil(t *testing.T, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

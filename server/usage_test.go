@@ -204,7 +204,7 @@ func BenchmarkJobGCMemory(b *testing.B) {
 		return float64(m.HeapAlloc) / (1 << 20)
 	}
 	for range b.N {
-		s, c := testServer(&testing.T{}, b.TempDir())
+		s, c := testServer(b, b.TempDir())
 		ctx := context.Background()
 		if err := c.RegisterNode(ctx, testNode("n1", 8), ""); err != nil {
 			b.Fatal(err)
