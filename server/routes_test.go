@@ -642,3 +642,63 @@ func TestBootstrapReset(t *testing.T) {
 		t.Errorf("a garbled reset file: %v", err)
 	}
 }
+
+// TestACLBadInputAPI: the refusals of the identity API, through the door.
+func TestACLBadInputAPI(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	mgmt, _ := api.New(api.Config{Address: f.base, Token: f.secrets["management"], IgnoreEnv: true})
+	tokens, err := mgmt.Tokens(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var root string
+	for _, tok := range tokens {
+		if tok.HasPolicy(structs.PolicyManagement) {
+			root = tok.AccessorID
+		}
+	}
+	tests := []struct {
+		name string
+		do   func() error
+		code structs.ErrorCode
+		want string
+	}{
+		{"revoke the last management token", func() error { return mgmt.RevokeToken(ctx, root) }, structs.CodeConflict, "last management token"},
+		{"a member of a missing group", func() error { return mgmt.SetGroupMember(ctx, "nlp", "u2", structs.RoleMember) }, structs.CodeNotFound, "group nlp not found"},
+		{"remove a user with running jobs", func() error { return mgmt.DeleteUser(ctx, "u1", false) }, structs.CodeConflict, "-force"},
+		{"a token for a missing user", func() error {
+			_, err := mgmt.CreateToken(ctx, &structs.TokenCreateSpec{User: "nobody-here"})
+			return err
+		}, structs.CodeNotFound, "user nobody-here not found"},
+		{"a token of an unknown policy", func() error {
+			_, err := mgmt.CreateToken(ctx, &structs.TokenCreateSpec{Policies: []string{"root"}})
+			return err
+		}, structs.CodeInvalid, `policy "root" is unknown`},
+		{"an unknown role", func() error { return mgmt.SetGroupMember(ctx, "vision", "u2", "owner") }, structs.CodeInvalid, "expected reader, member or admin"},
+		{"a share of a missing group", func() error {
+			_, err := mgmt.SetShare(ctx, &structs.Share{Kind: structs.AccountGroup, Name: "nlp", Shares: 2})
+			return err
+		}, structs.CodeNotFound, "group nlp not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := stateDump(t, f.s)
+			err := tt.do()
+			if err == nil || structs.CodeOf(err) != tt.code || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v (code %s), want %s mentioning %q", err, structs.CodeOf(err), tt.code, tt.want)
+			}
+			if d := cmp.Diff(before, stateDump(t, f.s)); d != "" {
+				t.Errorf("a refused request changed the state:\n%s", d)
+			}
+		})
+	}
+	// With -force the user goes, and its running job is asked to stop.
+	if err := mgmt.DeleteUser(ctx, "u1", true); err != nil {
+		t.Fatal(err)
+	}
+	a, err := mgmt.JobAllocations(ctx, f.jobID)
+	if err != nil || len(a) == 0 || a[len(a)-1].DesiredStatus != structs.DesiredStop {
+		t.Errorf("u1's running job after rm -force: %+v, %v", a, err)
+	}
+}
