@@ -57,7 +57,12 @@ func TestHostAgentKilledWhileJobsRun(t *testing.T) {
 	three := a.submit(work, "three", gateJob("three", gate("three"), 3))
 	away := a.submit(work, "away", gateJob("away", gate("away"), 7))
 	for _, id := range []string{ok, three, away} {
-		waitFor(t, 60*time.Second, "job "+id+" runs", func() bool { return a.job(id).Status == structs.JobRunning })
+		// Placed is not enough: the client must have started it, or a
+		// kill now would find no executor to outlive the agent.
+		waitFor(t, 60*time.Second, "job "+id+" runs on the client", func() bool {
+			allocs, err := a.api().JobAllocations(context.Background(), id)
+			return err == nil && len(allocs) > 0 && allocs[len(allocs)-1].ClientStatus.Status == structs.AllocRunning
+		})
 	}
 	awayAlloc := a.job(away).AllocID
 	a.kill()

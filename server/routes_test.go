@@ -259,6 +259,7 @@ func routeCases() map[string]routeCase {
 		"GET /v1/operator/raft/configuration": {allowed: byCap(acl.OperatorRead)},
 		"DELETE /v1/operator/raft/peer":       {allowed: byCap(acl.OperatorWrite), query: "id=nobody"},
 		"GET /v1/operator/audit":              {allowed: byCap(acl.OperatorRead)},
+		"GET /v1/usage":                       {allowed: byCap(acl.User)},
 		"POST /v1/operator/audit":             {allowed: byCap(acl.Server), body: jsonBody(`{"events": []}`)},
 
 		"PUT /v1/client/nodes": {allowed: []string{"management", "nodetoken", "node", "server"}, body: func(f *aclFixture, caller string) []byte {
