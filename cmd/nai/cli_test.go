@@ -196,6 +196,9 @@ type fakeAgent struct {
 	stderr   string
 	outputs  []byte
 	resp     structs.JobRegisterResponse
+	// beforeLogs, when set, runs before a log ("stdout" or "stderr") is
+	// served, to order the output as a real job and agent would.
+	beforeLogs func(typ string) bool
 	// blocked, when set, receives a value each time a blocking query asks
 	// past the last version; that query then waits as a real one would.
 	blocked chan struct{}
@@ -244,8 +247,13 @@ func (f *fakeAgent) start() {
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
 		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		logs := f.logs
-		if r.URL.Query().Get("type") == "stderr" {
+		typ := r.URL.Query().Get("type")
+		if typ == "stderr" {
 			logs = f.stderr
+		}
+		if f.beforeLogs != nil && !f.beforeLogs(typ) {
+			http.Error(w, "the output expected before "+typ+" never came", http.StatusInternalServerError)
+			return
 		}
 		w.Write([]byte(logs[min(off, len(logs)):]))
 	})
