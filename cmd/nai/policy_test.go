@@ -163,7 +163,7 @@ func TestOperatorUsageErrors(t *testing.T) {
 		{"quota without limits", []string{"operator", "quota", "set", "-user", "a"}, "missing -max-gpus N or -max-pending N"},
 		{"apply without file", []string{"operator", "queue", "apply"}, "missing queue file"},
 		{"apply bad file", []string{"operator", "queue", "apply", bad}, `bad.hcl:2:20: Invalid duration`},
-		{"priority without id", []string{"job", "priority"}, "missing job id"},
+		{"priority without id", []string{"job", "priority"}, "missing job ID"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
