@@ -695,3 +695,30 @@ func TestDidYouMean(t *testing.T) {
 		}
 	}
 }
+
+// A large code folder warns with its largest folders; what .gitignore and
+// .naiignore list is not sent.
+func TestLargeCodeWarning(t *testing.T) {
+	dir := t.TempDir()
+	for name, size := range map[string]int{"train.py": 10, "data/a.npy": 3000, "ckpt/w.pt": 2000, "logs/x.log": 9000, ".git/objects/o": 5000, "notes/n.md": 100} {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, bytes.Repeat([]byte("x"), size), 0o644)
+	}
+	os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("logs/\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, ".naiignore"), []byte("notes/\n"), 0o644)
+	old := largeCodeBytes
+	largeCodeBytes = 4 << 10
+	t.Cleanup(func() { largeCodeBytes = old })
+	f := &fakeCluster{t: t}
+	f.start()
+	code, _, stderr := runCLI(t, "job", "run", "-detach", "-code", dir, "--", "python3", "train.py")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want := fmt.Sprintf("Warning: code folder %s holds 4.9KiB, more than 4KiB; largest: data/ (2.9KiB), ckpt/ (2KiB), train.py (10B). "+
+		"Keep data in a dataset (nai dataset push) and list the rest in .naiignore or .gitignore.\nUploaded code %s (5 files, 4.9KiB) as sha256:", dir, dir)
+	if !strings.HasPrefix(stderr, want) {
+		t.Errorf("stderr:\n%s\nwant it to start with:\n%s", stderr, want)
+	}
+}

@@ -181,8 +181,8 @@ func (p *packed) describe(what string) string {
 const maxCodeBytes = int64(2) << 30
 
 // largeCodeBytes is the size past which a code upload warns: code is
-// rarely that large, data and checkpoints are.
-const largeCodeBytes = int64(100) << 20
+// rarely that large, data and checkpoints are. (A variable for tests.)
+var largeCodeBytes = int64(100) << 20
 
 // uploadCode packs the job's code folder (honouring its .gitignore files
 // and .naiignore) and sends it to the blob store unless the servers hold
