@@ -18,6 +18,7 @@ import (
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/internal/version"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -240,6 +241,8 @@ func (c *Client) node() *structs.Node {
 	if h.Fake {
 		attrs["fake_gpus"] = "true"
 	}
+	// The version of nai running on the node, for `nai node status`.
+	attrs["nai_version"] = version.Get().Version
 	if c.cfg.Cgroups != nil {
 		attrs["cgroups"] = fmt.Sprintf("v%d", c.cfg.Cgroups.Version())
 	} else {

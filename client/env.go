@@ -55,6 +55,10 @@ func taskEnv(in taskEnvInput) []string {
 		}
 	}
 	env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
+	// Python writes to a pipe in blocks: without this a job's prints
+	// would reach its log (and `nai job run`, interleaved with stderr)
+	// late and out of order with its tracebacks. A job may set it to "".
+	env["PYTHONUNBUFFERED"] = "1"
 
 	for k, v := range in.Job.Task.Env {
 		if reservedEnv(k) {

@@ -16,7 +16,7 @@ import (
 func scripts(t *testing.T) []string {
 	t.Helper()
 	var out []string
-	for _, pattern := range []string{"*/*.sh", "../scripts/*.sh"} {
+	for _, pattern := range []string{"*/*.sh", "slurm-compat/*", "../scripts/*.sh"} {
 		m, err := filepath.Glob(pattern)
 		if err != nil {
 			t.Fatal(err)

@@ -19,10 +19,14 @@ import (
 // the same job (`nai job inspect -hcl`). Values are written out literally,
 // with sizes in exact units and sweep values already substituted. What a
 // file cannot say is left in comments at the top: the job's id, owner and
-// sweep membership, and the digest of its uploaded code (a file names a
-// local folder instead).
+// sweep membership. Its uploaded code is named by digest (code =
+// "sha256:..."), so the file submits the same job again, code included.
 func FormatHCL(job *structs.Job) []byte {
-	f, _ := jobFile(job, fileExtras{})
+	x := fileExtras{}
+	if job.Code != "" {
+		x.code = CodeDigestPrefix + job.Code
+	}
+	f, _ := jobFile(job, x)
 	return append(formatHeader(job), hclwrite.Format(f.Bytes())...)
 }
 
@@ -151,7 +155,7 @@ func formatHeader(job *structs.Job) []byte {
 		b.WriteString("; its values are written in below.\n")
 	}
 	if job.Code != "" {
-		fmt.Fprintf(&b, "# Code: %s was uploaded with it; add code = \"./folder\" to upload a folder again.\n", oneLine(job.Code))
+		b.WriteString("# Its code is named by digest below; write code = \"./folder\" to upload a folder instead.\n")
 	}
 	if b.Len() > 0 {
 		b.WriteString("\n")

@@ -16,7 +16,7 @@ import (
 // membership, the code digest), so a job and its re-parsed HCL compare.
 func specOnly(j *structs.Job) *structs.Job {
 	c := j.Copy()
-	c.ID, c.User, c.Code = "", "", ""
+	c.ID, c.User = "", "" // the code digest survives: code = "sha256:..."
 	c.ArrayID, c.ArrayIndex, c.ArraySize, c.MaxParallel, c.SweepValues = "", 0, 0, 0, nil
 	c.Status, c.Reason, c.GPUs, c.Attempt = "", "", nil, 0
 	c.SubmitTime, c.StartTime, c.EndTime = time.Time{}, time.Time{}, time.Time{}
@@ -114,23 +114,25 @@ func TestFormatHCLEscapes(t *testing.T) {
 	})
 }
 
-// The header says what the file cannot: id, owner, sweep, code digest.
+// The header says what the file cannot (id, owner, sweep); the code is
+// named by its digest, so the file submits the same code again.
 func TestFormatHCLHeader(t *testing.T) {
 	j := &structs.Job{
 		ID: "12", User: "alice", Name: "lr-search", Queue: "default", Priority: 50,
 		ArrayID: "10", ArrayIndex: 2, MaxParallel: 2, SweepValues: map[string]string{"lr": "0.1", "batch": "32"},
-		Code:      "sha256:0123",
+		Code:      strings.Repeat("0123", 16),
 		Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, Nodes: 1, GPU: structs.GPURequest{Count: 1}},
 		Task:      structs.Task{Command: "python3", Env: map[string]string{"NAI_SWEEP_LR": "0.1"}},
 	}
 	src := roundTrip(t, j)
 	want := `# Job 12, owned by alice.
 # Member 2 of sweep 10 (batch=32, lr=0.1), max_parallel 2; its values are written in below.
-# Code: sha256:0123 was uploaded with it; add code = "./folder" to upload a folder again.
+# Its code is named by digest below; write code = "./folder" to upload a folder instead.
 
 job "lr-search" {
   queue    = "default"
   priority = 50
+  code     = "sha256:0123012301230123012301230123012301230123012301230123012301230123"
 
   resources {
     cpu    = 1

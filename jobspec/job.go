@@ -60,7 +60,7 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 	res := &Result{}
 	if a := content.Attributes["code"]; a != nil {
 		d := &decoder{p: p, ctx: p.evalContext(cty.NilVal), sc: scopeLocals}
-		res.CodePath = d.codePath(a)
+		res.CodePath, res.CodeDigest = d.codePath(a)
 		diags = append(diags, d.diags...)
 	}
 
@@ -81,6 +81,7 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 		if res.Sweep {
 			setSweepMember(job, i, len(members), m.maxParallel, m.strs)
 		}
+		job.Code = res.CodeDigest
 		if !d.diags.HasErrors() {
 			job.Canonicalize()
 			if err := job.Validate(); err != nil {
@@ -119,26 +120,39 @@ func setSweepMember(job *structs.Job, i, n, maxParallel int, values map[string]s
 	}
 }
 
-// codePath resolves `code` against the job file's folder.
-func (d *decoder) codePath(a *hcl.Attribute) string {
+// CodeDigestPrefix starts a `code` value that names code already on the
+// servers by its sha256 digest, as `nai job inspect -hcl` writes it, rather
+// than a folder to upload.
+const CodeDigestPrefix = "sha256:"
+
+// codePath resolves `code` against the job file's folder, or reads the
+// digest of code already uploaded ("sha256:...").
+func (d *decoder) codePath(a *hcl.Attribute) (path, digest string) {
 	s, ok := d.str(a)
 	if !ok {
-		return ""
+		return "", ""
 	}
 	if s == "" {
 		d.errorf(a, "Invalid code", "code is the path of a local folder to upload, such as \"./src\"; it must not be empty.")
-		return ""
+		return "", ""
 	}
-	path := s
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(baseDir(d.p.filename), path)
+	if hex, ok := strings.CutPrefix(s, CodeDigestPrefix); ok {
+		if !structs.ValidDigest(hex) {
+			d.errorf(a, "Invalid code", "%q names uploaded code by its digest, which is \"sha256:\" and 64 lower-case hex digits; a folder to upload is a path such as \"./src\".", s)
+			return "", ""
+		}
+		return "", hex
 	}
-	abs, err := filepath.Abs(path)
+	p := s
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(baseDir(d.p.filename), p)
+	}
+	abs, err := filepath.Abs(p)
 	if err != nil {
 		d.errorf(a, "Invalid code", "cannot resolve code path %q: %s.", s, err)
-		return ""
+		return "", ""
 	}
-	return abs
+	return abs, ""
 }
 
 // flatten splits errors.Join trees into their leaves.

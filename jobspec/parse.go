@@ -37,7 +37,10 @@ type Options struct {
 type Result struct {
 	Jobs     []*structs.Job // one job, or every member of a sweep
 	CodePath string         // absolute path of `code = "..."`, resolved against the file's folder; "" when none
-	Sweep    bool
+	// CodeDigest is set instead of CodePath when the file names code the
+	// servers already hold (code = "sha256:..."); every job's Code is it.
+	CodeDigest string
+	Sweep      bool
 	// Script is set when the file was a batch script (#SBATCH) rather than
 	// a job file; Warnings then lists what nai does not honour as Slurm
 	// would, by line.

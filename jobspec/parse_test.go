@@ -393,3 +393,46 @@ func TestFunctionPanicHasNoStack(t *testing.T) {
 		t.Errorf("error = %q, want the failed call named and no stack trace", msg)
 	}
 }
+
+func TestParseTimeLimit(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		err  bool
+	}{
+		{"90m", 90 * time.Minute, false},
+		{"2h30m", 150 * time.Minute, false},
+		{"90", 90 * time.Minute, false},
+		{"1:30:00", 90 * time.Minute, false},
+		{"1-12:00:00", 36 * time.Hour, false},
+		{"UNLIMITED", 0, false},
+		{"-1h", 0, true},
+		{"bogus", 0, true},
+		{"100000h", 0, true},
+	}
+	for _, tc := range tests {
+		got, err := ParseTimeLimit(tc.in)
+		if (err != nil) != tc.err || got != tc.want {
+			t.Errorf("ParseTimeLimit(%q) = %v, %v; want %v, error %v", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestCodeDigest(t *testing.T) {
+	digest := strings.Repeat("ab", 32)
+	res, err := Parse("job.hcl", []byte(`job "x" {
+  code = "sha256:`+digest+`"
+  task { command = "true" }
+}
+`), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.CodePath != "" || res.CodeDigest != digest || res.Jobs[0].Code != digest {
+		t.Errorf("CodePath %q, CodeDigest %q, job.Code %q; want no path and the digest", res.CodePath, res.CodeDigest, res.Jobs[0].Code)
+	}
+	_, err = Parse("job.hcl", []byte("job \"x\" {\n  code = \"sha256:abc\"\n  task { command = \"true\" }\n}\n"), Options{})
+	if err == nil || !strings.Contains(err.Error(), "job.hcl:2:") || !strings.Contains(err.Error(), "64 lower-case hex digits") {
+		t.Errorf("a short digest: %v, want an error at job.hcl:2 saying what a digest is", err)
+	}
+}

@@ -245,3 +245,25 @@ func (d *decoder) beginTime(a *hcl.Attribute) (time.Time, bool) {
 
 // finite guards against values such as 1/0 that cty can represent.
 func finite(f float64) bool { return !math.IsInf(f, 0) && !math.IsNaN(f) }
+
+// ParseTimeLimit reads a time limit as people type it on a command line
+// (`nai job run -time`): a Go duration ("90m", "2h30m") or a Slurm time
+// ("90" minutes, "1:30:00", "1-12:00:00"). It is never negative or over
+// structs.MaxTimeLimit; UNLIMITED and 0 mean no limit (0).
+func ParseTimeLimit(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if d, err := time.ParseDuration(s); err == nil {
+		switch {
+		case d < 0:
+			return 0, fmt.Errorf("time limit %q is negative: expected a duration such as \"2h\"", s)
+		case d > structs.MaxTimeLimit:
+			return 0, fmt.Errorf("time limit %s is longer than nai's limit of %d days", s, structs.MaxTimeLimit/(24*time.Hour))
+		}
+		return d, nil
+	}
+	d, err := parseSlurmTime(s)
+	if err != nil {
+		return 0, fmt.Errorf("time limit %q: expected a duration such as \"90m\" or \"2h30m\", or a Slurm time such as \"1:30:00\" or \"1-12:00:00\"", s)
+	}
+	return d, nil
+}

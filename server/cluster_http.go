@@ -3,6 +3,7 @@ package server
 import (
 	"github.com/hashicorp/raft"
 
+	"github.com/nai-project/nai/internal/version"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/structs"
 )
@@ -163,6 +164,7 @@ func (s *Server) agentSelf(r *request) (any, uint64, error) {
 		out.BootstrapExpect = s.cfg.BootstrapExpect
 		out.ClusterID = s.cluster.id()
 	}
+	out.Version = version.Get().Version
 	out.RaftAddr = s.RaftAddr()
 	out.Leader = s.IsLeader()
 	out.LeaderAddr = s.LeaderAddr()

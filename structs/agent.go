@@ -40,7 +40,9 @@ type AgentProblem struct {
 
 // AgentSelf describes the agent answering.
 type AgentSelf struct {
-	Name            string         `json:"name"`
+	Name string `json:"name"`
+	// Version is the nai build the agent runs (internal/version).
+	Version         string         `json:"version,omitempty"`
 	Role            string         `json:"role"`
 	Datacenter      string         `json:"datacenter"`
 	SerfAddr        string         `json:"serf_addr,omitempty"`

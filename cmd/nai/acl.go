@@ -46,10 +46,10 @@ func aclCommands() []*cli.Command {
 					Flags: withAddr(&cli.StringFlag{Name: "unix-account", Usage: "account its tasks run as on GPU hosts (default: NAME)"}, jsonFlag()), Action: userCreate},
 				{Name: "list", Usage: "list users", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: userList},
 				{Name: "show", Usage: "show a user and its groups", ArgsUsage: "[-json] NAME", Flags: withAddr(jsonFlag()), Action: userShow},
-				{Name: "set", Usage: "change a user's unix account", ArgsUsage: "-unix-account ACCOUNT NAME",
-					Flags: withAddr(&cli.StringFlag{Name: "unix-account", Usage: "account its tasks run as on GPU hosts"}), Action: userSet},
-				{Name: "rm", Usage: "remove a user, its personal group and its tokens", ArgsUsage: "[-force] NAME",
-					Flags: withAddr(&cli.BoolFlag{Name: "force", Usage: "also cancel the user's pending and running jobs"}), Action: userRm},
+				{Name: "set", Usage: "change a user's unix account", ArgsUsage: "[-json] -unix-account ACCOUNT NAME",
+					Flags: withAddr(&cli.StringFlag{Name: "unix-account", Usage: "`ACCOUNT` its tasks run as on GPU hosts"}, jsonFlag()), Action: userSet},
+				{Name: "rm", Usage: "remove a user, its personal group and its tokens", ArgsUsage: "[-force] [-json] NAME",
+					Flags: withAddr(&cli.BoolFlag{Name: "force", Usage: "also cancel the user's pending and running jobs"}, jsonFlag()), Action: userRm},
 			},
 		},
 		{
@@ -61,16 +61,16 @@ func aclCommands() []*cli.Command {
 					Flags: withAddr(&cli.StringFlag{Name: "description", Usage: "what the group is"}, jsonFlag()), Action: groupCreate},
 				{Name: "list", Usage: "list groups", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: groupList},
 				{Name: "show", Usage: "show a group's members, quota and shares", ArgsUsage: "[-json] NAME", Flags: withAddr(jsonFlag()), Action: groupShow},
-				{Name: "rm", Usage: "remove a group that owns no pending or running job", ArgsUsage: "NAME", Flags: withAddr(), Action: groupRm},
-				{Name: "add-member", Usage: "add a member, or change its role", ArgsUsage: "[-role reader|member|admin] GROUP USER",
-					Flags: withAddr(&cli.StringFlag{Name: "role", Value: "member", Usage: "reader (see, pull), member (also submit, push), admin (also cancel others' jobs, remove)"}), Action: groupAddMember},
-				{Name: "rm-member", Usage: "remove a member", ArgsUsage: "GROUP USER", Flags: withAddr(), Action: groupRmMember},
+				{Name: "rm", Usage: "remove a group that owns no pending or running job", ArgsUsage: "[-json] NAME", Flags: withAddr(jsonFlag()), Action: groupRm},
+				{Name: "add-member", Usage: "add a member, or change its role", ArgsUsage: "[-role reader|member|admin] [-json] GROUP USER",
+					Flags: withAddr(&cli.StringFlag{Name: "role", Value: "member", Usage: "the `ROLE`: reader (see, pull), member (also submit, push), admin (also cancel others' jobs, remove)"}, jsonFlag()), Action: groupAddMember},
+				{Name: "rm-member", Usage: "remove a member", ArgsUsage: "[-json] GROUP USER", Flags: withAddr(jsonFlag()), Action: groupRmMember},
 				{Name: "quota", Usage: "limit a group: GPUs its running jobs hold, pending jobs considered, storage of its datasets and models (0: no limit)",
-					ArgsUsage: "[-gpus N] [-pending N] [-storage SIZE] GROUP",
+					ArgsUsage: "[-gpus N] [-pending N] [-storage SIZE] [-json] GROUP",
 					Flags: withAddr(&cli.IntFlag{Name: "gpus", Usage: "most GPUs its running jobs may hold"},
 						&cli.IntFlag{Name: "pending", Usage: "most pending jobs considered at once"},
-						&cli.StringFlag{Name: "storage", Usage: "most bytes of datasets and models, such as 2TiB"}), Action: groupQuota},
-				{Name: "shares", Usage: "set a group's fair-share shares", ArgsUsage: "GROUP SHARES", Flags: withAddr(), Action: groupShares},
+						&cli.StringFlag{Name: "storage", Usage: "most bytes of datasets and models, a `SIZE` such as 2TiB"}, jsonFlag()), Action: groupQuota},
+				{Name: "shares", Usage: "set a group's fair-share shares", ArgsUsage: "[-json] GROUP SHARES", Flags: withAddr(jsonFlag()), Action: groupShares},
 			},
 		},
 		{
@@ -85,7 +85,7 @@ func aclCommands() []*cli.Command {
 						&cli.StringFlag{Name: "name", Usage: "a name to recognise it by"}, jsonFlag()), Action: tokenCreate},
 				{Name: "list", Usage: "list tokens (management: all, or -user U; others: their own)", ArgsUsage: "[-user U] [-json]",
 					Flags: withAddr(&cli.StringFlag{Name: "user", Usage: "only this user's tokens"}, jsonFlag()), Action: tokenList},
-				{Name: "revoke", Usage: "revoke a token by its accessor", ArgsUsage: "ACCESSOR", Flags: withAddr(), Action: tokenRevoke},
+				{Name: "revoke", Usage: "revoke a token by its accessor", ArgsUsage: "[-json] ACCESSOR", Flags: withAddr(jsonFlag()), Action: tokenRevoke},
 				{Name: "self", Usage: "show the token this command uses, its user and groups", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: tokenSelf},
 			},
 		},
@@ -264,7 +264,11 @@ func userSet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return cl.UpdateUser(c.Context, &structs.User{Name: c.Args().First(), UnixAccount: c.String("unix-account")})
+	u := &structs.User{Name: c.Args().First(), UnixAccount: c.String("unix-account")}
+	if err := cl.UpdateUser(c.Context, u); err != nil {
+		return fmt.Errorf("change user %s: %w", u.Name, err)
+	}
+	return reportChange(c, c.App.ErrWriter, change{Action: "updated", Kind: "user", Name: u.Name, Detail: u}, "User %s now runs its tasks as %s.", u.Name, u.UnixAccount)
 }
 
 func userRm(c *cli.Context) error {
@@ -278,8 +282,7 @@ func userRm(c *cli.Context) error {
 	if err := cl.DeleteUser(c.Context, c.Args().First(), c.Bool("force")); err != nil {
 		return fmt.Errorf("remove user: %w", err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Removed user %s.\n", c.Args().First())
-	return nil
+	return reportChange(c, c.App.ErrWriter, change{Action: "removed", Kind: "user", Name: c.Args().First()}, "Removed user %s.", c.Args().First())
 }
 
 func groupCreate(c *cli.Context) error {
@@ -391,8 +394,7 @@ func groupRm(c *cli.Context) error {
 	if err := cl.DeleteGroup(c.Context, c.Args().First()); err != nil {
 		return fmt.Errorf("remove group: %w", err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Removed group %s.\n", c.Args().First())
-	return nil
+	return reportChange(c, c.App.ErrWriter, change{Action: "removed", Kind: "group", Name: c.Args().First()}, "Removed group %s.", c.Args().First())
 }
 
 func groupAddMember(c *cli.Context) error {
@@ -411,8 +413,8 @@ func groupAddMember(c *cli.Context) error {
 	if err := cl.SetGroupMember(c.Context, g, u, role); err != nil {
 		return fmt.Errorf("add %s to group %s: %w", u, g, err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "User %s is now %s of group %s.\n", u, withArticle(string(role)), g)
-	return nil
+	return reportChange(c, c.App.ErrWriter, change{Action: "updated", Kind: "group", Name: g, Detail: structs.GroupMember{User: u, Role: role}},
+		"User %s is now %s of group %s.", u, withArticle(string(role)), g)
 }
 
 func withArticle(role string) string {
@@ -434,8 +436,7 @@ func groupRmMember(c *cli.Context) error {
 	if err := cl.RemoveGroupMember(c.Context, g, u); err != nil {
 		return fmt.Errorf("remove %s from group %s: %w", u, g, err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Removed %s from group %s.\n", u, g)
-	return nil
+	return reportChange(c, c.App.ErrWriter, change{Action: "updated", Kind: "group", Name: g, Detail: structs.GroupMember{User: u}}, "Removed %s from group %s.", u, g)
 }
 
 func groupQuota(c *cli.Context) error {
@@ -458,9 +459,9 @@ func groupQuota(c *cli.Context) error {
 	if _, err := cl.SetQuota(c.Context, q); err != nil {
 		return fmt.Errorf("set quota of group %s: %w", q.Name, err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Group %s: at most %s GPUs in use, %s pending jobs considered, %s of datasets and models.\n",
+	return reportChange(c, c.App.ErrWriter, change{Action: "updated", Kind: "quota", Name: q.Name, Detail: q},
+		"Group %s: at most %s GPUs in use, %s pending jobs considered, %s of datasets and models.",
 		q.Name, limitInt(q.MaxGPUs), limitInt(q.MaxPending), limitSize(q.MaxStorageBytes))
-	return nil
 }
 
 func groupShares(c *cli.Context) error {
@@ -475,8 +476,12 @@ func groupShares(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = cl.SetShare(c.Context, &structs.Share{Kind: structs.AccountGroup, Name: c.Args().First(), Shares: n})
-	return err
+	sh := &structs.Share{Kind: structs.AccountGroup, Name: c.Args().First(), Shares: n}
+	idx, err := cl.SetShare(c.Context, sh)
+	if err != nil {
+		return fmt.Errorf("set shares of group %s: %w", sh.Name, err)
+	}
+	return reportChange(c, c.App.ErrWriter, change{Action: "updated", Kind: "share", Name: sh.Name, Index: idx, Detail: sh}, "Group %s has %s shares.", sh.Name, formatFloat(n))
 }
 
 func tokenCreate(c *cli.Context) error {
@@ -552,8 +557,7 @@ func tokenRevoke(c *cli.Context) error {
 	if err := cl.RevokeToken(c.Context, c.Args().First()); err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Revoked token %s.\n", c.Args().First())
-	return nil
+	return reportChange(c, c.App.ErrWriter, change{Action: "removed", Kind: "token", Name: c.Args().First()}, "Revoked token %s.", c.Args().First())
 }
 
 func tokenSelf(c *cli.Context) error {

@@ -315,7 +315,7 @@ func clusterFlags() []cli.Flag {
 		&cli.StringFlag{Name: "blob-retention", Usage: "how long a blob nothing references is kept (default 24h)"},
 		&cli.StringFlag{Name: "job-gc-threshold", Usage: "how long finished jobs stay listed before only their usage is kept (default 72h)"},
 		&cli.StringSliceFlag{Name: "join", Usage: "serf address (host:port) of any agent to join; repeatable"},
-		&cli.StringFlag{Name: "encrypt", Usage: "gossip encryption key from `nai operator keygen`"},
+		&cli.StringFlag{Name: "encrypt", Usage: "gossip encryption `KEY` (from nai operator keygen)"},
 		&cli.Float64Flag{Name: "reserved-cpu", Usage: "cores kept for the host, not offered to jobs"},
 		&cli.StringFlag{Name: "reserved-memory", Usage: "memory kept for the host, such as 2GiB"},
 		&cli.BoolFlag{Name: "acl-enabled", Usage: "require tokens on every API call (on by default outside -dev; -acl-enabled=false turns it off)"},

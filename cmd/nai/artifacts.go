@@ -2,25 +2,22 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/urfave/cli/v2"
+
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/internal/archive"
 	"github.com/nai-project/nai/internal/ignore"
 	"github.com/nai-project/nai/structs"
-	"github.com/urfave/cli/v2"
 )
 
 // artifactCommands are `nai dataset ...` and `nai model ...`: the same
@@ -35,14 +32,15 @@ func artifactCommands() []*cli.Command {
 func artifactCommand(kind structs.ArtifactKind, usage, what string) *cli.Command {
 	withAddr := func(fs ...cli.Flag) []cli.Flag { return append(fs, addressFlag()) }
 	pushFlags := []cli.Flag{
-		&cli.StringFlag{Name: "name", Usage: "the " + string(kind) + "'s name (letters, digits, '.', '_', '-')"},
-		&cli.StringFlag{Name: "description", Usage: "what it is"},
-		&cli.StringFlag{Name: "group", Usage: "the owning group"},
+		&cli.StringFlag{Name: "name", Usage: "the " + string(kind) + "'s `NAME` (letters, digits, '.', '_', '-')"},
+		&cli.StringFlag{Name: "description", Usage: "what it is, a `TEXT`"},
+		&cli.StringFlag{Name: "group", Usage: "the owning `GROUP`"},
+		&cli.BoolFlag{Name: "json", Usage: "print the server's answer (name, version, whether it is new) as JSON"},
 	}
-	pushArgs := "-name NAME [-description TEXT] [-group G] " + what
+	pushArgs := "-name NAME [-description TEXT] [-group GROUP] [-json] " + what
 	if kind == structs.KindDataset {
-		pushFlags = append(pushFlags, &cli.StringFlag{Name: "path", Usage: "record data already present on every client at this absolute path instead of uploading"})
-		pushArgs = "-name NAME [-description TEXT] [-group G] (" + what + " | -path /shared/DIR)"
+		pushFlags = append(pushFlags, &cli.StringFlag{Name: "path", Usage: "record data already present on every client at this absolute `PATH` instead of uploading"})
+		pushArgs = "-name NAME [-description TEXT] [-group GROUP] [-json] (" + what + " | -path /shared/DIR)"
 	}
 	a := artifactCmds{kind: kind}
 	return &cli.Command{
@@ -54,11 +52,12 @@ func artifactCommand(kind structs.ArtifactKind, usage, what string) *cli.Command
 			{Name: "list", Usage: "list the " + string(kind) + "s", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: a.list},
 			{Name: "show", Usage: "show one " + string(kind) + " and its versions", ArgsUsage: "[-json] NAME[:VERSION]", Flags: withAddr(jsonFlag()), Action: a.show},
 			{
-				Name: "pull", Usage: "download a version and unpack it", ArgsUsage: "NAME[:VERSION] [-o DIR]",
-				Flags:  withAddr(&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Usage: "new or empty directory to unpack into (default NAME-vVERSION)"}),
+				Name: "pull", Usage: "download a version and unpack it", ArgsUsage: "[-o DIR] [-json] NAME[:VERSION]",
+				Flags: withAddr(&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Usage: "new or empty `DIR` to unpack into (default NAME-vVERSION)"},
+					&cli.BoolFlag{Name: "json", Usage: "print what was written (version, folder, files, bytes) as JSON"}),
 				Action: a.pull,
 			},
-			{Name: "rm", Usage: "remove one version (refused while a pending or running job uses it)", ArgsUsage: "NAME:VERSION", Flags: withAddr(), Action: a.rm},
+			{Name: "rm", Usage: "remove one version (refused while a pending or running job uses it)", ArgsUsage: "[-json] NAME:VERSION", Flags: withAddr(jsonFlag()), Action: a.rm},
 		},
 	}
 }
@@ -99,6 +98,9 @@ func (a artifactCmds) push(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("push %s %s: %w", a.kind, name, err)
 	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, resp)
+	}
 	if resp.Created {
 		fmt.Fprintf(c.App.Writer, "Pushed %s %s version %d\n", a.kind, name, resp.Version)
 	} else {
@@ -131,7 +133,7 @@ type packedBlob struct {
 const maxArtifactBytes = archive.DefaultMaxBytes
 
 // packAndUpload packs a folder (honouring its .naiignore) or one file and
-// uploads it.
+// uploads it, unless the servers hold that content already.
 func packAndUpload(ctx context.Context, cl *api.Client, src string, errw io.Writer) (*packedBlob, error) {
 	fi, err := os.Stat(src)
 	if err != nil {
@@ -143,43 +145,18 @@ func packAndUpload(ctx context.Context, cl *api.Client, src string, errw io.Writ
 			return nil, err
 		}
 	}
-	info, st, packErr, err := uploadPacked(ctx, cl, func(w io.Writer) (archive.Stats, error) {
-		st, err := archive.PackWith(w, src, archive.PackOptions{MaxBytes: maxArtifactBytes, Ignore: m.Match})
-		if err == nil && st.Files == 0 {
-			err = fmt.Errorf("%s has no files: nothing to push", src)
-		}
-		return st, err
-	})
+	p, packErr, err := packAndSend(ctx, cl, src, archive.PackOptions{MaxBytes: maxArtifactBytes, Ignore: m.Match}, errw)
+	if packErr == nil && err == nil && p.st.Files == 0 {
+		packErr = fmt.Errorf("%s has no files: nothing to push", src)
+	}
 	if packErr != nil {
 		return nil, fmt.Errorf("pack %s: %w", src, packErr)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", src, err)
 	}
-	fmt.Fprintf(errw, "Uploaded %s (%s, %s) as %s\n", src, plural(st.Files, "file"), structs.FormatSize(st.Bytes), shortDigest(info.Digest))
-	return &packedBlob{digest: info.Digest, size: info.Size, files: st.Files}, nil
-}
-
-// uploadPacked runs pack into a temporary file while hashing it, then
-// uploads the file through a resumable session, unless the servers already
-// hold that digest. packErr is pack's failure, err the upload's.
-func uploadPacked(ctx context.Context, cl *api.Client, pack func(io.Writer) (archive.Stats, error)) (info *structs.BlobInfo, st archive.Stats, packErr, err error) {
-	tmp, err := os.CreateTemp("", "nai-upload-*.tar.gz")
-	if err != nil {
-		return nil, st, fmt.Errorf("temporary archive: %w", err), nil
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	h := sha256.New()
-	if st, packErr = pack(io.MultiWriter(tmp, h)); packErr != nil {
-		return nil, st, packErr, nil
-	}
-	size, err := tmp.Seek(0, io.SeekEnd)
-	if err != nil {
-		return nil, st, err, nil
-	}
-	info, err = cl.UploadFile(ctx, tmp, size, hex.EncodeToString(h.Sum(nil)), api.DefaultChunkSize, 5)
-	return info, st, nil, err
+	fmt.Fprintln(errw, p.describe(src))
+	return &packedBlob{digest: p.info.Digest, size: p.info.Size, files: p.st.Files}, nil
 }
 
 func (a artifactCmds) list(c *cli.Context) error {
@@ -361,51 +338,28 @@ func (a artifactCmds) pull(c *cli.Context) error {
 	if dir == "" {
 		dir = fmt.Sprintf("%s-v%d", name, v.Version)
 	}
-	st, err := pullBlob(func() (io.ReadCloser, error) {
+	st, err := download(func() (io.ReadCloser, error) {
 		return cl.ArtifactContent(c.Context, a.kind, name, strconv.Itoa(v.Version))
-	}, v.Digest, dir)
+	}, v.Digest, dir, v.Size, fmt.Sprintf("%s:%d", name, v.Version), c.App.ErrWriter)
 	if err != nil {
 		return fmt.Errorf("pull %s %s:%d: %w", a.kind, name, v.Version, err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, pulled{Kind: a.kind, Name: name, Version: v.Version, Digest: v.Digest, Dir: dir, Files: st.Files, Bytes: st.Bytes})
 	}
 	_, err = fmt.Fprintf(c.App.ErrWriter, "Wrote %s %s:%d (%s, %s) to %s\n", a.kind, name, v.Version, plural(st.Files, "file"), structs.FormatSize(st.Bytes), dir)
 	return err
 }
 
-// pullBlob downloads a blob to a temporary file, checks its sha256 and
-// only then unpacks it into dir (new or empty), so a corrupt or hostile
-// download writes nothing.
-func pullBlob(open func() (io.ReadCloser, error), digest, dir string) (archive.Stats, error) {
-	parent := filepath.Dir(filepath.Clean(dir))
-	if err := os.MkdirAll(parent, 0o755); err != nil {
-		return archive.Stats{}, fmt.Errorf("create %s: %w", parent, err)
-	}
-	tmp, err := os.CreateTemp(parent, ".nai-pull-*")
-	if err != nil {
-		return archive.Stats{}, fmt.Errorf("temporary file: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	rc, err := open()
-	if err != nil {
-		return archive.Stats{}, err
-	}
-	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(tmp, h), rc)
-	rc.Close()
-	if err != nil {
-		return archive.Stats{}, fmt.Errorf("download: %w", err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != digest {
-		return archive.Stats{}, fmt.Errorf("download is corrupt: sha256 %s, expected %s", shortDigest(got), shortDigest(digest))
-	}
-	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
-		return archive.Stats{}, err
-	}
-	st, err := archive.ExtractNew(tmp, dir, archive.Limits{})
-	if err != nil && (errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrTooLarge)) {
-		return st, fmt.Errorf("archive refused, nothing written: %w", err)
-	}
-	return st, err
+// pulled is what `nai dataset pull -json` prints.
+type pulled struct {
+	Kind    structs.ArtifactKind `json:"kind"`
+	Name    string               `json:"name"`
+	Version int                  `json:"version"`
+	Digest  string               `json:"digest"`
+	Dir     string               `json:"dir"`
+	Files   int                  `json:"files"`
+	Bytes   int64                `json:"bytes"`
 }
 
 func (a artifactCmds) rm(c *cli.Context) error {
@@ -428,6 +382,5 @@ func (a artifactCmds) rm(c *cli.Context) error {
 	if err := cl.DeleteArtifactVersion(c.Context, a.kind, name, n); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "Removed %s %s:%d\n", a.kind, name, n)
-	return err
+	return reportChange(c, c.App.Writer, change{Action: "removed", Kind: string(a.kind), Name: fmt.Sprintf("%s:%d", name, n)}, "Removed %s %s:%d", a.kind, name, n)
 }

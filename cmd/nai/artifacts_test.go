@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/internal/archive"
+	"github.com/nai-project/nai/internal/ignore"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -64,14 +66,21 @@ func TestBiggestFilesHonoursIgnore(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".naiignore"), []byte("venv/\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got := biggestFiles(dir, 2)
-	want := "data/big.npy (4.9KiB), ckpt/w.pt (2.9KiB)"
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("ckpt/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m, err := ignore.LoadCode(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := biggestFiles(dir, m, 2)
+	want := "data/big.npy (4.9KiB), a.py (10B)"
 	if got != want {
 		t.Errorf("biggestFiles = %q, want %q", got, want)
 	}
 	var buf bytes.Buffer
-	st, err := packCode(&buf, dir, 0)
-	if err != nil || st.Files != 5 { // .naiignore itself travels, as .gitignore does
-		t.Errorf("packCode: %d files, %v; want venv left out", st.Files, err)
+	st, err := archive.PackWith(&buf, dir, archive.PackOptions{Ignore: m.Match})
+	if err != nil || st.Files != 5 { // .naiignore and .gitignore travel, as .gitignore does in git
+		t.Errorf("pack: %d files, %v; want venv and ckpt left out", st.Files, err)
 	}
 }

@@ -111,11 +111,23 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{"status without id", []string{"job", "status"}, "missing job ID (usage: nai job status [-json] [-member] ID)"},
-		{"cancel with two ids", []string{"job", "cancel", "1", "2"}, "too many arguments"},
+		{"status without id", []string{"job", "status"}, "missing job ID (usage: nai job status [-json] [-member] ID|ID_N)"},
+		{"cancel without id or selection", []string{"job", "cancel"}, "missing job ID (or a selection such as -u USER)"},
+		{"bad member id", []string{"job", "logs", "12_x"}, `job "12_x": expected an id (12) or an array member (12_3)`},
+		{"bad member range", []string{"job", "cancel", "12_[5-1]"}, `job "12_[5-1]": expected array members such as 12_[2-5,7]`},
+		{"bad state", []string{"queue", "-state", "sleeping"}, `-state "sleeping" is not a job state`},
+		{"bad format", []string{"queue", "-format", "{{.ID"}, `-format: template: format:1: unclosed action`},
+		{"file and command", []string{"job", "run", "f.hcl", "--", "true"}, `give a job file or a command after --, not both`},
+		{"two files", []string{"job", "run", "a.hcl", "b.hcl"}, `to run a command, put it after --: nai job run -- a.hcl b.hcl`},
+		{"resources with a file", []string{"job", "run", "-gpus", "2", "f.hcl"}, `-gpus is for a command given after --`},
+		{"vars with a command", []string{"job", "run", "-var", "a=1", "--", "true"}, `-var and -var-file set job file variables`},
+		{"bad time", []string{"job", "run", "-time", "bogus", "--", "true"}, `-time: time limit "bogus": expected a duration`},
+		{"bad mem", []string{"job", "run", "-mem", "lots", "--", "true"}, `-mem "lots": expected a size such as 16GiB`},
+		{"missing command", []string{"job", "run", "--"}, `missing the command after --`},
+		{"tail negative", []string{"job", "logs", "-tail", "-3", "7"}, `-tail -3: expected a number of lines`},
 		{"run without file", []string{"job", "run"}, "missing job file (usage: nai job run"},
 		{"unknown flag", []string{"queue", "-frob"}, "flag provided but not defined: -frob (usage: nai queue"},
-		{"unknown flag after the id", []string{"job", "status", "12", "-frob", "x"}, "flag provided but not defined: -frob (usage: nai job status [-json] [-member] ID)"},
+		{"unknown flag after the id", []string{"job", "status", "12", "-frob", "x"}, "flag provided but not defined: -frob (usage: nai job status [-json] [-member] ID|ID_N)"},
 		{"unknown subcommand", []string{"job", "frob"}, `unknown command "frob" (usage: nai job COMMAND)`},
 		{"bad var", []string{"job", "validate", "-var", "novalue", "x.hcl"}, `-var "novalue": expected name=value`},
 		{"node status without id", []string{"node", "status"}, "missing node ID"},
@@ -184,6 +196,9 @@ type fakeAgent struct {
 	stderr   string
 	outputs  []byte
 	resp     structs.JobRegisterResponse
+	// beforeLogs, when set, runs before a log ("stdout" or "stderr") is
+	// served, to order the output as a real job and agent would.
+	beforeLogs func(typ string) bool
 	// blocked, when set, receives a value each time a blocking query asks
 	// past the last version; that query then waits as a real one would.
 	blocked chan struct{}
@@ -232,8 +247,13 @@ func (f *fakeAgent) start() {
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
 		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		logs := f.logs
-		if r.URL.Query().Get("type") == "stderr" {
+		typ := r.URL.Query().Get("type")
+		if typ == "stderr" {
 			logs = f.stderr
+		}
+		if f.beforeLogs != nil && !f.beforeLogs(typ) {
+			http.Error(w, "the output expected before "+typ+" never came", http.StatusInternalServerError)
+			return
 		}
 		w.Write([]byte(logs[min(off, len(logs)):]))
 	})

@@ -18,7 +18,7 @@ import (
 func addressFlag() cli.Flag {
 	return &cli.StringFlag{
 		Name:  "address",
-		Usage: "agent HTTP address (default $NAI_ADDR or " + api.DefaultAddr + ")",
+		Usage: "agent HTTP `ADDRESS` (default $NAI_ADDR or " + api.DefaultAddr + ")",
 	}
 }
 
@@ -94,4 +94,25 @@ func isTerminal(w io.Writer) bool {
 	}
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// change is what -json prints for a change the API answers without an
+// object of its own: what was done to what, with the object as set.
+type change struct {
+	Action string `json:"action"` // created, updated, removed
+	Kind   string `json:"kind"`   // user, group, queue, share, quota, token, ...
+	Name   string `json:"name"`
+	// Index is the raft index that holds the change, when the API says.
+	Index  uint64 `json:"index,omitempty"`
+	Detail any    `json:"detail,omitempty"`
+}
+
+// reportChange ends a command that changed something: with -json the
+// change as JSON on stdout, else a sentence on w.
+func reportChange(c *cli.Context, w io.Writer, ch change, format string, args ...any) error {
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, ch)
+	}
+	_, err := fmt.Fprintf(w, format+"\n", args...)
+	return err
 }

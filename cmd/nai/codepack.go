@@ -4,32 +4,21 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/nai-project/nai/internal/archive"
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/internal/ignore"
 	"github.com/nai-project/nai/structs"
-	"github.com/urfave/cli/v2"
 )
-
-// packCode packs a job's code folder, leaving out what its .naiignore
-// names.
-func packCode(w io.Writer, dir string, maxBytes int64) (archive.Stats, error) {
-	m, err := ignore.Load(dir)
-	if err != nil {
-		return archive.Stats{}, err
-	}
-	return archive.PackWith(w, dir, archive.PackOptions{MaxBytes: maxBytes, Ignore: m.Match})
-}
 
 // biggestFiles names the n largest files packCode would take, for the
 // message that refuses a folder over the limit.
-func biggestFiles(dir string, n int) string {
-	m, _ := ignore.Load(dir)
+func biggestFiles(dir string, m *ignore.Matcher, n int) string {
 	type file struct {
 		name string
 		size int64
@@ -63,11 +52,7 @@ func biggestFiles(dir string, n int) string {
 }
 
 // jobMetricsAll prints every metrics line a job wrote, in order.
-func jobMetricsAll(c *cli.Context, id string) error {
-	cl, err := newClient(c)
-	if err != nil {
-		return err
-	}
+func jobMetricsAll(c *cli.Context, cl *api.Client, id string) error {
 	m, err := cl.MetricsHistory(c.Context, id)
 	if err != nil {
 		return err

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -82,27 +84,37 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// followJob prints the job's state changes on errw and its stdout on out
-// until it ends, and returns its exit code as an exitCode (nil for 0).
+// followJob prints the job's state changes on errw, its stdout on out
+// and its stderr on errw (each line marked) until it ends, and returns
+// its exit code as an exitCode (nil for 0).
+//
+// The two logs are followed as two streams and written in the order their
+// bytes arrive. Within one log the order is exact; between them it is as
+// fine as the client agent's polling of the files (100ms) and the two
+// connections allow, so a stdout line and a stderr line written within
+// that window may show in either order. Python jobs run unbuffered
+// (PYTHONUNBUFFERED=1) so their prints and tracebacks are not held back.
 func (f *follower) followJob(ctx context.Context, id string) error {
 	logCtx, cancelLogs := context.WithCancel(ctx)
 	defer cancelLogs()
 	ended := make(chan struct{})
-	logsDone := make(chan error, 1)
-	logsStarted := false
+	logsDone := make(chan error, 2)
+	mux := newLogMux(f.out, f.errw)
+	// The log streams are opened at once: the servers hold them until the
+	// job is placed, so they are attached before its first line is
+	// written, which is what keeps stdout and stderr in order.
+	logsStarted := true
+	go func() { logsDone <- f.streamLogs(logCtx, id, false, mux.stream(0), mux, ended) }()
+	go func() { logsDone <- f.streamLogs(logCtx, id, true, mux.stream(1), mux, ended) }()
 	var prev *structs.Job
 	final, err := f.watch(ctx, id, func(j *structs.Job) {
 		for _, line := range describeChange(prev, j, f.now()) {
-			fmt.Fprintln(f.errw, "==> "+line)
+			mux.note("==> " + line)
 		}
 		prev = j
-		ran := j.Status == structs.JobRunning || (j.Status.Terminal() && (j.AllocID != "" || !j.StartTime.IsZero()))
-		if ran && !logsStarted {
-			logsStarted = true
-			go func() { logsDone <- f.streamLogs(logCtx, id, ended) }()
-		}
 	})
 	if err != nil {
+		mux.flush()
 		if ctx.Err() != nil {
 			if final == nil {
 				final = &structs.Job{ID: id, Status: structs.JobRunning}
@@ -115,41 +127,53 @@ func (f *follower) followJob(ctx context.Context, id string) error {
 	close(ended)
 	if logsStarted {
 		t := time.NewTimer(logDrainTimeout)
-		select {
-		case lerr := <-logsDone:
-			if lerr != nil && ctx.Err() == nil {
-				fmt.Fprintf(f.errw, "Warning: could not read the logs of job %s: %v\n", id, lerr)
+	drain:
+		for range 2 {
+			select {
+			case lerr := <-logsDone:
+				if lerr != nil && ctx.Err() == nil {
+					mux.note(fmt.Sprintf("Warning: could not read the logs of job %s: %v", id, lerr))
+				}
+			case <-t.C:
+				mux.note(fmt.Sprintf("Warning: gave up waiting for the rest of the logs of job %s", id))
+				break drain
+			case <-ctx.Done():
+				break drain
 			}
-		case <-t.C:
-			fmt.Fprintf(f.errw, "Warning: gave up waiting for the rest of the logs of job %s\n", id)
-		case <-ctx.Done():
 		}
 		t.Stop()
 	}
+	cancelLogs()
+	mux.flush()
 	saveLogFiles(ctx, f.cl, final, f.errw)
 	fmt.Fprintln(f.errw, "==> "+summaryLine(final, f.now()))
+	if n := mux.stderrLines(); n > 0 {
+		fmt.Fprintf(f.errw, "==> its stderr had %s (marked %q above): nai job logs -stderr %s\n", plural(n, "line"), strings.TrimSpace(stderrMarker), id)
+	}
 	if code := jobExitCode(final); code != 0 {
 		return exitCode(code)
 	}
 	return nil
 }
 
-// streamLogs copies the job's stdout to out. The follow stream ends when
-// the job does, or early if the connection drops; it is then reopened at
-// the byte it stopped at. Once ended is closed, one last plain read picks
-// up anything written at the very end.
-func (f *follower) streamLogs(ctx context.Context, id string, ended <-chan struct{}) error {
+// streamLogs copies one of the job's logs (stdout, or stderr) to w. The
+// follow stream ends when the job does, or early if the connection drops;
+// it is then reopened at the byte it stopped at. Once ended is closed, one
+// last plain read picks up anything written at the very end.
+func (f *follower) streamLogs(ctx context.Context, id string, stderr bool, w io.Writer, mux *logMux, ended <-chan struct{}) error {
 	var off int64
 	var alloc string // the attempt whose log is being copied
 	backoff := 250 * time.Millisecond
 	for {
 		final := isClosed(ended)
-		rc, got, err := f.cl.LogStream(ctx, id, api.LogOptions{Follow: !final, Offset: off})
+		rc, got, err := f.cl.LogStream(ctx, id, api.LogOptions{Stderr: stderr, Follow: !final, Offset: off})
 		if err == nil && got != "" && alloc != "" && got != alloc {
 			// The job was requeued and runs again: its new log starts at
 			// byte 0.
 			rc.Close()
-			fmt.Fprintf(f.errw, "==> job %s runs again (allocation %s); its log starts over\n", id, got)
+			if !stderr {
+				mux.note(fmt.Sprintf("==> job %s runs again (allocation %s); its log starts over", id, got))
+			}
 			alloc, off = got, 0
 			continue
 		}
@@ -158,7 +182,7 @@ func (f *follower) streamLogs(ctx context.Context, id string, ended <-chan struc
 		}
 		if err == nil {
 			var n int64
-			n, err = io.Copy(f.out, rc)
+			n, err = io.Copy(w, rc)
 			rc.Close()
 			off += n
 			if n > 0 {
@@ -180,6 +204,139 @@ func (f *follower) streamLogs(ctx context.Context, id string, ended <-chan struc
 		}
 		t.Stop()
 	}
+}
+
+// stderrMarker starts every line of a job's stderr that `nai job run`
+// shows, so it can be told from stdout on one terminal.
+const stderrMarker = "stderr: "
+
+// partialFlush is how long a line without its end waits for the rest
+// before it is shown as it is (a progress bar, a prompt).
+const partialFlush = 300 * time.Millisecond
+
+// logMux writes a job's two logs and nai's own notes in the order they
+// arrive, whole lines at a time, so a stderr line never lands inside a
+// stdout line: stdout goes to out as it is, stderr to errw with each line
+// marked. A line ends at "\n" or "\r" (progress bars redraw with "\r").
+type logMux struct {
+	mu      sync.Mutex
+	w       [2]io.Writer
+	partial [2][]byte
+	mid     [2]bool // the last bytes written for the stream ended mid-line
+	timer   [2]*time.Timer
+	errN    int // stderr lines seen
+}
+
+func newLogMux(out, errw io.Writer) *logMux {
+	return &logMux{w: [2]io.Writer{out, errw}}
+}
+
+// stream is the writer for stdout (0) or stderr (1).
+func (m *logMux) stream(i int) io.Writer { return muxStream{m: m, i: i} }
+
+type muxStream struct {
+	m *logMux
+	i int
+}
+
+func (s muxStream) Write(p []byte) (int, error) {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
+	m, i := s.m, s.i
+	if i == 1 {
+		m.errN += bytes.Count(p, []byte("\n"))
+	}
+	buf := append(m.partial[i], p...)
+	end := bytes.LastIndexAny(buf, "\n\r")
+	if end >= 0 {
+		m.emit(i, buf[:end+1])
+		buf = buf[end+1:]
+	}
+	m.partial[i] = append([]byte(nil), buf...)
+	if len(buf) > 0 && m.timer[i] == nil {
+		m.timer[i] = time.AfterFunc(partialFlush, func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.timer[i] = nil
+			m.flushStream(i)
+		})
+	}
+	return len(p), nil
+}
+
+// emit writes b for stream i, marking each stderr line. Errors writing
+// to the terminal are not the job's: they are dropped.
+func (m *logMux) emit(i int, b []byte) {
+	if len(b) == 0 {
+		return
+	}
+	if i == 0 {
+		_, _ = m.w[0].Write(b)
+	} else {
+		var out bytes.Buffer
+		for len(b) > 0 {
+			j := bytes.IndexAny(b, "\n\r")
+			line := b
+			if j >= 0 {
+				line = b[:j+1]
+			}
+			if !m.mid[1] {
+				out.WriteString(stderrMarker)
+			}
+			out.Write(line)
+			m.mid[1] = j < 0
+			b = b[len(line):]
+		}
+		_, _ = m.w[1].Write(out.Bytes())
+		return
+	}
+	m.mid[0] = b[len(b)-1] != '\n' && b[len(b)-1] != '\r'
+}
+
+func (m *logMux) flushStream(i int) {
+	if len(m.partial[i]) > 0 {
+		m.emit(i, m.partial[i])
+		m.partial[i] = nil
+	}
+}
+
+// flush writes what is left of unfinished lines, each ended, so what
+// follows starts on a line of its own.
+func (m *logMux) flush() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i := range 2 {
+		if m.timer[i] != nil {
+			m.timer[i].Stop()
+			m.timer[i] = nil
+		}
+		if i == 1 && len(m.partial[1]) > 0 {
+			m.errN++
+		}
+		m.flushStream(i)
+		if m.mid[i] {
+			_, _ = m.w[i].Write([]byte("\n"))
+			m.mid[i] = false
+		}
+	}
+}
+
+// note writes one of nai's own lines on errw, between whole log lines.
+func (m *logMux) note(line string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mid[1] {
+		_, _ = m.w[1].Write([]byte("\n"))
+		m.mid[1] = false
+	}
+	_, _ = io.WriteString(m.w[1], line+"\n")
+}
+
+// stderrLines is how many lines the job wrote to stderr.
+func (m *logMux) stderrLines() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.errN
 }
 
 func isClosed(ch <-chan struct{}) bool {

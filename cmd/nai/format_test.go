@@ -171,7 +171,7 @@ func testNode() *structs.Node {
 		ID: "3f2c9a1e-5b7d-4c1a-9e2f-0a1b2c3d4e5f", Name: "dev", HTTPAddr: "127.0.0.1:4646", Status: structs.NodeReady,
 		Eligible: true, CPU: 15.5, MemoryBytes: 120 << 30, Driver: "550.54.15", CUDAVersion: "12.4",
 		GPUs:         []structs.GPU{gpu(0), gpu(1), gpu(2), gpu(3)},
-		Attributes:   map[string]string{"os": "linux", "arch": "amd64"},
+		Attributes:   map[string]string{"os": "linux", "arch": "amd64", "nai_version": "1.2.0"},
 		RegisterTime: ago(2 * time.Hour), StatusTime: ago(2 * time.Hour),
 	}
 	n.GPUs[0].JobID, n.GPUs[1].JobID = "12", "12"

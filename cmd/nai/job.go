@@ -1,12 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,80 +20,109 @@ import (
 
 func jobCommand() *cli.Command {
 	withAddr := func(fs ...cli.Flag) []cli.Flag { return append(fs, addressFlag()) }
+	list := queueCommandNamed("list")
+	list.Usage = "list jobs (the same as nai queue)"
 	return &cli.Command{
 		Name:   "job",
 		Usage:  "submit, follow and inspect training jobs",
 		Action: parentAction,
 		Subcommands: []*cli.Command{
 			jobPriorityCommand(),
-			{
-				Name:      "run",
-				Usage:     "submit a job file or an sbatch script and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
-				ArgsUsage: "[-detach] [-json] [-var k=v]... [-var-file F]... FILE",
-				Flags: withAddr(
-					&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "print only the job id (the array id for a sweep) and return"},
-					&cli.BoolFlag{Name: "json", Usage: "print the server's answer (job ids, warnings) as JSON and return"},
-					varFlag(), varFileFlag(),
-				),
-				Action: jobRun,
-			},
+			jobRunCommand(),
 			{
 				Name:      "validate",
 				Usage:     "check a job file without submitting it",
-				ArgsUsage: "[-var k=v]... [-var-file F]... FILE",
+				ArgsUsage: "[-var NAME=VALUE]... [-var-file FILE]... FILE",
 				Flags:     []cli.Flag{varFlag(), varFileFlag()},
 				Action:    jobValidate,
 			},
 			jobPlanCommand(),
 			jobConvertCommand(),
+			list,
 			{
 				Name:      "status",
-				Usage:     "show a job: state, reason, node, GPUs, times, exit, metrics (an array id shows the sweep folded; ARRAY_INDEX one member)",
-				ArgsUsage: "[-json] [-member] ID",
+				Usage:     "show a job: state, reason, node, GPUs, times, exit, metrics (an array id shows the sweep folded; ID_N one member)",
+				ArgsUsage: "[-json] [-member] ID|ID_N",
 				Flags:     withAddr(jsonFlag(), &cli.BoolFlag{Name: "member", Usage: "for an array id, show its first member rather than the whole sweep"}),
 				Action:    jobStatus,
 			},
 			{
 				Name:      "inspect",
-				Usage:     "print the job as the server holds it (JSON), or as a job file (-hcl) that nai job run accepts",
-				ArgsUsage: "[-hcl|-json] ID",
+				Usage:     "print the job as the server holds it (JSON), or as a job file (-hcl) that nai job run submits again, code included",
+				ArgsUsage: "[-hcl|-json] ID|ID_N",
 				Flags:     withAddr(jsonFlag(), &cli.BoolFlag{Name: "hcl", Usage: "print the job as an HCL job file"}),
 				Action:    jobInspect,
 			},
 			{
 				Name:      "logs",
-				Usage:     "print a job's stdout (or stderr)",
-				ArgsUsage: "[-f] [-stderr] ID",
+				Usage:     "print a job's stdout (or stderr); -tail N the last lines, -f keeps following",
+				ArgsUsage: "[-f] [-tail N] [-stderr] ID|ID_N",
 				Flags: withAddr(
 					&cli.BoolFlag{Name: "f", Aliases: []string{"follow"}, Usage: "keep printing until the job ends"},
+					&cli.IntFlag{Name: "tail", Aliases: []string{"n"}, Value: -1, DefaultText: "all", Usage: "print only the last `N` lines (with -f: then follow from there)"},
 					&cli.BoolFlag{Name: "stderr", Usage: "print standard error instead of standard output"},
 				),
 				Action: jobLogs,
 			},
-			{
-				Name:      "cancel",
-				Usage:     "stop a job (pending jobs leave the queue; running ones are killed)",
-				ArgsUsage: "ID",
-				Flags:     withAddr(),
-				Action:    jobCancel,
-			},
+			jobCancelCommand(),
 			{
 				Name:      "outputs",
 				Usage:     "download what a job left in NAI_OUTPUT_DIR and unpack it",
-				ArgsUsage: "ID -o DIR",
+				ArgsUsage: "[-o DIR] [-json] ID|ID_N",
 				Flags: withAddr(
-					&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Usage: "new or empty directory to unpack into (default job-ID-outputs)"},
+					&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Usage: "new or empty `DIR` to unpack into (default job-ID-outputs)"},
+					&cli.BoolFlag{Name: "json", Usage: "print what was written (folder, files, bytes) as JSON"},
 				),
 				Action: jobOutputs,
 			},
 			{
 				Name:      "metrics",
-				Usage:     "print the last value of each metric a job reported (-all: every line it wrote)",
-				ArgsUsage: "[-json] [-all] ID",
-				Flags:     withAddr(jsonFlag(), &cli.BoolFlag{Name: "all", Usage: "print the full history, every line of NAI_METRICS_FILE"}),
-				Action:    jobMetrics,
+				Usage:     "print the last value of each metric a job reported (-all: every line it wrote); an array id compares its members",
+				ArgsUsage: "[-json] [-all] [-sort KEY[:asc|:desc]] ID|ID_N|ARRAY",
+				Flags: withAddr(jsonFlag(),
+					&cli.BoolFlag{Name: "all", Usage: "print the full history, every line of NAI_METRICS_FILE"},
+					&cli.StringFlag{Name: "sort", Usage: "for an array, order members best first by this metric `KEY` (lower is better for loss, error and the like; add :asc or :desc to say)"},
+				),
+				Action: jobMetrics,
 			},
 		},
+	}
+}
+
+func jobRunCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "submit a job file, an sbatch script or a command after -- and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
+		ArgsUsage: "[-detach] [-json] ([-var NAME=VALUE]... [-var-file FILE]... FILE | [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-code DIR] -- COMMAND [ARGS...])",
+		Description: "A job file (HCL), a batch script with #SBATCH lines, or a command given after \"--\"\n" +
+			"(like srun or sbatch --wrap): nai job run -gpus 1 -code . -- python3 train.py --lr 0.1\n" +
+			"A single argument after -- with spaces in it runs as a shell script: -- 'python3 a.py && python3 b.py'.\n" +
+			"Following prints the job's stdout on stdout and its stderr on stderr, each line marked \"stderr: \",\n" +
+			"in the order they arrive, and exits with the job's exit code.",
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "print only the job id (the array id for a sweep) and return"},
+			&cli.BoolFlag{Name: "json", Usage: "print the server's answer (job ids, warnings) as JSON and return"},
+			varFlag(), varFileFlag(),
+		}, append(oneLinerFlags(), addressFlag())...),
+		Action: jobRun,
+	}
+}
+
+func jobCancelCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "cancel",
+		Aliases:   []string{"stop"},
+		Usage:     "stop jobs (pending jobs leave the queue; running ones are killed), by id or by selection (like scancel)",
+		ArgsUsage: "[-yes] [-json] ID|ID_N|ID_[2-5,7]... | [-u USERS | -me] [-state STATES] [-queue QUEUES] [-name GLOBS]",
+		Description: "An array id cancels the whole sweep; ID_N and ID_[2-5,7] cancel members of it.\n" +
+			"With -u, -me, -state, -queue or -name and no ids, every pending or running job that matches is\n" +
+			"cancelled; with ids too, only those of them that match. More than 10 jobs ask for confirmation\n" +
+			"unless -yes is given. Ids that name no job are listed, the others cancelled, and the exit status is 1.",
+		Flags: append([]cli.Flag{
+			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask before cancelling more than 10 jobs"},
+			&cli.BoolFlag{Name: "json", Usage: "print the jobs cancelled and the ids not found as JSON"},
+		}, append(selectionFlags(), addressFlag())...),
+		Action: jobCancel,
 	}
 }
 
@@ -110,35 +139,19 @@ func oneID(c *cli.Context) (string, error) {
 }
 
 func jobStatus(c *cli.Context) error {
-	id, err := oneID(c)
-	if err != nil {
-		return err
-	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	if arr, idx, ok := strings.Cut(id, "_"); ok {
-		// Slurm's ARRAY_INDEX names one member of a sweep.
-		members, err := cl.ArrayJobs(c.Context, arr)
-		if err != nil {
-			return err
-		}
-		found := false
-		for _, m := range members {
-			if strconv.Itoa(m.ArrayIndex) == idx {
-				id, found = m.ID, true
-			}
-		}
-		if !found {
-			return fmt.Errorf("job array %s has no member %s", arr, idx)
-		}
+	_, id, err := refArg(c, cl)
+	if err != nil {
+		return err
 	}
 	j, _, err := cl.Job(c.Context, id)
 	if err != nil {
 		return err
 	}
-	if j.ArrayID == j.ID && !c.Bool("member") {
+	if j.ArrayID == j.ID && !c.Bool("member") && !strings.Contains(c.Args().First(), "_") {
 		// The array id shows the whole sweep, folded.
 		members, err := cl.ArrayJobs(c.Context, j.ArrayID)
 		if err != nil {
@@ -160,16 +173,16 @@ func jobStatus(c *cli.Context) error {
 }
 
 func jobInspect(c *cli.Context) error {
-	id, err := oneID(c)
-	if err != nil {
-		return err
+	if c.Bool("hcl") && c.Bool("json") {
+		return &usageError{msg: "-hcl and -json are alternatives: give one", usage: usageLine(c)}
 	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	if c.Bool("hcl") && c.Bool("json") {
-		return &usageError{msg: "-hcl and -json are alternatives: give one", usage: usageLine(c)}
+	_, id, err := refArg(c, cl)
+	if err != nil {
+		return err
 	}
 	j, _, err := cl.Job(c.Context, id)
 	if err != nil {
@@ -183,15 +196,59 @@ func jobInspect(c *cli.Context) error {
 }
 
 func jobLogs(c *cli.Context) error {
-	id, err := oneID(c)
-	if err != nil {
-		return err
-	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	rc, err := cl.Logs(c.Context, id, api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f")})
+	_, id, err := refArg(c, cl)
+	if err != nil {
+		return err
+	}
+	tail := c.Int("tail")
+	if c.IsSet("tail") && tail < 0 {
+		return &usageError{msg: fmt.Sprintf("-tail %d: expected a number of lines, 0 or more", tail), usage: usageLine(c)}
+	}
+	opts := api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f")}
+	if tail >= 0 {
+		// The servers serve logs from a byte offset: read it all, keep
+		// the last lines, and follow on from where the read stopped.
+		rc, alloc, err := cl.LogStream(c.Context, id, api.LogOptions{Stderr: opts.Stderr})
+		if err != nil {
+			return err
+		}
+		t := newTailer(tail)
+		n, err := io.Copy(t, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("read logs of job %s: %w", id, err)
+		}
+		if _, err := c.App.Writer.Write(t.bytes()); err != nil {
+			return err
+		}
+		if !opts.Follow {
+			return nil
+		}
+		opts.Offset = n
+		rc, again, err := cl.LogStream(c.Context, id, opts)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		if alloc != "" && again != "" && again != alloc {
+			// The job was requeued between the two reads: its new log
+			// starts at byte 0.
+			rc.Close()
+			opts.Offset = 0
+			if rc, err = cl.Logs(c.Context, id, opts); err != nil {
+				return err
+			}
+		}
+		if _, err := io.Copy(c.App.Writer, rc); err != nil {
+			return fmt.Errorf("read logs of job %s: %w", id, err)
+		}
+		return nil
+	}
+	rc, err := cl.Logs(c.Context, id, opts)
 	if err != nil {
 		return err
 	}
@@ -206,33 +263,68 @@ func jobLogs(c *cli.Context) error {
 	return nil
 }
 
-func jobCancel(c *cli.Context) error {
-	id, err := oneID(c)
-	if err != nil {
-		return err
+// tailer keeps the last n lines written to it (a last line without a
+// newline counts as one).
+type tailer struct {
+	n     int
+	lines [][]byte
+	cur   []byte
+}
+
+func newTailer(n int) *tailer { return &tailer{n: n} }
+
+func (t *tailer) Write(p []byte) (int, error) {
+	for rest := p; len(rest) > 0; {
+		i := bytes.IndexByte(rest, '\n')
+		if i < 0 {
+			t.cur = append(t.cur, rest...)
+			break
+		}
+		t.cur = append(t.cur, rest[:i+1]...)
+		t.lines = append(t.lines, t.cur)
+		t.cur = nil
+		if len(t.lines) > t.n {
+			t.lines = t.lines[len(t.lines)-t.n:]
+		}
+		rest = rest[i+1:]
 	}
+	return len(p), nil
+}
+
+func (t *tailer) bytes() []byte {
+	lines := t.lines
+	if len(t.cur) > 0 {
+		lines = append(lines, t.cur)
+	}
+	if len(lines) > t.n {
+		lines = lines[len(lines)-t.n:]
+	}
+	return bytes.Join(lines, nil)
+}
+
+func jobMetrics(c *cli.Context) error {
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	if err := cl.Cancel(c.Context, id); err != nil {
-		return err
-	}
-	_, err = fmt.Fprintf(c.App.Writer, "Cancel requested for job %s.\n", id)
-	return err
-}
-
-func jobMetrics(c *cli.Context) error {
-	id, err := oneID(c)
+	ref, id, err := refArg(c, cl)
 	if err != nil {
 		return err
 	}
 	if c.Bool("all") {
-		return jobMetricsAll(c, id)
+		return jobMetricsAll(c, cl, id)
 	}
-	cl, err := newClient(c)
-	if err != nil {
-		return err
+	if !strings.Contains(ref, "_") {
+		j, _, err := cl.Job(c.Context, id)
+		if err != nil {
+			return err
+		}
+		if j.ArrayID == j.ID {
+			return arrayMetrics(c, cl, j.ArrayID)
+		}
+	}
+	if c.IsSet("sort") {
+		return &usageError{msg: "-sort orders the members of an array: give an array id", usage: usageLine(c)}
 	}
 	m, err := cl.Metrics(c.Context, id)
 	if err != nil {
@@ -242,42 +334,56 @@ func jobMetrics(c *cli.Context) error {
 		return printJSON(c.App.Writer, m)
 	}
 	if len(m.Metrics) == 0 {
-		fmt.Fprintf(c.App.ErrWriter, "Job %s has reported no metrics.\n", id)
+		fmt.Fprintf(c.App.ErrWriter, "Job %s has reported no metrics.\n", ref)
 		return nil
 	}
 	return formatMetrics(c.App.Writer, m.Metrics)
 }
 
+// outputsWritten is what `nai job outputs -json` prints.
+type outputsWritten struct {
+	JobID string `json:"job_id"`
+	Dir   string `json:"dir"`
+	Files int    `json:"files"`
+	Bytes int64  `json:"bytes"`
+}
+
 func jobOutputs(c *cli.Context) error {
-	id, err := oneID(c)
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	ref, id, err := refArg(c, cl)
 	if err != nil {
 		return err
 	}
 	dir := c.String("o")
 	if dir == "" {
-		dir = "job-" + strings.ReplaceAll(id, "/", "_") + "-outputs"
+		dir = "job-" + strings.ReplaceAll(ref, "/", "_") + "-outputs"
 	}
-	cl, err := newClient(c)
-	if err != nil {
-		return err
+	var size int64
+	if j, _, err := cl.Job(c.Context, id); err == nil {
+		size = j.OutputSize
 	}
-	rc, err := cl.Outputs(c.Context, id)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	st, err := archive.ExtractNew(rc, dir, archive.Limits{})
+	st, err := download(func() (io.ReadCloser, error) { return cl.Outputs(c.Context, id) }, "", dir, size, "outputs of job "+ref, c.App.ErrWriter)
 	if err != nil {
 		if errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrTooLarge) {
-			return fmt.Errorf("outputs of job %s refused, nothing written: %w", id, err)
+			return fmt.Errorf("outputs of job %s refused, nothing written: %w", ref, err)
 		}
-		return fmt.Errorf("unpack outputs of job %s: %w", id, err)
+		var se *structs.Error
+		if errors.As(err, &se) {
+			return err // the servers' answer says it all
+		}
+		return fmt.Errorf("unpack outputs of job %s: %w", ref, err)
 	}
 	for _, s := range st.Skipped {
 		fmt.Fprintf(c.App.ErrWriter, "Skipped symlink %s: it points outside %s\n", s, dir)
 	}
 	if more := st.SkippedCount - len(st.Skipped); more > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "Skipped %d more symlinks pointing outside %s\n", more, dir)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, outputsWritten{JobID: id, Dir: dir, Files: st.Files, Bytes: st.Bytes})
 	}
 	_, err = fmt.Fprintf(c.App.ErrWriter, "Wrote %s (%s) to %s\n", plural(st.Files, "file"), structs.FormatSize(st.Bytes), dir)
 	return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -9,19 +8,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nai-project/nai/api"
-	"github.com/nai-project/nai/internal/archive"
+	"github.com/urfave/cli/v2"
+
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
-	"github.com/urfave/cli/v2"
 )
 
 func varFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "var", Usage: "set a job file variable: -var name=value (repeatable)"}
+	return &cli.StringSliceFlag{Name: "var", Usage: "set a job file variable, `NAME=VALUE` (repeatable)"}
 }
 
 func varFileFlag() cli.Flag {
-	return &cli.StringSliceFlag{Name: "var-file", Usage: "read variables from an HCL file (repeatable)"}
+	return &cli.StringSliceFlag{Name: "var-file", Usage: "read variables from an HCL `FILE` (repeatable)"}
 }
 
 // parseVars reads "-var name=value" arguments.
@@ -91,7 +89,22 @@ func jobValidate(c *cli.Context) error {
 }
 
 func jobRun(c *cli.Context) error {
-	res, file, err := parseJobFile(c)
+	var (
+		res  *jobspec.Result
+		what string
+		err  error
+	)
+	if command, ok := commandArgs(c); ok {
+		res, what, err = oneLiner(c, command)
+	} else {
+		if set := oneLinerFlagsSet(c); set != "" {
+			return &usageError{msg: fmt.Sprintf("-%s is for a command given after --: a job file says what it needs itself", set), usage: usageLine(c)}
+		}
+		if args := c.Args().Slice(); len(args) > 1 {
+			return &usageError{msg: fmt.Sprintf("too many arguments: %q; to run a command, put it after --: nai job run -- %s", args, strings.Join(args, " ")), usage: usageLine(c)}
+		}
+		res, what, err = parseJobFile(c)
+	}
 	if err != nil {
 		return err
 	}
@@ -99,7 +112,8 @@ func jobRun(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if res.CodePath != "" {
+	switch {
+	case res.CodePath != "":
 		digest, err := uploadCode(c.Context, cl, res.CodePath, c.App.ErrWriter)
 		if err != nil {
 			return err
@@ -107,11 +121,21 @@ func jobRun(c *cli.Context) error {
 		for _, j := range res.Jobs {
 			j.Code = digest
 		}
+	case res.CodeDigest != "":
+		// A file from `nai job inspect -hcl` names its code by digest:
+		// the servers must still hold it.
+		held, err := cl.HasBlob(c.Context, res.CodeDigest)
+		if err != nil {
+			return fmt.Errorf("check the code of %s: %w", what, err)
+		}
+		if !held {
+			return fmt.Errorf("%s names code %s%s, which the servers no longer hold: set code = \"./folder\" to upload it again", what, jobspec.CodeDigestPrefix, shortDigest(res.CodeDigest)[len("sha256:"):])
+		}
 	}
 	ownJobs(cl, res.Jobs)
 	resp, err := cl.Register(c.Context, res.Jobs...)
 	if err != nil {
-		return fmt.Errorf("submit %s: %w", file, err)
+		return fmt.Errorf("submit %s: %w", what, err)
 	}
 	for _, w := range resp.Warnings {
 		fmt.Fprintf(c.App.ErrWriter, "Warning: %s\n", w)
@@ -120,7 +144,7 @@ func jobRun(c *cli.Context) error {
 		return printJSON(c.App.Writer, resp)
 	}
 	if len(resp.JobIDs) == 0 {
-		return fmt.Errorf("submit %s: the server accepted it but returned no job id", file)
+		return fmt.Errorf("submit %s: the server accepted it but returned no job id", what)
 	}
 	sweep := res.Sweep || resp.ArrayID != "" || len(resp.JobIDs) > 1
 	if c.Bool("detach") {
@@ -137,28 +161,6 @@ func jobRun(c *cli.Context) error {
 	}
 	fmt.Fprintf(c.App.ErrWriter, "Submitted job %s\n", resp.JobIDs[0])
 	return f.followJob(c.Context, resp.JobIDs[0])
-}
-
-// maxCodeBytes bounds a code folder: code, not data (datasets are for data).
-const maxCodeBytes = int64(2) << 30
-
-// uploadCode packs the job's code folder and streams it to the blob store,
-// returning its digest.
-func uploadCode(ctx context.Context, cl *api.Client, dir string, errw io.Writer) (string, error) {
-	// Packed to a temporary file first: its digest tells whether the
-	// servers already hold this code, so unchanged code is not sent again.
-	info, st, packErr, err := uploadPacked(ctx, cl, func(w io.Writer) (archive.Stats, error) { return packCode(w, dir, maxCodeBytes) })
-	if packErr != nil {
-		if errors.Is(packErr, archive.ErrTooLarge) {
-			return "", fmt.Errorf("code folder %s is larger than %s (biggest files: %s): keep data in a dataset, list what is not code in %s/.naiignore: %w", dir, structs.FormatSize(maxCodeBytes), biggestFiles(dir, 5), dir, packErr)
-		}
-		return "", fmt.Errorf("pack code folder: %w", packErr)
-	}
-	if err != nil {
-		return "", fmt.Errorf("upload code folder %s: %w", dir, err)
-	}
-	fmt.Fprintf(errw, "Uploaded code %s (%s, %s) as %s\n", dir, plural(st.Files, "file"), structs.FormatSize(st.Bytes), shortDigest(info.Digest))
-	return info.Digest, nil
 }
 
 // describeChange is what a person following a job should be told when it

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -30,8 +31,18 @@ func main() {
 // run is the whole CLI with its streams passed in, so tests can drive it.
 // It returns the process exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return runIO(ctx, args, os.Stdin, stdout, stderr)
+}
+
+// runIO is run with standard input too (the answer to a confirmation).
+func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, permuteArgs(app, args))
+	app.Reader = stdin
+	args = permuteArgs(app, args)
+	if i := slices.Index(args, "--"); i >= 0 {
+		app.Metadata = map[string]any{afterDashKey: args[i+1:]}
+	}
+	err := app.RunContext(ctx, args)
 	return report(ctx, stderr, err)
 }
 
@@ -52,6 +63,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	app.Commands = append(ownCommands(), extraCommands()...)
 	app.OnUsageError = onUsageError
 	setUsageErrors(app.Commands)
+	setHelp(app)
 	return app
 }
 
@@ -75,7 +87,7 @@ func setUsageErrors(cmds []*cli.Command) {
 // onUsageError turns a flag parse error into one line with a usage hint
 // instead of the library's full help page.
 func onUsageError(c *cli.Context, err error, _ bool) error {
-	return &usageError{msg: err.Error(), usage: usageLine(c)}
+	return &usageError{msg: err.Error() + suggestFlag(c, err), usage: usageLine(c)}
 }
 
 // parentAction runs for a command group ("nai job") given no known
@@ -84,7 +96,8 @@ func parentAction(c *cli.Context) error {
 	if c.Args().Len() == 0 {
 		return cli.ShowSubcommandHelp(c)
 	}
-	return &usageError{msg: "unknown command " + quote(c.Args().First()), usage: usageLine(c)}
+	given := c.Args().First()
+	return &usageError{msg: "unknown command " + quote(given) + suggestCommand(c, given), usage: usageLine(c)}
 }
 
 func quote(s string) string { return "\"" + s + "\"" }

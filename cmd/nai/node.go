@@ -108,6 +108,7 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 	kv.add("ID", n.ID)
 	kv.add("Name", n.Name)
 	kv.addIf("Datacenter", n.Datacenter)
+	kv.addIf("Version", n.Attributes[nodeVersionAttr])
 	kv.add("Status", nodeState(n))
 	kv.add("Eligible", fmt.Sprint(n.Eligible))
 	if n.Drain {
@@ -130,7 +131,9 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 		kv.add("Status since", stamp(n.StatusTime, now))
 	}
 	for _, k := range slices.Sorted(maps.Keys(n.Attributes)) {
-		kv.add("attr."+k, n.Attributes[k])
+		if k != nodeVersionAttr {
+			kv.add("attr."+k, n.Attributes[k])
+		}
 	}
 	if err := kv.flush(); err != nil {
 		return err
@@ -160,3 +163,7 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 	}
 	return tw.Flush()
 }
+
+// nodeVersionAttr is the attribute in which a client reports its nai
+// version.
+const nodeVersionAttr = "nai_version"

@@ -28,8 +28,8 @@ func operatorCommand() *cli.Command {
 				Subcommands: []*cli.Command{
 					{Name: "list", Usage: "list the queues in force", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: queueList},
 					{Name: "show", Usage: "show one queue", ArgsUsage: "[-json] NAME", Flags: withAddr(jsonFlag()), Action: queueShow},
-					{Name: "apply", Usage: "create or replace the queues defined in an HCL file", ArgsUsage: "FILE", Flags: withAddr(), Action: queueApply},
-					{Name: "delete", Usage: "remove a queue definition (the default queue falls back to no limits)", ArgsUsage: "NAME", Flags: withAddr(), Action: queueDelete},
+					{Name: "apply", Usage: "create or replace the queues defined in an HCL file", ArgsUsage: "[-json] FILE", Flags: withAddr(jsonFlag()), Action: queueApply},
+					{Name: "delete", Usage: "remove a queue definition (the default queue falls back to no limits)", ArgsUsage: "[-json] NAME", Flags: withAddr(jsonFlag()), Action: queueDelete},
 				},
 			},
 			{
@@ -37,10 +37,10 @@ func operatorCommand() *cli.Command {
 				Usage:  "set the fair-share shares of users and groups",
 				Action: parentAction,
 				Subcommands: []*cli.Command{
-					{Name: "set", Usage: "set the shares of a user or a group", ArgsUsage: "(-user NAME | -group NAME) -shares N",
-						Flags: withAddr(accountFlags(&cli.Float64Flag{Name: "shares", Usage: "the account's shares (relative to everyone's)", Value: -1})...), Action: shareSet},
-					{Name: "delete", Usage: "return a user or group to the default shares", ArgsUsage: "(-user NAME | -group NAME)",
-						Flags: withAddr(accountFlags()...), Action: shareDelete},
+					{Name: "set", Usage: "set the shares of a user or a group", ArgsUsage: "(-user NAME | -group NAME) -shares N [-json]",
+						Flags: withAddr(accountFlags(&cli.Float64Flag{Name: "shares", Usage: "the account's `N` shares (relative to everyone's)", Value: -1, DefaultText: "none"}, jsonFlag())...), Action: shareSet},
+					{Name: "delete", Usage: "return a user or group to the default shares", ArgsUsage: "(-user NAME | -group NAME) [-json]",
+						Flags: withAddr(accountFlags(jsonFlag())...), Action: shareDelete},
 				},
 			},
 			{
@@ -49,12 +49,12 @@ func operatorCommand() *cli.Command {
 				Action: parentAction,
 				Subcommands: []*cli.Command{
 					{Name: "list", Usage: "list the quotas", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: quotaList},
-					{Name: "set", Usage: "set the quota of a user or a group (0: no limit)", ArgsUsage: "(-user NAME | -group NAME) [-max-gpus N] [-max-pending N]",
+					{Name: "set", Usage: "set the quota of a user or a group (0: no limit)", ArgsUsage: "(-user NAME | -group NAME) [-max-gpus N] [-max-pending N] [-json]",
 						Flags: withAddr(accountFlags(
 							&cli.IntFlag{Name: "max-gpus", Usage: "most GPUs its running jobs may hold"},
-							&cli.IntFlag{Name: "max-pending", Usage: "most pending jobs considered at once"})...), Action: quotaSet},
-					{Name: "delete", Usage: "remove the quota of a user or group", ArgsUsage: "(-user NAME | -group NAME)",
-						Flags: withAddr(accountFlags()...), Action: quotaDelete},
+							&cli.IntFlag{Name: "max-pending", Usage: "most pending jobs considered at once"}, jsonFlag())...), Action: quotaSet},
+					{Name: "delete", Usage: "remove the quota of a user or group", ArgsUsage: "(-user NAME | -group NAME) [-json]",
+						Flags: withAddr(accountFlags(jsonFlag())...), Action: quotaDelete},
 				},
 			},
 		}, append(clusterOperatorSubcommands(), operatorBlobsCommand(), operatorAuditCommand())...),
@@ -63,8 +63,8 @@ func operatorCommand() *cli.Command {
 
 func accountFlags(more ...cli.Flag) []cli.Flag {
 	return append([]cli.Flag{
-		&cli.StringFlag{Name: "user", Usage: "the user account"},
-		&cli.StringFlag{Name: "group", Usage: "the group"},
+		&cli.StringFlag{Name: "user", Usage: "the user account `NAME`"},
+		&cli.StringFlag{Name: "group", Usage: "the group `NAME`"},
 	}, more...)
 }
 
@@ -174,11 +174,19 @@ func queueApply(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	var applied []change
 	for _, q := range qs {
-		if _, err := cl.ApplyQueue(c.Context, q); err != nil {
+		idx, err := cl.ApplyQueue(c.Context, q)
+		if err != nil {
 			return fmt.Errorf("apply queue %s: %w", q.Name, err)
 		}
-		fmt.Fprintf(c.App.Writer, "queue %s applied\n", q.Name)
+		applied = append(applied, change{Action: "updated", Kind: "queue", Name: q.Name, Index: idx, Detail: q})
+		if !c.Bool("json") {
+			fmt.Fprintf(c.App.Writer, "queue %s applied\n", q.Name)
+		}
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, orEmpty(applied))
 	}
 	return nil
 }
@@ -192,11 +200,11 @@ func queueDelete(c *cli.Context) error {
 		return err
 	}
 	name := c.Args().First()
-	if _, err := cl.DeleteQueue(c.Context, name); err != nil {
+	idx, err := cl.DeleteQueue(c.Context, name)
+	if err != nil {
 		return fmt.Errorf("delete queue %s: %w", name, err)
 	}
-	fmt.Fprintf(c.App.Writer, "queue %s deleted\n", name)
-	return nil
+	return reportChange(c, c.App.Writer, change{Action: "removed", Kind: "queue", Name: name, Index: idx}, "queue %s deleted", name)
 }
 
 func shareSet(c *cli.Context) error {
@@ -215,11 +223,11 @@ func shareSet(c *cli.Context) error {
 		return err
 	}
 	sh := &structs.Share{Kind: kind, Name: name, Shares: c.Float64("shares")}
-	if _, err := cl.SetShare(c.Context, sh); err != nil {
+	idx, err := cl.SetShare(c.Context, sh)
+	if err != nil {
 		return fmt.Errorf("set shares of %s %s: %w", kind, name, err)
 	}
-	fmt.Fprintf(c.App.Writer, "%s %s has %s shares\n", kind, name, formatFloat(sh.Shares))
-	return nil
+	return reportChange(c, c.App.Writer, change{Action: "updated", Kind: "share", Name: name, Index: idx, Detail: sh}, "%s %s has %s shares", kind, name, formatFloat(sh.Shares))
 }
 
 func shareDelete(c *cli.Context) error {
@@ -234,11 +242,11 @@ func shareDelete(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := cl.DeleteShare(c.Context, kind, name); err != nil {
+	idx, err := cl.DeleteShare(c.Context, kind, name)
+	if err != nil {
 		return fmt.Errorf("delete shares of %s %s: %w", kind, name, err)
 	}
-	fmt.Fprintf(c.App.Writer, "%s %s has the default shares again\n", kind, name)
-	return nil
+	return reportChange(c, c.App.Writer, change{Action: "removed", Kind: "share", Name: name, Index: idx, Detail: &structs.Share{Kind: kind, Name: name}}, "%s %s has the default shares again", kind, name)
 }
 
 func quotaList(c *cli.Context) error {
@@ -280,11 +288,11 @@ func quotaSet(c *cli.Context) error {
 		return err
 	}
 	q := &structs.AccountQuota{Kind: kind, Name: name, Quota: structs.Quota{MaxGPUs: c.Int("max-gpus"), MaxPending: c.Int("max-pending")}}
-	if _, err := cl.SetQuota(c.Context, q); err != nil {
+	idx, err := cl.SetQuota(c.Context, q)
+	if err != nil {
 		return fmt.Errorf("set quota of %s %s: %w", kind, name, err)
 	}
-	fmt.Fprintf(c.App.Writer, "%s %s: max GPUs %s, max pending jobs %s\n", kind, name, limitInt(q.MaxGPUs), limitInt(q.MaxPending))
-	return nil
+	return reportChange(c, c.App.Writer, change{Action: "updated", Kind: "quota", Name: name, Index: idx, Detail: q}, "%s %s: max GPUs %s, max pending jobs %s", kind, name, limitInt(q.MaxGPUs), limitInt(q.MaxPending))
 }
 
 func quotaDelete(c *cli.Context) error {
@@ -299,9 +307,9 @@ func quotaDelete(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := cl.DeleteQuota(c.Context, kind, name); err != nil {
+	idx, err := cl.DeleteQuota(c.Context, kind, name)
+	if err != nil {
 		return fmt.Errorf("delete quota of %s %s: %w", kind, name, err)
 	}
-	fmt.Fprintf(c.App.Writer, "%s %s has no quota\n", kind, name)
-	return nil
+	return reportChange(c, c.App.Writer, change{Action: "removed", Kind: "quota", Name: name, Index: idx, Detail: &structs.AccountQuota{Kind: kind, Name: name}}, "%s %s has no quota", kind, name)
 }

@@ -163,7 +163,7 @@ func TestOperatorUsageErrors(t *testing.T) {
 		{"quota without limits", []string{"operator", "quota", "set", "-user", "a"}, "missing -max-gpus N or -max-pending N"},
 		{"apply without file", []string{"operator", "queue", "apply"}, "missing queue file"},
 		{"apply bad file", []string{"operator", "queue", "apply", bad}, `bad.hcl:2:20: Invalid duration`},
-		{"priority without id", []string{"job", "priority"}, "missing job id"},
+		{"priority without id", []string{"job", "priority"}, "missing job ID"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -171,6 +171,40 @@ func TestOperatorUsageErrors(t *testing.T) {
 			code, _, stderr := runCLI(t, tc.args...)
 			if code == 0 || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want failure mentioning %q", code, stderr, tc.want)
+			}
+		})
+	}
+}
+
+// Commands that change something print the change with -json, so a script
+// can read back what it did.
+func TestChangesPrintJSON(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"operator", "quota", "set", "-user", "alice", "-max-gpus", "4", "-json"},
+			`{"action":"updated","kind":"quota","name":"alice","index":7,"detail":{"kind":"user","name":"alice","max_gpus":4}}`},
+		{[]string{"operator", "share", "delete", "-group", "ml", "-json"},
+			`{"action":"removed","kind":"share","name":"ml","index":7,"detail":{"kind":"group","name":"ml","shares":0}}`},
+		{[]string{"operator", "queue", "delete", "-json", "long"}, `{"action":"removed","kind":"queue","name":"long","index":7}`},
+		{[]string{"group", "add-member", "-role", "admin", "-json", "ml", "bob"},
+			`{"action":"updated","kind":"group","name":"ml","detail":{"user":"bob","role":"admin"}}`},
+		{[]string{"token", "revoke", "-json", "acc-1"}, `{"action":"removed","kind":"token","name":"acc-1"}`},
+	} {
+		t.Run(strings.Join(tc.args[:3], " "), func(t *testing.T) {
+			newPolicyServer(t, nil)
+			code, stdout, stderr := runCLI(t, tc.args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			var got, want any
+			if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+				t.Fatalf("stdout is not JSON: %q", stdout)
+			}
+			json.Unmarshal([]byte(tc.want), &want)
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}

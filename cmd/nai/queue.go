@@ -1,54 +1,135 @@
 package main
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
+	"text/template"
 	"time"
 
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
 
-func queueCommand() *cli.Command {
+func queueCommand() *cli.Command { return queueCommandNamed("queue") }
+
+// queueCommandNamed is `nai queue`, also reachable as `nai job list`.
+func queueCommandNamed(name string) *cli.Command {
 	return &cli.Command{
-		Name:      "queue",
+		Name:      name,
 		Usage:     "list jobs in the order the scheduler considers them (like squeue)",
-		ArgsUsage: "[-json] [-all] [-explain]",
-		Flags: []cli.Flag{
+		ArgsUsage: "[-json | -format TEMPLATE] [-all] [-explain] [-u USERS | -me] [-state STATES] [-queue QUEUES] [-name GLOBS]",
+		Description: "-format prints each job through a Go template, one line per job, such as\n" +
+			"  nai queue -format '{{.ID}} {{.Name}} {{.Status}} {{.User}}'\n" +
+			"with the fields of the API's job object (nai job inspect ID shows them in JSON;\n" +
+			"the template uses their Go names: ID, Name, User, Group, Queue, Status, Reason, NodeName, ...).",
+		Flags: append([]cli.Flag{
 			jsonFlag(),
-			&cli.BoolFlag{Name: "all", Usage: "include finished jobs"},
+			&cli.StringFlag{Name: "format", Usage: "print each job through this Go `TEMPLATE`, one line per job"},
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "include finished jobs"},
 			&cli.BoolFlag{Name: "explain", Usage: "add the priority factors of pending jobs (like sprio)"},
-			addressFlag(),
-		},
-		Action: func(c *cli.Context) error {
-			if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
-				return err
-			}
-			cl, err := newClient(c)
-			if err != nil {
-				return err
-			}
-			jobs, err := cl.Queue(c.Context, c.Bool("all"))
-			if err != nil {
-				return fmt.Errorf("list queue: %w", err)
-			}
-			if c.Bool("explain") {
-				factors, err := cl.QueuePriority(c.Context)
-				if err != nil {
-					return fmt.Errorf("read priority factors: %w", err)
-				}
-				if c.Bool("json") {
-					return printJSON(c.App.Writer, map[string]any{"jobs": jobs, "factors": factors})
-				}
-				return formatQueueExplain(c.App.Writer, jobs, factors, time.Now())
-			}
-			if c.Bool("json") {
-				return printJSON(c.App.Writer, jobs)
-			}
-			return formatQueue(c.App.Writer, jobs, time.Now())
-		},
+		}, append(selectionFlags(), addressFlag())...),
+		Action: queueAction,
 	}
+}
+
+func queueAction(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	var tmpl *template.Template
+	if f := c.String("format"); f != "" {
+		if c.Bool("json") || c.Bool("explain") {
+			return &usageError{msg: "-format prints jobs alone: give it without -json and -explain", usage: usageLine(c)}
+		}
+		var err error
+		if tmpl, err = parseFormat(f); err != nil {
+			return &usageError{msg: err.Error(), usage: usageLine(c)}
+		}
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	filter, err := readFilter(c, cl)
+	if err != nil {
+		return err
+	}
+	jobs, err := cl.Queue(c.Context, c.Bool("all") || filter.wantsFinished())
+	if err != nil {
+		return fmt.Errorf("list queue: %w", err)
+	}
+	jobs = filter.apply(jobs)
+	if len(jobs) == 0 {
+		if err := checkUsersKnown(c.Context, cl, filter); err != nil {
+			return err
+		}
+	}
+	switch {
+	case tmpl != nil:
+		return formatJobsTemplate(c.App.Writer, tmpl, jobs)
+	case c.Bool("explain"):
+		factors, err := cl.QueuePriority(c.Context)
+		if err != nil {
+			return fmt.Errorf("read priority factors: %w", err)
+		}
+		if c.Bool("json") {
+			return printJSON(c.App.Writer, map[string]any{"jobs": orEmpty(jobs), "factors": factors})
+		}
+		return formatQueueExplain(c.App.Writer, jobs, factors, time.Now())
+	case c.Bool("json"):
+		return printJSON(c.App.Writer, orEmpty(jobs))
+	}
+	if len(jobs) == 0 && !filter.empty() {
+		fmt.Fprintln(c.App.ErrWriter, "No jobs match.")
+		return nil
+	}
+	return formatQueue(c.App.Writer, jobs, time.Now())
+}
+
+// orEmpty makes a nil list print as [] in JSON.
+func orEmpty[T any](l []T) []T {
+	if l == nil {
+		return []T{}
+	}
+	return l
+}
+
+// parseFormat reads a -format template. As with docker and nomad, "\t"
+// and "\n" written out in the flag stand for a tab and a newline.
+func parseFormat(f string) (*template.Template, error) {
+	f = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(f)
+	t, err := template.New("format").Option("missingkey=error").Funcs(template.FuncMap{
+		"json": func(v any) (string, error) {
+			b, err := json.Marshal(v)
+			return string(b), err
+		},
+		"join":  strings.Join,
+		"upper": strings.ToUpper,
+		"lower": strings.ToLower,
+	}).Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("-format: %w", err)
+	}
+	return t, nil
+}
+
+// formatJobsTemplate prints each job through the template, one per line.
+func formatJobsTemplate(w io.Writer, t *template.Template, jobs []*structs.Job) error {
+	var b bytes.Buffer
+	for _, j := range jobs {
+		if err := t.Execute(&b, j); err != nil {
+			return fmt.Errorf("-format: %w", err)
+		}
+		if !bytes.HasSuffix(b.Bytes(), []byte("\n")) {
+			b.WriteByte('\n')
+		}
+	}
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // queueRow is one line of the queue: a job, or pending members of one

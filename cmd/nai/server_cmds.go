@@ -33,8 +33,8 @@ func clusterCommands() []*cli.Command {
 				{
 					Name:      "force-leave",
 					Usage:     "mark a failed agent as left (a server is then removed from raft)",
-					ArgsUsage: "NAME",
-					Flags:     []cli.Flag{addressFlag()},
+					ArgsUsage: "[-json] NAME",
+					Flags:     []cli.Flag{jsonFlag(), addressFlag()},
 					Action:    serverForceLeave,
 				},
 			},
@@ -104,7 +104,9 @@ func serverForceLeave(c *cli.Context) error {
 	if err := cl.ForceLeave(c.Context, c.Args().First()); err != nil {
 		return fmt.Errorf("force-leave %s: %w", c.Args().First(), err)
 	}
-	fmt.Fprintf(c.App.Writer, "%s marked as left\n", c.Args().First())
+	if err := reportChange(c, c.App.Writer, change{Action: "left", Kind: "agent", Name: c.Args().First()}, "%s marked as left", c.Args().First()); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -150,7 +152,9 @@ func raftRemovePeer(c *cli.Context) error {
 	if err := cl.RemoveRaftPeer(c.Context, c.Args().First()); err != nil {
 		return fmt.Errorf("remove raft peer %s: %w", c.Args().First(), err)
 	}
-	fmt.Fprintf(c.App.Writer, "removed %s from the raft configuration\n", c.Args().First())
+	if err := reportChange(c, c.App.Writer, change{Action: "removed", Kind: "raft peer", Name: c.Args().First()}, "removed %s from the raft configuration", c.Args().First()); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -192,6 +196,7 @@ func formatAgentInfo(w io.Writer, s *structs.AgentSelf, now time.Time) error {
 		}
 	}
 	row("Name", s.Name)
+	row("Version", s.Version)
 	row("Role", s.Role)
 	row("Datacenter", s.Datacenter)
 	row("HTTP", s.HTTPAddr)
@@ -246,15 +251,15 @@ func clusterOperatorSubcommands() []*cli.Command {
 				{
 					Name:      "remove-peer",
 					Usage:     "remove a dead server from the raft configuration by its id (node name)",
-					ArgsUsage: "ID",
-					Flags:     []cli.Flag{addressFlag()},
+					ArgsUsage: "[-json] ID",
+					Flags:     []cli.Flag{jsonFlag(), addressFlag()},
 					Action:    raftRemovePeer,
 				},
 			},
 		},
 		{
 			Name:   "keygen",
-			Usage:  "print a new gossip encryption key for `encrypt`",
+			Usage:  "print a new gossip encryption key for the agents' encrypt setting",
 			Action: operatorKeygen,
 		},
 	}

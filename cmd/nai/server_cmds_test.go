@@ -19,7 +19,7 @@ func TestFormatCluster(t *testing.T) {
 		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", Leader: true},
 		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter"},
 	}
-	healthy := &structs.AgentSelf{Name: "s1", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.1:4648", HTTPAddr: "10.0.0.1:4646",
+	healthy := &structs.AgentSelf{Name: "s1", Version: "1.2.0", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.1:4648", HTTPAddr: "10.0.0.1:4646",
 		RaftAddr: "10.0.0.1:4647", Leader: true, LeaderAddr: "10.0.0.1:4647", RaftState: "Leader", RaftLastIndex: 120, StateIndex: 118,
 		ClusterID: "35a6d283a50cc6d7", BootstrapExpect: 3, Encrypted: true, AliveMembers: 5}
 	troubled := &structs.AgentSelf{Name: "gpu-02", Role: "client", Datacenter: "dc1", SerfAddr: "10.0.0.12:4648", AliveMembers: 1,

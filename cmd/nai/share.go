@@ -53,20 +53,20 @@ func jobPriorityCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "priority",
 		Usage:     "show the priority factors of a pending job (like sprio)",
-		ArgsUsage: "[-json] ID",
+		ArgsUsage: "[-json] ID|ID_N",
 		Flags:     []cli.Flag{jsonFlag(), addressFlag()},
 		Action: func(c *cli.Context) error {
-			if err := needArgs(1, c.Args().Slice(), "job id", usageLine(c)); err != nil {
-				return err
-			}
 			cl, err := newClient(c)
 			if err != nil {
 				return err
 			}
-			id := c.Args().First()
+			ref, id, err := refArg(c, cl)
+			if err != nil {
+				return err
+			}
 			f, err := cl.JobPriority(c.Context, id)
 			if err != nil {
-				return fmt.Errorf("job %s priority: %w", id, err)
+				return fmt.Errorf("job %s priority: %w", ref, err)
 			}
 			if c.Bool("json") {
 				return printJSON(c.App.Writer, f)

@@ -41,6 +41,25 @@ type PackOptions struct {
 	// slash-separated name below the folder); an ignored directory is not
 	// entered.
 	Ignore func(rel string, isDir bool) bool
+	// Progress, when set, is called as the bytes of each regular file are
+	// read (name as for Ignore, n bytes more): a caller shows progress, or
+	// adds up what each folder holds.
+	Progress func(name string, n int64)
+}
+
+// progressReader reports what is read through it.
+type progressReader struct {
+	r    io.Reader
+	name string
+	fn   func(string, int64)
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if n > 0 {
+		p.fn(p.name, int64(n))
+	}
+	return n, err
 }
 
 // PackWith is Pack with options; src may also be a single regular file,
@@ -121,7 +140,11 @@ func PackWith(w io.Writer, src string, opts PackOptions) (Stats, error) {
 			defer f.Close()
 			// The tar writer refuses to write more than Size: a file that
 			// grows while packed fails instead of corrupting the archive.
-			n, err := io.Copy(tw, f)
+			var r io.Reader = f
+			if opts.Progress != nil {
+				r = &progressReader{r: f, name: name, fn: opts.Progress}
+			}
+			n, err := io.Copy(tw, r)
 			st.Bytes += n
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)

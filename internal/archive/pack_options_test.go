@@ -75,3 +75,33 @@ func TestPackWith(t *testing.T) {
 		t.Error("PackWith and Pack differ for the same folder")
 	}
 }
+
+func TestPackProgress(t *testing.T) {
+	src := t.TempDir()
+	files := map[string]int{"a.txt": 10, "big/b.bin": 100 << 10, "big/c.bin": 3}
+	for name, n := range files {
+		p := filepath.Join(src, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, bytes.Repeat([]byte("x"), n), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := map[string]int{}
+	var buf bytes.Buffer
+	st, err := PackWith(&buf, src, PackOptions{Progress: func(name string, n int64) { got[name] += int(n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for name, n := range files {
+		if got[name] != n {
+			t.Errorf("progress for %s = %d bytes, want %d", name, got[name], n)
+		}
+		total += n
+	}
+	if st.Bytes != int64(total) {
+		t.Errorf("stats say %d bytes, want %d", st.Bytes, total)
+	}
+}

@@ -1,6 +1,8 @@
 package ignore
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -76,5 +78,73 @@ func TestLoadMissingFile(t *testing.T) {
 	m, err := Load(t.TempDir())
 	if err != nil || m.Match("anything", false) {
 		t.Errorf("Load of a folder without %s: %v", FileName, err)
+	}
+}
+
+func write(t *testing.T, dir, name, body string) {
+	t.Helper()
+	p := filepath.Join(dir, filepath.FromSlash(name))
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLoadCode(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, ".gitignore", "*.ckpt\n/data/\nbuild/\n")
+	write(t, dir, "src/.gitignore", "generated.py\n!keep.ckpt\n")
+	write(t, dir, "data/.gitignore", "!*\n") // inside an ignored folder: never read
+	write(t, dir, ".naiignore", "!.venv/\nnotes.txt\n")
+	m, err := LoadCode(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		path string
+		dir  bool
+		want bool
+	}{
+		{"train.py", false, false},
+		{".git", true, true},
+		{".git/config", false, true},
+		{"sub/.git", false, true},
+		{"pkg/__pycache__", true, true},
+		{".venv", true, false}, // brought back by .naiignore
+		{"model.ckpt", false, true},
+		{"src/keep.ckpt", false, false}, // re-included below src
+		{"keep.ckpt", false, true},      // but not above it
+		{"src/generated.py", false, true},
+		{"generated.py", false, false},
+		{"data", true, true},
+		{"data/x.csv", false, true},
+		{"src/data", true, false}, // anchored at the top
+		{"a/build", true, true},
+		{"notes.txt", false, true},
+		{".gitignore", false, false},
+	}
+	for _, tc := range tests {
+		if got := m.Match(tc.path, tc.dir); got != tc.want {
+			t.Errorf("Match(%q, dir=%v) = %v, want %v", tc.path, tc.dir, got, tc.want)
+		}
+	}
+}
+
+func TestLoadCodeBadPattern(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "src/.gitignore", "ok\n[abc\n")
+	if _, err := LoadCode(dir); err == nil || !strings.Contains(err.Error(), ".gitignore: line 2") {
+		t.Errorf("LoadCode with a bad pattern: %v, want an error naming the file and line 2", err)
+	}
+}
+
+func TestLoadIgnoresGitignore(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, ".gitignore", "*.csv\n")
+	m, err := Load(dir)
+	if err != nil || m.Match("a.csv", false) || m.Match(".git", true) {
+		t.Errorf("Load (datasets) honoured .gitignore or the code defaults: %v", err)
 	}
 }

@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// confirmAbove is how many jobs one cancel may stop without asking.
+const confirmAbove = 10
+
+// cancelTarget is one DELETE to send: a job, or a whole sweep by its id.
+type cancelTarget struct {
+	ref   string // as the person named it: 12, 12_3, or the id of a selected job
+	id    string // the id the servers know
+	jobs  int    // how many jobs it stops (the live members of a sweep)
+	whole bool   // the id of a sweep, cancelling every member
+}
+
+// cancelProblem is an id that was not cancelled, and why.
+type cancelProblem struct {
+	Ref   string `json:"ref"`
+	Error string `json:"error"`
+}
+
+// cancelReport is what `nai job cancel -json` prints.
+type cancelReport struct {
+	Cancelled []cancelledJob  `json:"cancelled"`
+	NotFound  []string        `json:"not_found"`
+	Failed    []cancelProblem `json:"failed"`
+}
+
+type cancelledJob struct {
+	Ref   string `json:"ref"`
+	JobID string `json:"job_id"`
+	Jobs  int    `json:"jobs"`
+}
+
+func jobCancel(c *cli.Context) error {
+	args := c.Args().Slice()
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	filter, err := readFilter(c, cl)
+	if err != nil {
+		return err
+	}
+	if len(args) == 0 && filter.empty() {
+		return &usageError{msg: "missing job ID (or a selection such as -u USER)", usage: usageLine(c)}
+	}
+	for _, a := range args {
+		if _, _, _, err := memberRef(a); err != nil && !strings.Contains(a, "_[") {
+			return &usageError{msg: err.Error(), usage: usageLine(c)}
+		}
+		if _, _, _, err := parseMemberSet(a); err != nil {
+			return &usageError{msg: err.Error(), usage: usageLine(c)}
+		}
+	}
+	rep := &cancelReport{Cancelled: []cancelledJob{}, NotFound: []string{}, Failed: []cancelProblem{}}
+	var targets []cancelTarget
+	if len(args) > 0 {
+		targets, err = targetsOfRefs(c.Context, cl, args, filter, rep)
+	} else {
+		targets, err = targetsOfSelection(c.Context, cl, filter, rep)
+	}
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 && len(args) == 0 {
+		if err := checkUsersKnown(c.Context, cl, filter); err != nil {
+			return err
+		}
+		if !c.Bool("json") {
+			fmt.Fprintln(c.App.ErrWriter, "No pending or running jobs match: nothing cancelled.")
+		}
+	}
+	total := 0
+	for _, t := range targets {
+		total += t.jobs
+	}
+	if total > confirmAbove && !c.Bool("yes") {
+		ok, err := confirm(c, fmt.Sprintf("Cancel %d jobs (%s)?", total, refList(targets)))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("nothing cancelled")
+		}
+	}
+	for _, t := range targets {
+		if err := cl.Cancel(c.Context, t.id); err != nil {
+			if api.IsNotFound(err) {
+				rep.NotFound = append(rep.NotFound, t.ref)
+			} else {
+				rep.Failed = append(rep.Failed, cancelProblem{Ref: t.ref, Error: err.Error()})
+			}
+			continue
+		}
+		rep.Cancelled = append(rep.Cancelled, cancelledJob{Ref: t.ref, JobID: t.id, Jobs: t.jobs})
+	}
+	return printCancelReport(c, rep)
+}
+
+func printCancelReport(c *cli.Context, rep *cancelReport) error {
+	if c.Bool("json") {
+		if err := printJSON(c.App.Writer, rep); err != nil {
+			return err
+		}
+	} else {
+		w := c.App.Writer
+		jobs := 0
+		for _, t := range rep.Cancelled {
+			jobs += t.Jobs
+			switch {
+			case t.Jobs > 1:
+				fmt.Fprintf(w, "Cancel requested for job array %s (%d jobs).\n", t.Ref, t.Jobs)
+			case t.Ref != t.JobID:
+				fmt.Fprintf(w, "Cancel requested for job %s (job %s).\n", t.Ref, t.JobID)
+			default:
+				fmt.Fprintf(w, "Cancel requested for job %s.\n", t.Ref)
+			}
+		}
+		if len(rep.Cancelled) > 1 {
+			fmt.Fprintf(w, "%s cancelled.\n", capitalize(plural(jobs, "job")))
+		}
+		for _, p := range rep.Failed {
+			fmt.Fprintf(c.App.ErrWriter, "Could not cancel %s: %s\n", p.Ref, p.Error)
+		}
+	}
+	var problems []string
+	switch len(rep.NotFound) {
+	case 0:
+	case 1:
+		problems = append(problems, fmt.Sprintf("job %s not found", rep.NotFound[0]))
+	default:
+		problems = append(problems, fmt.Sprintf("jobs %s not found", strings.Join(rep.NotFound, ", ")))
+	}
+	if len(rep.Failed) > 0 {
+		problems = append(problems, plural(len(rep.Failed), "job")+" not cancelled")
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return errors.New(strings.Join(problems, "; "))
+}
+
+// targetsOfRefs resolves the ids the person typed. Ids that name nothing
+// are added to rep.NotFound; the rest are checked against the selection
+// flags when any were given.
+func targetsOfRefs(ctx context.Context, cl *api.Client, refs []string, filter *jobFilter, rep *cancelReport) ([]cancelTarget, error) {
+	var out []cancelTarget
+	arrays := map[string][]*structs.Job{}
+	membersOf := func(arr string) ([]*structs.Job, error) {
+		if m, ok := arrays[arr]; ok {
+			return m, nil
+		}
+		m, err := cl.ArrayJobs(ctx, arr)
+		if err != nil && !api.IsNotFound(err) {
+			return nil, err
+		}
+		arrays[arr] = m
+		return m, nil
+	}
+	seen := map[string]bool{}
+	add := func(t cancelTarget) {
+		if !seen[t.id] {
+			seen[t.id] = true
+			out = append(out, t)
+		}
+	}
+	for _, ref := range refs {
+		if arr, idx, ok, _ := parseMemberSet(ref); ok {
+			members, err := membersOf(arr)
+			if err != nil {
+				return nil, err
+			}
+			var picked []*structs.Job
+			for _, i := range idx {
+				m := memberAt(members, i)
+				if m == nil {
+					rep.NotFound = append(rep.NotFound, fmt.Sprintf("%s_%d", arr, i))
+					continue
+				}
+				picked = append(picked, m)
+			}
+			for _, t := range memberTargets(arr, members, filter.apply(picked), rep) {
+				add(t)
+			}
+			continue
+		}
+		if arr, idx, ok, _ := memberRef(ref); ok {
+			members, err := membersOf(arr)
+			if err != nil {
+				return nil, err
+			}
+			m := memberAt(members, idx)
+			if m == nil {
+				rep.NotFound = append(rep.NotFound, ref)
+				continue
+			}
+			for _, t := range memberTargets(arr, members, filter.apply([]*structs.Job{m}), rep) {
+				add(t)
+			}
+			continue
+		}
+		j, _, err := cl.Job(ctx, ref)
+		if api.IsNotFound(err) {
+			rep.NotFound = append(rep.NotFound, ref)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if j.ArrayID != "" && j.ArrayID == j.ID {
+			// The array id: the servers cancel every member.
+			members, err := membersOf(j.ArrayID)
+			if err != nil {
+				return nil, err
+			}
+			if filter.empty() {
+				add(cancelTarget{ref: ref, id: j.ID, jobs: max(1, len(live(members))), whole: true})
+				continue
+			}
+			for _, t := range memberTargets(j.ArrayID, members, filter.apply(live(members)), rep) {
+				add(t)
+			}
+			continue
+		}
+		if filter.match(j) {
+			add(cancelTarget{ref: ref, id: j.ID, jobs: 1})
+		}
+	}
+	return out, nil
+}
+
+// targetsOfSelection picks the pending and running jobs the selection
+// matches (or those in the states it names).
+func targetsOfSelection(ctx context.Context, cl *api.Client, filter *jobFilter, rep *cancelReport) ([]cancelTarget, error) {
+	jobs, err := cl.Jobs(ctx, false)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	var out []cancelTarget
+	byArray := map[string][]*structs.Job{}
+	var arrays []string
+	for _, j := range filter.apply(jobs) {
+		if j.ArrayID == "" {
+			out = append(out, cancelTarget{ref: j.ID, id: j.ID, jobs: 1})
+			continue
+		}
+		if _, ok := byArray[j.ArrayID]; !ok {
+			arrays = append(arrays, j.ArrayID)
+		}
+		byArray[j.ArrayID] = append(byArray[j.ArrayID], j)
+	}
+	for _, arr := range arrays {
+		var members []*structs.Job
+		for _, j := range jobs {
+			if j.ArrayID == arr {
+				members = append(members, j)
+			}
+		}
+		out = append(out, memberTargets(arr, members, byArray[arr], rep)...)
+	}
+	return out, nil
+}
+
+// memberTargets cancels picked members of a sweep. Member 0 has the
+// sweep's own id, and the servers cancel every member for that id: when
+// every live member is picked the sweep is cancelled whole, else member 0
+// cannot be cancelled alone and is reported so.
+func memberTargets(arr string, members, picked []*structs.Job, rep *cancelReport) []cancelTarget {
+	alive := live(members)
+	if len(alive) > 1 && len(picked) >= len(alive) && !slices.ContainsFunc(alive, func(m *structs.Job) bool {
+		return !slices.Contains(picked, m)
+	}) {
+		return []cancelTarget{{ref: arr, id: arr, jobs: len(alive), whole: true}}
+	}
+	var out []cancelTarget
+	for _, m := range picked {
+		ref := fmt.Sprintf("%s_%d", arr, m.ArrayIndex)
+		if m.ID == arr && len(members) > 1 {
+			rep.Failed = append(rep.Failed, cancelProblem{Ref: ref, Error: fmt.Sprintf(
+				"member %d has the array's own id, which cancels the whole array: cancel the array with `nai job cancel %s`", m.ArrayIndex, arr)})
+			continue
+		}
+		out = append(out, cancelTarget{ref: ref, id: m.ID, jobs: 1})
+	}
+	return out
+}
+
+// live is the members still pending or running.
+func live(jobs []*structs.Job) []*structs.Job {
+	var out []*structs.Job
+	for _, j := range jobs {
+		if !j.Status.Terminal() {
+			out = append(out, j)
+		}
+	}
+	return out
+}
+
+func refList(ts []cancelTarget) string {
+	var refs []string
+	for _, t := range ts {
+		refs = append(refs, t.ref)
+	}
+	if len(refs) > 8 {
+		refs = append(refs[:8], fmt.Sprintf("and %d more", len(refs)-8))
+	}
+	return strings.Join(refs, ", ")
+}
+
+// confirm asks a yes/no question on the terminal. Without one (a script, a
+// pipe) nothing is read and the answer is no, with a hint at -yes.
+func confirm(c *cli.Context, question string) (bool, error) {
+	in := c.App.Reader
+	if f, ok := in.(*os.File); !ok || !isTerminal(f) {
+		if ok {
+			return false, fmt.Errorf("%s: there is no terminal to ask on; add -yes to go ahead", strings.TrimSuffix(question, "?"))
+		}
+		// A reader that is not a file is a test's (or an embedder's) input.
+	}
+	fmt.Fprintf(c.App.ErrWriter, "%s [y/N] ", question)
+	line, err := bufio.NewReader(in).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return false, fmt.Errorf("read the answer: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"maps"
+	"regexp"
+	"slices"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// lowerIsBetter names the metrics where smaller is better; any other
+// metric (accuracy, reward, F1, throughput) is better larger.
+var lowerIsBetter = regexp.MustCompile(`(?i)(loss|err|perplexity|ppl|mse|mae|rmse|nll|wer|cer|latency|time|seconds)`)
+
+// metricSort is the -sort of `nai job metrics ARRAY`.
+type metricSort struct {
+	key string
+	asc bool
+}
+
+// parseMetricSort reads KEY, KEY:asc or KEY:desc.
+func parseMetricSort(s string) (*metricSort, error) {
+	if s == "" {
+		return nil, nil
+	}
+	key, dir, hasDir := strings.Cut(s, ":")
+	if key == "" {
+		return nil, fmt.Errorf("-sort %q: expected a metric name, such as loss or accuracy:desc", s)
+	}
+	ms := &metricSort{key: key, asc: lowerIsBetter.MatchString(key)}
+	if hasDir {
+		switch strings.ToLower(dir) {
+		case "asc":
+			ms.asc = true
+		case "desc":
+			ms.asc = false
+		default:
+			return nil, fmt.Errorf("-sort %q: the order after the colon is asc or desc", s)
+		}
+	}
+	return ms, nil
+}
+
+// memberMetrics is one row of the comparison (and of its JSON).
+type memberMetrics struct {
+	Member  string             `json:"member"`
+	JobID   string             `json:"job_id"`
+	Status  structs.JobStatus  `json:"status"`
+	Values  map[string]string  `json:"sweep_values,omitempty"`
+	Metrics map[string]float64 `json:"metrics"`
+}
+
+// arrayMetrics compares the members of a sweep side by side: one row per
+// member with its sweep values and the last value of every metric, best
+// first by -sort.
+func arrayMetrics(c *cli.Context, cl *api.Client, arrayID string) error {
+	ms, err := parseMetricSort(c.String("sort"))
+	if err != nil {
+		return &usageError{msg: err.Error(), usage: usageLine(c)}
+	}
+	members, err := cl.ArrayJobs(c.Context, arrayID)
+	if err != nil {
+		return err
+	}
+	rows := make([]memberMetrics, 0, len(members))
+	for _, m := range members {
+		rows = append(rows, memberMetrics{Member: fmt.Sprintf("%s_%d", arrayID, m.ArrayIndex), JobID: m.ID,
+			Status: m.Status, Values: m.SweepValues, Metrics: orEmptyMap(m.Metrics)})
+	}
+	if ms != nil {
+		if !slices.ContainsFunc(rows, func(r memberMetrics) bool { _, ok := r.Metrics[ms.key]; return ok }) {
+			return fmt.Errorf("no member of array %s has reported %q (metrics: %s)", arrayID, ms.key, strings.Join(metricKeys(rows), ", "))
+		}
+		sortMembers(rows, ms)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, rows)
+	}
+	return formatMemberMetrics(c.App.Writer, rows, ms)
+}
+
+func orEmptyMap(m map[string]float64) map[string]float64 {
+	if m == nil {
+		return map[string]float64{}
+	}
+	return m
+}
+
+// sortMembers orders rows best first; members without the metric go last,
+// in index order.
+func sortMembers(rows []memberMetrics, ms *metricSort) {
+	slices.SortStableFunc(rows, func(a, b memberMetrics) int {
+		va, oka := a.Metrics[ms.key]
+		vb, okb := b.Metrics[ms.key]
+		switch {
+		case oka && !okb:
+			return -1
+		case !oka && okb:
+			return 1
+		case !oka && !okb:
+			return 0
+		case ms.asc:
+			return cmp.Compare(va, vb)
+		}
+		return cmp.Compare(vb, va)
+	})
+}
+
+func metricKeys(rows []memberMetrics) []string {
+	keys := map[string]bool{}
+	for _, r := range rows {
+		for k := range r.Metrics {
+			keys[k] = true
+		}
+	}
+	return slices.Sorted(maps.Keys(keys))
+}
+
+func formatMemberMetrics(w io.Writer, rows []memberMetrics, ms *metricSort) error {
+	keys := metricKeys(rows)
+	if ms != nil {
+		// The sort key comes first, after the member's own columns.
+		keys = append([]string{ms.key}, slices.DeleteFunc(keys, func(k string) bool { return k == ms.key })...)
+	}
+	var valueKeys []string
+	for _, r := range rows {
+		for k := range r.Values {
+			if !slices.Contains(valueKeys, k) {
+				valueKeys = append(valueKeys, k)
+			}
+		}
+	}
+	slices.Sort(valueKeys)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	head := []string{"MEMBER", "STATE"}
+	for _, k := range valueKeys {
+		head = append(head, strings.ToUpper(k))
+	}
+	for _, k := range keys {
+		h := k
+		if ms != nil && k == ms.key {
+			if ms.asc {
+				h += " (lowest first)"
+			} else {
+				h += " (highest first)"
+			}
+		}
+		head = append(head, h)
+	}
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, r := range rows {
+		cells := []string{r.Member, string(r.Status)}
+		for _, k := range valueKeys {
+			cells = append(cells, orDash(r.Values[k]))
+		}
+		for _, k := range keys {
+			v, ok := r.Metrics[k]
+			if !ok {
+				cells = append(cells, "-")
+				continue
+			}
+			cells = append(cells, formatFloat(v))
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/agext/levenshtein"
+	"github.com/urfave/cli/v2"
+)
+
+// closest is the option nearest to given by edit distance, or "" when none
+// is near enough to be a plausible typo (1 edit in a word of 1 or 2
+// letters, 2 up to 8 letters, 3 beyond; a swap of two letters is 2
+// edits). A prefix of exactly one option counts too ("nai job stat" ->
+// status).
+func closest(given string, options []string) string {
+	limit := 2
+	switch {
+	case len(given) <= 2:
+		limit = 1
+	case len(given) > 8:
+		limit = 3
+	}
+	best, bestDist := "", limit+1
+	var prefixed []string
+	for _, o := range options {
+		if d := levenshtein.Distance(given, o, nil); d < bestDist {
+			best, bestDist = o, d
+		}
+		if len(given) >= 2 && strings.HasPrefix(o, given) {
+			prefixed = append(prefixed, o)
+		}
+	}
+	if best == "" && len(prefixed) == 1 {
+		return prefixed[0]
+	}
+	return best
+}
+
+// suggestCommand is ` (did you mean "status"?)` for a mistyped
+// subcommand of c, or "".
+func suggestCommand(c *cli.Context, given string) string {
+	var names []string
+	var cmds []*cli.Command
+	if c.Command != nil && c.Command.Name != "" {
+		cmds = c.Command.Subcommands
+	} else {
+		cmds = c.App.Commands
+	}
+	for _, sc := range cmds {
+		if !sc.Hidden {
+			names = append(names, sc.Names()...)
+		}
+	}
+	if s := closest(given, names); s != "" {
+		return "; did you mean " + quote(s) + "?"
+	}
+	return ""
+}
+
+// suggestFlag is `; did you mean -user?` for the flag error of the
+// library ("flag provided but not defined: -usr"), or "".
+func suggestFlag(c *cli.Context, err error) string {
+	const prefix = "flag provided but not defined: "
+	msg := err.Error()
+	if !strings.HasPrefix(msg, prefix) {
+		return ""
+	}
+	given := strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-")
+	var flags []cli.Flag
+	if c.Command != nil && c.Command.Name != "" {
+		flags = c.Command.Flags
+	} else {
+		flags = c.App.Flags
+	}
+	var names []string
+	for _, f := range flags {
+		names = append(names, f.Names()...)
+	}
+	if s := closest(given, names); s != "" {
+		return "; did you mean -" + s + "?"
+	}
+	return ""
+}
