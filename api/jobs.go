@@ -72,9 +72,16 @@ func allQuery(all bool) string {
 	return ""
 }
 
-// Cancel stops a job.
+// Cancel stops a job, or every member of the sweep with that id.
 func (c *Client) Cancel(ctx context.Context, id string) error {
 	_, err := c.do(ctx, http.MethodDelete, "/v1/jobs/"+url.PathEscape(id), nil, nil)
+	return err
+}
+
+// CancelOnly stops the job with that id alone, even when it is member 0
+// of a sweep (whose id is the sweep's).
+func (c *Client) CancelOnly(ctx context.Context, id string) error {
+	_, err := c.do(ctx, http.MethodDelete, "/v1/jobs/"+url.PathEscape(id)+"?only=true", nil, nil)
 	return err
 }
 

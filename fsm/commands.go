@@ -63,9 +63,10 @@ var commands = map[MessageType]*command{
 	JobRegister: cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
 	}),
-	JobCancel: cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
+	// Version 2 added Only (cancel member 0 of a sweep alone).
+	JobCancel: upgraded[structs.JobCancelRequest](cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
 		return errOrNil(st.CancelJobs(i, r))
-	}),
+	}), 2),
 	NodeRegister: cmd("NodeRegister", func(st *state.Store, i uint64, r *structs.NodeRegisterRequest) any {
 		return errOrNil(st.UpsertNode(i, r))
 	}),

@@ -130,10 +130,15 @@ func (s *Server) jobGet(r *request) (any, uint64, error) {
 
 func (s *Server) jobCancel(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
-	// An array id names every member: the caller needs the right on each.
-	members, err := r.snap.JobsByArray(nil, id)
-	if err != nil {
-		return nil, 0, err
+	only := r.URL.Query().Get("only") == "true"
+	// An array id names every member (unless ?only=true): the caller
+	// needs the right on each.
+	var members []*structs.Job
+	var err error
+	if !only {
+		if members, err = r.snap.JobsByArray(nil, id); err != nil {
+			return nil, 0, err
+		}
 	}
 	if len(members) == 0 {
 		j, err := jobOrNotFound(r.snap, nil, id)
@@ -147,7 +152,7 @@ func (s *Server) jobCancel(r *request) (any, uint64, error) {
 			return nil, 0, err
 		}
 	}
-	req := &structs.JobCancelRequest{JobIDs: []string{id}, Reason: structs.ExitCancelled, Now: time.Now().UTC()}
+	req := &structs.JobCancelRequest{JobIDs: []string{id}, Reason: structs.ExitCancelled, Only: only, Now: time.Now().UTC()}
 	_, idx, err := s.apply(fsm.JobCancel, req)
 	if err != nil {
 		return nil, 0, err

@@ -31,7 +31,10 @@ type JobRegisterResponse struct {
 type JobCancelRequest struct {
 	JobIDs []string   `json:"job_ids"`
 	Reason ExitReason `json:"reason"`
-	Now    time.Time  `json:"now"`
+	// Only cancels the jobs named, never the members of a sweep whose id
+	// one of them is (member 0 of a sweep has the sweep's id).
+	Only bool      `json:"only,omitempty"`
+	Now  time.Time `json:"now"`
 }
 
 // NodeRegisterRequest adds or refreshes a node's fingerprint.

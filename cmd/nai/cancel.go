@@ -25,6 +25,7 @@ type cancelTarget struct {
 	id    string // the id the servers know
 	jobs  int    // how many jobs it stops (the live members of a sweep)
 	whole bool   // the id of a sweep, cancelling every member
+	only  bool   // member 0 of a sweep alone (its id is the sweep's)
 }
 
 // cancelProblem is an id that was not cancelled, and why.
@@ -99,7 +100,11 @@ func jobCancel(c *cli.Context) error {
 		}
 	}
 	for _, t := range targets {
-		if err := cl.Cancel(c.Context, t.id); err != nil {
+		cancel := cl.Cancel
+		if t.only {
+			cancel = cl.CancelOnly
+		}
+		if err := cancel(c.Context, t.id); err != nil {
 			if api.IsNotFound(err) {
 				rep.NotFound = append(rep.NotFound, t.ref)
 			} else {
@@ -277,9 +282,8 @@ func targetsOfSelection(ctx context.Context, cl *api.Client, filter *jobFilter, 
 }
 
 // memberTargets cancels picked members of a sweep. Member 0 has the
-// sweep's own id, and the servers cancel every member for that id: when
-// every live member is picked the sweep is cancelled whole, else member 0
-// cannot be cancelled alone and is reported so.
+// sweep's own id: when every live member is picked the sweep is cancelled
+// whole, else member 0 is cancelled alone (DELETE ...?only=true).
 func memberTargets(arr string, members, picked []*structs.Job, rep *cancelReport) []cancelTarget {
 	alive := live(members)
 	if len(alive) > 1 && len(picked) >= len(alive) && !slices.ContainsFunc(alive, func(m *structs.Job) bool {
@@ -290,12 +294,7 @@ func memberTargets(arr string, members, picked []*structs.Job, rep *cancelReport
 	var out []cancelTarget
 	for _, m := range picked {
 		ref := fmt.Sprintf("%s_%d", arr, m.ArrayIndex)
-		if m.ID == arr && len(members) > 1 {
-			rep.Failed = append(rep.Failed, cancelProblem{Ref: ref, Error: fmt.Sprintf(
-				"member %d has the array's own id, which cancels the whole array: cancel the array with `nai job cancel %s`", m.ArrayIndex, arr)})
-			continue
-		}
-		out = append(out, cancelTarget{ref: ref, id: m.ID, jobs: 1})
+		out = append(out, cancelTarget{ref: ref, id: m.ID, jobs: 1, only: m.ID == arr})
 	}
 	return out
 }

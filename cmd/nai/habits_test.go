@@ -218,7 +218,11 @@ func (f *fakeCluster) start() {
 			return
 		}
 		f.mu.Lock()
-		f.cancelled = append(f.cancelled, id)
+		if r.URL.Query().Get("only") == "true" {
+			f.cancelled = append(f.cancelled, id+"?only=true")
+		} else {
+			f.cancelled = append(f.cancelled, id)
+		}
 		f.mu.Unlock()
 		writeJSON(w, structs.JobCancelResponse{JobID: id, Index: 6})
 	})
@@ -403,8 +407,8 @@ func TestCancel(t *testing.T) {
 			stdout: "Cancel requested for job 20_1 (job 21).\nCancel requested for job 20_2 (job 22).\n2 jobs cancelled.\n"},
 		{name: "every live member is the whole array", args: []string{"20_[0-2]"}, wantCancelled: []string{"20"},
 			stdout: "Cancel requested for job array 20 (3 jobs).\n"},
-		{name: "member 0 alone cannot be cancelled", args: []string{"20_0"}, wantCode: 1,
-			stderr: "Could not cancel 20_0: member 0 has the array's own id, which cancels the whole array: cancel the array with `nai job cancel 20`\nError: 1 job not cancelled\n"},
+		{name: "member 0 alone", args: []string{"20_0"}, wantCancelled: []string{"20?only=true"},
+			stdout: "Cancel requested for job 20_0 (job 20).\n"},
 		{name: "the array id", args: []string{"20"}, wantCancelled: []string{"20"},
 			stdout: "Cancel requested for job array 20 (3 jobs).\n"},
 		{name: "by user", args: []string{"-u", "bob"}, wantCancelled: []string{"30", "31"},

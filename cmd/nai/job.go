@@ -93,7 +93,7 @@ func jobRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "submit a job file, an sbatch script or a command after -- and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
-		ArgsUsage: "[-detach] [-json] ([-var NAME=VALUE]... [-var-file FILE]... FILE | [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-code DIR] -- COMMAND [ARGS...])",
+		ArgsUsage: "[-detach] [-json] [-group G] ([-var NAME=VALUE]... [-var-file FILE]... FILE | [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-code DIR] -- COMMAND [ARGS...])",
 		Description: "A job file (HCL), a batch script with #SBATCH lines, or a command given after \"--\"\n" +
 			"(like srun or sbatch --wrap): nai job run -gpus 1 -code . -- python3 train.py --lr 0.1\n" +
 			"A single argument after -- with spaces in it runs as a shell script: -- 'python3 a.py && python3 b.py'.\n" +
@@ -102,6 +102,7 @@ func jobRunCommand() *cli.Command {
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "print only the job id (the array id for a sweep) and return"},
 			&cli.BoolFlag{Name: "json", Usage: "print the server's answer (job ids, warnings) as JSON and return"},
+			&cli.StringFlag{Name: "group", Usage: "the `GROUP` the job belongs to (default: the file's group, else your personal group)"},
 			varFlag(), varFileFlag(),
 		}, append(oneLinerFlags(), addressFlag())...),
 		Action: jobRun,

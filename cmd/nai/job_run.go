@@ -133,6 +133,14 @@ func jobRun(c *cli.Context) error {
 		}
 	}
 	ownJobs(cl, res.Jobs)
+	if g := c.String("group"); g != "" {
+		if !structs.ValidName(g) {
+			return &usageError{msg: fmt.Sprintf("-group %q is not a group name", g), usage: usageLine(c)}
+		}
+		for _, j := range res.Jobs {
+			j.Group = g
+		}
+	}
 	resp, err := cl.Register(c.Context, res.Jobs...)
 	if err != nil {
 		return fmt.Errorf("submit %s: %w", what, err)

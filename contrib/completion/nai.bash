@@ -161,8 +161,8 @@ _nai_words() {
     'commands job') echo 'priority run validate plan convert list status inspect logs cancel outputs metrics' ;;
     'flags job priority') echo '-json -address' ;;
     'values job priority') echo ' address ' ;;
-    'flags job run') echo '-detach -d -json -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
-    'values job run') echo ' var var-file gpus cpu mem time name queue code address ' ;;
+    'flags job run') echo '-detach -d -json -group -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
+    'values job run') echo ' group var var-file gpus cpu mem time name queue code address ' ;;
     'flags job validate') echo '-var -var-file' ;;
     'values job validate') echo ' var var-file ' ;;
     'flags job plan') echo '-json -var -var-file -address' ;;

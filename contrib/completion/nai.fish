@@ -247,7 +247,7 @@ function __nai_value_flags
         case 'job priority'
             printf '%s\n' address
         case 'job run'
-            printf '%s\n' var var-file gpus cpu mem time name queue code address
+            printf '%s\n' group var var-file gpus cpu mem time name queue code address
         case 'job validate'
             printf '%s\n' var var-file
         case 'job plan'
@@ -473,6 +473,7 @@ complete -c nai -n '__nai_in \'job priority\'' -o 'address' -r -d 'agent HTTP `A
 complete -c nai -n '__nai_in \'job run\'' -o 'detach' -d 'print only the job id (the array id for a sweep) and return'
 complete -c nai -n '__nai_in \'job run\'' -o 'd' -d 'print only the job id (the array id for a sweep) and return'
 complete -c nai -n '__nai_in \'job run\'' -o 'json' -d 'print the server\'s answer (job ids, warnings) as JSON and return'
+complete -c nai -n '__nai_in \'job run\'' -o 'group' -r -d 'the `GROUP` the job belongs to (default: the file\'s group, else your personal group)'
 complete -c nai -n '__nai_in \'job run\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
 complete -c nai -n '__nai_in \'job run\'' -o 'var-file' -r -d 'read variables from an HCL `FILE` (repeatable)'
 complete -c nai -n '__nai_in \'job run\'' -o 'gpus' -r -d 'with a command: the `N` GPUs it needs'

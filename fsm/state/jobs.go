@@ -157,7 +157,7 @@ func (s *Store) CancelJobs(index uint64, req *structs.JobCancelRequest) error {
 		var targets []*structs.Job
 		seen := map[string]bool{}
 		for _, id := range req.JobIDs {
-			members, err := jobsOfArrayOrSelf(txn, id, reason == structs.ExitCancelled)
+			members, err := jobsOfArrayOrSelf(txn, id, reason == structs.ExitCancelled && !req.Only)
 			if err != nil {
 				return err
 			}
