@@ -19,7 +19,7 @@ const logPoll = 100 * time.Millisecond
 func writeError(w http.ResponseWriter, status int, e *structs.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	_ = json.NewEncoder(w).Encode(structs.ErrorBody{Error: e})
 }
 
 func (c *Client) serveLogs(w http.ResponseWriter, r *http.Request) {

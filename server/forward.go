@@ -141,7 +141,7 @@ func writeCodedError(w http.ResponseWriter, status int, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	_ = json.NewEncoder(w).Encode(structs.ErrorBody{Error: e})
 }
 
 // replayableBody reads a small request body into memory and sets GetBody,

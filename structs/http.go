@@ -1,5 +1,7 @@
 package structs
 
+import "time"
+
 // The HTTP API's own small pieces: headers and the bodies of answers that
 // carry no domain object.
 
@@ -55,4 +57,11 @@ type BlobInfo struct {
 type UploadSession struct {
 	ID     string `json:"id"`
 	Offset int64  `json:"offset"`
+}
+
+// GPUFaultInjected answers the injection of a fault into a fake GPU of a
+// dev agent.
+type GPUFaultInjected struct {
+	Fault string    `json:"fault"`
+	Time  time.Time `json:"time"`
 }
