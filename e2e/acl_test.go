@@ -255,6 +255,11 @@ job "whoami" {
 	})
 
 	t.Run("the audit log names who did what", func(t *testing.T) {
+		// A write u2 may not do, sent straight to the API (the CLI would
+		// stop at the read before it).
+		if err := s1.apiAs(u2).Cancel(ctx, id); err == nil || !strings.Contains(err.Error(), "permission denied") {
+			t.Fatalf("u2's cancel through the API: %v", err)
+		}
 		waitFor(t, 30*time.Second, "the audit log holds u2's refused cancel", func() bool {
 			var evs []structs.AuditEvent
 			out := s1.mustNaiAs(mgmt, "operator", "audit", "-user", "u2", "-json")
