@@ -83,6 +83,10 @@ func runClusterAgent(c *cli.Context) error {
 			BlobRetention:   cfg.Server.BlobRetention,
 			ACL:             server.ACLConfig{Enabled: cfg.ACL.Enabled},
 			Logger:          logger.With("component", "server"),
+
+			// Autopilot (server/autopilot.go).
+			CleanupDeadServers:  cfg.Server.CleanupDeadServers,
+			DeadServerThreshold: cfg.Server.DeadServerThreshold,
 		})
 		if err != nil {
 			return fail("start server: %v", err)

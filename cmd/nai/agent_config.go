@@ -38,6 +38,10 @@ type agentConfig struct {
 		// server) and how long an unreferenced blob is kept (0: 24h).
 		BlobReplicas  int
 		BlobRetention time.Duration
+		// Autopilot (server/autopilot.go): remove servers gone longer
+		// than the threshold, never below a majority.
+		CleanupDeadServers  bool
+		DeadServerThreshold time.Duration
 	}
 	Client struct {
 		Enabled        bool
@@ -63,6 +67,7 @@ func defaultAgentConfig() *agentConfig {
 	c := &agentConfig{Datacenter: "dc1", BindAddr: "127.0.0.1", LogLevel: "info"}
 	c.Ports.HTTP, c.Ports.Raft, c.Ports.Serf = 4646, 4647, 4648
 	c.Server.NodeDownGrace = server.DefaultNodeDownGrace
+	c.Server.DeadServerThreshold = server.DefaultDeadServerThreshold
 	c.ACL.Enabled = true
 	return c
 }
@@ -100,6 +105,9 @@ type fileServer struct {
 	NodeDownGrace   hcl.Expression `hcl:"node_down_grace,optional"`
 	BlobReplicas    *int           `hcl:"blob_replicas,optional"`
 	BlobRetention   hcl.Expression `hcl:"blob_retention,optional"`
+	// Autopilot.
+	CleanupDeadServers  *bool          `hcl:"cleanup_dead_servers,optional"`
+	DeadServerThreshold hcl.Expression `hcl:"dead_server_threshold,optional"`
 }
 
 type fileClient struct {
@@ -211,6 +219,15 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 				errs.add("%s: blob_retention %q is not a positive duration such as \"24h\"", pos(rng), str)
 			} else {
 				cfg.Server.BlobRetention = d
+			}
+		}
+		set(&cfg.Server.CleanupDeadServers, s.CleanupDeadServers)
+		if str, rng, ok := stringExpr(s.DeadServerThreshold, errs); ok {
+			d, err := time.ParseDuration(str)
+			if err != nil || d <= 0 {
+				errs.add("%s: dead_server_threshold %q is not a positive duration such as \"10m\"", pos(rng), str)
+			} else {
+				cfg.Server.DeadServerThreshold = d
 			}
 		}
 	}

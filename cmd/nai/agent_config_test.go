@@ -15,6 +15,7 @@ func TestLoadAgentConfig(t *testing.T) {
 	full := defaultAgentConfig()
 	full.NodeName, full.Datacenter, full.DataDir, full.BindAddr = "gpu-07", "dc1", "/var/lib/nai", "10.0.0.7"
 	full.Server.Enabled, full.Server.BootstrapExpect, full.Server.NodeDownGrace = true, 3, 30*time.Second
+	full.Server.CleanupDeadServers, full.Server.DeadServerThreshold = true, 30*time.Minute
 	full.Client.Enabled, full.Client.ReservedCPU, full.Client.ReservedMemory = true, 1, 2<<30
 	full.Join = []string{"10.0.0.1:4648"}
 	full.Encrypt = "6EcAhT9Cl8mJtWOLumWOVg9LFjIrBc0Q4DYkEK3w1jU="
@@ -54,7 +55,8 @@ func TestLoadAgentConfigErrors(t *testing.T) {
 		{"unknown block", "testdata/agent/unknown.hcl", []string{"testdata/agent/unknown.hcl:2:1:", `"servers"`}},
 		{"bad values", "testdata/agent/badvalues.hcl", []string{
 			`testdata/agent/badvalues.hcl:4:21: node_down_grace "soon" is not a positive duration`,
-			`testdata/agent/badvalues.hcl:8:14: reserved memory "lots" is not a size`,
+			`testdata/agent/badvalues.hcl:5:27: dead_server_threshold "never" is not a positive duration`,
+			`testdata/agent/badvalues.hcl:9:14: reserved memory "lots" is not a size`,
 		}},
 		{"missing file", "testdata/agent/nope.hcl", []string{"nope.hcl", "no such file"}},
 	}

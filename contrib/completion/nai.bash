@@ -56,6 +56,7 @@ _nai_resolve() {
             raft) echo raft ;;
             keygen) echo keygen ;;
             blobs) echo blobs ;;
+            snapshot) echo snapshot ;;
         esac ;;
     'operator queue')
         case "$2" in
@@ -79,6 +80,12 @@ _nai_resolve() {
         case "$2" in
             list-peers) echo list-peers ;;
             remove-peer) echo remove-peer ;;
+        esac ;;
+    'operator snapshot')
+        case "$2" in
+            save) echo save ;;
+            inspect) echo inspect ;;
+            restore) echo restore ;;
         esac ;;
     'dataset')
         case "$2" in
@@ -175,7 +182,7 @@ _nai_words() {
     'values node eligibility') echo ' address ' ;;
     'flags share') echo '-json -address' ;;
     'values share') echo ' address ' ;;
-    'commands operator') echo 'queue share quota raft keygen blobs' ;;
+    'commands operator') echo 'queue share quota raft keygen blobs snapshot' ;;
     'commands operator queue') echo 'list show apply delete' ;;
     'flags operator queue list') echo '-json -address' ;;
     'values operator queue list') echo ' address ' ;;
@@ -204,6 +211,12 @@ _nai_words() {
     'values operator raft remove-peer') echo ' address ' ;;
     'flags operator blobs') echo '-json -address' ;;
     'values operator blobs') echo ' address ' ;;
+    'commands operator snapshot') echo 'save inspect restore' ;;
+    'flags operator snapshot save') echo '-stale -address' ;;
+    'values operator snapshot save') echo ' address ' ;;
+    'flags operator snapshot inspect') echo '-json' ;;
+    'flags operator snapshot restore') echo '-force -address' ;;
+    'values operator snapshot restore') echo ' address ' ;;
     'commands dataset') echo 'push list show pull rm' ;;
     'flags dataset push') echo '-name -description -group -path -address' ;;
     'values dataset push') echo ' name description group path address ' ;;

@@ -95,6 +95,8 @@ function __nai_resolve
                     echo keygen
                 case 'blobs'
                     echo blobs
+                case 'snapshot'
+                    echo snapshot
             end
         case 'operator queue'
             switch $argv[2]
@@ -129,6 +131,15 @@ function __nai_resolve
                     echo list-peers
                 case 'remove-peer'
                     echo remove-peer
+            end
+        case 'operator snapshot'
+            switch $argv[2]
+                case 'save'
+                    echo save
+                case 'inspect'
+                    echo inspect
+                case 'restore'
+                    echo restore
             end
         case 'dataset'
             switch $argv[2]
@@ -275,6 +286,10 @@ function __nai_value_flags
             printf '%s\n' address
         case 'operator blobs'
             printf '%s\n' address
+        case 'operator snapshot save'
+            printf '%s\n' address
+        case 'operator snapshot restore'
+            printf '%s\n' address
         case 'dataset push'
             printf '%s\n' name description group path address
         case 'dataset list'
@@ -402,7 +417,7 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'job' -d 'submit, follow and
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'queue' -d 'list jobs in the order the scheduler considers them (like squeue)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'node' -d 'list the GPU hosts, show their GPUs, drain them'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'share' -d 'show fair share: shares, decayed GPU-hour usage and the resulting factor per group and user (like sshare)'
-complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas) and repair the cluster (raft, keygen)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas), back up (snapshot) and repair the cluster (raft, keygen)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pull and remove versioned datasets'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'acl' -d 'bootstrap access control (once per cluster)'
@@ -491,6 +506,7 @@ complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'quota' -d 'limit th
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'raft' -d 'inspect and repair the raft configuration'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'keygen' -d 'print a new gossip encryption key for `encrypt`'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'blobs' -d 'list the stored blobs: size, copies held/wanted, holders and references (under-replicated first)'
+complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'snapshot' -d 'save, check and restore snapshots of the servers\' state (backups)'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'list' -d 'list the queues in force'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'show' -d 'show one queue'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'apply' -d 'create or replace the queues defined in an HCL file'
@@ -530,6 +546,14 @@ complete -c nai -n '__nai_in \'operator raft list-peers\'' -o 'address' -r -d 'a
 complete -c nai -n '__nai_in \'operator raft remove-peer\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'operator blobs\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'operator blobs\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'save' -d 'save a snapshot of the cluster\'s state to FILE (a management token: it holds token hashes)'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'inspect' -d 'check a snapshot file and show what it holds'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'restore' -d 'replace the state of every server with a snapshot\'s (a management token)'
+complete -c nai -n '__nai_in \'operator snapshot save\'' -o 'stale' -d 'take it from the server answering instead of the leader (when there is no leader)'
+complete -c nai -n '__nai_in \'operator snapshot save\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'operator snapshot inspect\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'operator snapshot restore\'' -o 'force' -d 'restore a snapshot taken on another cluster'
+complete -c nai -n '__nai_in \'operator snapshot restore\'' -o 'address' -r -d 'agent HTTP address (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'push' -d 'upload a new version (identical content makes none)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'list' -d 'list the datasets'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'show' -d 'show one dataset and its versions'
