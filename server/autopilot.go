@@ -290,12 +290,7 @@ func (s *Server) raftStats() *structs.RaftStats {
 		st.LastContact = lc.UTC()
 	}
 	if s.IsLeader() {
-		s.ap.mu.Lock()
-		st.ClusterLogFormat = int(s.ap.format)
-		s.ap.mu.Unlock()
-		if st.ClusterLogFormat == 0 {
-			st.ClusterLogFormat = int(s.logFormat())
-		}
+		st.ClusterLogFormat = int(s.logFormat())
 	}
 	return st
 }

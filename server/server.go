@@ -93,6 +93,11 @@ type ACLConfig struct {
 	// allows one more bootstrap (docs/operations.md); default
 	// DataDir/acl-bootstrap-reset.
 	BootstrapResetFile string
+	// InitialManagementToken and InitialNodeToken are secrets the first
+	// leader of a never-bootstrapped cluster makes a management token and
+	// a node token with (acl_initial.go).
+	InitialManagementToken string
+	InitialNodeToken       string
 }
 
 // Server is one nai server: raft, the FSM, the leader loop and the API.

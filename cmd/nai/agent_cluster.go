@@ -81,7 +81,7 @@ func runClusterAgent(c *cli.Context) error {
 			NodeDownGrace:   cfg.Server.NodeDownGrace,
 			BlobReplicas:    cfg.Server.BlobReplicas,
 			BlobRetention:   cfg.Server.BlobRetention,
-			ACL:             server.ACLConfig{Enabled: cfg.ACL.Enabled},
+			ACL:             cfg.serverACL(),
 			Logger:          logger.With("component", "server"),
 
 			// Autopilot (server/autopilot.go).

@@ -58,6 +58,11 @@ type agentConfig struct {
 		// AgentToken is what a client agent registers its node with (a
 		// token of policy node).
 		AgentToken string
+		// Servers: the secrets of the management token and of a node
+		// token that the first leader makes when ACLs were never
+		// bootstrapped (server/acl_initial.go).
+		InitialManagementToken string
+		InitialNodeToken       string
 	}
 	Join    []string
 	Encrypt string
@@ -89,8 +94,10 @@ type fileConfig struct {
 }
 
 type fileACL struct {
-	Enabled    *bool   `hcl:"enabled,optional"`
-	AgentToken *string `hcl:"agent_token,optional"`
+	Enabled                *bool   `hcl:"enabled,optional"`
+	AgentToken             *string `hcl:"agent_token,optional"`
+	InitialManagementToken *string `hcl:"initial_management_token,optional"`
+	InitialNodeToken       *string `hcl:"initial_node_token,optional"`
 }
 
 type filePorts struct {
@@ -234,6 +241,8 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 	if a := fc.ACL; a != nil {
 		set(&cfg.ACL.Enabled, a.Enabled)
 		set(&cfg.ACL.AgentToken, a.AgentToken)
+		set(&cfg.ACL.InitialManagementToken, a.InitialManagementToken)
+		set(&cfg.ACL.InitialNodeToken, a.InitialNodeToken)
 	}
 	if c := fc.Client; c != nil {
 		set(&cfg.Client.Enabled, c.Enabled)
@@ -452,6 +461,19 @@ func (cfg *agentConfig) validate() error {
 	if _, err := parseLevel(cfg.LogLevel); err != nil {
 		errs.add("%v", err)
 	}
+	for name, secret := range map[string]string{"acl.initial_management_token": cfg.ACL.InitialManagementToken, "acl.initial_node_token": cfg.ACL.InitialNodeToken} {
+		if secret == "" {
+			continue
+		}
+		if !cfg.Server.Enabled {
+			errs.add("%s is for servers (the first leader makes the token); a client registers with acl.agent_token", name)
+		} else if err := server.ValidInitialSecret(secret); err != nil {
+			errs.add("%s %v", name, err)
+		}
+	}
+	if cfg.ACL.InitialNodeToken != "" && cfg.ACL.InitialManagementToken == "" {
+		errs.add("acl.initial_node_token needs acl.initial_management_token: the node token is made when the first leader bootstraps ACLs")
+	}
 	sort.Strings(errs.problems)
 	return errs.err()
 }
@@ -462,4 +484,10 @@ func (cfg *agentConfig) httpListenAddr() string {
 		return cfg.HTTPAddr
 	}
 	return net.JoinHostPort(cfg.BindAddr, fmt.Sprint(cfg.Ports.HTTP))
+}
+
+// serverACL is the server's part of the acl block.
+func (cfg *agentConfig) serverACL() server.ACLConfig {
+	return server.ACLConfig{Enabled: cfg.ACL.Enabled,
+		InitialManagementToken: cfg.ACL.InitialManagementToken, InitialNodeToken: cfg.ACL.InitialNodeToken}
 }

@@ -119,8 +119,11 @@ done
 
 # State: the server runs as nai, the client as root (cgroups, GPU devices,
 # jobs run as their users).
+# The client's dir may be walked through (not listed) by everyone: tasks
+# run as their users' accounts, in work dirs below it.
 mkdir -p "$root/var/lib/nai/server" "$root/var/lib/nai/client"
-chmod 0750 "$root/var/lib/nai/server" "$root/var/lib/nai/client"
+chmod 0750 "$root/var/lib/nai/server"
+chmod 0711 "$root/var/lib/nai/client"
 if [ -z "$root" ]; then
 	if ! getent passwd nai >/dev/null 2>&1; then
 		getent group nai >/dev/null 2>&1 || groupadd --system nai
