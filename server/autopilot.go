@@ -324,7 +324,9 @@ func (s *Server) peerStats(ctx context.Context, servers []raft.Server) map[raft.
 	for _, srv := range servers {
 		if srv.ID == raft.ServerID(s.cfg.NodeName) {
 			st := s.raftStats()
+			mu.Lock()
 			out[srv.ID] = peerAnswer{stats: &raftStatsAnswer{RaftStats: *st, Age: contactAge(st.LastContact, time.Now())}}
+			mu.Unlock()
 			continue
 		}
 		wg.Add(1)

@@ -218,3 +218,68 @@ func TestSnapshotNeedsManagement(t *testing.T) {
 		t.Errorf("a token of the snapshot does not work after the restore: %v", err)
 	}
 }
+
+// In a cluster the restore goes through the leader (any server forwards
+// it) and every server ends with the snapshot's state.
+func TestSnapshotRestoreCluster(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	ctx := context.Background()
+	a := startMember(t, "a", 3, livenessGrace, "")
+	b := startMember(t, "b", 3, livenessGrace, a.m.Addr())
+	c := startMember(t, "c", 3, livenessGrace, a.m.Addr())
+	all := []*member{a, b, c}
+	waitLong(t, "a leader is elected", func() bool { return leaderOf(all) != nil })
+	waitLong(t, "every server has the cluster id", func() bool {
+		for _, m := range all {
+			if m.srv.clusterID() == "" {
+				return false
+			}
+		}
+		return true
+	})
+	if _, err := b.api.Register(ctx, gpuJob("kept", 1)); err != nil {
+		t.Fatal(err)
+	}
+	archive := saveSnapshot(t, c.api)
+	meta, err := snapshot.Read(bytes.NewReader(archive), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.ClusterID != a.srv.clusterID() {
+		t.Errorf("the snapshot names cluster %q, want %q", meta.ClusterID, a.srv.clusterID())
+	}
+	want := jobsOf(t, a.api)
+	if _, err := b.api.Register(ctx, gpuJob("undone", 1)); err != nil {
+		t.Fatal(err)
+	}
+	var follower *member
+	for _, m := range all {
+		if !m.srv.IsLeader() {
+			follower = m
+		}
+	}
+	if _, err := follower.api.RestoreSnapshot(ctx, bytes.NewReader(archive), false); err != nil {
+		t.Fatalf("restore through a follower: %v", err)
+	}
+	for _, m := range all {
+		waitLong(t, m.name+" holds the snapshot's jobs", func() bool {
+			jobs, err := m.srv.State().Snapshot().Jobs(nil)
+			if err != nil || len(jobs) != len(want) {
+				return false
+			}
+			return jobs[0].Name == "kept"
+		})
+	}
+	// The cluster goes on: a write after the restore reaches every server.
+	if _, err := c.api.Register(ctx, gpuJob("after", 1)); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		waitLong(t, m.name+" applies a write after the restore", func() bool {
+			jobs, _ := m.srv.State().Snapshot().Jobs(nil)
+			return len(jobs) == 2
+		})
+	}
+}
