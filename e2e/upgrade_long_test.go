@@ -20,9 +20,9 @@ import (
 )
 
 // upgradeFrom is the release the rolling upgrade test starts from: the
-// last commit of raft log format 1, whose servers cannot read PlanApply
-// version 2 and advertise no format. NAI_UPGRADE_FROM names another
-// revision. Move it forward when a new log format is released.
+// main line's last commit before PlanApply version 2 (raft log format 2),
+// whose servers read only format 1 and advertise none. NAI_UPGRADE_FROM
+// names another revision. Move it forward when a new log format comes.
 const upgradeFrom = "cda35db"
 
 // The rolling upgrade of docs/operations.md, under submissions: a cluster
