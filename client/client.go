@@ -352,8 +352,10 @@ func (c *Client) poll(ctx context.Context) error {
 				break
 			}
 			c.logger.Warn("cannot fetch allocations, will retry", "error", err)
-			if api.IsNotFound(err) {
-				// The servers forgot the node (a wiped state): introduce it again.
+			if api.IsNotFound(err) || api.IsUnauthorized(err) {
+				// The servers forgot the node or its secret (a wiped
+				// state, a snapshot restored from before it registered):
+				// introduce it again, with the agent's token.
 				if c.register(ctx) != nil {
 					break
 				}

@@ -42,15 +42,19 @@ func clusterLogger(t *testing.T, name string) *slog.Logger {
 // livenessGrace is the node-down grace of the liveness test.
 const livenessGrace = 2 * time.Second
 
-func startMember(t *testing.T, name string, expect int, grace time.Duration, join string) *member {
+func startMember(t *testing.T, name string, expect int, grace time.Duration, join string, opts ...func(*Config)) *member {
 	t.Helper()
 	logger := clusterLogger(t, name)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{DataDir: t.TempDir(), NodeName: name, RaftAddr: "127.0.0.1:0", Logger: logger,
-		Datacenter: "dc1", BootstrapExpect: expect, NodeDownGrace: grace, SchedulerInterval: time.Second})
+	cfg := Config{DataDir: t.TempDir(), NodeName: name, RaftAddr: "127.0.0.1:0", Logger: logger,
+		Datacenter: "dc1", BootstrapExpect: expect, NodeDownGrace: grace, SchedulerInterval: time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,12 @@
 // response. Reads come from immutable state snapshots; list reads support
 // blocking queries (?index=N&wait=30s).
 //
+// Operations (the operator's kit): snapshots for backups, checked whole
+// before raft restores them (snapshot.go); autopilot (autopilot.go): the
+// raft log format the leader writes during rolling upgrades, dead server
+// cleanup that never goes below a majority, and the servers' health for
+// list-peers; initial tokens from the configuration (acl_initial.go).
+//
 // Only the leader schedules. The scheduler is woken by every state change
 // (debounced by a millisecond, so a burst of submissions is planned in one
 // pass) and by a slow timer for time-based rules; it plans from a snapshot

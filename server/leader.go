@@ -60,6 +60,9 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	if err := s.ensureServerSecret(); err != nil {
 		s.logger.Error("make the servers' shared secret", "err", err)
 	}
+	if err := s.ensureInitialTokens(); err != nil {
+		s.logger.Error("initial tokens", "err", err)
+	}
 	s.startClusterLeader(stop)
 	s.startDrainer(stop)
 	s.startJobGC(stop)

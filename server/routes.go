@@ -87,6 +87,7 @@ func (s *Server) routes() []route {
 	}
 	rs = append(rs, s.artifactRoutes()...)
 	rs = append(rs, s.aclRoutes()...)
+	rs = append(rs, s.operatorRoutes()...)
 	return rs
 }
 

@@ -260,6 +260,9 @@ func routeCases() map[string]routeCase {
 		"DELETE /v1/operator/raft/peer":       {allowed: byCap(acl.OperatorWrite), query: "id=nobody"},
 		"GET /v1/operator/audit":              {allowed: byCap(acl.OperatorRead)},
 		"GET /v1/usage":                       {allowed: byCap(acl.User)},
+		"GET /v1/operator/snapshot":           {allowed: byCap(acl.ACLWrite)},
+		"PUT /v1/operator/snapshot":           {allowed: byCap(acl.ACLWrite), body: jsonBody("not a snapshot")},
+		"GET /v1/agent/raft":                  {allowed: byCap(acl.OperatorRead)},
 		"POST /v1/operator/audit":             {allowed: byCap(acl.Server), body: jsonBody(`{"events": []}`)},
 
 		"PUT /v1/client/nodes": {allowed: []string{"management", "nodetoken", "node", "server"}, body: func(f *aclFixture, caller string) []byte {

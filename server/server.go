@@ -54,6 +54,11 @@ type Config struct {
 	Datacenter      string
 	BootstrapExpect int
 	NodeDownGrace   time.Duration
+	// Autopilot (autopilot.go): remove servers serf has shown not alive
+	// for DeadServerThreshold (0: DefaultDeadServerThreshold), while the
+	// live servers stay a majority.
+	CleanupDeadServers  bool
+	DeadServerThreshold time.Duration
 
 	// Blobs (blob_replicate.go, blob_gc.go): copies wanted of each blob
 	// (0: every server), how long an unreferenced blob is kept (0:
@@ -94,6 +99,11 @@ type ACLConfig struct {
 	// allows one more bootstrap (docs/operations.md); default
 	// DataDir/acl-bootstrap-reset.
 	BootstrapResetFile string
+	// InitialManagementToken and InitialNodeToken are secrets the first
+	// leader of a never-bootstrapped cluster makes a management token and
+	// a node token with (acl_initial.go).
+	InitialManagementToken string
+	InitialNodeToken       string
 }
 
 // Server is one nai server: raft, the FSM, the leader loop and the API.
@@ -128,6 +138,10 @@ type Server struct {
 	peerTransport *http.Transport
 	peerClient    *http.Client
 	audit         *auditLog
+	// restoring allows one snapshot restore at a time (snapshot.go).
+	restoring sync.Mutex
+	// ap is the leader's autopilot state (autopilot.go).
+	ap autopilot
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -276,7 +290,7 @@ func (s *Server) setupRaft(dir string) error {
 	if err := s.recoverFromPeersFile(rc, cache, store, snaps, trans, dir); err != nil {
 		return err
 	}
-	r, err := raft.NewRaft(rc, &notifyFSM{FSM: s.fsm, changed: s.changeCh}, cache, store, snaps, trans)
+	r, err := raft.NewRaft(rc, &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore}, cache, store, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -362,7 +376,8 @@ func (s *Server) WaitForLeader(ctx context.Context) error {
 // apply sends one typed request through raft and returns the FSM's answer.
 // It must run on the leader; elsewhere it returns ErrNotLeader.
 func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
-	b, err := fsm.Encode(t, req)
+	// In the log format every server of the cluster reads (autopilot.go).
+	b, err := s.encode(t, req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("encode raft entry: %w", err)
 	}
@@ -409,6 +424,9 @@ func (s *Server) closeStores() {
 type notifyFSM struct {
 	*fsm.FSM
 	changed chan struct{}
+	// restored runs after the state was replaced by a snapshot
+	// (snapshot.go).
+	restored func()
 }
 
 func (n *notifyFSM) Apply(l *raft.Log) any {
@@ -419,6 +437,9 @@ func (n *notifyFSM) Apply(l *raft.Log) any {
 
 func (n *notifyFSM) Restore(rc io.ReadCloser) error {
 	err := n.FSM.Restore(rc)
+	if err == nil && n.restored != nil {
+		n.restored()
+	}
 	n.signal()
 	return err
 }

@@ -97,9 +97,13 @@ func runClusterAgent(c *cli.Context) error {
 			BlobReplicas:    cfg.Server.BlobReplicas,
 			BlobRetention:   cfg.Server.BlobRetention,
 			JobGCThreshold:  cfg.Server.JobGCThreshold,
-			ACL:             server.ACLConfig{Enabled: cfg.ACL.Enabled},
+			ACL:             cfg.serverACL(),
 			TLS:             tlsAgent,
 			Logger:          logger.With("component", "server"),
+
+			// Autopilot (server/autopilot.go).
+			CleanupDeadServers:  cfg.Server.CleanupDeadServers,
+			DeadServerThreshold: cfg.Server.DeadServerThreshold,
 		})
 		if err != nil {
 			return fail("start server: %v", err)

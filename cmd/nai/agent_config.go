@@ -42,6 +42,10 @@ type agentConfig struct {
 		// JobGCThreshold is how long finished jobs stay in the live
 		// tables (their usage stays in the accounting rows).
 		JobGCThreshold time.Duration
+		// Autopilot (server/autopilot.go): remove servers gone longer
+		// than the threshold, never below a majority.
+		CleanupDeadServers  bool
+		DeadServerThreshold time.Duration
 	}
 	Client struct {
 		Enabled        bool
@@ -58,6 +62,11 @@ type agentConfig struct {
 		// AgentToken is what a client agent registers its node with (a
 		// token of policy node).
 		AgentToken string
+		// Servers: the secrets of the management token and of a node
+		// token that the first leader makes when ACLs were never
+		// bootstrapped (server/acl_initial.go).
+		InitialManagementToken string
+		InitialNodeToken       string
 	}
 	// TLS is mutual TLS for HTTP (all parties) and raft.
 	TLS     tlsutil.Config
@@ -69,6 +78,7 @@ func defaultAgentConfig() *agentConfig {
 	c := &agentConfig{Datacenter: "dc1", BindAddr: "127.0.0.1", LogLevel: "info"}
 	c.Ports.HTTP, c.Ports.Raft, c.Ports.Serf = 4646, 4647, 4648
 	c.Server.NodeDownGrace = server.DefaultNodeDownGrace
+	c.Server.DeadServerThreshold = server.DefaultDeadServerThreshold
 	c.ACL.Enabled = true
 	return c
 }
@@ -98,8 +108,10 @@ type fileTLS struct {
 }
 
 type fileACL struct {
-	Enabled    *bool   `hcl:"enabled,optional"`
-	AgentToken *string `hcl:"agent_token,optional"`
+	Enabled                *bool   `hcl:"enabled,optional"`
+	AgentToken             *string `hcl:"agent_token,optional"`
+	InitialManagementToken *string `hcl:"initial_management_token,optional"`
+	InitialNodeToken       *string `hcl:"initial_node_token,optional"`
 }
 
 type filePorts struct {
@@ -115,6 +127,9 @@ type fileServer struct {
 	BlobReplicas    *int           `hcl:"blob_replicas,optional"`
 	BlobRetention   hcl.Expression `hcl:"blob_retention,optional"`
 	JobGCThreshold  hcl.Expression `hcl:"job_gc_threshold,optional"`
+	// Autopilot.
+	CleanupDeadServers  *bool          `hcl:"cleanup_dead_servers,optional"`
+	DeadServerThreshold hcl.Expression `hcl:"dead_server_threshold,optional"`
 }
 
 type fileClient struct {
@@ -236,6 +251,15 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 				cfg.Server.JobGCThreshold = d
 			}
 		}
+		set(&cfg.Server.CleanupDeadServers, s.CleanupDeadServers)
+		if str, rng, ok := stringExpr(s.DeadServerThreshold, errs); ok {
+			d, err := time.ParseDuration(str)
+			if err != nil || d <= 0 {
+				errs.add("%s: dead_server_threshold %q is not a positive duration such as \"10m\"", pos(rng), str)
+			} else {
+				cfg.Server.DeadServerThreshold = d
+			}
+		}
 	}
 	if t := fc.TLS; t != nil {
 		set(&cfg.TLS.CAFile, t.CAFile)
@@ -246,6 +270,8 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 	if a := fc.ACL; a != nil {
 		set(&cfg.ACL.Enabled, a.Enabled)
 		set(&cfg.ACL.AgentToken, a.AgentToken)
+		set(&cfg.ACL.InitialManagementToken, a.InitialManagementToken)
+		set(&cfg.ACL.InitialNodeToken, a.InitialNodeToken)
 	}
 	if c := fc.Client; c != nil {
 		set(&cfg.Client.Enabled, c.Enabled)
@@ -486,6 +512,19 @@ func (cfg *agentConfig) validate() error {
 	if err := cfg.TLS.Validate(); err != nil {
 		errs.add("%v", err)
 	}
+	for name, secret := range map[string]string{"acl.initial_management_token": cfg.ACL.InitialManagementToken, "acl.initial_node_token": cfg.ACL.InitialNodeToken} {
+		if secret == "" {
+			continue
+		}
+		if !cfg.Server.Enabled {
+			errs.add("%s is for servers (the first leader makes the token); a client registers with acl.agent_token", name)
+		} else if err := server.ValidInitialSecret(secret); err != nil {
+			errs.add("%s %v", name, err)
+		}
+	}
+	if cfg.ACL.InitialNodeToken != "" && cfg.ACL.InitialManagementToken == "" {
+		errs.add("acl.initial_node_token needs acl.initial_management_token: the node token is made when the first leader bootstraps ACLs")
+	}
 	sort.Strings(errs.problems)
 	return errs.err()
 }
@@ -496,4 +535,10 @@ func (cfg *agentConfig) httpListenAddr() string {
 		return cfg.HTTPAddr
 	}
 	return net.JoinHostPort(cfg.BindAddr, fmt.Sprint(cfg.Ports.HTTP))
+}
+
+// serverACL is the server's part of the acl block.
+func (cfg *agentConfig) serverACL() server.ACLConfig {
+	return server.ACLConfig{Enabled: cfg.ACL.Enabled,
+		InitialManagementToken: cfg.ACL.InitialManagementToken, InitialNodeToken: cfg.ACL.InitialNodeToken}
 }

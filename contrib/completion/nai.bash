@@ -60,6 +60,7 @@ _nai_resolve() {
             keygen) echo keygen ;;
             blobs) echo blobs ;;
             audit) echo audit ;;
+            snapshot) echo snapshot ;;
         esac ;;
     'operator queue')
         case "$2" in
@@ -83,6 +84,12 @@ _nai_resolve() {
         case "$2" in
             list-peers) echo list-peers ;;
             remove-peer) echo remove-peer ;;
+        esac ;;
+    'operator snapshot')
+        case "$2" in
+            save) echo save ;;
+            inspect) echo inspect ;;
+            restore) echo restore ;;
         esac ;;
     'dataset')
         case "$2" in
@@ -194,7 +201,7 @@ _nai_words() {
     'values node eligibility') echo ' address ' ;;
     'flags share') echo '-json -address' ;;
     'values share') echo ' address ' ;;
-    'commands operator') echo 'queue share quota raft keygen blobs audit' ;;
+    'commands operator') echo 'queue share quota raft keygen blobs audit snapshot' ;;
     'commands operator queue') echo 'list show apply delete' ;;
     'flags operator queue list') echo '-json -address' ;;
     'values operator queue list') echo ' address ' ;;
@@ -225,6 +232,12 @@ _nai_words() {
     'values operator blobs') echo ' address ' ;;
     'flags operator audit') echo '-since -user -limit -json -address' ;;
     'values operator audit') echo ' since user limit address ' ;;
+    'commands operator snapshot') echo 'save inspect restore' ;;
+    'flags operator snapshot save') echo '-stale -address' ;;
+    'values operator snapshot save') echo ' address ' ;;
+    'flags operator snapshot inspect') echo '-json' ;;
+    'flags operator snapshot restore') echo '-force -address' ;;
+    'values operator snapshot restore') echo ' address ' ;;
     'commands dataset') echo 'push list show pull rm' ;;
     'flags dataset push') echo '-name -description -group -json -path -address' ;;
     'values dataset push') echo ' name description group path address ' ;;

@@ -103,6 +103,8 @@ function __nai_resolve
                     echo blobs
                 case 'audit'
                     echo audit
+                case 'snapshot'
+                    echo snapshot
             end
         case 'operator queue'
             switch $argv[2]
@@ -137,6 +139,15 @@ function __nai_resolve
                     echo list-peers
                 case 'remove-peer'
                     echo remove-peer
+            end
+        case 'operator snapshot'
+            switch $argv[2]
+                case 'save'
+                    echo save
+                case 'inspect'
+                    echo inspect
+                case 'restore'
+                    echo restore
             end
         case 'dataset'
             switch $argv[2]
@@ -304,6 +315,10 @@ function __nai_value_flags
             printf '%s\n' address
         case 'operator audit'
             printf '%s\n' since user limit address
+        case 'operator snapshot save'
+            printf '%s\n' address
+        case 'operator snapshot restore'
+            printf '%s\n' address
         case 'dataset push'
             printf '%s\n' name description group path address
         case 'dataset list'
@@ -437,7 +452,7 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'job' -d 'submit, follow and
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'queue' -d 'list jobs in the order the scheduler considers them (like squeue)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'node' -d 'list the GPU hosts, show their GPUs, drain them'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'share' -d 'show fair share: shares, decayed GPU-hour usage and the resulting factor per group and user (like sshare)'
-complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas) and repair the cluster (raft, keygen)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas), back up (snapshot) and repair the cluster (raft, keygen)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pull and remove versioned datasets'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'tls' -d 'make the cluster\'s CA and the certificates of servers, clients and the CLI'
@@ -580,6 +595,7 @@ complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'raft' -d 'inspect a
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'keygen' -d 'print a new gossip encryption key for the agents\' encrypt setting'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'blobs' -d 'list the stored blobs: size, copies held/wanted, holders and references (under-replicated first)'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'audit' -d 'the audit log of API writes: who, what, which object, result, when'
+complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'snapshot' -d 'save, check and restore snapshots of the servers\' state (backups)'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'list' -d 'list the queues in force'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'show' -d 'show one queue'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'apply' -d 'create or replace the queues defined in an HCL file'
@@ -631,6 +647,14 @@ complete -c nai -n '__nai_in \'operator audit\'' -o 'user' -r -d 'only this user
 complete -c nai -n '__nai_in \'operator audit\'' -o 'limit' -r -d 'the newest N events (0: all)'
 complete -c nai -n '__nai_in \'operator audit\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'operator audit\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'save' -d 'save a snapshot of the cluster\'s state to FILE (a management token: it holds token hashes)'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'inspect' -d 'check a snapshot file and show what it holds'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'restore' -d 'replace the state of every server with a snapshot\'s (a management token)'
+complete -c nai -n '__nai_in \'operator snapshot save\'' -o 'stale' -d 'take it from the server answering instead of the leader (when there is no leader)'
+complete -c nai -n '__nai_in \'operator snapshot save\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'operator snapshot inspect\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'operator snapshot restore\'' -o 'force' -d 'restore a snapshot taken on another cluster'
+complete -c nai -n '__nai_in \'operator snapshot restore\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'push' -d 'upload a new version (identical content makes none)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'list' -d 'list the datasets'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'show' -d 'show one dataset and its versions'
