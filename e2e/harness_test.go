@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -135,8 +136,13 @@ func startAgent(t *testing.T, dataDir string, gpus int, extra ...string) *agent 
 			t.Logf("agent log:\n%s", a.logs.String())
 		}
 	})
-	// Ready means the HTTP API answers and the node has registered.
+	// Ready means the HTTP API answers and the node has registered. With
+	// ACLs on, reading nodes needs a token the caller makes after the
+	// bootstrap: it waits for the node itself.
 	c := a.api()
+	if slices.Contains(extra, "-acl-enabled") || slices.Contains(extra, "-acl-enabled=true") {
+		return a
+	}
 	waitFor(t, 30*time.Second, "the node registers", func() bool {
 		nodes, err := c.Nodes(context.Background())
 		return err == nil && len(nodes) == 1 && len(nodes[0].GPUs) == gpus

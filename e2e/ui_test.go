@@ -159,6 +159,10 @@ func TestUIACL(t *testing.T) {
 		t.Fatalf("bootstrap: %v", err)
 	}
 	mgmt := a.api().WithToken(boot.SecretID)
+	waitFor(t, 30*time.Second, "the node registers", func() bool {
+		nodes, err := mgmt.Nodes(ctx)
+		return err == nil && len(nodes) == 1
+	})
 	tokens := map[string]string{}
 	for _, u := range []string{"alice", "bob"} {
 		if _, err := mgmt.CreateUser(ctx, &structs.User{Name: u}); err != nil {
@@ -188,7 +192,7 @@ func TestUIACL(t *testing.T) {
 
 	b.run("log in as alice",
 		chromedp.SendKeys(chromedp.CSS("#token"), tokens["alice"]),
-		chromedp.Submit(chromedp.CSS("#login")),
+		chromedp.Click(chromedp.CSS(`#login button[type="submit"]`)),
 		chromedp.WaitVisible(chromedp.CSS(fmt.Sprintf(`tr[data-job-id="%s"]`, ids["alice"]))))
 	var rows []string
 	b.eval(`[...document.querySelectorAll('#queue-table tbody tr')].map(r => r.dataset.jobId)`, &rows)
