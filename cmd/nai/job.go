@@ -88,9 +88,9 @@ func jobCommand() *cli.Command {
 			},
 			{
 				Name:      "metrics",
-				Usage:     "print the last value of each metric a job reported (-all: every line it wrote)",
-				ArgsUsage: "[-json] [-all] ID",
-				Flags:     withAddr(jsonFlag(), &cli.BoolFlag{Name: "all", Usage: "print the full history, every line of NAI_METRICS_FILE"}),
+				Usage:     "print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve)",
+				ArgsUsage: "[-json] [-all] [-plot KEY] ID",
+				Flags:     withAddr(append([]cli.Flag{jsonFlag(), &cli.BoolFlag{Name: "all", Usage: "print the full history, every line of NAI_METRICS_FILE"}}, plotFlags()...)...),
 				Action:    jobMetrics,
 			},
 		},
@@ -226,6 +226,9 @@ func jobMetrics(c *cli.Context) error {
 	id, err := oneID(c)
 	if err != nil {
 		return err
+	}
+	if k := c.String("plot"); k != "" {
+		return jobMetricsPlot(c, id, k) // plot.go
 	}
 	if c.Bool("all") {
 		return jobMetricsAll(c, id)
