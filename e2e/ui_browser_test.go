@@ -203,6 +203,9 @@ func (b *browser) eval(expr string, out any) {
 	}
 }
 
+// readmeShots are the screenshots the README shows (docs/screenshots).
+var readmeShots = map[string]bool{"queue": true, "job": true, "nodes": true, "login": true}
+
 // shot saves a screenshot of the whole page as NAME.png.
 func (b *browser) shot(name string) {
 	b.t.Helper()
@@ -214,7 +217,7 @@ func (b *browser) shot(name string) {
 		return
 	}
 	dirs := []string{b.t.ArtifactDir()}
-	if d := os.Getenv("NAI_SCREENSHOTS"); d != "" {
+	if d := os.Getenv("NAI_SCREENSHOTS"); d != "" && readmeShots[name] {
 		dirs = append(dirs, d)
 	}
 	for _, d := range dirs {

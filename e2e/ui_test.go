@@ -62,12 +62,23 @@ func TestUIJobLifecycle(t *testing.T) {
 		j, _, err := a.api().Job(context.Background(), id)
 		return err == nil && j.Status == structs.JobRunning
 	})
+	// A job that waits for GPUs, behind it.
+	waiting := a.submit(dir, "ui-wait", `job "ui-wait" {
+  resources {
+    cpu    = 0.5
+    memory = "128MiB"
+    gpu { count = 4 }
+  }
+  task { command = "/bin/true" }
+}
+`)
 	b := newBrowser(t)
 
-	// The queue shows the running job.
+	// The queue shows the running job, and why the other one waits.
 	b.open(a, "#/queue")
 	row := fmt.Sprintf(`tr[data-job-id="%s"][data-status="running"]`, id)
 	b.run("see the running job in the queue", chromedp.WaitVisible(chromedp.CSS(row)))
+	b.waitJS("the waiting job says why", fmt.Sprintf(`(() => { const r = document.querySelector('tr[data-job-id="%s"][data-status="pending"] td.why'); return r && r.textContent.length > 0 && r.textContent !== 'waiting for the scheduler'; })()`, waiting), 30*time.Second)
 	var cells string
 	b.eval(`document.querySelector('`+row+`').innerText`, &cells)
 	if !strings.Contains(cells, "ui-train") || !strings.Contains(cells, "e2e-node") {

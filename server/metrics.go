@@ -183,7 +183,9 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 			queues[q.Name] = true
 		}
 	}
-	outcomes := map[string]int{}
+	// The usual outcomes are there from the start, at 0, so a rate over
+	// them has a series before the first job ends.
+	outcomes := map[string]int{"complete": 0, "failed": 0, "cancelled": 0}
 	if jobs, err := snap.Jobs(nil); err == nil {
 		for _, j := range jobs {
 			q := j.Queue
