@@ -20,7 +20,7 @@ func TestGrafanaDashboard(t *testing.T) {
 	}
 	var d struct {
 		Inputs []struct{ Name, PluginID string } `json:"__inputs"`
-		Title  string                           `json:"title"`
+		Title  string                            `json:"title"`
 		Panels []struct {
 			ID      int    `json:"id"`
 			Type    string `json:"type"`
