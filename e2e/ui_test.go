@@ -334,3 +334,46 @@ func TestUILargeLog(t *testing.T) {
 	t.Logf("100 MB log: %d lines on the page at first, %d after one scroll up", lines, after)
 	b.shot("job-big-log")
 }
+
+// TestUISweep: a sweep's page shows its members side by side with their
+// final metrics, the best one marked.
+func TestUISweep(t *testing.T) {
+	chromium(t)
+	a := startAgent(t, t.TempDir(), 1)
+	dir := t.TempDir()
+	first := a.submit(dir, "sweep", `job "sw" {
+  sweep {
+    mode   = "grid"
+    values = { lr = [1, 2, 5] }
+  }
+  resources {
+    cpu    = 0.2
+    memory = "64MiB"
+  }
+  task {
+    command = "/bin/sh"
+    args    = ["-c", "echo \"{\\\"step\\\": 1, \\\"loss\\\": $((10 / ${sweep.lr})), \\\"acc\\\": ${sweep.lr}}\" >> $NAI_METRICS_FILE"]
+  }
+}
+`)
+	members, err := a.api().ArrayJobs(context.Background(), first)
+	if err != nil || len(members) != 3 {
+		t.Fatalf("sweep %s: %d members, %v", first, len(members), err)
+	}
+	var best string
+	for _, m := range members {
+		a.waitJob(m.ID, 60*time.Second)
+		if m.SweepValues["lr"] == "5" {
+			best = m.ID
+		}
+	}
+	b := newBrowser(t)
+	b.open(a, "#/jobs/"+first)
+	b.waitJS("three members with their metrics", `document.querySelectorAll('#sweep-table tbody tr').length === 3 && document.querySelectorAll('#sweep-table td.best').length === 2`, 30*time.Second)
+	var bestRow string
+	b.eval(`document.querySelector('#sweep-table tr.best').dataset.jobId`, &bestRow)
+	if bestRow != best {
+		t.Errorf("the sweep marks job %s best, want %s (lowest loss)", bestRow, best)
+	}
+	b.shot("sweep")
+}

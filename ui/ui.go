@@ -21,8 +21,8 @@ func FS() fs.FS {
 }
 
 // Handler serves the UI's files, with the path already stripped of its
-// mount point (/ui/). Paths that name no file get index.html, so a page's
-// address can be reloaded.
+// mount point (/ui/). Paths that name no file (or a folder) get
+// index.html, so a page's address can be reloaded and no folder is listed.
 func Handler() http.Handler {
 	root := FS()
 	files := http.FileServerFS(root)
@@ -37,7 +37,7 @@ func Handler() http.Handler {
 		if p == "" {
 			p = "index.html"
 		}
-		if _, err := fs.Stat(root, p); err != nil {
+		if fi, err := fs.Stat(root, p); err != nil || fi.IsDir() {
 			r2 := r.Clone(r.Context())
 			r2.URL.Path = "/"
 			files.ServeHTTP(w, r2)
