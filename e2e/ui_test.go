@@ -224,6 +224,12 @@ func TestUIACL(t *testing.T) {
 	}
 	b.shot("queue-alice")
 
+	// She sees herself and her groups, not the others.
+	b.open(a, "#/users")
+	b.waitJS("alice's users page", `document.querySelectorAll('#users-table tbody tr').length === 1 && document.querySelector('#users-table').innerText.includes('alice')`, 30*time.Second)
+	b.open(a, "#/groups")
+	b.waitJS("alice's groups page", `document.querySelector('#groups-table') !== null && !document.querySelector('#groups-table').innerText.includes('bob')`, 30*time.Second)
+
 	// Bob's job is not hers to see.
 	b.open(a, "#/jobs/"+ids["bob"])
 	b.run("bob's job is hidden", chromedp.WaitVisible(chromedp.CSS("#job-not-found")))
@@ -376,4 +382,54 @@ func TestUISweep(t *testing.T) {
 		t.Errorf("the sweep marks job %s best, want %s (lowest loss)", bestRow, best)
 	}
 	b.shot("sweep")
+}
+
+// TestUILineage: a dataset version read by a job that registered a model
+// version shows as dataset -> job -> model on the lineage page and on the
+// dataset's and the model's pages.
+func TestUILineage(t *testing.T) {
+	chromium(t)
+	a := startAgent(t, t.TempDir(), 1)
+	work := t.TempDir()
+	data := filepath.Join(work, "data")
+	writeFile(t, data, "train.txt", "0 1 2 3\n")
+	a.mustNai("dataset", "push", data, "-name", "digits", "-description", "four digits")
+	id := a.submit(work, "train", `job "train" {
+  dataset "digits" { version = "latest" }
+  resources {
+    cpu    = 0.2
+    memory = "64MiB"
+  }
+  task {
+    command = "/bin/sh"
+    args    = ["-c", "cp $NAI_DATASET_DIR/train.txt $NAI_OUTPUT_DIR/w.bin; echo '{\"step\": 1, \"loss\": 0.5}' >> $NAI_METRICS_FILE"]
+  }
+  output { model = "digits-net" }
+}
+`)
+	if j := a.waitJob(id, 60*time.Second); j.Status != structs.JobComplete {
+		t.Fatalf("job %s %s", id, j.Status)
+	}
+	b := newBrowser(t)
+	b.open(a, "#/lineage")
+	// Three boxes joined by two edges: digits:1 -> job -> digits-net:1.
+	b.waitJS("the lineage graph", `document.querySelectorAll('#lineage .gnode').length === 3 && document.querySelectorAll('#lineage path.edge').length === 2`, 30*time.Second)
+	var labels []string
+	b.eval(`[...document.querySelectorAll('#lineage .gnode text')].map(t => t.textContent)`, &labels)
+	want := map[string]bool{"digits:1": true, "job " + id + " train": true, "digits-net:1": true}
+	for _, l := range labels {
+		delete(want, l)
+	}
+	if len(want) != 0 {
+		t.Errorf("lineage boxes %v lack %v", labels, want)
+	}
+	b.shot("lineage")
+	b.open(a, "#/models/digits-net")
+	b.waitJS("the model's versions", `document.querySelectorAll('#versions tbody tr').length === 1 && document.querySelector('#versions').innerText.includes('digits:1')`, 30*time.Second)
+	b.waitJS("the model's lineage", `document.querySelectorAll('#lineage .gnode').length === 3`, 30*time.Second)
+	b.shot("model")
+	b.open(a, "#/datasets")
+	b.waitJS("the dataset list", `document.querySelector('#datasets-table tr[data-name="digits"]') !== null`, 30*time.Second)
+	b.open(a, "#/models/none-such")
+	b.run("a model that does not exist", chromedp.WaitVisible(chromedp.CSS(".notfound")))
 }

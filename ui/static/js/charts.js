@@ -68,7 +68,7 @@ export class MetricCharts {
       }
       const ys = data[1];
       const last = ys.length ? ys[ys.length - 1] : undefined;
-      replace(c.cap, h('strong', {}, key), ` · ${ys.length} points · last ${last === undefined ? '—' : fmtNum(last)}`);
+      replace(c.cap, h('strong', {}, key), ` · ${ys.length} point${ys.length === 1 ? '' : 's'} · last ${last === undefined ? '—' : fmtNum(last)}`);
       c.box.dataset.points = String(ys.length);
     }
   }

@@ -41,7 +41,9 @@ export class LogView {
     const signal = this.ctrl.signal;
     replace(this.status, follow ? 'following…' : '');
     await Promise.all(['stdout', 'stderr'].map((typ) => this.tail(typ, follow, signal)));
-    if (!signal.aborted) replace(this.status, this.hasEarlier() ? 'scroll up for earlier lines' : '');
+    if (signal.aborted) return;
+    if (this.hasEarlier()) replace(this.status, 'scroll up for earlier lines');
+    else replace(this.status, this.lines.childElementCount === 0 ? 'The job wrote nothing to stdout or stderr.' : '');
   }
 
   stop() { if (this.ctrl) this.ctrl.abort(); }

@@ -141,7 +141,7 @@ function renderFacts(dl, j) {
     ['Node', j.node_name ? `${j.node_name}${j.gpus && j.gpus.length ? ' · GPUs ' + j.gpus.join(', ') : ''}` : '—'],
     ['Attempt', String(j.attempt || 0)],
   ];
-  if (j.array_id) rows.push(['Sweep', h('span', {}, `member ${j.array_index} of `, h('a', { href: '#/jobs/' + encodeURIComponent(j.array_id) }, j.array_id))]);
+  if (j.array_id) rows.push(['Sweep', h('span', {}, `member ${j.array_index || 0} of `, h('a', { href: '#/jobs/' + encodeURIComponent(j.array_id) }, j.array_id))]);
   if (j.depends_on && j.depends_on.length) rows.push(['Depends on', j.depends_on.map((d) => `${d.type}:${d.job_id}`).join(', ')]);
   for (const d of j.datasets || []) rows.push(['Dataset', h('a', { href: '#/datasets/' + encodeURIComponent(d.name) }, `${d.name}:${d.version}`)]);
   for (const m of j.models || []) rows.push(['Model', h('a', { href: '#/models/' + encodeURIComponent(m.name) }, `${m.name}:${m.version}`)]);
@@ -226,7 +226,7 @@ function renderSweep(div, j, members) {
     h('table', { class: 'sweep', id: 'sweep-table' },
       h('thead', {}, h('tr', {}, ['#', 'Job', 'State', ...params, ...keys].map((c) => h('th', {}, c)))),
       h('tbody', {}, members.map((m) => h('tr', { class: (m.id === j.id ? 'self ' : '') + (lead && best[lead] === m.id ? 'best' : ''), dataset: { jobId: m.id } },
-        h('td', { class: 'num' }, m.array_index),
+        h('td', { class: 'num' }, m.array_index || 0),
         h('td', {}, h('a', { href: '#/jobs/' + encodeURIComponent(m.id) }, m.id)),
         h('td', {}, statusBadge(m.status)),
         params.map((p) => h('td', {}, (m.sweep_values || {})[p] ?? '')),
