@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,6 +111,13 @@ func TestMetricsEndpoint(t *testing.T) {
 		}
 		return true
 	})
+	// nai top shows who holds which GPU.
+	top := a.mustNai("top", "-once")
+	for _, want := range []string{"4 GPUs: 3 allocated, 1 free, 0 unhealthy", "queue: 2 running, 0 pending", ids[0] + " one", ids[1] + " two"} {
+		if !strings.Contains(top, want) {
+			t.Errorf("nai top -once lacks %q:\n%s", want, top)
+		}
+	}
 	fams := scrape(t, a.addr, "")
 	for _, name := range []string{
 		"nai_queue_jobs", "nai_gpus", "nai_gpu_utilization_ratio", "nai_scheduler_pass_seconds",

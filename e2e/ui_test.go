@@ -101,6 +101,11 @@ func TestUIJobLifecycle(t *testing.T) {
 	if j := a.job(id); j.Status != structs.JobRunning {
 		t.Fatalf("job %s is %s while the page follows it, want running", id, j.Status)
 	}
+	// The terminal draws the same curve from the same live history.
+	if out := a.mustNai("job", "metrics", id, "-plot", "loss"); !strings.Contains(out, "15 points, last 66") ||
+		!strings.ContainsFunc(out, func(r rune) bool { return r > 0x2800 && r <= 0x28ff }) {
+		t.Errorf("nai job metrics -plot loss:\n%s", out)
+	}
 	var canvases int
 	b.eval(`document.querySelectorAll('#job-charts figure.chart canvas').length`, &canvases)
 	if canvases < 2 {

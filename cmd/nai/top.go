@@ -60,6 +60,9 @@ func runTop(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	var index uint64
+	if !c.Bool("once") {
+		fmt.Fprint(w, "\x1b[2J") // start on a clear screen
+	}
 	for {
 		f, idx, err := readTop(c.Context, cl, c.Int("n"), index, refresh)
 		if err != nil {
@@ -81,10 +84,6 @@ func runTop(c *cli.Context) error {
 		fmt.Fprint(w, "\x1b[H")
 		_, _ = w.Write(bytes.ReplaceAll(buf.Bytes(), []byte("\n"), []byte("\x1b[K\n")))
 		fmt.Fprint(w, "\x1b[J")
-		if index == 0 {
-			// The first frame clears the screen under it too.
-			fmt.Fprint(w, "\x1b[2J\x1b[H")
-		}
 	}
 }
 
@@ -103,9 +102,6 @@ func readTop(ctx context.Context, cl *api.Client, n int, index uint64, refresh t
 		return nil, 0, err
 	}
 	f.pending = f.pending[:min(n, len(f.pending))]
-	if idx == 0 {
-		idx = 1 // answered at once: still count as a first frame read
-	}
 	return f, idx, nil
 }
 
