@@ -21,7 +21,7 @@ NFPM      := $(TOOLS)/nfpm
 NFPM_VERSION := v2.45.2
 
 .PHONY: all build test test-short test-long lint fmt demo bench clean example-pytorch example-ddp \
-	completion dist tools
+	completion dist tools screenshots chromium
 
 all: build
 
@@ -68,6 +68,16 @@ example-pytorch: build
 # one-server, two-client cluster on this machine (examples/ddp).
 example-ddp: build
 	./examples/ddp/run.sh
+
+# The web UI's screenshots in docs/screenshots (shown by the README), taken
+# by the browser tests (e2e/ui_test.go) in headless Chromium. The tests
+# install Debian's chromium when it is missing and they run as root
+# (`make chromium` does it beforehand); without it they skip, saying why.
+screenshots:
+	NAI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(GO) test -tags $(TAGS) -count=1 -run '^TestUI' -v ./e2e
+
+chromium:
+	@command -v chromium >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-dejavu-core
 
 # Shell completion scripts, generated from the command tree; a test fails
 # when they are stale.

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/cgroups"
@@ -108,6 +110,9 @@ type Client struct {
 	memoryBytes int64
 	gpuMu       sync.Mutex
 	monitor     *fingerprint.Monitor // nil without GPUs or NVML
+	// gatherer is what GET /v1/metrics serves on a client-only agent
+	// (metrics_export.go).
+	gatherer atomic.Pointer[prometheus.Gatherer]
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)

@@ -30,9 +30,15 @@ func TestInitialTokens(t *testing.T) {
 	if who.Token == nil || !slices.Contains(who.Token.Policies, structs.PolicyManagement) {
 		t.Fatalf("the initial management token is %+v", who.Token)
 	}
-	node, err := anon.WithToken(nodeSecret).TokenSelf(ctx)
-	if err != nil || node.Token == nil || !slices.Equal(node.Token.Policies, []string{structs.PolicyNode}) {
-		t.Fatalf("the initial node token: %+v, %v", node, err)
+	// The node token is the leader's next entry after the bootstrap.
+	var node *structs.Whoami
+	waitUntil(t, "the initial node token works", func() bool {
+		var err error
+		node, err = anon.WithToken(nodeSecret).TokenSelf(ctx)
+		return err == nil
+	})
+	if node.Token == nil || !slices.Equal(node.Token.Policies, []string{structs.PolicyNode}) {
+		t.Fatalf("the initial node token: %+v", node)
 	}
 	if _, err := anon.ACLBootstrap(ctx); structs.CodeOf(err) != structs.CodeConflict {
 		t.Errorf("acl bootstrap after the initial tokens: %v, want a conflict", err)

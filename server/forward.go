@@ -85,6 +85,10 @@ func (s *Server) mustForward(r *http.Request) bool {
 	if strings.HasPrefix(p, "/v1/agent/") || strings.HasPrefix(p, "/v1/status/") {
 		return false
 	}
+	// Metrics describe the server that answers (metrics.go).
+	if p == "/v1/metrics" {
+		return false
+	}
 	// Blob data lives on each server's disk: the server a client talks to
 	// stores and serves it (blob_replicate.go); holdings reach raft apart.
 	if p == "/v1/blobs" || strings.HasPrefix(p, "/v1/blobs/") {

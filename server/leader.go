@@ -122,6 +122,8 @@ func (s *Server) leaderBarrier(stop chan struct{}, barrier func() error) bool {
 // preemptions and never-runnable cancels apply in one transaction (and
 // wake the scheduler once).
 func (s *Server) schedulePass() error {
+	start := time.Now()
+	defer func() { s.metrics.schedPass.Observe(time.Since(start).Seconds()) }()
 	snap := s.State().Snapshot()
 	now := time.Now().UTC()
 	sched, err := s.schedulerFor(snap, now)
@@ -155,6 +157,7 @@ func (s *Server) schedulePass() error {
 		if _, _, err := s.apply(fsm.PlanApply, req); err != nil {
 			return fmt.Errorf("apply plan: %w", err)
 		}
+		s.metrics.placements.Add(float64(len(req.Allocs)))
 	}
 	return nil
 }

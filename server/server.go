@@ -142,6 +142,8 @@ type Server struct {
 	restoring sync.Mutex
 	// ap is the leader's autopilot state (autopilot.go).
 	ap autopilot
+	// metrics are the Prometheus instruments (metrics.go).
+	metrics *serverMetrics
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -197,6 +199,7 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.ACL.BootstrapResetFile = filepath.Join(cfg.DataDir, "acl-bootstrap-reset")
 	}
 	s.audit = newAuditLog(s, cfg.Audit)
+	s.metrics = newServerMetrics(s)
 	raftDir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create raft dir: %w", err)
@@ -221,6 +224,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.wg.Add(1)
 	go s.monitorLeadership()
+	s.watchLeader()
 	s.startAuditFlusher()
 	if cfg.Bootstrap {
 		// A cluster member starts them in StartCluster, once it has peers.
@@ -381,6 +385,7 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, fmt.Errorf("encode raft entry: %w", err)
 	}
+	start := time.Now()
 	fut := s.raft.Apply(b, s.cfg.ApplyTimeout)
 	if err := fut.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
@@ -388,6 +393,7 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 		}
 		return nil, 0, fmt.Errorf("raft apply: %w", err)
 	}
+	s.metrics.observeApply(start)
 	resp := fut.Response()
 	if e, ok := resp.(error); ok && e != nil {
 		return nil, fut.Index(), e

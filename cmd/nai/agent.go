@@ -231,6 +231,10 @@ func runAgent(c *cli.Context) error {
 	srv.Routes(mux)
 	mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
 	mux.Handle("POST /v1/client/dev/gpu-fault", cl.Handler()) // 404 unless the GPUs are fake
+	mux.Handle("GET /v1/client/allocations/{id}/metrics", cl.Handler())
+	if err := serveClientMetrics(mux, srv, cl); err != nil {
+		return cli.Exit(fmt.Sprintf("nai agent: metrics: %v", err), 1)
+	}
 	if c.Bool("enable-debug") {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

@@ -219,6 +219,10 @@ func runClusterAgent(c *cli.Context) error {
 	if cl != nil {
 		mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
 		mux.Handle("POST /v1/client/dev/gpu-fault", cl.Handler()) // 404 unless the GPUs are fake
+		mux.Handle("GET /v1/client/allocations/{id}/metrics", cl.Handler())
+		if err := serveClientMetrics(mux, srv, cl); err != nil {
+			return fail("metrics: %v", err)
+		}
 	}
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()

@@ -10,6 +10,7 @@ _nai_resolve() {
             job) echo job ;;
             queue) echo queue ;;
             node) echo node ;;
+            top) echo top ;;
             share) echo share ;;
             operator) echo operator ;;
             dataset) echo dataset ;;
@@ -162,7 +163,7 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node share operator dataset model tls usage acl login logout user group token agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node top share operator dataset model tls usage acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
     'commands job') echo 'priority run validate plan convert list status inspect logs cancel outputs metrics' ;;
@@ -186,8 +187,8 @@ _nai_words() {
     'values job cancel') echo ' u user state t queue p name n address ' ;;
     'flags job outputs') echo '-o -output -json -address' ;;
     'values job outputs') echo ' o output address ' ;;
-    'flags job metrics') echo '-json -all -sort -address' ;;
-    'values job metrics') echo ' sort address ' ;;
+    'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;
+    'values job metrics') echo ' sort plot width height address ' ;;
     'flags queue') echo '-json -format -all -a -explain -u -user -me -state -t -queue -p -name -n -address' ;;
     'values queue') echo ' format u user state t queue p name n address ' ;;
     'commands node') echo 'list status drain eligibility' ;;
@@ -199,6 +200,8 @@ _nai_words() {
     'values node drain') echo ' deadline address ' ;;
     'flags node eligibility') echo '-enable -disable -json -address' ;;
     'values node eligibility') echo ' address ' ;;
+    'flags top') echo '-once -n -refresh -address' ;;
+    'values top') echo ' n refresh address ' ;;
     'flags share') echo '-json -address' ;;
     'values share') echo ' address ' ;;
     'commands operator') echo 'queue share quota raft keygen blobs audit snapshot' ;;

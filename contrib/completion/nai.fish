@@ -12,6 +12,8 @@ function __nai_resolve
                     echo queue
                 case 'node'
                     echo node
+                case 'top'
+                    echo top
                 case 'share'
                     echo share
                 case 'operator'
@@ -276,7 +278,7 @@ function __nai_value_flags
         case 'job outputs'
             printf '%s\n' o output address
         case 'job metrics'
-            printf '%s\n' sort address
+            printf '%s\n' sort plot width height address
         case 'queue'
             printf '%s\n' format u user state t queue p name n address
         case 'node list'
@@ -287,6 +289,8 @@ function __nai_value_flags
             printf '%s\n' deadline address
         case 'node eligibility'
             printf '%s\n' address
+        case 'top'
+            printf '%s\n' n refresh address
         case 'share'
             printf '%s\n' address
         case 'operator queue list'
@@ -451,6 +455,7 @@ end
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'job' -d 'submit, follow and inspect training jobs'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'queue' -d 'list jobs in the order the scheduler considers them (like squeue)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'node' -d 'list the GPU hosts, show their GPUs, drain them'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'top' -d 'watch the nodes\' GPUs (owner, utilisation, memory) and the head of the queue'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'share' -d 'show fair share: shares, decayed GPU-hour usage and the resulting factor per group and user (like sshare)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas), back up (snapshot) and repair the cluster (raft, keygen)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pull and remove versioned datasets'
@@ -482,7 +487,7 @@ complete -c nai -f -n '__nai_needs_command \'job\'' -a 'inspect' -d 'print the j
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'logs' -d 'print a job\'s stdout (or stderr); -tail N the last lines, -f keeps following'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'cancel' -d 'stop jobs (pending jobs leave the queue; running ones are killed), by id or by selection (like scancel)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'outputs' -d 'download what a job left in NAI_OUTPUT_DIR and unpack it'
-complete -c nai -f -n '__nai_needs_command \'job\'' -a 'metrics' -d 'print the last value of each metric a job reported (-all: every line it wrote); an array id compares its members'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'metrics' -d 'print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve); an array id compares its members'
 complete -c nai -n '__nai_in \'job priority\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job priority\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job run\'' -o 'detach' -d 'print only the job id (the array id for a sweep) and return'
@@ -552,6 +557,9 @@ complete -c nai -n '__nai_in \'job outputs\'' -o 'address' -r -d 'agent HTTP `AD
 complete -c nai -n '__nai_in \'job metrics\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'all' -d 'print the full history, every line of NAI_METRICS_FILE'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'sort' -r -d 'for an array, order members best first by this metric `KEY` (lower is better for loss, error and the like; add :asc or :desc to say)'
+complete -c nai -n '__nai_in \'job metrics\'' -o 'plot' -r -d 'draw the curve of this metric (step on the x axis) in the terminal'
+complete -c nai -n '__nai_in \'job metrics\'' -o 'width' -r -d 'plot width in columns'
+complete -c nai -n '__nai_in \'job metrics\'' -o 'height' -r -d 'plot height in rows'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'queue\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'queue\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE`, one line per job'
@@ -586,6 +594,10 @@ complete -c nai -n '__nai_in \'node eligibility\'' -o 'enable' -d 'new work may 
 complete -c nai -n '__nai_in \'node eligibility\'' -o 'disable' -d 'no new work is placed on the node'
 complete -c nai -n '__nai_in \'node eligibility\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'node eligibility\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'top\'' -o 'once' -d 'print one frame and exit (for scripts)'
+complete -c nai -n '__nai_in \'top\'' -o 'n' -r -d 'pending jobs shown from the head of the queue'
+complete -c nai -n '__nai_in \'top\'' -o 'refresh' -r -d 'redraw at least this often (the GPUs\' samples change)'
+complete -c nai -n '__nai_in \'top\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'share\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'share\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'queue' -d 'define the queues (partitions) jobs are submitted to'
