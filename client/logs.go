@@ -23,15 +23,21 @@ func writeError(w http.ResponseWriter, status int, e *structs.Error) {
 	_ = json.NewEncoder(w).Encode(structs.ErrorBody{Error: e})
 }
 
-func (c *Client) serveLogs(w http.ResponseWriter, r *http.Request) {
+// localAlloc finds the dir of an allocation of this node named in the
+// path, or answers not found.
+func (c *Client) localAlloc(w http.ResponseWriter, r *http.Request) (allocDir, bool) {
 	id := r.PathValue("id")
-	if validAllocID(id) != nil {
-		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
-		return
-	}
 	dir := allocDir(filepath.Join(c.allocsDir(), id))
-	if !exists(dir.path(allocFile)) {
+	if validAllocID(id) != nil || !exists(dir.path(allocFile)) {
 		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
+		return "", false
+	}
+	return dir, true
+}
+
+func (c *Client) serveLogs(w http.ResponseWriter, r *http.Request) {
+	dir, ok := c.localAlloc(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()

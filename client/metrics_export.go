@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -104,14 +103,8 @@ const maxMetricsServe = 256 << 20
 // ?offset= (default 0): whole lines only, so a line being written is sent
 // on the next call. X-Nai-Offset says where the next call starts.
 func (c *Client) serveAllocMetrics(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if validAllocID(id) != nil {
-		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
-		return
-	}
-	dir := allocDir(filepath.Join(c.allocsDir(), id))
-	if !exists(dir.path(allocFile)) {
-		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
+	dir, ok := c.localAlloc(w, r)
+	if !ok {
 		return
 	}
 	var offset int64
@@ -125,7 +118,7 @@ func (c *Client) serveAllocMetrics(w http.ResponseWriter, r *http.Request) {
 	}
 	body, next, err := readWholeLines(dir.metricsPath(), offset, maxMetricsServe)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, structs.NewError(structs.CodeInternal, "read the metrics of allocation %s: %v", id, err))
+		writeError(w, http.StatusInternalServerError, structs.NewError(structs.CodeInternal, "read the metrics of allocation %s: %v", r.PathValue("id"), err))
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
