@@ -180,7 +180,8 @@ func TestRestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest, _, err := s.blobs.Put(strings.NewReader("outputs"))
+	info, err := s.blobs.Put(strings.NewReader("outputs"), "")
+	digest := info.Digest
 	if err != nil {
 		t.Fatal(err)
 	}
