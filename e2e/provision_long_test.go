@@ -396,10 +396,7 @@ func (n *provNode) nai(t *testing.T, args ...string) (string, string, int) {
 		t.Fatal(err)
 	}
 	cmd := n.inNS(append([]string{naiBin}, args...)...)
-	cmd.Env = os.Environ()
-	for _, line := range strings.Split(strings.TrimSpace(string(env)), "\n") {
-		cmd.Env = append(cmd.Env, line)
-	}
+	cmd.Env = append(os.Environ(), strings.Split(strings.TrimSpace(string(env)), "\n")...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()
