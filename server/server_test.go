@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/builders"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -56,17 +57,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testNode is a node named node-<id> with n GPUs, 16 cores and 64 GiB,
+// whose agent address answers nothing.
 func testNode(id string, gpus int) *structs.Node {
-	n := &structs.Node{ID: id, Name: "node-" + id, HTTPAddr: "http://127.0.0.1:1", CPU: 16, MemoryBytes: 64 << 30}
-	for i := range gpus {
-		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: "GPU-" + id + "-" + string(rune('a'+i)), Model: "NVIDIA H100", MemoryBytes: 80 << 30, Healthy: true})
-	}
-	return n
+	return builders.Node(id).Name("node-"+id).GPUs(gpus).CPU(16).Memory(64<<30).HTTPAddr("http://127.0.0.1:1").Build()
 }
 
+// gpuJob is alice's job asking for gpus GPUs.
 func gpuJob(name string, gpus int) *structs.Job {
-	return &structs.Job{Name: name, User: "alice", Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
-		Task: structs.Task{Command: "/bin/true"}}
+	return builders.Job(name).GPUs(gpus).Command("/bin/true").Build()
 }
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
