@@ -60,7 +60,7 @@ func (w testWriter) Write(p []byte) (int, error) {
 // testNode is a node named node-<id> with n GPUs, 16 cores and 64 GiB,
 // whose agent address answers nothing.
 func testNode(id string, gpus int) *structs.Node {
-	return builders.Node(id).Name("node-"+id).GPUs(gpus).CPU(16).Memory(64<<30).HTTPAddr("http://127.0.0.1:1").Build()
+	return builders.Node(id).Name("node-" + id).GPUs(gpus).CPU(16).Memory(64 << 30).HTTPAddr("http://127.0.0.1:1").Build()
 }
 
 // gpuJob is alice's job asking for gpus GPUs.

@@ -21,7 +21,7 @@ func newJob(name string) *builders.JobBuilder { return builders.Job(name).GPUs(0
 // testNode is a ready node named host-<id> with n healthy GPUs, 16 cores
 // and 64 GiB.
 func testNode(id string, gpus int) *structs.Node {
-	return builders.Node(id).Name("host-"+id).GPUs(gpus).CPU(16).Memory(64*gib).HTTPAddr("127.0.0.1:4646").Build()
+	return builders.Node(id).Name("host-" + id).GPUs(gpus).CPU(16).Memory(64 * gib).HTTPAddr("127.0.0.1:4646").Build()
 }
 
 // fixture wraps a store with a raft index that goes up by one per write.
