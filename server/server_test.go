@@ -26,28 +26,43 @@ func testServer(t *testing.T, dir string, opts ...func(*Config)) (*Server, *api.
 	for _, o := range opts {
 		o(&cfg)
 	}
+	s := startLeader(t, cfg)
+	return s, serveAPI(t, s)
+}
+
+// startLeader starts a server and waits until it leads.
+func startLeader(tb testing.TB, cfg Config) *Server {
+	tb.Helper()
 	s, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.WaitForLeader(ctx); err != nil {
-		t.Fatal(err)
+		s.Shutdown()
+		tb.Fatal(err)
 	}
+	return s
+}
+
+// serveAPI serves s's routes on a loopback listener and returns a client
+// of it; both end, and s shuts down, with the test.
+func serveAPI(tb testing.TB, s *Server) *api.Client {
+	tb.Helper()
 	mux := http.NewServeMux()
 	s.Routes(mux)
 	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		hs.CloseClientConnections()
 		hs.Close()
 		s.Shutdown()
 	})
 	c, err := api.NewClient(hs.URL)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return s, c
+	return c
 }
 
 type testWriter struct{ t *testing.T }
@@ -70,12 +85,35 @@ func gpuJob(name string, gpus int) *structs.Job {
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, 5*time.Millisecond, what, cond)
+}
+
+// waitWithin polls cond every poll until it holds, failing the test after
+// timeout.
+func waitWithin(t *testing.T, timeout, poll time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(poll)
+	}
+}
+
+// postRefused posts each body to path and expects a 400 with code invalid.
+func postRefused(t *testing.T, c *api.Client, path string, bodies ...string) {
+	t.Helper()
+	for _, body := range bodies {
+		resp, err := http.Post(c.Address()+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":"invalid"`) {
+			t.Errorf("POST %s %q: status %d %s, want 400 with code invalid", path, body, resp.StatusCode, b)
+		}
 	}
 }
 
@@ -220,15 +258,5 @@ func TestAPIErrors(t *testing.T) {
 	if len(jobs) != 0 {
 		t.Errorf("a refused submission left %d jobs", len(jobs))
 	}
-	for _, body := range []string{"not json", `{"jobs": []}`, `{"job": {"name": "x"}, "surprise": 1}`} {
-		resp, err := http.Post(c.Address()+"/v1/jobs", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":"invalid"`) {
-			t.Errorf("body %q: status %d %s, want 400 with code invalid", body, resp.StatusCode, b)
-		}
-	}
+	postRefused(t, c, "/v1/jobs", "not json", `{"jobs": []}`, `{"job": {"name": "x"}, "surprise": 1}`)
 }
