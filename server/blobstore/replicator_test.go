@@ -170,6 +170,24 @@ func (p *peers) asked(digest string) int {
 	return p.fetches[digest]
 }
 
+// fakeClock is the back-off's clock, moved on by the test.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
 type world struct {
 	tb    *table
 	rec   *recorder
@@ -209,6 +227,8 @@ func TestReconcileCopiesFromPeer(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	clock := &fakeClock{now: time.Now()}
+	w.r.backoff.now = clock.Now
 	ctx := context.Background()
 	err := w.r.Reconcile(ctx, nil)
 	if err == nil || !strings.Contains(err.Error(), "not the expected") {
@@ -233,8 +253,7 @@ func TestReconcileCopiesFromPeer(t *testing.T) {
 	if n := w.peers.asked(sha(lie)); n != 1 {
 		t.Errorf("lying peer asked %d times in two passes, want 1 (back-off)", n)
 	}
-	later := time.Now().Add(w.r.cfg.Recheck)
-	w.r.backoff.now = func() time.Time { return later }
+	clock.add(w.r.cfg.Recheck)
 	_ = w.r.Reconcile(ctx, nil)
 	if n := w.peers.asked(sha(lie)); n != 2 {
 		t.Errorf("lying peer asked %d times after its back-off, want 2", n)
