@@ -33,28 +33,32 @@ func (s *Server) blobGCInterval() time.Duration {
 	return min(max(s.blobRetention()/4, 10*time.Millisecond), time.Minute)
 }
 
-// gcLoop sweeps on the leader every blobGCInterval until shutdown.
+// gcLoop sweeps on the leader at start and every blobGCInterval until
+// shutdown.
 func (s *Server) gcLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.blobGCInterval())
 	defer t.Stop()
 	for {
+		if s.IsLeader() {
+			if err := s.sweepBlobs(); err != nil && !s.shuttingDown() {
+				s.logger.Warn("blob garbage collection failed", "err", err)
+			}
+		}
 		select {
 		case <-s.shutdownCh:
 			return
 		case <-t.C:
 		}
-		if !s.IsLeader() {
-			continue
-		}
-		if err := s.sweepBlobs(); err != nil {
-			select {
-			case <-s.shutdownCh:
-				return
-			default:
-			}
-			s.logger.Warn("blob garbage collection failed", "err", err)
-		}
+	}
+}
+
+func (s *Server) shuttingDown() bool {
+	select {
+	case <-s.shutdownCh:
+		return true
+	default:
+		return false
 	}
 }
 
