@@ -99,12 +99,10 @@ func TestClusterACL(t *testing.T) {
 	if err := json.Unmarshal([]byte(s1.mustNaiAs(mgmt, "token", "create", "-policy", "node", "-name", "gpu-hosts", "-json")), &nodeTok); err != nil {
 		t.Fatal(err)
 	}
-	var clients []*clusterAgent
 	for i := range 2 {
 		c := startClusterAgent(t, fmt.Sprintf("c%d", i+1), t.TempDir(), "-client", "-dev-gpus", "2", "-join", join,
 			"-acl-enabled", "-acl-agent-token", nodeTok.SecretID, "-allow-root-tasks=false")
 		c.creds = mgmt
-		clients = append(clients, c)
 	}
 	waitFor(t, 60*time.Second, "both clients register with the node token", func() bool {
 		nodes, err := s1.api().Nodes(ctx)

@@ -135,7 +135,7 @@ func testLeaderKill(t *testing.T, submissions, kills int) {
 			if dead != nil {
 				// One server down at a time: the restarted one must be
 				// a caught-up voter before the next kill.
-				dead = c.restart(dead, deadPorts)
+				c.restart(dead, deadPorts)
 				c.waitConverged(c.servers, 60*time.Second)
 			}
 			var l *clusterAgent

@@ -43,7 +43,12 @@ func TestMain(m *testing.M) {
 	naiBin = filepath.Join(dir, "nai")
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", naiBin, "./cmd/nai")
+	args := []string{"build", "-tags", "urfave_cli_no_docs", "-o", naiBin}
+	if os.Getenv("NAI_E2E_RACE") != "" {
+		// The agents under the race detector too (make test does this).
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/nai")...)
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
 	if out, err := build.CombinedOutput(); err != nil {

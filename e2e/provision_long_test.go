@@ -485,10 +485,7 @@ func (n *provNode) naiEnv(t *testing.T, extra []string, args ...string) (string,
 		t.Fatal(err)
 	}
 	cmd := n.inNS(append([]string{naiBin}, args...)...)
-	cmd.Env = os.Environ()
-	for _, line := range strings.Split(strings.TrimSpace(string(env)), "\n") {
-		cmd.Env = append(cmd.Env, line)
-	}
+	cmd.Env = append(os.Environ(), strings.Split(strings.TrimSpace(string(env)), "\n")...)
 	cmd.Env = append(cmd.Env, extra...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -26,6 +26,25 @@ var update = flag.Bool("update", false, "rewrite the golden entries and state in
 // the state those entries leave when replayed in order.
 const goldenDir = "testdata/entries"
 
+// goldenJob and goldenNode are frozen: the golden entries encode what they
+// build, so they are literals here rather than the shared test builders,
+// whose defaults may change.
+func goldenJob(name string, gpus int) *structs.Job {
+	return &structs.Job{
+		Name: name, User: "alice",
+		Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
+		Task:      structs.Task{Command: "python3", Args: []string{"train.py"}},
+	}
+}
+
+func goldenNode(id string) *structs.Node {
+	n := &structs.Node{ID: id, Name: "host-" + id, CPU: 8, MemoryBytes: 32 << 30}
+	for i := range 4 {
+		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: fmt.Sprintf("GPU-%d", i), Model: "H100", Healthy: true})
+	}
+	return n
+}
+
 // history is a coherent story that uses every command at least once. Its
 // encoded entries are the golden files: a request type whose encoding
 // changes (a renamed JSON tag, a removed field) fails TestGoldenEntries, and
@@ -41,8 +60,8 @@ func history() []struct {
 		t   MessageType
 		req any
 	}{
-		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n1"), Now: t0}},
-		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n2"), Now: t0}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n1"), Now: t0}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n2"), Now: t0}},
 		{QueueUpsert, &structs.QueueUpsertRequest{Queue: &structs.Queue{Name: "long", Priority: 10, MaxTimeLimit: structs.Duration(72 * time.Hour)}}},
 		{ShareUpsert, &structs.ShareUpsertRequest{Share: &structs.Share{Kind: structs.AccountGroup, Name: "vision", Shares: 3}}},
 		{QuotaUpsert, &structs.QuotaUpsertRequest{Quota: &structs.AccountQuota{Kind: structs.AccountUser, Name: "alice", Quota: structs.Quota{MaxGPUs: 8, MaxPending: 100}}}},
@@ -50,7 +69,7 @@ func history() []struct {
 		{DatasetPush, &structs.ArtifactPushRequest{Name: "digits", User: "alice", Group: "vision", Description: "8x8 digits", Digest: digest, Size: 1234, Files: 3, Now: t0}},
 		{JobRegister, &structs.JobRegisterRequest{Now: t0, Jobs: []*structs.Job{
 			func() *structs.Job {
-				j := testJob("train", 2)
+				j := goldenJob("train", 2)
 				j.Datasets = []structs.ArtifactRef{{Name: "digits", Version: "latest"}}
 				j.Output = &structs.OutputSpec{Model: "digits-mlp"}
 				j.Labels = map[string]string{"team": "vision"}
@@ -58,7 +77,7 @@ func history() []struct {
 				return j
 			}(),
 		}}},
-		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(time.Second), Jobs: []*structs.Job{testJob("other", 1), testJob("third", 4)}}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(time.Second), Jobs: []*structs.Job{goldenJob("other", 1), goldenJob("third", 4)}}},
 		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(2 * time.Second),
 			Allocs: []*structs.Allocation{
 				{ID: "1.1", JobID: "1", NodeID: "n1", GPUs: []int{0, 1}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(2 * time.Second)},
@@ -102,7 +121,7 @@ func history() []struct {
 		{GroupUpsert, &structs.GroupUpsertRequest{Now: t0.Add(time.Hour), Group: &structs.Group{Name: "tmp"}}},
 		{GroupDelete, &structs.GroupDeleteRequest{Name: "tmp", Now: t0.Add(2 * time.Hour)}},
 		{UserDelete, &structs.UserDeleteRequest{Name: "bob", Now: t0.Add(3 * time.Hour)}},
-		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n3"), SecretHash: strings.Repeat("04", 32), Now: t0.Add(3 * time.Hour)}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n3"), SecretHash: strings.Repeat("04", 32), Now: t0.Add(3 * time.Hour)}},
 		{AuditAppend, &structs.AuditAppendRequest{Keep: 2, Before: t0, Events: []*structs.AuditEvent{
 			{Time: t0.Add(time.Hour), User: "alice", Accessor: "a-alice", Method: "PUT", Path: "/v1/jobs", Object: "job 4", Status: 200, Remote: "127.0.0.1:5000", Server: "s1"},
 			{Time: t0.Add(time.Hour), Caller: "anonymous", Method: "DELETE", Path: "/v1/jobs/1", Status: 401, Error: "this request needs a token"},

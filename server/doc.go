@@ -1,13 +1,13 @@
 // Package server is the servers' side of nai: it wires raft (hashicorp/raft
 // with raft-boltdb/v2 stores and a file snapshot store) to the FSM, runs the
 // leader's scheduling loop, serves the HTTP API, and keeps the blob store of
-// job outputs, code, datasets and models (content-addressed files, streamed
-// in and out, with resumable upload sessions: blobs_upload.go). Which
-// servers hold each blob is in raft; every server copies the blobs it
-// lacks from a peer, fetches on demand what it is asked for and lacks,
-// re-hashes copies that changed (and all of them in a periodic scrub), and
-// the leader garbage-collects unreferenced blobs (blob_replicate.go,
-// blob_gc.go).
+// job outputs, code, datasets and models. The store and its replication are
+// the package server/blobstore (content-addressed files with resumable
+// upload sessions; a replicator that copies what this server lacks from a
+// peer, fetches on demand, re-hashes changed copies and scrubs them all);
+// this package gives it raft, serf and HTTP (blob_replicate.go), serves the
+// blob routes (blobs.go, blobs_upload.go), and the leader garbage-collects
+// unreferenced blobs (blob_gc.go).
 //
 // Every write goes through raft: a handler builds a typed request (with the
 // times it needs already chosen), applies it, and answers from the FSM's
@@ -25,6 +25,6 @@
 // pass) and by a slow timer for time-based rules; it plans from a snapshot
 // and the plan goes back through raft, where the state store re-checks it.
 //
-// server imports fsm, scheduler, structs and api (for proxying client log
-// streams); it never imports client or cmd.
+// server imports acl, fsm, fsm/state, membership, scheduler, server/blobstore
+// and structs; it never imports api, client or cmd (internal/archtest checks).
 package server

@@ -20,6 +20,7 @@ import (
 	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/scheduler"
+	"github.com/nai-project/nai/server/blobstore"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -114,7 +115,7 @@ type Server struct {
 	raft   *raft.Raft
 	trans  *raft.NetworkTransport
 	store  *raftboltdb.BoltStore
-	blobs  *BlobStore
+	blobs  *blobstore.Store
 	sched  *scheduler.Scheduler
 
 	// changeCh is signalled (without blocking) after every applied raft
@@ -125,8 +126,10 @@ type Server struct {
 	usage usageCache
 	// cluster is nil for a single dev server (see cluster.go).
 	cluster *cluster
-	// blobm is blob replication's state (blob_replicate.go).
-	blobm *blobMaint
+	// blobr keeps blobs replicated (blob_replicate.go); blobLoops
+	// starts its loops once.
+	blobr     *blobstore.Replicator
+	blobLoops sync.Once
 
 	// idents caches resolved callers (door.go); httpTransport and
 	// peerClient make this server's calls to other agents.
@@ -179,7 +182,6 @@ func New(cfg Config) (*Server, error) {
 		shutdownCh: make(chan struct{}),
 		changeCh:   make(chan struct{}, 1),
 		leaderCh:   make(chan bool, 16),
-		blobm:      newBlobMaint(),
 		tls:        cfg.TLS,
 	}
 	s.httpTransport = http.DefaultTransport.(*http.Transport).Clone()
@@ -208,11 +210,12 @@ func New(cfg Config) (*Server, error) {
 	if blobDir == "" {
 		blobDir = filepath.Join(cfg.DataDir, "blobs")
 	}
-	blobs, err := NewBlobStore(blobDir)
+	blobs, err := blobstore.New(blobDir)
 	if err != nil {
 		return nil, err
 	}
 	s.blobs = blobs
+	s.blobr = s.newReplicator(blobs)
 	f, err := fsm.New(cfg.Logger.With("component", "fsm"))
 	if err != nil {
 		return nil, fmt.Errorf("create fsm: %w", err)
@@ -406,6 +409,7 @@ func (s *Server) Shutdown() error {
 	var err error
 	s.shutdownOnce.Do(func() {
 		close(s.shutdownCh)
+		s.blobr.Close()
 		if s.raft != nil {
 			err = s.raft.Shutdown().Error()
 		}
