@@ -73,9 +73,16 @@ fmt:
 demo: build
 	./scripts/demo.sh
 
-# The three speed figures of issue 2 (see BENCH.md).
+# Every speed figure (issues 2 and 16), written into BENCH.md. With
+# NAI_BENCH_SLURM=1 (root) it also sets up Debian's Slurm on this machine
+# (bench/slurm/setup.sh: slurm-wlm and munge from apt, every file under a
+# temp dir, torn down after) and measures it in the same run, for the
+# ratios. One figure: make bench BENCH_RUN=TestBench/Sweep1000 (nothing is
+# written then).
+BENCH_RUN ?= ^TestBench$$
 bench: build
-	NAI_BENCH=1 $(GO) test -count=1 -run '^TestBench' -v -timeout 10m ./e2e
+	NAI_BENCH=1 NAI_BENCH_WRITE=$(if $(filter ^TestBench$$,$(BENCH_RUN)),$(CURDIR)/BENCH.md,) \
+		$(GO) test -tags $(TAGS) -count=1 -run '$(BENCH_RUN)' -v -timeout 60m ./e2e
 
 # Issue 7's user story with real PyTorch: push a dataset, train on it,
 # register, pull and evaluate the weights (examples/pytorch-digits).

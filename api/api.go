@@ -361,7 +361,9 @@ func errorFrom(resp *http.Response, method, path string) error {
 		code = structs.CodeUnauthorized
 	case http.StatusForbidden:
 		code = structs.CodeForbidden
-	case http.StatusNotFound:
+	case http.StatusNotFound, http.StatusMethodNotAllowed:
+		// 405: the agent has the path but not this method, as an agent
+		// of an older release answers a route it lacks.
 		code = structs.CodeNotFound
 	case http.StatusBadRequest:
 		code = structs.CodeInvalid

@@ -24,6 +24,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/jobs/plan", Cap: acl.User, handle: s.jobPlan, Doc: "dry run of a submission: where it would start, or why it would wait"},
 		{Method: "GET", Path: "/v1/jobs", Cap: acl.User, handle: s.jobList, Doc: "the jobs the caller may see (?all=true: finished ones too; ?array=ID: one sweep)"},
 		{Method: "GET", Path: "/v1/jobs/{id}", Cap: acl.User, handle: s.jobGet, Doc: "one job (blocking query with ?index=&wait=)"},
+		{Method: "POST", Path: "/v1/jobs/cancel", Cap: acl.User, handle: s.jobCancelMany, Doc: "cancel many jobs and sweeps in one commit (body {targets: [{id, only}]}); answers which were cancelled and which named no job; one the caller may not cancel refuses the whole request"},
 		{Method: "DELETE", Path: "/v1/jobs/{id}", Cap: acl.User, handle: s.jobCancel, Doc: "cancel a job or a whole sweep (owner, or admin of its group); ?only=true cancels member 0 of a sweep alone"},
 		{Method: "GET", Path: "/v1/jobs/{id}/allocations", Cap: acl.User, handle: s.jobAllocs, Doc: "a job's allocations (attempts), oldest first"},
 		{Method: "GET", Path: "/v1/jobs/{id}/logs", Cap: acl.User, stream: s.jobLogs, Doc: "a job's stdout or stderr (?type=stderr, ?follow=true, ?offset=N)"},

@@ -308,6 +308,11 @@ func routeCases() map[string]routeCase {
 		"DELETE /v1/acl/groups/{name}":                {allowed: byCap(acl.ACLWrite)},
 		"PUT /v1/acl/groups/{name}/members/{user}":    {allowed: groupAdmins, body: jsonBody(`{"role": "reader"}`)},
 		"DELETE /v1/acl/groups/{name}/members/{user}": {allowed: groupAdmins},
+
+		// Bulk cancel (issue 16): the managers of the job, as for DELETE.
+		"POST /v1/jobs/cancel": {allowed: jobManagers, body: func(f *aclFixture, _ string) []byte {
+			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)
+		}},
 	}
 }
 

@@ -99,6 +99,15 @@ func jobCancel(c *cli.Context) error {
 			return fmt.Errorf("nothing cancelled")
 		}
 	}
+	if len(targets) > 1 {
+		done, err := cancelMany(c.Context, cl, targets, rep)
+		if err != nil {
+			return err
+		}
+		if done {
+			return printCancelReport(c, rep)
+		}
+	}
 	for _, t := range targets {
 		cancel := cl.Cancel
 		if t.only {
@@ -115,6 +124,38 @@ func jobCancel(c *cli.Context) error {
 		rep.Cancelled = append(rep.Cancelled, cancelledJob{Ref: t.ref, JobID: t.id, Jobs: t.jobs})
 	}
 	return printCancelReport(c, rep)
+}
+
+// cancelMany sends every target in one request (one raft commit on the
+// servers, like scancel of a selection). It returns false, with nothing
+// done, when the agent is of a release without bulk cancel, or when some
+// target may not be cancelled by this caller (the servers then refuse the
+// whole request): the caller then cancels one by one, which cancels the
+// others and reports each refusal.
+func cancelMany(ctx context.Context, cl *api.Client, targets []cancelTarget, rep *cancelReport) (bool, error) {
+	req := make([]structs.CancelTarget, len(targets))
+	for i, t := range targets {
+		req[i] = structs.CancelTarget{ID: t.id, Only: t.only}
+	}
+	resp, err := cl.CancelMany(ctx, req)
+	switch {
+	case api.IsNotFound(err), api.IsForbidden(err):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("cancel %d jobs: %w", len(targets), err)
+	}
+	missing := map[string]bool{}
+	for _, id := range resp.NotFound {
+		missing[id] = true
+	}
+	for _, t := range targets {
+		if missing[t.id] {
+			rep.NotFound = append(rep.NotFound, t.ref)
+			continue
+		}
+		rep.Cancelled = append(rep.Cancelled, cancelledJob{Ref: t.ref, JobID: t.id, Jobs: t.jobs})
+	}
+	return true, nil
 }
 
 func printCancelReport(c *cli.Context, rep *cancelReport) error {

@@ -144,6 +144,9 @@ type fakeCluster struct {
 	users []string // with acl
 	me    string   // the token's user, with acl
 	logs  map[string]string
+	// oldServer answers POST /v1/jobs/cancel as a release without bulk
+	// cancel does (405).
+	oldServer bool
 
 	mu        sync.Mutex
 	cancelled []string
@@ -225,6 +228,30 @@ func (f *fakeCluster) start() {
 		}
 		f.mu.Unlock()
 		writeJSON(w, structs.JobCancelResponse{JobID: id, Index: 6})
+	})
+	mux.HandleFunc("POST /v1/jobs/cancel", func(w http.ResponseWriter, r *http.Request) {
+		if f.oldServer {
+			http.Error(w, "Method Not Allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		var body structs.JobCancelManyRequest
+		json.NewDecoder(r.Body).Decode(&body)
+		out := structs.JobCancelManyResponse{Cancelled: []string{}, NotFound: []string{}, Index: 6}
+		f.mu.Lock()
+		for _, t := range body.Targets {
+			switch {
+			case find(t.ID) == nil:
+				out.NotFound = append(out.NotFound, t.ID)
+				continue
+			case t.Only:
+				f.cancelled = append(f.cancelled, t.ID+"?only=true")
+			default:
+				f.cancelled = append(f.cancelled, t.ID)
+			}
+			out.Cancelled = append(out.Cancelled, t.ID)
+		}
+		f.mu.Unlock()
+		writeJSON(w, out)
 	})
 	mux.HandleFunc("PUT /v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		var body struct{ Jobs []*structs.Job }
@@ -395,6 +422,7 @@ func TestCancel(t *testing.T) {
 		wantCancelled []string
 		stdout        string
 		stderr        string
+		oldServer     bool
 	}{
 		{name: "several ids", args: []string{"30", "31"}, wantCancelled: []string{"30", "31"},
 			stdout: "Cancel requested for job 30.\nCancel requested for job 31.\n2 jobs cancelled.\n"},
@@ -424,10 +452,15 @@ func TestCancel(t *testing.T) {
 			stderr: "Error: user \"dave\" is unknown: no job on this cluster was submitted by dave\n"},
 		{name: "nothing matches", args: []string{"-u", "carol"},
 			stderr: "No pending or running jobs match: nothing cancelled.\n"},
+		// An agent of an older release lacks the bulk cancel: one DELETE
+		// per target, the same report.
+		{name: "older server: one by one", oldServer: true, args: []string{"30", "99", "31"}, wantCode: 1, wantCancelled: []string{"30", "31"},
+			stdout: "Cancel requested for job 30.\nCancel requested for job 31.\n2 jobs cancelled.\n",
+			stderr: "Error: job 99 not found\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeCluster{t: t, jobs: sweepJobs()}
+			f := &fakeCluster{t: t, jobs: sweepJobs(), oldServer: tc.oldServer}
 			f.start()
 			verb := "cancel"
 			if tc.name == "stop is cancel" {

@@ -1,0 +1,157 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// benchPending5000 measures, on one server agent and one client agent (two
+// processes, as slurmctld and slurmd are):
+//   - the memory of both, idle, against slurmctld's and slurmd's;
+//   - 5000 individual pending jobs: the server's memory, listing them
+//     (nai queue, nai queue -json against squeue, squeue --json), and
+//     cancelling them all with one command (scancel -u root).
+func benchPending5000(t *testing.T, b *bench) {
+	const n = 5000
+	srv := startClusterAgent(t, "s1", t.TempDir(), "-server", "-bootstrap-expect", "1")
+	cl := startClusterAgent(t, "c1", t.TempDir(), "-client", "-dev-gpus", "8", "-join", srv.serf)
+	c := srv.api()
+	ctx := context.Background()
+	waitFor(t, 60*time.Second, "the client registers", func() bool {
+		nodes, err := c.Nodes(ctx)
+		return err == nil && len(nodes) == 1 && nodes[0].Status == structs.NodeReady
+	})
+	load := startLoad()
+	// Idle: settled for a few seconds after start.
+	time.Sleep(3 * time.Second)
+	srvIdle, clIdle := rssOf(t, srv.cmd.Process.Pid), rssOf(t, cl.cmd.Process.Pid)
+	srvRow := benchRow{figure: "server memory (RSS) idle", target: "<= 2x slurmctld",
+		nai: mib(srvIdle), load: load.String()}
+	clRow := benchRow{figure: "client agent memory (RSS) idle", target: "<= 3x slurmd",
+		nai: mib(clIdle), load: load.String()}
+	if b.slurm != nil {
+		srvRow.slurm, srvRow.ratio = mib(b.slurmIdleCtld), ratioText(float64(b.slurmIdleCtld)/float64(srvIdle))
+		srvRow.met = yesNo(srvIdle <= 2*b.slurmIdleCtld)
+		clRow.slurm, clRow.ratio = mib(b.slurmIdleSlurm), ratioText(float64(b.slurmIdleSlurm)/float64(clIdle))
+		clRow.met = yesNo(clIdle <= 3*b.slurmIdleSlurm)
+	}
+	b.rep.add(srvRow)
+	b.rep.add(clRow)
+
+	// 5000 pending jobs, each a job of its own (not a sweep): nai in
+	// requests of 1000 jobs, Slurm by 8 sbatch at a time.
+	load = startLoad()
+	begin := time.Now().Add(time.Hour)
+	for i := 0; i < n; i += 1000 {
+		jobs := make([]*structs.Job, 1000)
+		for k := range jobs {
+			jobs[k] = &structs.Job{Name: fmt.Sprintf("pending-%d", i+k), BeginTime: begin,
+				Resources: structs.Resources{CPU: 1, MemoryBytes: 64 << 20, GPU: structs.GPURequest{Count: 1}},
+				Task:      structs.Task{Command: "/bin/true"}}
+		}
+		if _, err := c.Register(ctx, jobs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b.slurm != nil {
+		callRate(t, n, 8, func() *exec.Cmd {
+			return b.slurm.command("sbatch", append([]string{"-Q", "--parsable"}, slurmPending...)...)
+		})
+		if got := b.slurm.queued(); got != n {
+			t.Fatalf("Slurm holds %d jobs, want %d", got, n)
+		}
+	}
+	time.Sleep(2 * time.Second)
+	srvPending := rssOf(t, srv.cmd.Process.Pid)
+	row := benchRow{figure: "server memory (RSS) with 5000 pending jobs", target: "<= 2x slurmctld",
+		nai: mib(srvPending), load: load.String()}
+	if b.slurm != nil {
+		ctld := rssOf(t, b.slurm.pid("slurmctld"))
+		row.slurm, row.ratio = mib(ctld), ratioText(float64(ctld)/float64(srvPending))
+		row.met = yesNo(srvPending <= 2*ctld)
+	}
+	b.rep.add(row)
+
+	// Listing: ten of each, alternating.
+	load = startLoad()
+	var naiT, naiJSON, sq, sqJSON []time.Duration
+	for range 10 {
+		if b.slurm != nil {
+			wall, _, out, err := timedRun(ctx, b.slurm.command("squeue"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lines := strings.Count(string(out), "\n"); lines != n+1 {
+				t.Fatalf("squeue printed %d lines, want %d", lines, n+1)
+			}
+			sq = append(sq, wall)
+			wall, _, _, err = timedRun(ctx, b.slurm.command("squeue", "--json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			sqJSON = append(sqJSON, wall)
+		}
+		wall, _, out, err := timedRun(ctx, naiCmd(srv.addr, "queue"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if lines := strings.Count(string(out), "\n"); lines != n+1 {
+			t.Fatalf("nai queue printed %d lines, want %d", lines, n+1)
+		}
+		naiT = append(naiT, wall)
+		wall, _, out, err = timedRun(ctx, naiCmd(srv.addr, "queue", "-json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := strings.Count(string(out), `"begin_time"`); c != n {
+			t.Fatalf("nai queue -json listed %d jobs, want %d", c, n)
+		}
+		naiJSON = append(naiJSON, wall)
+	}
+	listRow := func(what string, nai, slurm []time.Duration, slurmWhat string) {
+		m := medianDur(nai)
+		row := benchRow{figure: "listing 5000 pending: " + what + " (median of 10)", target: "<= 0.5x squeue",
+			nai: fmt.Sprintf("%.1f ms", ms(m)), load: load.String()}
+		if b.slurm != nil {
+			sm := medianDur(slurm)
+			row.slurm = fmt.Sprintf("%.1f ms (%s)", ms(sm), slurmWhat)
+			row.ratio = ratioText(float64(sm) / float64(m))
+			// Against plain squeue in both cases: the stricter reading.
+			row.met = yesNo(float64(m) <= 0.5*float64(medianDur(sq)))
+		}
+		b.rep.add(row)
+	}
+	listRow("nai queue", naiT, sq, "squeue")
+	listRow("nai queue -json", naiJSON, sqJSON, "squeue --json")
+
+	// Cancel them all with one command each, until the queue is empty.
+	load = startLoad()
+	var slurmCancel time.Duration
+	if b.slurm != nil {
+		t0 := time.Now()
+		b.slurm.cancelAll()
+		slurmCancel = time.Since(t0)
+	}
+	t0 := time.Now()
+	if _, _, _, err := timedRun(ctx, naiCmd(srv.addr, "job", "cancel", "-yes", "-state", "pending")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 5*time.Minute, "every job is cancelled", func() bool {
+		jobs, err := c.Jobs(ctx, false)
+		return err == nil && len(jobs) == 0
+	})
+	naiCancel := time.Since(t0)
+	row = benchRow{figure: "cancel 5000 pending jobs (job cancel -state pending / scancel -u)", target: "-",
+		nai: fmt.Sprintf("%.2f s", naiCancel.Seconds()), load: load.String()}
+	if b.slurm != nil {
+		row.slurm = fmt.Sprintf("%.2f s", slurmCancel.Seconds())
+		row.ratio = ratioText(slurmCancel.Seconds() / naiCancel.Seconds())
+	}
+	b.rep.add(row)
+}
