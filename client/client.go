@@ -15,11 +15,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/internal/promtext"
 	"github.com/nai-project/nai/internal/version"
 	"github.com/nai-project/nai/structs"
 )
@@ -112,7 +112,7 @@ type Client struct {
 	monitor     *fingerprint.Monitor // nil without GPUs or NVML
 	// gatherer is what GET /v1/metrics serves on a client-only agent
 	// (metrics_export.go).
-	gatherer atomic.Pointer[prometheus.Gatherer]
+	gatherer atomic.Pointer[promtext.Gatherer]
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)

@@ -9,10 +9,8 @@ import (
 	"os"
 	"strconv"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/internal/promtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -29,30 +27,30 @@ import (
 // ends and its history becomes a blob.
 
 var (
-	descGPUUtil = prometheus.NewDesc("nai_gpu_utilization_ratio",
-		"GPU utilisation in the last sample, 0 to 1.", []string{"node", "gpu"}, nil)
-	descGPUMem = prometheus.NewDesc("nai_gpu_memory_used_bytes",
-		"GPU memory in use in the last sample.", []string{"node", "gpu"}, nil)
-	descGPUMemTotal = prometheus.NewDesc("nai_gpu_memory_total_bytes",
-		"GPU memory of the device.", []string{"node", "gpu"}, nil)
-	descGPUHealthy = prometheus.NewDesc("nai_gpu_healthy",
-		"1 while the GPU is healthy, 0 once it was withdrawn.", []string{"node", "gpu"}, nil)
+	descGPUUtil = promtext.NewDesc("nai_gpu_utilization_ratio",
+		"GPU utilisation in the last sample, 0 to 1.", []string{"node", "gpu"})
+	descGPUMem = promtext.NewDesc("nai_gpu_memory_used_bytes",
+		"GPU memory in use in the last sample.", []string{"node", "gpu"})
+	descGPUMemTotal = promtext.NewDesc("nai_gpu_memory_total_bytes",
+		"GPU memory of the device.", []string{"node", "gpu"})
+	descGPUHealthy = promtext.NewDesc("nai_gpu_healthy",
+		"1 while the GPU is healthy, 0 once it was withdrawn.", []string{"node", "gpu"})
 )
 
 // gpuCollector reads the client's GPU monitor at scrape time.
 type gpuCollector struct{ c *Client }
 
 // MetricsCollector is the collector of this node's GPUs.
-func (c *Client) MetricsCollector() prometheus.Collector { return gpuCollector{c} }
+func (c *Client) MetricsCollector() promtext.Collector { return gpuCollector{c} }
 
-func (g gpuCollector) Describe(ch chan<- *prometheus.Desc) {
+func (g gpuCollector) Describe(ch chan<- *promtext.Desc) {
 	ch <- descGPUUtil
 	ch <- descGPUMem
 	ch <- descGPUMemTotal
 	ch <- descGPUHealthy
 }
 
-func (g gpuCollector) Collect(ch chan<- prometheus.Metric) {
+func (g gpuCollector) Collect(ch chan<- promtext.Metric) {
 	node := g.c.nodeName()
 	gpus := g.c.gpus()
 	samples := map[int]fingerprint.Usage{}
@@ -75,16 +73,16 @@ func (g gpuCollector) Collect(ch chan<- prometheus.Metric) {
 		if gpu.Healthy {
 			healthy = 1
 		}
-		ch <- prometheus.MustNewConstMetric(descGPUUtil, prometheus.GaugeValue, float64(s.UtilizationPercent)/100, node, idx)
-		ch <- prometheus.MustNewConstMetric(descGPUMem, prometheus.GaugeValue, float64(s.MemoryUsedBytes), node, idx)
-		ch <- prometheus.MustNewConstMetric(descGPUMemTotal, prometheus.GaugeValue, float64(tot), node, idx)
-		ch <- prometheus.MustNewConstMetric(descGPUHealthy, prometheus.GaugeValue, healthy, node, idx)
+		ch <- promtext.MustNewConstMetric(descGPUUtil, promtext.GaugeValue, float64(s.UtilizationPercent)/100, node, idx)
+		ch <- promtext.MustNewConstMetric(descGPUMem, promtext.GaugeValue, float64(s.MemoryUsedBytes), node, idx)
+		ch <- promtext.MustNewConstMetric(descGPUMemTotal, promtext.GaugeValue, float64(tot), node, idx)
+		ch <- promtext.MustNewConstMetric(descGPUHealthy, promtext.GaugeValue, healthy, node, idx)
 	}
 }
 
 // ServeMetrics makes the client's door serve g at GET /v1/metrics (a
 // client-only agent; with a server in the process, the server does).
-func (c *Client) ServeMetrics(g prometheus.Gatherer) { c.gatherer.Store(&g) }
+func (c *Client) ServeMetrics(g promtext.Gatherer) { c.gatherer.Store(&g) }
 
 func (c *Client) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	g := c.gatherer.Load()
@@ -92,7 +90,7 @@ func (c *Client) serveMetrics(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "this agent serves no metrics at this address"))
 		return
 	}
-	promhttp.HandlerFor(*g, promhttp.HandlerOpts{}).ServeHTTP(w, r)
+	promtext.Handler(*g, nil).ServeHTTP(w, r)
 }
 
 // maxMetricsServe bounds one answer of an allocation's metric history;

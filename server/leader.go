@@ -49,6 +49,21 @@ func (s *Server) monitorLeadership() {
 // schedDebounce gathers a burst of state changes into one scheduling pass.
 const schedDebounce = time.Millisecond
 
+// maxPassGap bounds passGap.
+const maxPassGap = 250 * time.Millisecond
+
+// passGap is how long the leader lets changes gather before the next pass:
+// the debounce, or as long as the last pass took when that is longer (at
+// most maxPassGap). With thousands of jobs pending a pass takes
+// milliseconds; planning after every single submission would then spend
+// nearly all of the leader's CPU on passes that each place one job, while
+// this keeps scheduling to about half of it and plans a burst at once. An
+// idle cluster's passes are far below the debounce, so a lone submission
+// is planned as soon as before.
+func passGap(last time.Duration) time.Duration {
+	return min(max(schedDebounce, last), maxPassGap)
+}
+
 // leaderLoop plans on every state change and on a slow timer, and commits
 // each plan through raft.
 func (s *Server) leaderLoop(stop chan struct{}) {
@@ -68,18 +83,24 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	s.startJobGC(stop)
 	ticker := time.NewTicker(s.cfg.SchedulerInterval)
 	defer ticker.Stop()
+	gather := time.NewTimer(0)
+	<-gather.C
 	for {
+		start := time.Now()
 		if err := s.schedulePass(); err != nil {
 			s.logger.Error("scheduling pass failed", "err", err)
 		}
+		gap := passGap(time.Since(start))
 		select {
 		case <-stop:
 			return
 		case <-s.changeCh:
+			gather.Reset(gap)
 			select {
 			case <-stop:
+				gather.Stop()
 				return
-			case <-time.After(schedDebounce):
+			case <-gather.C:
 			}
 		case <-ticker.C:
 		}
@@ -130,7 +151,8 @@ func (s *Server) schedulePass() error {
 	if err != nil {
 		return err
 	}
-	plan := sched.Plan(snap.SchedulerState(), now)
+	view := newPassView(snap)
+	plan := sched.Plan(view, now)
 	req := &structs.PlanApplyRequest{Now: now, Preempt: plan.Preempt, Cancel: plan.Cancel}
 	for _, p := range plan.Placements {
 		a, err := s.allocFor(snap, p, now)
@@ -147,7 +169,7 @@ func (s *Server) schedulePass() error {
 		if placed[w.JobID] {
 			continue
 		}
-		j, _ := snap.JobByID(nil, w.JobID)
+		j := view.Job(w.JobID)
 		if j == nil || !waitChanged(j, w) {
 			continue
 		}

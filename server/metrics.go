@@ -5,11 +5,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/nai-project/nai/acl"
+	"github.com/nai-project/nai/internal/promtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -40,40 +38,40 @@ func (s *Server) metricsRoutes() []route {
 
 // serverMetrics are the instruments a server updates as it works.
 type serverMetrics struct {
-	reg           *prometheus.Registry
-	schedPass     prometheus.Histogram
-	placements    prometheus.Counter
-	raftCommit    prometheus.Histogram
-	leaderChanges prometheus.Counter
+	reg           *promtext.Registry
+	schedPass     *promtext.Histogram
+	placements    *promtext.Counter
+	raftCommit    *promtext.Histogram
+	leaderChanges *promtext.Counter
 }
 
 func newServerMetrics(s *Server) *serverMetrics {
 	m := &serverMetrics{
-		reg: prometheus.NewRegistry(),
-		schedPass: prometheus.NewHistogram(prometheus.HistogramOpts{
+		reg: promtext.NewRegistry(),
+		schedPass: promtext.NewHistogram(promtext.HistogramOpts{
 			Name: "nai_scheduler_pass_seconds",
 			Help: "Time the leader took for one scheduling pass: plan and commit.",
 			// From well under a millisecond (an idle cluster) to seconds
 			// (tens of thousands of pending jobs).
-			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+			Buckets: promtext.ExponentialBuckets(0.0001, 4, 10),
 		}),
-		placements: prometheus.NewCounter(prometheus.CounterOpts{
+		placements: promtext.NewCounter(promtext.CounterOpts{
 			Name: "nai_placements_total",
 			Help: "Allocations this server placed while it was the leader.",
 		}),
-		raftCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+		raftCommit: promtext.NewHistogram(promtext.HistogramOpts{
 			Name:    "nai_raft_commit_seconds",
 			Help:    "Time from handing a command to raft to its being applied, on this server as leader.",
-			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+			Buckets: promtext.ExponentialBuckets(0.0005, 2, 14),
 		}),
-		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
+		leaderChanges: promtext.NewCounter(promtext.CounterOpts{
 			Name: "nai_raft_leader_changes_total",
 			Help: "Changes of the raft leader this server observed (including losing it).",
 		}),
 	}
 	m.reg.MustRegister(
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		promtext.NewGoCollector(),
+		promtext.NewProcessCollector(),
 		m.schedPass, m.placements, m.raftCommit, m.leaderChanges,
 		&clusterCollector{s: s},
 	)
@@ -82,23 +80,18 @@ func newServerMetrics(s *Server) *serverMetrics {
 
 // RegisterMetrics adds a collector to the server's registry: the client
 // agent of the same process adds its GPUs.
-func (s *Server) RegisterMetrics(c prometheus.Collector) error {
+func (s *Server) RegisterMetrics(c promtext.Collector) error {
 	return s.metrics.reg.Register(c)
 }
 
 // MetricsGatherer is the server's registry, for tests and for agents that
 // serve it elsewhere.
-func (s *Server) MetricsGatherer() prometheus.Gatherer { return s.metrics.reg }
+func (s *Server) MetricsGatherer() promtext.Gatherer { return s.metrics.reg }
 
 func (s *Server) serveMetrics(w http.ResponseWriter, r *request) error {
-	promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorLog: slogPromLogger{s}}).ServeHTTP(w, r.Request)
+	promtext.Handler(s.metrics.reg, func(err error) { s.logger.Warn("metrics exposition", "err", err) }).ServeHTTP(w, r.Request)
 	return nil
 }
-
-// slogPromLogger hands promhttp's errors to the server's logger.
-type slogPromLogger struct{ s *Server }
-
-func (l slogPromLogger) Println(v ...any) { l.s.logger.Warn("metrics exposition", "err", v) }
 
 // observeApply records one raft command's commit time.
 func (m *serverMetrics) observeApply(start time.Time) {
@@ -139,39 +132,39 @@ func (s *Server) watchLeader() {
 type clusterCollector struct{ s *Server }
 
 var (
-	descQueueJobs = prometheus.NewDesc("nai_queue_jobs",
-		"Jobs waiting or running, by queue and state.", []string{"queue", "state"}, nil)
-	descGPUs = prometheus.NewDesc("nai_gpus",
-		"GPUs by node and state: allocated (held by a live allocation), free (healthy and not held) or unhealthy.", []string{"node", "state"}, nil)
-	descNodes = prometheus.NewDesc("nai_nodes",
-		"Client nodes by status (ready, down, draining).", []string{"status"}, nil)
-	descOutcomes = prometheus.NewDesc("nai_job_outcomes_total",
-		"Jobs that ended, by how: complete, failed (non-zero exit), cancelled, oom-killed, time-limit, preempted, node-lost, gpu-failed, start-failed, signal:NAME, lost.", []string{"reason"}, nil)
-	descBlobBytes = prometheus.NewDesc("nai_blob_store_bytes",
-		"Bytes of the blobs this server's store holds.", nil, nil)
-	descBlobs = prometheus.NewDesc("nai_blob_store_blobs",
-		"Blobs this server's store holds.", nil, nil)
-	descLeader = prometheus.NewDesc("nai_raft_leader",
-		"1 while this server is the raft leader, else 0.", nil, nil)
-	descIndex = prometheus.NewDesc("nai_raft_applied_index",
-		"The raft index of the state this server answers from.", nil, nil)
+	descQueueJobs = promtext.NewDesc("nai_queue_jobs",
+		"Jobs waiting or running, by queue and state.", []string{"queue", "state"})
+	descGPUs = promtext.NewDesc("nai_gpus",
+		"GPUs by node and state: allocated (held by a live allocation), free (healthy and not held) or unhealthy.", []string{"node", "state"})
+	descNodes = promtext.NewDesc("nai_nodes",
+		"Client nodes by status (ready, down, draining).", []string{"status"})
+	descOutcomes = promtext.NewDesc("nai_job_outcomes_total",
+		"Jobs that ended, by how: complete, failed (non-zero exit), cancelled, oom-killed, time-limit, preempted, node-lost, gpu-failed, start-failed, signal:NAME, lost.", []string{"reason"})
+	descBlobBytes = promtext.NewDesc("nai_blob_store_bytes",
+		"Bytes of the blobs this server's store holds.", nil)
+	descBlobs = promtext.NewDesc("nai_blob_store_blobs",
+		"Blobs this server's store holds.", nil)
+	descLeader = promtext.NewDesc("nai_raft_leader",
+		"1 while this server is the raft leader, else 0.", nil)
+	descIndex = promtext.NewDesc("nai_raft_applied_index",
+		"The raft index of the state this server answers from.", nil)
 )
 
-func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descQueueJobs, descGPUs, descNodes, descOutcomes, descBlobBytes, descBlobs, descLeader, descIndex} {
+func (c *clusterCollector) Describe(ch chan<- *promtext.Desc) {
+	for _, d := range []*promtext.Desc{descQueueJobs, descGPUs, descNodes, descOutcomes, descBlobBytes, descBlobs, descLeader, descIndex} {
 		ch <- d
 	}
 }
 
-func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
+func (c *clusterCollector) Collect(ch chan<- promtext.Metric) {
 	s := c.s
 	snap := s.State().Snapshot()
 	leader := 0.0
 	if s.IsLeader() {
 		leader = 1
 	}
-	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leader)
-	ch <- prometheus.MustNewConstMetric(descIndex, prometheus.GaugeValue, float64(snap.Index()))
+	ch <- promtext.MustNewConstMetric(descLeader, promtext.GaugeValue, leader)
+	ch <- promtext.MustNewConstMetric(descIndex, promtext.GaugeValue, float64(snap.Index()))
 
 	// The queue: every defined queue shows both states, so a panel never
 	// loses a line when a queue empties.
@@ -203,11 +196,11 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for q := range queues {
 		for _, st := range []string{string(structs.JobPending), string(structs.JobRunning)} {
-			ch <- prometheus.MustNewConstMetric(descQueueJobs, prometheus.GaugeValue, float64(counts[qs{q, st}]), q, st)
+			ch <- promtext.MustNewConstMetric(descQueueJobs, promtext.GaugeValue, float64(counts[qs{q, st}]), q, st)
 		}
 	}
 	for reason, n := range outcomes {
-		ch <- prometheus.MustNewConstMetric(descOutcomes, prometheus.CounterValue, float64(n), reason)
+		ch <- promtext.MustNewConstMetric(descOutcomes, promtext.CounterValue, float64(n), reason)
 	}
 
 	// GPUs by node.
@@ -241,12 +234,12 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 					free++
 				}
 			}
-			ch <- prometheus.MustNewConstMetric(descGPUs, prometheus.GaugeValue, float64(alloc), n.Name, "allocated")
-			ch <- prometheus.MustNewConstMetric(descGPUs, prometheus.GaugeValue, float64(free), n.Name, "free")
-			ch <- prometheus.MustNewConstMetric(descGPUs, prometheus.GaugeValue, float64(bad), n.Name, "unhealthy")
+			ch <- promtext.MustNewConstMetric(descGPUs, promtext.GaugeValue, float64(alloc), n.Name, "allocated")
+			ch <- promtext.MustNewConstMetric(descGPUs, promtext.GaugeValue, float64(free), n.Name, "free")
+			ch <- promtext.MustNewConstMetric(descGPUs, promtext.GaugeValue, float64(bad), n.Name, "unhealthy")
 		}
 		for st, n := range status {
-			ch <- prometheus.MustNewConstMetric(descNodes, prometheus.GaugeValue, float64(n), st)
+			ch <- promtext.MustNewConstMetric(descNodes, promtext.GaugeValue, float64(n), st)
 		}
 	}
 
@@ -261,8 +254,8 @@ func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 	}
-	ch <- prometheus.MustNewConstMetric(descBlobBytes, prometheus.GaugeValue, float64(bytes))
-	ch <- prometheus.MustNewConstMetric(descBlobs, prometheus.GaugeValue, float64(count))
+	ch <- promtext.MustNewConstMetric(descBlobBytes, promtext.GaugeValue, float64(bytes))
+	ch <- promtext.MustNewConstMetric(descBlobs, promtext.GaugeValue, float64(count))
 }
 
 // outcomeReason names how a job ended for nai_job_outcomes_total.

@@ -245,6 +245,10 @@ func (s *Server) setupRaft(dir string) error {
 	// hundred kilobytes of jobs.
 	rc.SnapshotThreshold = 8192
 	rc.TrailingLogs = 10240
+	// Concurrent applies wait in a buffered channel, so the leader
+	// writes (and fsyncs) a burst of them as one batch of log entries
+	// instead of one disk write each.
+	rc.BatchApplyCh = true
 	if s.cfg.Bootstrap {
 		// A single server need not wait for anybody: shorten the
 		// election so a dev agent is ready in well under a second.

@@ -3,10 +3,8 @@ package main
 import (
 	"net/http"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-
 	"github.com/nai-project/nai/client"
+	"github.com/nai-project/nai/internal/promtext"
 	"github.com/nai-project/nai/server"
 )
 
@@ -18,11 +16,11 @@ func serveClientMetrics(mux *http.ServeMux, srv *server.Server, cl *client.Clien
 	if srv != nil {
 		return srv.RegisterMetrics(cl.MetricsCollector())
 	}
-	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+	reg := promtext.NewRegistry()
+	if err := reg.Register(promtext.NewGoCollector()); err != nil {
 		return err
 	}
-	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+	if err := reg.Register(promtext.NewProcessCollector()); err != nil {
 		return err
 	}
 	if err := reg.Register(cl.MetricsCollector()); err != nil {
