@@ -349,8 +349,11 @@ func (s *Server) queueList(w http.ResponseWriter, r *request) error {
 		out = out[:f.limit]
 	}
 	w.Header().Set(structs.TotalHeader, strconv.Itoa(total))
-	writeJSON(w, idx, out)
-	return nil
+	w.Header().Set("Content-Type", "application/json")
+	if idx > 0 {
+		w.Header().Set(structs.IndexHeader, strconv.FormatUint(idx, 10))
+	}
+	return s.encs.writeList(w, out, f.enc)
 }
 
 // queueFilter is what a queue request asks for.
@@ -358,6 +361,9 @@ type queueFilter struct {
 	all                        bool
 	user, group, queue, status string
 	offset, limit              int
+	// enc is how each job is written: ?view=row sends queue rows
+	// (structs.JobRow), ?pretty=true whole jobs indented.
+	enc encKind
 }
 
 func queueFilterOf(r *http.Request) (queueFilter, error) {
@@ -369,6 +375,23 @@ func queueFilterOf(r *http.Request) (queueFilter, error) {
 		f.all = true
 	default:
 		return f, structs.NewError(structs.CodeInvalid, "state %q is unknown: expected pending, running, complete, failed, cancelled or lost", f.status)
+	}
+	switch v := q.Get("view"); v {
+	case "":
+	case "row":
+		f.enc = encRow
+	default:
+		return f, structs.NewError(structs.CodeInvalid, "view %q is unknown: expected row (the fields of a queue row) or none (whole jobs)", v)
+	}
+	switch v := q.Get("pretty"); v {
+	case "", "false":
+	case "true":
+		if f.enc == encRow {
+			return f, structs.NewError(structs.CodeInvalid, "pretty=true writes whole jobs: give it without view=row")
+		}
+		f.enc = encPretty
+	default:
+		return f, structs.NewError(structs.CodeInvalid, "pretty %q is not true or false", v)
 	}
 	for _, p := range []struct {
 		name string

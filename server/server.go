@@ -131,6 +131,8 @@ type Server struct {
 	blobr     *blobstore.Replicator
 	blobLoops sync.Once
 
+	// encs keeps the JSON of listed jobs between listings (listcache.go).
+	encs jobEncodings
 	// idents caches resolved callers (door.go); httpTransport and
 	// peerClient make this server's calls to other agents.
 	idents identCache

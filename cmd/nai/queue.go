@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -58,8 +60,24 @@ func queueAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := cl.Queue(c.Context, c.Bool("all") || filter.wantsFinished())
-	if err != nil {
+	all := c.Bool("all") || filter.wantsFinished()
+	plain := tmpl == nil && !c.Bool("explain")
+	if plain && c.Bool("json") && filter.empty() {
+		// The servers write the list as it is printed: copy it.
+		return copyQueueJSON(c, cl, all)
+	}
+	var jobs []*structs.Job
+	if plain && !c.Bool("json") {
+		// The table needs a row of each job, not the whole job.
+		rows, err := cl.QueueRows(c.Context, all)
+		if err != nil {
+			return fmt.Errorf("list queue: %w", err)
+		}
+		jobs = make([]*structs.Job, len(rows))
+		for i := range rows {
+			jobs[i] = rows[i].Job()
+		}
+	} else if jobs, err = cl.Queue(c.Context, all); err != nil {
 		return fmt.Errorf("list queue: %w", err)
 	}
 	jobs = filter.apply(jobs)
@@ -88,6 +106,21 @@ func queueAction(c *cli.Context) error {
 		return nil
 	}
 	return formatQueue(c.App.Writer, jobs, time.Now())
+}
+
+// copyQueueJSON prints the queue as the servers write it with
+// ?pretty=true: the jobs indented as printJSON would, without decoding and
+// encoding thousands of them here.
+func copyQueueJSON(c *cli.Context, cl *api.Client, all bool) error {
+	body, err := cl.QueueJSON(c.Context, all)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	if _, err := io.Copy(c.App.Writer, body); err != nil {
+		return fmt.Errorf("list queue: %w", err)
+	}
+	return nil
 }
 
 // orEmpty makes a nil list print as [] in JSON.
@@ -164,7 +197,10 @@ func foldQueue(jobs []*structs.Job) []queueRow {
 // formatQueue writes the squeue-like table. TIME is how long a running job
 // has run, how long a pending one has waited, or a finished one's runtime.
 func formatQueue(w io.Writer, jobs []*structs.Job, now time.Time) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// tabwriter writes each cell on its own: buffer, or a queue of
+	// thousands of jobs is tens of thousands of write calls.
+	bw := bufio.NewWriterSize(w, 64<<10)
+	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tUSER\tSTATE\tGPUS\tNODE\tTIME\tREASON")
 	for _, r := range foldQueue(jobs) {
 		j := r.job
@@ -176,7 +212,10 @@ func formatQueue(w io.Writer, jobs []*structs.Job, now time.Time) error {
 			id, j.Name, orDash(j.User), j.Status, gpuRequest(j.Resources), nodeLabel(j),
 			queueTime(j, now), queueReason(j, now))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 func queueTime(j *structs.Job, now time.Time) string {
