@@ -68,6 +68,7 @@ func TestBench(t *testing.T) {
 		{"Sweep1000", benchSweep},
 		{"Pending5000", benchPending5000},
 		{"SubmitRateACL", benchSubmitRateACL},
+		{"Failover", benchFailover},
 	} {
 		t.Run(f.name, func(t *testing.T) { f.run(t, b) })
 	}

@@ -55,6 +55,9 @@ type Config struct {
 	Datacenter      string
 	BootstrapExpect int
 	NodeDownGrace   time.Duration
+	// RaftMultiplier scales raft's timeouts (raft_timing.go): 0 is
+	// DefaultRaftMultiplier.
+	RaftMultiplier int
 	// Autopilot (autopilot.go): remove servers serf has shown not alive
 	// for DeadServerThreshold (0: DefaultDeadServerThreshold), while the
 	// live servers stay a majority.
@@ -257,6 +260,8 @@ func (s *Server) setupRaft(dir string) error {
 		rc.HeartbeatTimeout = 100 * time.Millisecond
 		rc.ElectionTimeout = 100 * time.Millisecond
 		rc.LeaderLeaseTimeout = 100 * time.Millisecond
+	} else {
+		setRaftTiming(rc, s.cfg.RaftMultiplier)
 	}
 
 	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})

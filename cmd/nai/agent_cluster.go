@@ -93,6 +93,7 @@ func runClusterAgent(c *cli.Context) error {
 			RaftAddr:        net.JoinHostPort(cfg.BindAddr, fmt.Sprint(cfg.Ports.Raft)),
 			Datacenter:      cfg.Datacenter,
 			BootstrapExpect: cfg.Server.BootstrapExpect,
+			RaftMultiplier:  cfg.Server.RaftMultiplier,
 			NodeDownGrace:   cfg.Server.NodeDownGrace,
 			BlobReplicas:    cfg.Server.BlobReplicas,
 			BlobRetention:   cfg.Server.BlobRetention,

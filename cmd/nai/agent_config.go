@@ -46,6 +46,9 @@ type agentConfig struct {
 		// than the threshold, never below a majority.
 		CleanupDeadServers  bool
 		DeadServerThreshold time.Duration
+		// RaftMultiplier scales raft's timeouts (server.Config); 0 is
+		// the default.
+		RaftMultiplier int
 	}
 	Client struct {
 		Enabled        bool
@@ -130,6 +133,7 @@ type fileServer struct {
 	// Autopilot.
 	CleanupDeadServers  *bool          `hcl:"cleanup_dead_servers,optional"`
 	DeadServerThreshold hcl.Expression `hcl:"dead_server_threshold,optional"`
+	RaftMultiplier      *int           `hcl:"raft_multiplier,optional"`
 }
 
 type fileClient struct {
@@ -226,6 +230,7 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 	if s := fc.Server; s != nil {
 		set(&cfg.Server.Enabled, s.Enabled)
 		set(&cfg.Server.BootstrapExpect, s.BootstrapExpect)
+		set(&cfg.Server.RaftMultiplier, s.RaftMultiplier)
 		if str, rng, ok := stringExpr(s.NodeDownGrace, errs); ok {
 			d, err := time.ParseDuration(str)
 			if err != nil || d <= 0 {
@@ -336,6 +341,7 @@ func clusterFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "server", Usage: "run a server"},
 		&cli.BoolFlag{Name: "client", Usage: "run a client (a GPU host)"},
 		&cli.IntFlag{Name: "bootstrap-expect", Usage: "servers to wait for before bootstrapping raft together"},
+		&cli.IntFlag{Name: "raft-multiplier", Usage: fmt.Sprintf("scale raft's timeouts: N x 100ms before a follower calls an election (default %d; 10 is raft's own default, for slow networks)", server.DefaultRaftMultiplier)},
 		&cli.StringFlag{Name: "node-down-grace", Usage: "how long a client serf declares failed stays ready (default 30s)"},
 		&cli.IntFlag{Name: "blob-replicas", Usage: "copies of each blob the servers keep (default: one on every server)"},
 		&cli.StringFlag{Name: "blob-retention", Usage: "how long a blob nothing references is kept (default 24h)"},
@@ -384,6 +390,7 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 	num("raft-port", &cfg.Ports.Raft)
 	num("serf-port", &cfg.Ports.Serf)
 	num("bootstrap-expect", &cfg.Server.BootstrapExpect)
+	num("raft-multiplier", &cfg.Server.RaftMultiplier)
 	num("dev-gpus", &cfg.Client.DevGPUs)
 	num("blob-replicas", &cfg.Server.BlobReplicas)
 	if c.IsSet("blob-retention") {
@@ -482,6 +489,9 @@ func (cfg *agentConfig) validate() error {
 	}
 	if cfg.Server.Enabled && cfg.Server.BootstrapExpect == 0 && len(cfg.Join) == 0 {
 		errs.add("a server needs server.bootstrap_expect (to form a new cluster) or join (to enter an existing one)")
+	}
+	if m := cfg.Server.RaftMultiplier; m < 0 || m > server.MaxRaftMultiplier {
+		errs.add("server.raft_multiplier %d is out of range: expected 1 to %d (0: the default, %d)", m, server.MaxRaftMultiplier, server.DefaultRaftMultiplier)
 	}
 	if cfg.Server.NodeDownGrace <= 0 {
 		errs.add("server.node_down_grace must be positive")

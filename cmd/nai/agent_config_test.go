@@ -118,6 +118,7 @@ func TestAgentFlags(t *testing.T) {
 		{"bad join", []string{"-client", "-data-dir", "/tmp/x", "-join", "nohost"}, `join address "nohost"`},
 		{"bad grace", []string{"-client", "-data-dir", "/tmp/x", "-node-down-grace", "-1s"}, "-node-down-grace"},
 		{"bad port", []string{"-client", "-data-dir", "/tmp/x", "-serf-port", "70000"}, "ports.serf 70000"},
+		{"raft multiplier too large", []string{"-server", "-bootstrap-expect", "1", "-data-dir", "/tmp/x", "-raft-multiplier", "50"}, "server.raft_multiplier 50 is out of range"},
 	}
 	for _, tc := range bad {
 		t.Run(tc.name, func(t *testing.T) {

@@ -388,7 +388,7 @@ function __nai_value_flags
         case 'token self'
             printf '%s\n' address
         case 'agent'
-            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
+            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect raft-multiplier node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
         case 'sim'
             printf '%s\n' trace nodes gpus-per-node policy limit-factor max-jobs
         case 'server members'
@@ -818,6 +818,7 @@ complete -c nai -n '__nai_in \'agent\'' -o 'serf-port' -r -d 'serf gossip port (
 complete -c nai -n '__nai_in \'agent\'' -o 'server' -d 'run a server'
 complete -c nai -n '__nai_in \'agent\'' -o 'client' -d 'run a client (a GPU host)'
 complete -c nai -n '__nai_in \'agent\'' -o 'bootstrap-expect' -r -d 'servers to wait for before bootstrapping raft together'
+complete -c nai -n '__nai_in \'agent\'' -o 'raft-multiplier' -r -d 'scale raft\'s timeouts: N x 100ms before a follower calls an election (default 3; 10 is raft\'s own default, for slow networks)'
 complete -c nai -n '__nai_in \'agent\'' -o 'node-down-grace' -r -d 'how long a client serf declares failed stays ready (default 30s)'
 complete -c nai -n '__nai_in \'agent\'' -o 'blob-replicas' -r -d 'copies of each blob the servers keep (default: one on every server)'
 complete -c nai -n '__nai_in \'agent\'' -o 'blob-retention' -r -d 'how long a blob nothing references is kept (default 24h)'
