@@ -69,6 +69,7 @@ func TestBench(t *testing.T) {
 		{"Pending5000", benchPending5000},
 		{"SubmitRateACL", benchSubmitRateACL},
 		{"Failover", benchFailover},
+		{"Scale", benchScale},
 	} {
 		t.Run(f.name, func(t *testing.T) { f.run(t, b) })
 	}

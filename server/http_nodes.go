@@ -1,9 +1,14 @@
 package server
 
 import (
+	"bufio"
+	"encoding/json"
+	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -108,12 +113,17 @@ func ownNode(r *request, nodeID string) error {
 
 // nodeAllocs is the client's long-poll: the node's live allocations,
 // each with its job, answered when the state index passes ?index.
-func (s *Server) nodeAllocs(r *request) (any, uint64, error) {
+func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 	nodeID := r.PathValue("id")
 	if err := ownNode(r, nodeID); err != nil {
-		return nil, 0, err
+		return err
 	}
-	var out []*structs.Allocation
+	type item struct {
+		a    *structs.Allocation
+		j    *structs.Job
+		gang *structs.Allocation // a gang member's answer, written fresh
+	}
+	var out []item
 	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.AllocsByNode(ws, nodeID)
 		if err != nil {
@@ -128,20 +138,20 @@ func (s *Server) nodeAllocs(r *request) (any, uint64, error) {
 			if a.Terminal() {
 				continue
 			}
-			c := a.Copy()
 			j, err := snap.JobByID(nil, a.JobID)
 			if err != nil {
 				return 0, err
 			}
-			c.Job = j
+			it := item{a: a, j: j}
 			if j != nil && j.Resources.Nodes > 1 {
-				g, err := gangInfo(snap, c, j)
-				if err != nil {
+				c := a.Copy()
+				c.Job = j
+				if c.Gang, err = gangInfo(snap, c, j); err != nil {
 					return 0, err
 				}
-				c.Gang = g
+				it.gang = c
 			}
-			out = append(out, c)
+			out = append(out, it)
 		}
 		if max == 0 {
 			max = 1
@@ -149,12 +159,28 @@ func (s *Server) nodeAllocs(r *request) (any, uint64, error) {
 		return max, nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
-	if out == nil {
-		out = []*structs.Allocation{}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(structs.IndexHeader, strconv.FormatUint(idx, 10))
+	bw := bufio.NewWriter(w)
+	bw.WriteByte('[')
+	for i, it := range out {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if it.gang != nil {
+			b, err := json.Marshal(it.gang)
+			if err != nil {
+				return fmt.Errorf("encode allocation %s: %w", it.a.ID, err)
+			}
+			bw.Write(b)
+			continue
+		}
+		bw.Write(s.encs.alloc(it.a, it.j))
 	}
-	return out, idx, nil
+	bw.WriteString("]\n")
+	return bw.Flush()
 }
 
 // allocUpdate takes a node's reports; a node may report only the

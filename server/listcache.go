@@ -9,11 +9,13 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// Job listings (GET /v1/queue, GET /v1/jobs) reuse each job's JSON from
-// one listing to the next. The state never changes a job in place: a
-// change stores a new copy, so a job's pointer names one version of it and
-// its encoding stays right for as long as that version lives. Encoding
-// thousands of jobs for every `nai queue` was most of a listing's time.
+// Job listings (GET /v1/queue) and nodes' allocation long-polls reuse each
+// object's JSON from one answer to the next. The state never changes a job
+// or an allocation in place: a change stores a new copy, so a pointer names
+// one version of it and its encoding stays right for as long as that
+// version lives. Encoding thousands of jobs for every `nai queue` was most
+// of a listing's time, and a busy node's long-poll answered every live
+// allocation of the node, with its job, after each change of any of them.
 
 // encKind is one way of writing a job.
 type encKind uint8
@@ -22,11 +24,14 @@ const (
 	encCompact encKind = iota // the job, as the API writes it
 	encPretty                 // indented as an element of an indented list (what the CLI prints with -json)
 	encRow                    // its queue row (structs.JobRow)
+	encAllocWithJob           // an allocation with its job, as a node's long-poll answers it
 )
 
 type encKey struct {
-	job  *structs.Job
-	kind encKind
+	// obj is the object written, with the object it is written with (an
+	// allocation's job), both as the state holds them.
+	obj, with any
+	kind      encKind
 }
 
 // minEncCache is the fewest encodings kept before the cache rotates.
@@ -43,7 +48,25 @@ type jobEncodings struct {
 }
 
 func (c *jobEncodings) get(j *structs.Job, k encKind) []byte {
-	key := encKey{j, k}
+	return c.lookup(encKey{obj: j, kind: k}, func() []byte { return encodeJob(j, k) })
+}
+
+// alloc is the JSON of an allocation with its job attached.
+func (c *jobEncodings) alloc(a *structs.Allocation, j *structs.Job) []byte {
+	return c.lookup(encKey{obj: a, with: j, kind: encAllocWithJob}, func() []byte { return encodeAlloc(a, j) })
+}
+
+func encodeAlloc(a *structs.Allocation, j *structs.Job) []byte {
+	ac := a.Copy()
+	ac.Job = j
+	b, err := json.Marshal(ac)
+	if err != nil {
+		return []byte("null")
+	}
+	return b
+}
+
+func (c *jobEncodings) lookup(key encKey, encode func() []byte) []byte {
 	c.mu.Lock()
 	b, ok := c.cur[key]
 	if !ok {
@@ -55,7 +78,7 @@ func (c *jobEncodings) get(j *structs.Job, k encKind) []byte {
 	if ok {
 		return b
 	}
-	b = encodeJob(j, k)
+	b = encode()
 	c.mu.Lock()
 	if c.cur == nil {
 		c.cur = map[encKey][]byte{}

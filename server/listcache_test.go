@@ -67,6 +67,20 @@ func TestQueueEncodings(t *testing.T) {
 			}
 		}
 	}
+	// The scheduler writes why each job waits; compare once it has.
+	settled := func() bool {
+		jobs, err := c.Queue(ctx, true)
+		if err != nil {
+			return false
+		}
+		for _, j := range jobs {
+			if j.Status == structs.JobPending && j.Reason == "" {
+				return false
+			}
+		}
+		return true
+	}
+	waitUntil(t, "every pending job has its waiting reason", settled)
 	check(structs.JobPending)
 	if err := c.Cancel(ctx, ids[1]); err != nil {
 		t.Fatal(err)

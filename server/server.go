@@ -250,10 +250,11 @@ func (s *Server) setupRaft(dir string) error {
 	// hundred kilobytes of jobs.
 	rc.SnapshotThreshold = 8192
 	rc.TrailingLogs = 10240
-	// Concurrent applies wait in a buffered channel, so the leader
-	// writes (and fsyncs) a burst of them as one batch of log entries
-	// instead of one disk write each.
-	rc.BatchApplyCh = true
+	// Concurrent applies already share a disk write: the leader takes
+	// every apply waiting on its channel into one batch of log entries
+	// (raft's group commit). BatchApplyCh would buffer that channel, but
+	// an apply buffered as raft shuts down is never answered (its
+	// future blocks forever), so it stays off.
 	if s.cfg.Bootstrap {
 		// A single server need not wait for anybody: shorten the
 		// election so a dev agent is ready in well under a second.
@@ -308,7 +309,8 @@ func (s *Server) setupRaft(dir string) error {
 	if err := s.recoverFromPeersFile(rc, cache, store, snaps, trans, dir); err != nil {
 		return err
 	}
-	r, err := raft.NewRaft(rc, &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore}, cache, store, snaps, trans)
+	nf := &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore, mem: newMemoryReturner(s.shutdownCh)}
+	r, err := raft.NewRaft(rc, nf, cache, store, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -448,11 +450,16 @@ type notifyFSM struct {
 	// restored runs after the state was replaced by a snapshot
 	// (snapshot.go).
 	restored func()
+	// mem returns memory to the system after a large job GC (memory.go).
+	mem *memoryReturner
 }
 
 func (n *notifyFSM) Apply(l *raft.Log) any {
 	r := n.FSM.Apply(l)
 	n.signal()
+	if gc, ok := r.(*structs.JobGCResponse); ok {
+		n.mem.jobsCollected(gc.Jobs)
+	}
 	return r
 }
 

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/pprof"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -236,9 +235,7 @@ func runAgent(c *cli.Context) error {
 		return cli.Exit(fmt.Sprintf("nai agent: metrics: %v", err), 1)
 	}
 	if c.Bool("enable-debug") {
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		serveDebug(mux)
 	}
 	// Long-polls and log streams see their context end when the agent
 	// stops, so shutdown does not wait for them.

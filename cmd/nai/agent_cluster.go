@@ -225,6 +225,9 @@ func runClusterAgent(c *cli.Context) error {
 			return fail("metrics: %v", err)
 		}
 	}
+	if c.Bool("enable-debug") {
+		serveDebug(mux)
+	}
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
 	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },

@@ -1,0 +1,428 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// benchScale is the load generator of issue 16: three real servers
+// (processes, real raft and HTTP) on this machine, and NAI_BENCH_NODES
+// (default 1000) simulated GPU nodes of eight GPUs in this test process.
+// Each node registers as a client agent does (PUT /v1/client/nodes),
+// keeps its allocation long-poll open with one of the servers (the
+// client's heartbeat towards the servers: its liveness itself is serf's,
+// which the simulated nodes stand outside of, so the servers run with a
+// long node_down_grace), and "runs" each allocation it is given for
+// NAI_BENCH_RUNTIME (default 2s), reporting it running and then complete
+// as a client's updater does (one request in flight per node, reports
+// coalesced meanwhile). NAI_BENCH_JOBS (default 100,000) one-GPU jobs are
+// submitted in requests of 1000, with at most 12,000 unfinished at a time.
+//
+// It reports placements per second, the leader's CPU and memory, the p99
+// latency of the nodes' reports and of submissions, what 1000 idle nodes
+// cost the leader, and the leader's heap once job GC (threshold 1m) has
+// removed the finished jobs.
+func benchScale(t *testing.T, b *bench) {
+	nNodes := envInt(t, "NAI_BENCH_NODES", 1000)
+	nJobs := envInt(t, "NAI_BENCH_JOBS", 100000)
+	runtime := 2 * time.Second
+	if v := os.Getenv("NAI_BENCH_RUNTIME"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			t.Fatalf("NAI_BENCH_RUNTIME=%q: %v", v, err)
+		}
+		runtime = d
+	}
+	load := startLoad()
+	flags := []string{"-node-down-grace", "24h", "-job-gc-threshold", "1m"}
+	profDir := os.Getenv("NAI_BENCH_PROFILE")
+	if profDir != "" {
+		flags = append(flags, "-enable-debug")
+	}
+	c := startCluster(t, 3, 0, flags...)
+	var l *clusterAgent
+	waitFor(t, 30*time.Second, "a leader", func() bool { l = c.leader(); return l != nil })
+	lpid := l.cmd.Process.Pid
+	leaderAPI := l.api()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	// The leader's CPU with no node, then with every node registered and
+	// polling: what the nodes' heartbeats cost it while nothing happens.
+	idleFor := 10 * time.Second
+	cpu0 := cpuOf(t, lpid)
+	time.Sleep(idleFor)
+	bare := cpuOf(t, lpid) - cpu0
+
+	sim := newSimCluster(t, c, nNodes, runtime)
+	t0 := time.Now()
+	sim.register(ctx)
+	registered := time.Since(t0)
+	sim.start(ctx)
+	time.Sleep(2 * time.Second)
+	cpu0 = cpuOf(t, lpid)
+	time.Sleep(idleFor)
+	polling := cpuOf(t, lpid) - cpu0
+	heapIdle := heapInuse(t, l)
+	rssIdle := rssOf(t, lpid)
+
+	// The load: nJobs one-GPU jobs.
+	cpu0 = cpuOf(t, lpid)
+	var followers []int
+	for _, f := range c.others(l) {
+		followers = append(followers, f.cmd.Process.Pid)
+	}
+	fcpu0 := cpuOf(t, followers[0]) + cpuOf(t, followers[1])
+	self0 := cpuOf(t, os.Getpid())
+	var maxRSS atomic.Int64
+	stopSample := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			select {
+			case <-stopSample:
+				return
+			case <-time.After(time.Second):
+			}
+			if r := rssOfOK(lpid); r > maxRSS.Load() {
+				maxRSS.Store(r)
+			}
+		}
+	}()
+	if profDir != "" {
+		defer profileAgent(t, l.addr, profDir, "scale-leader", 20*time.Second)()
+	}
+	start := time.Now()
+	var submitLat []time.Duration
+	const batch = 1000
+	sub := l.api()
+	for i := 0; i < nJobs; i += batch {
+		n := min(batch, nJobs-i)
+		// At most 12,000 unfinished jobs: the queue stays short and the
+		// figure is the cluster's throughput, not a backlog's.
+		for int(sim.done.Load())+12000 < i+n {
+			time.Sleep(10 * time.Millisecond)
+		}
+		jobs := make([]*structs.Job, n)
+		for k := range jobs {
+			jobs[k] = &structs.Job{Name: "scale", Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: 1}},
+				Task: structs.Task{Command: "/bin/true"}}
+		}
+		s := time.Now()
+		if _, err := sub.Register(ctx, jobs...); err != nil {
+			t.Fatalf("submit jobs %d-%d: %v", i, i+n, err)
+		}
+		submitLat = append(submitLat, time.Since(s))
+	}
+	submitted := time.Since(start)
+	waitFor(t, 30*time.Minute, "every job completes", func() bool { return int(sim.done.Load()) >= nJobs })
+	took := time.Since(start)
+	close(stopSample)
+	<-sampled
+	busy := cpuOf(t, lpid) - cpu0
+	fbusy := cpuOf(t, followers[0]) + cpuOf(t, followers[1]) - fcpu0
+	simBusy := cpuOf(t, os.Getpid()) - self0
+	first, last := sim.firstLast()
+	placed := sim.placed.Load()
+	rate := float64(placed) / last.Sub(first).Seconds()
+	upd := sim.updateLatencies()
+
+	// Job GC removes the finished jobs after a minute: the leader's heap
+	// then is back where it was before the load.
+	var heapAfter int64
+	waitFor(t, 5*time.Minute, "job GC removes the finished jobs", func() bool {
+		jobs, err := leaderAPI.Jobs(ctx, true)
+		return err == nil && len(jobs) == 0
+	})
+	time.Sleep(3 * time.Second)
+	heapAfter = heapInuse(t, l)
+	if profDir != "" {
+		saveURL(t, l.addr+"/debug/pprof/heap", filepath.Join(profDir, "scale-leader-heap-after-gc.pprof"))
+	}
+	rssAfter := rssOf(t, lpid)
+	sim.stop()
+
+	b.rep.add(benchRow{figure: fmt.Sprintf("%d simulated nodes x 8 GPUs, %d jobs: placements per second", nNodes, nJobs), target: ">= 2000/s",
+		nai: fmt.Sprintf("%.0f/s (%d placed in %.1f s; all done %.1f s after the first submission; submissions took %.1f s)",
+			rate, placed, last.Sub(first).Seconds(), took.Seconds(), submitted.Seconds()),
+		met: yesNo(rate >= 2000), load: load.String()})
+	b.rep.add(benchRow{figure: "  leader during that run", target: "-",
+		nai: fmt.Sprintf("%.2f cores (followers %.2f, the simulated nodes %.2f), RSS max %s; p99 latency: node reports %.0f ms (p50 %.0f, %d), 1000-job submissions %.0f ms (p50 %.0f)",
+			busy.Seconds()/took.Seconds(), fbusy.Seconds()/took.Seconds(), simBusy.Seconds()/took.Seconds(), mib(maxRSS.Load()),
+			ms(pctDur(upd, 99)), ms(pctDur(upd, 50)), len(upd), ms(pctDur(submitLat, 99)), ms(pctDur(submitLat, 50))), load: load.String()})
+	b.rep.add(benchRow{figure: fmt.Sprintf("  heartbeat cost: leader CPU idle, no node / %d nodes polling", nNodes), target: "-",
+		nai: fmt.Sprintf("%.1f%% / %.1f%% of a core (registering them took %.1f s)", 100*bare.Seconds()/idleFor.Seconds(),
+			100*polling.Seconds()/idleFor.Seconds(), registered.Seconds()), load: load.String()})
+	b.rep.add(benchRow{figure: fmt.Sprintf("server memory after %d finished jobs (job GC)", nJobs), target: "flat",
+		nai: fmt.Sprintf("heap %s before, %s after (RSS %s, %s)", mib(heapIdle), mib(heapAfter), mib(rssIdle), mib(rssAfter)),
+		met: yesNo(heapAfter <= heapIdle+heapIdle/2+(4<<20)), load: load.String()})
+}
+
+func envInt(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: expected a positive number", name, v)
+	}
+	return n
+}
+
+// rssOfOK is rssOf without failing: 0 when the process is gone.
+func rssOfOK(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/statm", pid))
+	if err != nil {
+		return 0
+	}
+	var size, res int64
+	fmt.Sscan(string(b), &size, &res)
+	return res * int64(os.Getpagesize())
+}
+
+// heapInuse is the agent's go_memstats_heap_inuse_bytes.
+func heapInuse(t *testing.T, a *clusterAgent) int64 {
+	t.Helper()
+	f := scrape(t, a.addr, "")["go_memstats_heap_inuse_bytes"]
+	if f == nil || len(f.GetMetric()) == 0 {
+		t.Fatal("no go_memstats_heap_inuse_bytes")
+	}
+	return int64(f.GetMetric()[0].GetGauge().GetValue())
+}
+
+// simCluster is the simulated nodes.
+type simCluster struct {
+	t       *testing.T
+	nodes   []*simNode
+	runtime time.Duration
+
+	placed atomic.Int64 // allocations seen by their node
+	done   atomic.Int64 // reported complete and accepted
+
+	mu          sync.Mutex
+	first, last time.Time
+	updLat      []time.Duration
+	wg          sync.WaitGroup
+	cancel      context.CancelFunc
+}
+
+// simNode is one simulated GPU node.
+type simNode struct {
+	s    *simCluster
+	node *structs.Node
+	api  *api.Client
+
+	mu      sync.Mutex
+	seen    map[string]bool
+	pending []*structs.AllocUpdate
+	wake    chan struct{}
+}
+
+func newSimCluster(t *testing.T, c *testCluster, n int, runtime time.Duration) *simCluster {
+	s := &simCluster{t: t, runtime: runtime}
+	for i := range n {
+		name := fmt.Sprintf("sim-%04d", i)
+		node := &structs.Node{ID: fmt.Sprintf("00000000-0000-4000-8000-%012d", i), Name: name, Datacenter: "dc1",
+			HTTPAddr: "http://127.0.0.1:1", Status: structs.NodeReady, Eligible: true, CPU: 64, MemoryBytes: 512 << 30}
+		for g := range 8 {
+			node.GPUs = append(node.GPUs, structs.GPU{Index: g, UUID: fmt.Sprintf("GPU-%s-%d", name, g), Model: "NVIDIA H100 80GB HBM3",
+				MemoryBytes: 80 << 30, Healthy: true})
+		}
+		// Each node talks to one server, as clients spread over them.
+		srv := c.servers[i%len(c.servers)]
+		cl, err := api.New(api.Config{Address: srv.addr, IgnoreEnv: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.nodes = append(s.nodes, &simNode{s: s, node: node, api: cl, seen: map[string]bool{}, wake: make(chan struct{}, 1)})
+	}
+	return s
+}
+
+// register registers every node, 16 at a time.
+func (s *simCluster) register(ctx context.Context) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, n := range s.nodes {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := n.api.RegisterNode(ctx, n.node, ""); err != nil {
+				s.t.Errorf("register %s: %v", n.node.Name, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// start runs every node's long-poll and reporter.
+func (s *simCluster) start(ctx context.Context) {
+	ctx, s.cancel = context.WithCancel(ctx)
+	for _, n := range s.nodes {
+		s.wg.Add(2)
+		go n.poll(ctx)
+		go n.report(ctx)
+	}
+}
+
+func (s *simCluster) stop() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *simCluster) firstLast() (time.Time, time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.first, s.last
+}
+
+func (s *simCluster) updateLatencies() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.updLat...)
+}
+
+// poll is the node's allocation long-poll: a new allocation is reported
+// running at once and complete after the run time.
+func (n *simNode) poll(ctx context.Context) {
+	defer n.s.wg.Done()
+	var index uint64
+	for ctx.Err() == nil {
+		allocs, idx, err := n.api.NodeAllocations(ctx, n.node.ID, index, 30*time.Second)
+		if err != nil {
+			if ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			continue
+		}
+		index = idx
+		now := time.Now()
+		for _, a := range allocs {
+			n.mu.Lock()
+			fresh := !n.seen[a.ID]
+			n.seen[a.ID] = true
+			n.mu.Unlock()
+			if !fresh || a.DesiredStatus != structs.DesiredRun {
+				continue
+			}
+			n.s.placed.Add(1)
+			n.s.mu.Lock()
+			if n.s.first.IsZero() {
+				n.s.first = now
+			}
+			n.s.last = now
+			n.s.mu.Unlock()
+			n.enqueue(&structs.AllocUpdate{AllocID: a.ID, Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: now}})
+			id := a.ID
+			time.AfterFunc(n.s.runtime, func() {
+				zero := 0
+				n.enqueue(&structs.AllocUpdate{AllocID: id, Client: structs.ClientStatusFields{Status: structs.AllocComplete,
+					ExitCode: &zero, ExitReason: structs.ExitExited, StartTime: now, EndTime: time.Now()}})
+			})
+		}
+	}
+}
+
+func (n *simNode) enqueue(u *structs.AllocUpdate) {
+	n.mu.Lock()
+	n.pending = append(n.pending, u)
+	n.mu.Unlock()
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
+// report sends the node's reports, one request at a time, with what came
+// in meanwhile in the next one.
+func (n *simNode) report(ctx context.Context) {
+	defer n.s.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-n.wake:
+		}
+		n.mu.Lock()
+		batch := n.pending
+		n.pending = nil
+		n.mu.Unlock()
+		if len(batch) == 0 {
+			continue
+		}
+		s := time.Now()
+		err := n.api.UpdateAllocs(ctx, n.node.ID, batch)
+		d := time.Since(s)
+		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			// Send them again with the next batch.
+			n.mu.Lock()
+			n.pending = append(batch, n.pending...)
+			n.mu.Unlock()
+			time.Sleep(100 * time.Millisecond)
+			select {
+			case n.wake <- struct{}{}:
+			default:
+			}
+			continue
+		}
+		done := 0
+		for _, u := range batch {
+			if u.Client.Status == structs.AllocComplete {
+				done++
+			}
+		}
+		n.s.done.Add(int64(done))
+		n.s.mu.Lock()
+		n.s.updLat = append(n.s.updLat, d)
+		n.s.mu.Unlock()
+	}
+}
+
+// profileAgent writes a CPU profile of the agent at addr (started with
+// -enable-debug) to DIR/name.pprof over the next d; the func returned
+// waits for the file.
+func profileAgent(t *testing.T, addr, dir, name string, d time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		saveURL(t, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), filepath.Join(dir, name+".pprof"))
+	}()
+	return func() { <-done }
+}
+
+// saveURL writes what a GET of url answers to path, logging failures.
+func saveURL(t *testing.T, url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Logf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Logf("profile: %v", err)
+		return
+	}
+	defer f.Close()
+	_, _ = io.Copy(f, resp.Body)
+}
