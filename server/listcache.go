@@ -21,10 +21,10 @@ import (
 type encKind uint8
 
 const (
-	encCompact encKind = iota // the job, as the API writes it
-	encPretty                 // indented as an element of an indented list (what the CLI prints with -json)
-	encRow                    // its queue row (structs.JobRow)
-	encAllocWithJob           // an allocation with its job, as a node's long-poll answers it
+	encCompact      encKind = iota // the job, as the API writes it
+	encPretty                      // indented as an element of an indented list (what the CLI prints with -json)
+	encRow                         // its queue row (structs.JobRow)
+	encAllocWithJob                // an allocation with its job, as a node's long-poll answers it
 )
 
 type encKey struct {
