@@ -61,6 +61,13 @@ type Config struct {
 	// SkipEstimates leaves WaitStatus.EstimatedStart zero except for the
 	// reserved job; the simulator sets it because nobody reads them there.
 	SkipEstimates bool `json:"skip_estimates,omitempty"`
+	// PlacementsOnly makes a pass for a replay, where nobody reads why a
+	// job waits: it makes the same placements, preemptions and
+	// cancellations as a full pass among the jobs it looks at, but stops
+	// once no later job can start (never with Preemption on), so the
+	// jobs after that get no WaitStatus (replay.go). Never for a live
+	// cluster, whose users read every job's reason.
+	PlacementsOnly bool `json:"-"`
 }
 
 // DefaultConfig is Slurm-like multifactor priority in which the job's own

@@ -38,9 +38,9 @@ func (p *pass) preemptInfo() *preemptState {
 	}
 	ps := &preemptState{victims: map[int][]victim{}, stopping: map[int]*held{}, chosen: map[string]bool{}}
 	p.pre = ps
-	for _, a := range p.allocs {
-		i, ok := p.c.index(a.NodeID)
-		if !ok {
+	for k, a := range p.allocs {
+		i := int(p.c.allocNode[k])
+		if i < 0 {
 			continue
 		}
 		if a.DesiredStatus == structs.DesiredStop {

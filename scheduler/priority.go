@@ -80,11 +80,15 @@ func (p *pass) buildShares() {
 	if u := p.s.cfg.Usage; u != nil {
 		uu, gu = u.Users, u.Groups
 	}
-	users := make([]string, 0, len(p.pending))
+	// Runs of one user's jobs are common; skipping repeats keeps the
+	// table's sort small (it sorts and removes duplicates anyway).
+	users := make([]string, 0, 16)
 	groups := make([]string, 0)
 	for _, j := range p.pending {
-		users = append(users, j.User)
-		if j.Group != "" {
+		if len(users) == 0 || users[len(users)-1] != j.User {
+			users = append(users, j.User)
+		}
+		if j.Group != "" && (len(groups) == 0 || groups[len(groups)-1] != j.Group) {
 			groups = append(groups, j.Group)
 		}
 	}
@@ -104,18 +108,7 @@ func clamp01(v float64) float64 {
 // to the earlier submit, then to the smaller ID (numerically when both are
 // numbers).
 func sortItems(items []item) {
-	slices.SortFunc(items, func(a, b item) int {
-		if c := cmp.Compare(b.tier, a.tier); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.prio, a.prio); c != 0 {
-			return c
-		}
-		if c := a.job.SubmitTime.Compare(b.job.SubmitTime); c != 0 {
-			return c
-		}
-		return compareIDs(a.job.ID, b.job.ID)
-	})
+	slices.SortFunc(items, func(a, b item) int { return compareItems(&a, &b) })
 }
 
 func compareIDs(a, b string) int {

@@ -40,7 +40,10 @@ func PolicyConfig(name string) (scheduler.Config, error) {
 		return cfg, fmt.Errorf("unknown policy %q: expected one of %s", name, strings.Join(Policies, ", "))
 	}
 	cfg.Preemption = false
-	cfg.SkipEstimates = true // nobody reads them in a replay
+	// Nobody reads estimates or wait reasons in a replay: a pass may stop
+	// once no later job can start (the placements are the same).
+	cfg.SkipEstimates = true
+	cfg.PlacementsOnly = true
 	return cfg, nil
 }
 
@@ -117,7 +120,15 @@ type runner struct {
 	finish   []int64
 	gpusUsed []int // GPUs allocated (nodes x per node)
 	unsched  []bool
+	// never marks jobs that need more nodes than the cluster has: the
+	// scheduler says NoNodeFits in the first pass that sees them, and a
+	// PlacementsOnly pass may stop before it looks at them, so the
+	// runner drops them after that first pass itself.
+	never    []bool
+	newNever bool // some job in pending is a never
 	passes   int
+	// held counts the GPUs each user holds now, for fair share
+	held map[string]int
 }
 
 func newRunner(jobs []TraceJob, opt Options, cfg scheduler.Config) *runner {
@@ -135,33 +146,57 @@ func newRunner(jobs []TraceJob, opt Options, cfg scheduler.Config) *runner {
 	r.finish = make([]int64, len(jobs))
 	r.gpusUsed = make([]int, len(jobs))
 	r.unsched = make([]bool, len(jobs))
+	r.never = make([]bool, len(jobs))
 	for i, tj := range jobs {
-		nodes, per := 1, tj.GPUs
-		if tj.GPUs > opt.GPUsPerNode {
-			nodes = (tj.GPUs + opt.GPUsPerNode - 1) / opt.GPUsPerNode
-			per = (tj.GPUs + nodes - 1) / nodes
-		}
+		nodes, per := r.shape(tj)
 		r.gpusUsed[i] = nodes * per
 		r.start[i] = -1
-		r.st.jobs[i] = &structs.Job{
-			ID: jobID(i), Name: tj.ID, User: tj.User, Queue: scheduler.DefaultQueue,
-			Priority: structs.DefaultPriority, TimeLimit: structs.Duration(secs(tj.Limit)),
-			Resources:  structs.Resources{Nodes: nodes, GPU: structs.GPURequest{Count: per}},
-			Status:     structs.JobPending,
-			SubmitTime: epoch.Add(secs(tj.Submit)),
-		}
+		r.never[i] = nodes > opt.Nodes
 	}
 	if cfg.Weights.FairShare != 0 {
 		r.usage = scheduler.NewUsage(cfg.FairShare.HalfLife, epoch)
+		r.held = map[string]int{}
 	}
 	return r
+}
+
+// shape is a job's node count and GPUs per node.
+func (r *runner) shape(tj TraceJob) (nodes, per int) {
+	nodes, per = 1, tj.GPUs
+	if tj.GPUs > r.opt.GPUsPerNode {
+		nodes = (tj.GPUs + r.opt.GPUsPerNode - 1) / r.opt.GPUsPerNode
+		per = (tj.GPUs + nodes - 1) / nodes
+	}
+	return nodes, per
+}
+
+// submit makes job i's structs.Job when it is submitted; it is dropped
+// when the job ends (state.end), so the live heap holds only the jobs
+// that wait or run.
+func (r *runner) submit(i int) {
+	tj := r.trace[i]
+	nodes, per := r.shape(tj)
+	j := &structs.Job{
+		ID: jobID(i), Name: tj.ID, User: tj.User, Queue: scheduler.DefaultQueue,
+		Priority: structs.DefaultPriority, TimeLimit: structs.Duration(secs(tj.Limit)),
+		Resources:  structs.Resources{Nodes: nodes, GPU: structs.GPURequest{Count: per}},
+		Status:     structs.JobPending,
+		SubmitTime: epoch.Add(secs(tj.Submit)),
+	}
+	r.st.jobs[i] = j
+	r.st.pending = append(r.st.pending, j)
+	if r.never[i] {
+		r.newNever = true
+	}
 }
 
 func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
 // jobID makes IDs that sort as the trace does, so the state's ID order is
 // submit order and appending keeps it sorted.
-func jobID(i int) string { return fmt.Sprintf("%09d", i) }
+func jobID(i int) string { return fmt.Sprintf("%0*d", idDigits, i) }
+
+const idDigits = 9
 
 func (r *runner) loop() {
 	next := 0 // next job to submit
@@ -175,11 +210,14 @@ func (r *runner) loop() {
 		}
 		for r.ends.Len() > 0 && r.ends[0].at == now {
 			e := heap.Pop(&r.ends).(endEvent)
+			if r.held != nil {
+				r.release(e.job)
+			}
 			r.st.end(e.job)
 			r.finish[e.job] = now
 		}
 		for next < len(r.trace) && int64(secs(r.trace[next].Submit)) == now {
-			r.st.pending = append(r.st.pending, r.st.jobs[next])
+			r.submit(next)
 			next++
 		}
 		if len(r.st.pending) == 0 {
@@ -189,45 +227,67 @@ func (r *runner) loop() {
 		if next == len(r.trace) && r.ends.Len() == 0 && len(r.st.pending) > 0 {
 			// Nothing will ever change again: what waits can never run.
 			for _, j := range r.st.pending {
-				r.unsched[r.index(j)] = true
+				i := r.index(j)
+				r.unsched[i] = true
+				r.st.jobs[i] = nil
 			}
 			r.st.pending = nil
 		}
 	}
 }
 
-func (r *runner) index(j *structs.Job) int {
-	i, _ := strconv.Atoi(j.ID)
-	return i
+// release takes an ending job's GPUs off its user's count.
+func (r *runner) release(i int) {
+	u := r.st.jobs[i].User
+	if r.held[u] -= r.gpusUsed[i]; r.held[u] == 0 {
+		delete(r.held, u)
+	}
+}
+
+func (r *runner) index(j *structs.Job) int { return parseID(j.ID) }
+
+// parseID is the trace position a jobID encodes, or -1.
+func parseID(id string) int {
+	if len(id) != idDigits {
+		return -1
+	}
+	n := 0
+	for k := 0; k < len(id); k++ {
+		c := id[k]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 func (r *runner) schedule(nowNs int64) {
 	now := epoch.Add(time.Duration(nowNs))
 	sched := r.sched
 	if r.usage != nil {
-		running := make([]scheduler.UsageRecord, 0, len(r.st.allocs))
-		for _, a := range r.st.allocs {
-			if rec, ok := scheduler.RecordOf(a, r.st.Job(a.JobID)); ok {
-				running = append(running, rec)
-			}
-		}
-		r.usage.Advance(now, running)
+		// Usage is advanced at every pass and every job starts at a pass,
+		// so what runs now has run since the last advance.
+		r.usage.AdvanceHeld(now, r.held, nil)
 		sched = sched.WithUsage(r.usage)
 	}
 	plan := sched.Plan(r.st, now)
 	r.passes++
 	changed := false
 	for _, pl := range plan.Placements {
-		i, _ := strconv.Atoi(pl.JobID)
+		i := parseID(pl.JobID)
 		j := r.st.jobs[i]
 		if j.Status == structs.JobPending {
 			j.Status = structs.JobRunning
 			r.start[i] = nowNs
+			if r.held != nil {
+				r.held[j.User] += r.gpusUsed[i]
+			}
 			run := min(r.trace[i].Duration, r.trace[i].Limit)
 			heap.Push(&r.ends, endEvent{at: nowNs + int64(secs(run)), job: i})
 		}
 		r.st.allocs = append(r.st.allocs, &structs.Allocation{
-			ID: fmt.Sprintf("%s.%04d", pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
+			ID: allocID(pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
 			Resources: j.Resources, DesiredStatus: structs.DesiredRun,
 			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: now},
 			CreateTime:   now,
@@ -236,22 +296,50 @@ func (r *runner) schedule(nowNs int64) {
 	}
 	for _, w := range plan.Waiting {
 		if w.Code == structs.WaitNoNodeFits || w.Code == structs.WaitQueueLimit {
-			i, _ := strconv.Atoi(w.JobID)
+			i := parseID(w.JobID)
 			r.st.jobs[i].Status = structs.JobFailed
-			r.unsched[i] = true
 			changed = true
 		}
 	}
 	for _, w := range plan.Cancel {
-		i, _ := strconv.Atoi(w.JobID)
+		i := parseID(w.JobID)
 		r.st.jobs[i].Status = structs.JobCancelled
-		r.unsched[i] = true
 		changed = true
 	}
+	if r.newNever {
+		// Their first pass is over: a full pass would have said NoNodeFits.
+		for _, j := range r.st.pending {
+			if r.never[parseID(j.ID)] {
+				j.Status = structs.JobFailed
+				changed = true
+			}
+		}
+		r.newNever = false
+	}
 	if changed {
-		r.st.pending = slices.DeleteFunc(r.st.pending, func(j *structs.Job) bool { return j.Status != structs.JobPending })
+		r.st.pending = slices.DeleteFunc(r.st.pending, func(j *structs.Job) bool {
+			switch j.Status {
+			case structs.JobPending:
+				return false
+			case structs.JobRunning:
+				return true
+			}
+			i := parseID(j.ID) // failed or cancelled: it never runs
+			r.unsched[i] = true
+			r.st.jobs[i] = nil
+			return true
+		})
 		slices.SortFunc(r.st.allocs, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
 	}
+}
+
+// allocID names rank k of a job's allocations; IDs sort as (job, rank).
+func allocID(job string, rank int) string {
+	n := strconv.Itoa(rank)
+	if len(n) < 4 {
+		n = "0000"[len(n):] + n
+	}
+	return job + "." + n
 }
 
 func (r *runner) result() *Result {
@@ -316,18 +404,20 @@ func (s *state) PendingJobs() []*structs.Job       { return s.pending }
 func (s *state) LiveAllocs() []*structs.Allocation { return s.allocs }
 
 func (s *state) Job(id string) *structs.Job {
-	i, err := strconv.Atoi(id)
-	if err != nil || i < 0 || i >= len(s.jobs) {
+	i := parseID(id)
+	if i < 0 || i >= len(s.jobs) {
 		return nil
 	}
 	return s.jobs[i]
 }
 
-// end finishes job i: its allocations give their GPUs back.
+// end finishes job i: its allocations give their GPUs back, and the job
+// leaves the state (nothing in a replay looks at finished jobs).
 func (s *state) end(i int) {
 	j := s.jobs[i]
 	j.Status = structs.JobComplete
 	s.allocs = slices.DeleteFunc(s.allocs, func(a *structs.Allocation) bool { return a.JobID == j.ID })
+	s.jobs[i] = nil
 }
 
 type endEvent struct {
