@@ -38,11 +38,13 @@ func compareItems(a, b *item) int {
 // itemQueue hands out a pass's items in order. Sorted, it walks the
 // slice; lazy, the slice is a binary min-heap by compareItems and each
 // next pops its top, which it moves to the slice's tail, so the pointer
-// it returns stays valid for the rest of the pass.
+// it returns stays valid for the rest of the pass (unless the items came
+// in order, when it walks them too).
 type itemQueue struct {
 	items []item
-	n     int // sorted: next index; lazy: items left in the heap
+	n     int // sorted or walk: next index; else items left in the heap
 	lazy  bool
+	walk  bool // lazy, but the items came in order: no heap
 	// GPUs per node of the jobs not yet handed out, by count, to know
 	// the smallest one (minLeft); only when lazy. The last bucket holds
 	// the requests larger than any node: they can never start.
@@ -66,6 +68,18 @@ func newItemQueue(items []item, lazy bool, maxGPUs int) *itemQueue {
 		q.gpuCount[g]++
 		q.minGPU = min(q.minGPU, g)
 	}
+	// Often the State's order is already the pass's (FIFO: ID order is
+	// submit order); then the slice is walked, which a heap would only
+	// slow down.
+	sorted := true
+	for i := 1; i < len(items) && sorted; i++ {
+		sorted = compareItems(&items[i-1], &items[i]) < 0
+	}
+	if sorted {
+		q.n = 0
+		q.walk = true
+		return q
+	}
 	for i := q.n/2 - 1; i >= 0; i-- {
 		q.down(i, q.n)
 	}
@@ -88,13 +102,22 @@ func (q *itemQueue) next() *item {
 		q.n++
 		return &q.items[q.n-1]
 	}
-	if q.n == 0 {
+	var it *item
+	switch {
+	case q.walk:
+		if q.n == len(q.items) {
+			return nil
+		}
+		it = &q.items[q.n]
+		q.n++
+	case q.n == 0:
 		return nil
+	default:
+		q.n--
+		q.items[0], q.items[q.n] = q.items[q.n], q.items[0]
+		q.down(0, q.n)
+		it = &q.items[q.n]
 	}
-	q.n--
-	q.items[0], q.items[q.n] = q.items[q.n], q.items[0]
-	q.down(0, q.n)
-	it := &q.items[q.n]
 	g := q.gpuBucket(it)
 	q.gpuCount[g]--
 	for q.minGPU < len(q.gpuCount)-1 && q.gpuCount[q.minGPU] == 0 {

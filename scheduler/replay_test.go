@@ -240,7 +240,14 @@ func TestItemQueueOrder(t *testing.T) {
 		}
 		want := slices.Clone(items)
 		sortItems(want)
-		q := newItemQueue(slices.Clone(items), true, 8)
+		in := items
+		if seed%2 == 0 {
+			in = want // already in order: walked, not heaped
+		}
+		q := newItemQueue(slices.Clone(in), true, 8)
+		if q.walk != (seed%2 == 0 || len(items) < 2) && !slices.IsSortedFunc(items, func(a, b item) int { return compareItems(&a, &b) }) {
+			t.Fatalf("seed %d: walk is %v", seed, q.walk)
+		}
 		for k := range want {
 			left := math.MaxInt
 			for _, w := range want[k:] {
