@@ -208,6 +208,10 @@ func (r *runner) loop() {
 		if r.ends.Len() > 0 && r.ends[0].at < now {
 			now = r.ends[0].at
 		}
+		if r.usage != nil {
+			// Before the jobs that end now let go: they ran until now.
+			r.usage.AdvanceHeld(epoch.Add(time.Duration(now)), r.held, nil)
+		}
 		for r.ends.Len() > 0 && r.ends[0].at == now {
 			e := heap.Pop(&r.ends).(endEvent)
 			if r.held != nil {
@@ -266,9 +270,7 @@ func (r *runner) schedule(nowNs int64) {
 	now := epoch.Add(time.Duration(nowNs))
 	sched := r.sched
 	if r.usage != nil {
-		// Usage is advanced at every pass and every job starts at a pass,
-		// so what runs now has run since the last advance.
-		r.usage.AdvanceHeld(now, r.held, nil)
+		// loop advanced it to now: usage counts every GPU-second that ran.
 		sched = sched.WithUsage(r.usage)
 	}
 	plan := sched.Plan(r.st, now)
