@@ -70,7 +70,9 @@ type Result struct {
 	Makespan           float64 `json:"makespan_s"`
 	GPUUtilization     float64 `json:"gpu_utilization"`
 	Unschedulable      int     `json:"unschedulable"`
-	// Passes is how many times the scheduler ran.
+	// Passes is how many times the scheduler ran: at each instant where a
+	// job was submitted or ended while jobs waited, except when no GPU
+	// was free and every waiting job asked for one (nothing could start).
 	Passes int `json:"passes"`
 }
 
@@ -126,6 +128,11 @@ type runner struct {
 	// runner drops them after that first pass itself.
 	never    []bool
 	newNever bool // some job in pending is a never
+	// freeGPUs is how many GPUs no job holds; gpuless counts the pending
+	// jobs that ask for none. When both are zero no job can start, and
+	// the pass is skipped (it would stop before looking at any job).
+	freeGPUs int
+	gpuless  int
 	passes   int
 	// held counts the GPUs each user holds now, for fair share
 	held map[string]int
@@ -133,6 +140,7 @@ type runner struct {
 
 func newRunner(jobs []TraceJob, opt Options, cfg scheduler.Config) *runner {
 	r := &runner{opt: opt, cfg: cfg, sched: scheduler.New(cfg), trace: jobs, st: &state{}}
+	r.freeGPUs = opt.Nodes * opt.GPUsPerNode
 	for i := 0; i < opt.Nodes; i++ {
 		n := &structs.Node{ID: fmt.Sprintf("node%06d", i), Status: structs.NodeReady, Eligible: true}
 		n.Name = n.ID
@@ -185,6 +193,9 @@ func (r *runner) submit(i int) {
 	}
 	r.st.jobs[i] = j
 	r.st.pending = append(r.st.pending, j)
+	if per == 0 {
+		r.gpuless++
+	}
 	if r.never[i] {
 		r.newNever = true
 	}
@@ -219,12 +230,13 @@ func (r *runner) loop() {
 			}
 			r.st.end(e.job)
 			r.finish[e.job] = now
+			r.freeGPUs += r.gpusUsed[e.job]
 		}
 		for next < len(r.trace) && int64(secs(r.trace[next].Submit)) == now {
 			r.submit(next)
 			next++
 		}
-		if len(r.st.pending) == 0 {
+		if len(r.st.pending) == 0 || r.freeGPUs == 0 && r.gpuless == 0 && !r.newNever {
 			continue
 		}
 		r.schedule(now)
@@ -282,6 +294,7 @@ func (r *runner) schedule(nowNs int64) {
 		if j.Status == structs.JobPending {
 			j.Status = structs.JobRunning
 			r.start[i] = nowNs
+			r.freeGPUs -= r.gpusUsed[i]
 			if r.held != nil {
 				r.held[j.User] += r.gpusUsed[i]
 			}
@@ -320,10 +333,13 @@ func (r *runner) schedule(nowNs int64) {
 	}
 	if changed {
 		r.st.pending = slices.DeleteFunc(r.st.pending, func(j *structs.Job) bool {
-			switch j.Status {
-			case structs.JobPending:
+			if j.Status == structs.JobPending {
 				return false
-			case structs.JobRunning:
+			}
+			if j.Resources.GPU.Count == 0 {
+				r.gpuless--
+			}
+			if j.Status == structs.JobRunning {
 				return true
 			}
 			i := parseID(j.ID) // failed or cancelled: it never runs
