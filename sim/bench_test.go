@@ -14,7 +14,7 @@ var phillyTraces = []string{
 	filepath.Join("..", "..", "..", "shared", "traces", "philly_oct2017.csv"),
 }
 
-func phillyJobs(b *testing.B, opt TraceOptions) []TraceJob {
+func phillyJobs(b testing.TB, opt TraceOptions) []TraceJob {
 	b.Helper()
 	paths := phillyTraces
 	if p := os.Getenv("NAI_SIM_TRACE"); p != "" {

@@ -13,55 +13,33 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// Policies are the names Options.Policy accepts.
-var Policies = []string{"fifo", "priority", "backfill", "priority-backfill"}
-
-// PolicyConfig maps a policy name to a scheduler configuration:
-//
-//   - fifo: strict submit order; a job that cannot start blocks the rest.
-//   - priority: multifactor priority (fair share per user, age), strict.
-//   - backfill: submit order with EASY backfill from time limits.
-//   - priority-backfill: multifactor priority with EASY backfill.
-func PolicyConfig(name string) (scheduler.Config, error) {
-	var cfg scheduler.Config
-	switch name {
-	case "fifo":
-		cfg.Weights = structs.PriorityWeights{Age: 1} // age alone is submit order
-	case "priority":
-		cfg = scheduler.DefaultConfig()
-		cfg.Backfill = false
-	case "backfill":
-		cfg.Weights = structs.PriorityWeights{Age: 1}
-		cfg.Backfill = true
-		cfg.BackfillMode = scheduler.BackfillEASY
-	case "priority-backfill":
-		cfg = scheduler.DefaultConfig()
-	default:
-		return cfg, fmt.Errorf("unknown policy %q: expected one of %s", name, strings.Join(Policies, ", "))
-	}
-	cfg.Preemption = false
-	// Nobody reads estimates or wait reasons in a replay: a pass may stop
-	// once no later job can start (the placements are the same).
-	cfg.SkipEstimates = true
-	cfg.PlacementsOnly = true
-	return cfg, nil
-}
-
 // Options describe the simulated cluster and policy.
 type Options struct {
 	Nodes       int
 	GPUsPerNode int
-	Policy      string
+	Policy      string // "" is DefaultPolicy
+	// WarmupJobs replays the first N jobs (in submit order) without
+	// measuring them: the figures cover the jobs after them, which find
+	// the cluster as busy as it really was. It holds out the start of a
+	// trace that a policy was tuned on.
+	WarmupJobs int
+	// Config, when set, is replayed instead of Policy's configuration
+	// (Policy still names it in the result): for trying a policy out.
+	// The replay turns preemption off and makes its passes PlacementsOnly.
+	Config *scheduler.Config
 }
 
 // Result is what a replay measured. Times are seconds. Jobs counts every
-// job in the trace; the averages and percentiles cover the jobs that ran
-// (all but Unschedulable).
+// job in the trace; the averages and percentiles cover the jobs after the
+// warm-up that ran (all but Unschedulable).
 type Result struct {
-	Policy             string  `json:"policy"`
-	Nodes              int     `json:"nodes"`
-	GPUsPerNode        int     `json:"gpus_per_node"`
-	Jobs               int     `json:"jobs"`
+	Policy      string `json:"policy"`
+	Nodes       int    `json:"nodes"`
+	GPUsPerNode int    `json:"gpus_per_node"`
+	Jobs        int    `json:"jobs"`
+	// WarmupJobs ran but are left out of every figure but makespan and
+	// utilisation, which are the cluster's.
+	WarmupJobs         int     `json:"warmup_jobs,omitempty"`
 	AvgWait            float64 `json:"avg_wait_s"`
 	P50Wait            float64 `json:"p50_wait_s"`
 	P99Wait            float64 `json:"p99_wait_s"`
@@ -95,22 +73,34 @@ func Run(jobs []TraceJob, opt Options) (*Result, error) {
 	if opt.GPUsPerNode <= 0 || opt.GPUsPerNode > structs.MaxGPUsPerNode {
 		return nil, fmt.Errorf("gpus per node %d is out of range: expected 1 to %d", opt.GPUsPerNode, structs.MaxGPUsPerNode)
 	}
-	cfg, err := PolicyConfig(opt.Policy)
-	if err != nil {
-		return nil, err
+	if opt.Policy == "" {
+		opt.Policy = DefaultPolicy
+	}
+	var pol policy
+	if opt.Config != nil {
+		pol.cfg = replayConfig(*opt.Config)
+	} else {
+		var err error
+		if pol, err = policyNamed(opt.Policy); err != nil {
+			return nil, err
+		}
+	}
+	if opt.WarmupJobs < 0 || opt.WarmupJobs >= max(len(jobs), 1) && len(jobs) > 0 {
+		return nil, fmt.Errorf("warmup of %d jobs is out of range: expected 0 to %d (the trace has %d)", opt.WarmupJobs, max(len(jobs)-1, 0), len(jobs))
 	}
 	for i := 1; i < len(jobs); i++ {
 		if jobs[i].Submit < jobs[i-1].Submit {
 			return nil, fmt.Errorf("jobs are not in submit order at %s", jobs[i].ID)
 		}
 	}
-	r := newRunner(jobs, opt, cfg)
+	r := newRunner(jobs, opt, pol)
 	r.loop()
 	return r.result(), nil
 }
 
 type runner struct {
 	opt   Options
+	pol   policy
 	cfg   scheduler.Config
 	sched *scheduler.Scheduler
 	trace []TraceJob
@@ -138,8 +128,9 @@ type runner struct {
 	held map[string]int
 }
 
-func newRunner(jobs []TraceJob, opt Options, cfg scheduler.Config) *runner {
-	r := &runner{opt: opt, cfg: cfg, sched: scheduler.New(cfg), trace: jobs, st: &state{}}
+func newRunner(jobs []TraceJob, opt Options, pol policy) *runner {
+	cfg := pol.cfg
+	r := &runner{opt: opt, pol: pol, cfg: cfg, sched: scheduler.New(cfg), trace: jobs, st: &state{}}
 	r.freeGPUs = opt.Nodes * opt.GPUsPerNode
 	for i := 0; i < opt.Nodes; i++ {
 		n := &structs.Node{ID: fmt.Sprintf("node%06d", i), Status: structs.NodeReady, Eligible: true}
@@ -186,7 +177,7 @@ func (r *runner) submit(i int) {
 	nodes, per := r.shape(tj)
 	j := &structs.Job{
 		ID: jobID(i), Name: tj.ID, User: tj.User, Queue: scheduler.DefaultQueue,
-		Priority: structs.DefaultPriority, TimeLimit: structs.Duration(secs(tj.Limit)),
+		Priority: structs.DefaultPriority, TimeLimit: structs.Duration(secs(r.limit(i))),
 		Resources:  structs.Resources{Nodes: nodes, GPU: structs.GPURequest{Count: per}},
 		Status:     structs.JobPending,
 		SubmitTime: epoch.Add(secs(tj.Submit)),
@@ -199,6 +190,15 @@ func (r *runner) submit(i int) {
 	if r.never[i] {
 		r.newNever = true
 	}
+}
+
+// limit is job i's time limit in seconds: the trace's, or for an oracle
+// its true run time (at least a second, as zero means none).
+func (r *runner) limit(i int) float64 {
+	if r.pol.exactLimits {
+		return max(r.trace[i].Duration, 1)
+	}
+	return r.trace[i].Limit
 }
 
 func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
@@ -298,7 +298,7 @@ func (r *runner) schedule(nowNs int64) {
 			if r.held != nil {
 				r.held[j.User] += r.gpusUsed[i]
 			}
-			run := min(r.trace[i].Duration, r.trace[i].Limit)
+			run := min(r.trace[i].Duration, r.limit(i))
 			heap.Push(&r.ends, endEvent{at: nowNs + int64(secs(run)), job: i})
 		}
 		r.st.allocs = append(r.st.allocs, &structs.Allocation{
@@ -361,27 +361,38 @@ func allocID(job string, rank int) string {
 }
 
 func (r *runner) result() *Result {
-	res := &Result{Policy: r.opt.Policy, Nodes: r.opt.Nodes, GPUsPerNode: r.opt.GPUsPerNode, Jobs: len(r.trace), Passes: r.passes}
+	res := &Result{Policy: r.opt.Policy, Nodes: r.opt.Nodes, GPUsPerNode: r.opt.GPUsPerNode, Jobs: len(r.trace),
+		WarmupJobs: r.opt.WarmupJobs, Passes: r.passes}
 	var waits []float64
 	var sumWait, sumJCT, sumBSD, gpuSec float64
 	first, last := math.Inf(1), math.Inf(-1)
 	for i, tj := range r.trace {
+		measured := i >= r.opt.WarmupJobs
 		if r.unsched[i] || r.start[i] < 0 {
-			res.Unschedulable++
+			if measured {
+				res.Unschedulable++
+			}
 			continue
 		}
 		start := float64(r.start[i]) / 1e9
 		end := float64(r.finish[i]) / 1e9
+		run := end - start
+		gpuSec += float64(r.gpusUsed[i]) * run
+		first = math.Min(first, tj.Submit)
+		last = math.Max(last, end)
+		if !measured {
+			continue
+		}
 		wait := start - tj.Submit
 		jct := end - tj.Submit
-		run := end - start
 		waits = append(waits, wait)
 		sumWait += wait
 		sumJCT += jct
 		sumBSD += math.Max(1, jct/math.Max(run, BoundedSlowdownThreshold))
-		gpuSec += float64(r.gpusUsed[i]) * run
-		first = math.Min(first, tj.Submit)
-		last = math.Max(last, end)
+	}
+	if last > first {
+		res.Makespan = round(last - first)
+		res.GPUUtilization = round(gpuSec / (float64(r.opt.Nodes*r.opt.GPUsPerNode) * (last - first)))
 	}
 	n := float64(len(waits))
 	if n == 0 {
@@ -393,10 +404,6 @@ func (r *runner) result() *Result {
 	res.P99Wait = round(percentile(waits, 99))
 	res.AvgJCT = round(sumJCT / n)
 	res.AvgBoundedSlowdown = round(sumBSD / n)
-	res.Makespan = round(last - first)
-	if res.Makespan > 0 {
-		res.GPUUtilization = round(gpuSec / (float64(r.opt.Nodes*r.opt.GPUsPerNode) * (last - first)))
-	}
 	return res
 }
 

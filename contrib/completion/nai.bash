@@ -300,8 +300,8 @@ _nai_words() {
     'values token self') echo ' address ' ;;
     'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -job-gc-threshold -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname' ;;
     'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file ' ;;
-    'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -max-jobs -json' ;;
-    'values sim') echo ' trace nodes gpus-per-node policy limit-factor max-jobs ' ;;
+    'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -limit-noise -single-user -max-jobs -warmup-jobs -compare -json' ;;
+    'values sim') echo ' trace nodes gpus-per-node policy limit-factor limit-noise max-jobs warmup-jobs ' ;;
     'flags version') echo '-json' ;;
     'commands server') echo 'members force-leave' ;;
     'flags server members') echo '-json -address -all' ;;

@@ -371,7 +371,7 @@ function __nai_value_flags
         case 'agent'
             printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
         case 'sim'
-            printf '%s\n' trace nodes gpus-per-node policy limit-factor max-jobs
+            printf '%s\n' trace nodes gpus-per-node policy limit-factor limit-noise max-jobs warmup-jobs
         case 'server members'
             printf '%s\n' address
         case 'server force-leave'
@@ -800,9 +800,13 @@ complete -c nai -n '__nai_in \'agent\'' -o 'tls-verify-server-hostname' -d 'chec
 complete -c nai -n '__nai_in \'sim\'' -o 'trace' -r -d 'CSV trace `FILE`'
 complete -c nai -n '__nai_in \'sim\'' -o 'nodes' -r -d 'number of nodes'
 complete -c nai -n '__nai_in \'sim\'' -o 'gpus-per-node' -r -d 'GPUs on each node'
-complete -c nai -n '__nai_in \'sim\'' -o 'policy' -r -d 'scheduling policy: fifo, priority, backfill, priority-backfill'
+complete -c nai -n '__nai_in \'sim\'' -o 'policy' -r -d 'scheduling policy: default, fifo, priority, backfill, priority-backfill, sjf-oracle (unset: default, what nai agent runs)'
 complete -c nai -n '__nai_in \'sim\'' -o 'limit-factor' -r -d 'time limit = duration x `F` for jobs without one'
+complete -c nai -n '__nai_in \'sim\'' -o 'limit-noise' -r -d 'time limit = duration x U[1,5] drawn with `SEED`, rounded up to 15 minutes, for every job'
+complete -c nai -n '__nai_in \'sim\'' -o 'single-user' -d 'every job belongs to one user'
 complete -c nai -n '__nai_in \'sim\'' -o 'max-jobs' -r -d 'replay only the first `N` jobs (0: all)'
+complete -c nai -n '__nai_in \'sim\'' -o 'warmup-jobs' -r -d 'replay the first `N` jobs but leave them out of the figures'
+complete -c nai -n '__nai_in \'sim\'' -o 'compare' -d 'also replay the SJF oracle and EASY backfill and print the ratios'
 complete -c nai -n '__nai_in \'sim\'' -o 'json' -d 'print the result as one JSON object'
 complete -c nai -n '__nai_in \'version\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -f -n '__nai_needs_command \'server\'' -a 'members' -d 'list the servers serf knows and which one leads (-all: clients too)'
