@@ -88,15 +88,20 @@ func (p *pass) buildShares() {
 	if u := p.s.cfg.Usage; u != nil {
 		uu, gu = u.Users, u.Groups
 	}
-	// Runs of one user's jobs are common; skipping repeats keeps the
-	// table's sort small (it sorts and removes duplicates anyway).
-	users := make([]string, 0, 16)
-	groups := make([]string, 0)
+	// Each account once: the table sorts the names, and a queue has far
+	// more jobs than accounts.
+	var users, groups []string
+	seen := map[string]bool{}
 	for _, j := range p.pending {
-		if len(users) == 0 || users[len(users)-1] != j.User {
+		if !seen[j.User] {
+			seen[j.User] = true
 			users = append(users, j.User)
 		}
-		if j.Group != "" && (len(groups) == 0 || groups[len(groups)-1] != j.Group) {
+	}
+	clear(seen)
+	for _, j := range p.pending {
+		if j.Group != "" && !seen[j.Group] {
+			seen[j.Group] = true
 			groups = append(groups, j.Group)
 		}
 	}
