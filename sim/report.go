@@ -27,6 +27,6 @@ func WriteComparison(w io.Writer, c *Comparison) {
 		WriteText(w, r)
 		fmt.Fprintln(w)
 	}
-	fmt.Fprintf(w, "avg JCT vs %s     %.3fx (%.1f / %.1f s)\n", OraclePolicy, c.JCTVsOracle, c.Policy.AvgJCT, c.Oracle.AvgJCT)
-	fmt.Fprintf(w, "p99 wait vs EASY backfill  %.3fx (%.1f / %.1f s)\n", c.P99WaitVsEASY, c.Policy.P99Wait, c.EASY.P99Wait)
+	fmt.Fprintf(w, "%-26s %.3fx (%.1f / %.1f s)\n", "avg JCT vs "+OraclePolicy, c.JCTVsOracle, c.Policy.AvgJCT, c.Oracle.AvgJCT)
+	fmt.Fprintf(w, "%-26s %.3fx (%.1f / %.1f s)\n", "p99 wait vs EASY backfill", c.P99WaitVsEASY, c.Policy.P99Wait, c.EASY.P99Wait)
 }
