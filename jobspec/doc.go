@@ -26,7 +26,7 @@
 //	job "digits-mlp" {            # name: letters, digits, '.', '_', '-'
 //	  queue       = "default"
 //	  priority    = 50            # 0-100 (0 or unset means the default, 50)
-//	  time_limit  = "2h30m"       # Go duration string; at most 366 days
+//	  time_limit  = "2h30m"       # Go duration string; at most 366 days; shorter moves the job up
 //	  begin_after = "2h"          # a duration from submission, or RFC 3339 "2026-03-01T09:00:00Z"
 //	  preemptible = true
 //	  group       = "vision"      # owning group

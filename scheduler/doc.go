@@ -16,8 +16,10 @@
 // A pass, stage by stage (consider in plan.go):
 //
 //   - order (priority.go): queue tier, then Slurm-like multifactor priority
-//     (age, fair share, job size, queue, the job's own priority; weights in
-//     Config), then submit time, then ID. Order and Factors expose it.
+//     (age, fair share, job size, queue, the job's own priority, and the
+//     expected run time from the time limit, shortest first (runtime.go);
+//     weights in Config), then submit time, then ID. Order and Factors
+//     expose it.
 //   - gates (gate.go, one gate_*.go file and table test each), in order:
 //     queue exists, request valid, queue limits (QueueLimit), begin time,
 //     dependencies (Dependency; cancel when never satisfiable), singleton
@@ -49,7 +51,13 @@
 //     lose the least GPU-time.
 //
 // Fair-share usage is an input (Config.Usage), computed by the caller with
-// Usage.Advance or AccumulateUsage so the server and the simulator agree.
+// Usage.Advance, AdvanceHeld or AccumulateUsage so the server and the
+// simulator agree.
+//
+// A replay (package sim) sets Config.PlacementsOnly: its passes make the
+// same placements but stop once no later job can start, and take the
+// jobs from a heap instead of sorting them all (replay.go), since nobody
+// reads a replay's wait reasons.
 //
 // The policy's data types (structs.Queue, structs.Quota,
 // structs.PriorityWeights, structs.PriorityFactors) live in structs, so the
