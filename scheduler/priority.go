@@ -60,7 +60,7 @@ func (p *pass) factors(j *structs.Job, q *queueInfo) structs.PriorityFactors {
 	f.Job = clamp01(float64(j.Priority) / structs.MaxPriority)
 	f.Priority = w.Age*f.Age + w.FairShare*f.FairShare + w.JobSize*f.JobSize + w.Queue*f.Queue + w.Job*f.Job
 	if w.Runtime != 0 {
-		est := p.expectedRuntime(j, p.s.limitOf(j, q))
+		est := p.s.limitOf(j, q)
 		if est != forever {
 			f.ExpectedRuntime = structs.Duration(est)
 		}

@@ -3,8 +3,6 @@ package scheduler
 import (
 	"math"
 	"time"
-
-	"github.com/nai-project/nai/structs"
 )
 
 // RuntimeConfig scales the Runtime priority factor, which favours jobs
@@ -24,16 +22,11 @@ const (
 	DefaultRuntimeLong  = 7 * 24 * time.Hour
 )
 
-// expectedRuntime is what a pass assumes a pending job will run, in
-// nanoseconds: its time limit (limit, from limitOf); forever when it has
-// none.
-func (p *pass) expectedRuntime(j *structs.Job, limit int64) int64 {
-	return limit
-}
-
-// runtimeFactor is 1 for an expected run time at or below Short, 0 at or
-// above Long (and for unknown ones), and falls with its logarithm between:
-// a job expected to run twice as long loses as much wherever it stands.
+// runtimeFactor is 1 for an expected run time (nanoseconds: the job's
+// time limit from limitOf, what is known at submit time) at or below
+// Short, 0 at or above Long and for none (forever), and falls with its
+// logarithm between: a job expected to run twice as long loses as much
+// wherever it stands.
 func (s *Scheduler) runtimeFactor(est int64) float64 {
 	if est <= 0 || est == forever {
 		return 0

@@ -231,8 +231,9 @@ type PriorityFactors struct {
 	Queue     float64 `json:"queue"`
 	Job       float64 `json:"job"`
 	Runtime   float64 `json:"runtime,omitempty"`
-	// ExpectedRuntime is the run time the Runtime factor assumed (the
-	// job's time limit, corrected by its user's history); zero when none.
+	// ExpectedRuntime is the run time the Runtime factor assumed: the
+	// job's time limit, else its queue's or the policy's default; zero
+	// when none.
 	ExpectedRuntime Duration        `json:"expected_runtime,omitempty"`
 	Weights         PriorityWeights `json:"weights"`
 	Priority        float64         `json:"priority"`
