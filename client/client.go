@@ -74,6 +74,9 @@ type Config struct {
 	// operator allows root tasks with client { allow_root_tasks = true }).
 	// See rootpolicy.go.
 	RootTasks string
+	// Hooks are the node's prolog and epilog (hooks.go); SetHooks
+	// changes them while the client runs.
+	Hooks Hooks
 }
 
 // Client is the GPU host side of the agent: it registers the node, runs
@@ -108,6 +111,8 @@ type Client struct {
 	memoryBytes int64
 	gpuMu       sync.Mutex
 	monitor     *fingerprint.Monitor // nil without GPUs or NVML
+	hooksMu     sync.Mutex
+	hooks       Hooks
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -168,6 +173,9 @@ func New(cfg Config) (*Client, error) {
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
 	if err := c.checkOptions(); err != nil {
+		return nil, err
+	}
+	if err := c.SetHooks(cfg.Hooks); err != nil {
 		return nil, err
 	}
 	c.cache = newBlobCache(filepath.Join(dataDir, "cache", "blobs"), c.cfg.CacheMaxBytes, c.fetchBlob, c.logger)

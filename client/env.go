@@ -30,6 +30,9 @@ type taskEnvInput struct {
 	User *taskUser
 	// Datasets and Models the job reads, where they are on this node.
 	Datasets, Models []artifactDir
+	// APIAddr is where the task reaches the nai API (its agent's HTTP
+	// address): NAI_ADDR, as the CLI reads it.
+	APIAddr string
 }
 
 // taskEnv builds the environment of a task, sorted by key. User values from
@@ -88,6 +91,9 @@ func taskEnv(in taskEnvInput) []string {
 	env["NAI_NUM_GPUS"] = strconv.Itoa(len(a.GPUs))
 	env["NAI_CPUS"] = strconv.FormatFloat(res.CPU, 'f', -1, 64)
 	env["NAI_MEMORY_MB"] = strconv.FormatInt(res.MemoryBytes>>20, 10)
+	if in.APIAddr != "" {
+		env["NAI_ADDR"] = in.APIAddr
+	}
 	for k, v := range j.SweepValues {
 		env["NAI_SWEEP_"+envName(k)] = v
 	}

@@ -117,6 +117,9 @@ func (r *allocRunner) start() error {
 			return err
 		}
 	}
+	if err := r.prolog(ckpt); err != nil { // hooks.go
+		return err
+	}
 	spec := execSpec{
 		AllocID: a.ID,
 		Dir:     r.dir.workDir(),
@@ -124,6 +127,7 @@ func (r *allocRunner) start() error {
 			Alloc: a, Job: job, NodeName: r.c.nodeName(), WorkDir: r.dir.workDir(),
 			OutputDir: r.dir.outputDir(), MetricsFile: r.dir.metricsPath(), CheckpointDir: ckpt,
 			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models,
+			APIAddr: r.c.cfg.HTTPAddr,
 		}),
 		TimeLimit:    job.TimeLimit,
 		KillGrace:    structs.Duration(r.c.cfg.KillGrace),
@@ -308,12 +312,14 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 	if st.Reason == structs.ExitExited && st.ExitCode != nil && *st.ExitCode == 0 {
 		cs.Status = structs.AllocComplete
 	}
+	r.epilog(st) // hooks.go
+	cs.Hook = r.hookFailure()
 	if cs.StartTime.IsZero() {
 		r.mu.Lock()
 		cs.StartTime = r.startTime
 		r.mu.Unlock()
 	}
-	info, err := r.uploadOutputs(ctx)
+	info, files, err := r.uploadOutputs(ctx)
 	uploaded := err == nil
 	switch {
 	case ctx.Err() != nil:
@@ -322,7 +328,7 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		r.logger.Error("output upload failed", "error", err)
 		cs.Message = joinMsg(cs.Message, "output upload failed: "+err.Error())
 	case info != nil:
-		cs.OutputDigest, cs.OutputSize = info.Digest, info.Size
+		cs.OutputDigest, cs.OutputSize, cs.OutputFiles = info.Digest, info.Size, files
 	}
 	if d, err := r.uploadMetricsHistory(ctx); err != nil {
 		r.logger.Warn("metrics history not kept", "error", err)
@@ -365,36 +371,38 @@ func joinMsg(a, b string) string {
 }
 
 // uploadOutputs packs the output dir and uploads it, retrying while the
-// servers are unreachable. An empty output dir uploads nothing (nil info).
-func (r *allocRunner) uploadOutputs(ctx context.Context) (*structs.BlobInfo, error) {
+// servers are unreachable, and says how many files it holds. An empty
+// output dir uploads nothing (nil info).
+func (r *allocRunner) uploadOutputs(ctx context.Context) (*structs.BlobInfo, int, error) {
 	ents, err := os.ReadDir(r.dir.outputDir())
 	if errors.Is(err, os.ErrNotExist) || (err == nil && len(ents) == 0) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read output dir: %w", err)
+		return nil, 0, fmt.Errorf("read output dir: %w", err)
 	}
 	archive := r.dir.path(archiveName)
-	if _, err := packOutputs(r.dir.outputDir(), archive); err != nil {
-		return nil, err
+	st, err := packOutputs(r.dir.outputDir(), archive)
+	if err != nil {
+		return nil, 0, err
 	}
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
 		f, err := os.Open(archive)
 		if err != nil {
-			return nil, fmt.Errorf("open output archive: %w", err)
+			return nil, 0, fmt.Errorf("open output archive: %w", err)
 		}
 		info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
 		f.Close()
 		if err == nil {
-			return info, nil
+			return info, st.Files, nil
 		}
 		if permanent(err) {
-			return nil, err
+			return nil, 0, err
 		}
 		r.logger.Warn("output upload failed, will retry", "error", err)
 		if !b.wait(ctx) {
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		}
 	}
 }
@@ -496,6 +504,9 @@ func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
 // reported like any other end (and survives an agent restart).
 func (r *allocRunner) startFailed(err error) *exitStatus {
 	st := &exitStatus{Reason: structs.ExitStartFail, Message: err.Error(), EndTime: time.Now()}
+	if he := (*hookError)(nil); errors.As(err, &he) {
+		st.Reason = structs.ExitPrologFailed
+	}
 	if !exists(r.dir.path(allocFile)) {
 		if werr := writeJSONAtomic(r.dir.path(allocFile), r.alloc); werr != nil {
 			r.logger.Error("record start failure", "error", werr)

@@ -60,9 +60,11 @@ func decodeJSON[T any](body []byte) (*T, error) {
 // lists the commands: names, decoding, applying and the golden entries all
 // come from here.
 var commands = map[MessageType]*command{
-	JobRegister: cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	// Version 2 added jobs built from plugins (Job.Plugin, pinned and
+	// checked) and output { dataset }.
+	JobRegister: upgraded[structs.JobRegisterRequest](cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
-	}),
+	}), 2),
 	// Version 2 added Only (cancel member 0 of a sweep alone).
 	JobCancel: upgraded[structs.JobCancelRequest](cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
 		return errOrNil(st.CancelJobs(i, r))
@@ -78,9 +80,11 @@ var commands = map[MessageType]*command{
 	PlanApply: upgraded[structs.PlanApplyRequest](cmd("PlanApply", func(st *state.Store, i uint64, r *structs.PlanApplyRequest) any {
 		return result(st.ApplyPlan(i, r))
 	}), 2),
-	AllocUpdate: cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
+	// Version 2 added failed node hooks (ClientStatusFields.Hook), which
+	// drain the node, and the prolog-failed end, which requeues the job.
+	AllocUpdate: upgraded[structs.AllocUpdateRequest](cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
-	}),
+	}), 2),
 
 	// The message type, not the request, says which kind a push is.
 	DatasetPush: cmd("DatasetPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
@@ -89,6 +93,10 @@ var commands = map[MessageType]*command{
 	}),
 	ModelPush: cmd("ModelPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
 		r.Kind = structs.KindModel
+		return result(st.PushArtifact(i, r))
+	}),
+	PluginPush: cmd("PluginPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
+		r.Kind = structs.KindPlugin
 		return result(st.PushArtifact(i, r))
 	}),
 	ArtifactDelete: cmd("ArtifactDelete", func(st *state.Store, i uint64, r *structs.ArtifactDeleteRequest) any {

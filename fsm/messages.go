@@ -21,6 +21,7 @@ const (
 	BlobRegister   MessageType = 13
 	BlobDrop       MessageType = 14
 	BlobSweep      MessageType = 15
+	PluginPush     MessageType = 16
 
 	// Scheduling policy (queues, shares, quotas): 20-29.
 	QueueUpsert MessageType = 20

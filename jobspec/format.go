@@ -100,6 +100,7 @@ func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 		jb.AppendNewline()
 		ob := jb.AppendNewBlock("output", nil).Body()
 		setString(ob, "model", o.Model)
+		setString(ob, "dataset", o.Dataset)
 		if len(o.Keep) > 0 {
 			ob.SetAttributeValue("keep", stringListVal(o.Keep))
 		}

@@ -415,7 +415,7 @@ func (d *decoder) retry(b *hcl.Block) *structs.RetryPolicy {
 }
 
 var outputSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "model"}, {Name: "keep"}},
+	Attributes: []hcl.AttributeSchema{{Name: "model"}, {Name: "dataset"}, {Name: "keep"}},
 }
 
 func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
@@ -426,6 +426,13 @@ func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
 	o := &structs.OutputSpec{}
 	if a := c.Attributes["model"]; a != nil {
 		o.Model, _ = d.name(a, "model name")
+	}
+	if a := c.Attributes["dataset"]; a != nil {
+		o.Dataset, _ = d.name(a, "dataset name")
+		if m := c.Attributes["model"]; m != nil {
+			d.errorf(a, "Both model and dataset",
+				"A job's outputs become a new version of one model or of one dataset, not both: model is set at %s.", m.Range)
+		}
 	}
 	if a := c.Attributes["keep"]; a != nil {
 		list, _ := d.stringList(a)

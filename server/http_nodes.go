@@ -182,6 +182,13 @@ func (s *Server) allocUpdate(r *request) (any, uint64, error) {
 			}
 		}
 	}
+	for _, u := range req.Updates {
+		if u != nil && u.Client.Hook != nil {
+			if err := u.Client.Hook.Validate(); err != nil {
+				return nil, 0, structs.NewError(structs.CodeInvalid, "alloc %s: %v", u.AllocID, err)
+			}
+		}
+	}
 	req.Now = time.Now().UTC()
 	_, idx, err := s.apply(fsm.AllocUpdate, &req)
 	if err != nil {

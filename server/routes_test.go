@@ -133,8 +133,12 @@ func newACLFixture(t testing.TB) *aclFixture {
 		t.Fatal(err)
 	}
 	f.digest = info.Digest
-	for _, kind := range []structs.ArtifactKind{structs.KindDataset, structs.KindModel} {
-		if _, err := owner.PushArtifact(ctx, kind, "digits", &structs.ArtifactPushRequest{Digest: f.digest, Group: "vision"}); err != nil {
+	for _, kind := range []structs.ArtifactKind{structs.KindDataset, structs.KindModel, structs.KindPlugin} {
+		req := &structs.ArtifactPushRequest{Digest: f.digest, Group: "vision"}
+		if kind == structs.KindPlugin {
+			req.Plugin = &structs.PluginSpec{Name: "digits", Version: "1.0.0", Kind: structs.PluginJob}
+		}
+		if _, err := owner.PushArtifact(ctx, kind, "digits", req); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -284,6 +288,13 @@ func routeCases() map[string]routeCase {
 		"GET /v1/models/{name}": {allowed: groupReaders},
 		"GET /v1/models/{name}/versions/{version}/content": {allowed: groupReaders},
 		"DELETE /v1/models/{name}/versions/{version}":      {allowed: groupAdmins},
+		"PUT /v1/plugins/{name}": {allowed: groupWriters, body: func(f *aclFixture, _ string) []byte {
+			return []byte(fmt.Sprintf(`{"digest": %q, "plugin": {"name": "digits", "version": "1.0.0", "kind": "job"}}`, f.digest))
+		}},
+		"GET /v1/plugins":        {allowed: byCap(acl.User)},
+		"GET /v1/plugins/{name}": {allowed: groupReaders},
+		"GET /v1/plugins/{name}/versions/{version}/content": {allowed: groupReaders},
+		"DELETE /v1/plugins/{name}/versions/{version}":      {allowed: groupAdmins},
 
 		"POST /v1/acl/bootstrap":                      {allowed: byCap(acl.Public)},
 		"GET /v1/acl/token/self":                      {allowed: byCap(acl.User)},
@@ -312,7 +323,7 @@ func (f *aclFixture) pathFor(rt route) string {
 	switch {
 	case strings.HasPrefix(p, "/v1/queues/"):
 		name = "default"
-	case strings.HasPrefix(p, "/v1/datasets/"), strings.HasPrefix(p, "/v1/models/"):
+	case strings.HasPrefix(p, "/v1/datasets/"), strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/v1/plugins/"):
 		name = "digits"
 	case strings.HasPrefix(p, "/v1/acl/users/"):
 		name = "u1"

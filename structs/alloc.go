@@ -87,12 +87,16 @@ type ClientStatusFields struct {
 	Usage        *ResourceUsage     `json:"usage,omitempty"`
 	OutputDigest string             `json:"output_digest,omitempty"`
 	OutputSize   int64              `json:"output_size,omitempty"`
+	OutputFiles  int                `json:"output_files,omitempty"`
 	// MetricsDigest is the blob of every line of NAI_METRICS_FILE.
 	MetricsDigest string `json:"metrics_digest,omitempty"`
 	// StdoutDigest and StderrDigest are the blobs of the final logs.
 	StdoutDigest string     `json:"stdout_digest,omitempty"`
 	StderrDigest string     `json:"stderr_digest,omitempty"`
 	GPUUsage     []GPUUsage `json:"gpu_usage,omitempty"` // per GPU held, sampled by the client
+	// Hook is a node hook that failed around this allocation (hooks.go):
+	// the servers drain the node with its reason.
+	Hook *HookReport `json:"hook,omitempty"`
 }
 
 // GPUUsage is what one GPU of an allocation did: the latest sample, the
@@ -149,6 +153,7 @@ func (c ClientStatusFields) Copy() ClientStatusFields {
 		c.Usage = &u
 	}
 	c.GPUUsage = slices.Clone(c.GPUUsage)
+	c.Hook = c.Hook.Copy()
 	return c
 }
 

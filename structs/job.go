@@ -82,6 +82,9 @@ type Job struct {
 	Datasets  []ArtifactRef `json:"datasets,omitempty"`
 	Models    []ArtifactRef `json:"models,omitempty"`
 	Output    *OutputSpec   `json:"output,omitempty"`
+	// Plugin is set on a job built from a cluster plugin's template
+	// (`nai plugin run`); the servers pin it at submit time.
+	Plugin *PluginRef `json:"plugin,omitempty"`
 	// LogPaths, when set, are local files the CLI writes the job's logs to
 	// when it downloads them (sbatch's --output and --error).
 	LogPaths *LogPaths `json:"log_paths,omitempty"`
@@ -119,6 +122,11 @@ type Job struct {
 	MetricsDigest string            `json:"metrics_digest,omitempty"` // blob of the full metrics history (JSON lines)
 	StdoutDigest  string            `json:"stdout_digest,omitempty"`  // blob of the final stdout log
 	StderrDigest  string            `json:"stderr_digest,omitempty"`  // blob of the final stderr log
+	// OutputFiles counts the files of the outputs; OutputVersion is the
+	// model or dataset version they are (a new one, or the latest when it
+	// held the same content already).
+	OutputFiles   int `json:"output_files,omitempty"`
+	OutputVersion int `json:"output_version,omitempty"`
 
 	CreateIndex uint64 `json:"create_index"`
 	ModifyIndex uint64 `json:"modify_index"`
@@ -203,10 +211,12 @@ type ArtifactRef struct {
 	Path    string `json:"path,omitempty"` // a dataset version that is a path on every client
 }
 
-// OutputSpec says what becomes of a job's outputs.
+// OutputSpec says what becomes of a job's outputs: the next version of a
+// model, or of a dataset, when the job completes.
 type OutputSpec struct {
-	Model string   `json:"model,omitempty"`
-	Keep  []string `json:"keep,omitempty"`
+	Model   string   `json:"model,omitempty"`
+	Dataset string   `json:"dataset,omitempty"`
+	Keep    []string `json:"keep,omitempty"`
 }
 
 // Canonicalize fills defaults the user left out. It is idempotent.
@@ -289,6 +299,19 @@ func (j *Job) Validate() error {
 	}
 	if j.MaxParallel < 0 {
 		errs = append(errs, fmt.Errorf("max_parallel %d is negative", j.MaxParallel))
+	}
+	if o := j.Output; o != nil {
+		if o.Model != "" && o.Dataset != "" {
+			errs = append(errs, errors.New("output names both a model and a dataset: a job's outputs become one of them"))
+		}
+		if o.Dataset != "" && !ValidName(o.Dataset) {
+			errs = append(errs, fmt.Errorf("output dataset name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit", o.Dataset))
+		}
+	}
+	if j.Plugin != nil {
+		if err := j.Plugin.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -383,6 +406,7 @@ func (j *Job) Copy() *Job {
 		l := *j.LogPaths
 		c.LogPaths = &l
 	}
+	c.Plugin = j.Plugin.Copy()
 	c.SweepValues = maps.Clone(j.SweepValues)
 	if j.ExitCode != nil {
 		e := *j.ExitCode

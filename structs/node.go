@@ -38,6 +38,11 @@ type Node struct {
 	// DrainDeadline is when a draining node's running allocations are
 	// stopped (node_drain.go); zero: they may run to their end.
 	DrainDeadline time.Time `json:"drain_deadline,omitzero"`
+	// DrainReason says why the node was drained when a failed node hook
+	// drained it; it stays until the node is made eligible again.
+	DrainReason string `json:"drain_reason,omitempty"`
+	// HookFailure is the node's latest failed prolog or epilog.
+	HookFailure *HookReport `json:"hook_failure,omitempty"`
 }
 
 // GPU is one device as the fingerprint saw it.
@@ -75,5 +80,6 @@ func (n *Node) Copy() *Node {
 		c.GPUs[i] = g
 	}
 	c.Attributes = maps.Clone(n.Attributes)
+	c.HookFailure = n.HookFailure.Copy()
 	return &c
 }

@@ -169,6 +169,7 @@ func runClusterAgent(c *cli.Context) error {
 			ACLEnabled:    cfg.ACL.Enabled,
 			RegisterToken: registerToken,
 			RootTasks:     rootTasks,
+			Hooks:         cfg.clientHooks(),
 		})
 		if err != nil {
 			return fail("start client: %v", err)
@@ -259,6 +260,7 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	if cl != nil {
 		reloader.client, reloader.hostCPU, reloader.hostMemory = cl, hostCPU, hostMemory
+		reloader.hooks = cl
 	}
 	leave := false
 wait:

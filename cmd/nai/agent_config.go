@@ -51,6 +51,9 @@ type agentConfig struct {
 		ReservedMemory int64
 		// AllowRootTasks lets tasks run as root on this node.
 		AllowRootTasks bool
+		// Hooks: the node's prolog and epilog (agent_hooks.go).
+		Prolog, Epilog string
+		HookTimeout    time.Duration
 	}
 	// ACL is on by default outside -dev: every API call needs a token.
 	ACL struct {
@@ -118,11 +121,14 @@ type fileServer struct {
 }
 
 type fileClient struct {
-	Enabled        *bool         `hcl:"enabled,optional"`
-	DevGPUs        *int          `hcl:"dev_gpus,optional"`
-	CgroupParent   *string       `hcl:"cgroup_parent,optional"`
-	AllowRootTasks *bool         `hcl:"allow_root_tasks,optional"`
-	Reserved       *fileReserved `hcl:"reserved,block"`
+	Enabled        *bool          `hcl:"enabled,optional"`
+	DevGPUs        *int           `hcl:"dev_gpus,optional"`
+	CgroupParent   *string        `hcl:"cgroup_parent,optional"`
+	AllowRootTasks *bool          `hcl:"allow_root_tasks,optional"`
+	Reserved       *fileReserved  `hcl:"reserved,block"`
+	Prolog         *string        `hcl:"prolog,optional"`
+	Epilog         *string        `hcl:"epilog,optional"`
+	HookTimeout    hcl.Expression `hcl:"hook_timeout,optional"`
 }
 
 type fileReserved struct {
@@ -252,6 +258,7 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 		set(&cfg.Client.DevGPUs, c.DevGPUs)
 		set(&cfg.Client.CgroupParent, c.CgroupParent)
 		set(&cfg.Client.AllowRootTasks, c.AllowRootTasks)
+		c.applyHooks(cfg, errs) // agent_hooks.go
 		if r := c.Reserved; r != nil {
 			set(&cfg.Client.ReservedCPU, r.CPU)
 			if str, rng, ok := stringExpr(r.Memory, errs); ok {
@@ -468,6 +475,9 @@ func (cfg *agentConfig) validate() error {
 	}
 	if cfg.Client.ReservedCPU < 0 {
 		errs.add("client.reserved.cpu %v is negative", cfg.Client.ReservedCPU)
+	}
+	if cfg.Client.Enabled {
+		cfg.validateHooks(errs) // agent_hooks.go
 	}
 	if cfg.Encrypt != "" {
 		if _, err := membership.DecodeKey(cfg.Encrypt); err != nil {

@@ -300,7 +300,13 @@ func formatArtifact(w io.Writer, a *structs.Artifact, now time.Time) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, content, size, files, stamp(v.CreateTime, now), v.CreatedBy, used)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if a.Kind == structs.KindDataset {
+		return formatDatasetLineage(w, a) // plugin_lineage.go
+	}
+	return nil
 }
 
 func metricsSummary(m map[string]float64) string {

@@ -16,6 +16,7 @@ _nai_resolve() {
             model) echo model ;;
             tls) echo tls ;;
             usage) echo usage ;;
+            plugin) echo plugin ;;
             acl) echo acl ;;
             login) echo login ;;
             logout) echo logout ;;
@@ -113,6 +114,14 @@ _nai_resolve() {
         case "$2" in
             create) echo create ;;
         esac ;;
+    'plugin')
+        case "$2" in
+            install) echo install ;;
+            list) echo list ;;
+            show) echo show ;;
+            rm) echo rm ;;
+            run) echo run ;;
+        esac ;;
     'acl')
         case "$2" in
             bootstrap) echo bootstrap ;;
@@ -155,7 +164,7 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node share operator dataset model tls usage acl login logout user group token agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node share operator dataset model tls usage plugin acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
     'commands job') echo 'priority run validate plan convert list status inspect logs cancel outputs metrics' ;;
@@ -256,6 +265,17 @@ _nai_words() {
     'values tls cert create') echo ' dc ca ca-key additional-dnsname additional-ipaddress days dir ' ;;
     'flags usage') echo '-user -group -since -until -by -json -address' ;;
     'values usage') echo ' user group since until by address ' ;;
+    'commands plugin') echo 'install list show rm run' ;;
+    'flags plugin install') echo '-group -json -address' ;;
+    'values plugin install') echo ' group address ' ;;
+    'flags plugin list') echo '-json -address' ;;
+    'values plugin list') echo ' address ' ;;
+    'flags plugin show') echo '-json -address' ;;
+    'values plugin show') echo ' address ' ;;
+    'flags plugin rm') echo '-json -address' ;;
+    'values plugin rm') echo ' address ' ;;
+    'flags plugin run') echo '-dataset -var -output-dataset -group -detach -d -json -address' ;;
+    'values plugin run') echo ' dataset var output-dataset group address ' ;;
     'commands acl') echo 'bootstrap' ;;
     'flags acl bootstrap') echo '-json -address' ;;
     'values acl bootstrap') echo ' address ' ;;

@@ -24,6 +24,8 @@ function __nai_resolve
                     echo tls
                 case 'usage'
                     echo usage
+                case 'plugin'
+                    echo plugin
                 case 'acl'
                     echo acl
                 case 'login'
@@ -181,6 +183,19 @@ function __nai_resolve
                 case 'create'
                     echo create
             end
+        case 'plugin'
+            switch $argv[2]
+                case 'install'
+                    echo install
+                case 'list'
+                    echo list
+                case 'show'
+                    echo show
+                case 'rm'
+                    echo rm
+                case 'run'
+                    echo run
+            end
         case 'acl'
             switch $argv[2]
                 case 'bootstrap'
@@ -330,6 +345,16 @@ function __nai_value_flags
             printf '%s\n' dc ca ca-key additional-dnsname additional-ipaddress days dir
         case 'usage'
             printf '%s\n' user group since until by address
+        case 'plugin install'
+            printf '%s\n' group address
+        case 'plugin list'
+            printf '%s\n' address
+        case 'plugin show'
+            printf '%s\n' address
+        case 'plugin rm'
+            printf '%s\n' address
+        case 'plugin run'
+            printf '%s\n' dataset var output-dataset group address
         case 'acl bootstrap'
             printf '%s\n' address
         case 'login'
@@ -442,6 +467,7 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pu
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'tls' -d 'make the cluster\'s CA and the certificates of servers, clients and the CLI'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'usage' -d 'GPU-hours, CPU-hours and jobs by final state, per day, user or group (like sreport)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'plugin' -d 'install, list and run cluster plugins (and list CLI plugins, nai-NAME)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'acl' -d 'bootstrap access control (once per cluster)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'login' -d 'save a token for this account\'s nai commands (~/.nai/token, mode 0600)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'logout' -d 'forget the token `nai login` saved'
@@ -696,6 +722,28 @@ complete -c nai -n '__nai_in \'usage\'' -o 'until' -r -d 'up to an age, a date o
 complete -c nai -n '__nai_in \'usage\'' -o 'by' -r -d 'day, user or group'
 complete -c nai -n '__nai_in \'usage\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'usage\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'install' -d 'install a plugin folder (its plugin.hcl and code) as a new version'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'list' -d 'list the cluster plugins and the CLI plugins'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'show' -d 'show a plugin: its versions, kind and variables'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'rm' -d 'remove one version of a plugin'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'run' -d 'run a plugin: submit the job its template makes'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'group' -r -d 'the owning `GROUP`'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'json' -d 'print the server\'s answer as JSON'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin list\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin show\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin show\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin rm\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin rm\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'dataset' -r -d 'the dataset version it reads, `NAME[:VERSION]`'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'output-dataset' -r -d 'the dataset its outputs become the next version of, `NAME` (dataset plugins: default the input dataset)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'group' -r -d 'submit the job into `GROUP`'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'detach' -d 'print the job id and return instead of following it'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'd' -d 'print the job id and return instead of following it'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'json' -d 'print the submission\'s answer as JSON (implies -detach)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'acl\'' -a 'bootstrap' -d 'make the first management token; prints its secret (once: keep it safe)'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'

@@ -63,6 +63,9 @@ func (w *writer) updateAlloc(u *structs.AllocUpdate) error {
 	if err := w.putAlloc(c); err != nil {
 		return err
 	}
+	if err := w.nodeHookFailed(c); err != nil { // hooks.go
+		return err
+	}
 	if c.Terminal() {
 		return w.allocEnded(c)
 	}

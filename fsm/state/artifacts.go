@@ -27,8 +27,10 @@ func artifactTable(k structs.ArtifactKind) (string, error) {
 		return tableDatasets, nil
 	case structs.KindModel:
 		return tableModels, nil
+	case structs.KindPlugin:
+		return tablePlugins, nil
 	}
-	return "", structs.NewError(structs.CodeInvalid, "artifact kind %q is unknown: expected dataset or model", k)
+	return "", structs.NewError(structs.CodeInvalid, "artifact kind %q is unknown: expected dataset, model or plugin", k)
 }
 
 func artifactTableSchema(name string) *memdb.TableSchema {
@@ -65,6 +67,10 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 				resp = &structs.ArtifactPushResponse{Kind: req.Kind, Name: req.Name, Version: l.Version, Index: index}
 				return nil
 			}
+			if same, err := samePluginRelease(old, req); err != nil || same != nil {
+				resp = same
+				return err
+			}
 		}
 		a := newOrCopy(old, req.Kind, req.Name, req.User, req.Group, req.Now, index)
 		if err := checkStorageQuota(txn, a, req.Size); err != nil {
@@ -76,6 +82,7 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 		v := &structs.ArtifactVersion{
 			Digest: req.Digest, Size: req.Size, Files: req.Files, Path: req.Path,
 			Description: req.Description, CreateTime: req.Now, CreatedBy: req.User,
+			Plugin: req.Plugin.Copy(), Lineage: req.Lineage.Copy(),
 		}
 		if err := addVersion(txn, table, index, req.Now, a, v); err != nil {
 			return err
@@ -169,8 +176,14 @@ func liveUsers(txn *memdb.Txn, kind structs.ArtifactKind, name string, version i
 }
 
 func jobRefs(j *structs.Job, kind structs.ArtifactKind) []structs.ArtifactRef {
-	if kind == structs.KindDataset {
+	switch kind {
+	case structs.KindDataset:
 		return j.Datasets
+	case structs.KindPlugin:
+		if j.Plugin != nil {
+			return []structs.ArtifactRef{{Name: j.Plugin.Name, Version: j.Plugin.Version, Digest: j.Plugin.Digest}}
+		}
+		return nil
 	}
 	return j.Models
 }
@@ -234,7 +247,11 @@ func (w *writer) registerOutputModel(j *structs.Job) error {
 		Description: "output of job " + j.ID, CreateTime: w.now, CreatedBy: j.User,
 		Metrics: maps.Clone(j.Metrics), Lineage: lin,
 	}
-	return addVersion(w.txn, tableModels, w.index, w.now, a, v)
+	if err := addVersion(w.txn, tableModels, w.index, w.now, a, v); err != nil {
+		return err
+	}
+	j.OutputVersion = v.Version
+	return nil
 }
 
 // ArtifactByName returns one dataset or model, or nil when there is none.
@@ -308,7 +325,7 @@ func checkStorageQuota(txn *memdb.Txn, a *structs.Artifact, size int64) error {
 		return err
 	}
 	var used int64
-	for _, table := range []string{tableDatasets, tableModels} {
+	for _, table := range []string{tableDatasets, tableModels, tablePlugins} {
 		all, err := list[structs.Artifact](txn, nil, table, "id")
 		if err != nil {
 			return err

@@ -52,6 +52,9 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 			if err := resolveArtifactRefs(txn, j); err != nil {
 				errs = append(errs, fmt.Errorf("%s%w", label, err))
 			}
+			if err := resolvePluginRef(txn, j); err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", label, err))
+			}
 			jobs[i] = j
 		}
 		if err := errors.Join(errs...); err != nil {
@@ -133,6 +136,7 @@ func resetJobState(j *structs.Job) {
 	j.NodeFilters = nil
 	j.Metrics = nil
 	j.OutputDigest, j.OutputSize = "", 0
+	j.OutputFiles, j.OutputVersion = 0, 0
 }
 
 // CancelJobs stops jobs. A pending job is cancelled at once; a running one

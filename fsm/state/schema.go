@@ -104,6 +104,7 @@ func tableDefs() []tableDef {
 		def[structs.AccountQuota](accountTable(tableQuotas)),
 		def[structs.Artifact](artifactTableSchema(tableDatasets)),
 		def[structs.Artifact](artifactTableSchema(tableModels)),
+		def[structs.Artifact](artifactTableSchema(tablePlugins)),
 		def[structs.Blob](blobsTable()),
 	}, append(aclTableDefs(), auditTableDef(), usageTableDef())...)
 }
