@@ -76,6 +76,8 @@
 //
 //	  output {
 //	    model = "digits-mlp"      # register NAI_OUTPUT_DIR as the next version of this model
+//	    # dataset = "digits-clean" # ... or of this dataset (one of the two), with lineage;
+//	    #                          # outputs equal to its latest version make no new one
 //	    keep  = ["*.pt"]          # globs; default everything
 //	  }
 //
@@ -103,6 +105,14 @@
 // -var-file files (HCL attribute files, in order) and by -var name=value.
 // A -var value is a plain string for string (or untyped) variables and an
 // HCL value such as 3, true or ["a", "b"] otherwise.
+//
+// # Plugins
+//
+// A cluster plugin's plugin.hcl (ParsePlugin, CheckPlugin; plugin.go) is a
+// job file with a plugin "NAME" { version, kind, description } block: its
+// variables are the plugin's, its job block the template of the job `nai
+// plugin run` submits, with the plugin's folder as its code (so it has no
+// code attribute) and no sweep.
 //
 // # Limits
 //

@@ -63,3 +63,23 @@ func formatDatasetLineage(w io.Writer, a *structs.Artifact) error {
 	}
 	return tw.Flush()
 }
+
+// pluginLines add to `nai job status` the plugin a job was built from and
+// the version its outputs became.
+func pluginLines(k *kv, j *structs.Job) {
+	if p := j.Plugin; p != nil {
+		s := p.Name + ":" + p.Version
+		if p.Release != "" {
+			s += " (" + p.Release + ")"
+		}
+		k.add("Plugin", s)
+	}
+	if j.OutputVersion > 0 && j.Output != nil {
+		switch {
+		case j.Output.Dataset != "":
+			k.add("Output version", fmt.Sprintf("dataset %s:%d", j.Output.Dataset, j.OutputVersion))
+		case j.Output.Model != "":
+			k.add("Output version", fmt.Sprintf("model %s:%d", j.Output.Model, j.OutputVersion))
+		}
+	}
+}

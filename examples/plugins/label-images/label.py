@@ -8,7 +8,9 @@ labels.json ({"choices": [...], "labels": {"PATH": "LABEL"}}) the same way
 every time and pushes them through the nai API at $NAI_ADDR as the next
 version of the dataset, as made by this job ($NAI_JOB_ID): the servers
 record the labelled version, this plugin and the job as its lineage. A
-token, when the cluster needs one, comes from $NAI_TOKEN.
+token, when the cluster needs one, comes from $NAI_TOKEN, else from
+--token-file, else from ~/.nai/token (what `nai login` writes; on a shared
+home the job's owner has it on every node).
 
 API (relative to the page, so it works behind the gateway's path prefix):
 
@@ -383,12 +385,23 @@ def handler(session):
     return Handler
 
 
+def read_token(path):
+    if os.environ.get("NAI_TOKEN"):
+        return os.environ["NAI_TOKEN"]
+    for p in (path, os.path.expanduser("~/.nai/token")):
+        if p and os.path.isfile(p):
+            with open(p) as f:
+                return f.read().strip()
+    return ""
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--labels", default='["cat", "dog"]', help="the labels, a JSON list of strings")
     ap.add_argument("--output-dataset", default="")
     ap.add_argument("--port", type=float, default=8080)
     ap.add_argument("--exit-after-save", default="true")
+    ap.add_argument("--token-file", default="")
     args = ap.parse_args(argv)
     try:
         choices = json.loads(args.labels)
@@ -401,7 +414,7 @@ def main(argv):
     if not root or not os.path.isdir(root):
         print("label-images: no dataset: run it with nai plugin run label-images -dataset NAME[:VERSION]", file=sys.stderr)
         return 2
-    api = NaiAPI(os.environ.get("NAI_ADDR", "http://127.0.0.1:4646"), os.environ.get("NAI_TOKEN", ""))
+    api = NaiAPI(os.environ.get("NAI_ADDR", "http://127.0.0.1:4646"), read_token(args.token_file))
     session = Session(root, choices, api, os.environ.get("NAI_JOB_ID", ""), args.output_dataset,
                       os.path.abspath("labels.partial.json"))
     port = int(os.environ.get("NAI_PORT") or args.port)

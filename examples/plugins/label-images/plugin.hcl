@@ -34,6 +34,12 @@ variable "port" {
   description = "port to listen on when the cluster gives none (NAI_PORT)"
 }
 
+variable "token_file" {
+  type        = string
+  default     = ""
+  description = "file holding a token for the nai API on a cluster with ACLs (default: ~/.nai/token of the job's user)"
+}
+
 variable "exit_after_save" {
   type        = bool
   default     = true
@@ -49,6 +55,6 @@ job "label-images" {
   task {
     command = "python3"
     args = ["label.py", "--labels", jsonencode(var.labels), "--output-dataset", var.output_dataset,
-    "--port", var.port, "--exit-after-save", var.exit_after_save]
+    "--port", var.port, "--exit-after-save", var.exit_after_save, "--token-file", var.token_file]
   }
 }
