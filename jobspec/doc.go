@@ -116,8 +116,9 @@
 //
 // # Limits
 //
-// A file or var file over 1 MiB, a sweep of more than 10,000 members and
-// local values that refer to each other in a cycle are refused. Unknown
+// A file or var file over 1 MiB, a sweep of more than 10,000 members,
+// numbers beyond about 1e±19000 (numguard.go) and local values that refer
+// to each other in a cycle are refused. Unknown
 // attributes and blocks are errors, with a "did you mean" suggestion.
 //
 // # JSON

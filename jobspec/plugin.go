@@ -91,6 +91,9 @@ func parsePlugin(filename string, src []byte, opts Options, check bool) (*Plugin
 	if diags.HasErrors() {
 		return nil, p.fail(diags)
 	}
+	if diags := checkLiterals(file.Body); diags.HasErrors() {
+		return nil, p.fail(diags)
+	}
 	content, cdiags := file.Body.Content(pluginRootSchema)
 	diags = append(diags, cdiags...)
 	var header, job *hcl.Block

@@ -86,6 +86,9 @@ func (p *parser) constValue(expr hcl.Expression, ty cty.Type) (cty.Value, hcl.Di
 	if diags.HasErrors() {
 		return cty.NilVal, diags
 	}
+	if hugeNumber(val) {
+		return cty.NilVal, hcl.Diagnostics{hugeNumberDiag(expr.Range())}
+	}
 	cv, err := convert.Convert(val, ty)
 	if err != nil {
 		return cty.NilVal, hcl.Diagnostics{errorAt(expr.Range(), "Invalid value",
@@ -155,6 +158,9 @@ func (p *parser) cliValue(name, raw string, ty cty.Type) (cty.Value, hcl.Diagnos
 	val, diags := expr.Value(&hcl.EvalContext{Functions: p.funcs})
 	if diags.HasErrors() {
 		return cty.NilVal, diags
+	}
+	if hugeNumber(val) {
+		return cty.NilVal, invalid("the number is beyond about 1e±19000")
 	}
 	cv, err := convert.Convert(val, ty)
 	if err != nil {
@@ -263,6 +269,9 @@ func (p *parser) evalLocals(blocks []*hcl.Block) hcl.Diagnostics {
 		diags = append(diags, vdiags...)
 		if vdiags.HasErrors() {
 			return diags
+		}
+		if hugeNumber(val) {
+			return append(diags, hugeNumberDiag(defs[name].Expr.Range()))
 		}
 		vals[name] = val
 	}

@@ -16,9 +16,6 @@ import (
 func TestPluginRegistryAPI(t *testing.T) {
 	_, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 1), ""); err != nil {
-		t.Fatal(err)
-	}
 	code := upload(t, c, "the plugin folder")
 	spec := &structs.PluginSpec{Name: "label", Version: "1.0.0", Kind: structs.PluginService,
 		Variables: []structs.PluginVariable{{Name: "labels", Type: "list(string)", Default: `["cat", "dog"]`}}}
@@ -56,6 +53,10 @@ func TestPluginRegistryAPI(t *testing.T) {
 		Lineage: &structs.Lineage{JobID: "999", JobName: "a lie"}}
 	if _, err := c.PushArtifact(ctx, structs.KindDataset, "pets", push); !errors.Is(err, structs.ErrConflict) || !strings.Contains(err.Error(), "only a running job") {
 		t.Errorf("push as a job that does not run yet: %v", err)
+	}
+	// No node yet, so the job waits; now one comes and it runs.
+	if err := c.RegisterNode(ctx, testNode("n1", 1), ""); err != nil {
+		t.Fatal(err)
 	}
 	waitUntil(t, "the job runs", func() bool {
 		j, _, err := c.Job(ctx, id)
