@@ -13,7 +13,11 @@ func TestDowngrades(t *testing.T) {
 		t.Errorf("a plain submission: %v, %v", got, err)
 	}
 	for _, j := range []*structs.Job{
-		func() *structs.Job { j := testJob("p", 0); j.Plugin = &structs.PluginRef{Name: "split", Version: "1"}; return j }(),
+		func() *structs.Job {
+			j := testJob("p", 0)
+			j.Plugin = &structs.PluginRef{Name: "split", Version: "1"}
+			return j
+		}(),
 		func() *structs.Job { j := testJob("d", 0); j.Output = &structs.OutputSpec{Dataset: "pets"}; return j }(),
 	} {
 		if _, err := jobRegisterV1(&structs.JobRegisterRequest{Jobs: []*structs.Job{j}}); !errors.Is(err, errNeedsUpgrade) {
