@@ -68,6 +68,9 @@ type Config struct {
 	// AllocGCAge is how long a reported allocation dir (logs, exit.json)
 	// is kept; 0: DefaultAllocGCAge; negative: kept for ever.
 	AllocGCAge time.Duration
+	// ServicePorts is the range service replicas' ports are picked from
+	// (client { service_ports }); zero: structs.DefaultServicePorts.
+	ServicePorts structs.PortRange
 	// RootTasks says whether a task may run as root (uid 0) when the agent
 	// is root: RootTasksAllow or RootTasksRefuse; "" is refuse (the
 	// operator allows root tasks with client { allow_root_tasks = true }).
@@ -107,6 +110,9 @@ type Client struct {
 	memoryBytes int64
 	gpuMu       sync.Mutex
 	monitor     *fingerprint.Monitor // nil without GPUs or NVML
+	// ports are the service ports this node's replicas hold (service.go).
+	portMu sync.Mutex
+	ports  map[int]string
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -163,6 +169,7 @@ func New(cfg Config) (*Client, error) {
 
 		cpu:         cfg.Host.CPU,
 		memoryBytes: cfg.Host.MemoryBytes,
+		ports:       map[int]string{},
 	}
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
@@ -262,6 +269,8 @@ func (c *Client) node() *structs.Node {
 		Driver:      h.Driver,
 		CUDAVersion: h.CUDAVersion,
 		Attributes:  attrs,
+		// A service replica holds one of these ports.
+		ServicePorts: c.cfg.ServicePorts,
 	}
 }
 
@@ -440,7 +449,11 @@ func (c *Client) startLocked(ctx context.Context, a *structs.Allocation) {
 			r.report(ctx, r.startFailed(errors.New("the allocation came without its job")))
 			return
 		}
-		if err := r.start(); err != nil {
+		if r.serviceSpec() != nil {
+			if !r.startService(ctx) { // tried again until it starts (service.go)
+				return
+			}
+		} else if err := r.start(); err != nil {
 			r.logger.Error("cannot start allocation", "error", err)
 			r.cleanupCgroup()
 			r.report(ctx, r.startFailed(err))

@@ -163,6 +163,16 @@ var commands = map[MessageType]*command{
 	AuditAppend: cmd("AuditAppend", func(st *state.Store, i uint64, r *structs.AuditAppendRequest) any {
 		return errOrNil(st.AppendAudit(i, r))
 	}),
+
+	ServiceScale: cmd("ServiceScale", func(st *state.Store, i uint64, r *structs.ServiceScaleRequest) any {
+		return errOrNil(st.ScaleService(i, r))
+	}),
+	ServiceRollout: cmd("ServiceRollout", func(st *state.Store, i uint64, r *structs.ServiceRolloutRequest) any {
+		return result(st.StartRollout(i, r))
+	}),
+	ServiceRollback: cmd("ServiceRollback", func(st *state.Store, i uint64, r *structs.ServiceRollbackRequest) any {
+		return errOrNil(st.RollbackRollout(i, r))
+	}),
 }
 
 // Encode makes a raft log entry: the type byte (with IgnoreUnknownFlag when

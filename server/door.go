@@ -48,6 +48,7 @@ type streamFunc func(w http.ResponseWriter, r *request) error
 
 // route is one endpoint of the API.
 type route struct {
+	// Method is the HTTP method; "" takes every method (the gateway).
 	Method string
 	Path   string
 	// Cap is what the caller needs before the handler runs.
@@ -56,14 +57,22 @@ type route struct {
 	Doc    string
 	handle handlerFunc
 	stream streamFunc
+	// service marks the gateway: it carries a service's own traffic, which
+	// is neither audited nor forwarded to the leader (http_services.go).
+	service bool
 }
 
 // pattern is the net/http mux pattern of the route.
-func (rt route) pattern() string { return rt.Method + " " + rt.Path }
+func (rt route) pattern() string {
+	if rt.Method == "" {
+		return rt.Path
+	}
+	return rt.Method + " " + rt.Path
+}
 
 // isWrite reports whether the route changes state (and is audited).
 func (rt route) isWrite() bool {
-	return rt.Method != http.MethodGet && rt.Method != http.MethodHead
+	return !rt.service && rt.Method != http.MethodGet && rt.Method != http.MethodHead
 }
 
 // tokenParams are query parameters that would carry a secret in a URL,
@@ -91,6 +100,11 @@ func (s *Server) wrap(rt route) http.Handler {
 // admit authenticates the caller and checks the route's capability.
 func (s *Server) admit(req *request, rt route) error {
 	a, snap, err := s.authenticate(req.Request)
+	if err != nil && rt.Cap == acl.Public && structs.CodeOf(err) == structs.CodeUnauthorized {
+		// A public route answers whatever the credential: a health check
+		// with a stale token still works.
+		a, snap, err = acl.New(acl.Identity{}), s.State().Snapshot(), nil
+	}
 	if err != nil {
 		return err
 	}

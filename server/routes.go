@@ -86,6 +86,7 @@ func (s *Server) routes() []route {
 	}
 	rs = append(rs, s.artifactRoutes()...)
 	rs = append(rs, s.aclRoutes()...)
+	rs = append(rs, s.serviceRoutes()...)
 	return rs
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/gateway"
 	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/structs"
 )
@@ -119,6 +120,9 @@ type Server struct {
 	httpTransport *http.Transport
 	peerClient    *http.Client
 	audit         *auditLog
+	// gateway proxies service calls; its table follows this server's
+	// state (services.go).
+	gateway *gateway.Gateway
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -190,8 +194,10 @@ func New(cfg Config) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.gateway = gateway.New(gateway.Config{Logger: cfg.Logger.With("component", "gateway")})
+	s.wg.Add(2)
 	go s.monitorLeadership()
+	go s.runGatewayTable()
 	s.startAuditFlusher()
 	if cfg.Bootstrap {
 		// A cluster member starts them in StartCluster, once it has peers.

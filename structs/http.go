@@ -10,6 +10,10 @@ const (
 	// AllocHeader names the allocation (attempt) whose log a log answer
 	// holds, so a follower starts again at byte 0 when a job runs anew.
 	AllocHeader = "X-Nai-Alloc"
+	// ReplicaHeader names, in every answer a service gave through the
+	// gateway, the allocation of the replica that answered; an answer
+	// without it is the gateway's own (an error).
+	ReplicaHeader = "X-Nai-Replica"
 )
 
 // ErrorBody is the body of every error answer:

@@ -23,6 +23,7 @@ import (
 	"github.com/nai-project/nai/client/fingerprint"
 	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/server"
+	"github.com/nai-project/nai/structs"
 )
 
 func agentCommand() *cli.Command {
@@ -123,6 +124,12 @@ func runAgent(c *cli.Context) error {
 	if c.IsSet("allow-root-tasks") && !c.Bool("allow-root-tasks") {
 		rootTasks = client.RootTasksRefuse
 	}
+	var servicePorts structs.PortRange
+	if c.IsSet("service-ports") {
+		if servicePorts, err = structs.ParsePortRange(c.String("service-ports")); err != nil {
+			return cli.Exit(fmt.Sprintf("nai agent: -service-ports: %v", err), 1)
+		}
+	}
 	ln, err := net.Listen("tcp", c.String("http-addr"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: listen on %s: %v (is another agent running? choose another with -http-addr)", c.String("http-addr"), err), 1)
@@ -195,6 +202,7 @@ func runAgent(c *cli.Context) error {
 		RootTasks:     rootTasks,
 		ACLEnabled:    aclOn,
 		RegisterToken: srv.ServerSecret,
+		ServicePorts:  servicePorts,
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: start client: %v", err), 1)
@@ -213,7 +221,7 @@ func runAgent(c *cli.Context) error {
 	// stops, so shutdown does not wait for them.
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	hs := &http.Server{Handler: server.GuardServicePaths(mux), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 

@@ -148,6 +148,7 @@ func runClusterAgent(c *cli.Context) error {
 			ACLEnabled:    cfg.ACL.Enabled,
 			RegisterToken: registerToken,
 			RootTasks:     rootTasks,
+			ServicePorts:  cfg.Client.ServicePorts,
 		})
 		if err != nil {
 			return fail("start client: %v", err)
@@ -193,7 +194,7 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
+	hs := &http.Server{Handler: server.GuardServicePaths(mux), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx }}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
 

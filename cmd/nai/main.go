@@ -59,6 +59,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // adds the agent and tooling commands.
 func ownCommands() []*cli.Command {
 	cmds := append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
+	cmds = append(cmds, serveCommand(), serviceCommand())
 	return append(cmds, aclCommands()...)
 }
 

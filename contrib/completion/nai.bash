@@ -14,6 +14,8 @@ _nai_resolve() {
             operator) echo operator ;;
             dataset) echo dataset ;;
             model) echo model ;;
+            serve) echo serve ;;
+            service) echo service ;;
             acl) echo acl ;;
             login) echo login ;;
             logout) echo logout ;;
@@ -96,6 +98,15 @@ _nai_resolve() {
             pull) echo pull ;;
             rm) echo rm ;;
         esac ;;
+    'service')
+        case "$2" in
+            list) echo list ;;
+            status) echo status ;;
+            logs) echo logs ;;
+            scale) echo scale ;;
+            rollout) echo rollout ;;
+            stop) echo stop ;;
+        esac ;;
     'acl')
         case "$2" in
             bootstrap) echo bootstrap ;;
@@ -138,7 +149,7 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node share operator dataset model acl login logout user group token agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node share operator dataset model serve service acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
     'commands job') echo 'priority run validate plan convert status inspect logs cancel outputs metrics' ;;
@@ -226,6 +237,21 @@ _nai_words() {
     'values model pull') echo ' o output address ' ;;
     'flags model rm') echo '-address' ;;
     'values model rm') echo ' address ' ;;
+    'flags serve') echo '-name -replicas -gpus -cpu -memory -group -queue -public -env -wait -json -address' ;;
+    'values serve') echo ' name replicas gpus cpu memory group queue env wait address ' ;;
+    'commands service') echo 'list status logs scale rollout stop' ;;
+    'flags service list') echo '-json -address' ;;
+    'values service list') echo ' address ' ;;
+    'flags service status') echo '-json -address' ;;
+    'values service status') echo ' address ' ;;
+    'flags service logs') echo '-replica -stderr -f -address' ;;
+    'values service logs') echo ' replica address ' ;;
+    'flags service scale') echo '-json -address' ;;
+    'values service scale') echo ' address ' ;;
+    'flags service rollout') echo '-model -timeout -wait -json -address' ;;
+    'values service rollout') echo ' model timeout address ' ;;
+    'flags service stop') echo '-json -address' ;;
+    'values service stop') echo ' address ' ;;
     'commands acl') echo 'bootstrap' ;;
     'flags acl bootstrap') echo '-json -address' ;;
     'values acl bootstrap') echo ' address ' ;;
@@ -268,8 +294,8 @@ _nai_words() {
     'values token revoke') echo ' address ' ;;
     'flags token self') echo '-json -address' ;;
     'values token self') echo ' address ' ;;
-    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks' ;;
-    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token ' ;;
+    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -service-ports' ;;
+    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention join encrypt reserved-cpu reserved-memory acl-agent-token service-ports ' ;;
     'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -max-jobs -json' ;;
     'values sim') echo ' trace nodes gpus-per-node policy limit-factor max-jobs ' ;;
     'flags version') echo '-json' ;;

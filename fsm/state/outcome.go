@@ -73,6 +73,11 @@ func (w *writer) currentJob(a *structs.Allocation) (*structs.Job, error) {
 // other allocation of the attempt (a gang) still runs; any other end stops
 // the rest of the gang and ends or requeues the job.
 func (w *writer) allocEnded(a *structs.Allocation) error {
+	if j, err := jobByID(w.txn, nil, a.JobID); err != nil {
+		return err
+	} else if j != nil && j.IsService() {
+		return w.replicaChanged(j, a) // services.go
+	}
 	job, err := w.currentJob(a)
 	if err != nil || job == nil {
 		return err
@@ -87,6 +92,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	}
 	if a.ClientStatus.StdoutDigest != "" || a.ClientStatus.StderrDigest != "" {
 		c.StdoutDigest, c.StderrDigest = a.ClientStatus.StdoutDigest, a.ClientStatus.StderrDigest
+	}
+	if len(a.ClientStatus.OutputServe) > 0 {
+		c.OutputServe = slices.Clone(a.ClientStatus.OutputServe)
 	}
 	cs := a.ClientStatus
 
