@@ -19,6 +19,12 @@
 // pass) and by a slow timer for time-based rules; it plans from a snapshot
 // and the plan goes back through raft, where the state store re-checks it.
 //
-// server imports fsm, scheduler, structs and api (for proxying client log
-// streams); it never imports client or cmd.
+// Services (http_services.go, services.go): every server answers
+// /v1/services/NAME/<rest> through its gateway (package gateway), whose
+// replica table a watch on this server's own state keeps current; such
+// calls are neither forwarded to the leader nor audited. The leader rolls
+// back rollouts whose new replicas are not healthy by their deadline.
+//
+// server imports fsm, scheduler, gateway, structs and api (for proxying
+// client log streams); it never imports client or cmd.
 package server

@@ -133,7 +133,7 @@ func (s *Server) serveModel(r *request) (any, uint64, error) {
 		return nil, 0, structs.NewError(structs.CodeInvalid, "gpus, cpu and memory must not be negative")
 	}
 	j := &structs.Job{
-		Name: name, Type: structs.JobService, Group: req.Group, Queue: req.Queue,
+		Name: name, Type: structs.JobService, User: req.User, Group: req.Group, Queue: req.Queue,
 		Description: "serves model " + mname + ":" + fmt.Sprint(v.Version),
 		Resources:   structs.Resources{CPU: req.CPU, MemoryBytes: req.Memory, GPU: structs.GPURequest{Count: req.GPUs}},
 		Models:      []structs.ArtifactRef{{Name: mname, Version: fmt.Sprint(v.Version)}},

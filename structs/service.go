@@ -423,7 +423,10 @@ type ServeRequest struct {
 	// Model is "NAME" or "NAME:VERSION" (latest when no version).
 	Model string `json:"model"`
 	// Name of the service; the model's name when empty.
-	Name     string  `json:"name,omitempty"`
+	Name string `json:"name,omitempty"`
+	// User owns the service on a cluster without ACLs (the CLI sends the
+	// local account); with ACLs the token decides.
+	User     string  `json:"user,omitempty"`
 	Replicas int     `json:"replicas,omitempty"` // 0: 1
 	GPUs     int     `json:"gpus,omitempty"`
 	CPU      float64 `json:"cpu,omitempty"`

@@ -135,6 +135,7 @@ func serveAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	req.User = localOwner(cl)
 	resp, err := cl.Serve(c.Context, req)
 	if err != nil {
 		return fmt.Errorf("serve %s: %w", pos[0], err)
@@ -452,6 +453,12 @@ func serviceStop(c *cli.Context) error {
 		return printJSON(c.App.Writer, resp)
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "Service %s (job %s) is stopping.\n", name, resp.JobID)
+	return err
+}
+
+// printServiceSubmitted is what `nai job run` says of a service job.
+func printServiceSubmitted(c *cli.Context, cl *api.Client, id, name string) error {
+	_, err := fmt.Fprintf(c.App.Writer, "Service %s is job %s: calls go to %s (nai service status %s)\n", name, id, cl.ServiceURL(name, "/"), name)
 	return err
 }
 
