@@ -304,7 +304,7 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 		if r.Healthy && r.LastExit != "" {
 			note = "last exit: " + r.LastExit
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, orDash(r.Address), healthy, r.Restarts, r.Version, note)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, orDash(r.Address), healthy, r.Restarts, r.Version, orDash(note))
 	}
 	return tw.Flush()
 }
