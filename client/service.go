@@ -42,9 +42,13 @@ import (
 const readinessPoll = 250 * time.Millisecond
 
 // pickPort chooses a port of the service range for alloc: one no replica
-// of this node holds and that can be bound now. The search starts at a
-// place that depends on the node, so agents sharing a host (tests, dev
-// agents) rarely try the same ports first.
+// of this node holds and that can be bound now. It prefers a port no
+// stopped replica's connections still linger on (TIME_WAIT: a program
+// that does not set SO_REUSEADDR could not listen there for a minute),
+// and takes one that only such a program would be refused when there is
+// no other. The search starts at a place that depends on the node, so
+// agents sharing a host (tests, dev agents) rarely try the same ports
+// first.
 func (c *Client) pickPort(allocID, host string) (int, error) {
 	pr := c.cfg.ServicePorts
 	n := pr.Count()
@@ -56,35 +60,39 @@ func (c *Client) pickPort(allocID, host string) (int, error) {
 	start := int(h.Sum32() % uint32(n))
 	c.portMu.Lock()
 	defer c.portMu.Unlock()
-	for k := range n {
-		p := pr.First + (start+k)%n
-		if _, taken := c.ports[p]; taken {
-			continue
+	for _, reuse := range []bool{false, true} {
+		for k := range n {
+			p := pr.First + (start+k)%n
+			if _, taken := c.ports[p]; taken {
+				continue
+			}
+			if !portFree(host, p, reuse) {
+				continue // another program holds it (or, first, did a moment ago)
+			}
+			c.ports[p] = allocID
+			return p, nil
 		}
-		if !portFree(host, p) {
-			continue // another program holds it, or did a moment ago
-		}
-		c.ports[p] = allocID
-		return p, nil
 	}
 	return 0, fmt.Errorf("no free port in service_ports %s: %d replicas of this node hold ports, other programs the rest", pr, len(c.ports))
 }
 
-// portFree reports whether a program that does not set SO_REUSEADDR could
-// listen on host:p now. Go sets it on every listener, so it is cleared
-// here: a port whose last connections linger in TIME_WAIT (a replica that
-// was just stopped) would otherwise look free to Go and be refused to the
-// replica.
-func portFree(host string, p int) bool {
-	lc := net.ListenConfig{Control: func(_, _ string, c syscall.RawConn) error {
-		var serr error
-		if err := c.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 0)
-		}); err != nil {
-			return err
+// portFree reports whether a program could listen on host:p now: with
+// reuse, one that sets SO_REUSEADDR (as Go, Python's http.server and most
+// servers do); without, any program. Go sets it on every listener, so it is
+// cleared for the second kind of probe.
+func portFree(host string, p int, reuse bool) bool {
+	lc := net.ListenConfig{}
+	if !reuse {
+		lc.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			if err := c.Control(func(fd uintptr) {
+				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 0)
+			}); err != nil {
+				return err
+			}
+			return serr
 		}
-		return serr
-	}}
+	}
 	ln, err := lc.Listen(context.Background(), "tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 	if err != nil {
 		return false
@@ -250,12 +258,7 @@ func (r *allocRunner) healthLoop(ctx context.Context, svc *structs.ServiceSpec) 
 	r.mu.Lock()
 	addr := r.replica.address
 	r.mu.Unlock()
-	hc := &http.Client{
-		Timeout: svc.Health.Timeout.D(),
-		// One connection per check: a replica that stopped accepting must
-		// not look alive through an old connection.
-		Transport: &http.Transport{DisableKeepAlives: true, Proxy: nil},
-	}
+	hc := &http.Client{Timeout: svc.Health.Timeout.D(), Transport: &http.Transport{Proxy: nil}}
 	defer hc.CloseIdleConnections()
 	target := "http://" + addr + svc.Health.Path
 	fails := 0
@@ -287,6 +290,11 @@ func (r *allocRunner) healthLoop(ctx context.Context, svc *structs.ServiceSpec) 
 			runStart, answered, fails = rs, false, 0
 		}
 		err := checkHealth(ctx, hc, target)
+		// One connection per check, closed by this side: a replica that
+		// stopped accepting must not look alive through an old connection,
+		// and the check's closed connections must not linger on the
+		// replica's port (TIME_WAIT stays with whoever closes first).
+		hc.CloseIdleConnections()
 		if ctx.Err() != nil {
 			return
 		}

@@ -265,3 +265,44 @@ func TestCheckHealth(t *testing.T) {
 		t.Errorf("failing replica: %v", err)
 	}
 }
+
+// A port that a stopped replica's connections still linger on (TIME_WAIT)
+// is taken only when no other is free: a program that does not set
+// SO_REUSEADDR could not listen there.
+func TestPickPortAvoidsLingeringPorts(t *testing.T) {
+	f := newFakeServers(t)
+	c := newServiceClient(t, f)
+	pr := portRange(t)
+	c.cfg.ServicePorts = structs.PortRange{First: pr.First, Last: pr.First + 1}
+	lingering := pr.First + c.cfg.ServicePorts.Count() - 1
+	// Server side closes first: its end of the connection, on the port,
+	// stays in TIME_WAIT.
+	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(lingering))
+	if err != nil {
+		t.Skipf("cannot use port %d: %v", lingering, err)
+	}
+	conn, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	buf := make([]byte, 1)
+	conn.Read(buf) // the FIN
+	conn.Close()
+	ln.Close()
+	if portFree("127.0.0.1", lingering, false) {
+		t.Skip("this kernel lets a port in TIME_WAIT be bound without SO_REUSEADDR")
+	}
+	first, err := c.pickPort("a", "127.0.0.1")
+	if err != nil || first == lingering {
+		t.Fatalf("first pick %d, %v: want the port nothing lingers on", first, err)
+	}
+	second, err := c.pickPort("b", "127.0.0.1")
+	if err != nil || second != lingering {
+		t.Errorf("second pick %d, %v: want the lingering port %d when no other is free", second, err, lingering)
+	}
+}

@@ -378,11 +378,12 @@ ThreadingHTTPServer(("", int(os.environ["NAI_PORT"])), H).serve_forever()
 
 // TestServiceUnhealthyAndBadInput: a service that never answers its health
 // check shows unhealthy with the check's error and the gateway answers 503
-// at once; a port range used up leaves a replica pending with the reason;
+// at once; a port range used up leaves a replica pending with the reason; a
+// rollout to a version that never answers is rolled back with the reason;
 // and bad input gets clear errors.
 func TestServiceUnhealthyAndBadInput(t *testing.T) {
 	needPython(t, "python3")
-	ports := servicePorts(t, 2)
+	ports := servicePorts(t, 3)
 	a := startAgent(t, t.TempDir(), 1, "-service-ports", ports)
 	work := t.TempDir()
 
@@ -443,22 +444,44 @@ func TestServiceUnhealthyAndBadInput(t *testing.T) {
 		return r.Restarts >= 1 && strings.Contains(r.LastExit, "unhealthy: 3 failed checks")
 	})
 
-	// The range has two ports: one held by mute, one left for two
-	// replicas. The second waits, pending, saying why.
-	out = a.mustNai("serve", "tiny", "-replicas", "2", "-cpu", "0.1", "-memory", "64MiB", "-public")
+	// Three ports: one held by mute, two by tiny's replicas. A third
+	// replica waits, pending, saying why.
+	out = a.mustNai("serve", "tiny", "-replicas", "2", "-cpu", "0.1", "-memory", "64MiB", "-public", "-wait", "1m")
 	if !strings.Contains(out, "/v1/services/tiny/") {
 		t.Errorf("serve said %q", out)
 	}
-	waitFor(t, time.Minute, "one replica healthy and the other waiting for a port", func() bool {
-		s := a.service("tiny")
-		return s.Healthy == 1 && strings.Contains(s.Reason, "free service port")
-	})
-	s := a.service("tiny")
-	if !strings.Contains(s.Reason, "every port of client service_ports is taken") {
-		t.Errorf("reason %q", s.Reason)
-	}
 	if body := httpGet(t, a.addr+"/v1/services/tiny/x"); body != "ok 0" && body != "ok 1" {
 		t.Errorf("call to tiny: %q", body)
+	}
+	a.mustNai("service", "scale", "tiny", "3")
+	waitFor(t, time.Minute, "the third replica waiting for a port", func() bool {
+		return strings.Contains(a.service("tiny").Reason, "free service port")
+	})
+	if s := a.service("tiny"); !strings.Contains(s.Reason, "every port of client service_ports is taken") || s.Healthy != 2 {
+		t.Errorf("service %+v: want 2 healthy and the reason naming service_ports", s)
+	}
+	a.mustNai("service", "scale", "tiny", "1")
+	waitFor(t, time.Minute, "one replica left", func() bool { return len(a.service("tiny").Replicas) == 1 })
+
+	// A rollout to a version that never answers is rolled back, and says
+	// why; the old version serves throughout.
+	tiny2 := filepath.Join(work, "tiny2")
+	writeFile(t, tiny2, "serve.py", strings.Replace(tinyServe, `if os.environ.get("MUTE"):`, "if True:", 1))
+	a.mustNai("model", "push", tiny2, "-name", "tiny")
+	_, errOut, code := a.nai("service", "rollout", "-model", "tiny:2", "-timeout", "6s", "-wait", "tiny")
+	if code == 0 || !strings.Contains(errOut, "rolled back") || !strings.Contains(errOut, "0 of 1 new replicas healthy after 6s") ||
+		!strings.Contains(errOut, "no answer within 1s") {
+		t.Errorf("rollout to a mute version: exit %d, stderr %q; want it rolled back with the health error", code, errOut)
+	}
+	s := a.service("tiny")
+	if s.Version != 1 || s.Model != "tiny:1" || s.Rollout == nil || s.Rollout.Status != structs.RolloutRolledBack {
+		t.Errorf("after the rollback: %+v", s)
+	}
+	if out := a.mustNai("service", "status", "tiny"); !strings.Contains(out, "rolled-back; 0 of 1 new replicas healthy") {
+		t.Errorf("status does not show the rollback:\n%s", out)
+	}
+	if body := httpGet(t, a.addr+"/v1/services/tiny/x"); body != "ok 0" {
+		t.Errorf("call to tiny after the rollback: %q", body)
 	}
 
 	// Bad input.

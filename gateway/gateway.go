@@ -29,19 +29,19 @@ const ReplicaHeader = structs.ReplicaHeader
 
 // Config configures a gateway.
 type Config struct {
-	// Transport reaches the replicas; nil: a pooled keep-alive transport
-	// (NewTransport).
-	Transport http.RoundTripper
-	Logger    *slog.Logger
+	// NewTransport makes the connection pool of one replica; nil:
+	// NewTransport.
+	NewTransport func() *http.Transport
+	Logger       *slog.Logger
 }
 
 // Gateway forwards requests to services' replicas. It is safe for
 // concurrent use.
 type Gateway struct {
-	table     atomic.Pointer[table]
-	transport http.RoundTripper
-	logger    *slog.Logger
-	rr        atomic.Uint32 // where the next tie-break starts
+	table        atomic.Pointer[table]
+	newTransport func() *http.Transport
+	logger       *slog.Logger
+	rr           atomic.Uint32 // where the next tie-break starts
 }
 
 type table struct {
@@ -71,8 +71,15 @@ type Replica struct {
 	AllocID string
 	Address string // host:port
 	// inflight counts the requests this gateway has sent it that have not
-	// finished; it survives table updates.
-	inflight atomic.Int64
+	// finished; it survives table updates, as does the replica's own pool
+	// of keep-alive connections.
+	inflight  atomic.Int64
+	transport *http.Transport
+	// gone: the replica left the table. Its idle connections are closed
+	// from this side, at once and as its last requests finish, so that
+	// when it is stopped none lingers in TIME_WAIT on its port (whoever
+	// closes first keeps it), where a new replica may want to listen.
+	gone atomic.Bool
 }
 
 // Inflight is how many requests this gateway has in flight to r.
@@ -96,13 +103,13 @@ func NewTransport() *http.Transport {
 
 // New returns a gateway with an empty table.
 func New(cfg Config) *Gateway {
-	if cfg.Transport == nil {
-		cfg.Transport = NewTransport()
+	if cfg.NewTransport == nil {
+		cfg.NewTransport = NewTransport
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{transport: cfg.Transport, logger: cfg.Logger}
+	g := &Gateway{newTransport: cfg.NewTransport, logger: cfg.Logger}
 	g.table.Store(&table{byName: map[string]*Service{}})
 	return g
 }
@@ -118,18 +125,28 @@ func (g *Gateway) Update(index uint64, services []*Service) {
 		}
 	}
 	t := &table{byName: make(map[string]*Service, len(services)), index: index}
+	kept := map[*Replica]bool{}
 	for _, s := range services {
 		c := *s
 		c.Replicas = make([]*Replica, 0, len(s.Replicas))
 		for _, r := range s.Replicas {
 			if p := prev[r.AllocID+"@"+r.Address]; p != nil {
 				r = p
+			} else if r.transport == nil {
+				r.transport = g.newTransport()
 			}
+			kept[r] = true
 			c.Replicas = append(c.Replicas, r)
 		}
 		t.byName[c.Name] = &c
 	}
 	g.table.Store(t)
+	for _, r := range prev {
+		if !kept[r] {
+			r.gone.Store(true)
+			r.transport.CloseIdleConnections()
+		}
+	}
 }
 
 // Index is the state index of the table.
@@ -199,9 +216,9 @@ func (g *Gateway) Forward(w http.ResponseWriter, r *http.Request, s *Service, pa
 		tried = append(tried, rep)
 		out := outgoing(r, rep, path, body, replay)
 		rep.inflight.Add(1)
-		resp, err := g.transport.RoundTrip(out)
+		resp, err := rep.transport.RoundTrip(out)
 		if err != nil {
-			rep.inflight.Add(-1)
+			rep.done()
 			if r.Context().Err() != nil {
 				return // the caller left
 			}
@@ -214,7 +231,7 @@ func (g *Gateway) Forward(w http.ResponseWriter, r *http.Request, s *Service, pa
 			break
 		}
 		g.copyResponse(w, resp, rep)
-		rep.inflight.Add(-1)
+		rep.done()
 		return
 	}
 	if lastErr == nil {
@@ -223,6 +240,14 @@ func (g *Gateway) Forward(w http.ResponseWriter, r *http.Request, s *Service, pa
 	}
 	writeError(w, http.StatusBadGateway, structs.NewError(structs.CodeUnavailable,
 		"service %q: no replica answered (%d tried): %v", s.Name, len(tried), lastErr))
+}
+
+// done ends a request to r; a replica that left the table loses its idle
+// connections as its requests finish.
+func (r *Replica) done() {
+	if r.inflight.Add(-1) >= 0 && r.gone.Load() {
+		r.transport.CloseIdleConnections()
+	}
 }
 
 // unavailable is the 503 of a service with no healthy replica.

@@ -192,12 +192,9 @@ func TestForwardRetriesOnlyIdempotentAfterSend(t *testing.T) {
 				io.WriteString(w, "live")
 			})
 			broken := brokenReplica(t)
-			// The broken replica is tried first: it has fewer in flight
-			// only by luck, so make it the only choice at first.
-			g.Update(1, []*Service{{Name: "svc", Replicas: []*Replica{broken}}})
-			s := g.Lookup("svc")
-			s.Replicas = append(s.Replicas, live)
-			live.inflight.Add(1000) // pick broken first
+			// The broken replica is tried first: live looks busy.
+			g.Update(1, []*Service{{Name: "svc", Replicas: []*Replica{broken, live}}})
+			live.inflight.Add(1000)
 			fs := front(t, g)
 			var body io.Reader
 			if tc.method != "GET" {
@@ -348,6 +345,38 @@ func TestUpdateKeepsInflightCounts(t *testing.T) {
 	}
 	if g.Lookup("other") != nil {
 		t.Error("an unknown service was found")
+	}
+}
+
+// A replica that leaves the table loses its idle connections at once,
+// closed from the gateway's side: none lingers on its port when it stops.
+func TestGoneReplicaConnectionsClosed(t *testing.T) {
+	g := New(Config{})
+	closed := make(chan struct{}, 16)
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }))
+	hs.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			closed <- struct{}{}
+		}
+	}
+	hs.Start()
+	defer hs.Close()
+	r := &Replica{AllocID: "1.1", Address: strings.TrimPrefix(hs.URL, "http://")}
+	g.Update(1, []*Service{{Name: "svc", Replicas: []*Replica{r}}})
+	fs := front(t, g)
+	if code, body, _ := get(t, fs.URL+"/s/", nil); code != 200 || body != "ok" {
+		t.Fatalf("call: %d %q", code, body)
+	}
+	select {
+	case <-closed:
+		t.Fatal("the keep-alive connection closed before the replica left")
+	default:
+	}
+	g.Update(2, []*Service{{Name: "svc"}})
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the gone replica's idle connection stayed open")
 	}
 }
 
