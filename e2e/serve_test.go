@@ -270,6 +270,10 @@ func serveDigits(t *testing.T, backend string, makeData func(t *testing.T, dir s
 		}
 	}
 
+	if logs := a.mustNai("service", "logs", "-replica", "1", "digits-cnn"); !strings.Contains(logs, "serving digits model version 1 on port") {
+		t.Errorf("replica 1's log: %q", logs)
+	}
+
 	// A held-out example (the test split is never trained on) through the
 	// gateway: the right class; and most of the first twenty.
 	ctx := context.Background()
