@@ -11,6 +11,7 @@ import (
 	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/gateway"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -311,7 +312,16 @@ func (s *Server) serviceCall(w http.ResponseWriter, r *request) error {
 	name := r.PathValue("name")
 	svc := s.gateway.Lookup(name)
 	if svc == nil {
-		return structs.NewError(structs.CodeNotFound, "no service named %q runs (see `nai service list`)", name)
+		// The table follows state a moment behind: a service just made is
+		// in the caller's snapshot first, and is judged from it.
+		j, err := r.snap.ServiceByName(nil, name)
+		if err != nil {
+			return err
+		}
+		if j == nil {
+			return structs.NewError(structs.CodeNotFound, "no service named %q runs (see `nai service list`)", name)
+		}
+		svc = &gateway.Service{Name: j.Name, JobID: j.ID, User: j.User, Group: j.Group, Public: j.Service != nil && j.Service.Public}
 	}
 	if !svc.Public {
 		if err := r.acl.Check(acl.User); err != nil {

@@ -370,6 +370,19 @@ func TestServiceAccess(t *testing.T) {
 	if list, err := stranger.Services(ctx); err != nil || len(list) != 0 {
 		t.Errorf("a stranger lists %v, %v", list, err)
 	}
+	// A service the gateway's table does not hold yet is judged from
+	// state: refused callers are refused, allowed ones hear it has no
+	// replica yet.
+	if _, err := owner.Serve(ctx, &structs.ServeRequest{Model: "digits", Name: "fresh", Group: "vision", Command: []string{"true"}}); err != nil {
+		t.Fatal(err)
+	}
+	f.s.gateway.Update(0, nil) // as if the table lagged
+	if code, _ := call(t, owner, "GET", "fresh", "/", f.secrets["stranger"]); code != http.StatusForbidden {
+		t.Errorf("stranger calls a service not in the table yet: %d, want 403", code)
+	}
+	if code, body := call(t, owner, "GET", "fresh", "/", f.secrets["reader"]); code != http.StatusServiceUnavailable || !strings.Contains(body, "no replica running yet") {
+		t.Errorf("reader calls a service not in the table yet: %d %s, want 503", code, body)
+	}
 	var body struct {
 		Error structs.Error `json:"error"`
 	}
