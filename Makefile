@@ -73,9 +73,11 @@ fmt:
 demo: build
 	./scripts/demo.sh
 
-# The three speed figures of issue 2 (see BENCH.md).
+# The three speed figures of issue 2 and the service gateway's cost
+# (issue 13; see BENCH.md).
 bench: build
 	NAI_BENCH=1 $(GO) test -count=1 -run '^TestBench' -v -timeout 10m ./e2e
+	$(GO) test -tags $(TAGS) -count=1 -p 1 -run '^$$' -bench 'GatewayOverhead|ServiceCall' -benchtime 20000x ./gateway/ ./server/
 
 # Issue 7's user story with real PyTorch: push a dataset, train on it,
 # register, pull and evaluate the weights (examples/pytorch-digits).

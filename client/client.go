@@ -71,6 +71,9 @@ type Config struct {
 	// AllocGCAge is how long a reported allocation dir (logs, exit.json)
 	// is kept; 0: DefaultAllocGCAge; negative: kept for ever.
 	AllocGCAge time.Duration
+	// ServicePorts is the range service replicas' ports are picked from
+	// (client { service_ports }); zero: structs.DefaultServicePorts.
+	ServicePorts structs.PortRange
 	// RootTasks says whether a task may run as root (uid 0) when the agent
 	// is root: RootTasksAllow or RootTasksRefuse; "" is refuse (the
 	// operator allows root tasks with client { allow_root_tasks = true }).
@@ -113,6 +116,9 @@ type Client struct {
 	// gatherer is what GET /v1/metrics serves on a client-only agent
 	// (metrics_export.go).
 	gatherer atomic.Pointer[prometheus.Gatherer]
+	// ports are the service ports this node's replicas hold (service.go).
+	portMu sync.Mutex
+	ports  map[int]string
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -169,6 +175,7 @@ func New(cfg Config) (*Client, error) {
 
 		cpu:         cfg.Host.CPU,
 		memoryBytes: cfg.Host.MemoryBytes,
+		ports:       map[int]string{},
 	}
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
@@ -270,6 +277,8 @@ func (c *Client) node() *structs.Node {
 		Driver:      h.Driver,
 		CUDAVersion: h.CUDAVersion,
 		Attributes:  attrs,
+		// A service replica holds one of these ports.
+		ServicePorts: c.cfg.ServicePorts,
 	}
 }
 
@@ -450,7 +459,11 @@ func (c *Client) startLocked(ctx context.Context, a *structs.Allocation) {
 			r.report(ctx, r.startFailed(errors.New("the allocation came without its job")))
 			return
 		}
-		if err := r.start(); err != nil {
+		if r.serviceSpec() != nil {
+			if !r.startService(ctx) { // tried again until it starts (service.go)
+				return
+			}
+		} else if err := r.start(); err != nil {
 			r.logger.Error("cannot start allocation", "error", err)
 			r.cleanupCgroup()
 			r.report(ctx, r.startFailed(err))

@@ -95,8 +95,17 @@ func decodeJSON[T any](body []byte) (*T, error) {
 // lists the commands: names, decoding, applying and the golden entries all
 // come from here.
 var commands = map[MessageType]*command{
-	JobRegister: cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	// Version 2 may carry service jobs, which older servers would store as
+	// batch jobs: they wait for every server to read format 3.
+	JobRegister: upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
+	}), 2, Format3, func(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+		for _, j := range r.Jobs {
+			if j != nil && j.IsService() {
+				return nil, fmt.Errorf("service jobs need every server upgraded")
+			}
+		}
+		return r, nil
 	}),
 	// Version 2 added Only (cancel member 0 of a sweep alone), which
 	// version 1 cannot carry.
@@ -209,6 +218,16 @@ var commands = map[MessageType]*command{
 	}),
 	JobGC: introduced(cmd("JobGC", func(st *state.Store, i uint64, r *structs.JobGCRequest) any {
 		return result(st.GCJobs(i, r))
+	}), Format3),
+
+	ServiceScale: introduced(cmd("ServiceScale", func(st *state.Store, i uint64, r *structs.ServiceScaleRequest) any {
+		return errOrNil(st.ScaleService(i, r))
+	}), Format3),
+	ServiceRollout: introduced(cmd("ServiceRollout", func(st *state.Store, i uint64, r *structs.ServiceRolloutRequest) any {
+		return result(st.StartRollout(i, r))
+	}), Format3),
+	ServiceRollback: introduced(cmd("ServiceRollback", func(st *state.Store, i uint64, r *structs.ServiceRollbackRequest) any {
+		return errOrNil(st.RollbackRollout(i, r))
 	}), Format3),
 }
 

@@ -28,8 +28,9 @@ const (
 	// Format2 brought PlanApply version 2: a plan's preemptions and
 	// cancels in its one entry.
 	Format2 Format = 2
-	// Format3 brought JobGC (finished jobs folded into usage rows) and
-	// JobCancel version 2 (cancel member 0 of a sweep alone).
+	// Format3 brought JobGC (finished jobs folded into usage rows),
+	// JobCancel version 2 (cancel member 0 of a sweep alone), service jobs
+	// (JobRegister version 2) and the service commands.
 	Format3 Format = 3
 
 	// LogFormat is the newest format this binary reads and writes.

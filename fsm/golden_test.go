@@ -128,6 +128,46 @@ func history() []struct {
 			{Time: t0.Add(2 * time.Hour), User: "bob", Method: "POST", Path: "/v1/acl/tokens", Status: 403, Error: "permission denied"},
 		}}},
 		{JobGC, &structs.JobGCRequest{Before: t0.Add(2 * time.Minute), Max: 10, Now: t0.Add(96 * time.Hour)}},
+
+		// A service: placed, healthy, scaled, rolled out, rolled back, stopped.
+		{NodeRegister, &structs.NodeRegisterRequest{Node: func() *structs.Node {
+			n := goldenNode("n4")
+			n.ServicePorts = structs.PortRange{First: 20000, Last: 20009}
+			return n
+		}(), Now: t0.Add(4 * time.Hour)}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(4 * time.Hour), Jobs: []*structs.Job{{
+			Name: "api", User: "alice", Group: "vision", Type: structs.JobService,
+			Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: 1}},
+			Task:      structs.Task{Command: "python3", Args: []string{"serve.py"}},
+			Service:   &structs.ServiceSpec{Replicas: 2, Public: true},
+		}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(4*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.1", JobID: "4", NodeID: "n4", GPUs: []int{0}, Attempt: 1, Replica: 0, JobVersion: 1, DesiredStatus: structs.DesiredRun},
+			{ID: "4.2", JobID: "4", NodeID: "n4", GPUs: []int{1}, Attempt: 2, Replica: 1, JobVersion: 1, DesiredStatus: structs.DesiredRun},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n4", Now: t0.Add(4*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{
+			{AllocID: "4.1", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(4 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20000", Port: 20000, Healthy: true, Since: t0.Add(4 * time.Hour)}}},
+			{AllocID: "4.2", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(4 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20001", Port: 20001, HealthError: "GET /health: connection refused", Restarts: 1, LastExit: "exit code 1"}}},
+		}}},
+		{ServiceScale, &structs.ServiceScaleRequest{JobID: "4", Replicas: 1, Now: t0.Add(5 * time.Hour)}},
+		{ServiceRollout, &structs.ServiceRolloutRequest{JobID: "4", Now: t0.Add(5 * time.Hour), Deadline: t0.Add(5*time.Hour + 5*time.Minute),
+			Revision: structs.ServiceRevision{Task: structs.Task{Command: "python3", Args: []string{"serve.py", "--v2"}}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(5*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.3", JobID: "4", NodeID: "n4", GPUs: []int{2}, Attempt: 3, Replica: 0, JobVersion: 2, DesiredStatus: structs.DesiredRun},
+		}}},
+		{ServiceRollback, &structs.ServiceRollbackRequest{JobID: "4", ToVersion: 2, Reason: "new replicas not healthy after 5m0s", Now: t0.Add(5*time.Hour + 5*time.Minute)}},
+		{ServiceRollout, &structs.ServiceRolloutRequest{JobID: "4", Now: t0.Add(6 * time.Hour), Deadline: t0.Add(6*time.Hour + 5*time.Minute),
+			Revision: structs.ServiceRevision{Task: structs.Task{Command: "python3", Args: []string{"serve.py", "--v3"}}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(6*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.4", JobID: "4", NodeID: "n4", GPUs: []int{3}, Attempt: 4, Replica: 0, JobVersion: 3, DesiredStatus: structs.DesiredRun},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n4", Now: t0.Add(6*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{
+			{AllocID: "4.4", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(6 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20002", Port: 20002, Healthy: true, Since: t0.Add(6 * time.Hour)}}},
+		}}},
+		{JobCancel, &structs.JobCancelRequest{JobIDs: []string{"4"}, Reason: structs.ExitCancelled, Now: t0.Add(7 * time.Hour)}},
 	}
 }
 

@@ -60,6 +60,10 @@ type ArtifactVersion struct {
 	// Metrics are the final metrics of the job that made this version.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	Lineage *Lineage           `json:"lineage,omitempty"`
+	// Serve is the command that serves a model version (`nai serve`),
+	// run in the version's directory: the job's output { serve }, or
+	// python3 serve.py when the version has a serve.py.
+	Serve []string `json:"serve,omitempty"`
 	// UsedBy lists the jobs that read this version; filled in answers,
 	// not stored.
 	UsedBy []string `json:"used_by,omitempty"`
@@ -91,7 +95,10 @@ type ArtifactPushRequest struct {
 	Size        int64        `json:"size"`
 	Files       int          `json:"files,omitempty"`
 	Path        string       `json:"path,omitempty"`
-	Now         time.Time    `json:"now,omitzero"`
+	// Serve records a model version's serve command (see
+	// ArtifactVersion.Serve).
+	Serve []string  `json:"serve,omitempty"`
+	Now   time.Time `json:"now,omitzero"`
 }
 
 // ArtifactPushResponse answers a push: the version that now holds the
@@ -150,6 +157,10 @@ func (r *ArtifactPushRequest) Validate() error {
 		return NewError(CodeInvalid, "size and files must not be negative")
 	case len(r.Description) > 4096:
 		return NewError(CodeInvalid, "description is longer than 4096 characters")
+	case len(r.Serve) > 0 && r.Kind != KindModel:
+		return NewError(CodeInvalid, "only a model version has a serve command")
+	case len(r.Serve) > 64 || slices.ContainsFunc(r.Serve, func(w string) bool { return w == "" || strings.ContainsRune(w, 0) }):
+		return NewError(CodeInvalid, "serve command %q is invalid: expected words such as [\"python3\", \"serve.py\"]", r.Serve)
 	}
 	return nil
 }
@@ -241,6 +252,7 @@ func (v *ArtifactVersion) Copy() *ArtifactVersion {
 	c := *v
 	c.Metrics = maps.Clone(v.Metrics)
 	c.UsedBy = slices.Clone(v.UsedBy)
+	c.Serve = slices.Clone(v.Serve)
 	if v.Lineage != nil {
 		l := *v.Lineage
 		l.Datasets = slices.Clone(v.Lineage.Datasets)

@@ -55,6 +55,8 @@ type agentConfig struct {
 		ReservedMemory int64
 		// AllowRootTasks lets tasks run as root on this node.
 		AllowRootTasks bool
+		// ServicePorts is the range service replicas' ports come from.
+		ServicePorts structs.PortRange
 	}
 	// ACL is on by default outside -dev: every API call needs a token.
 	ACL struct {
@@ -137,6 +139,7 @@ type fileClient struct {
 	DevGPUs        *int          `hcl:"dev_gpus,optional"`
 	CgroupParent   *string       `hcl:"cgroup_parent,optional"`
 	AllowRootTasks *bool         `hcl:"allow_root_tasks,optional"`
+	ServicePorts   *string       `hcl:"service_ports,optional"`
 	Reserved       *fileReserved `hcl:"reserved,block"`
 }
 
@@ -278,6 +281,13 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 		set(&cfg.Client.DevGPUs, c.DevGPUs)
 		set(&cfg.Client.CgroupParent, c.CgroupParent)
 		set(&cfg.Client.AllowRootTasks, c.AllowRootTasks)
+		if c.ServicePorts != nil {
+			pr, err := structs.ParsePortRange(*c.ServicePorts)
+			if err != nil {
+				errs.add("client.service_ports: %v", err)
+			}
+			cfg.Client.ServicePorts = pr
+		}
 		if r := c.Reserved; r != nil {
 			set(&cfg.Client.ReservedCPU, r.CPU)
 			if str, rng, ok := stringExpr(r.Memory, errs); ok {
@@ -351,6 +361,7 @@ func clusterFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate (PEM), from `nai tls cert create`"},
 		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key (PEM)"},
 		&cli.BoolFlag{Name: "tls-verify-server-hostname", Usage: "check that servers hold a server.<dc>.nai certificate"},
+		&cli.StringFlag{Name: "service-ports", Usage: "FIRST-LAST: the ports service replicas listen on (default " + structs.DefaultServicePorts + ")"},
 	}
 }
 
@@ -421,6 +432,13 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 	}
 	if c.IsSet("allow-root-tasks") {
 		cfg.Client.AllowRootTasks = c.Bool("allow-root-tasks")
+	}
+	if c.IsSet("service-ports") {
+		pr, err := structs.ParsePortRange(c.String("service-ports"))
+		if err != nil {
+			errs.add("-service-ports: %v", err)
+		}
+		cfg.Client.ServicePorts = pr
 	}
 	if c.IsSet("reserved-cpu") {
 		cfg.Client.ReservedCPU = c.Float64("reserved-cpu")

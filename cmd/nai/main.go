@@ -71,7 +71,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // adds the agent and tooling commands.
 func ownCommands() []*cli.Command {
 	cmds := append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), topCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
-	cmds = append(cmds, tlsCommand(), usageCommand())
+	cmds = append(cmds, tlsCommand(), usageCommand(), serveCommand(), serviceCommand())
 	return append(cmds, aclCommands()...)
 }
 

@@ -76,6 +76,7 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 		v := &structs.ArtifactVersion{
 			Digest: req.Digest, Size: req.Size, Files: req.Files, Path: req.Path,
 			Description: req.Description, CreateTime: req.Now, CreatedBy: req.User,
+			Serve: slices.Clone(req.Serve),
 		}
 		if err := addVersion(txn, table, index, req.Now, a, v); err != nil {
 			return err
@@ -209,6 +210,9 @@ func resolveArtifactRefs(txn *memdb.Txn, j *structs.Job) error {
 // model versions it read (pinned at submit time), the parent version (the
 // same model, if it read one) and its final metrics. It runs in the
 // transaction that completes the job, so the two are never seen apart.
+//
+// The version's serve command is the job's output { serve }, else the one
+// its client found among the outputs (a serve.py).
 func (w *writer) registerOutputModel(j *structs.Job) error {
 	if j.Output == nil || j.Output.Model == "" || j.OutputDigest == "" {
 		return nil
@@ -233,6 +237,10 @@ func (w *writer) registerOutputModel(j *structs.Job) error {
 		Digest: j.OutputDigest, Size: j.OutputSize,
 		Description: "output of job " + j.ID, CreateTime: w.now, CreatedBy: j.User,
 		Metrics: maps.Clone(j.Metrics), Lineage: lin,
+		Serve: slices.Clone(j.Output.Serve),
+	}
+	if len(v.Serve) == 0 {
+		v.Serve = slices.Clone(j.OutputServe)
 	}
 	return addVersion(w.txn, tableModels, w.index, w.now, a, v)
 }
