@@ -79,4 +79,16 @@
 //
 // NAI_CHECKPOINT_DIR is DataDir/checkpoints/JOBID, shared by the attempts
 // of one job on this node.
+//
+// # Service replicas
+//
+// A service's allocation is one replica (service.go, service_exec.go): the
+// agent picks it a port of Config.ServicePorts (kept in the alloc dir's
+// port file), checks its health path and reports health and restarts; the
+// executor restarts the task whenever it ends (restarts.json), or when the
+// agent asks (the restart file and SIGUSR1, after unhealthy_after failed
+// checks), until a stop, which it delays by the service's shutdown_delay.
+// A replica that cannot be started is tried again with backoff rather than
+// failed. "A task runs at most once" holds per allocation run, not per
+// process: a replica's process may start many times in one allocation.
 package client

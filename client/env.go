@@ -33,6 +33,8 @@ type taskEnvInput struct {
 	// APIAddr is where the task reaches the nai API (its agent's HTTP
 	// address): NAI_ADDR, as the CLI reads it.
 	APIAddr string
+	// Port is a service replica's port (NAI_PORT).
+	Port int
 }
 
 // taskEnv builds the environment of a task, sorted by key. User values from
@@ -98,6 +100,15 @@ func taskEnv(in taskEnvInput) []string {
 		env["NAI_SWEEP_"+envName(k)] = v
 	}
 	artifactEnv(env, in.Datasets, in.Models)
+	if len(j.Models) > 0 {
+		env["NAI_MODEL_NAME"], env["NAI_MODEL_VERSION"] = j.Models[0].Name, j.Models[0].Version
+	}
+	if j.IsService() {
+		env["NAI_PORT"] = strconv.Itoa(in.Port)
+		env["NAI_SERVICE_NAME"] = j.Name
+		env["NAI_REPLICA"] = strconv.Itoa(a.Replica)
+		env["NAI_SERVICE_VERSION"] = strconv.Itoa(a.JobVersion)
+	}
 	slurmEnv(env, in, res)
 	if g := a.Gang; g != nil && g.Nodes > 1 {
 		// For torchrun and friends: one launcher per node, starting

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,6 +47,10 @@ type allocRunner struct {
 	startTime time.Time
 	metrics   *metricsTail
 	gpu       *gpuTracker // samples of the GPUs it holds (watch goroutine only)
+	// stopCh is closed by the first stop request.
+	stopCh chan struct{}
+	// replica is a service replica's port and health (service.go).
+	replica replicaState
 }
 
 func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
@@ -53,6 +59,7 @@ func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 		c: c, alloc: a, dir: dir,
 		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
 		exited:  make(chan struct{}),
+		stopCh:  make(chan struct{}),
 		metrics: newMetricsTail(dir.metricsPath()),
 		gpu:     newGPUTracker(),
 	}
@@ -120,19 +127,29 @@ func (r *allocRunner) start() error {
 	if err := r.prolog(ckpt); err != nil { // hooks.go
 		return err
 	}
+	port := 0
+	if job.IsService() {
+		if port, err = r.servicePort(); err != nil {
+			return err
+		}
+	}
 	spec := execSpec{
 		AllocID: a.ID,
 		Dir:     r.dir.workDir(),
 		Env: taskEnv(taskEnvInput{
 			Alloc: a, Job: job, NodeName: r.c.nodeName(), WorkDir: r.dir.workDir(),
 			OutputDir: r.dir.outputDir(), MetricsFile: r.dir.metricsPath(), CheckpointDir: ckpt,
-			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models,
+			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models, Port: port,
 			APIAddr: r.c.cfg.HTTPAddr,
 		}),
 		TimeLimit:    job.TimeLimit,
 		KillGrace:    structs.Duration(r.c.cfg.KillGrace),
 		CgroupParent: r.c.cfg.CgroupParent,
 		User:         user,
+	}
+	if svc := r.serviceSpec(); svc != nil {
+		spec.Service = serviceExecSpec(svc)
+		spec.TimeLimit = 0
 	}
 	if s := job.Task.Script; strings.HasPrefix(s, "#!") {
 		// A script with a #! line runs as a file, by the interpreter that
@@ -215,6 +232,18 @@ func (r *allocRunner) attach(pid int) {
 
 // run drives a started or attached executor to its reported end.
 func (r *allocRunner) run(ctx context.Context, fresh bool) {
+	if svc := r.serviceSpec(); svc != nil {
+		if port, err := r.servicePort(); err != nil {
+			r.logger.Error("service replica without a port: not checking its health", "error", err)
+		} else {
+			r.mu.Lock()
+			r.replica.port, r.replica.address = port, net.JoinHostPort(r.c.serviceHost(), strconv.Itoa(port))
+			r.replica.health.Address, r.replica.health.Port = r.replica.address, port
+			r.replica.health.HealthError = "not checked yet"
+			r.mu.Unlock()
+			go r.healthLoop(ctx, svc)
+		}
+	}
 	if fresh {
 		r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning}))
 	}
@@ -224,6 +253,9 @@ func (r *allocRunner) run(ctx context.Context, fresh bool) {
 func (r *allocRunner) update(cs structs.ClientStatusFields) *structs.AllocUpdate {
 	r.mu.Lock()
 	cs.StartTime = r.startTime
+	if r.replica.port > 0 && !cs.Status.Terminal() {
+		cs.Service = r.replica.health.Copy()
+	}
 	r.mu.Unlock()
 	return &structs.AllocUpdate{AllocID: r.alloc.ID, Client: cs}
 }
@@ -242,6 +274,9 @@ func (r *allocRunner) watch(ctx context.Context) {
 			r.ended(ctx)
 			return
 		case <-t.C:
+			if r.replica.port > 0 {
+				r.readRestarts()
+			}
 			dirty = r.metrics.read(false) || dirty
 			dirty = r.gpu.add(r.c.gpuSamples(r.alloc.GPUs)) || dirty
 			if dirty && time.Since(lastSent) >= metricsReportEvery {
@@ -295,6 +330,7 @@ func (r *allocRunner) cleanupCgroup() {
 // the next agent start does it again.
 func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 	r.metrics.read(true)
+	defer r.c.releasePort(r.alloc.ID)
 	cs := structs.ClientStatusFields{
 		Status:     structs.AllocFailed,
 		ExitCode:   st.ExitCode,
@@ -305,6 +341,9 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		Metrics:    r.metrics.values(),
 		Usage:      st.Usage,
 		GPUUsage:   r.gpu.values(),
+	}
+	if j := r.alloc.Job; j != nil && j.Output != nil && j.Output.Model != "" {
+		cs.OutputServe = outputServe(r.dir.outputDir())
 	}
 	if note := r.gpuFailureNote(); note != "" && cs.ExitReason == structs.ExitGPUFailed {
 		cs.Message = joinMsg(cs.Message, note)
@@ -431,6 +470,7 @@ func (r *allocRunner) stop(reason structs.ExitReason) {
 		return
 	}
 	r.stopped = true
+	close(r.stopCh)
 	pid := readPid(r.dir.path(pidFile))
 	if pid == 0 {
 		return

@@ -6,8 +6,8 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// Rewrites of this branch's new request versions for servers that read
-// only the versions before them (JobRegister 2 and AllocUpdate 2 carry
+// Rewrites of format 3's request versions for servers that read only the
+// versions before them (JobRegister 2 and AllocUpdate 2 carry service jobs,
 // plugins, dataset outputs and node hooks). They are the downgrades the
 // log formats of a rolling upgrade need: a leader whose cluster still has
 // an older server writes the older version, or refuses what it cannot
@@ -17,12 +17,23 @@ import (
 // differently.
 var errNeedsUpgrade = errors.New("jobs built from plugins and output { dataset } need every server upgraded")
 
-// jobRegisterV1 is a JobRegister request for servers without plugins: a
-// job that names a plugin or writes a dataset would lose its lineage or its
-// outputs on them, so it is refused; any other goes as it is.
+// errServiceNeedsUpgrade refuses a service job, which an older server
+// would store as a batch job.
+var errServiceNeedsUpgrade = errors.New("service jobs need every server upgraded")
+
+// jobRegisterV1 is a JobRegister request for servers without services or
+// plugins: a service job would run there as a batch job, and a job that
+// names a plugin or writes a dataset would lose its lineage or its outputs,
+// so they are refused; any other goes as it is.
 func jobRegisterV1(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
 	for _, j := range r.Jobs {
-		if j != nil && (j.Plugin != nil || (j.Output != nil && j.Output.Dataset != "")) {
+		if j == nil {
+			continue
+		}
+		if j.IsService() {
+			return nil, errServiceNeedsUpgrade
+		}
+		if j.Plugin != nil || (j.Output != nil && j.Output.Dataset != "") {
 			return nil, errNeedsUpgrade
 		}
 	}

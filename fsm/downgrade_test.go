@@ -8,21 +8,26 @@ import (
 )
 
 func TestDowngrades(t *testing.T) {
-	plain := &structs.JobRegisterRequest{Jobs: []*structs.Job{testJob("a", 1)}}
+	plain := &structs.JobRegisterRequest{Jobs: []*structs.Job{goldenJob("a", 1)}}
 	if got, err := jobRegisterV1(plain); err != nil || got != plain {
 		t.Errorf("a plain submission: %v, %v", got, err)
 	}
 	for _, j := range []*structs.Job{
 		func() *structs.Job {
-			j := testJob("p", 0)
+			j := goldenJob("p", 0)
 			j.Plugin = &structs.PluginRef{Name: "split", Version: "1"}
 			return j
 		}(),
-		func() *structs.Job { j := testJob("d", 0); j.Output = &structs.OutputSpec{Dataset: "pets"}; return j }(),
+		func() *structs.Job { j := goldenJob("d", 0); j.Output = &structs.OutputSpec{Dataset: "pets"}; return j }(),
 	} {
 		if _, err := jobRegisterV1(&structs.JobRegisterRequest{Jobs: []*structs.Job{j}}); !errors.Is(err, errNeedsUpgrade) {
 			t.Errorf("job %s: %v, want refused", j.Name, err)
 		}
+	}
+	svc := goldenJob("s", 0)
+	svc.Type, svc.Service = structs.JobService, &structs.ServiceSpec{Replicas: 1}
+	if _, err := jobRegisterV1(&structs.JobRegisterRequest{Jobs: []*structs.Job{goldenJob("a", 0), svc}}); !errors.Is(err, errServiceNeedsUpgrade) {
+		t.Errorf("a service job: %v, want refused", err)
 	}
 	hook := &structs.HookReport{Hook: structs.HookProlog, Message: "exit status 1"}
 	r := &structs.AllocUpdateRequest{NodeID: "n1", Updates: []*structs.AllocUpdate{

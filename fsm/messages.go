@@ -50,6 +50,11 @@ const (
 	// Accounting and audit: 60-69.
 	AuditAppend MessageType = 60
 	JobGC       MessageType = 61
+
+	// Services: 70-79.
+	ServiceScale    MessageType = 70
+	ServiceRollout  MessageType = 71
+	ServiceRollback MessageType = 72
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its

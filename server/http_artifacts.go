@@ -1,11 +1,8 @@
 package server
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -296,18 +293,5 @@ func (s *Server) metricsHistory(j *structs.Job) ([]json.RawMessage, error) {
 		return nil, fmt.Errorf("metric history of job %s: %w", j.ID, err)
 	}
 	defer f.Close()
-	var out []json.RawMessage
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() && len(out) < maxHistoryLines {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 || line[0] != '{' || !json.Valid(line) {
-			continue
-		}
-		out = append(out, json.RawMessage(slices.Clone(line)))
-	}
-	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
-		return nil, fmt.Errorf("metric history of job %s: %w", j.ID, err)
-	}
-	return out, nil
+	return parseHistory(f, j.ID)
 }

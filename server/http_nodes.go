@@ -133,7 +133,8 @@ func (s *Server) nodeAllocs(r *request) (any, uint64, error) {
 			if err != nil {
 				return 0, err
 			}
-			c.Job = j
+			// An old replica of a service in a rollout runs its old spec.
+			c.Job = j.SpecFor(a.JobVersion)
 			if j != nil && j.Resources.Nodes > 1 {
 				g, err := gangInfo(snap, c, j)
 				if err != nil {

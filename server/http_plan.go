@@ -43,6 +43,7 @@ func (s *Server) submittedJobs(r *request) ([]*structs.Job, error) {
 		clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
 		clean.OutputFiles, clean.OutputVersion = 0, 0
 		clean.MetricsDigest, clean.StdoutDigest, clean.StderrDigest = "", "", ""
+		clean.OutputServe, clean.Version, clean.Rollout = nil, 0, nil
 		clean.CreateIndex, clean.ModifyIndex = 0, 0
 		clean.Canonicalize()
 		if err := clean.Validate(); err != nil {

@@ -42,6 +42,10 @@ const (
 	ExitNodeLost  ExitReason = "node-lost"
 	ExitGPUFailed ExitReason = "gpu-failed"
 	ExitStartFail ExitReason = "start-failed" // the command could not be started
+	// ExitReplaced: a service replica stopped because a rollout replaced
+	// it, ExitScaledDown: because its service was scaled down.
+	ExitReplaced   ExitReason = "replaced"
+	ExitScaledDown ExitReason = "scaled-down"
 	// A death by signal is "signal:SIGSEGV" and so on.
 )
 
@@ -60,6 +64,10 @@ type Allocation struct {
 	DesiredReason ExitReason    `json:"desired_reason,omitempty"` // why a stop was asked: cancelled, preempted, ...
 	// Rank is this allocation's place in a multi-node (gang) job, 0..N-1.
 	Rank int `json:"rank,omitempty"`
+	// Replica is a service allocation's replica number, 0..replicas-1,
+	// and JobVersion the service version it runs (Job.Version).
+	Replica    int `json:"replica,omitempty"`
+	JobVersion int `json:"job_version,omitempty"`
 
 	ClientStatus ClientStatusFields `json:"client"`
 
@@ -97,6 +105,11 @@ type ClientStatusFields struct {
 	// Hook is a node hook that failed around this allocation (hooks.go):
 	// the servers drain the node with its reason.
 	Hook *HookReport `json:"hook,omitempty"`
+	// Service is a service replica's address, health and restarts.
+	Service *ReplicaHealth `json:"service,omitempty"`
+	// OutputServe is the serve command found among the outputs (a
+	// serve.py run with python3), for the model version they become.
+	OutputServe []string `json:"output_serve,omitempty"`
 }
 
 // GPUUsage is what one GPU of an allocation did: the latest sample, the
@@ -154,6 +167,8 @@ func (c ClientStatusFields) Copy() ClientStatusFields {
 	}
 	c.GPUUsage = slices.Clone(c.GPUUsage)
 	c.Hook = c.Hook.Copy()
+	c.Service = c.Service.Copy()
+	c.OutputServe = slices.Clone(c.OutputServe)
 	return c
 }
 

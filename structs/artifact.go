@@ -66,6 +66,10 @@ type ArtifactVersion struct {
 	Lineage *Lineage           `json:"lineage,omitempty"`
 	// Plugin is a plugin version's header (plugin.hcl).
 	Plugin *PluginSpec `json:"plugin,omitempty"`
+	// Serve is the command that serves a model version (`nai serve`),
+	// run in the version's directory: the job's output { serve }, or
+	// python3 serve.py when the version has a serve.py.
+	Serve []string `json:"serve,omitempty"`
 	// UsedBy lists the jobs that read this version; filled in answers,
 	// not stored.
 	UsedBy []string `json:"used_by,omitempty"`
@@ -108,7 +112,10 @@ type ArtifactPushRequest struct {
 	// caller's.
 	JobID   string    `json:"job_id,omitempty"`
 	Lineage *Lineage  `json:"lineage,omitempty"`
-	Now     time.Time `json:"now,omitzero"`
+	// Serve records a model version's serve command (see
+	// ArtifactVersion.Serve).
+	Serve []string  `json:"serve,omitempty"`
+	Now   time.Time `json:"now,omitzero"`
 }
 
 // ArtifactPushResponse answers a push: the version that now holds the
@@ -182,6 +189,12 @@ func (r *ArtifactPushRequest) Validate() error {
 		if err := r.Plugin.Validate(); err != nil {
 			return NewError(CodeInvalid, "plugin header: %v", err)
 		}
+	}
+	switch {
+	case len(r.Serve) > 0 && r.Kind != KindModel:
+		return NewError(CodeInvalid, "only a model version has a serve command")
+	case len(r.Serve) > 64 || slices.ContainsFunc(r.Serve, func(w string) bool { return w == "" || strings.ContainsRune(w, 0) }):
+		return NewError(CodeInvalid, "serve command %q is invalid: expected words such as [\"python3\", \"serve.py\"]", r.Serve)
 	}
 	return nil
 }
@@ -275,6 +288,7 @@ func (v *ArtifactVersion) Copy() *ArtifactVersion {
 	c.UsedBy = slices.Clone(v.UsedBy)
 	c.Lineage = v.Lineage.Copy()
 	c.Plugin = v.Plugin.Copy()
+	c.Serve = slices.Clone(v.Serve)
 	return &c
 }
 

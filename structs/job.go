@@ -60,8 +60,10 @@ func ValidName(s string) bool { return len(s) <= MaxNameLen && nameRE.MatchStrin
 // The first block is the spec a user writes; the second is the state the
 // cluster keeps about it.
 type Job struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Type is batch ("" too) or service (service.go).
+	Type        JobType           `json:"type,omitempty"`
 	User        string            `json:"user"`
 	Group       string            `json:"group,omitempty"`
 	Queue       string            `json:"queue,omitempty"`
@@ -88,6 +90,8 @@ type Job struct {
 	// LogPaths, when set, are local files the CLI writes the job's logs to
 	// when it downloads them (sbatch's --output and --error).
 	LogPaths *LogPaths `json:"log_paths,omitempty"`
+	// Service is the service block of a service job.
+	Service *ServiceSpec `json:"service,omitempty"`
 
 	// Sweep (job array) membership: set on each member of an array.
 	ArrayID    string `json:"array_id,omitempty"`
@@ -128,6 +132,16 @@ type Job struct {
 	OutputFiles   int `json:"output_files,omitempty"`
 	OutputVersion int `json:"output_version,omitempty"`
 
+	// OutputServe is the serve command the client found in the outputs (a
+	// serve.py), recorded in the model version they become.
+	OutputServe []string `json:"output_serve,omitempty"`
+
+	// Version counts a service's specs: 1 at submit, one more per rollout
+	// (and per rollback). Each allocation records the version it runs.
+	Version int `json:"version,omitempty"`
+	// Rollout is a service's latest rollout.
+	Rollout *Rollout `json:"rollout,omitempty"`
+
 	CreateIndex uint64 `json:"create_index"`
 	ModifyIndex uint64 `json:"modify_index"`
 }
@@ -140,8 +154,11 @@ type Resources struct {
 	Nodes       int     `json:"nodes,omitempty"` // > 1: a gang of nodes, each with these resources
 	// Exclusive asks for whole nodes: no other job shares a node with this
 	// one while it runs (Slurm's --exclusive).
-	Exclusive bool       `json:"exclusive,omitempty"`
-	GPU       GPURequest `json:"gpu"`
+	Exclusive bool `json:"exclusive,omitempty"`
+	// Ports is how many of a node's service ports (client { service_ports })
+	// each allocation holds: one for a service replica, none otherwise.
+	Ports int        `json:"ports,omitempty"`
+	GPU   GPURequest `json:"gpu"`
 }
 
 // GPURequest asks for whole GPUs.
@@ -217,6 +234,10 @@ type OutputSpec struct {
 	Model   string   `json:"model,omitempty"`
 	Dataset string   `json:"dataset,omitempty"`
 	Keep    []string `json:"keep,omitempty"`
+	// Serve is the command that serves the model (`nai serve`), run in the
+	// model's directory; recorded in the model version. Without it, a
+	// serve.py among the outputs is run with python3.
+	Serve []string `json:"serve,omitempty"`
 }
 
 // Canonicalize fills defaults the user left out. It is idempotent.
@@ -235,6 +256,12 @@ func (j *Job) Canonicalize() {
 	}
 	if j.Queue == "" {
 		j.Queue = "default"
+	}
+	if j.IsService() {
+		j.Resources.Ports = 1
+		if j.Service != nil {
+			j.Service.Canonicalize()
+		}
 	}
 }
 
@@ -307,11 +334,23 @@ func (j *Job) Validate() error {
 		if o.Dataset != "" && !ValidName(o.Dataset) {
 			errs = append(errs, fmt.Errorf("output dataset name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit", o.Dataset))
 		}
+		if o.Serve != nil && o.Dataset != "" {
+			errs = append(errs, errors.New("output serve belongs to a model: a dataset is not served"))
+		}
+		for _, a := range o.Serve {
+			if a == "" || strings.ContainsRune(a, 0) {
+				errs = append(errs, errors.New("output serve has an empty or invalid word: expected a command such as [\"python3\", \"serve.py\"]"))
+				break
+			}
+		}
 	}
 	if j.Plugin != nil {
 		if err := j.Plugin.Validate(); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := j.validateService(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -337,6 +376,9 @@ func (r *Resources) Validate() error {
 	}
 	if r.GPU.MemoryBytes < 0 {
 		errs = append(errs, fmt.Errorf("resources.gpu.memory %d bytes is negative", r.GPU.MemoryBytes))
+	}
+	if r.Ports < 0 || r.Ports > 1 {
+		errs = append(errs, fmt.Errorf("resources.ports %d is out of range: a service replica holds one port, other jobs none", r.Ports))
 	}
 	return errors.Join(errs...)
 }
@@ -400,6 +442,7 @@ func (j *Job) Copy() *Job {
 	if j.Output != nil {
 		o := *j.Output
 		o.Keep = slices.Clone(j.Output.Keep)
+		o.Serve = slices.Clone(j.Output.Serve)
 		c.Output = &o
 	}
 	if j.LogPaths != nil {
@@ -415,5 +458,11 @@ func (j *Job) Copy() *Job {
 	c.GPUs = slices.Clone(j.GPUs)
 	c.NodeFilters = slices.Clone(j.NodeFilters)
 	c.Metrics = maps.Clone(j.Metrics)
+	c.OutputServe = slices.Clone(j.OutputServe)
+	if j.Service != nil {
+		s := *j.Service
+		c.Service = &s
+	}
+	c.Rollout = j.Rollout.Copy()
 	return &c
 }

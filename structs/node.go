@@ -29,6 +29,9 @@ type Node struct {
 	Driver      string            `json:"driver_version,omitempty"`
 	CUDAVersion string            `json:"cuda_version,omitempty"`
 	Attributes  map[string]string `json:"attributes,omitempty"`
+	// ServicePorts is the range the client picks service replicas' ports
+	// from (client { service_ports }); each replica holds one.
+	ServicePorts PortRange `json:"service_ports,omitzero"`
 
 	RegisterTime time.Time `json:"register_time,omitzero"`
 	StatusTime   time.Time `json:"status_time,omitzero"`

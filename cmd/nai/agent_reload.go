@@ -139,6 +139,8 @@ var restartSettings = []struct {
 	{"client.enabled", func(c *agentConfig) any { return c.Client.Enabled }},
 	{"client.dev_gpus", func(c *agentConfig) any { return c.Client.DevGPUs }},
 	{"client.cgroup_parent", func(c *agentConfig) any { return c.Client.CgroupParent }},
+	{"client.allow_root_tasks", func(c *agentConfig) any { return c.Client.AllowRootTasks }},
+	{"acl", func(c *agentConfig) any { return c.ACL }},
 }
 
 func restartSettingsChanged(old, next *agentConfig) []string {

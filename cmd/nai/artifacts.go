@@ -92,6 +92,9 @@ func (a artifactCmds) push(c *cli.Context) error {
 			return err
 		}
 		req.Digest, req.Size, req.Files = blob.digest, blob.size, blob.files
+		if a.kind == structs.KindModel {
+			req.Serve = modelServeCommand(args[0]) // service.go
+		}
 	}
 	req.User = localOwner(cl)
 	resp, err := cl.PushArtifact(c.Context, a.kind, name, req)

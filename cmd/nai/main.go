@@ -73,8 +73,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // ownCommands are the client commands defined in this package; extra.go
 // adds the agent and tooling commands.
 func ownCommands() []*cli.Command {
-	cmds := append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
-	cmds = append(cmds, tlsCommand(), usageCommand(), pluginCommand())
+	cmds := append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), topCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
+	cmds = append(cmds, tlsCommand(), usageCommand(), serveCommand(), serviceCommand(), pluginCommand())
 	return append(cmds, aclCommands()...)
 }
 

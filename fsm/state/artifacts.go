@@ -83,6 +83,7 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 			Digest: req.Digest, Size: req.Size, Files: req.Files, Path: req.Path,
 			Description: req.Description, CreateTime: req.Now, CreatedBy: req.User,
 			Plugin: req.Plugin.Copy(), Lineage: req.Lineage.Copy(),
+			Serve:  slices.Clone(req.Serve),
 		}
 		if err := addVersion(txn, table, index, req.Now, a, v); err != nil {
 			return err
@@ -222,6 +223,9 @@ func resolveArtifactRefs(txn *memdb.Txn, j *structs.Job) error {
 // model versions it read (pinned at submit time), the parent version (the
 // same model, if it read one) and its final metrics. It runs in the
 // transaction that completes the job, so the two are never seen apart.
+//
+// The version's serve command is the job's output { serve }, else the one
+// its client found among the outputs (a serve.py).
 func (w *writer) registerOutputModel(j *structs.Job) error {
 	if j.Output == nil || j.Output.Model == "" || j.OutputDigest == "" {
 		return nil
@@ -246,6 +250,10 @@ func (w *writer) registerOutputModel(j *structs.Job) error {
 		Digest: j.OutputDigest, Size: j.OutputSize,
 		Description: "output of job " + j.ID, CreateTime: w.now, CreatedBy: j.User,
 		Metrics: maps.Clone(j.Metrics), Lineage: lin,
+		Serve: slices.Clone(j.Output.Serve),
+	}
+	if len(v.Serve) == 0 {
+		v.Serve = slices.Clone(j.OutputServe)
 	}
 	if err := addVersion(w.txn, tableModels, w.index, w.now, a, v); err != nil {
 		return err

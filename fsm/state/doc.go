@@ -29,6 +29,10 @@
 // it. BlockingQuery runs a read again whenever something it watched changes,
 // for the API's ?index=N&wait=30s queries.
 //
+// Services (services.go) are jobs whose replicas are their allocations;
+// placing replicas, scaling, rollouts and rollbacks are transactions of
+// their own there.
+//
 // Persist and Restore write and read every table as a stream of typed
 // records, for raft snapshots.
 //

@@ -83,6 +83,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	if err := accountAlloc(w.txn, w.index, a, owner); err != nil {
 		return err
 	}
+	if owner != nil && owner.IsService() {
+		return w.replicaChanged(owner, a) // services.go
+	}
 	job, err := w.currentJob(a)
 	if err != nil || job == nil {
 		return err
@@ -98,6 +101,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	}
 	if a.ClientStatus.StdoutDigest != "" || a.ClientStatus.StderrDigest != "" {
 		c.StdoutDigest, c.StderrDigest = a.ClientStatus.StdoutDigest, a.ClientStatus.StderrDigest
+	}
+	if len(a.ClientStatus.OutputServe) > 0 {
+		c.OutputServe = slices.Clone(a.ClientStatus.OutputServe)
 	}
 	cs := a.ClientStatus
 
