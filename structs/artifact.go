@@ -110,8 +110,8 @@ type ArtifactPushRequest struct {
 	// saves its work): the servers check the caller may read the job and
 	// fill Lineage from it. Lineage is the servers' to set, never the
 	// caller's.
-	JobID   string    `json:"job_id,omitempty"`
-	Lineage *Lineage  `json:"lineage,omitempty"`
+	JobID   string   `json:"job_id,omitempty"`
+	Lineage *Lineage `json:"lineage,omitempty"`
 	// Serve records a model version's serve command (see
 	// ArtifactVersion.Serve).
 	Serve []string  `json:"serve,omitempty"`

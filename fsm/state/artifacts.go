@@ -83,7 +83,7 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 			Digest: req.Digest, Size: req.Size, Files: req.Files, Path: req.Path,
 			Description: req.Description, CreateTime: req.Now, CreatedBy: req.User,
 			Plugin: req.Plugin.Copy(), Lineage: req.Lineage.Copy(),
-			Serve:  slices.Clone(req.Serve),
+			Serve: slices.Clone(req.Serve),
 		}
 		if err := addVersion(txn, table, index, req.Now, a, v); err != nil {
 			return err
