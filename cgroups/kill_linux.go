@@ -87,6 +87,27 @@ func (k killer) killOnce(pids []int) {
 	}
 }
 
+// addProc moves pid into the group named name with add, the hierarchy's
+// own call.
+func addProc(name string, pid int, add func(uint64) error) error {
+	if pid <= 0 {
+		return fmt.Errorf("add process to cgroup %s: invalid pid %d", name, pid)
+	}
+	if err := add(uint64(pid)); err != nil {
+		return fmt.Errorf("add process %d to cgroup %s: %w", pid, name, err)
+	}
+	return nil
+}
+
+// signalGroup sends sig to every process the group's pids lists.
+func signalGroup(name string, pids func() ([]int, error), sig int) error {
+	ps, err := pids()
+	if err != nil {
+		return err
+	}
+	return signalAll(name, ps, sig)
+}
+
 // signalAll sends sig to every pid, ignoring ones that already exited.
 func signalAll(name string, pids []int, sig int) error {
 	var failed []string

@@ -2,7 +2,6 @@ package cgroups
 
 import (
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"testing"
@@ -13,15 +12,7 @@ import (
 func TestOriginReturn(t *testing.T) {
 	e := v1Env(t) // the host's own hierarchies: SelfOrigin reads them
 	g := createGroup(t, e, Limits{})
-	cmd := exec.Command("sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
+	pid, stop := startSleeper(t)
 	before := procCgroup(t, pid)
 	o, err := SelfOrigin()
 	if err != nil {
@@ -45,8 +36,7 @@ func TestOriginReturn(t *testing.T) {
 	if err := o.Return(0); err == nil {
 		t.Fatal("Return(0) succeeded; want an invalid pid error")
 	}
-	_ = cmd.Process.Kill()
-	_ = cmd.Wait()
+	stop()
 	if err := g.Delete(); err != nil {
 		t.Fatalf("Delete: %v", err)
 	}

@@ -2,7 +2,6 @@ package cgroups
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -21,16 +20,8 @@ func TestV1NestedCgroup(t *testing.T) {
 	if err := os.Mkdir(nested, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pid := cmd.Process.Pid
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		_ = os.Remove(nested)
-	})
+	t.Cleanup(func() { _ = os.Remove(nested) }) // after the sleeper's end
+	pid, stop := startSleeper(t)
 	if err := os.WriteFile(filepath.Join(nested, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0); err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +34,7 @@ func TestV1NestedCgroup(t *testing.T) {
 	if err := g.Kill(); err != nil {
 		t.Fatalf("Kill: %v", err)
 	}
-	_ = cmd.Wait()
+	stop() // reaps it
 	if err := g.Delete(); err != nil {
 		t.Fatalf("Delete after kill: %v", err)
 	}

@@ -197,13 +197,7 @@ func (g *v1Group) Name() string { return g.name }
 // AddProc writes pid to cgroup.procs in every hierarchy, so the process
 // is limited by all controllers before it execs user code.
 func (g *v1Group) AddProc(pid int) error {
-	if pid <= 0 {
-		return fmt.Errorf("add process to cgroup %s: invalid pid %d", g.name, pid)
-	}
-	if err := g.cg.AddProc(uint64(pid)); err != nil {
-		return fmt.Errorf("add process %d to cgroup %s: %w", pid, g.name, err)
-	}
-	return nil
+	return addProc(g.name, pid, func(p uint64) error { return g.cg.AddProc(p) })
 }
 
 // Pids is the union over all hierarchies (a process moved out of only
@@ -251,13 +245,7 @@ func (g *v1Group) Usage() (*structs.ResourceUsage, error) {
 	return u, nil
 }
 
-func (g *v1Group) Signal(sig int) error {
-	pids, err := g.Pids()
-	if err != nil {
-		return err
-	}
-	return signalAll(g.name, pids, sig)
-}
+func (g *v1Group) Signal(sig int) error { return signalGroup(g.name, g.Pids, sig) }
 
 func (g *v1Group) Kill() error {
 	k := killer{name: g.name, pids: g.Pids, logger: g.logger}

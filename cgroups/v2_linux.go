@@ -152,15 +152,7 @@ type v2Group struct {
 
 func (g *v2Group) Name() string { return g.name }
 
-func (g *v2Group) AddProc(pid int) error {
-	if pid <= 0 {
-		return fmt.Errorf("add process to cgroup %s: invalid pid %d", g.name, pid)
-	}
-	if err := g.cg.AddProc(uint64(pid)); err != nil {
-		return fmt.Errorf("add process %d to cgroup %s: %w", pid, g.name, err)
-	}
-	return nil
-}
+func (g *v2Group) AddProc(pid int) error { return addProc(g.name, pid, g.cg.AddProc) }
 
 func (g *v2Group) Pids() ([]int, error) {
 	procs, err := g.cg.Procs(true)
@@ -197,13 +189,7 @@ func (g *v2Group) Usage() (*structs.ResourceUsage, error) {
 	return u, nil
 }
 
-func (g *v2Group) Signal(sig int) error {
-	pids, err := g.Pids()
-	if err != nil {
-		return err
-	}
-	return signalAll(g.name, pids, sig)
-}
+func (g *v2Group) Signal(sig int) error { return signalGroup(g.name, g.Pids, sig) }
 
 func (g *v2Group) Kill() error { return g.killer(true).run() }
 

@@ -376,7 +376,10 @@ func TestLogsHandler(t *testing.T) {
 		{name: "offset past the end", path: a.ID + "/logs?offset=1000", wantCode: 200, wantBody: ""},
 		{name: "unknown alloc", path: "nope/logs", wantCode: 404, wantErr: structs.CodeNotFound},
 		{name: "bad type", path: a.ID + "/logs?type=both", wantCode: 400, wantErr: structs.CodeInvalid},
-		{name: "negative offset", path: a.ID + "/logs?offset=-1", wantCode: 400, wantErr: structs.CodeInvalid},
+		{name: "negative offset: the tail", path: a.ID + "/logs?offset=-7", wantCode: 200, wantBody: "line 5\n"},
+		{name: "a window", path: a.ID + "/logs?offset=7&limit=7", wantCode: 200, wantBody: "line 2\n"},
+		{name: "bad offset", path: a.ID + "/logs?offset=x", wantCode: 400, wantErr: structs.CodeInvalid},
+		{name: "limit while following", path: a.ID + "/logs?limit=5&follow=true", wantCode: 400, wantErr: structs.CodeInvalid},
 		{name: "bad follow", path: a.ID + "/logs?follow=maybe", wantCode: 400, wantErr: structs.CodeInvalid},
 	}
 	for _, tc := range tests {

@@ -34,6 +34,10 @@ func (c *Client) routes() []clientRoute {
 	return []clientRoute{
 		{Method: "GET", Path: "/v1/client/allocations/{id}/logs", Need: "job-data", handler: c.serveLogs,
 			Doc: "an allocation's stdout or stderr, served by its node (servers proxy /v1/jobs/{id}/logs here)"},
+		{Method: "GET", Path: "/v1/client/allocations/{id}/metrics", Need: "job-data", handler: c.serveAllocMetrics,
+			Doc: "the lines an allocation wrote to NAI_METRICS_FILE from ?offset= (servers proxy /v1/jobs/{id}/metrics?all=true here while it runs)"},
+		{Method: "GET", Path: "/v1/metrics", Need: "operator", handler: c.serveMetrics,
+			Doc: "Prometheus exposition of a client-only agent: its GPUs and Go runtime (operator read)"},
 		{Method: "POST", Path: "/v1/client/dev/gpu-fault", Need: "operator", handler: c.serveGPUFault,
 			Doc: "inject a fault into a fake GPU of a dev agent"},
 	}

@@ -263,5 +263,5 @@ func (c *Client) serveGPUFault(w http.ResponseWriter, r *http.Request) {
 	}
 	c.logger.Warn("dev: gpu fault injected", "fault", f.String())
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"fault": f.String(), "time": time.Now().UTC()})
+	_ = json.NewEncoder(w).Encode(structs.GPUFaultInjected{Fault: f.String(), Time: time.Now().UTC()})
 }

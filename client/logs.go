@@ -3,6 +3,7 @@ package client
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -19,18 +20,24 @@ const logPoll = 100 * time.Millisecond
 func writeError(w http.ResponseWriter, status int, e *structs.Error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	_ = json.NewEncoder(w).Encode(structs.ErrorBody{Error: e})
+}
+
+// localAlloc finds the dir of an allocation of this node named in the
+// path, or answers not found.
+func (c *Client) localAlloc(w http.ResponseWriter, r *http.Request) (allocDir, bool) {
+	id := r.PathValue("id")
+	dir := allocDir(filepath.Join(c.allocsDir(), id))
+	if validAllocID(id) != nil || !exists(dir.path(allocFile)) {
+		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
+		return "", false
+	}
+	return dir, true
 }
 
 func (c *Client) serveLogs(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if validAllocID(id) != nil {
-		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
-		return
-	}
-	dir := allocDir(filepath.Join(c.allocsDir(), id))
-	if !exists(dir.path(allocFile)) {
-		writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "allocation %q not found on this node", id))
+	dir, ok := c.localAlloc(w, r)
+	if !ok {
 		return
 	}
 	q := r.URL.Query()
@@ -51,19 +58,48 @@ func (c *Client) serveLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		follow = b
 	}
-	var offset int64
-	if v := q.Get("offset"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			writeError(w, http.StatusBadRequest, structs.NewError(structs.CodeInvalid, "offset %q is invalid: expected a byte offset of 0 or more", v))
-			return
-		}
-		offset = n
+	offset, limit, err := logWindow(q.Get("offset"), q.Get("limit"), follow)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, structs.NewError(structs.CodeInvalid, "%v", err))
+		return
 	}
+	var size int64
+	if fi, err := os.Stat(dir.logPath(typ)); err == nil {
+		size = fi.Size()
+	}
+	start, n := structs.LogRange(offset, limit, size)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set(structs.OffsetHeader, strconv.FormatInt(start, 10))
+	w.Header().Set(structs.SizeHeader, strconv.FormatInt(size, 10))
 	w.WriteHeader(http.StatusOK)
-	streamLog(r, w, dir, dir.logPath(typ), offset, follow)
+	if n >= 0 {
+		if f, err := os.Open(dir.logPath(typ)); err == nil {
+			defer f.Close()
+			_, _ = io.Copy(w, io.NewSectionReader(f, start, n))
+		}
+		return
+	}
+	streamLog(r, w, dir, dir.logPath(typ), start, follow)
+}
+
+// logWindow reads a log request's ?offset= (negative: from the end) and
+// ?limit= (bytes; not with follow).
+func logWindow(off, lim string, follow bool) (offset, limit int64, err error) {
+	if off != "" {
+		if offset, err = strconv.ParseInt(off, 10, 64); err != nil {
+			return 0, 0, fmt.Errorf("offset %q is invalid: expected a byte offset (negative: from the end)", off)
+		}
+	}
+	if lim != "" {
+		if limit, err = strconv.ParseInt(lim, 10, 64); err != nil || limit <= 0 {
+			return 0, 0, fmt.Errorf("limit %q is invalid: expected a number of bytes above 0", lim)
+		}
+		if follow {
+			return 0, 0, errors.New("limit and follow=true are alternatives: a followed log has no end")
+		}
+	}
+	return offset, limit, nil
 }
 
 // streamLog copies the log from offset; following, it keeps sending what is

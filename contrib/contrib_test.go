@@ -72,7 +72,12 @@ func TestSystemdVerify(t *testing.T) {
 	}
 	// Any executable stands in for nai: verify checks that it exists.
 	copyFile(t, "/usr/bin/kill", filepath.Join(root, "usr/bin/nai"), 0o755)
-	units := []string{"nai-server.service", "nai-client.service"}
+	sh, err := filepath.EvalSymlinks("/bin/sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copyFile(t, sh, filepath.Join(root, "usr/bin/sh"), 0o755)
+	units := []string{"nai-server.service", "nai-client.service", "nai-snapshot.service", "nai-snapshot.timer"}
 	for _, u := range units {
 		copyFile(t, filepath.Join("systemd", u), filepath.Join(root, "etc/systemd/system", u), 0o644)
 	}

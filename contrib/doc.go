@@ -3,7 +3,8 @@
 //
 //	systemd/     nai-server.service and nai-client.service (Type=notify,
 //	             reload on SIGHUP; the client with Delegate=yes and
-//	             KillMode=process so that jobs survive an agent restart)
+//	             KillMode=process so that jobs survive an agent restart);
+//	             nai-snapshot.service and .timer (nightly backups, a sample)
 //	config/      sample /etc/nai/server.hcl and client.hcl
 //	install/     install.sh (from a release archive or a checkout) and
 //	             provision.sh (one agent of a cluster; the Vagrantfile runs it)
@@ -19,6 +20,7 @@
 // The tests run systemd-analyze verify on the units and shellcheck on every
 // script (installing either with apt-get when root, else skipping), and
 // build the release files with scripts/dist.sh and check their contents
-// (skipped without nfpm: `make tools` installs it). The cluster that
-// provision.sh sets up is tested in e2e (provision_long_test.go).
+// (skipped without nfpm: `make tools` installs it); they run the snapshot
+// unit's command against a dev agent. The cluster that provision.sh sets
+// up, with ACLs on, is tested in e2e (provision_long_test.go).
 package contrib

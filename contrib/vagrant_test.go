@@ -135,6 +135,22 @@ func TestVagrantfile(t *testing.T) {
 	if k := arg(ms[0].Provision[0].Args, "--encrypt"); k != arg(ms[4].Provision[0].Args, "--encrypt") {
 		t.Errorf("the VMs have different gossip keys")
 	}
+	// ACLs: every server may make the management token (the first leader
+	// does), every host knows the node token, and clients never see the
+	// management token.
+	mgmt, node := arg(ms[0].Provision[0].Args, "--management-token"), arg(ms[0].Provision[0].Args, "--node-token")
+	if len(mgmt) < 32 || len(node) < 32 || mgmt == node {
+		t.Errorf("server1: management token %q, node token %q: want two different secrets", mgmt, node)
+	}
+	for _, m := range ms {
+		a := m.Provision[0].Args
+		if arg(a, "--node-token") != node {
+			t.Errorf("%s: a different node token", m.Name)
+		}
+		if server := arg(a, "--role") == "server"; server != (arg(a, "--management-token") == mgmt) || !server && slices.Contains(a, "--management-token") {
+			t.Errorf("%s: args %q: want the management token on servers only", m.Name, a)
+		}
+	}
 
 	bin := naiBinary(t)
 	for _, m := range ms {
@@ -152,11 +168,24 @@ func TestVagrantfile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := []string{`node_name  = "` + m.Name + `"`, `bind_addr  = "` + m.IP + `"`, `data_dir   = "` + root + `/var/lib/nai/` + role + `"`, "encrypt    = "}
+			want := []string{`node_name  = "` + m.Name + `"`, `bind_addr  = "` + m.IP + `"`, `data_dir   = "` + root + `/var/lib/nai/` + role + `"`, "encrypt    = ",
+				"acl {\n  enabled = true\n"}
+			mode := os.FileMode(0o600) // the client's file holds its token
 			if role == "server" {
-				want = append(want, "bootstrap_expect = 3")
+				want = append(want, "bootstrap_expect = 3", `initial_management_token = "`+mgmt+`"`, `initial_node_token       = "`+node+`"`)
+				mode = 0o640
+				fi, err := os.Stat(filepath.Join(root, "etc/nai/management.token"))
+				if b, _ := os.ReadFile(filepath.Join(root, "etc/nai/management.token")); err != nil || fi.Mode().Perm() != 0o600 || strings.TrimSpace(string(b)) != mgmt {
+					t.Errorf("etc/nai/management.token: %v, %v: want the management token, mode 0600", fi, err)
+				}
 			} else {
-				want = append(want, "dev_gpus = 2") // auto: no GPU on this machine
+				want = append(want, "dev_gpus = 2", `agent_token = "`+node+`"`) // auto: no GPU on this machine
+				if _, err := os.Stat(filepath.Join(root, "etc/nai/management.token")); !os.IsNotExist(err) {
+					t.Errorf("a client has etc/nai/management.token (%v)", err)
+				}
+			}
+			if fi, err := os.Stat(filepath.Join(root, "etc/nai", role+".hcl")); err != nil || fi.Mode().Perm() != mode {
+				t.Errorf("%s.hcl: %v, %v: want mode %04o", role, fi, err, mode)
 			}
 			for _, w := range want {
 				if !strings.Contains(string(cfg), w) {

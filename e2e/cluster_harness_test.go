@@ -31,6 +31,13 @@ type clusterAgent struct {
 // ready banner.
 func startClusterAgent(t *testing.T, name, dataDir string, flags ...string) *clusterAgent {
 	t.Helper()
+	return startClusterAgentBin(t, naiBin, name, dataDir, flags...)
+}
+
+// startClusterAgentBin is startClusterAgent with another nai binary (an
+// older release, in the upgrade test).
+func startClusterAgentBin(t *testing.T, bin, name, dataDir string, flags ...string) *clusterAgent {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
@@ -46,7 +53,7 @@ func startClusterAgent(t *testing.T, name, dataDir string, flags ...string) *clu
 		args = append(args, "-allow-root-tasks")
 	}
 	args = append(args, flags...)
-	cmd := exec.Command(naiBin, args...)
+	cmd := exec.Command(bin, args...)
 	// Its own process group, so a test can stop (SIGSTOP) the agent alone.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	stderr, err := cmd.StderrPipe()

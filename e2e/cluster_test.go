@@ -63,8 +63,19 @@ func TestClusterForms(t *testing.T) {
 	if len(peers) != 3 {
 		t.Errorf("raft peers through a client agent: %+v", peers)
 	}
-	if out := s.mustNai("operator", "raft", "list-peers"); strings.Count(out, "true") != 3 || strings.Count(out, "leader") != 1 {
-		t.Errorf("nai operator raft list-peers does not show 3 voters and a leader:\n%s", out)
+	// Autopilot's view: every server alive, answering and caught up.
+	waitFor(t, 30*time.Second, "list-peers shows three healthy servers", func() bool {
+		peers, err := s.api().RaftConfiguration(context.Background())
+		healthy := 0
+		for _, p := range peers {
+			if p.Healthy && p.SerfStatus == "alive" && p.Version != "" && p.LogFormat > 0 {
+				healthy++
+			}
+		}
+		return err == nil && healthy == 3
+	})
+	if out := s.mustNai("operator", "raft", "list-peers"); strings.Count(out, "true") != 3 || strings.Count(out, "  leader  ") != 1 || strings.Count(out, "healthy") != 3 {
+		t.Errorf("nai operator raft list-peers does not show 3 healthy voters and a leader:\n%s", out)
 	}
 	info := c.clients[1].mustNai("agent-info")
 	if !strings.Contains(info, "Role:       client") || !strings.Contains(info, "Problems:   none") {
@@ -124,7 +135,7 @@ func testLeaderKill(t *testing.T, submissions, kills int) {
 			if dead != nil {
 				// One server down at a time: the restarted one must be
 				// a caught-up voter before the next kill.
-				dead = c.restart(dead, deadPorts)
+				c.restart(dead, deadPorts)
 				c.waitConverged(c.servers, 60*time.Second)
 			}
 			var l *clusterAgent

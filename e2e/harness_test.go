@@ -43,7 +43,12 @@ func TestMain(m *testing.M) {
 	naiBin = filepath.Join(dir, "nai")
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs", "-o", naiBin, "./cmd/nai")
+	args := []string{"build", "-tags", "urfave_cli_no_docs", "-o", naiBin}
+	if os.Getenv("NAI_E2E_RACE") != "" {
+		// The agents under the race detector too (make test does this).
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "./cmd/nai")...)
 	build.Dir = root
 	build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -344,7 +349,7 @@ func (a *agent) cancelLiveJobs() {
 	}
 	for ctx.Err() == nil {
 		live, err := c.Jobs(ctx, false)
-		if err != nil || len(live) == 0 {
+		if err != nil || (len(live) == 0 && !a.replicasLive(ctx, jobs)) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -362,4 +367,25 @@ func searchable(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// replicasLive reports whether a service among jobs still has a replica
+// that has not ended: a stopped service ends at once, its replicas a
+// moment later.
+func (a *agent) replicasLive(ctx context.Context, jobs []*structs.Job) bool {
+	for _, j := range jobs {
+		if !j.IsService() {
+			continue
+		}
+		allocs, err := a.api().JobAllocations(ctx, j.ID)
+		if err != nil {
+			return false
+		}
+		for _, al := range allocs {
+			if !al.Terminal() {
+				return true
+			}
+		}
+	}
+	return false
 }

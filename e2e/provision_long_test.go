@@ -24,10 +24,14 @@ import (
 // the arguments the Vagrantfile gives it (read by loading the Vagrantfile
 // in Ruby with a stand-in for Vagrant), into its own root folder, and
 // started with the command line of the installed systemd unit, with
-// $NOTIFY_SOCKET as systemd would set it. A two-node job
-// then runs across both clients, its ranks talking to each other over the
-// namespaces' network, and `nai node status -self` on a client shows its
-// GPUs, as `vagrant ssh client1 -c 'nai node status -self'` would.
+// $NOTIFY_SOCKET as systemd would set it. ACLs are on, as provisioned: the
+// first leader makes the management and node tokens of the Vagrantfile's
+// arguments, the clients register with the node token, and an operator
+// with the management token (/etc/nai/management.token on a server) makes a
+// user whose tasks run as the unprivileged account nobody (root tasks stay
+// refused). With that user's token a two-node job then runs across both
+// clients, its ranks talking to each other over the namespaces' network,
+// and `nai node status -self` on a client shows its GPUs.
 //
 // NAI_LONG=1 (make test-long), as root: it needs `ip netns`.
 
@@ -36,6 +40,7 @@ type provNode struct {
 	name, role, addr string
 	args             []string // provision.sh's, from the Vagrantfile
 	ns               string   // network namespace
+	env              []string // added to the CLI's environment (a token)
 	nsenter          string
 	root             string // provision.sh --root
 	cmd              *exec.Cmd
@@ -120,6 +125,19 @@ func TestLongProvisionedCluster(t *testing.T) {
 		t.Logf("provision %s:\n%s", n.name, out)
 	}
 
+	// The tasks' account walks down to its work dirs under the clients'
+	// roots, as it does through /var/lib/nai/client (0711) on a host.
+	for _, n := range nodes {
+		for d := filepath.Join(n.root, "var/lib/nai/client"); d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+			if n.role != "client" {
+				break
+			}
+			if err := os.Chmod(d, 0o711); err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+		}
+	}
+
 	// Start each agent as its unit would, in its namespace.
 	for _, n := range nodes {
 		n.nsenter = nsenter
@@ -129,6 +147,18 @@ func TestLongProvisionedCluster(t *testing.T) {
 		n.notify.waitStates(t, "READY=1")
 	}
 	client1, client2 := nodes[3], nodes[4]
+	// The operator's token, as provision.sh kept it on the servers.
+	mgmtFile := filepath.Join(nodes[0].root, "etc/nai/management.token")
+	if fi, err := os.Stat(mgmtFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the management token file: %v, %v: want it kept for root alone", fi, err)
+	}
+	for _, n := range nodes {
+		n.env = []string{"NAI_TOKEN_FILE=" + mgmtFile}
+	}
+	waitFor(t, 90*time.Second, "the cluster has a leader", func() bool {
+		_, errOut, code := client1.naiAs(t, "", "node", "list")
+		return code != 0 && strings.Contains(errOut, "needs a token")
+	})
 
 	// The CLI as an operator on a host uses it: NAI_ADDR from
 	// /etc/environment, the agent reached over the namespace's network.
@@ -190,7 +220,33 @@ else:
     say(f"rank 1 on {me} reached {addr}:{port}")
 `
 	testtool.Need(t, "python3", "python3")
-	jobDir := t.TempDir()
+	// The task runs as nobody: a python3 of the system, not one in
+	// root's home.
+	python := ""
+	for _, p := range []string{"/usr/bin/python3", "/usr/local/bin/python3"} {
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o001 != 0 {
+			python = p
+			break
+		}
+	}
+	if python == "" {
+		t.Skip("needs a python3 in /usr/bin or /usr/local/bin that any account may run")
+	}
+	// A user whose tasks run as nobody, and its token.
+	nodes[0].mustNai(t, "user", "create", "-unix-account", "nobody", "ranker")
+	var tok structs.TokenWithSecret
+	if err := json.Unmarshal([]byte(nodes[0].mustNai(t, "token", "create", "-user", "ranker", "-json")), &tok); err != nil {
+		t.Fatal(err)
+	}
+	// nobody writes its ranks beside the script.
+	jobDir, err := os.MkdirTemp("", "nai-provision-job-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(jobDir) })
+	if err := os.Chmod(jobDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	writeFile(t, jobDir, "rendezvous.py", script)
 	jobFile := writeFile(t, jobDir, "across.hcl", `job "across" {
   time_limit = "2m"
@@ -201,12 +257,12 @@ else:
     gpu { count = 1 }
   }
   task {
-    command = "python3"
+    command = "`+python+`"
     args    = ["`+filepath.Join(jobDir, "rendezvous.py")+`"]
   }
 }
 `)
-	out, errOut, code = client2.nai(t, "job", "run", "-detach", jobFile)
+	out, errOut, code = client2.naiAs(t, tok.SecretID, "job", "run", "-detach", jobFile)
 	if code != 0 {
 		t.Fatalf("nai job run on client2 exited %d:\n%s%s", code, out, errOut)
 	}
@@ -227,6 +283,14 @@ else:
 	}
 	if !strings.Contains(string(ranks), "heard: hello from rank 1 on client") || !strings.Contains(string(ranks), "reached "+subnet+".2") {
 		t.Errorf("the ranks did not meet at a client's address in the namespaces (%s.2x):\n%s", subnet, ranks)
+	}
+	if job.User != "ranker" {
+		t.Errorf("the job belongs to %q, want ranker (the token's user)", job.User)
+	}
+	if fi, err := os.Stat(filepath.Join(jobDir, "ranks")); err == nil {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && st.Uid == 0 {
+			t.Errorf("the ranks file is root's: the task ran as root, want nobody")
+		}
 	}
 	t.Logf("job %s: ranks say\n%s", id, ranks)
 
@@ -388,18 +452,41 @@ func (n *provNode) start(t *testing.T) {
 }
 
 // nai runs the CLI inside the node's namespace with the NAI_ADDR that
-// provision.sh wrote to its /etc/environment.
+// provision.sh wrote to its /etc/environment, and n.env.
 func (n *provNode) nai(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	return n.naiEnv(t, n.env, args...)
+}
+
+// naiAs runs the CLI with token ("": none) instead of n.env.
+func (n *provNode) naiAs(t *testing.T, token string, args ...string) (string, string, int) {
+	t.Helper()
+	env := []string{"NAI_TOKEN_FILE=/nonexistent"}
+	if token != "" {
+		env = []string{"NAI_TOKEN=" + token}
+	}
+	return n.naiEnv(t, env, args...)
+}
+
+// mustNai runs the CLI and fails the test on a non-zero exit.
+func (n *provNode) mustNai(t *testing.T, args ...string) string {
+	t.Helper()
+	out, errOut, code := n.nai(t, args...)
+	if code != 0 {
+		t.Fatalf("nai %s on %s: exit %d\n%s%s", strings.Join(args, " "), n.name, code, out, errOut)
+	}
+	return out
+}
+
+func (n *provNode) naiEnv(t *testing.T, extra []string, args ...string) (string, string, int) {
 	t.Helper()
 	env, err := os.ReadFile(filepath.Join(n.root, "etc/environment"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := n.inNS(append([]string{naiBin}, args...)...)
-	cmd.Env = os.Environ()
-	for _, line := range strings.Split(strings.TrimSpace(string(env)), "\n") {
-		cmd.Env = append(cmd.Env, line)
-	}
+	cmd.Env = append(os.Environ(), strings.Split(strings.TrimSpace(string(env)), "\n")...)
+	cmd.Env = append(cmd.Env, extra...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err = cmd.Run()

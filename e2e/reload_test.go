@@ -116,6 +116,9 @@ func TestAgentReload(t *testing.T) {
 		running = j
 		return err == nil && j.Status == structs.JobRunning
 	})
+	// Running is when the process started; its first line follows (slowly
+	// under a 0.1-core quota with a race-built executor).
+	waitFor(t, 60*time.Second, "the job to record its start", func() bool { return len(readRuns(t, runs)) > 0 })
 
 	// A new reservation and log level.
 	if err := os.WriteFile(cfgFile, []byte(strings.NewReplacer(`"info"`, `"debug"`, "0.25", "0.75", "128MiB", "384MiB").Replace(reloadConfig)), 0o644); err != nil {

@@ -24,6 +24,12 @@ type command struct {
 	// decoders maps every readable version to a decoder of its body.
 	decoders map[uint8]func(body []byte) (any, error)
 	apply    func(st *state.Store, index uint64, req any) any
+	// since maps each version newer than Format1 to the log format that
+	// brought it (format.go); downgrade, when set, rewrites a request of
+	// the current version for an older version, for clusters whose
+	// servers do not all read the current one yet.
+	since     map[uint8]Format
+	downgrade func(req any, version uint8) (any, error)
 }
 
 // cmd declares a command whose request is a *T encoded as JSON at
@@ -39,12 +45,41 @@ func cmd[T any](name string, apply func(st *state.Store, index uint64, req *T) a
 	}
 }
 
-// upgraded raises a command's encoding version to v for a request whose new
-// fields older entries simply lack: version v decodes like the ones before.
-// Old servers then stop on the new entries instead of applying them half.
-func upgraded[T any](c *command, v uint8) *command {
+// upgraded raises a command's encoding version to v, brought by log format
+// f, for a request whose new fields older entries simply lack: version v
+// decodes like the ones before. Old servers would stop on the new entries
+// instead of applying them half; the leader writes them only once every
+// server reads f (format.go). down rewrites a request for version v-1,
+// dropping what it cannot carry, or refuses it (nil: always refused).
+func upgraded[T any](c *command, v uint8, f Format, down func(req *T) (*T, error)) *command {
 	c.version = v
 	c.decoders[v] = func(body []byte) (any, error) { return decodeJSON[T](body) }
+	if c.since == nil {
+		c.since = map[uint8]Format{}
+	}
+	c.since[v] = f
+	if down != nil {
+		c.downgrade = func(req any, version uint8) (any, error) {
+			if version != v-1 {
+				return nil, fmt.Errorf("no downgrade to version %d", version)
+			}
+			r, ok := req.(*T)
+			if !ok {
+				return nil, fmt.Errorf("request is %T", req)
+			}
+			return down(r)
+		}
+	}
+	return c
+}
+
+// introduced marks a command new in log format f: the leader writes it
+// only once every server reads f.
+func introduced(c *command, f Format) *command {
+	if c.since == nil {
+		c.since = map[uint8]Format{}
+	}
+	c.since[1] = f
 	return c
 }
 
@@ -60,13 +95,23 @@ func decodeJSON[T any](body []byte) (*T, error) {
 // lists the commands: names, decoding, applying and the golden entries all
 // come from here.
 var commands = map[MessageType]*command{
-	JobRegister: cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	// Version 2 may carry service jobs (which older servers would store
+	// as batch jobs), jobs built from plugins (Job.Plugin, pinned and
+	// checked) and output { dataset }: they wait for every server to read
+	// format 3 (jobRegisterV1).
+	JobRegister: upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
-	}),
-	// Version 2 added Only (cancel member 0 of a sweep alone).
-	JobCancel: upgraded[structs.JobCancelRequest](cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
+	}), 2, Format3, jobRegisterV1),
+	// Version 2 added Only (cancel member 0 of a sweep alone), which
+	// version 1 cannot carry.
+	JobCancel: upgraded(cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
 		return errOrNil(st.CancelJobs(i, r))
-	}), 2),
+	}), 2, Format3, func(r *structs.JobCancelRequest) (*structs.JobCancelRequest, error) {
+		if r.Only {
+			return nil, fmt.Errorf("cancelling member 0 of a sweep alone needs every server upgraded")
+		}
+		return r, nil
+	}),
 	NodeRegister: cmd("NodeRegister", func(st *state.Store, i uint64, r *structs.NodeRegisterRequest) any {
 		return errOrNil(st.UpsertNode(i, r))
 	}),
@@ -74,13 +119,18 @@ var commands = map[MessageType]*command{
 		return errOrNil(st.UpdateNodeStatus(i, r))
 	}),
 	// Version 2 added the plan's preemptions and cancels (one entry per
-	// plan).
-	PlanApply: upgraded[structs.PlanApplyRequest](cmd("PlanApply", func(st *state.Store, i uint64, r *structs.PlanApplyRequest) any {
+	// plan), and the waiting jobs' node filter counts. For servers of
+	// format 1 a plan keeps its placements and reasons: preemptions and
+	// cancels wait for the next plan after the upgrade.
+	PlanApply: upgraded(cmd("PlanApply", func(st *state.Store, i uint64, r *structs.PlanApplyRequest) any {
 		return result(st.ApplyPlan(i, r))
-	}), 2),
-	AllocUpdate: cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
+	}), 2, Format2, planApplyV1),
+	// Version 2 added failed node hooks (ClientStatusFields.Hook), which
+	// drain the node, and the prolog-failed end, which requeues the job;
+	// older servers get the report without them (allocUpdateV1).
+	AllocUpdate: upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
-	}),
+	}), 2, Format3, allocUpdateV1),
 
 	// The message type, not the request, says which kind a push is.
 	DatasetPush: cmd("DatasetPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
@@ -91,6 +141,10 @@ var commands = map[MessageType]*command{
 		r.Kind = structs.KindModel
 		return result(st.PushArtifact(i, r))
 	}),
+	PluginPush: introduced(cmd("PluginPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
+		r.Kind = structs.KindPlugin
+		return result(st.PushArtifact(i, r))
+	}), Format3),
 	ArtifactDelete: cmd("ArtifactDelete", func(st *state.Store, i uint64, r *structs.ArtifactDeleteRequest) any {
 		return errOrNil(st.DeleteArtifactVersion(i, r))
 	}),
@@ -164,26 +218,41 @@ var commands = map[MessageType]*command{
 	AuditAppend: cmd("AuditAppend", func(st *state.Store, i uint64, r *structs.AuditAppendRequest) any {
 		return errOrNil(st.AppendAudit(i, r))
 	}),
-	JobGC: cmd("JobGC", func(st *state.Store, i uint64, r *structs.JobGCRequest) any {
+	JobGC: introduced(cmd("JobGC", func(st *state.Store, i uint64, r *structs.JobGCRequest) any {
 		return result(st.GCJobs(i, r))
-	}),
+	}), Format3),
+
+	ServiceScale: introduced(cmd("ServiceScale", func(st *state.Store, i uint64, r *structs.ServiceScaleRequest) any {
+		return errOrNil(st.ScaleService(i, r))
+	}), Format3),
+	ServiceRollout: introduced(cmd("ServiceRollout", func(st *state.Store, i uint64, r *structs.ServiceRolloutRequest) any {
+		return result(st.StartRollout(i, r))
+	}), Format3),
+	ServiceRollback: introduced(cmd("ServiceRollback", func(st *state.Store, i uint64, r *structs.ServiceRollbackRequest) any {
+		return errOrNil(st.RollbackRollout(i, r))
+	}), Format3),
 }
 
 // Encode makes a raft log entry: the type byte (with IgnoreUnknownFlag when
 // the caller set it), the command's current version, then the request as
-// JSON.
+// JSON. A leader whose cluster may hold older servers uses EncodeAt.
 func Encode(t MessageType, req any) ([]byte, error) {
-	c, ok := commands[t.Base()]
-	if !ok {
-		return nil, fmt.Errorf("encode %s: no such command", t)
+	return EncodeAt(t, req, LogFormat)
+}
+
+// planApplyV1 is a plan as version 1 carried it: placements and waiting
+// reasons only.
+func planApplyV1(r *structs.PlanApplyRequest) (*structs.PlanApplyRequest, error) {
+	c := *r
+	c.Preempt, c.Cancel = nil, nil
+	if r.Waiting != nil {
+		c.Waiting = make([]structs.WaitStatus, len(r.Waiting))
+		for i, w := range r.Waiting {
+			w.NodeFilters = nil
+			c.Waiting[i] = w
+		}
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("encode %s: %w", t, err)
-	}
-	buf := make([]byte, 0, 2+len(body))
-	buf = append(buf, byte(t), c.version)
-	return append(buf, body...), nil
+	return &c, nil
 }
 
 // result turns a (value, error) pair into what Apply returns: the error

@@ -14,6 +14,12 @@
 // lets no map order decide anything: every server that applies the same log
 // holds the same state.
 //
+// Raft log formats (format.go) name which commands and versions a server
+// reads; servers advertise theirs, and a leader encodes each entry for the
+// oldest format of its cluster (EncodeAt), through a command's downgrade
+// when an older version can carry the request, so that a rolling upgrade
+// never hands a server an entry it cannot apply.
+//
 // A message type with IgnoreUnknownFlag set may be skipped by a server that
 // does not know it (or its version), so that new optional messages can be
 // rolled out one server at a time; a server that knows it strips the flag

@@ -9,26 +9,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/hashicorp/raft"
+	"github.com/nai-project/nai/internal/builders"
 	"github.com/nai-project/nai/structs"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-
-func testJob(name string, gpus int) *structs.Job {
-	return &structs.Job{
-		Name: name, User: "alice",
-		Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
-		Task:      structs.Task{Command: "python3", Args: []string{"train.py"}},
-	}
-}
-
-func testNode(id string) *structs.Node {
-	n := &structs.Node{ID: id, Name: "host-" + id, CPU: 8, MemoryBytes: 32 << 30}
-	for i := range 4 {
-		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: fmt.Sprintf("GPU-%d", i), Model: "H100", Healthy: true})
-	}
-	return n
-}
 
 func entry(t *testing.T, index uint64, mt MessageType, req any) *raft.Log {
 	t.Helper()
@@ -62,9 +47,9 @@ func TestApply(t *testing.T) {
 		log   *raft.Log
 		check func(t *testing.T, resp any)
 	}{
-		{name: "node register", log: entry(t, 1, NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n1"), Now: t0}),
+		{name: "node register", log: entry(t, 1, NodeRegister, &structs.NodeRegisterRequest{Node: builders.Node("n1").GPUs(4).Build(), Now: t0}),
 			check: wantNil},
-		{name: "job register", log: entry(t, 2, JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{testJob("a", 2), testJob("b", 1)}, Now: t0}),
+		{name: "job register", log: entry(t, 2, JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{builders.Job("a").GPUs(2).Build(), builders.Job("b").GPUs(1).Build()}, Now: t0}),
 			check: func(t *testing.T, resp any) {
 				r, ok := resp.(*structs.JobRegisterResponse)
 				if !ok || !cmp.Equal(r.JobIDs, []string{"1", "2"}) || r.Index != 2 {
@@ -121,7 +106,7 @@ func TestApplyKnownTypeWithIgnoreFlag(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp := f.Apply(entry(t, 1, NodeRegister|IgnoreUnknownFlag, &structs.NodeRegisterRequest{Node: testNode("n1"), Now: t0}))
+	resp := f.Apply(entry(t, 1, NodeRegister|IgnoreUnknownFlag, &structs.NodeRegisterRequest{Node: builders.Node("n1").GPUs(4).Build(), Now: t0}))
 	wantNil(t, resp)
 	n, err := f.State().Snapshot().NodeByID(nil, "n1")
 	if err != nil || n == nil {
@@ -208,7 +193,7 @@ func TestPersistCancelsSinkOnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range 2000 { // more than the write buffer, so a write reaches the sink
-		f.Apply(entry(t, uint64(i+1), JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{testJob("a", 0)}, Now: t0}))
+		f.Apply(entry(t, uint64(i+1), JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{builders.Job("a").GPUs(0).Build()}, Now: t0}))
 	}
 	snap, err := f.Snapshot()
 	if err != nil {

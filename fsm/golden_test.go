@@ -26,6 +26,25 @@ var update = flag.Bool("update", false, "rewrite the golden entries and state in
 // the state those entries leave when replayed in order.
 const goldenDir = "testdata/entries"
 
+// goldenJob and goldenNode are frozen: the golden entries encode what they
+// build, so they are literals here rather than the shared test builders,
+// whose defaults may change.
+func goldenJob(name string, gpus int) *structs.Job {
+	return &structs.Job{
+		Name: name, User: "alice",
+		Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
+		Task:      structs.Task{Command: "python3", Args: []string{"train.py"}},
+	}
+}
+
+func goldenNode(id string) *structs.Node {
+	n := &structs.Node{ID: id, Name: "host-" + id, CPU: 8, MemoryBytes: 32 << 30}
+	for i := range 4 {
+		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: fmt.Sprintf("GPU-%d", i), Model: "H100", Healthy: true})
+	}
+	return n
+}
+
 // history is a coherent story that uses every command at least once. Its
 // encoded entries are the golden files: a request type whose encoding
 // changes (a renamed JSON tag, a removed field) fails TestGoldenEntries, and
@@ -34,15 +53,17 @@ func history() []struct {
 	t   MessageType
 	req any
 } {
-	exit0, exit3 := 0, 3
+	exit0, exit1, exit3 := 0, 1, 3
 	digest := strings.Repeat("ab", 32)
 	model := strings.Repeat("cd", 32)
+	plugin := strings.Repeat("ef", 32)
+	split := strings.Repeat("12", 32)
 	return []struct {
 		t   MessageType
 		req any
 	}{
-		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n1"), Now: t0}},
-		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n2"), Now: t0}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n1"), Now: t0}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n2"), Now: t0}},
 		{QueueUpsert, &structs.QueueUpsertRequest{Queue: &structs.Queue{Name: "long", Priority: 10, MaxTimeLimit: structs.Duration(72 * time.Hour)}}},
 		{ShareUpsert, &structs.ShareUpsertRequest{Share: &structs.Share{Kind: structs.AccountGroup, Name: "vision", Shares: 3}}},
 		{QuotaUpsert, &structs.QuotaUpsertRequest{Quota: &structs.AccountQuota{Kind: structs.AccountUser, Name: "alice", Quota: structs.Quota{MaxGPUs: 8, MaxPending: 100}}}},
@@ -50,7 +71,7 @@ func history() []struct {
 		{DatasetPush, &structs.ArtifactPushRequest{Name: "digits", User: "alice", Group: "vision", Description: "8x8 digits", Digest: digest, Size: 1234, Files: 3, Now: t0}},
 		{JobRegister, &structs.JobRegisterRequest{Now: t0, Jobs: []*structs.Job{
 			func() *structs.Job {
-				j := testJob("train", 2)
+				j := goldenJob("train", 2)
 				j.Datasets = []structs.ArtifactRef{{Name: "digits", Version: "latest"}}
 				j.Output = &structs.OutputSpec{Model: "digits-mlp"}
 				j.Labels = map[string]string{"team": "vision"}
@@ -58,7 +79,7 @@ func history() []struct {
 				return j
 			}(),
 		}}},
-		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(time.Second), Jobs: []*structs.Job{testJob("other", 1), testJob("third", 4)}}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(time.Second), Jobs: []*structs.Job{goldenJob("other", 1), goldenJob("third", 4)}}},
 		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(2 * time.Second),
 			Allocs: []*structs.Allocation{
 				{ID: "1.1", JobID: "1", NodeID: "n1", GPUs: []int{0, 1}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(2 * time.Second)},
@@ -102,13 +123,96 @@ func history() []struct {
 		{GroupUpsert, &structs.GroupUpsertRequest{Now: t0.Add(time.Hour), Group: &structs.Group{Name: "tmp"}}},
 		{GroupDelete, &structs.GroupDeleteRequest{Name: "tmp", Now: t0.Add(2 * time.Hour)}},
 		{UserDelete, &structs.UserDeleteRequest{Name: "bob", Now: t0.Add(3 * time.Hour)}},
-		{NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n3"), SecretHash: strings.Repeat("04", 32), Now: t0.Add(3 * time.Hour)}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n3"), SecretHash: strings.Repeat("04", 32), Now: t0.Add(3 * time.Hour)}},
 		{AuditAppend, &structs.AuditAppendRequest{Keep: 2, Before: t0, Events: []*structs.AuditEvent{
 			{Time: t0.Add(time.Hour), User: "alice", Accessor: "a-alice", Method: "PUT", Path: "/v1/jobs", Object: "job 4", Status: 200, Remote: "127.0.0.1:5000", Server: "s1"},
 			{Time: t0.Add(time.Hour), Caller: "anonymous", Method: "DELETE", Path: "/v1/jobs/1", Status: 401, Error: "this request needs a token"},
 			{Time: t0.Add(2 * time.Hour), User: "bob", Method: "POST", Path: "/v1/acl/tokens", Status: 403, Error: "permission denied"},
 		}}},
 		{JobGC, &structs.JobGCRequest{Before: t0.Add(2 * time.Minute), Max: 10, Now: t0.Add(96 * time.Hour)}},
+
+		// A service: placed, healthy, scaled, rolled out, rolled back, stopped.
+		{NodeRegister, &structs.NodeRegisterRequest{Node: func() *structs.Node {
+			n := goldenNode("n4")
+			n.ServicePorts = structs.PortRange{First: 20000, Last: 20009}
+			return n
+		}(), Now: t0.Add(4 * time.Hour)}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(4 * time.Hour), Jobs: []*structs.Job{{
+			Name: "api", User: "alice", Group: "vision", Type: structs.JobService,
+			Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: 1}},
+			Task:      structs.Task{Command: "python3", Args: []string{"serve.py"}},
+			Service:   &structs.ServiceSpec{Replicas: 2, Public: true},
+		}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(4*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.1", JobID: "4", NodeID: "n4", GPUs: []int{0}, Attempt: 1, Replica: 0, JobVersion: 1, DesiredStatus: structs.DesiredRun},
+			{ID: "4.2", JobID: "4", NodeID: "n4", GPUs: []int{1}, Attempt: 2, Replica: 1, JobVersion: 1, DesiredStatus: structs.DesiredRun},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n4", Now: t0.Add(4*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{
+			{AllocID: "4.1", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(4 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20000", Port: 20000, Healthy: true, Since: t0.Add(4 * time.Hour)}}},
+			{AllocID: "4.2", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(4 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20001", Port: 20001, HealthError: "GET /health: connection refused", Restarts: 1, LastExit: "exit code 1"}}},
+		}}},
+		{ServiceScale, &structs.ServiceScaleRequest{JobID: "4", Replicas: 1, Now: t0.Add(5 * time.Hour)}},
+		{ServiceRollout, &structs.ServiceRolloutRequest{JobID: "4", Now: t0.Add(5 * time.Hour), Deadline: t0.Add(5*time.Hour + 5*time.Minute),
+			Revision: structs.ServiceRevision{Task: structs.Task{Command: "python3", Args: []string{"serve.py", "--v2"}}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(5*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.3", JobID: "4", NodeID: "n4", GPUs: []int{2}, Attempt: 3, Replica: 0, JobVersion: 2, DesiredStatus: structs.DesiredRun},
+		}}},
+		{ServiceRollback, &structs.ServiceRollbackRequest{JobID: "4", ToVersion: 2, Reason: "new replicas not healthy after 5m0s", Now: t0.Add(5*time.Hour + 5*time.Minute)}},
+		{ServiceRollout, &structs.ServiceRolloutRequest{JobID: "4", Now: t0.Add(6 * time.Hour), Deadline: t0.Add(6*time.Hour + 5*time.Minute),
+			Revision: structs.ServiceRevision{Task: structs.Task{Command: "python3", Args: []string{"serve.py", "--v3"}}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(6*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.4", JobID: "4", NodeID: "n4", GPUs: []int{3}, Attempt: 4, Replica: 0, JobVersion: 3, DesiredStatus: structs.DesiredRun},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n4", Now: t0.Add(6*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{
+			{AllocID: "4.4", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(6 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20002", Port: 20002, Healthy: true, Since: t0.Add(6 * time.Hour)}}},
+		}}},
+		{JobCancel, &structs.JobCancelRequest{JobIDs: []string{"4"}, Reason: structs.ExitCancelled, Now: t0.Add(7 * time.Hour)}},
+
+		// A plugin installed and run on a dataset: its output becomes the
+		// next version of the dataset, with the plugin in the lineage.
+		{BlobRegister, &structs.BlobRegisterRequest{Digest: plugin, Size: 4096, Server: "s1", Now: t0.Add(100 * time.Hour)}},
+		{PluginPush, &structs.ArtifactPushRequest{Name: "split-train-val", User: "alice", Group: "vision", Description: "split files",
+			Digest: plugin, Size: 4096, Files: 2, Now: t0.Add(100 * time.Hour), Plugin: &structs.PluginSpec{
+				Name: "split-train-val", Version: "1.0.0", Kind: structs.PluginDataset, Description: "split files",
+				Variables: []structs.PluginVariable{{Name: "fraction", Type: "number", Default: "0.8", Description: "share for train"}, {Name: "seed", Type: "number", Default: "0"}},
+			}}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(101 * time.Hour), Jobs: []*structs.Job{{
+			Name: "split-train-val", User: "alice", Group: "vision", Code: plugin,
+			Resources: structs.Resources{CPU: 1, MemoryBytes: 512 << 20},
+			Task:      structs.Task{Command: "python3", Args: []string{"split.py", "--fraction", "0.5", "--seed", "1"}},
+			Datasets:  []structs.ArtifactRef{{Name: "digits", Version: "1"}},
+			Output:    &structs.OutputSpec{Dataset: "digits"},
+			Plugin:    &structs.PluginRef{Name: "split-train-val", Version: "1.0.0", Digest: plugin, Variables: map[string]string{"fraction": "0.5", "seed": "1"}},
+		}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(101*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "5.1", JobID: "5", NodeID: "n3", Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(101*time.Hour + time.Second)},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n3", Now: t0.Add(101*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{{AllocID: "5.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocComplete, ExitCode: &exit0, ExitReason: structs.ExitExited,
+			StartTime: t0.Add(101*time.Hour + 2*time.Second), EndTime: t0.Add(101*time.Hour + time.Minute),
+			OutputDigest: split, OutputSize: 2048, OutputFiles: 5,
+		}}}}},
+
+		// A prolog that fails: the job goes back to the queue and the
+		// node is drained with the prolog's message.
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(102 * time.Hour), Jobs: []*structs.Job{func() *structs.Job {
+			j := goldenJob("after-split", 1)
+			j.Datasets = []structs.ArtifactRef{{Name: "digits", Version: "latest"}}
+			return j
+		}()}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(102*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "6.1", JobID: "6", NodeID: "n3", GPUs: []int{0}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(102*time.Hour + time.Second)},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n3", Now: t0.Add(102*time.Hour + 5*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "6.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocFailed, ExitReason: structs.ExitPrologFailed, Message: "prolog failed: exit status 1: GPU 2 fails its health check",
+			EndTime: t0.Add(102*time.Hour + 4*time.Second),
+			Hook: &structs.HookReport{Hook: structs.HookProlog, Path: "/etc/nai/prolog.sh", AllocID: "6.1", JobID: "6", ExitCode: &exit1,
+				Message: "exit status 1: GPU 2 fails its health check", Output: "checking GPUs\nGPU 2 fails its health check\n",
+				Duration: structs.Duration(2 * time.Second), Time: t0.Add(102*time.Hour + 4*time.Second)},
+		}}}}},
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/internal/builders"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -72,8 +73,8 @@ func TestRaftRoundTrip(t *testing.T) {
 		}
 		return fut.Response()
 	}
-	apply(NodeRegister, &structs.NodeRegisterRequest{Node: testNode("n1"), Now: t0})
-	resp := apply(JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{testJob("a", 2), testJob("b", 4)}, Now: t0})
+	apply(NodeRegister, &structs.NodeRegisterRequest{Node: builders.Node("n1").GPUs(4).Build(), Now: t0})
+	resp := apply(JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{builders.Job("a").GPUs(2).Build(), builders.Job("b").GPUs(4).Build()}, Now: t0})
 	reg, ok := resp.(*structs.JobRegisterResponse)
 	if !ok || len(reg.JobIDs) != 2 {
 		t.Fatalf("register response %#v", resp)
@@ -136,7 +137,7 @@ func TestRestoreRefusesGarbage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.Apply(entry(t, 1, JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{testJob("keep", 0)}, Now: t0}))
+	f.Apply(entry(t, 1, JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{builders.Job("keep").GPUs(0).Build()}, Now: t0}))
 	if err := f.Restore(io.NopCloser(strings.NewReader("not a snapshot"))); err == nil {
 		t.Fatal("restore of garbage succeeded")
 	}

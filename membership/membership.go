@@ -64,6 +64,9 @@ type Membership struct {
 	joinMu   sync.Mutex
 	joinStop context.CancelFunc
 
+	// tagsMu guards cfg.Tags, which SetTags replaces while others read.
+	tagsMu sync.Mutex
+
 	done chan struct{}
 }
 
@@ -286,6 +289,8 @@ func (m *Membership) Problems() *Problems { return m.problems }
 
 // SetTags replaces this agent's tags and gossips them.
 func (m *Membership) SetTags(t Tags) error {
+	m.tagsMu.Lock()
+	defer m.tagsMu.Unlock()
 	if err := m.serf.SetTags(t.Map()); err != nil {
 		return fmt.Errorf("update serf tags: %w", err)
 	}
@@ -294,7 +299,11 @@ func (m *Membership) SetTags(t Tags) error {
 }
 
 // Tags returns this agent's own tags.
-func (m *Membership) Tags() Tags { return m.cfg.Tags }
+func (m *Membership) Tags() Tags {
+	m.tagsMu.Lock()
+	defer m.tagsMu.Unlock()
+	return m.cfg.Tags
+}
 
 // Join joins the cluster through any of addrs (serf host:port) once. It
 // succeeds when at least one answered.

@@ -23,6 +23,7 @@ const (
 	tagExpect  = "expect"
 	tagNodeID  = "id"
 	tagCluster = "cluster"
+	tagFormat  = "lf"
 )
 
 // Tags is what a member says about itself.
@@ -36,6 +37,10 @@ type Tags struct {
 	BootstrapExpect int    `json:"bootstrap_expect,omitempty"` // servers: how many servers bootstrap together
 	NodeID          string `json:"node_id,omitempty"`          // clients: the node id registered in raft
 	ClusterID       string `json:"cluster_id,omitempty"`       // servers: the raft cluster their data belongs to
+	// LogFormat (servers) is the newest raft log format the server reads
+	// (fsm.Format); 0 when it does not say: a server from before formats
+	// were advertised, which reads format 1.
+	LogFormat int `json:"log_format,omitempty"`
 }
 
 // Role is "server", "client" or "server,client".
@@ -71,6 +76,9 @@ func (t Tags) Map() map[string]string {
 	}
 	if t.ClusterID != "" {
 		m[tagCluster] = t.ClusterID
+	}
+	if t.LogFormat > 0 {
+		m[tagFormat] = strconv.Itoa(t.LogFormat)
 	}
 	return m
 }
@@ -130,6 +138,14 @@ func ParseTags(m map[string]string) (Tags, error) {
 			errs = append(errs, fmt.Errorf(`tag "expect" is %q: expected a number of servers`, s))
 		}
 		t.BootstrapExpect = n
+	}
+	if s, ok := m[tagFormat]; ok {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 255 {
+			errs = append(errs, fmt.Errorf(`tag "lf" is %q: expected the raft log format the server reads (1 to 255)`, s))
+		} else {
+			t.LogFormat = n
+		}
 	}
 	return t, errors.Join(errs...)
 }

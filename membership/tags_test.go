@@ -12,7 +12,7 @@ func TestTagsRoundTrip(t *testing.T) {
 		name string
 		tags Tags
 	}{
-		{"server", Tags{Server: true, Version: TagsVersion, Datacenter: "dc1", HTTPAddr: "127.0.0.1:4646", RaftAddr: "127.0.0.1:4647", BootstrapExpect: 3, ClusterID: "abc"}},
+		{"server", Tags{Server: true, Version: TagsVersion, Datacenter: "dc1", HTTPAddr: "127.0.0.1:4646", RaftAddr: "127.0.0.1:4647", BootstrapExpect: 3, ClusterID: "abc", LogFormat: 2}},
 		{"client", Tags{Client: true, Version: TagsVersion, Datacenter: "dc2", HTTPAddr: "10.0.0.7:4646", NodeID: "0b6d"}},
 		{"both", Tags{Server: true, Client: true, Version: TagsVersion, Datacenter: "dc1", HTTPAddr: "h:1", RaftAddr: "h:2", NodeID: "x"}},
 	}
@@ -41,6 +41,7 @@ func TestParseTagsErrors(t *testing.T) {
 		{"bad raft address", map[string]string{"role": "server", "vsn": "1", "dc": "dc1", "raft": "nohost", "http": "h:1"}, []string{`"raft" is "nohost"`}},
 		{"bad expect", map[string]string{"role": "server", "vsn": "1", "dc": "dc1", "raft": "h:2", "http": "h:1", "expect": "three"}, []string{`"expect" is "three"`}},
 		{"bad version", map[string]string{"role": "client", "vsn": "x", "dc": "dc1"}, []string{`"vsn" is "x"`}},
+		{"bad log format", map[string]string{"role": "client", "vsn": "1", "dc": "dc1", "lf": "0"}, []string{`"lf" is "0"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -27,12 +27,12 @@ func (f *frozenState) Job(id string) *structs.Job        { return f.jobs[id] }
 // 2-node gang) from 20 users, with time limits.
 func benchState(nodes, busyNodes, pending int) *frozenState {
 	f := &frozenState{jobs: map[string]*structs.Job{}}
-	nb := newNode("n").GPUs(8).NVSwitch().CPU(128).Mem(1 << 40)
+	nb := newNode("n").GPUs(8).NVSwitch().CPU(128).Memory(1 << 40)
 	for i := 0; i < nodes; i++ {
-		f.nodes = append(f.nodes, nb.build(fmt.Sprintf("n%06d", i)))
+		f.nodes = append(f.nodes, nb.BuildAs(fmt.Sprintf("n%06d", i)))
 	}
 	for i := 0; i < busyNodes; i++ {
-		j := newJob().GPUs(4).TimeLimit(time.Duration(1+i%12) * time.Hour).j.Copy()
+		j := newJob().GPUs(4).TimeLimit(time.Duration(1+i%12) * time.Hour).Build()
 		j.ID = fmt.Sprintf("r%06d", i)
 		j.Status = structs.JobRunning
 		f.jobs[j.ID] = j
@@ -49,7 +49,7 @@ func benchState(nodes, busyNodes, pending int) *frozenState {
 		if i%50 == 0 {
 			b.GPUs(8).Nodes(2)
 		}
-		j := b.j.Copy()
+		j := b.Build()
 		j.ID = fmt.Sprintf("p%06d", i)
 		j.Status = structs.JobPending
 		f.jobs[j.ID] = j

@@ -51,6 +51,8 @@ type nodeState struct {
 	ident   bool  // node.GPUs[k].Index == k for every k
 	holders int32 // live allocations and this pass's placements
 	excl    int32 // those of them that are exclusive
+	ports   int32 // free service ports
+	portCap int32 // service ports the node offers
 }
 
 const cpuEpsilon = 1e-9
@@ -77,6 +79,8 @@ func newCluster(nodes []*structs.Node, allocs []*structs.Allocation) *cluster {
 		s.off = off
 		s.cpu = n.CPU
 		s.mem = n.MemoryBytes
+		s.portCap = int32(min(n.ServicePorts.Count(), 1<<30))
+		s.ports = s.portCap
 		s.sched = n.Schedulable()
 		if !s.sched {
 			c.unready[unready(n)]++
@@ -109,6 +113,7 @@ func newCluster(nodes []*structs.Node, allocs []*structs.Allocation) *cluster {
 		s := &c.ns[i]
 		s.cpu -= a.Resources.CPU
 		s.mem -= a.Resources.MemoryBytes
+		s.ports -= int32(a.Resources.Ports)
 		s.holders++
 		if a.Resources.Exclusive {
 			s.excl++
@@ -175,12 +180,13 @@ func (c *cluster) clearBit(bucket, i int) {
 	c.buckets[bucket*c.words+i/64] &^= 1 << (uint(i) % 64)
 }
 
-// take marks GPUs (positions in node.GPUs), cores and memory as used by
-// one more holder, exclusive or not.
-func (c *cluster) take(i int, pos []int, cpu float64, mem int64, exclusive bool) {
+// take marks GPUs (positions in node.GPUs), cores, memory and service
+// ports as used by one more holder, exclusive or not.
+func (c *cluster) take(i int, pos []int, cpu float64, mem int64, exclusive bool, ports int) {
 	s := &c.ns[i]
 	c.version++
 	s.holders++
+	s.ports -= int32(ports)
 	if exclusive {
 		s.excl++
 		c.anyExcl = true
@@ -246,7 +252,8 @@ func (c *cluster) freeMatching(i int, sh *shape) int {
 // shape now.
 func (c *cluster) fitsNow(i int, sh *shape) bool {
 	s := &c.ns[i]
-	if s.free < sh.key.gpu.Count || s.cpu+cpuEpsilon < sh.key.cpu || s.mem < sh.key.mem || !c.shareable(i, sh) {
+	if s.free < sh.key.gpu.Count || s.cpu+cpuEpsilon < sh.key.cpu || s.mem < sh.key.mem || !c.shareable(i, sh) ||
+		(sh.key.ports > 0 && s.ports < int32(sh.key.ports)) {
 		return false
 	}
 	return !sh.constrained || c.freeMatching(i, sh) >= sh.key.gpu.Count

@@ -50,6 +50,13 @@
 //     preemptible jobs of lower tiers, choosing the node and victims that
 //     lose the least GPU-time.
 //
+// Services (service.go): State lists running services among the pending
+// jobs; a pass considers a service once per replica of its current
+// version that no live allocation holds, each placement one node with one
+// of its service ports (Resources.Ports: a node offers
+// Node.ServicePorts), and treats services as running for ever. They are
+// preempted only when preemptible, like any job.
+//
 // Fair-share usage is an input (Config.Usage), computed by the caller with
 // Usage.Advance, AdvanceHeld or AccumulateUsage so the server and the
 // simulator agree.

@@ -29,16 +29,16 @@ func TestNodeFilterCounts(t *testing.T) {
 			"NoNodeFits: needs 8 GPUs, largest node has 4",
 			[]structs.NodeFilterCount{fc(structs.FilterGPUs, 2), fc(structs.FilterQueue, 1), fc(structs.FilterDraining, 1)}},
 		{"GPU model and memory", func(h *harness) *jobBuilder {
-			h.addNodes(2, newNode("a").GPUs(8).Model("NVIDIA A100-SXM4-80GB").GPUMem(80<<30))
-			h.addNodes(1, newNode("h").GPUs(8).Model("NVIDIA H100 PCIe").GPUMem(40<<30))
+			h.addNodes(2, newNode("a").GPUs(8).Model("NVIDIA A100-SXM4-80GB").GPUMemory(80<<30))
+			h.addNodes(1, newNode("h").GPUs(8).Model("NVIDIA H100 PCIe").GPUMemory(40<<30))
 			h.addNodes(1, newNode("s").GPUs(1).Model("NVIDIA H100 80GB HBM3"))
-			return newJob().GPUs(2).Model("H100").GPUMem(80 << 30)
+			return newJob().GPUs(2).Model("H100").GPUMemory(80 << 30)
 		}, nil, structs.WaitNoNodeFits,
 			"NoNodeFits: needs 2 x H100 with 80GiB, largest node has 1 such GPUs (8 GPUs in all)",
 			[]structs.NodeFilterCount{fc(structs.FilterGPUModel, 2), fc(structs.FilterGPUs, 1), fc(structs.FilterGPUMemory, 1)}},
 		{"CPU and memory of the idle node", func(h *harness) *jobBuilder {
-			h.addNodes(1, newNode("c").CPU(4)).addNodes(2, newNode("m").Mem(8<<30))
-			return newJob().CPU(8).Mem(16 << 30)
+			h.addNodes(1, newNode("c").CPU(4)).addNodes(2, newNode("m").Memory(8<<30))
+			return newJob().CPU(8).Memory(16 << 30)
 		}, nil, structs.WaitNoNodeFits,
 			"NoNodeFits: no node has 1 GPU, 8 CPUs and 16GiB together",
 			[]structs.NodeFilterCount{fc(structs.FilterMemory, 2), fc(structs.FilterCPU, 1)}},
@@ -58,10 +58,10 @@ func TestNodeFilterCounts(t *testing.T) {
 			"Resources: needs 4 GPUs, 2 free on the best node",
 			[]structs.NodeFilterCount{fc(structs.FilterFreeGPUs, 3), fc(structs.FilterDraining, 1), fc(structs.FilterGPUs, 1)}},
 		{"free CPUs and memory", func(h *harness) *jobBuilder {
-			h.addNodes(1, newNode("c").CPU(8)).addNodes(1, newNode("m").Mem(64<<30))
+			h.addNodes(1, newNode("c").CPU(8)).addNodes(1, newNode("m").Memory(64<<30))
 			h.running(newJob().GPUs(1).CPU(6), "c1", []int{0}, t0)
-			h.running(newJob().GPUs(1).Mem(60<<30), "m1", []int{0}, t0)
-			return newJob().CPU(4).Mem(8 << 30)
+			h.running(newJob().GPUs(1).Memory(60<<30), "m1", []int{0}, t0)
+			return newJob().CPU(4).Memory(8 << 30)
 		}, nil, structs.WaitResources,
 			"Resources: needs 4 CPUs, 2 free on the node with most free GPUs",
 			[]structs.NodeFilterCount{fc(structs.FilterFreeCPU, 1), fc(structs.FilterFreeMemory, 1)}},

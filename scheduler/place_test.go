@@ -150,9 +150,9 @@ func TestPlacementStories(t *testing.T) {
 		{
 			name: "cpu cores, fractional, and memory count against the node",
 			setup: func(h *harness) {
-				h.addNodes(1, newNode("n").GPUs(0).CPU(2).Mem(8<<30))
+				h.addNodes(1, newNode("n").GPUs(0).CPU(2).Memory(8<<30))
 				h.submit(newJob().GPUs(0).CPU(0.5), newJob().GPUs(0).CPU(1.5), newJob().GPUs(0).CPU(0.25),
-					newJob().GPUs(0).CPU(4), newJob().GPUs(0).CPU(0.1).Mem(16<<30))
+					newJob().GPUs(0).CPU(4), newJob().GPUs(0).CPU(0.1).Memory(16<<30))
 			},
 			cfg:        strict(),
 			wantPlaced: map[string]string{"1": "n1:[]", "2": "n1:[]"},
@@ -164,9 +164,9 @@ func TestPlacementStories(t *testing.T) {
 		{
 			name: "gpu model and memory constraints",
 			setup: func(h *harness) {
-				h.addNodes(1, newNode("a").GPUs(4).Model("NVIDIA A100-SXM4-40GB").GPUMem(40<<30))
-				h.addNodes(1, newNode("h").GPUs(4).Model("NVIDIA H100 80GB HBM3").GPUMem(80<<30))
-				h.submit(newJob().GPUs(1).Model("h100"), newJob().GPUs(1).GPUMem(60<<30), newJob().GPUs(8).Model("H100"),
+				h.addNodes(1, newNode("a").GPUs(4).Model("NVIDIA A100-SXM4-40GB").GPUMemory(40<<30))
+				h.addNodes(1, newNode("h").GPUs(4).Model("NVIDIA H100 80GB HBM3").GPUMemory(80<<30))
+				h.submit(newJob().GPUs(1).Model("h100"), newJob().GPUs(1).GPUMemory(60<<30), newJob().GPUs(8).Model("H100"),
 					newJob().GPUs(1).Model("a100"))
 			},
 			wantPlaced: map[string]string{"1": "h1:[0]", "2": "h1:[1]", "4": "a1:[0]"},

@@ -109,10 +109,17 @@ func (s *Scheduler) buildPass(st State, now time.Time, only []*structs.Job) *pas
 	}
 	p.allocs = st.LiveAllocs()
 	p.c = newCluster(st.Nodes(), p.allocs)
-	p.items = make([]item, len(list))
-	for i, j := range list {
+	held := heldReplicas(list, p.allocs)
+	p.items = make([]item, 0, len(list))
+	for _, j := range list {
 		q := s.queue(j.Queue)
 		it := item{job: j, q: q, limit: forever}
+		if j.IsService() {
+			// A service is considered once per replica it lacks (service.go).
+			if it.slots = missingReplicas(j, held[j.ID]); len(it.slots) == 0 {
+				continue
+			}
+		}
 		switch {
 		case q == nil:
 		case s.cfg.Weights == (structs.PriorityWeights{Age: s.cfg.Weights.Age}):
@@ -124,7 +131,7 @@ func (s *Scheduler) buildPass(st State, now time.Time, only []*structs.Job) *pas
 			it.tier, it.prio = f.Tier, f.Priority
 		}
 		it.limit = s.limitOf(j, q)
-		p.items[i] = it
+		p.items = append(p.items, it)
 	}
 	return p
 }
@@ -133,6 +140,8 @@ func (s *Scheduler) buildPass(st State, now time.Time, only []*structs.Job) *pas
 // default, else the configured default, else forever.
 func (s *Scheduler) limitOf(j *structs.Job, q *queueInfo) int64 {
 	switch {
+	case j.IsService():
+		return forever // runs until it is stopped
 	case j.TimeLimit > 0:
 		return int64(j.TimeLimit)
 	case q != nil && q.cfg.DefaultTimeLimit > 0:
@@ -150,7 +159,8 @@ func addNs(a, b int64) int64 {
 	return a + b
 }
 
-// schedule considers every pending job once, in priority order (in a
+// schedule considers every pending job once, in priority order, and a
+// service once for each replica it lacks until one cannot start (in a
 // PlacementsOnly pass, until none can start: replay.go).
 func (p *pass) schedule(plan *structs.Plan, q *itemQueue) {
 	p.checks = p.setupGates()
@@ -163,6 +173,9 @@ func (p *pass) schedule(plan *structs.Plan, q *itemQueue) {
 			return
 		}
 		ws, v := p.consider(it, plan)
+		for v == starts && len(it.slots) > 0 {
+			ws, v = p.consider(it, plan)
+		}
 		switch v {
 		case starts:
 			continue

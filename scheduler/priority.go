@@ -36,6 +36,9 @@ type item struct {
 	tier  int
 	prio  float64
 	limit int64 // time limit in nanoseconds; forever when it has none
+	// slots are the replica numbers a service lacks, lowest first; each
+	// placement takes the first.
+	slots []int
 }
 
 func (p *pass) factors(j *structs.Job, q *queueInfo) structs.PriorityFactors {

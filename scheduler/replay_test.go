@@ -24,8 +24,8 @@ func randomState(seed uint64) *harness {
 	nn := 1 + r.IntN(12)
 	for i := 0; i < nn; i++ {
 		g := []int{4, 8, 8}[r.IntN(3)]
-		n := newNode("n").GPUs(g).NVLinkPairs().CPU(float64(16 + r.IntN(48))).Mem(int64(64+r.IntN(448)) << 30).
-			build(fmt.Sprintf("n%03d", i))
+		n := newNode(fmt.Sprintf("n%03d", i)).GPUs(g).NVLinkPairs().CPU(float64(16 + r.IntN(48))).Memory(int64(64+r.IntN(448)) << 30).
+			Build()
 		switch r.IntN(12) {
 		case 0:
 			n.Status = structs.NodeDown
@@ -63,7 +63,7 @@ func randomState(seed uint64) *harness {
 			continue
 		}
 		take := free[:1+r.IntN(len(free))]
-		b := newJob().GPUs(len(take)).User(users[r.IntN(3)]).CPU(float64(r.IntN(4))).Mem(int64(r.IntN(32)) << 30)
+		b := newJob().GPUs(len(take)).User(users[r.IntN(3)]).CPU(float64(r.IntN(4))).Memory(int64(r.IntN(32)) << 30)
 		if r.IntN(3) > 0 {
 			b.TimeLimit(time.Duration(1+r.IntN(20)) * 30 * time.Minute)
 		}
@@ -83,7 +83,7 @@ func randomState(seed uint64) *harness {
 	np := r.IntN(40)
 	for k := 0; k < np; k++ {
 		b := newJob().GPUs([]int{0, 1, 1, 1, 2, 2, 4, 8, 9}[r.IntN(9)]).User(users[r.IntN(3)]).
-			Priority(40 + r.IntN(30)).CPU(float64(r.IntN(8))).Mem(int64(r.IntN(64)) << 30).
+			Priority(40 + r.IntN(30)).CPU(float64(r.IntN(8))).Memory(int64(r.IntN(64)) << 30).
 			TimeLimit(time.Duration(1+r.IntN(20)) * 20 * time.Minute)
 		switch r.IntN(14) {
 		case 0:

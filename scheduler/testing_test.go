@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/internal/builders"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -27,7 +28,7 @@ func (m *memState) Nodes() []*structs.Node { return m.nodes }
 func (m *memState) PendingJobs() []*structs.Job {
 	var out []*structs.Job
 	for _, j := range m.jobs {
-		if j.Status == structs.JobPending {
+		if j.Status == structs.JobPending || (j.IsService() && j.Status == structs.JobRunning) {
 			out = append(out, j)
 		}
 	}
@@ -65,7 +66,7 @@ func newHarness(t *testing.T) *harness {
 // addNodes adds nodes built from b, named b's name plus 1..n.
 func (h *harness) addNodes(n int, b *nodeBuilder) *harness {
 	for i := 1; i <= n; i++ {
-		nd := b.build(fmt.Sprintf("%s%d", b.name, i))
+		nd := b.BuildAs(fmt.Sprintf("%s%d", b.ID(), i))
 		h.st.nodes = append(h.st.nodes, nd)
 	}
 	slices.SortFunc(h.st.nodes, func(a, b *structs.Node) int { return cmp.Compare(a.ID, b.ID) })
@@ -78,7 +79,7 @@ func (h *harness) submit(bs ...*jobBuilder) []*structs.Job {
 	var out []*structs.Job
 	for _, b := range bs {
 		h.seq++
-		j := b.j.Copy()
+		j := b.Build()
 		if j.ID == "" {
 			j.ID = strconv.Itoa(h.seq)
 		}
@@ -137,11 +138,17 @@ func (h *harness) apply(p *structs.Plan) {
 		j := h.st.jobs[pl.JobID]
 		j.Status = structs.JobRunning
 		j.StartTime = h.now
-		h.st.allocs = append(h.st.allocs, &structs.Allocation{
+		a := &structs.Allocation{
 			ID: fmt.Sprintf("%s.%d", pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
 			Resources: j.Resources, DesiredStatus: structs.DesiredRun, CreateTime: h.now,
 			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: h.now},
-		})
+		}
+		if j.IsService() {
+			j.Attempt++
+			a.ID = fmt.Sprintf("%s.%d", pl.JobID, j.Attempt)
+			a.Replica, a.JobVersion = pl.Rank, j.Version
+		}
+		h.st.allocs = append(h.st.allocs, a)
 	}
 	for _, pr := range p.Preempt {
 		for _, a := range h.st.allocs {
@@ -159,6 +166,10 @@ func (h *harness) checkPlan(p *structs.Plan) {
 	h.t.Helper()
 	seen := map[string]string{}
 	mark := func(id, where string) {
+		if j := h.st.jobs[id]; j != nil && j.IsService() && seen[id] == "placed" && where == "waiting" {
+			seen[id] = where // some replicas start, the rest wait
+			return
+		}
 		if prev, ok := seen[id]; ok && prev != where || ok && where != "placed" {
 			h.t.Errorf("job %s appears in the plan as %s and %s", id, prev, where)
 		}
@@ -190,6 +201,9 @@ func (h *harness) checkPlan(p *structs.Plan) {
 		mark(w.JobID, "cancelled")
 	}
 	for _, j := range h.st.PendingJobs() {
+		if j.IsService() && j.Status == structs.JobRunning {
+			continue // in the plan only when it lacks replicas
+		}
 		if _, ok := seen[j.ID]; !ok {
 			h.t.Errorf("pending job %s is missing from the plan", j.ID)
 		}
@@ -229,108 +243,15 @@ func waitOf(t *testing.T, p *structs.Plan, id string) structs.WaitStatus {
 	return structs.WaitStatus{}
 }
 
-// nodeBuilder makes nodes: newNode("n").GPUs(8).NVLinkPairs().
-type nodeBuilder struct {
-	name   string
-	gpus   int
-	model  string
-	gmem   int64
-	cpu    float64
-	mem    int64
-	links  func(i, n int) []int
-	modify func(*structs.Node)
-}
+// Jobs and nodes come from the shared builders: newJob().GPUs(2).Priority(80),
+// newNode("n").GPUs(8).NVLinkPairs() (addNodes names them n1, n2, ...).
+type (
+	jobBuilder  = builders.JobBuilder
+	nodeBuilder = builders.NodeBuilder
+)
 
-func newNode(name string) *nodeBuilder {
-	return &nodeBuilder{name: name, gpus: 8, model: "NVIDIA H100 80GB HBM3", gmem: 80 << 30, cpu: 64, mem: 512 << 30}
-}
-
-func (b *nodeBuilder) GPUs(n int) *nodeBuilder                 { b.gpus = n; return b }
-func (b *nodeBuilder) Model(m string) *nodeBuilder             { b.model = m; return b }
-func (b *nodeBuilder) GPUMem(v int64) *nodeBuilder             { b.gmem = v; return b }
-func (b *nodeBuilder) CPU(v float64) *nodeBuilder              { b.cpu = v; return b }
-func (b *nodeBuilder) Mem(v int64) *nodeBuilder                { b.mem = v; return b }
-func (b *nodeBuilder) With(f func(*structs.Node)) *nodeBuilder { b.modify = f; return b }
-
-// NVLinkPairs joins GPUs 0-1, 2-3, ... by NVLink.
-func (b *nodeBuilder) NVLinkPairs() *nodeBuilder {
-	b.links = func(i, n int) []int {
-		if p := i ^ 1; p < n {
-			return []int{p}
-		}
-		return nil
-	}
-	return b
-}
-
-// NVSwitch joins every GPU to every other (a DGX).
-func (b *nodeBuilder) NVSwitch() *nodeBuilder {
-	b.links = func(i, n int) []int {
-		var out []int
-		for k := 0; k < n; k++ {
-			if k != i {
-				out = append(out, k)
-			}
-		}
-		return out
-	}
-	return b
-}
-
-func (b *nodeBuilder) build(name string) *structs.Node {
-	n := &structs.Node{ID: name, Name: name, Status: structs.NodeReady, Eligible: true, CPU: b.cpu, MemoryBytes: b.mem}
-	for i := 0; i < b.gpus; i++ {
-		g := structs.GPU{Index: i, UUID: fmt.Sprintf("GPU-%s-%d", name, i), Model: b.model, MemoryBytes: b.gmem, Healthy: true}
-		if b.links != nil {
-			g.NVLinkPeers = b.links(i, b.gpus)
-		}
-		n.GPUs = append(n.GPUs, g)
-	}
-	if b.modify != nil {
-		b.modify(n)
-	}
-	return n
-}
-
-// jobBuilder makes jobs: newJob().GPUs(2).Priority(80).TimeLimit(time.Hour).
-type jobBuilder struct{ j *structs.Job }
-
-func newJob() *jobBuilder {
-	j := &structs.Job{User: "alice", Priority: structs.DefaultPriority, Queue: DefaultQueue,
-		Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, Nodes: 1, GPU: structs.GPURequest{Count: 1}},
-		Task:      structs.Task{Command: "true"}}
-	return &jobBuilder{j: j}
-}
-
-func (b *jobBuilder) ID(id string) *jobBuilder   { b.j.ID = id; return b }
-func (b *jobBuilder) GPUs(n int) *jobBuilder     { b.j.Resources.GPU.Count = n; return b }
-func (b *jobBuilder) Nodes(n int) *jobBuilder    { b.j.Resources.Nodes = n; return b }
-func (b *jobBuilder) CPU(v float64) *jobBuilder  { b.j.Resources.CPU = v; return b }
-func (b *jobBuilder) Mem(v int64) *jobBuilder    { b.j.Resources.MemoryBytes = v; return b }
-func (b *jobBuilder) Model(m string) *jobBuilder { b.j.Resources.GPU.Model = m; return b }
-func (b *jobBuilder) GPUMem(v int64) *jobBuilder { b.j.Resources.GPU.MemoryBytes = v; return b }
-func (b *jobBuilder) Priority(p int) *jobBuilder { b.j.Priority = p; return b }
-func (b *jobBuilder) TimeLimit(d time.Duration) *jobBuilder {
-	b.j.TimeLimit = structs.Duration(d)
-	return b
-}
-func (b *jobBuilder) User(u string) *jobBuilder         { b.j.User = u; return b }
-func (b *jobBuilder) Group(g string) *jobBuilder        { b.j.Group = g; return b }
-func (b *jobBuilder) Queue(q string) *jobBuilder        { b.j.Queue = q; return b }
-func (b *jobBuilder) Preemptible() *jobBuilder          { b.j.Preemptible = true; return b }
-func (b *jobBuilder) Submitted(t time.Time) *jobBuilder { b.j.SubmitTime = t; return b }
-func (b *jobBuilder) BeginAt(t time.Time) *jobBuilder   { b.j.BeginTime = t; return b }
-func (b *jobBuilder) Array(id string, max int) *jobBuilder {
-	b.j.ArrayID, b.j.MaxParallel = id, max
-	return b
-}
-func (b *jobBuilder) Name(n string) *jobBuilder { b.j.Name = n; return b }
-func (b *jobBuilder) Singleton() *jobBuilder    { b.j.Singleton = true; return b }
-func (b *jobBuilder) Exclusive() *jobBuilder    { b.j.Resources.Exclusive = true; return b }
-func (b *jobBuilder) After(typ structs.DependencyType, id string) *jobBuilder {
-	b.j.DependsOn = append(b.j.DependsOn, structs.Dependency{Type: typ, JobID: id})
-	return b
-}
+func newJob() *jobBuilder              { return builders.Job("") }
+func newNode(name string) *nodeBuilder { return builders.Node(name) }
 
 // strict is issue 2's first scheduler: priority then submit order, no
 // backfill, no preemption.

@@ -7,10 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
-	"os"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
@@ -181,31 +179,5 @@ func TestResumableUpload(t *testing.T) {
 	}
 	if ok, err := c.HasBlob(ctx, sha(other)); !ok || err != nil {
 		t.Errorf("HasBlob after UploadFile: %v %v", ok, err)
-	}
-}
-
-func TestStaleUploadsAreDropped(t *testing.T) {
-	bs, err := NewBlobStore(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	old, err := bs.StartUpload()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, _ := bs.uploadPath(old)
-	long := time.Now().Add(-UploadTTL - time.Hour)
-	if err := os.Chtimes(p, long, long); err != nil {
-		t.Fatal(err)
-	}
-	fresh, err := bs.StartUpload()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bs.UploadOffset(old); !errors.Is(err, structs.ErrNotFound) {
-		t.Errorf("stale session still there: %v", err)
-	}
-	if _, err := bs.UploadOffset(fresh); err != nil {
-		t.Errorf("fresh session: %v", err)
 	}
 }

@@ -26,7 +26,7 @@ func TestBlobGarbageCollection(t *testing.T) {
 	}
 	orphan := upload(t, c, "code nobody submitted")
 	waitUntil(t, "the unreferenced blob is gone from disk and table", func() bool {
-		_, err := os.Stat(s.blobs.path(orphan))
+		_, err := os.Stat(s.blobs.Path(orphan))
 		return os.IsNotExist(err) && blobRow(t, s, orphan) == nil
 	})
 	if ok, err := c.HasBlob(ctx, orphan); err != nil || ok {
@@ -36,7 +36,7 @@ func TestBlobGarbageCollection(t *testing.T) {
 	if b == nil || b.Deleted || !b.HeldBy("test") {
 		t.Fatalf("referenced blob: %+v", b)
 	}
-	if _, err := os.Stat(s.blobs.path(kept)); err != nil {
+	if _, err := os.Stat(s.blobs.Path(kept)); err != nil {
 		t.Errorf("referenced blob's file: %v", err)
 	}
 	// Removing the version frees the blob.
@@ -53,7 +53,8 @@ func TestLocalFilesAndTableAgree(t *testing.T) {
 	dir := t.TempDir()
 	s, c := testServer(t, dir, func(c *Config) { c.BlobRecheckInterval = 10 * time.Millisecond })
 	body := []byte("output of an old job")
-	d, _, err := s.blobs.Put(bytes.NewReader(body))
+	info, err := s.blobs.Put(bytes.NewReader(body), "")
+	d := info.Digest
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +62,7 @@ func TestLocalFilesAndTableAgree(t *testing.T) {
 	if ok, err := c.HasBlob(context.Background(), d); err != nil || !ok {
 		t.Errorf("HEAD: %v, %v", ok, err)
 	}
-	if err := os.Remove(s.blobs.path(d)); err != nil {
+	if err := os.Remove(s.blobs.Path(d)); err != nil {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the vanished copy is no longer recorded", func() bool { return !heldBy(s, d, "test") })

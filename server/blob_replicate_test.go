@@ -120,7 +120,7 @@ func TestReplicationLoopCopiesFromPeer(t *testing.T) {
 		}
 	}
 	waitUntil(t, "the server records its copy of the good blob", func() bool { return heldBy(s, sha([]byte(good)), "test") })
-	got, err := os.ReadFile(s.blobs.path(sha([]byte(good))))
+	got, err := os.ReadFile(s.blobs.Path(sha([]byte(good))))
 	if err != nil || string(got) != good {
 		t.Fatalf("local copy %q, %v; want %q", got, err, good)
 	}
@@ -131,7 +131,7 @@ func TestReplicationLoopCopiesFromPeer(t *testing.T) {
 	if heldBy(s, sha([]byte(lie)), "test") {
 		t.Error("a copy whose sha256 does not match was recorded")
 	}
-	if _, err := os.Stat(s.blobs.path(sha([]byte(lie)))); !os.IsNotExist(err) {
+	if _, err := os.Stat(s.blobs.Path(sha([]byte(lie)))); !os.IsNotExist(err) {
 		t.Errorf("a copy whose sha256 does not match was stored: %v", err)
 	}
 	peer.mu.Lock()
@@ -191,7 +191,7 @@ func TestCorruptCopyIsRefetched(t *testing.T) {
 	if !heldBy(s, d, "test") {
 		t.Fatal("an upload was not recorded as held by this server")
 	}
-	f, err := os.OpenFile(s.blobs.path(d), os.O_WRONLY, 0)
+	f, err := os.OpenFile(s.blobs.Path(d), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -219,7 +219,7 @@ func TestCorruptCopyIsRefetched(t *testing.T) {
 func TestScrubAndCorruptionWithoutReplica(t *testing.T) {
 	s, c := testServer(t, t.TempDir())
 	rot, plain := upload(t, c, "rotting bits"), upload(t, c, "healthy bits")
-	p := s.blobs.path(rot)
+	p := s.blobs.Path(rot)
 	fi, err := os.Stat(p)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +232,7 @@ func TestScrubAndCorruptionWithoutReplica(t *testing.T) {
 	if err := os.Chtimes(p, fi.ModTime(), fi.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	bad, err := s.scrubBlobs(context.Background())
+	bad, err := s.blobr.Scrub(context.Background())
 	if err != nil || bad != 1 {
 		t.Fatalf("scrub found %d corrupt copies (%v), want 1", bad, err)
 	}
@@ -249,39 +249,5 @@ func TestScrubAndCorruptionWithoutReplica(t *testing.T) {
 		t.Errorf("healthy blob: %v", err)
 	} else {
 		rc.Close()
-	}
-}
-
-func TestShouldHold(t *testing.T) {
-	d := strings.Repeat("ab", 32)
-	servers := []string{"s1", "s2", "s3"}
-	all := func(string) bool { return true }
-	cases := []struct {
-		name    string
-		holders []string
-		wanted  int
-		alive   func(string) bool
-		deleted bool
-		want    []string // servers that should fetch
-	}{
-		{"every server", []string{"s1"}, 3, all, false, []string{"s2", "s3"}},
-		{"enough copies", []string{"s1", "s2"}, 2, all, false, nil},
-		{"tombstone", []string{"s1"}, 3, all, true, nil},
-		{"one more of three", []string{"s1"}, 2, all, false, []string{"s2"}},
-		{"a dead server's turn passes on", []string{"s1"}, 2, func(n string) bool { return n != "s2" }, false, []string{"s3"}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			b := &structs.Blob{Digest: d, Holders: tc.holders, Deleted: tc.deleted}
-			var got []string
-			for _, self := range servers {
-				if tc.alive(self) && shouldHold(b, self, servers, tc.wanted, tc.alive) {
-					got = append(got, self)
-				}
-			}
-			if !slices.Equal(got, tc.want) {
-				t.Errorf("fetching servers %v, want %v", got, tc.want)
-			}
-		})
 	}
 }

@@ -1,86 +1,164 @@
 package server
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
+	"context"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
-	"path/filepath"
-	"regexp"
+	"slices"
+	"strings"
+	"time"
 
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/server/blobstore"
 	"github.com/nai-project/nai/structs"
 )
 
-// BlobStore keeps content-addressed files (job outputs today; code,
-// datasets and models later) under one directory, named by sha256. A blob
-// is written to a temporary file while it is hashed and renamed into place
-// only when complete, so a half-written blob is never visible.
-type BlobStore struct {
-	dir string
+// The blob routes. The store and its replication are server/blobstore
+// (blob_replicate.go wires them); these handlers read and write through
+// s.blobr, so every blob that enters is recorded and every read is of a
+// verified copy.
+
+// putBlob stores an upload and records the holding.
+func (s *Server) putBlob(ctx context.Context, r io.Reader) (string, int64, error) {
+	info, err := s.blobr.Put(ctx, r)
+	return info.Digest, info.Size, err
 }
 
-// MaxBlobSize bounds one upload (1 TiB): a client that sends more is broken.
-const MaxBlobSize = int64(1) << 40
+// openBlob opens a verified copy of digest, fetching it from a peer when
+// this server has none (or a corrupt one).
+func (s *Server) openBlob(ctx context.Context, digest string) (*os.File, error) {
+	return s.blobr.Open(ctx, digest)
+}
 
-var digestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+// blobSize returns the size of a blob the servers hold.
+func (s *Server) blobSize(ctx context.Context, digest string) (int64, error) {
+	return s.blobr.Size(ctx, digest)
+}
 
-// NewBlobStore opens (creating) a blob store in dir.
-func NewBlobStore(dir string) (*BlobStore, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o700); err != nil {
-		return nil, fmt.Errorf("create blob store %s: %w", dir, err)
+func checkDigest(digest string) error {
+	if !blobstore.ValidDigest(digest) {
+		return structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected 64 hex digits", digest)
 	}
-	return &BlobStore{dir: dir}, nil
+	return nil
 }
 
-func (b *BlobStore) path(digest string) string {
-	return filepath.Join(b.dir, digest[:2], digest)
+// blobHead answers HEAD /v1/blobs/{digest}: whether the servers hold it
+// (a local copy or a live row). With ?local=true, only this server's own
+// verified copy counts.
+func (s *Server) blobHead(w http.ResponseWriter, r *request) error {
+	digest := r.PathValue("digest")
+	if err := checkDigest(digest); err != nil {
+		return err
+	}
+	if r.URL.Query().Get("local") == "true" {
+		f, err := s.blobr.OpenLocal(r.Context(), digest)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if fi, err := f.Stat(); err == nil {
+			w.Header().Set("Content-Length", fmt.Sprint(fi.Size()))
+		}
+		return nil
+	}
+	if fi, err := s.blobs.Stat(digest); err == nil {
+		w.Header().Set("Content-Length", fmt.Sprint(fi.Size()))
+		return nil
+	}
+	if b, _ := r.snap.BlobByDigest(nil, digest); b != nil && !b.Deleted && len(b.Holders) > 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(b.Size))
+		return nil
+	}
+	return structs.NewError(structs.CodeNotFound, "blob %s not found", digest)
 }
 
-// Put streams r into the store and returns its sha256 digest and size.
-func (b *BlobStore) Put(r io.Reader) (string, int64, error) {
-	tmp, err := os.CreateTemp(filepath.Join(b.dir, "tmp"), "upload-*")
+// blobGet answers GET /v1/blobs/{digest}, fetching from a peer when this
+// server lacks the blob. With ?local=true (a peer copying) only this
+// server's own verified copy is served.
+func (s *Server) blobGet(w http.ResponseWriter, r *request) error {
+	digest := r.PathValue("digest")
+	if err := checkDigest(digest); err != nil {
+		return err
+	}
+	var f *os.File
+	var err error
+	if r.URL.Query().Get("local") == "true" {
+		f, err = s.blobr.OpenLocal(r.Context(), digest)
+	} else {
+		f, err = s.blobr.Open(r.Context(), digest)
+	}
 	if err != nil {
-		return "", 0, fmt.Errorf("blob store: %w", err)
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(tmp, h), io.LimitReader(r, MaxBlobSize+1))
-	if err != nil {
-		tmp.Close()
-		return "", 0, fmt.Errorf("blob store: receive: %w", err)
-	}
-	if n > MaxBlobSize {
-		tmp.Close()
-		return "", 0, structs.NewError(structs.CodeInvalid, "blob larger than the %s limit", structs.FormatSize(MaxBlobSize))
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return "", 0, fmt.Errorf("blob store: sync: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return "", 0, fmt.Errorf("blob store: close: %w", err)
-	}
-	digest := hex.EncodeToString(h.Sum(nil))
-	dst := b.path(digest)
-	if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
-		return "", 0, fmt.Errorf("blob store: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), dst); err != nil {
-		return "", 0, fmt.Errorf("blob store: commit %s: %w", digest, err)
-	}
-	return digest, n, nil
+	defer f.Close()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	http.ServeContent(w, r.Request, "", time.Time{}, f)
+	return nil
 }
 
-// Open returns a blob for reading.
-func (b *BlobStore) Open(digest string) (*os.File, error) {
-	if !digestRE.MatchString(digest) {
-		return nil, structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected 64 hex digits", digest)
+// blobRegister records, on the leader, that a server holds a blob.
+func (s *Server) blobRegister(r *request) (any, uint64, error) {
+	var req structs.BlobRegisterRequest
+	if err := decodeBody(r.Request, &req); err != nil {
+		return nil, 0, err
 	}
-	f, err := os.Open(b.path(digest))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, structs.NewError(structs.CodeNotFound, "blob %s not found on this server", digest)
+	if req.Digest != r.PathValue("digest") {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "the body names blob %q, the path %q", req.Digest, r.PathValue("digest"))
 	}
-	return f, err
+	if req.Now.IsZero() {
+		req.Now = time.Now().UTC()
+	}
+	if err := req.Validate(); err != nil {
+		return nil, 0, err
+	}
+	return s.applyIndex(fsm.BlobRegister, &req)
+}
+
+// blobDrop records, on the leader, that a server dropped its copy.
+func (s *Server) blobDrop(r *request) (any, uint64, error) {
+	drain(r.Request)
+	req := &structs.BlobDropRequest{Digest: r.PathValue("digest"), Server: r.PathValue("server")}
+	if err := req.Validate(); err != nil {
+		return nil, 0, err
+	}
+	return s.applyIndex(fsm.BlobDrop, req)
+}
+
+// blobList lists every blob with its references and how many copies are
+// wanted, under-replicated ones first.
+func (s *Server) blobList(r *request) (any, uint64, error) {
+	snap := r.snap
+	rows, err := snap.Blobs(nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	refs, err := snap.BlobReferences()
+	if err != nil {
+		return nil, 0, err
+	}
+	wanted := s.blobr.Wanted()
+	out := make([]*structs.Blob, 0, len(rows))
+	for _, b := range rows {
+		c := b.Copy()
+		c.References = refs[b.Digest]
+		c.Wanted = wanted
+		if c.Deleted {
+			c.Wanted = 0
+		}
+		out = append(out, c)
+	}
+	under := func(b *structs.Blob) bool { return len(b.Holders) < b.Wanted }
+	slices.SortStableFunc(out, func(a, b *structs.Blob) int {
+		if ua, ub := under(a), under(b); ua != ub {
+			if ua {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Digest, b.Digest)
+	})
+	return out, snap.TableIndex(state.TableBlobs), nil
 }

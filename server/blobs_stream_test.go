@@ -8,8 +8,6 @@ import (
 	"encoding/hex"
 	"io"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -259,26 +257,6 @@ func BenchmarkCp(b *testing.B) {
 // benchServer starts a one-server cluster with its HTTP API for a benchmark.
 func benchServer(b *testing.B) *api.Client {
 	b.Helper()
-	logger := slog.New(slog.DiscardHandler)
-	s, err := New(Config{DataDir: b.TempDir(), NodeName: "bench", Bootstrap: true, Logger: logger})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitForLeader(ctx); err != nil {
-		b.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	s.Routes(mux)
-	hs := httptest.NewServer(mux)
-	b.Cleanup(func() {
-		hs.Close()
-		s.Shutdown()
-	})
-	c, err := api.NewClient(hs.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c
+	s := startLeader(b, Config{DataDir: b.TempDir(), NodeName: "bench", Bootstrap: true, Logger: slog.New(slog.DiscardHandler)})
+	return serveAPI(b, s)
 }

@@ -73,6 +73,9 @@ func (s *Server) StartCluster(m *membership.Membership) error {
 	}
 	c.clusterID = id
 	s.cluster = c
+	if err := advertiseLogFormat(m); err != nil {
+		return err
+	}
 	if id != "" {
 		if err := c.advertiseClusterID(id); err != nil {
 			return err

@@ -38,6 +38,7 @@ func (s *Server) raftConfiguration(r *request) (any, uint64, error) {
 	for _, srv := range servers {
 		out = append(out, structs.RaftPeer{ID: string(srv.ID), Address: string(srv.Address), Suffrage: suffrage(srv.Suffrage), Leader: srv.ID == leader})
 	}
+	s.addPeerHealth(r.Context(), out, servers)
 	return out, 0, nil
 }
 

@@ -36,9 +36,11 @@ func (s *Server) clusterLeaderLoop(stop chan struct{}) {
 	ticker := time.NewTicker(c.tick)
 	defer ticker.Stop()
 	failedSince := map[string]time.Time{}
+	s.startAutopilot()
 	for {
 		s.reconcileServers()
 		s.reconcileNodes(failedSince, time.Now())
+		s.pruneDeadServers(time.Now())
 		select {
 		case <-stop:
 			return

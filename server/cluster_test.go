@@ -42,15 +42,19 @@ func clusterLogger(t *testing.T, name string) *slog.Logger {
 // livenessGrace is the node-down grace of the liveness test.
 const livenessGrace = 2 * time.Second
 
-func startMember(t *testing.T, name string, expect int, grace time.Duration, join string) *member {
+func startMember(t *testing.T, name string, expect int, grace time.Duration, join string, opts ...func(*Config)) *member {
 	t.Helper()
 	logger := clusterLogger(t, name)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := New(Config{DataDir: t.TempDir(), NodeName: name, RaftAddr: "127.0.0.1:0", Logger: logger,
-		Datacenter: "dc1", BootstrapExpect: expect, NodeDownGrace: grace, SchedulerInterval: time.Second})
+	cfg := Config{DataDir: t.TempDir(), NodeName: name, RaftAddr: "127.0.0.1:0", Logger: logger,
+		Datacenter: "dc1", BootstrapExpect: expect, NodeDownGrace: grace, SchedulerInterval: time.Second}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	srv, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +100,10 @@ func leaderOf(ms []*member) *member {
 	return nil
 }
 
+// waitLong waits for a cluster: elections and serf take seconds.
 func waitLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitWithin(t, 30*time.Second, 20*time.Millisecond, what, cond)
 }
 
 func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
@@ -306,15 +305,7 @@ func TestBootstrapExpectDisagreement(t *testing.T) {
 func TestPeersFileRecovery(t *testing.T) {
 	dir := t.TempDir()
 	logger := clusterLogger(t, "r")
-	s, err := New(Config{DataDir: dir, NodeName: "r", Bootstrap: true, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := s.WaitForLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := startLeader(t, Config{DataDir: dir, NodeName: "r", Bootstrap: true, Logger: logger})
 	j := gpuJob("kept", 0)
 	j.User = "alice"
 	j.Canonicalize()
@@ -343,14 +334,8 @@ func TestPeersFileRecovery(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	os.WriteFile(filepath.Join(dir, "raft", PeersFile), []byte(`[{"id": "r", "address": "`+addr+`"}]`), 0o600)
-	s, err = New(Config{DataDir: dir, NodeName: "r", RaftAddr: addr, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s = startLeader(t, Config{DataDir: dir, NodeName: "r", RaftAddr: addr, Logger: logger})
 	defer s.Shutdown()
-	if err := s.WaitForLeader(ctx); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := os.Stat(filepath.Join(dir, "raft", PeersFile)); !os.IsNotExist(err) {
 		t.Errorf("peers file not deleted after recovery: %v", err)
 	}

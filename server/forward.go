@@ -85,6 +85,10 @@ func (s *Server) mustForward(r *http.Request) bool {
 	if strings.HasPrefix(p, "/v1/agent/") || strings.HasPrefix(p, "/v1/status/") {
 		return false
 	}
+	// Metrics describe the server that answers (metrics.go).
+	if p == "/v1/metrics" {
+		return false
+	}
 	// Blob data lives on each server's disk: the server a client talks to
 	// stores and serves it (blob_replicate.go); holdings reach raft apart.
 	if p == "/v1/blobs" || strings.HasPrefix(p, "/v1/blobs/") {
@@ -94,6 +98,9 @@ func (s *Server) mustForward(r *http.Request) bool {
 	// this server's copy (the version itself is checked in its state).
 	if strings.HasSuffix(p, "/content") && (strings.HasPrefix(p, "/v1/datasets/") || strings.HasPrefix(p, "/v1/models/")) {
 		return false
+	}
+	if isServiceCall(p) {
+		return false // a service call: this server's gateway answers it
 	}
 	if r.Header.Get(ForwardedHeader) != "" {
 		return false
@@ -141,7 +148,7 @@ func writeCodedError(w http.ResponseWriter, status int, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": e})
+	_ = json.NewEncoder(w).Encode(structs.ErrorBody{Error: e})
 }
 
 // replayableBody reads a small request body into memory and sets GetBody,

@@ -186,8 +186,25 @@ func (s *Server) jobMetrics(r *request) (any, uint64, error) {
 	}
 	out := &structs.JobMetrics{JobID: j.ID, Metrics: m}
 	if r.URL.Query().Get("all") == "true" {
-		if out.History, err = s.metricsHistory(j); err != nil {
+		from, err := historyFrom(r.Request)
+		if err != nil {
 			return nil, 0, err
+		}
+		if j.Status.Terminal() || j.AllocID == "" {
+			out.History, err = s.metricsHistory(j)
+		} else {
+			// Running: the node's file is the history so far
+			// (metrics_live.go).
+			out.History, err = s.liveMetricsHistory(r, j)
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		out.From = from
+		if from >= len(out.History) {
+			out.History = nil
+		} else {
+			out.History = out.History[from:]
 		}
 	}
 	return out, j.ModifyIndex, nil
@@ -225,24 +242,24 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *request) error {
 	if typ != "" && typ != "stdout" && typ != "stderr" {
 		return structs.NewError(structs.CodeInvalid, "log type %q is unknown: expected stdout or stderr", typ)
 	}
-	var offset int64
-	if v := r.URL.Query().Get("offset"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 0 {
-			return structs.NewError(structs.CodeInvalid, "offset %q is not a non-negative number", v)
-		}
-		offset = n
+	offset, limit, err := logWindow(r.Request, follow)
+	if err != nil {
+		return err
 	}
 	snap := r.snap
 	j, err := jobFor(r, snap, nil, id, acl.ReadData)
 	if err != nil {
 		return err
 	}
+	if allocID := r.URL.Query().Get("alloc"); allocID != "" {
+		// One allocation of the job: a replica of a service, an attempt.
+		return s.allocLogs(w, r, j, allocID, offset, limit)
+	}
 	// A finished job's final logs are blobs on the servers: they are read
 	// there, whether or not the node that ran the job is still around.
 	if d := finalLog(j, typ); d != "" {
 		w.Header().Set(structs.AllocHeader, j.AllocID)
-		return s.serveLogBlob(w, r, d, offset)
+		return s.serveLogBlob(w, r, d, offset, limit)
 	}
 	for j.AllocID == "" && follow && !j.Status.Terminal() {
 		// Wait for placement without holding anything.
@@ -264,12 +281,45 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *request) error {
 	}
 	if j.AllocID == "" {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set(structs.OffsetHeader, "0")
+		w.Header().Set(structs.SizeHeader, "0")
 		return nil
 	}
 	a, err := snap.AllocByID(nil, j.AllocID)
 	if err != nil || a == nil {
 		return structs.NewError(structs.CodeNotFound, "allocation %s of job %s not found", j.AllocID, id)
 	}
+	return s.proxyAllocLogs(w, r, snap, j, a)
+}
+
+// allocLogs serves the logs of one allocation of job j: from its node
+// while it runs, from the final log blobs once it has ended.
+func (s *Server) allocLogs(w http.ResponseWriter, r *request, j *structs.Job, allocID string, offset, limit int64) error {
+	a, err := r.snap.AllocByID(nil, allocID)
+	if err != nil {
+		return err
+	}
+	if a == nil || a.JobID != j.ID {
+		return structs.NewError(structs.CodeNotFound, "allocation %q of job %s not found", allocID, j.ID)
+	}
+	if a.Terminal() {
+		d := a.ClientStatus.StdoutDigest
+		if r.URL.Query().Get("type") == "stderr" {
+			d = a.ClientStatus.StderrDigest
+		}
+		if d == "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			return nil
+		}
+		w.Header().Set(structs.AllocHeader, a.ID)
+		return s.serveLogBlob(w, r, d, offset, limit)
+	}
+	return s.proxyAllocLogs(w, r, r.snap, j, a)
+}
+
+// proxyAllocLogs streams a live allocation's logs from its node.
+func (s *Server) proxyAllocLogs(w http.ResponseWriter, r *request, snap *state.Snapshot, j *structs.Job, a *structs.Allocation) error {
+	id := j.ID
 	n, err := snap.NodeByID(nil, a.NodeID)
 	if err != nil || n == nil || n.HTTPAddr == "" {
 		return structs.NewError(structs.CodeUnavailable, "node %s of job %s is unknown or has no address; its logs cannot be read", a.NodeName, id)
@@ -306,35 +356,105 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *request) error {
 // queueList lists jobs in the order a user wants to read them: running
 // jobs, then pending ones in the order the scheduler will consider them,
 // then (with ?all=true) finished ones; only those the caller may see.
-func (s *Server) queueList(r *request) (any, uint64, error) {
-	all := r.URL.Query().Get("all") == "true"
-	snap := r.snap
-	jobs, err := snap.Jobs(nil)
+// ?user=, ?group=, ?queue= and ?state= filter; ?offset= and ?limit= page
+// (X-Nai-Total says how many match); ?index=&wait= block until the jobs
+// change.
+func (s *Server) queueList(w http.ResponseWriter, r *request) error {
+	f, err := queueFilterOf(r.Request)
 	if err != nil {
-		return nil, 0, err
+		return err
 	}
+	var out []*structs.Job
+	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+		jobs, err := snap.Jobs(ws)
+		if err != nil {
+			return 0, err
+		}
+		if out, err = s.queueOrder(r, snap, jobs, f); err != nil {
+			return 0, err
+		}
+		return snap.TableIndex(state.TableJobs), nil
+	})
+	if err != nil {
+		return err
+	}
+	total := len(out)
+	out = out[min(f.offset, total):]
+	if f.limit > 0 && len(out) > f.limit {
+		out = out[:f.limit]
+	}
+	w.Header().Set(structs.TotalHeader, strconv.Itoa(total))
+	writeJSON(w, idx, out)
+	return nil
+}
+
+// queueFilter is what a queue request asks for.
+type queueFilter struct {
+	all                        bool
+	user, group, queue, status string
+	offset, limit              int
+}
+
+func queueFilterOf(r *http.Request) (queueFilter, error) {
+	q := r.URL.Query()
+	f := queueFilter{all: q.Get("all") == "true", user: q.Get("user"), group: q.Get("group"), queue: q.Get("queue"), status: q.Get("state")}
+	switch structs.JobStatus(f.status) {
+	case "", structs.JobPending, structs.JobRunning:
+	case structs.JobComplete, structs.JobFailed, structs.JobCancelled, structs.JobLost:
+		f.all = true
+	default:
+		return f, structs.NewError(structs.CodeInvalid, "state %q is unknown: expected pending, running, complete, failed, cancelled or lost", f.status)
+	}
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"offset", &f.offset}, {"limit", &f.limit}} {
+		if v := q.Get(p.name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return f, structs.NewError(structs.CodeInvalid, "%s %q is not a number of 0 or more", p.name, v)
+			}
+			*p.v = n
+		}
+	}
+	return f, nil
+}
+
+func (f queueFilter) keep(j *structs.Job) bool {
+	return (f.user == "" || j.User == f.user) && (f.group == "" || j.Group == f.group) &&
+		(f.queue == "" || j.Queue == f.queue) && (f.status == "" || string(j.Status) == f.status)
+}
+
+// queueOrder puts jobs in queue order and keeps those the caller may see
+// and the filter wants.
+func (s *Server) queueOrder(r *request, snap *state.Snapshot, jobs []*structs.Job, f queueFilter) ([]*structs.Job, error) {
 	var running, done []*structs.Job
 	for _, j := range jobs {
 		switch {
 		case j.Status == structs.JobRunning:
 			running = append(running, j)
-		case j.Status.Terminal() && all:
+		case j.Status.Terminal() && f.all:
 			done = append(done, j)
 		}
 	}
 	slices.SortStableFunc(running, func(a, b *structs.Job) int { return a.StartTime.Compare(b.StartTime) })
 	out := append([]*structs.Job{}, running...)
-	now := time.Now().UTC()
-	sched, err := s.schedulerFor(snap, now)
-	if err != nil {
-		return nil, 0, err
+	if f.status == "" || f.status == string(structs.JobPending) {
+		now := time.Now().UTC()
+		sched, err := s.schedulerFor(snap, now)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range sched.Order(snap.SchedulerState(), now) {
+			if j.Status == structs.JobPending { // a running service short of replicas is listed once, running
+				out = append(out, j)
+			}
+		}
 	}
-	out = append(out, sched.Order(snap.SchedulerState(), now)...)
 	out = append(out, done...)
-	if r.acl.Enabled() {
-		out = slices.DeleteFunc(out, func(j *structs.Job) bool { return !r.acl.CanSeeJob(j.User, j.Group) })
-	}
-	return out, snap.Index(), nil
+	return slices.DeleteFunc(out, func(j *structs.Job) bool {
+		return !f.keep(j) || (r.acl.Enabled() && !r.acl.CanSeeJob(j.User, j.Group))
+	}), nil
 }
 
 // finalLog returns the blob of a finished job's log stream, "" when the job
@@ -349,17 +469,45 @@ func finalLog(j *structs.Job, typ string) string {
 	return j.StdoutDigest
 }
 
-// serveLogBlob streams a final log blob from offset.
-func (s *Server) serveLogBlob(w http.ResponseWriter, r *request, digest string, offset int64) error {
+// serveLogBlob streams a final log blob from offset (negative: from the
+// end), limit bytes of it when limit > 0.
+func (s *Server) serveLogBlob(w http.ResponseWriter, r *request, digest string, offset, limit int64) error {
 	f, err := s.openBlob(r.Context(), digest)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if _, err := f.Seek(offset, io.SeekStart); err != nil {
-		return fmt.Errorf("seek in log blob %s: %w", digest, err)
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("log blob %s: %w", digest, err)
+	}
+	start, n := structs.LogRange(offset, limit, fi.Size())
+	if n < 0 {
+		n = max(fi.Size()-start, 0)
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = io.Copy(w, f)
+	w.Header().Set(structs.OffsetHeader, strconv.FormatInt(start, 10))
+	w.Header().Set(structs.SizeHeader, strconv.FormatInt(fi.Size(), 10))
+	_, _ = io.Copy(w, io.NewSectionReader(f, start, n))
 	return nil
+}
+
+// logWindow reads a log request's ?offset= (negative: counted from the
+// end) and ?limit= (bytes; not with follow=true).
+func logWindow(r *http.Request, follow bool) (offset, limit int64, err error) {
+	q := r.URL.Query()
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return 0, 0, structs.NewError(structs.CodeInvalid, "offset %q is not a byte offset (a number; negative counts from the end)", v)
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.ParseInt(v, 10, 64); err != nil || limit <= 0 {
+			return 0, 0, structs.NewError(structs.CodeInvalid, "limit %q is not a number of bytes above 0", v)
+		}
+		if follow {
+			return 0, 0, structs.NewError(structs.CodeInvalid, "limit and follow=true are alternatives: a followed log has no end")
+		}
+	}
+	return offset, limit, nil
 }

@@ -15,14 +15,10 @@ import (
 // write; {id} is a node id, a unique prefix of one, or a node name.
 func (s *Server) nodeDrain(r *request) (any, uint64, error) {
 	var spec structs.NodeDrainSpec
-	if err := decodeBody(r.Request, &spec); err != nil {
-		return nil, 0, err
-	}
-	n, err := resolveNode(r.snap, r.PathValue("id"))
+	n, err := nodeWrite(r, &spec)
 	if err != nil {
 		return nil, 0, err
 	}
-	r.audit = "node " + n.Name
 	now := time.Now().UTC()
 	req := &structs.NodeDrainRequest{NodeID: n.ID, Drain: spec.Enable, Now: now}
 	switch {
@@ -43,14 +39,10 @@ func (s *Server) nodeDrain(r *request) (any, uint64, error) {
 
 func (s *Server) nodeEligibility(r *request) (any, uint64, error) {
 	var spec structs.NodeEligibilitySpec
-	if err := decodeBody(r.Request, &spec); err != nil {
-		return nil, 0, err
-	}
-	n, err := resolveNode(r.snap, r.PathValue("id"))
+	n, err := nodeWrite(r, &spec)
 	if err != nil {
 		return nil, 0, err
 	}
-	r.audit = "node " + n.Name
 	req := &structs.NodeEligibilityRequest{NodeID: n.ID, Eligible: spec.Eligible, Now: time.Now().UTC()}
 	return s.applyAndAnswerNode(fsm.NodeEligibility, req, n.ID)
 }
@@ -101,5 +93,19 @@ func resolveNode(snap *state.Snapshot, id string) (*structs.Node, error) {
 	if n == nil {
 		return nil, structs.NewError(structs.CodeNotFound, "node %s not found", id)
 	}
+	return n, nil
+}
+
+// nodeWrite decodes a node write's body into spec and finds the node the
+// path names, which the audit record then names.
+func nodeWrite(r *request, spec any) (*structs.Node, error) {
+	if err := decodeBody(r.Request, spec); err != nil {
+		return nil, err
+	}
+	n, err := resolveNode(r.snap, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	r.audit = "node " + n.Name
 	return n, nil
 }

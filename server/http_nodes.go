@@ -133,7 +133,8 @@ func (s *Server) nodeAllocs(r *request) (any, uint64, error) {
 			if err != nil {
 				return 0, err
 			}
-			c.Job = j
+			// An old replica of a service in a rollout runs its old spec.
+			c.Job = j.SpecFor(a.JobVersion)
 			if j != nil && j.Resources.Nodes > 1 {
 				g, err := gangInfo(snap, c, j)
 				if err != nil {
@@ -179,6 +180,13 @@ func (s *Server) allocUpdate(r *request) (any, uint64, error) {
 				return nil, 0, err
 			} else if a != nil && a.NodeID != id {
 				return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: allocation %s runs on node %s, not on client node %s", a.ID, a.NodeID, id)
+			}
+		}
+	}
+	for _, u := range req.Updates {
+		if u != nil && u.Client.Hook != nil {
+			if err := u.Client.Hook.Validate(); err != nil {
+				return nil, 0, structs.NewError(structs.CodeInvalid, "alloc %s: %v", u.AllocID, err)
 			}
 		}
 	}

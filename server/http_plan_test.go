@@ -2,8 +2,6 @@ package server
 
 import (
 	"context"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -135,16 +133,6 @@ func TestJobPlan(t *testing.T) {
 		if _, err := c.PlanJobs(ctx, dep); structs.CodeOf(err) != structs.CodeInvalid || !strings.Contains(err.Error(), `"404"`) {
 			t.Errorf("unknown dependency: %v, want invalid naming 404", err)
 		}
-		for _, body := range []string{"not json", `{"jobs": []}`, `{"jobs": [null]}`} {
-			resp, err := http.Post(c.Address()+"/v1/jobs/plan", "application/json", strings.NewReader(body))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":"invalid"`) {
-				t.Errorf("body %q: status %d %s, want 400 with code invalid", body, resp.StatusCode, b)
-			}
-		}
+		postRefused(t, c, "/v1/jobs/plan", "not json", `{"jobs": []}`, `{"jobs": [null]}`)
 	})
 }

@@ -30,7 +30,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/jobs/{id}/outputs", Cap: acl.User, stream: s.jobOutputs, Doc: "the tar+gzip archive of what the job left in NAI_OUTPUT_DIR"},
 		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values (?all=true: the full history)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/priority", Cap: acl.User, handle: s.jobPriority, Doc: "the priority factors of a pending job"},
-		{Method: "GET", Path: "/v1/queue", Cap: acl.User, handle: s.queueList, Doc: "running and pending jobs in scheduling order (?all=true adds finished ones)"},
+		{Method: "GET", Path: "/v1/queue", Cap: acl.User, stream: s.queueList, Doc: "running and pending jobs in scheduling order (?all=true adds finished ones; ?user= ?group= ?queue= ?state= filter; ?offset= ?limit= page, X-Nai-Total; blocking with ?index=&wait=)"},
 		{Method: "GET", Path: "/v1/queue/priority", Cap: acl.User, handle: s.queuePriority, Doc: "the priority factors of every pending job the caller may see"},
 
 		// Nodes.
@@ -87,6 +87,10 @@ func (s *Server) routes() []route {
 	}
 	rs = append(rs, s.artifactRoutes()...)
 	rs = append(rs, s.aclRoutes()...)
+	rs = append(rs, s.operatorRoutes()...)
+	rs = append(rs, s.metricsRoutes()...)
+	rs = append(rs, s.uiRoutes()...)
+	rs = append(rs, s.serviceRoutes()...)
 	return rs
 }
 
@@ -104,6 +108,8 @@ func (s *Server) Routes(outer *http.ServeMux) {
 		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 	})
 	outer.Handle("/v1/", s.forward(mux))
+	// The web UI's static files (ui.go): served by any server itself.
+	outer.Handle("/ui/", mux)
 }
 
 // RouteTable lists the API's routes (method, path, capability, what it

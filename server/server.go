@@ -18,8 +18,10 @@ import (
 
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/gateway"
 	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/scheduler"
+	"github.com/nai-project/nai/server/blobstore"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -54,6 +56,11 @@ type Config struct {
 	Datacenter      string
 	BootstrapExpect int
 	NodeDownGrace   time.Duration
+	// Autopilot (autopilot.go): remove servers serf has shown not alive
+	// for DeadServerThreshold (0: DefaultDeadServerThreshold), while the
+	// live servers stay a majority.
+	CleanupDeadServers  bool
+	DeadServerThreshold time.Duration
 
 	// Blobs (blob_replicate.go, blob_gc.go): copies wanted of each blob
 	// (0: every server), how long an unreferenced blob is kept (0:
@@ -94,6 +101,11 @@ type ACLConfig struct {
 	// allows one more bootstrap (docs/operations.md); default
 	// DataDir/acl-bootstrap-reset.
 	BootstrapResetFile string
+	// InitialManagementToken and InitialNodeToken are secrets the first
+	// leader of a never-bootstrapped cluster makes a management token and
+	// a node token with (acl_initial.go).
+	InitialManagementToken string
+	InitialNodeToken       string
 }
 
 // Server is one nai server: raft, the FSM, the leader loop and the API.
@@ -104,7 +116,7 @@ type Server struct {
 	raft   *raft.Raft
 	trans  *raft.NetworkTransport
 	store  *raftboltdb.BoltStore
-	blobs  *BlobStore
+	blobs  *blobstore.Store
 	sched  *scheduler.Scheduler
 
 	// changeCh is signalled (without blocking) after every applied raft
@@ -115,8 +127,10 @@ type Server struct {
 	usage usageCache
 	// cluster is nil for a single dev server (see cluster.go).
 	cluster *cluster
-	// blobm is blob replication's state (blob_replicate.go).
-	blobm *blobMaint
+	// blobr keeps blobs replicated (blob_replicate.go); blobLoops
+	// starts its loops once.
+	blobr     *blobstore.Replicator
+	blobLoops sync.Once
 
 	// idents caches resolved callers (door.go); httpTransport and
 	// peerClient make this server's calls to other agents.
@@ -128,6 +142,15 @@ type Server struct {
 	peerTransport *http.Transport
 	peerClient    *http.Client
 	audit         *auditLog
+	// restoring allows one snapshot restore at a time (snapshot.go).
+	restoring sync.Mutex
+	// ap is the leader's autopilot state (autopilot.go).
+	ap autopilot
+	// metrics are the Prometheus instruments (metrics.go).
+	metrics *serverMetrics
+	// gateway proxies service calls; its table follows this server's
+	// state (services.go).
+	gateway *gateway.Gateway
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -163,7 +186,6 @@ func New(cfg Config) (*Server, error) {
 		shutdownCh: make(chan struct{}),
 		changeCh:   make(chan struct{}, 1),
 		leaderCh:   make(chan bool, 16),
-		blobm:      newBlobMaint(),
 		tls:        cfg.TLS,
 	}
 	s.httpTransport = http.DefaultTransport.(*http.Transport).Clone()
@@ -183,6 +205,7 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.ACL.BootstrapResetFile = filepath.Join(cfg.DataDir, "acl-bootstrap-reset")
 	}
 	s.audit = newAuditLog(s, cfg.Audit)
+	s.metrics = newServerMetrics(s)
 	raftDir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
 		return nil, fmt.Errorf("create raft dir: %w", err)
@@ -191,11 +214,12 @@ func New(cfg Config) (*Server, error) {
 	if blobDir == "" {
 		blobDir = filepath.Join(cfg.DataDir, "blobs")
 	}
-	blobs, err := NewBlobStore(blobDir)
+	blobs, err := blobstore.New(blobDir)
 	if err != nil {
 		return nil, err
 	}
 	s.blobs = blobs
+	s.blobr = s.newReplicator(blobs)
 	f, err := fsm.New(cfg.Logger.With("component", "fsm"))
 	if err != nil {
 		return nil, fmt.Errorf("create fsm: %w", err)
@@ -205,8 +229,11 @@ func New(cfg Config) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.gateway = gateway.New(gateway.Config{Logger: cfg.Logger.With("component", "gateway")})
+	s.wg.Add(2)
 	go s.monitorLeadership()
+	s.watchLeader()
+	go s.runGatewayTable()
 	s.startAuditFlusher()
 	if cfg.Bootstrap {
 		// A cluster member starts them in StartCluster, once it has peers.
@@ -276,7 +303,7 @@ func (s *Server) setupRaft(dir string) error {
 	if err := s.recoverFromPeersFile(rc, cache, store, snaps, trans, dir); err != nil {
 		return err
 	}
-	r, err := raft.NewRaft(rc, &notifyFSM{FSM: s.fsm, changed: s.changeCh}, cache, store, snaps, trans)
+	r, err := raft.NewRaft(rc, &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore}, cache, store, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
@@ -362,10 +389,12 @@ func (s *Server) WaitForLeader(ctx context.Context) error {
 // apply sends one typed request through raft and returns the FSM's answer.
 // It must run on the leader; elsewhere it returns ErrNotLeader.
 func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
-	b, err := fsm.Encode(t, req)
+	// In the log format every server of the cluster reads (autopilot.go).
+	b, err := s.encode(t, req)
 	if err != nil {
 		return nil, 0, fmt.Errorf("encode raft entry: %w", err)
 	}
+	start := time.Now()
 	fut := s.raft.Apply(b, s.cfg.ApplyTimeout)
 	if err := fut.Error(); err != nil {
 		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
@@ -373,6 +402,7 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 		}
 		return nil, 0, fmt.Errorf("raft apply: %w", err)
 	}
+	s.metrics.observeApply(start)
 	resp := fut.Response()
 	if e, ok := resp.(error); ok && e != nil {
 		return nil, fut.Index(), e
@@ -385,6 +415,7 @@ func (s *Server) Shutdown() error {
 	var err error
 	s.shutdownOnce.Do(func() {
 		close(s.shutdownCh)
+		s.blobr.Close()
 		if s.raft != nil {
 			err = s.raft.Shutdown().Error()
 		}
@@ -409,6 +440,9 @@ func (s *Server) closeStores() {
 type notifyFSM struct {
 	*fsm.FSM
 	changed chan struct{}
+	// restored runs after the state was replaced by a snapshot
+	// (snapshot.go).
+	restored func()
 }
 
 func (n *notifyFSM) Apply(l *raft.Log) any {
@@ -419,6 +453,9 @@ func (n *notifyFSM) Apply(l *raft.Log) any {
 
 func (n *notifyFSM) Restore(rc io.ReadCloser) error {
 	err := n.FSM.Restore(rc)
+	if err == nil && n.restored != nil {
+		n.restored()
+	}
 	n.signal()
 	return err
 }

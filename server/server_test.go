@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/builders"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -25,28 +26,43 @@ func testServer(t testing.TB, dir string, opts ...func(*Config)) (*Server, *api.
 	for _, o := range opts {
 		o(&cfg)
 	}
+	s := startLeader(t, cfg)
+	return s, serveAPI(t, s)
+}
+
+// startLeader starts a server and waits until it leads.
+func startLeader(tb testing.TB, cfg Config) *Server {
+	tb.Helper()
 	s, err := New(cfg)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.WaitForLeader(ctx); err != nil {
-		t.Fatal(err)
+		s.Shutdown()
+		tb.Fatal(err)
 	}
+	return s
+}
+
+// serveAPI serves s's routes on a loopback listener and returns a client
+// of it; both end, and s shuts down, with the test.
+func serveAPI(tb testing.TB, s *Server) *api.Client {
+	tb.Helper()
 	mux := http.NewServeMux()
 	s.Routes(mux)
 	hs := httptest.NewServer(mux)
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		hs.CloseClientConnections()
 		hs.Close()
 		s.Shutdown()
 	})
 	c, err := api.NewClient(hs.URL)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	return s, c
+	return c
 }
 
 type testWriter struct{ t testing.TB }
@@ -56,27 +72,48 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// testNode is a node named node-<id> with n GPUs, 16 cores and 64 GiB,
+// whose agent address answers nothing.
 func testNode(id string, gpus int) *structs.Node {
-	n := &structs.Node{ID: id, Name: "node-" + id, HTTPAddr: "http://127.0.0.1:1", CPU: 16, MemoryBytes: 64 << 30}
-	for i := range gpus {
-		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: "GPU-" + id + "-" + string(rune('a'+i)), Model: "NVIDIA H100", MemoryBytes: 80 << 30, Healthy: true})
-	}
-	return n
+	return builders.Node(id).Name("node-" + id).GPUs(gpus).CPU(16).Memory(64 << 30).HTTPAddr("http://127.0.0.1:1").Build()
 }
 
+// gpuJob is alice's job asking for gpus GPUs.
 func gpuJob(name string, gpus int) *structs.Job {
-	return &structs.Job{Name: name, User: "alice", Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: gpus}},
-		Task: structs.Task{Command: "/bin/true"}}
+	return builders.Job(name).GPUs(gpus).Command("/bin/true").Build()
 }
 
 func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	waitWithin(t, 10*time.Second, 5*time.Millisecond, what, cond)
+}
+
+// waitWithin polls cond every poll until it holds, failing the test after
+// timeout.
+func waitWithin(t testing.TB, timeout, poll time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting until %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(poll)
+	}
+}
+
+// postRefused posts each body to path and expects a 400 with code invalid.
+func postRefused(t *testing.T, c *api.Client, path string, bodies ...string) {
+	t.Helper()
+	for _, body := range bodies {
+		resp, err := http.Post(c.Address()+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":"invalid"`) {
+			t.Errorf("POST %s %q: status %d %s, want 400 with code invalid", path, body, resp.StatusCode, b)
+		}
 	}
 }
 
@@ -180,7 +217,8 @@ func TestRestartKeepsState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	digest, _, err := s.blobs.Put(strings.NewReader("outputs"))
+	info, err := s.blobs.Put(strings.NewReader("outputs"), "")
+	digest := info.Digest
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,15 +258,5 @@ func TestAPIErrors(t *testing.T) {
 	if len(jobs) != 0 {
 		t.Errorf("a refused submission left %d jobs", len(jobs))
 	}
-	for _, body := range []string{"not json", `{"jobs": []}`, `{"job": {"name": "x"}, "surprise": 1}`} {
-		resp, err := http.Post(c.Address()+"/v1/jobs", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), `"code":"invalid"`) {
-			t.Errorf("body %q: status %d %s, want 400 with code invalid", body, resp.StatusCode, b)
-		}
-	}
+	postRefused(t, c, "/v1/jobs", "not json", `{"jobs": []}`, `{"job": {"name": "x"}, "surprise": 1}`)
 }

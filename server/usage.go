@@ -69,6 +69,9 @@ func (s *Server) gcJobs(stop chan struct{}) {
 		}
 		now := time.Now().UTC()
 		req := &structs.JobGCRequest{Before: now.Add(-s.jobGCThreshold()), Max: jobGCBatch, Now: now}
+		if !fsm.Reads(s.logFormat(), fsm.JobGC) {
+			return // a server not yet upgraded could not apply it
+		}
 		resp, _, err := s.apply(fsm.JobGC, req)
 		if err != nil {
 			s.logger.Error("job gc", "err", err)

@@ -20,12 +20,34 @@ type AgentMember struct {
 	TagsError       string `json:"tags_error,omitempty"`
 }
 
-// RaftPeer is one server of the raft configuration.
+// RaftPeer is one server of the raft configuration, with its health as
+// the server that answered sees it (`nai operator raft list-peers`).
 type RaftPeer struct {
 	ID       string `json:"id"`
 	Address  string `json:"address"`
 	Suffrage string `json:"suffrage"` // voter, nonvoter
 	Leader   bool   `json:"leader"`
+
+	// SerfStatus is alive, failed or left, "absent" when serf does not
+	// list the server.
+	SerfStatus string `json:"serf_status,omitempty"`
+	// Version is its nai build and LogFormat the newest raft log format
+	// it reads (0: unknown).
+	Version   string `json:"version,omitempty"`
+	LogFormat int    `json:"log_format,omitempty"`
+	// LastIndex is its last raft index, Lag how many entries it is behind
+	// the leader, LastContact how long ago it last heard from the leader
+	// (0 for the leader).
+	LastIndex   uint64   `json:"last_index"`
+	Lag         uint64   `json:"lag"`
+	LastContact Duration `json:"last_contact"`
+	// Healthy: alive in serf, answering, in touch with the leader and
+	// not far behind it; Problem says what is wrong otherwise.
+	Healthy bool   `json:"healthy"`
+	Problem string `json:"problem,omitempty"`
+	// FailedSince is when the leader first saw it not alive in serf
+	// (dead server cleanup counts from it).
+	FailedSince time.Time `json:"failed_since,omitzero"`
 }
 
 // AgentProblem is a condition the operator should fix (a failing join, a

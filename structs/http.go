@@ -1,5 +1,7 @@
 package structs
 
+import "time"
+
 // The HTTP API's own small pieces: headers and the bodies of answers that
 // carry no domain object.
 
@@ -17,7 +19,38 @@ const (
 	// reads from any server.
 	LastIndexHeader = "X-Nai-Last-Index"
 	MinIndexHeader  = "X-Nai-Min-Index"
+	// OffsetHeader is the byte offset of the first byte of a log answer:
+	// a negative ?offset= counts from the end, and this says where that
+	// was, so a reader can ask for what comes before it.
+	OffsetHeader = "X-Nai-Offset"
+	// SizeHeader is the size of the log when the answer began.
+	SizeHeader = "X-Nai-Size"
+	// NextOffsetHeader is where the next read of a growing file starts
+	// (a client's answer of an allocation's metrics file).
+	NextOffsetHeader = "X-Nai-Next-Offset"
+	// TotalHeader is how many items a paged list holds in all
+	// (GET /v1/queue?limit=N).
+	TotalHeader = "X-Nai-Total"
+	// ReplicaHeader names, in every answer a service gave through the
+	// gateway, the allocation of the replica that answered; an answer
+	// without it is the gateway's own (an error).
+	ReplicaHeader = "X-Nai-Replica"
 )
+
+// LogRange resolves a log read's ?offset= and ?limit= against the log's
+// size: a negative offset counts back from the end (-65536: the last 64
+// KiB), a limit of 0 means to the end. It returns where to start and how
+// many bytes to send (-1: all there is, following).
+func LogRange(offset, limit, size int64) (start, n int64) {
+	start = offset
+	if start < 0 {
+		start = max(size+offset, 0)
+	}
+	if limit <= 0 {
+		return start, -1
+	}
+	return start, limit
+}
 
 // ErrorBody is the body of every error answer:
 // {"error": {"code": "not_found", "message": "job 42 not found"}}.
@@ -55,4 +88,11 @@ type BlobInfo struct {
 type UploadSession struct {
 	ID     string `json:"id"`
 	Offset int64  `json:"offset"`
+}
+
+// GPUFaultInjected answers the injection of a fault into a fake GPU of a
+// dev agent.
+type GPUFaultInjected struct {
+	Fault string    `json:"fault"`
+	Time  time.Time `json:"time"`
 }

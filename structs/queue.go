@@ -100,7 +100,8 @@ func (q *Queue) Validate() error {
 func (q *Queue) Admit(j *Job) error {
 	// As in Slurm, a job without a limit gets the queue's default, or its
 	// maximum when it has no default.
-	if j.TimeLimit == 0 {
+	// A service runs until it is stopped: time limits are not for it.
+	if j.TimeLimit == 0 && !j.IsService() {
 		j.TimeLimit = q.DefaultTimeLimit
 		if j.TimeLimit == 0 {
 			j.TimeLimit = q.MaxTimeLimit

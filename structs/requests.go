@@ -93,6 +93,8 @@ type JobMetrics struct {
 	JobID   string             `json:"job_id"`
 	Metrics map[string]float64 `json:"metrics"`
 	// History is every line the job wrote to NAI_METRICS_FILE, in order
-	// (GET /v1/jobs/{id}/metrics?all=true, once the job has ended).
+	// (GET /v1/jobs/{id}/metrics?all=true; while the job runs, what it
+	// wrote so far), from line From on (?from=N).
 	History []json.RawMessage `json:"history,omitempty"`
+	From    int               `json:"from,omitempty"`
 }

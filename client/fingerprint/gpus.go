@@ -3,7 +3,6 @@
 package fingerprint
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
@@ -122,10 +121,4 @@ func cString(b []int8) string {
 		out = append(out, byte(c))
 	}
 	return string(out)
-}
-
-// errIs reports whether err carries the NVML return code.
-func errIs(err error, ret nvml.Return) bool {
-	var r nvml.Return
-	return errors.As(err, &r) && r == ret
 }

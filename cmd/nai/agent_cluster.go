@@ -97,9 +97,13 @@ func runClusterAgent(c *cli.Context) error {
 			BlobReplicas:    cfg.Server.BlobReplicas,
 			BlobRetention:   cfg.Server.BlobRetention,
 			JobGCThreshold:  cfg.Server.JobGCThreshold,
-			ACL:             server.ACLConfig{Enabled: cfg.ACL.Enabled},
+			ACL:             cfg.serverACL(),
 			TLS:             tlsAgent,
 			Logger:          logger.With("component", "server"),
+
+			// Autopilot (server/autopilot.go).
+			CleanupDeadServers:  cfg.Server.CleanupDeadServers,
+			DeadServerThreshold: cfg.Server.DeadServerThreshold,
 		})
 		if err != nil {
 			return fail("start server: %v", err)
@@ -169,6 +173,8 @@ func runClusterAgent(c *cli.Context) error {
 			ACLEnabled:    cfg.ACL.Enabled,
 			RegisterToken: registerToken,
 			RootTasks:     rootTasks,
+			Hooks:         cfg.clientHooks(),
+			ServicePorts:  cfg.Client.ServicePorts,
 		})
 		if err != nil {
 			return fail("start client: %v", err)
@@ -215,10 +221,14 @@ func runClusterAgent(c *cli.Context) error {
 	if cl != nil {
 		mux.Handle("GET /v1/client/allocations/{id}/logs", cl.Handler())
 		mux.Handle("POST /v1/client/dev/gpu-fault", cl.Handler()) // 404 unless the GPUs are fake
+		mux.Handle("GET /v1/client/allocations/{id}/metrics", cl.Handler())
+		if err := serveClientMetrics(mux, srv, cl); err != nil {
+			return fail("metrics: %v", err)
+		}
 	}
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
+	hs := &http.Server{Handler: server.GuardServicePaths(mux), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
 		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn)}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
@@ -259,6 +269,7 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	if cl != nil {
 		reloader.client, reloader.hostCPU, reloader.hostMemory = cl, hostCPU, hostMemory
+		reloader.hooks = cl
 	}
 	leave := false
 wait:

@@ -42,6 +42,10 @@ type agentConfig struct {
 		// JobGCThreshold is how long finished jobs stay in the live
 		// tables (their usage stays in the accounting rows).
 		JobGCThreshold time.Duration
+		// Autopilot (server/autopilot.go): remove servers gone longer
+		// than the threshold, never below a majority.
+		CleanupDeadServers  bool
+		DeadServerThreshold time.Duration
 	}
 	Client struct {
 		Enabled        bool
@@ -51,6 +55,11 @@ type agentConfig struct {
 		ReservedMemory int64
 		// AllowRootTasks lets tasks run as root on this node.
 		AllowRootTasks bool
+		// Hooks: the node's prolog and epilog (agent_hooks.go).
+		Prolog, Epilog string
+		HookTimeout    time.Duration
+		// ServicePorts is the range service replicas' ports come from.
+		ServicePorts structs.PortRange
 	}
 	// ACL is on by default outside -dev: every API call needs a token.
 	ACL struct {
@@ -58,6 +67,11 @@ type agentConfig struct {
 		// AgentToken is what a client agent registers its node with (a
 		// token of policy node).
 		AgentToken string
+		// Servers: the secrets of the management token and of a node
+		// token that the first leader makes when ACLs were never
+		// bootstrapped (server/acl_initial.go).
+		InitialManagementToken string
+		InitialNodeToken       string
 	}
 	// TLS is mutual TLS for HTTP (all parties) and raft.
 	TLS     tlsutil.Config
@@ -69,6 +83,7 @@ func defaultAgentConfig() *agentConfig {
 	c := &agentConfig{Datacenter: "dc1", BindAddr: "127.0.0.1", LogLevel: "info"}
 	c.Ports.HTTP, c.Ports.Raft, c.Ports.Serf = 4646, 4647, 4648
 	c.Server.NodeDownGrace = server.DefaultNodeDownGrace
+	c.Server.DeadServerThreshold = server.DefaultDeadServerThreshold
 	c.ACL.Enabled = true
 	return c
 }
@@ -98,8 +113,10 @@ type fileTLS struct {
 }
 
 type fileACL struct {
-	Enabled    *bool   `hcl:"enabled,optional"`
-	AgentToken *string `hcl:"agent_token,optional"`
+	Enabled                *bool   `hcl:"enabled,optional"`
+	AgentToken             *string `hcl:"agent_token,optional"`
+	InitialManagementToken *string `hcl:"initial_management_token,optional"`
+	InitialNodeToken       *string `hcl:"initial_node_token,optional"`
 }
 
 type filePorts struct {
@@ -115,14 +132,21 @@ type fileServer struct {
 	BlobReplicas    *int           `hcl:"blob_replicas,optional"`
 	BlobRetention   hcl.Expression `hcl:"blob_retention,optional"`
 	JobGCThreshold  hcl.Expression `hcl:"job_gc_threshold,optional"`
+	// Autopilot.
+	CleanupDeadServers  *bool          `hcl:"cleanup_dead_servers,optional"`
+	DeadServerThreshold hcl.Expression `hcl:"dead_server_threshold,optional"`
 }
 
 type fileClient struct {
-	Enabled        *bool         `hcl:"enabled,optional"`
-	DevGPUs        *int          `hcl:"dev_gpus,optional"`
-	CgroupParent   *string       `hcl:"cgroup_parent,optional"`
-	AllowRootTasks *bool         `hcl:"allow_root_tasks,optional"`
-	Reserved       *fileReserved `hcl:"reserved,block"`
+	Enabled        *bool          `hcl:"enabled,optional"`
+	DevGPUs        *int           `hcl:"dev_gpus,optional"`
+	CgroupParent   *string        `hcl:"cgroup_parent,optional"`
+	AllowRootTasks *bool          `hcl:"allow_root_tasks,optional"`
+	ServicePorts   *string        `hcl:"service_ports,optional"`
+	Reserved       *fileReserved  `hcl:"reserved,block"`
+	Prolog         *string        `hcl:"prolog,optional"`
+	Epilog         *string        `hcl:"epilog,optional"`
+	HookTimeout    hcl.Expression `hcl:"hook_timeout,optional"`
 }
 
 type fileReserved struct {
@@ -236,6 +260,15 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 				cfg.Server.JobGCThreshold = d
 			}
 		}
+		set(&cfg.Server.CleanupDeadServers, s.CleanupDeadServers)
+		if str, rng, ok := stringExpr(s.DeadServerThreshold, errs); ok {
+			d, err := time.ParseDuration(str)
+			if err != nil || d <= 0 {
+				errs.add("%s: dead_server_threshold %q is not a positive duration such as \"10m\"", pos(rng), str)
+			} else {
+				cfg.Server.DeadServerThreshold = d
+			}
+		}
 	}
 	if t := fc.TLS; t != nil {
 		set(&cfg.TLS.CAFile, t.CAFile)
@@ -246,12 +279,22 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 	if a := fc.ACL; a != nil {
 		set(&cfg.ACL.Enabled, a.Enabled)
 		set(&cfg.ACL.AgentToken, a.AgentToken)
+		set(&cfg.ACL.InitialManagementToken, a.InitialManagementToken)
+		set(&cfg.ACL.InitialNodeToken, a.InitialNodeToken)
 	}
 	if c := fc.Client; c != nil {
 		set(&cfg.Client.Enabled, c.Enabled)
 		set(&cfg.Client.DevGPUs, c.DevGPUs)
 		set(&cfg.Client.CgroupParent, c.CgroupParent)
 		set(&cfg.Client.AllowRootTasks, c.AllowRootTasks)
+		c.applyHooks(cfg, errs) // agent_hooks.go
+		if c.ServicePorts != nil {
+			pr, err := structs.ParsePortRange(*c.ServicePorts)
+			if err != nil {
+				errs.add("client.service_ports: %v", err)
+			}
+			cfg.Client.ServicePorts = pr
+		}
 		if r := c.Reserved; r != nil {
 			set(&cfg.Client.ReservedCPU, r.CPU)
 			if str, rng, ok := stringExpr(r.Memory, errs); ok {
@@ -325,6 +368,7 @@ func clusterFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate (PEM), from `nai tls cert create`"},
 		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key (PEM)"},
 		&cli.BoolFlag{Name: "tls-verify-server-hostname", Usage: "check that servers hold a server.<dc>.nai certificate"},
+		&cli.StringFlag{Name: "service-ports", Usage: "FIRST-LAST: the ports service replicas listen on (default " + structs.DefaultServicePorts + ")"},
 	}
 }
 
@@ -395,6 +439,13 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 	}
 	if c.IsSet("allow-root-tasks") {
 		cfg.Client.AllowRootTasks = c.Bool("allow-root-tasks")
+	}
+	if c.IsSet("service-ports") {
+		pr, err := structs.ParsePortRange(c.String("service-ports"))
+		if err != nil {
+			errs.add("-service-ports: %v", err)
+		}
+		cfg.Client.ServicePorts = pr
 	}
 	if c.IsSet("reserved-cpu") {
 		cfg.Client.ReservedCPU = c.Float64("reserved-cpu")
@@ -469,6 +520,9 @@ func (cfg *agentConfig) validate() error {
 	if cfg.Client.ReservedCPU < 0 {
 		errs.add("client.reserved.cpu %v is negative", cfg.Client.ReservedCPU)
 	}
+	if cfg.Client.Enabled {
+		cfg.validateHooks(errs) // agent_hooks.go
+	}
 	if cfg.Encrypt != "" {
 		if _, err := membership.DecodeKey(cfg.Encrypt); err != nil {
 			errs.add("encrypt: %v", err)
@@ -486,6 +540,19 @@ func (cfg *agentConfig) validate() error {
 	if err := cfg.TLS.Validate(); err != nil {
 		errs.add("%v", err)
 	}
+	for name, secret := range map[string]string{"acl.initial_management_token": cfg.ACL.InitialManagementToken, "acl.initial_node_token": cfg.ACL.InitialNodeToken} {
+		if secret == "" {
+			continue
+		}
+		if !cfg.Server.Enabled {
+			errs.add("%s is for servers (the first leader makes the token); a client registers with acl.agent_token", name)
+		} else if err := server.ValidInitialSecret(secret); err != nil {
+			errs.add("%s %v", name, err)
+		}
+	}
+	if cfg.ACL.InitialNodeToken != "" && cfg.ACL.InitialManagementToken == "" {
+		errs.add("acl.initial_node_token needs acl.initial_management_token: the node token is made when the first leader bootstraps ACLs")
+	}
 	sort.Strings(errs.problems)
 	return errs.err()
 }
@@ -496,4 +563,10 @@ func (cfg *agentConfig) httpListenAddr() string {
 		return cfg.HTTPAddr
 	}
 	return net.JoinHostPort(cfg.BindAddr, fmt.Sprint(cfg.Ports.HTTP))
+}
+
+// serverACL is the server's part of the acl block.
+func (cfg *agentConfig) serverACL() server.ACLConfig {
+	return server.ACLConfig{Enabled: cfg.ACL.Enabled,
+		InitialManagementToken: cfg.ACL.InitialManagementToken, InitialNodeToken: cfg.ACL.InitialNodeToken}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"flag"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ func TestLoadAgentConfig(t *testing.T) {
 	full := defaultAgentConfig()
 	full.NodeName, full.Datacenter, full.DataDir, full.BindAddr = "gpu-07", "dc1", "/var/lib/nai", "10.0.0.7"
 	full.Server.Enabled, full.Server.BootstrapExpect, full.Server.NodeDownGrace = true, 3, 30*time.Second
+	full.Server.CleanupDeadServers, full.Server.DeadServerThreshold = true, 30*time.Minute
 	full.Client.Enabled, full.Client.ReservedCPU, full.Client.ReservedMemory = true, 1, 2<<30
 	full.Join = []string{"10.0.0.1:4648"}
 	full.Encrypt = "6EcAhT9Cl8mJtWOLumWOVg9LFjIrBc0Q4DYkEK3w1jU="
@@ -54,7 +56,8 @@ func TestLoadAgentConfigErrors(t *testing.T) {
 		{"unknown block", "testdata/agent/unknown.hcl", []string{"testdata/agent/unknown.hcl:2:1:", `"servers"`}},
 		{"bad values", "testdata/agent/badvalues.hcl", []string{
 			`testdata/agent/badvalues.hcl:4:21: node_down_grace "soon" is not a positive duration`,
-			`testdata/agent/badvalues.hcl:8:14: reserved memory "lots" is not a size`,
+			`testdata/agent/badvalues.hcl:5:27: dead_server_threshold "never" is not a positive duration`,
+			`testdata/agent/badvalues.hcl:9:14: reserved memory "lots" is not a size`,
 		}},
 		{"missing file", "testdata/agent/nope.hcl", []string{"nope.hcl", "no such file"}},
 	}
@@ -150,6 +153,73 @@ func TestExampleClusterConfigs(t *testing.T) {
 					t.Errorf("port %d is used by %s too", p, other)
 				}
 				ports[p] = f
+			}
+		})
+	}
+}
+
+// The initial tokens of the acl block: servers only, long random secrets,
+// the node token only with the management token.
+func TestACLInitialTokens(t *testing.T) {
+	const good = "0123456789abcdefghijABCDEFGHIJ+/=_"
+	cases := []struct {
+		name, acl string
+		server    bool
+		want      string // "" : valid
+	}{
+		{"both", `initial_management_token = "` + good + `"` + "\n" + `initial_node_token = "` + good + `x"`, true, ""},
+		{"management only", `initial_management_token = "` + good + `"`, true, ""},
+		{"short", `initial_management_token = "tooshort"`, true, "acl.initial_management_token has 8 characters"},
+		{"spaces", `initial_management_token = "` + good + ` x"`, true, "has spaces"},
+		{"node without management", `initial_node_token = "` + good + `"`, true, "needs acl.initial_management_token"},
+		{"on a client", `initial_management_token = "` + good + `"`, false, "is for servers"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			role := "client {\n  enabled = true\n}\n"
+			if tc.server {
+				role = "server {\n  enabled = true\n  bootstrap_expect = 3\n}\n"
+			}
+			path := filepath.Join(t.TempDir(), "agent.hcl")
+			src := "data_dir = \"/tmp/x\"\nnode_name = \"n\"\n" + role + "acl {\n  " + tc.acl + "\n}\n"
+			if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := loadAgentConfig([]string{path})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = cfg.validate()
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				if cfg.serverACL().InitialManagementToken != good {
+					t.Errorf("server ACL config = %+v", cfg.serverACL())
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// The sample /etc/nai files of contrib/config load and validate, with ACLs
+// on and root tasks refused.
+func TestSampleConfigs(t *testing.T) {
+	for _, f := range []string{"server.hcl", "client.hcl"} {
+		t.Run(f, func(t *testing.T) {
+			cfg, err := loadAgentConfig([]string{filepath.Join("../../contrib/config", f)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+			if !cfg.ACL.Enabled || cfg.Client.AllowRootTasks {
+				t.Errorf("acl enabled %v, root tasks %v: want ACLs on and root tasks refused", cfg.ACL.Enabled, cfg.Client.AllowRootTasks)
 			}
 		})
 	}

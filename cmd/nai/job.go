@@ -77,12 +77,12 @@ func jobCommand() *cli.Command {
 			},
 			{
 				Name:      "metrics",
-				Usage:     "print the last value of each metric a job reported (-all: every line it wrote); an array id compares its members",
-				ArgsUsage: "[-json] [-all] [-sort KEY[:asc|:desc]] ID|ID_N|ARRAY",
-				Flags: withAddr(jsonFlag(),
+				Usage:     "print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve); an array id compares its members",
+				ArgsUsage: "[-json] [-all] [-plot KEY] [-sort KEY[:asc|:desc]] ID|ID_N|ARRAY",
+				Flags: withAddr(append([]cli.Flag{jsonFlag(),
 					&cli.BoolFlag{Name: "all", Usage: "print the full history, every line of NAI_METRICS_FILE"},
 					&cli.StringFlag{Name: "sort", Usage: "for an array, order members best first by this metric `KEY` (lower is better for loss, error and the like; add :asc or :desc to say)"},
-				),
+				}, plotFlags()...)...),
 				Action: jobMetrics,
 			},
 		},
@@ -312,6 +312,9 @@ func jobMetrics(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if k := c.String("plot"); k != "" {
+		return jobMetricsPlot(c, id, k) // plot.go
+	}
 	if c.Bool("all") {
 		return jobMetricsAll(c, cl, id)
 	}
@@ -447,6 +450,7 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 	if j.OutputDigest != "" {
 		kv.add("Outputs", fmt.Sprintf("%s (%s)", structs.FormatSize(j.OutputSize), shortDigest(j.OutputDigest)))
 	}
+	pluginLines(kv, j) // plugin_lineage.go
 	if err := kv.flush(); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ func operatorCommand() *cli.Command {
 	withAddr := func(fs ...cli.Flag) []cli.Flag { return append(fs, addressFlag()) }
 	return &cli.Command{
 		Name:   "operator",
-		Usage:  "change the scheduling policy (queues, fair-share shares, quotas) and repair the cluster (raft, keygen)",
+		Usage:  "change the scheduling policy (queues, fair-share shares, quotas), back up (snapshot) and repair the cluster (raft, keygen)",
 		Action: parentAction,
 		Subcommands: append([]*cli.Command{
 			{
@@ -57,7 +57,7 @@ func operatorCommand() *cli.Command {
 						Flags: withAddr(accountFlags(jsonFlag())...), Action: quotaDelete},
 				},
 			},
-		}, append(clusterOperatorSubcommands(), operatorBlobsCommand(), operatorAuditCommand())...),
+		}, append(clusterOperatorSubcommands(), operatorBlobsCommand(), operatorAuditCommand(), operatorSnapshotCommand())...),
 	}
 }
 

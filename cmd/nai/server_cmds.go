@@ -130,15 +130,48 @@ func raftListPeers(c *cli.Context) error {
 
 func formatPeers(w io.Writer, peers []structs.RaftPeer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tVOTER")
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tVOTER\tHEALTH\tSERF\tLAST INDEX\tLAG\tCONTACT\tVERSION")
+	var problems []string
 	for _, p := range peers {
 		state := "follower"
 		if p.Leader {
 			state = "leader"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\n", p.ID, p.Address, state, p.Suffrage == "voter")
+		health := "healthy"
+		if !p.Healthy {
+			health = "failing"
+			msg := p.ID + ": " + p.Problem
+			if !p.FailedSince.IsZero() {
+				msg += " (not alive in serf since " + p.FailedSince.UTC().Format(time.RFC3339) + ")"
+			}
+			problems = append(problems, msg)
+		}
+		index, lag, contact, vsn := "-", "-", "-", dash(p.Version)
+		if p.LastIndex > 0 {
+			index, lag = fmt.Sprint(p.LastIndex), fmt.Sprint(p.Lag)
+			if !p.Leader {
+				contact = p.LastContact.D().Round(time.Millisecond).String()
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Address, state, p.Suffrage == "voter",
+			health, dash(p.SerfStatus), index, lag, contact, vsn)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, p := range problems {
+		if _, err := fmt.Fprintln(w, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func raftRemovePeer(c *cli.Context) error {

@@ -16,8 +16,10 @@ func TestFormatCluster(t *testing.T) {
 		{Name: "s2", Addr: "10.0.0.2:4648", Status: "failed", Role: "server", Datacenter: "dc1", RaftAddr: "10.0.0.2:4647"},
 	}
 	peers := []structs.RaftPeer{
-		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", Leader: true},
-		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter"},
+		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", Leader: true, SerfStatus: "alive", Version: "v0.4.0", LogFormat: 2, LastIndex: 1200, Healthy: true},
+		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter", SerfStatus: "failed", Problem: "serf: failed", FailedSince: now.Add(-2 * time.Minute)},
+		{ID: "s3", Address: "10.0.0.3:4647", Suffrage: "voter", SerfStatus: "alive", Version: "v0.4.0", LogFormat: 2, LastIndex: 1190, Lag: 10,
+			LastContact: structs.Duration(40 * time.Millisecond), Healthy: true},
 	}
 	healthy := &structs.AgentSelf{Name: "s1", Version: "1.2.0", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.1:4648", HTTPAddr: "10.0.0.1:4646",
 		RaftAddr: "10.0.0.1:4647", Leader: true, LeaderAddr: "10.0.0.1:4647", RaftState: "Leader", RaftLastIndex: 120, StateIndex: 118,

@@ -10,12 +10,16 @@ _nai_resolve() {
             job) echo job ;;
             queue) echo queue ;;
             node) echo node ;;
+            top) echo top ;;
             share) echo share ;;
             operator) echo operator ;;
             dataset) echo dataset ;;
             model) echo model ;;
             tls) echo tls ;;
             usage) echo usage ;;
+            serve) echo serve ;;
+            service) echo service ;;
+            plugin) echo plugin ;;
             acl) echo acl ;;
             login) echo login ;;
             logout) echo logout ;;
@@ -60,6 +64,7 @@ _nai_resolve() {
             keygen) echo keygen ;;
             blobs) echo blobs ;;
             audit) echo audit ;;
+            snapshot) echo snapshot ;;
         esac ;;
     'operator queue')
         case "$2" in
@@ -83,6 +88,12 @@ _nai_resolve() {
         case "$2" in
             list-peers) echo list-peers ;;
             remove-peer) echo remove-peer ;;
+        esac ;;
+    'operator snapshot')
+        case "$2" in
+            save) echo save ;;
+            inspect) echo inspect ;;
+            restore) echo restore ;;
         esac ;;
     'dataset')
         case "$2" in
@@ -112,6 +123,23 @@ _nai_resolve() {
     'tls cert')
         case "$2" in
             create) echo create ;;
+        esac ;;
+    'service')
+        case "$2" in
+            list) echo list ;;
+            status) echo status ;;
+            logs) echo logs ;;
+            scale) echo scale ;;
+            rollout) echo rollout ;;
+            stop) echo stop ;;
+        esac ;;
+    'plugin')
+        case "$2" in
+            install) echo install ;;
+            list) echo list ;;
+            show) echo show ;;
+            rm) echo rm ;;
+            run) echo run ;;
         esac ;;
     'acl')
         case "$2" in
@@ -155,7 +183,7 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node share operator dataset model tls usage acl login logout user group token agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node top share operator dataset model tls usage serve service plugin acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
     'commands job') echo 'priority run validate plan convert list status inspect logs cancel outputs metrics' ;;
@@ -179,8 +207,8 @@ _nai_words() {
     'values job cancel') echo ' u user state t queue p name n address ' ;;
     'flags job outputs') echo '-o -output -json -address' ;;
     'values job outputs') echo ' o output address ' ;;
-    'flags job metrics') echo '-json -all -sort -address' ;;
-    'values job metrics') echo ' sort address ' ;;
+    'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;
+    'values job metrics') echo ' sort plot width height address ' ;;
     'flags queue') echo '-json -format -all -a -explain -u -user -me -state -t -queue -p -name -n -address' ;;
     'values queue') echo ' format u user state t queue p name n address ' ;;
     'commands node') echo 'list status drain eligibility' ;;
@@ -192,9 +220,11 @@ _nai_words() {
     'values node drain') echo ' deadline address ' ;;
     'flags node eligibility') echo '-enable -disable -json -address' ;;
     'values node eligibility') echo ' address ' ;;
+    'flags top') echo '-once -n -refresh -address' ;;
+    'values top') echo ' n refresh address ' ;;
     'flags share') echo '-json -address' ;;
     'values share') echo ' address ' ;;
-    'commands operator') echo 'queue share quota raft keygen blobs audit' ;;
+    'commands operator') echo 'queue share quota raft keygen blobs audit snapshot' ;;
     'commands operator queue') echo 'list show apply delete' ;;
     'flags operator queue list') echo '-json -address' ;;
     'values operator queue list') echo ' address ' ;;
@@ -225,6 +255,12 @@ _nai_words() {
     'values operator blobs') echo ' address ' ;;
     'flags operator audit') echo '-since -user -limit -json -address' ;;
     'values operator audit') echo ' since user limit address ' ;;
+    'commands operator snapshot') echo 'save inspect restore' ;;
+    'flags operator snapshot save') echo '-stale -address' ;;
+    'values operator snapshot save') echo ' address ' ;;
+    'flags operator snapshot inspect') echo '-json' ;;
+    'flags operator snapshot restore') echo '-force -address' ;;
+    'values operator snapshot restore') echo ' address ' ;;
     'commands dataset') echo 'push list show pull rm' ;;
     'flags dataset push') echo '-name -description -group -json -path -address' ;;
     'values dataset push') echo ' name description group path address ' ;;
@@ -256,6 +292,32 @@ _nai_words() {
     'values tls cert create') echo ' dc ca ca-key additional-dnsname additional-ipaddress days dir ' ;;
     'flags usage') echo '-user -group -since -until -by -json -address' ;;
     'values usage') echo ' user group since until by address ' ;;
+    'flags serve') echo '-name -replicas -gpus -cpu -memory -group -queue -public -env -wait -json -address' ;;
+    'values serve') echo ' name replicas gpus cpu memory group queue env wait address ' ;;
+    'commands service') echo 'list status logs scale rollout stop' ;;
+    'flags service list') echo '-json -address' ;;
+    'values service list') echo ' address ' ;;
+    'flags service status') echo '-json -address' ;;
+    'values service status') echo ' address ' ;;
+    'flags service logs') echo '-replica -stderr -f -address' ;;
+    'values service logs') echo ' replica address ' ;;
+    'flags service scale') echo '-json -address' ;;
+    'values service scale') echo ' address ' ;;
+    'flags service rollout') echo '-model -timeout -wait -json -address' ;;
+    'values service rollout') echo ' model timeout address ' ;;
+    'flags service stop') echo '-json -address' ;;
+    'values service stop') echo ' address ' ;;
+    'commands plugin') echo 'install list show rm run' ;;
+    'flags plugin install') echo '-group -json -address' ;;
+    'values plugin install') echo ' group address ' ;;
+    'flags plugin list') echo '-json -address' ;;
+    'values plugin list') echo ' address ' ;;
+    'flags plugin show') echo '-json -address' ;;
+    'values plugin show') echo ' address ' ;;
+    'flags plugin rm') echo '-json -address' ;;
+    'values plugin rm') echo ' address ' ;;
+    'flags plugin run') echo '-dataset -var -output-dataset -group -detach -d -json -address' ;;
+    'values plugin run') echo ' dataset var output-dataset group address ' ;;
     'commands acl') echo 'bootstrap' ;;
     'flags acl bootstrap') echo '-json -address' ;;
     'values acl bootstrap') echo ' address ' ;;
@@ -298,8 +360,8 @@ _nai_words() {
     'values token revoke') echo ' address ' ;;
     'flags token self') echo '-json -address' ;;
     'values token self') echo ' address ' ;;
-    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -job-gc-threshold -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname' ;;
-    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file ' ;;
+    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -node-down-grace -blob-replicas -blob-retention -job-gc-threshold -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname -service-ports' ;;
+    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file service-ports ' ;;
     'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -limit-noise -single-user -max-jobs -warmup-jobs -compare -json' ;;
     'values sim') echo ' trace nodes gpus-per-node policy limit-factor limit-noise max-jobs warmup-jobs ' ;;
     'flags version') echo '-json' ;;

@@ -12,6 +12,8 @@ function __nai_resolve
                     echo queue
                 case 'node'
                     echo node
+                case 'top'
+                    echo top
                 case 'share'
                     echo share
                 case 'operator'
@@ -24,6 +26,12 @@ function __nai_resolve
                     echo tls
                 case 'usage'
                     echo usage
+                case 'serve'
+                    echo serve
+                case 'service'
+                    echo service
+                case 'plugin'
+                    echo plugin
                 case 'acl'
                     echo acl
                 case 'login'
@@ -103,6 +111,8 @@ function __nai_resolve
                     echo blobs
                 case 'audit'
                     echo audit
+                case 'snapshot'
+                    echo snapshot
             end
         case 'operator queue'
             switch $argv[2]
@@ -137,6 +147,15 @@ function __nai_resolve
                     echo list-peers
                 case 'remove-peer'
                     echo remove-peer
+            end
+        case 'operator snapshot'
+            switch $argv[2]
+                case 'save'
+                    echo save
+                case 'inspect'
+                    echo inspect
+                case 'restore'
+                    echo restore
             end
         case 'dataset'
             switch $argv[2]
@@ -180,6 +199,34 @@ function __nai_resolve
             switch $argv[2]
                 case 'create'
                     echo create
+            end
+        case 'service'
+            switch $argv[2]
+                case 'list'
+                    echo list
+                case 'status'
+                    echo status
+                case 'logs'
+                    echo logs
+                case 'scale'
+                    echo scale
+                case 'rollout'
+                    echo rollout
+                case 'stop'
+                    echo stop
+            end
+        case 'plugin'
+            switch $argv[2]
+                case 'install'
+                    echo install
+                case 'list'
+                    echo list
+                case 'show'
+                    echo show
+                case 'rm'
+                    echo rm
+                case 'run'
+                    echo run
             end
         case 'acl'
             switch $argv[2]
@@ -265,7 +312,7 @@ function __nai_value_flags
         case 'job outputs'
             printf '%s\n' o output address
         case 'job metrics'
-            printf '%s\n' sort address
+            printf '%s\n' sort plot width height address
         case 'queue'
             printf '%s\n' format u user state t queue p name n address
         case 'node list'
@@ -276,6 +323,8 @@ function __nai_value_flags
             printf '%s\n' deadline address
         case 'node eligibility'
             printf '%s\n' address
+        case 'top'
+            printf '%s\n' n refresh address
         case 'share'
             printf '%s\n' address
         case 'operator queue list'
@@ -304,6 +353,10 @@ function __nai_value_flags
             printf '%s\n' address
         case 'operator audit'
             printf '%s\n' since user limit address
+        case 'operator snapshot save'
+            printf '%s\n' address
+        case 'operator snapshot restore'
+            printf '%s\n' address
         case 'dataset push'
             printf '%s\n' name description group path address
         case 'dataset list'
@@ -330,6 +383,30 @@ function __nai_value_flags
             printf '%s\n' dc ca ca-key additional-dnsname additional-ipaddress days dir
         case 'usage'
             printf '%s\n' user group since until by address
+        case 'serve'
+            printf '%s\n' name replicas gpus cpu memory group queue env wait address
+        case 'service list'
+            printf '%s\n' address
+        case 'service status'
+            printf '%s\n' address
+        case 'service logs'
+            printf '%s\n' replica address
+        case 'service scale'
+            printf '%s\n' address
+        case 'service rollout'
+            printf '%s\n' model timeout address
+        case 'service stop'
+            printf '%s\n' address
+        case 'plugin install'
+            printf '%s\n' group address
+        case 'plugin list'
+            printf '%s\n' address
+        case 'plugin show'
+            printf '%s\n' address
+        case 'plugin rm'
+            printf '%s\n' address
+        case 'plugin run'
+            printf '%s\n' dataset var output-dataset group address
         case 'acl bootstrap'
             printf '%s\n' address
         case 'login'
@@ -369,7 +446,7 @@ function __nai_value_flags
         case 'token self'
             printf '%s\n' address
         case 'agent'
-            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
+            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file service-ports
         case 'sim'
             printf '%s\n' trace nodes gpus-per-node policy limit-factor limit-noise max-jobs warmup-jobs
         case 'server members'
@@ -436,12 +513,16 @@ end
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'job' -d 'submit, follow and inspect training jobs'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'queue' -d 'list jobs in the order the scheduler considers them (like squeue)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'node' -d 'list the GPU hosts, show their GPUs, drain them'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'top' -d 'watch the nodes\' GPUs (owner, utilisation, memory) and the head of the queue'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'share' -d 'show fair share: shares, decayed GPU-hour usage and the resulting factor per group and user (like sshare)'
-complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas) and repair the cluster (raft, keygen)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'operator' -d 'change the scheduling policy (queues, fair-share shares, quotas), back up (snapshot) and repair the cluster (raft, keygen)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pull and remove versioned datasets'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'tls' -d 'make the cluster\'s CA and the certificates of servers, clients and the CLI'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'usage' -d 'GPU-hours, CPU-hours and jobs by final state, per day, user or group (like sreport)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'serve' -d 'serve a model version as a web service, called through any server at /v1/services/NAME/'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'service' -d 'list, inspect, scale, roll out and stop services (started by nai serve or a job of type "service")'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'plugin' -d 'install, list and run cluster plugins (and list CLI plugins, nai-NAME)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'acl' -d 'bootstrap access control (once per cluster)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'login' -d 'save a token for this account\'s nai commands (~/.nai/token, mode 0600)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'logout' -d 'forget the token `nai login` saved'
@@ -467,7 +548,7 @@ complete -c nai -f -n '__nai_needs_command \'job\'' -a 'inspect' -d 'print the j
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'logs' -d 'print a job\'s stdout (or stderr); -tail N the last lines, -f keeps following'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'cancel' -d 'stop jobs (pending jobs leave the queue; running ones are killed), by id or by selection (like scancel)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'outputs' -d 'download what a job left in NAI_OUTPUT_DIR and unpack it'
-complete -c nai -f -n '__nai_needs_command \'job\'' -a 'metrics' -d 'print the last value of each metric a job reported (-all: every line it wrote); an array id compares its members'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'metrics' -d 'print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve); an array id compares its members'
 complete -c nai -n '__nai_in \'job priority\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job priority\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job run\'' -o 'detach' -d 'print only the job id (the array id for a sweep) and return'
@@ -537,6 +618,9 @@ complete -c nai -n '__nai_in \'job outputs\'' -o 'address' -r -d 'agent HTTP `AD
 complete -c nai -n '__nai_in \'job metrics\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'all' -d 'print the full history, every line of NAI_METRICS_FILE'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'sort' -r -d 'for an array, order members best first by this metric `KEY` (lower is better for loss, error and the like; add :asc or :desc to say)'
+complete -c nai -n '__nai_in \'job metrics\'' -o 'plot' -r -d 'draw the curve of this metric (step on the x axis) in the terminal'
+complete -c nai -n '__nai_in \'job metrics\'' -o 'width' -r -d 'plot width in columns'
+complete -c nai -n '__nai_in \'job metrics\'' -o 'height' -r -d 'plot height in rows'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'queue\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'queue\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE`, one line per job'
@@ -571,6 +655,10 @@ complete -c nai -n '__nai_in \'node eligibility\'' -o 'enable' -d 'new work may 
 complete -c nai -n '__nai_in \'node eligibility\'' -o 'disable' -d 'no new work is placed on the node'
 complete -c nai -n '__nai_in \'node eligibility\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'node eligibility\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'top\'' -o 'once' -d 'print one frame and exit (for scripts)'
+complete -c nai -n '__nai_in \'top\'' -o 'n' -r -d 'pending jobs shown from the head of the queue'
+complete -c nai -n '__nai_in \'top\'' -o 'refresh' -r -d 'redraw at least this often (the GPUs\' samples change)'
+complete -c nai -n '__nai_in \'top\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'share\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'share\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'queue' -d 'define the queues (partitions) jobs are submitted to'
@@ -580,6 +668,7 @@ complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'raft' -d 'inspect a
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'keygen' -d 'print a new gossip encryption key for the agents\' encrypt setting'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'blobs' -d 'list the stored blobs: size, copies held/wanted, holders and references (under-replicated first)'
 complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'audit' -d 'the audit log of API writes: who, what, which object, result, when'
+complete -c nai -f -n '__nai_needs_command \'operator\'' -a 'snapshot' -d 'save, check and restore snapshots of the servers\' state (backups)'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'list' -d 'list the queues in force'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'show' -d 'show one queue'
 complete -c nai -f -n '__nai_needs_command \'operator queue\'' -a 'apply' -d 'create or replace the queues defined in an HCL file'
@@ -631,6 +720,14 @@ complete -c nai -n '__nai_in \'operator audit\'' -o 'user' -r -d 'only this user
 complete -c nai -n '__nai_in \'operator audit\'' -o 'limit' -r -d 'the newest N events (0: all)'
 complete -c nai -n '__nai_in \'operator audit\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'operator audit\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'save' -d 'save a snapshot of the cluster\'s state to FILE (a management token: it holds token hashes)'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'inspect' -d 'check a snapshot file and show what it holds'
+complete -c nai -f -n '__nai_needs_command \'operator snapshot\'' -a 'restore' -d 'replace the state of every server with a snapshot\'s (a management token)'
+complete -c nai -n '__nai_in \'operator snapshot save\'' -o 'stale' -d 'take it from the server answering instead of the leader (when there is no leader)'
+complete -c nai -n '__nai_in \'operator snapshot save\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'operator snapshot inspect\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'operator snapshot restore\'' -o 'force' -d 'restore a snapshot taken on another cluster'
+complete -c nai -n '__nai_in \'operator snapshot restore\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'push' -d 'upload a new version (identical content makes none)'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'list' -d 'list the datasets'
 complete -c nai -f -n '__nai_needs_command \'dataset\'' -a 'show' -d 'show one dataset and its versions'
@@ -696,6 +793,63 @@ complete -c nai -n '__nai_in \'usage\'' -o 'until' -r -d 'up to an age, a date o
 complete -c nai -n '__nai_in \'usage\'' -o 'by' -r -d 'day, user or group'
 complete -c nai -n '__nai_in \'usage\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'usage\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'serve\'' -o 'name' -r -d 'service name (default: the model\'s name)'
+complete -c nai -n '__nai_in \'serve\'' -o 'replicas' -r -d 'how many copies run'
+complete -c nai -n '__nai_in \'serve\'' -o 'gpus' -r -d 'GPUs per replica'
+complete -c nai -n '__nai_in \'serve\'' -o 'cpu' -r -d 'cores per replica (default 1)'
+complete -c nai -n '__nai_in \'serve\'' -o 'memory' -r -d 'memory per replica, such as 4GiB (default 1GiB)'
+complete -c nai -n '__nai_in \'serve\'' -o 'group' -r -d 'group that owns the service (its readers may call it)'
+complete -c nai -n '__nai_in \'serve\'' -o 'queue' -r -d 'queue (default: default)'
+complete -c nai -n '__nai_in \'serve\'' -o 'public' -d 'anyone may call it, without a token'
+complete -c nai -n '__nai_in \'serve\'' -o 'env' -r -d 'environment of the command, KEY=VALUE; repeatable'
+complete -c nai -n '__nai_in \'serve\'' -o 'wait' -r -d 'wait this long for every replica to be healthy (0: do not wait)'
+complete -c nai -n '__nai_in \'serve\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'serve\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'list' -d 'list the running services'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'status' -d 'show a service and its replicas: node, address, health, restarts'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'logs' -d 'print a replica\'s stdout (or stderr)'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'scale' -d 'set how many replicas run'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'rollout' -d 'move a service to another model version: new replicas start, and once they are healthy the old ones stop'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'stop' -d 'stop a service: its replicas stop'
+complete -c nai -n '__nai_in \'service list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service list\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service status\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service status\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service logs\'' -o 'replica' -r -d 'which replica (default 0)'
+complete -c nai -n '__nai_in \'service logs\'' -o 'stderr' -d 'print stderr instead of stdout'
+complete -c nai -n '__nai_in \'service logs\'' -o 'f' -d 'follow the log while the replica runs'
+complete -c nai -n '__nai_in \'service logs\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service scale\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service scale\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'model' -r -d 'the model version to serve, NAME:VERSION'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'timeout' -r -d 'how long the new replicas have to become healthy before the rollout is rolled back'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'wait' -d 'wait until the rollout completes or is rolled back (exit 1 then)'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service stop\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service stop\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'install' -d 'install a plugin folder (its plugin.hcl and code) as a new version'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'list' -d 'list the cluster plugins and the CLI plugins'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'show' -d 'show a plugin: its versions, kind and variables'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'rm' -d 'remove one version of a plugin'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'run' -d 'run a plugin: submit the job its template makes'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'group' -r -d 'the owning `GROUP`'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'json' -d 'print the server\'s answer as JSON'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin list\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin show\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin show\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin rm\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin rm\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'dataset' -r -d 'the dataset version it reads, `NAME[:VERSION]`'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'output-dataset' -r -d 'the dataset its outputs become the next version of, `NAME` (dataset plugins: default the input dataset)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'group' -r -d 'submit the job into `GROUP`'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'detach' -d 'print the job id and return instead of following it'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'd' -d 'print the job id and return instead of following it'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'json' -d 'print the submission\'s answer as JSON (implies -detach)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'acl\'' -a 'bootstrap' -d 'make the first management token; prints its secret (once: keep it safe)'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
@@ -797,6 +951,7 @@ complete -c nai -n '__nai_in \'agent\'' -o 'tls-ca-file' -r -d 'the cluster CA (
 complete -c nai -n '__nai_in \'agent\'' -o 'tls-cert-file' -r -d 'this agent\'s certificate (PEM), from `nai tls cert create`'
 complete -c nai -n '__nai_in \'agent\'' -o 'tls-key-file' -r -d 'this agent\'s key (PEM)'
 complete -c nai -n '__nai_in \'agent\'' -o 'tls-verify-server-hostname' -d 'check that servers hold a server.<dc>.nai certificate'
+complete -c nai -n '__nai_in \'agent\'' -o 'service-ports' -r -d 'FIRST-LAST: the ports service replicas listen on (default 20000-29999)'
 complete -c nai -n '__nai_in \'sim\'' -o 'trace' -r -d 'CSV trace `FILE`'
 complete -c nai -n '__nai_in \'sim\'' -o 'nodes' -r -d 'number of nodes'
 complete -c nai -n '__nai_in \'sim\'' -o 'gpus-per-node' -r -d 'GPUs on each node'

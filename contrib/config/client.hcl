@@ -35,6 +35,17 @@ client {
     cpu    = 1
     memory = "2GiB"
   }
+
+  # Tasks run as their users' unix accounts, never as root.
+  allow_root_tasks = false
+}
+
+# Every API call needs a token. This node registers with a token of policy
+# node (`nai token create -policy node`, or the servers'
+# initial_node_token): keep this file mode 0600 once it holds one.
+acl {
+  enabled = true
+  # agent_token = "..."
 }
 
 # The serf addresses of the servers (any one is enough; list them all).

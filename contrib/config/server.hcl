@@ -34,6 +34,21 @@ server {
   # how long a blob that nothing references is kept.
   # blob_replicas  = 0
   # blob_retention = "24h"
+  # Remove a server that serf has shown gone for longer than the threshold,
+  # only while the servers alive are a majority; one that comes back is
+  # added again (docs/operations.md, "Stopping agents").
+  # cleanup_dead_servers  = true
+  # dead_server_threshold = "10m"
+}
+
+# Every API call needs a token (`nai acl bootstrap`, `nai login`). When ACLs
+# were never bootstrapped, the first leader makes these two: the management
+# token and the token of policy node the GPU hosts register with (their
+# acl.agent_token). The same on every server; `openssl rand -base64 32`.
+acl {
+  enabled = true
+  # initial_management_token = "..."
+  # initial_node_token       = "..."
 }
 
 # The serf address (host:port) of any other agent; a server lists the

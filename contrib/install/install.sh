@@ -64,7 +64,8 @@ if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then
 	die "--binary $binary is not an executable file"
 fi
 "$binary" version >/dev/null 2>&1 || die "$binary does not run here ('$binary version' failed): wrong architecture?"
-for f in systemd/nai-server.service systemd/nai-client.service config/server.hcl config/client.hcl \
+for f in systemd/nai-server.service systemd/nai-client.service systemd/nai-snapshot.service systemd/nai-snapshot.timer \
+	config/server.hcl config/client.hcl \
 	completion/nai.bash completion/_nai completion/nai.fish; do
 	[ -f "$src/contrib/$f" ] || die "$src/contrib/$f is missing: run this script from a release archive or a nai checkout"
 done
@@ -88,12 +89,12 @@ echo "installed $root$bindir/nai ($("$root$bindir/nai" version | head -n 1))"
 # The units name /usr/bin/nai and /etc/nai; point them at what was installed.
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
-for unit in nai-server.service nai-client.service; do
+for unit in nai-server.service nai-client.service nai-snapshot.service nai-snapshot.timer; do
 	sed -e "s|/usr/bin/nai |$root$bindir/nai |" -e "s|/etc/nai/|$root/etc/nai/|g" \
 		"$src/contrib/systemd/$unit" >"$tmp"
 	put 0644 "$tmp" "/etc/systemd/system/$unit"
 done
-echo "installed $root/etc/systemd/system/nai-server.service, nai-client.service"
+echo "installed $root/etc/systemd/system/nai-server.service, nai-client.service, nai-snapshot.service and .timer (backups; not enabled)"
 
 mkdir -p "$root/etc/nai"
 for cfg in server.hcl client.hcl; do
@@ -118,8 +119,11 @@ done
 
 # State: the server runs as nai, the client as root (cgroups, GPU devices,
 # jobs run as their users).
+# The client's dir may be walked through (not listed) by everyone: tasks
+# run as their users' accounts, in work dirs below it.
 mkdir -p "$root/var/lib/nai/server" "$root/var/lib/nai/client"
-chmod 0750 "$root/var/lib/nai/server" "$root/var/lib/nai/client"
+chmod 0750 "$root/var/lib/nai/server"
+chmod 0711 "$root/var/lib/nai/client"
 if [ -z "$root" ]; then
 	if ! getent passwd nai >/dev/null 2>&1; then
 		getent group nai >/dev/null 2>&1 || groupadd --system nai

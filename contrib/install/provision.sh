@@ -16,6 +16,14 @@
 #   --install-nvidia-driver  install Debian's NVIDIA driver (clients with GPUs
 #                          handed through to a VM); a reboot may be needed
 #   --encrypt KEY          gossip key from `nai operator keygen`, the same everywhere
+#   --management-token S   (servers) secret of the management token the first
+#                          leader makes (acl.initial_management_token); kept
+#                          for root in /etc/nai/management.token (0600)
+#   --node-token S         the GPU hosts' token (policy node): servers make it
+#                          with the management token (acl.initial_node_token),
+#                          clients register with it (acl.agent_token); the
+#                          same on every host. Make secrets with
+#                          `openssl rand -base64 32`
 #   --node-down-grace D    how long a failed client stays ready (default 30s)
 #   --binary FILE          the nai binary (see install.sh)
 #   --root DIR             install and configure under DIR (see install.sh);
@@ -25,7 +33,9 @@
 #
 # The agent's configuration is /etc/nai/ROLE.hcl; this script owns it and
 # rewrites it on every run. NAI_ADDR for the CLI goes to /etc/environment,
-# so `ssh host nai node status -self` talks to the local agent.
+# so `ssh host nai node status -self` talks to the local agent. ACLs are
+# on: without --management-token run `nai acl bootstrap` once the servers
+# are up; a client without --node-token cannot register its node.
 set -eu
 
 usage() {
@@ -38,7 +48,7 @@ die() {
 }
 
 here=$(cd "$(dirname "$0")" && pwd)
-role="" name="" bind="" join="" expect=3 gpus=0 encrypt="" grace=30s
+role="" name="" bind="" join="" expect=3 gpus=0 encrypt="" grace=30s mgmt="" nodetok=""
 root="" binary="" start=1 driver=0
 need() { [ "$2" -ge 2 ] || die "$1 needs a value"; }
 while [ $# -gt 0 ]; do
@@ -50,6 +60,8 @@ while [ $# -gt 0 ]; do
 	--bootstrap-expect) need "$1" $#; expect=$2; shift 2 ;;
 	--dev-gpus) need "$1" $#; gpus=$2; shift 2 ;;
 	--encrypt) need "$1" $#; encrypt=$2; shift 2 ;;
+	--management-token) need "$1" $#; mgmt=$2; shift 2 ;;
+	--node-token) need "$1" $#; nodetok=$2; shift 2 ;;
 	--node-down-grace) need "$1" $#; grace=$2; shift 2 ;;
 	--binary) need "$1" $#; binary=$2; shift 2 ;;
 	--root) need "$1" $#; root=$2; shift 2 ;;
@@ -116,6 +128,18 @@ install_nvidia_driver() {
 case $encrypt in
 *[!A-Za-z0-9+/=]*) die "--encrypt: expected a base64 key from 'nai operator keygen'" ;;
 esac
+# secret NAME VALUE: a token secret goes into a config file between quotes.
+secret() {
+	case $2 in
+	*[!A-Za-z0-9+/=._~-]*) die "$1: expected letters, digits and + / = . _ ~ - (such as from 'openssl rand -base64 32')" ;;
+	esac
+	[ "${#2}" -ge 32 ] || die "$1: ${#2} characters; expected at least 32 random ones ('openssl rand -base64 32')"
+}
+[ -z "$mgmt" ] || secret --management-token "$mgmt"
+[ -z "$nodetok" ] || secret --node-token "$nodetok"
+if [ -n "$mgmt" ] && [ "$role" != server ]; then
+	die "--management-token is for servers (clients register with --node-token)"
+fi
 
 set -- 
 [ -z "$root" ] || set -- "$@" --root "$root"
@@ -161,7 +185,15 @@ trap 'rm -f "$tmp"' EXIT
 			  bootstrap_expect = $expect
 			  node_down_grace  = "$grace"
 			}
+
+			# Every API call needs a token. The first leader makes these two
+			# tokens when ACLs were never bootstrapped.
+			acl {
+			  enabled = true
 		EOF
+		[ -z "$mgmt" ] || echo "  initial_management_token = \"$mgmt\""
+		[ -z "$nodetok" ] || echo "  initial_node_token       = \"$nodetok\""
+		echo "}"
 	else
 		cat <<-EOF
 			client {
@@ -172,15 +204,38 @@ trap 'rm -f "$tmp"' EXIT
 			    memory = "256MiB"
 			  }
 			}
+
+			# Every API call needs a token; this node registers with a token of
+			# policy node. Tasks do not run as root: each user's unix account.
+			acl {
+			  enabled = true
 		EOF
+		[ -z "$nodetok" ] || echo "  agent_token = \"$nodetok\""
+		echo "}"
 	fi
 } >"$tmp"
 mkdir -p "$(dirname "$cfg")"
 cp "$tmp" "$cfg.new.$$"
-chmod 0640 "$cfg.new.$$"
+# The server (user nai) reads its file; the client's holds a token for
+# root alone.
+if [ "$role" = server ]; then
+	chmod 0640 "$cfg.new.$$"
+	[ -n "$root" ] || chgrp nai "$cfg.new.$$"
+else
+	chmod 0600 "$cfg.new.$$"
+fi
 mv -f "$cfg.new.$$" "$cfg"
-[ -n "$root" ] || chgrp nai "$cfg"
 echo "wrote $cfg"
+if [ -n "$mgmt" ]; then
+	# For root's nai commands and nai-snapshot.service:
+	# sudo NAI_TOKEN_FILE=/etc/nai/management.token nai ...
+	(
+		umask 077
+		printf '%s\n' "$mgmt" >"$root/etc/nai/management.token.new.$$"
+	)
+	mv -f "$root/etc/nai/management.token.new.$$" "$root/etc/nai/management.token"
+	echo "kept the management token in $root/etc/nai/management.token (root only)"
+fi
 
 # The CLI's default address is 127.0.0.1:4646; this agent listens on
 # bind_addr. pam_env reads /etc/environment for ssh sessions, commands too.

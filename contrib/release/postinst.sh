@@ -12,7 +12,9 @@ if [ "$1" = configure ]; then
 			--shell /usr/sbin/nologin --comment "nai server" nai
 	fi
 	mkdir -p /var/lib/nai/server /var/lib/nai/client
-	chmod 0750 /var/lib/nai/server /var/lib/nai/client
+	chmod 0750 /var/lib/nai/server
+	# Walked through (not listed) by the tasks' accounts to their work dirs.
+	chmod 0711 /var/lib/nai/client
 	chown -R nai:nai /var/lib/nai/server
 	chgrp nai /etc/nai/server.hcl
 	if [ -d /run/systemd/system ]; then

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/internal/builders"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -13,44 +14,14 @@ var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 const gib = int64(1) << 30
 
-// jobB builds test jobs: newJob("train").GPUs(2).Retry(1, "failed").Build().
-type jobB struct{ j *structs.Job }
+// newJob starts a job from the shared builders, without GPUs unless the
+// test asks: newJob("train").GPUs(2).Retry(1, "failed").Build().
+func newJob(name string) *builders.JobBuilder { return builders.Job(name).GPUs(0) }
 
-func newJob(name string) *jobB {
-	return &jobB{j: &structs.Job{
-		Name:      name,
-		User:      "alice",
-		Resources: structs.Resources{CPU: 1, MemoryBytes: gib},
-		Task:      structs.Task{Command: "python3", Args: []string{"train.py"}},
-	}}
-}
-
-func (b *jobB) GPUs(n int) *jobB     { b.j.Resources.GPU.Count = n; return b }
-func (b *jobB) CPU(c float64) *jobB  { b.j.Resources.CPU = c; return b }
-func (b *jobB) Memory(m int64) *jobB { b.j.Resources.MemoryBytes = m; return b }
-func (b *jobB) Nodes(n int) *jobB    { b.j.Resources.Nodes = n; return b }
-func (b *jobB) Exclusive() *jobB     { b.j.Resources.Exclusive = true; return b }
-func (b *jobB) DependsOn(id string) *jobB {
-	b.j.DependsOn = append(b.j.DependsOn, structs.Dependency{Type: structs.AfterOK, JobID: id})
-	return b
-}
-func (b *jobB) Sweep(k, v string) *jobB {
-	b.j.SweepValues = map[string]string{k: v}
-	return b
-}
-func (b *jobB) Retry(attempts int, on ...string) *jobB {
-	b.j.Retry = &structs.RetryPolicy{Attempts: attempts, On: on}
-	return b
-}
-func (b *jobB) Build() *structs.Job { return b.j }
-
-// testNode is a ready node with n healthy GPUs, 16 cores and 64 GiB.
+// testNode is a ready node named host-<id> with n healthy GPUs, 16 cores
+// and 64 GiB.
 func testNode(id string, gpus int) *structs.Node {
-	n := &structs.Node{ID: id, Name: "host-" + id, CPU: 16, MemoryBytes: 64 * gib, HTTPAddr: "127.0.0.1:4646"}
-	for i := 0; i < gpus; i++ {
-		n.GPUs = append(n.GPUs, structs.GPU{Index: i, UUID: fmt.Sprintf("GPU-%s-%d", id, i), Model: "H100", MemoryBytes: 80 * gib, Healthy: true})
-	}
-	return n
+	return builders.Node(id).Name("host-" + id).GPUs(gpus).CPU(16).Memory(64 * gib).HTTPAddr("127.0.0.1:4646").Build()
 }
 
 // fixture wraps a store with a raft index that goes up by one per write.

@@ -184,7 +184,8 @@ func (x *extractor) entry(hdr *tar.Header, body io.Reader) error {
 			return err
 		}
 		return x.mkdir(name, hdr.FileInfo().Mode())
-	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // old archives still use TypeRegA
+	//lint:ignore SA1019 old archives still use TypeRegA
+	case tar.TypeReg, tar.TypeRegA:
 		if name == "." {
 			return fmt.Errorf("%w: file entry %q names the root", ErrUnsafe, hdr.Name)
 		}

@@ -2,6 +2,7 @@ data_dir = "/tmp/x"
 server {
   enabled         = true
   node_down_grace = "soon"
+  dead_server_threshold = "never"
 }
 client {
   reserved {

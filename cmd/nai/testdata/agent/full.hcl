@@ -11,6 +11,9 @@ server {
   enabled          = true
   bootstrap_expect = 3
   node_down_grace  = "30s"
+
+  cleanup_dead_servers  = true
+  dead_server_threshold = "30m"
 }
 client {
   enabled       = true

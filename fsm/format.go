@@ -1,0 +1,96 @@
+package fsm
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+)
+
+// Format is a raft log format: which commands, at which encoding versions,
+// a server reads. Every server advertises the newest format it reads (the
+// serf tag "lf"); the leader writes each entry in the newest format that
+// every server of the cluster reads (EncodeAt), so that during a rolling
+// upgrade the servers not yet upgraded never meet an entry they cannot
+// apply, and the new encodings start once the last server is upgraded.
+//
+// To add a format: a constant below naming what it brought, LogFormat set
+// to it, and in the command table the `since` of the new command or
+// version, with a downgrade for a version that older formats can still
+// carry (see PlanApply). Never change what a released format means.
+type Format uint8
+
+const (
+	// Format1 is every command of the table at encoding version 1: what
+	// nai wrote before servers advertised formats. A server that
+	// advertises none reads exactly this.
+	Format1 Format = 1
+	// Format2 brought PlanApply version 2: a plan's preemptions and
+	// cancels in its one entry.
+	Format2 Format = 2
+	// Format3 brought JobGC (finished jobs folded into usage rows),
+	// JobCancel version 2 (cancel member 0 of a sweep alone), service jobs
+	// and jobs built from plugins (JobRegister version 2), the service
+	// commands, PluginPush and node hooks (AllocUpdate version 2).
+	Format3 Format = 3
+
+	// LogFormat is the newest format this binary reads and writes.
+	LogFormat = Format3
+)
+
+// ErrFormat marks a request that the cluster's log format cannot carry:
+// some server is too old for it. The rolling upgrade must finish first.
+var ErrFormat = errors.New("the cluster's raft log format cannot carry this request")
+
+// formatOf is the format in which version v of c first appeared.
+func (c *command) formatOf(v uint8) Format {
+	if f, ok := c.since[v]; ok {
+		return f
+	}
+	return Format1
+}
+
+// EncodeAt makes a raft log entry of type t for a cluster whose servers all
+// read format f: the command's newest version that f includes, the request
+// passed through the command's downgrade when that version is older than
+// the current one. It fails with ErrFormat when no version f includes can
+// carry the request. Encode(t, req) is EncodeAt(t, req, LogFormat).
+func EncodeAt(t MessageType, req any, f Format) ([]byte, error) {
+	c, ok := commands[t.Base()]
+	if !ok {
+		return nil, fmt.Errorf("encode %s: no such command", t)
+	}
+	v := c.version
+	if f < LogFormat && c.formatOf(v) > f {
+		var versions []uint8
+		for old := range c.decoders {
+			if old < v && c.formatOf(old) <= f {
+				versions = append(versions, old)
+			}
+		}
+		if len(versions) == 0 || c.downgrade == nil {
+			return nil, fmt.Errorf("%w: %s needs format %d, and a server of this cluster reads only format %d (upgrade every server)",
+				ErrFormat, c.name, c.formatOf(v), f)
+		}
+		v = slices.Max(versions)
+		down, err := c.downgrade(req, v)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s at version %d (format %d): %v", ErrFormat, c.name, v, f, err)
+		}
+		req = down
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", t, err)
+	}
+	buf := make([]byte, 0, 2+len(body))
+	buf = append(buf, byte(t), v)
+	return append(buf, body...), nil
+}
+
+// Reads reports whether a server of format f reads every entry of type t
+// at the version Encode writes now.
+func Reads(f Format, t MessageType) bool {
+	c, ok := commands[t.Base()]
+	return ok && c.formatOf(c.version) <= f
+}

@@ -1,0 +1,281 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/nai-project/nai/acl"
+	"github.com/nai-project/nai/structs"
+)
+
+// Prometheus metrics of a server, served at GET /v1/metrics.
+//
+// A server exports the cluster as its state shows it (the queue, GPUs by
+// node and state, job outcomes), what it did itself (scheduling passes,
+// placements and raft commits while it led, leader changes it saw), the
+// bytes of its blob store and Go's runtime figures. The figures read from
+// state are the same on every server (a follower's may lag by an entry or
+// two); the rest are this process's own, so Prometheus scrapes every
+// server. The route is not forwarded to the leader for that reason.
+//
+// GPU utilisation is exported by the client agent that holds the GPUs
+// (client/metrics_export.go): an agent that is both registers the client's
+// collector here, so one scrape sees both.
+//
+// With ACLs on the route needs OperatorRead: Prometheus sends an operator
+// token from a file (authorization { credentials_file = ... }).
+
+// metricsRoutes are the server's observability routes.
+func (s *Server) metricsRoutes() []route {
+	return []route{
+		{Method: "GET", Path: "/v1/metrics", Cap: acl.OperatorRead, stream: s.serveMetrics,
+			Doc: "Prometheus exposition of this agent: queue, GPUs, scheduler, raft, blob store, Go runtime (operator read)"},
+	}
+}
+
+// serverMetrics are the instruments a server updates as it works.
+type serverMetrics struct {
+	reg           *prometheus.Registry
+	schedPass     prometheus.Histogram
+	placements    prometheus.Counter
+	raftCommit    prometheus.Histogram
+	leaderChanges prometheus.Counter
+}
+
+func newServerMetrics(s *Server) *serverMetrics {
+	m := &serverMetrics{
+		reg: prometheus.NewRegistry(),
+		schedPass: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "nai_scheduler_pass_seconds",
+			Help: "Time the leader took for one scheduling pass: plan and commit.",
+			// From well under a millisecond (an idle cluster) to seconds
+			// (tens of thousands of pending jobs).
+			Buckets: prometheus.ExponentialBuckets(0.0001, 4, 10),
+		}),
+		placements: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nai_placements_total",
+			Help: "Allocations this server placed while it was the leader.",
+		}),
+		raftCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "nai_raft_commit_seconds",
+			Help:    "Time from handing a command to raft to its being applied, on this server as leader.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+		leaderChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "nai_raft_leader_changes_total",
+			Help: "Changes of the raft leader this server observed (including losing it).",
+		}),
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.schedPass, m.placements, m.raftCommit, m.leaderChanges,
+		&clusterCollector{s: s},
+	)
+	return m
+}
+
+// RegisterMetrics adds a collector to the server's registry: the client
+// agent of the same process adds its GPUs.
+func (s *Server) RegisterMetrics(c prometheus.Collector) error {
+	return s.metrics.reg.Register(c)
+}
+
+// MetricsGatherer is the server's registry, for tests and for agents that
+// serve it elsewhere.
+func (s *Server) MetricsGatherer() prometheus.Gatherer { return s.metrics.reg }
+
+func (s *Server) serveMetrics(w http.ResponseWriter, r *request) error {
+	promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{ErrorLog: slogPromLogger{s}}).ServeHTTP(w, r.Request)
+	return nil
+}
+
+// slogPromLogger hands promhttp's errors to the server's logger.
+type slogPromLogger struct{ s *Server }
+
+func (l slogPromLogger) Println(v ...any) { l.s.logger.Warn("metrics exposition", "err", v) }
+
+// observeApply records one raft command's commit time.
+func (m *serverMetrics) observeApply(start time.Time) {
+	m.raftCommit.Observe(time.Since(start).Seconds())
+}
+
+// watchLeader counts leader changes through a raft observer; it ends
+// with the server.
+func (s *Server) watchLeader() {
+	ch := make(chan raft.Observation, 16)
+	obs := raft.NewObserver(ch, false, func(o *raft.Observation) bool {
+		_, ok := o.Data.(raft.LeaderObservation)
+		return ok
+	})
+	s.raft.RegisterObserver(obs)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.raft.DeregisterObserver(obs)
+		var last raft.ServerID
+		for {
+			select {
+			case <-s.shutdownCh:
+				return
+			case o := <-ch:
+				lo := o.Data.(raft.LeaderObservation)
+				if lo.LeaderID != last {
+					last = lo.LeaderID
+					s.metrics.leaderChanges.Inc()
+				}
+			}
+		}
+	}()
+}
+
+// clusterCollector reads the cluster's figures from a state snapshot at
+// scrape time, so they can never drift from what the API answers.
+type clusterCollector struct{ s *Server }
+
+var (
+	descQueueJobs = prometheus.NewDesc("nai_queue_jobs",
+		"Jobs waiting or running, by queue and state.", []string{"queue", "state"}, nil)
+	descGPUs = prometheus.NewDesc("nai_gpus",
+		"GPUs by node and state: allocated (held by a live allocation), free (healthy and not held) or unhealthy.", []string{"node", "state"}, nil)
+	descNodes = prometheus.NewDesc("nai_nodes",
+		"Client nodes by status (ready, down, draining).", []string{"status"}, nil)
+	descOutcomes = prometheus.NewDesc("nai_job_outcomes_total",
+		"Jobs that ended, by how: complete, failed (non-zero exit), cancelled, oom-killed, time-limit, preempted, node-lost, gpu-failed, start-failed, signal:NAME, lost.", []string{"reason"}, nil)
+	descBlobBytes = prometheus.NewDesc("nai_blob_store_bytes",
+		"Bytes of the blobs this server's store holds.", nil, nil)
+	descBlobs = prometheus.NewDesc("nai_blob_store_blobs",
+		"Blobs this server's store holds.", nil, nil)
+	descLeader = prometheus.NewDesc("nai_raft_leader",
+		"1 while this server is the raft leader, else 0.", nil, nil)
+	descIndex = prometheus.NewDesc("nai_raft_applied_index",
+		"The raft index of the state this server answers from.", nil, nil)
+)
+
+func (c *clusterCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descQueueJobs, descGPUs, descNodes, descOutcomes, descBlobBytes, descBlobs, descLeader, descIndex} {
+		ch <- d
+	}
+}
+
+func (c *clusterCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	snap := s.State().Snapshot()
+	leader := 0.0
+	if s.IsLeader() {
+		leader = 1
+	}
+	ch <- prometheus.MustNewConstMetric(descLeader, prometheus.GaugeValue, leader)
+	ch <- prometheus.MustNewConstMetric(descIndex, prometheus.GaugeValue, float64(snap.Index()))
+
+	// The queue: every defined queue shows both states, so a panel never
+	// loses a line when a queue empties.
+	type qs struct{ queue, state string }
+	counts := map[qs]int{}
+	queues := map[string]bool{"default": true}
+	if defs, err := snap.Queues(nil); err == nil {
+		for _, q := range defs {
+			queues[q.Name] = true
+		}
+	}
+	// The usual outcomes are there from the start, at 0, so a rate over
+	// them has a series before the first job ends.
+	outcomes := map[string]int{"complete": 0, "failed": 0, "cancelled": 0}
+	if jobs, err := snap.Jobs(nil); err == nil {
+		for _, j := range jobs {
+			q := j.Queue
+			if q == "" {
+				q = "default"
+			}
+			switch {
+			case j.Status == structs.JobPending || j.Status == structs.JobRunning:
+				queues[q] = true
+				counts[qs{q, string(j.Status)}]++
+			case j.Status.Terminal():
+				outcomes[outcomeReason(j)]++
+			}
+		}
+	}
+	for q := range queues {
+		for _, st := range []string{string(structs.JobPending), string(structs.JobRunning)} {
+			ch <- prometheus.MustNewConstMetric(descQueueJobs, prometheus.GaugeValue, float64(counts[qs{q, st}]), q, st)
+		}
+	}
+	for reason, n := range outcomes {
+		ch <- prometheus.MustNewConstMetric(descOutcomes, prometheus.CounterValue, float64(n), reason)
+	}
+
+	// GPUs by node.
+	if nodes, err := snap.Nodes(nil); err == nil {
+		status := map[string]int{}
+		for _, n := range nodes {
+			st := string(n.Status)
+			if n.Drain {
+				st = "draining"
+			}
+			status[st]++
+			held := map[int]bool{}
+			if allocs, err := snap.AllocsByNode(nil, n.ID); err == nil {
+				for _, a := range allocs {
+					if a.Terminal() {
+						continue
+					}
+					for _, g := range a.GPUs {
+						held[g] = true
+					}
+				}
+			}
+			var alloc, free, bad int
+			for _, g := range n.GPUs {
+				switch {
+				case held[g.Index]:
+					alloc++
+				case !g.Healthy:
+					bad++
+				default:
+					free++
+				}
+			}
+			ch <- prometheus.MustNewConstMetric(descGPUs, prometheus.GaugeValue, float64(alloc), n.Name, "allocated")
+			ch <- prometheus.MustNewConstMetric(descGPUs, prometheus.GaugeValue, float64(free), n.Name, "free")
+			ch <- prometheus.MustNewConstMetric(descGPUs, prometheus.GaugeValue, float64(bad), n.Name, "unhealthy")
+		}
+		for st, n := range status {
+			ch <- prometheus.MustNewConstMetric(descNodes, prometheus.GaugeValue, float64(n), st)
+		}
+	}
+
+	// The blob store: what state says this server holds.
+	var bytes int64
+	var count int
+	if blobs, err := snap.Blobs(nil); err == nil {
+		for _, b := range blobs {
+			if !b.Deleted && b.HeldBy(s.cfg.NodeName) {
+				bytes += b.Size
+				count++
+			}
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descBlobBytes, prometheus.GaugeValue, float64(bytes))
+	ch <- prometheus.MustNewConstMetric(descBlobs, prometheus.GaugeValue, float64(count))
+}
+
+// outcomeReason names how a job ended for nai_job_outcomes_total.
+func outcomeReason(j *structs.Job) string {
+	switch {
+	case j.Status == structs.JobComplete:
+		return "complete"
+	case j.Status == structs.JobCancelled:
+		return "cancelled"
+	case j.ExitReason == structs.ExitExited:
+		return "failed"
+	case j.ExitReason != "":
+		return string(j.ExitReason)
+	}
+	return string(j.Status)
+}
