@@ -8,7 +8,6 @@ import (
 	"image"
 	"image/png"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -243,13 +242,13 @@ func TestCLIPluginHello(t *testing.T) {
 	}
 }
 
-// label-images, run as the batch session it is until service jobs exist:
-// two labels posted to its page's API and a save make the next version of
-// the dataset, with labels.json and lineage to the labelled version. (The
-// gateway's e2e test waits for service jobs.)
+// label-images, the service plugin, used through the gateway: two labels
+// posted to its page's API and a save make the next version of the
+// dataset, with labels.json and lineage to the labelled version and the
+// service's job; `nai service stop` ends the session.
 func TestPluginLabelImages(t *testing.T) {
 	dir := t.TempDir()
-	a := startAgent(t, filepath.Join(dir, "data"), 1)
+	a := startAgent(t, filepath.Join(dir, "data"), 1, "-service-ports", servicePorts(t, 4))
 	imgs := filepath.Join(dir, "imgs")
 	for i, name := range []string{"a/cat.png", "a/dog.png", "b/bird.png"} {
 		img := image.NewGray(image.Rect(0, 0, 4, 4))
@@ -266,14 +265,9 @@ func TestPluginLabelImages(t *testing.T) {
 	a.mustNai("dataset", "push", "-name", "pets", imgs)
 	a.mustNai("plugin", "install", examplePlugin(t, "label-images"))
 
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	id := strings.TrimSpace(a.mustNai("plugin", "run", "-detach", "-dataset", "pets", "-var", `labels=["cat", "dog", "bird"]`, "-var", fmt.Sprint("port=", port), "label-images"))
-	base := fmt.Sprintf("http://127.0.0.1:%d/", port)
+	// A service: reached through the agent's gateway, never on its port.
+	id := strings.TrimSpace(a.mustNai("plugin", "run", "-detach", "-dataset", "pets", "-var", `labels=["cat", "dog", "bird"]`, "label-images"))
+	base := a.addr + "/v1/services/label-images/"
 	call := func(method, path, body string) (int, string) {
 		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
 		resp, err := http.DefaultClient.Do(req)
@@ -319,8 +313,14 @@ func TestPluginLabelImages(t *testing.T) {
 	if code != 200 || !strings.Contains(body, `"version": 2`) || !strings.Contains(body, `"created": true`) {
 		t.Fatalf("save: %d %s", code, body)
 	}
-	if j := a.waitJob(id, time.Minute); j.Status != structs.JobComplete {
-		t.Errorf("the session ended %s after the save", j.Status)
+	// The session goes on after a save (a replica that ended would be
+	// restarted); stopping the service ends it.
+	if code, body := call("GET", "health", ""); code != 200 {
+		t.Errorf("after the save the service answers %d %s", code, body)
+	}
+	a.mustNai("service", "stop", "label-images")
+	if j := a.waitJob(id, time.Minute); j.Status != structs.JobCancelled {
+		t.Errorf("the stopped session ended %s", j.Status)
 	}
 	pets := a.datasetOf("pets")
 	v := pets.Latest()

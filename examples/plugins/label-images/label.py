@@ -400,7 +400,7 @@ def main(argv):
     ap.add_argument("--labels", default='["cat", "dog"]', help="the labels, a JSON list of strings")
     ap.add_argument("--output-dataset", default="")
     ap.add_argument("--port", type=float, default=8080)
-    ap.add_argument("--exit-after-save", default="true")
+    ap.add_argument("--exit-after-save", default="false", help="end after a save (run as a batch job, not a service)")
     ap.add_argument("--token-file", default="")
     args = ap.parse_args(argv)
     try:

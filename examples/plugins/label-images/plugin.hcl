@@ -5,11 +5,9 @@
 # made by this job, so its lineage names the labelled version and this
 # plugin.
 #
-# Until service jobs exist on this cluster the session is a batch job: it
-# listens on the node at port (printed in its log) and ends after a save.
-# With service jobs, add type = "service" and a service block to the job
-# and set exit_after_save = false: it is then reached through the gateway
-# at /v1/services/label-images/.
+# It runs as a service job: the gateway of every server answers it at
+# /v1/services/label-images/ (reader rights on the job's group needed, as
+# for any service), and it runs until `nai service stop label-images`.
 plugin "label-images" {
   version     = "1.0.0"
   kind        = "service"
@@ -31,7 +29,7 @@ variable "output_dataset" {
 variable "port" {
   type        = number
   default     = 8080
-  description = "port to listen on when the cluster gives none (NAI_PORT)"
+  description = "port to listen on when the cluster gives none (NAI_PORT, which a service replica always has)"
 }
 
 variable "token_file" {
@@ -40,13 +38,9 @@ variable "token_file" {
   description = "file holding a token for the nai API on a cluster with ACLs (default: ~/.nai/token of the job's user)"
 }
 
-variable "exit_after_save" {
-  type        = bool
-  default     = true
-  description = "end the session once a save has pushed a version"
-}
-
 job "label-images" {
+  type = "service"
+
   resources {
     cpu    = 0.5
     memory = "256MiB"
@@ -55,6 +49,13 @@ job "label-images" {
   task {
     command = "python3"
     args = ["label.py", "--labels", jsonencode(var.labels), "--output-dataset", var.output_dataset,
-    "--port", var.port, "--exit-after-save", var.exit_after_save, "--token-file", var.token_file]
+    "--port", var.port, "--token-file", var.token_file]
+  }
+
+  service {
+    replicas = 1
+    health {
+      path = "/health"
+    }
   }
 }
