@@ -33,11 +33,6 @@ func tuneSettings() []tuneSetting {
 	return out
 }
 
-type tuneRun struct {
-	setting, policy string
-	res             *Result
-}
-
 // replayAll runs every (setting, policy) pair, two at a time.
 func replayAll(t *testing.T, settings []tuneSetting, policies []string, cfgs map[string]*scheduler.Config, maxJobs, warmup int) map[[2]string]*Result {
 	t.Helper()
