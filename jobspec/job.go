@@ -237,6 +237,24 @@ func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) (*hcl.BodyConten
 	return c, !diags.HasErrors()
 }
 
+// single is the content of the one block among blocks (nil when there is
+// none, or it does not decode); any further block is an error naming the
+// first, with hint after.
+func (d *decoder) single(blocks hcl.Blocks, parent, typ, hint string, schema *hcl.BodySchema) *hcl.BodyContent {
+	if len(blocks) == 0 {
+		return nil
+	}
+	for _, b := range blocks[1:] {
+		d.diags = append(d.diags, errorAt(b.DefRange, "Duplicate "+typ+" block",
+			"%s has at most one %s block; the first is at %s.%s", parent, typ, blocks[0].DefRange, hint))
+	}
+	c, ok := d.content(blocks[0], schema)
+	if !ok {
+		return nil
+	}
+	return c
+}
+
 var resourcesSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "cpu"}, {Name: "memory"}, {Name: "disk"}, {Name: "nodes"}, {Name: "exclusive"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "gpu"}},
@@ -272,18 +290,7 @@ func (d *decoder) resources(r *structs.Resources, b *hcl.Block) {
 	if a := c.Attributes["exclusive"]; a != nil {
 		r.Exclusive, _ = d.boolean(a)
 	}
-	var seen *hcl.Block
-	for _, g := range c.Blocks {
-		if seen != nil {
-			d.diags = append(d.diags, errorAt(g.DefRange, "Duplicate gpu block",
-				"resources has at most one gpu block; the first is at %s. Ask for several GPUs with count.", seen.DefRange))
-			continue
-		}
-		seen = g
-		gc, ok := d.content(g, gpuSchema)
-		if !ok {
-			continue
-		}
+	if gc := d.single(c.Blocks, "resources", "gpu", " Ask for several GPUs with count.", gpuSchema); gc != nil {
 		if a := gc.Attributes["count"]; a != nil {
 			r.GPU.Count, _ = d.integer(a, 0, structs.MaxGPUsPerNode)
 		}

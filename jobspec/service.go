@@ -85,18 +85,7 @@ func (d *decoder) service(job *structs.Job, b *hcl.Block) *structs.ServiceSpec {
 		v, _ := d.duration(a, structs.MaxShutdownDelay)
 		s.ShutdownDelay = structs.Duration(v)
 	}
-	var seen *hcl.Block
-	for _, h := range c.Blocks {
-		if seen != nil {
-			d.diags = append(d.diags, errorAt(h.DefRange, "Duplicate health block",
-				"service has at most one health block; the first is at %s.", seen.DefRange))
-			continue
-		}
-		seen = h
-		hc, ok := d.content(h, healthSchema)
-		if !ok {
-			continue
-		}
+	if hc := d.single(c.Blocks, "service", "health", "", healthSchema); hc != nil {
 		if a := hc.Attributes["path"]; a != nil {
 			if p, ok := d.str(a); ok {
 				if err := structs.ValidHealthPath(p); err != nil {
