@@ -83,6 +83,7 @@ BENCH_RUN ?= ^TestBench$$
 bench: build
 	NAI_BENCH=1 NAI_BENCH_WRITE=$(if $(filter ^TestBench$$,$(BENCH_RUN)),$(CURDIR)/BENCH.md,) \
 		$(GO) test -tags $(TAGS) -count=1 -run '$(BENCH_RUN)' -v -timeout 60m ./e2e
+	$(GO) test -tags $(TAGS) -count=1 -p 1 -run '^$$' -bench 'GatewayOverhead|ServiceCall' -benchtime 20000x ./gateway/ ./server/
 
 # Issue 7's user story with real PyTorch: push a dataset, train on it,
 # register, pull and evaluate the weights (examples/pytorch-digits).

@@ -16,8 +16,11 @@ import (
 // --- datasets, models and resumable blob uploads ---
 
 func artifactPath(kind structs.ArtifactKind) string {
-	if kind == structs.KindModel {
+	switch kind {
+	case structs.KindModel:
 		return "/v1/models"
+	case structs.KindPlugin:
+		return "/v1/plugins"
 	}
 	return "/v1/datasets"
 }

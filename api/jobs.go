@@ -106,6 +106,9 @@ type LogOptions struct {
 	Stderr bool
 	Follow bool  // keep the stream open until the job ends
 	Offset int64 // start at this byte
+	// Alloc reads one allocation of the job (a service's replica, an
+	// earlier attempt) instead of its current one.
+	Alloc string
 }
 
 func (o LogOptions) query() string {
@@ -120,6 +123,9 @@ func (o LogOptions) query() string {
 	}
 	if o.Offset > 0 {
 		q.Set("offset", strconv.FormatInt(o.Offset, 10))
+	}
+	if o.Alloc != "" {
+		q.Set("alloc", o.Alloc)
 	}
 	return q.Encode()
 }

@@ -63,6 +63,9 @@ type execSpec struct {
 	Cgroup       string            `json:"cgroup,omitempty"` // empty: cgroups disabled
 	User         *taskUser         `json:"user,omitempty"`   // nil: the agent's own account
 	Labels       map[string]string `json:"labels,omitempty"`
+	// Service, for a service replica, is its restart policy
+	// (service_exec.go): the task is started again until stopped.
+	Service *serviceExec `json:"service,omitempty"`
 }
 
 // exitStatus is the executor's final word on a task (exit.json).

@@ -71,11 +71,17 @@ type Config struct {
 	// AllocGCAge is how long a reported allocation dir (logs, exit.json)
 	// is kept; 0: DefaultAllocGCAge; negative: kept for ever.
 	AllocGCAge time.Duration
+	// ServicePorts is the range service replicas' ports are picked from
+	// (client { service_ports }); zero: structs.DefaultServicePorts.
+	ServicePorts structs.PortRange
 	// RootTasks says whether a task may run as root (uid 0) when the agent
 	// is root: RootTasksAllow or RootTasksRefuse; "" is refuse (the
 	// operator allows root tasks with client { allow_root_tasks = true }).
 	// See rootpolicy.go.
 	RootTasks string
+	// Hooks are the node's prolog and epilog (hooks.go); SetHooks
+	// changes them while the client runs.
+	Hooks Hooks
 }
 
 // Client is the GPU host side of the agent: it registers the node, runs
@@ -110,9 +116,14 @@ type Client struct {
 	memoryBytes int64
 	gpuMu       sync.Mutex
 	monitor     *fingerprint.Monitor // nil without GPUs or NVML
+	hooksMu     sync.Mutex
+	hooks       Hooks
 	// gatherer is what GET /v1/metrics serves on a client-only agent
 	// (metrics_export.go).
 	gatherer atomic.Pointer[promtext.Gatherer]
+	// ports are the service ports this node's replicas hold (service.go).
+	portMu sync.Mutex
+	ports  map[int]string
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -169,10 +180,14 @@ func New(cfg Config) (*Client, error) {
 
 		cpu:         cfg.Host.CPU,
 		memoryBytes: cfg.Host.MemoryBytes,
+		ports:       map[int]string{},
 	}
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
 	if err := c.checkOptions(); err != nil {
+		return nil, err
+	}
+	if err := c.SetHooks(cfg.Hooks); err != nil {
 		return nil, err
 	}
 	c.cache = newBlobCache(filepath.Join(dataDir, "cache", "blobs"), c.cfg.CacheMaxBytes, c.fetchBlob, c.logger)
@@ -270,6 +285,8 @@ func (c *Client) node() *structs.Node {
 		Driver:      h.Driver,
 		CUDAVersion: h.CUDAVersion,
 		Attributes:  attrs,
+		// A service replica holds one of these ports.
+		ServicePorts: c.cfg.ServicePorts,
 	}
 }
 
@@ -450,7 +467,11 @@ func (c *Client) startLocked(ctx context.Context, a *structs.Allocation) {
 			r.report(ctx, r.startFailed(errors.New("the allocation came without its job")))
 			return
 		}
-		if err := r.start(); err != nil {
+		if r.serviceSpec() != nil {
+			if !r.startService(ctx) { // tried again until it starts (service.go)
+				return
+			}
+		} else if err := r.start(); err != nil {
 			r.logger.Error("cannot start allocation", "error", err)
 			r.cleanupCgroup()
 			r.report(ctx, r.startFailed(err))

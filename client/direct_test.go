@@ -23,12 +23,14 @@ func startPaths(t *testing.T, f func(t *testing.T)) {
 }
 
 // The task is inside its cgroup from its first instruction, and the
-// executor, which visited the cgroup to fork it, is not.
+// executor, which visited the cgroup to fork it, leaves it. The task may
+// run before the executor has returned to its own cgroups (the fork
+// returns in both at once), so it looks at its parent for up to 5 s.
 func TestStartInCgroup(t *testing.T) {
 	startPaths(t, func(t *testing.T) {
 		name := makeCgroup(t, cgroups.Limits{MemoryBytes: 256 << 20, Pids: 100})
 		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: name,
-			Argv: []string{"/bin/sh", "-c", "cat /proc/self/cgroup; cat /proc/$PPID/cgroup >&2"}})
+			Argv: []string{"/bin/sh", "-c", "cat /proc/self/cgroup; for i in $(seq 50); do grep -q " + name + " /proc/$PPID/cgroup || break; sleep 0.1; done; cat /proc/$PPID/cgroup >&2"}})
 		st := waitExecutor(t, dir, cmd)
 		if st.Reason != structs.ExitExited || st.ExitCode == nil || *st.ExitCode != 0 {
 			t.Fatalf("task ended %q code %s: %s", st.Reason, fmtCode(st.ExitCode), st.Message)

@@ -13,6 +13,7 @@
 //	-------                ---------------------------          -----------------------------      ----
 //	alloc, desired=run --> reconcile: first sight of the id?
 //	                       mkdir allocs/ID/{work,output,logs}
+//	                       stage code and data, node prolog (hooks.go)
 //	                       alloc.json, executor.json (argv,
 //	                       env, time limit, cgroup name)
 //	                       cgroups.Create(nai-ID, limits)
@@ -29,6 +30,7 @@
 //	                                                           read cgroup usage, pick the reason
 //	                                                           write exit.json, remove cgroup
 //	                       executor gone: read exit.json
+//	                       node epilog (hooks.go)
 //	    <-- PUT outputs -- tar+gzip output/, upload
 //	    <-- final status - complete | failed + reason, code,
 //	                       usage, metrics, output digest
@@ -46,7 +48,8 @@
 // exited (with its code), oom-killed (the cgroup saw an OOM kill and the
 // task died of it), time-limit, cancelled, preempted, node-lost (executor
 // vanished, or the servers no longer list the allocation), start-failed,
-// gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
+// prolog-failed (the node's prolog failed: the task never started, the job
+// goes back to the queue and the node is drained), gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
 // requeued when its retry policy lists "failed"), and signal:SIGSEGV style
 // for any other deadly signal. A task that dies of a signal reports exit
 // code 128+signal, as a shell would.
@@ -62,6 +65,8 @@
 //	reported         the servers have the final status (agent)
 //	gpu-failure      why the allocation's GPU was withdrawn (agent, gpus.go)
 //	upload-failed    the outputs could not be uploaded; work/ and output/ kept
+//	hook.json        a failed prolog's or epilog's report, sent with the final status
+//	epilog-done      the epilog ran (it runs once per allocation)
 //	work/ output/ logs/stdout logs/stderr metrics.jsonl executor.log
 //
 // Once reported (and the outputs uploaded), work/ and output/ are removed;
@@ -74,4 +79,16 @@
 //
 // NAI_CHECKPOINT_DIR is DataDir/checkpoints/JOBID, shared by the attempts
 // of one job on this node.
+//
+// # Service replicas
+//
+// A service's allocation is one replica (service.go, service_exec.go): the
+// agent picks it a port of Config.ServicePorts (kept in the alloc dir's
+// port file), checks its health path and reports health and restarts; the
+// executor restarts the task whenever it ends (restarts.json), or when the
+// agent asks (the restart file and SIGUSR1, after unhealthy_after failed
+// checks), until a stop, which it delays by the service's shutdown_delay.
+// A replica that cannot be started is tried again with backoff rather than
+// failed. "A task runs at most once" holds per allocation run, not per
+// process: a replica's process may start many times in one allocation.
 package client

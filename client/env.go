@@ -30,6 +30,11 @@ type taskEnvInput struct {
 	User *taskUser
 	// Datasets and Models the job reads, where they are on this node.
 	Datasets, Models []artifactDir
+	// APIAddr is where the task reaches the nai API (its agent's HTTP
+	// address): NAI_ADDR, as the CLI reads it.
+	APIAddr string
+	// Port is a service replica's port (NAI_PORT).
+	Port int
 }
 
 // taskEnv builds the environment of a task, sorted by key. User values from
@@ -88,10 +93,22 @@ func taskEnv(in taskEnvInput) []string {
 	env["NAI_NUM_GPUS"] = strconv.Itoa(len(a.GPUs))
 	env["NAI_CPUS"] = strconv.FormatFloat(res.CPU, 'f', -1, 64)
 	env["NAI_MEMORY_MB"] = strconv.FormatInt(res.MemoryBytes>>20, 10)
+	if in.APIAddr != "" {
+		env["NAI_ADDR"] = in.APIAddr
+	}
 	for k, v := range j.SweepValues {
 		env["NAI_SWEEP_"+envName(k)] = v
 	}
 	artifactEnv(env, in.Datasets, in.Models)
+	if len(j.Models) > 0 {
+		env["NAI_MODEL_NAME"], env["NAI_MODEL_VERSION"] = j.Models[0].Name, j.Models[0].Version
+	}
+	if j.IsService() {
+		env["NAI_PORT"] = strconv.Itoa(in.Port)
+		env["NAI_SERVICE_NAME"] = j.Name
+		env["NAI_REPLICA"] = strconv.Itoa(a.Replica)
+		env["NAI_SERVICE_VERSION"] = strconv.Itoa(a.JobVersion)
+	}
 	slurmEnv(env, in, res)
 	if g := a.Gang; g != nil && g.Nodes > 1 {
 		// For torchrun and friends: one launcher per node, starting

@@ -92,6 +92,9 @@ func (e *executor) run() error {
 	if r, ok := e.stopRequested(); ok {
 		return e.finish(exitStatus{Reason: r, Message: "stopped before it started"})
 	}
+	if e.spec.Service != nil {
+		return e.runService() // service_exec.go
+	}
 	if err := e.startTask(); err != nil {
 		var ne *notExecError
 		if errors.As(err, &ne) {
@@ -237,7 +240,8 @@ func (e *executor) stopRequested() (structs.ExitReason, bool) {
 		return structs.ExitCancelled, false
 	}
 	switch r := structs.ExitReason(strings.TrimSpace(string(b))); r {
-	case structs.ExitCancelled, structs.ExitPreempted, structs.ExitNodeLost, structs.ExitGPUFailed, structs.ExitNodeDrained:
+	case structs.ExitCancelled, structs.ExitPreempted, structs.ExitNodeLost, structs.ExitGPUFailed, structs.ExitNodeDrained,
+		structs.ExitReplaced, structs.ExitScaledDown:
 		return r, true
 	default:
 		return structs.ExitCancelled, true

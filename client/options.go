@@ -3,6 +3,8 @@ package client
 import (
 	"fmt"
 	"time"
+
+	"github.com/nai-project/nai/structs"
 )
 
 const (
@@ -28,6 +30,11 @@ func (c *Client) checkOptions() error {
 	}
 	if cfg.GPUSampleInterval < 0 {
 		return fmt.Errorf("client: gpu sample interval %s is negative", cfg.GPUSampleInterval)
+	}
+	if cfg.ServicePorts == (structs.PortRange{}) {
+		cfg.ServicePorts, _ = structs.ParsePortRange(structs.DefaultServicePorts)
+	} else if cfg.ServicePorts.Count() == 0 {
+		return fmt.Errorf("client: service ports %d-%d are not a range: expected FIRST-LAST with 1 <= FIRST <= LAST <= 65535", cfg.ServicePorts.First, cfg.ServicePorts.Last)
 	}
 	switch cfg.RootTasks {
 	case "", RootTasksAllow, RootTasksRefuse:

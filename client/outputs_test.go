@@ -2,11 +2,13 @@ package client
 
 import (
 	"archive/tar"
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
@@ -56,7 +58,7 @@ func TestPackOutputs(t *testing.T) {
 	must(syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644)) // skipped: not a file
 
 	dst := filepath.Join(t.TempDir(), "out.tar.gz")
-	n, err := packOutputs(src, dst)
+	st, err := packOutputs(src, dst)
 	must(err)
 	f, err := os.Open(dst)
 	must(err)
@@ -72,7 +74,21 @@ func TestPackOutputs(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("archive (-want +got):\n%s", diff)
 	}
-	if n != len(want) {
-		t.Errorf("entries = %d, want %d", n, len(want))
+	if st.Files != 2 || st.Dirs != 2 || st.Symlinks != 1 {
+		t.Errorf("stats %+v, want 2 files, 2 dirs, 1 symlink", st)
+	}
+
+	// The same files pack to the same bytes, whatever their times.
+	first, err := os.ReadFile(dst)
+	must(err)
+	later := time.Now().Add(time.Hour)
+	must(os.Chtimes(filepath.Join(src, "model.bin"), later, later))
+	if _, err := packOutputs(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	second, err := os.ReadFile(dst)
+	must(err)
+	if !bytes.Equal(first, second) {
+		t.Error("packing the same outputs twice gave different archives")
 	}
 }

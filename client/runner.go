@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -45,6 +47,10 @@ type allocRunner struct {
 	startTime time.Time
 	metrics   *metricsTail
 	gpu       *gpuTracker // samples of the GPUs it holds (watch goroutine only)
+	// stopCh is closed by the first stop request.
+	stopCh chan struct{}
+	// replica is a service replica's port and health (service.go).
+	replica replicaState
 }
 
 func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
@@ -53,6 +59,7 @@ func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 		c: c, alloc: a, dir: dir,
 		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
 		exited:  make(chan struct{}),
+		stopCh:  make(chan struct{}),
 		metrics: newMetricsTail(dir.metricsPath()),
 		gpu:     newGPUTracker(),
 	}
@@ -117,18 +124,32 @@ func (r *allocRunner) start() error {
 			return err
 		}
 	}
+	if err := r.prolog(ckpt); err != nil { // hooks.go
+		return err
+	}
+	port := 0
+	if job.IsService() {
+		if port, err = r.servicePort(); err != nil {
+			return err
+		}
+	}
 	spec := execSpec{
 		AllocID: a.ID,
 		Dir:     r.dir.workDir(),
 		Env: taskEnv(taskEnvInput{
 			Alloc: a, Job: job, NodeName: r.c.nodeName(), WorkDir: r.dir.workDir(),
 			OutputDir: r.dir.outputDir(), MetricsFile: r.dir.metricsPath(), CheckpointDir: ckpt,
-			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models,
+			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models, Port: port,
+			APIAddr: r.c.cfg.HTTPAddr,
 		}),
 		TimeLimit:    job.TimeLimit,
 		KillGrace:    structs.Duration(r.c.cfg.KillGrace),
 		CgroupParent: r.c.cfg.CgroupParent,
 		User:         user,
+	}
+	if svc := r.serviceSpec(); svc != nil {
+		spec.Service = serviceExecSpec(svc)
+		spec.TimeLimit = 0
 	}
 	if s := job.Task.Script; strings.HasPrefix(s, "#!") {
 		// A script with a #! line runs as a file, by the interpreter that
@@ -211,6 +232,18 @@ func (r *allocRunner) attach(pid int) {
 
 // run drives a started or attached executor to its reported end.
 func (r *allocRunner) run(ctx context.Context, fresh bool) {
+	if svc := r.serviceSpec(); svc != nil {
+		if port, err := r.servicePort(); err != nil {
+			r.logger.Error("service replica without a port: not checking its health", "error", err)
+		} else {
+			r.mu.Lock()
+			r.replica.port, r.replica.address = port, net.JoinHostPort(r.c.serviceHost(), strconv.Itoa(port))
+			r.replica.health.Address, r.replica.health.Port = r.replica.address, port
+			r.replica.health.HealthError = "not checked yet"
+			r.mu.Unlock()
+			go r.healthLoop(ctx, svc)
+		}
+	}
 	if fresh {
 		r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning}))
 	}
@@ -220,6 +253,9 @@ func (r *allocRunner) run(ctx context.Context, fresh bool) {
 func (r *allocRunner) update(cs structs.ClientStatusFields) *structs.AllocUpdate {
 	r.mu.Lock()
 	cs.StartTime = r.startTime
+	if r.replica.port > 0 && !cs.Status.Terminal() {
+		cs.Service = r.replica.health.Copy()
+	}
 	r.mu.Unlock()
 	return &structs.AllocUpdate{AllocID: r.alloc.ID, Client: cs}
 }
@@ -238,6 +274,9 @@ func (r *allocRunner) watch(ctx context.Context) {
 			r.ended(ctx)
 			return
 		case <-t.C:
+			if r.replica.port > 0 {
+				r.readRestarts()
+			}
 			dirty = r.metrics.read(false) || dirty
 			dirty = r.gpu.add(r.c.gpuSamples(r.alloc.GPUs)) || dirty
 			if dirty && time.Since(lastSent) >= metricsReportEvery {
@@ -291,6 +330,7 @@ func (r *allocRunner) cleanupCgroup() {
 // the next agent start does it again.
 func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 	r.metrics.read(true)
+	defer r.c.releasePort(r.alloc.ID)
 	cs := structs.ClientStatusFields{
 		Status:     structs.AllocFailed,
 		ExitCode:   st.ExitCode,
@@ -302,18 +342,23 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		Usage:      st.Usage,
 		GPUUsage:   r.gpu.values(),
 	}
+	if j := r.alloc.Job; j != nil && j.Output != nil && j.Output.Model != "" {
+		cs.OutputServe = outputServe(r.dir.outputDir())
+	}
 	if note := r.gpuFailureNote(); note != "" && cs.ExitReason == structs.ExitGPUFailed {
 		cs.Message = joinMsg(cs.Message, note)
 	}
 	if st.Reason == structs.ExitExited && st.ExitCode != nil && *st.ExitCode == 0 {
 		cs.Status = structs.AllocComplete
 	}
+	r.epilog(st) // hooks.go
+	cs.Hook = r.hookFailure()
 	if cs.StartTime.IsZero() {
 		r.mu.Lock()
 		cs.StartTime = r.startTime
 		r.mu.Unlock()
 	}
-	info, err := r.uploadOutputs(ctx)
+	info, files, err := r.uploadOutputs(ctx)
 	uploaded := err == nil
 	switch {
 	case ctx.Err() != nil:
@@ -322,7 +367,7 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		r.logger.Error("output upload failed", "error", err)
 		cs.Message = joinMsg(cs.Message, "output upload failed: "+err.Error())
 	case info != nil:
-		cs.OutputDigest, cs.OutputSize = info.Digest, info.Size
+		cs.OutputDigest, cs.OutputSize, cs.OutputFiles = info.Digest, info.Size, files
 	}
 	if d, err := r.uploadMetricsHistory(ctx); err != nil {
 		r.logger.Warn("metrics history not kept", "error", err)
@@ -365,36 +410,38 @@ func joinMsg(a, b string) string {
 }
 
 // uploadOutputs packs the output dir and uploads it, retrying while the
-// servers are unreachable. An empty output dir uploads nothing (nil info).
-func (r *allocRunner) uploadOutputs(ctx context.Context) (*structs.BlobInfo, error) {
+// servers are unreachable, and says how many files it holds. An empty
+// output dir uploads nothing (nil info).
+func (r *allocRunner) uploadOutputs(ctx context.Context) (*structs.BlobInfo, int, error) {
 	ents, err := os.ReadDir(r.dir.outputDir())
 	if errors.Is(err, os.ErrNotExist) || (err == nil && len(ents) == 0) {
-		return nil, nil
+		return nil, 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read output dir: %w", err)
+		return nil, 0, fmt.Errorf("read output dir: %w", err)
 	}
 	archive := r.dir.path(archiveName)
-	if _, err := packOutputs(r.dir.outputDir(), archive); err != nil {
-		return nil, err
+	st, err := packOutputs(r.dir.outputDir(), archive)
+	if err != nil {
+		return nil, 0, err
 	}
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
 		f, err := os.Open(archive)
 		if err != nil {
-			return nil, fmt.Errorf("open output archive: %w", err)
+			return nil, 0, fmt.Errorf("open output archive: %w", err)
 		}
 		info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
 		f.Close()
 		if err == nil {
-			return info, nil
+			return info, st.Files, nil
 		}
 		if permanent(err) {
-			return nil, err
+			return nil, 0, err
 		}
 		r.logger.Warn("output upload failed, will retry", "error", err)
 		if !b.wait(ctx) {
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		}
 	}
 }
@@ -423,6 +470,7 @@ func (r *allocRunner) stop(reason structs.ExitReason) {
 		return
 	}
 	r.stopped = true
+	close(r.stopCh)
 	pid := readPid(r.dir.path(pidFile))
 	if pid == 0 {
 		return
@@ -496,6 +544,9 @@ func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
 // reported like any other end (and survives an agent restart).
 func (r *allocRunner) startFailed(err error) *exitStatus {
 	st := &exitStatus{Reason: structs.ExitStartFail, Message: err.Error(), EndTime: time.Now()}
+	if he := (*hookError)(nil); errors.As(err, &he) {
+		st.Reason = structs.ExitPrologFailed
+	}
 	if !exists(r.dir.path(allocFile)) {
 		if werr := writeJSONAtomic(r.dir.path(allocFile), r.alloc); werr != nil {
 			r.logger.Error("record start failure", "error", werr)

@@ -349,7 +349,7 @@ func (a *agent) cancelLiveJobs() {
 	}
 	for ctx.Err() == nil {
 		live, err := c.Jobs(ctx, false)
-		if err != nil || len(live) == 0 {
+		if err != nil || (len(live) == 0 && !a.replicasLive(ctx, jobs)) {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
@@ -367,4 +367,25 @@ func searchable(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// replicasLive reports whether a service among jobs still has a replica
+// that has not ended: a stopped service ends at once, its replicas a
+// moment later.
+func (a *agent) replicasLive(ctx context.Context, jobs []*structs.Job) bool {
+	for _, j := range jobs {
+		if !j.IsService() {
+			continue
+		}
+		allocs, err := a.api().JobAllocations(ctx, j.ID)
+		if err != nil {
+			return false
+		}
+		for _, al := range allocs {
+			if !al.Terminal() {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -184,7 +185,7 @@ func TestLongRollingUpgrade(t *testing.T) {
 	var l *clusterAgent
 	waitFor(t, 30*time.Second, "a leader writing the newest log format", func() bool {
 		l = c.leader()
-		return l != nil && clusterLogFormat(t, l) == 2
+		return l != nil && clusterLogFormat(t, l) == int(fsm.LogFormat)
 	})
 
 	// The client last: its running jobs survive the agent's restart.

@@ -95,9 +95,13 @@ func decodeJSON[T any](body []byte) (*T, error) {
 // lists the commands: names, decoding, applying and the golden entries all
 // come from here.
 var commands = map[MessageType]*command{
-	JobRegister: cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	// Version 2 may carry service jobs (which older servers would store
+	// as batch jobs), jobs built from plugins (Job.Plugin, pinned and
+	// checked) and output { dataset }: they wait for every server to read
+	// format 3 (jobRegisterV1).
+	JobRegister: upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
-	}),
+	}), 2, Format3, jobRegisterV1),
 	// Version 2 added Only (cancel member 0 of a sweep alone), which
 	// version 1 cannot carry.
 	JobCancel: upgraded(cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
@@ -121,9 +125,12 @@ var commands = map[MessageType]*command{
 	PlanApply: upgraded(cmd("PlanApply", func(st *state.Store, i uint64, r *structs.PlanApplyRequest) any {
 		return result(st.ApplyPlan(i, r))
 	}), 2, Format2, planApplyV1),
-	AllocUpdate: cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
+	// Version 2 added failed node hooks (ClientStatusFields.Hook), which
+	// drain the node, and the prolog-failed end, which requeues the job;
+	// older servers get the report without them (allocUpdateV1).
+	AllocUpdate: upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
-	}),
+	}), 2, Format3, allocUpdateV1),
 
 	// The message type, not the request, says which kind a push is.
 	DatasetPush: cmd("DatasetPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
@@ -134,6 +141,10 @@ var commands = map[MessageType]*command{
 		r.Kind = structs.KindModel
 		return result(st.PushArtifact(i, r))
 	}),
+	PluginPush: introduced(cmd("PluginPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {
+		r.Kind = structs.KindPlugin
+		return result(st.PushArtifact(i, r))
+	}), Format3),
 	ArtifactDelete: cmd("ArtifactDelete", func(st *state.Store, i uint64, r *structs.ArtifactDeleteRequest) any {
 		return errOrNil(st.DeleteArtifactVersion(i, r))
 	}),
@@ -209,6 +220,16 @@ var commands = map[MessageType]*command{
 	}),
 	JobGC: introduced(cmd("JobGC", func(st *state.Store, i uint64, r *structs.JobGCRequest) any {
 		return result(st.GCJobs(i, r))
+	}), Format3),
+
+	ServiceScale: introduced(cmd("ServiceScale", func(st *state.Store, i uint64, r *structs.ServiceScaleRequest) any {
+		return errOrNil(st.ScaleService(i, r))
+	}), Format3),
+	ServiceRollout: introduced(cmd("ServiceRollout", func(st *state.Store, i uint64, r *structs.ServiceRolloutRequest) any {
+		return result(st.StartRollout(i, r))
+	}), Format3),
+	ServiceRollback: introduced(cmd("ServiceRollback", func(st *state.Store, i uint64, r *structs.ServiceRollbackRequest) any {
+		return errOrNil(st.RollbackRollout(i, r))
 	}), Format3),
 }
 

@@ -145,6 +145,9 @@ func TestFormat1ServerReplaysFormat1Log(t *testing.T) {
 			continue // a command a format-1 cluster never gets
 		}
 		data, err := EncodeAt(e.t, e.req, Format1)
+		if errors.Is(err, ErrFormat) {
+			break // the service block closes the history; a format-1 leader refuses it
+		}
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -53,9 +53,11 @@ func history() []struct {
 	t   MessageType
 	req any
 } {
-	exit0, exit3 := 0, 3
+	exit0, exit1, exit3 := 0, 1, 3
 	digest := strings.Repeat("ab", 32)
 	model := strings.Repeat("cd", 32)
+	plugin := strings.Repeat("ef", 32)
+	split := strings.Repeat("12", 32)
 	return []struct {
 		t   MessageType
 		req any
@@ -128,6 +130,89 @@ func history() []struct {
 			{Time: t0.Add(2 * time.Hour), User: "bob", Method: "POST", Path: "/v1/acl/tokens", Status: 403, Error: "permission denied"},
 		}}},
 		{JobGC, &structs.JobGCRequest{Before: t0.Add(2 * time.Minute), Max: 10, Now: t0.Add(96 * time.Hour)}},
+
+		// A service: placed, healthy, scaled, rolled out, rolled back, stopped.
+		{NodeRegister, &structs.NodeRegisterRequest{Node: func() *structs.Node {
+			n := goldenNode("n4")
+			n.ServicePorts = structs.PortRange{First: 20000, Last: 20009}
+			return n
+		}(), Now: t0.Add(4 * time.Hour)}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(4 * time.Hour), Jobs: []*structs.Job{{
+			Name: "api", User: "alice", Group: "vision", Type: structs.JobService,
+			Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, GPU: structs.GPURequest{Count: 1}},
+			Task:      structs.Task{Command: "python3", Args: []string{"serve.py"}},
+			Service:   &structs.ServiceSpec{Replicas: 2, Public: true},
+		}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(4*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.1", JobID: "4", NodeID: "n4", GPUs: []int{0}, Attempt: 1, Replica: 0, JobVersion: 1, DesiredStatus: structs.DesiredRun},
+			{ID: "4.2", JobID: "4", NodeID: "n4", GPUs: []int{1}, Attempt: 2, Replica: 1, JobVersion: 1, DesiredStatus: structs.DesiredRun},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n4", Now: t0.Add(4*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{
+			{AllocID: "4.1", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(4 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20000", Port: 20000, Healthy: true, Since: t0.Add(4 * time.Hour)}}},
+			{AllocID: "4.2", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(4 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20001", Port: 20001, HealthError: "GET /health: connection refused", Restarts: 1, LastExit: "exit code 1"}}},
+		}}},
+		{ServiceScale, &structs.ServiceScaleRequest{JobID: "4", Replicas: 1, Now: t0.Add(5 * time.Hour)}},
+		{ServiceRollout, &structs.ServiceRolloutRequest{JobID: "4", Now: t0.Add(5 * time.Hour), Deadline: t0.Add(5*time.Hour + 5*time.Minute),
+			Revision: structs.ServiceRevision{Task: structs.Task{Command: "python3", Args: []string{"serve.py", "--v2"}}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(5*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.3", JobID: "4", NodeID: "n4", GPUs: []int{2}, Attempt: 3, Replica: 0, JobVersion: 2, DesiredStatus: structs.DesiredRun},
+		}}},
+		{ServiceRollback, &structs.ServiceRollbackRequest{JobID: "4", ToVersion: 2, Reason: "new replicas not healthy after 5m0s", Now: t0.Add(5*time.Hour + 5*time.Minute)}},
+		{ServiceRollout, &structs.ServiceRolloutRequest{JobID: "4", Now: t0.Add(6 * time.Hour), Deadline: t0.Add(6*time.Hour + 5*time.Minute),
+			Revision: structs.ServiceRevision{Task: structs.Task{Command: "python3", Args: []string{"serve.py", "--v3"}}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(6*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "4.4", JobID: "4", NodeID: "n4", GPUs: []int{3}, Attempt: 4, Replica: 0, JobVersion: 3, DesiredStatus: structs.DesiredRun},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n4", Now: t0.Add(6*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{
+			{AllocID: "4.4", Client: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: t0.Add(6 * time.Hour),
+				Service: &structs.ReplicaHealth{Address: "10.0.0.4:20002", Port: 20002, Healthy: true, Since: t0.Add(6 * time.Hour)}}},
+		}}},
+		{JobCancel, &structs.JobCancelRequest{JobIDs: []string{"4"}, Reason: structs.ExitCancelled, Now: t0.Add(7 * time.Hour)}},
+
+		// A plugin installed and run on a dataset: its output becomes the
+		// next version of the dataset, with the plugin in the lineage.
+		{BlobRegister, &structs.BlobRegisterRequest{Digest: plugin, Size: 4096, Server: "s1", Now: t0.Add(100 * time.Hour)}},
+		{PluginPush, &structs.ArtifactPushRequest{Name: "split-train-val", User: "alice", Group: "vision", Description: "split files",
+			Digest: plugin, Size: 4096, Files: 2, Now: t0.Add(100 * time.Hour), Plugin: &structs.PluginSpec{
+				Name: "split-train-val", Version: "1.0.0", Kind: structs.PluginDataset, Description: "split files",
+				Variables: []structs.PluginVariable{{Name: "fraction", Type: "number", Default: "0.8", Description: "share for train"}, {Name: "seed", Type: "number", Default: "0"}},
+			}}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(101 * time.Hour), Jobs: []*structs.Job{{
+			Name: "split-train-val", User: "alice", Group: "vision", Code: plugin,
+			Resources: structs.Resources{CPU: 1, MemoryBytes: 512 << 20},
+			Task:      structs.Task{Command: "python3", Args: []string{"split.py", "--fraction", "0.5", "--seed", "1"}},
+			Datasets:  []structs.ArtifactRef{{Name: "digits", Version: "1"}},
+			Output:    &structs.OutputSpec{Dataset: "digits"},
+			Plugin:    &structs.PluginRef{Name: "split-train-val", Version: "1.0.0", Digest: plugin, Variables: map[string]string{"fraction": "0.5", "seed": "1"}},
+		}}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(101*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "5.1", JobID: "5", NodeID: "n3", Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(101*time.Hour + time.Second)},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n3", Now: t0.Add(101*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{{AllocID: "5.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocComplete, ExitCode: &exit0, ExitReason: structs.ExitExited,
+			StartTime: t0.Add(101*time.Hour + 2*time.Second), EndTime: t0.Add(101*time.Hour + time.Minute),
+			OutputDigest: split, OutputSize: 2048, OutputFiles: 5,
+		}}}}},
+
+		// A prolog that fails: the job goes back to the queue and the
+		// node is drained with the prolog's message.
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(102 * time.Hour), Jobs: []*structs.Job{func() *structs.Job {
+			j := goldenJob("after-split", 1)
+			j.Datasets = []structs.ArtifactRef{{Name: "digits", Version: "latest"}}
+			return j
+		}()}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(102*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "6.1", JobID: "6", NodeID: "n3", GPUs: []int{0}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(102*time.Hour + time.Second)},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n3", Now: t0.Add(102*time.Hour + 5*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "6.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocFailed, ExitReason: structs.ExitPrologFailed, Message: "prolog failed: exit status 1: GPU 2 fails its health check",
+			EndTime: t0.Add(102*time.Hour + 4*time.Second),
+			Hook: &structs.HookReport{Hook: structs.HookProlog, Path: "/etc/nai/prolog.sh", AllocID: "6.1", JobID: "6", ExitCode: &exit1,
+				Message: "exit status 1: GPU 2 fails its health check", Output: "checking GPUs\nGPU 2 fails its health check\n",
+				Duration: structs.Duration(2 * time.Second), Time: t0.Add(102*time.Hour + 4*time.Second)},
+		}}}}},
 	}
 }
 

@@ -21,6 +21,7 @@ const (
 	BlobRegister   MessageType = 13
 	BlobDrop       MessageType = 14
 	BlobSweep      MessageType = 15
+	PluginPush     MessageType = 16
 
 	// Scheduling policy (queues, shares, quotas): 20-29.
 	QueueUpsert MessageType = 20
@@ -49,6 +50,11 @@ const (
 	// Accounting and audit: 60-69.
 	AuditAppend MessageType = 60
 	JobGC       MessageType = 61
+
+	// Services: 70-79.
+	ServiceScale    MessageType = 70
+	ServiceRollout  MessageType = 71
+	ServiceRollback MessageType = 72
 )
 
 // IgnoreUnknownFlag marks an entry that a server which does not know its

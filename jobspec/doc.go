@@ -26,7 +26,7 @@
 //	job "digits-mlp" {            # name: letters, digits, '.', '_', '-'
 //	  queue       = "default"
 //	  priority    = 50            # 0-100 (0 or unset means the default, 50)
-//	  time_limit  = "2h30m"       # Go duration string; at most 366 days
+//	  time_limit  = "2h30m"       # Go duration string; at most 366 days; shorter moves the job up
 //	  begin_after = "2h"          # a duration from submission, or RFC 3339 "2026-03-01T09:00:00Z"
 //	  preemptible = true
 //	  group       = "vision"      # owning group
@@ -76,8 +76,11 @@
 //
 //	  output {
 //	    model = "digits-mlp"      # register NAI_OUTPUT_DIR as the next version of this model
+//	    # dataset = "digits-clean" # ... or of this dataset (one of the two), with lineage;
+//	    #                          # outputs equal to its latest version make no new one
 //	    keep  = ["*.pt"]          # globs; default everything
-//	  }
+//	    serve = ["python3", "serve.py"]   # the version's serve command (nai serve); without it,
+//	  }                           # a serve.py among the outputs is run with python3
 //
 //	  sweep {                     # one submission becomes an array of jobs
 //	    mode         = "grid"     # every combination (default), or "zip": i-th values together
@@ -85,6 +88,30 @@
 //	    values = {
 //	      lr    = [0.1, 0.01, 0.001]
 //	      batch = [32, 64]
+//	    }
+//	  }
+//	}
+//
+// A service runs until it is stopped, as replicas that answer HTTP (`type =
+// "service"` and a service block; a batch job may not have one; time_limit,
+// retry, output, singleton and sweeps are for batch jobs):
+//
+//	job "digits-api" {
+//	  type = "service"
+//	  model "digits-cnn" { version = 2 }
+//	  task { script = "cd $NAI_MODEL_DIR && exec python3 serve.py" }  # listens on $NAI_PORT
+//	  service {
+//	    replicas        = 2       # 1-1000, each an allocation on one node
+//	    port            = "http"  # the port's name; the client picks its number (NAI_PORT)
+//	    unhealthy_after = 3       # failed checks in a row that restart a replica
+//	    public          = false   # true: anyone may call it, without a token
+//	    preemptible     = false   # true: training of a higher tier may preempt its replicas
+//	    shutdown_delay  = "1s"    # a stopped replica serves this long before SIGTERM
+//	    health {
+//	      path     = "/health"    # GET, 2xx or 3xx is healthy
+//	      interval = "2s"
+//	      timeout  = "1s"         # at most the interval
+//	      grace    = "30s"        # failures after a (re)start do not count this long
 //	    }
 //	  }
 //	}
@@ -104,10 +131,19 @@
 // A -var value is a plain string for string (or untyped) variables and an
 // HCL value such as 3, true or ["a", "b"] otherwise.
 //
+// # Plugins
+//
+// A cluster plugin's plugin.hcl (ParsePlugin, CheckPlugin; plugin.go) is a
+// job file with a plugin "NAME" { version, kind, description } block: its
+// variables are the plugin's, its job block the template of the job `nai
+// plugin run` submits, with the plugin's folder as its code (so it has no
+// code attribute) and no sweep.
+//
 // # Limits
 //
-// A file or var file over 1 MiB, a sweep of more than 10,000 members and
-// local values that refer to each other in a cycle are refused. Unknown
+// A file or var file over 1 MiB, a sweep of more than 10,000 members,
+// numbers beyond about 1e±19000 (numguard.go) and local values that refer
+// to each other in a cycle are refused. Unknown
 // attributes and blocks are errors, with a "did you mean" suggestion.
 //
 // # JSON

@@ -43,6 +43,9 @@ func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 	root := f.Body()
 	jb := root.AppendNewBlock("job", []string{job.Name}).Body()
 
+	if job.IsService() {
+		setString(jb, "type", string(job.Type))
+	}
 	setString(jb, "queue", job.Queue)
 	if job.Priority != 0 {
 		jb.SetAttributeValue("priority", cty.NumberIntVal(int64(job.Priority)))
@@ -56,7 +59,7 @@ func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 	case !job.BeginTime.IsZero():
 		setString(jb, "begin_after", job.BeginTime.UTC().Format(time.RFC3339Nano))
 	}
-	if job.Preemptible {
+	if job.Preemptible && !job.IsService() {
 		jb.SetAttributeValue("preemptible", cty.True)
 	}
 	setString(jb, "group", job.Group)
@@ -100,9 +103,17 @@ func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 		jb.AppendNewline()
 		ob := jb.AppendNewBlock("output", nil).Body()
 		setString(ob, "model", o.Model)
+		setString(ob, "dataset", o.Dataset)
 		if len(o.Keep) > 0 {
 			ob.SetAttributeValue("keep", stringListVal(o.Keep))
 		}
+		if len(o.Serve) > 0 {
+			ob.SetAttributeValue("serve", stringListVal(o.Serve))
+		}
+	}
+	if sv := job.Service; sv != nil && job.IsService() {
+		jb.AppendNewline()
+		serviceBlock(jb.AppendNewBlock("service", nil).Body(), sv, job.Preemptible)
 	}
 	if l := job.LogPaths; l != nil {
 		jb.AppendNewline()
@@ -111,6 +122,37 @@ func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 		setString(lb, "stderr", l.Stderr)
 	}
 	return f, jb
+}
+
+func serviceBlock(b *hclwrite.Body, s *structs.ServiceSpec, preemptible bool) {
+	b.SetAttributeValue("replicas", cty.NumberIntVal(int64(s.Replicas)))
+	setString(b, "port", s.Port)
+	if s.UnhealthyAfter > 0 {
+		b.SetAttributeValue("unhealthy_after", cty.NumberIntVal(int64(s.UnhealthyAfter)))
+	}
+	if s.Public {
+		b.SetAttributeValue("public", cty.True)
+	}
+	if preemptible {
+		b.SetAttributeValue("preemptible", cty.True)
+	}
+	if s.ShutdownDelay > 0 {
+		setString(b, "shutdown_delay", shortDuration(s.ShutdownDelay.D()))
+	}
+	h := s.Health
+	if h == (structs.HealthCheck{}) {
+		return
+	}
+	hb := b.AppendNewBlock("health", nil).Body()
+	setString(hb, "path", h.Path)
+	for _, f := range []struct {
+		name string
+		v    structs.Duration
+	}{{"interval", h.Interval}, {"timeout", h.Timeout}, {"grace", h.Grace}} {
+		if f.v > 0 {
+			setString(hb, f.name, shortDuration(f.v.D()))
+		}
+	}
 }
 
 // shortDuration drops the zero units Go writes at the end ("2h30m", not

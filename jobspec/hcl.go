@@ -56,6 +56,9 @@ func (p *parser) parse(src []byte) (*Result, error) {
 	if diags.HasErrors() {
 		return nil, p.fail(diags)
 	}
+	if diags := checkLiterals(file.Body); diags.HasErrors() {
+		return nil, p.fail(diags)
+	}
 	content, cdiags := file.Body.Content(rootSchema)
 	diags = append(diags, cdiags...)
 

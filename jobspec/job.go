@@ -17,17 +17,17 @@ var jobSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{
 		{Name: "queue"}, {Name: "priority"}, {Name: "time_limit"}, {Name: "begin_after"},
 		{Name: "preemptible"}, {Name: "group"}, {Name: "description"}, {Name: "labels"},
-		{Name: "code"}, {Name: "depends_on"}, {Name: "singleton"},
+		{Name: "code"}, {Name: "depends_on"}, {Name: "singleton"}, {Name: "type"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
-		{Type: "resources"}, {Type: "task"}, {Type: "retry"}, {Type: "output"}, {Type: "sweep"}, {Type: "logs"},
+		{Type: "resources"}, {Type: "task"}, {Type: "retry"}, {Type: "output"}, {Type: "sweep"}, {Type: "logs"}, {Type: "service"},
 		{Type: "dataset", LabelNames: []string{"name"}},
 		{Type: "model", LabelNames: []string{"name"}},
 	},
 }
 
 // singleBlocks may appear at most once in a job; task must appear.
-var singleBlocks = []string{"resources", "task", "retry", "output", "sweep", "logs"}
+var singleBlocks = []string{"resources", "task", "retry", "output", "sweep", "logs", "service"}
 
 func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
@@ -70,6 +70,10 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 		return nil, diags
 	}
 	res.Sweep = first["sweep"] != nil
+	if res.Sweep && first["service"] != nil {
+		return nil, append(diags, errorAt(first["service"].DefRange, "Service in a sweep",
+			"A sweep makes many batch jobs; a service is one job with replicas. Remove the sweep block, or ask for more replicas."))
+	}
 
 	for i, m := range members {
 		d := &decoder{p: p, ctx: p.evalContext(m.obj), sc: scopeJob}
@@ -201,6 +205,7 @@ func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 	if a := attrs["singleton"]; a != nil {
 		job.Singleton, _ = d.boolean(a)
 	}
+	d.jobType(job, attrs["type"], content)
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "resources":
@@ -213,6 +218,10 @@ func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 			job.Output = d.output(b)
 		case "logs":
 			job.LogPaths = d.logPaths(b)
+		case "service":
+			if job.IsService() {
+				job.Service = d.service(job, b)
+			}
 		case "dataset":
 			job.Datasets = d.artifact(job.Datasets, b)
 		case "model":
@@ -226,6 +235,24 @@ func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) (*hcl.BodyConten
 	c, diags := b.Body.Content(schema)
 	d.diags = append(d.diags, diags...)
 	return c, !diags.HasErrors()
+}
+
+// single is the content of the one block among blocks (nil when there is
+// none, or it does not decode); any further block is an error naming the
+// first, with hint after.
+func (d *decoder) single(blocks hcl.Blocks, parent, typ, hint string, schema *hcl.BodySchema) *hcl.BodyContent {
+	if len(blocks) == 0 {
+		return nil
+	}
+	for _, b := range blocks[1:] {
+		d.diags = append(d.diags, errorAt(b.DefRange, "Duplicate "+typ+" block",
+			"%s has at most one %s block; the first is at %s.%s", parent, typ, blocks[0].DefRange, hint))
+	}
+	c, ok := d.content(blocks[0], schema)
+	if !ok {
+		return nil
+	}
+	return c
 }
 
 var resourcesSchema = &hcl.BodySchema{
@@ -263,18 +290,7 @@ func (d *decoder) resources(r *structs.Resources, b *hcl.Block) {
 	if a := c.Attributes["exclusive"]; a != nil {
 		r.Exclusive, _ = d.boolean(a)
 	}
-	var seen *hcl.Block
-	for _, g := range c.Blocks {
-		if seen != nil {
-			d.diags = append(d.diags, errorAt(g.DefRange, "Duplicate gpu block",
-				"resources has at most one gpu block; the first is at %s. Ask for several GPUs with count.", seen.DefRange))
-			continue
-		}
-		seen = g
-		gc, ok := d.content(g, gpuSchema)
-		if !ok {
-			continue
-		}
+	if gc := d.single(c.Blocks, "resources", "gpu", " Ask for several GPUs with count.", gpuSchema); gc != nil {
 		if a := gc.Attributes["count"]; a != nil {
 			r.GPU.Count, _ = d.integer(a, 0, structs.MaxGPUsPerNode)
 		}
@@ -415,7 +431,7 @@ func (d *decoder) retry(b *hcl.Block) *structs.RetryPolicy {
 }
 
 var outputSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "model"}, {Name: "keep"}},
+	Attributes: []hcl.AttributeSchema{{Name: "model"}, {Name: "dataset"}, {Name: "keep"}, {Name: "serve"}},
 }
 
 func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
@@ -427,6 +443,13 @@ func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
 	if a := c.Attributes["model"]; a != nil {
 		o.Model, _ = d.name(a, "model name")
 	}
+	if a := c.Attributes["dataset"]; a != nil {
+		o.Dataset, _ = d.name(a, "dataset name")
+		if m := c.Attributes["model"]; m != nil {
+			d.errorf(a, "Both model and dataset",
+				"A job's outputs become a new version of one model or of one dataset, not both: model is set at %s.", m.Range)
+		}
+	}
 	if a := c.Attributes["keep"]; a != nil {
 		list, _ := d.stringList(a)
 		for i, g := range list {
@@ -436,6 +459,15 @@ func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
 				continue
 			}
 			o.Keep = append(o.Keep, g)
+		}
+	}
+	if a := c.Attributes["serve"]; a != nil {
+		if list, ok := d.stringList(a); ok {
+			if len(list) == 0 || slices.Contains(list, "") {
+				d.errorf(a, "Invalid serve command", `serve is the command that serves the model, run in its directory, such as ["python3", "serve.py"]; it must not be empty.`)
+			} else {
+				o.Serve = list
+			}
 		}
 	}
 	return o

@@ -47,6 +47,7 @@ func parseJSON(filename string, src []byte) (*Result, error) {
 		Description: in.Description, Labels: in.Labels, Resources: in.Resources, Task: in.Task,
 		DependsOn: in.DependsOn, Retry: in.Retry, Code: in.Code, Datasets: in.Datasets,
 		Models: in.Models, Output: in.Output, Singleton: in.Singleton, LogPaths: in.LogPaths,
+		Type: in.Type, Service: in.Service,
 	}
 	job.Canonicalize()
 	if err := job.Validate(); err != nil {

@@ -46,6 +46,10 @@ func (d *decoder) value(a *hcl.Attribute) (cty.Value, bool) {
 		d.errorf(a, "Value not known", "The value of %q cannot be known when the file is parsed.", a.Name)
 		return cty.NilVal, false
 	}
+	if hugeNumber(v) {
+		d.diags = append(d.diags, hugeNumberDiag(a.Expr.Range()))
+		return cty.NilVal, false
+	}
 	return v, true
 }
 

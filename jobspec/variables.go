@@ -21,6 +21,10 @@ type variable struct {
 	value cty.Value
 	set   bool // value holds a default or a given value
 	decl  hcl.Range
+	// def is the default (cty.NilVal when none) and doc the description:
+	// what a plugin's header shows.
+	def cty.Value
+	doc string
 }
 
 var variableSchema = &hcl.BodySchema{
@@ -56,13 +60,15 @@ func (p *parser) declareVariables(blocks []*hcl.Block) hcl.Diagnostics {
 		if a := content.Attributes["description"]; a != nil {
 			val, vdiags := p.constValue(a.Expr, cty.String)
 			diags = append(diags, vdiags...)
-			_ = val // documentation only; checked so a typo there is still caught
+			if !vdiags.HasErrors() && !val.IsNull() {
+				v.doc = val.AsString()
+			}
 		}
 		if a := content.Attributes["default"]; a != nil {
 			val, vdiags := p.constValue(a.Expr, v.typ)
 			diags = append(diags, vdiags...)
 			if !vdiags.HasErrors() && !val.IsNull() {
-				v.value, v.set = val, true
+				v.value, v.set, v.def = val, true, val
 			}
 		}
 		p.vars[name] = v
@@ -79,6 +85,9 @@ func (p *parser) constValue(expr hcl.Expression, ty cty.Type) (cty.Value, hcl.Di
 	val, diags := expr.Value(&hcl.EvalContext{Functions: p.funcs})
 	if diags.HasErrors() {
 		return cty.NilVal, diags
+	}
+	if hugeNumber(val) {
+		return cty.NilVal, hcl.Diagnostics{hugeNumberDiag(expr.Range())}
 	}
 	cv, err := convert.Convert(val, ty)
 	if err != nil {
@@ -149,6 +158,9 @@ func (p *parser) cliValue(name, raw string, ty cty.Type) (cty.Value, hcl.Diagnos
 	val, diags := expr.Value(&hcl.EvalContext{Functions: p.funcs})
 	if diags.HasErrors() {
 		return cty.NilVal, diags
+	}
+	if hugeNumber(val) {
+		return cty.NilVal, invalid("the number is beyond about 1e±19000")
 	}
 	cv, err := convert.Convert(val, ty)
 	if err != nil {
@@ -257,6 +269,9 @@ func (p *parser) evalLocals(blocks []*hcl.Block) hcl.Diagnostics {
 		diags = append(diags, vdiags...)
 		if vdiags.HasErrors() {
 			return diags
+		}
+		if hugeNumber(val) {
+			return append(diags, hugeNumberDiag(defs[name].Expr.Range()))
 		}
 		vals[name] = val
 	}

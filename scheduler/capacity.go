@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"math/bits"
-	"slices"
 	"strings"
 
 	"github.com/nai-project/nai/structs"
@@ -17,13 +16,17 @@ import (
 // all of it lives in a handful of flat slices, so the allocations of a
 // pass do not grow with the number of idle nodes.
 type cluster struct {
-	nodes     []*structs.Node
-	ns        []nodeState
-	gpuFree   []bool         // flat over every node's GPUs; healthy and unallocated
-	byID      map[string]int // only when nodes are not in ID order
-	words     int            // uint64 words per node bitset
-	buckets   []uint64       // (maxGPUs+1) bitsets: schedulable nodes by free GPUs
-	schedMask []uint64       // schedulable nodes
+	nodes   []*structs.Node
+	ns      []nodeState
+	gpuFree []bool         // flat over every node's GPUs; healthy and unallocated
+	byID    map[string]int // only when nodes are not in ID order
+	ids     idIndex        // when they are (nodeindex.go)
+	// allocNode is the node position of each live allocation (the
+	// State's order), -1 when its node is unknown.
+	allocNode []int32
+	words     int      // uint64 words per node bitset
+	buckets   []uint64 // (maxGPUs+1) bitsets: schedulable nodes by free GPUs
+	schedMask []uint64 // schedulable nodes
 	maxGPUs   int
 	ready     int // schedulable nodes
 	// largest healthy GPU count on a schedulable node, for reasons
@@ -48,6 +51,8 @@ type nodeState struct {
 	ident   bool  // node.GPUs[k].Index == k for every k
 	holders int32 // live allocations and this pass's placements
 	excl    int32 // those of them that are exclusive
+	ports   int32 // free service ports
+	portCap int32 // service ports the node offers
 }
 
 const cpuEpsilon = 1e-9
@@ -74,12 +79,15 @@ func newCluster(nodes []*structs.Node, allocs []*structs.Allocation) *cluster {
 		s.off = off
 		s.cpu = n.CPU
 		s.mem = n.MemoryBytes
+		s.portCap = int32(min(n.ServicePorts.Count(), 1<<30))
+		s.ports = s.portCap
 		s.sched = n.Schedulable()
 		if !s.sched {
 			c.unready[unready(n)]++
 		}
 		s.ident = true
-		for k, g := range n.GPUs {
+		for k := range n.GPUs {
+			g := &n.GPUs[k]
 			if g.Index != k {
 				s.ident = false
 			}
@@ -91,14 +99,21 @@ func newCluster(nodes []*structs.Node, allocs []*structs.Allocation) *cluster {
 		s.free = s.healthy
 		off += len(n.GPUs)
 	}
-	for _, a := range allocs {
+	if c.byID == nil {
+		c.ids = newIDIndex(nodes)
+	}
+	c.allocNode = make([]int32, len(allocs))
+	for k, a := range allocs {
 		i, ok := c.index(a.NodeID)
 		if !ok {
+			c.allocNode[k] = -1
 			continue
 		}
+		c.allocNode[k] = int32(i)
 		s := &c.ns[i]
 		s.cpu -= a.Resources.CPU
 		s.mem -= a.Resources.MemoryBytes
+		s.ports -= int32(a.Resources.Ports)
 		s.holders++
 		if a.Resources.Exclusive {
 			s.excl++
@@ -129,15 +144,14 @@ func newCluster(nodes []*structs.Node, allocs []*structs.Allocation) *cluster {
 	return c
 }
 
-// index finds a node's position by ID: a binary search, as nodes come in
-// ID order, which spares a map per pass.
+// index finds a node's position by ID: a search of the nodes' ID keys, as
+// nodes come in ID order, which spares a map per pass.
 func (c *cluster) index(id string) (int, bool) {
 	if c.byID != nil {
 		i, ok := c.byID[id]
 		return i, ok
 	}
-	i, ok := slices.BinarySearchFunc(c.nodes, id, func(n *structs.Node, id string) int { return strings.Compare(n.ID, id) })
-	return i, ok
+	return c.ids.find(c.nodes, id)
 }
 
 // gpuPos maps a GPU index (as the fingerprint numbers it) to its position
@@ -166,12 +180,13 @@ func (c *cluster) clearBit(bucket, i int) {
 	c.buckets[bucket*c.words+i/64] &^= 1 << (uint(i) % 64)
 }
 
-// take marks GPUs (positions in node.GPUs), cores and memory as used by
-// one more holder, exclusive or not.
-func (c *cluster) take(i int, pos []int, cpu float64, mem int64, exclusive bool) {
+// take marks GPUs (positions in node.GPUs), cores, memory and service
+// ports as used by one more holder, exclusive or not.
+func (c *cluster) take(i int, pos []int, cpu float64, mem int64, exclusive bool, ports int) {
 	s := &c.ns[i]
 	c.version++
 	s.holders++
+	s.ports -= int32(ports)
 	if exclusive {
 		s.excl++
 		c.anyExcl = true
@@ -237,7 +252,8 @@ func (c *cluster) freeMatching(i int, sh *shape) int {
 // shape now.
 func (c *cluster) fitsNow(i int, sh *shape) bool {
 	s := &c.ns[i]
-	if s.free < sh.key.gpu.Count || s.cpu+cpuEpsilon < sh.key.cpu || s.mem < sh.key.mem || !c.shareable(i, sh) {
+	if s.free < sh.key.gpu.Count || s.cpu+cpuEpsilon < sh.key.cpu || s.mem < sh.key.mem || !c.shareable(i, sh) ||
+		(sh.key.ports > 0 && s.ports < int32(sh.key.ports)) {
 		return false
 	}
 	return !sh.constrained || c.freeMatching(i, sh) >= sh.key.gpu.Count

@@ -45,6 +45,8 @@ type Config struct {
 	Preemption bool `json:"preemption"`
 
 	FairShare FairShareConfig `json:"fair_share"`
+	// Runtime scales the Runtime factor (runtime.go).
+	Runtime RuntimeConfig `json:"runtime"`
 	// Usage is the decayed GPU-hour usage per user and group, computed by
 	// the caller with Usage.Advance or AccumulateUsage; nil means none.
 	Usage *Usage `json:"-"`
@@ -61,21 +63,35 @@ type Config struct {
 	// SkipEstimates leaves WaitStatus.EstimatedStart zero except for the
 	// reserved job; the simulator sets it because nobody reads them there.
 	SkipEstimates bool `json:"skip_estimates,omitempty"`
+	// PlacementsOnly makes a pass for a replay, where nobody reads why a
+	// job waits: it makes the same placements, preemptions and
+	// cancellations as a full pass among the jobs it looks at, but stops
+	// once no later job can start (never with Preemption on), so the
+	// jobs after that get no WaitStatus (replay.go). Never for a live
+	// cluster, whose users read every job's reason.
+	PlacementsOnly bool `json:"-"`
 }
 
 // DefaultConfig is Slurm-like multifactor priority in which the job's own
-// priority dominates (each point outweighs the whole fair-share range),
-// fair share orders jobs of equal priority, and age breaks the rest; EASY
-// backfill on; preemption on (only preemptible jobs in lower tiers).
+// priority dominates (each point weighs as much as the whole range of any
+// other factor), then three factors of equal weight: the expected run time from the time
+// limit (shortest first, runtime.go), fair share, and age, which after
+// MaxAge has made up the whole runtime range, so no job starves behind an
+// endless stream of shorter ones. EASY backfill on; preemption on (only
+// preemptible jobs in lower tiers). The runtime and age weights and the
+// runtime scale were tuned on the first half of the Philly trace and
+// checked on the second (BENCH.md, "Scheduling quality").
 func DefaultConfig() Config {
 	return Config{
 		Weights: structs.PriorityWeights{
 			Job:       1_000_000,
 			Queue:     10_000,
 			FairShare: 10_000,
-			Age:       1_000,
+			Age:       10_000,
 			JobSize:   0,
+			Runtime:   10_000,
 		},
+		Runtime:      RuntimeConfig{Short: DefaultRuntimeShort, Long: DefaultRuntimeLong},
 		MaxAge:       7 * 24 * time.Hour,
 		Backfill:     true,
 		BackfillMode: BackfillEASY,
@@ -120,6 +136,12 @@ func New(cfg Config) *Scheduler {
 	}
 	if cfg.BackfillMode == "" {
 		s.cfg.BackfillMode = BackfillEASY
+	}
+	if cfg.Runtime.Short <= 0 {
+		s.cfg.Runtime.Short = DefaultRuntimeShort
+	}
+	if cfg.Runtime.Long <= s.cfg.Runtime.Short {
+		s.cfg.Runtime.Long = max(DefaultRuntimeLong, 2*s.cfg.Runtime.Short)
 	}
 	for _, q := range cfg.Queues {
 		qi := &queueInfo{cfg: q}

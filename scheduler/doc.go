@@ -16,8 +16,10 @@
 // A pass, stage by stage (consider in plan.go):
 //
 //   - order (priority.go): queue tier, then Slurm-like multifactor priority
-//     (age, fair share, job size, queue, the job's own priority; weights in
-//     Config), then submit time, then ID. Order and Factors expose it.
+//     (age, fair share, job size, queue, the job's own priority, and the
+//     expected run time from the time limit, shortest first (runtime.go);
+//     weights in Config), then submit time, then ID. Order and Factors
+//     expose it.
 //   - gates (gate.go, one gate_*.go file and table test each), in order:
 //     queue exists, request valid, queue limits (QueueLimit), begin time,
 //     dependencies (Dependency; cancel when never satisfiable), singleton
@@ -48,8 +50,21 @@
 //     preemptible jobs of lower tiers, choosing the node and victims that
 //     lose the least GPU-time.
 //
+// Services (service.go): State lists running services among the pending
+// jobs; a pass considers a service once per replica of its current
+// version that no live allocation holds, each placement one node with one
+// of its service ports (Resources.Ports: a node offers
+// Node.ServicePorts), and treats services as running for ever. They are
+// preempted only when preemptible, like any job.
+//
 // Fair-share usage is an input (Config.Usage), computed by the caller with
-// Usage.Advance or AccumulateUsage so the server and the simulator agree.
+// Usage.Advance, AdvanceHeld or AccumulateUsage so the server and the
+// simulator agree.
+//
+// A replay (package sim) sets Config.PlacementsOnly: its passes make the
+// same placements but stop once no later job can start, and take the
+// jobs from a heap instead of sorting them all (replay.go), since nobody
+// reads a replay's wait reasons.
 //
 // The policy's data types (structs.Queue, structs.Quota,
 // structs.PriorityWeights, structs.PriorityFactors) live in structs, so the

@@ -84,10 +84,57 @@ func (u *Usage) Add(r UsageRecord) {
 // later) and now are added. Calling Advance at every event with the
 // allocations then running gives the same result as AccumulateUsage.
 func (u *Usage) Advance(now time.Time, running []UsageRecord) {
-	if !now.After(u.At) {
+	from, f, ok := u.decayTo(now)
+	if !ok {
 		return
 	}
-	f := u.decay(now.Sub(u.At))
+	for i := range running {
+		r := &running[i]
+		if r.Start.After(from) {
+			rec := *r
+			rec.End = time.Time{}
+			u.Add(rec)
+			continue
+		}
+		if v := u.held(r.GPUs, from, f); v > 0 {
+			u.Users[r.User] += v
+			if r.Group != "" {
+				u.Groups[r.Group] += v
+			}
+		}
+	}
+}
+
+// AdvanceHeld is Advance for a caller that counts, per user and per
+// group, the GPUs held without a break since u.At (a replay keeps these
+// counts as jobs start and end, and advances at every instant where one
+// does). It adds what Advance adds for one record per allocation, summed
+// per account first, so the last bits of a sum may differ from Advance's.
+// Each account gets one addition, so map order does not matter.
+func (u *Usage) AdvanceHeld(now time.Time, users, groups map[string]int) {
+	from, f, ok := u.decayTo(now)
+	if !ok {
+		return
+	}
+	for k, g := range users {
+		if v := u.held(g, from, f); v > 0 {
+			u.Users[k] += v
+		}
+	}
+	for k, g := range groups {
+		if v := u.held(g, from, f); v > 0 {
+			u.Groups[k] += v
+		}
+	}
+}
+
+// decayTo decays what was counted from u.At to now and moves At there. f
+// is the decay over that span; ok is false when now is not after At.
+func (u *Usage) decayTo(now time.Time) (from time.Time, f float64, ok bool) {
+	if !now.After(u.At) {
+		return u.At, 1, false
+	}
+	f = u.decay(now.Sub(u.At))
 	if f != 1 {
 		for k, v := range u.Users {
 			u.Users[k] = v * f
@@ -96,15 +143,22 @@ func (u *Usage) Advance(now time.Time, running []UsageRecord) {
 			u.Groups[k] = v * f
 		}
 	}
-	from := u.At
+	from = u.At
 	u.At = now
-	for _, r := range running {
-		if r.Start.Before(from) {
-			r.Start = from
-		}
-		r.End = time.Time{}
-		u.Add(r)
+	return from, f, true
+}
+
+// held is the decayed GPU-hours of gpus held from from to u.At, f being
+// the decay over that span: integral's own arithmetic with
+// decay(At-At) = 1 and decay(At-from) = f, without an Exp2 per call.
+func (u *Usage) held(gpus int, from time.Time, f float64) float64 {
+	if gpus <= 0 {
+		return 0
 	}
+	if u.HalfLife <= 0 {
+		return float64(gpus) * u.At.Sub(from).Hours()
+	}
+	return float64(gpus) * u.HalfLife.Hours() / math.Ln2 * (1 - f)
 }
 
 // Clone returns a deep copy.
@@ -152,6 +206,11 @@ type shareTable struct {
 	totalUsage  float64
 	totalShares float64
 	cache       map[string]float64
+	// the last name asked and its factor: a pass asks for one user's
+	// jobs in a row
+	lastName string
+	lastF    float64
+	hasLast  bool
 }
 
 func newShareTable(usage, shares map[string]float64, def float64, active []string) *shareTable {
@@ -184,6 +243,15 @@ func (t *shareTable) share(name string) float64 {
 // factor is Slurm's classic 2^(-usage/shares) with both normalised: 1 for
 // someone who used nothing, 0.5 for someone who used exactly their share.
 func (t *shareTable) factor(name string) float64 {
+	if t.hasLast && name == t.lastName {
+		return t.lastF
+	}
+	f := t.compute(name)
+	t.lastName, t.lastF, t.hasLast = name, f, true
+	return f
+}
+
+func (t *shareTable) compute(name string) float64 {
 	if v, ok := t.cache[name]; ok {
 		return v
 	}

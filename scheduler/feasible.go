@@ -14,6 +14,7 @@ type shapeKey struct {
 	mem       int64
 	queue     string
 	exclusive bool
+	ports     int // service ports per node (1 for a service replica)
 }
 
 // shape is the static feasibility of one shapeKey in one pass.
@@ -42,7 +43,7 @@ func keyOf(j *structs.Job, q *queueInfo) shapeKey {
 		n = 1
 	}
 	return shapeKey{gpu: j.Resources.GPU, nodes: n, cpu: j.Resources.CPU, mem: j.Resources.MemoryBytes,
-		queue: q.cfg.Name, exclusive: j.Resources.Exclusive}
+		queue: q.cfg.Name, exclusive: j.Resources.Exclusive, ports: j.Resources.Ports}
 }
 
 // shapeOf returns the cached shape of a job, computing it on first use.
@@ -75,6 +76,7 @@ func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 	var inQueue, largestGPU, largestMatch int
 	var largestCPU float64
 	var largestMem int64
+	var largestPorts int32
 	for i, n := range c.nodes {
 		if !q.hasNode(n) {
 			sh.static[fQueue]++
@@ -103,6 +105,7 @@ func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 		largestMatch = max(largestMatch, match)
 		largestCPU = max(largestCPU, n.CPU)
 		largestMem = max(largestMem, n.MemoryBytes)
+		largestPorts = max(largestPorts, s.portCap)
 		if f := c.staticFilter(i, &k, model, match); f < numFilters {
 			sh.static[f]++
 			continue
@@ -123,6 +126,8 @@ func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 		sh.never = structs.WaitTooFewCPUs(k.cpu, largestCPU)
 	case largestMem < k.mem:
 		sh.never = structs.WaitTooLittleMemory(k.mem, largestMem)
+	case largestPorts < int32(k.ports):
+		sh.never = structs.WaitNoServicePorts()
 	case sh.eligCount == 0:
 		sh.never = structs.WaitNoNodeHasAll(k.gpu, k.cpu, k.mem)
 	default:

@@ -8,7 +8,7 @@ import (
 )
 
 // filter indexes the node filters in the order the scheduler applies
-// them: a node that fails several counts under the first. The first nine
+// them: a node that fails several counts under the first. The first ten
 // depend only on the node and the job's shape (counted once per shape,
 // feasible.go); the rest on what runs now (counted when the job waits,
 // wait.go).
@@ -24,11 +24,13 @@ const (
 	fGPUMemory
 	fCPU
 	fMemory
+	fPorts
 	fExclusive
 	fBusy
 	fFreeGPUs
 	fFreeCPU
 	fFreeMemory
+	fFreePorts
 	numFilters
 )
 
@@ -42,11 +44,13 @@ var filterNames = [numFilters]structs.NodeFilter{
 	fGPUMemory:  structs.FilterGPUMemory,
 	fCPU:        structs.FilterCPU,
 	fMemory:     structs.FilterMemory,
+	fPorts:      structs.FilterPorts,
 	fExclusive:  structs.FilterExclusive,
 	fBusy:       structs.FilterBusy,
 	fFreeGPUs:   structs.FilterFreeGPUs,
 	fFreeCPU:    structs.FilterFreeCPU,
 	fFreeMemory: structs.FilterFreeMemory,
+	fFreePorts:  structs.FilterFreePorts,
 }
 
 // filterCounts counts nodes per filter. A flat array: adding counts up
@@ -103,6 +107,8 @@ func (c *cluster) staticFilter(i int, k *shapeKey, model, match int) filter {
 		return fCPU
 	case n.MemoryBytes < k.mem:
 		return fMemory
+	case s.portCap < int32(k.ports):
+		return fPorts
 	}
 	return numFilters
 }
@@ -123,6 +129,8 @@ func (c *cluster) nowFilter(i int, sh *shape, free int) filter {
 		return fFreeCPU
 	case s.mem < sh.key.mem:
 		return fFreeMemory
+	case s.ports < int32(sh.key.ports):
+		return fFreePorts
 	}
 	return numFilters
 }

@@ -31,11 +31,14 @@ func (p *pass) place(it *item, sh *shape, end int64, plan *structs.Plan) {
 		for k, pos := range p.gpuBuf {
 			idx[k] = p.c.nodes[i].GPUs[pos].Index
 		}
-		p.c.take(i, p.gpuBuf, sh.key.cpu, sh.key.mem, sh.key.exclusive)
+		p.c.take(i, p.gpuBuf, sh.key.cpu, sh.key.mem, sh.key.exclusive, sh.key.ports)
 		if p.resv != nil {
 			p.resv.consume(i, sh, end)
 		}
 		p.placed = append(p.placed, runInfo{node: i, gpus: idx, cpu: sh.key.cpu, mem: sh.key.mem, end: end, excl: sh.key.exclusive})
+		if j.IsService() && len(it.slots) > 0 {
+			rank, it.slots = it.slots[0], it.slots[1:] // a service's Rank is the replica number
+		}
 		plan.Placements = append(plan.Placements, structs.Placement{JobID: j.ID, NodeID: p.c.nodes[i].ID, GPUs: idx, Rank: rank})
 	}
 	if p.userGPUs != nil {

@@ -29,11 +29,14 @@ type pass struct {
 
 	// run lists what holds resources and when it is expected to give them
 	// back: the live allocations, then this pass's placements.
-	run       []runInfo
-	runSorted bool
-	runBuilt  bool
-	placed    []runInfo // this pass's placements
-	merged    int       // how many of placed are in run
+	run      []runInfo
+	runBuilt bool
+	placed   []runInfo // this pass's placements
+	merged   int       // how many of placed are in run
+	// run grouped by node, each node's in end order (earliest.go)
+	runGrouped bool
+	runOff     []int32
+	runOrder   []int32
 
 	// strict priority: nodes a blocked higher job could use; allBlocked
 	// when that is every schedulable node
@@ -79,13 +82,25 @@ type runInfo struct {
 // pending job waits. It reads st and now only, and returns the same plan
 // for the same input.
 func (s *Scheduler) Plan(st State, now time.Time) *structs.Plan {
-	p := s.newPass(st, now, nil)
-	plan := &structs.Plan{Waiting: make([]structs.WaitStatus, 0, len(p.items))}
-	p.schedule(plan)
+	lazy := s.cfg.PlacementsOnly
+	p := s.buildPass(st, now, nil)
+	plan := &structs.Plan{}
+	if !lazy {
+		plan.Waiting = make([]structs.WaitStatus, 0, len(p.items))
+	}
+	p.schedule(plan, newItemQueue(p.items, lazy, p.c.maxGPUs))
 	return plan
 }
 
+// newPass builds a pass with its items in the order of consideration.
 func (s *Scheduler) newPass(st State, now time.Time, only []*structs.Job) *pass {
+	p := s.buildPass(st, now, only)
+	sortItems(p.items)
+	return p
+}
+
+// buildPass builds a pass with its items in State order.
+func (s *Scheduler) buildPass(st State, now time.Time, only []*structs.Job) *pass {
 	p := &pass{s: s, st: st, now: now, nowNs: now.UnixNano(), shapes: map[shapeKey]*shape{}}
 	p.pending = st.PendingJobs()
 	list := p.pending
@@ -94,10 +109,17 @@ func (s *Scheduler) newPass(st State, now time.Time, only []*structs.Job) *pass 
 	}
 	p.allocs = st.LiveAllocs()
 	p.c = newCluster(st.Nodes(), p.allocs)
-	p.items = make([]item, len(list))
-	for i, j := range list {
+	held := heldReplicas(list, p.allocs)
+	p.items = make([]item, 0, len(list))
+	for _, j := range list {
 		q := s.queue(j.Queue)
 		it := item{job: j, q: q, limit: forever}
+		if j.IsService() {
+			// A service is considered once per replica it lacks (service.go).
+			if it.slots = missingReplicas(j, held[j.ID]); len(it.slots) == 0 {
+				continue
+			}
+		}
 		switch {
 		case q == nil:
 		case s.cfg.Weights == (structs.PriorityWeights{Age: s.cfg.Weights.Age}):
@@ -109,9 +131,8 @@ func (s *Scheduler) newPass(st State, now time.Time, only []*structs.Job) *pass 
 			it.tier, it.prio = f.Tier, f.Priority
 		}
 		it.limit = s.limitOf(j, q)
-		p.items[i] = it
+		p.items = append(p.items, it)
 	}
-	sortItems(p.items)
 	return p
 }
 
@@ -119,6 +140,8 @@ func (s *Scheduler) newPass(st State, now time.Time, only []*structs.Job) *pass 
 // default, else the configured default, else forever.
 func (s *Scheduler) limitOf(j *structs.Job, q *queueInfo) int64 {
 	switch {
+	case j.IsService():
+		return forever // runs until it is stopped
 	case j.TimeLimit > 0:
 		return int64(j.TimeLimit)
 	case q != nil && q.cfg.DefaultTimeLimit > 0:
@@ -136,12 +159,23 @@ func addNs(a, b int64) int64 {
 	return a + b
 }
 
-// schedule considers every pending job once, in priority order.
-func (p *pass) schedule(plan *structs.Plan) {
+// schedule considers every pending job once, in priority order, and a
+// service once for each replica it lacks until one cannot start (in a
+// PlacementsOnly pass, until none can start: replay.go).
+func (p *pass) schedule(plan *structs.Plan, q *itemQueue) {
 	p.checks = p.setupGates()
-	for idx := range p.items {
-		it := &p.items[idx]
+	for {
+		if p.noneCanStart(q) {
+			return
+		}
+		it := q.next()
+		if it == nil {
+			return
+		}
 		ws, v := p.consider(it, plan)
+		for v == starts && len(it.slots) > 0 {
+			ws, v = p.consider(it, plan)
+		}
 		switch v {
 		case starts:
 			continue

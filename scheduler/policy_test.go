@@ -50,7 +50,7 @@ func TestFactors(t *testing.T) {
 	cfg.Weights.JobSize = 100
 	f := New(cfg).Factors(h.st, j, h.now)
 	want := structs.PriorityFactors{JobID: j.ID, Age: 0.5, FairShare: 1, JobSize: 0.5, Job: 0.8, Weights: cfg.Weights,
-		Priority: 0.5*1000 + 10000 + 0.5*100 + 0.8*1_000_000}
+		Priority: 0.5*cfg.Weights.Age + cfg.Weights.FairShare + 0.5*100 + 0.8*cfg.Weights.Job}
 	if diff := cmp.Diff(want, f); diff != "" {
 		t.Errorf("factors (-want +got):\n%s", diff)
 	}

@@ -30,6 +30,7 @@ type held struct {
 	mem     int64
 	holders int32
 	excl    int32
+	ports   int32
 }
 
 func (p *pass) preemptInfo() *preemptState {
@@ -38,9 +39,9 @@ func (p *pass) preemptInfo() *preemptState {
 	}
 	ps := &preemptState{victims: map[int][]victim{}, stopping: map[int]*held{}, chosen: map[string]bool{}}
 	p.pre = ps
-	for _, a := range p.allocs {
-		i, ok := p.c.index(a.NodeID)
-		if !ok {
+	for k, a := range p.allocs {
+		i := int(p.c.allocNode[k])
+		if i < 0 {
 			continue
 		}
 		if a.DesiredStatus == structs.DesiredStop {
@@ -52,6 +53,7 @@ func (p *pass) preemptInfo() *preemptState {
 			h.gpus = append(h.gpus, a.GPUs...)
 			h.cpu += a.Resources.CPU
 			h.mem += a.Resources.MemoryBytes
+			h.ports += int32(a.Resources.Ports)
 			h.holders++
 			if a.Resources.Exclusive {
 				h.excl++
@@ -104,15 +106,18 @@ func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) (structs.WaitSta
 			}
 			g, cpu, mem := c.freeMatching(i, sh), c.ns[i].cpu, c.ns[i].mem
 			hs, xs := c.ns[i].holders, c.ns[i].excl // holders that stay, exclusive ones among them
+			pt := c.ns[i].ports
 			if h := ps.stopping[i]; h != nil {
 				g += c.matchCount(i, h.gpus, sh)
 				cpu += h.cpu
 				mem += h.mem
 				hs -= h.holders
 				xs -= h.excl
+				pt += h.ports
 			}
 			fits := func() bool {
-				return g >= k.gpu.Count && cpu+cpuEpsilon >= k.cpu && mem >= k.mem && xs == 0 && (!k.exclusive || hs == 0)
+				return g >= k.gpu.Count && cpu+cpuEpsilon >= k.cpu && mem >= k.mem && xs == 0 && (!k.exclusive || hs == 0) &&
+					pt >= int32(k.ports)
 			}
 			if fits() {
 				return structs.WaitPreemptionStopping(c.nodes[i].Name), true
@@ -135,6 +140,7 @@ func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) (structs.WaitSta
 				g += c.matchCount(i, v.alloc.GPUs, sh)
 				cpu += v.alloc.Resources.CPU
 				mem += v.alloc.Resources.MemoryBytes
+				pt += int32(v.alloc.Resources.Ports)
 				hs, xs = hs-1, xs-exclusiveCount(v.alloc)
 				n++
 			}
@@ -146,13 +152,14 @@ func (p *pass) preempt(it *item, sh *shape, plan *structs.Plan) (structs.WaitSta
 			for x := len(chosen) - 1; x >= 0; x-- {
 				v := chosen[x]
 				dg, dx := c.matchCount(i, v.alloc.GPUs, sh), exclusiveCount(v.alloc)
-				g, cpu, mem = g-dg, cpu-v.alloc.Resources.CPU, mem-v.alloc.Resources.MemoryBytes
+				dp := int32(v.alloc.Resources.Ports)
+				g, cpu, mem, pt = g-dg, cpu-v.alloc.Resources.CPU, mem-v.alloc.Resources.MemoryBytes, pt-dp
 				hs, xs = hs+1, xs+dx
 				if fits() {
 					chosen = slices.Delete(chosen, x, x+1)
 					continue
 				}
-				g, cpu, mem = g+dg, cpu+v.alloc.Resources.CPU, mem+v.alloc.Resources.MemoryBytes
+				g, cpu, mem, pt = g+dg, cpu+v.alloc.Resources.CPU, mem+v.alloc.Resources.MemoryBytes, pt+dp
 				hs, xs = hs-1, xs-dx
 			}
 			cost := 0.0

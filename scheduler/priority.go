@@ -36,6 +36,9 @@ type item struct {
 	tier  int
 	prio  float64
 	limit int64 // time limit in nanoseconds; forever when it has none
+	// slots are the replica numbers a service lacks, lowest first; each
+	// placement takes the first.
+	slots []int
 }
 
 func (p *pass) factors(j *structs.Job, q *queueInfo) structs.PriorityFactors {
@@ -59,6 +62,14 @@ func (p *pass) factors(j *structs.Job, q *queueInfo) structs.PriorityFactors {
 	}
 	f.Job = clamp01(float64(j.Priority) / structs.MaxPriority)
 	f.Priority = w.Age*f.Age + w.FairShare*f.FairShare + w.JobSize*f.JobSize + w.Queue*f.Queue + w.Job*f.Job
+	if w.Runtime != 0 {
+		est := p.s.limitOf(j, q)
+		if est != forever {
+			f.ExpectedRuntime = structs.Duration(est)
+		}
+		f.Runtime = p.s.runtimeFactor(est)
+		f.Priority += w.Runtime * f.Runtime
+	}
 	return f
 }
 
@@ -80,11 +91,20 @@ func (p *pass) buildShares() {
 	if u := p.s.cfg.Usage; u != nil {
 		uu, gu = u.Users, u.Groups
 	}
-	users := make([]string, 0, len(p.pending))
-	groups := make([]string, 0)
+	// Each account once: the table sorts the names, and a queue has far
+	// more jobs than accounts.
+	var users, groups []string
+	seen := map[string]bool{}
 	for _, j := range p.pending {
-		users = append(users, j.User)
-		if j.Group != "" {
+		if !seen[j.User] {
+			seen[j.User] = true
+			users = append(users, j.User)
+		}
+	}
+	clear(seen)
+	for _, j := range p.pending {
+		if j.Group != "" && !seen[j.Group] {
+			seen[j.Group] = true
 			groups = append(groups, j.Group)
 		}
 	}
@@ -104,18 +124,7 @@ func clamp01(v float64) float64 {
 // to the earlier submit, then to the smaller ID (numerically when both are
 // numbers).
 func sortItems(items []item) {
-	slices.SortFunc(items, func(a, b item) int {
-		if c := cmp.Compare(b.tier, a.tier); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(b.prio, a.prio); c != 0 {
-			return c
-		}
-		if c := a.job.SubmitTime.Compare(b.job.SubmitTime); c != 0 {
-			return c
-		}
-		return compareIDs(a.job.ID, b.job.ID)
-	})
+	slices.SortFunc(items, func(a, b item) int { return compareItems(&a, &b) })
 }
 
 func compareIDs(a, b string) int {

@@ -9,7 +9,9 @@ import "github.com/nai-project/nai/structs"
 type State interface {
 	// Nodes returns every node, whatever its status, ordered by ID.
 	Nodes() []*structs.Node
-	// PendingJobs returns the jobs whose status is pending, ordered by ID.
+	// PendingJobs returns the jobs that wait for placements, ordered by ID:
+	// those whose status is pending, and the running services (the
+	// scheduler sees from LiveAllocs which replicas they lack).
 	PendingJobs() []*structs.Job
 	// LiveAllocs returns the allocations that hold resources: those whose
 	// client status is not terminal (a stop that is asked for but not yet

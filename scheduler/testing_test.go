@@ -28,7 +28,7 @@ func (m *memState) Nodes() []*structs.Node { return m.nodes }
 func (m *memState) PendingJobs() []*structs.Job {
 	var out []*structs.Job
 	for _, j := range m.jobs {
-		if j.Status == structs.JobPending {
+		if j.Status == structs.JobPending || (j.IsService() && j.Status == structs.JobRunning) {
 			out = append(out, j)
 		}
 	}
@@ -138,11 +138,17 @@ func (h *harness) apply(p *structs.Plan) {
 		j := h.st.jobs[pl.JobID]
 		j.Status = structs.JobRunning
 		j.StartTime = h.now
-		h.st.allocs = append(h.st.allocs, &structs.Allocation{
+		a := &structs.Allocation{
 			ID: fmt.Sprintf("%s.%d", pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
 			Resources: j.Resources, DesiredStatus: structs.DesiredRun, CreateTime: h.now,
 			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: h.now},
-		})
+		}
+		if j.IsService() {
+			j.Attempt++
+			a.ID = fmt.Sprintf("%s.%d", pl.JobID, j.Attempt)
+			a.Replica, a.JobVersion = pl.Rank, j.Version
+		}
+		h.st.allocs = append(h.st.allocs, a)
 	}
 	for _, pr := range p.Preempt {
 		for _, a := range h.st.allocs {
@@ -160,6 +166,10 @@ func (h *harness) checkPlan(p *structs.Plan) {
 	h.t.Helper()
 	seen := map[string]string{}
 	mark := func(id, where string) {
+		if j := h.st.jobs[id]; j != nil && j.IsService() && seen[id] == "placed" && where == "waiting" {
+			seen[id] = where // some replicas start, the rest wait
+			return
+		}
 		if prev, ok := seen[id]; ok && prev != where || ok && where != "placed" {
 			h.t.Errorf("job %s appears in the plan as %s and %s", id, prev, where)
 		}
@@ -191,6 +201,9 @@ func (h *harness) checkPlan(p *structs.Plan) {
 		mark(w.JobID, "cancelled")
 	}
 	for _, j := range h.st.PendingJobs() {
+		if j.IsService() && j.Status == structs.JobRunning {
+			continue // in the plan only when it lacks replicas
+		}
 		if _, ok := seen[j.ID]; !ok {
 			h.t.Errorf("pending job %s is missing from the plan", j.ID)
 		}

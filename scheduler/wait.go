@@ -132,6 +132,8 @@ func (p *pass) computeResourcesWait(sh *shape) structs.WaitStatus {
 		ws = structs.WaitFreeCPUs(k.cpu, max(bestCPU, 0))
 	case bestMem < k.mem:
 		ws = structs.WaitFreeMemory(k.mem, max(bestMem, 0))
+	case k.ports > 0 && fc[fFreePorts] > 0:
+		ws = structs.WaitFreePorts(int(fc[fFreePorts]))
 	default:
 		ws = structs.WaitNoNodeHasAllFree(k.gpu, k.cpu, k.mem)
 	}

@@ -25,6 +25,13 @@
 // pass) and by a slow timer for time-based rules; it plans from a snapshot
 // and the plan goes back through raft, where the state store re-checks it.
 //
-// server imports acl, fsm, fsm/state, membership, scheduler, server/blobstore
-// and structs; it never imports api, client or cmd (internal/archtest checks).
+// Services (http_services.go, services.go): every server answers
+// /v1/services/NAME/<rest> through its gateway (package gateway), whose
+// replica table a watch on this server's own state keeps current; such
+// calls are neither forwarded to the leader nor audited. The leader rolls
+// back rollouts whose new replicas are not healthy by their deadline.
+//
+// server imports acl, fsm, fsm/state, gateway, membership, scheduler,
+// server/blobstore, structs and a few internal helpers; it never imports
+// api, client or cmd (internal/archtest checks).
 package server

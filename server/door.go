@@ -49,6 +49,7 @@ type streamFunc func(w http.ResponseWriter, r *request) error
 
 // route is one endpoint of the API.
 type route struct {
+	// Method is the HTTP method; "" takes every method (the gateway).
 	Method string
 	Path   string
 	// Cap is what the caller needs before the handler runs.
@@ -57,14 +58,22 @@ type route struct {
 	Doc    string
 	handle handlerFunc
 	stream streamFunc
+	// service marks the gateway: it carries a service's own traffic, which
+	// is neither audited nor forwarded to the leader (http_services.go).
+	service bool
 }
 
 // pattern is the net/http mux pattern of the route.
-func (rt route) pattern() string { return rt.Method + " " + rt.Path }
+func (rt route) pattern() string {
+	if rt.Method == "" {
+		return rt.Path
+	}
+	return rt.Method + " " + rt.Path
+}
 
 // isWrite reports whether the route changes state (and is audited).
 func (rt route) isWrite() bool {
-	return rt.Method != http.MethodGet && rt.Method != http.MethodHead
+	return !rt.service && rt.Method != http.MethodGet && rt.Method != http.MethodHead
 }
 
 // tokenParams are query parameters that would carry a secret in a URL,

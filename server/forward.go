@@ -99,6 +99,9 @@ func (s *Server) mustForward(r *http.Request) bool {
 	if strings.HasSuffix(p, "/content") && (strings.HasPrefix(p, "/v1/datasets/") || strings.HasPrefix(p, "/v1/models/")) {
 		return false
 	}
+	if isServiceCall(p) {
+		return false // a service call: this server's gateway answers it
+	}
 	if r.Header.Get(ForwardedHeader) != "" {
 		return false
 	}

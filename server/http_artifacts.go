@@ -17,14 +17,14 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// artifactRoutes are the dataset and model registries: both kinds share
-// their routes' shapes and rules.
+// artifactRoutes are the dataset, model and plugin registries: the kinds
+// share their routes' shapes and rules.
 func (s *Server) artifactRoutes() []route {
 	var rs []route
 	for _, k := range []struct {
 		kind   structs.ArtifactKind
 		prefix string
-	}{{structs.KindDataset, "/v1/datasets"}, {structs.KindModel, "/v1/models"}} {
+	}{{structs.KindDataset, "/v1/datasets"}, {structs.KindModel, "/v1/models"}, {structs.KindPlugin, "/v1/plugins"}} {
 		kind := k.kind
 		rs = append(rs,
 			route{Method: "PUT", Path: k.prefix + "/{name}", Cap: acl.User,
@@ -52,9 +52,13 @@ func (s *Server) artifactPush(r *request, kind structs.ArtifactKind) (any, uint6
 	if err := decodeBody(r.Request, &req); err != nil {
 		return nil, 0, err
 	}
-	// What, when and (with ACLs) who are the server's to say.
-	req.Kind, req.Name, req.Now = kind, r.PathValue("name"), time.Now().UTC()
+	// What, when, (with ACLs) who and the lineage are the server's to
+	// say.
+	req.Kind, req.Name, req.Now, req.Lineage = kind, r.PathValue("name"), time.Now().UTC(), nil
 	if err := s.ownPush(r, &req); err != nil {
+		return nil, 0, err
+	}
+	if err := pushedByJob(r, &req); err != nil {
 		return nil, 0, err
 	}
 	if err := req.Validate(); err != nil {
@@ -72,8 +76,11 @@ func (s *Server) artifactPush(r *request, kind structs.ArtifactKind) (any, uint6
 		req.Size = size
 	}
 	t := fsm.DatasetPush
-	if kind == structs.KindModel {
+	switch kind {
+	case structs.KindModel:
 		t = fsm.ModelPush
+	case structs.KindPlugin:
+		t = fsm.PluginPush
 	}
 	resp, idx, err := s.apply(t, &req)
 	if err != nil {
@@ -130,6 +137,28 @@ func (s *Server) ownPush(r *request, req *structs.ArtifactPushRequest) error {
 		return structs.NewError(structs.CodeNotFound, "group %s not found", req.Group)
 	}
 	return a.CheckGroupWrite(req.Group)
+}
+
+// pushedByJob fills the lineage of a dataset version that a running job
+// pushes itself (a labelling service saving its work): the caller must be
+// allowed to act on the job, and the lineage is what the job reads and was
+// built from, as the servers pinned it, never what the caller claims.
+func pushedByJob(r *request, req *structs.ArtifactPushRequest) error {
+	if req.JobID == "" {
+		return nil
+	}
+	if req.Kind != structs.KindDataset {
+		return structs.NewError(structs.CodeInvalid, "only a dataset version pushed by a job records that job")
+	}
+	j, err := jobFor(r, r.snap, nil, req.JobID, acl.Write)
+	if err != nil {
+		return err
+	}
+	if j.Status != structs.JobRunning {
+		return structs.NewError(structs.CodeConflict, "job %s is %s: only a running job can push a version as its own", j.ID, j.Status)
+	}
+	req.Lineage = j.LineageOf(req.Name)
+	return nil
 }
 
 func (s *Server) artifactList(r *request, kind structs.ArtifactKind) (any, uint64, error) {

@@ -251,6 +251,10 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
+	if allocID := r.URL.Query().Get("alloc"); allocID != "" {
+		// One allocation of the job: a replica of a service, an attempt.
+		return s.allocLogs(w, r, j, allocID, offset, limit)
+	}
 	// A finished job's final logs are blobs on the servers: they are read
 	// there, whether or not the node that ran the job is still around.
 	if d := finalLog(j, typ); d != "" {
@@ -285,6 +289,37 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *request) error {
 	if err != nil || a == nil {
 		return structs.NewError(structs.CodeNotFound, "allocation %s of job %s not found", j.AllocID, id)
 	}
+	return s.proxyAllocLogs(w, r, snap, j, a)
+}
+
+// allocLogs serves the logs of one allocation of job j: from its node
+// while it runs, from the final log blobs once it has ended.
+func (s *Server) allocLogs(w http.ResponseWriter, r *request, j *structs.Job, allocID string, offset, limit int64) error {
+	a, err := r.snap.AllocByID(nil, allocID)
+	if err != nil {
+		return err
+	}
+	if a == nil || a.JobID != j.ID {
+		return structs.NewError(structs.CodeNotFound, "allocation %q of job %s not found", allocID, j.ID)
+	}
+	if a.Terminal() {
+		d := a.ClientStatus.StdoutDigest
+		if r.URL.Query().Get("type") == "stderr" {
+			d = a.ClientStatus.StderrDigest
+		}
+		if d == "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			return nil
+		}
+		w.Header().Set(structs.AllocHeader, a.ID)
+		return s.serveLogBlob(w, r, d, offset, limit)
+	}
+	return s.proxyAllocLogs(w, r, r.snap, j, a)
+}
+
+// proxyAllocLogs streams a live allocation's logs from its node.
+func (s *Server) proxyAllocLogs(w http.ResponseWriter, r *request, snap *state.Snapshot, j *structs.Job, a *structs.Allocation) error {
+	id := j.ID
 	n, err := snap.NodeByID(nil, a.NodeID)
 	if err != nil || n == nil || n.HTTPAddr == "" {
 		return structs.NewError(structs.CodeUnavailable, "node %s of job %s is unknown or has no address; its logs cannot be read", a.NodeName, id)
@@ -433,7 +468,11 @@ func (s *Server) queueOrder(r *request, snap *state.Snapshot, jobs []*structs.Jo
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, sched.Order(snap.SchedulerState(), now)...)
+		for _, j := range sched.Order(snap.SchedulerState(), now) {
+			if j.Status == structs.JobPending { // a running service short of replicas is listed once, running
+				out = append(out, j)
+			}
+		}
 	}
 	out = append(out, done...)
 	return slices.DeleteFunc(out, func(j *structs.Job) bool {

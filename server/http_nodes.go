@@ -142,10 +142,11 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 			if err != nil {
 				return 0, err
 			}
-			it := item{a: a, j: j}
+			// An old replica of a service in a rollout runs its old spec.
+			it := item{a: a, j: j.SpecFor(a.JobVersion)}
 			if j != nil && j.Resources.Nodes > 1 {
 				c := a.Copy()
-				c.Job = j
+				c.Job = it.j
 				if c.Gang, err = gangInfo(snap, c, j); err != nil {
 					return 0, err
 				}
@@ -205,6 +206,13 @@ func (s *Server) allocUpdate(r *request) (any, uint64, error) {
 				return nil, 0, err
 			} else if a != nil && a.NodeID != id {
 				return nil, 0, structs.NewError(structs.CodeForbidden, "permission denied: allocation %s runs on node %s, not on client node %s", a.ID, a.NodeID, id)
+			}
+		}
+	}
+	for _, u := range req.Updates {
+		if u != nil && u.Client.Hook != nil {
+			if err := u.Client.Hook.Validate(); err != nil {
+				return nil, 0, structs.NewError(structs.CodeInvalid, "alloc %s: %v", u.AllocID, err)
 			}
 		}
 	}

@@ -41,7 +41,9 @@ func (s *Server) submittedJobs(r *request) ([]*structs.Job, error) {
 		clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
 		clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
+		clean.OutputFiles, clean.OutputVersion = 0, 0
 		clean.MetricsDigest, clean.StdoutDigest, clean.StderrDigest = "", "", ""
+		clean.OutputServe, clean.Version, clean.Rollout = nil, 0, nil
 		clean.CreateIndex, clean.ModifyIndex = 0, 0
 		clean.Canonicalize()
 		if err := clean.Validate(); err != nil {
@@ -126,9 +128,9 @@ func ownJobs(r *request, jobs []*structs.Job) error {
 }
 
 // checkJobArtifacts refuses a job that reads datasets or models its owner
-// may not pull, or writes its outputs into a model of a group where its
-// owner may not push: a job must not be a way around the registries'
-// rules.
+// may not pull, runs a plugin it may not pull, or writes its outputs into
+// a model or dataset of a group where its owner may not push: a job must
+// not be a way around the registries' rules.
 func checkJobArtifacts(r *request, j *structs.Job) error {
 	check := func(kind structs.ArtifactKind, name string, right acl.Right) error {
 		a, err := r.snap.ArtifactByName(nil, kind, name)
@@ -144,6 +146,16 @@ func checkJobArtifacts(r *request, j *structs.Job) error {
 	}
 	for _, m := range j.Models {
 		if err := check(structs.KindModel, m.Name, acl.ReadData); err != nil {
+			return err
+		}
+	}
+	if j.Plugin != nil {
+		if err := check(structs.KindPlugin, j.Plugin.Name, acl.ReadData); err != nil {
+			return err
+		}
+	}
+	if j.Output != nil && j.Output.Dataset != "" {
+		if err := check(structs.KindDataset, j.Output.Dataset, acl.Write); err != nil {
 			return err
 		}
 	}

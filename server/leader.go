@@ -81,6 +81,11 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	s.startClusterLeader(stop)
 	s.startDrainer(stop)
 	s.startJobGC(stop)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.watchRollouts(stop)
+	}()
 	ticker := time.NewTicker(s.cfg.SchedulerInterval)
 	defer ticker.Stop()
 	gather := time.NewTimer(0)
@@ -154,8 +159,9 @@ func (s *Server) schedulePass() error {
 	view := newPassView(snap)
 	plan := sched.Plan(view, now)
 	req := &structs.PlanApplyRequest{Now: now, Preempt: plan.Preempt, Cancel: plan.Cancel}
+	nth := map[string]int{} // placements of each service so far: one attempt each
 	for _, p := range plan.Placements {
-		a, err := s.allocFor(snap, p, now)
+		a, err := s.allocFor(snap, p, now, nth)
 		if err != nil {
 			return err
 		}
@@ -200,8 +206,11 @@ func waitChanged(j *structs.Job, w structs.WaitStatus) bool {
 }
 
 // allocFor turns a placement into an allocation. Its id is chosen here,
-// before raft, so applying the log stays deterministic.
-func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Time) (*structs.Allocation, error) {
+// before raft, so applying the log stays deterministic. A service's
+// replicas are allocations of their own: each placement takes the next
+// attempt number (nth counts them per job in this plan), and its Rank is
+// the replica number.
+func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Time, nth map[string]int) (*structs.Allocation, error) {
 	j, err := snap.JobByID(nil, p.JobID)
 	if err != nil || j == nil {
 		return nil, fmt.Errorf("plan names job %s which is not in state: %v", p.JobID, err)
@@ -211,6 +220,10 @@ func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Ti
 		return nil, fmt.Errorf("plan names node %s which is not in state: %v", p.NodeID, err)
 	}
 	attempt := j.Attempt + 1
+	if j.IsService() {
+		nth[j.ID]++
+		attempt = j.Attempt + nth[j.ID]
+	}
 	id := fmt.Sprintf("%s.%d", j.ID, attempt)
 	if j.Resources.Nodes > 1 {
 		id = fmt.Sprintf("%s.%d.%d", j.ID, attempt, p.Rank)
@@ -228,6 +241,9 @@ func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Ti
 		Rank:          p.Rank,
 		ClientStatus:  structs.ClientStatusFields{Status: structs.AllocPending},
 		CreateTime:    now,
+	}
+	if j.IsService() {
+		a.Rank, a.Replica, a.JobVersion = 0, p.Rank, j.Version
 	}
 	if a.GPUs == nil {
 		a.GPUs = []int{}

@@ -91,6 +91,7 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.operatorRoutes()...)
 	rs = append(rs, s.metricsRoutes()...)
 	rs = append(rs, s.uiRoutes()...)
+	rs = append(rs, s.serviceRoutes()...)
 	return rs
 }
 

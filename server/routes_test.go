@@ -133,11 +133,26 @@ func newACLFixture(t testing.TB) *aclFixture {
 		t.Fatal(err)
 	}
 	f.digest = info.Digest
-	for _, kind := range []structs.ArtifactKind{structs.KindDataset, structs.KindModel} {
-		if _, err := owner.PushArtifact(ctx, kind, "digits", &structs.ArtifactPushRequest{Digest: f.digest, Group: "vision"}); err != nil {
+	for _, kind := range []structs.ArtifactKind{structs.KindDataset, structs.KindModel, structs.KindPlugin} {
+		req := &structs.ArtifactPushRequest{Digest: f.digest, Group: "vision"}
+		if kind == structs.KindPlugin {
+			req.Plugin = &structs.PluginSpec{Name: "digits", Version: "1.0.0", Kind: structs.PluginJob}
+		}
+		if _, err := owner.PushArtifact(ctx, kind, "digits", req); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// u1's service "vision" of model digits: its replica never becomes
+	// healthy (the fixture's node runs nothing), so calls through the
+	// gateway pass the door and get 503.
+	svc, err := owner.Serve(ctx, &structs.ServeRequest{Model: "digits", Name: "vision", Group: "vision", Command: []string{"true"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the scheduler says why the service waits", func() bool {
+		j, _, err := owner.Job(ctx, svc.JobID)
+		return err == nil && j.Reason != ""
+	})
 	up, err := owner.StartUpload(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +212,9 @@ var (
 	groupAdmins   = []string{"admin", "management", "server"}
 	submitters    = []string{"stranger", "reader", "member", "admin", "owner", "operator", "management", "nodetoken", "server"}
 	seeAll        = []string{"operator", "management", "server"}
+	// groupWriters2: writers of the group's models, and the cluster's
+	// own (serving a model and changing a service of the group).
+	groupWriters2 = []string{"owner", "member", "admin", "management", "server"}
 )
 
 func jobSpec(string) string {
@@ -290,6 +308,22 @@ func routeCases() map[string]routeCase {
 		"GET /v1/models/{name}": {allowed: groupReaders},
 		"GET /v1/models/{name}/versions/{version}/content": {allowed: groupReaders},
 		"DELETE /v1/models/{name}/versions/{version}":      {allowed: groupAdmins},
+		"PUT /v1/plugins/{name}": {allowed: groupWriters, body: func(f *aclFixture, _ string) []byte {
+			return []byte(fmt.Sprintf(`{"digest": %q, "plugin": {"name": "digits", "version": "1.0.0", "kind": "job"}}`, f.digest))
+		}},
+		"GET /v1/plugins":        {allowed: byCap(acl.User)},
+		"GET /v1/plugins/{name}": {allowed: groupReaders},
+		"GET /v1/plugins/{name}/versions/{version}/content": {allowed: groupReaders},
+		"DELETE /v1/plugins/{name}/versions/{version}":      {allowed: groupAdmins},
+
+		"GET /v1/services": {allowed: byCap(acl.User)},
+		"POST /v1/services": {allowed: groupWriters2, body: func(_ *aclFixture, caller string) []byte {
+			return []byte(fmt.Sprintf(`{"model": "digits", "name": "s-%s", "group": "vision", "command": ["true"]}`, caller))
+		}},
+		"GET /v1/services/{name}":       {allowed: jobReaders},
+		"POST /v1/services/{name}":      {allowed: groupWriters2, body: jsonBody(`{"replicas": 1}`)},
+		"DELETE /v1/services/{name}":    {allowed: jobManagers},
+		"/v1/services/{name}/{rest...}": {allowed: jobReaders},
 
 		"POST /v1/acl/bootstrap":                      {allowed: byCap(acl.Public)},
 		"GET /v1/acl/token/self":                      {allowed: byCap(acl.User)},
@@ -323,7 +357,7 @@ func (f *aclFixture) pathFor(rt route) string {
 	switch {
 	case strings.HasPrefix(p, "/v1/queues/"):
 		name = "default"
-	case strings.HasPrefix(p, "/v1/datasets/"), strings.HasPrefix(p, "/v1/models/"):
+	case strings.HasPrefix(p, "/v1/datasets/"), strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/v1/plugins/"):
 		name = "digits"
 	case strings.HasPrefix(p, "/v1/acl/users/"):
 		name = "u1"
@@ -338,7 +372,7 @@ func (f *aclFixture) pathFor(rt route) string {
 		id = f.jobID + ".1"
 	}
 	r := strings.NewReplacer("{id}", id, "{name}", name, "{version}", "1", "{digest}", f.digest,
-		"{accessor}", f.ownerAccessor, "{user}", "u2", "{kind}", "group", "{server}", "test")
+		"{accessor}", f.ownerAccessor, "{user}", "u2", "{kind}", "group", "{server}", "test", "{rest...}", "predict")
 	return r.Replace(p)
 }
 
@@ -548,8 +582,9 @@ func TestListsShowOnlyWhatTheCallerMaySee(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := len(jobs) == 1 && len(q) == 1; got != tc.sees {
-			t.Errorf("%s sees %d jobs, %d in the queue; want seeing u1's job: %v", tc.caller, len(jobs), len(q), tc.sees)
+		// u1's two jobs: the training job and the service "vision".
+		if got := len(jobs) == 2 && len(q) == 2; got != tc.sees {
+			t.Errorf("%s sees %d jobs, %d in the queue; want seeing u1's two: %v", tc.caller, len(jobs), len(q), tc.sees)
 		}
 		wantDS := tc.sees && tc.caller != "operator" // datasets are the groups', not the operators'
 		if got := len(ds) == 1; got != wantDS {

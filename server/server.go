@@ -18,6 +18,7 @@ import (
 
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/gateway"
 	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/server/blobstore"
@@ -152,6 +153,9 @@ type Server struct {
 	ap autopilot
 	// metrics are the Prometheus instruments (metrics.go).
 	metrics *serverMetrics
+	// gateway proxies service calls; its table follows this server's
+	// state (services.go).
+	gateway *gateway.Gateway
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -230,9 +234,11 @@ func New(cfg Config) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
-	s.wg.Add(1)
+	s.gateway = gateway.New(gateway.Config{Logger: cfg.Logger.With("component", "gateway")})
+	s.wg.Add(2)
 	go s.monitorLeadership()
 	s.watchLeader()
+	go s.runGatewayTable()
 	s.startAuditFlusher()
 	if cfg.Bootstrap {
 		// A cluster member starts them in StartCluster, once it has peers.

@@ -11,12 +11,26 @@
 // completions. At every instant where something happens it calls
 // scheduler.Plan on an in-memory State and applies the plan: placed jobs
 // start now and end after their real duration (or their limit, if
-// shorter). Jobs bigger than a node become gang jobs over several nodes; a
+// shorter). It skips the instants where no job could start (no GPU free
+// and every waiting job asks for one), and its passes are
+// Config.PlacementsOnly: they stop once no later job can start, since
+// nobody reads wait reasons here; the placements are those of a full
+// pass. Jobs bigger than a node become gang jobs over several nodes; a
 // job the scheduler reports as NoNodeFits (or over a QueueLimit) is
-// counted as unschedulable. The policies (fifo, priority, backfill,
-// priority-backfill) are scheduler Configs (PolicyConfig); for fair share
-// the simulator keeps usage with scheduler.Usage.Advance exactly as the
-// server does.
+// counted as unschedulable. For fair share the simulator keeps decayed
+// usage as the server does, advanced at every event with the GPUs each
+// user holds (scheduler.Usage.AdvanceHeld).
+//
+// The policies (PolicyConfig) are the live default (scheduler.DefaultConfig,
+// also what an empty Options.Policy means), fifo, priority, backfill,
+// priority-backfill (the default before the Runtime factor) and
+// sjf-oracle, which plans with the true run times no scheduler knows: the
+// yardstick for average job completion time, as EASY backfill is for the
+// tail of waits (Compare replays both beside a policy). TraceOptions can
+// replace every limit by a user's noisy guess (duration x U[1,5] from a
+// seeded generator, rounded up to 15 minutes) and make every job one
+// user's; Options.WarmupJobs leaves the start of a trace out of the
+// figures, to judge a policy on jobs it was not tuned on.
 //
 // Run is deterministic: the same trace and options give the same Result.
 // It reports average, p50 and p99 wait, average job completion time,

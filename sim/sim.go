@@ -13,52 +13,33 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// Policies are the names Options.Policy accepts.
-var Policies = []string{"fifo", "priority", "backfill", "priority-backfill"}
-
-// PolicyConfig maps a policy name to a scheduler configuration:
-//
-//   - fifo: strict submit order; a job that cannot start blocks the rest.
-//   - priority: multifactor priority (fair share per user, age), strict.
-//   - backfill: submit order with EASY backfill from time limits.
-//   - priority-backfill: multifactor priority with EASY backfill.
-func PolicyConfig(name string) (scheduler.Config, error) {
-	var cfg scheduler.Config
-	switch name {
-	case "fifo":
-		cfg.Weights = structs.PriorityWeights{Age: 1} // age alone is submit order
-	case "priority":
-		cfg = scheduler.DefaultConfig()
-		cfg.Backfill = false
-	case "backfill":
-		cfg.Weights = structs.PriorityWeights{Age: 1}
-		cfg.Backfill = true
-		cfg.BackfillMode = scheduler.BackfillEASY
-	case "priority-backfill":
-		cfg = scheduler.DefaultConfig()
-	default:
-		return cfg, fmt.Errorf("unknown policy %q: expected one of %s", name, strings.Join(Policies, ", "))
-	}
-	cfg.Preemption = false
-	cfg.SkipEstimates = true // nobody reads them in a replay
-	return cfg, nil
-}
-
 // Options describe the simulated cluster and policy.
 type Options struct {
 	Nodes       int
 	GPUsPerNode int
-	Policy      string
+	Policy      string // "" is DefaultPolicy
+	// WarmupJobs replays the first N jobs (in submit order) without
+	// measuring them: the figures cover the jobs after them, which find
+	// the cluster as busy as it really was. It holds out the start of a
+	// trace that a policy was tuned on.
+	WarmupJobs int
+	// Config, when set, is replayed instead of Policy's configuration
+	// (Policy still names it in the result): for trying a policy out.
+	// The replay turns preemption off and makes its passes PlacementsOnly.
+	Config *scheduler.Config
 }
 
 // Result is what a replay measured. Times are seconds. Jobs counts every
-// job in the trace; the averages and percentiles cover the jobs that ran
-// (all but Unschedulable).
+// job in the trace; the averages and percentiles cover the jobs after the
+// warm-up that ran (all but Unschedulable).
 type Result struct {
-	Policy             string  `json:"policy"`
-	Nodes              int     `json:"nodes"`
-	GPUsPerNode        int     `json:"gpus_per_node"`
-	Jobs               int     `json:"jobs"`
+	Policy      string `json:"policy"`
+	Nodes       int    `json:"nodes"`
+	GPUsPerNode int    `json:"gpus_per_node"`
+	Jobs        int    `json:"jobs"`
+	// WarmupJobs ran but are left out of every figure but makespan and
+	// utilisation, which are the cluster's.
+	WarmupJobs         int     `json:"warmup_jobs,omitempty"`
 	AvgWait            float64 `json:"avg_wait_s"`
 	P50Wait            float64 `json:"p50_wait_s"`
 	P99Wait            float64 `json:"p99_wait_s"`
@@ -67,7 +48,9 @@ type Result struct {
 	Makespan           float64 `json:"makespan_s"`
 	GPUUtilization     float64 `json:"gpu_utilization"`
 	Unschedulable      int     `json:"unschedulable"`
-	// Passes is how many times the scheduler ran.
+	// Passes is how many times the scheduler ran: at each instant where a
+	// job was submitted or ended while jobs waited, except when no GPU
+	// was free and every waiting job asked for one (nothing could start).
 	Passes int `json:"passes"`
 }
 
@@ -90,22 +73,34 @@ func Run(jobs []TraceJob, opt Options) (*Result, error) {
 	if opt.GPUsPerNode <= 0 || opt.GPUsPerNode > structs.MaxGPUsPerNode {
 		return nil, fmt.Errorf("gpus per node %d is out of range: expected 1 to %d", opt.GPUsPerNode, structs.MaxGPUsPerNode)
 	}
-	cfg, err := PolicyConfig(opt.Policy)
-	if err != nil {
-		return nil, err
+	if opt.Policy == "" {
+		opt.Policy = DefaultPolicy
+	}
+	var pol policy
+	if opt.Config != nil {
+		pol.cfg = replayConfig(*opt.Config)
+	} else {
+		var err error
+		if pol, err = policyNamed(opt.Policy); err != nil {
+			return nil, err
+		}
+	}
+	if opt.WarmupJobs < 0 || opt.WarmupJobs >= max(len(jobs), 1) && len(jobs) > 0 {
+		return nil, fmt.Errorf("warmup of %d jobs is out of range: expected 0 to %d (the trace has %d)", opt.WarmupJobs, max(len(jobs)-1, 0), len(jobs))
 	}
 	for i := 1; i < len(jobs); i++ {
 		if jobs[i].Submit < jobs[i-1].Submit {
 			return nil, fmt.Errorf("jobs are not in submit order at %s", jobs[i].ID)
 		}
 	}
-	r := newRunner(jobs, opt, cfg)
+	r := newRunner(jobs, opt, pol)
 	r.loop()
 	return r.result(), nil
 }
 
 type runner struct {
 	opt   Options
+	pol   policy
 	cfg   scheduler.Config
 	sched *scheduler.Scheduler
 	trace []TraceJob
@@ -117,11 +112,26 @@ type runner struct {
 	finish   []int64
 	gpusUsed []int // GPUs allocated (nodes x per node)
 	unsched  []bool
+	// never marks jobs that need more nodes than the cluster has: the
+	// scheduler says NoNodeFits in the first pass that sees them, and a
+	// PlacementsOnly pass may stop before it looks at them, so the
+	// runner drops them after that first pass itself.
+	never    []bool
+	newNever bool // some job in pending is a never
+	// freeGPUs is how many GPUs no job holds; gpuless counts the pending
+	// jobs that ask for none. When both are zero no job can start, and
+	// the pass is skipped (it would stop before looking at any job).
+	freeGPUs int
+	gpuless  int
 	passes   int
+	// held counts the GPUs each user holds now, for fair share
+	held map[string]int
 }
 
-func newRunner(jobs []TraceJob, opt Options, cfg scheduler.Config) *runner {
-	r := &runner{opt: opt, cfg: cfg, sched: scheduler.New(cfg), trace: jobs, st: &state{}}
+func newRunner(jobs []TraceJob, opt Options, pol policy) *runner {
+	cfg := pol.cfg
+	r := &runner{opt: opt, pol: pol, cfg: cfg, sched: scheduler.New(cfg), trace: jobs, st: &state{}}
+	r.freeGPUs = opt.Nodes * opt.GPUsPerNode
 	for i := 0; i < opt.Nodes; i++ {
 		n := &structs.Node{ID: fmt.Sprintf("node%06d", i), Status: structs.NodeReady, Eligible: true}
 		n.Name = n.ID
@@ -135,33 +145,69 @@ func newRunner(jobs []TraceJob, opt Options, cfg scheduler.Config) *runner {
 	r.finish = make([]int64, len(jobs))
 	r.gpusUsed = make([]int, len(jobs))
 	r.unsched = make([]bool, len(jobs))
+	r.never = make([]bool, len(jobs))
 	for i, tj := range jobs {
-		nodes, per := 1, tj.GPUs
-		if tj.GPUs > opt.GPUsPerNode {
-			nodes = (tj.GPUs + opt.GPUsPerNode - 1) / opt.GPUsPerNode
-			per = (tj.GPUs + nodes - 1) / nodes
-		}
+		nodes, per := r.shape(tj)
 		r.gpusUsed[i] = nodes * per
 		r.start[i] = -1
-		r.st.jobs[i] = &structs.Job{
-			ID: jobID(i), Name: tj.ID, User: tj.User, Queue: scheduler.DefaultQueue,
-			Priority: structs.DefaultPriority, TimeLimit: structs.Duration(secs(tj.Limit)),
-			Resources:  structs.Resources{Nodes: nodes, GPU: structs.GPURequest{Count: per}},
-			Status:     structs.JobPending,
-			SubmitTime: epoch.Add(secs(tj.Submit)),
-		}
+		r.never[i] = nodes > opt.Nodes
 	}
 	if cfg.Weights.FairShare != 0 {
 		r.usage = scheduler.NewUsage(cfg.FairShare.HalfLife, epoch)
+		r.held = map[string]int{}
 	}
 	return r
+}
+
+// shape is a job's node count and GPUs per node.
+func (r *runner) shape(tj TraceJob) (nodes, per int) {
+	nodes, per = 1, tj.GPUs
+	if tj.GPUs > r.opt.GPUsPerNode {
+		nodes = (tj.GPUs + r.opt.GPUsPerNode - 1) / r.opt.GPUsPerNode
+		per = (tj.GPUs + nodes - 1) / nodes
+	}
+	return nodes, per
+}
+
+// submit makes job i's structs.Job when it is submitted; it is dropped
+// when the job ends (state.end), so the live heap holds only the jobs
+// that wait or run.
+func (r *runner) submit(i int) {
+	tj := r.trace[i]
+	nodes, per := r.shape(tj)
+	j := &structs.Job{
+		ID: jobID(i), Name: tj.ID, User: tj.User, Queue: scheduler.DefaultQueue,
+		Priority: structs.DefaultPriority, TimeLimit: structs.Duration(secs(r.limit(i))),
+		Resources:  structs.Resources{Nodes: nodes, GPU: structs.GPURequest{Count: per}},
+		Status:     structs.JobPending,
+		SubmitTime: epoch.Add(secs(tj.Submit)),
+	}
+	r.st.jobs[i] = j
+	r.st.pending = append(r.st.pending, j)
+	if per == 0 {
+		r.gpuless++
+	}
+	if r.never[i] {
+		r.newNever = true
+	}
+}
+
+// limit is job i's time limit in seconds: the trace's, or for an oracle
+// its true run time (at least a second, as zero means none).
+func (r *runner) limit(i int) float64 {
+	if r.pol.exactLimits {
+		return max(r.trace[i].Duration, 1)
+	}
+	return r.trace[i].Limit
 }
 
 func secs(s float64) time.Duration { return time.Duration(math.Round(s * 1e9)) }
 
 // jobID makes IDs that sort as the trace does, so the state's ID order is
 // submit order and appending keeps it sorted.
-func jobID(i int) string { return fmt.Sprintf("%09d", i) }
+func jobID(i int) string { return fmt.Sprintf("%0*d", idDigits, i) }
+
+const idDigits = 9
 
 func (r *runner) loop() {
 	next := 0 // next job to submit
@@ -173,61 +219,90 @@ func (r *runner) loop() {
 		if r.ends.Len() > 0 && r.ends[0].at < now {
 			now = r.ends[0].at
 		}
+		if r.usage != nil {
+			// Before the jobs that end now let go: they ran until now.
+			r.usage.AdvanceHeld(epoch.Add(time.Duration(now)), r.held, nil)
+		}
 		for r.ends.Len() > 0 && r.ends[0].at == now {
 			e := heap.Pop(&r.ends).(endEvent)
+			if r.held != nil {
+				r.release(e.job)
+			}
 			r.st.end(e.job)
 			r.finish[e.job] = now
+			r.freeGPUs += r.gpusUsed[e.job]
 		}
 		for next < len(r.trace) && int64(secs(r.trace[next].Submit)) == now {
-			r.st.pending = append(r.st.pending, r.st.jobs[next])
+			r.submit(next)
 			next++
 		}
-		if len(r.st.pending) == 0 {
+		if len(r.st.pending) == 0 || r.freeGPUs == 0 && r.gpuless == 0 && !r.newNever {
 			continue
 		}
 		r.schedule(now)
 		if next == len(r.trace) && r.ends.Len() == 0 && len(r.st.pending) > 0 {
 			// Nothing will ever change again: what waits can never run.
 			for _, j := range r.st.pending {
-				r.unsched[r.index(j)] = true
+				i := r.index(j)
+				r.unsched[i] = true
+				r.st.jobs[i] = nil
 			}
 			r.st.pending = nil
 		}
 	}
 }
 
-func (r *runner) index(j *structs.Job) int {
-	i, _ := strconv.Atoi(j.ID)
-	return i
+// release takes an ending job's GPUs off its user's count.
+func (r *runner) release(i int) {
+	u := r.st.jobs[i].User
+	if r.held[u] -= r.gpusUsed[i]; r.held[u] == 0 {
+		delete(r.held, u)
+	}
+}
+
+func (r *runner) index(j *structs.Job) int { return parseID(j.ID) }
+
+// parseID is the trace position a jobID encodes, or -1.
+func parseID(id string) int {
+	if len(id) != idDigits {
+		return -1
+	}
+	n := 0
+	for k := 0; k < len(id); k++ {
+		c := id[k]
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
 }
 
 func (r *runner) schedule(nowNs int64) {
 	now := epoch.Add(time.Duration(nowNs))
 	sched := r.sched
 	if r.usage != nil {
-		running := make([]scheduler.UsageRecord, 0, len(r.st.allocs))
-		for _, a := range r.st.allocs {
-			if rec, ok := scheduler.RecordOf(a, r.st.Job(a.JobID)); ok {
-				running = append(running, rec)
-			}
-		}
-		r.usage.Advance(now, running)
+		// loop advanced it to now: usage counts every GPU-second that ran.
 		sched = sched.WithUsage(r.usage)
 	}
 	plan := sched.Plan(r.st, now)
 	r.passes++
 	changed := false
 	for _, pl := range plan.Placements {
-		i, _ := strconv.Atoi(pl.JobID)
+		i := parseID(pl.JobID)
 		j := r.st.jobs[i]
 		if j.Status == structs.JobPending {
 			j.Status = structs.JobRunning
 			r.start[i] = nowNs
-			run := min(r.trace[i].Duration, r.trace[i].Limit)
+			r.freeGPUs -= r.gpusUsed[i]
+			if r.held != nil {
+				r.held[j.User] += r.gpusUsed[i]
+			}
+			run := min(r.trace[i].Duration, r.limit(i))
 			heap.Push(&r.ends, endEvent{at: nowNs + int64(secs(run)), job: i})
 		}
 		r.st.allocs = append(r.st.allocs, &structs.Allocation{
-			ID: fmt.Sprintf("%s.%04d", pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
+			ID: allocID(pl.JobID, pl.Rank), JobID: pl.JobID, NodeID: pl.NodeID, GPUs: pl.GPUs,
 			Resources: j.Resources, DesiredStatus: structs.DesiredRun,
 			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: now},
 			CreateTime:   now,
@@ -236,46 +311,88 @@ func (r *runner) schedule(nowNs int64) {
 	}
 	for _, w := range plan.Waiting {
 		if w.Code == structs.WaitNoNodeFits || w.Code == structs.WaitQueueLimit {
-			i, _ := strconv.Atoi(w.JobID)
+			i := parseID(w.JobID)
 			r.st.jobs[i].Status = structs.JobFailed
-			r.unsched[i] = true
 			changed = true
 		}
 	}
 	for _, w := range plan.Cancel {
-		i, _ := strconv.Atoi(w.JobID)
+		i := parseID(w.JobID)
 		r.st.jobs[i].Status = structs.JobCancelled
-		r.unsched[i] = true
 		changed = true
 	}
+	if r.newNever {
+		// Their first pass is over: a full pass would have said NoNodeFits.
+		for _, j := range r.st.pending {
+			if r.never[parseID(j.ID)] {
+				j.Status = structs.JobFailed
+				changed = true
+			}
+		}
+		r.newNever = false
+	}
 	if changed {
-		r.st.pending = slices.DeleteFunc(r.st.pending, func(j *structs.Job) bool { return j.Status != structs.JobPending })
+		r.st.pending = slices.DeleteFunc(r.st.pending, func(j *structs.Job) bool {
+			if j.Status == structs.JobPending {
+				return false
+			}
+			if j.Resources.GPU.Count == 0 {
+				r.gpuless--
+			}
+			if j.Status == structs.JobRunning {
+				return true
+			}
+			i := parseID(j.ID) // failed or cancelled: it never runs
+			r.unsched[i] = true
+			r.st.jobs[i] = nil
+			return true
+		})
 		slices.SortFunc(r.st.allocs, func(a, b *structs.Allocation) int { return strings.Compare(a.ID, b.ID) })
 	}
 }
 
+// allocID names rank k of a job's allocations; IDs sort as (job, rank).
+func allocID(job string, rank int) string {
+	n := strconv.Itoa(rank)
+	if len(n) < 4 {
+		n = "0000"[len(n):] + n
+	}
+	return job + "." + n
+}
+
 func (r *runner) result() *Result {
-	res := &Result{Policy: r.opt.Policy, Nodes: r.opt.Nodes, GPUsPerNode: r.opt.GPUsPerNode, Jobs: len(r.trace), Passes: r.passes}
+	res := &Result{Policy: r.opt.Policy, Nodes: r.opt.Nodes, GPUsPerNode: r.opt.GPUsPerNode, Jobs: len(r.trace),
+		WarmupJobs: r.opt.WarmupJobs, Passes: r.passes}
 	var waits []float64
 	var sumWait, sumJCT, sumBSD, gpuSec float64
 	first, last := math.Inf(1), math.Inf(-1)
 	for i, tj := range r.trace {
+		measured := i >= r.opt.WarmupJobs
 		if r.unsched[i] || r.start[i] < 0 {
-			res.Unschedulable++
+			if measured {
+				res.Unschedulable++
+			}
 			continue
 		}
 		start := float64(r.start[i]) / 1e9
 		end := float64(r.finish[i]) / 1e9
+		run := end - start
+		gpuSec += float64(r.gpusUsed[i]) * run
+		first = math.Min(first, tj.Submit)
+		last = math.Max(last, end)
+		if !measured {
+			continue
+		}
 		wait := start - tj.Submit
 		jct := end - tj.Submit
-		run := end - start
 		waits = append(waits, wait)
 		sumWait += wait
 		sumJCT += jct
 		sumBSD += math.Max(1, jct/math.Max(run, BoundedSlowdownThreshold))
-		gpuSec += float64(r.gpusUsed[i]) * run
-		first = math.Min(first, tj.Submit)
-		last = math.Max(last, end)
+	}
+	if last > first {
+		res.Makespan = round(last - first)
+		res.GPUUtilization = round(gpuSec / (float64(r.opt.Nodes*r.opt.GPUsPerNode) * (last - first)))
 	}
 	n := float64(len(waits))
 	if n == 0 {
@@ -287,10 +404,6 @@ func (r *runner) result() *Result {
 	res.P99Wait = round(percentile(waits, 99))
 	res.AvgJCT = round(sumJCT / n)
 	res.AvgBoundedSlowdown = round(sumBSD / n)
-	res.Makespan = round(last - first)
-	if res.Makespan > 0 {
-		res.GPUUtilization = round(gpuSec / (float64(r.opt.Nodes*r.opt.GPUsPerNode) * (last - first)))
-	}
 	return res
 }
 
@@ -316,18 +429,20 @@ func (s *state) PendingJobs() []*structs.Job       { return s.pending }
 func (s *state) LiveAllocs() []*structs.Allocation { return s.allocs }
 
 func (s *state) Job(id string) *structs.Job {
-	i, err := strconv.Atoi(id)
-	if err != nil || i < 0 || i >= len(s.jobs) {
+	i := parseID(id)
+	if i < 0 || i >= len(s.jobs) {
 		return nil
 	}
 	return s.jobs[i]
 }
 
-// end finishes job i: its allocations give their GPUs back.
+// end finishes job i: its allocations give their GPUs back, and the job
+// leaves the state (nothing in a replay looks at finished jobs).
 func (s *state) end(i int) {
 	j := s.jobs[i]
 	j.Status = structs.JobComplete
 	s.allocs = slices.DeleteFunc(s.allocs, func(a *structs.Allocation) bool { return a.JobID == j.ID })
+	s.jobs[i] = nil
 }
 
 type endEvent struct {

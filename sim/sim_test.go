@@ -4,12 +4,17 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nai-project/nai/scheduler"
+	"github.com/nai-project/nai/structs"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -219,5 +224,166 @@ func TestExampleTrace(t *testing.T) {
 	}
 	if !strings.Contains(string(readme), buf.String()) {
 		t.Errorf("examples/sim/README.md does not show the current report:\n%s", buf.String())
+	}
+}
+
+func TestNoisyLimits(t *testing.T) {
+	var jobs []TraceJob
+	for _, d := range []float64{0, 1, 59, 600, 899, 900, 3600, 86400, 2.75e6} {
+		for k := 0; k < 50; k++ {
+			jobs = append(jobs, TraceJob{ID: fmt.Sprint(len(jobs)), Duration: d, Limit: 7})
+		}
+	}
+	a, b, c := slices.Clone(jobs), slices.Clone(jobs), slices.Clone(jobs)
+	NoisyLimits(a, 1)
+	NoisyLimits(b, 1)
+	NoisyLimits(c, 2)
+	if !slices.Equal(a, b) {
+		t.Error("the same seed gave different limits")
+	}
+	if slices.Equal(a, c) {
+		t.Error("seeds 1 and 2 gave the same limits")
+	}
+	lowest, highest := math.Inf(1), 0.0 // of limit/duration over long jobs
+	for _, j := range a {
+		if j.Limit < LimitQuantum || math.Mod(j.Limit, LimitQuantum) != 0 {
+			t.Fatalf("duration %v: limit %v is not a whole number of quarter hours", j.Duration, j.Limit)
+		}
+		if j.Limit < j.Duration || j.Limit >= max(5*j.Duration, 1)+LimitQuantum {
+			t.Fatalf("duration %v: limit %v outside [duration, 5 x duration rounded up]", j.Duration, j.Limit)
+		}
+		if j.Duration >= 86400 {
+			lowest, highest = min(lowest, j.Limit/j.Duration), max(highest, j.Limit/j.Duration)
+		}
+	}
+	if lowest > 1.3 || highest < 4.5 {
+		t.Errorf("limit/duration of long jobs spans %.2f-%.2f; want about 1-5", lowest, highest)
+	}
+}
+
+func TestTraceOptionsNoiseAndSingleUser(t *testing.T) {
+	in := "job_id,submit_time_s,num_gpus,duration_s,user,time_limit_s\n" +
+		"a,0,1,100,u1,5000\n" + "b,1,1,4000,u2,\n"
+	jobs, err := ReadTrace(strings.NewReader(in), TraceOptions{NoisyLimits: true, NoiseSeed: 3, SingleUser: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []TraceJob{{ID: "a", Submit: 0, GPUs: 1, Duration: 100, User: SingleUserName}, {ID: "b", Submit: 1, GPUs: 1, Duration: 4000, User: SingleUserName}}
+	NoisyLimits(want, 3)
+	if diff := cmp.Diff(want, jobs); diff != "" {
+		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+	if jobs[0].Limit == 5000 {
+		t.Error("noisy limits kept the trace's own limit")
+	}
+}
+
+// The oracle plans with true run times, whatever limits the trace gives:
+// on one GPU, a (0 s, runs 100 s), b (1 s, 1000 s, limit 1100 s) and c (2 s,
+// 10 s, but a limit of 5000 s). The default policy trusts the limits and
+// runs b before c; the oracle runs c first.
+func TestOracleKnowsTrueRunTimes(t *testing.T) {
+	in := "job_id,submit_time_s,num_gpus,duration_s,time_limit_s\n" +
+		"a,0,1,100,200\n" + "b,1,1,1000,1100\n" + "c,2,1,10,5000\n"
+	jobs, err := ReadTrace(strings.NewReader(in), TraceOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		policy string
+		jct    float64 // a 100; then b and c one way or the other
+	}{
+		{DefaultPolicy, (100 + (1100 - 1) + (1110 - 2)) / 3.0},
+		{OraclePolicy, (100 + (110 - 2) + (1110 - 1)) / 3.0},
+	}
+	for _, tc := range cases {
+		r, err := Run(jobs, Options{Nodes: 1, GPUsPerNode: 1, Policy: tc.policy})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.AvgJCT != round(tc.jct) {
+			t.Errorf("%s: avg JCT %v, want %v", tc.policy, r.AvgJCT, round(tc.jct))
+		}
+	}
+}
+
+// Warm-up jobs run but are not measured; a comparison divides by the
+// oracle's and EASY's figures from the same replay.
+func TestWarmupAndCompare(t *testing.T) {
+	jobs := readTrace(t, "testdata/tiny.csv", TraceOptions{})
+	all, err := Run(jobs, Options{Nodes: 1, GPUsPerNode: 4, Policy: "backfill"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// backfill: waits 0 90 0 170 (see TestTinyTraceKnownAnswers); without
+	// j1 and j2, j3 waits 0 and j4 170; j5 never fits.
+	got, err := Run(jobs, Options{Nodes: 1, GPUsPerNode: 4, Policy: "backfill", WarmupJobs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *all
+	want.WarmupJobs = 2
+	want.AvgWait, want.P50Wait, want.P99Wait = 85, 0, 170
+	want.AvgJCT = (50 + 470) / 2.0
+	want.AvgBoundedSlowdown = round((1 + 470.0/300) / 2)
+	if diff := cmp.Diff(want, *got); diff != "" {
+		t.Errorf("with warm-up (-want +got):\n%s", diff)
+	}
+	for _, w := range []int{-1, 5, 6} {
+		if _, err := Run(jobs, Options{Nodes: 1, GPUsPerNode: 4, WarmupJobs: w}); err == nil {
+			t.Errorf("warm-up of %d jobs of 5 accepted", w)
+		}
+	}
+
+	c, err := Compare(jobs, Options{Nodes: 1, GPUsPerNode: 4, Policy: "fifo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Policy.Policy != "fifo" || c.Oracle.Policy != OraclePolicy || c.EASY.Policy != EASYPolicy {
+		t.Fatalf("compared %s with %s and %s", c.Policy.Policy, c.Oracle.Policy, c.EASY.Policy)
+	}
+	if c.JCTVsOracle != round(c.Policy.AvgJCT/c.Oracle.AvgJCT) || c.P99WaitVsEASY != round(c.Policy.P99Wait/c.EASY.P99Wait) {
+		t.Errorf("ratios %v %v from %+v", c.JCTVsOracle, c.P99WaitVsEASY, c)
+	}
+	if c.JCTVsOracle <= 1 {
+		t.Errorf("fifo's avg JCT %v is not above the oracle's %v on the tiny trace", c.Policy.AvgJCT, c.Oracle.AvgJCT)
+	}
+}
+
+// Without a policy a replay uses the live default; Options.Config replays
+// any configuration under the policy's name.
+func TestDefaultPolicyAndConfig(t *testing.T) {
+	jobs := readTrace(t, "testdata/philly_prefix2000.csv", TraceOptions{})
+	unnamed, err := Run(jobs, Options{Nodes: 8, GPUsPerNode: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	named, err := Run(jobs, Options{Nodes: 8, GPUsPerNode: 8, Policy: DefaultPolicy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(named, unnamed); diff != "" {
+		t.Errorf("no policy vs %s (-named +unnamed):\n%s", DefaultPolicy, diff)
+	}
+	live := scheduler.DefaultConfig()
+	viaConfig, err := Run(jobs, Options{Nodes: 8, GPUsPerNode: 8, Policy: DefaultPolicy, Config: &live})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(named, viaConfig); diff != "" {
+		t.Errorf("%s vs scheduler.DefaultConfig() (-policy +config):\n%s", DefaultPolicy, diff)
+	}
+	fifo := scheduler.Config{Weights: structs.PriorityWeights{Age: 1}}
+	viaFIFO, err := Run(jobs, Options{Nodes: 8, GPUsPerNode: 8, Policy: "mine", Config: &fifo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Run(jobs, Options{Nodes: 8, GPUsPerNode: 8, Policy: "fifo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Policy = "mine"
+	if diff := cmp.Diff(want, viaFIFO); diff != "" {
+		t.Errorf("a FIFO Config vs fifo (-fifo +config):\n%s", diff)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -29,7 +30,23 @@ type TraceOptions struct {
 	LimitFactor float64
 	// MaxJobs reads only the first N rows; zero reads all.
 	MaxJobs int
+	// NoisyLimits replaces every time limit by what a user would ask for
+	// without knowing the run time well: the true duration times a draw
+	// from U[1,5] (a seeded generator, one draw per job in submit order),
+	// rounded up to whole quarter hours (LimitQuantum).
+	NoisyLimits bool
+	NoiseSeed   uint64
+	// SingleUser makes every job SingleUserName's, so fair share cannot
+	// tell jobs apart.
+	SingleUser bool
 }
+
+// LimitQuantum is what noisy limits are rounded up to, as users ask for
+// time in round amounts.
+const LimitQuantum = 15 * 60.0
+
+// SingleUserName is the user of every job under TraceOptions.SingleUser.
+const SingleUserName = "user"
 
 // ReadTrace reads a CSV trace with a header. Columns job_id,
 // submit_time_s, num_gpus and duration_s are required; user and
@@ -126,7 +143,26 @@ func ReadTrace(r io.Reader, opt TraceOptions) ([]TraceJob, error) {
 		}
 		return 0
 	})
+	if opt.NoisyLimits {
+		NoisyLimits(jobs, opt.NoiseSeed)
+	}
+	if opt.SingleUser {
+		for i := range jobs {
+			jobs[i].User = SingleUserName
+		}
+	}
 	return jobs, nil
+}
+
+// NoisyLimits sets each job's limit to its duration times U[1,5], drawn in
+// order from a generator seeded with seed, rounded up to LimitQuantum (at
+// least one quantum, as zero would mean no limit).
+func NoisyLimits(jobs []TraceJob, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x6e61692d73696d)) // "nai-sim"
+	for i := range jobs {
+		f := 1 + 4*rng.Float64()
+		jobs[i].Limit = max(1, math.Ceil(jobs[i].Duration*f/LimitQuantum)) * LimitQuantum
+	}
 }
 
 // seconds parses a non-negative number of seconds.

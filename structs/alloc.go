@@ -42,6 +42,10 @@ const (
 	ExitNodeLost  ExitReason = "node-lost"
 	ExitGPUFailed ExitReason = "gpu-failed"
 	ExitStartFail ExitReason = "start-failed" // the command could not be started
+	// ExitReplaced: a service replica stopped because a rollout replaced
+	// it, ExitScaledDown: because its service was scaled down.
+	ExitReplaced   ExitReason = "replaced"
+	ExitScaledDown ExitReason = "scaled-down"
 	// A death by signal is "signal:SIGSEGV" and so on.
 )
 
@@ -60,6 +64,10 @@ type Allocation struct {
 	DesiredReason ExitReason    `json:"desired_reason,omitempty"` // why a stop was asked: cancelled, preempted, ...
 	// Rank is this allocation's place in a multi-node (gang) job, 0..N-1.
 	Rank int `json:"rank,omitempty"`
+	// Replica is a service allocation's replica number, 0..replicas-1,
+	// and JobVersion the service version it runs (Job.Version).
+	Replica    int `json:"replica,omitempty"`
+	JobVersion int `json:"job_version,omitempty"`
 
 	ClientStatus ClientStatusFields `json:"client"`
 
@@ -87,12 +95,21 @@ type ClientStatusFields struct {
 	Usage        *ResourceUsage     `json:"usage,omitempty"`
 	OutputDigest string             `json:"output_digest,omitempty"`
 	OutputSize   int64              `json:"output_size,omitempty"`
+	OutputFiles  int                `json:"output_files,omitempty"`
 	// MetricsDigest is the blob of every line of NAI_METRICS_FILE.
 	MetricsDigest string `json:"metrics_digest,omitempty"`
 	// StdoutDigest and StderrDigest are the blobs of the final logs.
 	StdoutDigest string     `json:"stdout_digest,omitempty"`
 	StderrDigest string     `json:"stderr_digest,omitempty"`
 	GPUUsage     []GPUUsage `json:"gpu_usage,omitempty"` // per GPU held, sampled by the client
+	// Hook is a node hook that failed around this allocation (hooks.go):
+	// the servers drain the node with its reason.
+	Hook *HookReport `json:"hook,omitempty"`
+	// Service is a service replica's address, health and restarts.
+	Service *ReplicaHealth `json:"service,omitempty"`
+	// OutputServe is the serve command found among the outputs (a
+	// serve.py run with python3), for the model version they become.
+	OutputServe []string `json:"output_serve,omitempty"`
 }
 
 // GPUUsage is what one GPU of an allocation did: the latest sample, the
@@ -149,6 +166,9 @@ func (c ClientStatusFields) Copy() ClientStatusFields {
 		c.Usage = &u
 	}
 	c.GPUUsage = slices.Clone(c.GPUUsage)
+	c.Hook = c.Hook.Copy()
+	c.Service = c.Service.Copy()
+	c.OutputServe = slices.Clone(c.OutputServe)
 	return c
 }
 

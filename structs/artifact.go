@@ -9,16 +9,20 @@ import (
 	"time"
 )
 
-// ArtifactKind tells datasets from models; both are versioned the same way.
+// ArtifactKind tells datasets from models and plugins; all are versioned
+// the same way.
 type ArtifactKind string
 
 const (
 	KindDataset ArtifactKind = "dataset"
 	KindModel   ArtifactKind = "model"
+	// KindPlugin is a cluster plugin (plugin.go): its versions are the
+	// packed plugin folders, each with its header.
+	KindPlugin ArtifactKind = "plugin"
 )
 
 // Valid reports whether k is a known kind.
-func (k ArtifactKind) Valid() bool { return k == KindDataset || k == KindModel }
+func (k ArtifactKind) Valid() bool { return k == KindDataset || k == KindModel || k == KindPlugin }
 
 // Artifact is a named, owned, versioned dataset or model. Each version is
 // immutable: a blob (a tar+gzip archive named by its sha256) or, for a
@@ -60,12 +64,18 @@ type ArtifactVersion struct {
 	// Metrics are the final metrics of the job that made this version.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
 	Lineage *Lineage           `json:"lineage,omitempty"`
+	// Plugin is a plugin version's header (plugin.hcl).
+	Plugin *PluginSpec `json:"plugin,omitempty"`
+	// Serve is the command that serves a model version (`nai serve`),
+	// run in the version's directory: the job's output { serve }, or
+	// python3 serve.py when the version has a serve.py.
+	Serve []string `json:"serve,omitempty"`
 	// UsedBy lists the jobs that read this version; filled in answers,
 	// not stored.
 	UsedBy []string `json:"used_by,omitempty"`
 }
 
-// Lineage says how a model version was made.
+// Lineage says how a model or dataset version was made.
 type Lineage struct {
 	JobID    string        `json:"job_id"`
 	JobName  string        `json:"job_name,omitempty"`
@@ -76,6 +86,9 @@ type Lineage struct {
 	ParentVersion int           `json:"parent_version,omitempty"`
 	// MetricsDigest is the blob of the job's full metrics history.
 	MetricsDigest string `json:"metrics_digest,omitempty"`
+	// Plugin is the plugin version the job was built from, with the
+	// values of its variables.
+	Plugin *PluginRef `json:"plugin,omitempty"`
 }
 
 // ArtifactPushRequest adds a version (raft messages DatasetPush and
@@ -91,7 +104,18 @@ type ArtifactPushRequest struct {
 	Size        int64        `json:"size"`
 	Files       int          `json:"files,omitempty"`
 	Path        string       `json:"path,omitempty"`
-	Now         time.Time    `json:"now,omitzero"`
+	// Plugin is a plugin version's header (kind plugin only).
+	Plugin *PluginSpec `json:"plugin,omitempty"`
+	// JobID says that a job made this dataset version (a service that
+	// saves its work): the servers check the caller may read the job and
+	// fill Lineage from it. Lineage is the servers' to set, never the
+	// caller's.
+	JobID   string   `json:"job_id,omitempty"`
+	Lineage *Lineage `json:"lineage,omitempty"`
+	// Serve records a model version's serve command (see
+	// ArtifactVersion.Serve).
+	Serve []string  `json:"serve,omitempty"`
+	Now   time.Time `json:"now,omitzero"`
 }
 
 // ArtifactPushResponse answers a push: the version that now holds the
@@ -133,7 +157,7 @@ func ValidDigest(s string) bool {
 func (r *ArtifactPushRequest) Validate() error {
 	switch {
 	case !r.Kind.Valid():
-		return NewError(CodeInvalid, "artifact kind %q is unknown: expected dataset or model", r.Kind)
+		return NewError(CodeInvalid, "artifact kind %q is unknown: expected dataset, model or plugin", r.Kind)
 	case !ValidName(r.Name):
 		return NewError(CodeInvalid, "%s name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most %d characters", r.Kind, r.Name, MaxNameLen)
 	case r.Group != "" && !ValidName(r.Group):
@@ -150,6 +174,27 @@ func (r *ArtifactPushRequest) Validate() error {
 		return NewError(CodeInvalid, "size and files must not be negative")
 	case len(r.Description) > 4096:
 		return NewError(CodeInvalid, "description is longer than 4096 characters")
+	case r.Kind == KindPlugin && r.Plugin == nil:
+		return NewError(CodeInvalid, "a plugin version needs its header (name, version, kind): install it with nai plugin install DIR")
+	case r.Kind != KindPlugin && r.Plugin != nil:
+		return NewError(CodeInvalid, "only a plugin version has a plugin header")
+	case r.Kind == KindPlugin && r.Plugin.Name != r.Name:
+		return NewError(CodeInvalid, "plugin.hcl names plugin %q, not %q", r.Plugin.Name, r.Name)
+	case r.Kind == KindPlugin && r.Path != "":
+		return NewError(CodeInvalid, "a plugin version is its packed folder, not a path")
+	case (r.JobID != "" || r.Lineage != nil) && r.Kind != KindDataset:
+		return NewError(CodeInvalid, "only a dataset version pushed by a job records that job")
+	}
+	if r.Plugin != nil {
+		if err := r.Plugin.Validate(); err != nil {
+			return NewError(CodeInvalid, "plugin header: %v", err)
+		}
+	}
+	switch {
+	case len(r.Serve) > 0 && r.Kind != KindModel:
+		return NewError(CodeInvalid, "only a model version has a serve command")
+	case len(r.Serve) > 64 || slices.ContainsFunc(r.Serve, func(w string) bool { return w == "" || strings.ContainsRune(w, 0) }):
+		return NewError(CodeInvalid, "serve command %q is invalid: expected words such as [\"python3\", \"serve.py\"]", r.Serve)
 	}
 	return nil
 }
@@ -241,12 +286,21 @@ func (v *ArtifactVersion) Copy() *ArtifactVersion {
 	c := *v
 	c.Metrics = maps.Clone(v.Metrics)
 	c.UsedBy = slices.Clone(v.UsedBy)
-	if v.Lineage != nil {
-		l := *v.Lineage
-		l.Datasets = slices.Clone(v.Lineage.Datasets)
-		l.Models = slices.Clone(v.Lineage.Models)
-		c.Lineage = &l
+	c.Lineage = v.Lineage.Copy()
+	c.Plugin = v.Plugin.Copy()
+	c.Serve = slices.Clone(v.Serve)
+	return &c
+}
+
+// Copy returns a deep copy.
+func (l *Lineage) Copy() *Lineage {
+	if l == nil {
+		return nil
 	}
+	c := *l
+	c.Datasets = slices.Clone(l.Datasets)
+	c.Models = slices.Clone(l.Models)
+	c.Plugin = l.Plugin.Copy()
 	return &c
 }
 

@@ -50,6 +50,7 @@ const (
 	BlobRefJobCode    = "job-code"
 	BlobRefDataset    = "dataset"
 	BlobRefModel      = "model"
+	BlobRefPlugin     = "plugin"
 )
 
 // BlobRef names one thing in state that needs a blob: a job (its outputs,

@@ -31,6 +31,10 @@ const (
 	// TotalHeader is how many items a paged list holds in all
 	// (GET /v1/queue?limit=N).
 	TotalHeader = "X-Nai-Total"
+	// ReplicaHeader names, in every answer a service gave through the
+	// gateway, the allocation of the replica that answered; an answer
+	// without it is the gateway's own (an error).
+	ReplicaHeader = "X-Nai-Replica"
 )
 
 // LogRange resolves a log read's ?offset= and ?limit= against the log's

@@ -60,8 +60,10 @@ func ValidName(s string) bool { return len(s) <= MaxNameLen && nameRE.MatchStrin
 // The first block is the spec a user writes; the second is the state the
 // cluster keeps about it.
 type Job struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Type is batch ("" too) or service (service.go).
+	Type        JobType           `json:"type,omitempty"`
 	User        string            `json:"user"`
 	Group       string            `json:"group,omitempty"`
 	Queue       string            `json:"queue,omitempty"`
@@ -82,9 +84,14 @@ type Job struct {
 	Datasets  []ArtifactRef `json:"datasets,omitempty"`
 	Models    []ArtifactRef `json:"models,omitempty"`
 	Output    *OutputSpec   `json:"output,omitempty"`
+	// Plugin is set on a job built from a cluster plugin's template
+	// (`nai plugin run`); the servers pin it at submit time.
+	Plugin *PluginRef `json:"plugin,omitempty"`
 	// LogPaths, when set, are local files the CLI writes the job's logs to
 	// when it downloads them (sbatch's --output and --error).
 	LogPaths *LogPaths `json:"log_paths,omitempty"`
+	// Service is the service block of a service job.
+	Service *ServiceSpec `json:"service,omitempty"`
 
 	// Sweep (job array) membership: set on each member of an array.
 	ArrayID    string `json:"array_id,omitempty"`
@@ -119,6 +126,21 @@ type Job struct {
 	MetricsDigest string            `json:"metrics_digest,omitempty"` // blob of the full metrics history (JSON lines)
 	StdoutDigest  string            `json:"stdout_digest,omitempty"`  // blob of the final stdout log
 	StderrDigest  string            `json:"stderr_digest,omitempty"`  // blob of the final stderr log
+	// OutputFiles counts the files of the outputs; OutputVersion is the
+	// model or dataset version they are (a new one, or the latest when it
+	// held the same content already).
+	OutputFiles   int `json:"output_files,omitempty"`
+	OutputVersion int `json:"output_version,omitempty"`
+
+	// OutputServe is the serve command the client found in the outputs (a
+	// serve.py), recorded in the model version they become.
+	OutputServe []string `json:"output_serve,omitempty"`
+
+	// Version counts a service's specs: 1 at submit, one more per rollout
+	// (and per rollback). Each allocation records the version it runs.
+	Version int `json:"version,omitempty"`
+	// Rollout is a service's latest rollout.
+	Rollout *Rollout `json:"rollout,omitempty"`
 
 	CreateIndex uint64 `json:"create_index"`
 	ModifyIndex uint64 `json:"modify_index"`
@@ -132,8 +154,11 @@ type Resources struct {
 	Nodes       int     `json:"nodes,omitempty"` // > 1: a gang of nodes, each with these resources
 	// Exclusive asks for whole nodes: no other job shares a node with this
 	// one while it runs (Slurm's --exclusive).
-	Exclusive bool       `json:"exclusive,omitempty"`
-	GPU       GPURequest `json:"gpu"`
+	Exclusive bool `json:"exclusive,omitempty"`
+	// Ports is how many of a node's service ports (client { service_ports })
+	// each allocation holds: one for a service replica, none otherwise.
+	Ports int        `json:"ports,omitempty"`
+	GPU   GPURequest `json:"gpu"`
 }
 
 // GPURequest asks for whole GPUs.
@@ -203,10 +228,16 @@ type ArtifactRef struct {
 	Path    string `json:"path,omitempty"` // a dataset version that is a path on every client
 }
 
-// OutputSpec says what becomes of a job's outputs.
+// OutputSpec says what becomes of a job's outputs: the next version of a
+// model, or of a dataset, when the job completes.
 type OutputSpec struct {
-	Model string   `json:"model,omitempty"`
-	Keep  []string `json:"keep,omitempty"`
+	Model   string   `json:"model,omitempty"`
+	Dataset string   `json:"dataset,omitempty"`
+	Keep    []string `json:"keep,omitempty"`
+	// Serve is the command that serves the model (`nai serve`), run in the
+	// model's directory; recorded in the model version. Without it, a
+	// serve.py among the outputs is run with python3.
+	Serve []string `json:"serve,omitempty"`
 }
 
 // Canonicalize fills defaults the user left out. It is idempotent.
@@ -225,6 +256,12 @@ func (j *Job) Canonicalize() {
 	}
 	if j.Queue == "" {
 		j.Queue = "default"
+	}
+	if j.IsService() {
+		j.Resources.Ports = 1
+		if j.Service != nil {
+			j.Service.Canonicalize()
+		}
 	}
 }
 
@@ -290,6 +327,31 @@ func (j *Job) Validate() error {
 	if j.MaxParallel < 0 {
 		errs = append(errs, fmt.Errorf("max_parallel %d is negative", j.MaxParallel))
 	}
+	if o := j.Output; o != nil {
+		if o.Model != "" && o.Dataset != "" {
+			errs = append(errs, errors.New("output names both a model and a dataset: a job's outputs become one of them"))
+		}
+		if o.Dataset != "" && !ValidName(o.Dataset) {
+			errs = append(errs, fmt.Errorf("output dataset name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit", o.Dataset))
+		}
+		if o.Serve != nil && o.Dataset != "" {
+			errs = append(errs, errors.New("output serve belongs to a model: a dataset is not served"))
+		}
+		for _, a := range o.Serve {
+			if a == "" || strings.ContainsRune(a, 0) {
+				errs = append(errs, errors.New("output serve has an empty or invalid word: expected a command such as [\"python3\", \"serve.py\"]"))
+				break
+			}
+		}
+	}
+	if j.Plugin != nil {
+		if err := j.Plugin.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := j.validateService(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 
@@ -314,6 +376,9 @@ func (r *Resources) Validate() error {
 	}
 	if r.GPU.MemoryBytes < 0 {
 		errs = append(errs, fmt.Errorf("resources.gpu.memory %d bytes is negative", r.GPU.MemoryBytes))
+	}
+	if r.Ports < 0 || r.Ports > 1 {
+		errs = append(errs, fmt.Errorf("resources.ports %d is out of range: a service replica holds one port, other jobs none", r.Ports))
 	}
 	return errors.Join(errs...)
 }
@@ -377,12 +442,14 @@ func (j *Job) Copy() *Job {
 	if j.Output != nil {
 		o := *j.Output
 		o.Keep = slices.Clone(j.Output.Keep)
+		o.Serve = slices.Clone(j.Output.Serve)
 		c.Output = &o
 	}
 	if j.LogPaths != nil {
 		l := *j.LogPaths
 		c.LogPaths = &l
 	}
+	c.Plugin = j.Plugin.Copy()
 	c.SweepValues = maps.Clone(j.SweepValues)
 	if j.ExitCode != nil {
 		e := *j.ExitCode
@@ -391,5 +458,11 @@ func (j *Job) Copy() *Job {
 	c.GPUs = slices.Clone(j.GPUs)
 	c.NodeFilters = slices.Clone(j.NodeFilters)
 	c.Metrics = maps.Clone(j.Metrics)
+	c.OutputServe = slices.Clone(j.OutputServe)
+	if j.Service != nil {
+		s := *j.Service
+		c.Service = &s
+	}
+	c.Rollout = j.Rollout.Copy()
 	return &c
 }

@@ -29,6 +29,9 @@ type Node struct {
 	Driver      string            `json:"driver_version,omitempty"`
 	CUDAVersion string            `json:"cuda_version,omitempty"`
 	Attributes  map[string]string `json:"attributes,omitempty"`
+	// ServicePorts is the range the client picks service replicas' ports
+	// from (client { service_ports }); each replica holds one.
+	ServicePorts PortRange `json:"service_ports,omitzero"`
 
 	RegisterTime time.Time `json:"register_time,omitzero"`
 	StatusTime   time.Time `json:"status_time,omitzero"`
@@ -38,6 +41,11 @@ type Node struct {
 	// DrainDeadline is when a draining node's running allocations are
 	// stopped (node_drain.go); zero: they may run to their end.
 	DrainDeadline time.Time `json:"drain_deadline,omitzero"`
+	// DrainReason says why the node was drained when a failed node hook
+	// drained it; it stays until the node is made eligible again.
+	DrainReason string `json:"drain_reason,omitempty"`
+	// HookFailure is the node's latest failed prolog or epilog.
+	HookFailure *HookReport `json:"hook_failure,omitempty"`
 }
 
 // GPU is one device as the fingerprint saw it.
@@ -75,5 +83,6 @@ func (n *Node) Copy() *Node {
 		c.GPUs[i] = g
 	}
 	c.Attributes = maps.Clone(n.Attributes)
+	c.HookFailure = n.HookFailure.Copy()
 	return &c
 }

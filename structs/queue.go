@@ -100,7 +100,8 @@ func (q *Queue) Validate() error {
 func (q *Queue) Admit(j *Job) error {
 	// As in Slurm, a job without a limit gets the queue's default, or its
 	// maximum when it has no default.
-	if j.TimeLimit == 0 {
+	// A service runs until it is stopped: time limits are not for it.
+	if j.TimeLimit == 0 && !j.IsService() {
 		j.TimeLimit = q.DefaultTimeLimit
 		if j.TimeLimit == 0 {
 			j.TimeLimit = q.MaxTimeLimit
@@ -213,21 +214,30 @@ type PriorityWeights struct {
 	JobSize   float64 `json:"job_size"`
 	Queue     float64 `json:"queue"`
 	Job       float64 `json:"job"` // the job's own priority, 0..MaxPriority
+	// Runtime favours jobs expected to end soon (shortest job first):
+	// 1 at or below the scheduler's short runtime, 0 at or above its long
+	// one, logarithmic between.
+	Runtime float64 `json:"runtime,omitempty"`
 }
 
 // PriorityFactors explain a pending job's place in the queue, as Slurm's
 // sprio does. Each factor is in 0..1; Priority is their weighted sum. Tier
 // (the queue's PriorityTier) orders jobs before Priority does.
 type PriorityFactors struct {
-	JobID     string          `json:"job_id"`
-	Tier      int             `json:"tier"`
-	Age       float64         `json:"age"`
-	FairShare float64         `json:"fair_share"`
-	JobSize   float64         `json:"job_size"`
-	Queue     float64         `json:"queue"`
-	Job       float64         `json:"job"`
-	Weights   PriorityWeights `json:"weights"`
-	Priority  float64         `json:"priority"`
+	JobID     string  `json:"job_id"`
+	Tier      int     `json:"tier"`
+	Age       float64 `json:"age"`
+	FairShare float64 `json:"fair_share"`
+	JobSize   float64 `json:"job_size"`
+	Queue     float64 `json:"queue"`
+	Job       float64 `json:"job"`
+	Runtime   float64 `json:"runtime,omitempty"`
+	// ExpectedRuntime is the run time the Runtime factor assumed: the
+	// job's time limit, else its queue's or the policy's default; zero
+	// when none.
+	ExpectedRuntime Duration        `json:"expected_runtime,omitempty"`
+	Weights         PriorityWeights `json:"weights"`
+	Priority        float64         `json:"priority"`
 }
 
 // ShareInfo is one line of `nai share` (Slurm's sshare): an account's

@@ -197,6 +197,18 @@ func WaitNoNodeHasAllFree(req GPURequest, cpu float64, mem int64) WaitStatus {
 	return newWait(WaitResources, "no node has %s, %s CPUs and %s free together", gpuWords(req), formatCPU(cpu), FormatSize(mem))
 }
 
+// WaitNoServicePorts: no node of the queue offers service ports, and a
+// service replica needs one.
+func WaitNoServicePorts() WaitStatus {
+	return newWait(WaitNoNodeFits, "a service replica needs a service port, and no node offers any (client { service_ports })")
+}
+
+// WaitFreePorts: the nodes that have room for a service replica have
+// every one of their service ports taken.
+func WaitFreePorts(nodes int) WaitStatus {
+	return newWait(WaitResources, "needs a free service port: every port of client service_ports is taken on %s that fit it", plural(nodes, "node"))
+}
+
 // WaitNoIdleNode: an exclusive job needs a node to itself and none of the
 // nodes that could hold it is idle.
 func WaitNoIdleNode(nodes int) WaitStatus {

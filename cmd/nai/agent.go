@@ -24,6 +24,7 @@ import (
 	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/scheduler"
 	"github.com/nai-project/nai/server"
+	"github.com/nai-project/nai/structs"
 )
 
 func agentCommand() *cli.Command {
@@ -132,6 +133,12 @@ func runAgent(c *cli.Context) error {
 			return cli.Exit(fmt.Sprintf("nai agent: tls: %v", err), 1)
 		}
 	}
+	var servicePorts structs.PortRange
+	if c.IsSet("service-ports") {
+		if servicePorts, err = structs.ParsePortRange(c.String("service-ports")); err != nil {
+			return cli.Exit(fmt.Sprintf("nai agent: -service-ports: %v", err), 1)
+		}
+	}
 	ln, err := net.Listen("tcp", c.String("http-addr"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: listen on %s: %v (is another agent running? choose another with -http-addr)", c.String("http-addr"), err), 1)
@@ -221,6 +228,7 @@ func runAgent(c *cli.Context) error {
 		RootTasks:     rootTasks,
 		ACLEnabled:    aclOn,
 		RegisterToken: srv.ServerSecret,
+		ServicePorts:  servicePorts,
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: start client: %v", err), 1)
@@ -241,7 +249,7 @@ func runAgent(c *cli.Context) error {
 	// stops, so shutdown does not wait for them.
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
+	hs := &http.Server{Handler: server.GuardServicePaths(mux), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
 		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn)}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()

@@ -174,6 +174,8 @@ func runClusterAgent(c *cli.Context) error {
 			ACLEnabled:    cfg.ACL.Enabled,
 			RegisterToken: registerToken,
 			RootTasks:     rootTasks,
+			Hooks:         cfg.clientHooks(),
+			ServicePorts:  cfg.Client.ServicePorts,
 		})
 		if err != nil {
 			return fail("start client: %v", err)
@@ -230,7 +232,7 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
+	hs := &http.Server{Handler: server.GuardServicePaths(mux), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
 		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn)}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
@@ -271,6 +273,7 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	if cl != nil {
 		reloader.client, reloader.hostCPU, reloader.hostMemory = cl, hostCPU, hostMemory
+		reloader.hooks = cl
 	}
 	leave := false
 wait:

@@ -58,6 +58,11 @@ type agentConfig struct {
 		ReservedMemory int64
 		// AllowRootTasks lets tasks run as root on this node.
 		AllowRootTasks bool
+		// Hooks: the node's prolog and epilog (agent_hooks.go).
+		Prolog, Epilog string
+		HookTimeout    time.Duration
+		// ServicePorts is the range service replicas' ports come from.
+		ServicePorts structs.PortRange
 	}
 	// ACL is on by default outside -dev: every API call needs a token.
 	ACL struct {
@@ -137,11 +142,15 @@ type fileServer struct {
 }
 
 type fileClient struct {
-	Enabled        *bool         `hcl:"enabled,optional"`
-	DevGPUs        *int          `hcl:"dev_gpus,optional"`
-	CgroupParent   *string       `hcl:"cgroup_parent,optional"`
-	AllowRootTasks *bool         `hcl:"allow_root_tasks,optional"`
-	Reserved       *fileReserved `hcl:"reserved,block"`
+	Enabled        *bool          `hcl:"enabled,optional"`
+	DevGPUs        *int           `hcl:"dev_gpus,optional"`
+	CgroupParent   *string        `hcl:"cgroup_parent,optional"`
+	AllowRootTasks *bool          `hcl:"allow_root_tasks,optional"`
+	ServicePorts   *string        `hcl:"service_ports,optional"`
+	Reserved       *fileReserved  `hcl:"reserved,block"`
+	Prolog         *string        `hcl:"prolog,optional"`
+	Epilog         *string        `hcl:"epilog,optional"`
+	HookTimeout    hcl.Expression `hcl:"hook_timeout,optional"`
 }
 
 type fileReserved struct {
@@ -283,6 +292,14 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 		set(&cfg.Client.DevGPUs, c.DevGPUs)
 		set(&cfg.Client.CgroupParent, c.CgroupParent)
 		set(&cfg.Client.AllowRootTasks, c.AllowRootTasks)
+		c.applyHooks(cfg, errs) // agent_hooks.go
+		if c.ServicePorts != nil {
+			pr, err := structs.ParsePortRange(*c.ServicePorts)
+			if err != nil {
+				errs.add("client.service_ports: %v", err)
+			}
+			cfg.Client.ServicePorts = pr
+		}
 		if r := c.Reserved; r != nil {
 			set(&cfg.Client.ReservedCPU, r.CPU)
 			if str, rng, ok := stringExpr(r.Memory, errs); ok {
@@ -357,6 +374,7 @@ func clusterFlags() []cli.Flag {
 		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate (PEM), from `nai tls cert create`"},
 		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key (PEM)"},
 		&cli.BoolFlag{Name: "tls-verify-server-hostname", Usage: "check that servers hold a server.<dc>.nai certificate"},
+		&cli.StringFlag{Name: "service-ports", Usage: "FIRST-LAST: the ports service replicas listen on (default " + structs.DefaultServicePorts + ")"},
 	}
 }
 
@@ -428,6 +446,13 @@ func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
 	}
 	if c.IsSet("allow-root-tasks") {
 		cfg.Client.AllowRootTasks = c.Bool("allow-root-tasks")
+	}
+	if c.IsSet("service-ports") {
+		pr, err := structs.ParsePortRange(c.String("service-ports"))
+		if err != nil {
+			errs.add("-service-ports: %v", err)
+		}
+		cfg.Client.ServicePorts = pr
 	}
 	if c.IsSet("reserved-cpu") {
 		cfg.Client.ReservedCPU = c.Float64("reserved-cpu")
@@ -504,6 +529,9 @@ func (cfg *agentConfig) validate() error {
 	}
 	if cfg.Client.ReservedCPU < 0 {
 		errs.add("client.reserved.cpu %v is negative", cfg.Client.ReservedCPU)
+	}
+	if cfg.Client.Enabled {
+		cfg.validateHooks(errs) // agent_hooks.go
 	}
 	if cfg.Encrypt != "" {
 		if _, err := membership.DecodeKey(cfg.Encrypt); err != nil {

@@ -27,11 +27,12 @@ import (
 //
 //	tls               the CA, certificate and key files are read again (same
 //	                  paths); new connections use them, open ones go on
+//	client.prolog,    the jobs that start after the reload run the new hooks
+//	client.epilog,    (agent_hooks.go)
+//	client.hook_timeout
 //
-// Node hooks will be reloaded here too once the agent has them: give
-// agentReloader a field and apply it in reload. Every other setting
-// changes only at restart; a reload that finds one changed says so and
-// keeps the running value.
+// Every other setting changes only at restart; a reload that finds one
+// changed says so and keeps the running value.
 
 // capacitySetter is the client's side of a reload (client.Client).
 type capacitySetter interface {
@@ -56,6 +57,8 @@ type agentReloader struct {
 	notify func(state string)
 	// tls is the agent's TLS material, nil without TLS.
 	tls *tlsutil.Agent
+	// hooks is nil on a server-only agent.
+	hooks hookSetter
 }
 
 // reload re-reads the configuration and applies it, or keeps the one in
@@ -86,6 +89,12 @@ func (r *agentReloader) reload() error {
 		applied = append(applied, fmt.Sprintf("client.reserved cpu %v -> %v, memory %d -> %d bytes (offered: %v cores, %d bytes)",
 			r.cfg.Client.ReservedCPU, next.Client.ReservedCPU, r.cfg.Client.ReservedMemory, next.Client.ReservedMemory, cpu, mem))
 		r.cfg.Client.ReservedCPU, r.cfg.Client.ReservedMemory = next.Client.ReservedCPU, next.Client.ReservedMemory
+	}
+	if what, err := r.reloadHooks(next); err != nil {
+		r.logger.Error("reload: node hooks not changed", "err", err)
+		return fmt.Errorf("reload: %w", err)
+	} else if what != "" {
+		applied = append(applied, what)
 	}
 	if r.tls != nil {
 		if err := r.tls.Reload(); err != nil {

@@ -92,6 +92,9 @@ func (a artifactCmds) push(c *cli.Context) error {
 			return err
 		}
 		req.Digest, req.Size, req.Files = blob.digest, blob.size, blob.files
+		if a.kind == structs.KindModel {
+			req.Serve = modelServeCommand(args[0]) // service.go
+		}
 	}
 	req.User = localOwner(cl)
 	resp, err := cl.PushArtifact(c.Context, a.kind, name, req)
@@ -300,7 +303,13 @@ func formatArtifact(w io.Writer, a *structs.Artifact, now time.Time) error {
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, content, size, files, stamp(v.CreateTime, now), v.CreatedBy, used)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if a.Kind == structs.KindDataset {
+		return formatDatasetLineage(w, a) // plugin_lineage.go
+	}
+	return nil
 }
 
 func metricsSummary(m map[string]float64) string {

@@ -450,6 +450,7 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 	if j.OutputDigest != "" {
 		kv.add("Outputs", fmt.Sprintf("%s (%s)", structs.FormatSize(j.OutputSize), shortDigest(j.OutputDigest)))
 	}
+	pluginLines(kv, j) // plugin_lineage.go
 	if err := kv.flush(); err != nil {
 		return err
 	}

@@ -163,6 +163,10 @@ func jobRun(c *cli.Context) error {
 		_, err := fmt.Fprintln(c.App.Writer, id)
 		return err
 	}
+	if !sweep && res.Jobs[0].IsService() {
+		// A service never ends: there is nothing to follow to an end.
+		return printServiceSubmitted(c, cl, resp.JobIDs[0], res.Jobs[0].Name) // service.go
+	}
 	f := &follower{cl: cl, out: c.App.Writer, errw: c.App.ErrWriter, wait: 30 * time.Second, now: time.Now}
 	if sweep {
 		return f.followArray(c.Context, resp.ArrayID, resp.JobIDs)

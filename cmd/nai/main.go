@@ -38,6 +38,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
 	app.Reader = stdin
+	if path, rest, addr, ok := cliPluginCall(app, args); ok { // plugin_exec.go
+		return runCLIPlugin(path, rest, addr, stdin, stdout, stderr)
+	}
 	args = permuteArgs(app, args)
 	if i := slices.Index(args, "--"); i >= 0 {
 		app.Metadata = map[string]any{afterDashKey: args[i+1:]}
@@ -71,7 +74,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 // adds the agent and tooling commands.
 func ownCommands() []*cli.Command {
 	cmds := append([]*cli.Command{jobCommand(), queueCommand(), nodeCommand(), topCommand(), shareCommand(), operatorCommand()}, artifactCommands()...)
-	cmds = append(cmds, tlsCommand(), usageCommand())
+	cmds = append(cmds, tlsCommand(), usageCommand(), serveCommand(), serviceCommand(), pluginCommand())
 	return append(cmds, aclCommands()...)
 }
 

@@ -111,6 +111,7 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 	kv.addIf("Version", n.Attributes[nodeVersionAttr])
 	kv.add("Status", nodeState(n))
 	kv.add("Eligible", fmt.Sprint(n.Eligible))
+	kv.addIf("Drain reason", n.DrainReason)
 	if n.Drain {
 		deadline := "none (running jobs run to their end)"
 		if !n.DrainDeadline.IsZero() {
@@ -136,6 +137,9 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 		}
 	}
 	if err := kv.flush(); err != nil {
+		return err
+	}
+	if err := formatHookFailure(w, n.HookFailure, now); err != nil { // node_hooks.go
 		return err
 	}
 	if len(n.GPUs) == 0 {

@@ -49,7 +49,7 @@ func newPolicyServer(t *testing.T, gets map[string]any) *policyServer {
 	return ps
 }
 
-var testWeights = structs.PriorityWeights{Job: 1_000_000, Queue: 10_000, FairShare: 10_000, Age: 1_000}
+var testWeights = structs.PriorityWeights{Job: 1_000_000, Queue: 10_000, FairShare: 10_000, Age: 1_000, Runtime: 30_000}
 
 func TestShareAndPriorityOutput(t *testing.T) {
 	shares := []structs.ShareInfo{
@@ -59,8 +59,9 @@ func TestShareAndPriorityOutput(t *testing.T) {
 		{Kind: structs.AccountUser, Name: "bob", Shares: 1, NormShares: 0.25, Usage: 20.5, EffectiveUsage: 0.17012448132780084, FairShare: 0.6238},
 		{Kind: structs.AccountUser, Name: "carol", Shares: 1, NormShares: 0.25, FairShare: 1},
 	}
-	prio := structs.PriorityFactors{JobID: "12", Age: 0.0119, FairShare: 0.6238, Job: 0.5, Weights: testWeights}
-	prio.Priority = 1000*prio.Age + 10000*prio.FairShare + 1e6*prio.Job
+	prio := structs.PriorityFactors{JobID: "12", Age: 0.0119, FairShare: 0.6238, Job: 0.5, Runtime: 0.7893,
+		ExpectedRuntime: structs.Duration(4 * time.Hour), Weights: testWeights}
+	prio.Priority = 1000*prio.Age + 10000*prio.FairShare + 1e6*prio.Job + 30000*prio.Runtime
 	newPolicyServer(t, map[string]any{"/v1/share": shares, "/v1/jobs/12/priority": prio})
 
 	tests := []struct {
@@ -103,7 +104,7 @@ func TestQueueExplainOutput(t *testing.T) {
 		testJob("6", "eval", structs.JobPending, func(j *structs.Job) { j.Reason = "Priority" }),
 	}
 	factors := []structs.PriorityFactors{
-		{JobID: "7", Age: 0.001, FairShare: 1, Job: 0.5, Weights: testWeights, Priority: 510001},
+		{JobID: "7", Age: 0.001, FairShare: 1, Job: 0.5, Runtime: 1, Weights: testWeights, Priority: 540001},
 		{JobID: "6", Age: 0.002, FairShare: 0.25, Job: 0.5, Weights: testWeights, Priority: 502502},
 	}
 	if err := formatQueueExplain(&out, jobs, factors, now); err != nil {

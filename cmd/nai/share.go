@@ -90,10 +90,21 @@ func formatPriority(w io.Writer, f *structs.PriorityFactors) error {
 		{"job size", f.JobSize, f.Weights.JobSize},
 		{"queue", f.Queue, f.Weights.Queue},
 		{"job priority", f.Job, f.Weights.Job},
+		{"runtime", f.Runtime, f.Weights.Runtime},
 	} {
 		fmt.Fprintf(tw, "%s\t%.4f\t%s\t%s\n", r.name, r.v, strconv.FormatFloat(r.weight, 'f', -1, 64), fmtPrio(r.v*r.weight))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if f.Weights.Runtime != 0 {
+		if f.ExpectedRuntime > 0 {
+			fmt.Fprintf(w, "runtime: expected to run %s (its time limit); shorter jobs go first\n", time.Duration(f.ExpectedRuntime))
+		} else {
+			fmt.Fprintln(w, "runtime: no time limit, so it counts as a long job; set one to move up")
+		}
+	}
+	return nil
 }
 
 func fmtPrio(v float64) string { return fmt.Sprintf("%.1f", v) }
@@ -107,11 +118,11 @@ func formatQueueExplain(w io.Writer, jobs []*structs.Job, factors []structs.Prio
 		byID[f.JobID] = f
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tUSER\tSTATE\tGPUS\tPRIORITY\tTIER\tAGE\tFAIRSHARE\tJOBSIZE\tQUEUE\tJOB\tREASON")
+	fmt.Fprintln(tw, "ID\tNAME\tUSER\tSTATE\tGPUS\tPRIORITY\tTIER\tAGE\tFAIRSHARE\tJOBSIZE\tQUEUE\tJOB\tRUNTIME\tREASON")
 	for _, j := range jobs {
-		cols := "-\t-\t-\t-\t-\t-\t-"
+		cols := "-\t-\t-\t-\t-\t-\t-\t-"
 		if f, ok := byID[j.ID]; ok && j.Status == structs.JobPending {
-			cols = fmt.Sprintf("%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", fmtPrio(f.Priority), f.Tier, f.Age, f.FairShare, f.JobSize, f.Queue, f.Job)
+			cols = fmt.Sprintf("%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", fmtPrio(f.Priority), f.Tier, f.Age, f.FairShare, f.JobSize, f.Queue, f.Job, f.Runtime)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, orDash(j.User), j.Status, gpuRequest(j.Resources), cols, queueReason(j, now))
 	}

@@ -46,6 +46,9 @@ func suggestCommand(c *cli.Context, given string) string {
 	} else {
 		cmds = c.App.Commands
 	}
+	if c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name {
+		names = cliPluginNames(c.App) // `nai NAME` runs them too (plugin_exec.go)
+	}
 	for _, sc := range cmds {
 		if !sc.Hidden {
 			names = append(names, sc.Names()...)

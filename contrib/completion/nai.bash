@@ -17,6 +17,9 @@ _nai_resolve() {
             model) echo model ;;
             tls) echo tls ;;
             usage) echo usage ;;
+            serve) echo serve ;;
+            service) echo service ;;
+            plugin) echo plugin ;;
             acl) echo acl ;;
             login) echo login ;;
             logout) echo logout ;;
@@ -121,6 +124,23 @@ _nai_resolve() {
         case "$2" in
             create) echo create ;;
         esac ;;
+    'service')
+        case "$2" in
+            list) echo list ;;
+            status) echo status ;;
+            logs) echo logs ;;
+            scale) echo scale ;;
+            rollout) echo rollout ;;
+            stop) echo stop ;;
+        esac ;;
+    'plugin')
+        case "$2" in
+            install) echo install ;;
+            list) echo list ;;
+            show) echo show ;;
+            rm) echo rm ;;
+            run) echo run ;;
+        esac ;;
     'acl')
         case "$2" in
             bootstrap) echo bootstrap ;;
@@ -163,7 +183,7 @@ _nai_resolve() {
 # names of flags that take a value (values) of the command PATH.
 _nai_words() {
     case "$1 $2" in
-    'commands ') echo 'job queue node top share operator dataset model tls usage acl login logout user group token agent sim version completion server agent-info' ;;
+    'commands ') echo 'job queue node top share operator dataset model tls usage serve service plugin acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
     'commands job') echo 'priority run validate plan convert list status inspect logs cancel outputs metrics' ;;
@@ -272,6 +292,32 @@ _nai_words() {
     'values tls cert create') echo ' dc ca ca-key additional-dnsname additional-ipaddress days dir ' ;;
     'flags usage') echo '-user -group -since -until -by -json -address' ;;
     'values usage') echo ' user group since until by address ' ;;
+    'flags serve') echo '-name -replicas -gpus -cpu -memory -group -queue -public -env -wait -json -address' ;;
+    'values serve') echo ' name replicas gpus cpu memory group queue env wait address ' ;;
+    'commands service') echo 'list status logs scale rollout stop' ;;
+    'flags service list') echo '-json -address' ;;
+    'values service list') echo ' address ' ;;
+    'flags service status') echo '-json -address' ;;
+    'values service status') echo ' address ' ;;
+    'flags service logs') echo '-replica -stderr -f -address' ;;
+    'values service logs') echo ' replica address ' ;;
+    'flags service scale') echo '-json -address' ;;
+    'values service scale') echo ' address ' ;;
+    'flags service rollout') echo '-model -timeout -wait -json -address' ;;
+    'values service rollout') echo ' model timeout address ' ;;
+    'flags service stop') echo '-json -address' ;;
+    'values service stop') echo ' address ' ;;
+    'commands plugin') echo 'install list show rm run' ;;
+    'flags plugin install') echo '-group -json -address' ;;
+    'values plugin install') echo ' group address ' ;;
+    'flags plugin list') echo '-json -address' ;;
+    'values plugin list') echo ' address ' ;;
+    'flags plugin show') echo '-json -address' ;;
+    'values plugin show') echo ' address ' ;;
+    'flags plugin rm') echo '-json -address' ;;
+    'values plugin rm') echo ' address ' ;;
+    'flags plugin run') echo '-dataset -var -output-dataset -group -detach -d -json -address' ;;
+    'values plugin run') echo ' dataset var output-dataset group address ' ;;
     'commands acl') echo 'bootstrap' ;;
     'flags acl bootstrap') echo '-json -address' ;;
     'values acl bootstrap') echo ' address ' ;;
@@ -314,10 +360,10 @@ _nai_words() {
     'values token revoke') echo ' address ' ;;
     'flags token self') echo '-json -address' ;;
     'values token self') echo ' address ' ;;
-    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -raft-multiplier -node-down-grace -blob-replicas -blob-retention -job-gc-threshold -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname' ;;
-    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect raft-multiplier node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file ' ;;
-    'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -max-jobs -json' ;;
-    'values sim') echo ' trace nodes gpus-per-node policy limit-factor max-jobs ' ;;
+    'flags agent') echo '-dev -data-dir -http-addr -dev-gpus -node-name -cgroup-parent -log-level -enable-debug -config -datacenter -bind-addr -http-port -raft-port -serf-port -server -client -bootstrap-expect -raft-multiplier -node-down-grace -blob-replicas -blob-retention -job-gc-threshold -join -encrypt -reserved-cpu -reserved-memory -acl-enabled -acl-agent-token -allow-root-tasks -tls-ca-file -tls-cert-file -tls-key-file -tls-verify-server-hostname -service-ports' ;;
+    'values agent') echo ' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect raft-multiplier node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file service-ports ' ;;
+    'flags sim') echo '-trace -nodes -gpus-per-node -policy -limit-factor -limit-noise -single-user -max-jobs -warmup-jobs -compare -json' ;;
+    'values sim') echo ' trace nodes gpus-per-node policy limit-factor limit-noise max-jobs warmup-jobs ' ;;
     'flags version') echo '-json' ;;
     'commands server') echo 'members force-leave' ;;
     'flags server members') echo '-json -address -all' ;;

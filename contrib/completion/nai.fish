@@ -26,6 +26,12 @@ function __nai_resolve
                     echo tls
                 case 'usage'
                     echo usage
+                case 'serve'
+                    echo serve
+                case 'service'
+                    echo service
+                case 'plugin'
+                    echo plugin
                 case 'acl'
                     echo acl
                 case 'login'
@@ -194,6 +200,34 @@ function __nai_resolve
                 case 'create'
                     echo create
             end
+        case 'service'
+            switch $argv[2]
+                case 'list'
+                    echo list
+                case 'status'
+                    echo status
+                case 'logs'
+                    echo logs
+                case 'scale'
+                    echo scale
+                case 'rollout'
+                    echo rollout
+                case 'stop'
+                    echo stop
+            end
+        case 'plugin'
+            switch $argv[2]
+                case 'install'
+                    echo install
+                case 'list'
+                    echo list
+                case 'show'
+                    echo show
+                case 'rm'
+                    echo rm
+                case 'run'
+                    echo run
+            end
         case 'acl'
             switch $argv[2]
                 case 'bootstrap'
@@ -349,6 +383,30 @@ function __nai_value_flags
             printf '%s\n' dc ca ca-key additional-dnsname additional-ipaddress days dir
         case 'usage'
             printf '%s\n' user group since until by address
+        case 'serve'
+            printf '%s\n' name replicas gpus cpu memory group queue env wait address
+        case 'service list'
+            printf '%s\n' address
+        case 'service status'
+            printf '%s\n' address
+        case 'service logs'
+            printf '%s\n' replica address
+        case 'service scale'
+            printf '%s\n' address
+        case 'service rollout'
+            printf '%s\n' model timeout address
+        case 'service stop'
+            printf '%s\n' address
+        case 'plugin install'
+            printf '%s\n' group address
+        case 'plugin list'
+            printf '%s\n' address
+        case 'plugin show'
+            printf '%s\n' address
+        case 'plugin rm'
+            printf '%s\n' address
+        case 'plugin run'
+            printf '%s\n' dataset var output-dataset group address
         case 'acl bootstrap'
             printf '%s\n' address
         case 'login'
@@ -388,9 +446,9 @@ function __nai_value_flags
         case 'token self'
             printf '%s\n' address
         case 'agent'
-            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect raft-multiplier node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file
+            printf '%s\n' data-dir http-addr dev-gpus node-name cgroup-parent log-level config datacenter bind-addr http-port raft-port serf-port bootstrap-expect raft-multiplier node-down-grace blob-replicas blob-retention job-gc-threshold join encrypt reserved-cpu reserved-memory acl-agent-token tls-ca-file tls-cert-file tls-key-file service-ports
         case 'sim'
-            printf '%s\n' trace nodes gpus-per-node policy limit-factor max-jobs
+            printf '%s\n' trace nodes gpus-per-node policy limit-factor limit-noise max-jobs warmup-jobs
         case 'server members'
             printf '%s\n' address
         case 'server force-leave'
@@ -462,6 +520,9 @@ complete -c nai -f -n '__nai_needs_command \'\'' -a 'dataset' -d 'push, list, pu
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'model' -d 'push, list, pull and remove versioned models (weights and their lineage)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'tls' -d 'make the cluster\'s CA and the certificates of servers, clients and the CLI'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'usage' -d 'GPU-hours, CPU-hours and jobs by final state, per day, user or group (like sreport)'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'serve' -d 'serve a model version as a web service, called through any server at /v1/services/NAME/'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'service' -d 'list, inspect, scale, roll out and stop services (started by nai serve or a job of type "service")'
+complete -c nai -f -n '__nai_needs_command \'\'' -a 'plugin' -d 'install, list and run cluster plugins (and list CLI plugins, nai-NAME)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'acl' -d 'bootstrap access control (once per cluster)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'login' -d 'save a token for this account\'s nai commands (~/.nai/token, mode 0600)'
 complete -c nai -f -n '__nai_needs_command \'\'' -a 'logout' -d 'forget the token `nai login` saved'
@@ -732,6 +793,63 @@ complete -c nai -n '__nai_in \'usage\'' -o 'until' -r -d 'up to an age, a date o
 complete -c nai -n '__nai_in \'usage\'' -o 'by' -r -d 'day, user or group'
 complete -c nai -n '__nai_in \'usage\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'usage\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'serve\'' -o 'name' -r -d 'service name (default: the model\'s name)'
+complete -c nai -n '__nai_in \'serve\'' -o 'replicas' -r -d 'how many copies run'
+complete -c nai -n '__nai_in \'serve\'' -o 'gpus' -r -d 'GPUs per replica'
+complete -c nai -n '__nai_in \'serve\'' -o 'cpu' -r -d 'cores per replica (default 1)'
+complete -c nai -n '__nai_in \'serve\'' -o 'memory' -r -d 'memory per replica, such as 4GiB (default 1GiB)'
+complete -c nai -n '__nai_in \'serve\'' -o 'group' -r -d 'group that owns the service (its readers may call it)'
+complete -c nai -n '__nai_in \'serve\'' -o 'queue' -r -d 'queue (default: default)'
+complete -c nai -n '__nai_in \'serve\'' -o 'public' -d 'anyone may call it, without a token'
+complete -c nai -n '__nai_in \'serve\'' -o 'env' -r -d 'environment of the command, KEY=VALUE; repeatable'
+complete -c nai -n '__nai_in \'serve\'' -o 'wait' -r -d 'wait this long for every replica to be healthy (0: do not wait)'
+complete -c nai -n '__nai_in \'serve\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'serve\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'list' -d 'list the running services'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'status' -d 'show a service and its replicas: node, address, health, restarts'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'logs' -d 'print a replica\'s stdout (or stderr)'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'scale' -d 'set how many replicas run'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'rollout' -d 'move a service to another model version: new replicas start, and once they are healthy the old ones stop'
+complete -c nai -f -n '__nai_needs_command \'service\'' -a 'stop' -d 'stop a service: its replicas stop'
+complete -c nai -n '__nai_in \'service list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service list\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service status\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service status\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service logs\'' -o 'replica' -r -d 'which replica (default 0)'
+complete -c nai -n '__nai_in \'service logs\'' -o 'stderr' -d 'print stderr instead of stdout'
+complete -c nai -n '__nai_in \'service logs\'' -o 'f' -d 'follow the log while the replica runs'
+complete -c nai -n '__nai_in \'service logs\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service scale\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service scale\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'model' -r -d 'the model version to serve, NAME:VERSION'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'timeout' -r -d 'how long the new replicas have to become healthy before the rollout is rolled back'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'wait' -d 'wait until the rollout completes or is rolled back (exit 1 then)'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service rollout\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'service stop\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'service stop\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'install' -d 'install a plugin folder (its plugin.hcl and code) as a new version'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'list' -d 'list the cluster plugins and the CLI plugins'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'show' -d 'show a plugin: its versions, kind and variables'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'rm' -d 'remove one version of a plugin'
+complete -c nai -f -n '__nai_needs_command \'plugin\'' -a 'run' -d 'run a plugin: submit the job its template makes'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'group' -r -d 'the owning `GROUP`'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'json' -d 'print the server\'s answer as JSON'
+complete -c nai -n '__nai_in \'plugin install\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin list\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin list\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin show\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin show\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin rm\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'plugin rm\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'dataset' -r -d 'the dataset version it reads, `NAME[:VERSION]`'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'output-dataset' -r -d 'the dataset its outputs become the next version of, `NAME` (dataset plugins: default the input dataset)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'group' -r -d 'submit the job into `GROUP`'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'detach' -d 'print the job id and return instead of following it'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'd' -d 'print the job id and return instead of following it'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'json' -d 'print the submission\'s answer as JSON (implies -detach)'
+complete -c nai -n '__nai_in \'plugin run\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'acl\'' -a 'bootstrap' -d 'make the first management token; prints its secret (once: keep it safe)'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'acl bootstrap\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
@@ -834,12 +952,17 @@ complete -c nai -n '__nai_in \'agent\'' -o 'tls-ca-file' -r -d 'the cluster CA (
 complete -c nai -n '__nai_in \'agent\'' -o 'tls-cert-file' -r -d 'this agent\'s certificate (PEM), from `nai tls cert create`'
 complete -c nai -n '__nai_in \'agent\'' -o 'tls-key-file' -r -d 'this agent\'s key (PEM)'
 complete -c nai -n '__nai_in \'agent\'' -o 'tls-verify-server-hostname' -d 'check that servers hold a server.<dc>.nai certificate'
+complete -c nai -n '__nai_in \'agent\'' -o 'service-ports' -r -d 'FIRST-LAST: the ports service replicas listen on (default 20000-29999)'
 complete -c nai -n '__nai_in \'sim\'' -o 'trace' -r -d 'CSV trace `FILE`'
 complete -c nai -n '__nai_in \'sim\'' -o 'nodes' -r -d 'number of nodes'
 complete -c nai -n '__nai_in \'sim\'' -o 'gpus-per-node' -r -d 'GPUs on each node'
-complete -c nai -n '__nai_in \'sim\'' -o 'policy' -r -d 'scheduling policy: fifo, priority, backfill, priority-backfill'
+complete -c nai -n '__nai_in \'sim\'' -o 'policy' -r -d 'scheduling policy: default, fifo, priority, backfill, priority-backfill, sjf-oracle (unset: default, what nai agent runs)'
 complete -c nai -n '__nai_in \'sim\'' -o 'limit-factor' -r -d 'time limit = duration x `F` for jobs without one'
+complete -c nai -n '__nai_in \'sim\'' -o 'limit-noise' -r -d 'time limit = duration x U[1,5] drawn with `SEED`, rounded up to 15 minutes, for every job'
+complete -c nai -n '__nai_in \'sim\'' -o 'single-user' -d 'every job belongs to one user'
 complete -c nai -n '__nai_in \'sim\'' -o 'max-jobs' -r -d 'replay only the first `N` jobs (0: all)'
+complete -c nai -n '__nai_in \'sim\'' -o 'warmup-jobs' -r -d 'replay the first `N` jobs but leave them out of the figures'
+complete -c nai -n '__nai_in \'sim\'' -o 'compare' -d 'also replay the SJF oracle and EASY backfill and print the ratios'
 complete -c nai -n '__nai_in \'sim\'' -o 'json' -d 'print the result as one JSON object'
 complete -c nai -n '__nai_in \'version\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -f -n '__nai_needs_command \'server\'' -a 'members' -d 'list the servers serf knows and which one leads (-all: clients too)'

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make example-pytorch: the mission's user story on a one-machine cluster.
 # Push scikit-learn's digits as a dataset, train a CNN on it with the code of
-# this folder, register the weights as a model version, then pull them and
-# evaluate them locally.
+# this folder, register the weights as a model version, pull them and
+# evaluate them locally, then serve the version and call it.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -56,4 +56,20 @@ step nai model pull digits-cnn -o "$tmp/pulled"
 "$BIN" model pull digits-cnn -o "$tmp/pulled"
 step "$PY" evaluate.py "$tmp/pulled" "$tmp/data"
 (cd "$here" && "$PY" evaluate.py "$tmp/pulled" "$tmp/data")
+step nai serve digits-cnn -replicas 2 -cpu 0.5 -memory 1GiB -wait 2m
+"$BIN" serve digits-cnn -replicas 2 -cpu 0.5 -memory 1GiB -wait 2m
+step "POST $NAI_ADDR/v1/services/digits-cnn/predict (a held-out test image)"
+"$PY" - "$tmp/data/digits.json" <<'PYEOF'
+import json, os, sys, urllib.request
+d = json.load(open(sys.argv[1]))
+req = urllib.request.Request(os.environ["NAI_ADDR"] + "/v1/services/digits-cnn/predict",
+                             data=json.dumps({"image": d["x_test"][0]}).encode(),
+                             headers={"Content-Type": "application/json"})
+answer = json.load(urllib.request.urlopen(req))
+print(f"label {d['y_test'][0]}, predicted {answer['class']} by model version {answer['model_version']}")
+PYEOF
+step nai service status digits-cnn
+"$BIN" service status digits-cnn
+step nai service stop digits-cnn
+"$BIN" service stop digits-cnn
 printf '\n==> example finished; stopping the agent\n'

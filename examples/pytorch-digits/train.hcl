@@ -10,6 +10,11 @@ variable "epochs" {
   default = 10
 }
 
+variable "backend" {
+  type    = string
+  default = "auto" # PyTorch when installed; "stdlib" trains softmax regression (linear.py)
+}
+
 job "digits-cnn" {
   time_limit = "30m"
   code       = "." # this folder, less what .naiignore names
@@ -31,8 +36,11 @@ job "digits-cnn" {
     # be the first python3 on PATH.
     command = "/usr/bin/python3"
     args    = ["train.py", "--epochs", var.epochs]
+    env     = { NAI_DIGITS_BACKEND = var.backend }
   }
 
+  # The outputs (weights, serve.py) become the next version of the model;
+  # serve.py among them makes `nai serve digits-cnn` work.
   output {
     model = "digits-cnn"
   }

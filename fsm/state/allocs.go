@@ -63,6 +63,14 @@ func (w *writer) updateAlloc(u *structs.AllocUpdate) error {
 	if err := w.putAlloc(c); err != nil {
 		return err
 	}
+	if err := w.nodeHookFailed(c); err != nil { // hooks.go
+		return err
+	}
+	if j, err := jobByID(w.txn, nil, c.JobID); err != nil {
+		return err
+	} else if j != nil && j.IsService() {
+		return w.replicaChanged(j, c)
+	}
 	if c.Terminal() {
 		return w.allocEnded(c)
 	}

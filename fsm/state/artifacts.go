@@ -27,8 +27,10 @@ func artifactTable(k structs.ArtifactKind) (string, error) {
 		return tableDatasets, nil
 	case structs.KindModel:
 		return tableModels, nil
+	case structs.KindPlugin:
+		return tablePlugins, nil
 	}
-	return "", structs.NewError(structs.CodeInvalid, "artifact kind %q is unknown: expected dataset or model", k)
+	return "", structs.NewError(structs.CodeInvalid, "artifact kind %q is unknown: expected dataset, model or plugin", k)
 }
 
 func artifactTableSchema(name string) *memdb.TableSchema {
@@ -65,6 +67,10 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 				resp = &structs.ArtifactPushResponse{Kind: req.Kind, Name: req.Name, Version: l.Version, Index: index}
 				return nil
 			}
+			if same, err := samePluginRelease(old, req); err != nil || same != nil {
+				resp = same
+				return err
+			}
 		}
 		a := newOrCopy(old, req.Kind, req.Name, req.User, req.Group, req.Now, index)
 		if err := checkStorageQuota(txn, a, req.Size); err != nil {
@@ -76,6 +82,8 @@ func (s *Store) PushArtifact(index uint64, req *structs.ArtifactPushRequest) (*s
 		v := &structs.ArtifactVersion{
 			Digest: req.Digest, Size: req.Size, Files: req.Files, Path: req.Path,
 			Description: req.Description, CreateTime: req.Now, CreatedBy: req.User,
+			Plugin: req.Plugin.Copy(), Lineage: req.Lineage.Copy(),
+			Serve: slices.Clone(req.Serve),
 		}
 		if err := addVersion(txn, table, index, req.Now, a, v); err != nil {
 			return err
@@ -169,8 +177,14 @@ func liveUsers(txn *memdb.Txn, kind structs.ArtifactKind, name string, version i
 }
 
 func jobRefs(j *structs.Job, kind structs.ArtifactKind) []structs.ArtifactRef {
-	if kind == structs.KindDataset {
+	switch kind {
+	case structs.KindDataset:
 		return j.Datasets
+	case structs.KindPlugin:
+		if j.Plugin != nil {
+			return []structs.ArtifactRef{{Name: j.Plugin.Name, Version: j.Plugin.Version, Digest: j.Plugin.Digest}}
+		}
+		return nil
 	}
 	return j.Models
 }
@@ -209,6 +223,9 @@ func resolveArtifactRefs(txn *memdb.Txn, j *structs.Job) error {
 // model versions it read (pinned at submit time), the parent version (the
 // same model, if it read one) and its final metrics. It runs in the
 // transaction that completes the job, so the two are never seen apart.
+//
+// The version's serve command is the job's output { serve }, else the one
+// its client found among the outputs (a serve.py).
 func (w *writer) registerOutputModel(j *structs.Job) error {
 	if j.Output == nil || j.Output.Model == "" || j.OutputDigest == "" {
 		return nil
@@ -233,8 +250,16 @@ func (w *writer) registerOutputModel(j *structs.Job) error {
 		Digest: j.OutputDigest, Size: j.OutputSize,
 		Description: "output of job " + j.ID, CreateTime: w.now, CreatedBy: j.User,
 		Metrics: maps.Clone(j.Metrics), Lineage: lin,
+		Serve: slices.Clone(j.Output.Serve),
 	}
-	return addVersion(w.txn, tableModels, w.index, w.now, a, v)
+	if len(v.Serve) == 0 {
+		v.Serve = slices.Clone(j.OutputServe)
+	}
+	if err := addVersion(w.txn, tableModels, w.index, w.now, a, v); err != nil {
+		return err
+	}
+	j.OutputVersion = v.Version
+	return nil
 }
 
 // ArtifactByName returns one dataset or model, or nil when there is none.
@@ -308,7 +333,7 @@ func checkStorageQuota(txn *memdb.Txn, a *structs.Artifact, size int64) error {
 		return err
 	}
 	var used int64
-	for _, table := range []string{tableDatasets, tableModels} {
+	for _, table := range []string{tableDatasets, tableModels, tablePlugins} {
 		all, err := list[structs.Artifact](txn, nil, table, "id")
 		if err != nil {
 			return err

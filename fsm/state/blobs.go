@@ -242,7 +242,7 @@ func blobRefs(txn *memdb.Txn) (map[string][]structs.BlobRef, error) {
 	}
 	for _, t := range []struct {
 		table, kind string
-	}{{tableDatasets, structs.BlobRefDataset}, {tableModels, structs.BlobRefModel}} {
+	}{{tableDatasets, structs.BlobRefDataset}, {tableModels, structs.BlobRefModel}, {tablePlugins, structs.BlobRefPlugin}} {
 		as, err := list[structs.Artifact](txn, nil, t.table, "id")
 		if err != nil {
 			return nil, err

@@ -9,6 +9,12 @@
 // number and digest in the same transaction, and the transaction that
 // completes a job with output { model = ... } adds its outputs as the
 // model's next version with lineage, so neither is ever seen half done.
+// Cluster plugins (plugins.go) are artifacts of a third kind: a job built
+// from one is pinned to the version whose content is its code, and the
+// transaction that completes a job with output { dataset = ... } adds the
+// dataset's next version with the job, its inputs and its plugin as
+// lineage. A client's report of a failed node hook drains the node in the
+// transaction that records it (hooks.go).
 //
 // Writes come only from the FSM, one memdb write transaction per raft log
 // entry, committed whole or not at all. Every write takes the raft index of
@@ -22,6 +28,10 @@
 // must never be changed by callers; writers copy an object before changing
 // it. BlockingQuery runs a read again whenever something it watched changes,
 // for the API's ?index=N&wait=30s queries.
+//
+// Services (services.go) are jobs whose replicas are their allocations;
+// placing replicas, scaling, rollouts and rollbacks are transactions of
+// their own there.
 //
 // Persist and Restore write and read every table as a stream of typed
 // records, for raft snapshots.

@@ -22,6 +22,7 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 	err := s.write(func(txn *memdb.Txn) error {
 		jobs := make([]*structs.Job, len(req.Jobs))
 		var errs []error
+		services := map[string]bool{}
 		for i, in := range req.Jobs {
 			if in == nil {
 				errs = append(errs, fmt.Errorf("job %d: missing", i))
@@ -50,6 +51,15 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 				}
 			}
 			if err := resolveArtifactRefs(txn, j); err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", label, err))
+			}
+			if err := resolvePluginRef(txn, j); err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", label, err))
+			}
+			if err := checkServiceName(txn, j, services); err != nil {
+				if len(errs) == 0 && structs.CodeOf(err) == structs.CodeConflict {
+					return err
+				}
 				errs = append(errs, fmt.Errorf("%s%w", label, err))
 			}
 			jobs[i] = j
@@ -133,6 +143,12 @@ func resetJobState(j *structs.Job) {
 	j.NodeFilters = nil
 	j.Metrics = nil
 	j.OutputDigest, j.OutputSize = "", 0
+	j.OutputFiles, j.OutputVersion = 0, 0
+	j.OutputServe = nil
+	j.Version, j.Rollout = 0, nil
+	if j.IsService() {
+		j.Version = 1
+	}
 }
 
 // CancelJobs stops jobs. A pending job is cancelled at once; a running one
@@ -204,6 +220,18 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 			}
 			jobsChanged = true
 		case structs.JobRunning:
+			if j.IsService() {
+				if reason == structs.ExitPreempted {
+					continue // its replicas are preempted one by one, not the service
+				}
+				changed, err := stopService(txn, index, j, reason, now)
+				if err != nil {
+					return err
+				}
+				jobsChanged = true
+				allocsChanged = allocsChanged || changed
+				continue
+			}
 			n, err := stopLiveAllocs(txn, index, j.ID, "", reason)
 			if err != nil {
 				return err

@@ -35,6 +35,7 @@ func (s *Store) DrainNode(index uint64, req *structs.NodeDrainRequest) error {
 				return structs.NewError(structs.CodeInvalid, "node %s is not draining: nothing to cancel", old.Name)
 			}
 			n.Drain, n.Eligible, n.DrainDeadline = false, true, time.Time{}
+			n.DrainReason = ""
 		}
 		return putNode(txn, index, n)
 	})
@@ -63,6 +64,9 @@ func (s *Store) SetNodeEligibility(index uint64, req *structs.NodeEligibilityReq
 		}
 		n := old.Copy()
 		n.Eligible = req.Eligible
+		if n.Eligible {
+			n.DrainReason = ""
+		}
 		return putNode(txn, index, n)
 	})
 }

@@ -41,6 +41,7 @@ func (s *Store) UpsertNode(index uint64, req *structs.NodeRegisterRequest) error
 			n.Eligible = true
 			n.Drain = false
 			n.DrainDeadline = time.Time{}
+			n.DrainReason, n.HookFailure = "", nil
 			n.CreateIndex = index
 			n.RegisterTime = req.Now
 			n.StatusTime = req.Now
@@ -48,6 +49,7 @@ func (s *Store) UpsertNode(index uint64, req *structs.NodeRegisterRequest) error
 			n.Eligible = old.Eligible
 			n.Drain = old.Drain
 			n.DrainDeadline = old.DrainDeadline
+			n.DrainReason, n.HookFailure = old.DrainReason, old.HookFailure.Copy()
 			n.CreateIndex = old.CreateIndex
 			n.RegisterTime = old.RegisterTime
 			n.StatusTime = old.StatusTime

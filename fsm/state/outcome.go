@@ -83,6 +83,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	if err := accountAlloc(w.txn, w.index, a, owner); err != nil {
 		return err
 	}
+	if owner != nil && owner.IsService() {
+		return w.replicaChanged(owner, a) // services.go
+	}
 	job, err := w.currentJob(a)
 	if err != nil || job == nil {
 		return err
@@ -91,12 +94,16 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	mergeMetrics(c, a.ClientStatus.Metrics)
 	if a.ClientStatus.OutputDigest != "" {
 		c.OutputDigest, c.OutputSize = a.ClientStatus.OutputDigest, a.ClientStatus.OutputSize
+		c.OutputFiles = a.ClientStatus.OutputFiles
 	}
 	if a.ClientStatus.MetricsDigest != "" {
 		c.MetricsDigest = a.ClientStatus.MetricsDigest
 	}
 	if a.ClientStatus.StdoutDigest != "" || a.ClientStatus.StderrDigest != "" {
 		c.StdoutDigest, c.StderrDigest = a.ClientStatus.StdoutDigest, a.ClientStatus.StderrDigest
+	}
+	if len(a.ClientStatus.OutputServe) > 0 {
+		c.OutputServe = slices.Clone(a.ClientStatus.OutputServe)
 	}
 	cs := a.ClientStatus
 
@@ -119,6 +126,9 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		if err := w.registerOutputModel(c); err != nil {
 			return err
 		}
+		if err := w.registerOutputDataset(c); err != nil {
+			return err
+		}
 		return w.putJob(c)
 	}
 
@@ -131,6 +141,10 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	switch {
 	case cancelled:
 		stopReason = structs.ExitCancelled
+	case cs.ExitReason == structs.ExitPrologFailed:
+		// The node failed, not the job, which never started: it goes
+		// back to the queue whatever its retry policy (hooks.go).
+		key, stopReason = keyNodeHook, structs.ExitPrologFailed
 	case cs.Status == structs.AllocLost:
 		key, stopReason = "node-lost", structs.ExitNodeLost
 	case preempted:
@@ -147,10 +161,10 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		return err
 	}
 
-	if !cancelled && retryAllows(c, key) {
+	if !cancelled && (key == keyNodeHook || retryAllows(c, key)) {
 		why := key
-		if stopReason == structs.ExitNodeDrained {
-			why = string(structs.ExitNodeDrained)
+		if stopReason == structs.ExitNodeDrained || stopReason == structs.ExitPrologFailed {
+			why = string(stopReason)
 		}
 		requeue(c, "requeued after "+why)
 		return w.putJob(c)

@@ -52,6 +52,16 @@ func (s *Store) ApplyPlan(index uint64, req *structs.PlanApplyRequest) ([]string
 			groups[a.JobID] = append(groups[a.JobID], a)
 		}
 		for _, jobID := range order {
+			if svc, err := jobByID(txn, nil, jobID); err != nil {
+				return err
+			} else if svc != nil && svc.IsService() {
+				ids, err := w.placeReplicas(p, svc, groups[jobID])
+				if err != nil {
+					return err
+				}
+				applied = append(applied, ids...)
+				continue
+			}
 			ok, job, nodes, err := p.fitGroup(groups[jobID])
 			if err != nil {
 				return err
@@ -96,6 +106,19 @@ type nodeUse struct {
 	gpus    map[int]bool
 	holders int  // live allocations
 	excl    bool // one of them is exclusive
+	ports   int  // service ports held
+}
+
+// take reserves what one allocation of job with gpus holds.
+func (u *nodeUse) take(job *structs.Job, gpus []int) {
+	u.cpu += job.Resources.CPU
+	u.mem += job.Resources.MemoryBytes
+	u.holders++
+	u.excl = u.excl || job.Resources.Exclusive
+	u.ports += job.Resources.Ports
+	for _, g := range gpus {
+		u.gpus[g] = true
+	}
 }
 
 type planCheck struct {
@@ -176,6 +199,7 @@ func (p *planCheck) nodeUse(nodeID string) (*nodeUse, error) {
 		u.mem += a.Resources.MemoryBytes
 		u.holders++
 		u.excl = u.excl || a.Resources.Exclusive
+		u.ports += a.Resources.Ports
 		for _, g := range a.GPUs {
 			u.gpus[g] = true
 		}
@@ -203,6 +227,9 @@ func fits(node *structs.Node, use *nodeUse, job *structs.Job, gpus []int) bool {
 	if use.cpu+job.Resources.CPU > node.CPU+cpuSlack {
 		return false
 	}
+	if job.Resources.Ports > 0 && use.ports+job.Resources.Ports > node.ServicePorts.Count() {
+		return false
+	}
 	return use.mem+job.Resources.MemoryBytes <= node.MemoryBytes
 }
 
@@ -220,28 +247,8 @@ func allocIDMatches(a *structs.Allocation) bool {
 func (w *writer) placeGroup(job *structs.Job, allocs []*structs.Allocation, nodes []*structs.Node) ([]string, error) {
 	ids := make([]string, 0, len(allocs))
 	for i, in := range allocs {
-		node := nodes[i]
-		a := in.Copy()
-		a.JobName = job.Name
-		a.NodeName = node.Name
-		a.Resources = job.Resources
-		if a.GPUs == nil {
-			a.GPUs = []int{}
-		}
-		a.GPUUUIDs = nil
-		for _, g := range a.GPUs {
-			for _, d := range node.GPUs {
-				if d.Index == g {
-					a.GPUUUIDs = append(a.GPUUUIDs, d.UUID)
-				}
-			}
-		}
-		a.DesiredStatus = structs.DesiredRun
-		a.DesiredReason = ""
-		a.ClientStatus = structs.ClientStatusFields{Status: structs.AllocPending}
-		a.CreateTime = w.now
-		a.CreateIndex = w.index
-		if err := w.putAlloc(a); err != nil {
+		a, err := w.writeAlloc(job, in, nodes[i])
+		if err != nil {
 			return nil, err
 		}
 		ids = append(ids, a.ID)
@@ -265,11 +272,44 @@ func (w *writer) placeGroup(job *structs.Job, allocs []*structs.Allocation, node
 	return ids, nil
 }
 
+// writeAlloc writes one placed allocation of job on node, as the plan
+// named it, with what state decides filled in.
+func (w *writer) writeAlloc(job *structs.Job, in *structs.Allocation, node *structs.Node) (*structs.Allocation, error) {
+	a := in.Copy()
+	a.JobName = job.Name
+	a.NodeName = node.Name
+	a.Resources = job.Resources
+	if a.GPUs == nil {
+		a.GPUs = []int{}
+	}
+	a.GPUUUIDs = nil
+	for _, g := range a.GPUs {
+		for _, d := range node.GPUs {
+			if d.Index == g {
+				a.GPUUUIDs = append(a.GPUUUIDs, d.UUID)
+			}
+		}
+	}
+	a.DesiredStatus = structs.DesiredRun
+	a.DesiredReason = ""
+	a.ClientStatus = structs.ClientStatusFields{Status: structs.AllocPending}
+	a.CreateTime = w.now
+	a.CreateIndex = w.index
+	if !job.IsService() {
+		a.Replica, a.JobVersion = 0, 0
+	}
+	if err := w.putAlloc(a); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 // setWaiting records why a pending job waits, writing only on change so
 // that blocking queries stay quiet when a plan says the same thing again.
 func (w *writer) setWaiting(ws structs.WaitStatus) error {
 	j, err := jobByID(w.txn, nil, ws.JobID)
-	if err != nil || j == nil || j.Status != structs.JobPending {
+	// A running service waits too: for the replicas it still lacks.
+	if err != nil || j == nil || (j.Status != structs.JobPending && !(j.IsService() && j.Status == structs.JobRunning)) {
 		return err
 	}
 	if j.Reason == ws.Reason && j.EstimatedStart.Equal(ws.EstimatedStart) && slices.Equal(j.NodeFilters, ws.NodeFilters) {

@@ -19,10 +19,37 @@ func (v *SchedulerView) Nodes() []*structs.Node {
 	return n
 }
 
-// PendingJobs returns the pending jobs in numeric id order.
+// PendingJobs returns the jobs that wait for placements, in numeric id
+// order: the pending jobs, and the running services (the scheduler sees
+// from their allocations whether they lack replicas).
 func (v *SchedulerView) PendingJobs() []*structs.Job {
 	j, _ := v.sn.JobsByStatus(nil, structs.JobPending)
-	return j
+	svcs, _ := v.sn.Services(nil)
+	var running []*structs.Job
+	for _, s := range svcs {
+		if s.Status == structs.JobRunning {
+			running = append(running, s)
+		}
+	}
+	if len(running) == 0 {
+		return j
+	}
+	out := make([]*structs.Job, 0, len(j)+len(running))
+	for len(j) > 0 || len(running) > 0 {
+		if len(running) == 0 || (len(j) > 0 && numericLess(j[0].ID, running[0].ID)) {
+			out, j = append(out, j[0]), j[1:]
+		} else {
+			out, running = append(out, running[0]), running[1:]
+		}
+	}
+	return out
+}
+
+// numericLess orders dotted decimal ids by their numbers.
+func numericLess(a, b string) bool {
+	ka, _ := encodeNumericID(a)
+	kb, _ := encodeNumericID(b)
+	return string(ka) < string(kb)
 }
 
 // LiveAllocs returns the allocations that hold resources, in id order.

@@ -70,6 +70,15 @@ func tableDefs() []tableDef {
 				"id":     {Name: "id", Unique: true, Indexer: &numericIDIndex{field: jobIDOf}},
 				"status": {Name: "status", Indexer: &memdb.StringFieldIndex{Field: "Status"}},
 				"array":  {Name: "array", AllowMissing: true, Indexer: &memdb.StringFieldIndex{Field: "ArrayID"}},
+				// Services that have not ended: the gateway's and the
+				// scheduler's way to them without a walk over every job.
+				"service": {Name: "service", Indexer: &memdb.ConditionalIndex{Conditional: func(obj any) (bool, error) {
+					j, ok := obj.(*structs.Job)
+					if !ok {
+						return false, fmt.Errorf("service index: unexpected %T", obj)
+					}
+					return j.IsService() && !j.Status.Terminal(), nil
+				}}},
 			},
 		}),
 		def[structs.Allocation](&memdb.TableSchema{
@@ -104,6 +113,7 @@ func tableDefs() []tableDef {
 		def[structs.AccountQuota](accountTable(tableQuotas)),
 		def[structs.Artifact](artifactTableSchema(tableDatasets)),
 		def[structs.Artifact](artifactTableSchema(tableModels)),
+		def[structs.Artifact](artifactTableSchema(tablePlugins)),
 		def[structs.Blob](blobsTable()),
 	}, append(aclTableDefs(), auditTableDef(), usageTableDef())...)
 }

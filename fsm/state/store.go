@@ -41,6 +41,10 @@ func (s *Store) Snapshot() *Snapshot {
 	return &Snapshot{txn: s.db.Txn(false), abandonCh: s.abandonCh}
 }
 
+// AbandonCh is closed when the store this view was taken from is replaced
+// by a restore: a watcher must take a new snapshot then.
+func (sn *Snapshot) AbandonCh() <-chan struct{} { return sn.abandonCh }
+
 // LatestIndex is the raft index of the newest write to any table.
 func (s *Store) LatestIndex() uint64 { return s.Snapshot().Index() }
 

@@ -1,0 +1,472 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// serveCommand is `nai serve`: a model version becomes a service.
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve a model version as a web service, called through any server at /v1/services/NAME/",
+		ArgsUsage: "[-name NAME] [-replicas N] [-gpus N] [-cpu N] [-memory SIZE] [-group G] [-queue Q] [-public] " +
+			"[-env K=V] [-wait DURATION] [-json] MODEL[:VERSION] [-- COMMAND...]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "service name (default: the model's name)"},
+			&cli.IntFlag{Name: "replicas", Value: 1, Usage: "how many copies run"},
+			&cli.IntFlag{Name: "gpus", Usage: "GPUs per replica"},
+			&cli.Float64Flag{Name: "cpu", Usage: "cores per replica (default 1)"},
+			&cli.StringFlag{Name: "memory", Usage: "memory per replica, such as 4GiB (default 1GiB)"},
+			&cli.StringFlag{Name: "group", Usage: "group that owns the service (its readers may call it)"},
+			&cli.StringFlag{Name: "queue", Usage: "queue (default: default)"},
+			&cli.BoolFlag{Name: "public", Usage: "anyone may call it, without a token"},
+			&cli.StringSliceFlag{Name: "env", Usage: "environment of the command, KEY=VALUE; repeatable"},
+			&cli.DurationFlag{Name: "wait", Usage: "wait this long for every replica to be healthy (0: do not wait)"},
+			jsonFlag(), addressFlag(),
+		},
+		Action: serveAction,
+	}
+}
+
+// serviceCommand is `nai service ...`.
+func serviceCommand() *cli.Command {
+	return &cli.Command{
+		Name:   "service",
+		Usage:  "list, inspect, scale, roll out and stop services (started by nai serve or a job of type \"service\")",
+		Action: parentAction,
+		Subcommands: []*cli.Command{
+			{Name: "list", Usage: "list the running services", ArgsUsage: "[-json]", Flags: []cli.Flag{jsonFlag(), addressFlag()}, Action: serviceList},
+			{Name: "status", Usage: "show a service and its replicas: node, address, health, restarts", ArgsUsage: "[-json] NAME",
+				Flags: []cli.Flag{jsonFlag(), addressFlag()}, Action: serviceStatus},
+			{
+				Name: "logs", Usage: "print a replica's stdout (or stderr)", ArgsUsage: "[-replica N] [-stderr] [-f] NAME",
+				Flags: []cli.Flag{
+					&cli.IntFlag{Name: "replica", Usage: "which replica (default 0)"},
+					&cli.BoolFlag{Name: "stderr", Usage: "print stderr instead of stdout"},
+					&cli.BoolFlag{Name: "f", Usage: "follow the log while the replica runs"},
+					addressFlag(),
+				},
+				Action: serviceLogs,
+			},
+			{Name: "scale", Usage: "set how many replicas run", ArgsUsage: "[-json] NAME N", Flags: []cli.Flag{jsonFlag(), addressFlag()}, Action: serviceScale},
+			{
+				Name:      "rollout",
+				Usage:     "move a service to another model version: new replicas start, and once they are healthy the old ones stop",
+				ArgsUsage: "-model MODEL:VERSION [-timeout 5m] [-wait] [-json] NAME [-- COMMAND...]",
+				Flags: []cli.Flag{
+					&cli.StringFlag{Name: "model", Usage: "the model version to serve, NAME:VERSION"},
+					&cli.DurationFlag{Name: "timeout", Value: structs.DefaultRolloutTimeout, Usage: "how long the new replicas have to become healthy before the rollout is rolled back"},
+					&cli.BoolFlag{Name: "wait", Usage: "wait until the rollout completes or is rolled back (exit 1 then)"},
+					jsonFlag(), addressFlag(),
+				},
+				Action: serviceRollout,
+			},
+			{Name: "stop", Usage: "stop a service: its replicas stop", ArgsUsage: "[-json] NAME", Flags: []cli.Flag{jsonFlag(), addressFlag()}, Action: serviceStop},
+		},
+	}
+}
+
+// splitCommand parses "ARGS... [-- COMMAND...]": the positional arguments
+// before "--" and the command after it.
+func splitCommand(args []string) (pos, command []string) {
+	if i := slices.Index(args, "--"); i >= 0 {
+		return args[:i], args[i+1:]
+	}
+	return args, nil
+}
+
+func serveAction(c *cli.Context) error {
+	pos, command := splitCommand(c.Args().Slice())
+	if err := needArgs(1, pos, "model (NAME or NAME:VERSION)", usageLine(c)); err != nil {
+		if len(pos) > 1 {
+			return &usageError{msg: fmt.Sprintf("too many arguments: %q (a command goes after --)", pos[1:]), usage: usageLine(c)}
+		}
+		return err
+	}
+	if slices.Contains(c.Args().Slice(), "--") && len(command) == 0 {
+		return &usageError{msg: "no command after --", usage: usageLine(c)}
+	}
+	if _, _, err := structs.ParseArtifactRef(pos[0]); err != nil {
+		return &usageError{msg: fmt.Sprintf("model %q: %v", pos[0], err), usage: usageLine(c)}
+	}
+	n := c.Int("replicas")
+	if n < 1 || n > structs.MaxReplicas {
+		return &usageError{msg: fmt.Sprintf("-replicas %d is out of range: expected 1 to %d", n, structs.MaxReplicas), usage: usageLine(c)}
+	}
+	if c.Int("gpus") < 0 || c.Float64("cpu") < 0 {
+		return &usageError{msg: "-gpus and -cpu must not be negative", usage: usageLine(c)}
+	}
+	req := &structs.ServeRequest{
+		Model: pos[0], Name: c.String("name"), Replicas: n, GPUs: c.Int("gpus"), CPU: c.Float64("cpu"),
+		Group: c.String("group"), Queue: c.String("queue"), Public: c.Bool("public"), Command: command,
+	}
+	if m := c.String("memory"); m != "" {
+		b, err := structs.ParseSize(m)
+		if err != nil || b <= 0 {
+			return &usageError{msg: fmt.Sprintf("-memory %q is not a size such as 4GiB", m), usage: usageLine(c)}
+		}
+		req.Memory = b
+	}
+	for _, kv := range c.StringSlice("env") {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return &usageError{msg: fmt.Sprintf("-env %q: expected KEY=VALUE", kv), usage: usageLine(c)}
+		}
+		if req.Env == nil {
+			req.Env = map[string]string{}
+		}
+		req.Env[k] = v
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	req.User = localOwner(cl)
+	resp, err := cl.Serve(c.Context, req)
+	if err != nil {
+		return fmt.Errorf("serve %s: %w", pos[0], err)
+	}
+	if w := c.Duration("wait"); w > 0 {
+		if err := waitHealthy(c, cl, resp.Name, w); err != nil {
+			return err
+		}
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, resp)
+	}
+	for _, w := range resp.Warnings {
+		fmt.Fprintln(c.App.ErrWriter, "Warning:", w)
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "Service %s is job %s: calls go to %s\n", resp.Name, resp.JobID, cl.ServiceURL(resp.Name, "/"))
+	return err
+}
+
+// waitHealthy waits until every replica of the service's current version
+// is healthy, or says what the replicas are doing when time runs out.
+func waitHealthy(c *cli.Context, cl *api.Client, name string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	var idx uint64
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			s, _, err := cl.Service(c.Context, name)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("service %s: %d of %d replicas healthy after %s: %s", name, s.Healthy, s.Desired, d, replicaSummary(s))
+		}
+		s, i, err := cl.WaitService(c.Context, name, idx, min(left, 30*time.Second))
+		if err != nil {
+			return fmt.Errorf("wait for service %s: %w", name, err)
+		}
+		if s.Healthy >= s.Desired && (s.Rollout == nil || s.Rollout.Status != structs.RolloutRunning) {
+			return nil
+		}
+		idx = i
+	}
+}
+
+// replicaSummary says what each replica not healthy is doing.
+func replicaSummary(s *structs.Service) string {
+	var parts []string
+	for _, r := range s.Replicas {
+		if r.Healthy || r.Stopping {
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("replica %d (%s): %s", r.Replica, r.AllocID, replicaNote(r)))
+	}
+	if len(parts) == 0 {
+		return "replicas not placed yet (" + orDash(s.Reason) + ")"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func replicaNote(r structs.ReplicaStatus) string {
+	switch {
+	case r.Stopping:
+		return "stopping"
+	case r.Status == structs.AllocPending && r.Message != "":
+		return r.Message
+	case r.Status == structs.AllocPending:
+		return "starting"
+	case !r.Healthy && r.HealthError != "":
+		return "unhealthy: " + r.HealthError
+	case !r.Healthy:
+		return "not healthy yet"
+	case r.LastExit != "":
+		return "last exit: " + r.LastExit
+	}
+	return ""
+}
+
+func serviceList(c *cli.Context) error {
+	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	svcs, err := cl.Services(c.Context)
+	if err != nil {
+		return fmt.Errorf("list services: %w", err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, svcs)
+	}
+	return formatServices(c.App.Writer, svcs)
+}
+
+func formatServices(w io.Writer, svcs []*structs.Service) error {
+	if len(svcs) == 0 {
+		_, err := fmt.Fprintln(w, "No services run.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tJOB\tMODEL\tVERSION\tHEALTHY\tSTATUS\tPATH")
+	for _, s := range svcs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", s.Name, s.JobID, orDash(s.Model), s.Version, s.Healthy, s.Desired, s.Status, s.Path)
+	}
+	return tw.Flush()
+}
+
+func serviceStatus(c *cli.Context) error {
+	if err := needArgs(1, c.Args().Slice(), "service name", usageLine(c)); err != nil {
+		return err
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	s, _, err := cl.Service(c.Context, c.Args().First())
+	if err != nil {
+		return err
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, s)
+	}
+	return formatService(c.App.Writer, s, cl.ServiceURL(s.Name, "/"), time.Now())
+}
+
+func formatService(w io.Writer, s *structs.Service, url string, now time.Time) error {
+	access := "callers need reader rights on its group"
+	if s.Public {
+		access = "public"
+	}
+	fmt.Fprintf(w, "Service:  %s (job %s, version %d), owned by %s", s.Name, s.JobID, s.Version, s.User)
+	if s.Group != "" {
+		fmt.Fprintf(w, " in group %s", s.Group)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Model:    %s\n", orDash(s.Model))
+	fmt.Fprintf(w, "Status:   %s; %d of %d replicas healthy\n", s.Status, s.Healthy, s.Desired)
+	if s.Reason != "" {
+		fmt.Fprintf(w, "Reason:   %s\n", s.Reason)
+	}
+	fmt.Fprintf(w, "Calls:    %s (%s)\n", url, access)
+	if r := s.Rollout; r != nil {
+		fmt.Fprintf(w, "Rollout:  version %d (%s) -> %d (%s): %s", r.FromVersion, orDash(r.FromModel), r.ToVersion, orDash(r.ToModel), r.Status)
+		if r.Status == structs.RolloutRunning && !r.Deadline.IsZero() {
+			fmt.Fprintf(w, ", rolled back if not healthy by %s", stamp(r.Deadline, now))
+		}
+		if r.Reason != "" {
+			fmt.Fprintf(w, "; %s", r.Reason)
+		}
+		fmt.Fprintln(w)
+	}
+	if len(s.Replicas) == 0 {
+		_, err := fmt.Fprintln(w, "\nNo replica is placed yet.")
+		return err
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REPLICA\tALLOC\tNODE\tADDRESS\tHEALTHY\tRESTARTS\tVERSION\tNOTE")
+	for _, r := range s.Replicas {
+		healthy := "no"
+		if r.Healthy {
+			healthy = "yes"
+		}
+		note := replicaNote(r)
+		if r.Healthy && r.LastExit != "" {
+			note = "last exit: " + r.LastExit
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, orDash(r.Address), healthy, r.Restarts, r.Version, orDash(note))
+	}
+	return tw.Flush()
+}
+
+func serviceLogs(c *cli.Context) error {
+	if err := needArgs(1, c.Args().Slice(), "service name", usageLine(c)); err != nil {
+		return err
+	}
+	name := c.Args().First()
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	s, _, err := cl.Service(c.Context, name)
+	if err != nil {
+		return err
+	}
+	want := c.Int("replica")
+	var alloc string
+	for _, r := range s.Replicas { // the current version's first
+		if r.Replica == want && !r.Stopping {
+			alloc = r.AllocID
+			break
+		}
+	}
+	if alloc == "" {
+		var have []string
+		for _, r := range s.Replicas {
+			have = append(have, strconv.Itoa(r.Replica))
+		}
+		return fmt.Errorf("service %s has no replica %d (it has %s)", name, want, orDash(strings.Join(have, ", ")))
+	}
+	rc, err := cl.Logs(c.Context, s.JobID, api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f"), Alloc: alloc})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(c.App.Writer, rc); err != nil {
+		return fmt.Errorf("read logs of replica %d of service %s: %w", want, name, err)
+	}
+	return nil
+}
+
+func serviceScale(c *cli.Context) error {
+	if err := needArgs(2, c.Args().Slice(), "service name and replica count", usageLine(c)); err != nil {
+		return err
+	}
+	name := c.Args().Get(0)
+	n, err := strconv.Atoi(c.Args().Get(1))
+	if err != nil || n < 1 || n > structs.MaxReplicas {
+		return &usageError{msg: fmt.Sprintf("replicas %q is out of range: expected 1 to %d (stop a service with `nai service stop %s`)", c.Args().Get(1), structs.MaxReplicas, name), usage: usageLine(c)}
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	resp, err := cl.ScaleService(c.Context, name, n)
+	if err != nil {
+		return fmt.Errorf("scale service %s: %w", name, err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, resp)
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "Service %s scaled to %d replicas.\n", name, n)
+	return err
+}
+
+func serviceRollout(c *cli.Context) error {
+	pos, command := splitCommand(c.Args().Slice())
+	if err := needArgs(1, pos, "service name", usageLine(c)); err != nil {
+		return err
+	}
+	name, model := pos[0], c.String("model")
+	if model == "" {
+		return &usageError{msg: "missing -model NAME:VERSION", usage: usageLine(c)}
+	}
+	if _, _, err := structs.ParseArtifactRef(model); err != nil {
+		return &usageError{msg: fmt.Sprintf("-model %q: %v", model, err), usage: usageLine(c)}
+	}
+	if t := c.Duration("timeout"); t <= 0 || t > structs.MaxRolloutTimeout {
+		return &usageError{msg: fmt.Sprintf("-timeout %s is out of range: expected more than 0 and at most %s", t, structs.MaxRolloutTimeout), usage: usageLine(c)}
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	resp, err := cl.UpdateService(c.Context, name, &structs.ServiceUpdateRequest{Model: model, Command: command, Timeout: structs.Duration(c.Duration("timeout"))})
+	if err != nil {
+		return fmt.Errorf("roll out service %s: %w", name, err)
+	}
+	if c.Bool("wait") {
+		if err := waitRollout(c, cl, name, resp.Version); err != nil {
+			return err
+		}
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, resp)
+	}
+	if c.Bool("wait") {
+		_, err = fmt.Fprintf(c.App.Writer, "Service %s serves %s at version %d.\n", name, model, resp.Version)
+		return err
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "Service %s rolls out %s as version %d (nai service status %s).\n", name, model, resp.Version, name)
+	return err
+}
+
+// errRolledBack is a rollout that ended without its new version.
+var errRolledBack = errors.New("rolled back")
+
+// waitRollout waits until the rollout to version ends.
+func waitRollout(c *cli.Context, cl *api.Client, name string, version int) error {
+	var idx uint64
+	for {
+		s, i, err := cl.WaitService(c.Context, name, idx, 30*time.Second)
+		if err != nil {
+			return fmt.Errorf("wait for the rollout of %s: %w", name, err)
+		}
+		idx = i
+		r := s.Rollout
+		if r == nil || r.ToVersion != version {
+			continue
+		}
+		switch r.Status {
+		case structs.RolloutComplete:
+			return nil
+		case structs.RolloutRolledBack:
+			return fmt.Errorf("rollout of service %s to version %d %w: %s", name, version, errRolledBack, r.Reason)
+		}
+	}
+}
+
+func serviceStop(c *cli.Context) error {
+	if err := needArgs(1, c.Args().Slice(), "service name", usageLine(c)); err != nil {
+		return err
+	}
+	name := c.Args().First()
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	resp, err := cl.StopService(c.Context, name)
+	if err != nil {
+		return fmt.Errorf("stop service %s: %w", name, err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, resp)
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "Service %s (job %s) is stopping.\n", name, resp.JobID)
+	return err
+}
+
+// printServiceSubmitted is what `nai job run` says of a service job.
+func printServiceSubmitted(c *cli.Context, cl *api.Client, id, name string) error {
+	_, err := fmt.Fprintf(c.App.Writer, "Service %s is job %s: calls go to %s (nai service status %s)\n", name, id, cl.ServiceURL(name, "/"), name)
+	return err
+}
+
+// modelServeCommand is the serve command a model folder carries: a
+// serve.py at its top, run with python3.
+func modelServeCommand(dir string) []string {
+	if fi, err := os.Stat(filepath.Join(dir, "serve.py")); err == nil && fi.Mode().IsRegular() {
+		return []string{"python3", "serve.py"}
+	}
+	return nil
+}

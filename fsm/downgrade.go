@@ -1,0 +1,64 @@
+package fsm
+
+import (
+	"errors"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// Rewrites of format 3's request versions for servers that read only the
+// versions before them (JobRegister 2 and AllocUpdate 2 carry service jobs,
+// plugins, dataset outputs and node hooks). They are the downgrades the
+// log formats of a rolling upgrade need: a leader whose cluster still has
+// an older server writes the older version, or refuses what it cannot
+// carry.
+
+// errNeedsUpgrade refuses a submission that an older server would apply
+// differently.
+var errNeedsUpgrade = errors.New("jobs built from plugins and output { dataset } need every server upgraded")
+
+// errServiceNeedsUpgrade refuses a service job, which an older server
+// would store as a batch job.
+var errServiceNeedsUpgrade = errors.New("service jobs need every server upgraded")
+
+// jobRegisterV1 is a JobRegister request for servers without services or
+// plugins: a service job would run there as a batch job, and a job that
+// names a plugin or writes a dataset would lose its lineage or its outputs,
+// so they are refused; any other goes as it is.
+func jobRegisterV1(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+	for _, j := range r.Jobs {
+		if j == nil {
+			continue
+		}
+		if j.IsService() {
+			return nil, errServiceNeedsUpgrade
+		}
+		if j.Plugin != nil || (j.Output != nil && j.Output.Dataset != "") {
+			return nil, errNeedsUpgrade
+		}
+	}
+	return r, nil
+}
+
+// allocUpdateV1 is an AllocUpdate request for servers without node hooks:
+// the client's report must still land (the allocation ended), so a failed
+// hook's report is dropped (no drain: the old servers cannot make one) and
+// a failed prolog ends the allocation as start-failed, as before hooks.
+func allocUpdateV1(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, error) {
+	out := *r
+	out.Updates = make([]*structs.AllocUpdate, len(r.Updates))
+	for i, u := range r.Updates {
+		if u == nil || (u.Client.Hook == nil && u.Client.ExitReason != structs.ExitPrologFailed) {
+			out.Updates[i] = u
+			continue
+		}
+		c := *u
+		c.Client = u.Client.Copy()
+		c.Client.Hook = nil
+		if c.Client.ExitReason == structs.ExitPrologFailed {
+			c.Client.ExitReason = structs.ExitStartFail
+		}
+		out.Updates[i] = &c
+	}
+	return &out, nil
+}

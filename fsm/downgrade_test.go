@@ -1,0 +1,47 @@
+package fsm
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/nai-project/nai/structs"
+)
+
+func TestDowngrades(t *testing.T) {
+	plain := &structs.JobRegisterRequest{Jobs: []*structs.Job{goldenJob("a", 1)}}
+	if got, err := jobRegisterV1(plain); err != nil || got != plain {
+		t.Errorf("a plain submission: %v, %v", got, err)
+	}
+	for _, j := range []*structs.Job{
+		func() *structs.Job {
+			j := goldenJob("p", 0)
+			j.Plugin = &structs.PluginRef{Name: "split", Version: "1"}
+			return j
+		}(),
+		func() *structs.Job { j := goldenJob("d", 0); j.Output = &structs.OutputSpec{Dataset: "pets"}; return j }(),
+	} {
+		if _, err := jobRegisterV1(&structs.JobRegisterRequest{Jobs: []*structs.Job{j}}); !errors.Is(err, errNeedsUpgrade) {
+			t.Errorf("job %s: %v, want refused", j.Name, err)
+		}
+	}
+	svc := goldenJob("s", 0)
+	svc.Type, svc.Service = structs.JobService, &structs.ServiceSpec{Replicas: 1}
+	if _, err := jobRegisterV1(&structs.JobRegisterRequest{Jobs: []*structs.Job{goldenJob("a", 0), svc}}); !errors.Is(err, errServiceNeedsUpgrade) {
+		t.Errorf("a service job: %v, want refused", err)
+	}
+	hook := &structs.HookReport{Hook: structs.HookProlog, Message: "exit status 1"}
+	r := &structs.AllocUpdateRequest{NodeID: "n1", Updates: []*structs.AllocUpdate{
+		{AllocID: "1.1", Client: structs.ClientStatusFields{Status: structs.AllocFailed, ExitReason: structs.ExitPrologFailed, Hook: hook}},
+		{AllocID: "2.1", Client: structs.ClientStatusFields{Status: structs.AllocRunning}},
+	}}
+	got, err := allocUpdateV1(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := got.Updates[0].Client; u.Hook != nil || u.ExitReason != structs.ExitStartFail {
+		t.Errorf("downgraded prolog failure: %+v", u)
+	}
+	if got.Updates[1] != r.Updates[1] || r.Updates[0].Client.Hook != hook || r.Updates[0].Client.ExitReason != structs.ExitPrologFailed {
+		t.Error("the downgrade changed the request it was given")
+	}
+}

@@ -1,0 +1,10 @@
+job "both" {
+  task {
+    command = "true"
+  }
+
+  output {
+    model   = "m"
+    dataset = "no spaces"
+  }
+}

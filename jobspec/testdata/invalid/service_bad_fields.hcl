@@ -1,0 +1,7 @@
+job "api" {
+  type       = "servce"
+  time_limit = "1h"
+  task {
+    command = "python3"
+  }
+}

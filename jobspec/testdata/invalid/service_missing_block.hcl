@@ -1,0 +1,6 @@
+job "api" {
+  type = "service"
+  task {
+    command = "python3"
+  }
+}

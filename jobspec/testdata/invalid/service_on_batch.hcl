@@ -1,0 +1,8 @@
+job "train" {
+  task {
+    command = "python3"
+  }
+  service {
+    replicas = 2
+  }
+}

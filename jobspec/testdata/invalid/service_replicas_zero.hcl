@@ -1,0 +1,9 @@
+job "api" {
+  type = "service"
+  task {
+    command = "python3"
+  }
+  service {
+    replicas = 0
+  }
+}
