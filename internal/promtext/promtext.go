@@ -45,7 +45,6 @@ type Desc struct {
 	name   string
 	help   string
 	labels []string
-	typ    string // set by the first sample when empty
 }
 
 // NewDesc describes a family whose samples carry the given labels.
