@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/nai-project/nai/structs"
@@ -16,6 +17,26 @@ import (
 func (c *Client) Register(ctx context.Context, jobs ...*structs.Job) (*structs.JobRegisterResponse, error) {
 	var out structs.JobRegisterResponse
 	if _, err := c.do(ctx, http.MethodPut, "/v1/jobs", map[string]any{"jobs": jobs}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// RegisterSweep submits a sweep as one spec, which the servers expand into
+// its members: a few bytes a member where Register sends each member's
+// whole job. A server too old to read a spec refuses the body; the members
+// are then sent written out.
+func (c *Client) RegisterSweep(ctx context.Context, spec *structs.SweepSpec) (*structs.JobRegisterResponse, error) {
+	var out structs.JobRegisterResponse
+	_, err := c.do(ctx, http.MethodPut, "/v1/jobs", map[string]any{"sweep": spec}, &out)
+	if err != nil && structs.CodeOf(err) == structs.CodeInvalid && strings.Contains(err.Error(), `unknown field "sweep"`) {
+		jobs, xerr := spec.Expand()
+		if xerr != nil {
+			return nil, xerr
+		}
+		return c.Register(ctx, jobs...)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return &out, nil

@@ -97,8 +97,9 @@ func decodeJSON[T any](body []byte) (*T, error) {
 var commands = map[MessageType]*command{
 	// Version 2 may carry service jobs (which older servers would store
 	// as batch jobs), jobs built from plugins (Job.Plugin, pinned and
-	// checked) and output { dataset }: they wait for every server to read
-	// format 3 (jobRegisterV1).
+	// checked), output { dataset } and a sweep as one spec (Sweep, whose
+	// members the store expands): they wait for every server to read
+	// format 3 (jobRegisterV1 writes a sweep's members out).
 	JobRegister: upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
 	}), 2, Format3, jobRegisterV1),

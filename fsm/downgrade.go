@@ -24,8 +24,19 @@ var errServiceNeedsUpgrade = errors.New("service jobs need every server upgraded
 // jobRegisterV1 is a JobRegister request for servers without services or
 // plugins: a service job would run there as a batch job, and a job that
 // names a plugin or writes a dataset would lose its lineage or its outputs,
-// so they are refused; any other goes as it is.
+// so they are refused; a sweep sent as one spec goes with its members
+// written out (an older server reads no spec); any other goes as it is.
 func jobRegisterV1(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+	if r.Sweep != nil {
+		if len(r.Jobs) > 0 {
+			return nil, errors.New("a request with both jobs and a sweep")
+		}
+		jobs, err := r.Sweep.Expand()
+		if err != nil {
+			return nil, err
+		}
+		r = &structs.JobRegisterRequest{Jobs: jobs, Now: r.Now}
+	}
 	for _, j := range r.Jobs {
 		if j == nil {
 			continue

@@ -24,6 +24,20 @@ func TestDowngrades(t *testing.T) {
 			t.Errorf("job %s: %v, want refused", j.Name, err)
 		}
 	}
+	spec := &structs.SweepSpec{Template: goldenJob("sweep", 1), Members: []structs.SweepMember{
+		{Values: map[string]string{"lr": "0.1"}},
+		{Values: map[string]string{"lr": "0.2"}, Changed: []string{"task.args"}, Changes: &structs.Job{Task: structs.Task{Args: []string{"--lr=0.2"}}}},
+	}}
+	down, err := jobRegisterV1(&structs.JobRegisterRequest{Sweep: spec})
+	if err != nil || down.Sweep != nil || len(down.Jobs) != 2 {
+		t.Fatalf("a sweep spec for version 1: %+v, %v; want its two members written out", down, err)
+	}
+	if j := down.Jobs[1]; j.ArrayIndex != 1 || j.ArraySize != 2 || j.Task.Args[0] != "--lr=0.2" || j.Task.Env["NAI_SWEEP_LR"] != "0.2" {
+		t.Errorf("member 1 written out: %+v", j)
+	}
+	if _, err := jobRegisterV1(&structs.JobRegisterRequest{Sweep: spec, Jobs: []*structs.Job{goldenJob("a", 0)}}); err == nil {
+		t.Error("jobs and a sweep together were written down")
+	}
 	svc := goldenJob("s", 0)
 	svc.Type, svc.Service = structs.JobService, &structs.ServiceSpec{Replicas: 1}
 	if _, err := jobRegisterV1(&structs.JobRegisterRequest{Jobs: []*structs.Job{goldenJob("a", 0), svc}}); !errors.Is(err, errServiceNeedsUpgrade) {

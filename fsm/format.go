@@ -29,9 +29,10 @@ const (
 	// cancels in its one entry.
 	Format2 Format = 2
 	// Format3 brought JobGC (finished jobs folded into usage rows),
-	// JobCancel version 2 (cancel member 0 of a sweep alone), service jobs
-	// and jobs built from plugins (JobRegister version 2), the service
-	// commands, PluginPush and node hooks (AllocUpdate version 2).
+	// JobCancel version 2 (cancel member 0 of a sweep alone), service jobs,
+	// jobs built from plugins and sweeps as one spec (JobRegister version
+	// 2), the service commands, PluginPush and node hooks (AllocUpdate
+	// version 2).
 	Format3 Format = 3
 
 	// LogFormat is the newest format this binary reads and writes.

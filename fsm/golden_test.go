@@ -213,6 +213,19 @@ func history() []struct {
 				Message: "exit status 1: GPU 2 fails its health check", Output: "checking GPUs\nGPU 2 fails its health check\n",
 				Duration: structs.Duration(2 * time.Second), Time: t0.Add(102*time.Hour + 4*time.Second)},
 		}}}}},
+
+		// A sweep of three sent as one spec: the members share the
+		// template, and the last two change its arguments.
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(103 * time.Hour), Sweep: &structs.SweepSpec{
+			Template: goldenJob("lr-sweep", 1), MaxParallel: 2,
+			Members: []structs.SweepMember{
+				{Values: map[string]string{"lr": "0.1"}},
+				{Values: map[string]string{"lr": "0.01"}, Changed: []string{"task.args"},
+					Changes: &structs.Job{Task: structs.Task{Args: []string{"train.py", "--lr", "0.01"}}}},
+				{Values: map[string]string{"lr": "0.001"}, Changed: []string{"task.args"},
+					Changes: &structs.Job{Task: structs.Task{Args: []string{"train.py", "--lr", "0.001"}}}},
+			},
+		}}},
 	}
 }
 

@@ -30,6 +30,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"name": "j", "task": {"command": "true"}}`))
 	f.Fuzz(func(t *testing.T, src []byte) {
 		res, err := Parse("fuzz.hcl", src, Options{Now: testNow})
+		checkMemo(t, "fuzz.hcl", src, Options{Now: testNow}, res, err)
 		if err != nil {
 			var de *DiagError
 			if !errors.As(err, &de) {

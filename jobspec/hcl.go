@@ -20,6 +20,34 @@ type parser struct {
 	varVal     cty.Value // object of every variable's value
 	localVal   cty.Value // object of every local value
 	sweepKeys  []string  // nil when the job has no sweep
+
+	// The members of a sweep decode the same job body again and again;
+	// what does not depend on the member is remembered from the first.
+	// Nil maps remember nothing (the tests compare).
+	memo     map[hcl.Expression]*exprMemo // job body expressions
+	contents map[contentKey]*hcl.BodyContent
+}
+
+// exprMemo is what is known of one expression of the job body: whether it
+// refers to sweep.* (then it is evaluated for every member), and, when it
+// does not and evaluated without a problem, its value and its conversions.
+type exprMemo struct {
+	refDiags hcl.Diagnostics // checkRefs in scopeJob
+	sweep    bool            // refers to sweep.*
+	val      cty.Value       // cty.NilVal until evaluated without diagnostics
+	conv     []convMemo
+}
+
+// convMemo is a value converted to a type without error.
+type convMemo struct {
+	ty  cty.Type
+	val cty.Value
+}
+
+// contentKey is a body decoded against a schema.
+type contentKey struct {
+	body   hcl.Body
+	schema *hcl.BodySchema
 }
 
 var rootSchema = &hcl.BodySchema{
@@ -40,6 +68,8 @@ func newParser(filename string, opts Options) *parser {
 		localNames: map[string]bool{},
 		varVal:     cty.EmptyObjectVal,
 		localVal:   cty.EmptyObjectVal,
+		memo:       map[hcl.Expression]*exprMemo{},
+		contents:   map[contentKey]*hcl.BodyContent{},
 	}
 }
 

@@ -112,16 +112,7 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 // setSweepMember makes job member i of n of a sweep with these values,
 // each also in the task's environment as NAI_SWEEP_<NAME>.
 func setSweepMember(job *structs.Job, i, n, maxParallel int, values map[string]string) {
-	job.ArrayIndex = i
-	job.ArraySize = n
-	job.MaxParallel = maxParallel
-	job.SweepValues = values
-	if job.Task.Env == nil {
-		job.Task.Env = map[string]string{}
-	}
-	for k, v := range values {
-		job.Task.Env["NAI_SWEEP_"+strings.ToUpper(k)] = v
-	}
+	job.SetSweepMember(i, n, maxParallel, values)
 }
 
 // CodeDigestPrefix starts a `code` value that names code already on the
@@ -232,8 +223,17 @@ func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 
 // content decodes a nested block's body against its schema.
 func (d *decoder) content(b *hcl.Block, schema *hcl.BodySchema) (*hcl.BodyContent, bool) {
+	key := contentKey{b.Body, schema}
+	if c := d.p.contents[key]; c != nil {
+		return c, true
+	}
 	c, diags := b.Body.Content(schema)
 	d.diags = append(d.diags, diags...)
+	if len(diags) == 0 && d.p.contents != nil {
+		// Decoding a body depends on nothing but the body: the members
+		// of a sweep share the result (and only read it).
+		d.p.contents[key] = c
+	}
 	return c, !diags.HasErrors()
 }
 

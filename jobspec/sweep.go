@@ -227,6 +227,11 @@ func (d *decoder) sweepLists(a *hcl.Attribute) []sweepList {
 }
 
 func ctyString(v cty.Value) (string, error) {
+	if v.Type() == cty.Number && v.IsKnown() && !v.IsNull() {
+		if s, ok := intString(v); ok {
+			return s, nil
+		}
+	}
 	s, err := convert.Convert(v, cty.String)
 	if err != nil {
 		return "", err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,8 +34,18 @@ func (d *decoder) errorf(a *hcl.Attribute, summary, format string, args ...any) 
 // value evaluates an attribute. ok is false when it failed (the problem is
 // recorded) or is null, which means "not set".
 func (d *decoder) value(a *hcl.Attribute) (cty.Value, bool) {
-	if diags := d.p.checkRefs(a.Expr, d.sc); diags.HasErrors() {
-		d.diags = append(d.diags, diags...)
+	m := d.memo(a.Expr)
+	if m != nil && m.val != cty.NilVal {
+		return m.val, true
+	}
+	var refDiags hcl.Diagnostics
+	if m != nil {
+		refDiags = m.refDiags
+	} else {
+		refDiags = d.p.checkRefs(a.Expr, d.sc)
+	}
+	if refDiags.HasErrors() {
+		d.diags = append(d.diags, refDiags...)
 		return cty.NilVal, false
 	}
 	v, diags := a.Expr.Value(d.ctx)
@@ -50,7 +61,30 @@ func (d *decoder) value(a *hcl.Attribute) (cty.Value, bool) {
 		d.diags = append(d.diags, hugeNumberDiag(a.Expr.Range()))
 		return cty.NilVal, false
 	}
+	if m != nil && !m.sweep && len(diags) == 0 {
+		m.val = v
+	}
 	return v, true
+}
+
+// memo is what the parser remembers of an expression of the job body, nil
+// outside the job body: the same for every member of a sweep unless it
+// refers to sweep.*.
+func (d *decoder) memo(expr hcl.Expression) *exprMemo {
+	if d.sc != scopeJob || d.p.memo == nil {
+		return nil
+	}
+	m := d.p.memo[expr]
+	if m == nil {
+		m = &exprMemo{refDiags: d.p.checkRefs(expr, d.sc)}
+		for _, tr := range expr.Variables() {
+			if tr.RootName() == "sweep" {
+				m.sweep = true
+			}
+		}
+		d.p.memo[expr] = m
+	}
+	return m
 }
 
 // typed evaluates an attribute and converts it to ty, with HCL's usual
@@ -60,6 +94,19 @@ func (d *decoder) typed(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	if !ok {
 		return cty.NilVal, false
 	}
+	return d.convert(a, v, ty)
+}
+
+// convert is typed's conversion of a's value v.
+func (d *decoder) convert(a *hcl.Attribute, v cty.Value, ty cty.Type) (cty.Value, bool) {
+	m := d.memo(a.Expr)
+	if m != nil && m.val != cty.NilVal {
+		for _, c := range m.conv {
+			if c.ty.Equals(ty) {
+				return c.val, true
+			}
+		}
+	}
 	cv, err := convert.Convert(v, ty)
 	if err != nil {
 		d.errorf(a, "Incorrect attribute value type", "Inappropriate value for attribute %q: %s.", a.Name, err)
@@ -67,6 +114,9 @@ func (d *decoder) typed(a *hcl.Attribute, ty cty.Type) (cty.Value, bool) {
 	}
 	if cv.IsNull() || !cv.IsWhollyKnown() {
 		return cty.NilVal, false
+	}
+	if m != nil && m.val != cty.NilVal {
+		m.conv = append(m.conv, convMemo{ty: ty, val: cv})
 	}
 	return cv, true
 }
@@ -126,7 +176,14 @@ func (d *decoder) integer(a *hcl.Attribute, lo, hi int64) (int, bool) {
 }
 
 func (d *decoder) stringList(a *hcl.Attribute) ([]string, bool) {
-	v, ok := d.typed(a, cty.List(cty.String))
+	v, ok := d.value(a)
+	if !ok {
+		return nil, false
+	}
+	if out, ok := primitiveStrings(v); ok {
+		return out, true
+	}
+	v, ok = d.convert(a, v, cty.List(cty.String))
 	if !ok {
 		return nil, false
 	}
@@ -270,4 +327,51 @@ func ParseTimeLimit(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("time limit %q: expected a duration such as \"90m\" or \"2h30m\", or a Slurm time such as \"1:30:00\" or \"1-12:00:00\"", s)
 	}
 	return d, nil
+}
+
+// primitiveStrings is a list or tuple of strings and whole numbers as
+// strings, the way a conversion to list(string) makes them, without going
+// through one: args = ["--lr", "${sweep.lr}"] is converted for every
+// member of a sweep, and cty prints each number with big.Float's shortest
+// formatting. ok is false for anything else (the caller converts).
+func primitiveStrings(v cty.Value) ([]string, bool) {
+	ty := v.Type()
+	if !ty.IsTupleType() && !ty.IsListType() {
+		return nil, false
+	}
+	out := make([]string, 0, v.LengthInt())
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() || !e.IsKnown() {
+			return nil, false
+		}
+		switch e.Type() {
+		case cty.String:
+			out = append(out, e.AsString())
+		case cty.Number:
+			s, ok := intString(e)
+			if !ok {
+				return nil, false
+			}
+			out = append(out, s)
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// intString prints a whole number that fits an int64 as cty's conversion
+// to string does (big.Float's Text('f', -1)); ok is false for any other
+// number, and for -0, which cty prints as "-0".
+func intString(v cty.Value) (string, bool) {
+	bf := v.AsBigFloat()
+	if !bf.IsInt() || (bf.Sign() == 0 && bf.Signbit()) {
+		return "", false
+	}
+	i, acc := bf.Int64()
+	if acc != big.Exact {
+		return "", false
+	}
+	return strconv.FormatInt(i, 10), true
 }

@@ -18,21 +18,28 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// registerBody is the body of PUT /v1/jobs: one job or several (a sweep).
+// registerBody is the body of PUT /v1/jobs: one job or several (a sweep
+// written out), or a sweep as one spec.
 type registerBody struct {
-	Job  *structs.Job   `json:"job"`
-	Jobs []*structs.Job `json:"jobs"`
+	Job   *structs.Job       `json:"job"`
+	Jobs  []*structs.Job     `json:"jobs"`
+	Sweep *structs.SweepSpec `json:"sweep"`
 }
 
 // MaxJobsPerSubmit bounds one submission (the sweep limit of the jobspec).
 const MaxJobsPerSubmit = 10000
 
 func (s *Server) jobRegister(r *request) (any, uint64, error) {
-	jobs, err := s.submittedJobs(r) // http_plan.go: shared with the dry run
+	jobs, spec, err := s.submittedJobs(r) // http_plan.go: shared with the dry run
 	if err != nil {
 		return nil, 0, err
 	}
 	req := &structs.JobRegisterRequest{Jobs: jobs, Now: time.Now().UTC()}
+	if spec != nil {
+		// The entry carries the spec, a few bytes a member; every server
+		// expands it the same way.
+		req = &structs.JobRegisterRequest{Sweep: spec, Now: req.Now}
+	}
 	resp, idx, err := s.apply(fsm.JobRegister, req)
 	if err != nil {
 		return nil, 0, err

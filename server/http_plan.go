@@ -12,47 +12,111 @@ import (
 )
 
 // submittedJobs reads the body of a submission (PUT /v1/jobs, and the dry
-// run POST /v1/jobs/plan) and returns its jobs checked, canonicalized and
-// owned (ownJobs). Both routes use it, so a plan refuses exactly what a
-// registration would.
-func (s *Server) submittedJobs(r *request) ([]*structs.Job, error) {
+// run): {"job": ...}, {"jobs": [...]} or {"sweep": {...}} (a sweep as one
+// spec, see structs.SweepSpec). It returns the jobs, cleaned, checked and
+// owned, and for a sweep sent as a spec the spec they were expanded from,
+// made to expand to exactly those jobs: the raft entry carries it rather
+// than the members written out.
+func (s *Server) submittedJobs(r *request) ([]*structs.Job, *structs.SweepSpec, error) {
 	var body registerBody
 	if err := decodeBody(r.Request, &body); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	if body.Sweep != nil {
+		if body.Job != nil || len(body.Jobs) > 0 {
+			return nil, nil, structs.NewError(structs.CodeInvalid, `a submission holds either jobs or a sweep, not both: expected {"jobs": [...]} or {"sweep": {...}}`)
+		}
+		jobs, err := submittedSweep(r, body.Sweep)
+		if err != nil {
+			return nil, nil, err
+		}
+		return jobs, body.Sweep, nil
 	}
 	jobs := body.Jobs
 	if body.Job != nil {
 		jobs = append([]*structs.Job{body.Job}, jobs...)
 	}
 	if len(jobs) == 0 {
-		return nil, structs.NewError(structs.CodeInvalid, `no job in the request: expected {"job": {...}} or {"jobs": [...]}`)
+		return nil, nil, structs.NewError(structs.CodeInvalid, `no job in the request: expected {"job": {...}}, {"jobs": [...]} or {"sweep": {...}}`)
 	}
 	if len(jobs) > MaxJobsPerSubmit {
-		return nil, structs.NewError(structs.CodeInvalid, "%d jobs in one submission: the limit is %d", len(jobs), MaxJobsPerSubmit)
+		return nil, nil, structs.NewError(structs.CodeInvalid, "%d jobs in one submission: the limit is %d", len(jobs), MaxJobsPerSubmit)
 	}
 	for i, j := range jobs {
 		if j == nil {
-			return nil, structs.NewError(structs.CodeInvalid, "job %d of the request is null", i)
+			return nil, nil, structs.NewError(structs.CodeInvalid, "job %d of the request is null", i)
 		}
-		// State fields are the cluster's, never the submitter's.
-		clean := &structs.Job{}
-		*clean = *j
-		clean.ID, clean.Status, clean.Reason, clean.ExitCode, clean.ExitReason = "", "", "", nil, ""
-		clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
-		clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
-		clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
-		clean.OutputFiles, clean.OutputVersion = 0, 0
-		clean.MetricsDigest, clean.StdoutDigest, clean.StderrDigest = "", "", ""
-		clean.OutputServe, clean.Version, clean.Rollout = nil, 0, nil
-		clean.CreateIndex, clean.ModifyIndex = 0, 0
+		clean := withoutState(j)
 		clean.Canonicalize()
 		if err := clean.Validate(); err != nil {
-			return nil, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err)
+			return nil, nil, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err)
 		}
 		jobs[i] = clean
 	}
 	if err := ownJobs(r, jobs); err != nil {
+		return nil, nil, err
+	}
+	return jobs, nil, nil
+}
+
+// withoutState is a copy of a submitted job without the fields the cluster
+// owns, which are never the submitter's.
+func withoutState(j *structs.Job) *structs.Job {
+	clean := *j
+	clean.ID, clean.Status, clean.Reason, clean.ExitCode, clean.ExitReason = "", "", "", nil, ""
+	clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
+	clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
+	clean.OutputFiles, clean.OutputVersion = 0, 0
+	clean.MetricsDigest, clean.StdoutDigest, clean.StderrDigest = "", "", ""
+	clean.OutputServe, clean.Version, clean.Rollout = nil, 0, nil
+	clean.CreateIndex, clean.ModifyIndex = 0, 0
+	return &clean
+}
+
+// submittedSweep checks a sweep sent as one spec and returns its members,
+// as submittedJobs does the jobs of a list; the spec is changed in place
+// (state fields cleared, owner set) so that it expands to them. A member
+// changes only fields a job file sets (Check), and not its owner.
+func submittedSweep(r *request, spec *structs.SweepSpec) ([]*structs.Job, error) {
+	if err := spec.Check(MaxJobsPerSubmit); err != nil {
+		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
+	}
+	for i, m := range spec.Members {
+		if slices.Contains(m.Changed, "user") {
+			return nil, structs.NewError(structs.CodeInvalid, "sweep member %d changes its owner (user): every member of a sweep has the template's", i)
+		}
+	}
+	spec.Template = withoutState(spec.Template)
+	// The template is owned as any job is (its user, group and run-as
+	// account decided and checked); the members then inherit the owner.
+	if err := ownJobs(r, []*structs.Job{spec.Template}); err != nil {
 		return nil, err
+	}
+	jobs, err := spec.Expand()
+	if err != nil {
+		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
+	}
+	for i, j := range jobs {
+		j.Canonicalize()
+		if err := j.Validate(); err != nil {
+			return nil, structs.NewError(structs.CodeInvalid, "sweep member %d (%s) is invalid: %v", i, j.Name, err)
+		}
+	}
+	if err := ownJobs(r, jobs); err != nil {
+		return nil, err
+	}
+	// ownJobs fills in a member's group or run-as account only where it
+	// is empty, which the template's are not; a member that changed one
+	// to empty would be stored without it, so it is refused.
+	again, err := spec.Expand()
+	if err != nil {
+		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
+	}
+	for i, j := range jobs {
+		if a := again[i]; a.User != j.User || a.Group != j.Group || a.Task.User != j.Task.User {
+			return nil, structs.NewError(structs.CodeInvalid, "sweep member %d clears its group or task user: leave them out of its changes to use the template's", i)
+		}
 	}
 	return jobs, nil
 }
@@ -170,7 +234,7 @@ func checkJobArtifacts(r *request, j *structs.Job) error {
 // state with the candidate jobs added as pending, and the answer says
 // where each would start or why it would wait. Nothing goes to raft.
 func (s *Server) jobPlan(r *request) (any, uint64, error) {
-	jobs, err := s.submittedJobs(r)
+	jobs, _, err := s.submittedJobs(r)
 	if err != nil {
 		return nil, 0, err
 	}

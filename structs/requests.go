@@ -11,8 +11,11 @@ import (
 
 // JobRegisterRequest submits new jobs (one, or the members of a sweep).
 type JobRegisterRequest struct {
-	Jobs []*Job    `json:"jobs"`
-	Now  time.Time `json:"now"`
+	Jobs []*Job `json:"jobs"`
+	// Sweep, instead of Jobs, is a sweep as one spec (version 2 of the
+	// raft entry): its members are expanded when it is applied.
+	Sweep *SweepSpec `json:"sweep,omitempty"`
+	Now   time.Time  `json:"now"`
 }
 
 // JobRegisterResponse answers a submission.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 )
@@ -141,7 +143,7 @@ func jobRun(c *cli.Context) error {
 			j.Group = g
 		}
 	}
-	resp, err := cl.Register(c.Context, res.Jobs...)
+	resp, err := register(c.Context, cl, res)
 	if err != nil {
 		return fmt.Errorf("submit %s: %w", what, err)
 	}
@@ -232,4 +234,18 @@ func printFollowHint(w io.Writer, j *structs.Job) {
 	}
 	fmt.Fprintf(w, "\n==> Stopped following job %s; %s.\n", id, still)
 	fmt.Fprintf(w, "    nai job status %s    nai job logs -f %s    nai job cancel %s\n", id, id, id)
+}
+
+// register submits what a job file defines: a sweep as one spec (its
+// members differ in a few fields; the servers expand it), anything else
+// as its jobs.
+func register(ctx context.Context, cl *api.Client, res *jobspec.Result) (*structs.JobRegisterResponse, error) {
+	if res.Sweep && len(res.Jobs) > 1 {
+		spec, err := structs.NewSweepSpec(res.Jobs)
+		if err != nil {
+			return nil, err
+		}
+		return cl.RegisterSweep(ctx, spec)
+	}
+	return cl.Register(ctx, res.Jobs...)
 }

@@ -3,6 +3,7 @@ package state
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -14,25 +15,46 @@ import (
 // the counter kept in state; a submission of several jobs that carry sweep
 // values becomes an array whose id is its first member's. The request is
 // refused whole (nothing written) when any job is invalid.
+//
+// A sweep may come as one spec (req.Sweep) instead: its members are
+// expanded here, the same on every server, and share the maps and slices
+// of the spec's template that they do not change (jobs in the store are
+// read-only), so a thousand pending members hold one copy of the job.
 func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*structs.JobRegisterResponse, error) {
-	if req == nil || len(req.Jobs) == 0 {
+	if req == nil || (len(req.Jobs) == 0 && req.Sweep == nil) {
 		return nil, structs.NewError(structs.CodeInvalid, "register jobs: the request has no jobs")
+	}
+	in, expanded := req.Jobs, false
+	if req.Sweep != nil {
+		if len(req.Jobs) > 0 {
+			return nil, structs.NewError(structs.CodeInvalid, "register jobs: the request has both jobs and a sweep")
+		}
+		var err error
+		if in, err = req.Sweep.Expand(); err != nil {
+			return nil, structs.NewError(structs.CodeInvalid, "register jobs: %v", err)
+		}
+		expanded = true
 	}
 	var resp *structs.JobRegisterResponse
 	err := s.write(func(txn *memdb.Txn) error {
-		jobs := make([]*structs.Job, len(req.Jobs))
+		jobs := make([]*structs.Job, len(in))
 		var errs []error
 		services := map[string]bool{}
-		for i, in := range req.Jobs {
+		for i, in := range in {
 			if in == nil {
 				errs = append(errs, fmt.Errorf("job %d: missing", i))
 				continue
 			}
-			j := in.Copy()
+			j := in
+			if expanded {
+				ownMutable(j) // a new job, sharing the template's maps and slices
+			} else {
+				j = in.Copy()
+			}
 			j.Canonicalize()
 			// Name the member only when there are several to tell apart.
 			label := ""
-			if len(req.Jobs) > 1 {
+			if len(jobs) > 1 {
 				label = fmt.Sprintf("job %d (%s): ", i, j.Name)
 			}
 			if err := j.Validate(); err != nil {
@@ -110,6 +132,20 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 		return nil, err
 	}
 	return resp, nil
+}
+
+// ownMutable gives a member expanded from a sweep spec its own copy of
+// what registering a job changes in place (the pinned versions of its
+// datasets, models and plugin, the service's defaults); the rest stays
+// shared with the other members.
+func ownMutable(j *structs.Job) {
+	j.Datasets = slices.Clone(j.Datasets)
+	j.Models = slices.Clone(j.Models)
+	j.Plugin = j.Plugin.Copy()
+	if j.Service != nil {
+		svc := *j.Service
+		j.Service = &svc
+	}
 }
 
 // largestNodeGPUs is the most GPUs any registered node has, or -1 when there

@@ -7,24 +7,48 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// BenchmarkRegisterSweep1000 measures the FSM's share of submitting one
-// sweep of 1000 members (one raft entry).
-func BenchmarkRegisterSweep1000(b *testing.B) {
-	s, err := NewStore()
-	if err != nil {
-		b.Fatal(err)
-	}
-	jobs := make([]*structs.Job, 1000)
+// sweepJobs is a sweep of n members that differ in an argument, as the
+// job file parser makes them.
+func sweepJobs(n int) []*structs.Job {
+	jobs := make([]*structs.Job, n)
 	for i := range jobs {
 		j := newJob("sweep").GPUs(1).Build()
 		j.Task.Args = []string{strconv.Itoa(i)}
-		j.SweepValues = map[string]string{"i": strconv.Itoa(i)}
+		j.SetSweepMember(i, n, 0, map[string]string{"i": strconv.Itoa(i)})
 		jobs[i] = j
 	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if _, err := s.RegisterJobs(uint64(i+1), &structs.JobRegisterRequest{Jobs: jobs, Now: t0}); err != nil {
-			b.Fatal(err)
-		}
+	return jobs
+}
+
+// BenchmarkRegisterSweep1000 measures the FSM's share of submitting one
+// sweep of 1000 members (one raft entry), written out as jobs and as one
+// spec (whose members share what they do not change).
+//
+// 2 shared cores, load ~1.5: jobs 5.9 ms, 2.4 MB; spec 4.1 ms, 1.3 MB.
+func BenchmarkRegisterSweep1000(b *testing.B) {
+	jobs := sweepJobs(1000)
+	spec, err := structs.NewSweepSpec(jobs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		req  *structs.JobRegisterRequest
+	}{
+		{"jobs", &structs.JobRegisterRequest{Jobs: jobs, Now: t0}},
+		{"spec", &structs.JobRegisterRequest{Sweep: spec, Now: t0}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			s, err := NewStore()
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for i := 0; b.Loop(); i++ {
+				if _, err := s.RegisterJobs(uint64(i+1), tc.req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -1,0 +1,45 @@
+package jobspec
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// sweepFile is e2e's sweepHCL: a sweep of n members that differ only in
+// an argument.
+func sweepFile(n int) []byte {
+	return fmt.Appendf(nil, `job "sweep" {
+  begin_after = "1h"
+  sweep {
+    values = {
+      i = range(%d)
+    }
+  }
+  resources {
+    cpu = 1
+    gpu {
+      count = 1
+    }
+  }
+  task {
+    command = "/bin/echo"
+    args    = ["${sweep.i}"]
+  }
+}
+`, n)
+}
+
+// BenchmarkParseSweep1000 parses the 1000-member sweep that `nai job run`
+// submits in e2e's TestBench/Sweep1000.
+func BenchmarkParseSweep1000(b *testing.B) {
+	src := sweepFile(1000)
+	opts := Options{Now: time.Unix(1e9, 0)}
+	b.ReportAllocs()
+	for b.Loop() {
+		res, err := Parse("sweep.hcl", src, opts)
+		if err != nil || len(res.Jobs) != 1000 {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// sweepOf is a sweep of n members that differ in an argument, as the job
+// file parser makes them, written as one spec.
+func sweepOf(t testing.TB, n int, user string) *structs.SweepSpec {
+	t.Helper()
+	jobs := make([]*structs.Job, n)
+	for i := range jobs {
+		j := &structs.Job{Name: "lr", User: user, Labels: map[string]string{"team": "vision"},
+			Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30},
+			Task:      structs.Task{Command: "/bin/echo", Args: []string{fmt.Sprint(i)}}}
+		j.SetSweepMember(i, n, 0, map[string]string{"i": fmt.Sprint(i)})
+		jobs[i] = j
+	}
+	spec, err := structs.NewSweepSpec(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return spec
+}
+
+// A sweep sent as one spec becomes the same array as its members sent
+// written out.
+func TestSweepSpecRegister(t *testing.T) {
+	s, cl := testServer(t, t.TempDir())
+	ctx := context.Background()
+	spec := sweepOf(t, 3, "alice")
+	members, err := spec.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromJobs, err := cl.Register(ctx, members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSpec, err := cl.RegisterSweep(ctx, sweepOf(t, 3, "alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromSpec.ArrayID == "" || len(fromSpec.JobIDs) != 3 {
+		t.Fatalf("the spec's response: %+v", fromSpec)
+	}
+	snap := s.State().Snapshot()
+	a, err := snap.JobsByArray(nil, fromJobs.ArrayID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := snap.JobsByArray(nil, fromSpec.ArrayID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What differs between the two arrays is only theirs: ids, times,
+	// indices and the scheduler's word on them.
+	if len(a) != 3 || len(b) != 3 {
+		t.Fatalf("%d and %d members", len(a), len(b))
+	}
+	for i := range a {
+		x, y := a[i].Copy(), b[i].Copy()
+		for _, j := range []*structs.Job{x, y} {
+			j.ID, j.ArrayID, j.CreateIndex, j.ModifyIndex, j.Reason = "", "", 0, 0, ""
+			j.SubmitTime, j.EstimatedStart = j.SubmitTime.Truncate(0), j.EstimatedStart.Truncate(0)
+		}
+		x.SubmitTime, x.EstimatedStart = y.SubmitTime, y.EstimatedStart
+		if d := cmp.Diff(x, y); d != "" {
+			t.Errorf("member %d differs (-jobs +spec):\n%s", i, d)
+		}
+	}
+}
+
+// putJobs sends body to PUT /v1/jobs with a token, and returns the status and
+// the answer.
+func putJobs(t *testing.T, base, token, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPut, base+"/v1/jobs", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// A bad sweep spec is refused with a message that says what is wrong, and
+// changes nothing.
+func TestSweepSpecBadInput(t *testing.T) {
+	s, cl := testServer(t, t.TempDir())
+	tmpl := `{"name":"lr","resources":{"cpu":1,"memory_bytes":1073741824},"task":{"command":"/bin/echo"}}`
+	member := func(i int, changes string) string {
+		m := fmt.Sprintf(`{"values":{"i":"%d"}`, i)
+		if changes != "" {
+			m += `,"changes":` + changes
+		}
+		return m + "}"
+	}
+	many := make([]string, MaxJobsPerSubmit+1)
+	for i := range many {
+		many[i] = member(i, "")
+	}
+	tests := []struct {
+		name, body, want string
+	}{
+		{"missing template", `{"sweep":{"members":[` + member(0, "") + `]}}`, "no template"},
+		{"zero members", `{"sweep":{"template":` + tmpl + `,"members":[]}}`, "no member"},
+		{"too many members", `{"sweep":{"template":` + tmpl + `,"members":[` + strings.Join(many, ",") + `]}}`, "the limit is 10000"},
+		{"unknown changed field", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + "," + member(1, `{"colour":"red"}`) + `]}}`, `sweep member 1 changes \"colour\"`},
+		{"a state field changed", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"status":"running"}`) + `]}}`, `\"status\", which is not a field of a job spec`},
+		{"a node chosen", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"node_id":"n1"}`) + `]}}`, `\"node_id\"`},
+		{"a change of the wrong type", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"task.args":"x"}`) + `]}}`, "task.args"},
+		{"an invalid member", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + "," + member(1, `{"resources":{"cpu":-1}}`) + `]}}`, "sweep member 1 (lr) is invalid"},
+		{"a member without values", `{"sweep":{"template":` + tmpl + `,"members":[{}]}}`, "sweep member 0 has no values"},
+		{"a member of another owner", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"user":"mallory"}`) + `]}}`, "changes its owner"},
+		{"both jobs and a sweep", `{"jobs":[` + tmpl + `],"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + `]}}`, "either jobs or a sweep, not both"},
+		{"a job and a sweep", `{"job":` + tmpl + `,"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + `]}}`, "not both"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			before := stateDump(t, s)
+			for _, route := range []string{"/v1/jobs", "/v1/jobs/plan"} {
+				method := http.MethodPut
+				if route == "/v1/jobs/plan" {
+					method = http.MethodPost
+				}
+				req, _ := http.NewRequest(method, cl.Address()+route, strings.NewReader(tc.body))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), tc.want) {
+					t.Errorf("%s %s: status %d %.300s, want 400 mentioning %s", method, route, resp.StatusCode, b, tc.want)
+				}
+			}
+			if d := cmp.Diff(before, stateDump(t, s)); d != "" {
+				t.Errorf("a refused sweep changed the state:\n%s", d)
+			}
+		})
+	}
+
+	// State fields in the template are the cluster's: cleared, as for
+	// jobs, not refused.
+	code, body := putJobs(t, cl.Address(), "", `{"sweep":{"template":{"id":"99","status":"running","node_id":"n1","attempt":3,"exit_code":1,"name":"lr","resources":{"cpu":1,"memory_bytes":1073741824},"task":{"command":"/bin/echo"}},"members":[`+member(0, "")+","+member(1, `{"task.args":["1"]}`)+`]}}`)
+	if code != http.StatusOK {
+		t.Fatalf("a template with state fields: %d %s", code, body)
+	}
+	var resp structs.JobRegisterResponse
+	if err := json.Unmarshal([]byte(body), &resp); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range resp.JobIDs {
+		j, err := s.State().Snapshot().JobByID(nil, id)
+		if err != nil || j == nil {
+			t.Fatal(id, err)
+		}
+		if j.ID == "99" || j.Status != structs.JobPending || j.NodeID != "" || j.Attempt != 0 || j.ExitCode != nil || j.User != "anonymous" {
+			t.Errorf("job %s kept submitted state: %+v", id, j)
+		}
+	}
+}
+
+// With ACLs the token owns a sweep, as it owns jobs: a user may not submit
+// one as another user, nor into a group where it is not a member.
+func TestSweepSpecACL(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	as := func(caller string) *api.Client {
+		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller], IgnoreEnv: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	tests := []struct {
+		name, caller string
+		edit         func(*structs.SweepSpec)
+		code         structs.ErrorCode
+		want         string
+	}{
+		{"as another user", "stranger", func(s *structs.SweepSpec) { s.Template.User = "u1" }, structs.CodeForbidden, "may not submit jobs as user u1"},
+		{"into a group of others", "stranger", func(s *structs.SweepSpec) { s.Template.Group = "vision" }, structs.CodeForbidden, ""},
+		{"a member into a group of others", "stranger", func(s *structs.SweepSpec) {
+			s.Members[1].Changed = []string{"group"}
+			s.Members[1].Changes = &structs.Job{Group: "vision"}
+		}, structs.CodeForbidden, ""},
+		{"a member clearing its task user", "owner", func(s *structs.SweepSpec) {
+			s.Members[1].Changed = []string{"task.user"}
+			s.Members[1].Changes = &structs.Job{}
+		}, structs.CodeInvalid, "clears its group or task user"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := sweepOf(t, 2, "")
+			tc.edit(spec)
+			before := stateDump(t, f.s)
+			_, err := as(tc.caller).RegisterSweep(ctx, spec)
+			if err == nil || structs.CodeOf(err) != tc.code || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v (code %s), want %s mentioning %q", err, structs.CodeOf(err), tc.code, tc.want)
+			}
+			if d := cmp.Diff(before, stateDump(t, f.s)); d != "" {
+				t.Errorf("a refused sweep changed the state:\n%s", d)
+			}
+		})
+	}
+	// The owner's sweep is the owner's, every member of it.
+	resp, err := as("owner").RegisterSweep(ctx, sweepOf(t, 2, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range resp.JobIDs {
+		j, err := f.s.State().Snapshot().JobByID(nil, id)
+		if err != nil || j == nil || j.User != "u1" || j.Group != "u1" || j.Task.User == "" {
+			t.Errorf("member %s: %+v, %v; want owned by u1 in group u1", id, j, err)
+		}
+	}
+}

@@ -1,0 +1,164 @@
+package structs
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// sweepMembers builds n members as the job file parser does: args and
+// the name depend on the member's value, everything else is shared.
+func sweepMembers(n int, vary func(j *Job, i int)) []*Job {
+	var out []*Job
+	for i := range n {
+		j := &Job{Name: "lr-sweep", User: "alice", Queue: "default", Priority: 50,
+			Labels:    map[string]string{"team": "vision"},
+			Resources: Resources{CPU: 2, MemoryBytes: 4 << 30, Nodes: 1, GPU: GPURequest{Count: 1}},
+			Task: Task{Command: "python3", Args: []string{"train.py", "--lr", fmt.Sprint(i)},
+				Env: map[string]string{"EPOCHS": "3"}, Script: ""}}
+		if vary != nil {
+			vary(j, i)
+		}
+		j.SetSweepMember(i, n, 2, map[string]string{"lr": fmt.Sprint(i)})
+		out = append(out, j)
+	}
+	return out
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// A sweep written as one spec and read back expands to the same members,
+// through JSON as the API and the raft log carry it.
+func TestSweepSpecRoundTrip(t *testing.T) {
+	tests := []struct {
+		name        string
+		vary        func(j *Job, i int)
+		wantChanged []string // of member 1
+	}{
+		{name: "args only", wantChanged: []string{"task.args"}},
+		{name: "name and env", vary: func(j *Job, i int) {
+			j.Name = fmt.Sprintf("lr-%d", i)
+			j.Task.Env["SEED"] = fmt.Sprint(i * 7)
+		}, wantChanged: []string{"name", "task.args", "task.env"}},
+		{name: "resources and script", vary: func(j *Job, i int) {
+			j.Resources.GPU.Count = 1 + i%2
+			j.Task.Args = nil
+			j.Task.Command = ""
+			j.Task.Script = fmt.Sprintf("echo %d\n", i%2)
+		}, wantChanged: []string{"resources", "task.script"}},
+		{name: "identical members", vary: func(j *Job, i int) { j.Task.Args = nil }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			members := sweepMembers(5, tc.vary)
+			spec, err := NewSweepSpec(members)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := spec.Members[1].Changed; !slices.Equal(got, tc.wantChanged) {
+				t.Errorf("member 1 changed %v, want %v", got, tc.wantChanged)
+			}
+			if env := spec.Template.Task.Env; env[SweepEnvPrefix+"LR"] != "" {
+				t.Errorf("the template keeps member 0's NAI_SWEEP_LR: %v", env)
+			}
+			var wire SweepSpec
+			if err := json.Unmarshal([]byte(jsonOf(t, spec)), &wire); err != nil {
+				t.Fatal(err)
+			}
+			got, err := wire.Expand()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(members) {
+				t.Fatalf("%d members, want %d", len(got), len(members))
+			}
+			for i := range members {
+				if a, b := jsonOf(t, got[i]), jsonOf(t, members[i]); a != b {
+					t.Errorf("member %d:\n got %s\nwant %s", i, a, b)
+				}
+			}
+		})
+	}
+}
+
+// Members share what they do not change: a thousand members of a sweep
+// that varies one argument hold one copy of the rest.
+func TestSweepSpecShares(t *testing.T) {
+	members := sweepMembers(3, func(j *Job, i int) { j.Task.Script = strings.Repeat("x", 4096) + "\n"; j.Task.Command = "" })
+	spec, err := NewSweepSpec(members)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := spec.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprintf("%p", got[1].Labels) != fmt.Sprintf("%p", got[2].Labels) {
+		t.Error("members 1 and 2 have their own labels map")
+	}
+	if got[1].Task.Env["NAI_SWEEP_LR"] != "1" || got[2].Task.Env["NAI_SWEEP_LR"] != "2" {
+		t.Errorf("env of the members: %v, %v", got[1].Task.Env, got[2].Task.Env)
+	}
+	if got[0].Task.Env["EPOCHS"] != "3" {
+		t.Errorf("member 0 lost the file's env: %v", got[0].Task.Env)
+	}
+}
+
+// A spec that names a field no job file sets, or none at all, is refused.
+func TestSweepSpecCheck(t *testing.T) {
+	base := func() *SweepSpec {
+		s, err := NewSweepSpec(sweepMembers(2, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	tests := []struct {
+		name string
+		edit func(s *SweepSpec)
+		want string
+	}{
+		{"no template", func(s *SweepSpec) { s.Template = nil }, "no template"},
+		{"no members", func(s *SweepSpec) { s.Members = nil }, "no member"},
+		{"a state field", func(s *SweepSpec) { s.Members[1].Changed = append(s.Members[1].Changed, "status") }, `"status"`},
+		{"the id", func(s *SweepSpec) { s.Members[1].Changed = []string{"id"} }, `"id"`},
+		{"changes missing", func(s *SweepSpec) { s.Members[1].Changes = nil }, "no changes"},
+		{"no values", func(s *SweepSpec) { s.Members[0].Values = nil }, "no values"},
+		{"too many", func(s *SweepSpec) {}, "limit is 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := base()
+			tc.edit(s)
+			limit := 10
+			if tc.name == "too many" {
+				limit = 1
+			}
+			err := s.Check(limit)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %v, want one mentioning %s", err, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkNewSweepSpec1000 writes a 1000-member sweep whose members differ
+// in an argument as one spec, as `nai job run` does before sending it.
+func BenchmarkNewSweepSpec1000(b *testing.B) {
+	members := sweepMembers(1000, nil)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := NewSweepSpec(members); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
