@@ -107,15 +107,14 @@ func submittedSweep(r *request, spec *structs.SweepSpec) ([]*structs.Job, error)
 		return nil, err
 	}
 	// ownJobs fills in a member's group or run-as account only where it
-	// is empty, which the template's are not; a member that changed one
-	// to empty would be stored without it, so it is refused.
-	again, err := spec.Expand()
-	if err != nil {
-		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
-	}
-	for i, j := range jobs {
-		if a := again[i]; a.User != j.User || a.Group != j.Group || a.Task.User != j.Task.User {
-			return nil, structs.NewError(structs.CodeInvalid, "sweep member %d clears its group or task user: leave them out of its changes to use the template's", i)
+	// is empty, which the template's are not: only a member that changed
+	// one to empty has one the spec would not expand to, and it is
+	// refused.
+	for i, m := range spec.Members {
+		for _, name := range m.Changed {
+			if (name == "group" && m.Changes.Group != jobs[i].Group) || (name == "task.user" && m.Changes.Task.User != jobs[i].Task.User) {
+				return nil, structs.NewError(structs.CodeInvalid, "sweep member %d clears its group or task user: leave them out of its changes to use the template's", i)
+			}
 		}
 	}
 	return jobs, nil

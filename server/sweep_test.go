@@ -107,32 +107,34 @@ func putJobs(t *testing.T, base, token, body string) (int, string) {
 func TestSweepSpecBadInput(t *testing.T) {
 	s, cl := testServer(t, t.TempDir())
 	tmpl := `{"name":"lr","resources":{"cpu":1,"memory_bytes":1073741824},"task":{"command":"/bin/echo"}}`
-	member := func(i int, changes string) string {
+	// member i, changing the named fields (a JSON list) to changes.
+	member := func(i int, changed, changes string) string {
 		m := fmt.Sprintf(`{"values":{"i":"%d"}`, i)
-		if changes != "" {
-			m += `,"changes":` + changes
+		if changed != "" {
+			m += `,"changed":` + changed + `,"changes":` + changes
 		}
 		return m + "}"
 	}
 	many := make([]string, MaxJobsPerSubmit+1)
 	for i := range many {
-		many[i] = member(i, "")
+		many[i] = member(i, "", "")
 	}
 	tests := []struct {
 		name, body, want string
 	}{
-		{"missing template", `{"sweep":{"members":[` + member(0, "") + `]}}`, "no template"},
+		{"missing template", `{"sweep":{"members":[` + member(0, "", "") + `]}}`, "no template"},
 		{"zero members", `{"sweep":{"template":` + tmpl + `,"members":[]}}`, "no member"},
 		{"too many members", `{"sweep":{"template":` + tmpl + `,"members":[` + strings.Join(many, ",") + `]}}`, "the limit is 10000"},
-		{"unknown changed field", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + "," + member(1, `{"colour":"red"}`) + `]}}`, `sweep member 1 changes \"colour\"`},
-		{"a state field changed", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"status":"running"}`) + `]}}`, `\"status\", which is not a field of a job spec`},
-		{"a node chosen", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"node_id":"n1"}`) + `]}}`, `\"node_id\"`},
-		{"a change of the wrong type", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"task.args":"x"}`) + `]}}`, "task.args"},
-		{"an invalid member", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + "," + member(1, `{"resources":{"cpu":-1}}`) + `]}}`, "sweep member 1 (lr) is invalid"},
+		{"unknown changed field", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + "," + member(1, `["colour"]`, `{}`) + `]}}`, `sweep member 1 changes \"colour\"`},
+		{"a state field changed", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `["status"]`, `{"status":"running"}`) + `]}}`, `\"status\", which is not a field of a job spec`},
+		{"a node chosen", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `["node_id"]`, `{"node_id":"n1"}`) + `]}}`, `\"node_id\"`},
+		{"a change of the wrong type", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `["task.args"]`, `{"task":{"args":"x"}}`) + `]}}`, "members.changes.task.args of type []string"},
+		{"changes without names", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `["task.args"]`, `null`) + `]}}`, "names changed fields but has no changes"},
+		{"an invalid member", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + "," + member(1, `["resources"]`, `{"resources":{"cpu":-1}}`) + `]}}`, "sweep member 1 (lr) is invalid"},
 		{"a member without values", `{"sweep":{"template":` + tmpl + `,"members":[{}]}}`, "sweep member 0 has no values"},
-		{"a member of another owner", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `{"user":"mallory"}`) + `]}}`, "changes its owner"},
-		{"both jobs and a sweep", `{"jobs":[` + tmpl + `],"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + `]}}`, "either jobs or a sweep, not both"},
-		{"a job and a sweep", `{"job":` + tmpl + `,"sweep":{"template":` + tmpl + `,"members":[` + member(0, "") + `]}}`, "not both"},
+		{"a member of another owner", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `["user"]`, `{"user":"mallory"}`) + `]}}`, "changes its owner"},
+		{"both jobs and a sweep", `{"jobs":[` + tmpl + `],"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + `]}}`, "either jobs or a sweep, not both"},
+		{"a job and a sweep", `{"job":` + tmpl + `,"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + `]}}`, "not both"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -161,7 +163,7 @@ func TestSweepSpecBadInput(t *testing.T) {
 
 	// State fields in the template are the cluster's: cleared, as for
 	// jobs, not refused.
-	code, body := putJobs(t, cl.Address(), "", `{"sweep":{"template":{"id":"99","status":"running","node_id":"n1","attempt":3,"exit_code":1,"name":"lr","resources":{"cpu":1,"memory_bytes":1073741824},"task":{"command":"/bin/echo"}},"members":[`+member(0, "")+","+member(1, `{"task.args":["1"]}`)+`]}}`)
+	code, body := putJobs(t, cl.Address(), "", `{"sweep":{"template":{"id":"99","status":"running","node_id":"n1","attempt":3,"exit_code":1,"name":"lr","resources":{"cpu":1,"memory_bytes":1073741824},"task":{"command":"/bin/echo"}},"members":[`+member(0, "", "")+","+member(1, `["task.args"]`, `{"task":{"args":["1"]}}`)+`]}}`)
 	if code != http.StatusOK {
 		t.Fatalf("a template with state fields: %d %s", code, body)
 	}
@@ -233,5 +235,41 @@ func TestSweepSpecACL(t *testing.T) {
 		if err != nil || j == nil || j.User != "u1" || j.Group != "u1" || j.Task.User == "" {
 			t.Errorf("member %s: %+v, %v; want owned by u1 in group u1", id, j, err)
 		}
+	}
+}
+
+// BenchmarkRegisterSweep1000 submits a 1000-member sweep through the API
+// (client JSON, HTTP, the server's checks, raft, the store), as one spec
+// and as its members written out. Each submission is cancelled again so
+// that the queue stays the same.
+func BenchmarkRegisterSweep1000(b *testing.B) {
+	_, cl := testServer(b, b.TempDir())
+	ctx := context.Background()
+	spec := sweepOf(b, 1000, "alice")
+	for _, tc := range []string{"spec", "jobs"} {
+		b.Run(tc, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var resp *structs.JobRegisterResponse
+				var err error
+				if tc == "spec" {
+					resp, err = cl.RegisterSweep(ctx, spec)
+				} else {
+					jobs, xerr := spec.Expand()
+					if xerr != nil {
+						b.Fatal(xerr)
+					}
+					resp, err = cl.Register(ctx, jobs...)
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.StopTimer()
+				if err := cl.Cancel(ctx, resp.ArrayID); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+			}
+		})
 	}
 }

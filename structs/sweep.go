@@ -7,6 +7,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -46,88 +47,114 @@ type SweepSpec struct {
 	MaxParallel int           `json:"max_parallel,omitempty"`
 }
 
-// SweepMember is one member of a SweepSpec. In JSON it is
-// {"values": {...}, "changes": {"task.args": [...], ...}}: only the
-// changed fields, by name, so that a member costs a few bytes.
+// SweepMember is one member of a SweepSpec. In JSON, Changes holds only
+// the changed fields, in the job's own shape ({"task": {"args": [...]}}),
+// so that a member costs a few bytes and decodes as a plain Job.
 type SweepMember struct {
-	Values map[string]string
+	Values map[string]string `json:"values"`
 	// Changed names the fields of the job that differ from the template's
 	// by their JSON names, "task.NAME" for a field of the task; Changes
 	// holds their values (its other fields mean nothing).
-	Changed []string
-	Changes *Job
+	Changed []string `json:"changed,omitempty"`
+	Changes *Job     `json:"changes,omitempty"`
 }
 
-// sweepMemberJSON is a SweepMember on the wire.
-type sweepMemberJSON struct {
-	Values  map[string]string          `json:"values"`
-	Changes map[string]json.RawMessage `json:"changes,omitempty"`
-}
-
-// MarshalJSON writes the member's changed fields only; a name that is not
-// a field of a job spec is written as null (and refused by Check).
+// MarshalJSON writes Changes with the changed fields only. A name that
+// is not a field of a job spec stays in Changed for Check to refuse.
 func (m SweepMember) MarshalJSON() ([]byte, error) {
-	out := sweepMemberJSON{Values: m.Values}
-	if len(m.Changed) > 0 {
-		out.Changes = make(map[string]json.RawMessage, len(m.Changed))
-		fields := sweepFields()
-		for _, name := range m.Changed {
-			f, ok := fields[name]
-			if !ok || m.Changes == nil {
-				out.Changes[name] = json.RawMessage("null")
-				continue
-			}
-			b, err := json.Marshal(reflect.ValueOf(m.Changes).Elem().FieldByIndex(f.index).Interface())
-			if err != nil {
-				return nil, fmt.Errorf("sweep member change %s: %w", name, err)
-			}
-			out.Changes[name] = b
-		}
+	b, err := appendJSON([]byte(`{"values":`), m.Values)
+	if err != nil {
+		return nil, err
 	}
-	return json.Marshal(out)
-}
-
-// UnmarshalJSON reads what MarshalJSON writes. A change of a name that is
-// not a field of a job spec is kept in Changed, without a value, for Check
-// to refuse with the member's index.
-func (m *SweepMember) UnmarshalJSON(data []byte) error {
-	var in sweepMemberJSON
-	if err := json.Unmarshal(data, &in); err != nil {
-		return err
+	if len(m.Changed) == 0 {
+		return append(b, '}'), nil
 	}
-	*m = SweepMember{Values: in.Values}
-	if len(in.Changes) == 0 {
-		return nil
+	if b, err = appendJSON(append(b, `,"changed":`...), m.Changed); err != nil {
+		return nil, err
+	}
+	if m.Changes == nil {
+		return append(b, '}'), nil
 	}
 	fields := sweepFields()
-	m.Changed = slices.Collect(maps.Keys(in.Changes))
-	slices.SortFunc(m.Changed, func(a, b string) int {
-		fa, oka := fields[a]
-		fb, okb := fields[b]
-		switch {
-		case oka && okb:
-			return slices.Compare(fa.index, fb.index)
-		case oka != okb: // unknown names last
-			if oka {
-				return -1
-			}
-			return 1
-		}
-		return strings.Compare(a, b)
-	})
+	cv := reflect.ValueOf(m.Changes).Elem()
+	var top, task []byte
 	for _, name := range m.Changed {
 		f, ok := fields[name]
 		if !ok {
 			continue
 		}
-		if m.Changes == nil {
-			m.Changes = &Job{}
+		key, dst := name, &top
+		if k, ok := strings.CutPrefix(name, "task."); ok {
+			key, dst = k, &task
 		}
-		if err := json.Unmarshal(in.Changes[name], reflect.ValueOf(m.Changes).Elem().FieldByIndex(f.index).Addr().Interface()); err != nil {
-			return fmt.Errorf("sweep member change %s: %w", name, err)
+		if len(*dst) > 0 {
+			*dst = append(*dst, ',')
+		}
+		*dst = append(strconv.AppendQuote(*dst, key), ':')
+		if *dst, err = appendJSON(*dst, cv.FieldByIndex(f.index).Interface()); err != nil {
+			return nil, fmt.Errorf("sweep member change %s: %w", name, err)
 		}
 	}
-	return nil
+	if len(task) > 0 {
+		if len(top) > 0 {
+			top = append(top, ',')
+		}
+		top = append(append(append(top, `"task":{`...), task...), '}')
+	}
+	b = append(append(append(b, `,"changes":{`...), top...), '}')
+	return append(b, '}'), nil
+}
+
+// appendJSON appends v as encoding/json writes it, byte for byte, without
+// its reflection for the strings, lists and maps of strings that sweep
+// members are mostly made of (a thousand members are encoded by the CLI,
+// and again for the raft entry).
+func appendJSON(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendJSONString(b, v), nil
+	case []string:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '[')
+		for i, s := range v {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, s)
+		}
+		return append(b, ']'), nil
+	case map[string]string:
+		if v == nil {
+			return append(b, "null"...), nil
+		}
+		b = append(b, '{')
+		for i, k := range slices.Sorted(maps.Keys(v)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(appendJSONString(b, k), ':')
+			b = appendJSONString(b, v[k])
+		}
+		return append(b, '}'), nil
+	}
+	enc, err := json.Marshal(v)
+	return append(b, enc...), err
+}
+
+// appendJSONString quotes s as encoding/json does: plain printable ASCII
+// as it is, anything else (escapes, <, >, &, other bytes) by json.Marshal.
+func appendJSONString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			enc, _ := json.Marshal(s) // a string always encodes
+			return append(b, enc...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 // sweepField is a field a member may change: its path of field indices

@@ -3,9 +3,11 @@ package structs
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // sweepMembers builds n members as the job file parser does: args and
@@ -159,6 +161,56 @@ func BenchmarkNewSweepSpec1000(b *testing.B) {
 	for b.Loop() {
 		if _, err := NewSweepSpec(members); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// appendJSON writes what encoding/json writes, byte for byte.
+func TestAppendJSON(t *testing.T) {
+	for _, v := range []any{
+		"", "plain", `quote " and \ back`, "<html> & co", "tab\tnew\nline", "ünïcödé", "bad \xff utf-8", "\u2028",
+		[]string(nil), []string{}, []string{"a", "<b>", "\x00"},
+		map[string]string(nil), map[string]string{}, map[string]string{"b": "2", "a": "<1>", "é": "x"},
+		42, []int{1, 2}, Resources{CPU: 1.5},
+	} {
+		want, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := appendJSON(nil, v)
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%#v: appendJSON %s (%v), json.Marshal %s", v, got, err, want)
+		}
+	}
+}
+
+// equalValues agrees with reflect.DeepEqual on the fields of jobs.
+func TestEqualValues(t *testing.T) {
+	a := sweepMembers(1, nil)[0]
+	edits := []func(j *Job){
+		func(j *Job) {},
+		func(j *Job) { j.Labels = nil },
+		func(j *Job) { j.Labels = map[string]string{} },
+		func(j *Job) { j.Labels = map[string]string{"team": "nlp"} },
+		func(j *Job) { j.Task.Args = nil },
+		func(j *Job) { j.Task.Args = []string{} },
+		func(j *Job) { j.Task.Args = append([]string(nil), j.Task.Args...) },
+		func(j *Job) { j.Resources.GPU.Count = 3 },
+		func(j *Job) { j.Retry = &RetryPolicy{Attempts: 1} },
+		func(j *Job) { j.Datasets = []ArtifactRef{{Name: "d", Version: "1"}} },
+		func(j *Job) { j.TimeLimit = Duration(time.Hour) },
+	}
+	for i, ea := range edits {
+		for k, eb := range edits {
+			x, y := a.Copy(), a.Copy()
+			ea(x)
+			eb(y)
+			xv, yv := reflect.ValueOf(x).Elem(), reflect.ValueOf(y).Elem()
+			for f := range xv.NumField() {
+				if got, want := equalValues(xv.Field(f), yv.Field(f)), reflect.DeepEqual(xv.Field(f).Interface(), yv.Field(f).Interface()); got != want {
+					t.Errorf("edits %d and %d, field %s: equalValues %v, DeepEqual %v", i, k, xv.Type().Field(f).Name, got, want)
+				}
+			}
 		}
 	}
 }

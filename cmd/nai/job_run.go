@@ -65,12 +65,11 @@ func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 		return nil, "", fmt.Errorf("job file %s defines no job", file)
 	}
 	printScriptWarnings(c.App.ErrWriter, res.Warnings)
-	// The parser validates as it goes; this is the same check the server
-	// makes, run here so that nothing invalid is ever sent.
+	// The parser validates as it goes (its jobs come canonical); this is
+	// the same check the server makes, run here so that nothing invalid
+	// is ever sent.
 	for _, j := range res.Jobs {
-		cj := j.Copy()
-		cj.Canonicalize()
-		if err := cj.Validate(); err != nil {
+		if err := j.Validate(); err != nil {
 			return nil, "", fmt.Errorf("job file %s: %w", file, err)
 		}
 	}

@@ -101,11 +101,12 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 			return err
 		}
 		resp = &structs.JobRegisterResponse{Index: index}
+		first, err := reserveCounter(txn, counterJobID, len(jobs))
+		if err != nil {
+			return err
+		}
 		for i, j := range jobs {
-			n, err := nextCounter(txn, counterJobID)
-			if err != nil {
-				return err
-			}
+			n := first + uint64(i)
 			resetJobState(j)
 			j.ID = strconv.FormatUint(n, 10)
 			j.SubmitTime = req.Now

@@ -315,11 +315,14 @@ func (w *writer) setWaiting(ws structs.WaitStatus) error {
 	if j.Reason == ws.Reason && j.EstimatedStart.Equal(ws.EstimatedStart) && slices.Equal(j.NodeFilters, ws.NodeFilters) {
 		return nil
 	}
-	c := j.Copy()
+	// A shallow copy: stored jobs are read-only, so the new row shares
+	// the old one's maps and slices (a sweep's members share them too)
+	// and only the fields set here are its own.
+	c := *j
 	c.Reason = ws.Reason
 	c.EstimatedStart = ws.EstimatedStart
 	c.NodeFilters = slices.Clone(ws.NodeFilters)
-	return w.putJob(c)
+	return w.putJob(&c)
 }
 
 // preempt asks a victim allocation to stop so that a higher job can start,

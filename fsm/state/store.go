@@ -131,6 +131,12 @@ func bumpIndex(txn *memdb.Txn, table string, index uint64) error {
 
 // nextCounter returns the next value of a counter and stores it.
 func nextCounter(txn *memdb.Txn, name string) (uint64, error) {
+	return reserveCounter(txn, name, 1)
+}
+
+// reserveCounter takes the next n values of a counter at once (one write
+// where n calls of nextCounter would write n times) and returns the first.
+func reserveCounter(txn *memdb.Txn, name string, n int) (uint64, error) {
 	raw, err := txn.First(tableCounters, "id", name)
 	if err != nil {
 		return 0, fmt.Errorf("read counter %s: %w", name, err)
@@ -139,11 +145,10 @@ func nextCounter(txn *memdb.Txn, name string) (uint64, error) {
 	if raw != nil {
 		v = raw.(*Counter).Value
 	}
-	v++
-	if err := txn.Insert(tableCounters, &Counter{Name: name, Value: v}); err != nil {
+	if err := txn.Insert(tableCounters, &Counter{Name: name, Value: v + uint64(n)}); err != nil {
 		return 0, fmt.Errorf("write counter %s: %w", name, err)
 	}
-	return v, nil
+	return v + 1, nil
 }
 
 // WaitIndex waits until the state's newest index is at least index, or ctx
