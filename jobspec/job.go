@@ -75,9 +75,18 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 			"A sweep makes many batch jobs; a service is one job with replicas. Remove the sweep block, or ask for more replicas."))
 	}
 
+	// One context and one block of jobs for every member: a sweep's
+	// members are decoded in turn, and only sweep.* changes between them.
+	ctx := p.evalContext(members[0].obj)
+	jobs := make([]structs.Job, len(members))
+	res.Jobs = make([]*structs.Job, 0, len(members))
 	for i, m := range members {
-		d := &decoder{p: p, ctx: p.evalContext(m.obj), sc: scopeJob}
-		job := &structs.Job{Name: name}
+		if m.obj != cty.NilVal {
+			ctx.Variables["sweep"] = m.obj
+		}
+		d := &decoder{p: p, ctx: ctx, sc: scopeJob}
+		job := &jobs[i]
+		job.Name = name
 		d.job(job, content)
 		if diags.HasErrors() {
 			return nil, append(diags, d.diags...)

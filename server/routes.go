@@ -19,7 +19,7 @@ import (
 func (s *Server) routes() []route {
 	rs := []route{
 		// Jobs.
-		{Method: "PUT", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "submit a job, or the members of a sweep, owned by the caller"},
+		{Method: "PUT", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "submit jobs owned by the caller: {\"job\": ...}, {\"jobs\": [...]} (a sweep's members written out) or {\"sweep\": {\"template\": JOB, \"members\": [{\"values\", \"changed\", \"changes\"}]}} (a sweep as one spec, expanded by the servers)"},
 		{Method: "POST", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "same as PUT /v1/jobs"},
 		{Method: "POST", Path: "/v1/jobs/plan", Cap: acl.User, handle: s.jobPlan, Doc: "dry run of a submission: where it would start, or why it would wait"},
 		{Method: "GET", Path: "/v1/jobs", Cap: acl.User, handle: s.jobList, Doc: "the jobs the caller may see (?all=true: finished ones too; ?array=ID: one sweep)"},

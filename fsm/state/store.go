@@ -129,13 +129,8 @@ func bumpIndex(txn *memdb.Txn, table string, index uint64) error {
 	return nil
 }
 
-// nextCounter returns the next value of a counter and stores it.
-func nextCounter(txn *memdb.Txn, name string) (uint64, error) {
-	return reserveCounter(txn, name, 1)
-}
-
 // reserveCounter takes the next n values of a counter at once (one write
-// where n calls of nextCounter would write n times) and returns the first.
+// for a submission of n jobs) and returns the first.
 func reserveCounter(txn *memdb.Txn, name string, n int) (uint64, error) {
 	raw, err := txn.First(tableCounters, "id", name)
 	if err != nil {
