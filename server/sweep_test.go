@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -105,7 +106,9 @@ func putJobs(t *testing.T, base, token, body string) (int, string) {
 // A bad sweep spec is refused with a message that says what is wrong, and
 // changes nothing.
 func TestSweepSpecBadInput(t *testing.T) {
-	s, cl := testServer(t, t.TempDir())
+	s, cl := testServer(t, t.TempDir(), func(c *Config) {
+		c.Audit.FlushInterval = time.Hour // no audit writes in the middle of a comparison
+	})
 	tmpl := `{"name":"lr","resources":{"cpu":1,"memory_bytes":1073741824},"task":{"command":"/bin/echo"}}`
 	// member i, changing the named fields (a JSON list) to changes.
 	member := func(i int, changed, changes string) string {
