@@ -473,3 +473,31 @@ func TestJobPlan(t *testing.T) {
 		t.Errorf("after three plans the agent has %d jobs (%v), want only the blocker", len(jobs), err)
 	}
 }
+
+// A batch script's --array is a sweep too, sent as one spec: each member
+// runs with its own SLURM_ARRAY_TASK_ID, and -json answers as for jobs.
+func TestSbatchArray(t *testing.T) {
+	a := startAgent(t, t.TempDir(), 2)
+	script := writeFile(t, t.TempDir(), "arr.sh", "#!/bin/bash\n#SBATCH --array=1-7:3\n#SBATCH -n 1\necho task $SLURM_ARRAY_TASK_ID\n")
+	var resp structs.JobRegisterResponse
+	if err := json.Unmarshal([]byte(a.mustNai("job", "run", "-json", script)), &resp); err != nil {
+		t.Fatal(err)
+	}
+	if len(resp.JobIDs) != 3 || resp.ArrayID != resp.JobIDs[0] {
+		t.Fatalf("nai job run -json of an array: %+v, want 3 jobs, the array's id the first", resp)
+	}
+	members := a.arrayMembers(resp.ArrayID)
+	if len(members) != 3 {
+		t.Fatalf("array %s has %d members, want 3", resp.ArrayID, len(members))
+	}
+	for i, m := range members {
+		j := a.waitJob(m.ID, 60*time.Second)
+		want := fmt.Sprint(1 + 3*i)
+		if j.Status != structs.JobComplete || j.ArrayIndex != i || j.SweepValues[structs.ArrayTaskIDKey] != want {
+			t.Errorf("member %d: %s (%s), index %d, values %v; want complete with task id %s", i, j.Status, j.Reason, j.ArrayIndex, j.SweepValues, want)
+		}
+		if logs := a.mustNai("job", "logs", j.ID); !strings.Contains(logs, "task "+want+"\n") {
+			t.Errorf("member %d logs %q, want task %s", i, logs, want)
+		}
+	}
+}
