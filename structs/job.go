@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,11 +49,37 @@ const (
 	DefaultMemory     = int64(1) << 30 // 1 GiB
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
-
 // ValidName reports whether s can name a job, dataset or model: letters,
-// digits, '.', '_' and '-', starting with a letter or digit.
-func ValidName(s string) bool { return len(s) <= MaxNameLen && nameRE.MatchString(s) }
+// digits, '.', '_' and '-', starting with a letter or digit (the regexp
+// ^[A-Za-z0-9][A-Za-z0-9._-]*$, checked by hand: every member of a sweep
+// is validated, three times on its way into the cluster).
+func ValidName(s string) bool {
+	if s == "" || len(s) > MaxNameLen || !alnum(s[0]) {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if c := s[i]; !alnum(c) && c != '.' && c != '_' && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+
+// validEnvKey reports whether k can name an environment variable:
+// ^[A-Za-z_][A-Za-z0-9_]*$.
+func validEnvKey(k string) bool {
+	if k == "" || (k[0] >= '0' && k[0] <= '9') {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; !alnum(c) && c != '_' {
+			return false
+		}
+	}
+	return true
+}
 
 // Job is one training run: what to run, what it needs, and where it is.
 // The first block is the spec a user writes; the second is the state the
@@ -396,14 +421,12 @@ func (t *Task) Validate() error {
 		return fmt.Errorf("task nproc_per_node %d is out of range: expected 0 to %d", t.NProcPerNode, MaxProcsPerNode)
 	}
 	for k := range t.Env {
-		if k == "" || !envKeyRE.MatchString(k) {
+		if !validEnvKey(k) {
 			return fmt.Errorf("task env key %q is invalid: expected letters, digits and '_', not starting with a digit", k)
 		}
 	}
 	return nil
 }
-
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // ArrayTaskIDKey is the sweep value that carries a Slurm array task id: a
 // converted `#SBATCH --array` becomes a sweep over it.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -211,6 +212,20 @@ func TestEqualValues(t *testing.T) {
 					t.Errorf("edits %d and %d, field %s: equalValues %v, DeepEqual %v", i, k, xv.Type().Field(f).Name, got, want)
 				}
 			}
+		}
+	}
+}
+
+// ValidName and validEnvKey are the regexps they replace.
+func TestNameCheckers(t *testing.T) {
+	nameRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	envRE := regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	for _, s := range []string{"", "a", "A9", "9a", "_a", ".a", "-a", "a.b_c-d", "a b", "a\n", "ä", "a/b", "a$", "LR_0", "lr-0", "0", strings.Repeat("x", MaxNameLen), strings.Repeat("x", MaxNameLen+1)} {
+		if got, want := ValidName(s), len(s) <= MaxNameLen && nameRE.MatchString(s); got != want {
+			t.Errorf("ValidName(%q) = %v, the regexp says %v", s, got, want)
+		}
+		if got, want := validEnvKey(s), envRE.MatchString(s); got != want {
+			t.Errorf("validEnvKey(%q) = %v, the regexp says %v", s, got, want)
 		}
 	}
 }
