@@ -32,6 +32,13 @@ func sweepFile(n int) []byte {
 
 // BenchmarkParseSweep1000 parses the 1000-member sweep that `nai job run`
 // submits in e2e's TestBench/Sweep1000.
+//
+// 2 shared cores, load 1.3-2 from other work: 14.9 ms, 11.7 MB, 199k
+// allocs when every member decoded the job body afresh; 4.5-6 ms, 3.9 MB,
+// 50k allocs with the member-independent values and bodies remembered,
+// lists of numbers printed without big.Float, one context and one block
+// of jobs. (What is left is per member: evaluating sweep.* references,
+// its values object, its env map, Validate; and range(1000) once.)
 func BenchmarkParseSweep1000(b *testing.B) {
 	src := sweepFile(1000)
 	opts := Options{Now: time.Unix(1e9, 0)}

@@ -245,6 +245,12 @@ func TestSweepSpecACL(t *testing.T) {
 // (client JSON, HTTP, the server's checks, raft, the store), as one spec
 // and as its members written out. Each submission is cancelled again so
 // that the queue stays the same.
+//
+// 2 shared cores, load ~1.6: spec 16-20 ms, 10 MB, 102k allocs (body 83
+// KB); jobs 31-32 ms, 16.7 MB, 148k allocs (body 435 KB). Of the spec's,
+// the handler takes ~10 ms (checks 2.5, raft apply 8 of which the store
+// ~5); the rest is the client's encoding, HTTP and the scheduler's pass
+// over the new members running beside it.
 func BenchmarkRegisterSweep1000(b *testing.B) {
 	_, cl := testServer(b, b.TempDir())
 	ctx := context.Background()

@@ -156,6 +156,10 @@ func TestSweepSpecCheck(t *testing.T) {
 
 // BenchmarkNewSweepSpec1000 writes a 1000-member sweep whose members differ
 // in an argument as one spec, as `nai job run` does before sending it.
+//
+// 2 shared cores, load ~1.4: 1.4-1.6 ms, 1.1 MB, 4k allocs. The same
+// comparison by reflect.DeepEqual took 3.9-4.2 ms on these members (and
+// ~16 ms on parsed ones under load, by the issue's profile).
 func BenchmarkNewSweepSpec1000(b *testing.B) {
 	members := sweepMembers(1000, nil)
 	b.ReportAllocs()
