@@ -37,10 +37,11 @@ func (j *Job) SetSweepMember(i, n, maxParallel int, values map[string]string) {
 // (without what makes it a member), and for each member its values and the
 // fields in which it differs from that template. A sweep whose members
 // differ only in an argument sends the job once and a few bytes per member,
-// where the members written out were the whole job each; and the members a
-// server expands from it share every field they do not change (the same
-// maps and slices), so a thousand pending members cost little more than
-// one job.
+// where the members written out were the whole job each (83 KB rather than
+// 435 KB for e2e's 1000-member sweep); and the members a server expands
+// from it share every field they do not change (the same maps and slices)
+// rather than holding a copy each. Each member still has its own Job, its
+// environment (its NAI_SWEEP_ values) and what it changes.
 type SweepSpec struct {
 	Template    *Job          `json:"template"`
 	Members     []SweepMember `json:"members"`
