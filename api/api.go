@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -251,9 +252,40 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint
 	return idx, nil
 }
 
+// LeaderHold is how long a request answered "not the leader" (nothing was
+// written: an election is under way) is sent again before its error is
+// returned, as Nomad and Consul servers hold RPCs through an election. A
+// failover takes well under a second with the default raft timing.
+var LeaderHold = 5 * time.Second
+
 // send sends a request with a body that can be sent again (or none): when
-// an address cannot be reached, the next one is tried.
+// an address cannot be reached, the next one is tried, and while the
+// servers elect a leader the request is sent again for up to LeaderHold.
 func (c *Client) send(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header) (*http.Response, error) {
+	var deadline time.Time
+	wait := 50 * time.Millisecond
+	for {
+		resp, err := c.sendOnce(ctx, method, path, body, ctype, hdr)
+		if err == nil || structs.CodeOf(err) != structs.CodeNotLeader || ctx.Err() != nil {
+			return resp, err
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(LeaderHold)
+		}
+		if time.Now().Add(wait).After(deadline) {
+			return nil, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Second)
+	}
+}
+
+// sendOnce is one try of send: each address in turn until one is reached.
+func (c *Client) sendOnce(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header) (*http.Response, error) {
 	var lastErr error
 	start := int(c.cur.Load())
 	for i := range c.addrs {

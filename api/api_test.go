@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -14,6 +15,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -410,5 +412,65 @@ func TestAddressFailover(t *testing.T) {
 		if _, err := api.New(api.Config{Address: bad}); err == nil || !strings.Contains(err.Error(), "invalid agent address") {
 			t.Errorf("address %q: %v, want invalid agent address", bad, err)
 		}
+	}
+}
+
+// An answer "not the leader" means nothing was written: the client sends
+// the request again while the servers elect one, for up to LeaderHold,
+// and then returns the error. Any other error is returned at once.
+func TestNotLeaderIsRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		notLeader int // answers "not the leader" before a real one
+		code      structs.ErrorCode
+		wantErr   structs.ErrorCode
+		wantCalls int
+	}{
+		{"elected after three tries", 3, structs.CodeNotLeader, "", 4},
+		{"never elected", 1000, structs.CodeNotLeader, structs.CodeNotLeader, -1},
+		{"unknown outcome is not retried", 1, structs.CodeUnavailable, structs.CodeUnavailable, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			var bodies sync.Map
+			hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				n := calls.Add(1)
+				b, _ := io.ReadAll(r.Body)
+				bodies.Store(n, string(b))
+				if int(n) <= tc.notLeader {
+					w.Header().Set("Content-Type", "application/json")
+					w.WriteHeader(http.StatusServiceUnavailable)
+					json.NewEncoder(w).Encode(structs.ErrorBody{Error: structs.NewError(tc.code, "no leader yet")})
+					return
+				}
+				json.NewEncoder(w).Encode(structs.JobRegisterResponse{JobIDs: []string{"7"}})
+			}))
+			defer hs.Close()
+			old := api.LeaderHold
+			api.LeaderHold = 400 * time.Millisecond
+			defer func() { api.LeaderHold = old }()
+			c := newClient(t, hs.URL, "")
+			resp, err := c.Register(context.Background(), &structs.Job{Name: "x"})
+			if structs.CodeOf(err) != tc.wantErr && !(tc.wantErr == "" && err == nil) {
+				t.Fatalf("err %v (code %s), want code %q", err, structs.CodeOf(err), tc.wantErr)
+			}
+			if tc.wantErr == "" && (resp == nil || len(resp.JobIDs) != 1 || resp.JobIDs[0] != "7") {
+				t.Errorf("answer %+v", resp)
+			}
+			got := int(calls.Load())
+			if tc.wantCalls >= 0 && got != tc.wantCalls {
+				t.Errorf("%d requests, want %d", got, tc.wantCalls)
+			}
+			if tc.wantCalls < 0 && (got < 3 || got > 8) {
+				t.Errorf("%d requests within a 400 ms hold, want a few (backoff from 50 ms)", got)
+			}
+			first, _ := bodies.Load(int32(1))
+			bodies.Range(func(k, v any) bool {
+				if v != first {
+					t.Errorf("request %v sent body %q, the first %q", k, v, first)
+				}
+				return true
+			})
+		})
 	}
 }

@@ -28,6 +28,17 @@ func (c *Client) QueueJSON(ctx context.Context, all bool) (io.ReadCloser, error)
 	return resp.Body, nil
 }
 
+// QueueTable streams the queue as `nai queue` prints it (text, the
+// servers' own rendering), for a caller that prints it as it is. The
+// caller closes the reader.
+func (c *Client) QueueTable(ctx context.Context, all bool) (io.ReadCloser, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/queue?view=table"+allParam(all), nil, "")
+	if err != nil {
+		return nil, fmt.Errorf("list queue: %w", err)
+	}
+	return resp.Body, nil
+}
+
 func allParam(all bool) string {
 	if all {
 		return "&all=true"

@@ -31,14 +31,15 @@ func benchPending5000(t *testing.T, b *bench) {
 	// Idle: settled for a few seconds after start.
 	time.Sleep(3 * time.Second)
 	srvIdle, clIdle := rssOf(t, srv.cmd.Process.Pid), rssOf(t, cl.cmd.Process.Pid)
+	srvAnon, clAnon := anonOf(t, srv.cmd.Process.Pid), anonOf(t, cl.cmd.Process.Pid)
 	srvRow := benchRow{figure: "server memory (RSS) idle", target: "<= 2x slurmctld",
-		nai: mib(srvIdle), load: load.String()}
+		nai: memText(srvIdle, srvAnon), load: load.String()}
 	clRow := benchRow{figure: "client agent memory (RSS) idle", target: "<= 3x slurmd",
-		nai: mib(clIdle), load: load.String()}
+		nai: memText(clIdle, clAnon), load: load.String()}
 	if b.slurm != nil {
-		srvRow.slurm, srvRow.ratio = mib(b.slurmIdleCtld), ratioText(float64(b.slurmIdleCtld)/float64(srvIdle))
+		srvRow.slurm, srvRow.ratio = memText(b.slurmIdleCtld, b.slurmIdleCtldAnon), memRatio(b.slurmIdleCtld, b.slurmIdleCtldAnon, srvIdle, srvAnon)
 		srvRow.met = yesNo(srvIdle <= 2*b.slurmIdleCtld)
-		clRow.slurm, clRow.ratio = mib(b.slurmIdleSlurm), ratioText(float64(b.slurmIdleSlurm)/float64(clIdle))
+		clRow.slurm, clRow.ratio = memText(b.slurmIdleSlurm, b.slurmIdleSlurmAnon), memRatio(b.slurmIdleSlurm, b.slurmIdleSlurmAnon, clIdle, clAnon)
 		clRow.met = yesNo(clIdle <= 3*b.slurmIdleSlurm)
 	}
 	b.rep.add(srvRow)
@@ -68,12 +69,12 @@ func benchPending5000(t *testing.T, b *bench) {
 		}
 	}
 	time.Sleep(2 * time.Second)
-	srvPending := rssOf(t, srv.cmd.Process.Pid)
+	srvPending, srvPendingAnon := rssOf(t, srv.cmd.Process.Pid), anonOf(t, srv.cmd.Process.Pid)
 	row := benchRow{figure: "server memory (RSS) with 5000 pending jobs", target: "<= 2x slurmctld",
-		nai: mib(srvPending), load: load.String()}
+		nai: memText(srvPending, srvPendingAnon), load: load.String()}
 	if b.slurm != nil {
-		ctld := rssOf(t, b.slurm.pid("slurmctld"))
-		row.slurm, row.ratio = mib(ctld), ratioText(float64(ctld)/float64(srvPending))
+		ctld, ctldAnon := rssOf(t, b.slurm.pid("slurmctld")), anonOf(t, b.slurm.pid("slurmctld"))
+		row.slurm, row.ratio = memText(ctld, ctldAnon), memRatio(ctld, ctldAnon, srvPending, srvPendingAnon)
 		row.met = yesNo(srvPending <= 2*ctld)
 	}
 	b.rep.add(row)

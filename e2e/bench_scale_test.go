@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,11 +110,16 @@ func benchScale(t *testing.T, b *bench) {
 	var submitLat []time.Duration
 	const batch = 1000
 	sub := l.api()
+	// A submission whose leader was lost while it committed may or may
+	// not have been written (the API says so); the run goes on without
+	// it and waits for the jobs known to be in (expect), reporting how
+	// many were in doubt. "Not the leader" answers the client retries.
+	expect, doubt := 0, 0
 	for i := 0; i < nJobs; i += batch {
 		n := min(batch, nJobs-i)
 		// At most 12,000 unfinished jobs: the queue stays short and the
 		// figure is the cluster's throughput, not a backlog's.
-		for int(sim.done.Load())+12000 < i+n {
+		for int(sim.done.Load())+12000 < expect+n {
 			time.Sleep(10 * time.Millisecond)
 		}
 		jobs := make([]*structs.Job, n)
@@ -122,13 +128,18 @@ func benchScale(t *testing.T, b *bench) {
 				Task: structs.Task{Command: "/bin/true"}}
 		}
 		s := time.Now()
-		if _, err := sub.Register(ctx, jobs...); err != nil {
+		if _, err := sub.Register(ctx, jobs...); structs.CodeOf(err) == structs.CodeUnavailable {
+			t.Logf("submit jobs %d-%d: %v", i, i+n, err)
+			doubt += n
+			continue
+		} else if err != nil {
 			t.Fatalf("submit jobs %d-%d: %v", i, i+n, err)
 		}
+		expect += n
 		submitLat = append(submitLat, time.Since(s))
 	}
 	submitted := time.Since(start)
-	waitFor(t, 30*time.Minute, "every job completes", func() bool { return int(sim.done.Load()) >= nJobs })
+	waitFor(t, 30*time.Minute, "every job completes", func() bool { return int(sim.done.Load()) >= expect })
 	took := time.Since(start)
 	close(stopSample)
 	<-sampled
@@ -156,8 +167,8 @@ func benchScale(t *testing.T, b *bench) {
 	sim.stop()
 
 	b.rep.add(benchRow{figure: fmt.Sprintf("%d simulated nodes x 8 GPUs, %d jobs: placements per second", nNodes, nJobs), target: ">= 2000/s",
-		nai: fmt.Sprintf("%.0f/s (%d placed in %.1f s; all done %.1f s after the first submission; submissions took %.1f s)",
-			rate, placed, last.Sub(first).Seconds(), took.Seconds(), submitted.Seconds()),
+		nai: fmt.Sprintf("%.0f/s (%d placed in %.1f s; all done %.1f s after the first submission; submissions took %.1f s%s)",
+			rate, placed, last.Sub(first).Seconds(), took.Seconds(), submitted.Seconds(), leaderNote(t, c, doubt)),
 		met: yesNo(rate >= 2000), load: load.String()})
 	b.rep.add(benchRow{figure: "  leader during that run", target: "-",
 		nai: fmt.Sprintf("%.2f cores (followers %.2f, the simulated nodes %.2f), RSS max %s; p99 latency: node reports %.0f ms (p50 %.0f, %d), 1000-job submissions %.0f ms (p50 %.0f)",
@@ -169,6 +180,20 @@ func benchScale(t *testing.T, b *bench) {
 	b.rep.add(benchRow{figure: fmt.Sprintf("server memory after %d finished jobs (job GC)", nJobs), target: "flat",
 		nai: fmt.Sprintf("heap %s before, %s after (RSS %s, %s)", mib(heapIdle), mib(heapAfter), mib(rssIdle), mib(rssAfter)),
 		met: yesNo(heapAfter <= heapIdle+heapIdle/2+(4<<20)), load: load.String()})
+}
+
+// leaderNote says, when it happened, that the leadership moved during the
+// run and how many jobs were in doubt for it.
+func leaderNote(t *testing.T, c *testCluster, doubt int) string {
+	t.Helper()
+	changes := 0
+	for _, a := range c.servers {
+		changes += strings.Count(a.logs.String(), "became raft leader")
+	}
+	if changes <= 1 && doubt == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; %d leader elections on this loaded machine, %d jobs in doubt and left out", changes, doubt)
 }
 
 func envInt(t *testing.T, name string, def int) int {

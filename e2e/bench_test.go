@@ -42,6 +42,8 @@ type bench struct {
 	slurmSeqRate   float64 // sbatch calls per second, one after another
 	slurmIdleCtld  int64   // slurmctld's RSS before any job, bytes
 	slurmIdleSlurm int64   // slurmd's
+	// Their private memory (RssAnon) then.
+	slurmIdleCtldAnon, slurmIdleSlurmAnon int64
 }
 
 // TestBench runs every figure in one invocation. A figure alone:
@@ -55,6 +57,8 @@ func TestBench(t *testing.T) {
 		time.Sleep(2 * time.Second)
 		b.slurmIdleCtld = rssOf(t, b.slurm.pid("slurmctld"))
 		b.slurmIdleSlurm = rssOf(t, b.slurm.pid("slurmd"))
+		b.slurmIdleCtldAnon = anonOf(t, b.slurm.pid("slurmctld"))
+		b.slurmIdleSlurmAnon = anonOf(t, b.slurm.pid("slurmd"))
 	}
 	b.rep = newBenchReport(b.slurm != nil)
 	for _, f := range []struct {

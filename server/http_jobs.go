@@ -15,6 +15,7 @@ import (
 	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -391,10 +392,14 @@ func (s *Server) queueList(w http.ResponseWriter, r *request) error {
 		out = out[:f.limit]
 	}
 	w.Header().Set(structs.TotalHeader, strconv.Itoa(total))
-	w.Header().Set("Content-Type", "application/json")
 	if idx > 0 {
 		w.Header().Set(structs.IndexHeader, strconv.FormatUint(idx, 10))
 	}
+	if f.table {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		return jobtext.QueueTable(w, out, time.Now())
+	}
+	w.Header().Set("Content-Type", "application/json")
 	return s.encs.writeList(w, out, f.enc)
 }
 
@@ -406,6 +411,9 @@ type queueFilter struct {
 	// enc is how each job is written: ?view=row sends queue rows
 	// (structs.JobRow), ?pretty=true whole jobs indented.
 	enc encKind
+	// table (?view=table) writes the queue as `nai queue` prints it,
+	// as text: the CLI copies it instead of decoding every job.
+	table bool
 }
 
 func queueFilterOf(r *http.Request) (queueFilter, error) {
@@ -422,18 +430,20 @@ func queueFilterOf(r *http.Request) (queueFilter, error) {
 	case "":
 	case "row":
 		f.enc = encRow
+	case "table":
+		f.table = true
 	default:
-		return f, structs.NewError(structs.CodeInvalid, "view %q is unknown: expected row (the fields of a queue row) or none (whole jobs)", v)
+		return f, structs.NewError(structs.CodeInvalid, "view %q is unknown: expected row (the fields of a queue row), table (the queue as text) or none (whole jobs)", v)
 	}
 	switch v := q.Get("pretty"); v {
 	case "", "false":
 	case "true":
-		if f.enc == encRow {
-			return f, structs.NewError(structs.CodeInvalid, "pretty=true writes whole jobs: give it without view=row")
+		if f.enc == encRow || f.table {
+			return f, structs.NewError(structs.CodeInvalid, "pretty=true writes whole jobs: give it without view=%s", q.Get("view"))
 		}
 		f.enc = encPretty
 	default:
-		return f, structs.NewError(structs.CodeInvalid, "pretty %q is not true or false", v)
+		return f, structs.NewError(structs.CodeInvalid, "pretty %q: expected true or false", v)
 	}
 	for _, p := range []struct {
 		name string

@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -66,6 +69,18 @@ func TestQueueEncodings(t *testing.T) {
 				t.Errorf("row %d = %+v, want %+v", i, rows[i], want)
 			}
 		}
+		// The table as `nai queue` prints it: a header, then one line
+		// per job in the same order, its state and reason in it.
+		lines := strings.Split(strings.TrimSuffix(string(get("?all=true&view=table")), "\n"), "\n")
+		if len(lines) != len(jobs)+1 || !strings.HasPrefix(lines[0], "ID ") || !strings.HasSuffix(lines[0], "REASON") {
+			t.Fatalf("?view=table:\n%s", strings.Join(lines, "\n"))
+		}
+		for i, j := range jobs {
+			f := strings.Fields(lines[i+1])
+			if len(f) < 8 || f[0] != j.ID || f[3] != string(j.Status) || !strings.Contains(lines[i+1], jobtext.QueueReason(j, time.Now())) {
+				t.Errorf("table line %d %q does not show job %s (%s, %q)", i+1, lines[i+1], j.ID, j.Status, jobtext.QueueReason(j, time.Now()))
+			}
+		}
 	}
 	// The scheduler writes why each job waits; compare once it has.
 	settled := func() bool {
@@ -88,13 +103,16 @@ func TestQueueEncodings(t *testing.T) {
 	check(structs.JobCancelled)
 
 	t.Run("bad view", func(t *testing.T) {
-		resp, err := http.Get(c.Address() + "/v1/queue?view=table")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("?view=table: %s, want 400", resp.Status)
+		for _, q := range []string{"?view=tabel", "?view=table&pretty=true", "?view=row&pretty=true", "?pretty=yes"} {
+			resp, err := http.Get(c.Address() + "/v1/queue" + q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), "expected") && !strings.Contains(string(b), "without view") {
+				t.Errorf("%s: %s %s, want 400 saying what is expected", q, resp.Status, b)
+			}
 		}
 	})
 }

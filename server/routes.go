@@ -31,7 +31,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/jobs/{id}/outputs", Cap: acl.User, stream: s.jobOutputs, Doc: "the tar+gzip archive of what the job left in NAI_OUTPUT_DIR"},
 		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values (?all=true: the full history)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/priority", Cap: acl.User, handle: s.jobPriority, Doc: "the priority factors of a pending job"},
-		{Method: "GET", Path: "/v1/queue", Cap: acl.User, stream: s.queueList, Doc: "running and pending jobs in scheduling order (?all=true adds finished ones; ?user= ?group= ?queue= ?state= filter; ?offset= ?limit= page, X-Nai-Total; ?view=row: queue rows only; ?pretty=true: indented; blocking with ?index=&wait=)"},
+		{Method: "GET", Path: "/v1/queue", Cap: acl.User, stream: s.queueList, Doc: "running and pending jobs in scheduling order (?all=true adds finished ones; ?user= ?group= ?queue= ?state= filter; ?offset= ?limit= page, X-Nai-Total; ?view=row: queue rows only; ?view=table: the table `nai queue` prints, as text; ?pretty=true: indented; blocking with ?index=&wait=)"},
 		{Method: "GET", Path: "/v1/queue/priority", Cap: acl.User, handle: s.queuePriority, Doc: "the priority factors of every pending job the caller may see"},
 
 		// Nodes.

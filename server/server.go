@@ -410,8 +410,15 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 	start := time.Now()
 	fut := s.raft.Apply(b, s.cfg.ApplyTimeout)
 	if err := fut.Error(); err != nil {
-		if errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) {
-			return nil, 0, structs.NewError(structs.CodeNotLeader, "this server is not the raft leader (leader: %s)", s.LeaderAddr())
+		// Not the leader: nothing was written, and the caller may send
+		// the request again (the API client does, for a while). Lost
+		// leadership with the entry in flight is another matter: the new
+		// leader may or may not hold it, so the caller must look first.
+		if errors.Is(err, raft.ErrNotLeader) {
+			return nil, 0, structs.NewError(structs.CodeNotLeader, "this server is not the raft leader (leader: %s); nothing was written", s.LeaderAddr())
+		}
+		if errors.Is(err, raft.ErrLeadershipLost) {
+			return nil, 0, structs.NewError(structs.CodeUnavailable, "the raft leader changed while this write was being committed: it may or may not have taken effect; look before sending it again")
 		}
 		return nil, 0, fmt.Errorf("raft apply: %w", err)
 	}

@@ -10,9 +10,12 @@ import (
 type ErrorCode string
 
 const (
-	CodeNotFound    ErrorCode = "not_found"
-	CodeInvalid     ErrorCode = "invalid"
-	CodeConflict    ErrorCode = "conflict"
+	CodeNotFound ErrorCode = "not_found"
+	CodeInvalid  ErrorCode = "invalid"
+	CodeConflict ErrorCode = "conflict"
+	// CodeNotLeader: the server that took a write is not the raft
+	// leader, or none is elected yet, and nothing was written: the same
+	// request may be sent again (the API client does, for a while).
 	CodeNotLeader   ErrorCode = "not_leader"
 	CodeUnavailable ErrorCode = "unavailable"
 	CodeInternal    ErrorCode = "internal"

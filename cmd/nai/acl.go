@@ -16,6 +16,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -322,7 +323,7 @@ func groupList(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tMEMBERS\tPERSONAL\tDESCRIPTION")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", g.Name, len(g.Members), g.Personal, orDash(g.Description))
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", g.Name, len(g.Members), g.Personal, jobtext.OrDash(g.Description))
 	}
 	return tw.Flush()
 }
@@ -541,7 +542,7 @@ func tokenList(c *cli.Context) error {
 		if !t.ExpirationTime.IsZero() {
 			exp = fmtTime(t.ExpirationTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.AccessorID, orDash(t.Name), orDash(t.User), listOr(t.Policies, "-"), exp, fmtTime(t.CreateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.AccessorID, jobtext.OrDash(t.Name), jobtext.OrDash(t.User), listOr(t.Policies, "-"), exp, fmtTime(t.CreateTime))
 	}
 	return tw.Flush()
 }
@@ -582,7 +583,7 @@ func tokenSelf(c *cli.Context) error {
 		if !t.ExpirationTime.IsZero() {
 			exp = fmtTime(t.ExpirationTime)
 		}
-		fmt.Fprintf(tw, "Accessor\t%s\nName\t%s\nExpires\t%s\n", t.AccessorID, orDash(t.Name), exp)
+		fmt.Fprintf(tw, "Accessor\t%s\nName\t%s\nExpires\t%s\n", t.AccessorID, jobtext.OrDash(t.Name), exp)
 	}
 	if w.User != nil {
 		fmt.Fprintf(tw, "Unix account\t%s\nGroups\t%s\n", w.User.Account(), roleList(w.Groups))
@@ -647,7 +648,7 @@ func operatorAudit(c *cli.Context) error {
 			}
 			result += " " + msg
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), orDash(who), e.Method, e.Path, orDash(e.Object), result)
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), jobtext.OrDash(who), e.Method, e.Path, jobtext.OrDash(e.Object), result)
 	}
 	return tw.Flush()
 }

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -39,7 +40,7 @@ func formatArrayStatus(w io.Writer, members []*structs.Job, now time.Time) error
 	for _, st := range order {
 		if idx := byState[st]; len(idx) > 0 {
 			slices.Sort(idx)
-			fmt.Fprintf(w, "%s_[%s]  %s\n", arrayID, ranges(idx), st)
+			fmt.Fprintf(w, "%s_[%s]  %s\n", arrayID, jobtext.Ranges(idx), st)
 		}
 	}
 	fmt.Fprintln(w)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,33 +13,6 @@ import (
 
 // The formatters in this package take "now" as an argument and read no
 // clock, so their output is fixed for fixed input (golden tests).
-
-// shortID is the first 8 characters of a long id (node ids are UUIDs).
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
-
-// clock formats a duration the way squeue's TIME column does:
-// M:SS, H:MM:SS, or D-HH:MM:SS.
-func clock(d time.Duration) string {
-	if d < 0 {
-		d = 0
-	}
-	s := int64(d / time.Second)
-	days, s := s/86400, s%86400
-	h, s := s/3600, s%3600
-	m, s := s/60, s%60
-	switch {
-	case days > 0:
-		return fmt.Sprintf("%d-%02d:%02d:%02d", days, h, m, s)
-	case h > 0:
-		return fmt.Sprintf("%d:%02d:%02d", h, m, s)
-	}
-	return fmt.Sprintf("%d:%02d", m, s)
-}
 
 // human formats a duration for sentences, to the second below an hour,
 // to the minute below a day, else to the hour: "42s", "5m3s", "2h5m", "3d4h".
@@ -80,21 +52,6 @@ func stamp(t, now time.Time) string {
 	return s + " (" + human(now.Sub(t)) + " ago)"
 }
 
-// shortTime is a compact time for table cells: "15:04" today, else with
-// the date.
-func shortTime(t, now time.Time) string {
-	t = t.In(now.Location())
-	ny, nm, nd := now.Date()
-	y, m, d := t.Date()
-	switch {
-	case y == ny && m == nm && d == nd:
-		return t.Format("15:04")
-	case y == ny:
-		return t.Format("Jan 2 15:04")
-	}
-	return t.Format("2006-01-02 15:04")
-}
-
 func gpuList(gpus []int) string {
 	if len(gpus) == 0 {
 		return "-"
@@ -106,80 +63,7 @@ func gpuList(gpus []int) string {
 	return strings.Join(s, ",")
 }
 
-// ranges folds sorted-or-not indices into "0-3,5,7-8".
-func ranges(idx []int) string {
-	idx = slices.Clone(idx)
-	slices.Sort(idx)
-	idx = slices.Compact(idx)
-	var parts []string
-	for i := 0; i < len(idx); {
-		j := i
-		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
-			j++
-		}
-		if j == i {
-			parts = append(parts, strconv.Itoa(idx[i]))
-		} else {
-			parts = append(parts, fmt.Sprintf("%d-%d", idx[i], idx[j]))
-		}
-		i = j + 1
-	}
-	return strings.Join(parts, ",")
-}
-
 func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
-// nodeLabel names the node a job runs on, by name when the server gave one.
-func nodeLabel(j *structs.Job) string {
-	switch {
-	case j.NodeName != "":
-		return j.NodeName
-	case j.NodeID != "":
-		return shortID(j.NodeID)
-	}
-	return "-"
-}
-
-// gpuRequest is the GPUS cell: the count per node, "NxG" for a gang.
-func gpuRequest(r structs.Resources) string {
-	if r.Nodes > 1 {
-		return fmt.Sprintf("%dx%d", r.Nodes, r.GPU.Count)
-	}
-	return strconv.Itoa(r.GPU.Count)
-}
-
-// exitSummary says how a finished job ended: "exit code 3",
-// "oom-killed (exit code 137)", "cancelled", or the server's reason.
-func exitSummary(j *structs.Job) string {
-	code := ""
-	if j.ExitCode != nil {
-		code = fmt.Sprintf("exit code %d", *j.ExitCode)
-	}
-	switch {
-	case j.ExitReason == "" || j.ExitReason == structs.ExitExited:
-		if code != "" {
-			return code
-		}
-	case code != "":
-		return fmt.Sprintf("%s (%s)", j.ExitReason, code)
-	default:
-		return string(j.ExitReason)
-	}
-	return j.Reason
-}
-
-// runtime is how long the job has run (so far, or in all).
-func runtime(j *structs.Job, now time.Time) (time.Duration, bool) {
-	switch {
-	case j.StartTime.IsZero():
-		return 0, false
-	case !j.EndTime.IsZero():
-		return j.EndTime.Sub(j.StartTime), true
-	case j.Status == structs.JobRunning:
-		return now.Sub(j.StartTime), true
-	}
-	return 0, false
-}
 
 // jobExitCode is what `nai job run` exits with once the job has ended.
 func jobExitCode(j *structs.Job) int {

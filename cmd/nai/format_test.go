@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -108,7 +109,7 @@ func TestFormatQueue(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := formatQueue(&b, tc.jobs, now); err != nil {
+			if err := jobtext.QueueTable(&b, tc.jobs, now); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, tc.name, b.Bytes())

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -89,8 +90,8 @@ func TestDurations(t *testing.T) {
 		{72 * time.Hour, "3-00:00:00", "3d"},
 	}
 	for _, tc := range tests {
-		if got := clock(tc.d); got != tc.clock {
-			t.Errorf("clock(%v) = %q, want %q", tc.d, got, tc.clock)
+		if got := jobtext.Clock(tc.d); got != tc.clock {
+			t.Errorf("jobtext.Clock(%v) = %q, want %q", tc.d, got, tc.clock)
 		}
 		if got := human(tc.d); got != tc.human {
 			t.Errorf("human(%v) = %q, want %q", tc.d, got, tc.human)
@@ -108,8 +109,8 @@ func TestRanges(t *testing.T) {
 		{[]int{9, 0, 1, 2, 5, 7, 8, 8}, "0-2,5,7-9"},
 	}
 	for _, tc := range tests {
-		if got := ranges(tc.in); got != tc.want {
-			t.Errorf("ranges(%v) = %q, want %q", tc.in, got, tc.want)
+		if got := jobtext.Ranges(tc.in); got != tc.want {
+			t.Errorf("jobtext.Ranges(%v) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }

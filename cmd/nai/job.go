@@ -13,6 +13,7 @@ import (
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/internal/archive"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
@@ -408,9 +409,9 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 	kv := newKV(w)
 	kv.add("ID", j.ID)
 	kv.add("Name", j.Name)
-	kv.add("User", orDash(j.User))
+	kv.add("User", jobtext.OrDash(j.User))
 	kv.addIf("Group", j.Group)
-	kv.add("Queue", orDash(j.Queue))
+	kv.add("Queue", jobtext.OrDash(j.Queue))
 	kv.add("Priority", fmt.Sprint(j.Priority))
 	kv.add("Status", string(j.Status))
 	kv.addIf("Reason", j.Reason)
@@ -428,7 +429,7 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 		kv.add("Time limit", human(j.TimeLimit.D()))
 	}
 	if j.NodeID != "" || j.NodeName != "" {
-		kv.add("Node", nodeLabel(j))
+		kv.add("Node", jobtext.NodeLabel(j))
 		kv.add("GPUs", gpuList(j.GPUs))
 	}
 	if j.Attempt > 1 {
@@ -441,11 +442,11 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 	if !j.EndTime.IsZero() {
 		kv.add("Ended", stamp(j.EndTime, now))
 	}
-	if d, ok := runtime(j, now); ok {
+	if d, ok := jobtext.Runtime(j, now); ok {
 		kv.add("Runtime", human(d))
 	}
 	if j.Status.Terminal() {
-		kv.add("Exit", orDash(exitSummary(j)))
+		kv.add("Exit", jobtext.OrDash(jobtext.ExitSummary(j)))
 	}
 	if j.OutputDigest != "" {
 		kv.add("Outputs", fmt.Sprintf("%s (%s)", structs.FormatSize(j.OutputSize), shortDigest(j.OutputDigest)))
@@ -462,15 +463,15 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 			cs := a.ClientStatus
 			node := a.NodeName
 			if node == "" {
-				node = shortID(a.NodeID)
+				node = jobtext.ShortID(a.NodeID)
 			}
 			exit := "-"
 			if cs.ExitCode != nil || cs.ExitReason != "" {
-				exit = exitSummary(&structs.Job{ExitCode: cs.ExitCode, ExitReason: cs.ExitReason})
+				exit = jobtext.ExitSummary(&structs.Job{ExitCode: cs.ExitCode, ExitReason: cs.ExitReason})
 			}
 			started, took := "-", "-"
 			if !cs.StartTime.IsZero() {
-				started = shortTime(cs.StartTime, now)
+				started = jobtext.ShortTime(cs.StartTime, now)
 				end := cs.EndTime
 				if end.IsZero() {
 					end = now
@@ -482,7 +483,7 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 				mem = structs.FormatSize(cs.Usage.MaxMemoryBytes)
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				a.Attempt, a.ID, orDash(node), gpuList(a.GPUs), orDash(string(cs.Status)), exit, started, took, mem)
+				a.Attempt, a.ID, jobtext.OrDash(node), gpuList(a.GPUs), jobtext.OrDash(string(cs.Status)), exit, started, took, mem)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

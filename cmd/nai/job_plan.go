@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -175,7 +176,7 @@ func placementNode(p structs.Placement) string {
 	if p.NodeName != "" {
 		return p.NodeName
 	}
-	return shortID(p.NodeID)
+	return jobtext.ShortID(p.NodeID)
 }
 
 // gpuWords is "GPUs 0,1", "GPU 3" or "no GPUs".

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 )
@@ -204,7 +205,7 @@ func describeChange(prev, cur *structs.Job, now time.Time) []string {
 			line += ": " + cur.Reason
 		}
 		if !cur.EstimatedStart.IsZero() {
-			line += " (estimated start " + shortTime(cur.EstimatedStart, now) + ")"
+			line += " (estimated start " + jobtext.ShortTime(cur.EstimatedStart, now) + ")"
 		}
 		return []string{line}
 	case structs.JobRunning:
@@ -217,7 +218,7 @@ func describeChange(prev, cur *structs.Job, now time.Time) []string {
 		} else if len(cur.GPUs) > 1 {
 			gpus = "GPUs " + gpuList(cur.GPUs)
 		}
-		return []string{fmt.Sprintf("job %s running on node %s (%s)", cur.ID, nodeLabel(cur), gpus)}
+		return []string{fmt.Sprintf("job %s running on node %s (%s)", cur.ID, jobtext.NodeLabel(cur), gpus)}
 	}
 	return nil
 }
@@ -226,11 +227,11 @@ func describeChange(prev, cur *structs.Job, now time.Time) []string {
 func summaryLine(j *structs.Job, now time.Time) string {
 	s := fmt.Sprintf("job %s %s", j.ID, j.Status)
 	if j.Status != structs.JobComplete {
-		if d := exitSummary(j); d != "" && d != string(j.Status) {
+		if d := jobtext.ExitSummary(j); d != "" && d != string(j.Status) {
 			s += ": " + d
 		}
 	}
-	if d, ok := runtime(j, now); ok {
+	if d, ok := jobtext.Runtime(j, now); ok {
 		s += " after " + human(d)
 	}
 	return s

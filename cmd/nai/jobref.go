@@ -11,6 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -63,7 +64,7 @@ func noMemberError(arr string, idx int, members []*structs.Job) error {
 	for _, m := range members {
 		have = append(have, m.ArrayIndex)
 	}
-	return structs.NewError(structs.CodeNotFound, "job array %s has no member %d (members %s)", arr, idx, ranges(have))
+	return structs.NewError(structs.CodeNotFound, "job array %s has no member %d (members %s)", arr, idx, jobtext.Ranges(have))
 }
 
 // refArg reads the one positional argument of a job command, a job id or
@@ -254,7 +255,7 @@ func tokenLabel(t *structs.Token) string {
 	if t.Name != "" {
 		return t.Name
 	}
-	return "accessor " + shortID(t.AccessorID)
+	return "accessor " + jobtext.ShortID(t.AccessorID)
 }
 
 // checkUsersKnown is the check for clusters without ACLs, which keep no

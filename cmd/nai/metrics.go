@@ -13,6 +13,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -159,7 +160,7 @@ func formatMemberMetrics(w io.Writer, rows []memberMetrics, ms *metricSort) erro
 	for _, r := range rows {
 		cells := []string{r.Member, string(r.Status)}
 		for _, k := range valueKeys {
-			cells = append(cells, orDash(r.Values[k]))
+			cells = append(cells, jobtext.OrDash(r.Values[k]))
 		}
 		for _, k := range keys {
 			v, ok := r.Metrics[k]

@@ -8,6 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -97,7 +98,7 @@ func formatNodeList(w io.Writer, nodes []*structs.Node) error {
 	fmt.Fprintln(tw, "ID\tNAME\tSTATUS\tELIGIBLE\tGPUS\tCPU\tMEMORY")
 	for _, n := range nodes {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%d/%d\t%s\t%s\n",
-			shortID(n.ID), n.Name, nodeState(n), n.Eligible, freeGPUs(n), len(n.GPUs),
+			jobtext.ShortID(n.ID), n.Name, nodeState(n), n.Eligible, freeGPUs(n), len(n.GPUs),
 			formatFloat(n.CPU), structs.FormatSize(n.MemoryBytes))
 	}
 	return tw.Flush()
@@ -119,7 +120,7 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 		}
 		kv.add("Drain deadline", deadline)
 	}
-	kv.add("HTTP address", orDash(n.HTTPAddr))
+	kv.add("HTTP address", jobtext.OrDash(n.HTTPAddr))
 	kv.add("CPU", formatFloat(n.CPU)+" cores")
 	kv.add("Memory", structs.FormatSize(n.MemoryBytes))
 	kv.add("GPUs", fmt.Sprintf("%d free of %d", freeGPUs(n), len(n.GPUs)))
@@ -163,7 +164,7 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 		}
 		used, util := gpuUse(g)
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			g.Index, g.UUID, model, structs.FormatSize(g.MemoryBytes), used, util, healthy, gpuList(g.NVLinkPeers), orDash(g.JobID))
+			g.Index, g.UUID, model, structs.FormatSize(g.MemoryBytes), used, util, healthy, gpuList(g.NVLinkPeers), jobtext.OrDash(g.JobID))
 	}
 	return tw.Flush()
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -95,7 +96,7 @@ func nodeEligibility(c *cli.Context) error {
 
 // formatDrainResult says what the drain request did to the node.
 func formatDrainResult(w io.Writer, n *structs.Node, enabled bool, now time.Time) error {
-	name := fmt.Sprintf("node %s (%s)", n.Name, shortID(n.ID))
+	name := fmt.Sprintf("node %s (%s)", n.Name, jobtext.ShortID(n.ID))
 	var err error
 	switch {
 	case !enabled:
@@ -111,7 +112,7 @@ func formatDrainResult(w io.Writer, n *structs.Node, enabled bool, now time.Time
 }
 
 func formatEligibility(w io.Writer, n *structs.Node) error {
-	name := fmt.Sprintf("node %s (%s)", n.Name, shortID(n.ID))
+	name := fmt.Sprintf("node %s (%s)", n.Name, jobtext.ShortID(n.ID))
 	if n.Eligible {
 		_, err := fmt.Fprintf(w, "%s is eligible: new work may be placed on it\n", name)
 		return err

@@ -23,6 +23,7 @@ import (
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/internal/archive"
 	"github.com/nai-project/nai/internal/ignore"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 )
@@ -318,7 +319,7 @@ func formatPlugin(w io.Writer, a *structs.Artifact, v *structs.ArtifactVersion, 
 	}
 	k.add("Owner", owner)
 	k.add("Content", fmt.Sprintf("%s (%s, %s)", shortDigest(v.Digest), plural(v.Files, "file"), structs.FormatSize(v.Size)))
-	k.add("Installed", stamp(v.CreateTime, now)+" by "+orDash(v.CreatedBy))
+	k.add("Installed", stamp(v.CreateTime, now)+" by "+jobtext.OrDash(v.CreatedBy))
 	if err := k.flush(); err != nil {
 		return err
 	}
@@ -349,7 +350,7 @@ func formatPlugin(w io.Writer, a *structs.Artifact, v *structs.ArtifactVersion, 
 		if len(x.UsedBy) > 0 {
 			used = strings.Join(x.UsedBy, ",")
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Version, release, shortDigest(x.Digest), structs.FormatSize(x.Size), stamp(x.CreateTime, now), orDash(x.CreatedBy), used)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", x.Version, release, shortDigest(x.Digest), structs.FormatSize(x.Size), stamp(x.CreateTime, now), jobtext.OrDash(x.CreatedBy), used)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

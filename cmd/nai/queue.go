@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"text/template"
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -62,9 +61,14 @@ func queueAction(c *cli.Context) error {
 	}
 	all := c.Bool("all") || filter.wantsFinished()
 	plain := tmpl == nil && !c.Bool("explain")
-	if plain && c.Bool("json") && filter.empty() {
-		// The servers write the list as it is printed: copy it.
-		return copyQueueJSON(c, cl, all)
+	if plain && filter.empty() {
+		// The servers write the list or the table as it is printed:
+		// copy it. A server of an older release refuses the view (and
+		// wrote nothing): then the jobs are fetched and printed here.
+		err := copyQueue(c, cl, all, c.Bool("json"))
+		if structs.CodeOf(err) != structs.CodeInvalid {
+			return err
+		}
 	}
 	var jobs []*structs.Job
 	if plain && !c.Bool("json") {
@@ -105,14 +109,18 @@ func queueAction(c *cli.Context) error {
 		fmt.Fprintln(c.App.ErrWriter, "No jobs match.")
 		return nil
 	}
-	return formatQueue(c.App.Writer, jobs, time.Now())
+	return jobtext.QueueTable(c.App.Writer, jobs, time.Now())
 }
 
-// copyQueueJSON prints the queue as the servers write it with
-// ?pretty=true: the jobs indented as printJSON would, without decoding and
-// encoding thousands of them here.
-func copyQueueJSON(c *cli.Context, cl *api.Client, all bool) error {
-	body, err := cl.QueueJSON(c.Context, all)
+// copyQueue prints the queue as the servers write it: with -json the
+// jobs indented as printJSON would (?pretty=true), else the table
+// (?view=table), without decoding and encoding thousands of jobs here.
+func copyQueue(c *cli.Context, cl *api.Client, all, asJSON bool) error {
+	get := cl.QueueTable
+	if asJSON {
+		get = cl.QueueJSON
+	}
+	body, err := get(c.Context, all)
 	if err != nil {
 		return err
 	}
@@ -163,95 +171,4 @@ func formatJobsTemplate(w io.Writer, t *template.Template, jobs []*structs.Job) 
 	}
 	_, err := w.Write(b.Bytes())
 	return err
-}
-
-// queueRow is one line of the queue: a job, or pending members of one
-// sweep folded together like Slurm's 123_[4-9].
-type queueRow struct {
-	job     *structs.Job
-	members []int // array indices folded into this row; nil for a single job
-}
-
-// foldQueue folds consecutive pending members of the same array that wait
-// for the same reason into one row; running and finished members keep
-// their own rows.
-func foldQueue(jobs []*structs.Job) []queueRow {
-	var rows []queueRow
-	for _, j := range jobs {
-		if j.ArrayID != "" && j.Status == structs.JobPending && len(rows) > 0 {
-			last := &rows[len(rows)-1]
-			p := last.job
-			if p.ArrayID == j.ArrayID && p.Status == structs.JobPending && p.Reason == j.Reason {
-				if last.members == nil {
-					last.members = []int{p.ArrayIndex}
-				}
-				last.members = append(last.members, j.ArrayIndex)
-				continue
-			}
-		}
-		rows = append(rows, queueRow{job: j})
-	}
-	return rows
-}
-
-// formatQueue writes the squeue-like table. TIME is how long a running job
-// has run, how long a pending one has waited, or a finished one's runtime.
-func formatQueue(w io.Writer, jobs []*structs.Job, now time.Time) error {
-	// tabwriter writes each cell on its own: buffer, or a queue of
-	// thousands of jobs is tens of thousands of write calls.
-	bw := bufio.NewWriterSize(w, 64<<10)
-	tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tNAME\tUSER\tSTATE\tGPUS\tNODE\tTIME\tREASON")
-	for _, r := range foldQueue(jobs) {
-		j := r.job
-		id := j.ID
-		if r.members != nil {
-			id = fmt.Sprintf("%s_[%s]", j.ArrayID, ranges(r.members))
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-			id, j.Name, orDash(j.User), j.Status, gpuRequest(j.Resources), nodeLabel(j),
-			queueTime(j, now), queueReason(j, now))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return bw.Flush()
-}
-
-func queueTime(j *structs.Job, now time.Time) string {
-	switch {
-	case j.Status == structs.JobPending && !j.SubmitTime.IsZero():
-		return clock(now.Sub(j.SubmitTime))
-	case j.Status == structs.JobRunning && j.StartTime.IsZero():
-		return clock(0) // placed, not started yet
-	}
-	if d, ok := runtime(j, now); ok {
-		return clock(d)
-	}
-	return "-"
-}
-
-func queueReason(j *structs.Job, now time.Time) string {
-	switch {
-	case j.Status == structs.JobPending:
-		r := j.Reason
-		if !j.EstimatedStart.IsZero() {
-			est := "est. start " + shortTime(j.EstimatedStart, now)
-			if r == "" {
-				return est
-			}
-			r += " (" + est + ")"
-		}
-		return orDash(r)
-	case j.Status.Terminal():
-		return orDash(exitSummary(j))
-	}
-	return "-"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

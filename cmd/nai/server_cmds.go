@@ -9,6 +9,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/structs"
 )
@@ -237,7 +238,7 @@ func formatAgentInfo(w io.Writer, s *structs.AgentSelf, now time.Time) error {
 	row("Raft", s.RaftAddr)
 	if s.RaftState != "" {
 		row("Raft state", s.RaftState)
-		row("Leader", fmt.Sprintf("%t (leader at %s)", s.Leader, orDash(s.LeaderAddr)))
+		row("Leader", fmt.Sprintf("%t (leader at %s)", s.Leader, jobtext.OrDash(s.LeaderAddr)))
 		row("Raft index", fmt.Sprintf("%d (state %d)", s.RaftLastIndex, s.StateIndex))
 	}
 	row("Cluster id", s.ClusterID)

@@ -15,6 +15,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -190,7 +191,7 @@ func replicaSummary(s *structs.Service) string {
 		parts = append(parts, fmt.Sprintf("replica %d (%s): %s", r.Replica, r.AllocID, replicaNote(r)))
 	}
 	if len(parts) == 0 {
-		return "replicas not placed yet (" + orDash(s.Reason) + ")"
+		return "replicas not placed yet (" + jobtext.OrDash(s.Reason) + ")"
 	}
 	return strings.Join(parts, "; ")
 }
@@ -239,7 +240,7 @@ func formatServices(w io.Writer, svcs []*structs.Service) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tJOB\tMODEL\tVERSION\tHEALTHY\tSTATUS\tPATH")
 	for _, s := range svcs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", s.Name, s.JobID, orDash(s.Model), s.Version, s.Healthy, s.Desired, s.Status, s.Path)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", s.Name, s.JobID, jobtext.OrDash(s.Model), s.Version, s.Healthy, s.Desired, s.Status, s.Path)
 	}
 	return tw.Flush()
 }
@@ -272,14 +273,14 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 		fmt.Fprintf(w, " in group %s", s.Group)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintf(w, "Model:    %s\n", orDash(s.Model))
+	fmt.Fprintf(w, "Model:    %s\n", jobtext.OrDash(s.Model))
 	fmt.Fprintf(w, "Status:   %s; %d of %d replicas healthy\n", s.Status, s.Healthy, s.Desired)
 	if s.Reason != "" {
 		fmt.Fprintf(w, "Reason:   %s\n", s.Reason)
 	}
 	fmt.Fprintf(w, "Calls:    %s (%s)\n", url, access)
 	if r := s.Rollout; r != nil {
-		fmt.Fprintf(w, "Rollout:  version %d (%s) -> %d (%s): %s", r.FromVersion, orDash(r.FromModel), r.ToVersion, orDash(r.ToModel), r.Status)
+		fmt.Fprintf(w, "Rollout:  version %d (%s) -> %d (%s): %s", r.FromVersion, jobtext.OrDash(r.FromModel), r.ToVersion, jobtext.OrDash(r.ToModel), r.Status)
 		if r.Status == structs.RolloutRunning && !r.Deadline.IsZero() {
 			fmt.Fprintf(w, ", rolled back if not healthy by %s", stamp(r.Deadline, now))
 		}
@@ -304,7 +305,7 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 		if r.Healthy && r.LastExit != "" {
 			note = "last exit: " + r.LastExit
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, orDash(r.Address), healthy, r.Restarts, r.Version, orDash(note))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, jobtext.OrDash(r.Address), healthy, r.Restarts, r.Version, jobtext.OrDash(note))
 	}
 	return tw.Flush()
 }
@@ -335,7 +336,7 @@ func serviceLogs(c *cli.Context) error {
 		for _, r := range s.Replicas {
 			have = append(have, strconv.Itoa(r.Replica))
 		}
-		return fmt.Errorf("service %s has no replica %d (it has %s)", name, want, orDash(strings.Join(have, ", ")))
+		return fmt.Errorf("service %s has no replica %d (it has %s)", name, want, jobtext.OrDash(strings.Join(have, ", ")))
 	}
 	rc, err := cl.Logs(c.Context, s.JobID, api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f"), Alloc: alloc})
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
 )
@@ -124,7 +125,7 @@ func formatQueueExplain(w io.Writer, jobs []*structs.Job, factors []structs.Prio
 		if f, ok := byID[j.ID]; ok && j.Status == structs.JobPending {
 			cols = fmt.Sprintf("%s\t%d\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", fmtPrio(f.Priority), f.Tier, f.Age, f.FairShare, f.JobSize, f.Queue, f.Job, f.Runtime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, orDash(j.User), j.Status, gpuRequest(j.Resources), cols, queueReason(j, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", j.ID, j.Name, jobtext.OrDash(j.User), j.Status, jobtext.GPURequest(j.Resources), cols, jobtext.QueueReason(j, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

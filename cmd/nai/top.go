@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -167,7 +168,7 @@ func formatTop(w io.Writer, f *topFrame, now time.Time, width int) error {
 				util, pct = bar(float64(g.UtilizationPercent)/100, barWidth), fmt.Sprintf("%d%%", g.UtilizationPercent)
 				mem = structs.FormatSize(g.MemoryUsedBytes) + " / " + structs.FormatSize(g.MemoryBytes)
 			case !g.Healthy:
-				owner, job = "unhealthy", orDash(g.Unhealthy)
+				owner, job = "unhealthy", jobtext.OrDash(g.Unhealthy)
 				mem = structs.FormatSize(g.MemoryBytes)
 			default:
 				mem = "free / " + structs.FormatSize(g.MemoryBytes)
@@ -184,7 +185,7 @@ func formatTop(w io.Writer, f *topFrame, now time.Time, width int) error {
 		return nil
 	}
 	fmt.Fprintf(w, "Head of the queue (%d of %d pending)\n", len(f.pending), f.totalPending)
-	return formatQueue(w, f.pending, now)
+	return jobtext.QueueTable(w, f.pending, now)
 }
 
 // truncate shortens s to n runes with an ellipsis.

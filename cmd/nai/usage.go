@@ -8,6 +8,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -57,7 +58,7 @@ func formatUsage(w io.Writer, rep *structs.UsageReport) error {
 	head := map[structs.UsageBy]string{structs.UsageByDay: "DAY", structs.UsageByUser: "USER", structs.UsageByGroup: "GROUP"}[rep.By]
 	fmt.Fprintf(tw, "%s\tGPU-HOURS\tCPU-HOURS\tCPU USED\tCOMPLETE\tFAILED\tCANCELLED\tLOST\t\n", head)
 	line := func(l structs.UsageLine) {
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n", orDash(l.Key), l.GPUHours, l.CPUHours, l.CPUUsed,
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%.2f\t%d\t%d\t%d\t%d\t\n", jobtext.OrDash(l.Key), l.GPUHours, l.CPUHours, l.CPUUsed,
 			l.Jobs[structs.JobComplete], l.Jobs[structs.JobFailed], l.Jobs[structs.JobCancelled], l.Jobs[structs.JobLost])
 	}
 	for _, l := range rep.Lines {

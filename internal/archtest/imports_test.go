@@ -36,7 +36,7 @@ var allowed = map[string][]string{
 	// (jobspec: the job of GET /v1/jobs/{id}/hcl; ui: the web UI's files.)
 	// (gateway: the services' proxy, which every server runs.)
 	"server": {"acl", "fsm", "fsm/state", "membership", "scheduler", "server/blobstore", "structs",
-		"internal/tlsutil", "internal/snapshot", "internal/version", "internal/promtext", "jobspec", "ui", "gateway"},
+		"internal/tlsutil", "internal/snapshot", "internal/version", "internal/promtext", "internal/jobtext", "jobspec", "ui", "gateway"},
 	"server/blobstore": {"structs"},
 	// The services' gateway: a replica table and a reverse proxy.
 	"gateway": {"structs"},
@@ -56,6 +56,8 @@ var allowed = map[string][]string{
 	"internal/snapshot": {"structs"},
 	// The Prometheus text exposition (metrics without client_golang).
 	"internal/promtext": {},
+	// Jobs as text in tables (the CLI's and GET /v1/queue?view=table).
+	"internal/jobtext": {"structs"},
 	// The load generator of the gateway's benchmarks and `nai bench`.
 	"internal/loadgen": {},
 	// The web UI's static files, embedded; it speaks only the public API.
@@ -261,7 +263,7 @@ func TestImportRulesReport(t *testing.T) {
 			"scheduler/x_test.go: imports server: scheduler and fsm are pure: they never import server or client",
 		}},
 		{"server importing api", map[string]*pkg{"server": mk(map[string][]string{"api": {"agent.go"}}, nil)}, []string{
-			"server/agent.go: imports api, which server may not (allowed: acl, fsm, fsm/state, membership, scheduler, server/blobstore, structs, internal/tlsutil, internal/snapshot, internal/version, internal/promtext, jobspec, ui, gateway)",
+			"server/agent.go: imports api, which server may not (allowed: acl, fsm, fsm/state, membership, scheduler, server/blobstore, structs, internal/tlsutil, internal/snapshot, internal/version, internal/promtext, internal/jobtext, jobspec, ui, gateway)",
 		}},
 		{"cmd imported", map[string]*pkg{"e2e": mk(nil, map[string][]string{"cmd/nai": {"a_test.go"}})}, []string{
 			"e2e/a_test.go: imports cmd/nai: nothing imports cmd/: it is the top of the graph",

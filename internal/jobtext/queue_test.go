@@ -1,0 +1,92 @@
+package jobtext
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// The table's columns are where text/tabwriter (padding 2) would put them,
+// whatever the cells hold: wide names, UTF-8, folded sweeps, empty users.
+func TestQueueTableAlignsLikeTabwriter(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	job := func(id, name, user string, st structs.JobStatus, f func(*structs.Job)) *structs.Job {
+		j := &structs.Job{ID: id, Name: name, User: user, Status: st, SubmitTime: now.Add(-time.Hour),
+			Resources: structs.Resources{Nodes: 1, GPU: structs.GPURequest{Count: 1}}}
+		if f != nil {
+			f(j)
+		}
+		return j
+	}
+	member := func(i int) *structs.Job {
+		return job(fmt.Sprint(20+i), "sweep", "ana", structs.JobPending, func(j *structs.Job) {
+			j.ArrayID, j.ArrayIndex, j.Reason = "20", i, "ArrayLimit"
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		jobs []*structs.Job
+	}{
+		{"empty", nil},
+		{"mixed", []*structs.Job{
+			job("1", "train-résumé-ünïcode", "björn", structs.JobRunning, func(j *structs.Job) { j.StartTime, j.NodeName = now.Add(-90*time.Minute), "gpu-node-01" }),
+			job("2", "x", "", structs.JobPending, func(j *structs.Job) { j.Reason = "Priority"; j.EstimatedStart = now.Add(26 * time.Hour) }),
+			member(0), member(1), member(2), member(5),
+			job("3", "gang", "a-very-long-user-name", structs.JobPending, func(j *structs.Job) { j.Resources.Nodes, j.Resources.GPU.Count = 2, 8 }),
+			job("4", "done", "ana", structs.JobFailed, func(j *structs.Job) {
+				code := 137
+				j.ExitCode, j.ExitReason, j.StartTime, j.EndTime = &code, structs.ExitOOMKilled, now.Add(-time.Hour), now.Add(-time.Minute)
+			}),
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got, want bytes.Buffer
+			if err := QueueTable(&got, tc.jobs, now); err != nil {
+				t.Fatal(err)
+			}
+			tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, strings.Join(queueHeader[:], "\t"))
+			for _, r := range foldQueue(tc.jobs) {
+				j, id := r.job, r.job.ID
+				if r.members != nil {
+					id = j.ArrayID + "_[" + Ranges(r.members) + "]"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", id, j.Name, OrDash(j.User), j.Status,
+					GPURequest(j.Resources), NodeLabel(j), QueueTime(j, now), QueueReason(j, now))
+			}
+			tw.Flush()
+			if got.String() != want.String() {
+				t.Errorf("table:\n%s\ntabwriter:\n%s", got.String(), want.String())
+			}
+			if tc.name == "mixed" && !strings.Contains(got.String(), "20_[0-2,5]") {
+				t.Errorf("the sweep's pending members are not folded:\n%s", got.String())
+			}
+		})
+	}
+}
+
+// BenchmarkQueueTable5000 is the server's side of `nai queue` with 5000
+// pending jobs (GET /v1/queue?view=table). 2026-12-02, the shared 2-core
+// VM: 2.4 ms and 20k allocations (four small strings per row) per table here, where the CLI's
+// decoding of the 5000 rows (18.6 ms) and tabwriter (9.0 ms) cost 28 ms.
+func BenchmarkQueueTable5000(b *testing.B) {
+	now := time.Now()
+	jobs := make([]*structs.Job, 5000)
+	for i := range jobs {
+		jobs[i] = &structs.Job{ID: fmt.Sprint(i + 1), Name: fmt.Sprintf("seq%d", i), User: "root", Status: structs.JobPending,
+			Reason: "BeginTime: starts no earlier than 2030-01-01T00:00:00Z", SubmitTime: now.Add(-time.Minute),
+			EstimatedStart: now.Add(time.Hour), Resources: structs.Resources{Nodes: 1, GPU: structs.GPURequest{Count: 1}}}
+	}
+	var buf bytes.Buffer
+	for b.Loop() {
+		buf.Reset()
+		if err := QueueTable(&buf, jobs, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
