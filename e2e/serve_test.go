@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -43,20 +45,48 @@ func needPython(t *testing.T, py string) {
 	}
 }
 
-// servicePorts is a range of n ports for one agent's replicas, from a port
-// the kernel just gave out, so that agents of parallel tests do not share.
+// servicePorts is a range of n ports for one agent's replicas. It lies
+// above the kernel's ephemeral range (ip_local_port_range), where no
+// outgoing connection or listener on port 0 of any process on this machine
+// can take one of them between this choice and the replica's start; each
+// call takes the next free range, so agents of parallel tests do not share.
 func servicePorts(t *testing.T, n int) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	low := 61000
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		var lo, hi int
+		if _, err := fmt.Sscan(string(b), &lo, &hi); err == nil && hi+1 > low && hi+1+n <= 65535 {
+			low = hi + 1
+		}
 	}
-	p := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	if p+n > 65535 {
-		p = 40000 + p%10000
+	span := 65535 - low - n
+	for range 100 {
+		p := low + int(nextServicePorts.Add(int64(n)))%span
+		if portsFree(p, n) {
+			return fmt.Sprintf("%d-%d", p, p+n-1)
+		}
 	}
-	return fmt.Sprintf("%d-%d", p, p+n-1)
+	t.Fatalf("no %d free ports in a row above %d", n, low)
+	return ""
+}
+
+// nextServicePorts is where the next servicePorts range starts looking,
+// from a random place so that test binaries run at once (go test -p) do
+// not start at the same port.
+var nextServicePorts atomic.Int64
+
+func init() { nextServicePorts.Store(rand.Int64N(4000)) }
+
+// portsFree reports whether ports p to p+n-1 can be listened on now.
+func portsFree(p, n int) bool {
+	for i := range n {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p+i))
+		if err != nil {
+			return false
+		}
+		ln.Close()
+	}
+	return true
 }
 
 // digitsData is the dataset the example trains on.
