@@ -47,6 +47,15 @@ type jobEncodings struct {
 	limit    int
 }
 
+// reset forgets every encoding, and with them the jobs and allocations
+// they name (after a large job GC, which would otherwise leave up to two
+// generations of them alive until listings push them out).
+func (c *jobEncodings) reset() {
+	c.mu.Lock()
+	c.cur, c.old = nil, nil
+	c.mu.Unlock()
+}
+
 func (c *jobEncodings) get(j *structs.Job, k encKind) []byte {
 	return c.lookup(encKey{obj: j, kind: k}, func() []byte { return encodeJob(j, k) })
 }
@@ -71,6 +80,9 @@ func (c *jobEncodings) lookup(key encKey, encode func() []byte) []byte {
 	b, ok := c.cur[key]
 	if !ok {
 		if b, ok = c.old[key]; ok {
+			if c.cur == nil {
+				c.cur = map[encKey][]byte{}
+			}
 			c.cur[key] = b
 		}
 	}

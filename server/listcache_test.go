@@ -145,3 +145,19 @@ func TestJobEncodingsRotate(t *testing.T) {
 		t.Error("the second lookup of the same job encoded it again")
 	}
 }
+
+// After reset nothing is kept (the jobs the encodings named can be
+// collected), and lookups encode again.
+func TestJobEncodingsReset(t *testing.T) {
+	var c jobEncodings
+	j := &structs.Job{ID: "x"}
+	a := c.get(j, encCompact)
+	c.reset()
+	if n := len(c.cur) + len(c.old); n != 0 {
+		t.Errorf("%d encodings kept after reset", n)
+	}
+	b := c.get(j, encCompact)
+	if &a[0] == &b[0] || string(a) != string(b) {
+		t.Errorf("after reset the job was not encoded again, or differently: %s / %s", a, b)
+	}
+}

@@ -2,6 +2,7 @@ package server
 
 import (
 	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
 
@@ -14,8 +15,8 @@ import (
 // at most once per freeMemoryEvery, and never blocks raft.
 
 const (
-	// freeMemoryAfter is how many jobs one GC entry must remove to be
-	// worth a collection.
+	// freeMemoryAfter is how many jobs GC entries must have removed since
+	// the last collection for another to be worth it.
 	freeMemoryAfter = 1000
 	// freeMemoryEvery spaces the collections when GC entries come in a
 	// row (a backlog goes in batches of jobGCBatch).
@@ -25,17 +26,23 @@ const (
 // memoryReturner runs debug.FreeOSMemory when asked, coalescing requests.
 type memoryReturner struct {
 	ask chan struct{}
+	// drop, when set, forgets caches that may hold collected jobs (the
+	// listings' encodings) just before the collection.
+	drop func()
+	// collected counts the jobs removed since the last collection: small
+	// GC entries in a row add up to one worth collecting.
+	collected atomic.Int64
 }
 
-func newMemoryReturner(stop <-chan struct{}) *memoryReturner {
-	m := &memoryReturner{ask: make(chan struct{}, 1)}
+func newMemoryReturner(stop <-chan struct{}, drop func()) *memoryReturner {
+	m := &memoryReturner{ask: make(chan struct{}, 1), drop: drop}
 	go m.run(stop)
 	return m
 }
 
 // jobsCollected is told how many jobs an applied GC entry removed.
 func (m *memoryReturner) jobsCollected(n int) {
-	if m == nil || n < freeMemoryAfter {
+	if m == nil || m.collected.Add(int64(n)) < freeMemoryAfter {
 		return
 	}
 	select {
@@ -56,6 +63,10 @@ func (m *memoryReturner) run(stop <-chan struct{}) {
 		case <-stop:
 			return
 		case <-time.After(time.Second):
+		}
+		m.collected.Store(0)
+		if m.drop != nil {
+			m.drop()
 		}
 		debug.FreeOSMemory()
 		select {

@@ -315,7 +315,7 @@ func (s *Server) setupRaft(dir string) error {
 	if err := s.recoverFromPeersFile(rc, cache, store, snaps, trans, dir); err != nil {
 		return err
 	}
-	nf := &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore, mem: newMemoryReturner(s.shutdownCh)}
+	nf := &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore, mem: newMemoryReturner(s.shutdownCh, s.encs.reset)}
 	r, err := raft.NewRaft(rc, nf, cache, store, snaps, trans)
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
