@@ -2,7 +2,6 @@ package cgroups
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/internal/testtool"
 	"golang.org/x/sys/unix"
 )
 
@@ -274,26 +274,9 @@ func createGroup(t *testing.T, e testEnv, l Limits) Group {
 
 type helperProc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *testtool.Buffer
 	done           chan struct{}
 	err            error
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startHelper runs the test binary as a job in g. The test kills it by
@@ -303,7 +286,7 @@ func startHelper(t *testing.T, e testEnv, g Group, action string, args ...string
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envHelper+"="+action, envGroup+"="+g.Name())
 	cmd.Env = append(cmd.Env, e.env...)
-	h := &helperProc{cmd: cmd, stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	h := &helperProc{cmd: cmd, stdout: &testtool.Buffer{}, stderr: &testtool.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = h.stdout, h.stderr
 	// Orphans in the cgroup may hold the output pipes; do not wait on them.
 	cmd.WaitDelay = time.Second

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/testtool"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -64,7 +65,7 @@ func startClusterAgentBin(t *testing.T, bin, name, dataDir string, flags ...stri
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start agent %s: %v", name, err)
 	}
-	a := &clusterAgent{agent: &agent{t: t, cmd: cmd, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}, name: name}
+	a := &clusterAgent{agent: &agent{t: t, cmd: cmd, dataDir: dataDir, logs: &testtool.Buffer{}, done: make(chan struct{})}, name: name}
 	type banner struct{ http, serf string }
 	ready := make(chan banner, 1)
 	go func() {

@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/testtool"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -66,7 +66,7 @@ type agent struct {
 	cmd     *exec.Cmd
 	addr    string
 	dataDir string
-	logs    *syncBuffer
+	logs    *testtool.Buffer
 	done    chan struct{}
 	// creds are what the test's API clients and CLI runs present: a
 	// token and TLS files (empty: none).
@@ -83,23 +83,6 @@ type creds struct {
 func (c creds) env() []string {
 	return []string{"NAI_TOKEN=" + c.token, "NAI_CACERT=" + c.caCert, "NAI_CLIENT_CERT=" + c.clientCert, "NAI_CLIENT_KEY=" + c.clientKey,
 		"NAI_TOKEN_FILE=/nonexistent/nai-e2e-token"}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startAgent starts a dev agent with gpus fake GPUs on a free port, with its
@@ -121,7 +104,7 @@ func startAgent(t *testing.T, dataDir string, gpus int, extra ...string) *agent 
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start agent: %v", err)
 	}
-	a := &agent{t: t, cmd: cmd, dataDir: dataDir, logs: &syncBuffer{}, done: make(chan struct{})}
+	a := &agent{t: t, cmd: cmd, dataDir: dataDir, logs: &testtool.Buffer{}, done: make(chan struct{})}
 	ready := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

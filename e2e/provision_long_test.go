@@ -44,7 +44,7 @@ type provNode struct {
 	nsenter          string
 	root             string // provision.sh --root
 	cmd              *exec.Cmd
-	logs             *syncBuffer
+	logs             *testtool.Buffer
 	done             chan struct{}
 	notify           *notifySocket
 }
@@ -433,7 +433,7 @@ func (n *provNode) start(t *testing.T) {
 	n.cmd = n.inNS(words...)
 	n.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+n.notify.path)
 	n.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	n.logs = &syncBuffer{}
+	n.logs = &testtool.Buffer{}
 	n.cmd.Stdout, n.cmd.Stderr = n.logs, n.logs
 	if err := n.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", n.name, err)

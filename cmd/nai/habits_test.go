@@ -18,31 +18,13 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/testtool"
 	"github.com/nai-project/nai/structs"
 )
 
 // The habits of Slurm and Unix users (issue 12), each driven through the
 // whole CLI against a fake cluster that answers the API from a fixed list
 // of jobs and records what it was asked to do.
-
-// lockedBuffer is one stream for both of the CLI's outputs, as a terminal
-// shows them.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // waitUntil polls cond (for the fake's handlers, which must not fail the
 // test from their own goroutine).
@@ -62,7 +44,7 @@ func waitUntil(cond func() bool) bool {
 func TestFollowShowsStderrInOrder(t *testing.T) {
 	run := testJob("7", "tb", structs.JobRunning, running("dev", 5*time.Second))
 	failed := testJob("7", "tb", structs.JobFailed, ended(5*time.Second, 0, intp(1), structs.ExitExited))
-	out := &lockedBuffer{}
+	out := &testtool.Buffer{}
 	f := &fakeAgent{t: t, versions: []*structs.Job{run, failed},
 		logs: "epoch 1 loss 0.9\nepoch 2 loss 0.7\n",
 		stderr: "Traceback (most recent call last):\n  File \"train.py\", line 9, in <module>\n" +
@@ -86,7 +68,7 @@ func TestFollowShowsStderrInOrder(t *testing.T) {
 }
 
 // run_ runs the CLI with both outputs into w.
-func run_(t *testing.T, w *lockedBuffer, args ...string) int {
+func run_(t *testing.T, w *testtool.Buffer, args ...string) int {
 	t.Helper()
 	return runIO(context.Background(), append([]string{"nai"}, args...), strings.NewReader(""), w, w)
 }

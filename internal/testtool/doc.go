@@ -2,5 +2,6 @@
 // (shellcheck, systemd-analyze, fish, ruby): Need finds it, installs its
 // Debian package with apt-get when the test runs as root, and otherwise
 // (always with -short) skips the test saying what is missing and how to
-// get it. Only tests import it.
+// get it; Buffer holds a running process's output for a test to read.
+// Only tests import it.
 package testtool

@@ -1,6 +1,7 @@
 package testtool
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"strings"
@@ -58,4 +59,25 @@ func Need(t testing.TB, program, pkg string) string {
 		t.Skipf("apt-get installed %s but %s is still not on PATH", pkg, program)
 	}
 	return p
+}
+
+// Buffer is a bytes.Buffer that one goroutine may write while another
+// reads it: a process's output or an agent's log that a test looks at
+// while it runs.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+// String is what was written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
