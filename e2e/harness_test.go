@@ -202,18 +202,36 @@ func (a *agent) nai(args ...string) (string, string, int) {
 // naiAs runs the CLI against this agent with other credentials.
 func (a *agent) naiAs(cr creds, args ...string) (string, string, int) {
 	a.t.Helper()
+	return runCLI(a.t, cliRun{env: append([]string{"NAI_ADDR=" + a.addr}, cr.env()...)}, args...)
+}
+
+// cliRun is how runCLI runs the CLI: the variables added to this
+// process's environment, the working dir and standard input (none when
+// empty).
+type cliRun struct {
+	env        []string
+	dir, stdin string
+}
+
+// runCLI runs the nai CLI (at most two minutes) and returns its stdout,
+// stderr and exit code; a CLI that cannot be started fails the test.
+func runCLI(t *testing.T, r cliRun, args ...string) (string, string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, naiBin, args...)
-	cmd.Env = append(append(os.Environ(), "NAI_ADDR="+a.addr), cr.env()...)
+	cmd.Dir = r.dir
+	cmd.Env = append(os.Environ(), r.env...)
+	if r.stdin != "" {
+		cmd.Stdin = strings.NewReader(r.stdin)
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
 	code := 0
-	if err != nil {
+	if err := cmd.Run(); err != nil {
 		ee, ok := err.(*exec.ExitError)
 		if !ok {
-			a.t.Fatalf("run nai %v: %v", args, err)
+			t.Fatalf("run nai %v: %v", args, err)
 		}
 		code = ee.ExitCode()
 	}

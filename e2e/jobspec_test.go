@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -333,22 +331,7 @@ func TestAfterOK(t *testing.T) {
 // naiStdin runs the CLI with stdin as its standard input.
 func (a *agent) naiStdin(stdin string, args ...string) (string, string, int) {
 	a.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, naiBin, args...)
-	cmd.Env = append(os.Environ(), "NAI_ADDR="+a.addr)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	code := 0
-	if err := cmd.Run(); err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			a.t.Fatalf("run nai %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return out.String(), errb.String(), code
+	return runCLI(a.t, cliRun{env: []string{"NAI_ADDR=" + a.addr}, stdin: stdin}, args...)
 }
 
 const echoJob = `job "echo" {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -41,23 +40,7 @@ func corpusScript(t *testing.T, name string) string {
 // naiIn runs the CLI in dir against addr.
 func naiIn(t *testing.T, addr, dir string, args ...string) (string, string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, naiBin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "NAI_ADDR="+addr)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			t.Fatalf("run nai %v: %v", args, err)
-		}
-		code = ee.ExitCode()
-	}
-	return out.String(), errb.String(), code
+	return runCLI(t, cliRun{env: []string{"NAI_ADDR=" + addr}, dir: dir}, args...)
 }
 
 // envLines reads the NAME=value lines a job printed.
