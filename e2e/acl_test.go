@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -25,6 +26,24 @@ func unprivileged(t *testing.T) (string, string) {
 		t.Skipf("no unix account nobody on this host: %v", err)
 	}
 	return u.Username, u.Uid
+}
+
+// startACLAgent starts a dev agent with ACLs on and gpus fake GPUs,
+// bootstraps its ACLs through the API and waits for its node; it returns
+// the agent and a client with the management token.
+func startACLAgent(t *testing.T, gpus int) (*agent, *api.Client) {
+	t.Helper()
+	a := startAgent(t, t.TempDir(), gpus, "-acl-enabled")
+	boot, err := a.api().ACLBootstrap(context.Background())
+	if err != nil {
+		t.Fatalf("bootstrap: %v", err)
+	}
+	mgmt := a.api().WithToken(boot.SecretID)
+	waitFor(t, 30*time.Second, "the node registers", func() bool {
+		nodes, err := mgmt.Nodes(context.Background())
+		return err == nil && len(nodes) == 1
+	})
+	return a, mgmt
 }
 
 // bootstrap makes the management token through the CLI.

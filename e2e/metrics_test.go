@@ -179,17 +179,8 @@ func TestMetricsEndpoint(t *testing.T) {
 
 // TestMetricsACL: with ACLs on, /v1/metrics needs an operator token.
 func TestMetricsACL(t *testing.T) {
-	a := startAgent(t, t.TempDir(), 1, "-acl-enabled")
+	a, mgmt := startACLAgent(t, 1)
 	ctx := context.Background()
-	boot, err := a.api().ACLBootstrap(ctx)
-	if err != nil {
-		t.Fatalf("bootstrap: %v", err)
-	}
-	mgmt := a.api().WithToken(boot.SecretID)
-	waitFor(t, 30*time.Second, "the node registers", func() bool {
-		nodes, err := mgmt.Nodes(ctx)
-		return err == nil && len(nodes) == 1
-	})
 	if _, err := mgmt.CreateUser(ctx, &structs.User{Name: "carol"}); err != nil {
 		t.Fatal(err)
 	}

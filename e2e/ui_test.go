@@ -168,17 +168,8 @@ func TestUIJobLifecycle(t *testing.T) {
 // shows that user's jobs and nobody else's.
 func TestUIACL(t *testing.T) {
 	chromium(t)
-	a := startAgent(t, t.TempDir(), 2, "-acl-enabled")
+	a, mgmt := startACLAgent(t, 2)
 	ctx := context.Background()
-	boot, err := a.api().ACLBootstrap(ctx)
-	if err != nil {
-		t.Fatalf("bootstrap: %v", err)
-	}
-	mgmt := a.api().WithToken(boot.SecretID)
-	waitFor(t, 30*time.Second, "the node registers", func() bool {
-		nodes, err := mgmt.Nodes(ctx)
-		return err == nil && len(nodes) == 1
-	})
 	tokens := map[string]string{}
 	for _, u := range []string{"alice", "bob"} {
 		if _, err := mgmt.CreateUser(ctx, &structs.User{Name: u}); err != nil {

@@ -240,23 +240,9 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 		set(&cfg.Server.Enabled, s.Enabled)
 		set(&cfg.Server.BootstrapExpect, s.BootstrapExpect)
 		set(&cfg.Server.RaftMultiplier, s.RaftMultiplier)
-		if str, rng, ok := stringExpr(s.NodeDownGrace, errs); ok {
-			d, err := time.ParseDuration(str)
-			if err != nil || d <= 0 {
-				errs.add("%s: node_down_grace %q is not a positive duration such as \"30s\"", pos(rng), str)
-			} else {
-				cfg.Server.NodeDownGrace = d
-			}
-		}
+		positiveDuration(s.NodeDownGrace, "node_down_grace", "30s", &cfg.Server.NodeDownGrace, errs)
 		set(&cfg.Server.BlobReplicas, s.BlobReplicas)
-		if str, rng, ok := stringExpr(s.BlobRetention, errs); ok {
-			d, err := time.ParseDuration(str)
-			if err != nil || d <= 0 {
-				errs.add("%s: blob_retention %q is not a positive duration such as \"24h\"", pos(rng), str)
-			} else {
-				cfg.Server.BlobRetention = d
-			}
-		}
+		positiveDuration(s.BlobRetention, "blob_retention", "24h", &cfg.Server.BlobRetention, errs)
 		if str, rng, ok := stringExpr(s.JobGCThreshold, errs); ok {
 			d, err := time.ParseDuration(str)
 			if err != nil || d < time.Minute {
@@ -266,14 +252,7 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 			}
 		}
 		set(&cfg.Server.CleanupDeadServers, s.CleanupDeadServers)
-		if str, rng, ok := stringExpr(s.DeadServerThreshold, errs); ok {
-			d, err := time.ParseDuration(str)
-			if err != nil || d <= 0 {
-				errs.add("%s: dead_server_threshold %q is not a positive duration such as \"10m\"", pos(rng), str)
-			} else {
-				cfg.Server.DeadServerThreshold = d
-			}
-		}
+		positiveDuration(s.DeadServerThreshold, "dead_server_threshold", "10m", &cfg.Server.DeadServerThreshold, errs)
 	}
 	if t := fc.TLS; t != nil {
 		set(&cfg.TLS.CAFile, t.CAFile)
@@ -322,6 +301,21 @@ func set[T any](dst *T, v *T) {
 
 // stringExpr evaluates an optional attribute that must be a string (a
 // duration or a size); ok is false when it is absent or wrong (reported).
+// positiveDuration sets *dst from a duration attribute such as "30s",
+// or records that it is not a positive duration (example shows one).
+func positiveDuration(e hcl.Expression, name, example string, dst *time.Duration, errs *configError) {
+	str, rng, ok := stringExpr(e, errs)
+	if !ok {
+		return
+	}
+	d, err := time.ParseDuration(str)
+	if err != nil || d <= 0 {
+		errs.add("%s: %s %q is not a positive duration such as %q", pos(rng), name, str, example)
+		return
+	}
+	*dst = d
+}
+
 func stringExpr(e hcl.Expression, errs *configError) (string, hcl.Range, bool) {
 	if e == nil {
 		return "", hcl.Range{}, false

@@ -57,7 +57,8 @@ func TestLoadAgentConfigErrors(t *testing.T) {
 		{"bad values", "testdata/agent/badvalues.hcl", []string{
 			`testdata/agent/badvalues.hcl:4:21: node_down_grace "soon" is not a positive duration`,
 			`testdata/agent/badvalues.hcl:5:27: dead_server_threshold "never" is not a positive duration`,
-			`testdata/agent/badvalues.hcl:9:14: reserved memory "lots" is not a size`,
+			`testdata/agent/badvalues.hcl:6:21: blob_retention "0s" is not a positive duration such as "24h"`,
+			`testdata/agent/badvalues.hcl:10:14: reserved memory "lots" is not a size`,
 		}},
 		{"missing file", "testdata/agent/nope.hcl", []string{"nope.hcl", "no such file"}},
 	}

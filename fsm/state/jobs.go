@@ -238,16 +238,7 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 			if reason == structs.ExitPreempted {
 				continue
 			}
-			c := j.Copy()
-			c.Status = structs.JobCancelled
-			c.EndTime = now
-			c.ExitReason = structs.ExitCancelled
-			c.Reason = "cancelled by user"
-			if reason != structs.ExitCancelled {
-				c.Reason = string(reason)
-			}
-			c.EstimatedStart = time.Time{}
-			c.NodeFilters = nil
+			c := cancelledCopy(j, now, reason, "cancelled by user")
 			c.ModifyIndex = index
 			if err := countJobEnd(txn, index, c, now); err != nil {
 				return err
@@ -328,4 +319,21 @@ func stopLiveAllocs(txn *memdb.Txn, index uint64, jobID, except string, reason s
 		n++
 	}
 	return n, nil
+}
+
+// cancelledCopy is a job ended by a cancel (or a stop): cancelled at now,
+// with why as its reason unless the cancel gives its own (a preemption, a
+// dependency that can never be met).
+func cancelledCopy(j *structs.Job, now time.Time, reason structs.ExitReason, why string) *structs.Job {
+	c := j.Copy()
+	c.Status = structs.JobCancelled
+	c.EndTime = now
+	c.ExitReason = structs.ExitCancelled
+	c.Reason = why
+	if reason != structs.ExitCancelled {
+		c.Reason = string(reason)
+	}
+	c.EstimatedStart = time.Time{}
+	c.NodeFilters = nil
+	return c
 }

@@ -241,16 +241,7 @@ func stopService(txn *memdb.Txn, index uint64, j *structs.Job, reason structs.Ex
 	if err != nil {
 		return false, err
 	}
-	c := j.Copy()
-	c.Status = structs.JobCancelled
-	c.EndTime = now
-	c.ExitReason = structs.ExitCancelled
-	c.Reason = "stopped by user"
-	if reason != structs.ExitCancelled {
-		c.Reason = string(reason)
-	}
-	c.EstimatedStart = time.Time{}
-	c.NodeFilters = nil
+	c := cancelledCopy(j, now, reason, "stopped by user")
 	if c.Rollout != nil && c.Rollout.Status == structs.RolloutRunning {
 		c.Rollout.Status, c.Rollout.EndTime, c.Rollout.Reason = structs.RolloutRolledBack, now, "the service was stopped"
 	}
