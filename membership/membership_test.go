@@ -51,6 +51,40 @@ func start(t *testing.T, name string, tags Tags, key string) *Membership {
 	return m
 }
 
+// A tags update whose broadcast serf did not see sent in time is still
+// this agent's tags, and gossip carries it to the others: a busy machine
+// (the broadcast waited 6 s in one CI run) must not leave a server
+// advertising its old tags forever.
+func TestSetTagsBroadcastTimeout(t *testing.T) {
+	a := start(t, "a", server(1), "")
+	b, err := New(Config{NodeName: "b", BindAddr: "127.0.0.1", Tags: Tags{Server: true, Version: TagsVersion, Datacenter: "dc1"},
+		Logger: testLogger(t).With("agent", "b"), broadcastTimeout: time.Nanosecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Shutdown() })
+	if err := b.Join([]string{a.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "a sees b", func() bool { return statusOf(a, "b") == "alive" })
+	tags := b.Tags()
+	tags.ClusterID = "cafe"
+	if err := b.SetTags(tags); err != nil {
+		t.Fatalf("set tags with a broadcast that times out: %v", err)
+	}
+	if got := b.Tags().ClusterID; got != "cafe" {
+		t.Fatalf("b's own tags after the update: cluster id %q, want cafe", got)
+	}
+	waitFor(t, 10*time.Second, "a sees b's new tags", func() bool {
+		for _, x := range a.Members() {
+			if x.Name == "b" {
+				return x.Tags.ClusterID == "cafe"
+			}
+		}
+		return false
+	})
+}
+
 func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
