@@ -84,7 +84,7 @@ func TestDist(t *testing.T) {
 		if out, err := exec.Command(filepath.Join(top, "contrib/install/install.sh"), "--root", root).CombinedOutput(); err != nil {
 			t.Fatalf("install.sh --root from the archive: %v\n%s", err, out)
 		}
-		for _, f := range []string{"usr/local/bin/nai", "etc/nai/server.hcl", "etc/nai/client.hcl",
+		for _, f := range []string{"usr/local/bin/nai", "usr/local/bin/nai-agent", "etc/nai/server.hcl", "etc/nai/client.hcl",
 			"usr/share/bash-completion/completions/nai", "usr/share/doc/nai/operations.md"} {
 			if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 				t.Errorf("install.sh did not install %s: %v", f, err)
@@ -131,8 +131,11 @@ func TestDist(t *testing.T) {
 		if out, err := exec.Command(dpkgDeb, "--extract", deb, files).CombinedOutput(); err != nil {
 			t.Fatalf("dpkg-deb --extract: %v\n%s", err, out)
 		}
-		if out, err := exec.Command(filepath.Join(files, "usr/bin/nai"), "version").CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "nai "+testVersion+"\n") {
-			t.Errorf("nai version in the .deb: %v\n%s", err, out)
+		for _, b := range []struct{ name, build string }{{"nai", "build:  cli"}, {"nai-agent", "build:  full"}} {
+			out, err := exec.Command(filepath.Join(files, "usr/bin", b.name), "version").CombinedOutput()
+			if err != nil || !strings.HasPrefix(string(out), "nai "+testVersion+"\n") || !strings.Contains(string(out), "\n"+b.build) {
+				t.Errorf("%s version in the .deb (want %q): %v\n%s", b.name, b.build, err, out)
+			}
 		}
 		for _, u := range []string{"nai-server.service", "nai-client.service"} {
 			a, _ := os.ReadFile(filepath.Join("systemd", u))

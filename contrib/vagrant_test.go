@@ -86,14 +86,21 @@ func naiBinary(t *testing.T) string {
 			naiErr = err
 			return
 		}
+		// As make build: the CLI, static, and the agent beside it.
 		naiPath = filepath.Join(dir, "nai")
-		build := exec.Command("go", "build", "-tags", "urfave_cli_no_docs",
-			"-ldflags", "-X github.com/nai-project/nai/internal/version.version="+testVersion, "-o", naiPath, "./cmd/nai")
-		build.Dir = ".."
-		build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
-		if out, err := build.CombinedOutput(); err != nil {
-			naiErr = err
-			naiPath = string(out)
+		for _, b := range []struct{ out, tags, cgo string }{
+			{naiPath, "urfave_cli_no_docs nai_cli", "CGO_ENABLED=0"},
+			{filepath.Join(dir, "nai-agent"), "urfave_cli_no_docs", "CGO_ENABLED=1"},
+		} {
+			build := exec.Command("go", "build", "-tags", b.tags,
+				"-ldflags", "-X github.com/nai-project/nai/internal/version.version="+testVersion, "-o", b.out, "./cmd/nai")
+			build.Dir = ".."
+			build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations", b.cgo)
+			if out, err := build.CombinedOutput(); err != nil {
+				naiErr = err
+				naiPath = string(out)
+				return
+			}
 		}
 	})
 	if naiErr != nil {

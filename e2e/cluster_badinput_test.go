@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nai-project/nai/membership"
+	"github.com/nai-project/nai/internal/gossipkey"
 )
 
 // Each bad cluster setup is reported in the log and by `nai agent-info`,
@@ -15,11 +15,11 @@ func TestClusterBadInput(t *testing.T) {
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
-	keyA, err := membership.GenerateKey()
+	keyA, err := gossipkey.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}
-	keyB, err := membership.GenerateKey()
+	keyB, err := gossipkey.Generate()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,20 +40,32 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// The two binaries as they ship (make build): nai, the CLI that every
+	// test runs, and beside it nai-agent, which `nai agent` becomes and
+	// whose client starts each job's executor from nai.
 	naiBin = filepath.Join(dir, "nai")
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
-	args := []string{"build", "-tags", "urfave_cli_no_docs", "-o", naiBin}
-	if os.Getenv("NAI_E2E_RACE") != "" {
-		// The agents under the race detector too (make test does this).
-		args = append(args, "-race")
-	}
-	build := exec.Command("go", append(args, "./cmd/nai")...)
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build nai: %v\n%s", err, out)
-		os.Exit(1)
+	race := os.Getenv("NAI_E2E_RACE") != ""
+	for _, b := range []struct{ out, tags string }{
+		{naiBin, "urfave_cli_no_docs nai_cli"},
+		{filepath.Join(dir, "nai-agent"), "urfave_cli_no_docs"},
+	} {
+		args := []string{"build", "-tags", b.tags, "-o", b.out}
+		env := append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
+		if race {
+			// The agents under the race detector too (make test-e2e-race).
+			args = append(args, "-race")
+		} else if strings.Contains(b.tags, "nai_cli") {
+			env = append(env, "CGO_ENABLED=0") // as make build: a static CLI
+		}
+		build := exec.Command("go", append(args, "./cmd/nai")...)
+		build.Dir = root
+		build.Env = env
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", filepath.Base(b.out), err, out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)

@@ -236,7 +236,7 @@ func artifactBlock(b *hclwrite.Body, typ string, a structs.ArtifactRef) {
 	if a.Version == "" {
 		return
 	}
-	if n, err := strconv.ParseInt(a.Version, 10, 64); err == nil && versionRE.MatchString(a.Version) {
+	if n, err := strconv.ParseInt(a.Version, 10, 64); err == nil && versionRE().MatchString(a.Version) {
 		ab.SetAttributeValue("version", cty.NumberIntVal(n))
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/nai-project/nai/structs"
@@ -319,7 +320,7 @@ var taskSchema = &hcl.BodySchema{
 	},
 }
 
-var envKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var envKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 func (d *decoder) task(t *structs.Task, b *hcl.Block) {
 	c, ok := d.content(b, taskSchema)
@@ -361,7 +362,7 @@ func (d *decoder) task(t *structs.Task, b *hcl.Block) {
 	if a := attrs["env"]; a != nil {
 		if env, ok := d.stringMap(a); ok {
 			for _, k := range sortedKeys(env) {
-				if !envKeyRE.MatchString(k) {
+				if !envKeyRE().MatchString(k) {
 					d.errorf(a, "Invalid environment variable name",
 						"%q cannot be an environment variable: use letters, digits and '_', not starting with a digit.", k)
 				}
@@ -380,7 +381,7 @@ func (d *decoder) task(t *structs.Task, b *hcl.Block) {
 	}
 }
 
-var jobIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+var jobIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
 
 var depTypes = []string{string(structs.AfterOK), string(structs.AfterAny), string(structs.AfterNotOK)}
 
@@ -402,7 +403,7 @@ func (d *decoder) dependsOn(a *hcl.Attribute) []structs.Dependency {
 		case !slices.Contains(depTypes, typ):
 			d.diags = append(d.diags, errorAt(rng, "Unknown dependency type",
 				"%q is not a dependency type: expected afterok, afterany or afternotok, as in \"afterok:12\".%s", typ, didYouMean(typ, depTypes)))
-		case !jobIDRE.MatchString(id):
+		case !jobIDRE().MatchString(id):
 			d.diags = append(d.diags, errorAt(rng, "Invalid dependency",
 				"%q does not name a job: expected a job id, as in \"12\" or \"afterok:12\".", s))
 		default:
@@ -519,7 +520,7 @@ var artifactSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "version"}},
 }
 
-var versionRE = regexp.MustCompile(`^[1-9][0-9]{0,17}$`)
+var versionRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[1-9][0-9]{0,17}$`) })
 
 // artifact reads a dataset or model block into refs, refusing a second
 // block of the same name.
@@ -548,7 +549,7 @@ func (d *decoder) artifact(refs []structs.ArtifactRef, b *hcl.Block) []structs.A
 			return refs
 		}
 		s, err := stringify(v)
-		if err != nil || (s != "latest" && !versionRE.MatchString(s)) {
+		if err != nil || (s != "latest" && !versionRE().MatchString(s)) {
 			got := "a " + v.Type().FriendlyName()
 			if err == nil {
 				got = fmt.Sprintf("%q", s)

@@ -556,7 +556,7 @@ func (p *scriptParser) export(t *structs.Task) {
 				p.warn(line, "--export=ALL is not supported: a nai job runs on another machine and does not get the submitting shell's environment; name each variable: --export=NAME or NAME=VALUE")
 			}
 			continue
-		case !envKeyRE.MatchString(name):
+		case !envKeyRE().MatchString(name):
 			p.invalid(d, fmt.Errorf("%q cannot be an environment variable: use letters, digits and '_', not starting with a digit", name))
 			continue
 		case !hasValue:

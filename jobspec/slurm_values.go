@@ -322,7 +322,7 @@ func parseDependency(s string) (deps []structs.Dependency, singleton bool, err e
 			if strings.Contains(id, "+") {
 				return nil, false, fmt.Errorf("%q: a delay after a dependency (+MINUTES) is not supported", item)
 			}
-			if !jobIDRE.MatchString(id) {
+			if !jobIDRE().MatchString(id) {
 				return nil, false, fmt.Errorf("%q: %q is not a job id", item, id)
 			}
 			deps = append(deps, structs.Dependency{Type: structs.DependencyType(typ), JobID: id})

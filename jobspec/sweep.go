@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -34,7 +35,7 @@ var sweepSchema = &hcl.BodySchema{
 var sweepModes = []string{"grid", "zip"}
 
 // sweepKeyRE keeps names usable both as sweep.NAME and in NAI_SWEEP_NAME.
-var sweepKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+var sweepKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
 // sweepList is one named list of values.
 type sweepList struct {
@@ -183,7 +184,7 @@ func (d *decoder) sweepLists(a *hcl.Attribute) []sweepList {
 	var lists []sweepList
 	seen := map[string]bool{}
 	for _, e := range entries {
-		if !sweepKeyRE.MatchString(e.key) {
+		if !sweepKeyRE().MatchString(e.key) {
 			d.diags = append(d.diags, errorAt(e.keyRng, "Invalid sweep value name",
 				"%q cannot name a sweep value: use letters, digits and '_', not starting with a digit, so that sweep.%s and NAI_SWEEP_%s work.", e.key, e.key, strings.ToUpper(e.key)))
 			continue

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nai-project/nai/internal/gossipkey"
+
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
 )
@@ -26,7 +28,7 @@ type Config struct {
 	// BindPort is the serf port (TCP and UDP); 0 picks a free one.
 	BindPort int
 	Tags     Tags
-	// EncryptKey is a base64 gossip key from GenerateKey; "" gossips in
+	// EncryptKey is a base64 gossip key from gossipkey.Generate; "" gossips in
 	// clear text.
 	EncryptKey string
 	// Profile tunes failure detection: "lan" (memberlist's LAN defaults),
@@ -154,7 +156,7 @@ func New(cfg Config) (*Membership, error) {
 	mc.Logger = stdLogger
 	mc.LogOutput = nil
 	if cfg.EncryptKey != "" {
-		key, err := DecodeKey(cfg.EncryptKey)
+		key, err := gossipkey.Decode(cfg.EncryptKey)
 		if err != nil {
 			return nil, fmt.Errorf("membership: %w", err)
 		}

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nai-project/nai/internal/gossipkey"
 )
 
 // testLogger routes serf's logs to t.Log until the test ends. memberlist's
@@ -176,8 +178,8 @@ func TestThreeMembers(t *testing.T) {
 }
 
 func TestJoinProblems(t *testing.T) {
-	key1, _ := GenerateKey()
-	key2, _ := GenerateKey()
+	key1, _ := gossipkey.Generate()
+	key2, _ := gossipkey.Generate()
 	cases := []struct {
 		name     string
 		seedKey  string

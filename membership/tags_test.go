@@ -69,18 +69,3 @@ func TestParseTagsNewerVersion(t *testing.T) {
 	}
 }
 
-func TestKeys(t *testing.T) {
-	k, err := GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := DecodeKey(k)
-	if err != nil || len(b) != KeySize {
-		t.Fatalf("DecodeKey(GenerateKey()) = %d bytes, %v", len(b), err)
-	}
-	for _, bad := range []string{"not base64!", "c2hvcnQ="} {
-		if _, err := DecodeKey(bad); err == nil || !strings.Contains(err.Error(), "nai operator keygen") {
-			t.Errorf("DecodeKey(%q) = %v, want an error with advice", bad, err)
-		}
-	}
-}

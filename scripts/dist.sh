@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds the release files of nai from a built binary (`make dist`):
 #
-#   OUTDIR/nai_VERSION_linux_ARCH.tar.gz   nai, README.md, docs/operations.md
+#   OUTDIR/nai_VERSION_linux_ARCH.tar.gz   nai and nai-agent, README.md,
+#                                          docs/operations.md
 #                                          and contrib/ (units, configs,
 #                                          completion, install scripts,
 #                                          logging note), in one top folder;
@@ -10,6 +11,8 @@
 #
 #   scripts/dist.sh BINARY OUTDIR
 #
+# BINARY is the CLI (bin/nai); the agent binary nai-agent must be beside it
+# (make build makes both).
 # VERSION and DEBVERSION come from scripts/version.sh unless NAI_VERSION and
 # NAI_DEB_VERSION are set; ARCH is the host's unless NAI_ARCH is. nfpm is
 # $NFPM, else found on PATH (`make tools` installs it in bin/tools).
@@ -27,6 +30,10 @@ if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then
 	die "binary $binary is not an executable file: run make build"
 fi
 case $binary in /*) ;; *) binary=$(pwd)/$binary ;; esac
+agent=$(dirname "$binary")/nai-agent
+if [ ! -f "$agent" ] || [ ! -x "$agent" ]; then
+	die "the agent binary $agent is missing beside $binary: run make build"
+fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cd "$(dirname "$0")/.."
@@ -51,7 +58,8 @@ trap 'rm -rf "$stage"' EXIT
 top=$stage/$name
 mkdir -p "$top/docs"
 cp "$binary" "$top/nai"
-chmod 0755 "$top/nai"
+cp "$agent" "$top/nai-agent"
+chmod 0755 "$top/nai" "$top/nai-agent"
 cp README.md "$top/"
 cp docs/operations.md "$top/docs/"
 for d in systemd config completion install logging; do

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // A cluster plugin is a folder with a plugin.hcl (its name, release,
@@ -46,10 +47,10 @@ const (
 )
 
 // releaseRE is a plugin's declared version: "1.0.0", "2024-05-01", "v2-rc1".
-var releaseRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_-]*$`)
+var releaseRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9.+_-]*$`) })
 
 // varNameRE is an HCL identifier, what a variable block may be called.
-var varNameRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+var varNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`) })
 
 // ValidRelease reports whether s can be a plugin's declared version. A
 // plain number cannot: "NAME:3" means the registry's version 3, and a
@@ -60,7 +61,7 @@ func ValidRelease(s string) error {
 		return errors.New("a plugin needs a version, such as \"1.0.0\"")
 	case len(s) > MaxPluginReleaseLen:
 		return fmt.Errorf("version %q is longer than %d characters", s, MaxPluginReleaseLen)
-	case !releaseRE.MatchString(s):
+	case !releaseRE().MatchString(s):
 		return fmt.Errorf("version %q is invalid: use letters, digits, '.', '+', '_' and '-', such as \"1.0.0\"", s)
 	case s == "latest":
 		return errors.New(`version "latest" is reserved: it means the newest installed version`)
@@ -119,7 +120,7 @@ func (s *PluginSpec) Validate() error {
 	seen := map[string]bool{}
 	for _, v := range s.Variables {
 		switch {
-		case !varNameRE.MatchString(v.Name):
+		case !varNameRE().MatchString(v.Name):
 			errs = append(errs, fmt.Errorf("plugin variable name %q is invalid: start with a letter; use letters, digits, '_' and '-'", v.Name))
 		case seen[v.Name]:
 			errs = append(errs, fmt.Errorf("plugin variable %q is declared twice", v.Name))
@@ -196,7 +197,7 @@ func (r *PluginRef) Validate() error {
 		errs = append(errs, fmt.Errorf("plugin run has %d variables: the limit is %d", len(r.Variables), MaxPluginVariables))
 	}
 	for k, v := range r.Variables {
-		if !varNameRE.MatchString(k) || len(v) > MaxPluginVarValue {
+		if !varNameRE().MatchString(k) || len(v) > MaxPluginVarValue {
 			errs = append(errs, fmt.Errorf("plugin variable %q is invalid or its value longer than %d bytes", k, MaxPluginVarValue))
 		}
 	}

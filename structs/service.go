@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -107,7 +108,7 @@ func (s *ServiceSpec) Canonicalize() {
 	}
 }
 
-var portNameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`)
+var portNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z][a-z0-9_-]{0,31}$`) })
 
 // Validate checks a service block.
 func (s *ServiceSpec) Validate() error {
@@ -115,7 +116,7 @@ func (s *ServiceSpec) Validate() error {
 	if s.Replicas < 1 || s.Replicas > MaxReplicas {
 		errs = append(errs, fmt.Errorf("service replicas %d is out of range: expected 1 to %d (stop a service with `nai service stop`)", s.Replicas, MaxReplicas))
 	}
-	if s.Port != "" && !portNameRE.MatchString(s.Port) {
+	if s.Port != "" && !portNameRE().MatchString(s.Port) {
 		errs = append(errs, fmt.Errorf("service port %q is invalid: expected a name such as \"http\" (lower-case letters, digits, '-' and '_'); the client picks the number", s.Port))
 	}
 	if err := ValidHealthPath(s.Health.Path); s.Health.Path != "" && err != nil {

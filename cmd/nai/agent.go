@@ -1,3 +1,5 @@
+//go:build !nai_cli
+
 package main
 
 import (
@@ -223,7 +225,7 @@ func runAgent(c *cli.Context) error {
 		Host:          host,
 		Cgroups:       cg,
 		CgroupParent:  c.String("cgroup-parent"),
-		Executable:    exe,
+		Executable:    executorBinary(exe),
 		Logger:        logger.With("component", "client"),
 		RootTasks:     rootTasks,
 		ACLEnabled:    aclOn,

@@ -1,3 +1,5 @@
+//go:build !nai_cli
+
 package main
 
 import (
@@ -169,7 +171,7 @@ func runClusterAgent(c *cli.Context) error {
 			Host:          host,
 			Cgroups:       cg,
 			CgroupParent:  cgParent,
-			Executable:    exe,
+			Executable:    executorBinary(exe),
 			Logger:        logger.With("component", "client"),
 			ACLEnabled:    cfg.ACL.Enabled,
 			RegisterToken: registerToken,

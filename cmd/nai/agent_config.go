@@ -1,3 +1,5 @@
+//go:build !nai_cli
+
 package main
 
 import (
@@ -8,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nai-project/nai/internal/gossipkey"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
@@ -15,7 +19,6 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/nai-project/nai/internal/tlsutil"
-	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/server"
 	"github.com/nai-project/nai/structs"
 )
@@ -528,7 +531,7 @@ func (cfg *agentConfig) validate() error {
 		cfg.validateHooks(errs) // agent_hooks.go
 	}
 	if cfg.Encrypt != "" {
-		if _, err := membership.DecodeKey(cfg.Encrypt); err != nil {
+		if _, err := gossipkey.Decode(cfg.Encrypt); err != nil {
 			errs.add("encrypt: %v", err)
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -19,7 +20,9 @@ import (
 
 // lowerIsBetter names the metrics where smaller is better; any other
 // metric (accuracy, reward, F1, throughput) is better larger.
-var lowerIsBetter = regexp.MustCompile(`(?i)(loss|err|perplexity|ppl|mse|mae|rmse|nll|wer|cer|latency|time|seconds)`)
+var lowerIsBetter = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`(?i)(loss|err|perplexity|ppl|mse|mae|rmse|nll|wer|cer|latency|time|seconds)`)
+})
 
 // metricSort is the -sort of `nai job metrics ARRAY`.
 type metricSort struct {
@@ -36,7 +39,7 @@ func parseMetricSort(s string) (*metricSort, error) {
 	if key == "" {
 		return nil, fmt.Errorf("-sort %q: expected a metric name, such as loss or accuracy:desc", s)
 	}
-	ms := &metricSort{key: key, asc: lowerIsBetter.MatchString(key)}
+	ms := &metricSort{key: key, asc: lowerIsBetter().MatchString(key)}
 	if hasDir {
 		switch strings.ToLower(dir) {
 		case "asc":

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/internal/gossipkey"
+
 	"github.com/google/go-cmp/cmp"
-	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -179,7 +180,7 @@ func TestOperatorClusterCommands(t *testing.T) {
 		if code != 0 || stderr != "" {
 			t.Fatalf("exit %d, stderr %q", code, stderr)
 		}
-		if _, err := membership.DecodeKey(stdout); err != nil {
+		if _, err := gossipkey.Decode(stdout); err != nil {
 			t.Errorf("keygen printed %q: %v", stdout, err)
 		}
 	})

@@ -7,10 +7,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/nai-project/nai/internal/gossipkey"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/internal/jobtext"
-	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -196,7 +197,7 @@ func operatorKeygen(c *cli.Context) error {
 	if err := needArgs(0, c.Args().Slice(), "", usageLine(c)); err != nil {
 		return err
 	}
-	k, err := membership.GenerateKey()
+	k, err := gossipkey.Generate()
 	if err != nil {
 		return err
 	}

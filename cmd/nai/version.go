@@ -48,6 +48,10 @@ func printVersion(w io.Writer, v version.Info) error {
 	} else if v.Modified {
 		commit += " (modified)"
 	}
-	_, err := fmt.Fprintf(w, "nai %s\ncommit: %s\ngo:     %s %s\n", v.Version, commit, v.GoVersion, v.Platform)
+	build := v.Build
+	if build == version.BuildCLI {
+		build += " (the agent is " + agentBinaryName + ", beside it)"
+	}
+	_, err := fmt.Fprintf(w, "nai %s\ncommit: %s\ngo:     %s %s\nbuild:  %s\n", v.Version, commit, v.GoVersion, v.Platform, build)
 	return err
 }

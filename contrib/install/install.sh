@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs nai from an unpacked release archive (nai_VERSION_linux_amd64/)
-# or from a checkout after `make build`: the binary, the systemd units, the
+# or from a checkout after `make build`: the binaries, the systemd units, the
 # sample configurations, shell completion and docs; the nai user and group;
 # the state directory. It enables and starts nothing: edit
 # /etc/nai/server.hcl or client.hcl, then `systemctl enable --now nai-server`
@@ -9,8 +9,10 @@
 #
 #   sudo ./contrib/install/install.sh [options]
 #
-#   --binary FILE  the nai binary (default: nai beside contrib/, else bin/nai)
-#   --bindir DIR   where the binary goes (default /usr/local/bin)
+#   --binary FILE  the nai binary (default: nai beside contrib/, else bin/nai);
+#                  the agent binary nai-agent beside it goes in too (`nai
+#                  agent` runs it; a full build named nai alone does all)
+#   --bindir DIR   where the binaries go (default /usr/local/bin)
 #   --root DIR     install under DIR instead of /, and point the installed
 #                  units at DIR (binary, configs), so that the result runs
 #                  from DIR: for tests and for trying nai without root. No
@@ -64,6 +66,15 @@ if [ ! -f "$binary" ] || [ ! -x "$binary" ]; then
 	die "--binary $binary is not an executable file"
 fi
 "$binary" version >/dev/null 2>&1 || die "$binary does not run here ('$binary version' failed): wrong architecture?"
+agent=$(dirname "$binary")/nai-agent
+if [ ! -f "$agent" ]; then
+	agent=""
+	if "$binary" version | grep -q '^build: *cli'; then
+		die "$binary is the CLI binary and the agent binary nai-agent is not beside it: install from a release archive, or run make build"
+	fi
+elif ! "$agent" version >/dev/null 2>&1; then
+	die "$agent does not run here ('$agent version' failed): wrong architecture?"
+fi
 for f in systemd/nai-server.service systemd/nai-client.service systemd/nai-snapshot.service systemd/nai-snapshot.timer \
 	config/server.hcl config/client.hcl \
 	completion/nai.bash completion/_nai completion/nai.fish; do
@@ -85,6 +96,10 @@ put() {
 
 put 0755 "$binary" "$bindir/nai"
 echo "installed $root$bindir/nai ($("$root$bindir/nai" version | head -n 1))"
+if [ -n "$agent" ]; then
+	put 0755 "$agent" "$bindir/nai-agent"
+	echo "installed $root$bindir/nai-agent ($("$root$bindir/nai-agent" version | head -n 1))"
+fi
 
 # The units name /usr/bin/nai and /etc/nai; point them at what was installed.
 tmp=$(mktemp)

@@ -27,7 +27,7 @@ var allowed = map[string][]string{
 	"api":        {"structs"},
 	"jobspec":    {"structs"},
 	"scheduler":  {"structs"},
-	"membership": {"structs"},
+	"membership": {"structs", "internal/gossipkey"},
 	"cgroups":    {"structs"},
 	"fsm/state":  {"structs"},
 	"fsm":        {"fsm/state", "structs"},
@@ -43,17 +43,18 @@ var allowed = map[string][]string{
 	// The GPU hosts: they talk to servers through the api package.
 	"client":             {"api", "cgroups", "client/fingerprint", "internal/archive", "internal/version", "internal/promtext", "structs"},
 	"client/fingerprint": {"structs"},
-	// The one binary wires everything.
+	// The binaries (nai and nai-agent, one package) wire everything.
 	"cmd/nai": {"*"},
 	// Helpers shared by several packages.
-	"internal/archive":  {},
-	"internal/ignore":   {},
-	"internal/version":  {},
-	"internal/testtool": {},
-	"internal/builders": {"structs"},
-	"internal/archtest": {},
-	"internal/tlsutil":  {},
-	"internal/snapshot": {"structs"},
+	"internal/archive":   {},
+	"internal/ignore":    {},
+	"internal/gossipkey": {},
+	"internal/version":   {},
+	"internal/testtool":  {},
+	"internal/builders":  {"structs"},
+	"internal/archtest":  {},
+	"internal/tlsutil":   {},
+	"internal/snapshot":  {"structs"},
 	// The Prometheus text exposition (metrics without client_golang).
 	"internal/promtext": {},
 	// Jobs as text in tables (the CLI's and GET /v1/queue?view=table).

@@ -31,7 +31,16 @@ type Info struct {
 	Modified  bool   `json:"modified,omitempty"`
 	GoVersion string `json:"go_version"`
 	Platform  string `json:"platform"`
+	// Build is BuildFull or BuildCLI: nai ships as a CLI binary (nai)
+	// and a full one (nai-agent) built from the same code.
+	Build string `json:"build,omitempty"`
 }
+
+// The kinds of binary.
+const (
+	BuildFull = "full"
+	BuildCLI  = "cli"
+)
 
 // Get returns the running binary's version.
 func Get() Info {
@@ -47,6 +56,7 @@ func resolve(stampedVersion, stampedCommit string, bi *debug.BuildInfo) Info {
 		Commit:    stampedCommit,
 		GoVersion: runtime.Version(),
 		Platform:  runtime.GOOS + "/" + runtime.GOARCH,
+		Build:     build,
 	}
 	if strings.HasSuffix(info.Version, "-dirty") {
 		info.Modified = true

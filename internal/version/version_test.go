@@ -60,6 +60,10 @@ func TestResolve(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			got := resolve(tc.version, tc.commit, tc.bi)
+			if got.Build != build {
+				t.Errorf("build %q, want %q", got.Build, build)
+			}
+			got.Build = ""
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("resolve (-want +got):\n%s", diff)
 			}

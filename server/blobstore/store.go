@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -17,10 +18,10 @@ import (
 // MaxSize bounds one blob (1 TiB): a client that sends more is broken.
 const MaxSize = int64(1) << 40
 
-var digestRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+var digestRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{64}$`) })
 
 // ValidDigest reports whether d is a lower-case hex sha256.
-func ValidDigest(d string) bool { return digestRE.MatchString(d) }
+func ValidDigest(d string) bool { return digestRE().MatchString(d) }
 
 func invalidDigest(d string) error {
 	return structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected 64 hex digits (a sha256)", d)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,14 +26,14 @@ import (
 // becomes a blob (through the store's one commit path), so a half or
 // corrupt upload is never visible as a blob.
 
-var uploadIDRE = regexp.MustCompile(`^[0-9a-f]{32}$`)
+var uploadIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9a-f]{32}$`) })
 
 // UploadTTL is how long an untouched upload session is kept for a client
 // to resume it.
 const UploadTTL = 24 * time.Hour
 
 func (s *Store) uploadPath(id string) (string, error) {
-	if !uploadIDRE.MatchString(id) {
+	if !uploadIDRE().MatchString(id) {
 		return "", structs.NewError(structs.CodeInvalid, "upload id %q is invalid: expected 32 hex digits", id)
 	}
 	return filepath.Join(s.dir, "uploads", id), nil
@@ -91,7 +92,7 @@ func dropStaleUploads(dir string, cutoff time.Time) {
 		return
 	}
 	for _, e := range ents {
-		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) && uploadIDRE.MatchString(e.Name()) {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) && uploadIDRE().MatchString(e.Name()) {
 			_ = os.Remove(filepath.Join(dir, e.Name()))
 		}
 	}

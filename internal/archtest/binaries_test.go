@@ -1,0 +1,52 @@
+package archtest
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// The CLI binary (cmd/nai built with the nai_cli tag) is what people run
+// hundreds of times a minute and what runs each job's executor: it must
+// not link the agent, whose initialisers and size cost every process of it
+// milliseconds (cmd/nai/agent_bin.go). `nai agent` becomes nai-agent.
+var notInCLI = []string{
+	module + "/server",
+	module + "/client",
+	module + "/client/fingerprint",
+	module + "/membership",
+	module + "/fsm",
+	module + "/gateway",
+	module + "/ui",
+	"github.com/hashicorp/raft",
+	"github.com/hashicorp/serf/serf",
+	"github.com/hashicorp/memberlist",
+	"github.com/NVIDIA/go-nvml/pkg/nvml",
+	"net/http/pprof",
+	"runtime/cgo",
+}
+
+func TestCLIBinaryLeavesTheAgentOut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	cmd := exec.Command("go", "list", "-tags", "urfave_cli_no_docs nai_cli", "-deps", "./cmd/nai")
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(cmd.Environ(), "CGO_ENABLED=0")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := map[string]bool{}
+	for _, p := range strings.Fields(string(out)) {
+		deps[p] = true
+	}
+	if !deps[module+"/api"] || !deps[module+"/jobspec"] {
+		t.Fatalf("go list of the CLI binary lacks api and jobspec; the listing was:\n%s", out)
+	}
+	for _, p := range notInCLI {
+		if deps[p] {
+			t.Errorf("the CLI binary links %s: keep it out (build tag nai_cli on the file that needs it, or a lighter package)", p)
+		}
+	}
+}
