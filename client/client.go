@@ -18,6 +18,7 @@ import (
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/client/fingerprint"
 	"github.com/nai-project/nai/internal/promtext"
 	"github.com/nai-project/nai/internal/version"
@@ -208,7 +209,7 @@ func loadNodeID(path string) (string, error) {
 		return "", fmt.Errorf("read node id: %w", err)
 	}
 	id := uuid.NewString()
-	if err := writeFileDurable(path, []byte(id+"\n")); err != nil {
+	if err := executor.WriteFileDurable(path, []byte(id+"\n")); err != nil {
 		return "", fmt.Errorf("save node id: %w", err)
 	}
 	return id, nil
@@ -233,7 +234,7 @@ func loadNodeSecret(path string) (string, error) {
 		return "", fmt.Errorf("make node secret: %w", err)
 	}
 	s := base64.RawURLEncoding.EncodeToString(raw)
-	if err := writeFileDurable(path, []byte(s+"\n")); err != nil {
+	if err := executor.WriteFileDurable(path, []byte(s+"\n")); err != nil {
 		return "", fmt.Errorf("save node secret: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/client/fingerprint"
 	"github.com/nai-project/nai/structs"
 )
@@ -251,8 +252,8 @@ exit 7`
 				if err := os.WriteFile(filepath.Join(ckpt, "go"), nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				waitFor(t, 10*time.Second, "exit.json", func() bool { return exists(dir.path(exitFile)) })
-			} else if exists(dir.path(exitFile)) {
+				waitFor(t, 10*time.Second, "exit.json", func() bool { return exists(dir.path(executor.ExitFile)) })
+			} else if exists(dir.path(executor.ExitFile)) {
 				t.Fatal("the task ended with its agent")
 			}
 
@@ -303,10 +304,10 @@ func TestClientRecoversVanishedExecutor(t *testing.T) {
 	if err := os.MkdirAll(dir.outputDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeJSONAtomic(dir.path(allocFile), a); err != nil {
+	if err := executor.WriteJSONAtomic(dir.path(allocFile), a); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(dir.path(pidFile), []byte(fmt.Sprint(dead.Process.Pid)), 0o644); err != nil {
+	if err := os.WriteFile(dir.path(executor.PidFile), []byte(fmt.Sprint(dead.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	runClient(t, c)

@@ -20,6 +20,7 @@ import (
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/client/fingerprint"
 	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/scheduler"
@@ -52,7 +53,7 @@ func executorCommand() *cli.Command {
 		Hidden:          true,
 		SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
-			if code := client.ExecutorMain(c.Args().Slice()); code != 0 {
+			if code := executor.Main(c.Args().Slice()); code != 0 {
 				return cli.Exit("", code)
 			}
 			return nil
@@ -67,7 +68,7 @@ func execShimCommand() *cli.Command {
 		Hidden:          true,
 		SkipFlagParsing: true,
 		Action: func(c *cli.Context) error {
-			if code := client.ExecShimMain(c.Args().Slice()); code != 0 {
+			if code := executor.ShimMain(c.Args().Slice()); code != 0 {
 				return cli.Exit("", code)
 			}
 			return nil
