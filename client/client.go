@@ -55,8 +55,15 @@ type Config struct {
 	// CgroupParent is the parent Cgroups was made with ("" = the agent's
 	// own cgroup); executors and exec shims open the same one.
 	CgroupParent string
-	Executable   string        // the nai binary, started as `nai executor` / `nai exec-shim`
-	KillGrace    time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
+	// ExecutorBinary is the binary that runs `BINARY executor ALLOC_DIR`
+	// for every allocation (package client/executor's Main); the executor
+	// starts `BINARY exec-shim ...` (ShimMain) from the same binary. Empty:
+	// Executable, or else this process's own binary (os.Executable).
+	ExecutorBinary string
+	// Executable is the nai binary, the older way to set ExecutorBinary:
+	// used only when ExecutorBinary is empty.
+	Executable string
+	KillGrace  time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
 	// DeviceDir is where the GPU device nodes live (default /dev). Fake
 	// GPUs get device rules only when it is set, so tests can restrict jobs
 	// to fake device files made with mknod.
@@ -138,9 +145,6 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Host == nil {
 		return nil, errors.New("client: host fingerprint is required")
-	}
-	if cfg.Executable == "" {
-		return nil, errors.New("client: path of the nai executable is required (to start executors)")
 	}
 	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = DefaultKillGrace

@@ -37,7 +37,7 @@ func newTestClient(t *testing.T, f *fakeServers, dataDir string, cg cgroups.Mana
 	c, err := New(Config{RootTasks: RootTasksAllow,
 		DataDir: dataDir, NodeName: "gpu-test", HTTPAddr: "127.0.0.1:4646",
 		Servers: f.api(t), Host: testHost(), Cgroups: cg,
-		Executable: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
+		ExecutorBinary: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +332,7 @@ func TestNodeID(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "node-id"), []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := New(Config{RootTasks: RootTasksAllow, DataDir: data, Servers: f.api(t), Host: testHost(), Executable: selfExe(t)})
+	_, err := New(Config{RootTasks: RootTasksAllow, DataDir: data, Servers: f.api(t), Host: testHost(), ExecutorBinary: selfExe(t)})
 	if err == nil || !strings.Contains(err.Error(), "expected a uuid") {
 		t.Errorf("corrupt node id: err = %v, want one saying a uuid was expected", err)
 	}
@@ -557,7 +557,7 @@ func TestClientRefusesBadAllocations(t *testing.T) {
 
 func TestNewRefusesBadConfig(t *testing.T) {
 	f := newFakeServers(t)
-	good := Config{DataDir: t.TempDir(), Servers: f.api(t), Host: testHost(), Executable: selfExe(t)}
+	good := Config{DataDir: t.TempDir(), Servers: f.api(t), Host: testHost(), ExecutorBinary: selfExe(t)}
 	tests := []struct {
 		name    string
 		change  func(c *Config)
@@ -566,7 +566,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{name: "no data dir", change: func(c *Config) { c.DataDir = "" }, wantMsg: "data dir"},
 		{name: "no servers", change: func(c *Config) { c.Servers = nil }, wantMsg: "servers"},
 		{name: "no host", change: func(c *Config) { c.Host = nil }, wantMsg: "fingerprint"},
-		{name: "no executable", change: func(c *Config) { c.Executable = "" }, wantMsg: "executable"},
 		{name: "no name", change: func(c *Config) { c.Host = &fingerprint.Host{} }, wantMsg: "node name"},
 	}
 	for _, tc := range tests {

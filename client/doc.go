@@ -11,8 +11,8 @@
 // exec shim: both are package client/executor, which also owns the files
 // of the allocation dir that the agent and the executor share
 // (executor.Spec, executor.ExitStatus, ...). The agent runs
-// `Config.Executable executor DIR`; the executor starts the exec shim from
-// its own binary.
+// `Config.ExecutorBinary executor DIR`; the executor starts the exec shim
+// from its own binary.
 //
 // # The life of a task
 //

@@ -17,19 +17,40 @@ import (
 
 // TestMain lets the test binary play the nai binary: the runner starts
 // `<test binary> executor DIR`, the executor `<test binary> exec-shim ...`,
-// and tasks may run `<test binary> test-helper ...`.
+// and tasks may run `<test binary> test-helper ...`. With TEST_EXE_LOG
+// set, the executor and the shim append their role and binary to that file
+// (TestExecutorBinary).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "executor":
+			logExe("executor")
 			os.Exit(executor.Main(os.Args[2:]))
 		case "exec-shim":
+			logExe("exec-shim")
 			os.Exit(executor.ShimMain(os.Args[2:]))
 		case "test-helper":
 			os.Exit(testHelper(os.Args[2:]))
 		}
 	}
 	os.Exit(m.Run())
+}
+
+func logExe(role string) {
+	p := os.Getenv("TEST_EXE_LOG")
+	if p == "" {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = err.Error()
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	fmt.Fprintln(f, role, exe)
+	f.Close()
 }
 
 // testHelper holds task behaviours that are awkward in shell.

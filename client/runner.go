@@ -190,7 +190,7 @@ func (r *allocRunner) start() error {
 		return fmt.Errorf("open executor log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(r.c.cfg.Executable, "executor", string(r.dir))
+	cmd := exec.Command(r.c.cfg.ExecutorBinary, "executor", string(r.dir))
 	cmd.Dir = string(r.dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the executor must outlive the agent and not get the
