@@ -16,7 +16,7 @@ import (
 func BenchmarkStartToFirstInstruction(b *testing.B) {
 	f := newFakeServers(b)
 	dir := b.TempDir()
-	c, err := New(Config{RootTasks: RootTasksAllow, DataDir: dir, NodeName: "bench", Servers: f.api(b), Host: testHost(), Executable: selfExe(b)})
+	c, err := New(Config{RootTasks: RootTasksAllow, DataDir: dir, NodeName: "bench", Servers: f.api(b), Host: testHost(), ExecutorBinary: selfExe(b)})
 	if err != nil {
 		b.Fatal(err)
 	}

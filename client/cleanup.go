@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/nai-project/nai/client/executor"
 )
 
 // uploadFailedFile marks an allocation whose outputs could not be uploaded:
@@ -33,7 +35,7 @@ const gcEvery = time.Hour
 // cleanAllocDir is step 1 for one reported allocation.
 func (c *Client) cleanAllocDir(dir allocDir, uploaded bool, logger *slog.Logger) {
 	if !uploaded {
-		if err := writeFileAtomic(dir.path(uploadFailedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+		if err := executor.WriteFileAtomic(dir.path(uploadFailedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
 			logger.Error("mark failed upload", "error", err)
 		}
 		logger.Warn("outputs not uploaded: keeping the allocation's work and output dirs", "dir", string(dir))

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nai-project/nai/client/executor"
 )
 
 // After the outputs are uploaded (here after two refused attempts) and the
@@ -30,7 +32,7 @@ func TestClientCleansAllocDirAfterUpload(t *testing.T) {
 	if got := readFile(t, dir.logPath("stdout")); got != "hello\n" {
 		t.Errorf("stdout after cleanup = %q", got)
 	}
-	for _, keep := range []string{exitFile, allocFile} {
+	for _, keep := range []string{executor.ExitFile, allocFile} {
 		if !exists(dir.path(keep)) {
 			t.Errorf("%s removed by the cleanup", keep)
 		}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/client/fingerprint"
 	"github.com/nai-project/nai/internal/promtext"
 	"github.com/nai-project/nai/internal/version"
@@ -54,8 +55,12 @@ type Config struct {
 	// CgroupParent is the parent Cgroups was made with ("" = the agent's
 	// own cgroup); executors and exec shims open the same one.
 	CgroupParent string
-	Executable   string        // the nai binary, started as `nai executor` / `nai exec-shim`
-	KillGrace    time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
+	// ExecutorBinary is the binary that runs `BINARY executor ALLOC_DIR`
+	// for every allocation (package client/executor's Main); the executor
+	// starts `BINARY exec-shim ...` (ShimMain) from the same binary. Empty:
+	// this process's own binary (os.Executable).
+	ExecutorBinary string
+	KillGrace      time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
 	// DeviceDir is where the GPU device nodes live (default /dev). Fake
 	// GPUs get device rules only when it is set, so tests can restrict jobs
 	// to fake device files made with mknod.
@@ -138,9 +143,6 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Host == nil {
 		return nil, errors.New("client: host fingerprint is required")
 	}
-	if cfg.Executable == "" {
-		return nil, errors.New("client: path of the nai executable is required (to start executors)")
-	}
 	if cfg.KillGrace <= 0 {
 		cfg.KillGrace = DefaultKillGrace
 	}
@@ -208,7 +210,7 @@ func loadNodeID(path string) (string, error) {
 		return "", fmt.Errorf("read node id: %w", err)
 	}
 	id := uuid.NewString()
-	if err := writeFileDurable(path, []byte(id+"\n")); err != nil {
+	if err := executor.WriteFileDurable(path, []byte(id+"\n")); err != nil {
 		return "", fmt.Errorf("save node id: %w", err)
 	}
 	return id, nil
@@ -233,7 +235,7 @@ func loadNodeSecret(path string) (string, error) {
 		return "", fmt.Errorf("make node secret: %w", err)
 	}
 	s := base64.RawURLEncoding.EncodeToString(raw)
-	if err := writeFileDurable(path, []byte(s+"\n")); err != nil {
+	if err := executor.WriteFileDurable(path, []byte(s+"\n")); err != nil {
 		return "", fmt.Errorf("save node secret: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {

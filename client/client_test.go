@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/client/fingerprint"
 	"github.com/nai-project/nai/structs"
 )
@@ -36,7 +37,7 @@ func newTestClient(t *testing.T, f *fakeServers, dataDir string, cg cgroups.Mana
 	c, err := New(Config{RootTasks: RootTasksAllow,
 		DataDir: dataDir, NodeName: "gpu-test", HTTPAddr: "127.0.0.1:4646",
 		Servers: f.api(t), Host: testHost(), Cgroups: cg,
-		Executable: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
+		ExecutorBinary: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -251,8 +252,8 @@ exit 7`
 				if err := os.WriteFile(filepath.Join(ckpt, "go"), nil, 0o644); err != nil {
 					t.Fatal(err)
 				}
-				waitFor(t, 10*time.Second, "exit.json", func() bool { return exists(dir.path(exitFile)) })
-			} else if exists(dir.path(exitFile)) {
+				waitFor(t, 10*time.Second, "exit.json", func() bool { return exists(dir.path(executor.ExitFile)) })
+			} else if exists(dir.path(executor.ExitFile)) {
 				t.Fatal("the task ended with its agent")
 			}
 
@@ -303,10 +304,10 @@ func TestClientRecoversVanishedExecutor(t *testing.T) {
 	if err := os.MkdirAll(dir.outputDir(), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeJSONAtomic(dir.path(allocFile), a); err != nil {
+	if err := executor.WriteJSONAtomic(dir.path(allocFile), a); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(dir.path(pidFile), []byte(fmt.Sprint(dead.Process.Pid)), 0o644); err != nil {
+	if err := os.WriteFile(dir.path(executor.PidFile), []byte(fmt.Sprint(dead.Process.Pid)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	runClient(t, c)
@@ -331,7 +332,7 @@ func TestNodeID(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "node-id"), []byte("garbage"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := New(Config{RootTasks: RootTasksAllow, DataDir: data, Servers: f.api(t), Host: testHost(), Executable: selfExe(t)})
+	_, err := New(Config{RootTasks: RootTasksAllow, DataDir: data, Servers: f.api(t), Host: testHost(), ExecutorBinary: selfExe(t)})
 	if err == nil || !strings.Contains(err.Error(), "expected a uuid") {
 		t.Errorf("corrupt node id: err = %v, want one saying a uuid was expected", err)
 	}
@@ -556,7 +557,7 @@ func TestClientRefusesBadAllocations(t *testing.T) {
 
 func TestNewRefusesBadConfig(t *testing.T) {
 	f := newFakeServers(t)
-	good := Config{DataDir: t.TempDir(), Servers: f.api(t), Host: testHost(), Executable: selfExe(t)}
+	good := Config{DataDir: t.TempDir(), Servers: f.api(t), Host: testHost(), ExecutorBinary: selfExe(t)}
 	tests := []struct {
 		name    string
 		change  func(c *Config)
@@ -565,7 +566,6 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{name: "no data dir", change: func(c *Config) { c.DataDir = "" }, wantMsg: "data dir"},
 		{name: "no servers", change: func(c *Config) { c.Servers = nil }, wantMsg: "servers"},
 		{name: "no host", change: func(c *Config) { c.Host = nil }, wantMsg: "fingerprint"},
-		{name: "no executable", change: func(c *Config) { c.Executable = "" }, wantMsg: "executable"},
 		{name: "no name", change: func(c *Config) { c.Host = &fingerprint.Host{} }, wantMsg: "node name"},
 	}
 	for _, tc := range tests {

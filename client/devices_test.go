@@ -39,7 +39,7 @@ func TestClientPinsGPUDevices(t *testing.T) {
 	c, err := New(Config{RootTasks: RootTasksAllow,
 		DataDir: t.TempDir(), NodeName: "gpu-test", HTTPAddr: "127.0.0.1:4646",
 		Servers: f.api(t), Host: host, Cgroups: cg, DeviceDir: devDir,
-		Executable: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
+		ExecutorBinary: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

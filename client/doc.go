@@ -7,6 +7,13 @@
 // only through cgroups.Manager, and to NVML only through client/fingerprint.
 // It must not import server, fsm, scheduler, jobspec or cmd.
 //
+// Each task is supervised by an executor process, and maybe started by an
+// exec shim: both are package client/executor, which also owns the files
+// of the allocation dir that the agent and the executor share
+// (executor.Spec, executor.ExitStatus, ...). The agent runs
+// `Config.ExecutorBinary executor DIR`; the executor starts the exec shim
+// from its own binary.
+//
 // # The life of a task
 //
 //	servers                agent (Client, allocRunner)          executor (`nai executor DIR`)      task
@@ -19,7 +26,7 @@
 //	                       cgroups.Create(nai-ID, limits)
 //	                       start executor (setsid) ----------> executor.pid, child subreaper
 //	    <-- running ------ report running                      join cgroup, fork task (setpgid), --> exec command
-//	                                                           return to own cgroup (direct.go; on
+//	                                                           return to own cgroup (executor/direct.go; on
 //	                                                           cgroup v2 or NAI_EXEC_SHIM=1 instead
 //	                                                           `nai exec-shim`: join cgroup, exec)
 //	    <-- metrics ------ tail metrics.jsonl (<= 1/s)                                             writes logs/,
@@ -82,8 +89,8 @@
 //
 // # Service replicas
 //
-// A service's allocation is one replica (service.go, service_exec.go): the
-// agent picks it a port of Config.ServicePorts (kept in the alloc dir's
+// A service's allocation is one replica (service.go, executor/service.go):
+// the agent picks it a port of Config.ServicePorts (kept in the alloc dir's
 // port file), checks its health path and reports health and restarts; the
 // executor restarts the task whenever it ends (restarts.json), or when the
 // agent asks (the restart file and SIGUSR1, after unhealthy_after failed

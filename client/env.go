@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -27,7 +28,7 @@ type taskEnvInput struct {
 	// Getenv reads the agent's own environment (os.Getenv).
 	Getenv func(string) string
 	// User, when set, is the account the task runs as.
-	User *taskUser
+	User *executor.User
 	// Datasets and Models the job reads, where they are on this node.
 	Datasets, Models []artifactDir
 	// APIAddr is where the task reaches the nai API (its agent's HTTP

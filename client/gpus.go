@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/client/fingerprint"
 	"github.com/nai-project/nai/structs"
 )
@@ -125,7 +126,7 @@ func (c *Client) gpuFailed(ch fingerprint.HealthChange) {
 		if !slices.Contains(r.alloc.GPUs, ch.Index) || !r.running() {
 			continue
 		}
-		if err := writeFileAtomic(r.dir.path(gpuFailureFile), []byte(note+"\n")); err != nil {
+		if err := executor.WriteFileAtomic(r.dir.path(gpuFailureFile), []byte(note+"\n")); err != nil {
 			r.logger.Error("record gpu failure", "error", err)
 		}
 		r.stop(structs.ExitGPUFailed)

@@ -50,7 +50,7 @@ func TestClientWithdrawsFailedGPU(t *testing.T) {
 	host := fakeGPUHost(t)
 	c, err := New(Config{RootTasks: RootTasksAllow,
 		DataDir: t.TempDir(), NodeName: "gpu-test", Servers: f.api(t), Host: host,
-		Executable: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
+		ExecutorBinary: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
 		GPUSampleInterval: 50 * time.Millisecond,
 	})
 	if err != nil {
@@ -98,7 +98,7 @@ func TestClientWithdrawsFailedGPU(t *testing.T) {
 
 func TestGPUFaultRoute(t *testing.T) {
 	f := newFakeServers(t)
-	fake, err := New(Config{RootTasks: RootTasksAllow, DataDir: t.TempDir(), Servers: f.api(t), Host: fakeGPUHost(t), Executable: selfExe(t), Logger: testLogger(t)})
+	fake, err := New(Config{RootTasks: RootTasksAllow, DataDir: t.TempDir(), Servers: f.api(t), Host: fakeGPUHost(t), ExecutorBinary: selfExe(t), Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

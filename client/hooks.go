@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -100,7 +101,7 @@ func (r *allocRunner) prolog(checkpointDir string) error {
 	if rep == nil {
 		return nil
 	}
-	if err := writeJSONAtomic(r.dir.path(hookFile), rep); err != nil {
+	if err := executor.WriteJSONAtomic(r.dir.path(hookFile), rep); err != nil {
 		r.logger.Error("record prolog failure", "error", err)
 	}
 	return &hookError{report: rep}
@@ -109,7 +110,7 @@ func (r *allocRunner) prolog(checkpointDir string) error {
 // epilog runs the node's epilog, if it has one, once the task has ended:
 // once per allocation, and not after a failed prolog (the task never
 // started).
-func (r *allocRunner) epilog(st *exitStatus) {
+func (r *allocRunner) epilog(st *executor.ExitStatus) {
 	h := r.c.currentHooks()
 	if h.Epilog == "" || st.Reason == structs.ExitPrologFailed || r.alloc.Job == nil || exists(r.dir.path(epilogDoneFile)) {
 		return
@@ -117,11 +118,11 @@ func (r *allocRunner) epilog(st *exitStatus) {
 	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", r.alloc.JobID)
 	rep := r.runHook(structs.HookEpilog, h.Epilog, h.Timeout, r.hookEnv(structs.HookEpilog, ckpt, st))
 	if rep != nil {
-		if err := writeJSONAtomic(r.dir.path(hookFile), rep); err != nil {
+		if err := executor.WriteJSONAtomic(r.dir.path(hookFile), rep); err != nil {
 			r.logger.Error("record epilog failure", "error", err)
 		}
 	}
-	if err := writeFileAtomic(r.dir.path(epilogDoneFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+	if err := executor.WriteFileAtomic(r.dir.path(epilogDoneFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
 		r.logger.Error("record epilog run", "error", err)
 	}
 }
@@ -143,7 +144,7 @@ func (r *allocRunner) hookFailure() *structs.HookReport {
 // hookEnv is a hook's environment: who and where, as Slurm gives its
 // prolog (SLURM_JOB_ID, SLURM_JOB_USER, CUDA_VISIBLE_DEVICES), and for
 // the epilog how the task ended.
-func (r *allocRunner) hookEnv(hook structs.HookName, checkpointDir string, st *exitStatus) []string {
+func (r *allocRunner) hookEnv(hook structs.HookName, checkpointDir string, st *executor.ExitStatus) []string {
 	a, j := r.alloc, r.alloc.Job
 	gpus := make([]string, len(a.GPUs))
 	for i, g := range a.GPUs {

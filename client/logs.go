@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -119,7 +120,7 @@ func streamLog(r *http.Request, w io.Writer, dir allocDir, path string, offset i
 	for {
 		// Whether the allocation had ended is read before the file, so the
 		// last bytes written before exit.json are never missed.
-		ended := exists(dir.path(exitFile))
+		ended := exists(dir.path(executor.ExitFile))
 		if f == nil {
 			var err error
 			f, err = os.Open(path)

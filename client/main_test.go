@@ -1,32 +1,34 @@
 package client
 
 import (
+	"bytes"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nai-project/nai/cgroups"
-	"github.com/nai-project/nai/structs"
+	"github.com/nai-project/nai/client/executor"
 )
 
 // TestMain lets the test binary play the nai binary: the runner starts
 // `<test binary> executor DIR`, the executor `<test binary> exec-shim ...`,
-// and tasks may run `<test binary> test-helper ...`.
+// and tasks may run `<test binary> test-helper ...`. With TEST_EXE_LOG
+// set, the executor and the shim append their role and binary to that file
+// (TestExecutorBinary).
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 {
 		switch os.Args[1] {
 		case "executor":
-			os.Exit(ExecutorMain(os.Args[2:]))
+			logExe("executor")
+			os.Exit(executor.Main(os.Args[2:]))
 		case "exec-shim":
-			os.Exit(ExecShimMain(os.Args[2:]))
+			logExe("exec-shim")
+			os.Exit(executor.ShimMain(os.Args[2:]))
 		case "test-helper":
 			os.Exit(testHelper(os.Args[2:]))
 		}
@@ -34,23 +36,27 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+func logExe(role string) {
+	p := os.Getenv("TEST_EXE_LOG")
+	if p == "" {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		exe = err.Error()
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return
+	}
+	fmt.Fprintln(f, role, exe)
+	f.Close()
+}
+
 // testHelper holds task behaviours that are awkward in shell.
 func testHelper(args []string) int {
 	if len(args) == 1 && (args[0] == "serve" || args[0] == "mute") {
 		return serveHelper(args[0]) // service_test.go
-	}
-	if len(args) == 2 && args[0] == "alloc-mib" {
-		n, _ := strconv.Atoi(args[1])
-		var keep [][]byte
-		for i := 0; i < n; i++ {
-			b := make([]byte, 1<<20)
-			for j := range b {
-				b[j] = byte(j) // touch every page so it is really charged
-			}
-			keep = append(keep, b)
-		}
-		fmt.Println("allocated", len(keep), "MiB")
-		return 0
 	}
 	fmt.Fprintln(os.Stderr, "unknown test helper", args)
 	return 2
@@ -135,8 +141,13 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 
 // gone reports whether a process is dead (or a zombie waiting for a reaper).
 func gone(pid int) bool {
-	_, alive := parentPid(pid)
-	return !alive
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true
+	}
+	// The state follows the command name, which sits in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(f) == 0 || f[0] == "Z" || f[0] == "X"
 }
 
 // readPids reads a file of pids, one per line, as written by `echo $!`.
@@ -157,75 +168,6 @@ func readPids(t *testing.T, path string) []int {
 	return out
 }
 
-// startExecutor writes a spec into a fresh alloc dir and starts the
-// executor on it as the runner would; the caller waits with waitExecutor.
-func startExecutor(t *testing.T, spec execSpec) (allocDir, *exec.Cmd) {
-	t.Helper()
-	dir := allocDir(filepath.Join(t.TempDir(), "alloc"))
-	for _, d := range []string{string(dir), dir.workDir(), dir.outputDir()} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if spec.Dir == "" {
-		spec.Dir = dir.workDir()
-	}
-	if spec.Env == nil {
-		spec.Env = []string{"PATH=" + defaultPath, "ALLOC=" + string(dir)}
-	}
-	if spec.KillGrace == 0 {
-		spec.KillGrace = structs.Duration(300 * time.Millisecond)
-	}
-	if err := writeJSONAtomic(dir.path(specFile), spec); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(selfExe(t), "executor", string(dir))
-	w := newTWriter(t)
-	cmd.Stdout, cmd.Stderr = w, w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
-	})
-	return dir, cmd
-}
-
-// runExecutorOn runs the executor on an existing alloc dir to its end, in a
-// child process: in this process it would reap the test's other children.
-func runExecutorOn(t *testing.T, dir allocDir) {
-	t.Helper()
-	cmd := exec.Command(selfExe(t), "executor", string(dir))
-	w := newTWriter(t)
-	cmd.Stdout, cmd.Stderr = w, w
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("executor: %v", err)
-	}
-}
-
-func waitExecutor(t *testing.T, dir allocDir, cmd *exec.Cmd) *exitStatus {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("executor failed: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("executor did not end within 30s")
-	}
-	st, err := dir.readExit()
-	if err != nil || st == nil {
-		t.Fatalf("no exit status: %v", err)
-	}
-	return st
-}
-
 func readFile(t *testing.T, path string) string {
 	t.Helper()
 	b, err := os.ReadFile(path)
@@ -234,5 +176,3 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
-
-func intPtr(i int) *int { return &i }

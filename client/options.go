@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/nai-project/nai/structs"
@@ -35,6 +36,13 @@ func (c *Client) checkOptions() error {
 		cfg.ServicePorts, _ = structs.ParsePortRange(structs.DefaultServicePorts)
 	} else if cfg.ServicePorts.Count() == 0 {
 		return fmt.Errorf("client: service ports %d-%d are not a range: expected FIRST-LAST with 1 <= FIRST <= LAST <= 65535", cfg.ServicePorts.First, cfg.ServicePorts.Last)
+	}
+	if cfg.ExecutorBinary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return fmt.Errorf("client: no executor binary given and this process's own is unknown: %w", err)
+		}
+		cfg.ExecutorBinary = exe
 	}
 	switch cfg.RootTasks {
 	case "", RootTasksAllow, RootTasksRefuse:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+
+	"github.com/nai-project/nai/client/executor"
 )
 
 // recover takes back what an earlier agent left in the allocs dir:
@@ -34,7 +36,7 @@ func (c *Client) recover(ctx context.Context) {
 		}
 		a, err := dir.readAlloc()
 		if err != nil {
-			if os.IsNotExist(err) && !exists(dir.path(pidFile)) && !exists(dir.path(exitFile)) {
+			if os.IsNotExist(err) && !exists(dir.path(executor.PidFile)) && !exists(dir.path(executor.ExitFile)) {
 				c.logger.Warn("removing allocation dir that never started", "dir", dir)
 				_ = os.RemoveAll(string(dir))
 				continue
@@ -47,13 +49,13 @@ func (c *Client) recover(ctx context.Context) {
 		}
 		r := newAllocRunner(c, a)
 		c.runners[a.ID] = r
-		pid := readPid(dir.path(pidFile))
+		pid := dir.executorPid()
 		attached := false
 		switch {
-		case exists(dir.path(exitFile)):
+		case exists(dir.path(executor.ExitFile)):
 			r.logger.Info("reporting allocation that ended while the agent was away")
 			close(r.exited)
-		case isExecutor(pid, string(dir)):
+		case dir.executorAlive(pid):
 			r.logger.Info("re-attached to running executor", "pid", pid)
 			r.attach(pid)
 			attached = true // say running again, in case the servers missed it

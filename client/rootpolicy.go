@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/user"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -29,9 +30,9 @@ const (
 //
 // nil means "as the agent, no switch". A task that would end up as root is
 // refused unless the operator allowed root tasks.
-func (c *Client) taskUserFor(job *structs.Job) (*taskUser, error) {
+func (c *Client) taskUserFor(job *structs.Job) (*executor.User, error) {
 	euid := os.Geteuid()
-	var u *taskUser
+	var u *executor.User
 	switch {
 	case job.Task.User != "":
 		tu, err := lookupTaskUser(job.Task.User)

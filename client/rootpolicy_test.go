@@ -69,7 +69,7 @@ func TestClientRefusesRootTask(t *testing.T) {
 	f := newFakeServers(t)
 	data := t.TempDir()
 	c, err := New(Config{DataDir: data, NodeName: "gpu-test", Servers: f.api(t), Host: testHost(),
-		Executable: selfExe(t), Logger: testLogger(t), RootTasks: RootTasksRefuse})
+		ExecutorBinary: selfExe(t), Logger: testLogger(t), RootTasks: RootTasksRefuse})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestClientRefusesRootTask(t *testing.T) {
 	if exists(filepath.Join(data, "checkpoints", "root", "ran")) {
 		t.Error("the refused task ran")
 	}
-	if _, err := New(Config{DataDir: t.TempDir(), Servers: f.api(t), Host: testHost(), Executable: selfExe(t), RootTasks: "sometimes"}); err == nil || !strings.Contains(err.Error(), `root tasks "sometimes" is unknown`) {
+	if _, err := New(Config{DataDir: t.TempDir(), Servers: f.api(t), Host: testHost(), ExecutorBinary: selfExe(t), RootTasks: "sometimes"}); err == nil || !strings.Contains(err.Error(), `root tasks "sometimes" is unknown`) {
 		t.Errorf("New with a bad root policy: %v", err)
 	}
 }

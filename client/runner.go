@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 	"golang.org/x/sys/unix"
 )
@@ -105,7 +106,7 @@ func (r *allocRunner) start() error {
 	if err := os.MkdirAll(ckpt, 0o755); err != nil {
 		return fmt.Errorf("make checkpoint dir: %w", err)
 	}
-	if err := writeJSONAtomic(r.dir.path(allocFile), a); err != nil {
+	if err := executor.WriteJSONAtomic(r.dir.path(allocFile), a); err != nil {
 		return err
 	}
 	user, err := r.c.taskUserFor(job)
@@ -117,10 +118,10 @@ func (r *allocRunner) start() error {
 		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o644); err != nil {
 			return fmt.Errorf("make metrics file: %w", err)
 		}
-		if err := u.chown(r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
+		if err := chownToUser(u, r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
 			return err
 		}
-		if err := u.reachable(r.dir.workDir()); err != nil {
+		if err := userCanReach(u, r.dir.workDir()); err != nil {
 			return err
 		}
 	}
@@ -133,7 +134,7 @@ func (r *allocRunner) start() error {
 			return err
 		}
 	}
-	spec := execSpec{
+	spec := executor.Spec{
 		AllocID: a.ID,
 		Dir:     r.dir.workDir(),
 		Env: taskEnv(taskEnvInput{
@@ -181,7 +182,7 @@ func (r *allocRunner) start() error {
 		}
 		spec.Cgroup = r.c.cgroupName(a.ID)
 	}
-	if err := writeJSONAtomic(r.dir.path(specFile), spec); err != nil {
+	if err := executor.WriteJSONAtomic(r.dir.path(executor.SpecFile), spec); err != nil {
 		return err
 	}
 	logf, err := os.OpenFile(r.dir.path(execLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -189,7 +190,7 @@ func (r *allocRunner) start() error {
 		return fmt.Errorf("open executor log: %w", err)
 	}
 	defer logf.Close()
-	cmd := exec.Command(r.c.cfg.Executable, "executor", string(r.dir))
+	cmd := exec.Command(r.c.cfg.ExecutorBinary, "executor", string(r.dir))
 	cmd.Dir = string(r.dir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the executor must outlive the agent and not get the
@@ -214,7 +215,7 @@ func (r *allocRunner) attach(pid int) {
 	r.mu.Lock()
 	r.pid = pid
 	r.startTime = time.Now()
-	if fi, err := os.Stat(r.dir.path(pidFile)); err == nil {
+	if fi, err := os.Stat(r.dir.path(executor.PidFile)); err == nil {
 		r.startTime = fi.ModTime()
 	}
 	r.mu.Unlock()
@@ -222,7 +223,7 @@ func (r *allocRunner) attach(pid int) {
 		t := time.NewTicker(attachPoll)
 		defer t.Stop()
 		for range t.C {
-			if !isExecutor(pid, string(r.dir)) {
+			if !r.dir.executorAlive(pid) {
 				close(r.exited)
 				return
 			}
@@ -299,8 +300,8 @@ func (r *allocRunner) ended(ctx context.Context) {
 	r.cleanupCgroup()
 	if st == nil {
 		r.logger.Warn("executor vanished without an exit status")
-		st = &exitStatus{Reason: structs.ExitNodeLost, Message: "executor vanished", EndTime: time.Now()}
-		if err := writeJSONAtomic(r.dir.path(exitFile), st); err != nil {
+		st = &executor.ExitStatus{Reason: structs.ExitNodeLost, Message: "executor vanished", EndTime: time.Now()}
+		if err := executor.WriteJSONAtomic(r.dir.path(executor.ExitFile), st); err != nil {
 			r.logger.Error("record vanished executor", "error", err)
 		}
 	}
@@ -328,7 +329,7 @@ func (r *allocRunner) cleanupCgroup() {
 // report uploads the outputs and then sends the final status; only when
 // the servers have it is the alloc dir marked reported. If ctx ends first,
 // the next agent start does it again.
-func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
+func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 	r.metrics.read(true)
 	defer r.c.releasePort(r.alloc.ID)
 	cs := structs.ClientStatusFields{
@@ -395,11 +396,19 @@ func (r *allocRunner) report(ctx context.Context, st *exitStatus) {
 		// cannot help, so it counts as reported.
 		r.logger.Error("final status refused", "error", err)
 	}
-	if err := writeFileAtomic(r.dir.path(reportedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+	if err := executor.WriteFileAtomic(r.dir.path(reportedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
 		r.logger.Error("mark allocation reported", "error", err)
 	}
 	r.logger.Info("allocation ended", "status", cs.Status, "reason", cs.ExitReason, "exit_code", fmtCode(cs.ExitCode))
 	r.c.cleanAllocDir(r.dir, uploaded, r.logger)
+}
+
+// fmtCode is an exit code for the log: "none" when the task never ran.
+func fmtCode(c *int) string {
+	if c == nil {
+		return "none"
+	}
+	return strconv.Itoa(*c)
 }
 
 func joinMsg(a, b string) string {
@@ -465,17 +474,17 @@ func (r *allocRunner) stop(reason structs.ExitReason) {
 	r.logger.Info("stopping allocation", "reason", reason)
 	// The stop file first, then the signal: an executor that is not yet
 	// listening reads the file after it wrote its pid file.
-	if err := writeFileAtomic(r.dir.path(stopFile), []byte(string(reason)+"\n")); err != nil {
+	if err := executor.WriteFileAtomic(r.dir.path(executor.StopFile), []byte(string(reason)+"\n")); err != nil {
 		r.logger.Error("request stop", "error", err)
 		return
 	}
 	r.stopped = true
 	close(r.stopCh)
-	pid := readPid(r.dir.path(pidFile))
+	pid := r.dir.executorPid()
 	if pid == 0 {
 		return
 	}
-	if !isExecutor(pid, string(r.dir)) {
+	if !r.dir.executorAlive(pid) {
 		return // already gone; its watcher reports the end
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
@@ -542,17 +551,17 @@ func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
 
 // startFailed records a task that could not be started, so that it is
 // reported like any other end (and survives an agent restart).
-func (r *allocRunner) startFailed(err error) *exitStatus {
-	st := &exitStatus{Reason: structs.ExitStartFail, Message: err.Error(), EndTime: time.Now()}
+func (r *allocRunner) startFailed(err error) *executor.ExitStatus {
+	st := &executor.ExitStatus{Reason: structs.ExitStartFail, Message: err.Error(), EndTime: time.Now()}
 	if he := (*hookError)(nil); errors.As(err, &he) {
 		st.Reason = structs.ExitPrologFailed
 	}
 	if !exists(r.dir.path(allocFile)) {
-		if werr := writeJSONAtomic(r.dir.path(allocFile), r.alloc); werr != nil {
+		if werr := executor.WriteJSONAtomic(r.dir.path(allocFile), r.alloc); werr != nil {
 			r.logger.Error("record start failure", "error", werr)
 		}
 	}
-	if werr := writeJSONAtomic(r.dir.path(exitFile), st); werr != nil {
+	if werr := executor.WriteJSONAtomic(r.dir.path(executor.ExitFile), st); werr != nil {
 		r.logger.Error("record start failure", "error", werr)
 	}
 	return st

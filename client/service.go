@@ -16,11 +16,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
 // Service replicas on a node (the agent's side; the executor's restart
-// loop is in service_exec.go):
+// loop is in client/executor's service.go):
 //
 //   - a port: the agent picks one from Config.ServicePorts that no replica
 //     of this node holds and that it can bind, keeps it in the alloc dir
@@ -36,6 +37,16 @@ import (
 //   - a replica that cannot be started (its model not fetched, no port)
 //     is tried again with the same backoff, staying pending with the reason
 //     in its status, rather than failing and being placed again at once.
+
+// portFile holds the port the agent picked for a replica (agent).
+const portFile = "port"
+
+// Defaults of a replica's restart policy.
+const (
+	restartBackoffMin = time.Second
+	restartBackoffMax = time.Minute
+	restartResetAfter = 10 * time.Minute
+)
 
 // readinessPoll is how often a replica that has not answered since its
 // last start is checked.
@@ -149,7 +160,7 @@ func (r *allocRunner) servicePort() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := writeFileAtomic(r.dir.path(portFile), []byte(strconv.Itoa(p)+"\n")); err != nil {
+	if err := executor.WriteFileAtomic(r.dir.path(portFile), []byte(strconv.Itoa(p)+"\n")); err != nil {
 		r.c.releasePort(r.alloc.ID)
 		return 0, err
 	}
@@ -157,8 +168,8 @@ func (r *allocRunner) servicePort() (int, error) {
 }
 
 // serviceExecSpec is the executor's restart policy for a replica.
-func serviceExecSpec(s *structs.ServiceSpec) *serviceExec {
-	return &serviceExec{
+func serviceExecSpec(s *structs.ServiceSpec) *executor.RestartPolicy {
+	return &executor.RestartPolicy{
 		BackoffMin: structs.Duration(restartBackoffMin), BackoffMax: structs.Duration(restartBackoffMax),
 		ResetAfter: structs.Duration(restartResetAfter), ShutdownDelay: s.ShutdownDelay,
 	}
@@ -213,7 +224,7 @@ func errString(err error) string {
 // readRestarts takes the executor's restart record into the replica's
 // state and reports a change; it returns when the current run began.
 func (r *allocRunner) readRestarts() time.Time {
-	rec, err := r.dir.readRestarts()
+	rec, err := executor.Dir(r.dir).ReadRestarts()
 	if err != nil {
 		return time.Time{}
 	}
@@ -239,12 +250,12 @@ func (r *allocRunner) readRestarts() time.Time {
 
 // requestRestart asks the executor to restart the task.
 func (r *allocRunner) requestRestart(why string) {
-	if err := writeFileAtomic(r.dir.path(restartFile), []byte(why+"\n")); err != nil {
+	if err := executor.WriteFileAtomic(r.dir.path(executor.RestartFile), []byte(why+"\n")); err != nil {
 		r.logger.Error("request restart", "error", err)
 		return
 	}
-	pid := readPid(r.dir.path(pidFile))
-	if pid == 0 || !isExecutor(pid, string(r.dir)) {
+	pid := r.dir.executorPid()
+	if pid == 0 || !r.dir.executorAlive(pid) {
 		return
 	}
 	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {

@@ -83,7 +83,7 @@ func newServiceClient(t *testing.T, f *fakeServers) *Client {
 	c, err := New(Config{RootTasks: RootTasksAllow,
 		DataDir: t.TempDir(), NodeName: "gpu-test", HTTPAddr: "http://127.0.0.1:4646",
 		Servers: f.api(t), Host: testHost(), Cgroups: testCgroups(t), ServicePorts: portRange(t),
-		Executable: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
+		ExecutorBinary: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: testLogger(t),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -7,22 +7,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
-)
 
-// taskUser is the unix account a task runs as (task.user).
-type taskUser struct {
-	Name   string   `json:"name"`
-	UID    uint32   `json:"uid"`
-	GID    uint32   `json:"gid"`
-	Groups []uint32 `json:"groups,omitempty"`
-	Home   string   `json:"home,omitempty"`
-}
+	"github.com/nai-project/nai/client/executor"
+)
 
 // lookupTaskUser resolves task.user on this host. Only a root agent can
 // run a task as another account.
-func lookupTaskUser(name string) (*taskUser, error) {
+func lookupTaskUser(name string) (*executor.User, error) {
 	u, err := user.Lookup(name)
 	if err != nil {
 		return nil, fmt.Errorf("task user %q does not exist on this node: %w", name, err)
@@ -32,7 +24,7 @@ func lookupTaskUser(name string) (*taskUser, error) {
 	if err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("task user %q has a non-numeric uid or gid (%s:%s)", name, u.Uid, u.Gid)
 	}
-	tu := &taskUser{Name: name, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir}
+	tu := &executor.User{Name: name, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir}
 	if ids, err := u.GroupIds(); err == nil {
 		for _, s := range ids {
 			if g, err := strconv.ParseUint(s, 10, 32); err == nil {
@@ -46,18 +38,8 @@ func lookupTaskUser(name string) (*taskUser, error) {
 	return tu, nil
 }
 
-// shimArgs are the exec shim's flags that switch to the user.
-func (u *taskUser) shimArgs() []string {
-	gs := make([]string, len(u.Groups))
-	for i, g := range u.Groups {
-		gs[i] = strconv.FormatUint(uint64(g), 10)
-	}
-	return []string{"-uid", strconv.FormatUint(uint64(u.UID), 10), "-gid", strconv.FormatUint(uint64(u.GID), 10),
-		"-groups", strings.Join(gs, ",")}
-}
-
-// chownTree gives the task user the dirs the task writes.
-func (u *taskUser) chown(paths ...string) error {
+// chownToUser gives the task user u the dirs the task writes.
+func chownToUser(u *executor.User, paths ...string) error {
 	for _, p := range paths {
 		if err := os.Lchown(p, int(u.UID), int(u.GID)); err != nil {
 			return fmt.Errorf("give %s to task user %s: %w", p, u.Name, err)
@@ -66,11 +48,11 @@ func (u *taskUser) chown(paths ...string) error {
 	return nil
 }
 
-// reachable checks that the task user can walk down to dir: every
+// userCanReach checks that the task user u can walk down to dir: every
 // directory above it must let the user search it. A data dir under a
 // private parent (a 0700 home or temp dir) would otherwise fail the task
 // with a bare "permission denied".
-func (u *taskUser) reachable(dir string) error {
+func userCanReach(u *executor.User, dir string) error {
 	for p := filepath.Clean(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil {

@@ -47,36 +47,6 @@ func agentCommand() *cli.Command {
 	}
 }
 
-func executorCommand() *cli.Command {
-	return &cli.Command{
-		Name:            "executor",
-		Usage:           "supervise one allocation's process (started by the agent)",
-		Hidden:          true,
-		SkipFlagParsing: true,
-		Action: func(c *cli.Context) error {
-			if code := client.ExecutorMain(c.Args().Slice()); code != 0 {
-				return cli.Exit("", code)
-			}
-			return nil
-		},
-	}
-}
-
-func execShimCommand() *cli.Command {
-	return &cli.Command{
-		Name:            "exec-shim",
-		Usage:           "join an allocation's cgroup and exec its task (started by the executor)",
-		Hidden:          true,
-		SkipFlagParsing: true,
-		Action: func(c *cli.Context) error {
-			if code := client.ExecShimMain(c.Args().Slice()); code != 0 {
-				return cli.Exit("", code)
-			}
-			return nil
-		},
-	}
-}
-
 func parseLevel(s string) (slog.Level, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(s)); err != nil {
@@ -217,20 +187,20 @@ func runAgent(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	cl, err := client.New(client.Config{
-		DataDir:       filepath.Join(dataDir, "client"),
-		NodeName:      nodeName,
-		Datacenter:    "dc1",
-		HTTPAddr:      httpAddr,
-		Servers:       apiClient,
-		Host:          host,
-		Cgroups:       cg,
-		CgroupParent:  c.String("cgroup-parent"),
-		Executable:    executorBinary(exe),
-		Logger:        logger.With("component", "client"),
-		RootTasks:     rootTasks,
-		ACLEnabled:    aclOn,
-		RegisterToken: srv.ServerSecret,
-		ServicePorts:  servicePorts,
+		DataDir:        filepath.Join(dataDir, "client"),
+		NodeName:       nodeName,
+		Datacenter:     "dc1",
+		HTTPAddr:       httpAddr,
+		Servers:        apiClient,
+		Host:           host,
+		Cgroups:        cg,
+		CgroupParent:   c.String("cgroup-parent"),
+		ExecutorBinary: executorBinary(exe),
+		Logger:         logger.With("component", "client"),
+		RootTasks:      rootTasks,
+		ACLEnabled:     aclOn,
+		RegisterToken:  srv.ServerSecret,
+		ServicePorts:   servicePorts,
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: start client: %v", err), 1)

@@ -163,21 +163,21 @@ func runClusterAgent(c *cli.Context) error {
 			registerToken = srv.ServerSecret
 		}
 		cl, err = client.New(client.Config{
-			DataDir:       filepath.Join(dataDir, "client"),
-			NodeName:      cfg.NodeName,
-			Datacenter:    cfg.Datacenter,
-			HTTPAddr:      scheme + "://" + httpHostPort,
-			Servers:       local,
-			Host:          host,
-			Cgroups:       cg,
-			CgroupParent:  cgParent,
-			Executable:    executorBinary(exe),
-			Logger:        logger.With("component", "client"),
-			ACLEnabled:    cfg.ACL.Enabled,
-			RegisterToken: registerToken,
-			RootTasks:     rootTasks,
-			Hooks:         cfg.clientHooks(),
-			ServicePorts:  cfg.Client.ServicePorts,
+			DataDir:        filepath.Join(dataDir, "client"),
+			NodeName:       cfg.NodeName,
+			Datacenter:     cfg.Datacenter,
+			HTTPAddr:       scheme + "://" + httpHostPort,
+			Servers:        local,
+			Host:           host,
+			Cgroups:        cg,
+			CgroupParent:   cgParent,
+			ExecutorBinary: executorBinary(exe),
+			Logger:         logger.With("component", "client"),
+			ACLEnabled:     cfg.ACL.Enabled,
+			RegisterToken:  registerToken,
+			RootTasks:      rootTasks,
+			Hooks:          cfg.clientHooks(),
+			ServicePorts:   cfg.Client.ServicePorts,
 		})
 		if err != nil {
 			return fail("start client: %v", err)

@@ -1,4 +1,4 @@
-// Command nai is the one binary of nai: `nai agent` runs a server, a GPU
+// Command nai is nai's command line: `nai agent` runs a server, a GPU
 // client, or both; every other command is a thin client of the HTTP API
 // (package api), talking to the agent at -address, else $NAI_ADDR, else
 // http://127.0.0.1:4646, as the local account (sent as the acting user and
@@ -47,6 +47,12 @@
 // extra.go adds agent, executor, exec-shim, sim, version and completion. A
 // cluster agent reloads its configuration on SIGHUP (agent_reload.go) and
 // tells systemd when it is ready ($NOTIFY_SOCKET).
+//
+// The package builds two binaries (agent_bin.go): with the nai_cli tag,
+// nai, the CLI and the per-job executor (package client/executor), where
+// agent_forward.go makes `nai agent` exec nai-agent; without it, nai-agent,
+// all of the above plus the agent (the agent*.go files, tagged !nai_cli).
+// internal/archtest checks that the CLI binary links no agent package.
 //
 // Exit status: 0 on success; 1 for any error (a usage mistake prints one line
 // with the usage; an unreachable agent names the address it tried);

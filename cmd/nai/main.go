@@ -9,15 +9,21 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/nai-project/nai/client"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/urfave/cli/v2"
 )
 
 func main() {
-	// The executor runs once per job: it skips building the command tree,
-	// which is start-up time on the path to the task's first instruction.
-	if len(os.Args) > 1 && os.Args[1] == "executor" {
-		os.Exit(client.ExecutorMain(os.Args[2:]))
+	// The executor and the exec shim run once per job: they skip building
+	// the command tree, which is start-up time on the path to the task's
+	// first instruction.
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "executor":
+			os.Exit(executor.Main(os.Args[2:]))
+		case "exec-shim":
+			os.Exit(executor.ShimMain(os.Args[2:]))
+		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {

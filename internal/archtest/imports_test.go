@@ -41,8 +41,10 @@ var allowed = map[string][]string{
 	// The services' gateway: a replica table and a reverse proxy.
 	"gateway": {"structs"},
 	// The GPU hosts: they talk to servers through the api package.
-	"client":             {"api", "cgroups", "client/fingerprint", "internal/archive", "internal/version", "internal/promtext", "structs"},
+	"client":             {"api", "cgroups", "client/executor", "client/fingerprint", "internal/archive", "internal/version", "internal/promtext", "structs"},
 	"client/fingerprint": {"structs"},
+	// The per-job executor and exec shim: kept small (see lean below).
+	"client/executor": {"cgroups", "structs"},
 	// The binaries (nai and nai-agent, one package) wire everything.
 	"cmd/nai": {"*"},
 	// Helpers shared by several packages.

@@ -1,4 +1,4 @@
-package client
+package executor
 
 import (
 	"flag"
@@ -14,14 +14,14 @@ import (
 	"github.com/nai-project/nai/cgroups"
 )
 
-// ExecShimMain is `nai exec-shim [-cgroup-parent P -cgroup NAME]
+// ShimMain is `nai exec-shim [-cgroup-parent P -cgroup NAME]
 // [-start-error FILE] -- COMMAND ARGS...`. It joins the allocation's cgroup
 // and only then replaces itself with the task, so not one instruction of
 // user code runs outside the cgroup's limits. The executor starts it with
 // the task's environment, working dir and log files already in place. It
 // is the fallback: on cgroup v1 the executor forks the task into its cgroup
 // itself (direct.go), which saves this process's start.
-func ExecShimMain(args []string) int {
+func ShimMain(args []string) int {
 	fs := flag.NewFlagSet("exec-shim", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	parent := fs.String("cgroup-parent", "", "parent of the allocation's cgroup (empty: own cgroup)")

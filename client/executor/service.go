@@ -1,7 +1,6 @@
-package client
+package executor
 
 import (
-	"errors"
 	"os"
 	"os/signal"
 	"strconv"
@@ -9,7 +8,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nai-project/nai/structs"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,65 +22,23 @@ import (
 // task as it would a batch task, and writes exit.json. Each restart is
 // recorded in restarts.json, which the agent reports.
 
-// Files of a service allocation.
-const (
-	restartFile  = "restart"       // a restart request: why (agent)
-	restartsFile = "restarts.json" // the restarts so far (executor)
-	portFile     = "port"          // the port the agent picked (agent)
-)
-
-// Defaults of a replica's restart policy.
-const (
-	restartBackoffMin = time.Second
-	restartBackoffMax = time.Minute
-	restartResetAfter = 10 * time.Minute
-)
-
-// serviceExec is a service replica's restart policy in executor.json.
-type serviceExec struct {
-	BackoffMin    structs.Duration `json:"backoff_min"`
-	BackoffMax    structs.Duration `json:"backoff_max"`
-	ResetAfter    structs.Duration `json:"reset_after"`
-	ShutdownDelay structs.Duration `json:"shutdown_delay,omitempty"`
-}
-
-// restartRecord is restarts.json.
-type restartRecord struct {
-	Restarts int    `json:"restarts"`
-	LastExit string `json:"last_exit,omitempty"`
-	// RunStart is when the current run began (the agent's health grace
-	// counts from it).
-	RunStart time.Time `json:"run_start,omitzero"`
-	// NextStart is when a task that ended will start again.
-	NextStart time.Time `json:"next_start,omitzero"`
-}
-
-func (d allocDir) readRestarts() (restartRecord, error) {
-	var rec restartRecord
-	err := readJSON(d.path(restartsFile), &rec)
-	if errors.Is(err, os.ErrNotExist) {
-		return rec, nil
-	}
-	return rec, err
-}
-
 // runService runs the task until a stop request, restarting it.
 func (e *executor) runService() error {
 	usr1 := make(chan os.Signal, 4)
 	signal.Notify(usr1, syscall.SIGUSR1)
 	defer signal.Stop(usr1)
 	svc := e.spec.Service
-	rec, err := e.dir.readRestarts()
+	rec, err := e.dir.ReadRestarts()
 	if err != nil {
 		e.logger.Warn("unreadable restart record; counting from 0", "error", err)
 	}
 	backoff := svc.BackoffMin.D()
 	for {
 		if r, ok := e.stopRequested(); ok {
-			return e.finish(exitStatus{Reason: r, Message: "stopped", EndTime: time.Now()})
+			return e.finish(ExitStatus{Reason: r, Message: "stopped", EndTime: time.Now()})
 		}
-		_ = os.Remove(e.dir.path(startErrFile))
-		_ = os.Remove(e.dir.path(restartFile))
+		_ = os.Remove(e.dir.Path(StartErrorFile))
+		_ = os.Remove(e.dir.Path(RestartFile))
 		err := e.startTask()
 		runStart := e.start
 		if runStart.IsZero() {
@@ -94,7 +50,7 @@ func (e *executor) runService() error {
 		if err != nil {
 			ended = "start failed: " + err.Error()
 		} else {
-			var st *exitStatus
+			var st *ExitStatus
 			ended, st = e.superviseRun(usr1)
 			if st != nil {
 				return e.finish(*st)
@@ -120,7 +76,7 @@ func (e *executor) runService() error {
 // superviseRun waits for the running task to end. It returns how it ended
 // when it is to be started again, or the final status when a stop ended
 // it.
-func (e *executor) superviseRun(usr1 <-chan os.Signal) (string, *exitStatus) {
+func (e *executor) superviseRun(usr1 <-chan os.Signal) (string, *ExitStatus) {
 	exited := make(chan syscall.WaitStatus, 1)
 	rusage := new(syscall.Rusage)
 	go e.reap(exited, rusage)
@@ -157,7 +113,7 @@ func (e *executor) superviseRun(usr1 <-chan os.Signal) (string, *exitStatus) {
 			if stopping || restartWhy != "" {
 				continue
 			}
-			b, err := os.ReadFile(e.dir.path(restartFile))
+			b, err := os.ReadFile(e.dir.Path(RestartFile))
 			if err != nil {
 				continue // a stray signal: no request
 			}
@@ -177,7 +133,7 @@ func (e *executor) superviseRun(usr1 <-chan os.Signal) (string, *exitStatus) {
 
 // waitBackoff waits before the next start; a stop request ends the wait
 // and the allocation.
-func (e *executor) waitBackoff(d time.Duration, usr1 <-chan os.Signal) *exitStatus {
+func (e *executor) waitBackoff(d time.Duration, usr1 <-chan os.Signal) *ExitStatus {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	for {
@@ -187,14 +143,14 @@ func (e *executor) waitBackoff(d time.Duration, usr1 <-chan os.Signal) *exitStat
 		case <-usr1: // nothing runs to restart
 		case <-e.sigs:
 			if r, ok := e.stopRequested(); ok {
-				return &exitStatus{Reason: r, Message: "stopped while waiting to restart", EndTime: time.Now()}
+				return &ExitStatus{Reason: r, Message: "stopped while waiting to restart", EndTime: time.Now()}
 			}
 		}
 	}
 }
 
-func (e *executor) writeRestarts(rec restartRecord) {
-	if err := writeJSONAtomic(e.dir.path(restartsFile), rec); err != nil {
+func (e *executor) writeRestarts(rec RestartRecord) {
+	if err := WriteJSONAtomic(e.dir.Path(RestartsFile), rec); err != nil {
 		e.logger.Warn("record restart", "error", err)
 	}
 }

@@ -1,4 +1,4 @@
-package client
+package executor
 
 import (
 	"bytes"
@@ -61,9 +61,9 @@ func parentPid(pid int) (int, bool) {
 	return ppid, err == nil
 }
 
-// isExecutor reports whether pid is alive and is the executor of dir; the
+// Alive reports whether pid is alive and is the executor of dir; the
 // command line check guards against a recycled pid.
-func isExecutor(pid int, dir string) bool {
+func Alive(pid int, dir Dir) bool {
 	if pid <= 0 {
 		return false
 	}
@@ -75,7 +75,7 @@ func isExecutor(pid int, dir string) bool {
 	hasExec, hasDir := false, false
 	for _, a := range args {
 		hasExec = hasExec || a == "executor"
-		hasDir = hasDir || a == dir
+		hasDir = hasDir || a == string(dir)
 	}
 	if !hasExec || !hasDir {
 		return false
@@ -84,17 +84,4 @@ func isExecutor(pid int, dir string) bool {
 		return false
 	}
 	return syscall.Kill(pid, 0) == nil
-}
-
-// readPid reads a pid file.
-func readPid(path string) int {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		return 0
-	}
-	return pid
 }

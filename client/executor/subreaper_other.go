@@ -1,6 +1,6 @@
 //go:build !linux
 
-package client
+package executor
 
 // becomeSubreaper is a no-op where the kernel has no child subreapers.
 func becomeSubreaper() error { return nil }

@@ -1,4 +1,4 @@
-package client
+package executor
 
 import (
 	"encoding/json"
@@ -18,12 +18,14 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ExecutorMain is `nai executor ALLOC_DIR`: the supervisor of one task. The
-// agent starts it in a session of its own so that it outlives an agent
-// restart. It runs the task through the exec shim, enforces the time limit,
-// obeys stop requests (the stop file plus SIGTERM), and writes exit.json
-// once the whole process tree is gone.
-func ExecutorMain(args []string) int {
+// Main is `nai executor ALLOC_DIR`: the supervisor of one task. The agent
+// starts it in a session of its own so that it outlives an agent restart.
+// It starts the task (forking it itself, or through the exec shim),
+// enforces the time limit, obeys stop requests (the stop file plus
+// SIGTERM), and writes exit.json once the whole process tree is gone. It
+// returns the process's exit code: 0 (whatever the task's end), 1 when it
+// could not write its files or remove the cgroup, 2 for a usage error.
+func Main(args []string) int {
 	// Catch SIGTERM before anything else: the agent may ask for a stop as
 	// soon as it has seen our pid file.
 	sigs := make(chan os.Signal, 4)
@@ -42,7 +44,7 @@ func ExecutorMain(args []string) int {
 		logger.Error("executor: bad alloc dir", "dir", args[0], "error", err)
 		return 2
 	}
-	e := &executor{dir: allocDir(dir), logger: logger, sigs: sigs}
+	e := &executor{dir: Dir(dir), logger: logger, sigs: sigs}
 	if err := e.run(); err != nil {
 		logger.Error("executor failed", "dir", dir, "error", err)
 		return 1
@@ -51,10 +53,10 @@ func ExecutorMain(args []string) int {
 }
 
 type executor struct {
-	dir    allocDir
+	dir    Dir
 	logger *slog.Logger
 	sigs   chan os.Signal
-	spec   execSpec
+	spec   Spec
 	group  cgroups.Group
 	// cgVersion is the host's cgroup version when group is set.
 	cgVersion int
@@ -66,17 +68,17 @@ type executor struct {
 }
 
 func (e *executor) run() error {
-	if err := writeFileAtomic(e.dir.path(pidFile), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+	if err := WriteFileAtomic(e.dir.Path(PidFile), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
 		return err
 	}
-	if st, _ := e.dir.readExit(); st != nil {
+	if st, _ := e.dir.ReadExit(); st != nil {
 		return nil // already ran: a task is never run twice
 	}
 	if err := becomeSubreaper(); err != nil {
 		e.logger.Warn("cannot become child subreaper; daemonised children may escape without cgroups", "error", err)
 	}
-	if err := readJSON(e.dir.path(specFile), &e.spec); err != nil {
-		return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("read task spec: %v", err)})
+	if err := ReadJSON(e.dir.Path(SpecFile), &e.spec); err != nil {
+		return e.finish(ExitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("read task spec: %v", err)})
 	}
 	if e.spec.Cgroup != "" {
 		mgr, err := cgroups.New(e.spec.CgroupParent, e.logger)
@@ -85,24 +87,24 @@ func (e *executor) run() error {
 			e.group, err = mgr.Open(e.spec.Cgroup)
 		}
 		if err != nil {
-			return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("open cgroup %s: %v", e.spec.Cgroup, err)})
+			return e.finish(ExitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("open cgroup %s: %v", e.spec.Cgroup, err)})
 		}
 	}
 	// A stop that came before we could listen is in the stop file.
 	if r, ok := e.stopRequested(); ok {
-		return e.finish(exitStatus{Reason: r, Message: "stopped before it started"})
+		return e.finish(ExitStatus{Reason: r, Message: "stopped before it started"})
 	}
 	if e.spec.Service != nil {
-		return e.runService() // service_exec.go
+		return e.runService() // service.go
 	}
 	if err := e.startTask(); err != nil {
 		var ne *notExecError
 		if errors.As(err, &ne) {
 			// Like a shell: 127 not found, 126 found but not runnable.
 			code := ne.code
-			return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: ne.msg, ExitCode: &code, StartTime: e.start})
+			return e.finish(ExitStatus{Reason: structs.ExitStartFail, Message: ne.msg, ExitCode: &code, StartTime: e.start})
 		}
-		return e.finish(exitStatus{Reason: structs.ExitStartFail, Message: err.Error()})
+		return e.finish(ExitStatus{Reason: structs.ExitStartFail, Message: err.Error()})
 	}
 
 	exited := make(chan syscall.WaitStatus, 1)
@@ -149,18 +151,18 @@ func (e *executor) startTask() error {
 	if len(e.spec.Argv) == 0 {
 		return errors.New("task has no command")
 	}
-	if err := os.MkdirAll(filepath.Dir(e.dir.logPath("stdout")), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(e.dir.LogPath("stdout")), 0o755); err != nil {
 		return fmt.Errorf("make log dir: %w", err)
 	}
 	open := func(p string) (*os.File, error) {
 		return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	}
-	stdout, err := open(e.dir.logPath("stdout"))
+	stdout, err := open(e.dir.LogPath("stdout"))
 	if err != nil {
 		return fmt.Errorf("open stdout log: %w", err)
 	}
 	defer stdout.Close()
-	stderr, err := open(e.dir.logPath("stderr"))
+	stderr, err := open(e.dir.LogPath("stderr"))
 	if err != nil {
 		return fmt.Errorf("open stderr log: %w", err)
 	}
@@ -180,13 +182,15 @@ func (e *executor) startTask() error {
 	return e.startShim(files)
 }
 
-// startShim starts the task through `nai exec-shim`.
+// startShim starts the task through `nai exec-shim`, run from the
+// executor's own binary: whatever binary runs `executor` runs `exec-shim`
+// too.
 func (e *executor) startShim(files []*os.File) error {
 	self, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find own executable: %w", err)
 	}
-	argv := []string{self, "exec-shim", "-start-error", e.dir.path(startErrFile)}
+	argv := []string{self, "exec-shim", "-start-error", e.dir.Path(StartErrorFile)}
 	if e.spec.Cgroup != "" {
 		argv = append(argv, "-cgroup-parent", e.spec.CgroupParent, "-cgroup", e.spec.Cgroup)
 	}
@@ -235,7 +239,7 @@ func (e *executor) reap(exited chan<- syscall.WaitStatus, ru *syscall.Rusage) {
 
 // stopRequested reads the reason of a stop request.
 func (e *executor) stopRequested() (structs.ExitReason, bool) {
-	b, err := os.ReadFile(e.dir.path(stopFile))
+	b, err := os.ReadFile(e.dir.Path(StopFile))
 	if err != nil {
 		return structs.ExitCancelled, false
 	}
@@ -319,8 +323,8 @@ func (e *executor) killLeftovers() {
 }
 
 // status says exactly how the task ended.
-func (e *executor) status(ws syscall.WaitStatus, ru *syscall.Rusage, end time.Time) exitStatus {
-	st := exitStatus{StartTime: e.start, EndTime: end, Reason: structs.ExitExited}
+func (e *executor) status(ws syscall.WaitStatus, ru *syscall.Rusage, end time.Time) ExitStatus {
+	st := ExitStatus{StartTime: e.start, EndTime: end, Reason: structs.ExitExited}
 	code := ws.ExitStatus()
 	if ws.Signaled() {
 		code = 128 + int(ws.Signal())
@@ -340,7 +344,7 @@ func (e *executor) status(ws syscall.WaitStatus, ru *syscall.Rusage, end time.Ti
 			MaxMemoryBytes: ru.Maxrss << 10,
 		}
 	}
-	if b, err := os.ReadFile(e.dir.path(startErrFile)); err == nil {
+	if b, err := os.ReadFile(e.dir.Path(StartErrorFile)); err == nil {
 		st.Reason, st.Message = structs.ExitStartFail, strings.TrimSpace(string(b))
 		return st
 	}
@@ -378,7 +382,7 @@ func tvSeconds(tv syscall.Timeval) float64 {
 }
 
 // finish writes exit.json and removes the cgroup.
-func (e *executor) finish(st exitStatus) error {
+func (e *executor) finish(st ExitStatus) error {
 	if st.EndTime.IsZero() {
 		st.EndTime = time.Now()
 	}
@@ -390,7 +394,7 @@ func (e *executor) finish(st exitStatus) error {
 	}
 	// The cgroup goes whatever happens to the record: an alloc dir removed
 	// under a live executor must not leave the cgroup behind.
-	werr := writeFileDurable(e.dir.path(exitFile), append(b, '\n'))
+	werr := WriteFileDurable(e.dir.Path(ExitFile), append(b, '\n'))
 	if werr == nil {
 		e.logger.Info("task ended", "alloc", e.spec.AllocID, "reason", st.Reason, "exit_code", fmtCode(st.ExitCode))
 	}

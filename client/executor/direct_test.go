@@ -1,4 +1,4 @@
-package client
+package executor
 
 import (
 	"os"
@@ -29,13 +29,13 @@ func startPaths(t *testing.T, f func(t *testing.T)) {
 func TestStartInCgroup(t *testing.T) {
 	startPaths(t, func(t *testing.T) {
 		name := makeCgroup(t, cgroups.Limits{MemoryBytes: 256 << 20, Pids: 100})
-		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: name,
+		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Cgroup: name,
 			Argv: []string{"/bin/sh", "-c", "cat /proc/self/cgroup; for i in $(seq 50); do grep -q " + name + " /proc/$PPID/cgroup || break; sleep 0.1; done; cat /proc/$PPID/cgroup >&2"}})
 		st := waitExecutor(t, dir, cmd)
 		if st.Reason != structs.ExitExited || st.ExitCode == nil || *st.ExitCode != 0 {
 			t.Fatalf("task ended %q code %s: %s", st.Reason, fmtCode(st.ExitCode), st.Message)
 		}
-		task, parent := readFile(t, dir.logPath("stdout")), readFile(t, dir.logPath("stderr"))
+		task, parent := readFile(t, dir.LogPath("stdout")), readFile(t, dir.LogPath("stderr"))
 		for _, ctrl := range []string{"memory", "pids"} {
 			if line := cgroupLine(task, ctrl); !strings.HasSuffix(line, "/"+name) {
 				t.Errorf("task's %s cgroup line %q is not the allocation's %s", ctrl, line, name)
@@ -61,11 +61,11 @@ func cgroupLine(procCgroup, ctrl string) string {
 // writer dies quietly) whichever way it was started.
 func TestStartSignalDispositions(t *testing.T) {
 	startPaths(t, func(t *testing.T) {
-		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Argv: []string{"grep", "^SigIgn:", "/proc/self/status"}})
+		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Argv: []string{"grep", "^SigIgn:", "/proc/self/status"}})
 		if st := waitExecutor(t, dir, cmd); st.ExitCode == nil || *st.ExitCode != 0 {
 			t.Fatalf("task ended %q: %s", st.Reason, st.Message)
 		}
-		f := strings.Fields(readFile(t, dir.logPath("stdout")))
+		f := strings.Fields(readFile(t, dir.LogPath("stdout")))
 		if len(f) != 2 {
 			t.Fatalf("unexpected status line %q", f)
 		}

@@ -1,7 +1,6 @@
-package client
+package executor
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,7 +37,7 @@ func TestExecutorExit(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Argv: tc.argv})
+			dir, cmd := startExecutor(t, Spec{AllocID: "a1", Argv: tc.argv})
 			st := waitExecutor(t, dir, cmd)
 			if diff := cmp.Diff(tc.wantCode, st.ExitCode); diff != "" {
 				t.Errorf("exit code (-want +got):\n%s", diff)
@@ -49,19 +48,19 @@ func TestExecutorExit(t *testing.T) {
 			if !strings.Contains(st.Message, tc.wantMsg) {
 				t.Errorf("message %q does not mention %q", st.Message, tc.wantMsg)
 			}
-			if got := readFile(t, dir.logPath("stdout")); got != tc.wantStdout {
+			if got := readFile(t, dir.LogPath("stdout")); got != tc.wantStdout {
 				t.Errorf("stdout = %q, want %q", got, tc.wantStdout)
 			}
 			if tc.wantStderr != "" {
-				if got := readFile(t, dir.logPath("stderr")); got != tc.wantStderr {
+				if got := readFile(t, dir.LogPath("stderr")); got != tc.wantStderr {
 					t.Errorf("stderr = %q, want %q", got, tc.wantStderr)
 				}
 			}
 			if st.StartTime.IsZero() || st.EndTime.Before(st.StartTime) {
 				t.Errorf("times: start %v end %v", st.StartTime, st.EndTime)
 			}
-			if readPid(dir.path(pidFile)) != cmd.Process.Pid {
-				t.Errorf("executor.pid = %d, want %d", readPid(dir.path(pidFile)), cmd.Process.Pid)
+			if dir.ReadPid() != cmd.Process.Pid {
+				t.Errorf("executor.pid = %d, want %d", dir.ReadPid(), cmd.Process.Pid)
 			}
 		})
 	}
@@ -69,37 +68,37 @@ func TestExecutorExit(t *testing.T) {
 
 func TestExecutorStartFailures(t *testing.T) {
 	t.Run("missing workdir", func(t *testing.T) {
-		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Argv: []string{"true"}, Dir: "/nonexistent/nai"})
+		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Argv: []string{"true"}, Dir: "/nonexistent/nai"})
 		st := waitExecutor(t, dir, cmd)
 		if st.Reason != structs.ExitStartFail || st.ExitCode != nil || !strings.Contains(st.Message, "/nonexistent/nai") {
 			t.Errorf("got reason %q code %v message %q; want start-failed without exit code naming the dir", st.Reason, st.ExitCode, st.Message)
 		}
 	})
 	t.Run("stopped before start", func(t *testing.T) {
-		dir := allocDir(t.TempDir())
-		if err := os.WriteFile(dir.path(stopFile), []byte("preempted\n"), 0o644); err != nil {
+		dir := Dir(t.TempDir())
+		if err := os.WriteFile(dir.Path(StopFile), []byte("preempted\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		spec := execSpec{AllocID: "a1", Argv: []string{"sh", "-c", "echo ran > ran"}, Dir: string(dir), Env: []string{"PATH=" + defaultPath}}
-		if err := writeJSONAtomic(dir.path(specFile), spec); err != nil {
+		spec := Spec{AllocID: "a1", Argv: []string{"sh", "-c", "echo ran > ran"}, Dir: string(dir), Env: []string{"PATH=" + defaultPath}}
+		if err := WriteJSONAtomic(dir.Path(SpecFile), spec); err != nil {
 			t.Fatal(err)
 		}
 		runExecutorOn(t, dir)
-		st, _ := dir.readExit()
-		if st == nil || st.Reason != structs.ExitPreempted || exists(dir.path("ran")) {
-			t.Errorf("exit %+v, task ran: %v; want preempted without running", st, exists(dir.path("ran")))
+		st, _ := dir.ReadExit()
+		if st == nil || st.Reason != structs.ExitPreempted || exists(dir.Path("ran")) {
+			t.Errorf("exit %+v, task ran: %v; want preempted without running", st, exists(dir.Path("ran")))
 		}
 	})
 	t.Run("never runs twice", func(t *testing.T) {
-		dir := allocDir(t.TempDir())
-		spec := execSpec{AllocID: "a1", Argv: []string{"sh", "-c", "echo x >> runs"}, Dir: string(dir), Env: []string{"PATH=" + defaultPath}}
-		if err := writeJSONAtomic(dir.path(specFile), spec); err != nil {
+		dir := Dir(t.TempDir())
+		spec := Spec{AllocID: "a1", Argv: []string{"sh", "-c", "echo x >> runs"}, Dir: string(dir), Env: []string{"PATH=" + defaultPath}}
+		if err := WriteJSONAtomic(dir.Path(SpecFile), spec); err != nil {
 			t.Fatal(err)
 		}
 		for i := 0; i < 2; i++ {
 			runExecutorOn(t, dir)
 		}
-		if got := readFile(t, dir.path("runs")); got != "x\n" {
+		if got := readFile(t, dir.Path("runs")); got != "x\n" {
 			t.Errorf("task ran %d times, want once", strings.Count(got, "x"))
 		}
 	})
@@ -129,16 +128,16 @@ wait`
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			spec := execSpec{AllocID: "a1", Argv: []string{"sh", "-c", tree}, TimeLimit: structs.Duration(tc.timeLimit)}
+			spec := Spec{AllocID: "a1", Argv: []string{"sh", "-c", tree}, TimeLimit: structs.Duration(tc.timeLimit)}
 			if tc.cgroups {
 				spec.Cgroup = makeCgroup(t, cgroups.Limits{Pids: 100})
 			}
 			dir, cmd := startExecutor(t, spec)
-			pidsFile := dir.path("pids")
+			pidsFile := dir.Path("pids")
 			waitFor(t, 10*time.Second, "the task tree to start", func() bool { return len(readPids(t, pidsFile)) == 4 })
 			pids := readPids(t, pidsFile)
 			if tc.stop != "" {
-				if err := os.WriteFile(dir.path(stopFile), []byte(tc.stop), 0o644); err != nil {
+				if err := os.WriteFile(dir.Path(StopFile), []byte(tc.stop), 0o644); err != nil {
 					t.Fatal(err)
 				}
 				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -159,37 +158,16 @@ wait`
 	}
 }
 
-// makeCgroup creates an allocation cgroup for a direct executor test, or
-// skips the test where cgroups are unavailable.
-func makeCgroup(t *testing.T, l cgroups.Limits) string {
-	t.Helper()
-	m := testCgroups(t)
-	if m == nil {
-		t.Skip("cgroups unavailable on this host")
-	}
-	name := fmt.Sprintf("nai-test-%d-%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := m.Create(name, l); err != nil {
-		t.Fatalf("create cgroup: %v", err)
-	}
-	t.Cleanup(func() {
-		if g, err := m.Open(name); err == nil {
-			_ = g.Kill()
-			_ = g.Delete()
-		}
-	})
-	return name
-}
-
 func TestExecutorInCgroup(t *testing.T) {
 	t.Run("task runs inside its cgroup and the cgroup is removed", func(t *testing.T) {
 		name := makeCgroup(t, cgroups.Limits{Pids: 100})
-		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: name,
+		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Cgroup: name,
 			Argv: []string{"sh", "-c", "cat /proc/self/cgroup"}})
 		st := waitExecutor(t, dir, cmd)
 		if st.Reason != structs.ExitExited || *st.ExitCode != 0 {
 			t.Fatalf("exit %+v", st)
 		}
-		out := readFile(t, dir.logPath("stdout"))
+		out := readFile(t, dir.LogPath("stdout"))
 		if !strings.Contains(out, name) {
 			t.Errorf("task's /proc/self/cgroup does not name %s:\n%s", name, out)
 		}
@@ -203,7 +181,7 @@ func TestExecutorInCgroup(t *testing.T) {
 	})
 	t.Run("oom-killed under 64MiB", func(t *testing.T) {
 		name := makeCgroup(t, cgroups.Limits{MemoryBytes: 64 << 20, Pids: 100})
-		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: name,
+		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Cgroup: name,
 			Argv: []string{selfExe(t), "test-helper", "alloc-mib", "512"}})
 		st := waitExecutor(t, dir, cmd)
 		if st.Reason != structs.ExitOOMKilled {
@@ -217,7 +195,7 @@ func TestExecutorInCgroup(t *testing.T) {
 		if testCgroups(t) == nil {
 			t.Skip("cgroups unavailable on this host")
 		}
-		dir, cmd := startExecutor(t, execSpec{AllocID: "a1", Cgroup: "nai-does-not-exist", Argv: []string{"sh", "-c", "echo ran"}})
+		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Cgroup: "nai-does-not-exist", Argv: []string{"sh", "-c", "echo ran"}})
 		st := waitExecutor(t, dir, cmd)
 		if st.Reason != structs.ExitStartFail {
 			t.Errorf("reason = %q, want start-failed", st.Reason)

@@ -1,0 +1,58 @@
+// Package executor is the per-job side of the client agent: the two short
+// programs that run between the agent and a task, and the allocation dir
+// through which the agent talks to them.
+//
+//   - Main is `nai executor ALLOC_DIR`, one per allocation. The agent starts
+//     it in a session of its own, so that jobs outlive an agent restart. It
+//     becomes a child subreaper, starts the task inside its cgroup (it forks
+//     the task from inside the cgroup, direct.go; on cgroup v2, or with
+//     NAI_EXEC_SHIM=1, through the exec shim), enforces the time limit, obeys
+//     stop requests, restarts a service replica's task (service.go), kills
+//     whatever the task leaves behind, and writes exit.json once nothing of
+//     the task is left.
+//   - ShimMain is `nai exec-shim ... -- COMMAND ARGS`: it joins the
+//     allocation's cgroup, drops to the task's user and execs the task, so
+//     that not one instruction of the task runs outside its limits. The
+//     executor starts it from its own binary.
+//
+// Both run for every job, so the package is kept small: it imports only
+// cgroups, structs and golang.org/x/sys/unix of this module and third
+// parties (internal/archtest checks it), and a binary that calls only Main
+// and ShimMain starts in a fraction of the time the whole nai binary takes.
+// The client agent (package client) imports this package for the files'
+// names and types; this package never imports the agent.
+//
+// # The allocation dir: the contract between agent and executor
+//
+// The agent and the executor never talk directly: each reads and writes
+// files in the allocation dir (Dir, DataDir/allocs/ID/ on the node), so
+// that either can die and restart, and an agent of one version can watch an
+// executor of the previous one during an upgrade. Files are replaced
+// atomically (WriteFileAtomic: a temp file renamed into place), so a reader
+// never sees half of one. The names and JSON fields below are a contract:
+// they may gain fields, never lose or rename one.
+//
+//	executor.json  SpecFile: what to run (Spec): argv, env, dir, time limit,
+//	               kill grace, cgroup, user, a service's restart policy.
+//	               Written by the agent before it starts the executor.
+//	executor.pid   PidFile: the executor's pid, written first thing by the
+//	               executor. Alive tells a live executor from a recycled pid.
+//	stop           StopFile: a stop request, its content the reason
+//	               (cancelled, preempted, ...). Written by the agent, which
+//	               then sends the executor SIGTERM; an executor that was not
+//	               yet listening finds the file when it starts.
+//	start-error    StartErrorFile: why the exec shim could not exec the task.
+//	exit.json      ExitFile: how the task ended (ExitStatus), written once by
+//	               the executor, with an fsync, after the whole process tree
+//	               is gone. An executor that finds it never runs the task.
+//	restart        RestartFile: a service restart request, its content why;
+//	               written by the agent, which then sends SIGUSR1.
+//	restarts.json  RestartsFile: a service's restarts so far (RestartRecord),
+//	               written by the executor.
+//	logs/stdout    LogPath: the task's output streams, opened for appending
+//	logs/stderr    by the executor.
+//
+// The other files of the dir (alloc.json, reported, metrics.jsonl, work/,
+// output/, executor.log, ...) are the agent's alone; package client
+// describes them.
+package executor
