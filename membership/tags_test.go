@@ -68,4 +68,3 @@ func TestParseTagsNewerVersion(t *testing.T) {
 		t.Errorf("got %+v", got)
 	}
 }
-
