@@ -25,6 +25,7 @@ func main() {
 			os.Exit(executor.ShimMain(os.Args[2:]))
 		}
 	}
+	deferGC(os.Args) // gc.go
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	go func() {
 		// After the first Ctrl-C, a second one kills at once.
