@@ -1,6 +1,6 @@
 package cgroups
 
-import "github.com/nai-project/nai/structs"
+import "github.com/nai-project/nai/cgroups/cgroupfs"
 
 // Limits are what one allocation may use.
 type Limits struct {
@@ -30,26 +30,8 @@ type Manager interface {
 	// Version is 1 or 2.
 	Version() int
 	// Create makes the cgroup "name" under the parent with these limits.
-	Create(name string, l Limits) (Group, error)
-	// Open finds an existing cgroup made by Create (after an agent restart).
-	Open(name string) (Group, error)
-}
-
-// Group is one allocation's cgroup.
-type Group interface {
-	Name() string
-	// AddProc moves a process (with all its threads) into the cgroup. The
-	// exec shim calls it on itself before it execs user code.
-	AddProc(pid int) error
-	// Pids lists every process in the cgroup.
-	Pids() ([]int, error)
-	// Usage reads CPU time, peak memory and OOM kills.
-	Usage() (*structs.ResourceUsage, error)
-	// Signal sends sig to every process in the cgroup.
-	Signal(sig int) error
-	// Kill SIGKILLs every process until the cgroup is empty (freezing
-	// first where the controller allows, so forks cannot escape).
-	Kill() error
-	// Delete removes the cgroup (and its per-controller dirs); it must be empty.
-	Delete() error
+	Create(name string, l Limits) (cgroupfs.Group, error)
+	// Open finds an existing cgroup made by Create (after an agent
+	// restart); cgroupfs.ErrNotFound when there is none.
+	Open(name string) (cgroupfs.Group, error)
 }

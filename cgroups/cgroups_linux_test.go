@@ -12,27 +12,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/nai-project/nai/cgroups/cgroupfs"
 	"golang.org/x/sys/unix"
 )
-
-func TestMode(t *testing.T) {
-	var st unix.Statfs_t
-	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil {
-		t.Skipf("no /sys/fs/cgroup: %v", err)
-	}
-	want := 1
-	if st.Type == unix.CGROUP2_SUPER_MAGIC {
-		want = 2
-	}
-	got, err := Mode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != want {
-		t.Errorf("Mode() = %d, want %d", got, want)
-	}
-}
 
 func TestNewRejectsBadParent(t *testing.T) {
 	missing := "/nai-test-missing-" + strconv.Itoa(os.Getpid())
@@ -52,37 +34,50 @@ func TestNewRejectsBadParent(t *testing.T) {
 		})
 	}
 	t.Run("v2 missing", func(t *testing.T) {
-		ms, err := readMountinfo("/proc/self/mountinfo")
+		requireRoot(t)
+		own, err := newV2("", testLogger(t))
 		if err != nil {
-			t.Fatal(err)
+			t.Skipf("no usable cgroup2 mount: %v", err)
 		}
-		mnt, ok := ms.unified()
-		if !ok {
-			t.Skip("no cgroup2 mount")
-		}
-		_, err = newV2(mnt.Mountpoint, missing, testLogger(t))
+		_, err = newV2(missing, testLogger(t))
 		if err == nil || !strings.Contains(err.Error(), missing) {
 			t.Fatalf("newV2(%q) error = %v, want it to name the path", missing, err)
 		}
-		if _, statErr := os.Stat(filepath.Join(mnt.Mountpoint, missing)); statErr == nil {
+		if _, statErr := os.Stat(filepath.Join(own.h.Mountpoint, missing)); statErr == nil {
 			t.Errorf("newV2 created the missing parent")
 		}
 	})
 }
 
 // groupDirs is every directory a group occupies.
-func groupDirs(t *testing.T, g Group) []string {
-	switch g := g.(type) {
-	case *v1Group:
-		var out []string
-		for _, d := range g.dirs {
-			out = append(out, d)
-		}
-		return out
-	case *v2Group:
-		return []string{g.dir}
+func groupDirs(t *testing.T, e testEnv, g cgroupfs.Group) []string {
+	var out []string
+	for _, h := range hierarchies(t, e) {
+		out = append(out, h.GroupDir(g.Name()))
 	}
-	t.Fatalf("unknown group type %T", g)
+	return out
+}
+
+// ctrlDir is the group's directory for controller c (on v2 its one dir).
+func ctrlDir(t *testing.T, e testEnv, g cgroupfs.Group, c string) string {
+	t.Helper()
+	for _, h := range hierarchies(t, e) {
+		if h.Controller == c || h.Controller == "" {
+			return h.GroupDir(g.Name())
+		}
+	}
+	t.Fatalf("no %s hierarchy", c)
+	return ""
+}
+
+func hierarchies(t *testing.T, e testEnv) []cgroupfs.Hierarchy {
+	switch m := e.mgr.(type) {
+	case *v1Manager:
+		return m.hs
+	case *v2Manager:
+		return []cgroupfs.Hierarchy{m.h}
+	}
+	t.Fatalf("unknown manager type %T", e.mgr)
 	return nil
 }
 
@@ -102,7 +97,7 @@ func TestCreateOpenDelete(t *testing.T) {
 			l = Limits{CPU: 1.5, MemoryBytes: 128 << 20, Pids: 100}
 		}
 		g := createGroup(t, e, l)
-		dirs := groupDirs(t, g)
+		dirs := groupDirs(t, e, g)
 		if len(dirs) == 0 {
 			t.Fatal("group has no directories")
 		}
@@ -113,19 +108,20 @@ func TestCreateOpenDelete(t *testing.T) {
 		}
 		if l.MemoryBytes > 0 {
 			want := map[string]string{}
-			switch g := g.(type) {
-			case *v1Group:
-				want[filepath.Join(g.dirs[cgroup1.Memory], "memory.limit_in_bytes")] = "134217728"
-				if _, err := os.Stat(filepath.Join(g.dirs[cgroup1.Memory], "memory.memsw.limit_in_bytes")); err == nil {
-					want[filepath.Join(g.dirs[cgroup1.Memory], "memory.memsw.limit_in_bytes")] = "134217728"
+			mem, cpu, pids := ctrlDir(t, e, g, "memory"), ctrlDir(t, e, g, "cpu"), ctrlDir(t, e, g, "pids")
+			switch e.mgr.Version() {
+			case 1:
+				want[filepath.Join(mem, "memory.limit_in_bytes")] = "134217728"
+				if _, err := os.Stat(filepath.Join(mem, "memory.memsw.limit_in_bytes")); err == nil {
+					want[filepath.Join(mem, "memory.memsw.limit_in_bytes")] = "134217728"
 				}
-				want[filepath.Join(g.dirs[cgroup1.Cpu], "cpu.cfs_quota_us")] = "150000"
-				want[filepath.Join(g.dirs[cgroup1.Cpu], "cpu.cfs_period_us")] = "100000"
-				want[filepath.Join(g.dirs[cgroup1.Pids], "pids.max")] = "100"
-			case *v2Group:
-				want[filepath.Join(g.dir, "memory.max")] = "134217728"
-				want[filepath.Join(g.dir, "cpu.max")] = "150000 100000"
-				want[filepath.Join(g.dir, "pids.max")] = "100"
+				want[filepath.Join(cpu, "cpu.cfs_quota_us")] = "150000"
+				want[filepath.Join(cpu, "cpu.cfs_period_us")] = "100000"
+				want[filepath.Join(pids, "pids.max")] = "100"
+			case 2:
+				want[filepath.Join(mem, "memory.max")] = "134217728"
+				want[filepath.Join(cpu, "cpu.max")] = "150000 100000"
+				want[filepath.Join(pids, "pids.max")] = "100"
 			}
 			for f, v := range want {
 				if got := readTrim(t, f); got != v {
@@ -155,7 +151,7 @@ func TestCreateOpenDelete(t *testing.T) {
 				t.Errorf("%s left behind after Delete (stat: %v)", d, err)
 			}
 		}
-		if _, err := e.mgr.Open(g.Name()); !errors.Is(err, ErrNotFound) {
+		if _, err := e.mgr.Open(g.Name()); !errors.Is(err, cgroupfs.ErrNotFound) {
 			t.Errorf("Open after Delete error = %v, want ErrNotFound", err)
 		}
 	})
@@ -183,7 +179,7 @@ func TestCreateRejectsBadInput(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.want) {
 					t.Fatalf("Create(%q, %+v) error = %v, want %q", tc.group, tc.limits, err, tc.want)
 				}
-				if _, err := e.mgr.Open(name); !errors.Is(err, ErrNotFound) {
+				if _, err := e.mgr.Open(name); !errors.Is(err, cgroupfs.ErrNotFound) {
 					t.Errorf("a rejected Create left a cgroup behind (Open: %v)", err)
 				}
 			})
@@ -194,7 +190,7 @@ func TestCreateRejectsBadInput(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), "memory") {
 					t.Fatalf("Create with a memory limit and no memory controller: error = %v, want one naming the controller", err)
 				}
-				if _, err := e.mgr.Open(name); !errors.Is(err, ErrNotFound) {
+				if _, err := e.mgr.Open(name); !errors.Is(err, cgroupfs.ErrNotFound) {
 					t.Errorf("failed Create left a cgroup behind (Open: %v)", err)
 				}
 			})
@@ -260,7 +256,7 @@ func TestCPUQuota(t *testing.T) {
 			t.Skipf("cpu controller not available on this cgroup2 hierarchy: quota untested (usage read %.2fs)", u.CPUSeconds)
 		}
 		g := createGroup(t, e, Limits{CPU: 0.5})
-		shieldFromHostLoad(t, g)
+		shieldFromHostLoad(t, e, g)
 		start := time.Now()
 		h := startHelper(t, e, g, "spin", "2")
 		if err := h.wait(t, 60*time.Second); err != nil {
@@ -274,7 +270,7 @@ func TestCPUQuota(t *testing.T) {
 		ratio := u.CPUSeconds / wall
 		t.Logf("cpu %.2fs over %.2fs wall = %.2f cores", u.CPUSeconds, wall, ratio)
 		// The kernel holds the quota asked for...
-		if got := cpuQuota(t, g); got != 0.5 {
+		if got := cpuQuota(t, e, g); got != 0.5 {
 			t.Errorf("the kernel's CPU quota is %.2f cores, want 0.5", got)
 		}
 		// ...and enforces it: unthrottled, two spinning threads use up to
@@ -288,7 +284,7 @@ func TestCPUQuota(t *testing.T) {
 }
 
 // cpuQuota reads the group's CPU quota in cores from the kernel's files.
-func cpuQuota(t *testing.T, g Group) float64 {
+func cpuQuota(t *testing.T, e testEnv, g cgroupfs.Group) float64 {
 	t.Helper()
 	read := func(p string) string {
 		b, err := os.ReadFile(p)
@@ -298,14 +294,15 @@ func cpuQuota(t *testing.T, g Group) float64 {
 		return strings.TrimSpace(string(b))
 	}
 	var quota, period string
-	switch g := g.(type) {
-	case *v1Group:
-		quota = read(filepath.Join(g.dirs[cgroup1.Cpu], "cpu.cfs_quota_us"))
-		period = read(filepath.Join(g.dirs[cgroup1.Cpu], "cpu.cfs_period_us"))
-	case *v2Group:
+	dir := ctrlDir(t, e, g, "cpu")
+	switch e.mgr.Version() {
+	case 1:
+		quota = read(filepath.Join(dir, "cpu.cfs_quota_us"))
+		period = read(filepath.Join(dir, "cpu.cfs_period_us"))
+	case 2:
 		var ok bool
-		if quota, period, ok = strings.Cut(read(filepath.Join(g.dir, "cpu.max")), " "); !ok {
-			t.Fatalf("cpu.max of %s has no period", g.dir)
+		if quota, period, ok = strings.Cut(read(filepath.Join(dir, "cpu.max")), " "); !ok {
+			t.Fatalf("cpu.max of %s has no period", dir)
 		}
 	}
 	q, err1 := strconv.ParseFloat(quota, 64)
@@ -320,14 +317,11 @@ func cpuQuota(t *testing.T, g Group) float64 {
 // with its siblings as one task would, so on a busy shared test host it
 // could get less than its quota and the test would measure the host's
 // load rather than the quota. Only the test does this: Limits has no weight.
-func shieldFromHostLoad(t *testing.T, g Group) {
+func shieldFromHostLoad(t *testing.T, e testEnv, g cgroupfs.Group) {
 	t.Helper()
-	var file, value string
-	switch g := g.(type) {
-	case *v1Group:
-		file, value = filepath.Join(g.dirs[cgroup1.Cpu], "cpu.shares"), "8192"
-	case *v2Group:
-		file, value = filepath.Join(g.dir, "cpu.weight"), "800"
+	file, value := filepath.Join(ctrlDir(t, e, g, "cpu"), "cpu.shares"), "8192"
+	if e.mgr.Version() == 2 {
+		file, value = filepath.Join(ctrlDir(t, e, g, "cpu"), "cpu.weight"), "800"
 	}
 	if err := os.WriteFile(file, []byte(value), 0); err != nil {
 		t.Fatalf("raise cpu weight: %v", err)
@@ -365,17 +359,12 @@ func TestPidsLimitRefusesForks(t *testing.T) {
 
 func TestKillProcessTree(t *testing.T) {
 	forEachEnv(t, func(t *testing.T, e testEnv) {
+		// The v2 freeze-kill-thaw path kernels before 5.14 take is tested
+		// in cgroupfs (TestV2FreezeFallback).
 		modes := []struct {
 			name string
-			kill func(g Group) error
-		}{{"Kill", Group.Kill}}
-		if e.name == "v2" {
-			// Also the freeze-kill-thaw path kernels before 5.14 take.
-			modes = append(modes, struct {
-				name string
-				kill func(g Group) error
-			}{"freeze fallback", func(g Group) error { return g.(*v2Group).killer(false).run() }})
-		}
+			kill func(g cgroupfs.Group) error
+		}{{"Kill", cgroupfs.Group.Kill}}
 		for _, m := range modes {
 			t.Run(m.name, func(t *testing.T) {
 				g := createGroup(t, e, Limits{})

@@ -3,8 +3,6 @@ package cgroups
 import "errors"
 
 var (
-	// ErrNotFound: Open found no cgroup by that name under the parent.
-	ErrNotFound = errors.New("cgroup not found")
 	// ErrExists: Create was asked for a name that already has a cgroup;
 	// after an agent restart the caller must Open it instead.
 	ErrExists = errors.New("cgroup already exists")

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/cgroups/cgroupfs"
 	"github.com/nai-project/nai/internal/testtool"
 	"golang.org/x/sys/unix"
 )
@@ -25,10 +26,9 @@ import (
 // joins the cgroup named by envGroup the way the client's exec shim does
 // (AddProc(os.Getpid()) first), then runs one action.
 const (
-	envHelper  = "NAI_CGROUPS_TEST_HELPER"
-	envGroup   = "NAI_CGROUPS_TEST_GROUP"
-	envV2Mount = "NAI_CGROUPS_TEST_V2MOUNT" // set: join through newV2 on this mount
-	envV2Path  = "NAI_CGROUPS_TEST_V2PARENT"
+	envHelper = "NAI_CGROUPS_TEST_HELPER"
+	envGroup  = "NAI_CGROUPS_TEST_GROUP"
+	envV2     = "NAI_CGROUPS_TEST_V2" // set: join through newV2 (the unified mount)
 )
 
 func TestMain(m *testing.M) {
@@ -42,8 +42,8 @@ func runHelper(action string, args []string) int {
 	if name := os.Getenv(envGroup); name != "" {
 		var mgr Manager
 		var err error
-		if mount := os.Getenv(envV2Mount); mount != "" {
-			mgr, err = newV2(mount, os.Getenv(envV2Path), slog.New(slog.DiscardHandler))
+		if os.Getenv(envV2) != "" {
+			mgr, err = newV2("", slog.New(slog.DiscardHandler))
 		} else {
 			mgr, err = New("", slog.New(slog.DiscardHandler))
 		}
@@ -177,7 +177,7 @@ func (w tWriter) Write(p []byte) (int, error) {
 func v1Env(t *testing.T) testEnv {
 	t.Helper()
 	requireRoot(t)
-	if mode, err := Mode(); err != nil || mode != 1 {
+	if mode, err := cgroupfs.Mode(); err != nil || mode != 1 {
 		t.Skipf("host cgroup mode is %d (%v), not v1", mode, err)
 	}
 	mgr, err := New("", testLogger(t))
@@ -185,8 +185,11 @@ func v1Env(t *testing.T) testEnv {
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	v1 := mgr.(*v1Manager)
-	t.Cleanup(func() { removeIfEmpty(t, v1.dirs) })
+	var dirs []string
+	for _, h := range mgr.(*v1Manager).hs {
+		dirs = append(dirs, h.Dir)
+	}
+	t.Cleanup(func() { removeIfEmpty(t, dirs) })
 	return testEnv{name: "v1", mgr: mgr, hasCtrl: func(string) bool { return true }}
 }
 
@@ -196,32 +199,19 @@ func v1Env(t *testing.T) testEnv {
 func v2Env(t *testing.T) testEnv {
 	t.Helper()
 	requireRoot(t)
-	ms, err := readMountinfo("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
+	m, err := newV2("", testLogger(t))
+	if err != nil && strings.Contains(err.Error(), "no cgroup2 mount") {
+		t.Skip("no cgroup2 mount on this host: the v2 code path is covered only by parsing tests")
 	}
-	mnt, ok := ms.unified()
-	if !ok {
-		t.Skip("no cgroup2 mount on this host: the v2 code path is covered only by TestV2Resources")
-	}
-	_, own, err := readProcCgroup("/proc/self/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	parent, err := mnt.relative(own)
-	if err != nil {
-		t.Skipf("own cgroup2 path not under the mount: %v", err)
-	}
-	m, err := newV2(mnt.Mountpoint, parent, testLogger(t))
 	skipIfNotWritable(t, err)
 	if err != nil {
 		t.Fatalf("newV2: %v", err)
 	}
-	t.Cleanup(func() { removeIfEmpty(t, map[string]string{"unified": m.naiDir}) })
+	t.Cleanup(func() { removeIfEmpty(t, []string{m.h.Dir}) })
 	return testEnv{
 		name: "v2",
 		mgr:  m,
-		env:  []string{envV2Mount + "=" + mnt.Mountpoint, envV2Path + "=" + parent},
+		env:  []string{envV2 + "=1"},
 		hasCtrl: func(c string) bool {
 			return m.checkControllers([]string{c}) == nil
 		},
@@ -239,7 +229,7 @@ func forEachEnv(t *testing.T, f func(t *testing.T, e testEnv)) {
 
 // removeIfEmpty removes the shared "nai" dirs the tests made; another
 // user's cgroups in them keep them (rmdir fails on a non-empty cgroup).
-func removeIfEmpty[K comparable](t *testing.T, dirs map[K]string) {
+func removeIfEmpty(t *testing.T, dirs []string) {
 	for _, d := range dirs {
 		if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, unix.EBUSY) && !errors.Is(err, unix.ENOTEMPTY) {
 			t.Logf("remove %s: %v", d, err)
@@ -255,7 +245,7 @@ func testName(t *testing.T) string {
 
 // createGroup makes a cgroup that is killed and removed when the test
 // ends, pass or fail.
-func createGroup(t *testing.T, e testEnv, l Limits) Group {
+func createGroup(t *testing.T, e testEnv, l Limits) cgroupfs.Group {
 	t.Helper()
 	g, err := e.mgr.Create(testName(t), l)
 	if err != nil {
@@ -281,7 +271,7 @@ type helperProc struct {
 
 // startHelper runs the test binary as a job in g. The test kills it by
 // pid when it ends, if it still runs.
-func startHelper(t *testing.T, e testEnv, g Group, action string, args ...string) *helperProc {
+func startHelper(t *testing.T, e testEnv, g cgroupfs.Group, action string, args ...string) *helperProc {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Env = append(os.Environ(), envHelper+"="+action, envGroup+"="+g.Name())

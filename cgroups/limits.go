@@ -16,15 +16,6 @@ const (
 	minCPUQuotaUsec = 1_000
 )
 
-// validateName accepts one path element: the allocation's cgroup must sit
-// directly under <parent>/nai, never elsewhere.
-func validateName(name string) error {
-	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, "/\x00\n") || len(name) > 200 {
-		return fmt.Errorf("invalid cgroup name %q: expected one non-empty path element without '/' (at most 200 bytes)", name)
-	}
-	return nil
-}
-
 // validate rejects limits the kernel would refuse or misread.
 func (l Limits) validate() error {
 	if math.IsNaN(l.CPU) || math.IsInf(l.CPU, 0) || l.CPU < 0 {

@@ -83,16 +83,3 @@ func TestLimitsValidate(t *testing.T) {
 		})
 	}
 }
-
-func TestValidateName(t *testing.T) {
-	for _, name := range []string{"", ".", "..", "a/b", "/abs", "x\x00y", strings.Repeat("n", 201)} {
-		if err := validateName(name); err == nil {
-			t.Errorf("validateName(%q) accepted", name)
-		}
-	}
-	for _, name := range []string{"alloc-1", "3f2a9c1e-7d4b-4c1a-9b5e-0a1b2c3d4e5f"} {
-		if err := validateName(name); err != nil {
-			t.Errorf("validateName(%q): %v", name, err)
-		}
-	}
-}

@@ -10,60 +10,6 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-func TestParseProcCgroup(t *testing.T) {
-	in := `9:name=systemd:/
-4:memory:/process_api/7ed7
-2:cpu,cpuacct:/jobs
-0::/agent.service
-`
-	v1, unified, err := parseProcCgroup(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := map[string]string{"name=systemd": "/", "memory": "/process_api/7ed7", "cpu": "/jobs", "cpuacct": "/jobs"}
-	if diff := cmp.Diff(want, v1); diff != "" {
-		t.Errorf("v1 paths (-want +got):\n%s", diff)
-	}
-	if unified != "/agent.service" {
-		t.Errorf("unified = %q", unified)
-	}
-	if _, _, err := parseProcCgroup(strings.NewReader("garbage\n")); err == nil {
-		t.Error("garbage parsed without error")
-	}
-}
-
-func TestParseMountinfo(t *testing.T) {
-	in := `27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
-32 31 0:29 / /sys/fs/cgroup/cpu,cpuacct rw,relatime shared:9 - cgroup cgroup rw,cpu,cpuacct
-35 31 0:32 /ns /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
-40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
-41 31 0:38 / /sys/fs/cgroup/with\040space rw,relatime - cgroup2 cgroup2 rw,nsdelegate
-`
-	got, err := parseMountinfo(strings.NewReader(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := mounts{
-		{Root: "/", Mountpoint: "/sys/fs/cgroup/cpu,cpuacct", Controllers: []string{"cpu", "cpuacct"}},
-		{Root: "/ns", Mountpoint: "/sys/fs/cgroup/memory", Controllers: []string{"memory"}},
-		{Root: "/", Mountpoint: "/sys/fs/cgroup/systemd", Controllers: []string{"xattr"}},
-		{Root: "/", Mountpoint: "/sys/fs/cgroup/with space", V2: true},
-	}
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("parseMountinfo (-want +got):\n%s", diff)
-	}
-	mem, ok := got.controller("memory")
-	if !ok {
-		t.Fatal("memory hierarchy not found")
-	}
-	if rel, err := mem.relative("/ns/agent"); err != nil || rel != "/agent" {
-		t.Errorf("relative(/ns/agent) = %q, %v; want /agent", rel, err)
-	}
-	if _, err := mem.relative("/elsewhere"); err == nil {
-		t.Error("a cgroup outside the mount's root was accepted")
-	}
-}
-
 // TestV2Resources pins the translation of Limits to what containerd
 // writes on cgroup v2, for hosts where the v2 controllers cannot be
 // exercised (this project's CI hosts are v1).
@@ -155,22 +101,5 @@ func TestV1Resources(t *testing.T) {
 				t.Errorf("v1Resources (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestOutsideNai(t *testing.T) {
-	for in, want := range map[string]string{
-		"/":                               "/",
-		"/process_api/7ed7":               "/process_api/7ed7",
-		"/process_api/7ed7/nai":           "/process_api/7ed7",
-		"/process_api/7ed7/nai/alloc-1":   "/process_api/7ed7",
-		"/nai/alloc-1":                    "/",
-		"/nai":                            "/",
-		"/system.slice/nai.service":       "/system.slice/nai.service",
-		"/system.slice/nai.service/nai/x": "/system.slice/nai.service",
-	} {
-		if got := outsideNai(in); got != want {
-			t.Errorf("outsideNai(%q) = %q, want %q", in, got, want)
-		}
 	}
 }

@@ -10,7 +10,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/cgroups/cgroupfs"
 )
 
 // notExecError is a task whose command could not be run: not found (127)
@@ -32,12 +32,12 @@ func (e *notExecError) Error() string { return e.msg }
 // Go's SysProcAttr.UseCgroupFD, would be the way; not yet done, and not
 // testable on the v1 hosts we run on): the caller then uses the exec shim.
 func (e *executor) startDirect(files []*os.File) (started bool, err error) {
-	var origin *cgroups.Origin
+	var origin *cgroupfs.Origin
 	if e.group != nil && e.cgVersion != 1 {
 		return false, nil
 	}
 	if e.group != nil {
-		origin, err = cgroups.SelfOrigin()
+		origin, err = cgroupfs.SelfOrigin()
 		if err != nil {
 			e.logger.Warn("cannot record own cgroups; starting the task through the exec shim", "error", err)
 			return false, nil

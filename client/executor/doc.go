@@ -16,8 +16,10 @@
 //     executor starts it from its own binary.
 //
 // Both run for every job, so the package is kept small: it imports only
-// cgroups, structs and golang.org/x/sys/unix of this module and third
-// parties (internal/archtest checks it), and a binary that calls only Main
+// cgroups/cgroupfs (the existing allocation cgroup, through its files;
+// never package cgroups, which links containerd to create them), structs
+// and golang.org/x/sys/unix of this module and third parties
+// (internal/archtest checks it), and a binary that calls only Main
 // and ShimMain starts in a fraction of the time the whole nai binary takes.
 // The client agent (package client) imports this package for the files'
 // names and types; this package never imports the agent.

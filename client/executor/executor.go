@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/cgroups/cgroupfs"
 	"github.com/nai-project/nai/structs"
 	"golang.org/x/sys/unix"
 )
@@ -57,7 +57,7 @@ type executor struct {
 	logger *slog.Logger
 	sigs   chan os.Signal
 	spec   Spec
-	group  cgroups.Group
+	group  cgroupfs.Group
 	// cgVersion is the host's cgroup version when group is set.
 	cgVersion int
 	pid       int // the task's pid, also its process group
@@ -81,10 +81,10 @@ func (e *executor) run() error {
 		return e.finish(ExitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("read task spec: %v", err)})
 	}
 	if e.spec.Cgroup != "" {
-		mgr, err := cgroups.New(e.spec.CgroupParent, e.logger)
+		tree, err := cgroupfs.NewTree(e.spec.CgroupParent, e.logger)
 		if err == nil {
-			e.cgVersion = mgr.Version()
-			e.group, err = mgr.Open(e.spec.Cgroup)
+			e.cgVersion = tree.Version()
+			e.group, err = tree.Open(e.spec.Cgroup)
 		}
 		if err != nil {
 			return e.finish(ExitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("open cgroup %s: %v", e.spec.Cgroup, err)})

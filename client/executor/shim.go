@@ -11,7 +11,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/nai-project/nai/cgroups"
+	"github.com/nai-project/nai/cgroups/cgroupfs"
 )
 
 // ShimMain is `nai exec-shim [-cgroup-parent P -cgroup NAME]
@@ -46,11 +46,11 @@ func ShimMain(args []string) int {
 		return fail(2, "exec-shim: no command given")
 	}
 	if *name != "" {
-		mgr, err := cgroups.New(*parent, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		tree, err := cgroupfs.NewTree(*parent, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			return fail(126, "cannot open cgroups: %v", err)
 		}
-		g, err := mgr.Open(*name)
+		g, err := tree.Open(*name)
 		if err != nil {
 			return fail(126, "cannot open cgroup %s: %v", *name, err)
 		}

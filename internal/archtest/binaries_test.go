@@ -22,6 +22,17 @@ var notInCLI = []string{
 	"github.com/hashicorp/serf/serf",
 	"github.com/hashicorp/memberlist",
 	"github.com/NVIDIA/go-nvml/pkg/nvml",
+	// Creating cgroups (package cgroups, the agent's); the executor in
+	// this binary only uses them, through cgroups/cgroupfs.
+	module + "/cgroups",
+	"github.com/containerd/cgroups/v3",
+	"github.com/containerd/cgroups/v3/cgroup1",
+	"github.com/containerd/cgroups/v3/cgroup2",
+	"google.golang.org/protobuf/proto",
+	"github.com/cilium/ebpf",
+	"github.com/opencontainers/runtime-spec/specs-go",
+	"github.com/godbus/dbus/v5",
+	"github.com/sirupsen/logrus",
 	"net/http/pprof",
 	"runtime/cgo",
 }

@@ -28,10 +28,13 @@ var allowed = map[string][]string{
 	"jobspec":    {"structs"},
 	"scheduler":  {"structs"},
 	"membership": {"structs", "internal/gossipkey"},
-	"cgroups":    {"structs"},
-	"fsm/state":  {"structs"},
-	"fsm":        {"fsm/state", "structs"},
-	"sim":        {"scheduler", "structs"},
+	// Allocation cgroups: cgroupfs works on existing ones through their
+	// files (the executor's); cgroups creates them with limits (the agent's).
+	"cgroups/cgroupfs": {"structs"},
+	"cgroups":          {"cgroups/cgroupfs"},
+	"fsm/state":        {"structs"},
+	"fsm":              {"fsm/state", "structs"},
+	"sim":              {"scheduler", "structs"},
 	// The servers: raft, serf, the API, the blob store.
 	// (jobspec: the job of GET /v1/jobs/{id}/hcl; ui: the web UI's files.)
 	// (gateway: the services' proxy, which every server runs.)
@@ -44,7 +47,7 @@ var allowed = map[string][]string{
 	"client":             {"api", "cgroups", "client/executor", "client/fingerprint", "internal/archive", "internal/version", "internal/promtext", "structs"},
 	"client/fingerprint": {"structs"},
 	// The per-job executor and exec shim: kept small (see lean below).
-	"client/executor": {"cgroups", "structs"},
+	"client/executor": {"cgroups/cgroupfs", "structs"},
 	// The binaries (nai and nai-agent, one package) wire everything.
 	"cmd/nai": {"*"},
 	// Helpers shared by several packages.

@@ -1,4 +1,4 @@
-package cgroups
+package cgroupfs
 
 import (
 	"bufio"
@@ -136,4 +136,23 @@ func readKeyedUint(path, key string) (uint64, error) {
 		}
 	}
 	return 0, nil
+}
+
+// writeProcs moves pid into the cgroup whose cgroup.procs file is file.
+// The kernel refuses (EINVAL) a task that is still being forked
+// (TASK_NEW), so that is retried briefly, as runc and containerd do.
+func writeProcs(file string, pid int) error {
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := []byte(strconv.Itoa(pid))
+	for i := 0; ; i++ {
+		_, err = f.Write(b)
+		if err == nil || !errors.Is(err, syscall.EINVAL) || i == 4 {
+			return err
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
 }

@@ -1,4 +1,4 @@
-package cgroups
+package cgroupfs
 
 import (
 	"fmt"
@@ -54,12 +54,12 @@ func SelfOrigin() (*Origin, error) {
 		}
 		return o, nil
 	}
-	for _, name := range append(slices.Clone(v1Required), v1Optional...) {
-		m, ok := ms.controller(string(name))
+	for _, name := range append(slices.Clone(V1Required), V1Optional...) {
+		m, ok := ms.controller(name)
 		if !ok {
 			continue
 		}
-		p, ok := own[string(name)]
+		p, ok := own[name]
 		if !ok {
 			return nil, fmt.Errorf("own cgroup for controller %s not listed in /proc/self/cgroup", name)
 		}

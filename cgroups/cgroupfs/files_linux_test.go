@@ -1,4 +1,4 @@
-package cgroups
+package cgroupfs
 
 import (
 	"os"
@@ -6,17 +6,15 @@ import (
 	"slices"
 	"strconv"
 	"testing"
-
-	"github.com/containerd/cgroups/v3/cgroup1"
 )
 
 // A cgroup a task nests inside its allocation's still counts: its
 // processes are listed, Delete refuses while they live and removes the
 // nested cgroup once they are gone.
 func TestV1NestedCgroup(t *testing.T) {
-	e := v1Env(t)
-	g := createGroup(t, e, Limits{})
-	nested := filepath.Join(g.(*v1Group).dirs[cgroup1.Memory], "inner")
+	g := makeGroup(t, v1Tree(t))
+	memory, _ := g.(*v1Group).dirs.dir("memory")
+	nested := filepath.Join(memory, "inner")
 	if err := os.Mkdir(nested, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -1,69 +1,45 @@
-package cgroups
+package cgroupfs
 
 import (
 	"bufio"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 
-	cgroupsv3 "github.com/containerd/cgroups/v3"
+	"golang.org/x/sys/unix"
 )
 
 // Mode reports the host's cgroup version: 2 for the unified hierarchy,
 // 1 for legacy and hybrid hosts (a hybrid host keeps its controllers on
 // the v1 hierarchies; its v2 mount is only used for process tracking).
+// It looks at the filesystem type of /sys/fs/cgroup, as containerd's
+// cgroups.Mode does.
 func Mode() (int, error) {
-	switch cgroupsv3.Mode() {
-	case cgroupsv3.Unified:
-		return 2, nil
-	case cgroupsv3.Legacy, cgroupsv3.Hybrid:
-		return 1, nil
-	default:
-		return 0, fmt.Errorf("detect cgroup mode: no cgroup filesystem mounted at /sys/fs/cgroup")
-	}
+	return modeOf(func(path string) (int64, error) {
+		var st unix.Statfs_t
+		if err := unix.Statfs(path, &st); err != nil {
+			return 0, err
+		}
+		return int64(st.Type), nil
+	})
 }
 
-// New detects the host's cgroup mode and returns a Manager nesting every
-// allocation cgroup under <parent>/nai. parent "" means the agent's own
-// cgroup (per controller on v1, from /proc/self/cgroup); otherwise it is a
-// cgroup path such as "/nai.slice" as /proc/self/cgroup would print it. A
-// parent that does not exist or cannot be written is an error naming it.
-func New(parent string, logger *slog.Logger) (Manager, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
-	if parent != "" && (!strings.HasPrefix(parent, "/") || filepath.Clean(parent) != parent) {
-		return nil, fmt.Errorf("invalid cgroup parent %q: expected a clean absolute cgroup path such as /nai.slice, or empty for the agent's own cgroup", parent)
-	}
-	mode, err := Mode()
+const cgroupRoot = "/sys/fs/cgroup"
+
+// modeOf decides the mode from the filesystem types statfs reports:
+// cgroup2 at /sys/fs/cgroup is unified (2); anything else mounted there
+// is legacy or hybrid (1); nothing there is an error.
+func modeOf(statfs func(path string) (int64, error)) (int, error) {
+	typ, err := statfs(cgroupRoot)
 	if err != nil {
-		return nil, err
+		return 0, fmt.Errorf("detect cgroup mode: no cgroup filesystem mounted at %s: %w", cgroupRoot, err)
 	}
-	mounts, err := readMountinfo("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
+	if typ == unix.CGROUP2_SUPER_MAGIC {
+		return 2, nil
 	}
-	own, ownUnified, err := readProcCgroup("/proc/self/cgroup")
-	if err != nil {
-		return nil, err
-	}
-	if mode == 2 {
-		m, ok := mounts.unified()
-		if !ok {
-			return nil, fmt.Errorf("cgroup v2 host without a cgroup2 mount in /proc/self/mountinfo")
-		}
-		p := parent
-		if p == "" {
-			if p, err = m.relative(outsideNai(ownUnified)); err != nil {
-				return nil, err
-			}
-		}
-		return newV2(m.Mountpoint, p, logger)
-	}
-	return newV1(mounts, own, parent, logger)
+	return 1, nil
 }
 
 // outsideNai maps a cgroup path inside a nai tree back to the parent the

@@ -1,4 +1,4 @@
-package cgroups
+package cgroupfs
 
 import (
 	"errors"
@@ -85,18 +85,6 @@ func (k killer) killOnce(pids []int) {
 			k.logger.Warn("thaw after kill failed", "cgroup", k.name, "error", err)
 		}
 	}
-}
-
-// addProc moves pid into the group named name with add, the hierarchy's
-// own call.
-func addProc(name string, pid int, add func(uint64) error) error {
-	if pid <= 0 {
-		return fmt.Errorf("add process to cgroup %s: invalid pid %d", name, pid)
-	}
-	if err := add(uint64(pid)); err != nil {
-		return fmt.Errorf("add process %d to cgroup %s: %w", pid, name, err)
-	}
-	return nil
 }
 
 // signalGroup sends sig to every process the group's pids lists.

@@ -1,4 +1,4 @@
-package cgroups
+package cgroupfs
 
 import (
 	"os"
@@ -10,8 +10,7 @@ import (
 // A process that visits an allocation's cgroup and returns is back where
 // it was in every hierarchy, and the allocation's cgroup is empty again.
 func TestOriginReturn(t *testing.T) {
-	e := v1Env(t) // the host's own hierarchies: SelfOrigin reads them
-	g := createGroup(t, e, Limits{})
+	g := makeGroup(t, v1Tree(t)) // the host's own hierarchies: SelfOrigin reads them
 	pid, stop := startSleeper(t)
 	before := procCgroup(t, pid)
 	o, err := SelfOrigin()

@@ -1,0 +1,199 @@
+package cgroupfs
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// V1Required are the v1 controllers every allocation joins, in the order
+// AddProc writes them; V1Optional may be missing (without a freezer, Kill
+// kills without freezing first).
+var (
+	V1Required = []string{"memory", "cpu", "cpuacct", "pids", "devices"}
+	V1Optional = []string{"freezer"}
+)
+
+// Tree is <parent>/nai in every hierarchy nai uses: where allocation
+// cgroups live, one directory below it each.
+type Tree struct {
+	version     int
+	hierarchies []Hierarchy
+	logger      *slog.Logger
+}
+
+// Hierarchy is the nai tree in one cgroup hierarchy: a v1 controller's,
+// or the unified one.
+type Hierarchy struct {
+	// Controller is the v1 controller (memory, cpu, ...); "" on v2.
+	Controller string
+	// Mountpoint is where the hierarchy is mounted, e.g. /sys/fs/cgroup/memory.
+	Mountpoint string
+	// Path is <parent>/nai as a cgroup path relative to Mountpoint.
+	Path string
+	// ParentDir is <Mountpoint>/<parent>; Dir is <ParentDir>/nai.
+	ParentDir, Dir string
+}
+
+// GroupDir is the directory of the allocation cgroup name in h.
+func (h Hierarchy) GroupDir(name string) string { return filepath.Join(h.Dir, name) }
+
+// NewTree detects the host's cgroup mode and finds, making it if needed,
+// <parent>/nai in each hierarchy. parent "" means the calling process's
+// own cgroup (per controller on v1, from /proc/self/cgroup), mapped back
+// out of a nai tree when the caller runs inside one (the executor, the
+// exec shim), so that they resolve the agent's parent; otherwise it is a
+// cgroup path such as "/nai.slice" as /proc/self/cgroup would print it. A
+// parent that does not exist or cannot be written is an error naming it.
+func NewTree(parent string, logger *slog.Logger) (*Tree, error) {
+	mode, err := Mode()
+	if err != nil {
+		return nil, err
+	}
+	return newTree(mode == 2, parent, logger)
+}
+
+// NewUnifiedTree is NewTree on the cgroup2 hierarchy whatever the host's
+// mode: on a hybrid host that is the unified mount beside the v1
+// controllers (usually without controllers of its own: process tracking,
+// freeze and kill only).
+func NewUnifiedTree(parent string, logger *slog.Logger) (*Tree, error) {
+	return newTree(true, parent, logger)
+}
+
+func newTree(unified bool, parent string, logger *slog.Logger) (*Tree, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if parent != "" && (!strings.HasPrefix(parent, "/") || filepath.Clean(parent) != parent) {
+		return nil, fmt.Errorf("invalid cgroup parent %q: expected a clean absolute cgroup path such as /nai.slice, or empty for the agent's own cgroup", parent)
+	}
+	mounts, err := readMountinfo("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	own, ownUnified, err := readProcCgroup("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	if unified {
+		m, ok := mounts.unified()
+		if !ok {
+			return nil, fmt.Errorf("no cgroup2 mount in /proc/self/mountinfo")
+		}
+		p := parent
+		if p == "" {
+			if p, err = m.relative(outsideNai(ownUnified)); err != nil {
+				return nil, err
+			}
+		}
+		return newV2Tree(m.Mountpoint, p, logger)
+	}
+	return newV1Tree(mounts, own, parent, logger)
+}
+
+func newV1Tree(ms mounts, own map[string]string, parent string, logger *slog.Logger) (*Tree, error) {
+	t := &Tree{version: 1, logger: logger}
+	var missing []string
+	for _, name := range append(slices.Clone(V1Required), V1Optional...) {
+		required := !slices.Contains(V1Optional, name)
+		mnt, ok := ms.controller(name)
+		if !ok {
+			if required {
+				missing = append(missing, name)
+			} else {
+				logger.Warn("cgroup v1 controller not mounted; Kill will not freeze before killing", "controller", name)
+			}
+			continue
+		}
+		cgPath := parent
+		if cgPath == "" {
+			if cgPath, ok = own[name]; !ok {
+				return nil, fmt.Errorf("own cgroup for controller %s not listed in /proc/self/cgroup", name)
+			}
+			cgPath = outsideNai(cgPath)
+		}
+		rel, err := mnt.relative(cgPath)
+		if err != nil {
+			return nil, err
+		}
+		parentDir := filepath.Join(mnt.Mountpoint, rel)
+		if st, err := os.Stat(parentDir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("cgroup parent %q does not exist in the %s hierarchy: %s is not a directory", cgPath, name, parentDir)
+		}
+		naiDir := filepath.Join(parentDir, "nai")
+		if err := os.Mkdir(naiDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return nil, fmt.Errorf("cgroup parent %q is not writable in the %s hierarchy: %w", cgPath, name, err)
+		}
+		t.hierarchies = append(t.hierarchies, Hierarchy{
+			Controller: name, Mountpoint: mnt.Mountpoint,
+			Path: filepath.Join(rel, "nai"), ParentDir: parentDir, Dir: naiDir,
+		})
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("cgroup v1 controllers not mounted: %s (allocations cannot be limited)", strings.Join(missing, ", "))
+	}
+	return t, nil
+}
+
+// newV2Tree finds <parent>/nai on the cgroup2 hierarchy mounted at
+// mountpoint, parent being a cgroup path relative to it.
+func newV2Tree(mountpoint, parent string, logger *slog.Logger) (*Tree, error) {
+	parentDir := filepath.Join(mountpoint, parent)
+	if st, err := os.Stat(parentDir); err != nil || !st.IsDir() {
+		return nil, fmt.Errorf("cgroup parent %q does not exist on the cgroup2 mount %s: %s is not a directory", parent, mountpoint, parentDir)
+	}
+	if _, err := os.Stat(filepath.Join(parentDir, "cgroup.controllers")); err != nil {
+		return nil, fmt.Errorf("cgroup parent %s is not a cgroup2 directory (no cgroup.controllers)", parentDir)
+	}
+	naiDir := filepath.Join(parentDir, "nai")
+	if err := os.Mkdir(naiDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("cgroup parent %s is not writable: %w", parentDir, err)
+	}
+	return &Tree{version: 2, logger: logger, hierarchies: []Hierarchy{{
+		Mountpoint: mountpoint, Path: filepath.Join("/", parent, "nai"), ParentDir: parentDir, Dir: naiDir,
+	}}}, nil
+}
+
+// Version is 1 or 2.
+func (t *Tree) Version() int { return t.version }
+
+// Hierarchies are the tree's hierarchies: on v1 one per mounted
+// controller in V1Required, V1Optional order; on v2 the unified one.
+func (t *Tree) Hierarchies() []Hierarchy { return slices.Clone(t.hierarchies) }
+
+// Open finds the existing allocation cgroup name: on v1 the controllers
+// whose directory exists (ErrNotFound when none does), on v2 its one
+// directory.
+func (t *Tree) Open(name string) (Group, error) {
+	if err := ValidateName(name); err != nil {
+		return nil, err
+	}
+	var found []Hierarchy
+	for _, h := range t.hierarchies {
+		_, err := os.Lstat(h.GroupDir(name))
+		switch {
+		case err == nil:
+			found = append(found, h)
+		case errors.Is(err, fs.ErrNotExist):
+		default:
+			return nil, fmt.Errorf("open cgroup %s: %w", name, err)
+		}
+	}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("open cgroup %s: %w", name, ErrNotFound)
+	}
+	if t.version == 2 {
+		return &v2Group{name: name, dir: found[0].GroupDir(name), logger: t.logger}, nil
+	}
+	g := &v1Group{name: name, logger: t.logger}
+	for _, h := range found {
+		g.dirs = append(g.dirs, controllerDir{h.Controller, h.GroupDir(name)})
+	}
+	return g, nil
+}

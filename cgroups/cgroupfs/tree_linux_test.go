@@ -1,0 +1,198 @@
+package cgroupfs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// fakeTree is a tree over plain directories: enough for Open's lookups.
+func fakeTree(t *testing.T, version int, controllers ...string) *Tree {
+	t.Helper()
+	root := t.TempDir()
+	tree := &Tree{version: version, logger: testLogger(t)}
+	if version == 2 {
+		controllers = []string{""}
+	}
+	for _, c := range controllers {
+		h := Hierarchy{Controller: c, Mountpoint: filepath.Join(root, c), Path: "/nai"}
+		h.ParentDir = h.Mountpoint
+		h.Dir = filepath.Join(h.ParentDir, "nai")
+		if err := os.MkdirAll(h.Dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		tree.hierarchies = append(tree.hierarchies, h)
+	}
+	return tree
+}
+
+func TestOpen(t *testing.T) {
+	t.Run("v1 finds the controllers that have the group", func(t *testing.T) {
+		tree := fakeTree(t, 1, "memory", "cpu", "freezer")
+		for _, c := range []string{"memory", "freezer"} {
+			if err := os.Mkdir(filepath.Join(tree.hierarchies[slices.IndexFunc(tree.hierarchies, func(h Hierarchy) bool { return h.Controller == c })].Dir, "a1"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		g, err := tree.Open("a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, d := range g.(*v1Group).dirs {
+			got = append(got, d.controller)
+		}
+		if want := []string{"memory", "freezer"}; !slices.Equal(got, want) {
+			t.Errorf("controllers = %v, want %v in tree order", got, want)
+		}
+		if g.Name() != "a1" {
+			t.Errorf("Name = %q", g.Name())
+		}
+	})
+	t.Run("v2", func(t *testing.T) {
+		tree := fakeTree(t, 2)
+		dir := tree.hierarchies[0].GroupDir("a1")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		g, err := tree.Open("a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.(*v2Group).dir != dir {
+			t.Errorf("dir = %q, want %q", g.(*v2Group).dir, dir)
+		}
+	})
+}
+
+// Opening a group that is not there, or by a name that is not one path
+// element, fails and creates nothing.
+func TestOpenBadInput(t *testing.T) {
+	for _, version := range []int{1, 2} {
+		tree := fakeTree(t, version, "memory", "cpu")
+		for _, tc := range []struct {
+			name     string
+			wantNF   bool
+			contains string
+		}{
+			{"missing", true, "missing"},
+			{"", false, "invalid cgroup name"},
+			{"..", false, "invalid cgroup name"},
+			{"a/b", false, "invalid cgroup name"},
+		} {
+			_, err := tree.Open(tc.name)
+			if err == nil || errors.Is(err, ErrNotFound) != tc.wantNF || !strings.Contains(err.Error(), tc.contains) {
+				t.Errorf("v%d Open(%q) error = %v; want ErrNotFound %v, mentioning %q", version, tc.name, err, tc.wantNF, tc.contains)
+			}
+		}
+		for _, h := range tree.hierarchies {
+			if ents, _ := os.ReadDir(h.Dir); len(ents) != 0 {
+				t.Errorf("v%d Open made %v in %s", version, ents, h.Dir)
+			}
+		}
+	}
+	t.Run("real tree", func(t *testing.T) {
+		requireRoot(t)
+		tree, err := NewTree("", testLogger(t))
+		keepTree(t, tree, err)
+		if _, err := tree.Open(testName(t)); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("Open of a missing group: error %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestNewTreeRejectsBadParent(t *testing.T) {
+	for _, parent := range []string{"relative", "/a/../b", "/a/"} {
+		if _, err := NewTree(parent, nil); err == nil || !strings.Contains(err.Error(), "expected a clean absolute cgroup path") {
+			t.Errorf("NewTree(%q) error = %v", parent, err)
+		}
+	}
+}
+
+// The group operations on the host's real hierarchies, each version.
+func TestGroupOps(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tree func(*testing.T) *Tree
+	}{{"v1", v1Tree}, {"v2", v2Tree}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree := tc.tree(t)
+			g := makeGroup(t, tree)
+			pid, stop := startSleeper(t)
+			if err := g.AddProc(pid); err != nil {
+				t.Fatalf("AddProc: %v", err)
+			}
+			if err := g.AddProc(0); err == nil {
+				t.Error("AddProc(0) succeeded")
+			}
+			if pids, err := g.Pids(); err != nil || !slices.Equal(pids, []int{pid}) {
+				t.Fatalf("Pids = %v, %v; want [%d]", pids, err, pid)
+			}
+			if _, err := g.Usage(); err != nil {
+				t.Errorf("Usage: %v", err)
+			}
+			if err := g.Delete(); err == nil {
+				t.Error("Delete succeeded with a process inside")
+			}
+			if err := g.Signal(int(syscall.SIGTERM)); err != nil {
+				t.Fatalf("Signal: %v", err)
+			}
+			stop()
+			if pids, err := g.Pids(); err != nil || len(pids) != 0 {
+				t.Fatalf("after SIGTERM Pids = %v, %v", pids, err)
+			}
+			pid2, _ := startSleeper(t)
+			if err := g.AddProc(pid2); err != nil {
+				t.Fatal(err)
+			}
+			if err := g.Kill(); err != nil {
+				t.Fatalf("Kill: %v", err)
+			}
+			if pids, err := g.Pids(); err != nil || len(pids) != 0 {
+				t.Fatalf("after Kill Pids = %v, %v", pids, err)
+			}
+			if err := g.Delete(); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if _, err := tree.Open(g.Name()); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Open after Delete: error %v, want ErrNotFound", err)
+			}
+			if err := g.Delete(); err != nil {
+				t.Errorf("second Delete: %v", err)
+			}
+		})
+	}
+}
+
+// The v2 freeze, SIGKILL, thaw path that kernels before 5.14 (no
+// cgroup.kill) take.
+func TestV2FreezeFallback(t *testing.T) {
+	g := makeGroup(t, v2Tree(t)).(*v2Group)
+	k := g.killer(false)
+	if k.freeze == nil {
+		t.Skip("no cgroup.freeze on this cgroup2 hierarchy")
+	}
+	var pids []int
+	for range 3 {
+		pid, _ := startSleeper(t)
+		if err := g.AddProc(pid); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	start := time.Now()
+	if err := k.run(); err != nil {
+		t.Fatalf("kill: %v", err)
+	}
+	if left, err := g.Pids(); err != nil || len(left) != 0 {
+		t.Fatalf("after kill Pids = %v, %v (had %v, %s)", left, err, pids, time.Since(start))
+	}
+	if b, err := os.ReadFile(filepath.Join(g.dir, "cgroup.freeze")); err != nil || strings.TrimSpace(string(b)) != "0" {
+		t.Errorf("cgroup.freeze = %q, %v after kill; want thawed", b, err)
+	}
+}
