@@ -181,6 +181,13 @@ func TestServiceUnhealthyReplicaIsRestarted(t *testing.T) {
 	waitFor(t, terminalWait, "the last check's error", func() bool {
 		return strings.Contains(health(f, a.ID).HealthError, "no answer within 100ms")
 	})
+	// Stop it: a client that stops leaves its executors running (they
+	// outlive an agent restart), so a replica left running would outlive
+	// the test, in a cgroup nobody removes.
+	f.modify(a.ID, func(a *structs.Allocation) {
+		a.DesiredStatus, a.DesiredReason = structs.DesiredStop, structs.ExitScaledDown
+	})
+	waitFor(t, terminalWait, "the replica to end", func() bool { return f.terminal(a.ID) })
 }
 
 func TestServiceStartIsRetried(t *testing.T) {

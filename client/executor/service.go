@@ -131,8 +131,10 @@ func (e *executor) superviseRun(usr1 <-chan os.Signal) (string, *ExitStatus) {
 	}
 }
 
-// waitBackoff waits before the next start; a stop request ends the wait
-// and the allocation.
+// waitBackoff waits before the next start; SIGTERM or SIGINT ends the
+// wait and the allocation, as it ends a running task (superviseRun): the
+// stop file, when there is one, gives the reason, and a bare signal (an
+// operator's kill) cancels.
 func (e *executor) waitBackoff(d time.Duration, usr1 <-chan os.Signal) *ExitStatus {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -142,9 +144,8 @@ func (e *executor) waitBackoff(d time.Duration, usr1 <-chan os.Signal) *ExitStat
 			return nil
 		case <-usr1: // nothing runs to restart
 		case <-e.sigs:
-			if r, ok := e.stopRequested(); ok {
-				return &ExitStatus{Reason: r, Message: "stopped while waiting to restart", EndTime: time.Now()}
-			}
+			r, _ := e.stopRequested()
+			return &ExitStatus{Reason: r, Message: "stopped while waiting to restart", EndTime: time.Now()}
 		}
 	}
 }
