@@ -7,12 +7,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
-	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/nai-project/nai/internal/hclout"
 	"github.com/nai-project/nai/structs"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // FormatHCL writes the spec of job as a job file that Parse reads back to
@@ -27,7 +24,7 @@ func FormatHCL(job *structs.Job) []byte {
 		x.code = CodeDigestPrefix + job.Code
 	}
 	f, _ := jobFile(job, x)
-	return append(formatHeader(job), hclwrite.Format(f.Bytes())...)
+	return append(formatHeader(job), f.Bytes()...)
 }
 
 // fileExtras are what a job file may say that a job does not hold.
@@ -38,17 +35,16 @@ type fileExtras struct {
 
 // jobFile builds the job block of a job file; the caller may add to its
 // body (the sweep block of a converted batch script).
-func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
-	f := hclwrite.NewEmptyFile()
-	root := f.Body()
-	jb := root.AppendNewBlock("job", []string{job.Name}).Body()
+func jobFile(job *structs.Job, x fileExtras) (f, jb *hclout.Body) {
+	f = &hclout.Body{}
+	jb = f.Block("job", job.Name)
 
 	if job.IsService() {
 		setString(jb, "type", string(job.Type))
 	}
 	setString(jb, "queue", job.Queue)
 	if job.Priority != 0 {
-		jb.SetAttributeValue("priority", cty.NumberIntVal(int64(job.Priority)))
+		jb.Set("priority", hclout.Int(int64(job.Priority)))
 	}
 	if job.TimeLimit > 0 {
 		setString(jb, "time_limit", shortDuration(job.TimeLimit.D()))
@@ -60,22 +56,22 @@ func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 		setString(jb, "begin_after", job.BeginTime.UTC().Format(time.RFC3339Nano))
 	}
 	if job.Preemptible && !job.IsService() {
-		jb.SetAttributeValue("preemptible", cty.True)
+		jb.Set("preemptible", hclout.Bool(true))
 	}
 	setString(jb, "group", job.Group)
 	setString(jb, "description", job.Description)
 	if len(job.Labels) > 0 {
-		jb.SetAttributeValue("labels", stringMapVal(job.Labels))
+		jb.Set("labels", hclout.StringMap(job.Labels))
 	}
 	if len(job.DependsOn) > 0 {
 		deps := make([]string, len(job.DependsOn))
 		for i, d := range job.DependsOn {
 			deps[i] = string(d.Type) + ":" + d.JobID
 		}
-		jb.SetAttributeValue("depends_on", stringListVal(deps))
+		jb.Set("depends_on", hclout.Strings(deps))
 	}
 	if job.Singleton {
-		jb.SetAttributeValue("singleton", cty.True)
+		jb.Set("singleton", hclout.Bool(true))
 	}
 	setString(jb, "code", x.code)
 	for _, a := range job.Datasets {
@@ -85,56 +81,56 @@ func jobFile(job *structs.Job, x fileExtras) (*hclwrite.File, *hclwrite.Body) {
 		artifactBlock(jb, "model", a)
 	}
 
-	jb.AppendNewline()
-	resourcesBlock(jb.AppendNewBlock("resources", nil).Body(), job.Resources)
+	jb.Blank()
+	resourcesBlock(jb.Block("resources"), job.Resources)
 
-	jb.AppendNewline()
-	taskBlock(jb.AppendNewBlock("task", nil).Body(), job.Task)
+	jb.Blank()
+	taskBlock(jb.Block("task"), job.Task)
 
 	if r := job.Retry; r != nil {
-		jb.AppendNewline()
-		rb := jb.AppendNewBlock("retry", nil).Body()
-		rb.SetAttributeValue("attempts", cty.NumberIntVal(int64(r.Attempts)))
+		jb.Blank()
+		rb := jb.Block("retry")
+		rb.Set("attempts", hclout.Int(int64(r.Attempts)))
 		if len(r.On) > 0 {
-			rb.SetAttributeValue("on", stringListVal(r.On))
+			rb.Set("on", hclout.Strings(r.On))
 		}
 	}
 	if o := job.Output; o != nil {
-		jb.AppendNewline()
-		ob := jb.AppendNewBlock("output", nil).Body()
+		jb.Blank()
+		ob := jb.Block("output")
 		setString(ob, "model", o.Model)
 		setString(ob, "dataset", o.Dataset)
 		if len(o.Keep) > 0 {
-			ob.SetAttributeValue("keep", stringListVal(o.Keep))
+			ob.Set("keep", hclout.Strings(o.Keep))
 		}
 		if len(o.Serve) > 0 {
-			ob.SetAttributeValue("serve", stringListVal(o.Serve))
+			ob.Set("serve", hclout.Strings(o.Serve))
 		}
 	}
 	if sv := job.Service; sv != nil && job.IsService() {
-		jb.AppendNewline()
-		serviceBlock(jb.AppendNewBlock("service", nil).Body(), sv, job.Preemptible)
+		jb.Blank()
+		serviceBlock(jb.Block("service"), sv, job.Preemptible)
 	}
 	if l := job.LogPaths; l != nil {
-		jb.AppendNewline()
-		lb := jb.AppendNewBlock("logs", nil).Body()
+		jb.Blank()
+		lb := jb.Block("logs")
 		setString(lb, "stdout", l.Stdout)
 		setString(lb, "stderr", l.Stderr)
 	}
 	return f, jb
 }
 
-func serviceBlock(b *hclwrite.Body, s *structs.ServiceSpec, preemptible bool) {
-	b.SetAttributeValue("replicas", cty.NumberIntVal(int64(s.Replicas)))
+func serviceBlock(b *hclout.Body, s *structs.ServiceSpec, preemptible bool) {
+	b.Set("replicas", hclout.Int(int64(s.Replicas)))
 	setString(b, "port", s.Port)
 	if s.UnhealthyAfter > 0 {
-		b.SetAttributeValue("unhealthy_after", cty.NumberIntVal(int64(s.UnhealthyAfter)))
+		b.Set("unhealthy_after", hclout.Int(int64(s.UnhealthyAfter)))
 	}
 	if s.Public {
-		b.SetAttributeValue("public", cty.True)
+		b.Set("public", hclout.Bool(true))
 	}
 	if preemptible {
-		b.SetAttributeValue("preemptible", cty.True)
+		b.Set("preemptible", hclout.Bool(true))
 	}
 	if s.ShutdownDelay > 0 {
 		setString(b, "shutdown_delay", shortDuration(s.ShutdownDelay.D()))
@@ -143,7 +139,7 @@ func serviceBlock(b *hclwrite.Body, s *structs.ServiceSpec, preemptible bool) {
 	if h == (structs.HealthCheck{}) {
 		return
 	}
-	hb := b.AppendNewBlock("health", nil).Body()
+	hb := b.Block("health")
 	setString(hb, "path", h.Path)
 	for _, f := range []struct {
 		name string
@@ -208,44 +204,27 @@ func formatHeader(job *structs.Job) []byte {
 // oneLine keeps a value from ending a comment early.
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
 
-func setString(b *hclwrite.Body, name, v string) {
+func setString(b *hclout.Body, name, v string) {
 	if v != "" {
-		b.SetAttributeValue(name, cty.StringVal(v))
+		b.Set(name, hclout.String(v))
 	}
 }
 
-func stringListVal(list []string) cty.Value {
-	vals := make([]cty.Value, len(list))
-	for i, s := range list {
-		vals[i] = cty.StringVal(s)
-	}
-	return cty.TupleVal(vals)
-}
-
-// stringMapVal writes a map with its keys sorted, so output is stable.
-func stringMapVal(m map[string]string) cty.Value {
-	vals := make(map[string]cty.Value, len(m))
-	for k, v := range m {
-		vals[k] = cty.StringVal(v)
-	}
-	return cty.MapVal(vals) // cty iterates map keys in sorted order
-}
-
-func artifactBlock(b *hclwrite.Body, typ string, a structs.ArtifactRef) {
-	ab := b.AppendNewBlock(typ, []string{a.Name}).Body()
+func artifactBlock(b *hclout.Body, typ string, a structs.ArtifactRef) {
+	ab := b.Block(typ, a.Name)
 	if a.Version == "" {
 		return
 	}
 	if n, err := strconv.ParseInt(a.Version, 10, 64); err == nil && versionRE().MatchString(a.Version) {
-		ab.SetAttributeValue("version", cty.NumberIntVal(n))
+		ab.Set("version", hclout.Int(n))
 		return
 	}
-	ab.SetAttributeValue("version", cty.StringVal(a.Version))
+	ab.Set("version", hclout.String(a.Version))
 }
 
-func resourcesBlock(b *hclwrite.Body, r structs.Resources) {
+func resourcesBlock(b *hclout.Body, r structs.Resources) {
 	if r.CPU != 0 {
-		b.SetAttributeValue("cpu", cty.NumberFloatVal(r.CPU))
+		b.Set("cpu", hclout.Float(r.CPU))
 	}
 	if r.MemoryBytes != 0 {
 		setString(b, "memory", exactSize(r.MemoryBytes))
@@ -254,17 +233,17 @@ func resourcesBlock(b *hclwrite.Body, r structs.Resources) {
 		setString(b, "disk", exactSize(r.DiskBytes))
 	}
 	if r.Nodes > 1 {
-		b.SetAttributeValue("nodes", cty.NumberIntVal(int64(r.Nodes)))
+		b.Set("nodes", hclout.Int(int64(r.Nodes)))
 	}
 	if r.Exclusive {
-		b.SetAttributeValue("exclusive", cty.True)
+		b.Set("exclusive", hclout.Bool(true))
 	}
 	g := r.GPU
 	if g == (structs.GPURequest{}) {
 		return
 	}
-	gb := b.AppendNewBlock("gpu", nil).Body()
-	gb.SetAttributeValue("count", cty.NumberIntVal(int64(g.Count)))
+	gb := b.Block("gpu")
+	gb.Set("count", hclout.Int(int64(g.Count)))
 	setString(gb, "model", g.Model)
 	if g.MemoryBytes != 0 {
 		setString(gb, "memory", exactSize(g.MemoryBytes))
@@ -290,40 +269,29 @@ func exactSize(n int64) string {
 	return strconv.FormatInt(n, 10) + "B"
 }
 
-func taskBlock(b *hclwrite.Body, t structs.Task) {
+func taskBlock(b *hclout.Body, t structs.Task) {
 	if t.NProcPerNode > 0 {
-		b.SetAttributeValue("nproc_per_node", cty.NumberIntVal(int64(t.NProcPerNode)))
+		b.Set("nproc_per_node", hclout.Int(int64(t.NProcPerNode)))
 	}
 	setString(b, "command", t.Command)
 	if len(t.Args) > 0 {
-		b.SetAttributeValue("args", stringListVal(t.Args))
+		b.Set("args", hclout.Strings(t.Args))
 	}
 	if t.Script != "" {
-		b.SetAttributeRaw("script", scriptTokens(t.Script))
+		b.Set("script", scriptExpr(t.Script))
 	}
 	if len(t.Env) > 0 {
-		b.SetAttributeValue("env", stringMapVal(t.Env))
+		b.Set("env", hclout.StringMap(t.Env))
 	}
 	setString(b, "workdir", t.Workdir)
 	setString(b, "user", t.User)
 }
 
-// scriptTokens writes a script as a heredoc when it can be one exactly (it
-// ends with a newline and has no carriage returns), else as a quoted
-// string. Template sequences are escapes in both ("$${", "%%{").
-func scriptTokens(s string) hclwrite.Tokens {
-	if !strings.HasSuffix(s, "\n") || strings.Contains(s, "\r") || !utf8.ValidString(s) {
-		return hclwrite.TokensForValue(cty.StringVal(s))
+// scriptExpr writes a script as a heredoc when it can be one exactly,
+// else as a quoted string.
+func scriptExpr(s string) hclout.Expr {
+	if e, ok := hclout.Heredoc(s); ok {
+		return e
 	}
-	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
-	delim := "EOT"
-	for n := 1; slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == delim }); n++ {
-		delim = "EOT" + strconv.Itoa(n)
-	}
-	body := strings.NewReplacer("${", "$${", "%{", "%%{").Replace(s)
-	return hclwrite.Tokens{
-		{Type: hclsyntax.TokenOHeredoc, Bytes: []byte("<<" + delim + "\n")},
-		{Type: hclsyntax.TokenStringLit, Bytes: []byte(body)},
-		{Type: hclsyntax.TokenCHeredoc, Bytes: []byte(delim)},
-	}
+	return hclout.String(s)
 }

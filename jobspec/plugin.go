@@ -7,7 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/nai-project/nai/internal/hclout"
 	"github.com/nai-project/nai/structs"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -263,5 +263,9 @@ func PluginValue(v cty.Value) string {
 			return s
 		}
 	}
-	return strings.TrimSpace(string(hclwrite.TokensForValue(v).Bytes()))
+	e, err := hclout.Value(v)
+	if err != nil {
+		return "" // no literal (unknown, marked): no -var could give it, so show none
+	}
+	return e.String()
 }

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/nai-project/nai/internal/hclstruct"
 	"github.com/nai-project/nai/structs"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -62,7 +62,7 @@ func ParseQueues(filename string, src []byte) ([]*structs.Queue, error) {
 		return nil, newDiagError(diags, p.Files())
 	}
 	var qf queueFile
-	if diags := gohcl.DecodeBody(f.Body, nil, &qf); diags.HasErrors() {
+	if diags := hclstruct.DecodeBody(f.Body, nil, &qf); diags.HasErrors() {
 		return nil, newDiagError(diags, p.Files())
 	}
 	if len(qf.Queues) == 0 {

@@ -5,9 +5,8 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/nai-project/nai/internal/hclout"
 	"github.com/nai-project/nai/structs"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // ConvertScript reads a batch script and returns the job file that submits
@@ -58,25 +57,22 @@ func formatScript(filename string, sr *scriptResult) []byte {
 	}
 	f, jb := jobFile(job, x)
 	if res.Sweep {
-		jb.AppendNewline()
-		sb := jb.AppendNewBlock("sweep", nil).Body()
+		jb.Blank()
+		sb := jb.Block("sweep")
 		if p := res.Jobs[0].MaxParallel; p > 0 {
-			sb.SetAttributeValue("max_parallel", cty.NumberIntVal(int64(p)))
+			sb.Set("max_parallel", hclout.Int(int64(p)))
 		}
-		sb.SetAttributeRaw("values", hclwrite.TokensForObject([]hclwrite.ObjectAttrTokens{{
-			Name:  hclwrite.TokensForIdentifier(structs.ArrayTaskIDKey),
-			Value: idTokens(ids),
-		}}))
+		sb.Set("values", hclout.Object(hclout.Attr{Name: structs.ArrayTaskIDKey, Value: idsExpr(ids)}))
 	}
 	header := fmt.Sprintf("# Converted from %s by nai job convert: the job file that submits the same\n# job. code = \".\" uploads the folder this file is in, as the script's own\n# folder is uploaded with it, so keep the two side by side.\n\n", oneLine(filepath.Base(filename)))
-	return append([]byte(header), hclwrite.Format(f.Bytes())...)
+	return append([]byte(header), f.Bytes()...)
 }
 
-// idTokens writes array task ids as range(START, END+1, STEP) when they
+// idsExpr writes array task ids as range(START, END+1, STEP) when they
 // are one evenly spaced run of more than three (and no more than HCL's
 // range makes, 1024), else as a list.
-func idTokens(ids []int) hclwrite.Tokens {
-	num := func(n int) hclwrite.Tokens { return hclwrite.TokensForValue(cty.NumberIntVal(int64(n))) }
+func idsExpr(ids []int) hclout.Expr {
+	num := func(n int) hclout.Expr { return hclout.Int(int64(n)) }
 	if len(ids) > 3 && len(ids) <= 1024 {
 		step := ids[1] - ids[0]
 		even := step > 0
@@ -84,16 +80,16 @@ func idTokens(ids []int) hclwrite.Tokens {
 			even = ids[i]-ids[i-1] == step
 		}
 		if even {
-			args := []hclwrite.Tokens{num(ids[0]), num(ids[len(ids)-1] + 1)}
+			args := []hclout.Expr{num(ids[0]), num(ids[len(ids)-1] + 1)}
 			if step != 1 {
 				args = append(args, num(step))
 			}
-			return hclwrite.TokensForFunctionCall("range", args...)
+			return hclout.Call("range", args...)
 		}
 	}
-	elems := make([]hclwrite.Tokens, len(ids))
+	elems := make([]hclout.Expr, len(ids))
 	for i, id := range ids {
 		elems[i] = num(id)
 	}
-	return hclwrite.TokensForTuple(elems)
+	return hclout.Tuple(elems...)
 }

@@ -13,11 +13,11 @@ import (
 	"github.com/nai-project/nai/internal/gossipkey"
 
 	"github.com/hashicorp/hcl/v2"
-	"github.com/hashicorp/hcl/v2/gohcl"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/urfave/cli/v2"
 	"github.com/zclconf/go-cty/cty"
 
+	"github.com/nai-project/nai/internal/hclstruct"
 	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/server"
 	"github.com/nai-project/nai/structs"
@@ -216,7 +216,7 @@ func loadAgentConfig(files []string) (*agentConfig, error) {
 			continue
 		}
 		var fc fileConfig
-		if diags := gohcl.DecodeBody(f.Body, nil, &fc); diags.HasErrors() {
+		if diags := hclstruct.DecodeBody(f.Body, nil, &fc); diags.HasErrors() {
 			errs.addDiags(diags)
 			continue
 		}

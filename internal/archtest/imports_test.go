@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	// Pure layers over structs.
 	"acl":        {"structs"},
 	"api":        {"structs"},
-	"jobspec":    {"structs"},
+	"jobspec":    {"structs", "internal/hclout", "internal/hclstruct"},
 	"scheduler":  {"structs"},
 	"membership": {"structs", "internal/gossipkey"},
 	// Allocation cgroups: cgroupfs works on existing ones through their
@@ -64,6 +64,10 @@ var allowed = map[string][]string{
 	"internal/promtext": {},
 	// Jobs as text in tables (the CLI's and GET /v1/queue?view=table).
 	"internal/jobtext": {"structs"},
+	// HCL out and in without hclwrite and gohcl (which link go-cmp into
+	// the CLI binary): job files written, config files decoded.
+	"internal/hclout":    {},
+	"internal/hclstruct": {},
 	// The load generator of the gateway's benchmarks and `nai bench`.
 	"internal/loadgen": {},
 	// The web UI's static files, embedded; it speaks only the public API.
