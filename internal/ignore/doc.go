@@ -7,10 +7,22 @@
 // lines in it bring back what a .gitignore or a default left out). A
 // dataset or model folder (Load) honours only its .naiignore.
 //
-// Matching is github.com/go-git/go-git's gitignore matcher (comments,
-// negation, a trailing "/" for directories, anchoring by a "/" at the
-// start or in the middle, * ? [...] and "**"); this package adds reading
-// the files, the defaults, errors for patterns that can never match (git
-// ignores them silently), and git's rule that nothing inside an ignored
+// Matching is this package's own, following git (gitignore(5), and git's
+// dir.c and wildmatch.c, which wildmatch.go ports): blank lines and "#"
+// comments, "\#" and "\!" for a leading "#" or "!", trailing spaces
+// dropped unless escaped with "\", "!" to negate (the last matching line
+// wins), a trailing "/" for directories only, a "/" at the start or in
+// the middle anchoring the pattern to its file's folder (without one it
+// matches a name at any depth), "*" and "?" (never a "/"), bracket
+// expressions with ranges, "!" or "^" negation and [:classes:], and "**"
+// as a whole path element ("**/x", "x/**", "a/**/b"). Like git it matches
+// bytes, case-sensitively. On top of that it reads the files, adds the
+// defaults, reports patterns that can never match as errors (git ignores
+// them silently), and applies git's rule that nothing inside an ignored
 // directory can be re-included.
+//
+// It once used github.com/go-git/go-git's matcher, which pulled
+// encoding/gob and more into the CLI binary and differs from git in a few
+// corners (listed in gogit_test.go); the tests compare the two where
+// go-git follows git, and compare with git itself where git is installed.
 package ignore

@@ -10,8 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"strings"
-
-	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
 )
 
 // FileName is the name of the ignore file at the top of a folder.
@@ -29,42 +27,132 @@ var CodeDefaults = []string{".git", ".hg/", ".svn/", "__pycache__/", ".venv/"}
 // Matcher decides which paths are ignored. The zero value (and a nil
 // *Matcher) ignores nothing.
 type Matcher struct {
-	patterns []gitignore.Pattern
-	m        gitignore.Matcher
+	// patterns, lowest priority first: the last one that matches a path
+	// decides.
+	patterns []pattern
 }
 
-func newMatcher(ps []gitignore.Pattern) *Matcher {
-	return &Matcher{patterns: ps, m: gitignore.NewMatcher(ps)}
+func newMatcher(ps []pattern) *Matcher {
+	return &Matcher{patterns: ps}
+}
+
+// pattern is one line of an ignore file, as git reads it.
+type pattern struct {
+	// domain is the folder of the file the pattern comes from, relative
+	// to the top with a trailing "/", or "" for the top: the pattern
+	// applies to the paths below it and is matched against what follows.
+	domain string
+	// glob is the pattern without its "!", its trailing "/" and, when
+	// anchored, its leading "/", matched with wildmatch.
+	glob string
+	// negate: a "!" line, which brings back what an earlier one left out.
+	negate bool
+	// dirOnly: a trailing "/", which matches directories only.
+	dirOnly bool
+	// basename: no "/" (a trailing one aside), so the pattern matches the
+	// last element of a path at any depth below domain. Otherwise it is
+	// anchored to domain and matched against the whole rest of the path.
+	basename bool
+}
+
+// parsePattern reads one line, already stripped of its trailing spaces and
+// known to be neither blank nor a comment, as git's parse_path_pattern
+// does. domain is the folder of its file, as path segments.
+func parsePattern(line string, domain []string) pattern {
+	var p pattern
+	if len(domain) > 0 {
+		p.domain = strings.Join(domain, "/") + "/"
+	}
+	if strings.HasPrefix(line, "!") {
+		p.negate = true
+		line = line[1:]
+	}
+	if strings.HasSuffix(line, "/") {
+		p.dirOnly = true
+		line = line[:len(line)-1]
+	}
+	if strings.Contains(line, "/") {
+		line = strings.TrimPrefix(line, "/")
+	} else {
+		p.basename = true
+	}
+	p.glob = line
+	return p
+}
+
+// match reports whether the pattern matches name (slash-separated,
+// relative to the top, cleaned), itself and not through a parent.
+func (p *pattern) match(name string, isDir bool) bool {
+	if p.dirOnly && !isDir {
+		return false
+	}
+	if len(name) <= len(p.domain) || !strings.HasPrefix(name, p.domain) {
+		return false
+	}
+	rel := name[len(p.domain):]
+	if p.basename {
+		rel = rel[strings.LastIndexByte(rel, '/')+1:]
+	}
+	return wildmatch(p.glob, rel)
+}
+
+// trimTrailingSpaces drops the spaces at the end of a line, but not one
+// escaped with a backslash (nor any before it), as git's
+// trim_trailing_spaces does. Tabs stay, as in git.
+func trimTrailingSpaces(s string) string {
+	lastSpace := -1
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ':
+			if lastSpace < 0 {
+				lastSpace = i
+			}
+		case '\\':
+			i++
+			if i >= len(s) {
+				return s
+			}
+			lastSpace = -1
+		default:
+			lastSpace = -1
+		}
+	}
+	if lastSpace >= 0 {
+		return s[:lastSpace]
+	}
+	return s
 }
 
 // readPatterns reads patterns in .gitignore syntax that apply below domain
 // (the folder holding the file, as path segments). Comments and blank
 // lines are skipped; a pattern that can never match (an empty one, a bad
-// bracket expression) is an error naming its line, where git would ignore
-// it silently.
-func readPatterns(r io.Reader, domain []string) ([]gitignore.Pattern, error) {
-	var ps []gitignore.Pattern
-	sc := bufio.NewScanner(r)
+// bracket expression, a backslash at the end) is an error naming its
+// line, where git would ignore it silently.
+func readPatterns(r io.Reader, domain []string) ([]pattern, error) {
+	var ps []pattern
+	sc := bufio.NewScanner(r) // drops "\r" before "\n", as git does
 	for n := 1; sc.Scan(); n++ {
 		raw := sc.Text()
-		line := strings.TrimRight(raw, "\r")
-		if !strings.HasSuffix(line, `\ `) {
-			line = strings.TrimRight(line, " \t")
+		line := raw
+		if n == 1 {
+			line = strings.TrimPrefix(line, "\uFEFF") // a UTF-8 byte order mark
 		}
-		if line == "" || strings.HasPrefix(line, "#") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		line = trimTrailingSpaces(line)
+		if line == "" {
 			continue
 		}
 		body := strings.TrimPrefix(line, "!")
-		body = strings.Trim(body, "/")
-		if body == "" {
+		if strings.Trim(body, "/") == "" {
 			return nil, fmt.Errorf("line %d: empty pattern %q", n, raw)
 		}
-		for _, s := range strings.Split(body, "/") {
-			if _, err := path.Match(s, ""); err != nil {
-				return nil, fmt.Errorf("line %d: bad pattern %q: %w", n, raw, err)
-			}
+		p := parsePattern(line, domain)
+		if err := checkGlob(p.glob); err != nil {
+			return nil, fmt.Errorf("line %d: bad pattern %q: %w", n, raw, err)
 		}
-		ps = append(ps, gitignore.ParsePattern(line, domain))
+		ps = append(ps, p)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("read ignore patterns: %w", err)
@@ -83,7 +171,7 @@ func Parse(r io.Reader) (*Matcher, error) {
 }
 
 // readFile reads one ignore file; a missing file has no patterns.
-func readFile(name string, domain []string) ([]gitignore.Pattern, error) {
+func readFile(name string, domain []string) ([]pattern, error) {
 	f, err := os.Open(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -117,19 +205,19 @@ func Load(dir string) (*Matcher, error) {
 // .git/info/exclude and the user's global excludes file are not read:
 // they are one person's settings, not the project's.
 func LoadCode(dir string) (*Matcher, error) {
-	var base []gitignore.Pattern
+	var base []pattern
 	for _, p := range CodeDefaults {
-		base = append(base, gitignore.ParsePattern(p, nil))
+		base = append(base, parsePattern(p, nil))
 	}
 	top, err := readFile(filepath.Join(dir, FileName), nil)
 	if err != nil {
 		return nil, err
 	}
-	var git []gitignore.Pattern
+	var git []pattern
 	// combined is the matcher known so far, used to skip ignored folders
 	// while looking for more .gitignore files.
 	combined := func() *Matcher {
-		ps := append(append(append([]gitignore.Pattern{}, base...), git...), top...)
+		ps := append(append(append([]pattern{}, base...), git...), top...)
 		return newMatcher(ps)
 	}
 	cur := combined()
@@ -178,11 +266,21 @@ func (m *Matcher) Match(rel string, isDir bool) bool {
 	if rel == "" {
 		return false
 	}
-	parts := strings.Split(rel, "/")
-	for i := 1; i < len(parts); i++ {
-		if m.m.Match(parts[:i], true) {
+	for i := 0; i < len(rel); i++ {
+		if rel[i] == '/' && m.excluded(rel[:i], true) {
 			return true
 		}
 	}
-	return m.m.Match(parts, isDir)
+	return m.excluded(rel, isDir)
+}
+
+// excluded reports whether the last pattern that matches name itself
+// leaves it out. Match adds the parent directories.
+func (m *Matcher) excluded(name string, isDir bool) bool {
+	for i := len(m.patterns) - 1; i >= 0; i-- {
+		if p := &m.patterns[i]; p.match(name, isDir) {
+			return !p.negate
+		}
+	}
+	return false
 }
