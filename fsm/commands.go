@@ -132,6 +132,10 @@ var commands = map[MessageType]*command{
 	AllocUpdate: upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
 	}), 2, Format3, allocUpdateV1),
+	// The answer is one error (or nil) per request, in order.
+	AllocUpdates: introduced(cmd("AllocUpdates", func(st *state.Store, i uint64, r *structs.AllocUpdatesRequest) any {
+		return result(st.UpdateAllocsBatch(i, r.Requests))
+	}), Format4),
 
 	// The message type, not the request, says which kind a push is.
 	DatasetPush: cmd("DatasetPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {

@@ -34,9 +34,12 @@ const (
 	// 2), the service commands, PluginPush and node hooks (AllocUpdate
 	// version 2).
 	Format3 Format = 3
+	// Format4 brought AllocUpdates: the reports of several nodes in one
+	// entry.
+	Format4 Format = 4
 
 	// LogFormat is the newest format this binary reads and writes.
-	LogFormat = Format3
+	LogFormat = Format4
 )
 
 // ErrFormat marks a request that the cluster's log format cannot carry:

@@ -226,6 +226,25 @@ func history() []struct {
 					Changes: &structs.Job{Task: structs.Task{Args: []string{"train.py", "--lr", "0.001"}}}},
 			},
 		}}},
+
+		// Two nodes' reports folded into one entry, and a third that
+		// names an allocation of another node: refused alone.
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n5"), Now: t0.Add(104 * time.Hour)}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n6"), Now: t0.Add(104 * time.Hour)}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(104 * time.Hour), Jobs: []*structs.Job{goldenJob("five", 1), goldenJob("six", 1)}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(104*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "10.1", JobID: "10", NodeID: "n5", GPUs: []int{0}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(104*time.Hour + time.Second)},
+			{ID: "11.1", JobID: "11", NodeID: "n6", GPUs: []int{0}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(104*time.Hour + time.Second)},
+		}}},
+		{AllocUpdates, &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{
+			{NodeID: "n5", Now: t0.Add(104*time.Hour + 2*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "10.1", Client: structs.ClientStatusFields{
+				Status: structs.AllocRunning, StartTime: t0.Add(104*time.Hour + 2*time.Second)}}}},
+			{NodeID: "n5", Now: t0.Add(104*time.Hour + 2*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "11.1", Client: structs.ClientStatusFields{
+				Status: structs.AllocFailed, ExitCode: &exit1, ExitReason: structs.ExitExited}}}},
+			{NodeID: "n6", Now: t0.Add(104*time.Hour + 3*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "11.1", Client: structs.ClientStatusFields{
+				Status: structs.AllocComplete, ExitCode: &exit0, ExitReason: structs.ExitExited,
+				StartTime: t0.Add(104*time.Hour + 2*time.Second), EndTime: t0.Add(104*time.Hour + 3*time.Second)}}}},
+		}}},
 	}
 }
 

@@ -13,6 +13,7 @@ const (
 	NodeStatus   MessageType = 3
 	PlanApply    MessageType = 4
 	AllocUpdate  MessageType = 5
+	AllocUpdates MessageType = 6
 
 	// Datasets and models: 10-19.
 	DatasetPush    MessageType = 10

@@ -217,7 +217,7 @@ func (s *Server) allocUpdate(r *request) (any, uint64, error) {
 		}
 	}
 	req.Now = time.Now().UTC()
-	_, idx, err := s.apply(fsm.AllocUpdate, &req)
+	idx, err := s.reports.apply(&req) // report_batch.go
 	if err != nil {
 		return nil, 0, err
 	}

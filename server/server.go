@@ -121,6 +121,8 @@ type Server struct {
 	store  *raftboltdb.BoltStore
 	blobs  *blobstore.Store
 	sched  *scheduler.Scheduler
+	// reports folds concurrent client reports into one raft entry.
+	reports reportBatcher
 
 	// changeCh is signalled (without blocking) after every applied raft
 	// entry: it wakes the leader's scheduler.
@@ -193,6 +195,7 @@ func New(cfg Config) (*Server, error) {
 		leaderCh:   make(chan bool, 16),
 		tls:        cfg.TLS,
 	}
+	s.reports.s, s.reports.format = s, s.logFormat
 	s.httpTransport = http.DefaultTransport.(*http.Transport).Clone()
 	s.httpTransport.MaxIdleConnsPerHost = 64
 	// A node that accepts a request and never answers must not hold a

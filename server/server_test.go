@@ -43,6 +43,10 @@ func startLeader(tb testing.TB, cfg Config) *Server {
 		s.Shutdown()
 		tb.Fatal(err)
 	}
+	// The new leader's first write, the servers' secret, lands after
+	// leadership: tests that compare the state before and after a
+	// refused request must not see it arrive in between.
+	waitUntil(tb, "the leader's secret is written", func() bool { return s.ServerSecret() != "" })
 	return s
 }
 

@@ -85,6 +85,13 @@ type AllocUpdateRequest struct {
 	Now     time.Time      `json:"now"`
 }
 
+// AllocUpdatesRequest is several nodes' reports in one raft entry: the
+// servers fold the reports that arrive while the previous entry commits.
+// Each request applies as if it were an entry of its own.
+type AllocUpdatesRequest struct {
+	Requests []*AllocUpdateRequest `json:"requests"`
+}
+
 // QueryMeta comes with every read: the state index it reflects, for
 // blocking queries (?index=N&wait=30s).
 type QueryMeta struct {

@@ -13,35 +13,100 @@ import (
 // allocation ends, its job ends, or goes back to the queue when its retry
 // policy allows; while it runs, its metrics are copied to the job.
 func (s *Store) UpdateAllocs(index uint64, req *structs.AllocUpdateRequest) error {
-	if req == nil || len(req.Updates) == 0 {
-		return structs.NewError(structs.CodeInvalid, "update allocs: the request has no updates")
+	if err := checkAllocUpdate(req); err != nil {
+		return err
 	}
 	return s.write(func(txn *memdb.Txn) error {
-		for _, u := range req.Updates {
-			if u == nil {
-				return structs.NewError(structs.CodeInvalid, "update allocs: an update is missing")
-			}
-			switch u.Client.Status {
-			case structs.AllocPending, structs.AllocRunning, structs.AllocComplete, structs.AllocFailed, structs.AllocLost:
-			default:
-				return structs.NewError(structs.CodeInvalid, "update allocs: alloc %q: status %q is unknown: expected pending, running, complete, failed or lost", u.AllocID, u.Client.Status)
-			}
-			a, err := allocByID(txn, nil, u.AllocID)
-			if err != nil {
-				return err
-			}
-			if a == nil || (req.NodeID != "" && a.NodeID != req.NodeID) {
-				return structs.NewError(structs.CodeNotFound, "update allocs: alloc %q not found on node %q", u.AllocID, req.NodeID)
-			}
+		if err := checkAllocUpdateIn(txn, req); err != nil {
+			return err
 		}
-		w := &writer{txn: txn, index: index, now: req.Now}
-		for _, u := range req.Updates {
-			if err := w.updateAlloc(u); err != nil {
+		w := &writer{txn: txn, index: index}
+		if err := w.updateAllocs(req); err != nil {
+			return err
+		}
+		return w.finish()
+	})
+}
+
+// UpdateAllocsBatch applies the reports of several nodes as one
+// transaction (one raft entry: the servers fold the reports that arrive
+// while the previous one commits). Each request stands alone, as if it
+// had come in an entry of its own: one that UpdateAllocs would refuse is
+// skipped with its error in the answer, at its position, and the others
+// still apply. An error of the store itself aborts them all.
+func (s *Store) UpdateAllocsBatch(index uint64, reqs []*structs.AllocUpdateRequest) ([]error, error) {
+	if len(reqs) == 0 {
+		return nil, structs.NewError(structs.CodeInvalid, "update allocs: the batch has no requests")
+	}
+	errs := make([]error, len(reqs))
+	err := s.write(func(txn *memdb.Txn) error {
+		w := &writer{txn: txn, index: index}
+		for i, req := range reqs {
+			if err := checkAllocUpdate(req); err != nil {
+				errs[i] = err
+				continue
+			}
+			if err := checkAllocUpdateIn(txn, req); err != nil {
+				if c := structs.CodeOf(err); c != structs.CodeInvalid && c != structs.CodeNotFound {
+					return err
+				}
+				errs[i] = err
+				continue
+			}
+			if err := w.updateAllocs(req); err != nil {
 				return err
 			}
 		}
 		return w.finish()
 	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// checkAllocUpdate is what a report must say, before the state is read.
+func checkAllocUpdate(req *structs.AllocUpdateRequest) error {
+	if req == nil || len(req.Updates) == 0 {
+		return structs.NewError(structs.CodeInvalid, "update allocs: the request has no updates")
+	}
+	for _, u := range req.Updates {
+		if u == nil {
+			return structs.NewError(structs.CodeInvalid, "update allocs: an update is missing")
+		}
+		switch u.Client.Status {
+		case structs.AllocPending, structs.AllocRunning, structs.AllocComplete, structs.AllocFailed, structs.AllocLost:
+		default:
+			return structs.NewError(structs.CodeInvalid, "update allocs: alloc %q: status %q is unknown: expected pending, running, complete, failed or lost", u.AllocID, u.Client.Status)
+		}
+	}
+	return nil
+}
+
+// checkAllocUpdateIn refuses a report of an allocation that is not on
+// the reporting node.
+func checkAllocUpdateIn(txn *memdb.Txn, req *structs.AllocUpdateRequest) error {
+	for _, u := range req.Updates {
+		a, err := allocByID(txn, nil, u.AllocID)
+		if err != nil {
+			return err
+		}
+		if a == nil || (req.NodeID != "" && a.NodeID != req.NodeID) {
+			return structs.NewError(structs.CodeNotFound, "update allocs: alloc %q not found on node %q", u.AllocID, req.NodeID)
+		}
+	}
+	return nil
+}
+
+// updateAllocs writes one checked report, at its own time.
+func (w *writer) updateAllocs(req *structs.AllocUpdateRequest) error {
+	w.now = req.Now
+	for _, u := range req.Updates {
+		if err := w.updateAlloc(u); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (w *writer) updateAlloc(u *structs.AllocUpdate) error {

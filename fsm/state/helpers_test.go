@@ -26,12 +26,12 @@ func testNode(id string, gpus int) *structs.Node {
 
 // fixture wraps a store with a raft index that goes up by one per write.
 type fixture struct {
-	t     *testing.T
+	t     testing.TB
 	s     *Store
 	index uint64
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	s, err := NewStore()
 	if err != nil {
