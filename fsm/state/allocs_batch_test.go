@@ -29,7 +29,7 @@ func TestUpdateAllocsBatch(t *testing.T) {
 	t1, t2 := t0.Add(2*time.Hour), t0.Add(3*time.Hour)
 	reqs := []*structs.AllocUpdateRequest{
 		report("n1", t1, []string{a1}, structs.AllocComplete),
-		report("n1", t1, []string{a2}, structs.AllocRunning),       // not n1's: refused
+		report("n1", t1, []string{a2}, structs.AllocRunning),        // not n1's: refused
 		report("n2", t1, []string{a2, "9.1"}, structs.AllocRunning), // one unknown: all of it refused
 		report("n2", t2, []string{a3}, structs.AllocRunning),
 		report("n2", t2, []string{a3}, "exploded"),
