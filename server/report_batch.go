@@ -8,12 +8,21 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
+// maxReportCommits is how many report entries may be in flight at once:
+// raft pipelines them and shares fsyncs among them, and a report that
+// arrives while they commit waits for a free one rather than for all of
+// them. With one at a time the reports' latency doubled under load, and
+// a node reports its next allocation only when its last report is
+// answered, so fewer jobs ended per second (TestBench/Scale: 806 per
+// second against about 1,000 before batches).
+const maxReportCommits = 4
+
 // maxReportBatch bounds how many nodes' reports one raft entry carries
 // (each is a few hundred bytes; an entry stays well under a megabyte).
 const maxReportBatch = 512
 
 // reportBatcher folds the clients' allocation reports that arrive while
-// the previous one commits into one AllocUpdates entry, as a plan folds a
+// earlier ones commit into one AllocUpdates entry, as a plan folds a
 // whole scheduling pass: with a thousand nodes finishing short jobs, the
 // servers apply one entry and one state-store transaction per commit
 // instead of one per node (fsm/state BenchmarkReports: half the CPU and
@@ -26,9 +35,9 @@ type reportBatcher struct {
 	// set an older one).
 	format func() fsm.Format
 
-	mu      sync.Mutex
-	queue   []*pendingReport
-	running bool // a goroutine is committing the queue
+	mu       sync.Mutex
+	queue    []*pendingReport
+	inflight int // goroutines committing what is queued
 }
 
 type pendingReport struct {
@@ -47,8 +56,8 @@ func (b *reportBatcher) apply(req *structs.AllocUpdateRequest) (uint64, error) {
 	p := &pendingReport{req: req, done: make(chan reportResult, 1)}
 	b.mu.Lock()
 	b.queue = append(b.queue, p)
-	if !b.running {
-		b.running = true
+	if b.inflight < maxReportCommits {
+		b.inflight++
 		go b.run()
 	}
 	b.mu.Unlock()
@@ -57,13 +66,14 @@ func (b *reportBatcher) apply(req *structs.AllocUpdateRequest) (uint64, error) {
 }
 
 // run commits what is queued, batch after batch, until the queue is
-// empty; reports that arrive meanwhile wait for the next batch.
+// empty; reports that arrive while every committer is busy wait for the
+// next batch.
 func (b *reportBatcher) run() {
 	for {
 		b.mu.Lock()
 		n := min(len(b.queue), maxReportBatch)
 		if n == 0 {
-			b.running = false
+			b.inflight--
 			b.mu.Unlock()
 			return
 		}

@@ -57,7 +57,7 @@ func TestReportBatches(t *testing.T) {
 			// then let it go: they commit together (or, for an older
 			// cluster, one entry each).
 			s.reports.mu.Lock()
-			s.reports.running = true
+			s.reports.inflight = maxReportCommits
 			s.reports.mu.Unlock()
 			zero := 0
 			errs := make([]error, nodes+1)
@@ -78,6 +78,9 @@ func TestReportBatches(t *testing.T) {
 				defer s.reports.mu.Unlock()
 				return len(s.reports.queue) == nodes+1
 			})
+			s.reports.mu.Lock()
+			s.reports.inflight = 1
+			s.reports.mu.Unlock()
 			go s.reports.run()
 			wg.Wait()
 
