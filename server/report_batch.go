@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/nai-project/nai/fsm"
@@ -17,9 +18,14 @@ import (
 // second against about 1,000 before batches).
 const maxReportCommits = 4
 
-// maxReportBatch bounds how many nodes' reports one raft entry carries
-// (each is a few hundred bytes; an entry stays well under a megabyte).
-const maxReportBatch = 512
+// maxReportBatch bounds how many nodes' reports one raft entry carries.
+// Raft keeps the last 512 entries in memory (its log cache) however old
+// they are, so an entry's size is memory held for as long as the cluster
+// is quiet: with 512 reports an entry (about 750 KB) the leader kept
+// 380 MiB after a 1,000-node run, with 32 the cache still held 48 MB
+// (heap profile); 16 hold at most about 12 MB of reports and still share
+// one transaction's work among 16 of them.
+const maxReportBatch = 16
 
 // reportBatcher folds the clients' allocation reports that arrive while
 // earlier ones commit into one AllocUpdates entry, as a plan folds a
@@ -77,8 +83,14 @@ func (b *reportBatcher) run() {
 			b.mu.Unlock()
 			return
 		}
-		batch := b.queue[:n:n]
+		// A copy, and the taken slots cleared: the queue's array must
+		// not keep answered reports reachable.
+		batch := slices.Clone(b.queue[:n])
+		clear(b.queue[:n])
 		b.queue = b.queue[n:]
+		if len(b.queue) == 0 {
+			b.queue = nil
+		}
 		b.mu.Unlock()
 		b.commit(batch)
 	}
