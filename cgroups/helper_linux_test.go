@@ -335,22 +335,6 @@ func (h *helperProc) firstLine(t *testing.T) string {
 }
 
 // alive reports whether pid exists and is not a zombie.
-// startSleeper starts a process that sleeps for a minute and returns its
-// pid and a func that ends it (called again when the test ends).
-func startSleeper(t *testing.T) (int, func()) {
-	t.Helper()
-	cmd := exec.Command("sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	stop := sync.OnceFunc(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	t.Cleanup(stop)
-	return cmd.Process.Pid, stop
-}
-
 func alive(pid int) bool {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {

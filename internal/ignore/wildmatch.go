@@ -85,10 +85,6 @@ func (w *wild) match(pi, ti int) int {
 			if pi >= len(pat) || text[ti] != pat[pi] {
 				return wmNoMatch
 			}
-		default:
-			if text[ti] != pc {
-				return wmNoMatch
-			}
 		case '?':
 			if text[ti] == '/' {
 				return wmNoMatch
@@ -163,6 +159,10 @@ func (w *wild) match(pi, ti int) int {
 				return wmNoMatch
 			}
 			pi = next
+		default:
+			if text[ti] != pc {
+				return wmNoMatch
+			}
 		}
 	}
 	if ti < len(text) {
