@@ -68,7 +68,8 @@ func blockingParams(r *http.Request) (uint64, time.Duration, error) {
 // blockingQuery runs fn on a snapshot, and again on every change, until the
 // index it returns passes minIndex or the wait ends. Without ?index it
 // answers at once.
-func (s *Server) blockingQuery(r *http.Request, fn func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error)) (uint64, error) {
+func (s *Server) blockingQuery(req *request, fn func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error)) (uint64, error) {
+	r := req.Request
 	minIndex, wait, err := blockingParams(r)
 	if err != nil {
 		return 0, err
@@ -77,6 +78,11 @@ func (s *Server) blockingQuery(r *http.Request, fn func(ws memdb.WatchSet, snap 
 		snap := s.State().Snapshot()
 		return fn(nil, snap)
 	}
+	// The wait may last minutes, and a thousand clients wait at once:
+	// the snapshot the request was authorized against must not keep the
+	// state as it was when the wait began (a whole version of every
+	// table, jobs that job GC has long removed) alive meanwhile.
+	req.snap = nil
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	var idx uint64

@@ -163,7 +163,7 @@ func pushedByJob(r *request, req *structs.ArtifactPushRequest) error {
 
 func (s *Server) artifactList(r *request, kind structs.ArtifactKind) (any, uint64, error) {
 	var out []*structs.Artifact
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		as, err := snap.Artifacts(ws, kind)
 		if err != nil {
 			return 0, err
@@ -208,7 +208,7 @@ func artifactOrNotFound(snap *state.Snapshot, ws memdb.WatchSet, kind structs.Ar
 func (s *Server) artifactGet(r *request, kind structs.ArtifactKind) (any, uint64, error) {
 	name := r.PathValue("name")
 	var out *structs.Artifact
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		a, err := artifactOrNotFound(snap, ws, kind, name)
 		if err != nil {
 			return 0, err

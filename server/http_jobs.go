@@ -67,7 +67,7 @@ func (s *Server) jobList(r *request) (any, uint64, error) {
 		all = true
 	}
 	var out []*structs.Job
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		var jobs []*structs.Job
 		var err error
 		if array != "" {
@@ -125,7 +125,7 @@ func jobFor(r *request, snap *state.Snapshot, ws memdb.WatchSet, id string, righ
 func (s *Server) jobGet(r *request) (any, uint64, error) {
 	id := r.PathValue("id")
 	var out *structs.Job
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		j, err := jobFor(r, snap, ws, id, acl.Read)
 		if err != nil {
 			return 0, err
@@ -357,6 +357,9 @@ func (s *Server) proxyAllocLogs(w http.ResponseWriter, r *request, snap *state.S
 		},
 	}
 	w.Header().Set(structs.AllocHeader, a.ID)
+	// A followed log may stream for days: the snapshot the request was
+	// authorized against must not keep that version of the state alive.
+	r.snap = nil
 	proxy.ServeHTTP(w, r.Request)
 	return nil
 }
@@ -373,7 +376,7 @@ func (s *Server) queueList(w http.ResponseWriter, r *request) error {
 		return err
 	}
 	var out []*structs.Job
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		jobs, err := snap.Jobs(ws)
 		if err != nil {
 			return 0, err

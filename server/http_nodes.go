@@ -20,7 +20,7 @@ import (
 
 func (s *Server) nodeList(r *request) (any, uint64, error) {
 	var out []*structs.Node
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		nodes, err := snap.Nodes(ws)
 		if err != nil {
 			return 0, err
@@ -124,7 +124,7 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 		gang *structs.Allocation // a gang member's answer, written fresh
 	}
 	var out []item
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.AllocsByNode(ws, nodeID)
 		if err != nil {
 			return 0, err

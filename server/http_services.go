@@ -40,7 +40,7 @@ func isServiceCall(path string) bool {
 
 func (s *Server) serviceList(r *request) (any, uint64, error) {
 	var out []*structs.Service
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		jobs, err := snap.Services(ws)
 		if err != nil {
 			return 0, err
@@ -83,7 +83,7 @@ func serviceFor(r *request, snap *state.Snapshot, ws memdb.WatchSet, name string
 func (s *Server) serviceGet(r *request) (any, uint64, error) {
 	name := r.PathValue("name")
 	var out *structs.Service
-	idx, err := s.blockingQuery(r.Request, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		j, err := serviceFor(r, snap, ws, name, acl.Read)
 		if err != nil {
 			return 0, err
