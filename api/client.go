@@ -23,9 +23,14 @@ func (c *Client) RegisterNode(ctx context.Context, n *structs.Node, secret strin
 
 // NodeAllocations long-polls the allocations placed on a node: it answers
 // when the state index passes index, or after wait.
+//
+// Any server answers it from its own state (stale): a follower is at most
+// a few milliseconds behind the leader, the answer is never older than the
+// index asked for unless the wait ran out, and the followers then carry
+// the nodes' long-polls instead of forwarding every one to the leader.
 func (c *Client) NodeAllocations(ctx context.Context, nodeID string, index uint64, wait time.Duration) ([]*structs.Allocation, uint64, error) {
 	var out []*structs.Allocation
-	p := fmt.Sprintf("/v1/client/nodes/%s/allocations?index=%d&wait=%s", url.PathEscape(nodeID), index, wait)
+	p := fmt.Sprintf("/v1/client/nodes/%s/allocations?index=%d&wait=%s&stale", url.PathEscape(nodeID), index, wait)
 	idx, err := c.do(ctx, http.MethodGet, p, nil, &out)
 	return out, idx, err
 }

@@ -199,6 +199,22 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 		}
 	})
 
+	t.Run("a node's long-poll is answered by the follower it asks", func(t *testing.T) {
+		poll, _ := http.NewRequest(http.MethodGet, "/v1/client/nodes/n1/allocations?index=0&wait=1s&stale", nil)
+		if follower.srv.mustForward(poll) {
+			t.Error("a follower in touch with the leader forwards a node's stale long-poll")
+		}
+		plain, _ := http.NewRequest(http.MethodGet, "/v1/client/nodes/n1/allocations?index=0", nil)
+		if !follower.srv.mustForward(plain) {
+			t.Error("a follower answers a node's long-poll without ?stale itself")
+		}
+		// The follower's own state has the allocation the leader placed.
+		waitLong(t, "the follower lists n1's allocation", func() bool {
+			allocs, idx, err := follower.api.NodeAllocations(ctx, "n1", 0, time.Second)
+			return err == nil && idx > 0 && len(allocs) == 1 && allocs[0].NodeID == "n1"
+		})
+	})
+
 	t.Run("a client that fails in serf is marked down after the grace", func(t *testing.T) {
 		cm, err := membership.New(membership.Config{NodeName: "node-n2", BindAddr: "127.0.0.1", Logger: clusterLogger(t, "n2"),
 			Tags: membership.Tags{Client: true, Version: membership.TagsVersion, Datacenter: "dc1", HTTPAddr: "127.0.0.1:1", NodeID: "n2"}})

@@ -107,9 +107,37 @@ func (s *Server) mustForward(r *http.Request) bool {
 	}
 	isRead := r.Method == http.MethodGet || r.Method == http.MethodHead
 	if isRead && r.URL.Query().Has("stale") {
+		// A node's allocation long-poll is stale on purpose (any server
+		// carries it), but not from a server cut off from the leader: its
+		// nodes would wait on a state that no longer moves.
+		if isNodeAllocPoll(p) && !s.IsLeader() && !s.inTouchWithLeader() {
+			return true
+		}
 		return false
 	}
 	return !s.IsLeader()
+}
+
+// maxPollStaleness is how long a follower may go without hearing from the
+// leader and still answer nodes' long-polls itself: many heartbeats (raft
+// sends one every few hundred milliseconds), so that only a server cut off
+// from the cluster hands them on.
+const maxPollStaleness = 5 * time.Second
+
+// inTouchWithLeader says whether a follower heard from the leader lately.
+func (s *Server) inTouchWithLeader() bool {
+	lc := s.raft.LastContact()
+	return !lc.IsZero() && time.Since(lc) < maxPollStaleness
+}
+
+// isNodeAllocPoll matches /v1/client/nodes/{id}/allocations.
+func isNodeAllocPoll(p string) bool {
+	rest, ok := strings.CutPrefix(p, "/v1/client/nodes/")
+	if !ok {
+		return false
+	}
+	id, ok := strings.CutSuffix(rest, "/allocations")
+	return ok && id != "" && !strings.Contains(id, "/")
 }
 
 // leaderHTTP finds the leader's HTTP address through serf, waiting a

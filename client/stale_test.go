@@ -1,0 +1,48 @@
+package client
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// Nodes' long-polls are answered by any server (?stale), so an answer can
+// come from a follower that has not yet applied the placement the client
+// already runs. Such an answer, older than the allocation, must not stop
+// it; an answer at or past the allocation's index that no longer lists it
+// still does (TestClientStopsAllocation, "no longer listed").
+func TestClientIgnoresAnswerOlderThanItsAllocation(t *testing.T) {
+	f := newFakeServers(t)
+	c := newTestClient(t, f, t.TempDir(), testCgroups(t))
+	runClient(t, c)
+	a := newAlloc(c, scriptJob("j-stale", "sleep 100"), 0)
+	f.put(a)
+	waitFor(t, 10*time.Second, "the running report", func() bool { return len(f.reports(a.ID)) > 0 })
+
+	c.mu.Lock()
+	r := c.runners[a.ID]
+	c.mu.Unlock()
+	if r == nil {
+		t.Fatal("no runner for the running allocation")
+	}
+	// A follower's answer from before the placement: the node has nothing.
+	c.reconcile(context.Background(), nil, a.CreateIndex-1)
+	r.mu.Lock()
+	stopped := r.stopped
+	r.mu.Unlock()
+	if stopped {
+		t.Fatal("an answer older than the allocation stopped it")
+	}
+	for _, rep := range f.reports(a.ID) {
+		if rep.Status.Terminal() {
+			t.Fatalf("allocation ended after a stale answer: %+v", rep)
+		}
+	}
+
+	f.modify(a.ID, func(a *structs.Allocation) {
+		a.DesiredStatus, a.DesiredReason = structs.DesiredStop, structs.ExitCancelled
+	})
+	waitFor(t, terminalWait, "the stop", func() bool { return f.terminal(a.ID) })
+}
