@@ -28,9 +28,13 @@ func (c *Client) RegisterNode(ctx context.Context, n *structs.Node, secret strin
 // a few milliseconds behind the leader, the answer is never older than the
 // index asked for unless the wait ran out, and the followers then carry
 // the nodes' long-polls instead of forwarding every one to the leader.
+//
+// The answer is compact: an allocation created at or before index (which
+// the answer that gave index listed in full) comes without its job. Ask
+// from index 0 for every allocation in full.
 func (c *Client) NodeAllocations(ctx context.Context, nodeID string, index uint64, wait time.Duration) ([]*structs.Allocation, uint64, error) {
 	var out []*structs.Allocation
-	p := fmt.Sprintf("/v1/client/nodes/%s/allocations?index=%d&wait=%s&stale", url.PathEscape(nodeID), index, wait)
+	p := fmt.Sprintf("/v1/client/nodes/%s/allocations?index=%d&wait=%s&stale&compact", url.PathEscape(nodeID), index, wait)
 	idx, err := c.do(ctx, http.MethodGet, p, nil, &out)
 	return out, idx, err
 }

@@ -390,8 +390,12 @@ func (c *Client) poll(ctx context.Context) error {
 			continue
 		}
 		b.reset()
-		c.reconcile(ctx, allocs, idx)
+		full := c.reconcile(ctx, allocs, idx, index > 0)
 		switch {
+		case !full:
+			// An allocation to start came without its job (a compact
+			// answer): ask again for every allocation in full.
+			index = 0
 		case idx < index:
 			index = 0 // the servers' state was reset; start over
 		case idx == index || idx == 0:
@@ -408,10 +412,14 @@ func (c *Client) poll(ctx context.Context) error {
 }
 
 // reconcile makes the node's runners match the servers' view: start what
-// is new, stop what is to be stopped or no longer listed.
-func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, index uint64) {
+// is new, stop what is to be stopped or no longer listed. It reports false
+// when an allocation to start came without its job, as a compact answer
+// sends those it already sent in full (api.NodeAllocations): the client
+// must ask again from index 0 rather than start it without one.
+func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, index uint64, compact bool) (full bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	full = true
 	listed := make(map[string]bool, len(allocs))
 	for _, a := range allocs {
 		if a.NodeID != "" && a.NodeID != c.nodeID {
@@ -426,6 +434,8 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, in
 			r.stop(structs.ExitNodeLost)
 		case r != nil:
 		case a.Terminal():
+		case a.DesiredStatus == structs.DesiredRun && a.Job == nil && compact && !exists(filepath.Join(c.allocsDir(), a.ID)):
+			full = false
 		case a.DesiredStatus == structs.DesiredRun:
 			c.startLocked(ctx, a)
 		case a.DesiredStatus == structs.DesiredStop:
@@ -439,6 +449,7 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, in
 			r.stop(structs.ExitNodeLost)
 		}
 	}
+	return full
 }
 
 // startLocked starts an allocation once: a dir for it means it ran here

@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestClientIgnoresAnswerOlderThanItsAllocation(t *testing.T) {
 		t.Fatal("no runner for the running allocation")
 	}
 	// A follower's answer from before the placement: the node has nothing.
-	c.reconcile(context.Background(), nil, a.CreateIndex-1)
+	c.reconcile(context.Background(), nil, a.CreateIndex-1, true)
 	r.mu.Lock()
 	stopped := r.stopped
 	r.mu.Unlock()
@@ -45,4 +46,38 @@ func TestClientIgnoresAnswerOlderThanItsAllocation(t *testing.T) {
 		a.DesiredStatus, a.DesiredReason = structs.DesiredStop, structs.ExitCancelled
 	})
 	waitFor(t, terminalWait, "the stop", func() bool { return f.terminal(a.ID) })
+}
+
+// A compact answer sends the allocations the client already had in full
+// without their jobs. One to start that comes so (the client lost it, or
+// the servers' state was reset) is not started without its job: the
+// client asks again from index 0, and only a full answer without a job
+// fails it.
+func TestClientAsksAgainForAJoblessAllocation(t *testing.T) {
+	f := newFakeServers(t)
+	c := newTestClient(t, f, t.TempDir(), testCgroups(t))
+	runClient(t, c)
+	a := newAlloc(c, scriptJob("j-compact", "true"), 0)
+	a.CreateIndex, a.ModifyIndex = 5, 5
+	bare := a.Copy() // Copy leaves the job out, as a compact answer does
+	if c.reconcile(context.Background(), []*structs.Allocation{bare}, 9, true) {
+		t.Error("a compact answer with a job-less allocation to start did not ask for a full one")
+	}
+	c.mu.Lock()
+	started := c.runners[a.ID] != nil
+	c.mu.Unlock()
+	if started || exists(filepath.Join(c.allocsDir(), a.ID)) {
+		t.Error("an allocation was started without its job")
+	}
+	if !c.reconcile(context.Background(), []*structs.Allocation{a}, 9, false) {
+		t.Error("a full answer asked for another")
+	}
+	waitFor(t, terminalWait, "the allocation with its job to run and end", func() bool {
+		for _, rep := range f.reports(a.ID) {
+			if rep.Status.Terminal() {
+				return true
+			}
+		}
+		return false
+	})
 }

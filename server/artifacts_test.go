@@ -133,6 +133,12 @@ func TestResumableUpload(t *testing.T) {
 	if err == nil {
 		t.Fatal("a short chunk was accepted")
 	}
+	// The client gives up before the server has seen the connection end:
+	// until then the upload is busy with the interrupted request.
+	waitUntil(t, "the interrupted chunk's request ends on the server", func() bool {
+		_, err := c.UploadChunk(ctx, sess.ID, 100, bytes.NewReader(content[100:200]), 100)
+		return err != nil && !strings.Contains(err.Error(), "is busy")
+	})
 	// A chunk that does not follow on is refused with where to resume.
 	if _, err := c.UploadChunk(ctx, sess.ID, 100, bytes.NewReader(content[100:200]), 100); !errors.Is(err, structs.ErrConflict) {
 		t.Errorf("overlapping chunk: %v", err)

@@ -123,6 +123,16 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 		j    *structs.Job
 		gang *structs.Allocation // a gang member's answer, written fresh
 	}
+	// A client that says "compact" has had every allocation created at or
+	// before the index it asks from in full (that answer listed them), and
+	// looks only at the state of those: they come without their job. A
+	// busy node's poll answers after every change of any allocation of
+	// it, the node's own reports included, so each job was otherwise sent
+	// and decoded several times.
+	var known uint64
+	if r.URL.Query().Has("compact") {
+		known, _ = strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+	}
 	var out []item
 	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		allocs, err := snap.AllocsByNode(ws, nodeID)
@@ -136,6 +146,10 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 				max = a.ModifyIndex
 			}
 			if a.Terminal() {
+				continue
+			}
+			if a.CreateIndex <= known {
+				out = append(out, item{a: a})
 				continue
 			}
 			j, err := snap.JobByID(nil, a.JobID)

@@ -52,14 +52,14 @@ const schedDebounce = time.Millisecond
 // maxPassGap bounds passGap.
 const maxPassGap = 250 * time.Millisecond
 
-// passGap is how long the leader lets changes gather before the next pass:
+// passGap is how long after the end of a pass the next one may start:
 // the debounce, or as long as the last pass took when that is longer (at
 // most maxPassGap). With thousands of jobs pending a pass takes
 // milliseconds; planning after every single submission would then spend
 // nearly all of the leader's CPU on passes that each place one job, while
-// this keeps scheduling to about half of it and plans a burst at once. An
-// idle cluster's passes are far below the debounce, so a lone submission
-// is planned as soon as before.
+// this keeps scheduling to about half of it and plans a burst at once. A
+// change that comes after the gap is over is planned at once: a lone
+// submission on a quiet cluster waits for no timer.
 func passGap(last time.Duration) time.Duration {
 	return min(max(schedDebounce, last), maxPassGap)
 }
@@ -95,17 +95,24 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 		if err := s.schedulePass(); err != nil {
 			s.logger.Error("scheduling pass failed", "err", err)
 		}
-		gap := passGap(time.Since(start))
+		end := time.Now()
+		gap := passGap(end.Sub(start))
 		select {
 		case <-stop:
 			return
 		case <-s.changeCh:
-			gather.Reset(gap)
-			select {
-			case <-stop:
-				gather.Stop()
-				return
-			case <-gather.C:
+			// Passes are at least gap apart, counted from the end of the
+			// last one: a change after a quiet spell is planned at once
+			// (a lone submission does not wait for the debounce), while a
+			// burst right after a pass gathers until the gap is over.
+			if wait := time.Until(end.Add(gap)); wait > 0 {
+				gather.Reset(wait)
+				select {
+				case <-stop:
+					gather.Stop()
+					return
+				case <-gather.C:
+				}
 			}
 		case <-ticker.C:
 		}

@@ -27,7 +27,7 @@ const maxReportCommits = 4
 // of what one transaction per report costs (fsm/state BenchmarkReports:
 // 200 reports 8.2-9.1 ms and 4.6 MB one by one, 4.4-4.7 ms and 2.2 MB in
 // batches of 16, 3.9-4.9 ms and 1.9 MB as one batch).
-const maxReportBatch = 16
+const maxReportBatch = 64
 
 // reportBatcher folds the clients' allocation reports that arrive while
 // earlier ones commit into one AllocUpdates entry, as a plan folds a

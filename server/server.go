@@ -279,7 +279,7 @@ func (s *Server) setupRaft(dir string) error {
 		return fmt.Errorf("open raft log %s: %w", filepath.Join(dir, "raft.db"), err)
 	}
 	s.store = store
-	cache, err := raft.NewLogCache(512, store)
+	cache, err := raft.NewLogCache(128, store)
 	if err != nil {
 		return fmt.Errorf("raft log cache: %w", err)
 	}

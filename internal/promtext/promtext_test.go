@@ -61,7 +61,7 @@ func TestExposition(t *testing.T) {
 	if len(things) != 2 || things[0].GetLabel()[0].GetValue() != `a"b` || things[1].GetLabel()[1].GetValue() != "y\nz" {
 		t.Errorf("labels not escaped and read back: %v", things)
 	}
-	for _, name := range []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "go_gc_duration_seconds", "process_resident_memory_bytes", "process_cpu_seconds_total"} {
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_inuse_bytes", "go_gc_heap_live_bytes", "go_gc_duration_seconds", "process_resident_memory_bytes", "process_cpu_seconds_total"} {
 		if fams[name] == nil || len(fams[name].GetMetric()) == 0 {
 			t.Errorf("%s is missing", name)
 		}

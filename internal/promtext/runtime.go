@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"time"
@@ -17,7 +18,7 @@ type goCollector struct {
 	alloc, allocTotal, sys, heapAlloc, heapSys, heapIdle, heapInuse *Desc
 	heapReleased, heapObjects, stackInuse, stackSys, nextGC, lastGC *Desc
 	mallocs, frees, gcCPU, gomaxprocs                               *Desc
-	gcCount                                                         *Desc
+	gcCount, heapLive                                               *Desc
 	version                                                         string
 }
 
@@ -48,6 +49,7 @@ func NewGoCollector() Collector {
 		gcCPU:        d("go_memstats_gc_cpu_fraction", "The fraction of this program's available CPU time used by the GC since the program started."),
 		gomaxprocs:   d("go_sched_gomaxprocs_threads", "The current runtime.GOMAXPROCS setting."),
 		gcCount:      d("go_gc_cycles_total", "Completed garbage collection cycles."),
+		heapLive:     d("go_gc_heap_live_bytes", "Heap memory occupied by live objects that were marked by the previous GC."),
 		version:      runtime.Version(),
 	}
 }
@@ -55,7 +57,7 @@ func NewGoCollector() Collector {
 func (c *goCollector) descs() []*Desc {
 	return []*Desc{c.goroutines, c.threads, c.info, c.gcDuration, c.alloc, c.allocTotal, c.sys, c.heapAlloc, c.heapSys,
 		c.heapIdle, c.heapInuse, c.heapReleased, c.heapObjects, c.stackInuse, c.stackSys, c.nextGC, c.lastGC,
-		c.mallocs, c.frees, c.gcCPU, c.gomaxprocs, c.gcCount}
+		c.mallocs, c.frees, c.gcCPU, c.gomaxprocs, c.gcCount, c.heapLive}
 }
 
 func (c *goCollector) Describe(ch chan<- *Desc) {
@@ -92,6 +94,13 @@ func (c *goCollector) Collect(ch chan<- Metric) {
 	g(c.gcCPU, ms.GCCPUFraction)
 	g(c.gomaxprocs, float64(runtime.GOMAXPROCS(0)))
 	k(c.gcCount, float64(ms.NumGC))
+	// What the last collection found live: unlike heap_inuse, it does not
+	// count the free room in spans that still hold one live object.
+	live := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(live)
+	if live[0].Value.Kind() == metrics.KindUint64 {
+		g(c.heapLive, float64(live[0].Value.Uint64()))
+	}
 
 	var st debug.GCStats
 	st.PauseQuantiles = make([]time.Duration, 5)

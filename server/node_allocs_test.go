@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// A node's long-poll asked "compact" sends the allocations created at or
+// before the index it asks from without their jobs (the answer that gave
+// the index had them in full), and newer ones whole; without "compact",
+// or from index 0, every allocation comes with its job.
+func TestNodeAllocsCompact(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.Register(ctx, gpuJob("first", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx uint64
+	waitUntil(t, "the first job placed", func() bool {
+		allocs, i, err := c.NodeAllocations(ctx, "n1", 0, 0)
+		idx = i
+		return err == nil && len(allocs) == 1
+	})
+	second, err := c.Register(ctx, gpuJob("second", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(query string) []*structs.Allocation {
+		t.Helper()
+		resp, err := http.Get(c.Address() + "/v1/client/nodes/n1/allocations?" + query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET ?%s: %s", query, resp.Status)
+		}
+		var out []*structs.Allocation
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	var allocs []*structs.Allocation
+	waitUntil(t, "the second job placed", func() bool {
+		allocs = get(fmt.Sprintf("index=%d&compact", idx))
+		return len(allocs) == 2
+	})
+	for _, a := range allocs {
+		switch a.JobID {
+		case first.JobIDs[0]:
+			if a.Job != nil {
+				t.Errorf("allocation %s, created at %d, came with its job from index %d", a.ID, a.CreateIndex, idx)
+			}
+		case second.JobIDs[0]:
+			if a.Job == nil || a.Job.ID != a.JobID {
+				t.Errorf("new allocation %s came without its job: %+v", a.ID, a.Job)
+			}
+		default:
+			t.Errorf("unexpected allocation %s", a.ID)
+		}
+	}
+	for _, q := range []string{fmt.Sprintf("index=%d", idx), "index=0&compact"} {
+		for _, a := range get(q) {
+			if a.Job == nil {
+				t.Errorf("?%s: allocation %s without its job", q, a.ID)
+			}
+		}
+	}
+}
