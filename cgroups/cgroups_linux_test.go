@@ -101,8 +101,14 @@ func TestCreateOpenDelete(t *testing.T) {
 		if len(dirs) == 0 {
 			t.Fatal("group has no directories")
 		}
-		for _, d := range dirs {
-			if _, err := os.Stat(d); err != nil {
+		// Without device rules a v1 group has no devices cgroup: it would
+		// only inherit the parent's access.
+		for _, h := range hierarchies(t, e) {
+			_, err := os.Stat(h.GroupDir(g.Name()))
+			switch {
+			case h.Controller == "devices" && err == nil:
+				t.Errorf("devices cgroup made for a group without device rules: %s", h.GroupDir(g.Name()))
+			case h.Controller != "devices" && err != nil:
 				t.Errorf("missing cgroup dir: %v", err)
 			}
 		}

@@ -9,7 +9,8 @@
 //
 //   - cgroup v1 (and hybrid hosts, where the controllers live on v1): one
 //     directory per controller (memory, cpu, cpuacct, pids, devices,
-//     freezer), the limits written to each.
+//     freezer), the limits written to each; no devices directory for a
+//     group without device rules (it would only inherit the parent's).
 //   - cgroup v2: one directory; devices are restricted by an eBPF program
 //     attached to it. If the program cannot be attached, Create fails
 //     with ErrDevicesNotEnforced rather than run the job unrestricted.

@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -23,7 +25,7 @@ const gcEvery = time.Hour
 //  1. Once the final status is reported and the outputs are safely uploaded
 //     (or there were none), the bulky parts go at once: work/ (the unpacked
 //     code and whatever the task wrote there), output/ and the packed
-//     archive. logs/, metrics.jsonl, alloc.json and exit.json stay, so that
+//     archive; an empty work/ or output/ stays for the GC. logs/, metrics.jsonl, alloc.json and exit.json stay, so that
 //     `nai job logs` keeps working. An upload that failed for a transient
 //     reason is retried (with backoff, and again by the next agent if this
 //     one stops first) before anything is reported; one the servers refused
@@ -42,10 +44,28 @@ func (c *Client) cleanAllocDir(dir allocDir, uploaded bool, logger *slog.Logger)
 		return
 	}
 	for _, p := range []string{dir.workDir(), dir.outputDir(), dir.path(archiveName)} {
+		if emptyDir(p) {
+			continue
+		}
 		if err := os.RemoveAll(p); err != nil {
 			logger.Warn("clean allocation dir", "path", p, "error", err)
 		}
 	}
+}
+
+// emptyDir reports whether p is a dir with nothing in it. Such a dir is
+// left for the GC: it takes no space, and on a no-journal ext4 every inode
+// freed makes the next thousands of inode allocations of the next minutes
+// slower (they skip recently deleted inodes one by one), which a drain of
+// short jobs pays on its start path.
+func emptyDir(p string) bool {
+	f, err := os.Open(p)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(1)
+	return len(names) == 0 && errors.Is(err, io.EOF)
 }
 
 // gcLoop runs the GC at start and then every gcEvery (or sooner when the
@@ -99,7 +119,8 @@ func (c *Client) gcAllocDirs(now time.Time) {
 			c.logger.Info("allocation gc: removed", "alloc", e.Name())
 			continue
 		}
-		if !exists(dir.path(uploadFailedFile)) && (exists(dir.workDir()) || exists(dir.outputDir())) {
+		left := func(p string) bool { return exists(p) && !emptyDir(p) }
+		if !exists(dir.path(uploadFailedFile)) && (left(dir.workDir()) || left(dir.outputDir())) {
 			c.cleanAllocDir(dir, true, c.logger.With("alloc", e.Name()))
 		}
 	}

@@ -129,6 +129,9 @@ type Client struct {
 	// ports are the service ports this node's replicas hold (service.go).
 	portMu sync.Mutex
 	ports  map[int]string
+	// execLog is DataDir/executor.log, every executor's stderr (execlog.go).
+	execLogMu sync.Mutex
+	execLog   *os.File
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -330,6 +333,7 @@ func (c *Client) Run(ctx context.Context) error {
 	go c.gcLoop(ctx)
 	err := c.poll(ctx)
 	c.wg.Wait()
+	c.closeExecutorLog()
 	return err
 }
 

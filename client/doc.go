@@ -19,17 +19,17 @@
 //	servers                agent (Client, allocRunner)          executor (`nai executor DIR`)      task
 //	-------                ---------------------------          -----------------------------      ----
 //	alloc, desired=run --> reconcile: first sight of the id?
-//	                       mkdir allocs/ID/{work,output,logs}
+//	                       mkdir allocs/ID/{work,output}
 //	                       stage code and data, node prolog (hooks.go)
-//	                       alloc.json, executor.json (argv,
-//	                       env, time limit, cgroup name)
+//	                       alloc.json with the executor's spec
+//	                       (argv, env, time limit, cgroup name)
 //	                       cgroups.Create(nai-ID, limits)
-//	                       start executor (setsid) ----------> executor.pid, child subreaper
+//	                       start executor (setsid) ----------> lock the dir, child subreaper
 //	    <-- running ------ report running                      join cgroup, fork task (setpgid), --> exec command
 //	                                                           return to own cgroup (executor/direct.go; on
 //	                                                           cgroup v2 or NAI_EXEC_SHIM=1 instead
 //	                                                           `nai exec-shim`: join cgroup, exec)
-//	    <-- metrics ------ tail metrics.jsonl (<= 1/s)                                             writes logs/,
+//	    <-- metrics ------ tail metrics.jsonl (<= 1/s)                                             writes stdout,
 //	                                                                                               metrics, output/
 //	alloc, desired=stop -> write stop=REASON, SIGTERM ------> SIGTERM tree, grace, SIGKILL tree
 //	                                                           (or: time limit reached)
@@ -63,20 +63,27 @@
 //
 // # Files of an allocation (DataDir/allocs/ID/)
 //
-//	alloc.json       the allocation and its job (agent)
-//	executor.json    argv, env, dir, time limit, cgroup (agent)
-//	executor.pid     the executor's pid (executor)
+//	alloc.json       the allocation and its job, and under "executor" the
+//	                 executor's spec: argv, env, dir, time limit, cgroup (agent)
+//	                 (the executor holds a lock on the dir while it lives;
+//	                 executor.json and executor.pid only in older agents' dirs)
 //	stop             a stop request's reason (agent)
 //	start-error      why the task could not be exec'd (exec shim)
 //	exit.json        code, reason, times, usage (executor, atomically, once)
-//	reported         the servers have the final status (agent)
+//	reported         the servers have the final status (agent): a hard link
+//	                 to exit.json dated when reported, not a new inode
 //	gpu-failure      why the allocation's GPU was withdrawn (agent, gpus.go)
 //	upload-failed    the outputs could not be uploaded; work/ and output/ kept
 //	hook.json        a failed prolog's or epilog's report, sent with the final status
 //	epilog-done      the epilog ran (it runs once per allocation)
-//	work/ output/ logs/stdout logs/stderr metrics.jsonl executor.log
+//	work/ output/ stdout stderr metrics.jsonl (logs/stdout, logs/stderr in
+//	                 older agents' dirs)
 //
-// Once reported (and the outputs uploaded), work/ and output/ are removed;
+// The executors' own stderr is one file for the node, DataDir/executor.log
+// (execlog.go), its lines marked alloc=ID.
+//
+// Once reported (and the outputs uploaded), work/ and output/ are removed
+// unless empty;
 // the rest goes when the GC finds the dir reported over AllocGCAge ago
 // (cleanup.go). Code blobs are kept by digest in DataDir/cache/blobs under a
 // size cap, least recently used first out (cache.go). GPU health and

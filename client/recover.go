@@ -55,7 +55,7 @@ func (c *Client) recover(ctx context.Context) {
 		case exists(dir.path(executor.ExitFile)):
 			r.logger.Info("reporting allocation that ended while the agent was away")
 			close(r.exited)
-		case dir.executorAlive(pid):
+		case pid > 0: // a live executor (executorPid finds only those)
 			r.logger.Info("re-attached to running executor", "pid", pid)
 			r.attach(pid)
 			attached = true // say running again, in case the servers missed it

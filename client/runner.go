@@ -88,8 +88,8 @@ func (r *allocRunner) start() error {
 	if err := r.c.checkGPUHealth(a.GPUs); err != nil {
 		return err
 	}
-	for _, d := range []string{string(r.dir), r.dir.workDir(), r.dir.outputDir(), filepath.Dir(r.dir.logPath("stdout"))} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
+	for _, d := range []string{string(r.dir), r.dir.workDir(), r.dir.outputDir()} {
+		if err := mkdir(d); err != nil {
 			return fmt.Errorf("make alloc dir: %w", err)
 		}
 	}
@@ -103,29 +103,11 @@ func (r *allocRunner) start() error {
 		return err
 	}
 	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
-	if err := os.MkdirAll(ckpt, 0o755); err != nil {
+	if err := mkdir(ckpt); err != nil {
 		return fmt.Errorf("make checkpoint dir: %w", err)
-	}
-	if err := executor.WriteJSONAtomic(r.dir.path(allocFile), a); err != nil {
-		return err
 	}
 	user, err := r.c.taskUserFor(job)
 	if err != nil {
-		return err
-	}
-	if u := user; u != nil {
-		// The metrics file is made now so that the task can append to it.
-		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o644); err != nil {
-			return fmt.Errorf("make metrics file: %w", err)
-		}
-		if err := chownToUser(u, r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
-			return err
-		}
-		if err := userCanReach(u, r.dir.workDir()); err != nil {
-			return err
-		}
-	}
-	if err := r.prolog(ckpt); err != nil { // hooks.go
 		return err
 	}
 	port := 0
@@ -147,6 +129,7 @@ func (r *allocRunner) start() error {
 		KillGrace:    structs.Duration(r.c.cfg.KillGrace),
 		CgroupParent: r.c.cfg.CgroupParent,
 		User:         user,
+		Logs:         executor.LogsHere, // no logs/ dir: one inode less
 	}
 	if svc := r.serviceSpec(); svc != nil {
 		spec.Service = serviceExecSpec(svc)
@@ -172,32 +155,53 @@ func (r *allocRunner) start() error {
 		spec.Dir = w
 	}
 	if r.c.cfg.Cgroups != nil {
+		spec.Cgroup = r.c.cgroupName(a.ID) // made below, after the prolog
+	}
+	// alloc.json carries the executor's spec: one file where there were
+	// two. It is still written before the prolog and the cgroup, so that a
+	// dir without it never got as far as either (recover.go).
+	if err := writeAllocFile(r.dir, a, &spec); err != nil {
+		return err
+	}
+	if u := user; u != nil {
+		// The metrics file is made now so that the task can append to it.
+		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o644); err != nil {
+			return fmt.Errorf("make metrics file: %w", err)
+		}
+		if err := chownToUser(u, r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
+			return err
+		}
+		if err := userCanReach(u, r.dir.workDir()); err != nil {
+			return err
+		}
+	}
+	if err := r.prolog(ckpt); err != nil { // hooks.go
+		return err
+	}
+	if r.c.cfg.Cgroups != nil {
 		limits := cgroups.Limits{CPU: a.Resources.CPU, MemoryBytes: a.Resources.MemoryBytes, Pids: defaultPids}
 		if limits.CPU == 0 && limits.MemoryBytes == 0 {
 			limits.CPU, limits.MemoryBytes = job.Resources.CPU, job.Resources.MemoryBytes
 		}
 		limits.Devices = r.c.gpuDeviceRules(a.GPUs)
-		if _, err := r.c.cfg.Cgroups.Create(r.c.cgroupName(a.ID), limits); err != nil {
+		if _, err := r.c.cfg.Cgroups.Create(spec.Cgroup, limits); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
-		spec.Cgroup = r.c.cgroupName(a.ID)
 	}
-	if err := executor.WriteJSONAtomic(r.dir.path(executor.SpecFile), spec); err != nil {
-		return err
-	}
-	logf, err := os.OpenFile(r.dir.path(execLogName), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("open executor log: %w", err)
-	}
-	defer logf.Close()
 	cmd := exec.Command(r.c.cfg.ExecutorBinary, "executor", string(r.dir))
 	cmd.Dir = string(r.dir)
-	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: the executor must outlive the agent and not get the
 	// agent's terminal signals.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start executor: %w", err)
+	err = r.c.withExecutorLog(func(logf *os.File) error {
+		cmd.Stdout, cmd.Stderr = logf, logf
+		if err := cmd.Start(); err != nil {
+			return fmt.Errorf("start executor: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	r.c.placeExecutor(a.ID, cmd.Process.Pid, r.logger)
 	r.mu.Lock()
@@ -215,8 +219,13 @@ func (r *allocRunner) attach(pid int) {
 	r.mu.Lock()
 	r.pid = pid
 	r.startTime = time.Now()
-	if fi, err := os.Stat(r.dir.path(executor.PidFile)); err == nil {
-		r.startTime = fi.ModTime()
+	// When the executor started: alloc.json is written just before (an
+	// older executor's pid file just after).
+	for _, f := range []string{executor.PidFile, allocFile} {
+		if fi, err := os.Stat(r.dir.path(f)); err == nil {
+			r.startTime = fi.ModTime()
+			break
+		}
 	}
 	r.mu.Unlock()
 	go func() {
@@ -396,7 +405,7 @@ func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 		// cannot help, so it counts as reported.
 		r.logger.Error("final status refused", "error", err)
 	}
-	if err := executor.WriteFileAtomic(r.dir.path(reportedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
+	if err := r.dir.markReported(time.Now()); err != nil {
 		r.logger.Error("mark allocation reported", "error", err)
 	}
 	r.logger.Info("allocation ended", "status", cs.Status, "reason", cs.ExitReason, "exit_code", fmtCode(cs.ExitCode))
@@ -473,7 +482,7 @@ func (r *allocRunner) stop(reason structs.ExitReason) {
 	}
 	r.logger.Info("stopping allocation", "reason", reason)
 	// The stop file first, then the signal: an executor that is not yet
-	// listening reads the file after it wrote its pid file.
+	// listening reads the file after it took its lock (LivePid).
 	if err := executor.WriteFileAtomic(r.dir.path(executor.StopFile), []byte(string(reason)+"\n")); err != nil {
 		r.logger.Error("request stop", "error", err)
 		return
@@ -482,10 +491,7 @@ func (r *allocRunner) stop(reason structs.ExitReason) {
 	close(r.stopCh)
 	pid := r.dir.executorPid()
 	if pid == 0 {
-		return
-	}
-	if !r.dir.executorAlive(pid) {
-		return // already gone; its watcher reports the end
+		return // not started yet (it reads the stop file), or already gone
 	}
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
 		r.logger.Error("signal executor", "pid", pid, "error", err)
@@ -557,7 +563,7 @@ func (r *allocRunner) startFailed(err error) *executor.ExitStatus {
 		st.Reason = structs.ExitPrologFailed
 	}
 	if !exists(r.dir.path(allocFile)) {
-		if werr := executor.WriteJSONAtomic(r.dir.path(allocFile), r.alloc); werr != nil {
+		if werr := writeAllocFile(r.dir, r.alloc, nil); werr != nil {
 			r.logger.Error("record start failure", "error", werr)
 		}
 	}

@@ -255,7 +255,7 @@ func (r *allocRunner) requestRestart(why string) {
 		return
 	}
 	pid := r.dir.executorPid()
-	if pid == 0 || !r.dir.executorAlive(pid) {
+	if pid == 0 {
 		return
 	}
 	if err := syscall.Kill(pid, syscall.SIGUSR1); err != nil {

@@ -16,7 +16,7 @@ import (
 // stay as they are. These are the bytes the previous versions wrote.
 func TestDirContract(t *testing.T) {
 	names := map[string]string{
-		SpecFile: "executor.json", PidFile: "executor.pid", StopFile: "stop", ExitFile: "exit.json",
+		AllocFile: "alloc.json", SpecFile: "executor.json", PidFile: "executor.pid", StopFile: "stop", ExitFile: "exit.json",
 		StartErrorFile: "start-error", RestartFile: "restart", RestartsFile: "restarts.json",
 	}
 	for got, want := range names {

@@ -44,6 +44,9 @@ func Main(args []string) int {
 		logger.Error("executor: bad alloc dir", "dir", args[0], "error", err)
 		return 2
 	}
+	// The agent gives every executor of the node one log file: each line
+	// names its allocation (the dir's name is the allocation id).
+	logger = logger.With("alloc", filepath.Base(dir))
 	e := &executor{dir: Dir(dir), logger: logger, sigs: sigs}
 	if err := e.run(); err != nil {
 		logger.Error("executor failed", "dir", dir, "error", err)
@@ -53,7 +56,9 @@ func Main(args []string) int {
 }
 
 type executor struct {
-	dir    Dir
+	dir Dir
+	// lock holds the executor's lock on dir (LockDir) while it lives.
+	lock   *os.File
 	logger *slog.Logger
 	sigs   chan os.Signal
 	spec   Spec
@@ -68,18 +73,28 @@ type executor struct {
 }
 
 func (e *executor) run() error {
-	if err := WriteFileAtomic(e.dir.Path(PidFile), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+	lock, err := LockDir(e.dir)
+	if err != nil {
 		return err
 	}
+	e.lock = lock
 	if st, _ := e.dir.ReadExit(); st != nil {
 		return nil // already ran: a task is never run twice
 	}
 	if err := becomeSubreaper(); err != nil {
 		e.logger.Warn("cannot become child subreaper; daemonised children may escape without cgroups", "error", err)
 	}
-	if err := ReadJSON(e.dir.Path(SpecFile), &e.spec); err != nil {
+	spec, legacy, err := e.dir.ReadSpec()
+	if legacy {
+		// An older agent knows its executor by the pid file only.
+		if err := WriteFileAtomic(e.dir.Path(PidFile), []byte(strconv.Itoa(os.Getpid())+"\n")); err != nil {
+			return err
+		}
+	}
+	if err != nil {
 		return e.finish(ExitStatus{Reason: structs.ExitStartFail, Message: fmt.Sprintf("read task spec: %v", err)})
 	}
+	e.spec = *spec
 	if e.spec.Cgroup != "" {
 		tree, err := cgroupfs.NewTree(e.spec.CgroupParent, e.logger)
 		if err == nil {
@@ -130,7 +145,7 @@ wait:
 		case <-limit:
 			grace = e.terminate(structs.ExitTimeLimit, "time limit of "+e.spec.TimeLimit.String()+" reached", grace)
 		case <-grace:
-			e.logger.Info("grace period over, killing the task", "alloc", e.spec.AllocID)
+			e.logger.Info("grace period over, killing the task")
 			e.signalAll(syscall.SIGKILL)
 			grace = nil
 		}
@@ -151,18 +166,20 @@ func (e *executor) startTask() error {
 	if len(e.spec.Argv) == 0 {
 		return errors.New("task has no command")
 	}
-	if err := os.MkdirAll(filepath.Dir(e.dir.LogPath("stdout")), 0o755); err != nil {
-		return fmt.Errorf("make log dir: %w", err)
+	if e.spec.Logs == "" {
+		if err := os.MkdirAll(filepath.Dir(e.dir.LogPath("stdout")), 0o755); err != nil {
+			return fmt.Errorf("make log dir: %w", err)
+		}
 	}
 	open := func(p string) (*os.File, error) {
 		return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 	}
-	stdout, err := open(e.dir.LogPath("stdout"))
+	stdout, err := open(e.dir.logPath(&e.spec, "stdout"))
 	if err != nil {
 		return fmt.Errorf("open stdout log: %w", err)
 	}
 	defer stdout.Close()
-	stderr, err := open(e.dir.LogPath("stderr"))
+	stderr, err := open(e.dir.logPath(&e.spec, "stderr"))
 	if err != nil {
 		return fmt.Errorf("open stderr log: %w", err)
 	}
@@ -259,7 +276,7 @@ func (e *executor) terminate(r structs.ExitReason, msg string, grace <-chan time
 		return grace
 	}
 	e.reason, e.message = r, msg
-	e.logger.Info("terminating task", "alloc", e.spec.AllocID, "reason", r)
+	e.logger.Info("terminating task", "reason", r)
 	e.signalAll(syscall.SIGTERM)
 	return time.After(e.spec.KillGrace.D())
 }
@@ -396,7 +413,7 @@ func (e *executor) finish(st ExitStatus) error {
 	// under a live executor must not leave the cgroup behind.
 	werr := WriteFileDurable(e.dir.Path(ExitFile), append(b, '\n'))
 	if werr == nil {
-		e.logger.Info("task ended", "alloc", e.spec.AllocID, "reason", st.Reason, "exit_code", fmtCode(st.ExitCode))
+		e.logger.Info("task ended", "reason", st.Reason, "exit_code", fmtCode(st.ExitCode))
 	}
 	if e.group != nil {
 		for i := 0; i < 50; i++ { // the kernel may need a moment after the last exit

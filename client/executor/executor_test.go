@@ -59,10 +59,43 @@ func TestExecutorExit(t *testing.T) {
 			if st.StartTime.IsZero() || st.EndTime.Before(st.StartTime) {
 				t.Errorf("times: start %v end %v", st.StartTime, st.EndTime)
 			}
-			if dir.ReadPid() != cmd.Process.Pid {
-				t.Errorf("executor.pid = %d, want %d", dir.ReadPid(), cmd.Process.Pid)
+			if exists(dir.Path(PidFile)) {
+				t.Error("executor.pid written for a spec in alloc.json: the lock names the executor")
+			}
+			if pid := dir.LivePid(); pid != 0 {
+				t.Errorf("LivePid after the executor ended = %d, want 0", pid)
 			}
 		})
+	}
+}
+
+// The agent finds a live executor by its lock on the alloc dir; one of an
+// older agent's dir (the spec in executor.json) writes executor.pid too.
+func TestExecutorLivePid(t *testing.T) {
+	dir, cmd := startExecutor(t, Spec{AllocID: "a1", Argv: []string{"sleep", "30"}})
+	waitFor(t, 10*time.Second, "the executor's lock", func() bool { return dir.LivePid() == cmd.Process.Pid })
+	if exists(dir.Path(PidFile)) {
+		t.Error("executor.pid written although alloc.json holds the spec")
+	}
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if pid := dir.LivePid(); pid != 0 {
+		t.Errorf("LivePid of a killed executor = %d, want 0", pid)
+	}
+
+	legacy := Dir(t.TempDir())
+	spec := Spec{AllocID: "a2", Argv: []string{"true"}, Dir: string(legacy), Env: []string{"PATH=" + defaultPath}}
+	if err := WriteJSONAtomic(legacy.Path(SpecFile), spec); err != nil {
+		t.Fatal(err)
+	}
+	runExecutorOn(t, legacy)
+	if st, _ := legacy.ReadExit(); st == nil || st.Reason != structs.ExitExited {
+		t.Errorf("legacy spec: exit %+v, want exited", st)
+	}
+	if legacy.ReadPid() == 0 {
+		t.Error("no executor.pid for an older agent's dir")
 	}
 }
 
@@ -204,4 +237,22 @@ func TestExecutorInCgroup(t *testing.T) {
 			t.Errorf("task ran outside its cgroup: %q", out)
 		}
 	})
+}
+
+// With Logs set to LogsHere the streams are files of the alloc dir itself,
+// and no logs/ dir is made.
+func TestExecutorLogsHere(t *testing.T) {
+	dir, cmd := startExecutor(t, Spec{AllocID: "a1", Argv: []string{"sh", "-c", "echo out; echo err >&2"}, Logs: LogsHere})
+	if st := waitExecutor(t, dir, cmd); st.Reason != structs.ExitExited {
+		t.Fatalf("exit %+v, want exited", st)
+	}
+	if got := readFile(t, dir.Path("stdout")); got != "out\n" {
+		t.Errorf("stdout = %q, want %q", got, "out\n")
+	}
+	if got := readFile(t, dir.Path("stderr")); got != "err\n" {
+		t.Errorf("stderr = %q, want %q", got, "err\n")
+	}
+	if exists(dir.Path("logs")) {
+		t.Error("logs/ made although the spec keeps the logs in the alloc dir")
+	}
 }

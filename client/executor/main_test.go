@@ -199,7 +199,8 @@ func startExecutor(t *testing.T, spec Spec) (Dir, *exec.Cmd) {
 	if spec.KillGrace == 0 {
 		spec.KillGrace = structs.Duration(300 * time.Millisecond)
 	}
-	if err := WriteJSONAtomic(dir.Path(SpecFile), spec); err != nil {
+	// As the agent writes it: the spec inside alloc.json.
+	if err := WriteJSONAtomic(dir.Path(AllocFile), AllocRecord{Executor: &spec}); err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(selfExe(t), "executor", string(dir))

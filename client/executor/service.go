@@ -65,7 +65,7 @@ func (e *executor) runService() error {
 		rec.LastExit = ended
 		rec.NextStart = time.Now().Add(backoff)
 		e.writeRestarts(rec)
-		e.logger.Info("service task ended; restarting it", "alloc", e.spec.AllocID, "ended", ended, "in", backoff, "restarts", rec.Restarts)
+		e.logger.Info("service task ended; restarting it", "ended", ended, "in", backoff, "restarts", rec.Restarts)
 		if st := e.waitBackoff(backoff, usr1); st != nil {
 			return e.finish(*st)
 		}
@@ -121,7 +121,7 @@ func (e *executor) superviseRun(usr1 <-chan os.Signal) (string, *ExitStatus) {
 			if restartWhy == "" {
 				restartWhy = "restart requested"
 			}
-			e.logger.Info("restarting service task", "alloc", e.spec.AllocID, "why", restartWhy)
+			e.logger.Info("restarting service task", "why", restartWhy)
 			e.signalAll(syscall.SIGTERM)
 			grace = time.After(e.spec.KillGrace.D())
 		case <-grace:
