@@ -35,3 +35,8 @@ type Manager interface {
 	// restart); cgroupfs.ErrNotFound when there is none.
 	Open(name string) (cgroupfs.Group, error)
 }
+
+// PrimeMigrations readies the host for cgroup migrations about to come
+// (an executor joining its allocation's cgroup) by a move that changes
+// nothing: see cgroupfs.PrimeMigrations.
+func PrimeMigrations() error { return cgroupfs.PrimeMigrations() }

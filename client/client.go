@@ -126,6 +126,8 @@ type Client struct {
 	// gatherer is what GET /v1/metrics serves on a client-only agent
 	// (metrics_export.go).
 	gatherer atomic.Pointer[promtext.Gatherer]
+	// primed is when cgroup migrations were last primed (unix ns).
+	primed atomic.Int64
 	// ports are the service ports this node's replicas hold (service.go).
 	portMu sync.Mutex
 	ports  map[int]string
@@ -467,6 +469,7 @@ func (c *Client) startLocked(ctx context.Context, a *structs.Allocation) {
 	if exists(dir) {
 		return
 	}
+	c.primeMigrations()
 	// The dir is made here, not in the runner's goroutine: it marks the
 	// allocation as taken, and a stop that comes at once has a place for
 	// its stop file.
@@ -496,6 +499,30 @@ func (c *Client) startLocked(ctx context.Context, a *structs.Allocation) {
 		}
 		r.logger.Info("allocation started", "gpus", a.GPUs)
 		r.run(ctx, true)
+	}()
+}
+
+// primeWindow is how long a primed host stays ready for migrations: the
+// kernel keeps its lock's fast path about that long after a move (a move
+// 20 ms after another took 0.07 ms, one 50 ms after took 7.5 ms).
+const primeWindow = 20 * time.Millisecond
+
+// primeMigrations has the host's wait before the next cgroup migration
+// done now, in the background, while the allocation's dir is made and its
+// executor starts (cgroups.PrimeMigrations): a lone job's task started
+// 7-8 ms later without it. Starts in a burst share one.
+func (c *Client) primeMigrations() {
+	if c.cfg.Cgroups == nil {
+		return
+	}
+	now, last := time.Now().UnixNano(), c.primed.Load()
+	if now-last < int64(primeWindow) || !c.primed.CompareAndSwap(last, now) {
+		return
+	}
+	go func() {
+		if err := cgroups.PrimeMigrations(); err != nil {
+			c.logger.Debug("cannot prime cgroup migrations", "error", err)
+		}
 	}()
 }
 

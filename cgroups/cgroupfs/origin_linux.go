@@ -83,3 +83,27 @@ func (o *Origin) Return(pid int) error {
 	}
 	return nil
 }
+
+// PrimeMigrations moves the calling process into the cgroup it is already
+// in, which changes nothing but readies the host for the migrations that
+// follow. Moving a process between cgroups takes a host-wide lock whose
+// first taker after a quiet spell waits for an RCU grace period (7-8 ms on
+// the 2-core VM this was measured on, 13 ms under strace; 0.05 ms for a
+// move within some 20 ms of another). Every task start moves its executor
+// into the allocation's cgroup, so a lone job paid that wait between the
+// executor's start and the task's; an agent that primes when it takes an
+// allocation has the wait done while it prepares the allocation's dir and
+// the executor starts.
+func PrimeMigrations() error {
+	o, err := SelfOrigin()
+	if err != nil {
+		return err
+	}
+	if len(o.procs) == 0 {
+		return nil
+	}
+	if err := os.WriteFile(o.procs[0], []byte(strconv.Itoa(os.Getpid())), 0); err != nil {
+		return fmt.Errorf("prime cgroup migrations: %w", err)
+	}
+	return nil
+}

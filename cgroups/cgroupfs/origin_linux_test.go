@@ -49,3 +49,24 @@ func procCgroup(t *testing.T, pid int) string {
 	}
 	return string(b)
 }
+
+// Priming moves the process into the cgroups it is in: nothing changes,
+// and a visit to an allocation's cgroup right after is quick (the wait it
+// removes is measured in its comment, not asserted here).
+func TestPrimeMigrations(t *testing.T) {
+	_ = v1Tree(t) // root on a v1 host, as the agent is
+	before, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := PrimeMigrations(); err != nil {
+		t.Fatalf("PrimeMigrations: %v", err)
+	}
+	after, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(after) != string(before) {
+		t.Fatalf("cgroups after priming:\n%s\nwant as before:\n%s", after, before)
+	}
+}

@@ -32,3 +32,6 @@ func SelfOrigin() (*Origin, error) { return nil, errNeedLinux }
 
 // Return fails: there are no cgroups to return to.
 func (o *Origin) Return(pid int) error { return errNeedLinux }
+
+// PrimeMigrations fails: there are no cgroups.
+func PrimeMigrations() error { return errNeedLinux }
