@@ -252,7 +252,9 @@ func printFollowHint(w io.Writer, j *structs.Job) {
 // as its jobs.
 func register(ctx context.Context, cl *api.Client, res *jobspec.Result) (*structs.JobRegisterResponse, error) {
 	if res.Sweep && len(res.Jobs) > 1 {
-		spec, err := structs.NewSweepSpec(res.Jobs)
+		// The parser says in which fields its members differ; what the
+		// CLI changed since (owner, group, code) it changed in all.
+		spec, err := structs.NewSweepSpecFields(res.Jobs, res.SweepFields)
 		if err != nil {
 			return nil, err
 		}
