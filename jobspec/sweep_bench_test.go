@@ -1,9 +1,12 @@
 package jobspec
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/nai-project/nai/structs"
 )
 
 // sweepFile is e2e's sweepHCL: a sweep of n members that differ only in
@@ -46,6 +49,26 @@ func BenchmarkParseSweep1000(b *testing.B) {
 	for b.Loop() {
 		res, err := Parse("sweep.hcl", src, opts)
 		if err != nil || len(res.Jobs) != 1000 {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSweepSpec1000 is what `nai job run` does with that sweep after
+// parsing it: write it as one spec, comparing the fields the parser says
+// the members differ in, and encode it as the API client sends it.
+func BenchmarkSweepSpec1000(b *testing.B) {
+	res, err := Parse("sweep.hcl", sweepFile(1000), Options{Now: time.Unix(1e9, 0)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		spec, err := structs.NewSweepSpecFields(res.Jobs, res.SweepFields)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := json.Marshal(map[string]any{"sweep": spec}); err != nil {
 			b.Fatal(err)
 		}
 	}

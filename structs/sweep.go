@@ -80,7 +80,8 @@ type SweepMember struct {
 	Values map[string]string `json:"values"`
 	// Changed names the fields of the job that differ from the template's
 	// by their JSON names, "task.NAME" for a field of the task; Changes
-	// holds their values (its other fields mean nothing).
+	// holds their values (its other fields mean nothing: it may be the
+	// member's own job). Members may share a Changed list.
 	Changed []string `json:"changed,omitempty"`
 	Changes *Job     `json:"changes,omitempty"`
 }
@@ -378,7 +379,8 @@ func NewSweepSpec(members []*Job) (*SweepSpec, error) {
 
 // NewSweepSpecFields is NewSweepSpec for members known to differ in the
 // spec fields mayDiffer at most (by the names Changed uses, as the job
-// file parser's Result.SweepFields gives them), and in their environment:
+// file parser's Result.SweepFields gives them), and in their environment
+// only by their sweep values' variables unless mayDiffer names task.env:
 // only those are compared. nil compares every field. Comparing the ~50
 // fields of each member by reflection was most of the time NewSweepSpec
 // took for a sweep whose members differ in one.
@@ -396,8 +398,13 @@ func NewSweepSpecFields(members []*Job, mayDiffer []string) (*SweepSpec, error) 
 			return !f.env && !slices.Contains(mayDiffer, f.name)
 		})
 	}
+	if mayDiffer != nil && !slices.Contains(mayDiffer, "task.env") {
+		// Each member's environment is the template's and its own
+		// values' NAI_SWEEP_ variables, which the template leaves out.
+		fields = slices.DeleteFunc(fields, func(f namedSweepField) bool { return f.env })
+	}
 	tv := reflect.ValueOf(&tmpl).Elem()
-	var block []Job
+	var changed, prev []string
 	for i, m := range members {
 		if m == nil {
 			return nil, fmt.Errorf("sweep member %d is missing", i)
@@ -410,32 +417,43 @@ func NewSweepSpecFields(members []*Job, mayDiffer []string) (*SweepSpec, error) 
 			continue
 		}
 		mv := reflect.ValueOf(m).Elem()
-		var changes *Job
-		var cv reflect.Value
+		changed = changed[:0]
+		envChanged := false
 		for _, f := range fields {
-			var a reflect.Value
 			if f.env {
 				if sameEnvWithout(m.Task.Env, m.SweepValues, tmpl.Task.Env) {
 					continue
 				}
-				a = reflect.ValueOf(withoutSweepEnv(m.Task.Env, m.SweepValues))
+				envChanged = true
+			} else if equalValues(mv.FieldByIndex(f.index), tv.FieldByIndex(f.index)) {
+				continue
+			}
+			changed = append(changed, f.name)
+		}
+		if len(changed) == 0 {
+			continue
+		}
+		// Members mostly change the same fields: they share the list.
+		if !slices.Equal(changed, prev) {
+			prev = slices.Clone(changed)
+		}
+		s.Members[i].Changed = prev
+		if !envChanged {
+			// The member holds the changed values itself.
+			s.Members[i].Changes = m
+			continue
+		}
+		changes := &Job{}
+		cv := reflect.ValueOf(changes).Elem()
+		for _, f := range fields {
+			if !slices.Contains(prev, f.name) {
+				continue
+			}
+			if f.env {
+				changes.Task.Env = withoutSweepEnv(m.Task.Env, m.SweepValues)
 			} else {
-				a = mv.FieldByIndex(f.index)
-				if equalValues(a, tv.FieldByIndex(f.index)) {
-					continue
-				}
+				cv.FieldByIndex(f.index).Set(mv.FieldByIndex(f.index))
 			}
-			if changes == nil {
-				// The members' changes, one block for all: each is
-				// a whole Job, and members mostly all change.
-				if len(block) == 0 {
-					block = make([]Job, len(members)-i)
-				}
-				changes, block = &block[0], block[1:]
-				cv = reflect.ValueOf(changes).Elem()
-			}
-			cv.FieldByIndex(f.index).Set(a)
-			s.Members[i].Changed = append(s.Members[i].Changed, f.name)
 		}
 		s.Members[i].Changes = changes
 	}

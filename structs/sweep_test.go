@@ -338,7 +338,7 @@ func TestSweepSpecJSON(t *testing.T) {
 			j.Name = fmt.Sprintf("lr-%d", i)
 			j.Task.Env["SEED"] = fmt.Sprintf("<%d> & \"q\"", i*7)
 			j.Description = "ünï \u2028"
-		}, []string{"name", "task.args", "description"}},
+		}, []string{"name", "task.args", "description", "task.env"}},
 		{"resources, script, time and retry", func(j *Job, i int) {
 			j.Resources.GPU.Count = 1 + i%2
 			j.Task.Args = nil
