@@ -159,7 +159,11 @@ func TestSweepSpecCheck(t *testing.T) {
 //
 // 2 shared cores, load ~1.4: 1.4-1.6 ms, 1.1 MB, 4k allocs. The same
 // comparison by reflect.DeepEqual took 3.9-4.2 ms on these members (and
-// ~16 ms on parsed ones under load, by the profile).
+// ~16 ms on parsed ones under load, by the profile). With each
+// member holding its own changes rather than a new Job filled by
+// reflection, side by side at load ~12, CPU time per op: 3.4-3.5 -> 2.5
+// ms, 1.1 MB -> 66 KB, 4k -> 2k allocs. (nai job run compares fewer
+// fields: see jobspec's BenchmarkSweepSpec1000.)
 func BenchmarkNewSweepSpec1000(b *testing.B) {
 	members := sweepMembers(1000, nil)
 	b.ReportAllocs()
@@ -171,6 +175,8 @@ func BenchmarkNewSweepSpec1000(b *testing.B) {
 }
 
 // BenchmarkSweepSpecJSON1000 encodes that spec as the API client sends it.
+// SweepSpec.MarshalJSON writing the members in one pass: 16k -> 45 allocs,
+// 725 -> 670 KB (time: see jobspec's BenchmarkSweepSpec1000).
 func BenchmarkSweepSpecJSON1000(b *testing.B) {
 	spec, err := NewSweepSpec(sweepMembers(1000, nil))
 	if err != nil {
