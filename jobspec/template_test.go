@@ -4,6 +4,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // sweepCase is a job file for the differential tests: Parse (members made
@@ -317,5 +321,51 @@ func TestSweepTemplateMatchesFullDecode(t *testing.T) {
 				t.Errorf("SweepFields %q, want %q (nil: a member was decoded in full)", res.SweepFields, tc.fields)
 			}
 		})
+	}
+}
+
+// A range() list read without HCL holds the values stdlib's range makes,
+// down to each big.Float's precision (which the precision of arithmetic
+// on them follows), and prints them as stringify does.
+func TestIntRangeMatchesRange(t *testing.T) {
+	p := newParser("range.hcl", Options{Now: testNow})
+	ctx := p.evalContext(cty.NilVal)
+	read := []string{
+		"range(5)", "range(-5)", "range(1)", "range(1024)", "range(2, 9)", "range(9, 2)", "range(-3, 3)",
+		"range(0, 10, 3)", "range(10, 0, -3)", "range(-10, -1, 4)", "range(5, 6, 100)", "range(9007199254740980, 9007199254740992)",
+		"range(9007199254740990, 9007199254740992)", "range(-9007199254740992, -9007199254740990)",
+	}
+	left := []string{ // to HCL: not whole numbers, no value, an error, too many
+		"range(0)", "range(3, 3)", "range(0, 5, 0)", "range(0, 5, -1)", "range(1.5)", "range(0, 2, 0.5)",
+		"range(-0)", "range(1025)", "range(2000)", "range(9007199254740994)", "range()", "range(1, 2, 3, 4)", "range(\"3\")",
+	}
+	for i, call := range append(read, left...) {
+		expr, diags := hclsyntax.ParseExpression([]byte(call), "range.hcl", hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", call, diags)
+		}
+		want, wdiags := expr.Value(ctx)
+		r := p.intRangeOf(expr, ctx)
+		if (r != nil) != (i < len(read)) {
+			t.Errorf("%s: read without HCL: %v", call, r != nil)
+		}
+		if r == nil {
+			continue
+		}
+		if wdiags.HasErrors() || !want.Type().IsListType() || want.LengthInt() != r.n {
+			t.Errorf("%s: read as %d values; HCL gives %#v %s", call, r.n, want, wdiags)
+			continue
+		}
+		strs := r.strings()
+		for j, w := range want.AsValueSlice() {
+			got := r.value(j)
+			gf, wf := got.AsBigFloat(), w.AsBigFloat()
+			if gf.Cmp(wf) != 0 || gf.Prec() != wf.Prec() || gf.Mode() != wf.Mode() || !got.RawEquals(w) {
+				t.Errorf("%s: value %d is %s (precision %d), range gives %s (precision %d)", call, j, gf.Text('g', 20), gf.Prec(), wf.Text('g', 20), wf.Prec())
+			}
+			if s, err := stringify(w); err != nil || s != strs[j] {
+				t.Errorf("%s: value %d prints as %q, stringify gives %q (%v)", call, j, strs[j], s, err)
+			}
+		}
 	}
 }
