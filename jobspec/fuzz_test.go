@@ -10,8 +10,9 @@ import (
 )
 
 // FuzzParse checks that no input makes the parser panic, that every
-// failure is a *DiagError that formats, and that every job it returns is
-// valid. Crashers found by `go test -fuzz` go to testdata/fuzz/FuzzParse and
+// failure is a *DiagError that formats, that every job it returns is
+// valid, and that it parses as plainParse does (a sweep's members decoded
+// in full, nothing remembered between them). Crashers found by `go test -fuzz` go to testdata/fuzz/FuzzParse and
 // run as regression cases in every `go test`.
 func FuzzParse(f *testing.F) {
 	for _, pattern := range []string{"testdata/valid/*.hcl", "testdata/invalid/*.hcl", "testdata/valid/*.vars"} {
@@ -28,6 +29,11 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte(`{"name": "j", "task": {"command": "true"}}`))
+	// Sweeps whose members a template makes: checkMemo compares them
+	// with every member decoded in full.
+	for _, tc := range sweepCases {
+		f.Add([]byte(tc.src))
+	}
 	f.Fuzz(func(t *testing.T, src []byte) {
 		res, err := Parse("fuzz.hcl", src, Options{Now: testNow})
 		checkMemo(t, "fuzz.hcl", src, Options{Now: testNow}, res, err)

@@ -20,12 +20,20 @@ type parser struct {
 	varVal     cty.Value // object of every variable's value
 	localVal   cty.Value // object of every local value
 	sweepKeys  []string  // nil when the job has no sweep
+	sweepLists []sweepList
+	// sweepEnvNames are the sweep values' NAI_SWEEP_ names.
+	sweepEnvNames map[string]string
 
 	// The members of a sweep decode the same job body again and again;
 	// what does not depend on the member is remembered from the first.
 	// Nil maps remember nothing (the tests compare).
 	memo     map[hcl.Expression]*exprMemo // job body expressions
 	contents map[contentKey]*hcl.BodyContent
+	// fastSweeps makes the first member of a sweep the template of the
+	// others (template.go) and reads range() lists without HCL
+	// (intRange); false decodes every member in full, as the parser
+	// once did (the tests compare).
+	fastSweeps bool
 }
 
 // exprMemo is what is known of one expression of the job body: whether it
@@ -36,6 +44,8 @@ type exprMemo struct {
 	sweep    bool            // refers to sweep.*
 	val      cty.Value       // cty.NilVal until evaluated without diagnostics
 	conv     []convMemo
+	compiled bool        // forms is set (template.go)
+	forms    *sweepForms // nil when the expression has none
 }
 
 // convMemo is a value converted to a type without error.
@@ -70,6 +80,7 @@ func newParser(filename string, opts Options) *parser {
 		localVal:   cty.EmptyObjectVal,
 		memo:       map[hcl.Expression]*exprMemo{},
 		contents:   map[contentKey]*hcl.BodyContent{},
+		fastSweeps: true,
 	}
 }
 

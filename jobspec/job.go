@@ -78,22 +78,44 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 
 	// One context and one block of jobs for every member: a sweep's
 	// members are decoded in turn, and only sweep.* changes between them.
-	ctx := p.evalContext(members[0].obj)
+	ctx := p.evalContext(members[0].object())
 	jobs := make([]structs.Job, len(members))
 	res.Jobs = make([]*structs.Job, 0, len(members))
-	for i, m := range members {
-		if m.obj != cty.NilVal {
-			ctx.Variables["sweep"] = m.obj
+	// The first member is decoded in full and becomes the template of the
+	// others, which re-decode only the parts that refer to sweep.*.
+	var tmpl *template
+	allFromTemplate := true
+	for i := range members {
+		m := &members[i]
+		job := &jobs[i]
+		if tmpl != nil {
+			if tmpl.member(job, ctx, i, len(members), m, res.CodeDigest) {
+				res.Jobs = append(res.Jobs, job)
+				continue
+			}
+			// This member has a problem: decode it in full, as every
+			// member once was, for exactly the diagnostics that gives.
+			*job = structs.Job{}
+			allFromTemplate = false
+		}
+		if res.Sweep {
+			ctx.Variables["sweep"] = m.object()
 		}
 		d := &decoder{p: p, ctx: ctx, sc: scopeJob}
-		job := &jobs[i]
+		if i == 0 && res.Sweep && len(members) > 1 && p.fastSweeps {
+			d.tmpl = &template{d: decoder{p: p}}
+		}
 		job.Name = name
 		d.job(job, content)
 		if diags.HasErrors() {
 			return nil, append(diags, d.diags...)
 		}
+		if d.tmpl != nil && !d.diags.HasErrors() {
+			d.tmpl.base = *job
+			tmpl = d.tmpl
+		}
 		if res.Sweep {
-			setSweepMember(job, i, len(members), m.maxParallel, m.strs)
+			p.setMember(job, i, len(members), m)
 		}
 		job.Code = res.CodeDigest
 		if !d.diags.HasErrors() {
@@ -116,6 +138,9 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 		}
 		res.Jobs = append(res.Jobs, job)
 	}
+	if tmpl != nil && allFromTemplate {
+		res.SweepFields = slices.Clip(append([]string{}, tmpl.fields...))
+	}
 	return res, nil
 }
 
@@ -123,6 +148,11 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 // each also in the task's environment as NAI_SWEEP_<NAME>.
 func setSweepMember(job *structs.Job, i, n, maxParallel int, values map[string]string) {
 	job.SetSweepMember(i, n, maxParallel, values)
+}
+
+// setMember makes job member i of n of the parser's sweep.
+func (p *parser) setMember(job *structs.Job, i, n int, m *member) {
+	job.SetSweepMemberNamed(i, n, m.maxParallel, m.strs, p.sweepEnvNames)
 }
 
 // CodeDigestPrefix starts a `code` value that names code already on the
@@ -172,54 +202,65 @@ func flatten(err error) []error {
 	return []error{err}
 }
 
-// job fills the spec from the job block's content.
+// job fills the spec from the job block's content. Each part that may
+// refer to sweep.* is decoded by a unit (see decoder.set), so that the
+// other members of a sweep can decode that part alone.
 func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 	attrs := content.Attributes
 	if a := attrs["queue"]; a != nil {
-		job.Queue, _ = d.name(a, "queue name")
+		d.set(job, a, "queue", func(d *decoder, j *structs.Job) { j.Queue, _ = d.name(a, "queue name") })
 	}
 	if a := attrs["priority"]; a != nil {
-		job.Priority, _ = d.integer(a, 0, structs.MaxPriority)
+		d.set(job, a, "priority", func(d *decoder, j *structs.Job) { j.Priority, _ = d.integer(a, 0, structs.MaxPriority) })
 	}
 	if a := attrs["time_limit"]; a != nil {
-		tl, _ := d.duration(a, structs.MaxTimeLimit)
-		job.TimeLimit = structs.Duration(tl)
+		d.set(job, a, "time_limit", func(d *decoder, j *structs.Job) {
+			tl, _ := d.duration(a, structs.MaxTimeLimit)
+			j.TimeLimit = structs.Duration(tl)
+		})
 	}
 	if a := attrs["begin_after"]; a != nil {
-		job.BeginTime, _ = d.beginTime(a)
+		d.set(job, a, "begin_time", func(d *decoder, j *structs.Job) { j.BeginTime, _ = d.beginTime(a) })
 	}
 	if a := attrs["preemptible"]; a != nil {
-		job.Preemptible, _ = d.boolean(a)
+		d.set(job, a, "preemptible", func(d *decoder, j *structs.Job) { j.Preemptible, _ = d.boolean(a) })
 	}
 	if a := attrs["group"]; a != nil {
-		job.Group, _ = d.name(a, "group name")
+		d.set(job, a, "group", func(d *decoder, j *structs.Job) { j.Group, _ = d.name(a, "group name") })
 	}
 	if a := attrs["description"]; a != nil {
-		job.Description, _ = d.str(a)
+		d.set(job, a, "description", func(d *decoder, j *structs.Job) { j.Description, _ = d.str(a) })
 	}
 	if a := attrs["labels"]; a != nil {
-		job.Labels, _ = d.stringMap(a)
+		d.set(job, a, "labels", func(d *decoder, j *structs.Job) { j.Labels, _ = d.stringMap(a) })
 	}
 	if a := attrs["depends_on"]; a != nil {
-		job.DependsOn = d.dependsOn(a)
+		d.set(job, a, "depends_on", func(d *decoder, j *structs.Job) { j.DependsOn = d.dependsOn(a) })
 	}
 	if a := attrs["singleton"]; a != nil {
-		job.Singleton, _ = d.boolean(a)
+		d.set(job, a, "singleton", func(d *decoder, j *structs.Job) { j.Singleton, _ = d.boolean(a) })
 	}
-	d.jobType(job, attrs["type"], content)
+	d.set(job, attrs["type"], "type", func(d *decoder, j *structs.Job) {
+		j.Type = ""
+		d.jobType(j, attrs["type"], content)
+	})
+	d.artifactUnits(content.Blocks, "dataset", "datasets", func(j *structs.Job) *[]structs.ArtifactRef { return &j.Datasets })
+	d.artifactUnits(content.Blocks, "model", "models", func(j *structs.Job) *[]structs.ArtifactRef { return &j.Models })
 	for _, b := range content.Blocks {
 		switch b.Type {
 		case "resources":
-			d.resources(&job.Resources, b)
+			d.resources(job, b)
 		case "task":
-			d.task(&job.Task, b)
+			d.task(job, b)
 		case "retry":
-			job.Retry = d.retry(b)
+			d.setBlock(job, b, "retry", func(d *decoder, j *structs.Job) { j.Retry = d.retry(b) })
 		case "output":
-			job.Output = d.output(b)
+			d.setBlock(job, b, "output", func(d *decoder, j *structs.Job) { j.Output = d.output(b) })
 		case "logs":
-			job.LogPaths = d.logPaths(b)
+			d.setBlock(job, b, "log_paths", func(d *decoder, j *structs.Job) { j.LogPaths = d.logPaths(b) })
 		case "service":
+			// Never in a sweep (decodeJob refuses that), so never a
+			// template's: service also sets job.Preemptible.
 			if job.IsService() {
 				job.Service = d.service(job, b)
 			}
@@ -229,6 +270,31 @@ func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 			job.Models = d.artifact(job.Models, b)
 		}
 	}
+}
+
+// artifactUnits remembers, for the other members of a sweep, how to read
+// every block of type typ again when one of them refers to sweep.*: each
+// block appends to the same list, and the list refuses a name twice.
+func (d *decoder) artifactUnits(blocks hcl.Blocks, typ, name string, field func(*structs.Job) *[]structs.ArtifactRef) {
+	if d.tmpl == nil {
+		return
+	}
+	dep := false
+	for _, b := range blocks {
+		dep = dep || (b.Type == typ && d.p.bodyRefersToSweep(b.Body))
+	}
+	if !dep {
+		return
+	}
+	d.tmpl.add(name, func(d *decoder, j *structs.Job) {
+		list := field(j)
+		*list = nil
+		for _, b := range blocks {
+			if b.Type == typ {
+				*list = d.artifact(*list, b)
+			}
+		}
+	})
 }
 
 // content decodes a nested block's body against its schema.
@@ -274,41 +340,44 @@ var gpuSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "model"}, {Name: "memory"}},
 }
 
-func (d *decoder) resources(r *structs.Resources, b *hcl.Block) {
+func (d *decoder) resources(job *structs.Job, b *hcl.Block) {
 	c, ok := d.content(b, resourcesSchema)
 	if !ok {
 		return
 	}
 	if a := c.Attributes["cpu"]; a != nil {
-		if f, ok := d.float(a); ok {
-			if !finite(f) || f <= 0 || f > structs.MaxCPU {
-				d.errorf(a, "Invalid cpu", "cpu is a number of cores, more than 0 and at most %d (fractions such as 0.5 are fine); got %v.", structs.MaxCPU, f)
-			} else {
-				r.CPU = f
+		d.set(job, a, "resources", func(d *decoder, j *structs.Job) {
+			j.Resources.CPU = 0
+			if f, ok := d.float(a); ok {
+				if !finite(f) || f <= 0 || f > structs.MaxCPU {
+					d.errorf(a, "Invalid cpu", "cpu is a number of cores, more than 0 and at most %d (fractions such as 0.5 are fine); got %v.", structs.MaxCPU, f)
+				} else {
+					j.Resources.CPU = f
+				}
 			}
-		}
+		})
 	}
 	if a := c.Attributes["memory"]; a != nil {
-		r.MemoryBytes, _ = d.size(a, 1<<20, structs.MaxMemory)
+		d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.MemoryBytes, _ = d.size(a, 1<<20, structs.MaxMemory) })
 	}
 	if a := c.Attributes["disk"]; a != nil {
-		r.DiskBytes, _ = d.size(a, 0, structs.MaxSize)
+		d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.DiskBytes, _ = d.size(a, 0, structs.MaxSize) })
 	}
 	if a := c.Attributes["nodes"]; a != nil {
-		r.Nodes, _ = d.integer(a, 1, structs.MaxNodesPerJob)
+		d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.Nodes, _ = d.integer(a, 1, structs.MaxNodesPerJob) })
 	}
 	if a := c.Attributes["exclusive"]; a != nil {
-		r.Exclusive, _ = d.boolean(a)
+		d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.Exclusive, _ = d.boolean(a) })
 	}
 	if gc := d.single(c.Blocks, "resources", "gpu", " Ask for several GPUs with count.", gpuSchema); gc != nil {
 		if a := gc.Attributes["count"]; a != nil {
-			r.GPU.Count, _ = d.integer(a, 0, structs.MaxGPUsPerNode)
+			d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.GPU.Count, _ = d.integer(a, 0, structs.MaxGPUsPerNode) })
 		}
 		if a := gc.Attributes["model"]; a != nil {
-			r.GPU.Model, _ = d.str(a)
+			d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.GPU.Model, _ = d.str(a) })
 		}
 		if a := gc.Attributes["memory"]; a != nil {
-			r.GPU.MemoryBytes, _ = d.size(a, 0, structs.MaxMemory)
+			d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.GPU.MemoryBytes, _ = d.size(a, 0, structs.MaxMemory) })
 		}
 	}
 }
@@ -322,7 +391,7 @@ var taskSchema = &hcl.BodySchema{
 
 var envKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`) })
 
-func (d *decoder) task(t *structs.Task, b *hcl.Block) {
+func (d *decoder) task(job *structs.Job, b *hcl.Block) {
 	c, ok := d.content(b, taskSchema)
 	if !ok {
 		return
@@ -341,43 +410,52 @@ func (d *decoder) task(t *structs.Task, b *hcl.Block) {
 			"args go with command; a script takes its arguments inside the script itself.")
 	}
 	if cmd != nil {
-		if s, ok := d.str(cmd); ok {
-			if strings.TrimSpace(s) == "" {
-				d.errorf(cmd, "Empty command", `command names the program to run, such as "python3".`)
+		d.set(job, cmd, "task.command", func(d *decoder, j *structs.Job) {
+			j.Task.Command = ""
+			if s, ok := d.str(cmd); ok {
+				if strings.TrimSpace(s) == "" {
+					d.errorf(cmd, "Empty command", `command names the program to run, such as "python3".`)
+				}
+				j.Task.Command = s
 			}
-			t.Command = s
-		}
+		})
 	}
 	if script != nil {
-		if s, ok := d.str(script); ok {
-			if strings.TrimSpace(s) == "" {
-				d.errorf(script, "Empty script", "script is the text of a bash script and must not be empty.")
+		d.set(job, script, "task.script", func(d *decoder, j *structs.Job) {
+			j.Task.Script = ""
+			if s, ok := d.str(script); ok {
+				if strings.TrimSpace(s) == "" {
+					d.errorf(script, "Empty script", "script is the text of a bash script and must not be empty.")
+				}
+				j.Task.Script = s
 			}
-			t.Script = s
-		}
+		})
 	}
 	if a := attrs["args"]; a != nil {
-		t.Args, _ = d.stringList(a)
+		d.set(job, a, "task.args", func(d *decoder, j *structs.Job) { j.Task.Args, _ = d.stringList(a) })
 	}
 	if a := attrs["env"]; a != nil {
-		if env, ok := d.stringMap(a); ok {
-			for _, k := range sortedKeys(env) {
-				if !envKeyRE().MatchString(k) {
-					d.errorf(a, "Invalid environment variable name",
-						"%q cannot be an environment variable: use letters, digits and '_', not starting with a digit.", k)
+		d.set(job, a, "task.env", func(d *decoder, j *structs.Job) {
+			j.Task.Env = nil
+			if env, ok := d.stringMap(a); ok {
+				for _, k := range sortedKeys(env) {
+					if !envKeyRE().MatchString(k) {
+						d.errorf(a, "Invalid environment variable name",
+							"%q cannot be an environment variable: use letters, digits and '_', not starting with a digit.", k)
+					}
 				}
+				j.Task.Env = env
 			}
-			t.Env = env
-		}
+		})
 	}
 	if a := attrs["workdir"]; a != nil {
-		t.Workdir, _ = d.str(a)
+		d.set(job, a, "task.workdir", func(d *decoder, j *structs.Job) { j.Task.Workdir, _ = d.str(a) })
 	}
 	if a := attrs["user"]; a != nil {
-		t.User, _ = d.str(a)
+		d.set(job, a, "task.user", func(d *decoder, j *structs.Job) { j.Task.User, _ = d.str(a) })
 	}
 	if a := attrs["nproc_per_node"]; a != nil {
-		t.NProcPerNode, _ = d.integer(a, 1, structs.MaxProcsPerNode)
+		d.set(job, a, "task.nproc_per_node", func(d *decoder, j *structs.Job) { j.Task.NProcPerNode, _ = d.integer(a, 1, structs.MaxProcsPerNode) })
 	}
 }
 

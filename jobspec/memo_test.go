@@ -2,18 +2,23 @@ package jobspec
 
 import (
 	"bytes"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/nai-project/nai/structs"
 )
 
 // plainParse parses HCL as Parse does, remembering nothing between the
 // members of a sweep: what the parser did before it memoized.
 func plainParse(filename string, src []byte, opts Options) (*Result, error) {
 	p := newParser(filename, opts)
-	p.memo, p.contents = nil, nil
+	p.memo, p.contents, p.fastSweeps = nil, nil, false
 	return p.parse(src)
 }
 
@@ -30,8 +35,55 @@ func checkMemo(t *testing.T, filename string, src []byte, opts Options, res *Res
 	if (err == nil) != (wantErr == nil) || (err != nil && err.Error() != wantErr.Error()) {
 		t.Fatalf("memoized parse: error %v\nplain parse: error %v", err, wantErr)
 	}
-	if d := cmp.Diff(want, res); d != "" {
+	if err != nil {
+		// The formatted diagnostics too: they show the values of the
+		// variables an expression refers to (with sweep.gpus as 2000).
+		var got, exp strings.Builder
+		var gotDE, expDE *DiagError
+		if errors.As(err, &gotDE) && errors.As(wantErr, &expDE) {
+			_ = gotDE.Format(&got, 100, false)
+			_ = expDE.Format(&exp, 100, false)
+		}
+		if got.String() != exp.String() {
+			t.Fatalf("memoized parse's diagnostics:\n%s\nplain parse's:\n%s", got.String(), exp.String())
+		}
+		return
+	}
+	if want.SweepFields != nil {
+		t.Fatalf("plain parse claims sweep fields %q", want.SweepFields)
+	}
+	checkSweepFields(t, res)
+	if d := cmp.Diff(want, res, cmpopts.IgnoreFields(Result{}, "SweepFields")); d != "" {
 		t.Fatalf("memoized parse differs from the plain one (-plain +memoized):\n%s", d)
+	}
+}
+
+// checkSweepFields fails when res.SweepFields leaves out a field in which
+// the members differ: the spec NewSweepSpecFields writes from it must be
+// the one NewSweepSpec writes comparing every field.
+func checkSweepFields(t *testing.T, res *Result) {
+	t.Helper()
+	if res.SweepFields == nil || len(res.Jobs) < 2 {
+		return
+	}
+	full, err := structs.NewSweepSpec(res.Jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, err := structs.NewSweepSpecFields(res.Jobs, res.SweepFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != string(b) {
+		t.Fatalf("SweepFields %q leaves out a difference:\nall fields compared: %s\nthose compared:      %s", res.SweepFields, a, b)
 	}
 }
 

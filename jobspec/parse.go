@@ -41,6 +41,12 @@ type Result struct {
 	// servers already hold (code = "sha256:..."); every job's Code is it.
 	CodeDigest string
 	Sweep      bool
+	// SweepFields, when not nil, names the spec fields in which the
+	// members of a sweep may differ, as structs.SweepSpec names them
+	// ("task.args"): in every other field they are the same (they share
+	// its maps, slices and pointers, which are read-only), and
+	// structs.NewSweepSpecFields need not compare them.
+	SweepFields []string
 	// Script is set when the file was a batch script (#SBATCH) rather than
 	// a job file; Warnings then lists what nai does not honour as Slurm
 	// would, by line.

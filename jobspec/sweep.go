@@ -4,23 +4,42 @@ import (
 	"math/big"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/nai-project/nai/structs"
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // member is one job of a sweep: the values it gets.
 type member struct {
-	obj         cty.Value // the `sweep` object in the file; cty.NilVal without a sweep
-	keys        []string  // value names in the order the file wrote them
+	keys        []string // value names in the order the file wrote them; nil without a sweep
+	lists       []sweepList
+	idx         []int // the member's value of each list, by index
 	strs        map[string]string
 	maxParallel int
+	obj         cty.Value // the `sweep` object in the file, made by object
 }
 
-func (m member) describe() string {
+// object is the `sweep` object the member's job body is evaluated with;
+// cty.NilVal without a sweep. It is made when first needed: a member made
+// from a template may need none (template.go).
+func (m *member) object() cty.Value {
+	if m.obj == cty.NilVal && m.keys != nil {
+		attrs := make(map[string]cty.Value, len(m.keys))
+		for i, k := range m.keys {
+			attrs[k] = m.lists[i].value(m.idx[i])
+		}
+		m.obj = cty.ObjectVal(attrs)
+	}
+	return m.obj
+}
+
+func (m *member) describe() string {
 	parts := make([]string, len(m.keys))
 	for i, k := range m.keys {
 		parts[i] = k + "=" + m.strs[k]
@@ -41,15 +60,25 @@ var sweepKeyRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompil
 type sweepList struct {
 	key  string
 	rng  hcl.Range
-	vals []cty.Value
-	strs []string
+	vals []cty.Value // nil when ints holds the values
+	ints *intRange
+	strs []string // each value as HCL prints it
+	huge bool     // a value is a number beyond maxNumberExp
+}
+
+// value is the list's j-th value.
+func (l *sweepList) value(j int) cty.Value {
+	if l.ints != nil {
+		return l.ints.value(j)
+	}
+	return l.vals[j]
 }
 
 // decodeSweep expands a sweep block into its members; without one, the job
 // is a single member with no sweep values.
 func (p *parser) decodeSweep(b *hcl.Block) ([]member, hcl.Diagnostics) {
 	if b == nil {
-		return []member{{obj: cty.NilVal}}, nil
+		return []member{{}}, nil
 	}
 	d := &decoder{p: p, ctx: p.evalContext(cty.NilVal), sc: scopeLocals}
 	c, ok := d.content(b, sweepSchema)
@@ -80,17 +109,17 @@ func (p *parser) decodeSweep(b *hcl.Block) ([]member, hcl.Diagnostics) {
 
 	var count int64
 	if mode == "zip" {
-		count = int64(len(lists[0].vals))
+		count = int64(len(lists[0].strs))
 		for _, l := range lists[1:] {
-			if len(l.vals) != len(lists[0].vals) {
+			if len(l.strs) != len(lists[0].strs) {
 				d.diags = append(d.diags, errorAt(l.rng, "Sweep lists differ in length",
-					"In a zip sweep every list has the same length: %s has %d values but %s has %d.", l.key, len(l.vals), lists[0].key, len(lists[0].vals)))
+					"In a zip sweep every list has the same length: %s has %d values but %s has %d.", l.key, len(l.strs), lists[0].key, len(lists[0].strs)))
 			}
 		}
 	} else {
 		total := big.NewInt(1)
 		for _, l := range lists {
-			total.Mul(total, big.NewInt(int64(len(l.vals))))
+			total.Mul(total, big.NewInt(int64(len(l.strs))))
 		}
 		if total.Cmp(big.NewInt(MaxSweepJobs)) > 0 {
 			d.errorf(c.Attributes["values"], "Sweep too large",
@@ -110,24 +139,28 @@ func (p *parser) decodeSweep(b *hcl.Block) ([]member, hcl.Diagnostics) {
 		keys[i] = l.key
 	}
 	p.sweepKeys = keys
+	p.sweepLists = lists
+	p.sweepEnvNames = make(map[string]string, len(keys))
+	for _, k := range keys {
+		p.sweepEnvNames[k] = structs.SweepEnvName(k)
+	}
 	members := make([]member, 0, count)
-	idx := make([]int, len(lists)) // odometer: the last list turns fastest
+	idxs := make([]int, int(count)*len(lists)) // every member's, in one block
+	idx := make([]int, len(lists))             // odometer: the last list turns fastest
 	for n := int64(0); n < count; n++ {
-		m := member{keys: keys, strs: map[string]string{}, maxParallel: maxParallel}
-		obj := map[string]cty.Value{}
+		m := member{keys: keys, lists: lists, idx: idxs[int(n)*len(lists) : int(n+1)*len(lists) : int(n+1)*len(lists)], strs: make(map[string]string, len(lists)), maxParallel: maxParallel}
 		for i, l := range lists {
 			j := idx[i]
 			if mode == "zip" {
 				j = int(n)
 			}
-			obj[l.key] = l.vals[j]
+			m.idx[i] = j
 			m.strs[l.key] = l.strs[j]
 		}
-		m.obj = cty.ObjectVal(obj)
 		members = append(members, m)
 		for i := len(idx) - 1; i >= 0; i-- {
 			idx[i]++
-			if idx[i] < len(lists[i].vals) {
+			if idx[i] < len(lists[i].strs) {
 				break
 			}
 			idx[i] = 0
@@ -148,14 +181,23 @@ func (d *decoder) sweepLists(a *hcl.Attribute) []sweepList {
 		keyRng hcl.Range
 		rng    hcl.Range
 		val    cty.Value
+		ints   *intRange // instead of val, for range(...) of whole numbers
 	}
 	var entries []entry
 	if pairs, diags := hcl.ExprMap(a.Expr); !diags.HasErrors() {
 		for _, kv := range pairs {
 			k, kdiags := kv.Key.Value(d.ctx)
 			d.diags = append(d.diags, kdiags...)
-			v, vdiags := kv.Value.Value(d.ctx)
-			d.diags = append(d.diags, vdiags...)
+			var v cty.Value
+			var vdiags hcl.Diagnostics
+			var ints *intRange
+			if d.p.fastSweeps {
+				ints = d.p.intRangeOf(kv.Value, d.ctx)
+			}
+			if ints == nil {
+				v, vdiags = kv.Value.Value(d.ctx)
+				d.diags = append(d.diags, vdiags...)
+			}
 			if kdiags.HasErrors() || vdiags.HasErrors() {
 				continue
 			}
@@ -164,7 +206,7 @@ func (d *decoder) sweepLists(a *hcl.Attribute) []sweepList {
 				d.diags = append(d.diags, errorAt(kv.Key.Range(), "Invalid sweep value name", "A sweep value name must be a string."))
 				continue
 			}
-			entries = append(entries, entry{ks.AsString(), kv.Key.Range(), kv.Value.Range(), v})
+			entries = append(entries, entry{ks.AsString(), kv.Key.Range(), kv.Value.Range(), v, ints})
 		}
 	} else {
 		v, ok := d.value(a)
@@ -177,7 +219,7 @@ func (d *decoder) sweepLists(a *hcl.Attribute) []sweepList {
 		}
 		for it := v.ElementIterator(); it.Next(); {
 			k, e := it.Element()
-			entries = append(entries, entry{k.AsString(), a.Expr.Range(), a.Expr.Range(), e})
+			entries = append(entries, entry{k.AsString(), a.Expr.Range(), a.Expr.Range(), e, nil})
 		}
 	}
 
@@ -195,6 +237,10 @@ func (d *decoder) sweepLists(a *hcl.Attribute) []sweepList {
 			continue
 		}
 		seen[strings.ToUpper(e.key)] = true
+		if e.ints != nil {
+			lists = append(lists, sweepList{key: e.key, rng: e.rng, ints: e.ints, strs: e.ints.strings()})
+			continue
+		}
 		ty := e.val.Type()
 		if e.val.IsNull() || !e.val.IsWhollyKnown() || !(ty.IsListType() || ty.IsTupleType() || ty.IsSetType()) {
 			d.diags = append(d.diags, errorAt(e.rng, "Invalid sweep values",
@@ -214,6 +260,7 @@ func (d *decoder) sweepLists(a *hcl.Attribute) []sweepList {
 			}
 			l.vals = append(l.vals, v)
 			l.strs = append(l.strs, s)
+			l.huge = l.huge || hugeNumber(v)
 		}
 		if bad {
 			continue
@@ -238,4 +285,101 @@ func ctyString(v cty.Value) (string, error) {
 		return "", err
 	}
 	return s.AsString(), nil
+}
+
+// intRange is a sweep list written range(...) with whole numbers: the
+// common way to sweep over an index. Its values are made only when a
+// member needs them as HCL values, and printed without HCL: range(1000)
+// through cty's list functions and number printing took most of the time
+// of parsing a 1000-member sweep.
+type intRange struct {
+	start, step int64
+	n           int
+	first       cty.Value // the first value: range's start, as range returns it
+	prec        uint      // the precision of the others' big.Float, as range's additions give it
+}
+
+// intRangeOf reads expr as a call of range with whole-number arguments, in
+// ctx. It returns nil for anything else, and for any call that range
+// would refuse or that would give no value, leaving those to HCL.
+func (p *parser) intRangeOf(expr hcl.Expression, ctx *hcl.EvalContext) *intRange {
+	call, ok := expr.(*hclsyntax.FunctionCallExpr)
+	if !ok || call.Name != "range" || call.ExpandFinal || len(call.Args) == 0 || len(call.Args) > 3 {
+		return nil
+	}
+	var vals [3]cty.Value
+	var ints [3]int64
+	for i, x := range call.Args {
+		v, diags := x.Value(ctx)
+		if len(diags) > 0 || v.Type() != cty.Number || v.IsNull() || !v.IsKnown() || v.IsMarked() {
+			return nil
+		}
+		bf := v.AsBigFloat()
+		n, acc := bf.Int64()
+		// -0 prints as "-0"; beyond 2^53 the arithmetic below could
+		// overflow. HCL does those.
+		if !bf.IsInt() || acc != big.Exact || (n == 0 && bf.Signbit()) || n < -(1<<53) || n > 1<<53 {
+			return nil
+		}
+		vals[i], ints[i] = v, n
+	}
+	// As stdlib.RangeFunc chooses them.
+	r := &intRange{}
+	var end int64
+	stepVal := cty.NumberIntVal(1)
+	switch len(call.Args) {
+	case 1:
+		r.first, r.start, end, r.step = cty.Zero, 0, ints[0], 1
+		if ints[0] < 0 {
+			r.step = -1
+		}
+	case 2:
+		r.first, r.start, end, r.step = vals[0], ints[0], ints[1], 1
+		if ints[1] < ints[0] {
+			r.step = -1
+		}
+	case 3:
+		r.first, r.start, end, r.step = vals[0], ints[0], ints[1], ints[2]
+		stepVal = vals[2]
+	}
+	var span int64
+	switch {
+	case r.step > 0 && end > r.start:
+		span = end - r.start
+	case r.step < 0 && end < r.start:
+		span = r.start - end
+	default:
+		// No value, a zero step, or an end on the wrong side: range's
+		// own answer (an empty list or an error) is the one to give.
+		return nil
+	}
+	step := r.step
+	if step < 0 {
+		step = -step
+	}
+	n := (span + step - 1) / step
+	if n > 1024 { // range's own limit, with its own error
+		return nil
+	}
+	r.n = int(n)
+	r.prec = max(r.first.AsBigFloat().Prec(), stepVal.AsBigFloat().Prec())
+	return r
+}
+
+// value is the j-th value, as range makes it: its start, then the sums of
+// the one before and the step.
+func (r *intRange) value(j int) cty.Value {
+	if j == 0 {
+		return r.first
+	}
+	return cty.NumberVal(new(big.Float).SetPrec(r.prec).SetInt64(r.start + int64(j)*r.step))
+}
+
+// strings prints every value as stringify does.
+func (r *intRange) strings() []string {
+	out := make([]string, r.n)
+	for j := range out {
+		out[j] = strconv.FormatInt(r.start+int64(j)*r.step, 10)
+	}
+	return out
 }

@@ -21,13 +21,21 @@ type decoder struct {
 	ctx   *hcl.EvalContext
 	sc    scope
 	diags hcl.Diagnostics
+	// tmpl is set while the first member of a sweep is decoded: it
+	// collects the units the other members decode again.
+	tmpl *template
+	// member is set while a member is made from a template: its values
+	// are then read from it (evalCtx, sweepStr); objSet says its sweep
+	// object is in ctx.
+	member *member
+	objSet bool
 }
 
 func (d *decoder) errorf(a *hcl.Attribute, summary, format string, args ...any) {
 	diag := errorAt(a.Expr.Range(), summary, format, args...)
 	diag.Context = a.Range.Ptr()
 	diag.Expression = a.Expr
-	diag.EvalContext = d.ctx
+	diag.EvalContext = d.evalCtx()
 	d.diags = append(d.diags, diag)
 }
 
@@ -48,7 +56,7 @@ func (d *decoder) value(a *hcl.Attribute) (cty.Value, bool) {
 		d.diags = append(d.diags, refDiags...)
 		return cty.NilVal, false
 	}
-	v, diags := a.Expr.Value(d.ctx)
+	v, diags := a.Expr.Value(d.evalCtx())
 	d.diags = append(d.diags, diags...)
 	if diags.HasErrors() || v.IsNull() {
 		return cty.NilVal, false
@@ -122,6 +130,9 @@ func (d *decoder) convert(a *hcl.Attribute, v cty.Value, ty cty.Type) (cty.Value
 }
 
 func (d *decoder) str(a *hcl.Attribute) (string, bool) {
+	if s, ok := d.sweepStr(a); ok {
+		return s, true
+	}
 	v, ok := d.typed(a, cty.String)
 	if !ok {
 		return "", false
@@ -176,6 +187,9 @@ func (d *decoder) integer(a *hcl.Attribute, lo, hi int64) (int, bool) {
 }
 
 func (d *decoder) stringList(a *hcl.Attribute) ([]string, bool) {
+	if out, ok := d.sweepStrings(a); ok {
+		return out, true
+	}
 	v, ok := d.value(a)
 	if !ok {
 		return nil, false
@@ -210,6 +224,9 @@ func elemRange(a *hcl.Attribute, i, n int) hcl.Range {
 }
 
 func (d *decoder) stringMap(a *hcl.Attribute) (map[string]string, bool) {
+	if out, ok := d.sweepMap(a); ok {
+		return out, true
+	}
 	v, ok := d.typed(a, cty.Map(cty.String))
 	if !ok {
 		return nil, false

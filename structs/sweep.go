@@ -16,10 +16,31 @@ import (
 // its task: NAI_SWEEP_LR=0.1 for sweep.lr.
 const SweepEnvPrefix = "NAI_SWEEP_"
 
+// SweepEnvName is the variable that gives the sweep value key to the
+// task: NAI_SWEEP_LR for lr.
+func SweepEnvName(key string) string { return SweepEnvPrefix + strings.ToUpper(key) }
+
+// SweepEnvNames maps each key of values to its SweepEnvName: made once
+// for the members of a sweep, which share their keys.
+func SweepEnvNames(values map[string]string) map[string]string {
+	names := make(map[string]string, len(values))
+	for k := range values {
+		names[k] = SweepEnvName(k)
+	}
+	return names
+}
+
 // SetSweepMember makes j member i of n of a sweep with these values, each
 // also in the task's environment as NAI_SWEEP_<NAME>. The environment is a
 // new map: j may share its old one with other members.
 func (j *Job) SetSweepMember(i, n, maxParallel int, values map[string]string) {
+	j.SetSweepMemberNamed(i, n, maxParallel, values, nil)
+}
+
+// SetSweepMemberNamed is SetSweepMember with the variables' names taken
+// from names (SweepEnvNames) where it has them, rather than made for
+// every member: two allocations less per value and member.
+func (j *Job) SetSweepMemberNamed(i, n, maxParallel int, values, names map[string]string) {
 	j.ArrayIndex = i
 	j.ArraySize = n
 	j.MaxParallel = maxParallel
@@ -27,7 +48,11 @@ func (j *Job) SetSweepMember(i, n, maxParallel int, values map[string]string) {
 	env := make(map[string]string, len(j.Task.Env)+len(values))
 	maps.Copy(env, j.Task.Env)
 	for k, v := range values {
-		env[SweepEnvPrefix+strings.ToUpper(k)] = v
+		name, ok := names[k]
+		if !ok {
+			name = SweepEnvName(k)
+		}
+		env[name] = v
 	}
 	j.Task.Env = env
 }
@@ -55,55 +80,128 @@ type SweepMember struct {
 	Values map[string]string `json:"values"`
 	// Changed names the fields of the job that differ from the template's
 	// by their JSON names, "task.NAME" for a field of the task; Changes
-	// holds their values (its other fields mean nothing).
+	// holds their values (its other fields mean nothing: it may be the
+	// member's own job). Members may share a Changed list.
 	Changed []string `json:"changed,omitempty"`
 	Changes *Job     `json:"changes,omitempty"`
+}
+
+// MarshalJSON writes the spec as encoding/json would, byte for byte, but
+// its members in one pass: encoding/json calls a member's MarshalJSON and
+// then checks and copies what it returns, member by member (most of the
+// time of encoding a 1000-member sweep).
+func (s SweepSpec) MarshalJSON() ([]byte, error) {
+	b, err := appendJSON([]byte(`{"template":`), s.Template)
+	if err != nil {
+		return nil, fmt.Errorf("sweep template: %w", err)
+	}
+	b = append(b, `,"members":`...)
+	if s.Members == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i, m := range s.Members {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			if b, err = m.appendJSON(b); err != nil {
+				return nil, fmt.Errorf("sweep member %d: %w", i, err)
+			}
+		}
+		b = append(b, ']')
+	}
+	if s.MaxParallel != 0 {
+		b = strconv.AppendInt(append(b, `,"max_parallel":`...), int64(s.MaxParallel), 10)
+	}
+	return append(b, '}'), nil
 }
 
 // MarshalJSON writes Changes with the changed fields only. A name that
 // is not a field of a job spec stays in Changed for Check to refuse.
 func (m SweepMember) MarshalJSON() ([]byte, error) {
-	b, err := appendJSON([]byte(`{"values":`), m.Values)
-	if err != nil {
-		return nil, err
-	}
+	return m.appendJSON(nil)
+}
+
+// appendJSON appends what MarshalJSON returns to b.
+func (m SweepMember) appendJSON(b []byte) ([]byte, error) {
+	b = appendJSONStringMap(append(b, `{"values":`...), m.Values)
 	if len(m.Changed) == 0 {
 		return append(b, '}'), nil
 	}
-	if b, err = appendJSON(append(b, `,"changed":`...), m.Changed); err != nil {
-		return nil, err
-	}
+	b = appendJSONStrings(append(b, `,"changed":`...), m.Changed)
 	if m.Changes == nil {
 		return append(b, '}'), nil
 	}
+	// The job's own fields, then the task's as one object.
+	var err error
 	fields := sweepFields()
 	cv := reflect.ValueOf(m.Changes).Elem()
-	var top, task []byte
-	for _, name := range m.Changed {
-		f, ok := fields[name]
-		if !ok {
-			continue
+	b = append(b, `,"changes":{`...)
+	n := 0
+	for _, task := range []bool{false, true} {
+		inTask := 0
+		for _, name := range m.Changed {
+			f, ok := fields[name]
+			if !ok {
+				continue
+			}
+			key, isTask := strings.CutPrefix(name, "task.")
+			if isTask != task {
+				continue
+			}
+			if task && inTask == 0 {
+				if n > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, `"task":{`...)
+				n++
+			} else if task || n > 0 {
+				b = append(b, ',')
+			}
+			b = append(strconv.AppendQuote(b, key), ':')
+			if b, err = appendJSONValue(b, cv.FieldByIndex(f.index)); err != nil {
+				return nil, fmt.Errorf("sweep member change %s: %w", name, err)
+			}
+			if task {
+				inTask++
+			} else {
+				n++
+			}
 		}
-		key, dst := name, &top
-		if k, ok := strings.CutPrefix(name, "task."); ok {
-			key, dst = k, &task
-		}
-		if len(*dst) > 0 {
-			*dst = append(*dst, ',')
-		}
-		*dst = append(strconv.AppendQuote(*dst, key), ':')
-		if *dst, err = appendJSON(*dst, cv.FieldByIndex(f.index).Interface()); err != nil {
-			return nil, fmt.Errorf("sweep member change %s: %w", name, err)
+		if task && inTask > 0 {
+			b = append(b, '}')
 		}
 	}
-	if len(task) > 0 {
-		if len(top) > 0 {
-			top = append(top, ',')
+	return append(b, '}', '}'), nil
+}
+
+var (
+	stringType  = reflect.TypeFor[string]()
+	stringsType = reflect.TypeFor[[]string]()
+)
+
+// appendJSONValue is appendJSON for a field read by reflection, without
+// boxing the strings and lists of strings members mostly change.
+func appendJSONValue(b []byte, v reflect.Value) ([]byte, error) {
+	switch v.Type() {
+	case stringType:
+		return appendJSONString(b, v.String()), nil
+	case stringsType:
+		// Not through Interface, which would copy the slice's header
+		// to the heap.
+		if v.IsNil() {
+			return append(b, "null"...), nil
 		}
-		top = append(append(append(top, `"task":{`...), task...), '}')
+		b = append(b, '[')
+		for i := range v.Len() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, v.Index(i).String())
+		}
+		return append(b, ']'), nil
 	}
-	b = append(append(append(b, `,"changes":{`...), top...), '}')
-	return append(b, '}'), nil
+	return appendJSON(b, v.Interface())
 }
 
 // appendJSON appends v as encoding/json writes it, byte for byte, without
@@ -115,33 +213,50 @@ func appendJSON(b []byte, v any) ([]byte, error) {
 	case string:
 		return appendJSONString(b, v), nil
 	case []string:
-		if v == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '[')
-		for i, s := range v {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, s)
-		}
-		return append(b, ']'), nil
+		return appendJSONStrings(b, v), nil
 	case map[string]string:
-		if v == nil {
-			return append(b, "null"...), nil
-		}
-		b = append(b, '{')
-		for i, k := range slices.Sorted(maps.Keys(v)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendJSONString(b, k), ':')
-			b = appendJSONString(b, v[k])
-		}
-		return append(b, '}'), nil
+		return appendJSONStringMap(b, v), nil
 	}
 	enc, err := json.Marshal(v)
 	return append(b, enc...), err
+}
+
+// appendJSONStrings is appendJSON for a list of strings, without boxing it.
+func appendJSONStrings(b []byte, v []string) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
+// appendJSONStringMap is appendJSON for a map of strings, keys sorted.
+func appendJSONStringMap(b []byte, v map[string]string) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '{')
+	// A member's values are a few: sort their keys on the stack.
+	var buf [8]string
+	keys := buf[:0]
+	for k := range v {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(appendJSONString(b, k), ':')
+		b = appendJSONString(b, v[k])
+	}
+	return append(b, '}')
 }
 
 // appendJSONString quotes s as encoding/json does: plain printable ASCII
@@ -219,7 +334,7 @@ func withoutSweepEnv(env, values map[string]string) map[string]string {
 	}
 	out := maps.Clone(env)
 	for k, v := range values {
-		if key := SweepEnvPrefix + strings.ToUpper(k); out[key] == v {
+		if key := SweepEnvName(k); out[key] == v {
 			delete(out, key)
 		}
 	}
@@ -234,7 +349,7 @@ func withoutSweepEnv(env, values map[string]string) map[string]string {
 func sameEnvWithout(env, values, want map[string]string) bool {
 	var skip []string
 	for k, v := range values {
-		key := SweepEnvPrefix + strings.ToUpper(k)
+		key := SweepEnvName(k)
 		if got, ok := env[key]; ok && got == v {
 			skip = append(skip, key)
 		}
@@ -259,6 +374,17 @@ func sameEnvWithout(env, values, want map[string]string) bool {
 // ArraySize, MaxParallel and SweepValues set, as the job file parser makes
 // them) as one spec: the first member is the template.
 func NewSweepSpec(members []*Job) (*SweepSpec, error) {
+	return NewSweepSpecFields(members, nil)
+}
+
+// NewSweepSpecFields is NewSweepSpec for members known to differ in the
+// spec fields mayDiffer at most (by the names Changed uses, as the job
+// file parser's Result.SweepFields gives them), and in their environment
+// only by their sweep values' variables unless mayDiffer names task.env:
+// only those are compared. nil compares every field. Comparing the ~50
+// fields of each member by reflection was most of the time NewSweepSpec
+// took for a sweep whose members differ in one.
+func NewSweepSpecFields(members []*Job, mayDiffer []string) (*SweepSpec, error) {
 	if len(members) == 0 {
 		return nil, errors.New("a sweep needs at least one member")
 	}
@@ -267,7 +393,18 @@ func NewSweepSpec(members []*Job) (*SweepSpec, error) {
 	tmpl.Task.Env = withoutSweepEnv(members[0].Task.Env, members[0].SweepValues)
 	s := &SweepSpec{Template: &tmpl, MaxParallel: members[0].MaxParallel, Members: make([]SweepMember, len(members))}
 	fields := sweepFieldList()
+	if mayDiffer != nil {
+		fields = slices.DeleteFunc(slices.Clone(fields), func(f namedSweepField) bool {
+			return !f.env && !slices.Contains(mayDiffer, f.name)
+		})
+	}
+	if mayDiffer != nil && !slices.Contains(mayDiffer, "task.env") {
+		// Each member's environment is the template's and its own
+		// values' NAI_SWEEP_ variables, which the template leaves out.
+		fields = slices.DeleteFunc(fields, func(f namedSweepField) bool { return f.env })
+	}
 	tv := reflect.ValueOf(&tmpl).Elem()
+	var changed, prev []string
 	for i, m := range members {
 		if m == nil {
 			return nil, fmt.Errorf("sweep member %d is missing", i)
@@ -280,27 +417,43 @@ func NewSweepSpec(members []*Job) (*SweepSpec, error) {
 			continue
 		}
 		mv := reflect.ValueOf(m).Elem()
-		var changes *Job
-		var cv reflect.Value
+		changed = changed[:0]
+		envChanged := false
 		for _, f := range fields {
-			var a reflect.Value
 			if f.env {
 				if sameEnvWithout(m.Task.Env, m.SweepValues, tmpl.Task.Env) {
 					continue
 				}
-				a = reflect.ValueOf(withoutSweepEnv(m.Task.Env, m.SweepValues))
+				envChanged = true
+			} else if equalValues(mv.FieldByIndex(f.index), tv.FieldByIndex(f.index)) {
+				continue
+			}
+			changed = append(changed, f.name)
+		}
+		if len(changed) == 0 {
+			continue
+		}
+		// Members mostly change the same fields: they share the list.
+		if !slices.Equal(changed, prev) {
+			prev = slices.Clone(changed)
+		}
+		s.Members[i].Changed = prev
+		if !envChanged {
+			// The member holds the changed values itself.
+			s.Members[i].Changes = m
+			continue
+		}
+		changes := &Job{}
+		cv := reflect.ValueOf(changes).Elem()
+		for _, f := range fields {
+			if !slices.Contains(prev, f.name) {
+				continue
+			}
+			if f.env {
+				changes.Task.Env = withoutSweepEnv(m.Task.Env, m.SweepValues)
 			} else {
-				a = mv.FieldByIndex(f.index)
-				if equalValues(a, tv.FieldByIndex(f.index)) {
-					continue
-				}
+				cv.FieldByIndex(f.index).Set(mv.FieldByIndex(f.index))
 			}
-			if changes == nil {
-				changes = &Job{}
-				cv = reflect.ValueOf(changes).Elem()
-			}
-			cv.FieldByIndex(f.index).Set(a)
-			s.Members[i].Changed = append(s.Members[i].Changed, f.name)
 		}
 		s.Members[i].Changes = changes
 	}
@@ -346,6 +499,7 @@ func (s *SweepSpec) Expand() ([]*Job, error) {
 	}
 	fields := sweepFields()
 	out := make([]*Job, len(s.Members))
+	names := SweepEnvNames(s.Members[0].Values)
 	for i, m := range s.Members {
 		j := *s.Template
 		if len(m.Changed) > 0 {
@@ -355,7 +509,7 @@ func (s *SweepSpec) Expand() ([]*Job, error) {
 				jv.FieldByIndex(f.index).Set(cv.FieldByIndex(f.index))
 			}
 		}
-		j.SetSweepMember(i, len(s.Members), s.MaxParallel, m.Values)
+		j.SetSweepMemberNamed(i, len(s.Members), s.MaxParallel, m.Values, names)
 		out[i] = &j
 	}
 	return out, nil
