@@ -228,10 +228,16 @@ func (c *Client) WithToken(token string) *Client {
 	return n
 }
 
+// rawJSON is a request body already encoded, sent as it is (json.Marshal
+// would check and compact it again).
+type rawJSON []byte
+
 // do sends a request and decodes a JSON answer into out (when non-nil).
 func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint64, error) {
 	var body []byte
-	if in != nil {
+	if raw, ok := in.(rawJSON); ok {
+		body = raw
+	} else if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
 			return 0, fmt.Errorf("encode request: %w", err)

@@ -28,7 +28,14 @@ func (c *Client) Register(ctx context.Context, jobs ...*structs.Job) (*structs.J
 // are then sent written out.
 func (c *Client) RegisterSweep(ctx context.Context, spec *structs.SweepSpec) (*structs.JobRegisterResponse, error) {
 	var out structs.JobRegisterResponse
-	_, err := c.do(ctx, http.MethodPut, "/v1/jobs", map[string]any{"sweep": spec}, &out)
+	// The spec writes itself in one pass (a thousand members); json.Marshal
+	// of a map holding it would check and copy those bytes once more.
+	enc, err := spec.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encode sweep: %w", err)
+	}
+	body := append(append([]byte(`{"sweep":`), enc...), '}')
+	_, err = c.do(ctx, http.MethodPut, "/v1/jobs", rawJSON(body), &out)
 	if err != nil && structs.CodeOf(err) == structs.CodeInvalid && strings.Contains(err.Error(), `unknown field "sweep"`) {
 		jobs, xerr := spec.Expand()
 		if xerr != nil {

