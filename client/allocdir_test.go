@@ -3,6 +3,7 @@ package client
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,5 +53,15 @@ func TestMarkReported(t *testing.T) {
 	bare := allocDir(t.TempDir())
 	if err := bare.markReported(time.Now()); err != nil || !exists(bare.path(reportedFile)) {
 		t.Errorf("mark without exit.json: %v, exists %v", err, exists(bare.path(reportedFile)))
+	}
+}
+
+// The executor runs Go code on one thread, whatever the agent's setting;
+// the rest of the agent's environment passes as it is.
+func TestExecutorEnv(t *testing.T) {
+	got := executorEnv([]string{"PATH=/bin", "GOMAXPROCS=8", "HOME=/root"})
+	want := []string{"PATH=/bin", "HOME=/root", "GOMAXPROCS=1"}
+	if !slices.Equal(got, want) {
+		t.Errorf("executorEnv = %q, want %q", got, want)
 	}
 }

@@ -190,6 +190,7 @@ func (r *allocRunner) start() error {
 	}
 	cmd := exec.Command(r.c.cfg.ExecutorBinary, "executor", string(r.dir))
 	cmd.Dir = string(r.dir)
+	cmd.Env = executorEnv(os.Environ())
 	// Its own session: the executor must outlive the agent and not get the
 	// agent's terminal signals.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -571,4 +572,21 @@ func (r *allocRunner) startFailed(err error) *executor.ExitStatus {
 		r.logger.Error("record start failure", "error", werr)
 	}
 	return st
+}
+
+// executorEnv is the executor's environment: the agent's, with Go's
+// runtime told to run Go code on one thread (the executor waits on its
+// task and its files; it computes nothing). A thousand short jobs start a
+// thousand executors, and fewer threads started and parked make each
+// start about 9 % cheaper (`nai version` 200 times, perf stat -r 3: 2.87
+// -> 2.60 ms of CPU each). The task's own environment is the spec's, not
+// this.
+func executorEnv(agent []string) []string {
+	env := make([]string, 0, len(agent)+1)
+	for _, kv := range agent {
+		if !strings.HasPrefix(kv, "GOMAXPROCS=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "GOMAXPROCS=1")
 }
