@@ -19,14 +19,16 @@ import (
 const maxReportCommits = 4
 
 // maxReportBatch bounds how many nodes' reports one raft entry carries.
-// Raft keeps the last 512 entries in memory (its log cache) however old
-// they are, so an entry's size is memory held for as long as the cluster
-// is quiet: with entries of up to 32 reports the leader's heap profile
-// after a 1,000-node run showed 48 MB of cached entries, with 16 about
-// 25 MB (the run's last plans included). Batches of 16 already save most
-// of what one transaction per report costs (fsm/state BenchmarkReports:
-// 200 reports 8.2-9.1 ms and 4.6 MB one by one, 4.4-4.7 ms and 2.2 MB in
-// batches of 16, 3.9-4.9 ms and 1.9 MB as one batch).
+// Raft keeps its last entries in memory (its log cache, 128 entries since
+// 2026-12-03, server.go) however old they are, so an entry's size is
+// memory held for as long as the cluster is quiet: with a cache of 512
+// entries of up to 32 reports the leader's heap after a 1,000-node run
+// held 48 MB of cached entries, with 16 about 25 MB; with 128 entries of
+// up to 64 reports the live heap after 100,000 jobs was 19-22 MB in all
+// (TestBench/Scale, "flat"). Batches already save most of what one
+// transaction per report costs (fsm/state BenchmarkReports: 200 reports
+// 8.2-9.1 ms and 4.6 MB one by one, 4.4-4.7 ms and 2.2 MB in batches of
+// 16, 3.9-4.9 ms and 1.9 MB as one batch).
 const maxReportBatch = 64
 
 // reportBatcher folds the clients' allocation reports that arrive while

@@ -279,6 +279,11 @@ func (s *Server) setupRaft(dir string) error {
 		return fmt.Errorf("open raft log %s: %w", filepath.Join(dir, "raft.db"), err)
 	}
 	s.store = store
+	// The log cache serves recent entries to followers without reading
+	// the log store. It holds its entries however old they are: 512 of
+	// them (Nomad's and Consul's size) kept 25-48 MB of client reports on
+	// a quiet leader after a busy hour; a follower further behind than 128
+	// entries reads the store instead.
 	cache, err := raft.NewLogCache(128, store)
 	if err != nil {
 		return fmt.Errorf("raft log cache: %w", err)
