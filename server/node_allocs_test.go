@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/nai-project/nai/structs"
@@ -68,6 +70,16 @@ func TestNodeAllocsCompact(t *testing.T) {
 		default:
 			t.Errorf("unexpected allocation %s", a.ID)
 		}
+	}
+	// A bad index is refused, compact or not, and says what it expected.
+	resp, err := http.Get(c.Address() + "/v1/client/nodes/n1/allocations?index=x&compact")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "not a number") {
+		t.Errorf("?index=x&compact: %s %s, want 400 naming the index", resp.Status, body)
 	}
 	for _, q := range []string{fmt.Sprintf("index=%d", idx), "index=0&compact"} {
 		for _, a := range get(q) {
