@@ -125,9 +125,12 @@ func (s *Server) mustForward(r *http.Request) bool {
 const maxPollStaleness = 5 * time.Second
 
 // inTouchWithLeader says whether a follower heard from the leader lately.
-func (s *Server) inTouchWithLeader() bool {
-	lc := s.raft.LastContact()
-	return !lc.IsZero() && time.Since(lc) < maxPollStaleness
+func (s *Server) inTouchWithLeader() bool { return heardLately(s.raft.LastContact(), time.Now()) }
+
+// heardLately says whether a last contact with the leader (zero: never)
+// is recent enough at now for a follower to answer nodes' long-polls.
+func heardLately(lastContact, now time.Time) bool {
+	return !lastContact.IsZero() && now.Sub(lastContact) < maxPollStaleness
 }
 
 // isNodeAllocPoll matches /v1/client/nodes/{id}/allocations.

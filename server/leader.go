@@ -64,6 +64,13 @@ func passGap(last time.Duration) time.Duration {
 	return min(max(schedDebounce, last), maxPassGap)
 }
 
+// passWait is how long a change that comes at now waits for the next
+// pass, the last one having ended at end: until the gap is over, and not
+// at all after it.
+func passWait(end time.Time, gap time.Duration, now time.Time) time.Duration {
+	return max(end.Add(gap).Sub(now), 0)
+}
+
 // leaderLoop plans on every state change and on a slow timer, and commits
 // each plan through raft.
 func (s *Server) leaderLoop(stop chan struct{}) {
@@ -105,7 +112,7 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 			// last one: a change after a quiet spell is planned at once
 			// (a lone submission does not wait for the debounce), while a
 			// burst right after a pass gathers until the gap is over.
-			if wait := time.Until(end.Add(gap)); wait > 0 {
+			if wait := passWait(end, gap, time.Now()); wait > 0 {
 				gather.Reset(wait)
 				select {
 				case <-stop:
