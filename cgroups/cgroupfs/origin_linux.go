@@ -32,6 +32,19 @@ func SelfOrigin() (*Origin, error) {
 	if err != nil {
 		return nil, err
 	}
+	return originOf(mode == 2, ms, own, unified)
+}
+
+// Origin is SelfOrigin for the hierarchies of t, from what the calling
+// process's /proc/self files said when t was made: no second read of
+// them (the executor's start, once per job).
+func (t *Tree) Origin() (*Origin, error) {
+	return t.origin, t.originErr
+}
+
+// originOf is SelfOrigin from the process's mounts and own cgroups: the
+// unified hierarchy's cgroup when v2, else each mounted v1 controller's.
+func originOf(v2 bool, ms mounts, own map[string]string, unified string) (*Origin, error) {
 	o := &Origin{}
 	add := func(m mount, cgPath string) error {
 		rel, err := m.relative(cgPath)
@@ -44,7 +57,7 @@ func SelfOrigin() (*Origin, error) {
 		}
 		return nil
 	}
-	if mode == 2 {
+	if v2 {
 		m, ok := ms.unified()
 		if !ok {
 			return nil, fmt.Errorf("cgroup v2 host without a cgroup2 mount in /proc/self/mountinfo")

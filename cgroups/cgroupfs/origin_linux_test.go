@@ -10,12 +10,17 @@ import (
 // A process that visits an allocation's cgroup and returns is back where
 // it was in every hierarchy, and the allocation's cgroup is empty again.
 func TestOriginReturn(t *testing.T) {
-	g := makeGroup(t, v1Tree(t)) // the host's own hierarchies: SelfOrigin reads them
+	tree := v1Tree(t)
+	g := makeGroup(t, tree) // the host's own hierarchies: SelfOrigin reads them
 	pid, stop := startSleeper(t)
 	before := procCgroup(t, pid)
 	o, err := SelfOrigin()
 	if err != nil {
 		t.Fatalf("SelfOrigin: %v", err)
+	}
+	// The tree's record, taken when it was made, is the same places.
+	if to, err := tree.Origin(); err != nil || !slices.Equal(to.procs, o.procs) {
+		t.Fatalf("Tree.Origin = %+v, %v; want SelfOrigin's %v", to, err, o.procs)
 	}
 	if err := g.AddProc(pid); err != nil {
 		t.Fatalf("AddProc: %v", err)

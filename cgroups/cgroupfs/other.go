@@ -30,6 +30,9 @@ type Origin struct{}
 // SelfOrigin fails: there are no cgroups to return to.
 func SelfOrigin() (*Origin, error) { return nil, errNeedLinux }
 
+// Origin fails: there are no cgroups to return to.
+func (t *Tree) Origin() (*Origin, error) { return nil, errNeedLinux }
+
 // Return fails: there are no cgroups to return to.
 func (o *Origin) Return(pid int) error { return errNeedLinux }
 

@@ -25,6 +25,9 @@ type Tree struct {
 	version     int
 	hierarchies []Hierarchy
 	logger      *slog.Logger
+	// origin is where the process that made the tree stood (Origin).
+	origin    *Origin
+	originErr error
 }
 
 // Hierarchy is the nai tree in one cgroup hierarchy: a v1 controller's,
@@ -81,6 +84,7 @@ func newTree(unified bool, parent string, logger *slog.Logger) (*Tree, error) {
 	if err != nil {
 		return nil, err
 	}
+	var t *Tree
 	if unified {
 		m, ok := mounts.unified()
 		if !ok {
@@ -92,9 +96,15 @@ func newTree(unified bool, parent string, logger *slog.Logger) (*Tree, error) {
 				return nil, err
 			}
 		}
-		return newV2Tree(m.Mountpoint, p, logger)
+		t, err = newV2Tree(m.Mountpoint, p, logger)
+	} else {
+		t, err = newV1Tree(mounts, own, parent, logger)
 	}
-	return newV1Tree(mounts, own, parent, logger)
+	if err != nil {
+		return nil, err
+	}
+	t.origin, t.originErr = originOf(unified, mounts, own, ownUnified)
+	return t, nil
 }
 
 func newV1Tree(ms mounts, own map[string]string, parent string, logger *slog.Logger) (*Tree, error) {

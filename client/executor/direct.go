@@ -37,7 +37,7 @@ func (e *executor) startDirect(files []*os.File) (started bool, err error) {
 		return false, nil
 	}
 	if e.group != nil {
-		origin, err = cgroupfs.SelfOrigin()
+		origin, err = e.tree.Origin()
 		if err != nil {
 			e.logger.Warn("cannot record own cgroups; starting the task through the exec shim", "error", err)
 			return false, nil

@@ -63,6 +63,7 @@ type executor struct {
 	sigs   chan os.Signal
 	spec   Spec
 	group  cgroupfs.Group
+	tree   *cgroupfs.Tree // the tree group is in
 	// cgVersion is the host's cgroup version when group is set.
 	cgVersion int
 	pid       int // the task's pid, also its process group
@@ -98,7 +99,7 @@ func (e *executor) run() error {
 	if e.spec.Cgroup != "" {
 		tree, err := cgroupfs.NewTree(e.spec.CgroupParent, e.logger)
 		if err == nil {
-			e.cgVersion = tree.Version()
+			e.tree, e.cgVersion = tree, tree.Version()
 			e.group, err = tree.Open(e.spec.Cgroup)
 		}
 		if err != nil {
