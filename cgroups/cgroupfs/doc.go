@@ -28,7 +28,8 @@
 //     first, refusing while a process is inside.
 //   - SelfOrigin and Origin.Return: where the calling process stands, so
 //     the executor can visit an allocation's cgroup to fork the task in it
-//     and come back.
+//     and come back. Tree.Origin is the same record, taken when the tree
+//     was made (no second read of /proc/self).
 //
 // Files: cgroupfs.go (Group, ErrNotFound, names), mode_linux.go (mode,
 // /proc parsing), tree_linux.go (Tree, Open), v1_linux.go, v2_linux.go
