@@ -20,11 +20,13 @@ import (
 )
 
 // registerBody is the body of PUT /v1/jobs: one job or several (a sweep
-// written out), or a sweep as one spec.
+// written out), or a sweep as one spec. The spec decodes by its own
+// UnmarshalJSON (fast for a thousand members), strict as decodeBody is:
+// an unknown field in it is refused.
 type registerBody struct {
-	Job   *structs.Job       `json:"job"`
-	Jobs  []*structs.Job     `json:"jobs"`
-	Sweep *structs.SweepSpec `json:"sweep"`
+	Job   *structs.Job             `json:"job"`
+	Jobs  []*structs.Job           `json:"jobs"`
+	Sweep *structs.StrictSweepSpec `json:"sweep"`
 }
 
 // MaxJobsPerSubmit bounds one submission (the sweep limit of the jobspec).

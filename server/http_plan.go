@@ -26,11 +26,12 @@ func (s *Server) submittedJobs(r *request) ([]*structs.Job, *structs.SweepSpec, 
 		if body.Job != nil || len(body.Jobs) > 0 {
 			return nil, nil, structs.NewError(structs.CodeInvalid, `a submission holds either jobs or a sweep, not both: expected {"jobs": [...]} or {"sweep": {...}}`)
 		}
-		jobs, err := submittedSweep(r, body.Sweep)
+		spec := (*structs.SweepSpec)(body.Sweep)
+		jobs, err := submittedSweep(r, spec)
 		if err != nil {
 			return nil, nil, err
 		}
-		return jobs, body.Sweep, nil
+		return jobs, spec, nil
 	}
 	jobs := body.Jobs
 	if body.Job != nil {

@@ -136,6 +136,12 @@ func TestSweepSpecBadInput(t *testing.T) {
 		{"an invalid member", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + "," + member(1, `["resources"]`, `{"resources":{"cpu":-1}}`) + `]}}`, "sweep member 1 (lr) is invalid"},
 		{"a member without values", `{"sweep":{"template":` + tmpl + `,"members":[{}]}}`, "sweep member 0 has no values"},
 		{"a member of another owner", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `["user"]`, `{"user":"mallory"}`) + `]}}`, "changes its owner"},
+		// The spec decodes by its own UnmarshalJSON, as strict as the
+		// rest of the body.
+		{"an unknown field of the spec", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + `],"colour":1}}`, `unknown field \"colour\"`},
+		{"an unknown field in the template", `{"sweep":{"template":{"colour":1,` + tmpl[1:] + `,"members":[` + member(0, "", "") + `]}}`, `unknown field \"colour\"`},
+		{"an unknown field in a member", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + `,{"values":{"i":"1"},"colour":1}]}}`, `unknown field \"colour\"`},
+		{"an unknown field in a member's changes", `{"sweep":{"template":` + tmpl + `,"members":[` + member(0, `["task.args"]`, `{"task":{"args":["1"],"colour":1}}`) + `]}}`, `unknown field \"colour\"`},
 		{"both jobs and a sweep", `{"jobs":[` + tmpl + `],"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + `]}}`, "either jobs or a sweep, not both"},
 		{"a job and a sweep", `{"job":` + tmpl + `,"sweep":{"template":` + tmpl + `,"members":[` + member(0, "", "") + `]}}`, "not both"},
 	}
