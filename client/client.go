@@ -57,8 +57,9 @@ type Config struct {
 	CgroupParent string
 	// ExecutorBinary is the binary that runs `BINARY executor ALLOC_DIR`
 	// for every allocation (package client/executor's Main); the executor
-	// starts `BINARY exec-shim ...` (ShimMain) from the same binary. Empty:
-	// this process's own binary (os.Executable).
+	// starts `BINARY exec-shim ...` (ShimMain) from the same binary. The
+	// agent command sets nai-executor when it is installed beside it.
+	// Empty: this process's own binary (os.Executable).
 	ExecutorBinary string
 	KillGrace      time.Duration // SIGTERM, wait this long, SIGKILL; default DefaultKillGrace
 	// DeviceDir is where the GPU device nodes live (default /dev). Fake

@@ -84,11 +84,27 @@ func TestDist(t *testing.T) {
 		if out, err := exec.Command(filepath.Join(top, "contrib/install/install.sh"), "--root", root).CombinedOutput(); err != nil {
 			t.Fatalf("install.sh --root from the archive: %v\n%s", err, out)
 		}
-		for _, f := range []string{"usr/local/bin/nai", "usr/local/bin/nai-agent", "etc/nai/server.hcl", "etc/nai/client.hcl",
+		for _, f := range []string{"usr/local/bin/nai", "usr/local/bin/nai-agent", "usr/local/bin/nai-executor", "etc/nai/server.hcl", "etc/nai/client.hcl",
 			"usr/share/bash-completion/completions/nai", "usr/share/doc/nai/operations.md"} {
 			if _, err := os.Stat(filepath.Join(root, f)); err != nil {
 				t.Errorf("install.sh did not install %s: %v", f, err)
 			}
+		}
+		// Installing binaries without nai-executor beside them (an older
+		// build) removes the installed one: the agent would prefer it to
+		// the nai just installed.
+		older := t.TempDir()
+		for _, b := range []string{"nai", "nai-agent"} {
+			if err := os.Link(filepath.Join(top, b), filepath.Join(older, b)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out, err := exec.Command(filepath.Join(top, "contrib/install/install.sh"), "--root", root, "--binary", filepath.Join(older, "nai")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("install.sh --binary without nai-executor beside it: %v\n%s", err, out)
+		}
+		if _, err := os.Stat(filepath.Join(root, "usr/local/bin/nai-executor")); !os.IsNotExist(err) || !strings.Contains(string(out), "removed the old") {
+			t.Errorf("install.sh without nai-executor left the old one (%v):\n%s", err, out)
 		}
 		unit, err := os.ReadFile(filepath.Join(root, "etc/systemd/system/nai-client.service"))
 		if err != nil {
@@ -136,6 +152,10 @@ func TestDist(t *testing.T) {
 			if err != nil || !strings.HasPrefix(string(out), "nai "+testVersion+"\n") || !strings.Contains(string(out), "\n"+b.build) {
 				t.Errorf("%s version in the .deb (want %q): %v\n%s", b.name, b.build, err, out)
 			}
+		}
+		// nai-executor has no version command: -h shows it runs here.
+		if out, err := exec.Command(filepath.Join(files, "usr/bin/nai-executor"), "-h").CombinedOutput(); err != nil || !strings.Contains(string(out), "usage: nai-executor") {
+			t.Errorf("nai-executor -h in the .deb: %v\n%s", err, out)
 		}
 		for _, u := range []string{"nai-server.service", "nai-client.service"} {
 			a, _ := os.ReadFile(filepath.Join("systemd", u))

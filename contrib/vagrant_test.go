@@ -86,14 +86,16 @@ func naiBinary(t *testing.T) string {
 			naiErr = err
 			return
 		}
-		// As make build: the CLI, static, and the agent beside it.
+		// As make build: the CLI, static, and beside it the agent and the
+		// per-job executor.
 		naiPath = filepath.Join(dir, "nai")
-		for _, b := range []struct{ out, tags, cgo string }{
-			{naiPath, "urfave_cli_no_docs nai_cli", "CGO_ENABLED=0"},
-			{filepath.Join(dir, "nai-agent"), "urfave_cli_no_docs", "CGO_ENABLED=1"},
+		for _, b := range []struct{ out, tags, cgo, pkg string }{
+			{naiPath, "urfave_cli_no_docs nai_cli", "CGO_ENABLED=0", "./cmd/nai"},
+			{filepath.Join(dir, "nai-agent"), "urfave_cli_no_docs", "CGO_ENABLED=1", "./cmd/nai"},
+			{filepath.Join(dir, "nai-executor"), "urfave_cli_no_docs", "CGO_ENABLED=0", "./cmd/nai-executor"},
 		} {
 			build := exec.Command("go", "build", "-tags", b.tags,
-				"-ldflags", "-X github.com/nai-project/nai/internal/version.version="+testVersion, "-o", b.out, "./cmd/nai")
+				"-ldflags", "-X github.com/nai-project/nai/internal/version.version="+testVersion, "-o", b.out, b.pkg)
 			build.Dir = ".."
 			build.Env = append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations", b.cgo)
 			if out, err := build.CombinedOutput(); err != nil {

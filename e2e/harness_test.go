@@ -40,26 +40,31 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// The two binaries as they ship (make build): nai, the CLI that every
-	// test runs, and beside it nai-agent, which `nai agent` becomes and
-	// whose client starts each job's executor from nai.
+	// The three binaries as they ship (make build): nai, the CLI that
+	// every test runs, and beside it nai-agent, which `nai agent` becomes,
+	// and nai-executor, from which its client starts each job's executor.
 	naiBin = filepath.Join(dir, "nai")
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Dir(filepath.Dir(file))
 	race := os.Getenv("NAI_E2E_RACE") != ""
-	for _, b := range []struct{ out, tags string }{
-		{naiBin, "urfave_cli_no_docs nai_cli"},
-		{filepath.Join(dir, "nai-agent"), "urfave_cli_no_docs"},
+	for _, b := range []struct {
+		out, tags, pkg string
+		static         bool
+	}{
+		{naiBin, "urfave_cli_no_docs nai_cli", "./cmd/nai", true},
+		{filepath.Join(dir, "nai-agent"), "urfave_cli_no_docs", "./cmd/nai", false},
+		{filepath.Join(dir, "nai-executor"), "urfave_cli_no_docs", "./cmd/nai-executor", true},
 	} {
 		args := []string{"build", "-tags", b.tags, "-o", b.out}
 		env := append(os.Environ(), "CGO_CFLAGS=-O2 -g -Wno-deprecated-declarations")
 		if race {
-			// The agents under the race detector too (make test-e2e-race).
+			// The agents and executors under the race detector too (make
+			// test-e2e-race).
 			args = append(args, "-race")
-		} else if strings.Contains(b.tags, "nai_cli") {
-			env = append(env, "CGO_ENABLED=0") // as make build: a static CLI
+		} else if b.static {
+			env = append(env, "CGO_ENABLED=0") // as make build
 		}
-		build := exec.Command("go", append(args, "./cmd/nai")...)
+		build := exec.Command("go", append(args, b.pkg)...)
 		build.Dir = root
 		build.Env = env
 		if out, err := build.CombinedOutput(); err != nil {
@@ -101,13 +106,20 @@ func (c creds) env() []string {
 // state in dataDir, and waits until it is ready.
 func startAgent(t *testing.T, dataDir string, gpus int, extra ...string) *agent {
 	t.Helper()
+	return startAgentFrom(t, naiBin, dataDir, gpus, extra...)
+}
+
+// startAgentFrom is startAgent run as `bin agent ...` (a binary other than
+// naiBin: another set of binaries beside it).
+func startAgentFrom(t *testing.T, bin, dataDir string, gpus int, extra ...string) *agent {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("end-to-end test: skipped with -short")
 	}
 	searchable(t, dataDir)
 	args := append([]string{"agent", "-dev", "-http-addr", "127.0.0.1:0", "-data-dir", dataDir,
 		"-dev-gpus", fmt.Sprint(gpus), "-node-name", "e2e-node"}, extra...)
-	cmd := exec.Command(naiBin, args...)
+	cmd := exec.Command(bin, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

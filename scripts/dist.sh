@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds the release files of nai from a built binary (`make dist`):
 #
-#   OUTDIR/nai_VERSION_linux_ARCH.tar.gz   nai and nai-agent, README.md,
-#                                          docs/operations.md
+#   OUTDIR/nai_VERSION_linux_ARCH.tar.gz   nai, nai-agent and nai-executor,
+#                                          README.md, docs/operations.md
 #                                          and contrib/ (units, configs,
 #                                          completion, install scripts,
 #                                          logging note), in one top folder;
@@ -11,8 +11,8 @@
 #
 #   scripts/dist.sh BINARY OUTDIR
 #
-# BINARY is the CLI (bin/nai); the agent binary nai-agent must be beside it
-# (make build makes both).
+# BINARY is the CLI (bin/nai); the agent binary nai-agent and the per-job
+# executor binary nai-executor must be beside it (make build makes all three).
 # VERSION and DEBVERSION come from scripts/version.sh unless NAI_VERSION and
 # NAI_DEB_VERSION are set; ARCH is the host's unless NAI_ARCH is. nfpm is
 # $NFPM, else found on PATH (`make tools` installs it in bin/tools).
@@ -33,6 +33,10 @@ case $binary in /*) ;; *) binary=$(pwd)/$binary ;; esac
 agent=$(dirname "$binary")/nai-agent
 if [ ! -f "$agent" ] || [ ! -x "$agent" ]; then
 	die "the agent binary $agent is missing beside $binary: run make build"
+fi
+executor=$(dirname "$binary")/nai-executor
+if [ ! -f "$executor" ] || [ ! -x "$executor" ]; then
+	die "the executor binary $executor is missing beside $binary: run make build"
 fi
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -59,7 +63,8 @@ top=$stage/$name
 mkdir -p "$top/docs"
 cp "$binary" "$top/nai"
 cp "$agent" "$top/nai-agent"
-chmod 0755 "$top/nai" "$top/nai-agent"
+cp "$executor" "$top/nai-executor"
+chmod 0755 "$top/nai" "$top/nai-agent" "$top/nai-executor"
 cp README.md "$top/"
 cp docs/operations.md "$top/docs/"
 for d in systemd config completion install logging; do

@@ -20,7 +20,9 @@
 // never package cgroups, which links containerd to create them), structs
 // and golang.org/x/sys/unix of this module and third parties
 // (internal/archtest checks it), and a binary that calls only Main
-// and ShimMain starts in a fraction of the time the whole nai binary takes.
+// and ShimMain starts in a fraction of the time the whole nai binary takes:
+// cmd/nai-executor is that binary, which the agent prefers (the nai and
+// nai-agent binaries run both too).
 // The client agent (package client) imports this package for the files'
 // names and types; this package never imports the agent.
 //

@@ -36,7 +36,8 @@ func Main(args []string) int {
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if len(args) != 1 || args[0] == "" {
-		fmt.Fprintln(os.Stderr, "usage: nai executor ALLOC_DIR")
+		// The binary's own name: nai, nai-agent or nai-executor run it.
+		fmt.Fprintf(os.Stderr, "usage: %s executor ALLOC_DIR\n", filepath.Base(os.Args[0]))
 		return 2
 	}
 	dir, err := filepath.Abs(args[0])

@@ -10,8 +10,8 @@ import (
 // the simulator), and nai-agent, the same commands plus the agent. A
 // process of the CLI binary starts in half the time of the whole (4 ms
 // against 7 ms of CPU on the 2-core dev VM), which is most of the cost of
-// a submission and of a job's start. The full binary alone, named nai,
-// still does everything.
+// a submission. The full binary alone, named nai, still does everything.
+// A third, nai-executor (cmd/nai-executor), runs each job's executor.
 const agentBinaryName = "nai-agent"
 
 // findAgentBinary looks for nai-agent beside self, then in the PATH's
@@ -32,15 +32,27 @@ func findAgentBinary(self, path string) (string, error) {
 		agentBinaryName, self)
 }
 
-// executorBinary is the binary a client agent starts as `nai executor`
-// for each job: the CLI binary beside the agent when there is one (it
-// starts in half the time), else the agent's own binary.
+// executorBinaryName is the per-job binary (cmd/nai-executor): it links
+// only client/executor, and starts in about half the CPU time of the CLI
+// binary (figures in its doc.go); each job starts it once or twice (the
+// executor, and on cgroup v2 the exec shim).
+const executorBinaryName = "nai-executor"
+
+// executorBinary is the binary a client agent starts as `BINARY executor`
+// for each job (and the executor as `BINARY exec-shim`): nai-executor
+// beside the agent, else the CLI binary nai beside it (it starts in half
+// the time of the agent's), else the agent's own binary. All three run
+// both commands, so an install without nai-executor (an older release
+// archive, a copied full binary) still runs jobs, only slower to start.
 func executorBinary(self string) string {
+	dir := filepath.Dir(self)
+	if p := filepath.Join(dir, executorBinaryName); isExecutableFile(p) {
+		return p
+	}
 	if filepath.Base(self) == "nai" {
 		return self
 	}
-	p := filepath.Join(filepath.Dir(self), "nai")
-	if isExecutableFile(p) {
+	if p := filepath.Join(dir, "nai"); isExecutableFile(p) {
 		return p
 	}
 	return self

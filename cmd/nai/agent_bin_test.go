@@ -44,24 +44,49 @@ func TestFindAgentBinary(t *testing.T) {
 	}
 }
 
+// The agent's executor binary: nai-executor beside it first, then the
+// CLI nai beside it, then itself; only executable regular files count.
 func TestExecutorBinary(t *testing.T) {
-	dir := t.TempDir()
-	agent := filepath.Join(dir, "nai-agent")
-	writeExe(t, agent, 0o755)
-	// The agent alone runs its own executors.
-	if got := executorBinary(agent); got != agent {
-		t.Errorf("agent alone: executor %q, want %q", got, agent)
-	}
-	// With the CLI beside it, the CLI (quicker to start) runs them.
-	cli := filepath.Join(dir, "nai")
-	writeExe(t, cli, 0o755)
-	if got := executorBinary(agent); got != cli {
-		t.Errorf("agent beside nai: executor %q, want %q", got, cli)
-	}
-	// A full binary named nai is its own executor.
-	full := filepath.Join(t.TempDir(), "nai")
-	writeExe(t, full, 0o755)
-	if got := executorBinary(full); got != full {
-		t.Errorf("full binary named nai: executor %q, want %q", got, full)
+	for _, tc := range []struct {
+		name  string
+		self  string            // the agent's binary, in the case's dir
+		files map[string]string // name in the dir -> "x" (executable), "-" (not), "d" (a dir)
+		want  string            // name in the dir
+	}{
+		{name: "agent alone", self: "nai-agent", want: "nai-agent"},
+		{name: "CLI beside", self: "nai-agent", files: map[string]string{"nai": "x"}, want: "nai"},
+		{name: "nai-executor beside", self: "nai-agent", files: map[string]string{"nai-executor": "x"}, want: "nai-executor"},
+		{name: "nai-executor wins over the CLI", self: "nai-agent", files: map[string]string{"nai": "x", "nai-executor": "x"}, want: "nai-executor"},
+		{name: "nai-executor not executable", self: "nai-agent", files: map[string]string{"nai": "x", "nai-executor": "-"}, want: "nai"},
+		{name: "nai-executor a dir", self: "nai-agent", files: map[string]string{"nai-executor": "d"}, want: "nai-agent"},
+		{name: "CLI not executable", self: "nai-agent", files: map[string]string{"nai": "-"}, want: "nai-agent"},
+		// A full binary named nai is its own executor, unless nai-executor
+		// is beside it.
+		{name: "full binary named nai", self: "nai", want: "nai"},
+		{name: "full binary named nai with nai-executor", self: "nai", files: map[string]string{"nai-executor": "x"}, want: "nai-executor"},
+		{name: "renamed agent", self: "nai-agent-1.2", files: map[string]string{"nai": "x"}, want: "nai"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeExe(t, filepath.Join(dir, tc.self), 0o755)
+			for name, kind := range tc.files {
+				p := filepath.Join(dir, name)
+				switch kind {
+				case "x":
+					writeExe(t, p, 0o755)
+				case "-":
+					writeExe(t, p, 0o644)
+				case "d":
+					if err := os.Mkdir(p, 0o755); err != nil {
+						t.Fatal(err)
+					}
+				default:
+					t.Fatalf("file kind %q: want x, - or d", kind)
+				}
+			}
+			if got, want := executorBinary(filepath.Join(dir, tc.self)), filepath.Join(dir, tc.want); got != want {
+				t.Errorf("executor binary %q, want %q", got, want)
+			}
+		})
 	}
 }

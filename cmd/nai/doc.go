@@ -52,7 +52,9 @@
 // nai, the CLI and the per-job executor (package client/executor), where
 // agent_forward.go makes `nai agent` exec nai-agent; without it, nai-agent,
 // all of the above plus the agent (the agent*.go files, tagged !nai_cli).
-// internal/archtest checks that the CLI binary links no agent package.
+// internal/archtest checks that the CLI binary links no agent package. The
+// agent prefers cmd/nai-executor, a third binary of the executor alone,
+// for each job's executor (executorBinary in agent_bin.go).
 //
 // Exit status: 0 on success; 1 for any error (a usage mistake prints one line
 // with the usage; an unreachable agent names the address it tried);

@@ -8,7 +8,9 @@ import (
 
 // The per-job processes, in both binaries (main dispatches them before
 // the command tree is built; these entries keep them in it, hidden, for
-// `nai help` and argument handling).
+// `nai help` and argument handling). nai-executor runs the same two; these
+// stay for agents without it beside them and for executors started before
+// it was installed.
 func executorCommand() *cli.Command {
 	return &cli.Command{
 		Name:            "executor",

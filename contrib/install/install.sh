@@ -11,7 +11,9 @@
 #
 #   --binary FILE  the nai binary (default: nai beside contrib/, else bin/nai);
 #                  the agent binary nai-agent beside it goes in too (`nai
-#                  agent` runs it; a full build named nai alone does all)
+#                  agent` runs it; a full build named nai alone does all),
+#                  and so does nai-executor, which runs each job (without
+#                  it the agent runs jobs from nai, slower to start)
 #   --bindir DIR   where the binaries go (default /usr/local/bin)
 #   --root DIR     install under DIR instead of /, and point the installed
 #                  units at DIR (binary, configs), so that the result runs
@@ -75,6 +77,12 @@ if [ ! -f "$agent" ]; then
 elif ! "$agent" version >/dev/null 2>&1; then
 	die "$agent does not run here ('$agent version' failed): wrong architecture?"
 fi
+executor=$(dirname "$binary")/nai-executor
+if [ ! -f "$executor" ]; then
+	executor=""
+elif ! "$executor" -h >/dev/null 2>&1; then
+	die "$executor does not run here ('$executor -h' failed): wrong architecture?"
+fi
 for f in systemd/nai-server.service systemd/nai-client.service systemd/nai-snapshot.service systemd/nai-snapshot.timer \
 	config/server.hcl config/client.hcl \
 	completion/nai.bash completion/_nai completion/nai.fish; do
@@ -99,6 +107,15 @@ echo "installed $root$bindir/nai ($("$root$bindir/nai" version | head -n 1))"
 if [ -n "$agent" ]; then
 	put 0755 "$agent" "$bindir/nai-agent"
 	echo "installed $root$bindir/nai-agent ($("$root$bindir/nai-agent" version | head -n 1))"
+fi
+if [ -n "$executor" ]; then
+	put 0755 "$executor" "$bindir/nai-executor"
+	echo "installed $root$bindir/nai-executor"
+elif [ -e "$root$bindir/nai-executor" ]; then
+	# The agent prefers it to the nai just installed: an older one must
+	# not run the new version's jobs.
+	rm -f "$root$bindir/nai-executor"
+	echo "removed the old $root$bindir/nai-executor (none beside $binary): jobs run from nai"
 fi
 
 # The units name /usr/bin/nai and /etc/nai; point them at what was installed.

@@ -7,7 +7,8 @@ import (
 )
 
 // The CLI binary (cmd/nai built with the nai_cli tag) is what people run
-// hundreds of times a minute and what runs each job's executor: it must
+// hundreds of times a minute and what runs each job's executor where
+// nai-executor is not installed: it must
 // not link the agent, whose initialisers and size cost every process of it
 // milliseconds (cmd/nai/agent_bin.go). `nai agent` becomes nai-agent.
 var notInCLI = []string{

@@ -16,6 +16,8 @@ import (
 // third-party library) fails here, with the chain of imports that pulls it
 // in.
 var lean = map[string][]string{
+	// The binary the agent starts for each job: the executor alone.
+	"cmd/nai-executor": {"client/executor"},
 	// The executor and the exec shim start once per job: no containerd,
 	// protobuf, cilium/ebpf, runtime-spec, godbus or logrus (package
 	// cgroups links those to create cgroups; the executor only uses them).

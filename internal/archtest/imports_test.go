@@ -50,6 +50,8 @@ var allowed = map[string][]string{
 	"client/executor": {"cgroups/cgroupfs", "structs"},
 	// The binaries (nai and nai-agent, one package) wire everything.
 	"cmd/nai": {"*"},
+	// The per-job binary: the executor and nothing else (see lean).
+	"cmd/nai-executor": {"client/executor"},
 	// Helpers shared by several packages.
 	"internal/archive":   {},
 	"internal/ignore":    {},
