@@ -155,13 +155,29 @@ func (r *allocRunner) start() error {
 		spec.Dir = w
 	}
 	if r.c.cfg.Cgroups != nil {
-		spec.Cgroup = r.c.cgroupName(a.ID) // made below, after the prolog
+		spec.Cgroup = r.c.cgroupName(a.ID) // made below, after alloc.json
 	}
 	// alloc.json carries the executor's spec: one file where there were
 	// two. It is still written before the prolog and the cgroup, so that a
 	// dir without it never got as far as either (recover.go).
 	if err := writeAllocFile(r.dir, a, &spec); err != nil {
 		return err
+	}
+	if r.c.cfg.Cgroups != nil {
+		limits := cgroups.Limits{CPU: a.Resources.CPU, MemoryBytes: a.Resources.MemoryBytes, Pids: defaultPids}
+		if limits.CPU == 0 && limits.MemoryBytes == 0 {
+			limits.CPU, limits.MemoryBytes = job.Resources.CPU, job.Resources.MemoryBytes
+		}
+		limits.Devices = r.c.gpuDeviceRules(a.GPUs)
+		if _, err := r.c.cfg.Cgroups.Create(spec.Cgroup, limits); err != nil {
+			return fmt.Errorf("create cgroup: %w", err)
+		}
+		// Only now: a migration holds the cgroup lock through the host's
+		// wait (an RCU grace period, 5-12 ms here), and the cgroup's
+		// directories made during it waited as long. From here it runs
+		// beside the prolog and the executor's start, and the executor's
+		// own move into the cgroup finds it done.
+		r.c.primeMigrations()
 	}
 	if u := user; u != nil {
 		// The metrics file is made now so that the task can append to it.
@@ -177,16 +193,6 @@ func (r *allocRunner) start() error {
 	}
 	if err := r.prolog(ckpt); err != nil { // hooks.go
 		return err
-	}
-	if r.c.cfg.Cgroups != nil {
-		limits := cgroups.Limits{CPU: a.Resources.CPU, MemoryBytes: a.Resources.MemoryBytes, Pids: defaultPids}
-		if limits.CPU == 0 && limits.MemoryBytes == 0 {
-			limits.CPU, limits.MemoryBytes = job.Resources.CPU, job.Resources.MemoryBytes
-		}
-		limits.Devices = r.c.gpuDeviceRules(a.GPUs)
-		if _, err := r.c.cfg.Cgroups.Create(spec.Cgroup, limits); err != nil {
-			return fmt.Errorf("create cgroup: %w", err)
-		}
 	}
 	cmd := exec.Command(r.c.cfg.ExecutorBinary, "executor", string(r.dir))
 	cmd.Dir = string(r.dir)
