@@ -283,8 +283,9 @@ func (s *Server) setupRaft(dir string) error {
 	// the log store. It holds its entries however old they are: 512 of
 	// them (Nomad's and Consul's size) kept 25-48 MB of client reports on
 	// a quiet leader after a busy hour; a follower further behind than 128
-	// entries reads the store instead.
-	cache, err := raft.NewLogCache(128, store)
+	// entries, or than 2 MiB of them, reads the store instead, as it does
+	// for an entry over 512 KiB (logcache.go).
+	cache, err := newLogCache(store, 128, 2<<20, 512<<10)
 	if err != nil {
 		return fmt.Errorf("raft log cache: %w", err)
 	}
