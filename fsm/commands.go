@@ -91,6 +91,22 @@ func decodeJSON[T any](body []byte) (*T, error) {
 	return v, nil
 }
 
+// withDecoder makes dec c's decoder of version v.
+func withDecoder(c *command, v uint8, dec func([]byte) (any, error)) *command {
+	c.decoders[v] = dec
+	return c
+}
+
+// decodeJobRegister is decodeJSON for a registration, with a sweep's entry
+// (as the leader writes it) decoded without encoding/json's scans of the
+// whole entry first (structs.DecodeJobRegisterEntry; the same request).
+func decodeJobRegister(body []byte) (any, error) {
+	if r, ok := structs.DecodeJobRegisterEntry(body); ok {
+		return r, nil
+	}
+	return decodeJSON[structs.JobRegisterRequest](body)
+}
+
 // commands is the one table from message type to command. Nothing else
 // lists the commands: names, decoding, applying and the golden entries all
 // come from here.
@@ -100,9 +116,9 @@ var commands = map[MessageType]*command{
 	// checked), output { dataset } and a sweep as one spec (Sweep, whose
 	// members the store expands): they wait for every server to read
 	// format 3 (jobRegisterV1 writes a sweep's members out).
-	JobRegister: upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	JobRegister: withDecoder(upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
-	}), 2, Format3, jobRegisterV1),
+	}), 2, Format3, jobRegisterV1), 2, decodeJobRegister),
 	// Version 2 added Only (cancel member 0 of a sweep alone), which
 	// version 1 cannot carry.
 	JobCancel: upgraded(cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {

@@ -2,7 +2,10 @@ package fsm
 
 import (
 	"errors"
+	"reflect"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -57,5 +60,43 @@ func TestDowngrades(t *testing.T) {
 	}
 	if got.Updates[1] != r.Updates[1] || r.Updates[0].Client.Hook != hook || r.Updates[0].Client.ExitReason != structs.ExitPrologFailed {
 		t.Error("the downgrade changed the request it was given")
+	}
+}
+
+// A sweep's registration entry, as the leader writes it, decodes by the
+// fast path to what json.Unmarshal makes of it; other registrations go
+// through json.Unmarshal.
+func TestDecodeJobRegister(t *testing.T) {
+	spec, err := structs.NewSweepSpec([]*structs.Job{goldenJob("a", 1), goldenJob("a", 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, m := range spec.Members {
+		m.Values = map[string]string{"i": strconv.Itoa(i)}
+		spec.Members[i] = m
+	}
+	now := time.Date(2026, 12, 3, 9, 0, 0, 42, time.UTC)
+	for _, req := range []*structs.JobRegisterRequest{
+		{Sweep: spec, Now: now},
+		{Jobs: []*structs.Job{goldenJob("b", 0)}, Now: now},
+	} {
+		b, err := EncodeAt(JobRegister, req, LogFormat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, fast := structs.DecodeJobRegisterEntry(b[2:]); fast != (req.Sweep != nil) {
+			t.Errorf("fast path taken %v for %+v", fast, req)
+		}
+		got, err := decodeJobRegister(b[2:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := decodeJSON[structs.JobRegisterRequest](b[2:])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("decodeJobRegister %+v, json.Unmarshal %+v", got, want)
+		}
 	}
 }

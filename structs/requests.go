@@ -1,6 +1,7 @@
 package structs
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -44,6 +45,46 @@ func (r *JobRegisterRequest) AppendEntryJSON(b []byte) ([]byte, error) {
 	b = append(append(b, `,"sweep":`...), spec...)
 	b = append(append(b, `,"now":`...), now...)
 	return append(b, '}'), nil
+}
+
+// DecodeJobRegisterEntry decodes the body AppendEntryJSON writes for a
+// sweep, {"jobs":null,"sweep":SPEC,"now":"TIME"}, as json.Unmarshal
+// would, but without its two scans of the whole entry before SweepSpec's
+// decoder reads the spec (1.5 ms of a 1000-member sweep, in every
+// server's state machine). ok is false for a body of any other shape, or
+// one that does not decode: json.Unmarshal decides those. The result
+// depends on b alone.
+func DecodeJobRegisterEntry(b []byte) (r *JobRegisterRequest, ok bool) {
+	const prefix, nowKey = `{"jobs":null,"sweep":`, `,"now":`
+	if !bytes.HasPrefix(b, []byte(prefix)) {
+		return nil, false
+	}
+	// The last ,"now": is the entry's: a string in the spec cannot hold
+	// an unescaped quote, and what follows it here is one plain string.
+	i := bytes.LastIndex(b, []byte(nowKey))
+	if i <= len(prefix) {
+		return nil, false
+	}
+	ts := b[i+len(nowKey):]
+	if len(ts) < 3 || ts[0] != '"' || ts[len(ts)-1] != '}' {
+		return nil, false
+	}
+	ts = ts[:len(ts)-1]
+	if bytes.IndexByte(ts[1:], '"') != len(ts)-2 || bytes.IndexByte(ts, '\\') >= 0 {
+		return nil, false
+	}
+	spec := b[len(prefix):i]
+	if spec[0] != '{' {
+		return nil, false // null, which encoding/json leaves as a nil Sweep
+	}
+	r = &JobRegisterRequest{Sweep: new(SweepSpec)}
+	if err := r.Now.UnmarshalJSON(ts); err != nil {
+		return nil, false
+	}
+	if err := r.Sweep.UnmarshalJSON(spec); err != nil {
+		return nil, false
+	}
+	return r, true
 }
 
 // JobRegisterResponse answers a submission.
