@@ -1,7 +1,11 @@
 package server
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"time"
 
@@ -19,7 +23,7 @@ import (
 // than the members written out.
 func (s *Server) submittedJobs(r *request) ([]*structs.Job, *structs.SweepSpec, error) {
 	var body registerBody
-	if err := decodeBody(r.Request, &body); err != nil {
+	if err := decodeRegisterBody(r.Request, &body); err != nil {
 		return nil, nil, err
 	}
 	if body.Sweep != nil {
@@ -58,6 +62,32 @@ func (s *Server) submittedJobs(r *request) ([]*structs.Job, *structs.SweepSpec, 
 		return nil, nil, err
 	}
 	return jobs, nil, nil
+}
+
+// decodeRegisterBody is decodeBody for a submission. A body that is one
+// sweep, {"sweep":SPEC} as the API client sends it, goes to the sweep's
+// decoder at once: a json.Decoder scans the whole body twice before
+// calling it (1.5 ms of a 1000-member sweep). Anything else, or a spec
+// that does not decode, takes decodeBody's way, errors included.
+func decodeRegisterBody(r *http.Request, body *registerBody) error {
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return structs.NewError(structs.CodeInvalid, "request body larger than %s", structs.FormatSize(maxBody))
+		}
+		return structs.NewError(structs.CodeInvalid, "cannot read the request body: %v", err)
+	}
+	const prefix = `{"sweep":`
+	if spec := bytes.TrimRight(raw, " \t\r\n"); bytes.HasPrefix(spec, []byte(prefix)) && len(spec) > len(prefix)+1 && spec[len(prefix)] == '{' && spec[len(spec)-1] == '}' {
+		var s structs.StrictSweepSpec
+		if s.UnmarshalJSON(spec[len(prefix):len(spec)-1]) == nil {
+			*body = registerBody{Sweep: &s}
+			return nil
+		}
+	}
+	r.Body = io.NopCloser(bytes.NewReader(raw))
+	return decodeBody(r, body)
 }
 
 // withoutState is a copy of a submitted job without the fields the cluster

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -286,5 +288,36 @@ func BenchmarkRegisterSweep1000(b *testing.B) {
 				b.StartTimer()
 			}
 		})
+	}
+}
+
+// A submission's body decodes as decodeBody decodes it, whether it takes
+// the sweep's shortcut or not: the same body, or an error for both.
+func TestDecodeRegisterBody(t *testing.T) {
+	spec, err := json.Marshal(map[string]any{"sweep": sweepOf(t, 3, "alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(spec)
+	inner := strings.TrimSuffix(strings.TrimPrefix(s, `{"sweep":`), "}")
+	for _, b := range []string{
+		s, s + "\n", s + "  \r\n", " " + s, s + "{}", s + "x",
+		`{"sweep":` + inner + `,"jobs":[]}`,
+		`{"sweep":` + inner + `,"job":null}`,
+		`{"sweep":null}`, `{"sweep":{}}`, `{"sweep":{"template":{"name":"a"},"members":[{"values":{"i":"1"}}],"extra":1}}`,
+		`{"sweep":{"template":{"name":"a","nope":1},"members":[{"values":{"i":"1"}}]}}`,
+		`{"sweep":{"template":{"name":"a"},"members":[{"values":{"i":"1"},"bogus":[]}]}}`,
+		`{"sweep":` + inner + `}}`, `{"sweep":` + inner, `{"sweep":{`, `{"jobs":[{"name":"a"}]}`, ``, `null`,
+	} {
+		var fast, plain registerBody
+		errFast := decodeRegisterBody(httptest.NewRequest("PUT", "/v1/jobs", strings.NewReader(b)), &fast)
+		errPlain := decodeBody(httptest.NewRequest("PUT", "/v1/jobs", strings.NewReader(b)), &plain)
+		if (errFast == nil) != (errPlain == nil) {
+			t.Errorf("%.80q: error %v, decodeBody's %v", b, errFast, errPlain)
+			continue
+		}
+		if errFast == nil && !reflect.DeepEqual(fast, plain) {
+			t.Errorf("%.80q: %+v, decodeBody's %+v", b, fast, plain)
+		}
 	}
 }
