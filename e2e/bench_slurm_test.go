@@ -128,6 +128,30 @@ func (s *benchSlurm) waitEmpty(timeout time.Duration) {
 	waitFor(s.t, timeout, "Slurm's queue empties", func() bool { return s.queued() == 0 })
 }
 
+// daemonsCPU is the CPU time slurmctld and slurmd have used so far.
+func (s *benchSlurm) daemonsCPU() time.Duration {
+	s.t.Helper()
+	return cpuOf(s.t, s.pid("slurmctld")) + cpuOf(s.t, s.pid("slurmd"))
+}
+
+// settle waits, up to max, until Slurm's daemons are idle: at most one
+// tick of CPU (10 ms) in half a second. After a run they go on working
+// for a while (finishing and purging jobs, saving state); nai's figure
+// that follows should not share the two cores with that.
+func (s *benchSlurm) settle(max time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(max)
+	prev := s.daemonsCPU()
+	for time.Now().Before(deadline) {
+		time.Sleep(500 * time.Millisecond)
+		now := s.daemonsCPU()
+		if now-prev <= 10*time.Millisecond {
+			return
+		}
+		prev = now
+	}
+}
+
 // cancelAll empties the queue (scancel of every job of root) and waits.
 func (s *benchSlurm) cancelAll() {
 	s.t.Helper()
