@@ -49,9 +49,13 @@ func startSlurm(t *testing.T) *benchSlurm {
 	if os.Geteuid() != 0 {
 		t.Fatal("NAI_BENCH_SLURM=1 needs root: Slurm's daemons run as root")
 	}
-	dir, err := os.MkdirTemp("", "nai-bench-slurm-")
+	// A dir at the top, as nai's are (topLevelDir): Slurm's freed spool
+	// files and nai's new ones are in different block groups.
+	dir, err := os.MkdirTemp("/", "nai-bench-slurm-")
 	if err != nil {
-		t.Fatal(err)
+		if dir, err = os.MkdirTemp("", "nai-bench-slurm-"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	root := repoRoot()
 	teardown := func() {
