@@ -431,11 +431,14 @@ func TestServiceUnhealthyAndBadInput(t *testing.T) {
 	a.mustNai("model", "push", bare, "-name", "bare")
 
 	// Never answers: unhealthy with the last check's error, and 503.
+	// Half a CPU and a 3 s grace: with a tenth and 1 s, python under the
+	// full e2e run's load was not yet listening when its third failed
+	// check (connection refused) restarted it, again and again.
 	a.submit(work, "mute", `job "mute" {
   type = "service"
   model "tiny" {}
   resources {
-    cpu    = 0.1
+    cpu    = 0.5
     memory = "64MiB"
   }
   task {
@@ -446,7 +449,7 @@ func TestServiceUnhealthyAndBadInput(t *testing.T) {
     health {
       interval = "500ms"
       timeout  = "200ms"
-      grace    = "1s"
+      grace    = "3s"
     }
   }
 }`)
