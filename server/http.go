@@ -28,14 +28,23 @@ func decodeBody(r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return structs.NewError(structs.CodeInvalid, "request body larger than %s", structs.FormatSize(maxBody))
+		if tooLarge := bodyTooLarge(err); tooLarge != nil {
+			return tooLarge
 		}
 		return structs.NewError(structs.CodeInvalid, "request body is not valid JSON for this endpoint: %v", err)
 	}
 	if dec.More() {
 		return structs.NewError(structs.CodeInvalid, "request body has data after the JSON value")
+	}
+	return nil
+}
+
+// bodyTooLarge is the error for a body read past maxBody, nil for any
+// other error.
+func bodyTooLarge(err error) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return structs.NewError(structs.CodeInvalid, "request body larger than %s", structs.FormatSize(maxBody))
 	}
 	return nil
 }

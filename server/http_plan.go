@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -72,9 +71,8 @@ func (s *Server) submittedJobs(r *request) ([]*structs.Job, *structs.SweepSpec, 
 func decodeRegisterBody(r *http.Request, body *registerBody) error {
 	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return structs.NewError(structs.CodeInvalid, "request body larger than %s", structs.FormatSize(maxBody))
+		if tooLarge := bodyTooLarge(err); tooLarge != nil {
+			return tooLarge
 		}
 		return structs.NewError(structs.CodeInvalid, "cannot read the request body: %v", err)
 	}

@@ -58,7 +58,7 @@ func (c *logCache) StoreLog(log *raft.Log) error { return c.StoreLogs([]*raft.Lo
 
 func (c *logCache) StoreLogs(logs []*raft.Log) error {
 	if err := c.store.StoreLogs(logs); err != nil {
-		return fmt.Errorf("unable to store logs within log store, err: %q", err)
+		return fmt.Errorf("store raft log entries: %w", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

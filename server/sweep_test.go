@@ -320,4 +320,11 @@ func TestDecodeRegisterBody(t *testing.T) {
 			t.Errorf("%.80q: %+v, decodeBody's %+v", b, fast, plain)
 		}
 	}
+	// A body past the limit is refused saying so, sweep or not.
+	big := `{"sweep":{"template":{"name":"` + strings.Repeat("a", maxBody) + `"}}}`
+	var body registerBody
+	err = decodeRegisterBody(httptest.NewRequest("PUT", "/v1/jobs", strings.NewReader(big)), &body)
+	if err == nil || !strings.Contains(err.Error(), "request body larger than") {
+		t.Errorf("a %d-byte body: %v, want it refused as too large", len(big), err)
+	}
 }
