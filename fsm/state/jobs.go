@@ -40,6 +40,7 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 		jobs := make([]*structs.Job, len(in))
 		var errs []error
 		services := map[string]bool{}
+		var queue queueLookup
 		for i, in := range in {
 			if in == nil {
 				errs = append(errs, fmt.Errorf("job %d: missing", i))
@@ -52,16 +53,19 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 				j = in.Copy()
 			}
 			j.Canonicalize()
-			// Name the member only when there are several to tell apart.
-			label := ""
-			if len(jobs) > 1 {
-				label = fmt.Sprintf("job %d (%s): ", i, j.Name)
+			// Name the member only when there are several to tell apart
+			// (and only for an error: not a Sprintf for each member).
+			label := func() string {
+				if len(jobs) > 1 {
+					return fmt.Sprintf("job %d (%s): ", i, j.Name)
+				}
+				return ""
 			}
 			if err := j.Validate(); err != nil {
-				errs = append(errs, fmt.Errorf("%s%w", label, err))
+				errs = append(errs, fmt.Errorf("%s%w", label(), err))
 			}
-			if err := admitJob(txn, j); err != nil {
-				errs = append(errs, fmt.Errorf("%s%w", label, err))
+			if err := admitJob(txn, j, &queue); err != nil {
+				errs = append(errs, fmt.Errorf("%s%w", label(), err))
 			}
 			for _, d := range j.DependsOn {
 				dep, err := jobByID(txn, nil, d.JobID)
@@ -69,20 +73,20 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 					return err
 				}
 				if dep == nil && d.JobID != "" {
-					errs = append(errs, fmt.Errorf("%sdepends_on names job %q, which does not exist", label, d.JobID))
+					errs = append(errs, fmt.Errorf("%sdepends_on names job %q, which does not exist", label(), d.JobID))
 				}
 			}
 			if err := resolveArtifactRefs(txn, j); err != nil {
-				errs = append(errs, fmt.Errorf("%s%w", label, err))
+				errs = append(errs, fmt.Errorf("%s%w", label(), err))
 			}
 			if err := resolvePluginRef(txn, j); err != nil {
-				errs = append(errs, fmt.Errorf("%s%w", label, err))
+				errs = append(errs, fmt.Errorf("%s%w", label(), err))
 			}
 			if err := checkServiceName(txn, j, services); err != nil {
 				if len(errs) == 0 && structs.CodeOf(err) == structs.CodeConflict {
 					return err
 				}
-				errs = append(errs, fmt.Errorf("%s%w", label, err))
+				errs = append(errs, fmt.Errorf("%s%w", label(), err))
 			}
 			jobs[i] = j
 		}

@@ -102,19 +102,36 @@ func (sn *Snapshot) QueueByName(ws memdb.WatchSet, name string) (*structs.Queue,
 
 // AdmitJob makes the registration check of admitJob against this view,
 // for dry runs: it fills j's time limit from its queue, so pass a copy.
-func (sn *Snapshot) AdmitJob(j *structs.Job) error { return admitJob(sn.txn, j) }
+func (sn *Snapshot) AdmitJob(j *structs.Job) error { return admitJob(sn.txn, j, nil) }
+
+// queueLookup remembers the queue a registration looked up last: the jobs
+// of one submission (a sweep's thousand members) mostly name the same
+// one, which was then read from the state store a thousand times.
+type queueLookup struct {
+	name  string
+	queue *structs.Queue
+}
 
 // admitJob checks a job being registered against its queue: the queue must
 // exist (or be the default) and its limits hold; the queue's default time
-// limit is filled in.
-func admitJob(txn *memdb.Txn, j *structs.Job) error {
+// limit is filled in. last, when not nil, is the queue of the previous job
+// of the same transaction, used when j names the same.
+func admitJob(txn *memdb.Txn, j *structs.Job, last *queueLookup) error {
 	name := j.Queue
 	if name == "" {
 		name = structs.DefaultQueueName
 	}
-	q, err := first[structs.Queue](txn, nil, tableQueues, "id", name)
-	if err != nil {
-		return err
+	var q *structs.Queue
+	if last != nil && last.name == name {
+		q = last.queue
+	} else {
+		var err error
+		if q, err = first[structs.Queue](txn, nil, tableQueues, "id", name); err != nil {
+			return err
+		}
+		if last != nil {
+			*last = queueLookup{name: name, queue: q}
+		}
 	}
 	if q == nil {
 		if name == structs.DefaultQueueName {

@@ -165,8 +165,17 @@ func (x *stringIndex[T]) FromObject(obj any) (bool, []byte, error) {
 	if v == "" {
 		return false, nil, nil
 	}
-	return true, append([]byte(v), 0), nil
+	// memdb appends the row's id key to the value of a non-unique index
+	// (an 8-byte numeric id for jobs and allocations): room for it here
+	// saves that append a second allocation on every insert.
+	b := make([]byte, len(v)+1, len(v)+1+idKeyRoom)
+	copy(b, v)
+	return true, b, nil
 }
+
+// idKeyRoom is the room stringIndex leaves after its value for memdb to
+// append a row's id key: a numeric id's 8 bytes.
+const idKeyRoom = 8
 
 func (x *stringIndex[T]) FromArgs(args ...any) ([]byte, error) {
 	if len(args) != 1 {
@@ -253,18 +262,20 @@ func (x *numericIDIndex) FromArgs(args ...any) ([]byte, error) {
 
 // encodeNumericID encodes "12.3" as two 8-byte big-endian numbers. It
 // refuses anything else, including leading zeros, so each id has one key.
+// It allocates the key only (every job and allocation written computes it
+// at least once, a sweep's registration a thousand times).
 func encodeNumericID(id string) ([]byte, bool) {
 	if id == "" {
 		return nil, false
 	}
-	parts := strings.Split(id, ".")
-	key := make([]byte, 0, 8*len(parts))
-	for _, p := range parts {
+	key := make([]byte, 0, 8*(strings.Count(id, ".")+1))
+	for {
+		p, rest, more := strings.Cut(id, ".")
 		if p == "" || (len(p) > 1 && p[0] == '0') {
 			return nil, false
 		}
-		for _, c := range p {
-			if c < '0' || c > '9' {
+		for i := 0; i < len(p); i++ {
+			if c := p[i]; c < '0' || c > '9' {
 				return nil, false
 			}
 		}
@@ -273,8 +284,11 @@ func encodeNumericID(id string) ([]byte, bool) {
 			return nil, false
 		}
 		key = binary.BigEndian.AppendUint64(key, n)
+		if !more {
+			return key, true
+		}
+		id = rest
 	}
-	return key, true
 }
 
 // validNumericID reports whether id can be looked up in a numeric id index.
