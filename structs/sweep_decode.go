@@ -78,6 +78,22 @@ type sweepDecoder struct {
 	// to be made into one of the right size.
 	list      []string
 	fallbacks int // members decoded by encoding/json
+	// jobs is where members' changes are decoded, allocated some at a
+	// time: a thousand ~1 KB Jobs allocated one by one were a third of
+	// the time decoding a 1000-member spec took.
+	jobs []Job
+}
+
+// maxJobChunk bounds how many Jobs newJob allocates at once.
+const maxJobChunk = 128
+
+// newJob returns a zero Job for a member's changes.
+func (d *sweepDecoder) newJob() *Job {
+	if len(d.jobs) == cap(d.jobs) {
+		d.jobs = make([]Job, 0, min(max(8, 2*cap(d.jobs)), maxJobChunk))
+	}
+	d.jobs = d.jobs[:len(d.jobs)+1]
+	return &d.jobs[len(d.jobs)-1]
 }
 
 func (d *sweepDecoder) spec(s *SweepSpec) bool {
@@ -193,7 +209,7 @@ func (d *sweepDecoder) job() (*Job, bool) {
 	if d.null() {
 		return nil, true
 	}
-	j := &Job{}
+	j := d.newJob()
 	var seen uint
 	return j, d.object(func(key []byte) bool {
 		bit, f := jobField(j, key)

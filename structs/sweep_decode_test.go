@@ -341,6 +341,10 @@ func FuzzSweepSpecUnmarshal(f *testing.F) {
 // bytes (checkValid, then skip to find what to give UnmarshalJSON). What
 // is left is mostly allocating: each member's map, lists, strings and a
 // 1 KB Job for its changes, as encoding/json makes them.
+//
+// The changes' Jobs allocated up to 128 at a time (sweepDecoder.newJob),
+// side by side with the commit before, -cpu 1, load ~2: method 2.55-2.96
+// -> 2.13-2.55 ms, 9.0k -> 8.0k allocs.
 func BenchmarkSweepSpecUnmarshal1000(b *testing.B) {
 	spec, err := NewSweepSpec(sweepMembers(1000, nil))
 	if err != nil {
