@@ -286,7 +286,7 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 // that id when arrays are wanted, or else the job itself.
 func jobsOfArrayOrSelf(txn *memdb.Txn, id string, arrays bool) ([]*structs.Job, error) {
 	if arrays {
-		members, err := list[structs.Job](txn, nil, tableJobs, "array", id)
+		members, err := jobsOfArray(txn, nil, id)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package state
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"github.com/hashicorp/go-memdb"
@@ -63,7 +64,54 @@ func (sn *Snapshot) JobsByStatus(ws memdb.WatchSet, st structs.JobStatus) ([]*st
 
 // JobsByArray returns the members of a sweep in numeric id order.
 func (sn *Snapshot) JobsByArray(ws memdb.WatchSet, arrayID string) ([]*structs.Job, error) {
-	return list[structs.Job](sn.txn, ws, tableJobs, "array", arrayID)
+	return jobsOfArray(sn.txn, ws, arrayID)
+}
+
+// jobsOfArray returns the members of the sweep whose id (its first
+// member's) is arrayID, in id order. RegisterJobs, the only writer of
+// ArrayID, gives a sweep's members consecutive ids from the first one's
+// (the ids of one transaction), so they are a range of the id index: read
+// from there rather than from an index of their own, which cost every
+// write of every member a third more tree work (a third of the state
+// machine's inserts for a sweep's registration, the scheduler's reasons,
+// a cancel). Members removed by job GC leave gaps; the first job from
+// arrayID on that is not a member ends the range.
+//
+// With ws, it watches the blocks of 256 ids the members' range touches
+// (the radix nodes of their keys' first 7 bytes): a write to any member
+// wakes the watch, and so may a write to a job of a neighbouring id in
+// the first or last block.
+func jobsOfArray(txn *memdb.Txn, ws memdb.WatchSet, arrayID string) ([]*structs.Job, error) {
+	first, ok := encodeNumericID(arrayID)
+	if !ok || len(first) != idKeyLen {
+		return nil, nil // not a job id: no array has it
+	}
+	it, err := txn.LowerBound(tableJobs, "id", arrayID)
+	if err != nil {
+		return nil, fmt.Errorf("list the members of array %s: %w", arrayID, err)
+	}
+	var out []*structs.Job
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		j := raw.(*structs.Job)
+		if j.ArrayID != arrayID {
+			break
+		}
+		out = append(out, j)
+	}
+	if ws != nil && len(out) > 0 {
+		last, _ := encodeNumericID(out[len(out)-1].ID)
+		lo, hi := binary.BigEndian.Uint64(first)>>8, binary.BigEndian.Uint64(last)>>8
+		for b := lo; b <= hi; b++ {
+			var key [idKeyLen]byte
+			binary.BigEndian.PutUint64(key[:], b<<8)
+			it, err := txn.Get(tableJobs, "id_prefix", idKeyPrefix(key[:idKeyLen-1]))
+			if err != nil {
+				return nil, fmt.Errorf("watch the members of array %s: %w", arrayID, err)
+			}
+			ws.Add(it.WatchCh())
+		}
+	}
+	return out, nil
 }
 
 // AllocByID returns an allocation, or nil when there is none.

@@ -69,7 +69,8 @@ func tableDefs() []tableDef {
 			Indexes: map[string]*memdb.IndexSchema{
 				"id":     {Name: "id", Unique: true, Indexer: &numericIDIndex{field: jobIDOf}},
 				"status": {Name: "status", Indexer: stringField(func(j *structs.Job) string { return string(j.Status) })},
-				"array":  {Name: "array", AllowMissing: true, Indexer: stringField(func(j *structs.Job) string { return j.ArrayID })},
+				// No index of a sweep's members: they are a range of
+				// ids (jobsOfArray).
 				// Services that have not ended: the gateway's and the
 				// scheduler's way to them without a walk over every job.
 				"service": {Name: "service", AllowMissing: true, Indexer: &sparseIndex{cond: func(obj any) (bool, error) {
@@ -175,7 +176,10 @@ func (x *stringIndex[T]) FromObject(obj any) (bool, []byte, error) {
 
 // idKeyRoom is the room stringIndex leaves after its value for memdb to
 // append a row's id key: a numeric id's 8 bytes.
-const idKeyRoom = 8
+const idKeyRoom = idKeyLen
+
+// idKeyLen is the length of a numeric id's key without dots.
+const idKeyLen = 8
 
 func (x *stringIndex[T]) FromArgs(args ...any) ([]byte, error) {
 	if len(args) != 1 {
@@ -259,6 +263,22 @@ func (x *numericIDIndex) FromArgs(args ...any) ([]byte, error) {
 	}
 	return key, nil
 }
+
+// PrefixFromArgs takes an idKeyPrefix: the first bytes of id keys, for
+// watching a block of ids (jobsOfArray).
+func (x *numericIDIndex) PrefixFromArgs(args ...any) ([]byte, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("id index prefix takes one argument, got %d", len(args))
+	}
+	p, ok := args[0].(idKeyPrefix)
+	if !ok {
+		return nil, fmt.Errorf("id index prefix argument must be an idKeyPrefix, got %T", args[0])
+	}
+	return p, nil
+}
+
+// idKeyPrefix is the first bytes of numericIDIndex keys.
+type idKeyPrefix []byte
 
 // encodeNumericID encodes "12.3" as two 8-byte big-endian numbers. It
 // refuses anything else, including leading zeros, so each id has one key.

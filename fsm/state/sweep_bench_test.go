@@ -39,6 +39,10 @@ func sweepJobs(n int) []*structs.Job {
 // label made only for an error (a Sprintf a member), numeric id keys
 // without strings.Split, and string index keys with room for the id key
 // memdb appends to them.
+//
+// Without an index of sweep members (their ids are a range: jobsOfArray),
+// side by side with the commit before these, -cpu 1, load ~2: spec
+// 11.0-11.5 -> 6.2-8.7 ms, 2.83 -> 2.17 MB, 32.3k -> 14.4k allocs.
 func BenchmarkRegisterSweep1000(b *testing.B) {
 	jobs := sweepJobs(1000)
 	spec, err := structs.NewSweepSpec(jobs)

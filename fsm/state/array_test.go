@@ -1,0 +1,164 @@
+package state
+
+import (
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/structs"
+)
+
+// memberIDs are the ids of jobs.
+func memberIDs(jobs []*structs.Job) []string {
+	out := make([]string, len(jobs))
+	for i, j := range jobs {
+		out[i] = j.ID
+	}
+	return out
+}
+
+// A sweep's members are read as a range of ids (no index of their own):
+// the members of the array named by its first member's id, in id order,
+// whatever jobs come before or after it and whichever members job GC has
+// removed; nothing for an id that is no array's.
+func TestJobsOfArray(t *testing.T) {
+	s, err := NewStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := uint64(0)
+	register := func(req *structs.JobRegisterRequest) *structs.JobRegisterResponse {
+		t.Helper()
+		idx++
+		req.Now = t0
+		resp, err := s.RegisterJobs(idx, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	// Jobs 1-2 alone, the sweep 3-7, a list of two plain jobs 8-9, a
+	// second sweep 10-12 right after.
+	register(&structs.JobRegisterRequest{Jobs: []*structs.Job{newJob("a").Build(), newJob("b").Build()}})
+	spec, err := structs.NewSweepSpec(sweepJobs(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweep := register(&structs.JobRegisterRequest{Sweep: spec})
+	register(&structs.JobRegisterRequest{Jobs: []*structs.Job{newJob("c").Build(), newJob("d").Build()}})
+	next := register(&structs.JobRegisterRequest{Jobs: sweepJobs(3)})
+	if sweep.ArrayID != "3" || next.ArrayID != "10" {
+		t.Fatalf("arrays %q and %q, want 3 and 10", sweep.ArrayID, next.ArrayID)
+	}
+	check := func(name, id string, want []string) {
+		t.Helper()
+		got, err := s.Snapshot().JobsByArray(nil, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(memberIDs(got), want) {
+			t.Errorf("%s: JobsByArray(%q) = %v, want %v", name, id, memberIDs(got), want)
+		}
+	}
+	for _, tc := range []struct {
+		name, id string
+		want     []string
+	}{
+		{"a sweep", "3", []string{"3", "4", "5", "6", "7"}},
+		{"the next sweep", "10", []string{"10", "11", "12"}},
+		{"a member that is not the first", "4", nil},
+		{"a job of no array", "1", nil},
+		{"a plain job after a sweep", "8", nil},
+		{"no such job", "99", nil},
+		{"not an id", "x", nil},
+		{"a dotted id", "3.1", nil},
+		{"a leading zero", "03", nil},
+	} {
+		check(tc.name, tc.id, tc.want)
+	}
+
+	// Job GC removes members 3 and 5 (cancelled, ended long ago).
+	idx++
+	if err := s.CancelJobs(idx, &structs.JobCancelRequest{JobIDs: []string{"3", "5"}, Only: true, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	idx++
+	if _, err := s.GCJobs(idx, &structs.JobGCRequest{Before: t0.Add(time.Hour), Max: 10, Now: t0.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	check("after job GC of members 0 and 2", "3", []string{"4", "6", "7"})
+
+	// Cancelling the array by its id (its first member's, which job GC
+	// removed) cancels the members left, not job 8 or the next sweep.
+	idx++
+	if err := s.CancelJobs(idx, &structs.JobCancelRequest{JobIDs: []string{"3"}, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"4", "6", "7", "8", "10"} {
+		j, err := s.Snapshot().JobByID(nil, id)
+		if err != nil || j == nil {
+			t.Fatalf("job %s: %v, %v", id, j, err)
+		}
+		if want := id != "8" && id != "10"; want != (j.Status == structs.JobCancelled) {
+			t.Errorf("after cancelling array 3: job %s is %s", id, j.Status)
+		}
+	}
+}
+
+// A watch on a sweep's members fires when one of them is written, and not
+// for a job whose id is in another block of 256 ids.
+func TestJobsOfArrayWatch(t *testing.T) {
+	s, err := NewStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 300 plain jobs, then a sweep of 3 (ids 301-303), then 300 more.
+	plain := func() []*structs.Job {
+		jobs := make([]*structs.Job, 300)
+		for i := range jobs {
+			jobs[i] = newJob("p" + strconv.Itoa(i)).Build()
+		}
+		return jobs
+	}
+	for i, req := range []*structs.JobRegisterRequest{{Jobs: plain()}, {Jobs: sweepJobs(3)}, {Jobs: plain()}} {
+		req.Now = t0
+		if _, err := s.RegisterJobs(uint64(i+1), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	watch := func() memdb.WatchSet {
+		ws := memdb.NewWatchSet()
+		members, err := s.Snapshot().JobsByArray(ws, "301")
+		if err != nil || len(members) != 3 {
+			t.Fatalf("members %v, %v", memberIDs(members), err)
+		}
+		return ws
+	}
+	fired := func(ws memdb.WatchSet) bool {
+		return !ws.Watch(time.After(50 * time.Millisecond))
+	}
+	idx := uint64(10)
+	cancel := func(id string) {
+		idx++
+		if err := s.CancelJobs(idx, &structs.JobCancelRequest{JobIDs: []string{id}, Only: true, Now: t0}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name, id string
+		fires    bool
+	}{
+		{"a job in another block of ids", "10", false},
+		{"the job after the last block", "600", false},
+		{"a member", "302", true},
+		{"the first member", "301", true},
+	} {
+		ws := watch()
+		cancel(tc.id)
+		if got := fired(ws); got != tc.fires {
+			t.Errorf("cancel job %s (%s): watch fired %v, want %v", tc.id, tc.name, got, tc.fires)
+		}
+	}
+}
