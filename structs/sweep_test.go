@@ -190,6 +190,26 @@ func BenchmarkSweepSpecJSON1000(b *testing.B) {
 	}
 }
 
+// BenchmarkSweepSpecMarshalJSON1000 is SweepSpec.MarshalJSON alone, as the
+// API client sends a sweep and the leader writes its raft entry.
+//
+// Each member's changes written by a layout made once for the members that
+// change the same fields, side by side with the commit before, -cpu 1,
+// load ~2: 0.94-1.21 -> 0.79-0.84 ms, 563 -> 514 KB. What is left is
+// mostly the strings' checks for escapes and the values maps' iteration.
+func BenchmarkSweepSpecMarshalJSON1000(b *testing.B) {
+	spec, err := NewSweepSpec(sweepMembers(1000, nil))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := spec.MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // appendJSON writes what encoding/json writes, byte for byte.
 func TestAppendJSON(t *testing.T) {
 	for _, v := range []any{
@@ -384,6 +404,19 @@ func TestSweepSpecJSON(t *testing.T) {
 			{Values: map[string]string{}, Changed: []string{"task.env", "queue", "bogus"}, Changes: &Job{Queue: "q", Task: Task{Env: map[string]string{"X": "&"}}}},
 			{Values: map[string]string{"x": "y"}, Changed: []string{"bogus"}, Changes: &Job{}},
 			{Values: map[string]string{"x": "y"}, Changed: []string{"task.args", "task.workdir"}, Changes: &Job{Task: Task{Workdir: "/w"}}},
+		}},
+		// The layout of one member's changes is kept for the next ones
+		// that name the same fields (in the same order), and made anew
+		// for any other list.
+		{Template: &Job{Name: "t"}, Members: []SweepMember{
+			{Values: map[string]string{"i": "0"}, Changed: []string{"task.args", "name"}, Changes: &Job{Name: "a", Task: Task{Args: []string{"0"}}}},
+			{Values: map[string]string{"i": "1"}, Changed: []string{"task.args", "name"}, Changes: &Job{Name: "b", Task: Task{Args: []string{"1"}}}},
+			{Values: map[string]string{"i": "2"}, Changed: []string{"name", "task.args"}, Changes: &Job{Name: "c", Task: Task{Args: []string{"2"}}}},
+			{Values: map[string]string{"i": "3"}, Changed: []string{"task.args"}, Changes: &Job{Task: Task{Args: []string{"3"}}}},
+			{Values: map[string]string{"i": "4"}},
+			{Values: map[string]string{"i": "5"}, Changed: []string{"task.args"}, Changes: &Job{Task: Task{Args: nil}}},
+			{Values: map[string]string{"i": "6"}, Changed: []string{"task.args", "name"}},
+			{Values: map[string]string{"i": "7"}, Changed: []string{"task.args", "name"}, Changes: &Job{Name: "<h>", Task: Task{Args: []string{}}}},
 		}},
 	}
 	for i, s := range odd {
