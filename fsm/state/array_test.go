@@ -162,3 +162,57 @@ func TestJobsOfArrayWatch(t *testing.T) {
 		}
 	}
 }
+
+// A job held by its begin time is registered with the reason and the
+// estimated start the scheduler's begin-time gate gives it, so that the
+// scheduler's first pass has nothing to write for it; any other job has
+// no reason until the scheduler gives one.
+func TestRegisterBeginTimeReason(t *testing.T) {
+	later := t0.Add(time.Hour)
+	held := structs.WaitBeginAt(later)
+	for _, tc := range []struct {
+		name   string
+		begin  time.Time
+		reason string
+		start  time.Time
+	}{
+		{"no begin time", time.Time{}, "", time.Time{}},
+		{"a begin time past", t0.Add(-time.Minute), "", time.Time{}},
+		{"a begin time now", t0, "", time.Time{}},
+		{"a begin time later", later, held.Reason, later},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := NewStore()
+			if err != nil {
+				t.Fatal(err)
+			}
+			jobs := sweepJobs(3)
+			single := newJob("one").Build()
+			for _, j := range append(jobs, single) {
+				j.BeginTime = tc.begin
+			}
+			spec, err := structs.NewSweepSpec(jobs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, req := range []*structs.JobRegisterRequest{{Sweep: spec}, {Jobs: []*structs.Job{single}}} {
+				req.Now = t0
+				if _, err := s.RegisterJobs(uint64(i+1), req); err != nil {
+					t.Fatal(err)
+				}
+			}
+			all, err := s.Snapshot().Jobs(nil)
+			if err != nil || len(all) != 4 {
+				t.Fatalf("jobs %v, %v", memberIDs(all), err)
+			}
+			for _, j := range all {
+				if j.Reason != tc.reason || !j.EstimatedStart.Equal(tc.start) {
+					t.Errorf("job %s: reason %q, estimated start %v; want %q, %v", j.ID, j.Reason, j.EstimatedStart, tc.reason, tc.start)
+				}
+			}
+		})
+	}
+	if held.Code != structs.WaitBeginTime || !held.EstimatedStart.Equal(later) {
+		t.Errorf("WaitBeginAt: %+v", held)
+	}
+}

@@ -109,9 +109,22 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 		if err != nil {
 			return err
 		}
+		var held structs.WaitStatus // the last begin time's reason
 		for i, j := range jobs {
 			n := first + uint64(i)
 			resetJobState(j)
+			// A job held by its begin time says so from the start, with
+			// the reason and estimated start the scheduler gives it (the
+			// first gate that can hold a valid job in an existing queue):
+			// the scheduler's first pass then has nothing to write for it,
+			// where it rewrote every member of a sweep held so, a second
+			// raft entry as large as the registration, right after it.
+			if j.BeginTime.After(req.Now) {
+				if !held.EstimatedStart.Equal(j.BeginTime) {
+					held = structs.WaitBeginAt(j.BeginTime)
+				}
+				j.Reason, j.EstimatedStart = held.Reason, held.EstimatedStart
+			}
 			j.ID = strconv.FormatUint(n, 10)
 			j.SubmitTime = req.Now
 			j.CreateIndex, j.ModifyIndex = index, index
