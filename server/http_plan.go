@@ -69,7 +69,7 @@ func (s *Server) submittedJobs(r *request) ([]*structs.Job, *structs.SweepSpec, 
 // calling it (1.5 ms of a 1000-member sweep). Anything else, or a spec
 // that does not decode, takes decodeBody's way, errors included.
 func decodeRegisterBody(r *http.Request, body *registerBody) error {
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	raw, err := readBody(r)
 	if err != nil {
 		if tooLarge := bodyTooLarge(err); tooLarge != nil {
 			return tooLarge
@@ -87,6 +87,25 @@ func decodeRegisterBody(r *http.Request, body *registerBody) error {
 	r.Body = io.NopCloser(bytes.NewReader(raw))
 	return decodeBody(r, body)
 }
+
+// readBody reads a request's body, at most maxBody bytes, into a buffer of
+// its announced length where it has one, up to maxBodyPresize (io.ReadAll
+// grows from 512 bytes by doubling: a sweep's 83 KB body was read into
+// nine buffers). A larger announced length is not allocated before its
+// bytes come.
+func readBody(r *http.Request) ([]byte, error) {
+	body := http.MaxBytesReader(nil, r.Body, maxBody)
+	if n := r.ContentLength; n > 0 && n <= maxBody {
+		buf := bytes.NewBuffer(make([]byte, 0, min(n, maxBodyPresize)+1)) // +1: the read that sees the end
+		_, err := buf.ReadFrom(body)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(body)
+}
+
+// maxBodyPresize bounds what readBody allocates for a body before reading
+// it: a 10,000-member sweep is under 1 MB.
+const maxBodyPresize = 1 << 20
 
 // withoutState is a copy of a submitted job without the fields the cluster
 // owns, which are never the submitter's.

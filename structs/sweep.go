@@ -105,8 +105,14 @@ func (s SweepSpec) MarshalJSON() ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
+			start := len(b)
 			if b, err = m.appendJSON(b, &layout); err != nil {
 				return nil, fmt.Errorf("sweep member %d: %w", i, err)
+			}
+			if i == 0 {
+				// Room for members of the first one's size, and a
+				// little: one buffer rather than a dozen as it doubles.
+				b = slices.Grow(b, (len(s.Members)-1)*(len(b)-start+1)*9/8+64)
 			}
 		}
 		b = append(b, ']')
