@@ -1,6 +1,7 @@
 package state
 
 import (
+	"maps"
 	"slices"
 	"strconv"
 	"testing"
@@ -214,5 +215,76 @@ func TestRegisterBeginTimeReason(t *testing.T) {
 	}
 	if held.Code != structs.WaitBeginTime || !held.EstimatedStart.Equal(later) {
 		t.Errorf("WaitBeginAt: %+v", held)
+	}
+}
+
+// Cancelling jobs counts each in its owner's usage row of the day, the
+// rows written once for the lot: a sweep's members, jobs of other owners
+// among them, and a second cancel adding to the rows the first wrote.
+// The cancelled rows share their maps with the jobs they replace, which
+// are left as they were.
+func TestCancelCountsUsage(t *testing.T) {
+	s, err := NewStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := sweepJobs(4)
+	for _, j := range jobs {
+		j.User, j.Group = "alice", "vision"
+		j.Labels = map[string]string{"team": "vision"}
+	}
+	spec, err := structs.NewSweepSpec(jobs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := []*structs.JobRegisterRequest{
+		{Sweep: spec},
+		{Jobs: []*structs.Job{newJob("b1").User("bob").Group("nlp").Build(), newJob("b2").User("bob").Group("nlp").Build()}},
+		{Jobs: []*structs.Job{newJob("a1").User("alice").Group("vision").Build()}},
+	}
+	for i, req := range reqs {
+		req.Now = t0
+		if _, err := s.RegisterJobs(uint64(i+1), req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, err := s.Snapshot().JobByID(nil, "2")
+	if err != nil || before == nil {
+		t.Fatal(before, err)
+	}
+	// The sweep (1-4) and bob's job 5, then alice's job 7 the next day.
+	if err := s.CancelJobs(10, &structs.JobCancelRequest{JobIDs: []string{"1", "5"}, Now: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CancelJobs(11, &structs.JobCancelRequest{JobIDs: []string{"7", "6"}, Now: t0.Add(24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.Snapshot().UsageRows(time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := func(d int) string {
+		return t0.Add(time.Duration(d) * 24 * time.Hour).UTC().Format(structs.UsageDayFormat)
+	}
+	want := map[string]int{
+		day(0) + " alice vision": 4, day(0) + " bob nlp": 1,
+		day(1) + " alice vision": 1, day(1) + " bob nlp": 1,
+	}
+	got := map[string]int{}
+	for _, r := range rows {
+		got[r.Day+" "+r.User+" "+r.Group] = r.Jobs[structs.JobCancelled]
+		if idx := map[string]uint64{day(0): 10, day(1): 11}[r.Day]; r.ModifyIndex != idx {
+			t.Errorf("row %s %s %s: modify index %d, want %d", r.Day, r.User, r.Group, r.ModifyIndex, idx)
+		}
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("cancelled jobs by usage row %v, want %v", got, want)
+	}
+	after, err := s.Snapshot().JobByID(nil, "2")
+	if err != nil || after == nil || after.Status != structs.JobCancelled || !after.EndTime.Equal(t0) {
+		t.Fatalf("member 2 after the cancel: %+v, %v", after, err)
+	}
+	if before.Status != structs.JobPending || !maps.Equal(before.Labels, map[string]string{"team": "vision"}) || !maps.Equal(after.Labels, before.Labels) {
+		t.Errorf("the pending row changed (%s, %v) or the cancelled one lost its labels (%v)", before.Status, before.Labels, after.Labels)
 	}
 }

@@ -249,6 +249,7 @@ func (s *Store) CancelJobs(index uint64, req *structs.JobCancelRequest) error {
 // allocations to stop for reason, in txn.
 func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason structs.ExitReason, now time.Time) error {
 	jobsChanged, allocsChanged := false, false
+	ends := jobEnds{}
 	for _, j := range targets {
 		switch j.Status {
 		case structs.JobPending:
@@ -257,7 +258,7 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 			}
 			c := cancelledCopy(j, now, reason, "cancelled by user")
 			c.ModifyIndex = index
-			if err := countJobEnd(txn, index, c, now); err != nil {
+			if err := ends.count(txn, c, now); err != nil {
 				return err
 			}
 			if err := txn.Insert(tableJobs, c); err != nil {
@@ -265,6 +266,10 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 			}
 			jobsChanged = true
 		case structs.JobRunning:
+			// What stops a running job may write usage rows itself.
+			if err := ends.flush(txn, index); err != nil {
+				return err
+			}
 			if j.IsService() {
 				if reason == structs.ExitPreempted {
 					continue // its replicas are preempted one by one, not the service
@@ -283,6 +288,9 @@ func cancelJobs(txn *memdb.Txn, index uint64, targets []*structs.Job, reason str
 			}
 			allocsChanged = allocsChanged || n > 0
 		}
+	}
+	if err := ends.flush(txn, index); err != nil {
+		return err
 	}
 	if jobsChanged {
 		if err := bumpIndex(txn, tableJobs, index); err != nil {
@@ -342,7 +350,12 @@ func stopLiveAllocs(txn *memdb.Txn, index uint64, jobID, except string, reason s
 // with why as its reason unless the cancel gives its own (a preemption, a
 // dependency that can never be met).
 func cancelledCopy(j *structs.Job, now time.Time, reason structs.ExitReason, why string) *structs.Job {
-	c := j.Copy()
+	// A shallow copy: stored jobs are read-only, so the new row shares
+	// the old one's maps and slices (as setWaiting's does) and only the
+	// fields set here are its own. A deep copy was a third of cancelling
+	// a sweep's members.
+	cp := *j
+	c := &cp
 	c.Status = structs.JobCancelled
 	c.EndTime = now
 	c.ExitReason = structs.ExitCancelled

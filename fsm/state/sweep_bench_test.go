@@ -70,3 +70,38 @@ func BenchmarkRegisterSweep1000(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCancelSweep1000 cancels a pending 1000-member sweep (the state
+// machine's share of `nai job cancel ARRAY`, which e2e's Sweep1000 runs
+// between its submissions).
+//
+// Side by side with the commit before the sweep2 branch, -cpu 1, load
+// ~2: 21.4-22.3 -> 9.4 ms, 6.32 -> 2.87 MB, 77.6k -> 22.5k allocs: no
+// array index to update, a shallow copy of each member (not Job.Copy),
+// and the owners' usage rows written once for the lot (jobEnds) rather
+// than copied and written once a member.
+func BenchmarkCancelSweep1000(b *testing.B) {
+	spec, err := structs.NewSweepSpec(sweepJobs(1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewStore()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	idx := uint64(0)
+	for b.Loop() {
+		b.StopTimer()
+		idx++
+		resp, err := s.RegisterJobs(idx, &structs.JobRegisterRequest{Sweep: spec, Now: t0})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		idx++
+		if err := s.CancelJobs(idx, &structs.JobCancelRequest{JobIDs: []string{resp.ArrayID}, Now: t0}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

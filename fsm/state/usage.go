@@ -1,7 +1,9 @@
 package state
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -151,6 +153,60 @@ func countJobEnd(txn *memdb.Txn, index uint64, j *structs.Job, now time.Time) er
 	}
 	r.Jobs[j.Status]++
 	return putUsage(txn, index, r)
+}
+
+// jobEnds counts jobs that end in one transaction by usage row, and writes
+// each row once: cancelling a sweep's members copied and wrote the same
+// row (its map of counts included) once a member.
+type jobEnds struct {
+	rows    map[endKey]*structs.UsageRow
+	lastEnd time.Time
+	lastDay string
+}
+
+type endKey struct{ day, user, group string }
+
+// count is countJobEnd for j, kept until flush.
+func (e *jobEnds) count(txn *memdb.Txn, j *structs.Job, now time.Time) error {
+	end := j.EndTime
+	if end.IsZero() {
+		end = now
+	}
+	if e.lastDay == "" || !end.Equal(e.lastEnd) {
+		e.lastEnd, e.lastDay = end, end.UTC().Format(structs.UsageDayFormat)
+	}
+	k := endKey{e.lastDay, j.User, j.Group}
+	r, ok := e.rows[k]
+	if !ok {
+		var err error
+		if r, err = usageRow(txn, k.day, k.user, k.group); err != nil {
+			return err
+		}
+		if r.Jobs == nil {
+			r.Jobs = map[structs.JobStatus]int{}
+		}
+		if e.rows == nil {
+			e.rows = map[endKey]*structs.UsageRow{}
+		}
+		e.rows[k] = r
+	}
+	r.Jobs[j.Status]++
+	return nil
+}
+
+// flush writes the rows counted, in key order, and forgets them. Nothing
+// else may write those rows in between (flush first).
+func (e *jobEnds) flush(txn *memdb.Txn, index uint64) error {
+	keys := slices.SortedFunc(maps.Keys(e.rows), func(a, b endKey) int {
+		return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.user, b.user), strings.Compare(a.group, b.group))
+	})
+	for _, k := range keys {
+		if err := putUsage(txn, index, e.rows[k]); err != nil {
+			return err
+		}
+		delete(e.rows, k)
+	}
+	return nil
 }
 
 // noteJobWrite counts j when this write ends it (it was not terminal in
