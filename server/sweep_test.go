@@ -259,6 +259,15 @@ func TestSweepSpecACL(t *testing.T) {
 // the handler takes ~10 ms (checks 2.5, raft apply 8 of which the store
 // ~5); the rest is the client's encoding, HTTP and the scheduler's pass
 // over the new members running beside it.
+//
+// 2026-12-03 (sweep2 branch), allocations per op 53.6k -> 33.1k, 9.5 ->
+// 8.3 MB side by side with the commit before the branch (times not
+// compared: load 10 from other work). In a dev agent, e2e's sweep (with
+// begin_after) submitted and cancelled 30 times, the agent's CPU profile
+// over the same 20 s: 3.06 -> 1.39 s in all; the plan entry that rewrote
+// every member's reason 0.52 s -> none, cancels 0.55 -> 0.29 s, garbage
+// collection 0.72 -> 0.22 s, the registrations' state machine 0.20 ->
+// 0.13 s, the scheduler's passes 0.16 -> 0.06 s.
 func BenchmarkRegisterSweep1000(b *testing.B) {
 	_, cl := testServer(b, b.TempDir())
 	ctx := context.Background()
