@@ -537,9 +537,11 @@ func (s *SweepSpec) Check(maxMembers int) error {
 //
 // The members' Jobs are one allocation (a thousand ~1 KB objects were a
 // tenth of the state machine's time registering a sweep), which stays
-// alive while any member's Job does: a state store replaces a stored row
-// rather than changing it, and the scheduler's first pass replaces every
-// pending member's (its reason to wait).
+// alive while any member's Job does. A state store replaces a stored row
+// rather than changing it: once some members' rows have been replaced
+// (started, given a reason to wait, cancelled) and others not, the block
+// holds the replaced ones' old Jobs too, at most ~1 KB a member until
+// the last original row goes.
 func (s *SweepSpec) Expand() ([]*Job, error) {
 	if err := s.Check(len(s.Members)); err != nil {
 		return nil, err
