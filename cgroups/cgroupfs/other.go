@@ -36,5 +36,8 @@ func (t *Tree) Origin() (*Origin, error) { return nil, errNeedLinux }
 // Return fails: there are no cgroups to return to.
 func (o *Origin) Return(pid int) error { return errNeedLinux }
 
+// ReturnThread fails: there are no cgroups to return to.
+func (o *Origin) ReturnThread() error { return errNeedLinux }
+
 // PrimeMigrations fails: there are no cgroups.
 func PrimeMigrations() error { return errNeedLinux }
