@@ -9,7 +9,8 @@
 //
 //   - Mode: the host's cgroup version (2 unified; 1 legacy or hybrid),
 //     from the filesystem type of /sys/fs/cgroup.
-//   - NewTree: <parent>/nai in every hierarchy nai uses (on v1 memory,
+//   - NewTree (OpenTree without making or checking dirs, for the
+//     executor): <parent>/nai in every hierarchy nai uses (on v1 memory,
 //     cpu, cpuacct, pids, devices and, if mounted, freezer; on v2 the
 //     unified one), from /proc/self/mountinfo and /proc/self/cgroup. The
 //     parent "" is the caller's own cgroup, mapped back out of a nai tree

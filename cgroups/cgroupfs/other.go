@@ -18,6 +18,9 @@ type Tree struct{}
 // NewTree fails: allocations can only be isolated on Linux.
 func NewTree(parent string, logger *slog.Logger) (*Tree, error) { return nil, errNeedLinux }
 
+// OpenTree fails: allocations can only be isolated on Linux.
+func OpenTree(parent string, logger *slog.Logger) (*Tree, error) { return nil, errNeedLinux }
+
 // Version is 0: there is no cgroup hierarchy.
 func (t *Tree) Version() int { return 0 }
 

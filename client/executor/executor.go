@@ -98,7 +98,7 @@ func (e *executor) run() error {
 	}
 	e.spec = *spec
 	if e.spec.Cgroup != "" {
-		tree, err := cgroupfs.NewTree(e.spec.CgroupParent, e.logger)
+		tree, err := cgroupfs.OpenTree(e.spec.CgroupParent, e.logger)
 		if err == nil {
 			e.tree, e.cgVersion = tree, tree.Version()
 			e.group, err = tree.Open(e.spec.Cgroup)
