@@ -101,6 +101,17 @@ type forkResult struct {
 // and returns (Origin.ReturnThread); elsewhere the whole executor visits.
 // Either way the task is born in the cgroup.
 //
+// Measured 2026-12-03 on the shared 2-core VM (cgroup v1, kernel 6.18),
+// 300 alternating runs each of an executor running /bin/true in a fresh
+// cgroup, CPU of executor and task from rusage: median 6.13 ms with the
+// whole-process visit and os.StartProcess, 5.70 ms with this (thread visit,
+// syscall.StartProcess, control files by plain syscalls); a lone
+// executor's wall time 11.5 -> 6.3 ms, as the first cgroup.procs move after
+// a quiet spell waited 7 ms for an RCU grace period and the thread's move
+// took 0.11-0.15 ms. In a 1000-job drain under the load of other users the
+// difference was within the noise (executors 4.38 against 4.34 ms of CPU a
+// job, medians of seven runs each).
+//
 // It returns the task's pid, or the fork's error (execErr: the command
 // could not be run), or err when the executor could not visit the cgroup
 // or come back (then no task runs).
