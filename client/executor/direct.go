@@ -108,9 +108,13 @@ type forkResult struct {
 // syscall.StartProcess, control files by plain syscalls); a lone
 // executor's wall time 11.5 -> 6.3 ms, as the first cgroup.procs move after
 // a quiet spell waited 7 ms for an RCU grace period and the thread's move
-// took 0.11-0.15 ms. In a 1000-job drain under the load of other users the
-// difference was within the noise (executors 4.38 against 4.34 ms of CPU a
-// job, medians of seven runs each).
+// took 0.11-0.15 ms. In the 1000-job drain (e2e TestBench/Drain1000, load
+// average 6-10 from other users), the same build with and without
+// NAI_EXEC_PROCESS_MOVE=1 in four alternating pairs: the thread visit won
+// every pair, wall median 6.56 -> 5.94 s, executors 4.47 -> 4.29 ms of CPU
+// a job, the agent 3.33 -> 3.17 (it primes no more). Against the build
+// before these changes, seven pairs: within the noise (6.02 against
+// 6.13 s; executors 4.38 against 4.34 ms).
 //
 // It returns the task's pid, or the fork's error (execErr: the command
 // could not be run), or err when the executor could not visit the cgroup
