@@ -108,7 +108,9 @@ type forkResult struct {
 // syscall.StartProcess, control files by plain syscalls); a lone
 // executor's wall time 11.5 -> 6.3 ms, as the first cgroup.procs move after
 // a quiet spell waited 7 ms for an RCU grace period and the thread's move
-// took 0.11-0.15 ms. In the 1000-job drain (e2e TestBench/Drain1000, load
+// took 0.11-0.15 ms. Of the CPU, the thread visit alone saves 1-3 %
+// (BenchmarkExecutorInCgroup); the rest is syscall.StartProcess,
+// cgroupfs's plain syscalls and OpenTree. In the 1000-job drain (e2e TestBench/Drain1000, load
 // average 6-10 from other users), the same build with and without
 // NAI_EXEC_PROCESS_MOVE=1 in four alternating pairs: the thread visit won
 // every pair, wall median 6.56 -> 5.94 s, executors 4.47 -> 4.29 ms of CPU
