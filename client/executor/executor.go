@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -423,7 +422,7 @@ func (e *executor) finish(st ExitStatus) error {
 	}
 	// exit.json is the one record of how the task ended: it must survive
 	// a machine crash before the agent has reported it.
-	b, err := json.MarshalIndent(st, "", "  ")
+	b, err := marshalExit(&st)
 	if err != nil {
 		return fmt.Errorf("encode exit status: %w", err)
 	}
