@@ -514,8 +514,15 @@ const primeWindow = 20 * time.Millisecond
 // the host's cgroup lock, and a cgroup made during it waited as long
 // (perf trace: mkdir 10-12 ms beside the priming move). Starts in a burst
 // share one.
+//
+// On cgroup v1 the executor no longer moves a process: one of its threads
+// visits the cgroup (executor/direct.go), which takes neither the lock nor
+// the wait, so there is nothing to prime, and a priming move would only
+// hold up the next allocations' cgroup directories. It primes for the
+// moves that remain: cgroup v2 (the exec shim moves itself), and the
+// exec shim or the whole-process visit asked for by environment.
 func (c *Client) primeMigrations() {
-	if c.cfg.Cgroups == nil {
+	if c.cfg.Cgroups == nil || !movesProcesses(c.cfg.Cgroups.Version(), os.Getenv) {
 		return
 	}
 	now, last := time.Now().UnixNano(), c.primed.Load()
@@ -527,6 +534,14 @@ func (c *Client) primeMigrations() {
 			c.logger.Debug("cannot prime cgroup migrations", "error", err)
 		}
 	}()
+}
+
+// movesProcesses reports whether the executors this agent starts move
+// whole processes into allocation cgroups (see primeMigrations): on cgroup
+// v2, and on v1 with NAI_EXEC_SHIM=1 or NAI_EXEC_PROCESS_MOVE=1 in the
+// environment the executors inherit.
+func movesProcesses(version int, getenv func(string) string) bool {
+	return version != 1 || getenv("NAI_EXEC_SHIM") == "1" || getenv("NAI_EXEC_PROCESS_MOVE") == "1"
 }
 
 // ackUnstartedStopLocked reports an allocation stopped before it ever ran

@@ -25,8 +25,9 @@
 //	                       (argv, env, time limit, cgroup name)
 //	                       cgroups.Create(nai-ID, limits)
 //	                       start executor (setsid) ----------> lock the dir, child subreaper
-//	    <-- running ------ report running                      join cgroup, fork task (setpgid), --> exec command
-//	                                                           return to own cgroup (executor/direct.go; on
+//	    <-- running ------ report running                      a thread joins the cgroup, forks --> exec command
+//	                                                           the task (setpgid), returns to its
+//	                                                           own cgroup (executor/direct.go; on
 //	                                                           cgroup v2 or NAI_EXEC_SHIM=1 instead
 //	                                                           `nai exec-shim`: join cgroup, exec)
 //	    <-- metrics ------ tail metrics.jsonl (<= 1/s)                                             writes stdout,

@@ -30,6 +30,14 @@ type Group interface {
 	Delete() error
 }
 
+// ThreadJoiner is a Group that can take the calling OS thread alone
+// (cgroup v1, whose hierarchies allow a process's threads in different
+// cgroups): the executor forks a task into the group from a thread that
+// visits it, and returns the thread with Origin.ReturnThread.
+type ThreadJoiner interface {
+	AddThread() error
+}
+
 // ValidateName accepts one path element: the allocation's cgroup must sit
 // directly under <parent>/nai, never elsewhere.
 func ValidateName(name string) error {

@@ -9,7 +9,8 @@
 //
 //   - Mode: the host's cgroup version (2 unified; 1 legacy or hybrid),
 //     from the filesystem type of /sys/fs/cgroup.
-//   - NewTree: <parent>/nai in every hierarchy nai uses (on v1 memory,
+//   - NewTree (OpenTree without making or checking dirs, for the
+//     executor): <parent>/nai in every hierarchy nai uses (on v1 memory,
 //     cpu, cpuacct, pids, devices and, if mounted, freezer; on v2 the
 //     unified one), from /proc/self/mountinfo and /proc/self/cgroup. The
 //     parent "" is the caller's own cgroup, mapped back out of a nai tree
@@ -29,12 +30,16 @@
 //   - SelfOrigin and Origin.Return: where the calling process stands, so
 //     the executor can visit an allocation's cgroup to fork the task in it
 //     and come back. Tree.Origin is the same record, taken when the tree
-//     was made (no second read of /proc/self).
+//     was made (no second read of /proc/self). On v1 a group is also a
+//     ThreadJoiner: AddThread takes the calling OS thread alone (the tasks
+//     file) and Origin.ReturnThread brings it back, without the kernel's
+//     threadgroup lock and its RCU wait (executor/direct.go).
 //
-// Files: cgroupfs.go (Group, ErrNotFound, names), mode_linux.go (mode,
-// /proc parsing), tree_linux.go (Tree, Open), v1_linux.go, v2_linux.go
-// (the groups), kill_linux.go, files_linux.go (reading and writing
-// control files), origin_linux.go; other.go is the non-Linux twin, whose
+// Files: cgroupfs.go (Group, ThreadJoiner, ErrNotFound, names),
+// mode_linux.go (mode, /proc parsing), tree_linux.go (Tree, Open),
+// v1_linux.go, v2_linux.go (the groups), kill_linux.go, files_linux.go
+// (reading and writing control files), raw_linux.go (the same by plain
+// system calls, without the netpoller), origin_linux.go; other.go is the non-Linux twin, whose
 // calls fail. testdata/ holds control files as the kernel writes them.
 //
 // It imports only structs of nai (internal/archtest checks that, and that

@@ -1,7 +1,6 @@
 package cgroupfs
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,7 +15,8 @@ import (
 // procsUnder lists the processes in the cgroup at dir and in any cgroup a
 // task nested below it. A cgroup that is gone has none.
 func procsUnder(dir string) ([]int, error) {
-	f, err := os.Open(filepath.Join(dir, "cgroup.procs"))
+	file := filepath.Join(dir, "cgroup.procs")
+	b, err := readSmall(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -24,23 +24,16 @@ func procsUnder(dir string) ([]int, error) {
 		return nil, err
 	}
 	var out []int
-	s := bufio.NewScanner(f)
-	for s.Scan() {
-		line := strings.TrimSpace(s.Text())
+	for _, line := range strings.Split(string(b), "\n") {
+		line = strings.TrimSpace(line)
 		if line == "" {
 			continue
 		}
 		pid, err := strconv.Atoi(line)
 		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("bad pid %q in %s", line, f.Name())
+			return nil, fmt.Errorf("bad pid %q in %s", line, file)
 		}
 		out = append(out, pid)
-	}
-	err = s.Err()
-	f.Close()
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
 	}
 	subs, err := subdirs(dir)
 	if err != nil {
@@ -116,7 +109,7 @@ func rmdirTree(dir string) error {
 
 // readUintFile reads a control file holding one unsigned number.
 func readUintFile(path string) (uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSmall(path)
 	if err != nil {
 		return 0, err
 	}
@@ -130,7 +123,7 @@ func readUintFile(path string) (uint64, error) {
 // readKeyedUint reads the value of key from a "key value" per line control
 // file (memory.oom_control, memory.stat); a missing key is 0.
 func readKeyedUint(path, key string) (uint64, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSmall(path)
 	if err != nil {
 		return 0, err
 	}
@@ -151,16 +144,24 @@ func readKeyedUint(path, key string) (uint64, error) {
 // The kernel refuses (EINVAL) a task that is still being forked
 // (TASK_NEW), so that is retried briefly, as runc and containerd do.
 func writeProcs(file string, pid int) error {
-	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	return writeRetry(file, []byte(strconv.Itoa(pid)))
+}
+
+// writeRetry writes data to the control file in one write, retrying
+// EINVAL briefly (writeProcs).
+func writeRetry(file string, data []byte) error {
+	fd, err := openRetry(file, syscall.O_WRONLY|syscall.O_CLOEXEC)
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "open", Path: file, Err: err}
 	}
-	defer f.Close()
-	b := []byte(strconv.Itoa(pid))
+	defer syscall.Close(fd)
 	for i := 0; ; i++ {
-		_, err = f.Write(b)
-		if err == nil || !errors.Is(err, syscall.EINVAL) || i == 4 {
-			return err
+		err = writeFD(fd, data)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, syscall.EINVAL) || i == 4 {
+			return &fs.PathError{Op: "write", Path: file, Err: err}
 		}
 		time.Sleep(30 * time.Millisecond)
 	}

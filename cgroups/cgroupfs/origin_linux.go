@@ -90,8 +90,20 @@ func (o *Origin) Return(pid int) error {
 		return fmt.Errorf("return process to its cgroups: invalid pid %d", pid)
 	}
 	for _, p := range o.procs {
-		if err := os.WriteFile(p, []byte(strconv.Itoa(pid)), 0); err != nil {
+		if err := writeSmall(p, []byte(strconv.Itoa(pid))); err != nil {
 			return fmt.Errorf("return process %d to its cgroup: %w", pid, err)
+		}
+	}
+	return nil
+}
+
+// ReturnThread moves the calling OS thread back into the recorded cgroups
+// after a visit with a ThreadJoiner's AddThread (cgroup v1 only: the tasks
+// file beside each cgroup.procs). The caller must still hold the thread.
+func (o *Origin) ReturnThread() error {
+	for _, p := range o.procs {
+		if err := writeSmall(filepath.Join(filepath.Dir(p), "tasks"), []byte("0")); err != nil {
+			return fmt.Errorf("return thread to its cgroup: %w", err)
 		}
 	}
 	return nil

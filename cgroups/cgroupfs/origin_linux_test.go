@@ -2,8 +2,11 @@ package cgroupfs
 
 import (
 	"os"
+	"os/exec"
+	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -74,4 +77,86 @@ func TestPrimeMigrations(t *testing.T) {
 	if string(after) != string(before) {
 		t.Fatalf("cgroups after priming:\n%s\nwant as before:\n%s", after, before)
 	}
+}
+
+// A thread that visits an allocation's cgroup (AddThread) takes only
+// itself there: a process it forks meanwhile is born in the cgroup, the
+// rest of the process stays where it was, and ReturnThread brings the
+// thread back, leaving the cgroup empty once the child is gone.
+func TestThreadVisit(t *testing.T) {
+	tree := v1Tree(t)
+	g := makeGroup(t, tree)
+	tj, ok := g.(ThreadJoiner)
+	if !ok {
+		t.Fatalf("a v1 group (%T) is not a ThreadJoiner", g)
+	}
+	o, err := tree.Origin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	self := procCgroup(t, os.Getpid())
+	type visit struct {
+		during, after string // the visiting thread's cgroups
+		leader        string // the process's (its main thread's) during the visit
+		child         int
+		inGroup       []int // Pids during the visit
+		joinErr       error
+		returnErr     error
+	}
+	done := make(chan visit, 1)
+	go func() {
+		runtime.LockOSThread()
+		var v visit
+		if v.joinErr = tj.AddThread(); v.joinErr == nil {
+			v.during = threadCgroup(t)
+			v.leader = procCgroup(t, os.Getpid())
+			cmd := exec.Command("sleep", "60")
+			if err := cmd.Start(); err == nil {
+				v.child = cmd.Process.Pid
+				v.inGroup, _ = g.Pids()
+				_ = cmd.Process.Kill()
+				_ = cmd.Wait()
+			}
+		}
+		if v.returnErr = o.ReturnThread(); v.returnErr == nil {
+			v.after = threadCgroup(t)
+			runtime.UnlockOSThread()
+		}
+		done <- v
+	}()
+	v := <-done
+	if v.joinErr != nil || v.returnErr != nil {
+		t.Fatalf("AddThread: %v; ReturnThread: %v", v.joinErr, v.returnErr)
+	}
+	checks := []struct {
+		what string
+		ok   bool
+		got  any
+	}{
+		{"the visiting thread is in the group", strings.Contains(v.during, "/nai/"+g.Name()+"\n"), v.during},
+		{"the rest of the process stays", v.leader == self, v.leader},
+		{"the forked child is in the group", v.child > 0 && slices.Contains(v.inGroup, v.child), v.inGroup},
+		{"the thread is back where it was", v.after == self, v.after},
+	}
+	for _, c := range checks {
+		if !c.ok {
+			t.Errorf("%s: got\n%v\n(process before: %s)", c.what, c.got, self)
+		}
+	}
+	if pids, err := g.Pids(); err != nil || len(pids) != 0 {
+		t.Errorf("after the visit Pids = %v, %v; want none", pids, err)
+	}
+	if err := g.Delete(); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+}
+
+// threadCgroup is the calling thread's own /proc file (each thread of a
+// v1 process may be elsewhere).
+func threadCgroup(t *testing.T) string {
+	b, err := os.ReadFile("/proc/thread-self/cgroup")
+	if err != nil {
+		t.Error(err)
+	}
+	return string(b)
 }

@@ -18,6 +18,9 @@ type Tree struct{}
 // NewTree fails: allocations can only be isolated on Linux.
 func NewTree(parent string, logger *slog.Logger) (*Tree, error) { return nil, errNeedLinux }
 
+// OpenTree fails: allocations can only be isolated on Linux.
+func OpenTree(parent string, logger *slog.Logger) (*Tree, error) { return nil, errNeedLinux }
+
 // Version is 0: there is no cgroup hierarchy.
 func (t *Tree) Version() int { return 0 }
 
@@ -35,6 +38,9 @@ func (t *Tree) Origin() (*Origin, error) { return nil, errNeedLinux }
 
 // Return fails: there are no cgroups to return to.
 func (o *Origin) Return(pid int) error { return errNeedLinux }
+
+// ReturnThread fails: there are no cgroups to return to.
+func (o *Origin) ReturnThread() error { return errNeedLinux }
 
 // PrimeMigrations fails: there are no cgroups.
 func PrimeMigrations() error { return errNeedLinux }

@@ -196,3 +196,47 @@ func TestV2FreezeFallback(t *testing.T) {
 		t.Errorf("cgroup.freeze = %q, %v after kill; want thawed", b, err)
 	}
 }
+
+// OpenTree resolves the same hierarchies as NewTree without making or
+// checking any dir: a group NewTree's tree holds opens through it, and a
+// parent that does not exist is Open's ErrNotFound, not an error of its
+// own (NewTree refuses such a parent).
+func TestOpenTree(t *testing.T) {
+	tree := v1Tree(t)
+	g := makeGroup(t, tree)
+	for _, tc := range []struct {
+		name, parent, group string
+		wantErr             error // of Open
+	}{
+		{name: "own cgroup, existing group", parent: "", group: g.Name()},
+		{name: "own cgroup, no such group", parent: "", group: "nai-none", wantErr: ErrNotFound},
+		{name: "missing parent", parent: "/nai-test-no-such-parent", group: g.Name(), wantErr: ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ot, err := OpenTree(tc.parent, testLogger(t))
+			if err != nil {
+				t.Fatalf("OpenTree(%q): %v", tc.parent, err)
+			}
+			if tc.parent == "" && !slices.Equal(ot.Hierarchies(), tree.Hierarchies()) {
+				t.Errorf("OpenTree's hierarchies %+v, NewTree's %+v", ot.Hierarchies(), tree.Hierarchies())
+			}
+			og, err := ot.Open(tc.group)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("Open(%q) = %v, want %v", tc.group, err, tc.wantErr)
+			}
+			if err == nil && og.Name() != tc.group {
+				t.Errorf("Open(%q) named %q", tc.group, og.Name())
+			}
+			for _, h := range ot.Hierarchies() {
+				if tc.parent != "" {
+					if _, err := os.Stat(h.ParentDir); err == nil {
+						t.Errorf("OpenTree made %s", h.ParentDir)
+					}
+				}
+			}
+		})
+	}
+	if _, err := OpenTree("relative", nil); err == nil {
+		t.Error("OpenTree accepted a relative parent")
+	}
+}

@@ -52,6 +52,30 @@ func (g *v1Group) AddProc(pid int) error {
 	return nil
 }
 
+// AddThread moves the calling OS thread alone, not its process, into
+// the cgroup in every hierarchy: it writes "0" to each tasks file. The
+// caller must hold the thread (runtime.LockOSThread) from before this call
+// until it is back (Origin.ReturnThread). A process the thread forks
+// meanwhile is born in the cgroup.
+//
+// Why not AddProc on the process: moving a whole thread group takes the
+// kernel's cgroup_threadgroup_rwsem for writing, whose first taker after
+// a quiet spell waits for an RCU grace period (7 ms on the 2-core VM, see
+// PrimeMigrations), and the kernel migrates every thread of the process
+// (a Go program has five or more). The calling thread moving itself needs
+// neither: the kernel skips that lock for a single thread that is current
+// (cgroup_procs_write_start, "If we migrate a single thread, we don't care
+// about threadgroup stability"), since kernel 5.18 or so; on an older
+// kernel it is just a migration of one thread.
+func (g *v1Group) AddThread() error {
+	for _, d := range g.dirs {
+		if err := writeRetry(filepath.Join(d.dir, "tasks"), []byte("0")); err != nil {
+			return fmt.Errorf("move thread into cgroup %s: %w", g.name, err)
+		}
+	}
+	return nil
+}
+
 // Pids is the union over all hierarchies (a process moved out of only
 // some of them is still ours to kill). It reads cgroup.procs directly,
 // nested cgroups included (files_linux.go).

@@ -11,26 +11,33 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// startPaths runs f once with the executor forking the task itself and
-// once through the exec shim (the fallback).
+// startPaths runs f with the executor forking the task itself (from a
+// thread that visits the cgroup on v1, and with the whole process visiting
+// it) and through the exec shim (the fallback).
 func startPaths(t *testing.T, f func(t *testing.T)) {
-	for _, p := range []struct{ name, env string }{{"direct", ""}, {"exec shim", "1"}} {
+	for _, p := range []struct{ name, shim, processMove string }{
+		{"direct", "", ""},
+		{"direct, whole process", "", "1"},
+		{"exec shim", "1", ""},
+	} {
 		t.Run(p.name, func(t *testing.T) {
-			t.Setenv("NAI_EXEC_SHIM", p.env)
+			t.Setenv("NAI_EXEC_SHIM", p.shim)
+			t.Setenv("NAI_EXEC_PROCESS_MOVE", p.processMove)
 			f(t)
 		})
 	}
 }
 
 // The task is inside its cgroup from its first instruction, and the
-// executor, which visited the cgroup to fork it, leaves it. The task may
-// run before the executor has returned to its own cgroups (the fork
-// returns in both at once), so it looks at its parent for up to 5 s.
+// executor, which visited the cgroup to fork it, leaves it, every thread
+// of it. The task may run before the executor has returned to its own
+// cgroups (the fork returns in both at once), so it looks at its parent's
+// threads for up to 5 s.
 func TestStartInCgroup(t *testing.T) {
 	startPaths(t, func(t *testing.T) {
 		name := makeCgroup(t, cgroups.Limits{MemoryBytes: 256 << 20, Pids: 100})
 		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Cgroup: name,
-			Argv: []string{"/bin/sh", "-c", "cat /proc/self/cgroup; for i in $(seq 50); do grep -q " + name + " /proc/$PPID/cgroup || break; sleep 0.1; done; cat /proc/$PPID/cgroup >&2"}})
+			Argv: []string{"/bin/sh", "-c", "cat /proc/self/cgroup; for i in $(seq 50); do grep -q " + name + " /proc/$PPID/task/*/cgroup || break; sleep 0.1; done; cat /proc/$PPID/task/*/cgroup >&2"}})
 		st := waitExecutor(t, dir, cmd)
 		if st.Reason != structs.ExitExited || st.ExitCode == nil || *st.ExitCode != 0 {
 			t.Fatalf("task ended %q code %s: %s", st.Reason, fmtCode(st.ExitCode), st.Message)

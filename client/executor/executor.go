@@ -1,7 +1,6 @@
 package executor
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -34,6 +33,11 @@ func Main(args []string) int {
 	// SIGPIPE is caught, not ignored: an ignored signal stays ignored in
 	// the task the executor forks, and a task expects the default.
 	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	// Children are reaped when SIGCHLD says one changed (reap): no thread
+	// of ours sits in wait4 while the task runs. A caught SIGCHLD is the
+	// default again in the task after its exec.
+	chld := make(chan os.Signal, 1)
+	signal.Notify(chld, syscall.SIGCHLD)
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	if len(args) != 1 || args[0] == "" {
 		// The binary's own name: nai, nai-agent or nai-executor run it.
@@ -48,7 +52,7 @@ func Main(args []string) int {
 	// The agent gives every executor of the node one log file: each line
 	// names its allocation (the dir's name is the allocation id).
 	logger = logger.With("alloc", filepath.Base(dir))
-	e := &executor{dir: Dir(dir), logger: logger, sigs: sigs}
+	e := &executor{dir: Dir(dir), logger: logger, sigs: sigs, chld: chld}
 	if err := e.run(); err != nil {
 		logger.Error("executor failed", "dir", dir, "error", err)
 		return 1
@@ -62,9 +66,11 @@ type executor struct {
 	lock   *os.File
 	logger *slog.Logger
 	sigs   chan os.Signal
-	spec   Spec
-	group  cgroupfs.Group
-	tree   *cgroupfs.Tree // the tree group is in
+	// chld receives SIGCHLD (nil: reap blocks in wait4 instead).
+	chld  chan os.Signal
+	spec  Spec
+	group cgroupfs.Group
+	tree  *cgroupfs.Tree // the tree group is in
 	// cgVersion is the host's cgroup version when group is set.
 	cgVersion int
 	pid       int // the task's pid, also its process group
@@ -98,7 +104,7 @@ func (e *executor) run() error {
 	}
 	e.spec = *spec
 	if e.spec.Cgroup != "" {
-		tree, err := cgroupfs.NewTree(e.spec.CgroupParent, e.logger)
+		tree, err := cgroupfs.OpenTree(e.spec.CgroupParent, e.logger)
 		if err == nil {
 			e.tree, e.cgVersion = tree, tree.Version()
 			e.group, err = tree.Open(e.spec.Cgroup)
@@ -234,24 +240,33 @@ func (e *executor) startShim(files []*os.File) error {
 }
 
 // reap waits for the task's main process, reaping any other child (an
-// orphan handed to us as subreaper) on the way.
+// orphan handed to us as subreaper) on the way. With SIGCHLD caught it
+// waits for the signal between non-blocking wait4 calls, so that no thread
+// blocks in the kernel while the task runs (the Go runtime then hands the
+// executor's one P to another thread it may first have to create, and its
+// monitor thread keeps waking to retake it); the buffered channel keeps a
+// SIGCHLD that comes between the last wait4 and the receive.
 func (e *executor) reap(exited chan<- syscall.WaitStatus, ru *syscall.Rusage) {
+	flags := 0
+	if e.chld != nil {
+		flags = syscall.WNOHANG
+	}
 	for {
 		var ws syscall.WaitStatus
 		var r syscall.Rusage
-		pid, err := syscall.Wait4(-1, &ws, 0, &r)
-		if err == syscall.EINTR {
-			continue
-		}
-		if err != nil {
+		pid, err := syscall.Wait4(-1, &ws, flags, &r)
+		switch {
+		case err == syscall.EINTR:
+		case err != nil:
 			// No child at all: the main process is gone without a status.
 			exited <- syscall.WaitStatus(0xff << 8)
 			return
-		}
-		if pid == e.pid {
+		case pid == e.pid:
 			*ru = r
 			exited <- ws
 			return
+		case pid == 0:
+			<-e.chld // children alive, none has ended yet
 		}
 	}
 }
@@ -407,7 +422,7 @@ func (e *executor) finish(st ExitStatus) error {
 	}
 	// exit.json is the one record of how the task ended: it must survive
 	// a machine crash before the agent has reported it.
-	b, err := json.MarshalIndent(st, "", "  ")
+	b, err := marshalExit(&st)
 	if err != nil {
 		return fmt.Errorf("encode exit status: %w", err)
 	}

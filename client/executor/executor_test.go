@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -254,5 +256,59 @@ func TestExecutorLogsHere(t *testing.T) {
 	}
 	if exists(dir.Path("logs")) {
 		t.Error("logs/ made although the spec keeps the logs in the alloc dir")
+	}
+}
+
+// reap returns the main process's status, whether it waits for SIGCHLD
+// between non-blocking wait4 calls (as Main runs it) or blocks in wait4,
+// and reaps the other children it meets on the way.
+func TestReap(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		sigchld bool
+		other   bool // another child, which ends first
+		code    int
+	}{
+		{name: "SIGCHLD", sigchld: true, code: 3},
+		{name: "SIGCHLD, another child first", sigchld: true, other: true, code: 4},
+		{name: "blocking", code: 5},
+		{name: "blocking, another child first", other: true, code: 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := &executor{}
+			if tc.sigchld {
+				e.chld = make(chan os.Signal, 1)
+				signal.Notify(e.chld, syscall.SIGCHLD)
+				defer signal.Stop(e.chld)
+			}
+			start := func(script string) int {
+				pid, err := syscall.ForkExec("/bin/sh", []string{"sh", "-c", script}, &syscall.ProcAttr{Files: []uintptr{0, 1, 2}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return pid
+			}
+			var other int
+			if tc.other {
+				other = start("exit 0")
+			}
+			e.pid = start(fmt.Sprintf("sleep 0.2; exit %d", tc.code))
+			exited := make(chan syscall.WaitStatus, 1)
+			var ru syscall.Rusage
+			go e.reap(exited, &ru)
+			select {
+			case ws := <-exited:
+				if ws.ExitStatus() != tc.code {
+					t.Errorf("status %v, want exit %d", ws, tc.code)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("reap did not return")
+			}
+			if other > 0 {
+				if err := syscall.Kill(other, 0); err != syscall.ESRCH {
+					t.Errorf("the other child %d was not reaped (kill 0: %v)", other, err)
+				}
+			}
+		})
 	}
 }

@@ -46,7 +46,7 @@ func ShimMain(args []string) int {
 		return fail(2, "exec-shim: no command given")
 	}
 	if *name != "" {
-		tree, err := cgroupfs.NewTree(*parent, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		tree, err := cgroupfs.OpenTree(*parent, slog.New(slog.NewTextHandler(io.Discard, nil)))
 		if err != nil {
 			return fail(126, "cannot open cgroups: %v", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 
 	"github.com/nai-project/nai/client/executor"
 )
@@ -15,6 +16,10 @@ nai-executor runs one job's executor and exec shim; the client agent starts it
 `
 
 func main() {
+	// No heap profile is ever taken of an executor: without sampling, an
+	// allocation now and then no longer unwinds its stack for the profile
+	// (perf: 0.8 % of an executor's CPU in a drain of short jobs).
+	runtime.MemProfileRate = 0
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
