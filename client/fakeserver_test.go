@@ -33,6 +33,9 @@ type fakeServers struct {
 	// failRegisters and failUploads answer that many requests with 503,
 	// as servers without a leader would.
 	failRegisters, failUploads int
+	// polls counts the nodes' allocation long-polls (a client polls once
+	// it has registered and recovered its allocations).
+	polls int
 }
 
 func newFakeServers(t testing.TB) *fakeServers {
@@ -145,6 +148,9 @@ func (f *fakeServers) registerNode(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeServers) nodeAllocs(w http.ResponseWriter, r *http.Request) {
 	node := r.PathValue("id")
+	f.mu.Lock()
+	f.polls++
+	f.mu.Unlock()
 	index, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
 	wait, _ := time.ParseDuration(r.URL.Query().Get("wait"))
 	timer := time.NewTimer(wait)
@@ -209,4 +215,11 @@ func (f *fakeServers) upload(w http.ResponseWriter, r *http.Request) {
 	f.uploads[r.PathValue("id")] = b
 	f.mu.Unlock()
 	writeJSON(w, 0, structs.BlobInfo{Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(b))})
+}
+
+// polled says whether a node has long-polled its allocations yet.
+func (f *fakeServers) polled() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.polls > 0
 }

@@ -57,10 +57,19 @@ func TestClientAsksAgainForAJoblessAllocation(t *testing.T) {
 	f := newFakeServers(t)
 	c := newTestClient(t, f, t.TempDir(), testCgroups(t))
 	runClient(t, c)
+	// Run recovers the allocation dirs of an earlier run before it polls,
+	// and removes one with no alloc.json: a reconcile called meanwhile
+	// could have its new dir removed under it. The client's own
+	// reconciles come from its polls, after recovery.
+	waitFor(t, 10*time.Second, "the client's first poll", f.polled)
+	// The runner started here lives in this context, not Run's: it ends
+	// (cleanups run last first) before Run is stopped and waits for it.
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
 	a := newAlloc(c, scriptJob("j-compact", "true"), 0)
 	a.CreateIndex, a.ModifyIndex = 5, 5
 	bare := a.Copy() // Copy leaves the job out, as a compact answer does
-	if c.reconcile(context.Background(), []*structs.Allocation{bare}, 9, true) {
+	if c.reconcile(ctx, []*structs.Allocation{bare}, 9, true) {
 		t.Error("a compact answer with a job-less allocation to start did not ask for a full one")
 	}
 	c.mu.Lock()
@@ -69,7 +78,7 @@ func TestClientAsksAgainForAJoblessAllocation(t *testing.T) {
 	if started || exists(filepath.Join(c.allocsDir(), a.ID)) {
 		t.Error("an allocation was started without its job")
 	}
-	if !c.reconcile(context.Background(), []*structs.Allocation{a}, 9, false) {
+	if !c.reconcile(ctx, []*structs.Allocation{a}, 9, false) {
 		t.Error("a full answer asked for another")
 	}
 	waitFor(t, terminalWait, "the allocation with its job to run and end", func() bool {
