@@ -225,6 +225,21 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 		if err := cm.Join([]string{b.m.Addr()}); err != nil {
 			t.Fatal(err)
 		}
+		// The join reaches the leader by gossip: register once the
+		// leader sees the client alive, or its grace may start from a
+		// node it does not see yet (a loaded machine, make test).
+		waitLong(t, "the leader's serf shows n2 alive", func() bool {
+			l := leaderOf(all)
+			if l == nil {
+				return false
+			}
+			for _, mem := range l.m.Members() {
+				if mem.Name == "node-n2" && mem.Alive() {
+					return true
+				}
+			}
+			return false
+		})
 		if err := a.api.RegisterNode(ctx, testNode("n2", 1), ""); err != nil {
 			t.Fatal(err)
 		}
