@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,4 +78,27 @@ func FuzzMarshalExit(f *testing.F) {
 			t.Fatalf("marshalExit:\n%s\n%v\nencoding/json:\n%s\n%v", got, err, want, werr)
 		}
 	})
+}
+
+// marshalExit names every field it writes: a field added to ExitStatus or
+// to structs.ResourceUsage (which other records share) would be left out
+// of exit.json without a word, and the agent would report the task's end
+// without it. This fails first; teach marshalExit the field, then add it
+// here.
+func TestMarshalExitKnowsEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		typ  reflect.Type
+		want []string
+	}{
+		{reflect.TypeFor[ExitStatus](), []string{"ExitCode", "Reason", "Message", "StartTime", "EndTime", "Usage"}},
+		{reflect.TypeFor[structs.ResourceUsage](), []string{"CPUSeconds", "MaxMemoryBytes", "OOMKills"}},
+	} {
+		var got []string
+		for f := range tc.typ.Fields() {
+			got = append(got, f.Name)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s has fields %v; marshalExit writes %v: teach it the new ones (exitjson.go)", tc.typ, got, tc.want)
+		}
+	}
 }
