@@ -28,10 +28,11 @@ func (e *notExecError) Error() string { return e.msg }
 // shim's process start (a few milliseconds of CPU per job). With a cgroup
 // one thread of the executor joins it, forks the task (born inside it, so
 // not one user instruction runs outside its limits) and returns to the
-// executor's own cgroups at once (forkInGroup). It reports started=false, with no error, when it cannot record the
-// executor's own cgroups, and on cgroup v2 hosts (where CLONE_INTO_CGROUP,
-// Go's SysProcAttr.UseCgroupFD, would be the way; not yet done, and not
-// testable on the v1 hosts we run on): the caller then uses the exec shim.
+// executor's own cgroups at once (forkInGroup). It reports started=false,
+// with no error, when it cannot record the executor's own cgroups, and on
+// cgroup v2 hosts (where CLONE_INTO_CGROUP, Go's SysProcAttr.UseCgroupFD,
+// would be the way; not yet done, and not testable on the v1 hosts we run
+// on): the caller then uses the exec shim.
 func (e *executor) startDirect(files []*os.File) (started bool, err error) {
 	var origin *cgroupfs.Origin
 	if e.group != nil && e.cgVersion != 1 {
@@ -110,8 +111,8 @@ type forkResult struct {
 // a quiet spell waited 7 ms for an RCU grace period and the thread's move
 // took 0.11-0.15 ms. Of the CPU, the thread visit alone saves 1-3 %
 // (BenchmarkExecutorInCgroup); the rest is syscall.StartProcess,
-// cgroupfs's plain syscalls and OpenTree. In the 1000-job drain (e2e TestBench/Drain1000, load
-// average 6-10 from other users), the same build with and without
+// cgroupfs's plain syscalls and OpenTree. In the 1000-job drain (e2e
+// TestBench/Drain1000, load average 6-10 from other users), the same build with and without
 // NAI_EXEC_PROCESS_MOVE=1 in four alternating pairs: the thread visit won
 // every pair, wall median 6.56 -> 5.94 s, executors 4.47 -> 4.29 ms of CPU
 // a job, the agent 3.33 -> 3.17 (it primes no more). Against the build
