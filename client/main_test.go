@@ -13,6 +13,7 @@ import (
 
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client/executor"
+	"github.com/nai-project/nai/internal/testtool"
 )
 
 // TestMain lets the test binary play the nai binary: the runner starts
@@ -33,7 +34,10 @@ func TestMain(m *testing.M) {
 			os.Exit(testHelper(os.Args[2:]))
 		}
 	}
-	os.Exit(m.Run())
+	stop := testtool.Watchdog()
+	code := m.Run()
+	stop()
+	os.Exit(code)
 }
 
 func logExe(role string) {

@@ -72,7 +72,9 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	stop := testtool.Watchdog()
 	code := m.Run()
+	stop()
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -234,7 +234,7 @@ func (s *Server) pruneDeadServers(now time.Time) {
 	for _, srv := range remove {
 		s.logger.Warn("removing dead server from raft", "server", srv.ID, "gone_for", now.Sub(since[srv.ID]).Round(time.Second),
 			"threshold", s.deadServerThreshold())
-		if err := s.raft.RemoveServer(srv.ID, 0, s.cfg.ApplyTimeout).Error(); err != nil {
+		if err := s.await(s.raft.RemoveServer(srv.ID, 0, s.cfg.ApplyTimeout)); err != nil {
 			s.logger.Error("remove dead server", "server", srv.ID, "err", err)
 			return
 		}

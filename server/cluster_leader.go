@@ -87,12 +87,12 @@ func (s *Server) reconcileServers() {
 				continue
 			}
 			s.logger.Info("adding server to raft", "server", mem.Name, "raft_addr", mem.Tags.RaftAddr, "old_addr", addr)
-			if err := s.raft.AddVoter(id, raft.ServerAddress(mem.Tags.RaftAddr), 0, s.cfg.ApplyTimeout).Error(); err != nil {
+			if err := s.await(s.raft.AddVoter(id, raft.ServerAddress(mem.Tags.RaftAddr), 0, s.cfg.ApplyTimeout)); err != nil {
 				s.logger.Error("add server to raft", "server", mem.Name, "err", err)
 			}
 		case mem.Status == "left" && inRaft && mem.Name != s.cfg.NodeName:
 			s.logger.Info("removing server that left from raft", "server", mem.Name)
-			if err := s.raft.RemoveServer(id, 0, s.cfg.ApplyTimeout).Error(); err != nil {
+			if err := s.await(s.raft.RemoveServer(id, 0, s.cfg.ApplyTimeout)); err != nil {
 				s.logger.Error("remove server from raft", "server", mem.Name, "err", err)
 			}
 		}

@@ -76,7 +76,7 @@ func passWait(end time.Time, gap time.Duration, now time.Time) time.Duration {
 func (s *Server) leaderLoop(stop chan struct{}) {
 	// Everything committed by earlier leaders must be applied here before
 	// we plan from it.
-	if !s.leaderBarrier(stop, func() error { return s.raft.Barrier(s.cfg.ApplyTimeout).Error() }) {
+	if !s.leaderBarrier(stop, func() error { return s.await(s.raft.Barrier(s.cfg.ApplyTimeout)) }) {
 		return
 	}
 	if err := s.ensureServerSecret(); err != nil {

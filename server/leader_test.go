@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -79,5 +83,44 @@ func TestPlanCommitsPreemptionAndCancelTogether(t *testing.T) {
 	if victim.ModifyIndex != ch.ModifyIndex || h.ModifyIndex < victim.ModifyIndex {
 		t.Errorf("written at indexes: victim %d, cancelled child %d, waiting job %d; want the victim and the child in one",
 			victim.ModifyIndex, ch.ModifyIndex, h.ModifyIndex)
+	}
+}
+
+// heldFuture is a raft future answered only when the test says so.
+type heldFuture struct {
+	answer chan error
+}
+
+func (f heldFuture) Error() error  { return <-f.answer }
+func (f heldFuture) Index() uint64 { return 0 }
+
+// await gives a raft future's own answer, and stops waiting for one that
+// is never answered once the server has shut down (hashicorp/raft#498):
+// a leader loop blocked there would hold Shutdown for ever.
+func TestAwait(t *testing.T) {
+	defer func(g time.Duration) { awaitShutdownGrace = g }(awaitShutdownGrace)
+	awaitShutdownGrace = 50 * time.Millisecond
+	lost := errors.New("leadership lost")
+
+	s := &Server{shutdownCh: make(chan struct{})}
+	f := heldFuture{answer: make(chan error, 1)}
+	f.answer <- lost
+	if err := s.await(f); !errors.Is(err, lost) {
+		t.Errorf("answered future: %v, want %v", err, lost)
+	}
+
+	// Shut down, and the answer comes within the grace: it is given.
+	s = &Server{shutdownCh: make(chan struct{})}
+	f = heldFuture{answer: make(chan error)}
+	close(s.shutdownCh)
+	go func() { f.answer <- lost }()
+	if err := s.await(f); !errors.Is(err, lost) {
+		t.Errorf("answered during the grace: %v, want %v", err, lost)
+	}
+
+	// Shut down, and no answer ever comes.
+	f = heldFuture{answer: make(chan error)}
+	if err := s.await(f); !errors.Is(err, raft.ErrRaftShutdown) {
+		t.Errorf("never answered: %v, want %v", err, raft.ErrRaftShutdown)
 	}
 }

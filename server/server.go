@@ -418,7 +418,7 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 	}
 	start := time.Now()
 	fut := s.raft.Apply(b, s.cfg.ApplyTimeout)
-	if err := fut.Error(); err != nil {
+	if err := s.await(fut); err != nil {
 		// Not the leader: nothing was written, and the caller may send
 		// the request again (the API client does, for a while). Lost
 		// leadership with the entry in flight is another matter: the new
@@ -429,6 +429,9 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 		if errors.Is(err, raft.ErrLeadershipLost) {
 			return nil, 0, structs.NewError(structs.CodeUnavailable, "the raft leader changed while this write was being committed: it may or may not have taken effect; look before sending it again")
 		}
+		if errors.Is(err, raft.ErrRaftShutdown) {
+			return nil, 0, structs.NewError(structs.CodeUnavailable, "this server shut down while the write was being committed: it may or may not have taken effect; look before sending it again")
+		}
 		return nil, 0, fmt.Errorf("raft apply: %w", err)
 	}
 	s.metrics.observeApply(start)
@@ -437,6 +440,34 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 		return nil, fut.Index(), e
 	}
 	return resp, fut.Index(), nil
+}
+
+// awaitShutdownGrace is how long await still waits for a future's own
+// answer once the server shuts down: raft answers what it holds as it
+// stops, and that answer says more than "shut down".
+var awaitShutdownGrace = 5 * time.Second
+
+// await waits for a raft future's answer, giving up once the server has
+// been shutting down for awaitShutdownGrace. raft answers an accepted write
+// when it is applied or when leadership ends, but one handed to the state
+// machine just as raft stops is never answered (hashicorp/raft#498): a
+// leader loop waiting on it would hold Shutdown, and a test, for ever.
+func (s *Server) await(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	select {
+	case err := <-done:
+		return err
+	case <-s.shutdownCh:
+	}
+	t := time.NewTimer(awaitShutdownGrace)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		return raft.ErrRaftShutdown
+	}
 }
 
 // Shutdown stops the leader loop and raft and closes the stores.
