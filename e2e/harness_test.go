@@ -122,6 +122,9 @@ func startAgentFrom(t *testing.T, bin, dataDir string, gpus int, extra ...string
 	args := append([]string{"agent", "-dev", "-http-addr", "127.0.0.1:0", "-data-dir", dataDir,
 		"-dev-gpus", fmt.Sprint(gpus), "-node-name", "e2e-node"}, extra...)
 	cmd := exec.Command(bin, args...)
+	if g := os.Getenv("NAI_BENCH_AGENT_GOGC"); g != "" {
+		cmd.Env = append(os.Environ(), "GOGC="+g)
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -133,17 +133,24 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 			}
 			return true
 		})
-		members, err := b.api.Members(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		leaders := 0
-		for _, mem := range members {
-			if mem.Leader {
-				leaders++
+		// Every server bootstraps with the same three peers, so b may
+		// list them before it has heard from the leader: wait for that.
+		var members []structs.AgentMember
+		leaders := func() int {
+			n := 0
+			for _, mem := range members {
+				if mem.Leader {
+					n++
+				}
 			}
+			return n
 		}
-		if len(members) != 3 || leaders != 1 {
+		waitLong(t, "b's members show one leader", func() bool {
+			var err error
+			members, err = b.api.Members(ctx)
+			return err == nil && leaders() == 1
+		})
+		if len(members) != 3 || leaders() != 1 {
 			t.Errorf("members = %+v, want 3 with one leader", members)
 		}
 	})
