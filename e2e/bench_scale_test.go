@@ -498,12 +498,16 @@ func (n *simNode) report(ctx context.Context) {
 }
 
 // profileAgent writes a CPU profile of the agent at addr (started with
-// -enable-debug) to DIR/name.pprof over the next d; the func returned
-// waits for the file.
+// -enable-debug) to DIR/name.pprof over the next d, or over d from
+// NAI_BENCH_PROFILE_DELAY on (a duration: "90s" profiles the scale run's
+// late part, with a large state); the func returned waits for the file.
 func profileAgent(t *testing.T, addr, dir, name string, d time.Duration) func() {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
+		if d, err := time.ParseDuration(os.Getenv("NAI_BENCH_PROFILE_DELAY")); err == nil {
+			time.Sleep(d)
+		}
 		saveURL(t, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), filepath.Join(dir, name+".pprof"))
 	}()
 	return func() { <-done }
