@@ -277,17 +277,32 @@ func (s *Server) allocFor(snap *state.Snapshot, p structs.Placement, now time.Ti
 // reading every allocation on every pass of a busy leader.
 const fairShareRefresh = time.Second
 
+// fairShareMaxAge bounds how old the usage may grow when computing it is
+// slow (Slurm recomputes its priorities every five minutes by default).
+const fairShareMaxAge = 30 * time.Second
+
+// fairShareAge is how long usage that took cost to compute is used: a
+// second, or fifty times the cost, so that a state with many allocations
+// (the computation reads them all) spends at most about 2 % of a core on
+// it rather than a share that grows with the state.
+func fairShareAge(cost time.Duration) time.Duration {
+	return min(max(fairShareRefresh, 50*cost), fairShareMaxAge)
+}
+
 // usageCache holds the last fair-share usage computed from state.
 type usageCache struct {
 	mu    sync.Mutex
 	at    time.Time
 	usage *scheduler.Usage
+	// cost is how long computing it took.
+	cost time.Duration
 }
 
 // schedulerFor returns the scheduler for the policy in the snapshot
 // (policy.go) with the fair-share usage of every
-// allocation in the snapshot, decayed to now. The usage is computed from
-// raft state alone, so a new leader plans exactly as the old one did.
+// allocation in the snapshot, decayed to now (or to a moment at most
+// fairShareAge before it). The usage is computed from raft state alone, so
+// a new leader plans as the old one did.
 func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.Scheduler, error) {
 	sched, err := s.policyScheduler(snap)
 	if err != nil {
@@ -295,9 +310,10 @@ func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.S
 	}
 	s.usage.mu.Lock()
 	defer s.usage.mu.Unlock()
-	if s.usage.usage != nil && now.Sub(s.usage.at) >= 0 && now.Sub(s.usage.at) < fairShareRefresh {
+	if s.usage.usage != nil && now.Sub(s.usage.at) >= 0 && now.Sub(s.usage.at) < fairShareAge(s.usage.cost) {
 		return sched.WithUsage(s.usage.usage), nil
 	}
+	start := time.Now()
 	allocs, err := snap.Allocs(nil)
 	if err != nil {
 		return nil, fmt.Errorf("read allocations for fair share: %w", err)
@@ -319,6 +335,6 @@ func (s *Server) schedulerFor(snap *state.Snapshot, now time.Time) (*scheduler.S
 	}
 	recs = append(recs, archived...)
 	u := scheduler.AccumulateUsage(recs, now, s.cfg.Scheduler.FairShare.HalfLife)
-	s.usage.at, s.usage.usage = now, u
+	s.usage.at, s.usage.usage, s.usage.cost = now, u, time.Since(start)
 	return sched.WithUsage(u), nil
 }

@@ -124,3 +124,22 @@ func TestAwait(t *testing.T) {
 		t.Errorf("never answered: %v, want %v", err, raft.ErrRaftShutdown)
 	}
 }
+
+// The fair-share usage is reused for a second, or for fifty times what
+// computing it cost when that is longer, up to 30 s.
+func TestFairShareAge(t *testing.T) {
+	for _, c := range []struct {
+		cost, want time.Duration
+	}{
+		{0, time.Second},
+		{10 * time.Millisecond, time.Second},
+		{20 * time.Millisecond, time.Second},
+		{60 * time.Millisecond, 3 * time.Second},
+		{time.Second, 30 * time.Second},
+		{-time.Second, time.Second},
+	} {
+		if got := fairShareAge(c.cost); got != c.want {
+			t.Errorf("fairShareAge(%v) = %v, want %v", c.cost, got, c.want)
+		}
+	}
+}
