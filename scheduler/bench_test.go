@@ -132,3 +132,28 @@ func BenchmarkPlanSingletonExclusive(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPlanHeldSweep is one pass over a 1,000-member sweep held by its
+// begin time (the jobs of `begin_after`, or sbatch --begin), on 100 nodes:
+// each member's wait reason is the same. On this 2-core VM: 0.93-1.06 ms
+// and 4,018 allocations a pass when each reason was formatted anew,
+// 0.40-0.45 ms and 22 once the pass reused it (gate_begin.go).
+func BenchmarkPlanHeldSweep(b *testing.B) {
+	st := benchState(100, 0, 0)
+	begin := t0.Add(time.Hour)
+	for i := range 1000 {
+		j := newJob().GPUs(1).User("alice").Submitted(t0.Add(-time.Minute)).Build()
+		j.ID = fmt.Sprintf("s%06d", i)
+		j.Status = structs.JobPending
+		j.BeginTime = begin
+		st.jobs[j.ID] = j
+		st.pending = append(st.pending, j)
+	}
+	s := New(DefaultConfig())
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := s.Plan(st, t0); len(p.Placements) != 0 || len(p.Waiting) != 1000 {
+			b.Fatalf("placed %d, waiting %d; want 0 and 1000", len(p.Placements), len(p.Waiting))
+		}
+	}
+}

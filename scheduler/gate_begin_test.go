@@ -37,3 +37,28 @@ func TestBeginTimeGate(t *testing.T) {
 		})
 	}
 }
+
+// Jobs of different begin times in one pass each get their own reason and
+// estimated start, whatever order they come in (the pass reuses the last
+// reason made while the begin time stays the same).
+func TestBeginTimeGateMixedTimes(t *testing.T) {
+	h := newHarness(t)
+	h.addNodes(1, newNode("n"))
+	one, two := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	begins := []time.Time{one, one, two, one, two, two, {}, one}
+	var jobs []*structs.Job
+	for _, b := range begins {
+		jobs = append(jobs, h.submit(newJob().BeginAt(b))[0])
+	}
+	p := h.plan(DefaultConfig())
+	for i, j := range jobs {
+		if begins[i].IsZero() {
+			continue
+		}
+		ws := waitOf(t, p, j.ID)
+		want := structs.WaitBeginAt(begins[i])
+		if ws.Reason != want.Reason || !ws.EstimatedStart.Equal(begins[i]) {
+			t.Errorf("job %d (begin %v): %q, estimated %v; want %q", i, begins[i], ws.Reason, ws.EstimatedStart, want.Reason)
+		}
+	}
+}

@@ -52,6 +52,10 @@ type pass struct {
 	prioFor  string
 	// the NoNodes wait, computed once
 	noNodes *structs.WaitStatus
+	// the begin-time wait of the last begin time seen (gate_begin.go)
+	beginAt   time.Time
+	beginWait structs.WaitStatus
+	beginSet  bool
 
 	// quota gate: GPUs in use and jobs considered, per account
 	userGPUs, groupGPUs       map[string]int
