@@ -95,7 +95,7 @@ func writeStuck(w io.Writer, dump []byte, after time.Duration) {
 			if i := strings.LastIndexByte(fn, '('); i > 0 {
 				fn = fn[:i]
 			}
-			if len(ours) < 3 && !strings.HasPrefix(fn, "created by") {
+			if len(ours) < 3 {
 				ours = append(ours, fn)
 			}
 		}
