@@ -135,6 +135,8 @@ type Client struct {
 	// execLog is DataDir/executor.log, every executor's stderr (execlog.go).
 	execLogMu sync.Mutex
 	execLog   *os.File
+	// execs are the idle executors, for reuse (execpool.go).
+	execs execPool
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -190,6 +192,7 @@ func New(cfg Config) (*Client, error) {
 		memoryBytes: cfg.Host.MemoryBytes,
 		ports:       map[int]string{},
 	}
+	c.execs.logger = c.logger
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
 	if err := c.checkOptions(); err != nil {
@@ -336,6 +339,7 @@ func (c *Client) Run(ctx context.Context) error {
 	go c.gcLoop(ctx)
 	err := c.poll(ctx)
 	c.wg.Wait()
+	c.execs.close()
 	c.closeExecutorLog()
 	return err
 }

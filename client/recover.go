@@ -54,13 +54,13 @@ func (c *Client) recover(ctx context.Context) {
 		switch {
 		case exists(dir.path(executor.ExitFile)):
 			r.logger.Info("reporting allocation that ended while the agent was away")
-			close(r.exited)
+			r.markExited()
 		case pid > 0: // a live executor (executorPid finds only those)
 			r.logger.Info("re-attached to running executor", "pid", pid)
 			r.attach(pid)
 			attached = true // say running again, in case the servers missed it
 		default:
-			close(r.exited) // watch finds no exit.json and reports it lost
+			r.markExited() // watch finds no exit.json and reports it lost
 		}
 		c.wg.Add(1)
 		go func() {

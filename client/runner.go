@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -40,11 +39,15 @@ type allocRunner struct {
 	dir    allocDir
 	logger *slog.Logger
 
-	mu        sync.Mutex
-	pid       int           // the executor
-	child     bool          // the executor is our child (we started it)
-	exited    chan struct{} // closed when the executor is gone
-	stopped   bool          // a stop was requested
+	mu       sync.Mutex
+	pid      int           // the executor
+	child    bool          // the executor is our child (we started it)
+	exited   chan struct{} // closed when the executor is gone (markExited)
+	exitOnce sync.Once
+	// exec is the executor when it has a channel to this agent
+	// (execpool.go): stops go over it, not as signals.
+	exec      *pooledExec
+	stopped   bool // a stop was requested
 	startTime time.Time
 	metrics   *metricsTail
 	gpu       *gpuTracker // samples of the GPUs it holds (watch goroutine only)
@@ -194,32 +197,24 @@ func (r *allocRunner) start() error {
 	if err := r.prolog(ckpt); err != nil { // hooks.go
 		return err
 	}
-	cmd := exec.Command(r.c.cfg.ExecutorBinary, "executor", string(r.dir))
-	cmd.Dir = string(r.dir)
-	cmd.Env = executorEnv(os.Environ())
-	// Its own session: the executor must outlive the agent and not get the
-	// agent's terminal signals.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = r.c.withExecutorLog(func(logf *os.File) error {
-		cmd.Stdout, cmd.Stderr = logf, logf
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("start executor: %w", err)
-		}
-		return nil
-	})
+	// Under r.mu: a stop now waits until it knows how to reach the
+	// executor.
+	r.mu.Lock()
+	pid, pe, err := r.c.runOnExecutor(r, job.IsService()) // execpool.go
+	if err == nil {
+		r.pid, r.child, r.exec, r.startTime = pid, true, pe, time.Now()
+	}
+	r.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	r.c.placeExecutor(a.ID, cmd.Process.Pid, r.logger)
-	r.mu.Lock()
-	r.pid, r.child, r.startTime = cmd.Process.Pid, true, time.Now()
-	r.mu.Unlock()
-	go func() {
-		_ = cmd.Wait()
-		close(r.exited)
-	}()
+	r.c.placeExecutor(a.ID, pid, r.logger)
 	return nil
 }
+
+// markExited says that the executor is done with the allocation: it
+// exited, or (reused) it said so over its channel.
+func (r *allocRunner) markExited() { r.exitOnce.Do(func() { close(r.exited) }) }
 
 // attach watches an executor that an earlier agent started.
 func (r *allocRunner) attach(pid int) {
@@ -240,7 +235,7 @@ func (r *allocRunner) attach(pid int) {
 		defer t.Stop()
 		for range t.C {
 			if !r.dir.executorAlive(pid) {
-				close(r.exited)
+				r.markExited()
 				return
 			}
 		}
@@ -496,6 +491,14 @@ func (r *allocRunner) stop(reason structs.ExitReason) {
 	}
 	r.stopped = true
 	close(r.stopCh)
+	if r.exec != nil {
+		// Over the channel, which names the allocation: a signal could
+		// reach the executor after it has moved on to another one.
+		if err := r.exec.stop(r); err != nil {
+			r.logger.Warn("ask executor to stop", "pid", r.pid, "error", err)
+		}
+		return
+	}
 	pid := r.dir.executorPid()
 	if pid == 0 {
 		return // not started yet (it reads the stop file), or already gone

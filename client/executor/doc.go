@@ -2,7 +2,8 @@
 // programs that run between the agent and a task, and the allocation dir
 // through which the agent talks to them.
 //
-//   - Main is `nai executor ALLOC_DIR`, one per allocation. The agent starts
+//   - Main is `nai executor ALLOC_DIR`, for one allocation, and after it
+//     for the next ones its agent hands it over the channel. The agent starts
 //     it in a session of its own, so that jobs outlive an agent restart. It
 //     becomes a child subreaper, starts the task inside its cgroup (it forks
 //     the task from inside the cgroup, direct.go; on cgroup v2, or with
@@ -28,10 +29,14 @@
 //
 // # The allocation dir: the contract between agent and executor
 //
-// The agent and the executor never talk directly: each reads and writes
-// files in the allocation dir (Dir, DataDir/allocs/ID/ on the node), so
-// that either can die and restart, and an agent of one version can watch an
-// executor of the previous one during an upgrade. Files are replaced
+// The agent and the executor talk through files in the allocation dir
+// (Dir, DataDir/allocs/ID/ on the node), so that either can die and
+// restart, and an agent of one version can watch an executor of the
+// previous one during an upgrade. The one exception is a fast path: the
+// agent that starts an executor may give it a channel (ChannelEnv,
+// channel.go) over which it hands the executor the node's next batch
+// allocations once one ends, so that a Go process start is paid once for
+// many short jobs; the files below still carry every end and every stop. Files are replaced
 // atomically (WriteFileAtomic: a temp file renamed into place), so a reader
 // never sees half of one. The names and JSON fields below are a contract:
 // they may gain fields, never lose or rename one.

@@ -51,10 +51,19 @@ func Main(args []string) int {
 	}
 	// The agent gives every executor of the node one log file: each line
 	// names its allocation (the dir's name is the allocation id).
-	logger = logger.With("alloc", filepath.Base(dir))
-	e := &executor{dir: Dir(dir), logger: logger, sigs: sigs, chld: chld}
-	if err := e.run(); err != nil {
-		logger.Error("executor failed", "dir", dir, "error", err)
+	ch, err := openChannel()
+	if err != nil {
+		// Run this allocation all the same, and no other.
+		logger.Warn("executor: no channel to the agent", "error", err)
+	}
+	e := &executor{dir: Dir(dir), logger: logger.With("alloc", filepath.Base(dir)), base: logger,
+		sigs: sigs, chld: chld, ch: ch, trees: map[string]*cgroupfs.Tree{}}
+	err = e.run()
+	if ch != nil {
+		return serve(ch, e, err) // channel.go
+	}
+	if err != nil {
+		e.logger.Error("executor failed", "dir", dir, "error", err)
 		return 1
 	}
 	return 0
@@ -65,9 +74,15 @@ type executor struct {
 	// lock holds the executor's lock on dir (LockDir) while it lives.
 	lock   *os.File
 	logger *slog.Logger
+	base   *slog.Logger // logger without the allocation
 	sigs   chan os.Signal
 	// chld receives SIGCHLD (nil: reap blocks in wait4 instead).
-	chld  chan os.Signal
+	chld chan os.Signal
+	// ch is the channel to the agent (channel.go), nil without one.
+	ch *channel
+	// trees are the cgroup trees opened so far, by parent: an executor
+	// that runs many allocations reads mountinfo once.
+	trees map[string]*cgroupfs.Tree
 	spec  Spec
 	group cgroupfs.Group
 	tree  *cgroupfs.Tree // the tree group is in
@@ -104,7 +119,7 @@ func (e *executor) run() error {
 	}
 	e.spec = *spec
 	if e.spec.Cgroup != "" {
-		tree, err := cgroupfs.OpenTree(e.spec.CgroupParent, e.logger)
+		tree, err := e.openTree(e.spec.CgroupParent)
 		if err == nil {
 			e.tree, e.cgVersion = tree, tree.Version()
 			e.group, err = tree.Open(e.spec.Cgroup)
@@ -150,6 +165,14 @@ wait:
 		case <-e.sigs:
 			r, _ := e.stopRequested()
 			grace = e.terminate(r, "stopped: "+string(r), grace)
+		case id := <-e.stopsFor():
+			// The agent's stop over the channel names its allocation: a
+			// late one for an allocation this executor ran before is
+			// not for this one.
+			if id == filepath.Base(string(e.dir)) {
+				r, _ := e.stopRequested()
+				grace = e.terminate(r, "stopped: "+string(r), grace)
+			}
 		case <-limit:
 			grace = e.terminate(structs.ExitTimeLimit, "time limit of "+e.spec.TimeLimit.String()+" reached", grace)
 		case <-grace:
@@ -162,6 +185,21 @@ wait:
 	// Whatever the task left behind dies with it.
 	e.killLeftovers()
 	return e.finish(e.status(ws, rusage, end))
+}
+
+// openTree opens the cgroup tree below parent, once per parent.
+func (e *executor) openTree(parent string) (*cgroupfs.Tree, error) {
+	if t, ok := e.trees[parent]; ok {
+		return t, nil
+	}
+	t, err := cgroupfs.OpenTree(parent, e.base)
+	if err != nil {
+		return nil, err
+	}
+	if e.trees != nil {
+		e.trees[parent] = t
+	}
+	return t, nil
 }
 
 // startTask starts the task in its own process group with its
