@@ -514,3 +514,64 @@ func TestJoinFromInsideNai(t *testing.T) {
 		}
 	})
 }
+
+// A leftover of the name in one v1 hierarchy, the devices one included
+// (where a group without device rules makes nothing), refuses the group
+// and leaves nothing behind in the others.
+func TestCreateRefusesLeftover(t *testing.T) {
+	requireRoot(t)
+	e := v1Env(t)
+	m := e.mgr.(*v1Manager)
+	for _, h := range m.hs {
+		t.Run(h.Controller, func(t *testing.T) {
+			name := "nai-leftover-" + strconv.Itoa(os.Getpid()) + "-" + strings.ReplaceAll(h.Controller, ",", "-")
+			left := h.GroupDir(name)
+			if err := os.Mkdir(left, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(left)
+			if _, err := m.Create(name, Limits{Pids: 10}); !errors.Is(err, ErrExists) {
+				t.Fatalf("Create with a leftover in %s: %v, want ErrExists", h.Controller, err)
+			}
+			for _, o := range m.hs {
+				if o.Controller == h.Controller {
+					continue
+				}
+				if _, err := os.Stat(o.GroupDir(name)); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s left behind (stat: %v)", o.GroupDir(name), err)
+				}
+			}
+		})
+	}
+}
+
+// makeGroupDirs makes a directory shared by co-mounted controllers once,
+// refuses an existing one with ErrExists, and then leaves nothing it made.
+func TestMakeGroupDirs(t *testing.T) {
+	root := t.TempDir()
+	mem, cpu, pids := filepath.Join(root, "memory"), filepath.Join(root, "cpu,cpuacct"), filepath.Join(root, "pids")
+	for _, d := range []string{mem, cpu, pids} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hs := []cgroupfs.Hierarchy{{Controller: "memory", Dir: mem}, {Controller: "cpu", Dir: cpu}, {Controller: "cpuacct", Dir: cpu}, {Controller: "pids", Dir: pids}}
+	made, err := makeGroupDirs(hs, "g1")
+	if err != nil {
+		t.Fatalf("co-mounted cpu,cpuacct: %v", err)
+	}
+	if want := []string{filepath.Join(mem, "g1"), filepath.Join(cpu, "g1"), filepath.Join(pids, "g1")}; !slices.Equal(made, want) {
+		t.Fatalf("made %v, want %v", made, want)
+	}
+	if err := os.Mkdir(filepath.Join(pids, "g2"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := makeGroupDirs(hs, "g2"); !errors.Is(err, ErrExists) {
+		t.Fatalf("leftover in pids: %v, want ErrExists", err)
+	}
+	for _, d := range []string{filepath.Join(mem, "g2"), filepath.Join(cpu, "g2")} {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left behind (stat: %v)", d, err)
+		}
+	}
+}

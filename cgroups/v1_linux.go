@@ -1,10 +1,13 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/nai-project/nai/cgroups/cgroupfs"
@@ -111,13 +114,6 @@ func (m *v1Manager) Create(name string, l Limits) (cgroupfs.Group, error) {
 	if err := l.validate(); err != nil {
 		return nil, err
 	}
-	// A leftover of this name in any hierarchy, the devices one included,
-	// is refused: it could hold processes or rules of another run.
-	for _, h := range m.hs {
-		if d := h.GroupDir(name); exists(d) {
-			return nil, fmt.Errorf("create cgroup %s: %w (%s)", name, ErrExists, d)
-		}
-	}
 	uvm := int64(-1)
 	if l.Devices != nil {
 		var err error
@@ -126,12 +122,31 @@ func (m *v1Manager) Create(name string, l Limits) (cgroupfs.Group, error) {
 		}
 	}
 	hs, subsystems := m.used(l)
+	// A leftover of this name in any hierarchy, the devices one included,
+	// is refused: it could hold processes or rules of another run. The
+	// used ones are made here with mkdir, whose EEXIST is that check
+	// (containerd's MkdirAll then finds them made: one stat, not a walk
+	// up to the parent).
+	made, err := makeGroupDirs(hs, name)
+	if err != nil {
+		return nil, err
+	}
+	undo := func() {
+		for _, d := range made {
+			_ = os.Remove(d)
+		}
+	}
+	if l.Devices == nil {
+		for _, h := range m.hs {
+			if h.Controller == string(cgroup1.Devices) && exists(h.GroupDir(name)) {
+				undo()
+				return nil, fmt.Errorf("create cgroup %s: %w (%s)", name, ErrExists, h.GroupDir(name))
+			}
+		}
+	}
 	hierarchy := func() ([]cgroup1.Subsystem, error) { return subsystems, nil }
 	if _, err := cgroup1.New(m.path(name), v1Resources(l, m.memsw, uvm), cgroup1.WithHierarchy(hierarchy)); err != nil {
-		// Undo the directories made before the failing write.
-		for _, h := range hs {
-			_ = os.Remove(h.GroupDir(name))
-		}
+		undo() // the directories made before the failing write
 		return nil, fmt.Errorf("create cgroup %s with limits %+v: %w", name, l, err)
 	}
 	g, err := m.tree.Open(name)
@@ -140,6 +155,31 @@ func (m *v1Manager) Create(name string, l Limits) (cgroupfs.Group, error) {
 	}
 	m.logger.Debug("created cgroup", "name", name, "version", 1)
 	return g, nil
+}
+
+// makeGroupDirs makes the group's directory in each of hs, once for
+// controllers mounted together ("cpu,cpuacct"). A directory that exists
+// already is refused with ErrExists; on any error the ones made are
+// removed again.
+func makeGroupDirs(hs []cgroupfs.Hierarchy, name string) ([]string, error) {
+	var made []string
+	for _, h := range hs {
+		d := h.GroupDir(name)
+		if slices.Contains(made, d) {
+			continue
+		}
+		if err := os.Mkdir(d, 0o755); err != nil {
+			for _, m := range made {
+				_ = os.Remove(m)
+			}
+			if errors.Is(err, fs.ErrExist) {
+				return nil, fmt.Errorf("create cgroup %s: %w (%s)", name, ErrExists, d)
+			}
+			return nil, fmt.Errorf("create cgroup %s: %w", name, err)
+		}
+		made = append(made, d)
+	}
+	return made, nil
 }
 
 func (m *v1Manager) Open(name string) (cgroupfs.Group, error) { return m.tree.Open(name) }
