@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -100,8 +101,16 @@ type allocRecord struct {
 }
 
 // writeAllocFile writes alloc.json.
+//
+// Compact, not indented like the dir's other files: it is the biggest
+// (the whole job), written once per allocation on the start path, and
+// read by programs (jq shows it indented).
 func writeAllocFile(d allocDir, a *structs.Allocation, spec *executor.Spec) error {
-	return executor.WriteJSONAtomic(d.path(allocFile), allocRecord{Allocation: a, Executor: spec})
+	b, err := json.Marshal(allocRecord{Allocation: a, Executor: spec})
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", allocFile, err)
+	}
+	return executor.WriteFileAtomic(d.path(allocFile), append(b, '\n'))
 }
 
 // markReported marks the allocation reported. The mark is a hard link to

@@ -41,8 +41,10 @@ func (c *Client) taskUserFor(job *structs.Job) (*executor.User, error) {
 		}
 		u = tu
 	case euid == 0 && job.User != "":
-		if _, err := user.Lookup(job.User); err == nil {
-			tu, err := lookupTaskUser(job.User)
+		// The submitter's account when this node has one (looked up
+		// once: the start path of every job passes here).
+		if pu, err := user.Lookup(job.User); err == nil {
+			tu, err := taskUser(pu, job.User)
 			if err != nil {
 				return nil, err
 			}

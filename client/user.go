@@ -19,6 +19,12 @@ func lookupTaskUser(name string) (*executor.User, error) {
 	if err != nil {
 		return nil, fmt.Errorf("task user %q does not exist on this node: %w", name, err)
 	}
+	return taskUser(u, name)
+}
+
+// taskUser is the account u, found by name, as the executor runs a task
+// as it: ids, groups and home.
+func taskUser(u *user.User, name string) (*executor.User, error) {
 	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
 	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
 	if err1 != nil || err2 != nil {
