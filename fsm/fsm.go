@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 
 	"github.com/hashicorp/raft"
 	"github.com/nai-project/nai/fsm/state"
@@ -13,6 +14,10 @@ import (
 type FSM struct {
 	logger *slog.Logger
 	state  *state.Store
+	// pre holds entries the leader decodes ahead of Apply (predecode.go);
+	// preHits counts the entries Apply took from it.
+	pre     preMap
+	preHits atomic.Uint64
 }
 
 // New returns an FSM over an empty store. A nil logger discards logs.
@@ -53,6 +58,15 @@ func (f *FSM) Apply(l *raft.Log) any {
 	}
 	raw, version := MessageType(l.Data[0]), l.Data[1]
 	c, ok := commands[raw.Base()]
+	if ok {
+		if req, err, ok := f.takePredecoded(l.Data); ok {
+			if err != nil {
+				f.logger.Error("undecodable raft entry", "type", c.name, "version", version, "index", l.Index, "err", err)
+				return fmt.Errorf("apply entry %d: decode %s version %d: %w", l.Index, c.name, version, err)
+			}
+			return c.apply(f.state, l.Index, req)
+		}
+	}
 	if !ok {
 		if raw&IgnoreUnknownFlag != 0 {
 			f.logger.Warn("skipping unknown raft message", "type", raw, "index", l.Index)
@@ -74,6 +88,20 @@ func (f *FSM) Apply(l *raft.Log) any {
 		return fmt.Errorf("apply entry %d: decode %s version %d: %w", l.Index, c.name, version, err)
 	}
 	return c.apply(f.state, l.Index, req)
+}
+
+// decoderFor finds the command and decoder of an entry, ok false when
+// this server cannot read it (Apply says why).
+func (f *FSM) decoderFor(data []byte) (*command, func([]byte) (any, error), bool) {
+	if len(data) < 2 {
+		return nil, nil, false
+	}
+	c, ok := commands[MessageType(data[0]).Base()]
+	if !ok {
+		return nil, nil, false
+	}
+	dec, ok := c.decoders[data[1]]
+	return c, dec, ok
 }
 
 // Snapshot captures the state for raft. It is cheap: an immutable view that

@@ -33,33 +33,7 @@ func TestRaftRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf := raft.DefaultConfig()
-	conf.LocalID = "s1"
-	conf.HeartbeatTimeout = 50 * time.Millisecond
-	conf.ElectionTimeout = 50 * time.Millisecond
-	conf.LeaderLeaseTimeout = 50 * time.Millisecond
-	conf.CommitTimeout = 5 * time.Millisecond
-	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: testWriter{t}})
-	logs, snaps := raft.NewInmemStore(), raft.NewInmemSnapshotStore()
-	addr, trans := raft.NewInmemTransport("")
-	r, err := raft.NewRaft(conf, f, logs, logs, snaps, trans)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.Shutdown().Error(); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	boot := raft.Configuration{Servers: []raft.Server{{ID: conf.LocalID, Address: addr}}}
-	if err := r.BootstrapCluster(boot).Error(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-r.LeaderCh():
-	case <-time.After(10 * time.Second):
-		t.Fatal("no leader after 10s")
-	}
+	r := newTestRaft(t, f)
 
 	apply := func(mt MessageType, req any) any {
 		t.Helper()
@@ -113,6 +87,40 @@ func TestRaftRoundTrip(t *testing.T) {
 	if j, _ := restored.State().Snapshot().JobByID(nil, reg.JobIDs[1]); j == nil || j.Reason != "Resources: needs 4 free GPUs" {
 		t.Errorf("restored waiting job %+v", j)
 	}
+}
+
+// newTestRaft runs f under a real single-node raft with in-memory stores
+// and transport, and waits until it leads.
+func newTestRaft(t *testing.T, f *FSM) *raft.Raft {
+	t.Helper()
+	conf := raft.DefaultConfig()
+	conf.LocalID = "s1"
+	conf.HeartbeatTimeout = 50 * time.Millisecond
+	conf.ElectionTimeout = 50 * time.Millisecond
+	conf.LeaderLeaseTimeout = 50 * time.Millisecond
+	conf.CommitTimeout = 5 * time.Millisecond
+	conf.Logger = hclog.New(&hclog.LoggerOptions{Name: "raft", Level: hclog.Warn, Output: testWriter{t}})
+	logs, snaps := raft.NewInmemStore(), raft.NewInmemSnapshotStore()
+	addr, trans := raft.NewInmemTransport("")
+	r, err := raft.NewRaft(conf, f, logs, logs, snaps, trans)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Shutdown().Error(); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	boot := raft.Configuration{Servers: []raft.Server{{ID: conf.LocalID, Address: addr}}}
+	if err := r.BootstrapCluster(boot).Error(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-r.LeaderCh():
+	case <-time.After(10 * time.Second):
+		t.Fatal("no leader after 10s")
+	}
+	return r
 }
 
 func asErr(v any) error {

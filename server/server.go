@@ -417,6 +417,8 @@ func (s *Server) apply(t fsm.MessageType, req any) (any, uint64, error) {
 		return nil, 0, fmt.Errorf("encode raft entry: %w", err)
 	}
 	start := time.Now()
+	// A big entry is decoded for this server's Apply while raft commits it.
+	defer s.fsm.Predecode(b)()
 	fut := s.raft.Apply(b, s.cfg.ApplyTimeout)
 	if err := s.await(fut); err != nil {
 		// Not the leader: nothing was written, and the caller may send
