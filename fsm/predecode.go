@@ -39,12 +39,20 @@ func (f *FSM) Predecode(data []byte) (release func()) {
 		defer close(p.done)
 		if c, dec, ok := f.decoderFor(data); ok && c != nil {
 			p.req, p.err = dec(data[2:])
+			// And what applying it will need, such as a sweep's
+			// members: a function of the request alone too.
+			if pr, ok := p.req.(preparer); ok && p.err == nil {
+				pr.Prepare()
+			}
 		} else {
 			p.err = errNoPredecode
 		}
 	}()
 	return func() { f.pre.CompareAndDelete(key, p) }
 }
+
+// preparer is a request that can do ahead what applying it will need.
+type preparer interface{ Prepare() }
 
 // takePredecoded returns what Predecode made of data, if it was asked to.
 func (f *FSM) takePredecoded(data []byte) (req any, err error, ok bool) {

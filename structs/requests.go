@@ -19,6 +19,14 @@ type JobRegisterRequest struct {
 	Now   time.Time  `json:"now"`
 }
 
+// Prepare does ahead what applying the request will need: a sweep's
+// members (SweepSpec.Prepare).
+func (r *JobRegisterRequest) Prepare() {
+	if r.Sweep != nil {
+		r.Sweep.Prepare()
+	}
+}
+
 // AppendEntryJSON appends r as json.Marshal writes it, byte for byte (the
 // raft entry's body). A sweep's members are written by SweepSpec's
 // MarshalJSON in one pass; json.Marshal would then scan and copy those

@@ -71,6 +71,23 @@ type SweepSpec struct {
 	Template    *Job          `json:"template"`
 	Members     []SweepMember `json:"members"`
 	MaxParallel int           `json:"max_parallel,omitempty"`
+
+	// prepared is what Prepare expanded, for the next Expand.
+	prepared *expansion
+}
+
+type expansion struct {
+	jobs []*Job
+	err  error
+}
+
+// Prepare expands the members now, so that the next Expand returns them
+// at once: the leader expands a sweep it is committing while raft writes
+// it (fsm.Predecode), off the one goroutine that applies entries. Expand
+// is a function of the spec alone, so its answer is the same either way.
+func (s *SweepSpec) Prepare() {
+	jobs, err := s.expand()
+	s.prepared = &expansion{jobs, err}
 }
 
 // SweepMember is one member of a SweepSpec. In JSON, Changes holds only
@@ -530,7 +547,8 @@ func (s *SweepSpec) Check(maxMembers int) error {
 	return nil
 }
 
-// Expand returns the members as jobs. A member shares every field it does
+// Expand returns the members as jobs (those Prepare made, the first time
+// after it). A member shares every field it does
 // not change with the template, maps and slices included: treat them as
 // read-only (as the state store does with everything it holds), and Copy
 // a member before changing one of them in place.
@@ -543,6 +561,14 @@ func (s *SweepSpec) Check(maxMembers int) error {
 // holds the replaced ones' old Jobs too, at most ~1 KB a member until
 // the last original row goes.
 func (s *SweepSpec) Expand() ([]*Job, error) {
+	if p := s.prepared; p != nil {
+		s.prepared = nil // the jobs are the caller's now
+		return p.jobs, p.err
+	}
+	return s.expand()
+}
+
+func (s *SweepSpec) expand() ([]*Job, error) {
 	if err := s.Check(len(s.Members)); err != nil {
 		return nil, err
 	}

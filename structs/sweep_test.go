@@ -432,3 +432,30 @@ func TestSweepSpecJSON(t *testing.T) {
 		}
 	}
 }
+
+// Prepare expands ahead: the next Expand returns those very jobs, equal
+// to a fresh expansion, and the one after expands anew.
+func TestSweepSpecPrepare(t *testing.T) {
+	spec, err := NewSweepSpec(sweepMembers(3, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := spec.Expand()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Prepare()
+	got, err := spec.Expand()
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("prepared %v, %v; want %v", got, err, want)
+	}
+	again, err := spec.Expand()
+	if err != nil || !reflect.DeepEqual(again, want) || &again[0] == &got[0] || again[0] == got[0] {
+		t.Fatalf("the second Expand after Prepare returned the prepared jobs again")
+	}
+	bad := &SweepSpec{}
+	bad.Prepare()
+	if _, err := bad.Expand(); err == nil {
+		t.Fatal("a prepared empty spec expanded without an error")
+	}
+}
