@@ -24,7 +24,8 @@
 //	                       alloc.json with the executor's spec
 //	                       (argv, env, time limit, cgroup name)
 //	                       cgroups.Create(nai-ID, limits)
-//	                       start executor (setsid) ----------> lock the dir, child subreaper
+//	                       start executor (setsid), or hand --> lock the dir, child subreaper
+//	                       an idle one "run DIR" (execpool.go)
 //	    <-- running ------ report running                      a thread joins the cgroup, forks --> exec command
 //	                                                           the task (setpgid), returns to its
 //	                                                           own cgroup (executor/direct.go; on
@@ -33,11 +34,13 @@
 //	    <-- metrics ------ tail metrics.jsonl (<= 1/s)                                             writes stdout,
 //	                                                                                               metrics, output/
 //	alloc, desired=stop -> write stop=REASON, SIGTERM ------> SIGTERM tree, grace, SIGKILL tree
+//	                       (to a reused executor "stop ID")
 //	                                                           (or: time limit reached)
 //	                                                           main process exits; kill leftovers
 //	                                                           read cgroup usage, pick the reason
 //	                                                           write exit.json, remove cgroup
-//	                       executor gone: read exit.json
+//	                       executor gone, or "done ID" <------ (reused: unlock the dir, wait)
+//	                       from a reused one: read exit.json
 //	                       node epilog (hooks.go)
 //	    <-- PUT outputs -- tar+gzip output/, upload
 //	    <-- final status - complete | failed + reason, code,

@@ -1,6 +1,7 @@
 // nai-executor is the small binary of each job's two processes: a client
-// agent starts `nai-executor executor ALLOC_DIR` for every allocation, and
-// that executor starts the task through `nai-executor exec-shim ...`, from
+// agent starts `nai-executor executor ALLOC_DIR` for an allocation (on
+// cgroup v1 it then hands the same executor its next batch allocations:
+// client/execpool.go), and that executor starts the task through `nai-executor exec-shim ...`, from
 // its own binary (package client/executor: Main and ShimMain). Both do
 // exactly what `nai executor` and `nai exec-shim` do; those stay in nai and
 // nai-agent for an agent with no nai-executor beside it and for executors
