@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strings"
@@ -36,18 +37,19 @@ import (
 // writes into a rotated file.
 const (
 	execPoolMax  = 16
-	execPoolIdle = 10 * time.Second
 	execReuseMax = 1000
 )
+
+// execPoolIdle is how long an executor waits idle before it is retired (a
+// var for the tests).
+var execPoolIdle = 10 * time.Second
 
 // execPool holds the executors this agent started with a channel.
 type execPool struct {
 	mu     sync.Mutex
 	idle   []*pooledExec // most recently idle last
 	closed bool
-	logger interface {
-		Warn(msg string, args ...any)
-	}
+	logger *slog.Logger
 }
 
 // pooledExec is an executor started with a channel: its pid, the agent's
@@ -151,6 +153,8 @@ func (c *Client) startPooled(r *allocRunner) (*pooledExec, error) {
 	}
 	mine, theirs := os.NewFile(uintptr(fds[0]), "executor-channel"), os.NewFile(uintptr(fds[1]), "executor-channel")
 	cmd := c.executorCmd(r)
+	// It outlives this allocation's dir, which the agent removes in time.
+	cmd.Dir = c.allocsDir()
 	cmd.ExtraFiles = []*os.File{theirs}
 	cmd.Env = append(cmd.Env, executor.ChannelEnv+"=3")
 	err = c.startExecutor(cmd)

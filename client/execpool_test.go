@@ -65,3 +65,30 @@ func TestClientReusesExecutors(t *testing.T) {
 		})
 	}
 }
+
+// An executor left idle longer than execPoolIdle is retired while its
+// agent runs on.
+func TestIdleExecutorRetires(t *testing.T) {
+	defer func(d time.Duration) { execPoolIdle = d }(execPoolIdle)
+	execPoolIdle = 200 * time.Millisecond
+	f := newFakeServers(t)
+	c := newTestClient(t, f, t.TempDir(), testCgroups(t))
+	runClient(t, c)
+	ppids := filepath.Join(t.TempDir(), "ppids")
+	job := scriptJob("j1", `echo $PPID >> "$PPIDS"`)
+	job.Task.Env = map[string]string{"PPIDS": ppids}
+	a := newAlloc(c, job)
+	f.put(a)
+	waitFor(t, terminalWait, "the job to end", func() bool { return f.terminal(a.ID) })
+	pids := readPids(t, ppids)
+	if len(pids) != 1 {
+		t.Fatalf("parents %v", pids)
+	}
+	waitFor(t, 10*time.Second, "the idle executor to be retired", func() bool { return gone(pids[0]) })
+	c.execs.mu.Lock()
+	idle := len(c.execs.idle)
+	c.execs.mu.Unlock()
+	if idle != 0 {
+		t.Fatalf("%d executors still idle in the pool", idle)
+	}
+}

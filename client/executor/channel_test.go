@@ -86,6 +86,21 @@ func (c *chanExecutor) send(t *testing.T, line string) {
 	}
 }
 
+// waitExit waits up to 30 s for the executor to exit with status 0.
+func (c *chanExecutor) waitExit(t *testing.T, what string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- c.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("executor: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
 // expect waits for the executor's next line.
 func (c *chanExecutor) expect(t *testing.T, want string) {
 	t.Helper()
@@ -157,16 +172,7 @@ func TestExecutorChannelRunsMany(t *testing.T) {
 	}
 
 	ce.conn.Close()
-	done := make(chan error, 1)
-	go func() { done <- ce.cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("executor: %v", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("an idle executor did not end when the agent's end closed")
-	}
+	ce.waitExit(t, "an idle executor to end when the agent's end closed")
 }
 
 // With the agent's end closed while an allocation runs, the executor
@@ -175,9 +181,7 @@ func TestExecutorChannelAgentGoneMidRun(t *testing.T) {
 	a := writeSpec(t, "2.1", Spec{Argv: []string{"sh", "-c", "sleep 0.3; echo ok"}})
 	ce := startChanExecutor(t, a)
 	ce.conn.Close()
-	if err := ce.cmd.Wait(); err != nil {
-		t.Fatalf("executor: %v", err)
-	}
+	ce.waitExit(t, "the executor to end after its allocation")
 	if st, err := a.ReadExit(); err != nil || st == nil || st.Reason != structs.ExitExited || *st.ExitCode != 0 {
 		t.Fatalf("exit status %+v, %v", st, err)
 	}
@@ -194,16 +198,7 @@ func TestExecutorChannelBadInput(t *testing.T) {
 			ce := startChanExecutor(t, a)
 			ce.expect(t, "done 3.1")
 			ce.send(t, line)
-			done := make(chan error, 1)
-			go func() { done <- ce.cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("executor: %v", err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatalf("executor still waits after %q", line)
-			}
+			ce.waitExit(t, fmt.Sprintf("the executor to end after %q", line))
 		})
 	}
 }
