@@ -219,8 +219,11 @@ func (p *execPool) serve(pe *pooledExec) {
 		pe.idleAt = time.Now()
 		at, spent := pe.idleAt, pe.runs >= execReuseMax
 		pe.mu.Unlock()
-		r.markExited()
+		// Back in the pool first: the job's end, once reported, frees
+		// what the node's next job waits for, and that job should find
+		// this executor idle.
 		p.put(pe, at, spent)
+		r.markExited()
 	}
 	pe.mu.Lock()
 	r := pe.cur
