@@ -322,37 +322,13 @@ func benchDrain(t *testing.T, b *bench) {
 
 	a, profile := benchAgent(t, 64)
 	c := a.api()
-	ctx := context.Background()
 	defer profile("drain", 10*time.Second)()
-	ids := make([]string, n)
 	var slurmCPU time.Duration
 	if b.slurm != nil {
 		slurmCPU = b.slurm.daemonsCPU()
 	}
 	t0 := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				job := &structs.Job{Name: "true", Resources: structs.Resources{CPU: 0.01, MemoryBytes: 16 << 20, GPU: structs.GPURequest{Count: 1}},
-					Task: structs.Task{Command: "/bin/true"}}
-				resp, err := c.Register(ctx, job)
-				if err != nil {
-					errs <- err
-					return
-				}
-				ids[i] = resp.JobIDs[0]
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	registerEach(t, c, n, workers, "true", structs.Task{Command: "/bin/true"})
 	submitted := time.Since(t0)
 	// Done is asked as Slurm's side asks it (squeue -h -r -o %i: the ids
 	// only): how many jobs are still queued, not the jobs themselves.
@@ -367,14 +343,7 @@ func benchDrain(t *testing.T, b *bench) {
 	if b.slurm != nil {
 		slurmCPU = b.slurm.daemonsCPU() - slurmCPU
 	}
-	all, _ := c.Jobs(ctx, true)
-	complete := 0
-	for _, j := range all {
-		if j.Status == structs.JobComplete {
-			complete++
-		}
-	}
-	if complete != n {
+	if complete := completeCount(t, c); complete != n {
 		t.Errorf("%d of %d jobs complete", complete, n)
 	}
 	row := benchRow{figure: "1000 /bin/true jobs, 64 at once, first submit -> all done", target: ">= 10x Slurm",
@@ -391,6 +360,50 @@ func benchDrain(t *testing.T, b *bench) {
 		row.met = yesNo(x >= 10)
 	}
 	b.rep.add(row)
+}
+
+// registerEach registers n one-GPU jobs running task, one per API call,
+// from workers concurrent submitters.
+func registerEach(t *testing.T, c *api.Client, n, workers int, name string, task structs.Task) {
+	t.Helper()
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += workers {
+				job := &structs.Job{Name: name, Resources: structs.Resources{CPU: 0.01, MemoryBytes: 16 << 20, GPU: structs.GPURequest{Count: 1}},
+					Task: task}
+				if _, err := c.Register(ctx, job); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// completeCount is how many jobs the servers hold as complete.
+func completeCount(t *testing.T, c *api.Client) int {
+	t.Helper()
+	all, err := c.Jobs(context.Background(), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	complete := 0
+	for _, j := range all {
+		if j.Status == structs.JobComplete {
+			complete++
+		}
+	}
+	return complete
 }
 
 // sweepHCL is a sweep of n members that wait an hour before they may start.

@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,44 +24,13 @@ func TestExecutorReuseLong(t *testing.T) {
 	const n, workers = 2500, 8
 	a := startAgent(t, t.TempDir(), 2)
 	c := a.api()
-	ctx := context.Background()
 	ppids := filepath.Join(t.TempDir(), "ppids")
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < n; i += workers {
-				job := &structs.Job{Name: "reuse", Resources: structs.Resources{CPU: 0.01, MemoryBytes: 16 << 20, GPU: structs.GPURequest{Count: 1}},
-					Task: structs.Task{Command: "/bin/sh", Args: []string{"-c", `echo $PPID >> "$1"`, "sh", ppids}}}
-				if _, err := c.Register(ctx, job); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+	registerEach(t, c, n, workers, "reuse", structs.Task{Command: "/bin/sh", Args: []string{"-c", `echo $PPID >> "$1"`, "sh", ppids}})
 	waitFor(t, 10*time.Minute, "every job to end", func() bool {
 		left, err := queuedCount(a.addr)
 		return err == nil && left == 0
 	})
-	all, err := c.Jobs(ctx, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	complete := 0
-	for _, j := range all {
-		if j.Status == structs.JobComplete {
-			complete++
-		}
-	}
-	if complete != n {
+	if complete := completeCount(t, c); complete != n {
 		t.Fatalf("%d of %d jobs complete", complete, n)
 	}
 
