@@ -33,7 +33,7 @@ type registerBody struct {
 const MaxJobsPerSubmit = 10000
 
 func (s *Server) jobRegister(r *request) (any, uint64, error) {
-	jobs, spec, err := s.submittedJobs(r) // http_plan.go: shared with the dry run
+	jobs, spec, err := s.submittedJobs(r, false) // http_plan.go: shared with the dry run
 	if err != nil {
 		return nil, 0, err
 	}

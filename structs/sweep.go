@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,17 +78,19 @@ type SweepSpec struct {
 }
 
 type expansion struct {
-	jobs []*Job
-	err  error
+	jobs    []*Job
+	invalid []error
+	err     error
 }
 
-// Prepare expands the members now, so that the next Expand returns them
-// at once: the leader expands a sweep it is committing while raft writes
-// it (fsm.Predecode), off the one goroutine that applies entries. Expand
-// is a function of the spec alone, so its answer is the same either way.
+// Prepare does ExpandValid now, so that the next ExpandValid returns its
+// answer at once: the leader expands and checks a sweep it is committing
+// while raft writes it (fsm.Predecode), off the one goroutine that
+// applies entries. ExpandValid is a function of the spec alone, so its
+// answer is the same either way.
 func (s *SweepSpec) Prepare() {
-	jobs, err := s.expand()
-	s.prepared = &expansion{jobs, err}
+	jobs, invalid, err := s.expandValid()
+	s.prepared = &expansion{jobs, invalid, err}
 }
 
 // SweepMember is one member of a SweepSpec. In JSON, Changes holds only
@@ -547,10 +550,9 @@ func (s *SweepSpec) Check(maxMembers int) error {
 	return nil
 }
 
-// Expand returns the members as jobs (those Prepare made, the first time
-// after it). A member shares every field it does
-// not change with the template, maps and slices included: treat them as
-// read-only (as the state store does with everything it holds), and Copy
+// Expand returns the members as jobs. A member shares every field it
+// does not change with the template, maps and slices included: treat them
+// as read-only (as the state store does with everything it holds), and Copy
 // a member before changing one of them in place.
 //
 // The members' Jobs are one allocation (a thousand ~1 KB objects were a
@@ -561,34 +563,98 @@ func (s *SweepSpec) Check(maxMembers int) error {
 // holds the replaced ones' old Jobs too, at most ~1 KB a member until
 // the last original row goes.
 func (s *SweepSpec) Expand() ([]*Job, error) {
-	if p := s.prepared; p != nil {
-		s.prepared = nil // the jobs are the caller's now
-		return p.jobs, p.err
-	}
-	return s.expand()
+	return s.expand(nil)
 }
 
-func (s *SweepSpec) expand() ([]*Job, error) {
+// ExpandValid returns the members as Expand does, each made ready to be
+// stored as a new job: its own copy of what registering a job changes in
+// place (the pinned versions of its datasets, models and plugin, the
+// service's defaults; the rest stays shared), Canonicalize run, and
+// Validate's answer for member i in invalid[i] (invalid is nil when every
+// member is valid). The first call after Prepare returns what
+// Prepare made.
+func (s *SweepSpec) ExpandValid() (jobs []*Job, invalid []error, err error) {
+	if p := s.prepared; p != nil {
+		s.prepared = nil // the jobs are the caller's now
+		return p.jobs, p.invalid, p.err
+	}
+	return s.expandValid()
+}
+
+func (s *SweepSpec) expandValid() ([]*Job, []error, error) {
+	var invalid []error
+	var once sync.Once
+	jobs, err := s.expand(func(i int, j *Job) {
+		j.Datasets = slices.Clone(j.Datasets)
+		j.Models = slices.Clone(j.Models)
+		j.Plugin = j.Plugin.Copy()
+		if j.Service != nil {
+			svc := *j.Service
+			j.Service = &svc
+		}
+		j.Canonicalize()
+		if err := j.Validate(); err != nil {
+			once.Do(func() { invalid = make([]error, len(s.Members)) })
+			invalid[i] = err
+		}
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return jobs, invalid, nil
+}
+
+// expandChunk is the fewest members a goroutine of expand makes: fewer
+// cost more to hand over than to make (a member takes about a
+// microsecond).
+const expandChunk = 256
+
+// expand makes the members, then passes each to ready, if set. A large
+// sweep is made by up to GOMAXPROCS goroutines at once, each making
+// members of its own range (so ready must be safe to call for different
+// members at once): the answer is the same, sooner. On the leader the
+// expansion runs beside raft's fsync; on every server it is on the path
+// of the submitter's answer.
+func (s *SweepSpec) expand(ready func(i int, j *Job)) ([]*Job, error) {
 	if err := s.Check(len(s.Members)); err != nil {
 		return nil, err
 	}
 	fields := sweepFields()
-	out := make([]*Job, len(s.Members))
-	block := make([]Job, len(s.Members))
+	n := len(s.Members)
+	out := make([]*Job, n)
+	block := make([]Job, n)
 	names := SweepEnvNames(s.Members[0].Values)
-	for i, m := range s.Members {
-		j := &block[i]
-		*j = *s.Template
-		if len(m.Changed) > 0 {
-			jv, cv := reflect.ValueOf(j).Elem(), reflect.ValueOf(m.Changes).Elem()
-			for _, name := range m.Changed {
-				f := fields[name]
-				jv.FieldByIndex(f.index).Set(cv.FieldByIndex(f.index))
+	make1 := func(from, to int) {
+		for i := from; i < to; i++ {
+			m := &s.Members[i]
+			j := &block[i]
+			*j = *s.Template
+			if len(m.Changed) > 0 {
+				jv, cv := reflect.ValueOf(j).Elem(), reflect.ValueOf(m.Changes).Elem()
+				for _, name := range m.Changed {
+					f := fields[name]
+					jv.FieldByIndex(f.index).Set(cv.FieldByIndex(f.index))
+				}
 			}
+			j.SetSweepMemberNamed(i, n, s.MaxParallel, m.Values, names)
+			if ready != nil {
+				ready(i, j)
+			}
+			out[i] = j
 		}
-		j.SetSweepMemberNamed(i, len(s.Members), s.MaxParallel, m.Values, names)
-		out[i] = j
 	}
+	workers := min(runtime.GOMAXPROCS(0), n/expandChunk)
+	if workers <= 1 {
+		make1(0, n)
+		return out, nil
+	}
+	var wg sync.WaitGroup
+	per := (n + workers - 1) / workers
+	for from := per; from < n; from += per {
+		wg.Go(func() { make1(from, min(from+per, n)) })
+	}
+	make1(0, min(per, n))
+	wg.Wait()
 	return out, nil
 }
 

@@ -433,29 +433,83 @@ func TestSweepSpecJSON(t *testing.T) {
 	}
 }
 
-// Prepare expands ahead: the next Expand returns those very jobs, equal
-// to a fresh expansion, and the one after expands anew.
+// ExpandValid is Expand with each member made ready to store: its own
+// copy of what the store changes in place, canonicalized, and Validate's
+// answer for it. A sweep large enough to be made by several goroutines
+// gives the same members and answers as one made member by member.
+func TestSweepSpecExpandValid(t *testing.T) {
+	for _, n := range []int{3, 4*expandChunk + 7} {
+		jobs := sweepMembers(n, func(j *Job, i int) {
+			j.Priority = 0 // Canonicalize's default
+			j.Type, j.Service = JobService, &ServiceSpec{}
+			j.Datasets = []ArtifactRef{{Name: "imagenet", Version: "latest"}}
+			if i%(n/2) == 1 {
+				j.Resources.CPU = -1
+			}
+		})
+		spec, err := NewSweepSpec(jobs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, invalid, err := spec.ExpandValid()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := spec.Expand()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			g := got[i]
+			if g.Service == spec.Template.Service || (i > 0 && g.Service == got[0].Service) || &g.Datasets[0] == &spec.Template.Datasets[0] {
+				t.Fatalf("member %d shares its service or datasets with the template or member 0", i)
+			}
+			w = w.Copy()
+			w.Canonicalize()
+			if !reflect.DeepEqual(g, w) {
+				t.Fatalf("n=%d member %d: %+v, want %+v", n, i, g, w)
+			}
+			wantErr := w.Validate()
+			if (wantErr == nil) != (invalid == nil || invalid[i] == nil) || (wantErr != nil && invalid[i].Error() != wantErr.Error()) {
+				t.Errorf("n=%d member %d: invalid %v, Validate says %v", n, i, invalid, wantErr)
+			}
+		}
+		if spec.Template.Priority != 0 || spec.Template.Service.Port != "" {
+			t.Errorf("ExpandValid changed the template: %+v", spec.Template)
+		}
+	}
+	valid, err := NewSweepSpec(sweepMembers(3, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, invalid, err := valid.ExpandValid(); err != nil || invalid != nil {
+		t.Errorf("a valid sweep: invalid %v, err %v; want nil, nil", invalid, err)
+	}
+}
+
+// Prepare does ExpandValid ahead: the next ExpandValid returns those very
+// jobs, equal to a fresh expansion, and the one after expands anew.
 func TestSweepSpecPrepare(t *testing.T) {
 	spec, err := NewSweepSpec(sweepMembers(3, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := spec.Expand()
+	want, _, err := spec.ExpandValid()
 	if err != nil {
 		t.Fatal(err)
 	}
 	spec.Prepare()
-	got, err := spec.Expand()
+	got, _, err := spec.ExpandValid()
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("prepared %v, %v; want %v", got, err, want)
 	}
-	again, err := spec.Expand()
+	again, _, err := spec.ExpandValid()
 	if err != nil || !reflect.DeepEqual(again, want) || &again[0] == &got[0] || again[0] == got[0] {
-		t.Fatalf("the second Expand after Prepare returned the prepared jobs again")
+		t.Fatalf("the second ExpandValid after Prepare returned the prepared jobs again")
 	}
 	bad := &SweepSpec{}
 	bad.Prepare()
-	if _, err := bad.Expand(); err == nil {
+	if _, _, err := bad.ExpandValid(); err == nil {
 		t.Fatal("a prepared empty spec expanded without an error")
 	}
 }

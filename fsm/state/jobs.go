@@ -3,7 +3,6 @@ package state
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -25,12 +24,16 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 		return nil, structs.NewError(structs.CodeInvalid, "register jobs: the request has no jobs")
 	}
 	in, expanded := req.Jobs, false
+	var invalid []error // a sweep's members' Validate answers, nil when all are valid
 	if req.Sweep != nil {
 		if len(req.Jobs) > 0 {
 			return nil, structs.NewError(structs.CodeInvalid, "register jobs: the request has both jobs and a sweep")
 		}
+		// Each member made its own where the store changes it,
+		// canonicalized and validated, ahead on the leader
+		// (SweepSpec.Prepare).
 		var err error
-		if in, err = req.Sweep.Expand(); err != nil {
+		if in, invalid, err = req.Sweep.ExpandValid(); err != nil {
 			return nil, structs.NewError(structs.CodeInvalid, "register jobs: %v", err)
 		}
 		expanded = true
@@ -47,22 +50,28 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 				continue
 			}
 			j := in
-			if expanded {
-				ownMutable(j) // a new job, sharing the template's maps and slices
-			} else {
+			if !expanded {
 				j = in.Copy()
+				j.Canonicalize()
 			}
-			j.Canonicalize()
 			// Name the member only when there are several to tell apart
 			// (and only for an error: not a Sprintf for each member).
 			label := func() string {
-				if len(jobs) > 1 {
+				switch {
+				case expanded:
+					return fmt.Sprintf("sweep member %d (%s) is invalid: ", i, j.Name)
+				case len(jobs) > 1:
 					return fmt.Sprintf("job %d (%s): ", i, j.Name)
 				}
 				return ""
 			}
-			if err := j.Validate(); err != nil {
-				errs = append(errs, fmt.Errorf("%s%w", label(), err))
+			switch {
+			case !expanded:
+				if err := j.Validate(); err != nil {
+					errs = append(errs, fmt.Errorf("%s%w", label(), err))
+				}
+			case invalid != nil && invalid[i] != nil:
+				errs = append(errs, fmt.Errorf("%s%w", label(), invalid[i]))
 			}
 			if err := admitJob(txn, j, &queue); err != nil {
 				errs = append(errs, fmt.Errorf("%s%w", label(), err))
@@ -150,20 +159,6 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 		return nil, err
 	}
 	return resp, nil
-}
-
-// ownMutable gives a member expanded from a sweep spec its own copy of
-// what registering a job changes in place (the pinned versions of its
-// datasets, models and plugin, the service's defaults); the rest stays
-// shared with the other members.
-func ownMutable(j *structs.Job) {
-	j.Datasets = slices.Clone(j.Datasets)
-	j.Models = slices.Clone(j.Models)
-	j.Plugin = j.Plugin.Copy()
-	if j.Service != nil {
-		svc := *j.Service
-		j.Service = &svc
-	}
 }
 
 // largestNodeGPUs is the most GPUs any registered node has, or -1 when there
