@@ -30,6 +30,17 @@ type Group interface {
 	Delete() error
 }
 
+// EmptyDeleter is a Group that can remove itself at once when it holds no
+// process and no child group, without listing either: one rmdir per
+// directory, which the kernel refuses for a cgroup that is not empty.
+// DeleteIfEmpty reports false, with no error, when something is left; a
+// v1 group may then have lost some of its directories already (never the
+// freezer's, which Kill uses), and Pids, Kill and Delete do the rest as
+// ever.
+type EmptyDeleter interface {
+	DeleteIfEmpty() (bool, error)
+}
+
 // ThreadJoiner is a Group that can take the calling OS thread alone
 // (cgroup v1, whose hierarchies allow a process's threads in different
 // cgroups): the executor forks a task into the group from a thread that

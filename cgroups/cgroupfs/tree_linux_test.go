@@ -2,6 +2,7 @@ package cgroupfs
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -164,6 +165,65 @@ func TestGroupOps(t *testing.T) {
 			}
 			if err := g.Delete(); err != nil {
 				t.Errorf("second Delete: %v", err)
+			}
+		})
+	}
+}
+
+// DeleteIfEmpty removes an empty group with one rmdir per hierarchy,
+// and refuses one with a process (v1 keeping at least its freezer, which
+// Kill uses) or a child group, which Kill and Delete then remove as ever.
+func TestDeleteIfEmpty(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tree func(*testing.T) *Tree
+	}{{"v1", v1Tree}, {"v2", v2Tree}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tree := tc.tree(t)
+			g := makeGroup(t, tree)
+			d, ok := g.(EmptyDeleter)
+			if !ok {
+				t.Fatalf("%T is not an EmptyDeleter", g)
+			}
+			pid, _ := startSleeper(t)
+			if err := g.AddProc(pid); err != nil {
+				t.Fatal(err)
+			}
+			if gone, err := d.DeleteIfEmpty(); gone || err != nil {
+				t.Fatalf("with a process inside: DeleteIfEmpty = %v, %v; want false, nil", gone, err)
+			}
+			if v1, ok := g.(*v1Group); ok {
+				if dir, ok := v1.dirs.dir("freezer"); ok {
+					if _, err := os.Stat(dir); err != nil {
+						t.Errorf("the freezer's dir went with a process inside: %v", err)
+					}
+				}
+			}
+			if err := g.Kill(); err != nil {
+				t.Fatalf("Kill after a refused DeleteIfEmpty: %v", err)
+			}
+			// A child group is refused too.
+			if h := tree.Hierarchies(); len(h) > 0 {
+				child := filepath.Join(h[len(h)-1].GroupDir(g.Name()), "child")
+				if err := os.Mkdir(child, 0o755); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					t.Fatal(err)
+				} else if err == nil {
+					if gone, err := d.DeleteIfEmpty(); gone || err != nil {
+						t.Errorf("with a child group: DeleteIfEmpty = %v, %v; want false, nil", gone, err)
+					}
+					if err := os.Remove(child); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if gone, err := d.DeleteIfEmpty(); !gone || err != nil {
+				t.Fatalf("empty: DeleteIfEmpty = %v, %v; want true, nil", gone, err)
+			}
+			if _, err := tree.Open(g.Name()); !errors.Is(err, ErrNotFound) {
+				t.Errorf("Open after DeleteIfEmpty: error %v, want ErrNotFound", err)
+			}
+			if gone, err := d.DeleteIfEmpty(); !gone || err != nil {
+				t.Errorf("again: DeleteIfEmpty = %v, %v; want true, nil", gone, err)
 			}
 		})
 	}

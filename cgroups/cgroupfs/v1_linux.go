@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -152,6 +153,41 @@ func setFreezerV1(file, want string) error {
 		_ = os.WriteFile(file, []byte("THAWED"), 0)
 	}
 	return err
+}
+
+// DeleteIfEmpty removes each hierarchy's directory with one rmdir, the
+// freezer's last (see EmptyDeleter).
+func (g *v1Group) DeleteIfEmpty() (bool, error) {
+	var freezer []controllerDir
+	for _, d := range g.dirs {
+		if d.controller == "freezer" {
+			freezer = append(freezer, d)
+			continue
+		}
+		if gone, err := rmdirIfEmpty(g.name, d); !gone {
+			return false, err
+		}
+	}
+	for _, d := range freezer {
+		if gone, err := rmdirIfEmpty(g.name, d); !gone {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// rmdirIfEmpty removes d's directory: true when it is gone, false (and no
+// error) when the kernel refuses because a process or a child group is
+// in it.
+func rmdirIfEmpty(name string, d controllerDir) (bool, error) {
+	switch err := syscall.Rmdir(d.dir); {
+	case err == nil || errors.Is(err, syscall.ENOENT):
+		return true, nil
+	case errors.Is(err, syscall.EBUSY) || errors.Is(err, syscall.ENOTEMPTY):
+		return false, nil
+	default:
+		return false, fmt.Errorf("delete cgroup %s (%s): %w", name, d.controller, err)
+	}
 }
 
 // Delete is idempotent: deleting a deleted group succeeds.

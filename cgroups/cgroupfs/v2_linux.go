@@ -121,6 +121,12 @@ func (g *v2Group) setFrozen(frozen bool) error {
 // Delete is idempotent: deleting a deleted group succeeds. It refuses
 // while any process is inside, then removes the cgroup and those nested
 // in it, deepest first.
+// DeleteIfEmpty removes the group's directory with one rmdir (see
+// EmptyDeleter).
+func (g *v2Group) DeleteIfEmpty() (bool, error) {
+	return rmdirIfEmpty(g.name, controllerDir{controller: "unified", dir: g.dir})
+}
+
 func (g *v2Group) Delete() error {
 	if _, err := os.Stat(g.dir); errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -182,9 +182,37 @@ wait:
 		}
 	}
 	end := time.Now()
-	// Whatever the task left behind dies with it.
-	e.killLeftovers()
-	return e.finish(e.status(ws, rusage, end))
+	// The cgroup's usage is read before the cgroup goes (below), so it is
+	// the task's at its end; what it left behind is killed at once.
+	st := e.status(ws, rusage, end)
+	if !e.removeEmptyGroup() {
+		// Whatever the task left behind dies with it.
+		e.killLeftovers()
+	}
+	return e.finish(st)
+}
+
+// removeEmptyGroup removes the task's cgroup, and reports true, when the
+// task left nothing behind: no child of this executor (the subreaper of
+// every orphan) and nothing in the cgroup, which the kernel's refusal to
+// remove a cgroup that is not empty proves with one rmdir per hierarchy.
+// Listing cgroup.procs and the child groups of each hierarchy, twice, was
+// a tenth of a reused executor's CPU in the 1000-job drain. Otherwise (or
+// without cgroups) killLeftovers and finish check and remove as ever.
+func (e *executor) removeEmptyGroup() bool {
+	d, ok := e.group.(cgroupfs.EmptyDeleter)
+	if !ok || hasChildren() {
+		return false
+	}
+	gone, err := d.DeleteIfEmpty()
+	if err != nil {
+		e.logger.Warn("remove the task's cgroup", "error", err)
+		return false
+	}
+	if gone {
+		e.group = nil // finish has nothing left to remove
+	}
+	return gone
 }
 
 // openTree opens the cgroup tree below parent, once per parent.

@@ -214,6 +214,29 @@ func TestExecutorInCgroup(t *testing.T) {
 			t.Errorf("cgroup %s still exists after the task ended", name)
 		}
 	})
+	// A task that ends well but leaves a daemon in its cgroup: the quick
+	// removal of an empty cgroup must not be taken, the daemon dies and
+	// the cgroup goes.
+	t.Run("a daemon left behind dies with the task", func(t *testing.T) {
+		name := makeCgroup(t, cgroups.Limits{Pids: 100})
+		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Cgroup: name,
+			Argv: []string{"sh", "-c", `setsid sleep 100 & echo $! > "$ALLOC/pids"; sleep 0.2`}})
+		st := waitExecutor(t, dir, cmd)
+		if st.Reason != structs.ExitExited || *st.ExitCode != 0 {
+			t.Fatalf("exit %+v", st)
+		}
+		pids := readPids(t, dir.Path("pids"))
+		if len(pids) != 1 {
+			t.Fatalf("pids %v, want the daemon's", pids)
+		}
+		if !gone(pids[0]) {
+			t.Errorf("daemon %d survived its task", pids[0])
+			_ = syscall.Kill(pids[0], syscall.SIGKILL)
+		}
+		if _, err := testCgroups(t).Open(name); err == nil {
+			t.Errorf("cgroup %s still exists after the task ended", name)
+		}
+	})
 	t.Run("oom-killed under 64MiB", func(t *testing.T) {
 		name := makeCgroup(t, cgroups.Limits{MemoryBytes: 64 << 20, Pids: 100})
 		dir, cmd := startExecutor(t, Spec{AllocID: "a1", Cgroup: name,
