@@ -26,7 +26,9 @@
 //     freezes (v1 freezer.state, v2 cgroup.freeze) or uses v2's
 //     cgroup.kill, SIGKILLs, thaws, and repeats until cgroup.procs is
 //     empty, giving up after 5 s; Delete removes the directories, deepest
-//     first, refusing while a process is inside.
+//     first, refusing while a process is inside. EmptyDeleter's
+//     DeleteIfEmpty removes an empty group with one rmdir per directory,
+//     nothing listed: the kernel refuses a cgroup that is not empty.
 //   - SelfOrigin and Origin.Return: where the calling process stands, so
 //     the executor can visit an allocation's cgroup to fork the task in it
 //     and come back. Tree.Origin is the same record, taken when the tree

@@ -9,8 +9,9 @@
 //     the task from inside the cgroup, direct.go; on cgroup v2, or with
 //     NAI_EXEC_SHIM=1, through the exec shim), enforces the time limit, obeys
 //     stop requests, restarts a service replica's task (service.go), kills
-//     whatever the task leaves behind, and writes exit.json once nothing of
-//     the task is left.
+//     whatever the task leaves behind (a task that leaves nothing has its
+//     cgroup removed at once, which the kernel refuses otherwise), and
+//     writes exit.json once nothing of the task is left.
 //   - ShimMain is `nai exec-shim ... -- COMMAND ARGS`: it joins the
 //     allocation's cgroup, drops to the task's user and execs the task, so
 //     that not one instruction of the task runs outside its limits. The
