@@ -196,9 +196,10 @@ wait:
 // task left nothing behind: no child of this executor (the subreaper of
 // every orphan) and nothing in the cgroup, which the kernel's refusal to
 // remove a cgroup that is not empty proves with one rmdir per hierarchy.
-// Listing cgroup.procs and the child groups of each hierarchy, twice, was
-// a tenth of a reused executor's CPU in the 1000-job drain. Otherwise (or
-// without cgroups) killLeftovers and finish check and remove as ever.
+// Listing cgroup.procs and the child groups of each hierarchy, twice,
+// and removing them came to 13 % of a reused executor's CPU in the
+// 1000-job drain, the rmdirs alone to 6.6 %. Otherwise (or without
+// cgroups) killLeftovers and finish check and remove as ever.
 func (e *executor) removeEmptyGroup() bool {
 	d, ok := e.group.(cgroupfs.EmptyDeleter)
 	if !ok || hasChildren() {
