@@ -117,56 +117,61 @@ func TestNewTreeRejectsBadParent(t *testing.T) {
 
 // The group operations on the host's real hierarchies, each version.
 func TestGroupOps(t *testing.T) {
+	eachTree(t, func(t *testing.T, tree *Tree) {
+		g := makeGroup(t, tree)
+		pid, stop := startSleeper(t)
+		if err := g.AddProc(pid); err != nil {
+			t.Fatalf("AddProc: %v", err)
+		}
+		if err := g.AddProc(0); err == nil {
+			t.Error("AddProc(0) succeeded")
+		}
+		if pids, err := g.Pids(); err != nil || !slices.Equal(pids, []int{pid}) {
+			t.Fatalf("Pids = %v, %v; want [%d]", pids, err, pid)
+		}
+		if _, err := g.Usage(); err != nil {
+			t.Errorf("Usage: %v", err)
+		}
+		if err := g.Delete(); err == nil {
+			t.Error("Delete succeeded with a process inside")
+		}
+		if err := g.Signal(int(syscall.SIGTERM)); err != nil {
+			t.Fatalf("Signal: %v", err)
+		}
+		stop()
+		if pids, err := g.Pids(); err != nil || len(pids) != 0 {
+			t.Fatalf("after SIGTERM Pids = %v, %v", pids, err)
+		}
+		pid2, _ := startSleeper(t)
+		if err := g.AddProc(pid2); err != nil {
+			t.Fatal(err)
+		}
+		if err := g.Kill(); err != nil {
+			t.Fatalf("Kill: %v", err)
+		}
+		if pids, err := g.Pids(); err != nil || len(pids) != 0 {
+			t.Fatalf("after Kill Pids = %v, %v", pids, err)
+		}
+		if err := g.Delete(); err != nil {
+			t.Fatalf("Delete: %v", err)
+		}
+		if _, err := tree.Open(g.Name()); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Open after Delete: error %v, want ErrNotFound", err)
+		}
+		if err := g.Delete(); err != nil {
+			t.Errorf("second Delete: %v", err)
+		}
+	})
+}
+
+// eachTree runs f as a subtest on the v1 tree and on the v2 tree (each
+// skipped where the host has none).
+func eachTree(t *testing.T, f func(t *testing.T, tree *Tree)) {
 	for _, tc := range []struct {
 		name string
 		tree func(*testing.T) *Tree
 	}{{"v1", v1Tree}, {"v2", v2Tree}} {
-		t.Run(tc.name, func(t *testing.T) {
-			tree := tc.tree(t)
-			g := makeGroup(t, tree)
-			pid, stop := startSleeper(t)
-			if err := g.AddProc(pid); err != nil {
-				t.Fatalf("AddProc: %v", err)
-			}
-			if err := g.AddProc(0); err == nil {
-				t.Error("AddProc(0) succeeded")
-			}
-			if pids, err := g.Pids(); err != nil || !slices.Equal(pids, []int{pid}) {
-				t.Fatalf("Pids = %v, %v; want [%d]", pids, err, pid)
-			}
-			if _, err := g.Usage(); err != nil {
-				t.Errorf("Usage: %v", err)
-			}
-			if err := g.Delete(); err == nil {
-				t.Error("Delete succeeded with a process inside")
-			}
-			if err := g.Signal(int(syscall.SIGTERM)); err != nil {
-				t.Fatalf("Signal: %v", err)
-			}
-			stop()
-			if pids, err := g.Pids(); err != nil || len(pids) != 0 {
-				t.Fatalf("after SIGTERM Pids = %v, %v", pids, err)
-			}
-			pid2, _ := startSleeper(t)
-			if err := g.AddProc(pid2); err != nil {
-				t.Fatal(err)
-			}
-			if err := g.Kill(); err != nil {
-				t.Fatalf("Kill: %v", err)
-			}
-			if pids, err := g.Pids(); err != nil || len(pids) != 0 {
-				t.Fatalf("after Kill Pids = %v, %v", pids, err)
-			}
-			if err := g.Delete(); err != nil {
-				t.Fatalf("Delete: %v", err)
-			}
-			if _, err := tree.Open(g.Name()); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Open after Delete: error %v, want ErrNotFound", err)
-			}
-			if err := g.Delete(); err != nil {
-				t.Errorf("second Delete: %v", err)
-			}
-		})
+		t.Run(tc.name, func(t *testing.T) { f(t, tc.tree(t)) })
 	}
 }
 
@@ -174,59 +179,53 @@ func TestGroupOps(t *testing.T) {
 // and refuses one with a process (v1 keeping at least its freezer, which
 // Kill uses) or a child group, which Kill and Delete then remove as ever.
 func TestDeleteIfEmpty(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		tree func(*testing.T) *Tree
-	}{{"v1", v1Tree}, {"v2", v2Tree}} {
-		t.Run(tc.name, func(t *testing.T) {
-			tree := tc.tree(t)
-			g := makeGroup(t, tree)
-			d, ok := g.(EmptyDeleter)
-			if !ok {
-				t.Fatalf("%T is not an EmptyDeleter", g)
+	eachTree(t, func(t *testing.T, tree *Tree) {
+		g := makeGroup(t, tree)
+		d, ok := g.(EmptyDeleter)
+		if !ok {
+			t.Fatalf("%T is not an EmptyDeleter", g)
+		}
+		pid, _ := startSleeper(t)
+		if err := g.AddProc(pid); err != nil {
+			t.Fatal(err)
+		}
+		if gone, err := d.DeleteIfEmpty(); gone || err != nil {
+			t.Fatalf("with a process inside: DeleteIfEmpty = %v, %v; want false, nil", gone, err)
+		}
+		if v1, ok := g.(*v1Group); ok {
+			if dir, ok := v1.dirs.dir("freezer"); ok {
+				if _, err := os.Stat(dir); err != nil {
+					t.Errorf("the freezer's dir went with a process inside: %v", err)
+				}
 			}
-			pid, _ := startSleeper(t)
-			if err := g.AddProc(pid); err != nil {
+		}
+		if err := g.Kill(); err != nil {
+			t.Fatalf("Kill after a refused DeleteIfEmpty: %v", err)
+		}
+		// A child group is refused too.
+		if h := tree.Hierarchies(); len(h) > 0 {
+			child := filepath.Join(h[len(h)-1].GroupDir(g.Name()), "child")
+			if err := os.Mkdir(child, 0o755); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				t.Fatal(err)
-			}
-			if gone, err := d.DeleteIfEmpty(); gone || err != nil {
-				t.Fatalf("with a process inside: DeleteIfEmpty = %v, %v; want false, nil", gone, err)
-			}
-			if v1, ok := g.(*v1Group); ok {
-				if dir, ok := v1.dirs.dir("freezer"); ok {
-					if _, err := os.Stat(dir); err != nil {
-						t.Errorf("the freezer's dir went with a process inside: %v", err)
-					}
+			} else if err == nil {
+				if gone, err := d.DeleteIfEmpty(); gone || err != nil {
+					t.Errorf("with a child group: DeleteIfEmpty = %v, %v; want false, nil", gone, err)
 				}
-			}
-			if err := g.Kill(); err != nil {
-				t.Fatalf("Kill after a refused DeleteIfEmpty: %v", err)
-			}
-			// A child group is refused too.
-			if h := tree.Hierarchies(); len(h) > 0 {
-				child := filepath.Join(h[len(h)-1].GroupDir(g.Name()), "child")
-				if err := os.Mkdir(child, 0o755); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				if err := os.Remove(child); err != nil {
 					t.Fatal(err)
-				} else if err == nil {
-					if gone, err := d.DeleteIfEmpty(); gone || err != nil {
-						t.Errorf("with a child group: DeleteIfEmpty = %v, %v; want false, nil", gone, err)
-					}
-					if err := os.Remove(child); err != nil {
-						t.Fatal(err)
-					}
 				}
 			}
-			if gone, err := d.DeleteIfEmpty(); !gone || err != nil {
-				t.Fatalf("empty: DeleteIfEmpty = %v, %v; want true, nil", gone, err)
-			}
-			if _, err := tree.Open(g.Name()); !errors.Is(err, ErrNotFound) {
-				t.Errorf("Open after DeleteIfEmpty: error %v, want ErrNotFound", err)
-			}
-			if gone, err := d.DeleteIfEmpty(); !gone || err != nil {
-				t.Errorf("again: DeleteIfEmpty = %v, %v; want true, nil", gone, err)
-			}
-		})
-	}
+		}
+		if gone, err := d.DeleteIfEmpty(); !gone || err != nil {
+			t.Fatalf("empty: DeleteIfEmpty = %v, %v; want true, nil", gone, err)
+		}
+		if _, err := tree.Open(g.Name()); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Open after DeleteIfEmpty: error %v, want ErrNotFound", err)
+		}
+		if gone, err := d.DeleteIfEmpty(); !gone || err != nil {
+			t.Errorf("again: DeleteIfEmpty = %v, %v; want true, nil", gone, err)
+		}
+	})
 }
 
 // The v2 freeze, SIGKILL, thaw path that kernels before 5.14 (no
