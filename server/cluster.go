@@ -300,14 +300,44 @@ func (s *Server) Leave() error {
 		return nil
 	}
 	if s.IsLeader() {
-		servers, err := s.raftServers()
-		if err == nil && len(servers) > 1 {
-			if err := s.raft.LeadershipTransfer().Error(); err != nil {
-				s.logger.Warn("could not hand over leadership before leaving", "err", err)
-			} else {
-				s.logger.Info("handed over raft leadership before leaving")
-			}
-		}
+		s.handOver()
 	}
 	return s.cluster.m.Leave()
+}
+
+// handOverTries is how many times a leaving leader tries to hand over its
+// leadership: on a loaded machine one transfer can time out.
+const handOverTries = 3
+
+// transferLeadership is raft's leadership transfer (tests make it fail).
+var transferLeadership = func(r *raft.Raft) error { return r.LeadershipTransfer().Error() }
+
+// handOver gives up the leadership of a leader that is leaving, when
+// there is another server to take it: a transfer to the most up-to-date
+// follower, tried handOverTries times, else this server's own removal from
+// raft, after which it steps down and the others elect a leader among
+// themselves. A leader that left serf but stayed leader would never be
+// removed (reconcileServers leaves the leader's own entry alone), and its
+// heartbeats would keep the others from electing another (a flake of
+// TestClusterBootstrapForwardAndLiveness under make test's load).
+func (s *Server) handOver() {
+	servers, err := s.raftServers()
+	if err != nil || len(servers) < 2 {
+		return
+	}
+	for i := 1; i <= handOverTries && s.IsLeader(); i++ {
+		if err := transferLeadership(s.raft); err != nil {
+			s.logger.Warn("could not hand over leadership before leaving", "attempt", i, "err", err)
+			continue
+		}
+		s.logger.Info("handed over raft leadership before leaving")
+		return
+	}
+	if !s.IsLeader() {
+		return
+	}
+	s.logger.Warn("leaving raft as its leader: the others elect a leader without this server")
+	if err := s.await(s.raft.RemoveServer(raft.ServerID(s.cfg.NodeName), 0, s.cfg.ApplyTimeout)); err != nil {
+		s.logger.Error("remove this server from raft before leaving", "err", err)
+	}
 }

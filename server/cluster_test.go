@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/membership"
@@ -309,6 +311,61 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 			return err == nil && len(servers) == 1
 		})
 	})
+}
+
+// A leader that leaves but cannot hand over its leadership (every
+// transfer fails, as one can time out on a loaded machine) takes itself
+// out of raft, so that the others elect a leader without it; it used to
+// stay leader of a raft whose other servers could never elect another.
+func TestLeavingLeaderThatCannotHandOver(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	tries := 0
+	defer func(f func(*raft.Raft) error) { transferLeadership = f }(transferLeadership)
+	transferLeadership = func(*raft.Raft) error {
+		tries++
+		return errors.New("transfer refused by the test")
+	}
+	a := startMember(t, "a", 3, livenessGrace, "")
+	b := startMember(t, "b", 3, livenessGrace, a.m.Addr())
+	c := startMember(t, "c", 3, livenessGrace, a.m.Addr())
+	all := []*member{a, b, c}
+	waitLong(t, "three servers in raft under a leader", func() bool {
+		l := leaderOf(all)
+		if l == nil {
+			return false
+		}
+		servers, err := l.srv.raftServers()
+		return err == nil && len(servers) == 3
+	})
+	old := leaderOf(all)
+	if err := old.srv.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if tries != handOverTries {
+		t.Errorf("%d transfers tried, want %d", tries, handOverTries)
+	}
+	rest := slices.DeleteFunc(slices.Clone(all), func(m *member) bool { return m == old })
+	waitLong(t, "another server leads a raft without the one that left", func() bool {
+		l := leaderOf(rest)
+		if l == nil {
+			return false
+		}
+		servers, err := l.srv.raftServers()
+		if err != nil || len(servers) != 2 {
+			return false
+		}
+		for _, srv := range servers {
+			if srv.ID == raft.ServerID(old.name) {
+				return false
+			}
+		}
+		return true
+	})
+	if old.srv.IsLeader() {
+		t.Error("the server that left is still a leader")
+	}
 }
 
 func TestBootstrapExpectDisagreement(t *testing.T) {
