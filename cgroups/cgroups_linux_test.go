@@ -574,4 +574,12 @@ func TestMakeGroupDirs(t *testing.T) {
 			t.Errorf("%s left behind (stat: %v)", d, err)
 		}
 	}
+	// A hierarchy's nai dir removed since the tree was opened is made
+	// again.
+	if err := os.RemoveAll(pids); err != nil {
+		t.Fatal(err)
+	}
+	if made, err := makeGroupDirs(hs, "g3"); err != nil || !slices.Contains(made, filepath.Join(pids, "g3")) {
+		t.Fatalf("with the pids hierarchy's dir gone: made %v, %v", made, err)
+	}
 }

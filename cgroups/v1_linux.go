@@ -160,7 +160,9 @@ func (m *v1Manager) Create(name string, l Limits) (cgroupfs.Group, error) {
 // makeGroupDirs makes the group's directory in each of hs, once for
 // controllers mounted together ("cpu,cpuacct"). A directory that exists
 // already is refused with ErrExists; on any error the ones made are
-// removed again.
+// removed again. A hierarchy's nai dir that went away since the tree was
+// opened (an operator's cleanup, or a test's of another package that
+// shares this process's cgroup) is made again.
 func makeGroupDirs(hs []cgroupfs.Hierarchy, name string) ([]string, error) {
 	var made []string
 	for _, h := range hs {
@@ -168,7 +170,14 @@ func makeGroupDirs(hs []cgroupfs.Hierarchy, name string) ([]string, error) {
 		if slices.Contains(made, d) {
 			continue
 		}
-		if err := os.Mkdir(d, 0o755); err != nil {
+		err := os.Mkdir(d, 0o755)
+		if errors.Is(err, fs.ErrNotExist) {
+			// As the tree makes it: one level, in the parent it found.
+			if err = os.Mkdir(h.Dir, 0o755); err == nil || errors.Is(err, fs.ErrExist) {
+				err = os.Mkdir(d, 0o755)
+			}
+		}
+		if err != nil {
 			for _, m := range made {
 				_ = os.Remove(m)
 			}
