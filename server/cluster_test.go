@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -302,15 +303,44 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 			t.Fatal(err)
 		}
 		rest := slices.DeleteFunc(slices.Clone(all), func(m *member) bool { return m == old })
-		waitLong(t, "the other server leads a one-server raft", func() bool {
+		waitLongSaying(t, "the other server leads a one-server raft", func() (bool, string) {
+			// What the servers see, for the failure message: this
+			// wait timed out twice under make test's load.
+			var seen []string
+			for _, m := range append(slices.Clone(rest), old) {
+				servers, err := m.srv.raftServers()
+				status := map[string]string{}
+				for _, mem := range m.m.Members() {
+					status[mem.Name] = mem.Status
+				}
+				seen = append(seen, fmt.Sprintf("%s: leader %v, raft %v (%v), serf %v", m.name, m.srv.IsLeader(), servers, err, status))
+			}
 			l := leaderOf(rest)
 			if l == nil {
-				return false
+				return false, strings.Join(seen, "; ")
 			}
 			servers, err := l.srv.raftServers()
-			return err == nil && len(servers) == 1
+			return err == nil && len(servers) == 1, strings.Join(seen, "; ")
 		})
 	})
+}
+
+// waitLongSaying is waitLong whose failure says what cond last saw.
+func waitLongSaying(t *testing.T, what string, cond func() (bool, string)) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, saw := cond()
+		if ok {
+			return
+		}
+		last = saw
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s; last seen: %s", what, last)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // A leader that leaves but cannot hand over its leadership (every
