@@ -109,20 +109,8 @@ func TestAutopilotHealthAndCleanup(t *testing.T) {
 		}
 	}
 	waitLong(t, "the dead server is removed from raft", func() bool {
-		l := leaderOf(rest)
-		if l == nil {
-			return false
-		}
-		servers, err := l.srv.raftServers()
-		if err != nil {
-			return false
-		}
-		for _, s := range servers {
-			if string(s.ID) == victim.name {
-				return false
-			}
-		}
-		return len(servers) == 2
+		servers, ok := leaderRaft(rest)
+		return ok && len(servers) == 2 && !inRaft(servers, victim.name)
 	})
 	// The two left still take writes.
 	if _, err := rest[0].api.Register(ctx, gpuJob("after", 0)); err != nil {

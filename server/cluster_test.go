@@ -103,6 +103,22 @@ func leaderOf(ms []*member) *member {
 	return nil
 }
 
+// leaderRaft is the raft configuration of the leader among ms; ok is
+// false while none leads or the configuration cannot be read.
+func leaderRaft(ms []*member) (servers []raft.Server, ok bool) {
+	l := leaderOf(ms)
+	if l == nil {
+		return nil, false
+	}
+	servers, err := l.srv.raftServers()
+	return servers, err == nil
+}
+
+// inRaft reports whether the server named name is in servers.
+func inRaft(servers []raft.Server, name string) bool {
+	return slices.ContainsFunc(servers, func(s raft.Server) bool { return s.ID == raft.ServerID(name) })
+}
+
 // waitLong waits for a cluster: elections and serf take seconds.
 func waitLong(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -287,12 +303,8 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitLong(t, "raft has two peers", func() bool {
-			l := leaderOf(all)
-			if l == nil {
-				return false
-			}
-			servers, err := l.srv.raftServers()
-			return err == nil && len(servers) == 2
+			servers, ok := leaderRaft(all)
+			return ok && len(servers) == 2
 		})
 		all = slices.DeleteFunc(all, func(m *member) bool { return m == leaving })
 	})
@@ -315,12 +327,8 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 				}
 				seen = append(seen, fmt.Sprintf("%s: leader %v, raft %v (%v), serf %v", m.name, m.srv.IsLeader(), servers, err, status))
 			}
-			l := leaderOf(rest)
-			if l == nil {
-				return false, strings.Join(seen, "; ")
-			}
-			servers, err := l.srv.raftServers()
-			return err == nil && len(servers) == 1, strings.Join(seen, "; ")
+			servers, ok := leaderRaft(rest)
+			return ok && len(servers) == 1, strings.Join(seen, "; ")
 		})
 	})
 }
@@ -362,12 +370,8 @@ func TestLeavingLeaderThatCannotHandOver(t *testing.T) {
 	c := startMember(t, "c", 3, livenessGrace, a.m.Addr())
 	all := []*member{a, b, c}
 	waitLong(t, "three servers in raft under a leader", func() bool {
-		l := leaderOf(all)
-		if l == nil {
-			return false
-		}
-		servers, err := l.srv.raftServers()
-		return err == nil && len(servers) == 3
+		servers, ok := leaderRaft(all)
+		return ok && len(servers) == 3
 	})
 	old := leaderOf(all)
 	if err := old.srv.Leave(); err != nil {
@@ -378,20 +382,8 @@ func TestLeavingLeaderThatCannotHandOver(t *testing.T) {
 	}
 	rest := slices.DeleteFunc(slices.Clone(all), func(m *member) bool { return m == old })
 	waitLong(t, "another server leads a raft without the one that left", func() bool {
-		l := leaderOf(rest)
-		if l == nil {
-			return false
-		}
-		servers, err := l.srv.raftServers()
-		if err != nil || len(servers) != 2 {
-			return false
-		}
-		for _, srv := range servers {
-			if srv.ID == raft.ServerID(old.name) {
-				return false
-			}
-		}
-		return true
+		servers, ok := leaderRaft(rest)
+		return ok && len(servers) == 2 && !inRaft(servers, old.name)
 	})
 	if old.srv.IsLeader() {
 		t.Error("the server that left is still a leader")
