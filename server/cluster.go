@@ -294,7 +294,13 @@ func (s *Server) checkClusterID() {
 // Leave takes this server out of the cluster on purpose: a leader first
 // hands leadership to another server (so writes pause for a moment rather
 // than for an election timeout), then the agent leaves serf, and the new
-// leader removes this server from raft when it sees it left.
+// leader removes this server from raft when it sees it left. Leave waits,
+// for at most leaveWait, until this server is out of raft's configuration,
+// as Consul's servers do: a server that stopped while still a voter would
+// count against the quorum of those that stay (two servers of which one
+// left could elect no leader), and a leaver that won an election again
+// after its hand-over would lead a raft whose other servers never remove
+// it (a flake of TestClusterBootstrapForwardAndLiveness under load).
 func (s *Server) Leave() error {
 	if s.cluster == nil {
 		return nil
@@ -302,7 +308,83 @@ func (s *Server) Leave() error {
 	if s.IsLeader() {
 		s.handOver()
 	}
-	return s.cluster.m.Leave()
+	if err := s.cluster.m.Leave(); err != nil {
+		return err
+	}
+	s.awaitRemoval(leaveWait)
+	return nil
+}
+
+// otherServerAlive says whether a server of raft's configuration other
+// than this one is alive in serf, and so could remove this one.
+func (s *Server) otherServerAlive(servers []raft.Server) bool {
+	for _, srv := range servers {
+		if srv.ID == raft.ServerID(s.cfg.NodeName) {
+			continue
+		}
+		if mem, ok := s.cluster.memberByName(string(srv.ID)); ok && mem.Alive() {
+			return true
+		}
+	}
+	return false
+}
+
+// leaveWait bounds Leave's wait to be removed from raft. Without a leader
+// for four heartbeat timeouts (1.2 s at the default multiplier; an
+// election takes at most two) it gives up early: the other servers are
+// gone, and nobody is left to remove it.
+const leaveWait = 10 * time.Second
+
+// awaitRemoval waits until this server is no longer in raft's
+// configuration. A leaver elected leader again meanwhile hands over again.
+func (s *Server) awaitRemoval(wait time.Duration) {
+	deadline := time.Now().Add(wait)
+	m := s.cfg.RaftMultiplier
+	if m <= 0 {
+		m = DefaultRaftMultiplier
+	}
+	leaderlessWait := 4 * time.Duration(m) * raftTimeBase
+	var leaderless time.Time
+	for {
+		servers, err := s.raftServers()
+		if err == nil && !slices.ContainsFunc(servers, func(srv raft.Server) bool {
+			return srv.ID == raft.ServerID(s.cfg.NodeName)
+		}) {
+			s.logger.Info("out of raft", "waited", time.Since(deadline.Add(-wait)).Round(time.Millisecond))
+			return
+		}
+		if err == nil && !s.otherServerAlive(servers) {
+			// Its only server, or the others are down: nobody is there
+			// to remove it.
+			if len(servers) > 1 {
+				s.logger.Warn("left serf, but no other server of raft is alive to remove this one")
+			}
+			return
+		}
+		now := time.Now()
+		switch {
+		case s.IsLeader():
+			s.logger.Warn("elected leader again while leaving: handing over again")
+			s.handOver()
+			leaderless = time.Time{}
+		case s.raft.Leader() != "":
+			leaderless = time.Time{}
+		case leaderless.IsZero():
+			leaderless = now
+		case now.Sub(leaderless) > leaderlessWait:
+			s.logger.Warn("left serf, but no leader is there to remove this server from raft")
+			return
+		}
+		if now.After(deadline) {
+			s.logger.Warn("left serf, but was not removed from raft in time", "waited", wait)
+			return
+		}
+		select {
+		case <-s.shutdownCh:
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 // handOverTries is how many times a leaving leader tries to hand over its

@@ -314,6 +314,12 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 		if err := old.srv.Leave(); err != nil {
 			t.Fatal(err)
 		}
+		// Leave returns once the server is out of raft (or after
+		// leaveWait): a voter that stops while still counted would take
+		// the quorum of a two-server raft with it.
+		if servers, err := old.srv.raftServers(); err != nil || inRaft(servers, old.name) {
+			t.Errorf("Leave returned while the server still sees itself in raft: %v (%v)", servers, err)
+		}
 		rest := slices.DeleteFunc(slices.Clone(all), func(m *member) bool { return m == old })
 		waitLongSaying(t, "the other server leads a one-server raft", func() (bool, string) {
 			// What the servers see, for the failure message: this
