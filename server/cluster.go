@@ -367,7 +367,7 @@ func (s *Server) awaitRemoval(wait time.Duration) {
 			s.logger.Warn("elected leader again while leaving: handing over again")
 			s.handOver()
 			leaderless = time.Time{}
-		case s.raft.Leader() != "":
+		case leaderKnown(s.raft):
 			leaderless = time.Time{}
 		case leaderless.IsZero():
 			leaderless = now
@@ -422,4 +422,10 @@ func (s *Server) handOver() {
 	if err := s.await(s.raft.RemoveServer(raft.ServerID(s.cfg.NodeName), 0, s.cfg.ApplyTimeout)); err != nil {
 		s.logger.Error("remove this server from raft before leaving", "err", err)
 	}
+}
+
+// leaderKnown says whether r knows a leader of its raft.
+func leaderKnown(r *raft.Raft) bool {
+	addr, _ := r.LeaderWithID()
+	return addr != ""
 }

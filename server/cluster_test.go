@@ -467,3 +467,36 @@ func TestPeersFileRecovery(t *testing.T) {
 		t.Errorf("jobs after recovery: %v, %v", jobs, err)
 	}
 }
+
+// A server that leaves when no other server of its raft is alive does
+// not wait out leaveWait for a removal nobody can make.
+func TestLeaveWithNoOtherServerAlive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	a := startMember(t, "a", 3, livenessGrace, "")
+	b := startMember(t, "b", 3, livenessGrace, a.m.Addr())
+	c := startMember(t, "c", 3, livenessGrace, a.m.Addr())
+	all := []*member{a, b, c}
+	waitLong(t, "three servers in raft under a leader", func() bool {
+		servers, ok := leaderRaft(all)
+		return ok && len(servers) == 3
+	})
+	b.stop()
+	c.stop()
+	waitLong(t, "a sees b and c gone", func() bool {
+		for _, mem := range a.m.Members() {
+			if mem.Name != "a" && mem.Alive() {
+				return false
+			}
+		}
+		return true
+	})
+	start := time.Now()
+	if err := a.srv.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took >= leaveWait {
+		t.Errorf("Leave took %v: it waited for a removal no live server could make", took)
+	}
+}
