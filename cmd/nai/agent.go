@@ -138,6 +138,7 @@ func runAgent(c *cli.Context) error {
 			return cli.Exit(fmt.Sprintf("nai agent: -job-gc-threshold %q is not a duration of a minute or more such as \"72h\"", c.String("job-gc-threshold")), 1)
 		}
 	}
+	logger.Info("garbage collector", "setting", serverGC())
 	srv, err := server.New(server.Config{
 		JobGCThreshold: gcThreshold,
 		BlobRetention:  blobRetention,

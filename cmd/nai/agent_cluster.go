@@ -89,6 +89,7 @@ func runClusterAgent(c *cli.Context) error {
 
 	var srv *server.Server
 	if cfg.Server.Enabled {
+		logger.Info("garbage collector", "setting", serverGC())
 		srv, err = server.New(server.Config{
 			DataDir:         filepath.Join(dataDir, "server"),
 			NodeName:        cfg.NodeName,

@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -73,4 +74,36 @@ func deferGCChild(mode string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	os.Stdout.WriteString("GC: never restored\n")
+}
+
+// serverGC, like deferGC, is tested in a child process.
+func TestServerGC(t *testing.T) {
+	if os.Getenv("NAI_TEST_SERVER_GC") != "" {
+		said := serverGC()
+		p := debug.SetGCPercent(-1)
+		debug.SetGCPercent(p)
+		os.Stdout.WriteString("GOGC " + strconv.Itoa(p) + ": " + said + "\n")
+		return
+	}
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"a server collects at GOGC=200", nil, "GOGC 200: GOGC 200 (a server's default; set GOGC to change it)"},
+		{"GOGC from the operator wins", []string{"GOGC=50"}, "GOGC 50: GOGC 50 from the environment"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestServerGC$")
+			cmd.Env = append(os.Environ(), "NAI_TEST_SERVER_GC=1")
+			cmd.Env = append(cmd.Env, tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("child: %v\n%s", err, out)
+			}
+			if !strings.Contains(string(out), tc.want+"\n") {
+				t.Errorf("child said:\n%s\nwant %s", out, tc.want)
+			}
+		})
+	}
 }
