@@ -371,14 +371,7 @@ func TestLeavingLeaderThatCannotHandOver(t *testing.T) {
 		tries++
 		return errors.New("transfer refused by the test")
 	}
-	a := startMember(t, "a", 3, livenessGrace, "")
-	b := startMember(t, "b", 3, livenessGrace, a.m.Addr())
-	c := startMember(t, "c", 3, livenessGrace, a.m.Addr())
-	all := []*member{a, b, c}
-	waitLong(t, "three servers in raft under a leader", func() bool {
-		servers, ok := leaderRaft(all)
-		return ok && len(servers) == 3
-	})
+	all := startThreeInRaft(t)
 	old := leaderOf(all)
 	if err := old.srv.Leave(); err != nil {
 		t.Fatal(err)
@@ -468,12 +461,10 @@ func TestPeersFileRecovery(t *testing.T) {
 	}
 }
 
-// A server that leaves when no other server of its raft is alive does
-// not wait out leaveWait for a removal nobody can make.
-func TestLeaveWithNoOtherServerAlive(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts three raft servers")
-	}
+// startThreeInRaft starts servers a, b and c and waits until all three are
+// in raft under a leader.
+func startThreeInRaft(t *testing.T) []*member {
+	t.Helper()
 	a := startMember(t, "a", 3, livenessGrace, "")
 	b := startMember(t, "b", 3, livenessGrace, a.m.Addr())
 	c := startMember(t, "c", 3, livenessGrace, a.m.Addr())
@@ -482,6 +473,17 @@ func TestLeaveWithNoOtherServerAlive(t *testing.T) {
 		servers, ok := leaderRaft(all)
 		return ok && len(servers) == 3
 	})
+	return all
+}
+
+// A server that leaves when no other server of its raft is alive does
+// not wait out leaveWait for a removal nobody can make.
+func TestLeaveWithNoOtherServerAlive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	all := startThreeInRaft(t)
+	a, b, c := all[0], all[1], all[2]
 	b.stop()
 	c.stop()
 	waitLong(t, "a sees b and c gone", func() bool {
