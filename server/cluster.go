@@ -329,16 +329,18 @@ func (s *Server) otherServerAlive(servers []raft.Server) bool {
 	return false
 }
 
-// leaveWait bounds Leave's wait to be removed from raft. Without a leader
-// for four heartbeat timeouts (1.2 s at the default multiplier; an
-// election takes at most two) it gives up early: the other servers are
-// gone, and nobody is left to remove it.
+// leaveWait bounds Leave's wait to be removed from raft.
 const leaveWait = 10 * time.Second
 
-// awaitRemoval waits until this server is no longer in raft's
-// configuration. A leaver elected leader again meanwhile hands over again.
+// awaitRemoval waits, at most wait, until this server is no longer in
+// raft's configuration. A leaver elected leader again meanwhile hands over
+// again. It gives up early when no other server of the configuration is
+// alive in serf, or when it has seen no leader for four heartbeat timeouts
+// (1.2 s at the default multiplier; an election takes at most two):
+// nobody is left to remove it.
 func (s *Server) awaitRemoval(wait time.Duration) {
-	deadline := time.Now().Add(wait)
+	start := time.Now()
+	deadline := start.Add(wait)
 	m := s.cfg.RaftMultiplier
 	if m <= 0 {
 		m = DefaultRaftMultiplier
@@ -350,7 +352,7 @@ func (s *Server) awaitRemoval(wait time.Duration) {
 		if err == nil && !slices.ContainsFunc(servers, func(srv raft.Server) bool {
 			return srv.ID == raft.ServerID(s.cfg.NodeName)
 		}) {
-			s.logger.Info("out of raft", "waited", time.Since(deadline.Add(-wait)).Round(time.Millisecond))
+			s.logger.Info("out of raft", "waited", time.Since(start).Round(time.Millisecond))
 			return
 		}
 		if err == nil && !s.otherServerAlive(servers) {
