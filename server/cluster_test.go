@@ -502,3 +502,33 @@ func TestLeaveWithNoOtherServerAlive(t *testing.T) {
 		t.Errorf("Leave took %v: it waited for a removal no live server could make", took)
 	}
 }
+
+// A leaving server that finds itself leader again after its hand-over (it
+// won an election meanwhile) hands over again, and returns once the new
+// leader has removed it. The test makes that state directly: a leader
+// that left serf without handing over.
+func TestLeaverElectedAgainHandsOverAgain(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	all := startThreeInRaft(t)
+	old := leaderOf(all)
+	if old == nil {
+		t.Fatal("no leader")
+	}
+	if err := old.m.Leave(); err != nil {
+		t.Fatal(err)
+	}
+	old.srv.awaitRemoval(leaveWait)
+	if servers, err := old.srv.raftServers(); err != nil || inRaft(servers, old.name) {
+		t.Errorf("awaitRemoval returned while the server still sees itself in raft: %v (%v)", servers, err)
+	}
+	if old.srv.IsLeader() {
+		t.Error("the server that left is still a leader")
+	}
+	rest := slices.DeleteFunc(slices.Clone(all), func(m *member) bool { return m == old })
+	waitLong(t, "another server leads a raft without the one that left", func() bool {
+		servers, ok := leaderRaft(rest)
+		return ok && len(servers) == 2 && !inRaft(servers, old.name)
+	})
+}
