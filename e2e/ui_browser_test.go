@@ -104,31 +104,53 @@ func newBrowser(t *testing.T) *browser {
 	bin := chromium(t)
 	// The flags this machine needs: no sandbox (root), no GPU, and nothing
 	// that reaches for the network (it is closed).
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1280, 1000),
+	opts := func() []chromedp.ExecAllocatorOption {
+		return []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(bin),
+			chromedp.Headless,
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.NoDefaultBrowserCheck,
+			chromedp.Flag("disable-quic", true),
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.Flag("disable-extensions", true),
+			chromedp.Flag("hide-scrollbars", true),
+			chromedp.UserDataDir(t.TempDir()),
+			chromedp.WindowSize(1280, 1000),
+		}
 	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelCtx := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(func() { cancelCtx(); cancelAlloc() })
+	// Chromium has been seen to exit at start, before it listens, once in
+	// a CI run of the whole e2e package under -race (it printed nothing
+	// but its crash reporter's warnings); a browser that fails to start is
+	// not what these tests test, so a start is tried three times, each
+	// with a fresh profile, and each failure is logged.
+	var (
+		ctx       context.Context
+		cancelCtx context.CancelFunc
+	)
+	for attempt := 1; ; attempt++ {
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts()...)
+		c, cancelC := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
+		// The first run starts the browser, which lives as long as c.
+		err := chromedp.Do(c)
+		if err == nil {
+			t.Cleanup(func() { cancelC(); cancelAlloc() })
+			ctx, cancelCtx = c, cancelC
+			break
+		}
+		cancelC()
+		cancelAlloc()
+		if attempt == 3 || !strings.Contains(err.Error(), "failed to start") {
+			t.Fatalf("start chromium %s (attempt %d): %v", bin, attempt, err)
+		}
+		t.Logf("start chromium %s (attempt %d), trying again: %v", bin, attempt, err)
+		time.Sleep(time.Duration(attempt) * 500 * time.Millisecond)
+	}
 	b := &browser{t: t, ctx: ctx}
-	// The first run starts the browser, which lives as long as ctx.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium %s: %v", bin, err)
-	}
 	msgs := chromedp.Console(ctx)
 	done := make(chan struct{})
 	go func() {
