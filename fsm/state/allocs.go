@@ -139,8 +139,11 @@ func (w *writer) updateAlloc(u *structs.AllocUpdate) error {
 	if c.Terminal() {
 		return w.allocEnded(c)
 	}
+	if len(c.ClientStatus.Metrics) == 0 {
+		return nil // most reports: nothing for the job (a job's copy is 1 KiB)
+	}
 	job, err := w.currentJob(c)
-	if err != nil || job == nil {
+	if err != nil || job == nil || !metricsDiffer(job.Metrics, c.ClientStatus.Metrics) {
 		return err
 	}
 	j := job.Copy()

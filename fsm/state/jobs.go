@@ -320,7 +320,7 @@ func jobsOfArrayOrSelf(txn *memdb.Txn, id string, arrays bool) ([]*structs.Job, 
 // stopLiveAllocs asks every live allocation of a job, except the one with id
 // except, to stop for reason, and returns how many it changed.
 func stopLiveAllocs(txn *memdb.Txn, index uint64, jobID, except string, reason structs.ExitReason) (int, error) {
-	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "job_id", jobID)
+	allocs, err := allocsOfJob(txn, nil, jobID)
 	if err != nil {
 		return 0, err
 	}

@@ -202,7 +202,7 @@ func (w *writer) endTime(cs structs.ClientStatusFields) time.Time {
 
 // liveSiblings counts the other live allocations of the same attempt.
 func (w *writer) liveSiblings(a *structs.Allocation) (int, error) {
-	allocs, err := list[structs.Allocation](w.txn, nil, tableAllocs, "job_id", a.JobID)
+	allocs, err := allocsOfJob(w.txn, nil, a.JobID)
 	if err != nil {
 		return 0, err
 	}
@@ -251,6 +251,16 @@ func requeue(j *structs.Job, reason string) {
 
 // mergeMetrics keeps the last value of each metric and reports whether any
 // changed.
+// metricsDiffer reports whether merging m into have would change it.
+func metricsDiffer(have, m map[string]float64) bool {
+	for k, v := range m {
+		if old, ok := have[k]; !ok || old != v {
+			return true
+		}
+	}
+	return false
+}
+
 func mergeMetrics(j *structs.Job, m map[string]float64) bool {
 	changed := false
 	for _, k := range slices.Sorted(maps.Keys(m)) {

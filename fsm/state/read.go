@@ -1,7 +1,6 @@
 package state
 
 import (
-	"encoding/binary"
 	"fmt"
 
 	"github.com/hashicorp/go-memdb"
@@ -78,7 +77,7 @@ func (sn *Snapshot) JobsByArray(ws memdb.WatchSet, arrayID string) ([]*structs.J
 // arrayID on that is not a member ends the range.
 //
 // With ws, it watches the blocks of 256 ids the members' range touches
-// (the radix nodes of their keys' first 7 bytes): a write to any member
+// (the radix nodes of their keys' first 14 nibbles): a write to any member
 // wakes the watch, and so may a write to a job of a neighbouring id in
 // the first or last block.
 func jobsOfArray(txn *memdb.Txn, ws memdb.WatchSet, arrayID string) ([]*structs.Job, error) {
@@ -100,15 +99,42 @@ func jobsOfArray(txn *memdb.Txn, ws memdb.WatchSet, arrayID string) ([]*structs.
 	}
 	if ws != nil && len(out) > 0 {
 		last, _ := encodeNumericID(out[len(out)-1].ID)
-		lo, hi := binary.BigEndian.Uint64(first)>>8, binary.BigEndian.Uint64(last)>>8
+		lo, hi := idKeyValue(first)>>8, idKeyValue(last)>>8
 		for b := lo; b <= hi; b++ {
-			var key [idKeyLen]byte
-			binary.BigEndian.PutUint64(key[:], b<<8)
-			it, err := txn.Get(tableJobs, "id_prefix", idKeyPrefix(key[:idKeyLen-1]))
+			// A block of 256 ids shares all but its last two nibbles.
+			key := appendIDKey(make([]byte, 0, idKeyLen), b<<8)
+			it, err := txn.Get(tableJobs, "id_prefix", idKeyPrefix(key[:idKeyLen-2]))
 			if err != nil {
 				return nil, fmt.Errorf("watch the members of array %s: %w", arrayID, err)
 			}
 			ws.Add(it.WatchCh())
+		}
+	}
+	return out, nil
+}
+
+// allocsOfJob lists a job's allocations in id order. There is no index
+// of allocations by job: their ids are "<jobID>.<attempt>[.<rank>]"
+// (allocIDMatches, checked on every write), so a job's allocations are
+// the block of the id index under the job id's key, and an index of its
+// own would be one more tree path copied on every write of every
+// allocation (a quarter of the allocations' index work).
+func allocsOfJob(txn *memdb.Txn, ws memdb.WatchSet, jobID string) ([]*structs.Allocation, error) {
+	key, ok := encodeNumericID(jobID)
+	if !ok || len(key) != idKeyLen {
+		return nil, nil // no job can have such an id (jobByID)
+	}
+	it, err := txn.Get(tableAllocs, "id_prefix", idKeyPrefix(key))
+	if err != nil {
+		return nil, fmt.Errorf("list the allocations of job %s: %w", jobID, err)
+	}
+	if ws != nil {
+		ws.Add(it.WatchCh())
+	}
+	var out []*structs.Allocation
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if a := raw.(*structs.Allocation); a.JobID == jobID {
+			out = append(out, a)
 		}
 	}
 	return out, nil
@@ -133,7 +159,7 @@ func (sn *Snapshot) Allocs(ws memdb.WatchSet) ([]*structs.Allocation, error) {
 
 // AllocsByJob returns a job's allocations ordered by attempt.
 func (sn *Snapshot) AllocsByJob(ws memdb.WatchSet, jobID string) ([]*structs.Allocation, error) {
-	return list[structs.Allocation](sn.txn, ws, tableAllocs, "job_id", jobID)
+	return allocsOfJob(sn.txn, ws, jobID)
 }
 
 // AllocsByNode returns the allocations placed on a node in id order.

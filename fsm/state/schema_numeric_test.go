@@ -8,6 +8,15 @@ import (
 	"testing"
 )
 
+// nibbles is n as its 8 big-endian bytes split into 16 nibbles, the key
+// appendIDKey must give, written another way.
+func nibbles(key []byte, n uint64) []byte {
+	for _, b := range binary.BigEndian.AppendUint64(nil, n) {
+		key = append(key, b>>4, b&0xf)
+	}
+	return key
+}
+
 // encodeNumericIDSplit is encodeNumericID as it was written first (with
 // strings.Split), the reference the one-allocation version must match.
 func encodeNumericIDSplit(id string) ([]byte, bool) {
@@ -29,7 +38,7 @@ func encodeNumericIDSplit(id string) ([]byte, bool) {
 		if err != nil {
 			return nil, false
 		}
-		key = binary.BigEndian.AppendUint64(key, n)
+		key = nibbles(key, n)
 	}
 	return key, true
 }
@@ -38,7 +47,7 @@ func TestEncodeNumericID(t *testing.T) {
 	u64 := func(ns ...uint64) []byte {
 		var b []byte
 		for _, n := range ns {
-			b = binary.BigEndian.AppendUint64(b, n)
+			b = nibbles(b, n)
 		}
 		return b
 	}
@@ -78,6 +87,32 @@ func TestEncodeNumericID(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() { encodeNumericID("12345.6") }); n > 1 {
 		t.Errorf("encodeNumericID allocates %v times, want 1 (the key)", n)
 	}
+}
+
+// FuzzIDKeyOrder: keys sort as their numbers do, and idKeyValue reads
+// the number back.
+func FuzzIDKeyOrder(f *testing.F) {
+	f.Add(uint64(0), uint64(1))
+	f.Add(uint64(255), uint64(256))
+	f.Add(uint64(1<<64-1), uint64(1<<63))
+	f.Fuzz(func(t *testing.T, a, b uint64) {
+		ka, kb := appendIDKey(nil, a), appendIDKey(nil, b)
+		if len(ka) != idKeyLen {
+			t.Fatalf("key of %d is %d bytes, want %d", a, len(ka), idKeyLen)
+		}
+		want := 0
+		if a < b {
+			want = -1
+		} else if a > b {
+			want = 1
+		}
+		if got := bytes.Compare(ka, kb); got != want {
+			t.Fatalf("keys of %d and %d compare %d, want %d", a, b, got, want)
+		}
+		if got := idKeyValue(ka); got != a {
+			t.Fatalf("idKeyValue(key of %d) = %d", a, got)
+		}
+	})
 }
 
 // FuzzEncodeNumericID holds the one-allocation encoder to the first one.

@@ -75,7 +75,7 @@ func checkServiceName(txn *memdb.Txn, j *structs.Job, taken map[string]bool) err
 // liveReplicas returns a service's allocations that hold resources and are
 // meant to run, by replica, for one version.
 func liveReplicas(txn *memdb.Txn, jobID string, version int) (map[int]*structs.Allocation, error) {
-	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "job_id", jobID)
+	allocs, err := allocsOfJob(txn, nil, jobID)
 	if err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (w *writer) maybeCompleteRollout(job *structs.Job) error {
 	if r == nil || r.Status != structs.RolloutRunning || job.Service == nil {
 		return nil
 	}
-	allocs, err := list[structs.Allocation](w.txn, nil, tableAllocs, "job_id", job.ID)
+	allocs, err := allocsOfJob(w.txn, nil, job.ID)
 	if err != nil {
 		return err
 	}
@@ -291,7 +291,7 @@ func (s *Store) ScaleService(index uint64, req *structs.ServiceScaleRequest) err
 		if err := w.putJob(c); err != nil {
 			return err
 		}
-		allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "job_id", job.ID)
+		allocs, err := allocsOfJob(txn, nil, job.ID)
 		if err != nil {
 			return err
 		}
@@ -425,7 +425,7 @@ func (s *Store) RollbackRollout(index uint64, req *structs.ServiceRollbackReques
 		if err := w.putJob(c); err != nil {
 			return err
 		}
-		allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "job_id", job.ID)
+		allocs, err := allocsOfJob(txn, nil, job.ID)
 		if err != nil {
 			return err
 		}

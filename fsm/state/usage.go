@@ -265,7 +265,7 @@ func (s *Store) GCJobs(index uint64, req *structs.JobGCRequest) (*structs.JobGCR
 			victims = victims[:req.Max]
 		}
 		for _, j := range victims {
-			allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "job_id", j.ID)
+			allocs, err := allocsOfJob(txn, nil, j.ID)
 			if err != nil {
 				return err
 			}
