@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
+	dto "github.com/prometheus/client_model/go"
 )
 
 // benchScale is the load generator of issue 16: three real servers
@@ -172,6 +174,7 @@ func benchScale(t *testing.T, b *bench) {
 		defer profileAgent(t, l.addr, profDir, "scale-leader", 20*time.Second)()
 		defer profileAgent(t, c.others(l)[0].addr, profDir, "scale-follower", 20*time.Second)()
 	}
+	hist0 := scrape(t, l.addr, "")
 	start := time.Now()
 	submitLat := submit(nJobs)
 	submitted := time.Since(start)
@@ -185,6 +188,14 @@ func benchScale(t *testing.T, b *bench) {
 	placed := sim.placed.Load()
 	rate := float64(placed) / last.Sub(first).Seconds()
 	upd := sim.updateLatencies()
+	hist1 := scrape(t, l.addr, "")
+	commit := histDelta(hist0, hist1, "nai_raft_commit_seconds")
+	pass := histDelta(hist0, hist1, "nai_scheduler_pass_seconds")
+	// The share of the GPUs' time that jobs ran: the rest went to the
+	// round trip between a job's end and the next job's start on its GPU
+	// (the node's report, its commit, a scheduling pass, the plan's
+	// commit, the node's poll).
+	busyGPU := float64(placed) * runtime.Seconds() / (float64(nNodes*8) * last.Sub(first).Seconds())
 
 	heapAfter, liveAfter := afterJobGC()
 	if profDir != "" {
@@ -201,6 +212,10 @@ func benchScale(t *testing.T, b *bench) {
 		nai: fmt.Sprintf("%.2f cores (followers %.2f, the simulated nodes %.2f), RSS max %s; p99 latency: node reports %.0f ms (p50 %.0f, %d), 1000-job submissions %.0f ms (p50 %.0f)",
 			busy.Seconds()/took.Seconds(), fbusy.Seconds()/took.Seconds(), simBusy.Seconds()/took.Seconds(), mib(maxRSS.Load()),
 			ms(pctDur(upd, 99)), ms(pctDur(upd, 50)), len(upd), ms(pctDur(submitLat, 99)), ms(pctDur(submitLat, 50))), load: load.String()})
+	b.rep.add(benchRow{figure: "  where a GPU's time went", target: "-",
+		nai: fmt.Sprintf("jobs ran %.0f%% of it (%s each); the leader's raft commits p50 %.1f ms, p99 %.1f ms (%d), its scheduling passes p50 %.1f ms, p99 %.1f ms (%d)",
+			100*busyGPU, runtime, 1000*commit.quantile(0.5), 1000*commit.quantile(0.99), commit.count,
+			1000*pass.quantile(0.5), 1000*pass.quantile(0.99), pass.count), load: load.String()})
 	b.rep.add(benchRow{figure: fmt.Sprintf("  heartbeat cost: leader CPU idle, no node / %d nodes polling", nNodes), target: "-",
 		nai: fmt.Sprintf("%.1f%% / %.1f%% of a core (registering them took %.1f s)", 100*bare.Seconds()/idleFor.Seconds(),
 			100*polling.Seconds()/idleFor.Seconds(), registered.Seconds()), load: load.String()})
@@ -208,6 +223,54 @@ func benchScale(t *testing.T, b *bench) {
 		nai: fmt.Sprintf("live heap after collections %s after %d jobs, %s after %d more (heap in use %s, %s; %s before any job; RSS %s before any, %s at the end)",
 			mib(liveWarm), nWarm, mib(liveAfter), nJobs, mib(heapWarm), mib(heapAfter), mib(heapIdle), mib(rssIdle), mib(rssAfter)),
 		met: yesNo(liveAfter <= liveWarm+max(liveWarm/10, 4<<20)), load: load.String()})
+}
+
+// histogram is the difference of one histogram between two scrapes.
+type histogram struct {
+	count  uint64
+	bounds []float64 // upper bounds, ascending
+	cum    []uint64  // cumulative counts at each bound
+}
+
+func histDelta(before, after map[string]*dto.MetricFamily, name string) histogram {
+	var h histogram
+	a := after[name]
+	if a == nil || len(a.GetMetric()) == 0 || a.GetMetric()[0].GetHistogram() == nil {
+		return h
+	}
+	ha := a.GetMetric()[0].GetHistogram()
+	var hb *dto.Histogram
+	if b := before[name]; b != nil && len(b.GetMetric()) > 0 {
+		hb = b.GetMetric()[0].GetHistogram()
+	}
+	h.count = ha.GetSampleCount()
+	if hb != nil {
+		h.count -= hb.GetSampleCount()
+	}
+	for i, bk := range ha.GetBucket() {
+		c := bk.GetCumulativeCount()
+		if hb != nil && i < len(hb.GetBucket()) {
+			c -= hb.GetBucket()[i].GetCumulativeCount()
+		}
+		h.bounds = append(h.bounds, bk.GetUpperBound())
+		h.cum = append(h.cum, c)
+	}
+	return h
+}
+
+// quantile is the upper bound of the bucket that holds quantile q (a
+// histogram tells no more); +Inf past the last bucket, 0 when empty.
+func (h histogram) quantile(q float64) float64 {
+	if h.count == 0 {
+		return 0
+	}
+	rank := uint64(math.Ceil(q * float64(h.count)))
+	for i, c := range h.cum {
+		if c >= rank {
+			return h.bounds[i]
+		}
+	}
+	return math.Inf(1)
 }
 
 // leaderNote says, when it happened, that the leadership moved during the
