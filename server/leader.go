@@ -158,9 +158,10 @@ func (s *Server) leaderBarrier(stop chan struct{}, barrier func() error) bool {
 }
 
 // schedulePass computes one plan and, when it changes anything, commits it
-// whole as one raft entry: placements, changed waiting reasons,
-// preemptions and never-runnable cancels apply in one transaction (and
-// wake the scheduler once).
+// as one raft entry: placements, changed waiting reasons, preemptions and
+// never-runnable cancels apply in one transaction (and wake the scheduler
+// once). A plan of more than maxPlanEntryAllocs placements and nothing
+// else but waiting reasons goes as several entries (planEntries).
 func (s *Server) schedulePass() error {
 	start := time.Now()
 	defer func() { s.metrics.schedPass.Observe(time.Since(start).Seconds()) }()
@@ -196,12 +197,56 @@ func (s *Server) schedulePass() error {
 		req.Waiting = append(req.Waiting, w)
 	}
 	if len(req.Allocs) > 0 || len(req.Waiting) > 0 || len(req.Preempt) > 0 || len(req.Cancel) > 0 {
-		if _, _, err := s.apply(fsm.PlanApply, req); err != nil {
-			return fmt.Errorf("apply plan: %w", err)
+		for _, part := range planEntries(req, maxPlanEntryAllocs) {
+			if _, _, err := s.apply(fsm.PlanApply, part); err != nil {
+				return fmt.Errorf("apply plan: %w", err)
+			}
+			s.metrics.placements.Add(float64(len(part.Allocs)))
 		}
-		s.metrics.placements.Add(float64(len(req.Allocs)))
 	}
 	return nil
+}
+
+// maxPlanEntryAllocs bounds the placements of one plan entry. Each server
+// applies an entry as one state-store transaction, and memdb's radix
+// trees track at most 8192 changed nodes a transaction per index: past
+// that they fall back to walking the changed trees at commit and copy
+// nodes again that they have evicted from their cache. A thousand nodes
+// freeing GPUs at once gave plans of thousands of placements, and the
+// fallback took a third of the servers' time in applying plans
+// (TestBench/Scale profiles); fsm/state BenchmarkLifecycle: 92-95 us a
+// job in plans of 256 or 1024 placements, 109 us in plans of 2048.
+const maxPlanEntryAllocs = 512
+
+// planEntries splits a plan of placements (and waiting reasons) into
+// entries of at most max placements, each job's allocations (a gang's
+// members) in one entry; the waiting reasons go with the last. A plan
+// that preempts or cancels stays whole: its placements may stand on what
+// the preemptions free, which must then be in the same transaction.
+func planEntries(req *structs.PlanApplyRequest, max int) []*structs.PlanApplyRequest {
+	if len(req.Allocs) <= max || len(req.Preempt) > 0 || len(req.Cancel) > 0 {
+		return []*structs.PlanApplyRequest{req}
+	}
+	var order []string
+	byJob := map[string][]*structs.Allocation{}
+	for _, a := range req.Allocs {
+		if _, ok := byJob[a.JobID]; !ok {
+			order = append(order, a.JobID)
+		}
+		byJob[a.JobID] = append(byJob[a.JobID], a)
+	}
+	var out []*structs.PlanApplyRequest
+	cur := &structs.PlanApplyRequest{Now: req.Now}
+	for _, id := range order {
+		group := byJob[id]
+		if len(cur.Allocs) > 0 && len(cur.Allocs)+len(group) > max {
+			out = append(out, cur)
+			cur = &structs.PlanApplyRequest{Now: req.Now}
+		}
+		cur.Allocs = append(cur.Allocs, group...)
+	}
+	cur.Waiting = req.Waiting
+	return append(out, cur)
 }
 
 // waitChanged reports whether a waiting status differs enough from what the
