@@ -197,9 +197,19 @@ func (s *Server) schedulePass() error {
 		req.Waiting = append(req.Waiting, w)
 	}
 	if len(req.Allocs) > 0 || len(req.Waiting) > 0 || len(req.Preempt) > 0 || len(req.Cancel) > 0 {
-		for _, part := range planEntries(req, maxPlanEntryAllocs) {
-			if _, _, err := s.apply(fsm.PlanApply, part); err != nil {
-				return fmt.Errorf("apply plan: %w", err)
+		// The entries go to raft at once, not one after the other's
+		// commit: they are independent (each job whole in one), raft
+		// writes them in one append, and the pass ends after one commit.
+		parts := planEntries(req, maxPlanEntryAllocs)
+		errs := make([]error, len(parts))
+		var wg sync.WaitGroup
+		for i, part := range parts {
+			wg.Go(func() { _, _, errs[i] = s.apply(fsm.PlanApply, part) })
+		}
+		wg.Wait()
+		for i, part := range parts {
+			if errs[i] != nil {
+				return fmt.Errorf("apply plan: %w", errs[i])
 			}
 			s.metrics.placements.Add(float64(len(part.Allocs)))
 		}
