@@ -186,12 +186,16 @@ func (p *planCheck) nodeUse(nodeID string) (*nodeUse, error) {
 	if u, ok := p.used[nodeID]; ok {
 		return u, nil
 	}
-	allocs, err := list[structs.Allocation](p.txn, nil, tableAllocs, "node_id", nodeID)
+	// Walked, not listed: the node's index holds its finished
+	// allocations too until job GC, and a slice of them all for each
+	// node of a plan was a tenth of the check's allocations.
+	it, err := p.txn.Get(tableAllocs, "node_id", nodeID)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("list the allocations of node %s: %w", nodeID, err)
 	}
 	u := &nodeUse{gpus: map[int]bool{}}
-	for _, a := range allocs {
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		a := raw.(*structs.Allocation)
 		if a.Terminal() {
 			continue
 		}
