@@ -2,10 +2,12 @@ package state
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/hashicorp/go-memdb"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -351,5 +353,61 @@ func TestUpsertNode(t *testing.T) {
 				t.Error("refused registration changed the index")
 			}
 		})
+	}
+}
+
+// A job's allocations are the block of the id index under its key: those
+// of the jobs around it (2, 16, 17, 256, whose keys share all but a
+// nibble or two with job 1's) are not among them, and its attempts come
+// in numeric order (2 before 10). Ids that no job can have list nothing.
+func TestAllocsByJobIsItsBlockOfIDs(t *testing.T) {
+	f := newFixture(t)
+	f.node(testNode("n1", 64))
+	jobs := make([]*structs.Job, 300)
+	for i := range jobs {
+		jobs[i] = newJob("j").Build()
+	}
+	ids := f.register(jobs...)
+	byID := map[string]bool{}
+	for _, id := range ids {
+		byID[id] = true
+	}
+	for _, id := range []string{"1", "2", "16", "17", "256"} {
+		if !byID[id] {
+			t.Fatalf("job %s not registered (ids %s..%s)", id, ids[0], ids[len(ids)-1])
+		}
+		if got := f.plan(f.alloc(id, "n1")); len(got) != 1 {
+			t.Fatalf("job %s not placed", id)
+		}
+	}
+	// Job 1's attempts 2..10 as a store restored from them would hold.
+	err := f.s.write(func(txn *memdb.Txn) error {
+		for attempt := 2; attempt <= 10; attempt++ {
+			a := &structs.Allocation{ID: fmt.Sprintf("1.%d", attempt), JobID: "1", NodeID: "n1", Attempt: attempt,
+				ClientStatus: structs.ClientStatusFields{Status: structs.AllocFailed}}
+			if err := txn.Insert(tableAllocs, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	allocs, err := f.s.Snapshot().AllocsByJob(nil, "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range allocs {
+		got = append(got, a.ID)
+	}
+	if want := "[1.1 1.2 1.3 1.4 1.5 1.6 1.7 1.8 1.9 1.10]"; fmt.Sprint(got) != want {
+		t.Errorf("allocations of job 1: %v, want %s", got, want)
+	}
+	for _, id := range []string{"", "x", "1.1", "01"} {
+		if allocs, err := f.s.Snapshot().AllocsByJob(nil, id); err != nil || len(allocs) != 0 {
+			t.Errorf("allocations of job %q: %v, %v; want none", id, allocs, err)
+		}
 	}
 }

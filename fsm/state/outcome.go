@@ -249,8 +249,6 @@ func requeue(j *structs.Job, reason string) {
 	j.NodeFilters = nil
 }
 
-// mergeMetrics keeps the last value of each metric and reports whether any
-// changed.
 // metricsDiffer reports whether merging m into have would change it.
 func metricsDiffer(have, m map[string]float64) bool {
 	for k, v := range m {
@@ -261,6 +259,8 @@ func metricsDiffer(have, m map[string]float64) bool {
 	return false
 }
 
+// mergeMetrics keeps the last value of each metric and reports whether any
+// changed.
 func mergeMetrics(j *structs.Job, m map[string]float64) bool {
 	changed := false
 	for _, k := range slices.Sorted(maps.Keys(m)) {
