@@ -38,14 +38,11 @@ func (s *Server) nodeList(r *request) (any, uint64, error) {
 // job holding each.
 func withHolders(snap *state.Snapshot, n *structs.Node) *structs.Node {
 	c := n.Copy()
-	allocs, err := snap.AllocsByNode(nil, n.ID)
+	allocs, err := snap.LiveAllocsByNode(nil, n.ID)
 	if err != nil {
 		return c
 	}
 	for _, a := range allocs {
-		if a.Terminal() {
-			continue
-		}
 		for _, gi := range a.GPUs {
 			for k := range c.GPUs {
 				if c.GPUs[k].Index == gi {
@@ -135,19 +132,12 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 	}
 	var out []item
 	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
-		allocs, err := snap.AllocsByNode(ws, nodeID)
+		allocs, max, err := snap.NodeAllocs(ws, nodeID)
 		if err != nil {
 			return 0, err
 		}
 		out = out[:0]
-		var max uint64
 		for _, a := range allocs {
-			if a.ModifyIndex > max {
-				max = a.ModifyIndex
-			}
-			if a.Terminal() {
-				continue
-			}
 			if a.CreateIndex <= known {
 				out = append(out, item{a: a})
 				continue

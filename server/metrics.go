@@ -213,11 +213,8 @@ func (c *clusterCollector) Collect(ch chan<- promtext.Metric) {
 			}
 			status[st]++
 			held := map[int]bool{}
-			if allocs, err := snap.AllocsByNode(nil, n.ID); err == nil {
+			if allocs, err := snap.LiveAllocsByNode(nil, n.ID); err == nil {
 				for _, a := range allocs {
-					if a.Terminal() {
-						continue
-					}
 					for _, g := range a.GPUs {
 						held[g] = true
 					}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -87,5 +88,53 @@ func TestNodeAllocsCompact(t *testing.T) {
 				t.Errorf("?%s: allocation %s without its job", q, a.ID)
 			}
 		}
+	}
+}
+
+// A node marked down has its allocations marked lost by the servers, which
+// takes them out of its list. When the node comes back and polls from an
+// index it had before, the answer must come at once and without them (it
+// stops them), although no allocation it holds changed: the end of one
+// counts as a change of the node's allocations. A poll from that answer's
+// index then waits, as nothing more changed.
+func TestNodePollSeesItsAllocationsLost(t *testing.T) {
+	s, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Register(ctx, gpuJob("held", 1)); err != nil {
+		t.Fatal(err)
+	}
+	var idx uint64
+	waitUntil(t, "the job placed", func() bool {
+		allocs, i, err := c.NodeAllocations(ctx, "n1", 0, 0)
+		idx = i
+		return err == nil && len(allocs) == 1
+	})
+	n, err := s.State().Snapshot().NodeByID(nil, "n1")
+	if err != nil || n == nil {
+		t.Fatalf("node n1: %v, %v", n, err)
+	}
+	s.setNodeStatus(n, structs.NodeDown, "a test", time.Now())
+
+	start := time.Now()
+	allocs, after, err := c.NodeAllocations(ctx, "n1", idx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(allocs) != 0 || after <= idx {
+		t.Fatalf("poll from %d after the node was marked down: %d allocations at index %d, want none at a later index", idx, len(allocs), after)
+	}
+	// Not the wait's end: the answer came because the list changed.
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("the poll answered after %s, at the end of its wait", waited)
+	}
+	again, same, err := c.NodeAllocations(ctx, "n1", after, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 0 || same != after {
+		t.Errorf("poll from %d with nothing changed: %d allocations at index %d, want none at %d", after, len(again), same, after)
 	}
 }

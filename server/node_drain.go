@@ -96,13 +96,11 @@ func drainWatch(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		if !n.Drain {
 			continue
 		}
-		allocs, err := snap.AllocsByNode(ws, n.ID)
+		_, last, err := snap.NodeAllocs(ws, n.ID)
 		if err != nil {
 			return 0, err
 		}
-		for _, a := range allocs {
-			idx = max(idx, a.ModifyIndex)
-		}
+		idx = max(idx, last)
 	}
 	return idx, nil
 }

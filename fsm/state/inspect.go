@@ -22,6 +22,9 @@ func Inspect(r io.Reader) ([]structs.SnapshotTable, error) {
 	defer txn.Abort()
 	var out []structs.SnapshotTable
 	for _, d := range tableDefs() {
+		if d.derived {
+			continue
+		}
 		it, err := txn.Get(d.schema.Name, "id")
 		if err != nil {
 			return nil, fmt.Errorf("inspect %s: %w", d.schema.Name, err)

@@ -18,9 +18,15 @@ func TestInspect(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defs := tableDefs()
+	// Derived tables are rebuilt on restore, not part of a snapshot.
+	var defs []tableDef
+	for _, d := range tableDefs() {
+		if !d.derived {
+			defs = append(defs, d)
+		}
+	}
 	if len(tables) != len(defs) {
-		t.Fatalf("%d tables, want one per table of the schema (%d)", len(tables), len(defs))
+		t.Fatalf("%d tables, want one per persisted table of the schema (%d)", len(tables), len(defs))
 	}
 	total := 0
 	for i, tb := range tables {

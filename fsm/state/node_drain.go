@@ -145,7 +145,7 @@ func (sn *Snapshot) DrainSteps(now time.Time) ([]string, time.Time, error) {
 // liveOnNode returns a node's live allocations and those of them not yet
 // asked to stop.
 func liveOnNode(txn *memdb.Txn, nodeID string) (live, toStop []*structs.Allocation, err error) {
-	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "node_id", nodeID)
+	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "node_live", nodeID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -137,7 +137,7 @@ func (s *Store) UpdateNodeStatus(index uint64, req *structs.NodeStatusRequest) e
 // loseNodeAllocs marks every live allocation on a down node lost and settles
 // its job.
 func loseNodeAllocs(txn *memdb.Txn, index uint64, n *structs.Node, req *structs.NodeStatusRequest) error {
-	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "node_id", n.ID)
+	allocs, err := list[structs.Allocation](txn, nil, tableAllocs, "node_live", n.ID)
 	if err != nil {
 		return err
 	}

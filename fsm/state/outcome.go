@@ -39,6 +39,25 @@ func (w *writer) putAlloc(a *structs.Allocation) error {
 		return fmt.Errorf("write alloc %s: %w", a.ID, err)
 	}
 	w.allocsChanged = true
+	if a.Terminal() {
+		return noteAllocEnd(w.txn, w.index, a.NodeID)
+	}
+	return nil
+}
+
+// noteAllocEnd records that a finished allocation of a node was written
+// at index (NodeAllocEnd).
+func noteAllocEnd(txn *memdb.Txn, index uint64, nodeID string) error {
+	raw, err := txn.First(tableNodeEnds, "id", nodeID)
+	if err != nil {
+		return fmt.Errorf("read the allocation ends of node %s: %w", nodeID, err)
+	}
+	if e, ok := raw.(*NodeAllocEnd); ok && e.Index >= index {
+		return nil
+	}
+	if err := txn.Insert(tableNodeEnds, &NodeAllocEnd{NodeID: nodeID, Index: index}); err != nil {
+		return fmt.Errorf("write the allocation ends of node %s: %w", nodeID, err)
+	}
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 
 	"github.com/hashicorp/go-memdb"
+	"github.com/nai-project/nai/structs"
 )
 
 // persistVersion is the format of the stream Persist writes. Restore reads
@@ -42,6 +43,9 @@ func (sn *Snapshot) Persist(w io.Writer) error {
 	}
 	rows := 0
 	for _, d := range tableDefs() {
+		if d.derived {
+			continue
+		}
 		name := d.schema.Name
 		it, err := sn.txn.Get(name, "id")
 		if err != nil {
@@ -91,6 +95,23 @@ func (s *Store) Restore(r io.Reader) error {
 	return nil
 }
 
+// rebuildDerived computes the derived tables (tableDef.derived) from the
+// rows just restored.
+func rebuildDerived(txn *memdb.Txn) error {
+	it, err := txn.Get(tableAllocs, "id")
+	if err != nil {
+		return fmt.Errorf("restore state: rebuild node allocation ends: %w", err)
+	}
+	for raw := it.Next(); raw != nil; raw = it.Next() {
+		if a := raw.(*structs.Allocation); a.Terminal() {
+			if err := noteAllocEnd(txn, a.ModifyIndex, a.NodeID); err != nil {
+				return fmt.Errorf("restore state: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 func readDB(r io.Reader) (*memdb.MemDB, error) {
 	db, err := memdb.NewMemDB(schema())
 	if err != nil {
@@ -133,6 +154,9 @@ func readDB(r io.Reader) (*memdb.MemDB, error) {
 			if rec.Rows != n-1 {
 				return nil, fmt.Errorf("restore state: the end record counts %d rows, the snapshot holds %d", rec.Rows, n-1)
 			}
+			if err := rebuildDerived(txn); err != nil {
+				return nil, err
+			}
 			txn.Commit()
 			return db, nil
 		case recRow:
@@ -140,7 +164,7 @@ func readDB(r io.Reader) (*memdb.MemDB, error) {
 			return nil, fmt.Errorf("restore state: record %d has unknown type %q", n, rec.Type)
 		}
 		d, ok := defs[rec.Table]
-		if !ok {
+		if !ok || d.derived {
 			return nil, fmt.Errorf("restore state: record %d belongs to table %q, which this server does not know (a newer nai wrote it)", n, rec.Table)
 		}
 		row := d.newRow()

@@ -64,6 +64,9 @@ func readV1(dec *json.Decoder, txn *memdb.Txn) error {
 		var obj any
 		switch {
 		case rec.Type == recEnd:
+			if err := rebuildDerived(txn); err != nil {
+				return err
+			}
 			txn.Commit()
 			return nil
 		case rec.Type == recJob && rec.Job != nil:

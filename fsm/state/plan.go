@@ -186,10 +186,7 @@ func (p *planCheck) nodeUse(nodeID string) (*nodeUse, error) {
 	if u, ok := p.used[nodeID]; ok {
 		return u, nil
 	}
-	// Walked, not listed: the node's index holds its finished
-	// allocations too until job GC, and a slice of them all for each
-	// node of a plan was a tenth of the check's allocations.
-	it, err := p.txn.Get(tableAllocs, "node_id", nodeID)
+	it, err := p.txn.Get(tableAllocs, "node_live", nodeID)
 	if err != nil {
 		return nil, fmt.Errorf("list the allocations of node %s: %w", nodeID, err)
 	}

@@ -162,9 +162,33 @@ func (sn *Snapshot) AllocsByJob(ws memdb.WatchSet, jobID string) ([]*structs.All
 	return allocsOfJob(sn.txn, ws, jobID)
 }
 
-// AllocsByNode returns the allocations placed on a node in id order.
-func (sn *Snapshot) AllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
-	return list[structs.Allocation](sn.txn, ws, tableAllocs, "node_id", nodeID)
+// LiveAllocsByNode returns the allocations a node holds (those not
+// finished) in id order.
+func (sn *Snapshot) LiveAllocsByNode(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, error) {
+	return list[structs.Allocation](sn.txn, ws, tableAllocs, "node_live", nodeID)
+}
+
+// NodeAllocs returns the allocations a node holds in id order, and the
+// raft index of the newest change among all the node's allocations: a
+// live one's write, or the write that ended one (which took it out of the
+// list). ws, if set, wakes on either. A node's poll and a drain wait on it.
+func (sn *Snapshot) NodeAllocs(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, uint64, error) {
+	allocs, err := sn.LiveAllocsByNode(ws, nodeID)
+	if err != nil {
+		return nil, 0, err
+	}
+	end, err := first[NodeAllocEnd](sn.txn, ws, tableNodeEnds, "id", nodeID)
+	if err != nil {
+		return nil, 0, err
+	}
+	var idx uint64
+	if end != nil {
+		idx = end.Index
+	}
+	for _, a := range allocs {
+		idx = max(idx, a.ModifyIndex)
+	}
+	return allocs, idx, nil
 }
 
 // LiveAllocsList returns the allocations whose client status is not

@@ -16,6 +16,7 @@ const (
 	tableNodes    = "nodes"
 	tableIndex    = "index"
 	tableCounters = "counters"
+	tableNodeEnds = "node_alloc_ends"
 )
 
 // Exported table names, for TableIndex.
@@ -34,6 +35,17 @@ type IndexEntry struct {
 	Index uint64 `json:"index"`
 }
 
+// NodeAllocEnd is the raft index of the newest write of a finished
+// allocation on a node. A node's poll answers at the newest change among
+// the node's allocations; the node_live index holds the live ones, and an
+// allocation that ends (lost with its node, failed, cancelled before it
+// started) leaves it: this row is how that change still counts. Derived
+// from the allocations, never persisted.
+type NodeAllocEnd struct {
+	NodeID string `json:"node_id"`
+	Index  uint64 `json:"index"`
+}
+
 // Counter is a named sequence kept in state (the last value handed out).
 type Counter struct {
 	Name  string `json:"name"`
@@ -46,6 +58,10 @@ type Counter struct {
 type tableDef struct {
 	schema *memdb.TableSchema
 	newRow func() any
+	// derived tables are computed from the others: not persisted, rebuilt
+	// by rebuildDerived when a snapshot is restored, so that adding one
+	// changes no snapshot's format.
+	derived bool
 }
 
 func def[T any](ts *memdb.TableSchema) tableDef {
@@ -86,7 +102,15 @@ func tableDefs() []tableDef {
 			Indexes: map[string]*memdb.IndexSchema{
 				"id": {Name: "id", Unique: true, Indexer: &numericIDIndex{field: allocIDOf}},
 				// No index by job: allocsOfJob.
-				"node_id": {Name: "node_id", Indexer: stringField(func(a *structs.Allocation) string { return a.NodeID })},
+				// A node's live allocations only: the plan check, a
+				// node's poll and a drain read what a node holds now, and
+				// an index of every allocation kept each node's finished
+				// ones (a hundred a node after 100,000 jobs) in their way
+				// until job GC. An allocation that ends leaves it; the
+				// node's poll still sees that through node_alloc_ends.
+				"node_live": {Name: "node_live", AllowMissing: true, Indexer: stringFieldWhen(
+					func(a *structs.Allocation) string { return a.NodeID },
+					func(a *structs.Allocation) bool { return !a.Terminal() })},
 				"live": {Name: "live", AllowMissing: true, Indexer: &sparseIndex{cond: func(obj any) (bool, error) {
 					a, ok := obj.(*structs.Allocation)
 					if !ok {
@@ -96,6 +120,12 @@ func tableDefs() []tableDef {
 				}}},
 			},
 		}),
+		{schema: &memdb.TableSchema{
+			Name: tableNodeEnds,
+			Indexes: map[string]*memdb.IndexSchema{
+				"id": {Name: "id", Unique: true, Indexer: stringField(func(e *NodeAllocEnd) string { return e.NodeID })},
+			},
+		}, newRow: func() any { return new(NodeAllocEnd) }, derived: true},
 		def[IndexEntry](&memdb.TableSchema{
 			Name: tableIndex,
 			Indexes: map[string]*memdb.IndexSchema{
@@ -149,10 +179,18 @@ func allocIDOf(obj any) (string, error) {
 // index of a row on each insert, and an update's old row's too.
 type stringIndex[T any] struct {
 	get func(*T) string
+	// when, if set, leaves out the rows it is false for (the index then
+	// needs AllowMissing).
+	when func(*T) bool
 }
 
 func stringField[T any](get func(*T) string) *stringIndex[T] {
 	return &stringIndex[T]{get: get}
+}
+
+// stringFieldWhen is stringField over only the rows when is true for.
+func stringFieldWhen[T any](get func(*T) string, when func(*T) bool) *stringIndex[T] {
+	return &stringIndex[T]{get: get, when: when}
 }
 
 func (x *stringIndex[T]) FromObject(obj any) (bool, []byte, error) {
@@ -160,6 +198,9 @@ func (x *stringIndex[T]) FromObject(obj any) (bool, []byte, error) {
 	if !ok {
 		var want *T
 		return false, nil, fmt.Errorf("string index: a %T, want %T", obj, want)
+	}
+	if x.when != nil && !x.when(o) {
+		return false, nil, nil
 	}
 	v := x.get(o)
 	if v == "" {

@@ -276,6 +276,13 @@ func (s *Store) GCJobs(index uint64, req *structs.JobGCRequest) (*structs.JobGCR
 				if err := txn.Delete(tableAllocs, a); err != nil {
 					return fmt.Errorf("gc alloc %s: %w", a.ID, err)
 				}
+				// An allocation still live leaves its node's list here:
+				// the node's poll must see that.
+				if !a.Terminal() {
+					if err := noteAllocEnd(txn, index, a.NodeID); err != nil {
+						return err
+					}
+				}
 				out.Allocs++
 			}
 			if err := txn.Delete(tableJobs, j); err != nil {
