@@ -138,3 +138,58 @@ func TestNodePollSeesItsAllocationsLost(t *testing.T) {
 		t.Errorf("poll from %d with nothing changed: %d allocations at index %d, want none at %d", after, len(again), same, after)
 	}
 }
+
+// A node's own reports are not sent back to it: its poll answers for what
+// the servers change (a placement, a stop), not for the running state and
+// metrics it reported itself, which woke every poll of a busy node two or
+// three times a job.
+func TestNodePollSkipsItsOwnReports(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Register(ctx, gpuJob("held", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var idx uint64
+	var allocID string
+	waitUntil(t, "the job placed", func() bool {
+		allocs, i, err := c.NodeAllocations(ctx, "n1", 0, 0)
+		if err != nil || len(allocs) != 1 {
+			return false
+		}
+		idx, allocID = i, allocs[0].ID
+		return true
+	})
+	err = c.UpdateAllocs(ctx, "n1", []*structs.AllocUpdate{{AllocID: allocID,
+		Client: structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"loss": 0.5}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The report is in (the alloc says running) and the poll has nothing
+	// new: it waits its whole wait and answers the same index.
+	allocs, same, err := c.NodeAllocations(ctx, "n1", idx, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if same != idx || len(allocs) != 1 || allocs[0].ClientStatus.Status != structs.AllocRunning {
+		t.Fatalf("poll from %d after the node's own report: %d allocations at %d, want the running one at %d", idx, len(allocs), same, idx)
+	}
+	// A stop is news.
+	if err := c.Cancel(ctx, resp.JobIDs[0]); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	allocs, after, err := c.NodeAllocations(ctx, "n1", idx, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after <= idx || len(allocs) != 1 || allocs[0].DesiredStatus != structs.DesiredStop {
+		t.Fatalf("poll from %d after a cancel: %d allocations at %d, want the one asked to stop at a later index", idx, len(allocs), after)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Fatalf("the poll answered the stop after %s, at the end of its wait", waited)
+	}
+}

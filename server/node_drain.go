@@ -96,7 +96,7 @@ func drainWatch(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
 		if !n.Drain {
 			continue
 		}
-		_, last, err := snap.NodeAllocs(ws, n.ID)
+		last, err := snap.NodeAllocsChanged(ws, n.ID)
 		if err != nil {
 			return 0, err
 		}

@@ -74,6 +74,12 @@ type Allocation struct {
 	CreateTime  time.Time `json:"create_time,omitzero"`
 	CreateIndex uint64    `json:"create_index"`
 	ModifyIndex uint64    `json:"modify_index"`
+	// ServerIndex is the raft index of the last change the servers made
+	// to the allocation that its node acts on (its placement, a stop
+	// asked, marked lost); the node's own reports move ModifyIndex only.
+	// A node's long-poll answers at the newest of its allocations'
+	// (PollIndex), so a node is not sent back each report it makes.
+	ServerIndex uint64 `json:"server_index,omitempty"`
 
 	// Job is filled in answers to clients so they need not fetch it; it is
 	// not stored with the allocation.
@@ -139,6 +145,15 @@ type AllocUpdate struct {
 
 // Terminal reports whether the allocation has ended on its node.
 func (a *Allocation) Terminal() bool { return a.ClientStatus.Status.Terminal() }
+
+// PollIndex is the index a node's long-poll counts for the allocation:
+// ServerIndex, or ModifyIndex for one stored before ServerIndex was kept.
+func (a *Allocation) PollIndex() uint64 {
+	if a.ServerIndex == 0 {
+		return a.ModifyIndex
+	}
+	return a.ServerIndex
+}
 
 // Copy returns a deep copy.
 func (a *Allocation) Copy() *Allocation {

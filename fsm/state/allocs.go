@@ -101,6 +101,8 @@ func checkAllocUpdateIn(txn *memdb.Txn, req *structs.AllocUpdateRequest) error {
 // updateAllocs writes one checked report, at its own time.
 func (w *writer) updateAllocs(req *structs.AllocUpdateRequest) error {
 	w.now = req.Now
+	w.reporter = req.NodeID
+	defer func() { w.reporter = "" }()
 	for _, u := range req.Updates {
 		if err := w.updateAlloc(u); err != nil {
 			return err
@@ -125,7 +127,7 @@ func (w *writer) updateAlloc(u *structs.AllocUpdate) error {
 	if c.ClientStatus.Status.Terminal() && c.ClientStatus.EndTime.IsZero() {
 		c.ClientStatus.EndTime = w.now
 	}
-	if err := w.putAlloc(c); err != nil {
+	if err := w.putReported(c); err != nil {
 		return err
 	}
 	if err := w.nodeHookFailed(c); err != nil { // hooks.go

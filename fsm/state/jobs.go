@@ -332,7 +332,7 @@ func stopLiveAllocs(txn *memdb.Txn, index uint64, jobID, except string, reason s
 		c := a.Copy()
 		c.DesiredStatus = structs.DesiredStop
 		c.DesiredReason = reason
-		c.ModifyIndex = index
+		c.ModifyIndex, c.ServerIndex = index, index
 		if err := txn.Insert(tableAllocs, c); err != nil {
 			return n, fmt.Errorf("stop alloc %s: %w", a.ID, err)
 		}

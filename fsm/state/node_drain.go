@@ -104,7 +104,7 @@ func (s *Store) ProgressNodeDrain(index uint64, req *structs.NodeDrainProgressRe
 			c := a.Copy()
 			c.DesiredStatus = structs.DesiredStop
 			c.DesiredReason = structs.ExitNodeDrained
-			c.ModifyIndex = index
+			c.ModifyIndex, c.ServerIndex = index, index
 			if err := txn.Insert(tableAllocs, c); err != nil {
 				return fmt.Errorf("stop alloc %s of draining node %s: %w", a.ID, n.Name, err)
 			}

@@ -18,6 +18,9 @@ type writer struct {
 	now           time.Time
 	jobsChanged   bool
 	allocsChanged bool
+	// reporter is the node whose report is being applied: its own
+	// allocations' new client status is no news to it (putReported).
+	reporter string
 }
 
 func (w *writer) putJob(j *structs.Job) error {
@@ -32,7 +35,25 @@ func (w *writer) putJob(j *structs.Job) error {
 	return nil
 }
 
+// putAlloc writes an allocation the servers changed (placed, asked to
+// stop, marked lost): news to its node, whose poll then answers.
 func (w *writer) putAlloc(a *structs.Allocation) error {
+	a.ServerIndex = w.index
+	return w.insertAlloc(a)
+}
+
+// putReported writes an allocation whose client status changed by a
+// report: when its own node made the report, the node's poll does not
+// answer for it (ServerIndex stays); a report from elsewhere is news to
+// the node, as the servers' own changes are.
+func (w *writer) putReported(a *structs.Allocation) error {
+	if w.reporter == "" || w.reporter != a.NodeID {
+		return w.putAlloc(a)
+	}
+	return w.insertAlloc(a)
+}
+
+func (w *writer) insertAlloc(a *structs.Allocation) error {
 	a.ModifyIndex = w.index
 	a.Job = nil // never stored with the allocation
 	if err := w.txn.Insert(tableAllocs, a); err != nil {
@@ -40,23 +61,29 @@ func (w *writer) putAlloc(a *structs.Allocation) error {
 	}
 	w.allocsChanged = true
 	if a.Terminal() {
-		return noteAllocEnd(w.txn, w.index, a.NodeID)
+		return noteAllocEnd(w.txn, a)
 	}
 	return nil
 }
 
-// noteAllocEnd records that a finished allocation of a node was written
-// at index (NodeAllocEnd).
-func noteAllocEnd(txn *memdb.Txn, index uint64, nodeID string) error {
-	raw, err := txn.First(tableNodeEnds, "id", nodeID)
+// noteAllocEnd folds a finished allocation of a node, just written, into
+// the node's NodeAllocEnd.
+func noteAllocEnd(txn *memdb.Txn, a *structs.Allocation) error {
+	raw, err := txn.First(tableNodeEnds, "id", a.NodeID)
 	if err != nil {
-		return fmt.Errorf("read the allocation ends of node %s: %w", nodeID, err)
+		return fmt.Errorf("read the allocation ends of node %s: %w", a.NodeID, err)
 	}
-	if e, ok := raw.(*NodeAllocEnd); ok && e.Index >= index {
-		return nil
+	e := &NodeAllocEnd{NodeID: a.NodeID}
+	if old, ok := raw.(*NodeAllocEnd); ok {
+		if old.ServerIndex >= a.PollIndex() && old.ModifyIndex >= a.ModifyIndex {
+			return nil
+		}
+		*e = *old
 	}
-	if err := txn.Insert(tableNodeEnds, &NodeAllocEnd{NodeID: nodeID, Index: index}); err != nil {
-		return fmt.Errorf("write the allocation ends of node %s: %w", nodeID, err)
+	e.ServerIndex = max(e.ServerIndex, a.PollIndex())
+	e.ModifyIndex = max(e.ModifyIndex, a.ModifyIndex)
+	if err := txn.Insert(tableNodeEnds, e); err != nil {
+		return fmt.Errorf("write the allocation ends of node %s: %w", a.NodeID, err)
 	}
 	return nil
 }

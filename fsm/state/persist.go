@@ -104,7 +104,7 @@ func rebuildDerived(txn *memdb.Txn) error {
 	}
 	for raw := it.Next(); raw != nil; raw = it.Next() {
 		if a := raw.(*structs.Allocation); a.Terminal() {
-			if err := noteAllocEnd(txn, a.ModifyIndex, a.NodeID); err != nil {
+			if err := noteAllocEnd(txn, a); err != nil {
 				return fmt.Errorf("restore state: %w", err)
 			}
 		}

@@ -190,7 +190,7 @@ func TestApplyPlanWritesPlacement(t *testing.T) {
 		GPUs: []int{2, 3}, GPUUUIDs: []string{"GPU-n1-2", "GPU-n1-3"},
 		Resources: f.job(id).Resources, Attempt: 1,
 		DesiredStatus: structs.DesiredRun, ClientStatus: structs.ClientStatusFields{Status: structs.AllocPending},
-		CreateTime: t0.Add(time.Minute), CreateIndex: f.index, ModifyIndex: f.index,
+		CreateTime: t0.Add(time.Minute), CreateIndex: f.index, ModifyIndex: f.index, ServerIndex: f.index,
 	}
 	if diff := cmp.Diff(want, a); diff != "" {
 		t.Errorf("alloc (-want +got):\n%s", diff)

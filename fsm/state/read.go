@@ -169,9 +169,11 @@ func (sn *Snapshot) LiveAllocsByNode(ws memdb.WatchSet, nodeID string) ([]*struc
 }
 
 // NodeAllocs returns the allocations a node holds in id order, and the
-// raft index of the newest change among all the node's allocations: a
-// live one's write, or the write that ended one (which took it out of the
-// list). ws, if set, wakes on either. A node's poll and a drain wait on it.
+// raft index of the newest change the servers made to the node's
+// allocations (PollIndex): a live one's, or the write that ended one and
+// took it out of the list. The node's own reports do not count: it knows
+// them. ws, if set, wakes on any change of the list. A node's poll waits
+// on it.
 func (sn *Snapshot) NodeAllocs(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, uint64, error) {
 	allocs, err := sn.LiveAllocsByNode(ws, nodeID)
 	if err != nil {
@@ -183,12 +185,34 @@ func (sn *Snapshot) NodeAllocs(ws memdb.WatchSet, nodeID string) ([]*structs.All
 	}
 	var idx uint64
 	if end != nil {
-		idx = end.Index
+		idx = end.ServerIndex
+	}
+	for _, a := range allocs {
+		idx = max(idx, a.PollIndex())
+	}
+	return allocs, idx, nil
+}
+
+// NodeAllocsChanged returns the raft index of the newest write of any of
+// a node's allocations, its own reports and the ends of allocations
+// included; ws, if set, wakes on any. A drain waits on it.
+func (sn *Snapshot) NodeAllocsChanged(ws memdb.WatchSet, nodeID string) (uint64, error) {
+	allocs, err := sn.LiveAllocsByNode(ws, nodeID)
+	if err != nil {
+		return 0, err
+	}
+	end, err := first[NodeAllocEnd](sn.txn, ws, tableNodeEnds, "id", nodeID)
+	if err != nil {
+		return 0, err
+	}
+	var idx uint64
+	if end != nil {
+		idx = end.ModifyIndex
 	}
 	for _, a := range allocs {
 		idx = max(idx, a.ModifyIndex)
 	}
-	return allocs, idx, nil
+	return idx, nil
 }
 
 // LiveAllocsList returns the allocations whose client status is not

@@ -35,15 +35,17 @@ type IndexEntry struct {
 	Index uint64 `json:"index"`
 }
 
-// NodeAllocEnd is the raft index of the newest write of a finished
-// allocation on a node. A node's poll answers at the newest change among
-// the node's allocations; the node_live index holds the live ones, and an
-// allocation that ends (lost with its node, failed, cancelled before it
-// started) leaves it: this row is how that change still counts. Derived
-// from the allocations, never persisted.
+// NodeAllocEnd holds the newest ServerIndex and ModifyIndex among a
+// node's finished allocations. The node_live index holds the live ones,
+// and an allocation that ends leaves it: these are how that change still
+// counts, for the node's poll (the servers' changes: an allocation marked
+// lost with its node; an end the node reported itself is not news to it)
+// and for a drain (any end). Derived from the allocations
+// (rebuildDerived), never persisted.
 type NodeAllocEnd struct {
-	NodeID string `json:"node_id"`
-	Index  uint64 `json:"index"`
+	NodeID      string `json:"node_id"`
+	ServerIndex uint64 `json:"server_index"`
+	ModifyIndex uint64 `json:"modify_index"`
 }
 
 // Counter is a named sequence kept in state (the last value handed out).

@@ -279,7 +279,9 @@ func (s *Store) GCJobs(index uint64, req *structs.JobGCRequest) (*structs.JobGCR
 				// An allocation still live leaves its node's list here:
 				// the node's poll must see that.
 				if !a.Terminal() {
-					if err := noteAllocEnd(txn, index, a.NodeID); err != nil {
+					gone := a.Copy()
+					gone.ModifyIndex, gone.ServerIndex = index, index
+					if err := noteAllocEnd(txn, gone); err != nil {
 						return err
 					}
 				}
