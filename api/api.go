@@ -250,13 +250,36 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) (uint
 	}
 	defer resp.Body.Close()
 	idx, _ := strconv.ParseUint(resp.Header.Get(IndexHeader), 10, 64)
-	if out != nil {
-		if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-			return idx, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
-		}
+	if out == nil {
+		// Read, not just closed: a node's report, answered with an index
+		// nobody decodes, closed its connection, and the next dialled a
+		// new one (hundreds a second from a thousand nodes; a TLS
+		// handshake each where TLS is on).
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswerTail))
+		return idx, nil
+	}
+	if err := decodeAnswer(resp.Body, out); err != nil {
+		return idx, fmt.Errorf("%s %s: decode answer: %w", method, path, err)
 	}
 	return idx, nil
 }
+
+// decodeAnswer decodes the JSON value of an answer and reads the rest of
+// the body (the encoder's newline; a chunked body's last chunk when it
+// came apart from the data), up to maxAnswerTail: a body closed before its
+// end takes its connection with it.
+func decodeAnswer(body io.Reader, out any) error {
+	if err := json.NewDecoder(body).Decode(out); err != nil {
+		return err
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxAnswerTail))
+	return nil
+}
+
+// maxAnswerTail bounds what is read of an answer that is not decoded, or
+// after the value decoded: a server sends little there (an index, a
+// newline); more, and the connection goes rather than read it.
+const maxAnswerTail = 4 << 10
 
 // LeaderHold is how long a request answered "not the leader" (nothing was
 // written: an election is under way) is sent again before its error is

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -472,5 +473,49 @@ func TestNotLeaderIsRetried(t *testing.T) {
 				return true
 			})
 		})
+	}
+}
+
+// The client reads every answer to its end, decoded or not, so that its
+// connection serves the next request instead of closing: a node's
+// reports, whose answers nobody decodes, each dialled a new connection.
+func TestAnswersKeepTheConnection(t *testing.T) {
+	var conns atomic.Int32
+	big := make([]*structs.Allocation, 40)
+	for i := range big {
+		big[i] = &structs.Allocation{ID: fmt.Sprintf("%d.1", i+1), JobID: fmt.Sprint(i + 1), NodeID: "n1", NodeName: "node-n1"}
+	}
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(structs.IndexHeader, "7")
+		if r.Method == http.MethodPost {
+			_ = json.NewEncoder(w).Encode(structs.IndexResponse{Index: 7})
+			return
+		}
+		_ = json.NewEncoder(w).Encode(big)
+	}))
+	ts.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	ts.Start()
+	defer ts.Close()
+	c, err := api.New(api.Config{Address: ts.URL, IgnoreEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 5 {
+		allocs, idx, err := c.NodeAllocations(context.Background(), "n1", 0, 0)
+		if err != nil || idx != 7 || len(allocs) != len(big) {
+			t.Fatalf("answer: %d allocations at %d, %v", len(allocs), idx, err)
+		}
+		if err := c.UpdateAllocs(context.Background(), "n1", []*structs.AllocUpdate{{AllocID: "1.1"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Errorf("5 polls and 5 reports took %d connections, want 1", n)
 	}
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -124,7 +123,7 @@ func (c *Client) UploadChunk(ctx context.Context, id string, start int64, r io.R
 		return 0, errorFrom(resp, http.MethodPatch, p)
 	}
 	var out structs.UploadSession
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := decodeAnswer(resp.Body, &out); err != nil {
 		return 0, fmt.Errorf("upload chunk: decode answer: %w", err)
 	}
 	return out.Offset, nil

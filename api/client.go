@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -53,7 +52,7 @@ func (c *Client) UploadOutputs(ctx context.Context, allocID string, archive io.R
 	}
 	defer resp.Body.Close()
 	var out structs.BlobInfo
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := decodeAnswer(resp.Body, &out); err != nil {
 		return nil, fmt.Errorf("upload outputs of %s: decode answer: %w", allocID, err)
 	}
 	return &out, nil
@@ -78,7 +77,7 @@ func (c *Client) UploadBlob(ctx context.Context, r io.Reader) (*structs.BlobInfo
 	}
 	defer resp.Body.Close()
 	var out structs.BlobInfo
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := decodeAnswer(resp.Body, &out); err != nil {
 		return nil, fmt.Errorf("upload blob: decode answer: %w", err)
 	}
 	return &out, nil

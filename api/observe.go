@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -61,7 +60,7 @@ func (c *Client) QueuePage(ctx context.Context, o QueueOptions) ([]*structs.Job,
 	}
 	defer resp.Body.Close()
 	var out []*structs.Job
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := decodeAnswer(resp.Body, &out); err != nil {
 		return nil, 0, 0, fmt.Errorf("GET %s: decode answer: %w", path, err)
 	}
 	idx, _ := strconv.ParseUint(resp.Header.Get(IndexHeader), 10, 64)

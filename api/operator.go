@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -40,7 +39,7 @@ func (c *Client) RestoreSnapshot(ctx context.Context, archive io.Reader, force b
 	}
 	defer resp.Body.Close()
 	var out structs.SnapshotRestored
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+	if err := decodeAnswer(resp.Body, &out); err != nil {
 		return nil, fmt.Errorf("restore snapshot: decode answer: %w", err)
 	}
 	return &out, nil
