@@ -30,36 +30,43 @@ func TestPlanEntries(t *testing.T) {
 		}
 		return s
 	}
-	waiting := []structs.WaitStatus{{JobID: "9999", Reason: "no GPUs free"}}
+	waiting := func(n int) []structs.WaitStatus {
+		var out []structs.WaitStatus
+		for i := range n {
+			out = append(out, structs.WaitStatus{JobID: fmt.Sprint(9000 + i), Reason: "no GPUs free"})
+		}
+		return out
+	}
 	for _, tc := range []struct {
-		name  string
-		req   *structs.PlanApplyRequest
-		max   int
-		sizes []int // placements in each entry
+		name    string
+		req     *structs.PlanApplyRequest
+		max     int
+		entries []string // placements+waiting reasons in each entry
 	}{
-		{"at the bound: one entry", &structs.PlanApplyRequest{Allocs: allocs(ones(4)...), Waiting: waiting}, 4, []int{4}},
-		{"past it: entries of the bound", &structs.PlanApplyRequest{Allocs: allocs(ones(11)...), Waiting: waiting}, 4, []int{4, 4, 3}},
-		{"a gang is not split", &structs.PlanApplyRequest{Allocs: allocs(1, 1, 1, 3, 1)}, 4, []int{3, 4}},
-		{"a gang larger than the bound goes alone", &structs.PlanApplyRequest{Allocs: allocs(1, 6, 1)}, 4, []int{1, 6, 1}},
-		{"preemptions keep the plan whole", &structs.PlanApplyRequest{Allocs: allocs(ones(9)...),
-			Preempt: []structs.Preemption{{AllocID: "50.1"}}}, 4, []int{9}},
+		{"at the bound: one entry", &structs.PlanApplyRequest{Allocs: allocs(ones(3)...), Waiting: waiting(1)}, 4, []string{"3+1"}},
+		{"past it: entries of the bound", &structs.PlanApplyRequest{Allocs: allocs(ones(10)...), Waiting: waiting(1)}, 4, []string{"4+0", "4+0", "2+1"}},
+		{"waiting reasons fill the room left, then entries of their own", &structs.PlanApplyRequest{Allocs: allocs(ones(5)...), Waiting: waiting(8)}, 4,
+			[]string{"4+0", "1+3", "0+4", "0+1"}},
+		{"waiting reasons alone", &structs.PlanApplyRequest{Waiting: waiting(9)}, 4, []string{"0+4", "0+4", "0+1"}},
+		{"a gang is not split", &structs.PlanApplyRequest{Allocs: allocs(1, 1, 1, 3, 1)}, 4, []string{"3+0", "4+0"}},
+		{"a gang larger than the bound goes alone", &structs.PlanApplyRequest{Allocs: allocs(1, 6, 1)}, 4, []string{"1+0", "6+0", "1+0"}},
+		{"preemptions keep the plan whole", &structs.PlanApplyRequest{Allocs: allocs(ones(9)...), Waiting: waiting(3),
+			Preempt: []structs.Preemption{{AllocID: "50.1"}}}, 4, []string{"9+3"}},
 		{"cancels keep the plan whole", &structs.PlanApplyRequest{Allocs: allocs(ones(9)...),
-			Cancel: []structs.WaitStatus{{JobID: "51", Reason: "never fits"}}}, 4, []int{9}},
+			Cancel: []structs.WaitStatus{{JobID: "51", Reason: "never fits"}}}, 4, []string{"9+0"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.req.Now = now
 			got := planEntries(tc.req, tc.max)
-			var sizes []int
+			var entries []string
 			var all []*structs.Allocation
+			var waits []structs.WaitStatus
 			for i, e := range got {
-				sizes = append(sizes, len(e.Allocs))
+				entries = append(entries, fmt.Sprintf("%d+%d", len(e.Allocs), len(e.Waiting)))
 				all = append(all, e.Allocs...)
+				waits = append(waits, e.Waiting...)
 				if !e.Now.Equal(now) {
 					t.Errorf("entry %d: now %v, want the plan's %v", i, e.Now, now)
-				}
-				last := i == len(got)-1
-				if (len(e.Waiting) > 0) != (last && len(tc.req.Waiting) > 0) {
-					t.Errorf("entry %d of %d has %d waiting reasons; they belong with the last", i, len(got), len(e.Waiting))
 				}
 				if i > 0 && (len(e.Preempt) > 0 || len(e.Cancel) > 0) {
 					t.Errorf("entry %d carries preemptions or cancels", i)
@@ -74,8 +81,11 @@ func TestPlanEntries(t *testing.T) {
 					}
 				}
 			}
-			if fmt.Sprint(sizes) != fmt.Sprint(tc.sizes) {
-				t.Errorf("entries of %v placements, want %v", sizes, tc.sizes)
+			if fmt.Sprint(entries) != fmt.Sprint(tc.entries) {
+				t.Errorf("entries of %v placements+waiting reasons, want %v", entries, tc.entries)
+			}
+			if fmt.Sprint(waits) != fmt.Sprint(tc.req.Waiting) {
+				t.Errorf("the entries' waiting reasons %v, the plan's %v", waits, tc.req.Waiting)
 			}
 			if len(all) != len(tc.req.Allocs) {
 				t.Fatalf("%d placements in the entries, %d in the plan", len(all), len(tc.req.Allocs))
