@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -173,6 +174,7 @@ func benchScale(t *testing.T, b *bench) {
 	if profDir != "" {
 		defer profileAgent(t, l.addr, profDir, "scale-leader", 20*time.Second)()
 		defer profileAgent(t, c.others(l)[0].addr, profDir, "scale-follower", 20*time.Second)()
+		defer profileSelf(t, profDir, "scale-simulated-nodes", 20*time.Second)()
 	}
 	hist0 := scrape(t, l.addr, "")
 	start := time.Now()
@@ -572,6 +574,32 @@ func profileAgent(t *testing.T, addr, dir, name string, d time.Duration) func() 
 			time.Sleep(d)
 		}
 		saveURL(t, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), filepath.Join(dir, name+".pprof"))
+	}()
+	return func() { <-done }
+}
+
+// profileSelf writes a CPU profile of this process (the simulated nodes
+// and the submitter) to DIR/name.pprof over the same window as
+// profileAgent's.
+func profileSelf(t *testing.T, dir, name string, d time.Duration) func() {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if d, err := time.ParseDuration(os.Getenv("NAI_BENCH_PROFILE_DELAY")); err == nil {
+			time.Sleep(d)
+		}
+		f, err := os.Create(filepath.Join(dir, name+".pprof"))
+		if err != nil {
+			t.Logf("profile: %v", err)
+			return
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			t.Logf("profile: %v", err)
+			return
+		}
+		time.Sleep(d)
+		pprof.StopCPUProfile()
 	}()
 	return func() { <-done }
 }
