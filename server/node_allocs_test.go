@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -100,18 +101,7 @@ func TestNodeAllocsCompact(t *testing.T) {
 func TestNodePollSeesItsAllocationsLost(t *testing.T) {
 	s, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Register(ctx, gpuJob("held", 1)); err != nil {
-		t.Fatal(err)
-	}
-	var idx uint64
-	waitUntil(t, "the job placed", func() bool {
-		allocs, i, err := c.NodeAllocations(ctx, "n1", 0, 0)
-		idx = i
-		return err == nil && len(allocs) == 1
-	})
+	_, _, idx := oneJobOnNode(t, c, "n1")
 	n, err := s.State().Snapshot().NodeByID(nil, "n1")
 	if err != nil || n == nil {
 		t.Fatalf("node n1: %v, %v", n, err)
@@ -146,24 +136,8 @@ func TestNodePollSeesItsAllocationsLost(t *testing.T) {
 func TestNodePollSkipsItsOwnReports(t *testing.T) {
 	_, c := testServer(t, t.TempDir())
 	ctx := context.Background()
-	if err := c.RegisterNode(ctx, testNode("n1", 4), ""); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := c.Register(ctx, gpuJob("held", 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var idx uint64
-	var allocID string
-	waitUntil(t, "the job placed", func() bool {
-		allocs, i, err := c.NodeAllocations(ctx, "n1", 0, 0)
-		if err != nil || len(allocs) != 1 {
-			return false
-		}
-		idx, allocID = i, allocs[0].ID
-		return true
-	})
-	err = c.UpdateAllocs(ctx, "n1", []*structs.AllocUpdate{{AllocID: allocID,
+	jobID, allocID, idx := oneJobOnNode(t, c, "n1")
+	err := c.UpdateAllocs(ctx, "n1", []*structs.AllocUpdate{{AllocID: allocID,
 		Client: structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"loss": 0.5}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +152,7 @@ func TestNodePollSkipsItsOwnReports(t *testing.T) {
 		t.Fatalf("poll from %d after the node's own report: %d allocations at %d, want the running one at %d", idx, len(allocs), same, idx)
 	}
 	// A stop is news.
-	if err := c.Cancel(ctx, resp.JobIDs[0]); err != nil {
+	if err := c.Cancel(ctx, jobID); err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
@@ -192,4 +166,28 @@ func TestNodePollSkipsItsOwnReports(t *testing.T) {
 	if waited := time.Since(start); waited > 5*time.Second {
 		t.Fatalf("the poll answered the stop after %s, at the end of its wait", waited)
 	}
+}
+
+// oneJobOnNode registers node id with 4 GPUs and a one-GPU job, waits
+// until the node's poll lists the job's allocation, and returns the job,
+// the allocation and the index of that answer.
+func oneJobOnNode(t *testing.T, c *api.Client, id string) (jobID, allocID string, idx uint64) {
+	t.Helper()
+	ctx := context.Background()
+	if err := c.RegisterNode(ctx, testNode(id, 4), ""); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Register(ctx, gpuJob("held", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the job placed", func() bool {
+		allocs, i, err := c.NodeAllocations(ctx, id, 0, 0)
+		if err != nil || len(allocs) != 1 {
+			return false
+		}
+		idx, allocID = i, allocs[0].ID
+		return true
+	})
+	return resp.JobIDs[0], allocID, idx
 }
