@@ -175,44 +175,44 @@ func (sn *Snapshot) LiveAllocsByNode(ws memdb.WatchSet, nodeID string) ([]*struc
 // them. ws, if set, wakes on any change of the list. A node's poll waits
 // on it.
 func (sn *Snapshot) NodeAllocs(ws memdb.WatchSet, nodeID string) ([]*structs.Allocation, uint64, error) {
-	allocs, err := sn.LiveAllocsByNode(ws, nodeID)
-	if err != nil {
-		return nil, 0, err
-	}
-	end, err := first[NodeAllocEnd](sn.txn, ws, tableNodeEnds, "id", nodeID)
-	if err != nil {
-		return nil, 0, err
-	}
-	var idx uint64
-	if end != nil {
-		idx = end.ServerIndex
-	}
-	for _, a := range allocs {
-		idx = max(idx, a.PollIndex())
-	}
-	return allocs, idx, nil
+	return sn.nodeAllocs(ws, nodeID, true)
 }
 
 // NodeAllocsChanged returns the raft index of the newest write of any of
 // a node's allocations, its own reports and the ends of allocations
 // included; ws, if set, wakes on any. A drain waits on it.
 func (sn *Snapshot) NodeAllocsChanged(ws memdb.WatchSet, nodeID string) (uint64, error) {
+	_, idx, err := sn.nodeAllocs(ws, nodeID, false)
+	return idx, err
+}
+
+// nodeAllocs lists a node's live allocations with the newest of their
+// and its ended allocations' indexes: the servers' changes only
+// (ServerIndex, PollIndex) or every write (ModifyIndex).
+func (sn *Snapshot) nodeAllocs(ws memdb.WatchSet, nodeID string, serverOnly bool) ([]*structs.Allocation, uint64, error) {
 	allocs, err := sn.LiveAllocsByNode(ws, nodeID)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	end, err := first[NodeAllocEnd](sn.txn, ws, tableNodeEnds, "id", nodeID)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	var idx uint64
-	if end != nil {
+	switch {
+	case end != nil && serverOnly:
+		idx = end.ServerIndex
+	case end != nil:
 		idx = end.ModifyIndex
 	}
 	for _, a := range allocs {
-		idx = max(idx, a.ModifyIndex)
+		if serverOnly {
+			idx = max(idx, a.PollIndex())
+		} else {
+			idx = max(idx, a.ModifyIndex)
+		}
 	}
-	return idx, nil
+	return allocs, idx, nil
 }
 
 // LiveAllocsList returns the allocations whose client status is not
