@@ -76,6 +76,7 @@ func TestBench(t *testing.T) {
 		{"Sweep1000", benchSweep},
 		{"Pending5000", benchPending5000},
 		{"SubmitRateACL", benchSubmitRateACL},
+		{"Sim", benchSim},
 		{"Failover", benchFailover},
 		{"Scale", benchScale},
 	} {
