@@ -44,6 +44,32 @@ type bench struct {
 	slurmIdleSlurm int64   // slurmd's
 	// Their private memory (RssAnon) then.
 	slurmIdleCtldAnon, slurmIdleSlurmAnon int64
+	// emptyGo is a Go program that does nothing, built like the CLI: what
+	// starting and ending any Go process costs here, the floor of the CLI
+	// figures (emptyGoProgram).
+	emptyGo string
+}
+
+// emptyGoProgram builds, once, a static Go program whose main returns at
+// once: the least any Go CLI can cost on this machine, measured beside
+// the CLI so that the CLI figures show their floor from the same run.
+func (b *bench) emptyGoProgram(t *testing.T) string {
+	t.Helper()
+	if b.emptyGo != "" {
+		return b.emptyGo
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "go.mod", "module empty\n\ngo 1.22\n")
+	writeFile(t, dir, "main.go", "package main\n\nfunc main() {}\n")
+	bin := filepath.Join(os.TempDir(), fmt.Sprintf("nai-bench-empty-go-%d", os.Getpid()))
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = dir
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build an empty Go program: %v\n%s", err, out)
+	}
+	b.emptyGo = bin
+	return bin
 }
 
 // TestBench runs every figure in one invocation. A figure alone:
@@ -51,6 +77,11 @@ type bench struct {
 func TestBench(t *testing.T) {
 	benchOnly(t)
 	b := &bench{}
+	defer func() {
+		if b.emptyGo != "" {
+			os.Remove(b.emptyGo)
+		}
+	}()
 	if os.Getenv("NAI_BENCH_DATA_DIR") == "" {
 		benchDataParent = topLevelDir(t, "nai-bench-data-")
 		t.Cleanup(func() { benchDataParent = "" })
@@ -158,10 +189,15 @@ func benchSequentialCLI(t *testing.T, b *bench) {
 	const rounds, n = 3, 100
 	load := startLoad()
 	defer profile("cli", 2*time.Second)()
-	var naiN, slurmN float64
-	var naiD, slurmD time.Duration
-	var naiCPU, slurmCPU []time.Duration
+	empty := b.emptyGoProgram(t)
+	var naiN, slurmN, emptyN float64
+	var naiD, slurmD, emptyD time.Duration
+	var naiCPU, slurmCPU, emptyCPU []time.Duration
 	for range rounds {
+		r, c := callRate(t, n, 1, func() *exec.Cmd { return exec.Command(empty) })
+		emptyN += n
+		emptyD += time.Duration(float64(n) / r * float64(time.Second))
+		emptyCPU = append(emptyCPU, c)
 		if b.slurm != nil {
 			r, c := callRate(t, n, 1, func() *exec.Cmd {
 				return b.slurm.command("sbatch", append([]string{"-Q", "--parsable"}, slurmPending...)...)
@@ -170,14 +206,15 @@ func benchSequentialCLI(t *testing.T, b *bench) {
 			slurmD += time.Duration(float64(n) / r * float64(time.Second))
 			slurmCPU = append(slurmCPU, c)
 		}
-		r, c := callRate(t, n, 1, func() *exec.Cmd { return naiCmd(a.addr, "job", "run", "-detach", file) })
+		r, c = callRate(t, n, 1, func() *exec.Cmd { return naiCmd(a.addr, "job", "run", "-detach", file) })
 		naiN += n
 		naiD += time.Duration(float64(n) / r * float64(time.Second))
 		naiCPU = append(naiCPU, c)
 	}
 	naiRate := naiN / naiD.Seconds()
 	row := benchRow{figure: "sequential CLI submissions (job run -detach / sbatch)", target: ">= 2x Slurm",
-		nai:  fmt.Sprintf("%.0f/s (CLI %.1f ms CPU)", naiRate, ms(medianDur(naiCPU))),
+		nai: fmt.Sprintf("%.0f/s (CLI %.1f ms CPU; a Go program that does nothing: %.0f/s, %.1f ms CPU)",
+			naiRate, ms(medianDur(naiCPU)), emptyN/emptyD.Seconds(), ms(medianDur(emptyCPU))),
 		load: load.String()}
 	if b.slurm != nil {
 		b.slurmSeqRate = slurmN / slurmD.Seconds()
@@ -203,8 +240,10 @@ func benchParallelCLI(t *testing.T, b *bench) {
 		})
 	}
 	naiRate, _ := callRate(t, n, workers, func() *exec.Cmd { return naiCmd(a.addr, "job", "run", "-detach", file) })
+	empty := b.emptyGoProgram(t)
+	emptyRate, _ := callRate(t, 2*n, workers, func() *exec.Cmd { return exec.Command(empty) })
 	row := benchRow{figure: "8 parallel CLI submissions", target: ">= 10x Slurm's sequential rate",
-		nai: fmt.Sprintf("%.0f/s", naiRate), load: load.String()}
+		nai: fmt.Sprintf("%.0f/s (a Go program that does nothing, 8 at once: %.0f/s)", naiRate, emptyRate), load: load.String()}
 	if b.slurm != nil {
 		row.slurm = fmt.Sprintf("%.0f/s sequential (%.0f/s 8 at once)", b.slurmSeqRate, slurmPar)
 		if b.slurmSeqRate > 0 {
