@@ -304,3 +304,40 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// Agents gossip without compression now; an agent of an earlier version,
+// which compresses, must still join one, see it, and be seen, with tags
+// updates carried both ways (a rolling upgrade mixes the two).
+func TestCompressedAndPlainGossipMix(t *testing.T) {
+	plain := start(t, "plain", server(1), "")
+	old, err := New(Config{NodeName: "old", BindAddr: "127.0.0.1", Tags: Tags{Server: true, Version: TagsVersion, Datacenter: "dc1"},
+		Logger: testLogger(t).With("agent", "old"), compress: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = old.Shutdown() })
+	if err := old.Join([]string{plain.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "each sees the other alive", func() bool {
+		return statusOf(plain, "old") == "alive" && statusOf(old, "plain") == "alive"
+	})
+	for _, c := range []struct {
+		from, to *Membership
+		name     string
+	}{{old, plain, "old"}, {plain, old, "plain"}} {
+		tags := c.from.Tags()
+		tags.ClusterID = "id-from-" + c.name
+		if err := c.from.SetTags(tags); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 10*time.Second, "the other sees "+c.name+"'s new tags", func() bool {
+			for _, m := range c.to.Members() {
+				if m.Name == c.name && m.Tags.ClusterID == "id-from-"+c.name {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}

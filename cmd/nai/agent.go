@@ -123,6 +123,7 @@ func runAgent(c *cli.Context) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go trimIdleMemory(ctx, logger)
 
 	var blobRetention time.Duration
 	if c.IsSet("blob-retention") {

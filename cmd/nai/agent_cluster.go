@@ -57,6 +57,9 @@ func runClusterAgent(c *cli.Context) error {
 	sigCh := make(chan os.Signal, 2)
 	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigCh)
+	trimCtx, stopTrim := context.WithCancel(context.Background())
+	defer stopTrim()
+	go trimIdleMemory(trimCtx, logger)
 	// SIGHUP reloads the configuration (agent_reload.go); caught from the
 	// start so that an early one does not kill the agent.
 	hupCh := make(chan os.Signal, 1)

@@ -1,0 +1,108 @@
+//go:build !nai_cli
+
+package main
+
+import (
+	"context"
+	"log/slog"
+	"runtime/debug"
+	"runtime/metrics"
+	"time"
+)
+
+// An idle agent gives its free heap back to the system.
+//
+// Go's collector lets the heap grow to its target before it collects
+// (twice the live heap at GOGC=100, three times at a server's 200, and at
+// least 4 or 8 MiB), and its scavenger keeps up to a tenth more than that
+// target mapped. An idle agent allocates a little all the time (gossip,
+// heartbeats, polls: 0.2-0.5 MB a second), so within a minute of starting
+// its heap holds that target whatever its live data: 11 MiB of private
+// memory for a server whose live heap is 1 MiB, 7 MiB for a client. A
+// GPU host's agent should weigh what it holds, not what its collector
+// allows. So every trimEvery the agent looks at what it allocated since
+// the last look; when that is little (it is idle) and the live heap is
+// small, it collects and returns every free page (debug.FreeOSMemory): a
+// collection of a small heap, about a millisecond of CPU every ten
+// seconds. A busy agent, or one with a large live heap (a leader's state),
+// is left to the collector as configured: trimming it would cost a full
+// collection for memory that it will use again at once.
+const (
+	trimEvery = 10 * time.Second
+	// trimIdleAllocs is the most an agent may allocate in trimEvery and
+	// still count as idle (1.6 MB a second).
+	trimIdleAllocs = 16 << 20
+	// trimMaxLive is the largest live heap trimmed.
+	trimMaxLive = 64 << 20
+	// trimMinGain is the least free heap worth a collection.
+	trimMinGain = 1 << 20
+)
+
+// heapStats is what the trimmer reads of the runtime.
+type heapStats struct {
+	allocs uint64 // bytes allocated since the process started
+	live   uint64 // the live heap marked by the last collection
+	held   uint64 // heap memory mapped and not returned: objects, free and unused span space
+}
+
+var heapSamples = []string{
+	"/gc/heap/allocs:bytes",
+	"/gc/heap/live:bytes",
+	"/memory/classes/heap/objects:bytes",
+	"/memory/classes/heap/unused:bytes",
+	"/memory/classes/heap/free:bytes",
+}
+
+// readHeapStats reads heapStats from runtime/metrics (no stop of the world,
+// unlike runtime.ReadMemStats).
+func readHeapStats() heapStats {
+	s := make([]metrics.Sample, len(heapSamples))
+	for i, name := range heapSamples {
+		s[i].Name = name
+	}
+	metrics.Read(s)
+	u := func(i int) uint64 {
+		if s[i].Value.Kind() != metrics.KindUint64 {
+			return 0
+		}
+		return s[i].Value.Uint64()
+	}
+	return heapStats{allocs: u(0), live: u(1), held: u(2) + u(3) + u(4)}
+}
+
+// shouldTrim decides from the last look (prev) and this one (now).
+func shouldTrim(prev, now heapStats) bool {
+	if now.allocs-prev.allocs > trimIdleAllocs || now.live > trimMaxLive {
+		return false
+	}
+	return now.held > now.live && now.held-now.live >= trimMinGain
+}
+
+// trimIdleMemory runs until ctx ends, trimming every trimEvery as
+// shouldTrim says.
+func trimIdleMemory(ctx context.Context, logger *slog.Logger) {
+	t := time.NewTicker(trimEvery)
+	defer t.Stop()
+	prev := readHeapStats()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		prev = trimStep(prev, logger)
+	}
+}
+
+// trimStep reads the heap, trims it when shouldTrim says so, and returns
+// what the next step compares against.
+func trimStep(prev heapStats, logger *slog.Logger) heapStats {
+	now := readHeapStats()
+	if !shouldTrim(prev, now) {
+		return now
+	}
+	debug.FreeOSMemory()
+	after := readHeapStats()
+	logger.Debug("idle: returned free heap to the system", "held_before", now.held, "held_after", after.held, "live", after.live)
+	return after
+}

@@ -1,0 +1,75 @@
+//go:build !nai_cli
+
+package main
+
+import (
+	"io"
+	"log/slog"
+	"runtime"
+	"runtime/metrics"
+	"testing"
+)
+
+func TestShouldTrim(t *testing.T) {
+	const mib = 1 << 20
+	idle := heapStats{allocs: 100 * mib, live: 2 * mib, held: 2 * mib}
+	for _, c := range []struct {
+		name string
+		now  heapStats
+		want bool
+	}{
+		{"idle with free heap", heapStats{allocs: 104 * mib, live: 2 * mib, held: 6 * mib}, true},
+		{"idle, nothing to give back", heapStats{allocs: 104 * mib, live: 2 * mib, held: 2*mib + mib/2}, false},
+		{"busy: more than the idle allocations since the last look", heapStats{allocs: 100*mib + trimIdleAllocs + 1, live: 2 * mib, held: 30 * mib}, false},
+		{"at the idle bound", heapStats{allocs: 100*mib + trimIdleAllocs, live: 2 * mib, held: 30 * mib}, true},
+		{"a live heap too large to collect for little", heapStats{allocs: 101 * mib, live: trimMaxLive + 1, held: trimMaxLive + 20*mib}, false},
+		{"live above held (read between collections)", heapStats{allocs: 101 * mib, live: 8 * mib, held: 6 * mib}, false},
+	} {
+		if got := shouldTrim(idle, c.now); got != c.want {
+			t.Errorf("%s: shouldTrim = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+// freeHeap is the heap memory that is free and still mapped: what a trim
+// gives back.
+func freeHeap() uint64 {
+	s := []metrics.Sample{{Name: "/memory/classes/heap/free:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
+}
+
+var sink [][]byte
+
+// makeFreeHeap allocates 32 MiB and lets it go, collected but not yet
+// returned (the background scavenger returns it slowly).
+func makeFreeHeap() {
+	for range 32 {
+		sink = append(sink, make([]byte, 1<<20))
+	}
+	sink = nil
+	runtime.GC()
+}
+
+func TestTrimStepGivesBackAnIdleHeap(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+
+	// Busy: the 32 MiB were allocated since the last look, so nothing
+	// is trimmed.
+	prev := readHeapStats()
+	makeFreeHeap()
+	if free := freeHeap(); free < 16<<20 {
+		t.Fatalf("%d bytes free after letting 32 MiB go; expected at least 16 MiB", free)
+	}
+	prev = trimStep(prev, logger)
+	if free := freeHeap(); free < 16<<20 {
+		t.Fatalf("a busy step gave back the heap: %d bytes free after it", free)
+	}
+
+	// Idle: the next look finds no allocations since; the free heap goes
+	// back to the system.
+	trimStep(prev, logger)
+	if free := freeHeap(); free > 1<<20 {
+		t.Errorf("%d bytes of heap free and mapped after an idle step; expected under 1 MiB", free)
+	}
+}
