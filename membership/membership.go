@@ -157,16 +157,22 @@ func New(cfg Config) (*Membership, error) {
 	// idle heap's growth). Agents still read compressed messages from
 	// peers that send them.
 	mc.EnableCompression = cfg.compress
+	tr, err := newTransport(ip, cfg.BindPort, cfg.Logger.With("component", "gossip"))
+	if err != nil {
+		return nil, fmt.Errorf("membership: %w", err)
+	}
+	mc.Transport = tr
 	mc.Name = cfg.NodeName
 	mc.BindAddr = cfg.BindAddr
-	mc.BindPort = cfg.BindPort
+	mc.BindPort = tr.port
 	mc.AdvertiseAddr = cfg.BindAddr
-	mc.AdvertisePort = cfg.BindPort
+	mc.AdvertisePort = tr.port
 	mc.Logger = stdLogger
 	mc.LogOutput = nil
 	if cfg.EncryptKey != "" {
 		key, err := gossipkey.Decode(cfg.EncryptKey)
 		if err != nil {
+			tr.Shutdown()
 			return nil, fmt.Errorf("membership: %w", err)
 		}
 		mc.SecretKey = key
@@ -174,6 +180,7 @@ func New(cfg Config) (*Membership, error) {
 	sc.MemberlistConfig = mc
 	s, err := serf.Create(sc)
 	if err != nil {
+		tr.Shutdown() // memberlist shuts it down only once it is running
 		return nil, fmt.Errorf("start serf on %s:%d: %w", cfg.BindAddr, cfg.BindPort, err)
 	}
 	m.serf = s
