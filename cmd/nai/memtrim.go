@@ -15,11 +15,12 @@ import (
 // Go's collector lets the heap grow to its target before it collects
 // (twice the live heap at GOGC=100, three times at a server's 200, and at
 // least 4 or 8 MiB), and its scavenger keeps up to a tenth more than that
-// target mapped. An idle agent allocates a little all the time (gossip,
-// heartbeats, polls: 0.2-0.5 MB a second), so within a minute of starting
-// its heap holds that target whatever its live data: 11 MiB of private
-// memory for a server whose live heap is 1 MiB, 7 MiB for a client. A
-// GPU host's agent should weigh what it holds, not what its collector
+// target mapped. An idle agent allocates a little all the time
+// (heartbeats, polls, gossip: 25-40 KB a second, ten times that before
+// membership's own transport), so within minutes its heap holds that target
+// whatever its live data: 10 MiB of private memory for a server whose live
+// heap is 1 MiB, 7 MiB for a client (BENCH.md, the eleventh pass). A GPU
+// host's agent should weigh what it holds, not what its collector
 // allows. So every trimEvery the agent looks at what it allocated since
 // the last look; when that is little (it is idle) and the live heap is
 // small, it collects and returns every free page (debug.FreeOSMemory): a
