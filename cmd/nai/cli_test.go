@@ -228,7 +228,12 @@ func (f *fakeAgent) start() {
 		writeJSON(w, 1, f.resp)
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
-		// A blocking query for index N gets the version after N.
+		// A blocking query for index N gets the version after N; a fake
+		// with no versions knows no job (`job outputs` asks for its size).
+		if len(f.versions) == 0 {
+			http.Error(w, `{"error":"job not found"}`, http.StatusNotFound)
+			return
+		}
 		i := 0
 		if q := r.URL.Query().Get("index"); q != "" {
 			n, _ := strconv.Atoi(q)

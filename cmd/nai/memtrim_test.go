@@ -68,8 +68,10 @@ func TestTrimStepGivesBackAnIdleHeap(t *testing.T) {
 
 	// Idle: the next look finds no allocations since; the free heap goes
 	// back to the system.
+	// Under 4 MiB rather than nothing: the test binary's other goroutines
+	// (earlier tests' servers) allocate and free meanwhile.
 	trimStep(prev, logger)
-	if free := freeHeap(); free > 1<<20 {
-		t.Errorf("%d bytes of heap free and mapped after an idle step; expected under 1 MiB", free)
+	if free := freeHeap(); free > 4<<20 {
+		t.Errorf("%d bytes of heap free and mapped after an idle step; expected under 4 MiB of the 32 let go", free)
 	}
 }
