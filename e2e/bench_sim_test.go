@@ -6,49 +6,35 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nai-project/nai/internal/testtool"
 )
 
-// phillyTraces are where the shared Philly month (47,192 jobs) lies outside
-// the repository, seen from e2e/: beside the checkout (/work/main next to
-// /work/shared) or beside a worktree's parent. NAI_SIM_TRACE overrides.
-var phillyTraces = []string{
-	filepath.Join("..", "..", "shared", "traces", "philly_oct2017.csv"),
-	filepath.Join("..", "..", "..", "shared", "traces", "philly_oct2017.csv"),
-}
-
-// phillyTrace returns the trace's path and its number of jobs, or skips
-// the figure when the trace is not there (a clone without the shared
+// phillyTrace returns the shared trace's path and its number of jobs, or
+// skips the figure when the trace is not there (a clone without the shared
 // directory).
 func phillyTrace(t *testing.T) (string, int) {
 	t.Helper()
-	paths := phillyTraces
-	if p := os.Getenv("NAI_SIM_TRACE"); p != "" {
-		paths = []string{p}
+	p := testtool.PhillyTrace(t)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err != nil {
-			continue
+	defer f.Close()
+	n := -1 // the header
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if strings.TrimSpace(sc.Text()) != "" {
+			n++
 		}
-		defer f.Close()
-		n := -1 // the header
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) != "" {
-				n++
-			}
-		}
-		if err := sc.Err(); err != nil {
-			t.Fatalf("read %s: %v", p, err)
-		}
-		return p, n
 	}
-	t.Skipf("the Philly trace is in none of %v; set NAI_SIM_TRACE", paths)
-	return "", 0
+	if err := sc.Err(); err != nil {
+		t.Fatalf("read %s: %v", p, err)
+	}
+	return p, n
 }
 
 // simResult is the part of `nai sim -json` the figures read.

@@ -2,33 +2,17 @@ package sim
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
+
+	"github.com/nai-project/nai/internal/testtool"
 )
 
-// phillyTraces are where the shared Philly month (47,192 jobs) lies
-// outside the repository: beside the checkout (/work/main next to
-// /work/shared) or beside a worktree's parent. NAI_SIM_TRACE overrides.
-var phillyTraces = []string{
-	filepath.Join("..", "..", "shared", "traces", "philly_oct2017.csv"),
-	filepath.Join("..", "..", "..", "shared", "traces", "philly_oct2017.csv"),
-}
-
+// phillyJobs reads the shared Philly month (skipping without it).
 func phillyJobs(b testing.TB, opt TraceOptions) []TraceJob {
 	b.Helper()
-	paths := phillyTraces
-	if p := os.Getenv("NAI_SIM_TRACE"); p != "" {
-		paths = []string{p}
-	}
-	var f *os.File
-	var err error
-	for _, p := range paths {
-		if f, err = os.Open(p); err == nil {
-			break
-		}
-	}
-	if f == nil {
-		b.Skipf("Philly trace not found (%v); set NAI_SIM_TRACE", err)
+	f, err := os.Open(testtool.PhillyTrace(b))
+	if err != nil {
+		b.Fatal(err)
 	}
 	defer f.Close()
 	jobs, err := ReadTrace(f, opt)

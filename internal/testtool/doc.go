@@ -5,5 +5,6 @@
 // get it; Buffer holds a running process's output for a test to read;
 // Watchdog, called from a TestMain, ends a hung test binary a minute
 // before its -test.timeout and names what hangs in the last lines it
-// prints (CI logs keep the tail). Only tests import it.
+// prints (CI logs keep the tail); PhillyTrace finds the shared job trace
+// outside the repository, or skips. Only tests import it.
 package testtool
