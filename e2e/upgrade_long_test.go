@@ -130,41 +130,58 @@ func TestLongRollingUpgrade(t *testing.T) {
 	sub.waitMore(t, 10)
 	checkAlive("after the first server was upgraded")
 
-	// The upgraded server takes the lead while the two old ones follow:
-	// the leader and the other old server pause, so that only it calls an
-	// election; the other resumes to vote for it.
+	// The upgraded server takes the lead while the two old ones follow.
+	// Raft (with pre-vote, as both versions run it) elects only a
+	// candidate whose log is at least as long as its voters', and a
+	// follower votes for nobody while it still knows a leader; a
+	// candidate's failed pre-votes do not raise its term. Pausing the
+	// leader and the old follower together, as this test first did, let
+	// the follower win as soon as it resumed (whichever server forgets the
+	// leader first campaigns, and the other one votes for it) in half the
+	// runs. So: the old follower pauses first, the leader goes on
+	// committing with the new server alone until the new server's log is
+	// past the follower's, then the leader pauses too. The resumed follower
+	// cannot win (the new server refuses a shorter log) and, once it has
+	// forgotten the leader, votes for the new server. The old leader
+	// resumes last and follows.
 	newLeader := c.servers[first]
 	for try := 0; c.leader() != newLeader; try++ {
 		if try == 5 {
 			t.Fatalf("the upgraded server %s did not become leader", newLeader.name)
 		}
-		// The leader resumes last: back first, it would just lead on.
-		var olds []*clusterAgent
 		leader := c.leader()
+		if leader == nil {
+			waitFor(t, 30*time.Second, "one leader", func() bool { return c.leader() != nil })
+			continue
+		}
+		var follower *clusterAgent
 		for _, s := range c.servers {
 			if s != newLeader && s != leader {
-				olds = append(olds, s)
+				follower = s
 			}
 		}
-		if leader != nil && leader != newLeader {
-			olds = append(olds, leader)
+		fs, err := follower.self()
+		if err != nil {
+			t.Fatalf("%s: %v", follower.name, err)
 		}
-		if len(olds) != 2 {
-			t.Fatalf("no single leader to hand over from (%d old servers found)", len(olds))
-		}
-		for _, s := range olds {
-			s.signal(syscall.SIGSTOP)
-		}
-		waitFor(t, 30*time.Second, newLeader.name+" calls an election", func() bool {
+		follower.signal(syscall.SIGSTOP)
+		// A few entries may reach the follower between its answer and the
+		// signal; five more on the new server are past them.
+		waitFor(t, 60*time.Second, newLeader.name+"'s log passes the paused "+follower.name+"'s", func() bool {
+			self, err := newLeader.self()
+			return err == nil && self.RaftLastIndex >= fs.RaftLastIndex+5
+		})
+		leader.signal(syscall.SIGSTOP)
+		waitFor(t, 30*time.Second, newLeader.name+" campaigns", func() bool {
 			self, err := newLeader.self()
 			return err == nil && self.RaftState == "Candidate"
 		})
-		olds[0].cont()
+		follower.cont()
 		waitFor(t, 30*time.Second, "an election", func() bool {
 			self, err := newLeader.self()
 			return err == nil && self.LeaderAddr != ""
 		})
-		olds[1].cont()
+		leader.cont()
 		waitFor(t, 30*time.Second, "one leader", func() bool { return c.leader() != nil })
 	}
 	t.Logf("%s (new) leads %s and %s (old)", newLeader.name, c.others(newLeader)[0].name, c.others(newLeader)[1].name)
