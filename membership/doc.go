@@ -8,6 +8,12 @@
 // datacenter, HTTP and raft addresses, bootstrap_expect, node id) read by
 // one function, ParseTags, into the typed Tags struct.
 //
+// Gossip travels through the package's own memberlist transport
+// (transport.go: UDP datagrams and TCP streams on the serf port), which
+// hands each datagram on in a buffer of its size rather than memberlist's
+// fresh 64 KiB one, and uncompressed; it still reads the compressed gossip
+// of agents of earlier versions.
+//
 // Invariants:
 //   - The serf event channel is always drained by one goroutine that never
 //     blocks; consumers are woken through Subscribe (level-triggered: they
