@@ -157,6 +157,14 @@ func New(cfg Config) (*Membership, error) {
 	// idle heap's growth). Agents still read compressed messages from
 	// peers that send them.
 	mc.EnableCompression = cfg.compress
+	if cfg.EncryptKey != "" {
+		key, err := gossipkey.Decode(cfg.EncryptKey)
+		if err != nil {
+			return nil, fmt.Errorf("membership: %w", err)
+		}
+		mc.SecretKey = key
+	}
+	// The port is bound last, once the configuration is known good.
 	tr, err := newTransport(ip, cfg.BindPort, cfg.Logger.With("component", "gossip"))
 	if err != nil {
 		return nil, fmt.Errorf("membership: %w", err)
@@ -169,14 +177,6 @@ func New(cfg Config) (*Membership, error) {
 	mc.AdvertisePort = tr.port
 	mc.Logger = stdLogger
 	mc.LogOutput = nil
-	if cfg.EncryptKey != "" {
-		key, err := gossipkey.Decode(cfg.EncryptKey)
-		if err != nil {
-			tr.Shutdown()
-			return nil, fmt.Errorf("membership: %w", err)
-		}
-		mc.SecretKey = key
-	}
 	sc.MemberlistConfig = mc
 	s, err := serf.Create(sc)
 	if err != nil {
