@@ -113,18 +113,20 @@ func (t *transport) sizeReadBuffer() {
 func (t *transport) readPackets() {
 	defer t.wg.Done()
 	buf := make([]byte, maxDatagram)
+	var backoff time.Duration
 	for {
 		n, from, err := t.udp.ReadFrom(buf)
 		ts := time.Now()
 		if err != nil {
-			if t.stopped() {
+			if !t.retryAfter(&backoff, "read a UDP packet", err) {
 				return
 			}
-			t.logger.Warn("gossip: read a UDP packet", "err", err)
 			continue
 		}
+		backoff = 0
 		if n == 0 {
-			t.logger.Warn("gossip: empty UDP packet", "from", from.String())
+			// Anyone may send one: not worth a warning each.
+			t.logger.Debug("gossip: empty UDP packet", "from", from.String())
 			continue
 		}
 		p := &memberlist.Packet{Buf: append([]byte(nil), buf[:n]...), From: from, Timestamp: ts}
@@ -136,22 +138,14 @@ func (t *transport) readPackets() {
 	}
 }
 
-// acceptStreams hands each TCP connection to memberlist, backing off
-// while accepting fails (a full file table), so as not to spin.
+// acceptStreams hands each TCP connection to memberlist.
 func (t *transport) acceptStreams() {
 	defer t.wg.Done()
 	var backoff time.Duration
 	for {
 		conn, err := t.tcp.AcceptTCP()
 		if err != nil {
-			if t.stopped() {
-				return
-			}
-			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-			t.logger.Warn("gossip: accept a TCP connection", "err", err, "retry_in", backoff)
-			select {
-			case <-time.After(backoff):
-			case <-t.done:
+			if !t.retryAfter(&backoff, "accept a TCP connection", err) {
 				return
 			}
 			continue
@@ -163,6 +157,30 @@ func (t *transport) acceptStreams() {
 			conn.Close()
 			return
 		}
+	}
+}
+
+// nextBackoff doubles a listener's wait after a failure, from 5 ms to a
+// second.
+func nextBackoff(d time.Duration) time.Duration {
+	return min(max(2*d, 5*time.Millisecond), time.Second)
+}
+
+// retryAfter handles a listener's error: false when the transport is
+// shutting down (the error is the closed socket), else it logs the error
+// and waits a growing backoff, so that a lasting failure (a full file
+// table) neither spins nor floods the log.
+func (t *transport) retryAfter(backoff *time.Duration, what string, err error) bool {
+	if t.stopped() {
+		return false
+	}
+	*backoff = nextBackoff(*backoff)
+	t.logger.Warn("gossip: "+what, "err", err, "retry_in", *backoff)
+	select {
+	case <-time.After(*backoff):
+		return true
+	case <-t.done:
+		return false
 	}
 }
 

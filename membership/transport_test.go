@@ -25,7 +25,7 @@ func newTestTransport(t *testing.T, port int) *transport {
 // sender's address and a time stamp.
 func TestTransportPacketsOwnTheirBuffers(t *testing.T) {
 	a, b := newTestTransport(t, 0), newTestTransport(t, 0)
-	addr := net.JoinHostPort("127.0.0.1", itoa(b.port))
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port))
 	first, second := bytes.Repeat([]byte{'x'}, 300), []byte("a second, shorter one")
 	for _, p := range [][]byte{first, second} {
 		if _, err := a.WriteTo(p, addr); err != nil {
@@ -36,7 +36,7 @@ func TestTransportPacketsOwnTheirBuffers(t *testing.T) {
 	for range 2 {
 		select {
 		case p := <-b.PacketCh():
-			if p.From.String() != net.JoinHostPort("127.0.0.1", itoa(a.port)) {
+			if p.From.String() != net.JoinHostPort("127.0.0.1", strconv.Itoa(a.port)) {
 				t.Errorf("packet from %s, want a's %d", p.From, a.port)
 			}
 			if p.Timestamp.IsZero() || time.Since(p.Timestamp) > time.Minute {
@@ -61,7 +61,7 @@ func TestTransportStreamsAndAddress(t *testing.T) {
 	if b.port == 0 || b.tcp.Addr().(*net.TCPAddr).Port != b.udp.LocalAddr().(*net.UDPAddr).Port {
 		t.Fatalf("port %d: TCP on %s, UDP on %s", b.port, b.tcp.Addr(), b.udp.LocalAddr())
 	}
-	conn, err := a.DialTimeout(net.JoinHostPort("127.0.0.1", itoa(b.port)), 5*time.Second)
+	conn, err := a.DialTimeout(net.JoinHostPort("127.0.0.1", strconv.Itoa(b.port)), 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestTransportStreamsAndAddress(t *testing.T) {
 		want    string
 		wantErr string
 	}{
-		{"", 0, "127.0.0.1:" + itoa(b.port), ""},
+		{"", 0, "127.0.0.1:" + strconv.Itoa(b.port), ""},
 		{"10.1.2.3", 7946, "10.1.2.3:7946", ""},
 		{"not-an-ip", 0, "", `advertise address "not-an-ip" is not an IP address`},
 	} {
@@ -98,8 +98,21 @@ func TestTransportStreamsAndAddress(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || net.JoinHostPort(ip.String(), itoa(port)) != c.want {
+		if err != nil || net.JoinHostPort(ip.String(), strconv.Itoa(port)) != c.want {
 			t.Errorf("FinalAdvertiseAddr(%q, %d) = %s %d, %v; want %s", c.ip, c.port, ip, port, err, c.want)
+		}
+	}
+}
+
+func TestNextBackoff(t *testing.T) {
+	for _, c := range []struct{ in, want time.Duration }{
+		{0, 5 * time.Millisecond},
+		{5 * time.Millisecond, 10 * time.Millisecond},
+		{600 * time.Millisecond, time.Second},
+		{time.Second, time.Second},
+	} {
+		if got := nextBackoff(c.in); got != c.want {
+			t.Errorf("nextBackoff(%v) = %v, want %v", c.in, got, c.want)
 		}
 	}
 }
@@ -109,11 +122,11 @@ func TestTransportStreamsAndAddress(t *testing.T) {
 func TestTransportPortTakenAndShutdown(t *testing.T) {
 	a := newTestTransport(t, 0)
 	if _, err := newTransport(net.ParseIP("127.0.0.1"), a.port, slog.New(slog.DiscardHandler)); err == nil ||
-		!strings.Contains(err.Error(), "127.0.0.1:"+itoa(a.port)) {
+		!strings.Contains(err.Error(), "127.0.0.1:"+strconv.Itoa(a.port)) {
 		t.Fatalf("second transport on port %d: %v", a.port, err)
 	}
 	b := newTestTransport(t, 0)
-	if _, err := b.WriteTo([]byte("unread"), net.JoinHostPort("127.0.0.1", itoa(a.port))); err != nil {
+	if _, err := b.WriteTo([]byte("unread"), net.JoinHostPort("127.0.0.1", strconv.Itoa(a.port))); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(50 * time.Millisecond) // the packet is read and waits on the channel
@@ -132,5 +145,3 @@ func TestTransportPortTakenAndShutdown(t *testing.T) {
 		t.Error("WriteTo an address without a port: no error")
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }
