@@ -61,6 +61,9 @@ func runAgent(c *cli.Context) error {
 		// (agent_cluster.go).
 		return runClusterAgent(c)
 	}
+	if err := checkDevFlags(c); err != nil {
+		return cli.Exit(err.Error(), 1)
+	}
 	level, err := parseLevel(c.String("log-level"))
 	if err != nil {
 		return cli.Exit(err.Error(), 1)
@@ -272,6 +275,35 @@ func runAgent(c *cli.Context) error {
 	}
 	if tempDir && !strings.Contains(dataDir, "..") {
 		os.RemoveAll(dataDir)
+	}
+	return nil
+}
+
+// devFlags are the cluster flags a dev agent reads; it has no use for the
+// others (ports, roles, joins, -config files).
+var devFlags = map[string]bool{
+	"acl-enabled": true, "allow-root-tasks": true, "service-ports": true,
+	"blob-retention": true, "job-gc-threshold": true,
+	"tls-ca-file": true, "tls-cert-file": true, "tls-key-file": true, "tls-verify-server-hostname": true,
+}
+
+// checkDevFlags refuses a cluster flag given with -dev, which would
+// otherwise be dropped without a word: a dev agent told -http-port 5000
+// listened on 4646 all the same.
+func checkDevFlags(c *cli.Context) error {
+	for _, f := range clusterFlags() {
+		name := f.Names()[0]
+		if devFlags[name] || !c.IsSet(name) {
+			continue
+		}
+		hint := "drop it, or run a cluster agent (without -dev)"
+		switch name {
+		case "http-port", "bind-addr":
+			hint = "a dev agent listens on -http-addr HOST:PORT (default 127.0.0.1:4646)"
+		case "config":
+			hint = "a dev agent reads no configuration file; run a cluster agent with it (without -dev)"
+		}
+		return fmt.Errorf("nai agent -dev: -%s is a cluster agent's flag, which a dev agent does not use: %s", name, hint)
 	}
 	return nil
 }
