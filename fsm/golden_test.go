@@ -245,6 +245,9 @@ func history() []struct {
 				Status: structs.AllocComplete, ExitCode: &exit0, ExitReason: structs.ExitExited,
 				StartTime: t0.Add(104*time.Hour + 2*time.Second), EndTime: t0.Add(104*time.Hour + 3*time.Second)}}}},
 		}}},
+
+		// A ready node serf declared failed: unreachable, no new work.
+		{NodeStatus, &structs.NodeStatusRequest{NodeID: "n5", Status: structs.NodeReady, Unreachable: true, Now: t0.Add(105 * time.Hour)}},
 	}
 }
 

@@ -8,7 +8,7 @@ import (
 )
 
 // filter indexes the node filters in the order the scheduler applies
-// them: a node that fails several counts under the first. The first ten
+// them: a node that fails several counts under the first. The first eleven
 // depend only on the node and the job's shape (counted once per shape,
 // feasible.go); the rest on what runs now (counted when the job waits,
 // wait.go).
@@ -17,6 +17,7 @@ type filter uint8
 const (
 	fQueue filter = iota
 	fDown
+	fUnreachable
 	fDraining
 	fIneligible
 	fGPUs
@@ -35,22 +36,23 @@ const (
 )
 
 var filterNames = [numFilters]structs.NodeFilter{
-	fQueue:      structs.FilterQueue,
-	fDown:       structs.FilterDown,
-	fDraining:   structs.FilterDraining,
-	fIneligible: structs.FilterIneligible,
-	fGPUs:       structs.FilterGPUs,
-	fGPUModel:   structs.FilterGPUModel,
-	fGPUMemory:  structs.FilterGPUMemory,
-	fCPU:        structs.FilterCPU,
-	fMemory:     structs.FilterMemory,
-	fPorts:      structs.FilterPorts,
-	fExclusive:  structs.FilterExclusive,
-	fBusy:       structs.FilterBusy,
-	fFreeGPUs:   structs.FilterFreeGPUs,
-	fFreeCPU:    structs.FilterFreeCPU,
-	fFreeMemory: structs.FilterFreeMemory,
-	fFreePorts:  structs.FilterFreePorts,
+	fQueue:       structs.FilterQueue,
+	fDown:        structs.FilterDown,
+	fUnreachable: structs.FilterUnreachable,
+	fDraining:    structs.FilterDraining,
+	fIneligible:  structs.FilterIneligible,
+	fGPUs:        structs.FilterGPUs,
+	fGPUModel:    structs.FilterGPUModel,
+	fGPUMemory:   structs.FilterGPUMemory,
+	fCPU:         structs.FilterCPU,
+	fMemory:      structs.FilterMemory,
+	fPorts:       structs.FilterPorts,
+	fExclusive:   structs.FilterExclusive,
+	fBusy:        structs.FilterBusy,
+	fFreeGPUs:    structs.FilterFreeGPUs,
+	fFreeCPU:     structs.FilterFreeCPU,
+	fFreeMemory:  structs.FilterFreeMemory,
+	fFreePorts:   structs.FilterFreePorts,
 }
 
 // filterCounts counts nodes per filter. A flat array: adding counts up
@@ -84,6 +86,8 @@ func unready(n *structs.Node) filter {
 	switch {
 	case n.Status != structs.NodeReady:
 		return fDown
+	case !n.UnreachableSince.IsZero():
+		return fUnreachable
 	case n.Drain:
 		return fDraining
 	}

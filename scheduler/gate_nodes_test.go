@@ -11,6 +11,7 @@ func TestReadyNodesGate(t *testing.T) {
 	down := func(n *structs.Node) { n.Status = structs.NodeDown }
 	drain := func(n *structs.Node) { n.Drain, n.Eligible = true, false }
 	inelig := func(n *structs.Node) { n.Eligible = false }
+	unreachable := func(n *structs.Node) { n.UnreachableSince = t0 }
 	cases := []struct {
 		name        string
 		nodes       func(h *harness)
@@ -29,6 +30,12 @@ func TestReadyNodesGate(t *testing.T) {
 			h.addNodes(2, newNode("d").With(drain)).addNodes(1, newNode("e").With(inelig))
 		}, gateRun{hold, structs.WaitNoNodes, "NoNodes: the cluster has no ready node (2 draining, 1 ineligible)"},
 			[]structs.NodeFilterCount{{Filter: structs.FilterDraining, Nodes: 2}, {Filter: structs.FilterIneligible, Nodes: 1}}},
+		{"one unreachable: ready, but serf declared it failed", func(h *harness) { h.addNodes(1, newNode("u").With(unreachable)) },
+			gateRun{hold, structs.WaitNoNodes, "NoNodes: the cluster has no ready node (1 unreachable)"},
+			[]structs.NodeFilterCount{{Filter: structs.FilterUnreachable, Nodes: 1}}},
+		{"a ready node beside an unreachable one", func(h *harness) {
+			h.addNodes(1, newNode("r")).addNodes(1, newNode("u").With(unreachable))
+		}, admitted, nil},
 		{"a down node counts as down though drained too", func(h *harness) {
 			h.addNodes(1, newNode("n").With(func(n *structs.Node) { down(n); drain(n) }))
 		}, gateRun{hold, structs.WaitNoNodes, "NoNodes: the cluster has no ready node (1 down)"},

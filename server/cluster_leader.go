@@ -131,7 +131,7 @@ func (s *Server) reconcileNodes(failedSince map[string]time.Time, now time.Time)
 		alive := ok && mem.Alive()
 		if alive {
 			delete(failedSince, n.ID)
-			if n.Status == structs.NodeDown {
+			if n.Status == structs.NodeDown || !n.UnreachableSince.IsZero() {
 				s.setNodeStatus(n, structs.NodeReady, "serf shows it alive again", now)
 			}
 			continue
@@ -148,6 +148,13 @@ func (s *Server) reconcileNodes(failedSince map[string]time.Time, now time.Time)
 				status = mem.Status
 			}
 			s.logger.Warn("client node is not alive in serf; marking it down after the grace", "node", n.Name, "serf_status", status, "grace", c.grace)
+			// One serf declared failed or left takes no new work through
+			// the grace. One serf does not show at all may be a client
+			// whose join has not reached this server yet (it registers
+			// over HTTP as it joins): it stays schedulable.
+			if ok && n.UnreachableSince.IsZero() {
+				s.markUnreachable(n, now)
+			}
 			continue
 		}
 		if now.Sub(first) >= c.grace {
@@ -159,6 +166,16 @@ func (s *Server) reconcileNodes(failedSince map[string]time.Time, now time.Time)
 		if !seen[id] {
 			delete(failedSince, id)
 		}
+	}
+}
+
+// markUnreachable keeps new work off a ready node serf declared failed,
+// through the grace: work placed there would start only once the node is
+// back, or be lost with it.
+func (s *Server) markUnreachable(n *structs.Node, now time.Time) {
+	req := &structs.NodeStatusRequest{NodeID: n.ID, Status: structs.NodeReady, Unreachable: true, Now: now.UTC()}
+	if _, _, err := s.apply(fsm.NodeStatus, req); err != nil {
+		s.logger.Error("mark node unreachable", "node", n.Name, "err", err)
 	}
 }
 

@@ -269,21 +269,30 @@ func TestClusterBootstrapForwardAndLiveness(t *testing.T) {
 		if err := a.api.RegisterNode(ctx, testNode("n2", 1), ""); err != nil {
 			t.Fatal(err)
 		}
-		nodeStatus := func() structs.NodeStatus {
+		node := func() *structs.Node {
 			n, err := leaderOf(all).srv.State().Snapshot().NodeByID(nil, "n2")
 			if err != nil || n == nil {
-				return ""
+				return &structs.Node{}
 			}
-			return n.Status
+			return n
 		}
+		nodeStatus := func() structs.NodeStatus { return node().Status }
 		// Alive in serf: stays ready past the grace (a fixed wait: the
 		// property is that nothing happens).
 		time.Sleep(livenessGrace + livenessGrace/4)
-		if s := nodeStatus(); s != structs.NodeReady {
-			t.Fatalf("alive client is %q, want ready", s)
+		if n := node(); n.Status != structs.NodeReady || !n.Schedulable() {
+			t.Fatalf("alive client is %q (schedulable %v), want ready", n.Status, n.Schedulable())
 		}
 		cm.Shutdown()
+		// Through the grace it keeps its status but takes no new work.
+		waitLong(t, "the failed client is unreachable", func() bool {
+			n := node()
+			return n.Status == structs.NodeReady && !n.UnreachableSince.IsZero() && !n.Schedulable()
+		})
 		waitLong(t, "the failed client is down", func() bool { return nodeStatus() == structs.NodeDown })
+		if n := node(); !n.UnreachableSince.IsZero() {
+			t.Errorf("a down node is still marked unreachable since %v", n.UnreachableSince)
+		}
 		// A node never seen in serf (n1) is down after the grace too.
 		n1, _ := leaderOf(all).srv.State().Snapshot().NodeByID(nil, "n1")
 		if n1.Status != structs.NodeDown {

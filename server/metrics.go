@@ -135,9 +135,9 @@ var (
 	descQueueJobs = promtext.NewDesc("nai_queue_jobs",
 		"Jobs waiting or running, by queue and state.", []string{"queue", "state"})
 	descGPUs = promtext.NewDesc("nai_gpus",
-		"GPUs by node and state: allocated (held by a live allocation), free (healthy and not held) or unhealthy.", []string{"node", "state"})
+		"GPUs by node and state: allocated (held by a live allocation), free (healthy, not held, on a node that takes work), unavailable (healthy and not held, on a node that takes no new work: down, unreachable, draining or ineligible) or unhealthy.", []string{"node", "state"})
 	descNodes = promtext.NewDesc("nai_nodes",
-		"Client nodes by status (ready, down, draining).", []string{"status"})
+		"Client nodes by status: ready (takes work), down, unreachable (serf declared it failed; down after the grace), draining, ineligible.", []string{"status"})
 	descOutcomes = promtext.NewDesc("nai_job_outcomes_total",
 		"Jobs that ended, by how: complete, failed (non-zero exit), cancelled, oom-killed, time-limit, preempted, node-lost, gpu-failed, start-failed, signal:NAME, lost.", []string{"reason"})
 	descBlobBytes = promtext.NewDesc("nai_blob_store_bytes",
@@ -207,11 +207,7 @@ func (c *clusterCollector) Collect(ch chan<- promtext.Metric) {
 	if nodes, err := snap.Nodes(nil); err == nil {
 		status := map[string]int{}
 		for _, n := range nodes {
-			st := string(n.Status)
-			if n.Drain {
-				st = "draining"
-			}
-			status[st]++
+			status[nodeMetricStatus(n)]++
 			held := map[int]bool{}
 			if allocs, err := snap.LiveAllocsByNode(nil, n.ID); err == nil {
 				for _, a := range allocs {
@@ -220,23 +216,27 @@ func (c *clusterCollector) Collect(ch chan<- promtext.Metric) {
 					}
 				}
 			}
-			var alloc, free, bad int
+			var alloc, free, off, bad int
 			for _, g := range n.GPUs {
 				switch {
 				case held[g.Index]:
 					alloc++
 				case !g.Healthy:
 					bad++
+				case !n.Schedulable():
+					off++
 				default:
 					free++
 				}
 			}
 			ch <- promtext.MustNewConstMetric(descGPUs, promtext.GaugeValue, float64(alloc), n.Name, "allocated")
 			ch <- promtext.MustNewConstMetric(descGPUs, promtext.GaugeValue, float64(free), n.Name, "free")
+			ch <- promtext.MustNewConstMetric(descGPUs, promtext.GaugeValue, float64(off), n.Name, "unavailable")
 			ch <- promtext.MustNewConstMetric(descGPUs, promtext.GaugeValue, float64(bad), n.Name, "unhealthy")
 		}
-		for st, n := range status {
-			ch <- promtext.MustNewConstMetric(descNodes, promtext.GaugeValue, float64(n), st)
+		// Every status, 0 included, so a panel's line never vanishes.
+		for _, st := range nodeMetricStatuses {
+			ch <- promtext.MustNewConstMetric(descNodes, promtext.GaugeValue, float64(status[st]), st)
 		}
 	}
 
@@ -253,6 +253,25 @@ func (c *clusterCollector) Collect(ch chan<- promtext.Metric) {
 	}
 	ch <- promtext.MustNewConstMetric(descBlobBytes, promtext.GaugeValue, float64(bytes))
 	ch <- promtext.MustNewConstMetric(descBlobs, promtext.GaugeValue, float64(count))
+}
+
+// nodeMetricStatuses are nai_nodes' statuses.
+var nodeMetricStatuses = []string{"ready", "down", "unreachable", "draining", "ineligible"}
+
+// nodeMetricStatus is a node's nai_nodes status: the first of down,
+// unreachable, draining and ineligible that holds, else ready.
+func nodeMetricStatus(n *structs.Node) string {
+	switch {
+	case n.Status != structs.NodeReady:
+		return "down"
+	case !n.UnreachableSince.IsZero():
+		return "unreachable"
+	case n.Drain:
+		return "draining"
+	case !n.Eligible:
+		return "ineligible"
+	}
+	return "ready"
 }
 
 // outcomeReason names how a job ended for nai_job_outcomes_total.

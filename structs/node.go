@@ -44,6 +44,11 @@ type Node struct {
 	// DrainReason says why the node was drained when a failed node hook
 	// drained it; it stays until the node is made eligible again.
 	DrainReason string `json:"drain_reason,omitempty"`
+	// UnreachableSince is when serf declared a ready node failed: through
+	// the grace before it is marked down it keeps its allocations but
+	// takes no new work, which would only start once it is back, or be
+	// lost with it. Zero: reachable.
+	UnreachableSince time.Time `json:"unreachable_since,omitzero"`
 	// HookFailure is the node's latest failed prolog or epilog.
 	HookFailure *HookReport `json:"hook_failure,omitempty"`
 }
@@ -69,7 +74,9 @@ type GPU struct {
 }
 
 // Schedulable reports whether new work may be placed on the node.
-func (n *Node) Schedulable() bool { return n.Status == NodeReady && n.Eligible && !n.Drain }
+func (n *Node) Schedulable() bool {
+	return n.Status == NodeReady && n.Eligible && !n.Drain && n.UnreachableSince.IsZero()
+}
 
 // Copy returns a deep copy.
 func (n *Node) Copy() *Node {

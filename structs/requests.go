@@ -129,11 +129,14 @@ type NodeRegisterRequest struct {
 	Now        time.Time `json:"now"`
 }
 
-// NodeStatusRequest changes a node's liveness (ready, down).
+// NodeStatusRequest changes a node's liveness (ready, down). With ready,
+// Unreachable marks a node serf declared failed (Node.UnreachableSince),
+// and its absence clears the mark; a node going down loses it too.
 type NodeStatusRequest struct {
-	NodeID string     `json:"node_id"`
-	Status NodeStatus `json:"status"`
-	Now    time.Time  `json:"now"`
+	NodeID      string     `json:"node_id"`
+	Status      NodeStatus `json:"status"`
+	Unreachable bool       `json:"unreachable,omitempty"`
+	Now         time.Time  `json:"now"`
 }
 
 // PlanApplyRequest commits a whole scheduler plan in one raft entry and one

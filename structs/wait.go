@@ -273,7 +273,7 @@ func plural(n int, what string) string {
 // when the filters name no such node.
 func unreadyNote(filters []NodeFilterCount) string {
 	var parts []string
-	for _, f := range []NodeFilter{FilterDraining, FilterIneligible, FilterDown} {
+	for _, f := range []NodeFilter{FilterDraining, FilterIneligible, FilterUnreachable, FilterDown} {
 		for _, c := range filters {
 			if c.Filter == f && c.Nodes > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", c.Nodes, f))

@@ -87,6 +87,9 @@ func freeGPUs(n *structs.Node) int {
 
 func nodeState(n *structs.Node) string {
 	s := string(n.Status)
+	if !n.UnreachableSince.IsZero() {
+		s += ",unreachable"
+	}
 	if n.Drain {
 		s += ",draining"
 	}
@@ -131,6 +134,9 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 	}
 	if !n.StatusTime.IsZero() {
 		kv.add("Status since", stamp(n.StatusTime, now))
+	}
+	if !n.UnreachableSince.IsZero() {
+		kv.add("Unreachable since", stamp(n.UnreachableSince, now)+" (serf declared it failed: no new work; down after the grace)")
 	}
 	for _, k := range slices.Sorted(maps.Keys(n.Attributes)) {
 		if k != nodeVersionAttr {

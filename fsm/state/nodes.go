@@ -36,6 +36,7 @@ func (s *Store) UpsertNode(index uint64, req *structs.NodeRegisterRequest) error
 			return err
 		}
 		n.Status = structs.NodeReady
+		n.UnreachableSince = time.Time{} // it registers: it is reachable
 		n.ModifyIndex = index
 		if old == nil {
 			n.Eligible = true
@@ -114,12 +115,21 @@ func (s *Store) UpdateNodeStatus(index uint64, req *structs.NodeStatusRequest) e
 		if old == nil {
 			return structs.NewError(structs.CodeNotFound, "update node status: node %q not found", req.NodeID)
 		}
-		if old.Status == req.Status {
+		unreachable := req.Status == structs.NodeReady && req.Unreachable
+		if old.Status == req.Status && unreachable == !old.UnreachableSince.IsZero() {
 			return nil
 		}
 		n := old.Copy()
-		n.Status = req.Status
-		n.StatusTime = req.Now
+		switch {
+		case !unreachable:
+			n.UnreachableSince = time.Time{}
+		case n.UnreachableSince.IsZero():
+			n.UnreachableSince = req.Now
+		}
+		if n.Status != req.Status {
+			n.Status = req.Status
+			n.StatusTime = req.Now
+		}
 		n.ModifyIndex = index
 		if err := txn.Insert(tableNodes, n); err != nil {
 			return fmt.Errorf("update node %s: %w", n.ID, err)
