@@ -812,3 +812,37 @@ func TestLargeCodeWarning(t *testing.T) {
 		t.Errorf("stderr:\n%s\nwant it to start with:\n%s", stderr, want)
 	}
 }
+
+// nai job logs of a job that never ran says so (on stderr, exit 0) rather
+// than print nothing; a job that ran and printed nothing gets no note.
+func TestLogsOfJobThatNeverRan(t *testing.T) {
+	jobs := []*structs.Job{
+		testJob("15", "never", structs.JobCancelled),
+		testJob("16", "waits", structs.JobPending),
+		testJob("17", "quiet", structs.JobComplete, running("dev", time.Minute)),
+		testJob("18", "talks", structs.JobComplete, running("dev", time.Minute)),
+	}
+	f := &fakeCluster{t: t, jobs: jobs, logs: map[string]string{"18/stdout": "hello\n"}}
+	f.start()
+	for _, tc := range []struct {
+		args   []string
+		stdout string
+		stderr string
+	}{
+		{[]string{"15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"-tail", "5", "15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"-f", "15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"-stderr", "15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"16"}, "", "Job 16 has not started yet (pending): no logs yet.\n"},
+		{[]string{"17"}, "", ""},
+		{[]string{"18"}, "hello\n", ""},
+		{[]string{"-tail", "1", "18"}, "hello\n", ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, append([]string{"job", "logs"}, tc.args...)...)
+			if code != 0 || stdout != tc.stdout || stderr != tc.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q, %q", code, stdout, stderr, tc.stdout, tc.stderr)
+			}
+		})
+	}
+}
