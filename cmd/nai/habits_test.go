@@ -513,31 +513,52 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// More than 10 jobs ask first; -yes does not; without a terminal nothing
-// is read and nothing cancelled.
+// More than 10 jobs ask first; -yes does not; without a terminal (a pipe,
+// /dev/null, a file) nothing is asked or read and nothing cancelled.
 func TestCancelConfirmation(t *testing.T) {
 	var jobs []*structs.Job
 	for i := range 12 {
 		jobs = append(jobs, testJob(strconv.Itoa(100+i), "many", structs.JobPending))
 	}
+	pipe := func(t *testing.T) *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString("y\n") // never read
+		w.Close()
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	file := func(t *testing.T) *os.File {
+		f, err := os.Open(writeFile(t, "answers", "y\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
-		stdin  *os.File
+		stdin  func(*testing.T) *os.File
 		answer string
 		want   int
 	}{
 		{"answer yes", nil, nil, "y\n", 12},
 		{"answer no", nil, nil, "n\n", 0},
 		{"-yes", []string{"-yes"}, nil, "", 12},
-		{"no terminal", nil, devNull(t), "", 0},
+		{"-yes without a terminal", []string{"-yes"}, devNull, "", 12},
+		{"/dev/null", nil, devNull, "", 0},
+		{"a pipe", nil, pipe, "", 0},
+		{"a file", nil, file, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeCluster{t: t, jobs: jobs}
 			f.start()
 			var in io.Reader = strings.NewReader(tc.answer)
 			if tc.stdin != nil {
-				in = tc.stdin
+				in = tc.stdin(t)
 			}
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"nai", "job", "cancel", "-name", "many"}, tc.args...)
@@ -548,8 +569,16 @@ func TestCancelConfirmation(t *testing.T) {
 			if (code == 0) != (tc.want > 0) {
 				t.Errorf("exit %d with %d cancelled", code, len(f.cancelled))
 			}
-			if tc.args == nil && !strings.Contains(stderr.String(), "Cancel 12 jobs (") {
-				t.Errorf("no question on stderr: %q", stderr.String())
+			got := stderr.String()
+			switch {
+			case tc.args != nil: // -yes: nothing asked
+			case tc.stdin != nil:
+				if !strings.HasPrefix(got, "Error: Cancel 12 jobs (100, 101,") || strings.Contains(got, "[y/N]") ||
+					!strings.HasSuffix(got, ": there is no terminal to ask on; add -yes to go ahead\n") {
+					t.Errorf("stderr %q: want a refusal that names -yes, and no question", got)
+				}
+			case !strings.HasPrefix(got, "Cancel 12 jobs (") || !strings.Contains(got, "[y/N]"):
+				t.Errorf("no question on stderr: %q", got)
 			}
 		})
 	}
