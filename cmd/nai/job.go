@@ -123,7 +123,7 @@ func jobCancelCommand() *cli.Command {
 			"unless -yes is given. Ids that name no job are listed, the others cancelled, and the exit status is 1.",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask before cancelling more than 10 jobs"},
-			&cli.BoolFlag{Name: "json", Usage: "print the jobs cancelled and the ids not found as JSON"},
+			&cli.BoolFlag{Name: "json", Usage: "print the jobs cancelled, those that had already ended and the ids not found as JSON"},
 		}, append(selectionFlags(), addressFlag())...),
 		Action: jobCancel,
 	}
