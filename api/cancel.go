@@ -8,7 +8,8 @@ import (
 )
 
 // CancelMany cancels many jobs and sweeps in one request and one raft
-// commit. Targets that name no job come back in NotFound; one the caller
+// commit. Targets that name no job come back in NotFound, jobs that had
+// already ended in Ended (left alone); one the caller
 // may not cancel refuses the whole request. An agent of a release without
 // bulk cancel answers a not-found error (IsNotFound): cancel one by one
 // then.

@@ -102,15 +102,30 @@ func allQuery(all bool) string {
 
 // Cancel stops a job, or every member of the sweep with that id.
 func (c *Client) Cancel(ctx context.Context, id string) error {
-	_, err := c.do(ctx, http.MethodDelete, "/v1/jobs/"+url.PathEscape(id), nil, nil)
+	_, err := c.CancelJob(ctx, id, false)
 	return err
 }
 
 // CancelOnly stops the job with that id alone, even when it is member 0
 // of a sweep (whose id is the sweep's).
 func (c *Client) CancelOnly(ctx context.Context, id string) error {
-	_, err := c.do(ctx, http.MethodDelete, "/v1/jobs/"+url.PathEscape(id)+"?only=true", nil, nil)
+	_, err := c.CancelJob(ctx, id, true)
 	return err
+}
+
+// CancelJob is Cancel (only false) or CancelOnly (only true) with the
+// servers' answer: the jobs cancelled and those that had already ended.
+// An agent of an earlier release answers neither list.
+func (c *Client) CancelJob(ctx context.Context, id string, only bool) (*structs.JobCancelResponse, error) {
+	path := "/v1/jobs/" + url.PathEscape(id)
+	if only {
+		path += "?only=true"
+	}
+	var out structs.JobCancelResponse
+	if _, err := c.do(ctx, http.MethodDelete, path, nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }
 
 // JobAllocations lists a job's allocations, oldest first.

@@ -34,7 +34,7 @@ func TestNodeFilterCounts(t *testing.T) {
 			h.addNodes(1, newNode("s").GPUs(1).Model("NVIDIA H100 80GB HBM3"))
 			return newJob().GPUs(2).Model("H100").GPUMemory(80 << 30)
 		}, nil, structs.WaitNoNodeFits,
-			"NoNodeFits: needs 2 x H100 with 80GiB, largest node has 1 such GPUs (8 GPUs in all)",
+			"NoNodeFits: needs 2 x H100 with 80GiB, largest node has 1 such GPU (8 GPUs in all)",
 			[]structs.NodeFilterCount{fc(structs.FilterGPUModel, 2), fc(structs.FilterGPUs, 1), fc(structs.FilterGPUMemory, 1)}},
 		{"CPU and memory of the idle node", func(h *harness) *jobBuilder {
 			h.addNodes(1, newNode("c").CPU(4)).addNodes(2, newNode("m").Memory(8<<30))

@@ -56,7 +56,7 @@ func TestQuotaGate(t *testing.T) {
 			h.submit(newJob().Group("ml"), newJob().Group("ml").User("bob"))
 		}, map[string]gateRun{
 			"1": admitted,
-			"2": {hold, structs.WaitQuota, "QuotaExceeded: group ml may have 1 pending jobs considered at once"},
+			"2": {hold, structs.WaitQuota, "QuotaExceeded: group ml may have 1 pending job considered at once"},
 		}},
 	}
 	for _, tc := range cases {

@@ -334,7 +334,7 @@ func TestGates(t *testing.T) {
 		{"user over pending quota", func(c *Config) { c.DefaultUserQuota = structs.Quota{MaxPending: 1} }, func(h *harness) string {
 			h.submit(newJob())
 			return h.submit(newJob())[0].ID
-		}, want{code: structs.WaitQuota, reason: "QuotaExceeded: user alice may have 1 pending jobs considered at once"}},
+		}, want{code: structs.WaitQuota, reason: "QuotaExceeded: user alice may have 1 pending job considered at once"}},
 		{"unknown queue", func(c *Config) { c.Queues = []structs.Queue{{Name: "gpu"}} }, func(h *harness) string {
 			return h.submit(newJob().Queue("nope"))[0].ID
 		}, want{code: structs.WaitNoNodeFits, reason: `NoNodeFits: queue "nope" does not exist`}},

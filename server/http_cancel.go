@@ -12,8 +12,10 @@ import (
 // jobCancelMany cancels many jobs and sweeps at once: what `nai job cancel
 // -u USER` selects, in one raft entry (two when some targets are member 0
 // of a sweep alone) instead of one DELETE and one commit per job. Targets
-// that name no job are reported, the others cancelled; a target the caller
-// may not cancel refuses the whole request, so nothing changes then.
+// that name no job are reported, and so are the jobs named that had already
+// ended (a target with nothing left to stop is not cancelled); the others
+// are cancelled. A target the caller may not cancel refuses the whole
+// request, so nothing changes then.
 func (s *Server) jobCancelMany(r *request) (any, uint64, error) {
 	var body structs.JobCancelManyRequest
 	if err := decodeBody(r.Request, &body); err != nil {
@@ -25,7 +27,7 @@ func (s *Server) jobCancelMany(r *request) (any, uint64, error) {
 	if len(body.Targets) > structs.MaxCancelTargets {
 		return nil, 0, structs.NewError(structs.CodeInvalid, "%d targets in one cancel: the limit is %d", len(body.Targets), structs.MaxCancelTargets)
 	}
-	out := &structs.JobCancelManyResponse{Cancelled: []string{}, NotFound: []string{}}
+	out := &structs.JobCancelManyResponse{Cancelled: []string{}, NotFound: []string{}, Ended: []structs.EndedJob{}}
 	// Member-0-alone targets go in an entry of their own: Only is one flag
 	// for a whole request.
 	var whole, only []string
@@ -56,9 +58,14 @@ func (s *Server) jobCancelMany(r *request) (any, uint64, error) {
 				return nil, 0, err
 			}
 		}
-		if t.Only {
+		live, ended := structs.SplitEnded(t.ID, members)
+		out.Ended = append(out.Ended, ended...)
+		switch {
+		case len(live) == 0:
+			// Nothing left to stop: reported in Ended, not cancelled.
+		case t.Only:
 			only = append(only, t.ID)
-		} else {
+		default:
 			whole = append(whole, t.ID)
 		}
 	}
@@ -77,6 +84,9 @@ func (s *Server) jobCancelMany(r *request) (any, uint64, error) {
 		}
 		out.Cancelled = append(out.Cancelled, g.ids...)
 		out.Index = idx
+	}
+	if out.Index == 0 {
+		out.Index = r.snap.Index() // nothing written
 	}
 	switch n := len(out.Cancelled); {
 	case n == 1:

@@ -162,12 +162,21 @@ func (s *Server) jobCancel(r *request) (any, uint64, error) {
 			return nil, 0, err
 		}
 	}
+	live, ended := structs.SplitEnded("", members)
+	out := &structs.JobCancelResponse{JobID: id, Cancelled: live, Ended: ended}
+	if len(live) == 0 {
+		// Every job named has ended: nothing to write, and the answer
+		// says so rather than that they were cancelled.
+		out.Index = r.snap.Index()
+		return out, out.Index, nil
+	}
 	req := &structs.JobCancelRequest{JobIDs: []string{id}, Reason: structs.ExitCancelled, Only: only, Now: time.Now().UTC()}
 	_, idx, err := s.apply(fsm.JobCancel, req)
 	if err != nil {
 		return nil, 0, err
 	}
-	return &structs.JobCancelResponse{JobID: id, Index: idx}, idx, nil
+	out.Index = idx
+	return out, idx, nil
 }
 
 func (s *Server) jobAllocs(r *request) (any, uint64, error) {

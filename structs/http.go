@@ -64,10 +64,16 @@ type IndexResponse struct {
 	Index uint64 `json:"index"`
 }
 
-// JobCancelResponse answers DELETE /v1/jobs/{id}.
+// JobCancelResponse answers DELETE /v1/jobs/{id}. Cancelled lists the
+// jobs the request stopped (a pending job ends at once, a running one is
+// asked to stop), Ended those it named that had already ended, which
+// nothing changes: a sweep's id names every member. A server of an earlier
+// release sends neither list.
 type JobCancelResponse struct {
-	JobID string `json:"job_id"`
-	Index uint64 `json:"index"`
+	JobID     string     `json:"job_id"`
+	Index     uint64     `json:"index"`
+	Cancelled []string   `json:"cancelled,omitempty"`
+	Ended     []EndedJob `json:"ended,omitempty"`
 }
 
 // ArtifactDeleteResponse answers the removal of a dataset or model version.

@@ -67,14 +67,14 @@ func WaitQueueNoNode(queue string, filters []NodeFilterCount) WaitStatus {
 // most healthy GPUs on one node.
 func WaitTooFewGPUs(req GPURequest, largestMatch, largest int) WaitStatus {
 	if req.Model != "" || req.MemoryBytes > 0 {
-		return newWait(WaitNoNodeFits, "needs %s, largest node has %d such GPUs (%d GPUs in all)", gpuWords(req), largestMatch, largest)
+		return newWait(WaitNoNodeFits, "needs %s, largest node has %s (%s in all)", gpuWords(req), plural(largestMatch, "such GPU"), plural(largest, "GPU"))
 	}
 	return newWait(WaitNoNodeFits, "needs %s, largest node has %d", gpuWords(req), largest)
 }
 
 // WaitTooFewCPUs: no node of the queue has need cores.
 func WaitTooFewCPUs(need, largest float64) WaitStatus {
-	return newWait(WaitNoNodeFits, "needs %s CPUs, largest node has %s", formatCPU(need), formatCPU(largest))
+	return newWait(WaitNoNodeFits, "needs %s, largest node has %s", cpuWords(need), formatCPU(largest))
 }
 
 // WaitTooLittleMemory: no node of the queue has need bytes of memory.
@@ -85,12 +85,12 @@ func WaitTooLittleMemory(need, largest int64) WaitStatus {
 // WaitNoNodeHasAll: some node has enough GPUs, some enough cores, some
 // enough memory, but none has all of them.
 func WaitNoNodeHasAll(req GPURequest, cpu float64, mem int64) WaitStatus {
-	return newWait(WaitNoNodeFits, "no node has %s, %s CPUs and %s together", gpuWords(req), formatCPU(cpu), FormatSize(mem))
+	return newWait(WaitNoNodeFits, "no node has %s, %s and %s together", gpuWords(req), cpuWords(cpu), FormatSize(mem))
 }
 
 // WaitTooFewNodes: a gang needs nodes nodes that fit, only have do.
 func WaitTooFewNodes(nodes int, req GPURequest, have int) WaitStatus {
-	return newWait(WaitNoNodeFits, "needs %d nodes with %s each, %d ready nodes have that", nodes, gpuWords(req), have)
+	return newWait(WaitNoNodeFits, "needs %s with %s each, %s that", plural(nodes, "node"), gpuWords(req), haveWords(have, "ready node"))
 }
 
 // WaitQueueTimeLimit: the job's time limit is over its queue's maximum.
@@ -101,7 +101,7 @@ func WaitQueueTimeLimit(queue string, limit, max Duration) WaitStatus {
 // WaitQueueGPULimit: the job asks for more GPUs than its queue allows one
 // job.
 func WaitQueueGPULimit(queue string, need, max int) WaitStatus {
-	return newWait(WaitQueueLimit, "needs %d GPUs, queue %s allows %d per job", need, queue, max)
+	return newWait(WaitQueueLimit, "needs %s, queue %s allows %d per job", plural(need, "GPU"), queue, max)
 }
 
 // WaitQueueGroup: the job's group may not use its queue.
@@ -142,18 +142,18 @@ func WaitDependencyNeverSatisfied() WaitStatus {
 // WaitQuotaPending: the account already has max pending jobs considered
 // in this pass.
 func WaitQuotaPending(kind AccountKind, name string, max int) WaitStatus {
-	return newWait(WaitQuota, "%s %s may have %d pending jobs considered at once", kind, name, max)
+	return newWait(WaitQuota, "%s %s may have %s considered at once", kind, name, plural(max, "pending job"))
 }
 
 // WaitQuotaGPUs: the account uses used of max GPUs and the job needs need
 // more.
 func WaitQuotaGPUs(kind AccountKind, name string, used, max, need int) WaitStatus {
-	return newWait(WaitQuota, "%s %s uses %d of %d GPUs, this job needs %d", kind, name, used, max, need)
+	return newWait(WaitQuota, "%s %s uses %d of %s, this job needs %d", kind, name, used, plural(max, "GPU"), need)
 }
 
 // WaitArrayLimit: the job's sweep already runs max_parallel members.
 func WaitArrayLimit(arrayID string, running, max int) WaitStatus {
-	return newWait(WaitParallel, "sweep %s already runs %d jobs (max_parallel %d)", arrayID, running, max)
+	return newWait(WaitParallel, "sweep %s already runs %s (max_parallel %d)", arrayID, plural(running, "job"), max)
 }
 
 // WaitNoReadyNode: no node of the cluster takes work; the filters say what
@@ -173,7 +173,7 @@ func WaitBehind(id string) WaitStatus {
 // WaitGangResources: a gang needs nodes nodes with room now; fitting have
 // it.
 func WaitGangResources(nodes int, req GPURequest, fitting int) WaitStatus {
-	return newWait(WaitResources, "needs %d nodes with %s free, %d have them now", nodes, gpuWords(req), fitting)
+	return newWait(WaitResources, "needs %s with %s free, %s them now", plural(nodes, "node"), gpuWords(req), haveWords(fitting, ""))
 }
 
 // WaitFreeGPUs: the node with most matching free GPUs has free of them.
@@ -183,7 +183,7 @@ func WaitFreeGPUs(req GPURequest, free int) WaitStatus {
 
 // WaitFreeCPUs: the node with most free GPUs has free cores.
 func WaitFreeCPUs(need, free float64) WaitStatus {
-	return newWait(WaitResources, "needs %s CPUs, %s free on the node with most free GPUs", formatCPU(need), formatCPU(free))
+	return newWait(WaitResources, "needs %s, %s free on the node with most free GPUs", cpuWords(need), formatCPU(free))
 }
 
 // WaitFreeMemory: the node with most free GPUs has free bytes of memory.
@@ -194,7 +194,7 @@ func WaitFreeMemory(need, free int64) WaitStatus {
 // WaitNoNodeHasAllFree: nodes have enough free GPUs, cores or memory, but
 // none all of them at once.
 func WaitNoNodeHasAllFree(req GPURequest, cpu float64, mem int64) WaitStatus {
-	return newWait(WaitResources, "no node has %s, %s CPUs and %s free together", gpuWords(req), formatCPU(cpu), FormatSize(mem))
+	return newWait(WaitResources, "no node has %s, %s and %s free together", gpuWords(req), cpuWords(cpu), FormatSize(mem))
 }
 
 // WaitNoServicePorts: no node of the queue offers service ports, and a
@@ -234,7 +234,7 @@ func WaitPreemptionStopping(node string) WaitStatus {
 // GPU-time lost is left out: it grows every second, and a reason that
 // changed every pass would be written to raft every pass.
 func WaitPreempting(n int, node string) WaitStatus {
-	return newWait(WaitResources, "preempting %d job(s) on %s", n, node)
+	return newWait(WaitResources, "preempting %s on %s", plural(n, "job"), node)
 }
 
 // gpuWords says what a request asks for per node: "8 x H100", "1 GPU",
@@ -258,6 +258,28 @@ func gpuWords(r GPURequest) string {
 
 // formatCPU writes cores as the shortest exact decimal: "2", "0.5".
 func formatCPU(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// cpuWords is "1 CPU", "2 CPUs", "0.5 CPUs".
+func cpuWords(v float64) string {
+	if v == 1 {
+		return "1 CPU"
+	}
+	return formatCPU(v) + " CPUs"
+}
+
+// haveWords is "1 ready node has", "2 ready nodes have", "0 ready nodes
+// have"; with what empty, "1 has", "2 have".
+func haveWords(n int, what string) string {
+	switch {
+	case what == "" && n == 1:
+		return "1 has"
+	case what == "":
+		return strconv.Itoa(n) + " have"
+	case n == 1:
+		return "1 " + what + " has"
+	}
+	return plural(n, what) + " have"
+}
 
 // plural is "1 node", "3 nodes".
 func plural(n int, what string) string {

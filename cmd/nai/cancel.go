@@ -26,6 +26,10 @@ type cancelTarget struct {
 	jobs  int    // how many jobs it stops (the live members of a sweep)
 	whole bool   // the id of a sweep, cancelling every member
 	only  bool   // member 0 of a sweep alone (its id is the sweep's)
+	// ended is set when every job the target names had ended as the CLI
+	// looked them up: what to report when the servers' answer does not
+	// say (an agent of an earlier release).
+	ended []structs.EndedJob
 }
 
 // cancelProblem is an id that was not cancelled, and why.
@@ -36,15 +40,45 @@ type cancelProblem struct {
 
 // cancelReport is what `nai job cancel -json` prints.
 type cancelReport struct {
-	Cancelled []cancelledJob  `json:"cancelled"`
-	NotFound  []string        `json:"not_found"`
-	Failed    []cancelProblem `json:"failed"`
+	Cancelled []cancelledJob `json:"cancelled"`
+	// Ended lists the jobs named that had already ended: nothing was
+	// cancelled for them, and their state is as it was.
+	Ended    []endedJob      `json:"ended"`
+	NotFound []string        `json:"not_found"`
+	Failed   []cancelProblem `json:"failed"`
 }
 
 type cancelledJob struct {
 	Ref   string `json:"ref"`
 	JobID string `json:"job_id"`
 	Jobs  int    `json:"jobs"`
+}
+
+// endedJob is a job named (by Ref: itself, or its sweep) that had ended.
+type endedJob struct {
+	Ref    string            `json:"ref"`
+	JobID  string            `json:"job_id"`
+	Status structs.JobStatus `json:"status"`
+}
+
+// settle records what became of target t. stopped is how many jobs the
+// servers stopped and ended those that had already ended, when known is
+// set; an agent of an earlier release says neither (known false), and the
+// CLI's own look at the jobs decides.
+func (rep *cancelReport) settle(t cancelTarget, known bool, stopped int, ended []structs.EndedJob) {
+	if !known {
+		stopped, ended = t.jobs, t.ended
+		if len(t.ended) > 0 {
+			stopped = 0
+		}
+	}
+	if stopped > 0 {
+		rep.Cancelled = append(rep.Cancelled, cancelledJob{Ref: t.ref, JobID: t.id, Jobs: stopped})
+		return
+	}
+	for _, e := range ended {
+		rep.Ended = append(rep.Ended, endedJob{Ref: t.ref, JobID: e.JobID, Status: e.Status})
+	}
 }
 
 func jobCancel(c *cli.Context) error {
@@ -68,7 +102,7 @@ func jobCancel(c *cli.Context) error {
 			return &usageError{msg: err.Error(), usage: usageLine(c)}
 		}
 	}
-	rep := &cancelReport{Cancelled: []cancelledJob{}, NotFound: []string{}, Failed: []cancelProblem{}}
+	rep := &cancelReport{Cancelled: []cancelledJob{}, Ended: []endedJob{}, NotFound: []string{}, Failed: []cancelProblem{}}
 	var targets []cancelTarget
 	if len(args) > 0 {
 		targets, err = targetsOfRefs(c.Context, cl, args, filter, rep)
@@ -88,7 +122,9 @@ func jobCancel(c *cli.Context) error {
 	}
 	total := 0
 	for _, t := range targets {
-		total += t.jobs
+		if t.ended == nil { // a job that has ended is not worth asking about
+			total += t.jobs
+		}
 	}
 	if total > confirmAbove && !c.Bool("yes") {
 		ok, err := confirm(c, fmt.Sprintf("Cancel %d jobs (%s)?", total, refList(targets)))
@@ -109,11 +145,8 @@ func jobCancel(c *cli.Context) error {
 		}
 	}
 	for _, t := range targets {
-		cancel := cl.Cancel
-		if t.only {
-			cancel = cl.CancelOnly
-		}
-		if err := cancel(c.Context, t.id); err != nil {
+		resp, err := cl.CancelJob(c.Context, t.id, t.only)
+		if err != nil {
 			if api.IsNotFound(err) {
 				rep.NotFound = append(rep.NotFound, t.ref)
 			} else {
@@ -121,7 +154,9 @@ func jobCancel(c *cli.Context) error {
 			}
 			continue
 		}
-		rep.Cancelled = append(rep.Cancelled, cancelledJob{Ref: t.ref, JobID: t.id, Jobs: t.jobs})
+		// A current agent always lists the jobs as cancelled or ended.
+		known := len(resp.Cancelled)+len(resp.Ended) > 0
+		rep.settle(t, known, len(resp.Cancelled), resp.Ended)
 	}
 	return printCancelReport(c, rep)
 }
@@ -148,12 +183,26 @@ func cancelMany(ctx context.Context, cl *api.Client, targets []cancelTarget, rep
 	for _, id := range resp.NotFound {
 		missing[id] = true
 	}
+	stopped := map[string]bool{}
+	for _, id := range resp.Cancelled {
+		stopped[id] = true
+	}
+	ended := map[string][]structs.EndedJob{}
+	for _, e := range resp.Ended {
+		ended[e.Target] = append(ended[e.Target], e)
+	}
+	// An agent of an earlier release sends no "ended" and lists every
+	// target found as cancelled.
+	known := resp.Ended != nil
 	for _, t := range targets {
-		if missing[t.id] {
+		switch {
+		case missing[t.id]:
 			rep.NotFound = append(rep.NotFound, t.ref)
-			continue
+		case known && stopped[t.id]:
+			rep.settle(t, true, max(1, t.jobs), nil)
+		default:
+			rep.settle(t, known, 0, ended[t.id])
 		}
-		rep.Cancelled = append(rep.Cancelled, cancelledJob{Ref: t.ref, JobID: t.id, Jobs: t.jobs})
 	}
 	return true, nil
 }
@@ -177,7 +226,18 @@ func printCancelReport(c *cli.Context, rep *cancelReport) error {
 				fmt.Fprintf(w, "Cancel requested for job %s.\n", t.Ref)
 			}
 		}
-		if len(rep.Cancelled) > 1 {
+		refs := endedRefs(rep.Ended)
+		if jobs > 0 {
+			// Something was cancelled: the rest is worth a line each, not
+			// an error.
+			for _, ref := range refs {
+				fmt.Fprintf(w, "%s; nothing to cancel.\n", capitalize(endedWords(ref, rep.Ended)))
+			}
+		}
+		switch {
+		case jobs > 0 && len(rep.Ended) > 0:
+			fmt.Fprintf(w, "%s cancelled, %d already ended.\n", capitalize(plural(jobs, "job")), len(rep.Ended))
+		case len(rep.Cancelled) > 1:
 			fmt.Fprintf(w, "%s cancelled.\n", capitalize(plural(jobs, "job")))
 		}
 		for _, p := range rep.Failed {
@@ -185,6 +245,10 @@ func printCancelReport(c *cli.Context, rep *cancelReport) error {
 		}
 	}
 	var problems []string
+	if len(rep.Ended) > 0 && !slices.ContainsFunc(rep.Cancelled, func(t cancelledJob) bool { return t.Jobs > 0 }) {
+		// Nothing was cancelled: as scancel, say why and fail.
+		problems = append(problems, endedProblem(rep.Ended))
+	}
 	switch len(rep.NotFound) {
 	case 0:
 	case 1:
@@ -199,6 +263,82 @@ func printCancelReport(c *cli.Context, rep *cancelReport) error {
 		return nil
 	}
 	return errors.New(strings.Join(problems, "; "))
+}
+
+// endedRefs is the refs of the ended jobs, in order, each once.
+func endedRefs(ended []endedJob) []string {
+	var refs []string
+	for _, e := range ended {
+		if !slices.Contains(refs, e.Ref) {
+			refs = append(refs, e.Ref)
+		}
+	}
+	return refs
+}
+
+// endedWords says that ref had ended: "job 12 already ended (complete)",
+// "job array 20 already ended (4 jobs: 3 complete, 1 failed)".
+func endedWords(ref string, ended []endedJob) string {
+	var jobs []endedJob
+	for _, e := range ended {
+		if e.Ref == ref {
+			jobs = append(jobs, e)
+		}
+	}
+	if len(jobs) == 1 {
+		return fmt.Sprintf("job %s already ended (%s)", ref, jobs[0].Status)
+	}
+	return fmt.Sprintf("job array %s already ended (%s)", ref, statusCounts(jobs))
+}
+
+// statusCounts is "4 jobs, all complete" or "4 jobs: 3 complete, 1 failed".
+func statusCounts(jobs []endedJob) string {
+	var order []structs.JobStatus
+	n := map[structs.JobStatus]int{}
+	for _, j := range jobs {
+		if n[j.Status] == 0 {
+			order = append(order, j.Status)
+		}
+		n[j.Status]++
+	}
+	if len(order) == 1 {
+		return fmt.Sprintf("%s, all %s", plural(len(jobs), "job"), order[0])
+	}
+	parts := make([]string, len(order))
+	for i, st := range order {
+		parts[i] = fmt.Sprintf("%d %s", n[st], st)
+	}
+	return fmt.Sprintf("%s: %s", plural(len(jobs), "job"), strings.Join(parts, ", "))
+}
+
+// endedProblem is the error of a cancel that found only ended jobs:
+// "job 12 already ended (complete); nothing to cancel".
+func endedProblem(ended []endedJob) string {
+	refs := endedRefs(ended)
+	if len(refs) == 1 {
+		return endedWords(refs[0], ended) + "; nothing to cancel"
+	}
+	var parts []string
+	for _, ref := range refs {
+		w := endedWords(ref, ended)
+		w = strings.TrimPrefix(w, "job array ")
+		w = strings.TrimPrefix(w, "job ")
+		parts = append(parts, strings.Replace(w, " already ended", "", 1))
+	}
+	if len(parts) > 8 {
+		parts = append(parts[:8], fmt.Sprintf("and %d more", len(parts)-8))
+	}
+	return fmt.Sprintf("jobs %s already ended; nothing to cancel", strings.Join(parts, ", "))
+}
+
+// endedOf is what the CLI saw of jobs, all ended, as the servers would
+// report them; nil when some job has not ended.
+func endedOf(target string, jobs []*structs.Job) []structs.EndedJob {
+	live, ended := structs.SplitEnded(target, jobs)
+	if len(live) > 0 || len(jobs) == 0 {
+		return nil
+	}
+	return ended
 }
 
 // targetsOfRefs resolves the ids the person typed. Ids that name nothing
@@ -275,7 +415,7 @@ func targetsOfRefs(ctx context.Context, cl *api.Client, refs []string, filter *j
 				return nil, err
 			}
 			if filter.empty() {
-				add(cancelTarget{ref: ref, id: j.ID, jobs: max(1, len(live(members))), whole: true})
+				add(cancelTarget{ref: ref, id: j.ID, jobs: max(1, len(live(members))), whole: true, ended: endedOf(j.ID, members)})
 				continue
 			}
 			for _, t := range memberTargets(j.ArrayID, members, filter.apply(live(members)), rep) {
@@ -284,7 +424,7 @@ func targetsOfRefs(ctx context.Context, cl *api.Client, refs []string, filter *j
 			continue
 		}
 		if filter.match(j) {
-			add(cancelTarget{ref: ref, id: j.ID, jobs: 1})
+			add(cancelTarget{ref: ref, id: j.ID, jobs: 1, ended: endedOf(j.ID, []*structs.Job{j})})
 		}
 	}
 	return out, nil
@@ -335,7 +475,7 @@ func memberTargets(arr string, members, picked []*structs.Job, rep *cancelReport
 	var out []cancelTarget
 	for _, m := range picked {
 		ref := fmt.Sprintf("%s_%d", arr, m.ArrayIndex)
-		out = append(out, cancelTarget{ref: ref, id: m.ID, jobs: 1, only: m.ID == arr})
+		out = append(out, cancelTarget{ref: ref, id: m.ID, jobs: 1, only: m.ID == arr, ended: endedOf(m.ID, []*structs.Job{m})})
 	}
 	return out
 }

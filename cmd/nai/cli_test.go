@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/nai-project/nai/api"
@@ -377,12 +378,18 @@ func TestJobOutputs(t *testing.T) {
 		f := &fakeAgent{t: t, outputs: good.Bytes()}
 		f.start()
 		dir := filepath.Join(t.TempDir(), "out")
+		before := time.Now().Add(-time.Second)
 		code, _, stderr := runCLI(t, "job", "outputs", "7", "-o", dir)
 		if code != 0 {
 			t.Fatalf("exit code %d: %s", code, stderr)
 		}
 		if b, err := os.ReadFile(filepath.Join(dir, "weights.json")); err != nil || string(b) != `{"w":[1]}` {
 			t.Errorf("weights.json = %q, %v", b, err)
+		}
+		// The archive carries no times: the files are dated when
+		// downloaded, not 1970-01-01.
+		if fi, err := os.Stat(filepath.Join(dir, "weights.json")); err != nil || fi.ModTime().Before(before) {
+			t.Errorf("weights.json: %v, want it dated after %v", err, before)
 		}
 	})
 	t.Run("refuses garbage", func(t *testing.T) {

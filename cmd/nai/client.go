@@ -11,6 +11,7 @@ import (
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
 )
 
 // addressFlag is on the app and on every command that talks to an agent,
@@ -86,14 +87,16 @@ func printJSON(w io.Writer, v any) error {
 	return err
 }
 
-// isTerminal reports whether w is a character device (colour is for people).
+// isTerminal reports whether w is a terminal (colour, progress and
+// questions are for people).
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
 	}
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	// A terminal answers the terminal ioctl; a character device alone is
+	// not one (/dev/null is a character device).
+	return term.IsTerminal(int(f.Fd()))
 }
 
 // change is what -json prints for a change the API answers without an

@@ -196,20 +196,42 @@ func (f *fakeCluster) start() {
 		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
 		w.Write([]byte(logs[min(off, len(logs)):]))
 	})
+	// named is what a cancel target names, as the servers see it: every
+	// member of a sweep by its id, unless only.
+	named := func(id string, only bool) []*structs.Job {
+		var out []*structs.Job
+		for _, j := range f.jobs {
+			if !only && j.ArrayID == id {
+				out = append(out, j)
+			}
+		}
+		if len(out) == 0 {
+			if j := find(id); j != nil {
+				out = append(out, j)
+			}
+		}
+		return out
+	}
 	mux.HandleFunc("DELETE /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if find(id) == nil {
 			fail(w, 404, structs.CodeNotFound, "job %s not found", id)
 			return
 		}
+		only := r.URL.Query().Get("only") == "true"
 		f.mu.Lock()
-		if r.URL.Query().Get("only") == "true" {
+		if only {
 			f.cancelled = append(f.cancelled, id+"?only=true")
 		} else {
 			f.cancelled = append(f.cancelled, id)
 		}
 		f.mu.Unlock()
-		writeJSON(w, structs.JobCancelResponse{JobID: id, Index: 6})
+		if f.oldServer {
+			writeJSON(w, structs.JobCancelResponse{JobID: id, Index: 6})
+			return
+		}
+		live, ended := structs.SplitEnded("", named(id, only))
+		writeJSON(w, structs.JobCancelResponse{JobID: id, Index: 6, Cancelled: live, Ended: ended})
 	})
 	mux.HandleFunc("POST /v1/jobs/cancel", func(w http.ResponseWriter, r *http.Request) {
 		if f.oldServer {
@@ -218,7 +240,7 @@ func (f *fakeCluster) start() {
 		}
 		var body structs.JobCancelManyRequest
 		json.NewDecoder(r.Body).Decode(&body)
-		out := structs.JobCancelManyResponse{Cancelled: []string{}, NotFound: []string{}, Index: 6}
+		out := structs.JobCancelManyResponse{Cancelled: []string{}, NotFound: []string{}, Ended: []structs.EndedJob{}, Index: 6}
 		f.mu.Lock()
 		for _, t := range body.Targets {
 			switch {
@@ -230,7 +252,11 @@ func (f *fakeCluster) start() {
 			default:
 				f.cancelled = append(f.cancelled, t.ID)
 			}
-			out.Cancelled = append(out.Cancelled, t.ID)
+			live, ended := structs.SplitEnded(t.ID, named(t.ID, t.Only))
+			out.Ended = append(out.Ended, ended...)
+			if len(live) > 0 {
+				out.Cancelled = append(out.Cancelled, t.ID)
+			}
 		}
 		f.mu.Unlock()
 		writeJSON(w, out)
@@ -439,10 +465,31 @@ func TestCancel(t *testing.T) {
 		{name: "older server: one by one", oldServer: true, args: []string{"30", "99", "31"}, wantCode: 1, wantCancelled: []string{"30", "31"},
 			stdout: "Cancel requested for job 30.\nCancel requested for job 31.\n2 jobs cancelled.\n",
 			stderr: "Error: job 99 not found\n"},
+		// Jobs that had already ended are not reported cancelled: with
+		// nothing cancelled, the cancel fails as scancel's does.
+		{name: "an ended job", args: []string{"32"}, wantCode: 1, wantCancelled: []string{"32"},
+			stderr: "Error: job 32 already ended (failed); nothing to cancel\n"},
+		{name: "an ended member", args: []string{"20_3"}, wantCode: 1, wantCancelled: []string{"23"},
+			stderr: "Error: job 20_3 already ended (complete); nothing to cancel\n"},
+		{name: "ended members", args: []string{"40_[0-1]"}, wantCode: 1, wantCancelled: []string{"40?only=true", "41"},
+			stderr: "Error: jobs 40_0 (complete), 40_1 (failed) already ended; nothing to cancel\n"},
+		{name: "an ended array", args: []string{"40"}, wantCode: 1, wantCancelled: []string{"40"},
+			stderr: "Error: job array 40 already ended (2 jobs: 1 complete, 1 failed); nothing to cancel\n"},
+		{name: "ended and live", args: []string{"30", "32"}, wantCancelled: []string{"30", "32"},
+			stdout: "Cancel requested for job 30.\nJob 32 already ended (failed); nothing to cancel.\n1 job cancelled, 1 already ended.\n"},
+		{name: "ended, live and unknown", args: []string{"20_[2-3]", "99"}, wantCode: 1, wantCancelled: []string{"22", "23"},
+			stdout: "Cancel requested for job 20_2 (job 22).\nJob 20_3 already ended (complete); nothing to cancel.\n1 job cancelled, 1 already ended.\n",
+			stderr: "Error: job 99 not found\n"},
+		// An older agent does not say which had ended: the CLI's own look
+		// at the jobs does.
+		{name: "older server: an ended job", oldServer: true, args: []string{"32"}, wantCode: 1, wantCancelled: []string{"32"},
+			stderr: "Error: job 32 already ended (failed); nothing to cancel\n"},
+		{name: "older server: ended and live", oldServer: true, args: []string{"32", "30"}, wantCancelled: []string{"32", "30"},
+			stdout: "Cancel requested for job 30.\nJob 32 already ended (failed); nothing to cancel.\n1 job cancelled, 1 already ended.\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeCluster{t: t, jobs: sweepJobs(), oldServer: tc.oldServer}
+			f := &fakeCluster{t: t, jobs: append(sweepJobs(), endedSweep()...), oldServer: tc.oldServer}
 			f.start()
 			verb := "cancel"
 			if tc.name == "stop is cancel" {
@@ -466,31 +513,52 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// More than 10 jobs ask first; -yes does not; without a terminal nothing
-// is read and nothing cancelled.
+// More than 10 jobs ask first; -yes does not; without a terminal (a pipe,
+// /dev/null, a file) nothing is asked or read and nothing cancelled.
 func TestCancelConfirmation(t *testing.T) {
 	var jobs []*structs.Job
 	for i := range 12 {
 		jobs = append(jobs, testJob(strconv.Itoa(100+i), "many", structs.JobPending))
 	}
+	pipe := func(t *testing.T) *os.File {
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.WriteString("y\n") // never read
+		w.Close()
+		t.Cleanup(func() { r.Close() })
+		return r
+	}
+	file := func(t *testing.T) *os.File {
+		f, err := os.Open(writeFile(t, "answers", "y\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { f.Close() })
+		return f
+	}
 	for _, tc := range []struct {
 		name   string
 		args   []string
-		stdin  *os.File
+		stdin  func(*testing.T) *os.File
 		answer string
 		want   int
 	}{
 		{"answer yes", nil, nil, "y\n", 12},
 		{"answer no", nil, nil, "n\n", 0},
 		{"-yes", []string{"-yes"}, nil, "", 12},
-		{"no terminal", nil, devNull(t), "", 0},
+		{"-yes without a terminal", []string{"-yes"}, devNull, "", 12},
+		{"/dev/null", nil, devNull, "", 0},
+		{"a pipe", nil, pipe, "", 0},
+		{"a file", nil, file, "", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeCluster{t: t, jobs: jobs}
 			f.start()
 			var in io.Reader = strings.NewReader(tc.answer)
 			if tc.stdin != nil {
-				in = tc.stdin
+				in = tc.stdin(t)
 			}
 			var stdout, stderr bytes.Buffer
 			args := append([]string{"nai", "job", "cancel", "-name", "many"}, tc.args...)
@@ -501,8 +569,16 @@ func TestCancelConfirmation(t *testing.T) {
 			if (code == 0) != (tc.want > 0) {
 				t.Errorf("exit %d with %d cancelled", code, len(f.cancelled))
 			}
-			if tc.args == nil && !strings.Contains(stderr.String(), "Cancel 12 jobs (") {
-				t.Errorf("no question on stderr: %q", stderr.String())
+			got := stderr.String()
+			switch {
+			case tc.args != nil: // -yes: nothing asked
+			case tc.stdin != nil:
+				if !strings.HasPrefix(got, "Error: Cancel 12 jobs (100, 101,") || strings.Contains(got, "[y/N]") ||
+					!strings.HasSuffix(got, ": there is no terminal to ask on; add -yes to go ahead\n") {
+					t.Errorf("stderr %q: want a refusal that names -yes, and no question", got)
+				}
+			case !strings.HasPrefix(got, "Cancel 12 jobs (") || !strings.Contains(got, "[y/N]"):
+				t.Errorf("no question on stderr: %q", got)
 			}
 		})
 	}
@@ -517,10 +593,18 @@ func devNull(t *testing.T) *os.File {
 	return f
 }
 
+// endedSweep is a sweep 40 of two members, both ended.
+func endedSweep() []*structs.Job {
+	member := func(id string, idx int, st structs.JobStatus) *structs.Job {
+		return testJob(id, "done-sweep", st, func(j *structs.Job) { j.ArrayID, j.ArrayIndex, j.ArraySize = "40", idx, 2 })
+	}
+	return []*structs.Job{member("40", 0, structs.JobComplete), member("41", 1, structs.JobFailed)}
+}
+
 func TestCancelJSON(t *testing.T) {
 	f := &fakeCluster{t: t, jobs: sweepJobs()}
 	f.start()
-	code, stdout, _ := runCLI(t, "job", "cancel", "-json", "30", "nope", "20_1")
+	code, stdout, _ := runCLI(t, "job", "cancel", "-json", "30", "nope", "20_1", "32")
 	if code != 1 {
 		t.Errorf("exit %d, want 1 for the unknown id", code)
 	}
@@ -529,6 +613,22 @@ func TestCancelJSON(t *testing.T) {
 		t.Fatalf("decode %q: %v", stdout, err)
 	}
 	if len(rep.Cancelled) != 2 || rep.Cancelled[1].JobID != "21" || !slices.Equal(rep.NotFound, []string{"nope"}) {
+		t.Errorf("report %+v", rep)
+	}
+	if want := []endedJob{{Ref: "32", JobID: "32", Status: structs.JobFailed}}; !slices.Equal(rep.Ended, want) {
+		t.Errorf("ended %+v, want %+v", rep.Ended, want)
+	}
+
+	// Nothing cancelled: the report says why, and the exit code fails.
+	code, stdout, stderr := runCLI(t, "job", "cancel", "-json", "32")
+	if code != 1 || !strings.Contains(stderr, "job 32 already ended (failed); nothing to cancel") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	rep = cancelReport{}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+		t.Fatalf("decode %q: %v", stdout, err)
+	}
+	if len(rep.Cancelled) != 0 || len(rep.Ended) != 1 {
 		t.Errorf("report %+v", rep)
 	}
 }
@@ -739,5 +839,39 @@ func TestLargeCodeWarning(t *testing.T) {
 		"Keep data in a dataset (nai dataset push) and list the rest in .naiignore or .gitignore.\nUploaded code %s (5 files, 4.9KiB) as sha256:", dir, dir)
 	if !strings.HasPrefix(stderr, want) {
 		t.Errorf("stderr:\n%s\nwant it to start with:\n%s", stderr, want)
+	}
+}
+
+// nai job logs of a job that never ran says so (on stderr, exit 0) rather
+// than print nothing; a job that ran and printed nothing gets no note.
+func TestLogsOfJobThatNeverRan(t *testing.T) {
+	jobs := []*structs.Job{
+		testJob("15", "never", structs.JobCancelled),
+		testJob("16", "waits", structs.JobPending),
+		testJob("17", "quiet", structs.JobComplete, running("dev", time.Minute)),
+		testJob("18", "talks", structs.JobComplete, running("dev", time.Minute)),
+	}
+	f := &fakeCluster{t: t, jobs: jobs, logs: map[string]string{"18/stdout": "hello\n"}}
+	f.start()
+	for _, tc := range []struct {
+		args   []string
+		stdout string
+		stderr string
+	}{
+		{[]string{"15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"-tail", "5", "15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"-f", "15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"-stderr", "15"}, "", "Job 15 never started (cancelled): it has no logs.\n"},
+		{[]string{"16"}, "", "Job 16 has not started yet (pending): no logs yet.\n"},
+		{[]string{"17"}, "", ""},
+		{[]string{"18"}, "hello\n", ""},
+		{[]string{"-tail", "1", "18"}, "hello\n", ""},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, append([]string{"job", "logs"}, tc.args...)...)
+			if code != 0 || stdout != tc.stdout || stderr != tc.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q, %q", code, stdout, stderr, tc.stdout, tc.stderr)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -122,7 +123,7 @@ func jobCancelCommand() *cli.Command {
 			"unless -yes is given. Ids that name no job are listed, the others cancelled, and the exit status is 1.",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "yes", Aliases: []string{"y"}, Usage: "do not ask before cancelling more than 10 jobs"},
-			&cli.BoolFlag{Name: "json", Usage: "print the jobs cancelled and the ids not found as JSON"},
+			&cli.BoolFlag{Name: "json", Usage: "print the jobs cancelled, those that had already ended and the ids not found as JSON"},
 		}, append(selectionFlags(), addressFlag())...),
 		Action: jobCancel,
 	}
@@ -197,15 +198,22 @@ func jobInspect(c *cli.Context) error {
 	return printJSON(c.App.Writer, j)
 }
 
-func jobLogs(c *cli.Context) error {
+func jobLogs(c *cli.Context) (err error) {
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
-	_, id, err := refArg(c, cl)
+	ref, id, err := refArg(c, cl)
 	if err != nil {
 		return err
 	}
+	// A job that never ran has no log: say so rather than print nothing.
+	out := &countingWriter{w: c.App.Writer}
+	defer func() {
+		if err == nil && out.n == 0 {
+			noLogsNote(c.Context, cl, ref, id, c.App.ErrWriter)
+		}
+	}()
 	tail := c.Int("tail")
 	if c.IsSet("tail") && tail < 0 {
 		return &usageError{msg: fmt.Sprintf("-tail %d: expected a number of lines, 0 or more", tail), usage: usageLine(c)}
@@ -224,7 +232,7 @@ func jobLogs(c *cli.Context) error {
 		if err != nil {
 			return fmt.Errorf("read logs of job %s: %w", id, err)
 		}
-		if _, err := c.App.Writer.Write(t.bytes()); err != nil {
+		if _, err := out.Write(t.bytes()); err != nil {
 			return err
 		}
 		if !opts.Follow {
@@ -245,7 +253,7 @@ func jobLogs(c *cli.Context) error {
 				return err
 			}
 		}
-		if _, err := io.Copy(c.App.Writer, rc); err != nil {
+		if _, err := io.Copy(out, rc); err != nil {
 			return fmt.Errorf("read logs of job %s: %w", id, err)
 		}
 		return nil
@@ -255,7 +263,7 @@ func jobLogs(c *cli.Context) error {
 		return err
 	}
 	defer rc.Close()
-	if _, err := io.Copy(c.App.Writer, rc); err != nil {
+	if _, err := io.Copy(out, rc); err != nil {
 		return fmt.Errorf("read logs of job %s: %w", id, err)
 	}
 	// A job from a script with --output/--error gets its log files too.
@@ -263,6 +271,33 @@ func jobLogs(c *cli.Context) error {
 		saveLogFiles(c.Context, cl, j, c.App.ErrWriter)
 	}
 	return nil
+}
+
+// countingWriter counts what is written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// noLogsNote tells w, after an empty log, when that is because the job
+// never started: "job 15 never started (cancelled): it has no logs". A job
+// that ran and printed nothing gets no note.
+func noLogsNote(ctx context.Context, cl *api.Client, ref, id string, w io.Writer) {
+	j, _, err := cl.Job(ctx, id)
+	if err != nil || j.AllocID != "" || !j.StartTime.IsZero() || j.Attempt > 0 {
+		return
+	}
+	if j.Status.Terminal() {
+		fmt.Fprintf(w, "Job %s never started (%s): it has no logs.\n", ref, j.Status)
+		return
+	}
+	fmt.Fprintf(w, "Job %s has not started yet (%s): no logs yet.\n", ref, j.Status)
 }
 
 // tailer keeps the last n lines written to it (a last line without a

@@ -600,7 +600,7 @@ complete -c nai -n '__nai_in \'job logs\'' -o 'stderr' -d 'print standard error 
 complete -c nai -n '__nai_in \'job logs\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'yes' -d 'do not ask before cancelling more than 10 jobs'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'y' -d 'do not ask before cancelling more than 10 jobs'
-complete -c nai -n '__nai_in \'job cancel\'' -o 'json' -d 'print the jobs cancelled and the ids not found as JSON'
+complete -c nai -n '__nai_in \'job cancel\'' -o 'json' -d 'print the jobs cancelled, those that had already ended and the ids not found as JSON'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'u' -r -d 'only jobs of these `USERS` (comma-separated)'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'user' -r -d 'only jobs of these `USERS` (comma-separated)'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'me' -d 'only my jobs (the token\'s user; without ACLs, the local account)'

@@ -269,7 +269,7 @@ func TestApplyPlanIsOneTransaction(t *testing.T) {
 	filters := []structs.NodeFilterCount{{Filter: structs.FilterFreeGPUs, Nodes: 1}}
 	req := &structs.PlanApplyRequest{
 		Allocs:  []*structs.Allocation{f.alloc(cpu, "n1")},
-		Waiting: []structs.WaitStatus{{JobID: high, Code: structs.WaitResources, Reason: "Resources: preempting 1 job(s) on host-n1", NodeFilters: filters}},
+		Waiting: []structs.WaitStatus{{JobID: high, Code: structs.WaitResources, Reason: "Resources: preempting 1 job on host-n1", NodeFilters: filters}},
 		Preempt: []structs.Preemption{{AllocID: victimAlloc, JobID: victim, ForJobID: high}},
 		Cancel:  []structs.WaitStatus{structs.WaitDependencyNeverSatisfied()},
 		Now:     t0.Add(time.Minute),

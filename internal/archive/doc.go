@@ -4,6 +4,8 @@
 //
 // Pack writes the same bytes for the same folder (sorted names, no owners
 // or times), so content-addressed blobs of unchanged code are stored once.
+// Extract restores the modification time an entry carries; an entry
+// without one (time 0, as Pack writes) is dated when it is unpacked.
 //
 // An archive comes from a training job, which is other people's code, so
 // unpacking refuses anything that could write outside the target directory

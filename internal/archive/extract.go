@@ -321,8 +321,11 @@ func (x *extractor) writeFile(name string, hdr *tar.Header, body io.Reader) erro
 	if err := os.Chmod(p, hdr.FileInfo().Mode().Perm()); err != nil {
 		return fmt.Errorf("chmod %s: %w", name, err)
 	}
-	if !hdr.ModTime.IsZero() {
-		_ = os.Chtimes(p, hdr.ModTime, hdr.ModTime) // cosmetic; a failure is not worth stopping for
+	// Pack writes time 0 (packTime) so the same folder packs to the same
+	// bytes: such an entry, like one with no time or one before 1970,
+	// keeps the time it is written now rather than claim 1970-01-01.
+	if t := hdr.ModTime; !t.IsZero() && t.After(packTime) {
+		_ = os.Chtimes(p, t, t) // cosmetic; a failure is not worth stopping for
 	}
 	x.st.Files++
 	return nil

@@ -22,7 +22,8 @@ type entry struct {
 	size     int64 // when set, a body of this many zero bytes instead
 	link     string
 	mode     int64
-	noFinish bool // leave the archive truncated after this entry's header
+	mtime    *time.Time // nil: 2023-11-14
+	noFinish bool       // leave the archive truncated after this entry's header
 }
 
 func build(t *testing.T, entries ...entry) []byte {
@@ -46,7 +47,11 @@ func build(t *testing.T, entries ...entry) []byte {
 		if typ != tar.TypeReg {
 			size = 0
 		}
-		hdr := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: mode, Size: size, ModTime: time.Unix(1700000000, 0)}
+		mtime := time.Unix(1700000000, 0)
+		if e.mtime != nil {
+			mtime = *e.mtime
+		}
+		hdr := &tar.Header{Name: e.name, Typeflag: typ, Linkname: e.link, Mode: mode, Size: size, ModTime: mtime, Format: tar.FormatPAX}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatalf("write header %s: %v", e.name, err)
 		}
@@ -290,4 +295,63 @@ func TestExtractNew(t *testing.T) {
 			t.Fatalf("parent holds %v after a failed extraction, want nothing", got)
 		}
 	})
+}
+
+// A file keeps the time the archive gives it; an archive without times
+// (Pack writes time 0, so the same folder packs to the same bytes) leaves
+// the time of unpacking, not 1970.
+func TestExtractModTimes(t *testing.T) {
+	at := func(sec int64) *time.Time { v := time.Unix(sec, 0); return &v }
+	for _, tc := range []struct {
+		name  string
+		mtime *time.Time
+		keep  bool // the file has mtime; else the time it was unpacked
+	}{
+		{"a real time", at(1700000000), true},
+		{"a time before 1970", at(-86400), false},
+		{"time 0, as Pack writes", at(0), false},
+		{"no time", &time.Time{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			before := time.Now().Add(-time.Second)
+			if _, err := Extract(bytes.NewReader(build(t, entry{name: "model.bin", body: "w", mtime: tc.mtime})), dir, Limits{}); err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(filepath.Join(dir, "model.bin"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch got := fi.ModTime(); {
+			case tc.keep && !got.Equal(*tc.mtime):
+				t.Errorf("mtime %v, want the archive's %v", got, *tc.mtime)
+			case !tc.keep && (got.Before(before) || got.After(time.Now().Add(time.Second))):
+				t.Errorf("mtime %v, want the time of unpacking (about %v)", got, before)
+			}
+		})
+	}
+}
+
+// What Pack wrote unpacks dated now, not 1970-01-01.
+func TestPackExtractDatesFilesNow(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "out.txt"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := Pack(&buf, src, 0); err != nil {
+		t.Fatal(err)
+	}
+	dst := t.TempDir()
+	before := time.Now().Add(-time.Second)
+	if _, err := ExtractNew(&buf, filepath.Join(dst, "out"), Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(filepath.Join(dst, "out", "out.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.ModTime().Before(before) {
+		t.Errorf("unpacked file dated %v, want the time of unpacking", fi.ModTime())
+	}
 }
