@@ -238,11 +238,11 @@ func TestJSONInput(t *testing.T) {
 		{
 			name: "API object, state dropped",
 			src: `  {"id": "17", "name": "from-api", "user": "alice", "status": "failed", "priority": 70,
-  "time_limit": "1h", "resources": {"cpu": 0.5, "memory_bytes": 1048576, "gpu": {"count": 2}},
+  "time_limit": "1h", "resources": {"cpu": 0.5, "memory_bytes": 8388608, "gpu": {"count": 2}},
   "task": {"command": "python3", "args": ["t.py"]}, "exit_code": 3, "gpus": [0, 1], "array_id": "9"}`,
 			want: &structs.Job{
 				Name: "from-api", Priority: 70, Queue: "default", TimeLimit: structs.Duration(time.Hour),
-				Resources: structs.Resources{CPU: 0.5, MemoryBytes: 1 << 20, Nodes: 1, GPU: structs.GPURequest{Count: 2}},
+				Resources: structs.Resources{CPU: 0.5, MemoryBytes: 8 << 20, Nodes: 1, GPU: structs.GPURequest{Count: 2}},
 				Task:      structs.Task{Command: "python3", Args: []string{"t.py"}},
 			},
 		},
@@ -250,6 +250,7 @@ func TestJSONInput(t *testing.T) {
 		{name: "unknown field", src: `{"name": "x", "priorty": 3}`, wantErr: `unknown field "priorty"`},
 		{name: "wrong type", src: `{"name": "x", "priority": "high"}`, wantErr: `Field "priority" must be a int`},
 		{name: "fails validation", src: `{"name": "x", "task": {"command": "a", "script": "b"}}`, wantErr: "task has both command and script"},
+		{name: "memory in bytes no task starts in", src: `{"name": "x", "resources": {"memory_bytes": 10}, "task": {"command": "a"}}`, wantErr: "resources.memory 10B is below the 4MiB a task needs"},
 		{name: "two objects", src: `{"name": "x", "task": {"command": "a"}} {}`, wantErr: "one job object"},
 	}
 	for _, tt := range tests {

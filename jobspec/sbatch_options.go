@@ -499,8 +499,8 @@ func (p *scriptParser) memory(gpus, cpus int) int64 {
 		p.invalid(d, fmt.Errorf("%s for each of %d %s is more than nai's limit of %s per node", d.value, mult, what, structs.FormatSize(structs.MaxMemory)))
 		return 0
 	}
-	if n*mult < 1<<20 {
-		p.invalid(d, fmt.Errorf("%s is less than nai's minimum of 1M", d.value))
+	if n*mult < structs.MinMemory {
+		p.invalid(d, fmt.Errorf("%s is below the %s a task needs: a bare number is megabytes, so give a size such as 512 (512 MiB), 512M or 8G", d.value, structs.FormatSize(structs.MinMemory)))
 		return 0
 	}
 	return n * mult

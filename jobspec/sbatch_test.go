@@ -131,6 +131,8 @@ func TestSbatchBadInputMessages(t *testing.T) {
 			`job.sh:1:9: Invalid --time; "bogus" is not a Slurm time: expected minutes ("90"), MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS ("1-12:00:00") or UNLIMITED.`},
 		{"#SBATCH --mem=lots\necho x\n",
 			`job.sh:1:9: Invalid --mem; "lots" is not a Slurm memory size: expected megabytes ("4000") or a whole number with a unit K, M, G or T ("16G": 16 GiB).`},
+		{"#SBATCH --mem=2\necho x\n",
+			"job.sh:1:9: Invalid --mem; 2 is below the 4MiB a task needs: a bare number is megabytes, so give a size such as 512 (512 MiB), 512M or 8G."},
 		{"#SBATCH -t\n",
 			"job.sh:1:9: Missing value; -t (--time) needs a value on the same line, as in -t VALUE."},
 	}

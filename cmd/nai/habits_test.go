@@ -609,6 +609,16 @@ func TestOneLiner(t *testing.T) {
 					t.Errorf("job %+v", j)
 				}
 			}},
+		{"a bare -mem is MiB, as sbatch's --mem", []string{"-mem", "10", "--", "true"}, func(t *testing.T, j *structs.Job) {
+			if j.Resources.MemoryBytes != 10<<20 {
+				t.Errorf("memory %d bytes, want 10 MiB", j.Resources.MemoryBytes)
+			}
+		}},
+		{"-mem with a fraction and no unit", []string{"-mem", "6.5", "-cpu", "0.5", "--", "true"}, func(t *testing.T, j *structs.Job) {
+			if j.Resources.MemoryBytes != 13<<19 || j.Resources.CPU != 0.5 {
+				t.Errorf("memory %d bytes, cpu %v; want 6.5 MiB and half a core", j.Resources.MemoryBytes, j.Resources.CPU)
+			}
+		}},
 		{"python -c", []string{"--", "python3", "-c", "print(1)"}, func(t *testing.T, j *structs.Job) {
 			if j.Name != "python3" || j.Task.Command != "python3" || !slices.Equal(j.Task.Args, []string{"-c", "print(1)"}) {
 				t.Errorf("job %+v", j)
