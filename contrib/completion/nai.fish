@@ -300,7 +300,7 @@ function __nai_value_flags
         case 'job plan'
             printf '%s\n' var var-file address
         case 'job list'
-            printf '%s\n' format u user state t queue p name n address
+            printf '%s\n' format o jobs j u user state t queue p name n address
         case 'job status'
             printf '%s\n' address
         case 'job inspect'
@@ -314,7 +314,7 @@ function __nai_value_flags
         case 'job metrics'
             printf '%s\n' sort plot width height address
         case 'queue'
-            printf '%s\n' format u user state t queue p name n address
+            printf '%s\n' format o jobs j u user state t queue p name n address
         case 'node list'
             printf '%s\n' address
         case 'node status'
@@ -572,9 +572,12 @@ complete -c nai -n '__nai_in \'job plan\'' -o 'var' -r -d 'set a job file variab
 complete -c nai -n '__nai_in \'job plan\'' -o 'var-file' -r -d 'read variables from an HCL `FILE` (repeatable)'
 complete -c nai -n '__nai_in \'job plan\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job list\'' -o 'json' -d 'print the API object as JSON'
-complete -c nai -n '__nai_in \'job list\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE`, one line per job'
+complete -c nai -n '__nai_in \'job list\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
+complete -c nai -n '__nai_in \'job list\'' -o 'o' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
 complete -c nai -n '__nai_in \'job list\'' -o 'all' -d 'include finished jobs'
 complete -c nai -n '__nai_in \'job list\'' -o 'a' -d 'include finished jobs'
+complete -c nai -n '__nai_in \'job list\'' -o 'jobs' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
+complete -c nai -n '__nai_in \'job list\'' -o 'j' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
 complete -c nai -n '__nai_in \'job list\'' -o 'explain' -d 'add the priority factors of pending jobs (like sprio)'
 complete -c nai -n '__nai_in \'job list\'' -o 'u' -r -d 'only jobs of these `USERS` (comma-separated)'
 complete -c nai -n '__nai_in \'job list\'' -o 'user' -r -d 'only jobs of these `USERS` (comma-separated)'
@@ -623,9 +626,12 @@ complete -c nai -n '__nai_in \'job metrics\'' -o 'width' -r -d 'plot width in co
 complete -c nai -n '__nai_in \'job metrics\'' -o 'height' -r -d 'plot height in rows'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'queue\'' -o 'json' -d 'print the API object as JSON'
-complete -c nai -n '__nai_in \'queue\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE`, one line per job'
+complete -c nai -n '__nai_in \'queue\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
+complete -c nai -n '__nai_in \'queue\'' -o 'o' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
 complete -c nai -n '__nai_in \'queue\'' -o 'all' -d 'include finished jobs'
 complete -c nai -n '__nai_in \'queue\'' -o 'a' -d 'include finished jobs'
+complete -c nai -n '__nai_in \'queue\'' -o 'jobs' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
+complete -c nai -n '__nai_in \'queue\'' -o 'j' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
 complete -c nai -n '__nai_in \'queue\'' -o 'explain' -d 'add the priority factors of pending jobs (like sprio)'
 complete -c nai -n '__nai_in \'queue\'' -o 'u' -r -d 'only jobs of these `USERS` (comma-separated)'
 complete -c nai -n '__nai_in \'queue\'' -o 'user' -r -d 'only jobs of these `USERS` (comma-separated)'
