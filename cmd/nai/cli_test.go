@@ -428,3 +428,49 @@ func TestPermuteArgs(t *testing.T) {
 		}
 	}
 }
+
+// A Slurm command name says which nai command does its work; every
+// command (and flag) the hint names exists.
+func TestSlurmCommandNames(t *testing.T) {
+	app := newApp(nil, nil)
+	quoted := regexp.MustCompile("`nai ([^`]*)`")
+	for _, name := range []string{"squeue", "scancel", "sbatch", "srun", "salloc", "sinfo", "scontrol", "sacct", "sprio", "sshare", "sreport", "sstat"} {
+		t.Run(name, func(t *testing.T) {
+			noServer(t)
+			for _, args := range [][]string{{name}, {name, "-u", "ana", "--state=PD"}, {"-address", "http://127.0.0.1:1", name, "show", "job", "3"}} {
+				code, stdout, stderr := runCLI(t, args...)
+				if code != 1 || stdout != "" || !strings.HasPrefix(stderr, "Error: nai has no "+name+": ") || strings.Count(stderr, "\n") != 1 {
+					t.Fatalf("%q: exit %d, stdout %q, stderr %q; want one line saying what to use", args, code, stdout, stderr)
+				}
+			}
+			hints := quoted.FindAllStringSubmatch(slurmCommands[name], -1)
+			if len(hints) == 0 {
+				t.Fatalf("the hint %q names no nai command", slurmCommands[name])
+			}
+			for _, h := range hints {
+				cmds, flags := app.Commands, []cli.Flag(nil)
+				for _, w := range strings.Fields(h[1]) {
+					switch {
+					case w == "--" || strings.ToUpper(w) == w || strings.Contains(w, "."):
+						// COMMAND, ID, script.sh: placeholders
+					case strings.HasPrefix(w, "-"):
+						if !knownFlag(flags, w) {
+							t.Errorf("hint `nai %s`: %s is not a flag of that command", h[1], w)
+						}
+					default:
+						cmd := findCommand(cmds, w)
+						if cmd == nil {
+							t.Fatalf("hint `nai %s`: no command %q", h[1], w)
+						}
+						cmds, flags = cmd.Subcommands, cmd.Flags
+					}
+				}
+			}
+		})
+	}
+	// Other unknown commands keep the usual error.
+	code, _, stderr := runCLI(t, "squeu")
+	if code != 1 || stderr != "Error: unknown command \"squeu\"; did you mean \"queue\"? (usage: nai COMMAND)\n" {
+		t.Errorf("squeu: exit %d, %q", code, stderr)
+	}
+}

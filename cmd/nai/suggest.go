@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -58,6 +59,33 @@ func suggestCommand(c *cli.Context, given string) string {
 		return "; did you mean " + quote(s) + "?"
 	}
 	return ""
+}
+
+// slurmCommands point the names of Slurm's commands at nai's own, for
+// `nai squeue` and the like. Each hint names its command in backquotes.
+var slurmCommands = map[string]string{
+	"squeue":   "use `nai queue` (the same filters: -u, -t, -n, -p, -j; -o takes squeue's %-codes)",
+	"scancel":  "use `nai job cancel ID` (or a selection, as with scancel: -u, -t, -n, -p)",
+	"sbatch":   "use `nai job run -detach script.sh` (it reads the #SBATCH lines; without -detach it follows the job), or `nai job run -detach -- COMMAND` for --wrap",
+	"srun":     "use `nai job run -- COMMAND` (-gpus, -cpu, -mem, -time; it follows the job as srun does)",
+	"salloc":   "nai runs batch jobs, not interactive allocations: use `nai job run -- COMMAND`",
+	"sinfo":    "use `nai node list` (and `nai node status NODE` for one node's GPUs)",
+	"scontrol": "use `nai job status ID` (scontrol show job), `nai node status NODE` (show node) or `nai node drain NODE` (update state=drain)",
+	"sacct":    "use `nai queue -a` (finished jobs too; -u, -t, -j select), `nai job status ID` for one job, or `nai usage` for totals",
+	"sprio":    "use `nai queue -explain` (or `nai job priority ID` for one job)",
+	"sshare":   "use `nai share`",
+	"sreport":  "use `nai usage`",
+	"sstat":    "use `nai job metrics ID` (what the job reported) or `nai top` (the GPUs in use)",
+}
+
+// slurmCommandError is the error for a Slurm command name given to nai,
+// or nil for any other name.
+func slurmCommandError(given string) error {
+	hint, ok := slurmCommands[given]
+	if !ok {
+		return nil
+	}
+	return fmt.Errorf("nai has no %s: %s", given, hint)
 }
 
 // suggestFlag is `; did you mean -user?` for the flag error of the
