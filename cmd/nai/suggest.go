@@ -88,6 +88,24 @@ func slurmCommandError(given string) error {
 	return fmt.Errorf("nai has no %s: %s", given, hint)
 }
 
+// slurmFlags are sbatch's and srun's options that nai's commands take
+// another way, by the command's full name, then the option.
+var slurmFlags = map[string]map[string]string{
+	"nai job run": {
+		"wrap":          "nai has no --wrap: give the command after --, as in nai job run -- 'python3 train.py' (one quoted string runs as a script, as --wrap does)",
+		"gres":          "ask for GPUs with -gpus N",
+		"gpus-per-node": "ask for GPUs with -gpus N",
+		"G":             "ask for GPUs with -gpus N",
+		"cpus-per-task": "ask for CPU cores with -cpu N",
+		"c":             "ask for CPU cores with -cpu N",
+		"job-name":      "name the job with -name NAME",
+		"J":             "name the job with -name NAME",
+		"partition":     "choose the queue with -queue QUEUE",
+		"p":             "choose the queue with -queue QUEUE",
+		"t":             "give the time limit with -time DURATION",
+	},
+}
+
 // suggestFlag is `; did you mean -user?` for the flag error of the
 // library ("flag provided but not defined: -usr"), or "".
 func suggestFlag(c *cli.Context, err error) string {
@@ -97,11 +115,21 @@ func suggestFlag(c *cli.Context, err error) string {
 		return ""
 	}
 	given := strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-")
+	if c.Command != nil {
+		if hint := slurmFlags[c.Command.HelpName][given]; hint != "" {
+			return "; " + hint
+		}
+	}
 	var flags []cli.Flag
 	if c.Command != nil && c.Command.Name != "" {
 		flags = c.Command.Flags
 	} else {
 		flags = c.App.Flags
+	}
+	if len(given) < 2 {
+		// Any one-letter flag is one edit from any other: -j is not a
+		// typo of -a.
+		return ""
 	}
 	var names []string
 	for _, f := range flags {
