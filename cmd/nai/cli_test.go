@@ -480,3 +480,42 @@ func TestSlurmCommandNames(t *testing.T) {
 		t.Errorf("squeu: exit %d, %q", code, stderr)
 	}
 }
+
+// A program or plain commands given where a job file goes: said so, with
+// the command that runs it (its folder sent as the code), nothing sent.
+func TestNotAJobFile(t *testing.T) {
+	const notJob = "not a job file: it is not HCL with a job block (it does not parse as HCL) and not a batch script (no #! line, no #SBATCH lines)"
+	for _, tc := range []struct {
+		name, file string
+		mode       os.FileMode
+		args       []string
+		want       string
+	}{
+		{"a Python program", "t.py", 0o644, []string{"job", "run"},
+			"t.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job run -code . -- python3 t.py"},
+		{"in a folder", "src/train.py", 0o644, []string{"job", "run", "-detach"},
+			"src/train.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job run -code src -- python3 train.py"},
+		{"validate says how to run it too", "t.jl", 0o644, []string{"job", "validate"},
+			"t.jl is a Julia program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job run -code . -- julia t.jl"},
+		{"commands without #SBATCH lines", "steps", 0o644, []string{"job", "run"},
+			"steps is " + notJob + "; to run it as a shell script: nai job run -code . -- bash steps (or add #SBATCH lines to it)"},
+		{"an executable", "run me", 0o755, []string{"job", "run"},
+			"run me is " + notJob + "; to run it as a command: nai job run -code . -- './run me'"},
+		{"a notebook", "nb.ipynb", 0o644, []string{"job", "run"},
+			"nb.ipynb is a Jupyter notebook, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; export it as a program first, then run that: jupyter nbconvert --to script nb.ipynb && nai job run -code . -- python3 nb.py"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			noServer(t)
+			dir := t.TempDir()
+			t.Chdir(dir)
+			os.MkdirAll(filepath.Join(dir, filepath.Dir(tc.file)), 0o755)
+			if err := os.WriteFile(tc.file, []byte("import os\n\nprint(os.getcwd())\n"), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := runCLI(t, append(tc.args, tc.file)...)
+			if code != 1 || stdout != "" || stderr != "Error: "+tc.want+"\n" {
+				t.Errorf("exit %d, stdout %q, stderr\n got %q\nwant %q", code, stdout, stderr, "Error: "+tc.want+"\n")
+			}
+		})
+	}
+}

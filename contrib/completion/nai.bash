@@ -193,8 +193,8 @@ _nai_words() {
     'values job run') echo ' group var var-file gpus cpu mem time name queue code address ' ;;
     'flags job validate') echo '-var -var-file' ;;
     'values job validate') echo ' var var-file ' ;;
-    'flags job plan') echo '-json -var -var-file -address' ;;
-    'values job plan') echo ' var var-file address ' ;;
+    'flags job plan') echo '-json -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
+    'values job plan') echo ' var var-file gpus cpu mem time name queue code address ' ;;
     'flags job list') echo '-json -format -o -all -a -jobs -j -explain -u -user -me -state -t -queue -p -name -n -address' ;;
     'values job list') echo ' format o jobs j u user state t queue p name n address ' ;;
     'flags job status') echo '-json -member -address' ;;

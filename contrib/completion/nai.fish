@@ -298,7 +298,7 @@ function __nai_value_flags
         case 'job validate'
             printf '%s\n' var var-file
         case 'job plan'
-            printf '%s\n' var var-file address
+            printf '%s\n' var var-file gpus cpu mem time name queue code address
         case 'job list'
             printf '%s\n' format o jobs j u user state t queue p name n address
         case 'job status'
@@ -570,6 +570,13 @@ complete -c nai -n '__nai_in \'job validate\'' -o 'var-file' -r -d 'read variabl
 complete -c nai -n '__nai_in \'job plan\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job plan\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
 complete -c nai -n '__nai_in \'job plan\'' -o 'var-file' -r -d 'read variables from an HCL `FILE` (repeatable)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'gpus' -r -d 'with a command: the `N` GPUs it needs'
+complete -c nai -n '__nai_in \'job plan\'' -o 'cpu' -r -d 'with a command: the `N` CPU cores it needs, more than 0, such as 4 or 0.5 (default 1)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'mem' -r -d 'with a command: the memory it needs, a `SIZE` such as 16GiB; a bare number is MiB, as in sbatch (default 1GiB)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'time' -r -d 'with a command: its time limit, a `DURATION` such as 2h or 1:30:00'
+complete -c nai -n '__nai_in \'job plan\'' -o 'name' -r -d 'with a command: the job\'s `NAME` (default: the script or command\'s name)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'queue' -r -d 'with a command: the `QUEUE` to submit to'
+complete -c nai -n '__nai_in \'job plan\'' -o 'code' -r -d 'with a command: upload this `DIR` as the job\'s code (it runs in a copy of it)'
 complete -c nai -n '__nai_in \'job plan\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job list\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job list\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
