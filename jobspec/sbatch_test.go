@@ -176,6 +176,8 @@ func TestDirectiveWords(t *testing.T) {
 		{"#SBATCH\t-c\t4", map[string]string{"cpus-per-task": "4"}},
 		{`#SBATCH --workdir=src`, map[string]string{"chdir": "src"}},
 		{`#SBATCH --time=5 --time=6`, map[string]string{"time": "6"}},
+		// getopt_long takes an abbreviation of one option, as sbatch does.
+		{`#SBATCH --job-n=a --cpus-per-t 4 --exclusiv`, map[string]string{"job-name": "a", "cpus-per-task": "4", "exclusive": ""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -479,4 +481,22 @@ func FuzzParseScript(f *testing.F) {
 			t.Fatalf("the converted job file submits other jobs (-script +job file):\n%s\n%s", diff, hclSrc)
 		}
 	})
+}
+
+// Every option nai's table knows is one of sbatch's, so none of them is
+// refused as unknown.
+func TestSbatchOptionNames(t *testing.T) {
+	for _, o := range sbatchOptions {
+		if full, _, ok := resolveLong(o.long); !ok || full != o.long {
+			t.Errorf("--%s is in nai's table but not among sbatch's long options", o.long)
+		}
+		if o.short != 0 && !strings.ContainsRune(sbatchShortNames, rune(o.short)) {
+			t.Errorf("-%c (--%s) is in nai's table but not among sbatch's short options", o.short, o.long)
+		}
+	}
+	for i := 1; i < len(sbatchLongNames); i++ {
+		if sbatchLongNames[i-1] >= sbatchLongNames[i] {
+			t.Errorf("sbatchLongNames is not sorted at %q", sbatchLongNames[i])
+		}
+	}
 }
