@@ -88,14 +88,19 @@ func errorAt(rng hcl.Range, summary, format string, args ...any) *hcl.Diagnostic
 // didYouMean returns ` Did you mean "x"?` for the closest of options, or ""
 // when none is close enough to be a plausible typo.
 func didYouMean(given string, options []string) string {
+	if best := closestName(given, options); best != "" {
+		return fmt.Sprintf(" Did you mean %q?", best)
+	}
+	return ""
+}
+
+// closestName is the option nearest to given, within two edits, or "".
+func closestName(given string, options []string) string {
 	best, bestDist := "", 3
 	for _, o := range options {
 		if d := levenshtein.Distance(given, o, nil); d < bestDist {
 			best, bestDist = o, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" Did you mean %q?", best)
+	return best
 }

@@ -162,10 +162,11 @@
 // split into words (quotes group, a backslash escapes, an unquoted # starts
 // a comment), options as --long=value, --long value, -X value or -Xvalue;
 // the last of an option wins. #SBATCH lines after the first command are
-// ignored, as sbatch ignores them, with a note. Every option nai does not
-// honour, and every unknown one, is a Warning with its line, never dropped
-// in silence; a value that cannot be read is an error at its line and
-// column. The whole script, #SBATCH lines included, is the task's script:
+// ignored, as sbatch ignores them, with a note. Every sbatch option nai
+// does not honour is a Warning with its line, never dropped in silence; a
+// name that is no sbatch option (nor an abbreviation of exactly one, as
+// getopt takes them) is an error, as sbatch refuses it, and so is a value
+// that cannot be read, at its line and column. The whole script, #SBATCH lines included, is the task's script:
 // with its #! line it runs as a file, by that interpreter, as Slurm runs
 // it. It runs once on each node of the job (as srun --ntasks-per-node=1
 // would; a script that calls srun gets a warning, since nai nodes have no

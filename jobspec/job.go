@@ -358,7 +358,9 @@ func (d *decoder) resources(job *structs.Job, b *hcl.Block) {
 		})
 	}
 	if a := c.Attributes["memory"]; a != nil {
-		d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.MemoryBytes, _ = d.size(a, 1<<20, structs.MaxMemory) })
+		d.set(job, a, "resources", func(d *decoder, j *structs.Job) {
+			j.Resources.MemoryBytes, _ = d.size(a, structs.MinMemory, structs.MaxMemory)
+		})
 	}
 	if a := c.Attributes["disk"]; a != nil {
 		d.set(job, a, "resources", func(d *decoder, j *structs.Job) { j.Resources.DiskBytes, _ = d.size(a, 0, structs.MaxSize) })

@@ -94,7 +94,8 @@ func readSource(path, what string) (string, []byte, error) {
 // API's JSON job object; anything else is HCL.
 //
 // Every returned job has been canonicalized and validated. Problems come
-// back as a *DiagError.
+// back as a *DiagError, except for a file that is no job file at all (a
+// .py program, text that is not HCL): a *NotJobFileError.
 func Parse(filename string, src []byte, opts Options) (*Result, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
@@ -107,11 +108,18 @@ func Parse(filename string, src []byte, opts Options) (*Result, error) {
 	if IsScript(filename, src) {
 		return ParseScript(filename, src, opts)
 	}
+	if err := programFile(filename); err != nil {
+		return nil, err
+	}
 	if t := bytes.TrimLeft(src, " \t\r\n"); len(t) > 0 && t[0] == '{' {
 		return parseJSON(filename, src)
 	}
 	p := newParser(filename, opts)
-	return p.parse(src)
+	res, err := p.parse(src)
+	if err != nil && notHCL(filename, src) {
+		return nil, &NotJobFileError{Filename: filename}
+	}
+	return res, err
 }
 
 // baseDir is the folder relative paths in the file are resolved against.

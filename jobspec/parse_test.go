@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -238,11 +239,11 @@ func TestJSONInput(t *testing.T) {
 		{
 			name: "API object, state dropped",
 			src: `  {"id": "17", "name": "from-api", "user": "alice", "status": "failed", "priority": 70,
-  "time_limit": "1h", "resources": {"cpu": 0.5, "memory_bytes": 1048576, "gpu": {"count": 2}},
+  "time_limit": "1h", "resources": {"cpu": 0.5, "memory_bytes": 8388608, "gpu": {"count": 2}},
   "task": {"command": "python3", "args": ["t.py"]}, "exit_code": 3, "gpus": [0, 1], "array_id": "9"}`,
 			want: &structs.Job{
 				Name: "from-api", Priority: 70, Queue: "default", TimeLimit: structs.Duration(time.Hour),
-				Resources: structs.Resources{CPU: 0.5, MemoryBytes: 1 << 20, Nodes: 1, GPU: structs.GPURequest{Count: 2}},
+				Resources: structs.Resources{CPU: 0.5, MemoryBytes: 8 << 20, Nodes: 1, GPU: structs.GPURequest{Count: 2}},
 				Task:      structs.Task{Command: "python3", Args: []string{"t.py"}},
 			},
 		},
@@ -250,6 +251,7 @@ func TestJSONInput(t *testing.T) {
 		{name: "unknown field", src: `{"name": "x", "priorty": 3}`, wantErr: `unknown field "priorty"`},
 		{name: "wrong type", src: `{"name": "x", "priority": "high"}`, wantErr: `Field "priority" must be a int`},
 		{name: "fails validation", src: `{"name": "x", "task": {"command": "a", "script": "b"}}`, wantErr: "task has both command and script"},
+		{name: "memory in bytes no task starts in", src: `{"name": "x", "resources": {"memory_bytes": 10}, "task": {"command": "a"}}`, wantErr: "resources.memory 10B is below the 4MiB a task needs"},
 		{name: "two objects", src: `{"name": "x", "task": {"command": "a"}} {}`, wantErr: "one job object"},
 	}
 	for _, tt := range tests {
@@ -447,5 +449,41 @@ func TestCodeDigest(t *testing.T) {
 	_, err = Parse("job.hcl", []byte("job \"x\" {\n  code = \"sha256:abc\"\n  task { command = \"true\" }\n}\n"), Options{})
 	if err == nil || !strings.Contains(err.Error(), "job.hcl:2:") || !strings.Contains(err.Error(), "64 lower-case hex digits") {
 		t.Errorf("a short digest: %v, want an error at job.hcl:2 saying what a digest is", err)
+	}
+}
+
+// A -var value of the wrong kind says what kind was expected.
+func TestVarValueMessages(t *testing.T) {
+	src := `variable "epochs" { type = number }
+variable "fp16" { type = bool }
+variable "lrs" { type = list(number) }
+variable "tags" { type = list(string) }
+variable "opts" { type = map(string) }
+job "v" {
+  task { command = "true" }
+}
+`
+	ok := map[string]string{"epochs": "3", "fp16": "true", "lrs": "[0.1]", "tags": `["a"]`, "opts": `{a = "b"}`}
+	for _, tc := range []struct{ name, value, want string }{
+		{"epochs", "abc", `-var epochs=abc: variable "epochs" has type number: expected a number, such as 3 or 0.001.`},
+		{"epochs", "1e", `-var epochs=1e: variable "epochs" has type number: expected a number, such as 3 or 0.001.`},
+		{"epochs", `"x"`, `-var epochs="x": variable "epochs" has type number: expected a number, such as 3 or 0.001 (a number is required).`},
+		{"fp16", "yes", `-var fp16=yes: variable "fp16" has type bool: expected true or false.`},
+		{"lrs", "[fast]", `-var lrs=[fast]: variable "lrs" has type list(number): expected a list of numbers, such as [1, 2], with the strings in it in quotes.`},
+		{"tags", "[a, b]", `-var tags=[a, b]: variable "tags" has type list(string): expected a list of strings, such as ["a", "b"], with the strings in it in quotes.`},
+		{"opts", "{a = b}", `-var opts={a = b}: variable "opts" has type map(string): expected an object, such as {a = 1, b = "x"}, with the strings in it in quotes.`},
+	} {
+		t.Run(tc.name+"="+tc.value, func(t *testing.T) {
+			vars := maps.Clone(ok)
+			vars[tc.name] = tc.value
+			_, err := Parse("v.hcl", []byte(src), Options{Vars: vars})
+			var de *DiagError
+			if !errors.As(err, &de) || len(de.Diags) != 1 || de.Diags[0].Detail != tc.want {
+				t.Fatalf("error %v\nwant the one message %s", err, tc.want)
+			}
+		})
+	}
+	if _, err := Parse("v.hcl", []byte(src), Options{Vars: ok}); err != nil {
+		t.Fatalf("good values: %v", err)
 	}
 }

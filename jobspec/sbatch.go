@@ -286,15 +286,23 @@ func (p *scriptParser) options(toks []token) {
 			name, value, hasValue := strings.Cut(t.text[2:], "=")
 			opt := longOptions[name]
 			if opt == nil {
-				// An unknown option's value would read as a stray word:
-				// take a following plain word as its value.
-				shown := t.text
-				if !hasValue && i+1 < len(toks) && !strings.HasPrefix(toks[i+1].text, "-") {
-					i++
-					shown += " " + toks[i].text
+				full, ambiguous, isOption := resolveLong(name)
+				if opt = longOptions[full]; opt == nil {
+					// An option nai has no entry for: its value would
+					// read as a stray word, so a following plain word is
+					// taken as its value.
+					shown := t.text
+					if !hasValue && i+1 < len(toks) && !strings.HasPrefix(toks[i+1].text, "-") {
+						i++
+						shown += " " + toks[i].text
+					}
+					if isOption {
+						p.warn(line, "%s is an sbatch option nai does not support; ignored", shown)
+					} else {
+						p.unknownOption(t.rng, "--"+name, ambiguous)
+					}
+					continue
 				}
-				p.warn(line, "%s is not an sbatch option nai knows; ignored%s", shown, didYouMean(name, longNames))
-				continue
 			}
 			d := &directive{opt: opt, written: "--" + name, value: value, hasValue: hasValue, rng: t.rng}
 			switch {
@@ -323,7 +331,11 @@ func (p *scriptParser) shortOptions(toks []token, i *int) {
 	for j := 1; j < len(t.text); j++ {
 		opt := shortOptions[t.text[j]]
 		if opt == nil {
-			p.warn(line, "-%c is not an sbatch option nai knows; ignored", t.text[j])
+			if strings.IndexByte(sbatchShortNames, t.text[j]) >= 0 {
+				p.warn(line, "-%c is an sbatch option nai does not support; ignored", t.text[j])
+			} else {
+				p.unknownOption(t.rng, "-"+string(t.text[j]), nil)
+			}
 			continue
 		}
 		d := &directive{opt: opt, written: "-" + string(t.text[j]), rng: t.rng}
@@ -342,6 +354,23 @@ func (p *scriptParser) shortOptions(toks []token, i *int) {
 			return
 		}
 		p.add(d)
+	}
+}
+
+// unknownOption refuses an option sbatch does not have (sbatch refuses
+// the script too), saying which it may have been.
+func (p *scriptParser) unknownOption(rng hcl.Range, written string, ambiguous []string) {
+	switch {
+	case len(ambiguous) > 1:
+		p.errorAt(rng, "Ambiguous sbatch option", "%s is not an sbatch option, and it abbreviates several: --%s. sbatch refuses it too; write the one you mean in full.", written, strings.Join(ambiguous, ", --"))
+	case strings.HasPrefix(written, "--"):
+		hint := ""
+		if c := closestName(strings.TrimPrefix(written, "--"), sbatchLongNames); c != "" {
+			hint = " Did you mean --" + c + "?"
+		}
+		p.errorAt(rng, "Unknown sbatch option", "%s is not an sbatch option; sbatch refuses it too.%s", written, hint)
+	default:
+		p.errorAt(rng, "Unknown sbatch option", "%s is not an sbatch option; sbatch refuses it too. Its one-letter options are -%s.", written, strings.Join(strings.Split(sbatchShortNames, ""), ", -"))
 	}
 }
 

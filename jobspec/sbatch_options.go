@@ -142,22 +142,19 @@ var sbatchOptions = []*sbatchOption{
 	{long: "verbose", short: 'v', arg: noArg, note: true, why: "it only changes what sbatch prints"},
 }
 
-var longOptions, shortOptions, longNames = indexOptions(sbatchOptions)
+var longOptions, shortOptions = indexOptions(sbatchOptions)
 
-// indexOptions maps options by long and short name, and lists the long
-// names for "did you mean".
-func indexOptions(opts []*sbatchOption) (map[string]*sbatchOption, map[byte]*sbatchOption, []string) {
+// indexOptions maps options by long and short name.
+func indexOptions(opts []*sbatchOption) (map[string]*sbatchOption, map[byte]*sbatchOption) {
 	long, short := map[string]*sbatchOption{}, map[byte]*sbatchOption{}
-	var names []string
 	for _, o := range opts {
 		long[o.long] = o
-		names = append(names, o.long)
 		if o.short != 0 {
 			short[o.short] = o
 		}
 	}
 	long["workdir"] = long["chdir"] // sbatch's old name for it
-	return long, short, names
+	return long, short
 }
 
 // defaultScriptName is sbatch's default job name: the script's file name.
@@ -499,8 +496,8 @@ func (p *scriptParser) memory(gpus, cpus int) int64 {
 		p.invalid(d, fmt.Errorf("%s for each of %d %s is more than nai's limit of %s per node", d.value, mult, what, structs.FormatSize(structs.MaxMemory)))
 		return 0
 	}
-	if n*mult < 1<<20 {
-		p.invalid(d, fmt.Errorf("%s is less than nai's minimum of 1M", d.value))
+	if n*mult < structs.MinMemory {
+		p.invalid(d, fmt.Errorf("%s is below the %s a task needs: a bare number is megabytes, so give a size such as 512 (512 MiB), 512M or 8G", d.value, structs.FormatSize(structs.MinMemory)))
 		return 0
 	}
 	return n * mult

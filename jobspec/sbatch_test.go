@@ -131,6 +131,8 @@ func TestSbatchBadInputMessages(t *testing.T) {
 			`job.sh:1:9: Invalid --time; "bogus" is not a Slurm time: expected minutes ("90"), MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS ("1-12:00:00") or UNLIMITED.`},
 		{"#SBATCH --mem=lots\necho x\n",
 			`job.sh:1:9: Invalid --mem; "lots" is not a Slurm memory size: expected megabytes ("4000") or a whole number with a unit K, M, G or T ("16G": 16 GiB).`},
+		{"#SBATCH --mem=2\necho x\n",
+			"job.sh:1:9: Invalid --mem; 2 is below the 4MiB a task needs: a bare number is megabytes, so give a size such as 512 (512 MiB), 512M or 8G."},
 		{"#SBATCH -t\n",
 			"job.sh:1:9: Missing value; -t (--time) needs a value on the same line, as in -t VALUE."},
 	}
@@ -174,6 +176,8 @@ func TestDirectiveWords(t *testing.T) {
 		{"#SBATCH\t-c\t4", map[string]string{"cpus-per-task": "4"}},
 		{`#SBATCH --workdir=src`, map[string]string{"chdir": "src"}},
 		{`#SBATCH --time=5 --time=6`, map[string]string{"time": "6"}},
+		// getopt_long takes an abbreviation of one option, as sbatch does.
+		{`#SBATCH --job-n=a --cpus-per-t 4 --exclusiv`, map[string]string{"job-name": "a", "cpus-per-task": "4", "exclusive": ""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.line, func(t *testing.T) {
@@ -477,4 +481,22 @@ func FuzzParseScript(f *testing.F) {
 			t.Fatalf("the converted job file submits other jobs (-script +job file):\n%s\n%s", diff, hclSrc)
 		}
 	})
+}
+
+// Every option nai's table knows is one of sbatch's, so none of them is
+// refused as unknown.
+func TestSbatchOptionNames(t *testing.T) {
+	for _, o := range sbatchOptions {
+		if full, _, ok := resolveLong(o.long); !ok || full != o.long {
+			t.Errorf("--%s is in nai's table but not among sbatch's long options", o.long)
+		}
+		if o.short != 0 && !strings.ContainsRune(sbatchShortNames, rune(o.short)) {
+			t.Errorf("-%c (--%s) is in nai's table but not among sbatch's short options", o.short, o.long)
+		}
+	}
+	for i := 1; i < len(sbatchLongNames); i++ {
+		if sbatchLongNames[i-1] >= sbatchLongNames[i] {
+			t.Errorf("sbatchLongNames is not sorted at %q", sbatchLongNames[i])
+		}
+	}
 }

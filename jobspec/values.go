@@ -263,11 +263,22 @@ func (d *decoder) size(a *hcl.Attribute, lo, hi int64) (int64, bool) {
 		d.errorf(a, "Invalid size", "%s: %s.", a.Name, err)
 		return 0, false
 	}
+	if n < lo && unitless(s) {
+		// "10" is 10 bytes to ParseSize, but surely meant something else.
+		d.errorf(a, "Size needs a unit", "%s %q has no unit, so it is %s, below the %s it can be: write the unit, such as \"%sMiB\" or \"%sGiB\".", a.Name, s, structs.FormatSize(n), structs.FormatSize(lo), strings.TrimSpace(s), strings.TrimSpace(s))
+		return 0, false
+	}
 	if n < lo || n > hi {
 		d.errorf(a, "Invalid "+a.Name, "%s %s is out of range: expected %s to %s.", a.Name, s, structs.FormatSize(lo), structs.FormatSize(hi))
 		return 0, false
 	}
 	return n, true
+}
+
+// unitless reports whether a size is a bare number ("10", "1.5").
+func unitless(s string) bool {
+	s = strings.TrimSpace(s)
+	return s != "" && strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0
 }
 
 // duration reads a Go duration string ("90s", "2h30m") in [0, hi].

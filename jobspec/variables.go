@@ -147,13 +147,18 @@ func (p *parser) cliValue(name, raw string, ty cty.Type) (cty.Value, hcl.Diagnos
 	rng := hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.Pos{Line: 1, Column: len(raw) + 1, Byte: len(raw)}}
 	invalid := func(why string) hcl.Diagnostics {
 		return hcl.Diagnostics{errorAt(rng, "Invalid -var value",
-			"-var %s=%s: variable %q has type %s, and %s.", name, raw, name, typeexpr.TypeString(ty), why)}
+			"-var %s=%s: variable %q has type %s: %s.", name, raw, name, typeexpr.TypeString(ty), why)}
 	}
+	want := "expected " + typeExample(ty)
 	if diags.HasErrors() {
-		return cty.NilVal, invalid("the value is not an HCL value such as 3, true or [\"a\", \"b\"]")
+		return cty.NilVal, invalid(want)
 	}
 	if len(expr.Variables()) > 0 {
-		return cty.NilVal, invalid("the value is not a constant (quote strings inside lists and objects)")
+		// A bare word, such as abc for a number.
+		if !ty.IsPrimitiveType() {
+			want += ", with the strings in it in quotes"
+		}
+		return cty.NilVal, invalid(want)
 	}
 	val, diags := expr.Value(&hcl.EvalContext{Functions: p.funcs})
 	if diags.HasErrors() {
@@ -164,9 +169,33 @@ func (p *parser) cliValue(name, raw string, ty cty.Type) (cty.Value, hcl.Diagnos
 	}
 	cv, err := convert.Convert(val, ty)
 	if err != nil {
-		return cty.NilVal, invalid(err.Error())
+		return cty.NilVal, invalid(want + " (" + err.Error() + ")")
 	}
 	return cv, nil
+}
+
+// typeExample says what a value of the type looks like on the command
+// line.
+func typeExample(ty cty.Type) string {
+	switch {
+	case ty == cty.Number:
+		return "a number, such as 3 or 0.001"
+	case ty == cty.Bool:
+		return "true or false"
+	case ty.IsListType() || ty.IsSetType() || ty.IsTupleType():
+		if ty.IsListType() || ty.IsSetType() {
+			switch ty.ElementType() {
+			case cty.Number:
+				return "a list of numbers, such as [1, 2]"
+			case cty.String:
+				return `a list of strings, such as ["a", "b"]`
+			}
+		}
+		return `a list, such as [1, "a"]`
+	case ty.IsMapType() || ty.IsObjectType():
+		return `an object, such as {a = 1, b = "x"}`
+	}
+	return "an HCL value, such as 3, true or [\"a\", \"b\"]"
 }
 
 func (p *parser) readVarFile(path string) hcl.Diagnostics {

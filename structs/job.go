@@ -34,11 +34,16 @@ func (s JobStatus) Terminal() bool {
 // Limits for user-supplied values. Anything beyond them is a typo rather than
 // a request, and is refused with a message that says so.
 const (
-	MaxPriority       = 100
-	DefaultPriority   = 50
-	MaxTimeLimit      = 366 * 24 * time.Hour
-	MaxCPU            = 4096
-	MaxMemory         = int64(64) << 40 // 64 TiB
+	MaxPriority     = 100
+	DefaultPriority = 50
+	MaxTimeLimit    = 366 * 24 * time.Hour
+	MaxCPU          = 4096
+	MaxMemory       = int64(64) << 40 // 64 TiB
+	// MinMemory is the smallest memory limit a task can start in: below
+	// it the kernel refuses even to move the task into its cgroup. A
+	// smaller limit is nearly always a size written without its unit
+	// ("10", meant as sbatch's 10 MiB).
+	MinMemory         = int64(4) << 20 // 4 MiB
 	MaxGPUsPerNode    = 1024
 	MaxNodesPerJob    = 4096
 	MaxNameLen        = 128
@@ -389,6 +394,9 @@ func (r *Resources) Validate() error {
 	}
 	if r.MemoryBytes < 0 || r.MemoryBytes > MaxMemory {
 		errs = append(errs, fmt.Errorf("resources.memory %d bytes is out of range: expected up to %s", r.MemoryBytes, FormatSize(MaxMemory)))
+	} else if r.MemoryBytes > 0 && r.MemoryBytes < MinMemory {
+		// 0 is "the default" until Canonicalize fills it in.
+		errs = append(errs, fmt.Errorf("resources.memory %s is below the %s a task needs: give a size with a unit such as 512MiB or 8GiB", FormatSize(r.MemoryBytes), FormatSize(MinMemory)))
 	}
 	if r.DiskBytes < 0 {
 		errs = append(errs, fmt.Errorf("resources.disk %d bytes is negative", r.DiskBytes))

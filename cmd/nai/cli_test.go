@@ -123,8 +123,19 @@ func TestUsageErrors(t *testing.T) {
 		{"resources with a file", []string{"job", "run", "-gpus", "2", "f.hcl"}, `-gpus is for a command given after --`},
 		{"vars with a command", []string{"job", "run", "-var", "a=1", "--", "true"}, `-var and -var-file set job file variables`},
 		{"bad time", []string{"job", "run", "-time", "bogus", "--", "true"}, `-time: time limit "bogus": expected a duration`},
-		{"bad mem", []string{"job", "run", "-mem", "lots", "--", "true"}, `-mem "lots": expected a size such as 16GiB`},
+		{"bad mem", []string{"job", "run", "-mem", "lots", "--", "true"}, `-mem "lots": expected a size such as 16GiB or 512MiB (a bare number is MiB)`},
+		{"mem in bytes", []string{"job", "run", "-mem", "100B", "--", "true"}, `-mem "100B" is 100B, below the 4MiB a task needs: give a size such as 512MiB or 8GiB`},
+		{"bare mem too small", []string{"job", "run", "-mem", "2", "--", "true"}, `-mem "2" is 2MiB, below the 4MiB a task needs`},
+		{"zero mem", []string{"job", "run", "-mem", "0", "--", "true"}, `-mem "0": expected a size such as 16GiB`},
+		{"zero cpu", []string{"job", "run", "-cpu", "0", "--", "true"}, `-cpu 0: expected a number of cores more than 0, such as 4 or 0.5 (leave -cpu out for the default, 1)`},
+		{"negative cpu", []string{"job", "run", "-cpu", "-2", "--", "true"}, `-cpu -2: expected a number of cores more than 0`},
 		{"missing command", []string{"job", "run", "--"}, `missing the command after --`},
+		{"sbatch's --wrap", []string{"job", "run", "--wrap", "python3 x.py"}, `flag provided but not defined: -wrap; nai has no --wrap: give the command after --, as in nai job run -- 'python3 train.py' (one quoted string runs as a script, as --wrap does) (usage: nai job run`},
+		{"sbatch's --wrap=", []string{"job", "run", "-gpus", "1", "--wrap=python3 x.py"}, `-wrap; nai has no --wrap: give the command after --`},
+		{"sbatch's -c", []string{"job", "run", "-c", "4", "--", "true"}, `flag provided but not defined: -c; ask for CPU cores with -cpu N (usage: nai job run`},
+		{"sbatch's --gres", []string{"job", "run", "--gres=gpu:2", "--", "true"}, `-gres; ask for GPUs with -gpus N`},
+		{"sbatch's -J", []string{"job", "run", "-J", "x", "--", "true"}, `-J; name the job with -name NAME`},
+		{"one letter is not a typo of another", []string{"job", "status", "-j", "3"}, `flag provided but not defined: -j (usage: nai job status`},
 		{"tail negative", []string{"job", "logs", "-tail", "-3", "7"}, `-tail -3: expected a number of lines`},
 		{"run without file", []string{"job", "run"}, "missing job file (usage: nai job run"},
 		{"unknown flag", []string{"queue", "-frob"}, "flag provided but not defined: -frob (usage: nai queue"},
@@ -428,5 +439,90 @@ func TestPermuteArgs(t *testing.T) {
 		if got := permuteArgs(app, tc.in); !cmp.Equal(got, tc.want) {
 			t.Errorf("permuteArgs(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// A Slurm command name says which nai command does its work; every
+// command (and flag) the hint names exists.
+func TestSlurmCommandNames(t *testing.T) {
+	app := newApp(nil, nil)
+	quoted := regexp.MustCompile("`nai ([^`]*)`")
+	for _, name := range []string{"squeue", "scancel", "sbatch", "srun", "salloc", "sinfo", "scontrol", "sacct", "sprio", "sshare", "sreport", "sstat"} {
+		t.Run(name, func(t *testing.T) {
+			noServer(t)
+			for _, args := range [][]string{{name}, {name, "-u", "ana", "--state=PD"}, {"-address", "http://127.0.0.1:1", name, "show", "job", "3"}} {
+				code, stdout, stderr := runCLI(t, args...)
+				if code != 1 || stdout != "" || !strings.HasPrefix(stderr, "Error: nai has no "+name+": ") || strings.Count(stderr, "\n") != 1 {
+					t.Fatalf("%q: exit %d, stdout %q, stderr %q; want one line saying what to use", args, code, stdout, stderr)
+				}
+			}
+			hints := quoted.FindAllStringSubmatch(slurmCommands[name], -1)
+			if len(hints) == 0 {
+				t.Fatalf("the hint %q names no nai command", slurmCommands[name])
+			}
+			for _, h := range hints {
+				cmds, flags := app.Commands, []cli.Flag(nil)
+				for _, w := range strings.Fields(h[1]) {
+					switch {
+					case w == "--" || strings.ToUpper(w) == w || strings.Contains(w, "."):
+						// COMMAND, ID, script.sh: placeholders
+					case strings.HasPrefix(w, "-"):
+						if !knownFlag(flags, w) {
+							t.Errorf("hint `nai %s`: %s is not a flag of that command", h[1], w)
+						}
+					default:
+						cmd := findCommand(cmds, w)
+						if cmd == nil {
+							t.Fatalf("hint `nai %s`: no command %q", h[1], w)
+						}
+						cmds, flags = cmd.Subcommands, cmd.Flags
+					}
+				}
+			}
+		})
+	}
+	// Other unknown commands keep the usual error.
+	code, _, stderr := runCLI(t, "squeu")
+	if code != 1 || stderr != "Error: unknown command \"squeu\"; did you mean \"queue\"? (usage: nai COMMAND)\n" {
+		t.Errorf("squeu: exit %d, %q", code, stderr)
+	}
+}
+
+// A program or plain commands given where a job file goes: said so, with
+// the command that runs it (its folder sent as the code), nothing sent.
+func TestNotAJobFile(t *testing.T) {
+	const notJob = "not a job file: it is not HCL with a job block (it does not parse as HCL) and not a batch script (no #! line, no #SBATCH lines)"
+	for _, tc := range []struct {
+		name, file string
+		mode       os.FileMode
+		args       []string
+		want       string
+	}{
+		{"a Python program", "t.py", 0o644, []string{"job", "run"},
+			"t.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job run -code . -- python3 t.py"},
+		{"in a folder", "src/train.py", 0o644, []string{"job", "run", "-detach"},
+			"src/train.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job run -code src -- python3 train.py"},
+		{"validate says how to run it too", "t.jl", 0o644, []string{"job", "validate"},
+			"t.jl is a Julia program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job run -code . -- julia t.jl"},
+		{"commands without #SBATCH lines", "steps", 0o644, []string{"job", "run"},
+			"steps is " + notJob + "; to run it as a shell script: nai job run -code . -- bash steps (or add #SBATCH lines to it)"},
+		{"an executable", "run me", 0o755, []string{"job", "run"},
+			"run me is " + notJob + "; to run it as a command: nai job run -code . -- './run me'"},
+		{"a notebook", "nb.ipynb", 0o644, []string{"job", "run"},
+			"nb.ipynb is a Jupyter notebook, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; export it as a program first, then run that: jupyter nbconvert --to script nb.ipynb && nai job run -code . -- python3 nb.py"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			noServer(t)
+			dir := t.TempDir()
+			t.Chdir(dir)
+			os.MkdirAll(filepath.Join(dir, filepath.Dir(tc.file)), 0o755)
+			if err := os.WriteFile(tc.file, []byte("import os\n\nprint(os.getcwd())\n"), tc.mode); err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := runCLI(t, append(tc.args, tc.file)...)
+			if code != 1 || stdout != "" || stderr != "Error: "+tc.want+"\n" {
+				t.Errorf("exit %d, stdout %q, stderr\n got %q\nwant %q", code, stdout, stderr, "Error: "+tc.want+"\n")
+			}
+		})
 	}
 }

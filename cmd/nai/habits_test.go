@@ -346,6 +346,8 @@ func sweepJobs() []*structs.Job {
 	}
 }
 
+const queueUsage = "nai queue [-json | -format TEMPLATE] [-all] [-explain] [-u USERS | -me] [-state STATES] [-queue QUEUES] [-name GLOBS] [-jobs IDS]"
+
 func TestQueueSelection(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -372,6 +374,18 @@ func TestQueueSelection(t *testing.T) {
 			stderr: "Error: user \"dave\" not found: `nai user list` shows the users\n"},
 		{name: "me with ACLs is the token's user", acl: true, args: []string{"-me", "-format", "{{.ID}}"}, stdout: "30\n31\n"},
 		{name: "job list is queue", args: []string{"-u", "bob", "-format", "{{.ID}}"}, stdout: "30\n31\n"},
+		{name: "squeue codes", args: []string{"-u", "bob", "-format", "%i %j %T"}, stdout: "30 bert-base PENDING\n31 eval RUNNING\n"},
+		{name: "squeue's -o", args: []string{"-u", "bob", "-o", "%.4i|%-5j|%t|%P"}, stdout: "  30|bert-|PD|long\n  31|eval |R|default\n"},
+		{name: "an unknown squeue code", args: []string{"-format", "%i %Y"}, wantCode: 1,
+			stderr: "Error: -format: %Y is not a squeue code nai knows; it knows " + squeueCodeList() + "; or give a Go template such as '{{.ID}} {{.Name}}' (usage: " + queueUsage + ")\n"},
+		{name: "a format with no field", args: []string{"-format", "ID NAME"}, wantCode: 1,
+			stderr: "Error: -format \"ID NAME\" has no {{...}} field and no %-code, so it would print the same line for every job: give a Go template such as '{{.ID}} {{.Name}}' or squeue's codes such as '%i %j %T' (usage: " + queueUsage + ")\n"},
+		{name: "by id, finished ones too", args: []string{"-j", "31,32", "-format", "{{.ID}} {{.Status}}"}, stdout: "31 running\n32 failed\n"},
+		{name: "an array's id is its members", args: []string{"-jobs", "20", "-format", "{{.ID}}"}, stdout: "20\n21\n22\n23\n"},
+		{name: "one member", args: []string{"-j", "20_2", "-t", "PD", "-format", "{{.ID}}"}, stdout: "22\n"},
+		{name: "no job of that id", args: []string{"-j", "99"}, stderr: "No jobs match.\n"},
+		{name: "a bad id", args: []string{"-j", "20_x"}, wantCode: 1,
+			stderr: "Error: -jobs: job \"20_x\": expected an id (12) or an array member (12_3) (usage: " + queueUsage + ")\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -709,6 +723,16 @@ func TestOneLiner(t *testing.T) {
 					t.Errorf("job %+v", j)
 				}
 			}},
+		{"a bare -mem is MiB, as sbatch's --mem", []string{"-mem", "10", "--", "true"}, func(t *testing.T, j *structs.Job) {
+			if j.Resources.MemoryBytes != 10<<20 {
+				t.Errorf("memory %d bytes, want 10 MiB", j.Resources.MemoryBytes)
+			}
+		}},
+		{"-mem with a fraction and no unit", []string{"-mem", "6.5", "-cpu", "0.5", "--", "true"}, func(t *testing.T, j *structs.Job) {
+			if j.Resources.MemoryBytes != 13<<19 || j.Resources.CPU != 0.5 {
+				t.Errorf("memory %d bytes, cpu %v; want 6.5 MiB and half a core", j.Resources.MemoryBytes, j.Resources.CPU)
+			}
+		}},
 		{"python -c", []string{"--", "python3", "-c", "print(1)"}, func(t *testing.T, j *structs.Job) {
 			if j.Name != "python3" || j.Task.Command != "python3" || !slices.Equal(j.Task.Args, []string{"-c", "print(1)"}) {
 				t.Errorf("job %+v", j)

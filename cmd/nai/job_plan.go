@@ -27,10 +27,11 @@ func jobPlanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "dry run: where a job file would start now, or why it would wait and until when (like sbatch --test-only)",
-		ArgsUsage: "[-json] [-var k=v]... [-var-file F]... FILE",
+		ArgsUsage: "[-json] ([-var k=v]... [-var-file F]... FILE | [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] -- COMMAND [ARGS...])",
 		Description: "Runs the cluster's scheduler on its current state with the job added, and submits nothing.\n" +
+			"The job is a job file or a command after --, as with nai job run: nai job plan -gpus 8 -- python3 train.py\n" +
 			"Exit status: 0 when every job would start now, 1 when any would wait (or be cancelled), 2 on errors.",
-		Flags:  []cli.Flag{jsonFlag(), varFlag(), varFileFlag(), addressFlag()},
+		Flags:  append([]cli.Flag{jsonFlag(), varFlag(), varFileFlag()}, append(oneLinerFlags(), addressFlag())...),
 		Action: jobPlan,
 		OnUsageError: func(c *cli.Context, err error, sub bool) error {
 			return planFailed(c.Context, onUsageError(c, err, sub))
@@ -52,7 +53,7 @@ func jobPlan(c *cli.Context) error {
 // runJobPlan asks for the plan and prints it; starts is whether every job
 // would start now.
 func runJobPlan(c *cli.Context) (bool, error) {
-	res, file, err := parseJobFile(c)
+	res, file, err := jobOrCommand(c)
 	if err != nil {
 		return false, err
 	}

@@ -143,6 +143,16 @@ func TestJobPlanExitCodes(t *testing.T) {
 			t.Errorf("the agent was asked about %v, want 3 GPUs", got)
 		}
 	})
+	t.Run("a command after --, as job run takes it", func(t *testing.T) {
+		var got []*structs.Job
+		planAgent(t, starts, &got)
+		if code, _, stderr := runCLI(t, "job", "plan", "-gpus", "2", "-mem", "512", "--", "sleep", "1"); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if len(got) != 1 || got[0].Task.Command != "sleep" || got[0].Task.Args[0] != "1" || got[0].Resources.GPU.Count != 2 || got[0].Resources.MemoryBytes != 512<<20 {
+			t.Errorf("the agent was asked about %+v, want sleep 1 with 2 GPUs and 512MiB", got)
+		}
+	})
 
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -161,6 +171,12 @@ func TestJobPlanExitCodes(t *testing.T) {
 		{"invalid file", func(t *testing.T) []string {
 			return []string{writeFile(t, "bad.hcl", "job \"x\" {\n  task {\n    command = \n  }\n}\n")}
 		}, "bad.hcl:3:"},
+		{"a command without --", func(t *testing.T) []string { return []string{"sleep", "1"} },
+			`too many arguments: ["sleep" "1"]; to run a command, put it after --: nai job plan -- sleep 1`},
+		{"command flags with a file", func(t *testing.T) []string { return []string{"-gpus", "2", writeFile(t, "job.hcl", validJob)} },
+			"-gpus is for a command given after --"},
+		{"a Python program", func(t *testing.T) []string { return []string{writeFile(t, "t.py", "import os\n")} },
+			"t.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job plan -code "},
 		{"no agent", func(t *testing.T) []string {
 			return []string{"-address", deadAddr, writeFile(t, "job.hcl", validJob)}
 		}, "nai agent -dev"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -62,6 +63,12 @@ func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 			}
 			return nil, "", exitCode(1)
 		}
+		var nj *jobspec.NotJobFileError
+		if errors.As(err, &nj) {
+			if hint := runInsteadHint(c, nj, file); hint != "" {
+				return nil, "", fmt.Errorf("%w; %s", err, hint)
+			}
+		}
 		return nil, "", err
 	}
 	if len(res.Jobs) == 0 {
@@ -72,6 +79,55 @@ func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 	// server makes (jobspec's FuzzParse holds it to that): running it
 	// again here cost a 1000-member sweep a second pass for nothing.
 	return res, file, nil
+}
+
+// jobOrCommand reads the job of `nai job run` and `nai job plan`: a job
+// file, or a command given after "--".
+func jobOrCommand(c *cli.Context) (*jobspec.Result, string, error) {
+	if command, ok := commandArgs(c); ok {
+		return oneLiner(c, command)
+	}
+	if set := oneLinerFlagsSet(c); set != "" {
+		return nil, "", &usageError{msg: fmt.Sprintf("-%s is for a command given after --: a job file says what it needs itself", set), usage: usageLine(c)}
+	}
+	if args := c.Args().Slice(); len(args) > 1 {
+		return nil, "", &usageError{msg: fmt.Sprintf("too many arguments: %q; to run a command, put it after --: %s -- %s", args, c.Command.HelpName, strings.Join(args, " ")), usage: usageLine(c)}
+	}
+	return parseJobFile(c)
+}
+
+// runInsteadHint says how to run a file that is no job file as a command,
+// with its folder as the job's code (the job runs in a copy of it, where
+// the command finds the file), or "" for standard input.
+func runInsteadHint(c *cli.Context, nj *jobspec.NotJobFileError, file string) string {
+	if file == "-" {
+		return ""
+	}
+	how := "nai job run"
+	if c.Command != nil && c.Command.Name == "plan" {
+		how = "nai job plan"
+	}
+	dir, base := shellWord(filepath.Dir(file)), filepath.Base(file)
+	switch {
+	case nj.Interpreter != "":
+		return fmt.Sprintf("to run it as a command: %s -code %s -- %s %s", how, dir, nj.Interpreter, shellWord(base))
+	case nj.Kind != "":
+		// A notebook: nbconvert writes the program beside it.
+		py := strings.TrimSuffix(file, filepath.Ext(file)) + ".py"
+		return fmt.Sprintf("export it as a program first, then run that: jupyter nbconvert --to script %s && %s -code %s -- python3 %s", shellWord(file), how, dir, shellWord(filepath.Base(py)))
+	}
+	if fi, err := os.Stat(file); err == nil && fi.Mode()&0o111 != 0 {
+		return fmt.Sprintf("to run it as a command: %s -code %s -- %s", how, dir, shellWord("./"+base))
+	}
+	return fmt.Sprintf("to run it as a shell script: %s -code %s -- bash %s (or add #SBATCH lines to it)", how, dir, shellWord(base))
+}
+
+// shellWord quotes s for a shell when it needs it.
+func shellWord(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\n'\"$`\\;&|<>()*?[]{}!#~") {
+		return shQuote(s)
+	}
+	return s
 }
 
 func jobValidate(c *cli.Context) error {
@@ -101,17 +157,7 @@ func jobRun(c *cli.Context) error {
 		what string
 		err  error
 	)
-	if command, ok := commandArgs(c); ok {
-		res, what, err = oneLiner(c, command)
-	} else {
-		if set := oneLinerFlagsSet(c); set != "" {
-			return &usageError{msg: fmt.Sprintf("-%s is for a command given after --: a job file says what it needs itself", set), usage: usageLine(c)}
-		}
-		if args := c.Args().Slice(); len(args) > 1 {
-			return &usageError{msg: fmt.Sprintf("too many arguments: %q; to run a command, put it after --: nai job run -- %s", args, strings.Join(args, " ")), usage: usageLine(c)}
-		}
-		res, what, err = parseJobFile(c)
-	}
+	res, what, err = jobOrCommand(c)
 	if err != nil {
 		return err
 	}

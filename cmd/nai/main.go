@@ -48,6 +48,11 @@ func runIO(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if path, rest, addr, ok := cliPluginCall(app, args); ok { // plugin_exec.go
 		return runCLIPlugin(path, rest, addr, stdin, stdout, stderr)
 	}
+	if err := slurmCommandError(firstCommandArg(app, args)); err != nil {
+		// `nai squeue -u me`: say what to use instead, before the flag
+		// parser sees squeue's flags.
+		return report(ctx, stderr, err)
+	}
 	args = permuteArgs(app, args)
 	if i := slices.Index(args, "--"); i >= 0 {
 		app.Metadata = map[string]any{afterDashKey: args[i+1:]}
@@ -224,6 +229,24 @@ func takesValue(flags []cli.Flag, arg string) bool {
 		}
 	}
 	return false
+}
+
+// firstCommandArg is the first argument after the app's own flags: the
+// command asked for, or "".
+func firstCommandArg(app *cli.App, args []string) string {
+	for i := 1; i < len(args); i++ {
+		switch a := args[i]; {
+		case a == "--":
+			return ""
+		case isFlagArg(a):
+			if takesValue(app.Flags, a) {
+				i++
+			}
+		default:
+			return a
+		}
+	}
+	return ""
 }
 
 func findCommand(cmds []*cli.Command, name string) *cli.Command {

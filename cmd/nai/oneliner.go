@@ -24,8 +24,8 @@ const afterDashKey = "args-after-dash"
 func oneLinerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "gpus", Usage: "with a command: the `N` GPUs it needs"},
-		&cli.Float64Flag{Name: "cpu", Usage: "with a command: the `N` CPU cores it needs (default 1)"},
-		&cli.StringFlag{Name: "mem", Usage: "with a command: the memory it needs, a `SIZE` such as 16GiB (default 1GiB)"},
+		&cli.Float64Flag{Name: "cpu", Usage: "with a command: the `N` CPU cores it needs, more than 0, such as 4 or 0.5 (default 1)"},
+		&cli.StringFlag{Name: "mem", Usage: "with a command: the memory it needs, a `SIZE` such as 16GiB; a bare number is MiB, as in sbatch (default 1GiB)"},
 		&cli.StringFlag{Name: "time", Usage: "with a command: its time limit, a `DURATION` such as 2h or 1:30:00"},
 		&cli.StringFlag{Name: "name", Usage: "with a command: the job's `NAME` (default: the script or command's name)"},
 		&cli.StringFlag{Name: "queue", Usage: "with a command: the `QUEUE` to submit to"},
@@ -64,16 +64,16 @@ func oneLiner(c *cli.Context, command []string) (*jobspec.Result, string, error)
 		return nil, "", &usageError{msg: "-var and -var-file set job file variables: a command after -- has none", usage: usage}
 	case c.Int("gpus") < 0:
 		return nil, "", &usageError{msg: fmt.Sprintf("-gpus %d: expected 0 or more", c.Int("gpus")), usage: usage}
-	case c.Float64("cpu") < 0:
-		return nil, "", &usageError{msg: fmt.Sprintf("-cpu %s: expected a positive number of cores", formatFloat(c.Float64("cpu"))), usage: usage}
+	case c.IsSet("cpu") && !(c.Float64("cpu") > 0): // NaN too
+		return nil, "", &usageError{msg: fmt.Sprintf("-cpu %s: expected a number of cores more than 0, such as 4 or 0.5 (leave -cpu out for the default, 1)", formatFloat(c.Float64("cpu"))), usage: usage}
 	}
 	j := &structs.Job{Queue: c.String("queue")}
 	j.Resources.CPU = c.Float64("cpu")
 	j.Resources.GPU.Count = c.Int("gpus")
 	if m := c.String("mem"); m != "" {
-		n, err := structs.ParseSize(m)
-		if err != nil || n <= 0 {
-			return nil, "", &usageError{msg: fmt.Sprintf("-mem %q: expected a size such as 16GiB", m), usage: usage}
+		n, err := parseMemFlag(m)
+		if err != nil {
+			return nil, "", &usageError{msg: "-mem " + err.Error(), usage: usage}
 		}
 		j.Resources.MemoryBytes = n
 	}
@@ -114,6 +114,23 @@ func oneLiner(c *cli.Context, command []string) (*jobspec.Result, string, error)
 		return nil, "", &usageError{msg: err.Error(), usage: usage}
 	}
 	return res, "command " + quote(strings.Join(command, " ")), nil
+}
+
+// parseMemFlag reads -mem: a size with a unit ("16GiB", "512MiB"), or a
+// bare number of MiB, which is what sbatch's --mem=4000 means.
+func parseMemFlag(m string) (int64, error) {
+	s := strings.TrimSpace(m)
+	if s != "" && strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0 {
+		s += "MiB"
+	}
+	n, err := structs.ParseSize(s)
+	switch {
+	case err != nil || n <= 0:
+		return 0, fmt.Errorf("%q: expected a size such as 16GiB or 512MiB (a bare number is MiB)", m)
+	case n < structs.MinMemory:
+		return 0, fmt.Errorf("%q is %s, below the %s a task needs: give a size such as 512MiB or 8GiB", m, structs.FormatSize(n), structs.FormatSize(structs.MinMemory))
+	}
+	return n, nil
 }
 
 // interpreters run the file named after them: `python3 train.py` is named

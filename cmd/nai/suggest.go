@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/agext/levenshtein"
@@ -60,6 +61,51 @@ func suggestCommand(c *cli.Context, given string) string {
 	return ""
 }
 
+// slurmCommands point the names of Slurm's commands at nai's own, for
+// `nai squeue` and the like. Each hint names its command in backquotes.
+var slurmCommands = map[string]string{
+	"squeue":   "use `nai queue` (the same filters: -u, -t, -n, -p, -j; -o takes squeue's %-codes)",
+	"scancel":  "use `nai job cancel ID` (or a selection, as with scancel: -u, -t, -n, -p)",
+	"sbatch":   "use `nai job run -detach script.sh` (it reads the #SBATCH lines; without -detach it follows the job), or `nai job run -detach -- COMMAND` for --wrap",
+	"srun":     "use `nai job run -- COMMAND` (-gpus, -cpu, -mem, -time; it follows the job as srun does)",
+	"salloc":   "nai runs batch jobs, not interactive allocations: use `nai job run -- COMMAND`",
+	"sinfo":    "use `nai node list` (and `nai node status NODE` for one node's GPUs)",
+	"scontrol": "use `nai job status ID` (scontrol show job), `nai node status NODE` (show node) or `nai node drain NODE` (update state=drain)",
+	"sacct":    "use `nai queue -a` (finished jobs too; -u, -t, -j select), `nai job status ID` for one job, or `nai usage` for totals",
+	"sprio":    "use `nai queue -explain` (or `nai job priority ID` for one job)",
+	"sshare":   "use `nai share`",
+	"sreport":  "use `nai usage`",
+	"sstat":    "use `nai job metrics ID` (what the job reported) or `nai top` (the GPUs in use)",
+}
+
+// slurmCommandError is the error for a Slurm command name given to nai,
+// or nil for any other name.
+func slurmCommandError(given string) error {
+	hint, ok := slurmCommands[given]
+	if !ok {
+		return nil
+	}
+	return fmt.Errorf("nai has no %s: %s", given, hint)
+}
+
+// slurmFlags are sbatch's and srun's options that nai's commands take
+// another way, by the command's full name, then the option.
+var slurmFlags = map[string]map[string]string{
+	"nai job run": {
+		"wrap":          "nai has no --wrap: give the command after --, as in nai job run -- 'python3 train.py' (one quoted string runs as a script, as --wrap does)",
+		"gres":          "ask for GPUs with -gpus N",
+		"gpus-per-node": "ask for GPUs with -gpus N",
+		"G":             "ask for GPUs with -gpus N",
+		"cpus-per-task": "ask for CPU cores with -cpu N",
+		"c":             "ask for CPU cores with -cpu N",
+		"job-name":      "name the job with -name NAME",
+		"J":             "name the job with -name NAME",
+		"partition":     "choose the queue with -queue QUEUE",
+		"p":             "choose the queue with -queue QUEUE",
+		"t":             "give the time limit with -time DURATION",
+	},
+}
+
 // suggestFlag is `; did you mean -user?` for the flag error of the
 // library ("flag provided but not defined: -usr"), or "".
 func suggestFlag(c *cli.Context, err error) string {
@@ -69,11 +115,21 @@ func suggestFlag(c *cli.Context, err error) string {
 		return ""
 	}
 	given := strings.TrimLeft(strings.TrimPrefix(msg, prefix), "-")
+	if c.Command != nil {
+		if hint := slurmFlags[c.Command.HelpName][given]; hint != "" {
+			return "; " + hint
+		}
+	}
 	var flags []cli.Flag
 	if c.Command != nil && c.Command.Name != "" {
 		flags = c.Command.Flags
 	} else {
 		flags = c.App.Flags
+	}
+	if len(given) < 2 {
+		// Any one-letter flag is one edit from any other: -j is not a
+		// typo of -a.
+		return ""
 	}
 	var names []string
 	for _, f := range flags {

@@ -193,10 +193,10 @@ _nai_words() {
     'values job run') echo ' group var var-file gpus cpu mem time name queue code address ' ;;
     'flags job validate') echo '-var -var-file' ;;
     'values job validate') echo ' var var-file ' ;;
-    'flags job plan') echo '-json -var -var-file -address' ;;
-    'values job plan') echo ' var var-file address ' ;;
-    'flags job list') echo '-json -format -all -a -explain -u -user -me -state -t -queue -p -name -n -address' ;;
-    'values job list') echo ' format u user state t queue p name n address ' ;;
+    'flags job plan') echo '-json -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
+    'values job plan') echo ' var var-file gpus cpu mem time name queue code address ' ;;
+    'flags job list') echo '-json -format -o -all -a -jobs -j -explain -u -user -me -state -t -queue -p -name -n -address' ;;
+    'values job list') echo ' format o jobs j u user state t queue p name n address ' ;;
     'flags job status') echo '-json -member -address' ;;
     'values job status') echo ' address ' ;;
     'flags job inspect') echo '-json -hcl -address' ;;
@@ -209,8 +209,8 @@ _nai_words() {
     'values job outputs') echo ' o output address ' ;;
     'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;
     'values job metrics') echo ' sort plot width height address ' ;;
-    'flags queue') echo '-json -format -all -a -explain -u -user -me -state -t -queue -p -name -n -address' ;;
-    'values queue') echo ' format u user state t queue p name n address ' ;;
+    'flags queue') echo '-json -format -o -all -a -jobs -j -explain -u -user -me -state -t -queue -p -name -n -address' ;;
+    'values queue') echo ' format o jobs j u user state t queue p name n address ' ;;
     'commands node') echo 'list status drain eligibility' ;;
     'flags node list') echo '-json -address' ;;
     'values node list') echo ' address ' ;;

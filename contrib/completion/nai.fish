@@ -298,9 +298,9 @@ function __nai_value_flags
         case 'job validate'
             printf '%s\n' var var-file
         case 'job plan'
-            printf '%s\n' var var-file address
+            printf '%s\n' var var-file gpus cpu mem time name queue code address
         case 'job list'
-            printf '%s\n' format u user state t queue p name n address
+            printf '%s\n' format o jobs j u user state t queue p name n address
         case 'job status'
             printf '%s\n' address
         case 'job inspect'
@@ -314,7 +314,7 @@ function __nai_value_flags
         case 'job metrics'
             printf '%s\n' sort plot width height address
         case 'queue'
-            printf '%s\n' format u user state t queue p name n address
+            printf '%s\n' format o jobs j u user state t queue p name n address
         case 'node list'
             printf '%s\n' address
         case 'node status'
@@ -558,8 +558,8 @@ complete -c nai -n '__nai_in \'job run\'' -o 'group' -r -d 'the `GROUP` the job 
 complete -c nai -n '__nai_in \'job run\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
 complete -c nai -n '__nai_in \'job run\'' -o 'var-file' -r -d 'read variables from an HCL `FILE` (repeatable)'
 complete -c nai -n '__nai_in \'job run\'' -o 'gpus' -r -d 'with a command: the `N` GPUs it needs'
-complete -c nai -n '__nai_in \'job run\'' -o 'cpu' -r -d 'with a command: the `N` CPU cores it needs (default 1)'
-complete -c nai -n '__nai_in \'job run\'' -o 'mem' -r -d 'with a command: the memory it needs, a `SIZE` such as 16GiB (default 1GiB)'
+complete -c nai -n '__nai_in \'job run\'' -o 'cpu' -r -d 'with a command: the `N` CPU cores it needs, more than 0, such as 4 or 0.5 (default 1)'
+complete -c nai -n '__nai_in \'job run\'' -o 'mem' -r -d 'with a command: the memory it needs, a `SIZE` such as 16GiB; a bare number is MiB, as in sbatch (default 1GiB)'
 complete -c nai -n '__nai_in \'job run\'' -o 'time' -r -d 'with a command: its time limit, a `DURATION` such as 2h or 1:30:00'
 complete -c nai -n '__nai_in \'job run\'' -o 'name' -r -d 'with a command: the job\'s `NAME` (default: the script or command\'s name)'
 complete -c nai -n '__nai_in \'job run\'' -o 'queue' -r -d 'with a command: the `QUEUE` to submit to'
@@ -570,11 +570,21 @@ complete -c nai -n '__nai_in \'job validate\'' -o 'var-file' -r -d 'read variabl
 complete -c nai -n '__nai_in \'job plan\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job plan\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
 complete -c nai -n '__nai_in \'job plan\'' -o 'var-file' -r -d 'read variables from an HCL `FILE` (repeatable)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'gpus' -r -d 'with a command: the `N` GPUs it needs'
+complete -c nai -n '__nai_in \'job plan\'' -o 'cpu' -r -d 'with a command: the `N` CPU cores it needs, more than 0, such as 4 or 0.5 (default 1)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'mem' -r -d 'with a command: the memory it needs, a `SIZE` such as 16GiB; a bare number is MiB, as in sbatch (default 1GiB)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'time' -r -d 'with a command: its time limit, a `DURATION` such as 2h or 1:30:00'
+complete -c nai -n '__nai_in \'job plan\'' -o 'name' -r -d 'with a command: the job\'s `NAME` (default: the script or command\'s name)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'queue' -r -d 'with a command: the `QUEUE` to submit to'
+complete -c nai -n '__nai_in \'job plan\'' -o 'code' -r -d 'with a command: upload this `DIR` as the job\'s code (it runs in a copy of it)'
 complete -c nai -n '__nai_in \'job plan\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job list\'' -o 'json' -d 'print the API object as JSON'
-complete -c nai -n '__nai_in \'job list\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE`, one line per job'
+complete -c nai -n '__nai_in \'job list\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
+complete -c nai -n '__nai_in \'job list\'' -o 'o' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
 complete -c nai -n '__nai_in \'job list\'' -o 'all' -d 'include finished jobs'
 complete -c nai -n '__nai_in \'job list\'' -o 'a' -d 'include finished jobs'
+complete -c nai -n '__nai_in \'job list\'' -o 'jobs' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
+complete -c nai -n '__nai_in \'job list\'' -o 'j' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
 complete -c nai -n '__nai_in \'job list\'' -o 'explain' -d 'add the priority factors of pending jobs (like sprio)'
 complete -c nai -n '__nai_in \'job list\'' -o 'u' -r -d 'only jobs of these `USERS` (comma-separated)'
 complete -c nai -n '__nai_in \'job list\'' -o 'user' -r -d 'only jobs of these `USERS` (comma-separated)'
@@ -623,9 +633,12 @@ complete -c nai -n '__nai_in \'job metrics\'' -o 'width' -r -d 'plot width in co
 complete -c nai -n '__nai_in \'job metrics\'' -o 'height' -r -d 'plot height in rows'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'queue\'' -o 'json' -d 'print the API object as JSON'
-complete -c nai -n '__nai_in \'queue\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE`, one line per job'
+complete -c nai -n '__nai_in \'queue\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
+complete -c nai -n '__nai_in \'queue\'' -o 'o' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
 complete -c nai -n '__nai_in \'queue\'' -o 'all' -d 'include finished jobs'
 complete -c nai -n '__nai_in \'queue\'' -o 'a' -d 'include finished jobs'
+complete -c nai -n '__nai_in \'queue\'' -o 'jobs' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
+complete -c nai -n '__nai_in \'queue\'' -o 'j' -r -d 'only the jobs of these `IDS` (comma-separated; an array\'s id is all its members, 12_3 one member), finished ones too'
 complete -c nai -n '__nai_in \'queue\'' -o 'explain' -d 'add the priority factors of pending jobs (like sprio)'
 complete -c nai -n '__nai_in \'queue\'' -o 'u' -r -d 'only jobs of these `USERS` (comma-separated)'
 complete -c nai -n '__nai_in \'queue\'' -o 'user' -r -d 'only jobs of these `USERS` (comma-separated)'

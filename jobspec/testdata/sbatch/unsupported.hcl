@@ -30,7 +30,7 @@ job "legacy" {
 #SBATCH --hold
 #SBATCH --licenses=matlab:1
 #SBATCH --gres=gpu:1,nvme:1
-#SBATCH --frobnicate 3
+#SBATCH --gpu-bind=closest --wait-all-nodes 1 -V
 #SBATCH --time-min=30 --open-mode=append -s
 #SBATCH --parsable --wait
 #SBATCH stray

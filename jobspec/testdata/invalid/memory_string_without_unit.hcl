@@ -1,0 +1,8 @@
+job "bare" {
+  resources {
+    memory = "10"
+  }
+  task {
+    command = "true"
+  }
+}

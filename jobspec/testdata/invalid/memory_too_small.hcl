@@ -1,0 +1,8 @@
+job "tiny" {
+  resources {
+    memory = "1MiB"
+  }
+  task {
+    command = "true"
+  }
+}
