@@ -442,6 +442,29 @@ func (j *Job) ArrayTaskID() string {
 	return strconv.Itoa(j.ArrayIndex)
 }
 
+// ArrayTask is the number A_N names this member of array A by, in every
+// command and listing: its Slurm task id where its ArrayTaskIDKey sweep
+// value is one (a whole number written plainly, as a converted --array=1-8
+// gives 1 to 8), else its index in its sweep (0 to n-1, a sweep block's
+// numbering).
+func (j *Job) ArrayTask() int {
+	if v, ok := j.SweepValues[ArrayTaskIDKey]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 && strconv.Itoa(n) == v {
+			return n
+		}
+	}
+	return j.ArrayIndex
+}
+
+// ArrayRef is the member's reference as people type it, "12_3" (ArrayTask),
+// or its id for a job outside an array.
+func (j *Job) ArrayRef() string {
+	if j.ArrayID == "" {
+		return j.ID
+	}
+	return j.ArrayID + "_" + strconv.Itoa(j.ArrayTask())
+}
+
 // GPUCount is the number of GPUs the job needs on each of its nodes.
 func (j *Job) GPUCount() int { return j.Resources.GPU.Count }
 

@@ -202,13 +202,13 @@ func jobLogs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	_, id, err := refArg(c, cl)
-	if err != nil {
-		return err
-	}
 	tail := c.Int("tail")
 	if c.IsSet("tail") && tail < 0 {
 		return &usageError{msg: fmt.Sprintf("-tail %d: expected a number of lines, 0 or more", tail), usage: usageLine(c)}
+	}
+	_, id, err := oneJobRefArg(c, cl, "logs")
+	if err != nil {
+		return err
 	}
 	opts := api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f")}
 	if tail >= 0 {
@@ -358,7 +358,7 @@ func jobOutputs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ref, id, err := refArg(c, cl)
+	ref, id, err := oneJobRefArg(c, cl, "outputs")
 	if err != nil {
 		return err
 	}
@@ -419,7 +419,7 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 		kv.add("Estimated start", stamp(j.EstimatedStart, now))
 	}
 	if j.ArrayID != "" {
-		kv.add("Array", fmt.Sprintf("%s_%d", j.ArrayID, j.ArrayIndex))
+		kv.add("Array", j.ArrayRef())
 		for _, k := range slices.Sorted(maps.Keys(j.SweepValues)) {
 			kv.add("sweep."+k, j.SweepValues[k])
 		}
