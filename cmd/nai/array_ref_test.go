@@ -83,33 +83,27 @@ func TestArrayTaskIDRefs(t *testing.T) {
 	}
 }
 
-// Logs and outputs are one job's: an array id of several members is
-// refused with the members to choose from, not read as its first one's.
-func TestLogsOfArrayIDRefused(t *testing.T) {
+// Logs and outputs of an array id of several members are its first
+// member's (whose job id it is), with a note on stderr that says so and
+// how to name another; a job of its own and a member get no note.
+func TestLogsOfArrayIDSaySo(t *testing.T) {
 	for _, tc := range []struct {
 		args   []string
+		stdout string
 		stderr string
 	}{
-		{[]string{"job", "logs", "60"}, "Error: job 60 is an array of 3 jobs (60_[1,3,5]), each with its own logs: name one, such as 60_1 (nai job status 60 lists them)\n"},
-		{[]string{"job", "logs", "-stderr", "20"}, "Error: job 20 is an array of 4 jobs (20_[0-3]), each with its own logs: name one, such as 20_0 (nai job status 20 lists them)\n"},
-		{[]string{"job", "outputs", "-o", "d", "60"}, "Error: job 60 is an array of 3 jobs (60_[1,3,5]), each with its own outputs: name one, such as 60_1 (nai job status 60 lists them)\n"},
+		{[]string{"job", "logs", "60"}, "task 1\n", "Job 60 is array 60 of 3 jobs (60_[1,3,5]): these are the logs of its first, 60_1; name another as 60_N.\n"},
+		{[]string{"job", "logs", "-stderr", "20"}, "", "Job 20 is array 20 of 4 jobs (20_[0-3]): these are the logs of its first, 20_0; name another as 20_N.\n"},
+		{[]string{"job", "logs", "60_3"}, "task 3\n", ""},
+		{[]string{"job", "logs", "30"}, "bert\n", ""},
 	} {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
-			f := &fakeCluster{t: t, jobs: slurmArrayJobs(), logs: map[string]string{"60/stdout": "task 1\n"}}
+			f := &fakeCluster{t: t, jobs: slurmArrayJobs(), logs: map[string]string{"60/stdout": "task 1\n", "61/stdout": "task 3\n", "30/stdout": "bert\n"}}
 			f.start()
-			t.Chdir(t.TempDir())
 			code, stdout, stderr := runCLI(t, tc.args...)
-			if code != 1 || stderr != tc.stderr || stdout != "" {
-				t.Errorf("exit %d, stdout %q, stderr %q; want 1, nothing, %q", code, stdout, stderr, tc.stderr)
+			if code != 0 || stdout != tc.stdout || stderr != tc.stderr {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 0, %q, %q", code, stdout, stderr, tc.stdout, tc.stderr)
 			}
 		})
-	}
-	// A job of its own, and a member, are read as before.
-	f := &fakeCluster{t: t, jobs: slurmArrayJobs(), logs: map[string]string{"30/stdout": "bert\n", "61/stdout": "task 3\n"}}
-	f.start()
-	for args, want := range map[string]string{"30": "bert\n", "60_3": "task 3\n"} {
-		if code, stdout, stderr := runCLI(t, "job", "logs", args); code != 0 || stdout != want {
-			t.Errorf("logs %s: exit %d, stdout %q, stderr %q; want %q", args, code, stdout, stderr, want)
-		}
 	}
 }

@@ -85,9 +85,11 @@ func refArg(c *cli.Context, cl *api.Client) (ref, id string, err error) {
 }
 
 // oneJobRefArg is refArg for a command that reads one job's files (logs,
-// outputs): the id of an array of several members, which `nai job status`
-// takes for the whole array, is refused with the members to choose from
-// rather than silently read as its first member's.
+// outputs). The id of an array of several members, which `nai job status`
+// takes for the whole array, is also its first member's job id, and reads
+// that member's; a note on stderr says so and how to name another, so
+// that the other members' are not taken for missing (stdout stays the
+// job's own, for pipes and scripts that read members by their job ids).
 func oneJobRefArg(c *cli.Context, cl *api.Client, what string) (ref, id string, err error) {
 	ref, id, err = refArg(c, cl)
 	if err != nil || strings.Contains(ref, "_") {
@@ -107,8 +109,9 @@ func oneJobRefArg(c *cli.Context, cl *api.Client, what string) (ref, id string, 
 	for i, m := range members {
 		nums[i] = m.ArrayTask()
 	}
-	return "", "", fmt.Errorf("job %s is an array of %d jobs (%s_[%s]), each with its own %s: name one, such as %s (nai job status %s lists them)",
-		ref, len(members), ref, jobtext.Ranges(nums), what, members[0].ArrayRef(), ref)
+	fmt.Fprintf(c.App.ErrWriter, "Job %s is array %s of %d jobs (%s_[%s]): these are the %s of its first, %s; name another as %s_N.\n",
+		ref, ref, len(members), ref, jobtext.Ranges(nums), what, j.ArrayRef(), ref)
+	return ref, id, nil
 }
 
 // memberSpan is one item of a member set: lo-hi, or lo alone (hi == lo).
