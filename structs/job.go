@@ -233,10 +233,20 @@ const (
 	AfterNotOK DependencyType = "afternotok"
 )
 
-// Dependency holds a job until another one has ended in a given way.
+// Dependency holds a job until another one has ended in a given way. As
+// in Slurm, a job array's id (its first member's) means every member:
+// afterok waits until all completed, afterany until all ended, afternotok
+// until all ended and one did not complete.
 type Dependency struct {
 	Type  DependencyType `json:"type"`
 	JobID string         `json:"job_id"`
+	// Member is set when the dependency named the first member of an
+	// array alone ("12_0" or "12_1", resolved to its job id at submit),
+	// whose job id is also the array's: JobID then means that member, not
+	// the array. Another member's job id means that member anyway, so the
+	// servers set Member only where it changes the meaning (and entries
+	// stay what older servers, which drop the field, read alike).
+	Member bool `json:"member,omitempty"`
 }
 
 // RetryPolicy says when a job that did not finish goes back to the queue.
