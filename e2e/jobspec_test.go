@@ -482,5 +482,20 @@ func TestSbatchArray(t *testing.T) {
 		if logs := a.mustNai("job", "logs", j.ID); !strings.Contains(logs, "task "+want+"\n") {
 			t.Errorf("member %d logs %q, want task %s", i, logs, want)
 		}
+		// ID_N is the member of task id N, as in Slurm.
+		if logs := a.mustNai("job", "logs", resp.ArrayID+"_"+want); !strings.Contains(logs, "task "+want+"\n") {
+			t.Errorf("nai job logs %s_%s: %q, want task %s", resp.ArrayID, want, logs, want)
+		}
+	}
+	// The array id is also its first member's: its logs, with a note.
+	if out, errOut, code := a.nai("job", "logs", resp.ArrayID); code != 0 || out != "task 1\n" || !strings.Contains(errOut, "these are the logs of its first, "+resp.ArrayID+"_1") {
+		t.Errorf("nai job logs %s: exit %d, %q, %q; want task 1's logs with a note naming %s_1", resp.ArrayID, code, out, errOut, resp.ArrayID)
+	}
+	// A dependency on one member by its task id, and on the whole array.
+	dep := writeFile(t, t.TempDir(), "dep.sh", "#!/bin/bash\n#SBATCH --dependency=afterok:"+resp.ArrayID+"_7,afterany:"+resp.ArrayID+"\n#SBATCH -n 1\necho after\n")
+	id := strings.TrimSpace(a.mustNai("job", "run", "-detach", dep))
+	j := a.waitJob(id, 60*time.Second)
+	if j.Status != structs.JobComplete || len(j.DependsOn) != 2 || j.DependsOn[0] != (structs.Dependency{Type: structs.AfterOK, JobID: members[2].ID}) {
+		t.Errorf("dependent job %s: %s (%s), depends on %+v; want complete, on member %s", id, j.Status, j.Reason, j.DependsOn, members[2].ID)
 	}
 }

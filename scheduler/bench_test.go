@@ -21,6 +21,7 @@ func (f *frozenState) Nodes() []*structs.Node            { return f.nodes }
 func (f *frozenState) PendingJobs() []*structs.Job       { return f.pending }
 func (f *frozenState) LiveAllocs() []*structs.Allocation { return f.allocs }
 func (f *frozenState) Job(id string) *structs.Job        { return f.jobs[id] }
+func (f *frozenState) ArrayJobs(string) []*structs.Job   { return nil }
 
 // benchState: nodes x 8 GPUs (NVSwitch), busyNodes of them half full with
 // running 4-GPU jobs, and pending jobs of 1, 2, 4 and 8 GPUs (every 50th a

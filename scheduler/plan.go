@@ -64,6 +64,8 @@ type pass struct {
 	arrayRunning map[string]int
 	// singleton gate: who runs or waits first, per name and user
 	single map[nameUser]*singleInfo
+	// dependency gate: the members of the arrays depended on, read once
+	arrayDeps map[string][]*structs.Job
 
 	pre *preemptState
 

@@ -20,4 +20,9 @@ type State interface {
 	// Job returns any job by ID (for dependencies and running jobs' time
 	// limits), or nil.
 	Job(id string) *structs.Job
+	// ArrayJobs returns the members of the job array whose id (its first
+	// member's) is arrayID, whatever their status, ordered by ID; nil for
+	// an id that names no array. A dependency on an array waits for them
+	// all.
+	ArrayJobs(arrayID string) []*structs.Job
 }

@@ -49,6 +49,17 @@ func (m *memState) LiveAllocs() []*structs.Allocation {
 
 func (m *memState) Job(id string) *structs.Job { return m.jobs[id] }
 
+func (m *memState) ArrayJobs(arrayID string) []*structs.Job {
+	var out []*structs.Job
+	for _, j := range m.jobs {
+		if j.ArrayID == arrayID {
+			out = append(out, j)
+		}
+	}
+	slices.SortFunc(out, func(a, b *structs.Job) int { return cmp.Compare(a.ID, b.ID) })
+	return out
+}
+
 // harness holds a memState and a clock, and records every plan.
 type harness struct {
 	t     *testing.T

@@ -31,7 +31,7 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 			return nil, nil, structs.NewError(structs.CodeInvalid, `a submission holds either jobs or a sweep, not both: expected {"jobs": [...]} or {"sweep": {...}}`)
 		}
 		spec := (*structs.SweepSpec)(body.Sweep)
-		jobs, err := submittedSweep(r, spec, members)
+		jobs, err := submittedSweep(r, s.State().Snapshot(), spec, members)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -47,6 +47,7 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 	if len(jobs) > MaxJobsPerSubmit {
 		return nil, nil, structs.NewError(structs.CodeInvalid, "%d jobs in one submission: the limit is %d", len(jobs), MaxJobsPerSubmit)
 	}
+	var snap *state.Snapshot
 	for i, j := range jobs {
 		if j == nil {
 			return nil, nil, structs.NewError(structs.CodeInvalid, "job %d of the request is null", i)
@@ -55,6 +56,16 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 		clean.Canonicalize()
 		if err := clean.Validate(); err != nil {
 			return nil, nil, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err)
+		}
+		if len(clean.DependsOn) > 0 {
+			if snap == nil {
+				snap = s.State().Snapshot()
+			}
+			deps, err := resolveMemberDeps(snap, clean.DependsOn)
+			if err != nil {
+				return nil, nil, structs.NewError(structs.CodeOf(err), "job %q: %v", clean.Name, err)
+			}
+			clean.DependsOn = deps
 		}
 		jobs[i] = clean
 	}
@@ -136,7 +147,7 @@ func withoutState(j *structs.Job) *structs.Job {
 // were a tenth of the leader's time and a fifth of its garbage for a
 // 1000-member sweep. With ACLs each member's owner, group and artifacts
 // are checked against the caller, which only this side knows.
-func submittedSweep(r *request, spec *structs.SweepSpec, members bool) ([]*structs.Job, error) {
+func submittedSweep(r *request, snap *state.Snapshot, spec *structs.SweepSpec, members bool) ([]*structs.Job, error) {
 	if err := spec.Check(MaxJobsPerSubmit); err != nil {
 		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
 	}
@@ -146,6 +157,9 @@ func submittedSweep(r *request, spec *structs.SweepSpec, members bool) ([]*struc
 		}
 	}
 	spec.Template = withoutState(spec.Template)
+	if err := resolveSweepMemberDeps(snap, spec); err != nil {
+		return nil, err
+	}
 	// The template is owned as any job is (its user, group and run-as
 	// account decided and checked); the members then inherit the owner.
 	if err := ownJobs(r, []*structs.Job{spec.Template}); err != nil {
@@ -420,6 +434,10 @@ func (ps *planState) PendingJobs() []*structs.Job { return ps.pending }
 
 // LiveAllocs returns the state's live allocations.
 func (ps *planState) LiveAllocs() []*structs.Allocation { return ps.base.LiveAllocs() }
+
+// ArrayJobs returns the members of one of the state's arrays (the
+// candidates' own sweep is no job's dependency).
+func (ps *planState) ArrayJobs(arrayID string) []*structs.Job { return ps.base.ArrayJobs(arrayID) }
 
 // Job returns a candidate or any job of the state.
 func (ps *planState) Job(id string) *structs.Job {

@@ -46,6 +46,9 @@ func (v *passView) PendingJobs() []*structs.Job {
 // LiveAllocs returns the allocations that hold resources.
 func (v *passView) LiveAllocs() []*structs.Allocation { return v.sv.LiveAllocs() }
 
+// ArrayJobs returns the members of a job array in id order, or nil.
+func (v *passView) ArrayJobs(arrayID string) []*structs.Job { return v.sv.ArrayJobs(arrayID) }
+
 // Job returns any job by id, or nil.
 func (v *passView) Job(id string) *structs.Job {
 	v.load()

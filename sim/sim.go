@@ -428,6 +428,9 @@ func (s *state) Nodes() []*structs.Node            { return s.nodes }
 func (s *state) PendingJobs() []*structs.Job       { return s.pending }
 func (s *state) LiveAllocs() []*structs.Allocation { return s.allocs }
 
+// ArrayJobs returns nil: a trace's jobs are not arrays.
+func (s *state) ArrayJobs(string) []*structs.Job { return nil }
+
 func (s *state) Job(id string) *structs.Job {
 	i := parseID(id)
 	if i < 0 || i >= len(s.jobs) {

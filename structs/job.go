@@ -238,10 +238,20 @@ const (
 	AfterNotOK DependencyType = "afternotok"
 )
 
-// Dependency holds a job until another one has ended in a given way.
+// Dependency holds a job until another one has ended in a given way. As
+// in Slurm, a job array's id (its first member's) means every member:
+// afterok waits until all completed, afterany until all ended, afternotok
+// until all ended and one did not complete.
 type Dependency struct {
 	Type  DependencyType `json:"type"`
 	JobID string         `json:"job_id"`
+	// Member is set when the dependency named the first member of an
+	// array alone ("12_0" or "12_1", resolved to its job id at submit),
+	// whose job id is also the array's: JobID then means that member, not
+	// the array. Another member's job id means that member anyway, so the
+	// servers set Member only where it changes the meaning (and entries
+	// stay what older servers, which drop the field, read alike).
+	Member bool `json:"member,omitempty"`
 }
 
 // RetryPolicy says when a job that did not finish goes back to the queue.
@@ -448,6 +458,29 @@ func (j *Job) ArrayTaskID() string {
 		return v
 	}
 	return strconv.Itoa(j.ArrayIndex)
+}
+
+// ArrayTask is the number A_N names this member of array A by, in every
+// command and listing: its Slurm task id where its ArrayTaskIDKey sweep
+// value is one (a whole number written plainly, as a converted --array=1-8
+// gives 1 to 8), else its index in its sweep (0 to n-1, a sweep block's
+// numbering).
+func (j *Job) ArrayTask() int {
+	if v, ok := j.SweepValues[ArrayTaskIDKey]; ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 && strconv.Itoa(n) == v {
+			return n
+		}
+	}
+	return j.ArrayIndex
+}
+
+// ArrayRef is the member's reference as people type it, "12_3" (ArrayTask),
+// or its id for a job outside an array.
+func (j *Job) ArrayRef() string {
+	if j.ArrayID == "" {
+		return j.ID
+	}
+	return j.ArrayID + "_" + strconv.Itoa(j.ArrayTask())
 }
 
 // GPUCount is the number of GPUs the job needs on each of its nodes.

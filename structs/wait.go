@@ -122,6 +122,12 @@ func WaitDependsOn(id string, typ DependencyType) WaitStatus {
 	return newWait(WaitDependency, "waiting for job %s to end (%s)", id, typ)
 }
 
+// WaitDependsOnArray: the job waits for left of the n members of job
+// array id to end (typ says how they must).
+func WaitDependsOnArray(id string, left, n int, typ DependencyType) WaitStatus {
+	return newWait(WaitDependency, "waiting for job array %s to end (%s): %d of its %d jobs left", id, typ, left, n)
+}
+
 // WaitSingleton: a singleton job waits for job id, of the same name and
 // user, which runs or was submitted before it.
 func WaitSingleton(id, name, user string) WaitStatus {

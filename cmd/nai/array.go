@@ -14,7 +14,8 @@ import (
 )
 
 // formatArrayStatus prints a sweep the way squeue folds job arrays: one
-// line per state with the member indices in ranges (12_[0-3,5]), then
+// line per state with the members' numbers (ArrayTask: Slurm task ids, or
+// indices) in ranges (12_[0-3,5]), then
 // every member with its values, state, node and reason.
 func formatArrayStatus(w io.Writer, members []*structs.Job, now time.Time) error {
 	if len(members) == 0 {
@@ -23,7 +24,7 @@ func formatArrayStatus(w io.Writer, members []*structs.Job, now time.Time) error
 	arrayID := members[0].ArrayID
 	byState := map[structs.JobStatus][]int{}
 	for _, m := range members {
-		byState[m.Status] = append(byState[m.Status], m.ArrayIndex)
+		byState[m.Status] = append(byState[m.Status], m.ArrayTask())
 	}
 	var parts []string
 	order := []structs.JobStatus{structs.JobRunning, structs.JobPending, structs.JobComplete, structs.JobFailed, structs.JobCancelled, structs.JobLost}
@@ -66,7 +67,7 @@ func formatArrayStatus(w io.Writer, members []*structs.Job, now time.Time) error
 		if reason == "" {
 			reason = "-"
 		}
-		fmt.Fprintf(tw, "%s_%d\t%s\t%s\t%s\t%s\t%s\t%s\n", arrayID, m.ArrayIndex, m.ID, strings.Join(vals, " "), m.Status, node, gpus, reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.ArrayRef(), m.ID, strings.Join(vals, " "), m.Status, node, gpus, reason)
 	}
 	return tw.Flush()
 }

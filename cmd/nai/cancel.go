@@ -366,19 +366,31 @@ func targetsOfRefs(ctx context.Context, cl *api.Client, refs []string, filter *j
 		}
 	}
 	for _, ref := range refs {
-		if arr, idx, ok, _ := parseMemberSet(ref); ok {
+		if arr, spans, ok, _ := parseMemberSet(ref); ok {
 			members, err := membersOf(arr)
 			if err != nil {
 				return nil, err
 			}
-			var picked []*structs.Job
-			for _, i := range idx {
-				m := memberAt(members, i)
-				if m == nil {
-					rep.NotFound = append(rep.NotFound, fmt.Sprintf("%s_%d", arr, i))
-					continue
+			// A range picks the members numbered within it (task ids
+			// may leave gaps, as --array=0-20:2 does) and is not found
+			// only when it picks none.
+			in := make([]bool, len(members))
+			for _, s := range spans {
+				found := false
+				for i, m := range members {
+					if t := m.ArrayTask(); t >= s.lo && t <= s.hi {
+						in[i], found = true, true
+					}
 				}
-				picked = append(picked, m)
+				if !found {
+					rep.NotFound = append(rep.NotFound, arr+"_"+s.String())
+				}
+			}
+			var picked []*structs.Job
+			for i, m := range members {
+				if in[i] {
+					picked = append(picked, m)
+				}
 			}
 			for _, t := range memberTargets(arr, members, filter.apply(picked), rep) {
 				add(t)
@@ -474,8 +486,7 @@ func memberTargets(arr string, members, picked []*structs.Job, rep *cancelReport
 	}
 	var out []cancelTarget
 	for _, m := range picked {
-		ref := fmt.Sprintf("%s_%d", arr, m.ArrayIndex)
-		out = append(out, cancelTarget{ref: ref, id: m.ID, jobs: 1, only: m.ID == arr, ended: endedOf(m.ID, []*structs.Job{m})})
+		out = append(out, cancelTarget{ref: m.ArrayRef(), id: m.ID, jobs: 1, only: m.ID == arr, ended: endedOf(m.ID, []*structs.Job{m})})
 	}
 	return out
 }

@@ -182,7 +182,16 @@ func (f *fakeCluster) start() {
 		writeJSON(w, list(r.URL.Query().Get("all") == "true"))
 	})
 	mux.HandleFunc("GET /v1/queue", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, list(r.URL.Query().Get("all") == "true"))
+		jobs := list(r.URL.Query().Get("all") == "true")
+		if r.URL.Query().Get("view") == "row" {
+			rows := make([]structs.JobRow, len(jobs))
+			for i, j := range jobs {
+				rows[i] = j.Row()
+			}
+			writeJSON(w, rows)
+			return
+		}
+		writeJSON(w, jobs)
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
 		if j := find(r.PathValue("id")); j != nil {
@@ -190,6 +199,9 @@ func (f *fakeCluster) start() {
 			return
 		}
 		fail(w, 404, structs.CodeNotFound, "job %s not found", r.PathValue("id"))
+	})
+	mux.HandleFunc("GET /v1/jobs/{id}/allocations", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, []*structs.Allocation{})
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
 		logs := f.logs[r.PathValue("id")+"/"+r.URL.Query().Get("type")]

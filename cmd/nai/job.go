@@ -203,7 +203,11 @@ func jobLogs(c *cli.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	ref, id, err := refArg(c, cl)
+	tail := c.Int("tail")
+	if c.IsSet("tail") && tail < 0 {
+		return &usageError{msg: fmt.Sprintf("-tail %d: expected a number of lines, 0 or more", tail), usage: usageLine(c)}
+	}
+	ref, id, err := oneJobRefArg(c, cl, "logs")
 	if err != nil {
 		return err
 	}
@@ -214,10 +218,6 @@ func jobLogs(c *cli.Context) (err error) {
 			noLogsNote(c.Context, cl, ref, id, c.App.ErrWriter)
 		}
 	}()
-	tail := c.Int("tail")
-	if c.IsSet("tail") && tail < 0 {
-		return &usageError{msg: fmt.Sprintf("-tail %d: expected a number of lines, 0 or more", tail), usage: usageLine(c)}
-	}
 	opts := api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f")}
 	if tail >= 0 {
 		// The servers serve logs from a byte offset: read it all, keep
@@ -297,7 +297,9 @@ func noLogsNote(ctx context.Context, cl *api.Client, ref, id string, w io.Writer
 		fmt.Fprintf(w, "Job %s never started (%s): it has no logs.\n", ref, j.Status)
 		return
 	}
-	fmt.Fprintf(w, "Job %s has not started yet (%s): no logs yet.\n", ref, j.Status)
+	if j.Status == structs.JobPending {
+		fmt.Fprintf(w, "Job %s has not started yet (%s): no logs yet.\n", ref, j.Status)
+	}
 }
 
 // tailer keeps the last n lines written to it (a last line without a
@@ -393,7 +395,7 @@ func jobOutputs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	ref, id, err := refArg(c, cl)
+	ref, id, err := oneJobRefArg(c, cl, "outputs")
 	if err != nil {
 		return err
 	}
@@ -454,7 +456,7 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 		kv.add("Estimated start", stamp(j.EstimatedStart, now))
 	}
 	if j.ArrayID != "" {
-		kv.add("Array", fmt.Sprintf("%s_%d", j.ArrayID, j.ArrayIndex))
+		kv.add("Array", j.ArrayRef())
 		for _, k := range slices.Sorted(maps.Keys(j.SweepValues)) {
 			kv.add("sweep."+k, j.SweepValues[k])
 		}

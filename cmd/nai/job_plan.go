@@ -122,7 +122,7 @@ func formatPlan(w io.Writer, resp *structs.JobPlanResponse, sweep bool, now time
 		r := &resp.Jobs[i]
 		label := fmt.Sprintf("Job %q", r.Name)
 		if sweep {
-			label += fmt.Sprintf(" [%d]", r.ArrayIndex)
+			label += fmt.Sprintf(" [%d]", (&structs.Job{ArrayIndex: r.ArrayIndex, SweepValues: r.SweepValues}).ArrayTask())
 			if len(r.SweepValues) > 0 {
 				var kv []string
 				for _, k := range slices.Sorted(maps.Keys(r.SweepValues)) {

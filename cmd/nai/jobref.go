@@ -17,10 +17,12 @@ import (
 
 // Job references as Slurm users type them: "12" (a job, or a whole
 // sweep), "12_3" (member 3 of sweep 12) and, where several jobs are
-// meant, "12_[2-5,7]".
+// meant, "12_[2-5,7]". A member's number is its Slurm task id in an array
+// submitted with --array=1-8 (12_3 has SLURM_ARRAY_TASK_ID 3), and its
+// index (0 to n-1) in a sweep block's: structs.Job.ArrayTask.
 
-// memberRef splits "12_3" into the array id and member index; ok is false
-// for a plain id.
+// memberRef splits "12_3" into the array id and member number; ok is
+// false for a plain id.
 func memberRef(ref string) (array string, index int, ok bool, err error) {
 	a, idx, found := strings.Cut(ref, "_")
 	if !found {
@@ -50,9 +52,10 @@ func resolveJob(ctx context.Context, cl *api.Client, ref string) (string, error)
 	return "", noMemberError(arr, idx, members)
 }
 
-func memberAt(members []*structs.Job, idx int) *structs.Job {
+// memberAt is the member whose number (ArrayTask) is n, or nil.
+func memberAt(members []*structs.Job, n int) *structs.Job {
 	for _, m := range members {
-		if m.ArrayIndex == idx {
+		if m.ArrayTask() == n {
 			return m
 		}
 	}
@@ -62,7 +65,7 @@ func memberAt(members []*structs.Job, idx int) *structs.Job {
 func noMemberError(arr string, idx int, members []*structs.Job) error {
 	var have []int
 	for _, m := range members {
-		have = append(have, m.ArrayIndex)
+		have = append(have, m.ArrayTask())
 	}
 	return structs.NewError(structs.CodeNotFound, "job array %s has no member %d (members %s)", arr, idx, jobtext.Ranges(have))
 }
@@ -81,9 +84,49 @@ func refArg(c *cli.Context, cl *api.Client) (ref, id string, err error) {
 	return ref, id, err
 }
 
-// parseMemberSet reads "12_[2-5,7]" into the array id and the indices;
-// ok is false when ref is not of that form.
-func parseMemberSet(ref string) (array string, idx []int, ok bool, err error) {
+// oneJobRefArg is refArg for a command that reads one job's files (logs,
+// outputs). The id of an array of several members, which `nai job status`
+// takes for the whole array, is also its first member's job id, and reads
+// that member's; a note on stderr says so and how to name another, so
+// that the other members' are not taken for missing (stdout stays the
+// job's own, for pipes and scripts that read members by their job ids).
+func oneJobRefArg(c *cli.Context, cl *api.Client, what string) (ref, id string, err error) {
+	ref, id, err = refArg(c, cl)
+	if err != nil || strings.Contains(ref, "_") {
+		return ref, id, err
+	}
+	// A failed look-up is left to the command's own request, which
+	// says what went wrong in its terms.
+	j, _, err := cl.Job(c.Context, id)
+	if err != nil || j.ArrayID != j.ID {
+		return ref, id, nil
+	}
+	members, err := cl.ArrayJobs(c.Context, j.ArrayID)
+	if err != nil || len(members) < 2 {
+		return ref, id, nil
+	}
+	nums := make([]int, len(members))
+	for i, m := range members {
+		nums[i] = m.ArrayTask()
+	}
+	fmt.Fprintf(c.App.ErrWriter, "Job %s is array %s of %d jobs (%s_[%s]): these are the %s of its first, %s; name another as %s_N.\n",
+		ref, ref, len(members), ref, jobtext.Ranges(nums), what, j.ArrayRef(), ref)
+	return ref, id, nil
+}
+
+// memberSpan is one item of a member set: lo-hi, or lo alone (hi == lo).
+type memberSpan struct{ lo, hi int }
+
+func (s memberSpan) String() string {
+	if s.lo == s.hi {
+		return strconv.Itoa(s.lo)
+	}
+	return fmt.Sprintf("[%d-%d]", s.lo, s.hi)
+}
+
+// parseMemberSet reads "12_[2-5,7]" into the array id and its spans of
+// member numbers; ok is false when ref is not of that form.
+func parseMemberSet(ref string) (array string, spans []memberSpan, ok bool, err error) {
 	a, rest, found := strings.Cut(ref, "_[")
 	if !found {
 		return "", nil, false, nil
@@ -102,19 +145,10 @@ func parseMemberSet(ref string) (array string, idx []int, ok bool, err error) {
 		if err1 != nil || err2 != nil || l < 0 || h < l {
 			return "", nil, false, bad
 		}
-		if h-l > structsMaxSweep {
-			return "", nil, false, fmt.Errorf("job %q: the range %s is larger than a sweep can be", ref, part)
-		}
-		for i := l; i <= h; i++ {
-			idx = append(idx, i)
-		}
+		spans = append(spans, memberSpan{l, h})
 	}
-	slices.Sort(idx)
-	return a, slices.Compact(idx), true, nil
+	return a, spans, true, nil
 }
-
-// structsMaxSweep bounds a member range; no sweep has more members.
-const structsMaxSweep = 10000
 
 // jobFilter is the selection of `nai queue` and `nai job cancel`: jobs of
 // some users, in some states, in some queues, with names matching a glob.

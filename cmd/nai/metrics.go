@@ -76,7 +76,7 @@ func arrayMetrics(c *cli.Context, cl *api.Client, arrayID string) error {
 	}
 	rows := make([]memberMetrics, 0, len(members))
 	for _, m := range members {
-		rows = append(rows, memberMetrics{Member: fmt.Sprintf("%s_%d", arrayID, m.ArrayIndex), JobID: m.ID,
+		rows = append(rows, memberMetrics{Member: m.ArrayRef(), JobID: m.ID,
 			Status: m.Status, Values: m.SweepValues, Metrics: orEmptyMap(m.Metrics)})
 	}
 	if ms != nil {

@@ -288,3 +288,44 @@ func TestCancelCountsUsage(t *testing.T) {
 		t.Errorf("the pending row changed (%s, %v) or the cancelled one lost its labels (%v)", before.Status, before.Labels, after.Labels)
 	}
 }
+
+// Job GC keeps every member of an array a live job depends on by the
+// array's id (the scheduler waits for them all, and an afternotok needs
+// the one that failed), and only the member itself of a dependency on one
+// member.
+func TestJobGCKeepsArrayDependedOn(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		dep  structs.Dependency
+		kept []string // of the ended members 1 and 2
+	}{
+		{"on the array", structs.Dependency{Type: structs.AfterNotOK, JobID: "1"}, []string{"1", "2"}},
+		{"on its first member", structs.Dependency{Type: structs.AfterNotOK, JobID: "1", Member: true}, []string{"1"}},
+		{"on another member", structs.Dependency{Type: structs.AfterAny, JobID: "2"}, []string{"2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.register(sweepJobs(3)...) // array 1: jobs 1-3
+			waiting := newJob("after").Build()
+			waiting.DependsOn = []structs.Dependency{tc.dep}
+			f.register(waiting) // job 4
+			if err := f.s.CancelJobs(f.next(), &structs.JobCancelRequest{JobIDs: []string{"1", "2"}, Only: true, Now: t0}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.s.GCJobs(f.next(), &structs.JobGCRequest{Before: t0.Add(time.Hour), Max: 10, Now: t0.Add(time.Hour)}); err != nil {
+				t.Fatal(err)
+			}
+			var kept []string
+			for _, id := range []string{"1", "2"} {
+				if j, err := f.s.Snapshot().JobByID(nil, id); err != nil {
+					t.Fatal(err)
+				} else if j != nil {
+					kept = append(kept, id)
+				}
+			}
+			if !slices.Equal(kept, tc.kept) {
+				t.Errorf("job GC kept members %v, want %v", kept, tc.kept)
+			}
+		})
+	}
+}

@@ -64,5 +64,11 @@ func (v *SchedulerView) Job(id string) *structs.Job {
 	return j
 }
 
+// ArrayJobs returns the members of a job array in id order, or nil.
+func (v *SchedulerView) ArrayJobs(arrayID string) []*structs.Job {
+	j, _ := v.sn.JobsByArray(nil, arrayID)
+	return j
+}
+
 // Index is the state index the view reflects.
 func (v *SchedulerView) Index() uint64 { return v.sn.Index() }

@@ -228,7 +228,8 @@ func noteJobWrite(txn *memdb.Txn, index uint64, j *structs.Job, now time.Time) e
 // GCJobs removes finished jobs that ended before req.Before, oldest id
 // first, with their allocations; their usage moves to the rows' archived
 // part. Jobs that live jobs depend on stay, so a dependency is never left
-// dangling.
+// dangling: for a dependency on a job array's id, every member (the
+// scheduler waits for them all, and afternotok needs the one that failed).
 func (s *Store) GCJobs(index uint64, req *structs.JobGCRequest) (*structs.JobGCResponse, error) {
 	if req == nil {
 		return nil, structs.NewError(structs.CodeInvalid, "job gc: empty request")
@@ -243,9 +244,20 @@ func (s *Store) GCJobs(index uint64, req *structs.JobGCRequest) (*structs.JobGCR
 		if err != nil {
 			return err
 		}
+		arrays := map[string]bool{}
 		for _, j := range live {
 			for _, d := range j.DependsOn {
 				needed[d.JobID] = true
+				if !d.Member && !arrays[d.JobID] {
+					arrays[d.JobID] = true
+					members, err := jobsOfArray(txn, nil, d.JobID)
+					if err != nil {
+						return err
+					}
+					for _, m := range members {
+						needed[m.ID] = true
+					}
+				}
 			}
 		}
 		var victims []*structs.Job

@@ -66,6 +66,13 @@ func (b *JobBuilder) After(typ structs.DependencyType, id string) *JobBuilder {
 	return b
 }
 
+// AfterMember adds a dependency of type typ on job id as one member of its
+// array (Dependency.Member), not on the whole array.
+func (b *JobBuilder) AfterMember(typ structs.DependencyType, id string) *JobBuilder {
+	b.j.DependsOn = append(b.j.DependsOn, structs.Dependency{Type: typ, JobID: id, Member: true})
+	return b
+}
+
 // DependsOn adds an afterok dependency on job id.
 func (b *JobBuilder) DependsOn(id string) *JobBuilder { return b.After(structs.AfterOK, id) }
 

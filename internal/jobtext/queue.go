@@ -14,7 +14,7 @@ import (
 // sweep folded together like Slurm's 123_[4-9].
 type queueRow struct {
 	job     *structs.Job
-	members []int // array indices folded into this row; nil for a single job
+	members []int // array task numbers (ArrayTask) folded into this row; nil for a single job
 }
 
 // foldQueue folds consecutive pending members of the same array that wait
@@ -28,9 +28,9 @@ func foldQueue(jobs []*structs.Job) []queueRow {
 			p := last.job
 			if p.ArrayID == j.ArrayID && p.Status == structs.JobPending && p.Reason == j.Reason {
 				if last.members == nil {
-					last.members = []int{p.ArrayIndex}
+					last.members = []int{p.ArrayTask()}
 				}
-				last.members = append(last.members, j.ArrayIndex)
+				last.members = append(last.members, j.ArrayTask())
 				continue
 			}
 		}

@@ -70,6 +70,30 @@ func TestQueueTableAlignsLikeTabwriter(t *testing.T) {
 	}
 }
 
+// Pending members of an array submitted with Slurm task ids fold by those
+// ids (12_[3,5-6]), as squeue shows them; a sweep block's by index.
+func TestFoldQueueNumbersMembers(t *testing.T) {
+	member := func(id string, idx int, values map[string]string) *structs.Job {
+		return &structs.Job{ID: id, ArrayID: "12", ArrayIndex: idx, Status: structs.JobPending, Reason: "Resources", SweepValues: values}
+	}
+	task := func(n string) map[string]string { return map[string]string{structs.ArrayTaskIDKey: n} }
+	for _, tc := range []struct {
+		name string
+		jobs []*structs.Job
+		want string
+	}{
+		{"task ids", []*structs.Job{member("13", 1, task("3")), member("14", 2, task("5")), member("15", 3, task("6"))}, "3,5-6"},
+		{"sweep indices", []*structs.Job{member("13", 1, map[string]string{"lr": "1"}), member("14", 2, map[string]string{"lr": "2"})}, "1-2"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := foldQueue(tc.jobs)
+			if len(rows) != 1 || Ranges(rows[0].members) != tc.want {
+				t.Fatalf("folded into %+v, want one row 12_[%s]", rows, tc.want)
+			}
+		})
+	}
+}
+
 // BenchmarkQueueTable5000 is the server's side of `nai queue` with 5000
 // pending jobs (GET /v1/queue?view=table). 2026-12-02, the shared 2-core
 // VM: 2.4 ms and 20k allocations (four small strings per row) per table here, where the CLI's
