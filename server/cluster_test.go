@@ -434,21 +434,37 @@ func TestPeersFileRecovery(t *testing.T) {
 		name, peers, want string
 	}{
 		{"not json", "{", "expected [{"},
+		{"not a list", `{"id": "r", "address": "127.0.0.1:1"}`, "not a JSON list"},
+		{"empty", `[]`, "names no server"},
+		{"unknown field", `[{"id": "r", "adress": "127.0.0.1:1"}]`, `unknown field "adress"`},
 		{"without this server", `[{"id": "other", "address": "127.0.0.1:1"}]`, "does not name this server"},
+		{"not an address", `[{"id": "r", "address": "notanaddr"}]`, `entry 1 (r): address "notanaddr" is not HOST:RAFT_PORT`},
+		{"bad port", `[{"id": "r", "address": "127.0.0.1:99999"}]`, "not a number from 1 to 65535"},
+		{"no host", `[{"id": "r", "address": ":4647"}]`, "no usable host"},
+		{"no id", `[{"id": "", "address": "127.0.0.1:1"}]`, "entry 1: no id"},
+		{"duplicate id", `[{"id": "r", "address": "127.0.0.1:1"}, {"id": "r", "address": "127.0.0.1:2"}]`, `entry 2: id "r" is also entry 1's`},
+		{"duplicate address", `[{"id": "r", "address": "127.0.0.1:1"}, {"id": "s", "address": "127.0.0.1:1"}]`, "address 127.0.0.1:1 is also entry 1's"},
+		{"every problem at once", `[{"id": "r", "address": "x"}, {"id": "", "address": "y"}]`, `address "x" is not HOST:RAFT_PORT; entry 2: no id (the server's node_name); entry 2: address "y" is not`},
+		{"no voter", `[{"id": "r", "address": "127.0.0.1:1", "non_voter": true}]`, "no entry is a voter"},
+		{"another address for this server", `[{"id": "r", "address": "127.0.0.1:1"}]`, "gives this server (r) the address 127.0.0.1:1, but its raft address is"},
 	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			os.WriteFile(filepath.Join(dir, "raft", PeersFile), []byte(tc.peers), 0o600)
-			_, err := New(Config{DataDir: dir, NodeName: "r", Logger: logger})
+			file := filepath.Join(dir, "raft", PeersFile)
+			os.WriteFile(file, []byte(tc.peers), 0o600)
+			_, err := New(Config{DataDir: dir, NodeName: "r", RaftAddr: addr, Logger: logger})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New with a bad peers file: %v, want %q", err, tc.want)
+			}
+			if got, _ := os.ReadFile(file); string(got) != tc.peers {
+				t.Errorf("the refused peers file was changed or removed: %q", got)
 			}
 		})
 	}
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
 	os.WriteFile(filepath.Join(dir, "raft", PeersFile), []byte(`[{"id": "r", "address": "`+addr+`"}]`), 0o600)
 	s = startLeader(t, Config{DataDir: dir, NodeName: "r", RaftAddr: addr, Logger: logger})
 	defer s.Shutdown()
