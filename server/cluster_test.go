@@ -549,3 +549,64 @@ func TestLeaverElectedAgainHandsOverAgain(t *testing.T) {
 		return ok && len(servers) == 2 && !inRaft(servers, old.name)
 	})
 }
+
+// remove-peer refuses a server serf shows alive (the leader would add it
+// back at once) and takes one that failed; force-leave refuses the live
+// one too. The audit log names the server of each.
+func TestRemovePeerRefusesLiveServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	all := startThreeInRaft(t)
+	l := leaderOf(all)
+	var victim *member
+	for _, m := range all {
+		if m != l {
+			victim = m
+		}
+	}
+	ctx := context.Background()
+	err := l.api.RemoveRaftPeer(ctx, victim.name)
+	if err == nil || !strings.Contains(err.Error(), "server "+victim.name+" is alive") || !strings.Contains(err.Error(), "stop its agent") {
+		t.Fatalf("remove-peer of a live server: %v, want a refusal naming it", err)
+	}
+	if err := l.api.ForceLeave(ctx, victim.name); err == nil || !strings.Contains(err.Error(), "is alive") {
+		t.Fatalf("force-leave of a live server: %v, want a refusal", err)
+	}
+	if servers, ok := leaderRaft(all); !ok || !inRaft(servers, victim.name) {
+		t.Fatalf("the refused removal changed raft: %v", servers)
+	}
+
+	victim.stop()
+	waitLong(t, "serf sees the stopped server failed", func() bool {
+		for _, mem := range l.m.Members() {
+			if mem.Name == victim.name {
+				return !mem.Alive()
+			}
+		}
+		return false
+	})
+	if err := l.api.RemoveRaftPeer(ctx, victim.name); err != nil {
+		t.Fatalf("remove-peer of a failed server: %v", err)
+	}
+	if servers, ok := leaderRaft(all); !ok || inRaft(servers, victim.name) {
+		t.Fatalf("raft after removing %s: %v", victim.name, servers)
+	}
+	want := map[string]int{"server " + victim.name: 2, "agent " + victim.name: 1}
+	waitLong(t, "the audit log names the removed server", func() bool {
+		events, err := l.api.Audit(ctx, api.AuditFilter{})
+		if err != nil {
+			return false
+		}
+		got := map[string]int{}
+		for _, e := range events {
+			got[e.Object]++
+		}
+		for k, n := range want {
+			if got[k] != n {
+				return false
+			}
+		}
+		return true
+	})
+}
