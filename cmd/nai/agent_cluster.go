@@ -131,6 +131,9 @@ func runClusterAgent(c *cli.Context) error {
 			return fail("fingerprint: %v", err)
 		}
 		hostCPU, hostMemory = host.CPU, host.MemoryBytes
+		if err := checkReservation(hostCPU, hostMemory, cfg.Client.ReservedCPU, cfg.Client.ReservedMemory); err != nil {
+			return fail("%v", err)
+		}
 		host.CPU, host.MemoryBytes = offered(hostCPU, hostMemory, cfg.Client.ReservedCPU, cfg.Client.ReservedMemory)
 		// Under systemd on cgroup v2 the agent moves into a leaf of its
 		// delegated cgroup first (agent_cgroup.go).
