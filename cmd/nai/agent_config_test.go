@@ -121,6 +121,10 @@ func TestAgentFlags(t *testing.T) {
 		{"bad join", []string{"-client", "-data-dir", "/tmp/x", "-join", "nohost"}, `join address "nohost"`},
 		{"bad grace", []string{"-client", "-data-dir", "/tmp/x", "-node-down-grace", "-1s"}, "-node-down-grace"},
 		{"bad port", []string{"-client", "-data-dir", "/tmp/x", "-serf-port", "70000"}, "ports.serf 70000"},
+		{"client without join", []string{"-client", "-data-dir", "/tmp/x"}, "a client needs join"},
+		{"http port is the serf port", []string{"-client", "-join", "127.0.0.1:1", "-data-dir", "/tmp/x", "-http-port", "4648"}, "ports.http and ports.serf are both 4648"},
+		{"raft port is the http port", []string{"-server", "-bootstrap-expect", "1", "-data-dir", "/tmp/x", "-raft-port", "4646"}, "ports.http and ports.raft are both 4646"},
+		{"http addr on the serf port", []string{"-client", "-join", "127.0.0.1:1", "-data-dir", "/tmp/x", "-http-addr", "0.0.0.0:4648"}, "http_addr and ports.serf are both 4648"},
 		{"raft multiplier too large", []string{"-server", "-bootstrap-expect", "1", "-data-dir", "/tmp/x", "-raft-multiplier", "50"}, "server.raft_multiplier 50 is out of range"},
 	}
 	for _, tc := range bad {

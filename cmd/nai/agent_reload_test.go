@@ -30,6 +30,7 @@ const reloadBase = `
 node_name = "gpu1"
 data_dir  = "/var/lib/nai/client"
 log_level = "info"
+join      = ["10.0.0.1:4648"]
 client {
   enabled = true
   reserved {
