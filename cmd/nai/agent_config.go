@@ -216,11 +216,12 @@ func loadAgentConfig(files []string) (*agentConfig, error) {
 			errs.addDiags(diags)
 			continue
 		}
+		// The decoder goes on past an unknown name (a misspelt setting
+		// or block), so the values it did read are checked too: every
+		// problem of the file at once, not one pass per kind.
 		var fc fileConfig
-		if diags := hclstruct.DecodeBody(f.Body, nil, &fc); diags.HasErrors() {
-			errs.addDiags(diags)
-			continue
-		}
+		diags = hclstruct.DecodeBody(f.Body, nil, &fc)
+		errs.addDiags(diags)
 		fc.apply(cfg, errs)
 	}
 	return cfg, errs.err()
@@ -379,11 +380,15 @@ func clusterFlags() []cli.Flag {
 // agentConfigFrom loads -config files and applies the flags given, then
 // validates the result.
 func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
+	// The files' problems and the flags' are reported together; the
+	// merged configuration is validated once both are right.
 	cfg, err := loadAgentConfig(c.StringSlice("config"))
-	if err != nil {
+	errs := &configError{}
+	if fileErrs, ok := err.(*configError); ok {
+		errs.problems = append(errs.problems, fileErrs.problems...)
+	} else if err != nil {
 		return nil, err
 	}
-	errs := &configError{}
 	str := func(flag string, dst *string) {
 		if c.IsSet(flag) {
 			*dst = c.String(flag)
