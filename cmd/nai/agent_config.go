@@ -369,9 +369,9 @@ func clusterFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "acl-enabled", Usage: "require tokens on every API call (on by default outside -dev; -acl-enabled=false turns it off)"},
 		&cli.StringFlag{Name: "acl-agent-token", Usage: "token (policy node) a client registers its node with; prefer acl { agent_token } in a 0600 file"},
 		&cli.BoolFlag{Name: "allow-root-tasks", Usage: "let tasks run as root on this client (default: refused outside -dev)"},
-		&cli.StringFlag{Name: "tls-ca-file", Usage: "the cluster CA (PEM): turns on mutual TLS for HTTP and raft (with -tls-cert-file, -tls-key-file)"},
-		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate (PEM), from `nai tls cert create`"},
-		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key (PEM)"},
+		&cli.StringFlag{Name: "tls-ca-file", Usage: "the cluster CA `FILE` (PEM): turns on mutual TLS for HTTP and raft (with -tls-cert-file, -tls-key-file)"},
+		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate `FILE` (PEM), made by nai tls cert create"},
+		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key `FILE` (PEM)"},
 		&cli.BoolFlag{Name: "tls-verify-server-hostname", Usage: "check that servers hold a server.<dc>.nai certificate"},
 		&cli.StringFlag{Name: "service-ports", Usage: "FIRST-LAST: the ports service replicas listen on (default " + structs.DefaultServicePorts + ")"},
 	}
