@@ -115,6 +115,15 @@ func mayManageToken(a *acl.ACL, t *structs.Token) error {
 	if a.IsManagement() || (t.User != "" && t.User == a.UserName()) {
 		return nil
 	}
+	if t.User == "" {
+		// A management or policy token (the bootstrap token, a node
+		// token) acts as no user.
+		what := "a token of no user"
+		if len(t.Policies) > 0 {
+			what = "a token of no user, with policies " + strings.Join(t.Policies, ", ")
+		}
+		return structs.NewError(structs.CodeForbidden, "permission denied: token %s is %s; only management tokens act on it", shortID(t.AccessorID), what)
+	}
 	return structs.NewError(structs.CodeForbidden, "permission denied: token %s belongs to another user; only management tokens act on others' tokens", shortID(t.AccessorID))
 }
 

@@ -705,6 +705,7 @@ func TestACLBadInputAPI(t *testing.T) {
 			root = tok.AccessorID
 		}
 	}
+	ops, _ := api.New(api.Config{Address: f.base, Token: f.secrets["operator"], IgnoreEnv: true})
 	tests := []struct {
 		name string
 		do   func() error
@@ -712,6 +713,9 @@ func TestACLBadInputAPI(t *testing.T) {
 		want string
 	}{
 		{"revoke the last management token", func() error { return mgmt.RevokeToken(ctx, root) }, structs.CodeConflict, "last management token"},
+		{"an operator revokes the bootstrap token", func() error { return ops.RevokeToken(ctx, root) }, structs.CodeForbidden,
+			"is a token of no user, with policies management; only management tokens act on it"},
+		{"a user revokes another user's token", func() error { return ops.RevokeToken(ctx, f.ownerAccessor) }, structs.CodeForbidden, "belongs to another user"},
 		{"a member of a missing group", func() error { return mgmt.SetGroupMember(ctx, "nlp", "u2", structs.RoleMember) }, structs.CodeNotFound, "group nlp not found"},
 		{"remove a user with running jobs", func() error { return mgmt.DeleteUser(ctx, "u1", false) }, structs.CodeConflict, "-force"},
 		{"a token for a missing user", func() error {
