@@ -610,3 +610,43 @@ func TestRemovePeerRefusesLiveServer(t *testing.T) {
 		return true
 	})
 }
+
+// A reset file on a follower is not read (only the leader's is): the
+// follower says so instead of forwarding to a leader that answers "already
+// bootstrapped".
+func TestBootstrapResetFileOnFollower(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two raft servers")
+	}
+	acls := func(c *Config) { c.ACL.Enabled = true }
+	a := startMember(t, "a", 2, livenessGrace, "", acls)
+	b := startMember(t, "b", 2, livenessGrace, a.m.Addr(), acls)
+	all := []*member{a, b}
+	waitLong(t, "two servers in raft under a leader", func() bool {
+		servers, ok := leaderRaft(all)
+		return ok && len(servers) == 2
+	})
+	l := leaderOf(all)
+	f := a
+	if l == a {
+		f = b
+	}
+	ctx := context.Background()
+	first, err := l.api.ACLBootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.srv.cfg.ACL.BootstrapResetFile, []byte(fmt.Sprint(first.CreateIndex)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.api.ACLBootstrap(ctx)
+	if err == nil || !strings.Contains(err.Error(), "this server ("+f.name+") holds the ACL bootstrap reset file") || !strings.Contains(err.Error(), "it is "+l.name) {
+		t.Fatalf("bootstrap through a follower with the reset file: %v", err)
+	}
+	if err := os.Rename(f.srv.cfg.ACL.BootstrapResetFile, l.srv.cfg.ACL.BootstrapResetFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.api.ACLBootstrap(ctx); err != nil {
+		t.Fatalf("bootstrap with the file on the leader, through the follower: %v", err)
+	}
+}

@@ -679,8 +679,13 @@ func TestBootstrapReset(t *testing.T) {
 	if _, err := c.WithToken(second.SecretID).TokenSelf(ctx); err != nil {
 		t.Errorf("the new management token: %v", err)
 	}
-	if _, err := c.ACLBootstrap(ctx); err == nil {
-		t.Error("the stale reset file allowed a third bootstrap")
+	if _, err := c.ACLBootstrap(ctx); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the reset file %s on the leader", s.cfg.ACL.BootstrapResetFile)) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("was found but not used: the reset file names index %d, but the ACL bootstrap to reset is at index %d: write %d into it", first.CreateIndex, second.CreateIndex, second.CreateIndex)) {
+		t.Errorf("the stale reset file: %v, want a refusal saying why the file was not used", err)
+	}
+	os.Remove(s.cfg.ACL.BootstrapResetFile)
+	if _, err := c.ACLBootstrap(ctx); err == nil || !strings.Contains(err.Error(), "has no reset file at "+s.cfg.ACL.BootstrapResetFile) {
+		t.Errorf("without a reset file: %v, want a refusal saying the leader has none", err)
 	}
 	if err := os.WriteFile(s.cfg.ACL.BootstrapResetFile, []byte("soon\n"), 0o600); err != nil {
 		t.Fatal(err)
