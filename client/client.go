@@ -359,6 +359,11 @@ func (c *Client) register(ctx context.Context) error {
 			}
 			if reg.Token() != "" {
 				err = reg.RegisterNode(ctx, c.node(), c.secret)
+			} else {
+				// The servers do not know this node's own secret and
+				// there is no token to register it with: say that,
+				// not "unknown token" about a secret nobody set.
+				err = fmt.Errorf("no agent token is configured (acl { agent_token } or -acl-agent-token: a token of policy node, from nai token create -policy node), and the servers do not know this node's own secret yet: %w", err)
 			}
 		}
 		if err == nil {

@@ -73,6 +73,10 @@ func TestSnapshotBackupRestore(t *testing.T) {
 	if out := a.mustNai("operator", "snapshot", "save", file); !strings.Contains(out, "Saved snapshot to "+file) {
 		t.Errorf("save said %q", out)
 	}
+	// A second save over the same file replaces it, and says so.
+	if out := a.mustNai("operator", "snapshot", "save", file); !strings.Contains(out, "Saved snapshot to "+file+" (replaced the ") {
+		t.Errorf("a save over an existing file said %q", out)
+	}
 	info := a.mustNai("operator", "snapshot", "inspect", file)
 	for _, want := range []string{"Checksums   verified", "Cluster ID  (none: a dev agent)", "jobs", "datasets", "models"} {
 		if !strings.Contains(info, want) {

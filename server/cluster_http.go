@@ -57,6 +57,7 @@ func (s *Server) raftRemovePeer(r *request) (any, uint64, error) {
 	if id == "" {
 		return nil, 0, structs.NewError(structs.CodeInvalid, "remove raft peer: ?id= (the server's node name) is required")
 	}
+	r.audit = "server " + id
 	servers, err := s.raftServers()
 	if err != nil {
 		return nil, 0, err
@@ -67,6 +68,16 @@ func (s *Server) raftRemovePeer(r *request) (any, uint64, error) {
 	}
 	if !found {
 		return nil, 0, structs.NewError(structs.CodeNotFound, "raft has no server %q (see `nai operator raft list-peers`)", id)
+	}
+	// A server serf shows alive would be added back by the leader's
+	// reconciliation within seconds: the removal would only cost a
+	// moment of quorum. force-leave refuses the same.
+	if s.cluster != nil {
+		for _, mem := range s.cluster.m.Members() {
+			if mem.Name == id && mem.Alive() {
+				return nil, 0, structs.NewError(structs.CodeConflict, "server %s is alive: the leader would add it back at once; stop its agent (SIGINT leaves and removes it from raft), or after a SIGTERM or crash wait until `nai server members` shows it failed", id)
+			}
+		}
 	}
 	if err := s.raft.RemoveServer(raft.ServerID(id), 0, s.cfg.ApplyTimeout).Error(); err != nil {
 		if err == raft.ErrNotLeader {
@@ -83,6 +94,9 @@ func (s *Server) agentForceLeave(r *request) (any, uint64, error) {
 		return nil, 0, structs.NewError(structs.CodeInvalid, "force-leave needs a cluster: this agent runs in dev mode")
 	}
 	node := r.URL.Query().Get("node")
+	if node != "" {
+		r.audit = "agent " + node
+	}
 	if err := ForceLeave(s.cluster.m, node); err != nil {
 		return nil, 0, err
 	}

@@ -443,21 +443,37 @@ func TestPeersFileRecovery(t *testing.T) {
 		name, peers, want string
 	}{
 		{"not json", "{", "expected [{"},
+		{"not a list", `{"id": "r", "address": "127.0.0.1:1"}`, "not a JSON list"},
+		{"empty", `[]`, "names no server"},
+		{"unknown field", `[{"id": "r", "adress": "127.0.0.1:1"}]`, `unknown field "adress"`},
 		{"without this server", `[{"id": "other", "address": "127.0.0.1:1"}]`, "does not name this server"},
+		{"not an address", `[{"id": "r", "address": "notanaddr"}]`, `entry 1 (r): address "notanaddr" is not HOST:RAFT_PORT`},
+		{"bad port", `[{"id": "r", "address": "127.0.0.1:99999"}]`, "not a number from 1 to 65535"},
+		{"no host", `[{"id": "r", "address": ":4647"}]`, "no usable host"},
+		{"no id", `[{"id": "", "address": "127.0.0.1:1"}]`, "entry 1: no id"},
+		{"duplicate id", `[{"id": "r", "address": "127.0.0.1:1"}, {"id": "r", "address": "127.0.0.1:2"}]`, `entry 2: id "r" is also entry 1's`},
+		{"duplicate address", `[{"id": "r", "address": "127.0.0.1:1"}, {"id": "s", "address": "127.0.0.1:1"}]`, "address 127.0.0.1:1 is also entry 1's"},
+		{"every problem at once", `[{"id": "r", "address": "x"}, {"id": "", "address": "y"}]`, `address "x" is not HOST:RAFT_PORT; entry 2: no id (the server's node_name); entry 2: address "y" is not`},
+		{"no voter", `[{"id": "r", "address": "127.0.0.1:1", "non_voter": true}]`, "no entry is a voter"},
+		{"another address for this server", `[{"id": "r", "address": "127.0.0.1:1"}]`, "gives this server (r) the address 127.0.0.1:1, but its raft address is"},
 	}
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			os.WriteFile(filepath.Join(dir, "raft", PeersFile), []byte(tc.peers), 0o600)
-			_, err := New(Config{DataDir: dir, NodeName: "r", Logger: logger})
+			file := filepath.Join(dir, "raft", PeersFile)
+			os.WriteFile(file, []byte(tc.peers), 0o600)
+			_, err := New(Config{DataDir: dir, NodeName: "r", RaftAddr: addr, Logger: logger})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("New with a bad peers file: %v, want %q", err, tc.want)
+			}
+			if got, _ := os.ReadFile(file); string(got) != tc.peers {
+				t.Errorf("the refused peers file was changed or removed: %q", got)
 			}
 		})
 	}
 
-	ln, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := ln.Addr().String()
-	ln.Close()
 	os.WriteFile(filepath.Join(dir, "raft", PeersFile), []byte(`[{"id": "r", "address": "`+addr+`"}]`), 0o600)
 	s = startLeader(t, Config{DataDir: dir, NodeName: "r", RaftAddr: addr, Logger: logger})
 	defer s.Shutdown()
@@ -541,4 +557,105 @@ func TestLeaverElectedAgainHandsOverAgain(t *testing.T) {
 		servers, ok := leaderRaft(rest)
 		return ok && len(servers) == 2 && !inRaft(servers, old.name)
 	})
+}
+
+// remove-peer refuses a server serf shows alive (the leader would add it
+// back at once) and takes one that failed; force-leave refuses the live
+// one too. The audit log names the server of each.
+func TestRemovePeerRefusesLiveServer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	all := startThreeInRaft(t)
+	l := leaderOf(all)
+	var victim *member
+	for _, m := range all {
+		if m != l {
+			victim = m
+		}
+	}
+	ctx := context.Background()
+	err := l.api.RemoveRaftPeer(ctx, victim.name)
+	if err == nil || !strings.Contains(err.Error(), "server "+victim.name+" is alive") || !strings.Contains(err.Error(), "stop its agent") {
+		t.Fatalf("remove-peer of a live server: %v, want a refusal naming it", err)
+	}
+	if err := l.api.ForceLeave(ctx, victim.name); err == nil || !strings.Contains(err.Error(), "is alive") {
+		t.Fatalf("force-leave of a live server: %v, want a refusal", err)
+	}
+	if servers, ok := leaderRaft(all); !ok || !inRaft(servers, victim.name) {
+		t.Fatalf("the refused removal changed raft: %v", servers)
+	}
+
+	victim.stop()
+	waitLong(t, "serf sees the stopped server failed", func() bool {
+		for _, mem := range l.m.Members() {
+			if mem.Name == victim.name {
+				return !mem.Alive()
+			}
+		}
+		return false
+	})
+	if err := l.api.RemoveRaftPeer(ctx, victim.name); err != nil {
+		t.Fatalf("remove-peer of a failed server: %v", err)
+	}
+	if servers, ok := leaderRaft(all); !ok || inRaft(servers, victim.name) {
+		t.Fatalf("raft after removing %s: %v", victim.name, servers)
+	}
+	want := map[string]int{"server " + victim.name: 2, "agent " + victim.name: 1}
+	waitLong(t, "the audit log names the removed server", func() bool {
+		events, err := l.api.Audit(ctx, api.AuditFilter{})
+		if err != nil {
+			return false
+		}
+		got := map[string]int{}
+		for _, e := range events {
+			got[e.Object]++
+		}
+		for k, n := range want {
+			if got[k] != n {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// A reset file on a follower is not read (only the leader's is): the
+// follower says so instead of forwarding to a leader that answers "already
+// bootstrapped".
+func TestBootstrapResetFileOnFollower(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two raft servers")
+	}
+	acls := func(c *Config) { c.ACL.Enabled = true }
+	a := startMember(t, "a", 2, livenessGrace, "", acls)
+	b := startMember(t, "b", 2, livenessGrace, a.m.Addr(), acls)
+	all := []*member{a, b}
+	waitLong(t, "two servers in raft under a leader", func() bool {
+		servers, ok := leaderRaft(all)
+		return ok && len(servers) == 2
+	})
+	l := leaderOf(all)
+	f := a
+	if l == a {
+		f = b
+	}
+	ctx := context.Background()
+	first, err := l.api.ACLBootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(f.srv.cfg.ACL.BootstrapResetFile, []byte(fmt.Sprint(first.CreateIndex)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.api.ACLBootstrap(ctx)
+	if err == nil || !strings.Contains(err.Error(), "this server ("+f.name+") holds the ACL bootstrap reset file") || !strings.Contains(err.Error(), "it is "+l.name) {
+		t.Fatalf("bootstrap through a follower with the reset file: %v", err)
+	}
+	if err := os.Rename(f.srv.cfg.ACL.BootstrapResetFile, l.srv.cfg.ACL.BootstrapResetFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.api.ACLBootstrap(ctx); err != nil {
+		t.Fatalf("bootstrap with the file on the leader, through the follower: %v", err)
+	}
 }

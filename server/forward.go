@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -67,6 +68,10 @@ func (s *Server) forward(next http.Handler) http.Handler {
 		}
 		if target == nil { // we became leader while waiting
 			next.ServeHTTP(w, r)
+			return
+		}
+		if err := s.resetFileOnFollower(r); err != nil {
+			writeCodedError(w, http.StatusConflict, err)
 			return
 		}
 		if err := replayableBody(r); err != nil {
@@ -255,4 +260,21 @@ func (s *Server) leaderHTTPAddr() string {
 func isDialError(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "dial"
+}
+
+// resetFileOnFollower refuses an ACL bootstrap that a follower holding an
+// ACL bootstrap reset file would forward: only the leader reads its reset
+// file, so the leader would answer "already bootstrapped" as if the file
+// did not exist.
+func (s *Server) resetFileOnFollower(r *http.Request) error {
+	if r.Method != http.MethodPost || r.URL.Path != "/v1/acl/bootstrap" {
+		return nil
+	}
+	if _, err := os.Stat(s.cfg.ACL.BootstrapResetFile); err != nil {
+		return nil
+	}
+	_, leader := s.raft.LeaderWithID()
+	return structs.NewError(structs.CodeConflict,
+		"this server (%s) holds the ACL bootstrap reset file %s, but only the raft leader reads its own: it is %s; move the file into the leader's data dir (<data_dir>/server/acl-bootstrap-reset there) and run nai acl bootstrap against the leader",
+		s.cfg.NodeName, s.cfg.ACL.BootstrapResetFile, leader)
 }

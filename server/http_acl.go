@@ -82,6 +82,15 @@ func (s *Server) aclBootstrap(r *request) (any, uint64, error) {
 	t := &structs.Token{AccessorID: uuid.NewString(), SecretHash: hashSecret(secret), Name: "bootstrap", Policies: []string{structs.PolicyManagement}, CreateTime: now}
 	_, idx, err := s.apply(fsm.ACLBootstrap, &structs.ACLBootstrapRequest{Token: t, ResetIndex: reset, Now: now})
 	if err != nil {
+		if structs.CodeOf(err) == structs.CodeConflict {
+			// Say what this leader made of the reset file: the
+			// generic refusal left the operator guessing whether the
+			// file was read at all.
+			if reset != 0 {
+				return nil, 0, structs.NewError(structs.CodeConflict, "the reset file %s on the leader (%s) was found but not used: %s", s.cfg.ACL.BootstrapResetFile, s.cfg.NodeName, err.Error())
+			}
+			return nil, 0, structs.NewError(structs.CodeConflict, "%s (the leader, %s, has no reset file at %s)", err.Error(), s.cfg.NodeName, s.cfg.ACL.BootstrapResetFile)
+		}
 		return nil, 0, err
 	}
 	if reset != 0 {
@@ -114,6 +123,15 @@ func (s *Server) tokenSelf(r *request) (any, uint64, error) {
 func mayManageToken(a *acl.ACL, t *structs.Token) error {
 	if a.IsManagement() || (t.User != "" && t.User == a.UserName()) {
 		return nil
+	}
+	if t.User == "" {
+		// A management or policy token (the bootstrap token, a node
+		// token) acts as no user.
+		what := "a token of no user"
+		if len(t.Policies) > 0 {
+			what = "a token of no user, with policies " + strings.Join(t.Policies, ", ")
+		}
+		return structs.NewError(structs.CodeForbidden, "permission denied: token %s is %s; only management tokens act on it", shortID(t.AccessorID), what)
 	}
 	return structs.NewError(structs.CodeForbidden, "permission denied: token %s belongs to another user; only management tokens act on others' tokens", shortID(t.AccessorID))
 }

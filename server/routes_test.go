@@ -679,8 +679,13 @@ func TestBootstrapReset(t *testing.T) {
 	if _, err := c.WithToken(second.SecretID).TokenSelf(ctx); err != nil {
 		t.Errorf("the new management token: %v", err)
 	}
-	if _, err := c.ACLBootstrap(ctx); err == nil {
-		t.Error("the stale reset file allowed a third bootstrap")
+	if _, err := c.ACLBootstrap(ctx); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the reset file %s on the leader", s.cfg.ACL.BootstrapResetFile)) ||
+		!strings.Contains(err.Error(), fmt.Sprintf("was found but not used: the reset file names index %d, but the ACL bootstrap to reset is at index %d: write %d into it", first.CreateIndex, second.CreateIndex, second.CreateIndex)) {
+		t.Errorf("the stale reset file: %v, want a refusal saying why the file was not used", err)
+	}
+	os.Remove(s.cfg.ACL.BootstrapResetFile)
+	if _, err := c.ACLBootstrap(ctx); err == nil || !strings.Contains(err.Error(), "has no reset file at "+s.cfg.ACL.BootstrapResetFile) {
+		t.Errorf("without a reset file: %v, want a refusal saying the leader has none", err)
 	}
 	if err := os.WriteFile(s.cfg.ACL.BootstrapResetFile, []byte("soon\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -705,6 +710,7 @@ func TestACLBadInputAPI(t *testing.T) {
 			root = tok.AccessorID
 		}
 	}
+	ops, _ := api.New(api.Config{Address: f.base, Token: f.secrets["operator"], IgnoreEnv: true})
 	tests := []struct {
 		name string
 		do   func() error
@@ -712,6 +718,9 @@ func TestACLBadInputAPI(t *testing.T) {
 		want string
 	}{
 		{"revoke the last management token", func() error { return mgmt.RevokeToken(ctx, root) }, structs.CodeConflict, "last management token"},
+		{"an operator revokes the bootstrap token", func() error { return ops.RevokeToken(ctx, root) }, structs.CodeForbidden,
+			"is a token of no user, with policies management; only management tokens act on it"},
+		{"a user revokes another user's token", func() error { return ops.RevokeToken(ctx, f.ownerAccessor) }, structs.CodeForbidden, "belongs to another user"},
 		{"a member of a missing group", func() error { return mgmt.SetGroupMember(ctx, "nlp", "u2", structs.RoleMember) }, structs.CodeNotFound, "group nlp not found"},
 		{"remove a user with running jobs", func() error { return mgmt.DeleteUser(ctx, "u1", false) }, structs.CodeConflict, "-force"},
 		{"a token for a missing user", func() error {

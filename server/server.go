@@ -186,6 +186,9 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ApplyTimeout == 0 {
 		cfg.ApplyTimeout = 10 * time.Second
 	}
+	if err := claimDataDir(cfg.DataDir, cfg.NodeName); err != nil {
+		return nil, err
+	}
 	s := &Server{
 		cfg:        cfg,
 		logger:     cfg.Logger,

@@ -31,13 +31,14 @@ import (
 
 func agentCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "agent",
-		Usage: "run a nai agent (server and client); -dev runs a one-machine cluster",
+		Name:      "agent",
+		Usage:     "run a nai agent (server and client); -dev runs a one-machine cluster",
+		ArgsUsage: "[-dev | -config FILE ...] [OPTIONS]",
 		Flags: append([]cli.Flag{
 			&cli.BoolFlag{Name: "dev", Usage: "one process that is server and client, with fake GPUs when the host has none"},
 			&cli.StringFlag{Name: "data-dir", Usage: "where state lives (dev mode: a temporary dir removed at exit when unset)"},
 			&cli.StringFlag{Name: "http-addr", Value: "127.0.0.1:4646", Usage: "HOST:PORT the HTTP API listens on (port 0 picks one)"},
-			&cli.IntFlag{Name: "dev-gpus", Value: -1, Usage: "number of fake GPUs (default: real GPUs through NVML, else 4 fakes)"},
+			&cli.IntFlag{Name: "dev-gpus", Value: -1, Usage: "number of fake GPUs (-dev: real GPUs through NVML by default, else 4 fakes; a cluster client: real GPUs only, none without NVML, by default)"},
 			&cli.StringFlag{Name: "node-name", Usage: "this node's name (default: the host name)"},
 			&cli.StringFlag{Name: "cgroup-parent", Usage: "cgroup to nest allocations under (default: the agent's own)"},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error"},

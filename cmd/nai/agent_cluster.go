@@ -50,8 +50,17 @@ func runClusterAgent(c *cli.Context) error {
 	if err != nil {
 		return fail("data dir: %v", err)
 	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return fail("data dir %s: %v", dataDir, err)
+	// Addresses first: a mistaken address or port leaves no data dir
+	// behind.
+	if err := checkLocalAddress("bind_addr", cfg.BindAddr); err != nil {
+		return fail("%v", err)
+	}
+	if cfg.HTTPAddr != "" {
+		if host, _, err := net.SplitHostPort(cfg.HTTPAddr); err == nil {
+			if err := checkLocalAddress("http_addr", host); err != nil {
+				return fail("%v", err)
+			}
+		}
 	}
 
 	sigCh := make(chan os.Signal, 2)
@@ -76,9 +85,16 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	ln, err := net.Listen("tcp", cfg.httpListenAddr())
 	if err != nil {
-		return fail("listen on %s: %v (is another agent running? choose another ports.http)", cfg.httpListenAddr(), err)
+		setting := "ports.http"
+		if cfg.HTTPAddr != "" {
+			setting = "-http-addr"
+		}
+		return fail("listen on %s: %v (%s)", cfg.httpListenAddr(), err, listenHint(setting, cfg.httpListenAddr(), err))
 	}
 	defer ln.Close()
+	if err := os.MkdirAll(dataDir, 0o755); err != nil {
+		return fail("data dir %s: %v", dataDir, err)
+	}
 	httpHostPort := ln.Addr().String()
 	if tlsAgent != nil {
 		// Every caller must show a certificate of the cluster's CA; a
@@ -131,6 +147,9 @@ func runClusterAgent(c *cli.Context) error {
 			return fail("fingerprint: %v", err)
 		}
 		hostCPU, hostMemory = host.CPU, host.MemoryBytes
+		if err := checkReservation(hostCPU, hostMemory, cfg.Client.ReservedCPU, cfg.Client.ReservedMemory); err != nil {
+			return fail("%v", err)
+		}
 		host.CPU, host.MemoryBytes = offered(hostCPU, hostMemory, cfg.Client.ReservedCPU, cfg.Client.ReservedMemory)
 		// Under systemd on cgroup v2 the agent moves into a leaf of its
 		// delegated cgroup first (agent_cgroup.go).

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -215,11 +216,12 @@ func loadAgentConfig(files []string) (*agentConfig, error) {
 			errs.addDiags(diags)
 			continue
 		}
+		// The decoder goes on past an unknown name (a misspelt setting
+		// or block), so the values it did read are checked too: every
+		// problem of the file at once, not one pass per kind.
 		var fc fileConfig
-		if diags := hclstruct.DecodeBody(f.Body, nil, &fc); diags.HasErrors() {
-			errs.addDiags(diags)
-			continue
-		}
+		diags = hclstruct.DecodeBody(f.Body, nil, &fc)
+		errs.addDiags(diags)
 		fc.apply(cfg, errs)
 	}
 	return cfg, errs.err()
@@ -367,9 +369,9 @@ func clusterFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "acl-enabled", Usage: "require tokens on every API call (on by default outside -dev; -acl-enabled=false turns it off)"},
 		&cli.StringFlag{Name: "acl-agent-token", Usage: "token (policy node) a client registers its node with; prefer acl { agent_token } in a 0600 file"},
 		&cli.BoolFlag{Name: "allow-root-tasks", Usage: "let tasks run as root on this client (default: refused outside -dev)"},
-		&cli.StringFlag{Name: "tls-ca-file", Usage: "the cluster CA (PEM): turns on mutual TLS for HTTP and raft (with -tls-cert-file, -tls-key-file)"},
-		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate (PEM), from `nai tls cert create`"},
-		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key (PEM)"},
+		&cli.StringFlag{Name: "tls-ca-file", Usage: "the cluster CA `FILE` (PEM): turns on mutual TLS for HTTP and raft (with -tls-cert-file, -tls-key-file)"},
+		&cli.StringFlag{Name: "tls-cert-file", Usage: "this agent's certificate `FILE` (PEM), made by nai tls cert create"},
+		&cli.StringFlag{Name: "tls-key-file", Usage: "this agent's key `FILE` (PEM)"},
 		&cli.BoolFlag{Name: "tls-verify-server-hostname", Usage: "check that servers hold a server.<dc>.nai certificate"},
 		&cli.StringFlag{Name: "service-ports", Usage: "FIRST-LAST: the ports service replicas listen on (default " + structs.DefaultServicePorts + ")"},
 	}
@@ -378,11 +380,15 @@ func clusterFlags() []cli.Flag {
 // agentConfigFrom loads -config files and applies the flags given, then
 // validates the result.
 func agentConfigFrom(c *cli.Context) (*agentConfig, error) {
+	// The files' problems and the flags' are reported together; the
+	// merged configuration is validated once both are right.
 	cfg, err := loadAgentConfig(c.StringSlice("config"))
-	if err != nil {
+	errs := &configError{}
+	if fileErrs, ok := err.(*configError); ok {
+		errs.problems = append(errs.problems, fileErrs.problems...)
+	} else if err != nil {
 		return nil, err
 	}
-	errs := &configError{}
 	str := func(flag string, dst *string) {
 		if c.IsSet(flag) {
 			*dst = c.String(flag)
@@ -506,11 +512,15 @@ func (cfg *agentConfig) validate() error {
 			errs.add("ports.%s %d is out of range: expected 0 (pick a free port) to 65535", name, p)
 		}
 	}
+	cfg.checkDistinctPorts(errs)
 	if cfg.Server.BootstrapExpect < 0 {
 		errs.add("server.bootstrap_expect %d is negative: expected the number of servers (3 or 5), or 0 to join an existing cluster", cfg.Server.BootstrapExpect)
 	}
 	if cfg.Server.Enabled && cfg.Server.BootstrapExpect == 0 && len(cfg.Join) == 0 {
 		errs.add("a server needs server.bootstrap_expect (to form a new cluster) or join (to enter an existing one)")
+	}
+	if cfg.Client.Enabled && !cfg.Server.Enabled && len(cfg.Join) == 0 {
+		errs.add("a client needs join: the serf address (host:port, ports.serf) of a server or any other agent, through which it finds the servers")
 	}
 	if m := cfg.Server.RaftMultiplier; m < 0 || m > server.MaxRaftMultiplier {
 		errs.add("server.raft_multiplier %d is out of range: expected 1 to %d (0: the default, %d)", m, server.MaxRaftMultiplier, server.DefaultRaftMultiplier)
@@ -562,6 +572,39 @@ func (cfg *agentConfig) validate() error {
 	}
 	sort.Strings(errs.problems)
 	return errs.err()
+}
+
+// checkDistinctPorts refuses two of the agent's listeners on one port of
+// one address (0 picks a free port and never clashes): the second would
+// only fail with "address already in use" once the agent was starting.
+// Serf listens on TCP and UDP, raft (servers only) and HTTP on TCP.
+func (cfg *agentConfig) checkDistinctPorts(errs *configError) {
+	type listener struct {
+		name, host string
+		port       int
+	}
+	ls := []listener{{"ports.serf", cfg.BindAddr, cfg.Ports.Serf}}
+	if cfg.Server.Enabled {
+		ls = append(ls, listener{"ports.raft", cfg.BindAddr, cfg.Ports.Raft})
+	}
+	if cfg.HTTPAddr == "" {
+		ls = append(ls, listener{"ports.http", cfg.BindAddr, cfg.Ports.HTTP})
+	} else if host, port, err := net.SplitHostPort(cfg.HTTPAddr); err == nil {
+		if p, err := strconv.Atoi(port); err == nil {
+			ls = append(ls, listener{"http_addr", host, p})
+		}
+	}
+	overlap := func(a, b string) bool {
+		ipa, ipb := net.ParseIP(a), net.ParseIP(b)
+		return a == b || (ipa != nil && ipa.IsUnspecified()) || (ipb != nil && ipb.IsUnspecified()) || (ipa != nil && ipa.Equal(ipb))
+	}
+	for i, a := range ls {
+		for _, b := range ls[i+1:] {
+			if a.port != 0 && a.port == b.port && overlap(a.host, b.host) {
+				errs.add("%s and %s are both %d: each listener needs its own port (defaults: http 4646, raft 4647, serf 4648)", b.name, a.name, a.port)
+			}
+		}
+	}
 }
 
 // httpListenAddr is where the HTTP API listens.

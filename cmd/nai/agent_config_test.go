@@ -62,6 +62,11 @@ func TestLoadAgentConfigErrors(t *testing.T) {
 			`testdata/agent/badvalues.hcl:6:21: blob_retention "0s" is not a positive duration such as "24h"`,
 			`testdata/agent/badvalues.hcl:10:14: reserved memory "lots" is not a size`,
 		}},
+		{"unknown names and bad values at once", "testdata/agent/mixed.hcl", []string{
+			`testdata/agent/mixed.hcl:3:3: Unsupported argument: An argument named "raft_multipler" is not expected here. Did you mean "raft_multiplier"?`,
+			`testdata/agent/mixed.hcl:4:21: node_down_grace "30 seconds" is not a positive duration`,
+			`testdata/agent/mixed.hcl:6:1: Unsupported block type: Blocks of type "clinet" are not expected here. Did you mean "client"?`,
+		}},
 		{"missing file", "testdata/agent/nope.hcl", []string{"nope.hcl", "no such file"}},
 	}
 	for _, tc := range cases {
@@ -121,6 +126,12 @@ func TestAgentFlags(t *testing.T) {
 		{"bad join", []string{"-client", "-data-dir", "/tmp/x", "-join", "nohost"}, `join address "nohost"`},
 		{"bad grace", []string{"-client", "-data-dir", "/tmp/x", "-node-down-grace", "-1s"}, "-node-down-grace"},
 		{"bad port", []string{"-client", "-data-dir", "/tmp/x", "-serf-port", "70000"}, "ports.serf 70000"},
+		{"file and flag problems at once", []string{"-config", "testdata/agent/mixed.hcl", "-data-dir", "/tmp/x", "-node-down-grace", "soon"}, `raft_multipler"`},
+		{"flag problems with file problems", []string{"-config", "testdata/agent/mixed.hcl", "-data-dir", "/tmp/x", "-node-down-grace", "soon"}, `-node-down-grace "soon"`},
+		{"client without join", []string{"-client", "-data-dir", "/tmp/x"}, "a client needs join"},
+		{"http port is the serf port", []string{"-client", "-join", "127.0.0.1:1", "-data-dir", "/tmp/x", "-http-port", "4648"}, "ports.http and ports.serf are both 4648"},
+		{"raft port is the http port", []string{"-server", "-bootstrap-expect", "1", "-data-dir", "/tmp/x", "-raft-port", "4646"}, "ports.http and ports.raft are both 4646"},
+		{"http addr on the serf port", []string{"-client", "-join", "127.0.0.1:1", "-data-dir", "/tmp/x", "-http-addr", "0.0.0.0:4648"}, "http_addr and ports.serf are both 4648"},
 		{"raft multiplier too large", []string{"-server", "-bootstrap-expect", "1", "-data-dir", "/tmp/x", "-raft-multiplier", "50"}, "server.raft_multiplier 50 is out of range"},
 	}
 	for _, tc := range bad {

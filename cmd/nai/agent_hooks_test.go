@@ -31,7 +31,7 @@ func TestAgentConfigHooks(t *testing.T) {
 	}
 	file := filepath.Join(dir, "client.hcl")
 	write := func(client string) {
-		body := "node_name = \"gpu1\"\ndata_dir = \"/var/lib/nai\"\nclient {\n  enabled = true\n" + client + "}\n"
+		body := "node_name = \"gpu1\"\ndata_dir = \"/var/lib/nai\"\njoin = [\"10.0.0.1:4648\"]\nclient {\n  enabled = true\n" + client + "}\n"
 		if err := os.WriteFile(file, []byte(body), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestAgentConfigHooks(t *testing.T) {
 		{"  prolog = \"prolog.sh\"\n", `client.prolog "prolog.sh" is not an absolute path`},
 		{"  epilog = \"" + notExec + "\"\n", "client.epilog " + notExec + " is not an executable file"},
 		{"  prolog = \"/nonexistent/prolog\"\n", "client.prolog: stat /nonexistent/prolog: no such file or directory"},
-		{"  hook_timeout = \"soon\"\n", `client.hcl:5:18: hook_timeout "soon" is not a positive duration`},
+		{"  hook_timeout = \"soon\"\n", `client.hcl:6:18: hook_timeout "soon" is not a positive duration`},
 	} {
 		write(tc.client)
 		if _, err := parseAgentFlags(t, "-config", file); err == nil || !strings.Contains(err.Error(), tc.want) {

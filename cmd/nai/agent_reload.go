@@ -12,6 +12,7 @@ import (
 	"github.com/coreos/go-systemd/v22/daemon"
 
 	"github.com/nai-project/nai/internal/tlsutil"
+	"github.com/nai-project/nai/structs"
 	"golang.org/x/sys/unix"
 )
 
@@ -78,6 +79,12 @@ func (r *agentReloader) reload() error {
 		r.logger.Error("reload failed: keeping the configuration in force", "err", err)
 		return fmt.Errorf("reload: %w", err)
 	}
+	if r.client != nil {
+		if err := checkReservation(r.hostCPU, r.hostMemory, next.Client.ReservedCPU, next.Client.ReservedMemory); err != nil {
+			r.logger.Error("reload failed: keeping the configuration in force", "err", err)
+			return fmt.Errorf("reload: %w", err)
+		}
+	}
 	var applied []string
 	if next.LogLevel != r.cfg.LogLevel {
 		level, _ := parseLevel(next.LogLevel) // validated by load
@@ -114,6 +121,23 @@ func (r *agentReloader) reload() error {
 		r.logger.Info("configuration reloaded", "applied", strings.Join(applied, "; "))
 	}
 	return nil
+}
+
+// checkReservation refuses a reservation that leaves the host nothing to
+// offer: the node would register with no CPU or no memory and never run a
+// job.
+func checkReservation(hostCPU float64, hostMemory int64, reservedCPU float64, reservedMemory int64) error {
+	var problems []string
+	if reservedCPU > 0 && reservedCPU >= hostCPU {
+		problems = append(problems, fmt.Sprintf("client.reserved.cpu %v is not below the host's %v cores", reservedCPU, hostCPU))
+	}
+	if reservedMemory > 0 && reservedMemory >= hostMemory {
+		problems = append(problems, fmt.Sprintf("client.reserved.memory %s is not below the host's %s", structs.FormatSize(reservedMemory), structs.FormatSize(hostMemory)))
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%s: the node would offer nothing to jobs; reserve less (-reserved-cpu, -reserved-memory)", strings.Join(problems, "; "))
 }
 
 // offered is what a client offers to jobs: the host less the reservation.

@@ -30,6 +30,7 @@ const reloadBase = `
 node_name = "gpu1"
 data_dir  = "/var/lib/nai/client"
 log_level = "info"
+join      = ["10.0.0.1:4648"]
 client {
   enabled = true
   reserved {
@@ -115,6 +116,8 @@ func TestReloadBrokenConfigKeepsTheOld(t *testing.T) {
 		{"invalid value", strings.Replace(reloadBase, `"info"`, `"loud"`, 1), "is unknown: expected debug, info, warn or error"},
 		{"negative reservation", strings.Replace(reloadBase, `cpu    = 1`, `cpu    = -3`, 1), "client.reserved.cpu -3 is negative"},
 		{"file removed", "", "no such file"},
+		{"reservation above the host", strings.NewReplacer(`log_level = "info"`, `log_level = "debug"`, `cpu    = 1`, `cpu    = 99`, `"1GiB"`, `"100TiB"`).Replace(reloadBase),
+			"client.reserved.cpu 99 is not below the host's 16 cores; client.reserved.memory 100TiB is not below the host's 64GiB"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,6 +176,34 @@ func TestContribSampleConfigs(t *testing.T) {
 			}
 			if cfg.DataDir != "/var/lib/nai/"+role {
 				t.Errorf("data_dir %s, want /var/lib/nai/%s (the unit's StateDirectory)", cfg.DataDir, role)
+			}
+		})
+	}
+}
+
+func TestCheckReservation(t *testing.T) {
+	const host, mem = 2.0, int64(23.5 * (1 << 30))
+	cases := []struct {
+		name    string
+		cpu     float64
+		memory  int64
+		wantErr string
+	}{
+		{"none", 0, 0, ""},
+		{"some", 0.5, 256 << 20, ""},
+		{"just below", 1.9, mem - 1, ""},
+		{"all the cpu", 2, 0, "client.reserved.cpu 2 is not below the host's 2 cores: the node would offer nothing"},
+		{"more memory than the host", 0, 100 << 40, "client.reserved.memory 100TiB is not below the host's 23.5GiB"},
+		{"both", 99, 100 << 40, "client.reserved.cpu 99 is not below the host's 2 cores; client.reserved.memory 100TiB is not below the host's 23.5GiB"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkReservation(host, mem, tc.cpu, tc.memory)
+			if tc.wantErr == "" && err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
 			}
 		})
 	}

@@ -52,3 +52,30 @@ func TestHelpHasNoBrokenPlaceholders(t *testing.T) {
 	}
 	walk(nil, newApp(nil, nil).Commands)
 }
+
+// The library takes a flag usage's backquoted words as the flag's
+// placeholder: they must be one upper-case word ("-tls-cert-file FILE"),
+// never a command quoted in the text ("-tls-cert-file nai tls cert create").
+func TestFlagPlaceholdersAreOneWord(t *testing.T) {
+	quoted := regexp.MustCompile("`([^`]*)`")
+	placeholder := regexp.MustCompile(`^[A-Z][A-Z0-9_=:|\[\].-]*$`)
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			p := append(append([]string{}, path...), c.Name)
+			walk(p, c.Subcommands)
+			for _, f := range c.Flags {
+				df, ok := f.(cli.DocGenerationFlag)
+				if !ok {
+					continue
+				}
+				for _, m := range quoted.FindAllStringSubmatch(df.GetUsage(), -1) {
+					if !placeholder.MatchString(m[1]) {
+						t.Errorf("%s -%s: placeholder %q is not one upper-case word (usage %q)", strings.Join(p, " "), f.Names()[0], m[1], df.GetUsage())
+					}
+				}
+			}
+		}
+	}
+	walk(nil, newApp(nil, nil).Commands)
+}

@@ -127,12 +127,23 @@ func usageLine(c *cli.Context) string {
 		name = c.App.Name + " " + c.Command.Name
 	}
 	switch {
-	case c.Command.ArgsUsage != "":
-		return name + " " + c.Command.ArgsUsage
-	case len(c.Command.Subcommands) > 0:
+	case strings.TrimSpace(c.Command.ArgsUsage) != "":
+		return name + " " + strings.TrimSpace(c.Command.ArgsUsage)
+	case hasSubcommands(c.Command):
 		return name + " COMMAND"
 	}
 	return name
+}
+
+// hasSubcommands reports whether cmd is a group: the library gives every
+// command a "help" subcommand, which does not make it one.
+func hasSubcommands(cmd *cli.Command) bool {
+	for _, sub := range cmd.Subcommands {
+		if sub.Name != "help" {
+			return true
+		}
+	}
+	return false
 }
 
 // permuteArgs moves the flags of the command being run in front of its

@@ -77,7 +77,10 @@ func nodeEligibility(c *cli.Context) error {
 	if err := needArgs(1, c.Args().Slice(), "node ID", usageLine(c)); err != nil {
 		return err
 	}
-	if c.Bool("enable") == c.Bool("disable") {
+	switch {
+	case c.Bool("enable") && c.Bool("disable"):
+		return &usageError{msg: "give -enable or -disable, not both", usage: usageLine(c)}
+	case !c.Bool("enable") && !c.Bool("disable"):
 		return &usageError{msg: "give -enable or -disable", usage: usageLine(c)}
 	}
 	cl, err := newClient(c)

@@ -126,7 +126,7 @@ func TestNodeDrainUsageErrors(t *testing.T) {
 		{"deadline and no deadline", []string{"node", "drain", "-deadline", "1m", "-no-deadline", "x"}, "not both"},
 		{"cancel with deadline", []string{"node", "drain", "-disable", "-deadline", "1m", "x"}, "-disable cancels a drain and takes no deadline"},
 		{"eligibility without a choice", []string{"node", "eligibility", "x"}, "give -enable or -disable"},
-		{"eligibility with both", []string{"node", "eligibility", "-enable", "-disable", "x"}, "give -enable or -disable"},
+		{"eligibility with both", []string{"node", "eligibility", "-enable", "-disable", "x"}, "give -enable or -disable, not both"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

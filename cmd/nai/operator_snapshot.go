@@ -91,12 +91,18 @@ func snapshotSave(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("save snapshot: what the server sent is not a whole snapshot (nothing written to %s): %w", path, err)
 	}
+	// As Consul and Nomad do, an existing file is replaced, whole and
+	// only by a checked snapshot (the rename); the answer says so.
+	replaced := ""
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		replaced = fmt.Sprintf(" (replaced the %s file that was there)", structs.FormatSize(fi.Size()))
+	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("save snapshot: %w", err)
 	}
 	m := info.Meta
-	fmt.Fprintf(c.App.Writer, "Saved snapshot to %s: index %d, term %d, cluster %s, from server %s, %s of state\n",
-		path, m.Index, m.Term, clusterName(m.ClusterID), m.Server, structs.FormatSize(m.Size))
+	fmt.Fprintf(c.App.Writer, "Saved snapshot to %s%s: index %d, term %d, cluster %s, from server %s, %s of state\n",
+		path, replaced, m.Index, m.Term, clusterName(m.ClusterID), m.Server, structs.FormatSize(m.Size))
 	return nil
 }
 

@@ -139,6 +139,11 @@ func (s *Store) BootstrapACL(index uint64, req *structs.ACLBootstrapRequest) err
 		if err != nil {
 			return err
 		}
+		if meta.BootstrapIndex != 0 && req.ResetIndex != 0 && req.ResetIndex != meta.BootstrapIndex {
+			return structs.NewError(structs.CodeConflict,
+				"the reset file names index %d, but the ACL bootstrap to reset is at index %d: write %d into it",
+				req.ResetIndex, meta.BootstrapIndex, meta.BootstrapIndex)
+		}
 		if meta.BootstrapIndex != 0 && req.ResetIndex != meta.BootstrapIndex {
 			return structs.NewError(structs.CodeConflict,
 				"ACLs were already bootstrapped (at index %d): use a management token; to bootstrap again, follow the reset procedure in docs/operations.md with reset index %d",
