@@ -50,7 +50,8 @@ func cmd[T any](name string, apply func(st *state.Store, index uint64, req *T) a
 // decodes like the ones before. Old servers would stop on the new entries
 // instead of applying them half; the leader writes them only once every
 // server reads f (format.go). down rewrites a request for version v-1,
-// dropping what it cannot carry, or refuses it (nil: always refused).
+// dropping what it cannot carry, or refuses it (nil: always refused); an
+// older version goes through the downgrades of the versions between.
 func upgraded[T any](c *command, v uint8, f Format, down func(req *T) (*T, error)) *command {
 	c.version = v
 	c.decoders[v] = func(body []byte) (any, error) { return decodeJSON[T](body) }
@@ -58,17 +59,27 @@ func upgraded[T any](c *command, v uint8, f Format, down func(req *T) (*T, error
 		c.since = map[uint8]Format{}
 	}
 	c.since[v] = f
-	if down != nil {
-		c.downgrade = func(req any, version uint8) (any, error) {
-			if version != v-1 {
-				return nil, fmt.Errorf("no downgrade to version %d", version)
-			}
-			r, ok := req.(*T)
-			if !ok {
-				return nil, fmt.Errorf("request is %T", req)
-			}
-			return down(r)
+	older := c.downgrade
+	if down == nil {
+		c.downgrade = nil
+		return c
+	}
+	c.downgrade = func(req any, version uint8) (any, error) {
+		if version >= v {
+			return nil, fmt.Errorf("no downgrade to version %d", version)
 		}
+		r, ok := req.(*T)
+		if !ok {
+			return nil, fmt.Errorf("request is %T", req)
+		}
+		out, err := down(r)
+		if err != nil || version == v-1 {
+			return out, err
+		}
+		if older == nil {
+			return nil, fmt.Errorf("no downgrade to version %d", version)
+		}
+		return older(out, version)
 	}
 	return c
 }
@@ -116,9 +127,12 @@ var commands = map[MessageType]*command{
 	// checked), output { dataset } and a sweep as one spec (Sweep, whose
 	// members the store expands): they wait for every server to read
 	// format 3 (jobRegisterV1 writes a sweep's members out).
-	JobRegister: withDecoder(upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	// Version 3 may carry a dependency on an array's first member alone
+	// (Dependency.Member), which older servers would read as one on the
+	// whole array.
+	JobRegister: withDecoder(withDecoder(upgraded(upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
-	}), 2, Format3, jobRegisterV1), 2, decodeJobRegister),
+	}), 2, Format3, jobRegisterV1), 3, Format5, jobRegisterV2), 2, decodeJobRegister), 3, decodeJobRegister),
 	// Version 2 added Only (cancel member 0 of a sweep alone), which
 	// version 1 cannot carry.
 	JobCancel: upgraded(cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
@@ -132,9 +146,11 @@ var commands = map[MessageType]*command{
 	NodeRegister: cmd("NodeRegister", func(st *state.Store, i uint64, r *structs.NodeRegisterRequest) any {
 		return errOrNil(st.UpsertNode(i, r))
 	}),
-	NodeStatus: cmd("NodeStatus", func(st *state.Store, i uint64, r *structs.NodeStatusRequest) any {
+	// Version 2 may mark a ready node unreachable (Unreachable), which
+	// older servers would ignore: their plans' checks would then differ.
+	NodeStatus: upgraded(cmd("NodeStatus", func(st *state.Store, i uint64, r *structs.NodeStatusRequest) any {
 		return errOrNil(st.UpdateNodeStatus(i, r))
-	}),
+	}), 2, Format5, nodeStatusV1),
 	// Version 2 added the plan's preemptions and cancels (one entry per
 	// plan), and the waiting jobs' node filter counts. For servers of
 	// format 1 a plan keeps its placements and reasons: preemptions and
@@ -239,9 +255,11 @@ var commands = map[MessageType]*command{
 	AuditAppend: cmd("AuditAppend", func(st *state.Store, i uint64, r *structs.AuditAppendRequest) any {
 		return errOrNil(st.AppendAudit(i, r))
 	}),
-	JobGC: introduced(cmd("JobGC", func(st *state.Store, i uint64, r *structs.JobGCRequest) any {
+	// Version 2 keeps the members of an array a live job depends on
+	// (KeepArrayMembers); older servers keep only the job named.
+	JobGC: upgraded(introduced(cmd("JobGC", func(st *state.Store, i uint64, r *structs.JobGCRequest) any {
 		return result(st.GCJobs(i, r))
-	}), Format3),
+	}), Format3), 2, Format5, jobGCV1),
 
 	ServiceScale: introduced(cmd("ServiceScale", func(st *state.Store, i uint64, r *structs.ServiceScaleRequest) any {
 		return errOrNil(st.ScaleService(i, r))

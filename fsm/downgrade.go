@@ -73,3 +73,52 @@ func allocUpdateV1(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, 
 	}
 	return &out, nil
 }
+
+// jobRegisterV2 is a JobRegister request for servers without dependencies
+// on an array's first member alone: such a server would wait for the
+// whole array, so the request is refused until every server is upgraded.
+func jobRegisterV2(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+	deps := func(j *structs.Job) bool {
+		if j == nil {
+			return false
+		}
+		for _, d := range j.DependsOn {
+			if d.Member {
+				return true
+			}
+		}
+		return false
+	}
+	refuse := false
+	for _, j := range r.Jobs {
+		refuse = refuse || deps(j)
+	}
+	if s := r.Sweep; s != nil {
+		refuse = refuse || deps(s.Template)
+		for _, m := range s.Members {
+			refuse = refuse || deps(m.Changes)
+		}
+	}
+	if refuse {
+		return nil, errors.New("a dependency on the first member of an array alone needs every server upgraded")
+	}
+	return r, nil
+}
+
+// nodeStatusV1 is a NodeStatus request for servers that know no unreachable
+// nodes: marking one is refused (the leader then leaves the node as it is,
+// as before), a plain ready or down goes as it is.
+func nodeStatusV1(r *structs.NodeStatusRequest) (*structs.NodeStatusRequest, error) {
+	if r.Unreachable {
+		return nil, errors.New("marking a node unreachable needs every server upgraded")
+	}
+	return r, nil
+}
+
+// jobGCV1 is a JobGC request for servers that keep only the jobs named in
+// live jobs' dependencies: every server then applies that rule.
+func jobGCV1(r *structs.JobGCRequest) (*structs.JobGCRequest, error) {
+	out := *r
+	out.KeepArrayMembers = false
+	return &out, nil
+}

@@ -37,9 +37,15 @@ const (
 	// Format4 brought AllocUpdates: the reports of several nodes in one
 	// entry.
 	Format4 Format = 4
+	// Format5 brought NodeStatus version 2 (a ready node serf declared
+	// failed marked unreachable: no new work through the grace),
+	// JobRegister version 3 (a dependency on the first member of an array
+	// alone, Dependency.Member) and JobGC version 2 (the members of an
+	// array a live job depends on are kept).
+	Format5 Format = 5
 
 	// LogFormat is the newest format this binary reads and writes.
-	LogFormat = Format4
+	LogFormat = Format5
 )
 
 // ErrFormat marks a request that the cluster's log format cannot carry:

@@ -29,7 +29,7 @@ func TestEncode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if data[0] != byte(NodeStatus) || data[1] != 1 || !strings.HasPrefix(string(data[2:]), `{"node_id":"n1"`) {
+	if data[0] != byte(NodeStatus) || data[1] != commands[NodeStatus].version || !strings.HasPrefix(string(data[2:]), `{"node_id":"n1"`) {
 		t.Errorf("entry %q", data)
 	}
 	if _, err := Encode(JobRegister, func() {}); err == nil {

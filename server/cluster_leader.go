@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -175,6 +176,11 @@ func (s *Server) reconcileNodes(failedSince map[string]time.Time, now time.Time)
 func (s *Server) markUnreachable(n *structs.Node, now time.Time) {
 	req := &structs.NodeStatusRequest{NodeID: n.ID, Status: structs.NodeReady, Unreachable: true, Now: now.UTC()}
 	if _, _, err := s.apply(fsm.NodeStatus, req); err != nil {
+		if errors.Is(err, fsm.ErrFormat) {
+			// A server not yet upgraded: the node stays as before.
+			s.logger.Debug("node not marked unreachable during the rolling upgrade", "node", n.Name, "err", err)
+			return
+		}
 		s.logger.Error("mark node unreachable", "node", n.Name, "err", err)
 	}
 }

@@ -68,7 +68,7 @@ func (s *Server) gcJobs(stop chan struct{}) {
 		default:
 		}
 		now := time.Now().UTC()
-		req := &structs.JobGCRequest{Before: now.Add(-s.jobGCThreshold()), Max: jobGCBatch, Now: now}
+		req := &structs.JobGCRequest{Before: now.Add(-s.jobGCThreshold()), Max: jobGCBatch, Now: now, KeepArrayMembers: true}
 		if !fsm.Reads(s.logFormat(), fsm.JobGC) {
 			return // a server not yet upgraded could not apply it
 		}

@@ -87,6 +87,10 @@ type JobGCRequest struct {
 	Before time.Time `json:"before"`
 	Max    int       `json:"max"`
 	Now    time.Time `json:"now"`
+	// KeepArrayMembers keeps every member of an array a live job depends
+	// on (format 5); without it only the job named is kept, as servers
+	// before it do.
+	KeepArrayMembers bool `json:"keep_array_members,omitempty"`
 }
 
 // Validate checks a GC request.

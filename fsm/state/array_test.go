@@ -292,16 +292,19 @@ func TestCancelCountsUsage(t *testing.T) {
 // Job GC keeps every member of an array a live job depends on by the
 // array's id (the scheduler waits for them all, and an afternotok needs
 // the one that failed), and only the member itself of a dependency on one
-// member.
+// member. A GC entry of an older format (no KeepArrayMembers) keeps only
+// the job named, as the servers that wrote it did.
 func TestJobGCKeepsArrayDependedOn(t *testing.T) {
 	for _, tc := range []struct {
-		name string
-		dep  structs.Dependency
-		kept []string // of the ended members 1 and 2
+		name  string
+		dep   structs.Dependency
+		older bool
+		kept  []string // of the ended members 1 and 2
 	}{
-		{"on the array", structs.Dependency{Type: structs.AfterNotOK, JobID: "1"}, []string{"1", "2"}},
-		{"on its first member", structs.Dependency{Type: structs.AfterNotOK, JobID: "1", Member: true}, []string{"1"}},
-		{"on another member", structs.Dependency{Type: structs.AfterAny, JobID: "2"}, []string{"2"}},
+		{"on the array", structs.Dependency{Type: structs.AfterNotOK, JobID: "1"}, false, []string{"1", "2"}},
+		{"on its first member", structs.Dependency{Type: structs.AfterNotOK, JobID: "1", Member: true}, false, []string{"1"}},
+		{"on another member", structs.Dependency{Type: structs.AfterAny, JobID: "2"}, false, []string{"2"}},
+		{"on the array, by an older format's entry", structs.Dependency{Type: structs.AfterNotOK, JobID: "1"}, true, []string{"1"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -312,7 +315,7 @@ func TestJobGCKeepsArrayDependedOn(t *testing.T) {
 			if err := f.s.CancelJobs(f.next(), &structs.JobCancelRequest{JobIDs: []string{"1", "2"}, Only: true, Now: t0}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.s.GCJobs(f.next(), &structs.JobGCRequest{Before: t0.Add(time.Hour), Max: 10, Now: t0.Add(time.Hour)}); err != nil {
+			if _, err := f.s.GCJobs(f.next(), &structs.JobGCRequest{Before: t0.Add(time.Hour), Max: 10, Now: t0.Add(time.Hour), KeepArrayMembers: !tc.older}); err != nil {
 				t.Fatal(err)
 			}
 			var kept []string

@@ -248,7 +248,7 @@ func (s *Store) GCJobs(index uint64, req *structs.JobGCRequest) (*structs.JobGCR
 		for _, j := range live {
 			for _, d := range j.DependsOn {
 				needed[d.JobID] = true
-				if !d.Member && !arrays[d.JobID] {
+				if req.KeepArrayMembers && !d.Member && !arrays[d.JobID] {
 					arrays[d.JobID] = true
 					members, err := jobsOfArray(txn, nil, d.JobID)
 					if err != nil {
