@@ -75,9 +75,17 @@ func allocUpdateV1(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, 
 }
 
 // jobRegisterV2 is a JobRegister request for servers without dependencies
-// on an array's first member alone: such a server would wait for the
-// whole array, so the request is refused until every server is upgraded.
+// on an array's first member alone or held jobs: such a server would wait
+// for the whole array, or start a job submitted held, so the request is
+// refused until every server is upgraded.
 func jobRegisterV2(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+	held := r.Sweep != nil && r.Sweep.Template != nil && r.Sweep.Template.Hold != nil
+	for _, j := range r.Jobs {
+		held = held || (j != nil && j.Hold != nil)
+	}
+	if held {
+		return nil, errors.New("submitting a job held needs every server upgraded")
+	}
 	deps := func(j *structs.Job) bool {
 		if j == nil {
 			return false
