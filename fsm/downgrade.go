@@ -79,9 +79,16 @@ func allocUpdateV1(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, 
 // for the whole array, or start a job submitted held, so the request is
 // refused until every server is upgraded.
 func jobRegisterV2(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
-	held := r.Sweep != nil && r.Sweep.Template != nil && r.Sweep.Template.Hold != nil
+	isHeld := func(j *structs.Job) bool { return j != nil && j.Hold != nil }
+	held := false
 	for _, j := range r.Jobs {
-		held = held || (j != nil && j.Hold != nil)
+		held = held || isHeld(j)
+	}
+	if s := r.Sweep; s != nil {
+		held = held || isHeld(s.Template)
+		for _, m := range s.Members {
+			held = held || isHeld(m.Changes)
+		}
 	}
 	if held {
 		return nil, errors.New("submitting a job held needs every server upgraded")

@@ -91,7 +91,9 @@ func TestHoldRelease(t *testing.T) {
 		t.Fatalf("still held after the operator's release: %+v", j.Hold)
 	}
 
-	// Bad input: nothing changes.
+	// Bad input: nothing changes (once the scheduler has said why the
+	// released job waits).
+	waitUntil(t, "the released job has a reason", func() bool { return job().Reason != "" })
 	before := job().ModifyIndex
 	for name, tc := range map[string]struct {
 		targets []structs.CancelTarget
