@@ -135,3 +135,58 @@ func TestHoldRelease(t *testing.T) {
 		return err == nil && j.Status != structs.JobPending
 	})
 }
+
+// An array id holds its pending members and releases its held ones;
+// "only" names member 0 alone; an array with nothing to do refuses.
+func TestHoldReleaseArray(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	// No node: everything stays pending.
+	var members []*structs.Job
+	for i := range 3 {
+		j := gpuJob("sweep", 1)
+		j.SweepValues = map[string]string{"i": string(rune('0' + i))}
+		members = append(members, j)
+	}
+	r, err := c.Register(ctx, members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr := r.ArrayID
+	heldIDs := func() []string {
+		t.Helper()
+		jobs, err := c.ArrayJobs(ctx, arr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, j := range jobs {
+			if j.Hold != nil {
+				out = append(out, j.ID)
+			}
+		}
+		return out
+	}
+	if _, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr}}); structs.CodeOf(err) != structs.CodeConflict {
+		t.Fatalf("release of an array with no held member: %v, want conflict", err)
+	}
+	resp, err := c.HoldJobs(ctx, []structs.CancelTarget{{ID: arr}})
+	if err != nil || !slices.Equal(resp.JobIDs, r.JobIDs) {
+		t.Fatalf("hold of the array = %+v, %v; want %v", resp, err, r.JobIDs)
+	}
+	if got := heldIDs(); !slices.Equal(got, r.JobIDs) {
+		t.Fatalf("held %v, want %v", got, r.JobIDs)
+	}
+	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr, Only: true}}); err != nil || !slices.Equal(resp.JobIDs, []string{arr}) {
+		t.Fatalf("release of member 0 alone = %+v, %v", resp, err)
+	}
+	if got := heldIDs(); !slices.Equal(got, r.JobIDs[1:]) {
+		t.Fatalf("held %v, want %v", got, r.JobIDs[1:])
+	}
+	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr}}); err != nil || !slices.Equal(resp.JobIDs, r.JobIDs[1:]) {
+		t.Fatalf("release of the array = %+v, %v", resp, err)
+	}
+	if got := heldIDs(); len(got) != 0 {
+		t.Fatalf("still held: %v", got)
+	}
+}

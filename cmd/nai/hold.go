@@ -60,7 +60,7 @@ func jobHoldOrRelease(c *cli.Context, release bool) error {
 	if err != nil {
 		return err
 	}
-	targets, err := holdTargets(c.Context, cl, args)
+	targets, refs, err := holdTargets(c.Context, cl, args)
 	if err != nil {
 		return err
 	}
@@ -83,6 +83,8 @@ func jobHoldOrRelease(c *cli.Context, release bool) error {
 	switch n := len(resp.JobIDs); {
 	case n == 0:
 		fmt.Fprintf(c.App.Writer, "Nothing to do: already %s.\n", past)
+	case n == 1 && refs[resp.JobIDs[0]] != "":
+		fmt.Fprintf(c.App.Writer, "Job %s (job %s) %s%s.\n", refs[resp.JobIDs[0]], resp.JobIDs[0], past, kind)
 	case n == 1:
 		fmt.Fprintf(c.App.Writer, "Job %s %s%s.\n", resp.JobIDs[0], past, kind)
 	default:
@@ -93,9 +95,10 @@ func jobHoldOrRelease(c *cli.Context, release bool) error {
 
 // holdTargets resolves what the person typed: ids go as they are (an
 // array id names its members, which the servers pick); ID_N and
-// ID_[2-5,7] are looked up, member 0 of an array sent alone.
-func holdTargets(ctx context.Context, cl *api.Client, refs []string) ([]structs.CancelTarget, error) {
-	var out []structs.CancelTarget
+// ID_[2-5,7] are looked up, member 0 of an array sent alone. names maps
+// the job id of each member named so to its ref (12_3).
+func holdTargets(ctx context.Context, cl *api.Client, refs []string) (out []structs.CancelTarget, names map[string]string, err error) {
+	names = map[string]string{}
 	seen := map[structs.CancelTarget]bool{}
 	add := func(t structs.CancelTarget) {
 		if !seen[t] {
@@ -107,7 +110,7 @@ func holdTargets(ctx context.Context, cl *api.Client, refs []string) ([]structs.
 		if arr, spans, ok, _ := parseMemberSet(ref); ok {
 			members, err := cl.ArrayJobs(ctx, arr)
 			if err != nil {
-				return nil, fmt.Errorf("job array %s: %w", arr, err)
+				return nil, nil, fmt.Errorf("job array %s: %w", arr, err)
 			}
 			for _, s := range spans {
 				found := false
@@ -115,10 +118,11 @@ func holdTargets(ctx context.Context, cl *api.Client, refs []string) ([]structs.
 					if t := m.ArrayTask(); t >= s.lo && t <= s.hi {
 						found = true
 						add(structs.CancelTarget{ID: m.ID, Only: m.ID == arr})
+						names[m.ID] = m.ArrayRef()
 					}
 				}
 				if !found {
-					return nil, structs.NewError(structs.CodeNotFound, "job array %s has no member in %s", arr, s)
+					return nil, nil, structs.NewError(structs.CodeNotFound, "job array %s has no member in %s", arr, s)
 				}
 			}
 			continue
@@ -126,14 +130,15 @@ func holdTargets(ctx context.Context, cl *api.Client, refs []string) ([]structs.
 		if arr, _, ok, _ := memberRef(ref); ok {
 			id, err := resolveJob(ctx, cl, ref)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			add(structs.CancelTarget{ID: id, Only: id == arr})
+			names[id] = ref
 			continue
 		}
 		add(structs.CancelTarget{ID: ref})
 	}
-	return out, nil
+	return out, names, nil
 }
 
 // idList is "12, 13, 14", or the first eight and how many more.
