@@ -12,7 +12,7 @@
 //	             `nai completion` (`make completion`)
 //	logging/     where agent logs go (journald) and a logrotate file
 //	release/     the .deb's nfpm configuration and maintainer scripts
-//	slurm-compat/ sbatch, squeue, scancel and sinfo: thin sh wrappers that
+//	slurm-compat/ sbatch, squeue, scancel, scontrol and sinfo: thin sh wrappers that
 //	             call nai for their common flags, so lab scripts keep
 //	             working (put the folder on PATH; e2e/cli_habits_test.go
 //	             runs them against a dev agent)

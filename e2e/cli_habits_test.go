@@ -277,6 +277,31 @@ EOT
 		if j := a.waitJob(id, 30*time.Second); j.Status != structs.JobCancelled {
 			t.Errorf("job %s is %s after scancel", id, j.Status)
 		}
+		// sbatch -H submits the job held; scontrol release lets it go.
+		cmd = exec.Command(filepath.Join(compat, "sbatch"), "--parsable", "-H", "-J", "held", "-c", "1", "--mem=64M", "job.sh")
+		cmd.Dir, cmd.Env = dir, append(append(os.Environ(), "NAI_ADDR="+a.addr), env...)
+		stdout, err = cmd.Output()
+		held := strings.TrimSpace(string(stdout))
+		if err != nil || held == "" {
+			t.Fatalf("sbatch -H: %v, stdout %q", err, stdout)
+		}
+		if j := a.job(held); j.Hold == nil || j.Status != structs.JobPending {
+			t.Errorf("sbatch -H: job %s is %s, hold %+v", held, j.Status, j.Hold)
+		}
+		out, code = sh("scontrol", "show", "job", held)
+		if code != 0 || !strings.Contains(out, "JobHeldUser") {
+			t.Errorf("scontrol show job %s: exit %d, %q", held, code, out)
+		}
+		out, code = sh("scontrol", "release", held)
+		if code != 0 || !strings.Contains(out, "Job "+held+" released.") {
+			t.Errorf("scontrol release %s: exit %d, %q", held, code, out)
+		}
+		if j := a.job(held); j.Hold != nil {
+			t.Errorf("job %s still held after scontrol release: %+v", held, j.Hold)
+		}
+		if out, code = sh("scancel", held); code != 0 {
+			t.Errorf("scancel %s: exit %d, %q", held, code, out)
+		}
 		out, code = sh("sbatch", "--wrap", "echo wrapped")
 		if code != 0 || !strings.Contains(out, "Submitted batch job ") {
 			t.Errorf("sbatch --wrap: exit %d, %q", code, out)

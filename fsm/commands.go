@@ -143,6 +143,11 @@ var commands = map[MessageType]*command{
 		}
 		return r, nil
 	}),
+	// Holds or releases pending jobs (scontrol hold / release); the answer
+	// is the ids changed.
+	JobHold: introduced(cmd("JobHold", func(st *state.Store, i uint64, r *structs.JobHoldRequest) any {
+		return result(st.HoldJobs(i, r))
+	}), Format5),
 	NodeRegister: cmd("NodeRegister", func(st *state.Store, i uint64, r *structs.NodeRegisterRequest) any {
 		return errOrNil(st.UpsertNode(i, r))
 	}),

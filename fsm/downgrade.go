@@ -75,9 +75,24 @@ func allocUpdateV1(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, 
 }
 
 // jobRegisterV2 is a JobRegister request for servers without dependencies
-// on an array's first member alone: such a server would wait for the
-// whole array, so the request is refused until every server is upgraded.
+// on an array's first member alone or held jobs: such a server would wait
+// for the whole array, or start a job submitted held, so the request is
+// refused until every server is upgraded.
 func jobRegisterV2(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+	isHeld := func(j *structs.Job) bool { return j != nil && j.Hold != nil }
+	held := false
+	for _, j := range r.Jobs {
+		held = held || isHeld(j)
+	}
+	if s := r.Sweep; s != nil {
+		held = held || isHeld(s.Template)
+		for _, m := range s.Members {
+			held = held || isHeld(m.Changes)
+		}
+	}
+	if held {
+		return nil, errors.New("submitting a job held needs every server upgraded")
+	}
 	deps := func(j *structs.Job) bool {
 		if j == nil {
 			return false

@@ -40,8 +40,9 @@ const (
 	// Format5 brought NodeStatus version 2 (a ready node serf declared
 	// failed marked unreachable: no new work through the grace),
 	// JobRegister version 3 (a dependency on the first member of an array
-	// alone, Dependency.Member) and JobGC version 2 (the members of an
-	// array a live job depends on are kept).
+	// alone, Dependency.Member; also a job submitted held, Job.Hold),
+	// JobGC version 2 (the members of an array a live job depends on are
+	// kept) and JobHold (hold and release pending jobs).
 	Format5 Format = 5
 
 	// LogFormat is the newest format this binary reads and writes.

@@ -20,6 +20,11 @@ func TestEncodeAtFormat5Downgrades(t *testing.T) {
 		j.DependsOn = []structs.Dependency{{Type: structs.AfterOK, JobID: "1", Member: true}}
 		return j
 	}
+	heldJob := func() *structs.Job {
+		j := goldenJob("held", 0)
+		j.Hold = &structs.JobHold{}
+		return j
+	}
 	arrayDep := func() *structs.Job {
 		j := goldenJob("after", 0)
 		j.DependsOn = []structs.Dependency{{Type: structs.AfterOK, JobID: "1"}}
@@ -46,6 +51,17 @@ func TestEncodeAtFormat5Downgrades(t *testing.T) {
 			}
 			return &structs.JobRegisterRequest{Sweep: spec, Now: t0}
 		}(), Format4, 0, nil, true},
+		{"submitted held, newest", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{heldJob()}, Now: t0}, LogFormat, 3, nil, false},
+		{"submitted held, format 4", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{goldenJob("a", 0), heldJob()}, Now: t0}, Format4, 0, nil, true},
+		{"held sweep template, format 4", JobRegister, func() any {
+			spec, err := structs.NewSweepSpec([]*structs.Job{heldJob(), heldJob()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &structs.JobRegisterRequest{Sweep: spec, Now: t0}
+		}(), Format4, 0, nil, true},
+		{"hold, newest", JobHold, &structs.JobHoldRequest{JobIDs: []string{"1"}, Now: t0}, LogFormat, 1, nil, false},
+		{"hold, format 4", JobHold, &structs.JobHoldRequest{JobIDs: []string{"1"}, Now: t0}, Format4, 0, nil, true},
 		{"array dependency, format 4", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{arrayDep()}, Now: t0}, Format4, 2, nil, false},
 		{"array dependency, format 2 (two downgrades)", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{arrayDep()}, Now: t0}, Format2, 1, nil, false},
 		{"member dependency, format 2", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{memberDep()}, Now: t0}, Format2, 0, nil, true},

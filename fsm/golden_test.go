@@ -249,6 +249,17 @@ func history() []struct {
 
 		// A ready node serf declared failed: unreachable, no new work.
 		{NodeStatus, &structs.NodeStatusRequest{NodeID: "n5", Status: structs.NodeReady, Unreachable: true, Now: t0.Add(105 * time.Hour)}},
+
+		// Holds: a job submitted held (its owner's hold, whatever the
+		// submitter wrote), another held by an operator, the first
+		// released by its owner.
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(106 * time.Hour), Jobs: []*structs.Job{func() *structs.Job {
+			j := goldenJob("seven", 1)
+			j.Hold = &structs.JobHold{By: "mallory", Admin: true}
+			return j
+		}(), goldenJob("eight", 1)}}},
+		{JobHold, &structs.JobHoldRequest{JobIDs: []string{"13"}, Admin: true, By: "ops", Now: t0.Add(106*time.Hour + time.Minute)}},
+		{JobHold, &structs.JobHoldRequest{JobIDs: []string{"12"}, Release: true, Now: t0.Add(106*time.Hour + 2*time.Minute)}},
 	}
 }
 

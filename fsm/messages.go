@@ -14,6 +14,7 @@ const (
 	PlanApply    MessageType = 4
 	AllocUpdate  MessageType = 5
 	AllocUpdates MessageType = 6
+	JobHold      MessageType = 7
 
 	// Datasets and models: 10-19.
 	DatasetPush    MessageType = 10

@@ -35,6 +35,7 @@
 //	  code        = "./src"       # local folder, relative to this file; uploaded at submit
 //	  depends_on  = ["afterok:12", "afterany:13", "afternotok:14", "15"]  # bare id = afterok
 //	  singleton   = true          # wait while a job of this name and owner runs or waits
+//	  hold        = true          # submit held: it waits until nai job release (sbatch --hold)
 //
 //	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number
 //	  model "base-mlp" { version = 3 }          # 0..n

@@ -73,6 +73,9 @@ func jobFile(job *structs.Job, x fileExtras) (f, jb *hclout.Body) {
 	if job.Singleton {
 		jb.Set("singleton", hclout.Bool(true))
 	}
+	if job.Hold != nil {
+		jb.Set("hold", hclout.Bool(true))
+	}
 	setString(jb, "code", x.code)
 	for _, a := range job.Datasets {
 		artifactBlock(jb, "dataset", a)

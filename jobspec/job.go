@@ -19,6 +19,7 @@ var jobSchema = &hcl.BodySchema{
 		{Name: "queue"}, {Name: "priority"}, {Name: "time_limit"}, {Name: "begin_after"},
 		{Name: "preemptible"}, {Name: "group"}, {Name: "description"}, {Name: "labels"},
 		{Name: "code"}, {Name: "depends_on"}, {Name: "singleton"}, {Name: "type"},
+		{Name: "hold"},
 	},
 	Blocks: []hcl.BlockHeaderSchema{
 		{Type: "resources"}, {Type: "task"}, {Type: "retry"}, {Type: "output"}, {Type: "sweep"}, {Type: "logs"}, {Type: "service"},
@@ -239,6 +240,14 @@ func (d *decoder) job(job *structs.Job, content *hcl.BodyContent) {
 	}
 	if a := attrs["singleton"]; a != nil {
 		d.set(job, a, "singleton", func(d *decoder, j *structs.Job) { j.Singleton, _ = d.boolean(a) })
+	}
+	if a := attrs["hold"]; a != nil {
+		d.set(job, a, "hold", func(d *decoder, j *structs.Job) {
+			j.Hold = nil
+			if held, _ := d.boolean(a); held {
+				j.Hold = &structs.JobHold{}
+			}
+		})
 	}
 	d.set(job, attrs["type"], "type", func(d *decoder, j *structs.Job) {
 		j.Type = ""

@@ -46,7 +46,7 @@ func parseJSON(filename string, src []byte) (*Result, error) {
 		TimeLimit: in.TimeLimit, BeginTime: in.BeginTime, Preemptible: in.Preemptible,
 		Description: in.Description, Labels: in.Labels, Resources: in.Resources, Task: in.Task,
 		DependsOn: in.DependsOn, Retry: in.Retry, Code: in.Code, Datasets: in.Datasets,
-		Models: in.Models, Output: in.Output, Singleton: in.Singleton, LogPaths: in.LogPaths,
+		Models: in.Models, Output: in.Output, Singleton: in.Singleton, LogPaths: in.LogPaths, Hold: in.Hold,
 		Type: in.Type, Service: in.Service,
 	}
 	job.Canonicalize()

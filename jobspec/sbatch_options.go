@@ -68,6 +68,7 @@ var sbatchOptions = []*sbatchOption{
 	{long: "exclusive", arg: optArg},
 	{long: "comment", arg: reqArg},
 	{long: "no-requeue", arg: noArg}, // nai's default: nothing to do
+	{long: "hold", short: 'H', arg: noArg},
 
 	// Ignored, with the reason.
 	{long: "account", short: 'A', arg: reqArg, why: whyAccount},
@@ -89,7 +90,6 @@ var sbatchOptions = []*sbatchOption{
 	{long: "requeue", arg: noArg, why: `nai requeues a job only as its retry block says: add retry { attempts = 3, on = ["node-lost", "preempted"] } to the converted job file`},
 	{long: "open-mode", arg: reqArg, why: "nai writes a downloaded log whole, replacing the file"},
 	{long: "input", short: 'i', arg: reqArg, why: "a job's standard input is empty"},
-	{long: "hold", short: 'H', arg: noArg, why: "the job is queued at once (--begin starts it later)"},
 	{long: "nice", arg: optArg, why: whyPriority},
 	{long: "priority", arg: reqArg, why: whyPriority},
 	{long: "kill-on-invalid-dep", arg: reqArg, why: "nai always cancels a job whose dependency can no longer be met"},
@@ -236,6 +236,9 @@ func (p *scriptParser) build() *scriptResult {
 		} else {
 			p.warn(d.rng.Start.Line, "--qos=%s is not a QOS nai knows (%s); the job keeps the default priority, %d", d.value, strings.Join(qosNames, ", "), structs.DefaultPriority)
 		}
+	}
+	if get("hold") != nil {
+		job.Hold = &structs.JobHold{}
 	}
 	if d := get("dependency"); d != nil {
 		if deps, single, err := parseDependency(d.value); err != nil {

@@ -36,6 +36,7 @@ type gate struct {
 // Gates that count jobs (quotas) come after those that hold jobs for
 // reasons of their own, so a job held for its begin time uses no quota.
 var gates = [...]gate{
+	{name: "hold", check: (*pass).holdGate},                                          // gate_hold.go
 	{name: "queue", check: (*pass).queueGate},                                        // gate_queue.go
 	{name: "request", check: (*pass).requestGate},                                    // gate_queue.go
 	{name: "queue limits", check: (*pass).queueLimitGate},                            // gate_queue.go

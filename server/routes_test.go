@@ -343,6 +343,16 @@ func routeCases() map[string]routeCase {
 		"PUT /v1/acl/groups/{name}/members/{user}":    {allowed: groupAdmins, body: jsonBody(`{"role": "reader"}`)},
 		"DELETE /v1/acl/groups/{name}/members/{user}": {allowed: groupAdmins},
 
+		// Hold and release: the managers of the job, and operators (whose
+		// holds are admin holds). The fixture's job runs: those allowed
+		// get a conflict (only pending jobs are held), nothing changed.
+		"POST /v1/jobs/hold": {allowed: append([]string{"operator"}, jobManagers...), body: func(f *aclFixture, _ string) []byte {
+			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)
+		}},
+		"POST /v1/jobs/release": {allowed: append([]string{"operator"}, jobManagers...), body: func(f *aclFixture, _ string) []byte {
+			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)
+		}},
+
 		// Bulk cancel (issue 16): the managers of the job, as for DELETE.
 		"POST /v1/jobs/cancel": {allowed: jobManagers, body: func(f *aclFixture, _ string) []byte {
 			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)

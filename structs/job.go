@@ -122,6 +122,10 @@ type Job struct {
 	LogPaths *LogPaths `json:"log_paths,omitempty"`
 	// Service is the service block of a service job.
 	Service *ServiceSpec `json:"service,omitempty"`
+	// Hold keeps a pending job from starting until it is released (Slurm's
+	// scontrol hold); a job submitted with hold set starts held by its
+	// owner.
+	Hold *JobHold `json:"hold,omitempty"`
 
 	// Sweep (job array) membership: set on each member of an array.
 	ArrayID    string `json:"array_id,omitempty"`
@@ -514,6 +518,10 @@ func (j *Job) Copy() *Job {
 		c.LogPaths = &l
 	}
 	c.Plugin = j.Plugin.Copy()
+	if j.Hold != nil {
+		h := *j.Hold
+		c.Hold = &h
+	}
 	c.SweepValues = maps.Clone(j.SweepValues)
 	if j.ExitCode != nil {
 		e := *j.ExitCode

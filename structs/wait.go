@@ -20,6 +20,8 @@ const (
 	WaitQuota      WaitCode = "QuotaExceeded" // its user or group is at a limit
 	WaitParallel   WaitCode = "ArrayLimit"    // its sweep is at max_parallel
 	WaitNoNodes    WaitCode = "NoNodes"       // the cluster has no ready node
+	WaitHeldUser   WaitCode = "JobHeldUser"   // held by its owner (nai job hold)
+	WaitHeldAdmin  WaitCode = "JobHeldAdmin"  // held by an operator: only an operator releases it
 )
 
 // WaitStatus is why one pending job waits, in words a user understands.
@@ -107,6 +109,18 @@ func WaitQueueGPULimit(queue string, need, max int) WaitStatus {
 // WaitQueueGroup: the job's group may not use its queue.
 func WaitQueueGroup(queue, group string) WaitStatus {
 	return newWait(WaitQueueLimit, "group %q may not use queue %s", group, queue)
+}
+
+// WaitHeld: the job is held (h not nil) until someone releases it.
+func WaitHeld(h *JobHold) WaitStatus {
+	code, how := WaitHeldUser, "nai job release"
+	if h.Admin {
+		code, how = WaitHeldAdmin, "an operator's nai job release"
+	}
+	if h.By == "" {
+		return newWait(code, "held until %s", how)
+	}
+	return newWait(code, "held by %s until %s", h.By, how)
 }
 
 // WaitBeginAt: the job may not start before t; t is also its estimated

@@ -40,6 +40,8 @@ func TestWaitReasons(t *testing.T) {
 		{"pending quota of two", WaitQuotaPending(AccountUser, "alice", 2), WaitQuota, "QuotaExceeded: user alice may have 2 pending jobs considered at once"},
 		{"GPU quota", WaitQuotaGPUs(AccountGroup, "ml", 2, 2, 1), WaitQuota, "QuotaExceeded: group ml uses 2 of 2 GPUs, this job needs 1"},
 		{"array limit", WaitArrayLimit("s", 2, 2), WaitParallel, "ArrayLimit: sweep s already runs 2 jobs (max_parallel 2)"},
+		{"user hold", WaitHeld(&JobHold{By: "alice"}), WaitHeldUser, "JobHeldUser: held by alice until nai job release"},
+		{"admin hold", WaitHeld(&JobHold{By: "ops", Admin: true}), WaitHeldAdmin, "JobHeldAdmin: held by ops until an operator's nai job release"},
 		{"no ready node", WaitNoReadyNode([]NodeFilterCount{{FilterIneligible, 1}, {FilterDraining, 2}}), WaitNoNodes, "NoNodes: the cluster has no ready node (2 draining, 1 ineligible)"},
 		{"behind", WaitBehind("2"), WaitPriority, "Priority: waiting behind higher-priority job 2"},
 		{"gang", WaitGangResources(3, GPURequest{Count: 8}, 2), WaitResources, "Resources: needs 3 nodes with 8 GPUs free, 2 have them now"},

@@ -67,6 +67,8 @@ func jobCommand() *cli.Command {
 				Action: jobLogs,
 			},
 			jobCancelCommand(),
+			jobHoldCommand(),
+			jobReleaseCommand(),
 			{
 				Name:      "outputs",
 				Usage:     "download what a job left in NAI_OUTPUT_DIR and unpack it",
@@ -95,7 +97,7 @@ func jobRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "submit a job file, an sbatch script or a command after -- and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
-		ArgsUsage: "[-detach] [-json] [-group G] ([-var NAME=VALUE]... [-var-file FILE]... FILE | [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-code DIR] -- COMMAND [ARGS...])",
+		ArgsUsage: "[-detach] [-json] [-hold] [-group G] ([-var NAME=VALUE]... [-var-file FILE]... FILE | [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-code DIR] -- COMMAND [ARGS...])",
 		Description: "A job file (HCL), a batch script with #SBATCH lines, or a command given after \"--\"\n" +
 			"(like srun or sbatch --wrap): nai job run -gpus 1 -code . -- python3 train.py --lr 0.1\n" +
 			"A single argument after -- with spaces in it runs as a shell script: -- 'python3 a.py && python3 b.py'.\n" +
@@ -105,6 +107,7 @@ func jobRunCommand() *cli.Command {
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "print only the job id (the array id for a sweep) and return"},
 			&cli.BoolFlag{Name: "json", Usage: "print the server's answer (job ids, warnings) as JSON and return"},
 			&cli.StringFlag{Name: "group", Usage: "the `GROUP` the job belongs to (default: the file's group, else your personal group)"},
+			&cli.BoolFlag{Name: "hold", Aliases: []string{"H"}, Usage: "submit the job held: it waits until nai job release (like sbatch --hold)"},
 			varFlag(), varFileFlag(),
 		}, append(oneLinerFlags(), addressFlag())...),
 		Action: jobRun,
@@ -452,6 +455,16 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 	kv.add("Priority", fmt.Sprint(j.Priority))
 	kv.add("Status", string(j.Status))
 	kv.addIf("Reason", j.Reason)
+	if h := j.Hold; h != nil && j.Status == structs.JobPending {
+		held := h.Kind() + " hold"
+		if h.By != "" {
+			held += " by " + h.By
+		}
+		if !h.Time.IsZero() {
+			held += " since " + stamp(h.Time, now)
+		}
+		kv.add("Held", held)
+	}
 	if j.Status == structs.JobPending && !j.EstimatedStart.IsZero() {
 		kv.add("Estimated start", stamp(j.EstimatedStart, now))
 	}

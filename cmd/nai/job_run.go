@@ -194,6 +194,11 @@ func jobRun(c *cli.Context) error {
 			j.Group = g
 		}
 	}
+	if c.Bool("hold") {
+		for _, j := range res.Jobs {
+			j.Hold = &structs.JobHold{}
+		}
+	}
 	resp, err := register(c.Context, cl, res)
 	restoreGC()
 	if err != nil {

@@ -70,7 +70,7 @@ var slurmCommands = map[string]string{
 	"srun":     "use `nai job run -- COMMAND` (-gpus, -cpu, -mem, -time; it follows the job as srun does)",
 	"salloc":   "nai runs batch jobs, not interactive allocations: use `nai job run -- COMMAND`",
 	"sinfo":    "use `nai node list` (and `nai node status NODE` for one node's GPUs)",
-	"scontrol": "use `nai job status ID` (scontrol show job), `nai node status NODE` (show node) or `nai node drain NODE` (update state=drain)",
+	"scontrol": "use `nai job status ID` (scontrol show job), `nai job hold ID` / `nai job release ID` (hold / release), `nai node status NODE` (show node) or `nai node drain NODE` (update state=drain)",
 	"sacct":    "use `nai queue -a` (finished jobs too; -u, -t, -j select), `nai job status ID` for one job, or `nai usage` for totals",
 	"sprio":    "use `nai queue -explain` (or `nai job priority ID` for one job)",
 	"sshare":   "use `nai share`",

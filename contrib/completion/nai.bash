@@ -45,6 +45,8 @@ _nai_resolve() {
             inspect) echo inspect ;;
             logs) echo logs ;;
             cancel|stop) echo cancel ;;
+            hold) echo hold ;;
+            release) echo release ;;
             outputs) echo outputs ;;
             metrics) echo metrics ;;
         esac ;;
@@ -186,10 +188,10 @@ _nai_words() {
     'commands ') echo 'job queue node top share operator dataset model tls usage serve service plugin acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
-    'commands job') echo 'priority run validate plan convert list status inspect logs cancel outputs metrics' ;;
+    'commands job') echo 'priority run validate plan convert list status inspect logs cancel hold release outputs metrics' ;;
     'flags job priority') echo '-json -address' ;;
     'values job priority') echo ' address ' ;;
-    'flags job run') echo '-detach -d -json -group -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
+    'flags job run') echo '-detach -d -json -group -hold -H -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
     'values job run') echo ' group var var-file gpus cpu mem time name queue code address ' ;;
     'flags job validate') echo '-var -var-file' ;;
     'values job validate') echo ' var var-file ' ;;
@@ -205,6 +207,10 @@ _nai_words() {
     'values job logs') echo ' tail n address ' ;;
     'flags job cancel') echo '-yes -y -json -u -user -me -state -t -queue -p -name -n -address' ;;
     'values job cancel') echo ' u user state t queue p name n address ' ;;
+    'flags job hold') echo '-json -address' ;;
+    'values job hold') echo ' address ' ;;
+    'flags job release') echo '-json -address' ;;
+    'values job release') echo ' address ' ;;
     'flags job outputs') echo '-o -output -json -address' ;;
     'values job outputs') echo ' o output address ' ;;
     'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;

@@ -79,6 +79,10 @@ function __nai_resolve
                     echo logs
                 case 'cancel' 'stop'
                     echo cancel
+                case 'hold'
+                    echo hold
+                case 'release'
+                    echo release
                 case 'outputs'
                     echo outputs
                 case 'metrics'
@@ -309,6 +313,10 @@ function __nai_value_flags
             printf '%s\n' tail n address
         case 'job cancel'
             printf '%s\n' u user state t queue p name n address
+        case 'job hold'
+            printf '%s\n' address
+        case 'job release'
+            printf '%s\n' address
         case 'job outputs'
             printf '%s\n' o output address
         case 'job metrics'
@@ -547,6 +555,8 @@ complete -c nai -f -n '__nai_needs_command \'job\'' -a 'status' -d 'show a job: 
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'inspect' -d 'print the job as the server holds it (JSON), or as a job file (-hcl) that nai job run submits again, code included'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'logs' -d 'print a job\'s stdout (or stderr); -tail N the last lines, -f keeps following'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'cancel' -d 'stop jobs (pending jobs leave the queue; running ones are killed), by id or by selection (like scancel)'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'hold' -d 'keep pending jobs from starting until released (like scontrol hold)'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'release' -d 'let held jobs start again (like scontrol release)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'outputs' -d 'download what a job left in NAI_OUTPUT_DIR and unpack it'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'metrics' -d 'print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve); an array id compares its members'
 complete -c nai -n '__nai_in \'job priority\'' -o 'json' -d 'print the API object as JSON'
@@ -555,6 +565,8 @@ complete -c nai -n '__nai_in \'job run\'' -o 'detach' -d 'print only the job id 
 complete -c nai -n '__nai_in \'job run\'' -o 'd' -d 'print only the job id (the array id for a sweep) and return'
 complete -c nai -n '__nai_in \'job run\'' -o 'json' -d 'print the server\'s answer (job ids, warnings) as JSON and return'
 complete -c nai -n '__nai_in \'job run\'' -o 'group' -r -d 'the `GROUP` the job belongs to (default: the file\'s group, else your personal group)'
+complete -c nai -n '__nai_in \'job run\'' -o 'hold' -d 'submit the job held: it waits until nai job release (like sbatch --hold)'
+complete -c nai -n '__nai_in \'job run\'' -o 'H' -d 'submit the job held: it waits until nai job release (like sbatch --hold)'
 complete -c nai -n '__nai_in \'job run\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
 complete -c nai -n '__nai_in \'job run\'' -o 'var-file' -r -d 'read variables from an HCL `FILE` (repeatable)'
 complete -c nai -n '__nai_in \'job run\'' -o 'gpus' -r -d 'with a command: the `N` GPUs it needs'
@@ -621,6 +633,10 @@ complete -c nai -n '__nai_in \'job cancel\'' -o 'p' -r -d 'only jobs in these `Q
 complete -c nai -n '__nai_in \'job cancel\'' -o 'name' -r -d 'only jobs whose name matches one of these `GLOBS` (comma-separated, such as \'sweep-*\')'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'n' -r -d 'only jobs whose name matches one of these `GLOBS` (comma-separated, such as \'sweep-*\')'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'job hold\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'job hold\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'job release\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'job release\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'o' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'output' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'json' -d 'print what was written (folder, files, bytes) as JSON'

@@ -134,6 +134,12 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 				}
 				j.Reason, j.EstimatedStart = held.Reason, held.EstimatedStart
 			}
+			// A job submitted held (sbatch --hold) is held by its owner,
+			// whatever the submitter wrote in the hold, and says so.
+			if j.Hold != nil {
+				j.Hold = &structs.JobHold{By: j.User, Time: req.Now}
+				setHeldReason(j)
+			}
 			j.ID = strconv.FormatUint(n, 10)
 			j.SubmitTime = req.Now
 			j.CreateIndex, j.ModifyIndex = index, index

@@ -130,7 +130,8 @@ type planCheck struct {
 // their resources for the rest of the plan.
 func (p *planCheck) fitGroup(allocs []*structs.Allocation) (bool, *structs.Job, []*structs.Node, error) {
 	job, err := jobByID(p.txn, nil, allocs[0].JobID)
-	if err != nil || job == nil || job.Status != structs.JobPending {
+	// A job held since the plan was made does not start.
+	if err != nil || job == nil || job.Status != structs.JobPending || job.Hold != nil {
 		return false, nil, nil, err
 	}
 	want := max(job.Resources.Nodes, 1)
@@ -313,6 +314,9 @@ func (w *writer) setWaiting(ws structs.WaitStatus) error {
 	if err != nil || j == nil || (j.Status != structs.JobPending && !(j.IsService() && j.Status == structs.JobRunning)) {
 		return err
 	}
+	if j.Hold != nil && j.Status == structs.JobPending {
+		return nil // a plan made before the hold keeps the hold's reason
+	}
 	if j.Reason == ws.Reason && j.EstimatedStart.Equal(ws.EstimatedStart) && slices.Equal(j.NodeFilters, ws.NodeFilters) {
 		return nil
 	}
@@ -335,7 +339,7 @@ func (w *writer) preempt(pr structs.Preemption) error {
 		return err
 	}
 	target, err := jobByID(w.txn, nil, pr.ForJobID)
-	if err != nil || target == nil || target.Status != structs.JobPending {
+	if err != nil || target == nil || target.Status != structs.JobPending || target.Hold != nil {
 		return err
 	}
 	c := a.Copy()

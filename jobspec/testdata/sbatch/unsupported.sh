@@ -8,7 +8,6 @@
 #SBATCH --nodelist=gpu[01-02]
 #SBATCH --exclude=gpu07
 #SBATCH --signal=B:USR1@120
-#SBATCH --hold
 #SBATCH --licenses=matlab:1
 #SBATCH --gres=gpu:1,nvme:1
 #SBATCH --gpu-bind=closest --wait-all-nodes 1 -V

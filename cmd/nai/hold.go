@@ -1,0 +1,150 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// jobHoldCommand is `nai job hold ID...` (scontrol hold): pending jobs
+// stay in the queue but do not start until released.
+func jobHoldCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "hold",
+		Usage:     "keep pending jobs from starting until released (like scontrol hold)",
+		ArgsUsage: "[-json] ID|ID_N|ID_[2-5,7]...",
+		Description: "An array id holds every pending member; ID_N and ID_[2-5,7] hold members of it. Only pending\n" +
+			"jobs can be held: one that runs or has ended refuses the whole request, and nothing changes.\n" +
+			"Your hold is a user hold, which you release with nai job release; an operator's is an admin\n" +
+			"hold (JobHeldAdmin), which only an operator releases.",
+		Flags:  []cli.Flag{jsonFlag(), addressFlag()},
+		Action: func(c *cli.Context) error { return jobHoldOrRelease(c, false) },
+	}
+}
+
+// jobReleaseCommand is `nai job release ID...` (scontrol release).
+func jobReleaseCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "release",
+		Usage:     "let held jobs start again (like scontrol release)",
+		ArgsUsage: "[-json] ID|ID_N|ID_[2-5,7]...",
+		Description: "An array id releases every held member. A job that is not held refuses the whole request,\n" +
+			"and nothing changes; so does an admin hold, unless you are an operator.",
+		Flags:  []cli.Flag{jsonFlag(), addressFlag()},
+		Action: func(c *cli.Context) error { return jobHoldOrRelease(c, true) },
+	}
+}
+
+func jobHoldOrRelease(c *cli.Context, release bool) error {
+	args := c.Args().Slice()
+	if len(args) == 0 {
+		return &usageError{msg: "missing job ID", usage: usageLine(c)}
+	}
+	for _, a := range args {
+		if strings.TrimSpace(a) == "" {
+			return &usageError{msg: "empty job ID", usage: usageLine(c)}
+		}
+		if _, _, _, err := memberRef(a); err != nil && !strings.Contains(a, "_[") {
+			return &usageError{msg: err.Error(), usage: usageLine(c)}
+		}
+		if _, _, _, err := parseMemberSet(a); err != nil {
+			return &usageError{msg: err.Error(), usage: usageLine(c)}
+		}
+	}
+	cl, err := newClient(c)
+	if err != nil {
+		return err
+	}
+	targets, refs, err := holdTargets(c.Context, cl, args)
+	if err != nil {
+		return err
+	}
+	verb, past := "hold", "held"
+	call := cl.HoldJobs
+	if release {
+		verb, past, call = "release", "released", cl.ReleaseJobs
+	}
+	resp, err := call(c.Context, targets)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", verb, strings.Join(args, " "), err)
+	}
+	if c.Bool("json") {
+		return printJSON(c.App.Writer, resp)
+	}
+	kind := ""
+	if resp.Admin {
+		kind = " (admin hold: only an operator can release it)"
+	}
+	switch n := len(resp.JobIDs); {
+	case n == 0:
+		fmt.Fprintf(c.App.Writer, "Nothing to do: already %s.\n", past)
+	case n == 1 && refs[resp.JobIDs[0]] != "":
+		fmt.Fprintf(c.App.Writer, "Job %s (job %s) %s%s.\n", refs[resp.JobIDs[0]], resp.JobIDs[0], past, kind)
+	case n == 1:
+		fmt.Fprintf(c.App.Writer, "Job %s %s%s.\n", resp.JobIDs[0], past, kind)
+	default:
+		fmt.Fprintf(c.App.Writer, "%s %s%s: %s.\n", capitalize(plural(n, "job")), past, kind, idList(resp.JobIDs))
+	}
+	return nil
+}
+
+// holdTargets resolves what the person typed: ids go as they are (an
+// array id names its members, which the servers pick); ID_N and
+// ID_[2-5,7] are looked up, member 0 of an array sent alone. names maps
+// the job id of each member named so to its ref (12_3).
+func holdTargets(ctx context.Context, cl *api.Client, refs []string) (out []structs.CancelTarget, names map[string]string, err error) {
+	names = map[string]string{}
+	seen := map[structs.CancelTarget]bool{}
+	add := func(t structs.CancelTarget) {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	for _, ref := range refs {
+		if arr, spans, ok, _ := parseMemberSet(ref); ok {
+			members, err := cl.ArrayJobs(ctx, arr)
+			if err != nil {
+				return nil, nil, fmt.Errorf("job array %s: %w", arr, err)
+			}
+			for _, s := range spans {
+				found := false
+				for _, m := range members {
+					if t := m.ArrayTask(); t >= s.lo && t <= s.hi {
+						found = true
+						add(structs.CancelTarget{ID: m.ID, Only: m.ID == arr})
+						names[m.ID] = m.ArrayRef()
+					}
+				}
+				if !found {
+					return nil, nil, structs.NewError(structs.CodeNotFound, "job array %s has no member in %s", arr, s)
+				}
+			}
+			continue
+		}
+		if arr, _, ok, _ := memberRef(ref); ok {
+			id, err := resolveJob(ctx, cl, ref)
+			if err != nil {
+				return nil, nil, err
+			}
+			add(structs.CancelTarget{ID: id, Only: id == arr})
+			names[id] = ref
+			continue
+		}
+		add(structs.CancelTarget{ID: ref})
+	}
+	return out, names, nil
+}
+
+// idList is "12, 13, 14", or the first eight and how many more.
+func idList(ids []string) string {
+	if len(ids) > 8 {
+		return strings.Join(ids[:8], ", ") + fmt.Sprintf(" and %d more", len(ids)-8)
+	}
+	return strings.Join(ids, ", ")
+}

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// Hold and release with ACLs: the owner places and lifts a user hold, an
+// operator an admin hold that the owner cannot lift; others may do
+// neither; bad input changes nothing.
+func TestHoldRelease(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	as := func(caller string) *api.Client {
+		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	owner, op, stranger, member := as("owner"), as("operator"), as("stranger"), as("member")
+	// More GPUs than any node has: it stays pending.
+	big := gpuJob("big", 64)
+	big.User, big.Group = "", "vision"
+	r, err := owner.Register(ctx, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.JobIDs[0]
+	target := []structs.CancelTarget{{ID: id}}
+	job := func() *structs.Job {
+		t.Helper()
+		j, _, err := owner.Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	code := func(err error) structs.ErrorCode { return structs.CodeOf(err) }
+
+	if _, err := stranger.HoldJobs(ctx, target); !api.IsForbidden(err) {
+		t.Fatalf("stranger's hold: %v, want forbidden", err)
+	}
+	if _, err := member.HoldJobs(ctx, target); !api.IsForbidden(err) {
+		t.Fatalf("group member's hold: %v, want forbidden", err)
+	}
+	if j := job(); j.Hold != nil {
+		t.Fatalf("held by a refused caller: %+v", j.Hold)
+	}
+
+	// The owner's user hold, and release.
+	resp, err := owner.HoldJobs(ctx, target)
+	if err != nil || resp.Admin || !slices.Equal(resp.JobIDs, []string{id}) {
+		t.Fatalf("owner's hold = %+v, %v", resp, err)
+	}
+	if j := job(); j.Hold == nil || j.Hold.Admin || j.Hold.By != "u1" || j.Reason != "JobHeldUser: held by u1 until nai job release" {
+		t.Fatalf("after the owner's hold: %+v %q", j.Hold, j.Reason)
+	}
+	if _, err := owner.ReleaseJobs(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if j := job(); j.Hold != nil {
+		t.Fatalf("still held: %+v", j.Hold)
+	}
+	if _, err := owner.ReleaseJobs(ctx, target); code(err) != structs.CodeConflict {
+		t.Fatalf("release of a job not held: %v, want conflict", err)
+	}
+
+	// An operator's admin hold: the owner cannot release it.
+	resp, err = op.HoldJobs(ctx, target)
+	if err != nil || !resp.Admin {
+		t.Fatalf("operator's hold = %+v, %v", resp, err)
+	}
+	if j := job(); j.Hold == nil || !j.Hold.Admin || j.Hold.By != "op" || j.Reason != "JobHeldAdmin: held by op until an operator's nai job release" {
+		t.Fatalf("after the operator's hold: %+v %q", j.Hold, j.Reason)
+	}
+	if _, err := owner.ReleaseJobs(ctx, target); !api.IsForbidden(err) {
+		t.Fatalf("owner's release of an admin hold: %v, want forbidden", err)
+	}
+	if j := job(); j.Hold == nil || !j.Hold.Admin {
+		t.Fatalf("admin hold lifted by the owner: %+v", j.Hold)
+	}
+	if _, err := op.ReleaseJobs(ctx, target); err != nil {
+		t.Fatal(err)
+	}
+	if j := job(); j.Hold != nil {
+		t.Fatalf("still held after the operator's release: %+v", j.Hold)
+	}
+
+	// Bad input: nothing changes (once the scheduler has said why the
+	// released job waits).
+	waitUntil(t, "the released job has a reason", func() bool { return job().Reason != "" })
+	before := job().ModifyIndex
+	for name, tc := range map[string]struct {
+		targets []structs.CancelTarget
+		want    structs.ErrorCode
+	}{
+		"a running job":       {[]structs.CancelTarget{{ID: id}, {ID: f.jobID}}, structs.CodeConflict},
+		"an unknown job":      {[]structs.CancelTarget{{ID: id}, {ID: "9999"}}, structs.CodeNotFound},
+		"no target":           {nil, structs.CodeInvalid},
+		"a target with no id": {[]structs.CancelTarget{{ID: ""}}, structs.CodeInvalid},
+	} {
+		if _, err := owner.HoldJobs(ctx, tc.targets); code(err) != tc.want {
+			t.Errorf("%s: %v, want %s", name, err, tc.want)
+		}
+	}
+	if j := job(); j.Hold != nil || j.ModifyIndex != before {
+		t.Errorf("bad input changed the job: %+v, index %d -> %d", j.Hold, before, j.ModifyIndex)
+	}
+
+	// Submitted held: the owner's user hold, whatever the body said.
+	held := gpuJob("held", 1)
+	held.User, held.Group = "", "vision"
+	held.Hold = &structs.JobHold{By: "op", Admin: true}
+	r, err = owner.Register(ctx, held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, _, err := owner.Job(ctx, r.JobIDs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j.Hold == nil || j.Hold.Admin || j.Hold.By != "u1" || j.Status != structs.JobPending {
+		t.Fatalf("submitted held: %+v, %s", j.Hold, j.Status)
+	}
+	if _, err := owner.ReleaseJobs(ctx, []structs.CancelTarget{{ID: j.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the released job starts", func() bool {
+		j, _, err := owner.Job(ctx, r.JobIDs[0])
+		return err == nil && j.Status != structs.JobPending
+	})
+}
+
+// An array id holds its pending members and releases its held ones;
+// "only" names member 0 alone; an array with nothing to do refuses.
+func TestHoldReleaseArray(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	// No node: everything stays pending.
+	var members []*structs.Job
+	for i := range 3 {
+		j := gpuJob("sweep", 1)
+		j.SweepValues = map[string]string{"i": string(rune('0' + i))}
+		members = append(members, j)
+	}
+	r, err := c.Register(ctx, members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr := r.ArrayID
+	heldIDs := func() []string {
+		t.Helper()
+		jobs, err := c.ArrayJobs(ctx, arr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, j := range jobs {
+			if j.Hold != nil {
+				out = append(out, j.ID)
+			}
+		}
+		return out
+	}
+	if _, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr}}); structs.CodeOf(err) != structs.CodeConflict {
+		t.Fatalf("release of an array with no held member: %v, want conflict", err)
+	}
+	resp, err := c.HoldJobs(ctx, []structs.CancelTarget{{ID: arr}})
+	if err != nil || !slices.Equal(resp.JobIDs, r.JobIDs) {
+		t.Fatalf("hold of the array = %+v, %v; want %v", resp, err, r.JobIDs)
+	}
+	if got := heldIDs(); !slices.Equal(got, r.JobIDs) {
+		t.Fatalf("held %v, want %v", got, r.JobIDs)
+	}
+	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr, Only: true}}); err != nil || !slices.Equal(resp.JobIDs, []string{arr}) {
+		t.Fatalf("release of member 0 alone = %+v, %v", resp, err)
+	}
+	if got := heldIDs(); !slices.Equal(got, r.JobIDs[1:]) {
+		t.Fatalf("held %v, want %v", got, r.JobIDs[1:])
+	}
+	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr}}); err != nil || !slices.Equal(resp.JobIDs, r.JobIDs[1:]) {
+		t.Fatalf("release of the array = %+v, %v", resp, err)
+	}
+	if got := heldIDs(); len(got) != 0 {
+		t.Fatalf("still held: %v", got)
+	}
+}
