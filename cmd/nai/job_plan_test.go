@@ -173,8 +173,8 @@ func TestJobPlanExitCodes(t *testing.T) {
 		}, "bad.hcl:3:"},
 		{"a command without --", func(t *testing.T) []string { return []string{"sleep", "1"} },
 			`too many arguments: ["sleep" "1"]; to run a command, put it after --: nai job plan -- sleep 1`},
-		{"command flags with a file", func(t *testing.T) []string { return []string{"-gpus", "2", writeFile(t, "job.hcl", validJob)} },
-			"-gpus is for a command given after --"},
+		{"bad flags with a file", func(t *testing.T) []string { return []string{"-gpus", "-2", writeFile(t, "job.hcl", validJob)} },
+			"-gpus -2: expected 0 or more"},
 		{"a Python program", func(t *testing.T) []string { return []string{writeFile(t, "t.py", "import os\n")} },
 			"t.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job plan -code "},
 		{"no agent", func(t *testing.T) []string {
