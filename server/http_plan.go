@@ -62,6 +62,9 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 				snap = s.State().Snapshot()
 			}
 			deps, err := resolveMemberDeps(snap, clean.DependsOn)
+			if err == nil {
+				err = checkDepsSatisfiable(snap, deps)
+			}
 			if err != nil {
 				return nil, nil, structs.NewError(structs.CodeOf(err), "job %q: %v", clean.Name, err)
 			}
