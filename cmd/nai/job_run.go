@@ -285,6 +285,12 @@ func summaryLine(j *structs.Job, now time.Time) string {
 	if d, ok := jobtext.Runtime(j, now); ok {
 		s += " after " + human(d)
 	}
+	// Why it ended, as the client or the servers said (a start refused,
+	// the signal that killed it): what `nai job status` shows as Reason.
+	// A user's cancel needs no word more than "cancelled".
+	if r := strings.TrimSpace(j.Reason); r != "" && j.Status != structs.JobComplete && j.ExitReason != structs.ExitCancelled && !strings.Contains(s, r) {
+		s += "; " + r
+	}
 	return s
 }
 
