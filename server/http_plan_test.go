@@ -107,6 +107,11 @@ func TestJobPlan(t *testing.T) {
 		if starts != 2 || limited != 1 || resp.Jobs[2].SweepValues["lr"] != "0.001" {
 			t.Fatalf("sweep plan %+v: %d start, %d wait for max_parallel; want 2 and 1", resp.Jobs, starts, limited)
 		}
+		// The sweep has no id yet: the reason does not show the
+		// temporary one.
+		if w := resp.Jobs[2].Wait; w == nil || w.Reason != "ArrayLimit: its sweep would already run 2 jobs (max_parallel 2)" {
+			t.Errorf("wait %+v, want the sweep's limit without a temporary id", w)
+		}
 	})
 
 	t.Run("dependency on a cancelled job", func(t *testing.T) {
