@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -130,6 +131,9 @@ func (o *overrides) apply(res *jobspec.Result, file string) error {
 			}
 			j.Resources.GPU.Count = o.gpus / nodes
 		}
+		if u := res.PerUnit; u != nil {
+			o.scale(j, u)
+		}
 		check := j.Copy()
 		check.Canonicalize()
 		if err := check.Validate(); err != nil {
@@ -137,6 +141,34 @@ func (o *overrides) apply(res *jobspec.Result, file string) error {
 		}
 	}
 	return nil
+}
+
+// scale recomputes what a batch script asked per GPU or per CPU
+// (--cpus-per-gpu, --mem-per-gpu, --mem-per-cpu) from the GPUs and CPUs
+// the flags changed, as sbatch does; a flag given for the resource itself
+// wins. With no GPUs or CPUs left to count, nai's default applies.
+func (o *overrides) scale(j *structs.Job, u *jobspec.PerUnit) {
+	r := &j.Resources
+	if o.has("gpus") && !o.has("cpu") && u.CPUsPerGPU > 0 {
+		r.CPU = float64(u.CPUsPerGPU * r.GPU.Count)
+		if r.CPU == 0 {
+			r.CPU = structs.DefaultCPU
+		}
+	}
+	if o.has("mem") {
+		return
+	}
+	switch {
+	case o.has("gpus") && u.MemoryPerGPU > 0:
+		r.MemoryBytes = u.MemoryPerGPU * int64(r.GPU.Count)
+	case (o.has("gpus") || o.has("cpu")) && u.MemoryPerCPU > 0:
+		r.MemoryBytes = u.MemoryPerCPU * int64(max(math.Ceil(r.CPU), 1))
+	default:
+		return
+	}
+	if r.MemoryBytes == 0 {
+		r.MemoryBytes = structs.DefaultMemory
+	}
 }
 
 // flagList names the flags given, as "-gpus and -time".

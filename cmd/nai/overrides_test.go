@@ -19,6 +19,8 @@ const overriddenScript = `#!/bin/bash
 python3 train.py
 `
 
+const perGPUScript = "#!/bin/bash\n#SBATCH --gpus=4\n#SBATCH --cpus-per-gpu=8\n#SBATCH --mem-per-gpu=16G\npython3 train.py\n"
+
 // With a job file or batch script, the one-liner flags override what the
 // file says, as sbatch's options override #SBATCH lines.
 func TestFileOverrides(t *testing.T) {
@@ -47,6 +49,30 @@ func TestFileOverrides(t *testing.T) {
 			func(t *testing.T, j *structs.Job) {
 				if j.Name != "quick" || j.Resources.GPU.Count != 0 || j.TimeLimit.D() != 10*time.Minute || j.Task.Command != "python3" {
 					t.Errorf("job %+v", j)
+				}
+			}},
+		{"per-GPU CPUs and memory follow -gpus, as in sbatch", "pergpu.sh", perGPUScript, []string{"-gpus", "2"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.GPU.Count != 2 || j.Resources.CPU != 16 || j.Resources.MemoryBytes != 32<<30 {
+					t.Errorf("GPUs %d, CPUs %v, memory %d; want 2, 16 and 32GiB", j.Resources.GPU.Count, j.Resources.CPU, j.Resources.MemoryBytes)
+				}
+			}},
+		{"-cpu and -mem win over per-GPU values", "pergpu.sh", perGPUScript, []string{"-gpus", "2", "-cpu", "3", "-mem", "5GiB"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.CPU != 3 || j.Resources.MemoryBytes != 5<<30 {
+					t.Errorf("CPUs %v, memory %d; want 3 and 5GiB", j.Resources.CPU, j.Resources.MemoryBytes)
+				}
+			}},
+		{"no GPUs left: the defaults", "pergpu.sh", perGPUScript, []string{"-gpus", "0"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.GPU.Count != 0 || j.Resources.CPU != structs.DefaultCPU || j.Resources.MemoryBytes != structs.DefaultMemory {
+					t.Errorf("GPUs %d, CPUs %v, memory %d; want 0 and the defaults", j.Resources.GPU.Count, j.Resources.CPU, j.Resources.MemoryBytes)
+				}
+			}},
+		{"per-CPU memory follows -cpu", "percpu.sh", "#!/bin/bash\n#SBATCH -c 4\n#SBATCH --mem-per-cpu=2G\ntrue\n", []string{"-cpu", "2"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.CPU != 2 || j.Resources.MemoryBytes != 4<<30 {
+					t.Errorf("CPUs %v, memory %d; want 2 and 4GiB", j.Resources.CPU, j.Resources.MemoryBytes)
 				}
 			}},
 		{"-gpus is split over a multi-node job's nodes", "multi.sh", "#!/bin/bash\n#SBATCH --nodes=2\n#SBATCH --gpus-per-node=4\nsrun python3 train.py\n",
