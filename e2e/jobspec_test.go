@@ -323,6 +323,12 @@ func TestAfterOK(t *testing.T) {
 				if c.Reason != "DependencyNeverSatisfied" || c.AllocID != "" {
 					t.Errorf("child: reason %q, alloc %q; want DependencyNeverSatisfied and never placed", c.Reason, c.AllocID)
 				}
+				// Now that the parent has failed, a new child is refused at
+				// submit, as Slurm refuses it ("Job dependency problem").
+				_, stderr, code := a.nai("job", "run", "-detach", "-var", "parent="+parent, writeFile(t, work, "child2.hcl", dependentJob))
+				if want := "dependency afterok:" + parent + " can never be satisfied: job " + parent + " ended failed"; code == 0 || !strings.Contains(stderr, want) {
+					t.Errorf("a child of the failed parent: exit %d, stderr %q; want refused with %q", code, stderr, want)
+				}
 			}
 		})
 	}

@@ -33,7 +33,7 @@
 //	  description = local.run
 //	  labels      = { team = "vision" }
 //	  code        = "./src"       # local folder, relative to this file; uploaded at submit
-//	  depends_on  = ["afterok:12", "afterany:13", "afternotok:14", "15"]  # bare id = afterok
+//	  depends_on  = ["afterok:12", "afterany:13", "afternotok:14_2", "15"]  # bare id = afterok; a job id or an array member
 //	  singleton   = true          # wait while a job of this name and owner runs or waits
 //	  hold        = true          # submit held: it waits until nai job release (sbatch --hold)
 //

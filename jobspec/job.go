@@ -470,7 +470,10 @@ func (d *decoder) task(job *structs.Job, b *hcl.Block) {
 	}
 }
 
-var jobIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`) })
+// jobIDRE matches what a dependency may name: a job id as the servers
+// give them (12), or a member of an array (12_3). The servers refuse
+// anything else; refusing it here says so before anything is sent.
+var jobIDRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(0|[1-9][0-9]*)(_(0|[1-9][0-9]*))?$`) })
 
 var depTypes = []string{string(structs.AfterOK), string(structs.AfterAny), string(structs.AfterNotOK)}
 
@@ -494,7 +497,7 @@ func (d *decoder) dependsOn(a *hcl.Attribute) []structs.Dependency {
 				"%q is not a dependency type: expected afterok, afterany or afternotok, as in \"afterok:12\".%s", typ, didYouMean(typ, depTypes)))
 		case !jobIDRE().MatchString(id):
 			d.diags = append(d.diags, errorAt(rng, "Invalid dependency",
-				"%q does not name a job: expected a job id, as in \"12\" or \"afterok:12\".", s))
+				"%q does not name a job: expected a job id or an array member, as in \"12\", \"afterok:12\" or \"afterok:12_3\".", s))
 		default:
 			out = append(out, structs.Dependency{Type: structs.DependencyType(typ), JobID: id})
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -50,9 +51,19 @@ func parseJSON(filename string, src []byte) (*Result, error) {
 		Type: in.Type, Service: in.Service,
 	}
 	job.Canonicalize()
-	if err := job.Validate(); err != nil {
+	err := job.Validate()
+	var bad []error
+	for _, d := range job.DependsOn {
+		if d.JobID != "" && !jobIDRE().MatchString(d.JobID) {
+			bad = append(bad, fmt.Errorf("depends_on job_id %q does not name a job: expected a job id or an array member, such as \"12\" or \"12_3\"", d.JobID))
+		}
+	}
+	if err != nil || len(bad) > 0 {
 		var diags hcl.Diagnostics
-		for _, e := range flatten(err) {
+		if err != nil {
+			bad = append(flatten(err), bad...)
+		}
+		for _, e := range bad {
 			diags = append(diags, errorAt(hcl.Range{Filename: filename, Start: hcl.InitialPos, End: hcl.InitialPos}, "Invalid job", "%s.", strings.TrimSuffix(e.Error(), ".")))
 		}
 		return nil, newDiagError(diags, files)

@@ -52,6 +52,19 @@ type Result struct {
 	// would, by line.
 	Script   bool
 	Warnings []Warning
+	// PerUnit is set for a batch script that asked for CPUs or memory per
+	// GPU or per CPU (--cpus-per-gpu, --mem-per-gpu, --mem-per-cpu): what
+	// one GPU or CPU brings, per node, so that a command-line option that
+	// changes the GPUs or CPUs can scale them as sbatch would.
+	PerUnit *PerUnit
+}
+
+// PerUnit is what a batch script asked for each GPU or CPU of a node; 0
+// where it asked nothing per unit.
+type PerUnit struct {
+	CPUsPerGPU   int
+	MemoryPerGPU int64 // bytes
+	MemoryPerCPU int64 // bytes
 }
 
 // ParseFile reads and parses a job file; "-" reads standard input. A file

@@ -201,6 +201,7 @@ func (p *scriptParser) build() *scriptResult {
 	cpus := p.cpus(tasks, perNode, gpu.count)
 	job.Resources.CPU = float64(cpus)
 	job.Resources.MemoryBytes = p.memory(gpu.count, max(cpus, 1))
+	sr.res.PerUnit = p.perUnit(gpu.count, cpus, job.Resources.MemoryBytes)
 
 	if d := get("tmp"); d != nil {
 		if n, err := parseSlurmMem(d.value); err != nil {
@@ -504,6 +505,29 @@ func (p *scriptParser) memory(gpus, cpus int) int64 {
 		return 0
 	}
 	return n * mult
+}
+
+// perUnit says which of the resources cpus and memory (per node) the
+// script asked for per GPU or per CPU, so that a command line that
+// changes the count scales them as sbatch would; nil when none.
+func (p *scriptParser) perUnit(gpus, cpus int, memory int64) *PerUnit {
+	var u PerUnit
+	if p.last["cpus-per-gpu"] != nil && p.last["cpus-per-task"] == nil && gpus > 0 && cpus > 0 {
+		u.CPUsPerGPU = cpus / gpus
+	}
+	if memory > 0 {
+		switch {
+		case p.last["mem"] != nil:
+		case p.last["mem-per-gpu"] != nil && p.last["mem-per-cpu"] == nil && gpus > 0:
+			u.MemoryPerGPU = memory / int64(gpus)
+		case p.last["mem-per-cpu"] != nil && p.last["mem-per-gpu"] == nil:
+			u.MemoryPerCPU = memory / int64(max(cpus, 1))
+		}
+	}
+	if u == (PerUnit{}) {
+		return nil
+	}
+	return &u
 }
 
 // chdir reads --chdir. nai uploads the script's folder and runs the job in

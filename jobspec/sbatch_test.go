@@ -338,6 +338,9 @@ func TestParseDependency(t *testing.T) {
 		"afterok:5+10":        "delay",
 		"aftrok:5":            `Did you mean "afterok"?`,
 		"afterok:$PREV":       "is not a job id",
+		"afterok:abc":         `"abc" is not a job id: expected a number such as 12, or an array member such as 12_3`,
+		"afterany:12_x":       "is not a job id",
+		"afterok:012":         "is not a job id",
 		"":                    "is not a dependency",
 	} {
 		if _, _, err := parseDependency(in); err == nil || !strings.Contains(err.Error(), wantErr) {

@@ -323,7 +323,7 @@ func parseDependency(s string) (deps []structs.Dependency, singleton bool, err e
 				return nil, false, fmt.Errorf("%q: a delay after a dependency (+MINUTES) is not supported", item)
 			}
 			if !jobIDRE().MatchString(id) {
-				return nil, false, fmt.Errorf("%q: %q is not a job id", item, id)
+				return nil, false, fmt.Errorf("%q: %q is not a job id: expected a number such as 12, or an array member such as 12_3", item, id)
 			}
 			deps = append(deps, structs.Dependency{Type: structs.DependencyType(typ), JobID: id})
 		}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/nai-project/nai/acl"
@@ -62,6 +63,9 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 				snap = s.State().Snapshot()
 			}
 			deps, err := resolveMemberDeps(snap, clean.DependsOn)
+			if err == nil {
+				err = checkDepsSatisfiable(snap, deps)
+			}
 			if err != nil {
 				return nil, nil, structs.NewError(structs.CodeOf(err), "job %q: %v", clean.Name, err)
 			}
@@ -380,6 +384,14 @@ func (s *Server) planJobs(snap *state.Snapshot, jobs []*structs.Job, now time.Ti
 	}
 	for i := range results {
 		r := &results[i]
+		if r.Wait != nil && strings.Contains(r.Wait.Reason, planArrayID) {
+			// The candidates' sweep has no id yet: its temporary one
+			// means nothing to the person asking.
+			w := *r.Wait
+			w.Reason = strings.Replace(w.Reason, "sweep "+planArrayID+" already runs", "its sweep would already run", 1)
+			w.Reason = strings.ReplaceAll(w.Reason, planArrayID, fmt.Sprintf("the sweep %q", r.Name))
+			r.Wait = &w
+		}
 		if r.Wait == nil && len(r.Placements) == 0 {
 			// The scheduler accounts for every pending job; this would
 			// be a bug in it, not a property of the job.
@@ -388,6 +400,9 @@ func (s *Server) planJobs(snap *state.Snapshot, jobs []*structs.Job, now time.Ti
 	}
 	return &structs.JobPlanResponse{Jobs: results, Pending: len(order), Index: snap.Index(), Now: now}, nil
 }
+
+// planArrayID is the temporary array id of the candidates of a sweep.
+const planArrayID = "plan-1"
 
 // planState is the scheduler's view of the state with candidate jobs
 // added as pending, under temporary ids ("plan-1", "plan-2", ...) that no
@@ -417,7 +432,7 @@ func newPlanState(base scheduler.State, jobs []*structs.Job, now time.Time) *pla
 		j.GPUs = []int{}
 		j.ArrayID, j.ArrayIndex = "", 0
 		if sweep {
-			j.ArrayID, j.ArrayIndex = "plan-1", i
+			j.ArrayID, j.ArrayIndex = planArrayID, i
 		}
 		ps.extra = append(ps.extra, j)
 		ps.byID[j.ID] = j

@@ -107,18 +107,22 @@ func TestJobPlan(t *testing.T) {
 		if starts != 2 || limited != 1 || resp.Jobs[2].SweepValues["lr"] != "0.001" {
 			t.Fatalf("sweep plan %+v: %d start, %d wait for max_parallel; want 2 and 1", resp.Jobs, starts, limited)
 		}
+		// The sweep has no id yet: the reason does not show the
+		// temporary one.
+		if w := resp.Jobs[2].Wait; w == nil || w.Reason != "ArrayLimit: its sweep would already run 2 jobs (max_parallel 2)" {
+			t.Errorf("wait %+v, want the sweep's limit without a temporary id", w)
+		}
 	})
 
-	t.Run("dependency on a failed job", func(t *testing.T) {
+	t.Run("dependency on a cancelled job", func(t *testing.T) {
+		// Refused as a registration is (Slurm: "Job dependency problem"),
+		// rather than planned as cancelled at once.
 		j := gpuJob("after", 1)
 		j.DependsOn = []structs.Dependency{{Type: structs.AfterOK, JobID: reg.JobIDs[0]}}
-		resp, err := c.PlanJobs(ctx, j)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := resp.Jobs[0]
-		if !r.Cancelled || r.Wait == nil || r.Wait.Reason != "DependencyNeverSatisfied" {
-			t.Fatalf("plan = %+v, want cancelled with DependencyNeverSatisfied", r)
+		_, err := c.PlanJobs(ctx, j)
+		want := "dependency afterok:" + reg.JobIDs[0] + " can never be satisfied: job " + reg.JobIDs[0] + " ended cancelled"
+		if structs.CodeOf(err) != structs.CodeInvalid || !strings.Contains(err.Error(), want) {
+			t.Fatalf("plan: %v, want invalid saying %q", err, want)
 		}
 	})
 

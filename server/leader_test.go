@@ -9,13 +9,14 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/structs"
 )
 
 // A pass that preempts a job and cancels a job that can never run commits
 // both, with the waiting reasons, in one raft entry.
 func TestPlanCommitsPreemptionAndCancelTogether(t *testing.T) {
-	_, c := testServer(t, t.TempDir(), multifactor)
+	s, c := testServer(t, t.TempDir(), multifactor)
 	ctx := context.Background()
 	for _, q := range []*structs.Queue{{Name: "low"}, {Name: "high", PriorityTier: 1}} {
 		if _, err := c.ApplyQueue(ctx, q); err != nil {
@@ -37,15 +38,22 @@ func TestPlanCommitsPreemptionAndCancelTogether(t *testing.T) {
 	}
 
 	// The urgent job and the orphaned child arrive in one entry, so the
-	// next pass finds both.
+	// next pass finds both. The HTTP API refuses a dependency on a job
+	// already cancelled; the entry is applied as if the parent had been
+	// cancelled between that check and the entry (the race the scheduler
+	// still answers by cancelling the child).
 	high := gpuJob("high", 4)
 	high.Queue = "high"
 	child := gpuJob("child", 0)
 	child.DependsOn = []structs.Dependency{{Type: structs.AfterOK, JobID: parent.JobIDs[0]}}
-	resp, err := c.Register(ctx, high, child)
+	for _, j := range []*structs.Job{high, child} {
+		j.User = "root"
+	}
+	out, _, err := s.apply(fsm.JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{high, child}, Now: time.Now().UTC()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	resp := out.(*structs.JobRegisterResponse)
 	highID, childID := resp.JobIDs[0], resp.JobIDs[1]
 
 	var victim *structs.Allocation

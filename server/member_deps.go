@@ -65,6 +65,9 @@ func resolveSweepMemberDeps(snap *state.Snapshot, spec *structs.SweepSpec) error
 		return err
 	}
 	spec.Template.DependsOn = deps
+	if err := checkDepsSatisfiable(snap, deps); err != nil {
+		return err
+	}
 	for i, m := range spec.Members {
 		if m.Changes == nil || !slices.Contains(m.Changed, "depends_on") {
 			continue
@@ -73,11 +76,76 @@ func resolveSweepMemberDeps(snap *state.Snapshot, spec *structs.SweepSpec) error
 		if err != nil {
 			return structs.NewError(structs.CodeOf(err), "sweep member %d: %v", i, err)
 		}
+		if err := checkDepsSatisfiable(snap, deps); err != nil {
+			return structs.NewError(structs.CodeOf(err), "sweep member %d: %v", i, err)
+		}
 		if !slices.Equal(deps, m.Changes.DependsOn) {
 			// Members may share their Changes: this one gets its own.
 			c := *m.Changes
 			c.DependsOn = deps
 			spec.Members[i].Changes = &c
+		}
+	}
+	return nil
+}
+
+// checkDepsSatisfiable refuses dependencies that can never be met given
+// how the jobs they name have already ended, as Slurm refuses them at
+// submit ("Job dependency problem"): afterok on a job that ended without
+// completing, afternotok on one that completed. A dependency on a whole
+// array follows the scheduler's rule (scheduler/gate_dependency.go):
+// afterok can never be met once one member did not complete, afternotok
+// once every member ended and all completed. deps are resolved
+// (resolveMemberDeps); a job that does not exist is left to the state
+// store, which refuses it. A job that ends the wrong way after this check
+// is still cancelled by the scheduler, as before.
+func checkDepsSatisfiable(snap *state.Snapshot, deps []structs.Dependency) error {
+	for _, d := range deps {
+		if d.Type != structs.AfterOK && d.Type != structs.AfterNotOK {
+			continue
+		}
+		dj, err := snap.JobByID(nil, d.JobID)
+		if err != nil {
+			return err
+		}
+		if dj == nil {
+			continue
+		}
+		jobs := []*structs.Job{dj}
+		array := !d.Member && dj.ArrayID == dj.ID
+		if array {
+			members, err := snap.JobsByArray(nil, dj.ID)
+			if err != nil {
+				return err
+			}
+			if len(members) > 0 {
+				jobs = members
+			}
+		}
+		var notOK *structs.Job
+		left := 0
+		for _, j := range jobs {
+			switch {
+			case !j.Status.Terminal():
+				left++
+			case j.Status != structs.JobComplete && notOK == nil:
+				notOK = j
+			}
+		}
+		whole := array && len(jobs) > 1
+		ref := dj.ArrayRef() // 12, or 12_3 for one member
+		if whole {
+			ref = dj.ID
+		}
+		switch {
+		case d.Type == structs.AfterOK && notOK != nil && whole:
+			return structs.NewError(structs.CodeInvalid, "dependency afterok:%s can never be satisfied: member %s of job array %s ended %s", ref, notOK.ArrayRef(), ref, notOK.Status)
+		case d.Type == structs.AfterOK && notOK != nil:
+			return structs.NewError(structs.CodeInvalid, "dependency afterok:%s can never be satisfied: job %s ended %s", ref, ref, notOK.Status)
+		case d.Type == structs.AfterNotOK && left == 0 && notOK == nil && whole:
+			return structs.NewError(structs.CodeInvalid, "dependency afternotok:%s can never be satisfied: every member of job array %s ended complete", ref, ref)
+		case d.Type == structs.AfterNotOK && left == 0 && notOK == nil:
+			return structs.NewError(structs.CodeInvalid, "dependency afternotok:%s can never be satisfied: job %s ended complete", ref, ref)
 		}
 	}
 	return nil

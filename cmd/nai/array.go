@@ -38,11 +38,27 @@ func formatArrayStatus(w io.Writer, members []*structs.Job, now time.Time) error
 		fmt.Fprintf(w, "At most %d run at once\n", p)
 	}
 	fmt.Fprintln(w)
+	// One line per state, the states aligned: 12_[0-3,5] as squeue folds
+	// members, 12_4 for a member alone.
+	type stateLine struct {
+		ref string
+		st  structs.JobStatus
+	}
+	var lines []stateLine
+	width := 0
 	for _, st := range order {
 		if idx := byState[st]; len(idx) > 0 {
 			slices.Sort(idx)
-			fmt.Fprintf(w, "%s_[%s]  %s\n", arrayID, jobtext.Ranges(idx), st)
+			ref := fmt.Sprintf("%s_[%s]", arrayID, jobtext.Ranges(idx))
+			if len(idx) == 1 {
+				ref = fmt.Sprintf("%s_%d", arrayID, idx[0])
+			}
+			lines = append(lines, stateLine{ref, st})
+			width = max(width, len(ref))
 		}
+	}
+	for _, l := range lines {
+		fmt.Fprintf(w, "%-*s  %s\n", width, l.ref, l.st)
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', 0)

@@ -46,7 +46,7 @@ func TestArrayTaskIDRefs(t *testing.T) {
 			stderr: "Error: job array 60 has no member 2 (members 1,3,5)\n"},
 		{name: "status of task 5", args: []string{"job", "status", "60_5"}, contains: []string{"ID                        = 62", "Array                     = 60_5"}},
 		{name: "status of the array", args: []string{"job", "status", "60"},
-			contains: []string{"60_[1]  running", "60_[3,5]  pending", "60_1    60  SLURM_ARRAY_TASK_ID=1", "60_5    62  SLURM_ARRAY_TASK_ID=5"}},
+			contains: []string{"60_1      running\n60_[3,5]  pending\n", "60_1    60  SLURM_ARRAY_TASK_ID=1", "60_5    62  SLURM_ARRAY_TASK_ID=5"}},
 		{name: "cancel tasks 3-4: a range skips the ids no task has", args: []string{"job", "cancel", "60_[3-4]"}, wantCancel: []string{"61"},
 			stdout: "Cancel requested for job 60_3 (job 61).\n"},
 		{name: "cancel a task id no task has", args: []string{"job", "cancel", "60_[4,5,6-9]"}, code: 1, wantCancel: []string{"62"},

@@ -120,7 +120,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bad format", []string{"queue", "-format", "{{.ID"}, `-format: template: format:1: unclosed action`},
 		{"file and command", []string{"job", "run", "f.hcl", "--", "true"}, `give a job file or a command after --, not both`},
 		{"two files", []string{"job", "run", "a.hcl", "b.hcl"}, `to run a command, put it after --: nai job run -- a.hcl b.hcl`},
-		{"resources with a file", []string{"job", "run", "-gpus", "2", "f.hcl"}, `-gpus is for a command given after --`},
+		{"bad resources with a file", []string{"job", "run", "-gpus", "-2", "f.hcl"}, `-gpus -2: expected 0 or more`},
 		{"vars with a command", []string{"job", "run", "-var", "a=1", "--", "true"}, `-var and -var-file set job file variables`},
 		{"bad time", []string{"job", "run", "-time", "bogus", "--", "true"}, `-time: time limit "bogus": expected a duration`},
 		{"bad mem", []string{"job", "run", "-mem", "lots", "--", "true"}, `-mem "lots": expected a size such as 16GiB or 512MiB (a bare number is MiB)`},

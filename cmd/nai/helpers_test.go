@@ -62,6 +62,18 @@ func TestSummaryAndExitCode(t *testing.T) {
 		{"cancelled while pending", testJob("7", "t", structs.JobCancelled, func(j *structs.Job) { j.ExitReason = structs.ExitCancelled }), "job 7 cancelled", 1},
 		{"dependency never satisfied", testJob("7", "t", structs.JobCancelled, func(j *structs.Job) { j.Reason = "DependencyNeverSatisfied" }), "job 7 cancelled: DependencyNeverSatisfied", 1},
 		{"lost", testJob("7", "t", structs.JobLost, ended(time.Minute, 0, nil, structs.ExitNodeLost)), "job 7 lost: node-lost after 1m", 1},
+		{"start failed says why", testJob("7", "t", structs.JobFailed, ended(0, 0, nil, structs.ExitStartFail), func(j *structs.Job) {
+			j.Reason = "the task would run as root, and this node refuses root tasks"
+		}), "job 7 failed: start-failed after 0s; the task would run as root, and this node refuses root tasks", 1},
+		{"killed by a signal says which", testJob("7", "t", structs.JobFailed, ended(3*time.Second, 0, intp(-1), structs.ExitExited), func(j *structs.Job) {
+			j.Reason = "killed by SIGSEGV"
+		}), "job 7 failed: exit code -1 after 3s; killed by SIGSEGV", 1},
+		{"a user's cancel needs no reason", testJob("7", "t", structs.JobCancelled, ended(3*time.Second, 0, nil, structs.ExitCancelled), func(j *structs.Job) {
+			j.Reason = "cancelled by user"
+		}), "job 7 cancelled after 3s", 1},
+		{"a complete job's note is not news", testJob("7", "t", structs.JobComplete, ended(3*time.Second, 0, intp(0), structs.ExitExited), func(j *structs.Job) {
+			j.Reason = "output upload failed: disk full"
+		}), "job 7 complete after 3s", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 // Exit codes of `nai job plan`, as `nomad job plan` has its own: scripts
 // can ask "would this start now?" without reading the output.
 const (
-	planStartsNow = 0 // every job would start now
-	planWaits     = 1 // some job would wait (or be cancelled)
+	planStartsNow = 0 // the job would start now; a sweep: some member would
+	planWaits     = 1 // the job would wait (or be cancelled); a sweep: none would start
 	planError     = 2 // the plan could not be made (bad file, no agent, ...)
 )
 
@@ -27,10 +27,12 @@ func jobPlanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "dry run: where a job file would start now, or why it would wait and until when (like sbatch --test-only)",
-		ArgsUsage: "[-json] ([-var k=v]... [-var-file F]... FILE | [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] -- COMMAND [ARGS...])",
+		ArgsUsage: "[-json] [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] ([-var k=v]... [-var-file F]... FILE | -- COMMAND [ARGS...])",
 		Description: "Runs the cluster's scheduler on its current state with the job added, and submits nothing.\n" +
 			"The job is a job file or a command after --, as with nai job run: nai job plan -gpus 8 -- python3 train.py\n" +
-			"Exit status: 0 when every job would start now, 1 when any would wait (or be cancelled), 2 on errors.",
+			"With a file, -gpus, -cpu, -mem, -time, -name and -queue override what the file says, as with nai job run.\n" +
+			"Exit status: 0 when the job would start now (a sweep: when any member would), 1 when it would wait\n" +
+			"(or be cancelled; a sweep: when no member would start), 2 on errors.",
 		Flags:  append([]cli.Flag{jsonFlag(), varFlag(), varFileFlag()}, append(oneLinerFlags(), addressFlag())...),
 		Action: jobPlan,
 		OnUsageError: func(c *cli.Context, err error, sub bool) error {
@@ -73,9 +75,15 @@ func runJobPlan(c *cli.Context) (bool, error) {
 	} else {
 		err = formatPlan(c.App.Writer, resp, res.Sweep, time.Now())
 	}
+	// A job starts or waits; a sweep is under way when any member would
+	// start now (the others waiting for them, or for room).
 	starts := len(resp.Jobs) > 0
-	for i := range resp.Jobs {
-		starts = starts && resp.Jobs[i].StartsNow()
+	if res.Sweep {
+		starts = slices.ContainsFunc(resp.Jobs, func(r structs.JobPlanResult) bool { return r.StartsNow() })
+	} else {
+		for i := range resp.Jobs {
+			starts = starts && resp.Jobs[i].StartsNow()
+		}
 	}
 	return starts, err
 }

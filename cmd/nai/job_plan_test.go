@@ -34,7 +34,7 @@ func TestFormatPlan(t *testing.T) {
 	for i, lr := range []string{"0.1", "0.01", "0.001"} {
 		m := start("lr-search", "dev", i)
 		if i == 2 {
-			m = waitFor("lr-search", "ArrayLimit: sweep plan-1 already runs 2 jobs (max_parallel 2)", now.Add(62*time.Minute))
+			m = waitFor("lr-search", "ArrayLimit: its sweep would already run 2 jobs (max_parallel 2)", now.Add(62*time.Minute))
 		}
 		m.ArrayIndex, m.SweepValues = i, map[string]string{"lr": lr, "batch": "32"}
 		members = append(members, m)
@@ -68,7 +68,7 @@ func TestFormatPlan(t *testing.T) {
 			"Sweep \"lr-search\" of 3 jobs: 2 would start now, 1 would wait\n" +
 				"  Job \"lr-search\" [0] (batch=32, lr=0.1) would start now on node dev with GPU 0\n" +
 				"  Job \"lr-search\" [1] (batch=32, lr=0.01) would start now on node dev with GPU 1\n" +
-				"  Job \"lr-search\" [2] (batch=32, lr=0.001) would wait: ArrayLimit: sweep plan-1 already runs 2 jobs (max_parallel 2); estimated start 2026-11-25T21:02:00Z (in 1h2m)\n"},
+				"  Job \"lr-search\" [2] (batch=32, lr=0.001) would wait: ArrayLimit: its sweep would already run 2 jobs (max_parallel 2); estimated start 2026-11-25T21:02:00Z (in 1h2m)\n"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,6 +143,43 @@ func TestJobPlanExitCodes(t *testing.T) {
 			t.Errorf("the agent was asked about %v, want 3 GPUs", got)
 		}
 	})
+	t.Run("flags override the file", func(t *testing.T) {
+		var got []*structs.Job
+		planAgent(t, starts, &got)
+		if code, _, stderr := runCLI(t, "job", "plan", "-gpus", "1", "-time", "5m", writeFile(t, "job.hcl", validJob)); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		if len(got) != 1 || got[0].Resources.GPU.Count != 1 || got[0].TimeLimit.D() != 5*time.Minute {
+			t.Errorf("the agent was asked about %+v, want 1 GPU for 5m", got)
+		}
+	})
+	sweepFile := "job \"lr\" {\n  sweep {\n    values = { lr = [\"0.1\", \"0.01\"] }\n  }\n  task {\n    command = \"python3\"\n    args    = [\"train.py\", sweep.lr]\n  }\n}\n"
+	member := func(i int, starts bool) structs.JobPlanResult {
+		r := structs.JobPlanResult{Name: "lr", ArrayIndex: i, SweepValues: map[string]string{"lr": []string{"0.1", "0.01"}[i]}}
+		if starts {
+			r.Placements = []structs.Placement{{NodeID: "n1", NodeName: "dev", GPUs: []int{}}}
+		} else {
+			r.Wait = &structs.WaitStatus{Code: structs.WaitParallel, Reason: "ArrayLimit: its sweep would already run 1 job (max_parallel 1)"}
+		}
+		return r
+	}
+	for _, tc := range []struct {
+		name string
+		resp structs.JobPlanResponse
+		code int
+	}{
+		{"a sweep that would start exits 0", structs.JobPlanResponse{Pending: 2, Jobs: []structs.JobPlanResult{member(0, true), member(1, false)}}, 0},
+		{"a sweep of which none would start exits 1", structs.JobPlanResponse{Pending: 2, Jobs: []structs.JobPlanResult{member(0, false), member(1, false)}}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []*structs.Job
+			planAgent(t, tc.resp, &got)
+			code, stdout, stderr := runCLI(t, "job", "plan", writeFile(t, "sweep.hcl", sweepFile))
+			if code != tc.code || strings.Contains(stdout, "plan-1") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d", code, stdout, stderr, tc.code)
+			}
+		})
+	}
 	t.Run("a command after --, as job run takes it", func(t *testing.T) {
 		var got []*structs.Job
 		planAgent(t, starts, &got)
@@ -173,8 +210,8 @@ func TestJobPlanExitCodes(t *testing.T) {
 		}, "bad.hcl:3:"},
 		{"a command without --", func(t *testing.T) []string { return []string{"sleep", "1"} },
 			`too many arguments: ["sleep" "1"]; to run a command, put it after --: nai job plan -- sleep 1`},
-		{"command flags with a file", func(t *testing.T) []string { return []string{"-gpus", "2", writeFile(t, "job.hcl", validJob)} },
-			"-gpus is for a command given after --"},
+		{"bad flags with a file", func(t *testing.T) []string { return []string{"-gpus", "-2", writeFile(t, "job.hcl", validJob)} },
+			"-gpus -2: expected 0 or more"},
 		{"a Python program", func(t *testing.T) []string { return []string{writeFile(t, "t.py", "import os\n")} },
 			"t.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job plan -code "},
 		{"no agent", func(t *testing.T) []string {

@@ -87,13 +87,23 @@ func jobOrCommand(c *cli.Context) (*jobspec.Result, string, error) {
 	if command, ok := commandArgs(c); ok {
 		return oneLiner(c, command)
 	}
-	if set := oneLinerFlagsSet(c); set != "" {
-		return nil, "", &usageError{msg: fmt.Sprintf("-%s is for a command given after --: a job file says what it needs itself", set), usage: usageLine(c)}
-	}
 	if args := c.Args().Slice(); len(args) > 1 {
 		return nil, "", &usageError{msg: fmt.Sprintf("too many arguments: %q; to run a command, put it after --: %s -- %s", args, c.Command.HelpName, strings.Join(args, " ")), usage: usageLine(c)}
 	}
-	return parseJobFile(c)
+	// The flags are read before the file: a bad one is a usage error
+	// whatever the file says.
+	ov, err := readOverrides(c)
+	if err != nil {
+		return nil, "", err
+	}
+	res, file, err := parseJobFile(c)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := ov.apply(res, file); err != nil {
+		return nil, "", err
+	}
+	return res, file, nil
 }
 
 // runInsteadHint says how to run a file that is no job file as a command,
@@ -279,6 +289,12 @@ func summaryLine(j *structs.Job, now time.Time) string {
 	}
 	if d, ok := jobtext.Runtime(j, now); ok {
 		s += " after " + human(d)
+	}
+	// Why it ended, as the client or the servers said (a start refused,
+	// the signal that killed it): what `nai job status` shows as Reason.
+	// A user's cancel needs no word more than "cancelled".
+	if r := strings.TrimSpace(j.Reason); r != "" && j.Status != structs.JobComplete && j.ExitReason != structs.ExitCancelled && !strings.Contains(s, r) {
+		s += "; " + r
 	}
 	return s
 }

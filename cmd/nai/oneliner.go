@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -23,24 +24,163 @@ const afterDashKey = "args-after-dash"
 
 func oneLinerFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.IntFlag{Name: "gpus", Usage: "with a command: the `N` GPUs it needs"},
-		&cli.Float64Flag{Name: "cpu", Usage: "with a command: the `N` CPU cores it needs, more than 0, such as 4 or 0.5 (default 1)"},
-		&cli.StringFlag{Name: "mem", Usage: "with a command: the memory it needs, a `SIZE` such as 16GiB; a bare number is MiB, as in sbatch (default 1GiB)"},
-		&cli.StringFlag{Name: "time", Usage: "with a command: its time limit, a `DURATION` such as 2h or 1:30:00"},
-		&cli.StringFlag{Name: "name", Usage: "with a command: the job's `NAME` (default: the script or command's name)"},
-		&cli.StringFlag{Name: "queue", Usage: "with a command: the `QUEUE` to submit to"},
-		&cli.StringFlag{Name: "code", Usage: "with a command: upload this `DIR` as the job's code (it runs in a copy of it)"},
+		&cli.IntFlag{Name: "gpus", Usage: "the `N` GPUs the job needs (with a file: in all, a multi-node job's nodes get equal shares, as with sbatch --gpus)"},
+		&cli.Float64Flag{Name: "cpu", Usage: "the `N` CPU cores it needs (per node), more than 0, such as 4 or 0.5 (default for a command: 1)"},
+		&cli.StringFlag{Name: "mem", Usage: "the memory it needs (per node), a `SIZE` such as 16GiB; a bare number is MiB, as in sbatch (default for a command: 1GiB)"},
+		&cli.StringFlag{Name: "time", Usage: "its time limit, a `DURATION` such as 2h or 1:30:00"},
+		&cli.StringFlag{Name: "name", Usage: "the job's `NAME` (default: the file's, or the script or command's name)"},
+		&cli.StringFlag{Name: "queue", Usage: "the `QUEUE` to submit to"},
+		&cli.StringFlag{Name: "code", Usage: "upload this `DIR` as the job's code (it runs in a copy of it)"},
 	}
 }
 
-// oneLinerFlagsSet names a one-liner flag that was given, or "".
-func oneLinerFlagsSet(c *cli.Context) string {
+// overrides are the one-liner flags as given: the whole job of a command
+// after "--", and, with a job file or batch script, what replaces the
+// file's own values (as sbatch's options override #SBATCH lines).
+type overrides struct {
+	set   []string // the flags given, in oneLinerFlags' order
+	gpus  int
+	cpu   float64
+	mem   int64
+	time  structs.Duration
+	name  string
+	queue string
+	code  string // absolute path of -code
+}
+
+func (o *overrides) has(flag string) bool { return slices.Contains(o.set, flag) }
+
+// readOverrides reads and checks the one-liner flags.
+func readOverrides(c *cli.Context) (*overrides, error) {
+	usage := usageLine(c)
+	o := &overrides{gpus: c.Int("gpus"), cpu: c.Float64("cpu"), name: c.String("name"), queue: c.String("queue")}
 	for _, f := range oneLinerFlags() {
-		if c.IsSet(f.Names()[0]) {
-			return f.Names()[0]
+		if n := f.Names()[0]; c.IsSet(n) {
+			o.set = append(o.set, n)
 		}
 	}
-	return ""
+	switch {
+	case o.gpus < 0:
+		return nil, &usageError{msg: fmt.Sprintf("-gpus %d: expected 0 or more", o.gpus), usage: usage}
+	case c.IsSet("cpu") && !(o.cpu > 0): // NaN too
+		return nil, &usageError{msg: fmt.Sprintf("-cpu %s: expected a number of cores more than 0, such as 4 or 0.5 (leave -cpu out for the default, 1)", formatFloat(o.cpu)), usage: usage}
+	case c.IsSet("name") && !structs.ValidName(o.name):
+		return nil, &usageError{msg: fmt.Sprintf("-name %q: a job name is letters, digits, '.', '_' and '-', starting with a letter or digit, at most %d characters", o.name, structs.MaxNameLen), usage: usage}
+	}
+	if m := c.String("mem"); m != "" {
+		n, err := parseMemFlag(m)
+		if err != nil {
+			return nil, &usageError{msg: "-mem " + err.Error(), usage: usage}
+		}
+		o.mem = n
+	}
+	if t := c.String("time"); t != "" {
+		d, err := jobspec.ParseTimeLimit(t)
+		if err != nil {
+			return nil, &usageError{msg: "-time: " + err.Error(), usage: usage}
+		}
+		o.time = structs.Duration(d)
+	}
+	if dir := c.String("code"); dir != "" {
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("-code %s: %w", dir, err)
+		}
+		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
+			return nil, &usageError{msg: fmt.Sprintf("-code %s: expected a folder to upload", dir), usage: usage}
+		}
+		o.code = abs
+	}
+	return o, nil
+}
+
+// apply puts the flags given over what the file said, in every job it
+// defines (every member of a sweep), and checks the jobs that result.
+func (o *overrides) apply(res *jobspec.Result, file string) error {
+	if len(o.set) == 0 {
+		return nil
+	}
+	if o.code != "" {
+		res.CodePath, res.CodeDigest = o.code, ""
+	}
+	for _, j := range res.Jobs {
+		// Members of a sweep share their maps, slices and pointers:
+		// only fields held by value are written here.
+		if o.has("name") {
+			j.Name = o.name
+		}
+		if o.has("queue") {
+			j.Queue = o.queue
+		}
+		if o.has("time") {
+			j.TimeLimit = o.time
+		}
+		if o.has("cpu") {
+			j.Resources.CPU = o.cpu
+		}
+		if o.has("mem") {
+			j.Resources.MemoryBytes = o.mem
+		}
+		if o.code != "" {
+			j.Code = ""
+		}
+		if o.has("gpus") {
+			nodes := max(j.Resources.Nodes, 1)
+			if o.gpus%nodes != 0 {
+				return fmt.Errorf("-gpus %d: %s asks for %d nodes and nai gives every node the same GPUs; give a multiple of %d", o.gpus, file, nodes, nodes)
+			}
+			j.Resources.GPU.Count = o.gpus / nodes
+		}
+		if u := res.PerUnit; u != nil {
+			o.scale(j, u)
+		}
+		check := j.Copy()
+		check.Canonicalize()
+		if err := check.Validate(); err != nil {
+			return fmt.Errorf("%s with %s: %w", file, o.flagList(), err)
+		}
+	}
+	return nil
+}
+
+// scale recomputes what a batch script asked per GPU or per CPU
+// (--cpus-per-gpu, --mem-per-gpu, --mem-per-cpu) from the GPUs and CPUs
+// the flags changed, as sbatch does; a flag given for the resource itself
+// wins. With no GPUs or CPUs left to count, nai's default applies.
+func (o *overrides) scale(j *structs.Job, u *jobspec.PerUnit) {
+	r := &j.Resources
+	if o.has("gpus") && !o.has("cpu") && u.CPUsPerGPU > 0 {
+		r.CPU = float64(u.CPUsPerGPU * r.GPU.Count)
+		if r.CPU == 0 {
+			r.CPU = structs.DefaultCPU
+		}
+	}
+	if o.has("mem") {
+		return
+	}
+	switch {
+	case o.has("gpus") && u.MemoryPerGPU > 0:
+		r.MemoryBytes = u.MemoryPerGPU * int64(r.GPU.Count)
+	case (o.has("gpus") || o.has("cpu")) && u.MemoryPerCPU > 0:
+		r.MemoryBytes = u.MemoryPerCPU * int64(max(math.Ceil(r.CPU), 1))
+	default:
+		return
+	}
+	if r.MemoryBytes == 0 {
+		r.MemoryBytes = structs.DefaultMemory
+	}
+}
+
+// flagList names the flags given, as "-gpus and -time".
+func (o *overrides) flagList() string {
+	names := make([]string, len(o.set))
+	for i, n := range o.set {
+		names[i] = "-" + n
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // commandArgs returns the command given after "--", if there was one.
@@ -62,28 +202,15 @@ func oneLiner(c *cli.Context, command []string) (*jobspec.Result, string, error)
 		return nil, "", &usageError{msg: "missing the command after --", usage: usage}
 	case len(c.StringSlice("var")) > 0 || len(c.StringSlice("var-file")) > 0:
 		return nil, "", &usageError{msg: "-var and -var-file set job file variables: a command after -- has none", usage: usage}
-	case c.Int("gpus") < 0:
-		return nil, "", &usageError{msg: fmt.Sprintf("-gpus %d: expected 0 or more", c.Int("gpus")), usage: usage}
-	case c.IsSet("cpu") && !(c.Float64("cpu") > 0): // NaN too
-		return nil, "", &usageError{msg: fmt.Sprintf("-cpu %s: expected a number of cores more than 0, such as 4 or 0.5 (leave -cpu out for the default, 1)", formatFloat(c.Float64("cpu"))), usage: usage}
 	}
-	j := &structs.Job{Queue: c.String("queue")}
-	j.Resources.CPU = c.Float64("cpu")
-	j.Resources.GPU.Count = c.Int("gpus")
-	if m := c.String("mem"); m != "" {
-		n, err := parseMemFlag(m)
-		if err != nil {
-			return nil, "", &usageError{msg: "-mem " + err.Error(), usage: usage}
-		}
-		j.Resources.MemoryBytes = n
+	o, err := readOverrides(c)
+	if err != nil {
+		return nil, "", err
 	}
-	if t := c.String("time"); t != "" {
-		d, err := jobspec.ParseTimeLimit(t)
-		if err != nil {
-			return nil, "", &usageError{msg: "-time: " + err.Error(), usage: usage}
-		}
-		j.TimeLimit = structs.Duration(d)
-	}
+	j := &structs.Job{Queue: o.queue, TimeLimit: o.time}
+	j.Resources.CPU = o.cpu
+	j.Resources.GPU.Count = o.gpus
+	j.Resources.MemoryBytes = o.mem
 	if len(command) == 1 && strings.ContainsAny(command[0], " \t\n;|&<>()$`'\"*") {
 		// One argument with spaces or shell syntax in it: a script, as
 		// sbatch --wrap runs it.
@@ -91,22 +218,15 @@ func oneLiner(c *cli.Context, command []string) (*jobspec.Result, string, error)
 	} else {
 		j.Task.Command, j.Task.Args = command[0], slices.Clone(command[1:])
 	}
-	j.Name = c.String("name")
+	j.Name = o.name
 	if j.Name == "" {
 		j.Name = commandName(command)
 	}
-	res := &jobspec.Result{Jobs: []*structs.Job{j}}
-	if dir := c.String("code"); dir != "" {
-		abs, err := filepath.Abs(dir)
-		if err != nil {
-			return nil, "", fmt.Errorf("-code %s: %w", dir, err)
+	res := &jobspec.Result{Jobs: []*structs.Job{j}, CodePath: o.code}
+	if o.code == "" {
+		if f := localFile(command); f != "" {
+			fmt.Fprintf(c.App.ErrWriter, "Note: %s is a file here, but no code is sent with the job; add -code . to send this folder.\n", f)
 		}
-		if fi, err := os.Stat(abs); err != nil || !fi.IsDir() {
-			return nil, "", &usageError{msg: fmt.Sprintf("-code %s: expected a folder to upload", dir), usage: usage}
-		}
-		res.CodePath = abs
-	} else if f := localFile(command); f != "" {
-		fmt.Fprintf(c.App.ErrWriter, "Note: %s is a file here, but no code is sent with the job; add -code . to send this folder.\n", f)
 	}
 	check := j.Copy()
 	check.Canonicalize()

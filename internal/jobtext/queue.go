@@ -43,8 +43,8 @@ func foldQueue(jobs []*structs.Job) []queueRow {
 var queueHeader = [...]string{"ID", "NAME", "USER", "STATE", "GPUS", "NODE", "TIME", "REASON"}
 
 // QueueTable writes the squeue-like table of jobs, in their order. TIME is
-// how long a running job has run, how long a pending one has waited, or a
-// finished one's runtime. Columns are two spaces apart, as text/tabwriter
+// the time used, as squeue's: how long a running job has run, 0:00 for a
+// pending one, or a finished one's runtime. Columns are two spaces apart, as text/tabwriter
 // would align them; the widths are counted here in one pass over the
 // cells, which for thousands of jobs is several times faster than
 // tabwriter's cell-by-cell writes.
@@ -84,10 +84,10 @@ func QueueTable(w io.Writer, jobs []*structs.Job, now time.Time) error {
 // QueueTime is the TIME cell.
 func QueueTime(j *structs.Job, now time.Time) string {
 	switch {
-	case j.Status == structs.JobPending && !j.SubmitTime.IsZero():
-		return Clock(now.Sub(j.SubmitTime))
-	case j.Status == structs.JobRunning && j.StartTime.IsZero():
-		return Clock(0) // placed, not started yet
+	case j.Status == structs.JobPending, j.Status == structs.JobRunning && j.StartTime.IsZero():
+		// Time used, as squeue's TIME: none yet while waiting (or placed
+		// and not started); how long it waited is not time used.
+		return Clock(0)
 	}
 	if d, ok := Runtime(j, now); ok {
 		return Clock(d)

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/jobspec"
+	"github.com/nai-project/nai/structs"
+)
+
+const overriddenScript = `#!/bin/bash
+#SBATCH --job-name=orig
+#SBATCH --time=1:00:00
+#SBATCH --gres=gpu:2
+#SBATCH --cpus-per-task=8
+#SBATCH --mem=8G
+python3 train.py
+`
+
+const perGPUScript = "#!/bin/bash\n#SBATCH --gpus=4\n#SBATCH --cpus-per-gpu=8\n#SBATCH --mem-per-gpu=16G\npython3 train.py\n"
+
+// With a job file or batch script, the one-liner flags override what the
+// file says, as sbatch's options override #SBATCH lines.
+func TestFileOverrides(t *testing.T) {
+	tests := []struct {
+		name  string
+		file  string
+		body  string
+		args  []string
+		check func(t *testing.T, j *structs.Job)
+	}{
+		{"sbatch script, every flag", "train.sh", overriddenScript,
+			[]string{"-time", "5m", "-name", "foo", "-gpus", "1", "-cpu", "3", "-mem", "2GiB", "-queue", "long"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Name != "foo" || j.TimeLimit.D() != 5*time.Minute || j.Resources.GPU.Count != 1 || j.Resources.CPU != 3 ||
+					j.Resources.MemoryBytes != 2<<30 || j.Queue != "long" || !strings.Contains(j.Task.Script, "python3 train.py") {
+					t.Errorf("job %+v", j)
+				}
+			}},
+		{"sbatch script, only -time", "train.sh", overriddenScript, []string{"-time", "5m"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Name != "orig" || j.TimeLimit.D() != 5*time.Minute || j.Resources.GPU.Count != 2 || j.Resources.CPU != 8 || j.Resources.MemoryBytes != 8<<30 {
+					t.Errorf("job %+v", j)
+				}
+			}},
+		{"HCL file", "train.hcl", validJob, []string{"-name", "quick", "-gpus", "0", "-time", "10m"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Name != "quick" || j.Resources.GPU.Count != 0 || j.TimeLimit.D() != 10*time.Minute || j.Task.Command != "python3" {
+					t.Errorf("job %+v", j)
+				}
+			}},
+		{"per-GPU CPUs and memory follow -gpus, as in sbatch", "pergpu.sh", perGPUScript, []string{"-gpus", "2"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.GPU.Count != 2 || j.Resources.CPU != 16 || j.Resources.MemoryBytes != 32<<30 {
+					t.Errorf("GPUs %d, CPUs %v, memory %d; want 2, 16 and 32GiB", j.Resources.GPU.Count, j.Resources.CPU, j.Resources.MemoryBytes)
+				}
+			}},
+		{"-cpu and -mem win over per-GPU values", "pergpu.sh", perGPUScript, []string{"-gpus", "2", "-cpu", "3", "-mem", "5GiB"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.CPU != 3 || j.Resources.MemoryBytes != 5<<30 {
+					t.Errorf("CPUs %v, memory %d; want 3 and 5GiB", j.Resources.CPU, j.Resources.MemoryBytes)
+				}
+			}},
+		{"no GPUs left: the defaults", "pergpu.sh", perGPUScript, []string{"-gpus", "0"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.GPU.Count != 0 || j.Resources.CPU != structs.DefaultCPU || j.Resources.MemoryBytes != structs.DefaultMemory {
+					t.Errorf("GPUs %d, CPUs %v, memory %d; want 0 and the defaults", j.Resources.GPU.Count, j.Resources.CPU, j.Resources.MemoryBytes)
+				}
+			}},
+		{"per-CPU memory follows -cpu", "percpu.sh", "#!/bin/bash\n#SBATCH -c 4\n#SBATCH --mem-per-cpu=2G\ntrue\n", []string{"-cpu", "2"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.CPU != 2 || j.Resources.MemoryBytes != 4<<30 {
+					t.Errorf("CPUs %v, memory %d; want 2 and 4GiB", j.Resources.CPU, j.Resources.MemoryBytes)
+				}
+			}},
+		{"-gpus is split over a multi-node job's nodes", "multi.sh", "#!/bin/bash\n#SBATCH --nodes=2\n#SBATCH --gpus-per-node=4\nsrun python3 train.py\n",
+			[]string{"-gpus", "4"},
+			func(t *testing.T, j *structs.Job) {
+				if j.Resources.Nodes != 2 || j.Resources.GPU.Count != 2 {
+					t.Errorf("nodes %d, GPUs per node %d; want 2 and 2", j.Resources.Nodes, j.Resources.GPU.Count)
+				}
+			}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeCluster{t: t}
+			f.start()
+			file := writeFile(t, tc.file, tc.body)
+			code, stdout, stderr := runCLI(t, append(append([]string{"job", "run", "-detach"}, tc.args...), file)...)
+			if code != 0 || stdout != "40\n" {
+				t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+			}
+			if len(f.submitted) != 1 {
+				t.Fatalf("submitted %d jobs", len(f.submitted))
+			}
+			tc.check(t, f.submitted[0])
+		})
+	}
+}
+
+// Flags that make no sense with the file are refused, and nothing is sent.
+func TestFileOverridesRefused(t *testing.T) {
+	multi := "#!/bin/bash\n#SBATCH --nodes=2\n#SBATCH --gpus-per-node=4\nsrun python3 train.py\n"
+	tests := []struct {
+		name string
+		file string
+		body string
+		args []string
+		want string
+	}{
+		{"uneven GPUs over nodes", "multi.sh", multi, []string{"-gpus", "3"}, "-gpus 3: " + "DIR" + "/multi.sh asks for 2 nodes and nai gives every node the same GPUs; give a multiple of 2"},
+		{"negative GPUs", "train.sh", overriddenScript, []string{"-gpus", "-1"}, "-gpus -1: expected 0 or more"},
+		{"bad name", "train.sh", overriddenScript, []string{"-name", "my job"}, `-name "my job": a job name is letters, digits`},
+		{"bad time", "train.sh", overriddenScript, []string{"-time", "soon"}, `-time: time limit "soon"`},
+		{"more CPUs than nai allows", "t.hcl", validJob, []string{"-cpu", "1e9"}, "t.hcl with -cpu: "},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeCluster{t: t}
+			f.start()
+			file := writeFile(t, tc.file, tc.body)
+			want := strings.ReplaceAll(tc.want, "DIR", strings.TrimSuffix(file, "/"+tc.file))
+			code, _, stderr := runCLI(t, append(append([]string{"job", "run", "-detach"}, tc.args...), file)...)
+			if code == 0 || !strings.Contains(stderr, want) || len(f.submitted) != 0 {
+				t.Errorf("exit %d, stderr %q, %d submitted; want an error with %q and nothing sent", code, stderr, len(f.submitted), want)
+			}
+		})
+	}
+}
+
+// In a sweep (an #SBATCH --array), every member gets the flags, and the
+// members still make one sweep spec.
+func TestFileOverridesSweep(t *testing.T) {
+	src := "#!/bin/bash\n#SBATCH --array=0-3\n#SBATCH --time=2:00:00\npython3 train.py --seed $SLURM_ARRAY_TASK_ID\n"
+	res, err := jobspec.Parse("sweep.sh", []byte(src), jobspec.Options{LookupEnv: os.LookupEnv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := &overrides{set: []string{"time", "name"}, time: structs.Duration(time.Minute), name: "short"}
+	if err := o.apply(res, "sweep.sh"); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Jobs) != 4 {
+		t.Fatalf("%d members", len(res.Jobs))
+	}
+	for _, j := range res.Jobs {
+		if j.TimeLimit.D() != time.Minute || j.Name != "short" {
+			t.Errorf("member %d: time %s, name %q", j.ArrayIndex, j.TimeLimit.D(), j.Name)
+		}
+	}
+	spec, err := structs.NewSweepSpecFields(res.Jobs, res.SweepFields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spec.Template.TimeLimit.D() != time.Minute {
+		t.Errorf("sweep spec time limit %s", spec.Template.TimeLimit.D())
+	}
+}
