@@ -170,7 +170,7 @@ func (s *Server) leaderHTTP(ctx context.Context) (*url.URL, error) {
 			if id != "" {
 				return nil, structs.NewError(structs.CodeUnavailable, "the raft leader %s has no known HTTP address in serf", id)
 			}
-			return nil, structs.NewError(structs.CodeNotLeader, "no raft leader: the servers cannot elect one (is a majority of them up?)")
+			return nil, structs.NewError(structs.CodeNotLeader, "no raft leader after %s: the servers cannot elect one; quorum may be lost (is a majority of them up?)", leaderWait)
 		case <-t.C:
 		}
 	}

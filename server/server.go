@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -158,6 +159,9 @@ type Server struct {
 	// gateway proxies service calls; its table follows this server's
 	// state (services.go).
 	gateway *gateway.Gateway
+	// leaderless is when this server last saw raft lose its leader (unix
+	// nanoseconds), 0 while it knows one (metrics.go: watchLeader).
+	leaderless atomic.Int64
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
