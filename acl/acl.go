@@ -269,6 +269,9 @@ func (a *ACL) CheckJob(id, owner, group string, r Right) error {
 	if group != "" && a.id.Groups[group].AtLeast(need) {
 		return nil
 	}
+	if a.operator {
+		return a.deny("%s job %s of user %s needs %s, or a management token (the operator policy reads every job but cancels or changes none)", verb(r, "job"), id, owner, needs(group, need))
+	}
 	return a.deny("%s job %s of user %s needs %s", verb(r, "job"), id, owner, needs(group, need))
 }
 

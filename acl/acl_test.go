@@ -165,3 +165,16 @@ func TestRoles(t *testing.T) {
 		t.Error("unknown role accepted")
 	}
 }
+
+// An operator refused a job it may only read is told what would do.
+func TestOperatorCannotCancelJobsSaysManagement(t *testing.T) {
+	op := New(Identity{Kind: KindToken, Token: &structs.Token{AccessorID: "op", User: "op", Policies: []string{structs.PolicyOperator}},
+		User: &structs.User{Name: "op"}})
+	err := op.CheckJob("7", "alice", "vision", Manage)
+	if structs.CodeOf(err) != structs.CodeForbidden || !strings.Contains(err.Error(), "management token") {
+		t.Fatalf("operator cancelling alice's job: %v", err)
+	}
+	if err := op.CheckJob("7", "alice", "vision", Read); err != nil {
+		t.Fatalf("operator reading alice's job: %v", err)
+	}
+}

@@ -289,17 +289,17 @@ var LeaderHold = 5 * time.Second
 
 // send sends a request with a body that can be sent again (or none): when
 // an address cannot be reached, the next one is tried, and while the
-// servers elect a leader the request is sent again for up to LeaderHold.
+// servers elect a leader the request is sent again until LeaderHold after
+// it was first sent. A server itself waits for an election (10 s) before
+// it answers "no raft leader", so that answer, coming after the hold, is
+// not sent again: two waits would only double the time to the error.
 func (c *Client) send(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header) (*http.Response, error) {
-	var deadline time.Time
+	deadline := time.Now().Add(LeaderHold)
 	wait := 50 * time.Millisecond
 	for {
 		resp, err := c.sendOnce(ctx, method, path, body, ctype, hdr)
 		if err == nil || structs.CodeOf(err) != structs.CodeNotLeader || ctx.Err() != nil {
 			return resp, err
-		}
-		if deadline.IsZero() {
-			deadline = time.Now().Add(LeaderHold)
 		}
 		if time.Now().Add(wait).After(deadline) {
 			return nil, err

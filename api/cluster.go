@@ -42,6 +42,16 @@ func (c *Client) RaftConfiguration(ctx context.Context) ([]structs.RaftPeer, err
 	return out, err
 }
 
+// RaftConfigurationStale is the raft configuration as the server answering
+// holds it, at once and without a leader (?stale): no other server is
+// asked, so only that server's own entry (Self) carries its raft state and
+// health. It is what a lost quorum leaves to look at.
+func (c *Client) RaftConfigurationStale(ctx context.Context) ([]structs.RaftPeer, error) {
+	var out []structs.RaftPeer
+	_, err := c.do(ctx, http.MethodGet, "/v1/operator/raft/configuration?stale", nil, &out)
+	return out, err
+}
+
 // RemoveRaftPeer removes a server from the raft configuration by its id
 // (its node name): the way out of a dead server that will not come back.
 func (c *Client) RemoveRaftPeer(ctx context.Context, id string) error {

@@ -102,6 +102,11 @@ type Client struct {
 	// registration.
 	api    *api.Client
 	secret string
+	// secretKnown says whether the servers are taken to know the node's
+	// secret: false for a secret this agent just made, until the node is
+	// registered with the agent's token, so that the first registration
+	// makes no call with a secret the servers cannot know.
+	secretKnown atomic.Bool
 	// authz caches the servers' answers about who may read a job's logs
 	// (door.go).
 	authz authzCache
@@ -175,7 +180,7 @@ func New(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	secret, err := loadNodeSecret(filepath.Join(dataDir, "node-secret"))
+	secret, fresh, err := loadNodeSecret(filepath.Join(dataDir, "node-secret"))
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +197,7 @@ func New(cfg Config) (*Client, error) {
 		memoryBytes: cfg.Host.MemoryBytes,
 		ports:       map[int]string{},
 	}
+	c.secretKnown.Store(!fresh)
 	c.execs.logger = c.logger
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
@@ -225,32 +231,33 @@ func loadNodeID(path string) (string, error) {
 	return id, nil
 }
 
-// loadNodeSecret reads the persisted node secret or makes a new one. Only
-// root (the agent) may read the file.
-func loadNodeSecret(path string) (string, error) {
+// loadNodeSecret reads the persisted node secret or makes a new one
+// (fresh: no server can know it yet). Only root (the agent) may read the
+// file.
+func loadNodeSecret(path string) (secret string, fresh bool, err error) {
 	b, err := os.ReadFile(path)
 	if err == nil {
 		s := strings.TrimSpace(string(b))
 		if len(s) < 32 {
-			return "", fmt.Errorf("node secret file %s is too short: remove it to make a new one (the node then registers again with the agent's token)", path)
+			return "", false, fmt.Errorf("node secret file %s is too short: remove it to make a new one (the node then registers again with the agent's token)", path)
 		}
-		return s, nil
+		return s, false, nil
 	}
 	if !errors.Is(err, os.ErrNotExist) {
-		return "", fmt.Errorf("read node secret: %w", err)
+		return "", false, fmt.Errorf("read node secret: %w", err)
 	}
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("make node secret: %w", err)
+		return "", false, fmt.Errorf("make node secret: %w", err)
 	}
 	s := base64.RawURLEncoding.EncodeToString(raw)
 	if err := executor.WriteFileDurable(path, []byte(s+"\n")); err != nil {
-		return "", fmt.Errorf("save node secret: %w", err)
+		return "", false, fmt.Errorf("save node secret: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		return "", fmt.Errorf("protect node secret: %w", err)
+		return "", false, fmt.Errorf("protect node secret: %w", err)
 	}
-	return s, nil
+	return s, true, nil
 }
 
 // NodeID is this node's stable id.
@@ -348,15 +355,21 @@ func (c *Client) register(ctx context.Context) error {
 	b := newBackoff(100*time.Millisecond, 10*time.Second)
 	for {
 		// A node the servers know refreshes itself with its own secret;
-		// the first registration needs the agent's token (policy node).
-		err := c.api.RegisterNode(ctx, c.node(), c.secret)
-		if api.IsUnauthorized(err) || api.IsForbidden(err) {
-			reg := c.cfg.Servers
-			if c.cfg.RegisterToken != nil {
-				if t := c.cfg.RegisterToken(); t != "" {
-					reg = reg.WithToken(t)
-				}
+		// the first registration needs the agent's token (policy node),
+		// and a secret just made is not tried first: the servers cannot
+		// know it (that call would only be refused).
+		reg := c.cfg.Servers
+		if c.cfg.RegisterToken != nil {
+			if t := c.cfg.RegisterToken(); t != "" {
+				reg = reg.WithToken(t)
 			}
+		}
+		known := c.secretKnown.Load()
+		var err error
+		if known || reg.Token() == "" {
+			err = c.api.RegisterNode(ctx, c.node(), c.secret)
+		}
+		if (!known && reg.Token() != "") || api.IsUnauthorized(err) || api.IsForbidden(err) {
 			if reg.Token() != "" {
 				err = reg.RegisterNode(ctx, c.node(), c.secret)
 			} else {
@@ -367,6 +380,7 @@ func (c *Client) register(ctx context.Context) error {
 			}
 		}
 		if err == nil {
+			c.secretKnown.Store(true)
 			c.logger.Info("node registered", "name", c.cfg.NodeName, "gpus", len(c.cfg.Host.GPUs))
 			return nil
 		}
@@ -396,6 +410,9 @@ func (c *Client) poll(ctx context.Context) error {
 				// The servers forgot the node or its secret (a wiped
 				// state, a snapshot restored from before it registered):
 				// introduce it again, with the agent's token.
+				if api.IsUnauthorized(err) {
+					c.secretKnown.Store(false)
+				}
 				if c.register(ctx) != nil {
 					break
 				}

@@ -42,7 +42,7 @@ func (c *Client) startGPUMonitor(ctx context.Context) *fingerprint.Monitor {
 		return nil
 	}
 	m := fingerprint.NewMonitor(c.cfg.Host, fingerprint.MonitorOptions{
-		Interval: c.cfg.GPUSampleInterval, Logger: c.logger.With("component", "gpu-monitor"),
+		Interval: c.cfg.GPUSampleInterval, Logger: c.logger.With("subsystem", "gpu-monitor"),
 	})
 	if err := m.Start(ctx); err != nil {
 		c.logger.Error("gpu monitor not started: gpu health and utilisation are not watched", "error", err)

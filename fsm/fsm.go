@@ -20,7 +20,9 @@ type FSM struct {
 	preHits atomic.Uint64
 }
 
-// New returns an FSM over an empty store. A nil logger discards logs.
+// New returns an FSM over an empty store. A nil logger discards logs; the
+// logger is used as given (the server names it subsystem=fsm under its
+// component=server, so no line carries an attribute twice).
 func New(logger *slog.Logger) (*FSM, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -29,7 +31,7 @@ func New(logger *slog.Logger) (*FSM, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create fsm: %w", err)
 	}
-	return &FSM{logger: logger.With("component", "fsm"), state: st}, nil
+	return &FSM{logger: logger, state: st}, nil
 }
 
 // State returns the state store. It is the same store for the life of the

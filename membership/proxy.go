@@ -39,6 +39,10 @@ type target struct {
 
 type proxyTarget struct{}
 
+// proxyCaller keys the context of the incoming request: when it ended,
+// the caller went away, and the server is not to blame for the failure.
+type proxyCaller struct{}
+
 // NewServerProxy returns a proxy to the servers of datacenter dc, over
 // TLS with tlsConf when it is set. It watches membership until m shuts
 // down.
@@ -62,6 +66,12 @@ func NewServerProxy(m *Membership, dc string, logger *slog.Logger, tlsConf *tls.
 		FlushInterval: -1,
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			mem := r.Context().Value(proxyTarget{}).(Member)
+			if caller, _ := r.Context().Value(proxyCaller{}).(context.Context); caller != nil && caller.Err() != nil {
+				// The caller went away (a stopping agent ends its
+				// long-polls): the server is not to blame.
+				p.logger.Debug("request cancelled by its caller", "server", mem.Name, "path", r.URL.Path, "err", err)
+				return
+			}
 			p.drop(mem.Name)
 			p.logger.Warn("server did not answer; switching servers", "server", mem.Name, "path", r.URL.Path, "err", err)
 			writeError(w, http.StatusServiceUnavailable, structs.NewError(structs.CodeUnavailable,
@@ -179,6 +189,7 @@ func (p *ServerProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	stop := context.AfterFunc(t.ctx, cancel)
 	defer stop()
+	ctx = context.WithValue(ctx, proxyCaller{}, r.Context())
 	p.proxy.ServeHTTP(w, r.WithContext(context.WithValue(ctx, proxyTarget{}, mem)))
 }
 

@@ -1,10 +1,13 @@
 package membership
 
 import (
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -98,3 +101,46 @@ func TestServerProxySkipsStrayCluster(t *testing.T) {
 		p.drop(p.current)
 	}
 }
+
+// A caller that goes away (an agent stopping ends its long-polls) is no
+// fault of the server: the proxy keeps it and logs no warning.
+func TestServerProxyCallerCancelKeepsServer(t *testing.T) {
+	client := start(t, "client", Tags{Client: true}, "")
+	var logs strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	p := NewServerProxy(client, "dc1", logger, nil)
+	a, _ := fakeServer(t, "a", "c1")
+	if err := a.Join([]string{client.Addr()}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 10*time.Second, "the client sees the server", func() bool { return len(p.servers()) == 1 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		p.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/block", nil).WithContext(ctx))
+	}()
+	<-blocked
+	cancel()
+	<-done
+	p.mu.Lock()
+	current := p.current
+	p.mu.Unlock()
+	if current != "a" {
+		t.Errorf("after the caller went away the proxy's server is %q, want a", current)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "switching servers") {
+		t.Errorf("logged:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }

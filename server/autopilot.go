@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -422,14 +423,64 @@ func (s *Server) addPeerHealth(ctx context.Context, peers []structs.RaftPeer, se
 			p.LogFormat = int(fsm.LogFormat)
 		}
 		a := answers[raft.ServerID(p.ID)]
+		p.State = "unreachable"
 		if a.stats != nil {
 			st := a.stats
 			p.Version, p.LogFormat, p.LastIndex, p.LastContact = st.Version, st.LogFormat, st.LastIndex, st.Age
+			p.State = strings.ToLower(st.State)
 			if leaderIndex > st.LastIndex {
 				p.Lag = leaderIndex - st.LastIndex
 			}
 		}
+		if p.SerfStatus != "alive" {
+			// It may have answered from a stale connection; serf
+			// says it is not there.
+			p.State = "unreachable"
+		}
 		p.Healthy, p.Problem = peerHealth(p, a)
+	}
+}
+
+// addLocalPeerHealth fills in a stale listing from this server alone: its
+// own raft stats, and what its serf says of the others. Health is judged
+// for this server only; the others are marked health unknown.
+func (s *Server) addLocalPeerHealth(peers []structs.RaftPeer) {
+	serf := map[string]membership.Member{}
+	if s.cluster != nil {
+		for _, mem := range s.cluster.servers() {
+			serf[mem.Name] = mem
+		}
+	}
+	for i := range peers {
+		p := &peers[i]
+		p.SerfStatus = "alive"
+		p.LogFormat = int(fsm.LogFormat)
+		if s.cluster != nil && !p.Self {
+			p.SerfStatus, p.LogFormat = "absent", 0
+			if mem, ok := serf[p.ID]; ok {
+				p.SerfStatus = mem.Status
+				p.LogFormat = int(formatOf(mem))
+			}
+		}
+		if !p.Self {
+			if p.SerfStatus != "alive" {
+				p.State = "unreachable"
+				p.Problem = "serf: " + p.SerfStatus
+			} else {
+				p.Problem = "health unknown: a stale listing asks no other server"
+			}
+			continue
+		}
+		st := s.raftStats()
+		p.State = strings.ToLower(st.State)
+		p.Version, p.LastIndex, p.LastContact = st.Version, st.LastIndex, contactAge(st.LastContact, time.Now())
+		p.Healthy, p.Problem = peerHealth(p, peerAnswer{stats: &raftStatsAnswer{RaftStats: *st, Age: p.LastContact}})
+		if !p.Healthy {
+			continue
+		}
+		if _, id := s.raft.LeaderWithID(); id == "" {
+			p.Healthy, p.Problem = false, "it knows no raft leader"
+		}
 	}
 }
 

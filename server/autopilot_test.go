@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -225,4 +226,81 @@ func TestLeaderWritesClusterLogFormat(t *testing.T) {
 			return err == nil && running == 2
 		})
 	}
+}
+
+// With two of three servers gone, the survivor still answers a stale
+// list-peers at once, from its own raft configuration, and agent-info
+// names the lost leader as a problem.
+func TestStaleListPeersWithoutQuorum(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts three raft servers")
+	}
+	a := startMember(t, "a", 3, time.Hour, "")
+	b := startMember(t, "b", 3, time.Hour, a.m.Addr())
+	c := startMember(t, "c", 3, time.Hour, a.m.Addr())
+	all := []*member{a, b, c}
+	waitLong(t, "a leader is elected", func() bool { return leaderOf(all) != nil })
+	ctx := context.Background()
+	// The listing is the leader's (the request goes there): it marks
+	// itself as the server that answered.
+	waitLong(t, "list-peers shows each server's raft state", func() bool {
+		peers, err := a.api.RaftConfiguration(ctx)
+		if err != nil || len(peers) != 3 {
+			return false
+		}
+		for _, p := range peers {
+			if (p.Leader && p.State != "leader") || (!p.Leader && p.State != "follower") || p.Self != p.Leader {
+				return false
+			}
+		}
+		return true
+	})
+	self, err := a.api.AgentSelf(ctx)
+	if err != nil || len(self.Problems) != 0 {
+		t.Fatalf("agent-info with a leader: %+v, %v", self, err)
+	}
+
+	// A crash of two: no leave, serf declares them failed.
+	for _, m := range []*member{b, c} {
+		m.hs.Close()
+		_ = m.m.Shutdown()
+		_ = m.srv.Shutdown()
+	}
+	waitLongSaying(t, "the survivor's stale list-peers shows it alone, without a leader", func() (bool, string) {
+		start := time.Now()
+		peers, err := a.api.RaftConfigurationStale(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		if took := time.Since(start); took > time.Second {
+			t.Errorf("a stale listing took %s", took)
+		}
+		if len(peers) != 3 {
+			return false, fmt.Sprintf("%+v", peers)
+		}
+		for _, p := range peers {
+			ok := !p.Leader
+			if p.ID == "a" {
+				ok = ok && p.Self && (p.State == "candidate" || p.State == "follower") && !p.Healthy && p.LastIndex > 0
+			} else {
+				ok = ok && p.State == "unreachable" && p.SerfStatus != "alive"
+			}
+			if !ok {
+				return false, fmt.Sprintf("%+v", p)
+			}
+		}
+		return true, ""
+	})
+	waitLongSaying(t, "agent-info names the lost leader", func() (bool, string) {
+		self, err := a.api.AgentSelf(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range self.Problems {
+			if p.Kind == "no-leader" && strings.Contains(p.Message, "1 of 3 voters seen alive") && strings.Contains(p.Message, "quorum is lost") {
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", self.Problems)
+	})
 }

@@ -49,7 +49,7 @@ func (s *Server) newReplicator(store *blobstore.Store) *blobstore.Replicator {
 		Replicas: s.cfg.BlobReplicas,
 		Recheck:  s.cfg.BlobRecheckInterval,
 		Scrub:    s.cfg.BlobScrubInterval,
-		Logger:   s.logger.With("component", "blobs"),
+		Logger:   s.logger.With("subsystem", "blobs"),
 	})
 }
 

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"fmt"
+	"time"
+
 	"github.com/hashicorp/raft"
 
 	"github.com/nai-project/nai/internal/version"
@@ -36,7 +39,15 @@ func (s *Server) raftConfiguration(r *request) (any, uint64, error) {
 	_, leader := s.raft.LeaderWithID()
 	out := make([]structs.RaftPeer, 0, len(servers))
 	for _, srv := range servers {
-		out = append(out, structs.RaftPeer{ID: string(srv.ID), Address: string(srv.Address), Suffrage: suffrage(srv.Suffrage), Leader: srv.ID == leader})
+		out = append(out, structs.RaftPeer{ID: string(srv.ID), Address: string(srv.Address), Suffrage: suffrage(srv.Suffrage),
+			Leader: srv.ID == leader, Self: srv.ID == raft.ServerID(s.cfg.NodeName)})
+	}
+	if r.URL.Query().Has("stale") {
+		// This server's own view, at once: no other server is asked
+		// (one stopped, or cut off, would hold the answer), so that it
+		// answers when quorum is lost.
+		s.addLocalPeerHealth(out)
+		return out, 0, nil
 	}
 	s.addPeerHealth(r.Context(), out, servers)
 	return out, 0, nil
@@ -188,5 +199,70 @@ func (s *Server) agentSelf(r *request) (any, uint64, error) {
 	out.StateIndex = s.State().LatestIndex()
 	out.ACLEnabled = s.cfg.ACL.Enabled
 	out.TLSEnabled = s.tls != nil
+	if p, ok := s.noLeaderProblem(time.Now()); ok {
+		out.Problems = append(out.Problems, p)
+	}
 	return out, 0, nil
+}
+
+// noLeaderGrace is how long a server may be without a raft leader before
+// agent-info lists it as a problem: an election takes well under a second.
+const noLeaderGrace = 5 * time.Second
+
+// noLeaderProblem describes a server of a cluster that has had no raft
+// leader for longer than noLeaderGrace: its raft state and how many
+// voters of its own raft configuration serf shows alive.
+func (s *Server) noLeaderProblem(now time.Time) (structs.AgentProblem, bool) {
+	if s.cluster == nil {
+		return structs.AgentProblem{}, false
+	}
+	if _, id := s.raft.LeaderWithID(); id != "" {
+		return structs.AgentProblem{}, false
+	}
+	since := now
+	if ns := s.leaderless.Load(); ns != 0 {
+		since = time.Unix(0, ns)
+	}
+	if now.Sub(since) < noLeaderGrace {
+		return structs.AgentProblem{}, false
+	}
+	p := structs.AgentProblem{Kind: "no-leader", First: since.UTC(), Last: now.UTC(), Count: 1}
+	servers, err := s.raftServers()
+	if err == nil && len(servers) == 0 {
+		p.Message = fmt.Sprintf("no raft leader for %s: raft has not bootstrapped yet (bootstrap_expect %d: it waits for that many servers in serf)",
+			now.Sub(since).Round(time.Second), s.cfg.BootstrapExpect)
+		return p, true
+	}
+	voters, alive := s.votersAlive(servers)
+	p.Message = fmt.Sprintf("no raft leader for %s: this server is %s; %d of %d voters seen alive in serf (%d needed to elect one)",
+		now.Sub(since).Round(time.Second), s.raft.State(), alive, voters, voters/2+1)
+	if alive <= voters/2 {
+		p.Message += "; quorum is lost: if the others are gone for good, see \"Recovering from a lost quorum\" in docs/operations.md (peers.json), and `nai operator raft list-peers -stale` for this server's raft configuration"
+	} else {
+		p.Message += "; see `nai operator raft list-peers -stale` and each server's log"
+	}
+	return p, true
+}
+
+// votersAlive counts the voters of a raft configuration and those serf
+// shows alive (this server always counts as alive).
+func (s *Server) votersAlive(servers []raft.Server) (voters, alive int) {
+	up := map[string]bool{s.cfg.NodeName: true}
+	if s.cluster != nil {
+		for _, mem := range s.cluster.servers() {
+			if mem.Alive() {
+				up[mem.Name] = true
+			}
+		}
+	}
+	for _, srv := range servers {
+		if srv.Suffrage != raft.Voter {
+			continue
+		}
+		voters++
+		if up[string(srv.ID)] {
+			alive++
+		}
+	}
+	return voters, alive
 }

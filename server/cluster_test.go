@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -658,4 +659,47 @@ func TestBootstrapResetFileOnFollower(t *testing.T) {
 	if _, err := f.api.ACLBootstrap(ctx); err != nil {
 		t.Fatalf("bootstrap with the file on the leader, through the follower: %v", err)
 	}
+}
+
+// A follower hands the leader a node's stale long-poll whose secret it
+// does not know yet (the node registered a moment ago, and the follower
+// has not applied it), rather than refuse it as an unknown token; once it
+// knows the secret it answers the poll itself.
+func TestFollowerForwardsPollOfUnknownNodeSecret(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts two raft servers")
+	}
+	acls := func(c *Config) { c.ACL.Enabled = true }
+	a := startMember(t, "a", 2, time.Hour, "", acls)
+	b := startMember(t, "b", 2, time.Hour, a.m.Addr(), acls)
+	all := []*member{a, b}
+	waitLong(t, "two servers in raft under a leader", func() bool {
+		servers, ok := leaderRaft(all)
+		return ok && len(servers) == 2
+	})
+	l := leaderOf(all)
+	f := a
+	if l == a {
+		f = b
+	}
+	waitLong(t, "the follower hears from the leader", f.srv.inTouchWithLeader)
+	ctx := context.Background()
+	mgmt, err := l.api.ACLBootstrap(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const secret = "0123456789abcdef0123456789abcdef-node"
+	poll := func() *http.Request {
+		r := httptest.NewRequest(http.MethodGet, "/v1/client/nodes/n1/allocations?index=0&stale", nil)
+		r.Header.Set("Authorization", "Bearer "+secret)
+		return r
+	}
+	if !f.srv.mustForward(poll()) {
+		t.Fatal("a follower answers a poll with a node secret it does not know")
+	}
+	node := &structs.Node{ID: "n1", Name: "n1", Status: structs.NodeReady}
+	if err := l.api.WithToken(mgmt.SecretID).RegisterNode(ctx, node, secret); err != nil {
+		t.Fatal(err)
+	}
+	waitLong(t, "the follower knows the node's secret and answers its poll", func() bool { return !f.srv.mustForward(poll()) })
 }

@@ -349,7 +349,12 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// keep serving everything that does not need space.
 		err = fmt.Errorf("the server's disk is full: %w", err)
 	}
-	if status == http.StatusInternalServerError {
+	if errors.Is(err, context.Canceled) {
+		// The caller went away (an agent stopping ends its long-polls)
+		// or this server is shutting down: not a failure of the server.
+		s.logger.Debug("request cancelled", "method", r.Method, "path", r.URL.Path, "err", err)
+		code, status = structs.CodeUnavailable, http.StatusServiceUnavailable
+	} else if status == http.StatusInternalServerError {
 		s.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	if status == http.StatusUnauthorized {

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -115,12 +116,33 @@ func (s *Server) mustForward(r *http.Request) bool {
 		// A node's allocation long-poll is stale on purpose (any server
 		// carries it), but not from a server cut off from the leader: its
 		// nodes would wait on a state that no longer moves.
-		if isNodeAllocPoll(p) && !s.IsLeader() && !s.inTouchWithLeader() {
+		if isNodeAllocPoll(p) && !s.IsLeader() && (!s.inTouchWithLeader() || !s.knowsNodeSecret(r)) {
 			return true
 		}
 		return false
 	}
 	return !s.IsLeader()
+}
+
+// knowsNodeSecret says whether this server's state knows the node secret
+// a request presents (always, with ACLs off). A node that registered a
+// moment ago may poll a follower that has not applied its registration
+// yet: the leader, which committed it, answers that poll instead of this
+// server refusing an "unknown token".
+func (s *Server) knowsNodeSecret(r *http.Request) bool {
+	if !s.cfg.ACL.Enabled {
+		return true
+	}
+	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	secret = strings.TrimSpace(secret)
+	if !ok || secret == "" {
+		return true // the door answers what is wrong with it
+	}
+	if sec := s.serverSecret(); sec != "" && subtle.ConstantTimeCompare([]byte(sec), []byte(secret)) == 1 {
+		return true
+	}
+	node, err := s.State().Snapshot().NodeBySecretHash(hashSecret(secret))
+	return err == nil && node != ""
 }
 
 // maxPollStaleness is how long a follower may go without hearing from the
@@ -170,7 +192,7 @@ func (s *Server) leaderHTTP(ctx context.Context) (*url.URL, error) {
 			if id != "" {
 				return nil, structs.NewError(structs.CodeUnavailable, "the raft leader %s has no known HTTP address in serf", id)
 			}
-			return nil, structs.NewError(structs.CodeNotLeader, "no raft leader: the servers cannot elect one (is a majority of them up?)")
+			return nil, structs.NewError(structs.CodeNotLeader, "no raft leader after %s: the servers cannot elect one; quorum may be lost (is a majority of them up?)", leaderWait)
 		case <-t.C:
 		}
 	}

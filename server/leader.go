@@ -1,10 +1,13 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
@@ -99,7 +102,12 @@ func (s *Server) leaderLoop(stop chan struct{}) {
 	<-gather.C
 	for {
 		start := time.Now()
-		if err := s.schedulePass(); err != nil {
+		if err := s.schedulePass(); errors.Is(err, raft.ErrAbortedByRestore) {
+			// An operator's snapshot restore replaced the state under
+			// the plan: nothing of it was applied, the next pass plans
+			// on the restored state.
+			s.logger.Info("scheduling pass dropped: a snapshot restore replaced the state", "err", err)
+		} else if err != nil {
 			s.logger.Error("scheduling pass failed", "err", err)
 		}
 		end := time.Now()

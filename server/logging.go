@@ -35,6 +35,13 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 		s := string(line)
 		lvl := slog.LevelInfo
 		switch {
+		case isSnapshotCatchUp(s):
+			// A follower behind the leader's compacted log (after a
+			// snapshot restore, or back from a long absence): raft
+			// logs an error and then sends it a snapshot, as designed.
+			lvl = slog.LevelDebug
+			s = strings.Replace(s, "[ERROR]", "[DEBUG]", 1) + " (a follower is behind the leader's compacted log: raft sends it a snapshot)"
+
 		case strings.Contains(s, "[ERROR]"):
 			lvl = slog.LevelError
 		case strings.Contains(s, "[WARN]"):
@@ -48,3 +55,11 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 }
 
 var _ io.Writer = (*slogWriter)(nil)
+
+// isSnapshotCatchUp matches raft's "failed to get log ... log not found"
+// from its replication: the leader no longer holds the entry before a
+// follower's next one and falls back to sending a snapshot. Where raft
+// cannot go on without the entry it panics right after, with the error.
+func isSnapshotCatchUp(line string) bool {
+	return strings.Contains(line, "[ERROR]") && strings.Contains(line, "failed to get log") && strings.Contains(line, "log not found")
+}

@@ -107,6 +107,10 @@ func (s *Server) watchLeader() {
 		return ok
 	})
 	s.raft.RegisterObserver(obs)
+	// A leader raft found before the observer was registered.
+	if _, id := s.raft.LeaderWithID(); id != "" {
+		s.noteLeader(id, time.Now())
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -118,6 +122,7 @@ func (s *Server) watchLeader() {
 				return
 			case o := <-ch:
 				lo := o.Data.(raft.LeaderObservation)
+				s.noteLeader(lo.LeaderID, time.Now())
 				if lo.LeaderID != last {
 					last = lo.LeaderID
 					s.metrics.leaderChanges.Inc()
@@ -125,6 +130,15 @@ func (s *Server) watchLeader() {
 			}
 		}
 	}()
+}
+
+// noteLeader records when raft last lost its leader (leaderless).
+func (s *Server) noteLeader(id raft.ServerID, now time.Time) {
+	if id != "" {
+		s.leaderless.Store(0)
+		return
+	}
+	s.leaderless.CompareAndSwap(0, now.UnixNano())
 }
 
 // clusterCollector reads the cluster's figures from a state snapshot at

@@ -76,7 +76,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/agent/self", Cap: acl.Authenticated, handle: s.agentSelf, Doc: "the answering agent: role, raft state, problems"},
 		{Method: "GET", Path: "/v1/agent/members", Cap: acl.Authenticated, handle: s.agentMembers, Doc: "every agent of the serf cluster"},
 		{Method: "PUT", Path: "/v1/agent/force-leave", Cap: acl.OperatorWrite, handle: s.agentForceLeave, Doc: "mark a failed agent as left (?node=)"},
-		{Method: "GET", Path: "/v1/operator/raft/configuration", Cap: acl.OperatorRead, handle: s.raftConfiguration, Doc: "the raft servers, their suffrage and the leader"},
+		{Method: "GET", Path: "/v1/operator/raft/configuration", Cap: acl.OperatorRead, handle: s.raftConfiguration, Doc: "the raft servers, their suffrage, the leader and each server's raft state and health (?stale: the answering server's own configuration, at once and without a leader, asking no other server)"},
 		{Method: "DELETE", Path: "/v1/operator/raft/peer", Cap: acl.OperatorWrite, handle: s.raftRemovePeer, Doc: "remove a dead server from raft (?id=)"},
 		{Method: "GET", Path: "/v1/usage", Cap: acl.User, handle: s.usageReport, Doc: "GPU-hours, CPU-hours and jobs by final state per day, user or group (?since=30d&user=&group=&by=day|user|group)"},
 		{Method: "GET", Path: "/v1/operator/audit", Cap: acl.OperatorRead, handle: s.auditList, Doc: "the audit log of writes (?since=30d&user=U&limit=N)"},

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -158,6 +159,9 @@ type Server struct {
 	// gateway proxies service calls; its table follows this server's
 	// state (services.go).
 	gateway *gateway.Gateway
+	// leaderless is when this server last saw raft lose its leader (unix
+	// nanoseconds), 0 while it knows one (metrics.go: watchLeader).
+	leaderless atomic.Int64
 
 	shutdownOnce sync.Once
 	shutdownCh   chan struct{}
@@ -242,7 +246,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.blobs = blobs
 	s.blobr = s.newReplicator(blobs)
-	f, err := fsm.New(cfg.Logger.With("component", "fsm"))
+	f, err := fsm.New(cfg.Logger.With("subsystem", "fsm"))
 	if err != nil {
 		return nil, fmt.Errorf("create fsm: %w", err)
 	}
@@ -251,7 +255,7 @@ func New(cfg Config) (*Server, error) {
 		s.closeStores()
 		return nil, err
 	}
-	s.gateway = gateway.New(gateway.Config{Logger: cfg.Logger.With("component", "gateway")})
+	s.gateway = gateway.New(gateway.Config{Logger: cfg.Logger.With("subsystem", "gateway")})
 	s.wg.Add(2)
 	go s.monitorLeadership()
 	s.watchLeader()
@@ -384,7 +388,7 @@ func (s *Server) recoverSingleAddress(rc *raft.Config, logs raft.LogStore, stabl
 }
 
 func (s *Server) fsmForRecovery() (raft.FSM, error) {
-	f, err := fsm.New(s.logger.With("component", "fsm-recovery"))
+	f, err := fsm.New(s.logger.With("subsystem", "fsm-recovery"))
 	if err != nil {
 		return nil, fmt.Errorf("create recovery fsm: %w", err)
 	}

@@ -27,6 +27,14 @@ type RaftPeer struct {
 	Address  string `json:"address"`
 	Suffrage string `json:"suffrage"` // voter, nonvoter
 	Leader   bool   `json:"leader"`
+	// State is the server's raft state as it reports it (leader,
+	// follower, candidate), "unreachable" when serf does not show it
+	// alive or it does not answer, "" when not asked (a stale listing
+	// asks no other server).
+	State string `json:"state,omitempty"`
+	// Self marks the server that answered the listing: a stale listing
+	// is its view of the raft configuration.
+	Self bool `json:"self,omitempty"`
 
 	// SerfStatus is alive, failed or left, "absent" when serf does not
 	// list the server.

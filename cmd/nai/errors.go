@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/structs"
 )
 
 // exitCode ends the command with this status; whatever had to be said was
@@ -60,6 +62,8 @@ func report(ctx context.Context, w io.Writer, err error) int {
 		fmt.Fprintln(w, "The agent speaks mutual TLS: set NAI_CACERT to the cluster's CA, and NAI_CLIENT_CERT and NAI_CLIENT_KEY to a certificate from `nai tls cert create -cli`; NAI_ADDR starts with https://.")
 	case isConnError(err):
 		fmt.Fprintln(w, "Is a nai agent running there? Start one with `nai agent -dev`, or point NAI_ADDR (or -address) at one.")
+	case structs.CodeOf(err) == structs.CodeNotLeader && strings.Contains(msg, "no raft leader"):
+		fmt.Fprintln(w, "Quorum may be lost. `nai operator raft list-peers -stale` shows the raft configuration as the server asked holds it, and `nai agent-info` what it sees; if a majority of the servers is gone for good, see \"Recovering from a lost quorum\" in docs/operations.md (peers.json).")
 	}
 	return 1
 }

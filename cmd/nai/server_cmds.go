@@ -120,27 +120,71 @@ func raftListPeers(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	peers, err := cl.RaftConfiguration(c.Context)
+	stale := c.Bool("stale")
+	list := cl.RaftConfiguration
+	if stale {
+		list = cl.RaftConfigurationStale
+	}
+	peers, err := list(c.Context)
 	if err != nil {
 		return fmt.Errorf("list raft peers: %w", err)
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, peers)
 	}
-	return formatPeers(c.App.Writer, peers)
+	if stale {
+		if err := formatStaleHeader(c.App.Writer, peers); err != nil {
+			return err
+		}
+	}
+	return formatPeers(c.App.Writer, peers, stale)
 }
 
-func formatPeers(w io.Writer, peers []structs.RaftPeer) error {
+// formatStaleHeader says whose view a stale listing is, and whether that
+// server knows a leader.
+func formatStaleHeader(w io.Writer, peers []structs.RaftPeer) error {
+	self, leader := "the server answering", ""
+	for _, p := range peers {
+		if p.Self {
+			self = p.ID
+			if p.State != "" {
+				self += " (" + p.State + ")"
+			}
+		}
+		if p.Leader {
+			leader = p.ID
+		}
+	}
+	msg := "The raft configuration as " + self + " holds it (-stale: no other server was asked)"
+	if leader == "" {
+		msg += "; it knows no raft leader."
+	} else {
+		msg += "; it takes " + leader + " for the leader."
+	}
+	_, err := fmt.Fprintln(w, msg)
+	return err
+}
+
+func formatPeers(w io.Writer, peers []structs.RaftPeer, stale bool) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tVOTER\tHEALTH\tSERF\tLAST INDEX\tLAG\tCONTACT\tVERSION")
+	fmt.Fprintln(tw, "ID\tADDRESS\tSTATE\tVOTER\tHEALTH\tSERF\tLAST INDEX\tLAG\tCONTACT\tVERSION\tLOG FORMAT")
 	var problems []string
 	for _, p := range peers {
-		state := "follower"
-		if p.Leader {
+		state := p.State
+		switch {
+		case state != "":
+		case p.Leader:
 			state = "leader"
+		case stale:
+			state = "-"
+		default:
+			state = "follower" // a server too old to say
 		}
 		health := "healthy"
-		if !p.Healthy {
+		switch {
+		case stale && !p.Self && p.SerfStatus == "alive":
+			health = "unknown" // not asked
+		case !p.Healthy:
 			health = "failing"
 			msg := p.ID + ": " + p.Problem
 			if !p.FailedSince.IsZero() {
@@ -148,15 +192,21 @@ func formatPeers(w io.Writer, peers []structs.RaftPeer) error {
 			}
 			problems = append(problems, msg)
 		}
-		index, lag, contact, vsn := "-", "-", "-", dash(p.Version)
+		index, lag, contact, vsn, format := "-", "-", "-", dash(p.Version), "-"
 		if p.LastIndex > 0 {
 			index, lag = fmt.Sprint(p.LastIndex), fmt.Sprint(p.Lag)
-			if !p.Leader {
+			if stale {
+				lag = "-" // nothing to compare with
+			}
+			if !p.Leader && (p.LastContact > 0 || !stale) {
 				contact = p.LastContact.D().Round(time.Millisecond).String()
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Address, state, p.Suffrage == "voter",
-			health, dash(p.SerfStatus), index, lag, contact, vsn)
+		if p.LogFormat > 0 {
+			format = fmt.Sprint(p.LogFormat)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%t\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", p.ID, p.Address, state, p.Suffrage == "voter",
+			health, dash(p.SerfStatus), index, lag, contact, vsn, format)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -278,10 +328,11 @@ func clusterOperatorSubcommands() []*cli.Command {
 			Subcommands: []*cli.Command{
 				{
 					Name:      "list-peers",
-					Usage:     "list the servers of the raft configuration",
-					ArgsUsage: "[-json]",
-					Flags:     []cli.Flag{jsonFlag(), addressFlag()},
-					Action:    raftListPeers,
+					Usage:     "list the servers of the raft configuration (-stale: the answering server's own view, at once, without a leader)",
+					ArgsUsage: "[-json] [-stale]",
+					Flags: []cli.Flag{jsonFlag(), addressFlag(), &cli.BoolFlag{Name: "stale",
+						Usage: "answer from the server asked, from its own raft configuration, without asking the leader or the other servers (works when quorum is lost)"}},
+					Action: raftListPeers,
 				},
 				{
 					Name:      "remove-peer",

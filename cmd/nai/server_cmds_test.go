@@ -16,11 +16,22 @@ func TestFormatCluster(t *testing.T) {
 		{Name: "s2", Addr: "10.0.0.2:4648", Status: "failed", Role: "server", Datacenter: "dc1", RaftAddr: "10.0.0.2:4647"},
 	}
 	peers := []structs.RaftPeer{
-		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", Leader: true, SerfStatus: "alive", Version: "v0.4.0", LogFormat: 2, LastIndex: 1200, Healthy: true},
-		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter", SerfStatus: "failed", Problem: "serf: failed", FailedSince: now.Add(-2 * time.Minute)},
-		{ID: "s3", Address: "10.0.0.3:4647", Suffrage: "voter", SerfStatus: "alive", Version: "v0.4.0", LogFormat: 2, LastIndex: 1190, Lag: 10,
+		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", Leader: true, State: "leader", SerfStatus: "alive", Version: "v0.4.0", LogFormat: 2, LastIndex: 1200, Healthy: true},
+		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter", State: "unreachable", SerfStatus: "failed", Problem: "serf: failed", FailedSince: now.Add(-2 * time.Minute)},
+		{ID: "s3", Address: "10.0.0.3:4647", Suffrage: "voter", State: "follower", SerfStatus: "alive", Version: "v0.4.0", LogFormat: 2, LastIndex: 1190, Lag: 10,
 			LastContact: structs.Duration(40 * time.Millisecond), Healthy: true},
 	}
+	// s3's own view after s1 and s2 stopped answering: no leader.
+	stale := []structs.RaftPeer{
+		{ID: "s1", Address: "10.0.0.1:4647", Suffrage: "voter", State: "unreachable", SerfStatus: "failed", LogFormat: 2, Problem: "serf: failed"},
+		{ID: "s2", Address: "10.0.0.2:4647", Suffrage: "voter", State: "unreachable", SerfStatus: "failed", LogFormat: 2, Problem: "serf: failed"},
+		{ID: "s3", Address: "10.0.0.3:4647", Suffrage: "voter", State: "candidate", Self: true, SerfStatus: "alive", Version: "v0.4.0", LogFormat: 2,
+			LastIndex: 1190, LastContact: structs.Duration(95 * time.Second), Problem: "it is calling an election"},
+	}
+	leaderless := &structs.AgentSelf{Name: "s3", Version: "1.2.0", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.3:4648", HTTPAddr: "10.0.0.3:4646",
+		RaftAddr: "10.0.0.3:4647", RaftState: "Candidate", RaftLastIndex: 1190, StateIndex: 1190, ClusterID: "35a6d283a50cc6d7", BootstrapExpect: 3, AliveMembers: 3,
+		Problems: []structs.AgentProblem{{Kind: "no-leader", Message: "no raft leader for 1m35s: this server is Candidate; 1 of 3 voters seen alive in serf (2 needed to elect one); quorum is lost: if the others are gone for good, see \"Recovering from a lost quorum\" in docs/operations.md (peers.json), and `nai operator raft list-peers -stale` for this server's raft configuration",
+			First: now.Add(-95 * time.Second), Last: now, Count: 1}}}
 	healthy := &structs.AgentSelf{Name: "s1", Version: "1.2.0", Role: "server", Datacenter: "dc1", SerfAddr: "10.0.0.1:4648", HTTPAddr: "10.0.0.1:4646",
 		RaftAddr: "10.0.0.1:4647", Leader: true, LeaderAddr: "10.0.0.1:4647", RaftState: "Leader", RaftLastIndex: 120, StateIndex: 118,
 		ClusterID: "35a6d283a50cc6d7", BootstrapExpect: 3, Encrypted: true, AliveMembers: 5}
@@ -34,7 +45,14 @@ func TestFormatCluster(t *testing.T) {
 		format func(*bytes.Buffer) error
 	}{
 		{"server_members", func(b *bytes.Buffer) error { return formatMembers(b, members) }},
-		{"raft_peers", func(b *bytes.Buffer) error { return formatPeers(b, peers) }},
+		{"raft_peers", func(b *bytes.Buffer) error { return formatPeers(b, peers, false) }},
+		{"raft_peers_stale", func(b *bytes.Buffer) error {
+			if err := formatStaleHeader(b, stale); err != nil {
+				return err
+			}
+			return formatPeers(b, stale, true)
+		}},
+		{"agent_info_no_leader", func(b *bytes.Buffer) error { return formatAgentInfo(b, leaderless, now) }},
 		{"agent_info", func(b *bytes.Buffer) error { return formatAgentInfo(b, healthy, now) }},
 		{"agent_info_problems", func(b *bytes.Buffer) error { return formatAgentInfo(b, troubled, now) }},
 	}

@@ -253,7 +253,7 @@ _nai_words() {
     'flags operator quota delete') echo '-user -group -json -address' ;;
     'values operator quota delete') echo ' user group address ' ;;
     'commands operator raft') echo 'list-peers remove-peer' ;;
-    'flags operator raft list-peers') echo '-json -address' ;;
+    'flags operator raft list-peers') echo '-json -address -stale' ;;
     'values operator raft list-peers') echo ' address ' ;;
     'flags operator raft remove-peer') echo '-json -address' ;;
     'values operator raft remove-peer') echo ' address ' ;;
