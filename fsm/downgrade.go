@@ -2,6 +2,7 @@ package fsm
 
 import (
 	"errors"
+	"slices"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -79,45 +80,36 @@ func allocUpdateV1(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, 
 // for the whole array, or start a job submitted held, so the request is
 // refused until every server is upgraded.
 func jobRegisterV2(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
-	isHeld := func(j *structs.Job) bool { return j != nil && j.Hold != nil }
-	held := false
-	for _, j := range r.Jobs {
-		held = held || isHeld(j)
-	}
-	if s := r.Sweep; s != nil {
-		held = held || isHeld(s.Template)
-		for _, m := range s.Members {
-			held = held || isHeld(m.Changes)
-		}
-	}
-	if held {
+	if anyJob(r, func(j *structs.Job) bool { return j.Hold != nil }) {
 		return nil, errors.New("submitting a job held needs every server upgraded")
 	}
-	deps := func(j *structs.Job) bool {
-		if j == nil {
-			return false
-		}
-		for _, d := range j.DependsOn {
-			if d.Member {
-				return true
-			}
-		}
-		return false
-	}
-	refuse := false
-	for _, j := range r.Jobs {
-		refuse = refuse || deps(j)
-	}
-	if s := r.Sweep; s != nil {
-		refuse = refuse || deps(s.Template)
-		for _, m := range s.Members {
-			refuse = refuse || deps(m.Changes)
-		}
-	}
-	if refuse {
+	if anyJob(r, func(j *structs.Job) bool {
+		return slices.ContainsFunc(j.DependsOn, func(d structs.Dependency) bool { return d.Member })
+	}) {
 		return nil, errors.New("a dependency on the first member of an array alone needs every server upgraded")
 	}
 	return r, nil
+}
+
+// anyJob reports whether p holds for a job of the request: one of its jobs,
+// or its sweep's template or a member's changes.
+func anyJob(r *structs.JobRegisterRequest, p func(*structs.Job) bool) bool {
+	for _, j := range r.Jobs {
+		if j != nil && p(j) {
+			return true
+		}
+	}
+	if s := r.Sweep; s != nil {
+		if s.Template != nil && p(s.Template) {
+			return true
+		}
+		for _, m := range s.Members {
+			if m.Changes != nil && p(m.Changes) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // nodeStatusV1 is a NodeStatus request for servers that know no unreachable
