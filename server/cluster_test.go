@@ -628,19 +628,7 @@ func TestBootstrapResetFileOnFollower(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two raft servers")
 	}
-	acls := func(c *Config) { c.ACL.Enabled = true }
-	a := startMember(t, "a", 2, livenessGrace, "", acls)
-	b := startMember(t, "b", 2, livenessGrace, a.m.Addr(), acls)
-	all := []*member{a, b}
-	waitLong(t, "two servers in raft under a leader", func() bool {
-		servers, ok := leaderRaft(all)
-		return ok && len(servers) == 2
-	})
-	l := leaderOf(all)
-	f := a
-	if l == a {
-		f = b
-	}
+	l, f := startACLPair(t, livenessGrace)
 	ctx := context.Background()
 	first, err := l.api.ACLBootstrap(ctx)
 	if err != nil {
@@ -661,6 +649,25 @@ func TestBootstrapResetFileOnFollower(t *testing.T) {
 	}
 }
 
+// startACLPair starts two servers with ACLs on, under one leader, and
+// returns the leader and the follower.
+func startACLPair(t *testing.T, grace time.Duration) (leader, follower *member) {
+	t.Helper()
+	acls := func(c *Config) { c.ACL.Enabled = true }
+	a := startMember(t, "a", 2, grace, "", acls)
+	b := startMember(t, "b", 2, grace, a.m.Addr(), acls)
+	all := []*member{a, b}
+	waitLong(t, "two servers in raft under a leader", func() bool {
+		servers, ok := leaderRaft(all)
+		return ok && len(servers) == 2
+	})
+	l := leaderOf(all)
+	if l == a {
+		return a, b
+	}
+	return b, a
+}
+
 // A follower hands the leader a node's stale long-poll whose secret it
 // does not know yet (the node registered a moment ago, and the follower
 // has not applied it), rather than refuse it as an unknown token; once it
@@ -669,19 +676,7 @@ func TestFollowerForwardsPollOfUnknownNodeSecret(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts two raft servers")
 	}
-	acls := func(c *Config) { c.ACL.Enabled = true }
-	a := startMember(t, "a", 2, time.Hour, "", acls)
-	b := startMember(t, "b", 2, time.Hour, a.m.Addr(), acls)
-	all := []*member{a, b}
-	waitLong(t, "two servers in raft under a leader", func() bool {
-		servers, ok := leaderRaft(all)
-		return ok && len(servers) == 2
-	})
-	l := leaderOf(all)
-	f := a
-	if l == a {
-		f = b
-	}
+	l, f := startACLPair(t, time.Hour)
 	waitLong(t, "the follower hears from the leader", f.srv.inTouchWithLeader)
 	ctx := context.Background()
 	mgmt, err := l.api.ACLBootstrap(ctx)
