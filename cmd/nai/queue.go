@@ -197,7 +197,7 @@ func parseQueueFormat(f string, now time.Time) (lineFormat, error) {
 // of array 12, "12_3" one member.
 type jobIDs struct {
 	ids     []string
-	members map[string][]int // array id -> indices
+	members map[string][]int // array id -> task ids (structs.Job.ArrayTask)
 }
 
 func readJobIDs(c *cli.Context) (*jobIDs, error) {
@@ -225,7 +225,7 @@ func (s *jobIDs) apply(jobs []*structs.Job) []*structs.Job {
 		if slices.Contains(s.ids, j.ID) || (j.ArrayID != "" && slices.Contains(s.ids, j.ArrayID)) {
 			return false
 		}
-		return j.ArrayID == "" || !slices.Contains(s.members[j.ArrayID], j.ArrayIndex)
+		return j.ArrayID == "" || !slices.Contains(s.members[j.ArrayID], j.ArrayTask())
 	})
 }
 

@@ -24,14 +24,19 @@ type squeueCode struct {
 
 // squeueCodes are the codes of squeue's --format that nai's jobs have.
 var squeueCodes = map[byte]squeueCode{
-	'i': {"job id", func(j *structs.Job, _ time.Time) string { return j.ID }},
-	'A': {"array id", func(j *structs.Job, _ time.Time) string { return orValue(j.ArrayID, j.ID) }},
-	'a': {"array index", func(j *structs.Job, _ time.Time) string {
+	// As squeue's: %i is A_N for an array's member, %A the job's own id,
+	// %F the array's id and %K the member's task id (the job's id outside
+	// an array), %a the account (nai's group).
+	'i': {"job id, A_N for a member", func(j *structs.Job, _ time.Time) string { return j.ArrayRef() }},
+	'A': {"job id", func(j *structs.Job, _ time.Time) string { return j.ID }},
+	'F': {"array id", func(j *structs.Job, _ time.Time) string { return orValue(j.ArrayID, j.ID) }},
+	'K': {"array task id", func(j *structs.Job, _ time.Time) string {
 		if j.ArrayID == "" {
-			return "N/A"
+			return j.ID
 		}
-		return strconv.Itoa(j.ArrayIndex)
+		return strconv.Itoa(j.ArrayTask())
 	}},
+	'a': {"account (group)", func(j *structs.Job, _ time.Time) string { return orValue(j.Group, "N/A") }},
 	'j': {"name", func(j *structs.Job, _ time.Time) string { return j.Name }},
 	'u': {"user", func(j *structs.Job, _ time.Time) string { return j.User }},
 	'g': {"group", func(j *structs.Job, _ time.Time) string { return orValue(j.Group, "N/A") }},
@@ -158,7 +163,7 @@ func slurmTime(t, now time.Time) string {
 
 // squeueCodeList is "%i (job id), %j (name), ..." for error messages.
 func squeueCodeList() string {
-	const order = "ijuPTtMlLDCbmRrNAagQVSeo"
+	const order = "ijuPTtMlLDCbmRrNAFKagQVSeo"
 	parts := make([]string, 0, len(order))
 	for i := range len(order) {
 		parts = append(parts, "%"+order[i:i+1]+" ("+squeueCodes[order[i]].what+")")

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,8 +37,11 @@ func TestSqueueFormat(t *testing.T) {
 		{"resources", "%C %b %m %Q", run, "2 gpu:H100:2 4GiB 50"},
 		{"times", "%l %L %M %S %V %e", run, "2:00:00 30:00 1:30:00 2026-11-25T18:30:00 2026-11-25T19:50:00 N/A"},
 		{"no time limit", "%l|%L|%o", pend, "UNLIMITED|UNLIMITED|(script)"},
-		{"array member", "%A %a %i %g %T %t %r", member, "20 2 22 ml FAILED F exit code 3"},
-		{"not a member", "%A %a %g", run, "31 N/A N/A"},
+		{"array member", "%i %A %F %K %a %g %T %t %r", member, "20_2 22 20 2 ml ml FAILED F exit code 3"},
+		{"an --array member: its task id", "%i %K", testJob("23", "t", structs.JobPending, func(j *structs.Job) {
+			j.ArrayID, j.ArrayIndex, j.SweepValues = "20", 0, map[string]string{structs.ArrayTaskIDKey: "5"}
+		}), "20_5 5"},
+		{"not a member", "%i %A %F %K %a %g", run, "31 31 31 31 N/A N/A"},
 		{"lost is NODE_FAIL", "%T %t", testJob("9", "x", structs.JobLost), "NODE_FAIL NF"},
 		{"completed", "%T %t", testJob("9", "x", structs.JobComplete), "COMPLETED CD"},
 	}
@@ -63,7 +67,7 @@ func TestSqueueFormat(t *testing.T) {
 
 func TestSqueueFormatErrors(t *testing.T) {
 	for _, tc := range []struct{ format, want string }{
-		{"%i %X", "-format: %X is not a squeue code nai knows; it knows %i (job id), %j (name)"},
+		{"%i %X", "-format: %X is not a squeue code nai knows; it knows %i (job id, A_N for a member), %j (name)"},
 		{"%i %.10", `-format "%i %.10" ends in the middle of "%.10": expected a squeue code such as %i after it`},
 		{"%99999i", `the size in "%99999" is too large`},
 		{"%é", "%é is not a squeue code nai knows"},
@@ -115,4 +119,42 @@ func FuzzSqueueFormat(f *testing.F) {
 			t.Fatalf("a format without codes printed %q, not itself", b.String())
 		}
 	})
+}
+
+// -jobs A_N selects the member with task id N (an --array's), not the
+// member at position N.
+func TestJobIDsSelectByTaskID(t *testing.T) {
+	member := func(id string, index int, task string) *structs.Job {
+		return testJob(id, "t", structs.JobPending, func(j *structs.Job) {
+			j.ArrayID, j.ArrayIndex, j.SweepValues = "70", index, map[string]string{structs.ArrayTaskIDKey: task}
+		})
+	}
+	jobs := []*structs.Job{member("70", 0, "1"), member("71", 1, "2"), member("72", 2, "3"), member("73", 3, "4")}
+	for _, tc := range []struct {
+		ref  string
+		want []string
+	}{
+		{"70_1", []string{"70"}},
+		{"70_4", []string{"73"}},
+		{"70_0", nil},
+		{"70", []string{"70", "71", "72", "73"}},
+	} {
+		sel := &jobIDs{members: map[string][]int{}}
+		arr, idx, isMember, err := memberRef(tc.ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if isMember {
+			sel.members[arr] = append(sel.members[arr], idx)
+		} else {
+			sel.ids = append(sel.ids, tc.ref)
+		}
+		var got []string
+		for _, j := range sel.apply(slices.Clone(jobs)) {
+			got = append(got, j.ID)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("-jobs %s: %v, want %v", tc.ref, got, tc.want)
+		}
+	}
 }
