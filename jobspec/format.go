@@ -19,12 +19,75 @@ import (
 // sweep membership. Its uploaded code is named by digest (code =
 // "sha256:..."), so the file submits the same job again, code included.
 func FormatHCL(job *structs.Job) []byte {
+	header := formatHeader(job)
+	job = memberAlone(job)
 	x := fileExtras{}
 	if job.Code != "" {
 		x.code = CodeDigestPrefix + job.Code
 	}
 	f, _ := jobFile(job, x)
-	return append(formatHeader(job), f.Bytes()...)
+	return append(header, f.Bytes()...)
+}
+
+// memberAlone is a member of an --array array as a job of its own: the
+// task id the array gave it is written into its environment
+// (SLURM_ARRAY_TASK_ID, which nodes set for an array's members only) and
+// into its log paths' %a and %A, so that the file runs the member again.
+func memberAlone(job *structs.Job) *structs.Job {
+	task, ok := job.SweepValues[structs.ArrayTaskIDKey]
+	if job.ArrayID == "" || !ok {
+		return job
+	}
+	j := *job
+	j.Task.Env = maps.Clone(job.Task.Env)
+	if j.Task.Env == nil {
+		j.Task.Env = map[string]string{}
+	}
+	j.Task.Env[structs.ArrayTaskIDKey] = task
+	if l := job.LogPaths; l != nil {
+		lp := *l
+		lp.Stdout = expandArrayCodes(l.Stdout, job.ArrayID, task)
+		lp.Stderr = expandArrayCodes(l.Stderr, job.ArrayID, task)
+		j.LogPaths = &lp
+	}
+	return &j
+}
+
+// expandArrayCodes fills in %A and %a (with a width, %4a) as ExpandLogPath
+// does, and leaves every other sequence, %% included, as it is.
+func expandArrayCodes(p, arrayID, task string) string {
+	var b strings.Builder
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' {
+			b.WriteByte(p[i])
+			continue
+		}
+		j := i + 1
+		for j < len(p) && p[j] >= '0' && p[j] <= '9' {
+			j++
+		}
+		if j >= len(p) || (p[j] != 'a' && p[j] != 'A') {
+			if j < len(p) {
+				b.WriteString(p[i : j+1])
+			} else {
+				b.WriteString(p[i:])
+			}
+			i = j
+			continue
+		}
+		v := arrayID
+		if p[j] == 'a' {
+			v = task
+		}
+		if width, _ := strconv.Atoi(p[i+1 : j]); width > 0 {
+			if n, err := strconv.Atoi(v); err == nil {
+				v = fmt.Sprintf("%0*d", min(width, 10), n)
+			}
+		}
+		b.WriteString(v)
+		i = j
+	}
+	return b.String()
 }
 
 // fileExtras are what a job file may say that a job does not hold.
@@ -177,7 +240,17 @@ func formatHeader(job *structs.Job) []byte {
 		}
 		b.WriteString(".\n")
 	}
-	if job.ArrayID != "" {
+	if _, ok := job.SweepValues[structs.ArrayTaskIDKey]; ok && job.ArrayID != "" {
+		fmt.Fprintf(&b, "# Member %s", job.ArrayRef())
+		if job.ArraySize > 0 {
+			fmt.Fprintf(&b, " (of %d)", job.ArraySize)
+		}
+		fmt.Fprintf(&b, " of array %s", job.ArrayID)
+		if job.MaxParallel > 0 {
+			fmt.Fprintf(&b, ", max_parallel %d", job.MaxParallel)
+		}
+		b.WriteString("; its task id is written in below.\n")
+	} else if job.ArrayID != "" {
 		fmt.Fprintf(&b, "# Member %d", job.ArrayIndex)
 		if job.ArraySize > 0 {
 			fmt.Fprintf(&b, " (of %d)", job.ArraySize)

@@ -222,3 +222,35 @@ func FuzzFormatHCL(f *testing.F) {
 		}
 	})
 }
+
+// A member of an --array array, written as a job file, runs as that member
+// again: its task id in SLURM_ARRAY_TASK_ID (which nodes set only for an
+// array's members) and in its log paths' %a and %A; %% and other codes
+// stay.
+func TestFormatHCLArrayMemberAlone(t *testing.T) {
+	j := &structs.Job{
+		ID: "58", User: "alice", Name: "fol", Queue: "default", Priority: 50,
+		ArrayID: "57", ArrayIndex: 1, ArraySize: 3, SweepValues: map[string]string{structs.ArrayTaskIDKey: "2"},
+		Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30, Nodes: 1},
+		Task:      structs.Task{Script: "echo t$SLURM_ARRAY_TASK_ID\n", Env: map[string]string{"NAI_SWEEP_SLURM_ARRAY_TASK_ID": "2"}},
+		LogPaths:  &structs.LogPaths{Stdout: "fol-%A_%a.out", Stderr: "e-%4a-%%-%j-%"},
+	}
+	src := FormatHCL(j)
+	if !strings.HasPrefix(string(src), "# Job 58, owned by alice.\n# Member 57_2 (of 3) of array 57; its task id is written in below.\n") {
+		t.Errorf("header:\n%s", src)
+	}
+	res, err := Parse("member.hcl", src, Options{Now: testNow})
+	if err != nil {
+		t.Fatalf("the member's file does not parse: %v\n%s", err, src)
+	}
+	got := res.Jobs[0]
+	if v := got.Task.Env[structs.ArrayTaskIDKey]; v != "2" {
+		t.Errorf("SLURM_ARRAY_TASK_ID = %q, want 2\n%s", v, src)
+	}
+	if l := got.LogPaths; l == nil || l.Stdout != "fol-57_2.out" || l.Stderr != "e-0002-%%-%j-%" {
+		t.Errorf("log paths %+v, want fol-57_2.out and e-0002-%%%%-%%j-%%\n%s", l, src)
+	}
+	if j.Task.Env[structs.ArrayTaskIDKey] != "" || j.LogPaths.Stdout != "fol-%A_%a.out" {
+		t.Errorf("FormatHCL changed the job it was given")
+	}
+}
