@@ -42,7 +42,9 @@ func foldQueue(jobs []*structs.Job) []queueRow {
 // queueHeader is the queue table's first line.
 var queueHeader = [...]string{"ID", "NAME", "USER", "STATE", "GPUS", "NODE", "TIME", "REASON"}
 
-// QueueTable writes the squeue-like table of jobs, in their order. TIME is
+// QueueTable writes the squeue-like table of jobs, in their order; an
+// array's member is A_N (its task id), pending members that wait alike
+// folded into A_[N-M]. TIME is
 // the time used, as squeue's: how long a running job has run, 0:00 for a
 // pending one, or a finished one's runtime. Columns are two spaces apart, as text/tabwriter
 // would align them; the widths are counted here in one pass over the
@@ -54,7 +56,7 @@ func QueueTable(w io.Writer, jobs []*structs.Job, now time.Time) error {
 	cells = append(cells, queueHeader)
 	for _, r := range rows {
 		j := r.job
-		id := j.ID
+		id := j.ArrayRef() // a member alone is A_N, as squeue shows it
 		if r.members != nil {
 			id = j.ArrayID + "_[" + Ranges(r.members) + "]"
 		}
