@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,7 +56,7 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 		}
 		clean := withoutState(j)
 		clean.Canonicalize()
-		if err := clean.Validate(); err != nil {
+		if err := errors.Join(clean.Validate(), clean.Resources.CheckSubmit()); err != nil {
 			return nil, nil, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err)
 		}
 		if len(clean.DependsOn) > 0 {
@@ -161,6 +162,9 @@ func submittedSweep(r *request, snap *state.Snapshot, spec *structs.SweepSpec, m
 		}
 	}
 	spec.Template = withoutState(spec.Template)
+	if err := spec.Template.Resources.CheckSubmit(); err != nil {
+		return nil, structs.NewError(structs.CodeInvalid, "sweep %q is invalid: %v", spec.Template.Name, err)
+	}
 	if err := resolveSweepMemberDeps(snap, spec); err != nil {
 		return nil, err
 	}
@@ -177,6 +181,9 @@ func submittedSweep(r *request, snap *state.Snapshot, spec *structs.SweepSpec, m
 		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
 	}
 	for i, err := range invalid {
+		if err == nil {
+			err = jobs[i].Resources.CheckSubmit()
+		}
 		if err != nil {
 			return nil, structs.NewError(structs.CodeInvalid, "sweep member %d (%s) is invalid: %v", i, jobs[i].Name, err)
 		}

@@ -31,6 +31,18 @@ func (s JobStatus) Terminal() bool {
 	return false
 }
 
+// CheckSubmit refuses what a new job may not ask although the servers'
+// state machine accepts it, because older raft logs hold such jobs and
+// must replay as they did: a memory limit below MinMemory (0 is the
+// default, filled in by Canonicalize). The servers call it on the API
+// path, before the raft entry is written.
+func (r *Resources) CheckSubmit() error {
+	if r.MemoryBytes > 0 && r.MemoryBytes < MinMemory {
+		return fmt.Errorf("resources.memory %s is below the %s a task needs: give a size with a unit such as 512MiB or 8GiB", FormatSize(r.MemoryBytes), FormatSize(MinMemory))
+	}
+	return nil
+}
+
 // Limits for user-supplied values. Anything beyond them is a typo rather than
 // a request, and is refused with a message that says so.
 const (
@@ -408,9 +420,6 @@ func (r *Resources) Validate() error {
 	}
 	if r.MemoryBytes < 0 || r.MemoryBytes > MaxMemory {
 		errs = append(errs, fmt.Errorf("resources.memory %d bytes is out of range: expected up to %s", r.MemoryBytes, FormatSize(MaxMemory)))
-	} else if r.MemoryBytes > 0 && r.MemoryBytes < MinMemory {
-		// 0 is "the default" until Canonicalize fills it in.
-		errs = append(errs, fmt.Errorf("resources.memory %s is below the %s a task needs: give a size with a unit such as 512MiB or 8GiB", FormatSize(r.MemoryBytes), FormatSize(MinMemory)))
 	}
 	if r.DiskBytes < 0 {
 		errs = append(errs, fmt.Errorf("resources.disk %d bytes is negative", r.DiskBytes))
