@@ -56,38 +56,15 @@ func memberAlone(job *structs.Job) *structs.Job {
 // expandArrayCodes fills in %A and %a (with a width, %4a) as ExpandLogPath
 // does, and leaves every other sequence, %% included, as it is.
 func expandArrayCodes(p, arrayID, task string) string {
-	var b strings.Builder
-	for i := 0; i < len(p); i++ {
-		if p[i] != '%' {
-			b.WriteByte(p[i])
-			continue
+	return expandPercent(p, func(code byte, num func(string) string) (string, bool) {
+		switch code {
+		case 'A':
+			return num(arrayID), true
+		case 'a':
+			return num(task), true
 		}
-		j := i + 1
-		for j < len(p) && p[j] >= '0' && p[j] <= '9' {
-			j++
-		}
-		if j >= len(p) || (p[j] != 'a' && p[j] != 'A') {
-			if j < len(p) {
-				b.WriteString(p[i : j+1])
-			} else {
-				b.WriteString(p[i:])
-			}
-			i = j
-			continue
-		}
-		v := arrayID
-		if p[j] == 'a' {
-			v = task
-		}
-		if width, _ := strconv.Atoi(p[i+1 : j]); width > 0 {
-			if n, err := strconv.Atoi(v); err == nil {
-				v = fmt.Sprintf("%0*d", min(width, 10), n)
-			}
-		}
-		b.WriteString(v)
-		i = j
-	}
-	return b.String()
+		return "", false
+	})
 }
 
 // fileExtras are what a job file may say that a job does not hold.

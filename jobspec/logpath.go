@@ -50,6 +50,35 @@ func checkLogPattern(p string) []string {
 // A number between % and the letter pads a number with zeros to that
 // width (%4a: 0007). Other sequences are left as they are.
 func ExpandLogPath(p string, job *structs.Job) string {
+	return expandPercent(p, func(code byte, num func(string) string) (string, bool) {
+		switch code {
+		case 'j', 'J':
+			return num(job.ID), true
+		case 'A':
+			id := job.ArrayID
+			if id == "" {
+				id = job.ID
+			}
+			return num(id), true
+		case 'a':
+			return num(job.ArrayTaskID()), true
+		case 'x':
+			return job.Name, true
+		case 'u':
+			return job.User, true
+		case 'N':
+			return job.NodeName, true
+		case '%':
+			return "%", true
+		}
+		return "", false
+	})
+}
+
+// expandPercent walks p's %-sequences (a width, then a letter) and writes
+// for each what fill gives, or the sequence as it is where fill gives
+// nothing; num pads a number to the sequence's width (%4a: 0007).
+func expandPercent(p string, fill func(code byte, num func(string) string) (string, bool)) string {
 	var b strings.Builder
 	for i := 0; i < len(p); i++ {
 		if p[i] != '%' {
@@ -72,26 +101,9 @@ func ExpandLogPath(p string, job *structs.Job) string {
 			}
 			return s
 		}
-		switch p[j] {
-		case 'j', 'J':
-			b.WriteString(num(job.ID))
-		case 'A':
-			id := job.ArrayID
-			if id == "" {
-				id = job.ID
-			}
-			b.WriteString(num(id))
-		case 'a':
-			b.WriteString(num(job.ArrayTaskID()))
-		case 'x':
-			b.WriteString(job.Name)
-		case 'u':
-			b.WriteString(job.User)
-		case 'N':
-			b.WriteString(job.NodeName)
-		case '%':
-			b.WriteByte('%')
-		default:
+		if v, ok := fill(p[j], num); ok {
+			b.WriteString(v)
+		} else {
 			b.WriteString(p[i : j+1])
 		}
 		i = j
