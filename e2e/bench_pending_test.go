@@ -35,15 +35,20 @@ func benchPending5000(t *testing.T, b *bench) {
 	// the start shows less than an idle agent holds. The figure is the
 	// median of 21 readings a second apart, from 10 to 30 s after the
 	// client registered.
-	idle := idleMemory(t, 10*time.Second, 20*time.Second, srv.cmd.Process.Pid, cl.cmd.Process.Pid)
+	// The floor programs (bench/floor) are read at the same moments.
+	floorSrv, floorCl := floorAgents(t)
+	idle := idleMemory(t, 10*time.Second, 20*time.Second, srv.cmd.Process.Pid, cl.cmd.Process.Pid, floorSrv, floorCl)
 	srvIdle, srvAnon, clIdle, clAnon := idle[0].rss, idle[0].anon, idle[1].rss, idle[1].anon
 	// What the private memory holds, from the agents' own figures at the
-	// end of the readings: the floor of a Go process with this much live
-	// data, which the closing note of issue 16 explains.
+	// end of the readings, and the floor beside it.
 	srvRow := benchRow{figure: "server memory (RSS) idle", target: "<= 2x slurmctld",
-		nai: memText(srvIdle, srvAnon) + "; " + goMemText(t, srv.addr), load: load.String()}
+		nai: memText(srvIdle, srvAnon) + "; " + goMemText(t, srv.addr) +
+			"; floor, a Go server of raft, raft-boltdb, serf and net/http alone: " + memText(idle[2].rss, idle[2].anon),
+		load: load.String()}
 	clRow := benchRow{figure: "client agent memory (RSS) idle", target: "<= 3x slurmd",
-		nai: memText(clIdle, clAnon) + "; " + goMemText(t, cl.addr), load: load.String()}
+		nai: memText(clIdle, clAnon) + "; " + goMemText(t, cl.addr) +
+			"; floor, a Go client of serf and net/http alone: " + memText(idle[3].rss, idle[3].anon),
+		load: load.String()}
 	if b.slurm != nil {
 		srvRow.slurm, srvRow.ratio = memText(b.slurmIdleCtld, b.slurmIdleCtldAnon), memRatio(b.slurmIdleCtld, b.slurmIdleCtldAnon, srvIdle, srvAnon)
 		srvRow.met = yesNo(srvIdle <= 2*b.slurmIdleCtld)

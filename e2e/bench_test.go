@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -48,6 +50,11 @@ type bench struct {
 	// starting and ending any Go process costs here, the floor of the CLI
 	// figures (emptyGoProgram).
 	emptyGo string
+	// submitGo sends one job over HTTP and does nothing else
+	// (submitGoProgram); submitBody is the file it sends.
+	submitGo, submitBody string
+	// built are the programs to remove when the run ends.
+	built []string
 }
 
 // emptyGoProgram builds, once, a static Go program whose main returns at
@@ -55,20 +62,93 @@ type bench struct {
 // the CLI so that the CLI figures show their floor from the same run.
 func (b *bench) emptyGoProgram(t *testing.T) string {
 	t.Helper()
-	if b.emptyGo != "" {
-		return b.emptyGo
+	if b.emptyGo == "" {
+		b.emptyGo = b.goProgram(t, "empty-go", "package main\n\nfunc main() {}\n")
 	}
+	return b.emptyGo
+}
+
+// submitGoSource is the least a Go CLI that submits a job can do: read the
+// job's JSON from a file, send it with net/http as `nai job run -detach`
+// does (PUT /v1/jobs), and print the answer. No flags, no job file
+// language, no output formatting.
+const submitGoSource = `package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+)
+
+func main() {
+	body, err := os.ReadFile(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	req, err := http.NewRequest(http.MethodPut, os.Getenv("NAI_ADDR")+"/v1/jobs", bytes.NewReader(body))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	out, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(os.Stderr, "%s: %v %s\n", resp.Status, err, out)
+		os.Exit(1)
+	}
+	os.Stdout.Write(out)
+}
+`
+
+// submitGoProgram builds, once, submitGoSource, and writes the body it
+// sends: pendingHCL as the API's JSON. Started like the CLI, it is the
+// floor of the CLI rates from the same run: the Go process, one HTTP call
+// and the server's commit, and nothing of nai's CLI.
+func (b *bench) submitGoProgram(t *testing.T) (bin, body string) {
+	t.Helper()
+	if b.submitGo == "" {
+		b.submitGo = b.goProgram(t, "submit-go", submitGoSource)
+		res, err := jobspec.Parse("job.hcl", []byte(pendingHCL), jobspec.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := json.Marshal(map[string]any{"jobs": res.Jobs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.submitBody = filepath.Join(os.TempDir(), fmt.Sprintf("nai-bench-submit-%d.json", os.Getpid()))
+		if err := os.WriteFile(b.submitBody, raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b.built = append(b.built, b.submitBody)
+	}
+	return b.submitGo, b.submitBody
+}
+
+// goProgram builds a static Go program of one file, with the standard
+// library alone, as the CLI is built (CGO_ENABLED=0). It is removed when
+// the run ends.
+func (b *bench) goProgram(t *testing.T, name, src string) string {
+	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, dir, "go.mod", "module empty\n\ngo 1.22\n")
-	writeFile(t, dir, "main.go", "package main\n\nfunc main() {}\n")
-	bin := filepath.Join(os.TempDir(), fmt.Sprintf("nai-bench-empty-go-%d", os.Getpid()))
+	writeFile(t, dir, "go.mod", "module "+name+"\n\ngo 1.22\n")
+	writeFile(t, dir, "main.go", src)
+	bin := filepath.Join(os.TempDir(), fmt.Sprintf("nai-bench-%s-%d", name, os.Getpid()))
 	build := exec.Command("go", "build", "-o", bin, ".")
 	build.Dir = dir
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=")
 	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build an empty Go program: %v\n%s", err, out)
+		t.Fatalf("build %s: %v\n%s", name, err, out)
 	}
-	b.emptyGo = bin
+	b.built = append(b.built, bin)
 	return bin
 }
 
@@ -78,8 +158,8 @@ func TestBench(t *testing.T) {
 	benchOnly(t)
 	b := &bench{}
 	defer func() {
-		if b.emptyGo != "" {
-			os.Remove(b.emptyGo)
+		for _, bin := range b.built {
+			os.Remove(bin)
 		}
 	}()
 	if os.Getenv("NAI_BENCH_DATA_DIR") == "" {
@@ -150,6 +230,13 @@ func naiCmd(addr string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// envCmd is a program started as naiCmd starts the CLI (NAI_ADDR set).
+func envCmd(addr, bin string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(os.Environ(), "NAI_ADDR="+addr)
+	return cmd
+}
+
 // callRate runs n calls of mk, `workers` at a time, and returns the calls
 // per second and the median CPU time of one call (the process's own).
 func callRate(t *testing.T, n, workers int, mk func() *exec.Cmd) (rate float64, cpu time.Duration) {
@@ -181,8 +268,30 @@ func callRate(t *testing.T, n, workers int, mk func() *exec.Cmd) (rate float64, 
 	return float64(n) / d.Seconds(), medianDur(cpus)
 }
 
+// rates sums the rounds of one kind of call, `per` calls a round: their
+// count, time and the median CPU of a call in each round.
+type rates struct {
+	per int
+	n   float64
+	d   time.Duration
+	cpu []time.Duration
+}
+
+// add is one round, as callRate returns it.
+func (r *rates) add(rate float64, cpu time.Duration) {
+	r.n += float64(r.per)
+	r.d += time.Duration(float64(r.per) / rate * float64(time.Second))
+	r.cpu = append(r.cpu, cpu)
+}
+
+func (r *rates) rate() float64  { return r.n / r.d.Seconds() }
+func (r *rates) cpuMS() float64 { return ms(medianDur(r.cpu)) }
+
 // Sequential CLI submissions: each call is a new process that reads the
 // job file, submits it and prints the id (`nai job run -detach`, sbatch).
+// Beside them, from the same run, the floors of any Go CLI here: a Go
+// program that does nothing, and one that only sends the job over HTTP
+// to the same server (submitGoProgram).
 func benchSequentialCLI(t *testing.T, b *bench) {
 	a, profile := benchAgent(t, 4)
 	file := writeFile(t, t.TempDir(), "job.hcl", pendingHCL)
@@ -190,35 +299,26 @@ func benchSequentialCLI(t *testing.T, b *bench) {
 	load := startLoad()
 	defer profile("cli", 2*time.Second)()
 	empty := b.emptyGoProgram(t)
-	var naiN, slurmN, emptyN float64
-	var naiD, slurmD, emptyD time.Duration
-	var naiCPU, slurmCPU, emptyCPU []time.Duration
+	submit, body := b.submitGoProgram(t)
+	naiR, slurmR, emptyR, submitR := rates{per: n}, rates{per: n}, rates{per: n}, rates{per: n}
 	for range rounds {
-		r, c := callRate(t, n, 1, func() *exec.Cmd { return exec.Command(empty) })
-		emptyN += n
-		emptyD += time.Duration(float64(n) / r * float64(time.Second))
-		emptyCPU = append(emptyCPU, c)
+		emptyR.add(callRate(t, n, 1, func() *exec.Cmd { return exec.Command(empty) }))
 		if b.slurm != nil {
-			r, c := callRate(t, n, 1, func() *exec.Cmd {
+			slurmR.add(callRate(t, n, 1, func() *exec.Cmd {
 				return b.slurm.command("sbatch", append([]string{"-Q", "--parsable"}, slurmPending...)...)
-			})
-			slurmN += n
-			slurmD += time.Duration(float64(n) / r * float64(time.Second))
-			slurmCPU = append(slurmCPU, c)
+			}))
 		}
-		r, c = callRate(t, n, 1, func() *exec.Cmd { return naiCmd(a.addr, "job", "run", "-detach", file) })
-		naiN += n
-		naiD += time.Duration(float64(n) / r * float64(time.Second))
-		naiCPU = append(naiCPU, c)
+		submitR.add(callRate(t, n, 1, func() *exec.Cmd { return envCmd(a.addr, submit, body) }))
+		naiR.add(callRate(t, n, 1, func() *exec.Cmd { return naiCmd(a.addr, "job", "run", "-detach", file) }))
 	}
-	naiRate := naiN / naiD.Seconds()
+	naiRate := naiR.rate()
 	row := benchRow{figure: "sequential CLI submissions (job run -detach / sbatch)", target: ">= 2x Slurm",
-		nai: fmt.Sprintf("%.0f/s (CLI %.1f ms CPU; a Go program that does nothing: %.0f/s, %.1f ms CPU)",
-			naiRate, ms(medianDur(naiCPU)), emptyN/emptyD.Seconds(), ms(medianDur(emptyCPU))),
+		nai: fmt.Sprintf("%.0f/s (CLI %.1f ms CPU; floors: a Go program that does nothing %.0f/s, %.1f ms CPU; one that only sends the job over HTTP %.0f/s, %.1f ms CPU)",
+			naiRate, naiR.cpuMS(), emptyR.rate(), emptyR.cpuMS(), submitR.rate(), submitR.cpuMS()),
 		load: load.String()}
 	if b.slurm != nil {
-		b.slurmSeqRate = slurmN / slurmD.Seconds()
-		row.slurm = fmt.Sprintf("%.0f/s (sbatch %.1f ms CPU)", b.slurmSeqRate, ms(medianDur(slurmCPU)))
+		b.slurmSeqRate = slurmR.rate()
+		row.slurm = fmt.Sprintf("%.0f/s (sbatch %.1f ms CPU)", b.slurmSeqRate, slurmR.cpuMS())
 		row.ratio = ratioText(naiRate / b.slurmSeqRate)
 		row.met = yesNo(naiRate >= 2*b.slurmSeqRate)
 		b.slurm.cancelAll()
@@ -227,7 +327,7 @@ func benchSequentialCLI(t *testing.T, b *bench) {
 }
 
 // Eight CLIs at once, against Slurm's sequential rate (and, for the
-// record, eight sbatch at once).
+// record, eight sbatch at once), with the same two floors eight at once.
 func benchParallelCLI(t *testing.T, b *bench) {
 	a, _ := benchAgent(t, 4)
 	file := writeFile(t, t.TempDir(), "job.hcl", pendingHCL)
@@ -242,8 +342,10 @@ func benchParallelCLI(t *testing.T, b *bench) {
 	naiRate, _ := callRate(t, n, workers, func() *exec.Cmd { return naiCmd(a.addr, "job", "run", "-detach", file) })
 	empty := b.emptyGoProgram(t)
 	emptyRate, _ := callRate(t, 2*n, workers, func() *exec.Cmd { return exec.Command(empty) })
+	submit, body := b.submitGoProgram(t)
+	submitRate, _ := callRate(t, n, workers, func() *exec.Cmd { return envCmd(a.addr, submit, body) })
 	row := benchRow{figure: "8 parallel CLI submissions", target: ">= 10x Slurm's sequential rate",
-		nai: fmt.Sprintf("%.0f/s (a Go program that does nothing, 8 at once: %.0f/s)", naiRate, emptyRate), load: load.String()}
+		nai: fmt.Sprintf("%.0f/s (floors, 8 at once: a Go program that does nothing %.0f/s; one that only sends the job over HTTP %.0f/s)", naiRate, emptyRate, submitRate), load: load.String()}
 	if b.slurm != nil {
 		row.slurm = fmt.Sprintf("%.0f/s sequential (%.0f/s 8 at once)", b.slurmSeqRate, slurmPar)
 		if b.slurmSeqRate > 0 {
