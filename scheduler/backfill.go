@@ -67,7 +67,7 @@ func (p *pass) reserve(it *item, sh *shape) *reservation {
 // time limits, ignoring other pending jobs; cached per shape and pass.
 func (p *pass) estimate(sh *shape) int64 {
 	if !sh.estDone {
-		sh.est, _ = p.earliest(sh, false)
+		sh.est, sh.estNode, _ = p.earliestBy(sh, false)
 		sh.estDone = true
 	}
 	return sh.est

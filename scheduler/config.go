@@ -70,6 +70,11 @@ type Config struct {
 	// jobs after that get no WaitStatus (replay.go). Never for a live
 	// cluster, whose users read every job's reason.
 	PlacementsOnly bool `json:"-"`
+
+	// firstEstimates leaves each estimate as wait() computed it, without
+	// the profile of the jobs ahead (profile.go): for tests that compare a
+	// full pass with a PlacementsOnly one, which never refines.
+	firstEstimates bool
 }
 
 // DefaultConfig is Slurm-like multifactor priority in which the job's own

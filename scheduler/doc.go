@@ -46,6 +46,11 @@
 //     jobs' time limits and lower jobs start only if they cannot delay it.
 //     Estimates and reservations replay who holds each node, so
 //     exclusivity holds in them too.
+//   - estimates (profile.go): after the pass, the waiting jobs are taken
+//     again in order, each given the earliest time its nodes stay free
+//     for its time limit after what the jobs ahead of it were given
+//     (conservative backfill's profile, for estimates only), so a job
+//     queued behind another is not told it starts at the same moment.
 //   - preemption (preempt.go): a blocked job of a higher queue tier stops
 //     preemptible jobs of lower tiers, choosing the node and victims that
 //     lose the least GPU-time.

@@ -22,16 +22,28 @@ import (
 // node: an exclusive shape fits a node once every holder has ended, any
 // shape once its exclusive holders have.
 func (p *pass) earliest(sh *shape, pick bool) (int64, *reservation) {
+	at, _, r := p.earliestBy(sh, pick)
+	return at, r
+}
+
+// earliestBy is earliest, and a node that fits the shape by then: of
+// those that fit first, the lowest numbered (-1 when none does).
+func (p *pass) earliestBy(sh *shape, pick bool) (int64, int, *reservation) {
 	c := p.c
 	p.groupRun()
 	excl := sh.key.exclusive || c.anyExcl
 	want := sh.key.nodes
 	fitNow := 0
+	first, firstT := -1, int64(forever)
 	var times []int64
 	for w, word := range sh.elig {
 		for ; word != 0; word &= word - 1 {
 			i := w*64 + bits.TrailingZeros64(word)
-			if t := p.fitTime(i, sh, excl); t == math.MinInt64 {
+			t := p.fitTime(i, sh, excl)
+			if t < firstT {
+				first, firstT = i, t
+			}
+			if t == math.MinInt64 {
 				fitNow++
 			} else {
 				times = append(times, t)
@@ -48,8 +60,11 @@ func (p *pass) earliest(sh *shape, pick bool) (int64, *reservation) {
 			at = max(t, p.nowNs)
 		}
 	}
+	if at == forever {
+		first = -1
+	}
 	if at == forever || !pick {
-		return at, nil
+		return at, first, nil
 	}
 	// The nodes that fit at `at`: now, when enough fit now (nothing has
 	// ended yet); else once every holder that ends by then has.
@@ -85,7 +100,7 @@ func (p *pass) earliest(sh *shape, pick bool) (int64, *reservation) {
 		r.spareCPU = append(r.spareCPU, x.s.cpu-sh.key.cpu)
 		r.spareMem = append(r.spareMem, x.s.mem-sh.key.mem)
 	}
-	return at, r
+	return at, first, r
 }
 
 // nodeFree is what one node has free for a shape at some time, and who

@@ -32,6 +32,8 @@ type shape struct {
 	// jobs end, ignoring other pending jobs; estDone says it is computed.
 	est     int64
 	estDone bool
+	// estNode is a node that fits it by est, -1 if none (profile.go).
+	estNode int
 	// wait is the Resources wait as of cluster version waitVer.
 	wait    structs.WaitStatus
 	waitVer int

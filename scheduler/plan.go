@@ -69,6 +69,11 @@ type pass struct {
 
 	pre *preemptState
 
+	// estCands are the waiting jobs whose estimates refineEstimates may
+	// refine (profile.go); cand is the one wait() just gave an estimate.
+	estCands []estCand
+	cand     *shape
+
 	nodeBuf []int
 	gpuBuf  []int
 }
@@ -95,6 +100,9 @@ func (s *Scheduler) Plan(st State, now time.Time) *structs.Plan {
 		plan.Waiting = make([]structs.WaitStatus, 0, len(p.items))
 	}
 	p.schedule(plan, newItemQueue(p.items, lazy, p.c.maxGPUs))
+	if !lazy && !s.cfg.SkipEstimates && !s.cfg.firstEstimates {
+		p.refineEstimates(plan)
+	}
 	return plan
 }
 
@@ -178,6 +186,7 @@ func (p *pass) schedule(plan *structs.Plan, q *itemQueue) {
 		if it == nil {
 			return
 		}
+		p.cand = nil
 		ws, v := p.consider(it, plan)
 		for v == starts && len(it.slots) > 0 {
 			ws, v = p.consider(it, plan)
@@ -191,6 +200,9 @@ func (p *pass) schedule(plan *structs.Plan, q *itemQueue) {
 		default:
 			ws.JobID = it.job.ID
 			plan.Waiting = append(plan.Waiting, ws)
+			if p.cand != nil && len(p.estCands) < maxRefined && !ws.EstimatedStart.IsZero() && (ws.Code == structs.WaitResources || ws.Code == structs.WaitPriority) {
+				p.estCands = append(p.estCands, estCand{idx: len(plan.Waiting) - 1, sh: p.cand, limit: it.limit})
+			}
 		}
 	}
 }

@@ -128,6 +128,7 @@ func TestPlacementsOnlyPlacesTheSame(t *testing.T) {
 		usage.Users = map[string]float64{"alice": 10, "bob": float64(seed % 7)}
 		for name, cfg := range replayConfigs() {
 			cfg.Usage = usage
+			cfg.firstEstimates = true // a PlacementsOnly pass gives first estimates only
 			full := New(cfg).Plan(h.st, h.now)
 			cfg.PlacementsOnly = true
 			lazy := New(cfg).Plan(h.st, h.now)

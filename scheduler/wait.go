@@ -54,6 +54,7 @@ func (p *pass) wait(it *item, sh *shape, plan *structs.Plan) structs.WaitStatus 
 	}
 	if est > 0 && est != forever {
 		ws.EstimatedStart = time.Unix(0, est).UTC()
+		p.cand = sh
 	}
 	return ws
 }
