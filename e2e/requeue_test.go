@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -44,5 +45,37 @@ echo "second-attempt-ok"
 	}
 	if !strings.Contains(out, "second-attempt-ok") {
 		t.Fatalf("the second attempt's log is missing from the followed output:\nstdout:\n%s\nstderr:\n%s", out, errOut)
+	}
+
+	// Each attempt's log stays readable: -attempt N.
+	m := regexp.MustCompile(`Submitted job (\d+)`).FindStringSubmatch(errOut)
+	if m == nil {
+		t.Fatalf("no job id in:\n%s", errOut)
+	}
+	id := m[1]
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		want     string
+		wantNot  string
+		inStderr bool
+	}{
+		{args: []string{"-attempt", "1"}, want: "first-attempt-line-49", wantNot: "second-attempt-ok"},
+		{args: []string{"-attempt", "2"}, want: "second-attempt-ok", wantNot: "first-attempt"},
+		{args: []string{"-attempt", "1", "-tail", "1"}, want: "first-attempt-line-49\n", wantNot: "line-48"},
+		{args: []string{"-attempt", "3"}, code: 1, want: "job " + id + " has no attempt 3 (its attempts: 1, 2)", inStderr: true},
+		{args: []string{"-attempt", "0"}, code: 1, want: "expected an attempt number, 1 or more", inStderr: true},
+	} {
+		out, errOut, code := a.nai(append(append([]string{"job", "logs"}, tc.args...), id)...)
+		got := out
+		if tc.inStderr {
+			got = errOut
+		}
+		if code != tc.code || !strings.Contains(got, tc.want) || (tc.wantNot != "" && strings.Contains(got, tc.wantNot)) {
+			t.Errorf("nai job logs %v: exit %d (want %d), want %q without %q in\nstdout:\n%s\nstderr:\n%s", tc.args, code, tc.code, tc.want, tc.wantNot, out, errOut)
+		}
+	}
+	if out, _, _ := a.nai("job", "status", id); !strings.Contains(out, "nai job logs -attempt N "+id) {
+		t.Errorf("job status does not say how to read an earlier attempt's log:\n%s", out)
 	}
 }

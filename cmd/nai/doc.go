@@ -32,7 +32,8 @@
 //	nai job inspect [-hcl|-json] ID    the job as the server holds it: JSON, or
 //	                                   a job file (-hcl) that job run accepts
 //	nai job logs [-f] [-stderr] ID     the raw stream (and the --output/--error
-//	                                   files of a job from a script, rewritten)
+//	                                   files of a job from a script, rewritten);
+//	                                   -attempt N: an earlier attempt's log
 //	nai job cancel ID
 //	nai job outputs ID [-o DIR]        download NAI_OUTPUT_DIR and unpack it safely
 //	nai job metrics [-json] ID         last value of each metric, sorted by key

@@ -8,6 +8,7 @@ import (
 	"io"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -58,11 +59,12 @@ func jobCommand() *cli.Command {
 			{
 				Name:      "logs",
 				Usage:     "print a job's stdout (or stderr); -tail N the last lines, -f keeps following",
-				ArgsUsage: "[-f] [-tail N] [-stderr] ID|ID_N",
+				ArgsUsage: "[-f] [-tail N] [-stderr] [-attempt N] ID|ID_N",
 				Flags: withAddr(
 					&cli.BoolFlag{Name: "f", Aliases: []string{"follow"}, Usage: "keep printing until the job ends"},
 					&cli.IntFlag{Name: "tail", Aliases: []string{"n"}, Value: -1, DefaultText: "all", Usage: "print only the last `N` lines (with -f: then follow from there)"},
 					&cli.BoolFlag{Name: "stderr", Usage: "print standard error instead of standard output"},
+					&cli.IntFlag{Name: "attempt", Usage: "print attempt `N` of a requeued job (nai job status lists them) instead of the latest"},
 				),
 				Action: jobLogs,
 			},
@@ -224,10 +226,15 @@ func jobLogs(c *cli.Context) (err error) {
 		}
 	}()
 	opts := api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f")}
+	if c.IsSet("attempt") {
+		if opts.Alloc, err = attemptAlloc(c, cl, ref, id); err != nil {
+			return err
+		}
+	}
 	if tail >= 0 {
 		// The servers serve logs from a byte offset: read it all, keep
 		// the last lines, and follow on from where the read stopped.
-		rc, alloc, err := cl.LogStream(c.Context, id, api.LogOptions{Stderr: opts.Stderr})
+		rc, alloc, err := cl.LogStream(c.Context, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc})
 		if err != nil {
 			return err
 		}
@@ -271,11 +278,46 @@ func jobLogs(c *cli.Context) (err error) {
 	if _, err := io.Copy(out, rc); err != nil {
 		return fmt.Errorf("read logs of job %s: %w", id, err)
 	}
-	// A job from a script with --output/--error gets its log files too.
-	if j, _, err := cl.Job(c.Context, id); err == nil && j.LogPaths != nil {
+	// A job from a script with --output/--error gets its log files too
+	// (the latest attempt's: an earlier one would overwrite them).
+	if j, _, err := cl.Job(c.Context, id); err == nil && j.LogPaths != nil && opts.Alloc == "" {
 		saveLogFiles(c.Context, cl, j, c.App.ErrWriter)
 	}
 	return nil
+}
+
+// attemptAlloc is the allocation of attempt -attempt N of job id (its
+// first rank, for a job on several nodes), or an error that lists the
+// attempts there are.
+func attemptAlloc(c *cli.Context, cl *api.Client, ref, id string) (string, error) {
+	n := c.Int("attempt")
+	if n < 1 {
+		return "", &usageError{msg: fmt.Sprintf("-attempt %d: expected an attempt number, 1 or more (nai job status %s lists them)", n, ref), usage: usageLine(c)}
+	}
+	allocs, err := cl.JobAllocations(c.Context, id)
+	if err != nil {
+		return "", fmt.Errorf("list attempts of job %s: %w", ref, err)
+	}
+	var have []int
+	for _, a := range allocs {
+		if a.Rank != 0 {
+			continue
+		}
+		if a.Attempt == n {
+			return a.ID, nil
+		}
+		have = append(have, a.Attempt)
+	}
+	if len(have) == 0 {
+		return "", structs.NewError(structs.CodeNotFound, "job %s has not run yet: it has no attempt %d", ref, n)
+	}
+	slices.Sort(have)
+	have = slices.Compact(have)
+	words := make([]string, len(have))
+	for i, a := range have {
+		words[i] = strconv.Itoa(a)
+	}
+	return "", structs.NewError(structs.CodeNotFound, "job %s has no attempt %d (its attempts: %s)", ref, n, strings.Join(words, ", "))
 }
 
 // countingWriter counts what is written through it.
@@ -539,6 +581,9 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 		}
 		if err := tw.Flush(); err != nil {
 			return err
+		}
+		if slices.ContainsFunc(allocs, func(a *structs.Allocation) bool { return a.Attempt != allocs[0].Attempt }) {
+			fmt.Fprintf(w, "(the log of an earlier attempt: nai job logs -attempt N %s)\n", j.ID)
 		}
 		if err := formatGPUUsage(w, allocs[len(allocs)-1]); err != nil {
 			return err

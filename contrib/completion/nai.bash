@@ -203,8 +203,8 @@ _nai_words() {
     'values job status') echo ' address ' ;;
     'flags job inspect') echo '-json -hcl -address' ;;
     'values job inspect') echo ' address ' ;;
-    'flags job logs') echo '-f -follow -tail -n -stderr -address' ;;
-    'values job logs') echo ' tail n address ' ;;
+    'flags job logs') echo '-f -follow -tail -n -stderr -attempt -address' ;;
+    'values job logs') echo ' tail n attempt address ' ;;
     'flags job cancel') echo '-yes -y -json -u -user -me -state -t -queue -p -name -n -address' ;;
     'values job cancel') echo ' u user state t queue p name n address ' ;;
     'flags job hold') echo '-json -address' ;;

@@ -310,7 +310,7 @@ function __nai_value_flags
         case 'job inspect'
             printf '%s\n' address
         case 'job logs'
-            printf '%s\n' tail n address
+            printf '%s\n' tail n attempt address
         case 'job cancel'
             printf '%s\n' u user state t queue p name n address
         case 'job hold'
@@ -619,6 +619,7 @@ complete -c nai -n '__nai_in \'job logs\'' -o 'follow' -d 'keep printing until t
 complete -c nai -n '__nai_in \'job logs\'' -o 'tail' -r -d 'print only the last `N` lines (with -f: then follow from there)'
 complete -c nai -n '__nai_in \'job logs\'' -o 'n' -r -d 'print only the last `N` lines (with -f: then follow from there)'
 complete -c nai -n '__nai_in \'job logs\'' -o 'stderr' -d 'print standard error instead of standard output'
+complete -c nai -n '__nai_in \'job logs\'' -o 'attempt' -r -d 'print attempt `N` of a requeued job (nai job status lists them) instead of the latest'
 complete -c nai -n '__nai_in \'job logs\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'yes' -d 'do not ask before cancelling more than 10 jobs'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'y' -d 'do not ask before cancelling more than 10 jobs'
