@@ -393,6 +393,16 @@ func TestUISweep(t *testing.T) {
 	if bestRow != best {
 		t.Errorf("the sweep marks job %s best, want %s (lowest loss)", bestRow, best)
 	}
+	// Members are named as every command names them: A_N beside the id.
+	var label, head string
+	b.eval(`document.querySelector('#sweep-table tr[data-job-id="`+members[1].ID+`"] a').textContent`, &label)
+	b.eval(`document.querySelector('h1').textContent`, &head)
+	if want := members[1].ID + " (" + members[1].ArrayRef() + ")"; label != want {
+		t.Errorf("the sweep names member %s %q, want %q", members[1].ID, label, want)
+	}
+	if want := "Job " + first + " (" + members[0].ArrayRef() + ")"; !strings.Contains(head, want) {
+		t.Errorf("the job page's heading is %q, want it to say %q", head, want)
+	}
 	b.shot("sweep")
 }
 

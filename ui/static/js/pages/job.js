@@ -6,7 +6,7 @@ import * as api from '../api.js';
 import { h, replace, fmtTime, fmtRel, fmtBytes, fmtDuration, fmtNum, statusBadge, errorBox, isZeroTime, jobColor } from '../dom.js';
 import { MetricCharts } from '../charts.js';
 import { LogView } from '../logview.js';
-import { canManage, gpusOf } from './queue.js';
+import { canManage, gpusOf, jobRef, jobLabel } from './queue.js';
 
 const terminal = new Set(['complete', 'failed', 'cancelled', 'lost']);
 
@@ -123,7 +123,7 @@ function renderHead(ctx, el, j) {
     } }, 'Cancel job'));
   }
   replace(el.head,
-    h('h1', {}, h('span', { class: 'swatch big', style: { background: jobColor(j.id) } }), `Job ${j.id} `, h('span', { class: 'muted' }, j.name), ' ', statusBadge(j.status)),
+    h('h1', {}, h('span', { class: 'swatch big', style: { background: jobColor(j.id) } }), `Job ${jobLabel(j)} `, h('span', { class: 'muted' }, j.name), ' ', statusBadge(j.status)),
     h('p', { class: 'muted' }, j.status === 'pending' ? (j.reason || 'waiting for the scheduler') + (isZeroTime(j.estimated_start) ? '' : ` · estimated start ${fmtRel(j.estimated_start)}`)
       : j.status === 'running' ? `running on ${j.node_name} since ${fmtRel(j.start_time)}`
         : `${j.status}${j.exit_reason ? ' (' + j.exit_reason + ')' : ''}${j.exit_code !== null && j.exit_code !== undefined ? ', exit code ' + j.exit_code : ''}`),
@@ -141,7 +141,7 @@ function renderFacts(dl, j) {
     ['Node', j.node_name ? `${j.node_name}${j.gpus && j.gpus.length ? ' · GPUs ' + j.gpus.join(', ') : ''}` : '—'],
     ['Attempt', String(j.attempt || 0)],
   ];
-  if (j.array_id) rows.push(['Sweep', h('span', {}, `member ${j.array_index || 0} of `, h('a', { href: '#/jobs/' + encodeURIComponent(j.array_id) }, j.array_id))]);
+  if (j.array_id) rows.push(['Sweep', h('span', {}, `member ${jobRef(j)} of `, h('a', { href: '#/jobs/' + encodeURIComponent(j.array_id) }, j.array_id))]);
   if (j.depends_on && j.depends_on.length) rows.push(['Depends on', j.depends_on.map((d) => `${d.type}:${d.job_id}`).join(', ')]);
   for (const d of j.datasets || []) rows.push(['Dataset', h('a', { href: '#/datasets/' + encodeURIComponent(d.name) }, `${d.name}:${d.version}`)]);
   for (const m of j.models || []) rows.push(['Model', h('a', { href: '#/models/' + encodeURIComponent(m.name) }, `${m.name}:${m.version}`)]);
@@ -224,10 +224,10 @@ function renderSweep(div, j, members) {
   replace(div, h('section', {}, h('h2', {}, `Sweep ${j.array_id}: ${members.length} members`),
     lead ? h('p', { class: 'muted' }, `Best by ${lead}: `, h('a', { href: '#/jobs/' + encodeURIComponent(best[lead]) }, 'job ' + best[lead]), ` (${lowerIsBetter(lead) ? 'lowest' : 'highest'}); ★ marks the best of each column.`) : '',
     h('table', { class: 'sweep', id: 'sweep-table' },
-      h('thead', {}, h('tr', {}, ['#', 'Job', 'State', ...params, ...keys].map((c) => h('th', {}, c)))),
+      h('thead', {}, h('tr', {}, ['#', 'Member', 'State', ...params, ...keys].map((c) => h('th', {}, c)))),
       h('tbody', {}, members.map((m) => h('tr', { class: (m.id === j.id ? 'self ' : '') + (lead && best[lead] === m.id ? 'best' : ''), dataset: { jobId: m.id } },
         h('td', { class: 'num' }, m.array_index || 0),
-        h('td', {}, h('a', { href: '#/jobs/' + encodeURIComponent(m.id) }, m.id)),
+        h('td', {}, h('a', { href: '#/jobs/' + encodeURIComponent(m.id) }, jobLabel(m))),
         h('td', {}, statusBadge(m.status)),
         params.map((p) => h('td', {}, (m.sweep_values || {})[p] ?? '')),
         keys.map((k) => {

@@ -7,6 +7,20 @@ import { h, replace, fmtRel, statusBadge, errorBox, jobColor } from '../dom.js';
 
 export const PAGE_SIZE = 100;
 
+// jobRef is how every command names a job: a member of array A as A_N,
+// N its Slurm task id (a converted --array) or its index in the sweep, as
+// structs.Job.ArrayRef does; any other job by its id.
+export function jobRef(j) {
+  if (!j.array_id) return j.id;
+  const task = (j.sweep_values || {}).SLURM_ARRAY_TASK_ID;
+  return `${j.array_id}_${task !== undefined && /^\d+$/.test(task) ? Number(task) : (j.array_index || 0)}`;
+}
+
+// jobLabel is the id, and the member's A_N beside it.
+export function jobLabel(j) {
+  return j.array_id ? `${j.id} (${jobRef(j)})` : j.id;
+}
+
 // canManage says whether the UI offers to cancel a job: the API decides
 // in the end (and says why not).
 export function canManage(me, job) {
@@ -99,7 +113,7 @@ function row(ctx, j, n, now, err) {
     : '';
   return h('tr', { dataset: { jobId: j.id, status: j.status } },
     h('td', { class: 'num muted' }, n),
-    h('td', {}, h('span', { class: 'swatch', style: { background: jobColor(j.id) } }), h('a', { href: '#/jobs/' + encodeURIComponent(j.id) }, j.id)),
+    h('td', {}, h('span', { class: 'swatch', style: { background: jobColor(j.id) } }), h('a', { href: '#/jobs/' + encodeURIComponent(j.id) }, jobLabel(j))),
     h('td', {}, j.name),
     h('td', {}, j.user),
     h('td', {}, j.group || ''),
