@@ -292,6 +292,16 @@ EOT
 		if code != 0 || !strings.Contains(out, "JobHeldUser") {
 			t.Errorf("scontrol show job %s: exit %d, %q", held, code, out)
 		}
+		out, code = sh("scontrol", "update", "JobId="+held, "TimeLimit=10", "JobName=renamed", "Gres=gpu:0")
+		if code != 0 || !strings.Contains(out, "Job "+held+" updated: name \"renamed\", time limit 10m, GPUs 0.") {
+			t.Errorf("scontrol update %s: exit %d, %q", held, code, out)
+		}
+		if j := a.job(held); j.Name != "renamed" || j.TimeLimit.D() != 10*time.Minute {
+			t.Errorf("after scontrol update: name %q, time %s", j.Name, j.TimeLimit)
+		}
+		if out, code = sh("scontrol", "update", "JobId="+held, "Nice=5"); code == 0 || !strings.Contains(out, "Nice is not supported") {
+			t.Errorf("scontrol update Nice=5: exit %d, %q", code, out)
+		}
 		out, code = sh("scontrol", "release", held)
 		if code != 0 || !strings.Contains(out, "Job "+held+" released.") {
 			t.Errorf("scontrol release %s: exit %d, %q", held, code, out)

@@ -148,6 +148,11 @@ var commands = map[MessageType]*command{
 	JobHold: introduced(cmd("JobHold", func(st *state.Store, i uint64, r *structs.JobHoldRequest) any {
 		return result(st.HoldJobs(i, r))
 	}), Format5),
+	// Updates pending jobs (scontrol update); the answer is the ids
+	// changed.
+	JobUpdate: introduced(cmd("JobUpdate", func(st *state.Store, i uint64, r *structs.JobUpdateRequest) any {
+		return result(st.UpdateJobs(i, r))
+	}), Format6),
 	NodeRegister: cmd("NodeRegister", func(st *state.Store, i uint64, r *structs.NodeRegisterRequest) any {
 		return errOrNil(st.UpsertNode(i, r))
 	}),

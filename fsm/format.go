@@ -44,9 +44,11 @@ const (
 	// JobGC version 2 (the members of an array a live job depends on are
 	// kept) and JobHold (hold and release pending jobs).
 	Format5 Format = 5
+	// Format6 brought JobUpdate (change pending jobs: scontrol update).
+	Format6 Format = 6
 
 	// LogFormat is the newest format this binary reads and writes.
-	LogFormat = Format5
+	LogFormat = Format6
 )
 
 // ErrFormat marks a request that the cluster's log format cannot carry:

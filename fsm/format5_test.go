@@ -62,6 +62,8 @@ func TestEncodeAtFormat5Downgrades(t *testing.T) {
 		}(), Format4, 0, nil, true},
 		{"hold, newest", JobHold, &structs.JobHoldRequest{JobIDs: []string{"1"}, Now: t0}, LogFormat, 1, nil, false},
 		{"hold, format 4", JobHold, &structs.JobHoldRequest{JobIDs: []string{"1"}, Now: t0}, Format4, 0, nil, true},
+		{"update, newest", JobUpdate, &structs.JobUpdateRequest{JobIDs: []string{"1"}}, LogFormat, 1, nil, false},
+		{"update, format 5", JobUpdate, &structs.JobUpdateRequest{JobIDs: []string{"1"}}, Format5, 0, nil, true},
 		{"array dependency, format 4", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{arrayDep()}, Now: t0}, Format4, 2, nil, false},
 		{"array dependency, format 2 (two downgrades)", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{arrayDep()}, Now: t0}, Format2, 1, nil, false},
 		{"member dependency, format 2", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{memberDep()}, Now: t0}, Format2, 0, nil, true},

@@ -59,7 +59,7 @@ func history() []struct {
 	model := strings.Repeat("cd", 32)
 	plugin := strings.Repeat("ef", 32)
 	split := strings.Repeat("12", 32)
-	return []struct {
+	h := []struct {
 		t   MessageType
 		req any
 	}{
@@ -261,6 +261,14 @@ func history() []struct {
 		{JobHold, &structs.JobHoldRequest{JobIDs: []string{"13"}, Admin: true, By: "ops", Now: t0.Add(106*time.Hour + time.Minute)}},
 		{JobHold, &structs.JobHoldRequest{JobIDs: []string{"12"}, Release: true, Now: t0.Add(106*time.Hour + 2*time.Minute)}},
 	}
+	// An update of the released job (scontrol update).
+	limit := structs.Duration(30 * time.Minute)
+	gpus, prio := 2, 70
+	h = append(h, struct {
+		t   MessageType
+		req any
+	}{JobUpdate, &structs.JobUpdateRequest{JobIDs: []string{"12"}, Update: structs.JobUpdate{TimeLimit: &limit, GPUs: &gpus, Priority: &prio}}})
+	return h
 }
 
 var goldenName = regexp.MustCompile(`^(\d{3})-([A-Za-z]+)\.v(\d+)\.json$`)

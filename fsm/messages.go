@@ -15,6 +15,7 @@ const (
 	AllocUpdate  MessageType = 5
 	AllocUpdates MessageType = 6
 	JobHold      MessageType = 7
+	JobUpdate    MessageType = 8
 
 	// Datasets and models: 10-19.
 	DatasetPush    MessageType = 10

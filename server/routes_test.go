@@ -353,6 +353,12 @@ func routeCases() map[string]routeCase {
 			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)
 		}},
 
+		// Update: the managers of the job. The fixture's job runs: those
+		// allowed get a conflict (only pending jobs are updated).
+		"POST /v1/jobs/update": {allowed: jobManagers, body: func(f *aclFixture, _ string) []byte {
+			return []byte(`{"targets": [{"id": "` + f.jobID + `"}], "update": {"time_limit": "10m"}}`)
+		}},
+
 		// Bulk cancel (issue 16): the managers of the job, as for DELETE.
 		"POST /v1/jobs/cancel": {allowed: jobManagers, body: func(f *aclFixture, _ string) []byte {
 			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)

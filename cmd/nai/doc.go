@@ -35,6 +35,8 @@
 //	                                   files of a job from a script, rewritten);
 //	                                   -attempt N: an earlier attempt's log
 //	nai job cancel ID
+//	nai job update -time D ... ID      change pending jobs (scontrol update);
+//	                                   each must pass a submission's checks
 //	nai job outputs ID [-o DIR]        download NAI_OUTPUT_DIR and unpack it safely
 //	nai job metrics [-json] ID         last value of each metric, sorted by key
 //	nai queue [-json] [-all]           squeue-like table, in the scheduler's order;

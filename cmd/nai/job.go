@@ -71,6 +71,7 @@ func jobCommand() *cli.Command {
 			jobCancelCommand(),
 			jobHoldCommand(),
 			jobReleaseCommand(),
+			jobUpdateCommand(),
 			{
 				Name:      "outputs",
 				Usage:     "download what a job left in NAI_OUTPUT_DIR and unpack it",

@@ -47,6 +47,7 @@ _nai_resolve() {
             cancel|stop) echo cancel ;;
             hold) echo hold ;;
             release) echo release ;;
+            update) echo update ;;
             outputs) echo outputs ;;
             metrics) echo metrics ;;
         esac ;;
@@ -188,7 +189,7 @@ _nai_words() {
     'commands ') echo 'job queue node top share operator dataset model tls usage serve service plugin acl login logout user group token agent sim version completion server agent-info' ;;
     'flags ') echo '-address -version' ;;
     'values ') echo ' address ' ;;
-    'commands job') echo 'priority run validate plan convert list status inspect logs cancel hold release outputs metrics' ;;
+    'commands job') echo 'priority run validate plan convert list status inspect logs cancel hold release update outputs metrics' ;;
     'flags job priority') echo '-json -address' ;;
     'values job priority') echo ' address ' ;;
     'flags job run') echo '-detach -d -json -group -hold -H -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
@@ -211,6 +212,8 @@ _nai_words() {
     'values job hold') echo ' address ' ;;
     'flags job release') echo '-json -address' ;;
     'values job release') echo ' address ' ;;
+    'flags job update') echo '-time -gpus -cpu -mem -nodes -queue -name -priority -json -address' ;;
+    'values job update') echo ' time gpus cpu mem nodes queue name priority address ' ;;
     'flags job outputs') echo '-o -output -json -address' ;;
     'values job outputs') echo ' o output address ' ;;
     'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;

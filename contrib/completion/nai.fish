@@ -83,6 +83,8 @@ function __nai_resolve
                     echo hold
                 case 'release'
                     echo release
+                case 'update'
+                    echo update
                 case 'outputs'
                     echo outputs
                 case 'metrics'
@@ -317,6 +319,8 @@ function __nai_value_flags
             printf '%s\n' address
         case 'job release'
             printf '%s\n' address
+        case 'job update'
+            printf '%s\n' time gpus cpu mem nodes queue name priority address
         case 'job outputs'
             printf '%s\n' o output address
         case 'job metrics'
@@ -557,6 +561,7 @@ complete -c nai -f -n '__nai_needs_command \'job\'' -a 'logs' -d 'print a job\'s
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'cancel' -d 'stop jobs (pending jobs leave the queue; running ones are killed), by id or by selection (like scancel)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'hold' -d 'keep pending jobs from starting until released (like scontrol hold)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'release' -d 'let held jobs start again (like scontrol release)'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'update' -d 'change what pending jobs ask for: time limit, GPUs, CPU, memory, nodes, queue, name, priority (like scontrol update)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'outputs' -d 'download what a job left in NAI_OUTPUT_DIR and unpack it'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'metrics' -d 'print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve); an array id compares its members'
 complete -c nai -n '__nai_in \'job priority\'' -o 'json' -d 'print the API object as JSON'
@@ -638,6 +643,16 @@ complete -c nai -n '__nai_in \'job hold\'' -o 'json' -d 'print the API object as
 complete -c nai -n '__nai_in \'job hold\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job release\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job release\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
+complete -c nai -n '__nai_in \'job update\'' -o 'time' -r -d 'time limit: `D` as 30m, 2h, 1-00:00:00 or 90 (minutes, as sbatch)'
+complete -c nai -n '__nai_in \'job update\'' -o 'gpus' -r -d '`N` GPUs in all, split evenly over the job\'s nodes'
+complete -c nai -n '__nai_in \'job update\'' -o 'cpu' -r -d '`N` cores a node (fractions allowed)'
+complete -c nai -n '__nai_in \'job update\'' -o 'mem' -r -d 'memory a node: `SIZE` as 8GiB or 512MiB (a bare number is MiB, as sbatch)'
+complete -c nai -n '__nai_in \'job update\'' -o 'nodes' -r -d '`N` nodes, each with the job\'s per-node resources'
+complete -c nai -n '__nai_in \'job update\'' -o 'queue' -r -d 'move to queue `Q`'
+complete -c nai -n '__nai_in \'job update\'' -o 'name' -r -d 'rename to `NAME`'
+complete -c nai -n '__nai_in \'job update\'' -o 'priority' -r -d 'job priority `N`, 0 to 100'
+complete -c nai -n '__nai_in \'job update\'' -o 'json' -d 'print the API object as JSON'
+complete -c nai -n '__nai_in \'job update\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'o' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'output' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'json' -d 'print what was written (folder, files, bytes) as JSON'

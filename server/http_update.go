@@ -1,0 +1,111 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/nai-project/nai/acl"
+	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/structs"
+)
+
+// jobUpdate changes pending jobs (scontrol update): POST /v1/jobs/update
+// with {"targets": [{"id": "12"}, ...], "update": {"time_limit": "30m",
+// ...}}. An array id names every pending member (unless "only": member 0
+// alone). The caller must manage each job (its owner, or an admin of its
+// group), and each job as updated must be one the caller could submit:
+// the same checks as a submission, so an update never makes a job that a
+// submission would refuse. All or none: one job that is not pending, or
+// that the update would make invalid, refuses the whole request.
+func (s *Server) jobUpdate(r *request) (any, uint64, error) {
+	var body structs.JobUpdateTargets
+	if err := decodeBody(r.Request, &body); err != nil {
+		return nil, 0, err
+	}
+	if len(body.Targets) == 0 {
+		return nil, 0, structs.NewError(structs.CodeInvalid, `no target in the request: expected {"targets": [{"id": "12"}, ...], "update": {...}}`)
+	}
+	if len(body.Targets) > structs.MaxUpdateTargets {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "%d targets in one update: the limit is %d", len(body.Targets), structs.MaxUpdateTargets)
+	}
+	if body.Update.Empty() {
+		return nil, 0, structs.NewError(structs.CodeInvalid, "the update changes nothing: expected at least one of name, queue, priority, time_limit, gpus, cpu, memory_bytes, nodes")
+	}
+	var ids []string
+	seen := map[string]bool{}
+	for _, t := range body.Targets {
+		if t.ID == "" {
+			return nil, 0, structs.NewError(structs.CodeInvalid, "an update target has no id")
+		}
+		var members []*structs.Job
+		if !t.Only {
+			var err error
+			if members, err = r.snap.JobsByArray(nil, t.ID); err != nil {
+				return nil, 0, err
+			}
+		}
+		array := len(members) > 0
+		if !array {
+			j, err := jobOrNotFound(r.snap, nil, t.ID)
+			if err != nil {
+				return nil, 0, err
+			}
+			members = []*structs.Job{j}
+		}
+		n := 0
+		for _, j := range members {
+			if err := r.acl.CheckJob(j.ID, j.User, j.Group, acl.Manage); err != nil {
+				return nil, 0, err
+			}
+			if j.Status != structs.JobPending {
+				if array {
+					continue // an array names its pending members
+				}
+				return nil, 0, structs.NewError(structs.CodeConflict, "job %s is %s: only a pending job can be updated", j.ID, j.Status)
+			}
+			if j.IsService() {
+				return nil, 0, structs.NewError(structs.CodeInvalid, "job %s is a service: change it with nai service, which rolls its replicas over", j.ID)
+			}
+			if err := checkUpdated(j, &body.Update); err != nil {
+				return nil, 0, err
+			}
+			n++
+			if !seen[j.ID] {
+				seen[j.ID] = true
+				ids = append(ids, j.ID)
+			}
+		}
+		if array && n == 0 {
+			return nil, 0, structs.NewError(structs.CodeConflict, "job array %s has no pending job", t.ID)
+		}
+	}
+	resp, idx, err := s.apply(fsm.JobUpdate, &structs.JobUpdateRequest{JobIDs: ids, Update: body.Update})
+	if err != nil {
+		return nil, 0, err
+	}
+	changed, ok := resp.([]string)
+	if !ok && resp != nil {
+		return nil, 0, fmt.Errorf("raft answered an update with %T", resp)
+	}
+	if changed == nil {
+		changed = []string{}
+	}
+	switch n := len(changed); {
+	case n == 1:
+		r.audit = "job " + changed[0] + ": " + body.Update.Fields()
+	case n > 1:
+		r.audit = "jobs " + changed[0] + " and " + strconv.Itoa(n-1) + " more: " + body.Update.Fields()
+	}
+	return &structs.JobUpdateResponse{JobIDs: changed, Index: idx}, idx, nil
+}
+
+// checkUpdated is what a submission of j as updated would say of it.
+func checkUpdated(j *structs.Job, u *structs.JobUpdate) error {
+	c := j.Copy()
+	u.Apply(c)
+	if err := errors.Join(u.CheckGPUs(j), c.Validate(), c.Resources.CheckSubmit()); err != nil {
+		return structs.NewError(structs.CodeInvalid, "job %s as updated would be invalid: %v", j.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/structs"
+)
+
+// Updates with ACLs: the owner changes a pending job; others may not; an
+// update that a submission would refuse, or of a job that is not
+// pending, changes nothing.
+func TestUpdateJobs(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	as := func(caller string) *api.Client {
+		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	owner, op, stranger, member := as("owner"), as("operator"), as("stranger"), as("member")
+	// More GPUs than any node has: it stays pending.
+	big := gpuJob("big", 64)
+	big.User, big.Group = "", "vision"
+	r, err := owner.Register(ctx, big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.JobIDs[0]
+	target := []structs.CancelTarget{{ID: id}}
+	job := func() *structs.Job {
+		t.Helper()
+		j, _, err := owner.Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+	before := job()
+	limit := structs.Duration(30 * time.Minute)
+	gpus, tiny, tooMany, bad := 2, int64(1<<20), 5000, "no spaces allowed"
+	for _, tc := range []struct {
+		name   string
+		cl     *api.Client
+		u      structs.JobUpdate
+		target []structs.CancelTarget
+		want   structs.ErrorCode
+	}{
+		{"a stranger", stranger, structs.JobUpdate{GPUs: &gpus}, target, structs.CodeForbidden},
+		{"a member of the group", member, structs.JobUpdate{GPUs: &gpus}, target, structs.CodeForbidden},
+		{"an operator", op, structs.JobUpdate{GPUs: &gpus}, target, structs.CodeForbidden},
+		{"nothing to change", owner, structs.JobUpdate{}, target, structs.CodeInvalid},
+		{"no target", owner, structs.JobUpdate{GPUs: &gpus}, nil, structs.CodeInvalid},
+		{"memory below the minimum", owner, structs.JobUpdate{MemoryBytes: &tiny}, target, structs.CodeInvalid},
+		{"more GPUs than a node may have", owner, structs.JobUpdate{GPUs: &tooMany}, target, structs.CodeInvalid},
+		{"a bad name", owner, structs.JobUpdate{Name: &bad}, target, structs.CodeInvalid},
+		{"an unknown job", owner, structs.JobUpdate{GPUs: &gpus}, []structs.CancelTarget{{ID: "999"}}, structs.CodeNotFound},
+	} {
+		if _, err := tc.cl.UpdateJobs(ctx, tc.target, tc.u); structs.CodeOf(err) != tc.want {
+			t.Errorf("%s: %v, want %s", tc.name, err, tc.want)
+		}
+	}
+	// (The scheduler may have given it a reason meanwhile: compare what
+	// an update could change.)
+	if j := job(); j.Resources != before.Resources || j.Name != before.Name || j.TimeLimit != before.TimeLimit || j.Priority != before.Priority {
+		t.Fatalf("changed by a refused update: %+v", j)
+	}
+
+	resp, err := owner.UpdateJobs(ctx, target, structs.JobUpdate{GPUs: &gpus, TimeLimit: &limit})
+	if err != nil || !slices.Equal(resp.JobIDs, []string{id}) {
+		t.Fatalf("owner's update = %+v, %v", resp, err)
+	}
+	if j := job(); j.Resources.GPU.Count != 2 || j.TimeLimit != limit || j.Name != "big" {
+		t.Errorf("after the owner's update: %+v", j)
+	}
+}
+
+// An array id updates its pending members only; a job that is not
+// pending, named alone, refuses the whole request.
+func TestUpdateArrayAndRunning(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	var members []*structs.Job
+	for i := range 3 {
+		j := gpuJob("sweep", 1)
+		j.SweepValues = map[string]string{"i": string(rune('0' + i))}
+		members = append(members, j)
+	}
+	r, err := c.Register(ctx, members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CancelJob(ctx, r.JobIDs[2], true); err != nil {
+		t.Fatal(err)
+	}
+	prio := 90
+	resp, err := c.UpdateJobs(ctx, []structs.CancelTarget{{ID: r.ArrayID}}, structs.JobUpdate{Priority: &prio})
+	if err != nil || !slices.Equal(resp.JobIDs, r.JobIDs[:2]) {
+		t.Fatalf("array update = %+v, %v; want the two pending members %v", resp, err, r.JobIDs[:2])
+	}
+	for i, id := range r.JobIDs {
+		j, _, err := c.Job(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: 90, false: structs.DefaultPriority}[i < 2]; j.Priority != want {
+			t.Errorf("member %s: priority %d, want %d", id, j.Priority, want)
+		}
+	}
+	_, err = c.UpdateJobs(ctx, []structs.CancelTarget{{ID: r.JobIDs[0]}, {ID: r.JobIDs[2]}}, structs.JobUpdate{Priority: &prio})
+	if structs.CodeOf(err) != structs.CodeConflict {
+		t.Errorf("update naming a cancelled job: %v, want conflict", err)
+	}
+}
