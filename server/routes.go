@@ -30,7 +30,7 @@ func (s *Server) routes() []route {
 		{Method: "POST", Path: "/v1/jobs/update", Cap: acl.User, handle: s.jobUpdate, Doc: "change pending jobs (body {targets: [{id, only}], update: {name, queue, priority, time_limit, gpus, cpu, memory_bytes, nodes}}; an array id updates its pending members): the owner or an admin of its group; each job as updated must pass a submission's checks, and one that does not, or is not pending, refuses the whole request"},
 		{Method: "DELETE", Path: "/v1/jobs/{id}", Cap: acl.User, handle: s.jobCancel, Doc: "cancel a job or a whole sweep (owner, or admin of its group); ?only=true cancels member 0 of a sweep alone; answers the jobs cancelled and those that had already ended, which it leaves alone"},
 		{Method: "GET", Path: "/v1/jobs/{id}/allocations", Cap: acl.User, handle: s.jobAllocs, Doc: "a job's allocations (attempts), oldest first"},
-		{Method: "GET", Path: "/v1/jobs/{id}/logs", Cap: acl.User, stream: s.jobLogs, Doc: "a job's stdout or stderr (?type=stderr, ?follow=true, ?offset=N)"},
+		{Method: "GET", Path: "/v1/jobs/{id}/logs", Cap: acl.User, stream: s.jobLogs, Doc: "a job's stdout or stderr (?type=stderr, ?follow=true, ?offset=N; ?alloc=ID: one allocation, an earlier attempt or a service's replica, as listed by /v1/jobs/{id}/allocations)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/outputs", Cap: acl.User, stream: s.jobOutputs, Doc: "the tar+gzip archive of what the job left in NAI_OUTPUT_DIR"},
 		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values (?all=true: the full history)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/priority", Cap: acl.User, handle: s.jobPriority, Doc: "the priority factors of a pending job"},
