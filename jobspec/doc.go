@@ -37,7 +37,9 @@
 //	  singleton   = true          # wait while a job of this name and owner runs or waits
 //	  hold        = true          # submit held: it waits until nai job release (sbatch --hold)
 //
-//	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number
+//	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number; "latest" is
+//	                                            # resolved at submit (a job waited for that makes a
+//	                                            # newer version is warned of: submit after it ends)
 //	  model "base-mlp" { version = 3 }          # 0..n
 //
 //	  resources {

@@ -52,6 +52,7 @@ func (s *Server) jobRegister(r *request) (any, uint64, error) {
 		return nil, 0, fmt.Errorf("raft answered a job registration with %T", resp)
 	}
 	out.Index = idx
+	out.Warnings = append(out.Warnings, latestBeforeDeps(r.snap, jobs, spec, out.JobIDs)...)
 	if len(out.JobIDs) > 0 {
 		r.audit = "job " + out.JobIDs[0]
 		if out.ArrayID != "" {
@@ -59,6 +60,41 @@ func (s *Server) jobRegister(r *request) (any, uint64, error) {
 		}
 	}
 	return out, idx, nil
+}
+
+// latestBeforeDeps warns of a job that reads the newest version of a
+// dataset or model ("latest", resolved at submit) while a job it waits for
+// will register a newer version of that same name: the pipeline step reads
+// the version that exists now, not the one its dependency makes, which is
+// rarely what a Slurm pipeline meant.
+func latestBeforeDeps(snap *state.Snapshot, jobs []*structs.Job, spec *structs.SweepSpec, ids []string) []string {
+	if spec != nil && spec.Template != nil {
+		jobs = []*structs.Job{spec.Template}
+	}
+	var out []string
+	for i, j := range jobs {
+		if len(j.DependsOn) == 0 || i >= len(ids) {
+			continue
+		}
+		for _, d := range j.DependsOn {
+			dep, err := snap.JobByID(nil, d.JobID)
+			if err != nil || dep == nil || dep.Output == nil || dep.Status.Terminal() {
+				continue
+			}
+			for _, ref := range []struct {
+				kind, made string
+				refs       []structs.ArtifactRef
+			}{{"model", dep.Output.Model, j.Models}, {"dataset", dep.Output.Dataset, j.Datasets}} {
+				for _, a := range ref.refs {
+					if ref.made != "" && a.Name == ref.made && (a.Version == "" || a.Version == "latest") {
+						out = append(out, fmt.Sprintf("job %s reads %s %s \"latest\", which means its newest version now, at submit; job %s, which it waits for, will register a newer version of %s that job %s will not read (submit it after job %s ends to read that one)",
+							ids[i], ref.kind, a.Name, dep.ID, a.Name, ids[i], dep.ID))
+					}
+				}
+			}
+		}
+	}
+	return out
 }
 
 func (s *Server) jobList(r *request) (any, uint64, error) {

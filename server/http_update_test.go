@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,5 +116,44 @@ func TestUpdateArrayAndRunning(t *testing.T) {
 	_, err = c.UpdateJobs(ctx, []structs.CancelTarget{{ID: r.JobIDs[0]}, {ID: r.JobIDs[2]}}, structs.JobUpdate{Priority: &prio})
 	if structs.CodeOf(err) != structs.CodeConflict {
 		t.Errorf("update naming a cancelled job: %v, want conflict", err)
+	}
+}
+
+// A job that reads a model's "latest" while a job it waits for will
+// register a newer version of that model is warned at submit; pinned
+// versions, finished dependencies and other models are not.
+func TestLatestBeforeDependencyWarns(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	pushModel(t, c, "toy", nil)
+	train := gpuJob("train", 1)
+	train.Output = &structs.OutputSpec{Model: "toy"}
+	r, err := c.Register(ctx, train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trainID := r.JobIDs[0]
+	for _, tc := range []struct {
+		name    string
+		version string
+		model   string
+		warn    bool
+	}{
+		{"latest of the model it makes", "latest", "toy", true},
+		{"no version: latest too", "", "toy", true},
+		{"a version pinned", "1", "toy", false},
+	} {
+		ft := gpuJob("finetune", 1)
+		ft.Models = []structs.ArtifactRef{{Name: tc.model, Version: tc.version}}
+		ft.DependsOn = []structs.Dependency{{Type: structs.AfterOK, JobID: trainID}}
+		r, err := c.Register(ctx, ft)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := strings.Join(r.Warnings, "\n")
+		want := "job " + r.JobIDs[0] + " reads model toy \"latest\", which means its newest version now, at submit; job " + trainID + ", which it waits for, will register a newer version of toy"
+		if tc.warn != strings.Contains(got, want) {
+			t.Errorf("%s: warnings %q; want one saying %q: %v", tc.name, got, want, tc.warn)
+		}
 	}
 }
