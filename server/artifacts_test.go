@@ -198,3 +198,30 @@ func TestResumableUpload(t *testing.T) {
 		t.Errorf("HasBlob after UploadFile: %v %v", ok, err)
 	}
 }
+
+// A dry-run push says whether the caller may push, before any upload,
+// and writes nothing.
+func TestPushDryRun(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	as := func(caller string) *api.Client {
+		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	dry := &structs.ArtifactPushRequest{Group: "vision", DryRun: true}
+	if _, err := as("reader").PushArtifact(ctx, structs.KindDataset, "vis-data", dry); !api.IsForbidden(err) {
+		t.Errorf("a reader's dry run: %v, want forbidden", err)
+	}
+	if _, err := as("member").PushArtifact(ctx, structs.KindDataset, "vis-data", dry); err != nil {
+		t.Errorf("a member's dry run: %v", err)
+	}
+	if _, err := as("member").PushArtifact(ctx, structs.KindDataset, "bad name", dry); structs.CodeOf(err) != structs.CodeInvalid {
+		t.Errorf("a dry run with a bad name: %v, want invalid", err)
+	}
+	if a, err := as("member").Artifact(ctx, structs.KindDataset, "vis-data"); err == nil {
+		t.Errorf("a dry run made dataset vis-data: %+v", a)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-memdb"
@@ -60,6 +61,17 @@ func (s *Server) artifactPush(r *request, kind structs.ArtifactKind) (any, uint6
 	}
 	if err := pushedByJob(r, &req); err != nil {
 		return nil, 0, err
+	}
+	if req.DryRun {
+		// Checked as the push will be, its content not uploaded yet.
+		check := req
+		if check.Path == "" && check.Digest == "" {
+			check.Digest = strings.Repeat("0", 64)
+		}
+		if err := check.Validate(); err != nil {
+			return nil, 0, err
+		}
+		return &structs.ArtifactPushResponse{Kind: kind, Name: req.Name}, r.snap.Index(), nil
 	}
 	if err := req.Validate(); err != nil {
 		return nil, 0, err

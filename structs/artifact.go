@@ -116,6 +116,11 @@ type ArtifactPushRequest struct {
 	// ArtifactVersion.Serve).
 	Serve []string  `json:"serve,omitempty"`
 	Now   time.Time `json:"now,omitzero"`
+	// DryRun asks whether the caller may push this version, writing
+	// nothing: the CLI asks before it uploads a folder, so that a push
+	// it may not make is refused before the transfer, not after. The
+	// servers never apply such a request.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 // ArtifactPushResponse answers a push: the version that now holds the

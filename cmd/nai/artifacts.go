@@ -87,6 +87,16 @@ func (a artifactCmds) push(c *cli.Context) error {
 		if err := needArgs(1, args, string(a.kind)+" folder", usageLine(c)); err != nil {
 			return err
 		}
+		// Ask before the transfer whether this push will be taken (who
+		// may write the name, the group): a refusal after uploading the
+		// folder would have sent it for nothing. A server too old to
+		// know the question refuses the field; the push then goes ahead
+		// and is checked as before.
+		check := *req
+		check.DryRun, check.User = true, localOwner(cl)
+		if _, err := cl.PushArtifact(c.Context, a.kind, name, &check); err != nil && !strings.Contains(err.Error(), `unknown field "dry_run"`) {
+			return fmt.Errorf("push %s %s: %w", a.kind, name, err)
+		}
 		blob, err := packAndUpload(c.Context, cl, args[0], c.App.ErrWriter)
 		if err != nil {
 			return err
