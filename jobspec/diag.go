@@ -7,8 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/hashicorp/hcl/v2"
+
+	"github.com/nai-project/nai/internal/suggest"
 )
 
 // DiagError is every problem found in a job file. Error gives one line per
@@ -94,13 +95,5 @@ func didYouMean(given string, options []string) string {
 	return ""
 }
 
-// closestName is the option nearest to given, within two edits, or "".
-func closestName(given string, options []string) string {
-	best, bestDist := "", 3
-	for _, o := range options {
-		if d := levenshtein.Distance(given, o, nil); d < bestDist {
-			best, bestDist = o, d
-		}
-	}
-	return best
-}
+// closestName is the option a typo probably meant, or "".
+func closestName(given string, options []string) string { return suggest.Closest(given, options) }

@@ -225,3 +225,41 @@ func TestPushDryRun(t *testing.T) {
 		t.Errorf("a dry run made dataset vis-data: %+v", a)
 	}
 }
+
+// A mistyped dataset or model name gets the name meant, among those the
+// caller may see.
+func TestArtifactDidYouMean(t *testing.T) {
+	f := newACLFixture(t)
+	ctx := context.Background()
+	as := func(caller string) *api.Client {
+		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cl
+	}
+	owner, stranger := as("owner"), as("stranger")
+	info, err := owner.UploadBlob(ctx, strings.NewReader("weights"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := owner.PushArtifact(ctx, structs.KindModel, "toy-model", &structs.ArtifactPushRequest{Digest: info.Digest, Size: info.Size, Group: "vision"}); err != nil {
+		t.Fatal(err)
+	}
+	hint := `did you mean "toy-model"?`
+	for _, name := range []string{"toy-modl", "TOY-MODEL"} {
+		if _, err := owner.Artifact(ctx, structs.KindModel, name); !errors.Is(err, structs.ErrNotFound) || !strings.Contains(err.Error(), hint) {
+			t.Errorf("model %s: %v, want not found with %q", name, err, hint)
+		}
+	}
+	j := gpuJob("ft", 0)
+	j.User, j.Group = "", "vision"
+	j.Models = []structs.ArtifactRef{{Name: "toy-modle", Version: "latest"}}
+	if _, err := owner.Register(ctx, j); !errors.Is(err, structs.ErrInvalid) || !strings.Contains(err.Error(), `model "toy-modle" does not exist: push it first; `+hint) {
+		t.Errorf("job reading toy-modle: %v", err)
+	}
+	// A stranger may not see toy-model: no hint that it exists.
+	if _, err := stranger.Artifact(ctx, structs.KindModel, "toy-modl"); !errors.Is(err, structs.ErrNotFound) || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("a stranger's typo: %v, want not found without a hint", err)
+	}
+}

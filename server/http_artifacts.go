@@ -15,6 +15,7 @@ import (
 	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
+	"github.com/nai-project/nai/internal/suggest"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -197,14 +198,33 @@ func (s *Server) artifactList(r *request, kind structs.ArtifactKind) (any, uint6
 	return out, idx, nil
 }
 
+// missingArtifact is the not-found error for a dataset or model name that
+// does not exist, with the name the caller probably meant among those it
+// may read (never one it may not: that would tell it the name exists).
+func missingArtifact(r *request, kind structs.ArtifactKind, name, format string) error {
+	msg := fmt.Sprintf(format, kind, name)
+	if all, err := r.snap.Artifacts(nil, kind); err == nil {
+		var names []string
+		for _, a := range all {
+			if r.acl.CheckArtifact(kind, a.Name, a.User, a.Group, acl.Read) == nil {
+				names = append(names, a.Name)
+			}
+		}
+		if best := suggest.Closest(name, names); best != "" {
+			msg += fmt.Sprintf("; did you mean %q?", best)
+		}
+	}
+	return structs.NewError(structs.CodeNotFound, "%s", msg)
+}
+
 // artifactOrNotFound reads one artifact with each version's users filled in.
-func artifactOrNotFound(snap *state.Snapshot, ws memdb.WatchSet, kind structs.ArtifactKind, name string) (*structs.Artifact, error) {
+func artifactOrNotFound(r *request, snap *state.Snapshot, ws memdb.WatchSet, kind structs.ArtifactKind, name string) (*structs.Artifact, error) {
 	a, err := snap.ArtifactByName(ws, kind, name)
 	if err != nil {
 		return nil, err
 	}
 	if a == nil {
-		return nil, structs.NewError(structs.CodeNotFound, "%s %q not found", kind, name)
+		return nil, missingArtifact(r, kind, name, "%s %q not found")
 	}
 	users, err := snap.ArtifactUsers(kind, name)
 	if err != nil {
@@ -221,7 +241,7 @@ func (s *Server) artifactGet(r *request, kind structs.ArtifactKind) (any, uint64
 	name := r.PathValue("name")
 	var out *structs.Artifact
 	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
-		a, err := artifactOrNotFound(snap, ws, kind, name)
+		a, err := artifactOrNotFound(r, snap, ws, kind, name)
 		if err != nil {
 			return 0, err
 		}
@@ -242,7 +262,7 @@ func (s *Server) artifactContent(w http.ResponseWriter, r *request, kind structs
 		return err
 	}
 	if a == nil {
-		return structs.NewError(structs.CodeNotFound, "%s %q not found", kind, name)
+		return missingArtifact(r, kind, name, "%s %q not found")
 	}
 	if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.ReadData); err != nil {
 		return err
@@ -277,7 +297,7 @@ func (s *Server) artifactDelete(r *request, kind structs.ArtifactKind) (any, uin
 		return nil, 0, err
 	}
 	if a == nil {
-		return nil, 0, structs.NewError(structs.CodeNotFound, "%s %q not found", kind, name)
+		return nil, 0, missingArtifact(r, kind, name, "%s %q not found")
 	}
 	if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.Manage); err != nil {
 		return nil, 0, err

@@ -37,6 +37,11 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 		if err != nil {
 			return nil, nil, err
 		}
+		if spec.Template != nil {
+			if err := checkInputsExist(r, spec.Template); err != nil {
+				return nil, nil, err
+			}
+		}
 		return jobs, spec, nil
 	}
 	jobs := body.Jobs
@@ -77,7 +82,36 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 	if err := ownJobs(r, jobs); err != nil {
 		return nil, nil, err
 	}
+	for _, j := range jobs {
+		if err := checkInputsExist(r, j); err != nil {
+			return nil, nil, err
+		}
+	}
 	return jobs, nil, nil
+}
+
+// checkInputsExist refuses a job that reads a dataset or model of a name
+// that does not exist, with the name it probably meant. The registration
+// checks again in its transaction (resolveArtifactRefs): this one is for
+// the message, which there cannot know what the caller may see.
+func checkInputsExist(r *request, j *structs.Job) error {
+	for _, in := range []struct {
+		kind structs.ArtifactKind
+		refs []structs.ArtifactRef
+	}{{structs.KindDataset, j.Datasets}, {structs.KindModel, j.Models}} {
+		for _, ref := range in.refs {
+			a, err := r.snap.ArtifactByName(nil, in.kind, ref.Name)
+			if err != nil {
+				return err
+			}
+			if a == nil {
+				// The job is what is wrong (400), as the registration says.
+				err := missingArtifact(r, in.kind, ref.Name, "%s %q does not exist: push it first")
+				return structs.NewError(structs.CodeInvalid, "%s", err.Error())
+			}
+		}
+	}
+	return nil
 }
 
 // decodeRegisterBody is decodeBody for a submission. A body that is one

@@ -167,7 +167,7 @@ func modelVersion(r *request, name, version string) (*structs.ArtifactVersion, e
 		return nil, err
 	}
 	if m == nil {
-		return nil, structs.NewError(structs.CodeNotFound, "model %q does not exist (see `nai model list`)", name)
+		return nil, missingArtifact(r, structs.KindModel, name, "%s %q does not exist (see `nai model list`)")
 	}
 	if err := r.acl.CheckArtifact(structs.KindModel, name, m.User, m.Group, acl.Read); err != nil {
 		return nil, err

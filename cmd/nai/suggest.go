@@ -4,38 +4,13 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/agext/levenshtein"
 	"github.com/urfave/cli/v2"
+
+	"github.com/nai-project/nai/internal/suggest"
 )
 
-// closest is the option nearest to given by edit distance, or "" when none
-// is near enough to be a plausible typo (1 edit in a word of 1 or 2
-// letters, 2 up to 8 letters, 3 beyond; a swap of two letters is 2
-// edits). A prefix of exactly one option counts too ("nai job stat" ->
-// status).
-func closest(given string, options []string) string {
-	limit := 2
-	switch {
-	case len(given) <= 2:
-		limit = 1
-	case len(given) > 8:
-		limit = 3
-	}
-	best, bestDist := "", limit+1
-	var prefixed []string
-	for _, o := range options {
-		if d := levenshtein.Distance(given, o, nil); d < bestDist {
-			best, bestDist = o, d
-		}
-		if len(given) >= 2 && strings.HasPrefix(o, given) {
-			prefixed = append(prefixed, o)
-		}
-	}
-	if best == "" && len(prefixed) == 1 {
-		return prefixed[0]
-	}
-	return best
-}
+// closest is suggest.Closest: the option a typo probably meant, or "".
+func closest(given string, options []string) string { return suggest.Closest(given, options) }
 
 // suggestCommand is ` (did you mean "status"?)` for a mistyped
 // subcommand of c, or "".
