@@ -419,7 +419,11 @@ func (r *Resources) Validate() error {
 		errs = append(errs, fmt.Errorf("resources.cpu %v is out of range: expected more than 0 and at most %d cores", r.CPU, MaxCPU))
 	}
 	if r.MemoryBytes < 0 || r.MemoryBytes > MaxMemory {
-		errs = append(errs, fmt.Errorf("resources.memory %d bytes is out of range: expected up to %s", r.MemoryBytes, FormatSize(MaxMemory)))
+		size := FormatSize(r.MemoryBytes)
+		if r.MemoryBytes < 0 {
+			size = fmt.Sprintf("%d bytes", r.MemoryBytes)
+		}
+		errs = append(errs, fmt.Errorf("resources.memory %s is out of range: expected up to %s", size, FormatSize(MaxMemory)))
 	}
 	if r.DiskBytes < 0 {
 		errs = append(errs, fmt.Errorf("resources.disk %d bytes is negative", r.DiskBytes))

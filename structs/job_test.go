@@ -14,6 +14,7 @@ func TestResourcesValidate(t *testing.T) {
 		{"defaults left to Canonicalize", Resources{}, ""},
 		{"memory below what a task starts in: replayed as before", Resources{CPU: 1, MemoryBytes: 10}, ""},
 		{"negative memory", Resources{CPU: 1, MemoryBytes: -1}, "resources.memory -1 bytes is out of range"},
+		{"memory over the maximum, in its unit", Resources{CPU: 1, MemoryBytes: 900 << 40}, "resources.memory 900TiB is out of range: expected up to 64TiB"},
 		{"too much memory", Resources{CPU: 1, MemoryBytes: MaxMemory + 1}, "expected up to 64TiB"},
 		{"negative cpu", Resources{CPU: -1, MemoryBytes: MinMemory}, "resources.cpu -1 is out of range"},
 	} {

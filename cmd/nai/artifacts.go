@@ -70,7 +70,7 @@ func (a artifactCmds) push(c *cli.Context) error {
 		return &usageError{msg: "missing -name", usage: usageLine(c)}
 	}
 	if !structs.ValidName(name) {
-		return &usageError{msg: fmt.Sprintf("%s name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit", a.kind, name), usage: usageLine(c)}
+		return &usageError{msg: fmt.Sprintf("%s name %q is invalid: use letters, digits, '.', '_' and '-', starting with a letter or digit, at most %d characters", a.kind, name, structs.MaxNameLen), usage: usageLine(c)}
 	}
 	req := &structs.ArtifactPushRequest{Description: c.String("description"), Group: c.String("group")}
 	args := c.Args().Slice()
@@ -168,7 +168,8 @@ func packAndUpload(ctx context.Context, cl *api.Client, src string, errw io.Writ
 	if err != nil {
 		return nil, fmt.Errorf("upload %s: %w", src, err)
 	}
-	fmt.Fprintln(errw, p.describe(src))
+	// "folder ds1", not "Ds1": the path is the user's, its case too.
+	fmt.Fprintln(errw, p.describe("folder "+src))
 	return &packedBlob{digest: p.info.Digest, size: p.info.Size, files: p.st.Files}, nil
 }
 
