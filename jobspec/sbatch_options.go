@@ -295,6 +295,7 @@ func (p *scriptParser) build() *scriptResult {
 		setSweepMember(m, i, len(spec.ids), spec.maxParallel, map[string]string{structs.ArrayTaskIDKey: strconv.Itoa(id)})
 		sr.res.Jobs = append(sr.res.Jobs, m)
 	}
+	setArrayRangeEnv(sr.res.Jobs) // array_env.go
 	return sr
 }
 
