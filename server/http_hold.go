@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"time"
@@ -40,6 +41,7 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 	// job, as for a cancel. Without ACLs every caller is a user.
 	admin := r.acl.Enabled() && (r.acl.IsOperator() || r.acl.IsManagement())
 	var ids []string
+	refs := map[string]string{} // job id -> A_N or id, for the answer
 	for _, t := range body.Targets {
 		id := t.ID
 		if id == "" {
@@ -74,6 +76,7 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 				continue
 			}
 			ids = append(ids, j.ID)
+			refs[j.ID] = j.ArrayRef()
 			n++
 		}
 		if array && n == 0 {
@@ -104,11 +107,15 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 	if changed == nil {
 		changed = []string{}
 	}
+	var changedRefs []string
+	for _, id := range changed {
+		changedRefs = append(changedRefs, cmp.Or(refs[id], id))
+	}
 	switch n := len(changed); {
 	case n == 1:
 		r.audit = "job " + changed[0]
 	case n > 1:
 		r.audit = "jobs " + changed[0] + " and " + strconv.Itoa(n-1) + " more"
 	}
-	return &structs.JobHoldResponse{JobIDs: changed, Admin: admin && !release, Index: idx}, idx, nil
+	return &structs.JobHoldResponse{JobIDs: changed, Refs: changedRefs, Admin: admin && !release, Index: idx}, idx, nil
 }

@@ -54,7 +54,7 @@ func TestHoldRelease(t *testing.T) {
 
 	// The owner's user hold, and release.
 	resp, err := owner.HoldJobs(ctx, target)
-	if err != nil || resp.Admin || !slices.Equal(resp.JobIDs, []string{id}) {
+	if err != nil || resp.Admin || !slices.Equal(resp.JobIDs, []string{id}) || !slices.Equal(resp.Refs, []string{id}) {
 		t.Fatalf("owner's hold = %+v, %v", resp, err)
 	}
 	if j := job(); j.Hold == nil || j.Hold.Admin || j.Hold.By != "u1" || j.Reason != "JobHeldUser: held by u1 until nai job release" {
@@ -174,10 +174,14 @@ func TestHoldReleaseArray(t *testing.T) {
 	if err != nil || !slices.Equal(resp.JobIDs, r.JobIDs) {
 		t.Fatalf("hold of the array = %+v, %v; want %v", resp, err, r.JobIDs)
 	}
+	// The answer names the members as nai queue does: A_N.
+	if want := []string{arr + "_0", arr + "_1", arr + "_2"}; !slices.Equal(resp.Refs, want) {
+		t.Errorf("hold of the array named %v, want %v", resp.Refs, want)
+	}
 	if got := heldIDs(); !slices.Equal(got, r.JobIDs) {
 		t.Fatalf("held %v, want %v", got, r.JobIDs)
 	}
-	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr, Only: true}}); err != nil || !slices.Equal(resp.JobIDs, []string{arr}) {
+	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr, Only: true}}); err != nil || !slices.Equal(resp.JobIDs, []string{arr}) || !slices.Equal(resp.Refs, []string{arr + "_0"}) {
 		t.Fatalf("release of member 0 alone = %+v, %v", resp, err)
 	}
 	if got := heldIDs(); !slices.Equal(got, r.JobIDs[1:]) {

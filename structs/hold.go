@@ -49,6 +49,10 @@ type JobHoldTargets struct {
 // JobHoldResponse answers a hold or release: the jobs it changed.
 type JobHoldResponse struct {
 	JobIDs []string `json:"job_ids"`
+	// Refs are JobIDs as people name them, in the same order: an array's
+	// member as A_N (Job.ArrayRef), any other job by its id. Servers
+	// before it answer none.
+	Refs []string `json:"refs,omitempty"`
 	// Admin says the holds placed are admin holds.
 	Admin bool   `json:"admin,omitempty"`
 	Index uint64 `json:"index"`

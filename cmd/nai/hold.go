@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -80,17 +81,32 @@ func jobHoldOrRelease(c *cli.Context, release bool) error {
 	if resp.Admin {
 		kind = " (admin hold: only an operator can release it)"
 	}
+	names := heldNames(resp, refs)
 	switch n := len(resp.JobIDs); {
 	case n == 0:
 		fmt.Fprintf(c.App.Writer, "Nothing to do: already %s.\n", past)
-	case n == 1 && refs[resp.JobIDs[0]] != "":
-		fmt.Fprintf(c.App.Writer, "Job %s (job %s) %s%s.\n", refs[resp.JobIDs[0]], resp.JobIDs[0], past, kind)
+	case n == 1 && names[0] != resp.JobIDs[0]:
+		fmt.Fprintf(c.App.Writer, "Job %s (job %s) %s%s.\n", names[0], resp.JobIDs[0], past, kind)
 	case n == 1:
-		fmt.Fprintf(c.App.Writer, "Job %s %s%s.\n", resp.JobIDs[0], past, kind)
+		fmt.Fprintf(c.App.Writer, "Job %s %s%s.\n", names[0], past, kind)
 	default:
-		fmt.Fprintf(c.App.Writer, "%s %s%s: %s.\n", capitalize(plural(n, "job")), past, kind, idList(resp.JobIDs))
+		fmt.Fprintf(c.App.Writer, "%s %s%s: %s.\n", capitalize(plural(n, "job")), past, kind, idList(names))
 	}
 	return nil
+}
+
+// heldNames names the jobs a hold or release changed as nai queue does,
+// an array's member as A_N: as the server named them, else (a server
+// before Refs) as they were typed (typed, from holdTargets), else by id.
+func heldNames(resp *structs.JobHoldResponse, typed map[string]string) []string {
+	if len(resp.Refs) == len(resp.JobIDs) {
+		return resp.Refs
+	}
+	names := make([]string, len(resp.JobIDs))
+	for i, id := range resp.JobIDs {
+		names[i] = cmp.Or(typed[id], id)
+	}
+	return names
 }
 
 // holdTargets resolves what the person typed: ids go as they are (an

@@ -14,8 +14,10 @@ import (
 
 // holdServer answers GET /v1/jobs?array= from sweepJobs and records the
 // targets of each hold and release; a target "31" (running) is refused as
-// the servers refuse it, and "99" is not found.
-func holdServer(t *testing.T) *[]string {
+// the servers refuse it, and "99" is not found. An array id names its
+// pending members, as on the servers, which answer each job's ref (A_N)
+// unless old is true: a server from before JobHoldResponse.Refs.
+func holdServer(t *testing.T, old bool) *[]string {
 	var got []string
 	jobs := sweepJobs()
 	mux := http.NewServeMux()
@@ -59,7 +61,24 @@ func holdServer(t *testing.T) *[]string {
 					fail(w, 404, structs.CodeNotFound, "%s: job \"99\" not found", verb)
 					return
 				}
-				resp.JobIDs = append(resp.JobIDs, tg.ID)
+				changed := []*structs.Job{}
+				for _, j := range jobs {
+					switch {
+					case j.ID == tg.ID && (tg.Only || j.ArrayID != j.ID):
+						changed = append(changed, j)
+					case !tg.Only && j.ArrayID == tg.ID && j.Status == structs.JobPending:
+						changed = append(changed, j)
+					}
+				}
+				if len(changed) == 0 {
+					changed = append(changed, &structs.Job{ID: tg.ID})
+				}
+				for _, j := range changed {
+					resp.JobIDs = append(resp.JobIDs, j.ID)
+					if !old {
+						resp.Refs = append(resp.Refs, j.ArrayRef())
+					}
+				}
 			}
 			got = append(got, ids...)
 			json.NewEncoder(w).Encode(resp)
@@ -74,6 +93,7 @@ func holdServer(t *testing.T) *[]string {
 func TestJobHoldRelease(t *testing.T) {
 	tests := []struct {
 		name     string
+		old      bool // a server that answers no refs
 		args     []string
 		wantCode int
 		want     []string
@@ -82,11 +102,15 @@ func TestJobHoldRelease(t *testing.T) {
 	}{
 		{name: "a job", args: []string{"hold", "30"}, want: []string{"hold 30"}, stdout: "Job 30 held.\n"},
 		{name: "release", args: []string{"release", "30"}, want: []string{"release 30"}, stdout: "Job 30 released.\n"},
-		{name: "an array id goes whole", args: []string{"hold", "20"}, want: []string{"hold 20"}, stdout: "Job 20 held.\n"},
+		{name: "an array id goes whole, its members named A_N", args: []string{"hold", "20"}, want: []string{"hold 20"}, stdout: "Job 20_2 (job 22) held.\n"},
 		{name: "a member", args: []string{"hold", "20_2"}, want: []string{"hold 22"}, stdout: "Job 20_2 (job 22) held.\n"},
+		{name: "a member by its job id", args: []string{"release", "22"}, want: []string{"release 22"}, stdout: "Job 20_2 (job 22) released.\n"},
 		{name: "member 0 alone", args: []string{"release", "20_0"}, want: []string{"release 20 only"}, stdout: "Job 20_0 (job 20) released.\n"},
 		{name: "a member range", args: []string{"hold", "20_[0-2]", "30"}, want: []string{"hold 20 only", "hold 21", "hold 22", "hold 30"},
-			stdout: "4 jobs held: 20, 21, 22, 30.\n"},
+			stdout: "4 jobs held: 20_0, 20_1, 20_2, 30.\n"},
+		{name: "an old server: members named as typed", old: true, args: []string{"hold", "20_[1-2]", "30"}, want: []string{"hold 21", "hold 22", "hold 30"},
+			stdout: "3 jobs held: 20_1, 20_2, 30.\n"},
+		{name: "an old server: a member by its job id", old: true, args: []string{"hold", "22"}, want: []string{"hold 22"}, stdout: "Job 22 held.\n"},
 		{name: "a running job refuses all", args: []string{"hold", "30", "31"}, wantCode: 1,
 			stderr: "Error: hold 30 31: job 31 is running: only a pending job can be held\n"},
 		{name: "an unknown job", args: []string{"release", "99"}, wantCode: 1,
@@ -98,7 +122,7 @@ func TestJobHoldRelease(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := holdServer(t)
+			got := holdServer(t, tc.old)
 			code, stdout, stderr := runCLI(t, append([]string{"job"}, tc.args...)...)
 			if code != tc.wantCode {
 				t.Errorf("exit %d, want %d (stderr %q)", code, tc.wantCode, stderr)
