@@ -292,6 +292,11 @@ EOT
 		if code != 0 || !strings.Contains(out, "JobHeldUser") {
 			t.Errorf("scontrol show job %s: exit %d, %q", held, code, out)
 		}
+		// Held already: an error, as releasing a job not held is.
+		out, code = sh("scontrol", "hold", held)
+		if code != 1 || !strings.Contains(out, "job "+held+" already held") {
+			t.Errorf("scontrol hold %s of a held job: exit %d, %q; want 1 and the job named", held, code, out)
+		}
 		out, code = sh("scontrol", "release", held)
 		if code != 0 || !strings.Contains(out, "Job "+held+" released.") {
 			t.Errorf("scontrol release %s: exit %d, %q", held, code, out)

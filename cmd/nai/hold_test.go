@@ -14,7 +14,8 @@ import (
 
 // holdServer answers GET /v1/jobs?array= from sweepJobs and records the
 // targets of each hold and release; a target "31" (running) is refused as
-// the servers refuse it, and "99" is not found. An array id names its
+// the servers refuse it, and "99" is not found; "33" is held already and
+// "34" is not held, which the servers answer as unchanged. An array id names its
 // pending members, as on the servers, which answer each job's ref (A_N)
 // unless old is true: a server from before JobHoldResponse.Refs.
 func holdServer(t *testing.T, old bool) *[]string {
@@ -60,6 +61,17 @@ func holdServer(t *testing.T, old bool) *[]string {
 				case "99":
 					fail(w, 404, structs.CodeNotFound, "%s: job \"99\" not found", verb)
 					return
+				case "33", "34":
+					if (tg.ID == "33") != (verb == "release") {
+						resp.Unchanged = append(resp.Unchanged, structs.JobHoldUnchanged{Ref: tg.ID, ID: tg.ID})
+						continue
+					}
+				case "24":
+					resp.Unchanged = append(resp.Unchanged, structs.JobHoldUnchanged{Ref: "20_4", ID: "24"})
+					continue
+				case "25":
+					resp.Unchanged = append(resp.Unchanged, structs.JobHoldUnchanged{Ref: "25", ID: "25", Array: true})
+					continue
 				}
 				changed := []*structs.Job{}
 				for _, j := range jobs {
@@ -118,6 +130,26 @@ func TestJobHoldRelease(t *testing.T) {
 		{name: "no member", args: []string{"hold", "20_9"}, wantCode: 1,
 			stderr: "Error: job array 20 has no member 9 (members 0-3)\n"},
 		{name: "a bad ref", args: []string{"hold", "20_x"}, wantCode: 1},
+		// One rule for both: a job as asked already is named, as an
+		// error; the others named still change.
+		{name: "a job held already", args: []string{"hold", "33"}, want: []string{"hold 33"}, wantCode: 1,
+			stderr: "Error: job 33 already held\n"},
+		{name: "a job not held", args: []string{"release", "34"}, want: []string{"release 34"}, wantCode: 1,
+			stderr: "Error: job 34 is not held; nothing to release\n"},
+		{name: "held already among others", args: []string{"hold", "33", "30"}, want: []string{"hold 33", "hold 30"}, wantCode: 1,
+			stdout: "Job 30 held.\n", stderr: "Error: job 33 already held\n"},
+		{name: "not held among others, a member by A_N", args: []string{"release", "34", "30", "24"}, want: []string{"release 34", "release 30", "release 24"}, wantCode: 1,
+			stdout: "Job 30 released.\n",
+			stderr: "job 34 is not held; nothing to release\njob 20_4 (job 24) is not held; nothing to release\nError: 2 of the jobs named were not held\n"},
+		{name: "several held already", args: []string{"hold", "33", "24"}, want: []string{"hold 33", "hold 24"}, wantCode: 1,
+			stderr: "job 33 already held\njob 20_4 (job 24) already held\nError: 2 of the jobs named were already held\n"},
+		{name: "an array held already", args: []string{"hold", "25"}, want: []string{"hold 25"}, wantCode: 1,
+			stderr: "Error: job array 25 already held: every pending job in it is\n"},
+		{name: "an array with no held job", args: []string{"release", "25"}, want: []string{"release 25"}, wantCode: 1,
+			stderr: "Error: job array 25 has no held job; nothing to release\n"},
+		{name: "-json says it too, and fails", args: []string{"hold", "-json", "33"}, want: []string{"hold 33"}, wantCode: 1,
+			stdout: "{\n  \"job_ids\": [],\n  \"unchanged\": [\n    {\n      \"ref\": \"33\",\n      \"id\": \"33\"\n    }\n  ],\n  \"index\": 6\n}\n",
+			stderr: "Error: job 33 already held\n"},
 		{name: "no id", args: []string{"release"}, wantCode: 1},
 	}
 	for _, tc := range tests {
