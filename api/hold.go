@@ -7,14 +7,19 @@ import (
 	"github.com/nai-project/nai/structs"
 )
 
-// HoldJobs holds pending jobs (scontrol hold), all of them or none; an
-// array id holds its pending members. It answers the jobs held.
+// HoldJobs holds pending jobs (scontrol hold); an array id holds its
+// pending members. A job that is not pending refuses the whole request; a
+// job held already is left as it is and named in the answer's Unchanged.
+// It answers the jobs held.
 func (c *Client) HoldJobs(ctx context.Context, targets []structs.CancelTarget) (*structs.JobHoldResponse, error) {
 	return c.holdOrRelease(ctx, "/v1/jobs/hold", targets)
 }
 
-// ReleaseJobs releases held jobs (scontrol release), all of them or none;
-// an array id releases its held members. It answers the jobs released.
+// ReleaseJobs releases held jobs (scontrol release); an array id releases
+// its held members. A job that is not pending, or held by an operator when
+// the caller is not one, refuses the whole request; a job not held is left
+// as it is and named in the answer's Unchanged. It answers the jobs
+// released.
 func (c *Client) ReleaseJobs(ctx context.Context, targets []structs.CancelTarget) (*structs.JobHoldResponse, error) {
 	return c.holdOrRelease(ctx, "/v1/jobs/release", targets)
 }

@@ -20,7 +20,8 @@ import (
 // the job's uploaded code folder (the script's folder, for a script) is
 // unpacked on this node, its working directory unless task.workdir says
 // otherwise. The SLURM_ARRAY_* variables are set for members of a sweep
-// only, as Slurm sets them for array jobs only.
+// only, as Slurm sets them for array jobs only; those of an --array's
+// range (MIN, MAX, STEP) come from task.env, where the CLI put them.
 func slurmEnv(env map[string]string, in taskEnvInput, res structs.Resources) {
 	a, j := in.Alloc, in.Job
 	nodes, rank := 1, 0
@@ -70,5 +71,14 @@ func slurmEnv(env map[string]string, in taskEnvInput, res structs.Resources) {
 		set(arrayID, "SLURM_ARRAY_JOB_ID")
 		set(j.ArrayTaskID(), "SLURM_ARRAY_TASK_ID")
 		set(strconv.Itoa(max(j.ArraySize, 1)), "SLURM_ARRAY_TASK_COUNT")
+		if _, ok := j.SweepValues[structs.ArrayTaskIDKey]; !ok {
+			// The task ids are the member indices, 0 to n-1. An
+			// --array's own ids are known only to the whole array: the
+			// CLI wrote its MIN, MAX and STEP into every member's
+			// task.env (jobspec/array_env.go).
+			set("0", "SLURM_ARRAY_TASK_MIN")
+			set(strconv.Itoa(max(j.ArraySize, 1)-1), "SLURM_ARRAY_TASK_MAX")
+			set("1", "SLURM_ARRAY_TASK_STEP")
+		}
 	}
 }

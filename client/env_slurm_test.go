@@ -27,7 +27,8 @@ func TestTaskEnvSlurm(t *testing.T) {
 				"SLURM_JOB_ID": "7", "SLURM_JOB_NAME": "train", "SLURM_NNODES": "1", "SLURM_NODEID": "0", "SLURM_PROCID": "0",
 				"SLURM_NTASKS": "1", "SLURM_JOB_NODELIST": "node-a", "SLURM_CPUS_PER_TASK": "8", "SLURM_GPUS_ON_NODE": "2",
 				"SLURM_SUBMIT_DIR": "/allocs/7.1/work", "SLURM_JOB_PARTITION": "gpu", "MY_VAR": "1",
-				"SLURM_ARRAY_JOB_ID": "", "SLURM_ARRAY_TASK_ID": "", "SLURM_ARRAY_TASK_COUNT": "", "PET_NNODES": "", "MASTER_ADDR": "",
+				"SLURM_ARRAY_JOB_ID": "", "SLURM_ARRAY_TASK_ID": "", "SLURM_ARRAY_TASK_COUNT": "", "SLURM_ARRAY_TASK_MIN": "", "SLURM_ARRAY_TASK_STEP": "",
+				"PET_NNODES": "", "MASTER_ADDR": "",
 			}},
 		{name: "tasks per node divide the CPUs", change: func(_ *structs.Allocation, j *structs.Job) { j.Task.NProcPerNode = 4 },
 			want: map[string]string{"SLURM_NTASKS": "4", "SLURM_NTASKS_PER_NODE": "4", "SLURM_CPUS_PER_TASK": "2"}},
@@ -35,11 +36,24 @@ func TestTaskEnvSlurm(t *testing.T) {
 			a.JobID, j.ID = "12", "12"
 			j.ArrayID, j.ArrayIndex, j.ArraySize = "10", 2, 4
 			j.SweepValues = map[string]string{structs.ArrayTaskIDKey: "8"}
-		}, want: map[string]string{"SLURM_JOB_ID": "12", "SLURM_ARRAY_JOB_ID": "10", "SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_COUNT": "4"}},
+		}, want: map[string]string{"SLURM_JOB_ID": "12", "SLURM_ARRAY_JOB_ID": "10", "SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_COUNT": "4",
+			"SLURM_ARRAY_TASK_MIN": "", "SLURM_ARRAY_TASK_MAX": "", "SLURM_ARRAY_TASK_STEP": ""}},
+		{name: "--array member: its range from task.env, as the CLI wrote it", change: func(a *structs.Allocation, j *structs.Job) {
+			a.JobID, j.ID = "12", "12"
+			j.ArrayID, j.ArrayIndex, j.ArraySize = "10", 2, 4
+			j.SweepValues = map[string]string{structs.ArrayTaskIDKey: "8"}
+			j.Task.Env = map[string]string{"SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "12", "SLURM_ARRAY_TASK_STEP": "4"}
+		}, want: map[string]string{"SLURM_ARRAY_TASK_ID": "8", "SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "12", "SLURM_ARRAY_TASK_STEP": "4"}},
 		{name: "HCL sweep member", change: func(_ *structs.Allocation, j *structs.Job) {
 			j.ArrayID, j.ArrayIndex, j.ArraySize = "5", 1, 3
 			j.SweepValues = map[string]string{"lr": "0.1"}
-		}, want: map[string]string{"SLURM_ARRAY_JOB_ID": "5", "SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "3"}},
+		}, want: map[string]string{"SLURM_ARRAY_JOB_ID": "5", "SLURM_ARRAY_TASK_ID": "1", "SLURM_ARRAY_TASK_COUNT": "3",
+			"SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "2", "SLURM_ARRAY_TASK_STEP": "1"}},
+		{name: "HCL sweep member: the range is the indices, whatever task.env says", change: func(_ *structs.Allocation, j *structs.Job) {
+			j.ArrayID, j.ArrayIndex, j.ArraySize = "5", 0, 2
+			j.SweepValues = map[string]string{"lr": "0.1"}
+			j.Task.Env = map[string]string{"SLURM_ARRAY_TASK_MAX": "99"}
+		}, want: map[string]string{"SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "1", "SLURM_ARRAY_TASK_STEP": "1"}},
 		{name: "array of one", change: func(_ *structs.Allocation, j *structs.Job) {
 			j.ArraySize = 1
 			j.SweepValues = map[string]string{structs.ArrayTaskIDKey: "7"}

@@ -302,6 +302,11 @@ EOT
 		if out, code = sh("scontrol", "update", "JobId="+held, "Nice=5"); code == 0 || !strings.Contains(out, "Nice is not supported") {
 			t.Errorf("scontrol update Nice=5: exit %d, %q", code, out)
 		}
+		// Held already: an error, as releasing a job not held is.
+		out, code = sh("scontrol", "hold", held)
+		if code != 1 || !strings.Contains(out, "job "+held+" already held") {
+			t.Errorf("scontrol hold %s of a held job: exit %d, %q; want 1 and the job named", held, code, out)
+		}
 		out, code = sh("scontrol", "release", held)
 		if code != 0 || !strings.Contains(out, "Job "+held+" released.") {
 			t.Errorf("scontrol release %s: exit %d, %q", held, code, out)

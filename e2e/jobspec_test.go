@@ -326,8 +326,14 @@ func TestAfterOK(t *testing.T) {
 				// Now that the parent has failed, a new child is refused at
 				// submit, as Slurm refuses it ("Job dependency problem").
 				_, stderr, code := a.nai("job", "run", "-detach", "-var", "parent="+parent, writeFile(t, work, "child2.hcl", dependentJob))
-				if want := "dependency afterok:" + parent + " can never be satisfied: job " + parent + " ended failed"; code == 0 || !strings.Contains(stderr, want) {
+				want := "dependency afterok:" + parent + " can never be satisfied: job " + parent + " ended failed"
+				if code == 0 || !strings.Contains(stderr, want) {
 					t.Errorf("a child of the failed parent: exit %d, stderr %q; want refused with %q", code, stderr, want)
+				}
+				// The same dependency as sbatch -d takes it, on the command line.
+				_, stderr, code = a.nai("job", "run", "-detach", "-dependency", "afterok:"+parent, "--", "true")
+				if code == 0 || !strings.Contains(stderr, want) {
+					t.Errorf("-dependency afterok:%s: exit %d, stderr %q; want refused with %q", parent, code, stderr, want)
 				}
 			}
 		})

@@ -136,6 +136,7 @@ func TestSbatchScripts(t *testing.T) {
 			env := envLines(out)
 			checkEnv(t, "member "+j.ID, env, map[string]string{
 				"SLURM_JOB_ID": j.ID, "SLURM_ARRAY_JOB_ID": m[1], "SLURM_ARRAY_TASK_COUNT": "4", "SLURM_JOB_NAME": "lr-search",
+				"SLURM_ARRAY_TASK_MIN": "0", "SLURM_ARRAY_TASK_MAX": "12", "SLURM_ARRAY_TASK_STEP": "4",
 			})
 			ids = append(ids, env["SLURM_ARRAY_TASK_ID"])
 			if j.MaxParallel != 2 {

@@ -195,7 +195,9 @@
 //	--mem-per-gpu, --mem-per-cpu   the same, times the GPUs or CPUs per node
 //	--tmp                   resources.disk
 //	-a, --array             a sweep over SLURM_ARRAY_TASK_ID: ids and ranges START-END[:STEP],
-//	                        comma-separated, then %MAX for max_parallel (0-15:4%2, 1,3,5)
+//	                        comma-separated, then %MAX for max_parallel (0-15:4%2, 1,3,5);
+//	                        every member's task.env gets SLURM_ARRAY_TASK_MIN, _MAX and _STEP
+//	                        (a sweep over SLURM_ARRAY_TASK_ID in a job file too)
 //	-d, --dependency        depends_on: afterok, afterany, afternotok (TYPE:ID[:ID...], joined
 //	                        by ','); singleton: singleton = true. after, aftercorr and '?' are
 //	                        errors: nai cannot honour them, and dropping one would start the

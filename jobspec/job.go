@@ -139,6 +139,9 @@ func (p *parser) decodeJob(block *hcl.Block) (*Result, hcl.Diagnostics) {
 		}
 		res.Jobs = append(res.Jobs, job)
 	}
+	if res.Sweep {
+		setArrayRangeEnv(res.Jobs) // array_env.go
+	}
 	if tmpl != nil && allFromTemplate {
 		res.SweepFields = slices.Clip(append([]string{}, tmpl.fields...))
 	}

@@ -46,7 +46,11 @@ func formatScript(filename string, sr *scriptResult) []byte {
 			ids = append(ids, n)
 		}
 		job.ArrayIndex, job.ArraySize, job.MaxParallel, job.SweepValues = 0, 0, 0, nil
-		delete(job.Task.Env, "NAI_SWEEP_"+structs.ArrayTaskIDKey) // the sweep sets it again
+		// The sweep sets these again.
+		delete(job.Task.Env, "NAI_SWEEP_"+structs.ArrayTaskIDKey)
+		delete(job.Task.Env, arrayTaskMinKey)
+		delete(job.Task.Env, arrayTaskMaxKey)
+		delete(job.Task.Env, arrayTaskStepKey)
 		if len(job.Task.Env) == 0 {
 			job.Task.Env = nil
 		}

@@ -242,7 +242,7 @@ func (p *scriptParser) build() *scriptResult {
 		job.Hold = &structs.JobHold{}
 	}
 	if d := get("dependency"); d != nil {
-		if deps, single, err := parseDependency(d.value); err != nil {
+		if deps, single, err := ParseDependency(d.value); err != nil {
 			p.invalid(d, err)
 		} else {
 			job.DependsOn, job.Singleton = deps, single
@@ -295,6 +295,7 @@ func (p *scriptParser) build() *scriptResult {
 		setSweepMember(m, i, len(spec.ids), spec.maxParallel, map[string]string{structs.ArrayTaskIDKey: strconv.Itoa(id)})
 		sr.res.Jobs = append(sr.res.Jobs, m)
 	}
+	setArrayRangeEnv(sr.res.Jobs) // array_env.go
 	return sr
 }
 

@@ -320,7 +320,7 @@ func TestParseGres(t *testing.T) {
 }
 
 func TestParseDependency(t *testing.T) {
-	deps, single, err := parseDependency("afterok:1:2,afterany:3,afternotok:4_2,singleton")
+	deps, single, err := ParseDependency("afterok:1:2,afterany:3,afternotok:4_2,singleton")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,15 +336,15 @@ func TestParseDependency(t *testing.T) {
 		"afterok":             "names no job",
 		"afterok:":            "names no job",
 		"afterok:5+10":        "delay",
-		"aftrok:5":            `Did you mean "afterok"?`,
+		"aftrok:5":            `or singleton (did you mean "afterok"?)`,
 		"afterok:$PREV":       "is not a job id",
 		"afterok:abc":         `"abc" is not a job id: expected a number such as 12, or an array member such as 12_3`,
 		"afterany:12_x":       "is not a job id",
 		"afterok:012":         "is not a job id",
 		"":                    "is not a dependency",
 	} {
-		if _, _, err := parseDependency(in); err == nil || !strings.Contains(err.Error(), wantErr) {
-			t.Errorf("parseDependency(%q): error %v, want one containing %q", in, err, wantErr)
+		if _, _, err := ParseDependency(in); err == nil || !strings.Contains(err.Error(), wantErr) {
+			t.Errorf("ParseDependency(%q): error %v, want one containing %q", in, err, wantErr)
 		}
 	}
 }

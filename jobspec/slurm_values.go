@@ -290,11 +290,12 @@ func parseArray(s string) (arraySpec, error) {
 	return spec, nil
 }
 
-// parseDependency reads --dependency: TYPE:ID[:ID...] items joined by ','
+// ParseDependency reads sbatch's --dependency, as `#SBATCH -d` and
+// `nai job run -dependency` take it: TYPE:ID[:ID...] items joined by ','
 // (all must hold), and "singleton". nai honours afterok, afterany and
 // afternotok; a dependency it cannot honour is an error rather than a
 // warning, since dropping it would start the job too early.
-func parseDependency(s string) (deps []structs.Dependency, singleton bool, err error) {
+func ParseDependency(s string) (deps []structs.Dependency, singleton bool, err error) {
 	if strings.Contains(s, "?") {
 		return nil, false, fmt.Errorf("%q: '?' (any one of these) is not supported: nai waits for every dependency, so list them with ','", s)
 	}
@@ -313,7 +314,12 @@ func parseDependency(s string) (deps []structs.Dependency, singleton bool, err e
 		case "afterburstbuffer", "expand":
 			return nil, false, fmt.Errorf("%q: %s dependencies are not supported", item, typ)
 		default:
-			return nil, false, fmt.Errorf("%q is not a dependency: expected afterok:ID, afterany:ID, afternotok:ID or singleton%s", item, didYouMean(typ, []string{"afterok", "afterany", "afternotok", "singleton"}))
+			err := fmt.Errorf("%q is not a dependency: expected afterok:ID, afterany:ID, afternotok:ID or singleton", item)
+			// didYouMean's sentence ran on after "singleton" with no stop.
+			if best := closestName(typ, []string{"afterok", "afterany", "afternotok", "singleton"}); best != "" {
+				err = fmt.Errorf("%w (did you mean %q?)", err, best)
+			}
+			return nil, false, err
 		}
 		if !found || ids == "" {
 			return nil, false, fmt.Errorf("%q names no job: expected %s:ID[:ID...], such as %s:12", item, typ, typ)

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +17,12 @@ import (
 // (unless "only": member 0 alone). The owner
 // (or an admin of the job's group) places a user hold; an operator places
 // an admin hold, which only an operator releases.
+//
+// A target that is as asked already (a job held, an array whose pending
+// members all are) is left as it is and named in the answer's unchanged;
+// the others are held. Release does the same for a job not held, or an
+// array with no held member. A job that is not pending, an unknown id or
+// a caller without the right refuses the whole request.
 func (s *Server) jobHold(r *request) (any, uint64, error) { return s.holdOrRelease(r, false) }
 
 // jobRelease releases held jobs (scontrol release): POST /v1/jobs/release.
@@ -40,6 +48,14 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 	// job, as for a cancel. Without ACLs every caller is a user.
 	admin := r.acl.Enabled() && (r.acl.IsOperator() || r.acl.IsManagement())
 	var ids []string
+	refs := map[string]string{} // job id -> A_N or id, for the answer
+	// What each target sent, to tell afterwards which changed nothing.
+	type sentTarget struct {
+		unchanged structs.JobHoldUnchanged
+		ids       []string
+	}
+	var sent []sentTarget
+	var unchanged []structs.JobHoldUnchanged
 	for _, t := range body.Targets {
 		id := t.ID
 		if id == "" {
@@ -60,7 +76,11 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 			}
 			members = []*structs.Job{j}
 		}
-		n := 0
+		tg := sentTarget{unchanged: structs.JobHoldUnchanged{Ref: members[0].ArrayRef(), ID: members[0].ID}}
+		if array {
+			tg.unchanged = structs.JobHoldUnchanged{Ref: id, ID: id, Array: true}
+		}
+		pending := 0
 		for _, j := range members {
 			if !admin {
 				if err := r.acl.CheckJob(j.ID, j.User, j.Group, acl.Manage); err != nil {
@@ -70,39 +90,70 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 			// An array names its pending members (those held, on a
 			// release); a job named alone must be pending, and the
 			// store says so otherwise.
-			if array && (j.Status != structs.JobPending || (release && j.Hold == nil)) {
+			if array && j.Status != structs.JobPending {
+				continue
+			}
+			pending++
+			if release && j.Status == structs.JobPending && j.Hold == nil {
+				// Released already: left out of the entry, whose
+				// release of a job not held would refuse every job.
 				continue
 			}
 			ids = append(ids, j.ID)
-			n++
+			tg.ids = append(tg.ids, j.ID)
+			refs[j.ID] = j.ArrayRef()
 		}
-		if array && n == 0 {
-			what := "pending"
-			if release {
-				what = "held"
+		switch {
+		case array && pending == 0 && !release:
+			return nil, 0, structs.NewError(structs.CodeConflict, "job array %s has no pending job", id)
+		case len(tg.ids) == 0:
+			unchanged = append(unchanged, tg.unchanged)
+		default:
+			sent = append(sent, tg)
+		}
+	}
+	var changed []string
+	idx := r.snap.Index()
+	if len(ids) > 0 {
+		req := &structs.JobHoldRequest{JobIDs: ids, Release: release, Admin: admin, Now: time.Now().UTC()}
+		if admin {
+			req.By = r.acl.UserName()
+			if req.By == "" {
+				req.By = "operator"
 			}
-			return nil, 0, structs.NewError(structs.CodeConflict, "job array %s has no %s job", id, what)
+		} else if r.acl.Enabled() {
+			req.By = r.acl.UserName()
 		}
-	}
-	req := &structs.JobHoldRequest{JobIDs: ids, Release: release, Admin: admin, Now: time.Now().UTC()}
-	if admin {
-		req.By = r.acl.UserName()
-		if req.By == "" {
-			req.By = "operator"
+		resp, i, err := s.apply(fsm.JobHold, req)
+		if err != nil {
+			return nil, 0, err
 		}
-	} else if r.acl.Enabled() {
-		req.By = r.acl.UserName()
-	}
-	resp, idx, err := s.apply(fsm.JobHold, req)
-	if err != nil {
-		return nil, 0, err
-	}
-	changed, ok := resp.([]string)
-	if !ok && resp != nil {
-		return nil, 0, fmt.Errorf("raft answered a %s with %T", verb, resp)
+		var ok bool
+		if changed, ok = resp.([]string); !ok && resp != nil {
+			return nil, 0, fmt.Errorf("raft answered a %s with %T", verb, resp)
+		}
+		idx = i
 	}
 	if changed == nil {
 		changed = []string{}
+	}
+	// A target none of whose jobs changed was as asked already: the
+	// store leaves a job held already as it was, though the entry names
+	// it. (A job not held was left out of a release above.)
+	if len(sent) > 0 {
+		done := make(map[string]bool, len(changed))
+		for _, id := range changed {
+			done[id] = true
+		}
+		for _, tg := range sent {
+			if !slices.ContainsFunc(tg.ids, func(id string) bool { return done[id] }) {
+				unchanged = append(unchanged, tg.unchanged)
+			}
+		}
+	}
+	var changedRefs []string
+	for _, id := range changed {
+		changedRefs = append(changedRefs, cmp.Or(refs[id], id))
 	}
 	switch n := len(changed); {
 	case n == 1:
@@ -110,5 +161,5 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 	case n > 1:
 		r.audit = "jobs " + changed[0] + " and " + strconv.Itoa(n-1) + " more"
 	}
-	return &structs.JobHoldResponse{JobIDs: changed, Admin: admin && !release, Index: idx}, idx, nil
+	return &structs.JobHoldResponse{JobIDs: changed, Refs: changedRefs, Unchanged: unchanged, Admin: admin && !release, Index: idx}, idx, nil
 }

@@ -54,7 +54,7 @@ func TestHoldRelease(t *testing.T) {
 
 	// The owner's user hold, and release.
 	resp, err := owner.HoldJobs(ctx, target)
-	if err != nil || resp.Admin || !slices.Equal(resp.JobIDs, []string{id}) {
+	if err != nil || resp.Admin || !slices.Equal(resp.JobIDs, []string{id}) || !slices.Equal(resp.Refs, []string{id}) {
 		t.Fatalf("owner's hold = %+v, %v", resp, err)
 	}
 	if j := job(); j.Hold == nil || j.Hold.Admin || j.Hold.By != "u1" || j.Reason != "JobHeldUser: held by u1 until nai job release" {
@@ -66,8 +66,8 @@ func TestHoldRelease(t *testing.T) {
 	if j := job(); j.Hold != nil {
 		t.Fatalf("still held: %+v", j.Hold)
 	}
-	if _, err := owner.ReleaseJobs(ctx, target); code(err) != structs.CodeConflict {
-		t.Fatalf("release of a job not held: %v, want conflict", err)
+	if resp, err := owner.ReleaseJobs(ctx, target); err != nil || len(resp.JobIDs) != 0 || !slices.Equal(resp.Unchanged, []structs.JobHoldUnchanged{{Ref: id, ID: id}}) {
+		t.Fatalf("release of a job not held = %+v, %v; want it unchanged", resp, err)
 	}
 
 	// An operator's admin hold: the owner cannot release it.
@@ -167,17 +167,26 @@ func TestHoldReleaseArray(t *testing.T) {
 		}
 		return out
 	}
-	if _, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr}}); structs.CodeOf(err) != structs.CodeConflict {
-		t.Fatalf("release of an array with no held member: %v, want conflict", err)
+	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr}}); err != nil || len(resp.JobIDs) != 0 ||
+		!slices.Equal(resp.Unchanged, []structs.JobHoldUnchanged{{Ref: arr, ID: arr, Array: true}}) {
+		t.Fatalf("release of an array with no held member = %+v, %v; want it unchanged", resp, err)
 	}
 	resp, err := c.HoldJobs(ctx, []structs.CancelTarget{{ID: arr}})
 	if err != nil || !slices.Equal(resp.JobIDs, r.JobIDs) {
 		t.Fatalf("hold of the array = %+v, %v; want %v", resp, err, r.JobIDs)
 	}
+	// The answer names the members as nai queue does: A_N.
+	if want := []string{arr + "_0", arr + "_1", arr + "_2"}; !slices.Equal(resp.Refs, want) {
+		t.Errorf("hold of the array named %v, want %v", resp.Refs, want)
+	}
 	if got := heldIDs(); !slices.Equal(got, r.JobIDs) {
 		t.Fatalf("held %v, want %v", got, r.JobIDs)
 	}
-	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr, Only: true}}); err != nil || !slices.Equal(resp.JobIDs, []string{arr}) {
+	if resp, err := c.HoldJobs(ctx, []structs.CancelTarget{{ID: arr}}); err != nil || len(resp.JobIDs) != 0 ||
+		!slices.Equal(resp.Unchanged, []structs.JobHoldUnchanged{{Ref: arr, ID: arr, Array: true}}) {
+		t.Fatalf("hold of an array held already = %+v, %v; want it unchanged", resp, err)
+	}
+	if resp, err := c.ReleaseJobs(ctx, []structs.CancelTarget{{ID: arr, Only: true}}); err != nil || !slices.Equal(resp.JobIDs, []string{arr}) || !slices.Equal(resp.Refs, []string{arr + "_0"}) {
 		t.Fatalf("release of member 0 alone = %+v, %v", resp, err)
 	}
 	if got := heldIDs(); !slices.Equal(got, r.JobIDs[1:]) {
@@ -188,5 +197,64 @@ func TestHoldReleaseArray(t *testing.T) {
 	}
 	if got := heldIDs(); len(got) != 0 {
 		t.Fatalf("still held: %v", got)
+	}
+}
+
+// A target that is as asked already is left as it is and named in the
+// answer; the other targets are still held or released. A release with
+// nothing to release writes no raft entry.
+func TestHoldReleaseUnchanged(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	// No node: both stay pending.
+	r, err := c.Register(ctx, gpuJob("a", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := r.JobIDs[0]
+	r, err = c.Register(ctx, gpuJob("b", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := r.JobIDs[0]
+	both := []structs.CancelTarget{{ID: a}, {ID: b}}
+	if _, err := c.HoldJobs(ctx, both[:1]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.HoldJobs(ctx, both)
+	if err != nil || !slices.Equal(resp.JobIDs, []string{b}) || !slices.Equal(resp.Unchanged, []structs.JobHoldUnchanged{{Ref: a, ID: a}}) {
+		t.Fatalf("hold of %s (held) and %s = %+v, %v; want %s held, %s unchanged", a, b, resp, err, b, a)
+	}
+	if _, err := c.ReleaseJobs(ctx, both[:1]); err != nil {
+		t.Fatal(err)
+	}
+	resp, err = c.ReleaseJobs(ctx, both)
+	if err != nil || !slices.Equal(resp.JobIDs, []string{b}) || !slices.Equal(resp.Unchanged, []structs.JobHoldUnchanged{{Ref: a, ID: a}}) {
+		t.Fatalf("release of %s (not held) and %s = %+v, %v; want %s released, %s unchanged", a, b, resp, err, b, a)
+	}
+	// Once the scheduler has said why the released jobs wait, a release
+	// of neither changes neither.
+	indexes := func() (out []uint64) {
+		t.Helper()
+		for _, id := range []string{a, b} {
+			j, _, err := c.Job(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.Reason == "" {
+				return nil
+			}
+			out = append(out, j.ModifyIndex)
+		}
+		return out
+	}
+	waitUntil(t, "the released jobs have reasons", func() bool { return indexes() != nil })
+	before := indexes()
+	resp, err = c.ReleaseJobs(ctx, both)
+	if err != nil || len(resp.JobIDs) != 0 || len(resp.Unchanged) != 2 {
+		t.Fatalf("release of two jobs not held = %+v, %v", resp, err)
+	}
+	if after := indexes(); !slices.Equal(after, before) {
+		t.Errorf("a release that released nothing changed the jobs: index %v -> %v", before, after)
 	}
 }

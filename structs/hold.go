@@ -49,9 +49,29 @@ type JobHoldTargets struct {
 // JobHoldResponse answers a hold or release: the jobs it changed.
 type JobHoldResponse struct {
 	JobIDs []string `json:"job_ids"`
+	// Refs are JobIDs as people name them, in the same order: an array's
+	// member as A_N (Job.ArrayRef), any other job by its id. Servers
+	// before it answer none.
+	Refs []string `json:"refs,omitempty"`
+	// Unchanged are the targets that were as asked already and were left
+	// as they were: held already on a hold; not held on a release.
+	// Servers before it answered a release of a job not held with an
+	// error, and a hold of a held job with nothing.
+	Unchanged []JobHoldUnchanged `json:"unchanged,omitempty"`
 	// Admin says the holds placed are admin holds.
 	Admin bool   `json:"admin,omitempty"`
 	Index uint64 `json:"index"`
+}
+
+// JobHoldUnchanged is a target of a hold or release that was as asked
+// already.
+type JobHoldUnchanged struct {
+	// Ref names it as people do: an array's member as A_N (Job.ArrayRef),
+	// a whole array (Array) by its id, any other job by its id.
+	Ref string `json:"ref"`
+	// ID is the job's id; a whole array's id.
+	ID    string `json:"id"`
+	Array bool   `json:"array,omitempty"`
 }
 
 // MaxHoldTargets bounds one hold or release.

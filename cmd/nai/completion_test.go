@@ -79,7 +79,10 @@ var completionCases = []struct {
 	{"top-level command", []string{"nai", "jo"}, []string{"job"}},
 	{"subcommand", []string{"nai", "job", "st"}, []string{"status"}},
 	{"nested subcommand", []string{"nai", "operator", "raft", "l"}, []string{"list-peers"}},
-	{"flags of a subcommand", []string{"nai", "job", "run", "-de"}, []string{"-detach"}},
+	// "-de" is -detach and -dependency, which bash lists in the flags'
+	// order and fish sorted: each shell's order is its own.
+	{"flags of a subcommand", []string{"nai", "job", "run", "-det"}, []string{"-detach"}},
+	{"a one-liner flag of a subcommand", []string{"nai", "job", "run", "-dep"}, []string{"-dependency"}},
 	{"alias leads to the same command", []string{"nai", "job", "logs", "-fol"}, []string{"-follow"}},
 	{"flag value is skipped", []string{"nai", "-address", "http://x:4646", "no"}, []string{"node"}},
 	{"flags after an argument", []string{"nai", "job", "logs", "12", "-std"}, []string{"-stderr"}},

@@ -745,6 +745,11 @@ func TestOneLiner(t *testing.T) {
 				t.Errorf("memory %d bytes, cpu %v; want 6.5 MiB and half a core", j.Resources.MemoryBytes, j.Resources.CPU)
 			}
 		}},
+		{"-dependency, as sbatch --wrap -d", []string{"-dependency", "afterok:30_1,singleton", "--", "python3", "eval.py"}, func(t *testing.T, j *structs.Job) {
+			if !slices.Equal(j.DependsOn, []structs.Dependency{{Type: structs.AfterOK, JobID: "30_1"}}) || !j.Singleton {
+				t.Errorf("dependencies %v, singleton %v", j.DependsOn, j.Singleton)
+			}
+		}},
 		{"python -c", []string{"--", "python3", "-c", "print(1)"}, func(t *testing.T, j *structs.Job) {
 			if j.Name != "python3" || j.Task.Command != "python3" || !slices.Equal(j.Task.Args, []string{"-c", "print(1)"}) {
 				t.Errorf("job %+v", j)

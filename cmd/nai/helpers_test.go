@@ -21,6 +21,18 @@ func TestDescribeChange(t *testing.T) {
 	noGPU := testJob("7", "train", structs.JobRunning, running("", 0))
 	requeued := testJob("7", "train", structs.JobPending, func(j *structs.Job) { j.Attempt, j.Reason = 2, "Resources" })
 	done := testJob("7", "train", structs.JobComplete, ended(0, 0, intp(0), structs.ExitExited))
+	// Job 7 as member 2 of array 5; and as the first member of --array
+	// 7 (its job id is the array's), with task id 8.
+	member := func(j *structs.Job) {
+		j.ArrayID, j.ArrayIndex, j.ArraySize = "5", 2, 4
+	}
+	taskMember := func(j *structs.Job) {
+		j.ArrayID, j.ArrayIndex, j.ArraySize = "7", 0, 2
+		j.SweepValues = map[string]string{structs.ArrayTaskIDKey: "8"}
+	}
+	memberWaiting := testJob("7", "train", structs.JobPending, member, func(j *structs.Job) { j.Reason = "Priority" })
+	memberRun := testJob("7", "train", structs.JobRunning, member, running("dev", 0, 1))
+	memberRequeued := testJob("7", "train", structs.JobPending, member, func(j *structs.Job) { j.Attempt, j.Reason = 2, "Resources" })
 	tests := []struct {
 		name      string
 		prev, cur *structs.Job
@@ -36,6 +48,10 @@ func TestDescribeChange(t *testing.T) {
 		{"still running is quiet", run, run, nil},
 		{"requeued", run, requeued, []string{"job 7 requeued (attempt 2): Resources"}},
 		{"ended is left to the summary", run, done, nil},
+		{"an array's member is A_N", nil, memberWaiting, []string{"job 5_2 pending: Priority"}},
+		{"a member starts", memberWaiting, memberRun, []string{"job 5_2 running on node dev (GPU 1)"}},
+		{"a member requeued", memberRun, memberRequeued, []string{"job 5_2 requeued (attempt 2): Resources"}},
+		{"an --array member by its task id, not the array's id", nil, testJob("7", "t", structs.JobPending, taskMember), []string{"job 7_8 pending"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -71,6 +87,9 @@ func TestSummaryAndExitCode(t *testing.T) {
 		{"a user's cancel needs no reason", testJob("7", "t", structs.JobCancelled, ended(3*time.Second, 0, nil, structs.ExitCancelled), func(j *structs.Job) {
 			j.Reason = "cancelled by user"
 		}), "job 7 cancelled after 3s", 1},
+		{"an array's member is A_N", testJob("7", "t", structs.JobFailed, ended(5*time.Second, 0, intp(3), structs.ExitExited), func(j *structs.Job) {
+			j.ArrayID, j.ArrayIndex = "5", 2
+		}), "job 5_2 failed: exit code 3 after 5s", 3},
 		{"a complete job's note is not news", testJob("7", "t", structs.JobComplete, ended(3*time.Second, 0, intp(0), structs.ExitExited), func(j *structs.Job) {
 			j.Reason = "output upload failed: disk full"
 		}), "job 7 complete after 3s", 0},

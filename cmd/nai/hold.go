@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -20,6 +23,8 @@ func jobHoldCommand() *cli.Command {
 		ArgsUsage: "[-json] ID|ID_N|ID_[2-5,7]...",
 		Description: "An array id holds every pending member; ID_N and ID_[2-5,7] hold members of it. Only pending\n" +
 			"jobs can be held: one that runs or has ended refuses the whole request, and nothing changes.\n" +
+			"A job held already (an array whose pending jobs all are) is left as it is and named as an error,\n" +
+			"exit status 1, as nai job release does with a job not held; the others named are still held.\n" +
 			"Your hold is a user hold, which you release with nai job release; an operator's is an admin\n" +
 			"hold (JobHeldAdmin), which only an operator releases.",
 		Flags:  []cli.Flag{jsonFlag(), addressFlag()},
@@ -33,8 +38,9 @@ func jobReleaseCommand() *cli.Command {
 		Name:      "release",
 		Usage:     "let held jobs start again (like scontrol release)",
 		ArgsUsage: "[-json] ID|ID_N|ID_[2-5,7]...",
-		Description: "An array id releases every held member. A job that is not held refuses the whole request,\n" +
-			"and nothing changes; so does an admin hold, unless you are an operator.",
+		Description: "An array id releases every held member. A job that is not held (an array with no held job)\n" +
+			"is left as it is and named as an error, exit status 1, as scontrol release does; the others named\n" +
+			"are still released. An admin hold refuses the whole request, and nothing changes, unless you are an operator.",
 		Flags:  []cli.Flag{jsonFlag(), addressFlag()},
 		Action: func(c *cli.Context) error { return jobHoldOrRelease(c, true) },
 	}
@@ -74,23 +80,83 @@ func jobHoldOrRelease(c *cli.Context, release bool) error {
 		return fmt.Errorf("%s %s: %w", verb, strings.Join(args, " "), err)
 	}
 	if c.Bool("json") {
-		return printJSON(c.App.Writer, resp)
+		if err := printJSON(c.App.Writer, resp); err != nil {
+			return err
+		}
+		return unchangedError(c.App.ErrWriter, resp.Unchanged, release)
 	}
 	kind := ""
 	if resp.Admin {
 		kind = " (admin hold: only an operator can release it)"
 	}
+	names := heldNames(resp, refs)
 	switch n := len(resp.JobIDs); {
+	case n == 0 && len(resp.Unchanged) > 0:
+		// Said below, as the error.
 	case n == 0:
 		fmt.Fprintf(c.App.Writer, "Nothing to do: already %s.\n", past)
-	case n == 1 && refs[resp.JobIDs[0]] != "":
-		fmt.Fprintf(c.App.Writer, "Job %s (job %s) %s%s.\n", refs[resp.JobIDs[0]], resp.JobIDs[0], past, kind)
+	case n == 1 && names[0] != resp.JobIDs[0]:
+		fmt.Fprintf(c.App.Writer, "Job %s (job %s) %s%s.\n", names[0], resp.JobIDs[0], past, kind)
 	case n == 1:
-		fmt.Fprintf(c.App.Writer, "Job %s %s%s.\n", resp.JobIDs[0], past, kind)
+		fmt.Fprintf(c.App.Writer, "Job %s %s%s.\n", names[0], past, kind)
 	default:
-		fmt.Fprintf(c.App.Writer, "%s %s%s: %s.\n", capitalize(plural(n, "job")), past, kind, idList(resp.JobIDs))
+		fmt.Fprintf(c.App.Writer, "%s %s%s: %s.\n", capitalize(plural(n, "job")), past, kind, idList(names))
 	}
-	return nil
+	return unchangedError(c.App.ErrWriter, resp.Unchanged, release)
+}
+
+// unchangedError reports the targets that were as asked already, one line
+// each, and fails: a job held already is as much an error to hold as one
+// not held is to release (scontrol's error), and the two are told alike.
+// The jobs that did change stay changed.
+func unchangedError(w io.Writer, unchanged []structs.JobHoldUnchanged, release bool) error {
+	lines := make([]string, len(unchanged))
+	for i, u := range unchanged {
+		name := "job " + u.Ref
+		switch {
+		case u.Array:
+			name = "job array " + u.Ref
+		case u.Ref != u.ID:
+			name += " (job " + u.ID + ")"
+		}
+		switch {
+		case release && u.Array:
+			lines[i] = name + " has no held job; nothing to release"
+		case release:
+			lines[i] = name + " is not held; nothing to release"
+		case u.Array:
+			lines[i] = name + " already held: every pending job in it is"
+		default:
+			lines[i] = name + " already held"
+		}
+	}
+	switch len(lines) {
+	case 0:
+		return nil
+	case 1:
+		return errors.New(lines[0])
+	}
+	for _, l := range lines {
+		fmt.Fprintln(w, l)
+	}
+	if release {
+		return fmt.Errorf("%d of the jobs named were not held", len(lines))
+	}
+	return fmt.Errorf("%d of the jobs named were already held", len(lines))
+}
+
+// heldNames names the jobs a hold or release changed as nai queue does,
+// an array's member as A_N: as the server named them, else (a server
+// before Refs) as they were typed (typed, from holdTargets), else by id.
+func heldNames(resp *structs.JobHoldResponse, typed map[string]string) []string {
+	if len(resp.Refs) == len(resp.JobIDs) {
+		return resp.Refs
+	}
+	names := make([]string, len(resp.JobIDs))
+	for i, id := range resp.JobIDs {
+		names[i] = cmp.Or(typed[id], id)
+	}
+	return names
 }
 
 // holdTargets resolves what the person typed: ids go as they are (an

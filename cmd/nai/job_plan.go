@@ -27,10 +27,10 @@ func jobPlanCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "plan",
 		Usage:     "dry run: where a job file would start now, or why it would wait and until when (like sbatch --test-only)",
-		ArgsUsage: "[-json] [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] ([-var k=v]... [-var-file F]... FILE | -- COMMAND [ARGS...])",
+		ArgsUsage: "[-json] [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-dependency afterok:ID[:ID...]] ([-var k=v]... [-var-file F]... FILE | -- COMMAND [ARGS...])",
 		Description: "Runs the cluster's scheduler on its current state with the job added, and submits nothing.\n" +
 			"The job is a job file or a command after --, as with nai job run: nai job plan -gpus 8 -- python3 train.py\n" +
-			"With a file, -gpus, -cpu, -mem, -time, -name and -queue override what the file says, as with nai job run.\n" +
+			"With a file, -gpus, -cpu, -mem, -time, -name, -queue and -dependency override what the file says, as with nai job run.\n" +
 			"Exit status: 0 when the job would start now (a sweep: when any member would), 1 when it would wait\n" +
 			"(or be cancelled; a sweep: when no member would start), 2 on errors.",
 		Flags:  append([]cli.Flag{jsonFlag(), varFlag(), varFileFlag()}, append(oneLinerFlags(), addressFlag())...),

@@ -246,16 +246,17 @@ func jobRun(c *cli.Context) error {
 
 // describeChange is what a person following a job should be told when it
 // moves from prev (nil at first sight) to cur. Terminal states are left to
-// the summary line.
+// the summary line. A job is named as nai queue names it: an array's
+// member as A_N, whose job id alone would read as the whole array.
 func describeChange(prev, cur *structs.Job, now time.Time) []string {
 	switch cur.Status {
 	case structs.JobPending:
 		if prev != nil && prev.Status == cur.Status && prev.Reason == cur.Reason && prev.Attempt == cur.Attempt {
 			return nil
 		}
-		line := fmt.Sprintf("job %s pending", cur.ID)
+		line := fmt.Sprintf("job %s pending", cur.ArrayRef())
 		if prev != nil && prev.Status == structs.JobRunning {
-			line = fmt.Sprintf("job %s requeued (attempt %d)", cur.ID, cur.Attempt)
+			line = fmt.Sprintf("job %s requeued (attempt %d)", cur.ArrayRef(), cur.Attempt)
 		}
 		if cur.Reason != "" {
 			line += ": " + cur.Reason
@@ -274,14 +275,15 @@ func describeChange(prev, cur *structs.Job, now time.Time) []string {
 		} else if len(cur.GPUs) > 1 {
 			gpus = "GPUs " + gpuList(cur.GPUs)
 		}
-		return []string{fmt.Sprintf("job %s running on node %s (%s)", cur.ID, jobtext.NodeLabel(cur), gpus)}
+		return []string{fmt.Sprintf("job %s running on node %s (%s)", cur.ArrayRef(), jobtext.NodeLabel(cur), gpus)}
 	}
 	return nil
 }
 
-// summaryLine is the last word on a finished job.
+// summaryLine is the last word on a finished job, named as describeChange
+// names it.
 func summaryLine(j *structs.Job, now time.Time) string {
-	s := fmt.Sprintf("job %s %s", j.ID, j.Status)
+	s := fmt.Sprintf("job %s %s", j.ArrayRef(), j.Status)
 	if j.Status != structs.JobComplete {
 		if d := jobtext.ExitSummary(j); d != "" && d != string(j.Status) {
 			s += ": " + d
@@ -300,8 +302,10 @@ func summaryLine(j *structs.Job, now time.Time) string {
 }
 
 // printFollowHint tells someone who stopped following how to look again.
+// A member is A_N here too: member 0's job id is the array's, and
+// `nai job cancel` of it would cancel every member.
 func printFollowHint(w io.Writer, j *structs.Job) {
-	id, still := j.ID, "it keeps running"
+	id, still := j.ArrayRef(), "it keeps running"
 	if j.Status == structs.JobPending {
 		still = "it stays in the queue"
 	}

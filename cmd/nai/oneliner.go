@@ -31,6 +31,8 @@ func oneLinerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "name", Usage: "the job's `NAME` (default: the file's, or the script or command's name)"},
 		&cli.StringFlag{Name: "queue", Usage: "the `QUEUE` to submit to"},
 		&cli.StringFlag{Name: "code", Usage: "upload this `DIR` as the job's code (it runs in a copy of it)"},
+		// Not -d, sbatch's letter: on nai job run that is -detach.
+		&cli.StringFlag{Name: "dependency", Usage: "start only once other jobs have ended, as sbatch --dependency: `TYPE:ID[:ID...]` (afterok, afterany, afternotok) and singleton, joined by ','; replaces the file's dependencies"},
 	}
 }
 
@@ -46,6 +48,10 @@ type overrides struct {
 	name  string
 	queue string
 	code  string // absolute path of -code
+	// deps and singleton are -dependency's: together they replace the
+	// file's, as sbatch's --dependency replaces a #SBATCH -d line.
+	deps      []structs.Dependency
+	singleton bool
 }
 
 func (o *overrides) has(flag string) bool { return slices.Contains(o.set, flag) }
@@ -91,6 +97,13 @@ func readOverrides(c *cli.Context) (*overrides, error) {
 		}
 		o.code = abs
 	}
+	if c.IsSet("dependency") {
+		deps, single, err := jobspec.ParseDependency(c.String("dependency"))
+		if err != nil {
+			return nil, &usageError{msg: "-dependency " + err.Error(), usage: usage}
+		}
+		o.deps, o.singleton = deps, single
+	}
 	return o, nil
 }
 
@@ -105,7 +118,8 @@ func (o *overrides) apply(res *jobspec.Result, file string) error {
 	}
 	for _, j := range res.Jobs {
 		// Members of a sweep share their maps, slices and pointers:
-		// only fields held by value are written here.
+		// only fields held by value are written here, and -dependency's
+		// list, which every member shares and nothing changes.
 		if o.has("name") {
 			j.Name = o.name
 		}
@@ -123,6 +137,9 @@ func (o *overrides) apply(res *jobspec.Result, file string) error {
 		}
 		if o.code != "" {
 			j.Code = ""
+		}
+		if o.has("dependency") {
+			j.DependsOn, j.Singleton = o.deps, o.singleton
 		}
 		if o.has("gpus") {
 			nodes := max(j.Resources.Nodes, 1)
@@ -207,7 +224,7 @@ func oneLiner(c *cli.Context, command []string) (*jobspec.Result, string, error)
 	if err != nil {
 		return nil, "", err
 	}
-	j := &structs.Job{Queue: o.queue, TimeLimit: o.time}
+	j := &structs.Job{Queue: o.queue, TimeLimit: o.time, DependsOn: o.deps, Singleton: o.singleton}
 	j.Resources.CPU = o.cpu
 	j.Resources.GPU.Count = o.gpus
 	j.Resources.MemoryBytes = o.mem

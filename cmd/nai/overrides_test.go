@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 )
@@ -18,6 +20,8 @@ const overriddenScript = `#!/bin/bash
 #SBATCH --mem=8G
 python3 train.py
 `
+
+const dependentScript = "#!/bin/bash\n#SBATCH -d afterok:5,singleton\n#SBATCH --time=10:00\npython3 eval.py\n"
 
 const perGPUScript = "#!/bin/bash\n#SBATCH --gpus=4\n#SBATCH --cpus-per-gpu=8\n#SBATCH --mem-per-gpu=16G\npython3 train.py\n"
 
@@ -82,6 +86,25 @@ func TestFileOverrides(t *testing.T) {
 					t.Errorf("nodes %d, GPUs per node %d; want 2 and 2", j.Resources.Nodes, j.Resources.GPU.Count)
 				}
 			}},
+		{"-dependency replaces the script's #SBATCH -d, singleton too", "eval.sh", dependentScript, []string{"-dependency", "afterany:7:8_2,afternotok:9"},
+			func(t *testing.T, j *structs.Job) {
+				want := []structs.Dependency{{Type: structs.AfterAny, JobID: "7"}, {Type: structs.AfterAny, JobID: "8_2"}, {Type: structs.AfterNotOK, JobID: "9"}}
+				if diff := cmp.Diff(want, j.DependsOn); diff != "" || j.Singleton {
+					t.Errorf("dependencies (-want +got):\n%s singleton %v", diff, j.Singleton)
+				}
+			}},
+		{"the script's #SBATCH -d stays without -dependency", "eval.sh", dependentScript, []string{"-time", "5m"},
+			func(t *testing.T, j *structs.Job) {
+				if diff := cmp.Diff([]structs.Dependency{{Type: structs.AfterOK, JobID: "5"}}, j.DependsOn); diff != "" || !j.Singleton {
+					t.Errorf("dependencies (-want +got):\n%s singleton %v", diff, j.Singleton)
+				}
+			}},
+		{"-dependency on an HCL file, singleton alone", "train.hcl", validJob, []string{"-dependency", "singleton"},
+			func(t *testing.T, j *structs.Job) {
+				if len(j.DependsOn) != 0 || !j.Singleton {
+					t.Errorf("dependencies %v, singleton %v; want none and true", j.DependsOn, j.Singleton)
+				}
+			}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -115,6 +138,11 @@ func TestFileOverridesRefused(t *testing.T) {
 		{"bad name", "train.sh", overriddenScript, []string{"-name", "my job"}, `-name "my job": a job name is letters, digits`},
 		{"bad time", "train.sh", overriddenScript, []string{"-time", "soon"}, `-time: time limit "soon"`},
 		{"more CPUs than nai allows", "t.hcl", validJob, []string{"-cpu", "1e9"}, "t.hcl with -cpu: "},
+		{"dependency without a job", "t.hcl", validJob, []string{"-dependency", "afterok"}, `-dependency "afterok" names no job: expected afterok:ID[:ID...], such as afterok:12`},
+		{"dependency type misspelt", "t.hcl", validJob, []string{"-dependency", "aftrok:5"}, `-dependency "aftrok:5" is not a dependency: expected afterok:ID, afterany:ID, afternotok:ID or singleton (did you mean "afterok"?)`},
+		{"dependency on a job's start", "eval.sh", dependentScript, []string{"-dependency", "after:5"}, `-dependency "after:5": nai cannot start a job when another starts`},
+		{"dependency on no job id", "t.hcl", validJob, []string{"-dependency", "afterok:$PREV"}, `-dependency "afterok:$PREV": "$PREV" is not a job id: expected a number such as 12`},
+		{"empty dependency", "t.hcl", validJob, []string{"-dependency", ""}, `-dependency "" is not a dependency: expected afterok:ID`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -138,7 +166,8 @@ func TestFileOverridesSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := &overrides{set: []string{"time", "name"}, time: structs.Duration(time.Minute), name: "short"}
+	deps := []structs.Dependency{{Type: structs.AfterOK, JobID: "12"}}
+	o := &overrides{set: []string{"time", "name", "dependency"}, time: structs.Duration(time.Minute), name: "short", deps: deps}
 	if err := o.apply(res, "sweep.sh"); err != nil {
 		t.Fatal(err)
 	}
@@ -146,15 +175,15 @@ func TestFileOverridesSweep(t *testing.T) {
 		t.Fatalf("%d members", len(res.Jobs))
 	}
 	for _, j := range res.Jobs {
-		if j.TimeLimit.D() != time.Minute || j.Name != "short" {
-			t.Errorf("member %d: time %s, name %q", j.ArrayIndex, j.TimeLimit.D(), j.Name)
+		if j.TimeLimit.D() != time.Minute || j.Name != "short" || !cmp.Equal(j.DependsOn, deps) {
+			t.Errorf("member %d: time %s, name %q, dependencies %v", j.ArrayIndex, j.TimeLimit.D(), j.Name, j.DependsOn)
 		}
 	}
 	spec, err := structs.NewSweepSpecFields(res.Jobs, res.SweepFields)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spec.Template.TimeLimit.D() != time.Minute {
-		t.Errorf("sweep spec time limit %s", spec.Template.TimeLimit.D())
+	if spec.Template.TimeLimit.D() != time.Minute || !cmp.Equal(spec.Template.DependsOn, deps) {
+		t.Errorf("sweep spec time limit %s, dependencies %v", spec.Template.TimeLimit.D(), spec.Template.DependsOn)
 	}
 }

@@ -96,13 +96,13 @@ func saveLogFiles(ctx context.Context, cl *api.Client, j *structs.Job, errw io.W
 		err = writeLogFile(ctx, cl, j.ID, errPath, true)
 	}
 	if err != nil {
-		fmt.Fprintf(errw, "Warning: could not write the logs of job %s: %v\n", j.ID, err)
+		fmt.Fprintf(errw, "Warning: could not write the logs of job %s: %v\n", j.ArrayRef(), err)
 		return
 	}
 	if errPath != "" {
-		fmt.Fprintf(errw, "==> job %s: stdout in %s, stderr in %s\n", j.ID, outPath, errPath)
+		fmt.Fprintf(errw, "==> job %s: stdout in %s, stderr in %s\n", j.ArrayRef(), outPath, errPath)
 	} else {
-		fmt.Fprintf(errw, "==> job %s: logs in %s\n", j.ID, outPath)
+		fmt.Fprintf(errw, "==> job %s: logs in %s\n", j.ArrayRef(), outPath)
 	}
 }
 

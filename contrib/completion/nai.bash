@@ -192,12 +192,12 @@ _nai_words() {
     'commands job') echo 'priority run validate plan convert list status inspect logs cancel hold release update outputs metrics' ;;
     'flags job priority') echo '-json -address' ;;
     'values job priority') echo ' address ' ;;
-    'flags job run') echo '-detach -d -json -group -hold -H -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
-    'values job run') echo ' group var var-file gpus cpu mem time name queue code address ' ;;
+    'flags job run') echo '-detach -d -json -group -hold -H -var -var-file -gpus -cpu -mem -time -name -queue -code -dependency -address' ;;
+    'values job run') echo ' group var var-file gpus cpu mem time name queue code dependency address ' ;;
     'flags job validate') echo '-var -var-file' ;;
     'values job validate') echo ' var var-file ' ;;
-    'flags job plan') echo '-json -var -var-file -gpus -cpu -mem -time -name -queue -code -address' ;;
-    'values job plan') echo ' var var-file gpus cpu mem time name queue code address ' ;;
+    'flags job plan') echo '-json -var -var-file -gpus -cpu -mem -time -name -queue -code -dependency -address' ;;
+    'values job plan') echo ' var var-file gpus cpu mem time name queue code dependency address ' ;;
     'flags job list') echo '-json -format -o -all -a -jobs -j -explain -u -user -me -state -t -queue -p -name -n -address' ;;
     'values job list') echo ' format o jobs j u user state t queue p name n address ' ;;
     'flags job status') echo '-json -member -address' ;;

@@ -300,11 +300,11 @@ function __nai_value_flags
         case 'job priority'
             printf '%s\n' address
         case 'job run'
-            printf '%s\n' group var var-file gpus cpu mem time name queue code address
+            printf '%s\n' group var var-file gpus cpu mem time name queue code dependency address
         case 'job validate'
             printf '%s\n' var var-file
         case 'job plan'
-            printf '%s\n' var var-file gpus cpu mem time name queue code address
+            printf '%s\n' var var-file gpus cpu mem time name queue code dependency address
         case 'job list'
             printf '%s\n' format o jobs j u user state t queue p name n address
         case 'job status'
@@ -581,6 +581,7 @@ complete -c nai -n '__nai_in \'job run\'' -o 'time' -r -d 'its time limit, a `DU
 complete -c nai -n '__nai_in \'job run\'' -o 'name' -r -d 'the job\'s `NAME` (default: the file\'s, or the script or command\'s name)'
 complete -c nai -n '__nai_in \'job run\'' -o 'queue' -r -d 'the `QUEUE` to submit to'
 complete -c nai -n '__nai_in \'job run\'' -o 'code' -r -d 'upload this `DIR` as the job\'s code (it runs in a copy of it)'
+complete -c nai -n '__nai_in \'job run\'' -o 'dependency' -r -d 'start only once other jobs have ended, as sbatch --dependency: `TYPE:ID[:ID...]` (afterok, afterany, afternotok) and singleton, joined by \',\'; replaces the file\'s dependencies'
 complete -c nai -n '__nai_in \'job run\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job validate\'' -o 'var' -r -d 'set a job file variable, `NAME=VALUE` (repeatable)'
 complete -c nai -n '__nai_in \'job validate\'' -o 'var-file' -r -d 'read variables from an HCL `FILE` (repeatable)'
@@ -594,6 +595,7 @@ complete -c nai -n '__nai_in \'job plan\'' -o 'time' -r -d 'its time limit, a `D
 complete -c nai -n '__nai_in \'job plan\'' -o 'name' -r -d 'the job\'s `NAME` (default: the file\'s, or the script or command\'s name)'
 complete -c nai -n '__nai_in \'job plan\'' -o 'queue' -r -d 'the `QUEUE` to submit to'
 complete -c nai -n '__nai_in \'job plan\'' -o 'code' -r -d 'upload this `DIR` as the job\'s code (it runs in a copy of it)'
+complete -c nai -n '__nai_in \'job plan\'' -o 'dependency' -r -d 'start only once other jobs have ended, as sbatch --dependency: `TYPE:ID[:ID...]` (afterok, afterany, afternotok) and singleton, joined by \',\'; replaces the file\'s dependencies'
 complete -c nai -n '__nai_in \'job plan\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job list\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job list\'' -o 'format' -r -d 'print each job through this Go `TEMPLATE` (or squeue\'s %-codes), one line per job'
