@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	// Pure layers over structs.
 	"acl":        {"structs"},
 	"api":        {"structs"},
-	"jobspec":    {"structs", "internal/hclout", "internal/hclstruct"},
+	"jobspec":    {"structs", "internal/hclout", "internal/hclstruct", "internal/suggest"},
 	"scheduler":  {"structs"},
 	"membership": {"structs", "internal/gossipkey"},
 	// Allocation cgroups: cgroupfs works on existing ones through their
@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 	// (jobspec: the job of GET /v1/jobs/{id}/hcl; ui: the web UI's files.)
 	// (gateway: the services' proxy, which every server runs.)
 	"server": {"acl", "fsm", "fsm/state", "membership", "scheduler", "server/blobstore", "structs",
-		"internal/tlsutil", "internal/snapshot", "internal/version", "internal/promtext", "internal/jobtext", "jobspec", "ui", "gateway"},
+		"internal/tlsutil", "internal/snapshot", "internal/version", "internal/promtext", "internal/jobtext", "internal/suggest", "jobspec", "ui", "gateway"},
 	"server/blobstore": {"structs"},
 	// The services' gateway: a replica table and a reverse proxy.
 	"gateway": {"structs"},
@@ -70,6 +70,9 @@ var allowed = map[string][]string{
 	// the CLI binary): job files written, config files decoded.
 	"internal/hclout":    {},
 	"internal/hclstruct": {},
+	// "Did you mean": the name a typo probably meant (CLI, job files,
+	// servers).
+	"internal/suggest": {},
 	// The load generator of the gateway's benchmarks and `nai bench`.
 	"internal/loadgen": {},
 	// The web UI's static files, embedded; it speaks only the public API.
@@ -79,6 +82,10 @@ var allowed = map[string][]string{
 	// Tests only.
 	"e2e":     {},
 	"contrib": {},
+	// The floors of `make bench` (a raft, serf and HTTP server, a serf and
+	// HTTP client): the libraries alone, nothing of nai.
+	"bench/floor/server": {},
+	"bench/floor/client": {},
 }
 
 // rule forbids imports that DESIGN.md rules out, in test files too.
@@ -275,7 +282,7 @@ func TestImportRulesReport(t *testing.T) {
 			"scheduler/x_test.go: imports server: scheduler and fsm are pure: they never import server or client",
 		}},
 		{"server importing api", map[string]*pkg{"server": mk(map[string][]string{"api": {"agent.go"}}, nil)}, []string{
-			"server/agent.go: imports api, which server may not (allowed: acl, fsm, fsm/state, membership, scheduler, server/blobstore, structs, internal/tlsutil, internal/snapshot, internal/version, internal/promtext, internal/jobtext, jobspec, ui, gateway)",
+			"server/agent.go: imports api, which server may not (allowed: acl, fsm, fsm/state, membership, scheduler, server/blobstore, structs, internal/tlsutil, internal/snapshot, internal/version, internal/promtext, internal/jobtext, internal/suggest, jobspec, ui, gateway)",
 		}},
 		{"cmd imported", map[string]*pkg{"e2e": mk(nil, map[string][]string{"cmd/nai": {"a_test.go"}})}, []string{
 			"e2e/a_test.go: imports cmd/nai: nothing imports cmd/: it is the top of the graph",
