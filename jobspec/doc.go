@@ -78,7 +78,10 @@
 //	  }
 //
 //	  output {
-//	    model = "digits-mlp"      # register NAI_OUTPUT_DIR as the next version of this model
+//	    model = "digits-mlp"      # register NAI_OUTPUT_DIR as the next version of this model: one
+//	                              # version for each job that completes, with its lineage, even
+//	                              # when its outputs equal an earlier version's (nai model push
+//	                              # of equal content makes none: it has no job to record)
 //	    # dataset = "digits-clean" # ... or of this dataset (one of the two), with lineage;
 //	    #                          # outputs equal to its latest version make no new one
 //	    keep  = ["*.pt"]          # globs; default everything
