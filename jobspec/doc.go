@@ -37,8 +37,8 @@
 //	  singleton   = true          # wait while a job of this name and owner runs or waits
 //	  hold        = true          # submit held: it waits until nai job release (sbatch --hold)
 //
-//	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number
-//	  model "base-mlp" { version = 3 }          # 0..n
+//	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number; read-only at NAI_DATASET_DIR
+//	  model "base-mlp" { version = 3 }          # 0..n; read-only at NAI_MODEL_DIR
 //
 //	  resources {
 //	    cpu    = 0.5              # cores, fractions allowed (default 1)
