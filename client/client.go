@@ -142,6 +142,9 @@ type Client struct {
 	execLog   *os.File
 	// execs are the idle executors, for reuse (execpool.go).
 	execs execPool
+	// mountNS says whether tasks get their datasets and models read-only
+	// in a mount namespace (readonly.go).
+	mountNS bool
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -206,6 +209,10 @@ func New(cfg Config) (*Client, error) {
 	}
 	if err := c.SetHooks(cfg.Hooks); err != nil {
 		return nil, err
+	}
+	var why string
+	if c.mountNS, why = mountNamespaces(); !c.mountNS {
+		c.logger.Warn("tasks' datasets and models are read-only by file permissions alone, not by a read-only mount: a task running as the agent's user or as root can change the node's cached copy", "reason", why)
 	}
 	c.cache = newBlobCache(filepath.Join(dataDir, "cache", "blobs"), c.cfg.CacheMaxBytes, c.fetchBlob, c.logger)
 	return c, nil

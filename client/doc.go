@@ -90,7 +90,12 @@
 // unless empty;
 // the rest goes when the GC finds the dir reported over AllocGCAge ago
 // (cleanup.go). Code blobs are kept by digest in DataDir/cache/blobs under a
-// size cap, least recently used first out (cache.go). GPU health and
+// size cap, least recently used first out (cache.go). Dataset and model
+// versions are unpacked once by digest into DataDir/cache/unpacked, 0444,
+// and shared by the node's jobs; each task sees them as read-only mounts in
+// a mount namespace of its own (executor.Spec.ReadOnly, readonly.go and
+// executor/readonly.go), or by their permissions alone where the agent
+// lacks CAP_SYS_ADMIN. GPU health and
 // utilisation: gpus.go. Who a task runs as, and the root policy:
 // rootpolicy.go. On cgroup v2 each executor has a leaf of its own:
 // execgroup.go.

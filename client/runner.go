@@ -133,6 +133,7 @@ func (r *allocRunner) start() error {
 		CgroupParent: r.c.cfg.CgroupParent,
 		User:         user,
 		Logs:         executor.LogsHere, // no logs/ dir: one inode less
+		ReadOnly:     r.c.readOnlyDirs(datasets, models),
 	}
 	if svc := r.serviceSpec(); svc != nil {
 		spec.Service = serviceExecSpec(svc)

@@ -37,10 +37,10 @@
 //	  singleton   = true          # wait while a job of this name and owner runs or waits
 //	  hold        = true          # submit held: it waits until nai job release (sbatch --hold)
 //
-//	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number; "latest" is
-//	                                            # resolved at submit (a job waited for that makes a
-//	                                            # newer version is warned of: submit after it ends)
-//	  model "base-mlp" { version = 3 }          # 0..n
+//	  dataset "digits" { version = "latest" }   # 0..n; version "latest" or a number; read-only at
+//	                                            # NAI_DATASET_DIR; "latest" is resolved at submit (a job
+//	                                            # waited for that makes a newer version is warned of)
+//	  model "base-mlp" { version = 3 }          # 0..n; read-only at NAI_MODEL_DIR
 //
 //	  resources {
 //	    cpu    = 0.5              # cores, fractions allowed (default 1)

@@ -82,6 +82,10 @@ type Spec struct {
 	// alloc dir: "" logs/, which the executor makes (LogPath, older
 	// agents); LogsHere the alloc dir itself, one dir fewer per job.
 	Logs string `json:"logs,omitempty"`
+	// ReadOnly are the dirs of the task's datasets and models: the task
+	// sees each of them read-only, in a mount namespace of its own where
+	// the executor may make one (readonly.go). Absolute paths.
+	ReadOnly []string `json:"read_only,omitempty"`
 }
 
 // AllocRecord is what the executor reads of alloc.json: its Spec. The

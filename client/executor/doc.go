@@ -7,13 +7,17 @@
 //     it in a session of its own, so that jobs outlive an agent restart. It
 //     becomes a child subreaper, starts the task inside its cgroup (it forks
 //     the task from inside the cgroup, direct.go; on cgroup v2, or with
-//     NAI_EXEC_SHIM=1, through the exec shim), enforces the time limit, obeys
+//     NAI_EXEC_SHIM=1, through the exec shim; a task with datasets or
+//     models in a mount namespace of its own where they are read-only,
+//     readonly.go), enforces the time limit, obeys
 //     stop requests, restarts a service replica's task (service.go), kills
 //     whatever the task leaves behind (a task that leaves nothing has its
 //     cgroup removed at once, which the kernel refuses otherwise), and
 //     writes exit.json once nothing of the task is left.
 //   - ShimMain is `nai exec-shim ... -- COMMAND ARGS`: it joins the
-//     allocation's cgroup, drops to the task's user and execs the task, so
+//     allocation's cgroup, makes the task's datasets and models read-only
+//     in a mount namespace of its own, drops to the task's user and execs
+//     the task, so
 //     that not one instruction of the task runs outside its limits. The
 //     executor starts it from its own binary.
 //
@@ -45,7 +49,7 @@
 //	alloc.json     AllocFile: the allocation, and under "executor" what to
 //	               run (Spec): argv, env, dir, time limit, kill grace,
 //	               cgroup, user, a service's restart policy, where the logs
-//	               go. Written by the agent before it starts the executor,
+//	               go, the dirs the task sees read-only. Written by the agent before it starts the executor,
 //	               never replaced after.
 //	(the dir)      The executor holds a POSIX read lock on the alloc dir
 //	               itself for its whole life (LockDir); LivePid names the

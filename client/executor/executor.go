@@ -289,6 +289,11 @@ func (e *executor) startShim(files []*os.File) error {
 	if e.spec.User != nil {
 		argv = append(argv, e.spec.User.shimArgs()...)
 	}
+	if e.wantsReadOnly() {
+		for _, d := range e.spec.ReadOnly {
+			argv = append(argv, "-read-only", d)
+		}
+	}
 	argv = append(argv, "--")
 	argv = append(argv, e.spec.Argv...)
 	e.start = time.Now()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -15,8 +16,9 @@ import (
 )
 
 // ShimMain is `nai exec-shim [-cgroup-parent P -cgroup NAME]
-// [-start-error FILE] -- COMMAND ARGS...`. It joins the allocation's cgroup
-// and only then replaces itself with the task, so not one instruction of
+// [-start-error FILE] [-read-only DIR]... -- COMMAND ARGS...`. It joins the
+// allocation's cgroup, makes the task's inputs read-only in a mount
+// namespace of its own, and only then replaces itself with the task, so not one instruction of
 // user code runs outside the cgroup's limits. The executor starts it with
 // the task's environment, working dir and log files already in place. It
 // is the fallback: on cgroup v1 the executor forks the task into its cgroup
@@ -30,6 +32,8 @@ func ShimMain(args []string) int {
 	uid := fs.Int("uid", -1, "run the task as this uid (after joining the cgroup)")
 	gid := fs.Int("gid", -1, "primary group of the task")
 	groups := fs.String("groups", "", "supplementary groups of the task, comma-separated")
+	var readOnly dirList
+	fs.Var(&readOnly, "read-only", "a dir the task sees read-only, in a mount namespace of its own (repeatable)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -56,6 +60,26 @@ func ShimMain(args []string) int {
 		}
 		if err := g.AddProc(os.Getpid()); err != nil {
 			return fail(126, "cannot join cgroup %s: %v", *name, err)
+		}
+	}
+	if len(readOnly) > 0 {
+		// As the executor does (readonly.go), but for the whole shim: the
+		// namespace is the thread's, and the task is what this thread
+		// execs, so it stays locked.
+		runtime.LockOSThread()
+		entered, err := enterMountNS()
+		if entered && err == nil {
+			for _, d := range readOnly {
+				if err = bindReadOnly(d); err != nil {
+					break
+				}
+			}
+		}
+		switch {
+		case !entered:
+			fmt.Fprintf(os.Stderr, "nai: warning: the job's datasets and models are read-only by file permissions alone (%v)\n", err)
+		case err != nil:
+			return fail(126, "cannot make the task's datasets and models read-only: %v", err)
 		}
 	}
 	if *uid >= 0 {
@@ -98,5 +122,15 @@ func becomeUser(uid, gid int, groups string) error {
 	if err := syscall.Setuid(uid); err != nil {
 		return fmt.Errorf("setuid %d: %w", uid, err)
 	}
+	return nil
+}
+
+// dirList is a repeatable flag.
+type dirList []string
+
+func (l *dirList) String() string { return strings.Join(*l, ",") }
+
+func (l *dirList) Set(v string) error {
+	*l = append(*l, v)
 	return nil
 }
