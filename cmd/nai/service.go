@@ -276,7 +276,7 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 	fmt.Fprintf(w, "Model:    %s\n", jobtext.OrDash(s.Model))
 	fmt.Fprintf(w, "Status:   %s; %d of %d replicas healthy\n", s.Status, s.Healthy, s.Desired)
 	if s.Reason != "" {
-		fmt.Fprintf(w, "Reason:   %s\n", s.Reason)
+		fmt.Fprintf(w, "Reason:   %s\n", jobtext.Printable(s.Reason)) // a rollback's reason can be the user's
 	}
 	fmt.Fprintf(w, "Calls:    %s (%s)\n", url, access)
 	if r := s.Rollout; r != nil {
@@ -285,7 +285,7 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 			fmt.Fprintf(w, ", rolled back if not healthy by %s", stamp(r.Deadline, now))
 		}
 		if r.Reason != "" {
-			fmt.Fprintf(w, "; %s", r.Reason)
+			fmt.Fprintf(w, "; %s", jobtext.Printable(r.Reason))
 		}
 		fmt.Fprintln(w)
 	}
@@ -305,7 +305,7 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 		if r.Healthy && r.LastExit != "" {
 			note = "last exit: " + r.LastExit
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, jobtext.OrDash(r.Address), healthy, r.Restarts, r.Version, jobtext.OrDash(note))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, jobtext.OrDash(r.Address), healthy, r.Restarts, r.Version, jobtext.OrDash(jobtext.Printable(note))) // health errors quote the replica
 	}
 	return tw.Flush()
 }
