@@ -276,16 +276,7 @@ func shortHealthError(e string) string {
 // line would read "0 of 2 replicas healthy" while two replicas serve every
 // call: "2 replicas of version 1 serving; 0 of 2 of version 2 healthy".
 func healthSummary(s *structs.Service) string {
-	old := 0
-	var versions []int
-	for _, r := range s.Replicas {
-		if r.Healthy && !r.Stopping && r.Version != s.Version {
-			old++
-			if !slices.Contains(versions, r.Version) {
-				versions = append(versions, r.Version)
-			}
-		}
-	}
+	old, versions := earlierServing(s)
 	if old == 0 {
 		noun := "replicas"
 		if s.Desired == 1 {
@@ -326,7 +317,11 @@ func formatServices(w io.Writer, svcs []*structs.Service) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tJOB\tMODEL\tVERSION\tHEALTHY\tSTATUS\tPATH")
 	for _, s := range svcs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", s.Name, s.JobID, jobtext.OrDash(s.Model), s.Version, s.Healthy, s.Desired, s.Status, s.Path)
+		healthy := fmt.Sprintf("%d/%d", s.Healthy, s.Desired)
+		if n, _ := earlierServing(s); n > 0 {
+			healthy += fmt.Sprintf(" (+%d earlier)", n) // a rollout's old replicas still serve
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.JobID, jobtext.OrDash(s.Model), s.Version, healthy, s.Status, s.Path)
 	}
 	return tw.Flush()
 }
@@ -470,6 +465,21 @@ func serviceScale(c *cli.Context) error {
 	}
 	_, err = fmt.Fprintln(c.App.Writer, scaledLine(name, n))
 	return err
+}
+
+// earlierServing counts the healthy replicas of earlier versions that
+// are not stopping -- the gateway sends them calls -- and names those
+// versions.
+func earlierServing(s *structs.Service) (n int, versions []int) {
+	for _, r := range s.Replicas {
+		if r.Healthy && !r.Stopping && r.Version != s.Version {
+			n++
+			if !slices.Contains(versions, r.Version) {
+				versions = append(versions, r.Version)
+			}
+		}
+	}
+	return n, versions
 }
 
 // scaledLine is what `nai service scale` says: "Service echo scaled to 1
