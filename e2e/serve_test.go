@@ -458,7 +458,7 @@ func TestServiceUnhealthyAndBadInput(t *testing.T) {
 		return len(s.Replicas) == 1 && s.Replicas[0].Address != "" && strings.Contains(s.Replicas[0].HealthError, "no answer within 200ms")
 	})
 	out := a.mustNai("service", "status", "mute")
-	for _, want := range []string{"0 of 1 replicas healthy", "unhealthy: GET /health: no answer within 200ms"} {
+	for _, want := range []string{"0 of 1 replica healthy", "unhealthy: GET /health: no answer within 200ms"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("status lacks %q:\n%s", want, out)
 		}
@@ -497,7 +497,9 @@ func TestServiceUnhealthyAndBadInput(t *testing.T) {
 	if s := a.service("tiny"); !strings.Contains(s.Reason, "every port of client service_ports is taken") || s.Healthy != 2 {
 		t.Errorf("service %+v: want 2 healthy and the reason naming service_ports", s)
 	}
-	a.mustNai("service", "scale", "tiny", "1")
+	if out := a.mustNai("service", "scale", "tiny", "1"); strings.TrimSpace(out) != "Service tiny scaled to 1 replica." {
+		t.Errorf("scale to 1 said %q", out)
+	}
 	waitFor(t, time.Minute, "one replica left", func() bool { return len(a.service("tiny").Replicas) == 1 })
 
 	// A rollout to a version that never answers is rolled back, and says

@@ -455,3 +455,85 @@ func TestUILineage(t *testing.T) {
 	b.open(a, "#/models/none-such")
 	b.run("a model that does not exist", chromedp.WaitVisible(chromedp.CSS(".notfound")))
 }
+
+// TestUIMetricNotANumber: a job whose metric history holds values that are
+// not finite numbers ("loss": "high", and 1e999, which JavaScript reads
+// as Infinity) still gets its whole page. The loss chart takes the 2
+// numbers of 4 lines, a text metric gets no chart, the latest-values
+// table shows every key's last value (text as text), and the state
+// history and the log are drawn, while the job runs and after. The finished
+// job's log shows stdout and stderr apart, on tabs: the servers keep the
+// two streams in separate files without times, so a finished log cannot
+// be put back in time order, and one stream is never shown as a block
+// above the other as if it came first.
+func TestUIMetricNotANumber(t *testing.T) {
+	chromium(t)
+	a := startAgent(t, t.TempDir(), 1)
+	dir := t.TempDir()
+	id := a.submit(dir, "textmetric", `job "text-metric" {
+  resources {
+    cpu    = 0.2
+    memory = "64MiB"
+  }
+  task {
+    command = "/bin/sh"
+    args    = ["-c", <<-EOS
+      echo '{"step": 1, "loss": 0.5, "phase": "warmup"}' >> $NAI_METRICS_FILE
+      echo 'out one'
+      echo 'err one' >&2
+      echo '{"step": 2, "loss": "high"}' >> $NAI_METRICS_FILE
+      echo 'out two'
+      echo 'err two' >&2
+      echo '{"step": 3, "loss": 1e999}' >> $NAI_METRICS_FILE
+      echo '{"step": 4, "loss": 0.1, "phase": "train"}' >> $NAI_METRICS_FILE
+      while [ ! -e `+dir+`/release ]; do sleep 0.05; done
+    EOS
+    ]
+  }
+}
+`)
+	b := newBrowser(t)
+	// While it runs: the history comes from the node, the log is followed.
+	b.open(a, "#/jobs/"+id)
+	b.waitJS("a loss chart of the 2 numbers", `(document.querySelector('[data-metric="loss"]') || {dataset: {}}).dataset.points === '2'`, 30*time.Second)
+	b.waitJS("the state history", `document.querySelectorAll('#job-timeline li').length >= 3`, 30*time.Second)
+	b.waitJS("the followed log", `[...document.querySelectorAll('#log-lines .ll.stdout')].some(e => e.textContent === 'out two')`, 30*time.Second)
+	writeFile(t, dir, "release", "")
+	if j := a.waitJob(id, 60*time.Second); j.Status != structs.JobComplete {
+		t.Fatalf("job %s ended %s (%s), want complete", id, j.Status, j.Reason)
+	}
+	b.open(a, "#/jobs/"+id+"?again") // a fresh page of the finished job
+	b.waitJS("the finished job's chart", `(document.querySelector('[data-metric="loss"]') || {dataset: {}}).dataset.points === '2'`, 30*time.Second)
+	b.waitJS("the finished job's state history", `document.querySelectorAll('#job-timeline li').length >= 4`, 30*time.Second)
+	b.waitJS("the finished job's log", `[...document.querySelectorAll('#log-lines .ll.stdout')].some(e => e.textContent === 'out two')`, 30*time.Second)
+	var latest map[string]string
+	b.eval(`Object.fromEntries([...document.querySelectorAll('#metrics-latest tbody tr')].map(r => [r.dataset.metric, r.querySelector('td.value').textContent]))`, &latest)
+	if latest["loss"] != "0.1" || latest["phase"] != "train" {
+		t.Errorf("latest values %v, want loss 0.1 and phase train (text)", latest)
+	}
+	if _, ok := latest["step"]; ok {
+		t.Errorf("latest values list step, the x axis: %v", latest)
+	}
+	var textCharts int
+	b.eval(`document.querySelectorAll('figure[data-metric="phase"]').length`, &textCharts)
+	if textCharts != 0 {
+		t.Errorf("a chart is drawn for the text metric phase")
+	}
+	// A finished job's log opens on stdout; stderr is its own tab.
+	var shown []string
+	b.eval(`[...document.querySelectorAll('#log-lines .ll')].filter(e => e.offsetParent !== null).map(e => e.textContent)`, &shown)
+	if strings.Join(shown, "|") != "out one|out two" {
+		t.Errorf("the finished log shows %q, want stdout alone", shown)
+	}
+	b.run("open the stderr tab", chromedp.Click(chromedp.CSS(`#log-tab-stderr`)))
+	b.eval(`[...document.querySelectorAll('#log-lines .ll')].filter(e => e.offsetParent !== null).map(e => e.textContent)`, &shown)
+	if strings.Join(shown, "|") != "err one|err two" {
+		t.Errorf("the stderr tab shows %q, want the two stderr lines", shown)
+	}
+	var note string
+	b.eval(`document.querySelector('#log-note').textContent`, &note)
+	if !strings.Contains(note, "time order") {
+		t.Errorf("the log does not say why the streams are apart: %q", note)
+	}
+	b.shot("job-text-metric")
+}

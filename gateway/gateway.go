@@ -255,6 +255,9 @@ func unavailable(s *Service) error {
 	why := "it has no replica running yet"
 	if s.Known > 0 {
 		why = fmt.Sprintf("none of its %d replicas is healthy", s.Known)
+		if s.Known == 1 {
+			why = "its one replica is not healthy"
+		}
 		if s.Problem != "" {
 			why += ": " + s.Problem
 		}

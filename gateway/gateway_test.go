@@ -233,13 +233,26 @@ func TestForwardNoHealthyReplicaIs503(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &eb); err != nil || eb.Error == nil {
 		t.Fatalf("body %q is not an error body: %v", body, err)
 	}
-	for _, want := range []string{`service "svc"`, "unavailable", "timeout after 1s"} {
+	for _, want := range []string{`service "svc"`, "unavailable", "its one replica is not healthy", "timeout after 1s"} {
 		if !strings.Contains(eb.Error.Message, want) {
 			t.Errorf("message %q lacks %q", eb.Error.Message, want)
 		}
 	}
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("answered after %s: a 503 must not wait", d)
+	}
+}
+
+func TestUnavailableCountsReplicas(t *testing.T) {
+	for known, want := range map[int]string{
+		0: "it has no replica running yet",
+		1: "its one replica is not healthy",
+		3: "none of its 3 replicas is healthy",
+	} {
+		err := unavailable(&Service{Name: "svc", Known: known})
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%d known replicas: %q lacks %q", known, err, want)
+		}
 	}
 }
 

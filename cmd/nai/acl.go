@@ -323,7 +323,7 @@ func groupList(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tMEMBERS\tPERSONAL\tDESCRIPTION")
 	for _, g := range gs {
-		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", g.Name, len(g.Members), g.Personal, jobtext.OrDash(g.Description))
+		fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", g.Name, len(g.Members), g.Personal, jobtext.OrDash(jobtext.Printable(g.Description)))
 	}
 	return tw.Flush()
 }
@@ -350,7 +350,7 @@ func formatGroup(w io.Writer, g *structs.Group) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name\t%s\n", g.Name)
 	if g.Description != "" {
-		fmt.Fprintf(tw, "Description\t%s\n", g.Description)
+		fmt.Fprintf(tw, "Description\t%s\n", jobtext.Printable(g.Description))
 	}
 	if g.Personal {
 		fmt.Fprintf(tw, "Personal\tyes (user %s's)\n", g.Name)
@@ -542,7 +542,7 @@ func tokenList(c *cli.Context) error {
 		if !t.ExpirationTime.IsZero() {
 			exp = fmtTime(t.ExpirationTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.AccessorID, jobtext.OrDash(t.Name), jobtext.OrDash(t.User), listOr(t.Policies, "-"), exp, fmtTime(t.CreateTime))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.AccessorID, jobtext.OrDash(jobtext.Printable(t.Name)), jobtext.OrDash(t.User), listOr(t.Policies, "-"), exp, fmtTime(t.CreateTime))
 	}
 	return tw.Flush()
 }
@@ -583,7 +583,7 @@ func tokenSelf(c *cli.Context) error {
 		if !t.ExpirationTime.IsZero() {
 			exp = fmtTime(t.ExpirationTime)
 		}
-		fmt.Fprintf(tw, "Accessor\t%s\nName\t%s\nExpires\t%s\n", t.AccessorID, jobtext.OrDash(t.Name), exp)
+		fmt.Fprintf(tw, "Accessor\t%s\nName\t%s\nExpires\t%s\n", t.AccessorID, jobtext.OrDash(jobtext.Printable(t.Name)), exp)
 	}
 	if w.User != nil {
 		fmt.Fprintf(tw, "Unix account\t%s\nGroups\t%s\n", w.User.Account(), roleList(w.Groups))
@@ -648,7 +648,7 @@ func operatorAudit(c *cli.Context) error {
 			}
 			result += " " + msg
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), jobtext.OrDash(who), e.Method, e.Path, jobtext.OrDash(e.Object), result)
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\n", e.Time.Local().Format("2006-01-02 15:04:05"), jobtext.OrDash(who), e.Method, jobtext.Printable(e.Path), jobtext.OrDash(jobtext.Printable(e.Object)), jobtext.Printable(result))
 	}
 	return tw.Flush()
 }

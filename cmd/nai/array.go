@@ -67,13 +67,13 @@ func formatArrayStatus(w io.Writer, members []*structs.Job, now time.Time) error
 		keys := slices.Sorted(maps.Keys(m.SweepValues))
 		vals := make([]string, 0, len(keys))
 		for _, k := range keys {
-			vals = append(vals, k+"="+m.SweepValues[k])
+			vals = append(vals, k+"="+jobtext.Printable(m.SweepValues[k])) // values are the sweep's author's
 		}
 		node, gpus := "-", gpuList(m.GPUs)
 		if m.NodeName != "" {
 			node = m.NodeName
 		}
-		reason := m.Reason
+		reason := jobtext.Printable(m.Reason)
 		switch {
 		case m.Status.Terminal() && m.ExitCode != nil:
 			reason = fmt.Sprintf("exit code %d", *m.ExitCode)

@@ -17,6 +17,7 @@ import (
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/internal/archive"
 	"github.com/nai-project/nai/internal/ignore"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -211,7 +212,7 @@ func formatArtifactList(w io.Writer, as []*structs.Artifact, now time.Time) erro
 		if a.Group != "" {
 			owner += "/" + a.Group
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.Name, latest, len(a.Versions), size, owner, stamp(a.ModifyTime, now), a.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\n", a.Name, latest, len(a.Versions), size, owner, stamp(a.ModifyTime, now), jobtext.Printable(a.Description))
 	}
 	return tw.Flush()
 }
@@ -284,7 +285,7 @@ func formatArtifact(w io.Writer, a *structs.Artifact, now time.Time) error {
 	for _, v := range a.Versions {
 		content := shortDigest(v.Digest)
 		if v.Path != "" {
-			content = v.Path
+			content = jobtext.Printable(v.Path)
 		}
 		if a.Kind == structs.KindModel {
 			job, datasets, parent := "-", "-", "-"
@@ -329,7 +330,7 @@ func metricsSummary(m map[string]float64) string {
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+"="+formatFloat(m[k]))
+		parts = append(parts, jobtext.Printable(k)+"="+formatFloat(m[k])) // metric names come from the job
 	}
 	return strings.Join(parts, " ")
 }

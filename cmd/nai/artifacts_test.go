@@ -84,3 +84,36 @@ func TestBiggestFilesHonoursIgnore(t *testing.T) {
 		t.Errorf("pack: %d files, %v; want venv and ckpt left out", st.Files, err)
 	}
 }
+
+// A description is free text that any writer of the group sets and every
+// reader sees: a newline and an escape sequence in it come out as \n and
+// \x1b, inside the one cell, so it can neither draw a row that looks like
+// another dataset nor recolour the reader's terminal.
+func TestFormatArtifactsEscapeUserText(t *testing.T) {
+	d, _ := testArtifacts()
+	esc := &structs.Artifact{
+		Kind: structs.KindDataset, Name: "esc", User: "mallory", Group: "vision",
+		Description: "line1\nFAKE  99  99  1TiB  admin\x1b[31mRED\x1b[0m",
+		CreateTime:  ago(time.Hour), ModifyTime: ago(time.Hour), LastVersion: 1,
+		Versions: []*structs.ArtifactVersion{{Version: 1, Digest: strings.Repeat("d", 64), Size: 1 << 10, Files: 1, CreateTime: ago(time.Hour), CreatedBy: "mallory"}},
+	}
+	var list, show bytes.Buffer
+	if err := formatArtifactList(&list, []*structs.Artifact{d, esc}, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := formatArtifact(&show, esc, now); err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{"list": list.String(), "show": show.String()} {
+		if strings.ContainsAny(out, "\x1b\r") {
+			t.Errorf("%s prints a raw escape or carriage return:\n%s", name, out)
+		}
+		if strings.Contains(out, "\nFAKE") {
+			t.Errorf("%s starts a line with the description's second line:\n%s", name, out)
+		}
+	}
+	if n := strings.Count(list.String(), "\n"); n != 3 {
+		t.Errorf("list has %d lines, want a header and 2 rows:\n%s", n, list.String())
+	}
+	checkGolden(t, "artifact_list_escapes", list.Bytes())
+}

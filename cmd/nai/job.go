@@ -485,7 +485,7 @@ func formatMetrics(w io.Writer, m map[string]float64) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tVALUE")
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		fmt.Fprintf(tw, "%s\t%s\n", k, formatFloat(m[k]))
+		fmt.Fprintf(tw, "%s\t%s\n", jobtext.Printable(k), formatFloat(m[k])) // the job names its metrics
 	}
 	return tw.Flush()
 }

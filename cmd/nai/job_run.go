@@ -259,7 +259,7 @@ func describeChange(prev, cur *structs.Job, now time.Time) []string {
 			line = fmt.Sprintf("job %s requeued (attempt %d)", cur.ArrayRef(), cur.Attempt)
 		}
 		if cur.Reason != "" {
-			line += ": " + cur.Reason
+			line += ": " + jobtext.Printable(cur.Reason)
 		}
 		if !cur.EstimatedStart.IsZero() {
 			line += " (estimated start " + jobtext.ShortTime(cur.EstimatedStart, now) + ")"
@@ -295,7 +295,7 @@ func summaryLine(j *structs.Job, now time.Time) string {
 	// Why it ended, as the client or the servers said (a start refused,
 	// the signal that killed it): what `nai job status` shows as Reason.
 	// A user's cancel needs no word more than "cancelled".
-	if r := strings.TrimSpace(j.Reason); r != "" && j.Status != structs.JobComplete && j.ExitReason != structs.ExitCancelled && !strings.Contains(s, r) {
+	if r := jobtext.Printable(strings.TrimSpace(j.Reason)); r != "" && j.Status != structs.JobComplete && j.ExitReason != structs.ExitCancelled && !strings.Contains(s, r) {
 		s += "; " + r
 	}
 	return s

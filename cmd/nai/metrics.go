@@ -159,11 +159,14 @@ func formatMemberMetrics(w io.Writer, rows []memberMetrics, ms *metricSort) erro
 		}
 		head = append(head, h)
 	}
+	for i := range head {
+		head[i] = jobtext.Printable(head[i]) // sweep keys and metric names are the user's
+	}
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, r := range rows {
 		cells := []string{r.Member, string(r.Status)}
 		for _, k := range valueKeys {
-			cells = append(cells, jobtext.OrDash(r.Values[k]))
+			cells = append(cells, jobtext.OrDash(jobtext.Printable(r.Values[k])))
 		}
 		for _, k := range keys {
 			v, ok := r.Metrics[k]

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
 	"github.com/urfave/cli/v2"
@@ -150,7 +151,7 @@ func queueShow(c *cli.Context) error {
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Name\t%s\n", q.Name)
 	if q.Description != "" {
-		fmt.Fprintf(tw, "Description\t%s\n", q.Description)
+		fmt.Fprintf(tw, "Description\t%s\n", jobtext.Printable(q.Description))
 	}
 	fmt.Fprintf(tw, "Priority tier\t%d\n", q.PriorityTier)
 	fmt.Fprintf(tw, "Priority\t%d\n", q.Priority)

@@ -222,7 +222,7 @@ func pluginList(c *cli.Context) error {
 				if p.Shadowed != "" {
 					note = "not run: shadowed by " + p.Shadowed
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, p.Path, note)
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, jobtext.Printable(p.Path), note)
 			}
 			if ferr := tw.Flush(); ferr != nil {
 				return ferr
@@ -250,7 +250,7 @@ func formatPluginList(w io.Writer, as []*structs.Artifact, now time.Time) error 
 		if a.Group != "" {
 			owner += "/" + a.Group
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.Name, release, kind, latest, len(a.Versions), owner, stamp(a.ModifyTime, now), a.Description)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\n", a.Name, release, kind, latest, len(a.Versions), owner, stamp(a.ModifyTime, now), jobtext.Printable(a.Description))
 	}
 	return tw.Flush()
 }
@@ -332,7 +332,7 @@ func formatPlugin(w io.Writer, a *structs.Artifact, v *structs.ArtifactVersion, 
 			if pv.Required {
 				def = "(required)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", pv.Name, pv.Type, def, pv.Description)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", pv.Name, jobtext.Printable(pv.Type), jobtext.Printable(def), jobtext.Printable(pv.Description))
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -83,7 +83,7 @@ var squeueCodes = map[byte]squeueCode{
 	}},
 	'R': {"reason or node", func(j *structs.Job, now time.Time) string {
 		if j.Status == structs.JobPending {
-			return "(" + orValue(j.Reason, "None") + ")"
+			return "(" + orValue(jobtext.Printable(j.Reason), "None") + ")"
 		}
 		if j.NodeName == "" && j.NodeID == "" {
 			return "(" + jobtext.QueueReason(j, now) + ")"
@@ -92,7 +92,7 @@ var squeueCodes = map[byte]squeueCode{
 	}},
 	'r': {"reason", func(j *structs.Job, now time.Time) string {
 		if j.Status == structs.JobPending {
-			return orValue(j.Reason, "None")
+			return orValue(jobtext.Printable(j.Reason), "None")
 		}
 		if j.Status.Terminal() {
 			return jobtext.QueueReason(j, now)

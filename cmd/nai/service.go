@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,6 +25,15 @@ func serveCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "serve",
 		Usage: "serve a model version as a web service, called through any server at /v1/services/NAME/",
+		Description: "Each replica runs the model's serve command (or the COMMAND after --) in NAI_MODEL_DIR, and must:\n" +
+			"  - listen for HTTP on port $NAI_PORT (picked by its node from the client's service_ports), on all\n" +
+			"    addresses or the node's address: the node checks it and the servers call it at NODE:$NAI_PORT;\n" +
+			"  - answer GET /health with a status below 400 (redirects are followed) within 1s.\n" +
+			"The node checks every 2s (every 250ms until the first answer after a start). Calls go only to\n" +
+			"replicas whose last check passed, with /v1/services/NAME taken off the path: a call to\n" +
+			"/v1/services/NAME/predict reaches the replica as /predict. Failed checks in the 30s after each\n" +
+			"start do not count; 3 failed in a row, or an exit, restart the replica (nai service status shows\n" +
+			"its last exit and check). A job of type \"service\" sets the path and times in its health block.",
 		ArgsUsage: "[-name NAME] [-replicas N] [-gpus N] [-cpu N] [-memory SIZE] [-group G] [-queue Q] [-public] " +
 			"[-env K=V] [-wait DURATION] [-json] MODEL[:VERSION] [-- COMMAND...]",
 		Flags: []cli.Flag{
@@ -168,7 +178,7 @@ func waitHealthy(c *cli.Context, cl *api.Client, name string, d time.Duration) e
 			if err != nil {
 				return err
 			}
-			return fmt.Errorf("service %s: %d of %d replicas healthy after %s: %s", name, s.Healthy, s.Desired, d, replicaSummary(s))
+			return fmt.Errorf("service %s: %s after %s: %s", name, healthSummary(s), d, replicaSummary(s))
 		}
 		s, i, err := cl.WaitService(c.Context, name, idx, min(left, 30*time.Second))
 		if err != nil {
@@ -196,6 +206,12 @@ func replicaSummary(s *structs.Service) string {
 	return strings.Join(parts, "; ")
 }
 
+// replicaNote says what a replica is doing. One that is not healthy
+// after it ended and was started again says both how it ended and what
+// the last health check got: a replica that exits at start (a crash loop)
+// shows "exited (exit code 3), restarting; unhealthy: GET /health:
+// connection refused", not only the refused check, which says nothing of
+// why nothing listens.
 func replicaNote(r structs.ReplicaStatus) string {
 	switch {
 	case r.Stopping:
@@ -204,14 +220,75 @@ func replicaNote(r structs.ReplicaStatus) string {
 		return r.Message
 	case r.Status == structs.AllocPending:
 		return "starting"
-	case !r.Healthy && r.HealthError != "":
-		return "unhealthy: " + r.HealthError
 	case !r.Healthy:
-		return "not healthy yet"
+		var parts []string
+		if r.LastExit != "" && r.Restarts > 0 {
+			parts = append(parts, lastExitWords(r.LastExit))
+		}
+		// Until the next check, the client's health error is "restarting
+		// after <last exit>": said already.
+		if h := r.HealthError; h != "" && !(r.LastExit != "" && strings.HasPrefix(h, "restarting after ")) {
+			parts = append(parts, "unhealthy: "+shortHealthError(h))
+		}
+		if len(parts) == 0 {
+			return "not healthy yet"
+		}
+		return strings.Join(parts, "; ")
 	case r.LastExit != "":
 		return "last exit: " + r.LastExit
 	}
 	return ""
+}
+
+// lastExitWords is how a replica's previous run ended and that it is
+// started again: "exited (exit code 3), restarting", "killed by SIGSEGV,
+// restarting". A run the client ended for failed checks already says so
+// ("restarted (unhealthy: 3 failed checks): killed by SIGTERM").
+func lastExitWords(last string) string {
+	switch {
+	case strings.HasPrefix(last, "restarted ("):
+		return last
+	case strings.HasPrefix(last, "exit code "):
+		return "exited (" + last + "), restarting"
+	}
+	return last + ", restarting"
+}
+
+// shortHealthError drops the dialled address from a failed check's error
+// ("GET /health: dial tcp 127.0.0.1:20001: connect: connection refused"
+// becomes "GET /health: connection refused"): the ADDRESS column has it.
+func shortHealthError(e string) string {
+	d := strings.Index(e, "dial tcp ")
+	if d < 0 {
+		return e
+	}
+	c := strings.Index(e[d:], "connect: ")
+	if c < 0 {
+		return e
+	}
+	return e[:d] + e[d+c+len("connect: "):]
+}
+
+// healthSummary says which replicas are healthy: "1 of 2 replicas
+// healthy". During a rollout, healthy replicas of an earlier version
+// still take the calls (the gateway routes to every healthy replica that
+// is not stopping, whatever its version), so they are counted too, or the
+// line would read "0 of 2 replicas healthy" while two replicas serve every
+// call: "2 replicas of version 1 serving; 0 of 2 of version 2 healthy".
+func healthSummary(s *structs.Service) string {
+	old, versions := earlierServing(s)
+	if old == 0 {
+		noun := "replicas"
+		if s.Desired == 1 {
+			noun = "replica"
+		}
+		return fmt.Sprintf("%d of %d %s healthy", s.Healthy, s.Desired, noun)
+	}
+	of := "earlier versions"
+	if len(versions) == 1 {
+		of = "version " + strconv.Itoa(versions[0])
+	}
+	return fmt.Sprintf("%s of %s serving; %d of %d of version %d healthy", plural(old, "replica"), of, s.Healthy, s.Desired, s.Version)
 }
 
 func serviceList(c *cli.Context) error {
@@ -240,7 +317,11 @@ func formatServices(w io.Writer, svcs []*structs.Service) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tJOB\tMODEL\tVERSION\tHEALTHY\tSTATUS\tPATH")
 	for _, s := range svcs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d/%d\t%s\t%s\n", s.Name, s.JobID, jobtext.OrDash(s.Model), s.Version, s.Healthy, s.Desired, s.Status, s.Path)
+		healthy := fmt.Sprintf("%d/%d", s.Healthy, s.Desired)
+		if n, _ := earlierServing(s); n > 0 {
+			healthy += fmt.Sprintf(" (+%d earlier)", n) // a rollout's old replicas still serve
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Name, s.JobID, jobtext.OrDash(s.Model), s.Version, healthy, s.Status, s.Path)
 	}
 	return tw.Flush()
 }
@@ -274,9 +355,9 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Model:    %s\n", jobtext.OrDash(s.Model))
-	fmt.Fprintf(w, "Status:   %s; %d of %d replicas healthy\n", s.Status, s.Healthy, s.Desired)
+	fmt.Fprintf(w, "Status:   %s; %s\n", s.Status, healthSummary(s))
 	if s.Reason != "" {
-		fmt.Fprintf(w, "Reason:   %s\n", s.Reason)
+		fmt.Fprintf(w, "Reason:   %s\n", jobtext.Printable(s.Reason)) // a rollback's reason can be the user's
 	}
 	fmt.Fprintf(w, "Calls:    %s (%s)\n", url, access)
 	if r := s.Rollout; r != nil {
@@ -285,7 +366,7 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 			fmt.Fprintf(w, ", rolled back if not healthy by %s", stamp(r.Deadline, now))
 		}
 		if r.Reason != "" {
-			fmt.Fprintf(w, "; %s", r.Reason)
+			fmt.Fprintf(w, "; %s", jobtext.Printable(rolloutReason(r.Reason)))
 		}
 		fmt.Fprintln(w)
 	}
@@ -305,9 +386,22 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 		if r.Healthy && r.LastExit != "" {
 			note = "last exit: " + r.LastExit
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, jobtext.OrDash(r.Address), healthy, r.Restarts, r.Version, jobtext.OrDash(note))
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\n", r.Replica, r.AllocID, r.Node, jobtext.OrDash(r.Address), healthy, r.Restarts, r.Version, jobtext.OrDash(jobtext.Printable(note))) // health errors quote the replica
 	}
 	return tw.Flush()
+}
+
+// oneReplicas is the count the servers write into a completed rollout's
+// reason ("1 replicas of version 2 healthy; ...").
+var oneReplicas = regexp.MustCompile(`\b1 replicas\b`)
+
+// rolloutReason is a rollout's reason as printed. The servers write a
+// completed rollout's reason while applying it through raft
+// (fsm/state/services.go), always with "replicas"; the text is part of
+// the replicated state, so it is put in the singular here, where it is
+// shown, rather than there.
+func rolloutReason(reason string) string {
+	return oneReplicas.ReplaceAllString(reason, "1 replica")
 }
 
 func serviceLogs(c *cli.Context) error {
@@ -369,8 +463,29 @@ func serviceScale(c *cli.Context) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, resp)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "Service %s scaled to %d replicas.\n", name, n)
+	_, err = fmt.Fprintln(c.App.Writer, scaledLine(name, n))
 	return err
+}
+
+// earlierServing counts the healthy replicas of earlier versions that
+// are not stopping -- the gateway sends them calls -- and names those
+// versions.
+func earlierServing(s *structs.Service) (n int, versions []int) {
+	for _, r := range s.Replicas {
+		if r.Healthy && !r.Stopping && r.Version != s.Version {
+			n++
+			if !slices.Contains(versions, r.Version) {
+				versions = append(versions, r.Version)
+			}
+		}
+	}
+	return n, versions
+}
+
+// scaledLine is what `nai service scale` says: "Service echo scaled to 1
+// replica."
+func scaledLine(name string, n int) string {
+	return fmt.Sprintf("Service %s scaled to %s.", name, plural(n, "replica"))
 }
 
 func serviceRollout(c *cli.Context) error {

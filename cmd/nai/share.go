@@ -148,7 +148,7 @@ func formatNodeFilters(w io.Writer, jobs []*structs.Job) error {
 			}
 			header = true
 		}
-		if _, err := fmt.Fprintf(w, "  %s %s: %s\n", j.ID, j.Name, f); err != nil {
+		if _, err := fmt.Fprintf(w, "  %s %s: %s\n", j.ID, j.Name, jobtext.Printable(f)); err != nil {
 			return err
 		}
 	}

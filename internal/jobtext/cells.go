@@ -94,7 +94,8 @@ func GPURequest(r structs.Resources) string {
 }
 
 // ExitSummary says how a finished job ended: "exit code 3", "oom-killed
-// (exit code 137)", "cancelled", or the server's reason.
+// (exit code 137)", "cancelled", or the server's reason, Printable: a
+// reason can quote what the job or its user wrote.
 func ExitSummary(j *structs.Job) string {
 	code := ""
 	if j.ExitCode != nil {
@@ -110,7 +111,7 @@ func ExitSummary(j *structs.Job) string {
 	default:
 		return string(j.ExitReason)
 	}
-	return j.Reason
+	return Printable(j.Reason)
 }
 
 // Runtime is how long the job has run (so far, or in all).

@@ -1,6 +1,7 @@
 // Package jobtext is how jobs read as text in nai's tables: squeue-like
-// time cells, GPU and node cells, exit summaries, folded sweep ids, and
-// the queue table itself.
+// time cells, GPU and node cells, exit summaries, folded sweep ids, the
+// queue table itself, and Printable, through which user-written text
+// passes on its way into a table or a one-line status.
 //
 // The CLI prints these tables, and the servers write the queue table for
 // GET /v1/queue?view=table, so that `nai queue` copies a finished table

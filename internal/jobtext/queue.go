@@ -98,11 +98,12 @@ func QueueTime(j *structs.Job, now time.Time) string {
 }
 
 // QueueReason is the REASON cell: why a pending job waits (and when it
-// may start), how a finished one ended.
+// may start), how a finished one ended; Printable, since a reason can
+// quote user text (a rollback's reason, a client's message).
 func QueueReason(j *structs.Job, now time.Time) string {
 	switch {
 	case j.Status == structs.JobPending:
-		r := j.Reason
+		r := Printable(j.Reason)
 		if !j.EstimatedStart.IsZero() {
 			est := "est. start " + ShortTime(j.EstimatedStart, now)
 			if r == "" {

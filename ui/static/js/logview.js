@@ -3,6 +3,14 @@
 // to the top. A 100 MB log costs only the bytes on screen: the log route
 // takes ?offset= (negative: from the end) and ?limit=, and answers where
 // it started (X-Nai-Offset).
+//
+// The two streams are on tabs. While the job runs, "both" shows lines as
+// they arrive, near enough the order the job wrote them (as `nai job run`
+// prints them). A finished job's streams can only be read whole, one
+// after the other: the node keeps each in its own file, without times, so
+// nothing can put them back in time order. Shown together, one stream
+// would sit above the other as if written first; so a finished log opens
+// on stdout, and "both" says that it is not in time order.
 import * as api from './api.js';
 import { h, replace } from './dom.js';
 
@@ -18,9 +26,16 @@ export class LogView {
     this.status = h('div', { class: 'log-status muted', id: 'log-status' });
     this.box = h('div', { class: 'log', id: 'log', tabindex: 0 }, this.status, this.lines);
     this.box.addEventListener('scroll', () => this.onScroll());
-    const toggle = (typ) => h('label', {}, h('input', { type: 'checkbox', checked: true, onchange: (e) => this.box.classList.toggle('hide-' + typ, !e.target.checked) }), ' ' + typ);
-    replace(container, h('div', { class: 'log-tools' }, toggle('stdout'), ' ', toggle('stderr'), ' ',
-      h('span', { class: 'muted' }, 'stderr lines are marked ', h('span', { class: 'err-mark' }, 'err'))), this.box);
+    this.tabs = {};
+    for (const tab of ['both', 'stdout', 'stderr']) {
+      this.tabs[tab] = h('button', { type: 'button', class: 'log-tab', id: 'log-tab-' + tab, role: 'tab', onclick: () => { this.picked = tab; this.show(tab); } }, tab);
+    }
+    this.note = h('span', { class: 'muted', id: 'log-note' });
+    replace(container, h('div', { class: 'log-tools', role: 'tablist' }, this.tabs.both, this.tabs.stdout, this.tabs.stderr, this.note), this.box);
+    this.counts = { stdout: 0, stderr: 0 };
+    this.picked = null; // the tab the reader chose, kept across attempts
+    this.follow = false;
+    this.show('both');
     this.streams = {};
     this.ctrl = null;
     this.loadingEarlier = false;
@@ -29,6 +44,38 @@ export class LogView {
   // start shows the tail of both streams of the current attempt and, when
   // follow is true, keeps appending.
   async start(allocID, follow) {
+    try {
+      await this.load(allocID, follow);
+    } catch (e) {
+      // What went wrong shows in the log panel; the page goes on.
+      replace(this.status, h('span', { class: 'error' }, 'Cannot show the log: ' + (e && e.message ? e.message : e)));
+    }
+  }
+
+  // show selects a tab: both streams, or one of them.
+  show(tab) {
+    this.tab = tab;
+    this.box.classList.toggle('hide-stdout', tab === 'stderr');
+    this.box.classList.toggle('hide-stderr', tab === 'stdout');
+    for (const [t, b] of Object.entries(this.tabs)) {
+      b.classList.toggle('active', t === tab);
+      b.setAttribute('aria-selected', String(t === tab));
+    }
+    this.describe();
+  }
+
+  // describe says what the tab shows and, for a finished job's two
+  // streams together, that they are not in time order.
+  describe() {
+    for (const typ of ['stdout', 'stderr']) replace(this.tabs[typ], `${typ} (${this.counts[typ]})`);
+    let note;
+    if (this.follow) note = this.tab === 'both' ? ['as the lines arrive; stderr lines are marked ', h('span', { class: 'err-mark' }, 'err')] : [];
+    else if (this.tab === 'both') note = ['stdout, then stderr: not in time order (the node keeps the two streams in separate files, without times)'];
+    else note = ['a finished job\'s streams are shown apart: the node keeps them in separate files, without times, so they cannot be put back in time order'];
+    replace(this.note, ...note);
+  }
+
+  async load(allocID, follow) {
     if (this.ctrl) this.ctrl.abort();
     this.ctrl = new AbortController();
     this.alloc = allocID;
@@ -38,9 +85,13 @@ export class LogView {
       stderr: { start: 0, head: new Uint8Array(0), pending: '' },
     };
     this.stick = true;
+    this.counts = { stdout: 0, stderr: 0 };
+    this.follow = follow;
+    this.show(this.picked || (follow ? 'both' : 'stdout'));
     const signal = this.ctrl.signal;
     replace(this.status, follow ? 'following…' : '');
-    await Promise.all(['stdout', 'stderr'].map((typ) => this.tail(typ, follow, signal)));
+    if (follow) await Promise.all(['stdout', 'stderr'].map((typ) => this.tail(typ, follow, signal)));
+    else for (const typ of ['stdout', 'stderr']) await this.tail(typ, follow, signal); // whole streams: stdout, then stderr
     if (signal.aborted) return;
     if (this.hasEarlier()) replace(this.status, 'scroll up for earlier lines');
     else replace(this.status, this.lines.childElementCount === 0 ? 'The job wrote nothing to stdout or stderr.' : '');
@@ -90,7 +141,9 @@ export class LogView {
     const frag = document.createDocumentFragment();
     for (const l of lines) frag.append(line(typ, l));
     this.lines.append(frag);
+    this.counts[typ] += lines.length;
     this.trim();
+    this.describe();
     if (atBottom || this.stick) this.box.scrollTop = this.box.scrollHeight;
     this.stick = false;
   }
@@ -104,6 +157,7 @@ export class LogView {
     for (let i = 0; i < extra; i++) {
       const el = this.lines.firstElementChild;
       byType[el.dataset.stream] += enc.encode(el.textContent).length + 1;
+      this.counts[el.dataset.stream]--;
       el.remove();
     }
     for (const [typ, n] of Object.entries(byType)) {
@@ -152,8 +206,11 @@ export class LogView {
         if (!text) continue;
         const before = this.box.scrollHeight;
         const frag = document.createDocumentFragment();
-        for (const l of text.split('\n')) frag.append(line(typ, l));
+        const got = text.split('\n');
+        for (const l of got) frag.append(line(typ, l));
         this.lines.prepend(frag);
+        this.counts[typ] += got.length;
+        this.describe();
         this.box.scrollTop += this.box.scrollHeight - before;
       }
       replace(this.status, this.hasEarlier() ? 'scroll up for earlier lines' : 'start of the log');

@@ -79,9 +79,12 @@ export async function jobPage(ctx, rawID) {
   };
 
   const update = async ({ data: j }) => {
-    renderHead(ctx, el, j);
-    renderFacts(el.facts, j);
-    renderOutputs(el.outputs, j);
+    // Each panel is drawn on its own (panel): one that throws on what a
+    // job wrote shows its error and leaves the log, the metrics and the
+    // state history to be drawn.
+    panel(el.head, 'show the job', () => renderHead(ctx, el, j));
+    panel(el.facts, 'show the job', () => renderFacts(el.facts, j));
+    panel(el.outputs, 'show the outputs', () => renderOutputs(el.outputs, j));
     const running = !terminal.has(j.status);
     if (j.alloc_id && (j.alloc_id !== logAlloc || (logFollow && !running))) {
       // A new attempt (or the end of a followed one, whose final log now
@@ -93,17 +96,20 @@ export async function jobPage(ctx, rawID) {
       replace(el.log, h('p', { class: 'muted' }, j.status === 'pending' ? 'The job has not started: its log appears here when it runs.' : 'The job never ran.'));
     }
     fetchMetrics();
+    let allocs;
     try {
-      const allocs = (await api.get(path + '/allocations', { signal: ctx.signal })).data;
-      renderTimeline(el.timeline, j, allocs);
-      renderAttempts(el.attempts, allocs);
+      allocs = (await api.get(path + '/allocations', { signal: ctx.signal })).data;
     } catch (e) {
       if (!ctx.signal.aborted) replace(el.attempts, errorBox(e, 'read the attempts'));
+    }
+    if (allocs) {
+      panel(el.timeline, 'show the state history', () => renderTimeline(el.timeline, j, allocs));
+      panel(el.attempts, 'show the attempts', () => renderAttempts(el.attempts, allocs));
     }
     if (j.array_id) {
       try {
         const members = (await api.get('/v1/jobs?array=' + encodeURIComponent(j.array_id), { signal: ctx.signal })).data;
-        renderSweep(el.sweep, j, members);
+        panel(el.sweep, 'show the sweep', () => renderSweep(el.sweep, j, members));
       } catch (e) {
         if (!ctx.signal.aborted) replace(el.sweep, errorBox(e, 'read the sweep'));
       }
@@ -111,6 +117,17 @@ export async function jobPage(ctx, rawID) {
   };
   await update(first);
   api.watch(path, update, ctx.signal, (e) => replace(el.err, errorBox(e, 'follow the job')));
+}
+
+// panel draws one part of the page; if drawing throws, the part shows
+// the error instead and the rest of the page is drawn as usual.
+function panel(box, what, draw) {
+  try {
+    draw();
+  } catch (e) {
+    console.error(e);
+    replace(box, errorBox(e, what));
+  }
 }
 
 function renderHead(ctx, el, j) {
