@@ -537,3 +537,55 @@ func TestUIMetricNotANumber(t *testing.T) {
 	}
 	b.shot("job-text-metric")
 }
+
+// TestUIServices: the services page lists a served model with its
+// replicas, the address to call it at, and, for one that never answers,
+// why it is not healthy.
+func TestUIServices(t *testing.T) {
+	needPython(t, "python3")
+	a := startAgent(t, t.TempDir(), 1, "-service-ports", servicePorts(t, 2))
+	work := t.TempDir()
+	tiny := filepath.Join(work, "tiny")
+	writeFile(t, tiny, "serve.py", tinyServe)
+	a.mustNai("model", "push", tiny, "-name", "tiny")
+	a.mustNai("serve", "tiny", "-cpu", "0.1", "-memory", "64MiB", "-public", "-wait", "1m")
+	a.submit(work, "mute", `job "mute" {
+  type = "service"
+  model "tiny" {}
+  resources {
+    cpu    = 0.1
+    memory = "64MiB"
+  }
+  task {
+    script = "cd $NAI_MODEL_DIR && MUTE=1 exec python3 serve.py"
+  }
+  service {
+    health {
+      interval = "500ms"
+      timeout  = "200ms"
+      grace    = "30s"
+    }
+  }
+}`)
+	waitFor(t, time.Minute, "the mute service's check error", func() bool {
+		s := a.service("mute")
+		return len(s.Replicas) == 1 && strings.Contains(s.Replicas[0].HealthError, "no answer within 200ms")
+	})
+	b := newBrowser(t)
+	b.open(a, "#/services")
+	b.waitJS("both services, tiny serving", `document.querySelector('section[data-service="tiny"]')?.dataset.serving === '1' && !!document.querySelector('section[data-service="mute"]')`, 30*time.Second)
+	var tinyText, muteText string
+	b.eval(`document.querySelector('section[data-service="tiny"]').textContent`, &tinyText)
+	b.eval(`document.querySelector('section[data-service="mute"]').textContent`, &muteText)
+	for _, want := range []string{"1 of 1 replica of version 1 healthy", "/v1/services/tiny/", "public", "model tiny:1"} {
+		if !strings.Contains(tinyText, want) {
+			t.Errorf("the tiny service's block lacks %q:\n%s", want, tinyText)
+		}
+	}
+	for _, want := range []string{"0 of 1 replica of version 1 healthy", "unhealthy: GET /health: no answer within 200ms", "with a token"} {
+		if !strings.Contains(muteText, want) {
+			t.Errorf("the mute service's block lacks %q:\n%s", want, muteText)
+		}
+	}
+	b.shot("services")
+}

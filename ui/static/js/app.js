@@ -5,6 +5,7 @@ import { h, replace, errorBox } from './dom.js';
 import { loginPage } from './pages/login.js';
 import { queuePage } from './pages/queue.js';
 import { nodesPage } from './pages/nodes.js';
+import { servicesPage } from './pages/services.js';
 import { jobPage } from './pages/job.js';
 import { artifactsPage, artifactPage, lineagePage } from './pages/artifacts.js';
 import { usersPage, groupsPage, usagePage } from './pages/people.js';
@@ -12,6 +13,7 @@ import { usersPage, groupsPage, usagePage } from './pages/people.js';
 const routes = [
   [/^\/queue$/, queuePage, 'queue'],
   [/^\/nodes$/, nodesPage, 'nodes'],
+  [/^\/services$/, servicesPage, 'services'],
   [/^\/jobs\/([^/]+)$/, jobPage, 'queue'],
   [/^\/(datasets|models)$/, artifactsPage, null],
   [/^\/(datasets|models)\/([^/]+)$/, artifactPage, null],
