@@ -584,3 +584,23 @@ func getJSON(url string, v any) error {
 }
 
 func syscallKill(pid int) error { return syscall.Kill(pid, syscall.SIGKILL) }
+
+// nai serve -wait that runs out says the service it made keeps running,
+// and how to look at it or stop it.
+func TestServeWaitFailureSaysServiceRuns(t *testing.T) {
+	needPython(t, "python3")
+	a := startAgent(t, t.TempDir(), 1, "-service-ports", servicePorts(t, 1))
+	work := t.TempDir()
+	sleepy := filepath.Join(work, "sleepy")
+	writeFile(t, sleepy, "serve.py", "import time\ntime.sleep(600)\n")
+	a.mustNai("model", "push", sleepy, "-name", "sleepy")
+	_, errOut, code := a.nai("serve", "sleepy", "-cpu", "0.1", "-memory", "64MiB", "-wait", "3s")
+	if code != 1 || !strings.Contains(errOut, "Service sleepy (job ") || !strings.Contains(errOut, "keeps running") ||
+		!strings.Contains(errOut, "nai service stop sleepy") {
+		t.Fatalf("nai serve -wait that runs out: exit %d\n%s", code, errOut)
+	}
+	if s := a.service("sleepy"); s.Status != structs.JobRunning && s.Status != structs.JobPending {
+		t.Errorf("the service after the wait ran out: %s", s.Status)
+	}
+	a.mustNai("service", "stop", "sleepy")
+}

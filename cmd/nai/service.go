@@ -153,7 +153,10 @@ func serveAction(c *cli.Context) error {
 	}
 	if w := c.Duration("wait"); w > 0 {
 		if err := waitHealthy(c, cl, resp.Name, w); err != nil {
-			return err
+			// The service was made and keeps running: say so, and how
+			// to look at it or end it, rather than leave a failed
+			// command that seems to have changed nothing.
+			return fmt.Errorf("%w\nService %s (job %s) keeps running and restarting its replicas: see nai service status %s, or stop it with nai service stop %s", err, resp.Name, resp.JobID, resp.Name, resp.Name)
 		}
 	}
 	if c.Bool("json") {
