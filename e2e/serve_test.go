@@ -602,5 +602,17 @@ func TestServeWaitFailureSaysServiceRuns(t *testing.T) {
 	if s := a.service("sleepy"); s.Status != structs.JobRunning && s.Status != structs.JobPending {
 		t.Errorf("the service after the wait ran out: %s", s.Status)
 	}
+	// Nothing on stdout: the logs say where else to look.
+	waitFor(t, 30*time.Second, "the replica runs", func() bool {
+		s := a.service("sleepy")
+		return len(s.Replicas) == 1 && s.Replicas[0].Status == structs.AllocRunning
+	})
+	if out, errOut, code := a.nai("service", "logs", "sleepy"); code != 0 || out != "" || !strings.Contains(errOut, "wrote nothing on stdout; its stderr: nai service logs -stderr sleepy") {
+		t.Errorf("service logs of a silent replica: exit %d, %q, %q", code, out, errOut)
+	}
 	a.mustNai("service", "stop", "sleepy")
+	waitFor(t, 30*time.Second, "a stopped service's logs point to its job", func() bool {
+		_, errOut, code := a.nai("service", "logs", "sleepy")
+		return code != 0 && strings.Contains(errOut, "nai queue -all -name sleepy, then nai job logs ID")
+	})
 }

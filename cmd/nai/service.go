@@ -417,6 +417,9 @@ func serviceLogs(c *cli.Context) error {
 		return err
 	}
 	s, _, err := cl.Service(c.Context, name)
+	if api.IsNotFound(err) {
+		return fmt.Errorf("%w (a stopped service's logs stay with its job: find it with nai queue -all -name %s, then nai job logs ID)", err, name)
+	}
 	if err != nil {
 		return err
 	}
@@ -440,8 +443,13 @@ func serviceLogs(c *cli.Context) error {
 		return err
 	}
 	defer rc.Close()
-	if _, err := io.Copy(c.App.Writer, rc); err != nil {
+	n, err := io.Copy(c.App.Writer, rc)
+	if err != nil {
 		return fmt.Errorf("read logs of replica %d of service %s: %w", want, name, err)
+	}
+	if n == 0 && !c.Bool("stderr") {
+		// Many servers (Python's http.server among them) log to stderr.
+		fmt.Fprintf(c.App.ErrWriter, "replica %d of service %s wrote nothing on stdout; its stderr: nai service logs -stderr %s\n", want, name, name)
 	}
 	return nil
 }
