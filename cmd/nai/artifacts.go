@@ -198,14 +198,16 @@ func (a artifactCmds) list(c *cli.Context) error {
 
 func formatArtifactList(w io.Writer, as []*structs.Artifact, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tSIZE\tOWNER\tUPDATED\tDESCRIPTION")
+	// PACKED: the size of the stored archive, compressed, which is what a
+	// version costs the servers (a push says the folder's own size).
+	fmt.Fprintln(tw, "NAME\tLATEST\tVERSIONS\tPACKED\tOWNER\tUPDATED\tDESCRIPTION")
 	for _, a := range as {
 		latest, size := "-", "-"
 		if l := a.Latest(); l != nil {
 			latest = strconv.Itoa(l.Version)
 			size = structs.FormatSize(l.Size)
 			if l.Path != "" {
-				size = l.Path
+				size = "-" // a path on the clients, not stored (dataset show names it)
 			}
 		}
 		owner := a.User
@@ -278,9 +280,9 @@ func formatArtifact(w io.Writer, a *structs.Artifact, now time.Time) error {
 	fmt.Fprintln(w, "\nVersions")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if a.Kind == structs.KindModel {
-		fmt.Fprintln(tw, "VERSION\tDIGEST\tSIZE\tCREATED\tBY\tJOB\tDATASETS\tPARENT\tMETRICS")
+		fmt.Fprintln(tw, "VERSION\tCONTENT\tPACKED\tCREATED\tBY\tJOB\tDATASETS\tPARENT\tMETRICS")
 	} else {
-		fmt.Fprintln(tw, "VERSION\tCONTENT\tSIZE\tFILES\tCREATED\tBY\tUSED BY")
+		fmt.Fprintln(tw, "VERSION\tCONTENT\tPACKED\tFILES\tCREATED\tBY\tUSED BY")
 	}
 	for _, v := range a.Versions {
 		content := shortDigest(v.Digest)

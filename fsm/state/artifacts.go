@@ -143,8 +143,12 @@ func (s *Store) DeleteArtifactVersion(index uint64, req *structs.ArtifactDeleteR
 			return err
 		}
 		if len(users) > 0 {
-			return structs.NewError(structs.CodeConflict, "%s %s:%d is in use by %s %s; remove it when they have ended",
-				req.Kind, req.Name, req.Version, plural(len(users), "job", "jobs"), joinIDs(users))
+			ended := "it has"
+			if len(users) > 1 {
+				ended = "they have"
+			}
+			return structs.NewError(structs.CodeConflict, "%s %s:%d is in use by %s %s; remove it when %s ended",
+				req.Kind, req.Name, req.Version, plural(len(users), "job", "jobs"), joinIDs(users), ended)
 		}
 		a := old.Copy()
 		a.Versions = slices.DeleteFunc(a.Versions, func(v *structs.ArtifactVersion) bool { return v.Version == req.Version })
