@@ -204,13 +204,7 @@ func TestResumableUpload(t *testing.T) {
 func TestPushDryRun(t *testing.T) {
 	f := newACLFixture(t)
 	ctx := context.Background()
-	as := func(caller string) *api.Client {
-		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cl
-	}
+	as := func(caller string) *api.Client { return f.as(t, caller) }
 	dry := &structs.ArtifactPushRequest{Group: "vision", DryRun: true}
 	if _, err := as("reader").PushArtifact(ctx, structs.KindDataset, "vis-data", dry); !api.IsForbidden(err) {
 		t.Errorf("a reader's dry run: %v, want forbidden", err)
@@ -231,13 +225,7 @@ func TestPushDryRun(t *testing.T) {
 func TestArtifactDidYouMean(t *testing.T) {
 	f := newACLFixture(t)
 	ctx := context.Background()
-	as := func(caller string) *api.Client {
-		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cl
-	}
+	as := func(caller string) *api.Client { return f.as(t, caller) }
 	owner, stranger := as("owner"), as("stranger")
 	info, err := owner.UploadBlob(ctx, strings.NewReader("weights"))
 	if err != nil {

@@ -17,13 +17,7 @@ import (
 func TestUpdateJobs(t *testing.T) {
 	f := newACLFixture(t)
 	ctx := context.Background()
-	as := func(caller string) *api.Client {
-		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller]})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cl
-	}
+	as := func(caller string) *api.Client { return f.as(t, caller) }
 	owner, op, stranger, member := as("owner"), as("operator"), as("stranger"), as("member")
 	// More GPUs than any node has: it stays pending.
 	big := gpuJob("big", 64)

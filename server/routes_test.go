@@ -49,6 +49,17 @@ type aclFixture struct {
 	uploadID      string
 }
 
+// as is an API client of the fixture with the token of caller ("owner",
+// "reader", "operator", ...).
+func (f *aclFixture) as(t testing.TB, caller string) *api.Client {
+	t.Helper()
+	cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller], IgnoreEnv: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl
+}
+
 func newACLFixture(t testing.TB) *aclFixture {
 	t.Helper()
 	s, anon := testServer(t, t.TempDir(), func(c *Config) {

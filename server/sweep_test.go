@@ -198,13 +198,7 @@ func TestSweepSpecBadInput(t *testing.T) {
 func TestSweepSpecACL(t *testing.T) {
 	f := newACLFixture(t)
 	ctx := context.Background()
-	as := func(caller string) *api.Client {
-		cl, err := api.New(api.Config{Address: f.base, Token: f.secrets[caller], IgnoreEnv: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return cl
-	}
+	as := func(caller string) *api.Client { return f.as(t, caller) }
 	tests := []struct {
 		name, caller string
 		edit         func(*structs.SweepSpec)

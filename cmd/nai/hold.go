@@ -46,21 +46,31 @@ func jobReleaseCommand() *cli.Command {
 	}
 }
 
-func jobHoldOrRelease(c *cli.Context, release bool) error {
+// jobRefArgs are the job references a command was given (ID, A_N,
+// A_[2-5,7]), each checked before anything is sent.
+func jobRefArgs(c *cli.Context) ([]string, error) {
 	args := c.Args().Slice()
 	if len(args) == 0 {
-		return &usageError{msg: "missing job ID", usage: usageLine(c)}
+		return nil, &usageError{msg: "missing job ID", usage: usageLine(c)}
 	}
 	for _, a := range args {
 		if strings.TrimSpace(a) == "" {
-			return &usageError{msg: "empty job ID", usage: usageLine(c)}
+			return nil, &usageError{msg: "empty job ID", usage: usageLine(c)}
 		}
 		if _, _, _, err := memberRef(a); err != nil && !strings.Contains(a, "_[") {
-			return &usageError{msg: err.Error(), usage: usageLine(c)}
+			return nil, &usageError{msg: err.Error(), usage: usageLine(c)}
 		}
 		if _, _, _, err := parseMemberSet(a); err != nil {
-			return &usageError{msg: err.Error(), usage: usageLine(c)}
+			return nil, &usageError{msg: err.Error(), usage: usageLine(c)}
 		}
+	}
+	return args, nil
+}
+
+func jobHoldOrRelease(c *cli.Context, release bool) error {
+	args, err := jobRefArgs(c)
+	if err != nil {
+		return err
 	}
 	cl, err := newClient(c)
 	if err != nil {

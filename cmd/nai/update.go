@@ -37,20 +37,9 @@ func jobUpdateCommand() *cli.Command {
 }
 
 func jobUpdate(c *cli.Context) error {
-	args := c.Args().Slice()
-	if len(args) == 0 {
-		return &usageError{msg: "missing job ID", usage: usageLine(c)}
-	}
-	for _, a := range args {
-		if strings.TrimSpace(a) == "" {
-			return &usageError{msg: "empty job ID", usage: usageLine(c)}
-		}
-		if _, _, _, err := memberRef(a); err != nil && !strings.Contains(a, "_[") {
-			return &usageError{msg: err.Error(), usage: usageLine(c)}
-		}
-		if _, _, _, err := parseMemberSet(a); err != nil {
-			return &usageError{msg: err.Error(), usage: usageLine(c)}
-		}
+	args, err := jobRefArgs(c) // hold.go
+	if err != nil {
+		return err
 	}
 	u, err := updateFromFlags(c)
 	if err != nil {

@@ -23,11 +23,28 @@ func (s *Store) HoldJobs(index uint64, req *structs.JobHoldRequest) ([]string, e
 	if req.Release {
 		verb = "release"
 	}
+	return s.changeJobs(index, verb, req.JobIDs, func(j *structs.Job) (*structs.Job, error) {
+		if err := checkHold(j, req); err != nil {
+			return nil, err
+		}
+		c, ok := heldCopy(j, req)
+		if !ok {
+			return nil, nil // held already, as asked
+		}
+		return c, nil
+	})
+}
+
+// changeJobs writes change's new version of each job of ids (each once),
+// all of them or none: an unknown id, or an error from change, refuses
+// the whole request and changes nothing. change answers nil for a job it
+// leaves as it is. It answers the ids changed, in the order given.
+func (s *Store) changeJobs(index uint64, verb string, ids []string, change func(*structs.Job) (*structs.Job, error)) ([]string, error) {
 	var changed []string
 	err := s.write(func(txn *memdb.Txn) error {
 		seen := map[string]bool{}
 		var out []*structs.Job
-		for _, id := range req.JobIDs {
+		for _, id := range ids {
 			if seen[id] {
 				continue
 			}
@@ -39,12 +56,12 @@ func (s *Store) HoldJobs(index uint64, req *structs.JobHoldRequest) ([]string, e
 			if j == nil {
 				return structs.NewError(structs.CodeNotFound, "%s: job %q not found", verb, id)
 			}
-			if err := checkHold(j, req); err != nil {
+			c, err := change(j)
+			if err != nil {
 				return err
 			}
-			c, ok := heldCopy(j, req)
-			if !ok {
-				continue // held already, as asked
+			if c == nil {
+				continue
 			}
 			c.ModifyIndex = index
 			out = append(out, c)

@@ -1,10 +1,8 @@
 package state
 
 import (
-	"fmt"
 	"time"
 
-	"github.com/hashicorp/go-memdb"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -18,47 +16,19 @@ func (s *Store) UpdateJobs(index uint64, req *structs.JobUpdateRequest) ([]strin
 	if req == nil || len(req.JobIDs) == 0 {
 		return nil, structs.NewError(structs.CodeInvalid, "update jobs: the request names no job")
 	}
-	var changed []string
-	err := s.write(func(txn *memdb.Txn) error {
-		seen := map[string]bool{}
-		var out []*structs.Job
-		for _, id := range req.JobIDs {
-			if seen[id] {
-				continue
-			}
-			seen[id] = true
-			j, err := jobByID(txn, nil, id)
-			if err != nil {
-				return err
-			}
-			switch {
-			case j == nil:
-				return structs.NewError(structs.CodeNotFound, "update: job %q not found", id)
-			case j.Status != structs.JobPending:
-				return structs.NewError(structs.CodeConflict, "job %s is %s: only a pending job can be updated", j.ID, j.Status)
-			}
-			// A deep copy: the members of a sweep share their spec's
-			// maps and slices, which are read-only.
-			c := j.Copy()
-			req.Update.Apply(c)
-			if c.Hold != nil {
-				setHeldReason(c)
-			} else {
-				c.Reason, c.EstimatedStart, c.NodeFilters = "", time.Time{}, nil
-			}
-			c.ModifyIndex = index
-			out = append(out, c)
+	return s.changeJobs(index, "update", req.JobIDs, func(j *structs.Job) (*structs.Job, error) {
+		if j.Status != structs.JobPending {
+			return nil, structs.NewError(structs.CodeConflict, "job %s is %s: only a pending job can be updated", j.ID, j.Status)
 		}
-		for _, c := range out {
-			if err := txn.Insert(tableJobs, c); err != nil {
-				return fmt.Errorf("update job %s: %w", c.ID, err)
-			}
-			changed = append(changed, c.ID)
+		// A deep copy: the members of a sweep share their spec's maps
+		// and slices, which are read-only.
+		c := j.Copy()
+		req.Update.Apply(c)
+		if c.Hold != nil {
+			setHeldReason(c)
+		} else {
+			c.Reason, c.EstimatedStart, c.NodeFilters = "", time.Time{}, nil
 		}
-		return bumpIndex(txn, tableJobs, index)
+		return c, nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return changed, nil
 }
