@@ -272,6 +272,11 @@ func (s *Server) jobOutputs(w http.ResponseWriter, r *request) error {
 	}
 	if j.OutputDigest == "" {
 		msg := fmt.Sprintf("job %s has no outputs", j.ID)
+		if j.Output != nil && len(j.Output.Keep) > 0 {
+			// The client says in the allocation's message when keep
+			// matched nothing; this says where to look.
+			msg += fmt.Sprintf(" (only files matching output { keep = %q } are kept; see nai job status %s)", j.Output.Keep, j.ID)
+		}
 		if !j.Status.Terminal() {
 			msg = fmt.Sprintf("job %s is %s: its outputs are uploaded when it ends", j.ID, j.Status)
 		}

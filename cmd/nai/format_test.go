@@ -152,6 +152,14 @@ func TestFormatJobStatus(t *testing.T) {
 				ClientStatus: structs.ClientStatusFields{Status: structs.AllocFailed, ExitCode: intp(3), ExitReason: structs.ExitExited,
 					StartTime: ago(9 * time.Minute), EndTime: ago(8 * time.Minute)}},
 		}},
+		{"job_status_no_outputs_kept", testJob("13", "keep-model", structs.JobComplete, ended(5*time.Minute, 4*time.Minute, intp(0), structs.ExitExited), func(j *structs.Job) {
+			j.Output = &structs.OutputSpec{Model: "keep-model", Keep: []string{"*.pt"}}
+		}), []*structs.Allocation{{
+			ID: "13.1", NodeName: "dev", Attempt: 1,
+			ClientStatus: structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: intp(0), ExitReason: structs.ExitExited,
+				StartTime: ago(5 * time.Minute), EndTime: ago(4 * time.Minute),
+				Message: `output { keep = ["*.pt"] } matched none of the 2 files in NAI_OUTPUT_DIR, so no outputs were kept`},
+		}}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -584,6 +584,13 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		// What a client said beside the exit (outputs not kept, an upload
+		// that failed, a lost node) is otherwise only in -json.
+		for _, a := range allocs {
+			if m := a.ClientStatus.Message; m != "" {
+				fmt.Fprintf(w, "Allocation %s: %s\n", a.ID, m)
+			}
+		}
 		if slices.ContainsFunc(allocs, func(a *structs.Allocation) bool { return a.Attempt != allocs[0].Attempt }) {
 			fmt.Fprintf(w, "(the log of an earlier attempt: nai job logs -attempt N %s)\n", j.ID)
 		}
