@@ -59,7 +59,7 @@ type allocRunner struct {
 
 func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 	dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
-	return &allocRunner{
+	r := &allocRunner{
 		c: c, alloc: a, dir: dir,
 		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
 		exited:  make(chan struct{}),
@@ -67,6 +67,8 @@ func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 		metrics: newMetricsTail(dir.metricsPath()),
 		gpu:     newGPUTracker(),
 	}
+	r.metrics.logger = r.logger
+	return r
 }
 
 // cgroupName is the allocation's cgroup below the manager's parent. It
@@ -343,6 +345,9 @@ func (r *allocRunner) cleanupCgroup() {
 // the next agent start does it again.
 func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 	r.metrics.read(true)
+	if n := r.metrics.skipped; n > 0 {
+		r.logger.Warn("lines of NAI_METRICS_FILE were not JSON objects and were skipped", "lines", n, "of", r.metrics.line)
+	}
 	defer r.c.releasePort(r.alloc.ID)
 	cs := structs.ClientStatusFields{
 		Status:     structs.AllocFailed,
