@@ -144,6 +144,18 @@ func (c *Client) Metrics(ctx context.Context, id string) (*structs.JobMetrics, e
 	return &out, nil
 }
 
+// MetricsChecked is Metrics with what only the full history knows: the
+// metrics whose last value is NaN or ±Infinity, and the count of lines
+// that were not JSON (?check=true). It costs the servers a read of the
+// history; a history they cannot read leaves those out.
+func (c *Client) MetricsChecked(ctx context.Context, id string) (*structs.JobMetrics, error) {
+	var out structs.JobMetrics
+	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/metrics?check=true", nil, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // LogOptions choose which log and how to read it.
 type LogOptions struct {
 	Stderr bool

@@ -2,10 +2,12 @@ package client
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
+	"log/slog"
 	"maps"
 	"os"
+
+	"github.com/nai-project/nai/internal/metricline"
 )
 
 // Bounds that keep a runaway metrics file from costing the agent memory or
@@ -16,13 +18,24 @@ const (
 )
 
 // metricsTail reads NAI_METRICS_FILE incrementally: each line is a JSON
-// object, and the last numeric value of each key is kept. Bad lines are
-// skipped; a line without its newline yet waits for the next read.
+// object, and the last numeric value of each key is kept. NaN, Infinity
+// and -Infinity, as Python writes them, are accepted (metricline): such a
+// value cannot be a float64 in the replicated metrics, so its key leaves
+// the last values (an earlier finite one would mislead) and is logged; the
+// servers read it from the shipped history. Lines that are not JSON are
+// counted and logged, not kept; a line without its newline yet waits for
+// the next read.
 type metricsTail struct {
 	path    string
 	off     int64
 	partial []byte
 	last    map[string]float64
+	// logger, when set, hears of non-finite values and non-JSON lines.
+	logger *slog.Logger
+	// line counts the lines read; skipped those that were not JSON.
+	line, skipped int
+	// nonFinite is each key whose last value is not finite: that value.
+	nonFinite map[string]string
 }
 
 func newMetricsTail(path string) *metricsTail {
@@ -75,31 +88,62 @@ func (m *metricsTail) read(final bool) bool {
 	return changed
 }
 
-func (m *metricsTail) parse(line []byte) bool {
-	line = bytes.TrimSpace(line)
-	if len(line) == 0 || line[0] != '{' {
+func (m *metricsTail) parse(raw []byte) bool {
+	m.line++
+	l, err := metricline.Parse(raw)
+	if err != nil {
+		m.skipped++
+		if m.skipped == 1 && m.logger != nil {
+			// The first one says what kind; the count comes at the end.
+			m.logger.Warn("a line of NAI_METRICS_FILE is not a JSON object; skipped", "line", m.line, "text", clip(raw, 80))
+		}
 		return false
 	}
-	var obj map[string]any
-	if json.Unmarshal(line, &obj) != nil {
+	if l == nil {
 		return false
 	}
 	changed := false
-	for k, v := range obj {
-		f, ok := v.(float64)
-		if !ok || k == "" {
-			continue
-		}
+	for k, f := range l.Values {
 		old, had := m.last[k]
 		if !had && len(m.last) >= maxMetricKeys {
 			continue
 		}
+		delete(m.nonFinite, k)
 		if !had || old != f {
 			m.last[k] = f
 			changed = true
 		}
 	}
+	for k, v := range l.NonFinite {
+		if _, had := m.last[k]; had {
+			delete(m.last, k)
+			changed = true
+		}
+		if m.nonFinite[k] == v {
+			continue
+		}
+		if m.nonFinite == nil {
+			m.nonFinite = map[string]string{}
+		}
+		m.nonFinite[k] = v
+		if m.logger != nil {
+			args := []any{"metric", k, "value", v, "line", m.line}
+			if st, ok := l.Values["step"]; ok {
+				args = append(args, "step", st)
+			}
+			m.logger.Warn("metric is not a finite number", args...)
+		}
+	}
 	return changed
+}
+
+// clip is at most n bytes of b, for a log line.
+func clip(b []byte, n int) string {
+	b = bytes.TrimSpace(b)
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
 }
 
 // values returns a copy of the last value of each key, nil when none.

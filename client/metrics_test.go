@@ -1,6 +1,8 @@
 package client
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,15 @@ func TestMetricsTail(t *testing.T) {
 			want: map[string]float64{"step": 3}},
 		{name: "without final a partial line is held back", writes: []string{"{\"step\": 3}"},
 			want: nil},
+		{name: "NaN drops the key's earlier value and keeps the rest of its line",
+			writes: []string{"{\"step\": 1, \"loss\": 0.5}\n{\"step\": 3, \"loss\": NaN, \"lr\": 0.1}\n"},
+			want:   map[string]float64{"step": 3, "lr": 0.1}},
+		{name: "Infinity and -Infinity", writes: []string{"{\"a\": Infinity, \"b\": -Infinity, \"c\": 1}\n"},
+			want: map[string]float64{"c": 1}},
+		{name: "a value that is finite again is back", writes: []string{"{\"loss\": NaN}\n", "{\"loss\": 2}\n"},
+			want: map[string]float64{"loss": 2}},
+		{name: "nested non-finite values keep the line", writes: []string{"{\"step\": 2, \"eval\": {\"loss\": NaN}, \"h\": [Infinity]}\n"},
+			want: map[string]float64{"step": 2}},
 		{name: "an overlong line is dropped", writes: []string{"{\"big\": \"" + strings.Repeat("x", maxMetricLine+10) + "\"}\n{\"step\": 1}\n"},
 			want: map[string]float64{"step": 1}},
 	}
@@ -66,5 +77,37 @@ func TestMetricsTailReportsChanges(t *testing.T) {
 	f.Close()
 	if m.read(false) {
 		t.Error("an unchanged value was reported as a change")
+	}
+}
+
+// Non-JSON lines are counted and the first logged; a key that becomes
+// NaN is logged once, with its line and step.
+func TestMetricsTailNotes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	var log bytes.Buffer
+	m := newMetricsTail(path)
+	m.logger = slog.New(slog.NewTextHandler(&log, nil))
+	lines := "starting training\n{\"step\": 1, \"loss\": 0.5}\n\n{\"step\": 3, \"loss\": NaN}\n{\"step\": 4, \"loss\": NaN}\nTraceback (most recent call last):\n"
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.read(true)
+	if m.skipped != 2 || m.line != 6 {
+		t.Errorf("skipped %d of %d lines, want 2 of 6", m.skipped, m.line)
+	}
+	if diff := cmp.Diff(map[string]string{"loss": "NaN"}, m.nonFinite); diff != "" {
+		t.Errorf("non-finite (-want +got):\n%s", diff)
+	}
+	got := log.String()
+	for _, want := range []string{
+		`msg="a line of NAI_METRICS_FILE is not a JSON object; skipped" line=1 text="starting training"`,
+		`msg="metric is not a finite number" metric=loss value=NaN line=4 step=3`,
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("log lacks %s:\n%s", want, got)
+		}
+	}
+	if n := strings.Count(got, "not a finite number"); n != 1 {
+		t.Errorf("the same NaN logged %d times:\n%s", n, got)
 	}
 }

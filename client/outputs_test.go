@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
+	"github.com/nai-project/nai/structs"
 )
 
 // untar lists an archive: name -> content ("->target" for links, "/" for dirs).
@@ -58,7 +59,7 @@ func TestPackOutputs(t *testing.T) {
 	must(syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644)) // skipped: not a file
 
 	dst := filepath.Join(t.TempDir(), "out.tar.gz")
-	st, err := packOutputs(src, dst)
+	st, err := packOutputs(src, dst, nil)
 	must(err)
 	f, err := os.Open(dst)
 	must(err)
@@ -83,12 +84,90 @@ func TestPackOutputs(t *testing.T) {
 	must(err)
 	later := time.Now().Add(time.Hour)
 	must(os.Chtimes(filepath.Join(src, "model.bin"), later, later))
-	if _, err := packOutputs(src, dst); err != nil {
+	if _, err := packOutputs(src, dst, nil); err != nil {
 		t.Fatal(err)
 	}
 	second, err := os.ReadFile(dst)
 	must(err)
 	if !bytes.Equal(first, second) {
 		t.Error("packing the same outputs twice gave different archives")
+	}
+}
+
+// output { keep } packs only the files its globs match, and the folders
+// above them; a folder with nothing kept is left out.
+func TestPackOutputsKeep(t *testing.T) {
+	src := t.TempDir()
+	for name, body := range map[string]string{
+		"weights.json":       "{}",
+		"serve.py":           "print()",
+		"model.pt":           "pt",
+		"ckpt/epoch1/w.pt":   "w1",
+		"ckpt/epoch1/opt.st": "opt",
+		"logs/train.log":     "log",
+	} {
+		p := filepath.Join(src, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink("model.pt", filepath.Join(src, "latest.pt")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		keep        []string
+		want        map[string]string
+		files, kept int
+	}{
+		{name: "no keep", keep: nil},
+		{"base names at any depth", []string{"*.pt"}, map[string]string{
+			"ckpt/": "/", "ckpt/epoch1/": "/", "ckpt/epoch1/w.pt": "w1", "latest.pt": "->model.pt", "model.pt": "pt",
+		}, 7, 3},
+		{"anchored glob", []string{"ckpt/*/*.st", "serve.py"}, map[string]string{
+			"ckpt/": "/", "ckpt/epoch1/": "/", "ckpt/epoch1/opt.st": "opt", "serve.py": "print()",
+		}, 7, 2},
+		{"a folder by name", []string{"epoch1"}, map[string]string{
+			"ckpt/": "/", "ckpt/epoch1/": "/", "ckpt/epoch1/opt.st": "opt", "ckpt/epoch1/w.pt": "w1",
+		}, 7, 2},
+		{"nothing matches", []string{"*.safetensors"}, nil, 7, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			keep, err := keptOutputs(src, &structs.OutputSpec{Keep: tc.keep})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.keep == nil {
+				if keep != nil {
+					t.Fatalf("no keep globs gave a filter: %+v", keep)
+				}
+				return
+			}
+			if keep.files != tc.files || keep.kept != tc.kept {
+				t.Errorf("kept %d of %d files, want %d of %d", keep.kept, keep.files, tc.kept, tc.files)
+			}
+			if tc.kept == 0 {
+				return // uploadOutputs packs nothing then
+			}
+			dst := filepath.Join(t.TempDir(), "out.tar.gz")
+			st, err := packOutputs(src, dst, keep)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f, err := os.Open(dst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if diff := cmp.Diff(tc.want, untar(t, f)); diff != "" {
+				t.Errorf("archive (-want +got):\n%s", diff)
+			}
+			if st.Files+st.Symlinks != tc.kept {
+				t.Errorf("stats %+v, want %d files and links", st, tc.kept)
+			}
+		})
 	}
 }

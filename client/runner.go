@@ -59,7 +59,7 @@ type allocRunner struct {
 
 func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 	dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
-	return &allocRunner{
+	r := &allocRunner{
 		c: c, alloc: a, dir: dir,
 		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
 		exited:  make(chan struct{}),
@@ -67,6 +67,8 @@ func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 		metrics: newMetricsTail(dir.metricsPath()),
 		gpu:     newGPUTracker(),
 	}
+	r.metrics.logger = r.logger
+	return r
 }
 
 // cgroupName is the allocation's cgroup below the manager's parent. It
@@ -343,6 +345,9 @@ func (r *allocRunner) cleanupCgroup() {
 // the next agent start does it again.
 func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 	r.metrics.read(true)
+	if n := r.metrics.skipped; n > 0 {
+		r.logger.Warn("lines of NAI_METRICS_FILE were not JSON objects and were skipped", "lines", n, "of", r.metrics.line)
+	}
 	defer r.c.releasePort(r.alloc.ID)
 	cs := structs.ClientStatusFields{
 		Status:     structs.AllocFailed,
@@ -355,7 +360,8 @@ func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 		Usage:      st.Usage,
 		GPUUsage:   r.gpu.values(),
 	}
-	if j := r.alloc.Job; j != nil && j.Output != nil && j.Output.Model != "" {
+	if j := r.alloc.Job; j != nil && j.Output != nil && j.Output.Model != "" && j.Output.KeepMatch("serve.py") {
+		// A serve.py that output { keep } leaves out is not in the model.
 		cs.OutputServe = outputServe(r.dir.outputDir())
 	}
 	if note := r.gpuFailureNote(); note != "" && cs.ExitReason == structs.ExitGPUFailed {
@@ -371,8 +377,11 @@ func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 		cs.StartTime = r.startTime
 		r.mu.Unlock()
 	}
-	info, files, err := r.uploadOutputs(ctx)
+	info, files, note, err := r.uploadOutputs(ctx)
 	uploaded := err == nil
+	if note != "" {
+		cs.Message = joinMsg(cs.Message, note)
+	}
 	switch {
 	case ctx.Err() != nil:
 		return
@@ -432,37 +441,55 @@ func joinMsg(a, b string) string {
 
 // uploadOutputs packs the output dir and uploads it, retrying while the
 // servers are unreachable, and says how many files it holds. An empty
-// output dir uploads nothing (nil info).
-func (r *allocRunner) uploadOutputs(ctx context.Context) (*structs.BlobInfo, int, error) {
+// output dir uploads nothing (nil info), and so does one of which output
+// { keep } keeps nothing: the job ends as it would have, no model or
+// dataset version is made, and note says why for the allocation's message.
+func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo, files int, note string, err error) {
 	ents, err := os.ReadDir(r.dir.outputDir())
 	if errors.Is(err, os.ErrNotExist) || (err == nil && len(ents) == 0) {
-		return nil, 0, nil
+		return nil, 0, "", nil
 	}
 	if err != nil {
-		return nil, 0, fmt.Errorf("read output dir: %w", err)
+		return nil, 0, "", fmt.Errorf("read output dir: %w", err)
+	}
+	var out *structs.OutputSpec
+	if r.alloc.Job != nil {
+		out = r.alloc.Job.Output
+	}
+	keep, err := keptOutputs(r.dir.outputDir(), out)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	if keep != nil {
+		if keep.kept == 0 {
+			note = fmt.Sprintf("output { keep = %q } matched none of the %d files in NAI_OUTPUT_DIR, so no outputs were kept", out.Keep, keep.files)
+			r.logger.Warn("no outputs kept", "keep", out.Keep, "files", keep.files)
+			return nil, 0, note, nil
+		}
+		r.logger.Info("output keep applied", "keep", out.Keep, "kept", keep.kept, "files", keep.files)
 	}
 	archive := r.dir.path(archiveName)
-	st, err := packOutputs(r.dir.outputDir(), archive)
+	st, err := packOutputs(r.dir.outputDir(), archive, keep)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, "", err
 	}
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
 		f, err := os.Open(archive)
 		if err != nil {
-			return nil, 0, fmt.Errorf("open output archive: %w", err)
+			return nil, 0, "", fmt.Errorf("open output archive: %w", err)
 		}
 		info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
 		f.Close()
 		if err == nil {
-			return info, st.Files, nil
+			return info, st.Files, "", nil
 		}
 		if permanent(err) {
-			return nil, 0, err
+			return nil, 0, "", err
 		}
 		r.logger.Warn("output upload failed, will retry", "error", err)
 		if !b.wait(ctx) {
-			return nil, 0, ctx.Err()
+			return nil, 0, "", ctx.Err()
 		}
 	}
 }

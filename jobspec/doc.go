@@ -84,7 +84,7 @@
 //	                              # of equal content makes none: it has no job to record)
 //	    # dataset = "digits-clean" # ... or of this dataset (one of the two), with lineage;
 //	    #                          # outputs equal to its latest version make no new one
-//	    keep  = ["*.pt"]          # globs; default everything
+//	    keep  = ["*.pt"]          # keep only what these globs match (default: everything)
 //	    serve = ["python3", "serve.py"]   # the version's serve command (nai serve); without it,
 //	  }                           # a serve.py among the outputs is run with python3
 //
@@ -97,6 +97,21 @@
 //	    }
 //	  }
 //	}
+//
+// output { keep } leaves out of the job's outputs (nai job outputs, and
+// the model or dataset version) every file and symlink its globs do not
+// match. Globs are path.Match patterns on the path below NAI_OUTPUT_DIR,
+// with "/" as separator and "*" never crossing it. A glob without "/" is
+// matched against each name along that path: "*.pt" keeps model.pt and
+// ckpt/last.pt, and "ckpt" keeps everything in any folder named ckpt. A
+// glob with "/" is matched from the top, against the path and each folder
+// above it: "ckpt/*.pt" keeps ckpt/last.pt, not ckpt/old/last.pt, and
+// "runs/best" keeps all of runs/best. A trailing "/" is dropped; a leading
+// "/" or a bad glob is an error when the file is read. Folders are packed
+// only when they hold something kept, and a serve.py that is not kept is
+// not the model's serve command. When nothing matches, the job ends as it
+// would have, with no outputs and no new version; its allocation says so
+// (nai job status), and so does the client's log.
 //
 // A service runs until it is stopped, as replicas that answer HTTP (`type =
 // "service"` and a service block; a batch job may not have one; time_limit,

@@ -558,9 +558,8 @@ func (d *decoder) output(b *hcl.Block) *structs.OutputSpec {
 	if a := c.Attributes["keep"]; a != nil {
 		list, _ := d.stringList(a)
 		for i, g := range list {
-			if _, err := filepath.Match(g, ""); err != nil || g == "" {
-				d.diags = append(d.diags, errorAt(elemRange(a, i, len(list)), "Invalid keep pattern",
-					"%q is not a glob pattern: expected something like \"*.pt\" or \"checkpoints/*\".", g))
+			if err := structs.ValidKeepGlob(g); err != nil {
+				d.diags = append(d.diags, errorAt(elemRange(a, i, len(list)), "Invalid keep pattern", "%s.", err))
 				continue
 			}
 			o.Keep = append(o.Keep, g)

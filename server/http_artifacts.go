@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -314,11 +313,11 @@ func (s *Server) artifactDelete(r *request, kind structs.ArtifactKind) (any, uin
 const maxHistoryLines = 1_000_000
 
 // metricsHistory reads the blob of a job's full metric history: every line
-// of its NAI_METRICS_FILE that is a JSON object, in order. A job that has
-// not ended (or reported no metrics) has none yet.
-func (s *Server) metricsHistory(j *structs.Job) ([]json.RawMessage, error) {
+// of its NAI_METRICS_FILE that is a JSON object, in order (parseHistory).
+// A job that has not ended (or reported no metrics) has none yet.
+func (s *Server) metricsHistory(j *structs.Job) (*metricHistory, error) {
 	if j.MetricsDigest == "" {
-		return nil, nil
+		return &metricHistory{}, nil
 	}
 	f, err := s.openBlob(context.Background(), j.MetricsDigest)
 	if err != nil {

@@ -240,26 +240,36 @@ func (s *Server) jobMetrics(r *request) (any, uint64, error) {
 		m = map[string]float64{}
 	}
 	out := &structs.JobMetrics{JobID: j.ID, Metrics: m}
-	if r.URL.Query().Get("all") == "true" {
-		from, err := historyFrom(r.Request)
-		if err != nil {
-			return nil, 0, err
+	all, check := r.URL.Query().Get("all") == "true", r.URL.Query().Get("check") == "true"
+	if !all && !check {
+		return out, j.ModifyIndex, nil
+	}
+	from, err := historyFrom(r.Request)
+	if err != nil {
+		return nil, 0, err
+	}
+	// The history is read for ?check too: only it knows what Metrics
+	// cannot hold, values that are not finite, and the lines skipped.
+	var h *metricHistory
+	if j.Status.Terminal() || j.AllocID == "" {
+		h, err = s.metricsHistory(j)
+	} else {
+		// Running: the node's file is the history so far
+		// (metrics_live.go).
+		h, err = s.liveMetricsHistory(r, j)
+	}
+	if err != nil {
+		if !all {
+			// The last values still answer; only the notes are missing.
+			return out, j.ModifyIndex, nil
 		}
-		if j.Status.Terminal() || j.AllocID == "" {
-			out.History, err = s.metricsHistory(j)
-		} else {
-			// Running: the node's file is the history so far
-			// (metrics_live.go).
-			out.History, err = s.liveMetricsHistory(r, j)
-		}
-		if err != nil {
-			return nil, 0, err
-		}
+		return nil, 0, err
+	}
+	out.NonFinite, out.SkippedLines = h.nonFinite, h.skipped
+	if all {
 		out.From = from
-		if from >= len(out.History) {
-			out.History = nil
-		} else {
-			out.History = out.History[from:]
+		if from < len(h.lines) {
+			out.History = h.lines[from:]
 		}
 	}
 	return out, j.ModifyIndex, nil
@@ -272,6 +282,11 @@ func (s *Server) jobOutputs(w http.ResponseWriter, r *request) error {
 	}
 	if j.OutputDigest == "" {
 		msg := fmt.Sprintf("job %s has no outputs", j.ID)
+		if j.Output != nil && len(j.Output.Keep) > 0 {
+			// The client says in the allocation's message when keep
+			// matched nothing; this says where to look.
+			msg += fmt.Sprintf(" (only files matching output { keep = %q } are kept; see nai job status %s)", j.Output.Keep, j.ID)
+		}
 		if !j.Status.Terminal() {
 			msg = fmt.Sprintf("job %s is %s: its outputs are uploaded when it ends", j.ID, j.Status)
 		}

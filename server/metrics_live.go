@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/nai-project/nai/internal/metricline"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -37,7 +37,7 @@ func historyFrom(r *http.Request) (int, error) {
 }
 
 // liveMetricsHistory reads the history of a running job from its node.
-func (s *Server) liveMetricsHistory(r *request, j *structs.Job) ([]json.RawMessage, error) {
+func (s *Server) liveMetricsHistory(r *request, j *structs.Job) (*metricHistory, error) {
 	a, err := r.snap.AllocByID(nil, j.AllocID)
 	if err != nil || a == nil {
 		return nil, structs.NewError(structs.CodeNotFound, "allocation %s of job %s not found", j.AllocID, j.ID)
@@ -69,22 +69,32 @@ func (s *Server) liveMetricsHistory(r *request, j *structs.Job) ([]json.RawMessa
 	return parseHistory(resp.Body, j.ID)
 }
 
-// parseHistory keeps the JSON object lines of a metrics file.
-func parseHistory(r io.Reader, jobID string) ([]json.RawMessage, error) {
-	var out []json.RawMessage
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() && len(out) < maxHistoryLines {
-		line := bytes.TrimSpace(sc.Bytes())
-		if len(line) == 0 || line[0] != '{' || !json.Valid(line) {
-			continue
+// metricHistory is what a metrics file says: its JSON object lines, in
+// order, each valid JSON (a bare NaN, Infinity or -Infinity quoted), the
+// count of lines that were not JSON, and the keys whose last value is not
+// a finite number.
+type metricHistory struct {
+	lines     []json.RawMessage
+	skipped   int
+	nonFinite map[string]structs.NonFiniteMetric
+}
+
+// parseHistory reads a metrics file (metricline).
+func parseHistory(r io.Reader, jobID string) (*metricHistory, error) {
+	var sc metricline.Scanner
+	out := &metricHistory{}
+	in := bufio.NewScanner(r)
+	in.Buffer(make([]byte, 64<<10), 1<<20)
+	for in.Scan() && len(out.lines) < maxHistoryLines {
+		if l := sc.Add(in.Bytes()); l != nil {
+			out.lines = append(out.lines, json.RawMessage(slices.Clone(l.JSON)))
 		}
-		out = append(out, json.RawMessage(slices.Clone(line)))
 	}
 	// A line longer than any metrics line ends the history there.
-	if err := sc.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
+	if err := in.Err(); err != nil && !errors.Is(err, bufio.ErrTooLong) {
 		return nil, fmt.Errorf("metric history of job %s: %w", jobID, err)
 	}
+	out.skipped, out.nonFinite = sc.Skipped(), sc.NonFinite()
 	return out, nil
 }
 

@@ -32,7 +32,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/jobs/{id}/allocations", Cap: acl.User, handle: s.jobAllocs, Doc: "a job's allocations (attempts), oldest first"},
 		{Method: "GET", Path: "/v1/jobs/{id}/logs", Cap: acl.User, stream: s.jobLogs, Doc: "a job's stdout or stderr (?type=stderr, ?follow=true, ?offset=N; ?alloc=ID: one allocation, an earlier attempt or a service's replica, as listed by /v1/jobs/{id}/allocations)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/outputs", Cap: acl.User, stream: s.jobOutputs, Doc: "the tar+gzip archive of what the job left in NAI_OUTPUT_DIR"},
-		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values (?all=true: the full history)"},
+		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values (?all=true: the full history; ?check=true, and with all: the metrics whose last value is NaN or ±Infinity, and the count of lines that were not JSON)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/priority", Cap: acl.User, handle: s.jobPriority, Doc: "the priority factors of a pending job"},
 		{Method: "GET", Path: "/v1/queue", Cap: acl.User, stream: s.queueList, Doc: "running and pending jobs in scheduling order (?all=true adds finished ones; ?user= ?group= ?queue= ?state= filter; ?offset= ?limit= page, X-Nai-Total; ?view=row: queue rows only; ?view=table: the table `nai queue` prints, as text; ?pretty=true: indented; blocking with ?index=&wait=)"},
 		{Method: "GET", Path: "/v1/queue/priority", Cap: acl.User, handle: s.queuePriority, Doc: "the priority factors of every pending job the caller may see"},

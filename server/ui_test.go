@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -228,7 +229,7 @@ func TestJobHCL(t *testing.T) {
 // TestLiveMetricsHistory: while a job runs, its history comes from the
 // agent of its node, with the caller's token passed along.
 func TestLiveMetricsHistory(t *testing.T) {
-	lines := "{\"step\": 1, \"loss\": 0.9}\nnot json\n{\"step\": 2, \"loss\": 0.7}\n{\"step\": 3, \"loss\": 0.5}\n"
+	lines := "{\"step\": 1, \"loss\": 0.9}\nnot json\n{\"step\": 2, \"loss\": 0.7}\n{\"step\": 3, \"loss\": 0.5}\n{\"step\": 4, \"loss\": NaN}\n"
 	var asked string
 	node := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		asked = r.URL.Path
@@ -257,14 +258,25 @@ func TestLiveMetricsHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(m.History) != 3 || asked != "/v1/client/allocations/"+j.AllocID+"/metrics" {
-		t.Fatalf("history %s from %s, want 3 lines from the allocation's node", m.History, asked)
+	if len(m.History) != 4 || asked != "/v1/client/allocations/"+j.AllocID+"/metrics" {
+		t.Fatalf("history %s from %s, want 4 lines from the allocation's node", m.History, asked)
+	}
+	// The line Python wrote with a bare NaN is kept, as valid JSON, and
+	// said to be where loss became NaN; the non-JSON line is counted.
+	step := 4.0
+	wantNF := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", Line: 5, Step: &step}}
+	if !strings.Contains(string(m.History[3]), `"loss":"NaN"`) || !reflect.DeepEqual(m.NonFinite, wantNF) || m.SkippedLines != 1 {
+		t.Errorf("history %s, non-finite %+v, skipped %d", m.History, m.NonFinite, m.SkippedLines)
+	}
+	checked, err := c.MetricsChecked(ctx, id)
+	if err != nil || checked.History != nil || !reflect.DeepEqual(checked.NonFinite, wantNF) || checked.SkippedLines != 1 {
+		t.Errorf("?check=true: %+v, %v", checked, err)
 	}
 	m, err = c.MetricsFrom(ctx, id, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m.From != 2 || len(m.History) != 1 || !strings.Contains(string(m.History[0]), `"step":3`) {
+	if m.From != 2 || len(m.History) != 2 || !strings.Contains(string(m.History[0]), `"step":3`) {
 		t.Errorf("from line 2: from %d, %s", m.From, m.History)
 	}
 	if m, err = c.MetricsFrom(ctx, id, 10); err != nil || len(m.History) != 0 {

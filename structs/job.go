@@ -287,9 +287,11 @@ type ArtifactRef struct {
 // OutputSpec says what becomes of a job's outputs: the next version of a
 // model, or of a dataset, when the job completes.
 type OutputSpec struct {
-	Model   string   `json:"model,omitempty"`
-	Dataset string   `json:"dataset,omitempty"`
-	Keep    []string `json:"keep,omitempty"`
+	Model   string `json:"model,omitempty"`
+	Dataset string `json:"dataset,omitempty"`
+	// Keep, when set, keeps only the outputs its globs match (KeepMatch);
+	// empty keeps everything.
+	Keep []string `json:"keep,omitempty"`
 	// Serve is the command that serves the model (`nai serve`), run in the
 	// model's directory; recorded in the model version. Without it, a
 	// serve.py among the outputs is run with python3.
@@ -392,6 +394,11 @@ func (j *Job) Validate() error {
 		}
 		if o.Serve != nil && o.Dataset != "" {
 			errs = append(errs, errors.New("output serve belongs to a model: a dataset is not served"))
+		}
+		for _, g := range o.Keep {
+			if err := ValidKeepGlob(g); err != nil {
+				errs = append(errs, err)
+			}
 		}
 		for _, a := range o.Serve {
 			if a == "" || strings.ContainsRune(a, 0) {

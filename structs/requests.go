@@ -187,4 +187,22 @@ type JobMetrics struct {
 	// wrote so far), from line From on (?from=N).
 	History []json.RawMessage `json:"history,omitempty"`
 	From    int               `json:"from,omitempty"`
+	// NonFinite holds the metrics whose last value is NaN, Infinity or
+	// -Infinity (a run that diverged), which Metrics, numbers only, leaves
+	// out or holds an earlier value of. It is read from the history, so
+	// it comes with ?all=true or ?check=true. In History such a value is
+	// the string "NaN", "Infinity" or "-Infinity".
+	NonFinite map[string]NonFiniteMetric `json:"non_finite,omitempty"`
+	// SkippedLines counts the lines of NAI_METRICS_FILE that are not JSON
+	// objects, in neither History nor Metrics (with ?all or ?check).
+	SkippedLines int `json:"skipped_lines,omitempty"`
+}
+
+// NonFiniteMetric is a metric whose last value is not a finite number:
+// the value as Python writes it, and the line of NAI_METRICS_FILE (from
+// 1), and that line's step when it has one, where it became so.
+type NonFiniteMetric struct {
+	Value string   `json:"value"`
+	Line  int      `json:"line"`
+	Step  *float64 `json:"step,omitempty"`
 }

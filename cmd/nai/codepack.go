@@ -60,6 +60,7 @@ func jobMetricsAll(c *cli.Context, cl *api.Client, id string) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, m)
 	}
+	defer printMetricNotes(c.App.ErrWriter, m)
 	if len(m.History) == 0 {
 		fmt.Fprintf(c.App.ErrWriter, "Job %s has no metric history (it is kept when the job ends).\n", id)
 		return nil

@@ -38,7 +38,10 @@
 //	nai job update -time D ... ID      change pending jobs (scontrol update);
 //	                                   each must pass a submission's checks
 //	nai job outputs ID [-o DIR]        download NAI_OUTPUT_DIR and unpack it safely
-//	nai job metrics [-json] ID         last value of each metric, sorted by key
+//	nai job metrics [-json] ID         last value of each metric, sorted by key; one
+//	                                   that became NaN or ±Infinity shows as such,
+//	                                   with a line saying where, and lines of
+//	                                   NAI_METRICS_FILE that were not JSON are counted
 //	nai queue [-json] [-all]           squeue-like table, in the scheduler's order;
 //	                                   pending sweep members fold into 12_[3-9]
 //	nai node list [-json]

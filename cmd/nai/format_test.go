@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -118,17 +119,19 @@ func TestFormatQueue(t *testing.T) {
 }
 
 func TestFormatJobStatus(t *testing.T) {
+	step3 := 3.0
 	tests := []struct {
-		name   string
-		job    *structs.Job
-		allocs []*structs.Allocation
+		name    string
+		job     *structs.Job
+		allocs  []*structs.Allocation
+		checked *structs.JobMetrics
 	}{
 		{"job_status_pending", testJob("16", "next", structs.JobPending, func(j *structs.Job) {
 			j.Reason = "Resources: 2 GPUs needed, 0 free"
 			j.EstimatedStart = now.Add(25 * time.Minute)
 			j.TimeLimit = structs.Duration(30 * time.Minute)
 			j.Resources.GPU.Model, j.Resources.GPU.MemoryBytes = "H100", 40<<30
-		}), nil},
+		}), nil, nil},
 		{"job_status_running", testJob("12", "digits-mlp", structs.JobRunning, running("dev", 75*time.Second, 0, 1), func(j *structs.Job) {
 			j.Metrics = map[string]float64{"step": 40, "loss": 0.3125, "accuracy": 0.91}
 		}), []*structs.Allocation{{
@@ -139,7 +142,7 @@ func TestFormatJobStatus(t *testing.T) {
 					{Index: 0, UtilizationPercent: 87, MemoryUsedBytes: 30 << 30, MeanUtilization: 80.25, PeakMemoryBytes: 31 << 30},
 					{Index: 1, UtilizationPercent: 64, MemoryUsedBytes: 29 << 30, MeanUtilization: 71, PeakMemoryBytes: 30 << 30},
 				}},
-		}}},
+		}}, nil},
 		{"job_status_failed_retried", testJob("11", "flaky", structs.JobFailed, ended(9*time.Minute, 8*time.Minute, intp(3), structs.ExitExited), func(j *structs.Job) {
 			j.Attempt, j.AllocID = 2, "11.2"
 			j.OutputDigest, j.OutputSize = "sha256:0123456789abcdef0123456789abcdef", 3<<20
@@ -151,12 +154,25 @@ func TestFormatJobStatus(t *testing.T) {
 			{ID: "11.2", NodeName: "dev", GPUs: []int{0, 1}, Attempt: 2,
 				ClientStatus: structs.ClientStatusFields{Status: structs.AllocFailed, ExitCode: intp(3), ExitReason: structs.ExitExited,
 					StartTime: ago(9 * time.Minute), EndTime: ago(8 * time.Minute)}},
-		}},
+		}, nil},
+		{"job_status_no_outputs_kept", testJob("13", "keep-model", structs.JobComplete, ended(5*time.Minute, 4*time.Minute, intp(0), structs.ExitExited), func(j *structs.Job) {
+			j.Output = &structs.OutputSpec{Model: "keep-model", Keep: []string{"*.pt"}}
+		}), []*structs.Allocation{{
+			ID: "13.1", NodeName: "dev", Attempt: 1,
+			ClientStatus: structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: intp(0), ExitReason: structs.ExitExited,
+				StartTime: ago(5 * time.Minute), EndTime: ago(4 * time.Minute),
+				Message: `output { keep = ["*.pt"] } matched none of the 2 files in NAI_OUTPUT_DIR, so no outputs were kept`},
+		}}, nil},
+		{"job_status_diverged", testJob("14", "diverged", structs.JobComplete, ended(5*time.Minute, 4*time.Minute, intp(0), structs.ExitExited), func(j *structs.Job) {
+			j.Metrics = map[string]float64{"step": 4, "loss": 0.5, "lr": 0.1} // loss: the last finite value
+		}), nil, &structs.JobMetrics{JobID: "14", Metrics: map[string]float64{"step": 4, "loss": 0.5, "lr": 0.1},
+			NonFinite:    map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", Line: 3, Step: &step3}, "grad_norm": {Value: "Infinity", Line: 5}},
+			SkippedLines: 2}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
-			if err := formatJobStatus(&b, tc.job, tc.allocs, now); err != nil {
+			if err := formatJobStatus(&b, tc.job, tc.allocs, tc.checked, now); err != nil {
 				t.Fatal(err)
 			}
 			checkGolden(t, tc.name, b.Bytes())
@@ -214,8 +230,29 @@ func TestFormatNodes(t *testing.T) {
 func TestFormatMetrics(t *testing.T) {
 	var b bytes.Buffer
 	m := map[string]float64{"step": 500, "loss": 0.03125, "val_accuracy": 0.9875, "lr": 1e-4, "epoch": 5}
-	if err := formatMetrics(&b, m); err != nil {
+	if err := formatMetrics(&b, m, nil); err != nil {
 		t.Fatal(err)
 	}
 	checkGolden(t, "metrics", b.Bytes())
+}
+
+func TestMetricNotes(t *testing.T) {
+	step := 12.5
+	for _, tc := range []struct {
+		name string
+		m    *structs.JobMetrics
+		want []string
+	}{
+		{"none", &structs.JobMetrics{Metrics: map[string]float64{"loss": 1}}, nil},
+		{"nil", nil, nil},
+		{"one skipped line", &structs.JobMetrics{SkippedLines: 1}, []string{"1 line of NAI_METRICS_FILE was not JSON and was skipped"}},
+		{"diverged at a fractional step", &structs.JobMetrics{NonFinite: map[string]structs.NonFiniteMetric{"loss": {Value: "-Infinity", Line: 9, Step: &step}}},
+			[]string{"loss became -Infinity at step 12.5 (line 9 of NAI_METRICS_FILE)"}},
+		{"a metric name the job wrote is printed safely", &structs.JobMetrics{NonFinite: map[string]structs.NonFiniteMetric{"a\nb\x1b[2J": {Value: "NaN", Line: 1}}},
+			[]string{`a\nb\x1b[2J became NaN at line 1 of NAI_METRICS_FILE`}},
+	} {
+		if got := metricNotes(tc.m); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
 }

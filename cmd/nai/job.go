@@ -87,7 +87,7 @@ func jobCommand() *cli.Command {
 				Usage:     "print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve); an array id compares its members",
 				ArgsUsage: "[-json] [-all] [-plot KEY] [-sort KEY[:asc|:desc]] ID|ID_N|ARRAY",
 				Flags: withAddr(append([]cli.Flag{jsonFlag(),
-					&cli.BoolFlag{Name: "all", Usage: "print the full history, every line of NAI_METRICS_FILE"},
+					&cli.BoolFlag{Name: "all", Usage: "print the full history, every JSON line of NAI_METRICS_FILE (NaN and Infinity kept; lines that are not JSON counted)"},
 					&cli.StringFlag{Name: "sort", Usage: "for an array, order members best first by this metric `KEY` (lower is better for loss, error and the like; add :asc or :desc to say)"},
 				}, plotFlags()...)...),
 				Action: jobMetrics,
@@ -181,7 +181,13 @@ func jobStatus(c *cli.Context) error {
 	if err != nil && !api.IsNotFound(err) {
 		return fmt.Errorf("list attempts of job %s: %w", id, err)
 	}
-	return formatJobStatus(c.App.Writer, j, allocs, time.Now())
+	var checked *structs.JobMetrics
+	if len(j.Metrics) > 0 || j.MetricsDigest != "" {
+		// A NaN loss is only in the history; without it the last finite
+		// value would show. Not worth failing the status over.
+		checked, _ = cl.MetricsChecked(c.Context, id)
+	}
+	return formatJobStatus(c.App.Writer, j, allocs, checked, time.Now())
 }
 
 func jobInspect(c *cli.Context) error {
@@ -417,18 +423,49 @@ func jobMetrics(c *cli.Context) error {
 	if c.IsSet("sort") {
 		return &usageError{msg: "-sort orders the members of an array: give an array id", usage: usageLine(c)}
 	}
-	m, err := cl.Metrics(c.Context, id)
+	m, err := cl.MetricsChecked(c.Context, id)
 	if err != nil {
 		return err
 	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, m)
 	}
-	if len(m.Metrics) == 0 {
+	defer printMetricNotes(c.App.ErrWriter, m)
+	if len(m.Metrics) == 0 && len(m.NonFinite) == 0 {
 		fmt.Fprintf(c.App.ErrWriter, "Job %s has reported no metrics.\n", ref)
 		return nil
 	}
-	return formatMetrics(c.App.Writer, m.Metrics)
+	return formatMetrics(c.App.Writer, m.Metrics, m.NonFinite)
+}
+
+// metricNotes says what the last values alone do not: which metrics
+// became NaN or ±Infinity and where, and how many lines were not JSON.
+func metricNotes(m *structs.JobMetrics) []string {
+	if m == nil {
+		return nil
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m.NonFinite)) {
+		nf := m.NonFinite[k]
+		if nf.Step != nil {
+			out = append(out, fmt.Sprintf("%s became %s at step %s (line %d of NAI_METRICS_FILE)", jobtext.Printable(k), nf.Value, formatFloat(*nf.Step), nf.Line))
+		} else {
+			out = append(out, fmt.Sprintf("%s became %s at line %d of NAI_METRICS_FILE", jobtext.Printable(k), nf.Value, nf.Line))
+		}
+	}
+	switch n := m.SkippedLines; {
+	case n == 1:
+		out = append(out, "1 line of NAI_METRICS_FILE was not JSON and was skipped")
+	case n > 1:
+		out = append(out, fmt.Sprintf("%d lines of NAI_METRICS_FILE were not JSON and were skipped", n))
+	}
+	return out
+}
+
+func printMetricNotes(w io.Writer, m *structs.JobMetrics) {
+	for _, n := range metricNotes(m) {
+		fmt.Fprintln(w, n)
+	}
 }
 
 // outputsWritten is what `nai job outputs -json` prints.
@@ -480,18 +517,28 @@ func jobOutputs(c *cli.Context) error {
 	return err
 }
 
-// formatMetrics writes KEY VALUE lines sorted by key.
-func formatMetrics(w io.Writer, m map[string]float64) error {
+// formatMetrics writes KEY VALUE lines sorted by key: the last values, a
+// value that is not finite (NaN, Infinity, -Infinity) in place of the
+// number before it.
+func formatMetrics(w io.Writer, m map[string]float64, nonFinite map[string]structs.NonFiniteMetric) error {
+	vals := make(map[string]string, len(m)+len(nonFinite))
+	for k, v := range m {
+		vals[k] = formatFloat(v)
+	}
+	for k, nf := range nonFinite {
+		vals[k] = nf.Value
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "KEY\tVALUE")
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		fmt.Fprintf(tw, "%s\t%s\n", jobtext.Printable(k), formatFloat(m[k])) // the job names its metrics
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		fmt.Fprintf(tw, "%s\t%s\n", jobtext.Printable(k), vals[k]) // the job names its metrics
 	}
 	return tw.Flush()
 }
 
-// formatJobStatus is the human view of one job and its attempts.
-func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, now time.Time) error {
+// formatJobStatus is the human view of one job and its attempts; checked,
+// when not nil, is its metrics with what the history says (NaN values).
+func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, checked *structs.JobMetrics, now time.Time) error {
 	kv := newKV(w)
 	kv.add("ID", j.ID)
 	kv.add("Name", j.Name)
@@ -584,6 +631,13 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		// What a client said beside the exit (outputs not kept, an upload
+		// that failed, a lost node) is otherwise only in -json.
+		for _, a := range allocs {
+			if m := a.ClientStatus.Message; m != "" {
+				fmt.Fprintf(w, "Allocation %s: %s\n", a.ID, jobtext.Printable(m))
+			}
+		}
 		if slices.ContainsFunc(allocs, func(a *structs.Allocation) bool { return a.Attempt != allocs[0].Attempt }) {
 			fmt.Fprintf(w, "(the log of an earlier attempt: nai job logs -attempt N %s)\n", j.ID)
 		}
@@ -591,10 +645,17 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 			return err
 		}
 	}
-	if len(j.Metrics) > 0 {
-		fmt.Fprintln(w, "\nMetrics")
-		return formatMetrics(w, j.Metrics)
+	var nonFinite map[string]structs.NonFiniteMetric
+	if checked != nil {
+		nonFinite = checked.NonFinite
 	}
+	if len(j.Metrics) > 0 || len(nonFinite) > 0 {
+		fmt.Fprintln(w, "\nMetrics")
+		if err := formatMetrics(w, j.Metrics, nonFinite); err != nil {
+			return err
+		}
+	}
+	printMetricNotes(w, checked)
 	return nil
 }
 

@@ -660,7 +660,7 @@ complete -c nai -n '__nai_in \'job outputs\'' -o 'output' -r -d 'new or empty `D
 complete -c nai -n '__nai_in \'job outputs\'' -o 'json' -d 'print what was written (folder, files, bytes) as JSON'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'json' -d 'print the API object as JSON'
-complete -c nai -n '__nai_in \'job metrics\'' -o 'all' -d 'print the full history, every line of NAI_METRICS_FILE'
+complete -c nai -n '__nai_in \'job metrics\'' -o 'all' -d 'print the full history, every JSON line of NAI_METRICS_FILE (NaN and Infinity kept; lines that are not JSON counted)'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'sort' -r -d 'for an array, order members best first by this metric `KEY` (lower is better for loss, error and the like; add :asc or :desc to say)'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'plot' -r -d 'draw the curve of this metric (step on the x axis) in the terminal'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'width' -r -d 'plot width in columns'

@@ -39,12 +39,12 @@ var allowed = map[string][]string{
 	// (jobspec: the job of GET /v1/jobs/{id}/hcl; ui: the web UI's files.)
 	// (gateway: the services' proxy, which every server runs.)
 	"server": {"acl", "fsm", "fsm/state", "membership", "scheduler", "server/blobstore", "structs",
-		"internal/tlsutil", "internal/snapshot", "internal/version", "internal/promtext", "internal/jobtext", "internal/suggest", "jobspec", "ui", "gateway"},
+		"internal/tlsutil", "internal/snapshot", "internal/version", "internal/promtext", "internal/jobtext", "internal/suggest", "internal/metricline", "jobspec", "ui", "gateway"},
 	"server/blobstore": {"structs"},
 	// The services' gateway: a replica table and a reverse proxy.
 	"gateway": {"structs"},
 	// The GPU hosts: they talk to servers through the api package.
-	"client":             {"api", "cgroups", "client/executor", "client/fingerprint", "internal/archive", "internal/version", "internal/promtext", "structs"},
+	"client":             {"api", "cgroups", "client/executor", "client/fingerprint", "internal/archive", "internal/version", "internal/promtext", "internal/metricline", "structs"},
 	"client/fingerprint": {"structs"},
 	// The per-job executor and exec shim: kept small (see lean below).
 	"client/executor": {"cgroups/cgroupfs", "structs"},
@@ -66,6 +66,9 @@ var allowed = map[string][]string{
 	"internal/promtext": {},
 	// Jobs as text in tables (the CLI's and GET /v1/queue?view=table).
 	"internal/jobtext": {"structs"},
+	// The lines of NAI_METRICS_FILE, NaN and Infinity allowed (client
+	// and servers).
+	"internal/metricline": {"structs"},
 	// HCL out and in without hclwrite and gohcl (which link go-cmp into
 	// the CLI binary): job files written, config files decoded.
 	"internal/hclout":    {},
@@ -282,7 +285,7 @@ func TestImportRulesReport(t *testing.T) {
 			"scheduler/x_test.go: imports server: scheduler and fsm are pure: they never import server or client",
 		}},
 		{"server importing api", map[string]*pkg{"server": mk(map[string][]string{"api": {"agent.go"}}, nil)}, []string{
-			"server/agent.go: imports api, which server may not (allowed: acl, fsm, fsm/state, membership, scheduler, server/blobstore, structs, internal/tlsutil, internal/snapshot, internal/version, internal/promtext, internal/jobtext, internal/suggest, jobspec, ui, gateway)",
+			"server/agent.go: imports api, which server may not (allowed: acl, fsm, fsm/state, membership, scheduler, server/blobstore, structs, internal/tlsutil, internal/snapshot, internal/version, internal/promtext, internal/jobtext, internal/suggest, internal/metricline, jobspec, ui, gateway)",
 		}},
 		{"cmd imported", map[string]*pkg{"e2e": mk(nil, map[string][]string{"cmd/nai": {"a_test.go"}})}, []string{
 			"e2e/a_test.go: imports cmd/nai: nothing imports cmd/: it is the top of the graph",

@@ -6,7 +6,7 @@ job "artifacts" {
   model "bad name" {}
   output {
     model = "has space"
-    keep  = ["[unclosed"]
+    keep  = ["[unclosed", "/abs.pt"]
   }
   task {
     command = "true"
