@@ -51,7 +51,7 @@ func parseJSON(filename string, src []byte) (*Result, error) {
 		Type: in.Type, Service: in.Service,
 	}
 	job.Canonicalize()
-	err := errors.Join(job.Validate(), job.Resources.CheckSubmit())
+	err := errors.Join(job.Validate(), job.CheckSubmit())
 	var bad []error
 	for _, d := range job.DependsOn {
 		if d.JobID != "" && !jobIDRE().MatchString(d.JobID) {

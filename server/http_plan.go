@@ -61,7 +61,7 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 		}
 		clean := withoutState(j)
 		clean.Canonicalize()
-		if err := errors.Join(clean.Validate(), clean.Resources.CheckSubmit()); err != nil {
+		if err := errors.Join(clean.Validate(), clean.CheckSubmit()); err != nil {
 			return nil, nil, structs.NewError(structs.CodeInvalid, "job %q is invalid: %v", clean.Name, err)
 		}
 		if len(clean.DependsOn) > 0 {
@@ -196,7 +196,7 @@ func submittedSweep(r *request, snap *state.Snapshot, spec *structs.SweepSpec, m
 		}
 	}
 	spec.Template = withoutState(spec.Template)
-	if err := spec.Template.Resources.CheckSubmit(); err != nil {
+	if err := spec.Template.CheckSubmit(); err != nil {
 		return nil, structs.NewError(structs.CodeInvalid, "sweep %q is invalid: %v", spec.Template.Name, err)
 	}
 	if err := resolveSweepMemberDeps(snap, spec); err != nil {
@@ -216,7 +216,7 @@ func submittedSweep(r *request, snap *state.Snapshot, spec *structs.SweepSpec, m
 	}
 	for i, err := range invalid {
 		if err == nil {
-			err = jobs[i].Resources.CheckSubmit()
+			err = jobs[i].CheckSubmit()
 		}
 		if err != nil {
 			return nil, structs.NewError(structs.CodeInvalid, "sweep member %d (%s) is invalid: %v", i, jobs[i].Name, err)

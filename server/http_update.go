@@ -104,7 +104,7 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 func checkUpdated(j *structs.Job, u *structs.JobUpdate) error {
 	c := j.Copy()
 	u.Apply(c)
-	if err := errors.Join(u.CheckGPUs(j), c.Validate(), c.Resources.CheckSubmit()); err != nil {
+	if err := errors.Join(u.CheckGPUs(j), c.Validate(), c.CheckSubmit()); err != nil {
 		return structs.NewError(structs.CodeInvalid, "job %s as updated would be invalid: %v", j.ID, err)
 	}
 	return nil

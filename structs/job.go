@@ -31,6 +31,21 @@ func (s JobStatus) Terminal() bool {
 	return false
 }
 
+// CheckSubmit is what a submission must pass beyond Validate: the checks
+// added after jobs were first stored, which the state machine must not
+// make (a raft log that holds a job from before them replays as it was
+// applied): the resources' (Resources.CheckSubmit) and output { keep }'s
+// globs.
+func (j *Job) CheckSubmit() error {
+	errs := []error{j.Resources.CheckSubmit()}
+	if o := j.Output; o != nil {
+		for _, g := range o.Keep {
+			errs = append(errs, ValidKeepGlob(g))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // CheckSubmit refuses what a new job may not ask although the servers'
 // state machine accepts it, because older raft logs hold such jobs and
 // must replay as they did: a memory limit below MinMemory (0 is the
@@ -394,11 +409,6 @@ func (j *Job) Validate() error {
 		}
 		if o.Serve != nil && o.Dataset != "" {
 			errs = append(errs, errors.New("output serve belongs to a model: a dataset is not served"))
-		}
-		for _, g := range o.Keep {
-			if err := ValidKeepGlob(g); err != nil {
-				errs = append(errs, err)
-			}
 		}
 		for _, a := range o.Serve {
 			if a == "" || strings.ContainsRune(a, 0) {
