@@ -26,12 +26,14 @@ import (
 // limits: they claim nothing), shapes asking for a GPU model or memory
 // (which GPUs free up matters, not how many), and every estimate of a pass
 // where some job wants its nodes to itself. The work is bounded
-// (maxRefined jobs, refineBudget node steps), after which the remaining
-// estimates stay as first computed; both bounds count work, not time, so
-// a plan stays the same for the same input.
+// (maxRefined jobs, refineBudget node steps: about a microsecond a job
+// refined, BenchmarkPlan*), and the jobs past either bound get
+// no estimate, rather than one earlier than those of the jobs ahead of
+// them; both bounds count work, not time, so a plan stays the same for
+// the same input.
 const (
-	maxRefined   = 128
-	refineBudget = 1 << 16
+	maxRefined   = 256
+	refineBudget = 1 << 17
 )
 
 // estCand is a waiting job whose estimate the profile may refine: its
@@ -81,7 +83,12 @@ func (p *pass) refineEstimates(plan *structs.Plan) {
 	p.groupRun()
 	pr := &profile{nodes: make([][]step, len(p.c.nodes)), order: map[*shape][]nodeTime{}}
 	for k, cand := range p.estCands {
-		if k >= maxRefined || pr.work > refineBudget {
+		if pr.work > refineBudget {
+			// Out of work: the rest get no estimate rather than one
+			// that ignores the jobs ahead.
+			for _, c := range p.estCands[k:] {
+				plan.Waiting[c.idx].EstimatedStart = time.Time{}
+			}
 			return
 		}
 		sh := cand.sh
@@ -111,6 +118,17 @@ func (p *pass) refineEstimates(plan *structs.Plan) {
 				pr.nClaim++
 			}
 			pr.nodes[i] = claim(pr.nodes[i], at, end, sh)
+		}
+	}
+	if len(p.estCands) == maxRefined {
+		// Jobs deeper in the queue than the window were not recorded: an
+		// estimate that ignores the maxRefined jobs ahead of them would
+		// be earlier than theirs. None, as squeue --start says N/A past
+		// its depth.
+		for i := p.estCands[len(p.estCands)-1].idx + 1; i < len(plan.Waiting); i++ {
+			if w := &plan.Waiting[i]; w.Code == structs.WaitResources || w.Code == structs.WaitPriority {
+				w.EstimatedStart = time.Time{}
+			}
 		}
 	}
 }
