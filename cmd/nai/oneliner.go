@@ -146,6 +146,9 @@ func (o *overrides) apply(res *jobspec.Result, file string) error {
 			if o.gpus%nodes != 0 {
 				return fmt.Errorf("-gpus %d: %s asks for %d nodes and nai gives every node the same GPUs; give a multiple of %d", o.gpus, file, nodes, nodes)
 			}
+			if per := o.gpus / nodes; per > structs.MaxGPUsPerNode {
+				return fmt.Errorf("-gpus %d: %d GPUs a node; a node has at most %d", o.gpus, per, structs.MaxGPUsPerNode)
+			}
 			j.Resources.GPU.Count = o.gpus / nodes
 		}
 		if u := res.PerUnit; u != nil {

@@ -135,6 +135,7 @@ func TestFileOverridesRefused(t *testing.T) {
 	}{
 		{"uneven GPUs over nodes", "multi.sh", multi, []string{"-gpus", "3"}, "-gpus 3: " + "DIR" + "/multi.sh asks for 2 nodes and nai gives every node the same GPUs; give a multiple of 2"},
 		{"negative GPUs", "train.sh", overriddenScript, []string{"-gpus", "-1"}, "-gpus -1: expected 0 or more"},
+		{"more GPUs a node than nai allows", "t.hcl", validJob, []string{"-gpus", "5000"}, "-gpus 5000: 5000 GPUs a node; a node has at most 1024"},
 		{"bad name", "train.sh", overriddenScript, []string{"-name", "my job"}, `-name "my job": a job name is letters, digits`},
 		{"bad time", "train.sh", overriddenScript, []string{"-time", "soon"}, `-time: time limit "soon"`},
 		{"more CPUs than nai allows", "t.hcl", validJob, []string{"-cpu", "1e9"}, "t.hcl with -cpu: "},
