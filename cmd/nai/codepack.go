@@ -5,14 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"math"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/internal/ignore"
+	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -79,9 +82,33 @@ func jobMetricsAll(c *cli.Context, cl *api.Client, id string) error {
 		})
 		parts := make([]string, 0, len(keys))
 		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("%s=%v", k, obj[k]))
+			parts = append(parts, jobtext.Printable(k)+"="+historyValue(obj[k]))
 		}
 		fmt.Fprintln(c.App.Writer, strings.Join(parts, " "))
 	}
 	return nil
+}
+
+// historyValue is one value of a metrics line as -all prints it: numbers
+// and text as they are (text made printable), anything nested as its JSON
+// ({"a":1}, not Go's map[a:1]).
+func historyValue(v any) string {
+	switch x := v.(type) {
+	case string:
+		return jobtext.Printable(x)
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.FormatFloat(x, 'f', -1, 64) // a step of 1000000, not 1e+06
+		}
+		return formatFloat(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case nil:
+		return "null"
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return jobtext.Printable(string(b))
 }

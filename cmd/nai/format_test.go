@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
@@ -253,6 +254,22 @@ func TestMetricNotes(t *testing.T) {
 	} {
 		if got := metricNotes(tc.m); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// -all prints each value of a metrics line as the job wrote it: nested
+// values as JSON, not Go's map syntax, and text made printable.
+func TestHistoryValue(t *testing.T) {
+	var obj map[string]any
+	if err := json.Unmarshal([]byte(`{"loss": 0.25, "nested": {"a": 1}, "tags": ["x", "y"], "phase": "train\n", "ok": true, "none": null, "step": 1000000}`), &obj); err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{
+		"loss": "0.25", "nested": `{"a":1}`, "tags": `["x","y"]`, "phase": `train\n`, "ok": "true", "none": "null", "step": "1000000",
+	} {
+		if got := historyValue(obj[k]); got != want {
+			t.Errorf("%s: %q, want %q", k, got, want)
 		}
 	}
 }
