@@ -185,11 +185,10 @@ func sweepBehindFullNodes(members int) *frozenState {
 
 // BenchmarkPlanSweepBehindFullNodes is a pass over a 1000-member sweep
 // waiting behind 100 full nodes: the estimates of the first maxRefined
-// members count the members ahead of them (profile.go), the rest have
-// none. On this 2-core VM, 2026-12-05: refining all 1000 cost 0.86-0.89
-// ms a pass; BenchmarkPlan (10,000 pending) took 1.5-2 ms more with a
-// window of 1000 than without refining, 0.3-0.5 ms more with 128, which
-// is why the window is a few hundred.
+// members count the members ahead of them (profile.go). On this 2-core
+// VM, 2026-12-05: refining all 1000 cost 0.86-0.89 ms a pass, and
+// BenchmarkPlan (10,000 pending) 1.5-2 ms more with a window of 1000 than
+// without refining, about 0.5 ms more with 256, 0.3-0.5 ms with 128.
 func BenchmarkPlanSweepBehindFullNodes(b *testing.B) {
 	st := sweepBehindFullNodes(1000)
 	s := New(DefaultConfig())

@@ -51,7 +51,7 @@
 //     for its time limit after what the jobs ahead of it were given
 //     (conservative backfill's profile, for estimates only), so a job
 //     queued behind another is not told it starts at the same moment;
-//     past the first maxRefined such jobs, none is given.
+//     past the first maxRefined such jobs, the first estimate stays.
 //   - preemption (preempt.go): a blocked job of a higher queue tier stops
 //     preemptible jobs of lower tiers, choosing the node and victims that
 //     lose the least GPU-time.
