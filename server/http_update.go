@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -67,7 +69,7 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 			if j.IsService() {
 				return nil, 0, structs.NewError(structs.CodeInvalid, "job %s is a service: change it with nai service, which rolls its replicas over", j.ID)
 			}
-			if err := checkUpdated(j, &body.Update); err != nil {
+			if err := checkUpdated(r.snap, j, &body.Update); err != nil {
 				return nil, 0, err
 			}
 			n++
@@ -100,12 +102,51 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 	return &structs.JobUpdateResponse{JobIDs: changed, Index: idx}, idx, nil
 }
 
-// checkUpdated is what a submission of j as updated would say of it.
-func checkUpdated(j *structs.Job, u *structs.JobUpdate) error {
+// checkUpdated is what a submission of j as updated would say of it: its
+// own checks, and its queue's (the queue must exist, take the job's group,
+// its GPUs and its time limit), which a registration makes in the state
+// machine and an update must make here.
+func checkUpdated(snap *state.Snapshot, j *structs.Job, u *structs.JobUpdate) error {
 	c := j.Copy()
 	u.Apply(c)
-	if err := errors.Join(u.CheckGPUs(j), c.Validate(), c.CheckSubmit()); err != nil {
+	errs := []error{u.CheckGPUs(j), c.Validate(), c.CheckSubmit()}
+	// Canonicalize fills what a submission leaves out; an update sets
+	// what it names, so a 0 there is a 0 in the job.
+	if u.CPU != nil && !(*u.CPU > 0) {
+		errs = append(errs, fmt.Errorf("cpu %v: expected more than 0 cores", *u.CPU))
+	}
+	if u.Nodes != nil && *u.Nodes < 1 {
+		errs = append(errs, fmt.Errorf("nodes %d: expected 1 or more", *u.Nodes))
+	}
+	if u.MemoryBytes != nil && *u.MemoryBytes < structs.MinMemory {
+		errs = append(errs, fmt.Errorf("memory %s: expected at least %s", structs.FormatSize(*u.MemoryBytes), structs.FormatSize(structs.MinMemory)))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return structs.NewError(structs.CodeInvalid, "job %s as updated would be invalid: %v", j.ID, err)
+	}
+	name := c.Queue
+	if name == "" {
+		name = structs.DefaultQueueName
+	}
+	q, err := snap.QueueByName(nil, name)
+	if err != nil {
+		return err
+	}
+	if q == nil {
+		if name == structs.DefaultQueueName {
+			return nil
+		}
+		return structs.NewError(structs.CodeInvalid, "job %s: queue %q does not exist (see `nai operator queue list`)", j.ID, name)
+	}
+	admitted := c.Copy()
+	if err := q.Admit(admitted); err != nil {
+		return structs.NewError(structs.CodeInvalid, "job %s as updated: %v", j.ID, err)
+	}
+	if admitted.TimeLimit != c.TimeLimit {
+		// A submission without a limit gets the queue's default or
+		// maximum; an update does not pick one for it.
+		return structs.NewError(structs.CodeInvalid, "job %s as updated has no time limit, and queue %s gives every job one (%s): give it with -time",
+			j.ID, q.Name, time.Duration(admitted.TimeLimit))
 	}
 	return nil
 }

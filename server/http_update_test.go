@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -149,5 +150,62 @@ func TestLatestBeforeDependencyWarns(t *testing.T) {
 		if tc.warn != strings.Contains(got, want) {
 			t.Errorf("%s: warnings %q; want one saying %q: %v", tc.name, got, want, tc.warn)
 		}
+	}
+}
+
+// An update passes the queue's checks as a submission does, and refuses
+// what Canonicalize would have filled in at submit (cpu 0, nodes 0,
+// memory 0): the smoke test's ways around a queue's limits.
+func TestUpdateQueueChecks(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	debug := &structs.Queue{Name: "debug", MaxTimeLimit: structs.Duration(30 * time.Minute), MaxGPUsPerJob: 1}
+	if _, err := c.ApplyQueue(ctx, debug); err != nil {
+		t.Fatal(err)
+	}
+	only := &structs.Queue{Name: "ml-only", AllowedGroups: []string{"ml"}}
+	if _, err := c.ApplyQueue(ctx, only); err != nil {
+		t.Fatal(err)
+	}
+	// No node: everything stays pending. One job in debug with a limit,
+	// one in the default queue without.
+	inDebug := gpuJob("d", 1)
+	inDebug.Queue, inDebug.TimeLimit = "debug", structs.Duration(10*time.Minute)
+	open := gpuJob("o", 1)
+	r, err := c.Register(ctx, inDebug, open)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, o := r.JobIDs[0], r.JobIDs[1]
+	zero := structs.Duration(0)
+	hour := structs.Duration(time.Hour)
+	two, zeroN := 2, 0
+	zeroCPU, zeroMem := 0.0, int64(0)
+	debugQ, nosuch, mlOnly := "debug", "nosuch", "ml-only"
+	for _, tc := range []struct {
+		name string
+		id   string
+		u    structs.JobUpdate
+		want string
+	}{
+		{"no limit in a queue with a maximum", d, structs.JobUpdate{TimeLimit: &zero}, "has no time limit, and queue debug gives every job one (30m0s)"},
+		{"over the queue's maximum", d, structs.JobUpdate{TimeLimit: &hour}, "exceeds queue debug's max_time_limit"},
+		{"more GPUs than the queue allows", d, structs.JobUpdate{GPUs: &two}, "queue debug allows at most 1 per job"},
+		{"an unlimited job moved into it", o, structs.JobUpdate{Queue: &debugQ}, "has no time limit, and queue debug gives every job one"},
+		{"a queue that does not exist", o, structs.JobUpdate{Queue: &nosuch}, `queue "nosuch" does not exist`},
+		{"a queue the group may not use", o, structs.JobUpdate{Queue: &mlOnly}, "may not use queue ml-only"},
+		{"no CPU", o, structs.JobUpdate{CPU: &zeroCPU}, "cpu 0: expected more than 0 cores"},
+		{"no nodes", o, structs.JobUpdate{Nodes: &zeroN}, "nodes 0: expected 1 or more"},
+		{"no memory limit", o, structs.JobUpdate{MemoryBytes: &zeroMem}, "memory 0B: expected at least 4MiB"},
+	} {
+		_, err := c.UpdateJobs(ctx, []structs.CancelTarget{{ID: tc.id}}, tc.u)
+		if !errors.Is(err, structs.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want invalid saying %q", tc.name, err, tc.want)
+		}
+	}
+	// Within the queue's limits it goes through.
+	ok := structs.Duration(20 * time.Minute)
+	if _, err := c.UpdateJobs(ctx, []structs.CancelTarget{{ID: o}}, structs.JobUpdate{Queue: &debugQ, TimeLimit: &ok}); err != nil {
+		t.Errorf("moving a job into debug with a 20m limit: %v", err)
 	}
 }
