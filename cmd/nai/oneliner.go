@@ -26,7 +26,7 @@ func oneLinerFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.IntFlag{Name: "gpus", Usage: "the `N` GPUs the job needs (with a file: in all, a multi-node job's nodes get equal shares, as with sbatch --gpus)"},
 		&cli.Float64Flag{Name: "cpu", Usage: "the `N` CPU cores it needs (per node), more than 0, such as 4 or 0.5 (default for a command: 1)"},
-		&cli.StringFlag{Name: "mem", Usage: "the memory it needs (per node), a `SIZE` such as 16GiB; a bare number is MiB, as in sbatch (default for a command: 1GiB)"},
+		&cli.StringFlag{Name: "mem", Usage: "the memory it needs (per node), a `SIZE` such as 16GiB; a bare number is MiB and 16G is 16GiB, as in sbatch (default for a command: 1GiB)"},
 		&cli.StringFlag{Name: "time", Usage: "its time limit, a `DURATION` such as 2h or 1:30:00"},
 		&cli.StringFlag{Name: "name", Usage: "the job's `NAME` (default: the file's, or the script or command's name)"},
 		&cli.StringFlag{Name: "queue", Usage: "the `QUEUE` to submit to"},
@@ -262,6 +262,13 @@ func parseMemFlag(m string) (int64, error) {
 	s := strings.TrimSpace(m)
 	if s != "" && strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0 {
 		s += "MiB"
+	}
+	// sbatch's one-letter units are binary: --mem=2G is 2 GiB. "2GB"
+	// stays the 2,000,000,000 bytes it says.
+	if n := len(s); n >= 2 && strings.ContainsRune("0123456789.", rune(s[n-2])) {
+		if unit := strings.ToUpper(s[n-1:]); strings.Contains("KMGT", unit) {
+			s = s[:n-1] + unit + "iB"
+		}
 	}
 	n, err := structs.ParseSize(s)
 	switch {

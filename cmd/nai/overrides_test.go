@@ -188,3 +188,34 @@ func TestFileOverridesSweep(t *testing.T) {
 		t.Errorf("sweep spec time limit %s, dependencies %v", spec.Template.TimeLimit.D(), spec.Template.DependsOn)
 	}
 }
+
+// -mem reads sizes as sbatch's --mem does: a bare number is MiB, and the
+// one-letter units are binary (2G is 2 GiB); units spelt out mean what
+// they say.
+func TestParseMemFlag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+	}{
+		{"512", 512 << 20},
+		{"2G", 2 << 30},
+		{"2g", 2 << 30},
+		{"1.5G", 3 << 29},
+		{"64M", 64 << 20},
+		{"1T", 1 << 40},
+		{"4096K", 4 << 20},
+		{"2GiB", 2 << 30},
+		{"2GB", 2_000_000_000},
+		{"512MiB", 512 << 20},
+	} {
+		got, err := parseMemFlag(tc.in)
+		if err != nil || got != tc.want {
+			t.Errorf("parseMemFlag(%q) = %d, %v; want %d", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "G", "2X", "-1G", "1"} {
+		if _, err := parseMemFlag(bad); err == nil {
+			t.Errorf("parseMemFlag(%q): no error", bad)
+		}
+	}
+}

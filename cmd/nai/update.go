@@ -25,7 +25,7 @@ func jobUpdateCommand() *cli.Command {
 			&cli.StringFlag{Name: "time", Usage: "time limit: `D` as 30m, 2h, 1-00:00:00 or 90 (minutes, as sbatch)"},
 			&cli.IntFlag{Name: "gpus", Usage: "`N` GPUs in all, split evenly over the job's nodes"},
 			&cli.Float64Flag{Name: "cpu", Usage: "`N` cores a node (fractions allowed)"},
-			&cli.StringFlag{Name: "mem", Usage: "memory a node: `SIZE` as 8GiB or 512MiB (a bare number is MiB, as sbatch)"},
+			&cli.StringFlag{Name: "mem", Usage: "memory a node: `SIZE` as 8GiB or 512MiB (a bare number is MiB and 8G is 8GiB, as sbatch)"},
 			&cli.IntFlag{Name: "nodes", Usage: "`N` nodes, each with the job's per-node resources"},
 			&cli.StringFlag{Name: "queue", Usage: "move to queue `Q`"},
 			&cli.StringFlag{Name: "name", Usage: "rename to `NAME`"},
