@@ -18,15 +18,17 @@ type queueRow struct {
 }
 
 // foldQueue folds consecutive pending members of the same array that wait
-// for the same reason into one row; running and finished members keep
-// their own rows.
+// for the same reason, under the same name and with the same resources,
+// into one row (members differ there after nai job update); running and
+// finished members keep their own rows.
 func foldQueue(jobs []*structs.Job) []queueRow {
 	var rows []queueRow
 	for _, j := range jobs {
 		if j.ArrayID != "" && j.Status == structs.JobPending && len(rows) > 0 {
 			last := &rows[len(rows)-1]
 			p := last.job
-			if p.ArrayID == j.ArrayID && p.Status == structs.JobPending && p.Reason == j.Reason {
+			if p.ArrayID == j.ArrayID && p.Status == structs.JobPending && p.Reason == j.Reason &&
+				p.Name == j.Name && p.Resources == j.Resources {
 				if last.members == nil {
 					last.members = []int{p.ArrayTask()}
 				}

@@ -114,3 +114,27 @@ func BenchmarkQueueTable5000(b *testing.B) {
 		}
 	}
 }
+
+// Members that an update made different (another name, other resources)
+// are not folded into their neighbours' row, which would show them as
+// asking for what the first asks.
+func TestFoldQueueKeepsUpdatedMembersApart(t *testing.T) {
+	member := func(i int, f func(*structs.Job)) *structs.Job {
+		j := &structs.Job{ID: fmt.Sprint(110 + i), Name: "arr", Status: structs.JobPending, Reason: "Held",
+			ArrayID: "110", ArrayIndex: i, Resources: structs.Resources{Nodes: 1, GPU: structs.GPURequest{Count: 1}}}
+		if f != nil {
+			f(j)
+		}
+		return j
+	}
+	jobs := []*structs.Job{member(0, nil), member(1, nil),
+		member(2, func(j *structs.Job) { j.Name, j.Resources.GPU.Count = "other", 3 }),
+		member(3, func(j *structs.Job) { j.Name, j.Resources.GPU.Count = "other", 3 })}
+	var ids []string
+	for _, r := range foldQueue(jobs) {
+		ids = append(ids, fmt.Sprintf("%s:%v", r.job.Name, r.members))
+	}
+	if got := strings.Join(ids, " "); got != "arr:[0 1] other:[2 3]" {
+		t.Errorf("rows %s, want arr:[0 1] other:[2 3]", got)
+	}
+}
