@@ -74,6 +74,31 @@ func TestJobUpdate(t *testing.T) {
 		t.Errorf("a refused update changed the job: %+v", j2)
 	}
 
+	// -gpus-per-node (Slurm's --gres=gpu:N) on a job of two nodes.
+	gang := writeFile(t, work, "gang.hcl", `job "gang" {
+  begin_after = "1h"
+  resources {
+    nodes  = 2
+    cpu    = 0.5
+    memory = "64MiB"
+    gpu {
+      count = 1
+    }
+  }
+  task {
+    command = "/bin/true"
+  }
+}
+`)
+	out, _, _ = a.nai("job", "run", "-detach", gang)
+	gid := strings.TrimSpace(out)
+	if out, errOut, code := a.nai("job", "update", "-gpus-per-node", "3", gid); code != 0 || !strings.Contains(out, "GPUs 6") {
+		t.Errorf("-gpus-per-node 3 on a 2-node job: exit %d, %q %s", code, out, errOut)
+	}
+	if g, _, _ := a.api().Job(context.Background(), gid); g.Resources.GPU.Count != 3 || g.Resources.Nodes != 2 {
+		t.Errorf("after -gpus-per-node 3: %+v", g.Resources)
+	}
+
 	// A job that has run refuses the request, whatever else it names.
 	done := writeFile(t, work, "now.hcl", `job "now" {
   resources {

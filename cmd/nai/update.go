@@ -16,7 +16,7 @@ func jobUpdateCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "update",
 		Usage:     "change what pending jobs ask for: time limit, GPUs, CPU, memory, nodes, queue, name, priority (like scontrol update)",
-		ArgsUsage: "[-time D] [-gpus N] [-cpu N] [-mem SIZE] [-nodes N] [-queue Q] [-name NAME] [-priority N] ID|ID_N|ID_[2-5,7]...",
+		ArgsUsage: "[-time D] [-gpus N|-gpus-per-node N] [-cpu N] [-mem SIZE] [-nodes N] [-queue Q] [-name NAME] [-priority N] ID|ID_N|ID_[2-5,7]...",
 		Description: "Only pending jobs change: one that runs or has ended refuses the whole request, and nothing\n" +
 			"changes (an array id names its pending members). Each job as updated must be one you could\n" +
 			"submit: the same checks as nai job run. -gpus counts the job's GPUs in all, as nai job run's\n" +
@@ -24,6 +24,7 @@ func jobUpdateCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "time", Usage: "time limit: `D` as 30m, 2h, 1-00:00:00 or 90 (minutes, as sbatch)"},
 			&cli.IntFlag{Name: "gpus", Usage: "`N` GPUs in all, split evenly over the job's nodes"},
+			&cli.IntFlag{Name: "gpus-per-node", Usage: "`N` GPUs on each of the job's nodes (Slurm's --gres=gpu:N)"},
 			&cli.Float64Flag{Name: "cpu", Usage: "`N` cores a node (fractions allowed)"},
 			&cli.StringFlag{Name: "mem", Usage: "memory a node: `SIZE` as 8GiB or 512MiB (a bare number is MiB and 8G is 8GiB, as sbatch)"},
 			&cli.IntFlag{Name: "nodes", Usage: "`N` nodes, each with the job's per-node resources"},
@@ -52,6 +53,22 @@ func jobUpdate(c *cli.Context) error {
 	targets, refs, err := holdTargets(c.Context, cl, args)
 	if err != nil {
 		return err
+	}
+	if c.IsSet("gpus-per-node") {
+		// The update carries GPUs in all: times the nodes the job has
+		// (or will have, with -nodes), which the first target tells.
+		nodes := 1
+		if u.Nodes != nil {
+			nodes = *u.Nodes
+		} else if len(targets) > 0 {
+			j, _, err := cl.Job(c.Context, targets[0].ID)
+			if err != nil {
+				return fmt.Errorf("update %s: %w", strings.Join(args, " "), err)
+			}
+			nodes = max(j.Resources.Nodes, 1)
+		}
+		total := c.Int("gpus-per-node") * nodes
+		u.GPUs = &total
 	}
 	resp, err := cl.UpdateJobs(c.Context, targets, *u)
 	if err != nil {
@@ -84,6 +101,17 @@ func updateFromFlags(c *cli.Context) (*structs.JobUpdate, error) {
 		}
 		limit := structs.Duration(d)
 		u.TimeLimit = &limit
+	}
+	if c.IsSet("gpus") && c.IsSet("gpus-per-node") {
+		return nil, bad("-gpus and -gpus-per-node are alternatives: give one")
+	}
+	if c.IsSet("gpus-per-node") {
+		if n := c.Int("gpus-per-node"); n < 0 || n > structs.MaxGPUsPerNode {
+			return nil, bad("-gpus-per-node %d: expected 0 to %d", n, structs.MaxGPUsPerNode)
+		}
+		// Filled in once the job's nodes are known (jobUpdate).
+		zero := 0
+		u.GPUs = &zero
 	}
 	if c.IsSet("gpus") {
 		n := c.Int("gpus")
@@ -135,7 +163,7 @@ func updateFromFlags(c *cli.Context) (*structs.JobUpdate, error) {
 		u.Priority = &p
 	}
 	if u.Empty() {
-		return nil, bad("nothing to change: give at least one of -time, -gpus, -cpu, -mem, -nodes, -queue, -name, -priority")
+		return nil, bad("nothing to change: give at least one of -time, -gpus, -gpus-per-node, -cpu, -mem, -nodes, -queue, -name, -priority")
 	}
 	return u, nil
 }

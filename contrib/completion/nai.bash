@@ -212,8 +212,8 @@ _nai_words() {
     'values job hold') echo ' address ' ;;
     'flags job release') echo '-json -address' ;;
     'values job release') echo ' address ' ;;
-    'flags job update') echo '-time -gpus -cpu -mem -nodes -queue -name -priority -json -address' ;;
-    'values job update') echo ' time gpus cpu mem nodes queue name priority address ' ;;
+    'flags job update') echo '-time -gpus -gpus-per-node -cpu -mem -nodes -queue -name -priority -json -address' ;;
+    'values job update') echo ' time gpus gpus-per-node cpu mem nodes queue name priority address ' ;;
     'flags job outputs') echo '-o -output -json -address' ;;
     'values job outputs') echo ' o output address ' ;;
     'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;

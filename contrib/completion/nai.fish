@@ -320,7 +320,7 @@ function __nai_value_flags
         case 'job release'
             printf '%s\n' address
         case 'job update'
-            printf '%s\n' time gpus cpu mem nodes queue name priority address
+            printf '%s\n' time gpus gpus-per-node cpu mem nodes queue name priority address
         case 'job outputs'
             printf '%s\n' o output address
         case 'job metrics'
@@ -647,6 +647,7 @@ complete -c nai -n '__nai_in \'job release\'' -o 'json' -d 'print the API object
 complete -c nai -n '__nai_in \'job release\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job update\'' -o 'time' -r -d 'time limit: `D` as 30m, 2h, 1-00:00:00 or 90 (minutes, as sbatch)'
 complete -c nai -n '__nai_in \'job update\'' -o 'gpus' -r -d '`N` GPUs in all, split evenly over the job\'s nodes'
+complete -c nai -n '__nai_in \'job update\'' -o 'gpus-per-node' -r -d '`N` GPUs on each of the job\'s nodes (Slurm\'s --gres=gpu:N)'
 complete -c nai -n '__nai_in \'job update\'' -o 'cpu' -r -d '`N` cores a node (fractions allowed)'
 complete -c nai -n '__nai_in \'job update\'' -o 'mem' -r -d 'memory a node: `SIZE` as 8GiB or 512MiB (a bare number is MiB and 8G is 8GiB, as sbatch)'
 complete -c nai -n '__nai_in \'job update\'' -o 'nodes' -r -d '`N` nodes, each with the job\'s per-node resources'
