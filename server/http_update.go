@@ -1,6 +1,7 @@
 package server
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"strconv"
@@ -36,6 +37,7 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 	}
 	var ids []string
 	seen := map[string]bool{}
+	refs := map[string]string{} // job id -> A_N or id, for the answer
 	for _, t := range body.Targets {
 		if t.ID == "" {
 			return nil, 0, structs.NewError(structs.CodeInvalid, "an update target has no id")
@@ -76,6 +78,7 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 			if !seen[j.ID] {
 				seen[j.ID] = true
 				ids = append(ids, j.ID)
+				refs[j.ID] = j.ArrayRef()
 			}
 		}
 		if array && n == 0 {
@@ -99,7 +102,11 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 	case n > 1:
 		r.audit = "jobs " + changed[0] + " and " + strconv.Itoa(n-1) + " more: " + body.Update.Fields()
 	}
-	return &structs.JobUpdateResponse{JobIDs: changed, Index: idx}, idx, nil
+	names := make([]string, len(changed))
+	for i, id := range changed {
+		names[i] = cmp.Or(refs[id], id)
+	}
+	return &structs.JobUpdateResponse{JobIDs: changed, Refs: names, Index: idx}, idx, nil
 }
 
 // checkUpdated is what a submission of j as updated would say of it: its

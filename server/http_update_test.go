@@ -99,6 +99,9 @@ func TestUpdateArrayAndRunning(t *testing.T) {
 	if err != nil || !slices.Equal(resp.JobIDs, r.JobIDs[:2]) {
 		t.Fatalf("array update = %+v, %v; want the two pending members %v", resp, err, r.JobIDs[:2])
 	}
+	if want := []string{r.ArrayID + "_0", r.ArrayID + "_1"}; !slices.Equal(resp.Refs, want) {
+		t.Errorf("refs %v, want the members as people name them, %v", resp.Refs, want)
+	}
 	for i, id := range r.JobIDs {
 		j, _, err := c.Job(ctx, id)
 		if err != nil {

@@ -139,7 +139,10 @@ type JobUpdateRequest struct {
 // JobUpdateResponse answers an update: the jobs it changed.
 type JobUpdateResponse struct {
 	JobIDs []string `json:"job_ids"`
-	Index  uint64   `json:"index"`
+	// Refs are JobIDs as people name them, in the same order: an array's
+	// member as A_N.
+	Refs  []string `json:"refs,omitempty"`
+	Index uint64   `json:"index"`
 }
 
 // MaxUpdateTargets bounds one update.

@@ -159,11 +159,17 @@ func unchangedError(w io.Writer, unchanged []structs.JobHoldUnchanged, release b
 // an array's member as A_N: as the server named them, else (a server
 // before Refs) as they were typed (typed, from holdTargets), else by id.
 func heldNames(resp *structs.JobHoldResponse, typed map[string]string) []string {
-	if len(resp.Refs) == len(resp.JobIDs) {
-		return resp.Refs
+	return jobNames(resp.JobIDs, resp.Refs, typed)
+}
+
+// jobNames names the jobs ids as nai queue does: by refs, the server's
+// names in the same order, when it sent them, else as typed, else by id.
+func jobNames(ids, refs []string, typed map[string]string) []string {
+	if len(refs) == len(ids) {
+		return refs
 	}
-	names := make([]string, len(resp.JobIDs))
-	for i, id := range resp.JobIDs {
+	names := make([]string, len(ids))
+	for i, id := range ids {
 		names[i] = cmp.Or(typed[id], id)
 	}
 	return names

@@ -77,13 +77,14 @@ func jobUpdate(c *cli.Context) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, resp)
 	}
+	names := jobNames(resp.JobIDs, resp.Refs, refs) // hold.go
 	switch n := len(resp.JobIDs); {
-	case n == 1 && refs[resp.JobIDs[0]] != "":
-		fmt.Fprintf(c.App.Writer, "Job %s (job %s) updated: %s.\n", refs[resp.JobIDs[0]], resp.JobIDs[0], u.Fields())
+	case n == 1 && names[0] != resp.JobIDs[0]:
+		fmt.Fprintf(c.App.Writer, "Job %s (job %s) updated: %s.\n", names[0], resp.JobIDs[0], u.Fields())
 	case n == 1:
-		fmt.Fprintf(c.App.Writer, "Job %s updated: %s.\n", resp.JobIDs[0], u.Fields())
+		fmt.Fprintf(c.App.Writer, "Job %s updated: %s.\n", names[0], u.Fields())
 	default:
-		fmt.Fprintf(c.App.Writer, "%s updated (%s): %s.\n", capitalize(plural(n, "job")), u.Fields(), idList(resp.JobIDs))
+		fmt.Fprintf(c.App.Writer, "%s updated (%s): %s.\n", capitalize(plural(n, "job")), u.Fields(), idList(names))
 	}
 	return nil
 }
