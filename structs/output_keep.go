@@ -3,13 +3,14 @@ package structs
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 )
 
 // ValidKeepGlob checks one glob of output { keep }: a path.Match pattern,
 // relative to NAI_OUTPUT_DIR (a leading "/" could never match).
 func ValidKeepGlob(g string) error {
-	if g == "" || strings.HasPrefix(g, "/") || strings.ContainsRune(g, 0) {
+	if g == "" || strings.HasPrefix(g, "/") || strings.ContainsRune(g, 0) || slices.Contains(strings.Split(g, "/"), "..") {
 		return fmt.Errorf("output keep pattern %q is invalid: expected a glob relative to NAI_OUTPUT_DIR, such as \"*.pt\" or \"checkpoints/*.pt\"", g)
 	}
 	if _, err := path.Match(g, ""); err != nil {

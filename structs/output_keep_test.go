@@ -56,6 +56,8 @@ func TestValidKeepGlob(t *testing.T) {
 		{"ckpt/", ""},
 		{"", "expected a glob relative to NAI_OUTPUT_DIR"},
 		{"/abs.pt", "expected a glob relative to NAI_OUTPUT_DIR"},
+		{"../x", "expected a glob relative to NAI_OUTPUT_DIR"},
+		{"ckpt/../x", "expected a glob relative to NAI_OUTPUT_DIR"},
 		{"[unclosed", "is not a glob"},
 		{`bad\`, "is not a glob"},
 	} {

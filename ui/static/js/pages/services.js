@@ -13,7 +13,7 @@ export async function servicesPage(ctx) {
     services.sort((a, b) => a.name.localeCompare(b.name));
     replace(list, services.length === 0
       ? h('p', { class: 'muted' }, 'No service runs. Serve a model with nai serve MODEL:VERSION.')
-      : services.map(serviceBlock));
+      : services.map((s) => serviceBlock(s, ctx.me)));
   }, ctx.signal, (e) => replace(err, errorBox(e, 'read the services')));
 }
 
@@ -23,7 +23,7 @@ function serving(s) {
   return (s.replicas || []).filter((r) => r.healthy && !r.stopping).length;
 }
 
-function serviceBlock(s) {
+function serviceBlock(s, me) {
   const n = serving(s);
   const older = (s.replicas || []).filter((r) => r.healthy && !r.stopping && r.version !== s.version).length;
   const head = `${s.healthy} of ${s.desired} replica${s.desired === 1 ? '' : 's'} of version ${s.version} healthy` +
@@ -37,7 +37,7 @@ function serviceBlock(s) {
       ` · ${head}`,
       isZeroTime(s.start_time) ? '' : ` · since ${fmtRel(s.start_time)}`),
     h('p', {}, 'Call it at ', h('code', { class: 'path' }, location.origin + s.path),
-      s.public ? '' : h('span', { class: 'muted' }, ' (with a token that may read its group)')),
+      s.public || (me && me.acl_disabled) ? '' : h('span', { class: 'muted' }, ' (with a token that may read its group)')),
     s.reason ? h('p', { class: 'why' }, s.reason) : '',
     s.rollout && s.rollout.status && s.rollout.status !== 'complete'
       ? h('p', { class: 'muted' }, `rollout ${s.rollout.from_model || 'version ' + s.rollout.from_version} → ${s.rollout.to_model || 'version ' + s.rollout.to_version}: ${s.rollout.status}${s.rollout.reason ? ' (' + s.rollout.reason + ')' : ''}`) : '',
