@@ -17,23 +17,8 @@ func TestHoldRelease(t *testing.T) {
 	ctx := context.Background()
 	as := func(caller string) *api.Client { return f.as(t, caller) }
 	owner, op, stranger, member := as("owner"), as("operator"), as("stranger"), as("member")
-	// More GPUs than any node has: it stays pending.
-	big := gpuJob("big", 64)
-	big.User, big.Group = "", "vision"
-	r, err := owner.Register(ctx, big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := r.JobIDs[0]
+	id, job := f.pendingJob(t, owner)
 	target := []structs.CancelTarget{{ID: id}}
-	job := func() *structs.Job {
-		t.Helper()
-		j, _, err := owner.Job(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return j
-	}
 	code := func(err error) structs.ErrorCode { return structs.CodeOf(err) }
 
 	if _, err := stranger.HoldJobs(ctx, target); !api.IsForbidden(err) {
@@ -110,7 +95,7 @@ func TestHoldRelease(t *testing.T) {
 	held := gpuJob("held", 1)
 	held.User, held.Group = "", "vision"
 	held.Hold = &structs.JobHold{By: "op", Admin: true}
-	r, err = owner.Register(ctx, held)
+	r, err := owner.Register(ctx, held)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,23 +20,8 @@ func TestUpdateJobs(t *testing.T) {
 	ctx := context.Background()
 	as := func(caller string) *api.Client { return f.as(t, caller) }
 	owner, op, stranger, member := as("owner"), as("operator"), as("stranger"), as("member")
-	// More GPUs than any node has: it stays pending.
-	big := gpuJob("big", 64)
-	big.User, big.Group = "", "vision"
-	r, err := owner.Register(ctx, big)
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := r.JobIDs[0]
+	id, job := f.pendingJob(t, owner)
 	target := []structs.CancelTarget{{ID: id}}
-	job := func() *structs.Job {
-		t.Helper()
-		j, _, err := owner.Job(ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return j
-	}
 	before := job()
 	limit := structs.Duration(30 * time.Minute)
 	gpus, tiny, tooMany, bad := 2, int64(1<<20), 5000, "no spaces allowed"

@@ -60,6 +60,28 @@ func (f *aclFixture) as(t testing.TB, caller string) *api.Client {
 	return cl
 }
 
+// pendingJob registers, as owner (the fixture's owner), a job of group
+// vision that asks for more GPUs than any node has, so it stays pending;
+// it answers the job's id and a getter of the job as it is now.
+func (f *aclFixture) pendingJob(t *testing.T, owner *api.Client) (string, func() *structs.Job) {
+	t.Helper()
+	big := gpuJob("big", 64)
+	big.User, big.Group = "", "vision"
+	r, err := owner.Register(context.Background(), big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := r.JobIDs[0]
+	return id, func() *structs.Job {
+		t.Helper()
+		j, _, err := owner.Job(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return j
+	}
+}
+
 func newACLFixture(t testing.TB) *aclFixture {
 	t.Helper()
 	s, anon := testServer(t, t.TempDir(), func(c *Config) {
