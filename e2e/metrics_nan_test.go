@@ -74,7 +74,7 @@ func TestMetricsNaN(t *testing.T) {
 		t.Fatalf("nai job metrics -all: exit %d: %s", code, errOut)
 	}
 	wantAll := "grad=1.5 loss=0.5 step=1\n" +
-		"eval=map[acc:NaN] loss=0.25 step=2\n" +
+		"eval={\"acc\":\"NaN\"} loss=0.25 step=2\n" +
 		"grad=Infinity loss=NaN lr=0.1 step=3\n" +
 		"grad=-Infinity loss=NaN step=4\n"
 	if all != wantAll {
