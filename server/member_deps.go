@@ -111,6 +111,11 @@ func checkDepsSatisfiable(snap *state.Snapshot, deps []structs.Dependency) error
 		if dj == nil {
 			continue
 		}
+		if d.Type == structs.AfterOK && dj.IsService() {
+			// A service runs until it is stopped, and a stopped service
+			// ends cancelled: it never completes.
+			return structs.NewError(structs.CodeInvalid, "dependency afterok:%s can never be satisfied: job %s is a service (%s), which runs until it is stopped and then ends cancelled; wait for it with afterany:%s", dj.ID, dj.ID, dj.Name, dj.ID)
+		}
 		jobs := []*structs.Job{dj}
 		array := !d.Member && dj.ArrayID == dj.ID
 		if array {

@@ -123,6 +123,16 @@ func TestUnsatisfiableDependencies(t *testing.T) {
 		t.Fatal(err)
 	}
 	pending := waiting.JobIDs[0]
+	// A service: it runs until it is stopped, and ends cancelled.
+	svc := gpuJob("api", 0)
+	svc.Type, svc.Resources.Ports = structs.JobService, 1
+	svc.Service = &structs.ServiceSpec{Replicas: 1}
+	svc.Service.Canonicalize()
+	served, err := c.Register(ctx, svc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	service := served.JobIDs[0]
 
 	register := func(t *testing.T, members []*structs.Job) string {
 		t.Helper()
@@ -164,6 +174,9 @@ func TestUnsatisfiableDependencies(t *testing.T) {
 		{"afterok on a failed job", structs.Dependency{Type: structs.AfterOK, JobID: failed},
 			"dependency afterok:" + failed + " can never be satisfied: job " + failed + " ended failed"},
 		{"afterok on a complete job", structs.Dependency{Type: structs.AfterOK, JobID: ok}, ""},
+		{"afterok on a service", structs.Dependency{Type: structs.AfterOK, JobID: service},
+			"dependency afterok:" + service + " can never be satisfied: job " + service + " is a service (api)"},
+		{"afterany on a service", structs.Dependency{Type: structs.AfterAny, JobID: service}, ""},
 		{"afterok on a pending job", structs.Dependency{Type: structs.AfterOK, JobID: pending}, ""},
 		{"afternotok on a complete job", structs.Dependency{Type: structs.AfterNotOK, JobID: ok},
 			"dependency afternotok:" + ok + " can never be satisfied: job " + ok + " ended complete"},

@@ -355,7 +355,7 @@ func (f *follower) followArray(ctx context.Context, arrayID string, ids []string
 	if name == "" {
 		name = ids[0]
 	}
-	fmt.Fprintf(f.errw, "Submitted array %s: %d jobs (%s to %s)\n", name, len(ids), ids[0], ids[len(ids)-1])
+	fmt.Fprintf(f.errw, "Submitted array %s: %s (%s to %s)\n", name, plural(len(ids), "job"), ids[0], ids[len(ids)-1])
 	var (
 		mu      sync.Mutex
 		wg      sync.WaitGroup
