@@ -59,7 +59,7 @@ func TestMetricsNaN(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"grad became -Infinity at step 4 (line 5 of NAI_METRICS_FILE)",
+		"grad became Infinity at step 3 (line 4 of NAI_METRICS_FILE); it is -Infinity now",
 		"loss became NaN at step 3 (line 4 of NAI_METRICS_FILE)",
 		"2 lines of NAI_METRICS_FILE were not JSON and were skipped",
 	} {

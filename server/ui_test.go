@@ -264,7 +264,7 @@ func TestLiveMetricsHistory(t *testing.T) {
 	// The line Python wrote with a bare NaN is kept, as valid JSON, and
 	// said to be where loss became NaN; the non-JSON line is counted.
 	step := 4.0
-	wantNF := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", Line: 5, Step: &step}}
+	wantNF := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 5, Step: &step}}
 	if !strings.Contains(string(m.History[3]), `"loss":"NaN"`) || !reflect.DeepEqual(m.NonFinite, wantNF) || m.SkippedLines != 1 {
 		t.Errorf("history %s, non-finite %+v, skipped %d", m.History, m.NonFinite, m.SkippedLines)
 	}

@@ -199,10 +199,12 @@ type JobMetrics struct {
 }
 
 // NonFiniteMetric is a metric whose last value is not a finite number:
-// the value as Python writes it, and the line of NAI_METRICS_FILE (from
-// 1), and that line's step when it has one, where it became so.
+// that value as Python writes it, and where it stopped being finite: the
+// line of NAI_METRICS_FILE (from 1), that line's step when it has one,
+// and the value it had there (First: NaN, where it is Infinity now).
 type NonFiniteMetric struct {
 	Value string   `json:"value"`
 	Line  int      `json:"line"`
 	Step  *float64 `json:"step,omitempty"`
+	First string   `json:"first,omitempty"`
 }

@@ -251,6 +251,8 @@ func TestMetricNotes(t *testing.T) {
 			[]string{"loss became -Infinity at step 12.5 (line 9 of NAI_METRICS_FILE)"}},
 		{"a metric name the job wrote is printed safely", &structs.JobMetrics{NonFinite: map[string]structs.NonFiniteMetric{"a\nb\x1b[2J": {Value: "NaN", Line: 1}}},
 			[]string{`a\nb\x1b[2J became NaN at line 1 of NAI_METRICS_FILE`}},
+		{"NaN first, Infinity now: where it diverged", &structs.JobMetrics{NonFinite: map[string]structs.NonFiniteMetric{"loss": {Value: "Infinity", First: "NaN", Line: 2, Step: &step}}},
+			[]string{"loss became NaN at step 12.5 (line 2 of NAI_METRICS_FILE); it is Infinity now"}},
 	} {
 		if got := metricNotes(tc.m); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)

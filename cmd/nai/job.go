@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -447,11 +448,17 @@ func metricNotes(m *structs.JobMetrics) []string {
 	var out []string
 	for _, k := range slices.Sorted(maps.Keys(m.NonFinite)) {
 		nf := m.NonFinite[k]
+		first := cmp.Or(nf.First, nf.Value)
+		var note string
 		if nf.Step != nil {
-			out = append(out, fmt.Sprintf("%s became %s at step %s (line %d of NAI_METRICS_FILE)", jobtext.Printable(k), nf.Value, formatFloat(*nf.Step), nf.Line))
+			note = fmt.Sprintf("%s became %s at step %s (line %d of NAI_METRICS_FILE)", jobtext.Printable(k), first, formatFloat(*nf.Step), nf.Line)
 		} else {
-			out = append(out, fmt.Sprintf("%s became %s at line %d of NAI_METRICS_FILE", jobtext.Printable(k), nf.Value, nf.Line))
+			note = fmt.Sprintf("%s became %s at line %d of NAI_METRICS_FILE", jobtext.Printable(k), first, nf.Line)
 		}
+		if nf.Value != first {
+			note += "; it is " + nf.Value + " now"
+		}
+		out = append(out, note)
 	}
 	switch n := m.SkippedLines; {
 	case n == 1:

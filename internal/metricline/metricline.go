@@ -161,10 +161,14 @@ func (s *Scanner) Add(raw []byte) *Line {
 		delete(s.nonFinite, k)
 	}
 	for k, v := range l.NonFinite {
-		if old, ok := s.nonFinite[k]; ok && old.Value == v {
-			continue // still what it became then
+		if old, ok := s.nonFinite[k]; ok {
+			// Not finite since an earlier line: where it diverged stays
+			// what matters; the value is the newest.
+			old.Value = v
+			s.nonFinite[k] = old
+			continue
 		}
-		m := structs.NonFiniteMetric{Value: v, Line: s.line}
+		m := structs.NonFiniteMetric{Value: v, First: v, Line: s.line}
 		if st, ok := l.Values["step"]; ok {
 			m.Step = &st
 		}

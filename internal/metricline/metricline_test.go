@@ -75,12 +75,13 @@ func TestScanner(t *testing.T) {
 	}{
 		{"finite run", "{\"step\": 1, \"loss\": 0.5}\n{\"step\": 2, \"loss\": 0.4}", 0, nil},
 		{"diverged", "{\"step\": 1, \"loss\": 0.5}\n{\"step\": 2, \"loss\": 0.4}\n{\"step\": 3, \"loss\": NaN}\n{\"step\": 4, \"loss\": NaN}", 0,
-			map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", Line: 3, Step: f(3)}}},
+			map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 3, Step: f(3)}}},
 		{"recovered", "{\"loss\": NaN}\n{\"loss\": 1}", 0, nil},
+		// Where it diverged stays: line 1, Infinity; the value is the newest.
 		{"changes kind", "{\"loss\": Infinity}\n\n{\"loss\": NaN}", 0,
-			map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", Line: 3}}},
+			map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "Infinity", Line: 1}}},
 		{"garbage counted", "starting\n{\"step\": 1, \"grad\": -Infinity}\nTraceback (most recent call last):\n{\"step\": 2", 3,
-			map[string]structs.NonFiniteMetric{"grad": {Value: "-Infinity", Line: 2, Step: f(1)}}},
+			map[string]structs.NonFiniteMetric{"grad": {Value: "-Infinity", First: "-Infinity", Line: 2, Step: f(1)}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var s Scanner
