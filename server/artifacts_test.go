@@ -251,3 +251,28 @@ func TestArtifactDidYouMean(t *testing.T) {
 		t.Errorf("a stranger's typo: %v, want not found without a hint", err)
 	}
 }
+
+// A dry run is audited as the write route it is, saying it wrote nothing,
+// so the log never reads as if a version had been pushed.
+func TestPushDryRunAudited(t *testing.T) {
+	_, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := c.PushArtifact(ctx, structs.KindDataset, "probe", &structs.ArtifactPushRequest{DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the audit log names the dry run", func() bool {
+		events, err := c.Audit(ctx, api.AuditFilter{})
+		if err != nil {
+			return false
+		}
+		for _, e := range events {
+			if e.Object == "dataset probe (dry run: nothing written)" {
+				return true
+			}
+		}
+		return false
+	})
+	if a, err := c.Artifact(ctx, structs.KindDataset, "probe"); err == nil {
+		t.Errorf("a dry run made dataset probe: %+v", a)
+	}
+}

@@ -71,6 +71,8 @@ func (s *Server) artifactPush(r *request, kind structs.ArtifactKind) (any, uint6
 		if err := check.Validate(); err != nil {
 			return nil, 0, err
 		}
+		// Audited as the write route it is, it must not read as a push.
+		r.audit = fmt.Sprintf("%s %s (dry run: nothing written)", kind, req.Name)
 		return &structs.ArtifactPushResponse{Kind: kind, Name: req.Name}, r.snap.Index(), nil
 	}
 	if err := req.Validate(); err != nil {
