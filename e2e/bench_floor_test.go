@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -15,13 +16,15 @@ import (
 
 // floorAgents starts the two programs of bench/floor: a server that is
 // raft (with raft-boltdb), serf and one HTTP route, and a client that is
-// serf joined to it and one HTTP route. They are built from this module,
+// serf joined to it, one HTTP route, and containerd/cgroups and go-nvml
+// started as nai's client starts them (with go-nvml's mock machine of
+// gpus GPUs, as the benchmark's client agent has). They are built from this module,
 // so with the same library versions as nai, and with cgo as the agent is.
 // Read beside nai's agents, their idle memory is the floor of the idle
 // rows from the same run: what a Go agent on these libraries holds before
 // it does anything of its own. It returns their pids; they are ended when
 // t ends.
-func floorAgents(t *testing.T) (server, client int) {
+func floorAgents(t *testing.T, gpus int) (server, client int) {
 	t.Helper()
 	bins := t.TempDir()
 	for _, name := range []string{"server", "client"} {
@@ -45,7 +48,7 @@ func floorAgents(t *testing.T) (server, client int) {
 		return resp.StatusCode == http.StatusOK
 	})
 	clHTTP := addr()
-	client = startFloor(t, filepath.Join(bins, "client"), clHTTP, addr(), srvSerf)
+	client = startFloor(t, filepath.Join(bins, "client"), clHTTP, addr(), srvSerf, strconv.Itoa(gpus))
 	waitFor(t, 30*time.Second, "the floor client joins", func() bool {
 		resp, err := http.Get("http://" + clHTTP + "/v1/status")
 		if err != nil {
@@ -53,7 +56,7 @@ func floorAgents(t *testing.T) (server, client int) {
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		return strings.Contains(string(b), `"members":2`)
+		return strings.Contains(string(b), `"members":2,"gpus":`+strconv.Itoa(gpus)+`,`)
 	})
 	return server, client
 }

@@ -36,7 +36,7 @@ func benchPending5000(t *testing.T, b *bench) {
 	// median of 21 readings a second apart, from 10 to 30 s after the
 	// client registered.
 	// The floor programs (bench/floor) are read at the same moments.
-	floorSrv, floorCl := floorAgents(t)
+	floorSrv, floorCl := floorAgents(t, 8)
 	idle := idleMemory(t, 10*time.Second, 20*time.Second, srv.cmd.Process.Pid, cl.cmd.Process.Pid, floorSrv, floorCl)
 	srvIdle, srvAnon, clIdle, clAnon := idle[0].rss, idle[0].anon, idle[1].rss, idle[1].anon
 	// What the private memory holds, from the agents' own figures at the
@@ -47,7 +47,7 @@ func benchPending5000(t *testing.T, b *bench) {
 		load: load.String()}
 	clRow := benchRow{figure: "client agent memory (RSS) idle", target: "<= 3x slurmd",
 		nai: memText(clIdle, clAnon) + "; " + goMemText(t, cl.addr) +
-			"; floor, a Go client of serf and net/http alone: " + memText(idle[3].rss, idle[3].anon),
+			"; floor, a Go client of serf, net/http, containerd/cgroups and go-nvml (8 mock GPUs) alone: " + memText(idle[3].rss, idle[3].anon),
 		load: load.String()}
 	if b.slurm != nil {
 		srvRow.slurm, srvRow.ratio = memText(b.slurmIdleCtld, b.slurmIdleCtldAnon), memRatio(b.slurmIdleCtld, b.slurmIdleCtldAnon, srvIdle, srvAnon)

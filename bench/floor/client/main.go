@@ -1,10 +1,15 @@
 // Command client is the least a Go client agent can be on this machine:
-// hashicorp/serf joined to a server, and net/http serving one route.
-// `make bench` starts it beside `nai agent -client` and reads its idle
-// memory the same way, so that the idle-memory row shows its floor from
-// the same run. It runs nothing and is not part of nai.
+// hashicorp/serf joined to a server, net/http serving one route, and the
+// two libraries a GPU host's agent is built on, linked and started the
+// way nai's client starts them: containerd/cgroups (its own cgroup loaded
+// through cgroup1 or cgroup2, as the host has them, read and never
+// written) and go-nvml (here, as nai's -dev-gpus does, its mock machine of
+// N GPUs, counted once through the nvml interface). `make bench` starts
+// it beside `nai agent -client -dev-gpus 8` and reads its idle memory the
+// same way, so that the idle-memory row shows its floor from the same
+// run. It runs nothing and is not part of nai.
 //
-// Usage: client HTTP_ADDR SERF_ADDR JOIN_ADDR
+// Usage: client HTTP_ADDR SERF_ADDR JOIN_ADDR GPUS
 package main
 
 import (
@@ -17,14 +22,37 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/gpus"
+	nvmlmock "github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
+	"github.com/containerd/cgroups/v3"
+	"github.com/containerd/cgroups/v3/cgroup1"
+	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/hashicorp/serf/serf"
 )
 
 func main() {
-	if len(os.Args) != 4 {
-		log.Fatal("usage: client HTTP_ADDR SERF_ADDR JOIN_ADDR")
+	if len(os.Args) != 5 {
+		log.Fatal("usage: client HTTP_ADDR SERF_ADDR JOIN_ADDR GPUS")
 	}
 	httpAddr, serfAddr, join := os.Args[1], os.Args[2], os.Args[3]
+	n, err := strconv.Atoi(os.Args[4])
+	if err != nil || n < 1 {
+		log.Fatalf("GPUS %q: expected a count of at least 1", os.Args[4])
+	}
+	mode := cgroups.Mode()
+	if err := loadOwnCgroup(mode); err != nil {
+		log.Fatal(err)
+	}
+	machine, err := nvmlmock.New(nvmlmock.WithGPUs(gpus.Multiple(n, gpus.H100_SXM5_80GB)...))
+	if err != nil {
+		log.Fatal(err)
+	}
+	var lib nvml.Interface = machine
+	count, ret := lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		log.Fatalf("count GPUs: %v", ret)
+	}
 	host, port, err := net.SplitHostPort(serfAddr)
 	if err != nil {
 		log.Fatal(err)
@@ -47,7 +75,7 @@ func main() {
 		log.Fatal(err)
 	}
 	http.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "{\"members\":"+strconv.Itoa(s.NumNodes())+"}\n")
+		io.WriteString(w, "{\"members\":"+strconv.Itoa(s.NumNodes())+",\"gpus\":"+strconv.Itoa(count)+",\"cgroup_mode\":"+strconv.Itoa(int(mode))+"}\n")
 	})
 	go func() {
 		for range time.Tick(10 * time.Second) {
@@ -55,4 +83,19 @@ func main() {
 		}
 	}()
 	log.Fatal(http.ListenAndServe(httpAddr, nil))
+}
+
+// loadOwnCgroup loads the process's own cgroup through the library's
+// package for the host's mode.
+func loadOwnCgroup(mode cgroups.CGMode) error {
+	if mode == cgroups.Unified {
+		group, err := cgroup2.NestedGroupPath("")
+		if err != nil {
+			return err
+		}
+		_, err = cgroup2.Load(group)
+		return err
+	}
+	_, err := cgroup1.Load(cgroup1.NestedPath(""))
+	return err
 }
