@@ -30,8 +30,8 @@ func (c *Client) TokenSelf(ctx context.Context) (*structs.Whoami, error) {
 	return &out, nil
 }
 
-// CreateToken makes a token (management only); the answer holds the only
-// copy of its secret.
+// CreateToken makes a token (management: any; a user: its own, see
+// structs.TokenCreateSpec); the answer holds the only copy of its secret.
 func (c *Client) CreateToken(ctx context.Context, spec *structs.TokenCreateSpec) (*structs.TokenWithSecret, error) {
 	var out structs.TokenWithSecret
 	if _, err := c.do(ctx, http.MethodPost, "/v1/acl/tokens", spec, &out); err != nil {

@@ -294,6 +294,26 @@ job "whoami" {
 			t.Errorf("a user read the audit log: exit %d %s", code, errOut)
 		}
 	})
+
+	t.Run("a user makes tokens for itself, and only such", func(t *testing.T) {
+		var tok structs.TokenWithSecret
+		if err := json.Unmarshal([]byte(s1.mustNaiAs(u2, "token", "create", "-name", "ci", "-ttl", "1h", "-json")), &tok); err != nil {
+			t.Fatal(err)
+		}
+		if who := s1.mustNaiAs(creds{token: tok.SecretID}, "token", "self"); !strings.Contains(who, "u2") {
+			t.Errorf("the token u2 made: %s", who)
+		}
+		if _, errOut, code := s1.naiAs(u2, "token", "create", "-user", "u1"); code == 0 || !strings.Contains(errOut, "a user makes tokens for itself only") {
+			t.Errorf("u2 made a token of u1: exit %d %s", code, errOut)
+		}
+		if _, errOut, code := s1.naiAs(u2, "token", "create", "-policy", "management"); code == 0 || !strings.Contains(errOut, "given by management tokens only") {
+			t.Errorf("u2 made a management token: exit %d %s", code, errOut)
+		}
+		s1.mustNaiAs(u2, "token", "revoke", tok.AccessorID)
+		if _, _, code := s1.naiAs(creds{token: tok.SecretID}, "token", "self"); code == 0 {
+			t.Error("the revoked token still works")
+		}
+	})
 }
 
 // TestGroupQuotaWaits: a group at its GPU quota has its next job wait with

@@ -23,7 +23,7 @@ func (s *Server) aclRoutes() []route {
 		{Method: "POST", Path: "/v1/acl/bootstrap", Cap: acl.Public, handle: s.aclBootstrap, Doc: "make the first management token; works once (see the reset procedure)"},
 		{Method: "GET", Path: "/v1/acl/token/self", Cap: acl.Authenticated, handle: s.tokenSelf, Doc: "the caller's token, user and groups"},
 		{Method: "GET", Path: "/v1/acl/tokens", Cap: acl.User, handle: s.tokenList, Doc: "tokens: all for management (?user=U), else the caller's own"},
-		{Method: "POST", Path: "/v1/acl/tokens", Cap: acl.ACLWrite, handle: s.tokenCreate, Doc: "make a token; its secret is in this answer only"},
+		{Method: "POST", Path: "/v1/acl/tokens", Cap: acl.User, handle: s.tokenCreate, Doc: "make a token; its secret is in this answer only (management: any; a user: its own, no policies, expiring no later than the caller's)"},
 		{Method: "GET", Path: "/v1/acl/tokens/{accessor}", Cap: acl.User, handle: s.tokenGet, Doc: "one token (management, or its own user)"},
 		{Method: "DELETE", Path: "/v1/acl/tokens/{accessor}", Cap: acl.User, handle: s.tokenRevoke, Doc: "revoke a token (management, or its own user)"},
 		{Method: "GET", Path: "/v1/acl/users", Cap: acl.User, handle: s.userList, Doc: "users: all for operators and management, else the caller"},
@@ -169,11 +169,18 @@ func (s *Server) tokenCreate(r *request) (any, uint64, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, 0, structs.NewError(structs.CodeInvalid, "%v", err)
 	}
+	now := time.Now().UTC()
+	if r.acl.IsManagement() {
+		if spec.User == "" && len(spec.Policies) == 0 {
+			return nil, 0, structs.NewError(structs.CodeInvalid, "a token needs a user (-user U) or a policy (-policy management|operator|node): a management token acts as no user")
+		}
+	} else if err := ownToken(r, &spec, now); err != nil {
+		return nil, 0, err
+	}
 	secret, err := newSecret()
 	if err != nil {
 		return nil, 0, err
 	}
-	now := time.Now().UTC()
 	t := &structs.Token{AccessorID: uuid.NewString(), SecretHash: hashSecret(secret), Name: spec.Name, User: spec.User,
 		Policies: slices.Compact(slices.Sorted(slices.Values(spec.Policies))), CreateTime: now}
 	ttl := spec.TTL.D()
@@ -190,6 +197,58 @@ func (s *Server) tokenCreate(r *request) (any, uint64, error) {
 	r.audit = "token " + t.AccessorID
 	t.CreateIndex, t.ModifyIndex = idx, idx
 	return &structs.TokenWithSecret{Token: t.Public(), SecretID: secret}, idx, nil
+}
+
+// ownToken checks, and completes, a token that a caller without a
+// management token makes: for its own user, with no policy, expiring no
+// later than the caller's token (so a stolen token cannot outlive its
+// revocation by minting a longer one), and at most MaxOwnTokens unexpired
+// tokens for the user.
+func ownToken(r *request, spec *structs.TokenCreateSpec, now time.Time) error {
+	user := r.acl.UserName()
+	caller := r.acl.Identity().Token
+	if user == "" || caller == nil {
+		return structs.NewError(structs.CodeForbidden, "permission denied: this token acts as no user, so it makes no token; making one for a user or a policy needs a management token")
+	}
+	if spec.User == "" {
+		spec.User = user
+	}
+	if spec.User != user {
+		return structs.NewError(structs.CodeForbidden, "permission denied: a user makes tokens for itself only (you are %s, the token would be %s's); tokens for other users need a management token", user, spec.User)
+	}
+	if len(spec.Policies) > 0 {
+		return structs.NewError(structs.CodeForbidden, "permission denied: policies (%s) are given by management tokens only; a token you make acts as you", strings.Join(spec.Policies, ", "))
+	}
+	ttl := spec.TTL.D()
+	if ttl == 0 {
+		ttl = structs.DefaultTokenTTL
+		if !caller.ExpirationTime.IsZero() {
+			ttl = min(ttl, caller.ExpirationTime.Sub(now))
+		}
+	}
+	if !caller.ExpirationTime.IsZero() && now.Add(ttl).After(caller.ExpirationTime) {
+		left := caller.ExpirationTime.Sub(now).Truncate(time.Second)
+		return structs.NewError(structs.CodeInvalid, "a token you make cannot outlive the token making it: yours expires at %s (in %s); ask for at most -ttl %s, or ask an administrator for a longer one",
+			caller.ExpirationTime.Format(time.RFC3339), left, left)
+	}
+	if ttl <= 0 {
+		return structs.NewError(structs.CodeInvalid, "your token has expired")
+	}
+	spec.TTL = structs.Duration(ttl)
+	tokens, err := r.snap.Tokens(nil, user)
+	if err != nil {
+		return err
+	}
+	live := 0
+	for _, t := range tokens {
+		if !t.Expired(now) {
+			live++
+		}
+	}
+	if live >= structs.MaxOwnTokens {
+		return structs.NewError(structs.CodeConflict, "user %s holds %d unexpired tokens, the most a user may make for itself: revoke some first (nai token list, nai token revoke ACCESSOR)", user, live)
+	}
+	return nil
 }
 
 func (s *Server) tokenFor(r *request) (*structs.Token, error) {

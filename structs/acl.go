@@ -312,7 +312,10 @@ type TokenRevokeRequest struct {
 	Now        time.Time `json:"now"`
 }
 
-// TokenCreateSpec is the body of POST /v1/acl/tokens.
+// TokenCreateSpec is the body of POST /v1/acl/tokens. A management token
+// makes any token; any other user token makes tokens for its own user
+// only, without policies, that expire no later than it does (a token for
+// a CI job, a laptop): User empty means the caller's user.
 type TokenCreateSpec struct {
 	Name     string   `json:"name,omitempty"`
 	User     string   `json:"user,omitempty"`
@@ -325,14 +328,16 @@ type TokenCreateSpec struct {
 // DefaultTokenTTL is the lifetime of a user token made without -ttl.
 const DefaultTokenTTL = 720 * time.Hour
 
+// MaxOwnTokens bounds the unexpired tokens a user may hold when making one
+// for itself, so that a leaked token cannot mint without end (management
+// tokens are not bounded).
+const MaxOwnTokens = 64
+
 // Validate checks the spec.
 func (s *TokenCreateSpec) Validate() error {
 	var errs []error
 	if s.User != "" && !ValidName(s.User) {
 		errs = append(errs, fmt.Errorf("user name %q is invalid", s.User))
-	}
-	if s.User == "" && len(s.Policies) == 0 {
-		errs = append(errs, errors.New("a token needs a user (-user U) or a policy (-policy management|operator|node)"))
 	}
 	for _, p := range s.Policies {
 		if !ValidPolicy(p) {

@@ -79,8 +79,8 @@ func aclCommands() []*cli.Command {
 			Usage:  "manage API tokens (the secret is shown once; only its hash is kept)",
 			Action: parentAction,
 			Subcommands: []*cli.Command{
-				{Name: "create", Usage: "make a token for a user, or of a policy (management, operator, node)", ArgsUsage: "(-user U | -policy P) [-ttl 720h] [-name N] [-json]",
-					Flags: withAddr(&cli.StringFlag{Name: "user", Usage: "the user the token acts as"},
+				{Name: "create", Usage: "make a token: for yourself (any user: no policy, expiring no later than your token), or with a management token for a user or of a policy (management, operator, node)", ArgsUsage: "[-user U | -policy P] [-ttl 720h] [-name N] [-json]",
+					Flags: withAddr(&cli.StringFlag{Name: "user", Usage: "the user the token acts as (default: yours)"},
 						&cli.StringSliceFlag{Name: "policy", Usage: "management, operator or node; repeatable"},
 						&cli.StringFlag{Name: "ttl", Usage: "how long it works (default 720h for a user's token; never for a policy token without a user)"},
 						&cli.StringFlag{Name: "name", Usage: "a name to recognise it by"}, jsonFlag()), Action: tokenCreate},
