@@ -34,6 +34,9 @@ type Manager interface {
 	// Open finds an existing cgroup made by Create (after an agent
 	// restart); cgroupfs.ErrNotFound when there is none.
 	Open(name string) (cgroupfs.Group, error)
+	// Release removes <parent>/nai where it holds no cgroup, when the
+	// agent stops (cgroupfs.Tree.Release), and answers what it removed.
+	Release() ([]string, error)
 }
 
 // PrimeMigrations readies the host for cgroup migrations about to come

@@ -583,3 +583,61 @@ func TestMakeGroupDirs(t *testing.T) {
 		t.Fatalf("with the pids hierarchy's dir gone: made %v, %v", made, err)
 	}
 }
+
+// TestRelease: the agent's Release leaves a nai dir that holds a cgroup,
+// removes one that holds none (unless another agent's cgroups are in it:
+// this host's hierarchies are shared with other tests), and Create after
+// it makes the dir again.
+func TestRelease(t *testing.T) {
+	forEachEnv(t, func(t *testing.T, e testEnv) {
+		g, err := e.mgr.Create(testName(t), Limits{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dirs []string
+		for _, d := range groupDirs(t, e, g) {
+			if _, err := os.Stat(d); err == nil {
+				dirs = append(dirs, d)
+			}
+		}
+		if len(dirs) == 0 {
+			t.Fatal("the group has no directory")
+		}
+		if _, err := e.mgr.Release(); err != nil {
+			t.Fatalf("release with a cgroup in it: %v", err)
+		}
+		for _, d := range dirs {
+			if _, err := os.Stat(d); err != nil {
+				t.Fatalf("release removed a cgroup in use: %v", err)
+			}
+		}
+		if err := g.Delete(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.mgr.Release(); err != nil {
+			t.Fatalf("release: %v", err)
+		}
+		for _, h := range hierarchies(t, e) {
+			ents, err := os.ReadDir(h.Dir)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			others := 0
+			for _, ent := range ents {
+				if ent.IsDir() {
+					others++
+				}
+			}
+			if others == 0 {
+				t.Errorf("%s holds no cgroup and was not removed", h.Dir)
+			}
+		}
+		g2 := createGroup(t, e, Limits{})
+		if _, err := g2.Pids(); err != nil {
+			t.Errorf("the group made after a release: %v", err)
+		}
+	})
+}

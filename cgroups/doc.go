@@ -28,7 +28,9 @@
 // the agent's own cgroup, per controller on v1, read from
 // /proc/self/cgroup. Nothing is created elsewhere, and a parent that is
 // missing or not writable is an error from New naming it, so the agent
-// can refuse to start.
+// can refuse to start. When the agent stops it removes <parent>/nai where
+// no cgroup is left in it (Release): tasks that outlive their agent keep
+// theirs for the next one to adopt, and Create makes the dir again.
 //
 // On v2 a cgroup that holds processes cannot hand controllers down to its
 // children, so the agent (and any supervisor) must not run in <parent>

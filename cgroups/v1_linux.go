@@ -197,3 +197,6 @@ func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// Release removes the tree's nai dirs that hold no cgroup.
+func (m *v1Manager) Release() ([]string, error) { return m.tree.Release() }

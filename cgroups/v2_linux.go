@@ -126,3 +126,6 @@ func (m *v2Manager) checkControllers(need []string) error {
 }
 
 func (m *v2Manager) Open(name string) (cgroupfs.Group, error) { return m.tree.Open(name) }
+
+// Release removes the tree's nai dirs that hold no cgroup.
+func (m *v2Manager) Release() ([]string, error) { return m.tree.Release() }

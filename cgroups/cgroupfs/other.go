@@ -24,6 +24,9 @@ func OpenTree(parent string, logger *slog.Logger) (*Tree, error) { return nil, e
 // Version is 0: there is no cgroup hierarchy.
 func (t *Tree) Version() int { return 0 }
 
+// Release has nothing to remove.
+func (t *Tree) Release() ([]string, error) { return nil, nil }
+
 // Open fails: there are no cgroups.
 func (t *Tree) Open(name string) (Group, error) { return nil, errNeedLinux }
 

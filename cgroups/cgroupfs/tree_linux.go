@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // V1Required are the v1 controllers every allocation joins, in the order
@@ -194,6 +195,31 @@ func newV2Tree(mountpoint, parent string, existing bool, logger *slog.Logger) (*
 
 // Version is 1 or 2.
 func (t *Tree) Version() int { return t.version }
+
+// Release removes <parent>/nai from each hierarchy where it holds no
+// cgroup any more: the agent stops, and leaves nothing of its own behind.
+// A nai dir that still holds an allocation (a task that outlives its agent,
+// which a restarted agent adopts) or another agent's cgroups is busy and
+// stays; one made again later (Create makes it when missing) is fine. It
+// answers the dirs it removed.
+func (t *Tree) Release() ([]string, error) {
+	var removed []string
+	var errs []error
+	for _, h := range t.hierarchies {
+		if slices.Contains(removed, h.Dir) {
+			continue // controllers mounted together
+		}
+		err := os.Remove(h.Dir)
+		switch {
+		case err == nil:
+			removed = append(removed, h.Dir)
+		case errors.Is(err, fs.ErrNotExist), errors.Is(err, syscall.EBUSY), errors.Is(err, syscall.ENOTEMPTY):
+		default:
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", h.Dir, err))
+		}
+	}
+	return removed, errors.Join(errs...)
+}
 
 // Hierarchies are the tree's hierarchies: on v1 one per mounted
 // controller in V1Required, V1Optional order; on v2 the unified one.

@@ -274,6 +274,7 @@ func runAgent(c *cli.Context) error {
 	if err := srv.Shutdown(); err != nil {
 		logger.Error("server shutdown", "err", err)
 	}
+	releaseCgroups(cg, logger)
 	if tempDir && !strings.Contains(dataDir, "..") {
 		os.RemoveAll(dataDir)
 	}

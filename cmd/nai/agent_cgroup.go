@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/nai-project/nai/cgroups"
 )
 
 // agentLeaf is the cgroup the client agent moves itself into on a cgroup
@@ -81,4 +83,20 @@ func moveToLeaf(root, procCgroup string, pid int) (string, error) {
 		return "", fmt.Errorf("move the agent into %s: %w", leaf, err)
 	}
 	return own, nil
+}
+
+// releaseCgroups removes, as the agent stops, the nai dirs it made in the
+// cgroup hierarchies where no allocation is left in them (tasks that
+// outlive the agent keep theirs, for the next agent to adopt).
+func releaseCgroups(cg cgroups.Manager, logger *slog.Logger) {
+	if cg == nil {
+		return
+	}
+	removed, err := cg.Release()
+	if err != nil {
+		logger.Warn("cgroups left behind", "err", err)
+	}
+	if len(removed) > 0 {
+		logger.Debug("removed the agent's cgroup dirs", "dirs", removed)
+	}
 }

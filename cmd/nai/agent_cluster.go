@@ -344,6 +344,7 @@ wait:
 	sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = hs.Shutdown(sctx)
 	scancel()
+	releaseCgroups(cg, logger)
 	return nil
 }
 
