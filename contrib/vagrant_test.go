@@ -248,3 +248,46 @@ func TestVagrantfileBadSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestProvisionSecretsFromFiles: provision.sh takes its secrets from files
+// (--encrypt-file, --management-token-file, --node-token-file), so that
+// they are not in `ps` while it runs, and says which file is missing or
+// empty.
+func TestProvisionSecretsFromFiles(t *testing.T) {
+	bin := naiBinary(t)
+	dir := t.TempDir()
+	write := func(name, v string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	key := "c2VjcmV0LWdvc3NpcC1rZXktMzItYnl0ZXMtbG9uZyE="
+	mgmt, node := "mgmt-secret-from-a-file-0123456789", "node-secret-from-a-file-0123456789"
+	root := t.TempDir()
+	args := []string{"--role", "server", "--name", "s1", "--bind", "127.0.0.1", "--binary", bin, "--root", root,
+		"--encrypt-file", write("gossip.key", key+"\n"), "--management-token-file", write("mgmt", mgmt+"\nsecond line ignored\n"),
+		"--node-token-file", write("node", node)}
+	if out, err := exec.Command("install/provision.sh", args...).CombinedOutput(); err != nil {
+		t.Fatalf("provision.sh %q: %v\n%s", args, err, out)
+	}
+	cfg, err := os.ReadFile(filepath.Join(root, "etc/nai/server.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`encrypt    = "` + key + `"`, `initial_management_token = "` + mgmt + `"`, `initial_node_token       = "` + node + `"`} {
+		if !strings.Contains(string(cfg), want) {
+			t.Errorf("server.hcl lacks %s:\n%s", want, cfg)
+		}
+	}
+	for _, bad := range []struct{ flag, file, want string }{
+		{"--node-token-file", filepath.Join(dir, "nosuch"), "--node-token-file: cannot read"},
+		{"--management-token-file", write("empty", ""), "--management-token-file: " + filepath.Join(dir, "empty") + " is empty"},
+	} {
+		out, err := exec.Command("install/provision.sh", "--role", "server", "--name", "s1", "--bind", "127.0.0.1", "--binary", bin, "--root", t.TempDir(), bad.flag, bad.file).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), bad.want) {
+			t.Errorf("%s %s: %v\n%s\nwant an error with %q", bad.flag, bad.file, err, out, bad.want)
+		}
+	}
+}

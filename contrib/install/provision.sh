@@ -24,6 +24,10 @@
 #                          clients register with it (acl.agent_token); the
 #                          same on every host. Make secrets with
 #                          `openssl rand -base64 32`
+#   --encrypt-file F, --management-token-file F, --node-token-file F
+#                          the same, read from the first line of file F:
+#                          a value on the command line is seen by every
+#                          local user in `ps` while this script runs
 #   --node-down-grace D    how long a failed client stays ready (default 30s)
 #   --binary FILE          the nai binary (see install.sh)
 #   --root DIR             install and configure under DIR (see install.sh);
@@ -51,6 +55,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 role="" name="" bind="" join="" expect=3 gpus=0 encrypt="" grace=30s mgmt="" nodetok=""
 root="" binary="" start=1 driver=0
 need() { [ "$2" -ge 2 ] || die "$1 needs a value"; }
+# fromfile OPTION FILE: the first line of FILE, which must hold one.
+fromfile() {
+	[ -r "$2" ] || die "$1: cannot read $2"
+	v=$(head -n 1 "$2")
+	[ -n "$v" ] || die "$1: $2 is empty"
+	printf '%s' "$v"
+}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--role) need "$1" $#; role=$2; shift 2 ;;
@@ -62,6 +73,9 @@ while [ $# -gt 0 ]; do
 	--encrypt) need "$1" $#; encrypt=$2; shift 2 ;;
 	--management-token) need "$1" $#; mgmt=$2; shift 2 ;;
 	--node-token) need "$1" $#; nodetok=$2; shift 2 ;;
+	--encrypt-file) need "$1" $#; encrypt=$(fromfile "$1" "$2"); shift 2 ;;
+	--management-token-file) need "$1" $#; mgmt=$(fromfile "$1" "$2"); shift 2 ;;
+	--node-token-file) need "$1" $#; nodetok=$(fromfile "$1" "$2"); shift 2 ;;
 	--node-down-grace) need "$1" $#; grace=$2; shift 2 ;;
 	--binary) need "$1" $#; binary=$2; shift 2 ;;
 	--root) need "$1" $#; root=$2; shift 2 ;;
