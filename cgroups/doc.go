@@ -30,7 +30,10 @@
 // missing or not writable is an error from New naming it, so the agent
 // can refuse to start. When the agent stops it removes <parent>/nai where
 // no cgroup is left in it (Release): tasks that outlive their agent keep
-// theirs for the next one to adopt, and Create makes the dir again.
+// theirs for the next one to adopt, and Create makes the dir again. The
+// pids hierarchy's nai dir caps all jobs' processes together
+// (cgroupfs.CapTreePids), so that a fork bomb in each job cannot take
+// every process id of the host.
 //
 // On v2 a cgroup that holds processes cannot hand controllers down to its
 // children, so the agent (and any supervisor) must not run in <parent>

@@ -174,6 +174,9 @@ func makeGroupDirs(hs []cgroupfs.Hierarchy, name string) ([]string, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			// As the tree makes it: one level, in the parent it found.
 			if err = os.Mkdir(h.Dir, 0o755); err == nil || errors.Is(err, fs.ErrExist) {
+				if h.Controller == "pids" {
+					cgroupfs.CapTreePids(h.Dir, slog.New(slog.DiscardHandler))
+				}
 				err = os.Mkdir(d, 0o755)
 			}
 		}

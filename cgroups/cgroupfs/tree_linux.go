@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -157,6 +158,9 @@ func newV1Tree(ms mounts, own map[string]string, parent string, existing bool, l
 			if err := os.Mkdir(naiDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 				return nil, fmt.Errorf("cgroup parent %q is not writable in the %s hierarchy: %w", cgPath, name, err)
 			}
+			if name == "pids" {
+				CapTreePids(naiDir, logger)
+			}
 		}
 		t.hierarchies = append(t.hierarchies, Hierarchy{
 			Controller: name, Mountpoint: mnt.Mountpoint,
@@ -188,9 +192,44 @@ func newV2Tree(mountpoint, parent string, existing bool, logger *slog.Logger) (*
 	if err := os.Mkdir(naiDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("cgroup parent %s is not writable: %w", parentDir, err)
 	}
+	CapTreePids(naiDir, logger)
 	return &Tree{version: 2, logger: logger, hierarchies: []Hierarchy{{
 		Mountpoint: mountpoint, Path: filepath.Join("/", parent, "nai"), ParentDir: parentDir, Dir: naiDir,
 	}}}, nil
+}
+
+// hostPidsReserve is how many of the host's process ids the jobs of a
+// node, all together, leave to the host and the agent: a fork bomb in
+// each of a node's jobs (each job has its own pids limit) could otherwise
+// take every id, and the agent could start no executor and the operator
+// no shell.
+const hostPidsReserve = 8192
+
+// CapTreePids limits the processes of all the allocations under dir (the
+// nai dir of the pids hierarchy) to the host's pid_max less
+// hostPidsReserve, or a quarter of pid_max on a host with few; a dir
+// already limited (by the operator) is left alone. Best effort: a failure
+// is logged, the jobs' own limits still hold.
+func CapTreePids(dir string, logger *slog.Logger) {
+	file := filepath.Join(dir, "pids.max")
+	cur, err := os.ReadFile(file)
+	if err != nil || strings.TrimSpace(string(cur)) != "max" {
+		return // no pids controller here, or a limit someone set
+	}
+	b, err := os.ReadFile("/proc/sys/kernel/pid_max")
+	if err != nil {
+		return
+	}
+	pidMax, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pidMax <= 0 {
+		return
+	}
+	limit := pidMax - min(hostPidsReserve, pidMax/4)
+	if err := os.WriteFile(file, []byte(strconv.Itoa(limit)), 0o644); err != nil {
+		logger.Warn("cannot limit the processes of all jobs together", "file", file, "err", err)
+		return
+	}
+	logger.Debug("limited the processes of all jobs together", "pids.max", limit, "pid_max", pidMax)
 }
 
 // Version is 1 or 2.
