@@ -295,7 +295,7 @@ func (r *allocRunner) watch(ctx context.Context) {
 			dirty = r.metrics.read(false) || dirty
 			dirty = r.gpu.add(r.c.gpuSamples(r.alloc.GPUs)) || dirty
 			if dirty && time.Since(lastSent) >= metricsReportEvery {
-				r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: r.metrics.values(), GPUUsage: r.gpu.values()}))
+				r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: r.metrics.values(), NonFinite: r.metrics.nonFiniteValues(), GPUUsage: r.gpu.values()}))
 				lastSent, dirty = time.Now(), false
 			}
 		}
@@ -357,6 +357,7 @@ func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 		StartTime:  st.StartTime,
 		EndTime:    st.EndTime,
 		Metrics:    r.metrics.values(),
+		NonFinite:  r.metrics.nonFiniteValues(),
 		Usage:      st.Usage,
 		GPUUsage:   r.gpu.values(),
 	}

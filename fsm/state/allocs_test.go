@@ -148,6 +148,47 @@ func TestUpdateAllocsMetricsWhileRunning(t *testing.T) {
 	}
 }
 
+// A metric that stops being finite leaves the job's metrics, whose last
+// finite value would read as a healthy run, for its non-finite ones, which
+// keep where it diverged; a finite value takes it back. A report without
+// NonFinite (an older client, an entry of format 6) leaves the merge as it
+// was: the last finite value stays.
+func TestUpdateAllocsNonFiniteMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.node(testNode("n1", 4))
+	id, allocID := f.start(newJob("a").Build(), "n1")
+	step2 := 2.0
+	nan := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 2, Step: &step2}}
+	inf := map[string]structs.NonFiniteMetric{"loss": {Value: "Infinity", First: "NaN", Line: 2, Step: &step2}}
+	for i, tc := range []struct {
+		report       structs.ClientStatusFields
+		wantMetrics  map[string]float64
+		wantNonFinte map[string]structs.NonFiniteMetric
+	}{
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 1, "loss": 0.5}},
+			map[string]float64{"step": 1, "loss": 0.5}, nil},
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 2}, NonFinite: nan},
+			map[string]float64{"step": 2}, nan},
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 3}, NonFinite: inf},
+			map[string]float64{"step": 3}, inf},
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 4, "loss": 0.9}},
+			map[string]float64{"step": 4, "loss": 0.9}, nil},
+		{structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: exit(0), Metrics: map[string]float64{"step": 5}, NonFinite: nan},
+			map[string]float64{"step": 5}, nan},
+	} {
+		if err := f.report(allocID, tc.report); err != nil {
+			t.Fatal(err)
+		}
+		j := f.job(id)
+		if d := cmp.Diff(tc.wantMetrics, j.Metrics); d != "" {
+			t.Errorf("report %d: metrics (-want +got):\n%s", i+1, d)
+		}
+		if d := cmp.Diff(tc.wantNonFinte, j.NonFiniteMetrics); d != "" {
+			t.Errorf("report %d: non-finite metrics (-want +got):\n%s", i+1, d)
+		}
+	}
+}
+
 func TestUpdateAllocsRefusals(t *testing.T) {
 	tests := []struct {
 		name    string
