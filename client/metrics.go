@@ -95,12 +95,12 @@ func (m *metricsTail) parse(raw []byte) bool {
 	m.line++
 	l, err := metricline.Parse(raw)
 	if err != nil {
-		m.skipped++
+		m.skipped++ // reported (counts): the servers keep the count
 		if m.skipped == 1 && m.logger != nil {
 			// The first one says what kind; the count comes at the end.
 			m.logger.Warn("a line of NAI_METRICS_FILE is not a JSON object; skipped", "line", m.line, "text", clip(raw, 80))
 		}
-		return false
+		return true
 	}
 	if l == nil {
 		return false
@@ -164,6 +164,13 @@ func clip(b []byte, n int) string {
 		return string(b[:n]) + "..."
 	}
 	return string(b)
+}
+
+// counts is the count of lines that were not JSON objects, and whether
+// the file was read at all (ClientStatusFields.MetricsSkipped and
+// MetricsCounted).
+func (m *metricsTail) counts() (skipped int, counted bool) {
+	return m.skipped, m.line > 0
 }
 
 // nonFiniteValues returns a copy of the keys whose last value is not

@@ -97,6 +97,9 @@ func TestMetricsTailNotes(t *testing.T) {
 	if m.skipped != 2 || m.line != 6 {
 		t.Errorf("skipped %d of %d lines, want 2 of 6", m.skipped, m.line)
 	}
+	if skipped, counted := m.counts(); skipped != 2 || !counted {
+		t.Errorf("counts() = %d, %v; want 2, true", skipped, counted)
+	}
 	step3 := 3.0
 	if diff := cmp.Diff(map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 4, Step: &step3}}, m.nonFinite); diff != "" {
 		t.Errorf("non-finite (-want +got):\n%s", diff)

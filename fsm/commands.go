@@ -176,8 +176,10 @@ var commands = map[MessageType]*command{
 	// older servers get the report without them (allocUpdateV1).
 	// Version 3 added the metrics that stopped being finite
 	// (ClientStatusFields.NonFinite), which leave the job's Metrics for
-	// its NonFiniteMetrics; older servers get the report without them
-	// (allocUpdateV2) and keep the last finite value, as before.
+	// its NonFiniteMetrics, and the count of lines that were not JSON
+	// (MetricsSkipped, MetricsCounted); older servers get the report
+	// without them (allocUpdateV2) and keep the last finite value, as
+	// before.
 	AllocUpdate: upgraded(upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
 	}), 2, Format3, allocUpdateV1), 3, Format7, allocUpdateV2),

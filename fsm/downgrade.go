@@ -144,12 +144,13 @@ func jobRegisterV3(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, 
 }
 
 // allocUpdateV2 is an AllocUpdate request for servers that keep no
-// non-finite metrics: the report goes without them, and those servers
-// keep a diverged metric's last finite value, as before format 7.
+// non-finite metrics: the report goes without them (and without its count
+// of lines that were not JSON), and those servers keep a diverged metric's
+// last finite value, as before format 7.
 func allocUpdateV2(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, error) {
 	var out *structs.AllocUpdateRequest
 	for i, u := range r.Updates {
-		if u == nil || u.Client.NonFinite == nil {
+		if u == nil || (u.Client.NonFinite == nil && !u.Client.MetricsCounted && u.Client.MetricsSkipped == 0) {
 			continue
 		}
 		if out == nil {
@@ -159,7 +160,7 @@ func allocUpdateV2(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, 
 		}
 		c := *u
 		c.Client = u.Client.Copy()
-		c.Client.NonFinite = nil
+		c.Client.NonFinite, c.Client.MetricsSkipped, c.Client.MetricsCounted = nil, 0, false
 		out.Updates[i] = &c
 	}
 	if out == nil {

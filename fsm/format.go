@@ -50,7 +50,8 @@ const (
 	// values made an array of one, JobRegisterRequest.Array: #SBATCH
 	// --array=5 is member A_5), AllocUpdate version 3 and AllocUpdates
 	// version 2 (a metric that stopped being finite leaves the job's
-	// Metrics for Job.NonFiniteMetrics, ClientStatusFields.NonFinite).
+	// Metrics for Job.NonFiniteMetrics, ClientStatusFields.NonFinite; the
+	// job keeps the count of lines that were not JSON, MetricsSkipped).
 	Format7 Format = 7
 
 	// LogFormat is the newest format this binary reads and writes.

@@ -20,7 +20,7 @@ func format7Requests() (register *structs.JobRegisterRequest, update *structs.Al
 	step := 2.0
 	nf := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 2, Step: &step}}
 	update = &structs.AllocUpdateRequest{NodeID: "n1", Now: t0, Updates: []*structs.AllocUpdate{{AllocID: "1.1", Client: structs.ClientStatusFields{
-		Status: structs.AllocRunning, Metrics: map[string]float64{"step": 2}, NonFinite: nf,
+		Status: structs.AllocRunning, Metrics: map[string]float64{"step": 2}, NonFinite: nf, MetricsSkipped: 1, MetricsCounted: true,
 	}}}}
 	updates = &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{update}}
 	return register, update, updates
@@ -36,7 +36,7 @@ func TestEncodeAtFormat7Downgrades(t *testing.T) {
 	plainRegister.Array = false
 	plainUpdate := *update
 	u := *update.Updates[0]
-	u.Client.NonFinite = nil
+	u.Client.NonFinite, u.Client.MetricsSkipped, u.Client.MetricsCounted = nil, 0, false
 	plainUpdate.Updates = []*structs.AllocUpdate{&u}
 	for _, tc := range []struct {
 		name    string
@@ -148,7 +148,7 @@ func TestFormat7RollingUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	j := replay(today, older)
-	if j.ArrayID != "" || j.Metrics["loss"] != 0.5 || j.NonFiniteMetrics != nil {
+	if j.ArrayID != "" || j.Metrics["loss"] != 0.5 || j.NonFiniteMetrics != nil || j.MetricsCounted {
 		t.Errorf("format 6 log on today's server: array %q, metrics %v, non-finite %v; want a plain job with the last finite loss", j.ArrayID, j.Metrics, j.NonFiniteMetrics)
 	}
 	want := persist(today)
@@ -175,5 +175,8 @@ func TestFormat7RollingUpgrade(t *testing.T) {
 	}
 	if _, ok := j.Metrics["loss"]; ok || j.NonFiniteMetrics["loss"].Value != "NaN" {
 		t.Errorf("metrics %v, non-finite %v; want loss NaN only", j.Metrics, j.NonFiniteMetrics)
+	}
+	if !j.MetricsCounted || j.MetricsSkippedLines != 1 {
+		t.Errorf("counted %v, skipped %d; want the client's count, 1", j.MetricsCounted, j.MetricsSkippedLines)
 	}
 }

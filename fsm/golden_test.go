@@ -292,13 +292,13 @@ func history() []struct {
 		{AllocUpdates, &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{
 			{NodeID: "n6", Now: t0.Add(107*time.Hour + 3*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "14.1", Client: structs.ClientStatusFields{
 				Status: structs.AllocRunning, StartTime: t0.Add(107*time.Hour + 2*time.Second), Metrics: map[string]float64{"step": step2, "acc": 0.2},
-				NonFinite: diverged("NaN"),
+				NonFinite: diverged("NaN"), MetricsSkipped: 1, MetricsCounted: true,
 			}}}},
 		}}},
 		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n6", Now: t0.Add(107*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{{AllocID: "14.1", Client: structs.ClientStatusFields{
 			Status: structs.AllocFailed, ExitCode: &exit1, ExitReason: structs.ExitExited,
 			StartTime: t0.Add(107*time.Hour + 2*time.Second), EndTime: t0.Add(107*time.Hour + time.Minute),
-			Metrics: map[string]float64{"step": 3, "acc": 0.2}, NonFinite: diverged("Infinity"),
+			Metrics: map[string]float64{"step": 3, "acc": 0.2}, NonFinite: diverged("Infinity"), MetricsSkipped: 2, MetricsCounted: true,
 		}}}}},
 	} {
 		h = append(h, e)

@@ -260,6 +260,12 @@ func (s *Server) jobMetrics(r *request) (any, uint64, error) {
 	if !all && !check {
 		return out, j.ModifyIndex, nil
 	}
+	if !all && j.MetricsCounted {
+		// The job's client counted what ?check wants (format 7): the
+		// job says it, as of its last report, without the history.
+		out.SkippedLines = j.MetricsSkippedLines
+		return out, j.ModifyIndex, nil
+	}
 	from, err := historyFrom(r.Request)
 	if err != nil {
 		return nil, 0, err

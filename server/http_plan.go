@@ -166,7 +166,7 @@ func withoutState(j *structs.Job) *structs.Job {
 	clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
 	clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
-	clean.NonFiniteMetrics = nil
+	clean.NonFiniteMetrics, clean.MetricsSkippedLines, clean.MetricsCounted = nil, 0, false
 	clean.OutputFiles, clean.OutputVersion = 0, 0
 	clean.MetricsDigest, clean.StdoutDigest, clean.StderrDigest = "", "", ""
 	clean.OutputServe, clean.Version, clean.Rollout = nil, 0, nil

@@ -122,6 +122,12 @@ type ClientStatusFields struct {
 	// servers keep it with the job (Job.NonFiniteMetrics) from raft log
 	// format 7 on.
 	NonFinite map[string]NonFiniteMetric `json:"non_finite,omitempty"`
+	// MetricsSkipped counts the lines of NAI_METRICS_FILE so far that were
+	// not JSON objects. MetricsCounted says the client counts them and
+	// reports NonFinite (a client of raft log format 7 that has read the
+	// file): the job's notes are then complete without the history.
+	MetricsSkipped int  `json:"metrics_skipped,omitempty"`
+	MetricsCounted bool `json:"metrics_counted,omitempty"`
 }
 
 // GPUUsage is what one GPU of an allocation did: the latest sample, the

@@ -183,6 +183,12 @@ type Job struct {
 	// run; a finite value later takes it back there. Kept from raft log
 	// format 7 on (from clients that report it).
 	NonFiniteMetrics map[string]NonFiniteMetric `json:"non_finite_metrics,omitempty"`
+	// MetricsSkippedLines counts the lines of NAI_METRICS_FILE that were
+	// not JSON objects; MetricsCounted says the job's client counted them
+	// and reported NonFiniteMetrics (format 7), so the two are what the
+	// history would say, without reading it (GET .../metrics?check=true).
+	MetricsSkippedLines int  `json:"metrics_skipped_lines,omitempty"`
+	MetricsCounted      bool `json:"metrics_counted,omitempty"`
 	// EstimatedStart is the scheduler's guess for a pending job, from the
 	// running jobs' time limits; zero when it has none.
 	EstimatedStart time.Time `json:"estimated_start,omitzero"`

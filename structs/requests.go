@@ -196,13 +196,15 @@ type JobMetrics struct {
 	// NonFinite holds the metrics whose last value is NaN, Infinity or
 	// -Infinity (a run that diverged), which Metrics, numbers only, leaves
 	// out. The job keeps them (Job.NonFiniteMetrics, from raft log format
-	// 7 on), so every answer has them; with ?all=true or ?check=true they
+	// 7 on), so every answer has them; with ?all=true, or ?check=true for
+	// a job whose client did not count them (Job.MetricsCounted), they
 	// are read from the history, which says them of older jobs too, whose
 	// Metrics may still hold the earlier finite value. In History such a
 	// value is the string "NaN", "Infinity" or "-Infinity".
 	NonFinite map[string]NonFiniteMetric `json:"non_finite,omitempty"`
 	// SkippedLines counts the lines of NAI_METRICS_FILE that are not JSON
-	// objects, in neither History nor Metrics (with ?all or ?check).
+	// objects, in neither History nor Metrics (with ?all or ?check; from
+	// the job, Job.MetricsSkippedLines, when its client counted them).
 	SkippedLines int `json:"skipped_lines,omitempty"`
 }
 

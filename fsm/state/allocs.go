@@ -141,7 +141,7 @@ func (w *writer) updateAlloc(u *structs.AllocUpdate) error {
 	if c.Terminal() {
 		return w.allocEnded(c)
 	}
-	if len(c.ClientStatus.Metrics) == 0 && len(c.ClientStatus.NonFinite) == 0 {
+	if len(c.ClientStatus.Metrics) == 0 && len(c.ClientStatus.NonFinite) == 0 && !c.ClientStatus.MetricsCounted {
 		return nil // most reports: nothing for the job (a job's copy is 1 KiB)
 	}
 	job, err := w.currentJob(c)

@@ -189,6 +189,42 @@ func TestUpdateAllocsNonFiniteMetrics(t *testing.T) {
 	}
 }
 
+// A client that counts (format 7) gives the job its count of lines that
+// were not JSON, so the servers need not read the history for it; the
+// same count again leaves the job untouched.
+func TestUpdateAllocsMetricsCounted(t *testing.T) {
+	f := newFixture(t)
+	f.node(testNode("n1", 4))
+	id, allocID := f.start(newJob("a").Build(), "n1")
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if j := f.job(id); j.MetricsCounted {
+		t.Fatalf("a report that counts nothing marked the job counted")
+	}
+	// Only a line that was not JSON: no metric, but the count.
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocRunning, MetricsSkipped: 1, MetricsCounted: true}); err != nil {
+		t.Fatal(err)
+	}
+	j := f.job(id)
+	if !j.MetricsCounted || j.MetricsSkippedLines != 1 || j.Metrics["step"] != 1 {
+		t.Fatalf("counted %v, skipped %d, metrics %v", j.MetricsCounted, j.MetricsSkippedLines, j.Metrics)
+	}
+	before := j.ModifyIndex
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 1}, MetricsSkipped: 1, MetricsCounted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.job(id).ModifyIndex; got != before {
+		t.Errorf("job modify index %d -> %d for the same metrics and count", before, got)
+	}
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: exit(0), MetricsSkipped: 3, MetricsCounted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if j := f.job(id); j.MetricsSkippedLines != 3 || j.Status != structs.JobComplete {
+		t.Errorf("after the end: skipped %d, status %s; want 3, complete", j.MetricsSkippedLines, j.Status)
+	}
+}
+
 func TestUpdateAllocsRefusals(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -201,6 +201,7 @@ func resetJobState(j *structs.Job) {
 	j.NodeFilters = nil
 	j.Metrics = nil
 	j.NonFiniteMetrics = nil
+	j.MetricsSkippedLines, j.MetricsCounted = 0, false
 	j.OutputDigest, j.OutputSize = "", 0
 	j.OutputFiles, j.OutputVersion = 0, 0
 	j.OutputServe = nil

@@ -314,14 +314,16 @@ func metricsDiffer(j *structs.Job, cs *structs.ClientStatusFields) bool {
 			return true
 		}
 	}
-	return false
+	return cs.MetricsCounted && (!j.MetricsCounted || j.MetricsSkippedLines != cs.MetricsSkipped)
 }
 
 // mergeMetrics keeps the last value of each metric and reports whether any
 // changed. A metric the report says is not finite now (cs.NonFinite, raft
 // log format 7: older entries never carry it) leaves the job's Metrics,
 // whose earlier finite value would read as a healthy run, for its
-// NonFiniteMetrics; a finite value takes it back.
+// NonFiniteMetrics; a finite value takes it back. A client that counts
+// (cs.MetricsCounted, format 7 too) gives the job its count of lines that
+// were not JSON.
 func mergeMetrics(j *structs.Job, cs *structs.ClientStatusFields) bool {
 	changed := false
 	for _, k := range slices.Sorted(maps.Keys(cs.Metrics)) {
@@ -359,6 +361,10 @@ func mergeMetrics(j *structs.Job, cs *structs.ClientStatusFields) bool {
 	}
 	if len(j.NonFiniteMetrics) == 0 {
 		j.NonFiniteMetrics = nil
+	}
+	if cs.MetricsCounted && (!j.MetricsCounted || j.MetricsSkippedLines != cs.MetricsSkipped) {
+		j.MetricsCounted, j.MetricsSkippedLines = true, cs.MetricsSkipped
+		changed = true
 	}
 	return changed
 }
