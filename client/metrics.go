@@ -23,9 +23,9 @@ const (
 // and -Infinity, as Python writes them, are accepted (metricline): such a
 // value cannot be a float64 in the replicated metrics, so its key leaves
 // the last values (an earlier finite one would mislead), is logged, and is
-// reported beside them with where it diverged (nonFiniteValues). Lines that are not JSON are
-// counted and logged, not kept; a line without its newline yet waits for
-// the next read.
+// reported beside them with where it diverged (nonFiniteValues). Lines
+// that are not JSON are counted (reported too: counts) and logged, not
+// kept; a line without its newline yet waits for the next read.
 type metricsTail struct {
 	path    string
 	off     int64
