@@ -135,7 +135,8 @@ func (c *Client) JobAllocations(ctx context.Context, id string) ([]*structs.Allo
 	return out, err
 }
 
-// Metrics returns a job's last value of each metric.
+// Metrics returns a job's last value of each metric, and the metrics whose
+// last value is NaN or ±Infinity as the job keeps them (raft log format 7).
 func (c *Client) Metrics(ctx context.Context, id string) (*structs.JobMetrics, error) {
 	var out structs.JobMetrics
 	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/metrics", nil, &out); err != nil {
@@ -144,10 +145,11 @@ func (c *Client) Metrics(ctx context.Context, id string) (*structs.JobMetrics, e
 	return &out, nil
 }
 
-// MetricsChecked is Metrics with what only the full history knows: the
-// metrics whose last value is NaN or ±Infinity, and the count of lines
-// that were not JSON (?check=true). It costs the servers a read of the
-// history; a history they cannot read leaves those out.
+// MetricsChecked is Metrics with the metrics whose last value is NaN or
+// ±Infinity and the count of lines that were not JSON (?check=true). The
+// servers answer from the job when its client counted them (raft log
+// format 7), else from a read of the history; a history they cannot read
+// leaves those out.
 func (c *Client) MetricsChecked(ctx context.Context, id string) (*structs.JobMetrics, error) {
 	var out structs.JobMetrics
 	if _, err := c.do(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/metrics?check=true", nil, &out); err != nil {

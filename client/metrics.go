@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/nai-project/nai/internal/metricline"
+	"github.com/nai-project/nai/structs"
 )
 
 // Bounds that keep a runaway metrics file from costing the agent memory or
@@ -21,10 +22,10 @@ const (
 // object, and the last numeric value of each key is kept. NaN, Infinity
 // and -Infinity, as Python writes them, are accepted (metricline): such a
 // value cannot be a float64 in the replicated metrics, so its key leaves
-// the last values (an earlier finite one would mislead) and is logged; the
-// servers read it from the shipped history. Lines that are not JSON are
-// counted and logged, not kept; a line without its newline yet waits for
-// the next read.
+// the last values (an earlier finite one would mislead), is logged, and is
+// reported beside them with where it diverged (nonFiniteValues). Lines
+// that are not JSON are counted (reported too: counts) and logged, not
+// kept; a line without its newline yet waits for the next read.
 type metricsTail struct {
 	path    string
 	off     int64
@@ -34,8 +35,10 @@ type metricsTail struct {
 	logger *slog.Logger
 	// line counts the lines read; skipped those that were not JSON.
 	line, skipped int
-	// nonFinite is each key whose last value is not finite: that value.
-	nonFinite map[string]string
+	// nonFinite is each key whose last value is not finite: that value,
+	// and where it stopped being finite (as metricline.Scanner says it),
+	// reported beside the last values (ClientStatusFields.NonFinite).
+	nonFinite map[string]structs.NonFiniteMetric
 }
 
 func newMetricsTail(path string) *metricsTail {
@@ -92,12 +95,12 @@ func (m *metricsTail) parse(raw []byte) bool {
 	m.line++
 	l, err := metricline.Parse(raw)
 	if err != nil {
-		m.skipped++
+		m.skipped++ // reported (counts): the servers keep the count
 		if m.skipped == 1 && m.logger != nil {
 			// The first one says what kind; the count comes at the end.
 			m.logger.Warn("a line of NAI_METRICS_FILE is not a JSON object; skipped", "line", m.line, "text", clip(raw, 80))
 		}
-		return false
+		return true
 	}
 	if l == nil {
 		return false
@@ -115,17 +118,34 @@ func (m *metricsTail) parse(raw []byte) bool {
 		}
 	}
 	for k, v := range l.NonFinite {
-		if _, had := m.last[k]; had {
+		_, had := m.last[k]
+		if had {
 			delete(m.last, k)
 			changed = true
 		}
-		if m.nonFinite[k] == v {
+		old, ok := m.nonFinite[k]
+		if ok && old.Value == v {
 			continue
 		}
-		if m.nonFinite == nil {
-			m.nonFinite = map[string]string{}
+		switch {
+		case ok:
+			// Not finite since an earlier line: where it diverged
+			// stays; the value is the newest.
+			old.Value = v
+			m.nonFinite[k] = old
+		case !had && len(m.last)+len(m.nonFinite) >= maxMetricKeys:
+			continue
+		default:
+			nf := structs.NonFiniteMetric{Value: v, First: v, Line: m.line}
+			if st, ok := l.Values["step"]; ok {
+				nf.Step = &st
+			}
+			if m.nonFinite == nil {
+				m.nonFinite = map[string]structs.NonFiniteMetric{}
+			}
+			m.nonFinite[k] = nf
 		}
-		m.nonFinite[k] = v
+		changed = true
 		if m.logger != nil {
 			args := []any{"metric", k, "value", v, "line", m.line}
 			if st, ok := l.Values["step"]; ok {
@@ -144,6 +164,19 @@ func clip(b []byte, n int) string {
 		return string(b[:n]) + "..."
 	}
 	return string(b)
+}
+
+// counts is the count of lines that were not JSON objects, and whether
+// the file was read at all (ClientStatusFields.MetricsSkipped and
+// MetricsCounted).
+func (m *metricsTail) counts() (skipped int, counted bool) {
+	return m.skipped, m.line > 0
+}
+
+// nonFiniteValues returns a copy of the keys whose last value is not
+// finite, nil when none.
+func (m *metricsTail) nonFiniteValues() map[string]structs.NonFiniteMetric {
+	return structs.CloneNonFinite(m.nonFinite)
 }
 
 // values returns a copy of the last value of each key, nil when none.

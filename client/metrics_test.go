@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/nai-project/nai/structs"
 )
 
 func TestMetricsTail(t *testing.T) {
@@ -95,7 +97,11 @@ func TestMetricsTailNotes(t *testing.T) {
 	if m.skipped != 2 || m.line != 6 {
 		t.Errorf("skipped %d of %d lines, want 2 of 6", m.skipped, m.line)
 	}
-	if diff := cmp.Diff(map[string]string{"loss": "NaN"}, m.nonFinite); diff != "" {
+	if skipped, counted := m.counts(); skipped != 2 || !counted {
+		t.Errorf("counts() = %d, %v; want 2, true", skipped, counted)
+	}
+	step3 := 3.0
+	if diff := cmp.Diff(map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 4, Step: &step3}}, m.nonFinite); diff != "" {
 		t.Errorf("non-finite (-want +got):\n%s", diff)
 	}
 	got := log.String()
@@ -109,5 +115,52 @@ func TestMetricsTailNotes(t *testing.T) {
 	}
 	if n := strings.Count(got, "not a finite number"); n != 1 {
 		t.Errorf("the same NaN logged %d times:\n%s", n, got)
+	}
+}
+
+// A metric that stops being finite is reported as such, with the line and
+// step where it diverged and its newest value, beside the last values that
+// leave it out; a finite value takes it back.
+func TestMetricsTailReportsNonFinite(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "metrics.jsonl")
+	m := newMetricsTail(path)
+	write := func(s string) {
+		t.Helper()
+		f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteString(s); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	write("{\"step\": 1, \"loss\": 0.5, \"acc\": 0.1}\n{\"step\": 2, \"loss\": NaN, \"acc\": 0.2}\n")
+	if !m.read(false) {
+		t.Fatal("read reports no change")
+	}
+	step2 := 2.0
+	want := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 2, Step: &step2}}
+	if d := cmp.Diff(want, m.nonFiniteValues()); d != "" {
+		t.Errorf("non-finite (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(map[string]float64{"step": 2, "acc": 0.2}, m.values()); d != "" {
+		t.Errorf("values (-want +got):\n%s", d)
+	}
+	write("{\"step\": 3, \"loss\": Infinity}\n")
+	if !m.read(false) {
+		t.Fatal("a new non-finite value is no change")
+	}
+	want["loss"] = structs.NonFiniteMetric{Value: "Infinity", First: "NaN", Line: 2, Step: &step2}
+	if d := cmp.Diff(want, m.nonFiniteValues()); d != "" {
+		t.Errorf("non-finite after Infinity (-want +got):\n%s", d)
+	}
+	write("{\"step\": 4, \"loss\": 0.7}\n")
+	m.read(false)
+	if got := m.nonFiniteValues(); got != nil {
+		t.Errorf("non-finite after a finite value = %v, want none", got)
+	}
+	if v, ok := m.values()["loss"]; !ok || v != 0.7 {
+		t.Errorf("loss = %v, %v; want 0.7", v, ok)
 	}
 }

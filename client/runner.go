@@ -295,7 +295,9 @@ func (r *allocRunner) watch(ctx context.Context) {
 			dirty = r.metrics.read(false) || dirty
 			dirty = r.gpu.add(r.c.gpuSamples(r.alloc.GPUs)) || dirty
 			if dirty && time.Since(lastSent) >= metricsReportEvery {
-				r.c.updater.post(r.update(structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: r.metrics.values(), GPUUsage: r.gpu.values()}))
+				cs := structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: r.metrics.values(), NonFinite: r.metrics.nonFiniteValues(), GPUUsage: r.gpu.values()}
+				cs.MetricsSkipped, cs.MetricsCounted = r.metrics.counts()
+				r.c.updater.post(r.update(cs))
 				lastSent, dirty = time.Now(), false
 			}
 		}
@@ -357,9 +359,11 @@ func (r *allocRunner) report(ctx context.Context, st *executor.ExitStatus) {
 		StartTime:  st.StartTime,
 		EndTime:    st.EndTime,
 		Metrics:    r.metrics.values(),
+		NonFinite:  r.metrics.nonFiniteValues(),
 		Usage:      st.Usage,
 		GPUUsage:   r.gpu.values(),
 	}
+	cs.MetricsSkipped, cs.MetricsCounted = r.metrics.counts()
 	if j := r.alloc.Job; j != nil && j.Output != nil && j.Output.Model != "" && j.Output.KeepMatch("serve.py") {
 		// A serve.py that output { keep } leaves out is not in the model.
 		cs.OutputServe = outputServe(r.dir.outputDir())

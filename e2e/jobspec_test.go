@@ -471,6 +471,47 @@ func TestJobPlan(t *testing.T) {
 
 // A batch script's --array is a sweep too, sent as one spec: each member
 // runs with its own SLURM_ARRAY_TASK_ID, and -json answers as for jobs.
+// TestSbatchArrayOfOne: --array=5 (and 7-7) is the array of one that Slurm
+// makes: member A_5 of array A, with the array's variables, its %A_%a log
+// name and A_5 in nai queue and nai job status.
+func TestSbatchArrayOfOne(t *testing.T) {
+	a := startAgent(t, t.TempDir(), 1)
+	dir := t.TempDir()
+	for _, tc := range []struct{ spec, task string }{{"5", "5"}, {"7-7", "7"}} {
+		script := writeFile(t, dir, "one.sh", "#!/bin/bash\n#SBATCH --array="+tc.spec+"\n#SBATCH -n 1\n#SBATCH -o "+dir+"/one-%A_%a.out\n"+
+			"echo id=$SLURM_ARRAY_JOB_ID task=$SLURM_ARRAY_TASK_ID count=$SLURM_ARRAY_TASK_COUNT min=$SLURM_ARRAY_TASK_MIN max=$SLURM_ARRAY_TASK_MAX step=$SLURM_ARRAY_TASK_STEP\n")
+		var resp structs.JobRegisterResponse
+		if err := json.Unmarshal([]byte(a.mustNai("job", "run", "-json", script)), &resp); err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.JobIDs) != 1 || resp.ArrayID != resp.JobIDs[0] {
+			t.Fatalf("--array=%s: %+v, want one job whose id is the array's", tc.spec, resp)
+		}
+		id := resp.ArrayID
+		ref := id + "_" + tc.task
+		j := a.waitJob(id, 60*time.Second)
+		if j.Status != structs.JobComplete || j.ArrayID != id {
+			t.Fatalf("--array=%s: job %s %s (%s), array %q", tc.spec, id, j.Status, j.Reason, j.ArrayID)
+		}
+		want := fmt.Sprintf("id=%s task=%s count=1 min=%s max=%s step=1\n", id, tc.task, tc.task, tc.task)
+		if logs := a.mustNai("job", "logs", ref); logs != want {
+			t.Errorf("nai job logs %s = %q, want %q", ref, logs, want)
+		}
+		if st := a.mustNai("job", "status", id); !strings.Contains(st, ref) {
+			t.Errorf("nai job status %s does not name %s:\n%s", ref, ref, st)
+		}
+		if q := a.mustNai("queue", "-all", "-jobs", id); !strings.Contains(q, "\n"+ref+" ") {
+			t.Errorf("nai queue does not name job %s %s:\n%s", id, ref, q)
+		}
+		// %A_%a: the array's id and the task id, as Slurm names it.
+		name := filepath.Join(dir, "one-"+ref+".out")
+		waitFor(t, 10*time.Second, name, func() bool {
+			b, err := os.ReadFile(name)
+			return err == nil && string(b) == want
+		})
+	}
+}
+
 func TestSbatchArray(t *testing.T) {
 	a := startAgent(t, t.TempDir(), 2)
 	script := writeFile(t, t.TempDir(), "arr.sh", "#!/bin/bash\n#SBATCH --array=1-7:3\n#SBATCH -n 1\necho task $SLURM_ARRAY_TASK_ID\n")

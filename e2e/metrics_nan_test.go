@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ echo '{"step": 2, "loss": 0.25, "eval": {"acc": NaN}}' >> "$m"
 echo '{"step": 3, "loss": NaN, "grad": Infinity, "lr": 0.1}' >> "$m"
 echo '{"step": 4, "loss": NaN, "grad": -Infinity}' >> "$m"
 echo 'Traceback (most recent call last):' >> "$m"
+echo weights > "$NAI_OUTPUT_DIR/model.txt"
 `
 
 const divergeJob = `job "diverge" {
@@ -33,6 +36,9 @@ const divergeJob = `job "diverge" {
     command = "/bin/sh"
     args    = ["diverge.sh"]
   }
+  output {
+    model = "diverged"
+  }
 }
 `
 
@@ -45,8 +51,19 @@ func TestMetricsNaN(t *testing.T) {
 	work := t.TempDir()
 	writeFile(t, work, "diverge.sh", divergeScript)
 	id := a.submit(work, "diverge", divergeJob)
-	if j := a.waitJob(id, 3*time.Minute); j.Status != structs.JobComplete {
+	j := a.waitJob(id, 3*time.Minute)
+	if j.Status != structs.JobComplete {
 		t.Fatalf("job %s: %s (%s)", id, j.Status, j.Reason)
+	}
+	// The job keeps the loss that became NaN as such, not its last
+	// finite value 0.25 (raft log format 7), and so does the model
+	// version made from its outputs.
+	if _, ok := j.Metrics["loss"]; ok || j.NonFiniteMetrics["loss"].Value != "NaN" || j.NonFiniteMetrics["loss"].Line != 4 ||
+		j.NonFiniteMetrics["grad"].Value != "-Infinity" || j.NonFiniteMetrics["grad"].First != "Infinity" {
+		t.Errorf("job %s: metrics %v, non-finite %+v; want loss NaN and grad -Infinity kept as such", id, j.Metrics, j.NonFiniteMetrics)
+	}
+	if show := a.mustNai("model", "show", "diverged"); !strings.Contains(show, "loss=NaN") || strings.Contains(show, "loss=0.25") {
+		t.Errorf("nai model show diverged claims a finite loss:\n%s", show)
 	}
 
 	out, errOut, code := a.nai("job", "metrics", id)
@@ -102,4 +119,59 @@ func TestMetricsNaN(t *testing.T) {
 		return strings.Contains(logs, `msg="metric is not a finite number"`) && strings.Contains(logs, "job="+id) &&
 			strings.Contains(logs, `msg="lines of NAI_METRICS_FILE were not JSON objects and were skipped"`)
 	})
+}
+
+// TestMetricsNaNAfterReport: a loss the servers already hold as finite
+// (0.25, reported while the job ran) that then becomes NaN is NaN in the
+// job, in nai job metrics without the history and in the model version made
+// from the run, not the 0.25 the merge of the reports kept before format 7.
+func TestMetricsNaNAfterReport(t *testing.T) {
+	a := startAgent(t, t.TempDir(), 1)
+	work, gate := t.TempDir(), filepath.Join(t.TempDir(), "go-on")
+	writeFile(t, work, "late.sh", `#!/bin/sh
+m="$NAI_METRICS_FILE"
+echo '{"step": 1, "loss": 0.25}' >> "$m"
+while [ ! -e "$1" ]; do sleep 0.05; done
+echo '{"step": 2, "loss": NaN}' >> "$m"
+echo weights > "$NAI_OUTPUT_DIR/model.txt"
+`)
+	id := a.submit(work, "late", `job "late" {
+  time_limit = "5m"
+  code = "."
+  resources {
+    cpu    = 0.5
+    memory = "128MiB"
+  }
+  task {
+    command = "/bin/sh"
+    args    = ["late.sh", "`+gate+`"]
+  }
+  output {
+    model = "late-nan"
+  }
+}
+`)
+	waitFor(t, time.Minute, "the servers hold loss 0.25", func() bool {
+		return a.job(id).Metrics["loss"] == 0.25
+	})
+	if err := os.WriteFile(gate, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	j := a.waitJob(id, time.Minute)
+	if j.Status != structs.JobComplete {
+		t.Fatalf("job %s: %s (%s)", id, j.Status, j.Reason)
+	}
+	if _, ok := j.Metrics["loss"]; ok || j.NonFiniteMetrics["loss"].Value != "NaN" {
+		t.Errorf("job %s: metrics %v, non-finite %+v; want loss NaN, not 0.25", id, j.Metrics, j.NonFiniteMetrics)
+	}
+	var m structs.JobMetrics
+	if err := json.Unmarshal([]byte(a.mustNai("job", "metrics", "-json", id)), &m); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Metrics["loss"]; ok || m.NonFinite["loss"].Value != "NaN" {
+		t.Errorf("nai job metrics -json: %+v; want loss NaN only", m)
+	}
+	if show := a.mustNai("model", "show", "late-nan"); !strings.Contains(show, "loss=NaN") || strings.Contains(show, "loss=0.25") {
+		t.Errorf("nai model show late-nan claims the finite loss:\n%s", show)
+	}
 }

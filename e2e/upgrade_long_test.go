@@ -185,8 +185,11 @@ func TestLongRollingUpgrade(t *testing.T) {
 		waitFor(t, 30*time.Second, "one leader", func() bool { return c.leader() != nil })
 	}
 	t.Logf("%s (new) leads %s and %s (old)", newLeader.name, c.others(newLeader)[0].name, c.others(newLeader)[1].name)
-	if f := clusterLogFormat(t, newLeader); f != 1 {
-		t.Errorf("the new leader writes log format %d with old servers in the cluster, want 1", f)
+	// The old servers' format: 1 for a release before formats (which
+	// says none), else the one it says (NAI_UPGRADE_FROM of a later one).
+	want := max(1, raftStats(t, c.others(newLeader)[0]).LogFormat)
+	if f := clusterLogFormat(t, newLeader); f != want {
+		t.Errorf("the new leader writes log format %d with old servers in the cluster, want %d", f, want)
 	}
 	sub.waitMore(t, 20) // plans written by the new leader, applied by the old servers
 	c.waitConverged(c.servers, 90*time.Second)
@@ -256,19 +259,26 @@ func TestLongRollingUpgrade(t *testing.T) {
 // /v1/agent/raft of the binary under test).
 func clusterLogFormat(t *testing.T, a *clusterAgent) int {
 	t.Helper()
+	return raftStats(t, a).ClusterLogFormat
+}
+
+// raftStats is an agent's /v1/agent/raft; zero when it does not answer
+// (a release without the route).
+func raftStats(t *testing.T, a *clusterAgent) structs.RaftStats {
+	t.Helper()
+	var st structs.RaftStats
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, a.addr+"/v1/agent/raft", nil)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return 0
+		return st
 	}
 	defer resp.Body.Close()
-	var st structs.RaftStats
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
-		return 0
+		return structs.RaftStats{}
 	}
-	return st.ClusterLogFormat
+	return st
 }
 
 // buildRevision builds nai as it was at rev, from `git archive` (no

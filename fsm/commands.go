@@ -130,9 +130,12 @@ var commands = map[MessageType]*command{
 	// Version 3 may carry a dependency on an array's first member alone
 	// (Dependency.Member), which older servers would read as one on the
 	// whole array.
-	JobRegister: withDecoder(withDecoder(upgraded(upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	// Version 4 may make one job an array (Array: the array of one of
+	// an #SBATCH --array=5), which older servers register as a plain job:
+	// for them it goes as that (jobRegisterV3).
+	JobRegister: withDecoder(withDecoder(withDecoder(upgraded(upgraded(upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
-	}), 2, Format3, jobRegisterV1), 3, Format5, jobRegisterV2), 2, decodeJobRegister), 3, decodeJobRegister),
+	}), 2, Format3, jobRegisterV1), 3, Format5, jobRegisterV2), 4, Format7, jobRegisterV3), 2, decodeJobRegister), 3, decodeJobRegister), 4, decodeJobRegister),
 	// Version 2 added Only (cancel member 0 of a sweep alone), which
 	// version 1 cannot carry.
 	JobCancel: upgraded(cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {
@@ -171,13 +174,21 @@ var commands = map[MessageType]*command{
 	// Version 2 added failed node hooks (ClientStatusFields.Hook), which
 	// drain the node, and the prolog-failed end, which requeues the job;
 	// older servers get the report without them (allocUpdateV1).
-	AllocUpdate: upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
+	// Version 3 added the metrics that stopped being finite
+	// (ClientStatusFields.NonFinite), which leave the job's Metrics for
+	// its NonFiniteMetrics, and the count of lines that were not JSON
+	// (MetricsSkipped, MetricsCounted); older servers get the report
+	// without them (allocUpdateV2) and keep the last finite value, as
+	// before.
+	AllocUpdate: upgraded(upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
-	}), 2, Format3, allocUpdateV1),
-	// The answer is one error (or nil) per request, in order.
-	AllocUpdates: introduced(cmd("AllocUpdates", func(st *state.Store, i uint64, r *structs.AllocUpdatesRequest) any {
+	}), 2, Format3, allocUpdateV1), 3, Format7, allocUpdateV2),
+	// The answer is one error (or nil) per request, in order. Version 2
+	// is version 3 of AllocUpdate's reports (ClientStatusFields.NonFinite),
+	// without them for older servers (allocUpdatesV1).
+	AllocUpdates: upgraded(introduced(cmd("AllocUpdates", func(st *state.Store, i uint64, r *structs.AllocUpdatesRequest) any {
 		return result(st.UpdateAllocsBatch(i, r.Requests))
-	}), Format4),
+	}), Format4), 2, Format7, allocUpdatesV1),
 
 	// The message type, not the request, says which kind a push is.
 	DatasetPush: cmd("DatasetPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {

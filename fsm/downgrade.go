@@ -129,3 +129,59 @@ func jobGCV1(r *structs.JobGCRequest) (*structs.JobGCRequest, error) {
 	out.KeepArrayMembers = false
 	return &out, nil
 }
+
+// jobRegisterV3 is a JobRegister request for servers that make an array
+// only of two jobs or more: one job that carries sweep values goes as a
+// plain job, as those servers registered it before (its node still gives
+// it the SLURM_ARRAY_ variables of an array of one, from its sweep values).
+func jobRegisterV3(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+	if !r.Array {
+		return r, nil
+	}
+	out := *r
+	out.Array = false
+	return &out, nil
+}
+
+// allocUpdateV2 is an AllocUpdate request for servers that keep no
+// non-finite metrics: the report goes without them (and without its count
+// of lines that were not JSON), and those servers keep a diverged metric's
+// last finite value, as before format 7.
+func allocUpdateV2(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, error) {
+	var out *structs.AllocUpdateRequest
+	for i, u := range r.Updates {
+		if u == nil || (u.Client.NonFinite == nil && !u.Client.MetricsCounted && u.Client.MetricsSkipped == 0) {
+			continue
+		}
+		if out == nil {
+			c := *r
+			c.Updates = slices.Clone(r.Updates)
+			out = &c
+		}
+		c := *u
+		c.Client = u.Client.Copy()
+		c.Client.NonFinite, c.Client.MetricsSkipped, c.Client.MetricsCounted = nil, 0, false
+		out.Updates[i] = &c
+	}
+	if out == nil {
+		return r, nil
+	}
+	return out, nil
+}
+
+// allocUpdatesV1 is an AllocUpdates request for servers that keep no
+// non-finite metrics: each report as allocUpdateV2 writes it.
+func allocUpdatesV1(r *structs.AllocUpdatesRequest) (*structs.AllocUpdatesRequest, error) {
+	out := &structs.AllocUpdatesRequest{Requests: make([]*structs.AllocUpdateRequest, len(r.Requests))}
+	for i, req := range r.Requests {
+		if req == nil {
+			continue
+		}
+		d, err := allocUpdateV2(req)
+		if err != nil {
+			return nil, err
+		}
+		out.Requests[i] = d
+	}
+	return out, nil
+}

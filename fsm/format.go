@@ -46,9 +46,16 @@ const (
 	Format5 Format = 5
 	// Format6 brought JobUpdate (change pending jobs: scontrol update).
 	Format6 Format = 6
+	// Format7 brought JobRegister version 4 (one job that carries sweep
+	// values made an array of one, JobRegisterRequest.Array: #SBATCH
+	// --array=5 is member A_5), AllocUpdate version 3 and AllocUpdates
+	// version 2 (a metric that stopped being finite leaves the job's
+	// Metrics for Job.NonFiniteMetrics, ClientStatusFields.NonFinite; the
+	// job keeps the count of lines that were not JSON, MetricsSkipped).
+	Format7 Format = 7
 
 	// LogFormat is the newest format this binary reads and writes.
-	LogFormat = Format6
+	LogFormat = Format7
 )
 
 // ErrFormat marks a request that the cluster's log format cannot carry:

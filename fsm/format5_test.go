@@ -42,7 +42,7 @@ func TestEncodeAtFormat5Downgrades(t *testing.T) {
 		{"unreachable, newest", NodeStatus, &structs.NodeStatusRequest{NodeID: "n1", Status: structs.NodeReady, Unreachable: true, Now: t0}, LogFormat, 2, nil, false},
 		{"unreachable, format 4", NodeStatus, &structs.NodeStatusRequest{NodeID: "n1", Status: structs.NodeReady, Unreachable: true, Now: t0}, Format4, 0, nil, true},
 		{"down, format 4", NodeStatus, &structs.NodeStatusRequest{NodeID: "n1", Status: structs.NodeDown, Now: t0}, Format4, 1, nil, false},
-		{"member dependency, newest", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{memberDep()}, Now: t0}, LogFormat, 3, nil, false},
+		{"member dependency, format 6", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{memberDep()}, Now: t0}, Format6, 3, nil, false},
 		{"member dependency, format 4", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{memberDep()}, Now: t0}, Format4, 0, nil, true},
 		{"member dependency in a sweep's template, format 4", JobRegister, func() any {
 			spec, err := structs.NewSweepSpec([]*structs.Job{memberDep(), memberDep()})
@@ -51,7 +51,7 @@ func TestEncodeAtFormat5Downgrades(t *testing.T) {
 			}
 			return &structs.JobRegisterRequest{Sweep: spec, Now: t0}
 		}(), Format4, 0, nil, true},
-		{"submitted held, newest", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{heldJob()}, Now: t0}, LogFormat, 3, nil, false},
+		{"submitted held, format 6", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{heldJob()}, Now: t0}, Format6, 3, nil, false},
 		{"submitted held, format 4", JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{goldenJob("a", 0), heldJob()}, Now: t0}, Format4, 0, nil, true},
 		{"held sweep template, format 4", JobRegister, func() any {
 			spec, err := structs.NewSweepSpec([]*structs.Job{heldJob(), heldJob()})

@@ -268,6 +268,41 @@ func history() []struct {
 		t   MessageType
 		req any
 	}{JobUpdate, &structs.JobUpdateRequest{JobIDs: []string{"12"}, Update: structs.JobUpdate{TimeLimit: &limit, GPUs: &gpus, Priority: &prio}}})
+
+	// Format 7: an #SBATCH --array=5, one job that carries sweep values,
+	// is an array of one (job 14, member 14_5); its loss becomes NaN,
+	// then Infinity, and leaves the job's metrics for its non-finite ones.
+	arrayOfOne := goldenJob("array-of-one", 1)
+	arrayOfOne.SweepValues = map[string]string{structs.ArrayTaskIDKey: "5"}
+	step1, step2 := 1.0, 2.0
+	diverged := func(v string) map[string]structs.NonFiniteMetric {
+		return map[string]structs.NonFiniteMetric{"loss": {Value: v, First: "NaN", Line: 2, Step: &step2}}
+	}
+	for _, e := range []struct {
+		t   MessageType
+		req any
+	}{
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(107 * time.Hour), Jobs: []*structs.Job{arrayOfOne}, Array: true}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(107*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "14.1", JobID: "14", NodeID: "n6", GPUs: []int{1}, Attempt: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(107*time.Hour + time.Second)},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n6", Now: t0.Add(107*time.Hour + 2*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "14.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocRunning, StartTime: t0.Add(107*time.Hour + 2*time.Second), Metrics: map[string]float64{"step": step1, "loss": 0.5, "acc": 0.1},
+		}}}}},
+		{AllocUpdates, &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{
+			{NodeID: "n6", Now: t0.Add(107*time.Hour + 3*time.Second), Updates: []*structs.AllocUpdate{{AllocID: "14.1", Client: structs.ClientStatusFields{
+				Status: structs.AllocRunning, StartTime: t0.Add(107*time.Hour + 2*time.Second), Metrics: map[string]float64{"step": step2, "acc": 0.2},
+				NonFinite: diverged("NaN"), MetricsSkipped: 1, MetricsCounted: true,
+			}}}},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n6", Now: t0.Add(107*time.Hour + time.Minute), Updates: []*structs.AllocUpdate{{AllocID: "14.1", Client: structs.ClientStatusFields{
+			Status: structs.AllocFailed, ExitCode: &exit1, ExitReason: structs.ExitExited,
+			StartTime: t0.Add(107*time.Hour + 2*time.Second), EndTime: t0.Add(107*time.Hour + time.Minute),
+			Metrics: map[string]float64{"step": 3, "acc": 0.2}, NonFinite: diverged("Infinity"), MetricsSkipped: 2, MetricsCounted: true,
+		}}}}},
+	} {
+		h = append(h, e)
+	}
 	return h
 }
 

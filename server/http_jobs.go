@@ -43,6 +43,11 @@ func (s *Server) jobRegister(r *request) (any, uint64, error) {
 		// expands it the same way.
 		req = &structs.JobRegisterRequest{Sweep: spec, Now: req.Now}
 	}
+	// One job that carries sweep values (#SBATCH --array=5, a sweep of
+	// one value) is the array of one that Slurm makes: member A_5 of
+	// array A. A cluster that still has servers of log format 6 or older
+	// registers it as a plain job (fsm.EncodeAt drops Array).
+	req.Array = oneArrayMember(jobs, spec)
 	resp, idx, err := s.apply(fsm.JobRegister, req)
 	if err != nil {
 		return nil, 0, err
@@ -60,6 +65,15 @@ func (s *Server) jobRegister(r *request) (any, uint64, error) {
 		}
 	}
 	return out, idx, nil
+}
+
+// oneArrayMember reports whether a submission is one job that carries
+// sweep values: an array of one.
+func oneArrayMember(jobs []*structs.Job, spec *structs.SweepSpec) bool {
+	if spec != nil {
+		return len(spec.Members) == 1 && len(spec.Members[0].Values) > 0
+	}
+	return len(jobs) == 1 && len(jobs[0].SweepValues) > 0
 }
 
 // latestBeforeDeps warns of a job that reads the newest version of a
@@ -239,9 +253,17 @@ func (s *Server) jobMetrics(r *request) (any, uint64, error) {
 	if m == nil {
 		m = map[string]float64{}
 	}
-	out := &structs.JobMetrics{JobID: j.ID, Metrics: m}
+	// The metrics that stopped being finite, as the job keeps them (raft
+	// log format 7); the history, when read, says it of older jobs too.
+	out := &structs.JobMetrics{JobID: j.ID, Metrics: m, NonFinite: j.NonFiniteMetrics}
 	all, check := r.URL.Query().Get("all") == "true", r.URL.Query().Get("check") == "true"
 	if !all && !check {
+		return out, j.ModifyIndex, nil
+	}
+	if !all && j.MetricsCounted {
+		// The job's client counted what ?check wants (format 7): the
+		// job says it, as of its last report, without the history.
+		out.SkippedLines = j.MetricsSkippedLines
 		return out, j.ModifyIndex, nil
 	}
 	from, err := historyFrom(r.Request)
@@ -265,7 +287,10 @@ func (s *Server) jobMetrics(r *request) (any, uint64, error) {
 		}
 		return nil, 0, err
 	}
-	out.NonFinite, out.SkippedLines = h.nonFinite, h.skipped
+	out.SkippedLines = h.skipped
+	if len(h.nonFinite) > 0 {
+		out.NonFinite = h.nonFinite
+	}
 	if all {
 		out.From = from
 		if from < len(h.lines) {

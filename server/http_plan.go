@@ -166,6 +166,7 @@ func withoutState(j *structs.Job) *structs.Job {
 	clean.NodeID, clean.NodeName, clean.AllocID, clean.GPUs, clean.Attempt = "", "", "", nil, 0
 	clean.SubmitTime, clean.StartTime, clean.EndTime, clean.EstimatedStart = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	clean.Metrics, clean.OutputDigest, clean.OutputSize, clean.ArrayID = nil, "", 0, ""
+	clean.NonFiniteMetrics, clean.MetricsSkippedLines, clean.MetricsCounted = nil, 0, false
 	clean.OutputFiles, clean.OutputVersion = 0, 0
 	clean.MetricsDigest, clean.StdoutDigest, clean.StderrDigest = "", "", ""
 	clean.OutputServe, clean.Version, clean.Rollout = nil, 0, nil
@@ -457,9 +458,10 @@ type planState struct {
 
 func newPlanState(base scheduler.State, jobs []*structs.Job, now time.Time) *planState {
 	ps := &planState{base: base, byID: make(map[string]*structs.Job, len(jobs))}
-	// A submission of several jobs with sweep values is an array, as the
-	// state store makes it, so max_parallel applies in the plan too.
-	sweep := len(jobs) > 1
+	// A submission of jobs with sweep values is an array, as the state
+	// store makes it (one such job too: the array of one of
+	// --array=5), so max_parallel applies in the plan too.
+	sweep := len(jobs) > 0
 	for _, j := range jobs {
 		if len(j.SweepValues) == 0 {
 			sweep = false

@@ -137,7 +137,7 @@ func checkDepsSatisfiable(snap *state.Snapshot, deps []structs.Dependency) error
 				notOK = j
 			}
 		}
-		whole := array && len(jobs) > 1
+		whole := array       // an array of one (--array=5) too: its id names the array
 		ref := dj.ArrayRef() // 12, or 12_3 for one member
 		if whole {
 			ref = dj.ID

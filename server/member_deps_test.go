@@ -153,13 +153,15 @@ func TestUnsatisfiableDependencies(t *testing.T) {
 	}
 	// Array "done": both members complete. Array "mixed": member 0 failed,
 	// member 1 still pending.
+	// Array "alone": an array of one (--array=5) whose member failed.
 	done := register(t, sweep("done", 1, 1))
 	mixed := register(t, sweep("mixed", 1, 64))
+	alone := register(t, sweep("alone", 1))
 	for _, a := range []struct {
 		id     string
 		status structs.AllocStatus
 		n      int
-	}{{done, structs.AllocComplete, 2}, {mixed, structs.AllocFailed, 1}} {
+	}{{done, structs.AllocComplete, 2}, {mixed, structs.AllocFailed, 1}, {alone, structs.AllocFailed, 1}} {
 		first, _ := strconv.Atoi(a.id)
 		for i := range a.n {
 			endRunning(t, c, strconv.Itoa(first+i), "n1", a.status)
@@ -188,6 +190,8 @@ func TestUnsatisfiableDependencies(t *testing.T) {
 		{"afternotok on a complete array", structs.Dependency{Type: structs.AfterNotOK, JobID: done},
 			"dependency afternotok:" + done + " can never be satisfied: every member of job array " + done + " ended complete"},
 		{"afterok on a complete array", structs.Dependency{Type: structs.AfterOK, JobID: done}, ""},
+		{"afterok on an array of one that failed", structs.Dependency{Type: structs.AfterOK, JobID: alone},
+			"dependency afterok:" + alone + " can never be satisfied: member " + alone + "_0 of job array " + alone + " ended failed"},
 		{"afterok on the pending member alone", structs.Dependency{Type: structs.AfterOK, JobID: mixed + "_1"}, ""},
 		{"afterok on the failed member alone", structs.Dependency{Type: structs.AfterOK, JobID: mixed + "_0"},
 			"dependency afterok:" + mixed + "_0 can never be satisfied: job " + mixed + "_0 ended failed"},

@@ -19,7 +19,7 @@ import (
 func (s *Server) routes() []route {
 	rs := []route{
 		// Jobs.
-		{Method: "PUT", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "submit jobs owned by the caller: {\"job\": ...}, {\"jobs\": [...]} (a sweep's members written out) or {\"sweep\": {\"template\": JOB, \"members\": [{\"values\", \"changed\", \"changes\"}]}} (a sweep as one spec, expanded by the servers)"},
+		{Method: "PUT", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "submit jobs owned by the caller: {\"job\": ...}, {\"jobs\": [...]} (a sweep's members written out) or {\"sweep\": {\"template\": JOB, \"members\": [{\"values\", \"changed\", \"changes\"}]}} (a sweep as one spec, expanded by the servers); jobs that carry sweep values are an array (array_id: its first member's id), one such job too: the array of one of #SBATCH --array=5, member A_5"},
 		{Method: "POST", Path: "/v1/jobs", Cap: acl.User, handle: s.jobRegister, Doc: "same as PUT /v1/jobs"},
 		{Method: "POST", Path: "/v1/jobs/plan", Cap: acl.User, handle: s.jobPlan, Doc: "dry run of a submission: where it would start, or why it would wait"},
 		{Method: "GET", Path: "/v1/jobs", Cap: acl.User, handle: s.jobList, Doc: "the jobs the caller may see (?all=true: finished ones too; ?array=ID: one sweep)"},
@@ -32,7 +32,7 @@ func (s *Server) routes() []route {
 		{Method: "GET", Path: "/v1/jobs/{id}/allocations", Cap: acl.User, handle: s.jobAllocs, Doc: "a job's allocations (attempts), oldest first"},
 		{Method: "GET", Path: "/v1/jobs/{id}/logs", Cap: acl.User, stream: s.jobLogs, Doc: "a job's stdout or stderr (?type=stderr, ?follow=true, ?offset=N; ?alloc=ID: one allocation, an earlier attempt or a service's replica, as listed by /v1/jobs/{id}/allocations)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/outputs", Cap: acl.User, stream: s.jobOutputs, Doc: "the tar+gzip archive of what the job left in NAI_OUTPUT_DIR"},
-		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values (?all=true: the full history; ?check=true, and with all: the metrics whose last value is NaN or ±Infinity, and the count of lines that were not JSON)"},
+		{Method: "GET", Path: "/v1/jobs/{id}/metrics", Cap: acl.User, handle: s.jobMetrics, Doc: "a job's last metric values; a metric whose last value is NaN or ±Infinity (JSON has no such number) is not in metrics but in non_finite, {NAME: {value: \"NaN\" | \"Infinity\" | \"-Infinity\", first: the value where it diverged, line and step of NAI_METRICS_FILE there}}, as the job keeps it (the job's non_finite_metrics, and its model version's) (?all=true: the full history; ?check=true, and with all: skipped_lines, the count of lines that were not JSON, and non_finite, from the job when its client counted them, as of its last report (raft log format 7), else read from the history, which also knows them of older jobs)"},
 		{Method: "GET", Path: "/v1/jobs/{id}/priority", Cap: acl.User, handle: s.jobPriority, Doc: "the priority factors of a pending job"},
 		{Method: "GET", Path: "/v1/queue", Cap: acl.User, stream: s.queueList, Doc: "running and pending jobs in scheduling order (?all=true adds finished ones; ?user= ?group= ?queue= ?state= filter; ?offset= ?limit= page, X-Nai-Total; ?view=row: queue rows only; ?view=table: the table `nai queue` prints, as text; ?pretty=true: indented; blocking with ?index=&wait=)"},
 		{Method: "GET", Path: "/v1/queue/priority", Cap: acl.User, handle: s.queuePriority, Doc: "the priority factors of every pending job the caller may see"},

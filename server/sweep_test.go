@@ -85,6 +85,52 @@ func TestSweepSpecRegister(t *testing.T) {
 	}
 }
 
+// One job that carries sweep values (#SBATCH --array=5), sent as a job or
+// as a spec of one member, is the array of one that Slurm makes: member
+// A_5 of array A; a plain job stays a plain job.
+func TestRegisterArrayOfOne(t *testing.T) {
+	s, cl := testServer(t, t.TempDir())
+	ctx := context.Background()
+	one := func() *structs.Job {
+		j := &structs.Job{Name: "one", User: "alice", Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30},
+			Task: structs.Task{Command: "/bin/echo"}}
+		j.SetSweepMember(0, 1, 0, map[string]string{structs.ArrayTaskIDKey: "5"})
+		return j
+	}
+	fromJob, err := cl.Register(ctx, one())
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := structs.NewSweepSpec([]*structs.Job{one()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromSpec, err := cl.RegisterSweep(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, resp := range []*structs.JobRegisterResponse{fromJob, fromSpec} {
+		if len(resp.JobIDs) != 1 || resp.ArrayID != resp.JobIDs[0] {
+			t.Fatalf("response %+v: want an array of one whose id is its member's", resp)
+		}
+		j, err := s.State().Snapshot().JobByID(nil, resp.JobIDs[0])
+		if err != nil || j == nil {
+			t.Fatalf("job %s: %v", resp.JobIDs[0], err)
+		}
+		if want := resp.ArrayID + "_5"; j.ArrayID != resp.ArrayID || j.ArrayRef() != want {
+			t.Errorf("job %s: array %q, ref %q; want %q, %q", j.ID, j.ArrayID, j.ArrayRef(), resp.ArrayID, want)
+		}
+	}
+	plain, err := cl.Register(ctx, &structs.Job{Name: "plain", User: "alice", Resources: structs.Resources{CPU: 1, MemoryBytes: 1 << 30},
+		Task: structs.Task{Command: "/bin/echo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.ArrayID != "" {
+		t.Errorf("a plain job became array %s", plain.ArrayID)
+	}
+}
+
 // putJobs sends body to PUT /v1/jobs with a token, and returns the status and
 // the answer.
 func putJobs(t *testing.T, base, token, body string) (int, string) {

@@ -272,6 +272,22 @@ func TestLiveMetricsHistory(t *testing.T) {
 	if err != nil || checked.History != nil || !reflect.DeepEqual(checked.NonFinite, wantNF) || checked.SkippedLines != 1 {
 		t.Errorf("?check=true: %+v, %v", checked, err)
 	}
+	// Once the job's client reports what it counted (raft log format 7),
+	// ?check answers from the job: the node is not asked for the history.
+	counted := map[string]structs.NonFiniteMetric{"loss": {Value: "Infinity", First: "NaN", Line: 5, Step: &step}}
+	if err := c.UpdateAllocs(ctx, "n1", []*structs.AllocUpdate{{AllocID: j.AllocID, Client: structs.ClientStatusFields{
+		Status: structs.AllocRunning, Metrics: map[string]float64{"step": 5}, NonFinite: counted, MetricsSkipped: 2, MetricsCounted: true}}}); err != nil {
+		t.Fatal(err)
+	}
+	asked = ""
+	checked, err = c.MetricsChecked(ctx, id)
+	if err != nil || asked != "" || !reflect.DeepEqual(checked.NonFinite, counted) || checked.SkippedLines != 2 || checked.Metrics["loss"] != 0 {
+		t.Errorf("?check=true after a counted report: %+v, %v; asked the node %q", checked, err, asked)
+	}
+	plain, err := c.Metrics(ctx, id)
+	if err != nil || !reflect.DeepEqual(plain.NonFinite, counted) {
+		t.Errorf("metrics without ?check: %+v, %v; want the job's non-finite metrics", plain, err)
+	}
 	m, err = c.MetricsFrom(ctx, id, 2)
 	if err != nil {
 		t.Fatal(err)

@@ -116,6 +116,18 @@ type ClientStatusFields struct {
 	// OutputServe is the serve command found among the outputs (a
 	// serve.py run with python3), for the model version they become.
 	OutputServe []string `json:"output_serve,omitempty"`
+	// NonFinite is each metric whose last value is NaN, Infinity or
+	// -Infinity (a run that diverged), which Metrics, numbers only,
+	// leaves out: that value, and where it stopped being finite. The
+	// servers keep it with the job (Job.NonFiniteMetrics) from raft log
+	// format 7 on.
+	NonFinite map[string]NonFiniteMetric `json:"non_finite,omitempty"`
+	// MetricsSkipped counts the lines of NAI_METRICS_FILE so far that were
+	// not JSON objects. MetricsCounted says the client counts them and
+	// reports NonFinite (a client of raft log format 7 that has read the
+	// file): the job's notes are then complete without the history.
+	MetricsSkipped int  `json:"metrics_skipped,omitempty"`
+	MetricsCounted bool `json:"metrics_counted,omitempty"`
 }
 
 // GPUUsage is what one GPU of an allocation did: the latest sample, the
@@ -176,6 +188,7 @@ func (c ClientStatusFields) Copy() ClientStatusFields {
 		c.ExitCode = &e
 	}
 	c.Metrics = maps.Clone(c.Metrics)
+	c.NonFinite = CloneNonFinite(c.NonFinite)
 	if c.Usage != nil {
 		u := *c.Usage
 		c.Usage = &u

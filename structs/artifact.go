@@ -63,7 +63,11 @@ type ArtifactVersion struct {
 	CreatedBy   string    `json:"created_by,omitempty"`
 	// Metrics are the final metrics of the job that made this version.
 	Metrics map[string]float64 `json:"metrics,omitempty"`
-	Lineage *Lineage           `json:"lineage,omitempty"`
+	// NonFiniteMetrics are the job's metrics whose last value was NaN,
+	// Infinity or -Infinity (Job.NonFiniteMetrics), which Metrics leaves
+	// out: the version of a run that diverged says so.
+	NonFiniteMetrics map[string]NonFiniteMetric `json:"non_finite_metrics,omitempty"`
+	Lineage          *Lineage                   `json:"lineage,omitempty"`
 	// Plugin is a plugin version's header (plugin.hcl).
 	Plugin *PluginSpec `json:"plugin,omitempty"`
 	// Serve is the command that serves a model version (`nai serve`),
@@ -290,6 +294,7 @@ func (v *ArtifactVersion) Copy() *ArtifactVersion {
 	}
 	c := *v
 	c.Metrics = maps.Clone(v.Metrics)
+	c.NonFiniteMetrics = CloneNonFinite(v.NonFiniteMetrics)
 	c.UsedBy = slices.Clone(v.UsedBy)
 	c.Lineage = v.Lineage.Copy()
 	c.Plugin = v.Plugin.Copy()

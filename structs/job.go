@@ -176,6 +176,19 @@ type Job struct {
 	StartTime  time.Time          `json:"start_time,omitzero"`
 	EndTime    time.Time          `json:"end_time,omitzero"`
 	Metrics    map[string]float64 `json:"metrics,omitempty"`
+	// NonFiniteMetrics is each metric whose last value is NaN, Infinity
+	// or -Infinity (the run diverged): that value, and the line and step
+	// of NAI_METRICS_FILE where it stopped being finite. Such a metric is
+	// not in Metrics, whose earlier finite value would read as a healthy
+	// run; a finite value later takes it back there. Kept from raft log
+	// format 7 on (from clients that report it).
+	NonFiniteMetrics map[string]NonFiniteMetric `json:"non_finite_metrics,omitempty"`
+	// MetricsSkippedLines counts the lines of NAI_METRICS_FILE that were
+	// not JSON objects; MetricsCounted says the job's client counted them
+	// and reported NonFiniteMetrics (format 7), so the two are what the
+	// history would say, without reading it (GET .../metrics?check=true).
+	MetricsSkippedLines int  `json:"metrics_skipped_lines,omitempty"`
+	MetricsCounted      bool `json:"metrics_counted,omitempty"`
 	// EstimatedStart is the scheduler's guess for a pending job, from the
 	// running jobs' time limits; zero when it has none.
 	EstimatedStart time.Time `json:"estimated_start,omitzero"`
@@ -560,6 +573,7 @@ func (j *Job) Copy() *Job {
 	c.GPUs = slices.Clone(j.GPUs)
 	c.NodeFilters = slices.Clone(j.NodeFilters)
 	c.Metrics = maps.Clone(j.Metrics)
+	c.NonFiniteMetrics = CloneNonFinite(j.NonFiniteMetrics)
 	c.OutputServe = slices.Clone(j.OutputServe)
 	if j.Service != nil {
 		s := *j.Service

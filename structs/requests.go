@@ -17,6 +17,12 @@ type JobRegisterRequest struct {
 	// raft entry): its members are expanded when it is applied.
 	Sweep *SweepSpec `json:"sweep,omitempty"`
 	Now   time.Time  `json:"now"`
+	// Array makes the submission an array even when it is one job: a job
+	// that carries sweep values (#SBATCH --array=5, a sweep of one value)
+	// becomes the array of one that Slurm makes, member A_5 of array A,
+	// its own id. Without it (raft log formats before 7) only two jobs or
+	// more that carry sweep values are an array.
+	Array bool `json:"array,omitempty"`
 }
 
 // Prepare does ahead what applying the request will need: a sweep's
@@ -33,7 +39,7 @@ func (r *JobRegisterRequest) Prepare() {
 // bytes once more to check them, 3-4 ms of a 1000-member sweep's
 // submission on the leader.
 func (r *JobRegisterRequest) AppendEntryJSON(b []byte) ([]byte, error) {
-	if r.Sweep == nil {
+	if r.Sweep == nil || r.Array {
 		enc, err := json.Marshal(r)
 		return append(b, enc...), err
 	}
@@ -189,13 +195,34 @@ type JobMetrics struct {
 	From    int               `json:"from,omitempty"`
 	// NonFinite holds the metrics whose last value is NaN, Infinity or
 	// -Infinity (a run that diverged), which Metrics, numbers only, leaves
-	// out or holds an earlier value of. It is read from the history, so
-	// it comes with ?all=true or ?check=true. In History such a value is
-	// the string "NaN", "Infinity" or "-Infinity".
+	// out. The job keeps them (Job.NonFiniteMetrics, from raft log format
+	// 7 on), so every answer has them; with ?all=true, or ?check=true for
+	// a job whose client did not count them (Job.MetricsCounted), they
+	// are read from the history, which says them of older jobs too, whose
+	// Metrics may still hold the earlier finite value. In History such a
+	// value is the string "NaN", "Infinity" or "-Infinity".
 	NonFinite map[string]NonFiniteMetric `json:"non_finite,omitempty"`
 	// SkippedLines counts the lines of NAI_METRICS_FILE that are not JSON
-	// objects, in neither History nor Metrics (with ?all or ?check).
+	// objects, in neither History nor Metrics (with ?all or ?check; from
+	// the job, Job.MetricsSkippedLines, when its client counted them).
 	SkippedLines int `json:"skipped_lines,omitempty"`
+}
+
+// CloneNonFinite is a copy of m whose steps are copies too; nil for an
+// empty m.
+func CloneNonFinite(m map[string]NonFiniteMetric) map[string]NonFiniteMetric {
+	if len(m) == 0 {
+		return nil
+	}
+	out := make(map[string]NonFiniteMetric, len(m))
+	for k, v := range m {
+		if v.Step != nil {
+			st := *v.Step
+			v.Step = &st
+		}
+		out[k] = v
+	}
+	return out
 }
 
 // NonFiniteMetric is a metric whose last value is not a finite number:

@@ -33,7 +33,7 @@ func formatArrayStatus(w io.Writer, members []*structs.Job, now time.Time) error
 			parts = append(parts, fmt.Sprintf("%d %s", n, st))
 		}
 	}
-	fmt.Fprintf(w, "Array %s (%s): %d jobs, %s\n", arrayID, members[0].Name, len(members), strings.Join(parts, ", "))
+	fmt.Fprintf(w, "Array %s (%s): %s, %s\n", arrayID, members[0].Name, plural(len(members), "job"), strings.Join(parts, ", "))
 	if p := members[0].MaxParallel; p > 0 {
 		fmt.Fprintf(w, "At most %d run at once\n", p)
 	}

@@ -304,7 +304,7 @@ func formatArtifact(w io.Writer, a *structs.Artifact, now time.Time) error {
 					parent = strconv.Itoa(l.ParentVersion)
 				}
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, content, structs.FormatSize(v.Size), stamp(v.CreateTime, now), v.CreatedBy, job, datasets, parent, metricsSummary(v.Metrics))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Version, content, structs.FormatSize(v.Size), stamp(v.CreateTime, now), v.CreatedBy, job, datasets, parent, metricsSummary(v.Metrics, v.NonFiniteMetrics))
 			continue
 		}
 		used := "-"
@@ -326,13 +326,20 @@ func formatArtifact(w io.Writer, a *structs.Artifact, now time.Time) error {
 	return nil
 }
 
-func metricsSummary(m map[string]float64) string {
-	if len(m) == 0 {
+func metricsSummary(m map[string]float64, nonFinite map[string]structs.NonFiniteMetric) string {
+	if len(m) == 0 && len(nonFinite) == 0 {
 		return "-"
 	}
+	vals := make(map[string]string, len(m)+len(nonFinite))
+	for k, v := range m {
+		vals[k] = formatFloat(v)
+	}
+	for k, nf := range nonFinite {
+		vals[k] = nf.Value // the run diverged: NaN, not its last finite value
+	}
 	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, jobtext.Printable(k)+"="+formatFloat(m[k])) // metric names come from the job
+	for _, k := range slices.Sorted(maps.Keys(vals)) {
+		parts = append(parts, jobtext.Printable(k)+"="+vals[k]) // metric names come from the job
 	}
 	return strings.Join(parts, " ")
 }

@@ -404,7 +404,7 @@ func (f *follower) followArray(ctx context.Context, arrayID string, ids []string
 		}
 		counts[j.Status]++
 	}
-	summary := fmt.Sprintf("array %s: %d jobs", name, len(ids))
+	summary := fmt.Sprintf("array %s: %s", name, plural(len(ids), "job"))
 	for _, s := range []structs.JobStatus{structs.JobComplete, structs.JobFailed, structs.JobCancelled, structs.JobLost} {
 		if counts[s] > 0 {
 			summary += fmt.Sprintf(", %d %s", counts[s], s)

@@ -169,6 +169,12 @@ func TestFormatJobStatus(t *testing.T) {
 		}), nil, &structs.JobMetrics{JobID: "14", Metrics: map[string]float64{"step": 4, "loss": 0.5, "lr": 0.1},
 			NonFinite:    map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", Line: 3, Step: &step3}, "grad_norm": {Value: "Infinity", Line: 5}},
 			SkippedLines: 2}},
+		// Kept by the servers (raft log format 7): the loss is NaN
+		// without the history read.
+		{"job_status_diverged_kept", testJob("15", "diverged", structs.JobComplete, ended(5*time.Minute, 4*time.Minute, intp(0), structs.ExitExited), func(j *structs.Job) {
+			j.Metrics = map[string]float64{"step": 4, "lr": 0.1}
+			j.NonFiniteMetrics = map[string]structs.NonFiniteMetric{"loss": {Value: "Infinity", First: "NaN", Line: 3, Step: &step3}}
+		}), nil, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

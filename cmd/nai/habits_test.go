@@ -719,6 +719,47 @@ func TestArrayMetrics(t *testing.T) {
 	}
 }
 
+// A member whose loss became NaN shows NaN, not '-' (which says it
+// reported none) nor its last finite loss, and sorts after the members
+// with a loss, before those without.
+func TestArrayMetricsNonFinite(t *testing.T) {
+	jobs := sweepJobs()
+	for _, j := range jobs {
+		if j.ID == "21" {
+			j.Metrics = map[string]float64{"accuracy": 0.91}
+			j.NonFiniteMetrics = map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 4}}
+		}
+	}
+	f := &fakeCluster{t: t, jobs: jobs}
+	f.start()
+	var all strings.Builder
+	for _, args := range [][]string{
+		{"job", "metrics", "20"},
+		{"job", "metrics", "-sort", "loss", "20"},
+		{"job", "metrics", "-sort", "loss:desc", "20"},
+	} {
+		code, stdout, stderr := runCLI(t, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		fmt.Fprintf(&all, "$ nai %s\n%s\n", strings.Join(args, " "), stdout)
+	}
+	checkGolden(t, "array_metrics_non_finite", []byte(all.String()))
+	code, stdout, stderr := runCLI(t, "job", "metrics", "-json", "20")
+	if code != 0 || !strings.Contains(stdout, `"non_finite": {`) || !strings.Contains(stdout, `"value": "NaN"`) {
+		t.Errorf("-json: exit %d, %s%s", code, stdout, stderr)
+	}
+}
+
+// A model version made by a run that diverged says so in the versions'
+// metrics column, not the last finite value.
+func TestMetricsSummaryNonFinite(t *testing.T) {
+	got := metricsSummary(map[string]float64{"acc": 0.5}, map[string]structs.NonFiniteMetric{"loss": {Value: "NaN"}})
+	if want := "acc=0.5 loss=NaN"; got != want {
+		t.Errorf("metricsSummary = %q, want %q", got, want)
+	}
+}
+
 // nai job run -- COMMAND submits the command as a job.
 func TestOneLiner(t *testing.T) {
 	code := t.TempDir()

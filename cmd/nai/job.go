@@ -183,9 +183,11 @@ func jobStatus(c *cli.Context) error {
 		return fmt.Errorf("list attempts of job %s: %w", id, err)
 	}
 	var checked *structs.JobMetrics
-	if len(j.Metrics) > 0 || j.MetricsDigest != "" {
-		// A NaN loss is only in the history; without it the last finite
-		// value would show. Not worth failing the status over.
+	if len(j.Metrics) > 0 || len(j.NonFiniteMetrics) > 0 || j.MetricsDigest != "" {
+		// The history says what the job does not: the lines that were
+		// not JSON, and a NaN loss of a job whose servers did not keep
+		// it yet (raft log format 6 and older), whose last finite value
+		// would show. Not worth failing the status over.
 		checked, _ = cl.MetricsChecked(c.Context, id)
 	}
 	return formatJobStatus(c.App.Writer, j, allocs, checked, time.Now())
@@ -652,8 +654,10 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 			return err
 		}
 	}
-	var nonFinite map[string]structs.NonFiniteMetric
-	if checked != nil {
+	// The job keeps its metrics that stopped being finite; the history,
+	// when read, says so of a job from before the servers kept them.
+	nonFinite := j.NonFiniteMetrics
+	if checked != nil && len(checked.NonFinite) > 0 {
 		nonFinite = checked.NonFinite
 	}
 	if len(j.Metrics) > 0 || len(nonFinite) > 0 {
@@ -662,7 +666,11 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 			return err
 		}
 	}
-	printMetricNotes(w, checked)
+	notes := checked
+	if notes == nil && len(nonFinite) > 0 {
+		notes = &structs.JobMetrics{NonFinite: nonFinite}
+	}
+	printMetricNotes(w, notes)
 	return nil
 }
 

@@ -60,6 +60,18 @@ type memberMetrics struct {
 	Status  structs.JobStatus  `json:"status"`
 	Values  map[string]string  `json:"sweep_values,omitempty"`
 	Metrics map[string]float64 `json:"metrics"`
+	// NonFinite is each metric whose last value is NaN, Infinity or
+	// -Infinity (the member diverged), which Metrics leaves out.
+	NonFinite map[string]structs.NonFiniteMetric `json:"non_finite,omitempty"`
+}
+
+// has reports whether the member reported metric k, finite or not.
+func (r memberMetrics) has(k string) bool {
+	if _, ok := r.Metrics[k]; ok {
+		return true
+	}
+	_, ok := r.NonFinite[k]
+	return ok
 }
 
 // arrayMetrics compares the members of a sweep side by side: one row per
@@ -77,10 +89,10 @@ func arrayMetrics(c *cli.Context, cl *api.Client, arrayID string) error {
 	rows := make([]memberMetrics, 0, len(members))
 	for _, m := range members {
 		rows = append(rows, memberMetrics{Member: m.ArrayRef(), JobID: m.ID,
-			Status: m.Status, Values: m.SweepValues, Metrics: orEmptyMap(m.Metrics)})
+			Status: m.Status, Values: m.SweepValues, Metrics: orEmptyMap(m.Metrics), NonFinite: m.NonFiniteMetrics})
 	}
 	if ms != nil {
-		if !slices.ContainsFunc(rows, func(r memberMetrics) bool { _, ok := r.Metrics[ms.key]; return ok }) {
+		if !slices.ContainsFunc(rows, func(r memberMetrics) bool { return r.has(ms.key) }) {
 			return fmt.Errorf("no member of array %s has reported %q (metrics: %s)", arrayID, ms.key, strings.Join(metricKeys(rows), ", "))
 		}
 		sortMembers(rows, ms)
@@ -98,10 +110,23 @@ func orEmptyMap(m map[string]float64) map[string]float64 {
 	return m
 }
 
-// sortMembers orders rows best first; members without the metric go last,
-// in index order.
+// sortMembers orders rows best first; members whose metric is not finite
+// (they diverged) come after those with a value, and members without the
+// metric go last, in index order.
 func sortMembers(rows []memberMetrics, ms *metricSort) {
+	rank := func(r memberMetrics) int {
+		if _, ok := r.Metrics[ms.key]; ok {
+			return 0
+		}
+		if r.has(ms.key) {
+			return 1
+		}
+		return 2
+	}
 	slices.SortStableFunc(rows, func(a, b memberMetrics) int {
+		if ra, rb := rank(a), rank(b); ra != rb || ra > 0 {
+			return cmp.Compare(ra, rb)
+		}
 		va, oka := a.Metrics[ms.key]
 		vb, okb := b.Metrics[ms.key]
 		switch {
@@ -122,6 +147,9 @@ func metricKeys(rows []memberMetrics) []string {
 	keys := map[string]bool{}
 	for _, r := range rows {
 		for k := range r.Metrics {
+			keys[k] = true
+		}
+		for k := range r.NonFinite {
 			keys[k] = true
 		}
 	}
@@ -170,6 +198,10 @@ func formatMemberMetrics(w io.Writer, rows []memberMetrics, ms *metricSort) erro
 		}
 		for _, k := range keys {
 			v, ok := r.Metrics[k]
+			if nf, diverged := r.NonFinite[k]; diverged && !ok {
+				cells = append(cells, nf.Value) // NaN, Infinity or -Infinity
+				continue
+			}
 			if !ok {
 				cells = append(cells, "-")
 				continue

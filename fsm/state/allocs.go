@@ -141,15 +141,15 @@ func (w *writer) updateAlloc(u *structs.AllocUpdate) error {
 	if c.Terminal() {
 		return w.allocEnded(c)
 	}
-	if len(c.ClientStatus.Metrics) == 0 {
+	if len(c.ClientStatus.Metrics) == 0 && len(c.ClientStatus.NonFinite) == 0 && !c.ClientStatus.MetricsCounted {
 		return nil // most reports: nothing for the job (a job's copy is 1 KiB)
 	}
 	job, err := w.currentJob(c)
-	if err != nil || job == nil || !metricsDiffer(job.Metrics, c.ClientStatus.Metrics) {
+	if err != nil || job == nil || !metricsDiffer(job, &c.ClientStatus) {
 		return err
 	}
 	j := job.Copy()
-	if mergeMetrics(j, c.ClientStatus.Metrics) {
+	if mergeMetrics(j, &c.ClientStatus) {
 		return w.putJob(j)
 	}
 	return nil

@@ -148,6 +148,83 @@ func TestUpdateAllocsMetricsWhileRunning(t *testing.T) {
 	}
 }
 
+// A metric that stops being finite leaves the job's metrics, whose last
+// finite value would read as a healthy run, for its non-finite ones, which
+// keep where it diverged; a finite value takes it back. A report without
+// NonFinite (an older client, an entry of format 6) leaves the merge as it
+// was: the last finite value stays.
+func TestUpdateAllocsNonFiniteMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.node(testNode("n1", 4))
+	id, allocID := f.start(newJob("a").Build(), "n1")
+	step2 := 2.0
+	nan := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 2, Step: &step2}}
+	inf := map[string]structs.NonFiniteMetric{"loss": {Value: "Infinity", First: "NaN", Line: 2, Step: &step2}}
+	for i, tc := range []struct {
+		report       structs.ClientStatusFields
+		wantMetrics  map[string]float64
+		wantNonFinte map[string]structs.NonFiniteMetric
+	}{
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 1, "loss": 0.5}},
+			map[string]float64{"step": 1, "loss": 0.5}, nil},
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 2}, NonFinite: nan},
+			map[string]float64{"step": 2}, nan},
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 3}, NonFinite: inf},
+			map[string]float64{"step": 3}, inf},
+		{structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 4, "loss": 0.9}},
+			map[string]float64{"step": 4, "loss": 0.9}, nil},
+		{structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: exit(0), Metrics: map[string]float64{"step": 5}, NonFinite: nan},
+			map[string]float64{"step": 5}, nan},
+	} {
+		if err := f.report(allocID, tc.report); err != nil {
+			t.Fatal(err)
+		}
+		j := f.job(id)
+		if d := cmp.Diff(tc.wantMetrics, j.Metrics); d != "" {
+			t.Errorf("report %d: metrics (-want +got):\n%s", i+1, d)
+		}
+		if d := cmp.Diff(tc.wantNonFinte, j.NonFiniteMetrics); d != "" {
+			t.Errorf("report %d: non-finite metrics (-want +got):\n%s", i+1, d)
+		}
+	}
+}
+
+// A client that counts (format 7) gives the job its count of lines that
+// were not JSON, so the servers need not read the history for it; the
+// same count again leaves the job untouched.
+func TestUpdateAllocsMetricsCounted(t *testing.T) {
+	f := newFixture(t)
+	f.node(testNode("n1", 4))
+	id, allocID := f.start(newJob("a").Build(), "n1")
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if j := f.job(id); j.MetricsCounted {
+		t.Fatalf("a report that counts nothing marked the job counted")
+	}
+	// Only a line that was not JSON: no metric, but the count.
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocRunning, MetricsSkipped: 1, MetricsCounted: true}); err != nil {
+		t.Fatal(err)
+	}
+	j := f.job(id)
+	if !j.MetricsCounted || j.MetricsSkippedLines != 1 || j.Metrics["step"] != 1 {
+		t.Fatalf("counted %v, skipped %d, metrics %v", j.MetricsCounted, j.MetricsSkippedLines, j.Metrics)
+	}
+	before := j.ModifyIndex
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"step": 1}, MetricsSkipped: 1, MetricsCounted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.job(id).ModifyIndex; got != before {
+		t.Errorf("job modify index %d -> %d for the same metrics and count", before, got)
+	}
+	if err := f.report(allocID, structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: exit(0), MetricsSkipped: 3, MetricsCounted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if j := f.job(id); j.MetricsSkippedLines != 3 || j.Status != structs.JobComplete {
+		t.Errorf("after the end: skipped %d, status %s; want 3, complete", j.MetricsSkippedLines, j.Status)
+	}
+}
+
 func TestUpdateAllocsRefusals(t *testing.T) {
 	tests := []struct {
 		name    string

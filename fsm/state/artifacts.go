@@ -253,7 +253,7 @@ func (w *writer) registerOutputModel(j *structs.Job) error {
 	v := &structs.ArtifactVersion{
 		Digest: j.OutputDigest, Size: j.OutputSize,
 		Description: "output of job " + j.ID, CreateTime: w.now, CreatedBy: j.User,
-		Metrics: maps.Clone(j.Metrics), Lineage: lin,
+		Metrics: maps.Clone(j.Metrics), NonFiniteMetrics: structs.CloneNonFinite(j.NonFiniteMetrics), Lineage: lin,
 		Serve: slices.Clone(j.Output.Serve),
 	}
 	if len(v.Serve) == 0 {

@@ -228,6 +228,29 @@ func TestOutputBecomesModelVersion(t *testing.T) {
 		t.Errorf("new model version (-want +got):\n%s", diff)
 	}
 
+	// A run whose loss became NaN: its version does not claim the last
+	// finite loss, and says the loss is NaN.
+	jn := newJob("diverged").GPUs(1).Build()
+	jn.Output = &structs.OutputSpec{Model: "m"}
+	_, an := f.start(jn, "n1", 0)
+	if err := f.report(an, structs.ClientStatusFields{Status: structs.AllocRunning, Metrics: map[string]float64{"loss": 0.3, "acc": 0.5}}); err != nil {
+		t.Fatal(err)
+	}
+	nan := map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", First: "NaN", Line: 7}}
+	if err := f.report(an, structs.ClientStatusFields{
+		Status: structs.AllocComplete, ExitCode: exit(0), Metrics: map[string]float64{"acc": 0.5}, NonFinite: nan,
+		OutputDigest: digestOf('f'), OutputSize: 9,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	v := f.artifact(structs.KindModel, "m").Latest()
+	if d := cmp.Diff(map[string]float64{"acc": 0.5}, v.Metrics); d != "" {
+		t.Errorf("diverged version's metrics (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(nan, v.NonFiniteMetrics); d != "" {
+		t.Errorf("diverged version's non-finite metrics (-want +got):\n%s", d)
+	}
+
 	// A failed job registers nothing; a new model is created on first output.
 	j2 := newJob("fails").GPUs(1).Build()
 	j2.Output = &structs.OutputSpec{Model: "fresh"}

@@ -103,7 +103,10 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 			return structs.NewError(structs.CodeInvalid, "register jobs: %v", err)
 		}
 
-		sweep := len(jobs) > 1
+		// Jobs that carry sweep values are an array: two or more, or
+		// one when the request says so (req.Array, raft log format 7:
+		// the array of one of an #SBATCH --array=5).
+		sweep := len(jobs) > 1 || req.Array
 		for _, j := range jobs {
 			if len(j.SweepValues) == 0 {
 				sweep = false
@@ -197,6 +200,8 @@ func resetJobState(j *structs.Job) {
 	j.StartTime, j.EndTime, j.EstimatedStart = time.Time{}, time.Time{}, time.Time{}
 	j.NodeFilters = nil
 	j.Metrics = nil
+	j.NonFiniteMetrics = nil
+	j.MetricsSkippedLines, j.MetricsCounted = 0, false
 	j.OutputDigest, j.OutputSize = "", 0
 	j.OutputFiles, j.OutputVersion = 0, 0
 	j.OutputServe = nil

@@ -14,6 +14,7 @@ func TestRegisterJobs(t *testing.T) {
 	tests := []struct {
 		name        string
 		jobs        []*structs.Job
+		array       bool // JobRegisterRequest.Array
 		wantIDs     []string
 		wantArray   string
 		wantErr     structs.ErrorCode
@@ -25,6 +26,12 @@ func TestRegisterJobs(t *testing.T) {
 		{name: "sweep becomes an array",
 			jobs:    []*structs.Job{newJob("s").Sweep("lr", "0.1").Build(), newJob("s").Sweep("lr", "0.01").Build(), newJob("s").Sweep("lr", "0.001").Build()},
 			wantIDs: []string{"2", "3", "4"}, wantArray: "2"},
+		{name: "one job with sweep values is no array without Array (format 6)",
+			jobs: []*structs.Job{newJob("s").Sweep(structs.ArrayTaskIDKey, "5").Build()}, wantIDs: []string{"2"}},
+		{name: "one job with sweep values and Array is an array of one",
+			jobs: []*structs.Job{newJob("s").Sweep(structs.ArrayTaskIDKey, "5").Build()}, array: true, wantIDs: []string{"2"}, wantArray: "2"},
+		{name: "Array makes no array of a job without sweep values",
+			jobs: []*structs.Job{newJob("a").Build()}, array: true, wantIDs: []string{"2"}},
 		{name: "dependency on a known job", jobs: []*structs.Job{newJob("a").DependsOn("1").Build()}, wantIDs: []string{"2"}},
 		{name: "more GPUs than any node warns", jobs: []*structs.Job{newJob("big").GPUs(8).Build()}, wantIDs: []string{"2"}, wantWarning: true},
 		{name: "invalid name refuses all", jobs: []*structs.Job{newJob("ok").Build(), newJob("bad name!").Build()}, wantErr: structs.CodeInvalid},
@@ -41,7 +48,7 @@ func TestRegisterJobs(t *testing.T) {
 			f.register(newJob("first").Build()) // job 1
 			before := f.s.Snapshot()
 
-			resp, err := f.s.RegisterJobs(10, &structs.JobRegisterRequest{Jobs: tt.jobs, Now: t0})
+			resp, err := f.s.RegisterJobs(10, &structs.JobRegisterRequest{Jobs: tt.jobs, Array: tt.array, Now: t0})
 			if tt.wantErr != "" {
 				if structs.CodeOf(err) != tt.wantErr {
 					t.Fatalf("err = %v, want code %s", err, tt.wantErr)

@@ -137,7 +137,7 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		return err
 	}
 	c := job.Copy()
-	mergeMetrics(c, a.ClientStatus.Metrics)
+	mergeMetrics(c, &a.ClientStatus)
 	if a.ClientStatus.OutputDigest != "" {
 		c.OutputDigest, c.OutputSize = a.ClientStatus.OutputDigest, a.ClientStatus.OutputSize
 		c.OutputFiles = a.ClientStatus.OutputFiles
@@ -295,31 +295,87 @@ func requeue(j *structs.Job, reason string) {
 	j.NodeFilters = nil
 }
 
-// metricsDiffer reports whether merging m into have would change it.
-func metricsDiffer(have, m map[string]float64) bool {
-	for k, v := range m {
-		if old, ok := have[k]; !ok || old != v {
+// metricsDiffer reports whether merging a report's metrics into the job
+// would change it.
+func metricsDiffer(j *structs.Job, cs *structs.ClientStatusFields) bool {
+	for k, v := range cs.Metrics {
+		if old, ok := j.Metrics[k]; !ok || old != v {
+			return true
+		}
+		if _, ok := j.NonFiniteMetrics[k]; ok {
 			return true
 		}
 	}
-	return false
+	for k, v := range cs.NonFinite {
+		if !sameNonFinite(j.NonFiniteMetrics[k], v) {
+			return true
+		}
+		if _, ok := j.Metrics[k]; ok {
+			return true
+		}
+	}
+	return cs.MetricsCounted && (!j.MetricsCounted || j.MetricsSkippedLines != cs.MetricsSkipped)
 }
 
 // mergeMetrics keeps the last value of each metric and reports whether any
-// changed.
-func mergeMetrics(j *structs.Job, m map[string]float64) bool {
+// changed. A metric the report says is not finite now (cs.NonFinite, raft
+// log format 7: older entries never carry it) leaves the job's Metrics,
+// whose earlier finite value would read as a healthy run, for its
+// NonFiniteMetrics; a finite value takes it back. A client that counts
+// (cs.MetricsCounted, format 7 too) gives the job its count of lines that
+// were not JSON.
+func mergeMetrics(j *structs.Job, cs *structs.ClientStatusFields) bool {
 	changed := false
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		if old, ok := j.Metrics[k]; ok && old == m[k] {
+	for _, k := range slices.Sorted(maps.Keys(cs.Metrics)) {
+		if _, ok := j.NonFiniteMetrics[k]; ok {
+			delete(j.NonFiniteMetrics, k)
+			changed = true
+		}
+		if old, ok := j.Metrics[k]; ok && old == cs.Metrics[k] {
 			continue
 		}
 		if j.Metrics == nil {
-			j.Metrics = make(map[string]float64, len(m))
+			j.Metrics = make(map[string]float64, len(cs.Metrics))
 		}
-		j.Metrics[k] = m[k]
+		j.Metrics[k] = cs.Metrics[k]
+		changed = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(cs.NonFinite)) {
+		if _, ok := j.Metrics[k]; ok {
+			delete(j.Metrics, k)
+			changed = true
+		}
+		v := cs.NonFinite[k]
+		if old, ok := j.NonFiniteMetrics[k]; ok && sameNonFinite(old, v) {
+			continue
+		}
+		if j.NonFiniteMetrics == nil {
+			j.NonFiniteMetrics = make(map[string]structs.NonFiniteMetric, len(cs.NonFinite))
+		}
+		if v.Step != nil {
+			st := *v.Step
+			v.Step = &st
+		}
+		j.NonFiniteMetrics[k] = v
+		changed = true
+	}
+	if len(j.NonFiniteMetrics) == 0 {
+		j.NonFiniteMetrics = nil
+	}
+	if cs.MetricsCounted && (!j.MetricsCounted || j.MetricsSkippedLines != cs.MetricsSkipped) {
+		j.MetricsCounted, j.MetricsSkippedLines = true, cs.MetricsSkipped
 		changed = true
 	}
 	return changed
+}
+
+// sameNonFinite reports whether two notes of a non-finite metric say the
+// same.
+func sameNonFinite(a, b structs.NonFiniteMetric) bool {
+	if a.Value != b.Value || a.First != b.First || a.Line != b.Line || (a.Step == nil) != (b.Step == nil) {
+		return false
+	}
+	return a.Step == nil || *a.Step == *b.Step
 }
 
 func intPtr(v int) *int { return &v }

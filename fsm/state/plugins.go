@@ -112,7 +112,7 @@ func (w *writer) registerOutputDataset(j *structs.Job) error {
 	v := &structs.ArtifactVersion{
 		Digest: j.OutputDigest, Size: j.OutputSize, Files: j.OutputFiles,
 		Description: desc, CreateTime: w.now, CreatedBy: j.User,
-		Metrics: maps.Clone(j.Metrics), Lineage: lin,
+		Metrics: maps.Clone(j.Metrics), NonFiniteMetrics: structs.CloneNonFinite(j.NonFiniteMetrics), Lineage: lin,
 	}
 	if err := addVersion(w.txn, tableDatasets, w.index, w.now, a, v); err != nil {
 		return err

@@ -48,7 +48,7 @@ export async function artifactPage(ctx, kind, rawName) {
     throw e;
   }
   const vs = a.versions || [];
-  const mkeys = [...new Set(vs.flatMap((v) => Object.keys(v.metrics || {})))].sort();
+  const mkeys = [...new Set(vs.flatMap((v) => [...Object.keys(v.metrics || {}), ...Object.keys(v.non_finite_metrics || {})]))].sort();
   const graph = h('div', { class: 'lineage', id: 'lineage' });
   replace(ctx.main,
     h('h1', {}, `${singular[kind]} ${a.name}`),
@@ -66,7 +66,8 @@ export async function artifactPage(ctx, kind, rawName) {
           h('td', {}, lin.job_id ? h('a', { href: '#/jobs/' + encodeURIComponent(lin.job_id) }, `job ${lin.job_id}${lin.job_name ? ' (' + lin.job_name + ')' : ''}`) : '—'),
           h('td', {}, read.length ? read.map(([k, r], i) => [i ? ', ' : '', h('a', { href: `#/${k}/${encodeURIComponent(r.name)}` }, `${r.name}:${r.version}`)]) : '—'),
           h('td', {}, (v.used_by || []).length ? v.used_by.map((id, i) => [i ? ', ' : '', h('a', { href: '#/jobs/' + encodeURIComponent(id) }, id)]) : '—'),
-          mkeys.map((k) => h('td', { class: 'num' }, v.metrics && v.metrics[k] !== undefined ? fmtNum(v.metrics[k]) : '—')),
+          mkeys.map((k) => h('td', { class: 'num' }, v.metrics && v.metrics[k] !== undefined ? fmtNum(v.metrics[k])
+            : (v.non_finite_metrics || {})[k] ? v.non_finite_metrics[k].value : '—')), // a run that diverged: NaN
           h('td', {}, v.description || ''));
       }))),
     h('h2', {}, 'Lineage'), graph);

@@ -226,7 +226,9 @@ export function lowerIsBetter(key) {
 function renderSweep(div, j, members) {
   members.sort((a, b) => (a.array_index || 0) - (b.array_index || 0));
   const params = [...new Set(members.flatMap((m) => Object.keys(m.sweep_values || {})))].sort();
-  const keys = [...new Set(members.flatMap((m) => Object.keys(m.metrics || {})))].filter((k) => k !== 'step').sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b)));
+  // A member whose metric became NaN or ±Infinity has it in
+  // non_finite_metrics, not metrics: it shows as such, never as a best.
+  const keys = [...new Set(members.flatMap((m) => [...Object.keys(m.metrics || {}), ...Object.keys(m.non_finite_metrics || {})]))].filter((k) => k !== 'step').sort((a, b) => (a === 'loss' ? -1 : b === 'loss' ? 1 : a.localeCompare(b)));
   const best = {};
   for (const k of keys) {
     let bi = null;
@@ -249,7 +251,8 @@ function renderSweep(div, j, members) {
         params.map((p) => h('td', {}, (m.sweep_values || {})[p] ?? '')),
         keys.map((k) => {
           const v = (m.metrics || {})[k];
-          return h('td', { class: 'num' + (best[k] === m.id ? ' best' : '') }, v === undefined ? '—' : fmtNum(v), best[k] === m.id ? ' ★' : '');
+          const nf = (m.non_finite_metrics || {})[k];
+          return h('td', { class: 'num' + (best[k] === m.id ? ' best' : '') }, v === undefined ? (nf ? nf.value : '—') : fmtNum(v), best[k] === m.id ? ' ★' : '');
         })))))));
 }
 
