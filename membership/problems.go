@@ -8,13 +8,14 @@ import (
 
 // Problem kinds: what an operator is told about in `nai agent-info`.
 const (
-	ProblemJoin         = "join"          // no join address answered
-	ProblemEncrypt      = "encrypt"       // gossip key mismatch with a peer
-	ProblemNameConflict = "name-conflict" // another agent uses this node name
-	ProblemTags         = "tags"          // a member gossips tags we cannot read
-	ProblemBootstrap    = "bootstrap"     // servers disagree on bootstrap_expect, or wait for peers
-	ProblemCluster      = "cluster"       // this data dir belongs to another cluster
-	ProblemStopped      = "serf-stopped"  // serf shut itself down (lost a name conflict)
+	ProblemJoin         = "join"            // no join address answered
+	ProblemEncrypt      = "encrypt"         // gossip key mismatch with a peer
+	ProblemNameConflict = "name-conflict"   // another agent uses this node name
+	ProblemTags         = "tags"            // a member gossips tags we cannot read
+	ProblemBootstrap    = "bootstrap"       // servers disagree on bootstrap_expect, or wait for peers
+	ProblemCluster      = "cluster"         // this data dir belongs to another cluster
+	ProblemStopped      = "serf-stopped"    // serf shut itself down (lost a name conflict)
+	ProblemUnproven     = "unproven-server" // a member tagged server failed the leader's raft identity check
 )
 
 // Problem is one condition an operator should fix. The same kind and

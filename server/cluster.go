@@ -39,6 +39,9 @@ type cluster struct {
 
 	mu        sync.Mutex
 	clusterID string
+	// unproven are serf members tagged server that failed the leader's
+	// identity check (cluster_leader.go: serverProven).
+	unproven map[string]unproven
 }
 
 // StartCluster makes this server a member of a cluster found through m:
@@ -201,6 +204,12 @@ func (s *Server) maybeBootstrap() {
 			c.problems.Resolve(membership.ProblemBootstrap)
 			c.expect = 0
 			return
+		}
+		if mem.Name != s.cfg.NodeName && !s.serverProven(mem, time.Now()) {
+			// Only servers that prove they are of this cluster count
+			// (cluster_leader.go): an impostor must not become a voter
+			// of the first configuration.
+			continue
 		}
 		if mem.Tags.BootstrapExpect != 0 && mem.Tags.BootstrapExpect != c.expect {
 			disagree = append(disagree, fmt.Sprintf("%s expects %d", mem.Name, mem.Tags.BootstrapExpect))

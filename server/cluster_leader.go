@@ -54,7 +54,8 @@ func (s *Server) clusterLeaderLoop(stop chan struct{}) {
 }
 
 // reconcileServers adds alive servers that raft does not know as voters
-// (or updates their address), and removes servers that left serf on
+// (or updates their address), once they proved they are servers of this
+// cluster (serverProven), and removes servers that left serf on
 // purpose. Failed servers stay: they may come back, and removing them
 // could shrink the quorum below what is safe.
 func (s *Server) reconcileServers() {
@@ -85,6 +86,9 @@ func (s *Server) reconcileServers() {
 				continue
 			}
 			if inRaft && addr == raft.ServerAddress(mem.Tags.RaftAddr) {
+				continue
+			}
+			if !s.serverProven(mem, time.Now()) {
 				continue
 			}
 			s.logger.Info("adding server to raft", "server", mem.Name, "raft_addr", mem.Tags.RaftAddr, "old_addr", addr)
@@ -191,4 +195,75 @@ func (s *Server) setNodeStatus(n *structs.Node, status structs.NodeStatus, why s
 	if _, _, err := s.apply(fsm.NodeStatus, req); err != nil {
 		s.logger.Error("update node status", "node", n.Name, "status", status, "err", err)
 	}
+}
+
+// Backoff of the identity check of a serf member that failed it.
+const (
+	unprovenRetryMin = 10 * time.Second
+	unprovenRetryMax = 5 * time.Minute
+)
+
+// unproven is a serf member tagged server that failed the identity
+// check, and when to check it again.
+type unproven struct {
+	addr  string
+	retry time.Time
+	wait  time.Duration
+}
+
+// serverProven says whether a serf member tagged server is one of this
+// cluster's servers: the leader dials its raft address as raft would, and
+// the member must complete the TLS handshake with a server certificate,
+// or the key's handshake (raft_transport.go). A serf tag is only a claim:
+// without this, any program that joined serf with Tags{Server: true}
+// became a voter, took the quorum of a small cluster and was sent every
+// log entry. A member that fails is warned about once (and listed in
+// agent-info's problems), and checked again after a backoff, not on
+// every reconciliation. Without TLS or a key nothing can be proven, and
+// every member passes, as before (New refuses that with ACLs on).
+func (s *Server) serverProven(mem membership.Member, now time.Time) bool {
+	c := s.cluster
+	c.mu.Lock()
+	prev, known := c.unproven[mem.Name]
+	c.mu.Unlock()
+	if known && prev.addr == mem.Tags.RaftAddr && now.Before(prev.retry) {
+		return false
+	}
+	_, err := s.verifyRaftPeer(mem.Tags.RaftAddr)
+	kind := membership.ProblemUnproven + "/" + mem.Name
+	if err == nil {
+		if known {
+			c.mu.Lock()
+			delete(c.unproven, mem.Name)
+			c.mu.Unlock()
+			c.problems.Resolve(kind)
+			s.logger.Info("serf member now proves it is a server of this cluster", "server", mem.Name, "raft_addr", mem.Tags.RaftAddr)
+		}
+		return true
+	}
+	wait := unprovenRetryMin
+	if known && prev.addr == mem.Tags.RaftAddr {
+		wait = min(2*prev.wait, unprovenRetryMax)
+	}
+	c.mu.Lock()
+	if c.unproven == nil {
+		c.unproven = map[string]unproven{}
+	}
+	c.unproven[mem.Name] = unproven{addr: mem.Tags.RaftAddr, retry: now.Add(wait), wait: wait}
+	// Forget members serf no longer shows, so the record stays small.
+	for name := range c.unproven {
+		if _, ok := c.memberByName(name); !ok {
+			delete(c.unproven, name)
+		}
+	}
+	c.mu.Unlock()
+	msg := fmt.Sprintf("serf member %s (%s) says it is a server, but its raft address %s did not prove it is one of this cluster's: not adding it to raft. "+
+		"A server needs the same encrypt key, or with TLS a server certificate of the cluster's CA (nai tls cert create -server); anything else may be an impostor",
+		mem.Name, mem.Addr, mem.Tags.RaftAddr)
+	c.problems.Set(kind, msg)
+	if !known || prev.addr != mem.Tags.RaftAddr {
+		s.logger.Warn("not adding a serf member tagged server to raft: it did not prove it is a server of this cluster",
+			"server", mem.Name, "serf_addr", mem.Addr, "raft_addr", mem.Tags.RaftAddr, "err", err)
+	}
+	return false
 }

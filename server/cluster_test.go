@@ -54,7 +54,8 @@ func startMember(t *testing.T, name string, expect int, grace time.Duration, joi
 		t.Fatal(err)
 	}
 	cfg := Config{DataDir: t.TempDir(), NodeName: name, RaftAddr: "127.0.0.1:0", Logger: logger,
-		Datacenter: "dc1", BootstrapExpect: expect, NodeDownGrace: grace, SchedulerInterval: time.Second}
+		Datacenter: "dc1", BootstrapExpect: expect, NodeDownGrace: grace, SchedulerInterval: time.Second,
+		RaftKey: testRaftKey}
 	for _, o := range opts {
 		o(&cfg)
 	}

@@ -54,7 +54,9 @@ func (s *Server) liveMetricsHistory(r *request, j *structs.Job) (*metricHistory,
 	if h := r.Header.Get("Authorization"); h != "" {
 		req.Header.Set("Authorization", h)
 	}
-	resp, err := s.peerClient.Do(req)
+	// A client node holds a client certificate: the transport to nodes,
+	// not the one to servers, which requires a server's.
+	resp, err := (&http.Client{Transport: s.httpTransport}).Do(req)
 	if err != nil {
 		return nil, structs.NewError(structs.CodeUnavailable, "cannot reach node %s for the metrics of job %s: %v", a.NodeName, j.ID, err)
 	}

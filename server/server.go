@@ -88,6 +88,12 @@ type Config struct {
 	// server makes to other agents (the leader, peers, client nodes);
 	// nil means plain TCP and HTTP.
 	TLS *tlsutil.Agent
+	// RaftKey, without TLS, is the secret every server of the cluster
+	// holds (the agent passes the gossip encryption key, encrypt): each
+	// raft connection proves both ends hold it (raft_transport.go). With
+	// ACLs on, a server of a cluster needs TLS or RaftKey; a single dev
+	// server without either uses a random key of its own.
+	RaftKey []byte
 	// Audit configures the audit log of writes (audit.go).
 	Audit AuditConfig
 	// JobGCThreshold is how long a finished job stays in the live tables
@@ -144,6 +150,11 @@ type Server struct {
 	// peerClient make this server's calls to other agents.
 	idents identCache
 	tls    *tlsutil.Agent
+	// raftKey keys raft's handshake without TLS (raft_transport.go);
+	// raftDial dials other servers' raft ports through TLS or the
+	// handshake (nil: plain raft, nothing to prove).
+	raftKey  []byte
+	raftDial raftDialer
 	// httpTransport calls client nodes (log streams); peerTransport calls
 	// servers (forwarding to the leader, blob copies).
 	httpTransport *http.Transport
@@ -190,6 +201,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.ApplyTimeout == 0 {
 		cfg.ApplyTimeout = 10 * time.Second
 	}
+	raftKey, err := raftKeyFor(cfg)
+	if err != nil {
+		return nil, err
+	}
 	if err := claimDataDir(cfg.DataDir, cfg.NodeName); err != nil {
 		return nil, err
 	}
@@ -201,6 +216,7 @@ func New(cfg Config) (*Server, error) {
 		changeCh:   make(chan struct{}, 1),
 		leaderCh:   make(chan bool, 16),
 		tls:        cfg.TLS,
+		raftKey:    raftKey,
 	}
 	s.reports.s, s.reports.format = s, s.logFormat
 	s.httpTransport = http.DefaultTransport.(*http.Transport).Clone()
@@ -224,7 +240,9 @@ func New(cfg Config) (*Server, error) {
 	s.peerTransport.IdleConnTimeout = 10 * time.Second
 	if cfg.TLS != nil {
 		s.httpTransport.TLSClientConfig = cfg.TLS.ClientConfig(false)
-		s.peerTransport.TLSClientConfig = cfg.TLS.ClientConfig(true)
+		// Calls to other servers carry the servers' shared secret: only
+		// a server certificate's holder gets them.
+		s.peerTransport.TLSClientConfig = cfg.TLS.ServerPeerClientConfig()
 	}
 	s.peerClient = &http.Client{Transport: s.peerTransport}
 	if cfg.ACL.BootstrapResetFile == "" {

@@ -24,6 +24,7 @@ import (
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client"
 	"github.com/nai-project/nai/client/fingerprint"
+	"github.com/nai-project/nai/internal/gossipkey"
 	"github.com/nai-project/nai/internal/tlsutil"
 	"github.com/nai-project/nai/internal/version"
 	"github.com/nai-project/nai/membership"
@@ -108,6 +109,14 @@ func runClusterAgent(c *cli.Context) error {
 
 	var srv *server.Server
 	if cfg.Server.Enabled {
+		// Without TLS, raft connections prove both ends hold the gossip
+		// key (server/raft_transport.go).
+		var raftKey []byte
+		if cfg.Encrypt != "" {
+			if raftKey, err = gossipkey.Decode(cfg.Encrypt); err != nil {
+				return fail("encrypt: %v", err)
+			}
+		}
 		logger.Info("garbage collector", "setting", serverGC())
 		srv, err = server.New(server.Config{
 			DataDir:         filepath.Join(dataDir, "server"),
@@ -122,6 +131,7 @@ func runClusterAgent(c *cli.Context) error {
 			JobGCThreshold:  cfg.Server.JobGCThreshold,
 			ACL:             cfg.serverACL(),
 			TLS:             tlsAgent,
+			RaftKey:         raftKey,
 			Logger:          logger.With("component", "server"),
 
 			// Autopilot (server/autopilot.go).
@@ -240,7 +250,10 @@ func runClusterAgent(c *cli.Context) error {
 		})
 		var proxyTLS *tls.Config
 		if tlsAgent != nil {
-			proxyTLS = tlsAgent.ClientConfig(true)
+			// Requests carry users' tokens and the node's secret: only
+			// a holder of a server certificate gets them, whatever
+			// verify_server_hostname says.
+			proxyTLS = tlsAgent.ServerPeerClientConfig()
 		}
 		mux.Handle("/v1/", membership.NewServerProxy(m, cfg.Datacenter, logger.With("component", "server-proxy"), proxyTLS))
 	}

@@ -7,7 +7,11 @@
 // client.<dc>.nai for GPU hosts' agents, cli.<dc>.nai for people's
 // commands. With verify_server_hostname, agents check that the server they
 // call holds a server certificate of their datacenter; without it, any
-// certificate of the CA is accepted, as Nomad does.
+// certificate of the CA is accepted, as Nomad does. What only servers may
+// do always checks the name, whatever verify_server_hostname says: raft
+// accepts only server certificates (ServerPeerListenerConfig), and
+// servers' calls to each other and a client-only agent's proxy to the
+// servers call only holders of one (ServerPeerClientConfig).
 //
 // Certificates and keys are read again on Reload (SIGHUP), so they can be
 // rotated without a restart: new connections use the new files.
@@ -137,6 +141,57 @@ func (a *Agent) ServerConfig() *tls.Config {
 			return verifyChain(raw, pool, x509.ExtKeyUsageClientAuth, "")
 		},
 	}
+}
+
+// ServerPeerListenerConfig is the configuration of a listener that only
+// servers may call: raft. Unlike ServerConfig, which takes any
+// certificate of the CA (a person's CLI certificate or a GPU host's
+// client certificate included), it requires a server certificate of this
+// datacenter: the name server.<dc>.nai and the ServerAuth usage, as
+// `nai tls cert create -server` makes them.
+func (a *Agent) ServerPeerListenerConfig() *tls.Config {
+	c := a.ServerConfig()
+	name := Name(RoleServer, a.cfg.Datacenter)
+	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		pool, _ := a.current()
+		if err := verifyChain(raw, pool, x509.ExtKeyUsageClientAuth, ""); err != nil {
+			return err
+		}
+		if err := verifyChain(raw, pool, x509.ExtKeyUsageServerAuth, name); err != nil {
+			return fmt.Errorf("only servers may connect here, with a certificate for %s: %w", name, err)
+		}
+		return nil
+	}
+	return c
+}
+
+// ServerPeerClientConfig is the configuration of calls a server makes to
+// another server (raft, blob copies, calls carrying the servers' shared
+// secret), and of a client-only agent's proxy to the servers: the peer
+// must hold a server certificate of this datacenter (server.<dc>.nai)
+// whatever verify_server_hostname says, since what is sent is for
+// servers only.
+func (a *Agent) ServerPeerClientConfig() *tls.Config {
+	c := a.ClientConfig(false)
+	name := Name(RoleServer, a.cfg.Datacenter)
+	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		pool, _ := a.current()
+		return verifyChain(raw, pool, x509.ExtKeyUsageServerAuth, name)
+	}
+	return c
+}
+
+// CheckServerCert says whether this agent's own certificate is a server
+// certificate of its datacenter, which a server needs to be let into
+// raft by the others.
+func (a *Agent) CheckServerCert() error {
+	pool, cert := a.current()
+	name := Name(RoleServer, a.cfg.Datacenter)
+	if err := verifyChain(cert.Certificate, pool, x509.ExtKeyUsageServerAuth, name); err != nil {
+		return fmt.Errorf("certificate %s is not a server certificate for %s (make one with: nai tls cert create -server -dc %s): %w",
+			a.cfg.CertFile, name, a.cfg.Datacenter, err)
+	}
+	return nil
 }
 
 // ClientConfig is the configuration of calls this agent makes to other
