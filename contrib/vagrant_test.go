@@ -291,3 +291,17 @@ func TestProvisionSecretsFromFiles(t *testing.T) {
 		}
 	}
 }
+
+// provision.sh refuses a server without a gossip key: with ACLs on (as it
+// writes them) a server needs encrypt to authenticate raft, and would
+// refuse to start.
+func TestProvisionServerNeedsEncrypt(t *testing.T) {
+	root := t.TempDir()
+	out, err := exec.Command("install/provision.sh", "--role", "server", "--name", "s1", "--bind", "127.0.0.1", "--root", root).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "--encrypt (or --encrypt-file) is required for servers") {
+		t.Fatalf("provision.sh of a server without --encrypt: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(root, "etc/nai/server.hcl")); !os.IsNotExist(err) {
+		t.Errorf("it wrote a configuration anyway (%v)", err)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
+	"github.com/nai-project/nai/internal/gossipkey"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -87,8 +88,14 @@ func TestClusterACL(t *testing.T) {
 	ctx := context.Background()
 	var servers []*clusterAgent
 	join := ""
+	// Servers with ACLs need encrypt (or TLS): the gossip key also
+	// authenticates raft between them.
+	key, err := gossipkey.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i := range 3 {
-		flags := []string{"-server", "-bootstrap-expect", "3", "-node-down-grace", clusterGrace, "-acl-enabled"}
+		flags := []string{"-server", "-bootstrap-expect", "3", "-node-down-grace", clusterGrace, "-acl-enabled", "-encrypt", key}
 		if join != "" {
 			flags = append(flags, "-join", join)
 		}
@@ -120,7 +127,7 @@ func TestClusterACL(t *testing.T) {
 	}
 	for i := range 2 {
 		c := startClusterAgent(t, fmt.Sprintf("c%d", i+1), t.TempDir(), "-client", "-dev-gpus", "2", "-join", join,
-			"-acl-enabled", "-acl-agent-token", nodeTok.SecretID, "-allow-root-tasks=false")
+			"-acl-enabled", "-acl-agent-token", nodeTok.SecretID, "-allow-root-tasks=false", "-encrypt", key)
 		c.creds = mgmt
 	}
 	waitFor(t, 60*time.Second, "both clients register with the node token", func() bool {

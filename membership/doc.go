@@ -14,6 +14,12 @@
 // fresh 64 KiB one, and uncompressed; it still reads the compressed gossip
 // of agents of earlier versions.
 //
+// A tag is a claim, not a proof: anyone who can join serf can say it is a
+// server. Whoever acts on the claim checks it: the leader has a server
+// prove it over raft before adding it (server/cluster_leader.go), and the
+// ServerProxy of a client-only agent, with TLS, calls only holders of a
+// server certificate. Gossip encryption keeps strangers out of serf.
+//
 // Invariants:
 //   - The serf event channel is always drained by one goroutine that never
 //     blocks; consumers are woken through Subscribe (level-triggered: they

@@ -46,6 +46,14 @@ type proxyCaller struct{}
 // NewServerProxy returns a proxy to the servers of datacenter dc, over
 // TLS with tlsConf when it is set. It watches membership until m shuts
 // down.
+//
+// Requests carry their callers' tokens and the node's secret, and a serf
+// tag is only a claim: tlsConf must accept only servers' certificates
+// (tlsutil's ServerPeerClientConfig), so an impostor tagged server gets
+// no request. Without TLS, only gossip encryption (encrypt) keeps
+// impostors out of serf; without either, gossip is open and nothing here
+// can tell a server from a program that says it is one
+// (docs/operations.md, "Security").
 func NewServerProxy(m *Membership, dc string, logger *slog.Logger, tlsConf *tls.Config) *ServerProxy {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

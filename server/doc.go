@@ -25,6 +25,12 @@
 // pass) and by a slow timer for time-based rules; it plans from a snapshot
 // and the plan goes back through raft, where the state store re-checks it.
 //
+// Raft is for servers only (raft_transport.go): inside mutual TLS with
+// server certificates, or behind a handshake keyed from the gossip key;
+// the leader adds a serf member tagged server to raft only once it proved
+// the same (cluster_leader.go), and a server with ACLs on and neither
+// refuses to start.
+//
 // Services (http_services.go, services.go): every server answers
 // /v1/services/NAME/<rest> through its gateway (package gateway), whose
 // replica table a watch on this server's own state keeps current; such

@@ -121,7 +121,6 @@ func TestRaftRefusesAppendWithoutKey(t *testing.T) {
 			if err == nil {
 				t.Fatal("raft accepted the attacker's entry")
 			}
-			time.Sleep(100 * time.Millisecond) // an accepted entry would be applied by now
 			if hasToken(t, tc.target, secret) {
 				t.Fatal("the attacker's secret became a token")
 			}
@@ -206,7 +205,6 @@ func TestRaftTLSRefusesNonServerCertificates(t *testing.T) {
 			if err := raftAttack(tlsAttacker(t, f.agent[role]), srv.srv.RaftAddr(), secret); err == nil {
 				t.Fatalf("raft accepted an entry from a %s certificate", role)
 			}
-			time.Sleep(100 * time.Millisecond)
 			if hasToken(t, srv.srv, secret) {
 				t.Fatalf("a %s certificate's secret became a token", role)
 			}

@@ -248,6 +248,10 @@ func runClusterAgent(c *cli.Context) error {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(server.AgentSelfOf(m))
 		})
+		if cfg.ACL.Enabled && tlsAgent == nil && cfg.Encrypt == "" {
+			// Nothing tells a server from a program that says it is one.
+			logger.Warn("neither tls nor encrypt is set: gossip is open, and this agent passes requests (with their tokens and this node's secret) to any serf member that says it is a server; set encrypt (nai operator keygen) on every agent, or a tls block")
+		}
 		var proxyTLS *tls.Config
 		if tlsAgent != nil {
 			// Requests carry users' tokens and the node's secret: only

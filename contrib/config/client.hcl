@@ -52,4 +52,6 @@ acl {
 join = ["192.0.2.11:4648", "192.0.2.12:4648", "192.0.2.13:4648"]
 
 # Gossip encryption: the same key on every agent, from `nai operator keygen`.
+# The servers need it (or TLS), so the GPU hosts do too. Keep this file
+# unreadable to jobs (mode 0600, root): the key keeps others out of serf.
 # encrypt = "..."

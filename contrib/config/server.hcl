@@ -56,4 +56,7 @@ acl {
 join = ["192.0.2.12:4648", "192.0.2.13:4648"]
 
 # Gossip encryption: the same key on every agent, from `nai operator keygen`.
+# Without a tls block, servers also authenticate raft with it: with ACLs on,
+# a server needs this or a tls block with a server certificate, or it
+# refuses to start (docs/operations.md, "Security").
 # encrypt = "..."

@@ -15,7 +15,10 @@
 #                          auto: the real ones when nvidia-smi sees any, else 2
 #   --install-nvidia-driver  install Debian's NVIDIA driver (clients with GPUs
 #                          handed through to a VM); a reboot may be needed
-#   --encrypt KEY          gossip key from `nai operator keygen`, the same everywhere
+#   --encrypt KEY          gossip key from `nai operator keygen`, the same everywhere;
+#                          required for servers: it also authenticates raft
+#                          between them (with ACLs on, a server without it or
+#                          a tls block refuses to start)
 #   --management-token S   (servers) secret of the management token the first
 #                          leader makes (acl.initial_management_token); kept
 #                          for root in /etc/nai/management.token (0600)
@@ -142,6 +145,9 @@ install_nvidia_driver() {
 case $encrypt in
 *[!A-Za-z0-9+/=]*) die "--encrypt: expected a base64 key from 'nai operator keygen'" ;;
 esac
+if [ "$role" = server ] && [ -z "$encrypt" ]; then
+	die "--encrypt (or --encrypt-file) is required for servers: the gossip key also authenticates raft between servers (make one with 'nai operator keygen'; the same on every host)"
+fi
 # secret NAME VALUE: a token secret goes into a config file between quotes.
 secret() {
 	case $2 in

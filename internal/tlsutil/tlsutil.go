@@ -49,7 +49,8 @@ func Name(role, dc string) string { return role + "." + dc + ".nai" }
 type Config struct {
 	CAFile, CertFile, KeyFile string
 	// VerifyServerHostname makes calls to servers check their certificate
-	// names server.<dc>.nai.
+	// names server.<dc>.nai (ClientConfig(true)). The agents' own calls to
+	// servers always check it (ServerPeerClientConfig).
 	VerifyServerHostname bool
 	Datacenter           string
 }
