@@ -307,13 +307,33 @@ func (l *countingLayer) Dial(a raft.ServerAddress, timeout time.Duration) (net.C
 func (l *countingLayer) Addr() net.Addr { return l.Listener.Addr() }
 
 // A program that joins serf tagged as a server is not added to raft: it
-// cannot prove it is one (it speaks plain raft, without the key), the
-// leader warns once and checks it again only after a backoff, and the
-// one-server cluster keeps its quorum and sends it nothing.
+// cannot prove it is one (without TLS it speaks plain raft, without the
+// key; with TLS it holds a GPU host's client certificate), the leader
+// warns once and checks it again only after a backoff, and the one-server
+// cluster keeps its quorum and sends it nothing.
 func TestLeaderRefusesUnprovenServer(t *testing.T) {
-	a := startMember(t, "a", 1, 2*time.Second, "")
+	f := newTLSFixture(t)
+	for _, tc := range []struct {
+		name   string
+		opts   []func(*Config)
+		listen func(net.Listener) net.Listener
+	}{
+		{"key", nil, func(ln net.Listener) net.Listener { return ln }},
+		{"tls", []func(*Config){func(c *Config) { c.TLS, c.RaftKey = f.agent[tlsutil.RoleServer], nil }},
+			func(ln net.Listener) net.Listener {
+				return tls.NewListener(ln, f.agent[tlsutil.RoleClient].ServerConfig())
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testLeaderRefusesUnprovenServer(t, tc.opts, tc.listen)
+		})
+	}
+}
+
+func testLeaderRefusesUnprovenServer(t *testing.T, opts []func(*Config), listen func(net.Listener) net.Listener) {
+	a := startMember(t, "a", 1, 2*time.Second, "", opts...)
 	waitLong(t, "the one-server cluster has a leader", func() bool { return a.srv.IsLeader() })
-	layer := &countingLayer{Listener: loopbackListener(t)}
+	layer := &countingLayer{Listener: listen(loopbackListener(t))}
 	rogue := attackerTransport(t, layer)
 	m, err := membership.New(membership.Config{NodeName: "evil", BindAddr: "127.0.0.1", Logger: slog.New(slog.DiscardHandler),
 		Tags: membership.Tags{Server: true, Version: membership.TagsVersion, Datacenter: "dc1",
