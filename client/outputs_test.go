@@ -59,7 +59,7 @@ func TestPackOutputs(t *testing.T) {
 	must(syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644)) // skipped: not a file
 
 	dst := filepath.Join(t.TempDir(), "out.tar.gz")
-	st, err := packOutputs(src, dst, nil)
+	st, err := packOutputs(src, dst, nil, nil)
 	must(err)
 	f, err := os.Open(dst)
 	must(err)
@@ -84,7 +84,7 @@ func TestPackOutputs(t *testing.T) {
 	must(err)
 	later := time.Now().Add(time.Hour)
 	must(os.Chtimes(filepath.Join(src, "model.bin"), later, later))
-	if _, err := packOutputs(src, dst, nil); err != nil {
+	if _, err := packOutputs(src, dst, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	second, err := os.ReadFile(dst)
@@ -153,7 +153,7 @@ func TestPackOutputsKeep(t *testing.T) {
 				return // uploadOutputs packs nothing then
 			}
 			dst := filepath.Join(t.TempDir(), "out.tar.gz")
-			st, err := packOutputs(src, dst, keep)
+			st, err := packOutputs(src, dst, keep, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -469,9 +469,14 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo
 		r.logger.Info("output keep applied", "keep", out.Keep, "kept", keep.kept, "files", keep.files)
 	}
 	archive := r.dir.path(archiveName)
-	st, err := packOutputs(r.dir.outputDir(), archive, keep)
+	st, err := packOutputs(r.dir.outputDir(), archive, keep, r.dir.outputOwner())
 	if err != nil {
 		return nil, 0, "", err
+	}
+	if st.SkippedCount > 0 {
+		note = fmt.Sprintf("%d files in NAI_OUTPUT_DIR were not kept because the job's user does not own them (hard links to other files?): %s",
+			st.SkippedCount, strings.Join(st.Skipped, ", "))
+		r.logger.Warn("outputs not owned by the task user left out", "count", st.SkippedCount, "files", st.Skipped)
 	}
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
@@ -482,7 +487,7 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo
 		info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
 		f.Close()
 		if err == nil {
-			return info, st.Files, "", nil
+			return info, st.Files, note, nil
 		}
 		if permanent(err) {
 			return nil, 0, "", err
