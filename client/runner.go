@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -93,8 +94,14 @@ func (r *allocRunner) start() error {
 	if err := r.c.checkGPUHealth(a.GPUs); err != nil {
 		return err
 	}
+	// The alloc dir: traverse only; work/ and output/: the task user's
+	// alone (perms.go).
 	for _, d := range []string{string(r.dir), r.dir.workDir(), r.dir.outputDir()} {
-		if err := mkdir(d); err != nil {
+		mode := fs.FileMode(modePrivateDir)
+		if d == string(r.dir) {
+			mode = modeTraverse
+		}
+		if err := mkdir(d, mode); err != nil {
 			return fmt.Errorf("make alloc dir: %w", err)
 		}
 	}
@@ -108,7 +115,7 @@ func (r *allocRunner) start() error {
 		return err
 	}
 	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
-	if err := mkdir(ckpt); err != nil {
+	if err := mkdir(ckpt, modePrivateDir); err != nil {
 		return fmt.Errorf("make checkpoint dir: %w", err)
 	}
 	user, err := r.c.taskUserFor(job)
@@ -145,8 +152,13 @@ func (r *allocRunner) start() error {
 		// A script with a #! line runs as a file, by the interpreter that
 		// line names, as Slurm runs a batch script (and without bash's -e).
 		path := r.dir.path(scriptFile)
-		if err := os.WriteFile(path, []byte(s), 0o755); err != nil {
+		if err := os.WriteFile(path, []byte(s), modePrivateDir); err != nil {
 			return fmt.Errorf("write task script: %w", err)
+		}
+		if user != nil {
+			if err := chownToUser(user, path); err != nil {
+				return err
+			}
 		}
 		spec.Argv = []string{path}
 	} else if s != "" {
@@ -187,7 +199,7 @@ func (r *allocRunner) start() error {
 	}
 	if u := user; u != nil {
 		// The metrics file is made now so that the task can append to it.
-		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o644); err != nil {
+		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o600); err != nil {
 			return fmt.Errorf("make metrics file: %w", err)
 		}
 		if err := chownToUser(u, r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
