@@ -269,7 +269,7 @@ func (r *allocRunner) healthLoop(ctx context.Context, svc *structs.ServiceSpec) 
 	r.mu.Lock()
 	addr := r.replica.address
 	r.mu.Unlock()
-	hc := &http.Client{Timeout: svc.Health.Timeout.D(), Transport: &http.Transport{Proxy: nil}}
+	hc := healthClient(svc.Health.Timeout.D())
 	defer hc.CloseIdleConnections()
 	target := "http://" + addr + svc.Health.Path
 	fails := 0
@@ -328,6 +328,16 @@ func (r *allocRunner) healthLoop(ctx context.Context, svc *structs.ServiceSpec) 
 		}
 		t.Reset(next)
 	}
+}
+
+// healthClient is the HTTP client of a replica's health checks. It never
+// follows a redirect: the check is the agent's (root, on the node's
+// network), the replica is a user's program, and a redirect would make
+// the agent send requests wherever the replica says (the node's own
+// services, a cloud metadata endpoint). A 3xx answer is healthy as it is.
+func healthClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 // checkHealth is one health check: a 2xx or 3xx answer in time.
