@@ -186,7 +186,9 @@ func (r *allocRunner) start() error {
 		if limits.CPU == 0 && limits.MemoryBytes == 0 {
 			limits.CPU, limits.MemoryBytes = job.Resources.CPU, job.Resources.MemoryBytes
 		}
-		limits.Devices = r.c.gpuDeviceRules(a.GPUs)
+		if limits.Devices, err = r.c.gpuDeviceRules(a.GPUs); err != nil {
+			return err
+		}
 		if _, err := r.c.cfg.Cgroups.Create(spec.Cgroup, limits); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
@@ -583,31 +585,35 @@ func (c *Client) checkGPUs(gpus []int) error {
 }
 
 // gpuDeviceRules returns the device rules for an allocation's GPUs, or nil
-// (no device restriction) when the host has no real GPU device nodes.
-func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
+// (no device restriction) when the host has no real GPU device nodes (no
+// GPUs, or a dev agent's fakes). It fails closed: a GPU of the allocation
+// whose device node cannot be found is an error that refuses the
+// allocation, never a job left free to open every GPU of the host.
+func (c *Client) gpuDeviceRules(gpus []int) (*cgroups.DeviceRules, error) {
 	h := c.cfg.Host
 	if h == nil || len(h.GPUs) == 0 || (h.Fake && c.cfg.DeviceDir == "") {
-		return nil
+		return nil, nil
 	}
 	rules := &cgroups.DeviceRules{}
 	for _, idx := range gpus {
 		p, err := h.DevicePath(idx)
 		if err != nil {
-			c.logger.Warn("no device node for gpu; devices not restricted", "gpu", idx, "error", err)
-			return nil
+			return nil, fmt.Errorf("cannot restrict the job to its GPUs: no device node for gpu %d: %w", idx, err)
 		}
 		if c.cfg.DeviceDir != "" {
 			p = filepath.Join(c.cfg.DeviceDir, filepath.Base(p))
 		}
 		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
-			c.logger.Warn("gpu device node missing; devices not restricted", "path", p)
-			return nil
+		if err := unix.Stat(p, &st); err != nil {
+			return nil, fmt.Errorf("cannot restrict the job to its GPUs: gpu %d's device node %s: %w", idx, p, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFCHR {
+			return nil, fmt.Errorf("cannot restrict the job to its GPUs: gpu %d's device node %s is not a character device", idx, p)
 		}
 		rdev := uint64(st.Rdev)
 		rules.GPUs = append(rules.GPUs, cgroups.Device{Major: int64(unix.Major(rdev)), Minor: int64(unix.Minor(rdev))})
 	}
-	return rules
+	return rules, nil
 }
 
 // startFailed records a task that could not be started, so that it is
