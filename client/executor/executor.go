@@ -276,6 +276,9 @@ func (e *executor) startTask() error {
 	}
 	defer devnull.Close()
 	files := []*os.File{devnull, stdout, stderr}
+	if err := checkTaskDir(e.spec.User, e.spec.Dir); err != nil { // taskdir.go
+		return err
+	}
 	if os.Getenv("NAI_EXEC_SHIM") != "1" {
 		started, err := e.startDirect(files)
 		if started || err != nil {
