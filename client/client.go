@@ -77,6 +77,10 @@ type Config struct {
 	// AllocGCAge is how long a reported allocation dir (logs, exit.json)
 	// is kept; 0: DefaultAllocGCAge; negative: kept for ever.
 	AllocGCAge time.Duration
+	// LogMaxBytes caps each of an allocation's log files (stdout and
+	// stderr): past it, further output is dropped, after one marker line
+	// (logcap.go). 0: DefaultLogMaxBytes; negative: no cap.
+	LogMaxBytes int64
 	// ServicePorts is the range service replicas' ports are picked from
 	// (client { service_ports }); zero: structs.DefaultServicePorts.
 	ServicePorts structs.PortRange

@@ -39,6 +39,8 @@ type allocRunner struct {
 	alloc  *structs.Allocation
 	dir    allocDir
 	logger *slog.Logger
+	// logCapped: the logs capLogs has cut (watch's goroutine only).
+	logCapped map[string]bool
 
 	mu       sync.Mutex
 	pid      int           // the executor
@@ -293,16 +295,21 @@ func (r *allocRunner) update(cs structs.ClientStatusFields) *structs.AllocUpdate
 func (r *allocRunner) watch(ctx context.Context) {
 	t := time.NewTicker(metricsPoll)
 	defer t.Stop()
-	var lastSent time.Time
+	var lastSent, logsChecked time.Time
 	dirty := false
 	for {
 		select {
 		case <-ctx.Done():
 			return // the executor carries on; the next agent re-attaches
 		case <-r.exited:
+			r.capLogs() // what it wrote since the last check
 			r.ended(ctx)
 			return
 		case <-t.C:
+			if time.Since(logsChecked) >= logCapEvery {
+				r.capLogs()
+				logsChecked = time.Now()
+			}
 			if r.replica.port > 0 {
 				r.readRestarts()
 			}
