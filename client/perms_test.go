@@ -44,7 +44,15 @@ sleep 60`)
 	f.put(va)
 	vdir := filepath.Join(data, "allocs", va.ID)
 	waitFor(t, 15*time.Second, "the victim's outputs", func() bool { return exists(filepath.Join(vdir, "output", "ready")) })
-	if err := os.MkdirAll(filepath.Join(data, "cache", "unpacked", "abc123"), 0o555); err != nil {
+	// A dataset version as the agent unpacks one: a task given it
+	// reaches it by its path, without listing its neighbours.
+	if err := os.MkdirAll(filepath.Join(data, "cache", "unpacked", "abc123"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(data, "cache", "unpacked", "abc123", "train.csv"), []byte("1,2\n"), 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(filepath.Join(data, "cache", "unpacked", "abc123"), 0o555); err != nil {
 		t.Fatal(err)
 	}
 	probe := fmt.Sprintf(`D=%s
@@ -55,6 +63,7 @@ for p in $D/allocs/v.1/stdout $D/allocs/v.1/alloc.json $D/allocs/v.1/output/w $D
   cat "$p" >/dev/null 2>&1 && echo "read $p"
 done
 umask
+cat $D/cache/unpacked/abc123/train.csv >/dev/null && ls $D/cache/unpacked/abc123 >/dev/null && echo dataset-ok
 echo mine > "$NAI_OUTPUT_DIR/mine" && echo '{"x": 1}' >> "$NAI_METRICS_FILE" && echo c > "$NAI_CHECKPOINT_DIR/c" && cat "$NAI_OUTPUT_DIR/mine" "$NAI_CHECKPOINT_DIR/c" >/dev/null && ls "$NAI_OUTPUT_DIR" >/dev/null && echo own-ok
 `, data)
 	job := scriptJob("a", probe)
@@ -63,7 +72,7 @@ echo mine > "$NAI_OUTPUT_DIR/mine" && echo '{"x": 1}' >> "$NAI_METRICS_FILE" && 
 	f.put(a)
 	waitFor(t, terminalWait, "the probe's final report", func() bool { return f.terminal(a.ID) })
 	dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
-	if got, want := readFile(t, dir.logPath("stdout")), "0077\nown-ok\n"; got != want {
+	if got, want := readFile(t, dir.logPath("stdout")), "0077\ndataset-ok\nown-ok\n"; got != want {
 		t.Errorf("the probe said %q, want %q (stderr %q)", got, want, readFile(t, dir.logPath("stderr")))
 	}
 	if st := f.status(a.ID); st.Status != structs.AllocComplete || st.Metrics["x"] != 1 || st.OutputDigest == "" {

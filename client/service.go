@@ -396,9 +396,12 @@ func (r *allocRunner) startService(ctx context.Context) bool {
 }
 
 // outputServe is the serve command a batch job's outputs carry: a
-// serve.py at their top, run with python3.
+// serve.py at their top, run with python3. A symlink does not count: the
+// output dir is the task user's, and the root agent follows nothing there
+// (a link would say whether its target exists; the outputs carry it as a
+// link anyway, not as the file).
 func outputServe(outputDir string) []string {
-	if fi, err := os.Stat(filepath.Join(outputDir, "serve.py")); err == nil && fi.Mode().IsRegular() {
+	if fi, err := os.Lstat(filepath.Join(outputDir, "serve.py")); err == nil && fi.Mode().IsRegular() {
 		return []string{"python3", "serve.py"}
 	}
 	return nil

@@ -246,6 +246,16 @@ func TestOutputServe(t *testing.T) {
 	if got := outputServe(dir); got != nil {
 		t.Errorf("empty outputs: %v", got)
 	}
+	// A symlink to a file elsewhere is not followed by the root agent.
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "serve.py")); err != nil {
+		t.Fatal(err)
+	}
+	if got := outputServe(dir); got != nil {
+		t.Errorf("serve.py a symlink to /etc/passwd: %v", got)
+	}
+	if err := os.Remove(filepath.Join(dir, "serve.py")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "serve.py"), []byte("print(1)\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
