@@ -19,22 +19,33 @@ import (
 // on its real path passes. A dir that only a POSIX ACL opens to u fails
 // here too; task.workdir should be a plain directory the user can reach.
 func checkTaskDir(u *User, dir string) error {
-	if u == nil || os.Geteuid() != 0 || u.UID == 0 {
+	if !otherUser(u) {
 		return nil
 	}
-	fail := fmt.Errorf("start task in %s: no such directory, or task user %s (uid %d) cannot enter it", dir, u.Name, u.UID)
+	if !userReaches(u, dir) {
+		return fmt.Errorf("start task in %s: no such directory, or task user %s (uid %d) cannot enter it", dir, u.Name, u.UID)
+	}
+	return nil
+}
+
+// otherUser: the executor is root and runs the task as another account.
+func otherUser(u *User) bool { return u != nil && os.Geteuid() == 0 && u.UID != 0 }
+
+// userReaches reports whether u can walk down to the directory dir, by
+// the permission bits of every directory on its real path.
+func userReaches(u *User, dir string) bool {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return fail
+		return false
 	}
 	for p := real; ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil || !fi.IsDir() {
-			return fail
+			return false
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		if !ok {
-			return fail
+			return false
 		}
 		// As the kernel decides: the owner's bits for the owner, else
 		// the group's for a member, else the others'.
@@ -46,10 +57,10 @@ func checkTaskDir(u *User, dir string) error {
 			bit = 0o010
 		}
 		if mode&bit == 0 {
-			return fail
+			return false
 		}
 		if p == filepath.Dir(p) {
-			return nil
+			return true
 		}
 	}
 }

@@ -61,3 +61,29 @@ func TestCheckTaskDir(t *testing.T) {
 		t.Errorf("a task running as the executor's own user: %v", err)
 	}
 }
+
+// The command's lookup, as root, says no more than the task's user could
+// find out: a command in a dir it cannot reach is "not found, or ..."
+// whether it exists or not.
+func TestUserReachesCommandDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	base := t.TempDir()
+	for d := base; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+	priv := filepath.Join(base, "priv")
+	if err := os.Mkdir(priv, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	u := &User{Name: "nobody", UID: 65534, GID: 65534}
+	if userReaches(u, priv) || userReaches(u, filepath.Join(priv, "x")) {
+		t.Error("a 0700 root dir is reachable")
+	}
+	if !userReaches(u, base) || !userReaches(u, "/bin") {
+		t.Error("a 0711 dir or /bin is not reachable")
+	}
+}
