@@ -134,16 +134,22 @@ func (d allocDir) markReported(now time.Time) error {
 	return nil
 }
 
-// mkdir makes dir (0755), and its parents only when they are missing:
-// os.MkdirAll stats every dir first, a syscall more per dir on the start
-// path. An existing dir is fine.
-func mkdir(dir string) error {
-	err := os.Mkdir(dir, 0o755)
+// mkdir makes dir with mode, and its parents (modeTraverse) only when
+// they are missing: os.MkdirAll stats every dir first, a syscall more per
+// dir on the start path. An existing dir is fine.
+func mkdir(dir string, mode fs.FileMode) error {
+	err := os.Mkdir(dir, mode)
 	switch {
 	case err == nil || errors.Is(err, fs.ErrExist):
 		return nil
 	case errors.Is(err, fs.ErrNotExist):
-		return os.MkdirAll(dir, 0o755)
+		if err := os.MkdirAll(filepath.Dir(dir), modeTraverse); err != nil {
+			return err
+		}
+		if err := os.Mkdir(dir, mode); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return nil
 	default:
 		return err
 	}

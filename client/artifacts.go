@@ -88,7 +88,7 @@ func (c *Client) stageArtifact(r structs.ArtifactRef) (string, error) {
 // read-only from the moment it exists. When another allocation won the race
 // to unpack the same digest, its copy is used.
 func unpackReadOnly(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), modeTraverse); err != nil { // perms.go
 		return fmt.Errorf("make unpack dir: %w", err)
 	}
 	tmp, err := os.MkdirTemp(filepath.Dir(dst), ".unpack-")

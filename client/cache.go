@@ -103,7 +103,7 @@ func (c *blobCache) Get(ctx context.Context, digest string) (path string, releas
 // download fetches a blob into a temporary file, checks its sha256 and only
 // then gives it its name.
 func (c *blobCache) download(ctx context.Context, digest, path string) error {
-	if err := os.MkdirAll(c.dir, 0o755); err != nil {
+	if err := os.MkdirAll(c.dir, modePrivateDir); err != nil { // perms.go
 		return fmt.Errorf("blob cache: %w", err)
 	}
 	rc, err := c.fetch(ctx, digest)

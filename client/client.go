@@ -77,6 +77,10 @@ type Config struct {
 	// AllocGCAge is how long a reported allocation dir (logs, exit.json)
 	// is kept; 0: DefaultAllocGCAge; negative: kept for ever.
 	AllocGCAge time.Duration
+	// LogMaxBytes caps each of an allocation's log files (stdout and
+	// stderr): past it, further output is dropped, after one marker line
+	// (logcap.go). 0: DefaultLogMaxBytes; negative: no cap.
+	LogMaxBytes int64
 	// ServicePorts is the range service replicas' ports are picked from
 	// (client { service_ports }); zero: structs.DefaultServicePorts.
 	ServicePorts structs.PortRange
@@ -176,8 +180,8 @@ func New(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("client data dir %q: %w", cfg.DataDir, err)
 	}
 	cfg.DataDir = dataDir
-	if err := os.MkdirAll(filepath.Join(dataDir, "allocs"), 0o755); err != nil {
-		return nil, fmt.Errorf("client data dir: %w", err)
+	if err := tightenDataDir(dataDir, cfg.Logger); err != nil { // perms.go
+		return nil, err
 	}
 	id, err := loadNodeID(filepath.Join(dataDir, "node-id"))
 	if err != nil {
@@ -506,7 +510,7 @@ func (c *Client) startLocked(ctx context.Context, a *structs.Allocation) {
 	// The dir is made here, not in the runner's goroutine: it marks the
 	// allocation as taken, and a stop that comes at once has a place for
 	// its stop file.
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, modeTraverse); err != nil { // perms.go
 		c.logger.Error("cannot make allocation dir", "alloc", a.ID, "error", err)
 		return
 	}

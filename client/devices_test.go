@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -71,6 +72,48 @@ done`)
 		}
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("want %s in the job's output:\n%s", want, out)
+		}
+	}
+}
+
+// GPU isolation fails closed: a GPU of the allocation whose device node is
+// missing (or is not a character device) refuses the allocation with a
+// reason, instead of leaving the job free to open every GPU of the host.
+// The GPUs are go-nvml's mock machine's, through the real fingerprint code.
+func TestGPUDeviceRulesFailClosed(t *testing.T) {
+	devDir := t.TempDir()
+	for i := range 6 {
+		if err := unix.Mknod(filepath.Join(devDir, fmt.Sprintf("nvidia%d", i)), unix.S_IFCHR|0o666, int(unix.Mkdev(195, uint32(i)))); err != nil {
+			t.Skipf("cannot make fake device nodes here: %v", err)
+		}
+	}
+	// nvidia6 is a plain file; nvidia7 is missing.
+	if err := os.WriteFile(filepath.Join(devDir, "nvidia6"), nil, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	host, err := fingerprint.Fingerprint(fingerprint.Options{DevGPUs: 8, Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &Client{cfg: Config{Host: host, DeviceDir: devDir}, logger: testLogger(t)}
+	rules, err := c.gpuDeviceRules([]int{2, 5})
+	if err != nil || rules == nil || len(rules.GPUs) != 2 || rules.GPUs[0].Minor != 2 || rules.GPUs[1].Minor != 5 {
+		t.Fatalf("gpus 2 and 5: %+v, %v", rules, err)
+	}
+	if rules, err := c.gpuDeviceRules(nil); err != nil || rules == nil || len(rules.GPUs) != 0 {
+		t.Errorf("no gpus: %+v, %v; want rules that allow none", rules, err)
+	}
+	for _, tc := range []struct {
+		gpus []int
+		want string
+	}{
+		{[]int{1, 7}, "gpu 7's device node " + filepath.Join(devDir, "nvidia7") + ": no such file or directory"},
+		{[]int{6}, "gpu 6's device node " + filepath.Join(devDir, "nvidia6") + " is not a character device"},
+		{[]int{9}, "no device node for gpu 9"},
+	} {
+		rules, err := c.gpuDeviceRules(tc.gpus)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || rules != nil {
+			t.Errorf("gpus %v: %+v, %v; want an error mentioning %q", tc.gpus, rules, err, tc.want)
 		}
 	}
 }

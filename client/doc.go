@@ -86,6 +86,11 @@
 // The executors' own stderr is one file for the node, DataDir/executor.log
 // (execlog.go), its lines marked alloc=ID.
 //
+// Who may read what of the data dir, and the task's umask 077: perms.go
+// (tightenDataDir tightens an older agent's layout at start). Nothing in
+// the alloc dir is readable by other users; work/, output/,
+// metrics.jsonl and checkpoints/JOB are the task user's, 0700/0600.
+//
 // Once reported (and the outputs uploaded), work/ and output/ are removed
 // unless empty;
 // the rest goes when the GC finds the dir reported over AllocGCAge ago

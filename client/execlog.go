@@ -45,7 +45,7 @@ func (c *Client) executorLogLocked() (*os.File, error) {
 		c.execLog.Close()
 		c.execLog = nil
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open executor log: %w", err)
 	}

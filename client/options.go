@@ -29,6 +29,9 @@ func (c *Client) checkOptions() error {
 	if cfg.AllocGCAge == 0 {
 		cfg.AllocGCAge = DefaultAllocGCAge
 	}
+	if cfg.LogMaxBytes == 0 {
+		cfg.LogMaxBytes = DefaultLogMaxBytes // logcap.go
+	}
 	if cfg.GPUSampleInterval < 0 {
 		return fmt.Errorf("client: gpu sample interval %s is negative", cfg.GPUSampleInterval)
 	}

@@ -2,12 +2,11 @@ package client
 
 import (
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path"
-	"path/filepath"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/internal/archive"
 	"github.com/nai-project/nai/structs"
 )
@@ -19,15 +18,23 @@ import (
 // same outputs has the same digest: a dataset or model version is then not
 // made twice. keep, when not nil, leaves out what output { keep } does not
 // keep (keptOutputs).
-func packOutputs(dir, dst string, keep *outputKeep) (archive.Stats, error) {
-	f, err := os.Create(dst)
+//
+// The output dir belongs to the task's user, whose processes (this job's
+// leftovers, or another job of the same user) may change it while the
+// agent, as root, packs it: the packer walks by descriptors and never
+// follows a symlink (archive.PackWith), the dir itself must not be one,
+// and with owner set (a root agent, a task of another uid) only the
+// files that uid owns are packed, so a hard link to a root-only file is
+// left out with a note.
+func packOutputs(dir, dst string, keep *outputKeep, owner *uint32) (archive.Stats, error) {
+	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return archive.Stats{}, fmt.Errorf("create output archive: %w", err)
 	}
 	defer f.Close()
 	// Outputs are what the job made, however large: no cap here (the
 	// disk and the blob store bound them).
-	opts := archive.PackOptions{MaxBytes: math.MaxInt64}
+	opts := archive.PackOptions{MaxBytes: math.MaxInt64, NoFollow: true, Owner: owner}
 	if keep != nil {
 		opts.Ignore = func(rel string, _ bool) bool { return !keep.paths[rel] }
 	}
@@ -58,30 +65,37 @@ func keptOutputs(dir string, out *structs.OutputSpec) (*outputKeep, error) {
 		return nil, nil
 	}
 	k := &outputKeep{paths: map[string]bool{}}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !(d.Type().IsRegular() || d.Type()&fs.ModeSymlink != 0) {
-			return nil
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
+	// By descriptors, as the packer walks: a name listed through a
+	// symlink swapped in meanwhile would be packed as nothing anyway.
+	names, err := archive.Files(dir)
+	if err != nil {
+		return nil, fmt.Errorf("apply output keep to %s: %w", dir, err)
+	}
+	for _, rel := range names {
 		k.files++
 		if !out.KeepMatch(rel) {
-			return nil
+			continue
 		}
 		k.kept++
 		for q := rel; q != "." && !k.paths[q]; q = path.Dir(q) {
 			k.paths[q] = true
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("apply output keep to %s: %w", dir, err)
 	}
 	return k, nil
+}
+
+// outputOwner is the uid whose files alone packOutputs packs: the task
+// user's, when the agent is root and the task ran as another account
+// (alloc.json's executor spec); nil otherwise, when nobody but the agent
+// itself could have written there.
+func (d allocDir) outputOwner() *uint32 {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	var rec allocRecord
+	if err := executor.ReadJSON(d.path(allocFile), &rec); err != nil || rec.Executor == nil || rec.Executor.User == nil || rec.Executor.User.UID == 0 {
+		return nil
+	}
+	uid := rec.Executor.User.UID
+	return &uid
 }

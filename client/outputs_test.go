@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/klauspost/compress/gzip"
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -59,7 +60,7 @@ func TestPackOutputs(t *testing.T) {
 	must(syscall.Mkfifo(filepath.Join(src, "fifo"), 0o644)) // skipped: not a file
 
 	dst := filepath.Join(t.TempDir(), "out.tar.gz")
-	st, err := packOutputs(src, dst, nil)
+	st, err := packOutputs(src, dst, nil, nil)
 	must(err)
 	f, err := os.Open(dst)
 	must(err)
@@ -84,7 +85,7 @@ func TestPackOutputs(t *testing.T) {
 	must(err)
 	later := time.Now().Add(time.Hour)
 	must(os.Chtimes(filepath.Join(src, "model.bin"), later, later))
-	if _, err := packOutputs(src, dst, nil); err != nil {
+	if _, err := packOutputs(src, dst, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	second, err := os.ReadFile(dst)
@@ -153,7 +154,7 @@ func TestPackOutputsKeep(t *testing.T) {
 				return // uploadOutputs packs nothing then
 			}
 			dst := filepath.Join(t.TempDir(), "out.tar.gz")
-			st, err := packOutputs(src, dst, keep)
+			st, err := packOutputs(src, dst, keep, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -169,5 +170,60 @@ func TestPackOutputsKeep(t *testing.T) {
 				t.Errorf("stats %+v, want %d files and links", st, tc.kept)
 			}
 		})
+	}
+}
+
+// A root agent packs only the files its task's user owns (alloc.json's
+// executor spec names the user): a hard link to a root-only file in the
+// output dir is left out, and the archive is 0600 (red team C3, H2).
+func TestPackOutputsOwner(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to make files of another owner")
+	}
+	const uid = 65534
+	d := allocDir(t.TempDir())
+	out := d.outputDir()
+	if err := os.Mkdir(out, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	secret := filepath.Join(t.TempDir(), "node-secret")
+	for _, err := range []error{
+		os.WriteFile(secret, []byte("SECRET"), 0o600),
+		os.Link(secret, filepath.Join(out, "linked")),
+		os.WriteFile(filepath.Join(out, "weights"), []byte("w"), 0o600),
+		os.Chown(filepath.Join(out, "weights"), uid, uid),
+		os.Chown(out, uid, uid),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d.outputOwner() != nil {
+		t.Fatal("an owner without alloc.json")
+	}
+	a := &structs.Allocation{ID: "1.1"}
+	if err := writeAllocFile(d, a, &executor.Spec{User: &executor.User{Name: "nobody", UID: uid, GID: uid}}); err != nil {
+		t.Fatal(err)
+	}
+	owner := d.outputOwner()
+	if owner == nil || *owner != uid {
+		t.Fatalf("owner %v, want %d", owner, uid)
+	}
+	dst := d.path(archiveName)
+	st, err := packOutputs(out, dst, nil, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := untar(t, f)
+	if diff := cmp.Diff(map[string]string{"weights": "w"}, got); diff != "" || st.SkippedCount != 1 {
+		t.Errorf("packed (-want +got):\n%s\nskipped %v", diff, st.Skipped)
+	}
+	if fi, err := os.Stat(dst); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("archive mode %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
 }

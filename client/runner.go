@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -38,6 +39,8 @@ type allocRunner struct {
 	alloc  *structs.Allocation
 	dir    allocDir
 	logger *slog.Logger
+	// logCapped: the logs capLogs has cut (watch's goroutine only).
+	logCapped map[string]bool
 
 	mu       sync.Mutex
 	pid      int           // the executor
@@ -93,8 +96,14 @@ func (r *allocRunner) start() error {
 	if err := r.c.checkGPUHealth(a.GPUs); err != nil {
 		return err
 	}
+	// The alloc dir: traverse only; work/ and output/: the task user's
+	// alone (perms.go).
 	for _, d := range []string{string(r.dir), r.dir.workDir(), r.dir.outputDir()} {
-		if err := mkdir(d); err != nil {
+		mode := fs.FileMode(modePrivateDir)
+		if d == string(r.dir) {
+			mode = modeTraverse
+		}
+		if err := mkdir(d, mode); err != nil {
 			return fmt.Errorf("make alloc dir: %w", err)
 		}
 	}
@@ -108,7 +117,7 @@ func (r *allocRunner) start() error {
 		return err
 	}
 	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
-	if err := mkdir(ckpt); err != nil {
+	if err := mkdir(ckpt, modePrivateDir); err != nil {
 		return fmt.Errorf("make checkpoint dir: %w", err)
 	}
 	user, err := r.c.taskUserFor(job)
@@ -145,8 +154,13 @@ func (r *allocRunner) start() error {
 		// A script with a #! line runs as a file, by the interpreter that
 		// line names, as Slurm runs a batch script (and without bash's -e).
 		path := r.dir.path(scriptFile)
-		if err := os.WriteFile(path, []byte(s), 0o755); err != nil {
+		if err := os.WriteFile(path, []byte(s), modePrivateDir); err != nil {
 			return fmt.Errorf("write task script: %w", err)
+		}
+		if user != nil {
+			if err := chownToUser(user, path); err != nil {
+				return err
+			}
 		}
 		spec.Argv = []string{path}
 	} else if s != "" {
@@ -174,7 +188,9 @@ func (r *allocRunner) start() error {
 		if limits.CPU == 0 && limits.MemoryBytes == 0 {
 			limits.CPU, limits.MemoryBytes = job.Resources.CPU, job.Resources.MemoryBytes
 		}
-		limits.Devices = r.c.gpuDeviceRules(a.GPUs)
+		if limits.Devices, err = r.c.gpuDeviceRules(a.GPUs); err != nil {
+			return err
+		}
 		if _, err := r.c.cfg.Cgroups.Create(spec.Cgroup, limits); err != nil {
 			return fmt.Errorf("create cgroup: %w", err)
 		}
@@ -187,7 +203,7 @@ func (r *allocRunner) start() error {
 	}
 	if u := user; u != nil {
 		// The metrics file is made now so that the task can append to it.
-		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o644); err != nil {
+		if err := os.WriteFile(r.dir.metricsPath(), nil, 0o600); err != nil {
 			return fmt.Errorf("make metrics file: %w", err)
 		}
 		if err := chownToUser(u, r.dir.workDir(), r.dir.outputDir(), ckpt, r.dir.metricsPath()); err != nil {
@@ -279,16 +295,21 @@ func (r *allocRunner) update(cs structs.ClientStatusFields) *structs.AllocUpdate
 func (r *allocRunner) watch(ctx context.Context) {
 	t := time.NewTicker(metricsPoll)
 	defer t.Stop()
-	var lastSent time.Time
+	var lastSent, logsChecked time.Time
 	dirty := false
 	for {
 		select {
 		case <-ctx.Done():
 			return // the executor carries on; the next agent re-attaches
 		case <-r.exited:
+			r.capLogs() // what it wrote since the last check
 			r.ended(ctx)
 			return
 		case <-t.C:
+			if time.Since(logsChecked) >= logCapEvery {
+				r.capLogs()
+				logsChecked = time.Now()
+			}
 			if r.replica.port > 0 {
 				r.readRestarts()
 			}
@@ -473,9 +494,14 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo
 		r.logger.Info("output keep applied", "keep", out.Keep, "kept", keep.kept, "files", keep.files)
 	}
 	archive := r.dir.path(archiveName)
-	st, err := packOutputs(r.dir.outputDir(), archive, keep)
+	st, err := packOutputs(r.dir.outputDir(), archive, keep, r.dir.outputOwner())
 	if err != nil {
 		return nil, 0, "", err
+	}
+	if st.SkippedCount > 0 {
+		note = fmt.Sprintf("%d files in NAI_OUTPUT_DIR were not kept because the job's user does not own them (hard links to other files?): %s",
+			st.SkippedCount, strings.Join(st.Skipped, ", "))
+		r.logger.Warn("outputs not owned by the task user left out", "count", st.SkippedCount, "files", st.Skipped)
 	}
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
@@ -486,7 +512,7 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo
 		info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
 		f.Close()
 		if err == nil {
-			return info, st.Files, "", nil
+			return info, st.Files, note, nil
 		}
 		if permanent(err) {
 			return nil, 0, "", err
@@ -570,31 +596,35 @@ func (c *Client) checkGPUs(gpus []int) error {
 }
 
 // gpuDeviceRules returns the device rules for an allocation's GPUs, or nil
-// (no device restriction) when the host has no real GPU device nodes.
-func (c *Client) gpuDeviceRules(gpus []int) *cgroups.DeviceRules {
+// (no device restriction) when the host has no real GPU device nodes (no
+// GPUs, or a dev agent's fakes). It fails closed: a GPU of the allocation
+// whose device node cannot be found is an error that refuses the
+// allocation, never a job left free to open every GPU of the host.
+func (c *Client) gpuDeviceRules(gpus []int) (*cgroups.DeviceRules, error) {
 	h := c.cfg.Host
 	if h == nil || len(h.GPUs) == 0 || (h.Fake && c.cfg.DeviceDir == "") {
-		return nil
+		return nil, nil
 	}
 	rules := &cgroups.DeviceRules{}
 	for _, idx := range gpus {
 		p, err := h.DevicePath(idx)
 		if err != nil {
-			c.logger.Warn("no device node for gpu; devices not restricted", "gpu", idx, "error", err)
-			return nil
+			return nil, fmt.Errorf("cannot restrict the job to its GPUs: no device node for gpu %d: %w", idx, err)
 		}
 		if c.cfg.DeviceDir != "" {
 			p = filepath.Join(c.cfg.DeviceDir, filepath.Base(p))
 		}
 		var st unix.Stat_t
-		if err := unix.Stat(p, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
-			c.logger.Warn("gpu device node missing; devices not restricted", "path", p)
-			return nil
+		if err := unix.Stat(p, &st); err != nil {
+			return nil, fmt.Errorf("cannot restrict the job to its GPUs: gpu %d's device node %s: %w", idx, p, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFCHR {
+			return nil, fmt.Errorf("cannot restrict the job to its GPUs: gpu %d's device node %s is not a character device", idx, p)
 		}
 		rdev := uint64(st.Rdev)
 		rules.GPUs = append(rules.GPUs, cgroups.Device{Major: int64(unix.Major(rdev)), Minor: int64(unix.Minor(rdev))})
 	}
-	return rules
+	return rules, nil
 }
 
 // startFailed records a task that could not be started, so that it is

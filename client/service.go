@@ -269,7 +269,7 @@ func (r *allocRunner) healthLoop(ctx context.Context, svc *structs.ServiceSpec) 
 	r.mu.Lock()
 	addr := r.replica.address
 	r.mu.Unlock()
-	hc := &http.Client{Timeout: svc.Health.Timeout.D(), Transport: &http.Transport{Proxy: nil}}
+	hc := healthClient(svc.Health.Timeout.D())
 	defer hc.CloseIdleConnections()
 	target := "http://" + addr + svc.Health.Path
 	fails := 0
@@ -330,6 +330,16 @@ func (r *allocRunner) healthLoop(ctx context.Context, svc *structs.ServiceSpec) 
 	}
 }
 
+// healthClient is the HTTP client of a replica's health checks. It never
+// follows a redirect: the check is the agent's (root, on the node's
+// network), the replica is a user's program, and a redirect would make
+// the agent send requests wherever the replica says (the node's own
+// services, a cloud metadata endpoint). A 3xx answer is healthy as it is.
+func healthClient(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{Proxy: nil},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
 // checkHealth is one health check: a 2xx or 3xx answer in time.
 func checkHealth(ctx context.Context, hc *http.Client, target string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
@@ -386,9 +396,12 @@ func (r *allocRunner) startService(ctx context.Context) bool {
 }
 
 // outputServe is the serve command a batch job's outputs carry: a
-// serve.py at their top, run with python3.
+// serve.py at their top, run with python3. A symlink does not count: the
+// output dir is the task user's, and the root agent follows nothing there
+// (a link would say whether its target exists; the outputs carry it as a
+// link anyway, not as the file).
 func outputServe(outputDir string) []string {
-	if fi, err := os.Stat(filepath.Join(outputDir, "serve.py")); err == nil && fi.Mode().IsRegular() {
+	if fi, err := os.Lstat(filepath.Join(outputDir, "serve.py")); err == nil && fi.Mode().IsRegular() {
 		return []string{"python3", "serve.py"}
 	}
 	return nil

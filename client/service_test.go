@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -244,11 +246,41 @@ func TestOutputServe(t *testing.T) {
 	if got := outputServe(dir); got != nil {
 		t.Errorf("empty outputs: %v", got)
 	}
+	// A symlink to a file elsewhere is not followed by the root agent.
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "serve.py")); err != nil {
+		t.Fatal(err)
+	}
+	if got := outputServe(dir); got != nil {
+		t.Errorf("serve.py a symlink to /etc/passwd: %v", got)
+	}
+	if err := os.Remove(filepath.Join(dir, "serve.py")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "serve.py"), []byte("print(1)\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if got := outputServe(dir); strings.Join(got, " ") != "python3 serve.py" {
 		t.Errorf("with serve.py: %v", got)
+	}
+}
+
+// TestHealthCheckFollowsNoRedirect: a replica that answers its health
+// check with a redirect elsewhere is healthy (3xx), and the agent never
+// requests what it points to (red team L3).
+func TestHealthCheckFollowsNoRedirect(t *testing.T) {
+	var hits atomic.Int32
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer elsewhere.Close()
+	replica := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, elsewhere.URL+"/latest/meta-data/", http.StatusFound)
+	}))
+	defer replica.Close()
+	hc := healthClient(time.Second)
+	if err := checkHealth(context.Background(), hc, replica.URL+"/health"); err != nil {
+		t.Errorf("a redirecting replica: %v, want healthy", err)
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the health check followed the redirect (%d requests elsewhere)", n)
 	}
 }
 

@@ -53,6 +53,19 @@ func (e *executor) startDirect(files []*os.File) (started bool, err error) {
 	}
 	e.start = time.Now()
 	path, err := lookPathIn(e.spec.Argv[0], e.spec.Dir, e.spec.Env)
+	if u := e.spec.User; otherUser(u) {
+		// Looked up as root: say no more than the task's user could
+		// find out (taskdir.go) of a command in a dir it cannot reach.
+		p := path
+		if err != nil && strings.Contains(e.spec.Argv[0], "/") {
+			if p = e.spec.Argv[0]; !filepath.IsAbs(p) {
+				p = filepath.Join(e.spec.Dir, p)
+			}
+		}
+		if p != "" && !userReaches(u, filepath.Dir(p)) {
+			path, err = "", errors.New("not found, or the task user cannot reach it")
+		}
+	}
 	if err != nil {
 		return true, e.notExec(files[2], 127, fmt.Sprintf("cannot start %q: %v", e.spec.Argv[0], err))
 	}

@@ -17,6 +17,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// TaskUmask is the umask a task starts with: other users' tasks on the
+// host must not read what it writes (its outputs, its checkpoints). A job
+// can still chmod its own files, or set its own umask.
+const TaskUmask = 0o077
+
 // Main is `nai executor ALLOC_DIR`: the supervisor of one task. The agent
 // starts it in a session of its own so that it outlives an agent restart.
 // It starts the task (forking it itself, or through the exec shim),
@@ -25,6 +30,10 @@ import (
 // returns the process's exit code: 0 (whatever the task's end), 1 when it
 // could not write its files or remove the cgroup, 2 for a usage error.
 func Main(args []string) int {
+	// Every file the task makes is its user's alone unless it says
+	// otherwise (client/perms.go); the executor's own files are private
+	// as well.
+	syscall.Umask(TaskUmask)
 	// Catch SIGTERM before anything else: the agent may ask for a stop as
 	// soon as it has seen our pid file.
 	sigs := make(chan os.Signal, 4)
@@ -242,12 +251,14 @@ func (e *executor) startTask() error {
 		return errors.New("task has no command")
 	}
 	if e.spec.Logs == "" {
-		if err := os.MkdirAll(filepath.Dir(e.dir.LogPath("stdout")), 0o755); err != nil {
+		if err := os.MkdirAll(filepath.Dir(e.dir.LogPath("stdout")), 0o700); err != nil {
 			return fmt.Errorf("make log dir: %w", err)
 		}
 	}
 	open := func(p string) (*os.File, error) {
-		return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		// The task's logs are for its owner (through the servers), not
+		// for other users' tasks on the host.
+		return os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	}
 	stdout, err := open(e.dir.logPath(&e.spec, "stdout"))
 	if err != nil {
@@ -265,6 +276,9 @@ func (e *executor) startTask() error {
 	}
 	defer devnull.Close()
 	files := []*os.File{devnull, stdout, stderr}
+	if err := checkTaskDir(e.spec.User, e.spec.Dir); err != nil { // taskdir.go
+		return err
+	}
 	if os.Getenv("NAI_EXEC_SHIM") != "1" {
 		started, err := e.startDirect(files)
 		if started || err != nil {

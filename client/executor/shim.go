@@ -24,6 +24,7 @@ import (
 // is the fallback: on cgroup v1 the executor forks the task into its cgroup
 // itself (direct.go), which saves this process's start.
 func ShimMain(args []string) int {
+	syscall.Umask(TaskUmask) // as the executor's, in case it was started otherwise
 	fs := flag.NewFlagSet("exec-shim", flag.ContinueOnError)
 	fs.SetOutput(os.Stderr)
 	parent := fs.String("cgroup-parent", "", "parent of the allocation's cgroup (empty: own cgroup)")
@@ -42,7 +43,7 @@ func ShimMain(args []string) int {
 		msg := fmt.Sprintf(format, a...)
 		fmt.Fprintf(os.Stderr, "nai: %s\n", msg)
 		if *startErr != "" {
-			_ = os.WriteFile(*startErr, []byte(msg), 0o644)
+			_ = os.WriteFile(*startErr, []byte(msg), 0o600)
 		}
 		return code
 	}

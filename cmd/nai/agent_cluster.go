@@ -211,6 +211,7 @@ func runClusterAgent(c *cli.Context) error {
 			RootTasks:      rootTasks,
 			Hooks:          cfg.clientHooks(),
 			ServicePorts:   cfg.Client.ServicePorts,
+			LogMaxBytes:    cfg.Client.LogMaxBytes,
 		})
 		if err != nil {
 			return fail("start client: %v", err)

@@ -67,6 +67,9 @@ type agentConfig struct {
 		HookTimeout    time.Duration
 		// ServicePorts is the range service replicas' ports come from.
 		ServicePorts structs.PortRange
+		// LogMaxBytes caps each log file of an allocation (client.Config;
+		// 0: the default, negative: none). log_max = "0" in the file is none.
+		LogMaxBytes int64
 	}
 	// ACL is on by default outside -dev: every API call needs a token.
 	ACL struct {
@@ -151,6 +154,7 @@ type fileClient struct {
 	CgroupParent   *string        `hcl:"cgroup_parent,optional"`
 	AllowRootTasks *bool          `hcl:"allow_root_tasks,optional"`
 	ServicePorts   *string        `hcl:"service_ports,optional"`
+	LogMax         *string        `hcl:"log_max,optional"`
 	Reserved       *fileReserved  `hcl:"reserved,block"`
 	Prolog         *string        `hcl:"prolog,optional"`
 	Epilog         *string        `hcl:"epilog,optional"`
@@ -283,6 +287,17 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 				errs.add("client.service_ports: %v", err)
 			}
 			cfg.Client.ServicePorts = pr
+		}
+		if c.LogMax != nil {
+			n, err := structs.ParseSize(*c.LogMax)
+			switch {
+			case err != nil || n < 0:
+				errs.add("client.log_max: %q is not a size such as \"10GiB\" (\"0\": no cap)", *c.LogMax)
+			case n == 0:
+				cfg.Client.LogMaxBytes = -1
+			default:
+				cfg.Client.LogMaxBytes = n
+			}
 		}
 		if r := c.Reserved; r != nil {
 			set(&cfg.Client.ReservedCPU, r.CPU)

@@ -38,6 +38,10 @@ client {
 
   # Tasks run as their users' unix accounts, never as root.
   allow_root_tasks = false
+
+  # Each log file (stdout, stderr) of a job is cut here, with a marker
+  # line; "0": no cap.
+  # log_max = "10GiB"
 }
 
 # Every API call needs a token. This node registers with a token of policy
