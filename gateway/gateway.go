@@ -397,6 +397,7 @@ func (g *Gateway) copyResponse(w http.ResponseWriter, resp *http.Response, rep *
 		h.Del(k)
 	}
 	h.Set(ReplicaHeader, rep.AllocID)
+	sandbox(h)
 	w.WriteHeader(resp.StatusCode)
 	stream := resp.ContentLength < 0
 	buf := bufPool.Get().(*[]byte)
@@ -421,6 +422,23 @@ func (g *Gateway) copyResponse(w http.ResponseWriter, resp *http.Response, rep *
 	}
 }
 
+// SandboxCSP is the Content-Security-Policy of every answer a replica
+// gives through the gateway, whatever the replica said: services are served
+// on the servers' own origin, where the web UI keeps its token, so a page
+// of a service runs in a sandbox, an origin of its own that reads nothing
+// of the UI's (scripts, forms, popups and downloads still work). A service
+// that needs a real origin of its own (cookies, storage) belongs behind a
+// separate host name (docs/operations.md).
+const SandboxCSP = "sandbox allow-scripts allow-forms allow-popups allow-downloads"
+
+// sandbox sets the headers every proxied answer carries: the sandbox, and
+// no content sniffing (a JSON answer never runs as a page).
+func sandbox(h http.Header) {
+	h.Del("Content-Security-Policy-Report-Only")
+	h.Set("Content-Security-Policy", SandboxCSP)
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // writeError answers with nai's coded error body.
@@ -429,6 +447,7 @@ func writeError(w http.ResponseWriter, status int, err error) {
 	if !errors.As(err, &e) {
 		e = structs.NewError(structs.CodeInternal, "%v", err)
 	}
+	sandbox(w.Header())
 	w.Header().Set("Content-Type", "application/json")
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")

