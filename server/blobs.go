@@ -53,6 +53,17 @@ func (s *Server) blobHead(w http.ResponseWriter, r *request) error {
 	if err := checkDigest(digest); err != nil {
 		return err
 	}
+	notFound := structs.NewError(structs.CodeNotFound, "blob %s not found", digest)
+	if !claimExempt(r.acl) {
+		// A user learns only of content it may name (blob_claims.go): for
+		// any other, the blob is not found, as if it did not exist.
+		c := &blobClaims{s: s, r: r}
+		if ok, err := c.may(r.Context(), digest); err != nil {
+			return err
+		} else if !ok {
+			return notFound
+		}
+	}
 	if r.URL.Query().Get("local") == "true" {
 		f, err := s.blobr.OpenLocal(r.Context(), digest)
 		if err != nil {
@@ -72,7 +83,7 @@ func (s *Server) blobHead(w http.ResponseWriter, r *request) error {
 		w.Header().Set("Content-Length", fmt.Sprint(b.Size))
 		return nil
 	}
-	return structs.NewError(structs.CodeNotFound, "blob %s not found", digest)
+	return notFound
 }
 
 // blobGet answers GET /v1/blobs/{digest}, fetching from a peer when this

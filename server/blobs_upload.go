@@ -4,6 +4,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -43,6 +44,7 @@ func (s *Server) uploadStart(r *request) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	s.uploads.startSession(id, r.acl.UserName())
 	return &structs.UploadSession{ID: id}, 0, nil
 }
 
@@ -62,6 +64,17 @@ func (s *Server) uploadChunk(r *request) (any, uint64, error) {
 		drain(r.Request)
 		return nil, 0, err
 	}
+	// A session's bytes count against what its user may keep uploaded
+	// but unused (blob_claims.go), this chunk included.
+	room, refuse, err := s.uploadRoom(r)
+	if err != nil {
+		drain(r.Request)
+		return nil, 0, err
+	}
+	if room >= 0 && length > room {
+		drain(r.Request)
+		return nil, 0, refuse(length)
+	}
 	size, err := s.blobs.AppendUpload(id, start, io.LimitReader(r.Body, length+1))
 	if err == nil && size-start != length {
 		err = structs.NewError(structs.CodeInvalid, "chunk of upload %s carried %d bytes, Content-Range said %d (resume at %d)", id, size-start, length, size)
@@ -78,6 +91,8 @@ func (s *Server) uploadCommit(r *request) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	s.uploads.endSession(r.PathValue("id"))
+	s.uploads.record(r.acl.UserName(), structs.BlobUpload{Digest: info.Digest, Size: info.Size, Time: time.Now().UTC()})
 	r.audit = "blob " + digest
 	return &info, 0, nil
 }
@@ -86,5 +101,6 @@ func (s *Server) uploadAbort(r *request) (any, uint64, error) {
 	if err := s.blobs.AbortUpload(r.PathValue("id")); err != nil {
 		return nil, 0, err
 	}
+	s.uploads.endSession(r.PathValue("id"))
 	return &structs.UploadSession{ID: r.PathValue("id")}, 0, nil
 }

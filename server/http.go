@@ -116,10 +116,24 @@ func (s *Server) statusLeader(r *request) (any, uint64, error) { return s.Leader
 func drain(r *http.Request) { _, _ = io.Copy(io.Discard, io.LimitReader(r.Body, maxBody)) }
 
 func (s *Server) blobPut(r *request) (any, uint64, error) {
-	digest, size, err := s.putBlob(r.Context(), r.Body)
+	// What a user keeps uploaded but unused is bounded (blob_claims.go).
+	room, refuse, err := s.uploadRoom(r)
 	if err != nil {
 		return nil, 0, err
 	}
+	if room >= 0 && r.ContentLength > room {
+		drain(r.Request)
+		return nil, 0, refuse(r.ContentLength)
+	}
+	body := &boundedBody{r: r.Body, room: room, refuse: refuse}
+	digest, size, err := s.putBlob(r.Context(), body)
+	if body.err != nil {
+		return nil, 0, body.err
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	s.uploads.record(r.acl.UserName(), structs.BlobUpload{Digest: digest, Size: size, Time: time.Now().UTC()})
 	r.audit = "blob " + digest
 	return &structs.BlobInfo{Digest: digest, Size: size}, 0, nil
 }

@@ -79,11 +79,20 @@ func (s *Server) artifactPush(r *request, kind structs.ArtifactKind) (any, uint6
 		return nil, 0, err
 	}
 	if req.Digest != "" {
-		// A version must never name content the servers do not have.
+		// A version must never name content the servers do not have, nor
+		// content the caller may not name (blob_claims.go): both are
+		// answered alike, so a digest tells nobody what exists.
+		notUploaded := structs.NewError(structs.CodeInvalid, "blob %s was not uploaded: upload the content before pushing the %s", req.Digest, kind)
+		c := &blobClaims{s: s, r: r}
+		if ok, err := c.may(r.Context(), req.Digest); err != nil {
+			return nil, 0, err
+		} else if !ok {
+			return nil, 0, notUploaded
+		}
 		size, err := s.blobSize(r.Context(), req.Digest)
 		if err != nil {
 			if structs.CodeOf(err) == structs.CodeNotFound {
-				err = structs.NewError(structs.CodeInvalid, "blob %s was not uploaded: upload the content before pushing the %s", req.Digest, kind)
+				err = notUploaded
 			}
 			return nil, 0, err
 		}

@@ -42,6 +42,9 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 				return nil, nil, err
 			}
 		}
+		if err := s.checkJobCode(r, jobs, spec.Template); err != nil {
+			return nil, nil, err
+		}
 		return jobs, spec, nil
 	}
 	jobs := body.Jobs
@@ -86,6 +89,9 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 		if err := checkInputsExist(r, j); err != nil {
 			return nil, nil, err
 		}
+	}
+	if err := s.checkJobCode(r, jobs, nil); err != nil {
+		return nil, nil, err
 	}
 	return jobs, nil, nil
 }

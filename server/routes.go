@@ -67,6 +67,7 @@ func (s *Server) routes() []route {
 		{Method: "PATCH", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadChunk, Doc: "append a chunk (Content-Range) to an upload"},
 		{Method: "PUT", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadCommit, Doc: "commit an upload whose sha256 is ?digest="},
 		{Method: "DELETE", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadAbort, Doc: "abandon an upload"},
+		{Method: "GET", Path: "/v1/operator/uploads/{user}", Cap: acl.Server, handle: s.uploadList, Doc: "the blobs a user uploaded to this server, still remembered (servers ask each other who may name a blob)"},
 		{Method: "GET", Path: "/v1/operator/blobs", Cap: acl.OperatorRead, handle: s.blobList, Doc: "every blob with its holders and references, under-replicated first"},
 		{Method: "PUT", Path: "/v1/operator/blobs/{digest}/holders", Cap: acl.Server, handle: s.blobRegister, Doc: "a server records that it holds a blob"},
 		{Method: "DELETE", Path: "/v1/operator/blobs/{digest}/holders/{server}", Cap: acl.Server, handle: s.blobDrop, Doc: "a server records that it dropped its copy"},

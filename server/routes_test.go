@@ -82,12 +82,12 @@ func (f *aclFixture) pendingJob(t *testing.T, owner *api.Client) (string, func()
 	}
 }
 
-func newACLFixture(t testing.TB) *aclFixture {
+func newACLFixture(t testing.TB, opts ...func(*Config)) *aclFixture {
 	t.Helper()
-	s, anon := testServer(t, t.TempDir(), func(c *Config) {
+	s, anon := testServer(t, t.TempDir(), append([]func(*Config){func(c *Config) {
 		c.ACL.Enabled = true
 		c.Audit.FlushInterval = time.Hour // no audit writes in the middle of a comparison
-	})
+	}}, opts...)...)
 	ctx := context.Background()
 	boot, err := anon.ACLBootstrap(ctx)
 	if err != nil {
@@ -297,6 +297,7 @@ func routeCases() map[string]routeCase {
 		"PUT /v1/blobs/uploads/{id}":      {allowed: byCap(acl.User)},
 		"DELETE /v1/blobs/uploads/{id}":   {allowed: byCap(acl.User)},
 		"GET /v1/operator/blobs":          {allowed: byCap(acl.OperatorRead)},
+		"GET /v1/operator/uploads/{user}": {allowed: byCap(acl.Server)},
 		"PUT /v1/operator/blobs/{digest}/holders": {allowed: byCap(acl.Server), body: func(f *aclFixture, _ string) []byte {
 			return []byte(fmt.Sprintf(`{"digest": %q, "size": 18, "server": "test"}`, f.digest))
 		}},

@@ -78,6 +78,10 @@ type Config struct {
 	BlobGCInterval      time.Duration
 	BlobRecheckInterval time.Duration
 	BlobScrubInterval   time.Duration
+	// UploadPendingLimit bounds the bytes one user may keep uploaded that
+	// no job or version uses yet (blob_claims.go); 0: the user's storage
+	// quota if it has one, else DefaultUploadPendingLimit.
+	UploadPendingLimit int64
 	// blobPeers replaces serf and raft as the source of peers in tests.
 	blobPeers peerSource
 
@@ -141,7 +145,9 @@ type Server struct {
 	cluster *cluster
 	// blobr keeps blobs replicated (blob_replicate.go); blobLoops
 	// starts its loops once.
-	blobr     *blobstore.Replicator
+	blobr *blobstore.Replicator
+	// uploads remembers who uploaded which blob here (blob_claims.go).
+	uploads   uploadLedger
 	blobLoops sync.Once
 
 	// encs keeps the JSON of listed jobs between listings (listcache.go).
