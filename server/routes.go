@@ -102,7 +102,8 @@ func (s *Server) routes() []route {
 // Routes registers the server's HTTP API on outer. Every /v1/ route
 // passes through forward (forward.go) first: in a cluster, writes and
 // consistent reads reach the raft leader from any server, and the leader's
-// door decides.
+// door decides. Before that, a request body that stops arriving is cut off
+// (guardBodies, body_stall.go).
 func (s *Server) Routes(outer *http.ServeMux) {
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
@@ -112,7 +113,7 @@ func (s *Server) Routes(outer *http.ServeMux) {
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, structs.NewError(structs.CodeNotFound, "no such API route: %s %s", r.Method, r.URL.Path))
 	})
-	outer.Handle("/v1/", s.forward(mux))
+	outer.Handle("/v1/", s.guardBodies(s.forward(mux)))
 	// The web UI's static files (ui.go): served by any server itself.
 	outer.Handle("/ui/", mux)
 }

@@ -78,6 +78,9 @@ type Config struct {
 	BlobGCInterval      time.Duration
 	BlobRecheckInterval time.Duration
 	BlobScrubInterval   time.Duration
+	// BodyStallTimeout is how long a request body may send nothing before
+	// the request fails (0: DefaultBodyStallTimeout); see body_stall.go.
+	BodyStallTimeout time.Duration
 	// UploadPendingLimit bounds the bytes one user may keep uploaded that
 	// no job or version uses yet (blob_claims.go); 0: the user's storage
 	// quota if it has one, else DefaultUploadPendingLimit.

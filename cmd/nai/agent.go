@@ -227,7 +227,7 @@ func runAgent(c *cli.Context) error {
 	// stops, so shutdown does not wait for them.
 	baseCtx, baseCancel := context.WithCancel(context.Background())
 	defer baseCancel()
-	hs := &http.Server{Handler: server.GuardServicePaths(mux), ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return baseCtx },
+	hs := &http.Server{Handler: server.GuardServicePaths(mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: server.HTTPIdleTimeout, BaseContext: func(net.Listener) context.Context { return baseCtx },
 		ErrorLog: slog.NewLogLogger(logger.With("component", "http").Handler(), slog.LevelWarn)}
 	httpErr := make(chan error, 1)
 	go func() { httpErr <- hs.Serve(ln) }()
