@@ -197,6 +197,9 @@ func submittedSweep(r *request, snap *state.Snapshot, spec *structs.SweepSpec, m
 	if err := spec.Check(MaxJobsPerSubmit); err != nil {
 		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
 	}
+	if err := spec.CheckSizes(); err != nil {
+		return nil, structs.NewError(structs.CodeInvalid, "sweep: %v", err)
+	}
 	for i, m := range spec.Members {
 		if slices.Contains(m.Changed, "user") {
 			return nil, structs.NewError(structs.CodeInvalid, "sweep member %d changes its owner (user): every member of a sweep has the template's", i)

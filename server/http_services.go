@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -142,7 +143,8 @@ func (s *Server) serveModel(r *request) (any, uint64, error) {
 		Service:     &structs.ServiceSpec{Replicas: replicas, Public: req.Public, ModelCommand: fromModel},
 	}
 	j.Canonicalize()
-	if err := j.Validate(); err != nil {
+	// The task's sizes are bounded as a submission's (checkTaskSizes).
+	if err := errors.Join(j.Validate(), checkTaskSizes(j.Task)); err != nil {
 		return nil, 0, structs.NewError(structs.CodeInvalid, "service %q is invalid: %v", name, err)
 	}
 	if err := ownJobs(r, []*structs.Job{j}); err != nil {
@@ -271,6 +273,9 @@ func (s *Server) serviceUpdate(r *request) (any, uint64, error) {
 			}
 			rev.Task = modelTask(argv, j.Task.Env)
 			fromModel = fm
+			if err := checkTaskSizes(rev.Task); err != nil {
+				return nil, 0, structs.NewError(structs.CodeInvalid, "service %q: %v", name, err)
+			}
 		}
 		timeout := req.Timeout.D()
 		if timeout == 0 {
@@ -343,4 +348,10 @@ func servicePath(escaped string) string {
 		return rest[i:]
 	}
 	return "/"
+}
+
+// checkTaskSizes bounds a service's task as a submission's is
+// (Job.CheckSubmit, whose other checks a service's task does not need).
+func checkTaskSizes(t structs.Task) error {
+	return (&structs.Job{Task: t}).CheckSubmit()
 }

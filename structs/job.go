@@ -34,10 +34,10 @@ func (s JobStatus) Terminal() bool {
 // CheckSubmit is what a submission must pass beyond Validate: the checks
 // added after jobs were first stored, which the state machine must not
 // make (a raft log that holds a job from before them replays as it was
-// applied): the resources' (Resources.CheckSubmit) and output { keep }'s
-// globs.
+// applied): the resources' (Resources.CheckSubmit), output { keep }'s
+// globs, and the sizes of the task's fields (checkSizes, job_limits.go).
 func (j *Job) CheckSubmit() error {
-	errs := []error{j.Resources.CheckSubmit()}
+	errs := []error{j.Resources.CheckSubmit(), j.checkSizes()}
 	if o := j.Output; o != nil {
 		for _, g := range o.Keep {
 			errs = append(errs, ValidKeepGlob(g))
