@@ -143,6 +143,11 @@ func (s *Server) ownPush(r *request, req *structs.ArtifactPushRequest) error {
 		return err
 	}
 	if old != nil {
+		if !a.CanSeeArtifact(req.Kind, old.User, old.Group) {
+			// Whose the name is (its group, its owner) is none of the
+			// caller's business: only that it is taken.
+			return structs.NewError(structs.CodeForbidden, "permission denied: the %s name %q is taken by another group: choose another name", req.Kind, req.Name)
+		}
 		if req.Group != "" && req.Group != old.Group && old.Group != "" {
 			return structs.NewError(structs.CodeConflict, "%s %s belongs to group %s: a version cannot go to group %s", req.Kind, req.Name, old.Group, req.Group)
 		}

@@ -71,9 +71,9 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 			if snap == nil {
 				snap = s.State().Snapshot()
 			}
-			deps, err := resolveMemberDeps(snap, clean.DependsOn)
+			deps, err := resolveMemberDeps(snap, clean.DependsOn, visibleTo(r))
 			if err == nil {
-				err = checkDepsSatisfiable(snap, deps)
+				err = checkDepsSatisfiable(snap, deps, visibleTo(r))
 			}
 			if err != nil {
 				return nil, nil, structs.NewError(structs.CodeOf(err), "job %q: %v", clean.Name, err)
@@ -87,6 +87,9 @@ func (s *Server) submittedJobs(r *request, members bool) ([]*structs.Job, *struc
 	}
 	for _, j := range jobs {
 		if err := checkInputsExist(r, j); err != nil {
+			return nil, nil, err
+		}
+		if err := serviceNameFree(r, j); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -209,7 +212,7 @@ func submittedSweep(r *request, snap *state.Snapshot, spec *structs.SweepSpec, m
 	if err := spec.Template.CheckSubmit(); err != nil {
 		return nil, structs.NewError(structs.CodeInvalid, "sweep %q is invalid: %v", spec.Template.Name, err)
 	}
-	if err := resolveSweepMemberDeps(snap, spec); err != nil {
+	if err := resolveSweepMemberDeps(snap, spec, visibleTo(r)); err != nil {
 		return nil, err
 	}
 	// The template is owned as any job is (its user, group and run-as

@@ -150,6 +150,9 @@ func (s *Server) serveModel(r *request) (any, uint64, error) {
 	if err := ownJobs(r, []*structs.Job{j}); err != nil {
 		return nil, 0, err
 	}
+	if err := serviceNameFree(r, j); err != nil {
+		return nil, 0, err
+	}
 	resp, idx, err := s.apply(fsm.JobRegister, &structs.JobRegisterRequest{Jobs: []*structs.Job{j}, Now: time.Now().UTC()})
 	if err != nil {
 		return nil, 0, err
@@ -354,4 +357,22 @@ func servicePath(escaped string) string {
 // (Job.CheckSubmit, whose other checks a service's task does not need).
 func checkTaskSizes(t structs.Task) error {
 	return (&structs.Job{Task: t}).CheckSubmit()
+}
+
+// serviceNameFree refuses a service whose name a running service the
+// caller may not read already has, saying only that the name is taken:
+// the state store's refusal names that service's job, which is none of
+// the caller's business. Names the caller may read are left to it.
+func serviceNameFree(r *request, j *structs.Job) error {
+	if !j.IsService() {
+		return nil
+	}
+	old, err := r.snap.ServiceByName(nil, j.Name)
+	if err != nil {
+		return err
+	}
+	if old != nil && !r.acl.CanSeeJob(old.User, old.Group) {
+		return structs.NewError(structs.CodeConflict, "the service name %q is taken: choose another name", j.Name)
+	}
+	return nil
 }

@@ -18,7 +18,7 @@ import (
 // the raft entry is made, so every server stores the same ids; the state
 // store then checks that they exist, as for any id. deps is not changed:
 // a new list is returned when one is resolved.
-func resolveMemberDeps(snap *state.Snapshot, deps []structs.Dependency) ([]structs.Dependency, error) {
+func resolveMemberDeps(snap *state.Snapshot, deps []structs.Dependency, see visibleFunc) ([]structs.Dependency, error) {
 	var out []structs.Dependency
 	for i, d := range deps {
 		arr, num, ok := strings.Cut(d.JobID, "_")
@@ -33,7 +33,8 @@ func resolveMemberDeps(snap *state.Snapshot, deps []structs.Dependency) ([]struc
 		if err != nil {
 			return nil, err
 		}
-		if len(members) == 0 {
+		if len(members) == 0 || !see(members[0]) {
+			// An array the caller may not read is one that does not exist.
 			return nil, structs.NewError(structs.CodeInvalid, "depends_on names job %q, but there is no job array %s", d.JobID, arr)
 		}
 		k := slices.IndexFunc(members, func(m *structs.Job) bool { return m.ArrayTask() == n })
@@ -59,24 +60,24 @@ func resolveMemberDeps(snap *state.Snapshot, deps []structs.Dependency) ([]struc
 // resolveSweepMemberDeps is resolveMemberDeps for a sweep sent as one
 // spec: the template's dependencies and those of members that change
 // them.
-func resolveSweepMemberDeps(snap *state.Snapshot, spec *structs.SweepSpec) error {
-	deps, err := resolveMemberDeps(snap, spec.Template.DependsOn)
+func resolveSweepMemberDeps(snap *state.Snapshot, spec *structs.SweepSpec, see visibleFunc) error {
+	deps, err := resolveMemberDeps(snap, spec.Template.DependsOn, see)
 	if err != nil {
 		return err
 	}
 	spec.Template.DependsOn = deps
-	if err := checkDepsSatisfiable(snap, deps); err != nil {
+	if err := checkDepsSatisfiable(snap, deps, see); err != nil {
 		return err
 	}
 	for i, m := range spec.Members {
 		if m.Changes == nil || !slices.Contains(m.Changed, "depends_on") {
 			continue
 		}
-		deps, err := resolveMemberDeps(snap, m.Changes.DependsOn)
+		deps, err := resolveMemberDeps(snap, m.Changes.DependsOn, see)
 		if err != nil {
 			return structs.NewError(structs.CodeOf(err), "sweep member %d: %v", i, err)
 		}
-		if err := checkDepsSatisfiable(snap, deps); err != nil {
+		if err := checkDepsSatisfiable(snap, deps, see); err != nil {
 			return structs.NewError(structs.CodeOf(err), "sweep member %d: %v", i, err)
 		}
 		if !slices.Equal(deps, m.Changes.DependsOn) {
@@ -96,19 +97,21 @@ func resolveSweepMemberDeps(snap *state.Snapshot, spec *structs.SweepSpec) error
 // array follows the scheduler's rule (scheduler/gate_dependency.go):
 // afterok can never be met once one member did not complete, afternotok
 // once every member ended and all completed. deps are resolved
-// (resolveMemberDeps); a job that does not exist is left to the state
-// store, which refuses it. A job that ends the wrong way after this check
-// is still cancelled by the scheduler, as before.
-func checkDepsSatisfiable(snap *state.Snapshot, deps []structs.Dependency) error {
+// (resolveMemberDeps). A job that does not exist, or that the caller may
+// not read (whatever the kind of dependency: its state is none of the
+// caller's business), is refused as the state store refuses a job that
+// does not exist, in the same words. A job that ends the wrong way after
+// this check is still cancelled by the scheduler, as before.
+func checkDepsSatisfiable(snap *state.Snapshot, deps []structs.Dependency, see visibleFunc) error {
 	for _, d := range deps {
-		if d.Type != structs.AfterOK && d.Type != structs.AfterNotOK {
-			continue
-		}
 		dj, err := snap.JobByID(nil, d.JobID)
 		if err != nil {
 			return err
 		}
-		if dj == nil {
+		if d.JobID != "" && (dj == nil || !see(dj)) {
+			return structs.NewError(structs.CodeInvalid, "depends_on names job %q, which does not exist", d.JobID)
+		}
+		if dj == nil || (d.Type != structs.AfterOK && d.Type != structs.AfterNotOK) {
 			continue
 		}
 		if d.Type == structs.AfterOK && dj.IsService() {
@@ -154,4 +157,12 @@ func checkDepsSatisfiable(snap *state.Snapshot, deps []structs.Dependency) error
 		}
 	}
 	return nil
+}
+
+// visibleFunc says whether the caller may read a job (acl.ACL.CanSeeJob).
+type visibleFunc func(*structs.Job) bool
+
+// visibleTo is the visibleFunc of a request's caller.
+func visibleTo(r *request) visibleFunc {
+	return func(j *structs.Job) bool { return r.acl.CanSeeJob(j.User, j.Group) }
 }
