@@ -60,7 +60,7 @@ func (s *Server) routes() []route {
 
 		// Blobs: content-addressed bytes.
 		{Method: "PUT", Path: "/v1/blobs", Cap: acl.Authenticated, handle: s.blobPut, Doc: "upload content in one request (a job's code, a client's log)"},
-		{Method: "HEAD", Path: "/v1/blobs/{digest}", Cap: acl.Authenticated, stream: s.blobHead, Doc: "whether the servers hold a blob (so unchanged content is not sent twice)"},
+		{Method: "HEAD", Path: "/v1/blobs/{digest}", Cap: acl.Authenticated, stream: s.blobHead, Doc: "whether the servers hold a blob the caller may name: it uploaded it, or may read what names it (so unchanged content is not sent twice)"},
 		{Method: "GET", Path: "/v1/blobs/{digest}", Cap: acl.Client, stream: s.blobGet, Doc: "a blob's bytes, for client nodes and servers (people pull through datasets, models and jobs)"},
 		{Method: "POST", Path: "/v1/blobs/uploads", Cap: acl.User, handle: s.uploadStart, Doc: "open a resumable upload"},
 		{Method: "GET", Path: "/v1/blobs/uploads/{id}", Cap: acl.User, handle: s.uploadStatus, Doc: "how many bytes an upload holds"},

@@ -133,6 +133,8 @@ func runClusterAgent(c *cli.Context) error {
 			TLS:             tlsAgent,
 			RaftKey:         raftKey,
 			Logger:          logger.With("component", "server"),
+			// Uploads a user keeps unused (server/blob_claims.go).
+			UploadPendingLimit: cfg.Server.UploadPendingLimit,
 
 			// Autopilot (server/autopilot.go).
 			CleanupDeadServers:  cfg.Server.CleanupDeadServers,

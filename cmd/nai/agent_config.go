@@ -43,6 +43,10 @@ type agentConfig struct {
 		// server) and how long an unreferenced blob is kept (0: 24h).
 		BlobReplicas  int
 		BlobRetention time.Duration
+		// UploadPendingLimit bounds the bytes a user keeps uploaded but
+		// unused (server/blob_claims.go); 0: its storage quota, else
+		// 100 GiB.
+		UploadPendingLimit int64
 		// JobGCThreshold is how long finished jobs stay in the live
 		// tables (their usage stays in the accounting rows).
 		JobGCThreshold time.Duration
@@ -142,6 +146,8 @@ type fileServer struct {
 	BlobReplicas    *int           `hcl:"blob_replicas,optional"`
 	BlobRetention   hcl.Expression `hcl:"blob_retention,optional"`
 	JobGCThreshold  hcl.Expression `hcl:"job_gc_threshold,optional"`
+	// UploadPendingLimit is a size ("100GiB").
+	UploadPendingLimit hcl.Expression `hcl:"upload_pending_limit,optional"`
 	// Autopilot.
 	CleanupDeadServers  *bool          `hcl:"cleanup_dead_servers,optional"`
 	DeadServerThreshold hcl.Expression `hcl:"dead_server_threshold,optional"`
@@ -252,6 +258,14 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 		positiveDuration(s.NodeDownGrace, "node_down_grace", "30s", &cfg.Server.NodeDownGrace, errs)
 		set(&cfg.Server.BlobReplicas, s.BlobReplicas)
 		positiveDuration(s.BlobRetention, "blob_retention", "24h", &cfg.Server.BlobRetention, errs)
+		if str, rng, ok := stringExpr(s.UploadPendingLimit, errs); ok {
+			n, err := structs.ParseSize(str)
+			if err != nil || n <= 0 {
+				errs.add("%s: upload_pending_limit %q is not a positive size such as \"100GiB\"", pos(rng), str)
+			} else {
+				cfg.Server.UploadPendingLimit = n
+			}
+		}
 		if str, rng, ok := stringExpr(s.JobGCThreshold, errs); ok {
 			d, err := time.ParseDuration(str)
 			if err != nil || d < time.Minute {

@@ -43,15 +43,15 @@ func TestFormatBlobs(t *testing.T) {
 func TestAgentConfigBlobSettings(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.hcl")
-	if err := os.WriteFile(good, []byte("server {\n  enabled = true\n  blob_replicas = 2\n  blob_retention = \"1h\"\n}\n"), 0o644); err != nil {
+	if err := os.WriteFile(good, []byte("server {\n  enabled = true\n  blob_replicas = 2\n  blob_retention = \"1h\"\n  upload_pending_limit = \"10GiB\"\n}\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := loadAgentConfig([]string{good})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Server.BlobReplicas != 2 || cfg.Server.BlobRetention != time.Hour {
-		t.Errorf("blob settings %d, %s; want 2 and 1h", cfg.Server.BlobReplicas, cfg.Server.BlobRetention)
+	if cfg.Server.BlobReplicas != 2 || cfg.Server.BlobRetention != time.Hour || cfg.Server.UploadPendingLimit != 10<<30 {
+		t.Errorf("blob settings %d, %s, %d; want 2, 1h and 10GiB", cfg.Server.BlobReplicas, cfg.Server.BlobRetention, cfg.Server.UploadPendingLimit)
 	}
 	bad := filepath.Join(dir, "bad.hcl")
 	if err := os.WriteFile(bad, []byte("server {\n  blob_retention = \"forever\"\n}\n"), 0o644); err != nil {

@@ -34,6 +34,9 @@ server {
   # how long a blob that nothing references is kept.
   # blob_replicas  = 0
   # blob_retention = "24h"
+  # What one user may keep uploaded that no job or version uses yet (default:
+  # the user's storage quota, else 100GiB); uploads past it are refused.
+  # upload_pending_limit = "100GiB"
   # Remove a server that serf has shown gone for longer than the threshold,
   # only while the servers alive are a majority; one that comes back is
   # added again (docs/operations.md, "Stopping agents").
