@@ -211,6 +211,35 @@ job "whoami" {
 		}
 	})
 
+	t.Run("a digest is no key to content", func(t *testing.T) {
+		// u1 pushes through every server: through a follower, the
+		// upload stays with it and the push goes to the leader, which
+		// asks the other servers who uploaded the content.
+		var digests []string
+		for i, srv := range servers {
+			dir := filepath.Join(work, fmt.Sprintf("secret%d", i))
+			writeFile(t, dir, "srv.py", fmt.Sprintf("print('u1 secret %d')\n", i))
+			name := fmt.Sprintf("secret%d", i)
+			srv.mustNaiAs(u1, "dataset", "push", dir, "-name", name, "-group", "vision")
+			a, err := srv.apiAs(u1).Artifact(ctx, structs.KindDataset, name)
+			if err != nil || len(a.Versions) != 1 {
+				t.Fatalf("dataset %s: %v %v", name, a, err)
+			}
+			digests = append(digests, a.Versions[0].Digest)
+		}
+		// u2 (not in group vision) can neither claim nor probe them.
+		for i, srv := range servers {
+			d := digests[(i+1)%len(digests)]
+			_, err := srv.apiAs(u2).PushArtifact(ctx, structs.KindDataset, "stolen", &structs.ArtifactPushRequest{Digest: d, Size: 533, Files: 2})
+			if err == nil || !strings.Contains(err.Error(), "was not uploaded") {
+				t.Errorf("u2 pushed u1's content through %s: %v", srv.name, err)
+			}
+			if held, err := srv.apiAs(u2).HasBlob(ctx, d); err != nil || held {
+				t.Errorf("u2 learnt that u1's content exists through %s: %v %v", srv.name, held, err)
+			}
+		}
+	})
+
 	t.Run("models by group role", func(t *testing.T) {
 		dir := filepath.Join(work, "weights")
 		writeFile(t, dir, "w.bin", "0123456789")
