@@ -44,10 +44,14 @@ type uploadLedger struct {
 	mu       sync.Mutex
 	byUser   map[string]map[string]structs.BlobUpload
 	sessions map[string]string // upload session id -> user
+	// pruned is when uploads older than the retention were last
+	// forgotten for every user.
+	pruned time.Time
 }
 
-// record remembers that user uploaded a blob.
-func (l *uploadLedger) record(user string, u structs.BlobUpload) {
+// record remembers that user uploaded a blob, and now and then forgets
+// every upload from before since.
+func (l *uploadLedger) record(user string, u structs.BlobUpload, since time.Time) {
 	if user == "" {
 		return
 	}
@@ -55,6 +59,19 @@ func (l *uploadLedger) record(user string, u structs.BlobUpload) {
 	defer l.mu.Unlock()
 	if l.byUser == nil {
 		l.byUser = map[string]map[string]structs.BlobUpload{}
+	}
+	if u.Time.Sub(l.pruned) > time.Minute {
+		l.pruned = u.Time
+		for name, m := range l.byUser {
+			for d, old := range m {
+				if !old.Time.After(since) {
+					delete(m, d)
+				}
+			}
+			if len(m) == 0 {
+				delete(l.byUser, name)
+			}
+		}
 	}
 	m := l.byUser[user]
 	if m == nil {

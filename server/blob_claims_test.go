@@ -214,3 +214,22 @@ func TestUploadPendingBound(t *testing.T) {
 		t.Errorf("after the pending content was used: %v", err)
 	}
 }
+
+// The ledger forgets uploads older than the retention, for users who do
+// not upload again too.
+func TestUploadLedgerForgets(t *testing.T) {
+	var l uploadLedger
+	t0 := time.Now()
+	l.record("a", structs.BlobUpload{Digest: "d1", Size: 1, Time: t0}, t0.Add(-time.Hour))
+	l.record("b", structs.BlobUpload{Digest: "d2", Size: 1, Time: t0.Add(2 * time.Minute)}, t0.Add(-time.Hour))
+	if !l.has("a", "d1", t0.Add(-time.Hour)) || l.has("a", "d1", t0) || l.has("b", "d1", t0.Add(-time.Hour)) {
+		t.Fatal("has answers wrong")
+	}
+	l.record("b", structs.BlobUpload{Digest: "d3", Size: 1, Time: t0.Add(5 * time.Minute)}, t0.Add(time.Minute))
+	if _, ok := l.byUser["a"]; ok {
+		t.Errorf("a's old upload is still remembered: %v", l.byUser)
+	}
+	if got := l.of("b", t0.Add(3*time.Minute)); len(got) != 1 || got[0].Digest != "d3" {
+		t.Errorf("b's uploads since: %v", got)
+	}
+}

@@ -92,7 +92,7 @@ func (s *Server) uploadCommit(r *request) (any, uint64, error) {
 		return nil, 0, err
 	}
 	s.uploads.endSession(r.PathValue("id"))
-	s.uploads.record(r.acl.UserName(), structs.BlobUpload{Digest: info.Digest, Size: info.Size, Time: time.Now().UTC()})
+	s.uploads.record(r.acl.UserName(), structs.BlobUpload{Digest: info.Digest, Size: info.Size, Time: time.Now().UTC()}, s.uploadsSince())
 	r.audit = "blob " + digest
 	return &info, 0, nil
 }

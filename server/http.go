@@ -133,7 +133,7 @@ func (s *Server) blobPut(r *request) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	s.uploads.record(r.acl.UserName(), structs.BlobUpload{Digest: digest, Size: size, Time: time.Now().UTC()})
+	s.uploads.record(r.acl.UserName(), structs.BlobUpload{Digest: digest, Size: size, Time: time.Now().UTC()}, s.uploadsSince())
 	r.audit = "blob " + digest
 	return &structs.BlobInfo{Digest: digest, Size: size}, 0, nil
 }
