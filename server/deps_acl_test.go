@@ -101,6 +101,17 @@ func TestNameTakenByAnotherGroup(t *testing.T) {
 	if !errorsIsConflict(err) || !strings.Contains(err.Error(), "taken") || strings.Contains(err.Error(), svc.JobID) {
 		t.Errorf("serving under another group's service name: %v, want taken, not naming job %s", err, svc.JobID)
 	}
+	// Reading, changing or calling it: refused without its job or owner.
+	_, _, err = stranger.Service(ctx, "vision")
+	if structs.CodeOf(err) != structs.CodeForbidden || strings.Contains(err.Error(), "u1") || strings.Contains(err.Error(), "job "+svc.JobID) {
+		t.Errorf("reading another group's service: %v", err)
+	}
+	if _, err := stranger.ScaleService(ctx, "vision", 2); structs.CodeOf(err) != structs.CodeForbidden || strings.Contains(err.Error(), "u1") {
+		t.Errorf("scaling another group's service: %v", err)
+	}
+	if code, body := call(t, stranger, "GET", "vision", "/", f.secrets["stranger"]); code != 403 || strings.Contains(body, "u1") || strings.Contains(body, "job "+svc.JobID) {
+		t.Errorf("calling another group's service: %d %s", code, body)
+	}
 	j := gpuJob("vision", 1)
 	j.User, j.Type, j.Service = "", structs.JobService, &structs.ServiceSpec{Replicas: 1}
 	if _, err := stranger.Register(ctx, j); !errorsIsConflict(err) || strings.Contains(err.Error(), "job "+svc.JobID) {

@@ -76,9 +76,19 @@ func serviceFor(r *request, snap *state.Snapshot, ws memdb.WatchSet, name string
 		return nil, structs.NewError(structs.CodeNotFound, "no service named %q runs (see `nai service list`)", name)
 	}
 	if err := r.acl.CheckJob(j.ID, j.User, j.Group, right); err != nil {
-		return nil, err
+		return nil, serviceRefusal(r, j, err)
 	}
 	return j, nil
+}
+
+// serviceRefusal is the refusal of a service: to a caller that may not
+// even read it, one that names neither its job nor its owner nor its
+// group (the name is taken, no more); to others, the ACL's.
+func serviceRefusal(r *request, j *structs.Job, err error) error {
+	if r.acl.CanSeeJob(j.User, j.Group) {
+		return err
+	}
+	return structs.NewError(structs.CodeForbidden, "permission denied: the service %q belongs to another group", j.Name)
 }
 
 func (s *Server) serviceGet(r *request) (any, uint64, error) {
@@ -336,7 +346,7 @@ func (s *Server) serviceCall(w http.ResponseWriter, r *request) error {
 			return err
 		}
 		if err := r.acl.CheckJob(svc.JobID, svc.User, svc.Group, acl.Read); err != nil {
-			return err
+			return serviceRefusal(r, &structs.Job{Name: name, User: svc.User, Group: svc.Group}, err)
 		}
 	}
 	s.gateway.Forward(w, r.Request, svc, servicePath(r.URL.EscapedPath()))
