@@ -84,6 +84,9 @@ func TestSubmitRefusesLargeFields(t *testing.T) {
 	if _, err := c.RegisterSweep(ctx, member); structs.CodeOf(err) != structs.CodeInvalid || !strings.Contains(err.Error(), "member 1: task.script") {
 		t.Errorf("sweep member: %v", err)
 	}
+	if after := s.State().Snapshot().Index(); after != before {
+		t.Errorf("a refused submission wrote to the state: index %d -> %d", before, after)
+	}
 	// A service's environment.
 	pushModel(t, c, "m", []string{"python3", "serve.py"})
 	before = s.State().Snapshot().Index()
