@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -37,7 +38,8 @@ func TestSubmitRefusesTinyMemory(t *testing.T) {
 // every server's memory), for a job, a sweep's template, a sweep's member
 // and a service, with the limit and where large content belongs.
 func TestSubmitRefusesLargeFields(t *testing.T) {
-	s, c := testServer(t, t.TempDir())
+	// No audit writes in the middle of the comparisons of the index.
+	s, c := testServer(t, t.TempDir(), func(c *Config) { c.Audit.FlushInterval = time.Hour })
 	ctx := context.Background()
 	before := s.State().Snapshot().Index()
 	big := strings.Repeat("x", structs.MaxScriptBytes+1)
