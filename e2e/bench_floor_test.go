@@ -15,7 +15,8 @@ import (
 )
 
 // floorAgents starts the two programs of bench/floor: a server that is
-// raft (with raft-boltdb), serf and one HTTP route, and a client that is
+// raft (with raft-boltdb), serf, go-memdb, the HCL job language and one
+// HTTP route, and a client that is
 // serf joined to it, one HTTP route, and containerd/cgroups and go-nvml
 // started as nai's client starts them (with go-nvml's mock machine of
 // gpus GPUs, as the benchmark's client agent has). They are built from this module,

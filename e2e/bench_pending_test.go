@@ -43,7 +43,7 @@ func benchPending5000(t *testing.T, b *bench) {
 	// end of the readings, and the floor beside it.
 	srvRow := benchRow{figure: "server memory (RSS) idle", target: "<= 2x slurmctld",
 		nai: memText(srvIdle, srvAnon) + "; " + goMemText(t, srv.addr) +
-			"; floor, a Go server of raft, raft-boltdb, serf and net/http alone: " + memText(idle[2].rss, idle[2].anon),
+			"; floor, a Go server of raft, raft-boltdb, serf, go-memdb, HCL and net/http alone: " + memText(idle[2].rss, idle[2].anon),
 		load: load.String()}
 	clRow := benchRow{figure: "client agent memory (RSS) idle", target: "<= 3x slurmd",
 		nai: memText(clIdle, clAnon) + "; " + goMemText(t, cl.addr) +

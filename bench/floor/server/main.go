@@ -1,9 +1,12 @@
 // Command server is the least a raft-replicated Go server can be on this
-// machine: hashicorp/raft with raft-boltdb for its log, hashicorp/serf for
-// membership, and net/http for one route that commits its request body to
-// the log. `make bench` starts it beside `nai agent -server` and reads its
-// idle memory the same way, so that the idle-memory row shows its floor
-// from the same run. It holds no state of its own and is not part of nai.
+// machine, on the libraries nai's server is built on: hashicorp/raft with
+// raft-boltdb for its log, hashicorp/serf for membership, go-memdb for the
+// state the log's entries build (one table of the request bodies), the
+// HCL job language (one small job file parsed at start), and net/http for
+// one route that commits its request body to the log. `make bench` starts
+// it beside `nai agent -server` and reads its idle memory the same way, so
+// that the idle-memory row shows its floor from the same run. It is not
+// part of nai.
 //
 // Usage: server DATA_DIR HTTP_ADDR SERF_ADDR RAFT_ADDR
 package main
@@ -20,15 +23,45 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashicorp/go-memdb"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/hashicorp/serf/serf"
+	"github.com/zclconf/go-cty/cty/function"
+	"github.com/zclconf/go-cty/cty/function/stdlib"
 )
 
-// fsm counts the entries it applies: a state machine with no state.
-type fsm struct{ n uint64 }
+// row is one applied entry in the state.
+type row struct {
+	ID   uint64
+	Body []byte
+}
 
-func (f *fsm) Apply(*raft.Log) any                 { f.n++; return f.n }
+var schema = &memdb.DBSchema{Tables: map[string]*memdb.TableSchema{
+	"jobs": {Name: "jobs", Indexes: map[string]*memdb.IndexSchema{
+		"id": {Name: "id", Unique: true, Indexer: &memdb.UintFieldIndex{Field: "ID"}},
+	}},
+}}
+
+// fsm keeps each applied entry as a row of go-memdb; snapshots hold only
+// the count (the floor is read idle, not restored).
+type fsm struct {
+	n  uint64
+	db *memdb.MemDB
+}
+
+func (f *fsm) Apply(l *raft.Log) any {
+	f.n++
+	txn := f.db.Txn(true)
+	if err := txn.Insert("jobs", &row{ID: f.n, Body: l.Data}); err != nil {
+		txn.Abort()
+		return err
+	}
+	txn.Commit()
+	return f.n
+}
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) { return snap(f.n), nil }
 func (f *fsm) Restore(rc io.ReadCloser) error      { return rc.Close() }
 
@@ -48,6 +81,13 @@ func main() {
 		log.Fatal("usage: server DATA_DIR HTTP_ADDR SERF_ADDR RAFT_ADDR")
 	}
 	dir, httpAddr, serfAddr, raftAddr := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
+	if err := parseJobFile(); err != nil {
+		log.Fatal(err)
+	}
+	db, err := memdb.NewMemDB(schema)
+	if err != nil {
+		log.Fatal(err)
+	}
 	store, err := raftboltdb.NewBoltStore(filepath.Join(dir, "raft.db"))
 	if err != nil {
 		log.Fatal(err)
@@ -63,7 +103,7 @@ func main() {
 	conf := raft.DefaultConfig()
 	conf.LocalID = raft.ServerID("floor")
 	conf.LogOutput = io.Discard
-	r, err := raft.NewRaft(conf, &fsm{}, store, store, snaps, trans)
+	r, err := raft.NewRaft(conf, &fsm{db: db}, store, store, snaps, trans)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,7 +123,12 @@ func main() {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintf(w, "{\"ids\":[\"%d\"]}\n", f.Response().(uint64))
+		id, ok := f.Response().(uint64)
+		if !ok {
+			http.Error(w, fmt.Sprint(f.Response()), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintf(w, "{\"ids\":[\"%d\"]}\n", id)
 	})
 	go trim()
 	log.Fatal(http.ListenAndServe(httpAddr, nil))
@@ -123,4 +168,50 @@ func trim() {
 	for range time.Tick(10 * time.Second) {
 		debug.FreeOSMemory()
 	}
+}
+
+// jobFile is a job in the HCL job language, as a server parses one.
+const jobFile = `
+job "train" {
+  gpus = 1
+  time = "1h"
+  task {
+    command = upper("python3")
+    args    = ["train.py", "--lr", "${0.1 * 2}"]
+  }
+}
+`
+
+// parseJobFile parses jobFile and evaluates its expressions, with a
+// function of cty's standard library as nai's job language has them, which
+// starts the HCL parser and the cty evaluation nai's server uses.
+func parseJobFile() error {
+	f, diags := hclsyntax.ParseConfig([]byte(jobFile), "train.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		return diags
+	}
+	content, diags := f.Body.Content(&hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: "job", LabelNames: []string{"name"}}}})
+	if diags.HasErrors() {
+		return diags
+	}
+	job, diags := content.Blocks[0].Body.Content(&hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "gpus"}, {Name: "time"}},
+		Blocks:     []hcl.BlockHeaderSchema{{Type: "task"}},
+	})
+	if diags.HasErrors() {
+		return diags
+	}
+	task, diags := job.Blocks[0].Body.JustAttributes()
+	if diags.HasErrors() {
+		return diags
+	}
+	ctx := &hcl.EvalContext{Functions: map[string]function.Function{"upper": stdlib.UpperFunc}}
+	for _, attrs := range []hcl.Attributes{job.Attributes, task} {
+		for _, a := range attrs {
+			if _, d := a.Expr.Value(ctx); d.HasErrors() {
+				return d
+			}
+		}
+	}
+	return nil
 }
