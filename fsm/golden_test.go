@@ -278,7 +278,7 @@ func history() []struct {
 	diverged := func(v string) map[string]structs.NonFiniteMetric {
 		return map[string]structs.NonFiniteMetric{"loss": {Value: v, First: "NaN", Line: 2, Step: &step2}}
 	}
-	for _, e := range []struct {
+	h = append(h, []struct {
 		t   MessageType
 		req any
 	}{
@@ -300,9 +300,7 @@ func history() []struct {
 			StartTime: t0.Add(107*time.Hour + 2*time.Second), EndTime: t0.Add(107*time.Hour + time.Minute),
 			Metrics: map[string]float64{"step": 3, "acc": 0.2}, NonFinite: diverged("Infinity"), MetricsSkipped: 2, MetricsCounted: true,
 		}}}}},
-	} {
-		h = append(h, e)
-	}
+	}...)
 	return h
 }
 
