@@ -46,12 +46,12 @@ func (s *Server) guardBodies(next http.Handler) http.Handler {
 		b := &stallBody{ReadCloser: r.Body, rc: http.NewResponseController(w), d: s.bodyStallTimeout()}
 		b.extend(time.Now())
 		r.Body = b
+		// A body the handler left unread (it refused the request) keeps
+		// its deadline: net/http discards a little of it after the answer,
+		// and waits no longer than the stall timeout for it. Cutting that
+		// short would reset the connection while the sender still writes,
+		// and it would never read the answer (a full disk, a quota).
 		next.ServeHTTP(w, r)
-		if !b.done.Load() {
-			// The handler left the body unread (it refused the request):
-			// net/http must not wait for the rest of it.
-			_ = b.rc.SetReadDeadline(time.Now())
-		}
 	})
 }
 
