@@ -594,6 +594,12 @@ func TestRelease(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		deleted := false
+		t.Cleanup(func() { // a failure below must not leave the group behind
+			if !deleted {
+				_ = g.Delete()
+			}
+		})
 		var dirs []string
 		for _, d := range groupDirs(t, e, g) {
 			if _, err := os.Stat(d); err == nil {
@@ -614,6 +620,7 @@ func TestRelease(t *testing.T) {
 		if err := g.Delete(); err != nil {
 			t.Fatal(err)
 		}
+		deleted = true
 		if _, err := e.mgr.Release(); err != nil {
 			t.Fatalf("release: %v", err)
 		}
