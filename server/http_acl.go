@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"os"
 	"slices"
 	"strconv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nai-project/nai/acl"
 	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/fsm/state"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -25,7 +27,7 @@ func (s *Server) aclRoutes() []route {
 		{Method: "GET", Path: "/v1/acl/tokens", Cap: acl.User, handle: s.tokenList, Doc: "tokens: all for management (?user=U), else the caller's own"},
 		{Method: "POST", Path: "/v1/acl/tokens", Cap: acl.User, handle: s.tokenCreate, Doc: "make a token; its secret is in this answer only (management: any; a user: its own, no policies, expiring no later than the caller's)"},
 		{Method: "GET", Path: "/v1/acl/tokens/{accessor}", Cap: acl.User, handle: s.tokenGet, Doc: "one token (management, or its own user)"},
-		{Method: "DELETE", Path: "/v1/acl/tokens/{accessor}", Cap: acl.User, handle: s.tokenRevoke, Doc: "revoke a token (management, or its own user)"},
+		{Method: "DELETE", Path: "/v1/acl/tokens/{accessor}", Cap: acl.User, handle: s.tokenRevoke, Doc: "revoke a token and those it made (management, or its own user)"},
 		{Method: "GET", Path: "/v1/acl/users", Cap: acl.User, handle: s.userList, Doc: "users: all for operators and management, else the caller"},
 		{Method: "POST", Path: "/v1/acl/users", Cap: acl.ACLWrite, handle: s.userCreate, Doc: "make a user and its personal group"},
 		{Method: "GET", Path: "/v1/acl/users/{name}", Cap: acl.User, handle: s.userGet, Doc: "one user with its groups (itself, operators, management)"},
@@ -183,6 +185,9 @@ func (s *Server) tokenCreate(r *request) (any, uint64, error) {
 	}
 	t := &structs.Token{AccessorID: uuid.NewString(), SecretHash: hashSecret(secret), Name: spec.Name, User: spec.User,
 		Policies: slices.Compact(slices.Sorted(slices.Values(spec.Policies))), CreateTime: now}
+	if !r.acl.IsManagement() {
+		t.MadeBy = r.acl.Identity().Token.AccessorID
+	}
 	ttl := spec.TTL.D()
 	if ttl == 0 && spec.User != "" {
 		ttl = structs.DefaultTokenTTL
@@ -280,7 +285,54 @@ func (s *Server) tokenRevoke(r *request) (any, uint64, error) {
 		return nil, 0, err
 	}
 	r.audit = "token " + t.AccessorID
-	return s.applyIndex(fsm.TokenRevoke, &structs.TokenRevokeRequest{AccessorID: t.AccessorID, Now: time.Now().UTC()})
+	// The tokens it made (and they made) go first, so that none is left
+	// if a revoke fails half way: a leaked token's offspring die with it.
+	made, err := madeFrom(r.snap, t)
+	if err != nil {
+		return nil, 0, err
+	}
+	now := time.Now().UTC()
+	for _, c := range made {
+		if _, _, err := s.apply(fsm.TokenRevoke, &structs.TokenRevokeRequest{AccessorID: c.AccessorID, Now: now}); err != nil {
+			return nil, 0, fmt.Errorf("revoke token %s, made by %s: %w", shortID(c.AccessorID), shortID(t.AccessorID), err)
+		}
+	}
+	if len(made) > 0 {
+		r.audit += fmt.Sprintf(" and the %d it made", len(made))
+	}
+	return s.applyIndex(fsm.TokenRevoke, &structs.TokenRevokeRequest{AccessorID: t.AccessorID, Now: now})
+}
+
+// madeFrom lists the tokens t made for its user, and those they made, in
+// turn: deepest first. A token a user makes is its own user's (ownToken),
+// so only that user's tokens are looked at.
+func madeFrom(snap *state.Snapshot, t *structs.Token) ([]*structs.Token, error) {
+	if t.User == "" {
+		return nil, nil
+	}
+	tokens, err := snap.Tokens(nil, t.User)
+	if err != nil {
+		return nil, err
+	}
+	children := map[string][]*structs.Token{}
+	for _, c := range tokens {
+		if c.MadeBy != "" {
+			children[c.MadeBy] = append(children[c.MadeBy], c)
+		}
+	}
+	var out []*structs.Token
+	var walk func(id string, depth int)
+	walk = func(id string, depth int) {
+		if depth > structs.MaxOwnTokens { // a cycle cannot be made; bound it anyway
+			return
+		}
+		for _, c := range children[id] {
+			walk(c.AccessorID, depth+1)
+			out = append(out, c)
+		}
+	}
+	walk(t.AccessorID, 0)
+	return out, nil
 }
 
 // seesAllAccounts: operators and management see every user and group.

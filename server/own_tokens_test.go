@@ -102,6 +102,42 @@ func TestOwnTokens(t *testing.T) {
 		t.Fatalf("refusals changed u1's tokens: %d, had %d", got, n)
 	}
 
+	// Revoking a token revokes those it made, and theirs: a leaked
+	// token's offspring go with it. The maker is recorded.
+	ci, err := owner.CreateToken(ctx, &structs.TokenCreateSpec{Name: "ci"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ci.MadeBy != self.Token.AccessorID {
+		t.Fatalf("made_by %q, want the maker's accessor %s", ci.MadeBy, self.Token.AccessorID)
+	}
+	child, err := owner.WithToken(ci.SecretID).CreateToken(ctx, &structs.TokenCreateSpec{Name: "child"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grandchild, err := owner.WithToken(child.SecretID).CreateToken(ctx, &structs.TokenCreateSpec{Name: "grandchild"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if grandchild.MadeBy != child.AccessorID {
+		t.Fatalf("grandchild made_by %q, want %s", grandchild.MadeBy, child.AccessorID)
+	}
+	if err := f.as(t, "management").RevokeToken(ctx, ci.AccessorID); err != nil {
+		t.Fatal(err)
+	}
+	for name, secret := range map[string]string{"ci": ci.SecretID, "child": child.SecretID, "grandchild": grandchild.SecretID} {
+		var e *structs.Error
+		if _, err := owner.WithToken(secret).TokenSelf(ctx); !errors.As(err, &e) || e.Code != structs.CodeUnauthorized {
+			t.Errorf("%s after its maker's revoke: %v, want unauthorized", name, err)
+		}
+	}
+	if _, err := owner.TokenSelf(ctx); err != nil {
+		t.Fatalf("the maker's own maker was revoked too: %v", err)
+	}
+	if got := countTokens(); got != n {
+		t.Fatalf("%d tokens after making three and revoking the first, had %d", got, n)
+	}
+
 	// At most MaxOwnTokens unexpired: the next is refused, a revoke makes
 	// room. Management is not bounded.
 	for got := n; got < structs.MaxOwnTokens; got++ {

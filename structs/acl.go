@@ -180,8 +180,12 @@ type Token struct {
 	// ExpirationTime is when the token stops working; zero: never.
 	ExpirationTime time.Time `json:"expiration_time,omitzero"`
 	CreateTime     time.Time `json:"create_time,omitzero"`
-	CreateIndex    uint64    `json:"create_index"`
-	ModifyIndex    uint64    `json:"modify_index"`
+	// MadeBy is the accessor of the token that made this one, when a user
+	// made it for itself (TokenCreateSpec); revoking that token revokes
+	// this one, and those it made, too. Empty for a token management made.
+	MadeBy      string `json:"made_by,omitempty"`
+	CreateIndex uint64 `json:"create_index"`
+	ModifyIndex uint64 `json:"modify_index"`
 }
 
 // Copy returns a deep copy.

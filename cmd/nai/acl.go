@@ -86,7 +86,7 @@ func aclCommands() []*cli.Command {
 						&cli.StringFlag{Name: "name", Usage: "a name to recognise it by"}, jsonFlag()), Action: tokenCreate},
 				{Name: "list", Usage: "list tokens (management: all, or -user U; others: their own)", ArgsUsage: "[-user U] [-json]",
 					Flags: withAddr(&cli.StringFlag{Name: "user", Usage: "only this user's tokens"}, jsonFlag()), Action: tokenList},
-				{Name: "revoke", Usage: "revoke a token by its accessor", ArgsUsage: "[-json] ACCESSOR", Flags: withAddr(jsonFlag()), Action: tokenRevoke},
+				{Name: "revoke", Usage: "revoke a token by its accessor, and the tokens it made (MADE BY in token list)", ArgsUsage: "[-json] ACCESSOR", Flags: withAddr(jsonFlag()), Action: tokenRevoke},
 				{Name: "self", Usage: "show the token this command uses, its user and groups", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: tokenSelf},
 			},
 		},
@@ -536,13 +536,19 @@ func tokenList(c *cli.Context) error {
 		return printJSON(c.App.Writer, ts)
 	}
 	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCESSOR\tNAME\tUSER\tPOLICIES\tEXPIRES\tCREATED")
+	// MADE BY: the token that made it (its first 8 characters), for a
+	// token a user made for itself; revoking that one revokes it too.
+	fmt.Fprintln(tw, "ACCESSOR\tNAME\tUSER\tPOLICIES\tEXPIRES\tCREATED\tMADE BY")
 	for _, t := range ts {
 		exp := "never"
 		if !t.ExpirationTime.IsZero() {
 			exp = fmtTime(t.ExpirationTime)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.AccessorID, jobtext.OrDash(jobtext.Printable(t.Name)), jobtext.OrDash(t.User), listOr(t.Policies, "-"), exp, fmtTime(t.CreateTime))
+		madeBy := t.MadeBy
+		if len(madeBy) > 8 {
+			madeBy = madeBy[:8]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.AccessorID, jobtext.OrDash(jobtext.Printable(t.Name)), jobtext.OrDash(t.User), listOr(t.Policies, "-"), exp, fmtTime(t.CreateTime), jobtext.OrDash(madeBy))
 	}
 	return tw.Flush()
 }
