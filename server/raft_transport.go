@@ -297,7 +297,7 @@ func raftInitiate(c net.Conn, key []byte, addr string) error {
 	nr, mac := reply[:raftNonceLen], reply[raftNonceLen:]
 	t := raftTranscript(addr, ni, nr)
 	if !hmac.Equal(mac, raftMAC(key, "responder", t)) {
-		return fmt.Errorf("the server there did not prove %w (or it advertises another address than %s)", errRaftKeyMismatch, addr)
+		return fmt.Errorf("the server there failed the handshake: %w (or it advertises another address than %s)", errRaftKeyMismatch, addr)
 	}
 	if _, err := c.Write(raftMAC(key, "initiator", t)); err != nil {
 		return fmt.Errorf("authentication handshake: %w", err)
