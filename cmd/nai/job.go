@@ -262,24 +262,10 @@ func jobLogs(c *cli.Context) (err error) {
 			return nil
 		}
 		opts.Offset = n
-		rc, again, err := cl.LogStream(c.Context, id, opts)
-		if err != nil {
-			return err
-		}
-		defer rc.Close()
-		if alloc != "" && again != "" && again != alloc {
-			// The job was requeued between the two reads: its new log
-			// starts at byte 0.
-			rc.Close()
-			opts.Offset = 0
-			if rc, err = cl.Logs(c.Context, id, opts); err != nil {
-				return err
-			}
-		}
-		if _, err := io.Copy(out, rc); err != nil {
-			return fmt.Errorf("read logs of job %s: %w", id, err)
-		}
-		return nil
+		return followLogs(c.Context, cl, ref, id, opts, alloc, out, c.App.ErrWriter)
+	}
+	if opts.Follow {
+		return followLogs(c.Context, cl, ref, id, opts, "", out, c.App.ErrWriter)
 	}
 	rc, err := cl.Logs(c.Context, id, opts)
 	if err != nil {
@@ -295,6 +281,74 @@ func jobLogs(c *cli.Context) (err error) {
 		saveLogFiles(c.Context, cl, j, c.App.ErrWriter)
 	}
 	return nil
+}
+
+// followLogs copies job id's log from opts.Offset until the job ends. A
+// stream that ends while the job still runs (its node's agent restarted,
+// a server went away) is opened again at the byte it stopped at, and a
+// requeued job's new attempt from byte 0 (unless -attempt chose one); a
+// note on errw says so when the log has not come back for a while.
+func followLogs(ctx context.Context, cl *api.Client, ref, id string, opts api.LogOptions, alloc string, out, errw io.Writer) error {
+	backoff := 250 * time.Millisecond
+	var lost time.Time // when the stream last ended with the job still running
+	noted := false
+	for {
+		rc, got, err := cl.LogStream(ctx, id, opts)
+		if err == nil && opts.Alloc == "" && got != "" && alloc != "" && got != alloc {
+			rc.Close()
+			fmt.Fprintf(errw, "==> job %s runs again (allocation %s); its log starts over\n", ref, got)
+			alloc, opts.Offset = got, 0
+			continue
+		}
+		if got != "" {
+			alloc = got
+		}
+		if err == nil {
+			var n int64
+			n, err = io.Copy(out, rc)
+			rc.Close()
+			opts.Offset += n
+			if n > 0 {
+				backoff, lost, noted = 250*time.Millisecond, time.Time{}, false
+			}
+		}
+		if ctx.Err() != nil {
+			return nil // interrupted: the log so far is printed
+		}
+		var e *structs.Error
+		if errors.As(err, &e) && e.Code != structs.CodeUnavailable {
+			return fmt.Errorf("read logs of job %s: %w", ref, err) // refused: retrying will not help
+		}
+		j, _, jerr := cl.Job(ctx, id)
+		if jerr == nil && j.Status.Terminal() {
+			// One last read for what was written at the very end.
+			if rc, _, err := cl.LogStream(ctx, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc, Offset: opts.Offset}); err == nil {
+				_, err = io.Copy(out, rc)
+				rc.Close()
+				if err != nil {
+					return fmt.Errorf("read logs of job %s: %w", ref, err)
+				}
+			}
+			return nil
+		}
+		if lost.IsZero() {
+			lost = time.Now()
+		}
+		if !noted && time.Since(lost) > 5*time.Second {
+			why := "the stream ended while the job runs"
+			if err != nil {
+				why = err.Error()
+			} else if jerr != nil {
+				why = jerr.Error()
+			}
+			fmt.Fprintf(errw, "==> the log of job %s is not coming through (%s); still trying, Ctrl-C to stop\n", ref, why)
+			noted = true
+		}
+		if sleepCtx(ctx, backoff) != nil {
+			return nil
+		}
+		backoff = min(2*backoff, 2*time.Second)
+	}
 }
 
 // attemptAlloc is the allocation of attempt -attempt N of job id (its
