@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -59,13 +60,18 @@ func (b *logBridge) line(s string) {
 
 // classify names the operator problem a serf or memberlist message (or a
 // join error) reveals, with advice; "" when it is routine.
+// addrPort is an IPv4 or bracketed IPv6 address with its port.
+var addrPort = regexp.MustCompile(`(\b\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:.]+\]):\d+\b`)
+
 func classify(s string) (kind, msg string) {
 	switch {
 	case strings.Contains(s, "No installed keys could decrypt"),
 		strings.Contains(s, "encryption is not configured"),
 		strings.Contains(s, "Encryption is configured but remote state is not encrypted"),
 		strings.Contains(s, "message authentication failed"):
-		return ProblemEncrypt, "gossip encryption does not match a peer's (" + s + "): every agent needs the same `encrypt` key"
+		// Without the peer's port: each connection comes from another
+		// one, and one peer is one problem.
+		return ProblemEncrypt, "gossip encryption does not match a peer's (" + addrPort.ReplaceAllString(s, "$1") + "): every agent needs the same `encrypt` key"
 	case strings.Contains(s, "Node name conflicts with another node"),
 		strings.Contains(s, "Conflicting address for"),
 		strings.Contains(s, "Name conflict for"):
