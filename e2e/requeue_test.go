@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Following a job that fails and is retried shows the new attempt's log
@@ -77,5 +78,60 @@ echo "second-attempt-ok"
 	}
 	if out, _, _ := a.nai("job", "status", id); !strings.Contains(out, "nai job logs -attempt N "+id) {
 		t.Errorf("job status does not say how to read an earlier attempt's log:\n%s", out)
+	}
+}
+
+// TestFollowEarlierAttempt: `nai job logs -f -attempt 1` of a job whose
+// second attempt still runs prints the first attempt's log and ends: that
+// log is complete, whatever the job does next.
+func TestFollowEarlierAttempt(t *testing.T) {
+	a := startAgent(t, t.TempDir(), 4)
+	work := t.TempDir()
+	writeFile(t, work, "run.sh", `#!/bin/sh
+if [ "$NAI_ATTEMPT" = 1 ]; then
+  echo "first-attempt"
+  exit 1
+fi
+echo "second-started"
+sleep 60
+`)
+	file := writeFile(t, work, "job.hcl", `job "retried-long" {
+  code = "."
+  retry {
+    attempts = 1
+    on       = ["failed"]
+  }
+  resources {
+    cpu    = 0.5
+    memory = "64MiB"
+  }
+  task {
+    command = "/bin/sh"
+    args    = ["run.sh"]
+  }
+}
+`)
+	id := strings.TrimSpace(a.mustNai("job", "run", "-detach", file))
+	t.Cleanup(func() { a.nai("job", "cancel", id) })
+	waitFor(t, 60*time.Second, "the second attempt runs", func() bool {
+		out, _, _ := a.nai("job", "logs", id)
+		return strings.Contains(out, "second-started")
+	})
+	type result struct {
+		out, errOut string
+		code        int
+	}
+	done := make(chan result, 1)
+	go func() {
+		out, errOut, code := a.nai("job", "logs", "-f", "-attempt", "1", id)
+		done <- result{out, errOut, code}
+	}()
+	select {
+	case r := <-done:
+		if r.code != 0 || !strings.Contains(r.out, "first-attempt") || strings.Contains(r.out, "second-started") {
+			t.Fatalf("logs -f -attempt 1: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.out, r.errOut)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("logs -f -attempt 1 still follows an attempt that has ended")
 	}
 }

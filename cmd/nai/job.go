@@ -319,8 +319,8 @@ func followLogs(ctx context.Context, cl *api.Client, ref, id string, opts api.Lo
 		if errors.As(err, &e) && e.Code != structs.CodeUnavailable {
 			return fmt.Errorf("read logs of job %s: %w", ref, err) // refused: retrying will not help
 		}
-		j, _, jerr := cl.Job(ctx, id)
-		if jerr == nil && j.Status.Terminal() {
+		ended, jerr := logEnded(ctx, cl, id, opts.Alloc)
+		if jerr == nil && ended {
 			// One last read for what was written at the very end.
 			if rc, _, err := cl.LogStream(ctx, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc, Offset: opts.Offset}); err == nil {
 				_, err = io.Copy(out, rc)
@@ -349,6 +349,29 @@ func followLogs(ctx context.Context, cl *api.Client, ref, id string, opts api.Lo
 		}
 		backoff = min(2*backoff, 2*time.Second)
 	}
+}
+
+// logEnded says whether the log being followed is complete: the job's,
+// once the job has ended; an earlier attempt's (-attempt), once that
+// allocation has, while a later attempt may still run.
+func logEnded(ctx context.Context, cl *api.Client, id, alloc string) (bool, error) {
+	if alloc == "" {
+		j, _, err := cl.Job(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		return j.Status.Terminal(), nil
+	}
+	allocs, err := cl.JobAllocations(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range allocs {
+		if a.ID == alloc {
+			return a.Terminal(), nil
+		}
+	}
+	return true, nil // gone: nothing more will come
 }
 
 // attemptAlloc is the allocation of attempt -attempt N of job id (its
