@@ -180,15 +180,21 @@ var commands = map[MessageType]*command{
 	// (MetricsSkipped, MetricsCounted); older servers get the report
 	// without them (allocUpdateV2) and keep the last finite value, as
 	// before.
-	AllocUpdate: upgraded(upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
+	// Version 4 may say that a gang job keeps its rank 0's outputs, logs
+	// and metrics history (RankZeroOutputs); older servers get the report
+	// without it (allocUpdateV3), and every server keeps the last
+	// report's, as before.
+	AllocUpdate: upgraded(upgraded(upgraded(cmd("AllocUpdate", func(st *state.Store, i uint64, r *structs.AllocUpdateRequest) any {
 		return errOrNil(st.UpdateAllocs(i, r))
-	}), 2, Format3, allocUpdateV1), 3, Format7, allocUpdateV2),
+	}), 2, Format3, allocUpdateV1), 3, Format7, allocUpdateV2), 4, Format8, allocUpdateV3),
 	// The answer is one error (or nil) per request, in order. Version 2
 	// is version 3 of AllocUpdate's reports (ClientStatusFields.NonFinite),
-	// without them for older servers (allocUpdatesV1).
-	AllocUpdates: upgraded(introduced(cmd("AllocUpdates", func(st *state.Store, i uint64, r *structs.AllocUpdatesRequest) any {
+	// without them for older servers (allocUpdatesV1); version 3 is
+	// version 4's (RankZeroOutputs), without it for older servers
+	// (allocUpdatesV2).
+	AllocUpdates: upgraded(upgraded(introduced(cmd("AllocUpdates", func(st *state.Store, i uint64, r *structs.AllocUpdatesRequest) any {
 		return result(st.UpdateAllocsBatch(i, r.Requests))
-	}), Format4), 2, Format7, allocUpdatesV1),
+	}), Format4), 2, Format7, allocUpdatesV1), 3, Format8, allocUpdatesV2),
 
 	// The message type, not the request, says which kind a push is.
 	DatasetPush: cmd("DatasetPush", func(st *state.Store, i uint64, r *structs.ArtifactPushRequest) any {

@@ -185,3 +185,33 @@ func allocUpdatesV1(r *structs.AllocUpdatesRequest) (*structs.AllocUpdatesReques
 	}
 	return out, nil
 }
+
+// allocUpdateV3 is an AllocUpdate request for servers that copy every
+// ending allocation's outputs, logs and metrics history onto its job: the
+// report goes without RankZeroOutputs, so every server of the cluster
+// applies that rule (the job keeps the last rank's), as before format 8.
+func allocUpdateV3(r *structs.AllocUpdateRequest) (*structs.AllocUpdateRequest, error) {
+	if !r.RankZeroOutputs {
+		return r, nil
+	}
+	out := *r
+	out.RankZeroOutputs = false
+	return &out, nil
+}
+
+// allocUpdatesV2 is an AllocUpdates request for servers before format 8:
+// each report as allocUpdateV3 writes it.
+func allocUpdatesV2(r *structs.AllocUpdatesRequest) (*structs.AllocUpdatesRequest, error) {
+	out := &structs.AllocUpdatesRequest{Requests: make([]*structs.AllocUpdateRequest, len(r.Requests))}
+	for i, req := range r.Requests {
+		if req == nil {
+			continue
+		}
+		d, err := allocUpdateV3(req)
+		if err != nil {
+			return nil, err
+		}
+		out.Requests[i] = d
+	}
+	return out, nil
+}

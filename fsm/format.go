@@ -53,9 +53,14 @@ const (
 	// Metrics for Job.NonFiniteMetrics, ClientStatusFields.NonFinite; the
 	// job keeps the count of lines that were not JSON, MetricsSkipped).
 	Format7 Format = 7
+	// Format8 brought AllocUpdate version 4 and AllocUpdates version 3
+	// (AllocUpdateRequest.RankZeroOutputs): a gang job keeps the outputs,
+	// final logs and metrics history of its rank 0, whichever rank reports
+	// last; older entries keep the last report's.
+	Format8 Format = 8
 
 	// LogFormat is the newest format this binary reads and writes.
-	LogFormat = Format7
+	LogFormat = Format8
 )
 
 // ErrFormat marks a request that the cluster's log format cannot carry:

@@ -50,10 +50,10 @@ func TestEncodeAtFormat7Downgrades(t *testing.T) {
 		{"array of one, newest", JobRegister, register, LogFormat, 4, nil, false},
 		{"array of one, format 6", JobRegister, register, Format6, 3, &plainRegister, false},
 		{"array of one, format 3 (three downgrades)", JobRegister, register, Format3, 2, &plainRegister, false},
-		{"non-finite report, newest", AllocUpdate, update, LogFormat, 3, nil, false},
+		{"non-finite report, format 7", AllocUpdate, update, Format7, 3, nil, false},
 		{"non-finite report, format 6", AllocUpdate, update, Format6, 2, &plainUpdate, false},
 		{"non-finite report, format 2", AllocUpdate, update, Format2, 1, &plainUpdate, false},
-		{"non-finite reports, newest", AllocUpdates, updates, LogFormat, 2, nil, false},
+		{"non-finite reports, format 7", AllocUpdates, updates, Format7, 2, nil, false},
 		{"non-finite reports, format 6", AllocUpdates, updates, Format6, 1, &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{&plainUpdate}}, false},
 		{"non-finite reports, format 3", AllocUpdates, updates, Format3, 0, nil, true},
 	} {

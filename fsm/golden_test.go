@@ -301,6 +301,39 @@ func history() []struct {
 			Metrics: map[string]float64{"step": 3, "acc": 0.2}, NonFinite: diverged("Infinity"), MetricsSkipped: 2, MetricsCounted: true,
 		}}}}},
 	}...)
+
+	// Format 8: a gang of two (job 15) whose ranks write different
+	// outputs and logs; rank 1 reports last, and the job (and its model
+	// version) keeps rank 0's, while rank 1's stay with its allocation.
+	gang := goldenJob("gang", 1)
+	gang.Resources.Nodes = 2
+	gang.Output = &structs.OutputSpec{Model: "gang"}
+	rankEnd := func(r string) structs.ClientStatusFields {
+		return structs.ClientStatusFields{
+			Status: structs.AllocComplete, ExitCode: &exit0, ExitReason: structs.ExitExited,
+			StartTime: t0.Add(108*time.Hour + 2*time.Second), EndTime: t0.Add(108*time.Hour + time.Minute),
+			OutputDigest: strings.Repeat(r+"1", 32), OutputSize: 10, OutputFiles: 1, MetricsDigest: strings.Repeat(r+"2", 32),
+			StdoutDigest: strings.Repeat(r+"3", 32), StderrDigest: strings.Repeat(r+"4", 32),
+		}
+	}
+	h = append(h, []struct {
+		t   MessageType
+		req any
+	}{
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n7"), Now: t0.Add(108 * time.Hour)}},
+		{NodeRegister, &structs.NodeRegisterRequest{Node: goldenNode("n8"), Now: t0.Add(108 * time.Hour)}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(108 * time.Hour), Jobs: []*structs.Job{gang}}},
+		{PlanApply, &structs.PlanApplyRequest{Now: t0.Add(108*time.Hour + time.Second), Allocs: []*structs.Allocation{
+			{ID: "15.1", JobID: "15", NodeID: "n7", GPUs: []int{0}, Attempt: 1, Rank: 0, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(108*time.Hour + time.Second)},
+			{ID: "15.1.1", JobID: "15", NodeID: "n8", GPUs: []int{0}, Attempt: 1, Rank: 1, DesiredStatus: structs.DesiredRun, CreateTime: t0.Add(108*time.Hour + time.Second)},
+		}}},
+		{AllocUpdate, &structs.AllocUpdateRequest{NodeID: "n7", Now: t0.Add(108*time.Hour + time.Minute), RankZeroOutputs: true,
+			Updates: []*structs.AllocUpdate{{AllocID: "15.1", Client: rankEnd("a")}}}},
+		{AllocUpdates, &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{
+			{NodeID: "n8", Now: t0.Add(108*time.Hour + 2*time.Minute), RankZeroOutputs: true,
+				Updates: []*structs.AllocUpdate{{AllocID: "15.1.1", Client: rankEnd("b")}}},
+		}}},
+	}...)
 	return h
 }
 

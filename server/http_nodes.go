@@ -221,6 +221,9 @@ func (s *Server) allocUpdate(r *request) (any, uint64, error) {
 		}
 	}
 	req.Now = time.Now().UTC()
+	// A gang job keeps its rank 0's outputs and logs (raft log format 8;
+	// the leader drops this for a cluster that still holds older servers).
+	req.RankZeroOutputs = true
 	idx, err := s.reports.apply(&req) // report_batch.go
 	if err != nil {
 		return nil, 0, err

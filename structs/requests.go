@@ -169,6 +169,15 @@ type AllocUpdateRequest struct {
 	NodeID  string         `json:"node_id"`
 	Updates []*AllocUpdate `json:"updates"`
 	Now     time.Time      `json:"now"`
+	// RankZeroOutputs gives a gang job the outputs, final logs and
+	// metrics history of its rank 0 alone (torchrun's and Slurm's
+	// convention: rank 0 writes the checkpoints and the main log); the
+	// other ranks' stay with their allocations. Without it (entries before
+	// raft log format 8) every allocation that ends copies its own onto
+	// the job, so the job keeps whichever rank reported last. The servers
+	// set it; the leader drops it for clusters that still hold an older
+	// server, which all then apply the old rule.
+	RankZeroOutputs bool `json:"rank_zero_outputs,omitempty"`
 }
 
 // AllocUpdatesRequest is several nodes' reports in one raft entry: the

@@ -101,8 +101,8 @@ func checkAllocUpdateIn(txn *memdb.Txn, req *structs.AllocUpdateRequest) error {
 // updateAllocs writes one checked report, at its own time.
 func (w *writer) updateAllocs(req *structs.AllocUpdateRequest) error {
 	w.now = req.Now
-	w.reporter = req.NodeID
-	defer func() { w.reporter = "" }()
+	w.reporter, w.rankZero = req.NodeID, req.RankZeroOutputs
+	defer func() { w.reporter, w.rankZero = "", false }()
 	for _, u := range req.Updates {
 		if err := w.updateAlloc(u); err != nil {
 			return err

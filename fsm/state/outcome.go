@@ -21,6 +21,10 @@ type writer struct {
 	// reporter is the node whose report is being applied: its own
 	// allocations' new client status is no news to it (putReported).
 	reporter string
+	// rankZero is the report's RankZeroOutputs (raft log format 8): a
+	// gang job takes its outputs, logs and metrics history from rank 0
+	// alone (allocEnded).
+	rankZero bool
 }
 
 func (w *writer) putJob(j *structs.Job) error {
@@ -138,18 +142,8 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 	}
 	c := job.Copy()
 	mergeMetrics(c, &a.ClientStatus)
-	if a.ClientStatus.OutputDigest != "" {
-		c.OutputDigest, c.OutputSize = a.ClientStatus.OutputDigest, a.ClientStatus.OutputSize
-		c.OutputFiles = a.ClientStatus.OutputFiles
-	}
-	if a.ClientStatus.MetricsDigest != "" {
-		c.MetricsDigest = a.ClientStatus.MetricsDigest
-	}
-	if a.ClientStatus.StdoutDigest != "" || a.ClientStatus.StderrDigest != "" {
-		c.StdoutDigest, c.StderrDigest = a.ClientStatus.StdoutDigest, a.ClientStatus.StderrDigest
-	}
-	if len(a.ClientStatus.OutputServe) > 0 {
-		c.OutputServe = slices.Clone(a.ClientStatus.OutputServe)
+	if !w.rankZero || a.Rank == 0 {
+		keepBlobs(c, &a.ClientStatus)
 	}
 	cs := a.ClientStatus
 
@@ -237,6 +231,29 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		}
 	}
 	return w.putJob(c)
+}
+
+// keepBlobs gives job j the outputs, final logs and metrics history an
+// ending allocation reported; what it did not report, j keeps (an earlier
+// attempt's). Before raft log format 8 every allocation of a gang does
+// this, so the job keeps whichever rank ended last; from format 8 rank 0
+// alone (w.rankZero): the job's are rank 0's, or an earlier attempt's
+// rank 0's, or none when rank 0 wrote none, and the other ranks' are read
+// from their allocations (GET /v1/jobs/{id}/outputs?rank=N).
+func keepBlobs(j *structs.Job, cs *structs.ClientStatusFields) {
+	if cs.OutputDigest != "" {
+		j.OutputDigest, j.OutputSize = cs.OutputDigest, cs.OutputSize
+		j.OutputFiles = cs.OutputFiles
+	}
+	if cs.MetricsDigest != "" {
+		j.MetricsDigest = cs.MetricsDigest
+	}
+	if cs.StdoutDigest != "" || cs.StderrDigest != "" {
+		j.StdoutDigest, j.StderrDigest = cs.StdoutDigest, cs.StderrDigest
+	}
+	if len(cs.OutputServe) > 0 {
+		j.OutputServe = slices.Clone(cs.OutputServe)
+	}
 }
 
 func (w *writer) endTime(cs structs.ClientStatusFields) time.Time {
