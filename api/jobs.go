@@ -166,6 +166,9 @@ type LogOptions struct {
 	// Alloc reads one allocation of the job (a service's replica, an
 	// earlier attempt) instead of its current one.
 	Alloc string
+	// Rank, when set, reads that rank's allocation of a job on several
+	// nodes (of its current attempt) rather than the job's, rank 0's.
+	Rank *int
 }
 
 func (o LogOptions) query() string {
@@ -183,6 +186,9 @@ func (o LogOptions) query() string {
 	}
 	if o.Alloc != "" {
 		q.Set("alloc", o.Alloc)
+	}
+	if o.Rank != nil {
+		q.Set("rank", strconv.Itoa(*o.Rank))
 	}
 	return q.Encode()
 }
@@ -203,9 +209,20 @@ func (c *Client) LogStream(ctx context.Context, id string, o LogOptions) (io.Rea
 	return resp.Body, resp.Header.Get(AllocHeader), nil
 }
 
-// Outputs streams the tar+gzip archive of a job's outputs.
+// Outputs streams the tar+gzip archive of a job's outputs (a job on
+// several nodes: its rank 0's).
 func (c *Client) Outputs(ctx context.Context, id string) (io.ReadCloser, error) {
 	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/outputs", nil, "")
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+// RankOutputs streams the tar+gzip archive of the outputs of one rank of a
+// job on several nodes, of its current attempt.
+func (c *Client) RankOutputs(ctx context.Context, id string, rank int) (io.ReadCloser, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/outputs?rank="+strconv.Itoa(rank), nil, "")
 	if err != nil {
 		return nil, err
 	}

@@ -300,30 +300,57 @@ func (s *Server) jobMetrics(r *request) (any, uint64, error) {
 	return out, j.ModifyIndex, nil
 }
 
+// jobOutputs serves the archive of a job's outputs: the job's (a gang's
+// rank 0's), or with ?rank=N that rank's of the current attempt.
 func (s *Server) jobOutputs(w http.ResponseWriter, r *request) error {
 	j, err := jobFor(r, r.snap, nil, r.PathValue("id"), acl.ReadData)
 	if err != nil {
 		return err
 	}
-	if j.OutputDigest == "" {
+	rank, byRank, err := rankOf(r, j) // http_ranks.go
+	if err != nil {
+		return err
+	}
+	digest, name := j.OutputDigest, "job-"+j.ID+"-outputs.tar.gz"
+	if byRank {
+		a, err := rankAlloc(r.snap, j, rank)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			return noRankAlloc(j, rank)
+		}
+		digest, name = a.ClientStatus.OutputDigest, fmt.Sprintf("job-%s-rank-%d-outputs.tar.gz", j.ID, rank)
+		if digest == "" {
+			msg := fmt.Sprintf("rank %d of job %s (allocation %s) has no outputs", rank, j.ID, a.ID)
+			if !a.Terminal() {
+				msg = fmt.Sprintf("rank %d of job %s (allocation %s) is %s: its outputs are uploaded when it ends", rank, j.ID, a.ID, jobtext.OrDash(string(a.ClientStatus.Status)))
+			} else if j.Output != nil && len(j.Output.Keep) > 0 {
+				msg += fmt.Sprintf(" (only files matching output { keep = %q } are kept; see nai job status %s)", j.Output.Keep, j.ID)
+			}
+			return structs.NewError(structs.CodeNotFound, "%s", msg)
+		}
+	}
+	if digest == "" {
 		msg := fmt.Sprintf("job %s has no outputs", j.ID)
 		if j.Output != nil && len(j.Output.Keep) > 0 {
 			// The client says in the allocation's message when keep
 			// matched nothing; this says where to look.
 			msg += fmt.Sprintf(" (only files matching output { keep = %q } are kept; see nai job status %s)", j.Output.Keep, j.ID)
 		}
+		msg += otherRanksNote(r.snap, j)
 		if !j.Status.Terminal() {
 			msg = fmt.Sprintf("job %s is %s: its outputs are uploaded when it ends", j.ID, j.Status)
 		}
 		return structs.NewError(structs.CodeNotFound, "%s", msg)
 	}
-	f, err := s.openBlob(r.Context(), j.OutputDigest)
+	f, err := s.openBlob(r.Context(), digest)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
 	w.Header().Set("Content-Type", "application/gzip")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", "job-"+j.ID+"-outputs.tar.gz"))
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
 	http.ServeContent(w, r.Request, "", time.Time{}, f)
 	return nil
 }
@@ -346,8 +373,34 @@ func (s *Server) jobLogs(w http.ResponseWriter, r *request) error {
 	if err != nil {
 		return err
 	}
-	if allocID := r.URL.Query().Get("alloc"); allocID != "" {
-		// One allocation of the job: a replica of a service, an attempt.
+	rank, byRank, err := rankOf(r, j) // http_ranks.go
+	if err != nil {
+		return err
+	}
+	allocID := r.URL.Query().Get("alloc")
+	if byRank && allocID != "" {
+		return structs.NewError(structs.CodeInvalid, "rank %d and alloc %q both name an allocation: give one (an allocation of an earlier attempt is of one rank already)", rank, allocID)
+	}
+	if byRank {
+		// Rank N of the current attempt: a gang job keeps its rank 0's
+		// log, and each rank's allocation its own.
+		a, err := rankAlloc(snap, j, rank)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			// Not placed yet: nothing so far, as for the job's own
+			// log; a follower asks again.
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set(structs.OffsetHeader, "0")
+			w.Header().Set(structs.SizeHeader, "0")
+			return nil
+		}
+		allocID = a.ID
+	}
+	if allocID != "" {
+		// One allocation of the job: a replica of a service, an attempt,
+		// a rank.
 		return s.allocLogs(w, r, j, allocID, offset, limit)
 	}
 	// A finished job's final logs are blobs on the servers: they are read
