@@ -169,6 +169,19 @@ func TestFormatJobStatus(t *testing.T) {
 		}), nil, &structs.JobMetrics{JobID: "14", Metrics: map[string]float64{"step": 4, "loss": 0.5, "lr": 0.1},
 			NonFinite:    map[string]structs.NonFiniteMetric{"loss": {Value: "NaN", Line: 3, Step: &step3}, "grad_norm": {Value: "Infinity", Line: 5}},
 			SkippedLines: 2}},
+		// A job on two nodes: the job's outputs are rank 0's, and the
+		// table says which ranks kept outputs.
+		{"job_status_gang", testJob("16", "ddp", structs.JobComplete, ended(5*time.Minute, 4*time.Minute, intp(0), structs.ExitExited), func(j *structs.Job) {
+			j.Resources.Nodes = 2
+			j.OutputDigest, j.OutputSize = "sha256:0123456789abcdef0123456789abcdef", 3<<20
+		}), []*structs.Allocation{
+			{ID: "16.1.0", NodeName: "gpu-a", GPUs: []int{0, 1}, Attempt: 1,
+				ClientStatus: structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: intp(0), ExitReason: structs.ExitExited,
+					StartTime: ago(5 * time.Minute), EndTime: ago(4 * time.Minute), OutputDigest: "sha256:0123456789abcdef0123456789abcdef", OutputSize: 3 << 20}},
+			{ID: "16.1.1", NodeName: "gpu-b", GPUs: []int{0, 1}, Attempt: 1, Rank: 1,
+				ClientStatus: structs.ClientStatusFields{Status: structs.AllocComplete, ExitCode: intp(0), ExitReason: structs.ExitExited,
+					StartTime: ago(5 * time.Minute), EndTime: ago(4 * time.Minute), OutputDigest: "sha256:fedcba9876543210fedcba9876543210", OutputSize: 1 << 20}},
+		}, nil},
 		// Kept by the servers (raft log format 7): the loss is NaN
 		// without the history read.
 		{"job_status_diverged_kept", testJob("15", "diverged", structs.JobComplete, ended(5*time.Minute, 4*time.Minute, intp(0), structs.ExitExited), func(j *structs.Job) {

@@ -59,13 +59,14 @@ func jobCommand() *cli.Command {
 			},
 			{
 				Name:      "logs",
-				Usage:     "print a job's stdout (or stderr); -tail N the last lines, -f keeps following",
-				ArgsUsage: "[-f] [-tail N] [-stderr] [-attempt N] ID|ID_N",
+				Usage:     "print a job's stdout (or stderr); -tail N the last lines, -f keeps following; a job on several nodes: rank 0's, -rank N another's",
+				ArgsUsage: "[-f] [-tail N] [-stderr] [-attempt N] [-rank N] ID|ID_N",
 				Flags: withAddr(
 					&cli.BoolFlag{Name: "f", Aliases: []string{"follow"}, Usage: "keep printing until the job ends"},
 					&cli.IntFlag{Name: "tail", Aliases: []string{"n"}, Value: -1, DefaultText: "all", Usage: "print only the last `N` lines (with -f: then follow from there)"},
 					&cli.BoolFlag{Name: "stderr", Usage: "print standard error instead of standard output"},
 					&cli.IntFlag{Name: "attempt", Usage: "print attempt `N` of a requeued job (nai job status lists them) instead of the latest"},
+					rankFlag("print the log of rank `N` of a job on several nodes (nai job status lists them)"),
 				),
 				Action: jobLogs,
 			},
@@ -75,11 +76,12 @@ func jobCommand() *cli.Command {
 			jobUpdateCommand(),
 			{
 				Name:      "outputs",
-				Usage:     "download what a job left in NAI_OUTPUT_DIR and unpack it",
-				ArgsUsage: "[-o DIR] [-json] ID|ID_N",
+				Usage:     "download what a job left in NAI_OUTPUT_DIR and unpack it; a job on several nodes: rank 0's, -rank N another's",
+				ArgsUsage: "[-o DIR] [-json] [-rank N] ID|ID_N",
 				Flags: withAddr(
-					&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Usage: "new or empty `DIR` to unpack into (default job-ID-outputs)"},
+					&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Usage: "new or empty `DIR` to unpack into (default job-ID-outputs, job-ID-rank-N-outputs with -rank)"},
 					&cli.BoolFlag{Name: "json", Usage: "print what was written (folder, files, bytes) as JSON"},
+					rankFlag("download the outputs of rank `N` of a job on several nodes, of its latest attempt (nai job status lists them)"),
 				),
 				Action: jobOutputs,
 			},
@@ -95,6 +97,25 @@ func jobCommand() *cli.Command {
 			},
 		},
 	}
+}
+
+// rankFlag is -rank N: one rank of a job on several nodes, whose job keeps
+// its rank 0's outputs and log.
+func rankFlag(usage string) cli.Flag {
+	return &cli.IntFlag{Name: "rank", DefaultText: "0, the job's", Usage: usage}
+}
+
+// rankArg is -rank N when given, checked to be 0 or more (the servers
+// check it against the job's nodes).
+func rankArg(c *cli.Context, ref string) (*int, error) {
+	if !c.IsSet("rank") {
+		return nil, nil
+	}
+	n := c.Int("rank")
+	if n < 0 {
+		return nil, &usageError{msg: fmt.Sprintf("-rank %d: expected a rank, 0 to the job's nodes less one (nai job status %s lists them)", n, ref), usage: usageLine(c)}
+	}
+	return &n, nil
 }
 
 func jobRunCommand() *cli.Command {
@@ -236,16 +257,22 @@ func jobLogs(c *cli.Context) (err error) {
 			noLogsNote(c.Context, cl, ref, id, c.App.ErrWriter)
 		}
 	}()
-	opts := api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f")}
+	rank, err := rankArg(c, ref)
+	if err != nil {
+		return err
+	}
+	opts := api.LogOptions{Stderr: c.Bool("stderr"), Follow: c.Bool("f"), Rank: rank}
 	if c.IsSet("attempt") {
-		if opts.Alloc, err = attemptAlloc(c, cl, ref, id); err != nil {
+		// An earlier attempt's allocation is of one rank already.
+		if opts.Alloc, err = attemptAlloc(c, cl, ref, id, rank); err != nil {
 			return err
 		}
+		opts.Rank = nil
 	}
 	if tail >= 0 {
 		// The servers serve logs from a byte offset: read it all, keep
 		// the last lines, and follow on from where the read stopped.
-		rc, alloc, err := cl.LogStream(c.Context, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc})
+		rc, alloc, err := cl.LogStream(c.Context, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc, Rank: opts.Rank})
 		if err != nil {
 			return err
 		}
@@ -277,7 +304,7 @@ func jobLogs(c *cli.Context) (err error) {
 	}
 	// A job from a script with --output/--error gets its log files too
 	// (the latest attempt's: an earlier one would overwrite them).
-	if j, _, err := cl.Job(c.Context, id); err == nil && j.LogPaths != nil && opts.Alloc == "" {
+	if j, _, err := cl.Job(c.Context, id); err == nil && j.LogPaths != nil && opts.Alloc == "" && opts.Rank == nil {
 		saveLogFiles(c.Context, cl, j, c.App.ErrWriter)
 	}
 	return nil
@@ -322,7 +349,7 @@ func followLogs(ctx context.Context, cl *api.Client, ref, id string, opts api.Lo
 		ended, jerr := logEnded(ctx, cl, id, opts.Alloc)
 		if jerr == nil && ended {
 			// One last read for what was written at the very end.
-			if rc, _, err := cl.LogStream(ctx, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc, Offset: opts.Offset}); err == nil {
+			if rc, _, err := cl.LogStream(ctx, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc, Rank: opts.Rank, Offset: opts.Offset}); err == nil {
 				_, err = io.Copy(out, rc)
 				rc.Close()
 				if err != nil {
@@ -374,10 +401,10 @@ func logEnded(ctx context.Context, cl *api.Client, id, alloc string) (bool, erro
 	return true, nil // gone: nothing more will come
 }
 
-// attemptAlloc is the allocation of attempt -attempt N of job id (its
-// first rank, for a job on several nodes), or an error that lists the
-// attempts there are.
-func attemptAlloc(c *cli.Context, cl *api.Client, ref, id string) (string, error) {
+// attemptAlloc is the allocation of attempt -attempt N of job id (of
+// rank 0, or of rank when not nil, for a job on several nodes), or an
+// error that lists the attempts (or the ranks of that attempt) there are.
+func attemptAlloc(c *cli.Context, cl *api.Client, ref, id string, rank *int) (string, error) {
 	n := c.Int("attempt")
 	if n < 1 {
 		return "", &usageError{msg: fmt.Sprintf("-attempt %d: expected an attempt number, 1 or more (nai job status %s lists them)", n, ref), usage: usageLine(c)}
@@ -386,26 +413,40 @@ func attemptAlloc(c *cli.Context, cl *api.Client, ref, id string) (string, error
 	if err != nil {
 		return "", fmt.Errorf("list attempts of job %s: %w", ref, err)
 	}
-	var have []int
+	r := 0
+	if rank != nil {
+		r = *rank
+	}
+	var have, ranks []int
 	for _, a := range allocs {
-		if a.Rank != 0 {
-			continue
-		}
 		if a.Attempt == n {
-			return a.ID, nil
+			if a.Rank == r {
+				return a.ID, nil
+			}
+			ranks = append(ranks, a.Rank)
 		}
-		have = append(have, a.Attempt)
+		if a.Rank == 0 {
+			have = append(have, a.Attempt)
+		}
+	}
+	if len(ranks) > 0 {
+		slices.Sort(ranks)
+		return "", structs.NewError(structs.CodeNotFound, "attempt %d of job %s has no rank %d (its ranks: %s)", n, ref, r, joinInts(ranks))
 	}
 	if len(have) == 0 {
 		return "", structs.NewError(structs.CodeNotFound, "job %s has not run yet: it has no attempt %d", ref, n)
 	}
 	slices.Sort(have)
-	have = slices.Compact(have)
-	words := make([]string, len(have))
-	for i, a := range have {
+	return "", structs.NewError(structs.CodeNotFound, "job %s has no attempt %d (its attempts: %s)", ref, n, joinInts(slices.Compact(have)))
+}
+
+// joinInts is "1, 2, 3".
+func joinInts(ns []int) string {
+	words := make([]string, len(ns))
+	for i, a := range ns {
 		words[i] = strconv.Itoa(a)
 	}
-	return "", structs.NewError(structs.CodeNotFound, "job %s has no attempt %d (its attempts: %s)", ref, n, strings.Join(words, ", "))
+	return strings.Join(words, ", ")
 }
 
 // countingWriter counts what is written through it.
@@ -557,6 +598,8 @@ func printMetricNotes(w io.Writer, m *structs.JobMetrics) {
 // outputsWritten is what `nai job outputs -json` prints.
 type outputsWritten struct {
 	JobID string `json:"job_id"`
+	// Rank is the rank asked for (-rank N), absent for the job's own.
+	Rank  *int   `json:"rank,omitempty"`
 	Dir   string `json:"dir"`
 	Files int    `json:"files"`
 	Bytes int64  `json:"bytes"`
@@ -571,24 +614,37 @@ func jobOutputs(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	rank, err := rankArg(c, ref)
+	if err != nil {
+		return err
+	}
 	dir := c.String("o")
 	if dir == "" {
 		dir = "job-" + strings.ReplaceAll(ref, "/", "_") + "-outputs"
+		if rank != nil {
+			dir = fmt.Sprintf("job-%s-rank-%d-outputs", strings.ReplaceAll(ref, "/", "_"), *rank)
+		}
 	}
 	var size int64
-	if j, _, err := cl.Job(c.Context, id); err == nil {
+	what := "outputs of job " + ref
+	get := func() (io.ReadCloser, error) { return cl.Outputs(c.Context, id) }
+	if rank != nil {
+		what = fmt.Sprintf("outputs of rank %d of job %s", *rank, ref)
+		get = func() (io.ReadCloser, error) { return cl.RankOutputs(c.Context, id, *rank) }
+		size = rankOutputSize(c.Context, cl, id, *rank)
+	} else if j, _, err := cl.Job(c.Context, id); err == nil {
 		size = j.OutputSize
 	}
-	st, err := download(func() (io.ReadCloser, error) { return cl.Outputs(c.Context, id) }, "", dir, size, "outputs of job "+ref, c.App.ErrWriter)
+	st, err := download(get, "", dir, size, what, c.App.ErrWriter)
 	if err != nil {
 		if errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrTooLarge) {
-			return fmt.Errorf("outputs of job %s refused, nothing written: %w", ref, err)
+			return fmt.Errorf("%s refused, nothing written: %w", what, err)
 		}
 		var se *structs.Error
 		if errors.As(err, &se) {
 			return err // the servers' answer says it all
 		}
-		return fmt.Errorf("unpack outputs of job %s: %w", ref, err)
+		return fmt.Errorf("unpack %s: %w", what, err)
 	}
 	for _, s := range st.Skipped {
 		fmt.Fprintf(c.App.ErrWriter, "Skipped symlink %s: it points outside %s\n", s, dir)
@@ -597,10 +653,29 @@ func jobOutputs(c *cli.Context) error {
 		fmt.Fprintf(c.App.ErrWriter, "Skipped %d more symlinks pointing outside %s\n", more, dir)
 	}
 	if c.Bool("json") {
-		return printJSON(c.App.Writer, outputsWritten{JobID: id, Dir: dir, Files: st.Files, Bytes: st.Bytes})
+		return printJSON(c.App.Writer, outputsWritten{JobID: id, Rank: rank, Dir: dir, Files: st.Files, Bytes: st.Bytes})
 	}
 	_, err = fmt.Fprintf(c.App.ErrWriter, "Wrote %s (%s) to %s\n", plural(st.Files, "file"), structs.FormatSize(st.Bytes), dir)
 	return err
+}
+
+// rankOutputSize is the size of the outputs of rank n in job id's latest
+// attempt, for the download's progress; 0 when unknown.
+func rankOutputSize(ctx context.Context, cl *api.Client, id string, n int) int64 {
+	j, _, err := cl.Job(ctx, id)
+	if err != nil {
+		return 0
+	}
+	allocs, err := cl.JobAllocations(ctx, id)
+	if err != nil {
+		return 0
+	}
+	for _, a := range allocs {
+		if a.Attempt == j.Attempt && a.Rank == n {
+			return a.ClientStatus.OutputSize
+		}
+	}
+	return 0
 }
 
 // formatMetrics writes KEY VALUE lines sorted by key: the last values, a
@@ -677,8 +752,15 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 	if j.Status.Terminal() {
 		kv.add("Exit", jobtext.OrDash(jobtext.ExitSummary(j)))
 	}
+	// A job on several nodes keeps its rank 0's outputs (raft log format
+	// 8); the Attempts table says which other ranks kept some.
+	gang := j.Resources.Nodes > 1 || slices.ContainsFunc(allocs, func(a *structs.Allocation) bool { return a.Rank > 0 })
 	if j.OutputDigest != "" {
-		kv.add("Outputs", fmt.Sprintf("%s (%s)", structs.FormatSize(j.OutputSize), shortDigest(j.OutputDigest)))
+		out := fmt.Sprintf("%s (%s)", structs.FormatSize(j.OutputSize), shortDigest(j.OutputDigest))
+		if gang {
+			out += ", rank 0's"
+		}
+		kv.add("Outputs", out)
 	}
 	pluginLines(kv, j) // plugin_lineage.go
 	if err := kv.flush(); err != nil {
@@ -687,7 +769,12 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 	if len(allocs) > 0 {
 		fmt.Fprintln(w, "\nAttempts")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ATTEMPT\tALLOC\tNODE\tGPUS\tSTATUS\tEXIT\tSTARTED\tRUNTIME\tMAX MEMORY")
+		if gang {
+			fmt.Fprintln(tw, "ATTEMPT\tRANK\tALLOC\tNODE\tGPUS\tSTATUS\tEXIT\tSTARTED\tRUNTIME\tMAX MEMORY\tOUTPUTS")
+		} else {
+			fmt.Fprintln(tw, "ATTEMPT\tALLOC\tNODE\tGPUS\tSTATUS\tEXIT\tSTARTED\tRUNTIME\tMAX MEMORY")
+		}
+		rankOutputs := false // a rank other than 0 kept outputs
 		for _, a := range allocs {
 			cs := a.ClientStatus
 			node := a.NodeName
@@ -711,6 +798,16 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 			if cs.Usage != nil && cs.Usage.MaxMemoryBytes > 0 {
 				mem = structs.FormatSize(cs.Usage.MaxMemoryBytes)
 			}
+			if gang {
+				outputs := "-"
+				if cs.OutputDigest != "" {
+					outputs = structs.FormatSize(cs.OutputSize)
+					rankOutputs = rankOutputs || a.Rank > 0
+				}
+				fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+					a.Attempt, a.Rank, a.ID, jobtext.OrDash(node), gpuList(a.GPUs), jobtext.OrDash(string(cs.Status)), exit, started, took, mem, outputs)
+				continue
+			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
 				a.Attempt, a.ID, jobtext.OrDash(node), gpuList(a.GPUs), jobtext.OrDash(string(cs.Status)), exit, started, took, mem)
 		}
@@ -726,6 +823,15 @@ func formatJobStatus(w io.Writer, j *structs.Job, allocs []*structs.Allocation, 
 		}
 		if slices.ContainsFunc(allocs, func(a *structs.Allocation) bool { return a.Attempt != allocs[0].Attempt }) {
 			fmt.Fprintf(w, "(the log of an earlier attempt: nai job logs -attempt N %s)\n", j.ID)
+		}
+		if gang {
+			// The job's outputs and log are rank 0's; the others' are
+			// each rank's own.
+			how := fmt.Sprintf("log: nai job logs -rank N %s", j.ID)
+			if rankOutputs {
+				how = fmt.Sprintf("outputs or log: nai job outputs|logs -rank N %s", j.ID)
+			}
+			fmt.Fprintf(w, "(the job's outputs and log are rank 0's; another rank's %s)\n", how)
 		}
 		if err := formatGPUUsage(w, allocs[len(allocs)-1]); err != nil {
 			return err

@@ -204,8 +204,8 @@ _nai_words() {
     'values job status') echo ' address ' ;;
     'flags job inspect') echo '-json -hcl -address' ;;
     'values job inspect') echo ' address ' ;;
-    'flags job logs') echo '-f -follow -tail -n -stderr -attempt -address' ;;
-    'values job logs') echo ' tail n attempt address ' ;;
+    'flags job logs') echo '-f -follow -tail -n -stderr -attempt -rank -address' ;;
+    'values job logs') echo ' tail n attempt rank address ' ;;
     'flags job cancel') echo '-yes -y -json -u -user -me -state -t -queue -p -name -n -address' ;;
     'values job cancel') echo ' u user state t queue p name n address ' ;;
     'flags job hold') echo '-json -address' ;;
@@ -214,8 +214,8 @@ _nai_words() {
     'values job release') echo ' address ' ;;
     'flags job update') echo '-time -gpus -gpus-per-node -cpu -mem -nodes -queue -name -priority -json -address' ;;
     'values job update') echo ' time gpus gpus-per-node cpu mem nodes queue name priority address ' ;;
-    'flags job outputs') echo '-o -output -json -address' ;;
-    'values job outputs') echo ' o output address ' ;;
+    'flags job outputs') echo '-o -output -json -rank -address' ;;
+    'values job outputs') echo ' o output rank address ' ;;
     'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;
     'values job metrics') echo ' sort plot width height address ' ;;
     'flags queue') echo '-json -format -o -all -a -jobs -j -explain -u -user -me -state -t -queue -p -name -n -address' ;;

@@ -312,7 +312,7 @@ function __nai_value_flags
         case 'job inspect'
             printf '%s\n' address
         case 'job logs'
-            printf '%s\n' tail n attempt address
+            printf '%s\n' tail n attempt rank address
         case 'job cancel'
             printf '%s\n' u user state t queue p name n address
         case 'job hold'
@@ -322,7 +322,7 @@ function __nai_value_flags
         case 'job update'
             printf '%s\n' time gpus gpus-per-node cpu mem nodes queue name priority address
         case 'job outputs'
-            printf '%s\n' o output address
+            printf '%s\n' o output rank address
         case 'job metrics'
             printf '%s\n' sort plot width height address
         case 'queue'
@@ -557,12 +557,12 @@ complete -c nai -f -n '__nai_needs_command \'job\'' -a 'convert' -d 'print the j
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'list' -d 'list jobs (the same as nai queue)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'status' -d 'show a job: state, reason, node, GPUs, times, exit, metrics (an array id shows the sweep folded; ID_N one member)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'inspect' -d 'print the job as the server holds it (JSON), or as a job file (-hcl) that nai job run submits again, code included'
-complete -c nai -f -n '__nai_needs_command \'job\'' -a 'logs' -d 'print a job\'s stdout (or stderr); -tail N the last lines, -f keeps following'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'logs' -d 'print a job\'s stdout (or stderr); -tail N the last lines, -f keeps following; a job on several nodes: rank 0\'s, -rank N another\'s'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'cancel' -d 'stop jobs (pending jobs leave the queue; running ones are killed), by id or by selection (like scancel)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'hold' -d 'keep pending jobs from starting until released (like scontrol hold)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'release' -d 'let held jobs start again (like scontrol release)'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'update' -d 'change what pending jobs ask for: time limit, GPUs, CPU, memory, nodes, queue, name, priority (like scontrol update)'
-complete -c nai -f -n '__nai_needs_command \'job\'' -a 'outputs' -d 'download what a job left in NAI_OUTPUT_DIR and unpack it'
+complete -c nai -f -n '__nai_needs_command \'job\'' -a 'outputs' -d 'download what a job left in NAI_OUTPUT_DIR and unpack it; a job on several nodes: rank 0\'s, -rank N another\'s'
 complete -c nai -f -n '__nai_needs_command \'job\'' -a 'metrics' -d 'print the last value of each metric a job reported (-all: every line it wrote; -plot KEY: draw its curve); an array id compares its members'
 complete -c nai -n '__nai_in \'job priority\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job priority\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
@@ -627,6 +627,7 @@ complete -c nai -n '__nai_in \'job logs\'' -o 'tail' -r -d 'print only the last 
 complete -c nai -n '__nai_in \'job logs\'' -o 'n' -r -d 'print only the last `N` lines (with -f: then follow from there)'
 complete -c nai -n '__nai_in \'job logs\'' -o 'stderr' -d 'print standard error instead of standard output'
 complete -c nai -n '__nai_in \'job logs\'' -o 'attempt' -r -d 'print attempt `N` of a requeued job (nai job status lists them) instead of the latest'
+complete -c nai -n '__nai_in \'job logs\'' -o 'rank' -r -d 'print the log of rank `N` of a job on several nodes (nai job status lists them)'
 complete -c nai -n '__nai_in \'job logs\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'yes' -d 'do not ask before cancelling more than 10 jobs'
 complete -c nai -n '__nai_in \'job cancel\'' -o 'y' -d 'do not ask before cancelling more than 10 jobs'
@@ -656,9 +657,10 @@ complete -c nai -n '__nai_in \'job update\'' -o 'name' -r -d 'rename to `NAME`'
 complete -c nai -n '__nai_in \'job update\'' -o 'priority' -r -d 'job priority `N`, 0 to 100'
 complete -c nai -n '__nai_in \'job update\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job update\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
-complete -c nai -n '__nai_in \'job outputs\'' -o 'o' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs)'
-complete -c nai -n '__nai_in \'job outputs\'' -o 'output' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs)'
+complete -c nai -n '__nai_in \'job outputs\'' -o 'o' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs, job-ID-rank-N-outputs with -rank)'
+complete -c nai -n '__nai_in \'job outputs\'' -o 'output' -r -d 'new or empty `DIR` to unpack into (default job-ID-outputs, job-ID-rank-N-outputs with -rank)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'json' -d 'print what was written (folder, files, bytes) as JSON'
+complete -c nai -n '__nai_in \'job outputs\'' -o 'rank' -r -d 'download the outputs of rank `N` of a job on several nodes, of its latest attempt (nai job status lists them)'
 complete -c nai -n '__nai_in \'job outputs\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'json' -d 'print the API object as JSON'
 complete -c nai -n '__nai_in \'job metrics\'' -o 'all' -d 'print the full history, every JSON line of NAI_METRICS_FILE (NaN and Infinity kept; lines that are not JSON counted)'
