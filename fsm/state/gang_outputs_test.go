@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-memdb"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -154,5 +155,81 @@ func TestGangRankBlobsReferencedWithTheJob(t *testing.T) {
 	}
 	if r := refs[one.OutputDigest]; len(r) > 0 {
 		t.Errorf("rank 1's outputs still referenced after the job's GC: %v", r)
+	}
+}
+
+// A rank that fails ends a gang's attempt and stops the others: rank 0's
+// report comes after, and from raft log format 8 the job (failed, or back
+// in the queue) still takes rank 0's blobs, its checkpoint; before, it
+// kept the failed rank's. A report of an attempt the job has left behind
+// changes nothing.
+func TestGangRankZeroEndsLate(t *testing.T) {
+	failed := func(r string) structs.ClientStatusFields {
+		cs := rankBlobs(r, false)
+		cs.Status, cs.ExitCode = structs.AllocFailed, exit(1)
+		return cs
+	}
+	for _, tc := range []struct {
+		name       string
+		rankZero   bool
+		retry      bool
+		wantStatus structs.JobStatus
+		want       string // whose blobs the job keeps
+	}{
+		{"format 8, failed", true, false, structs.JobFailed, "0"},
+		{"format 8, requeued", true, true, structs.JobPending, "0"},
+		{"format 7, failed: the failed rank's", false, false, structs.JobFailed, "1"},
+		{"format 7, requeued: the failed rank's", false, true, structs.JobPending, "1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.node(testNode("n1", 4))
+			f.node(testNode("n2", 4))
+			j := newJob("g").GPUs(1).Nodes(2)
+			if tc.retry {
+				j = j.Retry(1, "failed")
+			}
+			id := f.register(j.Build())[0]
+			a, b := f.alloc(id, "n1", 0), f.alloc(id, "n2", 0)
+			a.ID, b.ID, b.Rank = id+".1.0", id+".1.1", 1
+			if got := f.plan(a, b); len(got) != 2 {
+				t.Fatalf("gang not placed: %v", got)
+			}
+			report := func(node, alloc string, cs structs.ClientStatusFields) {
+				t.Helper()
+				if err := f.s.UpdateAllocs(f.next(), &structs.AllocUpdateRequest{NodeID: node, Now: t0.Add(time.Hour), RankZeroOutputs: tc.rankZero,
+					Updates: []*structs.AllocUpdate{{AllocID: alloc, Client: cs}}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			report("n2", b.ID, failed("1"))
+			if f.allocByID(a.ID).DesiredStatus != structs.DesiredStop {
+				t.Fatal("rank 0 was not asked to stop")
+			}
+			report("n1", a.ID, failed("0"))
+			got := f.job(id)
+			if got.Status != tc.wantStatus || got.OutputDigest != rankBlobs(tc.want, false).OutputDigest || got.StdoutDigest != rankBlobs(tc.want, false).StdoutDigest {
+				t.Errorf("job %s, outputs %q, stdout %q; want %s with rank %s's", got.Status, got.OutputDigest, got.StdoutDigest, tc.wantStatus, tc.want)
+			}
+			if !tc.retry {
+				return
+			}
+			// Attempt 2 runs: a late report of attempt 1 is not the job's.
+			a2, b2 := f.alloc(id, "n1", 1), f.alloc(id, "n2", 1)
+			a2.ID, b2.ID, b2.Rank = id+".2.0", id+".2.1", 1
+			if applied := f.plan(a2, b2); len(applied) != 2 {
+				t.Fatalf("attempt 2 not placed: %v", applied)
+			}
+			before := f.job(id)
+			if err := f.s.write(func(txn *memdb.Txn) error {
+				w := &writer{txn: txn, index: f.next(), rankZero: true}
+				return w.lateRankZero(&structs.Allocation{ID: a.ID, JobID: id, Attempt: 1, ClientStatus: rankBlobs("x", false)}, before)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if after := f.job(id); after.OutputDigest != before.OutputDigest || after.ModifyIndex != before.ModifyIndex {
+				t.Errorf("a report of attempt 1 changed the job of attempt %d: outputs %q", after.Attempt, after.OutputDigest)
+			}
+		})
 	}
 }

@@ -137,8 +137,11 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		return w.replicaChanged(owner, a) // services.go
 	}
 	job, err := w.currentJob(a)
-	if err != nil || job == nil {
+	if err != nil {
 		return err
+	}
+	if job == nil {
+		return w.lateRankZero(a, owner)
 	}
 	c := job.Copy()
 	mergeMetrics(c, &a.ClientStatus)
@@ -229,6 +232,25 @@ func (w *writer) allocEnded(a *structs.Allocation) error {
 		if c.ExitReason == "" {
 			c.ExitReason = stopReason
 		}
+	}
+	return w.putJob(c)
+}
+
+// lateRankZero gives job j the blobs of its rank 0 that ended after
+// another rank had ended the attempt (a failure stops the rest of the gang,
+// and a cancel ends the job at the first report): from raft log format 8
+// (w.rankZero) a gang job's are rank 0's, so rank 0's checkpoint is the
+// job's even then, as long as the job has not started another attempt.
+// Before, the job kept the blobs of the rank that ended it.
+func (w *writer) lateRankZero(a *structs.Allocation, j *structs.Job) error {
+	if !w.rankZero || a.Rank != 0 || j == nil || j.Attempt != a.Attempt || j.Status == structs.JobRunning {
+		return nil
+	}
+	c := j.Copy()
+	keepBlobs(c, &a.ClientStatus)
+	if c.OutputDigest == j.OutputDigest && c.MetricsDigest == j.MetricsDigest && c.StdoutDigest == j.StdoutDigest &&
+		c.StderrDigest == j.StderrDigest && slices.Equal(c.OutputServe, j.OutputServe) {
+		return nil
 	}
 	return w.putJob(c)
 }
