@@ -126,6 +126,7 @@ func (w *stallWriter) answerStall() {
 		return
 	}
 	w.wrote, w.replaced = true, true
+	w.body.answered.Store(true)
 	h := w.ResponseWriter.Header()
 	h.Del("Content-Length")
 	h.Set("Content-Type", "application/json")
@@ -140,6 +141,7 @@ type stallBody struct {
 	d        time.Duration
 	done     atomic.Bool
 	stalled  atomic.Bool // a read failed at the stall deadline
+	answered atomic.Bool // and the 408 was sent (stallWriter)
 	extended time.Time
 }
 

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -71,6 +72,24 @@ func TestBodyStall(t *testing.T) {
 	if _, err := conn2.Read(make([]byte, 1)); err == nil || strings.Contains(err.Error(), "timeout") {
 		t.Errorf("the connection of a refused stalled body stayed open: %v", err)
 	}
+
+	// The audit log records the answer sent, not the handler's.
+	waitUntil(t, "the audit log holds the stalled writes", func() bool {
+		events, err := c.Audit(context.Background(), api.AuditFilter{})
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, e := range events {
+			if strings.Contains(e.Error, "stalled") {
+				if e.Status != http.StatusRequestTimeout {
+					t.Fatalf("audit: %s %s answered 408, recorded %d", e.Method, e.Path, e.Status)
+				}
+				n++
+			}
+		}
+		return n == 3
+	})
 
 	// Slow but moving: 12 pieces, 100ms apart (1.2s in all, four stall
 	// periods).
