@@ -330,6 +330,21 @@ func (a *ACL) CanSeeArtifact(kind structs.ArtifactKind, owner, group string) boo
 	return a.CheckArtifact(kind, "", owner, group, Read) == nil
 }
 
+// HidesJob reports whether a refusal about a job of owner and group must
+// read as if the job did not exist: the caller may not even see it, so a
+// 403 would tell it that the job exists. A caller that may see the job
+// but lacks a stronger right (reading its logs, cancelling it) is told
+// which right it lacks: it knows the job exists. Operators see every
+// job.
+func (a *ACL) HidesJob(owner, group string) bool { return !a.CanSeeJob(owner, group) }
+
+// HidesArtifact is HidesJob for a dataset, model or plugin. Operators
+// are refused openly: they learn every version's name from the blob list
+// (GET /v1/operator/blobs) anyway.
+func (a *ACL) HidesArtifact(kind structs.ArtifactKind, owner, group string) bool {
+	return !a.operator && !a.CanSeeArtifact(kind, owner, group)
+}
+
 // CheckRunAs says whether the caller may run a task as unix account
 // account when its own account is own: another account needs the
 // operator's rights.

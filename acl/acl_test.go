@@ -178,3 +178,25 @@ func TestOperatorCannotCancelJobsSaysManagement(t *testing.T) {
 		t.Fatalf("operator reading alice's job: %v", err)
 	}
 }
+
+// TestHides: a job or artifact is hidden from exactly the callers that
+// may not see it, but for operators, who see every job, and every
+// artifact version through the blob list: they are refused openly.
+func TestHides(t *testing.T) {
+	hidden := allowed("anonymous", "stranger", "nodetoken", "node")
+	for name, a := range identities() {
+		if got := a.HidesJob("u1", "vision"); got != hidden[name] {
+			t.Errorf("%s: HidesJob = %v, want %v", name, got, hidden[name])
+		}
+		for _, kind := range []structs.ArtifactKind{structs.KindDataset, structs.KindModel, structs.KindPlugin} {
+			if got := a.HidesArtifact(kind, "u1", "vision"); got != hidden[name] {
+				t.Errorf("%s: HidesArtifact(%s) = %v, want %v", name, kind, got, hidden[name])
+			}
+		}
+	}
+	// The owner of an artifact made before groups sees it; others not.
+	ids := identities()
+	if ids["owner"].HidesArtifact(structs.KindModel, "u1", "") || !ids["reader"].HidesArtifact(structs.KindModel, "u1", "") {
+		t.Error("an artifact without a group is seen by its owner alone")
+	}
+}

@@ -23,7 +23,10 @@
 //
 // Refusals are *structs.Error with CodeUnauthorized (no usable
 // credential) or CodeForbidden (a known caller without the right; the
-// message names the right that is missing).
+// message names the right that is missing). A job, dataset, model or
+// plugin that the caller may not even see is answered as one that does
+// not exist instead (HidesJob, HidesArtifact): a 403 would tell it that
+// the object exists.
 //
 // acl imports structs only.
 package acl

@@ -75,6 +75,11 @@ func (s *Server) auditWrite(r *request, rt route, status int, err error) {
 		_, e.Status = statusOf(err)
 		e.Error = err.Error()
 	}
+	if b, ok := r.Body.(*stallBody); ok && b.answered.Load() {
+		// The body stalled and guardBodies answered its 408 in place of
+		// the handler's refusal (body_stall.go).
+		e.Status = http.StatusRequestTimeout
+	}
 	switch a := r.acl; {
 	case a == nil:
 		e.Caller = "unauthenticated"

@@ -38,19 +38,28 @@ func (s *Server) blobSize(ctx context.Context, digest string) (int64, error) {
 	return s.blobr.Size(ctx, digest)
 }
 
-func checkDigest(digest string) error {
+// digestPrefix may start a blob's digest in a path: nai prints digests
+// so ("sha256:2cf24dba5fb0"), and job files name uploaded code so.
+const digestPrefix = "sha256:"
+
+// blobDigest reads the {digest} of a blob data route, HEAD and GET alike:
+// a sha256 as 64 lower-case hex digits, bare or after "sha256:". It
+// returns the bare form, which is how the store and the state name blobs.
+func blobDigest(r *request) (string, error) {
+	raw := r.PathValue("digest")
+	digest := strings.TrimPrefix(raw, digestPrefix)
 	if !blobstore.ValidDigest(digest) {
-		return structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected 64 hex digits", digest)
+		return "", structs.NewError(structs.CodeInvalid, "invalid blob digest %q: expected a sha256, 64 lower-case hex digits, alone or after %q", raw, digestPrefix)
 	}
-	return nil
+	return digest, nil
 }
 
 // blobHead answers HEAD /v1/blobs/{digest}: whether the servers hold it
 // (a local copy or a live row). With ?local=true, only this server's own
 // verified copy counts.
 func (s *Server) blobHead(w http.ResponseWriter, r *request) error {
-	digest := r.PathValue("digest")
-	if err := checkDigest(digest); err != nil {
+	digest, err := blobDigest(r)
+	if err != nil {
 		return err
 	}
 	notFound := structs.NewError(structs.CodeNotFound, "blob %s not found", digest)
@@ -90,12 +99,11 @@ func (s *Server) blobHead(w http.ResponseWriter, r *request) error {
 // server lacks the blob. With ?local=true (a peer copying) only this
 // server's own verified copy is served.
 func (s *Server) blobGet(w http.ResponseWriter, r *request) error {
-	digest := r.PathValue("digest")
-	if err := checkDigest(digest); err != nil {
+	digest, err := blobDigest(r)
+	if err != nil {
 		return err
 	}
 	var f *os.File
-	var err error
 	if r.URL.Query().Get("local") == "true" {
 		f, err = s.blobr.OpenLocal(r.Context(), digest)
 	} else {

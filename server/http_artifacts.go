@@ -260,7 +260,7 @@ func (s *Server) artifactGet(r *request, kind structs.ArtifactKind) (any, uint64
 		if err != nil {
 			return 0, err
 		}
-		if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.Read); err != nil {
+		if err := checkArtifact(r, kind, name, a, acl.Read, "%s %q not found"); err != nil {
 			return 0, err
 		}
 		out = a
@@ -279,7 +279,7 @@ func (s *Server) artifactContent(w http.ResponseWriter, r *request, kind structs
 	if a == nil {
 		return missingArtifact(r, kind, name, "%s %q not found")
 	}
-	if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.ReadData); err != nil {
+	if err := checkArtifact(r, kind, name, a, acl.ReadData, "%s %q not found"); err != nil {
 		return err
 	}
 	v, err := a.Resolve(r.PathValue("version"))
@@ -314,7 +314,7 @@ func (s *Server) artifactDelete(r *request, kind structs.ArtifactKind) (any, uin
 	if a == nil {
 		return nil, 0, missingArtifact(r, kind, name, "%s %q not found")
 	}
-	if err := r.acl.CheckArtifact(kind, name, a.User, a.Group, acl.Manage); err != nil {
+	if err := checkArtifact(r, kind, name, a, acl.Manage, "%s %q not found"); err != nil {
 		return nil, 0, err
 	}
 	req := &structs.ArtifactDeleteRequest{Kind: kind, Name: name, Version: n, Now: time.Now().UTC()}

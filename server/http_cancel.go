@@ -1,6 +1,7 @@
 package server
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -53,8 +54,14 @@ func (s *Server) jobCancelMany(r *request) (any, uint64, error) {
 			}
 			members = []*structs.Job{j}
 		}
+		// A target the caller may not even see names no job, to it
+		// (hidden.go): reported as not found, as one that names nothing.
+		if slices.ContainsFunc(members, func(j *structs.Job) bool { return r.acl.HidesJob(j.User, j.Group) }) {
+			out.NotFound = append(out.NotFound, t.ID)
+			continue
+		}
 		for _, j := range members {
-			if err := r.acl.CheckJob(j.ID, j.User, j.Group, acl.Manage); err != nil {
+			if err := checkJob(r, j, acl.Manage, t.ID); err != nil {
 				return nil, 0, err
 			}
 		}

@@ -83,7 +83,7 @@ func (s *Server) holdOrRelease(r *request, release bool) (any, uint64, error) {
 		pending := 0
 		for _, j := range members {
 			if !admin {
-				if err := r.acl.CheckJob(j.ID, j.User, j.Group, acl.Manage); err != nil {
+				if err := checkJob(r, j, acl.Manage, id); err != nil {
 					return nil, 0, err
 				}
 			}

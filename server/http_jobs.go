@@ -157,18 +157,19 @@ func jobOrNotFound(snap *state.Snapshot, ws memdb.WatchSet, id string) (*structs
 		return nil, err
 	}
 	if j == nil {
-		return nil, structs.NewError(structs.CodeNotFound, "job %s not found", id)
+		return nil, jobNotFound(id)
 	}
 	return j, nil
 }
 
-// jobFor reads a job the caller may act on with right.
+// jobFor reads a job the caller may act on with right (one it may not
+// see is not found: hidden.go).
 func jobFor(r *request, snap *state.Snapshot, ws memdb.WatchSet, id string, right acl.Right) (*structs.Job, error) {
 	j, err := jobOrNotFound(snap, ws, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := r.acl.CheckJob(j.ID, j.User, j.Group, right); err != nil {
+	if err := checkJob(r, j, right, id); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -208,7 +209,7 @@ func (s *Server) jobCancel(r *request) (any, uint64, error) {
 		members = []*structs.Job{j}
 	}
 	for _, j := range members {
-		if err := r.acl.CheckJob(j.ID, j.User, j.Group, acl.Manage); err != nil {
+		if err := checkJob(r, j, acl.Manage, id); err != nil {
 			return nil, 0, err
 		}
 	}

@@ -326,13 +326,31 @@ func ownJobs(r *request, jobs []*structs.Job) error {
 // may not pull, runs a plugin it may not pull, or writes its outputs into
 // a model or dataset of a group where its owner may not push: a job must
 // not be a way around the registries' rules.
+//
+// One the owner may not even see is, as an input, one that does not exist,
+// in the words used for that (hidden.go); as an output, a name taken by
+// another group, as a push to it says.
 func checkJobArtifacts(r *request, j *structs.Job) error {
 	check := func(kind structs.ArtifactKind, name string, right acl.Right) error {
 		a, err := r.snap.ArtifactByName(nil, kind, name)
 		if err != nil || a == nil {
 			return err // a missing one is the state store's to refuse
 		}
-		return r.acl.CheckArtifact(kind, name, a.User, a.Group, right)
+		err = r.acl.CheckArtifact(kind, name, a.User, a.Group, right)
+		if err == nil || !r.acl.HidesArtifact(kind, a.User, a.Group) {
+			return err
+		}
+		switch {
+		case right == acl.Write:
+			return structs.NewError(structs.CodeForbidden, "permission denied: the %s name %q is taken by another group: choose another name", kind, name)
+		case kind == structs.KindPlugin:
+			// As the registration refuses a plugin that is not installed
+			// (fsm/state/plugins.go).
+			return structs.NewError(structs.CodeNotFound, "plugin %q is not installed (nai plugin install DIR)", name)
+		}
+		// As checkInputsExist refuses a dataset or model that does not
+		// exist.
+		return structs.NewError(structs.CodeInvalid, "%s", missingArtifact(r, kind, name, "%s %q does not exist: push it first").Error())
 	}
 	for _, d := range j.Datasets {
 		if err := check(structs.KindDataset, d.Name, acl.ReadData); err != nil {

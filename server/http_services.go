@@ -184,7 +184,7 @@ func modelVersion(r *request, name, version string) (*structs.ArtifactVersion, e
 	if m == nil {
 		return nil, missingArtifact(r, structs.KindModel, name, "%s %q does not exist (see `nai model list`)")
 	}
-	if err := r.acl.CheckArtifact(structs.KindModel, name, m.User, m.Group, acl.Read); err != nil {
+	if err := checkArtifact(r, structs.KindModel, name, m, acl.Read, "%s %q does not exist (see `nai model list`)"); err != nil {
 		return nil, err
 	}
 	return m.Resolve(version)

@@ -59,7 +59,7 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 		}
 		n := 0
 		for _, j := range members {
-			if err := r.acl.CheckJob(j.ID, j.User, j.Group, acl.Manage); err != nil {
+			if err := checkJob(r, j, acl.Manage, t.ID); err != nil {
 				return nil, 0, err
 			}
 			if j.Status != structs.JobPending {

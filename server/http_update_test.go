@@ -32,7 +32,7 @@ func TestUpdateJobs(t *testing.T) {
 		target []structs.CancelTarget
 		want   structs.ErrorCode
 	}{
-		{"a stranger", stranger, structs.JobUpdate{GPUs: &gpus}, target, structs.CodeForbidden},
+		{"a stranger (who may not see the job: to it, there is none)", stranger, structs.JobUpdate{GPUs: &gpus}, target, structs.CodeNotFound},
 		{"a member of the group", member, structs.JobUpdate{GPUs: &gpus}, target, structs.CodeForbidden},
 		{"an operator", op, structs.JobUpdate{GPUs: &gpus}, target, structs.CodeForbidden},
 		{"nothing to change", owner, structs.JobUpdate{}, target, structs.CodeInvalid},

@@ -44,6 +44,7 @@ type aclFixture struct {
 	base          string
 	secrets       map[string]string // caller -> secret ("" for none)
 	jobID         string
+	artifact      string // the dataset, model and plugin ("digits")
 	digest        string
 	ownerAccessor string
 	uploadID      string
@@ -93,7 +94,7 @@ func newACLFixture(t testing.TB, opts ...func(*Config)) *aclFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &aclFixture{s: s, base: anon.Address(), secrets: map[string]string{"none": "", "unknown": "not-a-real-token-at-all"}}
+	f := &aclFixture{s: s, base: anon.Address(), artifact: "digits", secrets: map[string]string{"none": "", "unknown": "not-a-real-token-at-all"}}
 	mgmt := anon.WithToken(boot.SecretID)
 	f.secrets["management"] = boot.SecretID
 	users := map[string]string{"owner": "u1", "stranger": "u2", "reader": "u3", "member": "u4", "admin": "u5", "operator": "op"}
@@ -201,8 +202,14 @@ func newACLFixture(t testing.TB, opts ...func(*Config)) *aclFixture {
 // routeCase says how to call one route and who may.
 type routeCase struct {
 	// allowed are the callers that pass the door and the handler's
-	// access checks; every other caller gets 401 or 403.
+	// access checks; every other caller gets 401 or 403, but those in
+	// hidden.
 	allowed []string
+	// hidden are the callers that pass the door but may not even see the
+	// route's job, dataset, model or plugin: they are answered as for one
+	// that does not exist, in the same words (a 403 would tell them it
+	// exists).
+	hidden []string
 	// body builds the request body (nil: none).
 	body func(f *aclFixture, caller string) []byte
 	// query is added to the URL.
@@ -250,6 +257,11 @@ var (
 	groupWriters2 = []string{"owner", "member", "admin", "management", "server"}
 )
 
+// unseen are the callers that pass the door of a user's route but may
+// not see the fixture's job, dataset, model or plugin (the operator sees
+// every job, and every artifact version through the blob list).
+var unseen = []string{"stranger", "nodetoken"}
+
 func jobSpec(string) string {
 	return `{"job": {"name": "m", "resources": {"cpu": 0.1, "memory_bytes": 1048576}, "task": {"command": "true"}}}`
 }
@@ -262,13 +274,13 @@ func routeCases() map[string]routeCase {
 		"POST /v1/jobs":                 {allowed: submitters, body: submit},
 		"POST /v1/jobs/plan":            {allowed: submitters, body: submit},
 		"GET /v1/jobs":                  {allowed: byCap(acl.User)},
-		"GET /v1/jobs/{id}":             {allowed: jobReaders},
-		"DELETE /v1/jobs/{id}":          {allowed: jobManagers},
-		"GET /v1/jobs/{id}/allocations": {allowed: jobReaders},
-		"GET /v1/jobs/{id}/logs":        {allowed: jobDataReader},
-		"GET /v1/jobs/{id}/outputs":     {allowed: jobDataReader},
-		"GET /v1/jobs/{id}/metrics":     {allowed: jobDataReader},
-		"GET /v1/jobs/{id}/priority":    {allowed: jobReaders},
+		"GET /v1/jobs/{id}":             {allowed: jobReaders, hidden: unseen},
+		"DELETE /v1/jobs/{id}":          {allowed: jobManagers, hidden: unseen},
+		"GET /v1/jobs/{id}/allocations": {allowed: jobReaders, hidden: unseen},
+		"GET /v1/jobs/{id}/logs":        {allowed: jobDataReader, hidden: unseen},
+		"GET /v1/jobs/{id}/outputs":     {allowed: jobDataReader, hidden: unseen},
+		"GET /v1/jobs/{id}/metrics":     {allowed: jobDataReader, hidden: unseen},
+		"GET /v1/jobs/{id}/priority":    {allowed: jobReaders, hidden: unseen},
 		"GET /v1/queue":                 {allowed: byCap(acl.User)},
 		"GET /v1/queue/priority":        {allowed: byCap(acl.User)},
 
@@ -314,7 +326,7 @@ func routeCases() map[string]routeCase {
 		"GET /v1/usage":                       {allowed: byCap(acl.User)},
 		"GET /v1/metrics":                     {allowed: byCap(acl.OperatorRead)},
 		"GET /ui/":                            {allowed: byCap(acl.Public)},
-		"GET /v1/jobs/{id}/hcl":               {allowed: jobReaders},
+		"GET /v1/jobs/{id}/hcl":               {allowed: jobReaders, hidden: unseen},
 		"GET /v1/operator/snapshot":           {allowed: byCap(acl.ACLWrite)},
 		"PUT /v1/operator/snapshot":           {allowed: byCap(acl.ACLWrite), body: jsonBody("not a snapshot")},
 		"GET /v1/agent/raft":                  {allowed: byCap(acl.OperatorRead)},
@@ -332,27 +344,27 @@ func routeCases() map[string]routeCase {
 			return []byte(fmt.Sprintf(`{"digest": %q}`, f.digest))
 		}},
 		"GET /v1/datasets":                                   {allowed: byCap(acl.User)},
-		"GET /v1/datasets/{name}":                            {allowed: groupReaders},
-		"GET /v1/datasets/{name}/versions/{version}/content": {allowed: groupReaders},
-		"DELETE /v1/datasets/{name}/versions/{version}":      {allowed: groupAdmins},
+		"GET /v1/datasets/{name}":                            {allowed: groupReaders, hidden: unseen},
+		"GET /v1/datasets/{name}/versions/{version}/content": {allowed: groupReaders, hidden: unseen},
+		"DELETE /v1/datasets/{name}/versions/{version}":      {allowed: groupAdmins, hidden: unseen},
 		"PUT /v1/models/{name}": {allowed: groupWriters, body: func(f *aclFixture, _ string) []byte {
 			return []byte(fmt.Sprintf(`{"digest": %q}`, f.digest))
 		}},
 		"GET /v1/models":        {allowed: byCap(acl.User)},
-		"GET /v1/models/{name}": {allowed: groupReaders},
-		"GET /v1/models/{name}/versions/{version}/content": {allowed: groupReaders},
-		"DELETE /v1/models/{name}/versions/{version}":      {allowed: groupAdmins},
+		"GET /v1/models/{name}": {allowed: groupReaders, hidden: unseen},
+		"GET /v1/models/{name}/versions/{version}/content": {allowed: groupReaders, hidden: unseen},
+		"DELETE /v1/models/{name}/versions/{version}":      {allowed: groupAdmins, hidden: unseen},
 		"PUT /v1/plugins/{name}": {allowed: groupWriters, body: func(f *aclFixture, _ string) []byte {
 			return []byte(fmt.Sprintf(`{"digest": %q, "plugin": {"name": "digits", "version": "1.0.0", "kind": "job"}}`, f.digest))
 		}},
 		"GET /v1/plugins":        {allowed: byCap(acl.User)},
-		"GET /v1/plugins/{name}": {allowed: groupReaders},
-		"GET /v1/plugins/{name}/versions/{version}/content": {allowed: groupReaders},
-		"DELETE /v1/plugins/{name}/versions/{version}":      {allowed: groupAdmins},
+		"GET /v1/plugins/{name}": {allowed: groupReaders, hidden: unseen},
+		"GET /v1/plugins/{name}/versions/{version}/content": {allowed: groupReaders, hidden: unseen},
+		"DELETE /v1/plugins/{name}/versions/{version}":      {allowed: groupAdmins, hidden: unseen},
 
 		"GET /v1/services": {allowed: byCap(acl.User)},
-		"POST /v1/services": {allowed: groupWriters2, body: func(_ *aclFixture, caller string) []byte {
-			return []byte(fmt.Sprintf(`{"model": "digits", "name": "s-%s", "group": "vision", "command": ["true"]}`, caller))
+		"POST /v1/services": {allowed: groupWriters2, hidden: unseen, body: func(f *aclFixture, caller string) []byte {
+			return []byte(fmt.Sprintf(`{"model": %q, "name": "s-%s", "group": "vision", "command": ["true"]}`, f.artifact, caller))
 		}},
 		"GET /v1/services/{name}":       {allowed: jobReaders},
 		"POST /v1/services/{name}":      {allowed: groupWriters2, body: jsonBody(`{"replicas": 1}`)},
@@ -380,21 +392,23 @@ func routeCases() map[string]routeCase {
 		// Hold and release: the managers of the job, and operators (whose
 		// holds are admin holds). The fixture's job runs: those allowed
 		// get a conflict (only pending jobs are held), nothing changed.
-		"POST /v1/jobs/hold": {allowed: append([]string{"operator"}, jobManagers...), body: func(f *aclFixture, _ string) []byte {
+		"POST /v1/jobs/hold": {allowed: append([]string{"operator"}, jobManagers...), hidden: unseen, body: func(f *aclFixture, _ string) []byte {
 			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)
 		}},
-		"POST /v1/jobs/release": {allowed: append([]string{"operator"}, jobManagers...), body: func(f *aclFixture, _ string) []byte {
+		"POST /v1/jobs/release": {allowed: append([]string{"operator"}, jobManagers...), hidden: unseen, body: func(f *aclFixture, _ string) []byte {
 			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)
 		}},
 
 		// Update: the managers of the job. The fixture's job runs: those
 		// allowed get a conflict (only pending jobs are updated).
-		"POST /v1/jobs/update": {allowed: jobManagers, body: func(f *aclFixture, _ string) []byte {
+		"POST /v1/jobs/update": {allowed: jobManagers, hidden: unseen, body: func(f *aclFixture, _ string) []byte {
 			return []byte(`{"targets": [{"id": "` + f.jobID + `"}], "update": {"time_limit": "10m"}}`)
 		}},
 
-		// Bulk cancel (issue 16): the managers of the job, as for DELETE.
-		"POST /v1/jobs/cancel": {allowed: jobManagers, body: func(f *aclFixture, _ string) []byte {
+		// Bulk cancel (issue 16): the managers of the job, as for DELETE;
+		// to those that may not see it, the job is one of the targets
+		// that name nothing (200, "not_found").
+		"POST /v1/jobs/cancel": {allowed: jobManagers, hidden: unseen, body: func(f *aclFixture, _ string) []byte {
 			return []byte(`{"targets": [{"id": "` + f.jobID + `"}]}`)
 		}},
 	}
@@ -408,7 +422,7 @@ func (f *aclFixture) pathFor(rt route) string {
 	case strings.HasPrefix(p, "/v1/queues/"):
 		name = "default"
 	case strings.HasPrefix(p, "/v1/datasets/"), strings.HasPrefix(p, "/v1/models/"), strings.HasPrefix(p, "/v1/plugins/"):
-		name = "digits"
+		name = f.artifact
 	case strings.HasPrefix(p, "/v1/acl/users/"):
 		name = "u1"
 	}
@@ -493,9 +507,10 @@ func TestAccessMatrix(t *testing.T) {
 			// ones after, in the matrix's order, each passing the door.
 			var refused, allowed []string
 			for _, c := range callers {
-				if slices.Contains(tc.allowed, c) {
+				switch {
+				case slices.Contains(tc.allowed, c):
 					allowed = append(allowed, c)
-				} else {
+				case !slices.Contains(tc.hidden, c):
 					refused = append(refused, c)
 				}
 			}
@@ -512,6 +527,25 @@ func TestAccessMatrix(t *testing.T) {
 				}
 				if d := cmp.Diff(before, stateDump(t, f.s)); d != "" {
 					t.Errorf("%s: a refused request changed the state:\n%s", c, d)
+				}
+			}
+			// Hidden: the same answer as for a job id and an artifact
+			// name that nobody uses, and nothing changed.
+			missing := *f
+			missing.jobID, missing.artifact = "9999", "nosuch"
+			for _, c := range tc.hidden {
+				before := stateDump(t, f.s)
+				status, body := f.call(t, rt, tc, c)
+				wantStatus, wantBody := missing.call(t, rt, tc, c)
+				wantBody = strings.NewReplacer(`9999`, f.jobID, `nosuch`, f.artifact).Replace(wantBody)
+				if status != wantStatus || body != wantBody {
+					t.Errorf("%s: answered %d %s, want as for nothing of that name: %d %s", c, status, body, wantStatus, wantBody)
+				}
+				if status == http.StatusForbidden || status == http.StatusUnauthorized {
+					t.Errorf("%s: refused with %d, which says the object exists: %s", c, status, body)
+				}
+				if d := cmp.Diff(before, stateDump(t, f.s)); d != "" {
+					t.Errorf("%s: a hidden request changed the state:\n%s", c, d)
 				}
 			}
 			for _, c := range allowed {
@@ -667,8 +701,9 @@ func TestIdentityCache(t *testing.T) {
 	if err := mgmt.RemoveGroupMember(ctx, "vision", "u3"); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := reader.Job(ctx, f.jobID); !api.IsForbidden(err) {
-		t.Errorf("after removal from the group: %v, want forbidden", err)
+	// (It may no longer see the job: to it, there is none.)
+	if _, _, err := reader.Job(ctx, f.jobID); !api.IsNotFound(err) {
+		t.Errorf("after removal from the group: %v, want not found", err)
 	}
 	_ = state.TableACL
 }

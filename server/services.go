@@ -170,7 +170,9 @@ func rollbackReason(j *structs.Job, allocs []*structs.Allocation, took time.Dura
 			continue
 		}
 		p := replicaProblem(a)
-		if h := a.ClientStatus.Service; h != nil && h.Restarts > 0 {
+		if h := a.ClientStatus.Service; h != nil && h.Restarts == 1 {
+			p += " (restarted once)"
+		} else if h != nil && h.Restarts > 1 {
 			p += fmt.Sprintf(" (restarted %d times)", h.Restarts)
 		}
 		problems = append(problems, p)

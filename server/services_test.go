@@ -444,3 +444,19 @@ func TestServiceAnswersSandboxed(t *testing.T) {
 		}
 	}
 }
+
+// TestRollbackReasonRestarts: a replica that restarted once is said to
+// have restarted once, not "1 times".
+func TestRollbackReasonRestarts(t *testing.T) {
+	j := &structs.Job{Version: 2, Service: &structs.ServiceSpec{Replicas: 2}}
+	replica := func(n, restarts int) *structs.Allocation {
+		return &structs.Allocation{ID: fmt.Sprintf("7.%d", n), Replica: n, JobVersion: 2, DesiredStatus: structs.DesiredRun,
+			ClientStatus: structs.ClientStatusFields{Status: structs.AllocRunning,
+				Service: &structs.ReplicaHealth{HealthError: "GET /health: 500", Restarts: restarts}}}
+	}
+	got := rollbackReason(j, []*structs.Allocation{replica(0, 1), replica(1, 3)}, time.Minute)
+	want := "0 of 2 new replicas healthy after 1m0s: replica 0 (7.0): unhealthy: GET /health: 500 (restarted once); replica 1 (7.1): unhealthy: GET /health: 500 (restarted 3 times)"
+	if got != want {
+		t.Errorf("rollbackReason = %q, want %q", got, want)
+	}
+}

@@ -394,15 +394,15 @@ func formatService(w io.Writer, s *structs.Service, url string, now time.Time) e
 	return tw.Flush()
 }
 
-// oneReplicas is the count the servers write into a completed rollout's
+// oneReplicas is the count older servers wrote into a completed rollout's
 // reason ("1 replicas of version 2 healthy; ...").
 var oneReplicas = regexp.MustCompile(`\b1 replicas\b`)
 
 // rolloutReason is a rollout's reason as printed. The servers write a
 // completed rollout's reason while applying it through raft
-// (fsm/state/services.go), always with "replicas"; the text is part of
-// the replicated state, so it is put in the singular here, where it is
-// shown, rather than there.
+// (fsm/state/services.go); servers before the singular was written there
+// always wrote "replicas", and that text stays in the replicated state,
+// so it is still put in the singular here, where it is shown.
 func rolloutReason(reason string) string {
 	return oneReplicas.ReplaceAllString(reason, "1 replica")
 }

@@ -241,7 +241,10 @@ func largestEntries(dir string, tops map[string]int64, n int) string {
 // download copies a stream to a temporary file in the folder that will
 // hold dir, checks its sha256 (when digest is set) and only then unpacks
 // it into dir (new or empty), so a corrupt or hostile download writes
-// nothing. total (0: unknown) sizes the progress bar.
+// nothing. What it unpacks gets the modes of the user's own new files
+// (the user's umask, as tar applies it), not those it was packed with (a
+// job's outputs are written under umask 077). total (0: unknown) sizes
+// the progress bar.
 func download(open func() (io.ReadCloser, error), digest, dir string, total int64, what string, errw io.Writer) (archive.Stats, error) {
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -271,7 +274,7 @@ func download(open func() (io.ReadCloser, error), digest, dir string, total int6
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return archive.Stats{}, err
 	}
-	st, err := archive.ExtractNew(tmp, dir, archive.Limits{})
+	st, err := archive.ExtractNew(tmp, dir, archive.Limits{}, archive.WithUmask(userUmask()))
 	if err != nil && (errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrTooLarge)) {
 		return st, fmt.Errorf("archive refused, nothing written: %w", err)
 	}

@@ -230,7 +230,10 @@ func (w *writer) maybeCompleteRollout(job *structs.Job) error {
 	j := job.Copy()
 	j.Rollout.Status = structs.RolloutComplete
 	j.Rollout.EndTime = w.now
-	j.Rollout.Reason = fmt.Sprintf("%d replicas of version %d healthy; %d of version %d stopped", healthy, j.Version, stopped, r.FromVersion)
+	// Only people read this text (nothing compares it), so a server of an
+	// older version that wrote "1 replicas" for the same entry holds the
+	// same state in every other respect.
+	j.Rollout.Reason = fmt.Sprintf("%d %s of version %d healthy; %d of version %d stopped", healthy, plural(healthy, "replica", "replicas"), j.Version, stopped, r.FromVersion)
 	return w.putJob(j)
 }
 

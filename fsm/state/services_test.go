@@ -2,6 +2,7 @@ package state
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -296,5 +297,46 @@ func TestBatchJobNeedsNoPorts(t *testing.T) {
 	id := f.register(svcJob("api", 1))[0]
 	if got := f.plan(f.replica(id, 0, 1, "n1", 1)); len(got) != 0 {
 		t.Errorf("a replica was placed on a node without service ports: %v", got)
+	}
+}
+
+// TestServiceRolloutReasonPlural: a completed rollout's reason counts its
+// replicas in words that agree with the count ("1 replica").
+func TestServiceRolloutReasonPlural(t *testing.T) {
+	for _, tt := range []struct {
+		replicas int
+		want     string
+	}{
+		{1, "1 replica of version 2 healthy; 1 of version 1 stopped"},
+		{2, "2 replicas of version 2 healthy; 2 of version 1 stopped"},
+	} {
+		t.Run(strconv.Itoa(tt.replicas), func(t *testing.T) {
+			f := newFixture(t)
+			f.node(portNode("n1", 4, 20000, 20009))
+			id := f.register(svcJob("api", tt.replicas))[0]
+			var old, next []*structs.Allocation
+			for i := range tt.replicas {
+				old = append(old, f.replica(id, i, i+1, "n1", i))
+			}
+			f.plan(old...)
+			for i := range tt.replicas {
+				f.healthy(fmt.Sprintf("%s.%d", id, i+1), true)
+			}
+			if _, err := f.s.StartRollout(f.next(), &structs.ServiceRolloutRequest{JobID: id, Now: t0, Deadline: t0.Add(time.Minute),
+				Revision: structs.ServiceRevision{Task: structs.Task{Command: "python3", Args: []string{"serve.py", "--v2"}}}}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.replicas {
+				next = append(next, f.replica(id, i, i+1, "n1", tt.replicas+i))
+			}
+			f.plan(next...)
+			for i := range tt.replicas {
+				f.healthy(fmt.Sprintf("%s.%d", id, tt.replicas+i+1), true)
+			}
+			r := f.job(id).Rollout
+			if r.Status != structs.RolloutComplete || r.Reason != tt.want {
+				t.Errorf("rollout %s: %q, want complete: %q", r.Status, r.Reason, tt.want)
+			}
+		})
 	}
 }

@@ -61,10 +61,25 @@ type Stats struct {
 
 const maxSkipped = 100
 
+// Option changes how Extract and ExtractNew write what they unpack.
+type Option func(*extractor)
+
+// WithUmask gives what is unpacked the modes the user's own new files
+// would get, as tar gives them for a user other than root, rather than
+// the modes in the archive: regular files 0666&^umask (0777&^umask when
+// the archived file had an execute bit), directories 0777&^umask, the
+// folder unpacked into included. Directories keep rwx for their owner
+// whatever the umask, so that their entries can be written. It is for
+// unpacking into a person's folder what was packed under another umask
+// (a job's outputs, written by a task whose umask is 077).
+func WithUmask(umask fs.FileMode) Option {
+	return func(x *extractor) { x.umask, x.useUmask = umask.Perm(), true }
+}
+
 // ExtractNew unpacks a tar+gzip stream into dir, which must not exist or
 // must be an empty directory. It unpacks into a temporary sibling first and
 // renames it into place, so on any error dir is left as it was.
-func ExtractNew(r io.Reader, dir string, lim Limits) (Stats, error) {
+func ExtractNew(r io.Reader, dir string, lim Limits, opts ...Option) (Stats, error) {
 	dir = filepath.Clean(dir)
 	if entries, err := os.ReadDir(dir); err == nil {
 		if len(entries) > 0 {
@@ -81,13 +96,13 @@ func ExtractNew(r io.Reader, dir string, lim Limits) (Stats, error) {
 	if err != nil {
 		return Stats{}, fmt.Errorf("create staging directory: %w", err)
 	}
-	st, err := Extract(r, tmp, lim)
+	st, err := Extract(r, tmp, lim, opts...)
 	if err != nil {
 		os.RemoveAll(tmp)
 		return st, err
 	}
 	// MkdirTemp makes 0700; the result should look like a normal directory.
-	if err := os.Chmod(tmp, 0o755); err != nil {
+	if err := os.Chmod(tmp, newExtractor(tmp, lim, opts).dirMode(0o755)); err != nil {
 		os.RemoveAll(tmp)
 		return st, fmt.Errorf("chmod %s: %w", tmp, err)
 	}
@@ -105,7 +120,7 @@ func ExtractNew(r io.Reader, dir string, lim Limits) (Stats, error) {
 
 // Extract unpacks a tar+gzip stream into dir, an existing directory. It
 // stops at the first unsafe entry; what was written before stays.
-func Extract(r io.Reader, dir string, lim Limits) (Stats, error) {
+func Extract(r io.Reader, dir string, lim Limits, opts ...Option) (Stats, error) {
 	var st Stats
 	lim = lim.withDefaults()
 	zr, err := gzip.NewReader(r)
@@ -120,7 +135,7 @@ func Extract(r io.Reader, dir string, lim Limits) (Stats, error) {
 	if !fi.IsDir() {
 		return st, fmt.Errorf("extract into %s: not a directory", dir)
 	}
-	x := &extractor{root: dir, lim: lim}
+	x := newExtractor(dir, lim, opts)
 	tr := tar.NewReader(zr)
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
@@ -140,9 +155,43 @@ func Extract(r io.Reader, dir string, lim Limits) (Stats, error) {
 }
 
 type extractor struct {
-	root string
-	lim  Limits
-	st   Stats
+	root     string
+	lim      Limits
+	st       Stats
+	umask    fs.FileMode
+	useUmask bool // WithUmask
+}
+
+func newExtractor(root string, lim Limits, opts []Option) *extractor {
+	x := &extractor{root: root, lim: lim}
+	for _, o := range opts {
+		o(x)
+	}
+	return x
+}
+
+// fileMode is the permission a regular file archived with mode gets.
+func (x *extractor) fileMode(mode fs.FileMode) fs.FileMode {
+	perm := mode.Perm()
+	switch {
+	case !x.useUmask:
+		return perm
+	case perm&0o111 != 0:
+		return 0o777 &^ x.umask
+	default:
+		return 0o666 &^ x.umask
+	}
+}
+
+// dirMode is the permission a directory archived with mode gets; the
+// owner keeps write access so that later entries can be created inside
+// it.
+func (x *extractor) dirMode(mode fs.FileMode) fs.FileMode {
+	perm := mode.Perm()
+	if x.useUmask {
+		perm = 0o777 &^ x.umask
+	}
+	return perm | 0o700
 }
 
 // entryName checks an entry's name and returns it cleaned, relative to the
@@ -229,6 +278,11 @@ func (x *extractor) checkParents(name string) error {
 			if err := os.Mkdir(cur, 0o755); err != nil {
 				return fmt.Errorf("create %s: %w", cur, err)
 			}
+			if x.useUmask {
+				if err := os.Chmod(cur, x.dirMode(0o755)); err != nil {
+					return fmt.Errorf("chmod %s: %w", cur, err)
+				}
+			}
 			x.st.Dirs++
 		case err != nil:
 			return fmt.Errorf("check %s: %w", cur, err)
@@ -249,11 +303,10 @@ func (x *extractor) rel(p string) string {
 	return filepath.ToSlash(r)
 }
 
-// mkdir makes a directory; the owner keeps write access so that later
-// entries can be created inside it.
+// mkdir makes a directory (with dirMode).
 func (x *extractor) mkdir(name string, mode fs.FileMode) error {
 	p := filepath.Join(x.root, filepath.FromSlash(name))
-	perm := mode.Perm() | 0o700
+	perm := x.dirMode(mode)
 	fi, err := os.Lstat(p)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -302,7 +355,8 @@ func (x *extractor) writeFile(name string, hdr *tar.Header, body io.Reader) erro
 		return err
 	}
 	// O_EXCL|O_NOFOLLOW: never open something that appeared in between.
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, hdr.FileInfo().Mode().Perm())
+	perm := x.fileMode(hdr.FileInfo().Mode())
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, perm)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", name, err)
 	}
@@ -318,7 +372,7 @@ func (x *extractor) writeFile(name string, hdr *tar.Header, body io.Reader) erro
 		return fmt.Errorf("write %s: archive ended after %d of %d bytes", name, n, hdr.Size)
 	}
 	// Drop setuid/setgid/sticky: the umask may also have narrowed the mode.
-	if err := os.Chmod(p, hdr.FileInfo().Mode().Perm()); err != nil {
+	if err := os.Chmod(p, perm); err != nil {
 		return fmt.Errorf("chmod %s: %w", name, err)
 	}
 	// Pack writes time 0 (packTime) so the same folder packs to the same

@@ -4,7 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -354,4 +356,76 @@ func TestPackExtractDatesFilesNow(t *testing.T) {
 	if fi.ModTime().Before(before) {
 		t.Errorf("unpacked file dated %v, want the time of unpacking", fi.ModTime())
 	}
+}
+
+// TestExtractWithUmask: with WithUmask, what is unpacked gets the modes
+// of the user's own new files (as tar gives them to a user other than
+// root), not the archive's; without it, the archive's modes stand.
+func TestExtractWithUmask(t *testing.T) {
+	arch := build(t,
+		entry{name: "out/", typ: tar.TypeDir, mode: 0o700},
+		entry{name: "out/weights.bin", body: "w", mode: 0o600},
+		entry{name: "out/run.sh", body: "#!/bin/sh", mode: 0o700},
+		entry{name: "out/setuid", body: "x", mode: 0o4755},
+		entry{name: "implicit/deep/log.txt", body: "l", mode: 0o600},
+		entry{name: "link", typ: tar.TypeSymlink, link: "out/weights.bin"},
+	)
+	perms := func(t *testing.T, dir string) map[string]fs.FileMode {
+		t.Helper()
+		got := map[string]fs.FileMode{}
+		for _, n := range []string{".", "out", "out/weights.bin", "out/run.sh", "out/setuid", "implicit", "implicit/deep", "implicit/deep/log.txt"} {
+			fi, err := os.Lstat(filepath.Join(dir, n))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got[n] = fi.Mode() & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
+		}
+		if fi, err := os.Lstat(filepath.Join(dir, "link")); err != nil || fi.Mode()&fs.ModeSymlink == 0 {
+			t.Errorf("link: %v, want a symlink", err)
+		}
+		return got
+	}
+	for _, tt := range []struct {
+		umask                   fs.FileMode
+		file, exec, dir, itself fs.FileMode
+	}{
+		{0o022, 0o644, 0o755, 0o755, 0o755},
+		{0o002, 0o664, 0o775, 0o775, 0o775},
+		{0o077, 0o600, 0o700, 0o700, 0o700},
+		{0o277, 0o400, 0o500, 0o700, 0o700}, // directories stay writable by their owner
+	} {
+		t.Run(fmt.Sprintf("umask %03o", tt.umask), func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "outputs")
+			if _, err := ExtractNew(bytes.NewReader(arch), dir, Limits{}, WithUmask(tt.umask)); err != nil {
+				t.Fatal(err)
+			}
+			want := map[string]fs.FileMode{".": tt.itself, "out": tt.dir, "out/weights.bin": tt.file, "out/run.sh": tt.exec,
+				"out/setuid": tt.exec, "implicit": tt.dir, "implicit/deep": tt.dir, "implicit/deep/log.txt": tt.file}
+			if got := perms(t, dir); !maps.Equal(got, want) {
+				t.Errorf("modes %v, want %v", got, want)
+			}
+		})
+	}
+	t.Run("archive modes without it", func(t *testing.T) {
+		dir := t.TempDir()
+		if _, err := Extract(bytes.NewReader(arch), dir, Limits{}); err != nil {
+			t.Fatal(err)
+		}
+		got := perms(t, dir)
+		for n, want := range map[string]fs.FileMode{"out": 0o700, "out/weights.bin": 0o600, "out/run.sh": 0o700, "out/setuid": 0o755, "implicit/deep/log.txt": 0o600} {
+			if got[n] != want {
+				t.Errorf("%s: %v, want %v", n, got[n], want)
+			}
+		}
+	})
+	t.Run("unsafe entries still refused", func(t *testing.T) {
+		bad := build(t, entry{name: "ok", body: "x"}, entry{name: "../evil", body: "x"})
+		parent := t.TempDir()
+		if _, err := ExtractNew(bytes.NewReader(bad), filepath.Join(parent, "out"), Limits{}, WithUmask(0o022)); !errors.Is(err, ErrUnsafe) {
+			t.Fatalf("err = %v, want ErrUnsafe", err)
+		}
+		if got, _ := os.ReadDir(parent); len(got) != 0 {
+			t.Fatalf("parent holds %v after a refused archive", got)
+		}
+	})
 }
