@@ -162,9 +162,14 @@ func (r *allocRunner) start() error {
 				return err
 			}
 		}
-		spec.Argv = []string{path}
+		spec.Argv = append([]string{path}, job.Task.Args...)
 	} else if s != "" {
 		spec.Argv = []string{"/bin/bash", "-e", "-c", s}
+		if len(job.Task.Args) > 0 {
+			// bash -c takes $0 and then $1...: $0 stays what it is
+			// without arguments.
+			spec.Argv = append(append(spec.Argv, "/bin/bash"), job.Task.Args...)
+		}
 	} else {
 		spec.Argv = append([]string{job.Task.Command}, job.Task.Args...)
 	}

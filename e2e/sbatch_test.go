@@ -103,6 +103,51 @@ func TestSbatchScripts(t *testing.T) {
 		}
 	})
 
+	// As with sbatch job.sh ARGS, a script's arguments follow it; a job
+	// file takes none.
+	t.Run("script arguments", func(t *testing.T) {
+		dir := t.TempDir()
+		writeFile(t, dir, "args.sh", "#!/bin/bash\n#SBATCH -J args\necho \"n=$# one=$1 two=$2\"\n")
+		out, errOut, code := naiIn(t, a.addr, dir, "job", "run", "args.sh", "cfg.yaml", "two words", "--lr", "-detach")
+		if code != 0 || !strings.Contains(out, "n=4 one=cfg.yaml two=two words\n") {
+			t.Errorf("nai job run args.sh cfg.yaml 'two words' --lr -detach: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		// A script without #! runs by bash -c: the same $1...
+		writeFile(t, dir, "job.hcl", `job "hcl-args" {
+  task {
+    script = "echo \"n=$# one=$1\""
+    args   = ["x y", "z"]
+  }
+}
+`)
+		out, errOut, code = naiIn(t, a.addr, dir, "job", "run", "job.hcl")
+		if code != 0 || !strings.Contains(out, "n=2 one=x y\n") {
+			t.Errorf("a job file's script with args: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		_, errOut, code = naiIn(t, a.addr, dir, "job", "run", "job.hcl", "extra")
+		if code == 0 || !strings.Contains(errOut, "a job file takes none") {
+			t.Errorf("a job file with arguments: exit %d, want a usage error:\n%s", code, errOut)
+		}
+		// nai's own flags may follow the file, before the script's
+		// arguments begin.
+		out, errOut, code = naiIn(t, a.addr, dir, "job", "run", "args.sh", "-name", "named", "-json", "a")
+		if code != 0 || !strings.Contains(out, `"job_ids"`) {
+			t.Errorf("nai job run args.sh -name named -json a: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
+		}
+		// The slurm-compat wrapper passes them on too.
+		if _, err := exec.LookPath("awk"); err == nil {
+			_, file, _, _ := runtime.Caller(0)
+			sbatch := filepath.Join(filepath.Dir(filepath.Dir(file)), "contrib", "slurm-compat", "sbatch")
+			cmd := exec.Command(sbatch, "--wait", "args.sh", "a", "b c")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "NAI_ADDR="+a.addr, "NAI="+naiBin)
+			got, err := cmd.CombinedOutput()
+			if err != nil || !strings.Contains(string(got), "n=2 one=a two=b c\n") {
+				t.Errorf("sbatch --wait args.sh a 'b c': %v\n%s", err, got)
+			}
+		}
+	})
+
 	t.Run("gpus", func(t *testing.T) {
 		dir := corpusScript(t, "gpu_gres.sh")
 		id, out, _ := runScript(t, a, dir, "gpu_gres.sh")

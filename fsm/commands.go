@@ -133,9 +133,12 @@ var commands = map[MessageType]*command{
 	// Version 4 may make one job an array (Array: the array of one of
 	// an #SBATCH --array=5), which older servers register as a plain job:
 	// for them it goes as that (jobRegisterV3).
-	JobRegister: withDecoder(withDecoder(withDecoder(upgraded(upgraded(upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
+	// Version 5 may carry a task script with arguments (Task.Args beside
+	// Task.Script: sbatch job.sh ARGS), which older servers refuse as
+	// invalid: it is refused until every server reads it (jobRegisterV4).
+	JobRegister: withDecoder(withDecoder(withDecoder(withDecoder(upgraded(upgraded(upgraded(upgraded(cmd("JobRegister", func(st *state.Store, i uint64, r *structs.JobRegisterRequest) any {
 		return result(st.RegisterJobs(i, r))
-	}), 2, Format3, jobRegisterV1), 3, Format5, jobRegisterV2), 4, Format7, jobRegisterV3), 2, decodeJobRegister), 3, decodeJobRegister), 4, decodeJobRegister),
+	}), 2, Format3, jobRegisterV1), 3, Format5, jobRegisterV2), 4, Format7, jobRegisterV3), 5, Format8, jobRegisterV4), 2, decodeJobRegister), 3, decodeJobRegister), 4, decodeJobRegister), 5, decodeJobRegister),
 	// Version 2 added Only (cancel member 0 of a sweep alone), which
 	// version 1 cannot carry.
 	JobCancel: upgraded(cmd("JobCancel", func(st *state.Store, i uint64, r *structs.JobCancelRequest) any {

@@ -143,6 +143,16 @@ func jobRegisterV3(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, 
 	return &out, nil
 }
 
+// jobRegisterV4 is a JobRegister request for servers whose jobs' scripts
+// take no arguments: they would refuse the job as invalid when they apply
+// the entry, so it is refused until every server is upgraded.
+func jobRegisterV4(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, error) {
+	if anyJob(r, func(j *structs.Job) bool { return j.Task.Script != "" && len(j.Task.Args) > 0 }) {
+		return nil, errors.New("a script with arguments needs every server upgraded")
+	}
+	return r, nil
+}
+
 // allocUpdateV2 is an AllocUpdate request for servers that keep no
 // non-finite metrics: the report goes without them (and without its count
 // of lines that were not JSON), and those servers keep a diverged metric's

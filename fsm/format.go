@@ -54,9 +54,10 @@ const (
 	// job keeps the count of lines that were not JSON, MetricsSkipped).
 	Format7 Format = 7
 	// Format8 brought AllocUpdate version 4 and AllocUpdates version 3
-	// (AllocUpdateRequest.RankZeroOutputs): a gang job keeps the outputs,
+	// (AllocUpdateRequest.RankZeroOutputs: a gang job keeps the outputs,
 	// final logs and metrics history of its rank 0, whichever rank reports
-	// last; older entries keep the last report's.
+	// last; older entries keep the last report's), and JobRegister version
+	// 5 (a task script with arguments, Task.Args beside Task.Script).
 	Format8 Format = 8
 
 	// LogFormat is the newest format this binary reads and writes.

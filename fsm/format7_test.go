@@ -47,7 +47,7 @@ func TestEncodeAtFormat7Downgrades(t *testing.T) {
 		want    any // nil: the request as it was
 		refused bool
 	}{
-		{"array of one, newest", JobRegister, register, LogFormat, 4, nil, false},
+		{"array of one, format 7", JobRegister, register, Format7, 4, nil, false},
 		{"array of one, format 6", JobRegister, register, Format6, 3, &plainRegister, false},
 		{"array of one, format 3 (three downgrades)", JobRegister, register, Format3, 2, &plainRegister, false},
 		{"non-finite report, format 7", AllocUpdate, update, Format7, 3, nil, false},

@@ -30,6 +30,11 @@ func format8Requests() (update *structs.AllocUpdateRequest, updates *structs.All
 // request is left as it was.
 func TestEncodeAtFormat8Downgrades(t *testing.T) {
 	update, updates := format8Requests()
+	args := goldenJob("args", 0)
+	args.Task = structs.Task{Script: "#!/bin/bash\necho \"$1\"\n", Args: []string{"cfg.yaml"}}
+	withArgs := &structs.JobRegisterRequest{Now: t0, Jobs: []*structs.Job{args}}
+	plain := goldenJob("plain", 0)
+	plainJob := &structs.JobRegisterRequest{Now: t0, Jobs: []*structs.Job{plain}}
 	plainUpdate := *update
 	plainUpdate.RankZeroOutputs = false
 	plainUpdates := &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{&plainUpdate}}
@@ -49,6 +54,13 @@ func TestEncodeAtFormat8Downgrades(t *testing.T) {
 		{"rank 0 reports, format 7", AllocUpdates, updates, Format7, 2, plainUpdates, false},
 		{"rank 0 reports, format 4", AllocUpdates, updates, Format4, 1, plainUpdates, false},
 		{"rank 0 reports, format 3", AllocUpdates, updates, Format3, 0, nil, true},
+		// A script with arguments: refused until every server reads it
+		// (older servers refuse such a job when they apply the entry); any
+		// other job goes at the older version unchanged.
+		{"script with args, newest", JobRegister, withArgs, LogFormat, 5, nil, false},
+		{"script with args, format 7", JobRegister, withArgs, Format7, 0, nil, true},
+		{"script with args, format 2", JobRegister, withArgs, Format2, 0, nil, true},
+		{"plain job, format 7", JobRegister, plainJob, Format7, 4, nil, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := EncodeAt(tc.t, tc.req, tc.format)

@@ -316,6 +316,10 @@ func history() []struct {
 			StdoutDigest: strings.Repeat(r+"3", 32), StderrDigest: strings.Repeat(r+"4", 32),
 		}
 	}
+	// Also format 8: a script with arguments (sbatch job.sh cfg.yaml), job
+	// 16.
+	withArgs := goldenJob("args", 0)
+	withArgs.Task = structs.Task{Script: "#!/bin/bash\necho \"config $1\"\n", Args: []string{"cfg.yaml"}}
 	h = append(h, []struct {
 		t   MessageType
 		req any
@@ -333,6 +337,7 @@ func history() []struct {
 			{NodeID: "n8", Now: t0.Add(108*time.Hour + 2*time.Minute), RankZeroOutputs: true,
 				Updates: []*structs.AllocUpdate{{AllocID: "15.1.1", Client: rankEnd("b")}}},
 		}}},
+		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(109 * time.Hour), Jobs: []*structs.Job{withArgs}}},
 	}...)
 	return h
 }

@@ -64,7 +64,8 @@
 //	    user    = "trainer"
 //	    # script = <<-EOT
 //	    #   python3 train.py      (run by /bin/bash -e; one that starts with #!
-//	    # EOT                      runs as a file, by the interpreter it names)
+//	    # EOT                      runs as a file, by the interpreter it names;
+//	    #                          args, if any, are its $1...)
 //	  }
 //
 //	  logs {                      # local files the CLI writes the logs to when it
@@ -191,7 +192,10 @@
 // with its #! line it runs as a file, by that interpreter, as Slurm runs
 // it. It runs once on each node of the job (as srun --ntasks-per-node=1
 // would; a script that calls srun gets a warning, since nai nodes have no
-// srun).
+// srun). Arguments after the script on the command line are its own, as
+// with sbatch job.sh ARGS: nai job run train.sh cfg.yaml gives it $1
+// (task.args beside task.script; from raft log format 8). They start at
+// the first argument after the script that is not one of nai's flags.
 //
 // The script's folder is uploaded as the job's code (code = "."), the
 // equivalent of Slurm's submit directory: the job runs in its copy on the

@@ -419,9 +419,6 @@ func (d *decoder) task(job *structs.Job, b *hcl.Block) {
 	case cmd != nil && script != nil:
 		d.errorf(script, "Both command and script",
 			"A task runs either command (with args) or script, not both: command is set at %s.", cmd.Range)
-	case script != nil && attrs["args"] != nil:
-		d.errorf(attrs["args"], "Args with script",
-			"args go with command; a script takes its arguments inside the script itself.")
 	}
 	if cmd != nil {
 		d.set(job, cmd, "task.command", func(d *decoder, j *structs.Job) {

@@ -246,8 +246,10 @@ type GPURequest struct {
 type Task struct {
 	Command string   `json:"command,omitempty"`
 	Args    []string `json:"args,omitempty"`
-	// Script is run instead of command/args: by /bin/bash -e, or, when it
-	// starts with "#!", as a file by the interpreter that line names.
+	// Script is run instead of command: by /bin/bash -e, or, when it
+	// starts with "#!", as a file by the interpreter that line names. Args
+	// are then the script's arguments ($1...), as `sbatch job.sh ARGS`
+	// gives them (raft log format 8).
 	Script  string            `json:"script,omitempty"`
 	Env     map[string]string `json:"env,omitempty"`
 	Workdir string            `json:"workdir,omitempty"`
@@ -480,8 +482,6 @@ func (t *Task) Validate() error {
 		return errors.New("task needs a command or a script")
 	case t.Command != "" && t.Script != "":
 		return errors.New("task has both command and script: use exactly one")
-	case t.Script != "" && len(t.Args) > 0:
-		return errors.New("task args go with command, not with script")
 	case t.NProcPerNode < 0 || t.NProcPerNode > MaxProcsPerNode:
 		return fmt.Errorf("task nproc_per_node %d is out of range: expected 0 to %d", t.NProcPerNode, MaxProcsPerNode)
 	}

@@ -432,6 +432,12 @@ func TestPermuteArgs(t *testing.T) {
 		// An unknown flag might own the next argument: it moves with the rest, in order.
 		{[]string{"nai", "job", "logs", "12", "-x", "v", "-f"}, []string{"nai", "job", "logs", "-x", "v", "-f", "12"}},
 		{[]string{"nai", "job", "status", "-h"}, []string{"nai", "job", "status", "-h"}},
+		// A batch script's arguments start at the first argument after it
+		// that is not one of nai's flags, and stay as given.
+		{[]string{"nai", "job", "run", "-detach", "t.sh", "cfg.yaml", "--lr", "0.1", "-detach"}, []string{"nai", "job", "run", "-detach", "t.sh", "cfg.yaml", "--lr", "0.1", "-detach"}},
+		{[]string{"nai", "job", "run", "t.sh", "-time", "5m", "--lr", "-json"}, []string{"nai", "job", "run", "-time", "5m", "t.sh", "--lr", "-json"}},
+		{[]string{"nai", "job", "plan", "t.sh", "x", "-gpus", "2"}, []string{"nai", "job", "plan", "t.sh", "x", "-gpus", "2"}},
+		{[]string{"nai", "job", "validate", "f.hcl", "x", "-var", "a=1"}, []string{"nai", "job", "validate", "-var", "a=1", "f.hcl", "x"}},
 		// A command that parses its own arguments gets them untouched.
 		{[]string{"nai", "shim", "-start-error", "f", "--", "true"}, []string{"nai", "shim", "-start-error", "f", "--", "true"}},
 	}

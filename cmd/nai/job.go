@@ -122,9 +122,10 @@ func jobRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "submit a job file, an sbatch script or a command after -- and follow it (like srun), or print its id (-detach, like sbatch --parsable)",
-		ArgsUsage: "[-detach] [-json] [-hold] [-group G] [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-code DIR] [-dependency afterok:ID[:ID...]] ([-var NAME=VALUE]... [-var-file FILE]... FILE | -- COMMAND [ARGS...])",
+		ArgsUsage: "[-detach] [-json] [-hold] [-group G] [-gpus N] [-cpu N] [-mem SIZE] [-time DURATION] [-name NAME] [-queue QUEUE] [-code DIR] [-dependency afterok:ID[:ID...]] ([-var NAME=VALUE]... [-var-file FILE]... FILE | SCRIPT [ARGS...] | -- COMMAND [ARGS...])",
 		Description: "A job file (HCL), a batch script with #SBATCH lines, or a command given after \"--\"\n" +
 			"(like srun or sbatch --wrap): nai job run -gpus 1 -code . -- python3 train.py --lr 0.1\n" +
+			"A batch script's own arguments follow it, as with sbatch: nai job run train.sh cfg.yaml gives the script $1.\n" +
 			"A single argument after -- with spaces in it runs as a shell script: -- 'python3 a.py && python3 b.py'.\n" +
 			"With a file, -gpus, -cpu, -mem, -time, -name, -queue, -code and -dependency override what the file says,\n" +
 			"as sbatch's options override #SBATCH lines, in every member of a sweep: nai job run -time 5m -name quick train.sh\n" +

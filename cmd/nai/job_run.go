@@ -43,12 +43,21 @@ func parseVars(args []string, usage string) (map[string]string, error) {
 
 // parseJobFile parses and checks the file named by the single argument. A
 // bad file has its diagnostics printed on stderr and yields exitCode(1).
+//
+// A batch script may be followed by its arguments, as with sbatch
+// job.sh ARGS: they become the task's ($1...). A job file takes none.
 func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 	args := c.Args().Slice()
-	if err := needArgs(1, args, "job file", usageLine(c)); err != nil {
-		return nil, "", err
+	if len(args) == 0 {
+		return nil, "", needArgs(1, args, "job file", usageLine(c))
 	}
-	file := args[0]
+	file, scriptArgs := args[0], args[1:]
+	if len(scriptArgs) > 0 && file != "-" {
+		if _, err := os.Stat(file); err != nil {
+			// No such file: most likely a command without its --.
+			return nil, "", &usageError{msg: fmt.Sprintf("too many arguments: %q; to run a command, put it after --: %s -- %s", args, c.Command.HelpName, strings.Join(args, " ")), usage: usageLine(c)}
+		}
+	}
 	vars, err := parseVars(c.StringSlice("var"), usageLine(c))
 	if err != nil {
 		return nil, "", err
@@ -74,6 +83,23 @@ func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 	if len(res.Jobs) == 0 {
 		return nil, "", fmt.Errorf("job file %s defines no job", file)
 	}
+	if len(scriptArgs) > 0 {
+		if !res.Script {
+			msg := fmt.Sprintf("too many arguments: %q: a job file takes none (give its variables with -var NAME=VALUE); "+
+				"to run a command, put it after --: %s -- %s", scriptArgs, c.Command.HelpName, strings.Join(args, " "))
+			if isFlagArg(scriptArgs[0]) && knownFlag(c.Command.Flags, scriptArgs[0]) {
+				// What follows the file is left as given (a batch
+				// script's arguments): nai's own flags go before it.
+				msg = fmt.Sprintf("%s goes before the job file: %s %s %s", scriptArgs[0], c.Command.HelpName, strings.Join(scriptArgs, " "), file)
+			}
+			return nil, "", &usageError{msg: msg, usage: usageLine(c)}
+		}
+		// The members of an array share what they do not change:
+		// one slice for all of them.
+		for _, j := range res.Jobs {
+			j.Task.Args = scriptArgs
+		}
+	}
 	printScriptWarnings(c.App.ErrWriter, res.Warnings)
 	// Every job the parser returns has passed Validate, the check the
 	// server makes (jobspec's FuzzParse holds it to that): running it
@@ -86,9 +112,6 @@ func parseJobFile(c *cli.Context) (*jobspec.Result, string, error) {
 func jobOrCommand(c *cli.Context) (*jobspec.Result, string, error) {
 	if command, ok := commandArgs(c); ok {
 		return oneLiner(c, command)
-	}
-	if args := c.Args().Slice(); len(args) > 1 {
-		return nil, "", &usageError{msg: fmt.Sprintf("too many arguments: %q; to run a command, put it after --: %s -- %s", args, c.Command.HelpName, strings.Join(args, " ")), usage: usageLine(c)}
 	}
 	// The flags are read before the file: a bad one is a usage error
 	// whatever the file says.

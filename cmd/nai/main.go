@@ -157,6 +157,7 @@ func permuteArgs(app *cli.App, args []string) []string {
 	out := []string{args[0]}
 	rest := args[1:]
 	flags, cmds := app.Flags, app.Commands
+	var path []string // the names of the commands, "job", "run"
 	for {
 		i := 0
 		for i < len(rest) && isFlagArg(rest[i]) {
@@ -174,6 +175,7 @@ func permuteArgs(app *cli.App, args []string) []string {
 			break
 		}
 		out, rest = append(out, rest[0]), rest[1:]
+		path = append(path, cmd.Name)
 		if cmd.SkipFlagParsing {
 			// It parses its own arguments (exec-shim): leave them as given.
 			return append(out, rest...)
@@ -181,14 +183,24 @@ func permuteArgs(app *cli.App, args []string) []string {
 		flags, cmds = cmd.Flags, cmd.Subcommands
 	}
 	var fl, pos []string
+	file := false // the job file of a command with script arguments is in pos
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {
 			pos = append(pos, rest[i:]...)
 			break
 		}
+		if file && !(isFlagArg(a) && knownFlag(flags, a)) {
+			// A batch script's own arguments ($1...) start at the first
+			// argument after it that is not one of nai's flags, and
+			// stay as given, flags of their own included: nai job run
+			// train.sh cfg.yaml --lr 0.1.
+			pos = append(pos, rest[i:]...)
+			break
+		}
 		if !isFlagArg(a) {
 			pos = append(pos, a)
+			file = scriptArgsFollow(path)
 			continue
 		}
 		if !knownFlag(flags, a) {
@@ -205,6 +217,13 @@ func permuteArgs(app *cli.App, args []string) []string {
 		}
 	}
 	return append(append(out, fl...), pos...)
+}
+
+// scriptArgsFollow reports whether the command at path takes a job file
+// or batch script followed by the script's own arguments, which are left
+// as given: nai job run train.sh cfg.yaml --lr 0.1.
+func scriptArgsFollow(path []string) bool {
+	return len(path) == 2 && path[0] == "job" && (path[1] == "run" || path[1] == "plan")
 }
 
 func isFlagArg(a string) bool { return len(a) > 1 && a[0] == '-' && a != "--" }
