@@ -323,6 +323,11 @@ func followLogs(ctx context.Context, cl *api.Client, ref, id string, opts api.Lo
 		rc, got, err := cl.LogStream(ctx, id, opts)
 		if err == nil && opts.Alloc == "" && got != "" && alloc != "" && got != alloc {
 			rc.Close()
+			// First the rest of the attempt that ended (and of any that
+			// came and went since), then the new one.
+			if _, err := earlierLogs(ctx, cl, id, opts.Stderr, alloc, opts.Offset, got, out); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(errw, "Warning: could not read the rest of the log of an earlier attempt of job %s: %v\n", ref, err)
+			}
 			fmt.Fprintf(errw, "==> job %s runs again (allocation %s); its log starts over\n", ref, got)
 			alloc, opts.Offset = got, 0
 			continue
