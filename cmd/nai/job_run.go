@@ -167,6 +167,14 @@ func jobRun(c *cli.Context) error {
 		what string
 		err  error
 	)
+	command, _ := commandArgs(c)
+	if args := c.Args().Slice(); c.Bool("detach") && len(args) > len(command) && looksLikeDependency(args[0]) {
+		if _, err := os.Stat(args[0]); err != nil {
+			// nai job run -d afterok:12 -- ...: sbatch's -d, read as
+			// -detach and a job file.
+			return &usageError{msg: fmt.Sprintf("%q is not a job file: %s", args[0], dependencyHint), usage: usageLine(c)}
+		}
+	}
 	res, what, err = jobOrCommand(c)
 	if err != nil {
 		return err
