@@ -185,7 +185,12 @@ func jobRun(c *cli.Context) error {
 	}
 	switch {
 	case res.CodePath != "":
-		digest, err := uploadCode(c.Context, cl, res.CodePath, c.App.ErrWriter)
+		if res.Script && !c.IsSet("code") && isHomeDir(res.CodePath) {
+			// A script's folder is its code: the whole home directory,
+			// dot files and all, is surely not meant.
+			return &usageError{msg: fmt.Sprintf("%s is in your home directory %s, which would be uploaded whole as the job's code: give the folder the job needs with -code DIR (-code %s uploads the home directory after all), or move the script into its project's folder", what, res.CodePath, shellWord(res.CodePath)), usage: usageLine(c)}
+		}
+		digest, err := uploadCode(c.Context, cl, res.CodePath, res.Jobs, c.App.ErrWriter)
 		if err != nil {
 			return err
 		}
@@ -255,6 +260,20 @@ func jobRun(c *cli.Context) error {
 // attemptLookup finds the allocation an attempt of the job ran as (the
 // one that says how it ended), or nil.
 type attemptLookup func(attempt int) *structs.Allocation
+
+// isHomeDir reports whether dir is the user's home directory.
+func isHomeDir(dir string) bool {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return false
+	}
+	if filepath.Clean(dir) == filepath.Clean(home) {
+		return true
+	}
+	a, err1 := filepath.EvalSymlinks(dir)
+	b, err2 := filepath.EvalSymlinks(home)
+	return err1 == nil && err2 == nil && a == b
+}
 
 // describeChange is what a person following a job should be told when it
 // moves from prev (nil at first sight) to cur. Terminal states are left to
