@@ -162,7 +162,7 @@ func (c *Client) MetricsChecked(ctx context.Context, id string) (*structs.JobMet
 type LogOptions struct {
 	Stderr bool
 	Follow bool  // keep the stream open until the job ends
-	Offset int64 // start at this byte
+	Offset int64 // start at this byte; negative: this many bytes before the end
 	// Alloc reads one allocation of the job (a service's replica, an
 	// earlier attempt) instead of its current one.
 	Alloc string
@@ -181,7 +181,7 @@ func (o LogOptions) query() string {
 	if o.Follow {
 		q.Set("follow", "true")
 	}
-	if o.Offset > 0 {
+	if o.Offset != 0 {
 		q.Set("offset", strconv.FormatInt(o.Offset, 10))
 	}
 	if o.Alloc != "" {
@@ -207,6 +207,27 @@ func (c *Client) LogStream(ctx context.Context, id string, o LogOptions) (io.Rea
 		return nil, "", err
 	}
 	return resp.Body, resp.Header.Get(AllocHeader), nil
+}
+
+// LogInfo is what a log answer says of itself.
+type LogInfo struct {
+	Alloc  string // the allocation the log is of ("" when the job has none yet)
+	Offset int64  // the byte of the log the answer starts at
+	Size   int64  // the log's size when the answer began
+}
+
+// LogRead is LogStream that also says where in the log the answer starts
+// and how large the log was: with a negative Offset, the last bytes of
+// a log, without reading all of it.
+func (c *Client) LogRead(ctx context.Context, id string, o LogOptions) (io.ReadCloser, LogInfo, error) {
+	resp, err := c.raw(ctx, http.MethodGet, "/v1/jobs/"+url.PathEscape(id)+"/logs?"+o.query(), nil, "")
+	if err != nil {
+		return nil, LogInfo{}, err
+	}
+	info := LogInfo{Alloc: resp.Header.Get(AllocHeader)}
+	info.Offset, _ = strconv.ParseInt(resp.Header.Get(structs.OffsetHeader), 10, 64)
+	info.Size, _ = strconv.ParseInt(resp.Header.Get(structs.SizeHeader), 10, 64)
+	return resp.Body, info, nil
 }
 
 // Outputs streams the tar+gzip archive of a job's outputs (a job on

@@ -135,3 +135,52 @@ sleep 60
 		t.Fatal("logs -f -attempt 1 still follows an attempt that has ended")
 	}
 }
+
+// TestFollowAttemptThatFailsAtOnce: `nai job run` of a job whose first
+// attempt prints a line and fails at once shows that line, once, then the
+// second attempt's log, and says how the first attempt ended. The follower
+// used to open the latest attempt's log only, and lost the first attempt's
+// whenever the job had moved on before the stream was attached (2 runs in 3).
+func TestFollowAttemptThatFailsAtOnce(t *testing.T) {
+	a := startAgent(t, t.TempDir(), 4)
+	work := t.TempDir()
+	writeFile(t, work, "run.sh", `#!/bin/sh
+if [ "$NAI_ATTEMPT" = 1 ]; then
+  echo crash
+  echo crash-err >&2
+  exit 3
+fi
+echo second-attempt-ok
+`)
+	file := writeFile(t, work, "job.hcl", `job "crashes" {
+  code = "."
+  retry {
+    attempts = 3
+    on       = ["failed"]
+  }
+  resources {
+    cpu    = 0.5
+    memory = "64MiB"
+  }
+  task {
+    command = "/bin/sh"
+    args    = ["run.sh"]
+  }
+}
+`)
+	for run := 1; run <= 3; run++ {
+		out, errOut, code := a.nai("job", "run", file)
+		if code != 0 {
+			t.Fatalf("run %d: nai job run: exit %d\nstdout:\n%s\nstderr:\n%s", run, code, out, errOut)
+		}
+		if strings.Count(out, "crash\n") != 1 || !strings.Contains(out, "second-attempt-ok\n") || strings.Index(out, "crash\n") > strings.Index(out, "second-attempt-ok") {
+			t.Errorf("run %d: want the first attempt's \"crash\" once, then \"second-attempt-ok\":\nstdout:\n%s\nstderr:\n%s", run, out, errOut)
+		}
+		if strings.Count(errOut, "stderr: crash-err\n") != 1 {
+			t.Errorf("run %d: the first attempt's stderr is not shown once:\n%s", run, errOut)
+		}
+		if !strings.Contains(errOut, ": attempt 1 failed with exit code 3; requeued (attempt 2 of at most 4)") {
+			t.Errorf("run %d: no line says how attempt 1 ended:\n%s", run, errOut)
+		}
+	}
+}

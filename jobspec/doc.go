@@ -44,7 +44,7 @@
 //
 //	  resources {
 //	    cpu    = 0.5              # cores, fractions allowed (default 1)
-//	    memory = "4GiB"           # sizes need a unit: B, kB, MB, GB, TB, KiB, MiB, GiB, TiB (default 1GiB)
+//	    memory = "4GiB"           # sizes need a unit (see Sizes below); default 1GiB
 //	    disk   = "20GB"
 //	    nodes  = 1                # > 1: a multi-node job, each node gets these resources
 //	    exclusive = true          # whole nodes: no other job shares them
@@ -152,6 +152,27 @@
 // -var-file files (HCL attribute files, in order) and by -var name=value.
 // A -var value is a plain string for string (or untyped) variables and an
 // HCL value such as 3, true or ["a", "b"] otherwise.
+//
+// # Sizes
+//
+// memory, disk and gpu.memory are strings with a unit, case-insensitive.
+// The table is structs.ParseSize's, the same for a job file, #SBATCH
+// --mem and the -mem flags, so "4G" is 4 GiB everywhere, as in Slurm:
+//
+//	unit            means                   example
+//	B               bytes                   "1048576B"
+//	K, M, G, T      1024-based, as Slurm    "16G" = 16 x 2^30 bytes
+//	KiB, MiB, GiB, TiB (or Ki, Mi, Gi, Ti)  "16GiB" = 16 x 2^30 bytes
+//	kB, MB, GB, TB  1000-based (decimal)    "16GB" = 16 x 10^9 bytes
+//
+// Fractions are allowed ("1.5GiB"); a bare number is refused where it is
+// far below the smallest sensible size (memory = "4"). In a batch
+// script, --mem takes Slurm's form only: a whole number with K, M, G or T,
+// or none for MiB.
+//
+// A task's script (and a batch script) must have UNIX line breaks: a file
+// saved with DOS line breaks (\r\n) is refused, naming the line, since
+// bash would fail on the node; dos2unix converts it.
 //
 // # Plugins
 //

@@ -438,6 +438,11 @@ func (d *decoder) task(job *structs.Job, b *hcl.Block) {
 				if strings.TrimSpace(s) == "" {
 					d.errorf(script, "Empty script", "script is the text of a bash script and must not be empty.")
 				}
+				if i := strings.Index(s, "\r\n"); i >= 0 {
+					// bash would run "cmd\r", and "#!/bin/bash\r" is no interpreter.
+					d.errorf(script, "DOS line breaks", "script contains DOS line breaks (\\r\\n) instead of UNIX line breaks (\\n), first at the end of its line %d: it would fail on the node. Convert the file with dos2unix %s.",
+						strings.Count(s[:i], "\n")+1, script.Range.Filename)
+				}
 				j.Task.Script = s
 			}
 		})

@@ -108,6 +108,17 @@ func parseScript(filename string, src []byte, opts Options) (*scriptResult, erro
 			"A batch script must be UTF-8 text without NUL bytes.")
 		return nil, fail()
 	}
+	if i := bytes.Index(src, []byte("\r\n")); i >= 0 {
+		// The kernel and bash would see "/bin/bash\r" and "cmd\r": the job
+		// would only fail on the node. sbatch refuses such a script too.
+		line := bytes.Count(src[:i], []byte("\n")) + 1
+		lineStart := bytes.LastIndexByte(src[:i], '\n') + 1
+		pos := hcl.Pos{Line: line, Column: utf8.RuneCount(src[lineStart:i]) + 1, Byte: i}
+		p.errorAt(hcl.Range{Filename: filename, Start: pos, End: hcl.Pos{Line: line, Column: pos.Column + 1, Byte: i + 1}}, "DOS line breaks",
+			"The batch script contains DOS line breaks (\\r\\n) instead of the UNIX line breaks (\\n) a script needs, first at the end of line %d: it would fail on the node (\"/bin/bash\\r: no such file\"). Convert it with dos2unix %s (or sed -i 's/\\r$//' %s).",
+			line, filename, filename)
+		return nil, fail()
+	}
 	p.scan()
 	sr := p.build() // even after a bad directive: every problem is reported at once
 	if p.diags.HasErrors() {

@@ -83,30 +83,26 @@ func slurmInt(s string) (int64, error) {
 
 // parseSlurmMem reads a Slurm memory size: a whole number with an optional
 // unit K, M, G or T (binary, so 4G is 4 GiB); no unit means megabytes
-// (MiB), as in Slurm.
+// (MiB), as in Slurm. The units are structs.ParseSize's, the one table a
+// job file and -mem read too.
 func parseSlurmMem(s string) (int64, error) {
 	bad := fmt.Errorf("%q is not a Slurm memory size: expected megabytes (\"4000\") or a whole number with a unit K, M, G or T (\"16G\": 16 GiB)", s)
-	num, shift := s, 20
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'K', 'k':
-			num, shift = s[:n-1], 10
-		case 'M', 'm':
-			num, shift = s[:n-1], 20
-		case 'G', 'g':
-			num, shift = s[:n-1], 30
-		case 'T', 't':
-			num, shift = s[:n-1], 40
-		}
+	num, unit := s, "M"
+	if n := len(s); n > 0 && strings.ContainsRune("KkMmGgTt", rune(s[n-1])) {
+		num, unit = s[:n-1], s[n-1:]
 	}
 	n, err := slurmInt(num)
 	if err != nil {
 		return 0, bad
 	}
-	if n > structs.MaxMemory>>shift {
+	one, err := structs.ParseSize("1" + unit)
+	if err != nil {
+		return 0, bad
+	}
+	if n > structs.MaxMemory/one {
 		return 0, fmt.Errorf("%s is more than nai's limit of %s", s, structs.FormatSize(structs.MaxMemory))
 	}
-	return n << shift, nil
+	return n * one, nil
 }
 
 // gpuSpec is a GPU count with an optional type, as in --gpus=a100:2.

@@ -50,16 +50,21 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// sizeUnits is the one table of size units every path reads (job files,
+// #SBATCH --mem, -mem flags, agent configuration), case-insensitive. The
+// one-letter units are binary, as in Slurm (--mem=4G is 4 GiB), so that
+// memory = "4G" in a job file means what it means in a batch script; a
+// unit that spells out B is decimal (GB: 10^9), one with an i binary (GiB).
 var sizeUnits = map[string]float64{
 	"":    1,
 	"b":   1,
-	"k":   1e3,
+	"k":   1 << 10,
 	"kb":  1e3,
-	"m":   1e6,
+	"m":   1 << 20,
 	"mb":  1e6,
-	"g":   1e9,
+	"g":   1 << 30,
 	"gb":  1e9,
-	"t":   1e12,
+	"t":   1 << 40,
 	"tb":  1e12,
 	"ki":  1 << 10,
 	"kib": 1 << 10,
@@ -76,8 +81,9 @@ var sizeUnits = map[string]float64{
 const MaxSize = int64(1) << 60
 
 // ParseSize reads a size with an optional unit: "512MiB", "40GiB", "1.5TB",
-// "1024" (bytes). Units are case-insensitive; decimal (kB, MB, GB, TB) and
-// binary (KiB, MiB, GiB, TiB) are both understood.
+// "16G", "1024" (bytes). Units are case-insensitive: decimal (kB, MB, GB,
+// TB), binary (KiB, MiB, GiB, TiB), and Slurm's one-letter K, M, G, T,
+// which are binary (see sizeUnits).
 func ParseSize(s string) (int64, error) {
 	t := strings.TrimSpace(s)
 	if t == "" {
@@ -90,7 +96,7 @@ func ParseSize(s string) (int64, error) {
 	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
 	mult, ok := sizeUnits[unit]
 	if !ok {
-		return 0, fmt.Errorf("invalid size %q: unknown unit %q (expected B, KiB, MiB, GiB, TiB, kB, MB, GB or TB)", s, t[i:])
+		return 0, fmt.Errorf("invalid size %q: unknown unit %q (expected B, KiB, MiB, GiB, TiB, kB, MB, GB, TB, or K, M, G, T: 1024-based, as in Slurm)", s, t[i:])
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -107,8 +108,9 @@ func (f *follower) followJob(ctx context.Context, id string) error {
 	go func() { logsDone <- f.streamLogs(logCtx, id, false, mux.stream(0), mux, ended) }()
 	go func() { logsDone <- f.streamLogs(logCtx, id, true, mux.stream(1), mux, ended) }()
 	var prev *structs.Job
+	attemptEnd := endedAttempt(ctx, f.cl, id)
 	final, err := f.watch(ctx, id, func(j *structs.Job) {
-		for _, line := range describeChange(prev, j, f.now()) {
+		for _, line := range describeChange(prev, j, f.now(), attemptEnd) {
 			mux.note("==> " + line)
 		}
 		prev = j
@@ -160,6 +162,11 @@ func (f *follower) followJob(ctx context.Context, id string) error {
 // follow stream ends when the job does, or early if the connection drops;
 // it is then reopened at the byte it stopped at. Once ended is closed, one
 // last plain read picks up anything written at the very end.
+//
+// When the job moves on to another attempt (it was requeued), the earlier
+// attempt's log is first read to its end, and so is that of any attempt
+// that came and went unseen (one that failed at once, before the stream
+// was attached), so that nothing an attempt printed is lost.
 func (f *follower) streamLogs(ctx context.Context, id string, stderr bool, w io.Writer, mux *logMux, ended <-chan struct{}) error {
 	var off int64
 	var alloc string // the attempt whose log is being copied
@@ -167,18 +174,19 @@ func (f *follower) streamLogs(ctx context.Context, id string, stderr bool, w io.
 	for {
 		final := isClosed(ended)
 		rc, got, err := f.cl.LogStream(ctx, id, api.LogOptions{Stderr: stderr, Follow: !final, Offset: off})
-		if err == nil && got != "" && alloc != "" && got != alloc {
-			// The job was requeued and runs again: its new log starts at
-			// byte 0.
+		if err == nil && got != "" && got != alloc {
 			rc.Close()
-			if !stderr {
+			n, lerr := earlierLogs(ctx, f.cl, id, stderr, alloc, off, got, w)
+			if lerr != nil && ctx.Err() == nil {
+				mux.note(fmt.Sprintf("Warning: could not read the log of an earlier attempt of job %s: %v", id, lerr))
+			}
+			if !stderr && (alloc != "" || n > 0) {
+				// The job was requeued and runs again: its new log starts
+				// at byte 0.
 				mux.note(fmt.Sprintf("==> job %s runs again (allocation %s); its log starts over", id, got))
 			}
 			alloc, off = got, 0
 			continue
-		}
-		if got != "" {
-			alloc = got
 		}
 		if err == nil {
 			var n int64
@@ -204,6 +212,50 @@ func (f *follower) streamLogs(ctx context.Context, id string, stderr bool, w io.
 		}
 		t.Stop()
 	}
+}
+
+// earlierLogs copies to w what the job's attempts before allocation next
+// logged and w has not had: the rest of allocation cur from byte off, and
+// the whole log of every attempt after cur (after none, when cur is "")
+// and before next, which came and went unseen. It returns how many
+// attempts it read besides cur. A job on several nodes logs its rank 0's.
+func earlierLogs(ctx context.Context, cl *api.Client, id string, stderr bool, cur string, off int64, next string, w io.Writer) (int, error) {
+	allocs, err := cl.JobAllocations(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	if cur != "" {
+		i := slices.IndexFunc(allocs, func(a *structs.Allocation) bool { return a.ID == cur })
+		if i < 0 {
+			return 0, nil
+		}
+		allocs = allocs[i:] // oldest first: those before cur were read
+	}
+	n := 0
+	for _, a := range allocs {
+		if a.ID == next {
+			break
+		}
+		if a.Rank != 0 {
+			continue
+		}
+		start := int64(0)
+		if a.ID == cur {
+			start = off
+		} else {
+			n++
+		}
+		rc, _, err := cl.LogStream(ctx, id, api.LogOptions{Stderr: stderr, Alloc: a.ID, Offset: start})
+		if err != nil {
+			return n, fmt.Errorf("attempt %d: %w", a.Attempt, err)
+		}
+		_, err = io.Copy(w, rc)
+		rc.Close()
+		if err != nil {
+			return n, fmt.Errorf("attempt %d: %w", a.Attempt, err)
+		}
+	}
+	return n, nil
 }
 
 // stderrMarker starts every line of a job's stderr that `nai job run`
@@ -375,10 +427,11 @@ func (f *follower) followArray(ctx context.Context, arrayID string, ids []string
 			}
 			defer func() { <-sem }()
 			var prev *structs.Job
+			attemptEnd := endedAttempt(ctx, f.cl, id)
 			final, err := f.watch(ctx, id, func(j *structs.Job) {
 				mu.Lock()
 				defer mu.Unlock()
-				for _, line := range describeChange(prev, j, f.now()) {
+				for _, line := range describeChange(prev, j, f.now(), attemptEnd) {
 					fmt.Fprintln(f.errw, "==> "+line)
 				}
 				if j.Status.Terminal() {

@@ -135,6 +135,7 @@ type fakeCluster struct {
 	submitted []*structs.Job
 	blobs     map[string]bool
 	uploads   int
+	logBytes  int64 // log bytes served
 }
 
 func (f *fakeCluster) start() {
@@ -204,9 +205,17 @@ func (f *fakeCluster) start() {
 		writeJSON(w, []*structs.Allocation{})
 	})
 	mux.HandleFunc("GET /v1/jobs/{id}/logs", func(w http.ResponseWriter, r *http.Request) {
+		// As the servers do: a negative offset counts from the end.
 		logs := f.logs[r.PathValue("id")+"/"+r.URL.Query().Get("type")]
-		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-		w.Write([]byte(logs[min(off, len(logs)):]))
+		off, _ := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
+		start, _ := structs.LogRange(off, 0, int64(len(logs)))
+		start = min(start, int64(len(logs)))
+		w.Header().Set(structs.OffsetHeader, strconv.FormatInt(start, 10))
+		w.Header().Set(structs.SizeHeader, strconv.Itoa(len(logs)))
+		f.mu.Lock()
+		f.logBytes += int64(len(logs)) - start
+		f.mu.Unlock()
+		w.Write([]byte(logs[start:]))
 	})
 	// named is what a cancel target names, as the servers see it: every
 	// member of a sweep by its id, unless only.

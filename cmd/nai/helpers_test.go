@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -33,6 +34,29 @@ func TestDescribeChange(t *testing.T) {
 	memberWaiting := testJob("7", "train", structs.JobPending, member, func(j *structs.Job) { j.Reason = "Priority" })
 	memberRun := testJob("7", "train", structs.JobRunning, member, running("dev", 0, 1))
 	memberRequeued := testJob("7", "train", structs.JobPending, member, func(j *structs.Job) { j.Attempt, j.Reason = 2, "Resources" })
+	retried := func(j *structs.Job) { j.Retry = &structs.RetryPolicy{Attempts: 3, On: []string{"failed", "preempted"}} }
+	failedOnce := testJob("7", "train", structs.JobPending, retried, func(j *structs.Job) { j.Attempt, j.Reason = 1, "requeued after failed" })
+	runAgain := testJob("7", "train", structs.JobRunning, retried, running("dev", 0, 0, 1), func(j *structs.Job) { j.Attempt = 2 })
+	doneSecond := testJob("7", "train", structs.JobComplete, retried, ended(0, 0, intp(0), structs.ExitExited), func(j *structs.Job) { j.Attempt = 2 })
+	preempted := testJob("7", "train", structs.JobPending, retried, func(j *structs.Job) { j.Attempt, j.Reason = 1, "Priority" })
+	// How attempt 1 ended, as the job's allocations say.
+	endedWith := func(code int, reason structs.ExitReason) attemptLookup {
+		return func(attempt int) *structs.Allocation {
+			if attempt != 1 {
+				return nil
+			}
+			return &structs.Allocation{ID: "a1", Attempt: 1, ClientStatus: structs.ClientStatusFields{Status: structs.AllocFailed, ExitCode: intp(code), ExitReason: reason}}
+		}
+	}
+	lookup := func(name string) attemptLookup {
+		switch {
+		case name == "preempted":
+			return endedWith(143, structs.ExitPreempted)
+		case strings.HasPrefix(name, "requeued "), name == "ended is left to the summary":
+			return endedWith(3, structs.ExitExited)
+		}
+		return nil
+	}
 	tests := []struct {
 		name      string
 		prev, cur *structs.Job
@@ -46,16 +70,21 @@ func TestDescribeChange(t *testing.T) {
 		{"one GPU", nil, oneGPU, []string{"job 7 running on node dev (GPU 3)"}},
 		{"no GPU, node by id", nil, noGPU, []string{"job 7 running on node 3f2c9a1e (no GPUs)"}},
 		{"still running is quiet", run, run, nil},
-		{"requeued", run, requeued, []string{"job 7 requeued (attempt 2): Resources"}},
+		{"requeued", run, requeued, []string{"job 7: attempt 2 ended; requeued (attempt 3): Resources"}},
+		{"requeued after a failure, with its exit code", run, failedOnce, []string{"job 7: attempt 1 failed with exit code 3; requeued (attempt 2 of at most 4)"}},
+		{"requeued unseen: running again", run, runAgain, []string{"job 7: attempt 1 failed with exit code 3; requeued (attempt 2 of at most 4)", "job 7 running on node dev (GPUs 0,1)"}},
+		{"requeued after the pending was told: no repeat", failedOnce, runAgain, []string{"job 7 running on node dev (GPUs 0,1)"}},
+		{"preempted", run, preempted, []string{"job 7: attempt 1 ended: preempted (exit code 143); requeued (attempt 2 of at most 4): Priority"}},
 		{"ended is left to the summary", run, done, nil},
+		{"requeued unseen, then ended", pending, doneSecond, []string{"job 7: attempt 1 failed with exit code 3; requeued (attempt 2 of at most 4)"}},
 		{"an array's member is A_N", nil, memberWaiting, []string{"job 5_2 pending: Priority"}},
 		{"a member starts", memberWaiting, memberRun, []string{"job 5_2 running on node dev (GPU 1)"}},
-		{"a member requeued", memberRun, memberRequeued, []string{"job 5_2 requeued (attempt 2): Resources"}},
+		{"a member requeued", memberRun, memberRequeued, []string{"job 5_2: attempt 2 ended; requeued (attempt 3): Resources"}},
 		{"an --array member by its task id, not the array's id", nil, testJob("7", "t", structs.JobPending, taskMember), []string{"job 7_8 pending"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			if diff := cmp.Diff(tc.want, describeChange(tc.prev, tc.cur, now)); diff != "" {
+			if diff := cmp.Diff(tc.want, describeChange(tc.prev, tc.cur, now, lookup(tc.name))); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})

@@ -271,26 +271,20 @@ func jobLogs(c *cli.Context) (err error) {
 		opts.Rank = nil
 	}
 	if tail >= 0 {
-		// The servers serve logs from a byte offset: read it all, keep
-		// the last lines, and follow on from where the read stopped.
-		rc, alloc, err := cl.LogStream(c.Context, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc, Rank: opts.Rank})
-		if err != nil {
-			return err
-		}
-		t := newTailer(tail)
-		n, err := io.Copy(t, rc)
-		rc.Close()
+		// Only the end of the log is read (a negative offset), then
+		// followed on from where the read stopped.
+		last, info, err := logTail(c.Context, cl, id, api.LogOptions{Stderr: opts.Stderr, Alloc: opts.Alloc, Rank: opts.Rank}, tail)
 		if err != nil {
 			return fmt.Errorf("read logs of job %s: %w", id, err)
 		}
-		if _, err := out.Write(t.bytes()); err != nil {
+		if _, err := out.Write(last); err != nil {
 			return err
 		}
 		if !opts.Follow {
 			return nil
 		}
-		opts.Offset = n
-		return followLogs(c.Context, cl, ref, id, opts, alloc, out, c.App.ErrWriter)
+		opts.Offset = info.Offset
+		return followLogs(c.Context, cl, ref, id, opts, info.Alloc, out, c.App.ErrWriter)
 	}
 	if opts.Follow {
 		return followLogs(c.Context, cl, ref, id, opts, "", out, c.App.ErrWriter)
@@ -324,6 +318,11 @@ func followLogs(ctx context.Context, cl *api.Client, ref, id string, opts api.Lo
 		rc, got, err := cl.LogStream(ctx, id, opts)
 		if err == nil && opts.Alloc == "" && got != "" && alloc != "" && got != alloc {
 			rc.Close()
+			// First the rest of the attempt that ended (and of any that
+			// came and went since), then the new one.
+			if _, err := earlierLogs(ctx, cl, id, opts.Stderr, alloc, opts.Offset, got, out); err != nil && ctx.Err() == nil {
+				fmt.Fprintf(errw, "Warning: could not read the rest of the log of an earlier attempt of job %s: %v\n", ref, err)
+			}
 			fmt.Fprintf(errw, "==> job %s runs again (allocation %s); its log starts over\n", ref, got)
 			alloc, opts.Offset = got, 0
 			continue
@@ -481,6 +480,47 @@ func noLogsNote(ctx context.Context, cl *api.Client, ref, id string, w io.Writer
 
 // tailer keeps the last n lines written to it (a last line without a
 // newline counts as one).
+// tailWindow is how many bytes from a log's end logTail reads first.
+const tailWindow = 64 << 10
+
+// logTail reads the last n lines of a log, fetching only bytes from its
+// end: a window that grows fourfold until it holds n whole lines or the
+// whole log. It returns them, and info with Offset where the read ended
+// (where a follower goes on).
+func logTail(ctx context.Context, cl *api.Client, id string, o api.LogOptions, n int) ([]byte, api.LogInfo, error) {
+	window := int64(tailWindow)
+	for {
+		o.Offset = -window
+		rc, info, err := cl.LogRead(ctx, id, o)
+		if err != nil {
+			return nil, info, err
+		}
+		data, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return nil, info, err
+		}
+		end := info.Offset + int64(len(data))
+		whole := info.Offset == 0
+		if !whole {
+			// The window starts inside a line: that line is not whole.
+			i := bytes.IndexByte(data, '\n')
+			if i < 0 {
+				data = nil
+			} else {
+				data = data[i+1:]
+			}
+		}
+		t := newTailer(n)
+		_, _ = t.Write(data)
+		if whole || len(t.lines)+min(len(t.cur), 1) >= n || n == 0 {
+			info.Offset = end
+			return t.bytes(), info, nil
+		}
+		window *= 4
+	}
+}
+
 type tailer struct {
 	n     int
 	lines [][]byte

@@ -190,6 +190,14 @@ func jobRun(c *cli.Context) error {
 		what string
 		err  error
 	)
+	command, _ := commandArgs(c)
+	if args := c.Args().Slice(); c.Bool("detach") && len(args) > len(command) && looksLikeDependency(args[0]) {
+		if _, err := os.Stat(args[0]); err != nil {
+			// nai job run -d afterok:12 -- ...: sbatch's -d, read as
+			// -detach and a job file.
+			return &usageError{msg: fmt.Sprintf("%q is not a job file: %s", args[0], dependencyHint), usage: usageLine(c)}
+		}
+	}
 	res, what, err = jobOrCommand(c)
 	if err != nil {
 		return err
@@ -200,7 +208,12 @@ func jobRun(c *cli.Context) error {
 	}
 	switch {
 	case res.CodePath != "":
-		digest, err := uploadCode(c.Context, cl, res.CodePath, c.App.ErrWriter)
+		if res.Script && !c.IsSet("code") && isHomeDir(res.CodePath) {
+			// A script's folder is its code: the whole home directory,
+			// dot files and all, is surely not meant.
+			return &usageError{msg: fmt.Sprintf("%s is in your home directory %s, which would be uploaded whole as the job's code: give the folder the job needs with -code DIR (-code %s uploads the home directory after all), or move the script into its project's folder", what, res.CodePath, shellWord(res.CodePath)), usage: usageLine(c)}
+		}
+		digest, err := uploadCode(c.Context, cl, res.CodePath, res.Jobs, c.App.ErrWriter)
 		if err != nil {
 			return err
 		}
@@ -267,27 +280,61 @@ func jobRun(c *cli.Context) error {
 	return f.followJob(c.Context, resp.JobIDs[0])
 }
 
+// attemptLookup finds the allocation an attempt of the job ran as (the
+// one that says how it ended), or nil.
+type attemptLookup func(attempt int) *structs.Allocation
+
+// isHomeDir reports whether dir is the user's home directory.
+func isHomeDir(dir string) bool {
+	home, err := os.UserHomeDir()
+	if err != nil || home == "" {
+		return false
+	}
+	if filepath.Clean(dir) == filepath.Clean(home) {
+		return true
+	}
+	a, err1 := filepath.EvalSymlinks(dir)
+	b, err2 := filepath.EvalSymlinks(home)
+	return err1 == nil && err2 == nil && a == b
+}
+
 // describeChange is what a person following a job should be told when it
 // moves from prev (nil at first sight) to cur. Terminal states are left to
 // the summary line. A job is named as nai queue names it: an array's
-// member as A_N, whose job id alone would read as the whole array.
-func describeChange(prev, cur *structs.Job, now time.Time) []string {
+// member as A_N, whose job id alone would read as the whole array. An
+// attempt that ended and was requeued is told with how it ended, which
+// ended (may be nil) looks up.
+func describeChange(prev, cur *structs.Job, now time.Time, ended attemptLookup) []string {
 	switch cur.Status {
 	case structs.JobPending:
 		if prev != nil && prev.Status == cur.Status && prev.Reason == cur.Reason && prev.Attempt == cur.Attempt {
 			return nil
 		}
 		line := fmt.Sprintf("job %s pending", cur.ArrayRef())
-		if prev != nil && prev.Status == structs.JobRunning {
-			line = fmt.Sprintf("job %s requeued (attempt %d)", cur.ArrayRef(), cur.Attempt)
+		if prev != nil && cur.Attempt >= 1 && (prev.Status == structs.JobRunning || cur.Attempt > prev.Attempt) {
+			line = requeueLine(cur, cur.Attempt, ended)
 		}
-		if cur.Reason != "" {
+		if cur.Reason != "" && !strings.HasPrefix(cur.Reason, requeuedAfter) {
 			line += ": " + jobtext.Printable(cur.Reason)
 		}
 		if !cur.EstimatedStart.IsZero() {
 			line += " (estimated start " + jobtext.ShortTime(cur.EstimatedStart, now) + ")"
 		}
 		return []string{line}
+	}
+	var lines []string
+	// An attempt that ended and was requeued between two looks, the
+	// pending state between them never seen.
+	if prev != nil {
+		told := prev.Attempt // attempts that ended, their end told
+		if prev.Status == structs.JobRunning {
+			told-- // the one running then had not ended
+		}
+		if last := cur.Attempt - 1; last >= 1 && last > told {
+			lines = append(lines, requeueLine(cur, last, ended))
+		}
+	}
+	switch cur.Status {
 	case structs.JobRunning:
 		if prev != nil && prev.Status == cur.Status && prev.NodeID == cur.NodeID && prev.Attempt == cur.Attempt && gpuList(prev.GPUs) == gpuList(cur.GPUs) {
 			return nil
@@ -298,9 +345,70 @@ func describeChange(prev, cur *structs.Job, now time.Time) []string {
 		} else if len(cur.GPUs) > 1 {
 			gpus = "GPUs " + gpuList(cur.GPUs)
 		}
-		return []string{fmt.Sprintf("job %s running on node %s (%s)", cur.ArrayRef(), jobtext.NodeLabel(cur), gpus)}
+		return append(lines, fmt.Sprintf("job %s running on node %s (%s)", cur.ArrayRef(), jobtext.NodeLabel(cur), gpus))
 	}
-	return nil
+	return lines
+}
+
+// requeuedAfter starts the reason the servers give a requeued job
+// ("requeued after failed"), which requeueLine says better.
+const requeuedAfter = "requeued after "
+
+// requeueLine says that attempt n of job j ended and how, and which
+// attempt comes next: "job 7: attempt 1 failed with exit code 3; requeued
+// (attempt 2 of at most 4)".
+func requeueLine(j *structs.Job, n int, ended attemptLookup) string {
+	how := "ended"
+	if why, ok := strings.CutPrefix(j.Reason, requeuedAfter); ok && why != "" {
+		how = "ended: " + jobtext.Printable(why)
+	}
+	var a *structs.Allocation
+	if ended != nil {
+		a = ended(n)
+	}
+	if a != nil {
+		cs := a.ClientStatus
+		d := jobtext.ExitSummary(&structs.Job{ExitCode: cs.ExitCode, ExitReason: cs.ExitReason})
+		switch {
+		case cs.Status == structs.AllocLost:
+			how = "ended: node-lost"
+		case d == "":
+		case cs.ExitReason == "" || cs.ExitReason == structs.ExitExited:
+			how = "failed with " + d
+		default:
+			how = "ended: " + d
+		}
+	}
+	next := fmt.Sprintf("attempt %d", n+1)
+	if j.Retry != nil {
+		next += fmt.Sprintf(" of at most %d", j.Retry.Attempts+1)
+	}
+	return fmt.Sprintf("job %s: attempt %d %s; requeued (%s)", j.ArrayRef(), n, how, next)
+}
+
+// endedAttempt is the attemptLookup of job id: the allocation of that
+// attempt that ended it (a rank that failed), else its rank 0.
+func endedAttempt(ctx context.Context, cl *api.Client, id string) attemptLookup {
+	return func(attempt int) *structs.Allocation {
+		allocs, err := cl.JobAllocations(ctx, id)
+		if err != nil {
+			return nil
+		}
+		var found *structs.Allocation
+		for _, a := range allocs {
+			if a.Attempt != attempt {
+				continue
+			}
+			cs := a.ClientStatus
+			if (cs.ExitCode != nil && *cs.ExitCode != 0) || (cs.ExitReason != "" && cs.ExitReason != structs.ExitExited) || cs.Status == structs.AllocLost {
+				return a
+			}
+			if found == nil || a.Rank == 0 {
+				found = a
+			}
+		}
+		return found
+	}
 }
 
 // summaryLine is the last word on a finished job, named as describeChange

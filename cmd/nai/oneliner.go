@@ -263,13 +263,8 @@ func parseMemFlag(m string) (int64, error) {
 	if s != "" && strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0 {
 		s += "MiB"
 	}
-	// sbatch's one-letter units are binary: --mem=2G is 2 GiB. "2GB"
-	// stays the 2,000,000,000 bytes it says.
-	if n := len(s); n >= 2 && strings.ContainsRune("0123456789.", rune(s[n-2])) {
-		if unit := strings.ToUpper(s[n-1:]); strings.Contains("KMGT", unit) {
-			s = s[:n-1] + unit + "iB"
-		}
-	}
+	// One-letter units are binary, as in sbatch (2G is 2 GiB), in
+	// ParseSize itself; "2GB" stays the 2,000,000,000 bytes it says.
 	n, err := structs.ParseSize(s)
 	switch {
 	case err != nil || n <= 0:

@@ -30,8 +30,9 @@ func queueCommandNamed(name string) *cli.Command {
 			"the template uses their Go names: ID, Name, User, Group, Queue, Status, Reason, NodeName, ...).\n" +
 			"squeue's codes work too, without squeue's header line: nai queue -o '%.10i %.20j %.8u %.2t %.10M %R'\n" +
 			"(%i id, %j name, %u user, %P queue, %T/%t state, %M time used, %l time limit, %L time left,\n" +
-			"%D nodes, %C CPUs, %b GPUs, %m memory, %R reason or node, %r reason, %N node, %A/%a array\n" +
-			"id/index, %g group, %Q priority, %V/%S/%e submit/start/end time, %o command, %% a percent sign).",
+			"%D nodes, %C CPUs, %b GPUs, %m memory, %R reason or node, %r reason, %N node, %A job id\n" +
+			"(not A_N), %F/%K array job id/task id (%K: N/A outside an array), %a account (group), %g group,\n" +
+			"%Q priority, %V/%S/%e submit/start/end time, %o command, %% a percent sign).",
 		Flags: append([]cli.Flag{
 			jsonFlag(),
 			&cli.StringFlag{Name: "format", Aliases: []string{"o"}, Usage: "print each job through this Go `TEMPLATE` (or squeue's %-codes), one line per job"},
@@ -182,6 +183,9 @@ type lineFormat interface {
 func parseQueueFormat(f string, now time.Time) (lineFormat, error) {
 	if isSqueueFormat(f) {
 		return parseSqueueFormat(f, now)
+	}
+	if code := squeueCodeOutsideActions(f); code != "" {
+		return nil, fmt.Errorf("-format %q mixes squeue's %%-codes (%s) with a Go template ({{...}}), and the codes would print as they are: use one language, such as '{{.ID}} {{.ExitCode}}' or '%%i %%T'", f, code)
 	}
 	if !strings.Contains(f, "{{") {
 		return nil, fmt.Errorf("-format %q has no {{...}} field and no %%-code, so it would print the same line for every job: give a Go template such as '{{.ID}} {{.Name}}' or squeue's codes such as '%%i %%j %%T'", f)

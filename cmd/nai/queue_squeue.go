@@ -25,14 +25,15 @@ type squeueCode struct {
 // squeueCodes are the codes of squeue's --format that nai's jobs have.
 var squeueCodes = map[byte]squeueCode{
 	// As squeue's: %i is A_N for an array's member, %A the job's own id,
-	// %F the array's id and %K the member's task id (the job's id outside
-	// an array), %a the account (nai's group).
+	// %F the array's id (the job's id outside an array) and %K the
+	// member's task id (N/A outside an array), %a the account (nai's
+	// group).
 	'i': {"job id, A_N for a member", func(j *structs.Job, _ time.Time) string { return j.ArrayRef() }},
 	'A': {"job id", func(j *structs.Job, _ time.Time) string { return j.ID }},
 	'F': {"array id", func(j *structs.Job, _ time.Time) string { return orValue(j.ArrayID, j.ID) }},
-	'K': {"array task id", func(j *structs.Job, _ time.Time) string {
+	'K': {"array task id, N/A outside an array", func(j *structs.Job, _ time.Time) string {
 		if j.ArrayID == "" {
-			return j.ID
+			return "N/A" // as squeue prints it
 		}
 		return strconv.Itoa(j.ArrayTask())
 	}},
@@ -189,6 +190,46 @@ type squeueFormat struct {
 
 // isSqueueFormat reports whether a -format is squeue's language rather
 // than a Go template: it has a % and no {{.
+// squeueCodeOutsideActions is the first squeue code ("%i", "%.10j") in
+// the text of a Go template outside its {{...}} actions, where it would
+// print as it is; "" when there is none. A % inside an action ({{printf
+// "%5d" .Priority}}) or not followed by a code ("{{.Priority}}%") is the
+// template's.
+func squeueCodeOutsideActions(f string) string {
+	for rest := f; rest != ""; {
+		text, after, found := strings.Cut(rest, "{{")
+		for i := 0; i < len(text); i++ {
+			if text[i] != '%' {
+				continue
+			}
+			j := i + 1
+			if j < len(text) && text[j] == '%' {
+				i = j
+				continue
+			}
+			if j < len(text) && (text[j] == '.' || text[j] == '-') {
+				j++
+			}
+			for j < len(text) && text[j] >= '0' && text[j] <= '9' {
+				j++
+			}
+			if j < len(text) {
+				if _, ok := squeueCodes[text[j]]; ok {
+					return text[i : j+1]
+				}
+			}
+		}
+		if !found {
+			break
+		}
+		_, rest, found = strings.Cut(after, "}}")
+		if !found {
+			break
+		}
+	}
+	return ""
+}
+
 func isSqueueFormat(f string) bool {
 	return strings.Contains(f, "%") && !strings.Contains(f, "{{")
 }

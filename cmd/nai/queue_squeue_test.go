@@ -41,7 +41,7 @@ func TestSqueueFormat(t *testing.T) {
 		{"an --array member: its task id", "%i %K", testJob("23", "t", structs.JobPending, func(j *structs.Job) {
 			j.ArrayID, j.ArrayIndex, j.SweepValues = "20", 0, map[string]string{structs.ArrayTaskIDKey: "5"}
 		}), "20_5 5"},
-		{"not a member", "%i %A %F %K %a %g", run, "31 31 31 31 N/A N/A"},
+		{"not a member: %K is N/A, as in squeue", "%i %A %F %K %a %g", run, "31 31 31 N/A N/A N/A"},
 		{"lost is NODE_FAIL", "%T %t", testJob("9", "x", structs.JobLost), "NODE_FAIL NF"},
 		{"completed", "%T %t", testJob("9", "x", structs.JobComplete), "COMPLETED CD"},
 	}
@@ -156,5 +156,48 @@ func TestJobIDsSelectByTaskID(t *testing.T) {
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("-jobs %s: %v, want %v", tc.ref, got, tc.want)
 		}
+	}
+}
+
+// The help of nai queue names every code, with squeue's meaning: %A the
+// job id, %a the account, %F/%K the array's id and task id. It used to say
+// "%A/%a array id/index".
+func TestQueueHelpCodes(t *testing.T) {
+	desc := queueCommand().Description
+	for c := range squeueCodes {
+		if !strings.Contains(desc, "%"+string(c)) {
+			t.Errorf("nai queue -h does not name %%%c", c)
+		}
+	}
+	for _, want := range []string{"%A job id", "%a account", "%F/%K array job id/task id"} {
+		if !strings.Contains(strings.ReplaceAll(desc, "\n", " "), want) {
+			t.Errorf("nai queue -h lacks %q:\n%s", want, desc)
+		}
+	}
+}
+
+// squeue's codes in a Go template would print as they are: refused.
+func TestQueueFormatMixed(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		bad    string // the code the error names; "" when the format is fine
+	}{
+		{"%i {{.ExitCode}}", "%i"},
+		{"{{.ID}} %.10j", "%.10j"},
+		{"{{.ID}} {{.Name}} %-5T", "%-5T"},
+		{"{{.ID}} {{printf \"%5d\" .Priority}}", ""},
+		{"{{.ID}} {{.Priority}}%", ""},
+		{"{{.ID}} 100%% {{.Name}}", ""},
+		{"{{.ID}} % done", ""},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			_, err := parseQueueFormat(tc.format, now)
+			switch {
+			case tc.bad == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.bad != "" && (err == nil || !strings.Contains(err.Error(), "mixes squeue's %-codes ("+tc.bad+")")):
+				t.Errorf("error %v; want one naming %s as a squeue code in a template", err, tc.bad)
+			}
+		})
 	}
 }

@@ -78,7 +78,30 @@ var slurmFlags = map[string]map[string]string{
 		"partition":     "choose the queue with -queue QUEUE",
 		"p":             "choose the queue with -queue QUEUE",
 		"t":             "give the time limit with -time DURATION",
+		"N":             nodesHint,
+		"nodes":         nodesHint,
 	},
+}
+
+// nodesHint is for sbatch's -N/--nodes: nai job run takes the nodes of a
+// job from its file.
+const nodesHint = "nai job run has no flag for nodes: ask for N nodes with resources { nodes = N } in a job file or #SBATCH -N N in a batch script (nai job update -nodes N changes a pending job's)"
+
+// dependencyHint is for sbatch's -d, which on nai job run is -detach.
+const dependencyHint = "-d is -detach here (it takes no value); sbatch's -d/--dependency is -dependency, as in nai job run -dependency afterok:ID -- COMMAND"
+
+// looksLikeDependency reports whether an argument is an sbatch dependency
+// (afterok:12, singleton), not a job file: what follows sbatch's -d.
+func looksLikeDependency(arg string) bool {
+	if arg == "singleton" {
+		return true
+	}
+	for _, t := range []string{"after", "afterok", "afterany", "afternotok", "aftercorr", "afterburstbuffer"} {
+		if strings.HasPrefix(arg, t+":") || strings.HasPrefix(arg, t+"?") {
+			return true
+		}
+	}
+	return false
 }
 
 // suggestFlag is `; did you mean -user?` for the flag error of the
@@ -86,6 +109,11 @@ var slurmFlags = map[string]map[string]string{
 func suggestFlag(c *cli.Context, err error) string {
 	const prefix = "flag provided but not defined: "
 	msg := err.Error()
+	if c.Command != nil && c.Command.HelpName == "nai job run" &&
+		(msg == "Cannot use two forms of the same flag: d detach" || strings.HasSuffix(msg, " for -d: parse error")) {
+		// -d -detach, or -d=afterok:1: sbatch's -d meant.
+		return "; " + dependencyHint
+	}
 	if !strings.HasPrefix(msg, prefix) {
 		return ""
 	}

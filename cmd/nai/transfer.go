@@ -185,10 +185,11 @@ const maxCodeBytes = int64(2) << 30
 var largeCodeBytes = int64(100) << 20
 
 // uploadCode packs the job's code folder (honouring its .gitignore files
-// and .naiignore) and sends it to the blob store unless the servers hold
-// it already, returning its digest.
-func uploadCode(ctx context.Context, cl *api.Client, dir string, errw io.Writer) (string, error) {
-	m, err := ignore.LoadCode(dir)
+// and .naiignore, and leaving out the files nai writes there: see
+// ignore.CodeDefaults and logIgnores) and sends it to the blob store
+// unless the servers hold it already, returning its digest.
+func uploadCode(ctx context.Context, cl *api.Client, dir string, jobs []*structs.Job, errw io.Writer) (string, error) {
+	m, err := ignore.LoadCode(dir, logIgnores(dir, jobs)...)
 	if err != nil {
 		return "", fmt.Errorf("code folder %s: %w", dir, err)
 	}
@@ -208,6 +209,77 @@ func uploadCode(ctx context.Context, cl *api.Client, dir string, errw io.Writer)
 	}
 	fmt.Fprintln(errw, p.describe("code "+dir))
 	return p.info.Digest, nil
+}
+
+// logIgnores are ignore patterns for the log files the CLI writes for
+// jobs (a logs block, #SBATCH --output/--error), relative to the working
+// directory, where they fall inside the code folder dir: every job of
+// that file and name, whatever its id ("slurm-%j.out": /slurm-*.out), so
+// the logs of earlier runs are not uploaded as code again.
+func logIgnores(dir string, jobs []*structs.Job) []string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, j := range jobs {
+		if j.LogPaths == nil {
+			continue
+		}
+		for _, p := range []string{j.LogPaths.Stdout, j.LogPaths.Stderr} {
+			if p == "" || p == "/dev/null" {
+				continue
+			}
+			if !filepath.IsAbs(p) {
+				p = filepath.Join(wd, p)
+			}
+			rel, err := filepath.Rel(dir, p)
+			if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+				continue
+			}
+			if g := "/" + logGlob(filepath.ToSlash(rel), j.Name); !slices.Contains(out, g) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out
+}
+
+// logGlob turns a log path with Slurm's %-sequences into an ignore
+// pattern: %x is the job's name, %% a percent sign, any other sequence
+// (the job id, the array task, the node) any text; the rest is literal.
+func logGlob(p, name string) string {
+	var b strings.Builder
+	lit := func(s string) {
+		for _, r := range s {
+			if strings.ContainsRune(`*?[\`, r) {
+				b.WriteByte('\\')
+			}
+			b.WriteRune(r)
+		}
+	}
+	for i := 0; i < len(p); i++ {
+		if p[i] != '%' {
+			lit(p[i : i+1])
+			continue
+		}
+		j := i + 1
+		for j < len(p) && p[j] >= '0' && p[j] <= '9' {
+			j++
+		}
+		switch {
+		case j >= len(p):
+			lit(p[i:])
+		case p[j] == '%':
+			lit("%")
+		case p[j] == 'x':
+			lit(name)
+		default:
+			b.WriteString("*")
+		}
+		i = j
+	}
+	return b.String()
 }
 
 // largestEntries names the n top-level entries holding the most bytes,

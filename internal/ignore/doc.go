@@ -1,7 +1,9 @@
 // Package ignore says which paths of a folder an upload leaves out.
 //
 // A job's code folder (LoadCode) honours, lowest priority first: a few
-// built-in defaults (.git, .hg, .svn, __pycache__, .venv), every
+// built-in defaults (.git, .hg, .svn, __pycache__, .venv, and the
+// job-*-outputs folders `nai job outputs` writes; the CLI adds the log
+// files a job's logs block or #SBATCH --output/--error write), every
 // .gitignore in the folder, each for the paths below its own folder as git
 // reads them, and the .naiignore at the top, which has the last word ("!"
 // lines in it bring back what a .gitignore or a default left out). A

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -20,9 +21,11 @@ const GitFileName = ".gitignore"
 
 // CodeDefaults are left out of every code folder before any ignore file is
 // read: version-control metadata, bytecode caches and virtual
-// environments are never code a job needs. A .naiignore line such as
-// "!.venv/" brings one back.
-var CodeDefaults = []string{".git", ".hg/", ".svn/", "__pycache__/", ".venv/"}
+// environments are never code a job needs, nor are the folders `nai job
+// outputs` unpacks a job's outputs into by default (job-ID-outputs,
+// job-ID-rank-N-outputs). A .naiignore line such as "!.venv/" brings one
+// back.
+var CodeDefaults = []string{".git", ".hg/", ".svn/", "__pycache__/", ".venv/", "job-*-outputs/"}
 
 // Matcher decides which paths are ignored. The zero value (and a nil
 // *Matcher) ignores nothing.
@@ -204,9 +207,13 @@ func Load(dir string) (*Matcher, error) {
 // ignored folder is not read, as git does not read it either.
 // .git/info/exclude and the user's global excludes file are not read:
 // they are one person's settings, not the project's.
-func LoadCode(dir string) (*Matcher, error) {
+//
+// extra are more patterns with the defaults' priority, for what nai
+// itself writes into the folder (a job's log files): a .gitignore or the
+// .naiignore can bring them back.
+func LoadCode(dir string, extra ...string) (*Matcher, error) {
 	var base []pattern
-	for _, p := range CodeDefaults {
+	for _, p := range append(slices.Clone(CodeDefaults), extra...) {
 		base = append(base, parsePattern(p, nil))
 	}
 	top, err := readFile(filepath.Join(dir, FileName), nil)

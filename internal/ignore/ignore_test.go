@@ -148,3 +148,33 @@ func TestLoadIgnoresGitignore(t *testing.T) {
 		t.Errorf("Load (datasets) honoured .gitignore or the code defaults: %v", err)
 	}
 }
+
+// What nai writes into a code folder is left out by default: the folders
+// `nai job outputs` unpacks into, and the extra patterns the CLI gives
+// (a job's log files); the .naiignore can bring them back.
+func TestLoadCodeLeavesOutNaisOwn(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, ".naiignore", "!/keep-12.out\n")
+	m, err := LoadCode(dir, "/slurm-*.out", "/keep-*.out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		path string
+		dir  bool
+		want bool
+	}{
+		{"job-12-outputs", true, true},
+		{"job-12_3-outputs/model.pt", false, true},
+		{"job-12-rank-1-outputs", true, true},
+		{"job-12-outputs", false, false}, // a file of that name is no outputs folder
+		{"slurm-12.out", false, true},
+		{"sub/slurm-12.out", false, false}, // anchored
+		{"keep-12.out", false, false},      // brought back
+		{"train.py", false, false},
+	} {
+		if got := m.Match(tc.path, tc.dir); got != tc.want {
+			t.Errorf("Match(%q, dir=%v) = %v, want %v", tc.path, tc.dir, got, tc.want)
+		}
+	}
+}
