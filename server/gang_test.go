@@ -205,7 +205,8 @@ func TestGangRankOutputsAndLogs(t *testing.T) {
 
 // ?rank=N passes the same door as the job's own outputs and logs: a
 // caller who may not read the job's data is refused before the rank is
-// read (a refused caller learns nothing of the job from the answer), and
+// read (a refused caller learns nothing of the job from the answer; one
+// who may not even see it is told it does not exist), and
 // one who may gets the rank's answer (here: the job runs on one node).
 func TestRankRoutesACL(t *testing.T) {
 	f := newACLFixture(t)
@@ -229,8 +230,11 @@ func TestRankRoutesACL(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			want := http.StatusForbidden
-			if slices.Contains(jobDataReader, c) {
+			switch {
+			case slices.Contains(jobDataReader, c):
 				want = http.StatusBadRequest
+			case slices.Contains(unseen, c):
+				want = http.StatusNotFound // as for a job that does not exist
 			}
 			if resp.StatusCode != want {
 				t.Errorf("%s as %s: %d %s, want %d", q, c, resp.StatusCode, b, want)
