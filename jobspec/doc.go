@@ -53,7 +53,9 @@
 //	      model  = "H100"         # case-insensitive substring of the product name
 //	      memory = "40GiB"        # minimum per GPU
 //	    }
-//	  }
+//	  }                           # more than any registered node has (per node), or a GPU model none
+//	                              # has: accepted, with a warning saying what the largest node has; the
+//	                              # job waits (NoNodeFits) until such a node joins
 //
 //	  task {                      # exactly one of command (with args) or script
 //	    nproc_per_node = 4        # processes per node (NPROC_PER_NODE); default one per GPU
