@@ -28,7 +28,8 @@
 //	  priority    = 50            # 0-100 (0 or unset means the default, 50)
 //	  time_limit  = "2h30m"       # Go duration string; at most 366 days; shorter moves the job up
 //	  begin_after = "2h"          # a duration from submission, or RFC 3339 "2026-03-01T09:00:00Z"
-//	  preemptible = true
+//	  preemptible = true          # a job of a queue of higher priority_tier may stop (and requeue) it; only
+//	                              # such a job: with one tier (the default queue alone) nothing is preempted
 //	  group       = "vision"      # owning group
 //	  description = local.run
 //	  labels      = { team = "vision" }
@@ -53,7 +54,9 @@
 //	      model  = "H100"         # case-insensitive substring of the product name
 //	      memory = "40GiB"        # minimum per GPU
 //	    }
-//	  }
+//	  }                           # more than any registered node has (per node), or a GPU model none
+//	                              # has: accepted, with a warning saying what the largest node has; the
+//	                              # job waits (NoNodeFits) until such a node joins
 //
 //	  task {                      # exactly one of command (with args) or script
 //	    nproc_per_node = 4        # processes per node (NPROC_PER_NODE); default one per GPU
@@ -247,7 +250,10 @@
 //	                        job too early
 //	-p, --partition         queue (of a list, the first, with a warning)
 //	-q, --qos               priority tier: scavenger 10 (and preemptible), low 25, normal 50,
-//	                        high 75, urgent 90; other names: a warning, default priority
+//	                        high 75, urgent 90; other names: a warning, default priority. These
+//	                        are job priorities, not queue tiers: a scavenger job is preempted
+//	                        only by jobs of a queue with a higher priority_tier than its own
+//	                        (examples/queues), so with the default queue alone it never is
 //	-o, --output, -e, --error   logs { stdout, stderr } ("none": /dev/null; --error alone:
 //	                        stdout to slurm-%j.out, as Slurm does)
 //	-b, --begin             begin_after: now[+N[seconds|minutes|hours|days|weeks]], HH:MM[:SS]

@@ -149,23 +149,28 @@ func New(cfg Config) *Scheduler {
 		s.cfg.Runtime.Long = max(DefaultRuntimeLong, 2*s.cfg.Runtime.Short)
 	}
 	for _, q := range cfg.Queues {
-		qi := &queueInfo{cfg: q}
-		if len(q.Nodes) > 0 {
-			qi.nodes = map[string]bool{}
-			for _, n := range q.Nodes {
-				qi.nodes[n] = true
-			}
-		}
-		if len(q.AllowedGroups) > 0 {
-			qi.allowed = map[string]bool{}
-			for _, g := range q.AllowedGroups {
-				qi.allowed[g] = true
-			}
-		}
-		s.queues[q.Name] = qi
+		s.queues[q.Name] = newQueueInfo(q)
 		s.maxQueuePrio = max(s.maxQueuePrio, q.Priority)
 	}
 	return s
+}
+
+// newQueueInfo indexes a queue's nodes and groups.
+func newQueueInfo(q structs.Queue) *queueInfo {
+	qi := &queueInfo{cfg: q}
+	if len(q.Nodes) > 0 {
+		qi.nodes = map[string]bool{}
+		for _, n := range q.Nodes {
+			qi.nodes[n] = true
+		}
+	}
+	if len(q.AllowedGroups) > 0 {
+		qi.allowed = map[string]bool{}
+		for _, g := range q.AllowedGroups {
+			qi.allowed[g] = true
+		}
+	}
+	return qi
 }
 
 // Config returns the scheduler's configuration.

@@ -92,16 +92,7 @@ func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 		inQueue++
 		model, match := s.healthy, s.healthy
 		if sh.constrained {
-			model, match = 0, 0
-			for gi := range n.GPUs {
-				g := &n.GPUs[gi]
-				if g.Healthy && modelMatches(g, &k.gpu) {
-					model++
-					if g.MemoryBytes >= k.gpu.MemoryBytes {
-						match++
-					}
-				}
-			}
+			model, match = matchingGPUs(n, &k.gpu, false)
 		}
 		largestGPU = max(largestGPU, s.healthy)
 		largestMatch = max(largestMatch, match)
@@ -141,4 +132,19 @@ func (p *pass) newShape(k shapeKey, q *queueInfo) *shape {
 
 func (q *queueInfo) hasNode(n *structs.Node) bool {
 	return q.nodes == nil || q.nodes[n.ID] || q.nodes[n.Name]
+}
+
+// matchingGPUs counts a node's GPUs of the model asked, and of those the
+// ones with the memory asked; healthy ones only, unless all.
+func matchingGPUs(n *structs.Node, r *structs.GPURequest, all bool) (model, match int) {
+	for gi := range n.GPUs {
+		g := &n.GPUs[gi]
+		if (all || g.Healthy) && modelMatches(g, r) {
+			model++
+			if g.MemoryBytes >= r.MemoryBytes {
+				match++
+			}
+		}
+	}
+	return model, match
 }

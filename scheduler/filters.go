@@ -99,9 +99,16 @@ func unready(n *structs.Node) filter {
 // match are its healthy GPUs of the model asked, and of the model and
 // memory asked.
 func (c *cluster) staticFilter(i int, k *shapeKey, model, match int) filter {
-	n, s := c.nodes[i], &c.ns[i]
+	return staticFilterOf(c.nodes[i], k, c.ns[i].healthy, model, match, c.ns[i].portCap)
+}
+
+// staticFilterOf is staticFilter for node n with gpus GPUs, model and
+// match as there, and portCap service ports: the one test of whether an
+// idle node could hold one node's share of a shape, which the
+// scheduler's passes and Reach (reach.go) share.
+func staticFilterOf(n *structs.Node, k *shapeKey, gpus, model, match int, portCap int32) filter {
 	switch {
-	case s.healthy < k.gpu.Count:
+	case gpus < k.gpu.Count:
 		return fGPUs
 	case model < k.gpu.Count:
 		return fGPUModel
@@ -111,7 +118,7 @@ func (c *cluster) staticFilter(i int, k *shapeKey, model, match int) filter {
 		return fCPU
 	case n.MemoryBytes < k.mem:
 		return fMemory
-	case s.portCap < int32(k.ports):
+	case portCap < int32(k.ports):
 		return fPorts
 	}
 	return numFilters

@@ -57,6 +57,7 @@ func (s *Server) jobRegister(r *request) (any, uint64, error) {
 		return nil, 0, fmt.Errorf("raft answered a job registration with %T", resp)
 	}
 	out.Index = idx
+	out.Warnings = append(out.Warnings, submitUnfitWarnings(r.snap, jobs, spec, out.JobIDs, out.ArrayID)...)
 	out.Warnings = append(out.Warnings, latestBeforeDeps(r.snap, jobs, spec, out.JobIDs)...)
 	if len(out.JobIDs) > 0 {
 		r.audit = "job " + out.JobIDs[0]

@@ -172,6 +172,7 @@ func (s *Server) serveModel(r *request) (any, uint64, error) {
 		return nil, 0, fmt.Errorf("raft answered a service registration with %T", resp)
 	}
 	r.audit = "service " + name + " (job " + out.JobIDs[0] + ")"
+	out.Warnings = append(out.Warnings, submitUnfitWarnings(r.snap, []*structs.Job{j}, nil, out.JobIDs, "")...)
 	return &structs.ServiceResponse{JobID: out.JobIDs[0], Name: name, Version: 1, Index: idx, Warnings: out.Warnings}, idx, nil
 }
 

@@ -38,6 +38,7 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 	var ids []string
 	seen := map[string]bool{}
 	refs := map[string]string{} // job id -> A_N or id, for the answer
+	shapes := map[string]unfitShape{}
 	for _, t := range body.Targets {
 		if t.ID == "" {
 			return nil, 0, structs.NewError(structs.CodeInvalid, "an update target has no id")
@@ -79,6 +80,9 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 				seen[j.ID] = true
 				ids = append(ids, j.ID)
 				refs[j.ID] = j.ArrayRef()
+				as := structs.Job{Type: j.Type, Resources: j.Resources, Queue: j.Queue}
+				body.Update.Apply(&as)
+				shapes[j.ID] = shapeOfJob(as.Type, as.Resources, as.Queue)
 			}
 		}
 		if array && n == 0 {
@@ -106,7 +110,11 @@ func (s *Server) jobUpdate(r *request) (any, uint64, error) {
 	for i, id := range changed {
 		names[i] = cmp.Or(refs[id], id)
 	}
-	return &structs.JobUpdateResponse{JobIDs: changed, Refs: names, Index: idx}, idx, nil
+	// A job that, as updated, no node could ever run is updated and
+	// waits, as a submission of it would: the answer says so.
+	groups := groupShapes(len(changed), func(i int) unfitShape { return shapes[changed[i]] }, names)
+	warnings := unfitWarnings(r.snap, groups, len(changed), "")
+	return &structs.JobUpdateResponse{JobIDs: changed, Refs: names, Index: idx, Warnings: warnings}, idx, nil
 }
 
 // checkUpdated is what a submission of j as updated would say of it: its

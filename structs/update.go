@@ -143,6 +143,9 @@ type JobUpdateResponse struct {
 	// member as A_N.
 	Refs  []string `json:"refs,omitempty"`
 	Index uint64   `json:"index"`
+	// Warnings say what the user should know, as a submission's do: a
+	// job that, as updated, no node could ever run.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // MaxUpdateTargets bounds one update.

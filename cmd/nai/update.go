@@ -74,6 +74,10 @@ func jobUpdate(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("update %s: %w", strings.Join(args, " "), err)
 	}
+	// As nai job run does: on stderr, with -json too.
+	for _, w := range resp.Warnings {
+		fmt.Fprintf(c.App.ErrWriter, "Warning: %s\n", w)
+	}
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, resp)
 	}

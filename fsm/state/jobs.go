@@ -112,10 +112,6 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 				sweep = false
 			}
 		}
-		maxGPUs, err := largestNodeGPUs(txn)
-		if err != nil {
-			return err
-		}
 		resp = &structs.JobRegisterResponse{Index: index}
 		first, err := reserveCounter(txn, counterJobID, len(jobs))
 		if err != nil {
@@ -155,9 +151,6 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 				return fmt.Errorf("insert job %s: %w", j.ID, err)
 			}
 			resp.JobIDs = append(resp.JobIDs, j.ID)
-			if maxGPUs >= 0 && j.GPUCount() > maxGPUs {
-				resp.Warnings = append(resp.Warnings, fmt.Sprintf("job %s asks for %d GPUs per node, but the largest node has %d", j.ID, j.GPUCount(), maxGPUs))
-			}
 		}
 		if sweep {
 			resp.ArrayID = jobs[0].ID
@@ -168,23 +161,6 @@ func (s *Store) RegisterJobs(index uint64, req *structs.JobRegisterRequest) (*st
 		return nil, err
 	}
 	return resp, nil
-}
-
-// largestNodeGPUs is the most GPUs any registered node has, or -1 when there
-// are no nodes yet (no warning can be given then).
-func largestNodeGPUs(txn *memdb.Txn) (int, error) {
-	nodes, err := list[structs.Node](txn, nil, tableNodes, "id")
-	if err != nil {
-		return 0, err
-	}
-	if len(nodes) == 0 {
-		return -1, nil
-	}
-	most := 0
-	for _, n := range nodes {
-		most = max(most, len(n.GPUs))
-	}
-	return most, nil
 }
 
 // resetJobState clears every field the cluster owns, whatever the submitter

@@ -114,8 +114,17 @@ func QueueReason(j *structs.Job, now time.Time) string {
 			r += " (" + est + ")"
 		}
 		return OrDash(r)
+	case j.Status == structs.JobCancelled && j.Reason == neverSatisfied:
+		// The scheduler cancelled it: a dependency can never be met. Its
+		// exit reason says only "cancelled", as a user's cancel does;
+		// the reason, which nai job status shows, says why.
+		return j.Reason
 	case j.Status.Terminal():
 		return OrDash(ExitSummary(j))
 	}
 	return "-"
 }
+
+// neverSatisfied is the Reason of a job cancelled because a dependency
+// can never be met.
+var neverSatisfied = structs.WaitDependencyNeverSatisfied().Reason

@@ -138,3 +138,25 @@ func TestFoldQueueKeepsUpdatedMembersApart(t *testing.T) {
 		t.Errorf("rows %s, want arr:[0 1] other:[2 3]", got)
 	}
 }
+
+// A job the scheduler cancelled because its dependency can never be met
+// shows that reason in the queue, as nai job status does, not the
+// "cancelled" of its exit reason; a user's cancel still shows "cancelled".
+func TestQueueReasonDependencyNeverSatisfied(t *testing.T) {
+	now := time.Date(2026, 12, 2, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name   string
+		reason string
+		want   string
+	}{
+		{"cancelled by the scheduler", structs.WaitDependencyNeverSatisfied().Reason, "DependencyNeverSatisfied"},
+		{"cancelled by its user", "cancelled by user", "cancelled"},
+	} {
+		// As the state store leaves a cancelled pending job (cancelledCopy).
+		j := &structs.Job{ID: "7", Name: "child", Status: structs.JobCancelled, ExitReason: structs.ExitCancelled,
+			Reason: tc.reason, EndTime: now}
+		if got := QueueReason(j, now); got != tc.want {
+			t.Errorf("%s: reason cell %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
