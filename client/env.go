@@ -29,6 +29,9 @@ type taskEnvInput struct {
 	Getenv func(string) string
 	// User, when set, is the account the task runs as.
 	User *executor.User
+	// AgentUID is the agent's effective uid (os.Geteuid): a task of
+	// another account does not get the agent's PATH.
+	AgentUID uint32
 	// Datasets and Models the job reads, where they are on this node.
 	Datasets, Models []artifactDir
 	// APIAddr is where the task reaches the nai API (its agent's HTTP
@@ -58,6 +61,13 @@ func taskEnv(in taskEnvInput) []string {
 		env["USER"], env["LOGNAME"] = u.Name, u.Name
 		if u.Home != "" {
 			env["HOME"] = u.Home
+		}
+		if u.UID != in.AgentUID {
+			// The agent's PATH is its own account's (root's
+			// ~/go/bin, pyenv shims, ...): a task of another account
+			// gets the system's, as a fresh login would, not
+			// directories it may not even read. task.env may set one.
+			env["PATH"] = defaultPath
 		}
 	}
 	env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"

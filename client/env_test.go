@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -87,6 +88,50 @@ func TestTaskEnvRules(t *testing.T) {
 				if v, ok := got[k]; !ok || v != want {
 					t.Errorf("%s = %q (set %v), want %q", k, v, ok, want)
 				}
+			}
+		})
+	}
+}
+
+// A task of another account than the agent's gets the system's PATH, not
+// the agent's (root's ~/go/bin, pyenv shims); the agent's own account's
+// tasks keep it, and task.env wins over both.
+func TestTaskEnvPath(t *testing.T) {
+	const agentPath = "/root/go/bin:/root/.pyenv/shims:/usr/bin"
+	alice := &executor.User{Name: "alice", UID: 1000, GID: 1000, Home: "/home/alice"}
+	root := &executor.User{Name: "root", UID: 0, GID: 0, Home: "/root"}
+	tests := []struct {
+		name     string
+		user     *executor.User
+		agentUID uint32
+		jobPath  string
+		want     string
+	}{
+		{name: "root agent, task as alice", user: alice, want: defaultPath},
+		{name: "root agent, task as alice, job sets PATH", user: alice, jobPath: "/opt/venv/bin:/usr/bin", want: "/opt/venv/bin:/usr/bin"},
+		{name: "root agent, task as root (the agent's account)", user: nil, want: agentPath},
+		{name: "root agent, task.user root", user: root, want: agentPath},
+		{name: "agent run by alice, task as alice", user: alice, agentUID: 1000, want: agentPath},
+		{name: "agent run by alice, task as herself (no user)", user: nil, agentUID: 1000, want: agentPath},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc, job := envAlloc()
+			j := *job
+			j.Task.Env = map[string]string{}
+			if tc.jobPath != "" {
+				j.Task.Env["PATH"] = tc.jobPath
+			}
+			env := taskEnv(taskEnvInput{Alloc: alloc, Job: &j, User: tc.user, AgentUID: tc.agentUID,
+				Getenv: func(k string) string { return map[string]string{"PATH": agentPath}[k] }})
+			got := ""
+			for _, kv := range env {
+				if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+					got = v
+				}
+			}
+			if got != tc.want {
+				t.Errorf("PATH = %q, want %q", got, tc.want)
 			}
 		})
 	}
