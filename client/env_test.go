@@ -136,3 +136,48 @@ func TestTaskEnvPath(t *testing.T) {
 		})
 	}
 }
+
+// The thread pools of OpenMP, MKL and OpenBLAS are sized to the job's CPU
+// limit (a quota: the libraries see every core of the host), per process
+// of the task, unless the job sets them.
+func TestTaskEnvThreads(t *testing.T) {
+	tests := []struct {
+		name   string
+		cpu    float64
+		nproc  int
+		jobEnv map[string]string
+		want   map[string]string // "" : unset
+	}{
+		{name: "a quarter of a core", cpu: 0.25, want: map[string]string{"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "SLURM_CPUS_PER_TASK": "1"}},
+		{name: "two cores", cpu: 2, want: map[string]string{"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "SLURM_CPUS_PER_TASK": "2"}},
+		{name: "2.5 cores round down", cpu: 2.5, want: map[string]string{"OMP_NUM_THREADS": "2", "SLURM_CPUS_PER_TASK": "2"}},
+		{name: "eight cores over four processes", cpu: 8, nproc: 4, want: map[string]string{"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "SLURM_CPUS_PER_TASK": "2"}},
+		{name: "the job's own value wins", cpu: 4, jobEnv: map[string]string{"OMP_NUM_THREADS": "16"},
+			want: map[string]string{"OMP_NUM_THREADS": "16", "MKL_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4"}},
+		{name: "no CPU limit, no thread limit", cpu: 0, want: map[string]string{"OMP_NUM_THREADS": "", "MKL_NUM_THREADS": "", "OPENBLAS_NUM_THREADS": ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc, job := envAlloc()
+			a, j := *alloc, *job
+			a.Resources = structs.Resources{CPU: tc.cpu, MemoryBytes: 1 << 30}
+			j.Resources = a.Resources
+			j.Task.Env = tc.jobEnv
+			j.Task.NProcPerNode = tc.nproc
+			env := taskEnv(taskEnvInput{Alloc: &a, Job: &j, Getenv: func(string) string { return "" }})
+			got := map[string]string{}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				got[k] = v
+			}
+			for k, want := range tc.want {
+				v, ok := got[k]
+				if want == "" && ok {
+					t.Errorf("%s = %q, want it unset", k, v)
+				} else if want != "" && v != want {
+					t.Errorf("%s = %q (set %v), want %q", k, v, ok, want)
+				}
+			}
+		})
+	}
+}
