@@ -29,6 +29,9 @@ type taskEnvInput struct {
 	Getenv func(string) string
 	// User, when set, is the account the task runs as.
 	User *executor.User
+	// AgentUID is the agent's effective uid (os.Geteuid): a task of
+	// another account does not get the agent's PATH.
+	AgentUID uint32
 	// Datasets and Models the job reads, where they are on this node.
 	Datasets, Models []artifactDir
 	// APIAddr is where the task reaches the nai API (its agent's HTTP
@@ -58,6 +61,13 @@ func taskEnv(in taskEnvInput) []string {
 		env["USER"], env["LOGNAME"] = u.Name, u.Name
 		if u.Home != "" {
 			env["HOME"] = u.Home
+		}
+		if u.UID != in.AgentUID {
+			// The agent's PATH is its own account's (root's
+			// ~/go/bin, pyenv shims, ...): a task of another account
+			// gets the system's, as a fresh login would, not
+			// directories it may not even read. task.env may set one.
+			env["PATH"] = defaultPath
 		}
 	}
 	env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
@@ -111,6 +121,7 @@ func taskEnv(in taskEnvInput) []string {
 		env["NAI_SERVICE_VERSION"] = strconv.Itoa(a.JobVersion)
 	}
 	slurmEnv(env, in, res)
+	threadEnv(env, in.Job, res)
 	if g := a.Gang; g != nil && g.Nodes > 1 {
 		// For torchrun and friends: one launcher per node, starting
 		// NPROC_PER_NODE workers. They override task.env: the gang's
@@ -147,6 +158,37 @@ func procsPerNode(j *structs.Job, a *structs.Allocation) int {
 		return j.Task.NProcPerNode
 	}
 	return max(len(a.GPUs), 1)
+}
+
+// threadVars are the variables by which OpenMP, MKL and OpenBLAS (and so
+// PyTorch and NumPy) size their thread pools.
+var threadVars = []string{"OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"}
+
+// threadEnv sizes the job's thread pools to its CPU limit. The limit is a
+// CFS quota, not a cpuset: without these the libraries see every core of
+// the host, start a thread on each, and spend the quota in a burst and the
+// rest of each period throttled. Each process of a task (nproc_per_node of
+// them) gets floor(cpu / processes), at least 1, as SLURM_CPUS_PER_TASK
+// says: the floor, because one thread more than the quota holds is
+// throttled every period, which stalls the others at every barrier, where
+// one too few leaves part of a core unused. A job's own value (task.env)
+// wins; a job without a CPU limit gets none.
+func threadEnv(env map[string]string, j *structs.Job, res structs.Resources) {
+	if res.CPU <= 0 {
+		return
+	}
+	n := strconv.Itoa(cpusPerTask(res.CPU, j))
+	for _, k := range threadVars {
+		if _, set := j.Task.Env[k]; !set {
+			env[k] = n
+		}
+	}
+}
+
+// cpusPerTask is the CPUs of each of a task's processes: the granted CPUs
+// over nproc_per_node, rounded down, at least 1.
+func cpusPerTask(cpu float64, j *structs.Job) int {
+	return max(int(cpu)/max(j.Task.NProcPerNode, 1), 1)
 }
 
 func reservedEnv(k string) bool {

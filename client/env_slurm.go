@@ -57,7 +57,7 @@ func slurmEnv(env map[string]string, in taskEnvInput, res structs.Resources) {
 	set(strconv.Itoa(nodes*tasks), "SLURM_NTASKS", "SLURM_NPROCS")
 	set(strconv.Itoa(tasks), "SLURM_NTASKS_PER_NODE")
 	set(in.NodeName, "SLURMD_NODENAME")
-	set(strconv.Itoa(max(int(res.CPU)/tasks, 1)), "SLURM_CPUS_PER_TASK")
+	set(strconv.Itoa(cpusPerTask(res.CPU, j)), "SLURM_CPUS_PER_TASK")
 	set(strconv.Itoa(int(math.Ceil(res.CPU))), "SLURM_CPUS_ON_NODE")
 	set(strconv.FormatInt(res.MemoryBytes>>20, 10), "SLURM_MEM_PER_NODE")
 	set(strconv.Itoa(len(a.GPUs)), "SLURM_GPUS_ON_NODE")

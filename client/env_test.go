@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -85,6 +86,95 @@ func TestTaskEnvRules(t *testing.T) {
 			}
 			for k, want := range tc.want {
 				if v, ok := got[k]; !ok || v != want {
+					t.Errorf("%s = %q (set %v), want %q", k, v, ok, want)
+				}
+			}
+		})
+	}
+}
+
+// A task of another account than the agent's gets the system's PATH, not
+// the agent's (root's ~/go/bin, pyenv shims); the agent's own account's
+// tasks keep it, and task.env wins over both.
+func TestTaskEnvPath(t *testing.T) {
+	const agentPath = "/root/go/bin:/root/.pyenv/shims:/usr/bin"
+	alice := &executor.User{Name: "alice", UID: 1000, GID: 1000, Home: "/home/alice"}
+	root := &executor.User{Name: "root", UID: 0, GID: 0, Home: "/root"}
+	tests := []struct {
+		name     string
+		user     *executor.User
+		agentUID uint32
+		jobPath  string
+		want     string
+	}{
+		{name: "root agent, task as alice", user: alice, want: defaultPath},
+		{name: "root agent, task as alice, job sets PATH", user: alice, jobPath: "/opt/venv/bin:/usr/bin", want: "/opt/venv/bin:/usr/bin"},
+		{name: "root agent, task as root (the agent's account)", user: nil, want: agentPath},
+		{name: "root agent, task.user root", user: root, want: agentPath},
+		{name: "agent run by alice, task as alice", user: alice, agentUID: 1000, want: agentPath},
+		{name: "agent run by alice, task as herself (no user)", user: nil, agentUID: 1000, want: agentPath},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc, job := envAlloc()
+			j := *job
+			j.Task.Env = map[string]string{}
+			if tc.jobPath != "" {
+				j.Task.Env["PATH"] = tc.jobPath
+			}
+			env := taskEnv(taskEnvInput{Alloc: alloc, Job: &j, User: tc.user, AgentUID: tc.agentUID,
+				Getenv: func(k string) string { return map[string]string{"PATH": agentPath}[k] }})
+			got := ""
+			for _, kv := range env {
+				if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+					got = v
+				}
+			}
+			if got != tc.want {
+				t.Errorf("PATH = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+// The thread pools of OpenMP, MKL and OpenBLAS are sized to the job's CPU
+// limit (a quota: the libraries see every core of the host), per process
+// of the task, unless the job sets them.
+func TestTaskEnvThreads(t *testing.T) {
+	tests := []struct {
+		name   string
+		cpu    float64
+		nproc  int
+		jobEnv map[string]string
+		want   map[string]string // "" : unset
+	}{
+		{name: "a quarter of a core", cpu: 0.25, want: map[string]string{"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "SLURM_CPUS_PER_TASK": "1"}},
+		{name: "two cores", cpu: 2, want: map[string]string{"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2", "SLURM_CPUS_PER_TASK": "2"}},
+		{name: "2.5 cores round down", cpu: 2.5, want: map[string]string{"OMP_NUM_THREADS": "2", "SLURM_CPUS_PER_TASK": "2"}},
+		{name: "eight cores over four processes", cpu: 8, nproc: 4, want: map[string]string{"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "SLURM_CPUS_PER_TASK": "2"}},
+		{name: "the job's own value wins", cpu: 4, jobEnv: map[string]string{"OMP_NUM_THREADS": "16"},
+			want: map[string]string{"OMP_NUM_THREADS": "16", "MKL_NUM_THREADS": "4", "OPENBLAS_NUM_THREADS": "4"}},
+		{name: "no CPU limit, no thread limit", cpu: 0, want: map[string]string{"OMP_NUM_THREADS": "", "MKL_NUM_THREADS": "", "OPENBLAS_NUM_THREADS": ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc, job := envAlloc()
+			a, j := *alloc, *job
+			a.Resources = structs.Resources{CPU: tc.cpu, MemoryBytes: 1 << 30}
+			j.Resources = a.Resources
+			j.Task.Env = tc.jobEnv
+			j.Task.NProcPerNode = tc.nproc
+			env := taskEnv(taskEnvInput{Alloc: &a, Job: &j, Getenv: func(string) string { return "" }})
+			got := map[string]string{}
+			for _, kv := range env {
+				k, v, _ := strings.Cut(kv, "=")
+				got[k] = v
+			}
+			for k, want := range tc.want {
+				v, ok := got[k]
+				if want == "" && ok {
+					t.Errorf("%s = %q, want it unset", k, v)
+				} else if want != "" && v != want {
 					t.Errorf("%s = %q (set %v), want %q", k, v, ok, want)
 				}
 			}

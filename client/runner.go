@@ -136,7 +136,7 @@ func (r *allocRunner) start() error {
 		Env: taskEnv(taskEnvInput{
 			Alloc: a, Job: job, NodeName: r.c.nodeName(), WorkDir: r.dir.workDir(),
 			OutputDir: r.dir.outputDir(), MetricsFile: r.dir.metricsPath(), CheckpointDir: ckpt,
-			Getenv: os.Getenv, User: user, Datasets: datasets, Models: models, Port: port,
+			Getenv: os.Getenv, User: user, AgentUID: uint32(os.Geteuid()), Datasets: datasets, Models: models, Port: port,
 			APIAddr: r.c.cfg.HTTPAddr,
 		}),
 		TimeLimit:    job.TimeLimit,

@@ -1,10 +1,14 @@
 package server
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
 )
 
 func TestClaimDataDir(t *testing.T) {
@@ -58,3 +62,42 @@ func TestServerRefusesAnotherNodesDataDir(t *testing.T) {
 }
 
 func ptr(s string) *string { return &s }
+
+// A raft log another process holds (bolt's flock) is an error after a
+// few seconds, where bolt waited for its lock for ever and the agent hung
+// saying nothing.
+func TestRaftLogHeldElsewhere(t *testing.T) {
+	dir := t.TempDir()
+	raftDir := filepath.Join(dir, "raft")
+	if err := os.MkdirAll(raftDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	// Another open file of raft.db holds bolt's lock: flock locks of two
+	// open files conflict in one process as between two.
+	other, err := bbolt.Open(filepath.Join(raftDir, "raft.db"), 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	old := raftLogLockTimeout
+	raftLogLockTimeout = 200 * time.Millisecond
+	defer func() { raftLogLockTimeout = old }()
+
+	done := make(chan error, 1)
+	go func() {
+		s, err := New(Config{DataDir: dir, NodeName: "test", Bootstrap: true, Logger: slog.New(slog.DiscardHandler)})
+		if err == nil {
+			s.Shutdown()
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "another process holds it") {
+			t.Fatalf("New: %v, want an error saying another process holds raft.db", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("New still waits for raft.db's lock after 10s")
+	}
+}

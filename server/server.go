@@ -16,6 +16,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"go.etcd.io/bbolt"
 
 	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/fsm/state"
@@ -295,6 +296,10 @@ func New(cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// raftLogLockTimeout is how long a server waits for the lock of its raft
+// log (raft.db) before it gives up (a variable for tests).
+var raftLogLockTimeout = 5 * time.Second
+
 func (s *Server) setupRaft(dir string) error {
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(s.cfg.NodeName)
@@ -319,9 +324,16 @@ func (s *Server) setupRaft(dir string) error {
 		setRaftTiming(rc, s.cfg.RaftMultiplier)
 	}
 
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	// bolt locks its file (flock) and, without a timeout, waits for it
+	// for ever, saying nothing: a raft log another process holds is an
+	// error, not a hang.
+	logPath := filepath.Join(dir, "raft.db")
+	store, err := raftboltdb.New(raftboltdb.Options{Path: logPath, BoltOptions: &bbolt.Options{Timeout: raftLogLockTimeout}})
+	if errors.Is(err, bbolt.ErrTimeout) {
+		return fmt.Errorf("open raft log %s: another process holds it (waited %s for its lock): stop it, or give this server another data dir", logPath, raftLogLockTimeout)
+	}
 	if err != nil {
-		return fmt.Errorf("open raft log %s: %w", filepath.Join(dir, "raft.db"), err)
+		return fmt.Errorf("open raft log %s: %w", logPath, err)
 	}
 	s.store = store
 	// The log cache serves recent entries to followers without reading

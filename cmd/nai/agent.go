@@ -11,10 +11,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -70,21 +68,40 @@ func runAgent(c *cli.Context) error {
 		return cli.Exit(err.Error(), 1)
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	// SIGINT and SIGTERM stop the agent from here on, while it starts
+	// too (agent_signals.go).
+	stops := catchStopSignals()
+	defer stops.stop()
+	ctx := stops.ctx
 
 	dataDir := c.String("data-dir")
-	tempDir := false
 	if dataDir == "" {
 		d, err := os.MkdirTemp("", "nai-dev-")
 		if err != nil {
 			return cli.Exit(fmt.Sprintf("nai agent: create a temporary data dir: %v", err), 1)
 		}
-		dataDir, tempDir = d, true
+		dataDir = d
+		defer func() {
+			if !strings.Contains(dataDir, "..") {
+				os.RemoveAll(dataDir)
+			}
+		}()
 	}
 	if dataDir, err = filepath.Abs(dataDir); err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: data dir: %v", err), 1)
 	}
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: data dir %s: %v", dataDir, err), 1)
+	}
+	// The data dir is this agent's alone, from before anything in it is
+	// read to the agent's last moment (agent_lock.go).
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return cli.Exit("nai agent: "+dataDirLockMessage(err, "-data-dir"), 1)
+	}
+	defer lock.release()
+	if ctx.Err() != nil {
+		return stops.stoppedWhileStarting()
 	}
 	nodeName := c.String("node-name")
 	if nodeName == "" {
@@ -125,21 +142,18 @@ func runAgent(c *cli.Context) error {
 		ln = tls.NewListener(ln, tlsAgent.ServerConfig())
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	defer ln.Close()
 	go trimIdleMemory(ctx, logger)
 
 	var blobRetention time.Duration
 	if c.IsSet("blob-retention") {
 		if blobRetention, err = time.ParseDuration(c.String("blob-retention")); err != nil || blobRetention <= 0 {
-			ln.Close()
 			return cli.Exit(fmt.Sprintf("nai agent: -blob-retention %q is not a positive duration such as \"24h\"", c.String("blob-retention")), 1)
 		}
 	}
 	var gcThreshold time.Duration
 	if c.IsSet("job-gc-threshold") {
 		if gcThreshold, err = time.ParseDuration(c.String("job-gc-threshold")); err != nil || gcThreshold < time.Minute {
-			ln.Close()
 			return cli.Exit(fmt.Sprintf("nai agent: -job-gc-threshold %q is not a duration of a minute or more such as \"72h\"", c.String("job-gc-threshold")), 1)
 		}
 	}
@@ -157,13 +171,18 @@ func runAgent(c *cli.Context) error {
 		Logger:         logger.With("component", "server"),
 	})
 	if err != nil {
-		ln.Close()
+		if ctx.Err() != nil {
+			return stops.stoppedWhileStarting()
+		}
 		return cli.Exit(fmt.Sprintf("nai agent: start server: %v", err), 1)
 	}
 	defer srv.Shutdown()
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	err = srv.WaitForLeader(wctx)
 	cancel()
+	if ctx.Err() != nil {
+		return stops.stoppedWhileStarting()
+	}
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: %v", err), 1)
 	}
@@ -171,6 +190,9 @@ func runAgent(c *cli.Context) error {
 	host, err := fingerprint.FingerprintDev(c.Int("dev-gpus"), logger.With("component", "fingerprint"))
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: fingerprint: %v", err), 1)
+	}
+	if ctx.Err() != nil {
+		return stops.stoppedWhileStarting()
 	}
 	cg, err := cgroups.New(c.String("cgroup-parent"), logger.With("component", "cgroups"))
 	if err != nil {
@@ -210,6 +232,10 @@ func runAgent(c *cli.Context) error {
 	})
 	if err != nil {
 		return cli.Exit(fmt.Sprintf("nai agent: start client: %v", err), 1)
+	}
+	if ctx.Err() != nil {
+		releaseCgroups(cg, logger)
+		return stops.stoppedWhileStarting()
 	}
 
 	mux := http.NewServeMux()
@@ -253,6 +279,7 @@ func runAgent(c *cli.Context) error {
 	}
 	fmt.Fprintf(os.Stderr, "==> nai dev agent ready\n    http:     %s\n    data dir: %s\n    node:     %s (%s)\n    GPUs:     %s\n    cgroups:  %s\n    acl:      %s\n",
 		httpAddr, dataDir, nodeName, cl.NodeID(), gpuDesc, cgDesc, onOff(aclOn))
+	stops.up()
 
 	select {
 	case <-ctx.Done():
@@ -275,9 +302,6 @@ func runAgent(c *cli.Context) error {
 		logger.Error("server shutdown", "err", err)
 	}
 	releaseCgroups(cg, logger)
-	if tempDir && !strings.Contains(dataDir, "..") {
-		os.RemoveAll(dataDir)
-	}
 	return nil
 }
 

@@ -64,9 +64,10 @@ func runClusterAgent(c *cli.Context) error {
 		}
 	}
 
-	sigCh := make(chan os.Signal, 2)
-	signal.Notify(sigCh, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigCh)
+	// SIGINT and SIGTERM stop the agent from here on, while it starts
+	// too (agent_signals.go).
+	stops := catchStopSignals()
+	defer stops.stop()
 	trimCtx, stopTrim := context.WithCancel(context.Background())
 	defer stopTrim()
 	go trimIdleMemory(trimCtx, logger)
@@ -95,6 +96,16 @@ func runClusterAgent(c *cli.Context) error {
 	defer ln.Close()
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return fail("data dir %s: %v", dataDir, err)
+	}
+	// The data dir is this agent's alone, from before anything in it is
+	// read to the agent's last moment (agent_lock.go).
+	lock, err := lockDataDir(dataDir)
+	if err != nil {
+		return fail("%s", dataDirLockMessage(err, "-data-dir (data_dir)"))
+	}
+	defer lock.release()
+	if stops.ctx.Err() != nil {
+		return stops.stoppedWhileStarting()
 	}
 	httpHostPort := ln.Addr().String()
 	if tlsAgent != nil {
@@ -141,9 +152,15 @@ func runClusterAgent(c *cli.Context) error {
 			DeadServerThreshold: cfg.Server.DeadServerThreshold,
 		})
 		if err != nil {
+			if stops.ctx.Err() != nil {
+				return stops.stoppedWhileStarting()
+			}
 			return fail("start server: %v", err)
 		}
 		defer srv.Shutdown()
+		if stops.ctx.Err() != nil {
+			return stops.stoppedWhileStarting()
+		}
 		tags.RaftAddr = srv.RaftAddr()
 		tags.BootstrapExpect = cfg.Server.BootstrapExpect
 	}
@@ -157,6 +174,9 @@ func runClusterAgent(c *cli.Context) error {
 		host, err = fingerprint.Fingerprint(fingerprint.Options{DevGPUs: cfg.Client.DevGPUs, DevSeed: cfg.NodeName, Logger: logger.With("component", "fingerprint")})
 		if err != nil {
 			return fail("fingerprint: %v", err)
+		}
+		if stops.ctx.Err() != nil {
+			return stops.stoppedWhileStarting()
 		}
 		hostCPU, hostMemory = host.CPU, host.MemoryBytes
 		if err := checkReservation(hostCPU, hostMemory, cfg.Client.ReservedCPU, cfg.Client.ReservedMemory); err != nil {
@@ -222,6 +242,10 @@ func runClusterAgent(c *cli.Context) error {
 			logger.Warn("acl is enabled but acl.agent_token is not set: this client cannot register its node the first time (make one with: nai token create -policy node -name gpu-hosts)")
 		}
 		tags.NodeID = cl.NodeID()
+	}
+	if stops.ctx.Err() != nil {
+		releaseCgroups(cg, logger)
+		return stops.stoppedWhileStarting()
 	}
 
 	m, err := membership.New(membership.Config{
@@ -308,6 +332,7 @@ func runClusterAgent(c *cli.Context) error {
 	fmt.Fprintf(&b, "    version:  %s\n", version.Get())
 	fmt.Fprint(os.Stderr, b.String())
 	sdNotify(logger, "READY=1")
+	stops.up()
 
 	reloader := &agentReloader{
 		tls:    tlsAgent,
@@ -326,8 +351,10 @@ wait:
 		select {
 		case <-hupCh:
 			_ = reloader.reload() // logged; the old configuration stays
-		case sig := <-sigCh:
-			leave = sig == os.Interrupt
+		case <-stops.ctx.Done():
+			// SIGINT leaves the cluster; SIGTERM stops without
+			// leaving.
+			leave = stops.signal() == os.Interrupt
 			break wait
 		case err := <-httpErr:
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -343,11 +370,7 @@ wait:
 	}
 	sdNotify(logger, "STOPPING=1")
 	fmt.Fprintln(os.Stderr, "==> nai agent shutting down")
-	go func() {
-		// A second signal stops at once.
-		<-sigCh
-		os.Exit(1)
-	}()
+	// A second signal stops at once (agent_signals.go).
 	runCancel()
 	if leave {
 		logger.Info("leaving the cluster")
