@@ -68,6 +68,12 @@ func taskEnv(in taskEnvInput) []string {
 			// gets the system's, as a fresh login would, not
 			// directories it may not even read. task.env may set one.
 			env["PATH"] = defaultPath
+			if u.Home == "" && in.WorkDir != "" {
+				// Nor the agent's HOME (/root): an account without
+				// one gets the task's own work dir, where caches
+				// such as ~/.cache can be written.
+				env["HOME"] = in.WorkDir
+			}
 		}
 	}
 	env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"

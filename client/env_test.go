@@ -137,6 +137,37 @@ func TestTaskEnvPath(t *testing.T) {
 	}
 }
 
+// A task of another account than the agent's gets that account's HOME, or
+// its own work dir when the account has none: never the agent's.
+func TestTaskEnvHome(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		user     *executor.User
+		agentUID uint32
+		want     string
+	}{
+		{"task as alice", &executor.User{Name: "alice", UID: 1000, Home: "/home/alice"}, 0, "/home/alice"},
+		{"task as an account without a home", &executor.User{Name: "svc", UID: 999}, 0, "/work/dir"},
+		{"task as the agent's own account", nil, 0, "/root"},
+		{"agent run by alice, task as herself without a home entry", &executor.User{Name: "alice", UID: 1000}, 1000, "/root"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			alloc, job := envAlloc()
+			env := taskEnv(taskEnvInput{Alloc: alloc, Job: job, User: tc.user, AgentUID: tc.agentUID, WorkDir: "/work/dir",
+				Getenv: func(k string) string { return map[string]string{"HOME": "/root"}[k] }})
+			got := ""
+			for _, kv := range env {
+				if v, ok := strings.CutPrefix(kv, "HOME="); ok {
+					got = v
+				}
+			}
+			if got != tc.want {
+				t.Errorf("HOME = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // The thread pools of OpenMP, MKL and OpenBLAS are sized to the job's CPU
 // limit (a quota: the libraries see every core of the host), per process
 // of the task, unless the job sets them.
