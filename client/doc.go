@@ -59,8 +59,9 @@
 // exited (with its code), oom-killed (the cgroup saw an OOM kill and the
 // task died of it), time-limit, cancelled, preempted, node-lost (executor
 // vanished, or the servers no longer list the allocation), start-failed,
-// prolog-failed (the node's prolog failed: the task never started, the job
-// goes back to the queue and the node is drained), gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
+// prolog-failed (the node's prolog failed, or its data dir was below
+// min_free_disk (disk.go): the task never started, the job goes back to
+// the queue and the node is drained), gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
 // requeued when its retry policy lists "failed"), and signal:SIGSEGV style
 // for any other deadly signal. A task that dies of a signal reports exit
 // code 128+signal, as a shell would.

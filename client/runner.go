@@ -58,6 +58,9 @@ type allocRunner struct {
 	stopCh chan struct{}
 	// replica is a service replica's port and health (service.go).
 	replica replicaState
+	// hook is the failed hook's report when hook.json could not be
+	// written (a full disk): hookFailure falls back to it.
+	hook *structs.HookReport
 }
 
 func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
@@ -90,6 +93,13 @@ func (c *Client) cgroupName(allocID string) string {
 // no waits, no network.
 func (r *allocRunner) start() error {
 	a, job := r.alloc, r.alloc.Job
+	// A data dir below its floor is the node's fault, as a failed prolog
+	// is: refused before anything is written there (disk.go).
+	if why := r.c.checkDisk(); why != "" {
+		he := diskFullError(why, a.ID, a.JobID)
+		r.setHook(he.report)
+		return he
+	}
 	if err := r.c.checkGPUs(a.GPUs); err != nil {
 		return err
 	}

@@ -1,0 +1,128 @@
+package client
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// fakeDisk is a data dir's filesystem as a test wants it (Client.statfs).
+type fakeDisk struct{ free, total atomic.Uint64 }
+
+func newFakeDisk(c *Client, free, total uint64) *fakeDisk {
+	d := &fakeDisk{}
+	d.free.Store(free)
+	d.total.Store(total)
+	c.statfs = func(string) (diskSpace, error) { return diskSpace{free: d.free.Load(), total: d.total.Load()}, nil }
+	return d
+}
+
+// problemRecord is a ProblemSink that keeps the latest message by kind.
+type problemRecord struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+func (p *problemRecord) Set(kind, msg string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m == nil {
+		p.m = map[string]string{}
+	}
+	p.m[kind] = msg
+	return true
+}
+
+func (p *problemRecord) Resolve(kind string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.m, kind)
+}
+
+func (p *problemRecord) get(kind string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.m[kind]
+}
+
+// A job placed on a node whose data dir is below min_free_disk is not
+// started: it ends prolog-failed with a hook report that names the data
+// dir and its free bytes, which is what makes the servers requeue it at no
+// cost and drain the node (the failed prolog's path); the agent lists the
+// condition as a problem until the space is back.
+func TestDiskFullRefusesStart(t *testing.T) {
+	f := newFakeServers(t)
+	data := t.TempDir()
+	c := newTestClient(t, f, data, nil)
+	disk := newFakeDisk(c, 100<<20, 100<<30) // 100 MiB of 100 GiB: below the 1 GiB default
+	probs := &problemRecord{}
+	c.SetProblems(probs)
+	runClient(t, c)
+	ran := filepath.Join(t.TempDir(), "ran")
+	a := newAlloc(c, scriptJob("j1", "echo task > "+ran), 1)
+	f.put(a)
+	waitFor(t, terminalWait, "the allocation to end", func() bool { return f.terminal(a.ID) })
+	st := f.status(a.ID)
+	h := st.Hook
+	if st.Status != structs.AllocFailed || st.ExitReason != structs.ExitPrologFailed || h == nil {
+		t.Fatalf("final status %s (%s) %q, hook %+v; want failed, prolog-failed, a hook report", st.Status, st.ExitReason, st.Message, h)
+	}
+	want := "the node's disk is full: data_dir " + c.cfg.DataDir + " has 104857600 bytes free (100MiB), below min_free_disk 1GiB"
+	if h.Hook != structs.HookProlog || h.Message != want || h.AllocID != a.ID || h.JobID != "j1" {
+		t.Errorf("hook report %+v\nwant message %q", h, want)
+	}
+	if err := h.Validate(); err != nil {
+		t.Errorf("the servers would refuse the report: %v", err)
+	}
+	if !strings.Contains(h.DrainReason(), "data_dir "+c.cfg.DataDir+" has 104857600 bytes free") {
+		t.Errorf("drain reason %q", h.DrainReason())
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the task ran on a full disk")
+	}
+	if p := probs.get(ProblemDiskFull); !strings.HasPrefix(p, want) {
+		t.Errorf("agent problem %q, want it to start with %q", p, want)
+	}
+
+	// Space is back: the problem is resolved and jobs start again.
+	disk.free.Store(50 << 30)
+	if why := c.checkDisk(); why != "" {
+		t.Errorf("checkDisk with 50 GiB free: %q", why)
+	}
+	if p := probs.get(ProblemDiskFull); p != "" {
+		t.Errorf("problem %q still listed with space back", p)
+	}
+	b := newAlloc(c, scriptJob("j2", "true"))
+	f.put(b)
+	waitFor(t, terminalWait, "the second allocation to end", func() bool { return f.terminal(b.ID) })
+	if st := f.status(b.ID); st.Status != structs.AllocComplete {
+		t.Errorf("second allocation %s (%s) %q; want complete", st.Status, st.ExitReason, st.Message)
+	}
+}
+
+// The floor: min_free_disk when set, 1 GiB or 5 % of a smaller filesystem
+// by default, none when negative.
+func TestMinFreeDisk(t *testing.T) {
+	for _, tc := range []struct {
+		cfg   int64
+		total uint64
+		want  int64
+		on    bool
+	}{
+		{0, 100 << 30, 1 << 30, true},
+		{0, 4 << 20, 4 << 20 * 5 / 100, true},
+		{0, 10 << 30, 512 << 20, true},
+		{5 << 30, 4 << 20, 5 << 30, true},
+		{-1, 100 << 30, 0, false},
+	} {
+		c := &Client{cfg: Config{MinFreeDisk: tc.cfg}}
+		if got, on := c.minFreeDisk(tc.total); got != tc.want || on != tc.on {
+			t.Errorf("min_free_disk %d on %d bytes: %d, %v; want %d, %v", tc.cfg, tc.total, got, on, tc.want, tc.on)
+		}
+	}
+}
