@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -158,6 +159,9 @@ type Client struct {
 	// check's problem ("" for none).
 	statfs  func(path string) (diskSpace, error)
 	diskLow atomic.Pointer[string]
+	// createArchive makes an output archive's file: createArchiveFile,
+	// or a test's (outputs.go).
+	createArchive func(path string) (io.WriteCloser, error)
 	// problems receives the client's conditions for nai agent-info
 	// (SetProblems); nil: none.
 	problemsMu sync.Mutex
@@ -217,6 +221,8 @@ func New(cfg Config) (*Client, error) {
 		memoryBytes: cfg.Host.MemoryBytes,
 		ports:       map[int]string{},
 		statfs:      statfsSpace,
+
+		createArchive: createArchiveFile,
 	}
 	c.secretKnown.Store(!fresh)
 	c.execs.logger = c.logger

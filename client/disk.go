@@ -97,6 +97,17 @@ func (c *Client) diskProblem() string {
 		c.cfg.DataDir, sp.free, structs.FormatSize(int64(min(sp.free, uint64(structs.MaxSize)))), structs.FormatSize(floor))
 }
 
+// diskFullNote says how full the data dir is, for the message of a job
+// that a full disk ended: "the node's disk is full (data_dir /x: 0 bytes
+// free)".
+func (c *Client) diskFullNote() string {
+	sp, err := c.statfs(c.cfg.DataDir)
+	if err != nil {
+		return fmt.Sprintf("the node's disk is full (data_dir %s)", c.cfg.DataDir)
+	}
+	return fmt.Sprintf("the node's disk is full (data_dir %s: %d bytes free)", c.cfg.DataDir, sp.free)
+}
+
 // checkDisk looks at the free space and keeps the agent's problem up to
 // date; it returns the problem ("" for none).
 func (c *Client) checkDisk() string {

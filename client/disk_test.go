@@ -1,13 +1,19 @@
 package client
 
 import (
+	"bytes"
+	"fmt"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -124,5 +130,102 @@ func TestMinFreeDisk(t *testing.T) {
 		if got, on := c.minFreeDisk(tc.total); got != tc.want || on != tc.on {
 			t.Errorf("min_free_disk %d on %d bytes: %d, %v; want %d, %v", tc.cfg, tc.total, got, on, tc.want, tc.on)
 		}
+	}
+}
+
+// fullFile is an output archive on a disk that fills after limit bytes.
+type fullFile struct {
+	f     *os.File
+	limit int
+}
+
+func (w *fullFile) Write(p []byte) (int, error) {
+	if len(p) > w.limit {
+		n, _ := w.f.Write(p[:w.limit])
+		w.limit = 0
+		return n, &os.PathError{Op: "write", Path: w.f.Name(), Err: syscall.ENOSPC}
+	}
+	w.limit -= len(p)
+	return w.f.Write(p)
+}
+
+func (w *fullFile) Close() error { return w.f.Close() }
+
+// An executor that vanished without exit.json while the data dir is full
+// did not lose its node: it could not write its exit status. The end says
+// so (disk-full, naming the data dir and its free bytes), not node-lost,
+// which a retry policy would send straight back to this node.
+func TestVanishedOnFullDiskIsDiskFull(t *testing.T) {
+	f := newFakeServers(t)
+	data := t.TempDir()
+	c := newTestClient(t, f, data, nil)
+	newFakeDisk(c, 0, 4<<20)
+	a := newAlloc(c, scriptJob("j1", "echo ran"))
+	f.put(a)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dir := allocDir(filepath.Join(data, "allocs", a.ID))
+	if err := os.MkdirAll(dir.outputDir(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := executor.WriteJSONAtomic(dir.path(allocFile), a); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir.path(executor.PidFile), []byte(fmt.Sprint(dead.Process.Pid)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runClient(t, c)
+	waitFor(t, terminalWait, "the final report", func() bool { return f.terminal(a.ID) })
+	st := f.status(a.ID)
+	want := "executor vanished without an exit status while the node's disk is full: data_dir " + c.cfg.DataDir + " has 0 bytes free"
+	if st.Status != structs.AllocFailed || st.ExitReason != structs.ExitDiskFull || !strings.HasPrefix(st.Message, want) {
+		t.Errorf("status %s/%s %q; want failed/disk-full %q...", st.Status, st.ExitReason, st.Message, want)
+	}
+}
+
+// A job whose outputs do not fit on the node's disk as a packed archive
+// still keeps them: the client packs them straight into the upload (again
+// at each try: here two are refused while the packer still writes).
+func TestOutputsStreamedWhenDiskFull(t *testing.T) {
+	f := newFakeServers(t)
+	f.failUploads = 2
+	c := newTestClient(t, f, t.TempDir(), nil)
+	var archives []string
+	var mu sync.Mutex
+	c.createArchive = func(p string) (io.WriteCloser, error) {
+		mu.Lock()
+		archives = append(archives, p)
+		mu.Unlock()
+		fh, err := createArchiveFile(p)
+		if err != nil {
+			return nil, err
+		}
+		return &fullFile{f: fh.(*os.File), limit: 64}, nil
+	}
+	runClient(t, c)
+	a := newAlloc(c, scriptJob("j1", `head -c 100000 /dev/urandom > "$NAI_OUTPUT_DIR/weights.bin"; echo done > "$NAI_OUTPUT_DIR/log.txt"`))
+	f.put(a)
+	waitFor(t, terminalWait, "the allocation to end", func() bool { return f.terminal(a.ID) })
+	st := f.status(a.ID)
+	if st.Status != structs.AllocComplete || st.OutputDigest == "" || strings.Contains(st.Message, "upload") {
+		t.Fatalf("final status %s (%s) %q, output %q; want complete with outputs", st.Status, st.ExitReason, st.Message, st.OutputDigest)
+	}
+	f.mu.Lock()
+	up := f.uploads[a.ID]
+	f.mu.Unlock()
+	got := untar(t, bytes.NewReader(up))
+	if len(got["weights.bin"]) != 100000 || got["log.txt"] != "done\n" || st.OutputFiles != 2 || st.OutputSize != int64(len(up)) {
+		t.Errorf("uploaded %d files (weights %d bytes, log %q), reported %d files of %d bytes (archive %d)",
+			len(got), len(got["weights.bin"]), got["log.txt"], st.OutputFiles, st.OutputSize, len(up))
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(archives) != 1 {
+		t.Fatalf("archives made: %v", archives)
+	}
+	if _, err := os.Stat(archives[0]); !os.IsNotExist(err) {
+		t.Errorf("the half-written archive is still there: %v", err)
 	}
 }

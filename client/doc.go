@@ -61,7 +61,9 @@
 // vanished, or the servers no longer list the allocation), start-failed,
 // prolog-failed (the node's prolog failed, or its data dir was below
 // min_free_disk (disk.go): the task never started, the job goes back to
-// the queue and the node is drained), gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
+// the queue and the node is drained), disk-full (the executor left no
+// exit status while the data dir was full: the job fails, as for any
+// failure, rather than node-lost; disk.go), gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
 // requeued when its retry policy lists "failed"), and signal:SIGSEGV style
 // for any other deadly signal. A task that dies of a signal reports exit
 // code 128+signal, as a shell would.
