@@ -80,7 +80,8 @@
 //	reported         the servers have the final status (agent): a hard link
 //	                 to exit.json dated when reported, not a new inode
 //	gpu-failure      why the allocation's GPU was withdrawn (agent, gpus.go)
-//	upload-failed    the outputs could not be uploaded; work/ and output/ kept
+//	upload-failed    the outputs could not be uploaded: output/ kept until
+//	                 the GC, work/ and the archive removed (cleanup.go)
 //	hook.json        a failed prolog's or epilog's report, sent with the final status
 //	epilog-done      the epilog ran (it runs once per allocation)
 //	work/ output/ stdout stderr metrics.jsonl (logs/stdout, logs/stderr in

@@ -33,6 +33,8 @@ type fakeServers struct {
 	// failRegisters and failUploads answer that many requests with 503,
 	// as servers without a leader would.
 	failRegisters, failUploads int
+	// refuseUploads answers every upload with 400: refused for good.
+	refuseUploads bool
 	// polls counts the nodes' allocation long-polls (a client polls once
 	// it has registered and recovered its allocations).
 	polls int
@@ -203,6 +205,13 @@ func (f *fakeServers) updateAllocs(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeServers) upload(w http.ResponseWriter, r *http.Request) {
 	if f.failing(&f.failUploads, w) {
+		return
+	}
+	f.mu.Lock()
+	refuse := f.refuseUploads
+	f.mu.Unlock()
+	if refuse {
+		writeError(w, http.StatusBadRequest, structs.NewError(structs.CodeInvalid, "outputs refused"))
 		return
 	}
 	b, err := io.ReadAll(r.Body)
