@@ -159,6 +159,10 @@ type Client struct {
 	// check's problem ("" for none).
 	statfs  func(path string) (diskSpace, error)
 	diskLow atomic.Pointer[string]
+	// diskRoomy: the latest check found room to end the node's drain;
+	// diskDrained: a refusal for the disk drained it (disk.go).
+	diskRoomy, diskDrained atomic.Bool
+	diskEvery              time.Duration // diskCheckEvery, or a test's
 	// createArchive makes an output archive's file: createArchiveFile,
 	// or a test's (outputs.go).
 	createArchive func(path string) (io.WriteCloser, error)
@@ -221,10 +225,12 @@ func New(cfg Config) (*Client, error) {
 		memoryBytes: cfg.Host.MemoryBytes,
 		ports:       map[int]string{},
 		statfs:      statfsSpace,
+		diskEvery:   diskCheckEvery,
 
 		createArchive: createArchiveFile,
 	}
 	c.secretKnown.Store(!fresh)
+	c.diskDrained.Store(exists(filepath.Join(dataDir, diskDrainedFile)))
 	c.execs.logger = c.logger
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -27,8 +29,12 @@ import (
 //     path of a failed prolog, so the servers requeue the job at no cost
 //     to its retries and drain the node with the reason, in one raft
 //     transaction (structs/hooks.go). The reason names the data dir and
-//     its free bytes. As for a failed prolog, the operator frees space and
-//     makes the node eligible again (nai node eligibility -enable).
+//     its free bytes.
+//   - once the free space is a quarter above the floor again, the client
+//     ends that drain itself (endDiskDrain): the servers check that the
+//     node's drain is its own disk check's, never an operator's. Without a
+//     job placed here meanwhile the node is not drained at all: nothing
+//     was refused, and a client cannot drain its node without a report.
 //   - the condition is kept as a problem of the agent (nai agent-info),
 //     and resolved once the free space is back above the floor.
 //   - a task that ends while the disk is full (no exit.json, or outputs
@@ -82,19 +88,24 @@ func (c *Client) minFreeDisk(total uint64) (int64, bool) {
 
 // diskProblem says why the data dir has too little space, or "" when it
 // has enough (or cannot be looked at: the start then goes ahead and fails,
-// or not, on its own).
-func (c *Client) diskProblem() string {
+// or not, on its own). roomy says the space is a quarter above the floor
+// (or not checked): only then does the client end its own drain
+// (endDiskDrain), so that a node hovering at its floor does not flap.
+func (c *Client) diskProblem() (why string, roomy bool) {
 	sp, err := c.statfs(c.cfg.DataDir)
 	if err != nil {
 		c.logger.Warn("cannot check the data dir's free space", "error", err)
-		return ""
+		return "", false
 	}
 	floor, on := c.minFreeDisk(sp.total)
-	if !on || sp.free >= uint64(floor) {
-		return ""
+	if !on {
+		return "", true
 	}
-	return fmt.Sprintf("the node's disk is full: data_dir %s has %d bytes free (%s), below min_free_disk %s",
-		c.cfg.DataDir, sp.free, structs.FormatSize(int64(min(sp.free, uint64(structs.MaxSize)))), structs.FormatSize(floor))
+	if sp.free >= uint64(floor) {
+		return "", sp.free >= uint64(floor)+uint64(floor)/4
+	}
+	return fmt.Sprintf("%sdata_dir %s has %d bytes free (%s), below min_free_disk %s", structs.DiskFullPrefix,
+		c.cfg.DataDir, sp.free, structs.FormatSize(int64(min(sp.free, uint64(structs.MaxSize)))), structs.FormatSize(floor)), false
 }
 
 // diskFullNote says how full the data dir is, for the message of a job
@@ -111,7 +122,8 @@ func (c *Client) diskFullNote() string {
 // checkDisk looks at the free space and keeps the agent's problem up to
 // date; it returns the problem ("" for none).
 func (c *Client) checkDisk() string {
-	why := c.diskProblem()
+	why, roomy := c.diskProblem()
+	c.diskRoomy.Store(roomy)
 	was := c.diskLow.Swap(&why)
 	switch {
 	case why != "" && (was == nil || *was != why):
@@ -126,17 +138,55 @@ func (c *Client) checkDisk() string {
 	return why
 }
 
-// diskLoop checks the free space every diskCheckEvery until ctx ends.
+// diskLoop checks the free space every diskCheckEvery until ctx ends, and
+// ends the node's drain that a full disk began once space is back.
 func (c *Client) diskLoop(ctx context.Context) {
-	t := time.NewTicker(diskCheckEvery)
+	t := time.NewTicker(c.diskEvery)
 	defer t.Stop()
 	for {
-		c.checkDisk()
+		if c.checkDisk() == "" && c.diskRoomy.Load() && c.diskDrained.Load() {
+			c.endDiskDrain(ctx)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// diskDrainedFile, in the data dir, says that this client refused a job
+// for its disk, which drained its node: a later agent ends that drain too.
+// Written when it can be (a full disk may not take it), and kept in memory
+// besides.
+const diskDrainedFile = "disk-drained"
+
+// noteDiskDrain remembers that a refusal for the disk drained the node.
+func (c *Client) noteDiskDrain() {
+	c.diskDrained.Store(true)
+	_ = os.WriteFile(filepath.Join(c.cfg.DataDir, diskDrainedFile), nil, 0o600)
+}
+
+// endDiskDrain asks the servers to end the drain the disk began
+// (POST /v1/client/nodes/{id}/disk-recovered). They refuse (409) a drain
+// that is not that one: an operator's is never ended here. Servers out of
+// reach: the next check asks again.
+func (c *Client) endDiskDrain(ctx context.Context) {
+	n, err := c.api.NodeDiskRecovered(ctx, c.nodeID)
+	switch {
+	case err == nil:
+		c.logger.Info("data dir has room again: the node's drain for its disk is ended", "eligible", n.Eligible)
+	case structs.CodeOf(err) == structs.CodeConflict || structs.CodeOf(err) == structs.CodeNotFound:
+		c.logger.Info("data dir has room again; the node's drain is not the disk's and stays", "reason", err)
+	default:
+		if ctx.Err() == nil {
+			c.logger.Warn("cannot end the node's drain for its disk, will retry", "error", err)
+		}
+		return
+	}
+	c.diskDrained.Store(false)
+	if err := os.Remove(filepath.Join(c.cfg.DataDir, diskDrainedFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		c.logger.Warn("remove disk-drained mark", "error", err)
 	}
 }
 
@@ -170,7 +220,7 @@ func (c *Client) setProblem(why string) {
 	case why == "":
 		c.problems.Resolve(ProblemDiskFull)
 	default:
-		c.problems.Set(ProblemDiskFull, why+": jobs placed here are refused (the node drains itself); free space, then nai node eligibility -enable NODE")
+		c.problems.Set(ProblemDiskFull, why+": jobs placed here are refused and the node drains itself until space is back")
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
@@ -66,6 +67,7 @@ func TestDiskFullRefusesStart(t *testing.T) {
 	data := t.TempDir()
 	c := newTestClient(t, f, data, nil)
 	disk := newFakeDisk(c, 100<<20, 100<<30) // 100 MiB of 100 GiB: below the 1 GiB default
+	c.diskEvery = 20 * time.Millisecond
 	probs := &problemRecord{}
 	c.SetProblems(probs)
 	runClient(t, c)
@@ -95,14 +97,28 @@ func TestDiskFullRefusesStart(t *testing.T) {
 		t.Errorf("agent problem %q, want it to start with %q", p, want)
 	}
 
-	// Space is back: the problem is resolved and jobs start again.
-	disk.free.Store(50 << 30)
-	if why := c.checkDisk(); why != "" {
-		t.Errorf("checkDisk with 50 GiB free: %q", why)
+	if !c.diskDrained.Load() || !exists(filepath.Join(data, diskDrainedFile)) {
+		t.Error("the refusal is not remembered as the node's drain")
+	}
+
+	// Just above the floor: the problem is resolved, but the drain is
+	// not ended yet (no flapping at the floor).
+	disk.free.Store(1<<30 + 1)
+	if why := c.checkDisk(); why != "" || c.diskRoomy.Load() {
+		t.Errorf("checkDisk just above the floor: %q, roomy %v", why, c.diskRoomy.Load())
 	}
 	if p := probs.get(ProblemDiskFull); p != "" {
 		t.Errorf("problem %q still listed with space back", p)
 	}
+	// Space is back: the client ends its drain (the servers check it is
+	// the disk's), once, and jobs start again.
+	disk.free.Store(50 << 30)
+	waitFor(t, 10*time.Second, "the node's drain ended", func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.diskRecovered == 1
+	})
+	waitFor(t, 5*time.Second, "the mark removed", func() bool { return !exists(filepath.Join(data, diskDrainedFile)) })
 	b := newAlloc(c, scriptJob("j2", "true"))
 	f.put(b)
 	waitFor(t, terminalWait, "the second allocation to end", func() bool { return f.terminal(b.ID) })

@@ -35,6 +35,8 @@ type fakeServers struct {
 	failRegisters, failUploads int
 	// refuseUploads answers every upload with 400: refused for good.
 	refuseUploads bool
+	// diskRecovered counts the nodes' disk-recovered calls.
+	diskRecovered int
 	// polls counts the nodes' allocation long-polls (a client polls once
 	// it has registered and recovered its allocations).
 	polls int
@@ -48,6 +50,12 @@ func newFakeServers(t testing.TB) *fakeServers {
 	mux.HandleFunc("GET /v1/client/nodes/{id}/allocations", f.nodeAllocs)
 	mux.HandleFunc("POST /v1/client/allocations", f.updateAllocs)
 	mux.HandleFunc("PUT /v1/client/allocations/{id}/outputs", f.upload)
+	mux.HandleFunc("POST /v1/client/nodes/{id}/disk-recovered", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.diskRecovered++
+		f.mu.Unlock()
+		writeJSON(w, 0, structs.Node{ID: r.PathValue("id"), Eligible: true})
+	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f

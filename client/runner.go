@@ -100,6 +100,7 @@ func (r *allocRunner) start() error {
 	if why := r.c.checkDisk(); why != "" {
 		he := diskFullError(why, a.ID, a.JobID)
 		r.setHook(he.report)
+		r.c.noteDiskDrain()
 		return he
 	}
 	if err := r.c.checkGPUs(a.GPUs); err != nil {
