@@ -20,6 +20,17 @@ func (c *Client) RegisterNode(ctx context.Context, n *structs.Node, secret strin
 	return err
 }
 
+// NodeDiskRecovered ends the drain a node's own disk check began (its data
+// dir was below min_free_disk), now that space is back. The servers refuse
+// it (409) when the node's drain is not that one.
+func (c *Client) NodeDiskRecovered(ctx context.Context, nodeID string) (*structs.Node, error) {
+	var n structs.Node
+	if _, err := c.do(ctx, http.MethodPost, "/v1/client/nodes/"+url.PathEscape(nodeID)+"/disk-recovered", nil, &n); err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
 // NodeAllocations long-polls the allocations placed on a node: it answers
 // when the state index passes index, or after wait.
 //

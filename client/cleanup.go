@@ -13,8 +13,8 @@ import (
 )
 
 // uploadFailedFile marks an allocation whose outputs could not be uploaded:
-// its output dir and archive stay on the node for the operator (and are
-// only removed with the whole dir by the GC).
+// its output dir stays on the node for the operator (and is only removed
+// with the whole dir by the GC); its work dir and archive go (scratch).
 const uploadFailedFile = "upload-failed"
 
 // gcEvery bounds how often the allocation GC looks at the allocs dir.
@@ -29,7 +29,17 @@ const gcEvery = time.Hour
 //     `nai job logs` keeps working. An upload that failed for a transient
 //     reason is retried (with backoff, and again by the next agent if this
 //     one stops first) before anything is reported; one the servers refused
-//     for good leaves everything in place and an upload-failed mark.
+//     for good leaves output/ in place and an upload-failed mark.
+//     work/ goes all the same, and the archive: output/ is what the job
+//     was run for and what was promised to be kept (NAI_OUTPUT_DIR), so
+//     what was not uploaded is never deleted before the GC age, and the
+//     operator can fetch it by hand. work/ is the task's scratch (its code,
+//     whatever it wrote beside its outputs), which a successful end
+//     removes at once too, and an archive that failed is half-written or a
+//     copy of output/. On a full disk they are what holds the space: kept,
+//     they made the node stay full after the job that filled it (disk.go).
+//     Checkpoints (DataDir/checkpoints/JOB) are not in the alloc dir and
+//     are not touched.
 //  2. The GC removes whole allocation dirs reported longer than AllocGCAge
 //     ago (default 24h), at start and then hourly. It also finishes step 1
 //     for dirs whose agent died between reporting and cleaning.
@@ -37,13 +47,20 @@ const gcEvery = time.Hour
 // cleanAllocDir is step 1 for one reported allocation.
 func (c *Client) cleanAllocDir(dir allocDir, uploaded bool, logger *slog.Logger) {
 	if !uploaded {
+		// The space first: on a full disk the mark needs it.
+		removeAll(logger, dir.workDir(), dir.path(archiveName))
 		if err := executor.WriteFileAtomic(dir.path(uploadFailedFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
 			logger.Error("mark failed upload", "error", err)
 		}
-		logger.Warn("outputs not uploaded: keeping the allocation's work and output dirs", "dir", string(dir))
+		logger.Warn("outputs not uploaded: keeping the allocation's output dir until the allocation GC", "dir", dir.outputDir())
 		return
 	}
-	for _, p := range []string{dir.workDir(), dir.outputDir(), dir.path(archiveName)} {
+	removeAll(logger, dir.workDir(), dir.outputDir(), dir.path(archiveName))
+}
+
+// removeAll removes each path, leaving an empty dir (see emptyDir).
+func removeAll(logger *slog.Logger, paths ...string) {
+	for _, p := range paths {
 		if emptyDir(p) {
 			continue
 		}
@@ -120,8 +137,14 @@ func (c *Client) gcAllocDirs(now time.Time) {
 			continue
 		}
 		left := func(p string) bool { return exists(p) && !emptyDir(p) }
-		if !exists(dir.path(uploadFailedFile)) && (left(dir.workDir()) || left(dir.outputDir())) {
-			c.cleanAllocDir(dir, true, c.logger.With("alloc", e.Name()))
+		switch {
+		case !exists(dir.path(uploadFailedFile)):
+			if left(dir.workDir()) || left(dir.outputDir()) {
+				c.cleanAllocDir(dir, true, c.logger.With("alloc", e.Name()))
+			}
+		case left(dir.workDir()) || exists(dir.path(archiveName)):
+			// An older agent kept work/ of a failed upload.
+			removeAll(c.logger.With("alloc", e.Name()), dir.workDir(), dir.path(archiveName))
 		}
 	}
 }

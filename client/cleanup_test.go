@@ -3,6 +3,7 @@ package client
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +43,32 @@ func TestClientCleansAllocDirAfterUpload(t *testing.T) {
 	}
 }
 
+// Outputs the servers refused for good stay on the node (nothing that was
+// not uploaded is deleted before the GC age); the work dir and the archive,
+// scratch and a copy, go at once, so that a full disk does not stay full.
+func TestClientKeepsOnlyOutputsOfFailedUpload(t *testing.T) {
+	f := newFakeServers(t)
+	f.refuseUploads = true
+	c := newTestClient(t, f, t.TempDir(), nil)
+	runClient(t, c)
+	a := newAlloc(c, scriptJob("out", `echo weights > "$NAI_OUTPUT_DIR/model.bin"; echo scratch > big.tmp`))
+	f.put(a)
+	waitFor(t, terminalWait, "the final report", func() bool { return f.terminal(a.ID) })
+	dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
+	waitFor(t, 10*time.Second, "the upload-failed mark", func() bool { return exists(dir.path(uploadFailedFile)) })
+	if st := f.status(a.ID); st.OutputDigest != "" || !strings.Contains(st.Message, "output upload failed") {
+		t.Errorf("final status %+v; want no outputs and the upload's failure", st)
+	}
+	if got := readFile(t, dir.path("output", "model.bin")); got != "weights\n" {
+		t.Errorf("output/model.bin = %q", got)
+	}
+	for _, gone := range []string{dir.path("work", "big.tmp"), dir.path(archiveName)} {
+		if exists(gone) {
+			t.Errorf("%s kept after a failed upload", gone)
+		}
+	}
+}
+
 func TestAllocGC(t *testing.T) {
 	f := newFakeServers(t)
 	c := newTestClient(t, f, t.TempDir(), nil)
@@ -64,7 +91,7 @@ func TestAllocGC(t *testing.T) {
 	}
 	old := mk("old", 25*time.Hour)
 	fresh := mk("fresh", time.Hour)
-	failed := mk("failed-upload", time.Hour, uploadFailedFile)
+	failed := mk("failed-upload", time.Hour, uploadFailedFile, archiveName)
 	running := mk("running", -1)
 	held := mk("held", 48*time.Hour)
 	c.runners["held"] = newAllocRunner(c, newAlloc(c, scriptJob("held", "true")))
@@ -81,7 +108,8 @@ func TestAllocGC(t *testing.T) {
 		{"reported recently: work removed", fresh.workDir(), false},
 		{"reported recently: output removed", fresh.outputDir(), false},
 		{"upload failed: output kept", failed.outputDir(), true},
-		{"upload failed: work kept", failed.workDir(), true},
+		{"upload failed: work removed", failed.path("work", "x"), false},
+		{"upload failed: archive removed", failed.path(archiveName), false},
 		{"not reported: untouched", running.workDir(), true},
 		{"held by a runner: untouched", held.workDir(), true},
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -92,6 +93,11 @@ type Config struct {
 	// Hooks are the node's prolog and epilog (hooks.go); SetHooks
 	// changes them while the client runs.
 	Hooks Hooks
+	// MinFreeDisk is the free space the data dir must keep for a job to
+	// start here (client { min_free_disk }, disk.go); 0: the default
+	// (DefaultMinFreeDisk, or 5 % of the filesystem when less); negative:
+	// not checked.
+	MinFreeDisk int64
 }
 
 // Client is the GPU host side of the agent: it registers the node, runs
@@ -149,6 +155,21 @@ type Client struct {
 	// mountNS says whether tasks get their datasets and models read-only
 	// in a mount namespace (readonly.go).
 	mountNS bool
+	// statfs is statfsSpace, or a test's (disk.go); diskLow is the latest
+	// check's problem ("" for none).
+	statfs  func(path string) (diskSpace, error)
+	diskLow atomic.Pointer[string]
+	// diskRoomy: the latest check found room to end the node's drain;
+	// diskDrained: a refusal for the disk drained it (disk.go).
+	diskRoomy, diskDrained atomic.Bool
+	diskEvery              time.Duration // diskCheckEvery, or a test's
+	// createArchive makes an output archive's file: createArchiveFile,
+	// or a test's (outputs.go).
+	createArchive func(path string) (io.WriteCloser, error)
+	// problems receives the client's conditions for nai agent-info
+	// (SetProblems); nil: none.
+	problemsMu sync.Mutex
+	problems   ProblemSink
 }
 
 // New checks the configuration, makes the data dir and reads (or creates)
@@ -203,8 +224,13 @@ func New(cfg Config) (*Client, error) {
 		cpu:         cfg.Host.CPU,
 		memoryBytes: cfg.Host.MemoryBytes,
 		ports:       map[int]string{},
+		statfs:      statfsSpace,
+		diskEvery:   diskCheckEvery,
+
+		createArchive: createArchiveFile,
 	}
 	c.secretKnown.Store(!fresh)
+	c.diskDrained.Store(exists(filepath.Join(dataDir, diskDrainedFile)))
 	c.execs.logger = c.logger
 	c.updater = newUpdater(c.api, id, c.logger)
 	c.reregister = make(chan struct{}, 1)
@@ -355,6 +381,7 @@ func (c *Client) Run(ctx context.Context) error {
 	go c.registerLoop(ctx)
 	c.recover(ctx)
 	go c.gcLoop(ctx)
+	go c.diskLoop(ctx) // disk.go
 	err := c.poll(ctx)
 	c.wg.Wait()
 	c.execs.close()

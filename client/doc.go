@@ -59,8 +59,11 @@
 // exited (with its code), oom-killed (the cgroup saw an OOM kill and the
 // task died of it), time-limit, cancelled, preempted, node-lost (executor
 // vanished, or the servers no longer list the allocation), start-failed,
-// prolog-failed (the node's prolog failed: the task never started, the job
-// goes back to the queue and the node is drained), gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
+// prolog-failed (the node's prolog failed, or its data dir was below
+// min_free_disk (disk.go): the task never started, the job goes back to
+// the queue and the node is drained), disk-full (the executor left no
+// exit status while the data dir was full: the job fails, as for any
+// failure, rather than node-lost; disk.go), gpu-failed (a GPU it holds turned unhealthy; the job fails, or is
 // requeued when its retry policy lists "failed"), and signal:SIGSEGV style
 // for any other deadly signal. A task that dies of a signal reports exit
 // code 128+signal, as a shell would.
@@ -77,7 +80,8 @@
 //	reported         the servers have the final status (agent): a hard link
 //	                 to exit.json dated when reported, not a new inode
 //	gpu-failure      why the allocation's GPU was withdrawn (agent, gpus.go)
-//	upload-failed    the outputs could not be uploaded; work/ and output/ kept
+//	upload-failed    the outputs could not be uploaded: output/ kept until
+//	                 the GC, work/ and the archive removed (cleanup.go)
 //	hook.json        a failed prolog's or epilog's report, sent with the final status
 //	epilog-done      the epilog ran (it runs once per allocation)
 //	work/ output/ stdout stderr metrics.jsonl (logs/stdout, logs/stderr in

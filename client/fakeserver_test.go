@@ -33,6 +33,10 @@ type fakeServers struct {
 	// failRegisters and failUploads answer that many requests with 503,
 	// as servers without a leader would.
 	failRegisters, failUploads int
+	// refuseUploads answers every upload with 400: refused for good.
+	refuseUploads bool
+	// diskRecovered counts the nodes' disk-recovered calls.
+	diskRecovered int
 	// polls counts the nodes' allocation long-polls (a client polls once
 	// it has registered and recovered its allocations).
 	polls int
@@ -46,6 +50,12 @@ func newFakeServers(t testing.TB) *fakeServers {
 	mux.HandleFunc("GET /v1/client/nodes/{id}/allocations", f.nodeAllocs)
 	mux.HandleFunc("POST /v1/client/allocations", f.updateAllocs)
 	mux.HandleFunc("PUT /v1/client/allocations/{id}/outputs", f.upload)
+	mux.HandleFunc("POST /v1/client/nodes/{id}/disk-recovered", func(w http.ResponseWriter, r *http.Request) {
+		f.mu.Lock()
+		f.diskRecovered++
+		f.mu.Unlock()
+		writeJSON(w, 0, structs.Node{ID: r.PathValue("id"), Eligible: true})
+	})
 	f.srv = httptest.NewServer(mux)
 	t.Cleanup(f.srv.Close)
 	return f
@@ -203,6 +213,13 @@ func (f *fakeServers) updateAllocs(w http.ResponseWriter, r *http.Request) {
 
 func (f *fakeServers) upload(w http.ResponseWriter, r *http.Request) {
 	if f.failing(&f.failUploads, w) {
+		return
+	}
+	f.mu.Lock()
+	refuse := f.refuseUploads
+	f.mu.Unlock()
+	if refuse {
+		writeError(w, http.StatusBadRequest, structs.NewError(structs.CodeInvalid, "outputs refused"))
 		return
 	}
 	b, err := io.ReadAll(r.Body)

@@ -101,9 +101,7 @@ func (r *allocRunner) prolog(checkpointDir string) error {
 	if rep == nil {
 		return nil
 	}
-	if err := executor.WriteJSONAtomic(r.dir.path(hookFile), rep); err != nil {
-		r.logger.Error("record prolog failure", "error", err)
-	}
+	r.setHook(rep)
 	return &hookError{report: rep}
 }
 
@@ -118,12 +116,22 @@ func (r *allocRunner) epilog(st *executor.ExitStatus) {
 	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", r.alloc.JobID)
 	rep := r.runHook(structs.HookEpilog, h.Epilog, h.Timeout, r.hookEnv(structs.HookEpilog, ckpt, st))
 	if rep != nil {
-		if err := executor.WriteJSONAtomic(r.dir.path(hookFile), rep); err != nil {
-			r.logger.Error("record epilog failure", "error", err)
-		}
+		r.setHook(rep)
 	}
 	if err := executor.WriteFileAtomic(r.dir.path(epilogDoneFile), []byte(time.Now().UTC().Format(time.RFC3339)+"\n")); err != nil {
 		r.logger.Error("record epilog run", "error", err)
+	}
+}
+
+// setHook records a failed hook's report in hook.json, and in memory for
+// when the file cannot be written (a full disk: disk.go), so that the
+// final status carries it all the same.
+func (r *allocRunner) setHook(rep *structs.HookReport) {
+	r.mu.Lock()
+	r.hook = rep
+	r.mu.Unlock()
+	if err := executor.WriteJSONAtomic(r.dir.path(hookFile), rep); err != nil {
+		r.logger.Error("record "+string(rep.Hook)+" failure", "error", err)
 	}
 }
 
@@ -131,7 +139,9 @@ func (r *allocRunner) epilog(st *executor.ExitStatus) {
 func (r *allocRunner) hookFailure() *structs.HookReport {
 	b, err := os.ReadFile(r.dir.path(hookFile))
 	if err != nil {
-		return nil
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.hook
 	}
 	var rep structs.HookReport
 	if err := json.Unmarshal(b, &rep); err != nil {

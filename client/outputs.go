@@ -2,6 +2,7 @@ package client
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path"
@@ -27,18 +28,17 @@ import (
 // files that uid owns are packed, so a hard link to a root-only file is
 // left out with a note.
 func packOutputs(dir, dst string, keep *outputKeep, owner *uint32) (archive.Stats, error) {
-	f, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	return packOutputsWith(createArchiveFile, dir, dst, keep, owner)
+}
+
+// packOutputsWith is packOutputs into the file that create makes.
+func packOutputsWith(create func(string) (io.WriteCloser, error), dir, dst string, keep *outputKeep, owner *uint32) (archive.Stats, error) {
+	f, err := create(dst)
 	if err != nil {
 		return archive.Stats{}, fmt.Errorf("create output archive: %w", err)
 	}
 	defer f.Close()
-	// Outputs are what the job made, however large: no cap here (the
-	// disk and the blob store bound them).
-	opts := archive.PackOptions{MaxBytes: math.MaxInt64, NoFollow: true, Owner: owner}
-	if keep != nil {
-		opts.Ignore = func(rel string, _ bool) bool { return !keep.paths[rel] }
-	}
-	st, err := archive.PackWith(f, dir, opts)
+	st, err := packOutputsTo(f, dir, keep, owner)
 	if err != nil {
 		return st, err
 	}
@@ -46,6 +46,23 @@ func packOutputs(dir, dst string, keep *outputKeep, owner *uint32) (archive.Stat
 		return st, fmt.Errorf("pack %s: %w", dir, err)
 	}
 	return st, nil
+}
+
+// createArchiveFile makes the output archive's file (Client.createArchive,
+// which a test replaces with a writer that finds the disk full).
+func createArchiveFile(dst string) (io.WriteCloser, error) {
+	return os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+}
+
+// packOutputsTo writes the archive of packOutputs to w.
+func packOutputsTo(w io.Writer, dir string, keep *outputKeep, owner *uint32) (archive.Stats, error) {
+	// Outputs are what the job made, however large: no cap here (the
+	// disk and the blob store bound them).
+	opts := archive.PackOptions{MaxBytes: math.MaxInt64, NoFollow: true, Owner: owner}
+	if keep != nil {
+		opts.Ignore = func(rel string, _ bool) bool { return !keep.paths[rel] }
+	}
+	return archive.PackWith(w, dir, opts)
 }
 
 // outputKeep is what output { keep } keeps of an output dir.

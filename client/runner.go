@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/nai-project/nai/cgroups"
 	"github.com/nai-project/nai/client/executor"
+	"github.com/nai-project/nai/internal/archive"
 	"github.com/nai-project/nai/structs"
 	"golang.org/x/sys/unix"
 )
@@ -58,6 +60,9 @@ type allocRunner struct {
 	stopCh chan struct{}
 	// replica is a service replica's port and health (service.go).
 	replica replicaState
+	// hook is the failed hook's report when hook.json could not be
+	// written (a full disk): hookFailure falls back to it.
+	hook *structs.HookReport
 }
 
 func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
@@ -90,6 +95,14 @@ func (c *Client) cgroupName(allocID string) string {
 // no waits, no network.
 func (r *allocRunner) start() error {
 	a, job := r.alloc, r.alloc.Job
+	// A data dir below its floor is the node's fault, as a failed prolog
+	// is: refused before anything is written there (disk.go).
+	if why := r.c.checkDisk(); why != "" {
+		he := diskFullError(why, a.ID, a.JobID)
+		r.setHook(he.report)
+		r.c.noteDiskDrain()
+		return he
+	}
 	if err := r.c.checkGPUs(a.GPUs); err != nil {
 		return err
 	}
@@ -343,8 +356,17 @@ func (r *allocRunner) ended(ctx context.Context) {
 	if st == nil {
 		r.logger.Warn("executor vanished without an exit status")
 		st = &executor.ExitStatus{Reason: structs.ExitNodeLost, Message: "executor vanished", EndTime: time.Now()}
+		if why := r.c.checkDisk(); why != "" {
+			// An executor that cannot write exit.json exits without
+			// it: on a full disk that, not a lost node, is the likely
+			// story, and node-lost would send a retry straight back.
+			st.Reason, st.Message = structs.ExitDiskFull, "executor vanished without an exit status while "+why
+		}
 		if err := executor.WriteJSONAtomic(r.dir.path(executor.ExitFile), st); err != nil {
 			r.logger.Error("record vanished executor", "error", err)
+			if isDiskFull(err) && st.Reason != structs.ExitDiskFull {
+				st.Reason, st.Message = structs.ExitDiskFull, "executor vanished without an exit status while "+r.c.diskFullNote()
+			}
 		}
 	}
 	r.report(ctx, st)
@@ -499,24 +521,45 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo
 		r.logger.Info("output keep applied", "keep", out.Keep, "kept", keep.kept, "files", keep.files)
 	}
 	archive := r.dir.path(archiveName)
-	st, err := packOutputs(r.dir.outputDir(), archive, keep, r.dir.outputOwner())
+	owner := r.dir.outputOwner()
+	st, err := packOutputsWith(r.c.createArchive, r.dir.outputDir(), archive, keep, owner)
+	stream := false
 	if err != nil {
-		return nil, 0, "", err
-	}
-	if st.SkippedCount > 0 {
-		note = fmt.Sprintf("%d files in NAI_OUTPUT_DIR were not kept because the job's user does not own them (hard links to other files?): %s",
-			st.SkippedCount, strings.Join(st.Skipped, ", "))
-		r.logger.Warn("outputs not owned by the task user left out", "count", st.SkippedCount, "files", st.Skipped)
+		if !isDiskFull(err) {
+			return nil, 0, "", err
+		}
+		// No room on the node's disk for the archive (disk.go): the
+		// outputs are packed straight into the upload instead, again at
+		// each try (the same files make the same bytes). The half-written
+		// archive goes at once, to give the space back.
+		r.logger.Warn("no room for the output archive on the node's disk: packing the outputs straight into the upload", "error", err)
+		if rerr := os.Remove(archive); rerr != nil && !errors.Is(rerr, os.ErrNotExist) {
+			r.logger.Warn("remove half-written output archive", "error", rerr)
+		}
+		stream = true
 	}
 	b := newBackoff(100*time.Millisecond, 5*time.Second)
 	for {
-		f, err := os.Open(archive)
-		if err != nil {
-			return nil, 0, "", fmt.Errorf("open output archive: %w", err)
+		var info *structs.BlobInfo
+		if stream {
+			var perr error
+			if info, st, perr, err = r.uploadPacking(ctx, keep, owner); perr != nil {
+				return nil, 0, "", perr // as when packing into a file
+			}
+		} else {
+			var f *os.File
+			if f, err = os.Open(archive); err != nil {
+				return nil, 0, "", fmt.Errorf("open output archive: %w", err)
+			}
+			info, err = r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
+			f.Close()
 		}
-		info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, f)
-		f.Close()
 		if err == nil {
+			if st.SkippedCount > 0 {
+				note = fmt.Sprintf("%d files in NAI_OUTPUT_DIR were not kept because the job's user does not own them (hard links to other files?): %s",
+					st.SkippedCount, strings.Join(st.Skipped, ", "))
+				r.logger.Warn("outputs not owned by the task user left out", "count", st.SkippedCount, "files", st.Skipped)
+			}
 			return info, st.Files, note, nil
 		}
 		if permanent(err) {
@@ -527,6 +570,34 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo
 			return nil, 0, "", ctx.Err()
 		}
 	}
+}
+
+// errUploadEnded stops the packer of an upload that ended first.
+var errUploadEnded = errors.New("the upload ended")
+
+// uploadPacking packs the output dir straight into its upload, through a
+// pipe: what uploadOutputs does when the node's disk has no room for the
+// archive. A packing error (an output unreadable) fails the upload, and
+// comes back apart from the upload's own.
+func (r *allocRunner) uploadPacking(ctx context.Context, keep *outputKeep, owner *uint32) (*structs.BlobInfo, archive.Stats, error, error) {
+	pr, pw := io.Pipe()
+	type packed struct {
+		st  archive.Stats
+		err error
+	}
+	done := make(chan packed, 1)
+	go func() {
+		st, err := packOutputsTo(pw, r.dir.outputDir(), keep, owner)
+		pw.CloseWithError(err) // nil: the upload reads EOF
+		done <- packed{st, err}
+	}()
+	info, err := r.c.api.UploadOutputs(ctx, r.alloc.ID, pr)
+	pr.CloseWithError(errUploadEnded) // a packer still writing stops
+	p := <-done
+	if p.err != nil && !errors.Is(p.err, errUploadEnded) {
+		return nil, p.st, fmt.Errorf("pack outputs: %w", p.err), err
+	}
+	return info, p.st, nil, err
 }
 
 // stop asks the executor to end the task for reason. It is safe to call

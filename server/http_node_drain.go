@@ -47,6 +47,44 @@ func (s *Server) nodeEligibility(r *request) (any, uint64, error) {
 	return s.applyAndAnswerNode(fsm.NodeEligibility, req, n.ID)
 }
 
+// nodeDiskRecovered is POST /v1/client/nodes/{id}/disk-recovered: a
+// client whose data dir was below its min_free_disk refused a job as a
+// failed prolog does, which drained its node (client/disk.go); with space
+// back, it ends that drain itself. Only that drain: the node's drain
+// reason must be its own disk check's (structs.HookReport.DiskCheck), and
+// a drain with a deadline is an operator's (a hook's drain has none, and
+// keeps an operator's deadline). Anything else is 409 and changes
+// nothing. The writes are the operator's own (cancel the drain, or make
+// the node eligible), so the raft log format does not change.
+func (s *Server) nodeDiskRecovered(r *request) (any, uint64, error) {
+	id := r.PathValue("id")
+	if err := ownNode(r, id); err != nil {
+		return nil, 0, err
+	}
+	n, err := r.snap.NodeByID(nil, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if n == nil {
+		return nil, 0, structs.NewError(structs.CodeNotFound, "node %s not found", id)
+	}
+	r.audit = "node " + n.Name
+	h := n.HookFailure
+	if !h.DiskCheck() || n.DrainReason != h.DrainReason() || !n.DrainDeadline.IsZero() {
+		return nil, 0, structs.NewError(structs.CodeConflict, "node %s was not drained by its own disk check (drain reason %q): only an operator returns it to service", n.Name, n.DrainReason)
+	}
+	now := time.Now().UTC()
+	if n.Drain {
+		out, idx, err := s.applyAndAnswerNode(fsm.NodeDrain, &structs.NodeDrainRequest{NodeID: n.ID, Drain: false, Now: now}, n.ID)
+		if structs.CodeOf(err) != structs.CodeInvalid {
+			return out, idx, err
+		}
+		// The drain completed meanwhile (nothing ran there any more):
+		// the node is left ineligible, which the next write ends.
+	}
+	return s.applyAndAnswerNode(fsm.NodeEligibility, &structs.NodeEligibilityRequest{NodeID: n.ID, Eligible: true, Now: now}, n.ID)
+}
+
 // applyAndAnswerNode commits one node write and answers the node as the
 // leader's state has it afterwards.
 func (s *Server) applyAndAnswerNode(t fsm.MessageType, req any, id string) (any, uint64, error) {

@@ -86,6 +86,7 @@ func (s *Server) routes() []route {
 
 		// The client nodes' API.
 		{Method: "PUT", Path: "/v1/client/nodes", Cap: acl.NodeRegister, handle: s.nodeRegister, Doc: "a client node registers (or refreshes) its fingerprint and secret"},
+		{Method: "POST", Path: "/v1/client/nodes/{id}/disk-recovered", Cap: acl.Client, handle: s.nodeDiskRecovered, Doc: "a node that drained itself because its data dir was full returns to service once space is back (never a drain of an operator's)"},
 		{Method: "GET", Path: "/v1/client/nodes/{id}/allocations", Cap: acl.Client, stream: s.nodeAllocs, Doc: "a node's long-poll of the allocations placed on it (?stale: any server in touch with the leader answers; ?compact: those created by the index asked from come without their job)"},
 		{Method: "POST", Path: "/v1/client/allocations", Cap: acl.Client, handle: s.allocUpdate, Doc: "a node reports how its allocations run and end"},
 		{Method: "PUT", Path: "/v1/client/allocations/{id}/outputs", Cap: acl.Client, handle: s.outputUpload, Doc: "a node uploads an allocation's output archive"},

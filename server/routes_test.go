@@ -335,9 +335,10 @@ func routeCases() map[string]routeCase {
 		"PUT /v1/client/nodes": {allowed: []string{"management", "nodetoken", "node", "server"}, body: func(f *aclFixture, caller string) []byte {
 			return []byte(`{"node": {"id": "n1", "name": "node-n1", "http_addr": "http://127.0.0.1:1", "cpu": 16, "memory_bytes": 68719476736}, "secret_id": "node-secret-0123456789abcdefghijklmn"}`)
 		}},
-		"GET /v1/client/nodes/{id}/allocations":   {allowed: byCap(acl.Client)},
-		"POST /v1/client/allocations":             {allowed: byCap(acl.Client), body: jsonBody(`{"node_id": "n1", "updates": []}`)},
-		"PUT /v1/client/allocations/{id}/outputs": {allowed: byCap(acl.Client), body: jsonBody("archive")},
+		"GET /v1/client/nodes/{id}/allocations":     {allowed: byCap(acl.Client)},
+		"POST /v1/client/nodes/{id}/disk-recovered": {allowed: byCap(acl.Client)},
+		"POST /v1/client/allocations":               {allowed: byCap(acl.Client), body: jsonBody(`{"node_id": "n1", "updates": []}`)},
+		"PUT /v1/client/allocations/{id}/outputs":   {allowed: byCap(acl.Client), body: jsonBody("archive")},
 
 		// Datasets and models alike.
 		"PUT /v1/datasets/{name}": {allowed: groupWriters, body: func(f *aclFixture, _ string) []byte {

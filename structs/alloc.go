@@ -42,6 +42,11 @@ const (
 	ExitNodeLost  ExitReason = "node-lost"
 	ExitGPUFailed ExitReason = "gpu-failed"
 	ExitStartFail ExitReason = "start-failed" // the command could not be started
+	// ExitDiskFull: the node's disk was full when the task ended, and its
+	// exit status or its outputs could not be kept there. Written by
+	// clients; the servers treat it as any failure of the job (retry key
+	// "failed"), not as a node lost.
+	ExitDiskFull ExitReason = "disk-full"
 	// ExitReplaced: a service replica stopped because a rollout replaced
 	// it, ExitScaledDown: because its service was scaled down.
 	ExitReplaced   ExitReason = "replaced"

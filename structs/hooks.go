@@ -2,6 +2,7 @@ package structs
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -62,6 +63,18 @@ func (h *HookReport) Validate() error {
 		return fmt.Errorf("%s report is too long: at most %d bytes of message and %d of output", h.Hook, MaxHookMessage, MaxHookOutput)
 	}
 	return nil
+}
+
+// DiskFullPrefix begins the message of the report a client makes when its
+// data dir is below client { min_free_disk } as a job is to start: it
+// refuses the job as a failed prolog does (client/disk.go), with no path.
+const DiskFullPrefix = "the node's disk is full: "
+
+// DiskCheck reports whether this is a client's own disk check rather
+// than the operator's prolog: such a drain the client may end itself once
+// space is back (POST /v1/client/nodes/{id}/disk-recovered).
+func (h *HookReport) DiskCheck() bool {
+	return h != nil && h.Hook == HookProlog && h.Path == "" && strings.HasPrefix(h.Message, DiskFullPrefix)
 }
 
 // DrainReason is what a node drained by this failure says.

@@ -234,6 +234,7 @@ func runClusterAgent(c *cli.Context) error {
 			Hooks:          cfg.clientHooks(),
 			ServicePorts:   cfg.Client.ServicePorts,
 			LogMaxBytes:    cfg.Client.LogMaxBytes,
+			MinFreeDisk:    cfg.Client.MinFreeDisk,
 		})
 		if err != nil {
 			return fail("start client: %v", err)
@@ -254,6 +255,9 @@ func runClusterAgent(c *cli.Context) error {
 	})
 	if err != nil {
 		return fail("%v", err)
+	}
+	if cl != nil {
+		cl.SetProblems(m.Problems()) // a data dir low on space (client/disk.go)
 	}
 	left := false
 	defer func() {

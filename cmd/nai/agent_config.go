@@ -74,6 +74,10 @@ type agentConfig struct {
 		// LogMaxBytes caps each log file of an allocation (client.Config;
 		// 0: the default, negative: none). log_max = "0" in the file is none.
 		LogMaxBytes int64
+		// MinFreeDisk is the free space the data dir keeps for jobs to
+		// start (client.Config; 0: the default, negative: not checked).
+		// min_free_disk = "0" in the file turns the check off.
+		MinFreeDisk int64
 	}
 	// ACL is on by default outside -dev: every API call needs a token.
 	ACL struct {
@@ -161,6 +165,7 @@ type fileClient struct {
 	AllowRootTasks *bool          `hcl:"allow_root_tasks,optional"`
 	ServicePorts   *string        `hcl:"service_ports,optional"`
 	LogMax         *string        `hcl:"log_max,optional"`
+	MinFreeDisk    *string        `hcl:"min_free_disk,optional"`
 	Reserved       *fileReserved  `hcl:"reserved,block"`
 	Prolog         *string        `hcl:"prolog,optional"`
 	Epilog         *string        `hcl:"epilog,optional"`
@@ -311,6 +316,17 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 				cfg.Client.LogMaxBytes = -1
 			default:
 				cfg.Client.LogMaxBytes = n
+			}
+		}
+		if c.MinFreeDisk != nil {
+			n, err := structs.ParseSize(*c.MinFreeDisk)
+			switch {
+			case err != nil || n < 0:
+				errs.add("client.min_free_disk: %q is not a size such as \"1GiB\" (\"0\": no check)", *c.MinFreeDisk)
+			case n == 0:
+				cfg.Client.MinFreeDisk = -1
+			default:
+				cfg.Client.MinFreeDisk = n
 			}
 		}
 		if r := c.Reserved; r != nil {

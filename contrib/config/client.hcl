@@ -42,6 +42,12 @@ client {
   # Each log file (stdout, stderr) of a job is cut here, with a marker
   # line; "0": no cap.
   # log_max = "10GiB"
+
+  # The data dir must keep this much free for a job to start here; below
+  # it, a job placed here goes back to the queue and the node drains
+  # itself (docs/operations.md, "A full disk"). Default: 1GiB, or 5% of
+  # the data dir's filesystem when that is less; "0": no check.
+  # min_free_disk = "1GiB"
 }
 
 # Every API call needs a token. This node registers with a token of policy
