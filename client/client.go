@@ -120,7 +120,11 @@ type Client struct {
 	// unstarted remembers stop requests for allocations that never ran
 	// here and were already reported, so they are reported once.
 	unstarted map[string]bool
-	wg        sync.WaitGroup
+	// settled remembers the allocations listed as running that have a dir
+	// here but no runner and were reported or refused (restored.go), so
+	// each is reported once. Both are keyed by allocKey.
+	settled map[string]bool
+	wg      sync.WaitGroup
 
 	cache      *blobCache
 	reregister chan struct{} // the GPUs' health or the capacity changed: register again
@@ -197,6 +201,7 @@ func New(cfg Config) (*Client, error) {
 		nodeID:    id,
 		runners:   map[string]*allocRunner{},
 		unstarted: map[string]bool{},
+		settled:   map[string]bool{},
 		api:       cfg.Servers.WithToken(secret),
 		secret:    secret,
 
@@ -478,6 +483,9 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, in
 			r.stop(structs.ExitNodeLost)
 		case r != nil:
 		case a.Terminal():
+		case c.settleLocked(ctx, a):
+			// Its dir was here without a runner: it ran here before, or
+			// an earlier allocation of its id did (restored.go).
 		case a.DesiredStatus == structs.DesiredRun && a.Job == nil && compact && !exists(filepath.Join(c.allocsDir(), a.ID)):
 			full = false
 		case a.DesiredStatus == structs.DesiredRun:
@@ -584,10 +592,10 @@ func movesProcesses(version int, getenv func(string) string) bool {
 // ackUnstartedStopLocked reports an allocation stopped before it ever ran
 // here, so the servers do not wait for it.
 func (c *Client) ackUnstartedStopLocked(a *structs.Allocation) {
-	if c.unstarted[a.ID] || exists(filepath.Join(c.allocsDir(), a.ID)) {
+	if c.unstarted[allocKey(a)] || exists(filepath.Join(c.allocsDir(), a.ID)) {
 		return
 	}
-	c.unstarted[a.ID] = true
+	c.unstarted[allocKey(a)] = true
 	reason := a.DesiredReason
 	if reason == "" {
 		reason = structs.ExitCancelled

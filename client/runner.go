@@ -351,22 +351,7 @@ func (r *allocRunner) ended(ctx context.Context) {
 }
 
 // cleanupCgroup kills and removes the cgroup of an executor that could not.
-func (r *allocRunner) cleanupCgroup() {
-	if r.c.cfg.Cgroups == nil {
-		return
-	}
-	defer r.c.removeExecCgroup(r.alloc.ID, r.logger)
-	g, err := r.c.cfg.Cgroups.Open(r.c.cgroupName(r.alloc.ID))
-	if err != nil {
-		return // never made, or already removed
-	}
-	if err := g.Kill(); err != nil {
-		r.logger.Warn("kill leftover cgroup", "error", err)
-	}
-	if err := g.Delete(); err != nil {
-		r.logger.Warn("remove leftover cgroup", "error", err)
-	}
-}
+func (r *allocRunner) cleanupCgroup() { r.c.killAllocCgroup(r.alloc.ID, r.logger) }
 
 // report uploads the outputs and then sends the final status; only when
 // the servers have it is the alloc dir marked reported. If ctx ends first,

@@ -1,0 +1,133 @@
+package client
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nai-project/nai/structs"
+)
+
+// restoreAlloc makes the fake servers list an allocation that ended here
+// as running again, as a snapshot taken while it ran does once restored.
+func restoreAlloc(f *fakeServers, id string, change func(a *structs.Allocation)) {
+	f.modify(id, func(a *structs.Allocation) {
+		a.ClientStatus = structs.ClientStatusFields{Status: structs.AllocRunning, StartTime: time.Now()}
+		if change != nil {
+			change(a)
+		}
+	})
+}
+
+// lastTerminal returns the newest terminal report of an allocation
+// received after the first skip reports.
+func lastTerminal(f *fakeServers, id string, skip int) *structs.ClientStatusFields {
+	reps := f.reports(id)
+	for i := len(reps) - 1; i >= skip; i-- {
+		if reps[i].Status.Terminal() {
+			return &reps[i]
+		}
+	}
+	return nil
+}
+
+// After a snapshot restore the servers list as running an allocation that
+// this node ran and ended after the snapshot was taken. The node has its
+// dir but no runner: it must report the allocation ended (lost, so that
+// the job is retried as after a lost node), and end it as stopped when the
+// servers want it stopped, not leave it "running" for ever. It runs the
+// task no second time, and a new agent on the same data dir does the same.
+func TestClientSettlesRestoredAllocation(t *testing.T) {
+	tests := []struct {
+		name       string
+		change     func(a *structs.Allocation)
+		wantStatus structs.AllocStatus
+		wantReason structs.ExitReason
+	}{
+		{name: "listed running", wantStatus: structs.AllocLost, wantReason: structs.ExitNodeLost},
+		{name: "cancelled", wantStatus: structs.AllocFailed, wantReason: structs.ExitCancelled, change: func(a *structs.Allocation) {
+			a.DesiredStatus, a.DesiredReason = structs.DesiredStop, structs.ExitCancelled
+		}},
+		{name: "drained", wantStatus: structs.AllocFailed, wantReason: structs.ExitNodeDrained, change: func(a *structs.Allocation) {
+			a.DesiredStatus, a.DesiredReason = structs.DesiredStop, structs.ExitNodeDrained
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServers(t)
+			data := t.TempDir()
+			c := newTestClient(t, f, data, testCgroups(t))
+			stop := runClient(t, c)
+			a := newAlloc(c, scriptJob("j-restored", `echo x >> "$NAI_CHECKPOINT_DIR/runs"; exit 3`))
+			f.put(a)
+			dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
+			waitFor(t, terminalWait, "the allocation to end", func() bool { return f.terminal(a.ID) })
+			waitFor(t, 10*time.Second, "the reported mark", func() bool { return exists(dir.path(reportedFile)) })
+
+			for round, agent := range []string{"the same agent", "a new agent"} {
+				if round == 1 {
+					stop()
+					c = newTestClient(t, f, data, testCgroups(t))
+					runClient(t, c)
+				}
+				skip := len(f.reports(a.ID))
+				restoreAlloc(f, a.ID, tc.change)
+				waitFor(t, terminalWait, agent+" to report the restored allocation ended", func() bool {
+					return lastTerminal(f, a.ID, skip) != nil
+				})
+				st := lastTerminal(f, a.ID, skip)
+				if st.Status != tc.wantStatus || st.ExitReason != tc.wantReason ||
+					!strings.Contains(st.Message, "not running on this node") || !strings.Contains(st.Message, "exit code 3") {
+					t.Errorf("%s: report %s/%s %q, want %s/%s saying it is not running here and how it ended",
+						agent, st.Status, st.ExitReason, st.Message, tc.wantStatus, tc.wantReason)
+				}
+			}
+			if runs := readFile(t, filepath.Join(data, "checkpoints", a.JobID, "runs")); runs != "x\n" {
+				t.Errorf("the task ran %d times, want once", strings.Count(runs, "x"))
+			}
+		})
+	}
+}
+
+// A restore rolls the job id counter back, so a new job gets the id (and
+// its allocation the id) of one that ran here after the snapshot. The
+// earlier allocation's dir must not keep the new one from starting: it is
+// moved aside (kept for the operator), and the new one runs.
+func TestClientStartsAllocationOfAReusedID(t *testing.T) {
+	f := newFakeServers(t)
+	data := t.TempDir()
+	c := newTestClient(t, f, data, testCgroups(t))
+	runClient(t, c)
+	old := newAlloc(c, scriptJob("j14", `echo old`))
+	f.put(old)
+	oldDir := allocDir(filepath.Join(c.allocsDir(), old.ID))
+	waitFor(t, terminalWait, "the earlier allocation to end", func() bool { return f.terminal(old.ID) })
+	waitFor(t, 10*time.Second, "the reported mark", func() bool { return exists(oldDir.path(reportedFile)) })
+
+	// The restored servers forget it, and place a new job 14 here.
+	f.remove(old.ID)
+	a := newAlloc(c, scriptJob("j14", `echo new`))
+	f.put(a)
+	if a.CreateIndex == old.CreateIndex {
+		t.Fatal("test setup: the two allocations have one index")
+	}
+	waitFor(t, terminalWait, "the new allocation to end", func() bool { return f.terminal(a.ID) })
+	if st := f.status(a.ID); st.Status != structs.AllocComplete {
+		t.Errorf("new allocation ended %s/%s %q, want complete", st.Status, st.ExitReason, st.Message)
+	}
+	if got := readFile(t, oldDir.logPath("stdout")); got != "new\n" {
+		t.Errorf("stdout of the allocation dir %q, want the new task's", got)
+	}
+	moved, err := filepath.Glob(filepath.Join(data, replacedDir, "allocs", old.ID+"-*"))
+	if err != nil || len(moved) != 1 {
+		t.Fatalf("moved-aside dirs %v (%v), want one", moved, err)
+	}
+	if got := readFile(t, filepath.Join(moved[0], "stdout")); got != "old\n" {
+		t.Errorf("the moved-aside dir holds stdout %q, want the earlier task's", got)
+	}
+	if _, err := os.Stat(filepath.Join(moved[0], allocFile)); err != nil {
+		t.Errorf("the moved-aside dir lost its record: %v", err)
+	}
+}
