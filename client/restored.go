@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
+	"github.com/nai-project/nai/client/executor"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -192,4 +194,40 @@ func (c *Client) killAllocCgroup(allocID string, logger *slog.Logger) {
 	if err := g.Delete(); err != nil {
 		logger.Warn("remove leftover cgroup", "error", err)
 	}
+}
+
+// claimCheckpointDir moves aside a job's checkpoint dir that another
+// account owns before the task, running as user (nil: the agent's own
+// account), is given it. The dir is shared by the attempts of one job, and
+// only they should find it: one of another owner was left by an earlier
+// job of the same id (a snapshot restore rolls the job id counter back),
+// and handing it to this task's user would give them another user's
+// checkpoints. It is kept for the operator under DataDir/replaced/.
+func (c *Client) claimCheckpointDir(ckpt, jobID string, user *executor.User, logger *slog.Logger) error {
+	fi, err := os.Lstat(ckpt)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("checkpoint dir: %w", err)
+	}
+	want := uint32(os.Geteuid())
+	if user != nil {
+		want = user.UID
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if fi.IsDir() && ok && st.Uid == want {
+		return nil
+	}
+	owner := "?"
+	if ok {
+		owner = strconv.FormatUint(uint64(st.Uid), 10)
+	}
+	to, err := c.moveAside("checkpoints", ckpt, jobID)
+	if err != nil {
+		return fmt.Errorf("checkpoint dir of job %s is another account's (uid %s), and %w", jobID, owner, err)
+	}
+	logger.Warn("the job's checkpoint dir belonged to another account (an earlier job of the same id? the servers' state was restored from a snapshot?): moved it aside, the job starts with an empty one",
+		"owner_uid", owner, "task_uid", want, "moved_to", to)
+	return nil
 }

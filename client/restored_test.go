@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -129,5 +130,77 @@ func TestClientStartsAllocationOfAReusedID(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(moved[0], allocFile)); err != nil {
 		t.Errorf("the moved-aside dir lost its record: %v", err)
+	}
+}
+
+// A job's checkpoint dir outlives it (attempts of one job share it), so
+// after a restore a new job of a reused id finds the earlier job's. One
+// owned by another account is never given to the new task's user: it is
+// moved aside and the task starts with an empty dir. One of the task's own
+// user (an earlier attempt of the job) is kept.
+func TestClientCheckpointDirOfAnotherUser(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to switch users")
+	}
+	nobody, err := lookupTaskUser("nobody")
+	if err != nil {
+		t.Skipf("no user nobody: %v", err)
+	}
+	tests := []struct {
+		name      string
+		ownerUID  int
+		wantList  string
+		wantMoved bool
+	}{
+		{name: "another user's", ownerUID: 0, wantList: "", wantMoved: true},
+		{name: "the task user's", ownerUID: int(nobody.UID), wantList: "left\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServers(t)
+			data := t.TempDir()
+			for d := data; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+				if err := os.Chmod(d, 0o711); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c := newTestClient(t, f, data, testCgroups(t))
+			job := scriptJob("j-ckpt", `ls -A "$NAI_CHECKPOINT_DIR"`)
+			job.Task.User = "nobody"
+			ckpt := filepath.Join(data, "checkpoints", job.ID)
+			if err := os.MkdirAll(ckpt, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(ckpt, "left"), []byte("weights"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Lchown(ckpt, tc.ownerUID, tc.ownerUID); err != nil {
+				t.Fatal(err)
+			}
+			runClient(t, c)
+			a := newAlloc(c, job)
+			f.put(a)
+			waitFor(t, terminalWait, "the final report", func() bool { return f.terminal(a.ID) })
+			if st := f.status(a.ID); st.Status != structs.AllocComplete {
+				t.Fatalf("ended %s/%s %q, want complete", st.Status, st.ExitReason, st.Message)
+			}
+			dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
+			if got := readFile(t, dir.logPath("stdout")); got != tc.wantList {
+				t.Errorf("the task found %q in its checkpoint dir, want %q", got, tc.wantList)
+			}
+			moved, _ := filepath.Glob(filepath.Join(data, replacedDir, "checkpoints", job.ID+"-*"))
+			if tc.wantMoved != (len(moved) == 1) {
+				t.Fatalf("moved aside: %v, want moved %v", moved, tc.wantMoved)
+			}
+			if tc.wantMoved {
+				var st syscall.Stat_t
+				if err := syscall.Stat(moved[0], &st); err != nil || int(st.Uid) != tc.ownerUID {
+					t.Errorf("the moved-aside dir is uid %d (%v), want its owner's %d", st.Uid, err, tc.ownerUID)
+				}
+				if got := readFile(t, filepath.Join(moved[0], "left")); got != "weights" {
+					t.Errorf("the moved-aside dir holds %q", got)
+				}
+			}
+		})
 	}
 }

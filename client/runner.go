@@ -116,13 +116,16 @@ func (r *allocRunner) start() error {
 	if err != nil {
 		return err
 	}
-	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
-	if err := mkdir(ckpt, modePrivateDir); err != nil {
-		return fmt.Errorf("make checkpoint dir: %w", err)
-	}
 	user, err := r.c.taskUserFor(job)
 	if err != nil {
 		return err
+	}
+	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
+	if err := r.c.claimCheckpointDir(ckpt, a.JobID, user, r.logger); err != nil {
+		return err
+	}
+	if err := mkdir(ckpt, modePrivateDir); err != nil {
+		return fmt.Errorf("make checkpoint dir: %w", err)
 	}
 	port := 0
 	if job.IsService() {
