@@ -212,6 +212,7 @@ func New(cfg Config) (*Client, error) {
 	c.secretKnown.Store(!fresh)
 	c.execs.logger = c.logger
 	c.updater = newUpdater(c.api, id, c.logger)
+	c.updater.refused = c.reportRefused
 	c.reregister = make(chan struct{}, 1)
 	if err := c.checkOptions(); err != nil {
 		return nil, err
@@ -495,13 +496,38 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, in
 		}
 	}
 	for id, r := range c.runners {
-		// A runner newer than this answer (a follower behind) is not stale.
-		if !listed[id] && index >= r.alloc.CreateIndex && r.running() {
+		switch {
+		case listed[id] || !r.running():
+		case index >= r.alloc.CreateIndex:
 			r.logger.Warn("allocation no longer listed by the servers; stopping it")
 			r.stop(structs.ExitNodeLost)
+		default:
+			// A runner newer than this answer is not stale when the answer
+			// came from a follower behind; but a restored snapshot moves
+			// the index back too. A report settles it: the leader answers,
+			// and refuses one of an allocation it does not know
+			// (reportRefused).
+			r.probe()
 		}
 	}
 	return full
+}
+
+// reportRefused stops an allocation whose report the servers refused
+// because they do not know it (a snapshot restored from before it was
+// placed): it must not run on, holding its GPUs, unseen by the servers.
+func (c *Client) reportRefused(allocID string, err error) {
+	if structs.CodeOf(err) != structs.CodeNotFound {
+		return
+	}
+	c.mu.Lock()
+	r := c.runners[allocID]
+	c.mu.Unlock()
+	if r == nil || !r.running() {
+		return
+	}
+	r.logger.Warn("the servers do not know this allocation (their state was restored from a snapshot?): stopping it", "error", err)
+	r.stop(structs.ExitNodeLost)
 }
 
 // startLocked starts an allocation once: a dir for it means it ran here

@@ -1,9 +1,12 @@
 package client
 
 import (
+	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -200,6 +203,87 @@ func TestClientCheckpointDirOfAnotherUser(t *testing.T) {
 				if got := readFile(t, filepath.Join(moved[0], "left")); got != "weights" {
 					t.Errorf("the moved-aside dir holds %q", got)
 				}
+			}
+		})
+	}
+}
+
+// countingHandler counts the records of one message at error level.
+type countingHandler struct {
+	slog.Handler
+	msg string
+	n   *atomic.Int32
+}
+
+func (h countingHandler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelError && r.Message == h.msg {
+		h.n.Add(1)
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h countingHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return countingHandler{h.Handler.WithAttrs(as), h.msg, h.n}
+}
+
+func (h countingHandler) WithGroup(name string) slog.Handler {
+	return countingHandler{h.Handler.WithGroup(name), h.msg, h.n}
+}
+
+// After a restore from before an allocation was placed, the servers
+// neither list it nor take its reports (404), and the index of their
+// answers went back below its own, which alone does not make an answer
+// authoritative (a follower behind looks the same). The node must stop it
+// within its next poll, not run it on unseen, and log the refusal once,
+// not at every report.
+func TestClientStopsAllocationTheServersForgot(t *testing.T) {
+	tests := []struct {
+		name   string
+		script string
+	}{
+		{name: "quiet task", script: `sleep 100 & echo $! > "$NAI_CHECKPOINT_DIR/pid"; wait`},
+		{name: "task reporting metrics", script: `sleep 100 & echo $! > "$NAI_CHECKPOINT_DIR/pid"
+while true; do echo '{"step": 1}' >> "$NAI_METRICS_FILE"; sleep 0.1; done`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeServers(t)
+			f.strict = true
+			var refusals atomic.Int32
+			logger := slog.New(countingHandler{testLogger(t).Handler(), "servers refused allocation report", &refusals})
+			c, err := New(Config{RootTasks: RootTasksAllow, DataDir: t.TempDir(), NodeName: "gpu-test",
+				Servers: f.api(t), Host: testHost(), Cgroups: testCgroups(t),
+				ExecutorBinary: selfExe(t), KillGrace: 500 * time.Millisecond, Logger: logger})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runClient(t, c)
+			a := newAlloc(c, scriptJob("j-forgot-"+strings.Fields(tc.name)[1], tc.script))
+			f.put(a)
+			pidFile := filepath.Join(c.cfg.DataDir, "checkpoints", a.JobID, "pid")
+			waitFor(t, 10*time.Second, "the task", func() bool { return len(readPids(t, pidFile)) == 1 })
+			waitFor(t, 10*time.Second, "the running report", func() bool { return f.status(a.ID).Status == structs.AllocRunning })
+
+			f.restoreBack(a.ID)
+			dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
+			waitFor(t, 10*time.Second, "the forgotten allocation to end", func() bool { return exists(dir.path(reportedFile)) })
+			st, err := dir.readExit()
+			if err != nil || st == nil || st.Reason != structs.ExitNodeLost {
+				t.Errorf("exit status %+v (%v), want node-lost", st, err)
+			}
+			for _, p := range readPids(t, pidFile) {
+				if !gone(p) {
+					t.Errorf("pid %d survived", p)
+					_ = syscall.Kill(p, syscall.SIGKILL)
+				}
+			}
+			waitFor(t, 10*time.Second, "the runner to go", func() bool {
+				c.mu.Lock()
+				defer c.mu.Unlock()
+				return len(c.runners) == 0
+			})
+			if n := refusals.Load(); n != 1 {
+				t.Errorf("the refusal was logged %d times at error level, want once", n)
 			}
 		})
 	}

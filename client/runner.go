@@ -56,6 +56,9 @@ type allocRunner struct {
 	gpu       *gpuTracker // samples of the GPUs it holds (watch goroutine only)
 	// stopCh is closed by the first stop request.
 	stopCh chan struct{}
+	// probeCh asks watch to report the allocation's state now (probe).
+	probeCh   chan struct{}
+	lastProbe time.Time // under Client.mu
 	// replica is a service replica's port and health (service.go).
 	replica replicaState
 }
@@ -67,6 +70,7 @@ func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
 		exited:  make(chan struct{}),
 		stopCh:  make(chan struct{}),
+		probeCh: make(chan struct{}, 1),
 		metrics: newMetricsTail(dir.metricsPath()),
 		gpu:     newGPUTracker(),
 	}
@@ -313,6 +317,8 @@ func (r *allocRunner) watch(ctx context.Context) {
 			r.capLogs() // what it wrote since the last check
 			r.ended(ctx)
 			return
+		case <-r.probeCh:
+			dirty, lastSent = true, time.Time{} // report at the next tick
 		case <-t.C:
 			if time.Since(logsChecked) >= logCapEvery {
 				r.capLogs()
@@ -514,6 +520,23 @@ func (r *allocRunner) uploadOutputs(ctx context.Context) (info *structs.BlobInfo
 		if !b.wait(ctx) {
 			return nil, 0, "", ctx.Err()
 		}
+	}
+}
+
+// probeEvery bounds how often an allocation is probed (probe).
+const probeEvery = 5 * time.Second
+
+// probe has watch report the allocation's state at its next tick, at
+// most once per probeEvery: the servers refuse the report of an allocation
+// they do not know. Called with Client.mu held.
+func (r *allocRunner) probe() {
+	if time.Since(r.lastProbe) < probeEvery {
+		return
+	}
+	r.lastProbe = time.Now()
+	select {
+	case r.probeCh <- struct{}{}:
+	default:
 	}
 }
 
