@@ -38,6 +38,9 @@ func (c *Client) NodeDiskRecovered(ctx context.Context, nodeID string) (*structs
 // a few milliseconds behind the leader, the answer is never older than the
 // index asked for unless the wait ran out, and the followers then carry
 // the nodes' long-polls instead of forwarding every one to the leader.
+// When the node's index is behind the one asked for (a snapshot restore
+// moved it back, or a follower is behind), the answer comes at once with
+// that lower index: ask again from 0.
 //
 // The answer is compact: an allocation created at or before index (which
 // the answer that gave index listed in full) comes without its job. Ask

@@ -126,7 +126,11 @@ type Client struct {
 	// unstarted remembers stop requests for allocations that never ran
 	// here and were already reported, so they are reported once.
 	unstarted map[string]bool
-	wg        sync.WaitGroup
+	// settled remembers the allocations listed as running that have a dir
+	// here but no runner and were reported or refused (restored.go), so
+	// each is reported once. Both are keyed by allocKey.
+	settled map[string]bool
+	wg      sync.WaitGroup
 
 	cache      *blobCache
 	reregister chan struct{} // the GPUs' health or the capacity changed: register again
@@ -218,6 +222,7 @@ func New(cfg Config) (*Client, error) {
 		nodeID:    id,
 		runners:   map[string]*allocRunner{},
 		unstarted: map[string]bool{},
+		settled:   map[string]bool{},
 		api:       cfg.Servers.WithToken(secret),
 		secret:    secret,
 
@@ -233,6 +238,7 @@ func New(cfg Config) (*Client, error) {
 	c.diskDrained.Store(exists(filepath.Join(dataDir, diskDrainedFile)))
 	c.execs.logger = c.logger
 	c.updater = newUpdater(c.api, id, c.logger)
+	c.updater.refused = c.reportRefused
 	c.reregister = make(chan struct{}, 1)
 	if err := c.checkOptions(); err != nil {
 		return nil, err
@@ -505,6 +511,9 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, in
 			r.stop(structs.ExitNodeLost)
 		case r != nil:
 		case a.Terminal():
+		case c.settleLocked(ctx, a):
+			// Its dir was here without a runner: it ran here before, or
+			// an earlier allocation of its id did (restored.go).
 		case a.DesiredStatus == structs.DesiredRun && a.Job == nil && compact && !exists(filepath.Join(c.allocsDir(), a.ID)):
 			full = false
 		case a.DesiredStatus == structs.DesiredRun:
@@ -514,13 +523,38 @@ func (c *Client) reconcile(ctx context.Context, allocs []*structs.Allocation, in
 		}
 	}
 	for id, r := range c.runners {
-		// A runner newer than this answer (a follower behind) is not stale.
-		if !listed[id] && index >= r.alloc.CreateIndex && r.running() {
+		switch {
+		case listed[id] || !r.running():
+		case index >= r.alloc.CreateIndex:
 			r.logger.Warn("allocation no longer listed by the servers; stopping it")
 			r.stop(structs.ExitNodeLost)
+		default:
+			// A runner newer than this answer is not stale when the answer
+			// came from a follower behind; but a restored snapshot moves
+			// the index back too. A report settles it: the leader answers,
+			// and refuses one of an allocation it does not know
+			// (reportRefused).
+			r.probe()
 		}
 	}
 	return full
+}
+
+// reportRefused stops an allocation whose report the servers refused
+// because they do not know it (a snapshot restored from before it was
+// placed): it must not run on, holding its GPUs, unseen by the servers.
+func (c *Client) reportRefused(allocID string, err error) {
+	if structs.CodeOf(err) != structs.CodeNotFound {
+		return
+	}
+	c.mu.Lock()
+	r := c.runners[allocID]
+	c.mu.Unlock()
+	if r == nil || !r.running() {
+		return
+	}
+	r.logger.Warn("the servers do not know this allocation (their state was restored from a snapshot?): stopping it", "error", err)
+	r.stop(structs.ExitNodeLost)
 }
 
 // startLocked starts an allocation once: a dir for it means it ran here
@@ -611,10 +645,10 @@ func movesProcesses(version int, getenv func(string) string) bool {
 // ackUnstartedStopLocked reports an allocation stopped before it ever ran
 // here, so the servers do not wait for it.
 func (c *Client) ackUnstartedStopLocked(a *structs.Allocation) {
-	if c.unstarted[a.ID] || exists(filepath.Join(c.allocsDir(), a.ID)) {
+	if c.unstarted[allocKey(a)] || exists(filepath.Join(c.allocsDir(), a.ID)) {
 		return
 	}
-	c.unstarted[a.ID] = true
+	c.unstarted[allocKey(a)] = true
 	reason := a.DesiredReason
 	if reason == "" {
 		reason = structs.ExitCancelled

@@ -110,7 +110,10 @@
 // execgroup.go.
 //
 // NAI_CHECKPOINT_DIR is DataDir/checkpoints/JOBID, shared by the attempts
-// of one job on this node.
+// of one job on this node. One that another account owns was left by an
+// earlier job of the same id (a snapshot restore rolls job ids back): it
+// is moved aside to DataDir/replaced/checkpoints, never given to the new
+// task's user (restored.go).
 //
 // # Service replicas
 //

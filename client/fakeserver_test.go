@@ -40,6 +40,9 @@ type fakeServers struct {
 	// polls counts the nodes' allocation long-polls (a client polls once
 	// it has registered and recovered its allocations).
 	polls int
+	// strict refuses reports of allocations the table lacks, as the
+	// servers do (404).
+	strict bool
 }
 
 func newFakeServers(t testing.TB) *fakeServers {
@@ -97,6 +100,23 @@ func (f *fakeServers) remove(id string) {
 	defer f.mu.Unlock()
 	f.bumpLocked()
 	delete(f.allocs, id)
+}
+
+// restoreBack stands for a snapshot restore: the table loses the
+// allocations drop, and the index goes back to before the newest of them.
+func (f *fakeServers) restoreBack(drop ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	back := f.index
+	for _, id := range drop {
+		if a, ok := f.allocs[id]; ok {
+			back = min(back, a.CreateIndex-1)
+			delete(f.allocs, id)
+		}
+	}
+	f.index = back
+	close(f.changed)
+	f.changed = make(chan struct{})
 }
 
 func (f *fakeServers) status(id string) structs.ClientStatusFields {
@@ -168,7 +188,9 @@ func (f *fakeServers) nodeAllocs(w http.ResponseWriter, r *http.Request) {
 	for {
 		f.mu.Lock()
 		idx, ch := f.index, f.changed
-		if idx > index {
+		// An index behind the one asked from: the state was restored
+		// (restoreBack), and the answer comes at once.
+		if idx > index || idx < index {
 			var out []*structs.Allocation
 			for _, a := range f.allocs {
 				if a.NodeID == node {
@@ -201,6 +223,12 @@ func (f *fakeServers) updateAllocs(w http.ResponseWriter, r *http.Request) {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	for _, u := range req.Updates {
+		if _, ok := f.allocs[u.AllocID]; f.strict && !ok {
+			writeError(w, http.StatusNotFound, structs.NewError(structs.CodeNotFound, "update allocs: alloc %q not found on node %q", u.AllocID, req.NodeID))
+			return
+		}
+	}
 	for _, u := range req.Updates {
 		f.updates = append(f.updates, u)
 		if a, ok := f.allocs[u.AllocID]; ok && !a.Terminal() {

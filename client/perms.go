@@ -25,6 +25,7 @@ import (
 //	      task-script              task user 0700
 //	  checkpoints/                 root 0711
 //	    JOB/                       task user 0700
+//	  replaced/                    root 0700  what an earlier allocation or job of a reused id left (restored.go)
 //	  cache/                       root 0711
 //	    blobs/                     root 0700  (code archives; digests not listable)
 //	    unpacked/                  root 0711  (digests not listable)

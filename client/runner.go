@@ -58,6 +58,9 @@ type allocRunner struct {
 	gpu       *gpuTracker // samples of the GPUs it holds (watch goroutine only)
 	// stopCh is closed by the first stop request.
 	stopCh chan struct{}
+	// probeCh asks watch to report the allocation's state now (probe).
+	probeCh   chan struct{}
+	lastProbe time.Time // under Client.mu
 	// replica is a service replica's port and health (service.go).
 	replica replicaState
 	// hook is the failed hook's report when hook.json could not be
@@ -72,6 +75,7 @@ func newAllocRunner(c *Client, a *structs.Allocation) *allocRunner {
 		logger:  c.logger.With("alloc", a.ID, "job", a.JobID),
 		exited:  make(chan struct{}),
 		stopCh:  make(chan struct{}),
+		probeCh: make(chan struct{}, 1),
 		metrics: newMetricsTail(dir.metricsPath()),
 		gpu:     newGPUTracker(),
 	}
@@ -129,13 +133,16 @@ func (r *allocRunner) start() error {
 	if err != nil {
 		return err
 	}
-	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
-	if err := mkdir(ckpt, modePrivateDir); err != nil {
-		return fmt.Errorf("make checkpoint dir: %w", err)
-	}
 	user, err := r.c.taskUserFor(job)
 	if err != nil {
 		return err
+	}
+	ckpt := filepath.Join(r.c.cfg.DataDir, "checkpoints", a.JobID)
+	if err := r.c.claimCheckpointDir(ckpt, a.JobID, user, r.logger); err != nil {
+		return err
+	}
+	if err := mkdir(ckpt, modePrivateDir); err != nil {
+		return fmt.Errorf("make checkpoint dir: %w", err)
 	}
 	port := 0
 	if job.IsService() {
@@ -323,6 +330,8 @@ func (r *allocRunner) watch(ctx context.Context) {
 			r.capLogs() // what it wrote since the last check
 			r.ended(ctx)
 			return
+		case <-r.probeCh:
+			dirty, lastSent = true, time.Time{} // report at the next tick
 		case <-t.C:
 			if time.Since(logsChecked) >= logCapEvery {
 				r.capLogs()
@@ -373,22 +382,7 @@ func (r *allocRunner) ended(ctx context.Context) {
 }
 
 // cleanupCgroup kills and removes the cgroup of an executor that could not.
-func (r *allocRunner) cleanupCgroup() {
-	if r.c.cfg.Cgroups == nil {
-		return
-	}
-	defer r.c.removeExecCgroup(r.alloc.ID, r.logger)
-	g, err := r.c.cfg.Cgroups.Open(r.c.cgroupName(r.alloc.ID))
-	if err != nil {
-		return // never made, or already removed
-	}
-	if err := g.Kill(); err != nil {
-		r.logger.Warn("kill leftover cgroup", "error", err)
-	}
-	if err := g.Delete(); err != nil {
-		r.logger.Warn("remove leftover cgroup", "error", err)
-	}
-}
+func (r *allocRunner) cleanupCgroup() { r.c.killAllocCgroup(r.alloc.ID, r.logger) }
 
 // report uploads the outputs and then sends the final status; only when
 // the servers have it is the alloc dir marked reported. If ctx ends first,
@@ -598,6 +592,23 @@ func (r *allocRunner) uploadPacking(ctx context.Context, keep *outputKeep, owner
 		return nil, p.st, fmt.Errorf("pack outputs: %w", p.err), err
 	}
 	return info, p.st, nil, err
+}
+
+// probeEvery bounds how often an allocation is probed (probe).
+const probeEvery = 5 * time.Second
+
+// probe has watch report the allocation's state at its next tick, at
+// most once per probeEvery: the servers refuse the report of an allocation
+// they do not know. Called with Client.mu held.
+func (r *allocRunner) probe() {
+	if time.Since(r.lastProbe) < probeEvery {
+		return
+	}
+	r.lastProbe = time.Now()
+	select {
+	case r.probeCh <- struct{}{}:
+	default:
+	}
 }
 
 // stop asks the executor to end the task for reason. It is safe to call

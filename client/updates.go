@@ -19,10 +19,18 @@ type updater struct {
 	nodeID  string
 	logger  *slog.Logger
 
+	// refused, if set, is told of each report the servers refused for
+	// good, with their answer (the client stops an allocation they do not
+	// know).
+	refused func(allocID string, err error)
+
 	mu      sync.Mutex
 	pending map[string]*pendingUpdate
 	order   []string
 	wake    chan struct{}
+	// logged are the allocations whose refusal was logged at error level:
+	// a running task reports every second, and one refusal says it all.
+	logged map[string]bool
 }
 
 type pendingUpdate struct {
@@ -32,7 +40,7 @@ type pendingUpdate struct {
 
 func newUpdater(servers *api.Client, nodeID string, logger *slog.Logger) *updater {
 	return &updater{servers: servers, nodeID: nodeID, logger: logger,
-		pending: map[string]*pendingUpdate{}, wake: make(chan struct{}, 1)}
+		pending: map[string]*pendingUpdate{}, wake: make(chan struct{}, 1), logged: map[string]bool{}}
 }
 
 // post queues a report without waiting for it.
@@ -137,13 +145,13 @@ func (u *updater) deliver(ctx context.Context, batch []*pendingUpdate) ([]*pendi
 	err := u.servers.UpdateAllocs(ctx, u.nodeID, ups)
 	switch {
 	case err == nil:
+		u.accepted(batch)
 		notify(batch, nil)
 		return nil, nil
 	case !permanent(err):
 		return batch, err
 	case len(batch) == 1:
-		u.logger.Error("servers refused allocation report", "alloc", batch[0].upd.AllocID, "error", err)
-		notify(batch, err)
+		u.refusedFor(batch[0], err)
 		return nil, nil
 	}
 	var retry []*pendingUpdate
@@ -152,15 +160,48 @@ func (u *updater) deliver(ctx context.Context, batch []*pendingUpdate) ([]*pendi
 		e := u.servers.UpdateAllocs(ctx, u.nodeID, []*structs.AllocUpdate{p.upd})
 		switch {
 		case e == nil:
+			u.accepted([]*pendingUpdate{p})
 			notify([]*pendingUpdate{p}, nil)
 		case permanent(e):
-			u.logger.Error("servers refused allocation report", "alloc", p.upd.AllocID, "error", e)
-			notify([]*pendingUpdate{p}, e)
+			u.refusedFor(p, e)
 		default:
 			retry, last = append(retry, p), e
 		}
 	}
 	return retry, last
+}
+
+// accepted forgets the logged refusals of allocations whose reports the
+// servers took (an id can come again after a restore).
+func (u *updater) accepted(batch []*pendingUpdate) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if len(u.logged) == 0 {
+		return
+	}
+	for _, p := range batch {
+		delete(u.logged, p.upd.AllocID)
+	}
+}
+
+// refusedFor handles a report the servers refused for good: it logs the
+// first refusal of an allocation as an error and later ones at debug
+// level, tells the client, and wakes whoever waits for the report.
+func (u *updater) refusedFor(p *pendingUpdate, err error) {
+	id := p.upd.AllocID
+	u.mu.Lock()
+	first := !u.logged[id]
+	u.logged[id] = true
+	u.mu.Unlock()
+	if first {
+		u.logger.Error("servers refused allocation report", "alloc", id, "error", err)
+	} else {
+		u.logger.Debug("servers refused allocation report again", "alloc", id, "error", err)
+	}
+	if u.refused != nil {
+		u.refused(id, err)
+	}
+	notify([]*pendingUpdate{p}, err)
 }
 
 func notify(batch []*pendingUpdate, err error) {

@@ -33,13 +33,19 @@ func (s *Server) blobGCInterval() time.Duration {
 	return min(max(s.blobRetention()/4, 10*time.Millisecond), time.Minute)
 }
 
-// gcLoop sweeps on the leader at start and every blobGCInterval until
-// shutdown.
+// gcLoop sweeps on the leader at start, every blobGCInterval and after
+// every snapshot restore until shutdown. A restored state (into a new
+// cluster, the drill's case) names the old cluster's servers as holders:
+// they are forgotten at once, so that the blobs show the copies they
+// really have and are copied again where a server has them, not a
+// minute later.
 func (s *Server) gcLoop() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.blobGCInterval())
 	defer t.Stop()
 	for {
+		// Taken before the sweep: a restore during it is swept again.
+		restored := s.State().Snapshot().AbandonCh()
 		if s.IsLeader() {
 			if err := s.sweepBlobs(); err != nil && !s.shuttingDown() {
 				s.logger.Warn("blob garbage collection failed", "err", err)
@@ -49,8 +55,19 @@ func (s *Server) gcLoop() {
 		case <-s.shutdownCh:
 			return
 		case <-t.C:
+		case <-restored:
 		}
 	}
+}
+
+// clusterServers are the servers of this cluster by name (the raft
+// configuration; this server alone for a dev server), or nil when they
+// cannot be known now.
+func (s *Server) clusterServers() []string {
+	if p := s.peers(); p != nil {
+		return p.servers()
+	}
+	return []string{s.cfg.NodeName}
 }
 
 func (s *Server) shuttingDown() bool {
@@ -66,11 +83,7 @@ func (s *Server) shuttingDown() bool {
 func (s *Server) sweepBlobs() error {
 	// Holders outside the cluster are forgotten only when the cluster's
 	// servers are known for sure: a failed read must not forget them all.
-	servers := []string{s.cfg.NodeName}
-	if p := s.peers(); p != nil {
-		servers = p.servers()
-	}
-	req := &structs.BlobSweepRequest{Now: time.Now().UTC(), Retention: s.blobRetention(), Servers: servers}
+	req := &structs.BlobSweepRequest{Now: time.Now().UTC(), Retention: s.blobRetention(), Servers: s.clusterServers()}
 	n, err := s.State().Snapshot().BlobSweepChanges(req)
 	if err != nil || n == 0 {
 		return err

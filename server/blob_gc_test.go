@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/nai-project/nai/fsm"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -66,4 +68,51 @@ func TestLocalFilesAndTableAgree(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitUntil(t, "the vanished copy is no longer recorded", func() bool { return !heldBy(s, d, "test") })
+}
+
+// A state restored from another cluster names that cluster's servers as
+// the holders of its blobs. They are no servers of this one: the blob list
+// shows only this cluster's holders from the first, and the leader forgets
+// the others at the restore, not at its next sweep (a minute later at
+// most, an hour here), so that the blob is shown with the copies it has
+// and copied again where a server has it.
+func TestRestoredHoldersOfAnotherCluster(t *testing.T) {
+	s, c := testServer(t, t.TempDir(), func(c *Config) { c.BlobGCInterval = time.Hour })
+	ctx := context.Background()
+	d := upload(t, c, "logs of job 3")
+	if _, err := c.PushArtifact(ctx, structs.KindDataset, "logs", &structs.ArtifactPushRequest{Digest: d}); err != nil {
+		t.Fatal(err)
+	}
+	for _, old := range []string{"srv1", "srv2"} {
+		if _, _, err := s.apply(fsm.BlobRegister, &structs.BlobRegisterRequest{Digest: d, Size: 13, Server: old, Now: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b := blobRow(t, s, d); b == nil || !b.HeldBy("srv1") {
+		t.Fatalf("test setup: row %+v, want srv1 among its holders", b)
+	}
+	listed := func() []string {
+		t.Helper()
+		blobs, err := c.Blobs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range blobs {
+			if b.Digest == d {
+				return b.Holders
+			}
+		}
+		return nil
+	}
+	if h := listed(); !slices.Equal(h, []string{"test"}) {
+		t.Errorf("listed holders %v, want only this cluster's server [test]", h)
+	}
+	archive := saveSnapshot(t, c)
+	if _, err := c.RestoreSnapshot(ctx, bytes.NewReader(archive), false); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "the holders outside the cluster forgotten after the restore", func() bool {
+		b := blobRow(t, s, d)
+		return b != nil && !b.HeldBy("srv1") && !b.HeldBy("srv2")
+	})
 }

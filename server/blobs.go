@@ -159,9 +159,16 @@ func (s *Server) blobList(r *request) (any, uint64, error) {
 		return nil, 0, err
 	}
 	wanted := s.blobr.Wanted()
+	// Holders that are not servers of this cluster (a state restored from
+	// another cluster names its servers) hold no copy anyone can fetch:
+	// they are not shown, until the leader's next sweep forgets them.
+	servers := s.clusterServers()
 	out := make([]*structs.Blob, 0, len(rows))
 	for _, b := range rows {
 		c := b.Copy()
+		if len(servers) > 0 {
+			c.Holders = slices.DeleteFunc(c.Holders, func(h string) bool { return !slices.Contains(servers, h) })
+		}
 		c.References = refs[b.Digest]
 		c.Wanted = wanted
 		if c.Deleted {

@@ -3,6 +3,7 @@ package server
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -127,11 +128,19 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 	// it, the node's own reports included, so each job was otherwise sent
 	// and decoded several times.
 	var known uint64
+	asked, _ := strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
 	if r.URL.Query().Has("compact") {
-		known, _ = strconv.ParseUint(r.URL.Query().Get("index"), 10, 64)
+		known = asked
 	}
 	var out []item
+	// began is the state the wait began on: once a snapshot restore has
+	// replaced it, the answer comes at once (errStateRestored).
+	var began *state.Snapshot
 	idx, err := s.blockingQuery(r, func(ws memdb.WatchSet, snap *state.Snapshot) (uint64, error) {
+		if began == nil {
+			began = snap
+		}
+		restored := isClosed(began.AbandonCh())
 		allocs, max, err := snap.NodeAllocs(ws, nodeID)
 		if err != nil {
 			return 0, err
@@ -161,8 +170,14 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 		if max == 0 {
 			max = 1
 		}
+		if restored || max < asked {
+			return max, errStateRestored
+		}
 		return max, nil
 	})
+	if errors.Is(err, errStateRestored) {
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -186,6 +201,26 @@ func (s *Server) nodeAllocs(w http.ResponseWriter, r *request) error {
 	}
 	bw.WriteString("]\n")
 	return bw.Flush()
+}
+
+// errStateRestored ends a node's long-poll at once when a snapshot
+// restore replaced the state it waits on, or when the node's index is
+// behind the one it asks from (a restore before the poll came, or a
+// follower a moment behind the server that gave the index). The poll
+// would otherwise wait out its time (30s), or until the node's
+// allocations change past that index (minutes after a restore): meanwhile
+// the node ran what the restored state no longer has, and did not hear of
+// what it has. Answered at once, the node sees the index go back, asks
+// again from 0 and settles both.
+var errStateRestored = errors.New("the state was restored from a snapshot")
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // allocUpdate takes a node's reports; a node may report only the

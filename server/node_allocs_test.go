@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -190,4 +191,72 @@ func oneJobOnNode(t *testing.T, c *api.Client, id string) (jobID, allocID string
 		return true
 	})
 	return resp.JobIDs[0], allocID, idx
+}
+
+// A snapshot restore moves a node's allocations, and their index, back
+// to what they were when the snapshot was taken. A node polling from an
+// index it had before the restore must be answered at once with the
+// restored list, at an index below the one it asked from (it then asks
+// again from 0, stops what the servers no longer have and settles what
+// they have), whether its poll was waiting when the restore came or came
+// after it. It used to wait until the node's allocations changed past
+// that index: minutes, while it ran jobs the servers had forgotten.
+func TestNodePollAfterRestore(t *testing.T) {
+	for _, waiting := range []bool{true, false} {
+		name := map[bool]string{true: "poll waiting during the restore", false: "poll after the restore"}[waiting]
+		t.Run(name, func(t *testing.T) {
+			_, c := testServer(t, t.TempDir())
+			ctx := context.Background()
+			_, first, _ := oneJobOnNode(t, c, "n1")
+			archive := saveSnapshot(t, c)
+			if _, err := c.Register(ctx, gpuJob("after", 1)); err != nil {
+				t.Fatal(err)
+			}
+			var idx uint64
+			waitUntil(t, "the second job placed", func() bool {
+				allocs, i, err := c.NodeAllocations(ctx, "n1", 0, 0)
+				idx = i
+				return err == nil && len(allocs) == 2
+			})
+			type answer struct {
+				allocs []*structs.Allocation
+				idx    uint64
+				err    error
+				took   time.Duration
+			}
+			done := make(chan answer, 1)
+			poll := func() {
+				start := time.Now()
+				allocs, i, err := c.NodeAllocations(ctx, "n1", idx, time.Minute)
+				done <- answer{allocs, i, err, time.Since(start)}
+			}
+			if waiting {
+				go poll()
+				// The poll waits: nothing of n1 changes.
+				select {
+				case a := <-done:
+					t.Fatalf("the poll from %d answered before the restore: %+v", idx, a)
+				case <-time.After(300 * time.Millisecond):
+				}
+			}
+			if _, err := c.RestoreSnapshot(ctx, bytes.NewReader(archive), false); err != nil {
+				t.Fatal(err)
+			}
+			if !waiting {
+				go poll()
+			}
+			var a answer
+			select {
+			case a = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("no answer 20s after the restore (the poll waits a minute)")
+			}
+			if a.err != nil {
+				t.Fatal(a.err)
+			}
+			if len(a.allocs) != 1 || a.allocs[0].ID != first || a.idx >= idx {
+				t.Errorf("answer after the restore: %d allocations at index %d (asked from %d), want only %s at a lower index", len(a.allocs), a.idx, idx, first)
+			}
+		})
+	}
 }
