@@ -78,7 +78,7 @@ func TestGrafanaDashboard(t *testing.T) {
 // clusterWide are the series every server exports alike, read from the
 // replicated state: a sum over the servers counts each figure once per
 // server, so a panel takes their max first (docs/operations.md).
-var clusterWide = []string{"nai_gpus", "nai_nodes", "nai_queue_jobs", "nai_job_outcomes_total"}
+var clusterWide = []string{"nai_gpus", "nai_nodes", "nai_queue_jobs", "nai_job_outcomes_total", "nai_jobs_finished"}
 
 // TestGrafanaClusterWideMax: no panel sums a per-server cluster-wide
 // series; the innermost aggregation over each is a max.
