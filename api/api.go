@@ -11,11 +11,13 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -111,6 +113,11 @@ type Client struct {
 	// later requests ask for at least that (read your writes on any
 	// server).
 	seen *atomic.Uint64
+	// answered[i]: the agent at addrs[i] answered a request of this
+	// client (any HTTP answer). A write goes to an address of several only
+	// once it has: a hung agent takes the request and never answers, and
+	// a write sent cannot be sent again elsewhere.
+	answered []atomic.Bool
 }
 
 // NewClient returns a client for addr (see Config.Address), with the rest
@@ -183,8 +190,32 @@ func New(cfg Config) (*Client, error) {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConnsPerHost = 64
 	tr.TLSClientConfig = tlsConf
-	return &Client{addrs: addrs, http: &http.Client{Transport: tr}, token: cfg.Token, seen: new(atomic.Uint64)}, nil
+	if len(addrs) > 1 {
+		// Another server can take the request: one that does not accept
+		// the connection, or accepts it and never finishes the handshake
+		// (a hung process: the kernel still accepts), is left quickly.
+		d := &net.Dialer{Timeout: FailoverConnectTimeout, KeepAlive: 30 * time.Second}
+		tr.DialContext = d.DialContext
+		tr.TLSHandshakeTimeout = FailoverConnectTimeout
+	}
+	return &Client{addrs: addrs, http: &http.Client{Transport: tr}, token: cfg.Token, seen: new(atomic.Uint64), answered: make([]atomic.Bool, len(addrs))}, nil
 }
+
+// FailoverConnectTimeout bounds the connection and TLS handshake to one
+// address when NAI_ADDR lists others to try (a single address keeps the
+// transport's own limits: 30 s to connect, 10 s to shake hands).
+var FailoverConnectTimeout = 3 * time.Second
+
+// FailoverProbeTimeout bounds the answer to the cheap read that checks an
+// agent answers before a write is sent to it (see Client.answered).
+var FailoverProbeTimeout = 5 * time.Second
+
+// FailoverAnswerTimeout is how long a GET or HEAD sent to one of several
+// addresses waits for its answer (beyond the wait of a blocking query)
+// before the next address is asked: a server that accepts connections and
+// never answers is hung. A write is never sent twice: it may have been
+// applied.
+var FailoverAnswerTimeout = 15 * time.Second
 
 // ClientTLS builds the TLS configuration of a client from PEM files: the CA
 // that signed the agents' certificates, and this client's certificate and
@@ -223,7 +254,7 @@ func (c *Client) Token() string { return c.token }
 
 // WithToken returns a copy of the client that sends token instead.
 func (c *Client) WithToken(token string) *Client {
-	n := &Client{addrs: c.addrs, http: c.http, token: token, seen: c.seen}
+	n := &Client{addrs: c.addrs, http: c.http, token: token, seen: c.seen, answered: c.answered}
 	n.cur.Store(c.cur.Load())
 	return n
 }
@@ -294,10 +325,19 @@ var LeaderHold = 5 * time.Second
 // it answers "no raft leader", so that answer, coming after the hold, is
 // not sent again: two waits would only double the time to the error.
 func (c *Client) send(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header) (*http.Response, error) {
+	return c.sendBounded(ctx, method, path, body, ctype, hdr, true)
+}
+
+// sendBounded is send; bounded: a GET to one of several addresses waits
+// FailoverAnswerTimeout for its answer's headers before the next is
+// asked. A stream's server may rightly wait long before its headers (a
+// followed log waits for the job's placement; a snapshot is built
+// first): raw sends it unbounded.
+func (c *Client) sendBounded(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header, bounded bool) (*http.Response, error) {
 	deadline := time.Now().Add(LeaderHold)
 	wait := 50 * time.Millisecond
 	for {
-		resp, err := c.sendOnce(ctx, method, path, body, ctype, hdr)
+		resp, err := c.sendOnce(ctx, method, path, body, ctype, hdr, bounded)
 		if err == nil || structs.CodeOf(err) != structs.CodeNotLeader || ctx.Err() != nil {
 			return resp, err
 		}
@@ -314,8 +354,9 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, cty
 }
 
 // sendOnce is one try of send: each address in turn until one is reached.
-func (c *Client) sendOnce(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header) (*http.Response, error) {
+func (c *Client) sendOnce(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header, bounded bool) (*http.Response, error) {
 	var lastErr error
+	var tried []*reachError
 	start := int(c.cur.Load())
 	for i := range c.addrs {
 		k := (start + i) % len(c.addrs)
@@ -323,52 +364,230 @@ func (c *Client) sendOnce(ctx context.Context, method, path string, body []byte,
 		if body != nil {
 			r = bytes.NewReader(body)
 		}
-		resp, err := c.roundTrip(ctx, c.addrs[k], method, path, r, ctype, hdr)
-		if err == nil || !unreachable(err) || ctx.Err() != nil {
+		var within time.Duration
+		if bounded && len(c.addrs) > 1 && idempotent(method) {
+			within = answerTimeout(path)
+		}
+		var resp *http.Response
+		err := c.probe(ctx, k, method)
+		if err == nil {
+			resp, err = c.roundTrip(ctx, c.addrs[k], method, path, r, ctype, hdr, within)
+		}
+		if re := (*reachError)(nil); !errors.As(err, &re) {
+			c.answered[k].Store(true) // an answer, if an error one
+		}
+		if err == nil || !tryNext(err) || ctx.Err() != nil {
 			if err == nil {
 				c.cur.Store(int32(k))
 			}
+			if len(tried) > 0 && err != nil {
+				var re *reachError
+				if errors.As(err, &re) {
+					re.before = tried
+				}
+			}
 			return resp, err
 		}
+		var re *reachError
+		errors.As(err, &re)
+		tried = append(tried, re)
 		lastErr = err
+	}
+	if n := len(tried); n > 1 {
+		tried[n-1].before = tried[:n-1]
 	}
 	return nil, lastErr
 }
 
-// raw sends a request whose body is a stream (sent once, to the current
-// address) and returns the answer when its status is 2xx; any other status
-// becomes a *structs.Error rebuilt from the body.
-func (c *Client) raw(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
-	if body == nil {
-		return c.send(ctx, method, path, nil, ctype, nil)
+// probe checks, before a write goes to one of several addresses, that the
+// agent there answers at all (any HTTP answer to GET /v1/status/leader),
+// unless it answered this client before. Its error is the probe's, a
+// reachError of a GET: the write was not sent, and the next address is
+// tried.
+func (c *Client) probe(ctx context.Context, k int, method string) error {
+	if len(c.addrs) < 2 || idempotent(method) || c.answered[k].Load() {
+		return nil
 	}
-	return c.roundTrip(ctx, c.Address(), method, path, body, ctype, nil)
+	resp, err := c.roundTrip(ctx, c.addrs[k], http.MethodGet, "/v1/status/leader", nil, "", nil, FailoverProbeTimeout)
+	var re *reachError
+	if errors.As(err, &re) {
+		return err
+	}
+	if resp != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxAnswerTail))
+		resp.Body.Close()
+	}
+	c.answered[k].Store(true)
+	return nil
 }
 
-// reachError is a request that never reached an agent.
+// idempotent reports whether a request may be sent again, to another
+// server, when it went unanswered.
+func idempotent(method string) bool {
+	return method == http.MethodGet || method == http.MethodHead
+}
+
+// rawRead is raw for a GET that the server answers at once, as a JSON
+// read (the queue's views): bounded as do's reads are.
+func (c *Client) rawRead(ctx context.Context, path string) (*http.Response, error) {
+	return c.sendBounded(ctx, http.MethodGet, path, nil, "", nil, true)
+}
+
+// answerTimeout is how long a GET may wait for its answer before the next
+// address is asked: FailoverAnswerTimeout, plus the wait of a blocking
+// query (?index=N&wait=D; the server's default wait is 5 minutes).
+func answerTimeout(path string) time.Duration {
+	d := FailoverAnswerTimeout
+	u, err := url.Parse(path)
+	if err != nil {
+		return d
+	}
+	q := u.Query()
+	if n, _ := strconv.ParseUint(q.Get("index"), 10, 64); n == 0 {
+		return d
+	}
+	wait := 5 * time.Minute
+	if w, err := time.ParseDuration(q.Get("wait")); err == nil && w >= 0 {
+		wait = w
+	}
+	return d + min(wait, 10*time.Minute)
+}
+
+// raw sends a request whose body is a stream (sent once, to the current
+// address), or a GET whose answer is one (no bound on the wait for its
+// headers: see sendBounded), and returns the answer when its status is
+// 2xx; any other status becomes a *structs.Error rebuilt from the body.
+func (c *Client) raw(ctx context.Context, method, path string, body io.Reader, ctype string) (*http.Response, error) {
+	if body == nil {
+		return c.sendBounded(ctx, method, path, nil, ctype, nil, false)
+	}
+	return c.roundTrip(ctx, c.Address(), method, path, body, ctype, nil, 0)
+}
+
+// reachError is a request that got no answer from an agent: it failed
+// before it was sent (no connection, no TLS handshake), or was sent and no
+// answer came.
 type reachError struct {
-	addr string
-	err  error
+	addr   string
+	method string
+	path   string
+	err    error
+	// sent: the whole request was written before the failure.
+	sent bool
+	// noAnswer: no answer came within the time allowed (the error is ours).
+	noAnswer time.Duration
+	// before are the addresses tried first, each with its own failure.
+	before []*reachError
 }
 
 func (e *reachError) Error() string {
-	return fmt.Sprintf("cannot reach nai agent at %s: %v", e.addr, e.err)
+	var b strings.Builder
+	if e.sent && !idempotent(e.method) {
+		// A write that went unanswered: it may have been applied.
+		fmt.Fprintf(&b, "%s %s was sent to the nai agent at %s but no answer came (%v): it may have been applied; check before sending it again", e.method, e.path, e.addr, e.cause())
+	} else {
+		fmt.Fprintf(&b, "cannot reach nai agent at %s: %v", e.addr, e.cause())
+	}
+	for _, o := range e.before {
+		fmt.Fprintf(&b, "; before it, %s: %v", o.addr, o.cause())
+	}
+	return b.String()
 }
+
+func (e *reachError) cause() error {
+	if e.noAnswer > 0 {
+		return fmt.Errorf("no answer within %s", e.noAnswer)
+	}
+	return e.err
+}
+
 func (e *reachError) Unwrap() error { return e.err }
 
-// unreachable reports whether a request failed before an agent got it.
-func unreachable(err error) bool {
+// tryNext reports whether a failed request may go to the next address: it
+// was not sent (no connection, no TLS handshake: the agent never saw it),
+// or it is a read (a request, or the probe before a write), which any
+// server can answer again.
+func tryNext(err error) bool {
 	var re *reachError
 	if !errors.As(err, &re) {
 		return false
 	}
-	var op *net.OpError
-	return errors.As(re.err, &op) && op.Op == "dial"
+	return !re.sent || idempotent(re.method)
 }
 
-func (c *Client) roundTrip(ctx context.Context, addr, method, path string, body io.Reader, ctype string, hdr http.Header) (*http.Response, error) {
+// Unreachable reports whether err says that no agent answered a request,
+// and which addresses were tried. A write that was sent and went
+// unanswered is not such an error: it may have been applied.
+func Unreachable(err error) ([]string, bool) {
+	var re *reachError
+	if !errors.As(err, &re) || (re.sent && !idempotent(re.method)) {
+		return nil, false
+	}
+	var addrs []string
+	for _, o := range re.before {
+		addrs = append(addrs, o.addr)
+	}
+	return append(addrs, re.addr), true
+}
+
+// IsLocalDefault reports whether addr is the address the CLI uses when
+// none is configured, where `nai agent -dev` listens (127.0.0.1:4646 or
+// localhost:4646).
+func IsLocalDefault(addr string) bool {
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	u, err := url.Parse(addr)
+	if err != nil {
+		return false
+	}
+	switch u.Host {
+	case "127.0.0.1:4646", "localhost:4646", "[::1]:4646":
+		return true
+	}
+	return false
+}
+
+// errNoAnswer cancels a request whose answer took too long.
+var errNoAnswer = errors.New("no answer in time")
+
+// cancelBody cancels the request's context when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelCauseFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel(nil)
+	return err
+}
+
+// roundTrip sends one request to addr. within > 0 bounds the wait for the
+// answer once the request was written.
+func (c *Client) roundTrip(ctx context.Context, addr, method, path string, body io.Reader, ctype string, hdr http.Header, within time.Duration) (*http.Response, error) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	var (
+		mu    sync.Mutex
+		sent  bool
+		timer *time.Timer
+	)
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+		WroteRequest: func(httptrace.WroteRequestInfo) {
+			mu.Lock()
+			defer mu.Unlock()
+			sent = true
+			if within > 0 {
+				if timer != nil {
+					timer.Stop()
+				}
+				timer = time.AfterFunc(within, func() { cancel(errNoAnswer) })
+			}
+		},
+	})
 	req, err := http.NewRequestWithContext(ctx, method, addr+path, body)
 	if err != nil {
+		cancel(nil)
 		return nil, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	for k, v := range hdr {
@@ -384,9 +603,21 @@ func (c *Client) roundTrip(ctx context.Context, addr, method, path string, body 
 		req.Header.Set(structs.MinIndexHeader, strconv.FormatUint(n, 10))
 	}
 	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, &reachError{addr: addr, err: err}
+	mu.Lock()
+	if timer != nil {
+		timer.Stop()
 	}
+	wasSent := sent
+	mu.Unlock()
+	if err != nil {
+		re := &reachError{addr: addr, method: method, path: path, err: err, sent: wasSent}
+		if errors.Is(context.Cause(ctx), errNoAnswer) {
+			re.noAnswer = within
+		}
+		cancel(nil)
+		return nil, re
+	}
+	resp.Body = &cancelBody{ReadCloser: resp.Body, cancel: cancel}
 	c.noteIndex(resp)
 	if resp.StatusCode/100 == 2 {
 		return resp, nil

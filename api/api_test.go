@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -41,6 +42,14 @@ func (w testWriter) Write(p []byte) (int, error) {
 // startServer starts a server and returns its API's URL.
 func startServer(t *testing.T, aclOn bool) string {
 	t.Helper()
+	u, _ := startServerTLS(t, aclOn, false)
+	return u
+}
+
+// startServerTLS starts a server, with TLS when withTLS, and returns its
+// API's URL and the TLS configuration a client of it needs.
+func startServerTLS(t *testing.T, aclOn, withTLS bool) (string, *tls.Config) {
+	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(testWriter{t}, nil))
@@ -59,7 +68,14 @@ func startServer(t *testing.T, aclOn bool) string {
 	}
 	mux := http.NewServeMux()
 	s.Routes(mux)
-	hs := httptest.NewServer(mux)
+	hs := httptest.NewUnstartedServer(mux)
+	var conf *tls.Config
+	if withTLS {
+		hs.StartTLS()
+		conf = hs.Client().Transport.(*http.Transport).TLSClientConfig
+	} else {
+		hs.Start()
+	}
 	t.Cleanup(func() {
 		hs.CloseClientConnections()
 		hs.Close()
@@ -67,7 +83,7 @@ func startServer(t *testing.T, aclOn bool) string {
 			t.Errorf("shutdown: %v", err)
 		}
 	})
-	return hs.URL
+	return hs.URL, conf
 }
 
 // newClient makes a client of addr that ignores the environment's token.
@@ -413,6 +429,171 @@ func TestAddressFailover(t *testing.T) {
 	for _, bad := range []string{"ftp://x:1", "http://", " , "} {
 		if _, err := api.New(api.Config{Address: bad}); err == nil || !strings.Contains(err.Error(), "invalid agent address") {
 			t.Errorf("address %q: %v, want invalid agent address", bad, err)
+		}
+	}
+}
+
+// hungAddr is an address that accepts connections and never answers, as a
+// server stopped with kill -STOP (the kernel still accepts) does.
+func hungAddr(t *testing.T) (addr string, conns *atomic.Int32) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns = new(atomic.Int32)
+	var mu sync.Mutex
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			conns.Add(1)
+			mu.Lock()
+			held = append(held, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			c.Close()
+		}
+	})
+	return l.Addr().String(), conns
+}
+
+// A server that accepts connections and never answers (hung, or stopped
+// with kill -STOP) is left for the next address: at once where the request
+// was never sent (no TLS handshake), after FailoverAnswerTimeout for a read.
+// A write that was sent is not sent again: the error says it may have been
+// applied.
+func TestHungServerFailover(t *testing.T) {
+	oldConnect, oldAnswer, oldProbe := api.FailoverConnectTimeout, api.FailoverAnswerTimeout, api.FailoverProbeTimeout
+	api.FailoverConnectTimeout, api.FailoverAnswerTimeout, api.FailoverProbeTimeout = 300*time.Millisecond, 500*time.Millisecond, 400*time.Millisecond
+	t.Cleanup(func() {
+		api.FailoverConnectTimeout, api.FailoverAnswerTimeout, api.FailoverProbeTimeout = oldConnect, oldAnswer, oldProbe
+	})
+	ctx := context.Background()
+
+	t.Run("tls", func(t *testing.T) {
+		live, conf := startServerTLS(t, false, true)
+		hung, conns := hungAddr(t)
+		t.Setenv("NAI_TOKEN", "")
+		t.Setenv("NAI_TOKEN_FILE", t.TempDir()+"/none")
+		c, err := api.New(api.Config{Address: "https://" + hung + "," + live, TLS: conf})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A write: the handshake never ended, so it was never sent.
+		start := time.Now()
+		if _, err := c.StartUpload(ctx); err != nil {
+			t.Fatalf("write with the first server hung: %v", err)
+		}
+		if took := time.Since(start); took > 5*time.Second {
+			t.Errorf("the failover took %s", took)
+		}
+		if c.Address() != live || conns.Load() == 0 {
+			t.Errorf("client talks to %s (%d connections to the hung one), want %s", c.Address(), conns.Load(), live)
+		}
+		c2, _ := api.New(api.Config{Address: "https://" + hung + "," + live, TLS: conf})
+		if _, err := c2.Jobs(ctx, true); err != nil {
+			t.Fatalf("read with the first server hung: %v", err)
+		}
+		// Every server hung: the error names each.
+		other, _ := hungAddr(t)
+		none, _ := api.New(api.Config{Address: "https://" + hung + ",https://" + other, TLS: conf})
+		_, err = none.Jobs(ctx, true)
+		addrs, ok := api.Unreachable(err)
+		if !ok || len(addrs) != 2 || !strings.Contains(err.Error(), "TLS handshake timeout") || !strings.Contains(err.Error(), hung) {
+			t.Errorf("every server hung: %v (addresses %v, %v)", err, addrs, ok)
+		}
+	})
+
+	t.Run("plain", func(t *testing.T) {
+		live := startServer(t, false)
+		hung, _ := hungAddr(t)
+		c := newClient(t, "http://"+hung+","+live, "")
+		if _, err := c.Jobs(ctx, true); err != nil {
+			t.Fatalf("read with the first server hung: %v", err)
+		}
+		if c.Address() != live {
+			t.Errorf("client talks to %s, want %s", c.Address(), live)
+		}
+		// A write is not sent to an agent that has not answered yet: a
+		// read checks first that it answers, and the write goes on to
+		// the next.
+		w := newClient(t, "http://"+hung+","+live, "")
+		if _, err := w.StartUpload(ctx); err != nil {
+			t.Fatalf("write with the first server hung: %v", err)
+		}
+		if w.Address() != live {
+			t.Errorf("the write went to %s, want %s", w.Address(), live)
+		}
+	})
+
+	t.Run("a followed log waits", func(t *testing.T) {
+		// A followed log's server sends its headers once the job is
+		// placed: a stream is not cut for the answer's wait.
+		slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			time.Sleep(3 * api.FailoverAnswerTimeout)
+			_, _ = io.WriteString(w, "placed at last\n")
+		}))
+		t.Cleanup(slow.Close)
+		c := newClient(t, slow.URL+","+deadAddr(t), "")
+		rc, err := c.Logs(ctx, "1", api.LogOptions{Follow: true})
+		if err != nil {
+			t.Fatalf("followed log: %v", err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if string(b) != "placed at last\n" {
+			t.Errorf("followed log: %q", b)
+		}
+	})
+
+	t.Run("write sent, no answer", func(t *testing.T) {
+		// An agent that answers reads and hangs on writes: a write sent
+		// to it is not sent again elsewhere.
+		live := startServer(t, false)
+		release := make(chan struct{})
+		var writes atomic.Int32
+		stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+			writes.Add(1)
+			<-release
+		}))
+		t.Cleanup(func() { close(release); stuck.Close() })
+		w := newClient(t, stuck.URL+","+live, "")
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		_, err := w.StartUpload(wctx)
+		if err == nil || !strings.Contains(err.Error(), "may have been applied") {
+			t.Errorf("write to a hung server: %v, want \"may have been applied\"", err)
+		}
+		if _, ok := api.Unreachable(err); ok {
+			t.Errorf("a write sent and unanswered counts as unreachable: %v", err)
+		}
+		if w.Address() != stuck.URL || writes.Load() != 1 {
+			t.Errorf("the write moved on to %s (%d writes to the hung agent)", w.Address(), writes.Load())
+		}
+	})
+}
+
+func TestIsLocalDefault(t *testing.T) {
+	for addr, want := range map[string]bool{
+		api.DefaultAddr: true, "http://localhost:4646": true, "127.0.0.1:4646": true,
+		"https://10.0.0.1:4646": false, "http://127.0.0.1:53001": false, "http://srv1:4646": false,
+	} {
+		if got := api.IsLocalDefault(addr); got != want {
+			t.Errorf("IsLocalDefault(%q) = %v", addr, got)
 		}
 	}
 }

@@ -21,7 +21,7 @@ func (c *Client) QueueRows(ctx context.Context, all bool) ([]structs.JobRow, err
 // JSON (json.MarshalIndent(jobs, "", "  ") and a newline), for a caller
 // that prints it as it is. The caller closes the reader.
 func (c *Client) QueueJSON(ctx context.Context, all bool) (io.ReadCloser, error) {
-	resp, err := c.raw(ctx, http.MethodGet, "/v1/queue?pretty=true"+allParam(all), nil, "")
+	resp, err := c.rawRead(ctx, "/v1/queue?pretty=true"+allParam(all))
 	if err != nil {
 		return nil, fmt.Errorf("list queue: %w", err)
 	}
@@ -32,7 +32,7 @@ func (c *Client) QueueJSON(ctx context.Context, all bool) (io.ReadCloser, error)
 // servers' own rendering), for a caller that prints it as it is. The
 // caller closes the reader.
 func (c *Client) QueueTable(ctx context.Context, all bool) (io.ReadCloser, error) {
-	resp, err := c.raw(ctx, http.MethodGet, "/v1/queue?view=table"+allParam(all), nil, "")
+	resp, err := c.rawRead(ctx, "/v1/queue?view=table"+allParam(all))
 	if err != nil {
 		return nil, fmt.Errorf("list queue: %w", err)
 	}

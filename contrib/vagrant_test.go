@@ -305,3 +305,63 @@ func TestProvisionServerNeedsEncrypt(t *testing.T) {
 		t.Errorf("it wrote a configuration anyway (%v)", err)
 	}
 }
+
+// provision.sh writes a server's /etc/nai/snapshot.env (0600), where
+// nai-snapshot.service reads NAI_ADDR and its token file (a unit does not
+// read /etc/environment, and the CLI's default address is not where the
+// agent listens); a second run keeps the TLS lines an operator added and
+// turns the address to https. A client gets none.
+func TestProvisionSnapshotEnv(t *testing.T) {
+	unit := unitSettings(t, "systemd/nai-snapshot.service")
+	if ef := unit["Service.EnvironmentFile"]; len(ef) != 1 || ef[0] != "-/etc/nai/snapshot.env" {
+		t.Fatalf("nai-snapshot.service EnvironmentFile = %q, want -/etc/nai/snapshot.env", ef)
+	}
+	bin := naiBinary(t)
+	key := "c2VjcmV0LWdvc3NpcC1rZXktMzItYnl0ZXMtbG9uZyE="
+	root := t.TempDir()
+	run := func(role string) {
+		t.Helper()
+		args := []string{"--role", role, "--name", "s1", "--bind", "10.0.0.1", "--binary", bin, "--root", root, "--encrypt", key}
+		if out, err := exec.Command("install/provision.sh", args...).CombinedOutput(); err != nil {
+			t.Fatalf("provision.sh %q: %v\n%s", args, err, out)
+		}
+	}
+	run("server")
+	path := filepath.Join(root, "etc/nai/snapshot.env")
+	read := func() string {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("snapshot.env: %v, %v: want mode 0600", fi, err)
+		}
+		b, _ := os.ReadFile(path)
+		return string(b)
+	}
+	env := read()
+	for _, want := range []string{"\nNAI_ADDR=http://10.0.0.1:4646\n", "\nNAI_TOKEN_FILE=" + root + "/etc/nai/management.token\n", "#NAI_CACERT="} {
+		if !strings.Contains(env, want) {
+			t.Errorf("snapshot.env lacks %q:\n%s", want, env)
+		}
+	}
+	tls := "NAI_CACERT=/etc/nai/tls/ca.pem\nNAI_CLIENT_CERT=/etc/nai/tls/cli.pem\nNAI_CLIENT_KEY=/etc/nai/tls/cli-key.pem\nNAI_SNAPSHOT_KEEP_DAYS=30\n"
+	if err := os.WriteFile(path, []byte(env+tls), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run("server")
+	env = read()
+	for _, want := range []string{"\nNAI_ADDR=https://10.0.0.1:4646\n", "\n" + tls} {
+		if !strings.Contains(env, want) {
+			t.Errorf("after a second run snapshot.env lacks %q:\n%s", want, env)
+		}
+	}
+	if strings.Count(env, "NAI_ADDR=") != 1 || strings.Contains(env, "#NAI_CACERT") {
+		t.Errorf("after a second run:\n%s", env)
+	}
+
+	croot := t.TempDir()
+	root = croot
+	run("client")
+	if _, err := os.Stat(filepath.Join(croot, "etc/nai/snapshot.env")); !os.IsNotExist(err) {
+		t.Errorf("a client has etc/nai/snapshot.env (%v)", err)
+	}
+}

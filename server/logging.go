@@ -5,7 +5,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"regexp"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 )
@@ -21,14 +24,20 @@ func hclogFor(logger *slog.Logger, name string) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:            name,
 		Level:           level,
-		Output:          &slogWriter{logger: logger.With("lib", name)},
+		Output:          &slogWriter{logger: logger.With("lib", name), repeats: newRepeatFilter(time.Now)},
 		DisableTime:     true,
 		IncludeLocation: false,
 	})
 }
 
 // slogWriter turns hclog's formatted lines into slog records.
-type slogWriter struct{ logger *slog.Logger }
+type slogWriter struct {
+	logger *slog.Logger
+	// repeats, when set, holds back a warning or error repeated within
+	// repeatWindow (raft retries a down peer every few hundred
+	// milliseconds, an error each time).
+	repeats *repeatFilter
+}
 
 func (w *slogWriter) Write(p []byte) (int, error) {
 	for _, line := range bytes.Split(bytes.TrimRight(p, "\n"), []byte("\n")) {
@@ -49,9 +58,96 @@ func (w *slogWriter) Write(p []byte) (int, error) {
 		case strings.Contains(s, "[DEBUG]"), strings.Contains(s, "[TRACE]"):
 			lvl = slog.LevelDebug
 		}
+		if lvl >= slog.LevelWarn && w.repeats != nil {
+			n, since, ok := w.repeats.admit(s)
+			if !ok {
+				continue
+			}
+			if n > 0 {
+				// A summary of a repeating message: a warning, whatever
+				// its level; the first of a run kept its own.
+				w.logger.Log(context.Background(), slog.LevelWarn, s, "repeated", n, "over", since.Round(time.Second).String())
+				continue
+			}
+		}
 		w.logger.Log(context.Background(), lvl, s)
 	}
 	return len(p), nil
+}
+
+// repeatWindow is how often a repeating raft message is logged.
+const repeatWindow = 30 * time.Second
+
+// repeatFilter passes the first line of a message (by its text before
+// the first key=value, and the peer it names), then one line per
+// repeatWindow with the count of those held back.
+type repeatFilter struct {
+	now  func() time.Time
+	mu   sync.Mutex
+	seen map[string]*repeatRun
+}
+
+type repeatRun struct {
+	start time.Time
+	held  int
+}
+
+func newRepeatFilter(now func() time.Time) *repeatFilter {
+	return &repeatFilter{now: now, seen: map[string]*repeatRun{}}
+}
+
+// repeatKeyPeer finds the peer a raft line names.
+var repeatKeyPeer = regexp.MustCompile(`\b(?:peer|target|server-id|id|address|addr)=("[^"]*"|\S+)`)
+
+// repeatKey is what makes two lines the same message: the text before
+// the first key=value, and the peer named.
+func repeatKey(line string) string {
+	msg := line
+	if i := strings.IndexByte(line, '='); i >= 0 {
+		// Back to the start of the key ("backoff time=" is one key).
+		if j := strings.LastIndex(line[:i], ": "); j >= 0 {
+			msg = line[:j+1]
+		}
+	}
+	var peers []string
+	for _, m := range repeatKeyPeer.FindAllStringSubmatch(line, -1) {
+		peers = append(peers, m[1])
+	}
+	return msg + " " + strings.Join(peers, " ")
+}
+
+// admit says whether to log line now (ok), and how many like it were held
+// back since the last one logged, over how long (held > 0: log a summary).
+func (f *repeatFilter) admit(line string) (held int, over time.Duration, ok bool) {
+	k := repeatKey(line)
+	now := f.now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	r := f.seen[k]
+	switch {
+	case r == nil:
+		if len(f.seen) >= 1024 {
+			// Bounded: the messages of long-gone peers go.
+			for key, old := range f.seen {
+				if now.Sub(old.start) >= repeatWindow {
+					delete(f.seen, key)
+				}
+			}
+		}
+		f.seen[k] = &repeatRun{start: now}
+		return 0, 0, true
+	case now.Sub(r.start) < repeatWindow:
+		r.held++
+		return 0, 0, false
+	}
+	held, over = r.held, now.Sub(r.start)
+	r.start, r.held = now, 0
+	if over >= 2*repeatWindow {
+		// The run ended a while ago: this line starts a new one, logged
+		// as it is (the few held back at the end of the last are lost).
+		return 0, 0, true
+	}
+	return held, over, true
 }
 
 var _ io.Writer = (*slogWriter)(nil)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -43,6 +44,46 @@ type serverMetrics struct {
 	placements    *promtext.Counter
 	raftCommit    *promtext.Histogram
 	leaderChanges *promtext.Counter
+	outcomes      *outcomeCounter
+}
+
+// outcomeCounter is nai_job_outcomes_total: the job endings this server's
+// state machine applied since the process started, by reason. It only
+// goes up (a job GC or a restore changes nothing of it), so increase()
+// over it is right; Prometheus sees a restart as a counter reset.
+type outcomeCounter struct {
+	// since: endings older than this (less a minute of clock skew) are
+	// the raft log replayed at start, counted by this process before.
+	since time.Time
+	mu    sync.Mutex
+	n     map[string]uint64
+}
+
+func newOutcomeCounter(now time.Time) *outcomeCounter {
+	// The usual outcomes are there from the start, at 0, so a rate over
+	// them has a series before the first job ends.
+	return &outcomeCounter{since: now.Add(-time.Minute), n: map[string]uint64{"complete": 0, "failed": 0, "cancelled": 0}}
+}
+
+// jobEnded counts j, which a write just ended (state.Store.OnJobEnd).
+func (o *outcomeCounter) jobEnded(j *structs.Job) {
+	if !j.EndTime.IsZero() && j.EndTime.Before(o.since) {
+		return
+	}
+	r := outcomeReason(j)
+	o.mu.Lock()
+	o.n[r]++
+	o.mu.Unlock()
+}
+
+func (o *outcomeCounter) Describe(ch chan<- *promtext.Desc) { ch <- descOutcomes }
+
+func (o *outcomeCounter) Collect(ch chan<- promtext.Metric) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for reason, n := range o.n {
+		ch <- promtext.MustNewConstMetric(descOutcomes, promtext.CounterValue, float64(n), reason)
+	}
 }
 
 func newServerMetrics(s *Server) *serverMetrics {
@@ -69,10 +110,11 @@ func newServerMetrics(s *Server) *serverMetrics {
 			Help: "Changes of the raft leader this server observed (including losing it).",
 		}),
 	}
+	m.outcomes = newOutcomeCounter(time.Now())
 	m.reg.MustRegister(
 		promtext.NewGoCollector(),
 		promtext.NewProcessCollector(),
-		m.schedPass, m.placements, m.raftCommit, m.leaderChanges,
+		m.schedPass, m.placements, m.raftCommit, m.leaderChanges, m.outcomes,
 		&clusterCollector{s: s},
 	)
 	return m
@@ -153,7 +195,9 @@ var (
 	descNodes = promtext.NewDesc("nai_nodes",
 		"Client nodes by status: ready (takes work), down, unreachable (serf declared it failed; down after the grace), draining, ineligible.", []string{"status"})
 	descOutcomes = promtext.NewDesc("nai_job_outcomes_total",
-		"Jobs that ended, by how: complete, failed (non-zero exit), cancelled, oom-killed, time-limit, preempted, node-lost, gpu-failed, start-failed, signal:NAME, lost.", []string{"reason"})
+		"Jobs that ended since this server started, as its state machine applied their ending, by how: complete, failed (non-zero exit), cancelled, oom-killed, time-limit, preempted, node-lost, gpu-failed, start-failed, signal:NAME, lost.", []string{"reason"})
+	descFinished = promtext.NewDesc("nai_jobs_finished",
+		"Finished jobs the state holds (until job GC removes them), by how they ended; the same on every server.", []string{"reason"})
 	descBlobBytes = promtext.NewDesc("nai_blob_store_bytes",
 		"Bytes of the blobs this server's store holds.", nil)
 	descBlobs = promtext.NewDesc("nai_blob_store_blobs",
@@ -165,7 +209,7 @@ var (
 )
 
 func (c *clusterCollector) Describe(ch chan<- *promtext.Desc) {
-	for _, d := range []*promtext.Desc{descQueueJobs, descGPUs, descNodes, descOutcomes, descBlobBytes, descBlobs, descLeader, descIndex} {
+	for _, d := range []*promtext.Desc{descQueueJobs, descGPUs, descNodes, descFinished, descBlobBytes, descBlobs, descLeader, descIndex} {
 		ch <- d
 	}
 }
@@ -190,8 +234,7 @@ func (c *clusterCollector) Collect(ch chan<- promtext.Metric) {
 			queues[q.Name] = true
 		}
 	}
-	// The usual outcomes are there from the start, at 0, so a rate over
-	// them has a series before the first job ends.
+	// The usual outcomes are there at 0, so a panel never loses a line.
 	outcomes := map[string]int{"complete": 0, "failed": 0, "cancelled": 0}
 	if jobs, err := snap.Jobs(nil); err == nil {
 		for _, j := range jobs {
@@ -214,7 +257,7 @@ func (c *clusterCollector) Collect(ch chan<- promtext.Metric) {
 		}
 	}
 	for reason, n := range outcomes {
-		ch <- promtext.MustNewConstMetric(descOutcomes, promtext.CounterValue, float64(n), reason)
+		ch <- promtext.MustNewConstMetric(descFinished, promtext.GaugeValue, float64(n), reason)
 	}
 
 	// GPUs by node.
@@ -288,7 +331,8 @@ func nodeMetricStatus(n *structs.Node) string {
 	return "ready"
 }
 
-// outcomeReason names how a job ended for nai_job_outcomes_total.
+// outcomeReason names how a job ended for nai_job_outcomes_total and
+// nai_jobs_finished.
 func outcomeReason(j *structs.Job) string {
 	switch {
 	case j.Status == structs.JobComplete:

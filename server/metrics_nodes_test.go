@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/fsm"
+	"github.com/nai-project/nai/internal/builders"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -77,6 +78,44 @@ func TestNodeMetricStatus(t *testing.T) {
 		tc.set(n)
 		if got := nodeMetricStatus(n); got != tc.want {
 			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// nai_job_outcomes_total is a counter: it counts the endings this server
+// applied, and a job GC, which removes finished jobs from state, takes
+// nothing from it. nai_jobs_finished is what state holds.
+func TestJobOutcomesCounter(t *testing.T) {
+	s, c := testServer(t, t.TempDir())
+	ctx := context.Background()
+	resp, err := c.Register(ctx, builders.Job("a").GPUs(0).Build())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Cancel(ctx, resp.JobIDs[0]); err != nil {
+		t.Fatal(err)
+	}
+	expo := func() string {
+		var buf bytes.Buffer
+		if err := s.metrics.reg.WriteText(&buf); err != nil {
+			t.Fatal(err)
+		}
+		return buf.String()
+	}
+	text := expo()
+	for _, want := range []string{`nai_job_outcomes_total{reason="cancelled"} 1`, `nai_jobs_finished{reason="cancelled"} 1`, "# TYPE nai_job_outcomes_total counter", "# TYPE nai_jobs_finished gauge"} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("after a cancel the exposition has no %s:\n%s", want, text)
+		}
+	}
+	now := time.Now().UTC().Add(time.Hour)
+	if _, _, err := s.apply(fsm.JobGC, &structs.JobGCRequest{Before: now, Max: 10, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	text = expo()
+	for _, want := range []string{`nai_job_outcomes_total{reason="cancelled"} 1`, `nai_jobs_finished{reason="cancelled"} 0`} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("after a job GC the exposition has no %s:\n%s", want, text)
 		}
 	}
 }

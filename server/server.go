@@ -279,6 +279,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("create fsm: %w", err)
 	}
 	s.fsm = f
+	f.State().OnJobEnd(s.metrics.outcomes.jobEnded)
 	if err := s.setupRaft(raftDir); err != nil {
 		s.closeStores()
 		return nil, err

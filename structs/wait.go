@@ -2,6 +2,7 @@ package structs
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -276,8 +277,16 @@ func gpuWords(r GPURequest) string {
 	return s
 }
 
-// formatCPU writes cores as the shortest exact decimal: "2", "0.5".
-func formatCPU(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+// formatCPU writes cores as a short decimal, to a thousandth at most:
+// "2", "0.5", "0.4" (free cores are sums and differences of floats, and
+// 0.3999999999999999 said nothing more).
+func formatCPU(v float64) string {
+	r := math.Round(v*1000) / 1000
+	if r == 0 {
+		r = 0 // not "-0"
+	}
+	return strconv.FormatFloat(r, 'f', -1, 64)
+}
 
 // cpuWords is "1 CPU", "2 CPUs", "0.5 CPUs".
 func cpuWords(v float64) string {

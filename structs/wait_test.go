@@ -58,6 +58,9 @@ func TestWaitReasons(t *testing.T) {
 		{"one CPU", WaitTooFewCPUs(1, 0.5), WaitNoNodeFits, "NoNodeFits: needs 1 CPU, largest node has 0.5"},
 		{"one free CPU", WaitFreeCPUs(1, 0), WaitResources, "Resources: needs 1 CPU, 0 free on the node with most free GPUs"},
 		{"half a CPU", WaitFreeCPUs(0.5, 0), WaitResources, "Resources: needs 0.5 CPUs, 0 free on the node with most free GPUs"},
+		// Free cores are float sums and differences: 2 - 1.6 is 0.3999999999999999.
+		{"free CPUs of float arithmetic", WaitFreeCPUs(1, 2-1.6), WaitResources, "Resources: needs 1 CPU, 0.4 free on the node with most free GPUs"},
+		{"a drifted need", WaitFreeCPUs(0.1+0.2, 1e-17), WaitResources, "Resources: needs 0.3 CPUs, 0 free on the node with most free GPUs"},
 		{"one CPU together", WaitNoNodeHasAll(GPURequest{Count: 2}, 1, 1<<30), WaitNoNodeFits, "NoNodeFits: no node has 2 GPUs, 1 CPU and 1GiB together"},
 		{"one CPU free together", WaitNoNodeHasAllFree(GPURequest{Count: 2}, 1, 1<<30), WaitResources, "Resources: no node has 2 GPUs, 1 CPU and 1GiB free together"},
 		{"one ready node", WaitTooFewNodes(2, GPURequest{Count: 1}, 1), WaitNoNodeFits, "NoNodeFits: needs 2 nodes with 1 GPU each, 1 ready node has that"},

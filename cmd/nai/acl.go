@@ -86,7 +86,7 @@ func aclCommands() []*cli.Command {
 						&cli.StringFlag{Name: "name", Usage: "a name to recognise it by"}, jsonFlag()), Action: tokenCreate},
 				{Name: "list", Usage: "list tokens (management: all, or -user U; others: their own)", ArgsUsage: "[-user U] [-json]",
 					Flags: withAddr(&cli.StringFlag{Name: "user", Usage: "only this user's tokens"}, jsonFlag()), Action: tokenList},
-				{Name: "revoke", Usage: "revoke a token by its accessor, and the tokens it made (MADE BY in token list)", ArgsUsage: "[-json] ACCESSOR", Flags: withAddr(jsonFlag()), Action: tokenRevoke},
+				{Name: "revoke", Usage: "revoke a token by its accessor (or a unique prefix of 8 characters or more, as MADE BY in token list shows), and the tokens it made", ArgsUsage: "[-json] ACCESSOR", Flags: withAddr(jsonFlag()), Action: tokenRevoke},
 				{Name: "self", Usage: "show the token this command uses, its user and groups", ArgsUsage: "[-json]", Flags: withAddr(jsonFlag()), Action: tokenSelf},
 			},
 		},
@@ -535,14 +535,24 @@ func tokenList(c *cli.Context) error {
 	if c.Bool("json") {
 		return printJSON(c.App.Writer, ts)
 	}
-	tw := tabwriter.NewWriter(c.App.Writer, 0, 0, 2, ' ', 0)
-	// MADE BY: the token that made it (its first 8 characters), for a
-	// token a user made for itself; revoking that one revokes it too.
+	return formatTokenList(c.App.Writer, ts, time.Now())
+}
+
+// formatTokenList is the table of `nai token list`; a token past its
+// expiration time (kept until the servers remove it) says "expired".
+func formatTokenList(w io.Writer, ts []*structs.Token, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// MADE BY: the token that made it (its first 8 characters, which
+	// `nai token revoke` takes), for a token a user made for itself;
+	// revoking that one revokes it too.
 	fmt.Fprintln(tw, "ACCESSOR\tNAME\tUSER\tPOLICIES\tEXPIRES\tCREATED\tMADE BY")
 	for _, t := range ts {
 		exp := "never"
 		if !t.ExpirationTime.IsZero() {
 			exp = fmtTime(t.ExpirationTime)
+			if !t.ExpirationTime.After(now) {
+				exp = "expired " + exp
+			}
 		}
 		madeBy := t.MadeBy
 		if len(madeBy) > 8 {
@@ -553,6 +563,10 @@ func tokenList(c *cli.Context) error {
 	return tw.Flush()
 }
 
+// minAccessorPrefix is the shortest accessor prefix `nai token revoke`
+// takes: what MADE BY in `nai token list` shows.
+const minAccessorPrefix = 8
+
 func tokenRevoke(c *cli.Context) error {
 	if err := needArgs(1, c.Args().Slice(), "token accessor", usageLine(c)); err != nil {
 		return err
@@ -561,10 +575,80 @@ func tokenRevoke(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := cl.RevokeToken(c.Context, c.Args().First()); err != nil {
+	arg := c.Args().First()
+	// The tokens the caller sees (all for management, else its own):
+	// to take a prefix, and to say which tokens go with this one.
+	// Without the list (an agent of an older release), the accessor goes
+	// as given: the server says whether it names a token.
+	ts, listErr := cl.Tokens(c.Context, "")
+	accessor := arg
+	if listErr == nil {
+		if accessor, err = resolveAccessor(ts, arg); err != nil {
+			return &usageError{msg: err.Error(), usage: usageLine(c)}
+		}
+	}
+	made := tokensMadeFrom(ts, accessor)
+	if err := cl.RevokeToken(c.Context, accessor); err != nil {
 		return fmt.Errorf("revoke token: %w", err)
 	}
-	return reportChange(c, c.App.ErrWriter, change{Action: "removed", Kind: "token", Name: c.Args().First()}, "Revoked token %s.", c.Args().First())
+	ch := change{Action: "removed", Kind: "token", Name: accessor}
+	if len(made) == 0 {
+		return reportChange(c, c.App.ErrWriter, ch, "Revoked token %s.", accessor)
+	}
+	ch.Detail = map[string][]string{"made_by_it": made}
+	return reportChange(c, c.App.ErrWriter, ch, "Revoked token %s and the %s it made: %s.", accessor, plural(len(made), "token"), strings.Join(made, ", "))
+}
+
+// resolveAccessor finds the token arg names: its accessor, or a prefix of
+// one at least minAccessorPrefix long that no other token shares. An
+// accessor no listed token has is passed on as it is (the server says
+// whether it exists).
+func resolveAccessor(ts []*structs.Token, arg string) (string, error) {
+	var matches []string
+	for _, t := range ts {
+		if t.AccessorID == arg {
+			return arg, nil
+		}
+		if strings.HasPrefix(t.AccessorID, arg) {
+			matches = append(matches, t.AccessorID)
+		}
+	}
+	switch {
+	case len(matches) == 0:
+		return arg, nil
+	case len(arg) < minAccessorPrefix:
+		return "", fmt.Errorf("token accessor %q is too short: give at least %d characters (as MADE BY in nai token list), or all of it", arg, minAccessorPrefix)
+	case len(matches) > 1:
+		slices.Sort(matches)
+		return "", fmt.Errorf("token accessor %q is ambiguous: it starts %s; give more of it", arg, strings.Join(matches, ", "))
+	}
+	return matches[0], nil
+}
+
+// tokensMadeFrom lists the accessors of the tokens the token made, and
+// those they made, in turn, among ts: the server revokes them with it.
+func tokensMadeFrom(ts []*structs.Token, accessor string) []string {
+	children := map[string][]string{}
+	for _, t := range ts {
+		if t.MadeBy != "" {
+			children[t.MadeBy] = append(children[t.MadeBy], t.AccessorID)
+		}
+	}
+	var out []string
+	seen := map[string]bool{accessor: true}
+	queue := []string{accessor}
+	for len(queue) > 0 {
+		id := queue[0]
+		queue = queue[1:]
+		for _, c := range children[id] {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+				queue = append(queue, c)
+			}
+		}
+	}
+	return out
 }
 
 func tokenSelf(c *cli.Context) error {

@@ -144,8 +144,16 @@ func TestAgentFlags(t *testing.T) {
 	}
 }
 
-// Every example cluster config loads and validates, so examples never rot.
+// Every example cluster config loads and validates, so examples never rot;
+// the README passes no secret on a command line, where ps shows it.
 func TestExampleClusterConfigs(t *testing.T) {
+	readme, err := os.ReadFile("../../examples/cluster/README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(readme), "-acl-agent-token \"") {
+		t.Error("examples/cluster/README.md passes the node token with -acl-agent-token: ps shows it to every local user")
+	}
 	files, err := filepath.Glob("../../examples/cluster/*.hcl")
 	if err != nil || len(files) < 6 {
 		t.Fatalf("example configs: %v, %v", files, err)
@@ -162,6 +170,21 @@ func TestExampleClusterConfigs(t *testing.T) {
 			}
 			if cfg.Encrypt == "" {
 				t.Error("gossip.hcl did not set the key")
+			}
+			if cfg.Client.Enabled {
+				// As the README starts a GPU host: its agent token in a
+				// third file, mode 0600, never on the command line.
+				tok := filepath.Join(t.TempDir(), "agent-token.hcl")
+				if err := os.WriteFile(tok, []byte("acl {\n  agent_token = \"0123456789abcdefghijABCDEFGHIJ0123456789\"\n}\n"), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				withTok, err := parseAgentFlags(t, "-config", f, "-config", "../../examples/cluster/gossip.hcl", "-config", tok)
+				if err != nil {
+					t.Fatalf("with the agent token file: %v", err)
+				}
+				if withTok.ACL.AgentToken == "" {
+					t.Error("the agent token file set no agent token")
+				}
 			}
 			for _, p := range []int{cfg.Ports.HTTP, cfg.Ports.Serf} {
 				if other, dup := ports[p]; dup {

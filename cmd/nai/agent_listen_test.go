@@ -11,6 +11,9 @@ import (
 func TestCheckLocalAddress(t *testing.T) {
 	cases := []struct{ ip, wantErr string }{
 		{"127.0.0.1", ""},
+		// Linux answers every address of 127.0.0.0/8 on lo.
+		{"127.0.0.51", ""},
+		{"::1", ""},
 		{"0.0.0.0", ""},
 		{"::", ""},
 		{"203.0.113.77", "bind_addr 203.0.113.77 is not an address of this host (it has "},

@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/nai-project/nai/api"
 	"github.com/nai-project/nai/structs"
 )
 
@@ -61,7 +61,7 @@ func report(ctx context.Context, w io.Writer, err error) int {
 	case isConnError(err) && (strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:")):
 		fmt.Fprintln(w, "The agent speaks mutual TLS: set NAI_CACERT to the cluster's CA, and NAI_CLIENT_CERT and NAI_CLIENT_KEY to a certificate from `nai tls cert create -cli`; NAI_ADDR starts with https://.")
 	case isConnError(err):
-		fmt.Fprintln(w, "Is a nai agent running there? Start one with `nai agent -dev`, or point NAI_ADDR (or -address) at one.")
+		fmt.Fprintln(w, unreachableHint(err))
 	case structs.CodeOf(err) == structs.CodeNotLeader && strings.Contains(msg, "no raft leader"):
 		fmt.Fprintln(w, "Quorum may be lost. `nai operator raft list-peers -stale` shows the raft configuration as the server asked holds it, and `nai agent-info` what it sees; if a majority of the servers is gone for good, see \"Recovering from a lost quorum\" in docs/operations.md (peers.json).")
 	}
@@ -69,10 +69,31 @@ func report(ctx context.Context, w io.Writer, err error) int {
 }
 
 // isConnError reports whether err is a failure to reach the agent at all
-// (as opposed to an answer from it).
+// (as opposed to an answer from it, or a write sent and left unanswered).
 func isConnError(err error) bool {
-	var ue *url.Error
-	return errors.As(err, &ue) && !errors.Is(err, context.Canceled)
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	_, ok := api.Unreachable(err)
+	return ok
+}
+
+// unreachableHint is the advice under an error that reached no agent: to
+// start a dev agent only where the CLI looked for one at the local default
+// address, never for a configured cluster.
+func unreachableHint(err error) string {
+	addrs, _ := api.Unreachable(err)
+	local := len(addrs) > 0
+	for _, a := range addrs {
+		local = local && api.IsLocalDefault(a)
+	}
+	if local {
+		return "Is a nai agent running there? Start one with `nai agent -dev`, or point NAI_ADDR (or -address) at one."
+	}
+	if len(addrs) > 1 {
+		return "No server in NAI_ADDR (or -address) answered: check that they run (systemctl status nai) and that this host can reach them."
+	}
+	return "Is the nai agent there running, and reachable from this host? Check NAI_ADDR (or -address), or list more servers in it, separated by commas."
 }
 
 // needArgs checks the number of positional arguments.

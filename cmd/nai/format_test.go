@@ -240,7 +240,9 @@ func TestFormatNodes(t *testing.T) {
 		other := &structs.Node{ID: "a1b2c3d4e5f6", Name: "gpu-02", Status: structs.NodeDown, CPU: 64, MemoryBytes: 512 << 30,
 			GPUs: []structs.GPU{{Index: 0, Healthy: true}, {Index: 1, Healthy: true}}}
 		var b bytes.Buffer
-		if err := formatNodeList(&b, []*structs.Node{testNode(), other}); err != nil {
+		ineligible := &structs.Node{ID: "b2c3d4e5f6a1", Name: "gpu-03", Status: structs.NodeReady, CPU: 64, MemoryBytes: 512 << 30,
+			GPUs: []structs.GPU{{Index: 0, Healthy: true}}}
+		if err := formatNodeList(&b, []*structs.Node{testNode(), other, ineligible}); err != nil {
 			t.Fatal(err)
 		}
 		checkGolden(t, "node_list", b.Bytes())

@@ -104,7 +104,7 @@ func planFailed(ctx context.Context, err error) error {
 	}
 	msg := err.Error()
 	if isConnError(err) {
-		msg += "\nIs a nai agent running there? Start one with `nai agent -dev`, or point NAI_ADDR (or -address) at one."
+		msg += "\n" + unreachableHint(err)
 	}
 	return cli.Exit(msg, planError)
 }

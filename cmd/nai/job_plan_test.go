@@ -216,7 +216,7 @@ func TestJobPlanExitCodes(t *testing.T) {
 			"t.py is a Python program, not a job file: nai runs HCL job files (a job block) and batch scripts with #SBATCH lines; to run it as a command: nai job plan -code "},
 		{"no agent", func(t *testing.T) []string {
 			return []string{"-address", deadAddr, writeFile(t, "job.hcl", validJob)}
-		}, "nai agent -dev"},
+		}, "Is the nai agent there running, and reachable from this host? Check NAI_ADDR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			noServer(t)

@@ -74,15 +74,49 @@ func nodeStatus(c *cli.Context) error {
 	return formatNodeStatus(c.App.Writer, n, time.Now())
 }
 
-// freeGPUs counts healthy GPUs that no job holds.
+// freeGPUs counts the GPUs a job could get now: healthy, held by no job,
+// on a node that takes work (ready, eligible, not draining, reachable).
 func freeGPUs(n *structs.Node) int {
-	free := 0
+	if !n.Schedulable() {
+		return 0
+	}
+	return idleGPUs(n)
+}
+
+// unavailableGPUs counts the healthy GPUs no job holds on a node that
+// takes no new work: idle, but no job can get them.
+func unavailableGPUs(n *structs.Node) int {
+	if n.Schedulable() {
+		return 0
+	}
+	return idleGPUs(n)
+}
+
+// idleGPUs counts healthy GPUs that no job holds.
+func idleGPUs(n *structs.Node) int {
+	idle := 0
 	for _, g := range n.GPUs {
 		if g.Healthy && g.JobID == "" && g.AllocID == "" {
-			free++
+			idle++
 		}
 	}
-	return free
+	return idle
+}
+
+// whyUnavailable says why a node takes no new work: the first of down,
+// unreachable, draining and ineligible; "" when it takes work.
+func whyUnavailable(n *structs.Node) string {
+	switch {
+	case n.Status != structs.NodeReady:
+		return "node " + string(n.Status)
+	case !n.UnreachableSince.IsZero():
+		return "node unreachable"
+	case n.Drain:
+		return "node draining"
+	case !n.Eligible:
+		return "node ineligible"
+	}
+	return ""
 }
 
 func nodeState(n *structs.Node) string {
@@ -126,7 +160,11 @@ func formatNodeStatus(w io.Writer, n *structs.Node, now time.Time) error {
 	kv.add("HTTP address", jobtext.OrDash(n.HTTPAddr))
 	kv.add("CPU", formatFloat(n.CPU)+" cores")
 	kv.add("Memory", structs.FormatSize(n.MemoryBytes))
-	kv.add("GPUs", fmt.Sprintf("%d free of %d", freeGPUs(n), len(n.GPUs)))
+	gpus := fmt.Sprintf("%d free of %d", freeGPUs(n), len(n.GPUs))
+	if u := unavailableGPUs(n); u > 0 {
+		gpus += fmt.Sprintf(", %d idle but unavailable (%s)", u, whyUnavailable(n))
+	}
+	kv.add("GPUs", gpus)
 	kv.addIf("Driver", n.Driver)
 	kv.addIf("CUDA", n.CUDAVersion)
 	if !n.RegisterTime.IsZero() {

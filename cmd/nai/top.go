@@ -127,8 +127,11 @@ func formatTop(w io.Writer, f *topFrame, now time.Time, width int) error {
 	for _, j := range f.running {
 		jobs[j.ID] = j
 	}
-	var total, held, bad int
+	// Free: what a job could get now. The idle GPUs of a node that takes
+	// no new work (down, unreachable, draining, ineligible) are unavailable.
+	var total, held, bad, off int
 	for _, n := range f.nodes {
+		usable := n.Schedulable()
 		for _, g := range n.GPUs {
 			total++
 			switch {
@@ -136,11 +139,17 @@ func formatTop(w io.Writer, f *topFrame, now time.Time, width int) error {
 				held++
 			case !g.Healthy:
 				bad++
+			case !usable:
+				off++
 			}
 		}
 	}
-	fmt.Fprintf(w, "nai top  %s  %s, %s: %d allocated, %d free, %d unhealthy  queue: %d running, %d pending\n\n",
-		now.Format("15:04:05"), plural(len(f.nodes), "node"), plural(total, "GPU"), held, total-held-bad, bad, len(f.running), f.totalPending)
+	unavailable := ""
+	if off > 0 {
+		unavailable = fmt.Sprintf(", %d unavailable", off)
+	}
+	fmt.Fprintf(w, "nai top  %s  %s, %s: %d allocated, %d free%s, %d unhealthy  queue: %d running, %d pending\n\n",
+		now.Format("15:04:05"), plural(len(f.nodes), "node"), plural(total, "GPU"), held, total-held-bad-off, unavailable, bad, len(f.running), f.totalPending)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "NODE\tSTATE\tGPU\tMODEL\tOWNER\tJOB\tUTIL\t\tMEMORY")
 	nodes := slices.Clone(f.nodes)
@@ -169,6 +178,9 @@ func formatTop(w io.Writer, f *topFrame, now time.Time, width int) error {
 				mem = structs.FormatSize(g.MemoryUsedBytes) + " / " + structs.FormatSize(g.MemoryBytes)
 			case !g.Healthy:
 				owner, job = "unhealthy", jobtext.OrDash(g.Unhealthy)
+				mem = structs.FormatSize(g.MemoryBytes)
+			case !n.Schedulable():
+				owner, job = "unavailable", whyUnavailable(n)
 				mem = structs.FormatSize(g.MemoryBytes)
 			default:
 				mem = "free / " + structs.FormatSize(g.MemoryBytes)

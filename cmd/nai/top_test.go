@@ -28,6 +28,14 @@ func TestFormatTop(t *testing.T) {
 			pending: pending, totalPending: 240,
 		}, 120},
 		{"top_narrow_empty", &topFrame{nodes: []*structs.Node{idle}}, 80},
+		// A down and an ineligible node: their idle GPUs are unavailable,
+		// not free.
+		{"top_unavailable", &topFrame{nodes: []*structs.Node{testNode(),
+			{ID: "n3", Name: "gone", Status: structs.NodeDown, Eligible: true,
+				GPUs: []structs.GPU{{Index: 0, Model: "NVIDIA H100 80GB HBM3", MemoryBytes: 80 << 30, Healthy: true}, {Index: 1, Model: "NVIDIA H100 80GB HBM3", MemoryBytes: 80 << 30, Healthy: true}}},
+			{ID: "n4", Name: "held", Status: structs.NodeReady, Eligible: false,
+				GPUs: []structs.GPU{{Index: 0, Model: "NVIDIA H100 80GB HBM3", MemoryBytes: 80 << 30, Healthy: true}}},
+		}}, 120},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer

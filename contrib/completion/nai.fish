@@ -955,7 +955,7 @@ complete -c nai -n '__nai_in \'group shares\'' -o 'json' -d 'print the API objec
 complete -c nai -n '__nai_in \'group shares\'' -o 'address' -r -d 'agent HTTP `ADDRESS` (default $NAI_ADDR or http://127.0.0.1:4646)'
 complete -c nai -f -n '__nai_needs_command \'token\'' -a 'create' -d 'make a token: for yourself (any user: no policy, expiring no later than your token), or with a management token for a user or of a policy (management, operator, node)'
 complete -c nai -f -n '__nai_needs_command \'token\'' -a 'list' -d 'list tokens (management: all, or -user U; others: their own)'
-complete -c nai -f -n '__nai_needs_command \'token\'' -a 'revoke' -d 'revoke a token by its accessor, and the tokens it made (MADE BY in token list)'
+complete -c nai -f -n '__nai_needs_command \'token\'' -a 'revoke' -d 'revoke a token by its accessor (or a unique prefix of 8 characters or more, as MADE BY in token list shows), and the tokens it made'
 complete -c nai -f -n '__nai_needs_command \'token\'' -a 'self' -d 'show the token this command uses, its user and groups'
 complete -c nai -n '__nai_in \'token create\'' -o 'user' -r -d 'the user the token acts as (default: yours)'
 complete -c nai -n '__nai_in \'token create\'' -o 'policy' -r -d 'management, operator or node; repeatable'

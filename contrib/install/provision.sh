@@ -40,7 +40,10 @@
 #
 # The agent's configuration is /etc/nai/ROLE.hcl; this script owns it and
 # rewrites it on every run. NAI_ADDR for the CLI goes to /etc/environment,
-# so `ssh host nai node status -self` talks to the local agent. ACLs are
+# so `ssh host nai node status -self` talks to the local agent; a server's
+# nai-snapshot.service gets it, with the token file, from
+# /etc/nai/snapshot.env (0600; add NAI_CACERT, NAI_CLIENT_CERT and
+# NAI_CLIENT_KEY there when the agents speak TLS). ACLs are
 # on: without --management-token run `nai acl bootstrap` once the servers
 # are up; a client without --node-token cannot register its node.
 set -eu
@@ -255,6 +258,42 @@ if [ -n "$mgmt" ]; then
 	)
 	mv -f "$root/etc/nai/management.token.new.$$" "$root/etc/nai/management.token"
 	echo "kept the management token in $root/etc/nai/management.token (root only)"
+fi
+
+# nai-snapshot.service (a server's nightly snapshot) reads its settings
+# from /etc/nai/snapshot.env: systemd units do not read /etc/environment,
+# and the CLI's default address, 127.0.0.1:4646, is not where this agent
+# listens. The file is rewritten on every run; the TLS lines and
+# NAI_SNAPSHOT_KEEP_DAYS an operator added are kept (with NAI_CACERT the
+# address is https).
+if [ "$role" = server ]; then
+	snapenv="$root/etc/nai/snapshot.env"
+	kept=""
+	[ ! -f "$snapenv" ] || kept=$(grep -E '^(NAI_CACERT|NAI_CLIENT_CERT|NAI_CLIENT_KEY|NAI_SNAPSHOT_KEEP_DAYS)=' "$snapenv" || true)
+	scheme=http
+	case $kept in *NAI_CACERT=*) scheme=https ;; esac
+	(
+		umask 077
+		{
+			echo "# Written by contrib/install/provision.sh for nai-snapshot.service; it rewrites"
+			echo "# this file on every run, keeping the NAI_CACERT, NAI_CLIENT_CERT, NAI_CLIENT_KEY"
+			echo "# and NAI_SNAPSHOT_KEEP_DAYS lines."
+			echo "NAI_ADDR=$scheme://$bind:4646"
+			echo "NAI_TOKEN_FILE=$root/etc/nai/management.token"
+			if [ -n "$kept" ]; then
+				printf '%s\n' "$kept"
+			else
+				echo "# With a tls block in server.hcl, the CA and a CLI certificate"
+				echo "# (nai tls cert create -cli), readable by root:"
+				echo "#NAI_CACERT=/etc/nai/tls/nai-agent-ca.pem"
+				echo "#NAI_CLIENT_CERT=/etc/nai/tls/dc1-cli-nai-0.pem"
+				echo "#NAI_CLIENT_KEY=/etc/nai/tls/dc1-cli-nai-0-key.pem"
+				echo "#NAI_SNAPSHOT_KEEP_DAYS=14"
+			fi
+		} >"$snapenv.new.$$"
+	)
+	mv -f "$snapenv.new.$$" "$snapenv"
+	echo "wrote $snapenv (for nai-snapshot.service)"
 fi
 
 # The CLI's default address is 127.0.0.1:4646; this agent listens on

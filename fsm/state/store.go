@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashicorp/go-memdb"
+
+	"github.com/nai-project/nai/structs"
 )
 
 // Store is the state store. Its methods are safe for concurrent use; writes
@@ -16,6 +19,23 @@ type Store struct {
 	mu        sync.RWMutex
 	db        *memdb.MemDB
 	abandonCh chan struct{}
+	// jobEnded, when set, hears of each job a committed write ended
+	// (OnJobEnd).
+	jobEnded atomic.Pointer[func(*structs.Job)]
+}
+
+// OnJobEnd has fn called after each committed write, once for every job
+// that write ended: terminal after it, not before it (or new). It runs on
+// the writer's goroutine (raft's apply loop), so it must be quick and must
+// not write to the store; it changes nothing of what is written. A restore
+// (a snapshot installed) replaces the state without calling it, and a job
+// removed by GC is no ending. nil stops the calls.
+func (s *Store) OnJobEnd(fn func(j *structs.Job)) {
+	if fn == nil {
+		s.jobEnded.Store(nil)
+		return
+	}
+	s.jobEnded.Store(&fn)
 }
 
 // NewStore returns an empty store.
@@ -107,10 +127,29 @@ func (s *Store) write(fn func(txn *memdb.Txn) error) error {
 	defer s.mu.RUnlock()
 	txn := s.db.Txn(true)
 	defer txn.Abort()
+	hook := s.jobEnded.Load()
+	if hook != nil {
+		txn.TrackChanges()
+	}
 	if err := fn(txn); err != nil {
 		return err
 	}
 	txn.Commit()
+	if hook != nil {
+		for _, c := range txn.Changes() {
+			if c.Table != tableJobs || c.After == nil {
+				continue
+			}
+			j := c.After.(*structs.Job)
+			if !j.Status.Terminal() {
+				continue
+			}
+			if c.Before != nil && c.Before.(*structs.Job).Status.Terminal() {
+				continue
+			}
+			(*hook)(j)
+		}
+	}
 	return nil
 }
 
