@@ -202,6 +202,9 @@ func (s *Server) agentSelf(r *request) (any, uint64, error) {
 	if p, ok := s.noLeaderProblem(time.Now()); ok {
 		out.Problems = append(out.Problems, p)
 	}
+	if p, ok := s.catchingUpProblem(time.Now()); ok {
+		out.Problems = append(out.Problems, p)
+	}
 	return out, 0, nil
 }
 
