@@ -75,7 +75,8 @@ A server that has not yet applied the raft log it held when it started, or
 what the leader says is committed (it restarted, or was away), answers nothing
 from that half-replayed state: a request waits up to 3 s for it, then gets 503
 ` + "`catching_up`" + ` ("applied 386 of 4041 raft entries"), and the API client tries
-the next address. ` + "`/v1/status/`" + `, ` + "`/v1/agent/self`" + ` (which lists
+the next address. ` + "`/v1/status/`" + `, ` + "`/v1/agent/health`" + ` (503 ` + "`catching_up`" + ` for load
+balancers), ` + "`/v1/agent/self`" + ` (which lists
 the lag as a problem) and ` + "`/v1/agent/raft`" + ` still answer.
 
 Every request carries its token as ` + "`Authorization: Bearer <secret>`" + ` (never in the

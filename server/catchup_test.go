@@ -117,6 +117,22 @@ func TestCatchingUpAfterRestart(t *testing.T) {
 	if status, eb := get("/v1/status/leader", ""); status != http.StatusOK {
 		t.Errorf("status/leader while catching up: %d %+v", status, eb.Error)
 	}
+	health := func() (int, structs.AgentHealth) {
+		t.Helper()
+		resp, err := http.Get(c.Address() + "/v1/agent/health")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var h structs.AgentHealth
+		if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode, h
+	}
+	if status, h := health(); status != http.StatusServiceUnavailable || h.Status != "catching_up" || !strings.Contains(h.Message, "catching up") {
+		t.Errorf("agent/health while catching up: %d %+v, want 503 catching_up", status, h)
+	}
 	self, err := c.WithToken(mgmtSecret).AgentSelf(ctx)
 	if err != nil {
 		t.Fatalf("agent-info while catching up: %v", err)
@@ -145,6 +161,9 @@ func TestCatchingUpAfterRestart(t *testing.T) {
 	}
 	if _, err := c.WithToken(nodeSecret).TokenSelf(ctx); structs.CodeOf(err) != structs.CodeUnauthorized {
 		t.Errorf("the revoked token once caught up: %v, want unauthorized", err)
+	}
+	if status, h := health(); status != http.StatusOK || h.Status != "ok" || h.Leader == "" {
+		t.Errorf("agent/health once caught up: %d %+v, want 200 ok", status, h)
 	}
 	self, err = c.WithToken(mgmtSecret).AgentSelf(ctx)
 	if err != nil {

@@ -75,6 +75,7 @@ func (s *Server) routes() []route {
 		// The cluster.
 		{Method: "GET", Path: "/v1/status/leader", Cap: acl.Public, handle: s.statusLeader, Doc: "the raft address of the leader"},
 		{Method: "GET", Path: "/v1/status/peers", Cap: acl.Public, handle: s.statusPeers, Doc: "the raft addresses of the servers"},
+		{Method: "GET", Path: "/v1/agent/health", Cap: acl.Public, stream: s.agentHealth, Doc: "for load balancers, without a token: 200 {status: ok, name, leader} while this server answers, 503 {status: catching_up, message} while its state catches up with raft's log"},
 		{Method: "GET", Path: "/v1/agent/self", Cap: acl.Authenticated, handle: s.agentSelf, Doc: "the answering agent: role, raft state, problems (answered while its state catches up with raft's log, a problem it lists)", whileCatchingUp: true},
 		{Method: "GET", Path: "/v1/agent/members", Cap: acl.Authenticated, handle: s.agentMembers, Doc: "every agent of the serf cluster"},
 		{Method: "PUT", Path: "/v1/agent/force-leave", Cap: acl.OperatorWrite, handle: s.agentForceLeave, Doc: "mark a failed agent as left (?node=)"},
