@@ -77,7 +77,9 @@ from that half-replayed state: a request waits up to 3 s for it, then gets 503
 ` + "`catching_up`" + ` ("applied 386 of 4041 raft entries"), and the API client tries
 the next address. ` + "`/v1/status/`" + `, ` + "`/v1/agent/health`" + ` (503 ` + "`catching_up`" + ` for load
 balancers), ` + "`/v1/agent/self`" + ` (which lists
-the lag as a problem) and ` + "`/v1/agent/raft`" + ` still answer.
+the lag as a problem), ` + "`/v1/agent/members`" + `, ` + "`/v1/agent/raft`" + ` and
+` + "`/v1/operator/raft/configuration`" + ` (they describe the server, not the state)
+still answer.
 
 Every request carries its token as ` + "`Authorization: Bearer <secret>`" + ` (never in the
 URL). With ACLs off every route is open. Any server answers any route: writes

@@ -147,6 +147,15 @@ func TestCatchingUpAfterRestart(t *testing.T) {
 		t.Errorf("agent-info's problems while catching up: %+v", self.Problems)
 	}
 
+	// What describes the server rather than the state answers too: the
+	// raft configuration an operator looks at after a lost quorum.
+	if peers, err := c.WithToken(mgmtSecret).RaftConfigurationStale(ctx); err != nil || len(peers) != 1 {
+		t.Errorf("list-peers -stale while catching up: %+v, %v", peers, err)
+	}
+	if _, err := c.WithToken(mgmtSecret).Members(ctx); err != nil {
+		t.Errorf("agent members while catching up: %v", err)
+	}
+
 	// A read that arrives while the state catches up waits for it.
 	catchUpWait = 10 * time.Second
 	done := make(chan error, 1)
