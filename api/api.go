@@ -321,9 +321,11 @@ var LeaderHold = 5 * time.Second
 // send sends a request with a body that can be sent again (or none): when
 // an address cannot be reached, the next one is tried, and while the
 // servers elect a leader the request is sent again until LeaderHold after
-// it was first sent. A server itself waits for an election (10 s) before
-// it answers "no raft leader", so that answer, coming after the hold, is
-// not sent again: two waits would only double the time to the error.
+// it was first sent (so is one that servers catching up with raft's log
+// refused, after the other addresses were tried). A server itself waits
+// for an election (10 s) before it answers "no raft leader", so that
+// answer, coming after the hold, is not sent again: two waits would only
+// double the time to the error.
 func (c *Client) send(ctx context.Context, method, path string, body []byte, ctype string, hdr http.Header) (*http.Response, error) {
 	return c.sendBounded(ctx, method, path, body, ctype, hdr, true)
 }
@@ -338,7 +340,7 @@ func (c *Client) sendBounded(ctx context.Context, method, path string, body []by
 	wait := 50 * time.Millisecond
 	for {
 		resp, err := c.sendOnce(ctx, method, path, body, ctype, hdr, bounded)
-		if err == nil || structs.CodeOf(err) != structs.CodeNotLeader || ctx.Err() != nil {
+		if err == nil || !retryable(err) || ctx.Err() != nil {
 			return resp, err
 		}
 		if time.Now().Add(wait).After(deadline) {
@@ -351,6 +353,14 @@ func (c *Client) sendBounded(ctx context.Context, method, path string, body []by
 		}
 		wait = min(2*wait, time.Second)
 	}
+}
+
+// retryable says whether send sends a request again: nothing was written,
+// and another moment (or server) may answer it: an election is under way,
+// or the servers are catching up with raft's log after a restart.
+func retryable(err error) bool {
+	c := structs.CodeOf(err)
+	return c == structs.CodeNotLeader || c == structs.CodeCatchingUp
 }
 
 // sendOnce is one try of send: each address in turn until one is reached.
@@ -375,6 +385,12 @@ func (c *Client) sendOnce(ctx context.Context, method, path string, body []byte,
 		}
 		if re := (*reachError)(nil); !errors.As(err, &re) {
 			c.answered[k].Store(true) // an answer, if an error one
+		}
+		// A server catching up with raft's log answers nothing from its
+		// state: another may.
+		if structs.CodeOf(err) == structs.CodeCatchingUp && i < len(c.addrs)-1 && ctx.Err() == nil {
+			lastErr = err
+			continue
 		}
 		if err == nil || !tryNext(err) || ctx.Err() != nil {
 			if err == nil {

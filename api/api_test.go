@@ -598,6 +598,27 @@ func TestIsLocalDefault(t *testing.T) {
 	}
 }
 
+// A server catching up with raft's log after a restart answers nothing
+// from its state: the next address is asked at once.
+func TestCatchingUpAsksTheNextAddress(t *testing.T) {
+	var behindCalls atomic.Int32
+	behind := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		behindCalls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(structs.ErrorBody{Error: structs.NewError(structs.CodeCatchingUp, "this server is catching up: its state has applied 386 of 4041 raft entries")})
+	}))
+	defer behind.Close()
+	live := startServer(t, false)
+	c := newClient(t, behind.URL+","+live, "")
+	if _, err := c.Jobs(context.Background(), true); err != nil {
+		t.Fatalf("list with the first server catching up: %v", err)
+	}
+	if behindCalls.Load() != 1 || c.Address() != live {
+		t.Errorf("%d calls to the server catching up, then the client talks to %s; want 1, %s", behindCalls.Load(), c.Address(), live)
+	}
+}
+
 // An answer "not the leader" means nothing was written: the client sends
 // the request again while the servers elect one, until LeaderHold after
 // the first try, and then returns the error. Any other error is returned at once.
@@ -615,6 +636,7 @@ func TestNotLeaderIsRetried(t *testing.T) {
 		{"elected after three tries", 3, structs.CodeNotLeader, "", 4, 0},
 		{"never elected", 1000, structs.CodeNotLeader, structs.CodeNotLeader, -1, 0},
 		{"unknown outcome is not retried", 1, structs.CodeUnavailable, structs.CodeUnavailable, 1, 0},
+		{"a server catching up with raft's log, caught up after two tries", 2, structs.CodeCatchingUp, "", 3, 0},
 		// The server waited longer than the hold: sending it again
 		// would only double the wait for the same answer.
 		{"a server that waited out the hold is not asked again", 1000, structs.CodeNotLeader, structs.CodeNotLeader, 1, 500 * time.Millisecond},

@@ -71,6 +71,16 @@ fitting status (400 invalid, 401 unauthorized, 403 forbidden, 404, 409 conflict,
 ` + "`X-Nai-Index`" + ` and take ` + "`?index=N&wait=30s`" + ` to block until it passes N; ` + "`?stale`" + `
 reads the answering server's own state instead of the leader's.
 
+A server that has not yet applied the raft log it held when it started, or
+what the leader says is committed (it restarted, or was away), answers nothing
+from that half-replayed state: a request waits up to 3 s for it, then gets 503
+` + "`catching_up`" + ` ("applied 386 of 4041 raft entries"), and the API client tries
+the next address. ` + "`/v1/status/`" + `, ` + "`/v1/agent/health`" + ` (503 ` + "`catching_up`" + ` for load
+balancers), ` + "`/v1/agent/self`" + ` (which lists
+the lag as a problem), ` + "`/v1/agent/members`" + `, ` + "`/v1/agent/raft`" + ` and
+` + "`/v1/operator/raft/configuration`" + ` (they describe the server, not the state)
+still answer.
+
 Every request carries its token as ` + "`Authorization: Bearer <secret>`" + ` (never in the
 URL). With ACLs off every route is open. Any server answers any route: writes
 and consistent reads are forwarded to the raft leader; ` + "`/v1/agent/`" + `,

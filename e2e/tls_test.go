@@ -2,9 +2,12 @@ package e2e
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -142,4 +145,62 @@ func TestClusterTLS(t *testing.T) {
 			t.Errorf("agent-info: %+v, %v", self, err)
 		}
 	})
+}
+
+// TestTLSHTTPSClientOptional: with tls { verify_https_client = false } a
+// caller without a client certificate (a browser, a load balancer,
+// Prometheus) reaches the HTTP API, whose tokens still decide: the health
+// check answers, an anonymous write is refused, the CLI with a token and
+// the CA alone works.
+func TestTLSHTTPSClientOptional(t *testing.T) {
+	ctx := context.Background()
+	f := makeTLS(t, t.TempDir())
+	mgmt := "0123456789abcdefghijABCDEFGHIJ-mgmt"
+	cfg := writeFile(t, t.TempDir(), "agent.hcl", fmt.Sprintf(`tls {
+  ca_file             = %q
+  cert_file           = %q
+  key_file            = %q
+  verify_https_client = false
+}
+acl {
+  enabled                  = true
+  initial_management_token = %q
+}
+`, f.ca, f.serverCert, f.serverKey, mgmt))
+	s := startClusterAgent(t, "s1", t.TempDir(), "-server", "-bootstrap-expect", "1", "-acl-enabled", "-config", cfg)
+	if !strings.HasPrefix(s.addr, "https://") {
+		t.Fatalf("agent address %s, want https", s.addr)
+	}
+	caOnly := creds{caCert: f.ca, token: mgmt}
+	waitFor(t, 60*time.Second, "a leader, reached without a client certificate", func() bool {
+		_, err := s.apiAs(caOnly).Jobs(ctx, true)
+		return err == nil
+	})
+	pool := x509.NewCertPool()
+	ca, err := os.ReadFile(f.ca)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool.AppendCertsFromPEM(ca)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "server.dc1.nai", MinVersion: tls.VersionTLS12}}}
+	resp, err := hc.Get(s.addr + "/v1/agent/health")
+	if err != nil {
+		t.Fatalf("health check without a client certificate: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), `"status":"ok"`) {
+		t.Errorf("agent/health: %d %s", resp.StatusCode, b)
+	}
+	resp, err = hc.Post(s.addr+"/v1/jobs", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode/100 == 2 {
+		t.Errorf("an anonymous submission without a client certificate: %s, want refused", resp.Status)
+	}
+	if out, errOut, code := s.naiAs(caOnly, "queue"); code != 0 {
+		t.Errorf("nai queue with a token and the CA alone: %s%s", out, errOut)
+	}
 }

@@ -2,7 +2,10 @@ package server
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"net/http"
+	"sort"
 	"strconv"
 	"sync"
 	"time"
@@ -49,7 +52,9 @@ type auditLog struct {
 	mu      sync.Mutex
 	pending []*structs.AuditEvent
 	dropped int
-	wake    chan struct{}
+	// refusals are the unattributable refusals of this window (refused).
+	refusals refusalCounts
+	wake     chan struct{}
 }
 
 func newAuditLog(s *Server, cfg AuditConfig) *auditLog {
@@ -80,9 +85,11 @@ func (s *Server) auditWrite(r *request, rt route, status int, err error) {
 		// the handler's refusal (body_stall.go).
 		e.Status = http.StatusRequestTimeout
 	}
+	unidentified := false
 	switch a := r.acl; {
 	case a == nil:
 		e.Caller = "unauthenticated"
+		unidentified = true
 	case !a.Enabled():
 		e.Caller = "acl-disabled"
 	default:
@@ -90,6 +97,7 @@ func (s *Server) auditWrite(r *request, rt route, status int, err error) {
 		switch id.Kind {
 		case acl.Anonymous:
 			e.Caller = "anonymous"
+			unidentified = true
 		case acl.KindNode:
 			e.Caller = "node " + id.NodeID
 		case acl.KindServer:
@@ -104,7 +112,115 @@ func (s *Server) auditWrite(r *request, rt route, status int, err error) {
 			}
 		}
 	}
+	if unidentified && e.Status >= 400 {
+		// Anyone who reaches the API can send these: a budget keeps
+		// them from flooding raft and the log (refused below).
+		s.audit.refused(e)
+		return
+	}
 	s.audit.add(e)
+}
+
+// Refused writes of callers the door could not identify (no token, or an
+// unknown, expired or malformed one, with ACLs on) are not attributable,
+// and anybody who reaches the API can send them as fast as they like:
+// recorded one by one, they would fill raft and push the whole history
+// out of the log (it keeps the newest Keep events). So each server
+// records at most refusalBudget of them one by one per refusalWindow; the
+// rest it counts by source address, and when the window ends it records
+// one event per address, "N more refused requests from ADDR ...
+// suppressed" (at most refusalSources addresses apart, the others in one
+// event). Refusals of known callers stay recorded one by one.
+var refusalWindow = time.Minute
+
+const (
+	refusalBudget  = 60
+	refusalSources = 100
+	// otherSources sums the addresses beyond refusalSources.
+	otherSources = "other addresses"
+)
+
+// refusalCounts are one window's suppressed refusals.
+type refusalCounts struct {
+	start  time.Time
+	budget int
+	by     map[string]*refusalCount
+}
+
+type refusalCount struct {
+	n    int
+	last *structs.AuditEvent
+}
+
+// refused records an unattributable refusal within the budget.
+func (l *auditLog) refused(e *structs.AuditEvent) {
+	l.mu.Lock()
+	l.rollRefusals(e.Time)
+	rc := &l.refusals
+	if rc.budget > 0 {
+		rc.budget--
+		l.mu.Unlock()
+		l.add(e)
+		return
+	}
+	src := remoteHost(e.Remote)
+	c := rc.by[src]
+	if c == nil {
+		if len(rc.by) >= refusalSources {
+			src = otherSources
+			c = rc.by[src]
+		}
+		if c == nil {
+			c = &refusalCount{}
+			rc.by[src] = c
+		}
+	}
+	c.n++
+	c.last = e
+	l.mu.Unlock()
+}
+
+// rollRefusals starts a new window when the last one ended at now,
+// queueing its summaries. l.mu is held.
+func (l *auditLog) rollRefusals(now time.Time) {
+	rc := &l.refusals
+	if !rc.start.IsZero() && now.Sub(rc.start) < refusalWindow {
+		return
+	}
+	end := rc.start.Add(refusalWindow)
+	srcs := make([]string, 0, len(rc.by))
+	for src := range rc.by {
+		srcs = append(srcs, src)
+	}
+	sort.Strings(srcs)
+	for _, src := range srcs {
+		c := rc.by[src]
+		e := *c.last
+		e.Time = end.UTC()
+		e.Remote = src
+		if src == otherSources {
+			e.Remote = ""
+		}
+		e.Error = fmt.Sprintf("%d more refused requests from %s without a valid credential suppressed between %s and %s (the audit log records %d such refusals a minute one by one); the last: %s %s %d: %s",
+			c.n, src, rc.start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), refusalBudget, c.last.Method, c.last.Path, c.last.Status, c.last.Error)
+		l.pending = append(l.pending, &e)
+	}
+	*rc = refusalCounts{start: now, budget: refusalBudget, by: map[string]*refusalCount{}}
+	if len(srcs) == 0 {
+		return
+	}
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// remoteHost is the address of a request's RemoteAddr without its port.
+func remoteHost(remote string) string {
+	if h, _, err := net.SplitHostPort(remote); err == nil {
+		return h
+	}
+	return remote
 }
 
 func (l *auditLog) add(e *structs.AuditEvent) {
@@ -142,6 +258,11 @@ func (l *auditLog) flushLoop(stop <-chan struct{}) {
 
 func (l *auditLog) flush() {
 	l.mu.Lock()
+	if !l.refusals.start.IsZero() {
+		// A window's summaries go out when it ends, even when no
+		// refusal comes after it.
+		l.rollRefusals(time.Now())
+	}
 	batch, dropped := l.pending, l.dropped
 	l.pending, l.dropped = nil, 0
 	l.mu.Unlock()

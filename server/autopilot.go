@@ -72,7 +72,7 @@ type autopilot struct {
 func (s *Server) autopilotRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/v1/agent/raft", Cap: acl.OperatorRead, handle: s.agentRaft,
-			Doc: "this server's raft: state, term, last index, last contact with the leader, version and log format"},
+			Doc: "this server's raft: state, term, last index, last contact with the leader, version and log format", whileCatchingUp: true},
 	}
 }
 

@@ -1,7 +1,9 @@
 package server
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -202,7 +204,25 @@ func (s *Server) agentSelf(r *request) (any, uint64, error) {
 	if p, ok := s.noLeaderProblem(time.Now()); ok {
 		out.Problems = append(out.Problems, p)
 	}
+	if p, ok := s.catchingUpProblem(time.Now()); ok {
+		out.Problems = append(out.Problems, p)
+	}
 	return out, 0, nil
+}
+
+// agentHealth answers load balancers' health checks cheaply and without a
+// token: 200 while this server answers from an up-to-date state, 503
+// while it catches up with raft's log (catchup.go).
+func (s *Server) agentHealth(w http.ResponseWriter, r *request) error {
+	out := structs.AgentHealth{Status: "ok", Name: s.cfg.NodeName, Leader: s.LeaderAddr()}
+	status := http.StatusOK
+	if applied, target, ok := s.caughtUp(); !ok {
+		out.Status, out.Message, status = "catching_up", s.catchingUpText(applied, target), http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(out)
 }
 
 // noLeaderGrace is how long a server may be without a raft leader before

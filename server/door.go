@@ -61,6 +61,10 @@ type route struct {
 	// service marks the gateway: it carries a service's own traffic, which
 	// is neither audited nor forwarded to the leader (http_services.go).
 	service bool
+	// whileCatchingUp marks a route that describes this server rather
+	// than the state, answered while the state replays raft's log
+	// (catchup.go); public routes always are.
+	whileCatchingUp bool
 }
 
 // pattern is the net/http mux pattern of the route.
@@ -119,11 +123,24 @@ func (s *Server) admit(req *request, rt route) error {
 			}
 		}
 	}
+	if rt.Cap != acl.Public && !rt.whileCatchingUp {
+		// Nothing is answered from a half-replayed state (catchup.go).
+		if err := s.awaitCaughtUp(req.Context()); err != nil {
+			return err
+		}
+	}
 	a, snap, err := s.authenticate(req.Request)
 	if err != nil && rt.Cap == acl.Public && structs.CodeOf(err) == structs.CodeUnauthorized {
 		// A public route answers whatever the credential: a health check
 		// with a stale token still works.
 		a, snap, err = acl.New(acl.Identity{}), s.State().Snapshot(), nil
+	}
+	if err != nil && structs.CodeOf(err) == structs.CodeUnauthorized {
+		// A token issued since the state's snapshot is not "unknown"
+		// while the state catches up.
+		if applied, target, ok := s.caughtUp(); !ok {
+			return s.catchingUpError(applied, target)
+		}
 	}
 	if err != nil {
 		return err
@@ -331,7 +348,7 @@ func statusOf(err error) (structs.ErrorCode, int) {
 		return code, http.StatusBadRequest
 	case structs.CodeConflict:
 		return code, http.StatusConflict
-	case structs.CodeNotLeader, structs.CodeUnavailable:
+	case structs.CodeNotLeader, structs.CodeUnavailable, structs.CodeCatchingUp:
 		return code, http.StatusServiceUnavailable
 	case structs.CodeUnauthorized:
 		return code, http.StatusUnauthorized

@@ -317,6 +317,7 @@ func routeCases() map[string]routeCase {
 
 		"GET /v1/status/leader":               {allowed: byCap(acl.Public)},
 		"GET /v1/status/peers":                {allowed: byCap(acl.Public)},
+		"GET /v1/agent/health":                {allowed: byCap(acl.Public)},
 		"GET /v1/agent/self":                  {allowed: byCap(acl.Authenticated)},
 		"GET /v1/agent/members":               {allowed: byCap(acl.Authenticated)},
 		"PUT /v1/agent/force-leave":           {allowed: byCap(acl.OperatorWrite), query: "node=nobody"},

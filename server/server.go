@@ -88,6 +88,9 @@ type Config struct {
 	UploadPendingLimit int64
 	// blobPeers replaces serf and raft as the source of peers in tests.
 	blobPeers peerSource
+	// applyHold, in tests, runs before the FSM applies each raft entry
+	// (to hold the state behind raft's log).
+	applyHold func(index uint64)
 
 	// ACL turns access control on: every request must then carry a
 	// token (or a node's or server's secret) with the right it needs.
@@ -171,6 +174,8 @@ type Server struct {
 	peerTransport *http.Transport
 	peerClient    *http.Client
 	audit         *auditLog
+	// catchup tracks the state's replay of raft's log (catchup.go).
+	catchup *catchUp
 	// restoring allows one snapshot restore at a time (snapshot.go).
 	restoring sync.Mutex
 	// ap is the leader's autopilot state (autopilot.go).
@@ -259,6 +264,7 @@ func New(cfg Config) (*Server, error) {
 		s.cfg.ACL.BootstrapResetFile = filepath.Join(cfg.DataDir, "acl-bootstrap-reset")
 	}
 	s.audit = newAuditLog(s, cfg.Audit)
+	s.catchup = newCatchUp()
 	s.metrics = newServerMetrics(s)
 	raftDir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(raftDir, 0o700); err != nil {
@@ -382,12 +388,17 @@ func (s *Server) setupRaft(dir string) error {
 	if err := s.recoverFromPeersFile(rc, cache, store, snaps, trans, dir); err != nil {
 		return err
 	}
-	nf := &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore, mem: newMemoryReturner(s.shutdownCh, s.encs.reset)}
-	r, err := raft.NewRaft(rc, nf, cache, store, snaps, trans)
+	nf := &notifyFSM{FSM: s.fsm, changed: s.changeCh, restored: s.afterRestore, mem: newMemoryReturner(s.shutdownCh, s.encs.reset),
+		catchup: s.catchup, hold: s.cfg.applyHold}
+	r, err := raft.NewRaft(rc, nf, cache, store, snaps, s.peekTransport(trans))
 	if err != nil {
 		return fmt.Errorf("start raft: %w", err)
 	}
 	s.raft = r
+	// The state holds the snapshot NewRaft restored; the entries after it
+	// are replayed once their commit is known (catchup.go).
+	s.catchup.start.Store(r.LastIndex())
+	maxStore(&s.catchup.applied, r.AppliedIndex())
 	return nil
 }
 
@@ -565,10 +576,18 @@ type notifyFSM struct {
 	restored func()
 	// mem returns memory to the system after a large job GC (memory.go).
 	mem *memoryReturner
+	// catchup learns how far the log is replayed (catchup.go).
+	catchup *catchUp
+	// hold, in tests, runs before each entry is applied.
+	hold func(index uint64)
 }
 
 func (n *notifyFSM) Apply(l *raft.Log) any {
+	if n.hold != nil {
+		n.hold(l.Index)
+	}
 	r := n.FSM.Apply(l)
+	n.catchup.noteApplied(l.Index)
 	n.signal()
 	if gc, ok := r.(*structs.JobGCResponse); ok {
 		n.mem.jobsCollected(gc.Jobs)

@@ -159,7 +159,10 @@ func (s *Server) snapshotRestore(r *request) (any, uint64, error) {
 	idx := s.raft.AppliedIndex()
 	s.logger.Warn("state restored from a snapshot", "snapshot_index", meta.Index, "snapshot_cluster", meta.ClusterID,
 		"snapshot_server", meta.Server, "taken", meta.CreateTime, "forced", meta.ClusterID != mine, "index", idx, "by", callerName(r.acl))
-	r.audit = fmt.Sprintf("snapshot %s (index %d)", meta.ID, meta.Index)
+	// The restore replaced the audit log too: its own event, written
+	// after, says from when the history now jumps.
+	r.audit = fmt.Sprintf("snapshot %s (index %d, taken %s on %s; audit events and token changes after it were undone)",
+		meta.ID, meta.Index, meta.CreateTime.UTC().Format(time.RFC3339), meta.Server)
 	return &structs.SnapshotRestored{Meta: meta, Forced: meta.ClusterID != mine, Index: idx}, idx, nil
 }
 

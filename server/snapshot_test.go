@@ -3,9 +3,11 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -90,9 +92,22 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	}
 
 	_, b := testServer(t, t.TempDir())
+	beforeRestore := time.Now().UTC()
 	if _, err := b.Register(ctx, gpuJob("replaced", 1)); err != nil {
 		t.Fatal(err)
 	}
+	submittedOnB := func(events []*structs.AuditEvent) bool {
+		for _, e := range events {
+			if e.Path == "/v1/jobs" && !e.Time.Before(beforeRestore) {
+				return true
+			}
+		}
+		return false
+	}
+	waitUntil(t, "b's submission is audited", func() bool {
+		events, err := b.Audit(ctx, api.AuditFilter{})
+		return err == nil && submittedOnB(events)
+	})
 	res, err := b.RestoreSnapshot(ctx, bytes.NewReader(archive), false)
 	if err != nil {
 		t.Fatal(err)
@@ -107,6 +122,28 @@ func TestSnapshotSaveRestore(t *testing.T) {
 	qb, _ := b.Queues(ctx)
 	if d := cmp.Diff(qa, qb); d != "" {
 		t.Errorf("queues after the restore (-saved +restored):\n%s", d)
+	}
+	// The audit log is the snapshot's: b's own submission before the
+	// restore is gone, and the restore's event names the snapshot's
+	// index and time.
+	var restoreEvent *structs.AuditEvent
+	waitUntil(t, "the restore is audited", func() bool {
+		events, err := b.Audit(ctx, api.AuditFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range events {
+			if e.Path == "/v1/operator/snapshot" && e.Method == "PUT" {
+				restoreEvent = e
+			}
+		}
+		if restoreEvent != nil && submittedOnB(events) {
+			t.Fatalf("b's submission before the restore is still in its audit log")
+		}
+		return restoreEvent != nil
+	})
+	if want := fmt.Sprintf("(index %d, taken %s on test;", meta.Index, meta.CreateTime.UTC().Format(time.RFC3339)); !strings.Contains(restoreEvent.Object, want) {
+		t.Errorf("the restore's audit event names %q, want %q in it", restoreEvent.Object, want)
 	}
 	resp, err := b.Register(ctx, gpuJob("next", 1))
 	if err != nil {

@@ -68,6 +68,16 @@ type AgentProblem struct {
 	Count   int       `json:"count"`
 }
 
+// AgentHealth is a server's answer to a load balancer's health check
+// (GET /v1/agent/health): status "ok" (HTTP 200), or "catching_up"
+// (HTTP 503) while its state replays raft's log, with why in Message.
+type AgentHealth struct {
+	Status  string `json:"status"`
+	Name    string `json:"name"`
+	Leader  string `json:"leader"` // the raft leader's address, "" when none is known
+	Message string `json:"message,omitempty"`
+}
+
 // AgentSelf describes the agent answering.
 type AgentSelf struct {
 	Name string `json:"name"`

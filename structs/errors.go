@@ -18,7 +18,12 @@ const (
 	// request may be sent again (the API client does, for a while).
 	CodeNotLeader   ErrorCode = "not_leader"
 	CodeUnavailable ErrorCode = "unavailable"
-	CodeInternal    ErrorCode = "internal"
+	// CodeCatchingUp: the server that answered has not yet applied the
+	// raft log it holds or the leader committed (it just started, or was
+	// away), so it answers nothing from its state (HTTP 503); another
+	// server may answer, or the same one a moment later.
+	CodeCatchingUp ErrorCode = "catching_up"
+	CodeInternal   ErrorCode = "internal"
 	// CodeUnauthorized: no credential, or one that is unknown, expired
 	// or revoked (HTTP 401).
 	CodeUnauthorized ErrorCode = "unauthorized"

@@ -109,9 +109,10 @@ func runClusterAgent(c *cli.Context) error {
 	}
 	httpHostPort := ln.Addr().String()
 	if tlsAgent != nil {
-		// Every caller must show a certificate of the cluster's CA; a
-		// plain HTTP request gets a 400 from net/http.
-		ln = tls.NewListener(ln, tlsAgent.ServerConfig())
+		// Every caller must show a certificate of the cluster's CA
+		// (unless verify_https_client = false); a plain HTTP request
+		// gets a 400 from net/http.
+		ln = tls.NewListener(ln, tlsAgent.HTTPConfig())
 	}
 	tags := membership.Tags{
 		Server: cfg.Server.Enabled, Client: cfg.Client.Enabled, Version: membership.TagsVersion,

@@ -128,6 +128,7 @@ type fileTLS struct {
 	CertFile             *string `hcl:"cert_file,optional"`
 	KeyFile              *string `hcl:"key_file,optional"`
 	VerifyServerHostname *bool   `hcl:"verify_server_hostname,optional"`
+	VerifyHTTPSClient    *bool   `hcl:"verify_https_client,optional"`
 }
 
 type fileACL struct {
@@ -287,6 +288,9 @@ func (fc *fileConfig) apply(cfg *agentConfig, errs *configError) {
 		set(&cfg.TLS.CertFile, t.CertFile)
 		set(&cfg.TLS.KeyFile, t.KeyFile)
 		set(&cfg.TLS.VerifyServerHostname, t.VerifyServerHostname)
+		if t.VerifyHTTPSClient != nil {
+			cfg.TLS.HTTPSClientCertOptional = !*t.VerifyHTTPSClient
+		}
 	}
 	if a := fc.ACL; a != nil {
 		set(&cfg.ACL.Enabled, a.Enabled)

@@ -262,3 +262,29 @@ func TestSampleConfigs(t *testing.T) {
 		})
 	}
 }
+
+// tls { verify_https_client = false } lets HTTP callers in without a
+// client certificate; by default (and = true) one is required.
+func TestTLSVerifyHTTPSClient(t *testing.T) {
+	for _, tc := range []struct {
+		line         string
+		wantOptional bool
+	}{
+		{"", false},
+		{"verify_https_client = true", false},
+		{"verify_https_client = false", true},
+	} {
+		path := filepath.Join(t.TempDir(), "agent.hcl")
+		src := "data_dir = \"/tmp/x\"\nnode_name = \"n\"\ntls {\n  ca_file = \"ca.pem\"\n  " + tc.line + "\n}\n"
+		if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadAgentConfig([]string{path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.TLS.HTTPSClientCertOptional != tc.wantOptional {
+			t.Errorf("%q: client certificate optional = %v, want %v", tc.line, cfg.TLS.HTTPSClientCertOptional, tc.wantOptional)
+		}
+	}
+}

@@ -52,7 +52,12 @@ type Config struct {
 	// names server.<dc>.nai (ClientConfig(true)). The agents' own calls to
 	// servers always check it (ServerPeerClientConfig).
 	VerifyServerHostname bool
-	Datacenter           string
+	// HTTPSClientCertOptional (verify_https_client = false) lets HTTP
+	// API callers connect without a client certificate (browsers, load
+	// balancers, Prometheus): HTTPConfig asks for one and verifies one
+	// that is shown, but does not require it. Raft stays mutual TLS.
+	HTTPSClientCertOptional bool
+	Datacenter              string
 }
 
 // Enabled reports whether the block turns TLS on.
@@ -142,6 +147,26 @@ func (a *Agent) ServerConfig() *tls.Config {
 			return verifyChain(raw, pool, x509.ExtKeyUsageClientAuth, "")
 		},
 	}
+}
+
+// HTTPConfig is the configuration of an agent's HTTP API listener: that
+// of ServerConfig, or, with HTTPSClientCertOptional, one that takes
+// callers without a certificate too (a certificate shown must still be
+// the CA's; ACL tokens decide what the caller may do either way).
+func (a *Agent) HTTPConfig() *tls.Config {
+	c := a.ServerConfig()
+	if !a.cfg.HTTPSClientCertOptional {
+		return c
+	}
+	c.ClientAuth = tls.RequestClientCert
+	c.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
+		if len(raw) == 0 {
+			return nil
+		}
+		pool, _ := a.current()
+		return verifyChain(raw, pool, x509.ExtKeyUsageClientAuth, "")
+	}
+	return c
 }
 
 // ServerPeerListenerConfig is the configuration of a listener that only
