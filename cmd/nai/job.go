@@ -76,11 +76,12 @@ func jobCommand() *cli.Command {
 			jobUpdateCommand(),
 			{
 				Name:      "outputs",
-				Usage:     "download what a job left in NAI_OUTPUT_DIR and unpack it; a job on several nodes: rank 0's, -rank N another's",
-				ArgsUsage: "[-o DIR] [-json] [-rank N] ID|ID_N",
+				Usage:     "download what a job left in NAI_OUTPUT_DIR and unpack it; a job on several nodes: rank 0's, -rank N another's; an array: -all, every member's",
+				ArgsUsage: "[-o DIR] [-json] [-rank N | -all] ID|ID_N",
 				Flags: withAddr(
 					&cli.StringFlag{Name: "o", Aliases: []string{"output"}, Usage: "new or empty `DIR` to unpack into (default job-ID-outputs, job-ID-rank-N-outputs with -rank)"},
 					&cli.BoolFlag{Name: "json", Usage: "print what was written (folder, files, bytes) as JSON"},
+					&cli.BoolFlag{Name: "all", Usage: "an array (sweep) id: every member's outputs, each in DIR/ID_N"},
 					rankFlag("download the outputs of rank `N` of a job on several nodes, of its latest attempt (nai job status lists them)"),
 				),
 				Action: jobOutputs,
@@ -650,6 +651,9 @@ func jobOutputs(c *cli.Context) error {
 	cl, err := newClient(c)
 	if err != nil {
 		return err
+	}
+	if c.Bool("all") {
+		return arrayOutputs(c, cl)
 	}
 	ref, id, err := oneJobRefArg(c, cl, "outputs")
 	if err != nil {

@@ -109,8 +109,12 @@ func oneJobRefArg(c *cli.Context, cl *api.Client, what string) (ref, id string, 
 	for i, m := range members {
 		nums[i] = m.ArrayTask()
 	}
-	fmt.Fprintf(c.App.ErrWriter, "Job %s is array %s of %d jobs (%s_[%s]): these are the %s of its first, %s; name another as %s_N.\n",
-		ref, ref, len(members), ref, jobtext.Ranges(nums), what, j.ArrayRef(), ref)
+	more := ""
+	if what == "outputs" {
+		more = " (-all: every member's)"
+	}
+	fmt.Fprintf(c.App.ErrWriter, "Job %s is array %s of %d jobs (%s_[%s]): these are the %s of its first, %s; name another as %s_N%s.\n",
+		ref, ref, len(members), ref, jobtext.Ranges(nums), what, j.ArrayRef(), ref, more)
 	return ref, id, nil
 }
 

@@ -214,7 +214,7 @@ _nai_words() {
     'values job release') echo ' address ' ;;
     'flags job update') echo '-time -gpus -gpus-per-node -cpu -mem -nodes -queue -name -priority -json -address' ;;
     'values job update') echo ' time gpus gpus-per-node cpu mem nodes queue name priority address ' ;;
-    'flags job outputs') echo '-o -output -json -rank -address' ;;
+    'flags job outputs') echo '-o -output -json -all -rank -address' ;;
     'values job outputs') echo ' o output rank address ' ;;
     'flags job metrics') echo '-json -all -sort -plot -width -height -address' ;;
     'values job metrics') echo ' sort plot width height address ' ;;
