@@ -138,12 +138,14 @@ func TestSbatchScripts(t *testing.T) {
 		if _, err := exec.LookPath("awk"); err == nil {
 			_, file, _, _ := runtime.Caller(0)
 			sbatch := filepath.Join(filepath.Dir(filepath.Dir(file)), "contrib", "slurm-compat", "sbatch")
-			cmd := exec.Command(sbatch, "--wait", "args.sh", "a", "b c")
+			// Every argument after the script is the script's, even
+			// one that is also a nai flag (-json).
+			cmd := exec.Command(sbatch, "--wait", "args.sh", "-json", "b c")
 			cmd.Dir = dir
 			cmd.Env = append(os.Environ(), "NAI_ADDR="+a.addr, "NAI="+naiBin)
 			got, err := cmd.CombinedOutput()
-			if err != nil || !strings.Contains(string(got), "n=2 one=a two=b c\n") {
-				t.Errorf("sbatch --wait args.sh a 'b c': %v\n%s", err, got)
+			if err != nil || !strings.Contains(string(got), "n=2 one=-json two=b c\n") {
+				t.Errorf("sbatch --wait args.sh -json 'b c': %v\n%s", err, got)
 			}
 		}
 	})

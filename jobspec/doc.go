@@ -219,7 +219,9 @@
 // srun). Arguments after the script on the command line are its own, as
 // with sbatch job.sh ARGS: nai job run train.sh cfg.yaml gives it $1
 // (task.args beside task.script; from raft log format 8). They start at
-// the first argument after the script that is not one of nai's flags.
+// the first argument after the script that is not one of nai's flags;
+// after "-" (the script on standard input, as contrib/slurm-compat's
+// sbatch sends it) every argument is the script's.
 //
 // The script's folder is uploaded as the job's code (code = "."), the
 // equivalent of Slurm's submit directory: the job runs in its copy on the

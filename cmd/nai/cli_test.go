@@ -435,7 +435,9 @@ func TestPermuteArgs(t *testing.T) {
 	}{
 		{[]string{"nai", "job", "outputs", "12", "-o", "out"}, []string{"nai", "job", "outputs", "-o", "out", "12"}},
 		{[]string{"nai", "-address", "x:1", "job", "run", "f.hcl", "-detach", "-var", "a=1"}, []string{"nai", "-address", "x:1", "job", "run", "-detach", "-var", "a=1", "f.hcl"}},
-		{[]string{"nai", "job", "run", "-", "-json"}, []string{"nai", "job", "run", "-json", "-"}},
+		// After "-" (a script on standard input, from the sbatch
+		// wrapper) every argument is the script's.
+		{[]string{"nai", "job", "run", "-detach", "-", "-json", "-x"}, []string{"nai", "job", "run", "-detach", "-", "-json", "-x"}},
 		{[]string{"nai", "job", "logs", "12", "-f"}, []string{"nai", "job", "logs", "-f", "12"}},
 		{[]string{"nai", "job", "run", "f", "--", "-x"}, []string{"nai", "job", "run", "f", "--", "-x"}},
 		{[]string{"nai", "queue", "-all=true"}, []string{"nai", "queue", "-all=true"}},

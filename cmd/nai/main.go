@@ -184,13 +184,17 @@ func permuteArgs(app *cli.App, args []string) []string {
 	}
 	var fl, pos []string
 	file := false // the job file of a command with script arguments is in pos
+	// After "-" (the script on standard input, as the sbatch wrapper
+	// sends it) every argument is the script's, as sbatch has it: a
+	// script's -json is not nai's.
+	strict := false
 	for i := 0; i < len(rest); i++ {
 		a := rest[i]
 		if a == "--" {
 			pos = append(pos, rest[i:]...)
 			break
 		}
-		if file && !(isFlagArg(a) && knownFlag(flags, a)) {
+		if file && (strict || !(isFlagArg(a) && knownFlag(flags, a))) {
 			// A batch script's own arguments ($1...) start at the first
 			// argument after it that is not one of nai's flags, and
 			// stay as given, flags of their own included: nai job run
@@ -201,6 +205,7 @@ func permuteArgs(app *cli.App, args []string) []string {
 		if !isFlagArg(a) {
 			pos = append(pos, a)
 			file = scriptArgsFollow(path)
+			strict = file && a == "-"
 			continue
 		}
 		if !knownFlag(flags, a) {
