@@ -138,7 +138,8 @@ func TestTaskEnvPath(t *testing.T) {
 }
 
 // A task of another account than the agent's gets that account's HOME, or
-// its own work dir when the account has none: never the agent's.
+// its own work dir when the account has none (or one that does not exist:
+// existingDir): never the agent's.
 func TestTaskEnvHome(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
@@ -210,5 +211,18 @@ func TestTaskEnvThreads(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestExistingDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for in, want := range map[string]string{dir: dir, "": "", "/nonexistent": "", file: "", filepath.Join(dir, "none"): ""} {
+		if got := existingDir(in); got != want {
+			t.Errorf("existingDir(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

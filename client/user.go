@@ -30,7 +30,7 @@ func taskUser(u *user.User, name string) (*executor.User, error) {
 	if err1 != nil || err2 != nil {
 		return nil, fmt.Errorf("task user %q has a non-numeric uid or gid (%s:%s)", name, u.Uid, u.Gid)
 	}
-	tu := &executor.User{Name: name, UID: uint32(uid), GID: uint32(gid), Home: u.HomeDir}
+	tu := &executor.User{Name: name, UID: uint32(uid), GID: uint32(gid), Home: existingDir(u.HomeDir)}
 	if ids, err := u.GroupIds(); err == nil {
 		for _, s := range ids {
 			if g, err := strconv.ParseUint(s, 10, 32); err == nil {
@@ -79,4 +79,14 @@ func userCanReach(u *executor.User, dir string) error {
 			return nil
 		}
 	}
+}
+
+// existingDir is dir when it is a directory on this host, else "": a
+// system account's home (/nonexistent, or one never made with useradd -M)
+// is no HOME for its task, which then gets its work dir (taskEnv).
+func existingDir(dir string) string {
+	if fi, err := os.Stat(dir); dir == "" || err != nil || !fi.IsDir() {
+		return ""
+	}
+	return dir
 }
