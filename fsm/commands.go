@@ -244,12 +244,15 @@ var commands = map[MessageType]*command{
 		return errOrNil(st.DeleteQuota(i, r))
 	}),
 
-	NodeDrain: cmd("NodeDrain", func(st *state.Store, i uint64, r *structs.NodeDrainRequest) any {
+	// Version 2 may say the write is an operator's (ByOperator), which
+	// takes over a failed hook's drain; older servers do without
+	// (nodeDrainV1, nodeEligibilityV1).
+	NodeDrain: upgraded(cmd("NodeDrain", func(st *state.Store, i uint64, r *structs.NodeDrainRequest) any {
 		return errOrNil(st.DrainNode(i, r))
-	}),
-	NodeEligibility: cmd("NodeEligibility", func(st *state.Store, i uint64, r *structs.NodeEligibilityRequest) any {
+	}), 2, Format8, nodeDrainV1),
+	NodeEligibility: upgraded(cmd("NodeEligibility", func(st *state.Store, i uint64, r *structs.NodeEligibilityRequest) any {
 		return errOrNil(st.SetNodeEligibility(i, r))
-	}),
+	}), 2, Format8, nodeEligibilityV1),
 	NodeDrainProgress: cmd("NodeDrainProgress", func(st *state.Store, i uint64, r *structs.NodeDrainProgressRequest) any {
 		return errOrNil(st.ProgressNodeDrain(i, r))
 	}),

@@ -153,6 +153,21 @@ func jobRegisterV4(r *structs.JobRegisterRequest) (*structs.JobRegisterRequest, 
 	return r, nil
 }
 
+// nodeDrainV1 and nodeEligibilityV1 are a node write for servers that do
+// not tell an operator's from the rest: without ByOperator, a failed
+// hook's drain reason stays, as before format 8.
+func nodeDrainV1(r *structs.NodeDrainRequest) (*structs.NodeDrainRequest, error) {
+	out := *r
+	out.ByOperator = false
+	return &out, nil
+}
+
+func nodeEligibilityV1(r *structs.NodeEligibilityRequest) (*structs.NodeEligibilityRequest, error) {
+	out := *r
+	out.ByOperator = false
+	return &out, nil
+}
+
 // allocUpdateV2 is an AllocUpdate request for servers that keep no
 // non-finite metrics: the report goes without them (and without its count
 // of lines that were not JSON), and those servers keep a diverged metric's

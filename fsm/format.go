@@ -56,8 +56,10 @@ const (
 	// Format8 brought AllocUpdate version 4 and AllocUpdates version 3
 	// (AllocUpdateRequest.RankZeroOutputs: a gang job keeps the outputs,
 	// final logs and metrics history of its rank 0, whichever rank reports
-	// last; older entries keep the last report's), and JobRegister version
-	// 5 (a task script with arguments, Task.Args beside Task.Script).
+	// last; older entries keep the last report's), JobRegister version 5
+	// (a task script with arguments, Task.Args beside Task.Script), and
+	// NodeDrain and NodeEligibility version 2 (an operator's write takes
+	// over a failed hook's drain: ByOperator).
 	Format8 Format = 8
 
 	// LogFormat is the newest format this binary reads and writes.

@@ -35,6 +35,12 @@ func TestEncodeAtFormat8Downgrades(t *testing.T) {
 	withArgs := &structs.JobRegisterRequest{Now: t0, Jobs: []*structs.Job{args}}
 	plain := goldenJob("plain", 0)
 	plainJob := &structs.JobRegisterRequest{Now: t0, Jobs: []*structs.Job{plain}}
+	opDrain := &structs.NodeDrainRequest{NodeID: "n1", Drain: true, Now: t0, ByOperator: true}
+	plainDrain := *opDrain
+	plainDrain.ByOperator = false
+	opElig := &structs.NodeEligibilityRequest{NodeID: "n1", Now: t0, ByOperator: true}
+	plainElig := *opElig
+	plainElig.ByOperator = false
 	plainUpdate := *update
 	plainUpdate.RankZeroOutputs = false
 	plainUpdates := &structs.AllocUpdatesRequest{Requests: []*structs.AllocUpdateRequest{&plainUpdate}}
@@ -61,6 +67,11 @@ func TestEncodeAtFormat8Downgrades(t *testing.T) {
 		{"script with args, format 7", JobRegister, withArgs, Format7, 0, nil, true},
 		{"script with args, format 2", JobRegister, withArgs, Format2, 0, nil, true},
 		{"plain job, format 7", JobRegister, plainJob, Format7, 4, nil, false},
+		// An operator's node writes: older servers get them without
+		// ByOperator (a hook's drain reason stays, as before).
+		{"operator's drain, newest", NodeDrain, opDrain, LogFormat, 2, nil, false},
+		{"operator's drain, format 7", NodeDrain, opDrain, Format7, 1, &plainDrain, false},
+		{"operator's not eligible, format 7", NodeEligibility, opElig, Format7, 1, &plainElig, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := EncodeAt(tc.t, tc.req, tc.format)

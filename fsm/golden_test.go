@@ -338,6 +338,10 @@ func history() []struct {
 				Updates: []*structs.AllocUpdate{{AllocID: "15.1.1", Client: rankEnd("b")}}},
 		}}},
 		{JobRegister, &structs.JobRegisterRequest{Now: t0.Add(109 * time.Hour), Jobs: []*structs.Job{withArgs}}},
+		// Also format 8: an operator's drain and "not eligible", which
+		// take over a failed hook's drain reason.
+		{NodeDrain, &structs.NodeDrainRequest{NodeID: "n8", Drain: true, Deadline: t0.Add(110 * time.Hour), Now: t0.Add(109 * time.Hour), ByOperator: true}},
+		{NodeEligibility, &structs.NodeEligibilityRequest{NodeID: "n7", Eligible: false, Now: t0.Add(109 * time.Hour), ByOperator: true}},
 	}...)
 	return h
 }

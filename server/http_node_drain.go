@@ -20,7 +20,7 @@ func (s *Server) nodeDrain(r *request) (any, uint64, error) {
 		return nil, 0, err
 	}
 	now := time.Now().UTC()
-	req := &structs.NodeDrainRequest{NodeID: n.ID, Drain: spec.Enable, Now: now}
+	req := &structs.NodeDrainRequest{NodeID: n.ID, Drain: spec.Enable, Now: now, ByOperator: true}
 	switch {
 	case !spec.Enable && (spec.Deadline != nil || spec.NoDeadline):
 		return nil, 0, structs.NewError(structs.CodeInvalid, "a deadline only goes with enable: cancelling a drain takes none")
@@ -43,7 +43,7 @@ func (s *Server) nodeEligibility(r *request) (any, uint64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	req := &structs.NodeEligibilityRequest{NodeID: n.ID, Eligible: spec.Eligible, Now: time.Now().UTC()}
+	req := &structs.NodeEligibilityRequest{NodeID: n.ID, Eligible: spec.Eligible, Now: time.Now().UTC(), ByOperator: true}
 	return s.applyAndAnswerNode(fsm.NodeEligibility, req, n.ID)
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -83,5 +84,85 @@ func TestNodeDiskRecovered(t *testing.T) {
 	}
 	if n, _ := c.Node(ctx, "n1"); n.Eligible {
 		t.Error("the operator's drain was ended")
+	}
+
+	// An operator drains, or disables, a node the disk has already
+	// drained, without making it eligible first (found by a smoke test:
+	// the drain completes at once on an idle node, and the client's
+	// recovery ended it): from format 8 the operator's write takes the
+	// drain over.
+	for _, take := range []struct {
+		name  string
+		apply func() error
+	}{
+		{"drain", func() error {
+			_, err := c.DrainNode(ctx, "n1", &structs.NodeDrainSpec{Enable: true, NoDeadline: true})
+			return err
+		}},
+		{"eligibility -disable", func() error { _, err := c.SetNodeEligibility(ctx, "n1", false); return err }},
+	} {
+		t.Run(take.name, func(t *testing.T) {
+			// Back in service, idle: the earlier jobs cancelled and their
+			// allocations gone, whatever drain was left.
+			if j, _, err := c.Job(ctx, job.JobIDs[0]); err == nil && j.Status == structs.JobRunning {
+				err := c.UpdateAllocs(ctx, "n1", []*structs.AllocUpdate{{AllocID: j.AllocID, Client: structs.ClientStatusFields{
+					Status: structs.AllocComplete, ExitCode: new(int), ExitReason: structs.ExitExited, EndTime: time.Now(),
+				}}})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			waitUntil(t, "the node is idle and its drain over", func() bool {
+				n, err := c.Node(ctx, "n1")
+				if err != nil {
+					return false
+				}
+				if n.Drain {
+					_, _ = c.DrainNode(ctx, "n1", &structs.NodeDrainSpec{Enable: false})
+					return false
+				}
+				for _, g := range n.GPUs {
+					if g.AllocID != "" {
+						return false
+					}
+				}
+				return true
+			})
+			if _, err := c.SetNodeEligibility(ctx, "n1", true); err != nil {
+				t.Fatal(err)
+			}
+			job, err := c.Register(ctx, gpuJob("k-"+strings.ReplaceAll(take.name, " ", "-"), 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var alloc string
+			waitUntil(t, "the job is placed", func() bool {
+				j, _, err := c.Job(ctx, job.JobIDs[0])
+				alloc = j.AllocID
+				return err == nil && j.Status == structs.JobRunning
+			})
+			diskFull(alloc)
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+				n, err := c.Node(ctx, "n1")
+				if err == nil && !n.Eligible && !n.Drain && n.HookFailure.DiskCheck() && n.DrainReason != "" {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the disk did not drain the node, or the drain did not complete: %+v, %v", n, err)
+				}
+			}
+			if err := take.apply(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := c.NodeDiskRecovered(ctx, "n1"); structs.CodeOf(err) != structs.CodeConflict {
+				t.Fatalf("disk-recovered after an operator's %s: %v, want 409", take.name, err)
+			}
+			if n, _ := c.Node(ctx, "n1"); n.Eligible {
+				t.Errorf("the operator's %s was ended by the client", take.name)
+			}
+			if err := c.Cancel(ctx, job.JobIDs[0]); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -43,6 +43,10 @@ type NodeDrainRequest struct {
 	Drain    bool      `json:"drain"`
 	Deadline time.Time `json:"deadline,omitzero"` // zero: no deadline
 	Now      time.Time `json:"now"`
+	// ByOperator marks a drain an operator asked for (raft log format 8):
+	// it clears a failed hook's drain reason (the node's own disk check's
+	// among them), so that the node does not end it as its own.
+	ByOperator bool `json:"by_operator,omitempty"`
 }
 
 // NodeEligibilityRequest marks a node eligible or not for new work (a raft
@@ -52,6 +56,10 @@ type NodeEligibilityRequest struct {
 	NodeID   string    `json:"node_id"`
 	Eligible bool      `json:"eligible"`
 	Now      time.Time `json:"now"`
+	// ByOperator, as NodeDrainRequest's: an operator's "not eligible"
+	// clears a failed hook's drain reason, also when the node was already
+	// ineligible for it.
+	ByOperator bool `json:"by_operator,omitempty"`
 }
 
 // NodeDrainProgressRequest is the leader's step of a drain (a raft

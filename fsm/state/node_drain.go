@@ -30,6 +30,11 @@ func (s *Store) DrainNode(index uint64, req *structs.NodeDrainRequest) error {
 		n := old.Copy()
 		if req.Drain {
 			n.Drain, n.Eligible, n.DrainDeadline = true, false, req.Deadline
+			if req.ByOperator {
+				// The drain is the operator's from now on, not a
+				// failed hook's that the node may end itself.
+				n.DrainReason = ""
+			}
 		} else {
 			if !old.Drain {
 				return structs.NewError(structs.CodeInvalid, "node %s is not draining: nothing to cancel", old.Name)
@@ -59,12 +64,15 @@ func (s *Store) SetNodeEligibility(index uint64, req *structs.NodeEligibilityReq
 		if old.Drain {
 			return structs.NewError(structs.CodeConflict, "node %s is draining: cancel the drain (nai node drain -disable) to make it eligible", old.Name)
 		}
-		if old.Eligible == req.Eligible {
+		// An operator's "not eligible" takes over a failed hook's: the
+		// node must not end it as its own.
+		takeOver := req.ByOperator && !req.Eligible && old.DrainReason != ""
+		if old.Eligible == req.Eligible && !takeOver {
 			return nil
 		}
 		n := old.Copy()
 		n.Eligible = req.Eligible
-		if n.Eligible {
+		if n.Eligible || takeOver {
 			n.DrainReason = ""
 		}
 		return putNode(txn, index, n)
