@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/nai-project/nai/api"
-	"github.com/nai-project/nai/internal/archive"
 	"github.com/nai-project/nai/internal/jobtext"
 	"github.com/nai-project/nai/jobspec"
 	"github.com/nai-project/nai/structs"
@@ -682,14 +681,7 @@ func jobOutputs(c *cli.Context) error {
 	}
 	st, err := download(get, "", dir, size, what, c.App.ErrWriter)
 	if err != nil {
-		if errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrTooLarge) {
-			return fmt.Errorf("%s refused, nothing written: %w", what, err)
-		}
-		var se *structs.Error
-		if errors.As(err, &se) {
-			return err // the servers' answer says it all
-		}
-		return fmt.Errorf("unpack %s: %w", what, err)
+		return outputsError(what, err)
 	}
 	for _, s := range st.Skipped {
 		fmt.Fprintf(c.App.ErrWriter, "Skipped symlink %s: it points outside %s\n", s, dir)

@@ -76,14 +76,7 @@ func arrayOutputs(c *cli.Context, cl *api.Client) error {
 		what := "outputs of job " + name
 		st, err := download(func() (io.ReadCloser, error) { return cl.Outputs(c.Context, m.ID) }, "", sub, m.OutputSize, what, c.App.ErrWriter)
 		if err != nil {
-			if errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrTooLarge) {
-				return fmt.Errorf("%s refused, nothing written for it: %w", what, err)
-			}
-			var se *structs.Error
-			if errors.As(err, &se) {
-				return err
-			}
-			return fmt.Errorf("unpack %s: %w", what, err)
+			return outputsError(what, err)
 		}
 		out.Members = append(out.Members, outputsWritten{JobID: m.ID, Dir: sub, Files: st.Files, Bytes: st.Bytes})
 		out.Files += st.Files
@@ -113,4 +106,17 @@ func newOrEmptyDir(dir string) error {
 		return fmt.Errorf("%s is not empty: give a new or empty folder with -o", dir)
 	}
 	return nil
+}
+
+// outputsError says what went wrong downloading what: a refused archive,
+// the servers' own answer as it is, or the unpacking.
+func outputsError(what string, err error) error {
+	if errors.Is(err, archive.ErrUnsafe) || errors.Is(err, archive.ErrTooLarge) {
+		return fmt.Errorf("%s refused, nothing written: %w", what, err)
+	}
+	var se *structs.Error
+	if errors.As(err, &se) {
+		return err // the servers' answer says it all
+	}
+	return fmt.Errorf("unpack %s: %w", what, err)
 }
