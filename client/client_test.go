@@ -456,7 +456,9 @@ func TestClientTaskUser(t *testing.T) {
 		wantMsg    string
 	}{
 		{name: "runs as the task user", user: "nobody", wantStatus: structs.AllocComplete, wantReason: structs.ExitExited,
-			wantStdout: "65534 /nonexistent nobody\n"},
+			// nobody's home, /nonexistent, does not exist: HOME is the
+			// task's work dir ({work}).
+			wantStdout: "65534 {work} nobody\n"},
 		{name: "unknown user fails the start", user: "no-such-user-nai", wantStatus: structs.AllocFailed,
 			wantReason: structs.ExitStartFail, wantMsg: `task user "no-such-user-nai" does not exist`},
 	}
@@ -485,8 +487,9 @@ touch "$NAI_OUTPUT_DIR/made" "$NAI_CHECKPOINT_DIR/ckpt" made-in-workdir`)
 			}
 			if tc.wantStdout != "" {
 				dir := allocDir(filepath.Join(c.allocsDir(), a.ID))
-				if got := readFile(t, dir.logPath("stdout")); got != tc.wantStdout {
-					t.Errorf("stdout %q, want %q (stderr %q)", got, tc.wantStdout, readFile(t, dir.logPath("stderr")))
+				want := strings.ReplaceAll(tc.wantStdout, "{work}", dir.workDir())
+				if got := readFile(t, dir.logPath("stdout")); got != want {
+					t.Errorf("stdout %q, want %q (stderr %q)", got, want, readFile(t, dir.logPath("stderr")))
 				}
 				if st.Metrics["x"] != 1 || st.OutputDigest == "" {
 					t.Errorf("metrics %v digest %q: the task user could not write them", st.Metrics, st.OutputDigest)
