@@ -104,11 +104,21 @@ func TestNodeDiskRecovered(t *testing.T) {
 		t.Run(take.name, func(t *testing.T) {
 			// Back in service, idle: the earlier jobs cancelled and their
 			// allocations gone, whatever drain was left.
-			if j, _, err := c.Job(ctx, job.JobIDs[0]); err == nil && j.Status == structs.JobRunning {
+			// The first job, requeued by the disk, would be placed again
+			// beside the next one and keep the drain from completing.
+			j, _, err := c.Job(ctx, job.JobIDs[0])
+			switch {
+			case err != nil:
+				t.Fatal(err)
+			case j.Status == structs.JobRunning:
 				err := c.UpdateAllocs(ctx, "n1", []*structs.AllocUpdate{{AllocID: j.AllocID, Client: structs.ClientStatusFields{
 					Status: structs.AllocComplete, ExitCode: new(int), ExitReason: structs.ExitExited, EndTime: time.Now(),
 				}}})
 				if err != nil {
+					t.Fatal(err)
+				}
+			case !j.Status.Terminal():
+				if err := c.Cancel(ctx, j.ID); err != nil {
 					t.Fatal(err)
 				}
 			}
