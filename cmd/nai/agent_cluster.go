@@ -29,6 +29,7 @@ import (
 	"github.com/nai-project/nai/internal/version"
 	"github.com/nai-project/nai/membership"
 	"github.com/nai-project/nai/server"
+	"github.com/nai-project/nai/structs"
 )
 
 // runClusterAgent runs a server, a client, or both, as one member of a
@@ -280,6 +281,17 @@ func runClusterAgent(c *cli.Context) error {
 			w.Header().Set("Content-Type", "application/json")
 			_ = json.NewEncoder(w).Encode(server.AgentSelfOf(m))
 		})
+		// A client agent's own health, for a load balancer in front of
+		// client agents: answered here, not passed to a server (whose
+		// name and health it would be), from what gossip shows.
+		mux.HandleFunc("GET /v1/agent/health", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			h := clientHealth(m.Local().Name, m.Members(), cfg.Datacenter)
+			if h.Status != "ok" {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			_ = json.NewEncoder(w).Encode(h)
+		})
 		if cfg.ACL.Enabled && tlsAgent == nil && cfg.Encrypt == "" {
 			// Nothing tells a server from a program that says it is one.
 			logger.Warn("neither tls nor encrypt is set: gossip is open, and this agent passes requests (with their tokens and this node's secret) to any serf member that says it is a server; set encrypt (nai operator keygen) on every agent, or a tls block")
@@ -415,4 +427,17 @@ func onOff(b bool) string {
 		return "enabled"
 	}
 	return "DISABLED (anyone who reaches the API may do anything)"
+}
+
+// clientHealth is a client-only agent's answer to GET /v1/agent/health:
+// ok while gossip shows a server of its datacenter alive, to which it
+// passes the API's requests; "no_servers" (503) when it shows none.
+func clientHealth(name string, members []membership.Member, dc string) structs.AgentHealth {
+	for _, x := range members {
+		if x.Tags.Server && x.Tags.Datacenter == dc && x.Alive() {
+			return structs.AgentHealth{Status: "ok", Name: name}
+		}
+	}
+	return structs.AgentHealth{Status: "no_servers", Name: name,
+		Message: "no server of datacenter " + dc + " is alive in gossip: this agent cannot pass requests on"}
 }
