@@ -1,3 +1,5 @@
+//go:build !nai_cli
+
 package main
 
 import (
