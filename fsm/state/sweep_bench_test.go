@@ -110,3 +110,48 @@ func BenchmarkCancelSweep1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkJobEndHook registers a 1000-member sweep and cancels it, with
+// and without a hook on job endings (Store.OnJobEnd: the servers' counter
+// of job outcomes), which turns memdb's change tracking on for every
+// write.
+//
+// 2026-12-05, 2 shared cores, three runs each: off 10.4-11.5 ms, 5.27 MB,
+// 40.7k allocs; on 10.9-11.7 ms, 6.17 MB, 42.8k allocs: about 4% of the
+// time and 17% more bytes on this write-heavy path, on every server. If
+// it ever shows in a profile, the endings can be gathered where usage
+// already counts them (countJobEnd, jobEnds) instead.
+func BenchmarkJobEndHook(b *testing.B) {
+	spec, err := structs.NewSweepSpec(sweepJobs(1000))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, hook := range []bool{false, true} {
+		b.Run(map[bool]string{false: "off", true: "on"}[hook], func(b *testing.B) {
+			s, err := NewStore()
+			if err != nil {
+				b.Fatal(err)
+			}
+			ended := 0
+			if hook {
+				s.OnJobEnd(func(*structs.Job) { ended++ })
+			}
+			b.ReportAllocs()
+			idx := uint64(0)
+			for b.Loop() {
+				idx++
+				resp, err := s.RegisterJobs(idx, &structs.JobRegisterRequest{Sweep: spec, Now: t0})
+				if err != nil {
+					b.Fatal(err)
+				}
+				idx++
+				if err := s.CancelJobs(idx, &structs.JobCancelRequest{JobIDs: []string{resp.ArrayID}, Now: t0}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if hook && ended == 0 {
+				b.Fatal("the hook heard of no ending")
+			}
+		})
+	}
+}
