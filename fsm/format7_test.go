@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/hashicorp/raft"
 
 	"github.com/nai-project/nai/structs"
 )
@@ -121,26 +120,8 @@ func TestFormat7RollingUpgrade(t *testing.T) {
 		}
 		return out
 	}
-	replay := func(f *FSM, entries [][]byte) *structs.Job {
-		t.Helper()
-		for i, data := range entries {
-			if resp, ok := f.Apply(&raft.Log{Index: uint64(i + 1), Type: raft.LogCommand, Data: data}).(error); ok {
-				t.Fatalf("entry %d: %v", i+1, resp)
-			}
-		}
-		j, err := f.State().Snapshot().JobByID(nil, "1")
-		if err != nil || j == nil {
-			t.Fatalf("job 1: %v, %v", j, err)
-		}
-		return j
-	}
-	persist := func(f *FSM) []byte {
-		var b bytes.Buffer
-		if err := f.State().Persist(&b); err != nil {
-			t.Fatal(err)
-		}
-		return b.Bytes()
-	}
+	replay := func(f *FSM, entries [][]byte) *structs.Job { t.Helper(); return replayJob1(t, f, entries) }
+	persist := func(f *FSM) []byte { t.Helper(); return persistState(t, f) }
 
 	older := log(Format6)
 	today, err := New(nil)

@@ -119,8 +119,9 @@ func BenchmarkCancelSweep1000(b *testing.B) {
 // 2026-12-05, 2 shared cores, three runs each: off 10.4-11.5 ms, 5.27 MB,
 // 40.7k allocs; on 10.9-11.7 ms, 6.17 MB, 42.8k allocs: about 4% of the
 // time and 17% more bytes on this write-heavy path, on every server. If
-// it ever shows in a profile, the endings can be gathered where usage
-// already counts them (countJobEnd, jobEnds) instead.
+// it ever shows in a profile, the endings can be gathered where jobs are
+// written terminal (writer.putJob, CancelJobs' jobEnds, stopService)
+// instead; the tracking is what keeps a new path from being missed.
 func BenchmarkJobEndHook(b *testing.B) {
 	spec, err := structs.NewSweepSpec(sweepJobs(1000))
 	if err != nil {
