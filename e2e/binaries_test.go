@@ -101,6 +101,13 @@ func linkOrCopy(t *testing.T, src, dst string) {
 	if os.Link(src, dst) == nil {
 		return
 	}
+	copyFile(t, src, dst)
+}
+
+// copyFile copies the binary src to dst, a file of its own (with its own
+// page cache).
+func copyFile(t *testing.T, src, dst string) {
+	t.Helper()
 	in, err := os.Open(src)
 	if err != nil {
 		t.Fatal(err)

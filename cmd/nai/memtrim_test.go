@@ -61,7 +61,10 @@ func TestTrimStepGivesBackAnIdleHeap(t *testing.T) {
 	if free := freeHeap(); free < 16<<20 {
 		t.Fatalf("%d bytes free after letting 32 MiB go; expected at least 16 MiB", free)
 	}
-	prev = trimStep(prev, logger)
+	prev, idle := trimStep(prev, logger)
+	if idle {
+		t.Error("a step after 32 MiB of allocations said the agent was idle")
+	}
 	if free := freeHeap(); free < 16<<20 {
 		t.Fatalf("a busy step gave back the heap: %d bytes free after it", free)
 	}
@@ -70,7 +73,9 @@ func TestTrimStepGivesBackAnIdleHeap(t *testing.T) {
 	// back to the system.
 	// Under 4 MiB rather than nothing: the test binary's other goroutines
 	// (earlier tests' servers) allocate and free meanwhile.
-	trimStep(prev, logger)
+	if _, idle := trimStep(prev, logger); !idle {
+		t.Error("a step after no allocations said the agent was busy")
+	}
 	if free := freeHeap(); free > 4<<20 {
 		t.Errorf("%d bytes of heap free and mapped after an idle step; expected under 4 MiB of the 32 let go", free)
 	}

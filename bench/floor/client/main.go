@@ -7,7 +7,9 @@
 // N GPUs, counted once through the nvml interface). `make bench` starts
 // it beside `nai agent -client -dev-gpus 8` and reads its idle memory the
 // same way, so that the idle-memory row shows its floor from the same
-// run. It runs nothing and is not part of nai.
+// run. It gives memory back as an idle agent does (free heap every 10 s,
+// the binary's start-up pages once: internal/exepages). It runs nothing
+// and is not part of nai.
 //
 // Usage: client HTTP_ADDR SERF_ADDR JOIN_ADDR GPUS
 package main
@@ -29,6 +31,8 @@ import (
 	"github.com/containerd/cgroups/v3/cgroup1"
 	"github.com/containerd/cgroups/v3/cgroup2"
 	"github.com/hashicorp/serf/serf"
+
+	"github.com/nai-project/nai/internal/exepages"
 )
 
 func main() {
@@ -77,9 +81,18 @@ func main() {
 	http.HandleFunc("GET /v1/status", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "{\"members\":"+strconv.Itoa(s.NumNodes())+",\"gpus\":"+strconv.Itoa(count)+",\"cgroup_mode\":"+strconv.Itoa(int(mode))+"}\n")
 	})
+	// Free memory back every 10 s, and the binary's start-up pages at
+	// the first, as nai's agents do when idle (cmd/nai/memtrim.go).
 	go func() {
+		released := false
 		for range time.Tick(10 * time.Second) {
 			debug.FreeOSMemory()
+			if !released {
+				released = true
+				if _, err := exepages.Release(); err != nil {
+					log.Print(err)
+				}
+			}
 		}
 	}()
 	log.Fatal(http.ListenAndServe(httpAddr, nil))

@@ -5,8 +5,9 @@
 // HCL job language (one small job file parsed at start), and net/http for
 // one route that commits its request body to the log. `make bench` starts
 // it beside `nai agent -server` and reads its idle memory the same way, so
-// that the idle-memory row shows its floor from the same run. It is not
-// part of nai.
+// that the idle-memory row shows its floor from the same run. It gives
+// memory back as an idle agent does (free heap every 10 s, the binary's
+// start-up pages once: internal/exepages). It is not part of nai.
 //
 // Usage: server DATA_DIR HTTP_ADDR SERF_ADDR RAFT_ADDR
 package main
@@ -31,6 +32,8 @@ import (
 	"github.com/hashicorp/serf/serf"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/nai-project/nai/internal/exepages"
 )
 
 // row is one applied entry in the state.
@@ -162,11 +165,19 @@ func startSerf(name, addr, join string) (*serf.Serf, error) {
 	return s, nil
 }
 
-// trim gives free memory back every 10 s, as nai's agents do when idle
+// trim gives free memory back every 10 s, and at the first of them pages
+// out the binary's start-up pages, as nai's agents do when idle
 // (cmd/nai/memtrim.go), so the two are read alike.
 func trim() {
+	released := false
 	for range time.Tick(10 * time.Second) {
 		debug.FreeOSMemory()
+		if !released {
+			released = true
+			if _, err := exepages.Release(); err != nil {
+				log.Print(err)
+			}
+		}
 	}
 }
 
