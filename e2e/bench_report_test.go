@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +96,58 @@ func loadAvg() string {
 		return "?"
 	}
 	return f[0]
+}
+
+// waitQuiet waits, up to max, until the CPUs are idle: under a quarter of a
+// core busy (user, system and interrupts, from /proc/stat) over half a
+// second. It returns how long it waited and how busy the last half second
+// was.
+func waitQuiet(max time.Duration) (time.Duration, float64) {
+	start := time.Now()
+	for {
+		a, errA := cpuTimes()
+		time.Sleep(500 * time.Millisecond)
+		b, errB := cpuTimes()
+		if errA != nil || errB != nil || b.total <= a.total {
+			return time.Since(start), -1
+		}
+		busy := float64(b.busy-a.busy) / float64(b.total-a.total) * float64(runtime.NumCPU())
+		if busy < 0.25 || time.Since(start) >= max {
+			return time.Since(start), busy
+		}
+	}
+}
+
+// cpuTimes are the first line of /proc/stat: the ticks spent busy (user,
+// nice, system, irq, softirq) and all of them.
+type cpuTicks struct{ busy, total uint64 }
+
+func cpuTimes() (cpuTicks, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTicks{}, err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
+		return cpuTicks{}, fmt.Errorf("/proc/stat: unexpected first line %q", line)
+	}
+	var t cpuTicks
+	for i, v := range f[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return cpuTicks{}, fmt.Errorf("/proc/stat: %q: %w", line, err)
+		}
+		if i >= 8 { // guest time is counted in user already
+			break
+		}
+		t.total += n
+		switch i {
+		case 0, 1, 2, 5, 6: // user, nice, system, irq, softirq
+			t.busy += n
+		}
+	}
+	return t, nil
 }
 
 // loadSpan is the load at the start and at the end of a figure.

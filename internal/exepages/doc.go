@@ -14,11 +14,14 @@
 // Release, called once when the agent has started and is idle, does what
 // reclaim would: for each read-only mapping of the executable it asks for
 // no huge-page mappings (MADV_NOHUGEPAGE), no read-ahead (MADV_RANDOM), and
-// then pages it out (MADV_PAGEOUT, Linux 5.4 and later). Page cache that
-// no other process maps is freed, and from then on the process faults its
-// code back a 4 KiB page at a time, as it runs it. The cost is a disk read
-// the first time a path not run since is taken again (a rarely used route,
-// a snapshot): measured in BENCH.md.
+// then pages it out (MADV_PAGEOUT, Linux 5.4 and later) and stops mapping
+// what is left (MADV_DONTNEED: pages another process of the same file
+// maps). Page cache that no other process maps is freed, and the process
+// faults its code back a 4 KiB page at a time, as it runs it. A minute
+// later Result.ReadAhead turns read-ahead back on, so that a later burst
+// of work (a rarely used route, a snapshot) reads the code it needs in
+// larger pieces, as before. The cost is a disk read the first time a path
+// not run since is taken again: measured in release_linux_test.go.
 //
 // The kernel pages file pages out only for a process that could open the
 // file for writing (its owner, or root); for any other it does nothing,

@@ -1,9 +1,41 @@
 package exepages
 
 import (
+	"bufio"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 )
+
+// textFlag says whether the VmFlags of this binary's executable mapping
+// hold flag.
+func textFlag(t *testing.T, flag string) bool {
+	t.Helper()
+	exe, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in := false
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		fl := strings.Fields(sc.Text())
+		if len(fl) >= 6 && !strings.HasSuffix(fl[0], ":") {
+			in = fl[1] == "r-xp" && strings.Join(fl[5:], " ") == exe
+			continue
+		}
+		if in && len(fl) > 0 && fl[0] == "VmFlags:" {
+			return slices.Contains(fl[1:], flag)
+		}
+	}
+	t.Fatalf("no executable mapping of %s in smaps", exe)
+	return false
+}
 
 // TestRelease pages out this test binary's own code while it runs it: the
 // process goes on (its code is read back as it runs), and as root, for
@@ -18,8 +50,21 @@ func TestRelease(t *testing.T) {
 		t.Fatalf("found no resident mapping of the test binary: %+v", res)
 	}
 	// Code paged out runs again.
-	if _, err := Release(); err != nil {
+	again, err := Release()
+	if err != nil {
 		t.Fatalf("second release: %v", err)
+	}
+	if !textFlag(t, "rr") || !textFlag(t, "nh") {
+		t.Error("after the release the text mapping is not marked random-read (rr) and no-huge-page (nh)")
+	}
+	if err := again.ReadAhead(); err != nil {
+		t.Fatalf("read-ahead back on: %v", err)
+	}
+	if textFlag(t, "rr") || !textFlag(t, "nh") {
+		t.Error("after ReadAhead the text mapping should be read ahead (no rr) and still no-huge-page (nh)")
+	}
+	if err := res.ReadAhead(); err != nil {
+		t.Fatalf("read-ahead back on twice: %v", err)
 	}
 	if os.Geteuid() != 0 {
 		t.Logf("not root: the kernel may have paged nothing out: %+v", res)
