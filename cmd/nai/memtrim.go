@@ -94,8 +94,6 @@ func trimIdleMemory(ctx context.Context, logger *slog.Logger) {
 	defer t.Stop()
 	prev := readHeapStats()
 	released := false
-	var readAhead *exepages.Result // read-ahead to turn back on
-	readAheadIn := 0               // in so many steps
 	for {
 		select {
 		case <-ctx.Done():
@@ -104,25 +102,12 @@ func trimIdleMemory(ctx context.Context, logger *slog.Logger) {
 		}
 		var idle bool
 		prev, idle = trimStep(prev, logger)
-		switch {
-		case idle && !released:
+		if idle && !released {
 			released = true
-			readAhead, readAheadIn = releaseStartupPages(logger), int(readAheadAfter/trimEvery)
-		case readAhead != nil:
-			if readAheadIn--; readAheadIn <= 0 {
-				if err := readAhead.ReadAhead(); err != nil {
-					logger.Debug("idle: could not turn read-ahead of the binary back on", "error", err)
-				}
-				readAhead = nil
-			}
+			releaseStartupPages(logger)
 		}
 	}
 }
-
-// readAheadAfter is how long after the release of the start-up pages the
-// binary is read without read-ahead: long enough for an idle agent to
-// have read back, a page at a time, the code it runs when idle.
-const readAheadAfter = time.Minute
 
 // trimStep reads the heap, trims it when shouldTrim says so, and returns
 // what the next step compares against and whether the agent was idle.
@@ -141,15 +126,13 @@ func trimStep(prev heapStats, logger *slog.Logger) (heapStats, bool) {
 // releaseStartupPages pages out what the agent's binary left resident
 // while it started (internal/exepages): 27 MiB of a 35 MB binary, of
 // which an idle agent runs about 7 (BENCH.md, the sixteenth pass). Once,
-// when the agent is first idle: later pages are the ones it uses. It
-// returns what to turn read-ahead back on for, or nil.
-func releaseStartupPages(logger *slog.Logger) *exepages.Result {
+// when the agent is first idle: later pages are the ones it uses.
+func releaseStartupPages(logger *slog.Logger) {
 	res, err := exepages.Release()
 	if err != nil {
 		logger.Debug("idle: could not page out the binary's start-up pages", "error", err)
-		return nil
+		return
 	}
 	logger.Debug("idle: paged out the binary's start-up pages",
 		"resident_before", res.Before, "resident_after", res.After, "freed", res.Freed())
-	return &res
 }

@@ -19,8 +19,6 @@ type Result struct {
 	Mappings int   // read-only mappings of the executable found
 	Before   int64 // bytes of them resident before
 	After    int64 // bytes of them resident just after
-
-	released []Mapping // the mappings advised, for ReadAhead
 }
 
 // Freed is how many bytes of the executable stopped being resident.

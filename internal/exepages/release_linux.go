@@ -39,7 +39,6 @@ func Release() (Result, error) {
 		if err := madvise(m, unix.MADV_RANDOM); err != nil {
 			return res, err
 		}
-		res.released = append(res.released, m)
 		if err := madvise(m, unix.MADV_PAGEOUT); err != nil {
 			if errors.Is(err, unix.EINVAL) {
 				return res, fmt.Errorf("release executable pages: this kernel has no MADV_PAGEOUT (Linux 5.4 and later): %w", err)
@@ -61,21 +60,6 @@ func Release() (Result, error) {
 		res.After += m.Resident
 	}
 	return res, nil
-}
-
-// ReadAhead turns the kernel's read-ahead back on for the mappings
-// Release advised (MADV_NORMAL), once the process has read back the code it
-// runs when idle a page at a time. Code a later burst of work needs is then
-// read in larger pieces again, as before the release: on a slow disk (a
-// network root file system) that is far fewer reads. Huge-page mappings
-// stay off: they would map code in 2 MiB pieces whatever is used of it.
-func (r Result) ReadAhead() error {
-	for _, m := range r.released {
-		if err := madvise(m, unix.MADV_NORMAL); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func readMappings(exe string) ([]Mapping, error) {

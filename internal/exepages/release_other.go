@@ -12,6 +12,3 @@ import (
 func Release() (Result, error) {
 	return Result{}, fmt.Errorf("release executable pages on %s: %w", runtime.GOOS, errors.ErrUnsupported)
 }
-
-// ReadAhead does nothing outside Linux.
-func (r Result) ReadAhead() error { return nil }
