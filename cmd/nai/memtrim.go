@@ -90,7 +90,13 @@ func shouldTrim(prev, now heapStats) bool {
 // shouldTrim says. The first time it finds the agent idle it also pages
 // out the binary's start-up pages (releaseStartupPages).
 func trimIdleMemory(ctx context.Context, logger *slog.Logger) {
-	t := time.NewTicker(trimEvery)
+	trimLoop(ctx, logger, trimEvery, func() { releaseStartupPages(logger) })
+}
+
+// trimLoop is trimIdleMemory every `every`, with release called once, at
+// the first step that finds the agent idle.
+func trimLoop(ctx context.Context, logger *slog.Logger, every time.Duration, release func()) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	prev := readHeapStats()
 	released := false
@@ -104,7 +110,7 @@ func trimIdleMemory(ctx context.Context, logger *slog.Logger) {
 		prev, idle = trimStep(prev, logger)
 		if idle && !released {
 			released = true
-			releaseStartupPages(logger)
+			release()
 		}
 	}
 }

@@ -3,11 +3,14 @@
 package main
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"runtime"
 	"runtime/metrics"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestShouldTrim(t *testing.T) {
@@ -78,5 +81,30 @@ func TestTrimStepGivesBackAnIdleHeap(t *testing.T) {
 	}
 	if free := freeHeap(); free > 4<<20 {
 		t.Errorf("%d bytes of heap free and mapped after an idle step; expected under 4 MiB of the 32 let go", free)
+	}
+}
+
+// The binary's start-up pages are released once, at the first step that
+// finds the agent idle, and never again. (That a busy step is not idle is
+// TestTrimStepGivesBackAnIdleHeap's.)
+func TestTrimLoopReleasesOnce(t *testing.T) {
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	var releases atomic.Int32
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		trimLoop(ctx, logger, 10*time.Millisecond, func() { releases.Add(1) })
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for releases.Load() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // ten more steps
+	cancel()
+	<-done
+	if n := releases.Load(); n != 1 {
+		t.Errorf("released %d times, want once", n)
 	}
 }
