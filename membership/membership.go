@@ -136,6 +136,13 @@ func New(cfg Config) (*Membership, error) {
 		mc.ProbeTimeout = 200 * time.Millisecond
 		mc.GossipInterval = 50 * time.Millisecond
 		mc.PushPullInterval = 5 * time.Second
+		// Each broadcast (a leave intent above all) is sent 4 times per
+		// log10(N+1), as on a LAN, not memberlist's local 2: agents on one
+		// loaded machine can miss packets while starved of CPU, and a
+		// leave that no server hears leaves the leaver "failed" and in
+		// raft (a flake of TestClusterBootstrapForwardAndLiveness under
+		// make test, 2026-12-05).
+		mc.RetransmitMult = 4
 		sc.LeavePropagateDelay = 200 * time.Millisecond
 		sc.ReconnectInterval = 2 * time.Second
 		sc.ReapInterval = 5 * time.Second
