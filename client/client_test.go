@@ -32,6 +32,17 @@ func testHost() *fingerprint.Host {
 	return h
 }
 
+// searchableDataDir lets a task user of another account walk down to its
+// work dir under dir (t.TempDir()'s parents are 0700).
+func searchableDataDir(t *testing.T, dir string) {
+	t.Helper()
+	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func newTestClient(t *testing.T, f *fakeServers, dataDir string, cg cgroups.Manager) *Client {
 	t.Helper()
 	c, err := New(Config{RootTasks: RootTasksAllow,
@@ -466,12 +477,7 @@ func TestClientTaskUser(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeServers(t)
 			data := t.TempDir()
-			// The task user must be able to walk down to its work dir.
-			for d := data; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-				if err := os.Chmod(d, 0o711); err != nil {
-					t.Fatal(err)
-				}
-			}
+			searchableDataDir(t, data)
 			c := newTestClient(t, f, data, testCgroups(t))
 			runClient(t, c)
 			job := scriptJob("j1", `echo "$(id -u) $HOME $USER"

@@ -25,11 +25,7 @@ func TestTaskCannotSeeOtherAllocations(t *testing.T) {
 	}
 	f := newFakeServers(t)
 	data := t.TempDir()
-	for d := data; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o711); err != nil {
-			t.Fatal(err)
-		}
-	}
+	searchableDataDir(t, data)
 	c := newTestClient(t, f, data, testCgroups(t))
 	runClient(t, c)
 	// The victim: another account (here the agent's own, root) with a

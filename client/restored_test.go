@@ -162,11 +162,7 @@ func TestClientCheckpointDirOfAnotherUser(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeServers(t)
 			data := t.TempDir()
-			for d := data; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
-				if err := os.Chmod(d, 0o711); err != nil {
-					t.Fatal(err)
-				}
-			}
+			searchableDataDir(t, data)
 			c := newTestClient(t, f, data, testCgroups(t))
 			job := scriptJob("j-ckpt", `ls -A "$NAI_CHECKPOINT_DIR"`)
 			job.Task.User = "nobody"
