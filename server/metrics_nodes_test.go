@@ -39,6 +39,12 @@ func TestNodeAndGPUMetrics(t *testing.T) {
 	if _, err := c.SetNodeEligibility(ctx, "ineligible", false); err != nil {
 		t.Fatal(err)
 	}
+	// The leader completes the drain after the request returns (a
+	// make test run read the node still draining).
+	waitUntil(t, "the empty node's drain completes", func() bool {
+		n, err := c.Node(ctx, "draining")
+		return err == nil && !n.Drain && !n.Eligible
+	})
 	var buf bytes.Buffer
 	if err := s.metrics.reg.WriteText(&buf); err != nil {
 		t.Fatal(err)
